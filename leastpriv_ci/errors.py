@@ -1,0 +1,28 @@
+"""The one error type users can cause, and its service-failure variant.
+
+Anything raised as :class:`UserError` is printed as a single line (no traceback) and
+ends the process with its ``exit_code``; every other exception is a bug.
+"""
+
+from __future__ import annotations
+
+EXIT_PASS = 0
+EXIT_GATE_FAILED = 1
+EXIT_INPUT_ERROR = 2
+EXIT_SERVICE_ERROR = 3
+
+
+class UserError(Exception):
+    """Bad input, configuration or usage: the message names the input and what to do."""
+
+    exit_code = EXIT_INPUT_ERROR
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ServiceError(UserError):
+    """An AWS or GitHub service call failed (permissions, network, throttling past retries)."""
+
+    exit_code = EXIT_SERVICE_ERROR

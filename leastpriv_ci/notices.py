@@ -1,0 +1,70 @@
+"""Warnings about skipped or partial input, counted per kind so reports stay short."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One kind of warning: a stable code, a message, how often, and a few places."""
+
+    code: str
+    message: str
+    count: int
+    examples: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "count": self.count,
+            "examples": list(self.examples),
+        }
+
+    def __str__(self) -> str:
+        where = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
+        times = f" [{self.count}x]" if self.count > 1 else ""
+        return f"{self.code}: {self.message}{times}{where}"
+
+
+@dataclass
+class Notices:
+    """Collects warnings; the same code is counted once with up to five example places."""
+
+    _messages: dict[str, str] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, code: str, message: str, where: str | None = None) -> None:
+        """Record one occurrence of warning ``code``; the first message wins."""
+        self._messages.setdefault(code, message)
+        self._counts[code] = self._counts.get(code, 0) + 1
+        examples = self._examples.setdefault(code, [])
+        if where is not None and len(examples) < MAX_EXAMPLES and where not in examples:
+            examples.append(where)
+
+    def extend(self, other: Notices) -> None:
+        """Merge another collector into this one."""
+        for notice in other.items():
+            self._messages.setdefault(notice.code, notice.message)
+            self._counts[notice.code] = self._counts.get(notice.code, 0) + notice.count
+            examples = self._examples.setdefault(notice.code, [])
+            for where in notice.examples:
+                if len(examples) < MAX_EXAMPLES and where not in examples:
+                    examples.append(where)
+
+    def count(self, code: str) -> int:
+        return self._counts.get(code, 0)
+
+    def items(self) -> list[Notice]:
+        """The warnings in the order first seen."""
+        return [
+            Notice(code, self._messages[code], self._counts[code], tuple(self._examples[code]))
+            for code in self._messages
+        ]
+
+    def __len__(self) -> int:
+        return len(self._messages)

@@ -1,0 +1,3 @@
+"""IAM policies: the model, parsing, matching and evaluation."""
+
+from __future__ import annotations

@@ -1,0 +1,161 @@
+"""The records that flow between pipeline stages (see DESIGN.md, "The records that flow")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from leastpriv_ci.notices import Notices
+
+MAX_SAMPLE_TRACES = 3
+
+
+@dataclass(frozen=True)
+class Access:
+    """One principal used one IAM action on one resource (aggregated over calls)."""
+
+    principal: str
+    action: str  # "service:Action", spelled as the catalog spells it
+    resource: str  # an ARN, or "*" for actions that take no resource / unknown resource
+    count: int = 1
+    denied: bool = False
+    first_seen: float | None = None
+    last_seen: float | None = None
+    trace_ids: tuple[str, ...] = ()
+    resource_known: bool = True
+
+    @property
+    def key(self) -> tuple[str, str, str, bool]:
+        return (self.principal, self.action, self.resource, self.denied)
+
+    def merged(self, other: Access) -> Access:
+        """Combine two aggregates of the same (principal, action, resource, denied)."""
+        firsts = [t for t in (self.first_seen, other.first_seen) if t is not None]
+        lasts = [t for t in (self.last_seen, other.last_seen) if t is not None]
+        samples = self.trace_ids + tuple(t for t in other.trace_ids if t not in self.trace_ids)
+        return Access(
+            principal=self.principal,
+            action=self.action,
+            resource=self.resource,
+            count=self.count + other.count,
+            denied=self.denied,
+            first_seen=min(firsts) if firsts else None,
+            last_seen=max(lasts) if lasts else None,
+            trace_ids=samples[:MAX_SAMPLE_TRACES],
+            resource_known=self.resource_known and other.resource_known,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "count": self.count,
+            "denied": self.denied,
+            "resource_known": self.resource_known,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "trace_ids": list(self.trace_ids),
+        }
+
+
+@dataclass(frozen=True)
+class PrincipalUsage:
+    """Everything one compute principal was seen doing."""
+
+    principal: str
+    role: str | None
+    traces: int
+    accesses: tuple[Access, ...]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The result of reading traces: usage per principal, plus what was skipped."""
+
+    principals: Mapping[str, PrincipalUsage]
+    notices: Notices = field(default_factory=Notices)
+    traces: int = 0
+    window: tuple[float, float] | None = None  # earliest/latest segment time seen
+
+    def to_json(self) -> dict[str, object]:
+        """The ``observe --format json`` contract (DESIGN.md)."""
+        return {
+            "schema": 1,
+            "principals": {
+                arn: {
+                    "role": usage.role,
+                    "traces": usage.traces,
+                    "accesses": [a.to_json() for a in usage.accesses],
+                }
+                for arn, usage in sorted(self.principals.items())
+            },
+            "warnings": [n.to_json() for n in self.notices.items()],
+        }
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a policy statement was declared: a file and line, or an account object."""
+
+    file: str | None = None
+    line: int | None = None
+    logical_id: str | None = None  # CloudFormation / Terraform resource address
+    policy_arn: str | None = None
+    policy_name: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "logical_id": self.logical_id,
+            "policy_arn": self.policy_arn,
+            "policy_name": self.policy_name,
+        }
+
+    def __str__(self) -> str:
+        if self.file:
+            place = f"{self.file}:{self.line}" if self.line else self.file
+        else:
+            place = self.policy_arn or self.policy_name or "<unknown>"
+        return f"{place} ({self.logical_id})" if self.logical_id else place
+
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+FINDING_KINDS = ("excess", "missing", "denied", "platform", "unobserved")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict on one (kind, role, action, resource)."""
+
+    kind: str  # one of FINDING_KINDS
+    role: str
+    action: str
+    resource: str
+    severity: str  # one of SEVERITIES
+    principals: tuple[str, ...] = ()
+    access_level: str | None = None
+    origin: Origin | None = None
+    message: str = ""
+    fix: str = ""
+    conditional: bool = False  # decided by a condition the tool could not evaluate
+    trace_ids: tuple[str, ...] = ()
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        origin = self.origin.to_json() if self.origin else None
+        return {
+            "kind": self.kind,
+            "role": self.role,
+            "principals": list(self.principals),
+            "action": self.action,
+            "resource": self.resource,
+            "access_level": self.access_level,
+            "severity": self.severity,
+            "origin": origin,
+            "message": self.message,
+            "fix": self.fix,
+            "conditional": self.conditional,
+            "trace_ids": list(self.trace_ids),
+            **dict(self.detail),
+        }

@@ -1,0 +1,36 @@
+"""Shared fixtures: the local AWS emulator (moto server mode) and test data paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.emulator import Emulator, running_emulator
+
+DATA = Path(__file__).parent / "data"
+SHARED_XRAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "xray"
+
+
+@pytest.fixture(scope="session")
+def aws_server() -> Iterator[Emulator]:
+    """One moto server for the session, on a free 127.0.0.1 port."""
+    with running_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def aws(aws_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The emulator, emptied before each test, with dummy credentials in the environment."""
+    aws_server.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", aws_server.region)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return aws_server
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from leastpriv_ci.catalog import get_catalog
+
+
+def test_lookup_is_case_insensitive_and_returns_catalog_spelling() -> None:
+    catalog = get_catalog()
+    assert catalog.canonical("S3:getobject") == "s3:GetObject"
+    assert catalog.canonical("s3:HeadObject") is None  # an API operation, not an IAM action
+
+
+def test_access_levels_and_resource_level_support() -> None:
+    catalog = get_catalog()
+    get_object = catalog.action("s3:GetObject")
+    list_buckets = catalog.action("s3:ListAllMyBuckets")
+    assert get_object is not None and list_buckets is not None
+    assert get_object.access_level == "Read"
+    assert get_object.resource_level
+    assert list_buckets.access_level == "List"
+    assert not list_buckets.resource_level
+
+
+def test_combined_access_level_takes_the_most_sensitive_part() -> None:
+    catalog = get_catalog()
+    levels = {info.access_level for info in catalog}
+    assert levels <= {"List", "Read", "Tagging", "Write", "Permissions management"}
+
+
+def test_wildcard_expansion_follows_iam_rules() -> None:
+    catalog = get_catalog()
+    all_actions = catalog.expand("*")
+    assert len(all_actions) == len(catalog) > 15_000
+    s3_all = {a.full_name for a in catalog.expand("s3:*")}
+    assert "s3:GetObject" in s3_all
+    assert not any(name.startswith("s3express:") for name in s3_all)
+    gets = {a.full_name for a in catalog.expand("dynamodb:Get*")}
+    assert gets >= {"dynamodb:GetItem", "dynamodb:GetRecords"}
+    assert all(name.startswith("dynamodb:Get") for name in gets)
+    assert {a.full_name for a in catalog.expand("dynamodb:getitem")} == {"dynamodb:GetItem"}
+    assert {a.full_name for a in catalog.expand("s?s:SendMessage")} == {
+        "sqs:SendMessage", "sms:SendMessage"}
+    assert catalog.expand("dynamodb:[G]etItem") == []  # no character classes in IAM

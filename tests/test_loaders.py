@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.loaders import LoadError, load_file, loads_json, loads_yaml
+
+
+def test_json_mappings_remember_their_line() -> None:
+    doc = loads_json('{\n "Statement": [\n  {"Effect": "Allow"},\n\n  {"Effect": "Deny"}]}')
+    assert doc.line == 1
+    assert [s.line for s in doc["Statement"]] == [3, 5]
+
+
+def test_yaml_mappings_remember_their_line() -> None:
+    doc = loads_yaml("Statement:\n  - Effect: Allow\n  - Effect: Deny\n")
+    assert [s.line for s in doc["Statement"]] == [2, 3]
+
+
+def test_yaml_refuses_python_tags() -> None:
+    with pytest.raises(LoadError):
+        loads_yaml("!!python/object/apply:os.system ['echo pwned']")
+
+
+def test_yaml_alias_bomb_is_bounded() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 200):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    with pytest.raises(LoadError, match="aliases"):
+        loads_yaml("\n".join(lines))
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(LoadError, match="nesting"):
+        loads_json("[" * 5000 + "]" * 5000)
+    with pytest.raises(LoadError, match="nesting"):
+        loads_yaml("[" * 5000 + "]" * 5000)
+
+
+def test_invalid_json_names_the_line() -> None:
+    with pytest.raises(LoadError) as info:
+        loads_json('{"a":\n  tru}')
+    assert info.value.line == 2
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text("[" + "1," * 100 + "1]")
+    with pytest.raises(LoadError, match="limit"):
+        load_file(big, max_bytes=50)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.loaders import loads_json
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
+
+POLICY = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "Read", "Effect": "Allow", "Action": "dynamodb:GetItem",
+     "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/notes"},
+    {"Effect": "Deny", "NotAction": ["s3:*", "sqs:SendMessage"], "NotResource": "*",
+     "Condition": {"Bool": {"aws:SecureTransport": false}}}
+  ]
+}"""
+
+
+def test_statements_are_normalised_with_file_and_line() -> None:
+    policy = parse_policy(loads_json(POLICY), name="p", origin=Origin(file="iam/p.json"))
+    first, second = policy.statements
+    assert first.actions == ("dynamodb:GetItem",)
+    assert first.origin.file == "iam/p.json" and first.origin.line == 4
+    assert second.not_actions and second.not_resources
+    assert second.conditions == {"Bool": {"aws:SecureTransport": ("false",)}}
+    assert second.origin.line == 6
+
+
+def test_statement_as_a_single_object() -> None:
+    doc = {"Version": "2012-10-17",
+           "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}
+    assert len(parse_policy(doc, name="p").statements) == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ({"Effect": "Permit", "Action": "*", "Resource": "*"}, "Effect must be"),
+        ({"Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*"}, "both"),
+        ({"Effect": "Allow", "Action": "*"}, "needs Resource or NotResource"),
+        ({"Effect": "Allow", "Action": [1], "Resource": "*"}, "expected strings"),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "bucket/*"}, "not an ARN"),
+        ({"Effect": "Allow", "Action": "GetObject", "Resource": "*"}, "service:Action"),
+    ],
+)
+def test_invalid_statements_name_the_statement_and_key(
+    statement: dict[str, object], message: str
+) -> None:
+    doc = {"Version": "2012-10-17", "Statement": [statement]}
+    with pytest.raises(UserError, match=message) as info:
+        parse_policy(doc, name="p", origin=Origin(file="f.json"))
+    assert "statement 1" in str(info.value)
+    assert "f.json" in str(info.value)
+
+
+def test_unknown_actions_are_warnings_not_errors() -> None:
+    notices = Notices()
+    doc = {"Version": "2012-10-17",
+           "Statement": [{"Effect": "Allow", "Action": "s3:HeadObject", "Resource": "*"}]}
+    parse_policy(doc, name="p", notices=notices)
+    assert notices.count("unknown-action") == 1
