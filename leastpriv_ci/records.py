@@ -159,3 +159,81 @@ class Finding:
             "trace_ids": list(self.trace_ids),
             **dict(self.detail),
         }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What was analysed and what was not: silently empty findings are the failure to avoid."""
+
+    traces: int = 0
+    window: tuple[float, float] | None = None  # earliest/latest segment time (epoch seconds)
+    principals: tuple[str, ...] = ()  # principals seen in traces
+    unobserved: tuple[str, ...] = ()  # roles/principals declared but with no traces: no verdict
+    unmapped: tuple[str, ...] = ()  # principals seen whose role could not be found
+    unknown_resources: int = 0  # accesses whose trace carried no resource name
+    policy_files: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "traces": self.traces,
+            "window": list(self.window) if self.window else None,
+            "principals": list(self.principals),
+            "unobserved": list(self.unobserved),
+            "unmapped": list(self.unmapped),
+            "unknown_resources": self.unknown_resources,
+            "policy_files": list(self.policy_files),
+            "roles": list(self.roles),
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Usage against grants: the findings, the proposed policies, and the coverage notes."""
+
+    findings: tuple[Finding, ...]
+    proposals: Mapping[str, Mapping[str, object]]  # role -> proposed IAM policy document
+    declared: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # role -> doc
+    diffs: Mapping[str, object] = field(default_factory=dict)  # role -> JSON-safe jsondiff
+    shared_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # role -> users
+    coverage: Coverage = field(default_factory=Coverage)
+    notices: Notices = field(default_factory=Notices)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision and the reasons for it (printed last)."""
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)  # per finding kind, after ignores
+    ignored: tuple[str, ...] = ()  # ignore rules that applied, with their reasons
+
+    @property
+    def name(self) -> str:
+        return "pass" if self.passed else "fail"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs: the analysis and the verdict on it."""
+
+    analysis: Analysis
+    verdict: Verdict
+
+    def to_json(self) -> dict[str, object]:
+        """The ``scan --format json`` contract (DESIGN.md); extra keys are allowed."""
+        analysis = self.analysis
+        return {
+            "schema": 1,
+            "verdict": self.verdict.name,
+            "reasons": list(self.verdict.reasons),
+            "counts": dict(self.verdict.counts),
+            "findings": [f.to_json() for f in analysis.findings],
+            "proposals": {role: dict(doc) for role, doc in sorted(analysis.proposals.items())},
+            "declared": {role: dict(doc) for role, doc in sorted(analysis.declared.items())},
+            "diffs": dict(analysis.diffs),
+            "shared_roles": {r: list(p) for r, p in sorted(analysis.shared_roles.items())},
+            "coverage": analysis.coverage.to_json(),
+            "warnings": [n.to_json() for n in analysis.notices.items()],
+        }

@@ -1,0 +1,3 @@
+"""Segment documents → Access records: what each principal really did."""
+
+from __future__ import annotations
