@@ -30,7 +30,7 @@ from leastpriv_ci.records import Access
 INLINE_LIMIT = 10_240  # characters of an inline policy (IAM quota, whitespace excluded)
 MANAGED_LIMIT = 6_144  # characters of a customer managed policy
 
-_S3_OBJECT = re.compile(r"^arn:([^:]+):s3:::([^/]+)/(.*)$", re.DOTALL)
+S3_OBJECT = re.compile(r"^arn:([^:]+):s3:::([^/]+)/(.*)$", re.DOTALL)
 _SPECIAL = re.compile(r"[$*?]")
 _ARN_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -128,7 +128,7 @@ def needed_grants(
                 bound = _format_patterns(info, access.principal) if info else ("*",)
             grants.update(Grant(action, pattern) for pattern in bound)
             continue
-        s3 = _S3_OBJECT.match(access.resource)
+        s3 = S3_OBJECT.match(access.resource)
         if s3:
             s3_keys.setdefault((action, s3.group(1), s3.group(2)), set()).add(s3.group(3))
         else:
