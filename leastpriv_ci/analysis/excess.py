@@ -131,7 +131,8 @@ def _judge(
     fields = {
         "action": unit.action, "resource": unit.resource, "granted": len(granted),
         "used": sum(1 for k in granted if k in used),
-        "count": len(resources), "unknown": len(unknown),
+        "count": len({u.resource for u in covered if u.resource_level}),
+        "unknown": len(unknown),
     }
     message = rules.message("excess", variant, **fields)
     if conditional:
