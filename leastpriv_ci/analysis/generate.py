@@ -3,8 +3,8 @@
 Principals whose role is known (the usage record names it, e.g. through the principal
 map) are proposed one policy per role, from the usage of every principal running as
 it; the others one policy per principal. Platform groups that are ``on`` for the
-principals' compute kind are added with their data resources (there is no declared
-policy to keep them from), unless switched off.
+principals' compute kind and marked ``generate`` in the data (logs, X-Ray writes) are
+added with their data resources, unless switched off.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def platform_grants(key: str, principals: Sequence[str], options: PlatformOption
     """Grants for the platform groups switched on for these principals' compute kind."""
     grants: list[Grant] = []
     for group in applicable_groups(key, principals, (), options):
+        if not group.generate:
+            continue  # e.g. VPC interfaces: usage alone cannot tell the function needs them
         for permission in group.permissions:
             if permission.resource == DECLARED:
                 continue  # the queue/stream/key is not known without a declared policy
