@@ -14,10 +14,11 @@ _NOT_AUTHORIZED = re.compile(
     r"(?: on resource: ?(arn:[^\s,;\"'()]+|\*))?"
 )
 # botocore: "An error occurred (CODE) when calling"; Java: "Error Code: CODE";
-# Go/Node/.NET: "CODE: message"
+# Go v2: "api error CODE: message"; Go v1/Node/.NET: "CODE: message"
 _CODES = (
     re.compile(r"An error occurred \(([^)]+)\)"),
     re.compile(r"Error Code: ([A-Za-z0-9.]+)"),
+    re.compile(r"api error ([A-Za-z0-9]+):"),
     re.compile(r"^([A-Za-z0-9]+):"),
 )
 
