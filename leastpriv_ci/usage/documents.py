@@ -40,11 +40,40 @@ def decode(raw: str | bytes | Mapping[str, Any]) -> Doc:
 
 
 def _decode_deep(raw: str | bytes) -> Any:
+    # ijson's basic events carry no path prefix, so building is linear in the depth.
     data = raw.encode() if isinstance(raw, str) else raw
+    containers: list[Any] = []
+    keys: list[str | None] = []
+    key: str | None = None
+    root: Any = None
     try:
-        return next(ijson.items(data, "", use_float=True))
-    except (ijson.JSONError, StopIteration, ValueError) as exc:
+        for event, value in ijson.basic_parse(data, use_float=True):
+            if event == "map_key":
+                key = value
+                continue
+            if event in ("start_map", "start_array"):
+                value = {} if event == "start_map" else []
+            elif event in ("end_map", "end_array"):
+                value = containers.pop()
+                key = keys.pop()
+                if containers:
+                    continue
+                root = value
+                continue
+            if containers:
+                parent = containers[-1]
+                if isinstance(parent, dict):
+                    parent[key] = value
+                else:
+                    parent.append(value)
+            elif event not in ("start_map", "start_array"):
+                root = value
+            if event in ("start_map", "start_array"):
+                containers.append(value)
+                keys.append(key)
+    except (ijson.JSONError, ValueError) as exc:
         raise Malformed(str(exc).splitlines()[0] if str(exc) else "invalid JSON") from None
+    return root
 
 
 def is_complete(doc: Mapping[str, Any]) -> bool:
