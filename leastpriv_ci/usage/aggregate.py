@@ -35,12 +35,14 @@ class Aggregate:
         key = (principal, action, resource, denied)
         tally = self._tallies.get(key)
         if tally is None:
-            tally = self._tallies[key] = _Tally()
+            tally = self._tallies[key] = _Tally(0, when, when, [], known)
         tally.count += 1
         if when is not None:
-            if tally.first is None or when < tally.first:
+            first = tally.first
+            if first is None or when < first:
                 tally.first = when
-            if tally.last is None or when > tally.last:
+            last = tally.last
+            if last is None or when > last:
                 tally.last = when
         samples = tally.trace_ids
         if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:

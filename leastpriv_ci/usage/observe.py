@@ -12,7 +12,7 @@ from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
 from leastpriv_ci.usage.denied import denial
-from leastpriv_ci.usage.documents import Doc, documents, is_call, is_complete, walk
+from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
@@ -24,6 +24,8 @@ Extractor = Callable[[Call], list[Target]]
 # Services whose fields differ from the data-driven rules get their own module.
 EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
 
+NUMBERS = (float, int)
+MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -63,78 +65,142 @@ class _Reader:
         self.resources = resource_fields()
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
+        self._targets: dict[tuple[Any, ...], list[Target]] = {}
+        self._fields_by_service: dict[str, tuple[str, ...]] = {}
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
-        owner: dict[str, str] = {}
         calls: dict[Any, tuple[Doc, str]] = {}
+        streamed = False  # standalone subsegment documents need the owner index
         for segment_id, doc in docs.items():
             self._window(doc)
-            for node in walk(doc):
-                node_id = node.get("id")
-                if isinstance(node_id, str):
-                    owner.setdefault(node_id, segment_id)
-                if (node is not doc or doc.get("type") == "subsegment") and is_call(node):
-                    key = node_id if isinstance(node_id, str) else id(node)
+            if doc.get("type") == "subsegment":
+                streamed = True
+                stack = [doc]
+            else:
+                children = doc.get("subsegments")
+                if not isinstance(children, list):
+                    continue
+                stack = list(children)
+            while stack:  # iterative: no nesting depth breaks it
+                node = stack.pop()
+                if type(node) is not dict:
+                    continue
+                aws = node.get("aws")
+                if type(aws) is dict and type(aws.get("operation")) is str:
+                    node_id = node.get("id")
+                    key = node_id if type(node_id) is str else id(node)
                     previous = calls.get(key)
                     if previous is None or (not is_complete(previous[0]) and is_complete(node)):
                         calls[key] = (node, segment_id)
-            owner[segment_id] = segment_id
+                children = node.get("subsegments")
+                if type(children) is list:
+                    stack.extend(children)
+        owner = _owners(docs) if streamed else {}
         resolved = _Principals(docs, owner, self.principal_map)
         for seen in {p for p in map(resolved.of, docs) if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
+        of = resolved.of
         for node, segment_id in calls.values():
-            found = resolved.of(segment_id)
+            found = of(segment_id)
             if found is SERVICE:
                 continue
             if found is None:
                 name = docs[resolved.root(segment_id)].get("name")
                 self.notices.add("unattributed", UNATTRIBUTED, str(name))
                 continue
-            self._call(node, found, trace_id, trace.where)
+            self._call(node, found, trace_id)
 
     def _window(self, doc: Doc) -> None:
-        start = doc.get("start_time")
+        start: Any = doc.get("start_time")
         end = doc.get("end_time", start)
-        if isinstance(start, int | float) and (self.earliest is None or start < self.earliest):
+        if type(start) in NUMBERS and (self.earliest is None or start < self.earliest):
             self.earliest = float(start)
-        if isinstance(end, int | float) and (self.latest is None or end > self.latest):
+        if type(end) in NUMBERS and (self.latest is None or end > self.latest):
             self.latest = float(end)
 
-    def _call(self, node: Doc, principal: Principal, trace_id: str | None, place: str) -> None:
+    def _call(self, node: Doc, principal: Principal, trace_id: str | None) -> None:
         aws = node["aws"]
         operation: str = aws["operation"]
-        fields = Fields(node)
         name = node.get("name")
-        service = self.names.resolve(name if isinstance(name, str) else "", operation, fields)
-        if service is None:
-            self.notices.add("unknown-service", "calls to a service the tool does not know were "
-                             "not counted", f"{name} {operation}")
-            return
-        steps = self.operations.steps(service, operation)
-        if steps is None:
-            self.notices.add("unknown-operation", "operations with no matching IAM action were "
-                             "not counted", f"{service}:{operation}")
-            return
-        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
-                    self.resources.specs(service))
-        targets = EXTRACTORS.get(service, generic.targets)(call)
-        denied = denial(node)
-        if denied is not None and denied.action is not None:
-            # IAM's own words name the action and resource it refused: they win.
-            action = self.catalog.canonical(denied.action) or denied.action
-            resource = denied.resource or "*"
-            targets = [Target(action, resource, denied.resource is not None)]
+        name = name if isinstance(name, str) else ""
+        key = self._cache_key(node, aws, name, operation, principal.arn)
+        targets = self._targets.get(key) if key is not None else None
+        if targets is None:
+            targets = self._interpret(node, aws, name, operation, principal)
+            if targets is None:
+                return
+            if key is not None:
+                if len(self._targets) >= MAX_CACHED_CALLS:
+                    self._targets.clear()
+                self._targets[key] = targets
+        denied = denial(node) if "cause" in node else None
+        named = self.catalog.canonical(denied.action) if denied and denied.action else None
+        if denied is not None and named is not None:
+            # IAM's own words name the action (and resource) it refused: they win.
+            if denied.resource is not None:
+                targets = [Target(named, denied.resource)]
+            else:
+                targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
         when = node.get("start_time")
-        when = float(when) if isinstance(when, int | float) else None
+        if type(when) is not float:
+            when = float(when) if type(when) is int else None
+        is_denied = denied is not None
+        arn = principal.arn
+        add = self.totals.add
         for target in targets:
             if not target.known:
                 self.notices.add("unknown-resource", "the trace names no resource for some "
                                  "calls; recorded on \"*\" (or the bucket's objects)",
-                                 f"{principal.arn} {target.action}")
-            self.totals.add(principal.arn, target.action, target.resource, denied is not None,
-                            target.known, when, trace_id)
+                                 f"{arn} {target.action}")
+            add(arn, target.action, target.resource, is_denied, target.known, when, trace_id)
+
+    def _cache_key(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                   principal: str) -> tuple[Any, ...] | None:
+        """What decides a call's targets, so repeated calls are interpreted once."""
+        if "metadata" in node or "annotations" in node:
+            return None  # ADOT's extra fields: rare, interpret every time
+        service = self.names.prefix(name)
+        if service is None:
+            return None
+        key = (principal, name, operation, aws.get("region"), aws.get("account_id"),
+               *map(aws.get, self._key_fields(service)))
+        try:
+            hash(key)
+        except TypeError:
+            return None  # lists/dicts (table_names, copy_source): interpret every time
+        return key
+
+    def _key_fields(self, service: str) -> tuple[str, ...]:
+        found = self._fields_by_service.get(service)
+        if found is None:
+            names = dict.fromkeys(
+                ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
+                for ref in refs
+            )
+            if service == "s3":
+                names.update(dict.fromkeys((*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS,
+                                            *s3.SOURCE_FIELDS)))
+            found = self._fields_by_service[service] = tuple(names)
+        return found
+
+    def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                   principal: Principal) -> list[Target] | None:
+        fields = Fields(node)
+        service = self.names.resolve(name, operation, fields)
+        if service is None:
+            self.notices.add("unknown-service", "calls to a service the tool does not know were "
+                             "not counted", f"{name} {operation}")
+            return None
+        steps = self.operations.steps(service, operation)
+        if steps is None:
+            self.notices.add("unknown-operation", "operations with no matching IAM action were "
+                             "not counted", f"{service}:{operation}")
+            return None
+        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
+                    self.resources.specs(service))
+        return EXTRACTORS.get(service, generic.targets)(call)
 
     def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
         region = aws.get("region")
@@ -150,6 +216,18 @@ class _Reader:
             if len(self._where) < 10_000:
                 self._where[(key[0], key[1] or principal_arn)] = found
         return found
+
+
+def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
+    """Every segment and subsegment id → the id of the document that holds it."""
+    owner: dict[str, str] = {}
+    for segment_id, doc in docs.items():
+        for node in walk(doc):
+            node_id = node.get("id")
+            if isinstance(node_id, str):
+                owner.setdefault(node_id, segment_id)
+        owner[segment_id] = segment_id
+    return owner
 
 
 class _Principals:
