@@ -44,8 +44,8 @@ READ_SIZE = 64 * 1024
 # How far to look for the end of the first line when telling JSON Lines from one document.
 SNIFF_LIMIT = 1024 * 1024
 SHAPES = (
-    "expected an X-Ray export: a BatchGetTraces response {\"Traces\": [...]}, a trace "
-    "{\"Id\", \"Segments\"}, a JSON array of traces, or JSON Lines of traces or segment "
+    'expected an X-Ray export: a BatchGetTraces response {"Traces": [...]}, a trace '
+    '{"Id", "Segments"}, a JSON array of traces, or JSON Lines of traces or segment '
     "documents"
 )
 
