@@ -66,6 +66,7 @@ class _Reader:
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
         self._targets: dict[tuple[Any, ...], list[Target]] = {}
+        self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._fields_by_service: dict[str, tuple[str, ...]] = {}
 
     def read(self, trace: RawTrace) -> None:
@@ -97,7 +98,7 @@ class _Reader:
                 if type(children) is list:
                     stack.extend(children)
         owner = _owners(docs) if streamed else {}
-        resolved = _Principals(docs, owner, self.principal_map)
+        resolved = _Principals(docs, owner, self.principal_map, self._detected)
         for seen in {p for p in map(resolved.of, docs) if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
@@ -234,11 +235,32 @@ class _Principals:
     """Principal per document: its own, else (subsegment documents) its parent's."""
 
     def __init__(self, docs: Mapping[str, Doc], owner: Mapping[str, str],
-                 principal_map: Mapping[str, str]) -> None:
+                 principal_map: Mapping[str, str],
+                 detected: dict[tuple[Any, ...], Principal | None]) -> None:
         self.docs = docs
         self.owner = owner
         self.principal_map = principal_map
         self._memo: dict[str, Principal | None] = {}
+        self._detected = detected  # shared across traces: the same function, the same answer
+
+    def _detect(self, doc: Doc) -> Principal | None:
+        aws = doc.get("aws")
+        if type(aws) is dict and "ecs" not in aws:
+            key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
+                   doc.get("resource_arn"))
+        elif aws is None:
+            key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+        else:
+            return detect(doc, self.principal_map)
+        try:
+            return self._detected[key]
+        except KeyError:
+            found = detect(doc, self.principal_map)
+            if len(self._detected) < MAX_CACHED_CALLS:
+                self._detected[key] = found
+            return found
+        except TypeError:  # an unhashable field value: no caching
+            return detect(doc, self.principal_map)
 
     def _parent(self, segment_id: str) -> str | None:
         doc = self.docs[segment_id]
@@ -267,7 +289,7 @@ class _Principals:
                 found = self._memo[current]
                 break
             chain.append(current)
-            found = detect(self.docs[current], self.principal_map)
+            found = self._detect(self.docs[current])
             if found is not None:
                 break
             current = self._parent(current)
