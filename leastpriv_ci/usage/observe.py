@@ -1,0 +1,298 @@
+"""``observe``: raw traces → what each principal did, as IAM actions on resource ARNs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.records import Observation
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import generic, s3
+from leastpriv_ci.usage.aggregate import Aggregate
+from leastpriv_ci.usage.denied import denial
+from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
+from leastpriv_ci.usage.extract import Call, Target
+from leastpriv_ci.usage.fields import Fields
+from leastpriv_ci.usage.operations import operations
+from leastpriv_ci.usage.principals import SERVICE, Principal, detect
+from leastpriv_ci.usage.resources import Where, resource_fields
+from leastpriv_ci.usage.services import service_names
+
+Extractor = Callable[[Call], list[Target]]
+# Services whose fields differ from the data-driven rules get their own module.
+EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
+
+NUMBERS = (float, int)
+MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
+UNATTRIBUTED = (
+    "AWS calls in a segment that names no principal were not counted; map the segment "
+    "name to a principal or role ARN with --principal-map"
+)
+
+
+def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | None = None,
+            notices: Notices | None = None) -> Observation:
+    """Read traces (streaming) and return each principal's accesses.
+
+    A bad segment document is skipped and counted in the observation's warnings.
+    """
+    notices = notices if notices is not None else Notices()
+    reader = _Reader(principal_map or {}, notices)
+    count = 0
+    for trace in traces:
+        count += 1
+        reader.read(trace)
+    return Observation(
+        principals=reader.totals.principals(),
+        notices=notices,
+        traces=count,
+        window=(reader.earliest, reader.latest) if reader.earliest is not None
+        and reader.latest is not None else None,
+    )
+
+
+class _Reader:
+    def __init__(self, principal_map: Mapping[str, str], notices: Notices) -> None:
+        self.principal_map = principal_map
+        self.notices = notices
+        self.totals = Aggregate()
+        self.earliest: float | None = None
+        self.latest: float | None = None
+        self.names = service_names()
+        self.operations = operations()
+        self.resources = resource_fields()
+        self.catalog = get_catalog()
+        self._where: dict[tuple[str | None, str | None], Where] = {}
+        self._targets: dict[tuple[Any, ...], list[Target]] = {}
+        self._detected: dict[tuple[Any, ...], Principal | None] = {}
+        self._fields_by_service: dict[str, tuple[str, ...]] = {}
+
+    def read(self, trace: RawTrace) -> None:
+        docs = documents(trace, self.notices)
+        calls: dict[Any, tuple[Doc, str]] = {}
+        streamed = False  # standalone subsegment documents need the owner index
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            if doc.get("type") == "subsegment":
+                streamed = True
+                stack = [doc]
+            else:
+                children = doc.get("subsegments")
+                if not isinstance(children, list):
+                    continue
+                stack = list(children)
+            while stack:  # iterative: no nesting depth breaks it
+                node = stack.pop()
+                if type(node) is not dict:
+                    continue
+                aws = node.get("aws")
+                if type(aws) is dict and type(aws.get("operation")) is str:
+                    node_id = node.get("id")
+                    key = node_id if type(node_id) is str else id(node)
+                    previous = calls.get(key)
+                    if previous is None or (not is_complete(previous[0]) and is_complete(node)):
+                        calls[key] = (node, segment_id)
+                children = node.get("subsegments")
+                if type(children) is list:
+                    stack.extend(children)
+        owner = _owners(docs) if streamed else {}
+        resolved = _Principals(docs, owner, self.principal_map, self._detected)
+        for seen in {p for p in map(resolved.of, docs) if p is not None and p is not SERVICE}:
+            self.totals.seen(seen.arn, seen.role)
+        trace_id = trace.trace_id
+        of = resolved.of
+        for node, segment_id in calls.values():
+            found = of(segment_id)
+            if found is SERVICE:
+                continue
+            if found is None:
+                name = docs[resolved.root(segment_id)].get("name")
+                self.notices.add("unattributed", UNATTRIBUTED, str(name))
+                continue
+            self._call(node, found, trace_id)
+
+    def _window(self, doc: Doc) -> None:
+        start: Any = doc.get("start_time")
+        end = doc.get("end_time", start)
+        if type(start) in NUMBERS and (self.earliest is None or start < self.earliest):
+            self.earliest = float(start)
+        if type(end) in NUMBERS and (self.latest is None or end > self.latest):
+            self.latest = float(end)
+
+    def _call(self, node: Doc, principal: Principal, trace_id: str | None) -> None:
+        aws = node["aws"]
+        operation: str = aws["operation"]
+        name = node.get("name")
+        name = name if isinstance(name, str) else ""
+        key = self._cache_key(node, aws, name, operation, principal.arn)
+        targets = self._targets.get(key) if key is not None else None
+        if targets is None:
+            targets = self._interpret(node, aws, name, operation, principal)
+            if targets is None:
+                return
+            if key is not None:
+                if len(self._targets) >= MAX_CACHED_CALLS:
+                    self._targets.clear()
+                self._targets[key] = targets
+        denied = denial(node) if "cause" in node else None
+        named = self.catalog.canonical(denied.action) if denied and denied.action else None
+        if denied is not None and named is not None:
+            # IAM's own words name the action (and resource) it refused: they win.
+            if denied.resource is not None:
+                targets = [Target(named, denied.resource)]
+            else:
+                targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
+        when = node.get("start_time")
+        if type(when) is not float:
+            when = float(when) if type(when) is int else None
+        is_denied = denied is not None
+        arn = principal.arn
+        add = self.totals.add
+        for target in targets:
+            if not target.known:
+                self.notices.add("unknown-resource", "the trace names no resource for some "
+                                 "calls; recorded on \"*\" (or the bucket's objects)",
+                                 f"{arn} {target.action}")
+            add(arn, target.action, target.resource, is_denied, target.known, when, trace_id)
+
+    def _cache_key(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                   principal: str) -> tuple[Any, ...] | None:
+        """What decides a call's targets, so repeated calls are interpreted once."""
+        if "metadata" in node or "annotations" in node:
+            return None  # ADOT's extra fields: rare, interpret every time
+        service = self.names.prefix(name)
+        if service is None:
+            return None
+        key = (principal, name, operation, aws.get("region"), aws.get("account_id"),
+               *map(aws.get, self._key_fields(service)))
+        try:
+            hash(key)
+        except TypeError:
+            return None  # lists/dicts (table_names, copy_source): interpret every time
+        return key
+
+    def _key_fields(self, service: str) -> tuple[str, ...]:
+        found = self._fields_by_service.get(service)
+        if found is None:
+            names = dict.fromkeys(
+                ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
+                for ref in refs
+            )
+            if service == "s3":
+                names.update(dict.fromkeys((*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS,
+                                            *s3.SOURCE_FIELDS)))
+            found = self._fields_by_service[service] = tuple(names)
+        return found
+
+    def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                   principal: Principal) -> list[Target] | None:
+        fields = Fields(node)
+        service = self.names.resolve(name, operation, fields)
+        if service is None:
+            self.notices.add("unknown-service", "calls to a service the tool does not know were "
+                             "not counted", f"{name} {operation}")
+            return None
+        steps = self.operations.steps(service, operation)
+        if steps is None:
+            self.notices.add("unknown-operation", "operations with no matching IAM action were "
+                             "not counted", f"{service}:{operation}")
+            return None
+        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
+                    self.resources.specs(service))
+        return EXTRACTORS.get(service, generic.targets)(call)
+
+    def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
+        region = aws.get("region")
+        account = aws.get("account_id")
+        key = (region if isinstance(region, str) and region else None,
+               account if isinstance(account, str) and account else None)
+        found = self._where.get((key[0], key[1] or principal_arn))
+        if found is None:
+            parts = principal_arn.split(":")
+            fallback_region = parts[3] if len(parts) > 4 and parts[3] else None
+            fallback_account = parts[4] if len(parts) > 4 and parts[4] else None
+            found = Where(key[0] or fallback_region, key[1] or fallback_account)
+            if len(self._where) < 10_000:
+                self._where[(key[0], key[1] or principal_arn)] = found
+        return found
+
+
+def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
+    """Every segment and subsegment id → the id of the document that holds it."""
+    owner: dict[str, str] = {}
+    for segment_id, doc in docs.items():
+        for node in walk(doc):
+            node_id = node.get("id")
+            if isinstance(node_id, str):
+                owner.setdefault(node_id, segment_id)
+        owner[segment_id] = segment_id
+    return owner
+
+
+class _Principals:
+    """Principal per document: its own, else (subsegment documents) its parent's."""
+
+    def __init__(self, docs: Mapping[str, Doc], owner: Mapping[str, str],
+                 principal_map: Mapping[str, str],
+                 detected: dict[tuple[Any, ...], Principal | None]) -> None:
+        self.docs = docs
+        self.owner = owner
+        self.principal_map = principal_map
+        self._memo: dict[str, Principal | None] = {}
+        self._detected = detected  # shared across traces: the same function, the same answer
+
+    def _detect(self, doc: Doc) -> Principal | None:
+        aws = doc.get("aws")
+        if type(aws) is dict and "ecs" not in aws:
+            key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
+                   doc.get("resource_arn"))
+        elif aws is None:
+            key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+        else:
+            return detect(doc, self.principal_map)
+        try:
+            return self._detected[key]
+        except KeyError:
+            found = detect(doc, self.principal_map)
+            if len(self._detected) < MAX_CACHED_CALLS:
+                self._detected[key] = found
+            return found
+        except TypeError:  # an unhashable field value: no caching
+            return detect(doc, self.principal_map)
+
+    def _parent(self, segment_id: str) -> str | None:
+        doc = self.docs[segment_id]
+        if doc.get("type") != "subsegment":
+            return None  # a segment is its own service: it never inherits its caller
+        parent = doc.get("parent_id")
+        return self.owner.get(parent) if isinstance(parent, str) else None
+
+    def root(self, segment_id: str) -> str:
+        seen = {segment_id}
+        parent = self._parent(segment_id)
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            segment_id = parent
+            parent = self._parent(segment_id)
+        return segment_id
+
+    def of(self, segment_id: str) -> Principal | None:
+        if segment_id in self._memo:
+            return self._memo[segment_id]
+        chain: list[str] = []
+        current: str | None = segment_id
+        found: Principal | None = None
+        while current is not None and current not in chain:
+            if current in self._memo:
+                found = self._memo[current]
+                break
+            chain.append(current)
+            found = self._detect(self.docs[current])
+            if found is not None:
+                break
+            current = self._parent(current)
+        for visited in chain:
+            self._memo[visited] = found
+        return found
