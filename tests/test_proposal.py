@@ -168,3 +168,11 @@ def test_inline_limit_is_larger_than_managed() -> None:
     assert INLINE_LIMIT > MANAGED_LIMIT
     inline = propose_policies(accesses, limit=INLINE_LIMIT)
     assert policy_size(inline.document) <= INLINE_LIMIT
+
+
+def test_unknown_resource_bounded_by_the_usage_stage_keeps_that_bound() -> None:
+    proposal = propose_policies([access("s3:GetObject", BUCKET + "/*", resource_known=False)])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/*"}
+    ]
+    assert proposal.unknown_resources == ("s3:GetObject",)

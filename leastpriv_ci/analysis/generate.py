@@ -10,6 +10,7 @@ added with their data resources, unless switched off.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from leastpriv_ci.analysis.platform import DECLARED, PlatformOptions, applicable_groups, arn_fields
 from leastpriv_ci.analysis.proposal import MANAGED_LIMIT, Grant, Proposal, propose_policies
@@ -34,7 +35,11 @@ def generate(
         principals = sorted(members[key])
         accesses = [a for p in principals for a in observation.principals[p].accesses]
         extra = platform_grants(key, principals, platform, catalog)
-        proposals[key] = propose_policies(accesses, catalog=catalog, limit=limit, extra=extra)
+        proposal = propose_policies(accesses, catalog=catalog, limit=limit, extra=extra)
+        denied = sorted({(a.action, a.resource) for a in accesses if a.denied})
+        proposals[key] = replace(proposal, notes=proposal.notes + tuple(
+            f"`{action}` on `{resource}` was denied at runtime; included because the code "
+            "calls it" for action, resource in denied))
     return proposals
 
 

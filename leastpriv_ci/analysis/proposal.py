@@ -128,6 +128,10 @@ def needed_grants(
             continue
         if not access.resource_known or access.resource == "*":
             unknown.add(action)
+            if access.resource != "*":
+                # the usage stage bounded it from what the trace did say (the bucket)
+                pairs.add((action, access.resource))
+                continue
             bound = unknown_bound(action, access) if unknown_bound else None
             if bound is None:
                 bound = _format_patterns(info, access.principal) if info else ("*",)
