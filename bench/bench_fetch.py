@@ -3,7 +3,11 @@
 Prints the request rate achieved against R, the BatchGetTraces calls against
 ceil(N/5), failed runs, elapsed time and peak RSS. Deterministic data; stops by itself.
 
-    python bench/bench_fetch.py [--traces N] [--rate R] [--runs K] [--concurrency C]
+    python bench/bench_fetch.py [--traces N] [--rate R] [--runs K] [--concurrency C] [--burst B]
+
+The stand-in throttles like X-Ray (HTTP 429 ThrottledException) from a token bucket of R
+tokens per second holding up to B (default R); the fetch relies on botocore's adaptive
+retry mode alone.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from leastpriv_ci.traces.xray import FetchStats, XrayQuery, fetch_traces, make_c
 from tests.xray_standin import StandIn, running_standin  # noqa: E402
 
 
-def one_run(count: int, rate: float, concurrency: int) -> dict[str, float]:
-    with running_standin(StandIn(count=count, rate=rate, burst=max(1.0, rate))) as state:
+def one_run(count: int, rate: float, concurrency: int, burst: float) -> dict[str, float]:
+    with running_standin(StandIn(count=count, rate=rate, burst=burst)) as state:
         session = boto3.session.Session(
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
         )
@@ -60,16 +64,23 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--burst",
+        type=float,
+        default=None,
+        help="requests the stand-in's token bucket saves up (default: R, one second's worth)",
+    )
     args = parser.parse_args()
     expected_calls = math.ceil(args.traces / 5)
+    burst = args.burst if args.burst is not None else max(1.0, args.rate)
     failed = 0
     print(
         f"N={args.traces} traces, stand-in throttles at R={args.rate:g} req/s, "
-        f"concurrency {args.concurrency}, {args.runs} runs"
+        f"burst {burst:g}, concurrency {args.concurrency}, {args.runs} runs"
     )
     for run in range(1, args.runs + 1):
         try:
-            result = one_run(args.traces, args.rate, args.concurrency)
+            result = one_run(args.traces, args.rate, args.concurrency, burst)
         except UserError as error:
             failed += 1
             print(f"run {run}: FAILED: {error}")

@@ -459,3 +459,35 @@ def test_traces_files_exclude_api_options(tmp_path: Path) -> None:
     args = parser.parse_args(["--traces", str(tmp_path), "--since", "1h"])
     with pytest.raises(UserError, match="--since choose X-Ray API traces"):
         open_traces(args, Notices())
+
+
+def test_progress_is_written_when_a_stream_is_given() -> None:
+    import io
+
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1), trace(2)]})
+    out = io.StringIO()
+    with stub:
+        fetch(client, query(), progress=out)
+    assert out.getvalue().rstrip().endswith("X-Ray: 2/2 traces, 1 BatchGetTraces calls")
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    with stub:
+        fetch(client, query())
+    assert capsys.readouterr().err == ""
+
+
+def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    assert parser.parse_args([]).max_concurrency == 4
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-concurrency", "0"])
+    assert "not a whole number from 1 to 64" in capsys.readouterr().err
