@@ -156,10 +156,15 @@ def test_bad_input_is_one_line_naming_the_place(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_bad_action_spelling_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("action", "message"), [
+    ("GetObject", "service:Action"), ("*", "service:Action"), ("s3:Get*", "name one action"),
+])
+def test_bad_action_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], action: str, message: str,
+) -> None:
     code, _, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
-                           "--action", "GetObject")
-    assert code == 2 and "service:Action" in err
+                           "--action", action)
+    assert code == 2 and message in err
 
 
 def test_process_exit_code_and_no_traceback_on_bad_file() -> None:

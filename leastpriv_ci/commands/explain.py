@@ -78,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request(action: str, resource: str, notices: Notices) -> tuple[str, str]:
-    if ":" not in action and action != "*":
+    if ":" not in action:
         raise UserError(f"--action {action!r} must look like 'service:Action'")
+    if "*" in action or "?" in action:
+        raise UserError(f"--action {action!r}: name one action (a request has no wildcards); "
+                        "to see what a pattern covers, explain its actions one by one")
     info = get_catalog().action(action)
     if info is None:
         notices.add("unknown-action", "the action is not in the IAM catalog (typo or "
