@@ -175,3 +175,11 @@ def test_process_exit_code_and_no_traceback_on_bad_file() -> None:
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "Effect must be" in proc.stderr
+
+
+def test_complete_context_decides_absent_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(POLICY / "role_with_policies.yaml"),
+            "--action", "dynamodb:GetItem", "--resource", TABLE, "--context", "{}")
+    assert as_json(capsys, *args)["decision"] == "conditional"
+    # aws:SecureTransport absent from the request: the Bool Deny does not apply
+    assert as_json(capsys, *args, "--complete-context")["decision"] == "allow"

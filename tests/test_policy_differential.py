@@ -6,8 +6,8 @@ from the npm registry into a cache directory at test time and run as a separate
 package. Cases are generated from a fixed seed: random identity policies (Allow/Deny,
 Action/NotAction, Resource/NotResource, wildcards, policy variables, conditions),
 optionally a permissions boundary, and requests whose resources have the type each
-action takes. Every condition key is in the context, so both engines must decide
-(this engine treats a key missing from the context as undecided, the oracle as absent).
+action takes. The context is complete (``complete_context=True``): a key it lacks is
+absent from the request, so both engines must decide every condition.
 Left out, where the oracle's validation or conventions differ from IAM's grammar as this
 engine reads it: wildcards in the service prefix (``s3*:*``) and short ARNs
 (``arn:aws:logs:*``); both are covered by the unit tests.
@@ -102,10 +102,12 @@ def _cases() -> list[dict[str, Any]]:
             "aws:SecureTransport": rng.choice(["true", "false"]),
             "aws:RequestedRegion": rng.choice(["us-east-1", "eu-west-1"]),
             "aws:username": rng.choice(["bob", "eve"]),
-            "aws:SourceIp": rng.choice(["10.1.2.3", "192.0.2.1"]),
             "aws:MultiFactorAuthAge": rng.choice(["60", "7200"]),
-            "aws:PrincipalTag/team": rng.choice(["red", "blue"]),
         }
+        for key, values in (("aws:PrincipalTag/team", ["red", "blue"]),
+                            ("aws:SourceIp", ["10.1.2.3", "192.0.2.1"])):
+            if rng.random() < 0.7:  # else absent: IAM's absent-key rules must decide
+                context[key] = rng.choice(values)
         cases.append({
             "identity": [_policy(rng, rng.randint(1, 4)) for _ in range(rng.randint(1, 2))],
             "boundary": [_policy(rng, rng.randint(1, 2))] if rng.random() < 0.25 else None,
@@ -159,7 +161,7 @@ def test_engine_agrees_with_independent_simulator(oracle_root: Path) -> None:
         if case["boundary"] is not None:
             boundary = [s for p in case["boundary"] for s in parse_policy(p, name="b").statements]
         ours = evaluate(identity, case["action"], case["resource"], context=case["context"],
-                        boundary=boundary).decision
+                        boundary=boundary, complete_context=True).decision
         compared += 1
         if ours is not ORACLE_TO_DECISION[answer["result"]]:
             disagreements.append((ours.value, answer["result"], case))

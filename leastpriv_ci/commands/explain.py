@@ -45,6 +45,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", metavar="JSON|@FILE",
                         help="request context as a JSON object of condition keys, e.g. "
                         "'{\"aws:username\": \"bob\"}', or @file.json")
+    parser.add_argument("--complete-context", action="store_true",
+                        help="the context is the request's whole context: a condition key "
+                        "it lacks is absent (IAM's rules) instead of undecided")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     action, resource = _request(args.action, args.resource, notices)
 
     result = evaluate(identity, action, resource, context=context,
-                      boundary=boundary if has_boundary else None)
+                      boundary=boundary if has_boundary else None,
+                      complete_context=args.complete_context)
     for notice in notices.items():
         print(f"leastpriv-ci: warning: {notice}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
