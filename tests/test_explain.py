@@ -183,3 +183,23 @@ def test_complete_context_decides_absent_keys(capsys: pytest.CaptureFixture[str]
     assert as_json(capsys, *args)["decision"] == "conditional"
     # aws:SecureTransport absent from the request: the Bool Deny does not apply
     assert as_json(capsys, *args, "--complete-context")["decision"] == "allow"
+
+
+def test_absurd_policy_files_are_refused_cleanly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    huge = tmp_path / "huge.json"
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    huge.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement] * 100_000}))
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"Version": "2012-10-17", "Statement": ' + "[" * 200 + "]" * 200 + "}")
+    values = tmp_path / "values.yaml"
+    values.write_text("Version: '2012-10-17'\nStatement:\n  - Effect: Allow\n"
+                      "    Action: s3:GetObject\n    Resource: '*'\n"
+                      "    Condition: {StringEquals: {aws:username: {nested: 1}}}\n")
+    for path, message in ((huge, "100000 statements, over the limit"),
+                          (deep, "nesting deeper than"),
+                          (values, "statement 1: Condition StringEquals/aws:username values")):
+        code, out, err = explain(capsys, "--policy", str(path), "--action", "s3:GetObject")
+        assert code == 2 and out == ""
+        assert str(path) in err and message in err
