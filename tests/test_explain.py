@@ -203,3 +203,12 @@ def test_absurd_policy_files_are_refused_cleanly(
         code, out, err = explain(capsys, "--policy", str(path), "--action", "s3:GetObject")
         assert code == 2 and out == ""
         assert str(path) in err and message in err
+
+
+def test_role_file_boundary_applies(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(EXPLAIN / "role_with_boundary.json"),
+            "--resource", "arn:aws:s3:::notes/k")
+    read = as_json(capsys, *args, "--action", "s3:GetObject")
+    assert [(s["sid"], s["policy"], s["boundary"]) for s in read["statements"]] == [  # type: ignore[attr-defined, index]
+        ("AllS3", "everything-in-s3", False), ("ReadsOnly", "PermissionsBoundary", True)]
+    assert as_json(capsys, *args, "--action", "s3:PutObject")["decision"] == "implicit_deny"
