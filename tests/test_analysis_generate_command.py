@@ -22,7 +22,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object
 
 def test_per_principal_proposals_from_real_xray_traces(capsys) -> None:  # type: ignore[no-untyped-def]
     out = run_json(capsys, "--traces", str(SHARED / "seed-tool-trace1.json"),
-                   str(SHARED / "seed-tool-trace2.json"))
+                   "--traces", str(SHARED / "seed-tool-trace2.json"))
     assert out["schema"] == 1
     proposals = out["proposals"]
     assert set(proposals) == {HELLO, CREATE}

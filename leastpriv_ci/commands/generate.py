@@ -15,24 +15,23 @@ from leastpriv_ci.analysis.proposal import INLINE_LIMIT, MANAGED_LIMIT, Proposal
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import Observation
-from leastpriv_ci.traces.files import iter_files
+from leastpriv_ci.traces.options import add_trace_arguments, open_traces
 from leastpriv_ci.usage import observe
 from leastpriv_ci.usage.principal_map import load_principal_map
 
 NAME = "generate"
 HELP = "propose a least-privilege IAM policy per role or principal, from X-Ray traces"
 DESCRIPTION = (
-    "Read X-Ray traces and print, per role (when --principal-map or the trace names it) "
-    "or else per principal, the smallest IAM policy allowing every call seen (denied "
-    "calls included), with the permissions Lambda needs for its logs and X-Ray writes."
+    "Read X-Ray traces (exported files with --traces, else the X-Ray API) and print, per "
+    "role (when --principal-map or the trace names it) or else per principal, the "
+    "smallest IAM policy allowing every call seen (denied calls included), with the "
+    "permissions Lambda needs for its logs and X-Ray writes."
 )
 SCHEMA = 1
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--traces", type=Path, nargs="+", required=True, metavar="FILE",
-                        help="trace file(s) or directories: BatchGetTraces output, trace "
-                        "objects, JSON Lines of traces or of segment documents; - for stdin")
+    add_trace_arguments(parser)
     parser.add_argument("--principal-map", type=Path, metavar="FILE",
                         help='JSON {"segment name": "principal or role ARN"}; a role ARN '
                         "makes the proposal per role")
@@ -49,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
     """Observe the traces, propose, print; input errors are :class:`UserError` (exit 2)."""
     principal_map = load_principal_map(args.principal_map) if args.principal_map else None
     notices = Notices()
-    observation = observe(iter_files(args.traces, notices), principal_map=principal_map,
+    observation = observe(open_traces(args, notices), principal_map=principal_map,
                           notices=notices)
     if observation.traces == 0:
-        raise UserError("no traces found in the input; check the file names and format",
-                        where=" ".join(str(p) for p in args.traces))
+        where = " ".join(str(p) for p in args.traces) if args.traces else "X-Ray API"
+        raise UserError("no traces found; check the file names and format, or the X-Ray "
+                        "time window", where=where)
     proposals = generate(
         observation,
         platform=PlatformOptions(enabled=not args.no_platform),
