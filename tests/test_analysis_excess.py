@@ -289,3 +289,21 @@ def test_the_same_grant_in_two_statements_is_one_finding() -> None:
     assert len(excess) == 1
     assert excess[0].origin == Origin(file="policy.json", line=3)
     assert excess[0].detail["also_declared_at"] == ["other.json:7"]
+
+
+def test_actions_an_unconditional_deny_takes_away_are_not_excess() -> None:
+    bucket = "arn:aws:s3:::uploads/*"
+    deny = Statement("Deny", ("s3:Delete*", "s3:PutObjectAcl"), ("arn:aws:s3:::*",),
+                     origin=Origin(file="policy.json", line=9))
+    role = role_of(allow(("s3:GetObject", "s3:DeleteObject", "s3:PutObjectAcl"), bucket), deny,
+                   allow("s3:*", bucket))
+    analysis = analyse(observation([use("f", "s3:GetObject", "arn:aws:s3:::uploads/a/1"),
+                                    use("f", "s3:GetObject", "arn:aws:s3:::uploads/b/2")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    # DeleteObject and PutObjectAcl are granted then denied on every uploads object:
+    # never effective, so not excess; GetObject's pattern is as narrow as the keys allow.
+    assert summary(analysis.findings) == {("excess", "s3:*", bucket, "high", False)}
+    wildcard = one(analysis.findings, "excess", "s3:*", bucket)
+    assert "s3:DeleteObject" in wildcard.detail["denied_by_policy"]
+    assert "s3:DeleteObject" not in wildcard.detail["unused_actions"]
+    assert "s3:PutObjectAcl" not in wildcard.detail["unused_actions"]
