@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from leastpriv_ci.catalog import get_catalog
@@ -71,47 +71,49 @@ class _Reader:
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
-        calls: dict[Any, tuple[Doc, str]] = {}
-        streamed = False  # standalone subsegment documents need the owner index
-        for segment_id, doc in docs.items():
-            self._window(doc)
-            if doc.get("type") == "subsegment":
-                streamed = True
-                stack = [doc]
-            else:
-                children = doc.get("subsegments")
-                if not isinstance(children, list):
-                    continue
-                stack = list(children)
-            while stack:  # iterative: no nesting depth breaks it
-                node = stack.pop()
-                if type(node) is not dict:
-                    continue
-                aws = node.get("aws")
-                if type(aws) is dict and type(aws.get("operation")) is str:
-                    node_id = node.get("id")
-                    key = node_id if type(node_id) is str else id(node)
-                    previous = calls.get(key)
-                    if previous is None or (not is_complete(previous[0]) and is_complete(node)):
-                        calls[key] = (node, segment_id)
-                children = node.get("subsegments")
-                if type(children) is list:
-                    stack.extend(children)
-        owner = _owners(docs) if streamed else {}
-        resolved = _Principals(docs, owner, self.principal_map, self._detected)
-        for seen in {p for p in map(resolved.of, docs) if p is not None and p is not SERVICE}:
+        # Standalone subsegment documents need the owner index and call de-duplication;
+        # most traces have none, and take the direct path.
+        streamed = any(doc.get("type") == "subsegment" for doc in docs.values())
+        resolved = _Principals(docs, _owners(docs) if streamed else {}, self.principal_map,
+                               self._detected)
+        of = resolved.of
+        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
-        of = resolved.of
-        for node, segment_id in calls.values():
-            found = of(segment_id)
-            if found is SERVICE:
+        if streamed:
+            for node, segment_id in self._unique_calls(docs):
+                self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
+            return
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            principal = of(segment_id)
+            if principal is SERVICE:
                 continue
-            if found is None:
-                name = docs[resolved.root(segment_id)].get("name")
-                self.notices.add("unattributed", UNATTRIBUTED, str(name))
-                continue
-            self._call(node, found, trace_id)
+            for node in _calls_below(doc):
+                self._attributed(node, principal, segment_id, resolved, trace_id)
+
+    def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
+                    resolved: _Principals, trace_id: str | None) -> None:
+        if principal is SERVICE:
+            return
+        if principal is None:
+            name = resolved.docs[resolved.root(segment_id)].get("name")
+            self.notices.add("unattributed", UNATTRIBUTED, str(name))
+            return
+        self._call(node, principal, trace_id)
+
+    def _unique_calls(self, docs: Mapping[str, Doc]) -> list[tuple[Doc, str]]:
+        """Each call once (a streamed subsegment may also be nested), completed copy first."""
+        calls: dict[Any, tuple[Doc, str]] = {}
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            for node in _calls_below(doc, include_self=doc.get("type") == "subsegment"):
+                node_id = node.get("id")
+                key = node_id if type(node_id) is str else id(node)
+                previous = calls.get(key)
+                if previous is None or (not is_complete(previous[0]) and is_complete(node)):
+                    calls[key] = (node, segment_id)
+        return list(calls.values())
 
     def _window(self, doc: Doc) -> None:
         start: Any = doc.get("start_time")
@@ -217,6 +219,28 @@ class _Reader:
             if len(self._where) < 10_000:
                 self._where[(key[0], key[1] or principal_arn)] = found
         return found
+
+
+def _calls_below(doc: Doc, include_self: bool = False) -> Iterator[Doc]:
+    """The AWS-call subsegments inside a document, without recursion."""
+    stack: list[Any]
+    if include_self:
+        stack = [doc]
+    else:
+        children = doc.get("subsegments")
+        if type(children) is not list:
+            return
+        stack = list(children)
+    while stack:
+        node = stack.pop()
+        if type(node) is not dict:
+            continue
+        aws = node.get("aws")
+        if type(aws) is dict and type(aws.get("operation")) is str:
+            yield node
+        children = node.get("subsegments")
+        if type(children) is list:
+            stack.extend(children)
 
 
 def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
