@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.records import Observation
+from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
@@ -44,6 +45,7 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
     for trace in traces:
         count += 1
         reader.read(trace)
+    reader.flush()
     return Observation(
         principals=reader.totals.principals(),
         notices=notices,
@@ -51,6 +53,18 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
         window=(reader.earliest, reader.latest) if reader.earliest is not None
         and reader.latest is not None else None,
     )
+
+
+@dataclass(slots=True)
+class _Shape:
+    """Calls that share everything that decides their targets, counted together."""
+
+    principal: str
+    targets: list[Target]
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    trace_ids: list[str] = field(default_factory=list)
 
 
 class _Reader:
@@ -65,7 +79,7 @@ class _Reader:
         self.resources = resource_fields()
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
-        self._targets: dict[tuple[Any, ...], list[Target]] = {}
+        self._entries: dict[tuple[Any, ...], _Shape] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._fields_by_service: dict[str, tuple[str, ...]] = {}
 
@@ -129,15 +143,37 @@ class _Reader:
         name = node.get("name")
         name = name if isinstance(name, str) else ""
         key = self._cache_key(node, aws, name, operation, principal.arn)
-        targets = self._targets.get(key) if key is not None else None
-        if targets is None:
+        entry = self._entries.get(key) if key is not None else None
+        when = node.get("start_time")
+        if type(when) is not float:
+            when = float(when) if type(when) is int else None
+        if entry is None:
             targets = self._interpret(node, aws, name, operation, principal)
             if targets is None:
                 return
-            if key is not None:
-                if len(self._targets) >= MAX_CACHED_CALLS:
-                    self._targets.clear()
-                self._targets[key] = targets
+            if key is None or "cause" in node:
+                self._record(node, targets, principal.arn, when, trace_id)
+                return
+            if len(self._entries) >= MAX_CACHED_CALLS:
+                self.flush()
+            entry = self._entries[key] = _Shape(principal.arn, targets)
+        elif "cause" in node:
+            self._record(node, entry.targets, principal.arn, when, trace_id)
+            return
+        # The common case: a call shape seen before, not failed: count it on its shape.
+        entry.count += 1
+        if when is not None:
+            if entry.first is None or when < entry.first:
+                entry.first = when
+            if entry.last is None or when > entry.last:
+                entry.last = when
+        samples = entry.trace_ids
+        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+            samples.append(trace_id)
+
+    def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
+                trace_id: str | None) -> None:
+        """Count one call directly (failed calls, and shapes that are not cached)."""
         denied = denial(node) if "cause" in node else None
         named = self.catalog.canonical(denied.action) if denied and denied.action else None
         if denied is not None and named is not None:
@@ -146,18 +182,29 @@ class _Reader:
                 targets = [Target(named, denied.resource)]
             else:
                 targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
-        when = node.get("start_time")
-        if type(when) is not float:
-            when = float(when) if type(when) is int else None
-        is_denied = denied is not None
-        arn = principal.arn
-        add = self.totals.add
+        samples = (trace_id,) if trace_id else ()
         for target in targets:
-            if not target.known:
+            self._count(arn, target, denied is not None, 1, when, when, samples)
+
+    def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
+               last: float | None, samples: tuple[str, ...]) -> None:
+        if not target.known:
+            for _ in range(count):
                 self.notices.add("unknown-resource", "the trace names no resource for some "
                                  "calls; recorded on \"*\" (or the bucket's objects)",
                                  f"{arn} {target.action}")
-            add(arn, target.action, target.resource, is_denied, target.known, when, trace_id)
+        self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
+                          first, last, samples)
+
+    def flush(self) -> None:
+        """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
+        for shape in self._entries.values():
+            if shape.count:
+                samples = tuple(shape.trace_ids)
+                for target in shape.targets:
+                    self._count(shape.principal, target, False, shape.count, shape.first,
+                                shape.last, samples)
+        self._entries.clear()
 
     def _cache_key(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
                    principal: str) -> tuple[Any, ...] | None:
