@@ -17,7 +17,13 @@ from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
-from leastpriv_ci.usage.principals import SERVICE, Principal, detect
+from leastpriv_ci.usage.principals import (
+    LAMBDA_FUNCTION,
+    LAMBDA_SERVICE,
+    SERVICE,
+    Principal,
+    detect,
+)
 from leastpriv_ci.usage.resources import Where, resource_fields
 from leastpriv_ci.usage.services import service_names
 
@@ -335,10 +341,18 @@ class _Principals:
 
     def _parent(self, segment_id: str) -> str | None:
         doc = self.docs[segment_id]
-        if doc.get("type") != "subsegment":
-            return None  # a segment is its own service: it never inherits its caller
         parent = doc.get("parent_id")
-        return self.owner.get(parent) if isinstance(parent, str) else None
+        if not isinstance(parent, str):
+            return None
+        if doc.get("type") == "subsegment":
+            return self.owner.get(parent)
+        # A segment is its own service and never inherits its caller, except a Lambda
+        # function segment without its ARN (ADOT): the AWS::Lambda segment above names it.
+        if doc.get("origin") == LAMBDA_FUNCTION:
+            above = self.docs.get(parent)
+            if above is not None and above.get("origin") == LAMBDA_SERVICE:
+                return parent
+        return None
 
     def root(self, segment_id: str) -> str:
         seen = {segment_id}
