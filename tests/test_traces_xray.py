@@ -491,3 +491,17 @@ def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parser.parse_args(["--max-concurrency", "0"])
     assert "not a whole number from 1 to 64" in capsys.readouterr().err
+
+
+def test_kms_refusal_is_recognised_whatever_the_error_code() -> None:
+    client, stub = stubbed()
+    stub.add_client_error(
+        "get_trace_summaries",
+        "InvalidRequestException",
+        "Unable to decrypt data: KMS key arn:aws:kms:eu-west-1:111122223333:key/abc is disabled",
+    )
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query(), identify=lambda: ROLE)
+    assert "needs kms:Decrypt on the key arn:aws:kms:eu-west-1:111122223333:key/abc" in str(
+        caught.value
+    )
