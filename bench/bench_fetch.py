@@ -88,8 +88,11 @@ def main() -> int:
         ok = result["fetched"] == args.traces and result["batch_calls"] == expected_calls
         failed += 0 if ok else 1
         share = 100 * result["achieved"] / args.rate
+        # The bucket starts full, so over T seconds at most R*T + B requests can pass.
+        ceiling = args.rate + burst / result["elapsed"]
         print(
             f"run {run}: {result['achieved']:.1f} req/s = {share:.0f}% of R"
+            f" (ceiling with the burst {ceiling:.1f})"
             f" | BatchGetTraces calls {result['batch_calls']:.0f}"
             f" vs ceil(N/5)={expected_calls} (max {result['max_ids']:.0f} IDs/call)"
             f" | throttled {result['throttled']:.0f} | traces {result['fetched']:.0f}"

@@ -491,3 +491,61 @@ def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parser.parse_args(["--max-concurrency", "0"])
     assert "not a whole number from 1 to 64" in capsys.readouterr().err
+
+
+def test_kms_refusal_is_recognised_whatever_the_error_code() -> None:
+    client, stub = stubbed()
+    stub.add_client_error(
+        "get_trace_summaries",
+        "InvalidRequestException",
+        "Unable to decrypt data: KMS key arn:aws:kms:eu-west-1:111122223333:key/abc is disabled",
+    )
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query(), identify=lambda: ROLE)
+    assert "needs kms:Decrypt on the key arn:aws:kms:eu-west-1:111122223333:key/abc" in str(
+        caught.value
+    )
+
+
+class CapturingEmitter:
+    """Keeps every document the real X-Ray SDK would send to the daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address: str) -> None:
+        pass
+
+
+def test_real_sdk_documents_round_trip_through_moto_xray(aws: Emulator) -> None:
+    from aws_xray_sdk.core import patch, xray_recorder
+
+    capture = CapturingEmitter()
+    xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR")
+    patch(["botocore"])
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for number in range(6):
+        with xray_recorder.in_segment(f"orders-fn-{number}"):
+            ddb.get_item(TableName="orders", Key={"id": {"S": str(number)}})
+    assert len(capture.documents) == 6
+    response = aws.client("xray").put_trace_segments(TraceSegmentDocuments=capture.documents)
+    assert response["UnprocessedTraceSegments"] == []
+
+    client = make_client(session(), endpoint_url=aws.endpoint_url)
+    now = datetime.now(UTC)
+    stats = FetchStats()
+    window = TraceWindow(now - timedelta(minutes=5), now + timedelta(minutes=1))
+    traces = fetch(client, XrayQuery(window), stats=stats)
+    assert sorted(d for t in traces for d in t.segments) == sorted(capture.documents)  # type: ignore[type-var]
+    subsegments = [json.loads(str(t.segments[0]))["subsegments"][0] for t in traces]
+    assert {(s["name"], s["aws"]["operation"]) for s in subsegments} == {("dynamodb", "GetItem")}
+    assert stats.batch_calls == 2

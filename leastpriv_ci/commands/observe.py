@@ -13,23 +13,21 @@ import orjson
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import Observation
-from leastpriv_ci.traces.files import iter_files
+from leastpriv_ci.traces.options import add_trace_arguments, open_traces
 from leastpriv_ci.usage import observe
 from leastpriv_ci.usage.principal_map import load_principal_map
 
 NAME = "observe"
 HELP = "print the IAM actions and resources each principal used, from X-Ray traces"
 DESCRIPTION = (
-    "Read X-Ray traces (exported JSON / JSON Lines) and print, per principal (Lambda "
-    "function, ECS task definition, or what --principal-map names), the IAM actions and "
-    "resource ARNs it used, how often, and which calls were denied."
+    "Read X-Ray traces (exported files, or the X-Ray API over a time window) and print, "
+    "per principal (Lambda function, ECS task definition, or what --principal-map names), "
+    "the IAM actions and resource ARNs it used, how often, and which calls were denied."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--traces", type=Path, nargs="+", required=True, metavar="FILE",
-                        help="trace file(s) or directories: BatchGetTraces output, trace "
-                        "objects, JSON Lines of traces or of segment documents; - for stdin")
+    add_trace_arguments(parser)
     parser.add_argument("--principal-map", type=Path, metavar="FILE",
                         help='JSON {"segment name": "principal or role ARN"} for segments '
                         "that name no principal (EC2, ECS without ADOT)")
@@ -40,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     """Observe, then print; input errors surface as :class:`UserError` (exit 2)."""
     principal_map = load_principal_map(args.principal_map) if args.principal_map else None
     notices = Notices()
-    observation = observe(iter_files(args.traces, notices), principal_map=principal_map,
+    observation = observe(open_traces(args, notices), principal_map=principal_map,
                           notices=notices)
     if observation.traces == 0:
-        raise UserError("no traces found in the input; check the file names and format",
-                        where=" ".join(str(p) for p in args.traces))
+        where = " ".join(str(p) for p in args.traces) if args.traces else "X-Ray API"
+        raise UserError("no traces found; check the files (or the time window and filter)",
+                        where=where)
     if args.format == "json":
         sys.stdout.write(orjson.dumps(observation.to_json(), option=orjson.OPT_INDENT_2)
                          .decode() + "\n")

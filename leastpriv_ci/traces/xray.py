@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -256,12 +255,11 @@ def _run_batches(
 ) -> Iterator[tuple[list[RawTrace], list[str]]]:
     """Keep ``limit`` BatchGetTraces calls in flight; yield each result as it lands."""
     running: set[Future[tuple[list[RawTrace], list[str]]]] = set()
-    queue: deque[list[str]] = deque()
     exhausted = False
     try:
         while True:
             while len(running) < limit and not exhausted:
-                batch = queue.popleft() if queue else next(batches, None)
+                batch = next(batches, None)
                 if batch is None:
                     exhausted = True
                     break
@@ -355,9 +353,11 @@ class _Caller:
         details = error.response.get("Error", {})
         code = str(details.get("Code", ""))
         message = str(details.get("Message", ""))
-        if code in ACCESS_DENIED or code in BAD_CREDENTIALS or "KMS" in code:
-            if _KMS_HINT.search(code) or _KMS_HINT.search(message):
-                return ServiceError(self._kms_message(operation, message))
+        # X-Ray documents no error code of its own for a KMS refusal: recognise it by
+        # whatever names KMS, whichever code it arrives with.
+        if code not in THROTTLED and (_KMS_HINT.search(code) or _KMS_HINT.search(message)):
+            return ServiceError(self._kms_message(operation, message))
+        if code in ACCESS_DENIED or code in BAD_CREDENTIALS:
             if code in ACCESS_DENIED:
                 who = self._who(message)
                 return ServiceError(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.records import Observation
+from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
@@ -16,7 +17,13 @@ from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
-from leastpriv_ci.usage.principals import SERVICE, Principal, detect
+from leastpriv_ci.usage.principals import (
+    LAMBDA_FUNCTION,
+    LAMBDA_SERVICE,
+    SERVICE,
+    Principal,
+    detect,
+)
 from leastpriv_ci.usage.resources import Where, resource_fields
 from leastpriv_ci.usage.services import service_names
 
@@ -44,6 +51,7 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
     for trace in traces:
         count += 1
         reader.read(trace)
+    reader.flush()
     return Observation(
         principals=reader.totals.principals(),
         notices=notices,
@@ -51,6 +59,18 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
         window=(reader.earliest, reader.latest) if reader.earliest is not None
         and reader.latest is not None else None,
     )
+
+
+@dataclass(slots=True)
+class _Shape:
+    """Calls that share everything that decides their targets, counted together."""
+
+    principal: str
+    targets: list[Target]
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    trace_ids: list[str] = field(default_factory=list)
 
 
 class _Reader:
@@ -65,53 +85,73 @@ class _Reader:
         self.resources = resource_fields()
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
-        self._targets: dict[tuple[Any, ...], list[Target]] = {}
+        self._entries: dict[tuple[Any, ...], _Shape] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._fields_by_service: dict[str, tuple[str, ...]] = {}
+        self._fields_by_name: dict[str, tuple[str, ...] | None] = {}
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
-        calls: dict[Any, tuple[Doc, str]] = {}
-        streamed = False  # standalone subsegment documents need the owner index
+        # Standalone subsegment documents need the owner index and call de-duplication;
+        # most traces have none, and take the direct path.
+        streamed = any(doc.get("type") == "subsegment" for doc in docs.values())
+        resolved = _Principals(docs, _owners(docs) if streamed else {}, self.principal_map,
+                               self._detected)
+        of = resolved.of
+        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
+            self.totals.seen(seen.arn, seen.role)
+        trace_id = trace.trace_id
+        if streamed:
+            for node, segment_id in self._unique_calls(docs):
+                self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
+            return
+        call = self._call
         for segment_id, doc in docs.items():
             self._window(doc)
-            if doc.get("type") == "subsegment":
-                streamed = True
-                stack = [doc]
-            else:
-                children = doc.get("subsegments")
-                if not isinstance(children, list):
-                    continue
-                stack = list(children)
-            while stack:  # iterative: no nesting depth breaks it
+            principal = of(segment_id)
+            if principal is SERVICE:
+                continue
+            children = doc.get("subsegments")
+            if type(children) is not list:
+                continue
+            # The hot loop, inlined (_calls_below): no nesting depth breaks it.
+            stack = list(children)
+            while stack:
                 node = stack.pop()
                 if type(node) is not dict:
                     continue
-                aws = node.get("aws")
-                if type(aws) is dict and type(aws.get("operation")) is str:
-                    node_id = node.get("id")
-                    key = node_id if type(node_id) is str else id(node)
-                    previous = calls.get(key)
-                    if previous is None or (not is_complete(previous[0]) and is_complete(node)):
-                        calls[key] = (node, segment_id)
                 children = node.get("subsegments")
                 if type(children) is list:
                     stack.extend(children)
-        owner = _owners(docs) if streamed else {}
-        resolved = _Principals(docs, owner, self.principal_map, self._detected)
-        for seen in {p for p in map(resolved.of, docs) if p is not None and p is not SERVICE}:
-            self.totals.seen(seen.arn, seen.role)
-        trace_id = trace.trace_id
-        of = resolved.of
-        for node, segment_id in calls.values():
-            found = of(segment_id)
-            if found is SERVICE:
-                continue
-            if found is None:
-                name = docs[resolved.root(segment_id)].get("name")
-                self.notices.add("unattributed", UNATTRIBUTED, str(name))
-                continue
-            self._call(node, found, trace_id)
+                aws = node.get("aws")
+                if type(aws) is dict and type(aws.get("operation")) is str:
+                    if principal is None:
+                        self._attributed(node, None, segment_id, resolved, trace_id)
+                    else:
+                        call(node, principal, trace_id)
+
+    def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
+                    resolved: _Principals, trace_id: str | None) -> None:
+        if principal is SERVICE:
+            return
+        if principal is None:
+            name = resolved.docs[resolved.root(segment_id)].get("name")
+            self.notices.add("unattributed", UNATTRIBUTED, str(name))
+            return
+        self._call(node, principal, trace_id)
+
+    def _unique_calls(self, docs: Mapping[str, Doc]) -> list[tuple[Doc, str]]:
+        """Each call once (a streamed subsegment may also be nested), completed copy first."""
+        calls: dict[Any, tuple[Doc, str]] = {}
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            for node in _calls_below(doc, include_self=doc.get("type") == "subsegment"):
+                node_id = node.get("id")
+                key = node_id if type(node_id) is str else id(node)
+                previous = calls.get(key)
+                if previous is None or (not is_complete(previous[0]) and is_complete(node)):
+                    calls[key] = (node, segment_id)
+        return list(calls.values())
 
     def _window(self, doc: Doc) -> None:
         start: Any = doc.get("start_time")
@@ -125,17 +165,51 @@ class _Reader:
         aws = node["aws"]
         operation: str = aws["operation"]
         name = node.get("name")
-        name = name if isinstance(name, str) else ""
-        key = self._cache_key(node, aws, name, operation, principal.arn)
-        targets = self._targets.get(key) if key is not None else None
-        if targets is None:
+        if type(name) is not str:
+            name = ""
+        key: tuple[Any, ...] | None = None
+        entry = None
+        # What decides a call's targets, so repeated calls are interpreted once. ADOT's
+        # extra fields (metadata/annotations) are rare: those calls are always interpreted.
+        if "metadata" not in node and "annotations" not in node:
+            fields = self._shape_fields(name)
+            if fields is not None:
+                key = (principal.arn, name, operation, aws.get("region"), aws.get("account_id"),
+                       *map(aws.get, fields))
+                try:
+                    entry = self._entries.get(key)
+                except TypeError:  # a list or dict value (table_names, copy_source)
+                    key = None
+        when = node.get("start_time")
+        if type(when) is not float:
+            when = float(when) if type(when) is int else None
+        if entry is None:
             targets = self._interpret(node, aws, name, operation, principal)
             if targets is None:
                 return
-            if key is not None:
-                if len(self._targets) >= MAX_CACHED_CALLS:
-                    self._targets.clear()
-                self._targets[key] = targets
+            if key is None or "cause" in node:
+                self._record(node, targets, principal.arn, when, trace_id)
+                return
+            if len(self._entries) >= MAX_CACHED_CALLS:
+                self.flush()
+            entry = self._entries[key] = _Shape(principal.arn, targets)
+        elif "cause" in node:
+            self._record(node, entry.targets, principal.arn, when, trace_id)
+            return
+        # The common case: a call shape seen before, not failed: count it on its shape.
+        entry.count += 1
+        if when is not None:
+            if entry.first is None or when < entry.first:
+                entry.first = when
+            if entry.last is None or when > entry.last:
+                entry.last = when
+        samples = entry.trace_ids
+        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+            samples.append(trace_id)
+
+    def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
+                trace_id: str | None) -> None:
+        """Count one call directly (failed calls, and shapes that are not cached)."""
         denied = denial(node) if "cause" in node else None
         named = self.catalog.canonical(denied.action) if denied and denied.action else None
         if denied is not None and named is not None:
@@ -144,45 +218,53 @@ class _Reader:
                 targets = [Target(named, denied.resource)]
             else:
                 targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
-        when = node.get("start_time")
-        if type(when) is not float:
-            when = float(when) if type(when) is int else None
-        is_denied = denied is not None
-        arn = principal.arn
-        add = self.totals.add
+        samples = (trace_id,) if trace_id else ()
         for target in targets:
-            if not target.known:
+            self._count(arn, target, denied is not None, 1, when, when, samples)
+
+    def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
+               last: float | None, samples: tuple[str, ...]) -> None:
+        if not target.known:
+            for _ in range(count):
                 self.notices.add("unknown-resource", "the trace names no resource for some "
                                  "calls; recorded on \"*\" (or the bucket's objects)",
                                  f"{arn} {target.action}")
-            add(arn, target.action, target.resource, is_denied, target.known, when, trace_id)
+        self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
+                          first, last, samples)
 
-    def _cache_key(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-                   principal: str) -> tuple[Any, ...] | None:
-        """What decides a call's targets, so repeated calls are interpreted once."""
-        if "metadata" in node or "annotations" in node:
-            return None  # ADOT's extra fields: rare, interpret every time
-        service = self.names.prefix(name)
-        if service is None:
-            return None
-        key = (principal, name, operation, aws.get("region"), aws.get("account_id"),
-               *map(aws.get, self._key_fields(service)))
+    def flush(self) -> None:
+        """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
+        for shape in self._entries.values():
+            if shape.count:
+                samples = tuple(shape.trace_ids)
+                for target in shape.targets:
+                    self._count(shape.principal, target, False, shape.count, shape.first,
+                                shape.last, samples)
+        self._entries.clear()
+
+    def _shape_fields(self, name: str) -> tuple[str, ...] | None:
+        """The fields that decide the targets of a call named ``name`` (None: unknown name)."""
         try:
-            hash(key)
-        except TypeError:
-            return None  # lists/dicts (table_names, copy_source): interpret every time
-        return key
+            return self._fields_by_name[name]
+        except KeyError:
+            service = self.names.prefix(name)
+            found = self._key_fields(service) if service is not None else None
+            if len(self._fields_by_name) < MAX_CACHED_CALLS:
+                self._fields_by_name[name] = found
+            return found
 
     def _key_fields(self, service: str) -> tuple[str, ...]:
         found = self._fields_by_service.get(service)
         if found is None:
+            # dotted names are read from metadata only, and such calls skip the cache
             names = dict.fromkeys(
                 ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
-                for ref in refs
+                for ref in refs if "." not in ref.name
             )
             if service == "s3":
-                names.update(dict.fromkeys((*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS,
-                                            *s3.SOURCE_FIELDS)))
+                names.update(dict.fromkeys(
+                    f for f in (*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS)
+                    if "." not in f))
             found = self._fields_by_service[service] = tuple(names)
         return found
 
@@ -217,6 +299,28 @@ class _Reader:
             if len(self._where) < 10_000:
                 self._where[(key[0], key[1] or principal_arn)] = found
         return found
+
+
+def _calls_below(doc: Doc, include_self: bool = False) -> Iterator[Doc]:
+    """The AWS-call subsegments inside a document, without recursion."""
+    stack: list[Any]
+    if include_self:
+        stack = [doc]
+    else:
+        children = doc.get("subsegments")
+        if type(children) is not list:
+            return
+        stack = list(children)
+    while stack:
+        node = stack.pop()
+        if type(node) is not dict:
+            continue
+        aws = node.get("aws")
+        if type(aws) is dict and type(aws.get("operation")) is str:
+            yield node
+        children = node.get("subsegments")
+        if type(children) is list:
+            stack.extend(children)
 
 
 def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
@@ -264,10 +368,18 @@ class _Principals:
 
     def _parent(self, segment_id: str) -> str | None:
         doc = self.docs[segment_id]
-        if doc.get("type") != "subsegment":
-            return None  # a segment is its own service: it never inherits its caller
         parent = doc.get("parent_id")
-        return self.owner.get(parent) if isinstance(parent, str) else None
+        if not isinstance(parent, str):
+            return None
+        if doc.get("type") == "subsegment":
+            return self.owner.get(parent)
+        # A segment is its own service and never inherits its caller, except a Lambda
+        # function segment without its ARN (ADOT): the AWS::Lambda segment above names it.
+        if doc.get("origin") == LAMBDA_FUNCTION:
+            above = self.docs.get(parent)
+            if above is not None and above.get("origin") == LAMBDA_SERVICE:
+                return parent
+        return None
 
     def root(self, segment_id: str) -> str:
         seen = {segment_id}
