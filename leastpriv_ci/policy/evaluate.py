@@ -10,7 +10,7 @@ is allowed only if both the identity policies and the boundary allow it.
 
 :class:`PolicyIndex` is the bulk path: patterns are compiled once, statements are
 indexed by service prefix, conditions are decided once for the fixed context, and
-answers are memoised per (action, resource).
+the statements that may cover an action are cached per action.
 """
 
 from __future__ import annotations
@@ -20,12 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from leastpriv_ci.policy.conditions import evaluate_conditions
-from leastpriv_ci.policy.match import (
-    ResourcePattern,
-    action_match,
-    any_of,
-    lower_context,
-)
+from leastpriv_ci.policy.match import ActionSet, ResourceSet, lower_context
 from leastpriv_ci.policy.model import Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 
@@ -65,13 +60,18 @@ def statement_applies(
     action: str,
     resource: str,
     context: Mapping[str, object] | None = None,
+    *,
+    complete_context: bool = False,
 ) -> bool | None:
     """Whether the statement's action, resource and condition all match the request.
 
     ``None`` when it cannot be decided (a condition with no context to decide it, an
-    unresolved pattern). The statement's effect is not considered.
+    unresolved pattern). The statement's effect is not considered. See
+    :func:`evaluate` for ``complete_context``.
     """
-    compiled = _CompiledStatement(statement, lower_context(context))
+    if complete_context and context is None:
+        context = {}
+    compiled = _CompiledStatement(statement, lower_context(context), complete_context)
     return compiled.applies(action, resource)
 
 
@@ -82,13 +82,18 @@ def evaluate(
     *,
     context: Mapping[str, object] | None = None,
     boundary: Iterable[Statement] | None = None,
+    complete_context: bool = False,
 ) -> Evaluation:
     """Evaluate one request against identity statements and an optional boundary.
 
     ``resource`` is the ARN the action acts on, or ``*`` for actions that support no
-    resource type (those are granted only by patterns that cover ``*``).
+    resource type (those are granted only by patterns that cover ``*``). A condition key
+    missing from ``context`` is undecided, unless ``complete_context`` says the context
+    is the request's whole context: then a missing key is absent, with IAM's rules
+    (positive operators false, negated operators true).
     """
-    index = PolicyIndex(statements, context=context, boundary=boundary, memoize=False)
+    index = PolicyIndex(statements, context=context, boundary=boundary,
+                        complete_context=complete_context)
     return index.evaluate(action, resource)
 
 
@@ -96,7 +101,10 @@ class PolicyIndex:
     """Statements compiled and indexed for evaluating many requests.
 
     The context (and so every condition result) is fixed per index: build one index per
-    role and context. ``evaluate`` gives the same answers as :func:`evaluate`.
+    role and context. ``evaluate`` gives the same answers as :func:`evaluate`. The
+    statements that may cover an action are cached per action; ``memoize=True`` also
+    caches whole answers per (action, resource), which pays only when the same requests
+    repeat (usage records are usually aggregated, so it is off by default).
     """
 
     __slots__ = ("_boundary", "_identity", "_memo", "_memoize")
@@ -107,11 +115,13 @@ class PolicyIndex:
         *,
         context: Mapping[str, object] | None = None,
         boundary: Iterable[Statement] | None = None,
-        memoize: bool = True,
+        memoize: bool = False,
+        complete_context: bool = False,
     ) -> None:
-        lowered = lower_context(context)
-        self._identity = _StatementSet(statements, lowered)
-        self._boundary = _StatementSet(boundary, lowered) if boundary is not None else None
+        lowered = lower_context({} if complete_context and context is None else context)
+        self._identity = _StatementSet(statements, lowered, complete_context)
+        self._boundary = (_StatementSet(boundary, lowered, complete_context)
+                          if boundary is not None else None)
         self._memo: dict[tuple[str, str], Evaluation] = {}
         self._memoize = memoize
 
@@ -141,6 +151,9 @@ class PolicyIndex:
         return self.evaluate(action, resource).decision is Decision.ALLOW
 
 
+_IMPLICIT_DENY = Evaluation(Decision.IMPLICIT_DENY)
+
+
 def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
     """Identity policies and a permissions boundary: both must allow."""
     decisions = (identity.decision, boundary.decision)
@@ -149,7 +162,7 @@ def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
             s for e in (identity, boundary) if e.decision is Decision.EXPLICIT_DENY
             for s in e.statements))
     if Decision.IMPLICIT_DENY in decisions:
-        return Evaluation(Decision.IMPLICIT_DENY)
+        return _IMPLICIT_DENY
     if decisions == (Decision.ALLOW, Decision.ALLOW):
         return Evaluation(Decision.ALLOW, identity.statements + boundary.statements)
     return Evaluation(Decision.CONDITIONAL, tuple(
@@ -161,35 +174,30 @@ class _CompiledStatement:
     """One statement with its patterns compiled and its condition decided."""
 
     __slots__ = ("actions", "condition", "is_allow", "not_actions", "not_resources",
-                 "resources", "statement", "wild_resources")
+                 "resources", "statement")
 
-    def __init__(self, statement: Statement, context: Mapping[str, object] | None) -> None:
+    def __init__(self, statement: Statement, context: Mapping[str, object] | None,
+                 complete: bool = False) -> None:
         self.statement = statement
         self.is_allow = statement.is_allow
         self.not_actions = statement.not_actions
         self.not_resources = statement.not_resources
-        self.actions = statement.actions
-        self.resources = tuple(
-            ResourcePattern(r, context, version=statement.version) for r in statement.resources
-        )
-        self.wild_resources = "*" in statement.resources
+        self.actions = ActionSet(statement.actions)
+        self.resources = ResourceSet(statement.resources, context, version=statement.version)
         self.condition = evaluate_conditions(
-            statement.conditions, context, version=statement.version
+            statement.conditions, context, version=statement.version, complete=complete
         )
 
     def action_result(self, action: str) -> bool | None:
-        result = any_of([action_match(p, action) for p in self.actions])
-        if self.not_actions:
-            return None if result is None else not result
+        result = self.actions.match(action)
+        if self.not_actions and result is not None:
+            return not result
         return result
 
     def resource_result(self, resource: str) -> bool | None:
-        if self.wild_resources:
-            result: bool | None = True
-        else:
-            result = any_of([p.match(resource) for p in self.resources])
-        if self.not_resources:
-            return None if result is None else not result
+        result = self.resources.match(resource)
+        if self.not_resources and result is not None:
+            return not result
         return result
 
     def applies(self, action: str, resource: str) -> bool | None:
@@ -215,9 +223,10 @@ class _StatementSet:
     __slots__ = ("_by_action", "_by_prefix", "_generic", "compiled")
 
     def __init__(
-        self, statements: Iterable[Statement], context: Mapping[str, object] | None
+        self, statements: Iterable[Statement], context: Mapping[str, object] | None,
+        complete: bool = False,
     ) -> None:
-        self.compiled = tuple(_CompiledStatement(s, context) for s in statements)
+        self.compiled = tuple(_CompiledStatement(s, context, complete) for s in statements)
         self._by_prefix: dict[str, list[int]] = {}
         self._generic: list[int] = []
         for position, item in enumerate(self.compiled):
@@ -230,9 +239,9 @@ class _StatementSet:
                 for prefix in prefixes:
                     self._by_prefix.setdefault(prefix, []).append(position)
         # action (lower case) -> the statements whose action patterns may cover it
-        self._by_action: dict[str, tuple[tuple[_CompiledStatement, bool | None], ...]] = {}
+        self._by_action: dict[str, tuple[tuple[_CompiledStatement, bool], ...]] = {}
 
-    def _candidates(self, action: str) -> tuple[tuple[_CompiledStatement, bool | None], ...]:
+    def _candidates(self, action: str) -> tuple[tuple[_CompiledStatement, bool], ...]:
         found = self._by_action.get(action)
         if found is not None:
             return found
@@ -241,9 +250,9 @@ class _StatementSet:
         out = []
         for position in positions:
             item = self.compiled[position]
-            result = item.action_result(action)
+            result = _and3(item.action_result(action), item.condition)
             if result is not False:
-                out.append((item, result))
+                out.append((item, result is True))
         found = tuple(out)
         if len(self._by_action) >= _MEMO_LIMIT:
             self._by_action.clear()
@@ -256,18 +265,20 @@ class _StatementSet:
         undecided_allows: list[Statement] = []
         undecided_denies: list[Statement] = []
         denies: list[Statement] = []
-        for item, acting in self._candidates(action):
-            applies = _and3(_and3(acting, item.resource_result(resource)), item.condition)
-            if applies is False:
+        for item, known in self._candidates(action):
+            # ``known``: the action and condition are certain (else one is undecided)
+            matched = item.resource_result(resource)
+            if matched is False:
                 continue
+            certain = known and matched is True
             if item.is_allow:
-                (allows if applies else undecided_allows).append(item.statement)
+                (allows if certain else undecided_allows).append(item.statement)
             else:
-                (denies if applies else undecided_denies).append(item.statement)
+                (denies if certain else undecided_denies).append(item.statement)
         if denies:
             return Evaluation(Decision.EXPLICIT_DENY, tuple(denies))
         if not allows and not undecided_allows:
-            return Evaluation(Decision.IMPLICIT_DENY)
+            return _IMPLICIT_DENY
         if allows and not undecided_denies:
             return Evaluation(Decision.ALLOW, tuple(allows))
         undecided = undecided_denies if allows else undecided_allows + undecided_denies

@@ -22,7 +22,7 @@ Results are three-valued where the policy cannot be decided: ``None`` means *unk
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Final
 
@@ -216,6 +216,86 @@ class ResourcePattern:
         if self._regex is None:  # bare "*"
             return True
         return self._regex.fullmatch(resource) is not None
+
+
+class ActionSet:
+    """The patterns of one ``Action``/``NotAction`` list, compiled into one matcher.
+
+    ``match`` is the three-valued OR over the patterns (see :func:`action_match`).
+    """
+
+    __slots__ = ("_all", "_equal", "_regex", "_unknown")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._all = False
+        self._unknown = False
+        equal: set[str] = set()
+        regexes: list[str] = []
+        for pattern in patterns:
+            if pattern == "*":
+                self._all = True
+            elif is_unresolved(pattern):
+                self._unknown = True
+            elif has_wildcard(pattern):
+                regexes.append(wildcard_regex(pattern, case_sensitive=False).pattern)
+            else:
+                equal.add(pattern.lower())
+        self._equal = frozenset(equal)
+        self._regex = (re.compile("|".join(f"(?:{r})" for r in regexes),
+                                  re.DOTALL | re.IGNORECASE) if regexes else None)
+
+    def match(self, action: str) -> bool | None:
+        """Whether any pattern covers ``action`` (None: only unresolved ones might)."""
+        if self._all or action.lower() in self._equal:
+            return True
+        if self._regex is not None and self._regex.fullmatch(action) is not None:
+            return True
+        return None if self._unknown else False
+
+
+class ResourceSet:
+    """The patterns of one ``Resource``/``NotResource`` list, compiled into one matcher
+    (exact ARNs in a set, wildcard patterns in one alternation)."""
+
+    __slots__ = ("_all", "_equal", "_regex", "_unknown")
+
+    def __init__(
+        self, patterns: Iterable[str], context: Mapping[str, object] | None = None,
+        *, version: str = VERSION_2012
+    ) -> None:
+        """Compile ``patterns``; ``context`` must have lower-cased keys."""
+        self._all = False
+        self._unknown = False
+        equal: set[str] = set()
+        regexes: list[str] = []
+        for text in patterns:
+            if text == "*":
+                self._all = True
+                continue
+            if is_unresolved(text):
+                self._unknown = True
+                continue
+            try:
+                tokens = resolve_variables(text, context, version=version)
+            except Unresolvable:
+                continue  # matches nothing
+            if tokens is None:
+                self._unknown = True
+            elif _STAR in tokens or _QMARK in tokens:
+                regexes.append(arn_regex(tokens))
+            else:
+                equal.add("".join(tokens))
+        self._equal = frozenset(equal)
+        self._regex = (_compile_arn("|".join(f"(?:{r})" for r in regexes))
+                       if regexes else None)
+
+    def match(self, resource: str) -> bool | None:
+        """Whether any pattern covers ``resource`` (case-sensitive; None: unknown)."""
+        if self._all or resource in self._equal:
+            return True
+        if self._regex is not None and self._regex.fullmatch(resource) is not None:
+            return True
+        return None if self._unknown else False
 
 
 def resource_matches(
