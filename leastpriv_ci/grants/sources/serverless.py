@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources as package_data
 from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.grants import cfn_values
+from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
+from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
+from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
-from leastpriv_ci.grants.references import managed_policy, role_arn
+from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.serverless_vars import VariableResolver, repository_root
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
@@ -59,7 +61,7 @@ def _read(path: Path) -> Any:
         text = read_text(path)
         if path.suffix.lower() == ".json":
             return loads_json(text)
-        return cfn_values.loads_cfn_yaml(text)
+        return loads_cfn_yaml(text)
     except LoadError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise UserError(f"cannot read Serverless config: {exc}; fix the syntax", where=where) \
@@ -88,6 +90,7 @@ class _Service:
     resources: Mapping[str, Any]
     roles: dict[str, Role] = field(default_factory=dict)
     bindings: list[Binding] = field(default_factory=list)
+    _template: TemplateResolver | None = None
 
     @classmethod
     def build(cls, path: Path, document: Mapping[str, Any], resolver: VariableResolver,
@@ -121,12 +124,14 @@ class _Service:
 
     def cfn(self, value: Any) -> Any:
         """CloudFormation intrinsics inside a resolved value → plain values."""
-        scope = cfn_values.Scope(
-            region=self.region, account=self.context.account, partition=self.context.partition,
-            stack_name=self.vars.get("provider.stackName") or self.prefix,
-            resources=self.resources, notices=self.notices, where=str(self.path),
-        )
-        return cfn_values.resolve(value, scope)
+        if self._template is None:
+            stack = self.vars.get("provider.stackName") or self.prefix
+            parameters = {"AWS::StackName": str(stack), **self.context.parameters}
+            context = replace(self.context, region=self.region, parameters=parameters)
+            self._template = TemplateResolver({"Resources": self.resources}, context,
+                                              self.notices, str(self.path))
+        resolved = self._template.resolve(value)
+        return None if resolved is NO_VALUE else resolved
 
     def placeholders(self, function: str = "") -> dict[str, str]:
         return {"partition": self.context.partition, "region": self.region,
@@ -330,7 +335,7 @@ class _Service:
         """The role key of ``role:`` given as an ARN, a name, a logical ID or an intrinsic."""
         logical: str | None = None
         if isinstance(reference, Mapping):
-            logical = cfn_values.referenced_logical_id(reference)
+            logical = _referenced_logical_id(reference)
             if logical is None:
                 value = self.cfn(reference)
                 if isinstance(value, str) and value.startswith("arn:"):
@@ -390,7 +395,7 @@ class _Service:
             return []
         properties = resource.get("Properties") or {}
         roles = properties.get("Roles") if isinstance(properties, Mapping) else None
-        names = [cfn_values.referenced_logical_id(r) if isinstance(r, Mapping) else r
+        names = [_referenced_logical_id(r) if isinstance(r, Mapping) else r
                  for r in (roles if isinstance(roles, list) else [])]
         if role not in names:
             return []
@@ -439,18 +444,30 @@ class _Service:
             arn = self.cfn(item)
             if not isinstance(arn, str):
                 arn = str(arn)
-            out.append(managed_policy(arn, self.origin(anchor)))
+            out.append(managed_policy(arn, self.origin(anchor), self.notices))
         return out
 
     def boundary(self, value: Any, anchor: object) -> Policy | None:
         if value is None:
             return None
         arn = self.cfn(value)
-        return managed_policy(str(arn), self.origin(anchor))
+        return managed_policy(str(arn), self.origin(anchor), self.notices)
 
 
 def _is_custom_role(role: Mapping[str, Any]) -> bool:
     return any(k in role for k in _CUSTOM_ROLE_KEYS)
+
+
+def _referenced_logical_id(value: Mapping[str, Any]) -> str | None:
+    """``X`` for ``{"Ref": X}`` / ``{"Fn::GetAtt": [X, "Arn"]}`` (``!GetAtt X.Arn``)."""
+    if "Ref" in value and isinstance(value["Ref"], str):
+        return value["Ref"]
+    target = value.get("Fn::GetAtt")
+    if isinstance(target, list) and target and isinstance(target[0], str):
+        return target[0]
+    if isinstance(target, str):
+        return target.split(".", 1)[0]
+    return None
 
 
 def _normalised(key: str) -> str:
