@@ -9,11 +9,12 @@ one-key mapping ``{"!Foo": value}`` that the resolver reports as unresolved; Pyt
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-from leastpriv_ci.loaders import LocatedDict, SafeLocatedLoader, loads_yaml
+from leastpriv_ci.loaders import LocatedDict, SafeLocatedLoader, line_of, loads_yaml
 
 # Short tag → long-form key. ``!Ref`` and ``!Condition`` keep their bare names.
 TAGS = {
@@ -49,6 +50,24 @@ class CfnLoader(SafeLocatedLoader):
         for first, resolvers in SafeLocatedLoader.yaml_implicit_resolvers.items()
     }
 
+    def construct_located_mapping(self, node: yaml.MappingNode) -> Iterator[LocatedDict]:
+        # Also remember each key's line, so that a string entry (a managed policy ARN)
+        # can point at the line of the key that holds it.
+        generator = super().construct_located_mapping(node)
+        located = next(generator)
+        key_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key_lines[key_node.value] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.SequenceNode):
+                key_lines.update({
+                    f"{key_node.value}[{i}]": item.start_mark.line + 1
+                    for i, item in enumerate(value_node.value)
+                })
+        located.key_lines = key_lines  # type: ignore[attr-defined]
+        yield located
+        yield from generator
+
     def construct_intrinsic(self, tag_suffix: str, node: yaml.Node) -> LocatedDict:
         key = TAGS.get(tag_suffix, f"!{tag_suffix}")
         value = self._node_value(node)
@@ -71,7 +90,18 @@ class CfnLoader(SafeLocatedLoader):
         return located
 
 
+CfnLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, CfnLoader.construct_located_mapping
+)
 CfnLoader.add_multi_constructor("!", CfnLoader.construct_intrinsic)
+
+
+def key_line(mapping: object, key: str, index: int | None = None) -> int | None:
+    """The line of ``key`` (or of its ``index``-th list item) in a YAML mapping, if known."""
+    lines: dict[str, int] = getattr(mapping, "key_lines", {})
+    if index is not None and f"{key}[{index}]" in lines:
+        return lines[f"{key}[{index}]"]
+    return lines.get(key) or line_of(mapping)
 
 
 def loads_cfn_yaml(text: str) -> Any:

@@ -62,7 +62,7 @@ def discover(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
             continue
         if not any(ch in pattern for ch in "*?[") and literal.is_dir():
             pattern = pattern.rstrip("/") + "/**/*"
-        compiled.append(_glob_regex(pattern))
+        compiled.append(glob_regex(pattern))
     explicit_dirs = {part for p in patterns for part in Path(p).parts} & SKIPPED_DIRS
     if compiled:
         skipped = SKIPPED_DIRS - explicit_dirs
@@ -78,7 +78,7 @@ def discover(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
                   else p.as_posix())
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> re.Pattern[str]:
     """A glob with ``**`` (any folders, including none) as a regex over POSIX paths."""
     pieces = pattern.replace(os.sep, "/").removeprefix("./").split("/")
     parts = []
