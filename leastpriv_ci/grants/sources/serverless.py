@@ -32,6 +32,7 @@ from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
 NAME = "serverless"
+PRIORITY = 5  # chosen by file name, before the content-sniffing CloudFormation source
 FILE_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 SHARED_ROLE = "IamRoleLambdaExecution"
 PER_FUNCTION_PLUGIN = "serverless-iam-roles-per-function"
