@@ -146,8 +146,8 @@ class _Plan:
                         self.attached(resource))
         for resource in self.resources.values():
             if resource.mode == "managed" and resource.type == "aws_iam_role":
-                role = self.role(resource, by_role.pop(self.role_key(resource), []))
-                roles[role.key] = role
+                declared = self.role(resource, by_role.pop(self.role_key(resource), []))
+                roles[declared.key] = declared
             elif resource.mode == "managed" and resource.type == "aws_lambda_function":
                 bindings.append(self.binding(resource))
         for key in by_role:
@@ -192,9 +192,10 @@ class _Plan:
                                            self.notices))
         policies.extend(attached)
         boundary = values.get("permissions_boundary")
-        name = values.get("name")
+        role_name = values.get("name")
         return Role(
-            key=self.role_key(resource), name=name if isinstance(name, str) else None,
+            key=self.role_key(resource),
+            name=role_name if isinstance(role_name, str) else None,
             policies=tuple(policies),
             boundary=managed_policy(str(boundary), self.origin(resource.address), self.notices)
             if boundary else None,
