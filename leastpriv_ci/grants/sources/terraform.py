@@ -43,6 +43,12 @@ from leastpriv_ci.records import Origin
 
 NAME = "terraform"
 MAX_MODULE_FILES = 500
+# The argument naming the role(s) a policy or attachment resource applies to.
+_ROLE_ARGUMENT = {
+    "aws_iam_role_policy": "role",
+    "aws_iam_role_policy_attachment": "role",
+    "aws_iam_policy_attachment": "roles",
+}
 
 
 def detect(path: Path) -> bool:
@@ -117,6 +123,8 @@ class Module:
     locals: dict[str, Expression] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
     _evaluator: Evaluator | None = None
+    _attachments: dict[str, list[tuple[str, str, Block]]] | None = None
+    _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for source in self.files:
@@ -191,7 +199,10 @@ class Module:
         if kind == "aws_iam_policy" and attribute in ("arn", "id") and not rest:
             return PolicyArn(name)
         if attribute in block.attributes:
-            return _walk(self.value(block.attributes[attribute]), rest, spelled)
+            memo = (kind, name, attribute)
+            if memo not in self._values:
+                self._values[memo] = self.value(block.attributes[attribute])
+            return _walk(self._values[memo], rest, spelled)
         known = _arn_table()["types"].get(kind)
         template = known["attrs"].get(attribute) if known else None
         if template is None:
@@ -243,21 +254,15 @@ class Module:
         managed = self.value(block.attributes.get("managed_policy_arns"))
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
-        for (kind, other), attachment in self.resources.items():
-            if kind == "aws_iam_role_policy" and self.names_role(attachment, "role", name):
-                policy_name = _text(self.value(attachment.attributes.get("name")),
-                                    f"aws_iam_role_policy.{other}")
+        for kind, other, attachment in self.attachments().get(name, []):
+            address_of = f"{kind}.{other}"
+            if kind == "aws_iam_role_policy":
+                policy_name = _text(self.value(attachment.attributes.get("name")), address_of)
                 policies.append(self.policy(attachment.attributes.get("policy"), policy_name,
-                                            f"aws_iam_role_policy.{other}", attachment))
-            elif kind == "aws_iam_role_policy_attachment" and self.names_role(
-                    attachment, "role", name):
+                                            address_of, attachment))
+            else:
                 policies.append(self.managed(self.value(attachment.attributes.get("policy_arn")),
-                                             f"aws_iam_role_policy_attachment.{other}",
-                                             attachment))
-            elif kind == "aws_iam_policy_attachment" and self.names_role(
-                    attachment, "roles", name):
-                policies.append(self.managed(self.value(attachment.attributes.get("policy_arn")),
-                                             f"aws_iam_policy_attachment.{other}", attachment))
+                                             address_of, attachment))
         boundary_value = self.value(block.attributes.get("permissions_boundary"))
         boundary = self.managed(boundary_value, address, block) \
             if boundary_value is not None else None
@@ -270,21 +275,42 @@ class Module:
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
         )
 
-    def names_role(self, block: Block, attribute: str, role: str) -> bool:
-        """Whether ``block.attribute`` (a reference or a name, or a list) names role ``role``."""
-        expression = block.attributes.get(attribute)
-        if expression is None:
-            return False
-        for node in expression.tree.iter_subtrees():
-            if node.data == "get_attr_expr_term":
-                path = traversal(node)
-                if path and len(path) >= 2 and path[:2] == ["aws_iam_role", role]:
-                    return True
-        value = self.value(expression)
-        values = value if isinstance(value, list) else [value]
-        role_block = self.resources[("aws_iam_role", role)]
-        role_name = self.value(role_block.attributes.get("name"))
-        return isinstance(role_name, str) and role_name in values
+    def attachments(self) -> dict[str, list[tuple[str, str, Block]]]:
+        """Role (its resource name) → the policy and attachment resources that name it.
+
+        Built once per module: a role is named by reference (``aws_iam_role.x.id``) or by
+        its literal name.
+        """
+        if self._attachments is not None:
+            return self._attachments
+        by_name: dict[str, str] = {}
+        for (kind, name), block in self.resources.items():
+            if kind == "aws_iam_role":
+                role_name = self.value(block.attributes.get("name"))
+                if isinstance(role_name, str):
+                    by_name.setdefault(role_name, name)
+        found: dict[str, list[tuple[str, str, Block]]] = {}
+        for (kind, other), block in self.resources.items():
+            attribute = _ROLE_ARGUMENT.get(kind)
+            expression = block.attributes.get(attribute) if attribute else None
+            if expression is None:
+                continue
+            roles: list[str] = []
+            for node in expression.tree.iter_subtrees():
+                if node.data == "get_attr_expr_term":
+                    path = traversal(node)
+                    if path and len(path) >= 3 and path[0] == "aws_iam_role" \
+                            and ("aws_iam_role", path[1]) in self.resources:
+                        roles.append(path[1])
+            if not roles:
+                value = self.value(expression)
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item in by_name:
+                        roles.append(by_name[item])
+            for role in dict.fromkeys(roles):
+                found.setdefault(role, []).append((kind, other, block))
+        self._attachments = found
+        return found
 
     def binding(self, name: str, block: Block) -> Binding:
         address = f"aws_lambda_function.{name}"
