@@ -230,3 +230,38 @@ def test_bad_statement_is_skipped_and_counted(tmp_path: Path) -> None:
     role = _role(grants, "svc-dev-us-east-1-lambdaRole")
     assert [s.origin.line for s in role.statements if "s3:GetObject" in s.actions] == [8]
     assert notices.count("serverless-bad-statement") == 1
+
+
+def test_provider_role_as_arn_and_function_role_as_name(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: aws\n  iam:\n"
+        "    role: arn:aws:iam::${aws:accountId}:role/platform-lambda\n"
+        "functions:\n  a:\n    handler: h\n  b:\n    handler: h\n    role: team-role\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert grants.roles == {}  # nothing declared here: both roles exist elsewhere
+    assert [b.role for b in grants.bindings] == [
+        f"arn:aws:iam::{ACCOUNT}:role/platform-lambda", f"arn:aws:iam::{ACCOUNT}:role/team-role"]
+
+
+def test_serverless_json_config(tmp_path: Path) -> None:
+    (tmp_path / "serverless.json").write_text(
+        '{"service": "js", "provider": {"name": "aws", "iamRoleStatements": [\n'
+        '  {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]},\n'
+        ' "functions": {"f": {"handler": "h"}}}\n')
+    grants, _ = _load(tmp_path / "serverless.json")
+    role = _role(grants, "js-dev-us-east-1-lambdaRole")
+    assert [(s.origin.line, s.actions) for s in role.statements][-1] == (
+        2, ("sqs:SendMessage",))
+
+
+def test_conditions_in_resources_decide_fn_if(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iamRoleStatements:\n    - Effect: Allow\n"
+        "      Action: s3:GetObject\n"
+        "      Resource: !If [IsProd, 'arn:aws:s3:::prod/*', 'arn:aws:s3:::dev/*']\n"
+        "functions:\n  f:\n    handler: h\n"
+        "resources:\n  Conditions:\n    IsProd: !Equals ['${sls:stage}', prod]\n")
+    for stage, bucket in (("prod", "prod"), ("qa", "dev")):
+        grants, _ = _load(tmp_path / "serverless.yml", stage=stage)
+        role = _role(grants, f"s-{stage}-us-east-1-lambdaRole")
+        assert role.statements[-1].resources == (f"arn:aws:s3:::{bucket}/*",)

@@ -129,8 +129,12 @@ class _Service:
             stack = self.vars.get("provider.stackName") or self.prefix
             parameters = {"AWS::StackName": str(stack), **self.context.parameters}
             context = replace(self.context, region=self.region, parameters=parameters)
-            self._template = TemplateResolver({"Resources": self.resources}, context,
-                                              self.notices, str(self.path))
+            template = {"Resources": self.resources}
+            for section in ("Conditions", "Mappings", "Parameters"):
+                found = self.vars.get(f"resources.{section}")
+                if isinstance(found, Mapping):
+                    template[section] = found
+            self._template = TemplateResolver(template, context, self.notices, str(self.path))
         resolved = self._template.resolve(value)
         return None if resolved is NO_VALUE else resolved
 
