@@ -98,6 +98,7 @@ def test_hostile_config_is_bounded_and_warned() -> None:
     assert resources["ssm:GetParameter"].startswith("<unresolved:")  # outside the repo
     assert resources["sqs:SendMessage"].startswith("<unresolved:")  # a script is never run
     assert resources["kms:Decrypt"] == "<unresolved:${env:KMS_KEY_ARN}>"
+    assert resources["sns:Publish"].startswith("<unresolved:")  # 4^10 nested lists
     for code in ("serverless-variable-cycle", "serverless-variable-limit",
                  "serverless-file-outside-repo", "serverless-file-not-data",
                  "serverless-env-variable"):

@@ -169,3 +169,20 @@ def test_reference_cycles_end(tmp_path: Path) -> None:
     grants, notices = _load(tmp_path / "main.tf")
     assert list(grants.roles) == ["aws_iam_role.r"]  # name unknown → keyed by address
     assert notices.count("terraform-reference-cycle") >= 1
+
+
+def test_exponential_locals_are_bounded(tmp_path: Path) -> None:
+    levels = [f'  l{i} = [local.l{i + 1}, local.l{i + 1}, local.l{i + 1}, local.l{i + 1}]'
+              for i in range(12)]
+    (tmp_path / "main.tf").write_text(
+        "locals {\n" + "\n".join(levels) + '\n  l12 = ["arn:aws:s3:::b"]\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = jsonencode({Statement = [{Effect = "Allow", Action = "s3:GetObject",\n'
+        '      Resource = flatten(local.l0)}]})\n  }\n}\n'
+        'resource "aws_iam_role" "s" {\n  name = join(",", flatten(local.l0))\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    policy = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].policies[0]
+    assert policy.statements[0].actions == ("s3:GetObject",)
+    assert policy.statements[0].resources == ("<unresolved:flatten(local.l0)>",)
+    assert "aws_iam_role.s" in grants.roles  # name unknown → keyed by address
+    assert notices.count("terraform-eval-limit") >= 1

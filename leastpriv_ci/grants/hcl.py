@@ -25,8 +25,9 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.loaders import LocatedDict, read_text
 
 MAX_EVAL_DEPTH = 64
-MAX_STEPS = 200_000  # expression nodes evaluated per module
+MAX_STEPS = 200_000  # expression nodes evaluated per top-level attribute
 MAX_STRING = 256 * 1024
+MAX_VALUES = 100_000  # values a list/object may span (shared locals repeat without copying)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,9 @@ class Evaluator:
     depth: int = 0
 
     def value(self, expression: Expression) -> Any:
-        """The value of an attribute expression."""
+        """The value of an attribute expression (each top-level evaluation has its budget)."""
+        if self.depth == 0:
+            self.steps = 0
         return self.evaluate(expression.tree, expression.source)
 
     def evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
@@ -313,6 +316,11 @@ class Evaluator:
             return self._file(self.evaluate(args[0], source), tree, source)
         if name in _STRING_FUNCTIONS:
             values = [self.evaluate(a, source) for a in args]
+            if not within(values, MAX_VALUES):
+                self.notices_add("terraform-eval-limit",
+                                 "expression evaluation past its limits; value left unresolved",
+                                 f"{source.path}:{tree.meta.line}")
+                return Unknown(source.snippet(tree))
             if all(_plain(v) for v in values):
                 try:
                     return _STRING_FUNCTIONS[name](values)
@@ -386,6 +394,25 @@ def _literal_index(tree: Tree[Any]) -> str | None:
         if node.data not in ("expr_term",):
             return None
     return None
+
+
+def within(value: Any, limit: int) -> bool:
+    """Whether ``value`` spans at most ``limit`` values once shared parts are expanded."""
+    budget = [limit]
+
+    def walk(item: Any) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if isinstance(item, Encoded):
+            return walk(item.value)
+        if isinstance(item, Mapping):
+            return all(walk(v) for v in item.values())
+        if isinstance(item, list):
+            return all(walk(v) for v in item)
+        return True
+
+    return walk(value)
 
 
 def _unescape(text: str) -> str:

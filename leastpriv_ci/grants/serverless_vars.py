@@ -24,6 +24,9 @@ MAX_DEPTH = 32  # nested variable resolutions (self → self → …)
 MAX_STEPS = 20_000  # variables evaluated per file
 MAX_STRING = 64 * 1024  # characters a resolved string may grow to
 MAX_FILES = 32  # ${file(…)} documents read per serverless file
+MAX_NODES = 100_000  # values a resolved list/mapping may span once its repeats are expanded
+LIMIT_MESSAGE = (f"variables past the limits (depth {MAX_DEPTH}, {MAX_STEPS} variables, "
+                 f"{MAX_STRING} characters, {MAX_NODES} values) are left unresolved")
 
 _REMOTE = ("ssm", "cf", "s3", "param", "sls:instanceId")
 _QUOTED = re.compile(r"""^\s*(?:'([^']*)'|"([^"]*)")\s*$""")
@@ -61,7 +64,8 @@ class VariableResolver:
     _steps: int = 0
     _files: dict[Path, Any] = field(default_factory=dict)
     _effective_stage: str | None = None
-    _warned: set[str] = field(default_factory=set)
+    _sizes: dict[int, int] = field(default_factory=dict)
+    _keep: list[Any] = field(default_factory=list)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -106,10 +110,25 @@ class VariableResolver:
             out.line = getattr(value, "line", None)
             for key, item in value.items():
                 out[key] = self._resolve_or_mark(item, depth + 1)
-            return out
+            return self._sized(out, out.values())
         if isinstance(value, list):
-            return [self._resolve_or_mark(item, depth + 1) for item in value]
+            items = [self._resolve_or_mark(item, depth + 1) for item in value]
+            return self._sized(items, items)
         return value
+
+    def _sized(self, container: Any, children: Any) -> Any:
+        """Record how many values ``container`` spans once expanded; refuse past the limit.
+
+        Memoised ``self:`` values are shared, so a list that repeats a list that repeats a
+        list… is cheap here but would explode in whatever walks it next.
+        """
+        size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+        if size > MAX_NODES:
+            self._warn("serverless-variable-limit", LIMIT_MESSAGE)
+            raise Unresolvable(f"a value expanding past {MAX_NODES} values")
+        self._sizes[id(container)] = size
+        self._keep.append(container)  # ids stay unique while the resolver lives
+        return container
 
     def _resolve_or_mark(self, value: Any, depth: int) -> Any:
         try:
@@ -137,8 +156,7 @@ class VariableResolver:
             pieces.append(_scalar(value))
             last = end
             if sum(map(len, pieces)) > MAX_STRING:
-                self._warn("serverless-variable-limit",
-                           f"variables expand past {MAX_STRING} characters")
+                self._warn("serverless-variable-limit", LIMIT_MESSAGE)
                 raise Unresolvable(f"{text[:80]!r} expands past {MAX_STRING} characters")
         pieces.append(text[last:])
         return "".join(pieces)
@@ -147,8 +165,7 @@ class VariableResolver:
         """Evaluate ``a, b, 'c'`` (the text between ``${`` and ``}``): first defined wins."""
         self._steps += 1
         if self._steps > MAX_STEPS:
-            self._warn("serverless-variable-limit",
-                       f"more than {MAX_STEPS} variables to evaluate")
+            self._warn("serverless-variable-limit", LIMIT_MESSAGE)
             raise Unresolvable(f"more than {MAX_STEPS} variables")
         parts = _split_top_level(inner)
         reasons: list[str] = []
@@ -222,7 +239,7 @@ class VariableResolver:
             self._warn("serverless-variable-cycle", "variables refer to each other in a cycle")
             raise Unresolvable(f"${{self:{address}}} refers to itself")
         if depth > MAX_DEPTH or len(self._active) > MAX_DEPTH:
-            self._warn("serverless-variable-limit", f"variables nest deeper than {MAX_DEPTH}")
+            self._warn("serverless-variable-limit", LIMIT_MESSAGE)
             raise Unresolvable(f"${{self:{address}}} nests deeper than {MAX_DEPTH}")
         self._active.append(address)
         try:

@@ -331,7 +331,8 @@ class _Service:
 
     def provider_custom_role(self, provider: Mapping[str, Any]) -> str | None:
         iam = provider.get("iam")
-        role = iam.get("role") if isinstance(iam, Mapping) else provider.get("role")
+        role = iam.get("role") if isinstance(iam, Mapping) else None
+        role = provider.get("role") if role is None else role  # v1-v2 spelling
         if role is None or (isinstance(role, Mapping) and not _is_custom_role(role)):
             return None
         return self.custom_role(role, provider)

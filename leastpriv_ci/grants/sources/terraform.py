@@ -21,6 +21,7 @@ from typing import Any
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.hcl import (
+    MAX_VALUES,
     Block,
     Encoded,
     Evaluator,
@@ -31,6 +32,7 @@ from leastpriv_ci.grants.hcl import (
     Unknown,
     parse_hcl,
     traversal,
+    within,
 )
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
@@ -176,7 +178,10 @@ class Module:
                 return _walk(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
             return _walk(self.value(default), path[2:], spelled)
         if head == "local" and len(path) >= 2 and path[1] in self.locals:
-            return _walk(self.value(self.locals[path[1]]), path[2:], spelled)
+            memo = ("local", path[1], "")
+            if memo not in self._values:
+                self._values[memo] = self.value(self.locals[path[1]])
+            return _walk(self._values[memo], path[2:], spelled)
         if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
             return str(self.folder.resolve())
         if head == "data" and len(path) >= 4:
@@ -365,6 +370,11 @@ class Module:
         origin = Origin(file=file, line=line, logical_id=address, policy_name=name)
         value = self.value(expression)
         document: Any
+        if not within(value, MAX_VALUES):
+            self.notices.add("terraform-eval-limit",
+                             "expression evaluation past its limits; value left unresolved",
+                             f"{file}:{line}")
+            value = Unknown(f"{name} (past {MAX_VALUES} values)")
         if isinstance(value, Encoded):
             document = _plain(value.value)
         elif isinstance(value, DocumentRef):
