@@ -265,3 +265,14 @@ def test_conditions_in_resources_decide_fn_if(tmp_path: Path) -> None:
         grants, _ = _load(tmp_path / "serverless.yml", stage=stage)
         role = _role(grants, f"s-{stage}-us-east-1-lambdaRole")
         assert role.statements[-1].resources == (f"arn:aws:s3:::{bucket}/*",)
+
+
+def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iam:\n    role:\n"
+        "      statements: ${ssm:/platform/statements}\nfunctions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    last = _role(grants, "s-dev-us-east-1-lambdaRole").statements[-1]
+    assert last.actions == ("<unresolved:${ssm:/platform/statements}>",)
+    assert last.resources == last.actions
+    assert last.origin.line == 6  # where the statements are declared

@@ -186,3 +186,12 @@ def test_exponential_locals_are_bounded(tmp_path: Path) -> None:
     assert policy.statements[0].resources == ("<unresolved:flatten(local.l0)>",)
     assert "aws_iam_role.s" in grants.roles  # name unknown → keyed by address
     assert notices.count("terraform-eval-limit") >= 1
+
+
+def test_policy_for_a_role_outside_the_module_is_warned(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role_policy" "p" {\n  role   = "made-elsewhere"\n'
+        '  policy = jsonencode({Statement = []})\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert grants.roles == {}
+    assert notices.count("terraform-role-not-in-module") == 1

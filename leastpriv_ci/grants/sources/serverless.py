@@ -198,14 +198,21 @@ class _Service:
 
     def provider_statements(self, provider: Mapping[str, Any]) -> list[Any]:
         if isinstance(provider.get("iam"), Mapping):
-            statements = self.role_config(provider).get("statements")
+            config = self.role_config(provider)
+            statements = config.get("statements")
         else:
-            statements = provider.get("iamRoleStatements")
-        return self.statement_list(statements, "provider statements")
+            config, statements = provider, provider.get("iamRoleStatements")
+        return self.statement_list(statements, "provider statements", config)
 
-    def statement_list(self, statements: Any, label: str) -> list[Any]:
+    def statement_list(self, statements: Any, label: str, anchor: object = None) -> list[Any]:
         if statements is None:
             return []
+        if isinstance(statements, str) and is_unresolved(statements):
+            # Statements that come from an unresolvable variable still grant something:
+            # one statement of unknown actions and resources keeps decisions conditional.
+            marker = LocatedDict(Effect="Allow", Action=statements, Resource=statements)
+            marker.line = line_of(anchor)
+            return [marker]
         if not isinstance(statements, list):
             self.notices.add("serverless-bad-statements",
                              "IAM statements must be a list (or resolve to one)",
@@ -276,7 +283,7 @@ class _Service:
             raw.extend((s, self.origin(s, logical_id=logical, policy_name=policy_name))
                        for s in self.provider_statements(provider))
         raw.extend((s, self.origin(s, logical_id=logical, policy_name=policy_name))
-                   for s in self.statement_list(function.get("iamRoleStatements"), key))
+                   for s in self.statement_list(function.get("iamRoleStatements"), key, function))
         managed: list[Any] = []
         if function.get("vpc") or provider.get("vpc"):
             managed.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
@@ -433,10 +440,10 @@ class _Service:
                       origin=here)
 
     def statement(self, raw: Any, index: int, policy: str, origin: Origin) -> Statement | None:
-        value = self.cfn(raw)
-        if isinstance(value, LocatedDict) and value.line is None:
-            value.line = origin.line
         try:
+            value = self.cfn(raw)
+            if isinstance(value, LocatedDict) and value.line is None:
+                value.line = origin.line
             return parse_statement(value, index=index, policy_name=policy, origin=origin,
                                    notices=self.notices)
         except UserError as exc:

@@ -231,6 +231,7 @@ class Module:
     def grants(self, target: HclFile) -> GrantSet:
         roles: dict[str, Role] = {}
         bindings: list[Binding] = []
+        self.attachments()  # warns about policies for roles the module does not declare
         for (kind, name), block in self.resources.items():
             if block.source is not target:
                 continue
@@ -312,6 +313,11 @@ class Module:
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, str) and item in by_name:
                         roles.append(by_name[item])
+            if not roles:
+                self.notices.add("terraform-role-not-in-module",
+                                 "a policy is attached to a role this module does not declare; "
+                                 "the attached-roles source reads it from the account",
+                                 f"{block.source.path}:{block.line}: {kind}.{other}")
             for role in dict.fromkeys(roles):
                 found.setdefault(role, []).append((kind, other, block))
         self._attachments = found
