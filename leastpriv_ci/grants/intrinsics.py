@@ -445,11 +445,14 @@ class TemplateResolver:
             inner = self._evaluate(argument[0], line)
             return None if inner is None else not inner
         if key in ("Fn::And", "Fn::Or") and isinstance(argument, list):
-            results = [self._evaluate(item, line) for item in argument]
             decisive: bool = key == "Fn::Or"  # any True decides Or; any False decides And
-            if decisive in results:
-                return decisive
-            return None if None in results else not decisive
+            unknown = False
+            for item in argument:  # in order, stopping early as CloudFormation would
+                result = self._evaluate(item, line)
+                if result is decisive:
+                    return decisive
+                unknown = unknown or result is None
+            return None if unknown else not decisive
         self._unresolved(f"condition {key}", line, "not a condition function")
         return None
 
