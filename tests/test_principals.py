@@ -36,7 +36,8 @@ def deploy(aws: Emulator, name: str, role_name: str, tags: dict[str, str]) -> st
     try:
         role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        created = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)
+        role_arn = created["Role"]["Arn"]
     function = aws.client("lambda").create_function(
         FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
         Code={"ZipFile": code()}, Tags=tags)
