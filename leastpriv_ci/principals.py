@@ -69,7 +69,8 @@ def resolve_roles(
     """Principal ARN → role key (a declared role's key, or an account role ARN, or None)."""
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
-    stack = _stack_functions(session, stack_name) if session is not None and stack_name else {}
+    stack = (_stack_functions(session, stack_name, notices)
+             if session is not None and stack_name else {})
     resolved: dict[str, str | None] = {}
     for principal in dict.fromkeys(principals):
         parsed = PrincipalName.parse(principal)
@@ -158,7 +159,7 @@ def _unqualified(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
-def _stack_functions(session: Any, stack_name: str) -> dict[str, str]:
+def _stack_functions(session: Any, stack_name: str, notices: Notices) -> dict[str, str]:
     """Physical ID → logical ID of the stack's functions and roles."""
     from botocore.exceptions import ClientError
 
@@ -176,6 +177,10 @@ def _stack_functions(session: Any, stack_name: str) -> dict[str, str]:
             raise ServiceError("CloudFormation denied ListStackResources: the scanning role "
                                "needs cloudformation:ListStackResources") from None
         message = exc.response.get("Error", {}).get("Message", "")
+        if "does not exist" in message:
+            notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
+                        "in this account and region; check stack-name", stack_name)
+            return {}
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack_name!r}: {message or code}") from None
     return found
