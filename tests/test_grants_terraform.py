@@ -195,3 +195,12 @@ def test_policy_for_a_role_outside_the_module_is_warned(tmp_path: Path) -> None:
     grants, notices = _load(tmp_path / "main.tf")
     assert grants.roles == {}
     assert notices.count("terraform-role-not-in-module") == 1
+
+
+def test_files_without_iam_or_functions_are_not_parsed(tmp_path: Path) -> None:
+    # Broken, but declares nothing this source reads: skipped without parsing it.
+    (tmp_path / "network.tf").write_text('resource "aws_vpc" "v" {\n  cidr_block = = 1\n}\n')
+    grants, notices = _load(tmp_path / "network.tf")
+    assert grants.roles == {} and grants.bindings == ()
+    assert grants.files == (str(tmp_path / "network.tf"),)
+    assert len(notices) == 0
