@@ -204,3 +204,29 @@ def test_files_without_iam_or_functions_are_not_parsed(tmp_path: Path) -> None:
     assert grants.roles == {} and grants.bindings == ()
     assert grants.files == (str(tmp_path / "network.tf"),)
     assert len(notices) == 0
+
+
+def test_plain_heredoc_and_interpolated_document_reference(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "a" {\n  role = "${aws_iam_role.r.name}"\n'
+        '  policy = <<EOF\n{\n  "Statement": {\n    "Effect": "Allow",\n'
+        '    "Action": "sqs:SendMessage",\n    "Resource": "*"\n  }\n}\nEOF\n}\n'
+        'data "aws_iam_policy_document" "d" {\n  statement {\n'
+        '    actions = ["sns:Publish"]\n    principals {\n      type = "AWS"\n'
+        '      identifiers = ["*"]\n    }\n  }\n'
+        '  statement {\n    actions = ["sns:Subscribe"]\n    resources = ["*"]\n'
+        '    principals {\n      type = "Service"\n'
+        '      identifiers = ["events.amazonaws.com"]\n    }\n  }\n}\n'
+        'resource "aws_iam_role_policy" "b" {\n  role = aws_iam_role.r.id\n'
+        '  policy = "${data.aws_iam_policy_document.d.json}"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert [(s.origin.line, s.actions, s.resources, s.principal) for s in role.statements] == [
+        (8, ("sqs:SendMessage",), ("*",), None),
+        (24, ("sns:Subscribe",), ("*",), {"Service": ["events.amazonaws.com"]}),
+    ]
+    # A document statement without resources is not a valid identity policy (IAM refuses
+    # it); it is skipped and counted, never read as "every resource".
+    assert notices.count("terraform-bad-statement") == 1
+    assert [p.name for p in role.policies] == ["aws_iam_role_policy.a", "aws_iam_role_policy.b"]

@@ -488,8 +488,6 @@ class Module:
             if argument in block.attributes:
                 raw[key] = _plain(self.value(block.attributes[argument]))
         raw.setdefault("Effect", ALLOW)
-        if "Resource" not in raw and "NotResource" not in raw:
-            raw["Resource"] = "*"  # the data source omits Resource; IAM then means all
         conditions: dict[str, dict[str, Any]] = {}
         for condition in block.nested("condition"):
             test = _plain(self.value(condition.attributes.get("test")))
