@@ -276,3 +276,18 @@ def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_pat
     assert last.actions == ("<unresolved:${ssm:/platform/statements}>",)
     assert last.resources == last.actions
     assert last.origin.line == 6  # where the statements are declared
+
+
+def test_statements_from_a_file_variable_point_into_that_file(tmp_path: Path) -> None:
+    (tmp_path / "iam").mkdir()
+    (tmp_path / "iam" / "statements.yml").write_text(
+        "# shared statements\n- Effect: Allow\n  Action: sqs:SendMessage\n"
+        "  Resource: arn:aws:sqs:${aws:region}:${aws:accountId}:jobs\n")
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n"
+        "  iamRoleStatements: ${file(./iam/statements.yml)}\n"
+        "functions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    last = _role(grants, "s-dev-us-east-1-lambdaRole").statements[-1]
+    assert (last.origin.file, last.origin.line) == (str(tmp_path / "iam" / "statements.yml"), 2)
+    assert last.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",)

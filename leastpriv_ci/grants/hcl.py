@@ -10,6 +10,7 @@ references; what it cannot know is an :class:`Unknown` carrying the source text.
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -344,7 +345,10 @@ class Evaluator:
                              f"{source.path}:{tree.meta.line}: {value}")
             return Unknown(source.snippet(tree))
         try:
-            return FileText(read_text(target), target)
+            # Spelled from the module folder as given, so origins stay relative when the
+            # scan's paths are.
+            shown = Path(os.path.normpath(self.module_dir / value))
+            return FileText(read_text(target), shown)
         except (OSError, ValueError) as exc:
             self.notices_add("terraform-file-unreadable", "file(...) could not be read",
                              f"{source.path}:{tree.meta.line}: {exc}")

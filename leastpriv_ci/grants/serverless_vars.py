@@ -10,6 +10,7 @@ the number of variables evaluated and the length of the strings they build.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class VariableResolver:
         if isinstance(value, Mapping):
             out = LocatedDict()
             out.line = getattr(value, "line", None)
+            if hasattr(value, "file"):
+                out.file = value.file  # type: ignore[attr-defined]
             for key, item in value.items():
                 out[key] = self._resolve_or_mark(item, depth + 1)
             return self._sized(out, out.values())
@@ -272,7 +275,8 @@ class VariableResolver:
             self._warn("serverless-file-not-data",
                        "${file(…)} of a script is not run; only JSON/YAML files are read")
             raise Unresolvable(f"${{{part}}}")
-        document = self._load(target, part)
+        shown = Path(os.path.normpath(self.path.parent / raw_path))
+        document = self._load(target, part, shown)
         address = (match.group("address") or "").strip()
         node = document
         for segment in _segments(address) if address else []:
@@ -281,19 +285,38 @@ class VariableResolver:
                 return None
         return self._deep(node, depth + 1)
 
-    def _load(self, target: Path, part: str) -> Any:
+    def _load(self, target: Path, part: str, shown: Path) -> Any:
         if target not in self._files:
             if len(self._files) >= MAX_FILES:
                 raise Unresolvable(f"${{{part}}}: more than {MAX_FILES} files")
             try:
-                self._files[target] = self.loader(target)
+                document = self.loader(target)
             except (OSError, LoadError) as exc:
                 self._warn("serverless-file-unreadable", "${file(…)} could not be read")
                 raise Unresolvable(f"${{{part}}}: {exc}") from None
+            _mark_file(document, str(shown))
+            self._files[target] = document
         return self._files[target]
 
     def _warn(self, code: str, message: str) -> None:
         self.notices.add(code, message, str(self.path))
+
+
+def file_of(value: object) -> str | None:
+    """The ``${file(…)}`` document a resolved mapping came from (``None``: this file)."""
+    return getattr(value, "file", None)
+
+
+def _mark_file(value: Any, shown: str) -> None:
+    """Tag the mappings of a ``${file(…)}`` document so their lines name that file."""
+    if isinstance(value, LocatedDict):
+        value.file = shown  # type: ignore[attr-defined]
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _mark_file(item, shown)
+    elif isinstance(value, list):
+        for item in value:
+            _mark_file(item, shown)
 
 
 def _variable_spans(text: str) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
-from leastpriv_ci.grants.serverless_vars import VariableResolver, repository_root
+from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of, repository_root
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved
@@ -121,7 +121,7 @@ class _Service:
         return f"{self.service}-{self.stage}"
 
     def origin(self, value: object = None, **kwargs: Any) -> Origin:
-        return Origin(file=str(self.path), line=line_of(value), **kwargs)
+        return Origin(file=file_of(value) or str(self.path), line=line_of(value), **kwargs)
 
     def cfn(self, value: Any) -> Any:
         """CloudFormation intrinsics inside a resolved value → plain values."""
