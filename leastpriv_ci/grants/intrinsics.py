@@ -85,8 +85,10 @@ class TemplateResolver:
         context: ResolveContext,
         notices: Notices,
         file: str,
+        max_values: int = MAX_NODES,
     ) -> None:
         self.template = template
+        self.max_values = max_values
         self.context = context
         self.notices = notices
         self.file = file
@@ -104,29 +106,35 @@ class TemplateResolver:
 
     def resolve(self, value: Any, line: int | None = None) -> Any:
         """``value`` with every intrinsic resolved; ``NO_VALUE`` if it resolves to nothing."""
-        if not isinstance(value, Mapping | list):
+        # Loaded templates hold plain dicts and lists; concrete type checks keep this hot
+        # path cheap (ABC isinstance checks cost several times more on large templates).
+        is_dict = isinstance(value, dict)
+        if not is_dict and not isinstance(value, list):
             return value
         self._nodes += 1 + len(value)  # counts scalars too, without a call for each
-        if self._nodes > MAX_NODES:
+        if self._nodes > self.max_values:
             raise UserError(
-                f"the template expands to more than {MAX_NODES} values (a YAML alias bomb?); "
-                "remove the repeated aliases",
+                f"the template expands to more than {self.max_values} values (a YAML alias "
+                "bomb?); remove the repeated aliases",
                 where=self.file,
             )
-        line = getattr(value, "line", None) or line
-        if isinstance(value, Mapping):
-            if is_intrinsic(value):
-                key, argument = next(iter(value.items()))
-                return self._intrinsic(key, argument, line)
+        own_line = getattr(value, "line", None)
+        line = own_line or line
+        resolve = self.resolve
+        if is_dict:
+            if len(value) == 1:
+                key = next(iter(value))
+                if key == "Ref" or (isinstance(key, str) and key.startswith(("Fn::", "!"))):
+                    return self._intrinsic(key, value[key], line)
             out = LocatedDict()
-            out.line = getattr(value, "line", None)
+            out.line = own_line
             for key, item in value.items():
-                resolved = self.resolve(item, line)
+                resolved = resolve(item, line)
                 if resolved is not NO_VALUE:
                     out[key] = resolved
             return out
-        items = [self.resolve(item, line) for item in value]
-        return [item for item in items if item is not NO_VALUE]
+        return [item for item in (resolve(entry, line) for entry in value)
+                if item is not NO_VALUE]
 
     def condition(self, name: str, line: int | None = None) -> bool | None:
         """A named condition's value; ``None`` when it depends on something unknown."""
