@@ -66,6 +66,8 @@ def test_recursive_alias_is_an_error() -> None:
 @pytest.mark.parametrize("text", [
     "A: !GetAtt T.Arn\nB: [!Sub 'x-${AWS::Region}', {Ref: y}]\nV: 2012-10-17\nC: !Frob 1\n",
     "Props:\n  Arns:\n    - a\n    - !Ref B\n",
+    "base: &b {Effect: Allow, n: 1, t: yes, z: null, f: 1.5}\nS: {<<: *b, Action: !Sub x}\n",
+    "A: !Join\n  - ''\n  - [!Ref X, {'Fn::GetAtt': [Y, Arn]}]\nB: &s shared\nC: *s\n",
 ])
 def test_pure_python_and_libyaml_loaders_agree(text: str) -> None:
     fast = loads_cfn_yaml(text)

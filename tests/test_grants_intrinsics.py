@@ -137,3 +137,9 @@ def test_alias_bomb_is_bounded_while_resolving() -> None:
                                 max_values=100_000)  # 10**9 once expanded
     with pytest.raises(UserError, match="alias bomb"):
         resolver.resolve(template)
+
+
+def test_every_use_of_an_unresolved_value_is_counted() -> None:
+    value, notices = resolve("[!GetAtt Anonymous.Arn, !Sub '${Anonymous.Arn}/*']")
+    assert value == ["<unresolved:GetAtt Anonymous.Arn>", "<unresolved:Sub ${Anonymous.Arn}/*>"]
+    assert notices.count("unresolved-value") == 2

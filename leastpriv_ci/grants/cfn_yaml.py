@@ -113,9 +113,9 @@ _SafeBase: Any = getattr(yaml, "CSafeLoader", None)
 class CfnFastLoader(_CfnConstructors, _SafeBase or SafeLocatedLoader):  # type: ignore[misc]
     """The same loader on libyaml's parser (about 10x faster on large templates).
 
-    libyaml composes the node graph in C, so the alias, depth and recursion bounds of
-    :class:`~leastpriv_ci.loaders.SafeLocatedLoader` are checked on that graph before
-    any Python object is built.
+    libyaml composes the node graph in C (aliases stay shared nodes there); the alias,
+    depth and recursion bounds of :class:`~leastpriv_ci.loaders.SafeLocatedLoader` are
+    checked while the objects are built from that graph.
     """
 
     yaml_implicit_resolvers = _without_timestamps(
@@ -126,41 +126,118 @@ class CfnFastLoader(_CfnConstructors, _SafeBase or SafeLocatedLoader):  # type: 
         node = self.get_single_node()
         if node is None:
             return None
-        check_graph(node)
-        return self.construct_document(node)
+        return _GraphBuilder(self).build(node, 1)
 
 
-def check_graph(root: yaml.Node) -> None:
-    """Refuse node graphs with too many aliases, too deep nesting, or a node inside itself."""
-    seen: set[int] = set()
-    open_nodes: set[int] = set()
-    aliases = 0
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, leaving = stack.pop()
-        if leaving:
-            open_nodes.discard(id(node))
-            continue
-        line = node.start_mark.line + 1
-        if id(node) in open_nodes:
-            raise LoadError("recursive alias", line)
-        if id(node) in seen:
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise LoadError(f"more than {MAX_ALIASES} aliases", line)
-            continue
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+
+class _GraphBuilder:
+    """Python objects from a libyaml node graph, checking the loader's bounds on the way.
+
+    Faster than PyYAML's generic constructor on large templates (no generator per node)
+    and it refuses too many aliases, too deep nesting and nodes that contain themselves
+    before they are expanded. Tags other than the common ones go to PyYAML's safe
+    constructors.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.built: dict[int, Any] = {}
+        self.open: set[int] = set()
+        self.aliases = 0
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        key = id(node)
+        if key in self.built:
+            if key in self.open:
+                raise LoadError("recursive alias", node.start_mark.line + 1)
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise LoadError(f"more than {MAX_ALIASES} aliases", node.start_mark.line + 1)
+            return self.built[key]
         if depth > MAX_DEPTH:
-            raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
-        seen.add(id(node))
+            raise LoadError(f"nesting deeper than {MAX_DEPTH}", node.start_mark.line + 1)
+        tag = node.tag
         if isinstance(node, yaml.ScalarNode):
-            continue
-        open_nodes.add(id(node))
-        stack.append((node, depth, True))
-        children: list[yaml.Node] = (
-            [child for pair in node.value for child in pair]
-            if isinstance(node, yaml.MappingNode) else list(node.value)
-        )
-        stack.extend((child, depth + 1, False) for child in reversed(children))
+            if tag == _STR:
+                value: Any = node.value
+            elif tag.startswith("!"):
+                value = self._intrinsic(tag[1:], node.value, node)
+            else:
+                value = self.loader.construct_object(node)
+            self.built[key] = value
+            return value
+        if tag.startswith("!"):
+            self.built[key] = None
+            self.open.add(key)
+            inner = self._container(node, depth, _SEQ if isinstance(node, yaml.SequenceNode)
+                                    else _MAP)
+            self.open.discard(key)
+            value = self._intrinsic(tag[1:], inner, node)
+        elif tag in (_SEQ, _MAP):
+            value = self._container(node, depth, tag, key)
+        else:  # !!set, !!omap, ... : rare, left to PyYAML's safe constructors
+            self._check_children(node, depth)
+            value = self.loader.construct_object(node, deep=True)
+        self.built[key] = value
+        return value
+
+    def _container(self, node: yaml.Node, depth: int, tag: str, key: int | None = None) -> Any:
+        if tag == _SEQ:
+            items: list[Any] = []
+            if key is not None:
+                self.built[key] = items
+                self.open.add(key)
+            items.extend(self.build(child, depth + 1) for child in node.value)
+            if key is not None:
+                self.open.discard(key)
+            return items
+        assert isinstance(node, yaml.MappingNode)
+        if any(k.tag == _MERGE for k, _ in node.value):
+            self.loader.flatten_mapping(node)  # ``<<: *base`` merge keys
+        mapping = LocatedDict()
+        mapping.line = node.start_mark.line + 1
+        if key is not None:
+            self.built[key] = mapping
+            self.open.add(key)
+        key_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            name = self.build(key_node, depth + 1)
+            try:
+                hash(name)
+            except TypeError:
+                raise LoadError("a mapping key must be a plain value",
+                                key_node.start_mark.line + 1) from None
+            mapping[name] = self.build(value_node, depth + 1)
+            if isinstance(key_node, yaml.ScalarNode):
+                key_lines[key_node.value] = key_node.start_mark.line + 1
+                if isinstance(value_node, yaml.SequenceNode):
+                    for i, item in enumerate(value_node.value):
+                        key_lines[f"{key_node.value}[{i}]"] = item.start_mark.line + 1
+        mapping.key_lines = key_lines  # type: ignore[attr-defined]
+        if key is not None:
+            self.open.discard(key)
+        return mapping
+
+    def _check_children(self, node: yaml.Node, depth: int) -> None:
+        children = node.value if isinstance(node, yaml.SequenceNode) else [
+            child for pair in node.value for child in pair]
+        for child in children:
+            self.build(child, depth + 1)
+
+    @staticmethod
+    def _intrinsic(tag_suffix: str, value: Any, node: yaml.Node) -> LocatedDict:
+        key = TAGS.get(tag_suffix, f"!{tag_suffix}")
+        if key == "Fn::GetAtt" and isinstance(value, str):
+            logical, _, attribute = value.partition(".")
+            value = [logical, attribute]
+        located = LocatedDict({key: value})
+        located.line = node.start_mark.line + 1
+        return located
 
 
 for _loader in (CfnLoader, CfnFastLoader):

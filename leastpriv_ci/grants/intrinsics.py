@@ -33,6 +33,10 @@ from leastpriv_ci.policy.model import is_unresolved, unresolved
 # otherwise expand exponentially while being resolved).
 MAX_NODES = 2_000_000
 
+_UNRESOLVED = (
+    "a template value cannot be resolved offline; it stays unresolved, so decisions that "
+    "depend on it are conditional"
+)
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _URL_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
@@ -251,7 +255,12 @@ class TemplateResolver:
         key = (logical_id, attribute)
         if key not in self._values:
             self._values[key] = self._derive(logical_id, attribute, line)
-        return self._values[key]
+            return self._values[key]
+        value = self._values[key]
+        if isinstance(value, str) and is_unresolved(value):
+            # Each use is counted, so the warning says how many places depend on it.
+            self.notices.add("unresolved-value", _UNRESOLVED, self._where(line, value))
+        return value
 
     def _derive(self, logical_id: str, attribute: str | None, line: int | None) -> Any:
         spelled = f"{logical_id}.{attribute}" if attribute else logical_id
@@ -476,12 +485,8 @@ class TemplateResolver:
     # -- helpers ------------------------------------------------------------------------
 
     def _unresolved(self, description: str, line: int | None, why: str) -> str:
-        self.notices.add(
-            "unresolved-value",
-            "a template value cannot be resolved offline; it stays unresolved, so decisions "
-            "that depend on it are conditional",
-            self._where(line, f"{description}: {why}"),
-        )
+        self.notices.add("unresolved-value", _UNRESOLVED,
+                         self._where(line, f"{description}: {why}"))
         return unresolved(description)
 
     def _where(self, line: int | None, what: str) -> str:
