@@ -1,0 +1,67 @@
+"""Counting accesses per (principal, action, resource, denied) while traces stream by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from leastpriv_ci.records import MAX_SAMPLE_TRACES, Access, PrincipalUsage
+
+
+@dataclass(slots=True)
+class _Tally:
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    trace_ids: list[str] = field(default_factory=list)
+    known: bool = True
+
+
+@dataclass
+class Aggregate:
+    """Mutable totals; :meth:`principals` freezes them into records."""
+
+    _tallies: dict[tuple[str, str, str, bool], _Tally] = field(default_factory=dict)
+    _traces: dict[str, int] = field(default_factory=dict)
+    _roles: dict[str, str | None] = field(default_factory=dict)
+
+    def seen(self, principal: str, role: str | None) -> None:
+        """The principal appears in one more trace."""
+        self._traces[principal] = self._traces.get(principal, 0) + 1
+        if self._roles.get(principal) is None:
+            self._roles[principal] = role
+
+    def add(self, principal: str, action: str, resource: str, denied: bool, known: bool,
+            when: float | None, trace_id: str | None) -> None:
+        key = (principal, action, resource, denied)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally()
+        tally.count += 1
+        if when is not None:
+            if tally.first is None or when < tally.first:
+                tally.first = when
+            if tally.last is None or when > tally.last:
+                tally.last = when
+        samples = tally.trace_ids
+        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+            samples.append(trace_id)
+        if not known:
+            tally.known = False
+
+    def principals(self) -> dict[str, PrincipalUsage]:
+        accesses: dict[str, list[Access]] = {p: [] for p in self._traces}
+        for (principal, action, resource, denied), tally in self._tallies.items():
+            accesses.setdefault(principal, []).append(Access(
+                principal=principal, action=action, resource=resource, count=tally.count,
+                denied=denied, first_seen=tally.first, last_seen=tally.last,
+                trace_ids=tuple(tally.trace_ids), resource_known=tally.known,
+            ))
+        return {
+            principal: PrincipalUsage(
+                principal=principal,
+                role=self._roles.get(principal),
+                traces=self._traces.get(principal, 0),
+                accesses=tuple(sorted(found, key=lambda a: (a.action, a.resource, a.denied))),
+            )
+            for principal, found in sorted(accesses.items())
+        }
