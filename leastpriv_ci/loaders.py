@@ -103,13 +103,17 @@ class SafeLocatedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
         self._depth = 0
+        self._open_anchors: set[str] = set()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             if self._aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise LoadError(f"more than {MAX_ALIASES} aliases", mark.line + 1)
+                raise LoadError(f"more than {MAX_ALIASES} aliases", event.start_mark.line + 1)
+            if event.anchor in self._open_anchors:
+                # A node that contains itself would make every consumer loop forever.
+                raise LoadError(f"recursive alias *{event.anchor}", event.start_mark.line + 1)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -118,6 +122,21 @@ class SafeLocatedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        return self._compose_anchored(super().compose_sequence_node, anchor)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        return self._compose_anchored(super().compose_mapping_node, anchor)
+
+    def _compose_anchored(self, compose: Callable[[Any], Any], anchor: Any) -> Any:
+        if anchor is None:
+            return compose(anchor)
+        self._open_anchors.add(anchor)
+        try:
+            return compose(anchor)
+        finally:
+            self._open_anchors.discard(anchor)
 
     def construct_located_mapping(self, node: yaml.MappingNode) -> Iterator[LocatedDict]:
         located = LocatedDict()
