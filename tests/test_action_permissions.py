@@ -1,0 +1,182 @@
+"""The action's own least privilege: its AWS calls, observed by this project, fit docs/iam/.
+
+The tool's real code (credentials, attached-role reads) runs against the moto server
+with the real aws-xray-sdk recording every boto3 call; the project's own usage extractor
+turns the recorded segments into IAM actions, and the project's own policy engine checks
+each one against the policy documented in ``docs/action.md`` (kept in ``docs/iam/*.json``,
+which the docs embed verbatim). A call the policy does not allow, or a permission the
+policy grants that the tool never uses, fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_xray_sdk.core import patch, xray_recorder
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.credentials import CredentialSettings, aws_session
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.attached import load_attached
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
+from leastpriv_ci.policy.files import load_policy_file
+from leastpriv_ci.records import Access
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+
+ROOT = Path(__file__).resolve().parents[1]
+IAM_DOCS = ROOT / "docs" / "iam"
+GATE_ROLE = "arn:aws:iam::123456789012:role/leastpriv-ci-reader"
+SEGMENT = "leastpriv-ci-gate"
+# AWS answers GetCallerIdentity for any caller: it needs (and honours) no permission.
+NEEDS_NO_PERMISSION = {"sts:getcalleridentity"}
+
+
+class CapturingEmitter:
+    """Keeps every document the recorder would send to the X-Ray daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address: str) -> None:
+        pass
+
+
+@pytest.fixture
+def recorded(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CapturingEmitter]:
+    # The tool's clients take the endpoint from the environment, as any boto3 user could.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    capture = CapturingEmitter()
+    xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR",
+                            streaming_threshold=100)
+    patch(["botocore"])
+    yield capture
+    xray_recorder.configure(streaming_threshold=100)
+
+
+def accesses(documents: list[str]) -> list[Access]:
+    by_trace: dict[str, list[str]] = defaultdict(list)
+    for document in documents:
+        by_trace[json.loads(document)["trace_id"]].append(document)
+    traces = [RawTrace(tid, tuple(docs), f"sdk:{tid}") for tid, docs in by_trace.items()]
+    observation = observe(traces, principal_map={SEGMENT: GATE_ROLE})
+    assert set(observation.principals) == {GATE_ROLE}
+    return list(observation.principals[GATE_ROLE].accesses)
+
+
+def resources_for(access: Access, touched: dict[str, str]) -> list[str]:
+    """The ARNs to check an access on.
+
+    The X-Ray SDKs record no request parameters for IAM, so the extractor (rightly)
+    reports those resources as unknown. Then the catalog names the resource type the
+    action needs, and the check uses the ARN of that type the tool was pointed at.
+    """
+    if access.resource_known or access.resource != "*":
+        return [access.resource]
+    types = [ref.name for ref in get_catalog().action(access.action).resource_types]
+    return [touched[name] for name in types] if types else ["*"]
+
+
+def policy(name: str) -> PolicyIndex:
+    loaded = load_policy_file(IAM_DOCS / f"{name}.json")
+    return PolicyIndex([s for p in loaded.policies for s in p.statements])
+
+
+def granted_actions(name: str) -> set[str]:
+    document = json.loads((IAM_DOCS / f"{name}.json").read_text())
+    found: set[str] = set()
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        found.update(a.lower() for a in ([actions] if isinstance(actions, str) else actions))
+    return found
+
+
+def arrange_roles(aws: Emulator) -> None:
+    """A role as a deployment leaves it: inline, customer-managed and AWS-managed policies."""
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="orders-fn-role", AssumeRolePolicyDocument=json.dumps(trust))
+    inline = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "dynamodb:GetItem",
+        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}]}
+    iam.put_role_policy(RoleName="orders-fn-role", PolicyName="orders",
+                        PolicyDocument=json.dumps(inline))
+    managed = iam.create_policy(PolicyName="queue-send", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+    iam.attach_role_policy(RoleName="orders-fn-role",
+                           PolicyArn=managed["Policy"]["Arn"])
+
+
+TOUCHED = {
+    "role": "arn:aws:iam::123456789012:role/orders-fn-role",
+    "policy": "arn:aws:iam::123456789012:policy/queue-send",
+}
+
+
+def test_attached_mode_calls_fit_the_documented_policy(
+    aws: Emulator, recorded: CapturingEmitter
+) -> None:
+    arrange_roles(aws)
+    xray_recorder.begin_segment(SEGMENT)
+    try:
+        session = aws_session(
+            CredentialSettings(role_to_assume=None, region=aws.region,
+                               allowed_account_ids=(aws.account,)),
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            log=lambda _: None,
+        )
+        grants = load_attached(session, ["orders-fn-role"], Notices())
+    finally:
+        xray_recorder.end_segment()
+    assert [role.name for role in grants.roles.values()] == ["orders-fn-role"]
+
+    used = accesses(recorded.documents)
+    used_actions = {a.action.lower() for a in used}
+    assert {"iam:getrole", "iam:listrolepolicies", "iam:getrolepolicy",
+            "iam:listattachedrolepolicies", "iam:getpolicy", "iam:getpolicyversion",
+            "sts:getcalleridentity"} <= used_actions
+
+    attached = policy("attached")
+    for access in used:
+        if access.action.lower() in NEEDS_NO_PERMISSION:
+            continue
+        for resource in resources_for(access, TOUCHED):
+            decision = attached.evaluate(access.action, resource).decision
+            assert decision is Decision.ALLOW, (access.action, resource, decision)
+
+    # No excess in our own advice: every IAM permission documented for attached mode is used.
+    iam_granted = {a for a in granted_actions("attached") if a.startswith("iam:")}
+    assert iam_granted == {a for a in used_actions if a.startswith("iam:")}
+
+
+def test_traces_only_policy_grants_no_iam_reads(
+    aws: Emulator, recorded: CapturingEmitter
+) -> None:
+    arrange_roles(aws)
+    xray_recorder.begin_segment(SEGMENT)
+    try:
+        session = aws_session(CredentialSettings(role_to_assume=None, region=aws.region),
+                              {"AWS_ACCESS_KEY_ID": "testing",
+                               "AWS_SECRET_ACCESS_KEY": "testing"}, log=lambda _: None)
+        load_attached(session, ["orders-fn-role"], Notices())
+    finally:
+        xray_recorder.end_segment()
+    traces_only = policy("traces-only")
+    iam_calls = [a for a in accesses(recorded.documents) if a.action.startswith("iam:")]
+    assert iam_calls
+    for access in iam_calls:
+        for resource in resources_for(access, TOUCHED):
+            assert traces_only.evaluate(access.action, resource).decision is \
+                Decision.IMPLICIT_DENY
