@@ -16,8 +16,9 @@ import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 
+from leastpriv_ci.github import TOKEN_VARIABLE
+
 DEFAULT_WORKSPACE = "/github/workspace"
-TOKEN_VARIABLE = "LEASTPRIV_GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 # Inputs passed as one ``--name value`` each.
 SINGLE_INPUTS = (

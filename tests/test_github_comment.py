@@ -294,3 +294,11 @@ def test_file_links_point_at_the_head_commit(server: GitHubServer) -> None:
     )
     assert file_link(ctx, "policy.json", None).endswith("/policy.json")
     assert file_link(replace(ctx, repository=None), "a", 1) == ""
+
+
+def test_token_comes_from_the_action_input_variable_first() -> None:
+    from leastpriv_ci.github import token_from_environment
+
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": "a", "GITHUB_TOKEN": "b"}) == "a"
+    assert token_from_environment({"GITHUB_TOKEN": "b"}) == "b"
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": ""}) is None
