@@ -106,8 +106,9 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
         return ConfigFile()
     try:
         text = read_text(file, MAX_CONFIG_BYTES)
-        root = yaml.compose(text, Loader=SafeLocatedLoader) if text.strip() else None
         data = load_file(file, MAX_CONFIG_BYTES) if text.strip() else {}
+        # Parsed a second time as nodes: they know the line of every key, not only maps.
+        root = yaml.compose(text, Loader=SafeLocatedLoader) if text.strip() else None
     except LoadError as exc:
         where = f"{path}:{exc.line}" if exc.line else path
         raise UserError(f"cannot parse the config file: {exc}", where=where) from None

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 ZWJ = "\u200d"
 MAX_CELL = 300
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _BACKTICK_RUN = re.compile(r"`+")

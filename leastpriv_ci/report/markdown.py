@@ -147,7 +147,7 @@ def _headline(report: Report, title: str) -> str:
     line = " · ".join(shown)
     if verdict.ignored:
         line += f" · {len(verdict.ignored)} ignore rule(s) applied"
-    return f"### {escape.text(title)}: {mark}\n\n{line}"
+    return f"### {title}: {mark}\n\n{line}"
 
 
 def _where(finding: Finding, link: LinkFn | None) -> str:
