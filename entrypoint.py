@@ -16,8 +16,9 @@ import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 
+from leastpriv_ci.github import TOKEN_VARIABLE
+
 DEFAULT_WORKSPACE = "/github/workspace"
-TOKEN_VARIABLE = "LEASTPRIV_GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 # Inputs passed as one ``--name value`` each.
 SINGLE_INPUTS = (
@@ -112,7 +113,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"leastpriv-ci: error: cannot enter the workspace {where}: {exc.strerror}",
                   file=sys.stderr)
             return 2
-    return cli_main(scan_argv(os.environ))
+    before = _output_size(os.environ)
+    try:
+        code = cli_main(scan_argv(os.environ))
+    except SystemExit as exc:  # argparse rejecting an input value
+        code = exc.code if isinstance(exc.code, int) else 2
+    if code >= 2:
+        _ensure_verdict(os.environ, before)
+    return code
+
+
+def _output_size(environ: Mapping[str, str]) -> int:
+    path = environ.get("GITHUB_OUTPUT")
+    try:
+        return Path(path).stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def _ensure_verdict(environ: Mapping[str, str], before: int) -> None:
+    """Set ``verdict=error`` when the run failed before it could set its outputs.
+
+    Workflows branch on ``steps.<id>.outputs.verdict``; an input error must not leave it
+    empty, which reads like "nothing to report".
+    """
+    from leastpriv_ci.runner import set_outputs
+
+    path = environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(before)
+            written = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        written = ""
+    if not re.search(r"^verdict(<<|=)", written, flags=re.MULTILINE):
+        set_outputs({"verdict": "error"}, environ)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ MAX_COMMENT_CHARS = 65536
 MAX_EVENT_BYTES = 25 * 1024 * 1024
 COMMENT_MODES = ("update", "new", "recreate", "off")
 MARKER_PREFIX = "<!-- leastpriv-ci:"
+# The action passes its github-token input here, never on a command line.
+TOKEN_VARIABLE = "LEASTPRIV_GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,11 @@ def pull_request_context(environ: Mapping[str, str]) -> PullRequestContext:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def token_from_environment(environ: Mapping[str, str]) -> str | None:
+    """The token for the comment: the action's ``github-token`` input, else ``GITHUB_TOKEN``."""
+    return environ.get(TOKEN_VARIABLE) or environ.get("GITHUB_TOKEN") or None
 
 
 def file_link(context: PullRequestContext, path: str, line: int | None) -> str:
@@ -221,6 +228,7 @@ def _sync_comment(
         # writes keep PyGithub's 1 s spacing that GitHub's secondary limits ask for.
         seconds_between_requests=None,
         timeout=20,
+        per_page=100,  # the most GitHub allows: fewer round trips on busy pull requests
         user_agent="leastpriv-ci",
     )
     try:

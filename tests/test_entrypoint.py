@@ -112,3 +112,15 @@ def test_entrypoint_rejects_a_missing_workspace(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot enter the workspace" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_input_error_still_sets_the_verdict_output(tmp_path: Path) -> None:
+    env = runner_environment(tmp_path, **{"compare": "sideways", "github-token": "ghs_x"})
+    (tmp_path / "output").write_text("earlier=1\n")
+    result = run_entrypoint(env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "ghs_x" not in result.stdout + result.stderr
+    text = (tmp_path / "output").read_text()
+    assert text.startswith("earlier=1\nverdict<<ghadelimiter_")
+    assert "\nerror\n" in text

@@ -134,14 +134,17 @@ def test_installation_token_matches_its_bot_comment(server: GitHubServer) -> Non
 
 def test_previous_comment_found_across_pages(server: GitHubServer) -> None:
     ctx = context_for(server)
-    post_comment("old", token="user-token", context=ctx, notices=Notices())
-    for i in range(45):  # push ours onto page 1 and bury the rest across pages 2 and 3
+    for i in range(150):  # 100 per page: ours will be on page 2
         server.state.add_comment(REPO, 7, f"chatter {i}", SOMEONE)
+    assert post_comment("old", token="user-token", context=ctx, notices=Notices()).action \
+        == "created"
     result = post_comment("new", token="user-token", context=ctx, notices=Notices())
     assert result.action == "updated"
-    pages = {r.query.get("page", ["1"])[0] for r in server.state.requests
-             if r.path.endswith("/issues/7/comments") and r.method == "GET"}
-    assert pages == {"1", "2"}
+    assert server.state.comments_on(REPO, 7)[-1]["body"].endswith("\nnew")
+    listing = [r for r in server.state.requests
+               if r.path.endswith("/issues/7/comments") and r.method == "GET"]
+    assert {r.query.get("page", ["1"])[0] for r in listing} == {"1", "2"}
+    assert all(r.query["per_page"] == ["100"] for r in listing)
 
 
 def test_mode_new_adds_a_comment_each_run(server: GitHubServer) -> None:
@@ -294,3 +297,11 @@ def test_file_links_point_at_the_head_commit(server: GitHubServer) -> None:
     )
     assert file_link(ctx, "policy.json", None).endswith("/policy.json")
     assert file_link(replace(ctx, repository=None), "a", 1) == ""
+
+
+def test_token_comes_from_the_action_input_variable_first() -> None:
+    from leastpriv_ci.github import token_from_environment
+
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": "a", "GITHUB_TOKEN": "b"}) == "a"
+    assert token_from_environment({"GITHUB_TOKEN": "b"}) == "b"
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": ""}) is None
