@@ -200,3 +200,13 @@ def test_concatenated_documents_with_a_very_long_first_line(tmp_path: Path) -> N
     traces = list(iter_files([path], Notices()))
     assert [len(t.segments) for t in traces] == [1300, 1300]
     assert [t.where.rsplit("#", 1)[1] for t in traces] == ["1", "2"]
+
+
+def test_a_non_utf8_line_in_json_lines_is_skipped_and_counted(tmp_path: Path) -> None:
+    good = (TRACES / "traces.jsonl").read_bytes().splitlines()
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good[0] + b"\n" + b'{"Id": "caf\xe9", "Segments": []}\n' + good[1] + b"\n")
+    notices = Notices()
+    traces = list(iter_files([path], notices))
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert notices.items()[0].examples == (f"{path}:2",)
