@@ -124,3 +124,22 @@ def test_orphan_subsegment_document_is_unattributed() -> None:
     orphan = dict(_get_item("a"), type="subsegment", parent_id="gone")
     observation = observe([_trace(orphan)])
     assert observation.notices.count("unattributed") == 1
+
+
+def test_denial_naming_an_api_operation_keeps_the_mapped_action() -> None:
+    call = dict(_get_item(), cause={"exceptions": [{
+        "type": "ClientError",
+        "message": "An error occurred (AccessDeniedException) when calling the GetItem "
+                   "operation: User: x is not authorized to perform: dynamodb:GetItemX"}]})
+    observation = observe([_trace(_segment([call]))])
+    ((action, resource, _count, denied, _known),) = accesses(observation)[FN]
+    assert (action, resource, denied) == ("dynamodb:GetItem", GET_T[1], True)
+
+
+def test_throttle_and_not_found_are_use_not_denial() -> None:
+    throttled = dict(_get_item("c1"), throttle=True, error=True, cause={"exceptions": [
+        {"type": "ThrottlingException", "message": "Rate exceeded"}]})
+    missing = dict(_get_item("c2"), error=True, cause={"exceptions": [
+        {"type": "ResourceNotFoundException", "message": "Requested resource not found"}]})
+    observation = observe([_trace(_segment([throttled, missing]))])
+    assert accesses(observation) == {FN: {(*GET_T[:2], 2, False, True)}}

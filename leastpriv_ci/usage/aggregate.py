@@ -30,21 +30,25 @@ class Aggregate:
         if self._roles.get(principal) is None:
             self._roles[principal] = role
 
-    def add(self, principal: str, action: str, resource: str, denied: bool, known: bool,
-            when: float | None, trace_id: str | None) -> None:
+    def merge(self, principal: str, action: str, resource: str, denied: bool, known: bool,
+              count: int, first: float | None, last: float | None,
+              trace_ids: tuple[str, ...]) -> None:
+        """Add ``count`` calls seen between ``first`` and ``last`` at once."""
         key = (principal, action, resource, denied)
         tally = self._tallies.get(key)
         if tally is None:
-            tally = self._tallies[key] = _Tally()
-        tally.count += 1
-        if when is not None:
-            if tally.first is None or when < tally.first:
-                tally.first = when
-            if tally.last is None or when > tally.last:
-                tally.last = when
+            tally = self._tallies[key] = _Tally(0, first, last, [], known)
+        tally.count += count
+        if first is not None and (tally.first is None or first < tally.first):
+            tally.first = first
+        if last is not None and (tally.last is None or last > tally.last):
+            tally.last = last
         samples = tally.trace_ids
-        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
-            samples.append(trace_id)
+        for trace_id in trace_ids:
+            if len(samples) >= MAX_SAMPLE_TRACES:
+                break
+            if trace_id not in samples:
+                samples.append(trace_id)
         if not known:
             tally.known = False
 
