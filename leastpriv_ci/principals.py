@@ -88,6 +88,9 @@ def resolve_roles(
         declared = declared or _by_name(grants, parsed.name, notices)
         if declared is None and account_role is not None:
             declared = _declared_key(grants, account_role)
+            role_logical = stack.get(account_role.rsplit("/", 1)[-1])
+            if declared is None and role_logical in grants.roles:
+                declared = role_logical  # the stack created this role from that logical ID
         if declared is not None:
             if account_role is not None and account_role != declared and aliases is not None:
                 aliases[account_role] = declared
@@ -160,7 +163,7 @@ def _unqualified(arn: str) -> str:
 
 
 def _stack_functions(session: Any, stack_name: str, notices: Notices) -> dict[str, str]:
-    """Physical ID → logical ID of the stack's functions and roles."""
+    """Physical ID → logical ID of the stack's resources (function and role names...)."""
     from botocore.exceptions import ClientError
 
     client = session.client("cloudformation")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
-from leastpriv_ci.loaders import LoadError
+from leastpriv_ci.grants.cfn_yaml import CfnLoader, key_line, loads_cfn_yaml
+from leastpriv_ci.loaders import LoadError, loads_yaml
 
 
 def test_short_form_tags_become_long_form() -> None:
@@ -61,3 +61,31 @@ def test_python_tags_are_refused() -> None:
 def test_recursive_alias_is_an_error() -> None:
     with pytest.raises(LoadError):
         loads_cfn_yaml("a: &a [*a]")
+
+
+@pytest.mark.parametrize("text", [
+    "A: !GetAtt T.Arn\nB: [!Sub 'x-${AWS::Region}', {Ref: y}]\nV: 2012-10-17\nC: !Frob 1\n",
+    "Props:\n  Arns:\n    - a\n    - !Ref B\n",
+    "base: &b {Effect: Allow, n: 1, t: yes, z: null, f: 1.5}\nS: {<<: *b, Action: !Sub x}\n",
+    "A: !Join\n  - ''\n  - [!Ref X, {'Fn::GetAtt': [Y, Arn]}]\nB: &s shared\nC: *s\n",
+])
+def test_pure_python_and_libyaml_loaders_agree(text: str) -> None:
+    fast = loads_cfn_yaml(text)
+    slow = loads_yaml(text, loader=CfnLoader)
+    assert fast == slow
+    assert getattr(fast, "key_lines", None) == getattr(slow, "key_lines", None)
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]", "a: &a {b: *a}"])
+def test_both_loaders_refuse_recursion(text: str) -> None:
+    with pytest.raises(LoadError, match="recursive"):
+        loads_yaml(text, loader=CfnLoader)
+    with pytest.raises(LoadError, match="recursive"):
+        loads_cfn_yaml(text)
+
+
+def test_libyaml_graph_check_bounds_aliases_and_depth() -> None:
+    with pytest.raises(LoadError, match="aliases"):
+        loads_cfn_yaml("a: &a x\nb: [" + ", ".join(["*a"] * 1001) + "]")
+    with pytest.raises(LoadError, match="nesting"):
+        loads_cfn_yaml("a: " + "[" * 100 + "]" * 100)

@@ -133,6 +133,13 @@ def test_alias_bomb_is_bounded_while_resolving() -> None:
     lines = ["Resources: {}", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
     template = loads_cfn_yaml("\n".join(lines))  # 80 aliases: within the loader's limit
-    resolver = TemplateResolver(template, ResolveContext(), Notices(), "bomb.yaml")
+    resolver = TemplateResolver(template, ResolveContext(), Notices(), "bomb.yaml",
+                                max_values=100_000)  # 10**9 once expanded
     with pytest.raises(UserError, match="alias bomb"):
         resolver.resolve(template)
+
+
+def test_every_use_of_an_unresolved_value_is_counted() -> None:
+    value, notices = resolve("[!GetAtt Anonymous.Arn, !Sub '${Anonymous.Arn}/*']")
+    assert value == ["<unresolved:GetAtt Anonymous.Arn>", "<unresolved:Sub ${Anonymous.Arn}/*>"]
+    assert notices.count("unresolved-value") == 2

@@ -36,7 +36,8 @@ def deploy(aws: Emulator, name: str, role_name: str, tags: dict[str, str]) -> st
     try:
         role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        created = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)
+        role_arn = created["Role"]["Arn"]
     function = aws.client("lambda").create_function(
         FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
         Code={"ZipFile": code()}, Tags=tags)
@@ -123,3 +124,20 @@ def test_missing_stack_is_a_warning(aws: Emulator, grants: object) -> None:
                   stack_name="nope", notices=notices)
     assert notices.count("stack-not-found") == 1
     assert notices.count("function-not-found") == 1
+
+
+def test_stack_role_name_maps_to_the_declared_role(aws: Emulator, grants: object) -> None:
+    template = {"Resources": {"SharedReportingRole": {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": json.loads(TRUST)},
+    }}}
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="notes-staging", TemplateBody=json.dumps(template))
+    [resource] = cloudformation.list_stack_resources(
+        StackName="notes-staging")["StackResourceSummaries"]
+    arn = deploy(aws, "renamed-by-hand", resource["PhysicalResourceId"], {})
+    aliases: dict[str, str] = {}
+    resolved = resolve_roles([arn], grants, session=aws,  # type: ignore[arg-type]
+                             stack_name="notes-staging", notices=Notices(), aliases=aliases)
+    assert resolved == {arn: "SharedReportingRole"}
+    assert list(aliases.values()) == ["SharedReportingRole"]
