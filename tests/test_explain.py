@@ -156,10 +156,15 @@ def test_bad_input_is_one_line_naming_the_place(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_bad_action_spelling_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("action", "message"), [
+    ("GetObject", "service:Action"), ("*", "service:Action"), ("s3:Get*", "name one action"),
+])
+def test_bad_action_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], action: str, message: str,
+) -> None:
     code, _, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
-                           "--action", "GetObject")
-    assert code == 2 and "service:Action" in err
+                           "--action", action)
+    assert code == 2 and message in err
 
 
 def test_process_exit_code_and_no_traceback_on_bad_file() -> None:
@@ -170,3 +175,40 @@ def test_process_exit_code_and_no_traceback_on_bad_file() -> None:
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "Effect must be" in proc.stderr
+
+
+def test_complete_context_decides_absent_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(POLICY / "role_with_policies.yaml"),
+            "--action", "dynamodb:GetItem", "--resource", TABLE, "--context", "{}")
+    assert as_json(capsys, *args)["decision"] == "conditional"
+    # aws:SecureTransport absent from the request: the Bool Deny does not apply
+    assert as_json(capsys, *args, "--complete-context")["decision"] == "allow"
+
+
+def test_absurd_policy_files_are_refused_cleanly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    huge = tmp_path / "huge.json"
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    huge.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement] * 100_000}))
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"Version": "2012-10-17", "Statement": ' + "[" * 200 + "]" * 200 + "}")
+    values = tmp_path / "values.yaml"
+    values.write_text("Version: '2012-10-17'\nStatement:\n  - Effect: Allow\n"
+                      "    Action: s3:GetObject\n    Resource: '*'\n"
+                      "    Condition: {StringEquals: {aws:username: {nested: 1}}}\n")
+    for path, message in ((huge, "100000 statements, over the limit"),
+                          (deep, "nesting deeper than"),
+                          (values, "statement 1: Condition StringEquals/aws:username values")):
+        code, out, err = explain(capsys, "--policy", str(path), "--action", "s3:GetObject")
+        assert code == 2 and out == ""
+        assert str(path) in err and message in err
+
+
+def test_role_file_boundary_applies(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(EXPLAIN / "role_with_boundary.json"),
+            "--resource", "arn:aws:s3:::notes/k")
+    read = as_json(capsys, *args, "--action", "s3:GetObject")
+    assert [(s["sid"], s["policy"], s["boundary"]) for s in read["statements"]] == [  # type: ignore[attr-defined, index]
+        ("AllS3", "everything-in-s3", False), ("ReadsOnly", "PermissionsBoundary", True)]
+    assert as_json(capsys, *args, "--action", "s3:PutObject")["decision"] == "implicit_deny"

@@ -163,3 +163,29 @@ def test_variables_in_condition_values_are_literal_under_2008() -> None:
 def test_condition_value_with_unresolvable_variable_matches_nothing() -> None:
     assert decide({"StringEquals": {"s3:prefix": "${aws:username}"}}, {"s3:prefix": "bob"}) \
         is False
+
+
+COMPLETE_CASES = [
+    # "If the key that you specify in a policy condition is not present in the request
+    # context, the values do not match and the condition is false. If the policy condition
+    # requires that the key is not matched, such as StringNotLike or ArnNotLike, and the
+    # right key is not present, the condition is true."
+    ({"StringEquals": {"aws:PrincipalTag/team": "red"}}, False, "positive operator: false"),
+    ({"StringNotEquals": {"aws:PrincipalTag/team": "red"}}, True, "negated operator: true"),
+    ({"ArnNotLike": {"aws:SourceArn": "arn:aws:sns:*:*:*"}}, True, "ArnNotLike: true"),
+    ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, True, "NotIpAddress: true"),
+    ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": "x"}}, False, "ForAnyValue: false"),
+    ({"ForAllValues:StringEquals": {"aws:TagKeys": "x"}}, True, "ForAllValues: true"),
+    ({"StringEqualsIfExists": {"aws:PrincipalTag/team": "red"}}, True, "IfExists: true"),
+]
+
+
+@pytest.mark.parametrize(("block", "expected", "rule"), COMPLETE_CASES,
+                         ids=[c[2] for c in COMPLETE_CASES])
+def test_absent_key_in_a_complete_context_follows_iam(
+    block: dict[str, dict[str, object]], expected: bool, rule: str,
+) -> None:
+    normalised = {op: {k: (v,) for k, v in keys.items()} for op, keys in block.items()}
+    context = lower_context({"aws:username": "bob"})
+    assert evaluate_conditions(normalised, context, complete=True) is expected, rule  # type: ignore[arg-type]
+    assert evaluate_conditions(normalised, None, complete=True) is expected, rule  # type: ignore[arg-type]

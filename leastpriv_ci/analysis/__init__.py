@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 from leastpriv_ci.analysis.diff import declared_document, policy_diff
@@ -107,8 +107,9 @@ def analyse(
             role, uses, principals=principals, platform=_platform_actions(groups),
             shared=len(principals) > 1, catalog=catalog, rules=rules))
         findings.extend(missing_findings(role, uses, rules=rules, context=context))
+        patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
-                                 catalog=catalog, context=context)
+                                 catalog=catalog, context=context, patterns=patterns)
         _store(proposals, role_key, proposal, notices)
         declared[role_key] = declared_document(role)
         diffs[role_key] = policy_diff(declared[role_key], proposal.document)
@@ -117,7 +118,7 @@ def analyse(
             for principal in principals:
                 own = role_proposal(role, observation.principals[principal].accesses,
                                     [principal], groups, limit=limit, catalog=catalog,
-                                    context=context)
+                                    context=context, patterns=patterns)
                 principal_proposals[principal] = own.document
     for principal in unmapped:
         own = propose_policies(observation.principals[principal].accesses, catalog=catalog,
@@ -169,18 +170,32 @@ def role_proposal(
     limit: int = MANAGED_LIMIT,
     catalog: Catalog | None = None,
     context: dict[str, object] | None = None,
+    patterns: dict[str, tuple[str, ...]] | None = None,
 ) -> Proposal:
-    """The proposal for a role: what was used, plus the platform grants it keeps."""
+    """The proposal for a role: what was used, plus the platform grants it keeps.
+
+    ``patterns`` caches the declared resource patterns per action across calls for the
+    same role.
+    """
     catalog = catalog or get_catalog()
     index = PolicyIndex(role.statements, context=context)
     used = {a.action.lower() for a in accesses}
-    extra = [g for g in _platform_grants(role, index, principals, groups, catalog)
+    cache = patterns if patterns is not None else {}
+
+    def declared(action: str) -> tuple[str, ...]:
+        if action not in cache:
+            cache[action] = _declared_patterns(role.statements, action)
+        return cache[action]
+
+    extra = [g for g in _platform_grants(index, principals, groups, catalog, declared)
              if g.action.lower() not in used]
 
+    bounds: dict[str, tuple[str, ...] | None] = {}
+
     def declared_bound(action: str, access: Access) -> tuple[str, ...] | None:
-        patterns = _declared_patterns(role.statements, action)
-        narrow = tuple(p for p in patterns if p != "*")
-        return narrow or None
+        if action not in bounds:
+            bounds[action] = tuple(p for p in declared(action) if p != "*") or None
+        return bounds[action]
 
     return propose_policies(accesses, catalog=catalog, limit=limit, extra=extra,
                             unknown_bound=declared_bound)
@@ -195,8 +210,8 @@ def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGrou
 
 
 def _platform_grants(
-    role: Role, index: PolicyIndex, principals: Sequence[str],
-    groups: Sequence[PlatformGroup], catalog: Catalog,
+    index: PolicyIndex, principals: Sequence[str], groups: Sequence[PlatformGroup],
+    catalog: Catalog, declared_patterns: Callable[[str], tuple[str, ...]],
 ) -> list[Grant]:
     """The platform permissions the role grants, narrowed where the data can narrow them."""
     grants: list[Grant] = []
@@ -204,7 +219,7 @@ def _platform_grants(
         for permission in group.permissions:
             for name in permission.actions:
                 action = catalog.canonical(name) or name
-                declared = _declared_patterns(role.statements, action)
+                declared = declared_patterns(action)
                 if not declared:
                     continue  # not granted: nothing to keep
                 candidates = _resources_for(permission.resource, principals, group)

@@ -78,11 +78,12 @@ def excess_findings(
     """
     findings: list[Finding] = []
     used_anywhere = {u.key for u in uses}
+    grouped = _by_action(uses)
     for statement in role.statements:
         if not statement.is_allow:
             continue
         for unit in units(statement):
-            findings.extend(_judge(unit, role, uses, principals, platform, used_anywhere,
+            findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
                                    shared, catalog, rules))
     return findings
 
@@ -90,7 +91,7 @@ def excess_findings(
 def _judge(
     unit: Unit,
     role: Role,
-    uses: Sequence[Use],
+    uses: Mapping[str, list[Use]],
     principals: Sequence[str],
     platform: Mapping[str, PlatformGroup],
     used_anywhere: set[str],
@@ -183,22 +184,33 @@ def _judge(
     )]
 
 
-def _covered(statement: Statement, uses: Sequence[Use]) -> tuple[list[Use], list[Use]]:
+def _covered(statement: Statement, uses: Mapping[str, list[Use]]
+             ) -> tuple[list[Use], list[Use]]:
     """Uses the (narrowed, Allow) statement may grant: with a known resource, and not."""
     index = PolicyIndex([replace(statement, effect="Allow")], memoize=False)
     covered: list[Use] = []
     unknown: list[Use] = []
-    for use in uses:
-        acting = any_of([action_match(p, use.action) for p in statement.actions])
+    for action, group in uses.items():
+        acting = any_of([action_match(p, action) for p in statement.actions])
         if statement.not_actions:
             acting = None if acting is None else not acting
         if acting is False:
             continue
-        if not use.resource_known:
-            unknown.append(use)
-        elif index.evaluate(use.action, use.resource).decision is not Decision.IMPLICIT_DENY:
-            covered.append(use)
+        for use in group:
+            if not use.resource_known:
+                unknown.append(use)
+            elif index.evaluate(use.action, use.resource).decision is not (
+                    Decision.IMPLICIT_DENY):
+                covered.append(use)
     return covered, unknown
+
+
+def _by_action(uses: Sequence[Use]) -> dict[str, list[Use]]:
+    """Uses grouped by action, so each pattern is matched once per distinct action."""
+    grouped: dict[str, list[Use]] = {}
+    for use in uses:
+        grouped.setdefault(use.action, []).append(use)
+    return grouped
 
 
 def _suggested(unit: Unit, covered: list[Use], unknown: list[Use]) -> tuple[str, ...] | None:

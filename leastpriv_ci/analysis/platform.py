@@ -44,6 +44,7 @@ class PlatformGroup:
     default: str
     permissions: tuple[PlatformPermission, ...]
     source: str = ""
+    generate: bool = False  # added by `generate`, which has no declared policy
 
     @property
     def actions(self) -> frozenset[str]:
@@ -167,5 +168,6 @@ def groups_from(document: Mapping[str, Any]) -> dict[str, PlatformGroup]:
                 for p in raw["permissions"]
             ),
             source=str(raw.get("source", "")),
+            generate=bool(raw.get("generate", False)),
         )
     return groups

@@ -108,34 +108,43 @@ def needed_grants(
 ) -> tuple[set[Grant], set[str]]:
     """The (action, resource) pairs the accesses need, and actions of unknown resource."""
     catalog = catalog or get_catalog()
-    grants: set[Grant] = set()
+    pairs: set[tuple[str, str]] = set()
     unknown: set[str] = set()
     s3_keys: dict[tuple[str, str, str], set[str]] = {}  # (action, partition, bucket) → keys
-    infos: dict[str, ActionInfo | None] = {}
+    # action as recorded → (catalog spelling, resource-level?, info)
+    infos: dict[str, tuple[str, bool, ActionInfo | None]] = {}
     for access in accesses:
-        name = access.action
-        if name not in infos:
-            infos[name] = catalog.action(name)
-        info = infos[name]
-        action = info.full_name if info else name
-        if info is not None and not info.resource_level:
-            grants.add(Grant(action, "*"))
+        known = infos.get(access.action)
+        if known is None:
+            info = catalog.action(access.action)
+            known = infos[access.action] = (
+                info.full_name if info else access.action,
+                info.resource_level if info else True,
+                info,
+            )
+        action, resource_level, info = known
+        if not resource_level:
+            pairs.add((action, "*"))
             continue
         if not access.resource_known or access.resource == "*":
             unknown.add(action)
+            if access.resource != "*":
+                # the usage stage bounded it from what the trace did say (the bucket)
+                pairs.add((action, access.resource))
+                continue
             bound = unknown_bound(action, access) if unknown_bound else None
             if bound is None:
                 bound = _format_patterns(info, access.principal) if info else ("*",)
-            grants.update(Grant(action, pattern) for pattern in bound)
+            pairs.update((action, pattern) for pattern in bound)
             continue
         s3 = S3_OBJECT.match(access.resource)
         if s3:
             s3_keys.setdefault((action, s3.group(1), s3.group(2)), set()).add(s3.group(3))
         else:
-            grants.add(Grant(action, literal(access.resource)))
+            pairs.add((action, literal(access.resource)))
     for (action, partition, bucket), keys in s3_keys.items():
-        grants.add(Grant(action, s3_object_pattern(partition, bucket, keys)))
-    return grants, unknown
+        pairs.add((action, s3_object_pattern(partition, bucket, keys)))
+    return {Grant(action, resource) for action, resource in pairs}, unknown
 
 
 def literal(resource: str) -> str:

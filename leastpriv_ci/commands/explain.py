@@ -45,6 +45,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", metavar="JSON|@FILE",
                         help="request context as a JSON object of condition keys, e.g. "
                         "'{\"aws:username\": \"bob\"}', or @file.json")
+    parser.add_argument("--complete-context", action="store_true",
+                        help="the context is the request's whole context: a condition key "
+                        "it lacks is absent (IAM's rules) instead of undecided")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     action, resource = _request(args.action, args.resource, notices)
 
     result = evaluate(identity, action, resource, context=context,
-                      boundary=boundary if has_boundary else None)
+                      boundary=boundary if has_boundary else None,
+                      complete_context=args.complete_context)
     for notice in notices.items():
         print(f"leastpriv-ci: warning: {notice}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
@@ -78,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request(action: str, resource: str, notices: Notices) -> tuple[str, str]:
-    if ":" not in action and action != "*":
+    if ":" not in action:
         raise UserError(f"--action {action!r} must look like 'service:Action'")
+    if "*" in action or "?" in action:
+        raise UserError(f"--action {action!r}: name one action (a request has no wildcards); "
+                        "to see what a pattern covers, explain its actions one by one")
     info = get_catalog().action(action)
     if info is None:
         notices.add("unknown-action", "the action is not in the IAM catalog (typo or "

@@ -41,19 +41,25 @@ def evaluate_conditions(
     context: Mapping[str, object] | None,
     *,
     version: str = VERSION_2012,
+    complete: bool = False,
 ) -> bool | None:
     """Whether a statement's condition block holds; ``None`` when it cannot be decided.
 
     ``context`` must have lower-cased keys (see :func:`~leastpriv_ci.policy.match.lower_context`).
+    With ``complete``, the context is the request's whole context: a key it lacks is
+    absent, and IAM's absent-key rules decide (never unknown).
     """
     if not conditions:
         return True
     if context is None:
-        return None
+        if not complete:
+            return None
+        context = {}
     results: list[bool | None] = []
     for operator, keys in conditions.items():
         for key, values in keys.items():
-            result = evaluate_condition(operator, key, values, context, version=version)
+            result = evaluate_condition(operator, key, values, context, version=version,
+                                        complete=complete)
             if result is False:
                 return False
             results.append(result)
@@ -67,6 +73,7 @@ def evaluate_condition(
     context: Mapping[str, object],
     *,
     version: str = VERSION_2012,
+    complete: bool = False,
 ) -> bool | None:
     """One ``operator: {key: values}`` entry against a (lower-cased) context."""
     name = operator.lower()
@@ -94,6 +101,9 @@ def evaluate_condition(
             return True
         if qualifier == _FOR_ANY and raw is not None:
             return False  # present but empty: IAM defines ForAnyValue as false
+        if complete:
+            # IAM: an absent key matches no value, so a negated operator holds
+            return negated and qualifier != _FOR_ANY
         return None
 
     def holds(value: str) -> bool:

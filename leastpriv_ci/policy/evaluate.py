@@ -60,13 +60,18 @@ def statement_applies(
     action: str,
     resource: str,
     context: Mapping[str, object] | None = None,
+    *,
+    complete_context: bool = False,
 ) -> bool | None:
     """Whether the statement's action, resource and condition all match the request.
 
     ``None`` when it cannot be decided (a condition with no context to decide it, an
-    unresolved pattern). The statement's effect is not considered.
+    unresolved pattern). The statement's effect is not considered. See
+    :func:`evaluate` for ``complete_context``.
     """
-    compiled = _CompiledStatement(statement, lower_context(context))
+    if complete_context and context is None:
+        context = {}
+    compiled = _CompiledStatement(statement, lower_context(context), complete_context)
     return compiled.applies(action, resource)
 
 
@@ -77,13 +82,18 @@ def evaluate(
     *,
     context: Mapping[str, object] | None = None,
     boundary: Iterable[Statement] | None = None,
+    complete_context: bool = False,
 ) -> Evaluation:
     """Evaluate one request against identity statements and an optional boundary.
 
     ``resource`` is the ARN the action acts on, or ``*`` for actions that support no
-    resource type (those are granted only by patterns that cover ``*``).
+    resource type (those are granted only by patterns that cover ``*``). A condition key
+    missing from ``context`` is undecided, unless ``complete_context`` says the context
+    is the request's whole context: then a missing key is absent, with IAM's rules
+    (positive operators false, negated operators true).
     """
-    index = PolicyIndex(statements, context=context, boundary=boundary)
+    index = PolicyIndex(statements, context=context, boundary=boundary,
+                        complete_context=complete_context)
     return index.evaluate(action, resource)
 
 
@@ -106,10 +116,12 @@ class PolicyIndex:
         context: Mapping[str, object] | None = None,
         boundary: Iterable[Statement] | None = None,
         memoize: bool = False,
+        complete_context: bool = False,
     ) -> None:
-        lowered = lower_context(context)
-        self._identity = _StatementSet(statements, lowered)
-        self._boundary = _StatementSet(boundary, lowered) if boundary is not None else None
+        lowered = lower_context({} if complete_context and context is None else context)
+        self._identity = _StatementSet(statements, lowered, complete_context)
+        self._boundary = (_StatementSet(boundary, lowered, complete_context)
+                          if boundary is not None else None)
         self._memo: dict[tuple[str, str], Evaluation] = {}
         self._memoize = memoize
 
@@ -164,7 +176,8 @@ class _CompiledStatement:
     __slots__ = ("actions", "condition", "is_allow", "not_actions", "not_resources",
                  "resources", "statement")
 
-    def __init__(self, statement: Statement, context: Mapping[str, object] | None) -> None:
+    def __init__(self, statement: Statement, context: Mapping[str, object] | None,
+                 complete: bool = False) -> None:
         self.statement = statement
         self.is_allow = statement.is_allow
         self.not_actions = statement.not_actions
@@ -172,7 +185,7 @@ class _CompiledStatement:
         self.actions = ActionSet(statement.actions)
         self.resources = ResourceSet(statement.resources, context, version=statement.version)
         self.condition = evaluate_conditions(
-            statement.conditions, context, version=statement.version
+            statement.conditions, context, version=statement.version, complete=complete
         )
 
     def action_result(self, action: str) -> bool | None:
@@ -210,9 +223,10 @@ class _StatementSet:
     __slots__ = ("_by_action", "_by_prefix", "_generic", "compiled")
 
     def __init__(
-        self, statements: Iterable[Statement], context: Mapping[str, object] | None
+        self, statements: Iterable[Statement], context: Mapping[str, object] | None,
+        complete: bool = False,
     ) -> None:
-        self.compiled = tuple(_CompiledStatement(s, context) for s in statements)
+        self.compiled = tuple(_CompiledStatement(s, context, complete) for s in statements)
         self._by_prefix: dict[str, list[int]] = {}
         self._generic: list[int] = []
         for position, item in enumerate(self.compiled):
