@@ -17,6 +17,8 @@ from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, V
 DEFAULT_FAIL_ON = frozenset({"missing", "denied", "excess"})
 DEFAULT_MIN_SEVERITY = "low"
 MAX_LISTED = 5
+# Reasons read in the order that matters: what breaks the app before what is too wide.
+GATE_ORDER = ("missing", "denied", "excess", "platform", "unobserved")
 
 FindingKey = tuple[str, str, str, str]
 
@@ -140,7 +142,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     reasons: list[str] = []
     failed = False
     severity_note = f" at or above severity {rules.min_severity}" if floor > 0 else ""
-    for kind in FINDING_KINDS:
+    for kind in GATE_ORDER:
         found = gated[kind]
         if kind not in rules.fail_on:
             continue

@@ -7,6 +7,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 from leastpriv_ci import __version__
+from leastpriv_ci.errors import UserError
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
 
@@ -157,7 +158,15 @@ def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, object]:
     }
 
 
+def dumps(report: Report, *, root: Path | None = None) -> str:
+    """The SARIF log as indented JSON text."""
+    return json.dumps(to_sarif(report, root=root), indent=2) + "\n"
+
+
 def write_sarif(report: Report, path: Path, *, root: Path | None = None) -> None:
     """Write the SARIF log to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_sarif(report, root=root), indent=2) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(report, root=root), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the SARIF file {path}: {exc.strerror}") from None
