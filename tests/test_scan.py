@@ -171,3 +171,38 @@ def test_github_actions_mode_writes_outputs_summary_and_annotations(
     assert "::error file=role.json" not in out  # the only error is the unlocated missing one
     assert "::error title=Missing permission" in out
     assert "::warning file=role.json,line=29" in out
+    # the printed report and the reasons sit inside a stop-commands block, reasons last
+    token = out.split("::stop-commands::", 1)[1].splitlines()[0]
+    inside = out.split(f"::stop-commands::{token}\n", 1)[1].split(f"::{token}::", 1)[0]
+    assert "dynamodb:DeleteItem" in inside
+    assert inside.rstrip().endswith("The gate failed.")
+
+
+def test_base_ref_reports_what_the_pull_request_adds(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    role = json.loads((repo / "role.json").read_text())
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    base = {**role, "Policies": [{**role["Policies"][0], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": statements[:3]}}]}
+    head_text = (repo / "role.json").read_text()
+    (repo / "role.json").write_text(json.dumps(base, indent=2))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "role.json"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    (repo / "role.json").write_text(head_text)  # the pull request adds the Queue statement
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    change = report["changes"][ROLE]
+    assert change["status"] == "changed"
+    assert [a["statement"]["Action"] for a in change["added"]] == ["sqs:SendMessage"]
+    assert change["removed"] == []
+    _scan("--base-ref", "HEAD", "--format", "markdown")
+    body = capsys.readouterr().out
+    assert "IAM changes in this pull request (1 role(s))" in body
+    assert "- Allow `sqs:SendMessage` on `arn:aws:sqs:us-east-1:112233445566:hello-events` at " \
+        "role\\.json:29" in body

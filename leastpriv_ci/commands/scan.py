@@ -225,7 +225,14 @@ def _write_policy_file(analysis: Analysis, path: Path) -> None:
                                indent=2) + "\n", encoding="utf-8")
 
 
-def _publish(report: Report, settings: Settings, files: Mapping[str, str]) -> None:
+def _changes(extra: Mapping[str, object]) -> Mapping[str, object] | None:
+    changes = extra.get("changes")
+    return changes if isinstance(changes, dict) else None
+
+
+def _publish(
+    report: Report, settings: Settings, files: Mapping[str, str], extra: Mapping[str, object]
+) -> None:
     from leastpriv_ci.github import file_link, pull_request_context
     from leastpriv_ci.publish import Publication, publish_to_actions
 
@@ -245,9 +252,9 @@ def _publish(report: Report, settings: Settings, files: Mapping[str, str]) -> No
     publish_to_actions(
         Publication(
             outputs=outputs,
-            summary=summary.render(report, link=link),
+            summary=summary.render(report, link=link, changes=_changes(extra)),
             annotations=report_annotations.from_findings(report.analysis.findings),
-            comment=markdown.render(report, link=link),
+            comment=markdown.render(report, link=link, changes=_changes(extra)),
         ),
         os.environ,
         comment_mode=settings.comment,
@@ -259,7 +266,7 @@ def _publish(report: Report, settings: Settings, files: Mapping[str, str]) -> No
 RENDERERS: Mapping[str, Callable[[Report, dict[str, object]], str]] = {
     "text": lambda report, extra: text.render(report),
     "json": lambda report, extra: json_report.dumps(report, extra),
-    "markdown": lambda report, extra: markdown.render(report),
+    "markdown": lambda report, extra: markdown.render(report, changes=_changes(extra)),
     "sarif": lambda report, extra: sarif.dumps(report),
 }
 
@@ -288,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
         policy_file = DEFAULT_POLICY_FILE
         _write_policy_file(report.analysis, Path(policy_file))
         files["policy-file"] = policy_file
-        _publish(report, settings, files)
+        _publish(report, settings, files, extra)
 
     rendered = RENDERERS[settings.format](report, extra)
     if settings.output:
@@ -297,9 +304,19 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"cannot write the output: {exc.strerror}",
                             where=settings.output) from None
+        rendered = ""
+    if settings.github_actions:
+        # Trace and PR text must not be read as workflow commands: suspend them, and
+        # print the reasons on the same stream so they stay inside the suspension.
+        from leastpriv_ci.runner import stop_commands
+
+        with stop_commands(sys.stdout):
+            sys.stdout.write(rendered)
+            for reason in report.verdict.reasons:
+                print(reason)
     else:
         sys.stdout.write(rendered)
         sys.stdout.flush()
-    for reason in report.verdict.reasons:
-        print(reason, file=sys.stderr)
+        for reason in report.verdict.reasons:
+            print(reason, file=sys.stderr)
     return EXIT_PASS if report.verdict.passed else EXIT_GATE_FAILED

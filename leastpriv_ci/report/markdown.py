@@ -8,7 +8,7 @@ pointer to the job summary and the report file, which hold everything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,14 +63,16 @@ def render(
     levels: Sequence[Detail] = COMMENT_LEVELS,
     pointer: str = POINTER,
     title: str = "leastpriv-ci",
+    changes: Mapping[str, object] | None = None,
 ) -> str:
     """The Markdown body for ``report``, at most ``limit`` UTF-8 bytes.
 
-    ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``).
+    ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``);
+    ``changes`` are the roles the pull request changes (``grants.changes.role_changes``).
     """
     body = ""
     for level in levels:
-        body = _document(report, link, level, pointer, title)
+        body = _document(report, link, level, pointer, title, changes or {})
         if size(body) <= limit:
             return body
     return truncate(body, limit, pointer)
@@ -91,7 +93,12 @@ def truncate(body: str, limit: int, pointer: str = POINTER) -> str:
 
 
 def _document(
-    report: Report, link: LinkFn | None, level: Detail, pointer: str, title: str
+    report: Report,
+    link: LinkFn | None,
+    level: Detail,
+    pointer: str,
+    title: str,
+    changes: Mapping[str, object],
 ) -> str:
     analysis = report.analysis
     verdict = report.verdict
@@ -104,6 +111,8 @@ def _document(
         for role, found in groups.items()
     }
     gated = {role: found for role, found in gated.items() if found}
+    if changes:
+        parts.append(_changes(changes, link, level.side_rows, pointer))
     hidden_rows = 0
     for index, (role, found) in enumerate(gated.items()):
         if index >= level.roles:
@@ -282,6 +291,58 @@ def _proposal(role: str, report: Report) -> str:
             "",
             escape.fenced(json.dumps(diff, indent=2, default=str), "json"),
         ]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _statement_line(entry: object, link: LinkFn | None) -> str:
+    if not isinstance(entry, Mapping):
+        return "- (unreadable statement)"
+    statement = entry.get("statement")
+    origin = entry.get("origin")
+    doc = statement if isinstance(statement, Mapping) else {}
+    actions = doc.get("Action", doc.get("NotAction", ""))
+    resources = doc.get("Resource", doc.get("NotResource", ""))
+    shown_actions = ", ".join(actions) if isinstance(actions, list) else str(actions)
+    shown_resources = ", ".join(resources) if isinstance(resources, list) else str(resources)
+    line = (
+        f"- {escape.text(str(doc.get('Effect', '')))} {escape.code(shown_actions)} on "
+        f"{escape.code(shown_resources)}"
+    )
+    if isinstance(origin, Mapping) and isinstance(origin.get("file"), str):
+        file, number = str(origin["file"]), origin.get("line")
+        place = number if isinstance(number, int) else None
+        label = f"{file}:{place}" if place else file
+        line += " at " + escape.link(label, link(file, place) if link else None)
+    return line
+
+
+def _changes(changes: Mapping[str, object], link: LinkFn | None, rows: int, pointer: str
+             ) -> str:
+    lines = [f"<details open><summary>IAM changes in this pull request ({len(changes)} "
+             "role(s))</summary>", ""]
+    listed = 0
+    for role, change in sorted(changes.items()):
+        if not isinstance(change, Mapping):
+            continue
+        status = escape.text(str(change.get("status", "changed")))
+        lines.append(f"**{escape.code(role)}** ({status})")
+        lines.append("")
+        for label in ("added", "removed"):
+            entries = change.get(label)
+            if not isinstance(entries, list) or not entries:
+                continue
+            lines.append(f"{label.capitalize()}:")
+            for entry in entries:
+                if listed >= rows:
+                    break
+                lines.append(_statement_line(entry, link))
+                listed += 1
+            lines.append("")
+    if rows and listed >= rows:
+        lines.append(f"_…more changes in {pointer}._")
+    elif not rows:
+        lines.append(f"Listed in {pointer}.")
     lines += ["", "</details>"]
     return "\n".join(lines)
 

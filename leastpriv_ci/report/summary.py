@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from leastpriv_ci.records import Report
 from leastpriv_ci.report import markdown
 
@@ -16,9 +18,14 @@ SUMMARY_LEVELS = (
 
 
 def render(
-    report: Report, *, link: markdown.LinkFn | None = None, limit: int = SUMMARY_LIMIT
+    report: Report,
+    *,
+    link: markdown.LinkFn | None = None,
+    limit: int = SUMMARY_LIMIT,
+    changes: Mapping[str, object] | None = None,
 ) -> str:
     """The job-summary Markdown for ``report``, at most ``limit`` UTF-8 bytes."""
     return markdown.render(
-        report, link=link, limit=limit, levels=SUMMARY_LEVELS, pointer="the JSON report file"
+        report, link=link, limit=limit, levels=SUMMARY_LEVELS, pointer="the JSON report file",
+        changes=changes,
     )
