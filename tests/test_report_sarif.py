@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from leastpriv_ci.report.sarif import fingerprint, to_sarif, write_sarif
 from tests.report_helpers import finding, report
@@ -70,3 +71,10 @@ def test_ignored_findings_are_suppressed_not_dropped(tmp_path: Path) -> None:
     write_sarif(report(ignored), path)
     result = json.loads(path.read_text())["runs"][0]["results"][0]
     assert result["suppressions"] == [{"kind": "external", "justification": "legacy job"}]
+
+
+def test_subset_schema_rejects_members_sarif_does_not_define() -> None:
+    log = to_sarif(report(finding()))
+    log["runs"][0]["results"][0]["fingerprint"] = "x"  # SARIF calls it partialFingerprints
+    with pytest.raises(jsonschema.ValidationError, match="fingerprint"):
+        jsonschema.Draft7Validator(SCHEMA).validate(log)
