@@ -1,0 +1,123 @@
+"""What a pull request changes in the declared grants: base commit versus head.
+
+The base commit's infrastructure files are read with ``git show`` into a temporary
+folder and loaded like the head's; :func:`role_changes` then reports, per role, the
+statements the PR adds and removes and a ``jsondiff`` of the role's policy documents.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import jsondiff
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Role, Statement
+
+MAX_BASE_FILES = 5000
+
+
+def load_at_ref(
+    repo: Path,
+    ref: str,
+    context: ResolveContext,
+    notices: Notices,
+    globs: Sequence[str] | None = None,
+) -> GrantSet:
+    """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root)."""
+    listing = _git(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
+    patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
+    wanted = [
+        name for name in listing.split("\0")
+        if name and any(rx.match(name) for rx in patterns)
+        and not SKIPPED_DIRS.intersection(name.split("/")[:-1])
+    ]
+    if len(wanted) > MAX_BASE_FILES:
+        raise UserError(f"{len(wanted)} infrastructure files at {ref}, over the limit of "
+                        f"{MAX_BASE_FILES}; narrow policy-paths")
+    with tempfile.TemporaryDirectory(prefix="leastpriv-base-") as folder:
+        root = Path(folder)
+        for name in wanted:
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_git_bytes(repo, "show", f"{ref}:{name}"))
+        base_notices = Notices()
+        grants = load_declared(sorted(root / name for name in wanted), context, base_notices,
+                               root=root)
+    for notice in base_notices.items():
+        notices.add(f"base-{notice.code}", f"at the base commit: {notice.message}",
+                    ", ".join(notice.examples) or None)
+    return grants
+
+
+def role_changes(base: GrantSet, head: GrantSet) -> dict[str, object]:
+    """Per changed role: ``status``, ``added``/``removed`` statements, and a ``diff``.
+
+    ``status`` is ``added`` (a new role), ``removed`` or ``changed``; statements carry
+    their head (added) or base (removed) origin. Unchanged roles are left out.
+    """
+    changes: dict[str, object] = {}
+    for key in sorted(set(base.roles) | set(head.roles)):
+        old, new = base.roles.get(key), head.roles.get(key)
+        old_doc, new_doc = _document(old), _document(new)
+        if old_doc == new_doc:
+            continue
+        old_statements, new_statements = _statements(old), _statements(new)
+        old_keys = {_canonical(s) for s in old_statements}
+        new_keys = {_canonical(s) for s in new_statements}
+        changes[key] = {
+            "status": "added" if old is None else "removed" if new is None else "changed",
+            "added": [_described(s) for s in new_statements if _canonical(s) not in old_keys],
+            "removed": [_described(s) for s in old_statements if _canonical(s) not in new_keys],
+            "diff": json.loads(jsondiff.diff(old_doc, new_doc, syntax="symmetric", dump=True)),
+        }
+    return changes
+
+
+def _document(role: Role | None) -> dict[str, object]:
+    if role is None:
+        return {}
+    doc: dict[str, object] = {"Policies": {p.name: p.to_json() for p in role.policies}}
+    if role.boundary is not None:
+        doc["PermissionsBoundary"] = role.boundary.to_json()
+    return doc
+
+
+def _statements(role: Role | None) -> list[Statement]:
+    return list(role.statements) if role is not None else []
+
+
+def _canonical(statement: Statement) -> str:
+    return json.dumps(statement.to_json(), sort_keys=True)
+
+
+def _described(statement: Statement) -> dict[str, object]:
+    return {"statement": statement.to_json(), "origin": statement.origin.to_json()}
+
+
+def _git(repo: Path, *args: str) -> str:
+    return _git_bytes(repo, *args).decode("utf-8", errors="replace")
+
+
+def _git_bytes(repo: Path, *args: str) -> bytes:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UserError(f"cannot run git in {repo}: {exc}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise UserError(
+            f"git {args[0]} failed: {message[-1] if message else 'unknown error'}; fetch the "
+            "base commit (actions/checkout with fetch-depth: 0)",
+            where=str(repo),
+        )
+    return result.stdout

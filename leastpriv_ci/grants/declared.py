@@ -1,0 +1,193 @@
+"""Declared grants: find the infrastructure files in a checkout and load each with its source.
+
+Sources live in :mod:`leastpriv_ci.grants.sources` (one module per format) and are
+discovered like CLI subcommands, so a new format is a new file there.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import os
+import pkgutil
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants import sources
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.loaders import MAX_FILE_BYTES
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Policy, Role, Statement
+from leastpriv_ci.records import Origin
+
+# Folders that hold other people's code, build output or tool state, never the PR's IaC.
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", "env", ".env",
+    ".tox", ".nox", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".aws-sam", ".serverless", ".terraform", "site-packages", "bower_components",
+    "third_party", ".idea", ".vscode", "dist", "build", "target", ".cache",
+})
+
+# The usual names, as (directory pattern, file name pattern) over a POSIX relative path.
+DEFAULT_GLOBS = (
+    "**/template.yaml", "**/template.yml", "**/template.json",
+    "**/cdk.out/*.template.json",
+    "**/serverless.yaml", "**/serverless.yml",
+    "**/*.tf",
+    "**/*.tfplan.json", "**/plan.json",
+    "**/iam/**/*.json", "**/policies/**/*.json",
+)
+
+
+def discover(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
+    """Infrastructure files under ``root`` matching ``globs`` (default: the usual names).
+
+    Globs are relative to ``root`` with ``**`` for any number of folders; vendored and
+    tool folders (``node_modules``, ``.git``, ``.aws-sam``, ...) are skipped unless a glob
+    names them literally. The order is sorted by relative path, so runs are repeatable.
+    A glob naming an existing file is taken as that file.
+    """
+    patterns = list(globs) if globs else list(DEFAULT_GLOBS)
+    found: set[Path] = set()
+    compiled: list[re.Pattern[str]] = []
+    for pattern in patterns:
+        literal = root / pattern
+        if not any(ch in pattern for ch in "*?[") and literal.is_file():
+            found.add(literal)
+            continue
+        if not any(ch in pattern for ch in "*?[") and literal.is_dir():
+            pattern = pattern.rstrip("/") + "/**/*"
+        compiled.append(glob_regex(pattern))
+    explicit_dirs = {part for p in patterns for part in Path(p).parts} & SKIPPED_DIRS
+    if compiled:
+        skipped = SKIPPED_DIRS - explicit_dirs
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in skipped]
+            rel_dir = os.path.relpath(directory, root)
+            prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+            for filename in filenames:
+                rel = prefix + filename
+                if any(regex.match(rel) for regex in compiled):
+                    found.add(Path(directory) / filename)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix() if p.is_relative_to(root)
+                  else p.as_posix())
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob with ``**`` (any folders, including none) as a regex over POSIX paths."""
+    pieces = pattern.replace(os.sep, "/").removeprefix("./").split("/")
+    parts = []
+    for i, piece in enumerate(pieces):
+        if piece == "**":
+            parts.append("(?:[^/]+/)*" if i < len(pieces) - 1 else ".*")
+            continue
+        translated = fnmatch.translate(piece).removeprefix("(?s:").removesuffix(r")\Z")
+        parts.append(translated.replace(".*", "[^/]*") + ("/" if i < len(pieces) - 1 else ""))
+    return re.compile("".join(parts) + r"\Z")
+
+
+@cache
+def source_modules() -> tuple[ModuleType, ...]:
+    """Every grants source, in the order they are asked (``PRIORITY``, then name)."""
+    found = []
+    for info in pkgutil.iter_modules(sources.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{sources.__name__}.{info.name}")
+        if all(hasattr(module, attr) for attr in ("NAME", "detect", "load")):
+            found.append(module)
+    return tuple(sorted(found, key=lambda m: (getattr(m, "PRIORITY", 50), m.NAME)))
+
+
+def source_for(path: Path) -> ModuleType | None:
+    """The first source whose ``detect`` recognises ``path`` (``None``: not infrastructure)."""
+    for module in source_modules():
+        if module.detect(path):
+            return module
+    return None
+
+
+def load_declared(
+    paths: Iterable[Path],
+    context: ResolveContext,
+    notices: Notices,
+    *,
+    root: Path | None = None,
+    session: object | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> GrantSet:
+    """Load the grants declared in ``paths`` (each by the first source that detects it).
+
+    Files no source recognises are ignored (counted). Files past ``max_bytes`` are skipped
+    with a warning. A file a source recognises but cannot parse is a :class:`UserError`
+    naming the file and line. With ``root``, origins name files relative to it. With a
+    boto3 ``session``, AWS managed policies the files name are read from IAM.
+    """
+    from leastpriv_ci.grants.managed import resolve_managed
+
+    grants = GrantSet()
+    for path in paths:
+        shown = _display(path, root)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise UserError(f"cannot read policy file ({exc.strerror})", where=shown) from None
+        if size > max_bytes:
+            notices.add(
+                "file-too-large",
+                f"infrastructure files over {max_bytes} bytes are skipped; split the file or "
+                "point policy-paths at a smaller one",
+                f"{shown} ({size} bytes)",
+            )
+            continue
+        module = source_for(path)
+        if module is None:
+            notices.add("not-infrastructure", "files that hold no roles or policies are ignored",
+                        shown)
+            continue
+        loaded = module.load(path, context, notices)
+        if root is not None:
+            loaded = _relocate(loaded, str(path), shown)
+        grants = grants.merged(loaded)
+    return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return str(path)
+
+
+def _relocate(grants: GrantSet, old: str, new: str) -> GrantSet:
+    """Rename file ``old`` to ``new`` in every origin (repository-relative paths)."""
+    if old == new:
+        return grants
+
+    def fix(origin: Origin) -> Origin:
+        return replace(origin, file=new) if origin.file == old else origin
+
+    def statement(s: Statement) -> Statement:
+        return replace(s, origin=fix(s.origin))
+
+    def policy(p: Policy | None) -> Policy | None:
+        if p is None:
+            return None
+        return replace(p, origin=fix(p.origin), statements=tuple(map(statement, p.statements)))
+
+    def role(r: Role) -> Role:
+        policies = tuple(p for p in map(policy, r.policies) if p is not None)
+        return replace(r, origin=fix(r.origin), policies=policies, boundary=policy(r.boundary))
+
+    def binding(b: Binding) -> Binding:
+        return replace(b, origin=fix(b.origin))
+
+    return GrantSet(
+        roles={key: role(r) for key, r in grants.roles.items()},
+        bindings=tuple(map(binding, grants.bindings)),
+        files=tuple(new if f == old else f for f in grants.files),
+    )

@@ -1,0 +1,491 @@
+"""CloudFormation intrinsic functions, resolved offline from what a template and the scan know.
+
+``Ref``/``Fn::GetAtt`` to resources derive names and ARNs from the resource type and its
+properties (the table in ``data/cfn_resources.json``); parameters come from overrides
+(``ResolveContext.parameters``), then their ``Default``; pseudo-parameters from the
+context. Whatever cannot be known before deployment becomes an explicit
+:func:`~leastpriv_ci.policy.model.unresolved` value plus a counted warning — it is never
+dropped and never replaced by a wildcard.
+
+Overrides may also name resources: ``parameters["Table"]`` is what ``!Ref Table`` gives
+and ``parameters["Table.Arn"]`` what ``!GetAtt Table.Arn`` gives, for physical names
+CloudFormation generates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.loaders import LocatedDict, line_of
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import is_unresolved, unresolved
+
+# A template whose aliases expand past this many values is refused (a YAML bomb would
+# otherwise expand exponentially while being resolved).
+MAX_NODES = 2_000_000
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_URL_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
+
+
+class _NoValue:
+    """``AWS::NoValue``: the enclosing key or list item disappears."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE: Any = _NoValue()
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """What ``Ref``/``Fn::GetAtt`` return for one resource type (``None``: generated)."""
+
+    name_property: str | None
+    ref: str | None
+    attributes: Mapping[str, str | None]
+
+
+@cache
+def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
+    """The bundled resource-type table and property defaults (loaded once)."""
+    text = resources.files("leastpriv_ci").joinpath("data/cfn_resources.json").read_text()
+    raw = json.loads(text)
+    types = {
+        name: ResourceType(entry["name"], entry["ref"], dict(entry["attrs"]))
+        for name, entry in raw["types"].items()
+    }
+    return types, dict(raw["property_defaults"])
+
+
+def is_intrinsic(value: object) -> bool:
+    """A one-key mapping naming an intrinsic function (or an unknown short-form tag)."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    key = next(iter(value))
+    return isinstance(key, str) and (key == "Ref" or key.startswith(("Fn::", "!")))
+
+
+class TemplateResolver:
+    """Resolves intrinsic functions in one template (``file`` names it in warnings)."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        context: ResolveContext,
+        notices: Notices,
+        file: str,
+    ) -> None:
+        self.template = template
+        self.context = context
+        self.notices = notices
+        self.file = file
+        self._nodes = 0
+        self._conditions: dict[str, bool | None] = {}
+        self._evaluating: set[str] = set()
+        self._resolving: set[str] = set()
+
+    def _section(self, name: str) -> Mapping[str, Any]:
+        section = self.template.get(name)
+        return section if isinstance(section, Mapping) else {}
+
+    # -- public -------------------------------------------------------------------------
+
+    def resolve(self, value: Any, line: int | None = None) -> Any:
+        """``value`` with every intrinsic resolved; ``NO_VALUE`` if it resolves to nothing."""
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise UserError(
+                f"the template expands to more than {MAX_NODES} values (a YAML alias bomb?); "
+                "remove the repeated aliases",
+                where=self.file,
+            )
+        line = line_of(value) or line
+        if isinstance(value, Mapping):
+            if is_intrinsic(value):
+                key, argument = next(iter(value.items()))
+                return self._intrinsic(key, argument, line)
+            out = LocatedDict()
+            out.line = line_of(value)
+            for key, item in value.items():
+                resolved = self.resolve(item, line)
+                if resolved is not NO_VALUE:
+                    out[key] = resolved
+            return out
+        if isinstance(value, list):
+            items = (self.resolve(item, line) for item in value)
+            return [item for item in items if item is not NO_VALUE]
+        return value
+
+    def condition(self, name: str, line: int | None = None) -> bool | None:
+        """A named condition's value; ``None`` when it depends on something unknown."""
+        if name in self._conditions:
+            return self._conditions[name]
+        conditions = self._section("Conditions")
+        if name not in conditions or name in self._evaluating:
+            self._unresolved(f"condition {name}", line, "the template does not declare it"
+                             if name not in conditions else "it refers to itself")
+            return None
+        self._evaluating.add(name)
+        try:
+            result = self._evaluate(conditions[name], line_of(conditions[name]) or line)
+        finally:
+            self._evaluating.discard(name)
+        self._conditions[name] = result
+        return result
+
+    def resource_included(self, logical_id: str) -> bool | None:
+        """Whether a resource exists under its ``Condition`` (``None``: unknown)."""
+        resource = self._section("Resources").get(logical_id)
+        if not isinstance(resource, Mapping) or "Condition" not in resource:
+            return True
+        name = resource["Condition"]
+        return self.condition(name, line_of(resource)) if isinstance(name, str) else None
+
+    def ref(self, name: str, line: int | None = None) -> Any:
+        """What ``{"Ref": name}`` gives."""
+        return self._intrinsic("Ref", name, line)
+
+    def text(self, value: Any, line: int | None = None) -> str | None:
+        """``value`` resolved to a known string, or ``None`` (unresolved, already warned)."""
+        resolved = self.resolve(value, line)
+        if isinstance(resolved, bool):
+            return str(resolved).lower()
+        if isinstance(resolved, int | float):
+            return str(resolved)
+        if isinstance(resolved, str) and not is_unresolved(resolved):
+            return resolved
+        return None
+
+    # -- intrinsics ---------------------------------------------------------------------
+
+    def _intrinsic(self, key: str, argument: Any, line: int | None) -> Any:
+        handler = _HANDLERS.get(key)
+        if handler is None:
+            spelled = key if key.startswith("!") else f"{key} (unknown intrinsic function)"
+            self.notices.add(
+                "unknown-intrinsic",
+                "the template uses a tag or intrinsic function this tool does not know; "
+                "the value stays unresolved",
+                self._where(line, spelled),
+            )
+            return unresolved(spelled)
+        return handler(self, argument, line)
+
+    def _ref(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, str):
+            return self._unresolved(f"Ref {_short(argument)}", line, "Ref takes a name")
+        if argument == "AWS::NoValue":
+            return NO_VALUE
+        if argument.startswith("AWS::"):
+            return self._pseudo(argument, line)
+        if argument in self.context.parameters:
+            return self._parameter_value(argument, self.context.parameters[argument])
+        parameters = self._section("Parameters")
+        if argument in parameters:
+            return self._parameter(argument, parameters[argument], line)
+        if argument in self._section("Resources"):
+            return self._resource_value(argument, None, line)
+        return self._unresolved(f"Ref {argument}", line, "the template declares no such "
+                                "parameter or resource")
+
+    def _pseudo(self, name: str, line: int | None) -> Any:
+        context = self.context
+        if name in context.parameters:
+            return context.parameters[name]
+        known = {
+            "AWS::Region": context.region,
+            "AWS::AccountId": context.account,
+            "AWS::Partition": context.partition,
+            "AWS::URLSuffix": _URL_SUFFIX.get(context.partition, "amazonaws.com"),
+        }
+        if name in known:
+            return known[name]
+        return self._unresolved(name, line, "known only once the stack is deployed; set it "
+                                "in the parameters")
+
+    def _parameter(self, name: str, declaration: Any, line: int | None) -> Any:
+        if not isinstance(declaration, Mapping):
+            return self._unresolved(f"parameter {name}", line, "malformed declaration")
+        kind = str(declaration.get("Type", "String"))
+        if kind.startswith("AWS::SSM::Parameter::Value"):
+            return self._unresolved(f"parameter {name}", line, "read from SSM at deploy time; "
+                                    "set it in the parameters")
+        if "Default" not in declaration:
+            return self._unresolved(f"parameter {name}", line, "no Default; set it in the "
+                                    "parameters")
+        default = declaration["Default"]
+        if kind.startswith(("List<", "CommaDelimitedList")) and isinstance(default, str):
+            return [item.strip() for item in default.split(",")]
+        return str(default).lower() if isinstance(default, bool) else str(default)
+
+    def _parameter_value(self, name: str, value: str) -> Any:
+        declaration = self._section("Parameters").get(name)
+        kind = str(declaration.get("Type", "")) if isinstance(declaration, Mapping) else ""
+        if kind.startswith(("List<", "CommaDelimitedList")):
+            return [item.strip() for item in value.split(",")]
+        return value
+
+    def _resource_value(self, logical_id: str, attribute: str | None, line: int | None) -> Any:
+        spelled = f"{logical_id}.{attribute}" if attribute else logical_id
+        label = f"GetAtt {spelled}" if attribute else f"Ref {spelled}"
+        if spelled in self.context.parameters:
+            return self.context.parameters[spelled]
+        resource = self._section("Resources").get(logical_id)
+        if not isinstance(resource, Mapping):
+            return self._unresolved(label, line, "the template declares no such resource")
+        kind = resource.get("Type")
+        types, defaults = resource_types()
+        known = types.get(kind) if isinstance(kind, str) else None
+        if known is None:
+            return self._unresolved(label, line, f"no rule for type {kind}")
+        pattern = known.attributes.get(attribute) if attribute else known.ref
+        if pattern is None:
+            why = (f"{kind} has no attribute {attribute}" if attribute
+                   and attribute not in known.attributes else "generated by CloudFormation")
+            return self._unresolved(label, line, why)
+        if spelled in self._resolving:
+            return self._unresolved(label, line, "it refers to itself")
+        self._resolving.add(spelled)
+        try:
+            return self._format(pattern, resource, known, defaults, label, line)
+        finally:
+            self._resolving.discard(spelled)
+
+    def _format(
+        self,
+        pattern: str,
+        resource: Mapping[str, Any],
+        known: ResourceType,
+        defaults: Mapping[str, str],
+        label: str,
+        line: int | None,
+    ) -> Any:
+        properties = resource.get("Properties")
+        properties = properties if isinstance(properties, Mapping) else {}
+        values = {
+            "partition": self.context.partition,
+            "region": self.context.region,
+            "account": self.context.account,
+            "url_suffix": _URL_SUFFIX.get(self.context.partition, "amazonaws.com"),
+        }
+        for field in re.findall(r"\{(\w+)\}", pattern):
+            if field in values:
+                continue
+            prop = known.name_property if field == "name" else field
+            if prop is None or prop not in properties:
+                if prop is not None and prop in defaults:
+                    values[field] = defaults[prop]
+                    continue
+                return self._unresolved(label, line, f"{prop or 'its name'} is not set, so "
+                                        "CloudFormation generates it; set it or pass the value "
+                                        "in the parameters")
+            text = self.text(properties[prop], line_of(resource) or line)
+            if text is None:
+                return unresolved(f"{label} ({prop} unresolved)")
+            values[field] = text
+        return pattern.format_map(values)
+
+    def _get_att(self, argument: Any, line: int | None) -> Any:
+        if isinstance(argument, str):
+            argument = argument.split(".", 1)
+        if not isinstance(argument, list) or len(argument) != 2:
+            return self._unresolved(f"GetAtt {_short(argument)}", line, "expects [Resource, "
+                                    "Attribute]")
+        logical_id, attribute = argument
+        attribute = self.text(attribute, line) if not isinstance(attribute, str) else attribute
+        if not isinstance(logical_id, str) or attribute is None:
+            return unresolved(f"GetAtt {_short(argument)}")
+        return self._resource_value(logical_id, attribute, line)
+
+    def _sub(self, argument: Any, line: int | None) -> Any:
+        variables: Mapping[str, Any] = {}
+        if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
+            argument, variables = argument
+        if not isinstance(argument, str):
+            return self._unresolved(f"Sub {_short(argument)}", line, "expects a string")
+        missing = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal missing
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                value = self.resolve(variables[name], line)
+            elif "." in name and not name.startswith("AWS::"):
+                logical_id, attribute = name.split(".", 1)
+                value = self._resource_value(logical_id, attribute, line)
+            else:
+                value = self._ref(name, line)
+            if isinstance(value, int | float | bool):
+                value = str(value).lower() if isinstance(value, bool) else str(value)
+            if not isinstance(value, str) or is_unresolved(value):
+                missing = True
+                return match.group(0)
+            return value
+
+        result = _SUB_VARIABLE.sub(replace, argument)
+        return unresolved(f"Sub {result}") if missing else result
+
+    def _join(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return self._unresolved(f"Join {_short(argument)}", line, "expects [delimiter, list]")
+        delimiter = self.text(argument[0], line)
+        items = self.resolve(argument[1], line)
+        if delimiter is None or not isinstance(items, list):
+            return unresolved(f"Join {_short(argument)}")
+        parts = [self.text(item, line) if not isinstance(item, str) else item for item in items]
+        if any(part is None or is_unresolved(part) for part in parts):
+            shown = [p if p is not None and not is_unresolved(p) else "?" for p in parts]
+            return unresolved(f"Join {delimiter.join(str(p) for p in shown)}")
+        return delimiter.join(str(part) for part in parts)
+
+    def _select(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return self._unresolved(f"Select {_short(argument)}", line, "expects [index, list]")
+        index = self.text(argument[0], line)
+        items = self.resolve(argument[1], line)
+        if index is None or not isinstance(items, list):
+            return unresolved(f"Select {_short(argument)}")
+        if not index.isdigit() or int(index) >= len(items):
+            return self._unresolved(f"Select {index}", line, f"index out of range (list of "
+                                    f"{len(items)})")
+        return items[int(index)]
+
+    def _split(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return self._unresolved(f"Split {_short(argument)}", line, "expects [delimiter, text]")
+        delimiter = self.text(argument[0], line)
+        source = self.text(argument[1], line)
+        if not delimiter or source is None:
+            return unresolved(f"Split {_short(argument)}")
+        return source.split(delimiter)
+
+    def _find_in_map(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, list) or len(argument) not in (3, 4):
+            return self._unresolved(f"FindInMap {_short(argument)}", line,
+                                    "expects [map, top-level key, second-level key]")
+        keys = [self.text(item, line) for item in argument[:3]]
+        if any(key is None for key in keys):
+            return unresolved(f"FindInMap {_short(argument)}")
+        map_name, top, second = (str(key) for key in keys)
+        entry = self._section("Mappings").get(map_name, {})
+        entry = entry.get(top, {}) if isinstance(entry, Mapping) else {}
+        if isinstance(entry, Mapping) and second in entry:
+            return self.resolve(entry[second], line)
+        default = argument[3] if len(argument) == 4 else None
+        if isinstance(default, Mapping) and "DefaultValue" in default:
+            return self.resolve(default["DefaultValue"], line)
+        return self._unresolved(f"FindInMap {map_name}/{top}/{second}", line, "no such entry")
+
+    def _if(self, argument: Any, line: int | None) -> Any:
+        if not isinstance(argument, list) or len(argument) != 3 or not isinstance(argument[0], str):
+            return self._unresolved(f"If {_short(argument)}", line, "expects [condition, "
+                                    "value if true, value if false]")
+        decided = self.condition(argument[0], line)
+        if decided is None:
+            return unresolved(f"If {argument[0]}")
+        return self.resolve(argument[1] if decided else argument[2], line)
+
+    def _base64(self, argument: Any, line: int | None) -> Any:
+        text = self.text(argument, line)
+        if text is None:
+            return unresolved("Base64")
+        return base64.b64encode(text.encode()).decode()
+
+    def _length(self, argument: Any, line: int | None) -> Any:
+        items = self.resolve(argument, line)
+        return len(items) if isinstance(items, list) else unresolved("Length")
+
+    def _to_json(self, argument: Any, line: int | None) -> Any:
+        return json.dumps(self.resolve(argument, line), separators=(",", ":"))
+
+    def _deploy_time(self, name: str) -> Any:
+        def handler(resolver: TemplateResolver, argument: Any, line: int | None) -> Any:
+            if name == "ImportValue":
+                shown = resolver.text(argument, line) or _short(argument)
+                return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
+                                            "stack; pass the value in the parameters")
+            return resolver._unresolved(name, line, "known only at deploy time")
+
+        return handler
+
+    # -- conditions ---------------------------------------------------------------------
+
+    def _evaluate(self, expression: Any, line: int | None) -> bool | None:
+        if isinstance(expression, bool):
+            return bool(expression)
+        if isinstance(expression, str) and expression.lower() in ("true", "false"):
+            return expression.lower() == "true"
+        if not isinstance(expression, Mapping) or len(expression) != 1:
+            self._unresolved(f"condition {_short(expression)}", line, "not a condition function")
+            return None
+        key, argument = next(iter(expression.items()))
+        line = line_of(expression) or line
+        if key == "Condition" and isinstance(argument, str):
+            decided: bool | None = self.condition(argument, line)
+            return decided
+        if key == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
+            left, right = (self.text(item, line) for item in argument)
+            if left is None or right is None:
+                return None
+            return left == right
+        if key == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
+            inner = self._evaluate(argument[0], line)
+            return None if inner is None else not inner
+        if key in ("Fn::And", "Fn::Or") and isinstance(argument, list):
+            results = [self._evaluate(item, line) for item in argument]
+            decisive: bool = key == "Fn::Or"  # any True decides Or; any False decides And
+            if decisive in results:
+                return decisive
+            return None if None in results else not decisive
+        self._unresolved(f"condition {key}", line, "not a condition function")
+        return None
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _unresolved(self, description: str, line: int | None, why: str) -> str:
+        self.notices.add(
+            "unresolved-value",
+            "a template value cannot be resolved offline; it stays unresolved, so decisions "
+            "that depend on it are conditional",
+            self._where(line, f"{description}: {why}"),
+        )
+        return unresolved(description)
+
+    def _where(self, line: int | None, what: str) -> str:
+        return f"{self.file}:{line}: {what}" if line else f"{self.file}: {what}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_Handler = Any
+_HANDLERS: dict[str, _Handler] = {
+    "Ref": TemplateResolver._ref,
+    "Fn::GetAtt": TemplateResolver._get_att,
+    "Fn::Sub": TemplateResolver._sub,
+    "Fn::Join": TemplateResolver._join,
+    "Fn::Select": TemplateResolver._select,
+    "Fn::Split": TemplateResolver._split,
+    "Fn::FindInMap": TemplateResolver._find_in_map,
+    "Fn::If": TemplateResolver._if,
+    "Fn::Base64": TemplateResolver._base64,
+    "Fn::Length": TemplateResolver._length,
+    "Fn::ToJsonString": TemplateResolver._to_json,
+}
+for _name in ("ImportValue", "GetAZs", "Cidr", "Transform"):
+    _HANDLERS[f"Fn::{_name}"] = TemplateResolver._deploy_time(None, _name)  # type: ignore[arg-type]

@@ -1,0 +1,297 @@
+"""CloudFormation templates (JSON or YAML, including CDK's ``cdk.out/*.template.json``).
+
+Roles come from ``AWS::IAM::Role`` (``Policies``, ``ManagedPolicyArns``,
+``PermissionsBoundary``) and the policies attached to them by reference
+(``AWS::IAM::Policy``, ``AWS::IAM::ManagedPolicy``, ``AWS::IAM::RolePolicy``). Functions
+(``AWS::Lambda::Function``), ECS task definitions and state machines become bindings.
+A role's key is its ARN when ``RoleName`` is known, else its logical ID.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
+from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.managed import managed_policy, placeholder
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.sources import sniff
+from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Policy, Role, is_unresolved, unresolved
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
+
+NAME = "cloudformation"
+PRIORITY = 20
+SUFFIXES = (".json", ".yaml", ".yml", ".template")
+_YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+# Compute resources that run as a role: type → (role property, name properties).
+COMPUTE = {
+    "AWS::Lambda::Function": ("Role", ("FunctionName",)),
+    "AWS::ECS::TaskDefinition": ("TaskRoleArn", ("Family",)),
+    "AWS::StepFunctions::StateMachine": ("RoleArn", ("StateMachineName",)),
+}
+
+
+def detect(path: Path) -> bool:
+    """A JSON/YAML file with top-level ``Resources`` of ``AWS::`` types (and not SAM)."""
+    if path.suffix.lower() not in SUFFIXES:
+        return False
+    text = sniff(path)
+    if SAM_TRANSFORM in text or "AWS::" not in text:
+        return False
+    if text.lstrip().startswith("{"):
+        return '"AWSTemplateFormatVersion"' in text or '"Resources"' in text
+    return bool(_YAML_TOP.search(text))
+
+
+def load_template(path: Path) -> Any:
+    """Parse a template file; a syntax error is a :class:`UserError` with file and line."""
+    try:
+        text = read_text(path)
+        if text.lstrip().startswith("{"):
+            return loads_json(text)
+        return loads_cfn_yaml(text)
+    except LoadError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise UserError(f"cannot parse template: {exc}; fix the syntax", where=where) from None
+
+
+def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
+    """Roles and bindings declared in one CloudFormation template."""
+    template = load_template(path)
+    if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
+        return GrantSet()
+    return grants_from_template(template, str(path), context, notices)
+
+
+@dataclass
+class _Builder:
+    """Collects the roles of one template while its resources are walked."""
+
+    file: str
+    resolver: TemplateResolver
+    notices: Notices
+    context: ResolveContext
+    roles: dict[str, Role] = field(default_factory=dict)
+    role_keys: dict[str, str] = field(default_factory=dict)  # logical ID → role key
+    managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
+
+
+def grants_from_template(
+    template: Mapping[str, Any],
+    file: str,
+    context: ResolveContext,
+    notices: Notices,
+) -> GrantSet:
+    """The roles and bindings of a loaded (and, for SAM, translated) template."""
+    resolver = TemplateResolver(template, context, notices, file)
+    builder = _Builder(file, resolver, notices, context)
+    resources = {
+        logical: resource
+        for logical, resource in template["Resources"].items()
+        if isinstance(resource, Mapping) and resolver.resource_included(logical) is not False
+    }
+    for logical, resource in resources.items():
+        if resource.get("Type") == "AWS::IAM::ManagedPolicy":
+            builder.managed[logical] = _template_policy(builder, logical, resource,
+                                                       "ManagedPolicyName")
+    for logical, resource in resources.items():
+        if resource.get("Type") == "AWS::IAM::Role":
+            _add_role(builder, logical, resource)
+    for logical, resource in resources.items():
+        kind = resource.get("Type")
+        if kind == "AWS::IAM::Policy":
+            policy = _template_policy(builder, logical, resource, "PolicyName")
+            _attach(builder, policy, _properties(resource).get("Roles"), resource)
+        elif kind == "AWS::IAM::ManagedPolicy":
+            _attach(builder, builder.managed[logical], _properties(resource).get("Roles"),
+                    resource)
+        elif kind == "AWS::IAM::RolePolicy":
+            policy = _template_policy(builder, logical, resource, "PolicyName")
+            _attach(builder, policy, [_properties(resource).get("RoleName")], resource)
+    bindings = tuple(
+        binding
+        for logical, resource in resources.items()
+        if (binding := _binding(builder, logical, resource)) is not None
+    )
+    return GrantSet(roles=builder.roles, bindings=bindings, files=(file,))
+
+
+def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    properties = resource.get("Properties")
+    return properties if isinstance(properties, Mapping) else LocatedDict()
+
+
+def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> None:
+    props = _properties(resource)
+    line = line_of(resource)
+    resolver = builder.resolver
+    name = resolver.text(props["RoleName"], line) if "RoleName" in props else None
+    key = logical
+    if name is not None:
+        path = resolver.text(props.get("Path", "/"), line) or "/"
+        key = f"arn:{builder.context.partition}:iam::{builder.context.account}:role{path}{name}"
+    origin = Origin(file=builder.file, line=line, logical_id=logical)
+    policies: list[Policy] = []
+    inline = resolver.resolve(props.get("Policies", []), line)
+    for entry in inline if isinstance(inline, list) else [inline]:
+        policies.append(_inline_policy(builder, entry, origin))
+    raw_managed = props.get("ManagedPolicyArns", [])
+    for i, entry in enumerate(raw_managed if isinstance(raw_managed, list) else [raw_managed]):
+        entry_line = key_line(props, "ManagedPolicyArns", i) or line
+        policies.extend(_managed_reference(builder, entry, origin, entry_line))
+    boundary = None
+    if "PermissionsBoundary" in props:
+        found = _managed_reference(builder, props["PermissionsBoundary"], origin,
+                                   key_line(props, "PermissionsBoundary") or line)
+        boundary = found[0] if found else None
+    builder.role_keys[logical] = key
+    builder.roles[key] = Role(key=key, name=name, policies=tuple(policies), boundary=boundary,
+                              origin=origin)
+
+
+def _inline_policy(builder: _Builder, entry: Any, role_origin: Origin) -> Policy:
+    line = line_of(entry) or role_origin.line
+    if not isinstance(entry, Mapping):
+        label = entry if isinstance(entry, str) else "policy"
+        return placeholder(str(label), replace(role_origin, line=line))
+    name = entry.get("PolicyName")
+    name = name if isinstance(name, str) and not is_unresolved(name) else f"policy@{line}"
+    origin = replace(role_origin, line=line, policy_name=name)
+    return _parse(builder, entry.get("PolicyDocument"), name, origin)
+
+
+def _managed_reference(
+    builder: _Builder, entry: Any, role_origin: Origin, line: int | None
+) -> list[Policy]:
+    line = line_of(entry) or line
+    ref = entry.get("Ref") if isinstance(entry, Mapping) and len(entry) == 1 else None
+    if isinstance(ref, str) and ref in builder.managed:
+        return [builder.managed[ref]]
+    value = builder.resolver.resolve(entry, line)
+    values = value if isinstance(value, list) else [value]
+    policies = []
+    for item in values:
+        origin = replace(role_origin, line=line)
+        if not isinstance(item, str) or is_unresolved(item):
+            shown = item if isinstance(item, str) else unresolved("managed policy ARN")
+            policies.append(placeholder(shown, origin))
+        else:
+            policies.append(managed_policy(item, origin, builder.notices))
+    return policies
+
+
+def _template_policy(
+    builder: _Builder, logical: str, resource: Mapping[str, Any], name_key: str
+) -> Policy:
+    props = _properties(resource)
+    line = line_of(resource)
+    name = builder.resolver.text(props[name_key], line) if name_key in props else None
+    name = name or logical
+    origin = Origin(file=builder.file, line=line, logical_id=logical, policy_name=name)
+    if name_key == "ManagedPolicyName":
+        arn = builder.resolver.ref(logical, line)
+        if isinstance(arn, str) and not is_unresolved(arn):
+            origin = replace(origin, policy_arn=arn)
+    return _parse(builder, props.get("PolicyDocument"), name, origin)
+
+
+def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
+    document = builder.resolver.resolve(raw, origin.line)
+    if isinstance(document, str) and is_unresolved(document):
+        return placeholder(document, origin)
+    if isinstance(document, Mapping) and isinstance(document.get("Statement"), list):
+        # A statement behind an undecidable Fn::If stays, as an unresolved statement.
+        statements = [
+            _unresolved_statement(item, origin) if isinstance(item, str) and is_unresolved(item)
+            else item
+            for item in document["Statement"]
+        ]
+        patched = LocatedDict(document)
+        patched.line = line_of(document)
+        patched["Statement"] = statements
+        document = patched
+    return parse_policy(document, name=name, origin=origin, notices=builder.notices)
+
+
+def _unresolved_statement(marker: str, origin: Origin) -> LocatedDict:
+    statement = LocatedDict(Effect="Allow", Action=marker, Resource=marker)
+    statement.line = origin.line
+    return statement
+
+
+def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[str, Any]) -> None:
+    line = line_of(resource)
+    for target in targets if isinstance(targets, list) else []:
+        ref = target.get("Ref") if isinstance(target, Mapping) and len(target) == 1 else None
+        key = builder.role_keys.get(ref) if isinstance(ref, str) else None
+        if key is None:
+            name = builder.resolver.text(target, line)
+            key = _role_key_by_name(builder, name) if name else unresolved(f"role {target!r}")
+        role = builder.roles.get(key)
+        if role is None:
+            name = key.rsplit("/", 1)[-1] if not is_unresolved(key) else None
+            role = Role(key=key, name=name, policies=(), origin=policy.origin)
+        builder.roles[key] = Role(role.key, role.name, (*role.policies, policy), role.boundary,
+                                  role.origin, role.source)
+
+
+def _role_key_by_name(builder: _Builder, name: str) -> str:
+    for key, role in builder.roles.items():
+        if role.name == name:
+            return key
+    context = builder.context
+    return f"arn:{context.partition}:iam::{context.account}:role/{name}"
+
+
+def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Binding | None:
+    kind = resource.get("Type")
+    if kind not in COMPUTE:
+        return None
+    role_property, name_properties = COMPUTE[str(kind)]
+    props = _properties(resource)
+    if role_property not in props:
+        return None
+    raw = props[role_property]
+    line = line_of(resource)
+    role_key = _role_key_of(builder, raw, line)
+    names = [
+        name
+        for prop in name_properties
+        if prop in props and (name := builder.resolver.text(props[prop], line))
+    ]
+    return Binding(
+        function=logical,
+        role=role_key,
+        names=tuple(dict.fromkeys([*names, logical])),
+        origin=Origin(file=builder.file, line=line, logical_id=logical),
+    )
+
+
+def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
+    """The key of the role a ``Role``/``TaskRoleArn`` value names."""
+    if isinstance(raw, Mapping) and len(raw) == 1:
+        (key, argument), = raw.items()
+        target = None
+        if key == "Fn::GetAtt":
+            target = argument[0] if isinstance(argument, list) else str(argument).split(".")[0]
+        elif key == "Ref":
+            target = argument
+        if isinstance(target, str) and target in builder.role_keys:
+            return builder.role_keys[target]
+    value = builder.resolver.resolve(raw, line)
+    if isinstance(value, str) and value in builder.roles:
+        return value
+    if isinstance(value, str):
+        return value
+    return unresolved(f"role {raw!r}")
+

@@ -1,0 +1,146 @@
+"""Plain IAM documents: a policy file, a role with its policies, or an account export.
+
+Three shapes are read, as JSON or YAML:
+
+* a policy document (``{"Version", "Statement"}``): one role keyed by the file path;
+* a role (``{"RoleName"|"Arn", "AssumeRolePolicyDocument", "Policies",
+  "AttachedManagedPolicies"|"ManagedPolicyArns", "PermissionsBoundary"}``, or the
+  ``aws iam get-role`` output ``{"Role": {...}}``);
+* ``aws iam get-account-authorization-details`` (``RoleDetailList`` with the managed
+  policies of ``Policies`` resolved from the same file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.sources import sniff
+from leastpriv_ci.loaders import LoadError, line_of, loads_json, loads_yaml, read_text
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Policy, Role
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
+
+NAME = "policy-json"
+PRIORITY = 90  # the most generic shape: asked after every infrastructure format
+SUFFIXES = (".json", ".yaml", ".yml")
+_MARKERS = re.compile(r'"?(Statement|RoleDetailList|AssumeRolePolicyDocument)"?\s*:')
+_NOT_POLICY = ('"terraform_version"', '"format_version"', "AWSTemplateFormatVersion")
+
+
+def detect(path: Path) -> bool:
+    """A JSON/YAML file that holds a policy document, a role, or an account export."""
+    if path.suffix.lower() not in SUFFIXES:
+        return False
+    text = sniff(path)
+    return bool(_MARKERS.search(text)) and not any(marker in text for marker in _NOT_POLICY)
+
+
+def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
+    """The role(s) a policy file declares (nothing, if it is not a policy file after all)."""
+    try:
+        text = read_text(path)
+        data = loads_json(text) if path.suffix.lower() == ".json" else loads_yaml(text)
+    except LoadError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise UserError(f"cannot parse policy file: {exc}; fix the syntax", where=where) from None
+    file = str(path)
+    if not isinstance(data, Mapping):
+        return GrantSet()
+    if isinstance(data.get("RoleDetailList"), list):
+        return _account_export(data, file, context, notices)
+    nested = data.get("Role")
+    role: Mapping[str, Any] = nested if isinstance(nested, Mapping) else data
+    if any(key in role for key in ("RoleName", "AssumeRolePolicyDocument", "RolePolicyList")):
+        found = _role(role, file, context, notices, {})
+        return GrantSet(roles={found.key: found}, files=(file,))
+    if "Statement" in data:
+        origin = Origin(file=file, line=line_of(data), policy_name=path.stem)
+        policy = parse_policy(data, name=path.stem, origin=origin, notices=notices)
+        return GrantSet(roles={file: Role(key=file, name=None, policies=(policy,), origin=origin)},
+                        files=(file,))
+    return GrantSet()
+
+
+def _role(
+    raw: Mapping[str, Any],
+    file: str,
+    context: ResolveContext,
+    notices: Notices,
+    managed_documents: Mapping[str, Mapping[str, Any]],
+) -> Role:
+    name = raw.get("RoleName") if isinstance(raw.get("RoleName"), str) else None
+    arn = raw.get("Arn") if isinstance(raw.get("Arn"), str) else None
+    if arn is None and name is not None:
+        path = raw.get("Path") if isinstance(raw.get("Path"), str) else "/"
+        arn = f"arn:{context.partition}:iam::{context.account}:role{path}{name}"
+    key = arn or file
+    origin = Origin(file=file, line=line_of(raw), logical_id=name)
+    policies: list[Policy] = []
+    inline = raw.get("Policies", raw.get("RolePolicyList", []))
+    for i, entry in enumerate(inline if isinstance(inline, list) else []):
+        if not isinstance(entry, Mapping):
+            raise UserError(f"inline policy {i + 1} must be an object with PolicyName and "
+                            "PolicyDocument", where=f"{file}:{line_of(raw)}")
+        policy_name = str(entry.get("PolicyName", f"policy{i + 1}"))
+        here = Origin(file=file, line=line_of(entry), logical_id=name, policy_name=policy_name)
+        document = entry.get("PolicyDocument")
+        if isinstance(document, str):
+            document = decode_document(document)
+        policies.append(parse_policy(document, name=policy_name, origin=here, notices=notices))
+    attached = [
+        entry.get("PolicyArn") if isinstance(entry, Mapping) else entry
+        for entry in raw.get("AttachedManagedPolicies", raw.get("ManagedPolicyArns", [])) or []
+    ]
+    for policy_arn in attached:
+        if isinstance(policy_arn, str):
+            policies.append(_managed(policy_arn, origin, notices, managed_documents))
+    boundary = None
+    raw_boundary = raw.get("PermissionsBoundary")
+    if isinstance(raw_boundary, Mapping):
+        raw_boundary = raw_boundary.get("PermissionsBoundaryArn")
+    if isinstance(raw_boundary, str):
+        boundary = _managed(raw_boundary, origin, notices, managed_documents)
+    return Role(key=key, name=name, policies=tuple(policies), boundary=boundary, origin=origin)
+
+
+def _managed(
+    arn: str,
+    origin: Origin,
+    notices: Notices,
+    documents: Mapping[str, Mapping[str, Any]],
+) -> Policy:
+    if arn in documents:
+        here = Origin(file=origin.file, line=line_of(documents[arn]) or origin.line,
+                      logical_id=origin.logical_id, policy_arn=arn,
+                      policy_name=arn.rsplit("/", 1)[-1])
+        return parse_policy(documents[arn], name=here.policy_name or arn, origin=here,
+                            notices=notices)
+    if arn.startswith("arn:"):
+        return managed_policy(arn, origin, notices)
+    return placeholder(arn, origin)
+
+
+def _account_export(
+    data: Mapping[str, Any], file: str, context: ResolveContext, notices: Notices
+) -> GrantSet:
+    documents: dict[str, Mapping[str, Any]] = {}
+    for policy in data.get("Policies", []) or []:
+        if not isinstance(policy, Mapping) or not isinstance(policy.get("Arn"), str):
+            continue
+        for version in policy.get("PolicyVersionList", []) or []:
+            if isinstance(version, Mapping) and version.get("IsDefaultVersion"):
+                document = version.get("Document")
+                documents[policy["Arn"]] = decode_document(document)
+    roles = {}
+    for raw in data["RoleDetailList"]:
+        if isinstance(raw, Mapping):
+            role = _role(raw, file, context, notices, documents)
+            roles[role.key] = role
+    return GrantSet(roles=roles, files=(file,))

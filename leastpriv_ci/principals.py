@@ -1,0 +1,181 @@
+"""Which role a principal runs as: explicit mapping, Lambda, CloudFormation, declared names.
+
+Order of evidence, first match wins:
+
+1. the explicit mapping from the configuration (principal ARN or bare name → role);
+2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
+   (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees);
+3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
+   its logical ID → a declared binding;
+4. the function's name matched to a binding's names (``FunctionName``, logical ID);
+5. Lambda ``GetFunctionConfiguration``: the role ARN, matched to a declared role key, else
+   returned as is (the role attached in the account).
+
+When a declared role is chosen and the account also reports the function's role ARN,
+``aliases[role_arn] = declared_key`` records that both name the same role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from leastpriv_ci.errors import ServiceError
+from leastpriv_ci.grants.model import GrantSet
+from leastpriv_ci.notices import Notices
+
+LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
+STACK_NAME_TAG = "aws:cloudformation:stack-name"
+
+
+@dataclass(frozen=True)
+class PrincipalName:
+    """A compute principal's ARN split into the parts matching needs."""
+
+    arn: str
+    service: str  # "lambda", "ecs", "states", or "" when not an ARN
+    name: str
+
+    @classmethod
+    def parse(cls, principal: str) -> PrincipalName:
+        if not principal.startswith("arn:"):
+            return cls(principal, "", principal)
+        parts = principal.split(":", 6)
+        service = parts[2] if len(parts) > 2 else ""
+        resource = parts[5] if len(parts) > 5 else ""
+        rest = parts[6] if len(parts) > 6 else ""
+        if service == "lambda" and resource == "function":
+            name = rest.split(":", 1)[0]  # drop a version or alias qualifier
+        elif service == "ecs" and resource.startswith("task-definition/"):
+            name = resource.split("/", 1)[1]
+        elif service == "states" and resource == "stateMachine":
+            name = rest.split(":", 1)[0]
+        else:
+            name = (resource + (":" + rest if rest else "")).rsplit("/", 1)[-1]
+        return cls(principal, service, name)
+
+
+def resolve_roles(
+    principals: Iterable[str],
+    grants: GrantSet,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    session: Any = None,
+    stack_name: str | None = None,
+    notices: Notices,
+    aliases: MutableMapping[str, str] | None = None,
+) -> dict[str, str | None]:
+    """Principal ARN → role key (a declared role's key, or an account role ARN, or None)."""
+    mapping = mapping or {}
+    lambda_client = session.client("lambda") if session is not None else None
+    stack = _stack_functions(session, stack_name) if session is not None and stack_name else {}
+    resolved: dict[str, str | None] = {}
+    for principal in dict.fromkeys(principals):
+        parsed = PrincipalName.parse(principal)
+        explicit = mapping.get(principal, mapping.get(parsed.name))
+        if explicit is not None:
+            resolved[principal] = _declared_key(grants, explicit) or explicit
+            continue
+        account_role: str | None = None
+        logical: str | None = None
+        if lambda_client is not None and parsed.service == "lambda":
+            account_role, logical = _lambda_facts(lambda_client, principal, stack_name, notices)
+        if logical is None and parsed.name in stack:
+            logical = stack[parsed.name]
+        declared = _by_logical_id(grants, logical) if logical else None
+        declared = declared or _by_name(grants, parsed.name, notices)
+        if declared is None and account_role is not None:
+            declared = _declared_key(grants, account_role)
+        if declared is not None:
+            if account_role is not None and account_role != declared and aliases is not None:
+                aliases[account_role] = declared
+            resolved[principal] = declared
+        elif account_role is not None:
+            resolved[principal] = account_role
+        else:
+            notices.add("principal-unresolved", "no role found for a principal; map it in the "
+                        "configuration (principal-map)", principal)
+            resolved[principal] = None
+    return resolved
+
+
+def _declared_key(grants: GrantSet, role: str) -> str | None:
+    """The declared role a mapping value or account ARN names (by key, ARN or name)."""
+    if role in grants.roles:
+        return role
+    name = role.rsplit("/", 1)[-1] if role.startswith("arn:") else role
+    matches = [key for key, declared in grants.roles.items() if declared.name == name]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _by_logical_id(grants: GrantSet, logical: str) -> str | None:
+    for binding in grants.bindings:
+        if binding.function == logical or binding.origin.logical_id == logical:
+            return binding.role
+    return None
+
+
+def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:
+    roles = list(dict.fromkeys(
+        binding.role for binding in grants.bindings
+        if name == binding.function or name in binding.names
+    ))
+    if len(roles) > 1:
+        notices.add("principal-ambiguous", "a function name matches bindings to several roles; "
+                    "map it explicitly in the configuration", f"{name}: {', '.join(roles)}")
+        return None
+    return roles[0] if roles else None
+
+
+def _lambda_facts(
+    client: Any, arn: str, stack_name: str | None, notices: Notices
+) -> tuple[str | None, str | None]:
+    """The function's role ARN and its CloudFormation logical ID (from its tags)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        role = client.get_function_configuration(FunctionName=arn).get("Role")
+        tags = client.list_tags(Resource=_unqualified(arn)).get("Tags", {})
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            notices.add("function-not-found", "a traced function no longer exists in the "
+                        "account; matched by name only", arn)
+            return None, None
+        if code in ("AccessDenied", "AccessDeniedException"):
+            raise ServiceError(f"Lambda denied {exc.operation_name}: the scanning role needs "
+                               f"lambda:{exc.operation_name}") from None
+        raise ServiceError(f"Lambda {exc.operation_name} failed for {arn}: {code}") from None
+    logical = tags.get(LOGICAL_ID_TAG)
+    if stack_name and tags.get(STACK_NAME_TAG) not in (None, stack_name):
+        logical = None  # the function belongs to another stack's template
+    return role, logical
+
+
+def _unqualified(arn: str) -> str:
+    parts = arn.split(":")
+    return ":".join(parts[:7]) if len(parts) > 7 else arn
+
+
+def _stack_functions(session: Any, stack_name: str) -> dict[str, str]:
+    """Physical ID → logical ID of the stack's functions and roles."""
+    from botocore.exceptions import ClientError
+
+    client = session.client("cloudformation")
+    found: dict[str, str] = {}
+    try:
+        for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+            for resource in page.get("StackResourceSummaries", []):
+                physical = resource.get("PhysicalResourceId")
+                if physical:
+                    found[physical] = resource["LogicalResourceId"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("AccessDenied", "AccessDeniedException"):
+            raise ServiceError("CloudFormation denied ListStackResources: the scanning role "
+                               "needs cloudformation:ListStackResources") from None
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise ServiceError(f"CloudFormation ListStackResources failed for stack "
+                           f"{stack_name!r}: {message or code}") from None
+    return found
