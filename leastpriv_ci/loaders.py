@@ -8,10 +8,8 @@ at the file and line of the statement that causes them.
 
 from __future__ import annotations
 
-import bisect
 import json
-import json.decoder
-import json.scanner
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,40 +51,42 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise LoadError(f"not UTF-8 text (byte {exc.start})") from None
 
 
+_JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_JSON_STRUCTURE = re.compile(r"[{}\[\]\n]")
+
+
 def loads_json(text: str) -> Any:
-    """Parse JSON; objects become :class:`LocatedDict` with their line."""
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
-    decoder = json.JSONDecoder()
-    depth = [0]
-    base_parse_object: Callable[..., Any] = json.decoder.JSONObject  # type: ignore[attr-defined]
-    base_parse_array: Callable[..., Any] = json.decoder.JSONArray  # type: ignore[attr-defined]
+    """Parse JSON; objects become :class:`LocatedDict` with their line.
 
-    def parse_object(s_and_end: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
-        _, start = s_and_end
-        depth[0] += 1
-        if depth[0] > MAX_DEPTH:
-            raise LoadError(f"nesting deeper than {MAX_DEPTH}", bisect.bisect(newlines, start) + 1)
-        pairs, end = base_parse_object(s_and_end, *args, **kwargs)
-        depth[0] -= 1
-        located = LocatedDict(pairs)
-        located.line = bisect.bisect(newlines, start - 1) + 1
-        return located, end
+    The C decoder does the parsing. Lines come from one pass over the structure: JSON
+    strings hold no raw newline, so with every string blanked out the braces and newlines
+    that remain give each object's opening line. The decoder builds objects in the order
+    of their closing braces, which is how the lines are handed out.
+    """
+    skeleton = _JSON_STRING.sub('""', text)
+    opening_lines: list[int] = []  # per object, in the order its closing brace appears
+    open_stack: list[tuple[str, int]] = []
+    line = 1
+    for mark in _JSON_STRUCTURE.findall(skeleton):
+        if mark == "\n":
+            line += 1
+        elif mark in "{[":
+            open_stack.append((mark, line))
+            if len(open_stack) > MAX_DEPTH:
+                raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+        elif open_stack:
+            kind, opened = open_stack.pop()
+            if kind == "{":
+                opening_lines.append(opened)
+    lines = iter(opening_lines)
 
-    def parse_array(s_and_end: tuple[str, int], scan_once: Any) -> Any:
-        _, start = s_and_end
-        depth[0] += 1
-        if depth[0] > MAX_DEPTH:
-            raise LoadError(f"nesting deeper than {MAX_DEPTH}", bisect.bisect(newlines, start) + 1)
-        result = base_parse_array(s_and_end, scan_once)
-        depth[0] -= 1
-        return result
+    def located(pairs: list[tuple[str, Any]]) -> LocatedDict:
+        mapping = LocatedDict(pairs)
+        mapping.line = next(lines, None)
+        return mapping
 
-    decoder.parse_object = parse_object  # type: ignore[attr-defined]
-    decoder.parse_array = parse_array  # type: ignore[attr-defined]
-    decoder.object_pairs_hook = list
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
-        return decoder.decode(text)
+        return json.loads(text, object_pairs_hook=located)
     except json.JSONDecodeError as exc:
         raise LoadError(exc.msg, exc.lineno) from None
     except RecursionError:
@@ -103,13 +103,17 @@ class SafeLocatedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
         self._depth = 0
+        self._open_anchors: set[str] = set()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             if self._aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise LoadError(f"more than {MAX_ALIASES} aliases", mark.line + 1)
+                raise LoadError(f"more than {MAX_ALIASES} aliases", event.start_mark.line + 1)
+            if event.anchor in self._open_anchors:
+                # A node that contains itself would make every consumer loop forever.
+                raise LoadError(f"recursive alias *{event.anchor}", event.start_mark.line + 1)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -118,6 +122,21 @@ class SafeLocatedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        return self._compose_anchored(super().compose_sequence_node, anchor)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        return self._compose_anchored(super().compose_mapping_node, anchor)
+
+    def _compose_anchored(self, compose: Callable[[Any], Any], anchor: Any) -> Any:
+        if anchor is None:
+            return compose(anchor)
+        self._open_anchors.add(anchor)
+        try:
+            return compose(anchor)
+        finally:
+            self._open_anchors.discard(anchor)
 
     def construct_located_mapping(self, node: yaml.MappingNode) -> Iterator[LocatedDict]:
         located = LocatedDict()

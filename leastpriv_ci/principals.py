@@ -69,7 +69,8 @@ def resolve_roles(
     """Principal ARN → role key (a declared role's key, or an account role ARN, or None)."""
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
-    stack = _stack_functions(session, stack_name) if session is not None and stack_name else {}
+    stack = (_stack_functions(session, stack_name, notices)
+             if session is not None and stack_name else {})
     resolved: dict[str, str | None] = {}
     for principal in dict.fromkeys(principals):
         parsed = PrincipalName.parse(principal)
@@ -87,6 +88,9 @@ def resolve_roles(
         declared = declared or _by_name(grants, parsed.name, notices)
         if declared is None and account_role is not None:
             declared = _declared_key(grants, account_role)
+            role_logical = stack.get(account_role.rsplit("/", 1)[-1])
+            if declared is None and role_logical in grants.roles:
+                declared = role_logical  # the stack created this role from that logical ID
         if declared is not None:
             if account_role is not None and account_role != declared and aliases is not None:
                 aliases[account_role] = declared
@@ -158,8 +162,8 @@ def _unqualified(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
-def _stack_functions(session: Any, stack_name: str) -> dict[str, str]:
-    """Physical ID → logical ID of the stack's functions and roles."""
+def _stack_functions(session: Any, stack_name: str, notices: Notices) -> dict[str, str]:
+    """Physical ID → logical ID of the stack's resources (function and role names...)."""
     from botocore.exceptions import ClientError
 
     client = session.client("cloudformation")
@@ -176,6 +180,10 @@ def _stack_functions(session: Any, stack_name: str) -> dict[str, str]:
             raise ServiceError("CloudFormation denied ListStackResources: the scanning role "
                                "needs cloudformation:ListStackResources") from None
         message = exc.response.get("Error", {}).get("Message", "")
+        if "does not exist" in message:
+            notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
+                        "in this account and region; check stack-name", stack_name)
+            return {}
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack_name!r}: {message or code}") from None
     return found

@@ -198,6 +198,9 @@ class Analysis:
     shared_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # role -> users
     coverage: Coverage = field(default_factory=Coverage)
     notices: Notices = field(default_factory=Notices)
+    # principal -> proposed policy, for principals that share a role (what each needs)
+    # and principals whose role is unknown
+    principal_proposals: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,9 @@ class Report:
             "declared": {role: dict(doc) for role, doc in sorted(analysis.declared.items())},
             "diffs": dict(analysis.diffs),
             "shared_roles": {r: list(p) for r, p in sorted(analysis.shared_roles.items())},
+            "principal_proposals": {
+                p: dict(doc) for p, doc in sorted(analysis.principal_proposals.items())
+            },
             "coverage": analysis.coverage.to_json(),
             "warnings": [n.to_json() for n in analysis.notices.items()],
         }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from leastpriv_ci.emulator import Emulator, running_emulator
+from tests.github_server import github  # noqa: F401 - the local GitHub server fixture
 
 DATA = Path(__file__).parent / "data"
 SHARED_XRAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "xray"

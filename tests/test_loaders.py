@@ -49,3 +49,19 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     big.write_text("[" + "1," * 100 + "1]")
     with pytest.raises(LoadError, match="limit"):
         load_file(big, max_bytes=50)
+
+
+def test_json_lines_ignore_braces_inside_strings() -> None:
+    text = (
+        '{"a": "{not [an object",\n'
+        ' "b": [\n'
+        '  {"c": "quote \\" and } brace"},\n'
+        '\n'
+        '  {"d": {"e": "\\\\"}}\n'
+        ' ]}'
+    )
+    doc = loads_json(text)
+    assert doc.line == 1
+    assert [item.line for item in doc["b"]] == [3, 5]
+    assert doc["b"][1]["d"].line == 5
+    assert doc["b"][0]["c"] == 'quote " and } brace'

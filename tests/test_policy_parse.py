@@ -62,3 +62,13 @@ def test_unknown_actions_are_warnings_not_errors() -> None:
            "Statement": [{"Effect": "Allow", "Action": "s3:HeadObject", "Resource": "*"}]}
     parse_policy(doc, name="p", notices=notices)
     assert notices.count("unknown-action") == 1
+
+
+def test_short_arn_ending_in_a_wildcard_is_a_valid_resource() -> None:
+    # IAM accepts "arn:aws:logs:*": a segment-final * runs across the remaining segments.
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "logs:*", "Resource": ["arn:aws:logs:*", "arn:aws:*"]}]}
+    assert parse_policy(doc, name="p").statements[0].resources == ("arn:aws:logs:*", "arn:aws:*")
+    with pytest.raises(UserError, match="not an ARN"):
+        parse_policy({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "logs:*", "Resource": "arn:aws:logs"}]}, name="p")

@@ -184,10 +184,13 @@ def _relocate(grants: GrantSet, old: str, new: str) -> GrantSet:
         return replace(r, origin=fix(r.origin), policies=policies, boundary=policy(r.boundary))
 
     def binding(b: Binding) -> Binding:
-        return replace(b, origin=fix(b.origin))
+        return replace(b, origin=fix(b.origin), role=new if b.role == old else b.role)
+
+    def key(k: str) -> str:  # a plain policy file's role is keyed by its path
+        return new if k == old else k
 
     return GrantSet(
-        roles={key: role(r) for key, r in grants.roles.items()},
+        roles={key(k): replace(role(r), key=key(r.key)) for k, r in grants.roles.items()},
         bindings=tuple(map(binding, grants.bindings)),
         files=tuple(new if f == old else f for f in grants.files),
     )

@@ -33,6 +33,10 @@ from leastpriv_ci.policy.model import is_unresolved, unresolved
 # otherwise expand exponentially while being resolved).
 MAX_NODES = 2_000_000
 
+_UNRESOLVED = (
+    "a template value cannot be resolved offline; it stays unresolved, so decisions that "
+    "depend on it are conditional"
+)
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _URL_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
@@ -85,8 +89,10 @@ class TemplateResolver:
         context: ResolveContext,
         notices: Notices,
         file: str,
+        max_values: int = MAX_NODES,
     ) -> None:
         self.template = template
+        self.max_values = max_values
         self.context = context
         self.notices = notices
         self.file = file
@@ -94,6 +100,7 @@ class TemplateResolver:
         self._conditions: dict[str, bool | None] = {}
         self._evaluating: set[str] = set()
         self._resolving: set[str] = set()
+        self._values: dict[tuple[str, str | None], Any] = {}
 
     def _section(self, name: str) -> Mapping[str, Any]:
         section = self.template.get(name)
@@ -103,29 +110,35 @@ class TemplateResolver:
 
     def resolve(self, value: Any, line: int | None = None) -> Any:
         """``value`` with every intrinsic resolved; ``NO_VALUE`` if it resolves to nothing."""
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
+        # Loaded templates hold plain dicts and lists; concrete type checks keep this hot
+        # path cheap (ABC isinstance checks cost several times more on large templates).
+        is_dict = isinstance(value, dict)
+        if not is_dict and not isinstance(value, list):
+            return value
+        self._nodes += 1 + len(value)  # counts scalars too, without a call for each
+        if self._nodes > self.max_values:
             raise UserError(
-                f"the template expands to more than {MAX_NODES} values (a YAML alias bomb?); "
-                "remove the repeated aliases",
+                f"the template expands to more than {self.max_values} values (a YAML alias "
+                "bomb?); remove the repeated aliases",
                 where=self.file,
             )
-        line = line_of(value) or line
-        if isinstance(value, Mapping):
-            if is_intrinsic(value):
-                key, argument = next(iter(value.items()))
-                return self._intrinsic(key, argument, line)
+        own_line = getattr(value, "line", None)
+        line = own_line or line
+        resolve = self.resolve
+        if is_dict:
+            if len(value) == 1:
+                key = next(iter(value))
+                if key == "Ref" or (isinstance(key, str) and key.startswith(("Fn::", "!"))):
+                    return self._intrinsic(key, value[key], line)
             out = LocatedDict()
-            out.line = line_of(value)
+            out.line = own_line
             for key, item in value.items():
-                resolved = self.resolve(item, line)
+                resolved = resolve(item, line)
                 if resolved is not NO_VALUE:
                     out[key] = resolved
             return out
-        if isinstance(value, list):
-            items = (self.resolve(item, line) for item in value)
-            return [item for item in items if item is not NO_VALUE]
-        return value
+        return [item for item in (resolve(entry, line) for entry in value)
+                if item is not NO_VALUE]
 
     def condition(self, name: str, line: int | None = None) -> bool | None:
         """A named condition's value; ``None`` when it depends on something unknown."""
@@ -237,6 +250,19 @@ class TemplateResolver:
         return value
 
     def _resource_value(self, logical_id: str, attribute: str | None, line: int | None) -> Any:
+        # Pure in the template and context: computed once per resource and attribute (a
+        # large template refers to the same table from hundreds of statements).
+        key = (logical_id, attribute)
+        if key not in self._values:
+            self._values[key] = self._derive(logical_id, attribute, line)
+            return self._values[key]
+        value = self._values[key]
+        if isinstance(value, str) and is_unresolved(value):
+            # Each use is counted, so the warning says how many places depend on it.
+            self.notices.add("unresolved-value", _UNRESOLVED, self._where(line, value))
+        return value
+
+    def _derive(self, logical_id: str, attribute: str | None, line: int | None) -> Any:
         spelled = f"{logical_id}.{attribute}" if attribute else logical_id
         label = f"GetAtt {spelled}" if attribute else f"Ref {spelled}"
         if spelled in self.context.parameters:
@@ -445,23 +471,22 @@ class TemplateResolver:
             inner = self._evaluate(argument[0], line)
             return None if inner is None else not inner
         if key in ("Fn::And", "Fn::Or") and isinstance(argument, list):
-            results = [self._evaluate(item, line) for item in argument]
             decisive: bool = key == "Fn::Or"  # any True decides Or; any False decides And
-            if decisive in results:
-                return decisive
-            return None if None in results else not decisive
+            unknown = False
+            for item in argument:  # in order, stopping early as CloudFormation would
+                result = self._evaluate(item, line)
+                if result is decisive:
+                    return decisive
+                unknown = unknown or result is None
+            return None if unknown else not decisive
         self._unresolved(f"condition {key}", line, "not a condition function")
         return None
 
     # -- helpers ------------------------------------------------------------------------
 
     def _unresolved(self, description: str, line: int | None, why: str) -> str:
-        self.notices.add(
-            "unresolved-value",
-            "a template value cannot be resolved offline; it stays unresolved, so decisions "
-            "that depend on it are conditional",
-            self._where(line, f"{description}: {why}"),
-        )
+        self.notices.add("unresolved-value", _UNRESOLVED,
+                         self._where(line, f"{description}: {why}"))
         return unresolved(description)
 
     def _where(self, line: int | None, what: str) -> str:

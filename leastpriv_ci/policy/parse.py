@@ -30,7 +30,9 @@ STATEMENT_KEYS = {
     "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition",
     "Principal", "NotPrincipal",
 }
-_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+$", re.DOTALL)
+# A full ARN, or a shorter one whose last segment ends in a wildcard (``arn:aws:logs:*``),
+# which IAM accepts because that ``*`` runs across the remaining segments.
+_ARN = re.compile(r"^arn:(?:[^:]*:[^:]*:[^:]*:[^:]*:.+|(?:[^:]*:){0,3}[^:]*\*)$", re.DOTALL)
 
 
 def parse_policy(

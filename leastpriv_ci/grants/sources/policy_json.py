@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
-from leastpriv_ci.loaders import LoadError, line_of, loads_json, loads_yaml, read_text
+from leastpriv_ci.loaders import LoadError, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.policy.parse import parse_policy
@@ -46,7 +47,8 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """The role(s) a policy file declares (nothing, if it is not a policy file after all)."""
     try:
         text = read_text(path)
-        data = loads_json(text) if path.suffix.lower() == ".json" else loads_yaml(text)
+        # The CloudFormation loader keeps ``Version: 2012-10-17`` a string.
+        data = loads_json(text) if path.suffix.lower() == ".json" else loads_cfn_yaml(text)
     except LoadError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise UserError(f"cannot parse policy file: {exc}; fix the syntax", where=where) from None

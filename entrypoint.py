@@ -1,0 +1,156 @@
+"""The container action's entry point: adapts the runner's environment to ``leastpriv-ci scan``.
+
+Nothing here decides anything. Inputs arrive as ``INPUT_<NAME>`` with the name
+upper-cased and hyphens kept (``INPUT_ROLE-TO-ASSUME``); the underscore spelling is
+accepted too, and an empty value means "not set". Each input becomes the ``scan`` long
+option of the same name. The GitHub token travels in the environment
+(``LEASTPRIV_GITHUB_TOKEN``), never on the command line. With arguments of its own
+(``entrypoint.py --help``, ``entrypoint.py observe …``) the image runs the plain CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
+
+from leastpriv_ci.github import TOKEN_VARIABLE
+
+DEFAULT_WORKSPACE = "/github/workspace"
+
+# Inputs passed as one ``--name value`` each.
+SINGLE_INPUTS = (
+    "role-to-assume",
+    "aws-region",
+    "role-session-name",
+    "role-duration-seconds",
+    "audience",
+    "allowed-account-ids",
+    "since",
+    "start-time",
+    "end-time",
+    "filter-expression",
+    "xray-group",
+    "compare",
+    "principal-map",
+    "config-file",
+    "fail-on",
+    "max-excess",
+    "min-severity",
+    "comment",
+    "comment-key",
+    "sarif-file",
+    "report-file",
+    "endpoint-url",
+)
+# Inputs holding several paths (newline- or comma-separated): one ``--name path`` per item.
+MULTI_INPUTS = ("trace-files", "policy-paths")
+SEPARATORS = re.compile(r"[\r\n,]+")
+
+
+def input_value(environ: Mapping[str, str], name: str) -> str | None:
+    """The input ``name`` as the runner passes it, or ``None`` when unset or blank."""
+    upper = name.upper()
+    for variable in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
+        value = environ.get(variable, "").strip()
+        if value:
+            return value
+    return None
+
+
+def split_list(value: str) -> list[str]:
+    """Items of a multi-value input: newline- or comma-separated, blanks dropped."""
+    return [item.strip() for item in SEPARATORS.split(value) if item.strip()]
+
+
+def scan_argv(environ: Mapping[str, str]) -> list[str]:
+    """The ``leastpriv-ci`` argument vector for the action's inputs."""
+    argv = ["scan", "--github-actions"]
+    for name in SINGLE_INPUTS:
+        value = input_value(environ, name)
+        if value is not None:
+            argv += [f"--{name}", value]
+    for name in MULTI_INPUTS:
+        value = input_value(environ, name)
+        for item in split_list(value or ""):
+            argv += [f"--{name}", item]
+    return argv
+
+
+def prepare_environment(environ: MutableMapping[str, str]) -> None:
+    """Move the token input into ``LEASTPRIV_GITHUB_TOKEN`` and drop it from ``INPUT_*``."""
+    token = input_value(environ, "github-token")
+    for variable in ("INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN"):
+        environ.pop(variable, None)
+    if token:
+        environ[TOKEN_VARIABLE] = token
+
+
+def workspace(environ: Mapping[str, str]) -> Path | None:
+    """Where the repository is checked out: ``GITHUB_WORKSPACE``, else the runner's mount."""
+    configured = environ.get("GITHUB_WORKSPACE")
+    if configured:
+        return Path(configured)
+    default = Path(DEFAULT_WORKSPACE)
+    return default if default.is_dir() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``scan`` for the action inputs, or the CLI with explicit arguments."""
+    from leastpriv_ci.cli import main as cli_main
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments:
+        return cli_main(arguments)
+    prepare_environment(os.environ)
+    where = workspace(os.environ)
+    if where is not None:
+        try:
+            os.chdir(where)
+        except OSError as exc:
+            print(f"leastpriv-ci: error: cannot enter the workspace {where}: {exc.strerror}",
+                  file=sys.stderr)
+            return 2
+    before = _output_size(os.environ)
+    try:
+        code = cli_main(scan_argv(os.environ))
+    except SystemExit as exc:  # argparse rejecting an input value
+        code = exc.code if isinstance(exc.code, int) else 2
+    if code >= 2:
+        _ensure_verdict(os.environ, before)
+    return code
+
+
+def _output_size(environ: Mapping[str, str]) -> int:
+    path = environ.get("GITHUB_OUTPUT")
+    try:
+        return Path(path).stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def _ensure_verdict(environ: Mapping[str, str], before: int) -> None:
+    """Set ``verdict=error`` when the run failed before it could set its outputs.
+
+    Workflows branch on ``steps.<id>.outputs.verdict``; an input error must not leave it
+    empty, which reads like "nothing to report".
+    """
+    from leastpriv_ci.runner import set_outputs
+
+    path = environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(before)
+            written = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        written = ""
+    if not re.search(r"^verdict(<<|=)", written, flags=re.MULTILINE):
+        set_outputs({"verdict": "error"}, environ)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""Usage against grants → findings (excess, missing, denied, platform, unobserved) and proposals.
+
+:func:`analyse` is the whole stage: pure, deterministic, fed by records only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
+
+from leastpriv_ci.analysis.diff import declared_document, policy_diff
+from leastpriv_ci.analysis.excess import excess_findings
+from leastpriv_ci.analysis.missing import missing_findings
+from leastpriv_ci.analysis.platform import (
+    DECLARED,
+    PlatformGroup,
+    PlatformOptions,
+    applicable_groups,
+    arn_fields,
+    compute_kind,
+)
+from leastpriv_ci.analysis.proposal import (
+    MANAGED_LIMIT,
+    Grant,
+    Proposal,
+    propose,
+    propose_policies,
+)
+from leastpriv_ci.analysis.severity import FindingRules, get_rules
+from leastpriv_ci.analysis.uses import collect_uses
+from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
+from leastpriv_ci.policy.match import action_match, any_of
+from leastpriv_ci.policy.model import Role, Statement
+from leastpriv_ci.records import (
+    FINDING_KINDS,
+    SEVERITIES,
+    Access,
+    Analysis,
+    Coverage,
+    Finding,
+    Observation,
+)
+
+__all__ = [
+    "PlatformOptions",
+    "Proposal",
+    "analyse",
+    "propose",
+    "propose_policies",
+    "role_proposal",
+]
+
+
+def analyse(
+    observation: Observation,
+    roles: Mapping[str, Role],
+    principal_roles: Mapping[str, str | None],
+    *,
+    platform: PlatformOptions | None = None,
+    declared_only_roles: Collection[str] | None = None,
+    context: dict[str, object] | None = None,
+    limit: int = MANAGED_LIMIT,
+    catalog: Catalog | None = None,
+) -> Analysis:
+    """Compare what each role's principals used with what the role's policies grant.
+
+    ``principal_roles`` maps a principal ARN to the ``Role.key`` it runs as (None: not
+    known → ``coverage.unmapped``; a principal missing from it falls back to the role
+    its usage record names, when that is one of ``roles``). Roles no observed principal
+    runs as get an ``unobserved`` finding and no verdict; with ``declared_only_roles``
+    given, only those roles are listed so (the others, e.g. attached roles fetched for
+    context, are left out silently). ``context`` is the request context for conditions
+    (usually None: conditions are then undecided and their findings conditional).
+    """
+    catalog = catalog or get_catalog()
+    rules = get_rules()
+    notices = Notices()
+    by_role: dict[str, list[str]] = {}
+    unmapped: list[str] = []
+    for principal, usage in sorted(observation.principals.items()):
+        role_key = principal_roles.get(principal) if principal in principal_roles else (
+            usage.role if usage.role in roles else None)
+        if role_key is not None and role_key not in roles:
+            notices.add("unknown-role", "a principal maps to a role whose policies were not "
+                        "found; it has no verdict", f"{principal} -> {role_key}")
+            role_key = None
+        if role_key is None:
+            unmapped.append(principal)
+        else:
+            by_role.setdefault(role_key, []).append(principal)
+
+    findings: list[Finding] = []
+    proposals: dict[str, dict[str, object]] = {}
+    principal_proposals: dict[str, dict[str, object]] = {}
+    declared: dict[str, dict[str, object]] = {}
+    diffs: dict[str, object] = {}
+    shared: dict[str, tuple[str, ...]] = {}
+    for role_key in sorted(by_role):
+        role = roles[role_key]
+        principals = by_role[role_key]
+        accesses = [a for p in principals for a in observation.principals[p].accesses]
+        uses = collect_uses(accesses, catalog)
+        groups = applicable_groups(role_key, principals, role.statements, platform)
+        findings.extend(excess_findings(
+            role, uses, principals=principals, platform=_platform_actions(groups),
+            shared=len(principals) > 1, catalog=catalog, rules=rules))
+        findings.extend(missing_findings(role, uses, rules=rules, context=context))
+        patterns: dict[str, tuple[str, ...]] = {}
+        proposal = role_proposal(role, accesses, principals, groups, limit=limit,
+                                 catalog=catalog, context=context, patterns=patterns)
+        _store(proposals, role_key, proposal, notices)
+        declared[role_key] = declared_document(role)
+        diffs[role_key] = policy_diff(declared[role_key], proposal.document)
+        if len(principals) > 1:
+            shared[role_key] = tuple(principals)
+            for principal in principals:
+                own = role_proposal(role, observation.principals[principal].accesses,
+                                    [principal], groups, limit=limit, catalog=catalog,
+                                    context=context, patterns=patterns)
+                principal_proposals[principal] = own.document
+    for principal in unmapped:
+        own = propose_policies(observation.principals[principal].accesses, catalog=catalog,
+                               limit=limit)
+        principal_proposals[principal] = own.document
+
+    unobserved_roles = sorted(
+        key for key in roles
+        if key not in by_role and (declared_only_roles is None or key in declared_only_roles)
+    )
+    findings.extend(_unobserved(roles[key], rules) for key in unobserved_roles)
+    unobserved_principals = sorted(
+        p for p, r in principal_roles.items() if p not in observation.principals
+    )
+    coverage = Coverage(
+        traces=observation.traces,
+        window=observation.window,
+        principals=tuple(sorted(observation.principals)),
+        unobserved=tuple(unobserved_roles + unobserved_principals),
+        unmapped=tuple(unmapped),
+        unknown_resources=sum(
+            1 for usage in observation.principals.values() for a in usage.accesses
+            if not a.resource_known
+        ),
+        policy_files=tuple(sorted({
+            s.origin.file for role in roles.values() for s in _all_statements(role)
+            if s.origin.file
+        })),
+        roles=tuple(sorted(roles)),
+    )
+    return Analysis(
+        findings=tuple(_ordered(_deduplicated(findings))),
+        proposals=proposals,
+        declared=declared,
+        diffs=diffs,
+        shared_roles=shared,
+        coverage=coverage,
+        notices=notices,
+        principal_proposals=principal_proposals,
+    )
+
+
+def role_proposal(
+    role: Role,
+    accesses: Sequence[Access],
+    principals: Sequence[str],
+    groups: Sequence[PlatformGroup],
+    *,
+    limit: int = MANAGED_LIMIT,
+    catalog: Catalog | None = None,
+    context: dict[str, object] | None = None,
+    patterns: dict[str, tuple[str, ...]] | None = None,
+) -> Proposal:
+    """The proposal for a role: what was used, plus the platform grants it keeps.
+
+    ``patterns`` caches the declared resource patterns per action across calls for the
+    same role.
+    """
+    catalog = catalog or get_catalog()
+    index = PolicyIndex(role.statements, context=context)
+    used = {a.action.lower() for a in accesses}
+    cache = patterns if patterns is not None else {}
+
+    def declared(action: str) -> tuple[str, ...]:
+        if action not in cache:
+            cache[action] = _declared_patterns(role.statements, action)
+        return cache[action]
+
+    extra = [g for g in _platform_grants(index, principals, groups, catalog, declared)
+             if g.action.lower() not in used]
+
+    bounds: dict[str, tuple[str, ...] | None] = {}
+
+    def declared_bound(action: str, access: Access) -> tuple[str, ...] | None:
+        if action not in bounds:
+            bounds[action] = tuple(p for p in declared(action) if p != "*") or None
+        return bounds[action]
+
+    return propose_policies(accesses, catalog=catalog, limit=limit, extra=extra,
+                            unknown_bound=declared_bound)
+
+
+def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:
+    found: dict[str, PlatformGroup] = {}
+    for group in groups:
+        for action in sorted(group.actions):
+            found.setdefault(action, group)
+    return found
+
+
+def _platform_grants(
+    index: PolicyIndex, principals: Sequence[str], groups: Sequence[PlatformGroup],
+    catalog: Catalog, declared_patterns: Callable[[str], tuple[str, ...]],
+) -> list[Grant]:
+    """The platform permissions the role grants, narrowed where the data can narrow them."""
+    grants: list[Grant] = []
+    for group in groups:
+        for permission in group.permissions:
+            for name in permission.actions:
+                action = catalog.canonical(name) or name
+                declared = declared_patterns(action)
+                if not declared:
+                    continue  # not granted: nothing to keep
+                candidates = _resources_for(permission.resource, principals, group)
+                kept = [r for r in candidates
+                        if index.evaluate(action, r).decision in (Decision.ALLOW,
+                                                                  Decision.CONDITIONAL)]
+                if not kept:
+                    kept = list(declared)
+                grants.extend(Grant(action, r) for r in kept)
+    return grants
+
+
+def _resources_for(template: str, principals: Sequence[str], group: PlatformGroup
+                   ) -> list[str]:
+    if template == DECLARED:
+        return []
+    if "{" not in template:
+        return [template]
+    found = []
+    for principal in principals:
+        fields = arn_fields(principal)
+        if fields is not None and compute_kind(principal) in group.compute:
+            found.append(template.format(**fields))
+    return sorted(set(found))
+
+
+def _declared_patterns(statements: Sequence[Statement], action: str) -> tuple[str, ...]:
+    """Resource patterns of the Allow statements whose actions cover ``action``."""
+    patterns: list[str] = []
+    for statement in statements:
+        if not statement.is_allow or statement.not_resources:
+            continue
+        acting = any_of([action_match(p, action) for p in statement.actions])
+        if statement.not_actions:
+            acting = None if acting is None else not acting
+        if acting:
+            patterns.extend(r for r in statement.resources if r not in patterns)
+    return tuple(patterns)
+
+
+def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal,
+           notices: Notices) -> None:
+    proposals[key] = proposal.documents[0]
+    for number, doc in enumerate(proposal.documents[1:], start=2):
+        proposals[f"{key} (part {number})"] = doc
+    for note in proposal.notes:
+        notices.add("proposal-" + key, f"proposal for {key}: {note}")
+
+
+def _unobserved(role: Role, rules: FindingRules) -> Finding:
+    return Finding(
+        kind="unobserved",
+        role=role.key,
+        action="*",
+        resource="*",
+        severity=rules.severity("unobserved"),
+        origin=role.origin if (role.origin.file or role.origin.policy_arn) else None,
+        message=rules.message("unobserved", "role"),
+        fix=rules.fix("unobserved", "role"),
+    )
+
+
+def _all_statements(role: Role) -> tuple[Statement, ...]:
+    return role.statements + (role.boundary.statements if role.boundary else ())
+
+
+def _deduplicated(findings: list[Finding]) -> list[Finding]:
+    """One finding per (kind, role, action, resource): later duplicates add their origin."""
+    kept: dict[tuple[str, str, str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.kind, finding.role, finding.action, finding.resource)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = finding
+            continue
+        also = list(first.detail.get("also_declared_at", []))  # type: ignore[call-overload]
+        if finding.origin is not None and str(finding.origin) not in also:
+            also.append(str(finding.origin))
+        kept[key] = replace(first, detail={**first.detail, "also_declared_at": also})
+    return list(kept.values())
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (
+        f.role, FINDING_KINDS.index(f.kind), -SEVERITIES.index(f.severity),
+        f.action.lower(), f.resource))

@@ -1,0 +1,348 @@
+"""Excess: what each Allow statement grants beyond what the role's principals used.
+
+A statement is judged per (action pattern, resource pattern) it lists, so every finding
+names one pattern pair (DESIGN.md: one finding per kind, role, action and resource):
+
+- a wildcard action is expanded through the catalog and reported once ("`dynamodb:*`
+  grants 57 actions, 3 used"), the unused actions in ``detail``;
+- a resource pattern is *broad* when the used resources, as the proposal would write
+  them, are narrower than it; ``*`` is never broad for actions that support no
+  resource type, and accesses whose traces named no resource keep it from being judged;
+- a pattern pair nobody used is reported as unused;
+- platform-required actions are set aside (reported as ``platform``, never excess).
+
+A statement with a condition (or a value the infrastructure code did not resolve) is
+excess only with that caveat: ``conditional=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from leastpriv_ci.analysis.platform import PlatformGroup
+from leastpriv_ci.analysis.proposal import S3_OBJECT, literal, s3_object_pattern
+from leastpriv_ci.analysis.severity import FindingRules, strongest_level
+from leastpriv_ci.analysis.uses import Use, traces_of
+from leastpriv_ci.catalog import ActionInfo, Catalog
+from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
+from leastpriv_ci.policy.match import action_match, any_of, resource_matches
+from leastpriv_ci.policy.model import Role, Statement, is_unresolved
+from leastpriv_ci.policy.wildcards import has_wildcard
+from leastpriv_ci.records import Finding
+
+MAX_LISTED = 200  # actions/resources listed in a finding's detail; counts stay exact
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (action pattern, resource pattern) pair of a statement, or its Not* block."""
+
+    statement: Statement
+    action: str  # the finding's action label: the pattern, or NotAction(...)
+    resource: str  # the finding's resource label
+    sub: Statement  # the statement narrowed to this pair
+
+
+def units(statement: Statement) -> list[Unit]:
+    """The pattern pairs a statement is judged by."""
+    if statement.not_actions:
+        actions = [(f"NotAction({', '.join(statement.actions)})", statement.actions)]
+    else:
+        actions = [(a, (a,)) for a in statement.actions]
+    if statement.not_resources:
+        resources = [(f"NotResource({', '.join(statement.resources)})", statement.resources)]
+    else:
+        resources = [(r, (r,)) for r in statement.resources]
+    return [
+        Unit(statement, label_a, label_r, replace(statement, actions=a, resources=r))
+        for label_a, a in actions
+        for label_r, r in resources
+    ]
+
+
+def excess_findings(
+    role: Role,
+    uses: Sequence[Use],
+    *,
+    principals: Sequence[str],
+    platform: Mapping[str, PlatformGroup],
+    shared: bool,
+    catalog: Catalog,
+    rules: FindingRules,
+) -> list[Finding]:
+    """Excess and platform findings for every Allow statement of ``role``.
+
+    ``platform`` maps lower-cased platform-required action names to their group.
+    """
+    findings: list[Finding] = []
+    used_anywhere = {u.key for u in uses}
+    grouped = _by_action(uses)
+    for statement in role.statements:
+        if not statement.is_allow:
+            continue
+        for unit in units(statement):
+            findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
+                                   shared, catalog, rules))
+    return findings
+
+
+def _judge(
+    unit: Unit,
+    role: Role,
+    uses: Mapping[str, list[Use]],
+    principals: Sequence[str],
+    platform: Mapping[str, PlatformGroup],
+    used_anywhere: set[str],
+    shared: bool,
+    catalog: Catalog,
+    rules: FindingRules,
+) -> list[Finding]:
+    statement = unit.sub
+    if any(is_unresolved(a) for a in statement.actions):
+        return []  # an action list the tool could not resolve cannot be judged
+    granted = _granted(statement.actions, statement.not_actions, catalog)
+    covered, unknown = _covered(statement, uses)
+    used = {u.key for u in covered} | {u.key for u in unknown}
+    conditional = bool(statement.conditions) or any(is_unresolved(r) for r in
+                                                    statement.resources)
+    findings = [
+        _platform_finding(unit, role, info, platform[key], principals, rules)
+        for key, info in sorted(granted.items())
+        if key in platform and key not in used_anywhere
+    ]
+    unused = {k: i for k, i in granted.items() if k not in used and k not in platform}
+    denied = _denied_everywhere(role, unit, unused)
+    unused = {k: i for k, i in unused.items() if k not in denied}
+    suggested = _suggested(unit, covered, unknown)
+    if not unused and suggested is None:
+        return findings
+    wildcard = statement.not_actions or has_wildcard(unit.action)
+    resources = suggested or ()
+    if not covered and not unknown:
+        variant = "wildcard" if wildcard else "unused"
+    elif suggested is not None:
+        variant = "wildcard_broad" if wildcard and unused else "broad"
+    else:
+        variant = "wildcard"
+    levels: list[str | None] = [i.access_level for i in unused.values()]
+    if suggested is not None:
+        levels.extend(u.access_level for u in covered if u.resource_level)
+    level = strongest_level(levels)
+    everything = (unit.action == "*" or statement.not_actions) and unit.resource == "*"
+    fields = {
+        "action": unit.action, "resource": unit.resource, "granted": len(granted),
+        "used": sum(1 for k in granted if k in used),
+        "count": len({u.resource for u in covered if u.resource_level}),
+        "unknown": len(unknown),
+    }
+    message = rules.message("excess", variant, **fields)
+    if conditional:
+        message += rules.message("excess", "conditional")
+    if unknown:
+        message += rules.message("excess", "unknown_resources", **fields)
+    used_actions = sorted({u.action for u in covered} | {u.action for u in unknown},
+                          key=str.lower)
+    if variant == "unused":
+        fix = rules.fix("excess", "unused", **fields)
+    elif variant == "broad":
+        fix = rules.fix("excess", "broad", resources=_quoted(resources))
+    else:
+        fix = rules.fix("excess", "wildcard", used_actions=_quoted(used_actions) or "none")
+        if suggested is not None:
+            fix += "; " + rules.fix("excess", "broad", resources=_quoted(resources))
+    detail: dict[str, object] = {
+        "statement": unit.statement.sid,
+        "granted_actions": len(granted),
+        "used_actions": used_actions,
+        "unused_actions": sorted((i.full_name for i in unused.values()),
+                                 key=str.lower)[:MAX_LISTED],
+        "unused_count": len(unused),
+        "unused_by_level": _by_level(unused.values()),
+        "used_resources": sorted({u.resource for u in covered})[:MAX_LISTED],
+    }
+    if denied:
+        # an unconditional Deny takes these away wherever this pattern grants them
+        detail["denied_by_policy"] = sorted(denied.values(), key=str.lower)[:MAX_LISTED]
+    if suggested is not None:
+        detail["suggested_resources"] = list(resources)
+    if unknown:
+        detail["unknown_resources"] = len(unknown)
+    if shared:
+        detail["per_principal"] = _per_principal(principals, covered, unknown)
+    severity = rules.severity("excess", level, everything=everything)
+    return [*findings, Finding(
+        kind="excess",
+        role=role.key,
+        action=unit.action,
+        resource=unit.resource,
+        severity=severity,
+        principals=tuple(principals),
+        access_level=level,
+        origin=unit.statement.origin,
+        message=message,
+        fix=fix,
+        conditional=conditional,
+        trace_ids=traces_of(u.trace_ids for u in (*covered, *unknown)),
+        detail=detail,
+    )]
+
+
+def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
+                       ) -> dict[str, str]:
+    """Granted actions an unconditional Deny removes on the whole resource pattern.
+
+    A Deny covers the pattern when its own resource patterns match the pattern's text
+    (``*``, the same ARN, or a wider wildcard), so the grant never takes effect there.
+    """
+    if unit.sub.not_resources:
+        return {}
+    pattern = unit.sub.resources[0]
+    denies = [
+        s for s in role.statements
+        if not s.is_allow and not s.conditions and not s.not_resources
+        and any(resource_matches(p, pattern) is True for p in s.resources)
+    ]
+    if not denies:
+        return {}
+    found = {}
+    for key, info in actions.items():
+        name = info.full_name
+        for deny in denies:
+            acting = any_of([action_match(p, name) for p in deny.actions])
+            if (not acting if deny.not_actions else acting is True) and acting is not None:
+                found[key] = name
+                break
+    return found
+
+
+def _covered(statement: Statement, uses: Mapping[str, list[Use]]
+             ) -> tuple[list[Use], list[Use]]:
+    """Uses the (narrowed, Allow) statement may grant: with a known resource, and not."""
+    index = PolicyIndex([replace(statement, effect="Allow")], memoize=False)
+    covered: list[Use] = []
+    unknown: list[Use] = []
+    for action, group in uses.items():
+        acting = any_of([action_match(p, action) for p in statement.actions])
+        if statement.not_actions:
+            acting = None if acting is None else not acting
+        if acting is False:
+            continue
+        for use in group:
+            if not use.resource_known:
+                unknown.append(use)
+            elif index.evaluate(use.action, use.resource).decision is not (
+                    Decision.IMPLICIT_DENY):
+                covered.append(use)
+    return covered, unknown
+
+
+def _by_action(uses: Sequence[Use]) -> dict[str, list[Use]]:
+    """Uses grouped by action, so each pattern is matched once per distinct action."""
+    grouped: dict[str, list[Use]] = {}
+    for use in uses:
+        grouped.setdefault(use.action, []).append(use)
+    return grouped
+
+
+def _suggested(unit: Unit, covered: list[Use], unknown: list[Use]) -> tuple[str, ...] | None:
+    """The narrower resources to grant instead, or None when the pattern is not broad."""
+    statement = unit.sub
+    scoped = [u for u in covered if u.resource_level]
+    if not scoped or unknown:
+        return None
+    if not statement.not_resources:
+        pattern = statement.resources[0]
+        if pattern != "*" and not has_wildcard(pattern):
+            return None
+    suggestion = _as_proposed(scoped)
+    if not statement.not_resources and suggestion == (statement.resources[0],):
+        return None
+    return suggestion
+
+
+def _as_proposed(uses: list[Use]) -> tuple[str, ...]:
+    """Used resources written as the proposal writes them (S3 keys generalised)."""
+    out: set[str] = set()
+    keys: dict[tuple[str, str, str], set[str]] = {}
+    for use in uses:
+        s3 = S3_OBJECT.match(use.resource)
+        if s3:
+            keys.setdefault((use.key, s3.group(1), s3.group(2)), set()).add(s3.group(3))
+        else:
+            out.add(literal(use.resource))
+    for (_, partition, bucket), found in keys.items():
+        out.add(s3_object_pattern(partition, bucket, found))
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=4096)
+def _granted_cached(
+    patterns: tuple[str, ...], negated: bool, catalog: Catalog
+) -> Mapping[str, ActionInfo]:
+    if negated:
+        excluded = {i.full_name.lower() for p in patterns for i in catalog.expand(p)}
+        return {i.full_name.lower(): i for i in catalog if i.full_name.lower() not in excluded}
+    found: dict[str, ActionInfo] = {}
+    for pattern in patterns:
+        expanded = catalog.expand(pattern)
+        if not expanded and not has_wildcard(pattern):
+            # IAM does not know it (typo, retired, newer than the catalog): judge it alone
+            service, _, name = pattern.partition(":")
+            expanded = [ActionInfo(service, name, "", (), (), ())]
+        for info in expanded:
+            found[info.full_name.lower()] = info
+    return found
+
+
+def _granted(patterns: tuple[str, ...], negated: bool, catalog: Catalog
+             ) -> Mapping[str, ActionInfo]:
+    """Every action the patterns grant, by lower-cased name."""
+    return _granted_cached(patterns, negated, catalog)
+
+
+def _platform_finding(
+    unit: Unit, role: Role, info: ActionInfo, group: PlatformGroup,
+    principals: Sequence[str], rules: FindingRules,
+) -> Finding:
+    fields = {"action": info.full_name, "resource": unit.resource, "group": group.name,
+              "description": group.description}
+    return Finding(
+        kind="platform",
+        role=role.key,
+        action=info.full_name,
+        resource=unit.resource,
+        severity=rules.severity("platform"),
+        principals=tuple(principals),
+        access_level=info.access_level or None,
+        origin=unit.statement.origin,
+        message=rules.message("platform", "granted", **fields),
+        fix=rules.fix("platform", "granted", **fields),
+        conditional=bool(unit.statement.conditions),
+        detail={"platform_group": group.name, "source": group.source,
+                "statement": unit.statement.sid},
+    )
+
+
+def _by_level(infos: object) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for info in infos:  # type: ignore[attr-defined]
+        level = info.access_level or "unknown"
+        counts[level] = counts.get(level, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _per_principal(
+    principals: Sequence[str], covered: list[Use], unknown: list[Use]
+) -> dict[str, list[str]]:
+    """What each principal sharing the role used of this grant."""
+    out: dict[str, list[str]] = {p: [] for p in principals}
+    for use in (*covered, *unknown):
+        for principal in use.principals:
+            out.setdefault(principal, []).append(f"{use.action} on {use.resource}")
+    return {p: sorted(set(v)) for p, v in sorted(out.items())}
+
+
+def _quoted(values: Sequence[str]) -> str:
+    return ", ".join(f"`{v}`" for v in values)

@@ -1,0 +1,73 @@
+"""Proposals from usage alone (``leastpriv-ci generate``): no declared policy needed.
+
+Principals whose role is known (the usage record names it, e.g. through the principal
+map) are proposed one policy per role, from the usage of every principal running as
+it; the others one policy per principal. Platform groups that are ``on`` for the
+principals' compute kind and marked ``generate`` in the data (logs, X-Ray writes) are
+added with their data resources, unless switched off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from leastpriv_ci.analysis.platform import DECLARED, PlatformOptions, applicable_groups, arn_fields
+from leastpriv_ci.analysis.proposal import MANAGED_LIMIT, Grant, Proposal, propose_policies
+from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.records import Observation
+
+
+def generate(
+    observation: Observation,
+    *,
+    platform: PlatformOptions | None = None,
+    limit: int = MANAGED_LIMIT,
+    catalog: Catalog | None = None,
+) -> dict[str, Proposal]:
+    """One proposal per role (when known) or per principal, keyed by its ARN, sorted."""
+    catalog = catalog or get_catalog()
+    members: dict[str, list[str]] = {}
+    for principal, usage in observation.principals.items():
+        members.setdefault(usage.role or principal, []).append(principal)
+    proposals = {}
+    for key in sorted(members):
+        principals = sorted(members[key])
+        accesses = [a for p in principals for a in observation.principals[p].accesses]
+        extra = platform_grants(key, principals, platform, catalog)
+        proposal = propose_policies(accesses, catalog=catalog, limit=limit, extra=extra)
+        denied = sorted({(a.action, a.resource) for a in accesses if a.denied})
+        proposals[key] = replace(proposal, notes=proposal.notes + tuple(
+            f"`{action}` on `{resource}` was denied at runtime; included because the code "
+            "calls it" for action, resource in denied))
+    return proposals
+
+
+def platform_grants(key: str, principals: Sequence[str], options: PlatformOptions | None,
+                    catalog: Catalog) -> list[Grant]:
+    """Grants for the platform groups switched on for these principals' compute kind."""
+    grants: list[Grant] = []
+    for group in applicable_groups(key, principals, (), options):
+        if not group.generate:
+            continue  # e.g. VPC interfaces: usage alone cannot tell the function needs them
+        for permission in group.permissions:
+            if permission.resource == DECLARED:
+                continue  # the queue/stream/key is not known without a declared policy
+            resources = {permission.resource} if "{" not in permission.resource else {
+                permission.resource.format(**fields)
+                for fields in (arn_fields(p) for p in principals) if fields is not None
+            }
+            for action in permission.actions:
+                name = catalog.canonical(action) or action
+                grants.extend(Grant(name, r) for r in sorted(resources))
+    return grants
+
+
+def documents(proposals: dict[str, Proposal]) -> dict[str, dict[str, object]]:
+    """Key → policy document; a proposal split to fit IAM's limit adds ``KEY (part N)``."""
+    out: dict[str, dict[str, object]] = {}
+    for key, proposal in proposals.items():
+        out[key] = proposal.documents[0]
+        for number, doc in enumerate(proposal.documents[1:], start=2):
+            out[f"{key} (part {number})"] = doc
+    return out

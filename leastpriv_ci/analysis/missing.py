@@ -1,0 +1,153 @@
+"""Missing and denied: what the principals used that the role's policies do not allow.
+
+- A used (not denied) access the policies do not allow is ``missing``: an implicit
+  deny (no statement allows it; ``origin`` is the closest Allow of the same action, if
+  any), an explicit deny (``origin`` is the Deny statement) or the permissions boundary.
+- An access the traces show as denied is ``denied``, whatever the policies say; when
+  they allow it, the denial came from outside the role and the finding says so.
+- A decision that rests on a condition the tool cannot decide is "may be missing":
+  ``conditional=True`` and a lower severity, never proof.
+- An access whose trace named no resource is judged by its action alone: missing only
+  when no statement allows that action on any resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from leastpriv_ci.analysis.severity import FindingRules
+from leastpriv_ci.analysis.uses import Use
+from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
+from leastpriv_ci.policy.match import action_match, any_of
+from leastpriv_ci.policy.model import Role, Statement
+from leastpriv_ci.records import Finding, Origin
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    variant: str  # message variant in findings.yaml
+    origin: Origin | None
+    conditional: bool = False
+    statement: Statement | None = None
+
+
+def missing_findings(
+    role: Role,
+    uses: Sequence[Use],
+    *,
+    rules: FindingRules,
+    context: dict[str, object] | None = None,
+) -> list[Finding]:
+    """Missing and denied findings for one role's uses."""
+    boundary = role.boundary.statements if role.boundary else None
+    index = PolicyIndex(role.statements, context=context, boundary=boundary)
+    identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
+    findings = []
+    closest: dict[str, Statement | None] = {}
+    for use in uses:
+        verdict = _verdict(role, use, index, identity, closest)
+        if verdict is None:
+            continue
+        findings.append(_finding(role, use, verdict, rules))
+    return findings
+
+
+def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
+             closest_cache: dict[str, Statement | None]) -> _Verdict | None:
+    if not use.resource_known:
+        return _unknown_resource_verdict(role, use)
+    evaluation = index.evaluate(use.action, use.resource)
+    decision = evaluation.decision
+    if decision is Decision.ALLOW:
+        return _Verdict("allow", _origin(evaluation)) if use.denied else None
+    if decision is Decision.EXPLICIT_DENY:
+        return _Verdict("explicit_deny", _origin(evaluation), statement=evaluation.statements[0])
+    if decision is Decision.CONDITIONAL:
+        return _Verdict("conditional", _origin(evaluation), conditional=True)
+    if identity is not index and identity.evaluate(use.action, use.resource).allowed:
+        boundary = role.boundary
+        return _Verdict("boundary", boundary.origin if boundary else None)
+    if use.key not in closest_cache:
+        closest_cache[use.key] = _closest_allow(role.statements, use.action)
+    closest = closest_cache[use.key]
+    return _Verdict("implicit_deny", closest.origin if closest else None, statement=closest)
+
+
+def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
+    """Judge an access by its action only: the trace did not name the resource."""
+    for statement in role.statements + (role.boundary.statements if role.boundary else ()):
+        if (not statement.is_allow and not statement.conditions and _acts(statement, use.action)
+                and statement.resources == ("*",) and not statement.not_resources):
+            return _Verdict("explicit_deny", statement.origin, statement=statement)
+    allows = [s for s in role.statements if s.is_allow and _acts(s, use.action) is not False]
+    if not allows:
+        return _Verdict("unknown_resource", None)
+    if all(s.conditions for s in allows):
+        return _Verdict("conditional", allows[0].origin, conditional=True)
+    if use.denied:
+        return _Verdict("allow", allows[0].origin)
+    return None
+
+
+def _acts(statement: Statement, action: str) -> bool | None:
+    result = any_of([action_match(p, action) for p in statement.actions])
+    if statement.not_actions:
+        return None if result is None else not result
+    return result
+
+
+def _closest_allow(statements: Sequence[Statement], action: str) -> Statement | None:
+    """The first Allow statement naming the action (on other resources), if any."""
+    for statement in statements:
+        if statement.is_allow and _acts(statement, action):
+            return statement
+    return None
+
+
+def _origin(evaluation: Evaluation) -> Origin | None:
+    return evaluation.statements[0].origin if evaluation.statements else None
+
+
+def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Finding:
+    kind = "denied" if use.denied else "missing"
+    variant = verdict.variant
+    if kind == "missing" and variant == "allow":  # pragma: no cover - filtered above
+        raise AssertionError("an allowed access is not missing")
+    if kind == "denied" and variant == "unknown_resource":
+        variant = "implicit_deny"
+    fields = {"action": use.action, "resource": use.resource}
+    message = rules.message(kind, variant, **fields)
+    fix = rules.fix(kind, _fix_variant(kind, verdict.variant), **fields)
+    detail: dict[str, object] = {"decision": verdict.variant, "count": use.count}
+    if verdict.statement is not None and verdict.statement.sid:
+        detail["statement"] = verdict.statement.sid
+    if not use.resource_known:
+        detail["resource_known"] = False
+    return Finding(
+        kind=kind,
+        role=role.key,
+        action=use.action,
+        resource=use.resource,
+        severity=rules.severity(kind, use.access_level, conditional=verdict.conditional),
+        principals=use.principals,
+        access_level=use.access_level,
+        origin=verdict.origin,
+        message=message,
+        fix=fix,
+        conditional=verdict.conditional,
+        trace_ids=use.trace_ids,
+        detail=detail,
+    )
+
+
+def _fix_variant(kind: str, variant: str) -> str:
+    if variant == "explicit_deny":
+        return "deny"
+    if variant == "conditional" and kind == "missing":
+        return "conditional"
+    if variant == "boundary" and kind == "missing":
+        return "boundary"
+    if variant == "allow":
+        return "elsewhere"
+    return "grant"

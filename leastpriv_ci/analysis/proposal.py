@@ -1,0 +1,348 @@
+"""The least-privilege proposal: the smallest IAM policy that allows what was used.
+
+Built from :class:`Access` records (denied ones included: a denied call shows a need):
+
+- one grant per used (action, resource); actions that support no resource type are
+  granted on ``*`` (the only way IAM grants them), every other action on the ARNs used;
+- S3 object keys are generalised, per action and bucket, to the longest common prefix
+  at a ``/`` boundary (``arn:aws:s3:::b/uploads/*``), never wider than the bucket;
+- resources with identical action sets become one statement; the order is sorted, so
+  the same usage always gives the same document;
+- literal ``*``, ``?`` and ``$`` in an observed ARN are written as ``${*}``, ``${?}``
+  and ``${$}`` so that they do not become wildcards;
+- past IAM's size limit, action sets of one service are merged over that service's
+  resources, then a service's actions become ``service:*`` when they share one
+  resource set, then the policy is split. No step grants a resource that was not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from leastpriv_ci.catalog import ActionInfo, Catalog, get_catalog
+from leastpriv_ci.policy.model import VERSION_2012
+from leastpriv_ci.records import Access
+
+INLINE_LIMIT = 10_240  # characters of an inline policy (IAM quota, whitespace excluded)
+MANAGED_LIMIT = 6_144  # characters of a customer managed policy
+
+S3_OBJECT = re.compile(r"^arn:([^:]+):s3:::([^/]+)/(.*)$", re.DOTALL)
+_SPECIAL = re.compile(r"[$*?]")
+_ARN_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One (action, resource pattern) the proposal must allow."""
+
+    action: str
+    resource: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The proposed policy document(s) and what was done to fit them in IAM's limits."""
+
+    documents: tuple[dict[str, object], ...]
+    notes: tuple[str, ...] = ()
+    unknown_resources: tuple[str, ...] = ()  # actions whose resource the traces did not name
+
+    @property
+    def document(self) -> dict[str, object]:
+        """The whole proposal as one document (over the size limit when it was split)."""
+        if len(self.documents) == 1:
+            return self.documents[0]
+        statements = [s for doc in self.documents for s in _statements_of(doc)]
+        return {"Version": VERSION_2012, "Statement": statements}
+
+
+# For accesses whose resource the traces did not name: the patterns to grant the action
+# on (the analysis passes the declared policy's patterns); None → the catalog's ARN
+# formats scoped to the principal's partition, region and account.
+UnknownBound = Callable[[str, Access], tuple[str, ...] | None]
+
+
+def propose(
+    accesses: Iterable[Access], *, catalog: Catalog | None = None, limit: int = MANAGED_LIMIT
+) -> dict[str, object]:
+    """The least-privilege IAM policy document allowing every given access.
+
+    Fitted into ``limit`` characters by merging (see the module docstring); when even
+    that cannot fit, the returned document is over the limit and
+    :func:`propose_policies` gives it split into several.
+    """
+    return propose_policies(accesses, catalog=catalog, limit=limit).document
+
+
+def propose_policies(
+    accesses: Iterable[Access],
+    *,
+    catalog: Catalog | None = None,
+    limit: int = MANAGED_LIMIT,
+    extra: Iterable[Grant] = (),
+    unknown_bound: UnknownBound | None = None,
+) -> Proposal:
+    """The proposal as one or more documents, each within ``limit`` characters.
+
+    ``extra`` grants are added as given (the analysis keeps platform permissions so).
+    """
+    catalog = catalog or get_catalog()
+    grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound)
+    grants.update(extra)
+    documents, notes = fit(grants, limit=limit)
+    if unknown:
+        notes = (*notes, "the traces did not name the resource of "
+                 + ", ".join(sorted(unknown)) + "; granted on the declared or ARN-format pattern")
+    return Proposal(documents, notes, tuple(sorted(unknown)))
+
+
+def needed_grants(
+    accesses: Iterable[Access],
+    *,
+    catalog: Catalog | None = None,
+    unknown_bound: UnknownBound | None = None,
+) -> tuple[set[Grant], set[str]]:
+    """The (action, resource) pairs the accesses need, and actions of unknown resource."""
+    catalog = catalog or get_catalog()
+    pairs: set[tuple[str, str]] = set()
+    unknown: set[str] = set()
+    s3_keys: dict[tuple[str, str, str], set[str]] = {}  # (action, partition, bucket) → keys
+    # action as recorded → (catalog spelling, resource-level?, info)
+    infos: dict[str, tuple[str, bool, ActionInfo | None]] = {}
+    for access in accesses:
+        known = infos.get(access.action)
+        if known is None:
+            info = catalog.action(access.action)
+            known = infos[access.action] = (
+                info.full_name if info else access.action,
+                info.resource_level if info else True,
+                info,
+            )
+        action, resource_level, info = known
+        if not resource_level:
+            pairs.add((action, "*"))
+            continue
+        if not access.resource_known or access.resource == "*":
+            unknown.add(action)
+            if access.resource != "*":
+                # the usage stage bounded it from what the trace did say (the bucket)
+                pairs.add((action, access.resource))
+                continue
+            bound = unknown_bound(action, access) if unknown_bound else None
+            if bound is None:
+                bound = _format_patterns(info, access.principal) if info else ("*",)
+            pairs.update((action, pattern) for pattern in bound)
+            continue
+        s3 = S3_OBJECT.match(access.resource)
+        if s3:
+            s3_keys.setdefault((action, s3.group(1), s3.group(2)), set()).add(s3.group(3))
+        else:
+            pairs.add((action, literal(access.resource)))
+    for (action, partition, bucket), keys in s3_keys.items():
+        pairs.add((action, s3_object_pattern(partition, bucket, keys)))
+    return {Grant(action, resource) for action, resource in pairs}, unknown
+
+
+def literal(resource: str) -> str:
+    """An observed ARN as a resource pattern matching only itself (IAM 2012-10-17)."""
+    return _SPECIAL.sub(lambda m: "${" + m.group(0) + "}", resource)
+
+
+def s3_object_pattern(partition: str, bucket: str, keys: Iterable[str]) -> str:
+    """One key exactly, or several keys' longest common prefix at a ``/`` boundary."""
+    distinct = sorted(set(keys))
+    base = f"arn:{partition}:s3:::{literal(bucket)}/"
+    if len(distinct) == 1:
+        return base + literal(distinct[0])
+    prefix = _common_prefix(distinct)
+    prefix = prefix[: prefix.rfind("/") + 1]
+    return base + literal(prefix) + "*"
+
+
+def _common_prefix(values: list[str]) -> str:
+    first, last = values[0], values[-1]  # sorted: the common prefix of the extremes
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def _format_patterns(info: ActionInfo, principal: str) -> tuple[str, ...]:
+    """The catalog's ARN formats for the action, in the principal's account and region."""
+    from leastpriv_ci.analysis.platform import arn_fields
+
+    fields = arn_fields(principal) or {}
+    known = {
+        "partition": fields.get("partition", "*"),
+        "region": fields.get("region", "*"),
+        "account": fields.get("account", "*"),
+    }
+    catalog = get_catalog()
+    patterns = []
+    for ref in info.resource_types:
+        resource_type = catalog.resource_type(info.service, ref.name)
+        if resource_type is None:
+            continue
+        patterns.append(_ARN_VARIABLE.sub(
+            lambda m: known.get(m.group(1).lower(), "*") or "*", resource_type.arn_format))
+    return tuple(sorted(set(patterns))) or ("*",)
+
+
+# -- fitting the grants into documents -------------------------------------------------
+
+Statement = tuple[tuple[str, ...], tuple[str, ...]]  # (actions, resources)
+
+
+def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
+        ) -> tuple[tuple[dict[str, object], ...], tuple[str, ...]]:
+    """Group grants into statements, then compress or split to respect ``limit``."""
+    statements = group(grants)
+    notes: list[str] = []
+    if _size(statements) <= limit:
+        return (document(statements),), ()
+    merged = _merge_per_service(statements)
+    if merged != statements:
+        statements = merged
+        notes.append(f"to fit IAM's {limit}-character limit, each service's actions were "
+                     "merged over that service's used resources")
+    if _size(statements) > limit:
+        for service in _wildcard_candidates(statements):
+            statements = _service_wildcard(statements, service)
+            notes.append(f"to fit IAM's {limit}-character limit, `{service}:*` replaced the "
+                         f"used {service} actions (on the used resources only)")
+            if _size(statements) <= limit:
+                break
+    if _size(statements) <= limit:
+        return (document(statements),), tuple(notes)
+    parts = _split(statements, limit)
+    notes.append(f"the proposal needs {len(parts)} policies of at most {limit} characters")
+    return tuple(document(part) for part in parts), tuple(notes)
+
+
+def group(grants: Iterable[Grant]) -> list[Statement]:
+    """Statements grouping resources that need identical action sets, sorted."""
+    by_resource: dict[str, set[str]] = {}
+    spelling: dict[str, str] = {}
+    for grant in grants:
+        key = grant.action.lower()
+        spelling.setdefault(key, grant.action)
+        by_resource.setdefault(grant.resource, set()).add(key)
+    by_actions: dict[frozenset[str], list[str]] = {}
+    for resource, actions in by_resource.items():
+        by_actions.setdefault(frozenset(actions), []).append(resource)
+    return _sorted([
+        (tuple(spelling[a] for a in actions), tuple(resources))
+        for actions, resources in by_actions.items()
+    ])
+
+
+def document(statements: Iterable[Statement]) -> dict[str, object]:
+    """An IAM policy document of Allow statements."""
+    return {
+        "Version": VERSION_2012,
+        "Statement": [
+            {"Effect": "Allow", "Action": _one_or_list(actions),
+             "Resource": _one_or_list(resources)}
+            for actions, resources in statements
+        ],
+    }
+
+
+def policy_size(doc: Mapping[str, object]) -> int:
+    """Characters IAM counts for a policy document (JSON without whitespace)."""
+    return len(orjson.dumps(doc).decode("utf-8"))
+
+
+def _size(statements: list[Statement]) -> int:
+    return policy_size(document(statements))
+
+
+def _sorted(statements: Iterable[Statement]) -> list[Statement]:
+    normal = [
+        (tuple(sorted(actions, key=lambda a: (a.lower(), a))), tuple(sorted(resources)))
+        for actions, resources in statements
+    ]
+    return sorted(normal, key=lambda s: ([a.lower() for a in s[0]], s[1]))
+
+
+def _service(action: str) -> str:
+    return action.partition(":")[0].lower()
+
+
+def _single_service(statement: Statement) -> str | None:
+    services = {_service(a) for a in statement[0]}
+    if len(services) != 1 or "*" in statement[1]:
+        return None  # a `*` resource must never be merged with resource-level actions
+    return services.pop()
+
+
+def _merge_per_service(statements: list[Statement]) -> list[Statement]:
+    merged: dict[str, tuple[set[str], set[str]]] = {}
+    kept: list[Statement] = []
+    for statement in statements:
+        service = _single_service(statement)
+        if service is None:
+            kept.append(statement)
+            continue
+        actions, resources = merged.setdefault(service, (set(), set()))
+        actions.update(statement[0])
+        resources.update(statement[1])
+    kept.extend((tuple(a), tuple(r)) for a, r in merged.values())
+    return _sorted(kept)
+
+
+def _wildcard_candidates(statements: list[Statement]) -> list[str]:
+    """Services whose used actions all sit in one statement with one resource set."""
+    homes: dict[str, list[Statement]] = {}
+    for statement in statements:
+        for service in {_service(a) for a in statement[0]}:
+            homes.setdefault(service, []).append(statement)
+    candidates = [
+        (len(found[0][0]), service)
+        for service, found in homes.items()
+        if len(found) == 1 and _single_service(found[0]) == service and len(found[0][0]) > 1
+    ]
+    return [service for _, service in sorted(candidates, reverse=True)]
+
+
+def _service_wildcard(statements: list[Statement], service: str) -> list[Statement]:
+    return _sorted(
+        ((f"{service}:*",), resources) if _single_service((actions, resources)) == service
+        else (actions, resources)
+        for actions, resources in statements
+    )
+
+
+def _split(statements: list[Statement], limit: int) -> list[list[Statement]]:
+    """Greedy split into documents within ``limit``; a huge statement is cut by resource."""
+    pieces: list[Statement] = []
+    for actions, resources in statements:
+        if _size([(actions, resources)]) <= limit:
+            pieces.append((actions, resources))
+            continue
+        chunk: list[str] = []
+        for resource in resources:
+            if chunk and _size([(actions, (*chunk, resource))]) > limit:
+                pieces.append((actions, tuple(chunk)))
+                chunk = []
+            chunk.append(resource)
+        pieces.append((actions, tuple(chunk)))
+    parts: list[list[Statement]] = [[]]
+    for piece in pieces:
+        if parts[-1] and _size([*parts[-1], piece]) > limit:
+            parts.append([])
+        parts[-1].append(piece)
+    return parts
+
+
+def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _statements_of(doc: Mapping[str, object]) -> list[object]:
+    statements = doc.get("Statement")
+    return list(statements) if isinstance(statements, list) else []

@@ -1,0 +1,82 @@
+"""``leastpriv-ci observe``: what each principal did, from X-Ray traces."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.records import Observation
+from leastpriv_ci.traces.options import add_trace_arguments, open_traces
+from leastpriv_ci.usage import observe
+from leastpriv_ci.usage.principal_map import load_principal_map
+
+NAME = "observe"
+HELP = "print the IAM actions and resources each principal used, from X-Ray traces"
+DESCRIPTION = (
+    "Read X-Ray traces (exported files, or the X-Ray API over a time window) and print, "
+    "per principal (Lambda function, ECS task definition, or what --principal-map names), "
+    "the IAM actions and resource ARNs it used, how often, and which calls were denied."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_trace_arguments(parser)
+    parser.add_argument("--principal-map", type=Path, metavar="FILE",
+                        help='JSON {"segment name": "principal or role ARN"} for segments '
+                        "that name no principal (EC2, ECS without ADOT)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Observe, then print; input errors surface as :class:`UserError` (exit 2)."""
+    principal_map = load_principal_map(args.principal_map) if args.principal_map else None
+    notices = Notices()
+    observation = observe(open_traces(args, notices), principal_map=principal_map,
+                          notices=notices)
+    if observation.traces == 0:
+        where = " ".join(str(p) for p in args.traces) if args.traces else "X-Ray API"
+        raise UserError("no traces found; check the files (or the time window and filter)",
+                        where=where)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(observation.to_json(), option=orjson.OPT_INDENT_2)
+                         .decode() + "\n")
+    else:
+        render_text(observation, sys.stdout)
+    return 0
+
+
+def render_text(observation: Observation, out: TextIO) -> None:
+    """A table per principal, then the warnings."""
+    window = ""
+    if observation.window:
+        first, last = (datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+                       for t in observation.window)
+        window = f", {first} to {last} UTC"
+    out.write(f"{observation.traces} traces, {len(observation.principals)} principals{window}\n")
+    for arn, usage in sorted(observation.principals.items()):
+        role = f" (role {usage.role})" if usage.role else ""
+        out.write(f"\n{arn}{role} — {usage.traces} traces\n")
+        if not usage.accesses:
+            out.write("  (no AWS calls)\n")
+            continue
+        width = max(len(a.action) for a in usage.accesses)
+        out.write(f"  {'ACTION':<{width}}  {'COUNT':>6}  RESOURCE\n")
+        for access in usage.accesses:
+            notes = []
+            if access.denied:
+                notes.append("DENIED")
+            if not access.resource_known:
+                notes.append("resource not in trace")
+            suffix = f"  [{', '.join(notes)}]" if notes else ""
+            out.write(f"  {access.action:<{width}}  {access.count:>6}  {access.resource}{suffix}\n")
+    if len(observation.notices):
+        out.write("\nwarnings:\n")
+        for notice in observation.notices.items():
+            out.write(f"  {notice}\n")

@@ -1,0 +1,322 @@
+"""``leastpriv-ci scan``: traces against declared/attached grants → findings → gate → reports.
+
+The JSON report file is written before anything that can fail afterwards (SARIF, the
+GitHub outputs, summary, annotations, comment), and the verdict's reasons are printed
+last. With ``--traces`` and ``--compare declared`` no AWS session is ever created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import leastpriv_ci.report.annotations as report_annotations
+from leastpriv_ci.config import DEFAULT_CONFIG_FILE, FORMATS, Settings, load_config
+from leastpriv_ci.errors import EXIT_GATE_FAILED, EXIT_PASS, UserError
+from leastpriv_ci.gate import decide
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.records import Analysis, Observation, Report
+from leastpriv_ci.report import json_report, markdown, sarif, summary, text
+from leastpriv_ci.traces.options import add_trace_arguments, open_traces
+
+NAME = "scan"
+HELP = "compare what traced principals did with what their IAM roles allow, and gate on it"
+DESCRIPTION = (
+    "Read X-Ray traces (--traces files, else the X-Ray API), find each principal's role, "
+    "compare its use with the role's policies declared in the repository (--compare "
+    "declared), attached in the account (attached) or both, report excess and missing "
+    "permissions with a least-privilege proposal, and fail past the configured thresholds."
+)
+DEFAULT_POLICY_FILE = "leastpriv-policy.json"
+ARN_PARTS = 6
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add scan's options; every default is None so the config file can fill it."""
+    add_trace_arguments(parser)
+    aliases = parser.add_argument_group("action input spellings")
+    aliases.add_argument("--trace-files", dest="traces", action="append", type=Path,
+                         metavar="FILE", help="same as --traces")
+    aliases.add_argument("--start-time", dest="start", metavar="TIME", help="same as --start")
+    aliases.add_argument("--end-time", dest="end", metavar="TIME", help="same as --end")
+    aliases.add_argument("--aws-region", dest="region", metavar="REGION",
+                         help="same as --region")
+
+    grants = parser.add_argument_group("grants")
+    grants.add_argument("--policy-paths", action="append", metavar="PATH",
+                        help="a file, directory or glob of infrastructure code / policy "
+                        "files (repeatable; default: auto-detect the usual names)")
+    grants.add_argument("--compare", choices=("declared", "attached", "both"),
+                        help="compare with the policies declared in the repository "
+                        "(default), attached in the account, or both")
+    grants.add_argument("--account", metavar="ID",
+                        help="account ID for templates (default: from the traces' ARNs)")
+    grants.add_argument("--principal-map", metavar="FILE",
+                        help='JSON {"segment name or principal ARN": "role or principal ARN"}')
+    grants.add_argument("--base-ref", metavar="REF",
+                        help="git ref of the pull request's base: report the roles it changes")
+    grants.add_argument("--stack-name", metavar="NAME",
+                        help="CloudFormation stack whose resources name the functions' roles")
+
+    gate = parser.add_argument_group("gate")
+    gate.add_argument("--config-file", metavar="FILE",
+                      help=f"config file (default {DEFAULT_CONFIG_FILE} when present)")
+    gate.add_argument("--fail-on", metavar="KINDS",
+                      help="comma-separated finding kinds that fail: missing,denied,excess "
+                      "(default), also platform, unobserved, or none")
+    gate.add_argument("--max-excess", metavar="N", help="excess findings tolerated (default 0)")
+    gate.add_argument("--min-severity", metavar="LEVEL",
+                      help="findings below info|low|medium|high|critical never fail (default low)")
+    gate.add_argument("--baseline", metavar="FILE",
+                      help="a previous JSON report: only new excess fails")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=FORMATS, help="what to print (default text)")
+    output.add_argument("--output", metavar="FILE", help="print to FILE instead of stdout")
+    output.add_argument("--report-file", metavar="FILE", help="also write the JSON report here")
+    output.add_argument("--sarif-file", metavar="FILE", help="also write SARIF 2.1.0 here")
+
+    action = parser.add_argument_group("GitHub Actions (set by the action's entrypoint)")
+    action.add_argument("--github-actions", action="store_true",
+                        help="write outputs, job summary, annotations and the PR comment")
+    action.add_argument("--comment", choices=("update", "new", "recreate", "off"))
+    action.add_argument("--comment-key", metavar="KEY")
+    action.add_argument("--role-to-assume", metavar="ARN")
+    action.add_argument("--role-session-name", metavar="NAME")
+    action.add_argument("--role-duration-seconds", metavar="SECONDS")
+    action.add_argument("--audience", metavar="AUDIENCE")
+    action.add_argument("--allowed-account-ids", metavar="IDS")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _session(args: argparse.Namespace, settings: Settings) -> Any:
+    """A boto3 session through the action's credential logic (OIDC, or ambient)."""
+    from leastpriv_ci.credentials import DEFAULT_AUDIENCE, CredentialSettings, aws_session
+
+    duration = args.role_duration_seconds
+    try:
+        seconds = int(duration) if duration else 3600
+    except ValueError:
+        raise UserError(f"{duration!r} is not a number of seconds",
+                        where="--role-duration-seconds") from None
+    accounts = tuple(a.strip() for a in (args.allowed_account_ids or "").split(",") if a.strip())
+    return aws_session(
+        CredentialSettings(
+            role_to_assume=args.role_to_assume,
+            region=settings.region,
+            audience=args.audience or DEFAULT_AUDIENCE,
+            session_name=args.role_session_name,
+            duration_seconds=seconds,
+            allowed_account_ids=accounts,
+            endpoint_url=args.endpoint_url,
+        ),
+        os.environ,
+        log=_log,
+    )
+
+
+def infer_location(observation: Observation) -> tuple[str | None, str | None, str]:
+    """(region, account, partition) named most often by the traced principals' ARNs."""
+    regions: dict[str, int] = {}
+    accounts: dict[str, int] = {}
+    partition = "aws"
+    for principal in observation.principals:
+        parts = principal.split(":", 5)
+        if len(parts) != ARN_PARTS or parts[0] != "arn":
+            continue
+        partition = parts[1] or partition
+        if parts[3]:
+            regions[parts[3]] = regions.get(parts[3], 0) + 1
+        if parts[4]:
+            accounts[parts[4]] = accounts.get(parts[4], 0) + 1
+    region = max(sorted(regions), key=lambda r: regions[r]) if regions else None
+    account = max(sorted(accounts), key=lambda a: accounts[a]) if accounts else None
+    return region, account, partition
+
+
+def _principal_mapping(settings: Settings) -> dict[str, str]:
+    from leastpriv_ci.usage.principal_map import load_principal_map
+
+    mapping = dict(settings.principals)
+    if settings.principal_map:
+        mapping.update(load_principal_map(Path(settings.principal_map)))  # the flag wins
+    return mapping
+
+
+def build_report(
+    args: argparse.Namespace, settings: Settings, *, root: Path
+) -> tuple[Report, dict[str, object]]:
+    """Run the pipeline up to the gate; returns the report and extra JSON keys."""
+    from leastpriv_ci.analysis import PlatformOptions, analyse
+    from leastpriv_ci.grants.declared import discover, load_declared
+    from leastpriv_ci.grants.model import GrantSet, ResolveContext
+    from leastpriv_ci.principals import resolve_roles
+    from leastpriv_ci.usage import observe
+
+    notices = Notices()
+    offline = bool(args.traces) and settings.compare == "declared"
+    session = None if offline else _session(args, settings)
+    mapping = _principal_mapping(settings)
+    args.region = settings.region
+    observation = observe(open_traces(args, notices, session), principal_map=mapping,
+                          notices=notices)
+    region, account, partition = infer_location(observation)
+    context = ResolveContext(
+        region=settings.region or region or "us-east-1",
+        account=settings.account or account or "123456789012",
+        partition=partition,
+        parameters=dict(settings.parameters),
+        stage=settings.stage,
+    )
+    if not (settings.account or account) and settings.compare != "attached":
+        notices.add("account-unknown", "no account ID from --account, the config file or "
+                    "the traces; templates resolve with a placeholder account")
+    declared = GrantSet()
+    if settings.compare in ("declared", "both"):
+        paths = discover(root, list(settings.policy_paths) or None)
+        if not paths:
+            notices.add("no-policy-files", "no infrastructure or policy files found; set "
+                        "policy-paths", ", ".join(settings.policy_paths) or str(root))
+        declared = load_declared(paths, context, notices, root=root, session=session)
+    principal_roles = resolve_roles(
+        observation.principals, declared, mapping=mapping, session=session,
+        stack_name=getattr(args, "stack_name", None), notices=notices)
+    roles = dict(declared.roles)
+    if settings.compare in ("attached", "both"):
+        from leastpriv_ci.grants.attached import load_attached
+
+        wanted = [r for r in principal_roles.values()
+                  if r is not None and r.startswith("arn:") and r not in roles]
+        attached = load_attached(session, wanted, notices)
+        roles = {**attached.roles, **roles}  # a declared role wins over its deployed self
+    analysis = analyse(
+        observation, roles, principal_roles,
+        platform=PlatformOptions.from_settings(settings.platform),
+        declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
+    )
+    combined = Notices()
+    combined.extend(notices)
+    combined.extend(analysis.notices)
+    analysis = replace(analysis, notices=combined)
+    extra: dict[str, object] = {}
+    if settings.base_ref:
+        from leastpriv_ci.grants.changes import load_at_ref, role_changes
+
+        base = load_at_ref(root, settings.base_ref, context, combined,
+                           list(settings.policy_paths) or None)
+        extra["changes"] = role_changes(base, declared)
+    verdict, gated = decide(analysis, settings.gate, today=datetime.now(UTC).date())
+    return Report(analysis=gated, verdict=verdict), extra
+
+
+def _write_policy_file(analysis: Analysis, path: Path) -> None:
+    import json
+
+    path.write_text(json.dumps({k: dict(v) for k, v in sorted(analysis.proposals.items())},
+                               indent=2) + "\n", encoding="utf-8")
+
+
+def _changes(extra: Mapping[str, object]) -> Mapping[str, object] | None:
+    changes = extra.get("changes")
+    return changes if isinstance(changes, dict) else None
+
+
+def _publish(
+    report: Report, settings: Settings, files: Mapping[str, str], extra: Mapping[str, object]
+) -> None:
+    from leastpriv_ci.github import file_link, pull_request_context
+    from leastpriv_ci.publish import Publication, publish_to_actions
+
+    context = pull_request_context(os.environ)
+
+    def link(path: str, line: int | None) -> str | None:
+        return file_link(context, path, line) or None
+
+    counts = report.verdict.counts
+    outputs = {
+        "verdict": report.verdict.name,
+        "excess-count": str(counts.get("excess", 0)),
+        "missing-count": str(counts.get("missing", 0)),
+        "denied-count": str(counts.get("denied", 0)),
+        **files,
+    }
+    publish_to_actions(
+        Publication(
+            outputs=outputs,
+            summary=summary.render(report, link=link, changes=_changes(extra)),
+            annotations=report_annotations.from_findings(report.analysis.findings),
+            comment=markdown.render(report, link=link, changes=_changes(extra)),
+        ),
+        os.environ,
+        comment_mode=settings.comment,
+        comment_key=settings.comment_key,
+        notices=report.analysis.notices,
+    )
+
+
+RENDERERS: Mapping[str, Callable[[Report, dict[str, object]], str]] = {
+    "text": lambda report, extra: text.render(report),
+    "json": lambda report, extra: json_report.dumps(report, extra),
+    "markdown": lambda report, extra: markdown.render(report, changes=_changes(extra)),
+    "sarif": lambda report, extra: sarif.dumps(report),
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError)."""
+    explicit = args.config_file is not None
+    config = load_config(args.config_file or DEFAULT_CONFIG_FILE, explicit=explicit)
+    settings = Settings.from_sources(vars(args), config)
+    if settings.github_actions:
+        settings = replace(
+            settings,
+            report_file=settings.report_file or "leastpriv-report.json",
+        )
+    root = Path.cwd()
+    report, extra = build_report(args, settings, root=root)
+
+    files: dict[str, str] = {}
+    if settings.report_file:  # first: everything after this may fail
+        json_report.write_report(report, Path(settings.report_file), extra)
+        files["report-file"] = settings.report_file
+    if settings.sarif_file:
+        sarif.write_sarif(report, Path(settings.sarif_file), root=root)
+        files["sarif-file"] = settings.sarif_file
+    if settings.github_actions:
+        policy_file = DEFAULT_POLICY_FILE
+        _write_policy_file(report.analysis, Path(policy_file))
+        files["policy-file"] = policy_file
+        _publish(report, settings, files, extra)
+
+    rendered = RENDERERS[settings.format](report, extra)
+    if settings.output:
+        try:
+            Path(settings.output).write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write the output: {exc.strerror}",
+                            where=settings.output) from None
+        rendered = ""
+    if settings.github_actions:
+        # Trace and PR text must not be read as workflow commands: suspend them, and
+        # print the reasons on the same stream so they stay inside the suspension.
+        from leastpriv_ci.runner import stop_commands
+
+        with stop_commands(sys.stdout):
+            sys.stdout.write(rendered)
+            for reason in report.verdict.reasons:
+                print(reason)
+    else:
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+        for reason in report.verdict.reasons:
+            print(reason, file=sys.stderr)
+    return EXIT_PASS if report.verdict.passed else EXIT_GATE_FAILED

@@ -1,0 +1,206 @@
+"""The gate: ignore rules, baseline, thresholds and severity floor → pass or fail.
+
+Ignored findings stay in the report, marked with the rule's reason; an ignore rule past
+its ``expires`` date stops applying and says so. The reasons are sentences printed last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.wildcards import wildcard_regex
+from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, Verdict
+
+DEFAULT_FAIL_ON = frozenset({"missing", "denied", "excess"})
+DEFAULT_MIN_SEVERITY = "low"
+MAX_LISTED = 5
+# Reasons read in the order that matters: what breaks the app before what is too wide.
+GATE_ORDER = ("missing", "denied", "excess", "platform", "unobserved")
+
+FindingKey = tuple[str, str, str, str]
+
+
+def finding_key(kind: str, role: str, action: str, resource: str) -> FindingKey:
+    """The identity of a finding across runs: (kind, role, action lower-cased, resource)."""
+    return (kind, role, action.lower(), resource)
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Accept findings matching IAM-wildcard patterns, for a stated reason, maybe until a date."""
+
+    reason: str
+    action: str = "*"
+    resource: str = "*"
+    role: str = "*"
+    kinds: frozenset[str] = frozenset()  # empty: every kind
+    expires: date | None = None
+    where: str = "ignore"  # config file:line, for messages
+
+    def describe(self) -> str:
+        """A short human label: where it is and what it matches."""
+        parts = [f"action {self.action}", f"resource {self.resource}"]
+        if self.role != "*":
+            parts.append(f"role {self.role}")
+        if self.kinds:
+            parts.append("kind " + "/".join(sorted(self.kinds)))
+        return f"{self.where} ({', '.join(parts)})"
+
+    def matches(self, finding: Finding) -> bool:
+        """Whether this rule covers ``finding`` (actions case-insensitive, ARNs not)."""
+        if self.kinds and finding.kind not in self.kinds:
+            return False
+        return bool(
+            wildcard_regex(self.action, case_sensitive=False).fullmatch(finding.action)
+            and wildcard_regex(self.resource, case_sensitive=True).fullmatch(finding.resource)
+            and wildcard_regex(self.role, case_sensitive=True).fullmatch(finding.role)
+        )
+
+    def expired(self, today: date) -> bool:
+        """True from the day after ``expires``."""
+        return self.expires is not None and today > self.expires
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """What fails the build. ``baseline`` holds the finding keys of a previous report."""
+
+    fail_on: frozenset[str] = DEFAULT_FAIL_ON
+    max_excess: int = 0
+    min_severity: str = DEFAULT_MIN_SEVERITY
+    ignore: tuple[IgnoreRule, ...] = ()
+    baseline: frozenset[FindingKey] | None = None
+    baseline_file: str | None = None
+    notices: Notices = field(default_factory=Notices, compare=False)
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
+def _listed(findings: list[Finding]) -> str:
+    shown = ", ".join(f"{f.action} on {f.resource}" for f in findings[:MAX_LISTED])
+    more = f" and {len(findings) - MAX_LISTED} more" if len(findings) > MAX_LISTED else ""
+    return shown + more
+
+
+def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdict, Analysis]:
+    """Apply ignore rules and the baseline, then the thresholds.
+
+    Returns the verdict and the analysis with findings marked (``detail["ignored"]`` holds
+    the reason, ``detail["baseline"]`` is True for excess already in the baseline).
+    """
+    warnings: list[str] = []
+    active: list[IgnoreRule] = []
+    for rule in rules.ignore:
+        if rule.expired(today):
+            warnings.append(
+                f"Ignore rule {rule.describe()} expired on {rule.expires} and no longer "
+                f"applies; renew or remove it (reason was: {rule.reason})."
+            )
+            analysis.notices.add(
+                "ignore-expired", "an ignore rule has expired and no longer applies",
+                rule.where,
+            )
+        else:
+            active.append(rule)
+
+    applied: dict[IgnoreRule, int] = {}
+    marked: list[Finding] = []
+    for finding in analysis.findings:
+        detail = dict(finding.detail)
+        matching = next((r for r in active if r.matches(finding)), None)
+        if matching is not None:
+            detail["ignored"] = matching.reason
+            detail["ignored_by"] = matching.where
+            applied[matching] = applied.get(matching, 0) + 1
+        if (
+            rules.baseline is not None
+            and finding.kind == "excess"
+            and finding_key(finding.kind, finding.role, finding.action, finding.resource)
+            in rules.baseline
+        ):
+            detail["baseline"] = True
+        marked.append(replace(finding, detail=detail) if detail != finding.detail else finding)
+
+    visible = [f for f in marked if "ignored" not in f.detail]
+    counts = {kind: sum(1 for f in visible if f.kind == kind) for kind in FINDING_KINDS}
+    floor = _rank(rules.min_severity)
+    gated = {
+        kind: [
+            f for f in visible
+            if f.kind == kind
+            and _rank(f.severity) >= floor
+            and f.detail.get("baseline") is not True
+        ]
+        for kind in FINDING_KINDS
+    }
+
+    reasons: list[str] = []
+    failed = False
+    severity_note = f" at or above severity {rules.min_severity}" if floor > 0 else ""
+    for kind in GATE_ORDER:
+        found = gated[kind]
+        if kind not in rules.fail_on:
+            continue
+        allowed = rules.max_excess if kind == "excess" else 0
+        new = " new" if kind == "excess" and rules.baseline is not None else ""
+        if len(found) > allowed:
+            failed = True
+            limit = f", over max-excess {allowed}" if allowed else ""
+            reasons.append(
+                f"{len(found)}{new} {kind} finding(s){severity_note}{limit}: {_listed(found)}."
+            )
+        elif found:
+            reasons.append(
+                f"{len(found)}{new} {kind} finding(s){severity_note}, within max-excess "
+                f"{allowed}."
+            )
+    not_gated = sorted(k for k in ("missing", "denied", "excess") if k not in rules.fail_on)
+    for kind in not_gated:
+        if counts[kind]:
+            reasons.append(
+                f"{counts[kind]} {kind} finding(s) reported but not gated (fail-on does not "
+                f"include {kind})."
+            )
+    if rules.baseline is not None:
+        known = sum(1 for f in visible if f.detail.get("baseline") is True)
+        if known:
+            reasons.append(
+                f"{known} excess finding(s) already in the baseline {rules.baseline_file or ''}"
+                " do not fail the gate.".replace("  ", " ")
+            )
+    ignored = tuple(
+        f"{rule.describe()}: {rule.reason} ({count} finding(s))"
+        for rule, count in applied.items()
+    )
+    if ignored:
+        reasons.append(f"{sum(applied.values())} finding(s) ignored by {len(ignored)} rule(s).")
+    if not analysis.coverage.principals and not analysis.coverage.traces:
+        reasons.append("No traces were read: nothing was verified (check the trace source).")
+    reasons.extend(warnings)
+    if failed:
+        reasons.append("The gate failed.")
+    else:
+        reasons.append("The gate passed.")
+    verdict = Verdict(passed=not failed, reasons=tuple(reasons), counts=counts, ignored=ignored)
+    return verdict, replace(analysis, findings=tuple(marked))
+
+
+def baseline_keys(document: object) -> frozenset[FindingKey]:
+    """Finding keys of a previous ``scan --format json`` report (bad entries skipped)."""
+    findings: Iterable[object] = ()
+    if isinstance(document, dict) and isinstance(document.get("findings"), list):
+        findings = document["findings"]
+    keys = set()
+    for item in findings:
+        if not isinstance(item, dict):
+            continue
+        parts = [item.get(k) for k in ("kind", "role", "action", "resource")]
+        if all(isinstance(p, str) for p in parts):
+            kind, role, action, resource = (str(p) for p in parts)
+            keys.add(finding_key(kind, role, action, resource))
+    return frozenset(keys)

@@ -1,0 +1,460 @@
+"""Terraform HCL: blocks with line numbers, and a small offline expression evaluator.
+
+``python-hcl2``'s dict output re-serialises expressions as text and drops line numbers,
+so this module walks its Lark parse tree instead (positions are kept on every node).
+The evaluator knows literals, strings with interpolations, heredocs, tuples, objects,
+``jsonencode``, ``file`` (inside the module folder), a few string functions, and
+references; what it cannot know is an :class:`Unknown` carrying the source text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.loaders import LocatedDict, read_text
+
+MAX_EVAL_DEPTH = 64
+MAX_STEPS = 200_000  # expression nodes evaluated per top-level attribute
+MAX_STRING = 256 * 1024
+MAX_VALUES = 100_000  # values a list/object may span (shared locals repeat without copying)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value known only at apply time (or to a fuller evaluator); ``text`` is its source."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """``jsonencode(value)``: kept as structure so statements keep their lines."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A string read by ``file(...)``: ``path`` becomes the origin of what it holds."""
+
+    text: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Expression:
+    """An attribute's expression: its parse tree, line, and the file it sits in."""
+
+    tree: Tree[Any]
+    line: int
+    source: HclFile
+
+
+@dataclass(frozen=True)
+class Block:
+    """``type "label" "label" { ... }`` with its attributes and nested blocks."""
+
+    type: str
+    labels: tuple[str, ...]
+    attributes: Mapping[str, Expression]
+    blocks: tuple[Block, ...]
+    line: int
+    source: HclFile
+
+    def nested(self, kind: str) -> list[Block]:
+        return [b for b in self.blocks if b.type == kind]
+
+
+@dataclass(frozen=True)
+class HclFile:
+    """One parsed ``.tf`` file."""
+
+    path: Path
+    text: str = field(repr=False)
+    blocks: tuple[Block, ...] = ()
+
+    def snippet(self, tree: Tree[Any]) -> str:
+        start = getattr(tree.meta, "start_pos", None)
+        end = getattr(tree.meta, "end_pos", None)
+        if start is None or end is None:
+            return "<expression>"
+        return self.text[start:end]
+
+
+def parse_hcl(path: Path, text: str | None = None) -> HclFile:
+    """Parse a ``.tf`` file; a syntax error is a :class:`UserError` naming file and line."""
+    text = read_text(path) if text is None else text
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except UnexpectedInput as exc:
+        raise UserError(
+            f"Terraform syntax error at column {exc.column}; fix the HCL",
+            where=f"{path}:{exc.line}",
+        ) from None
+    except (LarkError, RecursionError) as exc:
+        raise UserError(f"cannot parse Terraform HCL ({type(exc).__name__}); fix the HCL",
+                        where=str(path)) from None
+    source = HclFile(path, text)
+    body = _child_trees(tree, "body")
+    blocks = tuple(_block(b, source) for b in _child_trees(body[0], "block")) if body else ()
+    object.__setattr__(source, "blocks", blocks)
+    return source
+
+
+def _child_trees(tree: Tree[Any], kind: str) -> list[Tree[Any]]:
+    return [c for c in tree.children if isinstance(c, Tree) and c.data == kind]
+
+
+def _block(tree: Tree[Any], source: HclFile) -> Block:
+    kind = ""
+    labels: list[str] = []
+    attributes: dict[str, Expression] = {}
+    blocks: list[Block] = []
+    for child in tree.children:
+        if isinstance(child, Tree) and child.data == "body":
+            for item in child.children:
+                if isinstance(item, Tree) and item.data == "attribute":
+                    name = _name(item.children[0])
+                    attributes[name] = Expression(item.children[-1], item.meta.line, source)
+                elif isinstance(item, Tree) and item.data == "block":
+                    blocks.append(_block(item, source))
+        elif isinstance(child, Tree) and child.data in ("identifier", "keyword", "literal_value",
+                                                        "string"):
+            text = _name(child) if child.data != "string" else _literal_string(child)
+            if not kind:
+                kind = text
+            else:
+                labels.append(text)
+    return Block(kind, tuple(labels), attributes, tuple(blocks), tree.meta.line, source)
+
+
+def _name(tree: Tree[Any] | Token) -> str:
+    if isinstance(tree, Token):
+        return str(tree)
+    for token in tree.scan_values(lambda v: isinstance(v, Token)):
+        return str(token)
+    return ""
+
+
+def _literal_string(tree: Tree[Any]) -> str:
+    return "".join(str(t) for t in tree.scan_values(
+        lambda v: isinstance(v, Token) and v.type == "STRING_CHARS"))
+
+
+Resolver = Callable[[list[str], "Evaluator"], Any]
+
+
+@dataclass
+class Evaluator:
+    """Evaluates expressions; ``resolve`` answers references (``var.x``, ``aws_s3_bucket.b.id``)."""
+
+    resolve: Resolver
+    module_dir: Path
+    notices_add: Callable[[str, str, str], None]
+    steps: int = 0
+    depth: int = 0
+
+    def value(self, expression: Expression) -> Any:
+        """The value of an attribute expression (each top-level evaluation has its budget)."""
+        if self.depth == 0:
+            self.steps = 0
+        return self.evaluate(expression.tree, expression.source)
+
+    def evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
+        self.steps += 1
+        if self.steps > MAX_STEPS or self.depth > MAX_EVAL_DEPTH:
+            self.notices_add("terraform-eval-limit",
+                             "expression evaluation past its limits; value left unresolved",
+                             str(source.path))
+            return Unknown(source.snippet(tree) if isinstance(tree, Tree) else str(tree))
+        self.depth += 1
+        try:
+            return self._evaluate(tree, source)
+        finally:
+            self.depth -= 1
+
+    def _evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
+        if isinstance(tree, Token):
+            return str(tree)
+        kind = tree.data
+        kids = [c for c in tree.children
+                if not (isinstance(c, Tree) and c.data == "new_line_or_comment")]
+        if kind == "expr_term":
+            inner = [c for c in kids if isinstance(c, Tree)]
+            return self.evaluate(inner[0], source) if inner else None
+        if kind == "int_lit":
+            return int(str(kids[0]))
+        if kind == "float_lit":
+            return float(str(kids[0]))
+        if kind == "literal_value":
+            return {"true": True, "false": False, "null": None}[str(kids[0])]
+        if kind == "string":
+            return self._string(tree, kids, source)
+        if kind in ("heredoc_template", "heredoc_template_trim"):
+            return self._heredoc(str(kids[0]), kind.endswith("trim"), tree, source)
+        if kind == "tuple":
+            return [self.evaluate(c, source) for c in kids if isinstance(c, Tree)]
+        if kind == "object":
+            return self._object(tree, kids, source)
+        if kind == "function_call":
+            return self._call(tree, kids, source)
+        if kind in ("identifier", "get_attr_expr_term", "index_expr_term"):
+            path = traversal(tree)
+            if path is None:
+                return Unknown(source.snippet(tree))
+            return self.resolve(path, self)
+        if kind == "conditional":
+            condition = self.evaluate(kids[0], source)
+            branches = [c for c in kids[1:] if isinstance(c, Tree)]
+            if isinstance(condition, bool) and len(branches) == 2:
+                return self.evaluate(branches[0] if condition else branches[1], source)
+        return Unknown(source.snippet(tree))
+
+    def _string(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        parts = [p for p in kids if isinstance(p, Tree) and p.data == "string_part"]
+        if len(parts) == 1 and isinstance(parts[0].children[0], Tree) \
+                and parts[0].children[0].data == "interpolation":
+            # "${x}" is x itself, whatever its type (Terraform 0.11 style).
+            lone = [c for c in parts[0].children[0].children if isinstance(c, Tree)]
+            return self.evaluate(lone[0], source)
+        pieces: list[str] = []
+        for part in kids:
+            if not isinstance(part, Tree) or part.data != "string_part":
+                continue
+            inner = part.children[0]
+            if isinstance(inner, Token):
+                text = str(inner)
+                if inner.type == "ESCAPED_INTERPOLATION":
+                    text = text[1:]
+                pieces.append(_unescape(text))
+                continue
+            if inner.data != "interpolation":
+                return Unknown(source.snippet(tree)[1:-1])  # %{ if } directives
+            value = self.evaluate(next(c for c in inner.children if isinstance(c, Tree)), source)
+            if isinstance(value, FileText):
+                value = value.text
+            if not isinstance(value, str | int | float | bool) or value is None:
+                return Unknown(source.snippet(tree)[1:-1])
+            pieces.append(_scalar(value))
+            if sum(map(len, pieces)) > MAX_STRING:
+                return Unknown(source.snippet(tree)[1:80])
+        return "".join(pieces)
+
+    def _heredoc(self, token: str, trim: bool, tree: Tree[Any], source: HclFile) -> Any:
+        body = token.split("\n", 1)[1] if "\n" in token else ""
+        body = body.rstrip("\n")
+        body = body.rsplit("\n", 1)[0] + "\n" if "\n" in body else ""
+        if trim:
+            body = textwrap.dedent(body)
+        text = self.interpolate(body, source)
+        return HeredocText(text, tree.meta.line + 1)
+
+    def interpolate(self, text: str, source: HclFile) -> str:
+        """Replace ``${expr}`` in heredoc text; unknown ones are kept as written."""
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0).startswith("$$"):
+                return match.group(0)[1:]
+            value = self.evaluate_text(match.group(1), source)
+            if isinstance(value, str | int | float | bool) and not isinstance(value, Unknown):
+                return _scalar(value)
+            return match.group(0)
+
+        return re.sub(r"\$?\$\{([^{}]*)\}", replace, text)
+
+    def evaluate_text(self, expression: str, source: HclFile) -> Any:
+        """Evaluate an expression given as text (from a heredoc interpolation)."""
+        try:
+            tree = hcl2.parses_to_tree(f"x = {expression}\n")
+        except (LarkError, RecursionError):
+            return Unknown("${" + expression + "}")
+        attribute = next(tree.find_data("attribute"), None)
+        if attribute is None:
+            return Unknown("${" + expression + "}")
+        shadow = HclFile(source.path, f"x = {expression}\n")
+        value = self.evaluate(attribute.children[-1], shadow)
+        return Unknown("${" + expression + "}") if isinstance(value, Unknown) else value
+
+    def _object(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        out = LocatedDict()
+        out.line = tree.meta.line
+        for elem in kids:
+            if not isinstance(elem, Tree) or elem.data != "object_elem":
+                continue
+            key_tree = elem.children[0]
+            key_expr = [c for c in key_tree.children if isinstance(c, Tree)]
+            path = traversal(key_expr[0].children[0]) if key_expr and key_expr[0].children \
+                and isinstance(key_expr[0].children[0], Tree) else None
+            if path is not None and len(path) == 1:
+                key: Any = path[0]  # bare identifiers are literal keys
+            else:
+                key = self.evaluate(key_expr[0], source) if key_expr else _name(key_tree)
+            value = self.evaluate(elem.children[-1], source)
+            out[str(key) if not isinstance(key, Unknown) else key.text] = value
+        return out
+
+    def _call(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        name = _name(kids[0])
+        arguments = next((c for c in kids if isinstance(c, Tree) and c.data == "arguments"),
+                         None)
+        args = [c for c in arguments.children if isinstance(c, Tree)
+                and c.data != "new_line_or_comment"] if arguments else []
+        if name == "jsonencode" and len(args) == 1:
+            return Encoded(self.evaluate(args[0], source))
+        if name == "file" and len(args) == 1:
+            return self._file(self.evaluate(args[0], source), tree, source)
+        if name in _STRING_FUNCTIONS:
+            values = [self.evaluate(a, source) for a in args]
+            if not within(values, MAX_VALUES):
+                self.notices_add("terraform-eval-limit",
+                                 "expression evaluation past its limits; value left unresolved",
+                                 f"{source.path}:{tree.meta.line}")
+                return Unknown(source.snippet(tree))
+            if all(_plain(v) for v in values):
+                try:
+                    return _STRING_FUNCTIONS[name](values)
+                except (TypeError, ValueError, IndexError):
+                    pass
+        if name == "templatefile":
+            self.notices_add("terraform-templatefile",
+                             "templatefile(...) is not rendered; its policy stays unresolved",
+                             f"{source.path}:{tree.meta.line}")
+        return Unknown(source.snippet(tree))
+
+    def _file(self, value: Any, tree: Tree[Any], source: HclFile) -> Any:
+        if not isinstance(value, str):
+            return Unknown(source.snippet(tree))
+        target = (self.module_dir / value).resolve()
+        try:
+            target.relative_to(self.module_dir.resolve())
+        except ValueError:
+            self.notices_add("terraform-file-outside-module",
+                             "file(...) outside the module folder is refused",
+                             f"{source.path}:{tree.meta.line}: {value}")
+            return Unknown(source.snippet(tree))
+        try:
+            # Spelled from the module folder as given, so origins stay relative when the
+            # scan's paths are.
+            shown = Path(os.path.normpath(self.module_dir / value))
+            return FileText(read_text(target), shown)
+        except (OSError, ValueError) as exc:
+            self.notices_add("terraform-file-unreadable", "file(...) could not be read",
+                             f"{source.path}:{tree.meta.line}: {exc}")
+            return Unknown(source.snippet(tree))
+
+
+@dataclass(frozen=True)
+class HeredocText:
+    """A heredoc's text (interpolated) and the line its body starts on."""
+
+    text: str
+    line: int
+
+
+def traversal(tree: Tree[Any]) -> list[str] | None:
+    """``a.b["c"][0]`` → ``["a", "b", "c", "0"]``; ``None`` for anything else."""
+    if tree.data == "expr_term":
+        inner = [c for c in tree.children if isinstance(c, Tree)]
+        return traversal(inner[0]) if len(inner) == 1 else None
+    if tree.data == "identifier":
+        return [_name(tree)]
+    if tree.data == "get_attr_expr_term":
+        head = traversal(tree.children[0])
+        attr = tree.children[1]
+        if head is None:
+            return None
+        return [*head, _name(attr.children[-1])]
+    if tree.data == "index_expr_term":
+        head = traversal(tree.children[0])
+        index = tree.children[1]
+        if head is None:
+            return None
+        if index.data == "short_index":
+            return [*head, str(index.children[-1])]
+        inner = [c for c in index.children if isinstance(c, Tree)]
+        literal = _literal_index(inner[0]) if inner else None
+        return None if literal is None else [*head, literal]
+    return None
+
+
+def _literal_index(tree: Tree[Any]) -> str | None:
+    for node in tree.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
+        if node.data == "int_lit":
+            return str(node.children[0])
+        if node.data == "string":
+            return _literal_string(node)
+        if node.data not in ("expr_term",):
+            return None
+    return None
+
+
+def within(value: Any, limit: int) -> bool:
+    """Whether ``value`` spans at most ``limit`` values once shared parts are expanded."""
+    budget = [limit]
+
+    def walk(item: Any) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if isinstance(item, Encoded):
+            return walk(item.value)
+        if isinstance(item, Mapping):
+            return all(walk(v) for v in item.values())
+        if isinstance(item, list):
+            return all(walk(v) for v in item)
+        return True
+
+    return walk(value)
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    try:
+        decoded: str = json.loads(f'"{text}"')
+    except ValueError:
+        return text
+    return decoded
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, str | int | float | bool)
+
+
+def _flatten(values: Sequence[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        out.extend(_flatten(value) if isinstance(value, list) else [value])
+    return out
+
+
+_STRING_FUNCTIONS: Mapping[str, Callable[[list[Any]], Any]] = {
+    "join": lambda a: str(a[0]).join(map(_scalar, a[1])),
+    "concat": lambda a: [x for part in a for x in part],
+    "flatten": lambda a: _flatten(a[0]),
+    "lower": lambda a: str(a[0]).lower(),
+    "upper": lambda a: str(a[0]).upper(),
+    "format": lambda a: str(a[0]) % tuple(a[1:]),
+    "tostring": lambda a: _scalar(a[0]),
+    "trimspace": lambda a: str(a[0]).strip(),
+}

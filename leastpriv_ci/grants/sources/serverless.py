@@ -1,0 +1,506 @@
+"""Serverless Framework (``serverless.yml``): the roles it creates and which functions use them.
+
+Reads ``provider.iamRoleStatements``/``iamManagedPolicies`` (v1-v2) and ``provider.iam.role``
+(v3+), custom roles (``provider.iam.role``/``provider.role``/``functions.X.role`` as an ARN,
+a name, or a role of ``resources.Resources``), the serverless-iam-roles-per-function
+plugin, and what the framework adds to the shared role ``IamRoleLambdaExecution``
+(CloudWatch Logs, X-Ray with tracing, the VPC policy, event-source permissions).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources as package_data
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
+from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
+from leastpriv_ci.grants.managed import managed_policy
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of, repository_root
+from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved
+from leastpriv_ci.policy.parse import parse_statement
+from leastpriv_ci.records import Origin
+
+NAME = "serverless"
+PRIORITY = 5  # chosen by file name, before the content-sniffing CloudFormation source
+FILE_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
+SHARED_ROLE = "IamRoleLambdaExecution"
+PER_FUNCTION_PLUGIN = "serverless-iam-roles-per-function"
+_CUSTOM_ROLE_KEYS = ("Fn::GetAtt", "Ref", "Fn::ImportValue", "Fn::Sub", "Fn::Join")
+
+
+def detect(path: Path) -> bool:
+    """``serverless.yml``/``.yaml``/``.json`` by name."""
+    return path.name.lower() in FILE_NAMES
+
+
+def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
+    """The roles a Serverless service declares and the functions bound to them."""
+    document = _read(path)
+    provider = document.get("provider") if isinstance(document, Mapping) else None
+    if not isinstance(provider, Mapping) or provider.get("name", "aws") != "aws":
+        return GrantSet(files=(str(path),))
+    resolver = VariableResolver(
+        document=document, path=path, root=repository_root(path), region=context.region,
+        account=context.account, notices=notices, stage=context.stage,
+    )
+    return _Service.build(path, document, resolver, context, notices).grants()
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = read_text(path)
+        if path.suffix.lower() == ".json":
+            return loads_json(text)
+        return loads_cfn_yaml(text)
+    except LoadError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise UserError(f"cannot read Serverless config: {exc}; fix the syntax", where=where) \
+            from None
+
+
+@cache
+def _defaults() -> Mapping[str, Any]:
+    """The framework's and the per-function plugin's additions, as data."""
+    text = package_data.files("leastpriv_ci.data").joinpath("serverless_iam.json").read_text()
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+@dataclass
+class _Service:
+    path: Path
+    document: Mapping[str, Any]
+    vars: VariableResolver
+    context: ResolveContext
+    notices: Notices
+    service: str
+    stage: str
+    region: str
+    v3: bool
+    resources: Mapping[str, Any]
+    roles: dict[str, Role] = field(default_factory=dict)
+    bindings: list[Binding] = field(default_factory=list)
+    _template: TemplateResolver | None = None
+
+    @classmethod
+    def build(cls, path: Path, document: Mapping[str, Any], resolver: VariableResolver,
+              context: ResolveContext, notices: Notices) -> _Service:
+        service = resolver.get("service")
+        if isinstance(service, Mapping):  # v1: service: {name: ...}
+            service = service.get("name")
+        if not isinstance(service, str) or is_unresolved(service):
+            notices.add("serverless-no-service", "Serverless service name is not resolvable",
+                        str(path))
+            service = str(service)
+        region = resolver.get("provider.region")
+        if not isinstance(region, str) or is_unresolved(region):
+            region = context.region
+        resolver.region = region
+        version = str(resolver.get("frameworkVersion", ""))
+        v3 = bool(re.search(r"[3-9]", version[:4])) if version else "iam" in document["provider"]
+        raw_resources = resolver.get("resources.Resources", {})
+        resources = raw_resources if isinstance(raw_resources, Mapping) else {}
+        return cls(path, document, resolver, context, notices, service,
+                   resolver.effective_stage(), region, v3, resources)
+
+    # -- naming ---------------------------------------------------------------------------
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.service}-{self.stage}"
+
+    def origin(self, value: object = None, **kwargs: Any) -> Origin:
+        return Origin(file=file_of(value) or str(self.path), line=line_of(value), **kwargs)
+
+    def cfn(self, value: Any) -> Any:
+        """CloudFormation intrinsics inside a resolved value → plain values."""
+        if self._template is None:
+            stack = self.vars.get("provider.stackName") or self.prefix
+            parameters = {"AWS::StackName": str(stack), **self.context.parameters}
+            context = replace(self.context, region=self.region, parameters=parameters)
+            template = {"Resources": self.resources}
+            for section in ("Conditions", "Mappings", "Parameters"):
+                found = self.vars.get(f"resources.{section}")
+                if isinstance(found, Mapping):
+                    template[section] = found
+            self._template = TemplateResolver(template, context, self.notices, str(self.path))
+        resolved = self._template.resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+    def placeholders(self, function: str = "") -> dict[str, str]:
+        return {"partition": self.context.partition, "region": self.region,
+                "account": self.context.account, "prefix": self.prefix, "function": function}
+
+    # -- the whole service ----------------------------------------------------------------
+
+    def grants(self) -> GrantSet:
+        functions = self.vars.get("functions", {})
+        functions = functions if isinstance(functions, Mapping) else {}
+        provider = self.vars.get("provider", {})
+        shared_users: list[tuple[str, Mapping[str, Any]]] = []
+        provider_role = self.provider_custom_role(provider)
+        for key, function in functions.items():
+            if not isinstance(function, Mapping):
+                self.notices.add("serverless-bad-function", "function is not a mapping",
+                                 f"{self.path}:{key}")
+                continue
+            deployed = function.get("name") or f"{self.prefix}-{key}"
+            deployed = str(deployed)
+            if function.get("role") is not None:
+                role_key = self.custom_role(function["role"], function)
+            elif function.get("iamRoleStatements") is not None and self.uses_plugin():
+                role_key = self.per_function_role(str(key), deployed, function, provider)
+            elif provider_role is not None:
+                role_key = provider_role
+            else:
+                role_key = self.shared_role_key(provider)
+                shared_users.append((deployed, function))
+                if function.get("iamRoleStatements") is not None:
+                    self.notices.add(
+                        "serverless-function-statements-ignored",
+                        f"functions.X.iamRoleStatements needs the {PER_FUNCTION_PLUGIN} plugin; "
+                        "without it the framework ignores them",
+                        f"{self.path}:{line_of(function) or ''}",
+                    )
+            self.bindings.append(Binding(
+                function=deployed, role=role_key,
+                names=(str(key), _function_logical_id(str(key))),
+                origin=self.origin(function, logical_id=_function_logical_id(str(key))),
+            ))
+        if provider_role is None and (shared_users or self.provider_statements(provider)):
+            self.shared_role(provider, functions, shared_users)
+        return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
+                        files=(str(self.path),))
+
+    def uses_plugin(self) -> bool:
+        plugins = self.vars.get("plugins", [])
+        if isinstance(plugins, Mapping):
+            plugins = plugins.get("modules", [])
+        return isinstance(plugins, list) and PER_FUNCTION_PLUGIN in plugins
+
+    # -- the shared role ------------------------------------------------------------------
+
+    def role_config(self, provider: Mapping[str, Any]) -> Mapping[str, Any]:
+        iam = provider.get("iam")
+        role = iam.get("role") if isinstance(iam, Mapping) else None
+        return role if isinstance(role, Mapping) and not _is_custom_role(role) else {}
+
+    def provider_statements(self, provider: Mapping[str, Any]) -> list[Any]:
+        if isinstance(provider.get("iam"), Mapping):
+            config = self.role_config(provider)
+            statements = config.get("statements")
+        else:
+            config, statements = provider, provider.get("iamRoleStatements")
+        return self.statement_list(statements, "provider statements", config)
+
+    def statement_list(self, statements: Any, label: str, anchor: object = None) -> list[Any]:
+        if statements is None:
+            return []
+        if isinstance(statements, str) and is_unresolved(statements):
+            # Statements that come from an unresolvable variable still grant something:
+            # one statement of unknown actions and resources keeps decisions conditional.
+            marker = LocatedDict(Effect="Allow", Action=statements, Resource=statements)
+            marker.line = line_of(anchor)
+            return [marker]
+        if not isinstance(statements, list):
+            self.notices.add("serverless-bad-statements",
+                             "IAM statements must be a list (or resolve to one)",
+                             f"{self.path}:{line_of(statements) or ''} {label}")
+            return []
+        return list(statements)
+
+    def shared_role_key(self, provider: Mapping[str, Any]) -> str:
+        config = self.role_config(provider)
+        name = config.get("name") or f"{self.prefix}-{self.region}-lambdaRole"
+        return role_arn(self.context, str(name), str(config.get("path") or "/"))
+
+    def shared_role(self, provider: Mapping[str, Any], functions: Mapping[str, Any],
+                    users: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        defaults = _defaults()
+        config = self.role_config(provider)
+        key = self.shared_role_key(provider)
+        anchor = config or provider
+        role_origin = self.origin(anchor, logical_id=SHARED_ROLE)
+        policy_name = f"{self.stage}-{self.service}-lambda"
+        framework = self.origin(anchor, logical_id=SHARED_ROLE, policy_name=policy_name)
+        raw: list[tuple[Any, Origin]] = []
+        for template in defaults["shared_role_logs"]:
+            statement = _fill(template, self.placeholders())
+            if self.v3 and "logs:CreateLogGroup" in statement["Action"]:
+                statement["Action"] = statement["Action"] + defaults["v3_log_actions"]
+            raw.append((statement, framework))
+        tracing = provider.get("tracing")
+        traced = (isinstance(tracing, Mapping) and tracing.get("lambda") not in (None, False)) \
+            or any(f.get("tracing") not in (None, False) for _, f in users)
+        if traced:
+            raw.extend((_fill(t, self.placeholders()), framework) for t in defaults["tracing"])
+        for _, function in users:
+            raw.extend((s, framework) for s in self.event_statements(function))
+        raw.extend((s, self.origin(s, logical_id=SHARED_ROLE, policy_name=policy_name))
+                   for s in self.provider_statements(provider))
+        managed = config.get("managedPolicies") if config else provider.get("iamManagedPolicies")
+        managed_list = list(managed) if isinstance(managed, list) else []
+        vpc_users = provider.get("vpc") or any(
+            isinstance(f, Mapping) and f.get("vpc") for f in functions.values())
+        if vpc_users:
+            managed_list.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
+        policies = [self.policy(policy_name, raw)]
+        policies.extend(self.managed(managed_list, anchor))
+        boundary = config.get("permissionsBoundary") if config else None
+        self.roles[key] = Role(
+            key=key, name=key.rsplit("/", 1)[-1], policies=tuple(policies),
+            boundary=self.boundary(boundary, anchor), origin=role_origin,
+        )
+
+    # -- per-function roles (serverless-iam-roles-per-function) ---------------------------
+
+    def per_function_role(self, key: str, deployed: str, function: Mapping[str, Any],
+                          provider: Mapping[str, Any]) -> str:
+        defaults = _defaults()
+        plugin = self.vars.get(f"custom.{PER_FUNCTION_PLUGIN}", {})
+        plugin = plugin if isinstance(plugin, Mapping) else {}
+        name = function.get("iamRoleStatementsName") or self.per_function_role_name(key)
+        role_key = role_arn(self.context, str(name))
+        logical = _normalised(key) + SHARED_ROLE
+        policy_name = f"{self.stage}-{self.service}-lambda"
+        generated = self.origin(function, logical_id=logical, policy_name=policy_name)
+        logs = [_fill(t, self.placeholders(deployed)) for t in defaults["per_function_logs"]]
+        raw: list[tuple[Any, Origin]] = [(s, generated) for s in logs]
+        raw.extend((s, generated) for s in self.event_statements(function))
+        inherit = function.get("iamRoleStatementsInherit")
+        if inherit is True or (plugin.get("defaultInherit") is True and inherit is not False):
+            raw.extend((s, self.origin(s, logical_id=logical, policy_name=policy_name))
+                       for s in self.provider_statements(provider))
+        raw.extend((s, self.origin(s, logical_id=logical, policy_name=policy_name))
+                   for s in self.statement_list(function.get("iamRoleStatements"), key, function))
+        managed: list[Any] = []
+        if function.get("vpc") or provider.get("vpc"):
+            managed.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
+        boundary = function.get("iamPermissionsBoundary") or plugin.get(
+            "iamGlobalPermissionsBoundary")
+        self.roles[role_key] = Role(
+            key=role_key, name=str(name),
+            policies=(self.policy(policy_name, raw), *self.managed(managed, function)),
+            boundary=self.boundary(boundary, function),
+            origin=self.origin(function, logical_id=logical),
+        )
+        return role_key
+
+    def per_function_role_name(self, key: str) -> str:
+        parts = [self.service, self.stage, key, self.region, "lambdaRole"]
+        if len("-".join(parts)) > 64:
+            parts.pop()  # the plugin drops "lambdaRole" to make room
+        name = "-".join(parts)
+        if len(name) > 64:
+            self.notices.add("serverless-role-name-too-long",
+                             "per-function role name over 64 characters; set "
+                             "iamRoleStatementsName", f"{self.path}: {key}")
+        return name
+
+    def event_statements(self, function: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Permissions the framework adds for the function's event sources and onError."""
+        actions = _defaults()["event_actions"]
+        by_kind: dict[str, list[Any]] = {}
+        events = function.get("events")
+        for event in events if isinstance(events, list) else []:
+            if not isinstance(event, Mapping):
+                continue
+            if "sqs" in event:
+                sqs = event["sqs"]
+                by_kind.setdefault("sqs", []).append(
+                    sqs.get("arn") if isinstance(sqs, Mapping) and "arn" in sqs else sqs)
+            if "stream" in event:
+                stream = event["stream"]
+                arn = stream.get("arn") if isinstance(stream, Mapping) and "arn" in stream \
+                    else stream
+                kind = stream.get("type") if isinstance(stream, Mapping) else None
+                if kind is None and isinstance(arn, str) and arn.count(":") >= 2:
+                    kind = arn.split(":")[2]
+                if kind in ("dynamodb", "kinesis"):
+                    by_kind.setdefault(str(kind), []).append(arn)
+        if function.get("onError"):
+            by_kind["onError"] = [function["onError"]]
+        return [{"Effect": "Allow", "Action": list(actions[kind]), "Resource": arns}
+                for kind, arns in by_kind.items()]
+
+    # -- custom roles ---------------------------------------------------------------------
+
+    def provider_custom_role(self, provider: Mapping[str, Any]) -> str | None:
+        iam = provider.get("iam")
+        role = iam.get("role") if isinstance(iam, Mapping) else None
+        role = provider.get("role") if role is None else role  # v1-v2 spelling
+        if role is None or (isinstance(role, Mapping) and not _is_custom_role(role)):
+            return None
+        return self.custom_role(role, provider)
+
+    def custom_role(self, reference: Any, anchor: object) -> str:
+        """The role key of ``role:`` given as an ARN, a name, a logical ID or an intrinsic."""
+        logical: str | None = None
+        if isinstance(reference, Mapping):
+            logical = _referenced_logical_id(reference)
+            if logical is None:
+                value = self.cfn(reference)
+                if isinstance(value, str) and value.startswith("arn:"):
+                    return value
+                self.notices.add("serverless-unresolved-role",
+                                 "a function's role could not be resolved",
+                                 f"{self.path}:{line_of(anchor) or ''}")
+                return str(value)
+        elif isinstance(reference, str):
+            if reference.startswith("arn:") or is_unresolved(reference):
+                return reference
+            if reference in self.resources:
+                logical = reference
+            else:
+                return role_arn(self.context, reference)
+        if logical is None:
+            return str(reference)
+        return self.template_role(logical)
+
+    def template_role(self, logical: str) -> str:
+        """A role declared under ``resources.Resources`` (``AWS::IAM::Role``)."""
+        resource = self.resources.get(logical)
+        if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::IAM::Role":
+            self.notices.add("serverless-unknown-role",
+                             "role refers to a logical ID that is not an AWS::IAM::Role in "
+                             "resources.Resources", f"{self.path}: {logical}")
+            return logical
+        properties = self.cfn(resource.get("Properties") or {})
+        properties = properties if isinstance(properties, Mapping) else {}
+        name = properties.get("RoleName")
+        key = role_arn(self.context, name, str(properties.get("Path") or "/")) \
+            if isinstance(name, str) and not is_unresolved(name) else logical
+        if key in self.roles:
+            return key
+        policies: list[Policy] = []
+        inline = properties.get("Policies")
+        for item in inline if isinstance(inline, list) else []:
+            if isinstance(item, Mapping):
+                policy_name = str(item.get("PolicyName") or logical)
+                policies.append(self.document_policy(item.get("PolicyDocument"), policy_name,
+                                                     logical, item))
+        for other_id, other in self.resources.items():
+            policies.extend(self.attached_policies(other_id, other, logical))
+        managed = properties.get("ManagedPolicyArns")
+        policies.extend(self.managed(managed if isinstance(managed, list) else [], resource))
+        self.roles[key] = Role(
+            key=key, name=name if isinstance(name, str) else None, policies=tuple(policies),
+            boundary=self.boundary(properties.get("PermissionsBoundary"), resource),
+            origin=self.origin(resource, logical_id=logical),
+        )
+        return key
+
+    def attached_policies(self, logical: str, resource: Any, role: str) -> list[Policy]:
+        """``AWS::IAM::Policy``/``ManagedPolicy`` resources whose ``Roles`` name ``role``."""
+        if not isinstance(resource, Mapping) or resource.get("Type") not in (
+                "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            return []
+        properties = resource.get("Properties") or {}
+        roles = properties.get("Roles") if isinstance(properties, Mapping) else None
+        names = [_referenced_logical_id(r) if isinstance(r, Mapping) else r
+                 for r in (roles if isinstance(roles, list) else [])]
+        if role not in names:
+            return []
+        resolved = self.cfn(properties)
+        name = resolved.get("PolicyName") or resolved.get("ManagedPolicyName") or logical
+        return [self.document_policy(resolved.get("PolicyDocument"), str(name), logical,
+                                     resource)]
+
+    # -- policies -------------------------------------------------------------------------
+
+    def policy(self, name: str, raw: Sequence[tuple[Any, Origin]]) -> Policy:
+        statements: list[Statement] = []
+        for index, (statement, origin) in enumerate(raw):
+            parsed = self.statement(statement, index, name, origin)
+            if parsed is not None:
+                statements.append(parsed)
+        return Policy(name=name, statements=tuple(statements),
+                      origin=raw[0][1] if raw else self.origin())
+
+    def document_policy(self, document: Any, name: str, logical: str, anchor: object) -> Policy:
+        here = self.origin(anchor, logical_id=logical, policy_name=name)
+        raw = document.get("Statement") if isinstance(document, Mapping) else None
+        items = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+        if not items:
+            self.notices.add("serverless-bad-policy", "policy document without statements",
+                             f"{self.path}:{line_of(anchor) or ''}")
+        statements = [self.statement(s, i, name, here) for i, s in enumerate(items)]
+        return Policy(name=name, statements=tuple(s for s in statements if s is not None),
+                      origin=here)
+
+    def statement(self, raw: Any, index: int, policy: str, origin: Origin) -> Statement | None:
+        try:
+            value = self.cfn(raw)
+            if isinstance(value, LocatedDict) and value.line is None:
+                value.line = origin.line
+            return parse_statement(value, index=index, policy_name=policy, origin=origin,
+                                   notices=self.notices)
+        except UserError as exc:
+            # One bad statement is skipped and counted; the rest of the role still counts.
+            self.notices.add("serverless-bad-statement", "IAM statement skipped", str(exc))
+            return None
+
+    def managed(self, arns: Sequence[Any], anchor: object) -> list[Policy]:
+        out = []
+        for item in arns:
+            arn = self.cfn(item)
+            if not isinstance(arn, str):
+                arn = str(arn)
+            out.append(managed_policy(arn, self.origin(anchor), self.notices))
+        return out
+
+    def boundary(self, value: Any, anchor: object) -> Policy | None:
+        if value is None:
+            return None
+        arn = self.cfn(value)
+        return managed_policy(str(arn), self.origin(anchor), self.notices)
+
+
+def _is_custom_role(role: Mapping[str, Any]) -> bool:
+    return any(k in role for k in _CUSTOM_ROLE_KEYS)
+
+
+def _referenced_logical_id(value: Mapping[str, Any]) -> str | None:
+    """``X`` for ``{"Ref": X}`` / ``{"Fn::GetAtt": [X, "Arn"]}`` (``!GetAtt X.Arn``)."""
+    if "Ref" in value and isinstance(value["Ref"], str):
+        return value["Ref"]
+    target = value.get("Fn::GetAtt")
+    if isinstance(target, list) and target and isinstance(target[0], str):
+        return target[0]
+    if isinstance(target, str):
+        return target.split(".", 1)[0]
+    return None
+
+
+def _normalised(key: str) -> str:
+    """The framework's normalised function name (``get-note`` → ``GetDashnote``)."""
+    text = key[:1].upper() + key[1:]
+    return text.replace("-", "Dash").replace("_", "Underscore")
+
+
+def _function_logical_id(key: str) -> str:
+    return _normalised(key) + "LambdaFunction"
+
+
+def _fill(template: Any, values: Mapping[str, str]) -> Any:
+    """Copy ``template`` with ``{placeholder}`` replaced in every string."""
+    if isinstance(template, str):
+        for name, value in values.items():
+            template = template.replace("{" + name + "}", value)
+        return template
+    if isinstance(template, Mapping):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template

@@ -1,0 +1,559 @@
+"""Terraform ``.tf`` files: IAM roles, their policies, and the Lambda functions using them.
+
+A ``.tf`` file is read with the other ``.tf`` files of its folder (its module) as
+context, so references across files resolve; each file yields the roles and functions
+*declared in it*, with every policy attached to them anywhere in the module. Reads
+``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
+``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
+``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"``, and
+``aws_lambda_function.role``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources as package_data
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.hcl import (
+    MAX_VALUES,
+    Block,
+    Encoded,
+    Evaluator,
+    Expression,
+    FileText,
+    HclFile,
+    HeredocText,
+    Unknown,
+    parse_hcl,
+    traversal,
+    within,
+)
+from leastpriv_ci.grants.managed import managed_policy
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json, read_text
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
+from leastpriv_ci.policy.parse import parse_statement
+from leastpriv_ci.records import Origin
+
+NAME = "terraform"
+MAX_MODULE_FILES = 500
+# Files declaring none of these yield nothing (roles, their policies, functions).
+_DECLARES = re.compile(
+    r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
+# The argument naming the role(s) a policy or attachment resource applies to.
+_ROLE_ARGUMENT = {
+    "aws_iam_role_policy": "role",
+    "aws_iam_role_policy_attachment": "role",
+    "aws_iam_policy_attachment": "roles",
+}
+
+
+def detect(path: Path) -> bool:
+    """``*.tf`` by suffix."""
+    return path.suffix.lower() == ".tf"
+
+
+def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
+    """Roles and functions declared in ``path``, resolved against its whole module."""
+    if not _DECLARES.search(read_text(path)):
+        # Nothing here can yield a role or a function; the module is parsed only for the
+        # files that do (python-hcl2 parses ~0.1 MB/s).
+        return GrantSet(files=(str(path),))
+    target = _parsed(path)  # a syntax error in the file itself is the user's to fix
+    siblings = [target]
+    for other in sorted(path.parent.glob("*.tf"))[:MAX_MODULE_FILES]:
+        if other.resolve() == path.resolve():
+            continue
+        try:
+            siblings.append(_parsed(other))
+        except (UserError, OSError, ValueError) as exc:
+            notices.add("terraform-module-file-skipped",
+                        "a .tf file of the same module could not be parsed; references to it "
+                        "stay unresolved", f"{other}: {exc}")
+    module = Module(siblings, path.parent, context, notices)
+    return module.grants(target)
+
+
+def _parsed(path: Path) -> HclFile:
+    stat = path.stat()
+    return _parse_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(path: str, mtime_ns: int, size: int) -> HclFile:
+    # Keyed by mtime and size: each file of a module is parsed once per scan, not once
+    # per sibling.
+    try:
+        return parse_hcl(Path(path))
+    except LoadError as exc:
+        raise UserError(f"cannot read Terraform file: {exc}", where=path) from None
+
+
+@cache
+def _arn_table() -> Mapping[str, Any]:
+    text = package_data.files("leastpriv_ci.data").joinpath("terraform_arns.json").read_text()
+    table: Mapping[str, Any] = json.loads(text)
+    return table
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """``data.aws_iam_policy_document.NAME.json``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class PolicyArn:
+    """``aws_iam_policy.NAME.arn``: the policy's document is in the module."""
+
+    name: str
+
+
+@dataclass
+class Module:
+    """The ``.tf`` files of one folder, indexed, with a reference resolver."""
+
+    files: list[HclFile]
+    folder: Path
+    context: ResolveContext
+    notices: Notices
+    resources: dict[tuple[str, str], Block] = field(default_factory=dict)
+    data: dict[tuple[str, str], Block] = field(default_factory=dict)
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, Expression] = field(default_factory=dict)
+    _active: set[str] = field(default_factory=set)
+    _evaluator: Evaluator | None = None
+    _attachments: dict[str, list[tuple[str, str, Block]]] | None = None
+    _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for source in self.files:
+            for block in source.blocks:
+                if block.type == "resource" and len(block.labels) == 2:
+                    self.resources.setdefault((block.labels[0], block.labels[1]), block)
+                elif block.type == "data" and len(block.labels) == 2:
+                    self.data.setdefault((block.labels[0], block.labels[1]), block)
+                elif block.type == "variable" and block.labels:
+                    self.variables.setdefault(block.labels[0], block)
+                elif block.type == "locals":
+                    for name, expression in block.attributes.items():
+                        self.locals.setdefault(name, expression)
+
+    @property
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add)
+        return self._evaluator
+
+    def value(self, expression: Expression | None) -> Any:
+        return None if expression is None else self.evaluator.value(expression)
+
+    # -- references ---------------------------------------------------------------------
+
+    def resolve(self, path: list[str], evaluator: Evaluator) -> Any:
+        """The value of ``var.x``, ``local.x``, ``data.T.N.attr``, ``T.N.attr``."""
+        spelled = ".".join(path)
+        if spelled in self._active:
+            self.notices.add("terraform-reference-cycle", "references form a cycle", spelled)
+            return Unknown(spelled)
+        self._active.add(spelled)
+        try:
+            return self._resolve(path, spelled)
+        finally:
+            self._active.discard(spelled)
+
+    def _resolve(self, path: list[str], spelled: str) -> Any:
+        head = path[0]
+        if head == "var" and len(path) >= 2:
+            block = self.variables.get(path[1])
+            default = block.attributes.get("default") if block else None
+            if default is None:
+                self.notices.add("terraform-variable-without-default",
+                                 "a variable has no default; its value stays unresolved "
+                                 "(pass it in the parameters)", spelled)
+                return Unknown(spelled)
+            if f"var.{path[1]}" in self.context.parameters:
+                return _walk(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
+            return _walk(self.value(default), path[2:], spelled)
+        if head == "local" and len(path) >= 2 and path[1] in self.locals:
+            memo = ("local", path[1], "")
+            if memo not in self._values:
+                self._values[memo] = self.value(self.locals[path[1]])
+            return _walk(self._values[memo], path[2:], spelled)
+        if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
+            return str(self.folder.resolve())
+        if head == "data" and len(path) >= 4:
+            return self._data(path[1], path[2], path[3:], spelled)
+        if len(path) >= 3 and (path[0], path[1]) in self.resources:
+            return self._attribute(path[0], path[1], path[2], path[3:], spelled)
+        return Unknown(spelled)
+
+    def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
+        if kind == "aws_iam_policy_document" and rest[0] == "json" and (kind, name) in self.data:
+            return DocumentRef(name)
+        template = _arn_table()["data"].get(kind, {}).get(rest[0])
+        if template is not None and (kind, name) in self.data:
+            return self._fill(template, {})
+        return Unknown(spelled)
+
+    def _attribute(self, kind: str, name: str, attribute: str, rest: list[str],
+                   spelled: str) -> Any:
+        block = self.resources[(kind, name)]
+        if kind == "aws_iam_policy" and attribute in ("arn", "id") and not rest:
+            return PolicyArn(name)
+        if attribute in block.attributes:
+            memo = (kind, name, attribute)
+            if memo not in self._values:
+                self._values[memo] = self.value(block.attributes[attribute])
+            return _walk(self._values[memo], rest, spelled)
+        known = _arn_table()["types"].get(kind)
+        template = known["attrs"].get(attribute) if known else None
+        if template is None:
+            return Unknown(spelled)
+        resource_name = self.value(block.attributes.get(known["name"]))
+        if not isinstance(resource_name, str) or is_unresolved(resource_name):
+            return Unknown(spelled)
+        path = self.value(block.attributes.get("path")) or "/"
+        return _walk(self._fill(template, {"name": resource_name, "path": str(path),
+                                           "slash": "" if resource_name.startswith("/")
+                                           else "/"}), rest, spelled)
+
+    def _fill(self, template: str, values: Mapping[str, str]) -> str:
+        return template.format_map({
+            "partition": self.context.partition, "region": self.context.region,
+            "account": self.context.account, **values,
+        })
+
+    # -- grants -------------------------------------------------------------------------
+
+    def grants(self, target: HclFile) -> GrantSet:
+        roles: dict[str, Role] = {}
+        bindings: list[Binding] = []
+        self.attachments(target)  # warns about policies for roles the module lacks
+        for (kind, name), block in self.resources.items():
+            if block.source is not target:
+                continue
+            if kind == "aws_iam_role":
+                role = self.role(name, block)
+                roles[role.key] = role
+            elif kind == "aws_lambda_function":
+                bindings.append(self.binding(name, block))
+        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),))
+
+    def role_key(self, name: str) -> str:
+        block = self.resources[("aws_iam_role", name)]
+        role_name = self.value(block.attributes.get("name"))
+        if isinstance(role_name, str) and not is_unresolved(role_name):
+            path = self.value(block.attributes.get("path"))
+            return role_arn(self.context, role_name, path if isinstance(path, str) else "/")
+        return f"aws_iam_role.{name}"
+
+    def role(self, name: str, block: Block) -> Role:
+        address = f"aws_iam_role.{name}"
+        policies: list[Policy] = []
+        for inline in block.nested("inline_policy"):
+            policy_name = self.value(inline.attributes.get("name"))
+            policies.append(self.policy(inline.attributes.get("policy"),
+                                        _text(policy_name, address), address, inline))
+        managed = self.value(block.attributes.get("managed_policy_arns"))
+        for arn in managed if isinstance(managed, list) else []:
+            policies.append(self.managed(arn, address, block))
+        for kind, other, attachment in self.attachments().get(name, []):
+            address_of = f"{kind}.{other}"
+            if kind == "aws_iam_role_policy":
+                policy_name = _text(self.value(attachment.attributes.get("name")), address_of)
+                policies.append(self.policy(attachment.attributes.get("policy"), policy_name,
+                                            address_of, attachment))
+            else:
+                policies.append(self.managed(self.value(attachment.attributes.get("policy_arn")),
+                                             address_of, attachment))
+        boundary_value = self.value(block.attributes.get("permissions_boundary"))
+        boundary = self.managed(boundary_value, address, block) \
+            if boundary_value is not None else None
+        role_name = self.value(block.attributes.get("name"))
+        return Role(
+            key=self.role_key(name),
+            name=role_name if isinstance(role_name, str) and not is_unresolved(role_name)
+            else None,
+            policies=tuple(policies), boundary=boundary,
+            origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
+        )
+
+    def attachments(
+        self, target: HclFile | None = None
+    ) -> dict[str, list[tuple[str, str, Block]]]:
+        """Role (its resource name) → the policy and attachment resources that name it.
+
+        Built once per module: a role is named by reference (``aws_iam_role.x.id``) or by
+        its literal name. Policies in ``target`` naming no role here are warned about.
+        """
+        if self._attachments is not None:
+            return self._attachments
+        by_name: dict[str, str] = {}
+        for (kind, name), block in self.resources.items():
+            if kind == "aws_iam_role":
+                role_name = self.value(block.attributes.get("name"))
+                if isinstance(role_name, str):
+                    by_name.setdefault(role_name, name)
+        found: dict[str, list[tuple[str, str, Block]]] = {}
+        for (kind, other), block in self.resources.items():
+            attribute = _ROLE_ARGUMENT.get(kind)
+            expression = block.attributes.get(attribute) if attribute else None
+            if expression is None:
+                continue
+            roles: list[str] = []
+            for node in expression.tree.iter_subtrees():
+                if node.data == "get_attr_expr_term":
+                    path = traversal(node)
+                    if path and len(path) >= 3 and path[0] == "aws_iam_role" \
+                            and ("aws_iam_role", path[1]) in self.resources:
+                        roles.append(path[1])
+            if not roles:
+                value = self.value(expression)
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item in by_name:
+                        roles.append(by_name[item])
+            if not roles and block.source is target:
+                self.notices.add("terraform-role-not-in-module",
+                                 "a policy is attached to a role this module does not declare; "
+                                 "the attached-roles source reads it from the account",
+                                 f"{block.source.path}:{block.line}: {kind}.{other}")
+            for role in dict.fromkeys(roles):
+                found.setdefault(role, []).append((kind, other, block))
+        self._attachments = found
+        return found
+
+    def binding(self, name: str, block: Block) -> Binding:
+        address = f"aws_lambda_function.{name}"
+        function = self.value(block.attributes.get("function_name"))
+        function_name = function if isinstance(function, str) else address
+        role = self.role_reference(block.attributes.get("role"))
+        return Binding(
+            function=function_name, role=role, names=(address,),
+            origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
+        )
+
+    def role_reference(self, expression: Expression | None) -> str:
+        if expression is None:
+            return unresolved("role")
+        for node in expression.tree.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
+            if node.data == "get_attr_expr_term":
+                path = traversal(node)
+                if path and len(path) >= 3 and path[0] == "aws_iam_role" \
+                        and ("aws_iam_role", path[1]) in self.resources:
+                    return self.role_key(path[1])
+                break
+        value = self.value(expression)
+        if isinstance(value, str):
+            return value
+        self.notices.add("terraform-unresolved-role", "a function's role is not resolvable",
+                         f"{expression.source.path}:{expression.line}")
+        return unresolved(expression.source.snippet(expression.tree))
+
+    # -- policies -----------------------------------------------------------------------
+
+    def managed(self, arn: Any, address: str, block: Block) -> Policy:
+        origin = Origin(file=str(block.source.path), line=block.line, logical_id=address)
+        if isinstance(arn, PolicyArn):
+            policy_block = self.resources[("aws_iam_policy", arn.name)]
+            name = _text(self.value(policy_block.attributes.get("name")),
+                         f"aws_iam_policy.{arn.name}")
+            return self.policy(policy_block.attributes.get("policy"), name,
+                               f"aws_iam_policy.{arn.name}", policy_block)
+        if isinstance(arn, str):
+            return managed_policy(arn, origin, self.notices)
+        text = arn.text if isinstance(arn, Unknown) else repr(arn)
+        self.notices.add("terraform-unresolved-policy-arn",
+                         "a managed policy ARN is not resolvable; its grants stay unresolved",
+                         f"{block.source.path}:{block.line}: {text}")
+        return managed_policy(unresolved(text), origin, self.notices)
+
+    def policy(self, expression: Expression | None, name: str, address: str,
+               anchor: Block) -> Policy:
+        """A policy argument (jsonencode, heredoc, file(), a policy document) → Policy."""
+        file = str(anchor.source.path)
+        line = expression.line if expression else anchor.line
+        origin = Origin(file=file, line=line, logical_id=address, policy_name=name)
+        value = self.value(expression)
+        document: Any
+        if not within(value, MAX_VALUES):
+            self.notices.add("terraform-eval-limit",
+                             "expression evaluation past its limits; value left unresolved",
+                             f"{file}:{line}")
+            value = Unknown(f"{name} (past {MAX_VALUES} values)")
+        if isinstance(value, Encoded):
+            document = _plain(value.value)
+        elif isinstance(value, DocumentRef):
+            return Policy(name=name, statements=self.document_statements(
+                value.name, name, address, set()), origin=origin)
+        elif isinstance(value, HeredocText):
+            document = self.json_text(value.text, value.line, origin)
+        elif isinstance(value, FileText):
+            origin = Origin(file=str(value.path), line=1, logical_id=address, policy_name=name)
+            document = self.json_text(value.text, 1, origin)
+        elif isinstance(value, str) and not is_unresolved(value):
+            document = self.json_text(value, line, origin)
+        else:
+            document = None
+        if not isinstance(document, Mapping):
+            text = value.text if isinstance(value, Unknown) else name
+            self.notices.add("terraform-unresolved-policy",
+                             "a policy document is not resolvable offline; its grants stay "
+                             "unresolved", f"{file}:{line}: {text}")
+            marker = unresolved(f"policy {text}")
+            statement = Statement(effect=ALLOW, actions=(marker,), resources=(marker,),
+                                  origin=origin)
+            return Policy(name=name, statements=(statement,), origin=origin)
+        return Policy(name=name, statements=self.statements(document, name, origin),
+                      origin=origin)
+
+    def json_text(self, text: str, first_line: int, origin: Origin) -> Any:
+        try:
+            document = loads_json(text)
+        except LoadError as exc:
+            self.notices.add("terraform-bad-policy-json", "a policy is not valid JSON",
+                             f"{origin.file}:{first_line + (exc.line or 1) - 1}: {exc}")
+            return None
+        _shift_lines(document, first_line - 1)
+        return _plain(document, from_text=True)
+
+    def statements(self, document: Mapping[str, Any], name: str,
+                   origin: Origin) -> tuple[Statement, ...]:
+        raw = document.get("Statement")
+        items = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+        out = []
+        for index, item in enumerate(items):
+            parsed = self.statement(item, index, name, origin)
+            if parsed is not None:
+                out.append(parsed)
+        return tuple(out)
+
+    def statement(self, raw: Any, index: int, name: str, origin: Origin) -> Statement | None:
+        try:
+            return parse_statement(raw, index=index, policy_name=name, origin=origin,
+                                   notices=self.notices)
+        except UserError as exc:
+            # One bad statement is skipped and counted; the rest of the role still counts.
+            self.notices.add("terraform-bad-statement", "IAM statement skipped", str(exc))
+            return None
+
+    def document_statements(self, data_name: str, policy: str, address: str,
+                            seen: set[str]) -> tuple[Statement, ...]:
+        """The statements of ``data "aws_iam_policy_document" data_name``."""
+        if data_name in seen:
+            return ()
+        seen.add(data_name)
+        block = self.data[("aws_iam_policy_document", data_name)]
+        file = str(block.source.path)
+        out: list[Statement] = []
+        sources = self.value(block.attributes.get("source_policy_documents")) or []
+        for item in sources if isinstance(sources, list) else [sources]:
+            if isinstance(item, DocumentRef):
+                out.extend(self.document_statements(item.name, policy, address, seen))
+            else:
+                self.notices.add("terraform-unresolved-policy",
+                                 "a policy document is not resolvable offline; its grants stay "
+                                 "unresolved", f"{file}:{block.line}: source_policy_documents")
+        for index, statement in enumerate(block.nested("statement")):
+            raw = self.document_statement(statement)
+            here = Origin(file=file, line=statement.line,
+                          logical_id=f"data.aws_iam_policy_document.{data_name}",
+                          policy_name=policy)
+            parsed = self.statement(raw, index, policy, here)
+            if parsed is not None:
+                out.append(parsed)
+        if any(b.type == "dynamic" for b in block.blocks):
+            self.notices.add("terraform-dynamic-block",
+                             "dynamic statement blocks are not expanded", f"{file}:{block.line}")
+        return tuple(out)
+
+    def document_statement(self, block: Block) -> LocatedDict:
+        """A ``statement { ... }`` block as an IAM JSON statement."""
+        raw = LocatedDict()
+        raw.line = block.line
+        pairs = (("sid", "Sid"), ("effect", "Effect"), ("actions", "Action"),
+                 ("not_actions", "NotAction"), ("resources", "Resource"),
+                 ("not_resources", "NotResource"))
+        for argument, key in pairs:
+            if argument in block.attributes:
+                raw[key] = _plain(self.value(block.attributes[argument]))
+        raw.setdefault("Effect", ALLOW)
+        conditions: dict[str, dict[str, Any]] = {}
+        for condition in block.nested("condition"):
+            test = _plain(self.value(condition.attributes.get("test")))
+            variable = _plain(self.value(condition.attributes.get("variable")))
+            values = _plain(self.value(condition.attributes.get("values")))
+            conditions.setdefault(str(test), {})[str(variable)] = values
+        if conditions:
+            raw["Condition"] = conditions
+        for kind, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            principals: dict[str, Any] = {}
+            for principal in block.nested(kind):
+                principal_type = _plain(self.value(principal.attributes.get("type")))
+                identifiers = _plain(self.value(principal.attributes.get("identifiers")))
+                principals[str(principal_type)] = identifiers
+            if principals:
+                raw[key] = principals
+        return raw
+
+
+def _walk(value: Any, rest: list[str], spelled: str) -> Any:
+    for key in rest:
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return Unknown(spelled)
+    return value
+
+
+def _text(value: Any, fallback: str) -> str:
+    return value if isinstance(value, str) and not is_unresolved(value) else fallback
+
+
+def _plain(value: Any, from_text: bool = False) -> Any:
+    """Evaluator values → JSON-like values; what is unknown becomes *unresolved*."""
+    if isinstance(value, Unknown):
+        return unresolved(value.text)
+    if isinstance(value, Encoded):
+        return json.dumps(_plain(value.value))
+    if isinstance(value, FileText | HeredocText):
+        return value.text
+    if isinstance(value, DocumentRef | PolicyArn):
+        return unresolved(f"{type(value).__name__} {value.name}")
+    if isinstance(value, str):
+        # A heredoc interpolation left as written (``${aws_x.y.arn}``) is not knowable.
+        return unresolved(value) if from_text and "${" in value else value
+    if isinstance(value, Mapping):
+        out = LocatedDict()
+        out.line = getattr(value, "line", None)
+        for key, item in value.items():
+            out[str(key)] = _plain(item, from_text)
+        return out
+    if isinstance(value, list):
+        return [_plain(item, from_text) for item in value]
+    return value
+
+
+def _shift_lines(value: Any, offset: int) -> None:
+    if offset == 0:
+        return
+    if isinstance(value, LocatedDict) and value.line is not None:
+        value.line += offset
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _shift_lines(item, offset)
+    elif isinstance(value, list):
+        for item in value:
+            _shift_lines(item, offset)

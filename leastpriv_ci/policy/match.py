@@ -1,0 +1,340 @@
+"""Matching IAM action and resource patterns, with policy variables.
+
+The rules are IAM's, not ``fnmatch``'s:
+
+* Actions: the service prefix and the name are case-insensitive; ``*`` matches any run,
+  ``?`` exactly one character, ``[`` is a literal; a bare ``*`` matches every action.
+  The colon is a literal, so ``s3:*`` never covers ``s3express:*``.
+* Resources: case-sensitive. In the partition, service, region and account segments a
+  ``*`` stays inside its segment unless it is the segment's last character, in which
+  case it may run across later colons (IAM's documented rule); in the resource part
+  (after the fifth colon) ``*`` crosses ``/`` and ``:`` alike. Everything else is
+  literal, so ``arn:aws:s3:::bucket`` is not ``arn:aws:s3:::bucket/*`` and
+  ``function:f:*`` does not cover ``function:f``.
+* Policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``,
+  ``${key, 'default'}``, ``${*}``, ``${?}``, ``${$}``) are substituted from a request
+  context under policy version ``2012-10-17`` only; substituted text is literal.
+
+Results are three-valued where the policy cannot be decided: ``None`` means *unknown*
+(an unresolved infrastructure value, or a variable with no context to resolve it from).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Final
+
+from leastpriv_ci.policy.model import VERSION_2012, is_unresolved
+from leastpriv_ci.policy.wildcards import has_wildcard, wildcard_regex
+
+Context = Mapping[str, object]
+
+# Tokens of a compiled pattern: a wildcard marker or one literal character.
+_STAR: Final = "\x00*"
+_QMARK: Final = "\x00?"
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_DEFAULT = re.compile(r"^\s*([^,]+?)\s*,\s*'([^']*)'\s*$")
+_LITERAL_VARIABLES = {"*": "*", "?": "?", "$": "$"}
+_COLON: Final = ":"
+_HEADER_SEGMENTS = 5  # arn, partition, service, region, account
+
+
+class Unresolvable(Exception):
+    """A policy variable names a key the request context does not hold."""
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Whether an IAM action pattern (``s3:Get*``, ``*``) covers ``action``.
+
+    Case-insensitive; an unresolved pattern matches nothing here (callers that need the
+    three-valued answer use :func:`action_match`).
+    """
+    return action_match(pattern, action) is True
+
+
+def action_match(pattern: str, action: str) -> bool | None:
+    """Three-valued :func:`action_matches`: ``None`` for an unresolved pattern."""
+    if pattern == "*":
+        return True
+    if is_unresolved(pattern):
+        return None
+    if not has_wildcard(pattern):
+        return pattern.lower() == action.lower()
+    return wildcard_regex(pattern, case_sensitive=False).fullmatch(action) is not None
+
+
+def lower_context(context: Context | None) -> dict[str, object] | None:
+    """The context with lower-cased keys: IAM condition keys are case-insensitive."""
+    if context is None:
+        return None
+    return {str(k).lower(): v for k, v in context.items()}
+
+
+def context_value(context: Mapping[str, object], key: str) -> object | None:
+    """Look a key up in a context already passed through :func:`lower_context`."""
+    return context.get(key.lower())
+
+
+def single_string(value: object) -> str | None:
+    """A context value as one string (bools as ``true``/``false``), or None if it is
+    missing or multi-valued."""
+    if isinstance(value, list | tuple):
+        if len(value) != 1:
+            return None
+        value = value[0]
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
+def resolve_variables(
+    text: str, context: Mapping[str, object] | None, *, version: str = VERSION_2012
+) -> list[str] | None:
+    """Split ``text`` into tokens with its policy variables substituted.
+
+    Returns a list of literal characters and :data:`_STAR`/``_QMARK`` wildcard markers,
+    or ``None`` when a variable needs a context and there is none (unknown). Raises
+    :class:`Unresolvable` when the context lacks the key and there is no default.
+    ``context`` must have lower-cased keys (see :func:`lower_context`).
+    """
+    tokens: list[str] = []
+    position = 0
+    matches = _VARIABLE.finditer(text) if version == VERSION_2012 else iter(())
+    for found in matches:
+        tokens.extend(_glob_tokens(text[position:found.start()]))
+        position = found.end()
+        value = _variable_value(found.group(1), context)
+        if value is None:
+            return None
+        tokens.extend(value)  # substituted text is literal, wildcard characters included
+    tokens.extend(_glob_tokens(text[position:]))
+    return tokens
+
+
+def has_variables(text: str) -> bool:
+    return "${" in text
+
+
+def _glob_tokens(text: str) -> list[str]:
+    return [_STAR if c == "*" else _QMARK if c == "?" else c for c in text]
+
+
+def _variable_value(body: str, context: Mapping[str, object] | None) -> str | None:
+    body_stripped = body.strip()
+    if body_stripped in _LITERAL_VARIABLES:
+        return _LITERAL_VARIABLES[body_stripped]
+    default: str | None = None
+    with_default = _DEFAULT.match(body)
+    key = body_stripped
+    if with_default:
+        key, default = with_default.group(1), with_default.group(2)
+    if context is None:
+        return None  # no context: whether the key is present is unknown, so is the default
+    value = single_string(context_value(context, key))
+    if value is not None:
+        return value
+    if default is not None:
+        return default
+    raise Unresolvable(key)
+
+
+def arn_regex(tokens: list[str]) -> str:
+    """The regular expression for resource-pattern tokens, by IAM's segment rules."""
+    parts: list[str] = []
+    colons = 0
+    for index, token in enumerate(tokens):
+        in_header = colons < _HEADER_SEGMENTS
+        if token == _STAR:
+            if not in_header:
+                parts.append(".*")
+            else:
+                following = tokens[index + 1] if index + 1 < len(tokens) else None
+                parts.append(".*" if following in (None, ":") else "[^:]*")
+        elif token == _QMARK:
+            parts.append("[^:]" if in_header else ".")
+        else:
+            colons += token == _COLON
+            parts.append(re.escape(token))
+    return "".join(parts)
+
+
+@lru_cache(maxsize=65536)
+def _compile_arn(regex: str) -> re.Pattern[str]:
+    return re.compile(regex, re.DOTALL)
+
+
+class ResourcePattern:
+    """A resource pattern compiled once for repeated matching.
+
+    ``match`` answers True/False, or None when the pattern is an unresolved value or
+    holds variables that no context can resolve.
+    """
+
+    __slots__ = ("_equal", "_regex", "_state", "text")
+
+    def __init__(
+        self, text: str, context: Mapping[str, object] | None = None,
+        *, version: str = VERSION_2012
+    ) -> None:
+        """Compile ``text``; ``context`` must have lower-cased keys."""
+        self.text = text
+        self._equal: str | None = None
+        self._regex: re.Pattern[str] | None = None
+        self._state: bool | None = True  # True: compiled; False: matches nothing; None: unknown
+        if text == "*":
+            self._regex = None
+            return
+        if is_unresolved(text):
+            self._state = None
+            return
+        try:
+            tokens = resolve_variables(text, context, version=version)
+        except Unresolvable:
+            self._state = False
+            return
+        if tokens is None:
+            self._state = None
+            return
+        if _STAR not in tokens and _QMARK not in tokens:
+            self._equal = "".join(tokens)
+        else:
+            self._regex = _compile_arn(arn_regex(tokens))
+
+    def match(self, resource: str) -> bool | None:
+        """Whether the pattern covers ``resource`` (case-sensitive)."""
+        if self._state is not True:
+            return self._state
+        if self._equal is not None:
+            return self._equal == resource
+        if self._regex is None:  # bare "*"
+            return True
+        return self._regex.fullmatch(resource) is not None
+
+
+class ActionSet:
+    """The patterns of one ``Action``/``NotAction`` list, compiled into one matcher.
+
+    ``match`` is the three-valued OR over the patterns (see :func:`action_match`).
+    """
+
+    __slots__ = ("_all", "_equal", "_regex", "_unknown")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._all = False
+        self._unknown = False
+        equal: set[str] = set()
+        regexes: list[str] = []
+        for pattern in patterns:
+            if pattern == "*":
+                self._all = True
+            elif is_unresolved(pattern):
+                self._unknown = True
+            elif has_wildcard(pattern):
+                regexes.append(wildcard_regex(pattern, case_sensitive=False).pattern)
+            else:
+                equal.add(pattern.lower())
+        self._equal = frozenset(equal)
+        self._regex = (re.compile("|".join(f"(?:{r})" for r in regexes),
+                                  re.DOTALL | re.IGNORECASE) if regexes else None)
+
+    def match(self, action: str) -> bool | None:
+        """Whether any pattern covers ``action`` (None: only unresolved ones might)."""
+        if self._all or action.lower() in self._equal:
+            return True
+        if self._regex is not None and self._regex.fullmatch(action) is not None:
+            return True
+        return None if self._unknown else False
+
+
+class ResourceSet:
+    """The patterns of one ``Resource``/``NotResource`` list, compiled into one matcher
+    (exact ARNs in a set, wildcard patterns in one alternation)."""
+
+    __slots__ = ("_all", "_equal", "_regex", "_unknown")
+
+    def __init__(
+        self, patterns: Iterable[str], context: Mapping[str, object] | None = None,
+        *, version: str = VERSION_2012
+    ) -> None:
+        """Compile ``patterns``; ``context`` must have lower-cased keys."""
+        self._all = False
+        self._unknown = False
+        equal: set[str] = set()
+        regexes: list[str] = []
+        for text in patterns:
+            if text == "*":
+                self._all = True
+                continue
+            if is_unresolved(text):
+                self._unknown = True
+                continue
+            try:
+                tokens = resolve_variables(text, context, version=version)
+            except Unresolvable:
+                continue  # matches nothing
+            if tokens is None:
+                self._unknown = True
+            elif _STAR in tokens or _QMARK in tokens:
+                regexes.append(arn_regex(tokens))
+            else:
+                equal.add("".join(tokens))
+        self._equal = frozenset(equal)
+        self._regex = (_compile_arn("|".join(f"(?:{r})" for r in regexes))
+                       if regexes else None)
+
+    def match(self, resource: str) -> bool | None:
+        """Whether any pattern covers ``resource`` (case-sensitive; None: unknown)."""
+        if self._all or resource in self._equal:
+            return True
+        if self._regex is not None and self._regex.fullmatch(resource) is not None:
+            return True
+        return None if self._unknown else False
+
+
+def resource_matches(
+    pattern: str,
+    resource: str,
+    *,
+    context: Mapping[str, object] | None = None,
+    version: str = VERSION_2012,
+) -> bool | None:
+    """Whether a resource pattern covers ``resource``; ``None`` when unknown.
+
+    An unresolved value (:func:`~leastpriv_ci.policy.model.is_unresolved`) is unknown;
+    a policy variable is unknown without a context and matches nothing when the context
+    lacks its key (and it has no default).
+    """
+    return ResourcePattern(pattern, lower_context(context), version=version).match(resource)
+
+
+def any_of(results: list[bool | None] | tuple[bool | None, ...]) -> bool | None:
+    """Three-valued OR: True if any is True, else None if any is unknown, else False."""
+    unknown = False
+    for result in results:
+        if result is True:
+            return True
+        if result is None:
+            unknown = True
+    return None if unknown else False
+
+
+def all_of(results: list[bool | None] | tuple[bool | None, ...]) -> bool | None:
+    """Three-valued AND: False if any is False, else None if any is unknown, else True."""
+    unknown = False
+    for result in results:
+        if result is False:
+            return False
+        if result is None:
+            unknown = True
+    return None if unknown else True
+
+
+def negate(result: bool | None) -> bool | None:
+    return None if result is None else not result

@@ -1,0 +1,49 @@
+"""Findings → workflow annotations on the statements that cause them, most severe first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from leastpriv_ci.records import Finding
+from leastpriv_ci.report.findings import KIND_TITLES, ignored_reason, ordered, severity_rank
+from leastpriv_ci.runner import Annotation
+
+# Only what the gate can fail on is an error; the rest informs.
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+
+
+def level_of(finding: Finding) -> str:
+    """The annotation level for a finding's severity."""
+    return LEVELS.get(finding.severity, "notice")
+
+
+def from_findings(findings: Iterable[Finding]) -> list[Annotation]:
+    """One annotation per finding that is not ignored, most severe first.
+
+    Findings with a statement carry its file and line; the others (a missing permission
+    no statement mentions) are annotated on the run. Unobserved roles are left out: they
+    are a coverage note, not a problem with a statement.
+    """
+    chosen = [f for f in findings if ignored_reason(f) is None and f.kind != "unobserved"]
+    ranked = sorted(
+        ordered(chosen),
+        key=lambda f: (-severity_rank(f.severity), f.origin is None or not f.origin.file),
+    )
+    result = []
+    for finding in ranked:
+        origin = finding.origin
+        message = finding.message or f"{finding.kind}: {finding.action} on {finding.resource}"
+        if finding.fix:
+            message += f"\nFix: {finding.fix}"
+        message += f"\nRole: {finding.role}"
+        result.append(
+            Annotation(
+                level=level_of(finding),
+                message=message,
+                file=origin.file if origin else None,
+                line=origin.line if origin else None,
+                title=f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: "
+                f"{finding.action}",
+            )
+        )
+    return result

@@ -1,0 +1,98 @@
+"""Escaping for Markdown and HTML of everything derived from traces or pull-request files.
+
+Trace fields and PR files are hostile: a resource name can hold a table pipe, a
+backtick run, ``<script>``, an ``@org/team`` mention or ``#123``. Everything such text
+reaches in a comment or summary goes through one of these functions first.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+# U+200D between "@" / "#" and what follows stops GitHub's mention and issue autolinks
+# without changing what a reader sees.
+ZWJ = "\u200d"
+MAX_CELL = 300
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BACKTICK_RUN = re.compile(r"`+")
+_AUTOLINK = re.compile(r"([@#])(?=[\w-])")
+
+
+def one_line(value: str, limit: int = MAX_CELL) -> str:
+    """Collapse line breaks and control characters; cut past ``limit`` with an ellipsis."""
+    flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", value))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def html(value: str) -> str:
+    """Escape ``&``, ``<``, ``>`` and double quotes for HTML text and attribute values."""
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+
+
+def _unlink(value: str) -> str:
+    return _AUTOLINK.sub(lambda m: m.group(1) + ZWJ, value)
+
+
+def text(value: str, limit: int = MAX_CELL) -> str:
+    """Untrusted text as inert Markdown prose: one line, no markup, no mentions or links."""
+    flat = one_line(value, limit)
+    return html(_unlink(_MARKDOWN_SPECIAL.sub(r"\\\1", flat)))
+
+
+def code(value: str, limit: int = MAX_CELL) -> str:
+    """Untrusted text as an inline code span that is safe inside a table cell.
+
+    The fence is one backtick longer than the longest run inside, pipes are escaped for
+    GFM tables (which split cells before parsing code spans), and nothing inside a code
+    span is rendered as HTML, a mention or a link.
+    """
+    flat = one_line(value, limit).replace("|", "\\|")
+    if not flat:
+        return ""
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith(("`", " ")) or flat.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def fenced(body: str, language: str = "") -> str:
+    """A fenced code block whose fence no line of ``body`` can close."""
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{body}\n{fence}"
+
+
+def url(value: str) -> str | None:
+    """A link target, percent-encoded; ``None`` unless it is an http(s) URL."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(value, safe=":/?#[]@!$&'*+,;=%-._~")
+
+
+def link(label: str, target: str | None) -> str:
+    """A Markdown link with escaped text, or just the escaped text without a safe target."""
+    safe = url(target) if target else None
+    shown = text(label)
+    if safe is None:
+        return shown
+    # Parentheses and quotes are percent-encoded so the target cannot end the link early.
+    safe = safe.replace("(", "%28").replace(")", "%29").replace("'", "%27").replace('"', "%22")
+    return f"[{shown}]({safe})"
+
+
+def inline_html(value: str, limit: int = MAX_CELL) -> str:
+    """Untrusted text inside an HTML element (``<summary>``, ``<code>``): no tags, no mentions."""
+    return html(_unlink(one_line(value, limit)))

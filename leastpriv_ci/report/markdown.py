@@ -1,0 +1,393 @@
+"""The pull-request comment: verdict and counts first, then per-role tables, then details.
+
+GitHub refuses comment bodies over 65,536 characters, so the body is rendered at
+decreasing levels of detail until it fits, and as a last resort cut at a line with a
+pointer to the job summary and the report file, which hold everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from leastpriv_ci.records import Finding, Report
+from leastpriv_ci.report import escape
+from leastpriv_ci.report.findings import (
+    GATED_KINDS,
+    KIND_ORDER,
+    KIND_TITLES,
+    by_role,
+    counts,
+    ignored_reason,
+    in_baseline,
+)
+
+LinkFn = Callable[[str, int | None], str | None]
+
+# Leave room for the hidden marker the comment poster prepends.
+COMMENT_LIMIT = 65_536 - 1_024
+POINTER = "the job summary and the JSON report file (report artifact)"
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much to show: table rows per role, listed roles, and the collapsed extras."""
+
+    rows: int
+    roles: int
+    proposals: bool
+    side_rows: int
+
+
+COMMENT_LEVELS = (
+    Detail(rows=40, roles=30, proposals=True, side_rows=30),
+    Detail(rows=20, roles=20, proposals=True, side_rows=15),
+    Detail(rows=10, roles=15, proposals=False, side_rows=10),
+    Detail(rows=5, roles=10, proposals=False, side_rows=5),
+    Detail(rows=0, roles=0, proposals=False, side_rows=0),
+)
+
+
+def size(body: str) -> int:
+    """The body's size in UTF-8 bytes: never less than GitHub's character count."""
+    return len(body.encode("utf-8"))
+
+
+def render(
+    report: Report,
+    *,
+    link: LinkFn | None = None,
+    limit: int = COMMENT_LIMIT,
+    levels: Sequence[Detail] = COMMENT_LEVELS,
+    pointer: str = POINTER,
+    title: str = "leastpriv-ci",
+    changes: Mapping[str, object] | None = None,
+) -> str:
+    """The Markdown body for ``report``, at most ``limit`` UTF-8 bytes.
+
+    ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``);
+    ``changes`` are the roles the pull request changes (``grants.changes.role_changes``).
+    """
+    body = ""
+    for level in levels:
+        body = _document(report, link, level, pointer, title, changes or {})
+        if size(body) <= limit:
+            return body
+    return truncate(body, limit, pointer)
+
+
+def truncate(body: str, limit: int, pointer: str = POINTER) -> str:
+    """Cut ``body`` at a line boundary so it and a closing pointer fit in ``limit`` bytes."""
+    note = f"\n\n_…truncated to fit; the full report is in {pointer}._\n"
+    room = max(0, limit - size(note))
+    cut = body.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    if "\n" in cut:
+        cut = cut[: cut.rfind("\n")]
+    # An unclosed fence or <details> would swallow the note; close them.
+    if cut.count("\n```") % 2:
+        cut += "\n```"
+    cut += "\n</details>" * max(0, cut.count("<details>") - cut.count("</details>"))
+    return cut + note
+
+
+def _document(
+    report: Report,
+    link: LinkFn | None,
+    level: Detail,
+    pointer: str,
+    title: str,
+    changes: Mapping[str, object],
+) -> str:
+    analysis = report.analysis
+    verdict = report.verdict
+    parts = [_headline(report, title)]
+    if verdict.reasons:
+        parts.append("\n".join(f"- {escape.text(r, 500)}" for r in verdict.reasons))
+    groups = by_role(analysis.findings)
+    gated = {
+        role: [f for f in found if f.kind in GATED_KINDS and ignored_reason(f) is None]
+        for role, found in groups.items()
+    }
+    gated = {role: found for role, found in gated.items() if found}
+    if changes:
+        parts.append(_changes(changes, link, level.side_rows, pointer))
+    hidden_rows = 0
+    for index, (role, found) in enumerate(gated.items()):
+        if index >= level.roles:
+            hidden_rows += len(found)
+            continue
+        parts.append(_role_section(role, found, link, level.rows, analysis.shared_roles))
+        hidden_rows += max(0, len(found) - level.rows)
+    if len(gated) > level.roles:
+        parts.append(
+            f"_…and {len(gated) - level.roles} more role(s) with findings; see {pointer}._"
+        )
+    elif hidden_rows and level.rows == 0:
+        parts.append(f"_{hidden_rows} finding(s) are listed in {pointer}._")
+    for kind in ("platform", "unobserved"):
+        side = [f for f in analysis.findings if f.kind == kind and ignored_reason(f) is None]
+        if side:
+            parts.append(_side_section(kind, side, link, level.side_rows, pointer))
+    ignored = [f for f in analysis.findings if ignored_reason(f) is not None]
+    if ignored:
+        parts.append(_ignored_section(ignored, level.side_rows, pointer))
+    shared = _shared_roles(analysis.shared_roles)
+    if shared:
+        parts.append(shared)
+    if level.proposals:
+        parts.extend(_proposal(role, report) for role in sorted(analysis.proposals))
+    elif analysis.proposals:
+        parts.append(f"_Proposed least-privilege policies: see {pointer}._")
+    parts.append(_coverage(report))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _headline(report: Report, title: str) -> str:
+    verdict = report.verdict
+    mark = "✅ pass" if verdict.passed else "❌ fail"
+    tally = verdict.counts or counts(report.analysis.findings)
+    shown = []
+    for kind in KIND_ORDER:
+        number = tally.get(kind, 0)
+        label = f"{number} {KIND_TITLES[kind].lower()}"
+        shown.append(f"**{label}**" if number and kind in GATED_KINDS else label)
+    line = " · ".join(shown)
+    if verdict.ignored:
+        line += f" · {len(verdict.ignored)} ignore rule(s) applied"
+    return f"### {title}: {mark}\n\n{line}"
+
+
+def _where(finding: Finding, link: LinkFn | None) -> str:
+    origin = finding.origin
+    if origin is None:
+        return "—"
+    if origin.file:
+        label = f"{origin.file}:{origin.line}" if origin.line else origin.file
+        target = link(origin.file, origin.line) if link else None
+        return escape.link(label, target)
+    return escape.text(str(origin))
+
+
+def _row(finding: Finding, link: LinkFn | None, *, with_kind: bool = True) -> str:
+    cells = []
+    if with_kind:
+        new = "" if not in_baseline(finding) else " (baseline)"
+        cells.append(f"{KIND_TITLES.get(finding.kind, finding.kind)}{new}")
+    cells += [
+        escape.code(finding.action),
+        escape.code(finding.resource),
+        escape.text(finding.access_level or "—"),
+        escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
+        _where(finding, link),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+TABLE_HEAD = (
+    "| Kind | Action | Resource | Access level | Severity | Statement |\n"
+    "| --- | --- | --- | --- | --- | --- |"
+)
+
+
+def _role_section(
+    role: str,
+    found: list[Finding],
+    link: LinkFn | None,
+    rows: int,
+    shared: object,
+) -> str:
+    principals = sorted({p for f in found for p in f.principals})
+    head = f"#### Role {escape.code(role)}"
+    if principals:
+        shown = ", ".join(escape.code(p) for p in principals[:5])
+        more = f" and {len(principals) - 5} more" if len(principals) > 5 else ""
+        head += f"\n\nUsed by {shown}{more}"
+    if rows == 0:
+        return f"{head}\n\n{len(found)} finding(s)."
+    lines = [head, "", TABLE_HEAD, *(_row(f, link) for f in found[:rows])]
+    if len(found) > rows:
+        lines += ["", f"…and {len(found) - rows} more"]
+    return "\n".join(lines)
+
+
+def _side_section(
+    kind: str, found: list[Finding], link: LinkFn | None, rows: int, pointer: str
+) -> str:
+    if kind == "platform":
+        summary = f"Platform-required permissions ({len(found)}): used by AWS on the roles' behalf"
+    else:
+        summary = f"Unobserved ({len(found)}): no traces, so no verdict"
+    lines = [f"<details><summary>{summary}</summary>", ""]
+    if rows:
+        lines += [
+            "| Role | Action | Resource | Statement |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {escape.code(f.role)} | {escape.code(f.action)} | "
+                f"{escape.code(f.resource)} | {_where(f, link)} |"
+                for f in found[:rows]
+            ),
+        ]
+        if len(found) > rows:
+            lines += ["", f"…and {len(found) - rows} more"]
+    else:
+        lines.append(f"Listed in {pointer}.")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _ignored_section(found: list[Finding], rows: int, pointer: str) -> str:
+    lines = [f"<details><summary>Ignored by configuration ({len(found)})</summary>", ""]
+    if rows:
+        lines += [
+            "| Kind | Role | Action | Resource | Reason |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code(f.role)} | "
+                f"{escape.code(f.action)} | {escape.code(f.resource)} | "
+                f"{escape.text(ignored_reason(f) or '')} |"
+                for f in found[:rows]
+            ),
+        ]
+        if len(found) > rows:
+            lines += ["", f"…and {len(found) - rows} more"]
+    else:
+        lines.append(f"Listed in {pointer}.")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _shared_roles(shared: object) -> str:
+    if not isinstance(shared, dict) or not shared:
+        return ""
+    lines = []
+    for role, principals in sorted(shared.items()):
+        names = ", ".join(escape.code(p) for p in list(principals)[:5])
+        more = f" and {len(principals) - 5} more" if len(principals) > 5 else ""
+        lines.append(
+            f"- Role {escape.code(role)} is shared by {len(principals)} principals "
+            f"({names}{more}): its policy must cover all of them; one role per function "
+            "lets each be least-privilege."
+        )
+    return "**Shared roles**\n\n" + "\n".join(lines)
+
+
+def _proposal(role: str, report: Report) -> str:
+    analysis = report.analysis
+    proposed = json.dumps(analysis.proposals[role], indent=2, sort_keys=False)
+    lines = [
+        f"<details><summary>Proposed policy for <code>{escape.inline_html(role)}</code>"
+        "</summary>",
+        "",
+        escape.fenced(proposed, "json"),
+    ]
+    diff = analysis.diffs.get(role)
+    if diff:
+        lines += [
+            "",
+            "Changes against the declared policy (jsondiff):",
+            "",
+            escape.fenced(json.dumps(diff, indent=2, default=str), "json"),
+        ]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _statement_line(entry: object, link: LinkFn | None) -> str:
+    if not isinstance(entry, Mapping):
+        return "- (unreadable statement)"
+    statement = entry.get("statement")
+    origin = entry.get("origin")
+    doc = statement if isinstance(statement, Mapping) else {}
+    actions = doc.get("Action", doc.get("NotAction", ""))
+    resources = doc.get("Resource", doc.get("NotResource", ""))
+    shown_actions = ", ".join(actions) if isinstance(actions, list) else str(actions)
+    shown_resources = ", ".join(resources) if isinstance(resources, list) else str(resources)
+    line = (
+        f"- {escape.text(str(doc.get('Effect', '')))} {escape.code(shown_actions)} on "
+        f"{escape.code(shown_resources)}"
+    )
+    if isinstance(origin, Mapping) and isinstance(origin.get("file"), str):
+        file, number = str(origin["file"]), origin.get("line")
+        place = number if isinstance(number, int) else None
+        label = f"{file}:{place}" if place else file
+        line += " at " + escape.link(label, link(file, place) if link else None)
+    return line
+
+
+def _changes(changes: Mapping[str, object], link: LinkFn | None, rows: int, pointer: str
+             ) -> str:
+    lines = [f"<details open><summary>IAM changes in this pull request ({len(changes)} "
+             "role(s))</summary>", ""]
+    listed = 0
+    for role, change in sorted(changes.items()):
+        if not isinstance(change, Mapping):
+            continue
+        status = escape.text(str(change.get("status", "changed")))
+        lines.append(f"**{escape.code(role)}** ({status})")
+        lines.append("")
+        for label in ("added", "removed"):
+            entries = change.get(label)
+            if not isinstance(entries, list) or not entries:
+                continue
+            lines.append(f"{label.capitalize()}:")
+            for entry in entries:
+                if listed >= rows:
+                    break
+                lines.append(_statement_line(entry, link))
+                listed += 1
+            lines.append("")
+    if rows and listed >= rows:
+        lines.append(f"_…more changes in {pointer}._")
+    elif not rows:
+        lines.append(f"Listed in {pointer}.")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _coverage(report: Report) -> str:
+    coverage = report.analysis.coverage
+    lines = [f"- {coverage.traces} trace(s) read"]
+    if coverage.window:
+        lines[0] += f", from {_time(coverage.window[0])} to {_time(coverage.window[1])}"
+    lines.append(
+        f"- {len(coverage.principals)} principal(s) seen, {len(coverage.roles)} role(s) analysed"
+    )
+    if coverage.unmapped:
+        names = ", ".join(escape.code(p) for p in coverage.unmapped[:10])
+        more = f" and {len(coverage.unmapped) - 10} more" if len(coverage.unmapped) > 10 else ""
+        lines.append(
+            f"- ⚠️ {len(coverage.unmapped)} principal(s) with no known role: {names}{more} "
+            "(map them with `principals:` in the config file or `--principal-map`)"
+        )
+    if coverage.unobserved:
+        names = ", ".join(escape.code(p) for p in coverage.unobserved[:10])
+        more = (
+            f" and {len(coverage.unobserved) - 10} more" if len(coverage.unobserved) > 10 else ""
+        )
+        lines.append(
+            f"- {len(coverage.unobserved)} role(s) or principal(s) without traces "
+            f"(no verdict): {names}{more}"
+        )
+    if coverage.unknown_resources:
+        lines.append(
+            f"- {coverage.unknown_resources} access(es) whose traces named no resource"
+        )
+    files = coverage.policy_files
+    if files:
+        names = ", ".join(escape.code(p) for p in files[:10])
+        more = f" and {len(files) - 10} more" if len(files) > 10 else ""
+        lines.append(f"- policy files read: {names}{more}")
+    else:
+        lines.append("- no policy files read")
+    notices = report.analysis.notices.items()
+    if notices:
+        lines.append(f"- {len(notices)} kind(s) of warning:")
+        lines += [f"  - {escape.text(str(n), 300)}" for n in notices[:10]]
+    return "<details><summary>Coverage</summary>\n\n" + "\n".join(lines) + "\n\n</details>"

@@ -1,0 +1,172 @@
+"""SARIF 2.1.0 for GitHub code scanning: one rule per finding kind, one result per finding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path, PurePosixPath
+
+from leastpriv_ci import __version__
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.records import Finding, Report
+from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/leastpriv-ci/leastpriv-ci"
+FINGERPRINT = "leastprivFinding/v1"
+
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# GitHub buckets security-severity: >= 9 critical, >= 7 high, >= 4 medium, else low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
+
+RULES = {
+    "missing": (
+        "Permission used but not granted",
+        "The application called an AWS action that no statement of its role allows: the "
+        "call fails in production once the role is deployed as declared.",
+        "Add an Allow statement for the action on the resource named in the finding, "
+        "scoped to that resource.",
+        "high",
+    ),
+    "denied": (
+        "Permission denied at runtime",
+        "A traced call failed with an authorization error: the role lacks the permission "
+        "or a Deny statement or boundary forbids it.",
+        "Grant the action on the resource, or change the Deny statement that covers it.",
+        "high",
+    ),
+    "excess": (
+        "Permission granted but never used",
+        "The role allows an action or resource the traced run never used; every unused "
+        "permission widens what a compromised function can do.",
+        "Remove the action, or narrow the statement to the actions and resources used; "
+        "the proposed least-privilege policy in the report shows the result.",
+        "medium",
+    ),
+    "platform": (
+        "Permission used by AWS on the role's behalf",
+        "Lambda logging, X-Ray writes, VPC interfaces, event source polling and similar "
+        "permissions never appear in traces but are needed; they are not excess.",
+        "Keep the permission; it is listed for completeness.",
+        "info",
+    ),
+    "unobserved": (
+        "Role with no traces",
+        "No trace names a principal of this role, so there is no verdict on it.",
+        "Exercise the role's functions in the integration tests, or map principals to "
+        "roles with the `principals:` config key.",
+        "info",
+    ),
+}
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across runs for the same (kind, role, action, resource)."""
+    key = "\x1f".join((finding.kind, finding.role, finding.action.lower(), finding.resource))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _rule(kind: str) -> dict[str, object]:
+    name, full, help_text, severity = RULES[kind]
+    return {
+        "id": f"leastpriv/{kind}",
+        "name": "".join(word.capitalize() for word in kind.split("-")) + "Permission",
+        "shortDescription": {"text": name},
+        "fullDescription": {"text": full},
+        "help": {"text": help_text, "markdown": f"**{name}**\n\n{full}\n\n{help_text}"},
+        "defaultConfiguration": {"level": LEVELS[severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[severity],
+            "tags": ["security", "iam", "least-privilege"],
+            "precision": "high",
+        },
+    }
+
+
+def relative_uri(path: str, root: Path | None) -> str:
+    """A forward-slash path relative to the repository root, as code scanning expects."""
+    candidate = Path(path)
+    if root is not None and candidate.is_absolute():
+        try:
+            candidate = candidate.resolve().relative_to(root.resolve())
+        except ValueError:
+            return candidate.as_uri()
+    posix = PurePosixPath(candidate.as_posix())
+    return str(posix).removeprefix("./")
+
+
+def _result(finding: Finding, rule_index: int, root: Path | None) -> dict[str, object]:
+    message = finding.message or f"{finding.kind}: {finding.action} on {finding.resource}"
+    if finding.fix:
+        message += f" Fix: {finding.fix}."
+    result: dict[str, object] = {
+        "ruleId": f"leastpriv/{finding.kind}",
+        "ruleIndex": rule_index,
+        "level": LEVELS.get(finding.severity, "note"),
+        "message": {"text": f"{message} (role {finding.role})"},
+        "partialFingerprints": {FINGERPRINT: fingerprint(finding)},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY.get(finding.severity, "1.0"),
+            "role": finding.role,
+            "action": finding.action,
+            "resource": finding.resource,
+            "principals": list(finding.principals),
+            "access_level": finding.access_level,
+            "trace_ids": list(finding.trace_ids),
+        },
+    }
+    origin = finding.origin
+    if origin is not None and origin.file:
+        location: dict[str, object] = {
+            "artifactLocation": {"uri": relative_uri(origin.file, root)},
+        }
+        if origin.line and origin.line > 0:
+            location["region"] = {"startLine": origin.line}
+        result["locations"] = [{"physicalLocation": location}]
+    reason = ignored_reason(finding)
+    if reason is not None:
+        result["suppressions"] = [{"kind": "external", "justification": reason}]
+    return result
+
+
+def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, object]:
+    """The SARIF 2.1.0 log for ``report``; file paths relative to ``root`` (the repository)."""
+    kinds = [k for k in KIND_ORDER if k in RULES]
+    index = {kind: i for i, kind in enumerate(kinds)}
+    results = [
+        _result(f, index[f.kind], root) for f in report.analysis.findings if f.kind in index
+    ]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "leastpriv-ci",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(kind) for kind in kinds],
+                    }
+                },
+                "automationDetails": {"id": "leastpriv-ci/"},
+                "results": results,
+                "properties": {"verdict": report.verdict.name},
+            }
+        ],
+    }
+
+
+def dumps(report: Report, *, root: Path | None = None) -> str:
+    """The SARIF log as indented JSON text."""
+    return json.dumps(to_sarif(report, root=root), indent=2) + "\n"
+
+
+def write_sarif(report: Report, path: Path, *, root: Path | None = None) -> None:
+    """Write the SARIF log to ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(report, root=root), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the SARIF file {path}: {exc.strerror}") from None

@@ -1,0 +1,31 @@
+"""The job summary: the comment's layout with room for every finding (under 1 MiB)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from leastpriv_ci.records import Report
+from leastpriv_ci.report import markdown
+
+# GITHUB_STEP_SUMMARY drops a step's summary past 1 MiB; keep a margin for other steps' text.
+SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024
+SUMMARY_LEVELS = (
+    markdown.Detail(rows=2_000, roles=500, proposals=True, side_rows=1_000),
+    markdown.Detail(rows=500, roles=200, proposals=True, side_rows=200),
+    markdown.Detail(rows=100, roles=100, proposals=False, side_rows=50),
+    markdown.Detail(rows=0, roles=0, proposals=False, side_rows=0),
+)
+
+
+def render(
+    report: Report,
+    *,
+    link: markdown.LinkFn | None = None,
+    limit: int = SUMMARY_LIMIT,
+    changes: Mapping[str, object] | None = None,
+) -> str:
+    """The job-summary Markdown for ``report``, at most ``limit`` UTF-8 bytes."""
+    return markdown.render(
+        report, link=link, limit=limit, levels=SUMMARY_LEVELS, pointer="the JSON report file",
+        changes=changes,
+    )

@@ -1,0 +1,45 @@
+"""Terminal output for ``scan --format text``."""
+
+from __future__ import annotations
+
+from leastpriv_ci.records import Report
+from leastpriv_ci.report.escape import one_line
+from leastpriv_ci.report.findings import KIND_ORDER, KIND_TITLES, by_role, ignored_reason
+
+
+def _clean(value: str) -> str:
+    # Terminal escapes in trace data could rewrite the screen; one_line drops them.
+    return one_line(value, 500).replace("\x1b", "")
+
+
+def render(report: Report) -> str:
+    """A plain-text report: counts, findings per role, coverage. Reasons are printed last
+    by the caller."""
+    analysis = report.analysis
+    counts = report.verdict.counts
+    lines = [
+        f"leastpriv-ci: {report.verdict.name.upper()}  "
+        + ", ".join(f"{counts.get(k, 0)} {KIND_TITLES[k].lower()}" for k in KIND_ORDER)
+    ]
+    for role, found in by_role(analysis.findings).items():
+        lines += ["", f"role {_clean(role)}"]
+        for f in found:
+            where = f" [{_clean(str(f.origin))}]" if f.origin else ""
+            ignored = ignored_reason(f)
+            note = f" (ignored: {_clean(ignored)})" if ignored else ""
+            lines.append(
+                f"  {f.kind:<10} {f.severity:<8} {_clean(f.action)} on {_clean(f.resource)}"
+                f"{where}{note}"
+            )
+    coverage = analysis.coverage
+    lines += [
+        "",
+        f"coverage: {coverage.traces} trace(s), {len(coverage.principals)} principal(s), "
+        f"{len(coverage.roles)} role(s), {len(coverage.policy_files)} policy file(s)",
+    ]
+    if coverage.unmapped:
+        lines.append("  no known role: " + ", ".join(map(_clean, coverage.unmapped)))
+    if coverage.unobserved:
+        lines.append("  no traces (no verdict): " + ", ".join(map(_clean, coverage.unobserved)))
+    lines += [f"warning: {_clean(str(n))}" for n in analysis.notices.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,477 @@
+"""Trace files: X-Ray exports and JSON Lines, read as a stream.
+
+Accepted shapes (detected from the content, not the file name):
+
+- a ``BatchGetTraces`` response ``{"Traces": [{"Id", "Segments": [{"Id", "Document"}]}]}``
+  (what ``aws xray batch-get-traces`` prints);
+- one trace object ``{"Id", "Duration", "Segments": [...]}``;
+- a JSON array of traces (or of ``BatchGetTraces`` responses);
+- JSON Lines, one trace object or one ``BatchGetTraces`` response per line;
+- JSON Lines of raw segment documents (consecutive lines with the same ``trace_id`` form
+  one trace);
+- a directory (every ``*.json``/``*.jsonl``/``*.ndjson`` inside, sorted) or ``-`` (stdin).
+
+JSON documents go through ijson (its C backend when built), JSON Lines line by line, so
+a file is never loaded whole. ``Document`` strings stay text: :mod:`leastpriv_ci.usage`
+decodes them.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import orjson
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.traces import RawTrace
+
+STDIN = "-"
+TRACE_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+LINE_SUFFIXES = (".jsonl", ".ndjson")
+# A line longer than this is not a trace a collector produced; skip it rather than hold it.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+# Where an ijson error lies is found exactly by re-reading up to this many bytes with the
+# pure-Python backend (which reports offsets); past it the position is the failing block.
+EXACT_POSITION_LIMIT = 32 * 1024 * 1024
+READ_SIZE = 64 * 1024
+# How far to look for the end of the first line when telling JSON Lines from one document.
+SNIFF_LIMIT = 1024 * 1024
+SHAPES = (
+    'expected an X-Ray export: a BatchGetTraces response {"Traces": [...]}, a trace '
+    '{"Id", "Segments"}, a JSON array of traces, or JSON Lines of traces or segment '
+    "documents"
+)
+
+NOTICE_BAD_LINE = "trace-line-invalid"
+NOTICE_BAD_TRACE = "trace-malformed"
+NOTICE_BAD_SEGMENT = "segment-entry-malformed"
+NOTICE_LONG_LINE = "trace-line-too-long"
+
+
+def _backend() -> Any:
+    try:
+        return ijson.get_backend("yajl2_c")
+    except ImportError:  # a platform without the C extension: same API, slower
+        return ijson.get_backend("python")
+
+
+BACKEND = _backend()
+
+
+def iter_files(paths: Sequence[Path], notices: Notices) -> Iterator[RawTrace]:
+    """Yield every trace in ``paths`` (files, directories or ``-`` for stdin), in order.
+
+    A malformed trace, segment entry or line is skipped and counted in ``notices``; a
+    missing file, or a file that is not JSON or JSON Lines at all, raises
+    :class:`UserError` naming the file and the position.
+    """
+    for path in paths:
+        if str(path) == STDIN:
+            yield from _iter_stream(sys.stdin.buffer, "<stdin>", False, notices)
+            continue
+        for file in _expand(path):
+            with _open(file) as stream:
+                yield from _iter_stream(
+                    stream, str(file), file.suffix.lower() in LINE_SUFFIXES, notices
+                )
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in TRACE_FILE_SUFFIXES and p.is_file()
+        )
+        if not found:
+            raise UserError(
+                "the directory holds no *.json, *.jsonl or *.ndjson trace files", where=str(path)
+            )
+        return found
+    if not path.exists():
+        raise UserError(
+            "no such trace file or directory; pass an X-Ray export, a directory of them, "
+            "or - for stdin",
+            where=str(path),
+        )
+    return [path]
+
+
+@contextmanager
+def _open(file: Path) -> Iterator[IO[bytes]]:
+    try:
+        stream = file.open("rb")
+    except OSError as error:
+        raise UserError(f"cannot read the trace file: {error.strerror}", where=str(file)) from None
+    with stream:
+        yield stream
+
+
+class _Rejoined:
+    """A byte stream whose first bytes were already read (to sniff the shape) put back.
+
+    Counts bytes and newlines handed out so that errors can name a position even on a
+    stream that cannot be re-read (stdin).
+    """
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+        self.consumed = 0
+        self.lines_before_block = 0
+        self.block_start = 0
+        self._newlines = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            data = self._head if size < 0 else self._head[:size]
+            self._head = self._head[len(data) :]
+        else:
+            data = self._rest.read(size)
+        self.block_start = self.consumed
+        self.lines_before_block = self._newlines
+        self.consumed += len(data)
+        self._newlines += data.count(b"\n")
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self._head:
+            end = self._head.find(b"\n")
+            if end >= 0 and (limit < 0 or end < limit):
+                line = self._head[: end + 1]
+                self._head = self._head[end + 1 :]
+                return line
+            take = self._head if limit < 0 else self._head[:limit]
+            self._head = self._head[len(take) :]
+            if (limit < 0 or len(take) < limit) and not take.endswith(b"\n"):
+                more = self._rest.readline(-1 if limit < 0 else limit - len(take))
+                take += more
+            return take
+        return self._rest.readline(limit)
+
+
+def _iter_stream(
+    stream: IO[bytes], name: str, line_mode: bool, notices: Notices
+) -> Iterator[RawTrace]:
+    head = stream.read(READ_SIZE)
+    if head.startswith(b"\xef\xbb\xbf"):  # a BOM some Windows tools write
+        head = head[3:]
+    while not head.strip() or (b"\n" not in head.lstrip() and len(head) < SNIFF_LIMIT):
+        more = stream.read(READ_SIZE)  # a JSON Lines file's first line may be long
+        if not more:
+            break
+        head += more
+    if not head.strip():
+        raise UserError(f"the trace file is empty; {SHAPES}", where=name)
+    reader = _Rejoined(head, stream)
+    if line_mode or _looks_like_lines(head):
+        yield from _iter_lines(reader, name, notices)
+    else:
+        yield from _iter_document(reader, name, stream, notices, head)
+
+
+def _looks_like_lines(head: bytes) -> bool:
+    """JSON Lines when the first line is a JSON value of its own and more text follows."""
+    stripped = head.lstrip()
+    end = stripped.find(b"\n")
+    if end < 0 or not stripped[end:].strip():
+        return False
+    try:
+        orjson.loads(stripped[:end])
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _iter_lines(reader: _Rejoined, name: str, notices: Notices) -> Iterator[RawTrace]:
+    grouper = _Grouper(name, notices)
+    good = 0
+    first_error: str | None = None
+    number = 0
+    while True:
+        line = reader.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            break
+        number += 1
+        where = f"{name}:{number}"
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # drop the rest of the line unread
+                line = reader.readline(READ_SIZE)
+            notices.add(NOTICE_LONG_LINE, f"a line longer than {MAX_LINE_BYTES} bytes", where)
+            continue
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            first_error = first_error or f"line {number}: {error}"
+            notices.add(NOTICE_BAD_LINE, "a line that is not JSON was skipped", where)
+            continue
+        good += 1
+        yield from grouper.take(value, where)
+    yield from grouper.flush()
+    if good == 0 and first_error is not None:
+        raise UserError(f"no line is JSON ({first_error}); {SHAPES}", where=name)
+
+
+def _iter_document(
+    reader: _Rejoined, name: str, original: IO[bytes], notices: Notices, head: bytes
+) -> Iterator[RawTrace]:
+    grouper = _Grouper(name, notices)
+    try:
+        prefix = _root_prefix(head)
+        if prefix is None:
+            events = BACKEND.parse(reader, use_float=True, multiple_values=True)
+            yield from _walk_document(events, grouper, name)
+        else:
+            yield from _walk_items(
+                BACKEND.items(reader, prefix, use_float=True), prefix, grouper, name
+            )
+    except ijson.JSONError as error:
+        raise UserError(
+            f"not valid JSON at {_position(reader, original, error)}; {SHAPES}", where=name
+        ) from None
+    yield from grouper.flush()
+
+
+def _root_prefix(head: bytes) -> str | None:
+    """Where the traces of a one-document file sit, told from its first bytes.
+
+    ``None`` when the head does not tell, or when the first line is so long that the
+    file may hold several values in a row: then the general event walk decides.
+    """
+    if b"\n" not in head.lstrip():
+        return None
+    try:
+        for prefix, event, value in BACKEND.parse(io.BytesIO(head)):
+            if prefix == "" and event == "start_array":
+                return "item"
+            if prefix == "" and event == "map_key":
+                if value == "Traces":
+                    return "Traces.item"
+                if value in ("Segments", "trace_id"):
+                    return ""
+            elif prefix == "" and event not in ("start_map", "end_map"):
+                return None
+    except ijson.JSONError:  # the head is cut mid-value, or the file is not JSON
+        return None
+    return None
+
+
+def _walk_items(
+    items: Iterable[Any], prefix: str, grouper: _Grouper, name: str
+) -> Iterator[RawTrace]:
+    """The C parser builds each trace (or array element); only the shape check is Python."""
+    for index, value in enumerate(items, start=1):
+        where = f"{name}#{index}"
+        if prefix == "Traces.item":
+            yield from grouper.take_trace(value, where)
+        elif prefix == "" and not (
+            isinstance(value, dict) and ("Segments" in value or "trace_id" in value)
+        ):
+            raise UserError(
+                f"the JSON object has none of the keys Traces, Segments or trace_id; {SHAPES}",
+                where=name,
+            )
+        else:  # an array element: a trace, a response or a segment document
+            yield from grouper.take(value, where)
+
+
+def _walk_document(
+    events: Iterable[tuple[str, str, Any]], grouper: _Grouper, name: str
+) -> Iterator[RawTrace]:
+    """Turn parse events into traces, building one array element or trace at a time.
+
+    Several root values in a row are accepted too (JSON Lines whose first line was too
+    long to tell them from one document).
+    """
+    iterator = iter(events)
+    index = 0
+    seen_root = False
+    for _, root_event, _ in iterator:
+        seen_root = True
+        if root_event == "start_array":
+            # Each element is a trace, a BatchGetTraces response or a raw segment document.
+            for value in _items(iterator, "item"):
+                index += 1
+                yield from grouper.take(value, f"{name}#{index}")
+        elif root_event == "start_map":
+            for trace, root in _root_map(iterator, name):
+                index += 1
+                if trace is not None:
+                    yield from grouper.take_trace(trace, f"{name}#{index}")
+                else:
+                    yield from grouper.take(root, f"{name}#{index}")
+        else:
+            raise UserError(f"the trace file holds a bare JSON value; {SHAPES}", where=name)
+    if not seen_root:
+        raise UserError(f"the trace file holds no JSON value; {SHAPES}", where=name)
+
+
+def _root_map(
+    iterator: Iterator[tuple[str, str, Any]], name: str
+) -> Iterator[tuple[object, object]]:
+    """A root mapping: a response (its "Traces" streamed one by one) or one trace.
+
+    Yields ``(trace, None)`` per element of "Traces", else ``(None, root)`` once.
+    """
+    root = ijson.ObjectBuilder()
+    root.event("start_map", None)
+    saw_traces = False
+    for prefix, event, value in iterator:
+        if prefix == "" and event == "end_map":
+            break
+        if prefix == "" and event == "map_key" and value == "Traces":
+            continue
+        if prefix == "Traces":
+            if event == "start_array":
+                saw_traces = True
+            elif event != "end_array":
+                raise UserError(f'"Traces" is not a JSON array; {SHAPES}', where=name)
+            continue
+        if prefix == "Traces.item":
+            yield _build(iterator, event, value), None
+            continue
+        root.event(event, value)
+    if saw_traces:
+        return
+    document = root.value
+    if isinstance(document, dict) and ("Segments" in document or "trace_id" in document):
+        yield None, document
+        return
+    raise UserError(
+        f"the JSON object has none of the keys Traces, Segments or trace_id; {SHAPES}",
+        where=name,
+    )
+
+
+def _items(iterator: Iterator[tuple[str, str, Any]], item_prefix: str) -> Iterator[Any]:
+    for prefix, event, value in iterator:
+        if prefix == item_prefix:
+            yield _build(iterator, event, value)
+
+
+def _build(iterator: Iterator[tuple[str, str, Any]], event: str, value: Any) -> Any:
+    """Build the value whose first parse event is (event, value), consuming its events."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    if event not in ("start_map", "start_array"):
+        return builder.value
+    depth = 1
+    for _, inner_event, inner_value in iterator:
+        builder.event(inner_event, inner_value)
+        if inner_event in ("start_map", "start_array"):
+            depth += 1
+        elif inner_event in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0:
+                break
+    return builder.value
+
+
+def _position(reader: _Rejoined, original: IO[bytes], error: Exception) -> str:
+    """Where the parser failed: an exact byte/line when the file can be re-read."""
+    exact = _exact_offset(original, reader.consumed)
+    if exact is not None:
+        offset, line = exact
+        return f"line {line} (byte {offset})"
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"bytes {reader.block_start}-{reader.consumed} (from line "
+        f"{reader.lines_before_block + 1}): {detail}"
+    )
+
+
+def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
+    if upto > EXACT_POSITION_LIMIT or not original.seekable():
+        return None
+    original.seek(0)
+    data = original.read(upto)
+    prefix = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    body = data[prefix:]
+    offset = len(body)
+    try:
+        for _ in ijson.get_backend("python").parse(io.BytesIO(body)):
+            pass
+    except ijson.backends.python.UnexpectedSymbol as error:
+        offset = int(str(error).rsplit(" ", 1)[-1])
+    except ijson.JSONError:
+        offset = _first_bad_utf8(body, offset)
+    return offset + prefix, body[:offset].count(b"\n") + 1
+
+
+def _first_bad_utf8(body: bytes, default: int) -> int:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start
+    return default
+
+
+class _Grouper:
+    """Turns decoded values into :class:`RawTrace` items, checking their shape.
+
+    Raw segment documents arrive one per value; consecutive ones with the same
+    ``trace_id`` are held until the trace id changes, then yielded as one trace.
+    """
+
+    def __init__(self, name: str, notices: Notices) -> None:
+        self._name = name
+        self._notices = notices
+        self._trace_id: str | None = None
+        self._segments: list[dict[str, object]] = []
+        self._where = ""
+
+    def take(self, value: object, where: str) -> Iterator[RawTrace]:
+        if isinstance(value, dict) and "Traces" in value:
+            yield from self.flush()
+            traces = value["Traces"]
+            if not isinstance(traces, list):
+                self._notices.add(NOTICE_BAD_TRACE, '"Traces" is not a list', where)
+                return
+            for index, trace in enumerate(traces, start=1):
+                yield from self.take_trace(trace, f"{where}/{index}" if len(traces) > 1 else where)
+        elif isinstance(value, dict) and "Segments" in value:
+            yield from self.take_trace(value, where)
+        elif isinstance(value, dict) and isinstance(value.get("trace_id"), str):
+            trace_id = value["trace_id"]
+            if trace_id != self._trace_id:
+                yield from self.flush()
+                self._trace_id = trace_id
+                self._where = where
+            self._segments.append(value)
+        else:
+            self._notices.add(
+                NOTICE_BAD_TRACE,
+                "a value that is neither a trace, a BatchGetTraces response nor a segment "
+                "document was skipped",
+                where,
+            )
+
+    def take_trace(self, trace: object, where: str) -> Iterator[RawTrace]:
+        yield from self.flush()
+        if not isinstance(trace, dict) or not isinstance(trace.get("Segments"), list):
+            self._notices.add(NOTICE_BAD_TRACE, 'a trace without a "Segments" list', where)
+            return
+        trace_id = trace.get("Id")
+        documents: list[str | bytes | dict[str, object]] = []
+        for entry in trace["Segments"]:
+            document = entry.get("Document") if isinstance(entry, dict) else None
+            if isinstance(document, str | dict):
+                documents.append(document)
+            else:
+                self._notices.add(
+                    NOTICE_BAD_SEGMENT, 'a segment entry without a "Document" was skipped', where
+                )
+        yield RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where)
+
+    def flush(self) -> Iterator[RawTrace]:
+        if self._segments:
+            yield RawTrace(self._trace_id, tuple(self._segments), self._where)
+        self._trace_id = None
+        self._segments = []

@@ -1,0 +1,461 @@
+"""Traces from the X-Ray API: GetTraceSummaries over a window, then BatchGetTraces.
+
+The window is read in chunks of at most a day (X-Ray's limit per call), every page,
+trace IDs deduplicated across chunks. Full traces are fetched five IDs per call (the
+API's maximum) by a small thread pool and yielded as they arrive, so memory holds only
+the calls in flight. Throttling is botocore's business (``adaptive`` retry mode, one
+client shared by every thread so its rate limiter sees all calls); IDs X-Ray reports as
+unprocessed are asked for again a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from leastpriv_ci.errors import ServiceError, UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.window import TraceWindow
+
+BATCH_SIZE = 5  # BatchGetTraces accepts at most five trace IDs per call
+DEFAULT_CONCURRENCY = 4
+DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_UNPROCESSED_ROUNDS = 3
+DEFAULT_UNPROCESSED_DELAY = 1.0
+NOTICE_UNPROCESSED = "xray-unprocessed-traces"
+NOTICE_DUPLICATE = "xray-duplicate-trace"
+_UNPROCESSED_MESSAGE = (
+    "X-Ray left trace IDs unprocessed after {} retries (traces still being written, "
+    "or expired); rerun later to include them"
+)
+
+ACCESS_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
+)
+BAD_CREDENTIALS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
+)
+THROTTLED = frozenset({"ThrottledException", "ThrottlingException", "Throttling"})
+_PRINCIPAL = re.compile(r"(arn:aws[\w-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+)")
+_KMS_KEY = re.compile(r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+)")
+_KMS_HINT = re.compile(r"\bkms\b|ciphertext|KMSAccessDenied|KMS\.|decrypt", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class XrayQuery:
+    """What to read from X-Ray and how hard to push."""
+
+    window: TraceWindow
+    filter_expression: str | None = None
+    group: str | None = None
+    max_concurrency: int = DEFAULT_CONCURRENCY
+    unprocessed_rounds: int = DEFAULT_UNPROCESSED_ROUNDS
+    unprocessed_delay: float = DEFAULT_UNPROCESSED_DELAY
+
+
+@dataclass
+class FetchStats:
+    """Counters of one fetch, for progress and for the benchmark."""
+
+    summary_calls: int = 0
+    batch_calls: int = 0
+    listed: int = 0
+    fetched: int = 0
+    unprocessed_retried: int = 0
+    unprocessed_left: int = 0
+    chunks: list[TraceWindow] = field(default_factory=list)
+
+
+def make_client(
+    session: Any = None,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+) -> Any:
+    """An X-Ray client with adaptive retries, from ``session`` or the default chain.
+
+    ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a local stand-in).
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    session = session or boto3.session.Session()
+    config = Config(
+        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        max_pool_connections=max(10, max_concurrency + 2),
+    )
+    try:
+        return session.client("xray", region_name=region, endpoint_url=endpoint_url, config=config)
+    except NoRegionError:
+        raise UserError(
+            "no AWS region for X-Ray; pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
+        ) from None
+
+
+def fetch_traces(
+    client: Any,
+    query: XrayQuery,
+    notices: Notices,
+    *,
+    stats: FetchStats | None = None,
+    progress: TextIO | None = None,
+    identify: Callable[[], str] | None = None,
+) -> Iterator[RawTrace]:
+    """Yield every trace in ``query.window`` matching its filter, as the calls complete.
+
+    Raises :class:`ServiceError` naming the missing permission when X-Ray (or KMS behind
+    it) refuses, and when the endpoint cannot be reached; ``identify`` names the caller
+    in those messages (e.g. ``sts:GetCallerIdentity``) when X-Ray's message does not.
+    """
+    stats = stats if stats is not None else FetchStats()
+    caller = _Caller(client, identify)
+    expression = resolve_filter(caller, query.filter_expression, query.group)
+    ids = iter_trace_ids(caller, query.window, expression, stats)
+    meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
+    try:
+        yield from _fetch_all(caller, ids, query, notices, stats, meter)
+    finally:
+        meter.done()
+    if stats.unprocessed_left:
+        notices.add(NOTICE_UNPROCESSED, _UNPROCESSED_MESSAGE.format(query.unprocessed_rounds))
+
+
+def fetch_ids(
+    client: Any,
+    trace_ids: Iterable[str],
+    query: XrayQuery,
+    notices: Notices,
+    *,
+    stats: FetchStats | None = None,
+    identify: Callable[[], str] | None = None,
+) -> Iterator[RawTrace]:
+    """Yield the traces with these IDs (BatchGetTraces only; ``query.window`` is unused)."""
+    stats = stats if stats is not None else FetchStats()
+    caller = _Caller(client, identify)
+    yield from _fetch_all(caller, iter(trace_ids), query, notices, stats, _Progress(None, stats))
+    if stats.unprocessed_left:
+        notices.add(NOTICE_UNPROCESSED, _UNPROCESSED_MESSAGE.format(query.unprocessed_rounds))
+
+
+def resolve_filter(caller: _Caller | Any, expression: str | None, group: str | None) -> str | None:
+    """The filter expression to send: the group's, the user's, or both joined by AND."""
+    if group is None:
+        return expression
+    caller = caller if isinstance(caller, _Caller) else _Caller(caller)
+    response = caller.call("GetGroup", GroupName=group)
+    group_expression = (response.get("Group") or {}).get("FilterExpression")
+    if not group_expression:
+        return expression
+    if not expression:
+        return str(group_expression)
+    return f"({group_expression}) AND ({expression})"
+
+
+def iter_trace_ids(
+    caller: _Caller | Any,
+    window: TraceWindow,
+    expression: str | None,
+    stats: FetchStats | None = None,
+) -> Iterator[str]:
+    """Every trace ID in ``window`` (chunked, every page), each once."""
+    caller = caller if isinstance(caller, _Caller) else _Caller(caller)
+    stats = stats if stats is not None else FetchStats()
+    seen: set[str] = set()
+    for chunk in window.chunks():
+        stats.chunks.append(chunk)
+        request: dict[str, Any] = {"StartTime": chunk.start, "EndTime": chunk.end}
+        if expression:
+            request["FilterExpression"] = expression
+        while True:
+            stats.summary_calls += 1
+            page = caller.call("GetTraceSummaries", **request)
+            for summary in page.get("TraceSummaries", ()):
+                trace_id = summary.get("Id")
+                # A trace spanning two chunks is listed by both.
+                if isinstance(trace_id, str) and trace_id not in seen:
+                    seen.add(trace_id)
+                    stats.listed += 1
+                    yield trace_id
+            token = page.get("NextToken")
+            if not token:
+                break
+            request["NextToken"] = token
+
+
+def _fetch_all(
+    caller: _Caller,
+    ids: Iterator[str],
+    query: XrayQuery,
+    notices: Notices,
+    stats: FetchStats,
+    meter: _Progress,
+) -> Iterator[RawTrace]:
+    limit = max(1, query.max_concurrency)
+    yielded: set[str] = set()
+    pending: set[str] = set()
+    with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="xray") as pool:
+        for round_number in range(query.unprocessed_rounds + 1):
+            if round_number:
+                if not pending:
+                    break
+                stats.unprocessed_retried += len(pending)
+                # Unprocessed usually means X-Ray is still assembling the trace: give it time.
+                time.sleep(query.unprocessed_delay * round_number)
+                ids = iter(sorted(pending))
+            left: set[str] = set()
+            for traces, unprocessed in _run_batches(pool, caller, _batches(ids), limit, stats):
+                left.update(unprocessed)
+                for trace in traces:
+                    if trace.trace_id in yielded:
+                        notices.add(NOTICE_DUPLICATE, "X-Ray returned a trace twice", trace.where)
+                        continue
+                    if trace.trace_id is not None:
+                        yielded.add(trace.trace_id)
+                        left.discard(trace.trace_id)
+                    stats.fetched += 1
+                    meter.tick()
+                    yield trace
+            pending = left - yielded
+    stats.unprocessed_left = len(pending)
+
+
+def _batches(ids: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for trace_id in ids:
+        batch.append(trace_id)
+        if len(batch) == BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_batches(
+    pool: ThreadPoolExecutor,
+    caller: _Caller,
+    batches: Iterator[list[str]],
+    limit: int,
+    stats: FetchStats,
+) -> Iterator[tuple[list[RawTrace], list[str]]]:
+    """Keep ``limit`` BatchGetTraces calls in flight; yield each result as it lands."""
+    running: set[Future[tuple[list[RawTrace], list[str]]]] = set()
+    exhausted = False
+    try:
+        while True:
+            while len(running) < limit and not exhausted:
+                batch = next(batches, None)
+                if batch is None:
+                    exhausted = True
+                    break
+                stats.batch_calls += 1
+                running.add(pool.submit(_get_batch, caller, batch))
+            if not running:
+                return
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.discard(future)
+                yield future.result()
+    finally:
+        for future in running:
+            future.cancel()
+
+
+def _get_batch(caller: _Caller, trace_ids: list[str]) -> tuple[list[RawTrace], list[str]]:
+    traces: list[RawTrace] = []
+    unprocessed: list[str] = []
+    request: dict[str, Any] = {"TraceIds": trace_ids}
+    while True:  # BatchGetTraces pages large traces with NextToken
+        response = caller.call("BatchGetTraces", **request)
+        for trace in response.get("Traces", ()):
+            trace_id = trace.get("Id")
+            documents = tuple(
+                segment["Document"]
+                for segment in trace.get("Segments", ())
+                if isinstance(segment.get("Document"), str)
+            )
+            traces.append(
+                RawTrace(
+                    trace_id if isinstance(trace_id, str) else None,
+                    documents,
+                    f"xray:{trace_id}",
+                )
+            )
+        unprocessed.extend(response.get("UnprocessedTraceIds", ()))
+        token = response.get("NextToken")
+        if not token:
+            break
+        request["NextToken"] = token
+    return _merge_pages(traces), unprocessed
+
+
+def _merge_pages(traces: list[RawTrace]) -> list[RawTrace]:
+    """One trace split over pages comes back once per page: join its segments."""
+    merged: dict[str | None, RawTrace] = {}
+    for trace in traces:
+        earlier = merged.get(trace.trace_id)
+        if earlier is None or trace.trace_id is None:
+            merged[trace.trace_id if trace.trace_id is not None else str(id(trace))] = trace
+        else:
+            merged[trace.trace_id] = RawTrace(
+                trace.trace_id, earlier.segments + trace.segments, earlier.where
+            )
+    return list(merged.values())
+
+
+class _Caller:
+    """Calls X-Ray and turns every failure a user can fix into a one-line error."""
+
+    def __init__(self, client: Any, identify: Callable[[], str] | None = None) -> None:
+        self.client = client
+        self._identify = identify
+        self._identity: str | None = None
+
+    def call(self, operation: str, **request: Any) -> dict[str, Any]:
+        from botocore import exceptions as bce
+
+        method: Callable[..., dict[str, Any]] = getattr(self.client, _snake(operation))
+        try:
+            return method(**request)
+        except bce.ClientError as error:
+            raise self._explain(operation, request, error) from None
+        except (bce.EndpointConnectionError, bce.ConnectTimeoutError) as error:
+            raise ServiceError(
+                f"cannot reach X-Ray at {self.client.meta.endpoint_url} ({error}); check "
+                "--endpoint-url, --region and the network"
+            ) from None
+        except bce.ReadTimeoutError:
+            raise ServiceError(
+                f"X-Ray at {self.client.meta.endpoint_url} did not answer {operation} in time"
+            ) from None
+        except bce.NoCredentialsError:
+            raise ServiceError(
+                "no AWS credentials found for X-Ray; configure the scanning role "
+                "(role-to-assume in the action, or AWS_* / a profile on the command line)"
+            ) from None
+
+    def _explain(self, operation: str, request: dict[str, Any], error: Any) -> UserError:
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        message = str(details.get("Message", ""))
+        # X-Ray documents no error code of its own for a KMS refusal: recognise it by
+        # whatever names KMS, whichever code it arrives with.
+        if code not in THROTTLED and (_KMS_HINT.search(code) or _KMS_HINT.search(message)):
+            return ServiceError(self._kms_message(operation, message))
+        if code in ACCESS_DENIED or code in BAD_CREDENTIALS:
+            if code in ACCESS_DENIED:
+                who = self._who(message)
+                return ServiceError(
+                    f"{who} is not allowed to call X-Ray {operation}: grant "
+                    f"xray:{operation} to the scanning role ({code}: {message})"
+                )
+            return ServiceError(
+                f"AWS rejected the credentials used for X-Ray {operation} ({code}: {message}); "
+                "refresh them or check the role the action assumes"
+            )
+        if code in THROTTLED:
+            attempts = self.client.meta.config.retries.get("total_max_attempts")
+            return ServiceError(
+                f"X-Ray kept throttling {operation} after {attempts} attempts; lower "
+                "--max-concurrency or retry later"
+            )
+        if code == "InvalidRequestException" and operation == "GetGroup":
+            return UserError(
+                f"X-Ray has no group {request.get('GroupName')!r} ({message}); check --xray-group"
+            )
+        if code == "InvalidRequestException" and "FilterExpression" in request:
+            return UserError(
+                f"X-Ray rejected the filter expression {request['FilterExpression']!r} "
+                f"({message}); check --filter-expression / the group's filter"
+            )
+        return ServiceError(f"X-Ray {operation} failed: {code}: {message}")
+
+    def _kms_message(self, operation: str, message: str) -> str:
+        key = _KMS_KEY.search(message)
+        key_name = key.group(1) if key else self._encryption_key()
+        who = self._who(message)
+        return (
+            f"X-Ray could not decrypt the traces for {operation}: {who} needs kms:Decrypt on "
+            f"the key {key_name} that encrypts X-Ray data (grant it in the role's policy and "
+            f"the key policy) ({message})"
+        )
+
+    def _encryption_key(self) -> str:
+        try:
+            config = self.client.get_encryption_config().get("EncryptionConfig", {})
+        except Exception:  # best effort: the message is still useful without the key
+            return "(unknown: xray:GetEncryptionConfig shows it)"
+        return str(config.get("KeyId") or "(unknown: xray:GetEncryptionConfig shows it)")
+
+    def _who(self, message: str) -> str:
+        found = _PRINCIPAL.search(message)
+        if found:
+            return found.group(1)
+        if self._identity is None:
+            self._identity = _caller_identity(self._identify)
+        return self._identity
+
+
+def _caller_identity(identify: Callable[[], str] | None) -> str:
+    """The ARN the credentials belong to, or a neutral name when it cannot be told."""
+    if identify is not None:
+        try:
+            return identify()
+        except Exception:  # the identity only decorates the message  # noqa: S110
+            pass
+    return "the scanning role"
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _tty_stderr() -> TextIO | None:
+    return sys.stderr if sys.stderr.isatty() else None
+
+
+class _Progress:
+    """A one-line counter on a terminal; silent when stderr is a pipe or a CI log."""
+
+    def __init__(self, stream: TextIO | None, stats: FetchStats) -> None:
+        self._stream = stream
+        self._stats = stats
+        self._last = 0.0
+
+    def tick(self) -> None:
+        if self._stream is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= 0.2:
+            self._last = now
+            self._write()
+
+    def done(self) -> None:
+        if self._stream is not None:
+            self._write()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _write(self) -> None:
+        assert self._stream is not None
+        stats = self._stats
+        self._stream.write(
+            f"\rX-Ray: {stats.fetched}/{stats.listed} traces, "
+            f"{stats.batch_calls} BatchGetTraces calls"
+        )
+        self._stream.flush()

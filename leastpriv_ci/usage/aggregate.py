@@ -1,0 +1,71 @@
+"""Counting accesses per (principal, action, resource, denied) while traces stream by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from leastpriv_ci.records import MAX_SAMPLE_TRACES, Access, PrincipalUsage
+
+
+@dataclass(slots=True)
+class _Tally:
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    trace_ids: list[str] = field(default_factory=list)
+    known: bool = True
+
+
+@dataclass
+class Aggregate:
+    """Mutable totals; :meth:`principals` freezes them into records."""
+
+    _tallies: dict[tuple[str, str, str, bool], _Tally] = field(default_factory=dict)
+    _traces: dict[str, int] = field(default_factory=dict)
+    _roles: dict[str, str | None] = field(default_factory=dict)
+
+    def seen(self, principal: str, role: str | None) -> None:
+        """The principal appears in one more trace."""
+        self._traces[principal] = self._traces.get(principal, 0) + 1
+        if self._roles.get(principal) is None:
+            self._roles[principal] = role
+
+    def merge(self, principal: str, action: str, resource: str, denied: bool, known: bool,
+              count: int, first: float | None, last: float | None,
+              trace_ids: tuple[str, ...]) -> None:
+        """Add ``count`` calls seen between ``first`` and ``last`` at once."""
+        key = (principal, action, resource, denied)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally(0, first, last, [], known)
+        tally.count += count
+        if first is not None and (tally.first is None or first < tally.first):
+            tally.first = first
+        if last is not None and (tally.last is None or last > tally.last):
+            tally.last = last
+        samples = tally.trace_ids
+        for trace_id in trace_ids:
+            if len(samples) >= MAX_SAMPLE_TRACES:
+                break
+            if trace_id not in samples:
+                samples.append(trace_id)
+        if not known:
+            tally.known = False
+
+    def principals(self) -> dict[str, PrincipalUsage]:
+        accesses: dict[str, list[Access]] = {p: [] for p in self._traces}
+        for (principal, action, resource, denied), tally in self._tallies.items():
+            accesses.setdefault(principal, []).append(Access(
+                principal=principal, action=action, resource=resource, count=tally.count,
+                denied=denied, first_seen=tally.first, last_seen=tally.last,
+                trace_ids=tuple(tally.trace_ids), resource_known=tally.known,
+            ))
+        return {
+            principal: PrincipalUsage(
+                principal=principal,
+                role=self._roles.get(principal),
+                traces=self._traces.get(principal, 0),
+                accesses=tuple(sorted(found, key=lambda a: (a.action, a.resource, a.denied))),
+            )
+            for principal, found in sorted(accesses.items())
+        }

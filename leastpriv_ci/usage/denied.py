@@ -1,0 +1,63 @@
+"""Was a call denied by IAM? Decided by error code or message, never by HTTP status."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, NamedTuple
+
+from leastpriv_ci.usage.data import load
+
+_NOT_AUTHORIZED = re.compile(
+    r"is not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)"
+    r"(?: on resource: ?(arn:[^\s,;\"'()]+|\*))?"
+)
+# botocore: "An error occurred (CODE) when calling"; Java: "Error Code: CODE";
+# Go v2: "api error CODE: message"; Go v1/Node/.NET: "CODE: message"
+_CODES = (
+    re.compile(r"An error occurred \(([^)]+)\)"),
+    re.compile(r"Error Code: ([A-Za-z0-9.]+)"),
+    re.compile(r"api error ([A-Za-z0-9]+):"),
+    re.compile(r"^([A-Za-z0-9]+):"),
+)
+
+
+class Denial(NamedTuple):
+    """A denied call; the action and ARN IAM named in its message, when it named them."""
+
+    action: str | None
+    resource: str | None
+
+
+@cache
+def denied_codes() -> frozenset[str]:
+    return frozenset(str(c).lower() for c in load("denied_errors.yaml")["codes"])
+
+
+def denial(node: Mapping[str, Any]) -> Denial | None:
+    """The denial recorded on a call subsegment (``cause.exceptions``), or None."""
+    cause = node.get("cause")
+    if not isinstance(cause, dict):
+        return None
+    exceptions = cause.get("exceptions")
+    if not isinstance(exceptions, list):
+        return None
+    codes = denied_codes()
+    for exc in exceptions:
+        if not isinstance(exc, dict):
+            continue
+        message = exc.get("message")
+        message = message if isinstance(message, str) else ""
+        matched = _NOT_AUTHORIZED.search(message)
+        if matched:
+            resource = matched.group(2)
+            return Denial(matched.group(1), resource.rstrip(".") if resource else None)
+        exc_type = exc.get("type")
+        if isinstance(exc_type, str) and exc_type.rsplit(".", 1)[-1].lower() in codes:
+            return Denial(None, None)
+        for pattern in _CODES:
+            found = pattern.search(message)
+            if found and found.group(1).lower() in codes:
+                return Denial(None, None)
+    return None

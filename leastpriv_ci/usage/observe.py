@@ -1,0 +1,410 @@
+"""``observe``: raw traces → what each principal did, as IAM actions on resource ARNs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import generic, s3
+from leastpriv_ci.usage.aggregate import Aggregate
+from leastpriv_ci.usage.denied import denial
+from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
+from leastpriv_ci.usage.extract import Call, Target
+from leastpriv_ci.usage.fields import Fields
+from leastpriv_ci.usage.operations import operations
+from leastpriv_ci.usage.principals import (
+    LAMBDA_FUNCTION,
+    LAMBDA_SERVICE,
+    SERVICE,
+    Principal,
+    detect,
+)
+from leastpriv_ci.usage.resources import Where, resource_fields
+from leastpriv_ci.usage.services import service_names
+
+Extractor = Callable[[Call], list[Target]]
+# Services whose fields differ from the data-driven rules get their own module.
+EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
+
+NUMBERS = (float, int)
+MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
+UNATTRIBUTED = (
+    "AWS calls in a segment that names no principal were not counted; map the segment "
+    "name to a principal or role ARN with --principal-map"
+)
+
+
+def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | None = None,
+            notices: Notices | None = None) -> Observation:
+    """Read traces (streaming) and return each principal's accesses.
+
+    A bad segment document is skipped and counted in the observation's warnings.
+    """
+    notices = notices if notices is not None else Notices()
+    reader = _Reader(principal_map or {}, notices)
+    count = 0
+    for trace in traces:
+        count += 1
+        reader.read(trace)
+    reader.flush()
+    return Observation(
+        principals=reader.totals.principals(),
+        notices=notices,
+        traces=count,
+        window=(reader.earliest, reader.latest) if reader.earliest is not None
+        and reader.latest is not None else None,
+    )
+
+
+@dataclass(slots=True)
+class _Shape:
+    """Calls that share everything that decides their targets, counted together."""
+
+    principal: str
+    targets: list[Target]
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    trace_ids: list[str] = field(default_factory=list)
+
+
+class _Reader:
+    def __init__(self, principal_map: Mapping[str, str], notices: Notices) -> None:
+        self.principal_map = principal_map
+        self.notices = notices
+        self.totals = Aggregate()
+        self.earliest: float | None = None
+        self.latest: float | None = None
+        self.names = service_names()
+        self.operations = operations()
+        self.resources = resource_fields()
+        self.catalog = get_catalog()
+        self._where: dict[tuple[str | None, str | None], Where] = {}
+        self._entries: dict[tuple[Any, ...], _Shape] = {}
+        self._detected: dict[tuple[Any, ...], Principal | None] = {}
+        self._fields_by_service: dict[str, tuple[str, ...]] = {}
+        self._fields_by_name: dict[str, tuple[str, ...] | None] = {}
+
+    def read(self, trace: RawTrace) -> None:
+        docs = documents(trace, self.notices)
+        # Standalone subsegment documents need the owner index and call de-duplication;
+        # most traces have none, and take the direct path.
+        streamed = any(doc.get("type") == "subsegment" for doc in docs.values())
+        resolved = _Principals(docs, _owners(docs) if streamed else {}, self.principal_map,
+                               self._detected)
+        of = resolved.of
+        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
+            self.totals.seen(seen.arn, seen.role)
+        trace_id = trace.trace_id
+        if streamed:
+            for node, segment_id in self._unique_calls(docs):
+                self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
+            return
+        call = self._call
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            principal = of(segment_id)
+            if principal is SERVICE:
+                continue
+            children = doc.get("subsegments")
+            if type(children) is not list:
+                continue
+            # The hot loop, inlined (_calls_below): no nesting depth breaks it.
+            stack = list(children)
+            while stack:
+                node = stack.pop()
+                if type(node) is not dict:
+                    continue
+                children = node.get("subsegments")
+                if type(children) is list:
+                    stack.extend(children)
+                aws = node.get("aws")
+                if type(aws) is dict and type(aws.get("operation")) is str:
+                    if principal is None:
+                        self._attributed(node, None, segment_id, resolved, trace_id)
+                    else:
+                        call(node, principal, trace_id)
+
+    def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
+                    resolved: _Principals, trace_id: str | None) -> None:
+        if principal is SERVICE:
+            return
+        if principal is None:
+            name = resolved.docs[resolved.root(segment_id)].get("name")
+            self.notices.add("unattributed", UNATTRIBUTED, str(name))
+            return
+        self._call(node, principal, trace_id)
+
+    def _unique_calls(self, docs: Mapping[str, Doc]) -> list[tuple[Doc, str]]:
+        """Each call once (a streamed subsegment may also be nested), completed copy first."""
+        calls: dict[Any, tuple[Doc, str]] = {}
+        for segment_id, doc in docs.items():
+            self._window(doc)
+            for node in _calls_below(doc, include_self=doc.get("type") == "subsegment"):
+                node_id = node.get("id")
+                key = node_id if type(node_id) is str else id(node)
+                previous = calls.get(key)
+                if previous is None or (not is_complete(previous[0]) and is_complete(node)):
+                    calls[key] = (node, segment_id)
+        return list(calls.values())
+
+    def _window(self, doc: Doc) -> None:
+        start: Any = doc.get("start_time")
+        end = doc.get("end_time", start)
+        if type(start) in NUMBERS and (self.earliest is None or start < self.earliest):
+            self.earliest = float(start)
+        if type(end) in NUMBERS and (self.latest is None or end > self.latest):
+            self.latest = float(end)
+
+    def _call(self, node: Doc, principal: Principal, trace_id: str | None) -> None:
+        aws = node["aws"]
+        operation: str = aws["operation"]
+        name = node.get("name")
+        if type(name) is not str:
+            name = ""
+        key: tuple[Any, ...] | None = None
+        entry = None
+        # What decides a call's targets, so repeated calls are interpreted once. ADOT's
+        # extra fields (metadata/annotations) are rare: those calls are always interpreted.
+        if "metadata" not in node and "annotations" not in node:
+            fields = self._shape_fields(name)
+            if fields is not None:
+                key = (principal.arn, name, operation, aws.get("region"), aws.get("account_id"),
+                       *map(aws.get, fields))
+                try:
+                    entry = self._entries.get(key)
+                except TypeError:  # a list or dict value (table_names, copy_source)
+                    key = None
+        when = node.get("start_time")
+        if type(when) is not float:
+            when = float(when) if type(when) is int else None
+        if entry is None:
+            targets = self._interpret(node, aws, name, operation, principal)
+            if targets is None:
+                return
+            if key is None or "cause" in node:
+                self._record(node, targets, principal.arn, when, trace_id)
+                return
+            if len(self._entries) >= MAX_CACHED_CALLS:
+                self.flush()
+            entry = self._entries[key] = _Shape(principal.arn, targets)
+        elif "cause" in node:
+            self._record(node, entry.targets, principal.arn, when, trace_id)
+            return
+        # The common case: a call shape seen before, not failed: count it on its shape.
+        entry.count += 1
+        if when is not None:
+            if entry.first is None or when < entry.first:
+                entry.first = when
+            if entry.last is None or when > entry.last:
+                entry.last = when
+        samples = entry.trace_ids
+        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+            samples.append(trace_id)
+
+    def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
+                trace_id: str | None) -> None:
+        """Count one call directly (failed calls, and shapes that are not cached)."""
+        denied = denial(node) if "cause" in node else None
+        named = self.catalog.canonical(denied.action) if denied and denied.action else None
+        if denied is not None and named is not None:
+            # IAM's own words name the action (and resource) it refused: they win.
+            if denied.resource is not None:
+                targets = [Target(named, denied.resource)]
+            else:
+                targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
+        samples = (trace_id,) if trace_id else ()
+        for target in targets:
+            self._count(arn, target, denied is not None, 1, when, when, samples)
+
+    def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
+               last: float | None, samples: tuple[str, ...]) -> None:
+        if not target.known:
+            for _ in range(count):
+                self.notices.add("unknown-resource", "the trace names no resource for some "
+                                 "calls; recorded on \"*\" (or the bucket's objects)",
+                                 f"{arn} {target.action}")
+        self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
+                          first, last, samples)
+
+    def flush(self) -> None:
+        """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
+        for shape in self._entries.values():
+            if shape.count:
+                samples = tuple(shape.trace_ids)
+                for target in shape.targets:
+                    self._count(shape.principal, target, False, shape.count, shape.first,
+                                shape.last, samples)
+        self._entries.clear()
+
+    def _shape_fields(self, name: str) -> tuple[str, ...] | None:
+        """The fields that decide the targets of a call named ``name`` (None: unknown name)."""
+        try:
+            return self._fields_by_name[name]
+        except KeyError:
+            service = self.names.prefix(name)
+            found = self._key_fields(service) if service is not None else None
+            if len(self._fields_by_name) < MAX_CACHED_CALLS:
+                self._fields_by_name[name] = found
+            return found
+
+    def _key_fields(self, service: str) -> tuple[str, ...]:
+        found = self._fields_by_service.get(service)
+        if found is None:
+            # dotted names are read from metadata only, and such calls skip the cache
+            names = dict.fromkeys(
+                ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
+                for ref in refs if "." not in ref.name
+            )
+            if service == "s3":
+                names.update(dict.fromkeys(
+                    f for f in (*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS)
+                    if "." not in f))
+            found = self._fields_by_service[service] = tuple(names)
+        return found
+
+    def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                   principal: Principal) -> list[Target] | None:
+        fields = Fields(node)
+        service = self.names.resolve(name, operation, fields)
+        if service is None:
+            self.notices.add("unknown-service", "calls to a service the tool does not know were "
+                             "not counted", f"{name} {operation}")
+            return None
+        steps = self.operations.steps(service, operation)
+        if steps is None:
+            self.notices.add("unknown-operation", "operations with no matching IAM action were "
+                             "not counted", f"{service}:{operation}")
+            return None
+        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
+                    self.resources.specs(service))
+        return EXTRACTORS.get(service, generic.targets)(call)
+
+    def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
+        region = aws.get("region")
+        account = aws.get("account_id")
+        key = (region if isinstance(region, str) and region else None,
+               account if isinstance(account, str) and account else None)
+        found = self._where.get((key[0], key[1] or principal_arn))
+        if found is None:
+            parts = principal_arn.split(":")
+            fallback_region = parts[3] if len(parts) > 4 and parts[3] else None
+            fallback_account = parts[4] if len(parts) > 4 and parts[4] else None
+            found = Where(key[0] or fallback_region, key[1] or fallback_account)
+            if len(self._where) < 10_000:
+                self._where[(key[0], key[1] or principal_arn)] = found
+        return found
+
+
+def _calls_below(doc: Doc, include_self: bool = False) -> Iterator[Doc]:
+    """The AWS-call subsegments inside a document, without recursion."""
+    stack: list[Any]
+    if include_self:
+        stack = [doc]
+    else:
+        children = doc.get("subsegments")
+        if type(children) is not list:
+            return
+        stack = list(children)
+    while stack:
+        node = stack.pop()
+        if type(node) is not dict:
+            continue
+        aws = node.get("aws")
+        if type(aws) is dict and type(aws.get("operation")) is str:
+            yield node
+        children = node.get("subsegments")
+        if type(children) is list:
+            stack.extend(children)
+
+
+def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
+    """Every segment and subsegment id → the id of the document that holds it."""
+    owner: dict[str, str] = {}
+    for segment_id, doc in docs.items():
+        for node in walk(doc):
+            node_id = node.get("id")
+            if isinstance(node_id, str):
+                owner.setdefault(node_id, segment_id)
+        owner[segment_id] = segment_id
+    return owner
+
+
+class _Principals:
+    """Principal per document: its own, else (subsegment documents) its parent's."""
+
+    def __init__(self, docs: Mapping[str, Doc], owner: Mapping[str, str],
+                 principal_map: Mapping[str, str],
+                 detected: dict[tuple[Any, ...], Principal | None]) -> None:
+        self.docs = docs
+        self.owner = owner
+        self.principal_map = principal_map
+        self._memo: dict[str, Principal | None] = {}
+        self._detected = detected  # shared across traces: the same function, the same answer
+
+    def _detect(self, doc: Doc) -> Principal | None:
+        aws = doc.get("aws")
+        if type(aws) is dict and "ecs" not in aws:
+            key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
+                   doc.get("resource_arn"))
+        elif aws is None:
+            key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+        else:
+            return detect(doc, self.principal_map)
+        try:
+            return self._detected[key]
+        except KeyError:
+            found = detect(doc, self.principal_map)
+            if len(self._detected) < MAX_CACHED_CALLS:
+                self._detected[key] = found
+            return found
+        except TypeError:  # an unhashable field value: no caching
+            return detect(doc, self.principal_map)
+
+    def _parent(self, segment_id: str) -> str | None:
+        doc = self.docs[segment_id]
+        parent = doc.get("parent_id")
+        if not isinstance(parent, str):
+            return None
+        if doc.get("type") == "subsegment":
+            return self.owner.get(parent)
+        # A segment is its own service and never inherits its caller, except a Lambda
+        # function segment without its ARN (ADOT): the AWS::Lambda segment above names it.
+        if doc.get("origin") == LAMBDA_FUNCTION:
+            above = self.docs.get(parent)
+            if above is not None and above.get("origin") == LAMBDA_SERVICE:
+                return parent
+        return None
+
+    def root(self, segment_id: str) -> str:
+        seen = {segment_id}
+        parent = self._parent(segment_id)
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            segment_id = parent
+            parent = self._parent(segment_id)
+        return segment_id
+
+    def of(self, segment_id: str) -> Principal | None:
+        if segment_id in self._memo:
+            return self._memo[segment_id]
+        chain: list[str] = []
+        current: str | None = segment_id
+        found: Principal | None = None
+        while current is not None and current not in chain:
+            if current in self._memo:
+                found = self._memo[current]
+                break
+            chain.append(current)
+            found = self._detect(self.docs[current])
+            if found is not None:
+                break
+            current = self._parent(current)
+        for visited in chain:
+            self._memo[visited] = found
+        return found

@@ -1,0 +1,92 @@
+"""API operation → IAM action(s): the exceptions in ``operations.yaml``, else the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.usage.data import load
+
+DEFAULT = "default"
+RESOURCE_KINDS = (DEFAULT, "bucket", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One IAM action an operation needs, and which of the call's resources it is on."""
+
+    action: str  # the catalog's spelling
+    resource: str = DEFAULT  # one of RESOURCE_KINDS
+    versioned: str | None = None  # the action instead, when the call names a version
+    resource_types: tuple[str, ...] = ()  # catalog resource types, lower case; () = "*"
+
+
+class Operations:
+    """Resolves (service prefix, operation) to steps, with a cache."""
+
+    def __init__(self, raw: Mapping[str, Any], catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._exceptions: dict[tuple[str, str], tuple[Step, ...]] = {}
+        for prefix, operations in raw.items():
+            for operation, spec in operations.items():
+                steps = tuple(self._step(s) for s in (spec if isinstance(spec, list) else [spec]))
+                self._exceptions[(prefix, operation.lower())] = steps
+        self._cache: dict[tuple[str, str], tuple[Step, ...] | None] = {}
+
+    def _step(self, spec: str | Mapping[str, Any]) -> Step:
+        if isinstance(spec, str):
+            spec = {"action": spec}
+        versioned = spec.get("versioned")
+        return Step(
+            action=self._canonical(spec["action"]),
+            resource=spec.get("resource", DEFAULT),
+            versioned=self._canonical(versioned) if versioned else None,
+            resource_types=self._types(spec["action"]),
+        )
+
+    def _canonical(self, action: str) -> str:
+        # A data error, caught by tests: keep the spelling so the test names it.
+        return self._catalog.canonical(action) or action
+
+    def _types(self, action: str) -> tuple[str, ...]:
+        info = self._catalog.action(action)
+        if info is None:
+            return ()
+        return tuple(ref.name.lower() for ref in info.resource_types)
+
+    def steps(self, prefix: str, operation: str) -> tuple[Step, ...] | None:
+        """The steps for one call, or None when IAM has no action for it."""
+        key = (prefix, operation)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        found = self._exceptions.get((prefix, operation.lower()))
+        if found is None:
+            name = f"{prefix}:{operation}"
+            canonical = self._catalog.canonical(name)
+            found = (Step(canonical, resource_types=self._types(canonical)),) if canonical else None
+        if len(self._cache) < 100_000:
+            self._cache[key] = found
+        return found
+
+    def data_actions(self) -> Iterator[str]:
+        """Every action the exceptions can produce (for the catalog check)."""
+        for steps in self._exceptions.values():
+            for step in steps:
+                yield step.action
+                if step.versioned:
+                    yield step.versioned
+
+    def data_steps(self) -> Iterator[Step]:
+        for steps in self._exceptions.values():
+            yield from steps
+
+
+@cache
+def operations() -> Operations:
+    """The process-wide table."""
+    return Operations(load("operations.yaml"), get_catalog())

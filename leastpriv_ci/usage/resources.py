@@ -1,0 +1,236 @@
+"""Resource ARNs from the fields a call recorded (``resource_fields.yaml`` + the catalog)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.usage.data import load
+from leastpriv_ci.usage.fields import Fields
+
+_VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+_QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
+_DICT_KEYS = re.compile(r"""['"]([^'"]+)['"]""")
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Region and account to complete an ARN that the identifier alone does not give."""
+
+    region: str | None
+    account: str | None
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+
+def partition(region: str | None) -> str:
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+Value = str | list[str] | None
+Parser = Callable[[str, Where], Value]
+
+
+def _queue_url(value: str, where: Where) -> Value:
+    # https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or a local endpoint's /ACCOUNT/NAME)
+    if value.startswith("arn:"):
+        return value
+    rest = value.split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    parts = [p for p in path.split("/") if p]
+    if len(parts) < 2:
+        return None
+    account, name = parts[-2], parts[-1]
+    matched = _QUEUE_HOST.match(host)
+    region = where.region or (matched.group(1) if matched else None)
+    if region is None:
+        return None
+    return f"arn:{partition(region)}:sqs:{region}:{account}:{name}"
+
+
+def _function(value: str, where: Where) -> Value:
+    # name, name:qualifier, ACCOUNT:function:name[:qualifier], or a full ARN
+    parts = value.split(":")
+    if value.startswith("arn:"):
+        return ":".join(parts[:7]) if len(parts) >= 7 else None
+    if len(parts) >= 3 and parts[1] == "function":
+        if where.region is None:
+            return None
+        return f"arn:{partition(where.region)}:lambda:{where.region}:{parts[0]}:function:{parts[2]}"
+    return parts[0] or None
+
+
+def _noslash(value: str, where: Where) -> Value:
+    return value if value.startswith("arn:") else value.removeprefix("/")
+
+
+def _secret(value: str, where: Where) -> Value:
+    # A secret's ARN ends in six random characters; by name, IAM matches "NAME-??????".
+    return value if value.startswith("arn:") else f"{value}-??????"
+
+
+def _kms_key(value: str, where: Where) -> Value:
+    # An alias names no key: the key it points to is not in the trace.
+    if value.startswith("alias/") or ":alias/" in value:
+        return None
+    return value
+
+
+def _names(value: Any, where: Where) -> Value:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v] or None
+    if isinstance(value, dict):
+        return [k for k in value if k] or None
+    if isinstance(value, str):
+        # the Python SDK serialises dict.keys() with str(): "dict_keys(['a', 'b'])"
+        if value.startswith("dict_keys("):
+            return _DICT_KEYS.findall(value) or None
+        return value
+    return None
+
+
+PARSERS: Mapping[str, Parser] = {
+    "queue_url": _queue_url,
+    "function": _function,
+    "noslash": _noslash,
+    "secret": _secret,
+    "kms_key": _kms_key,
+    "names": _names,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    name: str
+    parser: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    """How to build one resource type's ARN from a call's fields."""
+
+    service: str
+    type: str  # the catalog's name, lower case
+    parts: tuple[tuple[bool, str], ...]  # the ARN format: (is_variable, text)
+    vars: tuple[tuple[str, tuple[FieldRef, ...]], ...]  # first = the identifier
+
+    def build(self, fields: Fields, where: Where) -> list[str]:
+        """The ARNs this call names for this type ([] when a field is missing)."""
+        values: dict[str, str | list[str]] = {}
+        for var, refs in self.vars:
+            value = _first(fields, refs, where)
+            if value is None:
+                return []
+            values[var] = value
+        ident_var = self.vars[0][0]
+        idents = values[ident_var]
+        result = []
+        for ident in idents if isinstance(idents, list) else [idents]:
+            values[ident_var] = ident
+            arn = self._render(values, where, ident.startswith("arn:"))
+            if arn is not None:
+                result.append(arn)
+        return result
+
+    def _render(self, values: Mapping[str, Any], where: Where, from_arn: bool) -> str | None:
+        ident_var = self.vars[0][0]
+        out: list[str] = []
+        started = not from_arn
+        for is_var, text in self.parts:
+            if not started:
+                if is_var and text == ident_var:
+                    started = True
+                    out.append(values[text])
+                continue
+            if not is_var:
+                out.append(text)
+                continue
+            if text == "Partition":
+                out.append(where.partition)
+            elif text == "Region":
+                if where.region is None:
+                    return None
+                out.append(where.region)
+            elif text == "Account":
+                if where.account is None:
+                    return None
+                out.append(where.account)
+            else:
+                value = values.get(text)
+                if not isinstance(value, str):
+                    # An ARN identifier that already ends in this part (an execution ARN)
+                    return values[ident_var] if from_arn else None
+                out.append(value)
+        return "".join(out)
+
+
+def _first(fields: Fields, refs: tuple[FieldRef, ...], where: Where) -> str | list[str] | None:
+    for ref in refs:
+        raw = fields.get(ref.name)
+        if raw is None or raw == "":
+            continue
+        if ref.parser is not None:
+            value = PARSERS[ref.parser](raw, where)
+        else:
+            value = raw if isinstance(raw, str) else None
+        if value:
+            return value
+    return None
+
+
+def _parts(arn_format: str) -> tuple[tuple[bool, str], ...]:
+    parts: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _VAR.finditer(arn_format):
+        if match.start() > pos:
+            parts.append((False, arn_format[pos : match.start()]))
+        parts.append((True, match.group(1)))
+        pos = match.end()
+    if pos < len(arn_format):
+        parts.append((False, arn_format[pos:]))
+    return tuple(parts)
+
+
+class ResourceFields:
+    """The resource specs of every service, indexed by prefix."""
+
+    def __init__(self, raw: Mapping[str, Any], catalog: Catalog) -> None:
+        self.by_service: dict[str, tuple[ResourceSpec, ...]] = {}
+        for service, types in raw.items():
+            specs = []
+            for entry in types:
+                rtype = catalog.resource_type(service, entry["type"])
+                if rtype is None:
+                    raise ValueError(f"resource_fields.yaml: {service} has no type {entry['type']}")
+                refs = tuple(
+                    (var, tuple(_ref(f) for f in names)) for var, names in entry["vars"].items()
+                )
+                specs.append(ResourceSpec(service, rtype.name.lower(), _parts(rtype.arn_format),
+                                          refs))
+            self.by_service[service] = tuple(specs)
+
+    def specs(self, service: str) -> tuple[ResourceSpec, ...]:
+        return self.by_service.get(service, ())
+
+
+def _ref(text: str) -> FieldRef:
+    name, _, parser = text.partition("|")
+    if parser and parser not in PARSERS:
+        raise ValueError(f"resource_fields.yaml: unknown parser {parser!r}")
+    return FieldRef(name, parser or None)
+
+
+@cache
+def resource_fields() -> ResourceFields:
+    """The process-wide table."""
+    return ResourceFields(load("resource_fields.yaml"), get_catalog())

@@ -1,0 +1,80 @@
+"""S3: object versus bucket resources, object versions, and CopyObject's source."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from leastpriv_ci.usage.extract import UNKNOWN, Call, Target, resources_for
+from leastpriv_ci.usage.operations import Step
+from leastpriv_ci.usage.resources import partition
+
+BUCKET_FIELDS = ("bucket_name", "bucket", "aws.s3.bucket")
+VERSION_FIELDS = ("version_id",)
+SOURCE_FIELDS = ("copy_source",)
+
+
+def targets(call: Call) -> list[Target]:
+    """S3 actions: object actions on ``BUCKET/KEY`` (``BUCKET/*`` when only the bucket is known)."""
+    result: list[Target] = []
+    versioned = any(call.fields.get(f) for f in VERSION_FIELDS)
+    for step in call.steps:
+        action = step.versioned if versioned and step.versioned else step.action
+        if step.resource == "source":
+            result.append(_source(call, action))
+            continue
+        if not step.resource_types:
+            result.append(Target(action, "*"))
+            continue
+        types = ("bucket",) if step.resource == "bucket" else step.resource_types
+        arns = resources_for(call, step, types)
+        if arns:
+            result.extend(Target(action, arn) for arn in arns)
+        else:
+            result.append(_partial(call, step, action))
+    return result
+
+
+def _partial(call: Call, step: Step, action: str) -> Target:
+    bucket = _bucket(call)
+    if bucket is not None and "object" in step.resource_types:
+        return Target(action, f"arn:{partition(call.where.region)}:s3:::{bucket}/*", known=False)
+    return Target(action, UNKNOWN, known=False)
+
+
+def _bucket(call: Call) -> str | None:
+    for name in BUCKET_FIELDS:
+        value = call.fields.text(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _source(call: Call, action: str) -> Target:
+    arn_partition = partition(call.where.region)
+    for name in SOURCE_FIELDS:
+        raw = call.fields.get(name)
+        source = _parse_source(raw)
+        if source is not None:
+            bucket, key = source
+            if key:
+                return Target(action, f"arn:{arn_partition}:s3:::{bucket}/{key}")
+            return Target(action, f"arn:{arn_partition}:s3:::{bucket}/*", known=False)
+    return Target(action, UNKNOWN, known=False)
+
+
+def _parse_source(raw: Any) -> tuple[str, str | None] | None:
+    # boto3 accepts "bucket/key?versionId=v" (URL-encoded) or {"Bucket", "Key"}
+    if isinstance(raw, dict):
+        bucket = raw.get("Bucket")
+        key = raw.get("Key")
+        if isinstance(bucket, str) and bucket:
+            return bucket, key if isinstance(key, str) and key else None
+        return None
+    if not isinstance(raw, str) or not raw:
+        return None
+    text = unquote(raw.split("?", 1)[0]).lstrip("/")
+    if text.startswith("arn:"):
+        return None
+    bucket, _, key = text.partition("/")
+    return (bucket, key or None) if bucket else None

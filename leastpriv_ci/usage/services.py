@@ -1,0 +1,72 @@
+"""SDK subsegment names → IAM service prefixes (``sdk_services.yaml``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, NamedTuple
+
+from leastpriv_ci.usage.data import load
+from leastpriv_ci.usage.fields import Fields
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+
+
+def normalise(name: str) -> str:
+    """Lower case, letters and digits only: ``Secrets Manager`` → ``secretsmanager``."""
+    return _NOT_ALNUM.sub("", name.lower())
+
+
+class Hint(NamedTuple):
+    operation: str
+    field: str
+    service: str
+
+
+class ServiceNames:
+    """Resolves the many SDK spellings of a service to its IAM prefix, with a cache."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._by_spelling: dict[str, str] = {}
+        for prefix, spellings in raw["services"].items():
+            for spelling in (prefix, *spellings):
+                self._by_spelling[normalise(spelling)] = prefix
+        self.service_fields: tuple[str, ...] = tuple(raw.get("service_fields") or ())
+        self.hints = tuple(Hint(**h) for h in raw.get("operation_hints") or ())
+        self._cache: dict[str, str | None] = {}
+
+    def prefix(self, name: str) -> str | None:
+        """The IAM prefix for a subsegment name, or None when it names no known service."""
+        try:
+            return self._cache[name]
+        except KeyError:
+            found = self._by_spelling.get(normalise(name))
+            if len(self._cache) < 10_000:  # names are few; a hostile file cannot grow this
+                self._cache[name] = found
+            return found
+
+    def resolve(self, name: str, operation: str, fields: Fields) -> str | None:
+        """The service of one call: by name, else by an explicit field, else by hint."""
+        found = self.prefix(name)
+        if found is not None:
+            return found
+        for field in self.service_fields:
+            value = fields.text(field)
+            if value is not None:
+                found = self.prefix(value)
+                if found is not None:
+                    return found
+        for hint in self.hints:
+            if hint.operation == operation and fields.get(hint.field) is not None:
+                return hint.service
+        return None
+
+    def spellings(self) -> dict[str, str]:
+        return dict(self._by_spelling)
+
+
+@cache
+def service_names() -> ServiceNames:
+    """The process-wide table."""
+    return ServiceNames(load("sdk_services.yaml"))

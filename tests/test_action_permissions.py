@@ -1,0 +1,250 @@
+"""The action's own least privilege: its AWS calls, observed by this project, fit docs/iam/.
+
+The tool's real code (credentials, the X-Ray fetch, principal resolution, attached-role
+reads) runs against the moto server
+with the real aws-xray-sdk recording every boto3 call; the project's own usage extractor
+turns the recorded segments into IAM actions, and the project's own policy engine checks
+each one against the policy documented in ``docs/action.md`` (kept in ``docs/iam/*.json``,
+which the docs embed verbatim). A call the policy does not allow, or a permission the
+policy grants that the tool never uses, fails the test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aws_xray_sdk.core import patch, xray_recorder
+from aws_xray_sdk.core.context import Context
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.credentials import CredentialSettings, aws_session
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.attached import load_attached
+from leastpriv_ci.grants.model import GrantSet
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
+from leastpriv_ci.policy.files import load_policy_file
+from leastpriv_ci.principals import resolve_roles
+from leastpriv_ci.records import Access
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.window import TraceWindow
+from leastpriv_ci.traces.xray import XrayQuery, fetch_traces, make_client, resolve_filter
+from leastpriv_ci.usage import observe
+from tests.xray_standin import StandIn, running_standin
+
+ROOT = Path(__file__).resolve().parents[1]
+IAM_DOCS = ROOT / "docs" / "iam"
+GATE_ROLE = "arn:aws:iam::123456789012:role/leastpriv-ci-reader"
+SEGMENT = "leastpriv-ci-gate"
+# AWS answers GetCallerIdentity for any caller: it needs (and honours) no permission.
+NEEDS_NO_PERMISSION = {"sts:getcalleridentity"}
+
+
+class CapturingEmitter:
+    """Keeps every document the recorder would send to the X-Ray daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address: str) -> None:
+        pass
+
+
+class ProcessContext(Context):
+    """One segment for the whole gate process, whichever thread makes the call.
+
+    The X-Ray fetch reads batches on a worker thread; the SDK's default context is
+    thread-local and would not record those calls.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(context_missing="IGNORE_ERROR")
+        self._local = SimpleNamespace()  # type: ignore[assignment]
+
+
+@pytest.fixture
+def recorded(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CapturingEmitter]:
+    # The tool's clients take the endpoint from the environment, as any boto3 user could.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    capture = CapturingEmitter()
+    previous = xray_recorder.context
+    xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR",
+                            streaming_threshold=100, context=ProcessContext())
+    patch(["botocore"])
+    yield capture
+    xray_recorder.configure(streaming_threshold=100, context=previous)
+
+
+def accesses(documents: list[str]) -> list[Access]:
+    by_trace: dict[str, list[str]] = defaultdict(list)
+    for document in documents:
+        by_trace[json.loads(document)["trace_id"]].append(document)
+    traces = [RawTrace(tid, tuple(docs), f"sdk:{tid}") for tid, docs in by_trace.items()]
+    observation = observe(traces, principal_map={SEGMENT: GATE_ROLE})
+    assert set(observation.principals) == {GATE_ROLE}
+    return list(observation.principals[GATE_ROLE].accesses)
+
+
+def resources_for(access: Access, touched: dict[str, str]) -> list[str]:
+    """The ARNs to check an access on.
+
+    The X-Ray SDKs record no request parameters for IAM, so the extractor (rightly)
+    reports those resources as unknown. Then the catalog names the resource type the
+    action needs, and the check uses the ARN of that type the tool was pointed at.
+    """
+    if access.resource_known or access.resource != "*":
+        return [access.resource]
+    types = [ref.name for ref in get_catalog().action(access.action).resource_types]
+    if not types:
+        return ["*"]
+    # An action may act on several resource types (lambda:ListTags: functions, layers, …);
+    # check it on each type the gate was pointed at, and it must be one of them.
+    known = [touched[name] for name in types if name in touched]
+    assert known, (access.action, types)
+    return known
+
+
+def policy(name: str) -> PolicyIndex:
+    loaded = load_policy_file(IAM_DOCS / f"{name}.json")
+    return PolicyIndex([s for p in loaded.policies for s in p.statements])
+
+
+def granted_actions(name: str) -> set[str]:
+    document = json.loads((IAM_DOCS / f"{name}.json").read_text())
+    found: set[str] = set()
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        found.update(a.lower() for a in ([actions] if isinstance(actions, str) else actions))
+    return found
+
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders-fn"
+TOUCHED = {
+    "group": "arn:aws:xray:us-east-1:123456789012:group/staging/ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+    "role": "arn:aws:iam::123456789012:role/orders-fn-role",
+    "policy": "arn:aws:iam::123456789012:policy/queue-send",
+    "function": FUNCTION,
+}
+
+
+def arrange(aws: Emulator) -> None:
+    """A deployment as the gate finds it: a function whose role has inline, customer-managed
+    and AWS-managed policies."""
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="orders-fn-role", AssumeRolePolicyDocument=json.dumps(trust))
+    inline = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "dynamodb:GetItem",
+        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}]}
+    iam.put_role_policy(RoleName="orders-fn-role", PolicyName="orders",
+                        PolicyDocument=json.dumps(inline))
+    managed = iam.create_policy(PolicyName="queue-send", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+    iam.attach_role_policy(RoleName="orders-fn-role", PolicyArn=managed["Policy"]["Arn"])
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 1\n")
+    aws.client("lambda").create_function(
+        FunctionName="orders-fn", Runtime="python3.12", Handler="app.handler",
+        Code={"ZipFile": code.getvalue()}, Role=role["Role"]["Arn"],
+        Tags={"aws:cloudformation:logical-id": "OrdersFunction"},
+    )
+
+
+def staged_traces(aws: Emulator) -> None:
+    """Traces of the application in the emulator's X-Ray, and the group the gate reads."""
+    xray = aws.client("xray")
+    now = time.time()
+    documents = [json.dumps({
+        "name": "orders-fn", "id": f"{n:016x}", "trace_id": f"1-{int(now):08x}-{n:024x}",
+        "start_time": now - 5, "end_time": now - 4, "origin": "AWS::Lambda::Function",
+        "aws": {"function_arn": FUNCTION}}) for n in range(1, 4)]
+    assert xray.put_trace_segments(TraceSegmentDocuments=documents)[
+        "UnprocessedTraceSegments"] == []
+
+
+def run_gate(aws: Emulator, *, attached: bool) -> None:
+    """The gate's own AWS calls for one mode, inside one recorded segment."""
+    staged_traces(aws)
+    xray_recorder.begin_segment(SEGMENT)
+    try:
+        session = aws_session(
+            CredentialSettings(role_to_assume=None, region=aws.region,
+                               allowed_account_ids=(aws.account,)),
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            log=lambda _: None,
+        )
+        notices = Notices()
+        now = datetime.now(UTC)
+        query = XrayQuery(TraceWindow(now - timedelta(minutes=5), now + timedelta(minutes=1)),
+                          max_concurrency=1)
+        traces = list(fetch_traces(make_client(session), query, notices))
+        assert len(traces) == 3
+        # moto has no X-Ray groups; the stand-in answers GetGroup for the xray-group input.
+        with running_standin(StandIn(count=0, groups={"staging": 'service("orders-fn")'})) as xr:
+            client = make_client(session, endpoint_url=xr.endpoint_url)
+            assert resolve_filter(client, None, "staging") == 'service("orders-fn")'
+        roles = resolve_roles([FUNCTION], GrantSet(roles={}), session=session, notices=notices)
+        assert roles == {FUNCTION: TOUCHED["role"]}
+        if attached:
+            grants = load_attached(session, [TOUCHED["role"]], notices)
+            assert [role.name for role in grants.roles.values()] == ["orders-fn-role"]
+    finally:
+        xray_recorder.end_segment()
+
+
+@pytest.mark.parametrize(("mode", "attached"), [("traces-only", False), ("attached", True)])
+def test_the_gates_calls_fit_the_documented_policy(
+    aws: Emulator, recorded: CapturingEmitter, mode: str, attached: bool
+) -> None:
+    arrange(aws)
+    run_gate(aws, attached=attached)
+    used = accesses(recorded.documents)
+    used_actions = {a.action.lower() for a in used}
+    expected = {"sts:getcalleridentity", "lambda:getfunctionconfiguration", "lambda:listtags",
+                "xray:getgroup", "xray:gettracesummaries", "xray:batchgettraces"}
+    if attached:
+        expected |= {"iam:getrole", "iam:listrolepolicies", "iam:getrolepolicy",
+                     "iam:listattachedrolepolicies", "iam:getpolicy", "iam:getpolicyversion"}
+    assert used_actions == expected
+
+    documented = policy(mode)
+    for access in used:
+        if access.action.lower() in NEEDS_NO_PERMISSION:
+            continue
+        for resource in resources_for(access, TOUCHED):
+            decision = documented.evaluate(access.action, resource).decision
+            assert decision is Decision.ALLOW, (mode, access.action, resource, decision)
+
+    # No excess in our own advice: every permission documented for the mode is used.
+    assert granted_actions(mode) == used_actions - NEEDS_NO_PERMISSION
+
+
+def test_traces_only_policy_grants_no_iam_reads(
+    aws: Emulator, recorded: CapturingEmitter
+) -> None:
+    arrange(aws)
+    run_gate(aws, attached=True)
+    traces_only = policy("traces-only")
+    iam_calls = [a for a in accesses(recorded.documents) if a.action.startswith("iam:")]
+    assert iam_calls
+    for access in iam_calls:
+        for resource in resources_for(access, TOUCHED):
+            assert traces_only.evaluate(access.action, resource).decision is \
+                Decision.IMPLICIT_DENY

@@ -1,0 +1,331 @@
+"""Excess: grants beyond use, judged per (action pattern, resource pattern) of each statement."""
+
+from __future__ import annotations
+
+from leastpriv_ci.analysis import PlatformOptions, analyse
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.policy.model import Policy, Role, Statement
+from leastpriv_ci.records import Origin
+from tests.analysis_support import (
+    ACCOUNT,
+    function_arn,
+    load_role,
+    observation,
+    one,
+    summary,
+    table_arn,
+    use,
+)
+
+NOTES = table_arn("notes")
+SHARED_PATTERN = "arn:aws:dynamodb:us-east-1:*:*"
+NOTES_FUNCTIONS = {
+    "notes-create": "dynamodb:PutItem",
+    "notes-get": "dynamodb:GetItem",
+    "notes-list": "dynamodb:Query",
+    "notes-update": "dynamodb:UpdateItem",
+    "notes-delete": "dynamodb:DeleteItem",
+}
+XRAY = ("xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries",
+        "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
+LOGS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def role_of(*statements: Statement, key: str = "AppRole") -> Role:
+    return Role(key=key, name=key, policies=(Policy("inline", statements),))
+
+
+def allow(actions: str | tuple[str, ...], resources: str | tuple[str, ...], **kw: object
+          ) -> Statement:
+    actions = (actions,) if isinstance(actions, str) else actions
+    resources = (resources,) if isinstance(resources, str) else resources
+    return Statement("Allow", actions, resources, origin=Origin(file="policy.json", line=3),
+                     **kw)  # type: ignore[arg-type]
+
+
+def shared_notes_analysis():
+    role = load_role("notes-shared-role.json", key="NotesFunctionsRole")
+    accesses = [use(fn, action, NOTES) for fn, action in NOTES_FUNCTIONS.items()]
+    principals = {function_arn(fn): role.key for fn in NOTES_FUNCTIONS}
+    return analyse(observation(accesses), {role.key: role}, principals)
+
+
+def test_shared_role_wildcard_is_one_finding_with_the_unused_actions_in_detail() -> None:
+    analysis = shared_notes_analysis()
+    granted = len(get_catalog().expand("dynamodb:*"))
+    assert summary(analysis.findings, "excess") == {
+        ("excess", "dynamodb:*", SHARED_PATTERN, "high", False)
+    }
+    finding = one(analysis.findings, "excess", "dynamodb:*", SHARED_PATTERN)
+    assert finding.message == (
+        f"`dynamodb:*` grants {granted} actions on `{SHARED_PATTERN}`, 5 used, on 1 "
+        "resource(s) only"
+    )
+    assert finding.detail["used_actions"] == sorted(NOTES_FUNCTIONS.values())
+    assert finding.detail["unused_count"] == granted - 5
+    unused = finding.detail["unused_actions"]
+    assert "dynamodb:DeleteTable" in unused and "dynamodb:GetItem" not in unused
+    # the most sensitive unused action decides the severity
+    assert finding.access_level == "Permissions management"
+    assert finding.detail["suggested_resources"] == [NOTES]
+    assert NOTES in finding.fix and "dynamodb:GetItem" in finding.fix
+    assert finding.origin is not None and finding.origin.line == 9
+    assert finding.origin.file.endswith("notes-shared-role.json")
+    assert len(finding.trace_ids) == 5
+
+
+def test_shared_role_is_flagged_with_what_each_principal_needs() -> None:
+    analysis = shared_notes_analysis()
+    assert analysis.shared_roles == {
+        "NotesFunctionsRole": tuple(sorted(function_arn(fn) for fn in NOTES_FUNCTIONS))
+    }
+    finding = one(analysis.findings, "excess", "dynamodb:*", SHARED_PATTERN)
+    assert finding.detail["per_principal"][function_arn("notes-get")] == [
+        f"dynamodb:GetItem on {NOTES}"
+    ]
+    own = analysis.principal_proposals[function_arn("notes-get")]
+    dynamodb = [s for s in own["Statement"] if str(s["Action"]).startswith("dynamodb")]
+    assert dynamodb == [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": NOTES}]
+
+
+def test_platform_permissions_of_the_shared_role_are_platform_never_excess() -> None:
+    analysis = shared_notes_analysis()
+    assert summary(analysis.findings, "platform") == {
+        ("platform", action, "*", "info", False) for action in (*LOGS, *XRAY)
+    }
+    assert not [f for f in analysis.findings if f.kind == "excess" and f.resource == "*"]
+
+
+def test_sam_crud_policy_template_reports_each_unused_action_per_resource() -> None:
+    role = load_role("sam-crud-role.json")
+    bucket = "arn:aws:s3:::notes-attachments"
+    index = NOTES_INDEX = table_arn("attachments") + "/index/*"
+    accesses = [
+        use("attach", "dynamodb:GetItem", table_arn("attachments")),
+        use("attach", "dynamodb:Query", table_arn("attachments") + "/index/byNote"),
+        use("attach", "s3:GetObject", bucket + "/notes/1/a.png"),
+        use("attach", "s3:GetObject", bucket + "/notes/2/b.png"),
+        use("attach", "s3:ListBucket", bucket),
+    ]
+    analysis = analyse(observation(accesses), {role.key: role},
+                       {function_arn("attach"): role.key})
+    table = table_arn("attachments")
+    write = ("BatchWriteItem", "DeleteItem", "PutItem", "UpdateItem")
+    read = ("BatchGetItem", "ConditionCheckItem", "DescribeTable", "Scan")
+    expected = {("excess", f"dynamodb:{a}", r, "medium", False)
+                for a in write for r in (table, index)}
+    expected |= {("excess", f"dynamodb:{a}", r, "low", False)
+                 for a in read for r in (table, index)}
+    expected |= {
+        ("excess", "dynamodb:Query", table, "low", False),  # used on the index only
+        ("excess", "dynamodb:GetItem", NOTES_INDEX, "low", False),  # used on the table only
+        ("excess", "dynamodb:Query", index, "low", False),  # index/* used on one index
+        ("excess", "s3:GetObject", bucket, "low", False),
+        ("excess", "s3:GetObject", bucket + "/*", "low", False),  # keys under notes/ only
+        ("excess", "s3:ListBucket", bucket + "/*", "low", False),
+    }
+    expected |= {("excess", f"s3:{a}", r, "low", False)
+                 for a in ("GetBucketLocation", "GetLifecycleConfiguration", "GetObjectVersion")
+                 for r in (bucket, bucket + "/*")}
+    assert summary(analysis.findings, "excess") == expected
+    broad = one(analysis.findings, "excess", "s3:GetObject", bucket + "/*")
+    assert broad.message == f"`s3:GetObject` on `{bucket}/*` was used on 2 resource(s) only"
+    assert broad.detail["suggested_resources"] == [bucket + "/notes/*"]
+    assert summary(analysis.findings, "platform") == {
+        ("platform", a, "*", "info", False) for a in LOGS
+    }
+    assert not summary(analysis.findings, "missing", "denied")
+
+
+def test_everything_on_everything_is_critical_and_names_the_statement() -> None:
+    role = role_of(allow("*", "*"))
+    analysis = analyse(observation([use("f", "sqs:SendMessage", "arn:aws:sqs:us-east-1:"
+                                        f"{ACCOUNT}:q")]), {role.key: role},
+                       {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "*", "*")
+    assert finding.severity == "critical"
+    assert finding.detail["unused_count"] == len(get_catalog()) - 1 - len(LOGS) - len(XRAY) - 5
+    assert finding.origin == Origin(file="policy.json", line=3)
+
+
+def test_not_action_on_everything_is_critical() -> None:
+    role = load_role("notaction-role.json")
+    analysis = analyse(observation([use("f", "s3:ListAllMyBuckets", "*")]), {role.key: role},
+                       {function_arn("f"): role.key})
+    label = "NotAction(iam:*, organizations:*, account:*)"
+    finding = one(analysis.findings, "excess", label, "*")
+    assert finding.severity == "critical"
+    catalog = get_catalog()
+    excluded = {i.full_name for p in ("iam:*", "organizations:*", "account:*")
+                for i in catalog.expand(p)}
+    assert finding.detail["granted_actions"] == len(catalog) - len(excluded)
+    assert not any(a.startswith("iam:") for a in finding.detail["unused_actions"])
+
+
+def test_star_is_not_excess_for_actions_without_resource_level_permissions() -> None:
+    role = role_of(allow(("s3:ListAllMyBuckets", "sts:GetCallerIdentity"), "*"))
+    analysis = analyse(
+        observation([use("f", "s3:ListAllMyBuckets", "*"),
+                     use("f", "sts:GetCallerIdentity", "*")]),
+        {role.key: role}, {function_arn("f"): role.key})
+    assert summary(analysis.findings) == set()
+
+
+def test_star_is_broad_for_a_resource_level_action_used_on_one_table() -> None:
+    role = role_of(allow("dynamodb:GetItem", "*"))
+    analysis = analyse(observation([use("f", "dynamodb:GetItem", NOTES)]), {role.key: role},
+                       {function_arn("f"): role.key})
+    assert summary(analysis.findings) == {("excess", "dynamodb:GetItem", "*", "low", False)}
+    finding = one(analysis.findings, "excess", "dynamodb:GetItem", "*")
+    assert finding.fix == f"narrow the resource to `{NOTES}`"
+
+
+def test_unknown_resources_keep_a_pattern_from_looking_broad() -> None:
+    bucket_objects = "arn:aws:s3:::uploads/*"
+    role = role_of(allow(("s3:GetObject", "s3:PutObject"), bucket_objects))
+    accesses = [
+        use("f", "s3:GetObject", "arn:aws:s3:::uploads/a/1"),
+        use("f", "s3:GetObject", "*", known=False),
+        use("f", "s3:PutObject", "arn:aws:s3:::uploads/a/2"),
+    ]
+    analysis = analyse(observation(accesses), {role.key: role}, {function_arn("f"): role.key})
+    # GetObject had an access without a resource name: its pattern is not judged;
+    # PutObject was seen on one key only, so its pattern is broad.
+    assert summary(analysis.findings) == {
+        ("excess", "s3:PutObject", bucket_objects, "medium", False)
+    }
+    assert analysis.coverage.unknown_resources == 1
+
+
+def test_unknown_resources_are_counted_and_caveated_on_a_wildcard() -> None:
+    role = role_of(allow("s3:Get*", "arn:aws:s3:::uploads/*"))
+    analysis = analyse(observation([use("f", "s3:GetObject", "*", known=False)]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "s3:Get*", "arn:aws:s3:::uploads/*")
+    assert finding.detail["unknown_resources"] == 1
+    assert "had no resource name" in finding.message
+    assert "suggested_resources" not in finding.detail
+
+
+def test_conditional_statement_is_excess_only_with_the_caveat() -> None:
+    role = load_role("conditional-role.json")
+    analysis = analyse(observation([use("t", "dynamodb:GetItem", table_arn("tenants"))]),
+                       {role.key: role}, {function_arn("t"): role.key})
+    tenants = table_arn("tenants")
+    assert summary(analysis.findings, "excess") == {
+        ("excess", "dynamodb:DeleteItem", tenants, "medium", True),
+        ("excess", "dynamodb:PutItem", tenants, "medium", True),
+    }
+    assert "only while its condition holds" in one(
+        analysis.findings, "excess", "dynamodb:PutItem", tenants).message
+
+
+def test_unused_statement_is_reported_per_pattern() -> None:
+    role = role_of(allow("dynamodb:GetItem", NOTES), allow("sns:Publish", "arn:aws:sns:*"))
+    analysis = analyse(observation([use("f", "dynamodb:GetItem", NOTES)]), {role.key: role},
+                       {function_arn("f"): role.key})
+    assert summary(analysis.findings) == {
+        ("excess", "sns:Publish", "arn:aws:sns:*", "medium", False)
+    }
+    finding = analysis.findings[0]
+    assert finding.fix == "remove `sns:Publish` on `arn:aws:sns:*` from the statement"
+    assert finding.trace_ids == ()
+
+
+def test_logs_wildcard_sets_platform_actions_aside() -> None:
+    role = role_of(allow("logs:*", "*"))
+    analysis = analyse(observation([use("f", "sts:GetCallerIdentity", "*")]), {role.key: role},
+                       {function_arn("f"): role.key})
+    assert summary(analysis.findings, "platform") == {
+        ("platform", a, "*", "info", False) for a in LOGS
+    }
+    finding = one(analysis.findings, "excess", "logs:*", "*")
+    assert finding.detail["unused_count"] == len(get_catalog().expand("logs:*")) - 3
+    assert not set(LOGS) & set(finding.detail["unused_actions"])
+
+
+def test_platform_groups_switched_off_make_their_grants_excess() -> None:
+    role = role_of(allow(LOGS, "*"))
+    principals = {function_arn("f"): role.key}
+    usage = observation([use("f", "sts:GetCallerIdentity", "*")])
+    off = analyse(usage, {role.key: role}, principals, platform=PlatformOptions(enabled=False))
+    assert summary(off.findings, "excess", "platform") == {
+        ("excess", a, "*", "medium", False) for a in LOGS
+    }
+    only_logs_off = analyse(usage, {role.key: role}, principals,
+                            platform=PlatformOptions(modes={"lambda-logs": "off"}))
+    assert summary(only_logs_off.findings, "platform") == set()
+
+
+def test_event_source_poller_is_platform_only_when_granted_by_name() -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    poller = role_of(allow(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                            "sqs:ChangeMessageVisibility"), queue), key="Poller")
+    wildcard = role_of(allow("sqs:*", queue), key="Wildcard")
+    usage = observation([use("p", "sts:GetCallerIdentity", "*"),
+                         use("w", "sts:GetCallerIdentity", "*")])
+    analysis = analyse(usage, {"Poller": poller, "Wildcard": wildcard},
+                       {function_arn("p"): "Poller", function_arn("w"): "Wildcard"})
+    assert {f.action for f in analysis.findings
+            if f.role == "Poller" and f.kind in ("excess", "platform")} == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+    }
+    assert {(f.kind, f.action) for f in analysis.findings if f.role == "Poller"
+            and f.kind == "excess"} == {("excess", "sqs:ChangeMessageVisibility")}
+    wild = one(analysis.findings, "excess", "sqs:*", queue)
+    assert "sqs:ReceiveMessage" in wild.detail["unused_actions"]
+    assert not [f for f in analysis.findings if f.role == "Wildcard" and f.kind == "platform"]
+
+
+def test_the_same_grant_in_two_statements_is_one_finding() -> None:
+    first = allow("sns:Publish", "arn:aws:sns:us-east-1:123456789012:t")
+    second = Statement("Allow", ("sns:Publish",), ("arn:aws:sns:us-east-1:123456789012:t",),
+                       origin=Origin(file="other.json", line=7))
+    role = role_of(first, second)
+    analysis = analyse(observation([use("f", "sts:GetCallerIdentity", "*")]), {role.key: role},
+                       {function_arn("f"): role.key})
+    excess = [f for f in analysis.findings if f.kind == "excess"]
+    assert len(excess) == 1
+    assert excess[0].origin == Origin(file="policy.json", line=3)
+    assert excess[0].detail["also_declared_at"] == ["other.json:7"]
+
+
+def test_actions_an_unconditional_deny_takes_away_are_not_excess() -> None:
+    bucket = "arn:aws:s3:::uploads/*"
+    deny = Statement("Deny", ("s3:Delete*", "s3:PutObjectAcl"), ("arn:aws:s3:::*",),
+                     origin=Origin(file="policy.json", line=9))
+    role = role_of(allow(("s3:GetObject", "s3:DeleteObject", "s3:PutObjectAcl"), bucket), deny,
+                   allow("s3:*", bucket))
+    analysis = analyse(observation([use("f", "s3:GetObject", "arn:aws:s3:::uploads/a/1"),
+                                    use("f", "s3:GetObject", "arn:aws:s3:::uploads/b/2")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    # DeleteObject and PutObjectAcl are granted then denied on every uploads object:
+    # never effective, so not excess; GetObject's pattern is as narrow as the keys allow.
+    assert summary(analysis.findings) == {("excess", "s3:*", bucket, "high", False)}
+    wildcard = one(analysis.findings, "excess", "s3:*", bucket)
+    assert "s3:DeleteObject" in wildcard.detail["denied_by_policy"]
+    assert "s3:DeleteObject" not in wildcard.detail["unused_actions"]
+    assert "s3:PutObjectAcl" not in wildcard.detail["unused_actions"]
+
+
+def test_a_group_switched_on_for_one_role_only_applies_there() -> None:
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234"
+    encrypted = role_of(allow("kms:Decrypt", key_arn), key="Encrypted")
+    plain = role_of(allow("kms:Decrypt", key_arn), key="Plain")
+    usage = observation([use("e", "dynamodb:GetItem", NOTES), use("p", "dynamodb:GetItem", NOTES)])
+    analysis = analyse(usage, {"Encrypted": encrypted, "Plain": plain},
+                       {function_arn("e"): "Encrypted", function_arn("p"): "Plain"},
+                       platform=PlatformOptions(
+                           roles={"Encrypted": frozenset({"kms-environment"})}))
+    kinds = {(f.role, f.kind) for f in analysis.findings if f.action == "kms:Decrypt"}
+    assert kinds == {("Encrypted", "platform"), ("Plain", "excess")}
+    # the proposal keeps the platform grant on the declared key, as the data says
+    assert {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn} in (
+        analysis.proposals["Encrypted"]["Statement"])
+    assert "kms:Decrypt" not in json_text(analysis.proposals["Plain"])
+
+
+def json_text(doc: object) -> str:
+    import json
+    return json.dumps(doc)

@@ -1,0 +1,159 @@
+"""Missing and denied: used accesses the policies do not allow, and runtime denials."""
+
+from __future__ import annotations
+
+from leastpriv_ci.analysis import analyse
+from leastpriv_ci.policy.model import Policy, Role, Statement
+from leastpriv_ci.records import Origin
+from tests.analysis_support import (
+    ACCOUNT,
+    function_arn,
+    load_role,
+    observation,
+    one,
+    summary,
+    table_arn,
+    use,
+)
+
+UPLOADS = "arn:aws:s3:::uploads-bucket"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
+
+
+def run(role: Role, *accesses):  # type: ignore[no-untyped-def]
+    return analyse(observation(accesses), {role.key: role},
+                   {a.principal: role.key for a in accesses})
+
+
+def test_deny_and_allow_mix_names_the_denying_statement() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(
+        role,
+        use("up", "s3:GetObject", UPLOADS + "/a/1"),
+        use("up", "s3:PutObject", UPLOADS + "/a/2"),
+        use("up", "s3:DeleteObject", UPLOADS + "/a/3"),
+    )
+    assert summary(analysis.findings, "missing", "denied") == {
+        ("missing", "s3:DeleteObject", UPLOADS + "/a/3", "high", False),
+        # denied only when the upload is not KMS-encrypted, which traces cannot tell
+        ("missing", "s3:PutObject", UPLOADS + "/a/2", "medium", True),
+    }
+    delete = one(analysis.findings, "missing", "s3:DeleteObject", UPLOADS + "/a/3")
+    assert delete.origin is not None and delete.origin.line == 15  # the NoDeletes Deny
+    assert delete.detail["decision"] == "explicit_deny"
+    assert delete.detail["statement"] == "NoDeletes"
+    assert "Deny statement forbids it" in delete.message
+    assert delete.trace_ids
+    put = one(analysis.findings, "missing", "s3:PutObject", UPLOADS + "/a/2")
+    assert put.origin is not None and put.origin.line == 21  # EncryptedOnly
+    assert "may be missing" in put.message
+
+
+def test_implicit_deny_points_at_the_closest_allow_of_the_same_action() -> None:
+    role = load_role("deny-mix-role.json")
+    other = "arn:aws:s3:::other-bucket/k"
+    analysis = run(role, use("up", "s3:GetObject", other))
+    finding = one(analysis.findings, "missing", "s3:GetObject", other)
+    assert finding.severity == "high"
+    assert finding.detail["decision"] == "implicit_deny"
+    assert finding.origin is not None and finding.origin.line == 9  # BucketWide
+    assert finding.fix == f"allow `s3:GetObject` on `{other}`"
+
+
+def test_implicit_deny_with_no_statement_for_the_action_has_no_origin() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(role, use("up", "sns:Publish", TOPIC))
+    finding = one(analysis.findings, "missing", "sns:Publish", TOPIC)
+    assert finding.origin is None
+    assert finding.access_level == "Write"
+    assert finding.principals == (function_arn("up"),)
+
+
+def test_denied_at_runtime_although_allowed_points_outside_the_role() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(role, use("up", "s3:GetObject", UPLOADS + "/a/1", denied=True))
+    assert summary(analysis.findings, "missing", "denied") == {
+        ("denied", "s3:GetObject", UPLOADS + "/a/1", "high", False)
+    }
+    finding = one(analysis.findings, "denied", "s3:GetObject", UPLOADS + "/a/1")
+    assert "although the role's policies allow it" in finding.message
+    assert finding.detail["decision"] == "allow"
+    assert finding.origin is not None and finding.origin.line == 9
+
+
+def test_denied_by_a_deny_statement_points_at_it() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(role, use("up", "s3:DeleteObject", UPLOADS + "/x", denied=True))
+    finding = one(analysis.findings, "denied", "s3:DeleteObject", UPLOADS + "/x")
+    assert finding.detail["decision"] == "explicit_deny"
+    assert finding.origin is not None and finding.origin.line == 15
+
+
+def test_denied_with_no_grant_at_all() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(role, use("up", "sns:Publish", TOPIC, denied=True))
+    finding = one(analysis.findings, "denied", "sns:Publish", TOPIC)
+    assert finding.detail["decision"] == "implicit_deny"
+    assert finding.origin is None
+    # a denied call is still a need: the proposal includes it
+    proposal = analysis.proposals[role.key]
+    assert {"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC} in proposal["Statement"]
+
+
+def test_conditional_allow_is_may_be_missing_never_proof() -> None:
+    role = load_role("conditional-role.json")
+    tenants = table_arn("tenants")
+    analysis = run(role, use("t", "dynamodb:GetItem", tenants))
+    assert summary(analysis.findings, "missing", "denied") == {
+        ("missing", "dynamodb:GetItem", tenants, "medium", True)
+    }
+    finding = one(analysis.findings, "missing", "dynamodb:GetItem", tenants)
+    assert finding.detail["decision"] == "conditional"
+    assert finding.origin is not None and finding.origin.policy_name == "TenantItems"
+
+
+def test_conditional_allow_decided_by_a_context_is_not_missing() -> None:
+    role = Role("R", "R", (Policy("p", (Statement(
+        "Allow", ("sns:Publish",), (TOPIC,),
+        conditions={"StringEquals": {"aws:RequestedRegion": ("us-east-1",)}}),)),))
+    accesses = [use("f", "sns:Publish", TOPIC)]
+    usage = observation(accesses)
+    principals = {function_arn("f"): "R"}
+    decided = analyse(usage, {"R": role}, principals,
+                      context={"aws:RequestedRegion": "us-east-1"})
+    assert summary(decided.findings, "missing") == set()
+    refused = analyse(usage, {"R": role}, principals,
+                      context={"aws:RequestedRegion": "eu-west-1"})
+    assert summary(refused.findings, "missing") == {
+        ("missing", "sns:Publish", TOPIC, "high", False)
+    }
+
+
+def test_permissions_boundary_that_does_not_allow_is_named() -> None:
+    identity = Policy("p", (Statement("Allow", ("sqs:SendMessage",), ("*",)),))
+    boundary = Policy("boundary", (Statement("Allow", ("sns:*",), ("*",)),),
+                      origin=Origin(file="boundary.json", line=1))
+    role = Role("R", "R", (identity,), boundary=boundary,
+                origin=Origin(file="boundary.json", line=1))
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    analysis = run(role, use("f", "sqs:SendMessage", queue))
+    finding = one(analysis.findings, "missing", "sqs:SendMessage", queue)
+    assert finding.detail["decision"] == "boundary"
+    assert "permissions boundary" in finding.message
+    assert finding.fix == f"allow `sqs:SendMessage` on `{queue}` in the permissions boundary"
+
+
+def test_unknown_resource_is_judged_by_its_action_only() -> None:
+    role = load_role("deny-mix-role.json")
+    analysis = run(
+        role,
+        use("up", "sqs:SendMessage", "*", known=False),  # allowed on the uploads queue
+        use("up", "kinesis:PutRecord", "*", known=False),  # allowed nowhere
+    )
+    assert summary(analysis.findings, "missing", "denied") == {
+        ("missing", "kinesis:PutRecord", "*", "high", False)
+    }
+    finding = one(analysis.findings, "missing", "kinesis:PutRecord", "*")
+    assert "do not name the resource" in finding.message
+    assert finding.detail["resource_known"] is False
+    assert analysis.coverage.unknown_resources == 2

@@ -1,0 +1,127 @@
+"""The config file: schema errors that name key and line, expiry dates, precedence."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from leastpriv_ci.config import Settings, config_schema, load_config
+from leastpriv_ci.errors import UserError
+
+DATA = Path(__file__).parent / "data" / "config"
+
+
+def test_schema_is_a_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(config_schema())
+
+
+def test_full_example_loads_into_settings() -> None:
+    config = load_config(str(DATA / "full.leastpriv.yml"), explicit=True)
+    settings = Settings.from_sources({}, config)
+    assert settings.gate.fail_on == {"missing", "denied", "excess"}
+    assert settings.gate.max_excess == 3
+    assert settings.gate.min_severity == "medium"
+    assert settings.region == "eu-west-1" and settings.account == "123456789012"
+    assert settings.policy_paths == ("template.yaml", "iam/")
+    assert settings.principals == {"orders-service": "arn:aws:iam::123456789012:role/orders"}
+    # YAML 1.1 reads on/off as booleans; they come back as the platform modes
+    assert settings.platform == {"enabled": True, "sqs-event-source": "on",
+                                 "kms-environment": "off"}
+    assert settings.parameters == {"TableName": "orders-staging", "Retention": "7"}
+    first, second = settings.gate.ignore
+    assert (first.action, first.resource, first.reason) == (
+        "s3:Delete*", "arn:aws:s3:::orders-*", "the nightly cleanup job deletes old exports")
+    assert first.where.endswith("full.leastpriv.yml:23")
+    assert second.expires == date(2026, 12, 31)
+    assert second.kinds == {"excess"}
+    assert second.role == "arn:aws:iam::*:role/legacy-*"
+
+
+def _error(name: str) -> str:
+    with pytest.raises(UserError) as caught:
+        load_config(str(DATA / name), explicit=True)
+    return str(caught.value)
+
+
+def test_bad_value_names_key_and_line() -> None:
+    message = _error("bad-severity.leastpriv.yml")
+    assert "bad-severity.leastpriv.yml:5: min-severity:" in message
+    assert "'severe' is not one of" in message
+
+
+def test_missing_reason_names_the_list_item_and_its_line() -> None:
+    message = _error("no-reason.leastpriv.yml")
+    assert "no-reason.leastpriv.yml:5: ignore[1]: 'reason' is a required property" in message
+
+
+def test_bad_date_is_refused() -> None:
+    message = _error("bad-date.leastpriv.yml")
+    assert "bad-date.leastpriv.yml:4: ignore[0].expires:" in message
+
+
+def test_unknown_key_is_named() -> None:
+    message = _error("unknown-key.leastpriv.yml")
+    assert "'fial-on' was unexpected" in message
+    assert "unknown-key.leastpriv.yml:1: (top level)" in message
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("fail-on: [missing\nmax-excess: 1\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:\d+: cannot parse"):
+        load_config(str(path))
+
+
+def test_unsafe_tags_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("fail-on: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(UserError, match="cannot parse"):
+        load_config(str(path))
+
+
+def test_absent_default_file_is_fine_but_a_named_one_is_not(tmp_path: Path) -> None:
+    assert load_config(str(tmp_path / ".leastpriv.yml")).values == {}
+    with pytest.raises(UserError, match="config file not found"):
+        load_config(str(tmp_path / "nope.yml"), explicit=True)
+
+
+def test_flags_override_the_file_which_overrides_defaults() -> None:
+    config = load_config(str(DATA / "full.leastpriv.yml"), explicit=True)
+    settings = Settings.from_sources(
+        {"fail_on": "missing", "max_excess": None, "region": "us-east-2",
+         "policy_paths": ["other.json"], "min_severity": None},
+        config,
+    )
+    assert settings.gate.fail_on == {"missing"}  # flag
+    assert settings.gate.max_excess == 3  # file
+    assert settings.region == "us-east-2"
+    assert settings.policy_paths == ("other.json",)
+    defaults = Settings.from_sources({}, load_config(None))
+    assert defaults.gate.fail_on == {"missing", "denied", "excess"}
+    assert defaults.gate.max_excess == 0 and defaults.gate.min_severity == "low"
+    assert defaults.compare == "declared"
+
+
+def test_bad_flags_name_the_flag() -> None:
+    with pytest.raises(UserError, match="--fail-on: unknown finding kind"):
+        Settings.from_sources({"fail_on": "missing,typo"}, load_config(None))
+    with pytest.raises(UserError, match="--max-excess: 'many' is not a whole number"):
+        Settings.from_sources({"max_excess": "many"}, load_config(None))
+    with pytest.raises(UserError, match="--min-severity"):
+        Settings.from_sources({"min_severity": "huge"}, load_config(None))
+    assert Settings.from_sources({"fail_on": "none"}, load_config(None)).gate.fail_on == set()
+
+
+def test_baseline_must_be_a_report(tmp_path: Path) -> None:
+    report = tmp_path / "base.json"
+    report.write_text(json.dumps({"schema": 1, "findings": [
+        {"kind": "excess", "role": "r", "action": "S3:GetObject", "resource": "*"}]}))
+    settings = Settings.from_sources({"baseline": str(report)}, load_config(None))
+    assert settings.gate.baseline == {("excess", "r", "s3:getobject", "*")}
+    (tmp_path / "x.json").write_text("[1]")
+    with pytest.raises(UserError, match="not a leastpriv-ci JSON report"):
+        Settings.from_sources({"baseline": str(tmp_path / "x.json")}, load_config(None))

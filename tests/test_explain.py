@@ -1,0 +1,214 @@
+"""``leastpriv-ci explain``: decisions, the statements behind them, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.cli import main
+
+DATA = Path(__file__).parent / "data"
+POLICY = DATA / "policy"
+EXPLAIN = DATA / "explain"
+TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/notes"
+
+
+def explain(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["explain", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    code, out, _ = explain(capsys, *args, "--format", "json")
+    assert code == 0
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def test_json_contract_for_an_explicit_deny(capsys: pytest.CaptureFixture[str]) -> None:
+    result = as_json(capsys, "--policy", str(POLICY / "shared_role.json"),
+                     "--action", "dynamodb:DeleteTable", "--resource", TABLE)
+    assert set(result) == {"decision", "statements"}
+    assert result["decision"] == "explicit_deny"
+    (statement,) = result["statements"]  # type: ignore[misc]
+    assert statement["file"] == str(POLICY / "shared_role.json")
+    assert statement["line"] == 16
+    assert statement["sid"] == "NoTableDeletes"
+    assert statement["effect"] == "Deny"
+    assert statement["policy"] == "shared_role.json"
+
+
+def test_allow_lists_every_granting_statement_across_files(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = as_json(capsys, "--policy", str(POLICY / "shared_role.json"),
+                     "--policy", str(POLICY / "sam_dynamodb_crud.yaml"),
+                     "--action", "dynamodb:getitem", "--resource", TABLE)
+    assert result["decision"] == "allow"
+    places = [(Path(s["file"]).name, s["line"]) for s in result["statements"]]  # type: ignore[attr-defined, index]
+    assert places == [("shared_role.json", 4), ("sam_dynamodb_crud.yaml", 4)]
+
+
+def test_implicit_deny_has_no_statements(capsys: pytest.CaptureFixture[str]) -> None:
+    result = as_json(capsys, "--policy", str(POLICY / "sam_dynamodb_crud.yaml"),
+                     "--action", "sqs:SendMessage",
+                     "--resource", "arn:aws:sqs:us-east-1:123456789012:q")
+    assert result == {"decision": "implicit_deny", "statements": []}
+
+
+def test_role_file_with_an_undecided_deny_is_conditional(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("--policy", str(POLICY / "role_with_policies.yaml"),
+            "--action", "dynamodb:GetItem", "--resource", TABLE)
+    result = as_json(capsys, *args)
+    assert result["decision"] == "conditional"
+    (statement,) = result["statements"]  # type: ignore[misc]
+    assert (statement["sid"], statement["policy"], statement["line"]) == \
+        ("OnlyOverTls", "guard", 15)
+    settled = as_json(capsys, *args, "--context", '{"aws:SecureTransport": true}')
+    assert settled["decision"] == "allow"
+
+
+def test_context_from_a_file_resolves_policy_variables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("--policy", str(EXPLAIN / "home_dirs.json"), "--action", "s3:GetObject")
+    own = as_json(capsys, *args, "--resource", "arn:aws:s3:::home-bucket/home/bob/a.txt",
+                  "--context", f"@{EXPLAIN / 'context.json'}")
+    other = as_json(capsys, *args, "--resource", "arn:aws:s3:::home-bucket/home/eve/a.txt",
+                    "--context", f"@{EXPLAIN / 'context.json'}")
+    unknown = as_json(capsys, *args, "--resource", "arn:aws:s3:::home-bucket/home/bob/a.txt")
+    assert (own["decision"], other["decision"], unknown["decision"]) == \
+        ("allow", "implicit_deny", "conditional")
+
+
+def test_boundary_limits_the_identity_policies(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(POLICY / "shared_role.json"),
+            "--boundary", str(POLICY / "boundary_read_only.json"), "--resource", TABLE)
+    read = as_json(capsys, *args, "--action", "dynamodb:GetItem")
+    write = as_json(capsys, *args, "--action", "dynamodb:PutItem")
+    assert read["decision"] == "allow"
+    assert [s["boundary"] for s in read["statements"]] == [False, True]  # type: ignore[attr-defined, index]
+    assert write["decision"] == "implicit_deny"
+
+
+def test_text_output_names_decision_and_file_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
+                           "--action", "dynamodb:DeleteTable", "--resource", TABLE)
+    assert code == 0
+    assert out.startswith("explicit_deny: dynamodb:DeleteTable on " + TABLE)
+    assert f"{POLICY / 'shared_role.json'}:16  Deny NoTableDeletes" in out
+
+
+def test_text_output_shows_the_undecided_condition(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = explain(capsys, "--policy", str(POLICY / "role_with_policies.yaml"),
+                        "--action", "dynamodb:GetItem", "--resource", TABLE)
+    assert out.startswith("conditional:")
+    assert '"aws:SecureTransport": "false"' in out
+
+
+def test_unknown_action_warns_and_still_evaluates(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
+                             "--action", "dynamodb:MakeCoffee", "--resource", TABLE,
+                             "--format", "json")
+    assert code == 0
+    assert "unknown-action" in err and "dynamodb:MakeCoffee" in err
+    assert json.loads(out)["decision"] == "allow"  # dynamodb:* covers any name
+
+
+def test_action_without_resource_type_is_evaluated_on_star(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = explain(capsys, "--policy", str(POLICY / "s3_read_only.json"),
+                             "--action", "s3:ListAllMyBuckets", "--resource", "arn:aws:s3:::b",
+                             "--format", "json")
+    assert code == 0 and "no-resource-type" in err
+    assert json.loads(out)["decision"] == "allow"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--policy", str(EXPLAIN / "bad_effect.json")],
+     f"{EXPLAIN / 'bad_effect.json'}:5: policy 'bad_effect.json' statement 2: Effect must be"),
+    (["--policy", str(EXPLAIN / "broken.json")], f"{EXPLAIN / 'broken.json'}:4: cannot parse"),
+    (["--policy", str(EXPLAIN / "unsafe.yaml")], f"{EXPLAIN / 'unsafe.yaml'}:2: cannot parse"),
+    (["--policy", str(EXPLAIN / "missing.json")], "missing.json: cannot read policy file"),
+    (["--policy", str(EXPLAIN / "context.json")], "not a policy"),
+    (["--policy", str(POLICY / "shared_role.json"), "--context", "{nope"],
+     "--context: context is not valid JSON"),
+    (["--policy", str(POLICY / "shared_role.json"), "--context", '{"k": {"deep": 1}}'],
+     "context key 'k' must be"),
+    (["--policy", str(POLICY / "shared_role.json"), "--context", "@/nonexistent/ctx.json"],
+     "cannot read the context file"),
+])
+def test_bad_input_is_one_line_naming_the_place(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str,
+) -> None:
+    code, out, err = explain(capsys, *args, "--action", "s3:GetObject")
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    ("GetObject", "service:Action"), ("*", "service:Action"), ("s3:Get*", "name one action"),
+])
+def test_bad_action_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], action: str, message: str,
+) -> None:
+    code, _, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
+                           "--action", action)
+    assert code == 2 and message in err
+
+
+def test_process_exit_code_and_no_traceback_on_bad_file() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "leastpriv_ci", "explain", "--policy",
+         str(EXPLAIN / "bad_effect.json"), "--action", "s3:GetObject"],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1],
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Effect must be" in proc.stderr
+
+
+def test_complete_context_decides_absent_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(POLICY / "role_with_policies.yaml"),
+            "--action", "dynamodb:GetItem", "--resource", TABLE, "--context", "{}")
+    assert as_json(capsys, *args)["decision"] == "conditional"
+    # aws:SecureTransport absent from the request: the Bool Deny does not apply
+    assert as_json(capsys, *args, "--complete-context")["decision"] == "allow"
+
+
+def test_absurd_policy_files_are_refused_cleanly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    huge = tmp_path / "huge.json"
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    huge.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement] * 100_000}))
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"Version": "2012-10-17", "Statement": ' + "[" * 200 + "]" * 200 + "}")
+    values = tmp_path / "values.yaml"
+    values.write_text("Version: '2012-10-17'\nStatement:\n  - Effect: Allow\n"
+                      "    Action: s3:GetObject\n    Resource: '*'\n"
+                      "    Condition: {StringEquals: {aws:username: {nested: 1}}}\n")
+    for path, message in ((huge, "100000 statements, over the limit"),
+                          (deep, "nesting deeper than"),
+                          (values, "statement 1: Condition StringEquals/aws:username values")):
+        code, out, err = explain(capsys, "--policy", str(path), "--action", "s3:GetObject")
+        assert code == 2 and out == ""
+        assert str(path) in err and message in err
+
+
+def test_role_file_boundary_applies(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--policy", str(EXPLAIN / "role_with_boundary.json"),
+            "--resource", "arn:aws:s3:::notes/k")
+    read = as_json(capsys, *args, "--action", "s3:GetObject")
+    assert [(s["sid"], s["policy"], s["boundary"]) for s in read["statements"]] == [  # type: ignore[attr-defined, index]
+        ("AllS3", "everything-in-s3", False), ("ReadsOnly", "PermissionsBoundary", True)]
+    assert as_json(capsys, *args, "--action", "s3:PutObject")["decision"] == "implicit_deny"

@@ -1,0 +1,129 @@
+"""The gate: fail-on kinds, max-excess, min-severity, ignore rules, expiry, baseline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from leastpriv_ci.gate import GateRules, IgnoreRule, baseline_keys, decide
+from leastpriv_ci.records import Report
+from leastpriv_ci.report.json_report import dumps
+from tests.report_helpers import OTHER_ROLE, ROLE, analysis, finding
+
+TODAY = date(2026, 11, 23)
+
+MISSING = finding("missing", "dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:1:table/t",
+                  severity="high")
+EXCESS_WRITE = finding("excess", "s3:DeleteObject", severity="medium")
+EXCESS_READ = finding("excess", "s3:GetObjectAcl", severity="low")
+PLATFORM = finding("platform", "logs:PutLogEvents", "*", severity="info")
+
+
+def _decide(*found, **rules):  # type: ignore[no-untyped-def]
+    return decide(analysis(*found), GateRules(**rules), today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "passed"),
+    [
+        (frozenset({"missing", "denied", "excess"}), False),
+        (frozenset({"missing"}), False),
+        (frozenset({"excess"}), False),
+        (frozenset({"denied"}), True),
+        (frozenset(), True),
+    ],
+)
+def test_fail_on_selects_the_kinds_that_fail(fail_on: frozenset[str], passed: bool) -> None:
+    verdict, _ = _decide(MISSING, EXCESS_WRITE, PLATFORM, fail_on=fail_on)
+    assert verdict.passed is passed
+    assert verdict.counts["missing"] == 1 and verdict.counts["platform"] == 1
+
+
+def test_reasons_name_findings_and_come_with_a_final_sentence() -> None:
+    verdict, _ = _decide(MISSING, fail_on=frozenset({"missing"}))
+    assert verdict.reasons[0] == (
+        "1 missing finding(s) at or above severity low: dynamodb:PutItem on "
+        "arn:aws:dynamodb:us-east-1:1:table/t."
+    )
+    assert verdict.reasons[-1] == "The gate failed."
+
+
+def test_platform_findings_never_fail_by_default() -> None:
+    verdict, _ = _decide(PLATFORM)
+    assert verdict.passed and verdict.reasons[-1] == "The gate passed."
+
+
+def test_max_excess_tolerates_that_many() -> None:
+    assert _decide(EXCESS_WRITE, EXCESS_READ, max_excess=2)[0].passed
+    verdict, _ = _decide(EXCESS_WRITE, EXCESS_READ, max_excess=1)
+    assert not verdict.passed
+    assert "2 excess finding(s) at or above severity low, over max-excess 1" in verdict.reasons[0]
+
+
+def test_min_severity_floor_keeps_low_findings_out_of_the_gate() -> None:
+    verdict, marked = _decide(EXCESS_READ, min_severity="medium")
+    assert verdict.passed
+    assert verdict.counts["excess"] == 1  # still counted and reported
+    assert marked.findings == (EXCESS_READ,)
+    assert not _decide(EXCESS_WRITE, min_severity="medium")[0].passed
+
+
+def test_ignore_rule_marks_findings_and_keeps_them_visible() -> None:
+    rule = IgnoreRule(reason="cleanup job deletes old orders", action="S3:Delete*",
+                      resource="arn:aws:s3:::orders-*", where=".leastpriv.yml:4")
+    verdict, marked = _decide(EXCESS_WRITE, ignore=(rule,))
+    assert verdict.passed
+    assert verdict.counts["excess"] == 0
+    assert marked.findings[0].detail["ignored"] == "cleanup job deletes old orders"
+    assert verdict.ignored == (
+        ".leastpriv.yml:4 (action S3:Delete*, resource arn:aws:s3:::orders-*): "
+        "cleanup job deletes old orders (1 finding(s))",
+    )
+
+
+def test_ignore_rule_respects_role_kind_and_resource_case() -> None:
+    other_role = IgnoreRule(reason="r", role=OTHER_ROLE)
+    wrong_kind = IgnoreRule(reason="r", kinds=frozenset({"missing"}))
+    upper = IgnoreRule(reason="r", resource="arn:aws:s3:::ORDERS-BUCKET/*")
+    for rule in (other_role, wrong_kind, upper):
+        assert not _decide(EXCESS_WRITE, ignore=(rule,))[0].passed, rule
+    assert _decide(EXCESS_WRITE, ignore=(IgnoreRule(reason="r", role=ROLE),))[0].passed
+
+
+def test_expired_ignore_rule_stops_applying_and_warns() -> None:
+    rule = IgnoreRule(reason="temporary", action="s3:*", expires=date(2026, 11, 22),
+                      where=".leastpriv.yml:7")
+    verdict, marked = _decide(EXCESS_WRITE, ignore=(rule,))
+    assert not verdict.passed
+    assert "ignored" not in marked.findings[0].detail
+    assert any("expired on 2026-11-22 and no longer applies" in r for r in verdict.reasons)
+    assert marked.notices.count("ignore-expired") == 1
+    # on its last day it still applies
+    assert decide(analysis(EXCESS_WRITE), GateRules(ignore=(rule,)),
+                  today=date(2026, 11, 22))[0].passed
+
+
+def test_baseline_lets_only_new_excess_fail() -> None:
+    old_verdict, old = _decide(EXCESS_WRITE)
+    previous = __import__("json").loads(dumps(Report(old, old_verdict)))
+    keys = baseline_keys(previous)
+    verdict, marked = _decide(EXCESS_WRITE, baseline=keys, baseline_file="base.json")
+    assert verdict.passed
+    assert marked.findings[0].detail["baseline"] is True
+    assert any("already in the baseline base.json" in r for r in verdict.reasons)
+    verdict, _ = _decide(EXCESS_WRITE, EXCESS_READ, baseline=keys)
+    assert not verdict.passed
+    assert verdict.reasons[0].startswith("1 new excess finding(s)")
+
+
+def test_baseline_does_not_excuse_missing_permissions() -> None:
+    keys = baseline_keys({"findings": [MISSING.to_json()]})
+    assert not _decide(MISSING, baseline=keys)[0].passed
+
+
+def test_no_traces_is_said_out_loud() -> None:
+    empty = analysis()
+    empty = empty.__class__(**{**empty.__dict__, "coverage": empty.coverage.__class__()})
+    verdict, _ = decide(empty, GateRules(), today=TODAY)
+    assert "No traces were read: nothing was verified (check the trace source)." in verdict.reasons

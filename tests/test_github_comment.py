@@ -1,0 +1,307 @@
+"""The sticky pull-request comment, against a local GitHub REST server reached via base_url."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.github import (
+    PullRequestContext,
+    comment_marker,
+    file_link,
+    post_comment,
+    pull_request_context,
+)
+from leastpriv_ci.notices import Notices
+from tests.github_server import GitHubServer, Identity
+
+REPO = "octo/app"
+USER = Identity("leastpriv-bot-user")
+ACTIONS_BOT = Identity("github-actions[bot]", type="Bot", installation=True)
+READ_ONLY = Identity("github-actions[bot]", type="Bot", installation=True, can_write=False)
+SOMEONE = Identity("mallory")
+EVENTS = Path(__file__).parent / "data" / "action" / "events"
+
+
+@pytest.fixture
+def server(github: GitHubServer) -> GitHubServer:
+    github.state.tokens.update(
+        {"user-token": USER, "app-token": ACTIONS_BOT, "ro-token": READ_ONLY,
+         "mallory-token": SOMEONE}
+    )
+    github.state.add_pull(REPO, 7)
+    return github
+
+
+def context_for(server: GitHubServer, **changes: object) -> PullRequestContext:
+    base = PullRequestContext(
+        repository=REPO, number=7, head_sha="h" * 40, base_sha="b" * 40,
+        event_name="pull_request", is_fork=False, actor="octocat", api_url=server.api_url,
+        server_url="https://github.local", workflow="CI", job="gate", run_id="42",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_first_run_creates_a_marked_comment(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("## verdict: pass", token="user-token", context=context_for(server),
+                          notices=notices)
+    assert result.action == "created"
+    [comment] = server.state.comments_on(REPO, 7)
+    assert comment["body"] == f"{comment_marker(context_for(server))}\n## verdict: pass"
+    assert comment["body"].startswith("<!-- leastpriv-ci:CI/gate/ -->")
+    assert result.url == f"http://github.local/{REPO}/pull/7#issuecomment-{comment['id']}"
+    assert len(notices) == 0
+    # PyGithub reached the server through base_url (the GHES-style /api/v3 prefix).
+    assert all(r.path.startswith("/api/v3/") for r in server.state.requests)
+    assert {r.authorization for r in server.state.requests} == {"token user-token"}
+
+
+def test_second_run_updates_in_place(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    first = post_comment("verdict: fail", token="user-token", context=ctx, notices=Notices())
+    second = post_comment("verdict: pass", token="user-token", context=ctx, notices=Notices())
+    assert second.action == "updated"
+    assert second.url == first.url
+    [comment] = server.state.comments_on(REPO, 7)
+    assert comment["body"].endswith("verdict: pass")
+    assert [w.method for w in server.state.writes()] == ["POST", "PATCH"]
+
+
+def test_unchanged_body_is_not_rewritten(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    post_comment("same\n", token="user-token", context=ctx, notices=Notices())
+    result = post_comment("same", token="user-token", context=ctx, notices=Notices())
+    assert result.action == "unchanged"
+    assert [w.method for w in server.state.writes()] == ["POST"]
+
+
+def test_matrix_keys_keep_separate_comments(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    post_comment("us-east-1 report", token="user-token", context=ctx, key="us-east-1",
+                 notices=Notices())
+    post_comment("eu-west-1 report", token="user-token", context=ctx, key="eu-west-1",
+                 notices=Notices())
+    again = post_comment("us-east-1 v2", token="user-token", context=ctx, key="us-east-1",
+                         notices=Notices())
+    assert again.action == "updated"
+    bodies = sorted(c["body"].split("\n", 1)[1] for c in server.state.comments_on(REPO, 7))
+    assert bodies == ["eu-west-1 report", "us-east-1 v2"]
+
+
+def test_jobs_and_workflows_keep_separate_comments(server: GitHubServer) -> None:
+    post_comment("a", token="user-token", context=context_for(server), notices=Notices())
+    post_comment("b", token="user-token", context=context_for(server, job="other"),
+                 notices=Notices())
+    assert len(server.state.comments_on(REPO, 7)) == 2
+
+
+def test_markers_cannot_be_broken_by_names() -> None:
+    ctx = PullRequestContext(
+        repository=REPO, number=7, head_sha=None, base_sha=None, event_name="pull_request",
+        is_fork=False, actor=None, api_url="x", server_url="y", workflow="a --> b/c", job="j",
+        run_id=None,
+    )
+    marker = comment_marker(ctx, "k/1")
+    assert marker.count("-->") == 1 and marker.endswith(" -->")
+    assert marker != comment_marker(replace(ctx, workflow="a --> b", job="c/j"), "k/1")
+
+
+def test_someone_elses_comment_with_our_marker_is_left_alone(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    fake = server.state.add_comment(REPO, 7, f"{comment_marker(ctx)}\nLGTM, merge it", SOMEONE)
+    result = post_comment("real report", token="user-token", context=ctx, notices=Notices())
+    assert result.action == "created"
+    assert server.state.comments[fake]["body"].endswith("LGTM, merge it")
+    assert len(server.state.comments_on(REPO, 7)) == 2
+
+
+def test_installation_token_matches_its_bot_comment(server: GitHubServer) -> None:
+    """GITHUB_TOKEN cannot read /user (403); its comments are by github-actions[bot]."""
+    ctx = context_for(server)
+    server.state.add_comment(REPO, 7, f"{comment_marker(ctx)}\nfrom a person", SOMEONE)
+    first = post_comment("v1", token="app-token", context=ctx, notices=Notices())
+    second = post_comment("v2", token="app-token", context=ctx, notices=Notices())
+    assert (first.action, second.action) == ("created", "updated")
+    bodies = [c["body"].split("\n", 1)[1] for c in server.state.comments_on(REPO, 7)]
+    assert bodies == ["from a person", "v2"]
+    assert any(r.path == "/api/v3/user" for r in server.state.requests)
+
+
+def test_previous_comment_found_across_pages(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    for i in range(150):  # 100 per page: ours will be on page 2
+        server.state.add_comment(REPO, 7, f"chatter {i}", SOMEONE)
+    assert post_comment("old", token="user-token", context=ctx, notices=Notices()).action \
+        == "created"
+    result = post_comment("new", token="user-token", context=ctx, notices=Notices())
+    assert result.action == "updated"
+    assert server.state.comments_on(REPO, 7)[-1]["body"].endswith("\nnew")
+    listing = [r for r in server.state.requests
+               if r.path.endswith("/issues/7/comments") and r.method == "GET"]
+    assert {r.query.get("page", ["1"])[0] for r in listing} == {"1", "2"}
+    assert all(r.query["per_page"] == ["100"] for r in listing)
+
+
+def test_mode_new_adds_a_comment_each_run(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    for body in ("run 1", "run 2"):
+        result = post_comment(body, token="user-token", context=ctx, mode="new",
+                              notices=Notices())
+        assert result.action == "created"
+    assert len(server.state.comments_on(REPO, 7)) == 2
+    assert all(w.method == "POST" for w in server.state.writes())
+
+
+def test_mode_recreate_deletes_the_old_comment(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    first = post_comment("run 1", token="user-token", context=ctx, notices=Notices())
+    second = post_comment("run 2", token="user-token", context=ctx, mode="recreate",
+                          notices=Notices())
+    assert second.action == "created"
+    assert second.url != first.url
+    [comment] = server.state.comments_on(REPO, 7)
+    assert comment["body"].endswith("run 2")
+    assert [w.method for w in server.state.writes()] == ["POST", "DELETE", "POST"]
+
+
+def test_mode_off_makes_no_request(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("x", token="user-token", context=context_for(server), mode="off",
+                          notices=notices)
+    assert result.action == "skipped"
+    assert server.state.requests == []
+    assert len(notices) == 0  # off is a choice, not a problem
+
+
+def test_unknown_mode_is_a_user_error(server: GitHubServer) -> None:
+    with pytest.raises(UserError, match="input comment"):
+        post_comment("x", token="t", context=context_for(server), mode="sticky",
+                     notices=Notices())
+
+
+def test_read_only_token_degrades_to_a_warning(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("x", token="ro-token", context=context_for(server), notices=notices)
+    assert result.action == "skipped"
+    assert "pull-requests: write" in (result.reason or "")
+    assert notices.count("comment-refused") == 1
+    assert server.state.comments_on(REPO, 7) == []
+
+
+def test_fork_pull_request_is_not_commented(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("x", token="app-token", context=context_for(server, is_fork=True),
+                          notices=notices)
+    assert result.action == "skipped"
+    assert "fork" in (result.reason or "")
+    assert notices.count("comment-skipped") == 1
+    assert server.state.requests == []
+
+
+@pytest.mark.parametrize("event", ["push", "schedule", "workflow_dispatch"])
+def test_non_pull_request_events_are_not_commented(server: GitHubServer, event: str) -> None:
+    notices = Notices()
+    result = post_comment("x", token="user-token",
+                          context=context_for(server, event_name=event, number=None),
+                          notices=notices)
+    assert result.action == "skipped"
+    assert event in (result.reason or "")
+    assert [n.code for n in notices.items()] == ["comment-skipped"]
+    assert server.state.requests == []
+
+
+def test_oversized_body_is_guarded_before_sending(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("x" * 70000, token="user-token", context=context_for(server),
+                          notices=notices)
+    assert result.action == "skipped"
+    assert notices.count("comment-too-long") == 1
+    assert server.state.writes() == []
+
+
+def test_server_422_is_reported_as_a_refusal(server: GitHubServer) -> None:
+    notices = Notices()
+    # Bypass our own guard by making the server's limit stricter than GitHub's.
+    from tests import github_server
+
+    original = github_server.MAX_BODY
+    github_server.MAX_BODY = 10
+    try:
+        result = post_comment("a body longer than ten", token="user-token",
+                              context=context_for(server), notices=notices)
+    finally:
+        github_server.MAX_BODY = original
+    assert result.action == "skipped"
+    assert "422" in (result.reason or "")
+    assert notices.count("comment-refused") == 1
+
+
+def test_missing_token_is_a_warning(server: GitHubServer) -> None:
+    notices = Notices()
+    result = post_comment("x", token=None, context=context_for(server), notices=notices)
+    assert result.action == "skipped"
+    assert "github-token" in (result.reason or "")
+
+
+def test_context_from_a_pull_request_event() -> None:
+    environ = {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(EVENTS / "pull_request.json"),
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+        "GITHUB_SERVER_URL": "https://ghe.example.com",
+        "GITHUB_WORKFLOW": "CI", "GITHUB_JOB": "gate", "GITHUB_RUN_ID": "99",
+        "GITHUB_ACTOR": "octocat", "GITHUB_SHA": "m" * 40,
+    }
+    ctx = pull_request_context(environ)
+    payload = json.loads((EVENTS / "pull_request.json").read_text())
+    assert ctx.number == payload["pull_request"]["number"]
+    assert ctx.head_sha == payload["pull_request"]["head"]["sha"]  # not the merge commit
+    assert ctx.base_sha == payload["pull_request"]["base"]["sha"]
+    assert ctx.is_fork is False
+    assert ctx.api_url == "https://ghe.example.com/api/v3"
+    assert (ctx.workflow, ctx.job, ctx.run_id, ctx.actor) == ("CI", "gate", "99", "octocat")
+
+
+def test_context_detects_forks() -> None:
+    ctx = pull_request_context({"GITHUB_EVENT_NAME": "pull_request",
+                                "GITHUB_EVENT_PATH": str(EVENTS / "pull_request_fork.json")})
+    assert ctx.is_fork is True
+    assert ctx.repository == "octo/app"  # from the payload when GITHUB_REPOSITORY is absent
+
+
+def test_context_for_push_has_no_pull_request() -> None:
+    ctx = pull_request_context({"GITHUB_EVENT_NAME": "push",
+                                "GITHUB_EVENT_PATH": str(EVENTS / "push.json"),
+                                "GITHUB_SHA": "c" * 40})
+    assert (ctx.number, ctx.is_fork, ctx.head_sha) == (None, False, "c" * 40)
+    assert ctx.api_url == "https://api.github.com"
+
+
+def test_unreadable_event_payload_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "event.json"
+    bad.write_text("{not json")
+    with pytest.raises(UserError, match=str(bad)):
+        pull_request_context({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(bad)})
+
+
+def test_file_links_point_at_the_head_commit(server: GitHubServer) -> None:
+    ctx = context_for(server)
+    assert file_link(ctx, "./infra/template yaml.yml", 12) == (
+        f"https://github.local/{REPO}/blob/{'h' * 40}/infra/template%20yaml.yml#L12"
+    )
+    assert file_link(ctx, "policy.json", None).endswith("/policy.json")
+    assert file_link(replace(ctx, repository=None), "a", 1) == ""
+
+
+def test_token_comes_from_the_action_input_variable_first() -> None:
+    from leastpriv_ci.github import token_from_environment
+
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": "a", "GITHUB_TOKEN": "b"}) == "a"
+    assert token_from_environment({"GITHUB_TOKEN": "b"}) == "b"
+    assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": ""}) is None

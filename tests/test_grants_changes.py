@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.changes import load_at_ref, role_changes
+from leastpriv_ci.grants.declared import discover, load_declared
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.notices import Notices
+
+ROLE = "arn:aws:iam::123456789012:role/orders-dev-us-east-1"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, data_dir: Path) -> Path:
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    shutil.copy(data_dir / "grants/cfn/template.yaml", tmp_path / "template.yaml")
+    (tmp_path / "iam").mkdir()
+    shutil.copy(data_dir / "grants/iam/orders-api.json", tmp_path / "iam/orders-api.json")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    return tmp_path
+
+
+def test_pr_that_grants_s3_star_is_reported_with_its_line(repo: Path) -> None:
+    template = repo / "template.yaml"
+    text = template.read_text().replace(
+        "                Action: s3:PutObject\n", "                Action: 's3:*'\n")
+    template.write_text(text)
+    (repo / "iam/orders-api.json").unlink()
+    context = ResolveContext()
+    base = load_at_ref(repo, "HEAD", context, Notices())
+    head = load_declared(discover(repo), context, Notices(), root=repo)
+    changes = role_changes(base, head)
+    assert set(changes) == {ROLE, "iam/orders-api.json"}
+    assert changes["iam/orders-api.json"]["status"] == "removed"  # type: ignore[index]
+    change = changes[ROLE]
+    assert change["status"] == "changed"  # type: ignore[index]
+    assert change["added"] == [{  # type: ignore[index]
+        "statement": {"Effect": "Allow", "Action": "s3:*",
+                      "Resource": "arn:aws:s3:::orders-archive-dev/*"},
+        "origin": {"file": "template.yaml", "line": 52, "logical_id": "OrdersRole",
+                   "policy_arn": None, "policy_name": "tables"},
+    }]
+    assert [r["statement"]["Action"] for r in change["removed"]] == [  # type: ignore[index]
+        "s3:PutObject"]
+    diff = change["diff"]  # type: ignore[index]
+    assert diff["Policies"]["tables"]["Statement"]["1"]["Action"] == ["s3:PutObject", "s3:*"]
+
+
+def test_unchanged_grants_report_nothing(repo: Path) -> None:
+    context = ResolveContext()
+    base = load_at_ref(repo, "HEAD", context, Notices())
+    head = load_declared(discover(repo), context, Notices(), root=repo)
+    assert role_changes(base, head) == {}
+
+
+def test_missing_base_commit_is_a_user_error(repo: Path) -> None:
+    with pytest.raises(UserError, match="fetch-depth"):
+        load_at_ref(repo, "0" * 40, ResolveContext(), Notices())

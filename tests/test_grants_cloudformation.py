@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.grants.sources import cloudformation
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Role
+
+ACCOUNT = "123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orders-dev-us-east-1"
+
+
+def summary(role: Role) -> list[tuple[str, int | None, dict[str, object], int | None]]:
+    """(policy, policy line, statement JSON, statement line) for every statement."""
+    return [
+        (policy.name, policy.origin.line, statement.to_json(), statement.origin.line)
+        for policy in role.policies
+        for statement in policy.statements
+    ]
+
+
+def test_template_with_sub_getatt_conditions_and_findinmap(data_dir: Path) -> None:
+    path = data_dir / "grants/cfn/template.yaml"
+    notices = Notices()
+    assert cloudformation.detect(path)
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    assert list(grants.roles) == [ROLE_ARN]
+    role = grants.roles[ROLE_ARN]
+    assert role.name == "orders-dev-us-east-1"
+    assert (role.origin.file, role.origin.line, role.origin.logical_id) == (
+        str(path), 30, "OrdersRole")
+    assert summary(role) == [
+        ("tables", 42, {
+            "Sid": "ReadWriteOrders", "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            "Resource": [f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders-dev",
+                         f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders-dev/index/*"],
+        }, 46),
+        ("tables", 42, {"Effect": "Allow", "Action": "s3:PutObject",
+                        "Resource": "arn:aws:s3:::orders-archive-dev/*"}, 52),
+        # the sns:Publish statement sits behind !If IsProd: Stage defaults to dev
+        ("tables", 42, {"Effect": "Allow", "Action": "sqs:SendMessage",
+                        "Resource": [f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-events-dev",
+                                     "<unresolved:GetAtt ScratchQueue.Arn>"]}, 63),
+        ("AWSLambdaBasicExecutionRole", 40, {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*"}, 40),
+        ("debug", 67, {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}, 74),
+        ("orders-audit", 78, {"Effect": "Deny", "Action": "dynamodb:DeleteTable",
+                              "Resource": "<unresolved:ImportValue shared-tables-arn>"}, 85),
+    ]
+    managed = role.policies[1]
+    assert managed.origin.policy_arn == (
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    audit = role.policies[3]
+    assert audit.origin.policy_arn == f"arn:aws:iam::{ACCOUNT}:policy/orders-audit"
+    assert [(b.function, b.role, b.names, b.origin.line) for b in grants.bindings] == [
+        ("OrdersFunction", ROLE_ARN, ("orders-api-dev", "OrdersFunction"), 89),
+        ("WorkerTask", ROLE_ARN, ("orders-worker", "WorkerTask"), 97),
+    ]
+    assert notices.count("unresolved-value") == 2
+
+
+def test_parameters_switch_conditions(data_dir: Path) -> None:
+    context = ResolveContext(parameters={
+        "Stage": "prod", "LegacyTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:legacy"})
+    grants = cloudformation.load(data_dir / "grants/cfn/template.yaml", context, Notices())
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/orders-prod-us-east-1"]
+    statements = [(s.to_json(), s.origin.line) for s in role.statements]
+    assert ({"Effect": "Allow", "Action": "sns:Publish",
+             "Resource": f"arn:aws:sns:us-east-1:{ACCOUNT}:legacy"}, 59) in statements
+    assert [p.name for p in role.policies] == [
+        "tables", "AWSLambdaBasicExecutionRole", "orders-audit"]  # DebugPolicy needs NotProd
+
+
+def test_cdk_synthesised_template(data_dir: Path) -> None:
+    path = data_dir / "grants/cdk/cdk.out/OrdersStack.template.json"
+    notices = Notices()
+    assert cloudformation.detect(path)
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    role = grants.roles["OrdersHandlerServiceRoleC0F9A3B1"]  # no RoleName: keyed by logical ID
+    assert role.name is None
+    assert summary(role) == [
+        ("AWSLambdaBasicExecutionRole", 27, {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*"}, 27),
+        ("OrdersHandlerServiceRoleDefaultPolicy6C0D4F3A", 32, {
+            "Effect": "Allow",
+            "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query",
+                       "dynamodb:Scan"],
+            "Resource": "<unresolved:GetAtt OrdersTable315BB997.Arn>"}, 37),
+        ("OrdersHandlerServiceRoleDefaultPolicy6C0D4F3A", 32, {
+            "Effect": "Allow", "Action": ["s3:PutObject", "s3:Abort*"],
+            "Resource": "arn:aws:s3:::orders-receipts-123456789012/*"}, 42),
+    ]
+    [binding] = grants.bindings
+    assert (binding.function, binding.role, binding.names) == (
+        "OrdersHandler2A9C1B4E", "OrdersHandlerServiceRoleC0F9A3B1", ("OrdersHandler2A9C1B4E",))
+    assert any("TableName is not set" in e for e in notices.items()[0].examples)
+
+
+def test_undecidable_statement_stays_as_an_unresolved_statement(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters: {Env: {Type: String}}\n"
+        "Conditions: {IsProd: !Equals [!Ref Env, prod]}\n"
+        "Resources:\n"
+        "  R:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Properties:\n"
+        "      Policies:\n"
+        "        - PolicyName: p\n"
+        "          PolicyDocument:\n"
+        "            Statement:\n"
+        "              - !If [IsProd, {Effect: Allow, Action: 's3:*', Resource: '*'}, "
+        "!Ref AWS::NoValue]\n"
+    )
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    [statement] = grants.roles["R"].statements
+    assert statement.actions == ("<unresolved:If IsProd>",)
+    assert statement.resources == ("<unresolved:If IsProd>",)
+
+
+def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
+    path = tmp_path / "template.json"
+    path.write_text("""{
+  "Resources": {
+    "Inline": {"Type": "AWS::IAM::RolePolicy", "Properties": {
+      "RoleName": "external-role", "PolicyName": "extra",
+      "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                        "Resource": "*"}]}}},
+    "Known": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "known"}},
+    "Shared": {"Type": "AWS::IAM::Policy", "Properties": {
+      "PolicyName": "shared", "Roles": ["known"],
+      "PolicyDocument": {"Statement": {"Effect": "Allow", "Action": "sns:Publish",
+                                       "Resource": "*"}}}}
+  }
+}""")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    external = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/external-role"]
+    assert [(p.name, s.origin.line) for p in external.policies for s in p.statements] == [
+        ("extra", 5)]
+    known = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/known"]
+    assert [p.name for p in known.policies] == ["shared"]
+
+
+def test_malformed_template_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  A:\n    Type: AWS::IAM::Role\n    Properties: {a: [}\n")
+    with pytest.raises(UserError, match=r"template\.yaml:4"):
+        cloudformation.load(path, ResolveContext(), Notices())
+
+
+def test_invalid_statement_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  A:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n"
+        "        - PolicyName: p\n          PolicyDocument:\n            Statement:\n"
+        "              - Effect: Allow\n                Action: s3:GetObject\n"
+        "                Resource: not-an-arn\n"
+    )
+    with pytest.raises(UserError, match=r"template\.yaml:9.*not an ARN"):
+        cloudformation.load(path, ResolveContext(), Notices())
+
+
+def test_detect_ignores_serverless_and_other_yaml(tmp_path: Path) -> None:
+    sls = tmp_path / "serverless.yml"
+    sls.write_text("service: x\nresources:\n  Resources:\n    Q: {Type: AWS::SQS::Queue}\n")
+    other = tmp_path / "ci.yml"
+    other.write_text("jobs:\n  build:\n    runs-on: ubuntu-latest\n")
+    assert not cloudformation.detect(sls)
+    assert not cloudformation.detect(other)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.declared import discover, load_declared, source_for, source_modules
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.notices import Notices
+
+CFN = "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: r}\n"
+
+
+def write(root: Path, name: str, text: str = "{}") -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_discovers_usual_names_and_skips_vendored_folders(tmp_path: Path) -> None:
+    for name in [
+        "template.yaml", "app/template.yml", "infra/cdk.out/Stack.template.json",
+        "svc/serverless.yml", "tf/main.tf", "tf/prod.tfplan.json", "tf/plan.json",
+        "iam/roles/a.json", "policies/b.json", "cdk.out/manifest.json", "README.md",
+        "node_modules/pkg/template.yaml", ".git/template.json", "vendor/x/main.tf",
+        ".aws-sam/build/template.yaml", ".venv/lib/iam/c.json", "src/app.py",
+    ]:
+        write(tmp_path, name)
+    found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
+    assert found == [
+        "app/template.yml", "iam/roles/a.json", "infra/cdk.out/Stack.template.json",
+        "policies/b.json", "svc/serverless.yml", "template.yaml", "tf/main.tf",
+        "tf/plan.json", "tf/prod.tfplan.json",
+    ]
+
+
+def test_explicit_globs_files_and_folders(tmp_path: Path) -> None:
+    write(tmp_path, "deploy/stack.yaml")
+    write(tmp_path, "deploy/nested/other.yaml")
+    write(tmp_path, "single.json")
+    write(tmp_path, "vendor/v.yaml")
+    assert [p.relative_to(tmp_path).as_posix()
+            for p in discover(tmp_path, ["deploy/*.yaml", "single.json"])] == [
+        "deploy/stack.yaml", "single.json"]
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, ["deploy"])] == [
+        "deploy/nested/other.yaml", "deploy/stack.yaml"]
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, ["vendor/*.yaml"])] \
+        == ["vendor/v.yaml"]  # named literally, a vendored folder is read
+
+
+def test_sources_are_ordered_specific_first() -> None:
+    names = [m.NAME for m in source_modules()]
+    assert names.index("sam") < names.index("cloudformation") < names.index("policy-json")
+
+
+def test_dispatch_and_relative_origins(data_dir: Path) -> None:
+    root = data_dir / "grants"
+    notices = Notices()
+    # The Serverless and Terraform fixtures have their own dispatch test
+    # (test_grants_sls_tf_declared.py).
+    paths = [p for p in discover(root)
+             if p.relative_to(root).parts[0] not in ("serverless", "terraform")]
+    grants = load_declared(paths, ResolveContext(), notices, root=root)
+    assert grants.files == (
+        "cdk/cdk.out/OrdersStack.template.json", "cfn/template.yaml",
+        "iam/authorization-details.json", "iam/orders-api.json", "iam/reporting-role.json",
+        "sam/template.yaml",
+    )
+    assert "iam/orders-api.json" in grants.roles  # a plain policy file, keyed by its path
+    files = {s.origin.file for role in grants.roles.values() for s in role.statements}
+    assert files == set(grants.files)
+    assert notices.count("managed-policy-unresolved") == 2
+
+
+def test_non_infrastructure_files_are_ignored(tmp_path: Path) -> None:
+    other = write(tmp_path, "template.yaml", "name: CI\non: [push]\njobs: {}\n")
+    package = write(tmp_path, "iam/package.json", '{"name": "x"}')
+    notices = Notices()
+    grants = load_declared([other, package], ResolveContext(), notices)
+    assert grants.roles == {}
+    assert source_for(other) is None
+    assert notices.count("not-infrastructure") == 2
+
+
+def test_large_files_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    big = write(tmp_path, "template.yaml", CFN + "# padding\n" * 1_000_000)  # ~10 MB
+    assert big.stat().st_size > 8 * 1024 * 1024
+    notices = Notices()
+    assert load_declared([big], ResolveContext(), notices).roles == {}
+    [notice] = notices.items()
+    assert notice.code == "file-too-large"
+    assert "template.yaml" in notice.examples[0]
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    (CFN.replace("{RoleName: r}", "{RoleName: [r}"), r"template\.yaml:4"),
+    ("Resources:\n  a: &a [*a]\n  x: AWS::IAM::Role\n", "recursive alias"),
+    ("AWSTemplateFormatVersion: x\nResources:\n  R: !!python/object/apply:os.system [ls]\n"
+     "  S: {Type: AWS::SQS::Queue}\n", r"template\.yaml:3.*constructor"),
+    ("Resources: {}\n" + "\n".join(
+        [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 130)]
+    ).replace("*a0", "x") + "\n# AWS::IAM::Role\n", "aliases"),
+])
+def test_hostile_or_malformed_yaml_is_a_user_error(tmp_path: Path, text: str, match: str) -> None:
+    path = write(tmp_path, "template.yaml", text)
+    with pytest.raises(UserError, match=match):
+        load_declared([path], ResolveContext(), Notices())
+
+
+def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read"):
+        load_declared([tmp_path / "template.yaml"], ResolveContext(), Notices())

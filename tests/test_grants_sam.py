@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.grants.sources import cloudformation, sam
+from leastpriv_ci.notices import Notices
+
+TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/notes-staging"
+LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+        "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"]
+
+
+@pytest.fixture
+def app(data_dir: Path) -> Path:
+    return data_dir / "grants/sam/template.yaml"
+
+
+def lines(grants: object, key: str) -> list[tuple[str, object, int | None]]:
+    role = grants.roles[key]  # type: ignore[attr-defined]
+    return [(p.name, s.to_json()["Action"], s.origin.line)
+            for p in role.policies for s in p.statements]
+
+
+def test_sam_is_detected_before_cloudformation(app: Path) -> None:
+    assert sam.detect(app)
+    assert not cloudformation.detect(app)
+
+
+def test_implicit_role_with_policy_templates_globals_and_tracing(app: Path) -> None:
+    notices = Notices()
+    grants = sam.load(app, ResolveContext(), notices)
+    assert set(grants.roles) == {"CreateNoteFunctionRole", "ListNotesFunctionRole",
+                                 "SharedReportingRole"}
+    role = grants.roles["CreateNoteFunctionRole"]
+    assert [s.to_json() for s in role.statements] == [
+        {"Effect": "Allow",
+         "Action": ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                    "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem",
+                    "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable",
+                    "dynamodb:ConditionCheckItem"],
+         "Resource": [TABLE, TABLE + "/index/*"]},
+        {"Effect": "Allow", "Action": "sqs:SendMessage*",
+         "Resource": "arn:aws:sqs:us-east-1:123456789012:notes-notify-staging"},
+        {"Sid": "PutUploads", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::notes-uploads-staging/*"},
+        {"Effect": "Allow", "Action": LOGS, "Resource": "*"},
+        {"Effect": "Allow", "Action": XRAY, "Resource": "*"},
+        {"Effect": "Allow",
+         "Action": "<unresolved:managed policy arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess>",
+         "Resource": "<unresolved:managed policy arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess>"},
+    ]
+    # Each statement points at the SAM line that causes it: the Policies entry, the
+    # function (basic execution), the Globals Tracing key (X-Ray), the managed policy name.
+    assert [(p.name, s.origin.line) for p in role.policies for s in p.statements] == [
+        ("CreateNoteFunctionRolePolicy0", 42),
+        ("CreateNoteFunctionRolePolicy1", 44),
+        ("CreateNoteFunctionRolePolicy2", 47),
+        ("AWSLambdaBasicExecutionRole", 36),
+        ("AWSXrayWriteOnlyAccess", 13),
+        ("AmazonS3ReadOnlyAccess", 51),
+    ]
+    assert {s.origin.file for s in role.statements} == {str(app)}
+    listing = grants.roles["ListNotesFunctionRole"]
+    assert [(p.name, s.origin.line) for p in listing.policies for s in p.statements] == [
+        ("ListNotesFunctionRolePolicy0", 60),
+        ("AWSLambdaBasicExecutionRole", 54),
+        ("AWSXrayWriteOnlyAccess", 58),  # the function's own Tracing key
+    ]
+
+
+def test_role_overrides_policies_and_shares_one_role(app: Path) -> None:
+    notices = Notices()
+    grants = sam.load(app, ResolveContext(), notices)
+    assert "ReportFunctionRole" not in grants.roles
+    shared = grants.roles["SharedReportingRole"]
+    assert [(p.name, s.to_json()["Action"], s.origin.line)
+            for p in shared.policies for s in p.statements] == [
+        ("read-notes", ["dynamodb:Scan", "dynamodb:Query"], 95),
+        ("AWSLambdaBasicExecutionRole", LOGS, 89),
+    ]
+    bindings = {b.function: (b.role, b.names, b.origin.line) for b in grants.bindings}
+    assert bindings == {
+        "CreateNoteFunction": ("CreateNoteFunctionRole",
+                               ("create-note-staging", "CreateNoteFunction"), 36),
+        "ListNotesFunction": ("ListNotesFunctionRole", ("ListNotesFunction",), 54),
+        "ReportFunction": ("SharedReportingRole", ("ReportFunction",), 64),
+        "ExportFunction": ("SharedReportingRole", ("ExportFunction",), 73),
+    }
+    [ignored] = [n for n in notices.items() if n.code == "sam-policies-ignored"]
+    assert ignored.examples == (f"{app}:69: ReportFunction",)
+
+
+def test_parameters_reach_the_translation(app: Path) -> None:
+    grants = sam.load(app, ResolveContext(parameters={"Stage": "prod"}), Notices())
+    [statement] = grants.roles["SharedReportingRole"].policies[0].statements
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/notes-prod",)
+
+
+def test_translation_failure_names_file_and_message(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      Handler: a.b\n"
+        "      Runtime: python3.12\n      CodeUri: src/\n      Policies:\n"
+        "        - NoSuchPolicyTemplate: {}\n"
+    )
+    with pytest.raises(UserError, match=r"template\.yaml: SAM cannot translate"):
+        sam.load(path, ResolveContext(), Notices())
+
+
+def test_translation_leaves_global_yaml_alone(app: Path) -> None:
+    sam.load(app, ResolveContext(), Notices())
+    with pytest.raises(yaml.constructor.ConstructorError):
+        yaml.safe_load("a: !Ref b")

@@ -1,0 +1,293 @@
+"""Serverless Framework source: roles, per-function plugin, bindings, file:line of statements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.sources import serverless
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Role
+
+DATA = Path(__file__).parent / "data" / "grants" / "serverless"
+ACCOUNT = "123456789012"
+
+
+def _load(path: Path, **context: str) -> tuple[GrantSet, Notices]:
+    notices = Notices()
+    return serverless.load(path, ResolveContext(**context), notices), notices  # type: ignore[arg-type]
+
+
+def _lines(role: Role) -> list[tuple[int | None, dict[str, object]]]:
+    return [(s.origin.line, s.to_json()) for s in role.statements]
+
+
+def _role(grants: GrantSet, name: str) -> Role:
+    return grants.roles[f"arn:aws:iam::{ACCOUNT}:role/{name}"]
+
+
+def test_detects_serverless_files_by_name(tmp_path: Path) -> None:
+    assert serverless.detect(Path("svc/serverless.yml"))
+    assert serverless.detect(Path("svc/serverless.yaml"))
+    assert not serverless.detect(Path("svc/template.yaml"))
+
+
+def test_v1_shared_role_has_framework_logs_tracing_and_provider_statements() -> None:
+    path = DATA / "v1" / "serverless.yml"
+    grants, _ = _load(path)
+    role = _role(grants, "notes-api-dev-us-east-1-lambdaRole")
+    logs = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/notes-api-dev*"
+    assert _lines(role)[:5] == [
+        (15, {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:CreateLogGroup"],
+              "Resource": f"{logs}:*"}),
+        (15, {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": f"{logs}:*:*"}),
+        (15, {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+              "Resource": "*"}),
+        (22, {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+              "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/notes-api-dev-notes"}),
+        (28, {"Effect": "Allow", "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::notes-attachments/*"}),
+    ]
+    assert role.origin.logical_id == "IamRoleLambdaExecution"
+    assert role.statements[3].origin.file == str(path)
+    assert role.statements[3].origin.policy_name == "dev-notes-api-lambda"
+    # iamManagedPolicies: a policy named by ARN, not in the bundled set → placeholder.
+    managed = role.policies[-1]
+    assert managed.origin.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess"
+    assert len(managed.statements) == 1
+    assert managed.statements[0].actions[0].startswith("<unresolved:")
+
+
+def test_v1_per_function_roles_follow_the_plugin_inherit_rules() -> None:
+    grants, notices = _load(DATA / "v1" / "serverless.yml")
+    create = _role(grants, "notes-api-dev-create-us-east-1-lambdaRole")
+    assert create.origin.logical_id == "CreateIamRoleLambdaExecution"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/notes-api-dev-notes"
+    assert _lines(create) == [
+        (38, {"Effect": "Allow",
+              "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"],
+              "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/"
+                          "notes-api-dev-create:*:*"}),
+        # iamRoleStatementsInherit: true → the provider statements, then its own.
+        (22, {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+              "Resource": table}),
+        (28, {"Effect": "Allow", "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::notes-attachments/*"}),
+        (41, {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}),
+    ]
+    export = _role(grants, "notes-exporter-role")  # iamRoleStatementsName
+    assert _lines(export) == [
+        (46, {"Effect": "Allow",
+              "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"],
+              "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/"
+                          "notes-exporter-dev:*:*"}),
+        (46, {"Effect": "Allow",
+              "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+              "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:notes-export"}),
+        (50, {"Effect": "Allow", "Action": "s3:PutObject",
+              "Resource": "arn:aws:s3:::notes-attachments/exports/*"}),
+        (54, {"Effect": "Allow", "Action": "ssm:GetParameter",
+              "Resource": "<unresolved:${ssm:/notes/param-arn}>"}),
+    ]
+    assert notices.count("serverless-remote-variable") == 1
+
+
+def test_v1_bindings_name_the_deployed_function_and_its_role() -> None:
+    grants, _ = _load(DATA / "v1" / "serverless.yml")
+    assert [(b.function, b.role.rsplit("/", 1)[-1], b.names, b.origin.line)
+            for b in grants.bindings] == [
+        ("notes-api-dev-list", "notes-api-dev-us-east-1-lambdaRole",
+         ("list", "ListLambdaFunction"), 36),
+        ("notes-api-dev-create", "notes-api-dev-create-us-east-1-lambdaRole",
+         ("create", "CreateLambdaFunction"), 38),
+        ("notes-exporter-dev", "notes-exporter-role", ("export", "ExportLambdaFunction"), 46),
+    ]
+
+
+def test_stage_from_the_scan_overrides_provider_stage() -> None:
+    grants, _ = _load(DATA / "v1" / "serverless.yml", stage="prod", region="eu-west-1")
+    role = _role(grants, "notes-api-prod-eu-west-1-lambdaRole")
+    assert role.statements[3].resources == (
+        f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/notes-api-prod-notes",)
+    assert grants.bindings[2].function == "notes-exporter-prod"
+
+
+def test_v3_shared_role_name_path_boundary_managed_and_vpc() -> None:
+    path = DATA / "v3" / "serverless.yml"
+    grants, _ = _load(path)
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app/orders-prod-shared"]
+    logs = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/orders-prod*"
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-prod"
+    assert _lines(role)[:4] == [
+        (27, {"Effect": "Allow",
+              "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource"],
+              "Resource": f"{logs}:*"}),
+        (27, {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": f"{logs}:*:*"}),
+        (33, {"Sid": "Queue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}),
+        (37, {"Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*"}),
+    ]
+    assert [p.name for p in role.policies] == [
+        "prod-orders-lambda", "AWSXrayWriteOnlyAccess", "AWSLambdaVPCAccessExecutionRole"]
+    # The bundled copies of AWS managed policies are used, not placeholders.
+    assert "ec2:CreateNetworkInterface" in role.policies[2].statements[0].actions
+    assert role.boundary is not None
+    assert role.boundary.origin.policy_arn == f"arn:aws:iam::{ACCOUNT}:policy/boundary"
+
+
+def test_v3_default_inherit_and_explicit_opt_out() -> None:
+    grants, notices = _load(DATA / "v3" / "serverless.yml")
+    worker = _role(grants, "orders-prod-worker-us-east-1-lambdaRole")
+    inline = worker.policies[0]
+    assert [(s.origin.line, s.to_json()["Action"]) for s in inline.statements] == [
+        (52, ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"]),
+        (33, "sqs:SendMessage"),  # defaultInherit: true
+        (37, "sqs:DeleteQueue"),
+        (54, "dynamodb:UpdateItem"),
+    ]
+    assert inline.statements[3].resources == (
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders-prod",)
+    # provider.vpc → the plugin gives every per-function role the VPC access policy.
+    assert [p.name for p in worker.policies[1:]] == ["AWSLambdaVPCAccessExecutionRole"]
+    audit = _role(grants, "orders-prod-audit-us-east-1-lambdaRole")
+    assert [(s.origin.line, s.to_json()["Action"], s.to_json()["Resource"])
+            for s in audit.policies[0].statements][1:] == [
+        # iamRoleStatementsInherit: false wins over defaultInherit; the log group is not
+        # declared, so its ARN stays unresolved (and is warned about).
+        (48, "logs:FilterLogEvents", "<unresolved:GetAtt AuditLogGroup.Arn>"),
+    ]
+    assert notices.count("unresolved-value") == 1
+
+
+def test_v3_custom_roles_from_resources_and_by_arn() -> None:
+    grants, _ = _load(DATA / "v3" / "serverless.yml")
+    legacy = _role(grants, "orders-legacy")
+    assert legacy.origin.logical_id == "LegacyRole"
+    assert _lines(legacy) == [
+        (84, {"Effect": "Allow", "Action": "s3:ListBucket",
+              "Resource": "arn:aws:s3:::orders-us-east-1-archive"}),
+    ]
+    bound = {b.names[0]: b.role for b in grants.bindings}
+    assert bound == {
+        "submit": f"arn:aws:iam::{ACCOUNT}:role/app/orders-prod-shared",
+        "audit": f"arn:aws:iam::{ACCOUNT}:role/orders-prod-audit-us-east-1-lambdaRole",
+        "worker": f"arn:aws:iam::{ACCOUNT}:role/orders-prod-worker-us-east-1-lambdaRole",
+        "legacy": f"arn:aws:iam::{ACCOUNT}:role/orders-legacy",
+        "external": f"arn:aws:iam::{ACCOUNT}:role/shared-external",
+    }
+    # An external role is bound, not declared: the attached source knows its policies.
+    assert f"arn:aws:iam::{ACCOUNT}:role/shared-external" not in grants.roles
+
+
+def test_provider_custom_role_replaces_the_shared_role(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: aws\n  iam:\n    role: !GetAtt AppRole.Arn\n"
+        "functions:\n  f:\n    handler: h\n"
+        "resources:\n  Resources:\n    AppRole:\n      Type: AWS::IAM::Role\n"
+        "      Properties:\n        ManagedPolicyArns:\n"
+        "          - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert list(grants.roles) == ["AppRole"]  # no RoleName: keyed by logical ID
+    assert grants.bindings[0].role == "AppRole"
+    assert grants.roles["AppRole"].policies[0].name == "AWSLambdaBasicExecutionRole"
+
+
+def test_function_statements_without_the_plugin_are_ignored_and_warned(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: aws\nfunctions:\n  f:\n    handler: h\n"
+        "    iamRoleStatements:\n      - Effect: Allow\n        Action: s3:*\n"
+        "        Resource: '*'\n")
+    grants, notices = _load(tmp_path / "serverless.yml")
+    role = _role(grants, "svc-dev-us-east-1-lambdaRole")
+    assert all(not a.startswith("s3:") for s in role.statements for a in s.actions)
+    assert notices.count("serverless-function-statements-ignored") == 1
+
+
+def test_other_providers_yield_nothing(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: google\nfunctions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert grants.roles == {} and grants.bindings == ()
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text("service: svc\nprovider:\n  name: aws\n  stage: [dev\n")
+    with pytest.raises(UserError) as info:
+        _load(path)
+    assert f"{path}:" in str(info.value)
+
+
+def test_bad_statement_is_skipped_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: aws\n  iamRoleStatements:\n"
+        "    - Effect: Maybe\n      Action: s3:GetObject\n      Resource: '*'\n"
+        "    - Effect: Allow\n      Action: s3:GetObject\n      Resource: '*'\n"
+        "functions:\n  f:\n    handler: h\n")
+    grants, notices = _load(tmp_path / "serverless.yml")
+    role = _role(grants, "svc-dev-us-east-1-lambdaRole")
+    assert [s.origin.line for s in role.statements if "s3:GetObject" in s.actions] == [8]
+    assert notices.count("serverless-bad-statement") == 1
+
+
+def test_provider_role_as_arn_and_function_role_as_name(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: svc\nprovider:\n  name: aws\n  iam:\n"
+        "    role: arn:aws:iam::${aws:accountId}:role/platform-lambda\n"
+        "functions:\n  a:\n    handler: h\n  b:\n    handler: h\n    role: team-role\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert grants.roles == {}  # nothing declared here: both roles exist elsewhere
+    assert [b.role for b in grants.bindings] == [
+        f"arn:aws:iam::{ACCOUNT}:role/platform-lambda", f"arn:aws:iam::{ACCOUNT}:role/team-role"]
+
+
+def test_serverless_json_config(tmp_path: Path) -> None:
+    (tmp_path / "serverless.json").write_text(
+        '{"service": "js", "provider": {"name": "aws", "iamRoleStatements": [\n'
+        '  {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]},\n'
+        ' "functions": {"f": {"handler": "h"}}}\n')
+    grants, _ = _load(tmp_path / "serverless.json")
+    role = _role(grants, "js-dev-us-east-1-lambdaRole")
+    assert [(s.origin.line, s.actions) for s in role.statements][-1] == (
+        2, ("sqs:SendMessage",))
+
+
+def test_conditions_in_resources_decide_fn_if(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iamRoleStatements:\n    - Effect: Allow\n"
+        "      Action: s3:GetObject\n"
+        "      Resource: !If [IsProd, 'arn:aws:s3:::prod/*', 'arn:aws:s3:::dev/*']\n"
+        "functions:\n  f:\n    handler: h\n"
+        "resources:\n  Conditions:\n    IsProd: !Equals ['${sls:stage}', prod]\n")
+    for stage, bucket in (("prod", "prod"), ("qa", "dev")):
+        grants, _ = _load(tmp_path / "serverless.yml", stage=stage)
+        role = _role(grants, f"s-{stage}-us-east-1-lambdaRole")
+        assert role.statements[-1].resources == (f"arn:aws:s3:::{bucket}/*",)
+
+
+def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iam:\n    role:\n"
+        "      statements: ${ssm:/platform/statements}\nfunctions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    last = _role(grants, "s-dev-us-east-1-lambdaRole").statements[-1]
+    assert last.actions == ("<unresolved:${ssm:/platform/statements}>",)
+    assert last.resources == last.actions
+    assert last.origin.line == 6  # where the statements are declared
+
+
+def test_statements_from_a_file_variable_point_into_that_file(tmp_path: Path) -> None:
+    (tmp_path / "iam").mkdir()
+    (tmp_path / "iam" / "statements.yml").write_text(
+        "# shared statements\n- Effect: Allow\n  Action: sqs:SendMessage\n"
+        "  Resource: arn:aws:sqs:${aws:region}:${aws:accountId}:jobs\n")
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n"
+        "  iamRoleStatements: ${file(./iam/statements.yml)}\n"
+        "functions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    last = _role(grants, "s-dev-us-east-1-lambdaRole").statements[-1]
+    assert (last.origin.file, last.origin.line) == (str(tmp_path / "iam" / "statements.yml"), 2)
+    assert last.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",)

@@ -1,0 +1,44 @@
+"""The Serverless and Terraform knowledge files agree with the IAM catalog."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+from leastpriv_ci.catalog import get_catalog
+
+DATA = resources.files("leastpriv_ci.data")
+
+
+def test_serverless_added_actions_exist() -> None:
+    data = json.loads(DATA.joinpath("serverless_iam.json").read_text())
+    catalog = get_catalog()
+    actions = [a for key in ("shared_role_logs", "per_function_logs", "tracing")
+               for statement in data[key] for a in statement["Action"]]
+    actions += data["v3_log_actions"]
+    actions += [a for group in data["event_actions"].values() for a in group]
+    missing = [a for a in actions if not catalog.exists(a)]
+    assert missing == []
+    assert data["vpc_managed_policy"].endswith(":iam::aws:policy/service-role/"
+                                               "AWSLambdaVPCAccessExecutionRole")
+
+
+def test_terraform_arn_templates_match_the_catalogs_formats() -> None:
+    data = json.loads(DATA.joinpath("terraform_arns.json").read_text())
+    catalog = get_catalog()
+    checked = 0
+    for kind, entry in data["types"].items():
+        template = entry["attrs"].get("arn")
+        if template is None:
+            continue
+        resource_type = catalog.resource_type(*entry["catalog"])
+        assert resource_type is not None, kind
+        ours = template.format(partition="aws", region="r", account="a", name="N", path="/",
+                               slash="/")
+        theirs = re.sub(r"\$\{(Partition|Region|Account)\}",
+                        lambda m: {"Partition": "aws", "Region": "r", "Account": "a"}[m[1]],
+                        resource_type.arn_format)
+        assert ours == re.sub(r"\$\{\w+\}", "N", theirs), kind
+        checked += 1
+    assert checked == 14

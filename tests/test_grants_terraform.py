@@ -1,0 +1,232 @@
+"""Terraform HCL source: the three policy styles, references, bindings, file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.sources import terraform
+from leastpriv_ci.notices import Notices
+
+APP = Path(__file__).parent / "data" / "grants" / "terraform" / "app"
+ACCOUNT = "123456789012"
+API = f"arn:aws:iam::{ACCOUNT}:role/service/notes-staging-api"
+WORKER = f"arn:aws:iam::{ACCOUNT}:role/notes-staging-worker"
+
+
+def _load(path: Path, **context: object) -> tuple[GrantSet, Notices]:
+    notices = Notices()
+    return terraform.load(path, ResolveContext(**context), notices), notices  # type: ignore[arg-type]
+
+
+def test_detects_tf_files() -> None:
+    assert terraform.detect(Path("infra/main.tf"))
+    assert not terraform.detect(Path("infra/main.tfvars"))
+
+
+def test_inline_policy_with_jsonencode_keeps_object_lines() -> None:
+    grants, _ = _load(APP / "iam.tf")
+    role = grants.roles[API]
+    assert role.name == "notes-staging-api"
+    assert (role.origin.file, role.origin.line, role.origin.logical_id) == (
+        str(APP / "iam.tf"), 13, "aws_iam_role.api")
+    inline = role.policies[0]
+    assert inline.name == "notes-table"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/notes-staging-notes"
+    assert [(s.origin.line, s.to_json()) for s in inline.statements] == [
+        (27, {"Sid": "ReadWrite", "Effect": "Allow",
+              "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+              "Resource": [table, f"{table}/index/*"]}),
+        # name_prefix: the topic's name is chosen at apply time.
+        (36, {"Effect": "Allow", "Action": "sns:Publish",
+              "Resource": "<unresolved:aws_sns_topic.alerts.arn>"}),
+    ]
+
+
+def test_managed_arns_and_permissions_boundary() -> None:
+    grants, _ = _load(APP / "iam.tf")
+    role = grants.roles[API]
+    assert role.policies[1].origin.policy_arn == (
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    assert role.policies[1].statements[0].actions == (
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    assert role.boundary is not None
+    assert role.boundary.origin.policy_arn == f"arn:aws:iam::{ACCOUNT}:policy/boundary"
+
+
+def test_role_policy_heredoc_lines_and_interpolations() -> None:
+    grants, notices = _load(APP / "iam.tf")
+    heredoc = grants.roles[API].policies[2]
+    assert (heredoc.name, heredoc.origin.logical_id) == (
+        "attachments", "aws_iam_role_policy.attachments")
+    assert [(s.origin.line, s.to_json()) for s in heredoc.statements] == [
+        (54, {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+              "Resource": "arn:aws:s3:::notes-staging-attachments/*"}),
+        # A variable without a default stays unresolved, spelled as written.
+        (59, {"Effect": "Allow", "Action": "kms:Decrypt",
+              "Resource": "<unresolved:${var.kms_key_arn}>"}),
+    ]
+    assert notices.count("terraform-variable-without-default") == 1
+
+
+def test_policy_document_attachment_and_file_policy() -> None:
+    grants, _ = _load(APP / "iam.tf")
+    role = grants.roles[WORKER]
+    assert [p.name for p in role.policies] == [
+        "notes-staging-worker", "AWSLambdaBasicExecutionRole", "aws_iam_role_policy.from_file"]
+    document = role.policies[0]
+    assert [(s.origin.line, s.origin.logical_id, s.to_json()) for s in document.statements] == [
+        (71, "data.aws_iam_policy_document.worker",
+         {"Sid": "Consume", "Effect": "Allow",
+          "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+          "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:notes-staging-events"}),
+        (77, "data.aws_iam_policy_document.worker",
+         {"Effect": "Deny", "NotAction": "s3:GetObject",
+          "Resource": "arn:aws:s3:::notes-staging-attachments/*",
+          "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}),
+    ]
+    # The attachment naming the role by its literal name is matched too.
+    assert role.policies[1].origin.logical_id == "aws_iam_role_policy_attachment.worker_logs"
+    # file(): the statement points into the JSON file it came from.
+    from_file = role.policies[2].statements[0]
+    assert (from_file.origin.file, from_file.origin.line) == (
+        str(APP / "policies" / "reports.json"), 4)
+    assert from_file.to_json() == {"Effect": "Allow", "Action": "s3:ListBucket",
+                                   "Resource": "arn:aws:s3:::notes-reports"}
+
+
+def test_bindings_and_per_file_ownership() -> None:
+    grants, _ = _load(APP / "iam.tf")
+    assert [(b.function, b.role, b.names, b.origin.line) for b in grants.bindings] == [
+        ("notes-staging-api", API, ("aws_lambda_function.api",), 114),
+        ("notes-staging-worker", WORKER, ("aws_lambda_function.worker",), 121),
+    ]
+    # storage.tf declares no role or function; its values were used as context above.
+    storage, _ = _load(APP / "storage.tf")
+    assert storage.roles == {} and storage.bindings == ()
+
+
+def test_scan_context_and_variable_overrides(tmp_path: Path) -> None:
+    grants, _ = _load(APP / "iam.tf", region="eu-central-1", account="999988887777",
+                      parameters={"var.env": "prod"})
+    role = grants.roles["arn:aws:iam::999988887777:role/service/notes-prod-api"]
+    assert role.statements[0].resources[0] == (
+        "arn:aws:dynamodb:eu-central-1:999988887777:table/notes-prod-notes")
+    condition = grants.roles["arn:aws:iam::999988887777:role/notes-prod-worker"] \
+        .statements[1].conditions
+    assert condition == {"StringNotEquals": {"aws:RequestedRegion": ("eu-central-1",)}}
+
+
+def test_malformed_hcl_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "main.tf"
+    path.write_text('resource "aws_iam_role" "r" {\n  name = "x"\n  path = = "/"\n}\n')
+    with pytest.raises(UserError) as info:
+        _load(path)
+    assert str(info.value).startswith(f"{path}:3:")
+
+
+def test_malformed_sibling_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "broken.tf").write_text("resource {{{\n")
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert notices.count("terraform-module-file-skipped") == 1
+
+
+def test_file_outside_the_module_is_refused(tmp_path: Path) -> None:
+    module = tmp_path / "module"
+    module.mkdir()
+    (tmp_path / "secret.json").write_text('{"Statement": []}')
+    (module / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.id\n'
+        '  policy = file("../secret.json")\n}\n')
+    grants, notices = _load(module / "main.tf")
+    policy = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].policies[0]
+    assert policy.statements[0].actions[0].startswith("<unresolved:")
+    assert notices.count("terraform-file-outside-module") == 1
+
+
+def test_templatefile_and_unknown_functions_stay_unresolved(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "t"\n'
+        '    policy = templatefile("p.tpl", {})\n  }\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    statement = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements[0]
+    assert statement.actions[0].startswith("<unresolved:policy templatefile(")
+    assert statement.origin.line == 5
+    assert notices.count("terraform-templatefile") == 1
+
+
+def test_reference_cycles_end(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'locals {\n  a = local.b\n  b = local.a\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = local.a\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert list(grants.roles) == ["aws_iam_role.r"]  # name unknown → keyed by address
+    assert notices.count("terraform-reference-cycle") >= 1
+
+
+def test_exponential_locals_are_bounded(tmp_path: Path) -> None:
+    levels = [f'  l{i} = [local.l{i + 1}, local.l{i + 1}, local.l{i + 1}, local.l{i + 1}]'
+              for i in range(12)]
+    (tmp_path / "main.tf").write_text(
+        "locals {\n" + "\n".join(levels) + '\n  l12 = ["arn:aws:s3:::b"]\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = jsonencode({Statement = [{Effect = "Allow", Action = "s3:GetObject",\n'
+        '      Resource = flatten(local.l0)}]})\n  }\n}\n'
+        'resource "aws_iam_role" "s" {\n  name = join(",", flatten(local.l0))\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    policy = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].policies[0]
+    assert policy.statements[0].actions == ("s3:GetObject",)
+    assert policy.statements[0].resources == ("<unresolved:flatten(local.l0)>",)
+    assert "aws_iam_role.s" in grants.roles  # name unknown → keyed by address
+    assert notices.count("terraform-eval-limit") >= 1
+
+
+def test_policy_for_a_role_outside_the_module_is_warned(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role_policy" "p" {\n  role   = "made-elsewhere"\n'
+        '  policy = jsonencode({Statement = []})\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert grants.roles == {}
+    assert notices.count("terraform-role-not-in-module") == 1
+
+
+def test_files_without_iam_or_functions_are_not_parsed(tmp_path: Path) -> None:
+    # Broken, but declares nothing this source reads: skipped without parsing it.
+    (tmp_path / "network.tf").write_text('resource "aws_vpc" "v" {\n  cidr_block = = 1\n}\n')
+    grants, notices = _load(tmp_path / "network.tf")
+    assert grants.roles == {} and grants.bindings == ()
+    assert grants.files == (str(tmp_path / "network.tf"),)
+    assert len(notices) == 0
+
+
+def test_plain_heredoc_and_interpolated_document_reference(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "a" {\n  role = "${aws_iam_role.r.name}"\n'
+        '  policy = <<EOF\n{\n  "Statement": {\n    "Effect": "Allow",\n'
+        '    "Action": "sqs:SendMessage",\n    "Resource": "*"\n  }\n}\nEOF\n}\n'
+        'data "aws_iam_policy_document" "d" {\n  statement {\n'
+        '    actions = ["sns:Publish"]\n    principals {\n      type = "AWS"\n'
+        '      identifiers = ["*"]\n    }\n  }\n'
+        '  statement {\n    actions = ["sns:Subscribe"]\n    resources = ["*"]\n'
+        '    principals {\n      type = "Service"\n'
+        '      identifiers = ["events.amazonaws.com"]\n    }\n  }\n}\n'
+        'resource "aws_iam_role_policy" "b" {\n  role = aws_iam_role.r.id\n'
+        '  policy = "${data.aws_iam_policy_document.d.json}"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert [(s.origin.line, s.actions, s.resources, s.principal) for s in role.statements] == [
+        (8, ("sqs:SendMessage",), ("*",), None),
+        (24, ("sns:Subscribe",), ("*",), {"Service": ["events.amazonaws.com"]}),
+    ]
+    # A document statement without resources is not a valid identity policy (IAM refuses
+    # it); it is skipped and counted, never read as "every resource".
+    assert notices.count("terraform-bad-statement") == 1
+    assert [p.name for p in role.policies] == ["aws_iam_role_policy.a", "aws_iam_role_policy.b"]

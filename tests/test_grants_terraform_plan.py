@@ -1,0 +1,106 @@
+"""Terraform plan JSON source: planned values, configuration references, child modules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.sources import terraform_plan
+from leastpriv_ci.notices import Notices
+
+PLAN = Path(__file__).parent / "data" / "grants" / "terraform" / "plan" / "plan.json"
+ACCOUNT = "210987654321"
+
+
+def _load(path: Path = PLAN) -> tuple[GrantSet, Notices]:
+    notices = Notices()
+    context = ResolveContext(region="eu-west-1", account=ACCOUNT)
+    return terraform_plan.load(path, context, notices), notices
+
+
+def _role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def test_detects_plans_not_other_json(tmp_path: Path) -> None:
+    assert terraform_plan.detect(PLAN)
+    other = tmp_path / "policy.json"
+    other.write_text('{"Version": "2012-10-17", "Statement": []}')
+    assert not terraform_plan.detect(other)
+
+
+def test_planned_inline_managed_and_data_document_policies() -> None:
+    grants, _ = _load()
+    api = grants.roles[_role_arn("billing-prod-api")]
+    assert [p.name for p in api.policies] == ["invoices", "AWSLambdaBasicExecutionRole", "s3"]
+    assert [(s.origin.logical_id, s.origin.line, s.to_json()) for s in api.statements] == [
+        ("aws_iam_role.api", None,
+         {"Sid": "Invoices", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+          "Resource": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/invoices"}),
+        ("aws_iam_role.api", None,
+         {"Effect": "Allow",
+          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+          "Resource": "*"}),
+        # policy unknown at plan time → configuration → data.aws_iam_policy_document (read
+        # during the plan, in prior_state).
+        ("aws_iam_role_policy.api_s3", None,
+         {"Sid": "Receipts", "Effect": "Allow", "Action": "s3:PutObject",
+          "Resource": "arn:aws:s3:::billing-prod-receipts/*"}),
+    ]
+    assert api.statements[0].origin.file == str(PLAN)
+
+
+def test_attachment_with_unknown_arn_follows_the_reference_to_the_policy() -> None:
+    grants, _ = _load()
+    worker = grants.roles[_role_arn("billing-prod-worker")]
+    assert [(s.origin.logical_id, s.to_json()) for s in worker.statements] == [
+        ("aws_iam_policy.worker",
+         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+          "Resource": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:billing-jobs"}),
+        ("aws_iam_policy.worker", {"Effect": "Deny", "Action": "sqs:PurgeQueue", "Resource": "*"}),
+    ]
+    assert worker.boundary is not None
+    assert worker.boundary.origin.policy_arn == f"arn:aws:iam::{ACCOUNT}:policy/billing-boundary"
+
+
+def test_child_module_policy_without_a_value_stays_unresolved() -> None:
+    grants, notices = _load()
+    reports = grants.roles[_role_arn("billing-prod-reports")]
+    assert reports.origin.logical_id == "module.reports.aws_iam_role.this"
+    (statement,) = reports.statements
+    assert statement.actions == (
+        "<unresolved:policy module.reports.aws_iam_role_policy.this.policy "
+        "(module.reports.var.reports_bucket_arn)>",)
+    assert notices.count("terraform-plan-unknown-policy") == 1
+
+
+def test_bindings_resolve_unknown_role_arns_through_configuration() -> None:
+    grants, _ = _load()
+    assert [(b.function, b.role, b.names) for b in grants.bindings] == [
+        ("billing-prod-api", _role_arn("billing-prod-api"), ("aws_lambda_function.api",)),
+        ("billing-prod-worker", _role_arn("billing-prod-worker"),
+         ("aws_lambda_function.worker",)),
+        ("billing-prod-reports", _role_arn("billing-prod-reports"),
+         ("module.reports.aws_lambda_function.this",)),
+    ]
+
+
+def test_state_json_is_not_a_plan(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"format_version": "1.0", "terraform_version": "1.9.5",
+                                 "values": {"root_module": {}}}))
+    grants, notices = _load(state)
+    assert grants.roles == {}
+    assert notices.count("terraform-plan-without-planned-values") == 1
+
+
+def test_malformed_plan_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"format_version": "1.2",\n "planned_values": {\n')
+    with pytest.raises(UserError) as info:
+        _load(bad)
+    assert str(info.value).startswith(f"{bad}:3:")

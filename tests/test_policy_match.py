@@ -1,0 +1,197 @@
+"""Action and resource matching, each vector named after the IAM rule it checks.
+
+Rules quoted from the IAM User Guide: "IAM JSON policy elements: Action", "...: Resource",
+"IAM policy elements: Variables and tags", and the service ARN formats.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from leastpriv_ci.policy.match import action_match, action_matches, resource_matches
+from leastpriv_ci.policy.model import VERSION_2008, unresolved
+
+ACTION_VECTORS = [
+    # "The prefix and the action name are case insensitive" (iam:listaccesskeys example)
+    ("iam:listaccesskeys", "iam:ListAccessKeys", True, "case-insensitive name"),
+    ("IAM:ListAccessKeys", "iam:ListAccessKeys", True, "case-insensitive prefix"),
+    # "Action": "s3:*" — all Amazon S3 actions
+    ("s3:*", "s3:GetObject", True, "service wildcard"),
+    ("s3:*", "s3express:CreateSession", False, "prefix must match exactly: s3 is not s3express"),
+    ("s3*:*", "s3express:CreateSession", True, "wildcard in the prefix"),
+    # "Action": "iam:*AccessKey*"
+    ("iam:*AccessKey*", "iam:CreateAccessKey", True, "wildcard inside the name"),
+    ("iam:*AccessKey*", "iam:ListAccessKeys", True, "wildcard around the name"),
+    ("iam:*AccessKey*", "iam:ListUsers", False, "wildcard does not invent text"),
+    ("dynamodb:Get*", "dynamodb:GetItem", True, "trailing wildcard"),
+    ("dynamodb:Get*", "dynamodb:BatchGetItem", False, "trailing wildcard anchors the start"),
+    ("s3:?etObject", "s3:GetObject", True, "? is exactly one character"),
+    ("s3:?etObject", "s3:etObject", False, "? is not zero characters"),
+    ("s3:Get?bject", "s3:GetObject", True, "? in the middle"),
+    ("s3:[G]etObject", "s3:GetObject", False, "[ is a literal, not a character class"),
+    ("*", "anything:AtAll", True, "bare * matches every action"),
+    ("s3:GetObject", "s3:GetObjectAcl", False, "no implicit prefix match"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "action", "expected", "rule"), ACTION_VECTORS,
+                         ids=[v[3] for v in ACTION_VECTORS])
+def test_action_matching_rules(pattern: str, action: str, expected: bool, rule: str) -> None:
+    assert action_matches(pattern, action) is expected, rule
+
+
+def test_unresolved_action_pattern_is_unknown_not_a_match() -> None:
+    pattern = unresolved("Fn::ImportValue Actions")
+    assert action_match(pattern, "s3:GetObject") is None
+    assert action_matches(pattern, "s3:GetObject") is False
+
+
+RESOURCE_VECTORS = [
+    ("*", "arn:aws:s3:::bucket/key", True, "bare * matches every resource"),
+    ("*", "*", True, "bare * covers the * of actions without resource types"),
+    ("arn:aws:s3:::*", "*", False, "an ARN pattern does not cover the * request resource"),
+    # "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*" is objects only
+    ("arn:aws:s3:::bucket", "arn:aws:s3:::bucket/key", False, "bucket ARN is not its objects"),
+    ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket", False, "objects ARN is not the bucket"),
+    ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b/c.txt", True,
+     "* in the resource part crosses /"),
+    ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/2024-01-01T00:00:00Z", True,
+     "* in the resource part crosses :"),
+    ("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/key", False, "resources are case-sensitive"),
+    ("arn:aws:s3:::bucket/?.txt", "arn:aws:s3:::bucket/a.txt", True, "? is one character"),
+    ("arn:aws:s3:::bucket/?.txt", "arn:aws:s3:::bucket/ab.txt", False, "? is not two"),
+    ("arn:aws:s3:::bucket/[a].txt", "arn:aws:s3:::bucket/a.txt", False, "[ is literal"),
+    # DynamoDB: table ARN vs its indexes and streams
+    ("arn:aws:dynamodb:us-east-1:123456789012:table/Books",
+     "arn:aws:dynamodb:us-east-1:123456789012:table/Books/index/ByAuthor", False,
+     "table ARN does not cover its indexes"),
+    ("arn:aws:dynamodb:us-east-1:123456789012:table/Books/index/*",
+     "arn:aws:dynamodb:us-east-1:123456789012:table/Books/index/ByAuthor", True,
+     "index wildcard covers an index"),
+    ("arn:aws:dynamodb:us-east-1:123456789012:table/Books*",
+     "arn:aws:dynamodb:us-east-1:123456789012:table/Books/index/ByAuthor", True,
+     "trailing * after the table name covers indexes"),
+    ("arn:aws:dynamodb:us-east-1:*:*",
+     "arn:aws:dynamodb:us-east-1:123456789012:table/notes", True,
+     "account and resource wildcards (the shared-role pattern)"),
+    ("arn:aws:dynamodb:us-east-1:*:*",
+     "arn:aws:dynamodb:eu-west-1:123456789012:table/notes", False, "region is still checked"),
+    # Lambda: unqualified vs qualified ARNs
+    ("arn:aws:lambda:us-east-1:123456789012:function:f",
+     "arn:aws:lambda:us-east-1:123456789012:function:f:prod", False,
+     "function ARN does not cover its alias"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f",
+     "arn:aws:lambda:us-east-1:123456789012:function:f:7", False,
+     "function ARN does not cover a version"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f:*",
+     "arn:aws:lambda:us-east-1:123456789012:function:f", False,
+     "function:f:* does not cover the unqualified function"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f:*",
+     "arn:aws:lambda:us-east-1:123456789012:function:f:prod", True,
+     "function:f:* covers aliases"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f*",
+     "arn:aws:lambda:us-east-1:123456789012:function:f:prod", True,
+     "function:f* covers qualified and unqualified"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f",
+     "arn:aws:lambda:us-east-1:123456789012:function:f", True, "exact ARN"),
+    # Segment rules: a * that ends a segment may run across later colons.
+    ("arn:aws:logs:*", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f:*", True,
+     "a segment-final * runs across later colons"),
+    ("arn:aws:logs:*:*:*", "arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:s", True,
+     "segment wildcards in the CloudWatch Logs example"),
+    ("arn:aws:dynamodb:us-*-1:*:table/t", "arn:aws:dynamodb:us-east-1:1:table/t", True,
+     "* inside a segment"),
+    ("arn:aws:dynamodb:us-*-1:*:table/t", "arn:aws:dynamodb:us-east:x-1:1:table/t", False,
+     "a * inside a header segment does not cross a colon"),
+    ("arn:aws:iam::123456789012:role/?", "arn:aws:iam::123456789012:role/a", True,
+     "? in the resource part"),
+    ("arn:aws:sqs:us-east-1:123456789012:queue", "arn:aws:sqs:us-east-1:123456789012:queue2",
+     False, "no implicit prefix match"),
+    ("arn:aws-cn:s3:::bucket", "arn:aws:s3:::bucket", False, "partition is matched"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "resource", "expected", "rule"), RESOURCE_VECTORS,
+                         ids=[v[3] for v in RESOURCE_VECTORS])
+def test_resource_matching_rules(pattern: str, resource: str, expected: bool, rule: str) -> None:
+    assert resource_matches(pattern, resource) is expected, rule
+
+
+def test_unresolved_resource_is_unknown() -> None:
+    pattern = unresolved("Fn::ImportValue TableArn")
+    assert resource_matches(pattern, "arn:aws:dynamodb:us-east-1:1:table/t") is None
+
+
+# "IAM policy elements: Variables and tags"
+HOME = "arn:aws:s3:::amzn-s3-demo-bucket/home/${aws:username}/*"
+
+
+def test_variable_is_substituted_from_the_context() -> None:
+    context = {"aws:username": "bob"}
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/notes.txt",
+                            context=context) is True
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/alice/notes.txt",
+                            context=context) is False
+
+
+def test_variable_keys_are_case_insensitive() -> None:
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x",
+                            context={"AWS:UserName": "bob"}) is True
+
+
+def test_tag_variable() -> None:
+    pattern = "arn:aws:dynamodb:us-east-1:1:table/${aws:PrincipalTag/team}-*"
+    context = {"aws:PrincipalTag/team": "red"}
+    assert resource_matches(pattern, "arn:aws:dynamodb:us-east-1:1:table/red-notes",
+                            context=context) is True
+    assert resource_matches(pattern, "arn:aws:dynamodb:us-east-1:1:table/blue-notes",
+                            context=context) is False
+
+
+def test_unresolvable_variable_matches_nothing() -> None:
+    # "If the key is not present in the request context ... the policy element
+    # that contains the variable does not match"
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x",
+                            context={"aws:userid": "AIDA"}) is False
+
+
+def test_variable_without_any_context_is_unknown() -> None:
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x") is None
+
+
+def test_variable_default_value_when_key_absent() -> None:
+    pattern = "arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'company-wide'}/*"
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x", context={}) is True
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/red/x",
+                            context={"aws:PrincipalTag/team": "red"}) is True
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x",
+                            context={"aws:PrincipalTag/team": "red"}) is False
+
+
+@pytest.mark.parametrize(("variable", "literal"), [("${*}", "*"), ("${?}", "?"), ("${$}", "$")])
+def test_special_character_variables_are_literals(variable: str, literal: str) -> None:
+    pattern = f"arn:aws:s3:::bucket/a{variable}b"
+    assert resource_matches(pattern, f"arn:aws:s3:::bucket/a{literal}b", context={}) is True
+    # the substituted character is literal text, not a wildcard
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/aXb", context={}) is False
+
+
+def test_substituted_values_are_literal_text() -> None:
+    pattern = "arn:aws:s3:::bucket/${aws:username}/*"
+    context = {"aws:username": "*"}
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/*/k", context=context) is True
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/bob/k", context=context) is False
+
+
+def test_variables_are_literal_under_version_2008() -> None:
+    # "policy variables ... Version element must be set to 2012-10-17"
+    resource = "arn:aws:s3:::amzn-s3-demo-bucket/home/${aws:username}/x"
+    assert resource_matches(HOME, resource, context={"aws:username": "bob"},
+                            version=VERSION_2008) is True
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x",
+                            context={"aws:username": "bob"}, version=VERSION_2008) is False
+
+
+def test_multivalued_context_key_does_not_resolve_a_variable() -> None:
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/a/x",
+                            context={"aws:username": ["a", "b"]}) is False

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.grants.sources import sam
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.principals import PrincipalName, resolve_roles
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.fixture
+def grants(data_dir: Path) -> object:
+    return sam.load(data_dir / "grants/sam/template.yaml", ResolveContext(), Notices())
+
+
+def code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+def deploy(aws: Emulator, name: str, role_name: str, tags: dict[str, str]) -> str:
+    iam = aws.client("iam")
+    try:
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        created = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)
+        role_arn = created["Role"]["Arn"]
+    function = aws.client("lambda").create_function(
+        FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
+        Code={"ZipFile": code()}, Tags=tags)
+    return str(function["FunctionArn"])
+
+
+def test_principal_names() -> None:
+    assert PrincipalName.parse(FUNCTION + "api:live").name == "api"
+    assert PrincipalName.parse(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/worker:7").name == "worker"
+    assert PrincipalName.parse("worker").service == ""
+
+
+def test_offline_matches_function_names_and_mapping_wins(grants: object) -> None:
+    notices = Notices()
+    resolved = resolve_roles(
+        [FUNCTION + "create-note-staging", FUNCTION + "ReportFunction", FUNCTION + "unknown",
+         FUNCTION + "ListNotesFunction"],
+        grants, mapping={"ListNotesFunction": "SharedReportingRole"},  # type: ignore[arg-type]
+        notices=notices)
+    assert resolved == {
+        FUNCTION + "create-note-staging": "CreateNoteFunctionRole",
+        FUNCTION + "ReportFunction": "SharedReportingRole",
+        FUNCTION + "unknown": None,
+        FUNCTION + "ListNotesFunction": "SharedReportingRole",
+    }
+    assert notices.count("principal-unresolved") == 1
+
+
+def test_lambda_tags_name_the_declared_role_and_alias_the_account_arn(
+    aws: Emulator, grants: object
+) -> None:
+    # moto does not tag functions the way CloudFormation does; do it as CloudFormation would.
+    arn = deploy(aws, "notes-staging-CreateNote-AbC123", "notes-staging-CreateNoteRole-XyZ",
+                 {"aws:cloudformation:logical-id": "CreateNoteFunction",
+                  "aws:cloudformation:stack-name": "notes-staging"})
+    other = deploy(aws, "hand-made", "hand-made-role", {})
+    aliases: dict[str, str] = {}
+    resolved = resolve_roles([arn, other], grants, session=aws,  # type: ignore[arg-type]
+                             stack_name="notes-staging", notices=Notices(), aliases=aliases)
+    assert resolved == {
+        arn: "CreateNoteFunctionRole",
+        other: "arn:aws:iam::123456789012:role/hand-made-role",  # attached role, not declared
+    }
+    assert aliases == {
+        "arn:aws:iam::123456789012:role/notes-staging-CreateNoteRole-XyZ": "CreateNoteFunctionRole"}
+
+
+def test_tags_of_another_stack_are_not_trusted(aws: Emulator, grants: object) -> None:
+    arn = deploy(aws, "elsewhere", "elsewhere-role",
+                 {"aws:cloudformation:logical-id": "CreateNoteFunction",
+                  "aws:cloudformation:stack-name": "another-stack"})
+    resolved = resolve_roles([arn], grants, session=aws,  # type: ignore[arg-type]
+                             stack_name="notes-staging", notices=Notices())
+    assert resolved == {arn: "arn:aws:iam::123456789012:role/elsewhere-role"}
+
+
+def test_stack_resources_map_physical_names_to_logical_ids(
+    aws: Emulator, grants: object
+) -> None:
+    iam = aws.client("iam")
+    role_arn = iam.create_role(RoleName="stack-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    template = {"Resources": {"ListNotesFunction": {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Runtime": "python3.12", "Handler": "app.handler", "Role": role_arn,
+                       "Code": {"ZipFile": "def handler(event, context):\n    return {}\n"}},
+    }}}
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="notes-staging", TemplateBody=json.dumps(template))
+    [resource] = cloudformation.list_stack_resources(
+        StackName="notes-staging")["StackResourceSummaries"]
+    principal = FUNCTION + resource["PhysicalResourceId"]  # a generated name, untagged by moto
+    notices = Notices()
+    aliases: dict[str, str] = {}
+    resolved = resolve_roles([principal], grants, session=aws,  # type: ignore[arg-type]
+                             stack_name="notes-staging", notices=notices, aliases=aliases)
+    assert resolved == {principal: "ListNotesFunctionRole"}
+    assert aliases == {role_arn: "ListNotesFunctionRole"}
+
+
+def test_missing_stack_is_a_warning(aws: Emulator, grants: object) -> None:
+    notices = Notices()
+    resolve_roles([FUNCTION + "ReportFunction"], grants, session=aws,  # type: ignore[arg-type]
+                  stack_name="nope", notices=notices)
+    assert notices.count("stack-not-found") == 1
+    assert notices.count("function-not-found") == 1
+
+
+def test_stack_role_name_maps_to_the_declared_role(aws: Emulator, grants: object) -> None:
+    template = {"Resources": {"SharedReportingRole": {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": json.loads(TRUST)},
+    }}}
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="notes-staging", TemplateBody=json.dumps(template))
+    [resource] = cloudformation.list_stack_resources(
+        StackName="notes-staging")["StackResourceSummaries"]
+    arn = deploy(aws, "renamed-by-hand", resource["PhysicalResourceId"], {})
+    aliases: dict[str, str] = {}
+    resolved = resolve_roles([arn], grants, session=aws,  # type: ignore[arg-type]
+                             stack_name="notes-staging", notices=Notices(), aliases=aliases)
+    assert resolved == {arn: "SharedReportingRole"}
+    assert list(aliases.values()) == ["SharedReportingRole"]

@@ -1,0 +1,178 @@
+"""The least-privilege proposal: grouping, S3 prefixes, `*`, escaping and IAM's size limits."""
+
+from __future__ import annotations
+
+from leastpriv_ci.analysis.proposal import (
+    INLINE_LIMIT,
+    MANAGED_LIMIT,
+    policy_size,
+    propose,
+    propose_policies,
+)
+from leastpriv_ci.policy.evaluate import evaluate
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Access
+from tests.analysis_support import ACCOUNT, function_arn, table_arn
+
+FN = function_arn("notes")
+NOTES = table_arn("notes")
+BUCKET = "arn:aws:s3:::attachments"
+
+
+def access(action: str, resource: str, **kw: object) -> Access:
+    return Access(FN, action, resource, **kw)  # type: ignore[arg-type]
+
+
+def allows(doc: dict[str, object], action: str, resource: str) -> bool:
+    policy = parse_policy(doc, name="proposal")
+    return evaluate(policy.statements, action, resource).allowed
+
+
+def test_resources_with_identical_action_sets_share_one_sorted_statement() -> None:
+    accesses = [
+        access("dynamodb:PutItem", table_arn("b")),
+        access("dynamodb:GetItem", table_arn("b")),
+        access("dynamodb:GetItem", table_arn("a")),
+        access("dynamodb:PutItem", table_arn("a")),
+        access("dynamodb:Query", table_arn("a") + "/index/byDate"),
+    ]
+    expected = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+         "Resource": [table_arn("a"), table_arn("b")]},
+        {"Effect": "Allow", "Action": "dynamodb:Query",
+         "Resource": table_arn("a") + "/index/byDate"},
+    ]}
+    assert propose(accesses) == expected
+    assert propose(reversed(accesses)) == expected
+
+
+def test_actions_are_spelled_as_the_catalog_spells_them() -> None:
+    doc = propose([access("DYNAMODB:getitem", NOTES)])
+    assert doc["Statement"] == [{"Effect": "Allow", "Action": "dynamodb:GetItem",
+                                 "Resource": NOTES}]
+
+
+def test_star_only_for_actions_without_resource_level_permissions() -> None:
+    doc = propose([
+        access("xray:PutTraceSegments", "*"),
+        access("s3:ListAllMyBuckets", "arn:aws:s3:::whatever"),  # takes no resource
+        access("dynamodb:GetItem", NOTES),
+    ])
+    assert doc["Statement"] == [
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": NOTES},
+        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "xray:PutTraceSegments"],
+         "Resource": "*"},
+    ]
+
+
+def test_s3_keys_generalise_to_the_longest_common_prefix_at_a_slash() -> None:
+    doc = propose([
+        access("s3:PutObject", BUCKET + "/notes/1/a.png"),
+        access("s3:PutObject", BUCKET + "/notes/2/b.png"),
+        access("s3:GetObject", BUCKET + "/notes/abc"),
+        access("s3:GetObject", BUCKET + "/notes/abd"),
+        access("s3:DeleteObject", BUCKET + "/x/1"),
+        access("s3:DeleteObject", BUCKET + "/y/1"),
+        access("s3:GetObjectTagging", BUCKET + "/only/one.txt"),
+        access("s3:ListBucket", BUCKET),
+    ])
+    assert doc["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": BUCKET + "/*"},  # a/ and
+        # y/ share nothing but the bucket, and the proposal is never wider than the bucket
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": BUCKET + "/notes/*"},  # notes/abc + notes/abd: cut at `/`, not notes/ab*
+        {"Effect": "Allow", "Action": "s3:GetObjectTagging", "Resource": BUCKET + "/only/one.txt"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET},
+    ]
+
+
+def test_literal_wildcards_in_observed_arns_are_escaped() -> None:
+    doc = propose([access("s3:GetObject", BUCKET + "/report*2024?.csv")])
+    assert doc["Statement"][0]["Resource"] == BUCKET + "/report${*}2024${?}.csv"
+    assert allows(doc, "s3:GetObject", BUCKET + "/report*2024?.csv")
+    assert not allows(doc, "s3:GetObject", BUCKET + "/report-anything-2024x.csv")
+
+
+def test_denied_accesses_are_a_need_and_are_included() -> None:
+    doc = propose([access("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t", denied=True)])
+    assert allows(doc, "sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
+
+
+def test_unknown_resource_is_scoped_to_the_principals_account_and_region() -> None:
+    proposal = propose_policies([access("sqs:SendMessage", "*", resource_known=False)])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage",
+         "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:*"}
+    ]
+    assert proposal.unknown_resources == ("sqs:SendMessage",)
+    assert any("did not name the resource" in note for note in proposal.notes)
+
+
+def test_unknown_resource_uses_the_bound_the_caller_gives() -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    proposal = propose_policies([access("sqs:SendMessage", "*", resource_known=False)],
+                                unknown_bound=lambda action, a: (queue,))
+    assert proposal.document["Statement"][0]["Resource"] == queue
+
+
+def many_tables(count: int) -> list[Access]:
+    """Each table used with a different action set, so nothing groups by itself."""
+    actions = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem")
+    out = []
+    for number in range(count):
+        name = table_arn(f"table-{number:04d}-with-a-long-descriptive-name")
+        chosen = [a for bit, a in enumerate(actions) if (number + 1) >> bit & 1]
+        out.extend(access(a, name) for a in chosen)
+    return out
+
+
+def test_fitting_merges_action_sets_per_service_over_used_resources_only() -> None:
+    accesses = many_tables(60)
+    plain = propose_policies(accesses, limit=10**9)
+    assert policy_size(plain.document) > MANAGED_LIMIT
+    fitted = propose_policies(accesses, limit=MANAGED_LIMIT)
+    assert len(fitted.documents) == 1
+    assert policy_size(fitted.document) <= MANAGED_LIMIT
+    assert any("merged" in note for note in fitted.notes)
+    for a in accesses:
+        assert allows(fitted.document, a.action, a.resource)
+    assert not allows(fitted.document, "dynamodb:GetItem", table_arn("never-used"))
+
+
+def test_fitting_splits_when_merging_is_not_enough_and_says_so() -> None:
+    accesses = [access("dynamodb:GetItem", table_arn(f"t{n:04d}-{'x' * 40}"))
+                for n in range(300)]
+    proposal = propose_policies(accesses, limit=MANAGED_LIMIT)
+    assert len(proposal.documents) > 1
+    assert all(policy_size(doc) <= MANAGED_LIMIT for doc in proposal.documents)
+    assert any("policies of at most 6144" in note for note in proposal.notes)
+    granted = {r for doc in proposal.documents for s in doc["Statement"]
+               for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    assert granted == {a.resource for a in accesses}
+
+
+def test_service_wildcard_only_over_one_shared_resource_set() -> None:
+    actions = [info.full_name for info in
+               __import__("leastpriv_ci.catalog", fromlist=["get_catalog"]).get_catalog()
+               .expand("dynamodb:*") if info.resource_types][:60]
+    accesses = [access(a, NOTES) for a in actions]
+    proposal = propose_policies(accesses, limit=400)
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": NOTES}
+    ]
+    assert any("`dynamodb:*`" in note for note in proposal.notes)
+
+
+def test_inline_limit_is_larger_than_managed() -> None:
+    accesses = many_tables(60)
+    assert INLINE_LIMIT > MANAGED_LIMIT
+    inline = propose_policies(accesses, limit=INLINE_LIMIT)
+    assert policy_size(inline.document) <= INLINE_LIMIT
+
+
+def test_unknown_resource_bounded_by_the_usage_stage_keeps_that_bound() -> None:
+    proposal = propose_policies([access("s3:GetObject", BUCKET + "/*", resource_known=False)])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/*"}
+    ]
+    assert proposal.unknown_resources == ("s3:GetObject",)

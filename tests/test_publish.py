@@ -1,0 +1,75 @@
+"""Publishing a run to Actions: outputs, summary, annotations, then the comment."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.publish import Publication, publish_to_actions
+from leastpriv_ci.runner import Annotation
+from tests.github_server import GitHubServer, Identity
+from tests.test_runner import parse_output_file
+
+EVENTS = Path(__file__).parent / "data" / "action" / "events"
+
+
+def environment(tmp_path: Path, github: GitHubServer, event: str) -> dict[str, str]:
+    return {
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(EVENTS / f"{event}.json"),
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_API_URL": github.api_url,
+        "GITHUB_WORKFLOW": "CI",
+        "GITHUB_JOB": "gate",
+        "LEASTPRIV_GITHUB_TOKEN": "user-token",
+    }
+
+
+PUBLICATION = Publication(
+    outputs={"verdict": "fail", "excess-count": "2"},
+    summary="## leastpriv-ci: fail",
+    annotations=[Annotation("error", "s3:DeleteObject is never used", "template.yaml", 14,
+                            "excess permission")],
+    comment="### leastpriv-ci: **fail**",
+)
+
+
+def test_everything_is_published_and_the_comment_url_is_an_output(
+    tmp_path: Path, github: GitHubServer
+) -> None:
+    github.state.tokens["user-token"] = Identity("gate-user")
+    github.state.add_pull("octo/app", 7)
+    out = io.StringIO()
+    result = publish_to_actions(PUBLICATION, environment(tmp_path, github, "pull_request"),
+                                comment_key="eu", notices=Notices(), out=out)
+    assert result.action == "created"
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs == {"verdict": "fail", "excess-count": "2", "comment-url": result.url}
+    assert (tmp_path / "summary.md").read_text() == "## leastpriv-ci: fail\n"
+    assert out.getvalue() == (
+        "::error file=template.yaml,line=14,title=excess permission::"
+        "s3:DeleteObject is never used\n"
+    )
+    [comment] = github.state.comments_on("octo/app", 7)
+    assert comment["body"] == "<!-- leastpriv-ci:CI/gate/eu -->\n### leastpriv-ci: **fail**"
+
+
+def test_a_push_run_still_gets_outputs_and_a_visible_warning(
+    tmp_path: Path, github: GitHubServer
+) -> None:
+    out = io.StringIO()
+    notices = Notices()
+    result = publish_to_actions(PUBLICATION, environment(tmp_path, github, "push"),
+                                notices=notices, out=out)
+    assert result.action == "skipped"
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs == {"verdict": "fail", "excess-count": "2", "comment-url": ""}
+    assert out.getvalue().splitlines()[-1] == (
+        "::warning title=leastpriv-ci::no pull-request comment: the push event is not a "
+        "pull request"
+    )
+    assert notices.count("comment-skipped") == 1
+    assert github.state.requests == []

@@ -1,0 +1,153 @@
+"""The PR comment: verdict first, escaping of hostile strings, links, the size cap."""
+
+from __future__ import annotations
+
+import re
+
+from leastpriv_ci.report import escape, markdown, summary
+from tests.report_helpers import FUNCTION, ROLE, finding, report
+
+HOSTILE = "arn:aws:s3:::b/`x`|<script>alert(1)</script>@org/team #123\nnext"
+
+
+def _link(path: str, line: int | None) -> str:
+    return f"https://github.com/o/r/blob/abc123/{path}#L{line}"
+
+
+def test_verdict_and_counts_come_first() -> None:
+    body = markdown.render(report(
+        finding("missing", "dynamodb:PutItem", severity="high"),
+        finding("excess"), finding("excess", "s3:PutObject"),
+    ))
+    first = body.splitlines()[0]
+    assert first == "### leastpriv-ci: ❌ fail"
+    counts_line = body.splitlines()[2]
+    assert counts_line.startswith("**1 missing** · 0 denied · **2 excess** · 0 platform")
+    assert body.index("1 missing") < body.index("#### Role")
+
+
+def test_pass_headline() -> None:
+    body = markdown.render(report(passed=True, reasons=("The gate passed.",)))
+    assert body.startswith("### leastpriv-ci: ✅ pass")
+    assert "- The gate passed\\." in body
+
+
+def test_missing_rows_come_before_excess_rows() -> None:
+    body = markdown.render(report(
+        finding("excess", "s3:DeleteObject"), finding("missing", "sqs:SendMessage"),
+        finding("denied", "kms:Decrypt"),
+    ))
+    rows = [line for line in body.splitlines() if line.startswith("| Missing")
+            or line.startswith("| Denied") or line.startswith("| Excess")]
+    assert [r.split(" | ")[0] for r in rows] == ["| Missing", "| Denied", "| Excess"]
+
+
+def test_statement_links_point_at_file_and_line() -> None:
+    body = markdown.render(report(finding(file="infra/template.yaml", line=17)), link=_link)
+    target = "https://github.com/o/r/blob/abc123/infra/template.yaml#L17"
+    assert f"[infra/template\\.yaml:17]({target})" in body
+
+
+def test_without_link_the_location_is_plain_text() -> None:
+    body = markdown.render(report(finding(file="template.yaml", line=9)))
+    assert "template\\.yaml:9" in body
+    assert "](" not in body.split("<details>")[0]
+
+
+def test_hostile_strings_cannot_break_the_table_or_inject_html() -> None:
+    body = markdown.render(report(finding("excess", "s3:Get`*`|x", HOSTILE)), link=_link)
+    row = next(line for line in body.splitlines() if line.startswith("| Excess"))
+    # exactly the 7 pipes of a 6-column row, every other pipe escaped
+    assert len(re.findall(r"(?<!\\)\|", row)) == 7
+    outside_code = re.sub(r"(`+).+?\1", "", body)
+    assert "<script>" not in outside_code
+    assert "``arn:aws:s3:::b/`x`\\|<script>alert(1)</script>@org/team #123 next``" in row
+    assert "next" in row  # the newline became a space inside the same row
+    # GitHub links no mention inside a code span, and none outside survives escaping
+    assert "@org" not in outside_code and "#123" not in outside_code
+
+
+def test_mentions_and_issue_links_are_neutralised_in_prose() -> None:
+    text = escape.text("ping @octocat about #42 <b>now</b> & [x](javascript:alert(1))")
+    assert "@octocat" not in text and f"@{escape.ZWJ}octocat" in text
+    assert "#42" not in text and f"#{escape.ZWJ}42" in text
+    assert "<b>" not in text and "&lt;b&gt;" in text
+    assert "](" not in text  # brackets and parentheses are escaped
+    assert "&amp;" in text
+
+
+def test_code_span_fence_outgrows_backtick_runs() -> None:
+    span = escape.code("a``b")
+    assert span == "```a``b```"
+    assert escape.code("`x`") == "`` `x` ``"
+    assert escape.code("a|b") == "`a\\|b`"
+
+
+def test_fenced_block_cannot_be_closed_by_its_content() -> None:
+    block = escape.fenced('{"a": "```\\n@team"}\n```', "json")
+    fence = block.splitlines()[0].removesuffix("json")
+    assert len(fence) == 4
+    assert block.endswith("\n" + fence)
+
+
+def test_unsafe_link_targets_are_dropped() -> None:
+    assert escape.link("x", "javascript:alert(1)") == "x"
+    assert escape.link("f", "https://h/a b(c)") == "[f](https://h/a%20b%28c%29)"
+
+
+def test_platform_unobserved_shared_and_proposal_sections() -> None:
+    r = report(
+        finding("platform", "logs:PutLogEvents", "*", severity="info"),
+        finding("unobserved", "*", "*", role="arn:aws:iam::1:role/idle", severity="info"),
+    )
+    analysis = r.analysis.__class__(
+        **{**r.analysis.__dict__, "shared_roles": {ROLE: (FUNCTION, FUNCTION + "2")}})
+    body = markdown.render(r.__class__(analysis=analysis, verdict=r.verdict))
+    assert "<summary>Platform-required permissions (1)" in body
+    assert "<summary>Unobserved (1)" in body
+    assert "is shared by 2 principals" in body
+    assert f"<summary>Proposed policy for <code>{ROLE}</code></summary>" in body
+    assert '"Action": "s3:GetObject"' in body
+    assert "Changes against the declared policy" in body
+    assert "7 trace(s) read, from 2023-11-14 22:13:20 UTC to 2023-11-14 22:23:20 UTC" in body
+    assert "2 access(es) whose traces named no resource" in body
+    assert "principal(s) with no known role" in body
+
+
+def test_five_thousand_findings_fit_in_a_comment() -> None:
+    findings = [
+        finding("excess", f"s3:Action{i}", f"arn:aws:s3:::bucket-{i}/{'k' * 80}",
+                role=f"arn:aws:iam::123456789012:role/r{i % 60}")
+        for i in range(5_000)
+    ]
+    body = markdown.render(report(*findings))
+    assert len(body) < 65_536 - 1_000
+    assert body.startswith("### leastpriv-ci: ❌ fail")
+    assert "**5000 excess**" in body
+    assert "job summary" in body  # points at the rest
+    assert body.count("<details>") == body.count("</details>")
+
+
+def test_one_huge_field_is_truncated_with_a_pointer() -> None:
+    findings = [finding("missing", "s3:GetObject", "arn:" + "x" * 5000, severity="high")]
+    body = markdown.render(report(*findings), limit=500)
+    assert markdown.size(body) <= 500
+    assert "truncated to fit" in body
+    assert body.count("<details>") == body.count("</details>")
+
+
+def test_summary_lists_more_than_the_comment() -> None:
+    findings = [finding("excess", f"s3:Action{i}") for i in range(300)]
+    comment = markdown.render(report(*findings))
+    job = summary.render(report(*findings))
+    assert "s3:Action299" in job
+    assert "s3:Action299" not in comment
+    assert "…and 260 more" in comment
+    assert markdown.size(job) < 1024 * 1024
+
+
+def test_summary_stays_under_one_mebibyte() -> None:
+    findings = [finding("excess", f"s3:A{i}", "arn:aws:s3:::b/" + "y" * 250,
+                        role=f"arn:aws:iam::1:role/r{i % 400}") for i in range(20_000)]
+    job = summary.render(report(*findings))
+    assert markdown.size(job) <= summary.SUMMARY_LIMIT

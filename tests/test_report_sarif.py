@@ -1,0 +1,80 @@
+"""SARIF 2.1.0: rules per kind, locations relative to the repo, stable fingerprints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from leastpriv_ci.report.sarif import fingerprint, to_sarif, write_sarif
+from tests.report_helpers import finding, report
+
+# The parts of the SARIF 2.1.0 schema (oasis-tcs/sarif-spec) that code scanning reads.
+SCHEMA = json.loads((Path(__file__).parent / "data" / "report" / "sarif-subset.schema.json")
+                    .read_text())
+
+
+def test_log_validates_against_the_sarif_subset_schema() -> None:
+    log = to_sarif(report(finding("missing", severity="high"), finding("excess"),
+                          finding("platform", severity="info", file=None)))
+    jsonschema.Draft7Validator(SCHEMA).validate(log)
+    assert log["version"] == "2.1.0"
+
+
+def test_rules_carry_help_and_security_severity() -> None:
+    driver = to_sarif(report(finding()))["runs"][0]["tool"]["driver"]
+    ids = [r["id"] for r in driver["rules"]]
+    assert ids == ["leastpriv/missing", "leastpriv/denied", "leastpriv/excess",
+                   "leastpriv/platform", "leastpriv/unobserved"]
+    excess = driver["rules"][2]
+    assert excess["help"]["text"].startswith("Remove the action")
+    assert excess["properties"]["security-severity"] == "5.5"
+
+
+def test_result_location_level_and_rule_index(tmp_path: Path) -> None:
+    absolute = str(tmp_path / "infra" / "template.yaml")
+    log = to_sarif(report(finding("missing", severity="high", file=absolute, line=12)),
+                   root=tmp_path)
+    result = log["runs"][0]["results"][0]
+    assert result["ruleId"] == "leastpriv/missing" and result["ruleIndex"] == 0
+    assert result["level"] == "error"
+    assert result["properties"]["security-severity"] == "8.0"
+    location = result["locations"][0]["physicalLocation"]
+    assert location == {"artifactLocation": {"uri": "infra/template.yaml"},
+                        "region": {"startLine": 12}}
+
+
+def test_dot_relative_paths_are_cleaned_and_no_file_means_no_location() -> None:
+    log = to_sarif(report(finding(file="./iam/policy.json", line=3), finding("missing", file=None)))
+    first, second = log["runs"][0]["results"]
+    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "iam/policy.json"
+    assert "locations" not in second
+
+
+def test_fingerprints_are_stable_per_kind_role_action_resource() -> None:
+    a = finding("excess", "s3:GetObject", "arn:aws:s3:::b/*", line=10)
+    moved = finding("excess", "S3:getobject", "arn:aws:s3:::b/*", line=99)
+    other = finding("excess", "s3:GetObject", "arn:aws:s3:::B/*")
+    assert fingerprint(a) == fingerprint(moved)  # lines move, action case does not matter
+    assert fingerprint(a) != fingerprint(other)  # ARNs are case-sensitive
+    results = to_sarif(report(a))["runs"][0]["results"]
+    assert results[0]["partialFingerprints"] == {"leastprivFinding/v1": fingerprint(a)}
+
+
+def test_ignored_findings_are_suppressed_not_dropped(tmp_path: Path) -> None:
+    ignored = finding()
+    ignored = ignored.__class__(**{**ignored.__dict__, "detail": {"ignored": "legacy job"}})
+    path = tmp_path / "out" / "leastpriv.sarif"
+    write_sarif(report(ignored), path)
+    result = json.loads(path.read_text())["runs"][0]["results"][0]
+    assert result["suppressions"] == [{"kind": "external", "justification": "legacy job"}]
+
+
+def test_subset_schema_rejects_members_sarif_does_not_define() -> None:
+    log = to_sarif(report(finding()))
+    log["runs"][0]["results"][0]["fingerprint"] = "x"  # SARIF calls it partialFingerprints
+    with pytest.raises(jsonschema.ValidationError, match="fingerprint"):
+        jsonschema.Draft7Validator(SCHEMA).validate(log)

@@ -1,0 +1,208 @@
+"""End-to-end offline scan: the shared real trace, a role file, the config file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.cli import main
+from tests.conftest import SHARED_XRAY
+
+DATA = Path(__file__).parent / "data" / "scan"
+# The shared real trace: next to the checkout, or where the worktrees keep it.
+TRACE = next(
+    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
+     if (d / "seed-tool-trace1.json").is_file()),
+    SHARED_XRAY / "seed-tool-trace1.json",
+)
+ROLE = "arn:aws:iam::112233445566:role/hello-role"
+TABLE = "arn:aws:dynamodb:us-east-1:112233445566:table/gen-docs"
+OBJECTS = "arn:aws:s3:::xray-test-demo-test-bucket/*"
+QUEUE = "arn:aws:sqs:us-east-1:112233445566:hello-events"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout holding the role file and the config; AWS sessions are forbidden."""
+    shutil.copy(DATA / "role.json", tmp_path / "role.json")
+    shutil.copy(DATA / "leastpriv.yml", tmp_path / ".leastpriv.yml")
+    monkeypatch.chdir(tmp_path)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def no_session(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an offline scan created an AWS session")
+
+    monkeypatch.setattr("boto3.session.Session.__init__", no_session)
+    return tmp_path
+
+
+def _scan(*extra: str) -> int:
+    return main(["scan", "--traces", str(TRACE), "--policy-paths", "role.json", *extra])
+
+
+def test_offline_scan_finds_exact_findings_and_fails(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _scan("--format", "json", "--report-file", "out/report.json")
+    out, err = capsys.readouterr()
+    assert code == 1
+    report = json.loads(out)
+    assert report["schema"] == 1 and report["verdict"] == "fail"
+    found = {(f["kind"], f["action"], f["resource"], f["origin"]["line"] if f["origin"] else None)
+             for f in report["findings"]}
+    assert found == {
+        ("missing", "dynamodb:DeleteItem", TABLE, None),
+        ("excess", "dynamodb:UpdateItem", TABLE, 22),
+        ("excess", "sqs:SendMessage", QUEUE, 29),
+        # used on one object only: the bucket-wide pattern is broader than the use
+        ("excess", "s3:GetObject", OBJECTS, 10),
+        ("excess", "s3:PutObject", OBJECTS, 10),
+        ("excess", "s3:PutObjectTagging", OBJECTS, 10),
+        ("excess", "s3:DeleteObject", OBJECTS, 10),
+    }
+    assert all(f["role"] == ROLE for f in report["findings"])
+    first = next(f for f in report["findings"] if f["action"] == "sqs:SendMessage")
+    assert first["origin"]["file"] == "role.json"
+    assert first["principals"] == [
+        "arn:aws:lambda:us-east-1:112233445566:function:nodejs-test-dev-hello"]
+    assert report["counts"]["missing"] == 1 and report["counts"]["excess"] == 6
+    assert set(report["proposals"]) == {ROLE}
+    assert report["coverage"]["traces"] == 1
+    assert report["coverage"]["policy_files"] == ["role.json"]
+    # the report file is written even though the gate failed, and matches stdout
+    assert json.loads((repo / "out" / "report.json").read_text()) == report
+    # reasons come last, on stderr, missing before excess
+    lines = err.strip().splitlines()
+    assert lines[-1] == "The gate failed."
+    assert lines[0].startswith("1 missing finding(s)")
+    assert lines[1].startswith("6 excess finding(s)")
+
+
+def test_ignore_rules_and_thresholds_from_config_and_flags(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / ".leastpriv.yml").write_text(
+        (DATA / "leastpriv.yml").read_text()
+        + "ignore:\n  - action: 'dynamodb:DeleteItem'\n    reason: cleanup, added next PR\n"
+        + "max-excess: 10\n"
+    )
+    code = _scan("--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["verdict"] == "pass"
+    ignored = [f for f in report["findings"] if f.get("ignored")]
+    assert [(f["action"], f["ignored"]) for f in ignored] == [
+        ("dynamodb:DeleteItem", "cleanup, added next PR")]
+    # a flag beats the file
+    assert _scan("--max-excess", "2", "--format", "json") == 1
+
+
+def test_sarif_and_markdown_outputs(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _scan("--format", "markdown", "--sarif-file", "leastpriv.sarif") == 1
+    body = capsys.readouterr().out
+    assert body.startswith("### leastpriv-ci: ❌ fail")
+    assert "`dynamodb:DeleteItem`" in body
+    log = json.loads((repo / "leastpriv.sarif").read_text())
+    results = log["runs"][0]["results"]
+    assert len(results) == 7
+    located = [r for r in results if "locations" in r]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in located} == {"role.json"}
+
+
+def test_baseline_passes_when_nothing_new(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _scan("--report-file", "base.json", "--format", "json")
+    capsys.readouterr()
+    code = _scan("--baseline", "base.json", "--fail-on", "excess", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert all(f.get("baseline") for f in report["findings"] if f["kind"] == "excess")
+
+
+def test_region_and_account_are_inferred_from_the_traces(repo: Path) -> None:
+    from leastpriv_ci.commands.scan import infer_location
+    from leastpriv_ci.notices import Notices
+    from leastpriv_ci.traces.files import iter_files
+    from leastpriv_ci.usage import observe
+
+    notices = Notices()
+    observation = observe(iter_files([TRACE], notices), notices=notices)
+    assert infer_location(observation) == ("us-east-1", "112233445566", "aws")
+
+
+def test_bad_config_is_exit_2_with_key_and_line(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / ".leastpriv.yml").write_text("max-excess: -1\n")
+    assert _scan() == 2
+    err = capsys.readouterr().err
+    assert ".leastpriv.yml:1: max-excess: -1 is less than the minimum of 0" in err
+    assert "Traceback" not in err
+
+
+def test_github_actions_mode_writes_outputs_summary_and_annotations(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs, step_summary = repo / "output.txt", repo / "summary.md"
+    outputs.touch()
+    step_summary.touch()
+    event = repo / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.delenv("LEASTPRIV_GITHUB_TOKEN", raising=False)
+    code = main(["scan", "--github-actions", "--trace-files", str(TRACE),
+                 "--policy-paths", "role.json", "--comment", "update"])
+    out = capsys.readouterr().out
+    assert code == 1
+    written = outputs.read_text()
+    for line in ("verdict", "fail", "excess-count", "6", "missing-count", "1",
+                 "report-file", "leastpriv-report.json", "policy-file"):
+        assert line in written
+    assert (repo / "leastpriv-report.json").is_file()
+    policies = json.loads((repo / "leastpriv-policy.json").read_text())
+    assert set(policies) == {ROLE}
+    assert step_summary.read_text().startswith("### leastpriv-ci: ❌ fail")
+    assert "::error file=role.json" not in out  # the only error is the unlocated missing one
+    assert "::error title=Missing permission" in out
+    assert "::warning file=role.json,line=29" in out
+    # the printed report and the reasons sit inside a stop-commands block, reasons last
+    token = out.split("::stop-commands::", 1)[1].splitlines()[0]
+    inside = out.split(f"::stop-commands::{token}\n", 1)[1].split(f"::{token}::", 1)[0]
+    assert "dynamodb:DeleteItem" in inside
+    assert inside.rstrip().endswith("The gate failed.")
+
+
+def test_base_ref_reports_what_the_pull_request_adds(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    role = json.loads((repo / "role.json").read_text())
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    base = {**role, "Policies": [{**role["Policies"][0], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": statements[:3]}}]}
+    head_text = (repo / "role.json").read_text()
+    (repo / "role.json").write_text(json.dumps(base, indent=2))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "role.json"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    (repo / "role.json").write_text(head_text)  # the pull request adds the Queue statement
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    change = report["changes"][ROLE]
+    assert change["status"] == "changed"
+    assert [a["statement"]["Action"] for a in change["added"]] == ["sqs:SendMessage"]
+    assert change["removed"] == []
+    _scan("--base-ref", "HEAD", "--format", "markdown")
+    body = capsys.readouterr().out
+    assert "IAM changes in this pull request (1 role(s))" in body
+    assert "- Allow `sqs:SendMessage` on `arn:aws:sqs:us-east-1:112233445566:hello-events` at " \
+        "role\\.json:29" in body

@@ -1,0 +1,229 @@
+"""Trace files: every accepted shape, streaming, and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.errors import EXIT_INPUT_ERROR, UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces import files as trace_files
+from leastpriv_ci.traces.files import iter_files
+
+TRACES = Path(__file__).parent / "data" / "traces"
+T1 = "1-5a50dc3f-068780e01b7e3f4148ed0c09"
+T2 = "1-5aaf0fa0-b6e00f54192cf79a38419e0f"
+
+
+def read(*names: str) -> tuple[list[RawTrace], Notices]:
+    notices = Notices()
+    return list(iter_files([TRACES / name for name in names], notices)), notices
+
+
+def documents(path: Path) -> list[str]:
+    return [segment["Document"] for segment in json.loads(path.read_text())["Segments"]]
+
+
+def test_single_trace_objects_from_the_real_exports() -> None:
+    traces, notices = read("seed-tool-trace1.json", "seed-tool-trace2.json")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert list(traces[0].segments) == documents(TRACES / "seed-tool-trace1.json")
+    assert list(traces[1].segments) == documents(TRACES / "seed-tool-trace2.json")
+    assert all(isinstance(s, str) for t in traces for s in t.segments)  # not decoded
+    assert traces[0].where == f"{TRACES / 'seed-tool-trace1.json'}#1"
+    assert len(notices) == 0
+
+
+def test_batch_get_traces_response() -> None:
+    traces, notices = read("batch-get-traces.json")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert [len(t.segments) for t in traces] == [13, 3]
+    assert [t.where.rsplit("#", 1)[1] for t in traces] == ["1", "2"]
+    assert len(notices) == 0
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty"])
+def test_array_of_traces(tmp_path: Path, indent: int | None) -> None:
+    path = tmp_path / "array.json"
+    path.write_text(
+        json.dumps(json.loads((TRACES / "array-of-traces.json").read_text()), indent=indent)
+    )
+    traces = list(iter_files([path], Notices()))
+    assert [t.trace_id for t in traces] == [T2, T1]
+    assert list(traces[1].segments) == documents(TRACES / "seed-tool-trace1.json")
+    assert traces[1].where == f"{path}#2"
+
+
+def test_array_of_raw_segment_documents_groups_by_trace(tmp_path: Path) -> None:
+    segments = [json.loads(line) for line in (TRACES / "segments.jsonl").read_text().splitlines()]
+    path = tmp_path / "segments.json"
+    path.write_text(json.dumps(segments, indent=1))
+    traces = list(iter_files([path], Notices()))
+    assert [(t.trace_id, len(t.segments)) for t in traces] == [(T1, 13), (T2, 3)]
+
+
+def test_json_lines_of_traces_name_their_line() -> None:
+    traces, _ = read("traces.jsonl")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert [t.where for t in traces] == [f"{TRACES / 'traces.jsonl'}:{n}" for n in (1, 2)]
+
+
+def test_json_lines_of_responses_with_blank_lines() -> None:
+    traces, _ = read("responses.jsonl")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert traces[1].where.endswith("responses.jsonl:3")
+
+
+def test_json_lines_of_raw_segments_group_consecutive_trace_ids() -> None:
+    traces, _ = read("segments.jsonl")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert [len(t.segments) for t in traces] == [13, 3]
+    first = traces[0].segments[0]
+    assert isinstance(first, dict) and first["trace_id"] == T1
+    assert traces[1].where.endswith("segments.jsonl:14")
+
+
+def test_directory_reads_every_trace_file_sorted(tmp_path: Path) -> None:
+    (tmp_path / "b.jsonl").write_bytes((TRACES / "traces.jsonl").read_bytes())
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "c.json").write_bytes((TRACES / "seed-tool-trace2.json").read_bytes())
+    (tmp_path / "a.json").write_bytes((TRACES / "seed-tool-trace1.json").read_bytes())
+    (tmp_path / "notes.txt").write_text("not a trace")
+    traces = list(iter_files([tmp_path], Notices()))
+    assert [Path(t.where.split("#")[0].rsplit(":", 1)[0]).name for t in traces] == [
+        "a.json",
+        "b.jsonl",
+        "b.jsonl",
+        "c.json",
+    ]
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (TRACES / "traces.jsonl").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    traces = list(iter_files([Path("-")], Notices()))
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert traces[0].where == "<stdin>:1"
+
+
+def test_stdin_pretty_printed_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (TRACES / "batch-get-traces.json").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert [t.trace_id for t in iter_files([Path("-")], Notices())] == [T1, T2]
+
+
+def test_a_bad_line_is_skipped_and_counted() -> None:
+    traces, notices = read("bad-line.jsonl")
+    assert [t.trace_id for t in traces] == [T1, T2]
+    (notice,) = notices.items()
+    assert notice.code == trace_files.NOTICE_BAD_LINE
+    assert notice.count == 1
+    assert notice.examples == (f"{TRACES / 'bad-line.jsonl'}:2",)
+
+
+def test_malformed_traces_and_segment_entries_are_skipped_and_counted() -> None:
+    traces, notices = read("malformed-entries.json")
+    assert [t.trace_id for t in traces] == ["1-partial", T1]
+    assert len(traces[0].segments) == 1
+    assert notices.count(trace_files.NOTICE_BAD_TRACE) == 1
+    assert notices.count(trace_files.NOTICE_BAD_SEGMENT) == 1
+
+
+@pytest.mark.parametrize("newline", ["", "\n"], ids=["one-line", "pretty"])
+def test_traces_are_yielded_before_the_file_is_read_to_the_end(
+    tmp_path: Path, newline: str
+) -> None:
+    path = tmp_path / "big.json"
+    trace = json.loads((TRACES / "seed-tool-trace2.json").read_text())
+    with path.open("w") as out:
+        out.write('{"Traces": [' + newline)
+        out.write(f",{newline}".join(json.dumps(trace) for _ in range(4000)))
+        out.write("]}")
+    with path.open("rb") as handle:
+        stream = trace_files._iter_stream(handle, str(path), False, Notices())
+        first = next(stream)
+        position = handle.tell()
+    assert first.trace_id == T2
+    assert path.stat().st_size > 8_000_000
+    assert position < 2_000_000  # streamed, not loaded whole
+
+
+def test_invalid_json_names_file_line_and_byte() -> None:
+    with pytest.raises(UserError) as caught:
+        read("not-json.json")
+    message = str(caught.value)
+    assert caught.value.exit_code == EXIT_INPUT_ERROR
+    assert "not-json.json" in message
+    assert "line 3 (byte 45)" in message
+    assert (TRACES / "not-json.json").read_bytes()[45:46] == b"}"
+
+
+def test_non_utf8_document_names_the_position() -> None:
+    with pytest.raises(UserError) as caught:
+        read("latin1.json")
+    data = (TRACES / "latin1.json").read_bytes()
+    offset = data.index(bytes([0xE9]))
+    assert f"line 1 (byte {offset})" in str(caught.value)
+
+
+def test_empty_file_is_an_input_error() -> None:
+    with pytest.raises(UserError, match=r"empty\.json: the trace file is empty"):
+        read("empty.json")
+
+
+def test_json_without_traces_is_an_input_error() -> None:
+    with pytest.raises(UserError, match=r"config\.json: .*none of the keys Traces"):
+        read("config.json")
+
+
+def test_lines_file_where_no_line_is_json(tmp_path: Path) -> None:
+    path = tmp_path / "junk.jsonl"
+    path.write_text("hello\nworld\n")
+    with pytest.raises(UserError, match=r"junk\.jsonl: no line is JSON \(line 1"):
+        list(iter_files([path], Notices()))
+
+
+def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"nope\.json: no such trace file"):
+        list(iter_files([tmp_path / "nope.json"], Notices()))
+    with pytest.raises(UserError, match="holds no"):
+        list(iter_files([tmp_path], Notices()))
+
+
+def test_long_first_line_is_still_json_lines(tmp_path: Path) -> None:
+    trace = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    trace["Segments"] = trace["Segments"] * 20  # > one read block on a single line
+    line = json.dumps(trace)
+    assert len(line) > trace_files.READ_SIZE
+    path = tmp_path / "long.json"
+    path.write_text(line + "\n" + line + "\n")
+    traces = list(iter_files([path], Notices()))
+    assert [len(t.segments) for t in traces] == [260, 260]
+    assert traces[1].where.endswith("long.json:2")
+
+
+def test_concatenated_documents_with_a_very_long_first_line(tmp_path: Path) -> None:
+    trace = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    trace["Segments"] = trace["Segments"] * 100
+    line = json.dumps(trace)
+    assert len(line) > trace_files.SNIFF_LIMIT
+    path = tmp_path / "huge-lines.json"
+    path.write_text(line + "\n" + json.dumps({"Traces": [trace]}) + "\n")
+    traces = list(iter_files([path], Notices()))
+    assert [len(t.segments) for t in traces] == [1300, 1300]
+    assert [t.where.rsplit("#", 1)[1] for t in traces] == ["1", "2"]
+
+
+def test_a_non_utf8_line_in_json_lines_is_skipped_and_counted(tmp_path: Path) -> None:
+    good = (TRACES / "traces.jsonl").read_bytes().splitlines()
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good[0] + b"\n" + b'{"Id": "caf\xe9", "Segments": []}\n' + good[1] + b"\n")
+    notices = Notices()
+    traces = list(iter_files([path], notices))
+    assert [t.trace_id for t in traces] == [T1, T2]
+    assert notices.items()[0].examples == (f"{path}:2",)

@@ -1,0 +1,551 @@
+"""Traces from the X-Ray API: moto's X-Ray, a throttling stand-in, and botocore's Stubber."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.errors import EXIT_SERVICE_ERROR, ServiceError, UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.options import TraceWindow, add_trace_arguments, open_traces
+from leastpriv_ci.traces.xray import (
+    NOTICE_UNPROCESSED,
+    FetchStats,
+    XrayQuery,
+    fetch_ids,
+    fetch_traces,
+    make_client,
+)
+from tests.xray_standin import StandIn, running_standin, trace_id
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HOUR = TraceWindow(NOW - timedelta(hours=1), NOW)
+ROLE = "arn:aws:sts::123456789012:assumed-role/leastpriv-scan/gha"
+
+
+def session() -> Any:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+
+
+def stubbed(**kwargs: Any) -> tuple[Any, Stubber]:
+    client = make_client(session(), **kwargs)
+    return client, Stubber(client)
+
+
+def query(**kwargs: Any) -> XrayQuery:
+    return XrayQuery(**{"window": HOUR, "max_concurrency": 1, "unprocessed_delay": 0.0, **kwargs})
+
+
+def trace(number: int) -> dict[str, Any]:
+    document = json.dumps({"id": f"{number:016x}", "trace_id": trace_id(number), "name": "fn"})
+    return {"Id": trace_id(number), "Segments": [{"Id": f"{number:016x}", "Document": document}]}
+
+
+def summaries(*numbers: int, token: str | None = None) -> dict[str, Any]:
+    page: dict[str, Any] = {"TraceSummaries": [{"Id": trace_id(n)} for n in numbers]}
+    if token:
+        page["NextToken"] = token
+    return page
+
+
+def fetch(client: Any, q: XrayQuery, notices: Notices | None = None, **kw: Any) -> list[RawTrace]:
+    return list(fetch_traces(client, q, notices if notices is not None else Notices(), **kw))
+
+
+# moto's X-Ray, over HTTP ------------------------------------------------------------
+
+
+def put_traces(aws: Emulator, count: int) -> dict[str, list[str]]:
+    """PutTraceSegments: ``count`` traces of a parent segment and a subsegment document."""
+    xray = aws.client("xray")
+    start = time.time() - 60
+    put: dict[str, list[str]] = {}
+    for number in range(count):
+        tid = f"1-{int(start):08x}-{number:024x}"
+        parent = {
+            "id": f"{number:015x}a",
+            "trace_id": tid,
+            "name": f"fn-{number % 3}",
+            "start_time": start + number * 0.01,
+            "end_time": start + number * 0.01 + 0.5,
+            "origin": "AWS::Lambda::Function",
+        }
+        child = {
+            "id": f"{number:015x}b",
+            "trace_id": tid,
+            "parent_id": parent["id"],
+            "type": "subsegment",
+            "name": "DynamoDB",
+            "namespace": "aws",
+            "start_time": start + number * 0.01 + 0.1,
+            "end_time": start + number * 0.01 + 0.2,
+            "aws": {"operation": "GetItem", "table_name": "orders"},
+        }
+        documents = [json.dumps(parent), json.dumps(child)]
+        response = xray.put_trace_segments(TraceSegmentDocuments=documents)
+        assert response["UnprocessedTraceSegments"] == []
+        put[tid] = documents
+    return put
+
+
+def test_fetch_from_moto_returns_every_trace_with_its_documents(aws: Emulator) -> None:
+    put = put_traces(aws, 12)
+    client = make_client(session(), endpoint_url=aws.endpoint_url)
+    now = datetime.now(UTC)
+    stats = FetchStats()
+    notices = Notices()
+    traces = fetch(
+        client,
+        XrayQuery(TraceWindow(now - timedelta(minutes=10), now + timedelta(minutes=1))),
+        notices,
+        stats=stats,
+    )
+    assert {t.trace_id for t in traces} == set(put)
+    for raw in traces:
+        assert sorted(raw.segments) == sorted(put[raw.trace_id])  # type: ignore[index, type-var]
+        assert raw.where == f"xray:{raw.trace_id}"
+    assert stats.batch_calls == math.ceil(12 / 5)
+    assert len(notices) == 0
+
+
+def test_open_traces_uses_the_api_without_traces_files(aws: Emulator) -> None:
+    put = put_traces(aws, 3)
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(
+        ["--since", "15m", "--endpoint-url", aws.endpoint_url, "--region", "us-east-1"]
+    )
+    traces = list(open_traces(args, Notices(), session=session()))
+    assert {t.trace_id for t in traces} == set(put)
+
+
+def test_moto_reports_unknown_ids_as_unprocessed_and_they_are_counted(aws: Emulator) -> None:
+    put = put_traces(aws, 2)
+    client = make_client(session(), endpoint_url=aws.endpoint_url)
+    unknown = [trace_id(1), trace_id(2)]
+    stats = FetchStats()
+    notices = Notices()
+    traces = list(
+        fetch_ids(client, [*put, *unknown], query(unprocessed_rounds=1), notices, stats=stats)
+    )
+    assert {t.trace_id for t in traces} == set(put)
+    assert stats.batch_calls == 2  # four IDs in one call, then one retry round of the two
+    assert stats.unprocessed_retried == 2
+    assert stats.unprocessed_left == 2
+    assert notices.count(NOTICE_UNPROCESSED) == 1
+
+
+# Listing: window chunks, pages, groups ------------------------------------------------
+
+
+def test_long_windows_are_split_into_day_chunks_and_ids_deduplicated() -> None:
+    client, stub = stubbed()
+    start = NOW - timedelta(hours=50)
+    edges = [start, start + timedelta(hours=24), start + timedelta(hours=48), NOW]
+    pages = [summaries(1, 2), summaries(2, 3), summaries(3, 4)]  # overlaps across chunks
+    for (begin, end), page in zip(itertools.pairwise(edges), pages, strict=True):
+        stub.add_response("get_trace_summaries", page, {"StartTime": begin, "EndTime": end})
+    stub.add_response(
+        "batch_get_traces",
+        {"Traces": [trace(n) for n in (1, 2, 3, 4)]},
+        {"TraceIds": [trace_id(n) for n in (1, 2, 3, 4)]},
+    )
+    stats = FetchStats()
+    with stub:
+        traces = fetch(client, query(window=TraceWindow(start, NOW)), stats=stats)
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(n) for n in (1, 2, 3, 4)]
+    assert [(c.start, c.end) for c in stats.chunks] == list(itertools.pairwise(edges))
+
+
+def test_every_summary_page_is_read() -> None:
+    client, stub = stubbed()
+    window = {"StartTime": HOUR.start, "EndTime": HOUR.end}
+    stub.add_response("get_trace_summaries", summaries(1, 2, token="p2"), window)
+    stub.add_response(
+        "get_trace_summaries", summaries(3, token="p3"), {**window, "NextToken": "p2"}
+    )
+    stub.add_response("get_trace_summaries", summaries(4), {**window, "NextToken": "p3"})
+    stub.add_response("batch_get_traces", {"Traces": [trace(n) for n in (1, 2, 3, 4)]})
+    with stub:
+        traces = fetch(client, query())
+    assert [t.trace_id for t in traces] == [trace_id(n) for n in (1, 2, 3, 4)]
+    stub.assert_no_pending_responses()
+
+
+def test_group_filter_is_joined_to_the_user_filter() -> None:
+    client, stub = stubbed()
+    stub.add_response(
+        "get_group",
+        {"Group": {"GroupName": "staging", "FilterExpression": 'annotation.env = "staging"'}},
+        {"GroupName": "staging"},
+    )
+    stub.add_response(
+        "get_trace_summaries",
+        summaries(),
+        {
+            "StartTime": HOUR.start,
+            "EndTime": HOUR.end,
+            "FilterExpression": '(annotation.env = "staging") AND (service("api"))',
+        },
+    )
+    with stub:
+        assert fetch(client, query(group="staging", filter_expression='service("api")')) == []
+    stub.assert_no_pending_responses()
+
+
+def test_filter_expression_is_passed_through() -> None:
+    client, stub = stubbed()
+    expected = {"StartTime": HOUR.start, "EndTime": HOUR.end, "FilterExpression": "fault = true"}
+    stub.add_response("get_trace_summaries", summaries(), expected)
+    with stub:
+        fetch(client, query(filter_expression="fault = true"))
+    stub.assert_no_pending_responses()
+
+
+def test_unknown_group_is_an_input_error() -> None:
+    client, stub = stubbed()
+    stub.add_client_error("get_group", "InvalidRequestException", "Group not found")
+    with stub, pytest.raises(UserError, match=r"no group 'nope'.*--xray-group") as caught:
+        fetch(client, query(group="nope"))
+    assert caught.value.exit_code == 2
+
+
+# Fetching: batches of five, unprocessed IDs ----------------------------------------
+
+
+def test_n_traces_take_ceil_n_over_5_batch_calls_of_at_most_five_ids() -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(*range(23)))
+    for first in range(0, 23, 5):
+        numbers = list(range(first, min(first + 5, 23)))
+        stub.add_response(
+            "batch_get_traces",
+            {"Traces": [trace(n) for n in numbers]},
+            {"TraceIds": [trace_id(n) for n in numbers]},
+        )
+    stats = FetchStats()
+    with stub:
+        traces = fetch(client, query(), stats=stats)
+    assert len(traces) == 23
+    assert stats.batch_calls == math.ceil(23 / 5) == 5
+    stub.assert_no_pending_responses()
+
+
+def test_partial_unprocessed_ids_are_asked_for_again() -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(*range(7)))
+    stub.add_response(
+        "batch_get_traces",
+        {
+            "Traces": [trace(n) for n in (0, 1, 2)],
+            "UnprocessedTraceIds": [trace_id(3), trace_id(4)],
+        },
+        {"TraceIds": [trace_id(n) for n in range(5)]},
+    )
+    stub.add_response(
+        "batch_get_traces",
+        {"Traces": [trace(n) for n in (5, 6)]},
+        {"TraceIds": [trace_id(5), trace_id(6)]},
+    )
+    stub.add_response(  # the retry round batches what is left together
+        "batch_get_traces",
+        {"Traces": [trace(3), trace(4)]},
+        {"TraceIds": [trace_id(3), trace_id(4)]},
+    )
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(), notices, stats=stats)
+    assert sorted(t.trace_id or "" for t in traces) == [trace_id(n) for n in range(7)]
+    assert stats.batch_calls == math.ceil(7 / 5) + 1
+    assert stats.unprocessed_retried == 2
+    assert notices.count(NOTICE_UNPROCESSED) == 0
+
+
+def test_ids_still_unprocessed_after_the_rounds_are_a_counted_warning() -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response(
+        "batch_get_traces", {"Traces": [trace(1)], "UnprocessedTraceIds": [trace_id(2)]}
+    )
+    for _ in range(2):
+        stub.add_response(
+            "batch_get_traces",
+            {"Traces": [], "UnprocessedTraceIds": [trace_id(2)]},
+            {"TraceIds": [trace_id(2)]},
+        )
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(unprocessed_rounds=2), notices, stats=stats)
+    assert [t.trace_id for t in traces] == [trace_id(1)]
+    assert stats.batch_calls == 3
+    assert stats.unprocessed_left == 1
+    assert notices.count(NOTICE_UNPROCESSED) == 1
+    stub.assert_no_pending_responses()
+
+
+def test_batch_get_traces_pages_are_followed_and_joined() -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1))
+    first, second = trace(1), trace(1)
+    second["Segments"][0]["Document"] = '{"id": "other"}'
+    stub.add_response("batch_get_traces", {"Traces": [first], "NextToken": "more"})
+    stub.add_response(
+        "batch_get_traces",
+        {"Traces": [second]},
+        {"TraceIds": [trace_id(1)], "NextToken": "more"},
+    )
+    with stub:
+        (raw,) = fetch(client, query())
+    assert raw.segments == (first["Segments"][0]["Document"], '{"id": "other"}')
+
+
+# Errors: permissions, KMS, endpoint -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "method"),
+    [
+        ("GetTraceSummaries", "get_trace_summaries"),
+        ("BatchGetTraces", "batch_get_traces"),
+        ("GetGroup", "get_group"),
+    ],
+)
+def test_access_denied_names_the_missing_permission(operation: str, method: str) -> None:
+    client, stub = stubbed()
+    if operation != "GetTraceSummaries" and operation != "GetGroup":
+        stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_client_error(
+        method,
+        "AccessDeniedException",
+        f"User: {ROLE} is not authorized to perform: xray:{operation}",
+        http_status_code=403,
+    )
+    group = "staging" if operation == "GetGroup" else None
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query(group=group))
+    message = str(caught.value)
+    assert f"grant xray:{operation} to the scanning role" in message
+    assert message.startswith(ROLE)
+    assert caught.value.exit_code == EXIT_SERVICE_ERROR
+    stub.assert_no_pending_responses()  # AccessDenied is not retried
+
+
+def test_access_denied_without_an_arn_asks_sts_who_called() -> None:
+    client, stub = stubbed()
+    stub.add_client_error("get_trace_summaries", "AccessDeniedException", "Access denied")
+    with (
+        stub,
+        pytest.raises(ServiceError, match=rf"^{ROLE} is not allowed .*xray:GetTraceSummaries"),
+    ):
+        fetch(client, query(), identify=lambda: ROLE)
+
+
+def test_kms_refusal_names_kms_decrypt_on_the_key() -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_client_error(
+        "batch_get_traces",
+        "AccessDeniedException",
+        f"User: {ROLE} is not authorized to perform: kms:Decrypt on resource: {key}",
+    )
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query())
+    assert f"{ROLE} needs kms:Decrypt on the key {key}" in str(caught.value)
+
+
+def test_kms_refusal_without_a_key_arn_reads_the_encryption_config() -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/feed"
+    client, stub = stubbed()
+    stub.add_client_error(
+        "get_trace_summaries",
+        "AccessDeniedException",
+        "The ciphertext refers to a customer master key that does not exist, does not exist "
+        "in this region, or you are not allowed to access.",
+    )
+    stub.add_response(
+        "get_encryption_config",
+        {"EncryptionConfig": {"KeyId": key, "Status": "ACTIVE", "Type": "KMS"}},
+    )
+    with stub, pytest.raises(ServiceError, match=f"kms:Decrypt on the key {key}"):
+        fetch(client, query(), identify=lambda: ROLE)
+
+
+def test_unreachable_endpoint_is_a_service_error() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = make_client(session(), endpoint_url=f"http://127.0.0.1:{port}", max_attempts=0)
+    with pytest.raises(ServiceError, match=rf"cannot reach X-Ray at http://127.0.0.1:{port}"):
+        fetch(client, query())
+
+
+def test_client_uses_adaptive_retries_and_the_custom_endpoint() -> None:
+    client = make_client(session(), endpoint_url="http://vpce.example:4443", max_attempts=7)
+    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 8}
+    assert client.meta.endpoint_url == "http://vpce.example:4443"
+
+
+# Throttling, over real HTTP ---------------------------------------------------------
+
+
+def test_throttled_calls_are_retried_by_botocore_until_they_succeed() -> None:
+    with running_standin(StandIn(count=3, throttle_first=1)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url)
+        traces = fetch(client, query())
+    assert [t.trace_id for t in traces] == [trace_id(n) for n in range(3)]
+    assert sum(state.throttled.values()) == 1
+    assert state.calls == {"GetTraceSummaries": 1, "BatchGetTraces": 1}
+
+
+def test_throttling_past_the_attempts_is_a_service_error() -> None:
+    with running_standin(StandIn(count=3, throttle_first=5)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url, max_attempts=0)
+        with pytest.raises(ServiceError, match="kept throttling GetTraceSummaries after 1 "):
+            fetch(client, query())
+
+
+def test_concurrent_fetch_against_the_standin_yields_every_trace_once() -> None:
+    with running_standin(StandIn(count=137, unprocessed_once=frozenset({trace_id(7)}))) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url)
+        stats = FetchStats()
+        traces = fetch(client, query(max_concurrency=4), stats=stats)
+    assert sorted(t.trace_id or "" for t in traces) == [trace_id(n) for n in range(137)]
+    assert state.calls["BatchGetTraces"] == math.ceil(137 / 5) + 1
+    assert max(state.ids_per_call) == 5
+
+
+# Options ------------------------------------------------------------------------------
+
+
+def test_window_options() -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    assert TraceWindow.from_options("30m", None, None, now) == TraceWindow(
+        now - timedelta(minutes=30), now
+    )
+    assert TraceWindow.from_options(None, "2026-01-01T00:00:00Z", "2026-01-01T06:00", now) == (
+        TraceWindow(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 6, tzinfo=UTC))
+    )
+    with pytest.raises(UserError, match="--since '3 parsecs' is not a duration"):
+        TraceWindow.from_options("3 parsecs", None, None, now)
+    with pytest.raises(UserError, match="--start 'yesterday' is not an ISO 8601"):
+        TraceWindow.from_options(None, "yesterday", None, now)
+    with pytest.raises(UserError, match="window is empty"):
+        TraceWindow.from_options(None, "2026-01-03", None, now)
+
+
+def test_traces_files_exclude_api_options(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--traces", str(tmp_path), "--since", "1h"])
+    with pytest.raises(UserError, match="--since choose X-Ray API traces"):
+        open_traces(args, Notices())
+
+
+def test_progress_is_written_when_a_stream_is_given() -> None:
+    import io
+
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1), trace(2)]})
+    out = io.StringIO()
+    with stub:
+        fetch(client, query(), progress=out)
+    assert out.getvalue().rstrip().endswith("X-Ray: 2/2 traces, 1 BatchGetTraces calls")
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    with stub:
+        fetch(client, query())
+    assert capsys.readouterr().err == ""
+
+
+def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    assert parser.parse_args([]).max_concurrency == 4
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-concurrency", "0"])
+    assert "not a whole number from 1 to 64" in capsys.readouterr().err
+
+
+def test_kms_refusal_is_recognised_whatever_the_error_code() -> None:
+    client, stub = stubbed()
+    stub.add_client_error(
+        "get_trace_summaries",
+        "InvalidRequestException",
+        "Unable to decrypt data: KMS key arn:aws:kms:eu-west-1:111122223333:key/abc is disabled",
+    )
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query(), identify=lambda: ROLE)
+    assert "needs kms:Decrypt on the key arn:aws:kms:eu-west-1:111122223333:key/abc" in str(
+        caught.value
+    )
+
+
+class CapturingEmitter:
+    """Keeps every document the real X-Ray SDK would send to the daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address: str) -> None:
+        pass
+
+
+def test_real_sdk_documents_round_trip_through_moto_xray(aws: Emulator) -> None:
+    from aws_xray_sdk.core import patch, xray_recorder
+
+    capture = CapturingEmitter()
+    xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR")
+    patch(["botocore"])
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for number in range(6):
+        with xray_recorder.in_segment(f"orders-fn-{number}"):
+            ddb.get_item(TableName="orders", Key={"id": {"S": str(number)}})
+    assert len(capture.documents) == 6
+    response = aws.client("xray").put_trace_segments(TraceSegmentDocuments=capture.documents)
+    assert response["UnprocessedTraceSegments"] == []
+
+    client = make_client(session(), endpoint_url=aws.endpoint_url)
+    now = datetime.now(UTC)
+    stats = FetchStats()
+    window = TraceWindow(now - timedelta(minutes=5), now + timedelta(minutes=1))
+    traces = fetch(client, XrayQuery(window), stats=stats)
+    assert sorted(d for t in traces for d in t.segments) == sorted(capture.documents)  # type: ignore[type-var]
+    subsegments = [json.loads(str(t.segments[0]))["subsegments"][0] for t in traces]
+    assert {(s["name"], s["aws"]["operation"]) for s in subsegments} == {("dynamodb", "GetItem")}
+    assert stats.batch_calls == 2

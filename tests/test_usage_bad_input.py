@@ -1,0 +1,145 @@
+"""Bad segment documents are skipped, counted and named; nothing raises."""
+
+from __future__ import annotations
+
+import json
+
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import accesses
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+def _segment(subsegments: list[object], **extra: object) -> dict[str, object]:
+    return {"id": "s1", "name": "f", "origin": "AWS::Lambda::Function", "start_time": 1.0,
+            "end_time": 2.0, "aws": {"function_arn": FN}, "subsegments": subsegments, **extra}
+
+
+def _get_item(call_id: str = "c1", table: str = "t") -> dict[str, object]:
+    return {"id": call_id, "name": "dynamodb", "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "GetItem", "region": "us-east-1", "table_name": table}}
+
+
+GET_T = ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/t", 1, False, True)
+
+
+def _trace(*docs: object) -> RawTrace:
+    texts = tuple(d if isinstance(d, str) else json.dumps(d) for d in docs)
+    return RawTrace("1-x", texts, "f.json#1")
+
+
+def test_document_that_is_not_json_is_skipped_and_named() -> None:
+    observation = observe([_trace("{not json", [1, 2], _segment([_get_item()]))])
+    assert accesses(observation) == {FN: {GET_T}}
+    (notice,) = observation.notices.items()
+    assert notice.code == "malformed-segment"
+    assert notice.count == 2
+    assert notice.examples[0].startswith("f.json#1 segment 1")
+
+
+def test_segment_without_id_is_skipped() -> None:
+    segment = _segment([_get_item()])
+    del segment["id"]
+    observation = observe([_trace(segment)])
+    assert observation.principals == {}
+    assert observation.notices.count("segment-missing-id") == 1
+
+
+def test_missing_and_mistyped_fields_do_not_raise() -> None:
+    broken: list[object] = [
+        "not a subsegment", 7, None,
+        {"id": "c2", "namespace": "aws", "aws": {"region": "us-east-1"}},  # no operation
+        {"id": "c3", "namespace": "aws", "aws": "text"},
+        {"id": "c4", "name": 5, "namespace": "aws", "aws": {"operation": "GetItem"}},
+        {"id": "c5", "name": "dynamodb", "aws": {"operation": "GetItem", "table_name": 12}},
+        {"id": "c6", "name": "dynamodb", "aws": {"operation": "GetItem"}, "cause": "abc"},
+        {"id": "c7", "name": "dynamodb", "aws": {"operation": "GetItem"},
+         "cause": {"exceptions": ["x", {"type": 3, "message": None}]}},
+        {"id": "c8", "name": "sqs", "aws": {"operation": "SendMessage", "queue_url": "nonsense"}},
+        {"id": "c9", "subsegments": "nope"},
+        _get_item("c10"),
+    ]
+    segment = _segment(broken, start_time="soon")
+    observation = observe([_trace(segment)])
+    found = accesses(observation)[FN]
+    assert GET_T in found
+    assert ("sqs:SendMessage", "*", 1, False, False) in found
+    assert observation.notices.count("unknown-service") == 1  # the call named 5
+
+
+def test_unknown_service_is_counted_not_guessed() -> None:
+    call = {"id": "c1", "name": "FrobnicatorService", "namespace": "aws",
+            "aws": {"operation": "Frobnicate"}}
+    observation = observe([_trace(_segment([call]))])
+    assert observation.principals[FN].accesses == ()
+    assert observation.notices.count("unknown-service") == 1
+
+
+def test_nesting_past_every_parser_limit_is_walked() -> None:
+    # 10,000 levels: past orjson's depth limit and Python's recursion limit.
+    depth = 10_000
+    opening = "".join(f'{{"id": "n{i}", "name": "local", "subsegments": [' for i in range(depth))
+    text = opening + json.dumps(_get_item("deep")) + "]}" * depth
+    segment = json.dumps(_segment([]))[:-2] + text + "]}"
+    observation = observe([_trace(segment)])
+    assert accesses(observation) == {FN: {GET_T}}
+
+
+def test_decoded_documents_nested_deep_are_walked() -> None:
+    node: dict[str, object] = _get_item("deep")
+    for level in range(10_000):
+        node = {"id": f"n{level}", "name": "local", "subsegments": [node]}
+    trace = RawTrace("1-x", (_segment([node]),), "api")
+    assert accesses(observe([trace])) == {FN: {GET_T}}
+
+
+def test_in_progress_and_duplicate_copies_count_once() -> None:
+    in_progress = _segment([], in_progress=True)
+    done = _segment([_get_item()])
+    observation = observe([_trace(in_progress, done, done)])
+    assert accesses(observation) == {FN: {GET_T}}
+    # the same call also sent on its own (streamed) is still one call
+    streamed = dict(_get_item(), type="subsegment", parent_id="s1")
+    assert accesses(observe([_trace(done, streamed)])) == {FN: {GET_T}}
+
+
+def test_inferred_segments_are_ignored() -> None:
+    inferred = {"id": "i1", "name": "DynamoDB", "inferred": True, "parent_id": "c1",
+                "origin": "AWS::DynamoDB::Table",
+                "aws": {"operation": "DeleteItem", "table_name": "t"}}
+    observation = observe([_trace(_segment([_get_item()]), inferred)])
+    assert accesses(observation) == {FN: {GET_T}}
+
+
+def test_parent_cycle_between_subsegment_documents_is_unattributed() -> None:
+    a = dict(_get_item("a"), type="subsegment", parent_id="b")
+    b = dict(_get_item("b"), type="subsegment", parent_id="a")
+    observation = observe([_trace(a, b)])
+    assert observation.principals == {}
+    assert observation.notices.count("unattributed") == 2
+
+
+def test_orphan_subsegment_document_is_unattributed() -> None:
+    orphan = dict(_get_item("a"), type="subsegment", parent_id="gone")
+    observation = observe([_trace(orphan)])
+    assert observation.notices.count("unattributed") == 1
+
+
+def test_denial_naming_an_api_operation_keeps_the_mapped_action() -> None:
+    call = dict(_get_item(), cause={"exceptions": [{
+        "type": "ClientError",
+        "message": "An error occurred (AccessDeniedException) when calling the GetItem "
+                   "operation: User: x is not authorized to perform: dynamodb:GetItemX"}]})
+    observation = observe([_trace(_segment([call]))])
+    ((action, resource, _count, denied, _known),) = accesses(observation)[FN]
+    assert (action, resource, denied) == ("dynamodb:GetItem", GET_T[1], True)
+
+
+def test_throttle_and_not_found_are_use_not_denial() -> None:
+    throttled = dict(_get_item("c1"), throttle=True, error=True, cause={"exceptions": [
+        {"type": "ThrottlingException", "message": "Rate exceeded"}]})
+    missing = dict(_get_item("c2"), error=True, cause={"exceptions": [
+        {"type": "ResourceNotFoundException", "message": "Requested resource not found"}]})
+    observation = observe([_trace(_segment([throttled, missing]))])
+    assert accesses(observation) == {FN: {(*GET_T[:2], 2, False, True)}}

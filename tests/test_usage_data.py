@@ -1,0 +1,77 @@
+"""The usage data files checked against the IAM catalog."""
+
+from __future__ import annotations
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.usage.data import load
+from leastpriv_ci.usage.operations import RESOURCE_KINDS, operations
+from leastpriv_ci.usage.resources import PARSERS, resource_fields
+from leastpriv_ci.usage.services import normalise, service_names
+
+
+def test_every_action_the_exceptions_produce_exists_in_iam() -> None:
+    catalog = get_catalog()
+    missing = sorted(a for a in operations().data_actions() if not catalog.exists(a))
+    assert missing == []
+
+
+def test_exceptions_use_the_catalogs_spelling_and_known_resource_kinds() -> None:
+    catalog = get_catalog()
+    for step in operations().data_steps():
+        assert catalog.canonical(step.action) == step.action
+        assert step.resource in RESOURCE_KINDS
+
+
+def test_every_sdk_service_prefix_is_an_iam_service() -> None:
+    catalog = get_catalog()
+    prefixes = set(load("sdk_services.yaml")["services"])
+    assert sorted(p for p in prefixes if not catalog.has_service(p)) == []
+
+
+def test_spellings_do_not_collide_between_services() -> None:
+    seen: dict[str, str] = {}
+    for prefix, spellings in load("sdk_services.yaml")["services"].items():
+        for spelling in (prefix, *spellings):
+            key = normalise(spelling)
+            assert seen.setdefault(key, prefix) == prefix, f"{spelling} names two services"
+
+
+def test_each_sdks_spelling_resolves() -> None:
+    names = service_names()
+    cases = {
+        "dynamodb": "dynamodb", "DynamoDB": "dynamodb", "AmazonDynamoDBv2": "dynamodb",
+        "DynamoDb": "dynamodb", "DynamoDBv2": "dynamodb", "Secrets Manager": "secretsmanager",
+        "SecretsManager": "secretsmanager", "AWSSecretsManager": "secretsmanager",
+        "s3": "s3", "AmazonS3": "s3", "SimpleNotificationService": "sns", "AWSLambda": "lambda",
+        "Sfn": "states", "EventBridge": "events", "AWSKMS": "kms", "Firehose": "firehose",
+        "AWSSimpleSystemsManagement": "ssm", "SimpleEmailServiceV2": "ses", "STS": "sts",
+        "Kinesis": "kinesis", "SQS": "sqs",
+    }
+    assert {name: names.prefix(name) for name in cases} == cases
+    assert names.prefix("my-function") is None
+
+
+def test_resource_fields_name_catalog_types_and_known_parsers() -> None:
+    table = resource_fields()  # raises on a type the catalog lacks
+    for specs in table.by_service.values():
+        for spec in specs:
+            for _var, refs in spec.vars:
+                assert all(ref.parser is None or ref.parser in PARSERS for ref in refs)
+    catalog = get_catalog()
+    assert all(catalog.has_service(s) for s in table.by_service)
+
+
+def test_required_services_have_resource_rules() -> None:
+    required = {"dynamodb", "s3", "sqs", "sns", "lambda", "kinesis", "firehose",
+                "secretsmanager", "ssm", "kms", "events", "states", "sts", "ses"}
+    assert required <= set(resource_fields().by_service)
+    assert required <= set(load("sdk_services.yaml")["services"])
+
+
+def test_unlisted_operation_maps_only_when_iam_has_it() -> None:
+    table = operations()
+    steps = table.steps("dynamodb", "GetItem")
+    assert steps is not None
+    assert [s.action for s in steps] == ["dynamodb:GetItem"]
+    assert table.steps("dynamodb", "TransactWriteItems") is None
+    assert table.steps("s3", "HeadObject") is not None

@@ -1,0 +1,78 @@
+"""The ``observe`` subcommand: JSON contract, text table, principal map, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.cli import main
+from tests.usage_helpers import USAGE, expected
+
+
+def test_json_output_is_the_design_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["observe", "--traces", str(USAGE / "node_v3.json"), "--format", "json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == 1
+    assert set(doc) == {"schema", "principals", "warnings"}
+    rows = {
+        arn: {(a["action"], a["resource"], a["count"], a["denied"], a["resource_known"])
+              for a in body["accesses"]}
+        for arn, body in doc["principals"].items()
+    }
+    assert rows == expected(USAGE / "node_v3.expected.json")
+    (body,) = doc["principals"].values()
+    assert body["role"] is None
+    assert body["traces"] == 1
+
+
+def test_principal_map_file_names_the_principal(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["observe", "--traces", str(USAGE / "java_v1.json"), "--principal-map",
+                 str(USAGE / "java_v1.principal_map.json"), "--format", "json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    role = "arn:aws:iam::777788889999:role/inventory"
+    assert doc["principals"][role]["role"] == role
+
+
+def test_text_output_is_a_table_per_principal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["observe", "--traces", str(USAGE / "go_v2.json")]) == 0
+    out = capsys.readouterr().out
+    assert "arn:aws:lambda:us-east-1:565656565656:function:scheduler — 1 traces" in out
+    assert "[DENIED, resource not in trace]" in out
+    assert "unknown-service" in out
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{oops", "principal map is not valid JSON"),
+    ('["a"]', "must be a JSON object"),
+    ('{"web": "not-an-arn"}', "not an ARN"),
+])
+def test_bad_principal_map_exits_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    bad = tmp_path / "map.json"
+    bad.write_text(content)
+    code = main(["observe", "--traces", str(USAGE / "java_v1.json"), "--principal-map", str(bad)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert str(bad) in err
+
+
+def test_input_without_traces_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"Traces": []}')
+    assert main(["observe", "--traces", str(empty)]) == 2
+    assert "no traces found" in capsys.readouterr().err
+
+
+def test_file_that_is_not_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{definitely not json")
+    assert main(["observe", "--traces", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err
+    assert "Traceback" not in err

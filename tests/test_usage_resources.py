@@ -1,0 +1,65 @@
+"""Resource ARNs from the identifiers the SDKs record."""
+
+from __future__ import annotations
+
+import pytest
+
+from leastpriv_ci.usage.fields import Fields
+from leastpriv_ci.usage.resources import PARSERS, Where, resource_fields
+
+WHERE = Where("eu-west-1", "111122223333")
+
+
+@pytest.mark.parametrize(("parser", "value", "result"), [
+    ("queue_url", "https://sqs.us-east-2.amazonaws.com/444455556666/jobs",
+     "arn:aws:sqs:eu-west-1:444455556666:jobs"),  # the subsegment's region wins
+    ("queue_url", "http://127.0.0.1:5000/123456789012/jobs",
+     "arn:aws:sqs:eu-west-1:123456789012:jobs"),
+    ("queue_url", "not a url", None),
+    ("function", "fn:live", "fn"),
+    ("function", "arn:aws:lambda:us-east-1:1:function:fn:7",
+     "arn:aws:lambda:us-east-1:1:function:fn"),
+    ("function", "123456789012:function:fn:live",
+     "arn:aws:lambda:eu-west-1:123456789012:function:fn"),
+    ("noslash", "/app/db", "app/db"),
+    ("secret", "db-pass", "db-pass-??????"),
+    ("secret", "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf",
+     "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf"),
+    ("kms_key", "alias/app", None),
+    ("names", "dict_keys(['orders', 'lines'])", ["orders", "lines"]),
+    ("names", ["a", "b"], ["a", "b"]),
+    ("names", {"a": {}, "b": {}}, ["a", "b"]),
+])
+def test_identifier_parsers(parser: str, value: object, result: object) -> None:
+    assert PARSERS[parser](value, WHERE) == result  # type: ignore[arg-type]
+
+
+def _arns(service: str, aws: dict[str, object], where: Where = WHERE) -> list[list[str]]:
+    fields = Fields({"aws": aws})
+    return [spec.build(fields, where) for spec in resource_fields().specs(service)]
+
+
+def test_table_given_as_arn_is_used_as_is_and_index_appended() -> None:
+    table = "arn:aws:dynamodb:us-east-1:999999999999:table/orders"
+    index, plain, _stream = _arns("dynamodb", {"table_name": table, "index_name": "by-c"})
+    assert index == [f"{table}/index/by-c"]
+    assert plain == [table]
+
+
+def test_region_or_account_missing_means_no_arn() -> None:
+    assert _arns("sqs", {"queue_name": "jobs"}, Where(None, None)) == [[]]
+    assert _arns("sns", {"topic_arn": "arn:aws:sns:us-east-1:1:t"}, Where(None, None)) == [
+        ["arn:aws:sns:us-east-1:1:t"]]
+
+
+def test_execution_arn_is_not_extended() -> None:
+    execution = "arn:aws:states:eu-west-1:1:execution:flow:run-1"
+    _machine, found = _arns("states", {"execution_arn": execution})
+    assert found == [execution]
+
+
+def test_adot_attributes_are_read_from_metadata() -> None:
+    fields = Fields({"aws": {}, "metadata": {"default": {"aws.s3.bucket": "b", "aws.s3.key": "k"}}})
+    (obj, bucket) = [spec.build(fields, WHERE) for spec in resource_fields().specs("s3")]
+    assert obj == ["arn:aws:s3:::b/k"]
+    assert bucket == ["arn:aws:s3:::b"]

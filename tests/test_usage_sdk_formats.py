@@ -1,0 +1,83 @@
+"""Hand-written traces shaped like each SDK's output, with answers written by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leastpriv_ci.usage import observe
+from leastpriv_ci.usage.principal_map import load_principal_map
+from tests.usage_helpers import USAGE, accesses, expected, raw_traces
+
+SDK_FIXTURES = ["node_v2", "node_v3", "java_v1", "java_v2", "dotnet", "go_v2", "adot"]
+
+
+def _principal_map(name: str) -> dict[str, str]:
+    path = USAGE / f"{name}.principal_map.json"
+    return dict(load_principal_map(path)) if path.exists() else {}
+
+
+@pytest.mark.parametrize("name", SDK_FIXTURES)
+def test_sdk_shaped_trace_gives_the_hand_written_answer(name: str) -> None:
+    observation = observe(raw_traces(USAGE / f"{name}.json"), principal_map=_principal_map(name))
+    assert accesses(observation) == expected(USAGE / f"{name}.expected.json")
+
+
+@pytest.mark.parametrize("name", ["seed-tool-trace1", "seed-tool-trace2"])
+def test_real_shared_trace_gives_the_hand_written_answer(name: str) -> None:
+    # copies of /work/shared/data/xray (real X-Ray output of the tool we replace)
+    observation = observe(raw_traces(USAGE / f"{name}.json"))
+    assert accesses(observation) == expected(USAGE / f"{name}.expected.json")
+    assert observation.traces == 1
+    assert observation.window is not None
+
+
+def test_principal_map_role_sets_the_role() -> None:
+    observation = observe(raw_traces(USAGE / "java_v1.json"),
+                          principal_map=_principal_map("java_v1"))
+    answer = json.loads((USAGE / "java_v1.expected.json").read_text())
+    (usage,) = observation.principals.values()
+    assert usage.role == answer["role"]
+
+
+def test_lambda_principal_keeps_role_from_map() -> None:
+    observation = observe(
+        raw_traces(USAGE / "java_v2.json"),
+        principal_map={"ledger": "arn:aws:iam::121212121212:role/ledger-role"},
+    )
+    usage = observation.principals["arn:aws:lambda:us-east-2:121212121212:function:ledger"]
+    assert usage.role == "arn:aws:iam::121212121212:role/ledger-role"
+
+
+def test_unmapped_compute_segment_is_counted_unattributed() -> None:
+    observation = observe(raw_traces(USAGE / "java_v1.json"))
+    assert observation.principals == {}
+    assert observation.notices.count("unattributed") == 6
+    (notice,) = [n for n in observation.notices.items() if n.code == "unattributed"]
+    assert notice.examples == ("inventory-service",)
+
+
+def test_api_gateway_invoke_is_not_a_principals_call() -> None:
+    observation = observe(raw_traces(USAGE / "node_v2.json"))
+    assert all(":apigateway:" not in p for p in observation.principals)
+    assert observation.notices.count("unattributed") == 0
+
+
+def test_unknown_operation_and_service_are_counted() -> None:
+    java = observe(raw_traces(USAGE / "java_v2.json"))
+    assert java.notices.count("unknown-operation") == 1  # TransactWriteItems: no such action
+    go = observe(raw_traces(USAGE / "go_v2.json"))
+    assert go.notices.count("unknown-service") == 1
+    assert go.notices.count("unknown-resource") == 4
+
+
+def test_observation_json_follows_the_contract() -> None:
+    observation = observe(raw_traces(USAGE / "node_v3.json"))
+    doc = observation.to_json()
+    assert doc["schema"] == 1
+    principal = doc["principals"]["arn:aws:lambda:us-west-2:444455556666:function:report-builder"]
+    assert principal["traces"] == 1
+    assert {"action", "resource", "count", "denied", "resource_known"} <= set(
+        principal["accesses"][0])
+

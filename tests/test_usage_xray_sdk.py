@@ -1,0 +1,193 @@
+"""Real aws-xray-sdk traces of real boto3 calls against the moto server → observed accesses."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aws_xray_sdk.core import patch, xray_recorder
+
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import accesses
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders-fn"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class CapturingEmitter:
+    """Keeps every document the recorder would send to the X-Ray daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address: str) -> None:
+        pass
+
+
+@pytest.fixture
+def emitter() -> Iterator[CapturingEmitter]:
+    capture = CapturingEmitter()
+    xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR",
+                            streaming_threshold=100)
+    patch(["botocore"])
+    yield capture
+    xray_recorder.configure(streaming_threshold=100)
+
+
+def _traces(documents: list[str]) -> list[RawTrace]:
+    by_trace: dict[str, list[str]] = defaultdict(list)
+    for doc in documents:
+        by_trace[json.loads(doc)["trace_id"]].append(doc)
+    return [RawTrace(tid, tuple(docs), f"sdk:{tid}") for tid, docs in by_trace.items()]
+
+
+def _setup(aws: Emulator) -> dict[str, str]:
+    """Resources the function uses, created outside any segment (so not traced)."""
+    ddb = aws.client("dynamodb")
+    for table in ("orders", "customers"):
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                  {"AttributeName": "c", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            GlobalSecondaryIndexes=[{"IndexName": "by-c", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "c", "KeyType": "HASH"}]}],
+        )
+    s3 = aws.client("s3")
+    for bucket in ("src", "dst"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    queue = aws.client("sqs").create_queue(QueueName="jobs")["QueueUrl"]
+    topic = aws.client("sns").create_topic(Name="events")["TopicArn"]
+    aws.client("secretsmanager").create_secret(Name="db-password", SecretString="x")
+    aws.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("h.py", "def h(event, context):\n    return 1\n")
+    aws.client("lambda").create_function(
+        FunctionName="target", Runtime="python3.12", Handler="h.h",
+        Code={"ZipFile": code.getvalue()}, Role=f"arn:aws:iam::{ACCOUNT}:role/fn-role",
+    )
+    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "kms:DescribeKey",
+                           "Resource": "*"}]}
+    key = aws.client("kms").create_key(Policy=json.dumps(deny))["KeyMetadata"]["KeyId"]
+    return {"queue": queue, "topic": topic, "key": key}
+
+
+def _function_body(aws: Emulator, made: dict[str, str]) -> None:
+    ddb = aws.client("dynamodb")
+    ddb.put_item(TableName="orders", Item={"id": {"S": "1"}, "c": {"S": "a"}})
+    ddb.get_item(TableName="orders", Key={"id": {"S": "1"}})
+    ddb.query(TableName="orders", IndexName="by-c", KeyConditionExpression="c = :c",
+              ExpressionAttributeValues={":c": {"S": "a"}})
+    ddb.batch_get_item(RequestItems={"orders": {"Keys": [{"id": {"S": "1"}}]},
+                                     "customers": {"Keys": [{"id": {"S": "9"}}]}})
+    ddb.batch_write_item(RequestItems={
+        "orders": [{"PutRequest": {"Item": {"id": {"S": "2"}}}}],
+        "customers": [{"DeleteRequest": {"Key": {"id": {"S": "9"}}}}],
+    })
+    with pytest.raises(ddb.exceptions.ResourceNotFoundException):
+        ddb.get_item(TableName="missing", Key={"id": {"S": "1"}})  # not found is still use
+
+    s3 = aws.client("s3")
+    version = s3.put_object(Bucket="src", Key="a.txt", Body=b"hello")["VersionId"]
+    s3.get_object(Bucket="src", Key="a.txt")
+    s3.get_object(Bucket="src", Key="a.txt", VersionId=version)
+    s3.head_object(Bucket="src", Key="a.txt")
+    s3.list_objects_v2(Bucket="src")
+    s3.copy_object(Bucket="dst", Key="b.txt", CopySource={"Bucket": "src", "Key": "a.txt"})
+
+    sqs = aws.client("sqs")
+    sqs.send_message(QueueUrl=made["queue"], MessageBody="one")
+    sqs.send_message_batch(QueueUrl=made["queue"], Entries=[
+        {"Id": "1", "MessageBody": "two"}, {"Id": "2", "MessageBody": "three"}])
+    sqs.receive_message(QueueUrl=made["queue"])
+
+    sns = aws.client("sns")
+    sns.publish(TopicArn=made["topic"], Message="hi")
+    sns.publish_batch(TopicArn=made["topic"], PublishBatchRequestEntries=[
+        {"Id": "1", "Message": "a"}])
+
+    aws.client("lambda").invoke(FunctionName="target:$LATEST", Payload=b"{}")
+    aws.client("secretsmanager").get_secret_value(SecretId="db-password")
+    kms = aws.client("kms")
+    with pytest.raises(kms.exceptions.ClientError):
+        kms.describe_key(KeyId=made["key"])
+
+
+def _run(aws: Emulator, emitter: CapturingEmitter) -> list[RawTrace]:
+    made = _setup(aws)
+    segment = xray_recorder.begin_segment("orders-fn")
+    segment.origin = "AWS::Lambda::Function"
+    segment.set_aws({"function_arn": f"{FUNCTION}:live"})  # a qualified ARN: stripped
+    try:
+        _function_body(aws, made)
+    finally:
+        xray_recorder.end_segment()
+    return _traces(emitter.documents)
+
+
+def _arn(service: str, rest: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}"
+
+
+EXPECTED = {
+    ("dynamodb:PutItem", _arn("dynamodb", "table/orders"), 1, False, True),
+    ("dynamodb:GetItem", _arn("dynamodb", "table/orders"), 1, False, True),
+    ("dynamodb:GetItem", _arn("dynamodb", "table/missing"), 1, False, True),
+    ("dynamodb:Query", _arn("dynamodb", "table/orders/index/by-c"), 1, False, True),
+    ("dynamodb:BatchGetItem", _arn("dynamodb", "table/orders"), 1, False, True),
+    ("dynamodb:BatchGetItem", _arn("dynamodb", "table/customers"), 1, False, True),
+    ("dynamodb:BatchWriteItem", _arn("dynamodb", "table/orders"), 1, False, True),
+    ("dynamodb:BatchWriteItem", _arn("dynamodb", "table/customers"), 1, False, True),
+    ("s3:PutObject", "arn:aws:s3:::src/a.txt", 1, False, True),
+    ("s3:GetObject", "arn:aws:s3:::src/a.txt", 2, False, True),  # GetObject + CopyObject source
+    ("s3:GetObjectVersion", "arn:aws:s3:::src/a.txt", 1, False, True),
+    # The Python SDK records nothing for HeadObject: action known, resource not.
+    ("s3:GetObject", "*", 1, False, False),
+    ("s3:ListBucket", "arn:aws:s3:::src", 1, False, True),
+    ("s3:PutObject", "arn:aws:s3:::dst/b.txt", 1, False, True),
+    ("sqs:SendMessage", _arn("sqs", "jobs"), 2, False, True),
+    ("sqs:ReceiveMessage", _arn("sqs", "jobs"), 1, False, True),
+    ("sns:Publish", _arn("sns", "events"), 2, False, True),
+    ("lambda:InvokeFunction", _arn("lambda", "function:target"), 1, False, True),
+    ("secretsmanager:GetSecretValue", "*", 1, False, False),
+    ("kms:DescribeKey", "*", 1, True, False),
+}
+
+
+def test_python_sdk_calls_become_exact_accesses(aws: Emulator, emitter: CapturingEmitter) -> None:
+    traces = _run(aws, emitter)
+    observation = observe(traces)
+    assert accesses(observation) == {FUNCTION: EXPECTED}
+    usage = observation.principals[FUNCTION]
+    assert usage.traces == 1
+    assert observation.notices.count("unknown-resource") == 3
+
+
+def test_streamed_subsegments_join_their_parent(aws: Emulator, emitter: CapturingEmitter) -> None:
+    # With a low threshold the SDK sends finished subsegments as their own documents.
+    xray_recorder.configure(streaming_threshold=1)
+    traces = _run(aws, emitter)
+    standalone = [d for t in traces for d in t.segments
+                  if json.loads(d).get("type") == "subsegment"]
+    assert standalone, "the recorder should have streamed subsegments on their own"
+    assert accesses(observe(traces)) == {FUNCTION: EXPECTED}
+
+
+def test_denied_call_is_marked_denied_not_used(aws: Emulator, emitter: CapturingEmitter) -> None:
+    traces = _run(aws, emitter)
+    denied = [a for a in observe(traces).principals[FUNCTION].accesses if a.denied]
+    assert [(a.action, a.resource) for a in denied] == [("kms:DescribeKey", "*")]
