@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     code = EXIT_PASS
     with running_emulator(port=args.port, managed_policies=True) as emulator:
+        # Every AWS client in this process, the scan's included, talks to the emulator.
+        os.environ["AWS_ENDPOINT_URL"] = emulator.endpoint_url
         os.environ["AWS_DEFAULT_REGION"] = emulator.region
         tracer = LambdaTracer()
         for scenario in chosen:

@@ -10,7 +10,7 @@ from types import ModuleType
 
 from leastpriv_ci.demo.invoke import Staging
 from leastpriv_ci.demo.recording import LambdaTracer
-from leastpriv_ci.demo.staging import deploy, load_template
+from leastpriv_ci.demo.staging import deploy
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.errors import UserError
 
@@ -83,7 +83,7 @@ def run_staging(scenario: Scenario, app: Path, emulator: Emulator,
     """Deploy the scenario's staging, run the integration tests traced, send the traces."""
     emulator.reset()
     started = time.time()
-    deployment = deploy(load_template(app / scenario.deployed), emulator, STACK_NAME)
+    deployment = deploy(app / scenario.deployed, emulator, STACK_NAME)
     staging = Staging(emulator, deployment, app / "src", tracer)
     suite = _integration_tests(app).run(staging.invoke)
     documents = tracer.flush(emulator.client("xray"))

@@ -43,36 +43,30 @@ class Deployment:
     roles: tuple[str, ...]
 
 
-def translate(template: dict[str, Any], region: str) -> dict[str, Any]:
+def translate(template: dict[str, Any], emulator: Emulator, file: str) -> dict[str, Any]:
     """SAM → CloudFormation, offline; local code locations become inline placeholders."""
-    import os
-
-    from samtranslator.translator.transform import transform
+    from leastpriv_ci.grants.model import ResolveContext
+    from leastpriv_ci.grants.sources.sam import translate as sam_translate
 
     document = copy.deepcopy(template)
-    globals_function = document.get("Globals", {}).get("Function", {})
-    globals_function.pop("CodeUri", None)
+    document.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
     for resource in document.get("Resources", {}).values():
         if resource.get("Type") == "AWS::Serverless::Function":
             properties = resource.setdefault("Properties", {})
             properties.pop("CodeUri", None)
             properties["InlineCode"] = PLACEHOLDER_CODE
-    os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    return dict(transform(document, {}, _NoManagedPolicyLookup()))
+    context = ResolveContext(region=emulator.region, account=emulator.account)
+    return sam_translate(document, context, file)
 
 
-class _NoManagedPolicyLookup:
-    """The translator asks for managed-policy names only when a template uses them by name."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def deploy(template: dict[str, Any], emulator: Emulator, stack_name: str,
+def deploy(path: Path, emulator: Emulator, stack_name: str,
            parameters: dict[str, str] | None = None) -> Deployment:
-    """Create the stack on the emulator and return its functions."""
+    """Create the stack of the template at ``path`` on the emulator; return its functions."""
+    from leastpriv_ci.grants.sources.cloudformation import load_template
+
     cloudformation = emulator.client("cloudformation")
-    body = translate(template, emulator.region)
+    template = json.loads(json.dumps(load_template(path)))
+    body = translate(template, emulator, str(path))
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(body),
@@ -141,11 +135,3 @@ def _functions(emulator: Emulator, body: dict[str, Any], physical: dict[str, str
             environment=dict(config.get("Environment", {}).get("Variables", {})),
         )
     return functions
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    """Read a SAM/CloudFormation template (YAML short-form tags included)."""
-    from leastpriv_ci.grants.cfn_yaml import load_template as load_cfn
-
-    document: dict[str, Any] = json.loads(json.dumps(load_cfn(path)))
-    return document
