@@ -49,8 +49,13 @@ class Emulator:
 
 
 @contextmanager
-def running_emulator(region: str = "us-east-1", port: int = 0) -> Iterator[Emulator]:
-    """Start moto's server on 127.0.0.1 (a free port unless ``port`` is given); stop it after."""
+def running_emulator(
+    region: str = "us-east-1", port: int = 0, *, managed_policies: bool = False
+) -> Iterator[Emulator]:
+    """Start moto's server on 127.0.0.1 (a free port unless ``port`` is given); stop it after.
+
+    ``managed_policies`` makes the emulator's IAM know AWS managed policies (slower resets).
+    """
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
@@ -60,17 +65,29 @@ def running_emulator(region: str = "us-east-1", port: int = 0) -> Iterator[Emula
     # Dummy credentials so that nothing in this process can sign for a real account.
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
         os.environ.setdefault(name, value)
+    if managed_policies:
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if port:
+        _check_port_free(port)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    try:
-        server.start()
-    except OSError as exc:
-        raise UserError(
-            f"cannot bind 127.0.0.1:{port} for the local AWS emulator ({exc.strerror}); "
-            "free the port or choose another"
-        ) from None
+    server.start()
     host, bound = server.get_host_and_port()
     try:
         yield Emulator(endpoint_url=f"http://{host}:{bound}", region=region)
     finally:
         server.stop()
+
+
+def _check_port_free(port: int) -> None:
+    """Fail clearly when the port is taken (moto's server thread would otherwise hang)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot bind 127.0.0.1:{port} for the local AWS emulator ({exc.strerror}); "
+                "free the port or choose another with --port"
+            ) from None

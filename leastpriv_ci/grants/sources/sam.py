@@ -15,6 +15,7 @@ Templates are parsed with this tool's safe loader; the translator's own YAML hel
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import threading
 from collections.abc import Mapping
@@ -84,6 +85,8 @@ def translate(template: Mapping[str, Any], context: ResolveContext, file: str) -
     class _Region:  # all the translator reads from a boto3 session
         region_name = context.region
 
+    # The translator's metrics object warns on stderr that nobody published it.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     with _TRANSLATOR_LOCK:
         translator = Translator({}, Parser(), boto_session=_Region())
         try:

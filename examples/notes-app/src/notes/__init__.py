@@ -1,0 +1,1 @@
+"""The notes-app Lambda handlers (a small serverless CRUD app used by the demo)."""
