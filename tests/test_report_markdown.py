@@ -30,6 +30,8 @@ def test_pass_headline() -> None:
     body = markdown.render(report(passed=True, reasons=("The gate passed.",)))
     assert body.startswith("### leastpriv-ci: ✅ pass")
     assert "- The gate passed\\." in body
+    assert "No missing, denied or excess permissions." in body
+    assert "#### Role" not in body
 
 
 def test_missing_rows_come_before_excess_rows() -> None:

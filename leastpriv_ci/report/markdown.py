@@ -113,6 +113,10 @@ def _document(
     gated = {role: found for role, found in gated.items() if found}
     if changes:
         parts.append(_changes(changes, link, level.side_rows, pointer))
+    if not gated:
+        parts.append("No missing, denied or excess permissions"
+                     + (" (besides ignored ones)." if any(
+                         ignored_reason(f) for f in analysis.findings) else "."))
     hidden_rows = 0
     for index, (role, found) in enumerate(gated.items()):
         if index >= level.roles:
