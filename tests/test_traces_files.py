@@ -47,10 +47,24 @@ def test_batch_get_traces_response() -> None:
     assert len(notices) == 0
 
 
-def test_array_of_traces() -> None:
-    traces, _ = read("array-of-traces.json")
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty"])
+def test_array_of_traces(tmp_path: Path, indent: int | None) -> None:
+    path = tmp_path / "array.json"
+    path.write_text(
+        json.dumps(json.loads((TRACES / "array-of-traces.json").read_text()), indent=indent)
+    )
+    traces = list(iter_files([path], Notices()))
     assert [t.trace_id for t in traces] == [T2, T1]
     assert list(traces[1].segments) == documents(TRACES / "seed-tool-trace1.json")
+    assert traces[1].where == f"{path}#2"
+
+
+def test_array_of_raw_segment_documents_groups_by_trace(tmp_path: Path) -> None:
+    segments = [json.loads(line) for line in (TRACES / "segments.jsonl").read_text().splitlines()]
+    path = tmp_path / "segments.json"
+    path.write_text(json.dumps(segments, indent=1))
+    traces = list(iter_files([path], Notices()))
+    assert [(t.trace_id, len(t.segments)) for t in traces] == [(T1, 13), (T2, 3)]
 
 
 def test_json_lines_of_traces_name_their_line() -> None:
@@ -120,12 +134,15 @@ def test_malformed_traces_and_segment_entries_are_skipped_and_counted() -> None:
     assert notices.count(trace_files.NOTICE_BAD_SEGMENT) == 1
 
 
-def test_traces_are_yielded_before_the_file_is_read_to_the_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize("newline", ["", "\n"], ids=["one-line", "pretty"])
+def test_traces_are_yielded_before_the_file_is_read_to_the_end(
+    tmp_path: Path, newline: str
+) -> None:
     path = tmp_path / "big.json"
     trace = json.loads((TRACES / "seed-tool-trace2.json").read_text())
     with path.open("w") as out:
-        out.write('{"Traces": [')
-        out.write(",".join(json.dumps(trace) for _ in range(4000)))
+        out.write('{"Traces": [' + newline)
+        out.write(f",{newline}".join(json.dumps(trace) for _ in range(4000)))
         out.write("]}")
     with path.open("rb") as handle:
         stream = trace_files._iter_stream(handle, str(path), False, Notices())

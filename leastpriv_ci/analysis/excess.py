@@ -27,7 +27,7 @@ from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.catalog import ActionInfo, Catalog
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of
+from leastpriv_ci.policy.match import action_match, any_of, resource_matches
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
@@ -113,6 +113,8 @@ def _judge(
         if key in platform and key not in used_anywhere
     ]
     unused = {k: i for k, i in granted.items() if k not in used and k not in platform}
+    denied = _denied_everywhere(role, unit, unused)
+    unused = {k: i for k, i in unused.items() if k not in denied}
     suggested = _suggested(unit, covered, unknown)
     if not unused and suggested is None:
         return findings
@@ -160,6 +162,9 @@ def _judge(
         "unused_by_level": _by_level(unused.values()),
         "used_resources": sorted({u.resource for u in covered})[:MAX_LISTED],
     }
+    if denied:
+        # an unconditional Deny takes these away wherever this pattern grants them
+        detail["denied_by_policy"] = sorted(denied.values(), key=str.lower)[:MAX_LISTED]
     if suggested is not None:
         detail["suggested_resources"] = list(resources)
     if unknown:
@@ -182,6 +187,34 @@ def _judge(
         trace_ids=traces_of(u.trace_ids for u in (*covered, *unknown)),
         detail=detail,
     )]
+
+
+def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
+                       ) -> dict[str, str]:
+    """Granted actions an unconditional Deny removes on the whole resource pattern.
+
+    A Deny covers the pattern when its own resource patterns match the pattern's text
+    (``*``, the same ARN, or a wider wildcard), so the grant never takes effect there.
+    """
+    if unit.sub.not_resources:
+        return {}
+    pattern = unit.sub.resources[0]
+    denies = [
+        s for s in role.statements
+        if not s.is_allow and not s.conditions and not s.not_resources
+        and any(resource_matches(p, pattern) is True for p in s.resources)
+    ]
+    if not denies:
+        return {}
+    found = {}
+    for key, info in actions.items():
+        name = info.full_name
+        for deny in denies:
+            acting = any_of([action_match(p, name) for p in deny.actions])
+            if (not acting if deny.not_actions else acting is True) and acting is not None:
+                found[key] = name
+                break
+    return found
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]

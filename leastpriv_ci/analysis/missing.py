@@ -44,16 +44,17 @@ def missing_findings(
     index = PolicyIndex(role.statements, context=context, boundary=boundary)
     identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
     findings = []
+    closest: dict[str, Statement | None] = {}
     for use in uses:
-        verdict = _verdict(role, use, index, identity)
+        verdict = _verdict(role, use, index, identity, closest)
         if verdict is None:
             continue
         findings.append(_finding(role, use, verdict, rules))
     return findings
 
 
-def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex
-             ) -> _Verdict | None:
+def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
+             closest_cache: dict[str, Statement | None]) -> _Verdict | None:
     if not use.resource_known:
         return _unknown_resource_verdict(role, use)
     evaluation = index.evaluate(use.action, use.resource)
@@ -67,7 +68,9 @@ def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex
     if identity is not index and identity.evaluate(use.action, use.resource).allowed:
         boundary = role.boundary
         return _Verdict("boundary", boundary.origin if boundary else None)
-    closest = _closest_allow(role.statements, use.action)
+    if use.key not in closest_cache:
+        closest_cache[use.key] = _closest_allow(role.statements, use.action)
+    closest = closest_cache[use.key]
     return _Verdict("implicit_deny", closest.origin if closest else None, statement=closest)
 
 

@@ -172,7 +172,7 @@ def _iter_stream(
     if line_mode or _looks_like_lines(head):
         yield from _iter_lines(reader, name, notices)
     else:
-        yield from _iter_document(reader, name, stream, notices)
+        yield from _iter_document(reader, name, stream, notices, head)
 
 
 def _looks_like_lines(head: bytes) -> bool:
@@ -220,17 +220,66 @@ def _iter_lines(reader: _Rejoined, name: str, notices: Notices) -> Iterator[RawT
 
 
 def _iter_document(
-    reader: _Rejoined, name: str, original: IO[bytes], notices: Notices
+    reader: _Rejoined, name: str, original: IO[bytes], notices: Notices, head: bytes
 ) -> Iterator[RawTrace]:
     grouper = _Grouper(name, notices)
     try:
-        events = BACKEND.parse(reader, use_float=True, multiple_values=True)
-        yield from _walk_document(events, grouper, name)
+        prefix = _root_prefix(head)
+        if prefix is None:
+            events = BACKEND.parse(reader, use_float=True, multiple_values=True)
+            yield from _walk_document(events, grouper, name)
+        else:
+            yield from _walk_items(
+                BACKEND.items(reader, prefix, use_float=True), prefix, grouper, name
+            )
     except ijson.JSONError as error:
         raise UserError(
             f"not valid JSON at {_position(reader, original, error)}; {SHAPES}", where=name
         ) from None
     yield from grouper.flush()
+
+
+def _root_prefix(head: bytes) -> str | None:
+    """Where the traces of a one-document file sit, told from its first bytes.
+
+    ``None`` when the head does not tell, or when the first line is so long that the
+    file may hold several values in a row: then the general event walk decides.
+    """
+    if b"\n" not in head.lstrip():
+        return None
+    try:
+        for prefix, event, value in BACKEND.parse(io.BytesIO(head)):
+            if prefix == "" and event == "start_array":
+                return "item"
+            if prefix == "" and event == "map_key":
+                if value == "Traces":
+                    return "Traces.item"
+                if value in ("Segments", "trace_id"):
+                    return ""
+            elif prefix == "" and event not in ("start_map", "end_map"):
+                return None
+    except ijson.JSONError:  # the head is cut mid-value, or the file is not JSON
+        return None
+    return None
+
+
+def _walk_items(
+    items: Iterable[Any], prefix: str, grouper: _Grouper, name: str
+) -> Iterator[RawTrace]:
+    """The C parser builds each trace (or array element); only the shape check is Python."""
+    for index, value in enumerate(items, start=1):
+        where = f"{name}#{index}"
+        if prefix == "Traces.item":
+            yield from grouper.take_trace(value, where)
+        elif prefix == "" and not (
+            isinstance(value, dict) and ("Segments" in value or "trace_id" in value)
+        ):
+            raise UserError(
+                f"the JSON object has none of the keys Traces, Segments or trace_id; {SHAPES}",
+                where=name,
+            )
+        else:  # an array element: a trace, a response or a segment document
+            yield from grouper.take(value, where)
 
 
 def _walk_document(

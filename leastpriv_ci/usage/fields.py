@@ -12,7 +12,8 @@ class Fields:
     """The named values one AWS-call subsegment carries.
 
     The SDKs write them into ``aws`` (``table_name``, ``queue_url``, ...); ADOT leaves
-    OpenTelemetry attributes it does not map in ``metadata.default`` or ``annotations``.
+    OpenTelemetry attributes it does not map in ``metadata.default`` or ``annotations``
+    (where annotation keys have ``_`` for ``.``).
     """
 
     __slots__ = ("aws", "extra")
@@ -23,11 +24,14 @@ class Fields:
         self.extra: Mapping[str, Any] = _extras(node)
 
     def get(self, name: str) -> Any:
-        """The value of ``name``, or None when the call did not record it."""
-        value = self.aws.get(name)
-        if value is None and self.extra:
-            value = self.extra.get(name)
-        return value
+        """The value of ``name``, or None when the call did not record it.
+
+        Plain names are the SDKs' ``aws`` fields; dotted names are OpenTelemetry
+        attributes, which only ADOT's metadata/annotations carry.
+        """
+        if "." in name:
+            return self.extra.get(name) if self.extra else None
+        return self.aws.get(name)
 
     def text(self, name: str) -> str | None:
         value = self.get(name)
@@ -41,6 +45,8 @@ def _extras(node: Mapping[str, Any]) -> Mapping[str, Any]:
         return EMPTY
     merged: dict[str, Any] = {}
     if isinstance(annotations, dict):
+        # X-Ray annotation keys allow no dots: "aws.s3.bucket" arrives as "aws_s3_bucket"
+        merged.update((str(k).replace("_", "."), v) for k, v in annotations.items())
         merged.update(annotations)
     if isinstance(metadata, dict):
         default = metadata.get("default")

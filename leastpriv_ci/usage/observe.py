@@ -88,6 +88,7 @@ class _Reader:
         self._entries: dict[tuple[Any, ...], _Shape] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._fields_by_service: dict[str, tuple[str, ...]] = {}
+        self._fields_by_name: dict[str, tuple[str, ...] | None] = {}
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
@@ -104,13 +105,30 @@ class _Reader:
             for node, segment_id in self._unique_calls(docs):
                 self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
             return
+        call = self._call
         for segment_id, doc in docs.items():
             self._window(doc)
             principal = of(segment_id)
             if principal is SERVICE:
                 continue
-            for node in _calls_below(doc):
-                self._attributed(node, principal, segment_id, resolved, trace_id)
+            children = doc.get("subsegments")
+            if type(children) is not list:
+                continue
+            # The hot loop, inlined (_calls_below): no nesting depth breaks it.
+            stack = list(children)
+            while stack:
+                node = stack.pop()
+                if type(node) is not dict:
+                    continue
+                children = node.get("subsegments")
+                if type(children) is list:
+                    stack.extend(children)
+                aws = node.get("aws")
+                if type(aws) is dict and type(aws.get("operation")) is str:
+                    if principal is None:
+                        self._attributed(node, None, segment_id, resolved, trace_id)
+                    else:
+                        call(node, principal, trace_id)
 
     def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
                     resolved: _Principals, trace_id: str | None) -> None:
@@ -147,9 +165,21 @@ class _Reader:
         aws = node["aws"]
         operation: str = aws["operation"]
         name = node.get("name")
-        name = name if isinstance(name, str) else ""
-        key = self._cache_key(node, aws, name, operation, principal.arn)
-        entry = self._entries.get(key) if key is not None else None
+        if type(name) is not str:
+            name = ""
+        key: tuple[Any, ...] | None = None
+        entry = None
+        # What decides a call's targets, so repeated calls are interpreted once. ADOT's
+        # extra fields (metadata/annotations) are rare: those calls are always interpreted.
+        if "metadata" not in node and "annotations" not in node:
+            fields = self._shape_fields(name)
+            if fields is not None:
+                key = (principal.arn, name, operation, aws.get("region"), aws.get("account_id"),
+                       *map(aws.get, fields))
+                try:
+                    entry = self._entries.get(key)
+                except TypeError:  # a list or dict value (table_names, copy_source)
+                    key = None
         when = node.get("start_time")
         if type(when) is not float:
             when = float(when) if type(when) is int else None
@@ -212,32 +242,29 @@ class _Reader:
                                 shape.last, samples)
         self._entries.clear()
 
-    def _cache_key(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-                   principal: str) -> tuple[Any, ...] | None:
-        """What decides a call's targets, so repeated calls are interpreted once."""
-        if "metadata" in node or "annotations" in node:
-            return None  # ADOT's extra fields: rare, interpret every time
-        service = self.names.prefix(name)
-        if service is None:
-            return None
-        key = (principal, name, operation, aws.get("region"), aws.get("account_id"),
-               *map(aws.get, self._key_fields(service)))
+    def _shape_fields(self, name: str) -> tuple[str, ...] | None:
+        """The fields that decide the targets of a call named ``name`` (None: unknown name)."""
         try:
-            hash(key)
-        except TypeError:
-            return None  # lists/dicts (table_names, copy_source): interpret every time
-        return key
+            return self._fields_by_name[name]
+        except KeyError:
+            service = self.names.prefix(name)
+            found = self._key_fields(service) if service is not None else None
+            if len(self._fields_by_name) < MAX_CACHED_CALLS:
+                self._fields_by_name[name] = found
+            return found
 
     def _key_fields(self, service: str) -> tuple[str, ...]:
         found = self._fields_by_service.get(service)
         if found is None:
+            # dotted names are read from metadata only, and such calls skip the cache
             names = dict.fromkeys(
                 ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
-                for ref in refs
+                for ref in refs if "." not in ref.name
             )
             if service == "s3":
-                names.update(dict.fromkeys((*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS,
-                                            *s3.SOURCE_FIELDS)))
+                names.update(dict.fromkeys(
+                    f for f in (*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS)
+                    if "." not in f))
             found = self._fields_by_service[service] = tuple(names)
         return found
 

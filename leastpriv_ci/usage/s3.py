@@ -9,9 +9,9 @@ from leastpriv_ci.usage.extract import UNKNOWN, Call, Target, resources_for
 from leastpriv_ci.usage.operations import Step
 from leastpriv_ci.usage.resources import partition
 
-BUCKET_FIELDS = ("bucket_name", "bucket", "Bucket", "aws.s3.bucket")
-VERSION_FIELDS = ("version_id", "VersionId", "versionId")
-SOURCE_FIELDS = ("copy_source", "CopySource", "source_bucket", "sourceBucketName")
+BUCKET_FIELDS = ("bucket_name", "bucket", "aws.s3.bucket")
+VERSION_FIELDS = ("version_id",)
+SOURCE_FIELDS = ("copy_source",)
 
 
 def targets(call: Call) -> list[Target]:
