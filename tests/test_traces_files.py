@@ -227,3 +227,30 @@ def test_a_non_utf8_line_in_json_lines_is_skipped_and_counted(tmp_path: Path) ->
     traces = list(iter_files([path], notices))
     assert [t.trace_id for t in traces] == [T1, T2]
     assert notices.items()[0].examples == (f"{path}:2",)
+
+
+@pytest.mark.parametrize("newline", ["", "\n"], ids=["one-line", "pretty"])
+def test_nesting_deep_enough_to_exhaust_the_parser_is_an_input_error(
+    tmp_path: Path, newline: str
+) -> None:
+    depth = 200_000  # ijson would need ~100 GB of path strings for this
+    path = tmp_path / "deep.json"
+    path.write_text(
+        '{"Traces": ['
+        + newline
+        + '{"Id": "1-x", "Segments": [], "junk": '
+        + "[" * depth
+        + "]" * depth
+        + "}]}"
+    )
+    with pytest.raises(UserError, match=r"deep\.json: JSON nested too deeply near line \d+ \(byte"):
+        list(iter_files([path], Notices()))
+
+
+def test_a_deeply_nested_json_line_is_skipped_and_counted(tmp_path: Path) -> None:
+    good = (TRACES / "traces.jsonl").read_text().splitlines()
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join([good[0], "[" * 100_000 + "]" * 100_000, good[1]]) + "\n")
+    notices = Notices()
+    assert [t.trace_id for t in iter_files([path], notices)] == [T1, T2]
+    assert notices.count(trace_files.NOTICE_BAD_LINE) == 1

@@ -41,6 +41,11 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 # pure-Python backend (which reports offsets); past it the position is the failing block.
 EXACT_POSITION_LIMIT = 32 * 1024 * 1024
 READ_SIZE = 64 * 1024
+# The JSON parser is fed blocks this small so the nesting check below stays tight.
+GUARD_BLOCK = 4 * 1024
+# Deepest nesting (as counted by _Rejoined) let through to the parser: bounds its memory
+# (about 2.5 bytes x depth squared) to tens of MB.
+MAX_BRACKET_BALANCE = 4 * 1024
 # How far to look for the end of the first line when telling JSON Lines from one document.
 SNIFF_LIMIT = 1024 * 1024
 SHAPES = (
@@ -116,23 +121,38 @@ class _Rejoined:
     """A byte stream whose first bytes were already read (to sniff the shape) put back.
 
     Counts bytes and newlines handed out so that errors can name a position even on a
-    stream that cannot be re-read (stdin).
+    stream that cannot be re-read (stdin), and refuses nesting deep enough to exhaust
+    memory: ijson keeps a path string per open level, so memory grows with the square
+    of the depth. Blocks are small and checked before the parser sees them: the running
+    count of brackets (strings included, so an over-estimate for real traces, whose
+    documents are balanced) plus the block's openers bounds the depth the block can
+    reach.
     """
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], name: str = "") -> None:
         self._head = head
         self._rest = rest
+        self._name = name
         self.consumed = 0
         self.lines_before_block = 0
         self.block_start = 0
         self._newlines = 0
+        self._balance = 0
 
     def read(self, size: int = -1) -> bytes:
+        size = GUARD_BLOCK if size < 0 else min(size, GUARD_BLOCK)
         if self._head:
-            data = self._head if size < 0 else self._head[:size]
-            self._head = self._head[len(data) :]
+            data, self._head = self._head[:size], self._head[size:]
         else:
             data = self._rest.read(size)
+        opens = data.count(b"[") + data.count(b"{")
+        if self._balance + opens > MAX_BRACKET_BALANCE:
+            raise UserError(
+                f"JSON nested too deeply near line {self._newlines + 1} (byte "
+                f"{self.consumed}); trace exports nest a few levels, not thousands",
+                where=self._name,
+            )
+        self._balance += opens - data.count(b"]") - data.count(b"}")
         self.block_start = self.consumed
         self.lines_before_block = self._newlines
         self.consumed += len(data)
@@ -168,7 +188,7 @@ def _iter_stream(
         head += more
     if not head.strip():
         raise UserError(f"the trace file is empty; {SHAPES}", where=name)
-    reader = _Rejoined(head, stream)
+    reader = _Rejoined(head, stream, name)
     if line_mode or _looks_like_lines(head):
         yield from _iter_lines(reader, name, notices)
     else:
@@ -248,7 +268,7 @@ def _root_prefix(head: bytes) -> str | None:
     if b"\n" not in head.lstrip():
         return None
     try:
-        for prefix, event, value in BACKEND.parse(io.BytesIO(head)):
+        for prefix, event, value in BACKEND.parse(_Rejoined(head, io.BytesIO())):
             if prefix == "" and event == "start_array":
                 return "item"
             if prefix == "" and event == "map_key":
@@ -258,7 +278,7 @@ def _root_prefix(head: bytes) -> str | None:
                     return ""
             elif prefix == "" and event not in ("start_map", "end_map"):
                 return None
-    except ijson.JSONError:  # the head is cut mid-value, or the file is not JSON
+    except (ijson.JSONError, UserError):  # cut mid-value, not JSON, or too deep
         return None
     return None
 
