@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
@@ -205,7 +206,7 @@ class Settings:
     stage: str | None = None
     principals: Mapping[str, str] = field(default_factory=dict)
     principal_map: str | None = None
-    platform: Mapping[str, object] = field(default_factory=dict)
+    platform: PlatformOptions = field(default_factory=PlatformOptions)
     parameters: Mapping[str, str] = field(default_factory=dict)
     gate: GateRules = field(default_factory=GateRules)
     format: str = "text"
@@ -263,11 +264,10 @@ class Settings:
                 f"unknown format {output_format!r}; use one of {', '.join(FORMATS)}",
                 where="--format",
             )
-        platform = {
-            key: ("on" if value is True else "off") if key != "enabled" and isinstance(
-                value, bool) else value
-            for key, value in dict(values.get("platform", {})).items()
-        }
+        # YAML 1.1 reads on/off as booleans; PlatformOptions maps them back to modes.
+        platform = PlatformOptions.from_settings(
+            dict(values.get("platform", {})), where=config.where("platform")
+        )
         return cls(
             config_file=config.path,
             policy_paths=(paths,) if isinstance(paths, str) else tuple(paths),
