@@ -122,7 +122,7 @@ def _document(
         if index >= level.roles:
             hidden_rows += len(found)
             continue
-        parts.append(_role_section(role, found, link, level.rows, analysis.shared_roles))
+        parts.append(_role_section(role, found, link, level.rows))
         hidden_rows += max(0, len(found) - level.rows)
     if len(gated) > level.roles:
         parts.append(
@@ -200,7 +200,6 @@ def _role_section(
     found: list[Finding],
     link: LinkFn | None,
     rows: int,
-    shared: object,
 ) -> str:
     principals = sorted({p for f in found for p in f.principals})
     head = f"#### Role {escape.code(role)}"
