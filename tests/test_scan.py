@@ -65,6 +65,11 @@ def test_offline_scan_finds_exact_findings_and_fails(
         ("excess", "s3:DeleteObject", OBJECTS, 10),
     }
     assert all(f["role"] == ROLE for f in report["findings"])
+    design_keys = {"kind", "role", "principals", "action", "resource", "access_level",
+                   "severity", "origin"}
+    assert all(design_keys <= set(f) for f in report["findings"])
+    assert {"schema", "verdict", "findings", "proposals", "coverage", "warnings"} <= set(report)
+    assert any(w["code"] == "unknown-resource" for w in report["warnings"])
     first = next(f for f in report["findings"] if f["action"] == "sqs:SendMessage")
     assert first["origin"]["file"] == "role.json"
     assert first["principals"] == [
@@ -234,3 +239,15 @@ def test_attached_mode_reads_the_role_from_iam(
     assert ("excess", "sqs:SendMessage") in found
     attached = next(f for f in report["findings"] if f["action"] == "sqs:SendMessage")
     assert attached["origin"]["policy_name"] == "hello-app"
+
+
+def test_report_file_is_written_before_a_later_failure(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "taken").mkdir()
+    (repo / "taken" / "leastpriv.sarif").mkdir()  # a folder where the SARIF file should go
+    code = _scan("--report-file", "report.json", "--sarif-file", "taken/leastpriv.sarif")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot write the SARIF file taken/leastpriv.sarif" in err
+    assert json.loads((repo / "report.json").read_text())["verdict"] == "fail"
