@@ -117,7 +117,8 @@ def _session(args: argparse.Namespace, settings: Settings) -> Any:
             session_name=args.role_session_name,
             duration_seconds=seconds,
             allowed_account_ids=accounts,
-            endpoint_url=args.endpoint_url,
+            # --endpoint-url is the X-Ray endpoint (e.g. a VPC endpoint); STS and the other
+            # services follow the SDK's own settings (AWS_ENDPOINT_URL[_<SERVICE>]).
         ),
         os.environ,
         log=_log,
