@@ -128,8 +128,12 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
         error = jsonschema.exceptions.best_match(errors) or errors[0]
         key: KeyPath = tuple(error.absolute_path)
         message = error.message
-        if error.validator == "additionalProperties" and not key:
-            message = f"{message}; see docs/config.md for the keys"
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            unexpected = [k for k in error.instance if k not in known]
+            if unexpected:
+                key = (*key, unexpected[0])
+                message = f"unknown key; see docs/config.md for the keys ({message})"
         raise UserError(
             f"{_dotted(key)}: {message}", where=config.where(*key)
         )

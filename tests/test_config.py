@@ -66,7 +66,7 @@ def test_bad_date_is_refused() -> None:
 def test_unknown_key_is_named() -> None:
     message = _error("unknown-key.leastpriv.yml")
     assert "'fial-on' was unexpected" in message
-    assert "unknown-key.leastpriv.yml:1: (top level)" in message
+    assert "unknown-key.leastpriv.yml:2: fial-on: unknown key" in message
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
