@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
@@ -127,8 +128,12 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
         error = jsonschema.exceptions.best_match(errors) or errors[0]
         key: KeyPath = tuple(error.absolute_path)
         message = error.message
-        if error.validator == "additionalProperties" and not key:
-            message = f"{message}; see docs/config.md for the keys"
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            unexpected = [k for k in error.instance if k not in known]
+            if unexpected:
+                key = (*key, unexpected[0])
+                message = f"unknown key; see docs/config.md for the keys ({message})"
         raise UserError(
             f"{_dotted(key)}: {message}", where=config.where(*key)
         )
@@ -205,7 +210,7 @@ class Settings:
     stage: str | None = None
     principals: Mapping[str, str] = field(default_factory=dict)
     principal_map: str | None = None
-    platform: Mapping[str, object] = field(default_factory=dict)
+    platform: PlatformOptions = field(default_factory=PlatformOptions)
     parameters: Mapping[str, str] = field(default_factory=dict)
     gate: GateRules = field(default_factory=GateRules)
     format: str = "text"
@@ -263,11 +268,10 @@ class Settings:
                 f"unknown format {output_format!r}; use one of {', '.join(FORMATS)}",
                 where="--format",
             )
-        platform = {
-            key: ("on" if value is True else "off") if key != "enabled" and isinstance(
-                value, bool) else value
-            for key, value in dict(values.get("platform", {})).items()
-        }
+        # YAML 1.1 reads on/off as booleans; PlatformOptions maps them back to modes.
+        platform = PlatformOptions.from_settings(
+            dict(values.get("platform", {})), where=config.where("platform")
+        )
         return cls(
             config_file=config.path,
             policy_paths=(paths,) if isinstance(paths, str) else tuple(paths),

@@ -180,7 +180,10 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     if ignored:
         reasons.append(f"{sum(applied.values())} finding(s) ignored by {len(ignored)} rule(s).")
     if not analysis.coverage.principals and not analysis.coverage.traces:
-        reasons.append("No traces were read: nothing was verified (check the trace source).")
+        # A green check that verified nothing is the failure users fear most.
+        failed = True
+        reasons.append("No traces were read: nothing was verified (check the trace source, "
+                       "the time window or the filter expression).")
     reasons.extend(warnings)
     if failed:
         reasons.append("The gate failed.")

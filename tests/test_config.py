@@ -29,8 +29,8 @@ def test_full_example_loads_into_settings() -> None:
     assert settings.policy_paths == ("template.yaml", "iam/")
     assert settings.principals == {"orders-service": "arn:aws:iam::123456789012:role/orders"}
     # YAML 1.1 reads on/off as booleans; they come back as the platform modes
-    assert settings.platform == {"enabled": True, "sqs-event-source": "on",
-                                 "kms-environment": "off"}
+    assert settings.platform.enabled is True
+    assert dict(settings.platform.modes) == {"sqs-event-source": "on", "kms-environment": "off"}
     assert settings.parameters == {"TableName": "orders-staging", "Retention": "7"}
     first, second = settings.gate.ignore
     assert (first.action, first.resource, first.reason) == (
@@ -66,7 +66,7 @@ def test_bad_date_is_refused() -> None:
 def test_unknown_key_is_named() -> None:
     message = _error("unknown-key.leastpriv.yml")
     assert "'fial-on' was unexpected" in message
-    assert "unknown-key.leastpriv.yml:1: (top level)" in message
+    assert "unknown-key.leastpriv.yml:2: fial-on: unknown key" in message
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
@@ -125,3 +125,11 @@ def test_baseline_must_be_a_report(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("[1]")
     with pytest.raises(UserError, match="not a leastpriv-ci JSON report"):
         Settings.from_sources({"baseline": str(tmp_path / "x.json")}, load_config(None))
+
+
+def test_unknown_platform_group_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("fail-on: missing\nplatform:\n  lambda-logz: off\n")
+    config = load_config(str(path))
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:2: unknown platform group 'lambda-"):
+        Settings.from_sources({}, config)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import SHARED_XRAY
+from tests.github_server import GitHubServer, Identity
+from tests.test_runner import parse_output_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -124,3 +133,104 @@ def test_an_input_error_still_sets_the_verdict_output(tmp_path: Path) -> None:
     text = (tmp_path / "output").read_text()
     assert text.startswith("earlier=1\nverdict<<ghadelimiter_")
     assert "\nerror\n" in text
+
+
+SCAN_DATA = Path(__file__).parent / "data" / "scan"
+SHARED_TRACE = next(
+    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
+     if (d / "seed-tool-trace1.json").is_file()),
+    SHARED_XRAY / "seed-tool-trace1.json",
+)
+
+
+def action_defaults(token: str) -> dict[str, str]:
+    """Every input with its action.yml default, as the runner passes them."""
+    spec = yaml.safe_load((ROOT / "action.yml").read_text())
+    return {
+        name: str(entry.get("default", "")).replace("${{ github.token }}", token)
+        for name, entry in spec["inputs"].items()
+    }
+
+
+@pytest.fixture
+def pull_request_run(tmp_path: Path, github: GitHubServer) -> dict[str, str]:
+    """A runner environment for an offline scan of pull request octo/app#7."""
+    github.state.tokens["gh-secret-token"] = Identity("github-actions[bot]", type="Bot",
+                                                      installation=True)
+    github.state.add_pull("octo/app", 7)
+    inputs = action_defaults("gh-secret-token")
+    inputs.update({"trace-files": str(SHARED_TRACE), "policy-paths": "role.json",
+                   "comment-key": "us-east-1"})
+    env = runner_environment(tmp_path, **inputs)
+    env["GITHUB_API_URL"] = github.api_url
+    workspace = Path(env["GITHUB_WORKSPACE"])
+    shutil.copy(SCAN_DATA / "role.json", workspace / "role.json")
+    shutil.copy(SCAN_DATA / "leastpriv.yml", workspace / ".leastpriv.yml")
+    for name in ("output", "summary.md"):
+        (tmp_path / name).touch()
+    return env
+
+
+def test_runner_contract_offline_pull_request(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    assert "INPUT_ROLE-TO-ASSUME" in pull_request_run  # hyphenated, as the runner sends them
+    result = run_entrypoint(pull_request_run)
+    assert result.returncode == 1, result.stderr  # a missing permission fails the gate
+    assert "Traceback" not in result.stderr
+    assert "gh-secret-token" not in result.stdout + result.stderr
+
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    [comment] = github.state.comments_on("octo/app", 7)
+    assert outputs == {
+        "verdict": "fail", "excess-count": "6", "missing-count": "1", "denied-count": "0",
+        "report-file": "leastpriv-report.json", "sarif-file": "leastpriv.sarif",
+        "policy-file": "leastpriv-policy.json",
+        "comment-url": f"http://github.local/octo/app/pull/7#issuecomment-{comment['id']}",
+    }
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    report = json.loads((workspace / "leastpriv-report.json").read_text())
+    assert report["verdict"] == "fail" and report["counts"]["missing"] == 1
+    assert json.loads((workspace / "leastpriv.sarif").read_text())["version"] == "2.1.0"
+    assert (workspace / "leastpriv-policy.json").is_file()
+    assert (tmp_path / "summary.md").read_text().startswith("### leastpriv-ci")
+
+    assert comment["body"].startswith("<!-- leastpriv-ci:CI/gate/us-east-1 -->\n")
+    assert "dynamodb:DeleteItem" in comment["body"]
+    assert {r.authorization for r in github.state.requests} == {"token gh-secret-token"}
+    assert "::add-mask::" not in result.stdout  # offline: no credential was ever obtained
+
+    # The next push of the same pull request: the same comment, untouched when unchanged.
+    (tmp_path / "output").write_text("")
+    again = run_entrypoint(pull_request_run)
+    assert again.returncode == 1
+    assert [w.method for w in github.state.writes()] == ["POST"]
+    assert parse_output_file((tmp_path / "output").read_text())["comment-url"] == \
+        outputs["comment-url"]
+
+
+def test_runner_contract_fork_pull_request(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    env = {**pull_request_run, "GITHUB_EVENT_PATH": str(EVENTS / "pull_request_fork.json")}
+    result = run_entrypoint(env)
+    assert result.returncode == 1  # the gate is unchanged
+    assert "::warning title=leastpriv-ci::no pull-request comment: pull requests from forks" \
+        in result.stdout
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs["verdict"] == "fail"
+    assert outputs["comment-url"] == ""
+    assert github.state.comments_on("octo/app", 7) == []
+    assert (tmp_path / "summary.md").read_text().startswith("### leastpriv-ci")
+
+
+def test_runner_contract_role_without_id_token_permission(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    env = {**pull_request_run, "INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/r",
+           "INPUT_TRACE-FILES": "", "INPUT_AWS-REGION": "us-east-1"}
+    result = run_entrypoint(env)
+    assert result.returncode == 2
+    assert "permissions: id-token: write" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "error"

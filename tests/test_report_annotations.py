@@ -31,9 +31,13 @@ def test_findings_without_a_statement_come_after_located_ones() -> None:
     assert [(a.file, a.line) for a in result] == [("template.yaml", 3), (None, None)]
 
 
-def test_ignored_and_unobserved_are_not_annotated() -> None:
+def test_ignored_unobserved_and_platform_are_not_annotated() -> None:
     ignored = replace(finding(), detail={"ignored": "accepted"})
-    assert from_findings([ignored, finding("unobserved", "*", "*", severity="info")]) == []
+    assert from_findings([
+        ignored,
+        finding("unobserved", "*", "*", severity="info"),
+        finding("platform", "logs:PutLogEvents", "*", severity="info"),
+    ]) == []
 
 
 def test_annotation_command_escapes_hostile_text() -> None:

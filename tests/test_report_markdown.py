@@ -30,6 +30,8 @@ def test_pass_headline() -> None:
     body = markdown.render(report(passed=True, reasons=("The gate passed.",)))
     assert body.startswith("### leastpriv-ci: ✅ pass")
     assert "- The gate passed\\." in body
+    assert "No missing, denied or excess permissions." in body
+    assert "#### Role" not in body
 
 
 def test_missing_rows_come_before_excess_rows() -> None:
@@ -151,3 +153,12 @@ def test_summary_stays_under_one_mebibyte() -> None:
                         role=f"arn:aws:iam::1:role/r{i % 400}") for i in range(20_000)]
     job = summary.render(report(*findings))
     assert markdown.size(job) <= summary.SUMMARY_LIMIT
+
+
+def test_a_cut_inside_a_fence_and_details_closes_both() -> None:
+    body = "### t\n\n<details open><summary>s</summary>\n\n````json\n" + "x\n" * 400
+    cut = markdown.truncate(body, 300)
+    assert markdown.size(cut) <= 300
+    assert cut.endswith("_…truncated to fit; the full report is in " + markdown.POINTER + "._\n")
+    before_note = cut.split("\n\n_…truncated")[0]
+    assert before_note.endswith("\n````\n</details>")

@@ -65,6 +65,11 @@ def test_offline_scan_finds_exact_findings_and_fails(
         ("excess", "s3:DeleteObject", OBJECTS, 10),
     }
     assert all(f["role"] == ROLE for f in report["findings"])
+    design_keys = {"kind", "role", "principals", "action", "resource", "access_level",
+                   "severity", "origin"}
+    assert all(design_keys <= set(f) for f in report["findings"])
+    assert {"schema", "verdict", "findings", "proposals", "coverage", "warnings"} <= set(report)
+    assert any(w["code"] == "unknown-resource" for w in report["warnings"])
     first = next(f for f in report["findings"] if f["action"] == "sqs:SendMessage")
     assert first["origin"]["file"] == "role.json"
     assert first["principals"] == [
@@ -206,3 +211,43 @@ def test_base_ref_reports_what_the_pull_request_adds(
     assert "IAM changes in this pull request (1 role(s))" in body
     assert "- Allow `sqs:SendMessage` on `arn:aws:sqs:us-east-1:112233445566:hello-events` at " \
         "role\\.json:29" in body
+
+
+@pytest.mark.slow
+def test_attached_mode_reads_the_role_from_iam(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """compare attached: the role's inline policy comes from moto's IAM over HTTP."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    moto_role = f"arn:aws:iam::{aws.account}:role/hello-role"
+    (tmp_path / ".leastpriv.yml").write_text(
+        f"principals:\n  nodejs-test-dev-hello: {moto_role}\n")
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="hello-role", AssumeRolePolicyDocument=json.dumps(trust))
+    role = json.loads((DATA / "role.json").read_text())
+    iam.put_role_policy(RoleName="hello-role", PolicyName="hello-app",
+                        PolicyDocument=json.dumps(role["Policies"][0]["PolicyDocument"]))
+    code = main(["scan", "--traces", str(TRACE), "--compare", "attached", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    found = {(f["kind"], f["action"]) for f in report["findings"] if f["role"] == moto_role}
+    assert ("missing", "dynamodb:DeleteItem") in found
+    assert ("excess", "sqs:SendMessage") in found
+    attached = next(f for f in report["findings"] if f["action"] == "sqs:SendMessage")
+    assert attached["origin"]["policy_name"] == "hello-app"
+
+
+def test_report_file_is_written_before_a_later_failure(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "taken").mkdir()
+    (repo / "taken" / "leastpriv.sarif").mkdir()  # a folder where the SARIF file should go
+    code = _scan("--report-file", "report.json", "--sarif-file", "taken/leastpriv.sarif")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot write the SARIF file taken/leastpriv.sarif" in err
+    assert json.loads((repo / "report.json").read_text())["verdict"] == "fail"

@@ -157,7 +157,7 @@ def build_report(
     args: argparse.Namespace, settings: Settings, *, root: Path
 ) -> tuple[Report, dict[str, object]]:
     """Run the pipeline up to the gate; returns the report and extra JSON keys."""
-    from leastpriv_ci.analysis import PlatformOptions, analyse
+    from leastpriv_ci.analysis import analyse
     from leastpriv_ci.grants.declared import discover, load_declared
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
     from leastpriv_ci.principals import resolve_roles
@@ -201,7 +201,7 @@ def build_report(
         roles = {**attached.roles, **roles}  # a declared role wins over its deployed self
     analysis = analyse(
         observation, roles, principal_roles,
-        platform=PlatformOptions.from_settings(settings.platform),
+        platform=settings.platform,
         declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
     )
     combined = Notices()

@@ -10,6 +10,8 @@ from leastpriv_ci.runner import Annotation
 
 # Only what the gate can fail on is an error; the rest informs.
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+# Kept out of annotations: GitHub shows only a few per step, and these ask for no change.
+QUIET_KINDS = ("unobserved", "platform")
 
 
 def level_of(finding: Finding) -> str:
@@ -22,9 +24,11 @@ def from_findings(findings: Iterable[Finding]) -> list[Annotation]:
 
     Findings with a statement carry its file and line; the others (a missing permission
     no statement mentions) are annotated on the run. Unobserved roles are left out: they
-    are a coverage note, not a problem with a statement.
+    are a coverage note and platform permissions are needed, not problems with a statement.
     """
-    chosen = [f for f in findings if ignored_reason(f) is None and f.kind != "unobserved"]
+    chosen = [
+        f for f in findings if ignored_reason(f) is None and f.kind not in QUIET_KINDS
+    ]
     ranked = sorted(
         ordered(chosen),
         key=lambda f: (-severity_rank(f.severity), f.origin is None or not f.origin.file),

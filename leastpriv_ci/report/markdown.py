@@ -8,6 +8,7 @@ pointer to the job summary and the report file, which hold everything.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,11 +86,26 @@ def truncate(body: str, limit: int, pointer: str = POINTER) -> str:
     cut = body.encode("utf-8")[:room].decode("utf-8", errors="ignore")
     if "\n" in cut:
         cut = cut[: cut.rfind("\n")]
-    # An unclosed fence or <details> would swallow the note; close them.
-    if cut.count("\n```") % 2:
-        cut += "\n```"
-    cut += "\n</details>" * max(0, cut.count("<details>") - cut.count("</details>"))
-    return cut + note
+    while cut and size(cut + _closers(cut) + note) > limit:
+        cut = cut[: max(0, cut.rfind("\n"))]
+    return cut + _closers(cut) + note
+
+
+def _closers(cut: str) -> str:
+    """What closes the fence and ``<details>`` left open by a cut (they would swallow the note)."""
+    fence: str | None = None
+    depth = 0
+    for line in cut.split("\n"):
+        if fence is not None:
+            if line == fence:
+                fence = None
+            continue
+        opening = re.match(r"`{3,}", line)
+        if opening:
+            fence = opening.group()
+            continue
+        depth += line.count("<details") - line.count("</details>")
+    return ("\n" + fence if fence else "") + "\n</details>" * max(0, depth)
 
 
 def _document(
@@ -113,12 +129,16 @@ def _document(
     gated = {role: found for role, found in gated.items() if found}
     if changes:
         parts.append(_changes(changes, link, level.side_rows, pointer))
+    if not gated:
+        parts.append("No missing, denied or excess permissions"
+                     + (" (besides ignored ones)." if any(
+                         ignored_reason(f) for f in analysis.findings) else "."))
     hidden_rows = 0
     for index, (role, found) in enumerate(gated.items()):
         if index >= level.roles:
             hidden_rows += len(found)
             continue
-        parts.append(_role_section(role, found, link, level.rows, analysis.shared_roles))
+        parts.append(_role_section(role, found, link, level.rows))
         hidden_rows += max(0, len(found) - level.rows)
     if len(gated) > level.roles:
         parts.append(
@@ -196,7 +216,6 @@ def _role_section(
     found: list[Finding],
     link: LinkFn | None,
     rows: int,
-    shared: object,
 ) -> str:
     principals = sorted({p for f in found for p in f.principals})
     head = f"#### Role {escape.code(role)}"

@@ -1,0 +1,47 @@
+"""Properties of the escaping: whatever a trace or PR file holds, it stays inert."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leastpriv_ci.report import escape
+
+HOSTILE = st.text(
+    alphabet=st.sampled_from(list("ab@#|`<>&\\\n\r[]()!*_~-:/ 1")) | st.characters(),
+    max_size=80,
+)
+
+
+@given(HOSTILE)
+def test_code_spans_stay_on_one_line_and_one_cell(value: str) -> None:
+    span = escape.code(value)
+    assert "\n" not in span and "\r" not in span
+    assert not re.search(r"(?<!\\)\|", span)  # no pipe can split a table cell
+    if span:
+        fence = re.match(r"`+", span)
+        assert fence is not None
+        inner = span[len(fence.group()):-len(fence.group())]
+        assert span.endswith(fence.group())
+        # the fence is longer than any backtick run inside, so nothing closes it early
+        assert all(len(run) < len(fence.group()) for run in re.findall(r"`+", inner))
+
+
+@given(HOSTILE)
+def test_prose_has_no_tags_mentions_or_issue_links(value: str) -> None:
+    text = escape.text(value)
+    assert "<" not in text and ">" not in text
+    assert not re.search(r"[@#][\w-]", text)
+    assert "\n" not in text
+    assert not re.search(r"(?<!\\)[`|\[\]]", text)
+
+
+@given(HOSTILE)
+def test_fenced_blocks_cannot_be_closed_from_inside(value: str) -> None:
+    block = escape.fenced(value)
+    fence = block.splitlines()[0]
+    body = block[len(fence) + 1: -len(fence) - 1]
+    assert body == value
+    assert all(len(run) < len(fence) for run in re.findall(r"`+", body))
