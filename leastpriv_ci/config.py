@@ -244,7 +244,9 @@ class Settings:
                 f"unknown severity {min_severity!r}; use one of {', '.join(SEVERITIES)}",
                 where="--min-severity",
             )
-        max_excess = _non_negative(pick("max_excess", "max-excess", 0), "--max-excess")
+        raw_max_excess = pick("max_excess", "max-excess", None)
+        max_excess = (None if raw_max_excess in (None, "")
+                      else _non_negative(raw_max_excess, "--max-excess"))
         baseline_file = pick("baseline", "baseline", None)
         baseline = load_baseline(str(baseline_file)) if baseline_file else GateRules()
         gate = GateRules(

@@ -14,7 +14,7 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.wildcards import wildcard_regex
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, Verdict
 
-DEFAULT_FAIL_ON = frozenset({"missing", "denied", "excess"})
+DEFAULT_FAIL_ON = frozenset({"missing", "denied"})
 DEFAULT_MIN_SEVERITY = "low"
 MAX_LISTED = 5
 # Reasons read in the order that matters: what breaks the app before what is too wide.
@@ -66,10 +66,14 @@ class IgnoreRule:
 
 @dataclass(frozen=True)
 class GateRules:
-    """What fails the build. ``baseline`` holds the finding keys of a previous report."""
+    """What fails the build. ``baseline`` holds the finding keys of a previous report.
+
+    Excess is gated when ``fail_on`` names it or when ``max_excess`` is set (a threshold
+    is a request to gate); missing and denied tolerate none.
+    """
 
     fail_on: frozenset[str] = DEFAULT_FAIL_ON
-    max_excess: int = 0
+    max_excess: int | None = None
     min_severity: str = DEFAULT_MIN_SEVERITY
     ignore: tuple[IgnoreRule, ...] = ()
     baseline: frozenset[FindingKey] | None = None
@@ -144,9 +148,10 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     severity_note = f" at or above severity {rules.min_severity}" if floor > 0 else ""
     for kind in GATE_ORDER:
         found = gated[kind]
-        if kind not in rules.fail_on:
+        excess_threshold = kind == "excess" and rules.max_excess is not None
+        if kind not in rules.fail_on and not excess_threshold:
             continue
-        allowed = rules.max_excess if kind == "excess" else 0
+        allowed = (rules.max_excess or 0) if kind == "excess" else 0
         new = " new" if kind == "excess" and rules.baseline is not None else ""
         if len(found) > allowed:
             failed = True

@@ -115,8 +115,9 @@ def test_inputs_and_outputs_are_documented_with_defaults() -> None:
     spec = action()
     expected_defaults = {
         "github-token": "${{ github.token }}", "audience": "sts.amazonaws.com",
-        "compare": "declared", "comment": "update", "config-file": ".leastpriv.yml",
-        "fail-on": "missing,denied", "report-file": "leastpriv-report.json",
+        # compare and fail-on stay empty so that .leastpriv.yml can set them.
+        "compare": "", "comment": "update", "config-file": ".leastpriv.yml",
+        "fail-on": "", "report-file": "leastpriv-report.json",
         "sarif-file": "leastpriv.sarif",
     }
     for name, value in expected_defaults.items():

@@ -101,8 +101,8 @@ def test_flags_override_the_file_which_overrides_defaults() -> None:
     assert settings.region == "us-east-2"
     assert settings.policy_paths == ("other.json",)
     defaults = Settings.from_sources({}, load_config(None))
-    assert defaults.gate.fail_on == {"missing", "denied", "excess"}
-    assert defaults.gate.max_excess == 0 and defaults.gate.min_severity == "low"
+    assert defaults.gate.fail_on == {"missing", "denied"}
+    assert defaults.gate.max_excess is None and defaults.gate.min_severity == "low"
     assert defaults.compare == "declared"
 
 

@@ -20,8 +20,28 @@ EXCESS_READ = finding("excess", "s3:GetObjectAcl", severity="low")
 PLATFORM = finding("platform", "logs:PutLogEvents", "*", severity="info")
 
 
+GATE_EXCESS = frozenset({"missing", "denied", "excess"})
+
+
 def _decide(*found, **rules):  # type: ignore[no-untyped-def]
+    """Decide with excess gated, unless a test names its own fail-on kinds."""
+    rules.setdefault("fail_on", GATE_EXCESS)
     return decide(analysis(*found), GateRules(**rules), today=TODAY)
+
+
+def test_by_default_excess_is_reported_but_does_not_fail() -> None:
+    verdict, _ = decide(analysis(EXCESS_WRITE), GateRules(), today=TODAY)
+    assert verdict.passed
+    assert verdict.counts["excess"] == 1
+    assert "not gated" in verdict.reasons[0]
+    assert not decide(analysis(MISSING), GateRules(), today=TODAY)[0].passed
+
+
+def test_a_max_excess_threshold_gates_excess_without_naming_it_in_fail_on() -> None:
+    rules = GateRules(fail_on=frozenset({"missing", "denied"}), max_excess=0)
+    verdict, _ = decide(analysis(EXCESS_WRITE), rules, today=TODAY)
+    assert not verdict.passed
+    assert decide(analysis(EXCESS_WRITE), GateRules(max_excess=1), today=TODAY)[0].passed
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,22 @@ def test_platform_unobserved_shared_and_proposal_sections() -> None:
     assert "principal(s) with no known role" in body
 
 
+def test_each_principal_of_a_shared_role_gets_its_own_proposal() -> None:
+    r = report(finding("excess", "dynamodb:*", "*"))
+    needs = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:x"}]}
+    analysis = r.analysis.__class__(**{
+        **r.analysis.__dict__,
+        "shared_roles": {ROLE: (FUNCTION, FUNCTION + "2")},
+        "principal_proposals": {FUNCTION: needs, FUNCTION + "2|<b>": needs},
+    })
+    body = markdown.render(r.__class__(analysis=analysis, verdict=r.verdict))
+    section = body[body.index("What each principal needs on its own (2)"):]
+    assert f"`{FUNCTION}`" in section
+    assert '"Action": "dynamodb:Query"' in section
+    assert "<b>" not in section.replace("`" + FUNCTION + "2\\|<b>`", "")
+
+
 def test_five_thousand_findings_fit_in_a_comment() -> None:
     findings = [
         finding("excess", f"s3:Action{i}", f"arn:aws:s3:::bucket-{i}/{'k' * 80}",

@@ -158,6 +158,7 @@ def _document(
         parts.append(shared)
     if level.proposals:
         parts.extend(_proposal(role, report) for role in sorted(analysis.proposals))
+        parts.append(_principal_proposals(report))
     elif analysis.proposals:
         parts.append(f"_Proposed least-privilege policies: see {pointer}._")
     parts.append(_coverage(report))
@@ -310,6 +311,22 @@ def _proposal(role: str, report: Report) -> str:
             "",
             escape.fenced(json.dumps(diff, indent=2, default=str), "json"),
         ]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _principal_proposals(report: Report) -> str:
+    """What each principal of a shared (or unknown) role needs on its own."""
+    proposals = report.analysis.principal_proposals
+    if not proposals:
+        return ""
+    lines = [
+        f"<details><summary>What each principal needs on its own ({len(proposals)}): "
+        "the policy of a dedicated role</summary>",
+    ]
+    for principal, document in sorted(proposals.items()):
+        lines += ["", f"{escape.code(principal)}", "",
+                  escape.fenced(json.dumps(document, indent=2), "json")]
     lines += ["", "</details>"]
     return "\n".join(lines)
 
