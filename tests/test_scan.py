@@ -55,7 +55,7 @@ def test_offline_scan_finds_exact_findings_and_fails(
     found = {(f["kind"], f["action"], f["resource"], f["origin"]["line"] if f["origin"] else None)
              for f in report["findings"]}
     assert found == {
-        ("missing", "dynamodb:DeleteItem", TABLE, None),
+        ("missing", "dynamodb:DeleteItem", TABLE, 1),  # no statement: the role itself
         ("excess", "dynamodb:UpdateItem", TABLE, 22),
         ("excess", "sqs:SendMessage", QUEUE, 29),
         # used on one object only: the bucket-wide pattern is broader than the use

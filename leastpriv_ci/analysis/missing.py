@@ -124,6 +124,11 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
         detail["statement"] = verdict.statement.sid
     if not use.resource_known:
         detail["resource_known"] = False
+    origin = verdict.origin
+    if origin is None and role.origin.file:
+        # No statement comes close: point at the role, where the grant belongs.
+        origin = role.origin
+        detail["origin_is_role"] = True
     return Finding(
         kind=kind,
         role=role.key,
@@ -132,7 +137,7 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
         severity=rules.severity(kind, use.access_level, conditional=verdict.conditional),
         principals=use.principals,
         access_level=use.access_level,
-        origin=verdict.origin,
+        origin=origin,
         message=message,
         fix=fix,
         conditional=verdict.conditional,
