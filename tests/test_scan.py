@@ -173,8 +173,8 @@ def test_github_actions_mode_writes_outputs_summary_and_annotations(
     policies = json.loads((repo / "leastpriv-policy.json").read_text())
     assert set(policies) == {ROLE}
     assert step_summary.read_text().startswith("### leastpriv-ci: ❌ fail")
-    assert "::error file=role.json" not in out  # the only error is the unlocated missing one
-    assert "::error title=Missing permission" in out
+    # the missing permission has no statement: it is annotated on the role's declaration
+    assert "::error file=role.json,line=1,title=Missing permission" in out
     assert "::warning file=role.json,line=29" in out
     # the printed report and the reasons sit inside a stop-commands block, reasons last
     token = out.split("::stop-commands::", 1)[1].splitlines()[0]
