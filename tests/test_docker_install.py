@@ -117,3 +117,22 @@ def test_dockerfile_install_steps_produce_a_working_entrypoint(tmp_path: Path) -
     check = subprocess.run(["python", "-m", "pip", "check"], env=env, cwd=workdir,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout  # the lock is the whole dependency closure
+
+
+def test_lock_satisfies_every_runtime_dependency_in_pyproject() -> None:
+    """A dependency added to pyproject without regenerating the lock fails here, fast."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {canonicalize_name(name): version for name, version in
+            re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+) \\$", text, flags=re.MULTILINE)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock: regenerate it"
+        assert requirement.specifier.contains(pins[name]), (
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement.specifier}")
