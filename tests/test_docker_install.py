@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED_XRAY
+
 ROOT = Path(__file__).resolve().parents[1]
+SCAN_DATA = Path(__file__).parent / "data" / "scan"
+SHARED_TRACE = next(
+    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
+     if (d / "seed-tool-trace1.json").is_file()),
+    SHARED_XRAY / "seed-tool-trace1.json",
+)
 
 
 def dockerfile_steps() -> list[tuple[str, str]]:
@@ -117,3 +125,35 @@ def test_dockerfile_install_steps_produce_a_working_entrypoint(tmp_path: Path) -
     check = subprocess.run(["python", "-m", "pip", "check"], env=env, cwd=workdir,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout  # the lock is the whole dependency closure
+
+    # A real offline scan from the installed image: package data (catalog index, operation
+    # tables, managed policies) must have been installed with the package.
+    shutil.copy(SCAN_DATA / "role.json", workdir / "role.json")
+    shutil.copy(SCAN_DATA / "leastpriv.yml", workdir / ".leastpriv.yml")
+    scan = subprocess.run(
+        [*entrypoint, "scan", "--traces", str(SHARED_TRACE), "--policy-paths", "role.json",
+         "--format", "json"],
+        env=env, cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert scan.returncode == 1, scan.stderr  # the scenario has a missing permission
+    report = json.loads(scan.stdout)
+    assert report["verdict"] == "fail"
+    assert report["counts"]["missing"] == 1 and report["counts"]["excess"] == 6
+
+
+def test_lock_satisfies_every_runtime_dependency_in_pyproject() -> None:
+    """A dependency added to pyproject without regenerating the lock fails here, fast."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {canonicalize_name(name): version for name, version in
+            re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+) \\$", text, flags=re.MULTILINE)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock: regenerate it"
+        assert requirement.specifier.contains(pins[name]), (
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement.specifier}")

@@ -234,3 +234,15 @@ def test_runner_contract_role_without_id_token_permission(
     assert "permissions: id-token: write" in result.stderr
     assert "Traceback" not in result.stderr
     assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "error"
+
+
+def test_runner_contract_fork_with_a_role_says_why(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    env = {**pull_request_run, "INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/r",
+           "INPUT_TRACE-FILES": "", "INPUT_AWS-REGION": "us-east-1",
+           "GITHUB_EVENT_PATH": str(EVENTS / "pull_request_fork.json")}
+    result = run_entrypoint(env)
+    assert result.returncode == 2
+    assert "pull requests from forks and Dependabot get no OIDC token" in result.stderr
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "error"
