@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from aws_xray_sdk.core import patch, xray_recorder
@@ -28,6 +27,7 @@ from aws_xray_sdk.core.context import Context
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.credentials import CredentialSettings, aws_session
+from leastpriv_ci.demo.recording import MemoryEmitter
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.grants.attached import load_attached
 from leastpriv_ci.grants.model import GrantSet
@@ -50,18 +50,6 @@ SEGMENT = "leastpriv-ci-gate"
 NEEDS_NO_PERMISSION = {"sts:getcalleridentity"}
 
 
-class CapturingEmitter:
-    """Keeps every document the recorder would send to the X-Ray daemon."""
-
-    def __init__(self) -> None:
-        self.documents: list[str] = []
-
-    def send_entity(self, entity: Any) -> None:
-        self.documents.append(entity.serialize())
-
-    def set_daemon_address(self, address: str) -> None:
-        pass
-
 
 class ProcessContext(Context):
     """One segment for the whole gate process, whichever thread makes the call.
@@ -76,10 +64,10 @@ class ProcessContext(Context):
 
 
 @pytest.fixture
-def recorded(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CapturingEmitter]:
+def recorded(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryEmitter]:
     # The tool's clients take the endpoint from the environment, as any boto3 user could.
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
-    capture = CapturingEmitter()
+    capture = MemoryEmitter()
     previous = xray_recorder.context
     xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR",
                             streaming_threshold=100, context=ProcessContext())
@@ -211,7 +199,7 @@ def run_gate(aws: Emulator, *, attached: bool) -> None:
 
 @pytest.mark.parametrize(("mode", "attached"), [("traces-only", False), ("attached", True)])
 def test_the_gates_calls_fit_the_documented_policy(
-    aws: Emulator, recorded: CapturingEmitter, mode: str, attached: bool
+    aws: Emulator, recorded: MemoryEmitter, mode: str, attached: bool
 ) -> None:
     arrange(aws)
     run_gate(aws, attached=attached)
@@ -237,7 +225,7 @@ def test_the_gates_calls_fit_the_documented_policy(
 
 
 def test_traces_only_policy_grants_no_iam_reads(
-    aws: Emulator, recorded: CapturingEmitter
+    aws: Emulator, recorded: MemoryEmitter
 ) -> None:
     arrange(aws)
     run_gate(aws, attached=True)

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from leastpriv_ci.demo.recording import MemoryEmitter
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.errors import EXIT_SERVICE_ERROR, ServiceError, UserError
 from leastpriv_ci.notices import Notices
@@ -507,23 +508,11 @@ def test_kms_refusal_is_recognised_whatever_the_error_code() -> None:
     )
 
 
-class CapturingEmitter:
-    """Keeps every document the real X-Ray SDK would send to the daemon."""
-
-    def __init__(self) -> None:
-        self.documents: list[str] = []
-
-    def send_entity(self, entity: Any) -> None:
-        self.documents.append(entity.serialize())
-
-    def set_daemon_address(self, address: str) -> None:
-        pass
-
 
 def test_real_sdk_documents_round_trip_through_moto_xray(aws: Emulator) -> None:
     from aws_xray_sdk.core import patch, xray_recorder
 
-    capture = CapturingEmitter()
+    capture = MemoryEmitter()
     xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR")
     patch(["botocore"])
     ddb = aws.client("dynamodb")

@@ -7,11 +7,11 @@ import json
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from aws_xray_sdk.core import patch, xray_recorder
 
+from leastpriv_ci.demo.recording import MemoryEmitter
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
@@ -22,22 +22,10 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
-class CapturingEmitter:
-    """Keeps every document the recorder would send to the X-Ray daemon."""
-
-    def __init__(self) -> None:
-        self.documents: list[str] = []
-
-    def send_entity(self, entity: Any) -> None:
-        self.documents.append(entity.serialize())
-
-    def set_daemon_address(self, address: str) -> None:
-        pass
-
 
 @pytest.fixture
-def emitter() -> Iterator[CapturingEmitter]:
-    capture = CapturingEmitter()
+def emitter() -> Iterator[MemoryEmitter]:
+    capture = MemoryEmitter()
     xray_recorder.configure(emitter=capture, sampling=False, context_missing="IGNORE_ERROR",
                             streaming_threshold=100)
     patch(["botocore"])
@@ -127,7 +115,7 @@ def _function_body(aws: Emulator, made: dict[str, str]) -> None:
         kms.describe_key(KeyId=made["key"])
 
 
-def _run(aws: Emulator, emitter: CapturingEmitter) -> list[RawTrace]:
+def _run(aws: Emulator, emitter: MemoryEmitter) -> list[RawTrace]:
     made = _setup(aws)
     segment = xray_recorder.begin_segment("orders-fn")
     segment.origin = "AWS::Lambda::Function"
@@ -168,7 +156,7 @@ EXPECTED = {
 }
 
 
-def test_python_sdk_calls_become_exact_accesses(aws: Emulator, emitter: CapturingEmitter) -> None:
+def test_python_sdk_calls_become_exact_accesses(aws: Emulator, emitter: MemoryEmitter) -> None:
     traces = _run(aws, emitter)
     observation = observe(traces)
     assert accesses(observation) == {FUNCTION: EXPECTED}
@@ -177,7 +165,7 @@ def test_python_sdk_calls_become_exact_accesses(aws: Emulator, emitter: Capturin
     assert observation.notices.count("unknown-resource") == 3
 
 
-def test_streamed_subsegments_join_their_parent(aws: Emulator, emitter: CapturingEmitter) -> None:
+def test_streamed_subsegments_join_their_parent(aws: Emulator, emitter: MemoryEmitter) -> None:
     # With a low threshold the SDK sends finished subsegments as their own documents.
     xray_recorder.configure(streaming_threshold=1)
     traces = _run(aws, emitter)
@@ -187,7 +175,7 @@ def test_streamed_subsegments_join_their_parent(aws: Emulator, emitter: Capturin
     assert accesses(observe(traces)) == {FUNCTION: EXPECTED}
 
 
-def test_denied_call_is_marked_denied_not_used(aws: Emulator, emitter: CapturingEmitter) -> None:
+def test_denied_call_is_marked_denied_not_used(aws: Emulator, emitter: MemoryEmitter) -> None:
     traces = _run(aws, emitter)
     denied = [a for a in observe(traces).principals[FUNCTION].accesses if a.denied]
     assert [(a.action, a.resource) for a in denied] == [("kms:DescribeKey", "*")]

@@ -12,12 +12,9 @@ import orjson
 from leastpriv_ci.analysis.generate import documents, generate
 from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.analysis.proposal import INLINE_LIMIT, MANAGED_LIMIT, Proposal
-from leastpriv_ci.errors import UserError
-from leastpriv_ci.notices import Notices
+from leastpriv_ci.commands._observation import observe_from_args
 from leastpriv_ci.records import Observation
-from leastpriv_ci.traces.options import add_trace_arguments, open_traces
-from leastpriv_ci.usage import observe
-from leastpriv_ci.usage.principal_map import load_principal_map
+from leastpriv_ci.traces.options import add_trace_arguments
 
 NAME = "generate"
 HELP = "propose a least-privilege IAM policy per role or principal, from X-Ray traces"
@@ -46,14 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Observe the traces, propose, print; input errors are :class:`UserError` (exit 2)."""
-    principal_map = load_principal_map(args.principal_map) if args.principal_map else None
-    notices = Notices()
-    observation = observe(open_traces(args, notices), principal_map=principal_map,
-                          notices=notices)
-    if observation.traces == 0:
-        where = " ".join(str(p) for p in args.traces) if args.traces else "X-Ray API"
-        raise UserError("no traces found; check the file names and format, or the X-Ray "
-                        "time window", where=where)
+    observation = observe_from_args(args)
     proposals = generate(
         observation,
         platform=PlatformOptions(enabled=not args.no_platform),

@@ -10,12 +10,9 @@ from typing import TextIO
 
 import orjson
 
-from leastpriv_ci.errors import UserError
-from leastpriv_ci.notices import Notices
+from leastpriv_ci.commands._observation import observe_from_args
 from leastpriv_ci.records import Observation
-from leastpriv_ci.traces.options import add_trace_arguments, open_traces
-from leastpriv_ci.usage import observe
-from leastpriv_ci.usage.principal_map import load_principal_map
+from leastpriv_ci.traces.options import add_trace_arguments
 
 NAME = "observe"
 HELP = "print the IAM actions and resources each principal used, from X-Ray traces"
@@ -36,14 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Observe, then print; input errors surface as :class:`UserError` (exit 2)."""
-    principal_map = load_principal_map(args.principal_map) if args.principal_map else None
-    notices = Notices()
-    observation = observe(open_traces(args, notices), principal_map=principal_map,
-                          notices=notices)
-    if observation.traces == 0:
-        where = " ".join(str(p) for p in args.traces) if args.traces else "X-Ray API"
-        raise UserError("no traces found; check the files (or the time window and filter)",
-                        where=where)
+    observation = observe_from_args(args)
     if args.format == "json":
         sys.stdout.write(orjson.dumps(observation.to_json(), option=orjson.OPT_INDENT_2)
                          .decode() + "\n")
