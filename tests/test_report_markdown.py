@@ -59,8 +59,8 @@ def test_without_link_the_location_is_plain_text() -> None:
 def test_hostile_strings_cannot_break_the_table_or_inject_html() -> None:
     body = markdown.render(report(finding("excess", "s3:Get`*`|x", HOSTILE)), link=_link)
     row = next(line for line in body.splitlines() if line.startswith("| Excess"))
-    # exactly the 7 pipes of a 6-column row, every other pipe escaped
-    assert len(re.findall(r"(?<!\\)\|", row)) == 7
+    # exactly the 8 pipes of a 7-column row, every other pipe escaped
+    assert len(re.findall(r"(?<!\\)\|", row)) == 8
     outside_code = re.sub(r"(`+).+?\1", "", body)
     assert "<script>" not in outside_code
     assert "``arn:aws:s3:::b/`x`\\|<script>alert(1)</script>@org/team #123 next``" in row

@@ -202,13 +202,21 @@ def _row(finding: Finding, link: LinkFn | None, *, with_kind: bool = True) -> st
         escape.text(finding.access_level or "—"),
         escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
         _where(finding, link),
+        _why(finding),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
+def _why(finding: Finding) -> str:
+    """The finding's message and fix as inert prose (their code marks dropped, not trusted)."""
+    parts = [p.replace("`", "") for p in (finding.message, finding.fix) if p]
+    return escape.text("; ".join(parts), WHY_LIMIT) if parts else "—"
+
+
+WHY_LIMIT = 300
 TABLE_HEAD = (
-    "| Kind | Action | Resource | Access level | Severity | Statement |\n"
-    "| --- | --- | --- | --- | --- | --- |"
+    "| Kind | Action | Resource | Access level | Severity | Statement | Why |\n"
+    "| --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
