@@ -272,6 +272,18 @@ RENDERERS: Mapping[str, Callable[[Report, dict[str, object]], str]] = {
 }
 
 
+def _skip_untrusted_pull_request(why: str) -> int:
+    """Fork and Dependabot pull requests get no OIDC token: say so, and do not fail."""
+    from leastpriv_ci.runner import append_summary, command, set_outputs
+
+    message = (f"leastpriv-ci skipped: {why}. The gate runs on pull requests from branches "
+               "of this repository.")
+    print(command("warning", message, title="leastpriv-ci"))
+    set_outputs({"verdict": "skipped"}, os.environ)
+    append_summary(f"### leastpriv-ci: skipped\n\n{message}\n", os.environ)
+    return EXIT_PASS
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError)."""
     explicit = args.config_file is not None
@@ -283,7 +295,12 @@ def run(args: argparse.Namespace) -> int:
             report_file=settings.report_file or "leastpriv-report.json",
         )
     root = Path.cwd()
-    report, extra = build_report(args, settings, root=root)
+    try:
+        report, extra = build_report(args, settings, root=root)
+    except UserError as exc:
+        if settings.github_actions and getattr(exc, "untrusted_pr", False):
+            return _skip_untrusted_pull_request(str(exc))
+        raise
 
     files: dict[str, str] = {}
     if settings.report_file:  # first: everything after this may fail
