@@ -251,3 +251,30 @@ def test_report_file_is_written_before_a_later_failure(
     assert code == 2
     assert "cannot write the SARIF file taken/leastpriv.sarif" in err
     assert json.loads((repo / "report.json").read_text())["verdict"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("paths", "named"),
+    [
+        (["role.json", "iam/typo.json"], "'iam/typo.json' does not exist"),
+        (["nothing/**/*.tf"], "no file under"),
+    ],
+)
+def test_named_policy_paths_that_find_nothing_are_input_errors(
+    repo: Path, capsys: pytest.CaptureFixture[str], paths: list[str], named: str
+) -> None:
+    flags = [arg for path in paths for arg in ("--policy-paths", path)]
+    code = main(["scan", "--traces", str(TRACE), *flags, "--report-file", "r.json"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "policy-paths:" in err and named in err
+    assert "Traceback" not in err
+
+
+def test_one_glob_of_several_matching_nothing_is_not_an_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _scan("--policy-paths", "nothing/**/*.tf", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1  # the same findings as with role.json alone
+    assert {f["action"] for f in report["findings"]} >= {"dynamodb:DeleteItem"}

@@ -184,6 +184,7 @@ def build_report(
     declared = GrantSet()
     if settings.compare in ("declared", "both"):
         paths = discover(root, list(settings.policy_paths) or None)
+        _check_named_paths(root, settings.policy_paths, paths)
         if not paths:
             notices.add("no-policy-files", "no infrastructure or policy files found; set "
                         "policy-paths", ", ".join(settings.policy_paths) or str(root))
@@ -217,6 +218,23 @@ def build_report(
         extra["changes"] = role_changes(base, declared)
     verdict, gated = decide(analysis, settings.gate, today=datetime.now(UTC).date())
     return Report(analysis=gated, verdict=verdict), extra
+
+
+def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path]) -> None:
+    """Paths the user named must exist: a typo must not turn into a silent pass.
+
+    A plain path that does not exist, or named globs that match nothing at all, is an
+    input error. (Auto-detection finding nothing stays a warning, as does one glob of
+    several matching nothing.)
+    """
+    for pattern in named:
+        if not any(ch in pattern for ch in "*?[") and not (root / pattern).exists():
+            raise UserError(f"{pattern!r} does not exist under {root}; fix the path or "
+                            "remove it", where="policy-paths")
+    if named and not found:
+        raise UserError(f"no file under {root} matches {', '.join(map(repr, named))}; fix "
+                        "the globs or leave policy-paths empty to auto-detect",
+                        where="policy-paths")
 
 
 def _write_policy_file(analysis: Analysis, path: Path) -> None:
