@@ -137,7 +137,7 @@ def test_dockerfile_install_steps_produce_a_working_entrypoint(tmp_path: Path) -
     assert scan.returncode == 1, scan.stderr  # the scenario has a missing permission
     report = json.loads(scan.stdout)
     assert report["verdict"] == "fail"
-    assert report["counts"]["missing"] == 1 and report["counts"]["excess"] == 6
+    assert report["counts"]["missing"] == 1 and report["counts"]["excess"] == 2
 
 
 def test_lock_satisfies_every_runtime_dependency_in_pyproject() -> None:

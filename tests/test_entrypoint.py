@@ -183,7 +183,7 @@ def test_runner_contract_offline_pull_request(
     outputs = parse_output_file((tmp_path / "output").read_text())
     [comment] = github.state.comments_on("octo/app", 7)
     assert outputs == {
-        "verdict": "fail", "excess-count": "6", "missing-count": "1", "denied-count": "0",
+        "verdict": "fail", "excess-count": "2", "missing-count": "1", "denied-count": "0",
         "report-file": "leastpriv-report.json", "sarif-file": "leastpriv.sarif",
         "policy-file": "leastpriv-policy.json",
         "comment-url": f"http://github.local/octo/app/pull/7#issuecomment-{comment['id']}",

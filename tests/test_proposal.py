@@ -65,10 +65,11 @@ def test_star_only_for_actions_without_resource_level_permissions() -> None:
     ]
 
 
-def test_s3_keys_generalise_to_the_longest_common_prefix_at_a_slash() -> None:
+def test_s3_keys_generalise_to_their_shared_top_level_folder() -> None:
     doc = propose([
         access("s3:PutObject", BUCKET + "/notes/1/a.png"),
         access("s3:PutObject", BUCKET + "/notes/2/b.png"),
+        access("s3:PutObject", BUCKET + "/notes/2/c.png"),  # notes/2/ is a user's folder
         access("s3:GetObject", BUCKET + "/notes/abc"),
         access("s3:GetObject", BUCKET + "/notes/abd"),
         access("s3:DeleteObject", BUCKET + "/x/1"),
@@ -81,16 +82,22 @@ def test_s3_keys_generalise_to_the_longest_common_prefix_at_a_slash() -> None:
         # y/ share nothing but the bucket, and the proposal is never wider than the bucket
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": BUCKET + "/notes/*"},  # notes/abc + notes/abd: cut at `/`, not notes/ab*
-        {"Effect": "Allow", "Action": "s3:GetObjectTagging", "Resource": BUCKET + "/only/one.txt"},
+        {"Effect": "Allow", "Action": "s3:GetObjectTagging", "Resource": BUCKET + "/only/*"},
+        # a single key is data written at run time: never granted exactly
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET},
     ]
 
 
 def test_literal_wildcards_in_observed_arns_are_escaped() -> None:
-    doc = propose([access("s3:GetObject", BUCKET + "/report*2024?.csv")])
-    assert doc["Statement"][0]["Resource"] == BUCKET + "/report${*}2024${?}.csv"
-    assert allows(doc, "s3:GetObject", BUCKET + "/report*2024?.csv")
-    assert not allows(doc, "s3:GetObject", BUCKET + "/report-anything-2024x.csv")
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs*2024?"
+    doc = propose([access("s3:GetObject", BUCKET + "/report*2024?/x.csv"),
+                   access("sqs:SendMessage", queue)])
+    assert [s["Resource"] for s in doc["Statement"]] == [
+        BUCKET + "/report${*}2024${?}/*", f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs${{*}}2024${{?}}"]
+    assert allows(doc, "s3:GetObject", BUCKET + "/report*2024?/x.csv")
+    assert not allows(doc, "s3:GetObject", BUCKET + "/report-anything-2024x/x.csv")
+    assert allows(doc, "sqs:SendMessage", queue)
+    assert not allows(doc, "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs-2024x")
 
 
 def test_denied_accesses_are_a_need_and_are_included() -> None:

@@ -87,16 +87,13 @@ def within_observed(action: str, resource: str, observed: list[Access], *,
     if not resource.startswith("arn:aws:s3:::") or "/" not in resource:
         return False
     bucket, _, key = resource[len("arn:aws:s3:::"):].partition("/")
-    used = sorted({a.resource.partition("/")[2] for a in same
-                   if a.resource.startswith(f"arn:aws:s3:::{bucket}/")})
-    if len(used) < 2:
+    used = {a.resource.partition("/")[2] for a in same
+            if a.resource.startswith(f"arn:aws:s3:::{bucket}/")}
+    if not used:
         return False
-    first, last = used[0], used[-1]
-    size = 0
-    while size < min(len(first), len(last)) and first[size] == last[size]:
-        size += 1
-    prefix = first[:size]
-    return key.startswith(prefix[: prefix.rfind("/") + 1])
+    # keys are data: a grant may cover the one top-level folder all used keys share
+    folders = {k.split("/", 1)[0] + "/" if "/" in k else "" for k in used}
+    return key.startswith(folders.pop() if len(folders) == 1 else "")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,8 +4,8 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
 
 - one grant per used (action, resource); actions that support no resource type are
   granted on ``*`` (the only way IAM grants them), every other action on the ARNs used;
-- S3 object keys are generalised, per action and bucket, to the longest common prefix
-  at a ``/`` boundary (``arn:aws:s3:::b/uploads/*``), never wider than the bucket;
+- S3 object keys (data written at run time) are generalised, per action and bucket, to
+  the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket;
 - resources with identical action sets become one statement; the order is sorted, so
   the same usage always gives the same document;
 - literal ``*``, ``?`` and ``$`` in an observed ARN are written as ``${*}``, ``${?}``
@@ -153,14 +153,15 @@ def literal(resource: str) -> str:
 
 
 def s3_object_pattern(partition: str, bucket: str, keys: Iterable[str]) -> str:
-    """One key exactly, or several keys' longest common prefix at a ``/`` boundary."""
-    distinct = sorted(set(keys))
-    base = f"arn:{partition}:s3:::{literal(bucket)}/"
-    if len(distinct) == 1:
-        return base + literal(distinct[0])
-    prefix = _common_prefix(distinct)
-    prefix = prefix[: prefix.rfind("/") + 1]
-    return base + literal(prefix) + "*"
+    """The top-level folder the keys share (``bucket/uploads/*``), else the whole bucket.
+
+    Object keys are data the application writes at run time (``uploads/alice/<uuid>``),
+    not configuration: a staging run's keys never recur in production, so the proposal
+    never grants single keys, nor folders below the first (often a user or tenant ID).
+    """
+    prefix = _common_prefix(sorted(set(keys)))
+    folder = prefix[: prefix.find("/") + 1]  # "" when the keys share no top-level folder
+    return f"arn:{partition}:s3:::{literal(bucket)}/{literal(folder)}*"
 
 
 def _common_prefix(values: list[str]) -> str:
