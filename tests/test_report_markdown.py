@@ -110,7 +110,8 @@ def test_platform_unobserved_shared_and_proposal_sections() -> None:
     assert "is shared by 2 principals" in body
     assert f"<summary>Proposed policy for <code>{ROLE}</code></summary>" in body
     assert '"Action": "s3:GetObject"' in body
-    assert "Changes against the declared policy" in body
+    assert ("Changes against the declared policy (jsondiff, symmetric form: a changed value "
+            "reads `[declared, proposed]`") in body
     assert "7 trace(s) read, from 2023-11-14 22:13:20 UTC to 2023-11-14 22:23:20 UTC" in body
     assert "2 access(es) whose traces named no resource" in body
     assert "principal(s) with no known role" in body

@@ -315,7 +315,9 @@ def _proposal(role: str, report: Report) -> str:
     if diff:
         lines += [
             "",
-            "Changes against the declared policy (jsondiff):",
+            "Changes against the declared policy (jsondiff, symmetric form: a changed "
+            "value reads `[declared, proposed]`; `$insert` and `$delete` list what the "
+            "proposal adds and drops):",
             "",
             escape.fenced(json.dumps(diff, indent=2, default=str), "json"),
         ]
