@@ -186,10 +186,28 @@ class SafeLocatedLoader(yaml.SafeLoader):
         located.update(self.construct_mapping(node))  # type: ignore[arg-type]
 
 
+# Scalars whose PyYAML constructor raises a bare ValueError/KeyError on a bad value: an
+# explicit ``!!int abc``, or a plain ``0x_`` that the int pattern matches.
+CHECKED_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool"))
+
+
+def construct_checked_scalar(loader: Any, node: yaml.ScalarNode) -> Any:
+    """PyYAML's number and boolean constructors, with a bad value a :class:`LoadError`."""
+    construct = yaml.constructor.SafeConstructor.yaml_constructors[node.tag]
+    try:
+        return construct(loader, node)
+    except (ValueError, KeyError):
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise LoadError(f"{node.value!r} is not a valid {kind}", node.start_mark.line + 1
+                        ) from None
+
+
 SafeLocatedLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     SafeLocatedLoader.construct_located_mapping,
 )
+for _tag in CHECKED_SCALAR_TAGS:
+    SafeLocatedLoader.add_constructor(_tag, construct_checked_scalar)
 
 
 def loads_yaml(text: str, loader: type[SafeLocatedLoader] = SafeLocatedLoader) -> Any:

@@ -69,6 +69,13 @@ def test_gc_is_paused_inside_and_restored_after() -> None:
         gc.enable()
 
 
+def test_bad_numbers_and_booleans_are_an_error_not_a_crash() -> None:
+    for text in ("a: 0b_", "a: !!int twelve", "a: !!bool maybe"):
+        with pytest.raises(LoadError, match="is not a valid"):
+            loads_yaml(text)
+    assert loads_yaml("a: [0x1F, !!int '7', yes, !!float '1.5']") == {"a": [31, 7, True, 1.5]}
+
+
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     with pytest.raises(LoadError, match="nesting"):
         loads_json("[" * 5000 + "]" * 5000)

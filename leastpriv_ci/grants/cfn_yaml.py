@@ -37,11 +37,13 @@ from yaml.events import (
 )
 
 from leastpriv_ci.loaders import (
+    CHECKED_SCALAR_TAGS,
     MAX_ALIASES,
     MAX_DEPTH,
     LoadError,
     LocatedDict,
     SafeLocatedLoader,
+    construct_checked_scalar,
     line_of,
     loads_yaml,
     paused_gc,
@@ -209,6 +211,8 @@ for _loader in (CfnLoader, CfnFastLoader):
         _loader.add_constructor(  # type: ignore[type-var]
             f"tag:yaml.org,2002:{_name}", _CfnConstructors.construct_unsupported
         )
+    for _tag in CHECKED_SCALAR_TAGS:
+        _loader.add_constructor(_tag, construct_checked_scalar)
 
 
 class _Frame:
