@@ -155,6 +155,16 @@ class Catalog:
     def resource_type(self, service: str, name: str) -> ResourceType | None:
         return self._resource_types.get((service.lower(), name.lower()))
 
+    def covers_any(self, pattern: str) -> bool:
+        """Whether an action pattern names at least one catalog action.
+
+        Without a wildcard this is one dict lookup (a large template names the same few
+        actions thousands of times); with one, the pattern is expanded.
+        """
+        if not has_wildcard(pattern):
+            return ":" in pattern and pattern.lower() in self._actions
+        return bool(self.expand(pattern))
+
     def expand(self, pattern: str) -> list[ActionInfo]:
         """Every catalog action an IAM action pattern covers (``*``, ``s3:Get*``, ``s?s:*``)."""
         if pattern == "*":

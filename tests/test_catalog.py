@@ -40,3 +40,13 @@ def test_wildcard_expansion_follows_iam_rules() -> None:
     assert {a.full_name for a in catalog.expand("s?s:SendMessage")} == {
         "sqs:SendMessage", "sms:SendMessage"}
     assert catalog.expand("dynamodb:[G]etItem") == []  # no character classes in IAM
+
+
+def test_covers_any_agrees_with_expansion() -> None:
+    catalog = get_catalog()
+    for pattern in ("dynamodb:GetItem", "DYNAMODB:getitem", "dynamodb:MakeCoffee", "dynamodb",
+                    "nosuchservice:GetItem", "s3:Get*", "s3:Teleport*", "s?s:SendMessage",
+                    "dynamodb:GetItem:extra", ":", ""):
+        assert catalog.covers_any(pattern) == bool(catalog.expand(pattern)), pattern
+    assert catalog.covers_any("DYNAMODB:getitem")
+    assert not catalog.covers_any("dynamodb:MakeCoffee")

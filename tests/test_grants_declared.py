@@ -101,7 +101,9 @@ def test_large_files_are_skipped_with_a_warning(tmp_path: Path) -> None:
      "  S: {Type: AWS::SQS::Queue}\n", r"template\.yaml:3.*constructor"),
     ("Resources: {}\n" + "\n".join(
         [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 130)]
-    ).replace("*a0", "x") + "\n# AWS::IAM::Role\n", "aliases"),
+    ).replace("*a0", "x") + "\n# AWS::IAM::Role\n", "nesting deeper"),  # an alias bomb
+    ("Resources: {}\na: &a x\nb: [" + ", ".join(["*a"] * 1001) + "]\n# AWS::IAM::Role\n",
+     "aliases"),
 ])
 def test_hostile_or_malformed_yaml_is_a_user_error(tmp_path: Path, text: str, match: str) -> None:
     path = write(tmp_path, "template.yaml", text)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
-from leastpriv_ci.loaders import LoadError, load_file, loads_json, loads_yaml
+from leastpriv_ci.loaders import LoadError, load_file, loads_json, loads_yaml, paused_gc
 
 
 def test_json_mappings_remember_their_line() -> None:
@@ -27,8 +28,52 @@ def test_yaml_alias_bomb_is_bounded() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 200):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
-    with pytest.raises(LoadError, match="aliases"):
+    # Each level of the bomb nests one deeper once its aliases are expanded: the depth
+    # bound refuses it (at a62), before the alias count would (at a101).
+    with pytest.raises(LoadError, match="nesting deeper than 64") as refused:
         loads_yaml("\n".join(lines))
+    assert refused.value.line == 63
+
+
+def test_yaml_alias_count_is_bounded() -> None:
+    with pytest.raises(LoadError, match="more than 1000 aliases"):
+        loads_yaml("a: &a x\nb: [" + ", ".join(["*a"] * 1001) + "]")
+
+
+def test_alias_chains_deeper_than_the_bound_are_an_error_not_a_crash() -> None:
+    lines = ["a0: &a0 x"] + [f"a{i}: &a{i} " + "[" * 40 + f"*a{i - 1}" + "]" * 40
+                             for i in range(1, 60)]
+    with pytest.raises(LoadError, match="nesting deeper than 64") as refused:
+        loads_yaml("\n".join(lines))
+    assert refused.value.line == 3
+    assert loads_yaml("\n".join(lines[:2]))["a1"][0] is not None  # one level is fine
+
+
+def test_gc_is_paused_inside_and_restored_after() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # only the outermost pause resumes
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused_gc():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a collector turned off by the caller stays off
+    finally:
+        gc.enable()
+
+
+def test_bad_numbers_and_booleans_are_an_error_not_a_crash() -> None:
+    for text in ("a: 0b_", "a: !!int twelve", "a: !!bool maybe"):
+        with pytest.raises(LoadError, match="is not a valid"):
+            loads_yaml(text)
+    assert loads_yaml("a: [0x1F, !!int '7', yes, !!float '1.5']") == {"a": [31, 7, True, 1.5]}
 
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:

@@ -1,27 +1,52 @@
 """CloudFormation YAML: the short-form intrinsic tags, read by a safe, line-aware loader.
 
 ``!Sub "x"`` becomes ``{"Fn::Sub": "x"}`` and so on, so the rest of the tool sees the
-long form only. The constructors are registered on :class:`CfnLoader` alone, never on
+long form only. The constructors are registered on this module's loaders alone, never on
 PyYAML's global loaders. A tag CloudFormation does not define (``!Foo``) becomes a
 one-key mapping ``{"!Foo": value}`` that the resolver reports as unresolved; Python tags
-(``!!python/object``) stay refused by the safe loader.
+(``!!python/object``) stay refused by the safe loader, and so do the YAML tags
+CloudFormation does not support (``!!binary``, ``!!timestamp``, ``!!set``, ``!!omap``,
+``!!pairs``).
+
+Every mapping comes back as a :class:`~leastpriv_ci.loaders.LocatedDict` with its line
+and a ``key_lines`` table (the line of each key, and of each item of a list value), so a
+finding can point at the key or list item that holds a value.
+
+Two loaders give the same result. With libyaml (PyYAML's usual wheels), the C parser
+emits events and :class:`_EventBuilder` turns them straight into Python objects, checking
+the bounds on the way; without it, :class:`CfnLoader` is PyYAML's pure-Python safe loader.
+Merge keys (``<<``) follow the YAML merge-key rules in both: the mapping's own keys win,
+then the merged mappings in the order they are listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 
 from leastpriv_ci.loaders import (
+    CHECKED_SCALAR_TAGS,
     MAX_ALIASES,
     MAX_DEPTH,
     LoadError,
     LocatedDict,
     SafeLocatedLoader,
+    construct_checked_scalar,
     line_of,
     loads_yaml,
+    paused_gc,
 )
 
 # Short tag → long-form key. ``!Ref`` and ``!Condition`` keep their bare names.
@@ -48,6 +73,34 @@ TAGS = {
     "ToJsonString": "Fn::ToJsonString",
 }
 
+# YAML 1.1 tags that CloudFormation refuses ("Template formats" in its user guide).
+UNSUPPORTED_TAGS = ("binary", "timestamp", "set", "omap", "pairs")
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
+_MERGE_REFUSED = "a merge key (<<) takes a mapping or a list of mappings"
+
+
+def intrinsic(tag_suffix: str, value: Any, line: int) -> LocatedDict:
+    """The long form of a short-form tag: ``("GetAtt", "T.Arn")`` → ``{"Fn::GetAtt": [..]}``."""
+    key = TAGS.get(tag_suffix, f"!{tag_suffix}")
+    if key == "Fn::GetAtt" and isinstance(value, str):
+        # ``!GetAtt Res.Attr`` → ["Res", "Attr"]; attributes may hold dots themselves.
+        logical, _, attribute = value.partition(".")
+        value = [logical, attribute]
+    located = LocatedDict({key: value})
+    located.line = line
+    return located
+
+
+def _mergeable(value: object) -> bool:
+    # Built from an untagged YAML mapping: those carry ``key_lines`` in both loaders, the
+    # one-key mapping an intrinsic tag becomes does not.
+    return isinstance(value, LocatedDict) and hasattr(value, "key_lines")
+
 
 def _without_timestamps(resolvers: dict[Any, Any]) -> dict[Any, Any]:
     # YAML 1.1 would turn ``Version: 2012-10-17`` into a date; CloudFormation reads a string.
@@ -58,13 +111,63 @@ def _without_timestamps(resolvers: dict[Any, Any]) -> dict[Any, Any]:
 
 
 class _CfnConstructors:
-    """Constructors shared by the pure-Python and the libyaml CloudFormation loaders."""
+    """Constructors of the pure-Python loader (and the libyaml loader's rare scalar tags)."""
 
-    def construct_cfn_mapping(self, node: yaml.MappingNode) -> Iterator[LocatedDict]:
-        # Each key's line is kept too, so that a string entry (a managed policy ARN) can
-        # point at the line of the key or list item that holds it.
+    def construct_cfn_mapping(self, node: yaml.MappingNode) -> Any:
         located = LocatedDict()
         located.line = node.start_mark.line + 1
+        yield located
+        self._fill(located, node, deep=False)
+
+    def construct_intrinsic(self, tag_suffix: str, node: yaml.Node) -> LocatedDict:
+        constructor: Any = self
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = constructor.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = constructor.construct_sequence(node, deep=True)
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            value = LocatedDict()
+            value.line = node.start_mark.line + 1
+            self._fill(value, node, deep=True)
+        return intrinsic(tag_suffix, value, node.start_mark.line + 1)
+
+    def construct_unsupported(self, node: yaml.Node) -> Any:
+        name = node.tag.rsplit(":", 1)[-1]
+        raise LoadError(f"CloudFormation does not support the !!{name} tag",
+                        node.start_mark.line + 1)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Merge keys by the YAML rules: own keys win, then merged mappings in list order.
+
+        Only plain mappings merge (not ``<<: !Ref X``). This is PyYAML 5's merge, keys
+        included in its order; PyYAML 6's lets a later mapping in ``<<: [*a, *b]`` win or
+        not by whether two equal key strings happen to be the same object.
+        """
+        merged: list[list[tuple[yaml.Node, yaml.Node]]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                if key_node.tag == _VALUE:
+                    key_node.tag = _STR
+                own.append((key_node, value_node))
+                continue
+            sources = (value_node.value if isinstance(value_node, yaml.SequenceNode)
+                       and value_node.tag == _SEQ else [value_node])
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode) or source.tag != _MAP:
+                    raise LoadError(_MERGE_REFUSED, key_node.start_mark.line + 1)
+                self.flatten_mapping(source)
+                merged.append(source.value)
+        if merged:
+            node.value = [pair for source in reversed(merged) for pair in source] + own
+
+    def _fill(self, located: LocatedDict, node: yaml.MappingNode, deep: bool) -> None:
+        if not isinstance(node, yaml.MappingNode):  # ``!!map [a]``
+            raise ConstructorError(None, None, f"expected a mapping node, but found {node.id}",
+                                   node.start_mark)
+        self.flatten_mapping(node)
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
@@ -73,30 +176,7 @@ class _CfnConstructors:
                     for i, item in enumerate(value_node.value):
                         key_lines[f"{key_node.value}[{i}]"] = item.start_mark.line + 1
         located.key_lines = key_lines  # type: ignore[attr-defined]
-        yield located
-        located.update(self.construct_mapping(node))  # type: ignore[attr-defined]
-
-    def construct_intrinsic(self, tag_suffix: str, node: yaml.Node) -> LocatedDict:
-        key = TAGS.get(tag_suffix, f"!{tag_suffix}")
-        value = self._node_value(node)
-        if key == "Fn::GetAtt" and isinstance(value, str):
-            # ``!GetAtt Res.Attr`` → ["Res", "Attr"]; attributes may hold dots themselves.
-            logical, _, attribute = value.partition(".")
-            value = [logical, attribute]
-        located = LocatedDict({key: value})
-        located.line = node.start_mark.line + 1
-        return located
-
-    def _node_value(self, node: yaml.Node) -> Any:
-        constructor: Any = self
-        if isinstance(node, yaml.ScalarNode):
-            return constructor.construct_scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return constructor.construct_sequence(node, deep=True)
-        assert isinstance(node, yaml.MappingNode)
-        located = LocatedDict(constructor.construct_mapping(node, deep=True))
-        located.line = node.start_mark.line + 1
-        return located
+        located.update(self.construct_mapping(node, deep=deep))  # type: ignore[attr-defined]
 
 
 class CfnLoader(_CfnConstructors, SafeLocatedLoader):
@@ -111,133 +191,14 @@ _SafeBase: Any = getattr(yaml, "CSafeLoader", None)
 
 
 class CfnFastLoader(_CfnConstructors, _SafeBase or SafeLocatedLoader):  # type: ignore[misc]
-    """The same loader on libyaml's parser (about 10x faster on large templates).
-
-    libyaml composes the node graph in C (aliases stay shared nodes there); the alias,
-    depth and recursion bounds of :class:`~leastpriv_ci.loaders.SafeLocatedLoader` are
-    checked while the objects are built from that graph.
-    """
+    """The same loader on libyaml's parser; :class:`_EventBuilder` builds the document."""
 
     yaml_implicit_resolvers = _without_timestamps(
         (_SafeBase or SafeLocatedLoader).yaml_implicit_resolvers
     )
 
     def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        return _GraphBuilder(self).build(node, 1)
-
-
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
-
-
-class _GraphBuilder:
-    """Python objects from a libyaml node graph, checking the loader's bounds on the way.
-
-    Faster than PyYAML's generic constructor on large templates (no generator per node)
-    and it refuses too many aliases, too deep nesting and nodes that contain themselves
-    before they are expanded. Tags other than the common ones go to PyYAML's safe
-    constructors.
-    """
-
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-        self.built: dict[int, Any] = {}
-        self.open: set[int] = set()
-        self.aliases = 0
-
-    def build(self, node: yaml.Node, depth: int) -> Any:
-        key = id(node)
-        if key in self.built:
-            if key in self.open:
-                raise LoadError("recursive alias", node.start_mark.line + 1)
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise LoadError(f"more than {MAX_ALIASES} aliases", node.start_mark.line + 1)
-            return self.built[key]
-        if depth > MAX_DEPTH:
-            raise LoadError(f"nesting deeper than {MAX_DEPTH}", node.start_mark.line + 1)
-        tag = node.tag
-        if isinstance(node, yaml.ScalarNode):
-            if tag == _STR:
-                value: Any = node.value
-            elif tag.startswith("!"):
-                value = self._intrinsic(tag[1:], node.value, node)
-            else:
-                value = self.loader.construct_object(node)
-            self.built[key] = value
-            return value
-        if tag.startswith("!"):
-            self.built[key] = None
-            self.open.add(key)
-            inner = self._container(node, depth, _SEQ if isinstance(node, yaml.SequenceNode)
-                                    else _MAP)
-            self.open.discard(key)
-            value = self._intrinsic(tag[1:], inner, node)
-        elif tag in (_SEQ, _MAP):
-            value = self._container(node, depth, tag, key)
-        else:  # !!set, !!omap, ... : rare, left to PyYAML's safe constructors
-            self._check_children(node, depth)
-            value = self.loader.construct_object(node, deep=True)
-        self.built[key] = value
-        return value
-
-    def _container(self, node: yaml.Node, depth: int, tag: str, key: int | None = None) -> Any:
-        if tag == _SEQ:
-            items: list[Any] = []
-            if key is not None:
-                self.built[key] = items
-                self.open.add(key)
-            items.extend(self.build(child, depth + 1) for child in node.value)
-            if key is not None:
-                self.open.discard(key)
-            return items
-        assert isinstance(node, yaml.MappingNode)
-        if any(k.tag == _MERGE for k, _ in node.value):
-            self.loader.flatten_mapping(node)  # ``<<: *base`` merge keys
-        mapping = LocatedDict()
-        mapping.line = node.start_mark.line + 1
-        if key is not None:
-            self.built[key] = mapping
-            self.open.add(key)
-        key_lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            name = self.build(key_node, depth + 1)
-            try:
-                hash(name)
-            except TypeError:
-                raise LoadError("a mapping key must be a plain value",
-                                key_node.start_mark.line + 1) from None
-            mapping[name] = self.build(value_node, depth + 1)
-            if isinstance(key_node, yaml.ScalarNode):
-                key_lines[key_node.value] = key_node.start_mark.line + 1
-                if isinstance(value_node, yaml.SequenceNode):
-                    for i, item in enumerate(value_node.value):
-                        key_lines[f"{key_node.value}[{i}]"] = item.start_mark.line + 1
-        mapping.key_lines = key_lines  # type: ignore[attr-defined]
-        if key is not None:
-            self.open.discard(key)
-        return mapping
-
-    def _check_children(self, node: yaml.Node, depth: int) -> None:
-        children = node.value if isinstance(node, yaml.SequenceNode) else [
-            child for pair in node.value for child in pair]
-        for child in children:
-            self.build(child, depth + 1)
-
-    @staticmethod
-    def _intrinsic(tag_suffix: str, value: Any, node: yaml.Node) -> LocatedDict:
-        key = TAGS.get(tag_suffix, f"!{tag_suffix}")
-        if key == "Fn::GetAtt" and isinstance(value, str):
-            logical, _, attribute = value.partition(".")
-            value = [logical, attribute]
-        located = LocatedDict({key: value})
-        located.line = node.start_mark.line + 1
-        return located
+        return _EventBuilder(self).document()
 
 
 for _loader in (CfnLoader, CfnFastLoader):
@@ -246,6 +207,254 @@ for _loader in (CfnLoader, CfnFastLoader):
         _CfnConstructors.construct_cfn_mapping,
     )
     _loader.add_multi_constructor("!", _CfnConstructors.construct_intrinsic)
+    for _name in UNSUPPORTED_TAGS:
+        _loader.add_constructor(  # type: ignore[type-var]
+            f"tag:yaml.org,2002:{_name}", _CfnConstructors.construct_unsupported
+        )
+    for _tag in CHECKED_SCALAR_TAGS:
+        _loader.add_constructor(_tag, construct_checked_scalar)
+
+
+class _Frame:
+    """A mapping or sequence whose events are still arriving."""
+
+    __slots__ = ("anchor", "deepest", "depth", "has_key", "is_map", "key", "key_line",
+                 "key_raw", "line", "lines", "merges", "tag", "value")
+
+    def __init__(self, is_map: bool, tag: str | None, line: int, anchor: str | None,
+                 depth: int) -> None:
+        self.is_map = is_map
+        self.tag = tag  # a short-form tag ("!Sub"), or None for a plain collection
+        self.line = line
+        self.anchor = anchor
+        self.depth = depth
+        self.deepest = depth  # the deepest level inside, aliases expanded
+        # The collection being built, and a mapping's key_lines or a sequence's item lines.
+        self.value: Any
+        self.lines: Any
+        if is_map:
+            self.value = LocatedDict()
+            self.value.line = line
+            self.lines = {}
+        else:
+            self.value = []
+            self.lines = []
+        self.has_key = False
+        self.key: Any = None
+        self.key_raw: str | None = None
+        self.key_line = 0
+        self.merges: list[tuple[Any, int]] = []
+
+
+# What an anchor stands for: value, line, scalar text, item lines (a sequence), height.
+_Anchored = tuple[Any, int, str | None, list[int] | None, int]
+
+_MERGE_KEY: Any = object()  # the value of a ``<<`` key while its mapping is built
+
+
+class _EventBuilder:
+    """Python objects straight from libyaml's parser events, as :class:`CfnLoader` builds them.
+
+    No node graph and no generic constructor: one loop over the events with a stack of
+    open collections. The bounds of :class:`~leastpriv_ci.loaders.SafeLocatedLoader` hold
+    here too: aliases counted, recursive aliases refused, nesting bounded with aliases
+    expanded. Tags other than strings and short-form intrinsics go to PyYAML's safe
+    constructors (numbers, booleans, null: cached, few distinct values).
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.anchors: dict[str, _Anchored] = {}
+        self.open_anchors: set[str] = set()
+        self.aliases = 0
+        self.tags: dict[str, str] = {}  # plain scalar → its resolved tag
+        self.scalars: dict[tuple[str, str], Any] = {}  # (tag, text) → constructed value
+
+    def document(self) -> Any:
+        """The stream's single document (``None`` for an empty stream)."""
+        loader = self.loader
+        loader.get_event()  # stream start
+        if loader.check_event(StreamEndEvent):
+            loader.get_event()
+            return None
+        loader.get_event()  # document start
+        value = self.node()
+        loader.get_event()  # document end
+        if not loader.check_event(StreamEndEvent):
+            event = loader.get_event()
+            raise ComposerError("expected a single document in the stream", None,
+                                "but found another document", event.start_mark)
+        loader.get_event()
+        return value
+
+    def node(self) -> Any:
+        """Build the next node from the events (the whole document, from its root)."""
+        get_event = self.loader.get_event
+        anchors = self.anchors
+        tags = self.tags
+        stack: list[_Frame] = []
+        value: Any
+        raw: str | None
+        items: list[int] | None
+        while True:
+            event = get_event()
+            kind = event.__class__
+            depth = len(stack) + 1
+            if kind is ScalarEvent:
+                raw = event.value
+                line = event.start_mark.line + 1
+                if depth > MAX_DEPTH:
+                    raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = (tags.get(raw) or self._resolve(raw)) if event.implicit[0] else _STR
+                if tag == _STR:
+                    value = raw
+                elif tag[0] == "!":
+                    value = intrinsic(tag[1:], raw, line)
+                elif tag in (_MERGE, _VALUE) and self._at_key(stack):
+                    value = _MERGE_KEY if tag == _MERGE else raw
+                else:
+                    value = self._scalar(tag, event)
+                items = None
+                deepest = depth
+                if event.anchor is not None:
+                    self._anchor(event.anchor, event)
+                    anchors[event.anchor] = (value, line, raw, None, 1)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                stack.append(self._open(event, kind is MappingStartEvent, depth))
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                value, line, raw, items, deepest = frame.value, frame.line, None, None, \
+                    frame.deepest
+                if frame.is_map:
+                    if frame.merges:
+                        value = self._merged(frame)
+                    value.key_lines = frame.lines
+                else:
+                    items = frame.lines
+                if frame.tag is not None:
+                    value = intrinsic(frame.tag[1:], value, line)
+                if frame.anchor is not None:
+                    self.open_anchors.discard(frame.anchor)
+                    anchors[frame.anchor] = (value, line, None, items,
+                                             deepest - frame.depth + 1)
+            elif kind is AliasEvent:
+                value, line, raw, items, deepest = self._alias(event, depth)
+                if value is _MERGE_KEY and not self._at_key(stack):
+                    value = self._scalar(_MERGE, event)  # refused, as PyYAML does
+            else:  # pragma: no cover - libyaml emits no other event inside a document
+                raise LoadError(f"unexpected YAML event {kind.__name__}",
+                                event.start_mark.line + 1)
+            if not stack:
+                return value
+            parent = stack[-1]
+            if deepest > parent.deepest:
+                parent.deepest = deepest
+            if not parent.is_map:
+                parent.value.append(value)
+                parent.lines.append(line)
+            elif not parent.has_key:
+                if value.__class__ is not str and value is not _MERGE_KEY:
+                    try:
+                        hash(value)
+                    except TypeError:
+                        raise LoadError("found unhashable key", line) from None
+                parent.has_key = True
+                parent.key, parent.key_raw, parent.key_line = value, raw, line
+            else:
+                parent.has_key = False
+                key, key_raw = parent.key, parent.key_raw
+                if key is _MERGE_KEY:
+                    parent.merges.append((value, parent.key_line))
+                    continue
+                parent.value[key] = value
+                if key_raw is not None:
+                    key_lines = parent.lines
+                    key_lines[key_raw] = parent.key_line
+                    if items is not None:
+                        for i, item_line in enumerate(items):
+                            key_lines[f"{key_raw}[{i}]"] = item_line
+
+    @staticmethod
+    def _at_key(stack: list[_Frame]) -> bool:
+        return bool(stack) and stack[-1].is_map and not stack[-1].has_key
+
+    def _open(self, event: Any, is_map: bool, depth: int) -> _Frame:
+        line = event.start_mark.line + 1
+        if depth > MAX_DEPTH:
+            raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+        tag = event.tag
+        if tag in (None, "!", _MAP if is_map else _SEQ):
+            tag = None
+        elif tag[0] != "!":
+            # Any other tag on a collection (!!set, !!str, ...) is an error; PyYAML's
+            # constructors give the same message as in the pure-Python loader.
+            node_class = yaml.MappingNode if is_map else yaml.SequenceNode
+            self.loader.construct_object(node_class(tag, [], event.start_mark,
+                                                    event.start_mark), deep=True)
+            raise LoadError(f"unsupported tag {tag}", line)  # pragma: no cover
+        anchor = event.anchor
+        if anchor is not None:
+            self._anchor(anchor, event)
+            self.open_anchors.add(anchor)
+        return _Frame(is_map, tag, line, anchor, depth)
+
+    def _anchor(self, anchor: str, event: Any) -> None:
+        # Errors PyYAML's composer raises are raised as it raises them (same message).
+        if anchor in self.anchors or anchor in self.open_anchors:
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence", None,
+                                "second occurrence", event.start_mark)
+
+    def _alias(self, event: Any, depth: int) -> _Anchored:
+        anchor = event.anchor
+        line = event.start_mark.line + 1
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            raise LoadError(f"more than {MAX_ALIASES} aliases", line)
+        if anchor in self.open_anchors:
+            raise LoadError(f"recursive alias *{anchor}", line)
+        if anchor not in self.anchors:
+            raise ComposerError(None, None, f"found undefined alias {anchor!r}",
+                                event.start_mark)
+        value, anchor_line, raw, items, height = self.anchors[anchor]
+        # Expanded, the alias reaches as deep as its node's own nesting below it.
+        reach = depth - 1 + height
+        if reach > MAX_DEPTH:
+            raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+        return value, anchor_line, raw, items, reach
+
+    def _resolve(self, text: str) -> str:
+        tag: str = self.loader.resolve(yaml.ScalarNode, text, (True, False))
+        self.tags[text] = tag
+        return tag
+
+    def _scalar(self, tag: str, event: Any) -> Any:
+        text = event.value if isinstance(event, ScalarEvent) else ""
+        key = (tag, text)
+        if key not in self.scalars:
+            node = yaml.ScalarNode(tag, text, event.start_mark, event.start_mark)
+            self.scalars[key] = self.loader.construct_object(node, deep=True)
+        return self.scalars[key]
+
+    def _merged(self, frame: _Frame) -> LocatedDict:
+        sources = []
+        for value, line in frame.merges:
+            for source in value if isinstance(value, list) else [value]:
+                if not _mergeable(source):
+                    raise LoadError(_MERGE_REFUSED, line)
+                sources.append(source)
+        merged = LocatedDict()
+        merged.line = frame.line
+        key_lines: dict[str, int] = {}
+        for source in reversed(sources):
+            merged.update(source)
+            key_lines.update(source.key_lines)
+        merged.update(frame.value)
+        key_lines.update(frame.lines)
+        frame.lines = key_lines
+        return merged
 
 
 def key_line(mapping: object, key: str, index: int | None = None) -> int | None:
@@ -256,15 +465,17 @@ def key_line(mapping: object, key: str, index: int | None = None) -> int | None:
     return lines.get(key) or line_of(mapping)
 
 
-def loads_cfn_yaml(text: str) -> Any:
+def loads_cfn_yaml(text: str, *, libyaml: bool = True) -> Any:
     """Parse a CloudFormation YAML template safely (see :func:`leastpriv_ci.loaders.loads_yaml`).
 
-    Uses libyaml when PyYAML was built with it, else the pure-Python :class:`CfnLoader`.
+    Uses libyaml when PyYAML was built with it (and ``libyaml`` is not turned off), else
+    the pure-Python :class:`CfnLoader`; both give the same values and lines.
     """
-    if _SafeBase is None:
+    if _SafeBase is None or not libyaml:
         return loads_yaml(text, loader=CfnLoader)
     try:
-        return yaml.load(text, Loader=CfnFastLoader)  # noqa: S506 - derives from CSafeLoader
+        with paused_gc():
+            return yaml.load(text, Loader=CfnFastLoader)  # noqa: S506 - from CSafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise LoadError(str(exc.problem or exc), mark.line + 1 if mark else None) from None

@@ -20,7 +20,7 @@ from types import ModuleType
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
-from leastpriv_ci.loaders import MAX_FILE_BYTES
+from leastpriv_ci.loaders import MAX_FILE_BYTES, paused_gc
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
@@ -150,7 +150,8 @@ def load_declared(
             notices.add("not-infrastructure", "files that hold no roles or policies are ignored",
                         shown)
             continue
-        loaded = module.load(path, context, notices)
+        with paused_gc():  # loading builds many containers, none of them garbage
+            loaded = module.load(path, context, notices)
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)
         grants = grants.merged(loaded)

@@ -49,6 +49,7 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
+_CONTAINERS = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -111,34 +112,41 @@ class TemplateResolver:
     def resolve(self, value: Any, line: int | None = None) -> Any:
         """``value`` with every intrinsic resolved; ``NO_VALUE`` if it resolves to nothing."""
         # Loaded templates hold plain dicts and lists; concrete type checks keep this hot
-        # path cheap (ABC isinstance checks cost several times more on large templates).
+        # path cheap (ABC isinstance checks cost several times more on large templates),
+        # and plain values are copied without a call for each.
         is_dict = isinstance(value, dict)
         if not is_dict and not isinstance(value, list):
             return value
-        self._nodes += 1 + len(value)  # counts scalars too, without a call for each
+        self._nodes += 1 + len(value)  # counts scalars too
         if self._nodes > self.max_values:
             raise UserError(
                 f"the template expands to more than {self.max_values} values (a YAML alias "
                 "bomb?); remove the repeated aliases",
                 where=self.file,
             )
+        resolve = self.resolve
+        if not is_dict:
+            items = []
+            for item in value:
+                if isinstance(item, _CONTAINERS):
+                    item = resolve(item, line)
+                if item is not NO_VALUE:
+                    items.append(item)
+            return items
         own_line = getattr(value, "line", None)
         line = own_line or line
-        resolve = self.resolve
-        if is_dict:
-            if len(value) == 1:
-                key = next(iter(value))
-                if key == "Ref" or (isinstance(key, str) and key.startswith(("Fn::", "!"))):
-                    return self._intrinsic(key, value[key], line)
-            out = LocatedDict()
-            out.line = own_line
-            for key, item in value.items():
-                resolved = resolve(item, line)
-                if resolved is not NO_VALUE:
-                    out[key] = resolved
-            return out
-        return [item for item in (resolve(entry, line) for entry in value)
-                if item is not NO_VALUE]
+        if len(value) == 1:
+            key = next(iter(value))
+            if key == "Ref" or (isinstance(key, str) and key.startswith(("Fn::", "!"))):
+                return self._intrinsic(key, value[key], line)
+        out = LocatedDict()
+        out.line = own_line
+        for key, item in value.items():
+            if isinstance(item, _CONTAINERS):
+                item = resolve(item, line)
+            if item is not NO_VALUE:
+                out[key] = item
+        return out
 
     def condition(self, name: str, line: int | None = None) -> bool | None:
         """A named condition's value; ``None`` when it depends on something unknown."""

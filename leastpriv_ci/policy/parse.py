@@ -163,7 +163,7 @@ def _check_action(action: str, label: str, where: str, notices: Notices | None) 
     from leastpriv_ci.catalog import get_catalog
 
     catalog = get_catalog()
-    if not catalog.expand(action):
+    if not catalog.covers_any(action):
         notices.add(
             "unknown-action",
             "policy names actions that IAM does not know (typo or retired action?)",

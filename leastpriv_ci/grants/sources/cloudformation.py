@@ -21,7 +21,14 @@ from leastpriv_ci.grants.intrinsics import TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
-from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
+from leastpriv_ci.loaders import (
+    LoadError,
+    LocatedDict,
+    line_of,
+    loads_json,
+    paused_gc,
+    read_text,
+)
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_policy
@@ -67,10 +74,12 @@ def load_template(path: Path) -> Any:
 
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and bindings declared in one CloudFormation template."""
-    template = load_template(path)
-    if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
-        return GrantSet()
-    return grants_from_template(template, str(path), context, notices)
+    with paused_gc():  # a large template is hundreds of thousands of live containers
+        template = load_template(path)
+        if not isinstance(template, Mapping) or not isinstance(template.get("Resources"),
+                                                               Mapping):
+            return GrantSet()
+        return grants_from_template(template, str(path), context, notices)
 
 
 @dataclass
