@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from leastpriv_ci.demo.recording import LambdaTracer
     from leastpriv_ci.demo.scenarios import SCENARIOS, find_app, run_staging
 
-    app = find_app(args.app)
+    app = find_app(args.app).resolve()
     chosen = list(SCENARIOS.values()) if args.scenario == "all" else [SCENARIOS[args.scenario]]
     # Only dummy credentials exist in this process: nothing can reach a real account.
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -61,21 +62,24 @@ def run(args: argparse.Namespace) -> int:
                  f"documents sent to X-Ray at {emulator.endpoint_url}")
             for failure in staged.failures:
                 _say(f"  integration test failed: {failure}")
-            out = args.out / scenario.name
+            out = args.out.resolve() / scenario.name
             out.mkdir(parents=True, exist_ok=True)
-            code = cli_main([
-                "scan",
-                "--endpoint-url", emulator.endpoint_url,
-                "--aws-region", emulator.region,
-                "--start-time", _iso(staged.started - 60),
-                "--end-time", _iso(staged.ended + 60),
-                "--policy-paths", str(staged.proposed_template),
-                "--compare", "both",
-                "--format", args.format,
-                "--report-file", str(out / "report.json"),
-                "--sarif-file", str(out / "report.sarif"),
-            ])
-            _say(f"  report: {out / 'report.json'} (scan exit code {code})")
+            # The app folder is the scan's repository, as a checkout is the action's: the
+            # findings name "template.yaml:70", and no config of the caller's applies.
+            with contextlib.chdir(app):
+                code = cli_main([
+                    "scan",
+                    "--endpoint-url", emulator.endpoint_url,
+                    "--aws-region", emulator.region,
+                    "--start-time", _iso(staged.started - 60),
+                    "--end-time", _iso(staged.ended + 60),
+                    "--policy-paths", str(staged.proposed_template),
+                    "--compare", "both",
+                    "--format", args.format,
+                    "--report-file", str(out / "report.json"),
+                    "--sarif-file", str(out / "report.sarif"),
+                ])
+            _say(f"  report: {args.out / scenario.name / 'report.json'} (scan exit code {code})")
     return code if args.gate else EXIT_PASS
 
 
