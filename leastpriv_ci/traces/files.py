@@ -443,7 +443,22 @@ def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
         offset = int(str(error).rsplit(" ", 1)[-1])
     except ijson.JSONError:
         offset = _first_bad_utf8(body, offset)
+    except ValueError as error:  # a bad escape or control character: json's string scanner
+        offset = _bad_string(body, error, offset)
     return offset + prefix, body[:offset].count(b"\n") + 1
+
+
+def _bad_string(body: bytes, error: ValueError, default: int) -> int:
+    """Where a string the scanner refused goes wrong: its token is the first of that text
+    (an earlier copy would have failed first), the error's position is inside it."""
+    token = getattr(error, "doc", None)
+    inside = getattr(error, "pos", None)
+    if not isinstance(token, str) or not isinstance(inside, int):
+        return default
+    start = body.find(token.encode("utf-8", "surrogatepass"))
+    if start < 0:
+        return default
+    return start + len(token[:inside].encode("utf-8", "surrogatepass"))
 
 
 def _first_bad_utf8(body: bytes, default: int) -> int:

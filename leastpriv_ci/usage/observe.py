@@ -86,8 +86,7 @@ class _Reader:
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
-        # Targets of call shapes recorded one by one (failed calls, list-valued fields):
-        # interpreted once all the same.
+        # Targets per call shape (the principal only through the region and account it implies)
         self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
@@ -96,16 +95,23 @@ class _Reader:
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
-        # Standalone subsegment documents need the owner index and call de-duplication;
-        # most traces have none, and take the direct path.
-        for doc in docs.values():
-            if doc.get("type") == "subsegment":
-                self._read_streamed(docs, trace.trace_id)
-                return
         resolved: _Principals | None = None
         principals: list[Principal | None] = []
+        walks: list[tuple[str, list[Any], Principal | None]] = []
         detected = self._detected
+        earliest, latest = self.earliest, self.latest
         for segment_id, doc in docs.items():
+            if doc.get("type") == "subsegment":
+                # Standalone subsegment documents need the owner index and call
+                # de-duplication; most traces have none, and take this direct path.
+                self._read_streamed(docs, trace.trace_id)
+                return
+            start: Any = doc.get("start_time")
+            end = doc.get("end_time", start)
+            if type(start) in NUMBERS and (earliest is None or start < earliest):
+                self.earliest = earliest = float(start)
+            if type(end) in NUMBERS and (latest is None or end > latest):
+                self.latest = latest = float(end)
             # _Principals.of, short-cut for a document that names its principal (cached);
             # _detect_key inlined
             aws = doc.get("aws")
@@ -125,24 +131,15 @@ class _Reader:
                     resolved = _Principals(docs, {}, self.principal_map, detected)
                 principal = resolved.of(segment_id)
             principals.append(principal)
+            children = doc.get("subsegments")
+            if principal is not SERVICE and type(children) is list:
+                walks.append((segment_id, children, principal))
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
-        earliest, latest = self.earliest, self.latest
         entries = self._entries
         key_names = self._key_names
-        for (segment_id, doc), principal in zip(docs.items(), principals, strict=True):
-            start: Any = doc.get("start_time")
-            end = doc.get("end_time", start)
-            if type(start) in NUMBERS and (earliest is None or start < earliest):
-                earliest = float(start)
-            if type(end) in NUMBERS and (latest is None or end > latest):
-                latest = float(end)
-            if principal is SERVICE:
-                continue
-            children = doc.get("subsegments")
-            if type(children) is not list:
-                continue
+        for segment_id, children, principal in walks:
             # The hot loop, with _calls_below and _call inlined: every call of every trace
             # passes here. No nesting depth breaks it.
             stack = list(children)
@@ -190,14 +187,16 @@ class _Reader:
                 if type(when) is not float:
                     when = float(when) if type(when) is int else None
                 if when is not None:
-                    if entry.first is None or when < entry.first:
+                    first = entry.first
+                    if first is None:  # so is last: they are set together
+                        entry.first = entry.last = when
+                    elif when < first:
                         entry.first = when
-                    if entry.last is None or when > entry.last:
+                    elif (last := entry.last) is not None and when > last:
                         entry.last = when
                 samples = entry.trace_ids
                 if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
                     samples.append(trace_id)
-        self.earliest, self.latest = earliest, latest
 
     def _read_streamed(self, docs: dict[str, Doc], trace_id: str | None) -> None:
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
@@ -262,16 +261,12 @@ class _Reader:
     def _first(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
                principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
                entry: _Shape | None) -> None:
-        """A call whose shape is new, or a failed call: interpret (once) and count it."""
+        """A call whose shape is new, or a failed call: count it (interpreted once)."""
         when = _when(node)
         if entry is None:
-            targets = self._interpreted.get(shape)
+            targets = self._targets(node, aws, name, operation, principal, shape)
             if targets is None:
-                targets = self._interpret(node, aws, name, operation, principal)
-                if targets is None:
-                    return
-                if "cause" in node:
-                    self._remember(shape, targets)
+                return
             if "cause" in node:
                 self._record(node, targets, principal.arn, when, trace_id)
                 return
@@ -283,9 +278,12 @@ class _Reader:
             return
         entry.count += 1
         if when is not None:
-            if entry.first is None or when < entry.first:
+            first = entry.first
+            if first is None:  # so is last: they are set together
+                entry.first = entry.last = when
+            elif when < first:
                 entry.first = when
-            if entry.last is None or when > entry.last:
+            elif (last := entry.last) is not None and when > last:
                 entry.last = when
         samples = entry.trace_ids
         if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
@@ -295,19 +293,35 @@ class _Reader:
                   principal: Principal, trace_id: str | None,
                   shape: tuple[Any, ...] | None) -> None:
         """A call counted on its own: ADOT's extra fields, an unknown name, list values."""
-        targets = self._interpreted.get(shape) if shape is not None else None
-        if targets is None:
-            targets = self._interpret(node, aws, name, operation, principal)
-            if targets is None:
-                return
-            if shape is not None:
-                self._remember(shape, targets)
-        self._record(node, targets, principal.arn, _when(node), trace_id)
+        targets = self._targets(node, aws, name, operation, principal, shape)
+        if targets is not None:
+            self._record(node, targets, principal.arn, _when(node), trace_id)
 
-    def _remember(self, shape: tuple[Any, ...], targets: list[Target]) -> None:
-        if len(self._interpreted) >= MAX_CACHED_CALLS:
-            self._interpreted.clear()
-        self._interpreted[shape] = targets
+    def _targets(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                 principal: Principal, shape: tuple[Any, ...] | None) -> list[Target] | None:
+        """What a call did, interpreted once per shape (None: not counted, and why noted).
+
+        Of the principal only the region and account it implies matter, and of the name
+        only the service it spells: calls of several functions, written with several SDKs,
+        to one resource share the interpretation.
+        """
+        if shape is None:
+            return self._interpret(node, aws, name, operation, self._where_for(aws, principal.arn))
+        interpreted = self._interpreted
+        targets = interpreted.get(shape)  # this principal's shape, seen before
+        if targets is not None:
+            return targets
+        where = self._where_for(aws, principal.arn)
+        key = (where, self.names.prefix(name), *shape[2:])  # a Where first: never a shape
+        targets = interpreted.get(key)
+        if targets is None:
+            targets = self._interpret(node, aws, name, operation, where)
+            if targets is None:
+                return None
+        if len(interpreted) >= MAX_CACHED_CALLS:
+            interpreted.clear()
+        interpreted[key] = interpreted[shape] = targets
+        return targets
 
     def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
                 trace_id: str | None) -> None:
@@ -390,7 +404,7 @@ class _Reader:
         return found
 
     def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-                   principal: Principal) -> list[Target] | None:
+                   where: Where) -> list[Target] | None:
         fields = Fields(node)
         service = self.names.resolve(name, operation, fields)
         if service is None:
@@ -402,8 +416,7 @@ class _Reader:
             self.notices.add("unknown-operation", "operations with no matching IAM action were "
                              "not counted", f"{service}:{operation}")
             return None
-        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
-                    self.resources.specs(service))
+        call = Call(service, operation, fields, where, steps, self.resources.specs(service))
         return EXTRACTORS.get(service, generic.targets)(call)
 
     def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
