@@ -33,6 +33,10 @@ EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
 
 NUMBERS = (float, int)
 MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
+UNKNOWN_RESOURCE = "unknown-resource"
+UNKNOWN_RESOURCE_TEXT = (
+    'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
+)
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -179,7 +183,8 @@ class _Reader:
                                    _frozen(shape))
                     continue
                 if entry is None or "cause" in node:
-                    self._first(node, aws, name, operation, principal, trace_id, shape, entry)
+                    self._new_or_failed(node, aws, name, operation, principal, trace_id, shape,
+                                        entry)
                     continue
                 # The common case: a call shape seen before, not failed: count it on its shape.
                 entry.count += 1
@@ -256,11 +261,11 @@ class _Reader:
         except TypeError:  # a list or dict value (table_names, copy_source)
             self._uncached(node, aws, name, operation, principal, trace_id, _frozen(shape))
             return
-        self._first(node, aws, name, operation, principal, trace_id, shape, entry)
+        self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
 
-    def _first(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-               principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
-               entry: _Shape | None) -> None:
+    def _new_or_failed(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                       principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
+                       entry: _Shape | None) -> None:
         """A call whose shape is new, or a failed call: count it (interpreted once)."""
         when = _when(node)
         if entry is None:
@@ -335,8 +340,13 @@ class _Reader:
             else:
                 targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
         samples = (trace_id,) if trace_id else ()
-        for target in targets:
-            self._count(arn, target, denied is not None, 1, when, when, samples)
+        refused = denied is not None
+        merge = self.totals.merge
+        for target in targets:  # _count, for one call
+            if not target.known:
+                self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}")
+            merge(arn, target.action, target.resource, refused, target.known, 1, when, when,
+                  samples)
 
     def _denial(self, node: Doc) -> Denial | None:
         """:func:`denial`, remembered per distinct list of exception messages and types."""
@@ -359,9 +369,8 @@ class _Reader:
     def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
                last: float | None, samples: tuple[str, ...]) -> None:
         if not target.known:
-            self.notices.add("unknown-resource", "the trace names no resource for some "
-                             "calls; recorded on \"*\" (or the bucket's objects)",
-                             f"{arn} {target.action}", times=count)
+            self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}",
+                             times=count)
         self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
                           first, last, samples)
 
