@@ -38,10 +38,10 @@ class Notices:
     _counts: dict[str, int] = field(default_factory=dict)
     _examples: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, code: str, message: str, where: str | None = None) -> None:
-        """Record one occurrence of warning ``code``; the first message wins."""
+    def add(self, code: str, message: str, where: str | None = None, *, times: int = 1) -> None:
+        """Record one occurrence (or ``times``) of warning ``code``; the first message wins."""
         self._messages.setdefault(code, message)
-        self._counts[code] = self._counts.get(code, 0) + 1
+        self._counts[code] = self._counts.get(code, 0) + times
         examples = self._examples.setdefault(code, [])
         if where is not None and len(examples) < MAX_EXAMPLES and where not in examples:
             examples.append(where)

@@ -254,3 +254,39 @@ def test_a_deeply_nested_json_line_is_skipped_and_counted(tmp_path: Path) -> Non
     notices = Notices()
     assert [t.trace_id for t in iter_files([path], notices)] == [T1, T2]
     assert notices.count(trace_files.NOTICE_BAD_LINE) == 1
+
+
+def test_many_brackets_in_a_read_block_are_not_taken_for_deep_nesting(tmp_path: Path) -> None:
+    # Far more openers than the nesting limit within one read block, none of them deep:
+    # the block is checked in small pieces and passes.
+    trace = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    junk = "[" + ",".join(["[{}]"] * 20_000) + "]"
+    assert junk.count("[") > trace_files.MAX_BRACKET_BALANCE
+    assert len(junk) > trace_files.READ_SIZE
+    path = tmp_path / "dense.json"
+    path.write_text('{"junk": ' + junk + ', "Traces": [' + json.dumps(trace) + "]}")
+    notices = Notices()
+    traces = list(iter_files([path], notices))
+    assert [t.trace_id for t in traces] == [T1]
+    assert len(notices) == 0
+
+
+def test_deep_nesting_far_into_a_file_is_an_input_error(tmp_path: Path) -> None:
+    trace = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    good = ",\n".join([json.dumps(trace)] * 40)
+    assert len(good) > 2 * trace_files.READ_SIZE
+    deep = '{"Id": "1-x", "Segments": [], "junk": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    path = tmp_path / "deep-late.json"
+    path.write_text('{"Traces": [' + good + ",\n" + deep + "]}")
+    notices = Notices()
+    read_before = []
+    with pytest.raises(UserError, match=r"deep-late\.json: JSON nested too deeply near line 41 "):
+        read_before.extend(iter_files([path], notices))
+    assert len(read_before) == 40
+
+
+def test_a_bad_escape_in_a_string_is_an_input_error_at_its_byte(tmp_path: Path) -> None:
+    path = tmp_path / "escape.json"
+    path.write_bytes(b'{"Traces": [{"Id": "1-\\q", "Segments": []}]}\n')
+    with pytest.raises(UserError, match=r"escape\.json: not valid JSON at line 1 \(byte 22\)"):
+        list(iter_files([path], Notices()))

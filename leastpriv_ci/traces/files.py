@@ -41,8 +41,11 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 # pure-Python backend (which reports offsets); past it the position is the failing block.
 EXACT_POSITION_LIMIT = 32 * 1024 * 1024
 READ_SIZE = 64 * 1024
-# The JSON parser is fed blocks this small so the nesting check below stays tight.
+# The nesting check below is exact to blocks this small (larger blocks pass when they
+# cannot reach the limit).
 GUARD_BLOCK = 4 * 1024
+# Every byte but brackets and newlines, which are all the nesting check counts.
+_NOT_MARKS = bytes(b for b in range(256) if b not in b"[]{}\n")
 # Deepest nesting (as counted by _Rejoined) let through to the parser: bounds its memory
 # (about 2.5 bytes x depth squared) to tens of MB.
 MAX_BRACKET_BALANCE = 4 * 1024
@@ -123,10 +126,12 @@ class _Rejoined:
     Counts bytes and newlines handed out so that errors can name a position even on a
     stream that cannot be re-read (stdin), and refuses nesting deep enough to exhaust
     memory: ijson keeps a path string per open level, so memory grows with the square
-    of the depth. Blocks are small and checked before the parser sees them: the running
-    count of brackets (strings included, so an over-estimate for real traces, whose
-    documents are balanced) plus the block's openers bounds the depth the block can
-    reach.
+    of the depth. Each block is checked before the parser sees it: the running count of
+    brackets (strings included, so an over-estimate for real traces, whose documents are
+    balanced) plus the block's openers bounds the depth the block can reach. Blocks are
+    large (one pass of ``bytes.translate`` keeps just the brackets and newlines to count);
+    a block with too many openers to pass is handed out in small blocks, each checked,
+    so the bound stays as tight as with small blocks throughout.
     """
 
     def __init__(self, head: bytes, rest: IO[bytes], name: str = "") -> None:
@@ -138,25 +143,36 @@ class _Rejoined:
         self.block_start = 0
         self._newlines = 0
         self._balance = 0
+        self._small_until = 0  # hand out GUARD_BLOCK bytes at a time up to this offset
 
     def read(self, size: int = -1) -> bytes:
-        size = GUARD_BLOCK if size < 0 else min(size, GUARD_BLOCK)
+        small = self.consumed < self._small_until
+        limit = GUARD_BLOCK if small else READ_SIZE
+        size = limit if size < 0 else min(size, limit)
         if self._head:
             data, self._head = self._head[:size], self._head[size:]
         else:
             data = self._rest.read(size)
-        opens = data.count(b"[") + data.count(b"{")
+        marks = data.translate(None, _NOT_MARKS)
+        opens = marks.count(b"[") + marks.count(b"{")
+        if self._balance + opens > MAX_BRACKET_BALANCE and len(data) > GUARD_BLOCK:
+            # Maybe too deep: go through this stretch in small blocks, each checked.
+            self._small_until = self.consumed + len(data)
+            self._head = data[GUARD_BLOCK:] + self._head
+            data = data[:GUARD_BLOCK]
+            marks = data.translate(None, _NOT_MARKS)
+            opens = marks.count(b"[") + marks.count(b"{")
         if self._balance + opens > MAX_BRACKET_BALANCE:
             raise UserError(
                 f"JSON nested too deeply near line {self._newlines + 1} (byte "
                 f"{self.consumed}); trace exports nest a few levels, not thousands",
                 where=self._name,
             )
-        self._balance += opens - data.count(b"]") - data.count(b"}")
+        self._balance += opens - marks.count(b"]") - marks.count(b"}")
         self.block_start = self.consumed
         self.lines_before_block = self._newlines
         self.consumed += len(data)
-        self._newlines += data.count(b"\n")
+        self._newlines += marks.count(b"\n")
         return data
 
     def readline(self, limit: int = -1) -> bytes:
@@ -287,11 +303,16 @@ def _walk_items(
     items: Iterable[Any], prefix: str, grouper: _Grouper, name: str
 ) -> Iterator[RawTrace]:
     """The C parser builds each trace (or array element); only the shape check is Python."""
+    if prefix == "Traces.item":  # the usual export: no raw segments to group, none pending
+        trace_of = grouper.trace
+        for index, value in enumerate(items, start=1):
+            trace = trace_of(value, f"{name}#{index}")
+            if trace is not None:
+                yield trace
+        return
     for index, value in enumerate(items, start=1):
         where = f"{name}#{index}"
-        if prefix == "Traces.item":
-            yield from grouper.take_trace(value, where)
-        elif prefix == "" and not (
+        if prefix == "" and not (
             isinstance(value, dict) and ("Segments" in value or "trace_id" in value)
         ):
             raise UserError(
@@ -422,7 +443,22 @@ def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
         offset = int(str(error).rsplit(" ", 1)[-1])
     except ijson.JSONError:
         offset = _first_bad_utf8(body, offset)
+    except ValueError as error:  # a bad escape or control character: json's string scanner
+        offset = _bad_string(body, error, offset)
     return offset + prefix, body[:offset].count(b"\n") + 1
+
+
+def _bad_string(body: bytes, error: ValueError, default: int) -> int:
+    """Where a string the scanner refused goes wrong: its token is the first of that text
+    (an earlier copy would have failed first), the error's position is inside it."""
+    token = getattr(error, "doc", None)
+    inside = getattr(error, "pos", None)
+    if not isinstance(token, str) or not isinstance(inside, int):
+        return default
+    start = body.find(token.encode("utf-8", "surrogatepass"))
+    if start < 0:
+        return default
+    return start + len(token[:inside].encode("utf-8", "surrogatepass"))
 
 
 def _first_bad_utf8(body: bytes, default: int) -> int:
@@ -475,20 +511,27 @@ class _Grouper:
 
     def take_trace(self, trace: object, where: str) -> Iterator[RawTrace]:
         yield from self.flush()
-        if not isinstance(trace, dict) or not isinstance(trace.get("Segments"), list):
+        found = self.trace(trace, where)
+        if found is not None:
+            yield found
+
+    def trace(self, trace: object, where: str) -> RawTrace | None:
+        """One trace object (``{"Id", "Segments"}``) as a :class:`RawTrace`, or None
+        (counted) when it has no segment list; the caller flushes pending segments first."""
+        if not isinstance(trace, dict) or not isinstance(segments := trace.get("Segments"), list):
             self._notices.add(NOTICE_BAD_TRACE, 'a trace without a "Segments" list', where)
-            return
+            return None
         trace_id = trace.get("Id")
         documents: list[str | bytes | dict[str, object]] = []
-        for entry in trace["Segments"]:
+        for entry in segments:
             document = entry.get("Document") if isinstance(entry, dict) else None
-            if isinstance(document, str | dict):
+            if isinstance(document, (str, dict)):
                 documents.append(document)
             else:
                 self._notices.add(
                     NOTICE_BAD_SEGMENT, 'a segment entry without a "Document" was skipped', where
                 )
-        yield RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where)
+        return RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where)
 
     def flush(self) -> Iterator[RawTrace]:
         if self._segments:

@@ -12,7 +12,7 @@ from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
-from leastpriv_ci.usage.denied import denial
+from leastpriv_ci.usage.denied import Denial, denial
 from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
@@ -33,6 +33,10 @@ EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
 
 NUMBERS = (float, int)
 MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
+UNKNOWN_RESOURCE = "unknown-resource"
+UNKNOWN_RESOURCE_TEXT = (
+    'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
+)
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -86,35 +90,62 @@ class _Reader:
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
+        # Targets per call shape (the principal only through the region and account it implies)
+        self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
+        self._denials: dict[tuple[Any, ...], Denial | None] = {}
         self._fields_by_service: dict[str, tuple[str, ...]] = {}
-        self._fields_by_name: dict[str, tuple[str, ...] | None] = {}
+        self._key_names: dict[str, tuple[str, ...] | None] = {}
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
-        # Standalone subsegment documents need the owner index and call de-duplication;
-        # most traces have none, and take the direct path.
-        streamed = any(doc.get("type") == "subsegment" for doc in docs.values())
-        resolved = _Principals(docs, _owners(docs) if streamed else {}, self.principal_map,
-                               self._detected)
-        of = resolved.of
-        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
+        resolved: _Principals | None = None
+        principals: list[Principal | None] = []
+        walks: list[tuple[str, list[Any], Principal | None]] = []
+        detected = self._detected
+        earliest, latest = self.earliest, self.latest
+        for segment_id, doc in docs.items():
+            if doc.get("type") == "subsegment":
+                # Standalone subsegment documents need the owner index and call
+                # de-duplication; most traces have none, and take this direct path.
+                self._read_streamed(docs, trace.trace_id)
+                return
+            start: Any = doc.get("start_time")
+            end = doc.get("end_time", start)
+            if type(start) in NUMBERS and (earliest is None or start < earliest):
+                self.earliest = earliest = float(start)
+            if type(end) in NUMBERS and (latest is None or end > latest):
+                self.latest = latest = float(end)
+            # _Principals.of, short-cut for a document that names its principal (cached);
+            # _detect_key inlined
+            aws = doc.get("aws")
+            if type(aws) is dict and "ecs" not in aws:
+                key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
+                       doc.get("resource_arn"))
+            elif aws is None:
+                key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+            else:
+                key = None
+            try:
+                principal = detected.get(key) if key is not None else None
+            except TypeError:  # an unhashable field value: never cached
+                principal = None
+            if principal is None:
+                if resolved is None:
+                    resolved = _Principals(docs, {}, self.principal_map, detected)
+                principal = resolved.of(segment_id)
+            principals.append(principal)
+            children = doc.get("subsegments")
+            if principal is not SERVICE and type(children) is list:
+                walks.append((segment_id, children, principal))
+        for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
-        if streamed:
-            for node, segment_id in self._unique_calls(docs):
-                self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
-            return
-        call = self._call
-        for segment_id, doc in docs.items():
-            self._window(doc)
-            principal = of(segment_id)
-            if principal is SERVICE:
-                continue
-            children = doc.get("subsegments")
-            if type(children) is not list:
-                continue
-            # The hot loop, inlined (_calls_below): no nesting depth breaks it.
+        entries = self._entries
+        key_names = self._key_names
+        for segment_id, children, principal in walks:
+            # The hot loop, with _calls_below and _call inlined: every call of every trace
+            # passes here. No nesting depth breaks it.
             stack = list(children)
             while stack:
                 node = stack.pop()
@@ -124,11 +155,61 @@ class _Reader:
                 if type(children) is list:
                     stack.extend(children)
                 aws = node.get("aws")
-                if type(aws) is dict and type(aws.get("operation")) is str:
-                    if principal is None:
-                        self._attributed(node, None, segment_id, resolved, trace_id)
-                    else:
-                        call(node, principal, trace_id)
+                if type(aws) is not dict:
+                    continue
+                operation = aws.get("operation")
+                if type(operation) is not str:
+                    continue
+                if principal is None:
+                    if resolved is None:
+                        resolved = _Principals(docs, {}, self.principal_map, detected)
+                    self._attributed(node, None, segment_id, resolved, trace_id)
+                    continue
+                name = node.get("name")
+                if type(name) is not str:
+                    name = ""
+                try:
+                    names = key_names[name]
+                except KeyError:
+                    names = self._shape_names(name)
+                if names is None or "metadata" in node or "annotations" in node:
+                    self._uncached(node, aws, name, operation, principal, trace_id, None)
+                    continue
+                shape = (principal.arn, name, *map(aws.get, names))
+                try:
+                    entry = entries.get(shape)
+                except TypeError:  # a list or dict value (table_names, copy_source)
+                    self._uncached(node, aws, name, operation, principal, trace_id,
+                                   _frozen(shape))
+                    continue
+                if entry is None or "cause" in node:
+                    self._new_or_failed(node, aws, name, operation, principal, trace_id, shape,
+                                        entry)
+                    continue
+                # The common case: a call shape seen before, not failed: count it on its shape.
+                entry.count += 1
+                when = node.get("start_time")
+                if type(when) is not float:
+                    when = float(when) if type(when) is int else None
+                if when is not None:
+                    first = entry.first
+                    if first is None:  # so is last: they are set together
+                        entry.first = entry.last = when
+                    elif when < first:
+                        entry.first = when
+                    elif (last := entry.last) is not None and when > last:
+                        entry.last = when
+                samples = entry.trace_ids
+                if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+                    samples.append(trace_id)
+
+    def _read_streamed(self, docs: dict[str, Doc], trace_id: str | None) -> None:
+        resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
+        of = resolved.of
+        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
+            self.totals.seen(seen.arn, seen.role)
+        for node, segment_id in self._unique_calls(docs):
+            self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
 
     def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
                     resolved: _Principals, trace_id: str | None) -> None:
@@ -162,55 +243,95 @@ class _Reader:
             self.latest = float(end)
 
     def _call(self, node: Doc, principal: Principal, trace_id: str | None) -> None:
+        """Count one AWS call (``node["aws"]["operation"]`` is a string)."""
         aws = node["aws"]
         operation: str = aws["operation"]
         name = node.get("name")
         if type(name) is not str:
             name = ""
-        key: tuple[Any, ...] | None = None
-        entry = None
         # What decides a call's targets, so repeated calls are interpreted once. ADOT's
         # extra fields (metadata/annotations) are rare: those calls are always interpreted.
-        if "metadata" not in node and "annotations" not in node:
-            fields = self._shape_fields(name)
-            if fields is not None:
-                key = (principal.arn, name, operation, aws.get("region"), aws.get("account_id"),
-                       *map(aws.get, fields))
-                try:
-                    entry = self._entries.get(key)
-                except TypeError:  # a list or dict value (table_names, copy_source)
-                    key = None
-        when = node.get("start_time")
-        if type(when) is not float:
-            when = float(when) if type(when) is int else None
+        names = self._shape_names(name)
+        if names is None or "metadata" in node or "annotations" in node:
+            self._uncached(node, aws, name, operation, principal, trace_id, None)
+            return
+        shape = (principal.arn, name, *map(aws.get, names))
+        try:
+            entry = self._entries.get(shape)
+        except TypeError:  # a list or dict value (table_names, copy_source)
+            self._uncached(node, aws, name, operation, principal, trace_id, _frozen(shape))
+            return
+        self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
+
+    def _new_or_failed(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                       principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
+                       entry: _Shape | None) -> None:
+        """A call whose shape is new, or a failed call: count it (interpreted once)."""
+        when = _when(node)
         if entry is None:
-            targets = self._interpret(node, aws, name, operation, principal)
+            targets = self._targets(node, aws, name, operation, principal, shape)
             if targets is None:
                 return
-            if key is None or "cause" in node:
+            if "cause" in node:
                 self._record(node, targets, principal.arn, when, trace_id)
                 return
             if len(self._entries) >= MAX_CACHED_CALLS:
                 self.flush()
-            entry = self._entries[key] = _Shape(principal.arn, targets)
+            entry = self._entries[shape] = _Shape(principal.arn, targets)
         elif "cause" in node:
             self._record(node, entry.targets, principal.arn, when, trace_id)
             return
-        # The common case: a call shape seen before, not failed: count it on its shape.
         entry.count += 1
         if when is not None:
-            if entry.first is None or when < entry.first:
+            first = entry.first
+            if first is None:  # so is last: they are set together
+                entry.first = entry.last = when
+            elif when < first:
                 entry.first = when
-            if entry.last is None or when > entry.last:
+            elif (last := entry.last) is not None and when > last:
                 entry.last = when
         samples = entry.trace_ids
         if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
             samples.append(trace_id)
 
+    def _uncached(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                  principal: Principal, trace_id: str | None,
+                  shape: tuple[Any, ...] | None) -> None:
+        """A call counted on its own: ADOT's extra fields, an unknown name, list values."""
+        targets = self._targets(node, aws, name, operation, principal, shape)
+        if targets is not None:
+            self._record(node, targets, principal.arn, _when(node), trace_id)
+
+    def _targets(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                 principal: Principal, shape: tuple[Any, ...] | None) -> list[Target] | None:
+        """What a call did, interpreted once per shape (None: not counted, and why noted).
+
+        Of the principal only the region and account it implies matter, and of the name
+        only the service it spells: calls of several functions, written with several SDKs,
+        to one resource share the interpretation.
+        """
+        if shape is None:
+            return self._interpret(node, aws, name, operation, self._where_for(aws, principal.arn))
+        interpreted = self._interpreted
+        targets = interpreted.get(shape)  # this principal's shape, seen before
+        if targets is not None:
+            return targets
+        where = self._where_for(aws, principal.arn)
+        key = (where, self.names.prefix(name), *shape[2:])  # a Where first: never a shape
+        targets = interpreted.get(key)
+        if targets is None:
+            targets = self._interpret(node, aws, name, operation, where)
+            if targets is None:
+                return None
+        if len(interpreted) >= MAX_CACHED_CALLS:
+            interpreted.clear()
+        interpreted[key] = interpreted[shape] = targets
+        return targets
+
     def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
                 trace_id: str | None) -> None:
         """Count one call directly (failed calls, and shapes that are not cached)."""
-        denied = denial(node) if "cause" in node else None
+        denied = self._denial(node) if "cause" in node else None
         named = self.catalog.canonical(denied.action) if denied and denied.action else None
         if denied is not None and named is not None:
             # IAM's own words name the action (and resource) it refused: they win.
@@ -219,16 +340,37 @@ class _Reader:
             else:
                 targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
         samples = (trace_id,) if trace_id else ()
-        for target in targets:
-            self._count(arn, target, denied is not None, 1, when, when, samples)
+        refused = denied is not None
+        merge = self.totals.merge
+        for target in targets:  # _count, for one call
+            if not target.known:
+                self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}")
+            merge(arn, target.action, target.resource, refused, target.known, 1, when, when,
+                  samples)
+
+    def _denial(self, node: Doc) -> Denial | None:
+        """:func:`denial`, remembered per distinct list of exception messages and types."""
+        cause = node.get("cause")
+        exceptions = cause.get("exceptions") if type(cause) is dict else None
+        if type(exceptions) is not list:
+            return denial(node)
+        key = tuple([(e.get("message"), e.get("type")) if type(e) is dict else None
+                     for e in exceptions])
+        try:
+            return self._denials[key]
+        except KeyError:
+            found = self._denials[key] = denial(node)
+            if len(self._denials) > MAX_CACHED_CALLS:
+                self._denials.clear()
+            return found
+        except TypeError:  # a message or type that is not text
+            return denial(node)
 
     def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
                last: float | None, samples: tuple[str, ...]) -> None:
         if not target.known:
-            for _ in range(count):
-                self.notices.add("unknown-resource", "the trace names no resource for some "
-                                 "calls; recorded on \"*\" (or the bucket's objects)",
-                                 f"{arn} {target.action}")
+            self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}",
+                             times=count)
         self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
                           first, last, samples)
 
@@ -242,15 +384,17 @@ class _Reader:
                                 shape.last, samples)
         self._entries.clear()
 
-    def _shape_fields(self, name: str) -> tuple[str, ...] | None:
-        """The fields that decide the targets of a call named ``name`` (None: unknown name)."""
+    def _shape_names(self, name: str) -> tuple[str, ...] | None:
+        """The ``aws`` fields that decide the targets of a call named ``name``, operation
+        first (None: unknown name)."""
         try:
-            return self._fields_by_name[name]
+            return self._key_names[name]
         except KeyError:
             service = self.names.prefix(name)
-            found = self._key_fields(service) if service is not None else None
-            if len(self._fields_by_name) < MAX_CACHED_CALLS:
-                self._fields_by_name[name] = found
+            found = (("operation", "region", "account_id", *self._key_fields(service))
+                     if service is not None else None)
+            if len(self._key_names) < MAX_CACHED_CALLS:
+                self._key_names[name] = found
             return found
 
     def _key_fields(self, service: str) -> tuple[str, ...]:
@@ -269,7 +413,7 @@ class _Reader:
         return found
 
     def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-                   principal: Principal) -> list[Target] | None:
+                   where: Where) -> list[Target] | None:
         fields = Fields(node)
         service = self.names.resolve(name, operation, fields)
         if service is None:
@@ -281,8 +425,7 @@ class _Reader:
             self.notices.add("unknown-operation", "operations with no matching IAM action were "
                              "not counted", f"{service}:{operation}")
             return None
-        call = Call(service, operation, fields, self._where_for(aws, principal.arn), steps,
-                    self.resources.specs(service))
+        call = Call(service, operation, fields, where, steps, self.resources.specs(service))
         return EXTRACTORS.get(service, generic.targets)(call)
 
     def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
@@ -335,6 +478,40 @@ def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
     return owner
 
 
+def _when(node: Doc) -> float | None:
+    when = node.get("start_time")
+    if type(when) is float:
+        return when
+    return float(when) if type(when) is int else None
+
+
+def _frozen(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``key`` with its lists of strings as tuples (None when other values stay unhashable).
+
+    A list becomes ``(list, *items)``: no JSON value decodes to that, so keys stay distinct.
+    """
+    frozen = tuple([
+        (list, *value) if type(value) is list and all(type(v) is str for v in value) else value
+        for value in key
+    ])
+    try:
+        hash(frozen)
+    except TypeError:
+        return None
+    return frozen
+
+
+def _detect_key(doc: Doc) -> tuple[Any, ...] | None:
+    """What :func:`detect` reads of a document (None: too rare to cache, ECS tasks)."""
+    aws = doc.get("aws")
+    if type(aws) is dict and "ecs" not in aws:
+        return (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
+                doc.get("resource_arn"))
+    if aws is None:
+        return (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+    return None
+
+
 class _Principals:
     """Principal per document: its own, else (subsegment documents) its parent's."""
 
@@ -348,13 +525,8 @@ class _Principals:
         self._detected = detected  # shared across traces: the same function, the same answer
 
     def _detect(self, doc: Doc) -> Principal | None:
-        aws = doc.get("aws")
-        if type(aws) is dict and "ecs" not in aws:
-            key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
-                   doc.get("resource_arn"))
-        elif aws is None:
-            key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
-        else:
+        key = _detect_key(doc)
+        if key is None:
             return detect(doc, self.principal_map)
         try:
             return self._detected[key]

@@ -1,0 +1,95 @@
+"""Calls interpreted once per shape count exactly as calls interpreted one by one."""
+
+from __future__ import annotations
+
+import json
+
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import accesses
+
+ACCOUNT_A = "111111111111"
+ACCOUNT_B = "222222222222"
+
+
+def _function(account: str, name: str = "f") -> str:
+    return f"arn:aws:lambda:us-east-1:{account}:function:{name}"
+
+
+def _trace(trace_id: str, principal: str, calls: list[dict[str, object]]) -> RawTrace:
+    segment = {"id": f"s-{trace_id}", "name": "f", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0, "aws": {"function_arn": principal},
+               "subsegments": calls}
+    return RawTrace(trace_id, (json.dumps(segment),), f"t.json#{trace_id}")
+
+
+def _call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
+    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": operation, "region": "us-east-1", **fields}}
+
+
+def _table(account: str, table: str) -> str:
+    return f"arn:aws:dynamodb:us-east-1:{account}:table/{table}"
+
+
+def test_list_valued_fields_are_told_apart_and_counted_each_time() -> None:
+    fn = _function(ACCOUNT_A)
+    traces = [
+        _trace("1-a", fn, [_call("c1", "DynamoDB", "BatchWriteItem", table_names=["a", "b"])]),
+        _trace("1-b", fn, [_call("c2", "DynamoDB", "BatchWriteItem", table_names=["a", "b"]),
+                           _call("c3", "DynamoDB", "BatchWriteItem", table_names=["c"])]),
+    ]
+    assert accesses(observe(traces)) == {fn: {
+        ("dynamodb:BatchWriteItem", _table(ACCOUNT_A, "a"), 2, False, True),
+        ("dynamodb:BatchWriteItem", _table(ACCOUNT_A, "b"), 2, False, True),
+        ("dynamodb:BatchWriteItem", _table(ACCOUNT_A, "c"), 1, False, True),
+    }}
+
+
+def test_a_shared_interpretation_keeps_each_principals_account() -> None:
+    # Neither call names its account: each ARN takes its function's, although the calls
+    # are otherwise alike (and written with different SDK spellings of DynamoDB).
+    first, second = _function(ACCOUNT_A), _function(ACCOUNT_B)
+    traces = [
+        _trace("1-a", first, [_call("c1", "DynamoDB", "GetItem", table_name="t")]),
+        _trace("1-b", second, [_call("c2", "dynamodb", "GetItem", table_name="t")]),
+        _trace("1-c", first, [_call("c3", "AmazonDynamoDBv2", "GetItem", table_name="t")]),
+    ]
+    assert accesses(observe(traces)) == {
+        first: {("dynamodb:GetItem", _table(ACCOUNT_A, "t"), 2, False, True)},
+        second: {("dynamodb:GetItem", _table(ACCOUNT_B, "t"), 1, False, True)},
+    }
+
+
+def _denied(call_id: str, action: str) -> dict[str, object]:
+    return dict(_call(call_id, "dynamodb", "GetItem", table_name="t"), error=True, cause={
+        "exceptions": [{"type": "ClientError", "message": (
+            f"An error occurred (AccessDeniedException) when calling the GetItem operation: "
+            f"User: x is not authorized to perform: {action}")}]})
+
+
+def test_failed_calls_of_one_shape_keep_each_message() -> None:
+    fn = _function(ACCOUNT_A)
+    throttled = dict(_call("c3", "dynamodb", "GetItem", table_name="t"), cause={
+        "exceptions": [{"type": "ThrottlingException", "message": "Rate exceeded"}]})
+    traces = [_trace("1-a", fn, [_denied("c1", "dynamodb:GetItem"),
+                                 _denied("c2", "dynamodb:BatchGetItem"), throttled]),
+              _trace("1-b", fn, [_denied("c4", "dynamodb:BatchGetItem"),
+                                 _call("c5", "dynamodb", "GetItem", table_name="t")])]
+    table = _table(ACCOUNT_A, "t")
+    assert accesses(observe(traces)) == {fn: {
+        ("dynamodb:GetItem", table, 1, True, True),
+        ("dynamodb:BatchGetItem", table, 2, True, True),
+        ("dynamodb:GetItem", table, 2, False, True),
+    }}
+
+
+def test_every_call_without_a_resource_is_counted_in_the_notice() -> None:
+    fn = _function(ACCOUNT_A)
+    calls = [_call(f"c{n}", "SecretsManager", "GetSecretValue") for n in range(3)]
+    observation = observe([_trace("1-a", fn, calls[:2]), _trace("1-b", fn, calls[2:])])
+    assert accesses(observation) == {fn: {("secretsmanager:GetSecretValue", "*", 3, False,
+                                           False)}}
+    (notice,) = observation.notices.items()
+    assert (notice.code, notice.count) == ("unknown-resource", 3)
+    assert notice.examples == (f"{fn} secretsmanager:GetSecretValue",)
