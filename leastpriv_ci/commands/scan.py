@@ -223,14 +223,24 @@ def build_report(
 def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path]) -> None:
     """Paths the user named must exist: a typo must not turn into a silent pass.
 
-    A plain path that does not exist, or named globs that match nothing at all, is an
-    input error. (Auto-detection finding nothing stays a warning, as does one glob of
-    several matching nothing.)
+    A plain path that does not exist or names a file no source reads, or named globs
+    that match nothing at all, is an input error. (Auto-detection finding nothing stays
+    a warning, as does one glob of several matching nothing.)
     """
+    from leastpriv_ci.grants.declared import source_for
+
     for pattern in named:
-        if not any(ch in pattern for ch in "*?[") and not (root / pattern).exists():
+        if any(ch in pattern for ch in "*?["):
+            continue
+        path = root / pattern
+        if not path.exists():
             raise UserError(f"{pattern!r} does not exist under {root}; fix the path or "
                             "remove it", where="policy-paths")
+        if path.is_file() and source_for(path) is None:
+            raise UserError(f"{pattern!r} is not a file this tool reads (a CloudFormation, "
+                            "SAM or CDK template, serverless.yml, Terraform, or an IAM "
+                            "policy or role document); name the file that declares the "
+                            "roles", where="policy-paths")
     if named and not found:
         raise UserError(f"no file under {root} matches {', '.join(map(repr, named))}; fix "
                         "the globs or leave policy-paths empty to auto-detect",
