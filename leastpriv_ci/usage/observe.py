@@ -76,6 +76,21 @@ class _Shape:
     last: float | None = None
     trace_ids: list[str] = field(default_factory=list)
 
+    def add(self, when: float | None, trace_id: str | None) -> None:
+        """Count one more call at ``when`` (epoch seconds) in trace ``trace_id``."""
+        self.count += 1
+        if when is not None:
+            first = self.first
+            if first is None:  # so is last: they are set together
+                self.first = self.last = when
+            elif when < first:
+                self.first = when
+            elif (last := self.last) is not None and when > last:
+                self.last = when
+        samples = self.trace_ids
+        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
+            samples.append(trace_id)
+
 
 class _Reader:
     def __init__(self, principal_map: Mapping[str, str], notices: Notices) -> None:
@@ -187,21 +202,10 @@ class _Reader:
                                         entry)
                     continue
                 # The common case: a call shape seen before, not failed: count it on its shape.
-                entry.count += 1
                 when = node.get("start_time")
                 if type(when) is not float:
                     when = float(when) if type(when) is int else None
-                if when is not None:
-                    first = entry.first
-                    if first is None:  # so is last: they are set together
-                        entry.first = entry.last = when
-                    elif when < first:
-                        entry.first = when
-                    elif (last := entry.last) is not None and when > last:
-                        entry.last = when
-                samples = entry.trace_ids
-                if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
-                    samples.append(trace_id)
+                entry.add(when, trace_id)
 
     def _read_streamed(self, docs: dict[str, Doc], trace_id: str | None) -> None:
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
@@ -281,18 +285,7 @@ class _Reader:
         elif "cause" in node:
             self._record(node, entry.targets, principal.arn, when, trace_id)
             return
-        entry.count += 1
-        if when is not None:
-            first = entry.first
-            if first is None:  # so is last: they are set together
-                entry.first = entry.last = when
-            elif when < first:
-                entry.first = when
-            elif (last := entry.last) is not None and when > last:
-                entry.last = when
-        samples = entry.trace_ids
-        if trace_id and len(samples) < MAX_SAMPLE_TRACES and trace_id not in samples:
-            samples.append(trace_id)
+        entry.add(when, trace_id)
 
     def _uncached(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
                   principal: Principal, trace_id: str | None,
