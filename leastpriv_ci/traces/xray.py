@@ -3,9 +3,10 @@
 The window is read in chunks of at most a day (X-Ray's limit per call), every page,
 trace IDs deduplicated across chunks. Full traces are fetched five IDs per call (the
 API's maximum) by a small thread pool and yielded as they arrive, so memory holds only
-the calls in flight. Throttling is botocore's business (``adaptive`` retry mode, one
-client shared by every thread so its rate limiter sees all calls); IDs X-Ray reports as
-unprocessed are asked for again a bounded number of times.
+the calls in flight. One client is shared by every thread: its
+:class:`~leastpriv_ci.traces.pacing.Pacer` spaces all the calls at the rate X-Ray
+accepts, and botocore retries the throttled ones (``standard`` retry mode). IDs X-Ray
+reports as unprocessed are asked for again a bounded number of times.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.pacing import Pacer
 from leastpriv_ci.traces.window import TraceWindow
 
 BATCH_SIZE = 5  # BatchGetTraces accepts at most five trace IDs per call
@@ -86,10 +88,16 @@ def make_client(
     endpoint_url: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     max_concurrency: int = DEFAULT_CONCURRENCY,
+    pacer: Pacer | None = None,
 ) -> Any:
-    """An X-Ray client with adaptive retries, from ``session`` or the default chain.
+    """An X-Ray client, from ``session`` or the default chain, that paces its requests.
 
-    ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a local stand-in).
+    Throttled calls are retried by botocore (``standard`` mode, up to ``max_attempts``
+    retries); ``pacer`` (a new :class:`~leastpriv_ci.traces.pacing.Pacer` by default),
+    shared by every thread, spaces the requests at the rate X-Ray accepts: it replaces
+    ``adaptive`` mode's rate limiter, which falls far short of X-Ray's limit (see
+    ``pacing``). ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a
+    local stand-in).
     """
     import boto3
     from botocore.config import Config
@@ -97,15 +105,19 @@ def make_client(
 
     session = session or boto3.session.Session()
     config = Config(
-        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max(10, max_concurrency + 2),
     )
     try:
-        return session.client("xray", region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client(
+            "xray", region_name=region, endpoint_url=endpoint_url, config=config
+        )
     except NoRegionError:
         raise UserError(
             "no AWS region for X-Ray; pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
         ) from None
+    (pacer or Pacer()).attach(client)
+    return client
 
 
 def fetch_traces(
@@ -371,8 +383,8 @@ class _Caller:
         if code in THROTTLED:
             attempts = self.client.meta.config.retries.get("total_max_attempts")
             return ServiceError(
-                f"X-Ray kept throttling {operation} after {attempts} attempts; lower "
-                "--max-concurrency or retry later"
+                f"X-Ray kept throttling {operation} after {attempts} attempts (other "
+                "clients may be using the account's X-Ray request quota); retry later"
             )
         if code == "InvalidRequestException" and operation == "GetGroup":
             return UserError(
