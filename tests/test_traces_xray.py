@@ -450,6 +450,19 @@ def test_fetch_learns_a_strict_limit_and_still_makes_ceil_n_over_5_calls() -> No
     assert pacer.rate < 60.0
 
 
+def test_the_listing_runs_pages_ahead_of_the_batch_calls() -> None:
+    # So a throttled GetTraceSummaries (waiting out botocore's back-off) does not hold
+    # up the BatchGetTraces calls: the next page is listed while a page is fetched.
+    with running_standin(StandIn(count=300)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url)
+        traces = fetch(client, query(max_concurrency=1))
+    assert len(traces) == 300
+    pages = [n for n, operation in enumerate(state.order) if operation == "GetTraceSummaries"]
+    assert len(pages) == 3
+    first_page_fetched = pages[0] + 100 // 5  # its 20 BatchGetTraces calls
+    assert pages[1] < first_page_fetched
+
+
 def test_concurrent_fetch_against_the_standin_yields_every_trace_once() -> None:
     with running_standin(StandIn(count=137, unprocessed_once=frozenset({trace_id(7)}))) as state:
         client = make_client(session(), endpoint_url=state.endpoint_url)

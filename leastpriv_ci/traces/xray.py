@@ -1,12 +1,13 @@
 """Traces from the X-Ray API: GetTraceSummaries over a window, then BatchGetTraces.
 
 The window is read in chunks of at most a day (X-Ray's limit per call), every page,
-trace IDs deduplicated across chunks. Full traces are fetched five IDs per call (the
-API's maximum) by a small thread pool and yielded as they arrive, so memory holds only
-the calls in flight. One client is shared by every thread: its
-:class:`~leastpriv_ci.traces.pacing.Pacer` spaces all the calls at the rate X-Ray
-accepts, and botocore retries the throttled ones (``standard`` retry mode). IDs X-Ray
-reports as unprocessed are asked for again a bounded number of times.
+trace IDs deduplicated across chunks, by a thread of its own a couple of pages ahead.
+Full traces are fetched five IDs per call (the API's maximum) by a small thread pool
+and yielded as they arrive, so memory holds only the calls in flight. One client is
+shared by every thread: its :class:`~leastpriv_ci.traces.pacing.Pacer` spaces all the
+calls at the rate X-Ray accepts, and botocore retries the throttled ones (``standard``
+retry mode). IDs X-Ray reports as unprocessed are asked for again a bounded number of
+times.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_UNPROCESSED_ROUNDS = 3
 DEFAULT_UNPROCESSED_DELAY = 1.0
+LIST_AHEAD = 2  # GetTraceSummaries pages listed ahead of the BatchGetTraces calls
 NOTICE_UNPROCESSED = "xray-unprocessed-traces"
 NOTICE_DUPLICATE = "xray-duplicate-trace"
 _UNPROCESSED_MESSAGE = (
@@ -138,7 +141,7 @@ def fetch_traces(
     stats = stats if stats is not None else FetchStats()
     caller = _Caller(client, identify)
     expression = resolve_filter(caller, query.filter_expression, query.group)
-    ids = iter_trace_ids(caller, query.window, expression, stats)
+    ids = _read_ahead(_id_pages(caller, query.window, expression, stats))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
     try:
         yield from _fetch_all(caller, ids, query, notices, stats, meter)
@@ -186,6 +189,17 @@ def iter_trace_ids(
     stats: FetchStats | None = None,
 ) -> Iterator[str]:
     """Every trace ID in ``window`` (chunked, every page), each once."""
+    for page in _id_pages(caller, window, expression, stats):
+        yield from page
+
+
+def _id_pages(
+    caller: _Caller | Any,
+    window: TraceWindow,
+    expression: str | None,
+    stats: FetchStats | None = None,
+) -> Iterator[list[str]]:
+    """The trace IDs first seen on each GetTraceSummaries page, one list per call."""
     caller = caller if isinstance(caller, _Caller) else _Caller(caller)
     stats = stats if stats is not None else FetchStats()
     seen: set[str] = set()
@@ -197,17 +211,36 @@ def iter_trace_ids(
         while True:
             stats.summary_calls += 1
             page = caller.call("GetTraceSummaries", **request)
+            fresh: list[str] = []
             for summary in page.get("TraceSummaries", ()):
                 trace_id = summary.get("Id")
                 # A trace spanning two chunks is listed by both.
                 if isinstance(trace_id, str) and trace_id not in seen:
                     seen.add(trace_id)
                     stats.listed += 1
-                    yield trace_id
+                    fresh.append(trace_id)
+            yield fresh
             token = page.get("NextToken")
             if not token:
                 break
             request["NextToken"] = token
+
+
+def _read_ahead(pages: Iterator[list[str]], depth: int = LIST_AHEAD) -> Iterator[str]:
+    """The IDs on ``pages``, listed by a thread of their own up to ``depth`` pages ahead.
+
+    So the fetch does not stop while a GetTraceSummaries call waits out botocore's
+    back-off after a throttle: there are IDs to fetch meanwhile.
+    """
+    # One worker: the calls to next() run one after the other, in order.
+    lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xray-list")
+    try:
+        ahead = deque(lister.submit(next, pages, None) for _ in range(depth))
+        while (page := ahead.popleft().result()) is not None:
+            ahead.append(lister.submit(next, pages, None))
+            yield from page
+    finally:
+        lister.shutdown(cancel_futures=True)
 
 
 def _fetch_all(
