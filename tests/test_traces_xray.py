@@ -526,7 +526,7 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(
 def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_trace_arguments(parser)
-    assert parser.parse_args([]).max_concurrency == 4
+    assert parser.parse_args([]).max_concurrency == 8
     with pytest.raises(SystemExit):
         parser.parse_args(["--max-concurrency", "0"])
     assert "not a whole number from 1 to 64" in capsys.readouterr().err

@@ -28,7 +28,7 @@ from leastpriv_ci.traces.pacing import Pacer
 from leastpriv_ci.traces.window import TraceWindow
 
 BATCH_SIZE = 5  # BatchGetTraces accepts at most five trace IDs per call
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8  # threads waiting on the pacer are cheap; 4 stalled while some backed off
 DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_UNPROCESSED_ROUNDS = 3
 DEFAULT_UNPROCESSED_DELAY = 1.0
