@@ -21,6 +21,7 @@ from leastpriv_ci.errors import EXIT_SERVICE_ERROR, ServiceError, UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces.options import TraceWindow, add_trace_arguments, open_traces
+from leastpriv_ci.traces.pacing import Pacer
 from leastpriv_ci.traces.xray import (
     NOTICE_UNPROCESSED,
     FetchStats,
@@ -400,9 +401,10 @@ def test_unreachable_endpoint_is_a_service_error() -> None:
         fetch(client, query())
 
 
-def test_client_uses_adaptive_retries_and_the_custom_endpoint() -> None:
+def test_client_retries_in_standard_mode_and_uses_the_custom_endpoint() -> None:
     client = make_client(session(), endpoint_url="http://vpce.example:4443", max_attempts=7)
-    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 8}
+    # botocore retries; the pacer, not adaptive mode's limiter, sets the pace.
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
     assert client.meta.endpoint_url == "http://vpce.example:4443"
 
 
@@ -423,6 +425,42 @@ def test_throttling_past_the_attempts_is_a_service_error() -> None:
         client = make_client(session(), endpoint_url=state.endpoint_url, max_attempts=0)
         with pytest.raises(ServiceError, match="kept throttling GetTraceSummaries after 1 "):
             fetch(client, query())
+
+
+def test_every_request_and_retry_goes_through_the_pacer() -> None:
+    pacer = Pacer()
+    with running_standin(StandIn(count=12, throttle_first=1)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url, pacer=pacer)
+        assert len(fetch(client, query(max_concurrency=2))) == 12
+    assert pacer.sent == sum(state.calls.values()) + 1  # and the throttled attempt
+    assert pacer.throttles == 1
+
+
+def test_fetch_learns_a_strict_limit_and_still_makes_ceil_n_over_5_calls() -> None:
+    # Starting at three times the limit: X-Ray throttles until the pacer has learnt it.
+    pacer = Pacer(rate=60.0)
+    with running_standin(StandIn(count=80, rate=20.0, burst=1.0)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url, pacer=pacer)
+        stats = FetchStats()
+        traces = fetch(client, query(max_concurrency=8), stats=stats)
+    assert sorted(t.trace_id or "" for t in traces) == [trace_id(n) for n in range(80)]
+    assert state.calls["BatchGetTraces"] == stats.batch_calls == math.ceil(80 / 5)
+    assert sum(state.throttled.values()) == pacer.throttles > 0  # every throttle retried
+    assert not pacer.slow_start
+    assert pacer.rate < 60.0
+
+
+def test_the_listing_runs_pages_ahead_of_the_batch_calls() -> None:
+    # So a throttled GetTraceSummaries (waiting out botocore's back-off) does not hold
+    # up the BatchGetTraces calls: the next page is listed while a page is fetched.
+    with running_standin(StandIn(count=300)) as state:
+        client = make_client(session(), endpoint_url=state.endpoint_url)
+        traces = fetch(client, query(max_concurrency=1))
+    assert len(traces) == 300
+    pages = [n for n, operation in enumerate(state.order) if operation == "GetTraceSummaries"]
+    assert len(pages) == 3
+    first_page_fetched = pages[0] + 100 // 5  # its 20 BatchGetTraces calls
+    assert pages[1] < first_page_fetched
 
 
 def test_concurrent_fetch_against_the_standin_yields_every_trace_once() -> None:
@@ -488,7 +526,7 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(
 def test_max_concurrency_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_trace_arguments(parser)
-    assert parser.parse_args([]).max_concurrency == 4
+    assert parser.parse_args([]).max_concurrency == 8
     with pytest.raises(SystemExit):
         parser.parse_args(["--max-concurrency", "0"])
     assert "not a whole number from 1 to 64" in capsys.readouterr().err

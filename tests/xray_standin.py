@@ -91,6 +91,7 @@ class StandIn:
     groups: dict[str, str] = field(default_factory=dict)
     endpoint_url: str = ""
     calls: Counter[str] = field(default_factory=Counter)
+    order: list[str] = field(default_factory=list)  # the operations accepted, in order
     throttled: Counter[str] = field(default_factory=Counter)
     ids_per_call: list[int] = field(default_factory=list)
     _bucket: TokenBucket | None = None
@@ -113,6 +114,7 @@ class StandIn:
             return False
         with self._lock:
             self.calls[operation] += 1
+            self.order.append(operation)
         return True
 
     def summaries(self, body: dict[str, Any]) -> dict[str, Any]:

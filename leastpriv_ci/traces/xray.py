@@ -1,11 +1,13 @@
 """Traces from the X-Ray API: GetTraceSummaries over a window, then BatchGetTraces.
 
 The window is read in chunks of at most a day (X-Ray's limit per call), every page,
-trace IDs deduplicated across chunks. Full traces are fetched five IDs per call (the
-API's maximum) by a small thread pool and yielded as they arrive, so memory holds only
-the calls in flight. Throttling is botocore's business (``adaptive`` retry mode, one
-client shared by every thread so its rate limiter sees all calls); IDs X-Ray reports as
-unprocessed are asked for again a bounded number of times.
+trace IDs deduplicated across chunks, by a thread of its own a couple of pages ahead.
+Full traces are fetched five IDs per call (the API's maximum) by a small thread pool
+and yielded as they arrive, so memory holds only the calls in flight. One client is
+shared by every thread: its :class:`~leastpriv_ci.traces.pacing.Pacer` spaces all the
+calls at the rate X-Ray accepts, and botocore retries the throttled ones (``standard``
+retry mode). IDs X-Ray reports as unprocessed are asked for again a bounded number of
+times.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,13 +24,15 @@ from typing import Any, TextIO
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.pacing import Pacer
 from leastpriv_ci.traces.window import TraceWindow
 
 BATCH_SIZE = 5  # BatchGetTraces accepts at most five trace IDs per call
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8  # threads waiting on the pacer are cheap; 4 stalled while some backed off
 DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_UNPROCESSED_ROUNDS = 3
 DEFAULT_UNPROCESSED_DELAY = 1.0
+LIST_AHEAD = 2  # GetTraceSummaries pages listed ahead of the BatchGetTraces calls
 NOTICE_UNPROCESSED = "xray-unprocessed-traces"
 NOTICE_DUPLICATE = "xray-duplicate-trace"
 _UNPROCESSED_MESSAGE = (
@@ -86,10 +91,16 @@ def make_client(
     endpoint_url: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     max_concurrency: int = DEFAULT_CONCURRENCY,
+    pacer: Pacer | None = None,
 ) -> Any:
-    """An X-Ray client with adaptive retries, from ``session`` or the default chain.
+    """An X-Ray client, from ``session`` or the default chain, that paces its requests.
 
-    ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a local stand-in).
+    Throttled calls are retried by botocore (``standard`` mode, up to ``max_attempts``
+    retries); ``pacer`` (a new :class:`~leastpriv_ci.traces.pacing.Pacer` by default),
+    shared by every thread, spaces the requests at the rate X-Ray accepts: it replaces
+    ``adaptive`` mode's rate limiter, which falls far short of X-Ray's limit (see
+    ``pacing``). ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a
+    local stand-in).
     """
     import boto3
     from botocore.config import Config
@@ -97,15 +108,19 @@ def make_client(
 
     session = session or boto3.session.Session()
     config = Config(
-        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max(10, max_concurrency + 2),
     )
     try:
-        return session.client("xray", region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client(
+            "xray", region_name=region, endpoint_url=endpoint_url, config=config
+        )
     except NoRegionError:
         raise UserError(
             "no AWS region for X-Ray; pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
         ) from None
+    (pacer or Pacer()).attach(client)
+    return client
 
 
 def fetch_traces(
@@ -126,7 +141,7 @@ def fetch_traces(
     stats = stats if stats is not None else FetchStats()
     caller = _Caller(client, identify)
     expression = resolve_filter(caller, query.filter_expression, query.group)
-    ids = iter_trace_ids(caller, query.window, expression, stats)
+    ids = _read_ahead(_id_pages(caller, query.window, expression, stats))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
     try:
         yield from _fetch_all(caller, ids, query, notices, stats, meter)
@@ -174,6 +189,17 @@ def iter_trace_ids(
     stats: FetchStats | None = None,
 ) -> Iterator[str]:
     """Every trace ID in ``window`` (chunked, every page), each once."""
+    for page in _id_pages(caller, window, expression, stats):
+        yield from page
+
+
+def _id_pages(
+    caller: _Caller | Any,
+    window: TraceWindow,
+    expression: str | None,
+    stats: FetchStats | None = None,
+) -> Iterator[list[str]]:
+    """The trace IDs first seen on each GetTraceSummaries page, one list per call."""
     caller = caller if isinstance(caller, _Caller) else _Caller(caller)
     stats = stats if stats is not None else FetchStats()
     seen: set[str] = set()
@@ -185,17 +211,36 @@ def iter_trace_ids(
         while True:
             stats.summary_calls += 1
             page = caller.call("GetTraceSummaries", **request)
+            fresh: list[str] = []
             for summary in page.get("TraceSummaries", ()):
                 trace_id = summary.get("Id")
                 # A trace spanning two chunks is listed by both.
                 if isinstance(trace_id, str) and trace_id not in seen:
                     seen.add(trace_id)
                     stats.listed += 1
-                    yield trace_id
+                    fresh.append(trace_id)
+            yield fresh
             token = page.get("NextToken")
             if not token:
                 break
             request["NextToken"] = token
+
+
+def _read_ahead(pages: Iterator[list[str]], depth: int = LIST_AHEAD) -> Iterator[str]:
+    """The IDs on ``pages``, listed by a thread of their own up to ``depth`` pages ahead.
+
+    So the fetch does not stop while a GetTraceSummaries call waits out botocore's
+    back-off after a throttle: there are IDs to fetch meanwhile.
+    """
+    # One worker: the calls to next() run one after the other, in order.
+    lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xray-list")
+    try:
+        ahead = deque(lister.submit(next, pages, None) for _ in range(depth))
+        while (page := ahead.popleft().result()) is not None:
+            ahead.append(lister.submit(next, pages, None))
+            yield from page
+    finally:
+        lister.shutdown(cancel_futures=True)
 
 
 def _fetch_all(
@@ -371,8 +416,8 @@ class _Caller:
         if code in THROTTLED:
             attempts = self.client.meta.config.retries.get("total_max_attempts")
             return ServiceError(
-                f"X-Ray kept throttling {operation} after {attempts} attempts; lower "
-                "--max-concurrency or retry later"
+                f"X-Ray kept throttling {operation} after {attempts} attempts (other "
+                "clients may be using the account's X-Ray request quota); retry later"
             )
         if code == "InvalidRequestException" and operation == "GetGroup":
             return UserError(
