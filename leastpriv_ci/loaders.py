@@ -8,15 +8,15 @@ at the file and line of the statement that causes them.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from leastpriv_ci.collector import paused_gc
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
@@ -35,26 +35,6 @@ class LoadError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         self.line = line
         super().__init__(message)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large document is loaded or resolved.
-
-    Loading a 5 MB template allocates hundreds of thousands of containers, none of them
-    garbage, and each burst of allocations made the collector walk every live object
-    again: most of the load time. Reference counting still frees memory meanwhile; only
-    reference cycles wait for the end of the block. Nested pauses resume once, at the end
-    of the outermost.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def line_of(value: object) -> int | None:

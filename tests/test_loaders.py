@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pytest
 
-from leastpriv_ci.loaders import LoadError, load_file, loads_json, loads_yaml, paused_gc
+from leastpriv_ci.loaders import LoadError, load_file, loads_json, loads_yaml
 
 
 def test_json_mappings_remember_their_line() -> None:
@@ -47,26 +46,6 @@ def test_alias_chains_deeper_than_the_bound_are_an_error_not_a_crash() -> None:
         loads_yaml("\n".join(lines))
     assert refused.value.line == 3
     assert loads_yaml("\n".join(lines[:2]))["a1"][0] is not None  # one level is fine
-
-
-def test_gc_is_paused_inside_and_restored_after() -> None:
-    assert gc.isenabled()
-    with paused_gc():
-        assert not gc.isenabled()
-        with paused_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # only the outermost pause resumes
-    assert gc.isenabled()
-    with pytest.raises(ValueError), paused_gc():
-        raise ValueError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            pass
-        assert not gc.isenabled()  # a collector turned off by the caller stays off
-    finally:
-        gc.enable()
 
 
 def test_bad_numbers_and_booleans_are_an_error_not_a_crash() -> None:

@@ -36,6 +36,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.loaders import (
     CHECKED_SCALAR_TAGS,
     MAX_ALIASES,
@@ -46,7 +47,6 @@ from leastpriv_ci.loaders import (
     construct_checked_scalar,
     line_of,
     loads_yaml,
-    paused_gc,
 )
 
 # Short tag → long-form key. ``!Ref`` and ``!Condition`` keep their bare names.

@@ -17,10 +17,11 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
-from leastpriv_ci.loaders import MAX_FILE_BYTES, paused_gc
+from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.collector import settled_heap
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
@@ -50,12 +51,13 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
     A bad segment document is skipped and counted in the observation's warnings.
     """
     notices = notices if notices is not None else Notices()
-    reader = _Reader(principal_map or {}, notices)
+    reader = _Reader(principal_map or {}, notices)  # loads the catalog first
     count = 0
-    for trace in traces:
-        count += 1
-        reader.read(trace)
-    reader.flush()
+    with settled_heap():  # the catalog is not walked again by every full collection
+        for trace in traces:
+            count += 1
+            reader.read(trace)
+        reader.flush()
     return Observation(
         principals=reader.totals.principals(),
         notices=notices,
@@ -71,6 +73,7 @@ class _Shape:
 
     principal: str
     targets: list[Target]
+    denied: bool = False
     count: int = 0
     first: float | None = None
     last: float | None = None
@@ -105,6 +108,8 @@ class _Reader:
         self.catalog = get_catalog()
         self._where: dict[tuple[str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
+        # Denied calls per shape and denial (what IAM's message named)
+        self._refused: dict[tuple[tuple[Any, ...], Denial], _Shape] = {}
         # Targets per call shape (the principal only through the region and account it implies)
         self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
@@ -194,8 +199,7 @@ class _Reader:
                 try:
                     entry = entries.get(shape)
                 except TypeError:  # a list or dict value (table_names, copy_source)
-                    self._uncached(node, aws, name, operation, principal, trace_id,
-                                   _frozen(shape))
+                    self._unhashable(node, aws, name, operation, principal, trace_id, shape)
                     continue
                 if entry is None or "cause" in node:
                     self._new_or_failed(node, aws, name, operation, principal, trace_id, shape,
@@ -263,29 +267,47 @@ class _Reader:
         try:
             entry = self._entries.get(shape)
         except TypeError:  # a list or dict value (table_names, copy_source)
-            self._uncached(node, aws, name, operation, principal, trace_id, _frozen(shape))
+            self._unhashable(node, aws, name, operation, principal, trace_id, shape)
             return
         self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
 
     def _new_or_failed(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
                        principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
                        entry: _Shape | None) -> None:
-        """A call whose shape is new, or a failed call: count it (interpreted once)."""
-        when = _when(node)
+        """A call whose shape is new, or a failed call: count it (interpreted once).
+
+        A failed call that IAM did not deny (a throttle, a missing item) counts on its
+        shape like any other; a denied one on its shape and denial.
+        """
         if entry is None:
             targets = self._targets(node, aws, name, operation, principal, shape)
             if targets is None:
                 return
-            if "cause" in node:
-                self._record(node, targets, principal.arn, when, trace_id)
-                return
             if len(self._entries) >= MAX_CACHED_CALLS:
                 self.flush()
             entry = self._entries[shape] = _Shape(principal.arn, targets)
-        elif "cause" in node:
-            self._record(node, entry.targets, principal.arn, when, trace_id)
-            return
-        entry.add(when, trace_id)
+        if "cause" in node:
+            denied = self._denial(node)
+            if denied is not None:
+                refused = self._refused.get((shape, denied))
+                if refused is None:
+                    if len(self._refused) >= MAX_CACHED_CALLS:
+                        self.flush()  # entry stays usable: only its targets are read
+                    refused = self._refused[(shape, denied)] = _Shape(
+                        principal.arn, self._denied_targets(entry.targets, denied), True)
+                entry = refused
+        entry.add(_when(node), trace_id)
+
+    def _unhashable(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+                    principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
+        """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
+        cached on the shape with its lists of strings as tuples, else counted on its own."""
+        frozen = _frozen(shape)
+        if frozen is None:
+            self._uncached(node, aws, name, operation, principal, trace_id, None)
+        else:
+            self._new_or_failed(node, aws, name, operation, principal, trace_id, frozen,
+                                self._entries.get(frozen))
 
     def _uncached(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
                   principal: Principal, trace_id: str | None,
@@ -325,13 +347,8 @@ class _Reader:
                 trace_id: str | None) -> None:
         """Count one call directly (failed calls, and shapes that are not cached)."""
         denied = self._denial(node) if "cause" in node else None
-        named = self.catalog.canonical(denied.action) if denied and denied.action else None
-        if denied is not None and named is not None:
-            # IAM's own words name the action (and resource) it refused: they win.
-            if denied.resource is not None:
-                targets = [Target(named, denied.resource)]
-            else:
-                targets = list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
+        if denied is not None:
+            targets = self._denied_targets(targets, denied)
         samples = (trace_id,) if trace_id else ()
         refused = denied is not None
         merge = self.totals.merge
@@ -340,6 +357,16 @@ class _Reader:
                 self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}")
             merge(arn, target.action, target.resource, refused, target.known, 1, when, when,
                   samples)
+
+    def _denied_targets(self, targets: list[Target], denied: Denial) -> list[Target]:
+        """What a denied call was refused: IAM's own words name the action (and resource)
+        when its message does, and they win over the trace's."""
+        named = self.catalog.canonical(denied.action) if denied.action else None
+        if named is None:
+            return targets
+        if denied.resource is not None:
+            return [Target(named, denied.resource)]
+        return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
 
     def _denial(self, node: Doc) -> Denial | None:
         """:func:`denial`, remembered per distinct list of exception messages and types."""
@@ -369,13 +396,14 @@ class _Reader:
 
     def flush(self) -> None:
         """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
-        for shape in self._entries.values():
+        for shape in (*self._entries.values(), *self._refused.values()):
             if shape.count:
                 samples = tuple(shape.trace_ids)
                 for target in shape.targets:
-                    self._count(shape.principal, target, False, shape.count, shape.first,
-                                shape.last, samples)
+                    self._count(shape.principal, target, shape.denied, shape.count,
+                                shape.first, shape.last, samples)
         self._entries.clear()
+        self._refused.clear()
 
     def _shape_names(self, name: str) -> tuple[str, ...] | None:
         """The ``aws`` fields that decide the targets of a call named ``name``, operation

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import TemplateResolver
@@ -26,7 +27,6 @@ from leastpriv_ci.loaders import (
     LocatedDict,
     line_of,
     loads_json,
-    paused_gc,
     read_text,
 )
 from leastpriv_ci.notices import Notices
