@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+
+import pytest
 
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
 from tests.usage_helpers import accesses
+
+# the module, not the function that leastpriv_ci.usage exports under the same name
+observe_module = importlib.import_module("leastpriv_ci.usage.observe")
 
 ACCOUNT_A = "111111111111"
 ACCOUNT_B = "222222222222"
@@ -93,3 +99,21 @@ def test_every_call_without_a_resource_is_counted_in_the_notice() -> None:
     (notice,) = observation.notices.items()
     assert (notice.code, notice.count) == ("unknown-resource", 3)
     assert notice.examples == (f"{fn} secretsmanager:GetSecretValue",)
+
+
+def test_counts_survive_the_caches_filling_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hostile input with endless distinct shapes or denial messages flushes the caches
+    # into the totals instead of growing them; nothing is lost or counted twice.
+    monkeypatch.setattr(observe_module, "MAX_CACHED_CALLS", 2)
+    fn = _function(ACCOUNT_A)
+    calls = [_call(f"g{n}", "dynamodb", "GetItem", table_name=f"t{n % 3}") for n in range(9)]
+    calls += [_denied(f"d{n}", f"dynamodb:{action}") for n, action in
+              enumerate(["GetItem", "BatchGetItem", "Query", "GetItem", "Query"])]
+    traces = [_trace(f"1-{n}", fn, calls[n::4]) for n in range(4)]
+    table = _table(ACCOUNT_A, "t")
+    assert accesses(observe(traces)) == {fn: {
+        *(("dynamodb:GetItem", _table(ACCOUNT_A, f"t{n}"), 3, False, True) for n in range(3)),
+        ("dynamodb:GetItem", table, 2, True, True),
+        ("dynamodb:BatchGetItem", table, 1, True, True),
+        ("dynamodb:Query", table, 2, True, True),
+    }}
