@@ -193,7 +193,7 @@ class _Reader:
                 except KeyError:
                     names = self._shape_names(name)
                 if names is None or "metadata" in node or "annotations" in node:
-                    self._uncached(node, aws, name, operation, principal, trace_id, None)
+                    self._uncached(node, aws, name, operation, principal, trace_id)
                     continue
                 shape = (principal.arn, name, *map(aws.get, names))
                 try:
@@ -261,7 +261,7 @@ class _Reader:
         # extra fields (metadata/annotations) are rare: those calls are always interpreted.
         names = self._shape_names(name)
         if names is None or "metadata" in node or "annotations" in node:
-            self._uncached(node, aws, name, operation, principal, trace_id, None)
+            self._uncached(node, aws, name, operation, principal, trace_id)
             return
         shape = (principal.arn, name, *map(aws.get, names))
         try:
@@ -304,16 +304,16 @@ class _Reader:
         cached on the shape with its lists of strings as tuples, else counted on its own."""
         frozen = _frozen(shape)
         if frozen is None:
-            self._uncached(node, aws, name, operation, principal, trace_id, None)
+            self._uncached(node, aws, name, operation, principal, trace_id)
         else:
             self._new_or_failed(node, aws, name, operation, principal, trace_id, frozen,
                                 self._entries.get(frozen))
 
     def _uncached(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
-                  principal: Principal, trace_id: str | None,
-                  shape: tuple[Any, ...] | None) -> None:
-        """A call counted on its own: ADOT's extra fields, an unknown name, list values."""
-        targets = self._targets(node, aws, name, operation, principal, shape)
+                  principal: Principal, trace_id: str | None) -> None:
+        """A call counted on its own: ADOT's extra fields, an unknown name, a field value
+        that cannot be part of a key (a mapping, a list of mappings)."""
+        targets = self._targets(node, aws, name, operation, principal, None)
         if targets is not None:
             self._record(node, targets, principal.arn, _when(node), trace_id)
 
@@ -345,7 +345,7 @@ class _Reader:
 
     def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
                 trace_id: str | None) -> None:
-        """Count one call directly (failed calls, and shapes that are not cached)."""
+        """Count one call directly (calls whose shape is not cached), denied or not."""
         denied = self._denial(node) if "cause" in node else None
         if denied is not None:
             targets = self._denied_targets(targets, denied)
