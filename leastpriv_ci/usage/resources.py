@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.usage.data import load
@@ -17,9 +17,12 @@ _QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
 _DICT_KEYS = re.compile(r"""['"]([^'"]+)['"]""")
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
-    """Region and account to complete an ARN that the identifier alone does not give."""
+class Where(NamedTuple):
+    """Region and account to complete an ARN that the identifier alone does not give.
+
+    A named tuple, not a dataclass: it is part of a cache key hashed for every new call
+    shape, and a tuple hashes in C.
+    """
 
     region: str | None
     account: str | None
