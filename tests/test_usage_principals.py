@@ -6,6 +6,7 @@ import json
 
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
+from leastpriv_ci.usage.documents import node_of
 from leastpriv_ci.usage.principals import SERVICE, Principal, detect, function_arn
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:f"
@@ -21,7 +22,7 @@ def test_lambda_function_arn_loses_its_qualifier() -> None:
     assert function_arn(f"{FN}:live") == FN
     assert function_arn(FN) == FN
     doc = {"origin": "AWS::Lambda::Function", "aws": {"function_arn": f"{FN}:$LATEST"}}
-    assert detect(doc, {}) == Principal(FN)
+    assert detect(node_of(doc), {}) == Principal(FN)
 
 
 def test_function_segment_without_arn_is_named_by_the_lambda_service_segment() -> None:
@@ -37,18 +38,18 @@ def test_function_segment_without_arn_is_named_by_the_lambda_service_segment() -
 def test_ecs_task_family_gives_a_task_definition_arn() -> None:
     doc = {"origin": "AWS::ECS::Container",
            "aws": {"ecs": {"task_family": "web"}, "region": "eu-west-1", "account_id": "1"}}
-    assert detect(doc, {}) == Principal("arn:aws:ecs:eu-west-1:1:task-definition/web")
+    assert detect(node_of(doc), {}) == Principal("arn:aws:ecs:eu-west-1:1:task-definition/web")
 
 
 def test_aws_service_segments_are_not_principals() -> None:
     for origin in ("AWS::ApiGateway::Stage", "AWS::StepFunctions::StateMachine", "AWS::SNS"):
-        assert detect({"origin": origin, "name": "x"}, {}) is SERVICE
+        assert detect(node_of({"origin": origin, "name": "x"}), {}) is SERVICE
 
 
 def test_map_value_that_is_not_a_role_sets_no_role() -> None:
     mapped = "arn:aws:ecs:us-east-1:1:task-definition/web"
-    assert detect({"name": "web", "origin": "AWS::EC2::Instance"}, {"web": mapped}) == Principal(
-        mapped, None)
+    instance = node_of({"name": "web", "origin": "AWS::EC2::Instance"})
+    assert detect(instance, {"web": mapped}) == Principal(mapped, None)
 
 
 def test_caller_does_not_lend_its_principal_to_a_called_service() -> None:

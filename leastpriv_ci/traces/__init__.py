@@ -6,17 +6,17 @@ text), and :mod:`leastpriv_ci.usage` decodes and interprets them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RawTrace:
+class RawTrace(NamedTuple):
     """One trace's segment documents, as read from a file or the X-Ray API.
 
     ``segments`` holds each segment document as JSON text (``str``/``bytes``), or as an
     already-decoded mapping when the source had to decode it (raw-segment JSON Lines).
     ``where`` names the input for messages: ``FILE:LINE`` / ``FILE#N`` or
-    ``xray:TRACE_ID``.
+    ``xray:TRACE_ID``. A named tuple: one is made for every trace read, and a tuple is
+    the cheapest record to make.
     """
 
     trace_id: str | None

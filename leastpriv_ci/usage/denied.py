@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -35,9 +34,8 @@ def denied_codes() -> frozenset[str]:
     return frozenset(str(c).lower() for c in load("denied_errors.yaml")["codes"])
 
 
-def denial(node: Mapping[str, Any]) -> Denial | None:
-    """The denial recorded on a call subsegment (``cause.exceptions``), or None."""
-    cause = node.get("cause")
+def denial(cause: Any) -> Denial | None:
+    """The denial recorded in a call subsegment's ``cause`` (its ``exceptions``), or None."""
     if not isinstance(cause, dict):
         return None
     exceptions = cause.get("exceptions")

@@ -1,7 +1,12 @@
-"""Segment documents → decoded dicts, one copy per segment id, and the calls inside them.
+"""Segment documents → :class:`Node` records, one copy per segment id, and the calls inside.
 
-Decoding uses orjson; a document nested past orjson's depth limit is decoded again by
-ijson, whose C builder is iterative. Walking is iterative too: no nesting depth breaks it.
+A document is decoded by msgspec straight into :class:`Node`: only the fields the tool
+reads are built, the rest (HTTP details, SDK versions, ids of the request) is skipped
+while parsing, so a trace costs less than decoding it whole. A document msgspec will not
+decode as such (a ``subsegments`` entry that is not an object, nesting past its depth
+limit, JSON it refuses) is decoded by orjson, or by ijson's iterative C parser when it is
+nested too deep for orjson, and converted without recursion, leaving out what the fast
+path would not accept either. Walking is iterative too: no nesting depth breaks it.
 """
 
 from __future__ import annotations
@@ -10,33 +15,89 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import ijson
+import msgspec
 import orjson
 
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 
-Doc = dict[str, Any]
+
+class Node(msgspec.Struct, gc=False):
+    """A segment or subsegment: the fields the tool reads, each as the JSON had it.
+
+    Every field but ``subsegments`` may hold any JSON value (or ``None`` when absent):
+    the readers check their types, as hostile traces may hold anything. Nodes are left
+    out of the cyclic garbage collector (``gc=False``): decoded JSON holds no cycles.
+    """
+
+    id: Any = None
+    name: Any = None
+    type: Any = None
+    origin: Any = None
+    parent_id: Any = None
+    resource_arn: Any = None
+    start_time: Any = None
+    end_time: Any = None
+    in_progress: Any = None
+    inferred: Any = None
+    aws: Any = None
+    cause: Any = None
+    metadata: Any = None
+    annotations: Any = None
+    subsegments: list[Node] | None = None
+
+
+FIELDS = Node.__struct_fields__
+_DECODER = msgspec.json.Decoder(Node)
+# What the fast path cannot decode: the reason is found again by the general decoders.
+_NOT_A_NODE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 class Malformed(ValueError):
     """A segment document that is not a JSON object."""
 
 
-def decode(raw: str | bytes | Mapping[str, Any]) -> Doc:
-    """One segment document as a dict; raises :class:`Malformed`."""
-    if isinstance(raw, dict):
-        return raw
-    if not isinstance(raw, str | bytes):
-        raise Malformed(f"a {type(raw).__name__}, not a JSON document")
+def decode(raw: str | bytes | Mapping[str, Any]) -> Node:
+    """One segment document as a :class:`Node`; raises :class:`Malformed`."""
+    if isinstance(raw, str | bytes):
+        try:
+            return _DECODER.decode(raw)
+        except _NOT_A_NODE:
+            raw = _decode_general(raw)
+    if not isinstance(raw, dict):
+        raise Malformed(f"a JSON {type(raw).__name__}, not an object")
+    return node_of(raw)
+
+
+def _decode_general(raw: str | bytes) -> Any:
     try:
-        doc = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if "depth" not in str(exc) and "recursion" not in str(exc).lower():
             raise Malformed(str(exc).splitlines()[0]) from None
-        doc = _decode_deep(raw)
-    if not isinstance(doc, dict):
-        raise Malformed(f"a JSON {type(doc).__name__}, not an object")
-    return doc
+        return _decode_deep(raw)
+
+
+def node_of(value: Mapping[str, Any]) -> Node:
+    """A decoded document as a :class:`Node`, built without recursion.
+
+    A ``subsegments`` value that is not a list is dropped, and so is a list entry that
+    is not an object, as the walkers never looked at them.
+    """
+    root = Node()
+    pending: list[tuple[Mapping[str, Any], Node]] = [(value, root)]
+    while pending:
+        source, node = pending.pop()
+        for name in FIELDS[:-1]:
+            found = source.get(name)
+            if found is not None:
+                setattr(node, name, found)
+        children = source.get("subsegments")
+        if type(children) is list:
+            built = [(child, Node()) for child in children if type(child) is dict]
+            node.subsegments = [child for _, child in built]
+            pending.extend(built)
+    return root
 
 
 def _decode_deep(raw: str | bytes) -> Any:
@@ -76,25 +137,23 @@ def _decode_deep(raw: str | bytes) -> Any:
     return root
 
 
-def is_complete(doc: Mapping[str, Any]) -> bool:
-    return doc.get("in_progress") is not True
+def is_complete(node: Node) -> bool:
+    return node.in_progress is not True
 
 
-def documents(trace: RawTrace, notices: Notices) -> dict[str, Doc]:
+def documents(trace: RawTrace, notices: Notices) -> dict[str, Node]:
     """The trace's documents by segment id: inferred ones dropped, one copy per id.
 
     X-Ray may hold an in-progress copy and a completed copy of one segment: the
     completed one wins, so each call is counted once.
     """
-    docs: dict[str, Doc] = {}
-    loads = orjson.loads
+    docs: dict[str, Node] = {}
+    fast = _DECODER.decode
     for index, raw in enumerate(trace.segments):
         try:
             # the common case inline (this runs for every document); decode() for the rest
-            doc = loads(raw) if type(raw) is str else decode(raw)
-            if type(doc) is not dict:
-                doc = decode(raw)
-        except orjson.JSONDecodeError:
+            doc = fast(raw) if type(raw) is str else decode(raw)
+        except _NOT_A_NODE:
             try:
                 doc = decode(raw)
             except Malformed as exc:
@@ -105,12 +164,12 @@ def documents(trace: RawTrace, notices: Notices) -> dict[str, Doc]:
             notices.add("malformed-segment", "segment document is not valid JSON; skipped",
                         f"{trace.where} segment {index + 1}: {exc}")
             continue
-        segment_id = doc.get("id")
-        if not isinstance(segment_id, str) or not segment_id:
+        segment_id = doc.id
+        if type(segment_id) is not str or not segment_id:
             notices.add("segment-missing-id", "segment document has no \"id\"; skipped",
                         f"{trace.where} segment {index + 1}")
             continue
-        if doc.get("inferred") is True:
+        if doc.inferred is True:
             continue  # X-Ray's view of the downstream service: the caller's subsegment counts
         previous = docs.get(segment_id)
         if previous is None or (not is_complete(previous) and is_complete(doc)):
@@ -118,17 +177,11 @@ def documents(trace: RawTrace, notices: Notices) -> dict[str, Doc]:
     return docs
 
 
-def is_call(node: Mapping[str, Any]) -> bool:
-    aws = node.get("aws")
-    return isinstance(aws, dict) and isinstance(aws.get("operation"), str)
-
-
-def walk(doc: Doc) -> Iterator[Doc]:
+def walk(doc: Node) -> Iterator[Node]:
     """The document and every nested subsegment, depth-first, without recursion."""
     stack = [doc]
     while stack:
         node = stack.pop()
         yield node
-        subsegments = node.get("subsegments")
-        if isinstance(subsegments, list):
-            stack.extend(s for s in reversed(subsegments) if isinstance(s, dict))
+        if node.subsegments:
+            stack.extend(reversed(node.subsegments))

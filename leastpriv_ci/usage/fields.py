@@ -18,10 +18,10 @@ class Fields:
 
     __slots__ = ("aws", "extra")
 
-    def __init__(self, node: Mapping[str, Any]) -> None:
-        aws = node.get("aws")
+    def __init__(self, aws: Any, metadata: Any = None, annotations: Any = None) -> None:
+        """From the subsegment's ``aws``, ``metadata`` and ``annotations`` values."""
         self.aws: Mapping[str, Any] = aws if isinstance(aws, dict) else EMPTY
-        self.extra: Mapping[str, Any] = _extras(node)
+        self.extra: Mapping[str, Any] = _extras(metadata, annotations)
 
     def get(self, name: str) -> Any:
         """The value of ``name``, or None when the call did not record it.
@@ -38,9 +38,7 @@ class Fields:
         return value if isinstance(value, str) and value else None
 
 
-def _extras(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = node.get("metadata")
-    annotations = node.get("annotations")
+def _extras(metadata: Any, annotations: Any) -> Mapping[str, Any]:
     if not metadata and not annotations:
         return EMPTY
     merged: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
 from leastpriv_ci.usage.denied import Denial, denial
-from leastpriv_ci.usage.documents import Doc, documents, is_complete, walk
+from leastpriv_ci.usage.documents import Node, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
@@ -121,29 +121,28 @@ class _Reader:
         docs = documents(trace, self.notices)
         resolved: _Principals | None = None
         principals: list[Principal | None] = []
-        walks: list[tuple[str, list[Any], Principal | None]] = []
+        walks: list[tuple[str, list[Node], Principal | None]] = []
         detected = self._detected
         earliest, latest = self.earliest, self.latest
         for segment_id, doc in docs.items():
-            if doc.get("type") == "subsegment":
+            if doc.type == "subsegment":
                 # Standalone subsegment documents need the owner index and call
                 # de-duplication; most traces have none, and take this direct path.
                 self._read_streamed(docs, trace.trace_id)
                 return
-            start: Any = doc.get("start_time")
-            end = doc.get("end_time", start)
+            start: Any = doc.start_time
+            end = doc.end_time if doc.end_time is not None else start
             if type(start) in NUMBERS and (earliest is None or start < earliest):
                 self.earliest = earliest = float(start)
             if type(end) in NUMBERS and (latest is None or end > latest):
                 self.latest = latest = float(end)
             # _Principals.of, short-cut for a document that names its principal (cached);
             # _detect_key inlined
-            aws = doc.get("aws")
+            aws = doc.aws
             if type(aws) is dict and "ecs" not in aws:
-                key = (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
-                       doc.get("resource_arn"))
+                key = (doc.origin, doc.name, aws.get("function_arn"), doc.resource_arn)
             elif aws is None:
-                key = (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+                key = (doc.origin, doc.name, None, doc.resource_arn)
             else:
                 key = None
             try:
@@ -155,8 +154,8 @@ class _Reader:
                     resolved = _Principals(docs, {}, self.principal_map, detected)
                 principal = resolved.of(segment_id)
             principals.append(principal)
-            children = doc.get("subsegments")
-            if principal is not SERVICE and type(children) is list:
+            children = doc.subsegments
+            if principal is not SERVICE and children:
                 walks.append((segment_id, children, principal))
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
@@ -166,15 +165,14 @@ class _Reader:
         for segment_id, children, principal in walks:
             # The hot loop, with _calls_below and _call inlined: every call of every trace
             # passes here. No nesting depth breaks it.
+            arn = principal.arn if principal is not None else ""
             stack = list(children)
             while stack:
                 node = stack.pop()
-                if type(node) is not dict:
-                    continue
-                children = node.get("subsegments")
-                if type(children) is list:
+                children = node.subsegments
+                if children:
                     stack.extend(children)
-                aws = node.get("aws")
+                aws = node.aws
                 if type(aws) is not dict:
                     continue
                 operation = aws.get("operation")
@@ -185,33 +183,33 @@ class _Reader:
                         resolved = _Principals(docs, {}, self.principal_map, detected)
                     self._attributed(node, None, segment_id, resolved, trace_id)
                     continue
-                name = node.get("name")
+                name = node.name
                 if type(name) is not str:
                     name = ""
                 try:
                     names = key_names[name]
                 except KeyError:
                     names = self._shape_names(name)
-                if names is None or "metadata" in node or "annotations" in node:
+                if names is None or node.metadata is not None or node.annotations is not None:
                     self._uncached(node, aws, name, operation, principal, trace_id)
                     continue
-                shape = (principal.arn, name, *map(aws.get, names))
+                shape = (arn, name, operation, *map(aws.get, names))
                 try:
                     entry = entries.get(shape)
                 except TypeError:  # a list or dict value (table_names, copy_source)
                     self._unhashable(node, aws, name, operation, principal, trace_id, shape)
                     continue
-                if entry is None or "cause" in node:
+                if entry is None or node.cause is not None:
                     self._new_or_failed(node, aws, name, operation, principal, trace_id, shape,
                                         entry)
                     continue
                 # The common case: a call shape seen before, not failed: count it on its shape.
-                when = node.get("start_time")
+                when = node.start_time
                 if type(when) is not float:
                     when = float(when) if type(when) is int else None
                 entry.add(when, trace_id)
 
-    def _read_streamed(self, docs: dict[str, Doc], trace_id: str | None) -> None:
+    def _read_streamed(self, docs: dict[str, Node], trace_id: str | None) -> None:
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
         for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
@@ -219,51 +217,51 @@ class _Reader:
         for node, segment_id in self._unique_calls(docs):
             self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
 
-    def _attributed(self, node: Doc, principal: Principal | None, segment_id: str,
+    def _attributed(self, node: Node, principal: Principal | None, segment_id: str,
                     resolved: _Principals, trace_id: str | None) -> None:
         if principal is SERVICE:
             return
         if principal is None:
-            name = resolved.docs[resolved.root(segment_id)].get("name")
+            name = resolved.docs[resolved.root(segment_id)].name
             self.notices.add("unattributed", UNATTRIBUTED, str(name))
             return
         self._call(node, principal, trace_id)
 
-    def _unique_calls(self, docs: Mapping[str, Doc]) -> list[tuple[Doc, str]]:
+    def _unique_calls(self, docs: Mapping[str, Node]) -> list[tuple[Node, str]]:
         """Each call once (a streamed subsegment may also be nested), completed copy first."""
-        calls: dict[Any, tuple[Doc, str]] = {}
+        calls: dict[Any, tuple[Node, str]] = {}
         for segment_id, doc in docs.items():
             self._window(doc)
-            for node in _calls_below(doc, include_self=doc.get("type") == "subsegment"):
-                node_id = node.get("id")
+            for node in _calls_below(doc, include_self=doc.type == "subsegment"):
+                node_id = node.id
                 key = node_id if type(node_id) is str else id(node)
                 previous = calls.get(key)
                 if previous is None or (not is_complete(previous[0]) and is_complete(node)):
                     calls[key] = (node, segment_id)
         return list(calls.values())
 
-    def _window(self, doc: Doc) -> None:
-        start: Any = doc.get("start_time")
-        end = doc.get("end_time", start)
+    def _window(self, doc: Node) -> None:
+        start: Any = doc.start_time
+        end = doc.end_time if doc.end_time is not None else start
         if type(start) in NUMBERS and (self.earliest is None or start < self.earliest):
             self.earliest = float(start)
         if type(end) in NUMBERS and (self.latest is None or end > self.latest):
             self.latest = float(end)
 
-    def _call(self, node: Doc, principal: Principal, trace_id: str | None) -> None:
-        """Count one AWS call (``node["aws"]["operation"]`` is a string)."""
-        aws = node["aws"]
+    def _call(self, node: Node, principal: Principal, trace_id: str | None) -> None:
+        """Count one AWS call (``node.aws["operation"]`` is a string)."""
+        aws = node.aws
         operation: str = aws["operation"]
-        name = node.get("name")
+        name = node.name
         if type(name) is not str:
             name = ""
         # What decides a call's targets, so repeated calls are interpreted once. ADOT's
         # extra fields (metadata/annotations) are rare: those calls are always interpreted.
         names = self._shape_names(name)
-        if names is None or "metadata" in node or "annotations" in node:
+        if names is None or node.metadata is not None or node.annotations is not None:
             self._uncached(node, aws, name, operation, principal, trace_id)
             return
-        shape = (principal.arn, name, *map(aws.get, names))
+        shape = (principal.arn, name, operation, *map(aws.get, names))
         try:
             entry = self._entries.get(shape)
         except TypeError:  # a list or dict value (table_names, copy_source)
@@ -271,7 +269,7 @@ class _Reader:
             return
         self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
 
-    def _new_or_failed(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+    def _new_or_failed(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
                        principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
                        entry: _Shape | None) -> None:
         """A call whose shape is new, or a failed call: count it (interpreted once).
@@ -286,7 +284,7 @@ class _Reader:
             if len(self._entries) >= MAX_CACHED_CALLS:
                 self.flush()
             entry = self._entries[shape] = _Shape(principal.arn, targets)
-        if "cause" in node:
+        if node.cause is not None:
             denied = self._denial(node)
             if denied is not None:
                 refused = self._refused.get((shape, denied))
@@ -298,7 +296,7 @@ class _Reader:
                 entry = refused
         entry.add(_when(node), trace_id)
 
-    def _unhashable(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+    def _unhashable(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
                     principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
         """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
         cached on the shape with its lists of strings as tuples, else counted on its own."""
@@ -309,7 +307,7 @@ class _Reader:
             self._new_or_failed(node, aws, name, operation, principal, trace_id, frozen,
                                 self._entries.get(frozen))
 
-    def _uncached(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+    def _uncached(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
                   principal: Principal, trace_id: str | None) -> None:
         """A call counted on its own: ADOT's extra fields, an unknown name, a field value
         that cannot be part of a key (a mapping, a list of mappings)."""
@@ -317,7 +315,7 @@ class _Reader:
         if targets is not None:
             self._record(node, targets, principal.arn, _when(node), trace_id)
 
-    def _targets(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+    def _targets(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
                  principal: Principal, shape: tuple[Any, ...] | None) -> list[Target] | None:
         """What a call did, interpreted once per shape (None: not counted, and why noted).
 
@@ -343,10 +341,10 @@ class _Reader:
         interpreted[key] = interpreted[shape] = targets
         return targets
 
-    def _record(self, node: Doc, targets: list[Target], arn: str, when: float | None,
+    def _record(self, node: Node, targets: list[Target], arn: str, when: float | None,
                 trace_id: str | None) -> None:
         """Count one call directly (calls whose shape is not cached), denied or not."""
-        denied = self._denial(node) if "cause" in node else None
+        denied = self._denial(node) if node.cause is not None else None
         if denied is not None:
             targets = self._denied_targets(targets, denied)
         samples = (trace_id,) if trace_id else ()
@@ -368,23 +366,23 @@ class _Reader:
             return [Target(named, denied.resource)]
         return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
 
-    def _denial(self, node: Doc) -> Denial | None:
+    def _denial(self, node: Node) -> Denial | None:
         """:func:`denial`, remembered per distinct list of exception messages and types."""
-        cause = node.get("cause")
+        cause = node.cause
         exceptions = cause.get("exceptions") if type(cause) is dict else None
         if type(exceptions) is not list:
-            return denial(node)
+            return denial(cause)
         key = tuple([(e.get("message"), e.get("type")) if type(e) is dict else None
                      for e in exceptions])
         try:
             return self._denials[key]
         except KeyError:
-            found = self._denials[key] = denial(node)
+            found = self._denials[key] = denial(cause)
             if len(self._denials) > MAX_CACHED_CALLS:
                 self._denials.clear()
             return found
         except TypeError:  # a message or type that is not text
-            return denial(node)
+            return denial(cause)
 
     def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
                last: float | None, samples: tuple[str, ...]) -> None:
@@ -406,13 +404,14 @@ class _Reader:
         self._refused.clear()
 
     def _shape_names(self, name: str) -> tuple[str, ...] | None:
-        """The ``aws`` fields that decide the targets of a call named ``name``, operation
-        first (None: unknown name)."""
+        """The ``aws`` fields besides the operation that decide the targets of a call named
+        ``name`` (None: unknown name). A call's shape is (principal, name, operation, the
+        values of these fields)."""
         try:
             return self._key_names[name]
         except KeyError:
             service = self.names.prefix(name)
-            found = (("operation", "region", "account_id", *self._key_fields(service))
+            found = (("region", "account_id", *self._key_fields(service))
                      if service is not None else None)
             if len(self._key_names) < MAX_CACHED_CALLS:
                 self._key_names[name] = found
@@ -433,9 +432,9 @@ class _Reader:
             found = self._fields_by_service[service] = tuple(names)
         return found
 
-    def _interpret(self, node: Doc, aws: Mapping[str, Any], name: str, operation: str,
+    def _interpret(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
                    where: Where) -> list[Target] | None:
-        fields = Fields(node)
+        fields = Fields(node.aws, node.metadata, node.annotations)
         service = self.names.resolve(name, operation, fields)
         if service is None:
             self.notices.add("unknown-service", "calls to a service the tool does not know were "
@@ -465,42 +464,32 @@ class _Reader:
         return found
 
 
-def _calls_below(doc: Doc, include_self: bool = False) -> Iterator[Doc]:
+def _calls_below(doc: Node, include_self: bool = False) -> Iterator[Node]:
     """The AWS-call subsegments inside a document, without recursion."""
-    stack: list[Any]
-    if include_self:
-        stack = [doc]
-    else:
-        children = doc.get("subsegments")
-        if type(children) is not list:
-            return
-        stack = list(children)
+    stack = [doc] if include_self else list(doc.subsegments or ())
     while stack:
         node = stack.pop()
-        if type(node) is not dict:
-            continue
-        aws = node.get("aws")
+        aws = node.aws
         if type(aws) is dict and type(aws.get("operation")) is str:
             yield node
-        children = node.get("subsegments")
-        if type(children) is list:
-            stack.extend(children)
+        if node.subsegments:
+            stack.extend(node.subsegments)
 
 
-def _owners(docs: Mapping[str, Doc]) -> dict[str, str]:
+def _owners(docs: Mapping[str, Node]) -> dict[str, str]:
     """Every segment and subsegment id → the id of the document that holds it."""
     owner: dict[str, str] = {}
     for segment_id, doc in docs.items():
         for node in walk(doc):
-            node_id = node.get("id")
+            node_id = node.id
             if isinstance(node_id, str):
                 owner.setdefault(node_id, segment_id)
         owner[segment_id] = segment_id
     return owner
 
 
-def _when(node: Doc) -> float | None:
-    when = node.get("start_time")
+def _when(node: Node) -> float | None:
+    when = node.start_time
     if type(when) is float:
         return when
     return float(when) if type(when) is int else None
@@ -522,21 +511,20 @@ def _frozen(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return frozen
 
 
-def _detect_key(doc: Doc) -> tuple[Any, ...] | None:
+def _detect_key(doc: Node) -> tuple[Any, ...] | None:
     """What :func:`detect` reads of a document (None: too rare to cache, ECS tasks)."""
-    aws = doc.get("aws")
+    aws = doc.aws
     if type(aws) is dict and "ecs" not in aws:
-        return (doc.get("origin"), doc.get("name"), aws.get("function_arn"),
-                doc.get("resource_arn"))
+        return (doc.origin, doc.name, aws.get("function_arn"), doc.resource_arn)
     if aws is None:
-        return (doc.get("origin"), doc.get("name"), None, doc.get("resource_arn"))
+        return (doc.origin, doc.name, None, doc.resource_arn)
     return None
 
 
 class _Principals:
     """Principal per document: its own, else (subsegment documents) its parent's."""
 
-    def __init__(self, docs: Mapping[str, Doc], owner: Mapping[str, str],
+    def __init__(self, docs: Mapping[str, Node], owner: Mapping[str, str],
                  principal_map: Mapping[str, str],
                  detected: dict[tuple[Any, ...], Principal | None]) -> None:
         self.docs = docs
@@ -545,7 +533,7 @@ class _Principals:
         self._memo: dict[str, Principal | None] = {}
         self._detected = detected  # shared across traces: the same function, the same answer
 
-    def _detect(self, doc: Doc) -> Principal | None:
+    def _detect(self, doc: Node) -> Principal | None:
         key = _detect_key(doc)
         if key is None:
             return detect(doc, self.principal_map)
@@ -561,16 +549,16 @@ class _Principals:
 
     def _parent(self, segment_id: str) -> str | None:
         doc = self.docs[segment_id]
-        parent = doc.get("parent_id")
+        parent = doc.parent_id
         if not isinstance(parent, str):
             return None
-        if doc.get("type") == "subsegment":
+        if doc.type == "subsegment":
             return self.owner.get(parent)
         # A segment is its own service and never inherits its caller, except a Lambda
         # function segment without its ARN (ADOT): the AWS::Lambda segment above names it.
-        if doc.get("origin") == LAMBDA_FUNCTION:
+        if doc.origin == LAMBDA_FUNCTION:
             above = self.docs.get(parent)
-            if above is not None and above.get("origin") == LAMBDA_SERVICE:
+            if above is not None and above.origin == LAMBDA_SERVICE:
                 return parent
         return None
 

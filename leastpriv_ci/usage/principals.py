@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from leastpriv_ci.usage.documents import Node
+
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LAMBDA_SERVICE = "AWS::Lambda"
 # Origins of application code (the rest of "AWS::..." are AWS services' own segments,
@@ -40,18 +42,17 @@ def function_arn(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
-def detect(doc: Mapping[str, Any], principal_map: Mapping[str, str]) -> Principal | None:
+def detect(doc: Node, principal_map: Mapping[str, str]) -> Principal | None:
     """The principal a top-level document names, SERVICE, or None (inherit or unattributed)."""
-    origin = doc.get("origin")
-    aws = doc.get("aws")
-    aws = aws if isinstance(aws, dict) else {}
-    name = doc.get("name")
+    origin = doc.origin
+    aws = doc.aws if isinstance(doc.aws, dict) else {}
+    name = doc.name
     mapped = principal_map.get(name) if isinstance(name, str) and principal_map else None
     role = mapped if mapped is not None and is_role_arn(mapped) else None
 
     arn = aws.get("function_arn")
     if not isinstance(arn, str) and origin in (LAMBDA_FUNCTION, LAMBDA_SERVICE):
-        arn = doc.get("resource_arn")
+        arn = doc.resource_arn
     if isinstance(arn, str) and arn.startswith("arn:") and ":lambda:" in arn:
         return Principal(function_arn(arn), role)
 

@@ -1,0 +1,64 @@
+"""Segment documents decoded into Node records: the fast decoder and the general one agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.traces.files import iter_files
+from leastpriv_ci.usage.documents import FIELDS, Malformed, Node, decode, node_of, walk
+
+USAGE = Path(__file__).parent / "data" / "usage"
+SDK_FILES = sorted(p for p in USAGE.glob("*.json") if ".expected" not in p.name
+                   and ".principal_map" not in p.name)
+
+
+def _documents(path: Path) -> list[str]:
+    """Every segment document in ``path`` as JSON text (as the X-Ray API returns them)."""
+    return [raw if isinstance(raw, str) else json.dumps(raw)
+            for trace in iter_files([path], Notices()) for raw in trace.segments]
+
+
+@pytest.mark.parametrize("path", SDK_FILES, ids=lambda p: p.stem)
+def test_the_fast_decoder_builds_what_the_general_one_builds(path: Path) -> None:
+    documents = _documents(path)
+    assert documents
+    for raw in documents:
+        general = node_of(orjson.loads(raw))
+        assert decode(raw) == general
+        # and it holds every field the tool reads, exactly as the JSON had it
+        value = orjson.loads(raw)
+        for name in FIELDS[:-1]:
+            assert getattr(general, name) == value.get(name)
+
+
+def test_entries_the_walkers_never_read_send_a_document_the_general_way() -> None:
+    call = {"id": "c1", "name": "dynamodb", "aws": {"operation": "GetItem"}}
+    raw = json.dumps({"id": "s1", "subsegments": ["text", 7, None, call],
+                      "aws": ["not", "an", "object"], "http": {"ignored": True}})
+    node = decode(raw)
+    assert node.aws == ["not", "an", "object"]  # kept: its readers check the type
+    assert node.subsegments == [Node(id="c1", name="dynamodb", aws={"operation": "GetItem"})]
+    assert decode(json.dumps({"id": "s1", "subsegments": {"a": 1}})).subsegments is None
+
+
+def test_nesting_past_the_fast_decoders_depth_is_built_without_recursion() -> None:
+    depth = 100_000
+    raw = '{"id":"a","subsegments":[' * depth + '{"id":"z"}' + "]}" * depth
+    ids = [node.id for node in walk(decode(raw))]
+    assert len(ids) == depth + 1
+    assert ids[-1] == "z"
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "{not json", "7"])
+def test_what_is_not_a_json_object_is_malformed(raw: str) -> None:
+    with pytest.raises(Malformed):
+        decode(raw)
+
+
+def test_an_already_decoded_document_becomes_a_node() -> None:
+    assert decode({"id": "s1", "name": "f", "extra": 1}) == Node(id="s1", name="f")
