@@ -38,6 +38,14 @@ def test_document_that_is_not_json_is_skipped_and_named() -> None:
     assert notice.examples[0].startswith("f.json#1 segment 1")
 
 
+def test_document_with_a_lone_surrogate_is_skipped_and_named() -> None:
+    # An export's "\\ud800" escape decodes to text no JSON parser accepts as UTF-8.
+    bad = json.dumps(_segment([_get_item("c2")])).replace('"f"', '"f\ud800"', 1)
+    observation = observe([_trace(bad, _segment([_get_item()]))])
+    assert accesses(observation) == {FN: {GET_T}}
+    assert observation.notices.count("malformed-segment") == 1
+
+
 def test_segment_without_id_is_skipped() -> None:
     segment = _segment([_get_item()])
     del segment["id"]

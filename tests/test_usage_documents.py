@@ -54,7 +54,8 @@ def test_nesting_past_the_fast_decoders_depth_is_built_without_recursion() -> No
     assert ids[-1] == "z"
 
 
-@pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "{not json", "7"])
+@pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "{not json", "7",
+                                 '{"id": "a", "name": "lone \ud800 surrogate"}'])
 def test_what_is_not_a_json_object_is_malformed(raw: str) -> None:
     with pytest.raises(Malformed):
         decode(raw)

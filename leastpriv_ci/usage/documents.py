@@ -50,7 +50,10 @@ class Node(msgspec.Struct, gc=False):
 FIELDS = Node.__struct_fields__
 _DECODER = msgspec.json.Decoder(Node)
 # What the fast path cannot decode: the reason is found again by the general decoders.
-_NOT_A_NODE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+# (UnicodeEncodeError: text with a lone surrogate, which an escape in the export can
+# put into a Document string.)
+_NOT_A_NODE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError,
+               UnicodeEncodeError)
 
 
 class Malformed(ValueError):
