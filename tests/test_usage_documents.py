@@ -7,6 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces.files import iter_files
@@ -63,3 +65,36 @@ def test_what_is_not_a_json_object_is_malformed(raw: str) -> None:
 
 def test_an_already_decoded_document_becomes_a_node() -> None:
     assert decode({"id": "s1", "name": "f", "extra": 1}) == Node(id="s1", name="f")
+
+
+BASE = json.dumps({
+    "id": "s1", "name": "f", "start_time": 1.5,
+    "aws": {"operation": "GetItem", "table_name": "t", "n": [1, 2, {"x": None}]},
+    "subsegments": [{"id": "c", "name": "dynamodb", "aws": {"operation": "PutItem"},
+                     "cause": {"exceptions": [{"message": "m"}]}}],
+})
+PIECES = [*'{}[]":,\\0123456789eE+-.tfn ', "\ud800", "\x00", "\\ud800", "1e999",
+          "123456789012345678901234567890", "NaN", "Infinity"]
+
+
+@given(st.lists(st.tuples(st.integers(0, len(BASE)), st.sampled_from(["put", "insert", "drop"]),
+                          st.sampled_from(PIECES)), min_size=1, max_size=4),
+       st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_mangled_document_is_a_node_or_malformed(edits: list[tuple[int, str, str]],
+                                                   as_bytes: bool) -> None:
+    chars = list(BASE)
+    for position, edit, piece in edits:
+        position = min(position, len(chars) - 1)
+        if edit == "put":
+            chars[position] = piece
+        elif edit == "insert":
+            chars.insert(position, piece)
+        else:
+            del chars[position]
+    text = "".join(chars)
+    try:
+        node = decode(text.encode("utf-8", "surrogatepass") if as_bytes else text)
+    except Malformed:
+        return
+    assert isinstance(node, Node)
