@@ -171,6 +171,16 @@ def test_non_utf8_document_names_the_position() -> None:
     assert f"line 1 (byte {offset})" in str(caught.value)
 
 
+def test_utf8_encoded_surrogate_names_the_position(tmp_path: Path) -> None:
+    # yajl accepts the bytes ED A0 80 (a surrogate encoded as UTF-8); Python refuses them.
+    data = b'{"Traces": [{"Id": "1", "Segments": [],\n "k\xed\xa0\x80": 1}]}\n'
+    path = tmp_path / "surrogate.json"
+    path.write_bytes(data)
+    with pytest.raises(UserError) as caught:
+        list(iter_files([path], Notices()))
+    assert f"line 2 (byte {data.index(bytes([0xED]))})" in str(caught.value)
+
+
 def test_empty_file_is_an_input_error() -> None:
     with pytest.raises(UserError, match=r"empty\.json: the trace file is empty"):
         read("empty.json")

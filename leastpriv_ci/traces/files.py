@@ -268,7 +268,8 @@ def _iter_document(
             yield from _walk_items(
                 BACKEND.items(reader, prefix, use_float=True), prefix, grouper, name
             )
-    except ijson.JSONError as error:
+    except (ijson.JSONError, UnicodeDecodeError) as error:
+        # yajl lets UTF-8-encoded surrogates through; Python's decoding then refuses them
         raise UserError(
             f"not valid JSON at {_position(reader, original, error)}; {SHAPES}", where=name
         ) from None
@@ -294,8 +295,8 @@ def _root_prefix(head: bytes) -> str | None:
                     return ""
             elif prefix == "" and event not in ("start_map", "end_map"):
                 return None
-    except (ijson.JSONError, UserError):  # cut mid-value, not JSON, or too deep
-        return None
+    except (ijson.JSONError, UnicodeDecodeError, UserError):  # cut mid-value, not JSON,
+        return None  # not UTF-8, or too deep: the full parse names the place
     return None
 
 
@@ -441,7 +442,7 @@ def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
             pass
     except ijson.backends.python.UnexpectedSymbol as error:
         offset = int(str(error).rsplit(" ", 1)[-1])
-    except ijson.JSONError:
+    except (ijson.JSONError, UnicodeDecodeError):
         offset = _first_bad_utf8(body, offset)
     except ValueError as error:  # a bad escape or control character: json's string scanner
         offset = _bad_string(body, error, offset)
