@@ -54,6 +54,23 @@ def test_account_authorization_details_use_default_versions(data_dir: Path) -> N
     ]
 
 
+def test_policy_document_text_that_is_not_json_names_file_line_and_policy(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "authorization-details.json"
+    export.write_text(
+        '{"RoleDetailList": [],\n "Policies": [{"Arn": "arn:aws:iam::1:policy/p",\n'
+        '  "PolicyVersionList": [\n   {"IsDefaultVersion": true, "Document": "{oops"}]}]}\n')
+    with pytest.raises(UserError, match=r"authorization-details\.json:4 "
+                       r"\(arn:aws:iam::1:policy/p\): the policy document is not JSON"):
+        policy_json.load(export, ResolveContext(), Notices())
+    role = tmp_path / "role.json"
+    role.write_text('{"RoleName": "r",\n "Policies": [\n  {"PolicyName": "inline", '
+                    '"PolicyDocument": "%7B%22Statement"}]}\n')
+    with pytest.raises(UserError, match=r"role\.json:3 \(inline\): the policy document"):
+        policy_json.load(role, ResolveContext(), Notices())
+
+
 def test_yaml_policy_and_errors_with_lines(tmp_path: Path) -> None:
     good = tmp_path / "policy.yaml"
     good.write_text("Version: 2012-10-17\nStatement:\n  - Effect: Allow\n    Action: s3:*\n"

@@ -27,6 +27,13 @@ def test_detects_tf_files() -> None:
     assert not terraform.detect(Path("infra/main.tfvars"))
 
 
+def test_a_tf_file_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "iam.tf"
+    path.write_bytes(b'resource "aws_iam_role" "r" {\n  name = "caf\xe9"\n}\n')
+    with pytest.raises(UserError, match=r"iam\.tf: cannot read Terraform file: not UTF-8"):
+        terraform.load(path, ResolveContext(), Notices())
+
+
 def test_inline_policy_with_jsonencode_keeps_object_lines() -> None:
     grants, _ = _load(APP / "iam.tf")
     role = grants.roles[API]

@@ -52,7 +52,8 @@ def _load_role(iam: Any, name: str, notices: Notices) -> Role:
             document = _call(iam.get_role_policy, RoleName=name,
                              PolicyName=policy_name)["PolicyDocument"]
             origin = Origin(logical_id=name, policy_arn=arn, policy_name=policy_name)
-            policies.append(parse_policy(decode_document(document), name=policy_name,
+            document = decode_document(document, f"IAM role {name} policy {policy_name}")
+            policies.append(parse_policy(document, name=policy_name,
                                          origin=origin, notices=notices))
     for page in _pages(iam, "list_attached_role_policies", RoleName=name):
         for attached in page.get("AttachedPolicies", []):

@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from leastpriv_ci.errors import ServiceError
+from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
@@ -112,17 +112,23 @@ def fetch_document(iam: Any, arn: str) -> Mapping[str, Any] | None:
                 f"reading managed policy {arn} needs {action}; grant it to the scanning role"
             ) from None
         raise ServiceError(f"IAM {exc.operation_name} failed for {arn}: {code}") from None
-    return decode_document(raw)
+    return decode_document(raw, f"IAM policy {arn}")
 
 
-def decode_document(raw: Any) -> Mapping[str, Any]:
-    """IAM returns policy documents URL-encoded JSON (boto3 decodes them; moto may not)."""
+def decode_document(raw: Any, where: str) -> Mapping[str, Any]:
+    """A policy document given as text, decoded (IAM returns URL-encoded JSON: boto3
+    decodes it, moto and exports may not). Text that is not JSON is a :class:`UserError`
+    naming ``where``; a value that is not an object is left to the policy parser."""
     if isinstance(raw, Mapping):
         return raw
     text = str(raw)
     if text.lstrip().startswith("%7B") or text.lstrip().startswith("%7b"):
         text = urllib.parse.unquote(text)
-    document: Mapping[str, Any] = json.loads(text)
+    try:
+        document: Mapping[str, Any] = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"the policy document is not JSON ({exc.msg} at character {exc.pos})",
+                        where=where) from None
     return document
 
 

@@ -94,7 +94,7 @@ def _role(
         here = Origin(file=file, line=line_of(entry), logical_id=name, policy_name=policy_name)
         document = entry.get("PolicyDocument")
         if isinstance(document, str):
-            document = decode_document(document)
+            document = decode_document(document, f"{file}:{line_of(entry)} ({policy_name})")
         policies.append(parse_policy(document, name=policy_name, origin=here, notices=notices))
     attached = [
         entry.get("PolicyArn") if isinstance(entry, Mapping) else entry
@@ -139,7 +139,8 @@ def _account_export(
         for version in policy.get("PolicyVersionList", []) or []:
             if isinstance(version, Mapping) and version.get("IsDefaultVersion"):
                 document = version.get("Document")
-                documents[policy["Arn"]] = decode_document(document)
+                documents[policy["Arn"]] = decode_document(
+                    document, f"{file}:{line_of(version)} ({policy['Arn']})")
     roles = {}
     for raw in data["RoleDetailList"]:
         if isinstance(raw, Mapping):

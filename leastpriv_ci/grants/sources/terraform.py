@@ -64,7 +64,11 @@ def detect(path: Path) -> bool:
 
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and functions declared in ``path``, resolved against its whole module."""
-    if not _DECLARES.search(read_text(path)):
+    try:
+        text = read_text(path)
+    except LoadError as exc:
+        raise UserError(f"cannot read Terraform file: {exc}", where=str(path)) from None
+    if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
         return GrantSet(files=(str(path),))
