@@ -11,6 +11,7 @@ from types import ModuleType
 
 from leastpriv_ci import __version__, commands
 from leastpriv_ci.errors import EXIT_INPUT_ERROR, EXIT_SERVICE_ERROR, UserError
+from leastpriv_ci.report.escape import console
 
 FORMATS = ("text", "json", "markdown", "sarif")
 
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args._run(args)
     except UserError as exc:
-        print(f"leastpriv-ci: error: {exc}", file=sys.stderr)
+        # messages quote input (file names, config values): one line, always
+        print(f"leastpriv-ci: error: {console(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("leastpriv-ci: interrupted", file=sys.stderr)
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         service_failure = _service_failure(exc)
         if service_failure is None:
             raise
-        print(f"leastpriv-ci: error: {service_failure}", file=sys.stderr)
+        print(f"leastpriv-ci: error: {console(service_failure)}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
     return code
 

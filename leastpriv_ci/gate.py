@@ -13,6 +13,7 @@ from datetime import date
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.wildcards import wildcard_regex
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, Verdict
+from leastpriv_ci.report.escape import console
 
 DEFAULT_FAIL_ON = frozenset({"missing", "denied"})
 DEFAULT_MIN_SEVERITY = "low"
@@ -86,7 +87,9 @@ def _rank(severity: str) -> int:
 
 
 def _listed(findings: list[Finding]) -> str:
-    shown = ", ".join(f"{f.action} on {f.resource}" for f in findings[:MAX_LISTED])
+    # Reasons are printed as console lines: trace text must not break them.
+    shown = ", ".join(f"{console(f.action)} on {console(f.resource)}"
+                      for f in findings[:MAX_LISTED])
     more = f" and {len(findings) - MAX_LISTED} more" if len(findings) > MAX_LISTED else ""
     return shown + more
 

@@ -16,6 +16,7 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, evaluate
 from leastpriv_ci.policy.files import load_policy_file
 from leastpriv_ci.policy.model import Statement
+from leastpriv_ci.report.escape import console
 
 NAME = "explain"
 HELP = "evaluate one action on one resource against IAM policy files and say why"
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                       boundary=boundary if has_boundary else None,
                       complete_context=args.complete_context)
     for notice in notices.items():
-        print(f"leastpriv-ci: warning: {notice}", file=sys.stderr)
+        print(f"leastpriv-ci: warning: {console(str(notice))}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
     if args.format == "json":
         print(json.dumps(to_json(result, boundary_ids), indent=2))
@@ -149,7 +150,8 @@ def to_text(result: Evaluation, action: str, resource: str,
             boundary_ids: set[int] | None = None) -> str:
     """A short human explanation: the decision, then one line per deciding statement."""
     boundary_ids = boundary_ids or set()
-    lines = [f"{result.decision.value}: {action} on {resource} is {_VERDICTS[result.decision]}"]
+    lines = [f"{result.decision.value}: {console(action)} on {console(resource)} is "
+             f"{_VERDICTS[result.decision]}"]
     if result.statements:
         heading = "undecided statements" if result.decision is Decision.CONDITIONAL \
             else "decided by"
@@ -158,6 +160,7 @@ def to_text(result: Evaluation, action: str, resource: str,
         place = f"{s.origin.file}:{s.origin.line}" if s.origin.line else (s.origin.file or "?")
         label = f" {s.sid}" if s.sid else ""
         policy = f" (policy {s.origin.policy_name})" if s.origin.policy_name else ""
+        place, label, policy = console(place), console(label), console(policy)
         kind = " [boundary]" if id(s) in boundary_ids else ""
         lines.append(f"  {place}  {s.effect}{label}{policy}{kind}")
         if s.conditions and result.decision is Decision.CONDITIONAL:

@@ -14,6 +14,7 @@ from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.analysis.proposal import INLINE_LIMIT, MANAGED_LIMIT, Proposal
 from leastpriv_ci.commands._observation import observe_from_args
 from leastpriv_ci.records import Observation
+from leastpriv_ci.report.escape import console
 from leastpriv_ci.traces.options import add_trace_arguments
 
 NAME = "generate"
@@ -73,12 +74,12 @@ def render_text(proposals: dict[str, Proposal], observation: Observation, out: T
     """Each policy under its role or principal, then notes and warnings."""
     out.write(f"{observation.traces} traces, {len(observation.principals)} principals\n")
     for key, doc in documents(proposals).items():
-        out.write(f"\n{key}\n")
+        out.write(f"\n{console(key)}\n")
         out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     for key, proposal in proposals.items():
         for note in proposal.notes:
-            out.write(f"note: {key}: {note}\n")
+            out.write(f"note: {console(key)}: {console(note)}\n")
     if len(observation.notices):
         out.write("\nwarnings:\n")
         for notice in observation.notices.items():
-            out.write(f"  {notice}\n")
+            out.write(f"  {console(str(notice))}\n")

@@ -12,6 +12,7 @@ import orjson
 
 from leastpriv_ci.commands._observation import observe_from_args
 from leastpriv_ci.records import Observation
+from leastpriv_ci.report.escape import console
 from leastpriv_ci.traces.options import add_trace_arguments
 
 NAME = "observe"
@@ -51,12 +52,12 @@ def render_text(observation: Observation, out: TextIO) -> None:
         window = f", {first} to {last} UTC"
     out.write(f"{observation.traces} traces, {len(observation.principals)} principals{window}\n")
     for arn, usage in sorted(observation.principals.items()):
-        role = f" (role {usage.role})" if usage.role else ""
-        out.write(f"\n{arn}{role} — {usage.traces} traces\n")
+        role = f" (role {console(usage.role)})" if usage.role else ""
+        out.write(f"\n{console(arn)}{role} — {usage.traces} traces\n")
         if not usage.accesses:
             out.write("  (no AWS calls)\n")
             continue
-        width = max(len(a.action) for a in usage.accesses)
+        width = max(len(console(a.action)) for a in usage.accesses)
         out.write(f"  {'ACTION':<{width}}  {'COUNT':>6}  RESOURCE\n")
         for access in usage.accesses:
             notes = []
@@ -65,8 +66,9 @@ def render_text(observation: Observation, out: TextIO) -> None:
             if not access.resource_known:
                 notes.append("resource not in trace")
             suffix = f"  [{', '.join(notes)}]" if notes else ""
-            out.write(f"  {access.action:<{width}}  {access.count:>6}  {access.resource}{suffix}\n")
+            out.write(f"  {console(access.action):<{width}}  {access.count:>6}  "
+                      f"{console(access.resource)}{suffix}\n")
     if len(observation.notices):
         out.write("\nwarnings:\n")
         for notice in observation.notices.items():
-            out.write(f"  {notice}\n")
+            out.write(f"  {console(str(notice))}\n")

@@ -1,8 +1,11 @@
-"""Escaping for Markdown and HTML of everything derived from traces or pull-request files.
+"""Escaping for Markdown, HTML and the console of everything derived from traces or
+pull-request files.
 
 Trace fields and PR files are hostile: a resource name can hold a table pipe, a
-backtick run, ``<script>``, an ``@org/team`` mention or ``#123``. Everything such text
-reaches in a comment or summary goes through one of these functions first.
+backtick run, ``<script>``, an ``@org/team`` mention, ``#123``, a terminal escape or a
+line break followed by ``::error::`` (a workflow command when a GitHub runner reads the
+output). Everything such text reaches in a comment, summary or console line goes
+through one of these functions first.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from urllib.parse import quote, urlsplit
 # without changing what a reader sees.
 ZWJ = "\u200d"
 MAX_CELL = 300
+MAX_CONSOLE = 2000
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
@@ -26,6 +30,12 @@ def one_line(value: str, limit: int = MAX_CELL) -> str:
     """Collapse line breaks and control characters; cut past ``limit`` with an ellipsis."""
     flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", value))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def console(value: str, limit: int = MAX_CONSOLE) -> str:
+    """Untrusted text inside one console line: no line breaks (a line it started could be
+    read as a workflow command), no control characters or terminal escapes."""
+    return one_line(value, limit)
 
 
 def html(value: str) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from leastpriv_ci.records import Report
-from leastpriv_ci.report.escape import one_line
+from leastpriv_ci.report.escape import console
 from leastpriv_ci.report.findings import KIND_ORDER, KIND_TITLES, by_role, ignored_reason
 
 
 def _clean(value: str) -> str:
-    # Terminal escapes in trace data could rewrite the screen; one_line drops them.
-    return one_line(value, 500).replace("\x1b", "")
+    return console(value, 500)
 
 
 def render(report: Report) -> str:
