@@ -6,7 +6,7 @@ import pytest
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import ResolveContext
-from leastpriv_ci.grants.sources import cloudformation
+from leastpriv_ci.grants.sources import cloudformation, sam
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -176,3 +176,16 @@ def test_detect_ignores_serverless_and_other_yaml(tmp_path: Path) -> None:
     other.write_text("jobs:\n  build:\n    runs-on: ubuntu-latest\n")
     assert not cloudformation.detect(sls)
     assert not cloudformation.detect(other)
+
+
+@pytest.mark.parametrize("source", ["cloudformation", "sam"])
+def test_a_resource_type_that_is_not_text_names_the_resource_and_line(
+    tmp_path: Path, source: str
+) -> None:
+    transform = "Transform: AWS::Serverless-2016-10-31\n" if source == "sam" else ""
+    path = tmp_path / "template.yaml"
+    path.write_text(f"AWSTemplateFormatVersion: '2010-09-09'\n{transform}Resources:\n"
+                    "  Fn:\n    Type: !Ref Kind\n    Properties: {}\n")
+    module = sam if source == "sam" else cloudformation
+    with pytest.raises(UserError, match=r"template\.yaml:\d+: resource 'Fn': Type must be"):
+        module.load(path, ResolveContext(), Notices())

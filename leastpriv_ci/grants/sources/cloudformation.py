@@ -79,7 +79,19 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         if not isinstance(template, Mapping) or not isinstance(template.get("Resources"),
                                                                Mapping):
             return GrantSet()
+        check_resource_types(template["Resources"], str(path))
         return grants_from_template(template, str(path), context, notices)
+
+
+def check_resource_types(resources: Mapping[str, Any], file: str) -> None:
+    """A resource whose ``Type`` is not text is an error naming it (CloudFormation
+    refuses such a template; the tool would otherwise guess)."""
+    for logical, resource in resources.items():
+        if isinstance(resource, Mapping) and not isinstance(resource.get("Type"), str):
+            line = line_of(resource)
+            raise UserError(
+                f"resource {logical!r}: Type must be a resource type name such as "
+                "AWS::IAM::Role", where=f"{file}:{line}" if line else file)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.grants.sources.cloudformation import (
     SAM_TRANSFORM,
     SUFFIXES,
+    check_resource_types,
     grants_from_template,
     load_template,
 )
@@ -67,6 +68,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     template = load_template(path)
     if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
         return GrantSet()
+    check_resource_types(template["Resources"], str(path))
     # The translator rewrites the resources in place; keep the declarations with their lines.
     source = copy.deepcopy(template["Resources"])
     globals_ = copy.deepcopy(template.get("Globals"))
