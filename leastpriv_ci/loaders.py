@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,17 @@ class LoadError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         self.line = line
         super().__init__(message)
+
+
+def list_of(value: object) -> list[Any]:
+    """``value`` where a file should hold a list: itself if it is one, else empty (a
+    hostile or broken file may hold anything there)."""
+    return value if isinstance(value, list) else []
+
+
+def mapping_of(value: object) -> Mapping[str, Any]:
+    """``value`` where a file should hold a mapping: itself if it is one, else empty."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def line_of(value: object) -> int | None:

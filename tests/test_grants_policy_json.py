@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,16 @@ def test_terraform_plans_and_templates_are_not_policy_files(tmp_path: Path) -> N
     package = tmp_path / "package.json"
     package.write_text('{"name": "app", "version": "1.0.0"}')
     assert not policy_json.detect(package)
+
+
+def test_export_values_of_the_wrong_type_are_skipped_not_a_crash(tmp_path: Path) -> None:
+    export = tmp_path / "authorization-details.json"
+    export.write_text(json.dumps({
+        "Policies": 1.5,
+        "RoleDetailList": [{"RoleName": "r", "AttachedManagedPolicies": 7,
+                            "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {
+                                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                               "Resource": "*"}]}}]}]}))
+    role = policy_json.load(export, ResolveContext(), Notices()).roles[
+        "arn:aws:iam::123456789012:role/r"]
+    assert [p.name for p in role.policies] == ["p"]

@@ -104,3 +104,24 @@ def test_malformed_plan_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         _load(bad)
     assert str(info.value).startswith(f"{bad}:3:")
+
+
+def test_values_of_the_wrong_type_are_skipped_not_a_crash(tmp_path: Path) -> None:
+    # A plan.json committed to the pull request may hold anything where Terraform writes
+    # lists, maps and strings; what is not of the expected type is left out.
+    role = {"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role",
+            "values": {"name": "r", "inline_policy": [{"name": "x", "policy": ["not text"]}],
+                       "managed_policy_arns": 7}}
+    attachment = {"address": "aws_iam_policy_attachment.a", "mode": "managed",
+                  "type": "aws_iam_policy_attachment", "values": {"roles": {"r": 1}}}
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {
+                "resources": [role, attachment], "child_modules": ["nope", 3]}},
+            "configuration": {"root_module": {
+                "resources": [{"address": "aws_iam_policy_attachment.a",
+                               "expressions": {"policy_arn": {"references": [5, None]}}}],
+                "module_calls": ["not", "a", "map"]}}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    grants, notices = _load(path)
+    assert grants.roles[_role_arn("r")].policies == ()
+    assert notices.count("terraform-plan-unknown-policy") == 0  # the attachment names no role

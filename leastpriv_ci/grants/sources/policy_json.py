@@ -22,7 +22,7 @@ from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
-from leastpriv_ci.loaders import LoadError, line_of, loads_json, read_text
+from leastpriv_ci.loaders import LoadError, line_of, list_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.policy.parse import parse_policy
@@ -98,7 +98,7 @@ def _role(
         policies.append(parse_policy(document, name=policy_name, origin=here, notices=notices))
     attached = [
         entry.get("PolicyArn") if isinstance(entry, Mapping) else entry
-        for entry in raw.get("AttachedManagedPolicies", raw.get("ManagedPolicyArns", [])) or []
+        for entry in list_of(raw.get("AttachedManagedPolicies", raw.get("ManagedPolicyArns")))
     ]
     for policy_arn in attached:
         if isinstance(policy_arn, str):
@@ -133,10 +133,10 @@ def _account_export(
     data: Mapping[str, Any], file: str, context: ResolveContext, notices: Notices
 ) -> GrantSet:
     documents: dict[str, Mapping[str, Any]] = {}
-    for policy in data.get("Policies", []) or []:
+    for policy in list_of(data.get("Policies")):
         if not isinstance(policy, Mapping) or not isinstance(policy.get("Arn"), str):
             continue
-        for version in policy.get("PolicyVersionList", []) or []:
+        for version in list_of(policy.get("PolicyVersionList")):
             if isinstance(version, Mapping) and version.get("IsDefaultVersion"):
                 document = version.get("Document")
                 documents[policy["Arn"]] = decode_document(

@@ -22,7 +22,7 @@ from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import sniff
-from leastpriv_ci.loaders import LoadError, loads_json, read_text
+from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, unresolved
 from leastpriv_ci.policy.parse import parse_statement
@@ -104,7 +104,9 @@ class _Plan:
         expression = self.expressions.get(_INDEX.sub("", resource.address), {}).get(attribute)
         found: list[str] = []
         for item in _walk_expressions(expression):
-            for reference in item.get("references", []):
+            for reference in list_of(item.get("references")):
+                if not isinstance(reference, str):
+                    continue
                 address = f"{resource.module}.{reference}" if resource.module else reference
                 found.append(address)
         return found
@@ -141,7 +143,7 @@ class _Plan:
                 by_role.setdefault(self.role_of(resource, "role"), []).append(
                     self.attached(resource))
             elif resource.type == "aws_iam_policy_attachment":
-                for name in resource.values.get("roles") or []:
+                for name in list_of(resource.values.get("roles")):
                     by_role.setdefault(self.role_named(str(name)), []).append(
                         self.attached(resource))
         for resource in self.resources.values():
@@ -183,11 +185,11 @@ class _Plan:
     def role(self, resource: _Resource, attached: list[Policy]) -> Role:
         values = resource.values
         policies: list[Policy] = []
-        for index, inline in enumerate(values.get("inline_policy") or []):
-            if isinstance(inline, Mapping) and inline.get("policy"):
+        for index, inline in enumerate(list_of(values.get("inline_policy"))):
+            if isinstance(inline, Mapping) and isinstance(inline.get("policy"), str):
                 name = str(inline.get("name") or f"{resource.address}.inline_policy[{index}]")
                 policies.append(self.document(inline["policy"], resource.address, name))
-        for arn in values.get("managed_policy_arns") or []:
+        for arn in list_of(values.get("managed_policy_arns")):
             policies.append(managed_policy(str(arn), self.origin(resource.address),
                                            self.notices))
         policies.extend(attached)
@@ -265,26 +267,27 @@ class _Plan:
 def _module_resources(module: Any, prefix: str, depth: int) -> Iterator[_Resource]:
     if not isinstance(module, Mapping) or depth > MAX_MODULE_DEPTH:
         return
-    for item in module.get("resources") or []:
+    for item in list_of(module.get("resources")):
         if isinstance(item, Mapping) and isinstance(item.get("address"), str):
             values = item.get("values")
             yield _Resource(item["address"], str(item.get("type")), str(item.get("mode")),
                             str(module.get("address") or prefix),
                             values if isinstance(values, Mapping) else {})
-    for child in module.get("child_modules") or []:
-        yield from _module_resources(child, str(child.get("address") or prefix), depth + 1)
+    for child in list_of(module.get("child_modules")):
+        yield from _module_resources(child, str(mapping_of(child).get("address") or prefix),
+                                     depth + 1)
 
 
 def _module_expressions(module: Any, prefix: str,
                         depth: int) -> Iterator[tuple[str, Mapping[str, Any]]]:
     if not isinstance(module, Mapping) or depth > MAX_MODULE_DEPTH:
         return
-    for item in module.get("resources") or []:
+    for item in list_of(module.get("resources")):
         if isinstance(item, Mapping) and isinstance(item.get("address"), str):
             address = f"{prefix}.{item['address']}" if prefix else item["address"]
             expressions = item.get("expressions")
             yield address, expressions if isinstance(expressions, Mapping) else {}
-    for name, call in (module.get("module_calls") or {}).items():
+    for name, call in mapping_of(module.get("module_calls")).items():
         if isinstance(call, Mapping):
             child = f"{prefix}.module.{name}" if prefix else f"module.{name}"
             yield from _module_expressions(call.get("module"), child, depth + 1)
