@@ -69,3 +69,8 @@ def test_unchanged_grants_report_nothing(repo: Path) -> None:
 def test_missing_base_commit_is_a_user_error(repo: Path) -> None:
     with pytest.raises(UserError, match="fetch-depth"):
         load_at_ref(repo, "0" * 40, ResolveContext(), Notices())
+
+
+def test_a_base_ref_that_git_would_read_as_an_option_is_refused(repo: Path) -> None:
+    with pytest.raises(UserError, match="is not a git revision"):
+        load_at_ref(repo, "--output=/tmp/owned", ResolveContext(), Notices())

@@ -114,3 +114,30 @@ def test_hostile_or_malformed_yaml_is_a_user_error(tmp_path: Path, text: str, ma
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read"):
         load_declared([tmp_path / "template.yaml"], ResolveContext(), Notices())
+
+
+POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", ' \
+         '"Resource": "*"}]}'
+
+
+def test_files_resolving_outside_the_checkout_are_not_read(tmp_path: Path) -> None:
+    # A pull request's symlink to a runner file, and a config naming an absolute path.
+    outside = tmp_path / "runner-home"
+    outside.mkdir()
+    (outside / "secret.json").write_text(POLICY)
+    checkout = tmp_path / "checkout"
+    (checkout / "iam").mkdir(parents=True)
+    (checkout / ".git").mkdir()
+    (checkout / "iam" / "own.json").write_text(POLICY)
+    (checkout / "iam" / "link.json").symlink_to(outside / "secret.json")
+    paths = discover(checkout, ["iam/*.json", str(outside / "secret.json")])
+    assert len(paths) == 3  # found, but...
+    notices = Notices()
+    grants = load_declared(paths, ResolveContext(), notices, root=checkout)
+    assert list(grants.roles) == ["iam/own.json"]  # ...only the checkout's own file is read
+    assert notices.count("outside-checkout") == 2
+    # a scan from a subfolder may read the rest of its repository
+    (checkout / "app").mkdir()
+    inner = load_declared([checkout / "iam" / "own.json"], ResolveContext(), Notices(),
+                          root=checkout / "app")
+    assert list(inner.roles) == [str(checkout / "iam" / "own.json")]

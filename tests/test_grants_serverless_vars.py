@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.model import ResolveContext
-from leastpriv_ci.grants.serverless_vars import VariableResolver, repository_root
+from leastpriv_ci.grants.serverless_vars import VariableResolver
 from leastpriv_ci.grants.sources import serverless
 from leastpriv_ci.loaders import loads_yaml
 from leastpriv_ci.notices import Notices

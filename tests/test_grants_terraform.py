@@ -237,3 +237,22 @@ def test_plain_heredoc_and_interpolated_document_reference(tmp_path: Path) -> No
     # it); it is skipped and counted, never read as "every resource".
     assert notices.count("terraform-bad-statement") == 1
     assert [p.name for p in role.policies] == ["aws_iam_role_policy.a", "aws_iam_role_policy.b"]
+
+
+def test_a_sibling_tf_file_linked_from_outside_the_repository_is_not_read(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "elsewhere" / "vars.tf"
+    outside.parent.mkdir()
+    outside.write_text('variable "name" {\n  default = "from-outside"\n}\n')
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "iam.tf").write_text('resource "aws_iam_role" "r" {\n  name = var.name\n}\n')
+    (repo / "vars.tf").symlink_to(outside)
+    grants, notices = _load(repo / "iam.tf")
+    assert list(grants.roles) == ["aws_iam_role.r"]  # var.name stays unknown
+    assert notices.count("outside-checkout") == 1
+    (repo / "vars.tf").unlink()
+    (repo / "vars.tf").write_text(outside.read_text())  # the same file inside: read
+    grants, _ = _load(repo / "iam.tf")
+    assert list(grants.roles) == ["arn:aws:iam::123456789012:role/from-outside"]

@@ -257,6 +257,8 @@ def test_report_file_is_written_before_a_later_failure(
         (["role.json", "iam/typo.json"], "'iam/typo.json' does not exist"),
         (["nothing/**/*.tf"], "no file under"),
         (["role.json", ".leastpriv.yml"], "'.leastpriv.yml' is not a file this tool reads"),
+        (["role.json", "/etc/hostname"], "'/etc/hostname' is outside the checkout"),
+        (["../outside.json"], "'../outside.json' is outside the checkout"),
     ],
 )
 def test_named_policy_paths_that_find_nothing_are_input_errors(

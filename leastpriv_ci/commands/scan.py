@@ -227,12 +227,17 @@ def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path]) ->
     that match nothing at all, is an input error. (Auto-detection finding nothing stays
     a warning, as does one glob of several matching nothing.)
     """
+    from leastpriv_ci.grants.checkout import checkout_root, inside
     from leastpriv_ci.grants.declared import source_for
 
+    checkout = checkout_root(root)
     for pattern in named:
         if any(ch in pattern for ch in "*?["):
             continue
         path = root / pattern
+        if not inside(path, checkout):
+            raise UserError(f"{pattern!r} is outside the checkout {checkout}; name files of "
+                            "the repository", where="policy-paths")
         if not path.exists():
             raise UserError(f"{pattern!r} does not exist under {root}; fix the path or "
                             "remove it", where="policy-paths")

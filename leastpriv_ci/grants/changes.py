@@ -32,11 +32,15 @@ def load_at_ref(
     globs: Sequence[str] | None = None,
 ) -> GrantSet:
     """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root)."""
+    if not ref or ref.startswith("-"):  # would be read by git as an option
+        raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
+                        where="base-ref")
     listing = _git(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
     patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
     wanted = [
         name for name in listing.split("\0")
-        if name and any(rx.match(name) for rx in patterns)
+        if name and ".." not in name.split("/") and not name.startswith("/")
+        and any(rx.match(name) for rx in patterns)
         and not SKIPPED_DIRS.intersection(name.split("/")[:-1])
     ]
     if len(wanted) > MAX_BASE_FILES:

@@ -396,12 +396,3 @@ def _inside(target: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def repository_root(path: Path) -> Path:
-    """The nearest folder above ``path`` holding ``.git``; else the file's own folder."""
-    start = path.resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return start

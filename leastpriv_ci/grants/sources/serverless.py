@@ -20,11 +20,12 @@ from typing import Any
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
+from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
-from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of, repository_root
+from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved

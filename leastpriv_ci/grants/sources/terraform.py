@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.checkout import inside, repository_root
 from leastpriv_ci.grants.hcl import (
     MAX_VALUES,
     Block,
@@ -74,8 +75,13 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         return GrantSet(files=(str(path),))
     target = _parsed(path)  # a syntax error in the file itself is the user's to fix
     siblings = [target]
+    repository = repository_root(path)
     for other in sorted(path.parent.glob("*.tf"))[:MAX_MODULE_FILES]:
         if other.resolve() == path.resolve():
+            continue
+        if not inside(other, repository):  # a symlink out of the repository: not read
+            notices.add("outside-checkout", "files that resolve outside the checkout "
+                        "(symlinks, absolute or .. paths) are not read", str(other))
             continue
         try:
             siblings.append(_parsed(other))
