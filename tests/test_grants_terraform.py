@@ -256,3 +256,20 @@ def test_a_sibling_tf_file_linked_from_outside_the_repository_is_not_read(
     (repo / "vars.tf").write_text(outside.read_text())  # the same file inside: read
     grants, _ = _load(repo / "iam.tf")
     assert list(grants.roles) == ["arn:aws:iam::123456789012:role/from-outside"]
+
+
+def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        '# module "commented" {}\n'
+        'module "api" {\n  source = "./modules/api"\n}\n')
+    (tmp_path / "iam.tf").write_text(
+        'resource "aws_iam_role" "per_fn" {\n  for_each = toset(["a", "b"])\n'
+        '  name = "fn-${each.key}"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  count = 2\n}\n')
+    _, notices = _load(tmp_path / "main.tf")
+    (module,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
+    assert module.examples == (f"{tmp_path / 'main.tf'}:2 module.api",)
+    assert "terraform show -json" in module.message
+    _, notices = _load(tmp_path / "iam.tf")
+    (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
+    assert count.examples == (f"{tmp_path / 'iam.tf'}:1 aws_iam_role.per_fn",)  # not the bucket

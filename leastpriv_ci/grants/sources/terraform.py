@@ -50,6 +50,10 @@ MAX_MODULE_FILES = 500
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
+# A module call at the start of a line (not in a comment).
+_MODULE_CALL = re.compile(r'^[ \t]*module[ \t]+"([^"\n]+)"', re.MULTILINE)
+# The resource types this source reads.
+_READ_TYPES = re.compile(r"aws_iam_role\w*|aws_iam_polic\w*|aws_lambda_function\Z")
 # The argument naming the role(s) a policy or attachment resource applies to.
 _ROLE_ARGUMENT = {
     "aws_iam_role_policy": "role",
@@ -69,6 +73,14 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         text = read_text(path)
     except LoadError as exc:
         raise UserError(f"cannot read Terraform file: {exc}", where=str(path)) from None
+    # Module calls are found without parsing: the files holding them often declare
+    # nothing else, and are not parsed.
+    for call in _MODULE_CALL.finditer(text):
+        line = text.count("\n", 0, call.start()) + 1
+        notices.add("terraform-module-not-followed",
+                    "module calls are not followed (a module's own folder is read with its "
+                    "inputs unresolved); scan a plan (terraform show -json) for exact roles",
+                    f"{path}:{line} module.{call.group(1)}")
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
@@ -249,6 +261,7 @@ class Module:
     def grants(self, target: HclFile) -> GrantSet:
         roles: dict[str, Role] = {}
         bindings: list[Binding] = []
+        self._unexpanded(target)
         self.attachments(target)  # warns about policies for roles the module lacks
         for (kind, name), block in self.resources.items():
             if block.source is not target:
@@ -259,6 +272,20 @@ class Module:
             elif kind == "aws_lambda_function":
                 bindings.append(self.binding(name, block))
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),))
+
+    def _unexpanded(self, target: HclFile) -> None:
+        """Say where the file uses ``count``/``for_each`` on a resource this source reads:
+        a static read cannot expand them (a plan JSON has every instance)."""
+        for block in target.blocks:
+            where = f"{target.path}:{block.line}"
+            if (block.type == "resource" and len(block.labels) == 2
+                    and _READ_TYPES.match(block.labels[0])
+                    and ("count" in block.attributes or "for_each" in block.attributes)):
+                self.notices.add(
+                    "terraform-count-not-expanded",
+                    "resources with count or for_each are read once, not per instance; scan "
+                    "a plan (terraform show -json) for every instance",
+                    f"{where} {'.'.join(block.labels)}")
 
     def role_key(self, name: str) -> str:
         block = self.resources[("aws_iam_role", name)]
