@@ -75,3 +75,22 @@ def test_unlisted_operation_maps_only_when_iam_has_it() -> None:
     assert [s.action for s in steps] == ["dynamodb:GetItem"]
     assert table.steps("dynamodb", "TransactWriteItems") is None
     assert table.steps("s3", "HeadObject") is not None
+
+
+def test_every_sdk_spelling_of_a_known_service_names_the_same_service() -> None:
+    # The Python SDK names a subsegment by the service's endpoint prefix (SES: "email"),
+    # Node and Go by its serviceId, and botocore's own name is a third spelling. Known
+    # spellings never disagree, and a service known by its serviceId or name is known by
+    # its endpoint prefix too (several services share one: DocumentDB and Neptune "rds").
+    import botocore.session
+
+    names = service_names()
+    session = botocore.session.get_session()
+    wrong = []
+    for service in session.get_available_services():
+        metadata = session.get_service_model(service).metadata
+        by_name = names.prefix(service) or names.prefix(metadata.get("serviceId") or "")
+        by_endpoint = names.prefix(metadata["endpointPrefix"])
+        if by_name is not None and by_endpoint != by_name:
+            wrong.append((service, metadata["endpointPrefix"], by_name, by_endpoint))
+    assert wrong == []

@@ -179,3 +179,54 @@ def test_denied_call_is_marked_denied_not_used(aws: Emulator, emitter: MemoryEmi
     traces = _run(aws, emitter)
     denied = [a for a in observe(traces).principals[FUNCTION].accesses if a.denied]
     assert [(a.action, a.resource) for a in denied] == [("kms:DescribeKey", "*")]
+
+
+def test_python_sdk_calls_to_the_other_listed_services(aws: Emulator,
+                                                      emitter: MemoryEmitter) -> None:
+    # The Python SDK records operation and region, but no resource name, for these
+    # services (its parameter whitelist covers DynamoDB, S3, SQS, SNS and Lambda only):
+    # each call is its IAM action on "*", marked resource-unknown where the action has
+    # resource types (sts:GetCallerIdentity has none). It names subsegments by endpoint
+    # prefix: Step Functions "states", SES "email".
+    aws.client("s3").create_bucket(Bucket="sink")
+    aws.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
+    aws.client("firehose").create_delivery_stream(
+        DeliveryStreamName="to-sink", ExtendedS3DestinationConfiguration={
+            "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::sink"})
+    aws.client("ssm").put_parameter(Name="/app/url", Value="x", Type="String")
+    aws.client("events").create_event_bus(Name="orders")
+    machine = aws.client("stepfunctions").create_state_machine(
+        name="flow", roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    aws.client("ses").verify_email_identity(EmailAddress="shop@example.com")
+    segment = xray_recorder.begin_segment("orders-fn")
+    segment.origin = "AWS::Lambda::Function"
+    segment.set_aws({"function_arn": FUNCTION})
+    try:
+        aws.client("kinesis").put_record(StreamName="clicks", Data=b"x", PartitionKey="k")
+        aws.client("kinesis").put_records(StreamName="clicks",
+                                          Records=[{"Data": b"x", "PartitionKey": "k"}])
+        aws.client("firehose").put_record_batch(DeliveryStreamName="to-sink",
+                                                Records=[{"Data": b"x"}])
+        aws.client("ssm").get_parameter(Name="/app/url")
+        aws.client("events").put_events(Entries=[{"Source": "shop", "DetailType": "order",
+                                                  "Detail": "{}", "EventBusName": "orders"}])
+        aws.client("stepfunctions").start_execution(stateMachineArn=machine, input="{}")
+        aws.client("sts").get_caller_identity()
+        aws.client("ses").send_email(
+            Source="shop@example.com", Destination={"ToAddresses": ["a@example.com"]},
+            Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})
+    finally:
+        xray_recorder.end_segment()
+    found = accesses(observe(_traces(emitter.documents)))
+    assert found == {FUNCTION: {
+        ("kinesis:PutRecord", "*", 1, False, False),
+        ("kinesis:PutRecords", "*", 1, False, False),
+        ("firehose:PutRecordBatch", "*", 1, False, False),
+        ("ssm:GetParameter", "*", 1, False, False),
+        ("events:PutEvents", "*", 1, False, False),
+        ("states:StartExecution", "*", 1, False, False),
+        ("sts:GetCallerIdentity", "*", 1, False, True),
+        ("ses:SendEmail", "*", 1, False, False),
+    }}
