@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
 from leastpriv_ci.usage.principal_map import load_principal_map
 from tests.usage_helpers import USAGE, accesses, expected, raw_traces
@@ -66,7 +67,18 @@ def test_api_gateway_invoke_is_not_a_principals_call() -> None:
 
 def test_unknown_operation_and_service_are_counted() -> None:
     java = observe(raw_traces(USAGE / "java_v2.json"))
-    assert java.notices.count("unknown-operation") == 1  # TransactWriteItems: no such action
+    # TransactWriteItems: no such action, and which item actions it used is not recorded
+    assert java.notices.count("request-dependent-operation") == 1
+    assert java.notices.count("unknown-operation") == 0
+    made_up = RawTrace("1-x", (json.dumps({
+        "id": "s1", "name": "f", "origin": "AWS::Lambda::Function",
+        "aws": {"function_arn": "arn:aws:lambda:us-east-1:111122223333:function:f"},
+        "subsegments": [{"id": "c1", "name": "DynamoDB",
+                         "aws": {"operation": "FlushEverything", "table_name": "t"}}]}),),
+        "made-up.json#1")
+    unknown = observe([made_up])
+    assert unknown.notices.count("unknown-operation") == 1
+    assert unknown.notices.items()[0].examples == ("dynamodb:FlushEverything",)
     go = observe(raw_traces(USAGE / "go_v2.json"))
     assert go.notices.count("unknown-service") == 1
     assert go.notices.count("unknown-resource") == 4

@@ -230,3 +230,34 @@ def test_python_sdk_calls_to_the_other_listed_services(aws: Emulator,
         ("sts:GetCallerIdentity", "*", 1, False, True),
         ("ses:SendEmail", "*", 1, False, False),
     }}
+
+
+def test_transactions_and_partiql_from_the_python_sdk(aws: Emulator,
+                                                      emitter: MemoryEmitter) -> None:
+    # A transactional read is a GetItem per item; what a write transaction or a PartiQL
+    # statement needs depends on its request, which the trace does not hold: not counted,
+    # but named with the actions it may need.
+    _setup(aws)
+    ddb = aws.client("dynamodb")
+    segment = xray_recorder.begin_segment("orders-fn")
+    segment.origin = "AWS::Lambda::Function"
+    segment.set_aws({"function_arn": FUNCTION})
+    try:
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "orders",
+                                                       "Key": {"id": {"S": "1"}}}}])
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "orders",
+                                                         "Item": {"id": {"S": "2"}}}}])
+        ddb.execute_statement(Statement="SELECT * FROM orders")
+    finally:
+        xray_recorder.end_segment()
+    observation = observe(_traces(emitter.documents))
+    assert accesses(observation) == {FUNCTION: {("dynamodb:GetItem", "*", 1, False, False)}}
+    (notice,) = [n for n in observation.notices.items()
+                 if n.code == "request-dependent-operation"]
+    assert notice.count == 2
+    assert set(notice.examples) == {
+        "dynamodb:TransactWriteItems (needs some of dynamodb:PutItem, dynamodb:UpdateItem, "
+        "dynamodb:DeleteItem, dynamodb:ConditionCheckItem)",
+        "dynamodb:ExecuteStatement (needs some of dynamodb:PartiQLSelect, "
+        "dynamodb:PartiQLInsert, dynamodb:PartiQLUpdate, dynamodb:PartiQLDelete)",
+    }

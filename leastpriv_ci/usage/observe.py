@@ -441,6 +441,13 @@ class _Reader:
                              "not counted", f"{name} {operation}")
             return None
         steps = self.operations.steps(service, operation)
+        if steps is None and (possible := self.operations.request_dependent(service, operation)):
+            self.notices.add(
+                "request-dependent-operation",
+                "calls whose IAM actions depend on their request, which the trace does not "
+                "record, were not counted; grants of the actions they may need can look unused",
+                f"{service}:{operation} (needs some of {', '.join(possible)})")
+            return None
         if steps is None:
             self.notices.add("unknown-operation", "operations with no matching IAM action were "
                              "not counted", f"{service}:{operation}")

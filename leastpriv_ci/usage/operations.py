@@ -11,6 +11,7 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.usage.data import load
 
 DEFAULT = "default"
+REQUEST_DEPENDENT = "request_dependent"
 RESOURCE_KINDS = (DEFAULT, "bucket", "source")
 
 
@@ -30,7 +31,14 @@ class Operations:
     def __init__(self, raw: Mapping[str, Any], catalog: Catalog) -> None:
         self._catalog = catalog
         self._exceptions: dict[tuple[str, str], tuple[Step, ...]] = {}
+        self._request_dependent: dict[tuple[str, str], tuple[str, ...]] = {
+            (prefix, operation.lower()): tuple(self._canonical(a) for a in actions)
+            for prefix, listed in (raw.get(REQUEST_DEPENDENT) or {}).items()
+            for operation, actions in listed.items()
+        }
         for prefix, operations in raw.items():
+            if prefix == REQUEST_DEPENDENT:
+                continue
             for operation, spec in operations.items():
                 steps = tuple(self._step(s) for s in (spec if isinstance(spec, list) else [spec]))
                 self._exceptions[(prefix, operation.lower())] = steps
@@ -73,13 +81,20 @@ class Operations:
             self._cache[key] = found
         return found
 
+    def request_dependent(self, prefix: str, operation: str) -> tuple[str, ...]:
+        """The actions an operation may need depending on its request (``()``: not such
+        an operation): traces do not say which."""
+        return self._request_dependent.get((prefix, operation.lower()), ())
+
     def data_actions(self) -> Iterator[str]:
-        """Every action the exceptions can produce (for the catalog check)."""
+        """Every action the data can produce or name (for the catalog check)."""
         for steps in self._exceptions.values():
             for step in steps:
                 yield step.action
                 if step.versioned:
                     yield step.versioned
+        for actions in self._request_dependent.values():
+            yield from actions
 
     def data_steps(self) -> Iterator[Step]:
         for steps in self._exceptions.values():
