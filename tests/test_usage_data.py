@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.operations import RESOURCE_KINDS, operations
@@ -94,3 +96,18 @@ def test_every_sdk_spelling_of_a_known_service_names_the_same_service() -> None:
         if by_name is not None and by_endpoint != by_name:
             wrong.append((service, metadata["endpointPrefix"], by_name, by_endpoint))
     assert wrong == []
+
+
+@pytest.mark.parametrize(("prefix", "operation", "action"), [
+    ("s3", "GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
+    ("s3", "DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    ("s3", "ListBucketIntelligentTieringConfigurations", "s3:GetIntelligentTieringConfiguration"),
+    ("s3", "PutBucketLifecycle", "s3:PutLifecycleConfiguration"),
+    ("lambda", "GetLayerVersionByArn", "lambda:GetLayerVersion"),
+    ("dynamodb", "TransactGetItems", "dynamodb:GetItem"),
+    ("dynamodb", "GetItem", "dynamodb:GetItem"),  # same name: from the catalog
+])
+def test_operations_whose_action_has_another_name(prefix: str, operation: str,
+                                                  action: str) -> None:
+    steps = operations().steps(prefix, operation)
+    assert steps is not None and [s.action for s in steps] == [action]
