@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+OUTSIDE_CHECKOUT = "outside-checkout"
+OUTSIDE_CHECKOUT_TEXT = ("files that resolve outside the checkout (symlinks, absolute or .. "
+                         "paths) are not read")
+
 
 def inside(path: Path, root: Path) -> bool:
     """Whether ``path``, symlinks followed, lies within ``root``."""

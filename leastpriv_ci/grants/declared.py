@@ -20,7 +20,12 @@ from types import ModuleType
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
-from leastpriv_ci.grants.checkout import checkout_root, inside
+from leastpriv_ci.grants.checkout import (
+    OUTSIDE_CHECKOUT,
+    OUTSIDE_CHECKOUT_TEXT,
+    checkout_root,
+    inside,
+)
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
@@ -130,8 +135,8 @@ def load_declared(
     naming the file and line. With ``root``, origins name files relative to it, and a
     file that resolves outside its checkout (a symlink in the pull request pointing at
     the runner's files, an absolute or ``..`` path from its config) is not read
-    (counted). With a
-    boto3 ``session``, AWS managed policies the files name are read from IAM.
+    (counted). With a boto3 ``session``, AWS managed policies the files name are read
+    from IAM.
     """
     from leastpriv_ci.grants.managed import resolve_managed
 
@@ -140,8 +145,7 @@ def load_declared(
     for path in paths:
         shown = _display(path, root)
         if checkout is not None and not inside(path, checkout):
-            notices.add("outside-checkout", "files that resolve outside the checkout (symlinks, "
-                        "absolute or .. paths) are not read", shown)
+            notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, shown)
             continue
         try:
             size = path.stat().st_size

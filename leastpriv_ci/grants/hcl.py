@@ -23,6 +23,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.loaders import LocatedDict, read_text
 
 MAX_EVAL_DEPTH = 64
@@ -336,10 +337,7 @@ class Evaluator:
     def _file(self, value: Any, tree: Tree[Any], source: HclFile) -> Any:
         if not isinstance(value, str):
             return Unknown(source.snippet(tree))
-        target = (self.module_dir / value).resolve()
-        try:
-            target.relative_to(self.module_dir.resolve())
-        except ValueError:
+        if not inside(self.module_dir / value, self.module_dir):
             self.notices_add("terraform-file-outside-module",
                              "file(...) outside the module folder is refused",
                              f"{source.path}:{tree.meta.line}: {value}")
@@ -348,7 +346,7 @@ class Evaluator:
             # Spelled from the module folder as given, so origins stay relative when the
             # scan's paths are.
             shown = Path(os.path.normpath(self.module_dir / value))
-            return FileText(read_text(target), shown)
+            return FileText(read_text((self.module_dir / value).resolve()), shown)
         except (OSError, ValueError) as exc:
             self.notices_add("terraform-file-unreadable", "file(...) could not be read",
                              f"{source.path}:{tree.meta.line}: {exc}")

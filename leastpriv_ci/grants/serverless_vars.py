@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.loaders import LoadError, LocatedDict, load_file
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import unresolved
@@ -267,7 +268,7 @@ class VariableResolver:
             raise Unresolvable(f"${{{part}}}")
         raw_path = match.group("path").strip().strip("'\"")
         target = (self.path.parent / raw_path).resolve()
-        if not _inside(target, self.root):
+        if not inside(target, self.root):
             self._warn("serverless-file-outside-repo",
                        "${file(…)} outside the repository is refused")
             raise Unresolvable(f"${{{part}}} is outside the repository")
@@ -388,11 +389,3 @@ def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _inside(target: Path, root: Path) -> bool:
-    try:
-        target.relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True

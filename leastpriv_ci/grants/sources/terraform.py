@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.grants.checkout import inside, repository_root
+from leastpriv_ci.grants.checkout import (
+    OUTSIDE_CHECKOUT,
+    OUTSIDE_CHECKOUT_TEXT,
+    inside,
+    repository_root,
+)
 from leastpriv_ci.grants.hcl import (
     MAX_VALUES,
     Block,
@@ -92,8 +97,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         if other.resolve() == path.resolve():
             continue
         if not inside(other, repository):  # a symlink out of the repository: not read
-            notices.add("outside-checkout", "files that resolve outside the checkout "
-                        "(symlinks, absolute or .. paths) are not read", str(other))
+            notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, str(other))
             continue
         try:
             siblings.append(_parsed(other))
