@@ -66,10 +66,19 @@ def decode(raw: str | bytes | Mapping[str, Any]) -> Node:
         try:
             return _DECODER.decode(raw)
         except _NOT_A_NODE:
-            raw = _decode_general(raw)
-    if not isinstance(raw, dict):
-        raise Malformed(f"a JSON {type(raw).__name__}, not an object")
-    return node_of(raw)
+            return _decode_refused(raw)
+    return _node(raw)
+
+
+def _decode_refused(raw: str | bytes) -> Node:
+    """A document the fast decoder refused, the general way; raises :class:`Malformed`."""
+    return _node(_decode_general(raw))
+
+
+def _node(value: object) -> Node:
+    if not isinstance(value, dict):
+        raise Malformed(f"a JSON {type(value).__name__}, not an object")
+    return node_of(value)
 
 
 def _decode_general(raw: str | bytes) -> Any:
@@ -154,15 +163,13 @@ def documents(trace: RawTrace, notices: Notices) -> dict[str, Node]:
     fast = _DECODER.decode
     for index, raw in enumerate(trace.segments):
         try:
-            # the common case inline (this runs for every document); decode() for the rest
-            doc = fast(raw) if type(raw) is str else decode(raw)
-        except _NOT_A_NODE:
-            try:
+            if type(raw) is str:  # the common case inline: this runs for every document
+                try:
+                    doc = fast(raw)
+                except _NOT_A_NODE:
+                    doc = _decode_refused(raw)
+            else:
                 doc = decode(raw)
-            except Malformed as exc:
-                notices.add("malformed-segment", "segment document is not valid JSON; skipped",
-                            f"{trace.where} segment {index + 1}: {exc}")
-                continue
         except Malformed as exc:
             notices.add("malformed-segment", "segment document is not valid JSON; skipped",
                         f"{trace.where} segment {index + 1}: {exc}")
