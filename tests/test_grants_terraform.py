@@ -156,6 +156,12 @@ def test_file_outside_the_module_is_refused(tmp_path: Path) -> None:
     policy = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].policies[0]
     assert policy.statements[0].actions[0].startswith("<unresolved:")
     assert notices.count("terraform-file-outside-module") == 1
+    # a symlink loop names no file at all: refused the same way, not a crash
+    (module / "loop.json").symlink_to(module / "loop.json")
+    (module / "main.tf").write_text((module / "main.tf").read_text().replace(
+        "../secret.json", "loop.json"))
+    _, notices = _load(module / "main.tf")
+    assert notices.count("terraform-file-outside-module") == 1
 
 
 def test_templatefile_and_unknown_functions_stay_unresolved(tmp_path: Path) -> None:
