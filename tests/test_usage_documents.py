@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces.files import iter_files
-from leastpriv_ci.usage.documents import FIELDS, Malformed, Node, decode, node_of, walk
+from leastpriv_ci.usage import s3
+from leastpriv_ci.usage.data import load
+from leastpriv_ci.usage.documents import AS_IS, Aws, Malformed, Node, decode, node_of, walk
 
 USAGE = Path(__file__).parent / "data" / "usage"
 SDK_FILES = sorted(p for p in USAGE.glob("*.json") if ".expected" not in p.name
@@ -34,8 +36,34 @@ def test_the_fast_decoder_builds_what_the_general_one_builds(path: Path) -> None
         assert decode(raw) == general
         # and it holds every field the tool reads, exactly as the JSON had it
         value = orjson.loads(raw)
-        for name in FIELDS[:-1]:
+        for name in AS_IS:
             assert getattr(general, name) == value.get(name)
+        aws = value.get("aws")
+        if aws is None:
+            assert general.aws is None
+        else:
+            for name in Aws.__struct_fields__:
+                assert getattr(general.aws, name) == aws.get(name)
+
+
+def _plain(names: list[str]) -> set[str]:
+    """The names read from a call's ``aws`` object (dotted ones are OpenTelemetry's)."""
+    fields = (name.partition("|")[0] for name in names)  # "FIELD|PARSER"
+    return {field for field in fields if "." not in field}
+
+
+def test_every_field_the_data_and_code_read_is_decoded() -> None:
+    read = {"operation", "region", "account_id", "function_arn", "ecs"}
+    for types in load("resource_fields.yaml").values():
+        for entry in types:
+            for names in entry["vars"].values():
+                read |= _plain(names)
+    services = load("sdk_services.yaml")
+    read |= _plain(services["service_fields"])
+    read |= _plain([hint["field"] for hint in services["operation_hints"]])
+    read |= _plain([*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS])
+    assert "table_names" in read and "queue_url" in read  # the data was read
+    assert read - set(Aws.__struct_fields__) == set()
 
 
 def test_entries_the_walkers_never_read_send_a_document_the_general_way() -> None:
@@ -43,8 +71,8 @@ def test_entries_the_walkers_never_read_send_a_document_the_general_way() -> Non
     raw = json.dumps({"id": "s1", "subsegments": ["text", 7, None, call],
                       "aws": ["not", "an", "object"], "http": {"ignored": True}})
     node = decode(raw)
-    assert node.aws == ["not", "an", "object"]  # kept: its readers check the type
-    assert node.subsegments == [Node(id="c1", name="dynamodb", aws={"operation": "GetItem"})]
+    assert node.aws is None  # no reader reads an aws that is not an object
+    assert node.subsegments == [Node(id="c1", name="dynamodb", aws=Aws(operation="GetItem"))]
     assert decode(json.dumps({"id": "s1", "subsegments": {"a": 1}})).subsegments is None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from leastpriv_ci.usage.documents import Aws
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.resources import PARSERS, Where, resource_fields
 
@@ -35,7 +36,7 @@ def test_identifier_parsers(parser: str, value: object, result: object) -> None:
 
 
 def _arns(service: str, aws: dict[str, object], where: Where = WHERE) -> list[list[str]]:
-    fields = Fields(aws)
+    fields = Fields(Aws(**aws))
     return [spec.build(fields, where) for spec in resource_fields().specs(service)]
 
 
@@ -59,7 +60,7 @@ def test_execution_arn_is_not_extended() -> None:
 
 
 def test_adot_attributes_are_read_from_metadata() -> None:
-    fields = Fields({}, metadata={"default": {"aws.s3.bucket": "b", "aws.s3.key": "k"}})
+    fields = Fields(None, metadata={"default": {"aws.s3.bucket": "b", "aws.s3.key": "k"}})
     (obj, bucket) = [spec.build(fields, WHERE) for spec in resource_fields().specs("s3")]
     assert obj == ["arn:aws:s3:::b/k"]
     assert bucket == ["arn:aws:s3:::b"]

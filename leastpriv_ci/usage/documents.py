@@ -1,10 +1,11 @@
 """Segment documents → :class:`Node` records, one copy per segment id, and the calls inside.
 
-A document is decoded by msgspec straight into :class:`Node`: only the fields the tool
-reads are built, the rest (HTTP details, SDK versions, ids of the request) is skipped
-while parsing, so a trace costs less than decoding it whole. A document msgspec will not
-decode as such (a ``subsegments`` entry that is not an object, nesting past its depth
-limit, JSON it refuses) is decoded by orjson, or by ijson's iterative C parser when it is
+A document is decoded by msgspec straight into :class:`Node` (and its ``aws`` object
+into :class:`Aws`): only the fields the tool reads are built, the rest (HTTP details,
+SDK versions, ids of the request) is skipped while parsing, so a trace costs less than
+decoding it whole. A document msgspec will not decode as such (an ``aws`` or
+``subsegments`` entry that is not an object, nesting past its depth limit, JSON it
+refuses) is decoded by orjson, or by ijson's iterative C parser when it is
 nested too deep for orjson, and converted without recursion, leaving out what the fast
 path would not accept either. Walking is iterative too: no nesting depth breaks it.
 """
@@ -22,12 +23,68 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 
 
+class Aws(msgspec.Struct, frozen=True, gc=False):
+    """A segment's or subsegment's ``aws`` object: the fields the tool reads, each as the
+    JSON had it (any JSON value; ``None`` when absent).
+
+    Frozen, so hashable: a call's fields are part of the key its interpretation is
+    remembered by, and hashing a record is one step in C. A list or object value (a
+    Python SDK's ``table_names``, ``ecs``) leaves it unhashable, and readers allow for it.
+    The fields are the plain names the data files read (``resource_fields.yaml``,
+    ``sdk_services.yaml``) and those the code reads; ``tests/test_usage_documents.py``
+    checks that no name is missing.
+    """
+
+    # every call; principals (Lambda segments, ADOT's ECS tasks)
+    operation: Any = None
+    region: Any = None
+    account_id: Any = None
+    function_arn: Any = None
+    ecs: Any = None
+    # resources and services, as the X-Ray SDKs record them
+    table_name: Any = None
+    table_names: Any = None
+    index_name: Any = None
+    stream_arn: Any = None
+    resource_names: Any = None
+    bucket_name: Any = None
+    bucket: Any = None
+    key: Any = None
+    version_id: Any = None
+    copy_source: Any = None
+    queue_url: Any = None
+    queue_name: Any = None
+    topic_arn: Any = None
+    target_arn: Any = None
+    function_name: Any = None
+    stream_name: Any = None
+    delivery_stream_name: Any = None
+    secret_id: Any = None
+    secret_arn: Any = None
+    name: Any = None
+    parameter_name: Any = None
+    path: Any = None
+    key_id: Any = None
+    event_bus_name: Any = None
+    state_machine_arn: Any = None
+    execution_arn: Any = None
+    role_arn: Any = None
+    identity: Any = None
+    source: Any = None
+    from_email_address: Any = None
+    service: Any = None
+
+
+EMPTY_AWS = Aws()
+
+
 class Node(msgspec.Struct, gc=False):
     """A segment or subsegment: the fields the tool reads, each as the JSON had it.
 
-    Every field but ``subsegments`` may hold any JSON value (or ``None`` when absent):
-    the readers check their types, as hostile traces may hold anything. Nodes are left
-    out of the cyclic garbage collector (``gc=False``): decoded JSON holds no cycles.
+    Every field but ``aws`` and ``subsegments`` may hold any JSON value (or ``None`` when
+    absent): the readers check their types, as hostile traces may hold anything. Nodes
+    are left out of the cyclic garbage collector (``gc=False``): decoded JSON holds no
+    cycles.
     """
 
     id: Any = None
@@ -40,14 +97,15 @@ class Node(msgspec.Struct, gc=False):
     end_time: Any = None
     in_progress: Any = None
     inferred: Any = None
-    aws: Any = None
+    aws: Aws | None = None
     cause: Any = None
     metadata: Any = None
     annotations: Any = None
     subsegments: list[Node] | None = None
 
 
-FIELDS = Node.__struct_fields__
+# The fields node_of copies as the JSON has them (``aws`` and ``subsegments`` are built)
+AS_IS = tuple(f for f in Node.__struct_fields__ if f not in ("aws", "subsegments"))
 _DECODER = msgspec.json.Decoder(Node)
 # What the fast path cannot decode: the reason is found again by the general decoders.
 # (UnicodeEncodeError: text with a lone surrogate, which an escape in the export can
@@ -93,17 +151,19 @@ def _decode_general(raw: str | bytes) -> Any:
 def node_of(value: Mapping[str, Any]) -> Node:
     """A decoded document as a :class:`Node`, built without recursion.
 
-    A ``subsegments`` value that is not a list is dropped, and so is a list entry that
-    is not an object, as the walkers never looked at them.
+    An ``aws`` value that is not an object is dropped, and so are a ``subsegments`` value
+    that is not a list and its entries that are not objects: no reader looked at them.
     """
     root = Node()
     pending: list[tuple[Mapping[str, Any], Node]] = [(value, root)]
     while pending:
         source, node = pending.pop()
-        for name in FIELDS[:-1]:
+        for name in AS_IS:
             found = source.get(name)
             if found is not None:
                 setattr(node, name, found)
+        aws = source.get("aws")
+        node.aws = msgspec.convert(aws, Aws) if type(aws) is dict else None
         children = source.get("subsegments")
         if type(children) is list:
             built = [(child, Node()) for child in children if type(child) is dict]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from leastpriv_ci.usage.documents import EMPTY_AWS, Aws
+
 EMPTY: Mapping[str, Any] = {}
 
 
@@ -18,9 +20,9 @@ class Fields:
 
     __slots__ = ("aws", "extra")
 
-    def __init__(self, aws: Any, metadata: Any = None, annotations: Any = None) -> None:
-        """From the subsegment's ``aws``, ``metadata`` and ``annotations`` values."""
-        self.aws: Mapping[str, Any] = aws if isinstance(aws, dict) else EMPTY
+    def __init__(self, aws: Aws | None, metadata: Any = None, annotations: Any = None) -> None:
+        """From the subsegment's ``aws`` record and its ``metadata`` and ``annotations``."""
+        self.aws = aws if aws is not None else EMPTY_AWS
         self.extra: Mapping[str, Any] = _extras(metadata, annotations)
 
     def get(self, name: str) -> Any:
@@ -31,7 +33,7 @@ class Fields:
         """
         if "." in name:
             return self.extra.get(name) if self.extra else None
-        return self.aws.get(name)
+        return getattr(self.aws, name, None)  # every name the data reads is a field
 
     def text(self, name: str) -> str | None:
         value = self.get(name)

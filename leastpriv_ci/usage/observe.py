@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.collector import settled_heap
 from leastpriv_ci.notices import Notices
@@ -14,7 +16,7 @@ from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
 from leastpriv_ci.usage.denied import Denial, denial
-from leastpriv_ci.usage.documents import Node, documents, is_complete, walk
+from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
 from leastpriv_ci.usage.extract import Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
@@ -114,8 +116,6 @@ class _Reader:
         self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
-        self._fields_by_service: dict[str, tuple[str, ...]] = {}
-        self._key_names: dict[str, tuple[str, ...] | None] = {}
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
@@ -138,13 +138,9 @@ class _Reader:
                 self.latest = latest = float(end)
             # _Principals.of, short-cut for a document that names its principal (cached);
             # _detect_key inlined
-            aws = doc.aws
-            if type(aws) is dict and "ecs" not in aws:
-                key = (doc.origin, doc.name, aws.get("function_arn"), doc.resource_arn)
-            elif aws is None:
-                key = (doc.origin, doc.name, None, doc.resource_arn)
-            else:
-                key = None
+            own = doc.aws if doc.aws is not None else EMPTY_AWS
+            key = ((doc.origin, doc.name, own.function_arn, doc.resource_arn)
+                   if own.ecs is None else None)
             try:
                 principal = detected.get(key) if key is not None else None
             except TypeError:  # an unhashable field value: never cached
@@ -161,7 +157,6 @@ class _Reader:
             self.totals.seen(seen.arn, seen.role)
         trace_id = trace.trace_id
         entries = self._entries
-        key_names = self._key_names
         for segment_id, children, principal in walks:
             # The hot loop, with _calls_below and _call inlined: every call of every trace
             # passes here. No nesting depth breaks it.
@@ -173,9 +168,9 @@ class _Reader:
                 if children:
                     stack.extend(children)
                 aws = node.aws
-                if type(aws) is not dict:
+                if aws is None:
                     continue
-                operation = aws.get("operation")
+                operation = aws.operation
                 if type(operation) is not str:
                     continue
                 if principal is None:
@@ -186,14 +181,10 @@ class _Reader:
                 name = node.name
                 if type(name) is not str:
                     name = ""
-                try:
-                    names = key_names[name]
-                except KeyError:
-                    names = self._shape_names(name)
-                if names is None or node.metadata is not None or node.annotations is not None:
+                if node.metadata is not None or node.annotations is not None:
                     self._uncached(node, aws, name, operation, principal, trace_id)
                     continue
-                shape = (arn, name, operation, *map(aws.get, names))
+                shape = (arn, name, aws)
                 try:
                     entry = entries.get(shape)
                 except TypeError:  # a list or dict value (table_names, copy_source)
@@ -249,19 +240,19 @@ class _Reader:
             self.latest = float(end)
 
     def _call(self, node: Node, principal: Principal, trace_id: str | None) -> None:
-        """Count one AWS call (``node.aws["operation"]`` is a string)."""
+        """Count one AWS call (``node.aws.operation`` is a string)."""
         aws = node.aws
-        operation: str = aws["operation"]
+        assert aws is not None
+        operation: str = aws.operation
         name = node.name
         if type(name) is not str:
             name = ""
         # What decides a call's targets, so repeated calls are interpreted once. ADOT's
         # extra fields (metadata/annotations) are rare: those calls are always interpreted.
-        names = self._shape_names(name)
-        if names is None or node.metadata is not None or node.annotations is not None:
+        if node.metadata is not None or node.annotations is not None:
             self._uncached(node, aws, name, operation, principal, trace_id)
             return
-        shape = (principal.arn, name, operation, *map(aws.get, names))
+        shape = (principal.arn, name, aws)
         try:
             entry = self._entries.get(shape)
         except TypeError:  # a list or dict value (table_names, copy_source)
@@ -269,7 +260,7 @@ class _Reader:
             return
         self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
 
-    def _new_or_failed(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
+    def _new_or_failed(self, node: Node, aws: Aws, name: str, operation: str,
                        principal: Principal, trace_id: str | None, shape: tuple[Any, ...],
                        entry: _Shape | None) -> None:
         """A call whose shape is new, or a failed call: count it (interpreted once).
@@ -296,7 +287,7 @@ class _Reader:
                 entry = refused
         entry.add(_when(node), trace_id)
 
-    def _unhashable(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
+    def _unhashable(self, node: Node, aws: Aws, name: str, operation: str,
                     principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
         """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
         cached on the shape with its lists of strings as tuples, else counted on its own."""
@@ -307,7 +298,7 @@ class _Reader:
             self._new_or_failed(node, aws, name, operation, principal, trace_id, frozen,
                                 self._entries.get(frozen))
 
-    def _uncached(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
+    def _uncached(self, node: Node, aws: Aws, name: str, operation: str,
                   principal: Principal, trace_id: str | None) -> None:
         """A call counted on its own: ADOT's extra fields, an unknown name, a field value
         that cannot be part of a key (a mapping, a list of mappings)."""
@@ -315,7 +306,7 @@ class _Reader:
         if targets is not None:
             self._record(node, targets, principal.arn, _when(node), trace_id)
 
-    def _targets(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
+    def _targets(self, node: Node, aws: Aws, name: str, operation: str,
                  principal: Principal, shape: tuple[Any, ...] | None) -> list[Target] | None:
         """What a call did, interpreted once per shape (None: not counted, and why noted).
 
@@ -403,36 +394,7 @@ class _Reader:
         self._entries.clear()
         self._refused.clear()
 
-    def _shape_names(self, name: str) -> tuple[str, ...] | None:
-        """The ``aws`` fields besides the operation that decide the targets of a call named
-        ``name`` (None: unknown name). A call's shape is (principal, name, operation, the
-        values of these fields)."""
-        try:
-            return self._key_names[name]
-        except KeyError:
-            service = self.names.prefix(name)
-            found = (("region", "account_id", *self._key_fields(service))
-                     if service is not None else None)
-            if len(self._key_names) < MAX_CACHED_CALLS:
-                self._key_names[name] = found
-            return found
-
-    def _key_fields(self, service: str) -> tuple[str, ...]:
-        found = self._fields_by_service.get(service)
-        if found is None:
-            # dotted names are read from metadata only, and such calls skip the cache
-            names = dict.fromkeys(
-                ref.name for spec in self.resources.specs(service) for _var, refs in spec.vars
-                for ref in refs if "." not in ref.name
-            )
-            if service == "s3":
-                names.update(dict.fromkeys(
-                    f for f in (*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS)
-                    if "." not in f))
-            found = self._fields_by_service[service] = tuple(names)
-        return found
-
-    def _interpret(self, node: Node, aws: Mapping[str, Any], name: str, operation: str,
+    def _interpret(self, node: Node, aws: Aws, name: str, operation: str,
                    where: Where) -> list[Target] | None:
         fields = Fields(node.aws, node.metadata, node.annotations)
         service = self.names.resolve(name, operation, fields)
@@ -455,9 +417,9 @@ class _Reader:
         call = Call(service, operation, fields, where, steps, self.resources.specs(service))
         return EXTRACTORS.get(service, generic.targets)(call)
 
-    def _where_for(self, aws: Mapping[str, Any], principal_arn: str) -> Where:
-        region = aws.get("region")
-        account = aws.get("account_id")
+    def _where_for(self, aws: Aws, principal_arn: str) -> Where:
+        region = aws.region
+        account = aws.account_id
         key = (region if isinstance(region, str) and region else None,
                account if isinstance(account, str) and account else None)
         found = self._where.get((key[0], key[1] or principal_arn))
@@ -477,7 +439,7 @@ def _calls_below(doc: Node, include_self: bool = False) -> Iterator[Node]:
     while stack:
         node = stack.pop()
         aws = node.aws
-        if type(aws) is dict and type(aws.get("operation")) is str:
+        if aws is not None and type(aws.operation) is str:
             yield node
         if node.subsegments:
             stack.extend(node.subsegments)
@@ -502,15 +464,18 @@ def _when(node: Node) -> float | None:
     return float(when) if type(when) is int else None
 
 
-def _frozen(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """``key`` with its lists of strings as tuples (None when other values stay unhashable).
+def _frozen(shape: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``shape`` with its call's fields as a tuple, their lists of strings as tuples (None
+    when other values stay unhashable: an object such as ``copy_source``).
 
-    A list becomes ``(list, *items)``: no JSON value decodes to that, so keys stay distinct.
+    A list becomes ``(list, *items)``: no JSON value decodes to that, and the fields'
+    tuple is no :class:`Aws`, so frozen keys stay distinct from every other.
     """
-    frozen = tuple([
+    arn, name, aws = shape
+    frozen = (arn, name, tuple([
         (list, *value) if type(value) is list and all(type(v) is str for v in value) else value
-        for value in key
-    ])
+        for value in msgspec.structs.astuple(aws)
+    ]))
     try:
         hash(frozen)
     except TypeError:
@@ -520,12 +485,10 @@ def _frozen(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
 
 def _detect_key(doc: Node) -> tuple[Any, ...] | None:
     """What :func:`detect` reads of a document (None: too rare to cache, ECS tasks)."""
-    aws = doc.aws
-    if type(aws) is dict and "ecs" not in aws:
-        return (doc.origin, doc.name, aws.get("function_arn"), doc.resource_arn)
-    if aws is None:
-        return (doc.origin, doc.name, None, doc.resource_arn)
-    return None
+    aws = doc.aws if doc.aws is not None else EMPTY_AWS
+    if aws.ecs is not None:
+        return None
+    return (doc.origin, doc.name, aws.function_arn, doc.resource_arn)
 
 
 class _Principals:

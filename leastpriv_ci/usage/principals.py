@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from leastpriv_ci.usage.documents import Node
+from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LAMBDA_SERVICE = "AWS::Lambda"
@@ -45,12 +45,12 @@ def function_arn(arn: str) -> str:
 def detect(doc: Node, principal_map: Mapping[str, str]) -> Principal | None:
     """The principal a top-level document names, SERVICE, or None (inherit or unattributed)."""
     origin = doc.origin
-    aws = doc.aws if isinstance(doc.aws, dict) else {}
+    aws = doc.aws if doc.aws is not None else EMPTY_AWS
     name = doc.name
     mapped = principal_map.get(name) if isinstance(name, str) and principal_map else None
     role = mapped if mapped is not None and is_role_arn(mapped) else None
 
-    arn = aws.get("function_arn")
+    arn = aws.function_arn
     if not isinstance(arn, str) and origin in (LAMBDA_FUNCTION, LAMBDA_SERVICE):
         arn = doc.resource_arn
     if isinstance(arn, str) and arn.startswith("arn:") and ":lambda:" in arn:
@@ -67,9 +67,9 @@ def detect(doc: Node, principal_map: Mapping[str, str]) -> Principal | None:
     return None
 
 
-def _ecs_task_definition(aws: Mapping[str, Any]) -> str | None:
+def _ecs_task_definition(aws: Aws) -> str | None:
     # ADOT: aws.ecs.task_family, region/account from the task or cluster ARN.
-    ecs = aws.get("ecs")
+    ecs = aws.ecs
     if not isinstance(ecs, dict):
         return None
     family = ecs.get("task_family")
@@ -81,8 +81,8 @@ def _ecs_task_definition(aws: Mapping[str, Any]) -> str | None:
             parts = source.split(":")
             if len(parts) >= 5:
                 return f"arn:{parts[1]}:ecs:{parts[3]}:{parts[4]}:task-definition/{family}"
-    region = aws.get("region")
-    account = aws.get("account_id")
+    region = aws.region
+    account = aws.account_id
     if isinstance(region, str) and isinstance(account, str):
         return f"arn:aws:ecs:{region}:{account}:task-definition/{family}"
     return None
