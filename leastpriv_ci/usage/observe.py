@@ -375,22 +375,20 @@ class _Reader:
         except TypeError:  # a message or type that is not text
             return denial(cause)
 
-    def _count(self, arn: str, target: Target, denied: bool, count: int, first: float | None,
-               last: float | None, samples: tuple[str, ...]) -> None:
-        if not target.known:
-            self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}",
-                             times=count)
-        self.totals.merge(arn, target.action, target.resource, denied, target.known, count,
-                          first, last, samples)
-
     def flush(self) -> None:
         """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
+        merge = self.totals.merge
         for shape in (*self._entries.values(), *self._refused.values()):
-            if shape.count:
-                samples = tuple(shape.trace_ids)
-                for target in shape.targets:
-                    self._count(shape.principal, target, shape.denied, shape.count,
-                                shape.first, shape.last, samples)
+            count = shape.count
+            if not count:
+                continue
+            samples = tuple(shape.trace_ids)
+            for target in shape.targets:
+                if not target.known:
+                    self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
+                                     f"{shape.principal} {target.action}", times=count)
+                merge(shape.principal, target.action, target.resource, shape.denied,
+                      target.known, count, shape.first, shape.last, samples)
         self._entries.clear()
         self._refused.clear()
 
