@@ -30,6 +30,9 @@ WHERE = Where("eu-west-1", "111122223333")
     ("names", "dict_keys(['orders', 'lines'])", ["orders", "lines"]),
     ("names", ["a", "b"], ["a", "b"]),
     ("names", {"a": {}, "b": {}}, ["a", "b"]),
+    ("lower", "Fraud-Model", "fraud-model"),
+    ("lower", "arn:aws:sagemaker:eu-west-1:1:endpoint/fraud-model",
+     "arn:aws:sagemaker:eu-west-1:1:endpoint/fraud-model"),
 ])
 def test_identifier_parsers(parser: str, value: object, result: object) -> None:
     assert PARSERS[parser](value, WHERE) == result  # type: ignore[arg-type]

@@ -261,3 +261,20 @@ def test_transactions_and_partiql_from_the_python_sdk(aws: Emulator,
         "dynamodb:ExecuteStatement (needs some of dynamodb:PartiQLSelect, "
         "dynamodb:PartiQLInsert, dynamodb:PartiQLUpdate, dynamodb:PartiQLDelete)",
     }
+
+
+def test_sagemaker_endpoint_names_are_lower_case_in_their_arns(aws: Emulator,
+                                                                emitter: MemoryEmitter) -> None:
+    # SageMaker keeps resource names in its ARNs in lower case, and IAM authorizes
+    # InvokeEndpoint on that ARN: a grant spelled "endpoint/Fraud-Model" would not match.
+    segment = xray_recorder.begin_segment("orders-fn")
+    segment.origin = "AWS::Lambda::Function"
+    segment.set_aws({"function_arn": FUNCTION})
+    try:
+        aws.client("sagemaker-runtime").invoke_endpoint(EndpointName="Fraud-Model", Body=b"{}")
+    finally:
+        xray_recorder.end_segment()
+    found = accesses(observe(_traces(emitter.documents)))
+    assert found == {FUNCTION: {
+        ("sagemaker:InvokeEndpoint", _arn("sagemaker", "endpoint/fraud-model"), 1, False, True),
+    }}

@@ -72,6 +72,7 @@ class Aws(msgspec.Struct, frozen=True, gc=False):
     identity: Any = None
     source: Any = None
     from_email_address: Any = None
+    endpoint_name: Any = None
     service: Any = None
 
 

@@ -89,6 +89,11 @@ def _kms_key(value: str, where: Where) -> Value:
     return value
 
 
+def _lower(value: str, where: Where) -> Value:
+    # SageMaker writes names into its ARNs in lower case, and IAM matches those ARNs.
+    return value if value.startswith("arn:") else value.lower()
+
+
 def _names(value: Any, where: Where) -> Value:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str) and v] or None
@@ -109,6 +114,7 @@ PARSERS: Mapping[str, Parser] = {
     "secret": _secret,
     "kms_key": _kms_key,
     "names": _names,
+    "lower": _lower,
 }
 
 
