@@ -60,8 +60,9 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
             count += 1
             reader.read(trace)
         reader.flush()
+        principals = reader.totals.principals()
     return Observation(
-        principals=reader.totals.principals(),
+        principals=principals,
         notices=notices,
         traces=count,
         window=(reader.earliest, reader.latest) if reader.earliest is not None
