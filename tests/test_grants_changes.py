@@ -74,3 +74,27 @@ def test_missing_base_commit_is_a_user_error(repo: Path) -> None:
 def test_a_base_ref_that_git_would_read_as_an_option_is_refused(repo: Path) -> None:
     with pytest.raises(UserError, match="is not a git revision"):
         load_at_ref(repo, "--output=/tmp/owned", ResolveContext(), Notices())
+
+
+def test_terraform_module_instances_compare_alike_at_the_base(tmp_path: Path) -> None:
+    # The base copy is a checkout of its own: a module's callers are found there too, so
+    # an unchanged module call reports nothing.
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    (tmp_path / "modules" / "fn").mkdir(parents=True)
+    (tmp_path / "modules" / "fn" / "main.tf").write_text(
+        'variable "name" {}\n'
+        'resource "aws_iam_role" "this" {\n  name = "${var.name}-role"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.this.id\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", '
+        'Action = "sqs:SendMessage", Resource = "*"}]})\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "orders" {\n  source = "./modules/fn"\n  name = "orders"\n}\n')
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    context = ResolveContext()
+    base = load_at_ref(tmp_path, "HEAD", context, Notices())
+    assert list(base.roles) == ["arn:aws:iam::123456789012:role/orders-role"]
+    head = load_declared(discover(tmp_path), context, Notices(), root=tmp_path)
+    assert role_changes(base, head) == {}

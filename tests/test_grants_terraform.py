@@ -267,15 +267,132 @@ def test_a_sibling_tf_file_linked_from_outside_the_repository_is_not_read(
 def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         '# module "commented" {}\n'
-        'module "api" {\n  source = "./modules/api"\n}\n')
+        'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'
+        'module "api" {\n  source = "./modules/api"\n}\n'
+        'module "workers" {\n  source = "./modules/worker"\n  count  = 2\n}\n')
     (tmp_path / "iam.tf").write_text(
         'resource "aws_iam_role" "per_fn" {\n  for_each = toset(["a", "b"])\n'
         '  name = "fn-${each.key}"\n}\n'
         'resource "aws_s3_bucket" "b" {\n  count = 2\n}\n')
     _, notices = _load(tmp_path / "main.tf")
-    (module,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
-    assert module.examples == (f"{tmp_path / 'main.tf'}:2 module.api",)
-    assert "terraform show -json" in module.message
+    (remote,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
+    assert remote.examples == (f"{tmp_path / 'main.tf'}:2 module.vpc",)  # local ones are
+    assert "terraform show -json" in remote.message
+    (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
+    assert count.examples == (f"{tmp_path / 'main.tf'}:8 module.workers",)
     _, notices = _load(tmp_path / "iam.tf")
     (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
     assert count.examples == (f"{tmp_path / 'iam.tf'}:1 aws_iam_role.per_fn",)  # not the bucket
+
+
+FUNCTION_MODULE = """\
+variable "name" {}
+variable "table_arn" {}
+variable "path" {
+  default = "/"
+}
+
+resource "aws_iam_role" "this" {
+  name = "${var.name}-role"
+  path = var.path
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "data" {
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["dynamodb:GetItem"]
+      Resource = var.table_arn
+    }]
+  })
+}
+
+resource "aws_lambda_function" "this" {
+  function_name = var.name
+  role          = aws_iam_role.this.arn
+}
+"""
+
+
+def _repository(root: Path) -> Path:
+    (root / ".git").mkdir()
+    module = root / "modules" / "fn"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(FUNCTION_MODULE)
+    (root / "stacks").mkdir()
+    (root / "stacks" / "main.tf").write_text(
+        'variable "env" {\n  default = "staging"\n}\n'
+        'resource "aws_dynamodb_table" "orders" {\n  name = "orders-${var.env}"\n}\n'
+        'module "orders" {\n  source    = "../modules/fn"\n  name      = "orders-${var.env}"\n'
+        '  table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-${var.env}"\n}\n'
+        'module "billing" {\n  source    = "../modules/fn"\n  name      = "billing"\n'
+        '  table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/bills"\n'
+        '  path      = "/billing/"\n}\n')
+    return module / "main.tf"
+
+
+def test_a_local_module_is_read_once_per_call_with_its_arguments(tmp_path: Path) -> None:
+    grants, notices = _load(_repository(tmp_path))
+    orders = f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role"
+    billing = f"arn:aws:iam::{ACCOUNT}:role/billing/billing-role"
+    assert sorted(grants.roles) == sorted([orders, billing])
+    (statement,) = grants.roles[orders].policies[0].statements
+    assert statement.resources == ("arn:aws:dynamodb:eu-west-1:123456789012:table/orders-staging",)
+    assert statement.origin.file == str(tmp_path / "modules" / "fn" / "main.tf")
+    (statement,) = grants.roles[billing].policies[0].statements
+    assert statement.resources == ("arn:aws:dynamodb:eu-west-1:123456789012:table/bills",)
+    assert grants.roles[orders].origin.logical_id == "module.orders.aws_iam_role.this"
+    assert {(b.function, b.role, b.names) for b in grants.bindings} == {
+        ("orders-staging", orders, ("module.orders.aws_lambda_function.this",)),
+        ("billing", billing, ("module.billing.aws_lambda_function.this",)),
+    }
+    assert not notices.count("terraform-variable-without-default")
+    assert not notices.count("terraform-module-not-followed")
+
+
+def test_a_module_nobody_calls_keeps_its_inputs_unresolved(tmp_path: Path) -> None:
+    path = _repository(tmp_path)
+    (tmp_path / "stacks" / "main.tf").unlink()
+    grants, notices = _load(path)
+    assert list(grants.roles) == ["aws_iam_role.this"]
+    assert notices.count("terraform-variable-without-default") >= 1
+
+
+def test_calls_from_outside_the_repository_or_to_other_folders_are_not_followed(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    path = _repository(repo)
+    (tmp_path / "outside.tf").write_text(
+        'module "x" {\n  source = "./repo/modules/fn"\n  name = "outside"\n}\n')
+    (repo / "stacks" / "main.tf").write_text(
+        'module "other" {\n  source = "../modules/other"\n  name = "other"\n}\n'
+        'module "escape" {\n  source = "../../repo/modules/fn"\n  name = "escape"\n}\n')
+    grants, _ = _load(path)
+    # "../../repo/modules/fn" leaves the repository on its way: Terraform would follow it,
+    # and it does name this module, so it counts; the file outside the repository does not
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/escape-role"]
+
+
+def test_callers_added_after_a_first_read_are_found(tmp_path: Path) -> None:
+    path = _repository(tmp_path)
+    stacks = tmp_path / "stacks" / "main.tf"
+    text = stacks.read_text()
+    stacks.unlink()
+    (tmp_path / "stacks" / "other.tf").write_text('variable "unrelated" {}\n')
+    grants, _ = _load(path)
+    assert list(grants.roles) == ["aws_iam_role.this"]
+    stacks.write_text(text)  # into a folder the first read walked through
+    grants, _ = _load(path)
+    assert len(grants.roles) == 2
+
+
+def test_instances_of_one_module_are_capped(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terraform, "MAX_MODULE_CALLS", 1)
+    grants, notices = _load(_repository(tmp_path))
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role"]
+    assert notices.count("terraform-module-calls-capped") == 1

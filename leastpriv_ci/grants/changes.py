@@ -48,6 +48,7 @@ def load_at_ref(
                         f"{MAX_BASE_FILES}; narrow policy-paths")
     with tempfile.TemporaryDirectory(prefix="leastpriv-base-") as folder:
         root = Path(folder)
+        (root / ".git").mkdir()  # the copy is a checkout of its own (see checkout.py)
         for name in wanted:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)

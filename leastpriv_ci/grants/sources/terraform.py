@@ -2,7 +2,9 @@
 
 A ``.tf`` file is read with the other ``.tf`` files of its folder (its module) as
 context, so references across files resolve; each file yields the roles and functions
-*declared in it*, with every policy attached to them anywhere in the module. Reads
+*declared in it*, with every policy attached to them anywhere in the module. A module
+that the repository calls by a local path (``source = "./modules/fn"``) is read once per
+call, its variables given the call's arguments (evaluated in the calling module). Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
 ``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"``, and
@@ -12,6 +14,7 @@ context, so references across files resolve; each file yields the roles and func
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from leastpriv_ci.grants.checkout import (
     inside,
     repository_root,
 )
+from leastpriv_ci.grants.declared import SKIPPED_DIRS
 from leastpriv_ci.grants.hcl import (
     MAX_VALUES,
     Block,
@@ -52,6 +56,12 @@ from leastpriv_ci.records import Origin
 
 NAME = "terraform"
 MAX_MODULE_FILES = 500
+MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a module
+MAX_MODULE_CALLS = 200  # instances of one module read
+COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
+COUNT_NOT_EXPANDED_TEXT = (
+    "resources and module calls with count or for_each are read once, not per instance; "
+    "scan a plan (terraform show -json) for every instance")
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
@@ -78,35 +88,155 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         text = read_text(path)
     except LoadError as exc:
         raise UserError(f"cannot read Terraform file: {exc}", where=str(path)) from None
-    # Module calls are found without parsing: the files holding them often declare
-    # nothing else, and are not parsed.
-    for call in _MODULE_CALL.finditer(text):
-        line = text.count("\n", 0, call.start()) + 1
-        notices.add("terraform-module-not-followed",
-                    "module calls are not followed (a module's own folder is read with its "
-                    "inputs unresolved); scan a plan (terraform show -json) for exact roles",
-                    f"{path}:{line} module.{call.group(1)}")
+    # A file's module calls are found by text first: most files have none.
+    calls = _calls_in(_parsed(path)) if _MODULE_CALL.search(text) else []
+    for call in calls:
+        if _local_source(call) is None:
+            notices.add("terraform-module-not-followed",
+                        "modules from a registry or another remote source are not followed; "
+                        "scan a plan (terraform show -json) for their roles",
+                        f"{path}:{call.line} module.{call.labels[0]}")
+        elif "count" in call.attributes or "for_each" in call.attributes:
+            notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
+                        f"{path}:{call.line} module.{call.labels[0]}")
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
         return GrantSet(files=(str(path),))
     target = _parsed(path)  # a syntax error in the file itself is the user's to fix
-    siblings = [target]
     repository = repository_root(path)
-    for other in sorted(path.parent.glob("*.tf"))[:MAX_MODULE_FILES]:
-        if other.resolve() == path.resolve():
+    siblings = _module_files(path.parent, repository, notices, target)
+    callers = _callers(path.parent, repository, context, notices)
+    if not callers:  # a root module, or one called from elsewhere: inputs stay unresolved
+        return Module(siblings, path.parent, context, notices).grants(target)
+    if len(callers) > MAX_MODULE_CALLS:
+        notices.add("terraform-module-calls-capped",
+                    f"a module called more than {MAX_MODULE_CALLS} times is read for its first "
+                    f"{MAX_MODULE_CALLS} calls", f"{path.parent} ({len(callers)} calls)")
+    roles: dict[str, Role] = {}
+    bindings: list[Binding] = []
+    for caller, call in callers[:MAX_MODULE_CALLS]:
+        instance = Module(siblings, path.parent, context, notices,
+                          prefix=f"module.{call.labels[0]}.", caller=(caller, call))
+        found = instance.grants(target)
+        roles.update(found.roles)
+        bindings.extend(found.bindings)
+    return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),))
+
+
+def _module_files(folder: Path, repository: Path, notices: Notices,
+                  first: HclFile | None = None) -> list[HclFile]:
+    """The parsed ``.tf`` files of a module folder (``first`` first, if given); files that
+    do not parse, or lie outside the repository, are skipped with a warning."""
+    files = [first] if first is not None else []
+    for other in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
+        if first is not None and other.resolve() == first.path.resolve():
             continue
         if not inside(other, repository):  # a symlink out of the repository: not read
             notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, str(other))
             continue
         try:
-            siblings.append(_parsed(other))
+            files.append(_parsed(other))
         except (UserError, OSError, ValueError) as exc:
             notices.add("terraform-module-file-skipped",
                         "a .tf file of the same module could not be parsed; references to it "
                         "stay unresolved", f"{other}: {exc}")
-    module = Module(siblings, path.parent, context, notices)
-    return module.grants(target)
+    return files
+
+
+def _calls_in(parsed: HclFile) -> list[Block]:
+    """The ``module`` blocks of a parsed ``.tf`` file."""
+    return [b for b in parsed.blocks if b.type == "module" and len(b.labels) == 1]
+
+
+def _local_source(call: Block) -> str | None:
+    """A module call's ``source`` when it is a local path (``./…``, ``../…``). Terraform
+    takes only a literal string there, so it is read as written."""
+    expression = call.attributes.get("source")
+    text = expression.source.snippet(expression.tree).strip() if expression else ""
+    source = text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else ""
+    return source if source.startswith(("./", "../")) and "${" not in source else None
+
+
+def _callers(folder: Path, repository: Path, context: ResolveContext,
+             notices: Notices) -> list[tuple[Module, Block]]:
+    """The module calls in the repository whose local source is ``folder``, each with its
+    calling module (read without its own callers: one level of inputs is followed)."""
+    target = folder.resolve()
+    found: list[tuple[Module, Block]] = []
+    modules: dict[Path, Module] = {}
+    for path in _tf_files(repository):
+        try:
+            calls = _calls_in(_parsed(path)) if _MODULE_CALL.search(_text_of(path)) else []
+        except (UserError, OSError, ValueError):
+            continue  # that file's own load names what is wrong with it
+        for call in calls:
+            source = _local_source(call)
+            if source is None:
+                continue
+            called = path.parent / source
+            if not inside(called, repository) or called.resolve() != target:
+                continue
+            caller = modules.get(path.parent)
+            if caller is None:
+                caller = modules[path.parent] = Module(
+                    _module_files(path.parent, repository, notices), path.parent, context,
+                    notices)
+            found.append((caller, call))
+    return found
+
+
+class _TfFiles:
+    """The ``.tf`` files of a checkout, tool and vendored folders left out.
+
+    Every file of a called module looks for its callers, so the walk is remembered per
+    checkout and reused while no folder it went through has changed (a folder's mtime
+    moves when an entry is added, removed or renamed); what a file holds is checked by
+    the parse cache, keyed by the file's own mtime and size.
+    """
+
+    def __init__(self) -> None:
+        self._walks: dict[Path, tuple[list[Path], list[tuple[str, int]]]] = {}
+
+    def __call__(self, repository: Path) -> list[Path]:
+        known = self._walks.get(repository)
+        if known is not None and all(_mtime(folder) == stamp for folder, stamp in known[1]):
+            return known[0]
+        files: list[Path] = []
+        folders: list[tuple[str, int]] = []
+        for folder, subfolders, names in os.walk(repository):
+            subfolders[:] = sorted(f for f in subfolders if f not in SKIPPED_DIRS)
+            folders.append((folder, _mtime(folder)))
+            files.extend(Path(folder, name) for name in sorted(names) if name.endswith(".tf"))
+            if len(files) >= MAX_REPOSITORY_FILES:
+                break
+        if len(self._walks) >= 16:
+            self._walks.clear()
+        self._walks[repository] = (files[:MAX_REPOSITORY_FILES], folders)
+        return files[:MAX_REPOSITORY_FILES]
+
+
+def _mtime(folder: str) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return -1
+
+
+_tf_files = _TfFiles()
+
+
+def _text_of(path: Path) -> str:
+    stat = path.stat()
+    return _text_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _text_cached(path: str, mtime_ns: int, size: int) -> str:
+    try:
+        return read_text(Path(path))
+    except LoadError as exc:
+        raise UserError(f"cannot read Terraform file: {exc}", where=path) from None
 
 
 def _parsed(path: Path) -> HclFile:
@@ -147,12 +277,15 @@ class PolicyArn:
 
 @dataclass
 class Module:
-    """The ``.tf`` files of one folder, indexed, with a reference resolver."""
+    """The ``.tf`` files of one folder, indexed, with a reference resolver; read as one
+    call's instance (``caller``), its variables take the call's arguments."""
 
     files: list[HclFile]
     folder: Path
     context: ResolveContext
     notices: Notices
+    prefix: str = ""  # "module.NAME." for an instance read with its caller's arguments
+    caller: tuple[Module, Block] | None = None  # the calling module and its module block
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     variables: dict[str, Block] = field(default_factory=dict)
@@ -201,6 +334,9 @@ class Module:
     def _resolve(self, path: list[str], spelled: str) -> Any:
         head = path[0]
         if head == "var" and len(path) >= 2:
+            argument = self.caller[1].attributes.get(path[1]) if self.caller else None
+            if self.caller is not None and argument is not None:
+                return _walk(self.caller[0].value(argument), path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
             if default is None:
@@ -285,11 +421,8 @@ class Module:
             if (block.type == "resource" and len(block.labels) == 2
                     and _READ_TYPES.match(block.labels[0])
                     and ("count" in block.attributes or "for_each" in block.attributes)):
-                self.notices.add(
-                    "terraform-count-not-expanded",
-                    "resources with count or for_each are read once, not per instance; scan "
-                    "a plan (terraform show -json) for every instance",
-                    f"{where} {'.'.join(block.labels)}")
+                self.notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
+                                 f"{where} {self.prefix}{'.'.join(block.labels)}")
 
     def role_key(self, name: str) -> str:
         block = self.resources[("aws_iam_role", name)]
@@ -297,10 +430,14 @@ class Module:
         if isinstance(role_name, str) and not is_unresolved(role_name):
             path = self.value(block.attributes.get("path"))
             return role_arn(self.context, role_name, path if isinstance(path, str) else "/")
-        return f"aws_iam_role.{name}"
+        return self.address("aws_iam_role", name)
+
+    def address(self, kind: str, name: str) -> str:
+        """A resource's Terraform address (``module.NAME.`` first in a called module)."""
+        return f"{self.prefix}{kind}.{name}"
 
     def role(self, name: str, block: Block) -> Role:
-        address = f"aws_iam_role.{name}"
+        address = self.address("aws_iam_role", name)
         policies: list[Policy] = []
         for inline in block.nested("inline_policy"):
             policy_name = self.value(inline.attributes.get("name"))
@@ -310,7 +447,7 @@ class Module:
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
         for kind, other, attachment in self.attachments().get(name, []):
-            address_of = f"{kind}.{other}"
+            address_of = self.address(kind, other)
             if kind == "aws_iam_role_policy":
                 policy_name = _text(self.value(attachment.attributes.get("name")), address_of)
                 policies.append(self.policy(attachment.attributes.get("policy"), policy_name,
@@ -375,7 +512,7 @@ class Module:
         return found
 
     def binding(self, name: str, block: Block) -> Binding:
-        address = f"aws_lambda_function.{name}"
+        address = self.address("aws_lambda_function", name)
         function = self.value(block.attributes.get("function_name"))
         function_name = function if isinstance(function, str) else address
         role = self.role_reference(block.attributes.get("role"))
@@ -407,10 +544,10 @@ class Module:
         origin = Origin(file=str(block.source.path), line=block.line, logical_id=address)
         if isinstance(arn, PolicyArn):
             policy_block = self.resources[("aws_iam_policy", arn.name)]
-            name = _text(self.value(policy_block.attributes.get("name")),
-                         f"aws_iam_policy.{arn.name}")
-            return self.policy(policy_block.attributes.get("policy"), name,
-                               f"aws_iam_policy.{arn.name}", policy_block)
+            address = self.address("aws_iam_policy", arn.name)
+            name = _text(self.value(policy_block.attributes.get("name")), address)
+            return self.policy(policy_block.attributes.get("policy"), name, address,
+                               policy_block)
         if isinstance(arn, str):
             return managed_policy(arn, origin, self.notices)
         text = arn.text if isinstance(arn, Unknown) else repr(arn)
