@@ -279,3 +279,57 @@ def test_one_glob_of_several_matching_nothing_is_not_an_error(
     report = json.loads(capsys.readouterr().out)
     assert code == 1  # the same findings as with role.json alone
     assert {f["action"] for f in report["findings"]} >= {"dynamodb:DeleteItem"}
+
+
+def _function_trace(name: str, table: str, number: int) -> dict[str, object]:
+    function = f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
+    document = {
+        "id": f"{number:016x}", "name": name, "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+        "origin": "AWS::Lambda::Function", "aws": {"function_arn": function},
+        "subsegments": [{"id": f"{number + 100:016x}", "name": "DynamoDB", "start_time": 1.7e9,
+                         "namespace": "aws", "aws": {"operation": "GetItem",
+                                                     "region": "eu-west-1",
+                                                     "table_name": table}}],
+    }
+    return {"Id": f"1-00000000-{number:024x}",
+            "Segments": [{"Id": document["id"], "Document": json.dumps(document)}]}
+
+
+def test_terraform_module_instances_are_judged_per_function(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One function module, called for two functions: each instance's role is its own,
+    # with the table its call passed in; only the one its function did not use is excess.
+    module = repo / "modules" / "fn"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(
+        'variable "name" {}\nvariable "tables" {}\n'
+        'resource "aws_iam_role" "this" {\n  name = "${var.name}-role"\n}\n'
+        'resource "aws_iam_role_policy" "data" {\n  role = aws_iam_role.this.id\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "dynamodb:GetItem", Resource = var.tables}]})\n}\n'
+        'resource "aws_lambda_function" "this" {\n  function_name = var.name\n'
+        '  role = aws_iam_role.this.arn\n}\n')
+    (repo / "main.tf").write_text(
+        'locals {\n  tables = "arn:aws:dynamodb:eu-west-1:123456789012:table"\n}\n'
+        'module "orders" {\n  source = "./modules/fn"\n  name = "orders"\n'
+        '  tables = ["${local.tables}/orders"]\n}\n'
+        'module "billing" {\n  source = "./modules/fn"\n  name = "billing"\n'
+        '  tables = ["${local.tables}/bills", "${local.tables}/orders"]\n}\n')
+    (repo / ".git").mkdir()
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("orders", "orders", 1), _function_trace("billing", "bills", 2)]}))
+    (repo / ".leastpriv.yml").unlink()  # the defaults
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "**/*.tf",
+                 "--fail-on", "excess", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert out, err
+    report = json.loads(out)
+    assert code == 1
+    assert {(f["kind"], f["role"], f["resource"]) for f in report["findings"]} == {
+        ("excess", "arn:aws:iam::123456789012:role/billing-role",
+         "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"),
+    }
+    (finding,) = report["findings"]
+    assert finding["origin"]["file"] == "modules/fn/main.tf"
+    assert finding["origin"]["logical_id"] == "module.billing.aws_iam_role_policy.data"
