@@ -396,3 +396,43 @@ def test_instances_of_one_module_are_capped(tmp_path: Path,
     grants, notices = _load(_repository(tmp_path))
     assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role"]
     assert notices.count("terraform-module-calls-capped") == 1
+
+
+def _policy_resources(tmp_path: Path, resource: str, extra: str = "") -> tuple[str, ...]:
+    (tmp_path / "main.tf").write_text(
+        'variable "tables" {\n  default = ["orders", "lines", "audit"]\n}\n'
+        'locals {\n'
+        '  buckets = {logs = "arn:aws:s3:::logs", data = "arn:aws:s3:::data"}\n}\n' + extra +
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = jsonencode({Statement = [{Effect = "Allow", Action = "dynamodb:Query",\n'
+        f'      Resource = {resource}}}]}})\n  }}\n}}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    return statement.resources
+
+
+def test_for_expressions_build_lists_and_objects(tmp_path: Path) -> None:
+    table = "arn:aws:dynamodb:eu-west-1:1:table"
+    assert _policy_resources(tmp_path, f'[for t in var.tables : "{table}/${{t}}"]') == (
+        f"{table}/orders", f"{table}/lines", f"{table}/audit")
+    assert _policy_resources(
+        tmp_path, f'[for t in var.tables : "{table}/${{t}}" if t != "audit"]') == (
+        f"{table}/orders", f"{table}/lines")
+    assert _policy_resources(tmp_path, f'[for i, t in var.tables : "{table}/${{i}}-${{t}}"'
+                                       ' if t == "lines"]') == (f"{table}/1-lines",)
+    assert _policy_resources(tmp_path, '[for v in {for k, arn in local.buckets : k => '
+                                       '"${arn}/*"} : v if v != "arn:aws:s3:::data/*"]') \
+        == ("arn:aws:s3:::logs/*",)
+    # an expression the loop refers to is evaluated on its own: it does not see the loop's
+    # variable (Terraform would reject this local; it must not pick up "orders" either)
+    (only,) = _policy_resources(tmp_path, '[for t in var.tables : local.only if t == "orders"]',
+                                f'locals {{\n  only = "{table}/${{t}}"\n}}\n')
+    assert only.startswith("<unresolved:")
+
+
+def test_for_expressions_that_cannot_be_evaluated_stay_unresolved(tmp_path: Path) -> None:
+    for resource in ('[for t in var.missing : t]',  # no such variable
+                     '[for t in var.tables : t if length(t) > 5]',  # an unknown condition
+                     '{for k, v in local.buckets : v => k...}'):  # grouping
+        (only,) = _policy_resources(tmp_path, resource)
+        assert only.startswith("<unresolved:"), resource

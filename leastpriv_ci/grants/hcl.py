@@ -166,12 +166,20 @@ class Evaluator:
     notices_add: Callable[[str, str, str], None]
     steps: int = 0
     depth: int = 0
+    scopes: list[dict[str, Any]] = field(default_factory=list)  # for-expression variables
 
     def value(self, expression: Expression) -> Any:
-        """The value of an attribute expression (each top-level evaluation has its budget)."""
+        """The value of an attribute expression (each top-level evaluation has its budget).
+
+        A referenced expression (a local, another attribute) sees no for-expression
+        variables of the expression that referenced it."""
         if self.depth == 0:
             self.steps = 0
-        return self.evaluate(expression.tree, expression.source)
+        scopes, self.scopes = self.scopes, []
+        try:
+            return self.evaluate(expression.tree, expression.source)
+        finally:
+            self.scopes = scopes
 
     def evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
         self.steps += 1
@@ -215,12 +223,79 @@ class Evaluator:
             path = traversal(tree)
             if path is None:
                 return Unknown(source.snippet(tree))
+            for scope in reversed(self.scopes):
+                if path[0] in scope:
+                    return descend(scope[path[0]], path[1:], ".".join(path))
             return self.resolve(path, self)
+        if kind in ("for_tuple_expr", "for_object_expr"):
+            return self._for(tree, kids, source)
+        if kind == "binary_op":
+            return self._compare(tree, kids, source)
         if kind == "conditional":
             condition = self.evaluate(kids[0], source)
             branches = [c for c in kids[1:] if isinstance(c, Tree)]
             if isinstance(condition, bool) and len(branches) == 2:
                 return self.evaluate(branches[0] if condition else branches[1], source)
+        return Unknown(source.snippet(tree))
+
+    def _for(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        """``[for x in xs : f(x) if c(x)]`` or ``{for k, v in m : k => f(v)}``; grouping
+        (``...``) and conditions that are not true or false stay unresolved."""
+        unknown = Unknown(source.snippet(tree))
+        trees = [c for c in kids if isinstance(c, Tree)]
+        intro, body = trees[0], trees[1:]
+        names = [_name(c) for c in intro.children
+                 if isinstance(c, Tree) and c.data == "identifier"]
+        collected = [c for c in intro.children if isinstance(c, Tree) and c.data != "identifier"]
+        condition = body.pop().children[-1] if body and body[-1].data == "for_cond" else None
+        tuple_form = tree.data == "for_tuple_expr"
+        if (len(names) not in (1, 2) or len(collected) != 1
+                or len(body) != (1 if tuple_form else 2)
+                or any(isinstance(c, Token) and str(c) == "..." for c in kids)):
+            return unknown
+        collection = self.evaluate(collected[0], source)
+        if isinstance(collection, Mapping):
+            pairs: list[tuple[Any, Any]] = list(collection.items())
+        elif isinstance(collection, list):
+            pairs = list(enumerate(collection))
+        else:
+            return unknown
+        items: list[Any] = []
+        mapping = LocatedDict()
+        mapping.line = tree.meta.line
+        for key, item in pairs:
+            self.scopes.append({names[0]: item} if len(names) == 1
+                               else {names[0]: key, names[1]: item})
+            try:
+                keep = True if condition is None else self.evaluate(condition, source)
+                if not isinstance(keep, bool):
+                    return unknown
+                if not keep:
+                    continue
+                if tuple_form:
+                    items.append(self.evaluate(body[0], source))
+                    continue
+                name = self.evaluate(body[0], source)
+                if not isinstance(name, str):
+                    return unknown
+                mapping[name] = self.evaluate(body[1], source)
+            finally:
+                self.scopes.pop()
+        return items if tuple_form else mapping
+
+    def _compare(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        """``a == b`` and ``a != b`` on known plain values; other operators stay unresolved."""
+        trees = [c for c in kids if isinstance(c, Tree)]
+        if len(trees) == 2 and trees[1].data == "binary_term":
+            operator = next((str(c.children[0]) for c in trees[1].children
+                             if isinstance(c, Tree) and c.data == "binary_operator"), "")
+            right = [c for c in trees[1].children
+                     if isinstance(c, Tree) and c.data != "binary_operator"]
+            if operator in ("==", "!=") and len(right) == 1:
+                left_value = self.evaluate(trees[0], source)
+                right_value = self.evaluate(right[0], source)
+                if _plain(left_value) and _plain(right_value):
+                    return (left_value == right_value) == (operator == "==")
         return Unknown(source.snippet(tree))
 
     def _string(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
@@ -359,6 +434,18 @@ class HeredocText:
 
     text: str
     line: int
+
+
+def descend(value: Any, rest: list[str], spelled: str) -> Any:
+    """``value`` followed along ``rest`` (keys, list indexes); unresolved past its end."""
+    for key in rest:
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return Unknown(spelled)
+    return value
 
 
 def traversal(tree: Tree[Any]) -> list[str] | None:

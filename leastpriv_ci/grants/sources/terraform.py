@@ -41,6 +41,7 @@ from leastpriv_ci.grants.hcl import (
     HclFile,
     HeredocText,
     Unknown,
+    descend,
     parse_hcl,
     traversal,
     within,
@@ -336,7 +337,7 @@ class Module:
         if head == "var" and len(path) >= 2:
             argument = self.caller[1].attributes.get(path[1]) if self.caller else None
             if self.caller is not None and argument is not None:
-                return _walk(self.caller[0].value(argument), path[2:], spelled)
+                return descend(self.caller[0].value(argument), path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
             if default is None:
@@ -345,13 +346,13 @@ class Module:
                                  "(pass it in the parameters)", spelled)
                 return Unknown(spelled)
             if f"var.{path[1]}" in self.context.parameters:
-                return _walk(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
-            return _walk(self.value(default), path[2:], spelled)
+                return descend(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
+            return descend(self.value(default), path[2:], spelled)
         if head == "local" and len(path) >= 2 and path[1] in self.locals:
             memo = ("local", path[1], "")
             if memo not in self._values:
                 self._values[memo] = self.value(self.locals[path[1]])
-            return _walk(self._values[memo], path[2:], spelled)
+            return descend(self._values[memo], path[2:], spelled)
         if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
             return str(self.folder.resolve())
         if head == "data" and len(path) >= 4:
@@ -377,7 +378,7 @@ class Module:
             memo = (kind, name, attribute)
             if memo not in self._values:
                 self._values[memo] = self.value(block.attributes[attribute])
-            return _walk(self._values[memo], rest, spelled)
+            return descend(self._values[memo], rest, spelled)
         known = _arn_table()["types"].get(kind)
         template = known["attrs"].get(attribute) if known else None
         if template is None:
@@ -386,7 +387,7 @@ class Module:
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
         path = self.value(block.attributes.get("path")) or "/"
-        return _walk(self._fill(template, {"name": resource_name, "path": str(path),
+        return descend(self._fill(template, {"name": resource_name, "path": str(path),
                                            "slash": "" if resource_name.startswith("/")
                                            else "/"}), rest, spelled)
 
@@ -683,17 +684,6 @@ class Module:
             if principals:
                 raw[key] = principals
         return raw
-
-
-def _walk(value: Any, rest: list[str], spelled: str) -> Any:
-    for key in rest:
-        if isinstance(value, Mapping) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            return Unknown(spelled)
-    return value
 
 
 def _text(value: Any, fallback: str) -> str:
