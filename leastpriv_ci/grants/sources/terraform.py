@@ -85,10 +85,7 @@ def detect(path: Path) -> bool:
 
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and functions declared in ``path``, resolved against its whole module."""
-    try:
-        text = read_text(path)
-    except LoadError as exc:
-        raise UserError(f"cannot read Terraform file: {exc}", where=str(path)) from None
+    text = _text_of(path)
     # A file's module calls are found by text first: most files have none.
     calls = _calls_in(_parsed(path)) if _MODULE_CALL.search(text) else []
     for call in calls:
@@ -228,8 +225,18 @@ _tf_files = _TfFiles()
 
 
 def _text_of(path: Path) -> str:
+    return _text_cached(*_version(path))
+
+
+def _parsed(path: Path) -> HclFile:
+    return _parse_cached(*_version(path))
+
+
+def _version(path: Path) -> tuple[str, int, int]:
+    """A file's cache key, with its mtime and size: each file is read and parsed once per
+    scan, not once per sibling or per module looking for its callers."""
     stat = path.stat()
-    return _text_cached(str(path), stat.st_mtime_ns, stat.st_size)
+    return str(path), stat.st_mtime_ns, stat.st_size
 
 
 @lru_cache(maxsize=1024)
@@ -240,19 +247,9 @@ def _text_cached(path: str, mtime_ns: int, size: int) -> str:
         raise UserError(f"cannot read Terraform file: {exc}", where=path) from None
 
 
-def _parsed(path: Path) -> HclFile:
-    stat = path.stat()
-    return _parse_cached(str(path), stat.st_mtime_ns, stat.st_size)
-
-
 @lru_cache(maxsize=256)
 def _parse_cached(path: str, mtime_ns: int, size: int) -> HclFile:
-    # Keyed by mtime and size: each file of a module is parsed once per scan, not once
-    # per sibling.
-    try:
-        return parse_hcl(Path(path))
-    except LoadError as exc:
-        raise UserError(f"cannot read Terraform file: {exc}", where=path) from None
+    return parse_hcl(Path(path), _text_cached(path, mtime_ns, size))
 
 
 @cache
