@@ -86,9 +86,7 @@ def detect(path: Path) -> bool:
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and functions declared in ``path``, resolved against its whole module."""
     text = _text_of(path)
-    # A file's module calls are found by text first: most files have none.
-    calls = _calls_in(_parsed(path)) if _MODULE_CALL.search(text) else []
-    for call in calls:
+    for call in _calls_of(path):
         if _local_source(call) is None:
             notices.add("terraform-module-not-followed",
                         "modules from a registry or another remote source are not followed; "
@@ -105,7 +103,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     repository = repository_root(path)
     siblings = _module_files(path.parent, repository, notices, target)
     callers = _callers(path.parent, repository, context, notices)
-    if not callers:  # a root module, or one called from elsewhere: inputs stay unresolved
+    if not callers:  # nothing in the checkout calls it: read as it is
         return Module(siblings, path.parent, context, notices).grants(target)
     if len(callers) > MAX_MODULE_CALLS:
         notices.add("terraform-module-calls-capped",
@@ -142,9 +140,19 @@ def _module_files(folder: Path, repository: Path, notices: Notices,
     return files
 
 
-def _calls_in(parsed: HclFile) -> list[Block]:
-    """The ``module`` blocks of a parsed ``.tf`` file."""
-    return [b for b in parsed.blocks if b.type == "module" and len(b.labels) == 1]
+def _calls_of(path: Path) -> tuple[Block, ...]:
+    """The ``module`` blocks of a ``.tf`` file; raises :class:`UserError` if it holds one
+    and does not parse."""
+    return _calls_cached(*_version(path))
+
+
+@lru_cache(maxsize=MAX_REPOSITORY_FILES)
+def _calls_cached(path: str, mtime_ns: int, size: int) -> tuple[Block, ...]:
+    # Found by text first: most files have none, and are not parsed for it.
+    if not _MODULE_CALL.search(_text_cached(path, mtime_ns, size)):
+        return ()
+    blocks = _parse_cached(path, mtime_ns, size).blocks
+    return tuple(b for b in blocks if b.type == "module" and len(b.labels) == 1)
 
 
 def _local_source(call: Block) -> str | None:
@@ -160,28 +168,38 @@ def _callers(folder: Path, repository: Path, context: ResolveContext,
              notices: Notices) -> list[tuple[Module, Block]]:
     """The module calls in the repository whose local source is ``folder``, each with its
     calling module (read without its own callers: one level of inputs is followed)."""
-    target = folder.resolve()
-    found: list[tuple[Module, Block]] = []
+    files = _tf_files(repository)
+    calls = _call_index(str(repository), tuple(map(_version, files))).get(folder.resolve(), [])
     modules: dict[Path, Module] = {}
-    for path in _tf_files(repository):
+    found: list[tuple[Module, Block]] = []
+    for path, call in calls:
+        caller = modules.get(path.parent)
+        if caller is None:
+            caller = modules[path.parent] = Module(
+                _module_files(path.parent, repository, notices), path.parent, context, notices)
+        found.append((caller, call))
+    return found
+
+
+@lru_cache(maxsize=4)
+def _call_index(repository: str, versions: tuple[tuple[str, int, int], ...]
+                ) -> dict[Path, list[tuple[Path, Block]]]:
+    """Called folder → the local module calls naming it, over the checkout's ``.tf`` files
+    at these versions (built once per scan, not once per module file)."""
+    root = Path(repository)
+    index: dict[Path, list[tuple[Path, Block]]] = {}
+    for version in versions:
         try:
-            calls = _calls_in(_parsed(path)) if _MODULE_CALL.search(_text_of(path)) else []
+            calls = _calls_cached(*version)
         except (UserError, OSError, ValueError):
             continue  # that file's own load names what is wrong with it
+        path = Path(version[0])
         for call in calls:
             source = _local_source(call)
-            if source is None:
-                continue
-            called = path.parent / source
-            if not inside(called, repository) or called.resolve() != target:
-                continue
-            caller = modules.get(path.parent)
-            if caller is None:
-                caller = modules[path.parent] = Module(
-                    _module_files(path.parent, repository, notices), path.parent, context,
-                    notices)
-            found.append((caller, call))
-    return found
+            called = path.parent / source if source is not None else None
+            if called is not None and inside(called, root):
+                index.setdefault(called.resolve(), []).append((path, call))
+    return index
 
 
 class _TfFiles:
