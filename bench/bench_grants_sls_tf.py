@@ -1,8 +1,10 @@
 """Serverless and Terraform sources on generated inputs: statements/s and peak RSS.
 
 Deterministic data: a serverless.yml with N functions (half with per-function roles and
-variables), a Terraform module with N roles in the three policy styles, and a plan JSON
-with N roles. Run: ``python bench/bench_grants_sls_tf.py [N]``.
+variables), a Terraform module with N roles in the three policy styles, a plan JSON with
+N roles, and a checkout of N/2 Terraform function modules (a role, a policy and a function
+each, plus a file of variables) called from one root module, read by discovery. Run:
+``python bench/bench_grants_sls_tf.py [N]``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.grants.declared import discover, load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import serverless, terraform, terraform_plan
 from leastpriv_ci.notices import Notices
@@ -93,6 +96,41 @@ def plan_json(n: int) -> str:
                        "planned_values": {"root_module": {"resources": resources}}})
 
 
+FUNCTION_MODULE = """\
+variable "name" {}
+resource "aws_iam_role" "this" {
+  name = "${var.name}-role"
+}
+resource "aws_iam_role_policy" "data" {
+  role   = aws_iam_role.this.id
+  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",
+    Action = "dynamodb:GetItem", Resource = [for t in ["a", "b"] :
+      "arn:aws:dynamodb:eu-west-1:123456789012:table/${var.name}-${t}"]}]})
+}
+resource "aws_lambda_function" "this" {
+  function_name = var.name
+  role          = aws_iam_role.this.arn
+}
+"""
+
+
+def module_checkout(root: Path, n: int) -> None:
+    (root / ".git").mkdir()
+    calls = []
+    for i in range(n):
+        module = root / "modules" / f"fn{i}"
+        module.mkdir(parents=True)
+        (module / "main.tf").write_text(FUNCTION_MODULE)
+        (module / "variables.tf").write_text(
+            "".join(f'variable "v{k}" {{\n  default = {k}\n}}\n' for k in range(20)))
+        calls.append(f'module "fn{i}" {{\n  source = "./modules/fn{i}"\n  name = "fn{i}"\n}}\n')
+    (root / "main.tf").write_text("".join(calls))
+
+
+def modules(root: Path, context: ResolveContext, notices: Notices) -> GrantSet:
+    return load_declared(discover(root), context, notices, root=root)
+
+
 Loader = Callable[[Path, ResolveContext, Notices], GrantSet]
 
 
@@ -101,7 +139,8 @@ def measure(label: str, load: Loader, path: Path) -> None:
     grants = load(path, ResolveContext(), Notices())
     elapsed = time.perf_counter() - start
     statements = sum(len(r.statements) for r in grants.roles.values())
-    size = path.stat().st_size
+    size = sum(p.stat().st_size for p in path.rglob("*.tf")) if path.is_dir() \
+        else path.stat().st_size
     print(f"{label:<11} {size / 1e6:6.2f} MB {len(grants.roles):6d} roles "
           f"{statements:7d} statements {elapsed:7.2f} s {statements / elapsed:9.0f} statements/s")
 
@@ -119,6 +158,9 @@ def main() -> None:
         measure("serverless", serverless.load, root / "serverless.yml")
         measure("terraform", terraform.load, root / "main.tf")
         measure("plan", terraform_plan.load, root / "plan.json")
+        (root / "checkout").mkdir()
+        module_checkout(root / "checkout", n // 2)
+        measure("tf modules", modules, root / "checkout")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
 
