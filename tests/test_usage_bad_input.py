@@ -76,6 +76,26 @@ def test_missing_and_mistyped_fields_do_not_raise() -> None:
     assert observation.notices.count("unknown-service") == 1  # the call named 5
 
 
+def test_fields_of_the_wrong_type_name_no_resource() -> None:
+    # Fields whose parser reads text (queue URLs, function names, secrets, KMS keys,
+    # SageMaker endpoints) given lists, numbers or objects: the call is kept on "*".
+    wrong: list[tuple[str, str, str, object]] = [
+        ("sqs", "SendMessage", "queue_url", ["https://sqs.us-east-1.amazonaws.com/1/q"]),
+        ("lambda", "Invoke", "function_name", 5),
+        ("secretsmanager", "GetSecretValue", "secret_id", {"name": "s"}),
+        ("kms", "Decrypt", "key_id", ["k"]),
+        ("runtime.sagemaker", "InvokeEndpoint", "endpoint_name", 3.5),
+    ]
+    calls = [{"id": f"c{n}", "name": name, "start_time": 1.5,
+              "aws": {"operation": operation, "region": "us-east-1", field: value}}
+             for n, (name, operation, field, value) in enumerate(wrong)]
+    observation = observe([_trace(_segment(calls))])
+    assert accesses(observation) == {FN: {
+        (action, "*", 1, False, False) for action in (
+            "sqs:SendMessage", "lambda:InvokeFunction", "secretsmanager:GetSecretValue",
+            "kms:Decrypt", "sagemaker:InvokeEndpoint")}}
+
+
 def test_unknown_service_is_counted_not_guessed() -> None:
     call = {"id": "c1", "name": "FrobnicatorService", "namespace": "aws",
             "aws": {"operation": "Frobnicate"}}

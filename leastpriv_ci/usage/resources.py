@@ -116,6 +116,8 @@ PARSERS: Mapping[str, Parser] = {
     "names": _names,
     "lower": _lower,
 }
+# Parsers given any JSON value (a list of names); the others only text.
+TAKES_ANY_VALUE = frozenset({"names"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +190,9 @@ def _first(fields: Fields, refs: tuple[FieldRef, ...], where: Where) -> str | li
         raw = fields.get(ref.name)
         if raw is None or raw == "":
             continue
-        if ref.parser is not None:
-            value = PARSERS[ref.parser](raw, where)
-        else:
-            value = raw if isinstance(raw, str) else None
+        if not isinstance(raw, str) and ref.parser not in TAKES_ANY_VALUE:
+            continue  # a hostile trace may hold anything; these fields are text
+        value = PARSERS[ref.parser](raw, where) if ref.parser is not None else raw
         if value:
             return value
     return None
