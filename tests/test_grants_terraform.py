@@ -436,3 +436,80 @@ def test_for_expressions_that_cannot_be_evaluated_stay_unresolved(tmp_path: Path
                      '{for k, v in local.buckets : v => k...}'):  # grouping
         (only,) = _policy_resources(tmp_path, resource)
         assert only.startswith("<unresolved:"), resource
+
+
+DYNAMIC = """\
+variable "buckets" {
+  default = ["logs", "data"]
+}
+locals {
+  queues = {jobs = "arn:aws:sqs:eu-west-1:1:jobs", mail = "arn:aws:sqs:eu-west-1:1:mail"}
+}
+data "aws_iam_policy_document" "d" {
+  statement {
+    actions   = ["dynamodb:GetItem"]
+    resources = ["arn:aws:dynamodb:eu-west-1:1:table/t"]
+  }
+  dynamic "statement" {
+    for_each = var.buckets
+    content {
+      sid       = "Read${statement.key}"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:aws:s3:::${statement.value}/*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.queues
+    iterator = queue
+    content {
+      sid       = queue.key
+      actions   = ["sqs:SendMessage"]
+      resources = [queue.value]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/name"
+        values   = [queue.key]
+      }
+    }
+  }
+  UNEXPANDED
+}
+resource "aws_iam_role" "r" {
+  name = "r"
+}
+resource "aws_iam_role_policy" "p" {
+  role   = aws_iam_role.r.id
+  policy = data.aws_iam_policy_document.d.json
+}
+"""
+
+
+def test_dynamic_statements_are_expanded_over_their_for_each(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(DYNAMIC.replace("UNEXPANDED", ""))
+    grants, notices = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert [(s.sid, s.actions, s.resources) for s in statements] == [
+        (None, ("dynamodb:GetItem",), ("arn:aws:dynamodb:eu-west-1:1:table/t",)),
+        ("Read0", ("s3:GetObject",), ("arn:aws:s3:::logs/*",)),
+        ("Read1", ("s3:GetObject",), ("arn:aws:s3:::data/*",)),
+        ("jobs", ("sqs:SendMessage",), ("arn:aws:sqs:eu-west-1:1:jobs",)),
+        ("mail", ("sqs:SendMessage",), ("arn:aws:sqs:eu-west-1:1:mail",)),
+    ]
+    assert statements[3].conditions == {"StringEquals": {"aws:ResourceTag/name": ("jobs",)}}
+    lines = DYNAMIC.splitlines()
+    static = lines.index("  statement {") + 1
+    first, second = [n + 1 for n, line in enumerate(lines) if line == "    content {"]
+    assert [s.origin.line for s in statements] == [static, first, first, second, second]
+    assert not notices.count("terraform-dynamic-block")
+
+
+def test_dynamic_statements_that_cannot_be_expanded_are_named(tmp_path: Path) -> None:
+    unknown = ('dynamic "statement" {\n    for_each = var.missing\n'
+               '    content {\n      actions = ["s3:*"]\n    }\n  }')
+    text = DYNAMIC.replace("UNEXPANDED", unknown)
+    (tmp_path / "main.tf").write_text(text)
+    grants, notices = _load(tmp_path / "main.tf")
+    assert len(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements) == 5
+    (notice,) = [n for n in notices.items() if n.code == "terraform-dynamic-block"]
+    line = text.splitlines().index('  dynamic "statement" {', 30) + 1
+    assert notice.examples == (f"{tmp_path / 'main.tf'}:{line}",)

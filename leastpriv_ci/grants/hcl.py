@@ -168,14 +168,15 @@ class Evaluator:
     depth: int = 0
     scopes: list[dict[str, Any]] = field(default_factory=list)  # for-expression variables
 
-    def value(self, expression: Expression) -> Any:
-        """The value of an attribute expression (each top-level evaluation has its budget).
+    def value(self, expression: Expression, scope: dict[str, Any] | None = None) -> Any:
+        """The value of an attribute expression (each top-level evaluation has its budget),
+        with ``scope``'s variables (a dynamic block's iterator) defined.
 
-        A referenced expression (a local, another attribute) sees no for-expression
-        variables of the expression that referenced it."""
+        A referenced expression (a local, another attribute) sees no variables of the
+        expression that referenced it."""
         if self.depth == 0:
             self.steps = 0
-        scopes, self.scopes = self.scopes, []
+        scopes, self.scopes = self.scopes, [scope] if scope else []
         try:
             return self.evaluate(expression.tree, expression.source)
         finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources as package_data
@@ -59,6 +59,7 @@ NAME = "terraform"
 MAX_MODULE_FILES = 500
 MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a module
 MAX_MODULE_CALLS = 200  # instances of one module read
+MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
     "resources and module calls with count or for_each are read once, not per instance; "
@@ -330,8 +331,8 @@ class Module:
             self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add)
         return self._evaluator
 
-    def value(self, expression: Expression | None) -> Any:
-        return None if expression is None else self.evaluator.value(expression)
+    def value(self, expression: Expression | None, scope: dict[str, Any] | None = None) -> Any:
+        return None if expression is None else self.evaluator.value(expression, scope)
 
     # -- references ---------------------------------------------------------------------
 
@@ -658,21 +659,53 @@ class Module:
                 self.notices.add("terraform-unresolved-policy",
                                  "a policy document is not resolvable offline; its grants stay "
                                  "unresolved", f"{file}:{block.line}: source_policy_documents")
-        for index, statement in enumerate(block.nested("statement")):
-            raw = self.document_statement(statement)
+        for index, (statement, scope) in enumerate(self.statement_blocks(block)):
+            raw = self.document_statement(statement, scope)
             here = Origin(file=file, line=statement.line,
                           logical_id=f"data.aws_iam_policy_document.{data_name}",
                           policy_name=policy)
             parsed = self.statement(raw, index, policy, here)
             if parsed is not None:
                 out.append(parsed)
-        if any(b.type == "dynamic" for b in block.blocks):
-            self.notices.add("terraform-dynamic-block",
-                             "dynamic statement blocks are not expanded", f"{file}:{block.line}")
         return tuple(out)
 
-    def document_statement(self, block: Block) -> LocatedDict:
-        """A ``statement { ... }`` block as an IAM JSON statement."""
+    def statement_blocks(self, document: Block
+                         ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
+        """A policy document's ``statement`` blocks in order, each ``dynamic "statement"``
+        expanded over its ``for_each`` (its ``content`` with the iterator defined)."""
+        for block in document.blocks:
+            if block.type == "statement":
+                yield block, None
+                continue
+            if block.type != "dynamic" or block.labels != ("statement",):
+                continue
+            where = f"{block.source.path}:{block.line}"
+            contents = block.nested("content")
+            items = self.value(block.attributes.get("for_each"))
+            iterator = traversal(block.attributes["iterator"].tree) \
+                if "iterator" in block.attributes else ["statement"]
+            if isinstance(items, Mapping):
+                pairs: list[tuple[Any, Any]] = list(items.items())
+            elif isinstance(items, list):
+                pairs = list(enumerate(items))
+            else:
+                self.notices.add("terraform-dynamic-block", "dynamic statement blocks whose "
+                                 "for_each is not known offline are not expanded", where)
+                continue
+            if len(contents) != 1 or iterator is None or len(iterator) != 1:
+                self.notices.add("terraform-dynamic-block", "a dynamic statement block needs "
+                                 "one content block and a plain iterator name", where)
+                continue
+            if any(b.type == "dynamic" for b in contents[0].blocks):
+                self.notices.add("terraform-dynamic-block", "dynamic blocks inside a dynamic "
+                                 "statement are not expanded", where)
+            for key, item in pairs[:MAX_DYNAMIC_STATEMENTS]:
+                yield contents[0], {iterator[0]: {"key": key, "value": item}}
+
+    def document_statement(self, block: Block,
+                           scope: dict[str, Any] | None = None) -> LocatedDict:
+        """A ``statement { ... }`` block as an IAM JSON statement (``scope``: a dynamic
+        block's iterator)."""
         raw = LocatedDict()
         raw.line = block.line
         pairs = (("sid", "Sid"), ("effect", "Effect"), ("actions", "Action"),
@@ -680,21 +713,21 @@ class Module:
                  ("not_resources", "NotResource"))
         for argument, key in pairs:
             if argument in block.attributes:
-                raw[key] = _plain(self.value(block.attributes[argument]))
+                raw[key] = _plain(self.value(block.attributes[argument], scope))
         raw.setdefault("Effect", ALLOW)
         conditions: dict[str, dict[str, Any]] = {}
         for condition in block.nested("condition"):
-            test = _plain(self.value(condition.attributes.get("test")))
-            variable = _plain(self.value(condition.attributes.get("variable")))
-            values = _plain(self.value(condition.attributes.get("values")))
+            test = _plain(self.value(condition.attributes.get("test"), scope))
+            variable = _plain(self.value(condition.attributes.get("variable"), scope))
+            values = _plain(self.value(condition.attributes.get("values"), scope))
             conditions.setdefault(str(test), {})[str(variable)] = values
         if conditions:
             raw["Condition"] = conditions
         for kind, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
             principals: dict[str, Any] = {}
             for principal in block.nested(kind):
-                principal_type = _plain(self.value(principal.attributes.get("type")))
-                identifiers = _plain(self.value(principal.attributes.get("identifiers")))
+                principal_type = _plain(self.value(principal.attributes.get("type"), scope))
+                identifiers = _plain(self.value(principal.attributes.get("identifiers"), scope))
                 principals[str(principal_type)] = identifiers
             if principals:
                 raw[key] = principals
