@@ -271,9 +271,10 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
         'module "api" {\n  source = "./modules/api"\n}\n'
         'module "workers" {\n  source = "./modules/worker"\n  count  = 2\n}\n')
     (tmp_path / "iam.tf").write_text(
-        'resource "aws_iam_role" "per_fn" {\n  for_each = toset(["a", "b"])\n'
+        'variable "names" {}\n'
+        'resource "aws_iam_role" "per_fn" {\n  for_each = toset(var.names)\n'
         '  name = "fn-${each.key}"\n}\n'
-        'resource "aws_s3_bucket" "b" {\n  count = 2\n}\n')
+        'resource "aws_s3_bucket" "b" {\n  count = var.n\n}\n')
     _, notices = _load(tmp_path / "main.tf")
     (remote,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
     assert remote.examples == (f"{tmp_path / 'main.tf'}:2 module.vpc",)  # local ones are
@@ -282,7 +283,7 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
     assert count.examples == (f"{tmp_path / 'main.tf'}:8 module.workers",)
     _, notices = _load(tmp_path / "iam.tf")
     (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
-    assert count.examples == (f"{tmp_path / 'iam.tf'}:1 aws_iam_role.per_fn",)  # not the bucket
+    assert count.examples == (f"{tmp_path / 'iam.tf'}:2 aws_iam_role.per_fn",)  # not the bucket
 
 
 FUNCTION_MODULE = """\
@@ -420,6 +421,9 @@ def test_for_expressions_build_lists_and_objects(tmp_path: Path) -> None:
         f"{table}/orders", f"{table}/lines")
     assert _policy_resources(tmp_path, f'[for i, t in var.tables : "{table}/${{i}}-${{t}}"'
                                        ' if t == "lines"]') == (f"{table}/1-lines",)
+    assert _policy_resources(tmp_path, f'[\n  for t in var.tables :\n  "{table}/${{t}}"\n'
+                                       '  if t != "lines"\n]') == (
+        f"{table}/orders", f"{table}/audit")  # spread over lines
     assert _policy_resources(tmp_path, '[for v in {for k, arn in local.buckets : k => '
                                        '"${arn}/*"} : v if v != "arn:aws:s3:::data/*"]') \
         == ("arn:aws:s3:::logs/*",)
@@ -513,3 +517,85 @@ def test_dynamic_statements_that_cannot_be_expanded_are_named(tmp_path: Path) ->
     (notice,) = [n for n in notices.items() if n.code == "terraform-dynamic-block"]
     line = text.splitlines().index('  dynamic "statement" {', 30) + 1
     assert notice.examples == (f"{tmp_path / 'main.tf'}:{line}",)
+
+
+REPEATED = """\
+variable "functions" {
+  default = {
+    orders  = {tables = ["orders"]}
+    billing = {tables = ["bills", "orders"]}
+  }
+}
+resource "aws_iam_role" "fn" {
+  for_each = var.functions
+  name     = "${each.key}-role"
+}
+resource "aws_iam_role_policy" "fn" {
+  for_each = var.functions
+  role     = aws_iam_role.fn[each.key].id
+  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",
+    Action = "dynamodb:GetItem", Resource = [for t in each.value.tables :
+      "arn:aws:dynamodb:eu-west-1:123456789012:table/${t}"]}]})
+}
+resource "aws_iam_policy" "shared" {
+  count  = 2
+  name   = "shared-${count.index}"
+  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",
+    Action = "sqs:SendMessage", Resource = "arn:aws:sqs:eu-west-1:123456789012:q${count.index}"}]})
+}
+resource "aws_iam_role_policy_attachment" "shared" {
+  role       = aws_iam_role.fn["billing"].name
+  policy_arn = aws_iam_policy.shared[1].arn
+}
+resource "aws_lambda_function" "fn" {
+  for_each      = toset(["orders", "billing"])
+  function_name = each.value
+  role          = aws_iam_role.fn[each.key].arn
+}
+"""
+
+
+def test_count_and_for_each_give_one_role_and_function_per_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(REPEATED)
+    grants, notices = _load(tmp_path / "main.tf")
+    orders = f"arn:aws:iam::{ACCOUNT}:role/orders-role"
+    billing = f"arn:aws:iam::{ACCOUNT}:role/billing-role"
+    assert sorted(grants.roles) == sorted([orders, billing])
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table"
+    assert [(s.actions, s.resources) for s in grants.roles[orders].statements] == [
+        (("dynamodb:GetItem",), (f"{table}/orders",))]
+    assert [(s.actions, s.resources) for s in grants.roles[billing].statements] == [
+        (("dynamodb:GetItem",), (f"{table}/bills", f"{table}/orders")),
+        (("sqs:SendMessage",), ("arn:aws:sqs:eu-west-1:123456789012:q1",))]
+    assert grants.roles[billing].origin.logical_id == 'aws_iam_role.fn["billing"]'
+    assert [p.origin.logical_id for p in grants.roles[billing].policies] == [
+        'aws_iam_role_policy.fn["billing"]', "aws_iam_policy.shared[1]"]
+    assert {(b.function, b.role, b.names) for b in grants.bindings} == {
+        ("orders", orders, ('aws_lambda_function.fn["orders"]',)),
+        ("billing", billing, ('aws_lambda_function.fn["billing"]',)),
+    }
+    assert not notices.count("terraform-count-not-expanded")
+    assert not notices.count("terraform-role-not-in-module")
+
+
+def test_a_resource_with_no_instances_declares_nothing(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "off" {\n  count = 0\n  name = "off"\n}\n'
+        'resource "aws_iam_role" "on" {\n  for_each = {}\n  name = "on-${each.key}"\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = aws_iam_role.off[0].arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert grants.roles == {}
+    (binding,) = grants.bindings
+    assert binding.role.startswith("<unresolved:")
+    assert notices.count("terraform-unresolved-role") == 1
+
+
+def test_an_edited_call_is_read_again(tmp_path: Path) -> None:
+    path = _repository(tmp_path)
+    grants, _ = _load(path)
+    assert f"arn:aws:iam::{ACCOUNT}:role/billing/billing-role" in grants.roles
+    stacks = tmp_path / "stacks" / "main.tf"
+    stacks.write_text(stacks.read_text().replace('"billing"', '"invoices"'))  # in place
+    grants, _ = _load(path)
+    assert f"arn:aws:iam::{ACCOUNT}:role/billing/invoices-role" in grants.roles

@@ -221,7 +221,7 @@ class Evaluator:
         if kind == "function_call":
             return self._call(tree, kids, source)
         if kind in ("identifier", "get_attr_expr_term", "index_expr_term"):
-            path = traversal(tree)
+            path = traversal(tree, lambda index: _index_text(self.evaluate(index, source)))
             if path is None:
                 return Unknown(source.snippet(tree))
             for scope in reversed(self.scopes):
@@ -247,8 +247,12 @@ class Evaluator:
         intro, body = trees[0], trees[1:]
         names = [_name(c) for c in intro.children
                  if isinstance(c, Tree) and c.data == "identifier"]
-        collected = [c for c in intro.children if isinstance(c, Tree) and c.data != "identifier"]
-        condition = body.pop().children[-1] if body and body[-1].data == "for_cond" else None
+        collected = [c for c in intro.children if isinstance(c, Tree)
+                     and c.data not in ("identifier", "new_line_or_comment")]
+        condition = None
+        if body and body[-1].data == "for_cond":
+            condition = [c for c in body.pop().children if isinstance(c, Tree)
+                         and c.data != "new_line_or_comment"][-1]
         tuple_form = tree.data == "for_tuple_expr"
         if (len(names) not in (1, 2) or len(collected) != 1
                 or len(body) != (1 if tuple_form else 2)
@@ -449,21 +453,25 @@ def descend(value: Any, rest: list[str], spelled: str) -> Any:
     return value
 
 
-def traversal(tree: Tree[Any]) -> list[str] | None:
-    """``a.b["c"][0]`` → ``["a", "b", "c", "0"]``; ``None`` for anything else."""
+IndexValue = Callable[[Tree[Any]], "str | None"]
+
+
+def traversal(tree: Tree[Any], index_value: IndexValue | None = None) -> list[str] | None:
+    """``a.b["c"][0]`` → ``["a", "b", "c", "0"]``; ``None`` for anything else. An index
+    that is no literal (``[each.key]``) is given by ``index_value``, when there is one."""
     if tree.data == "expr_term":
         inner = [c for c in tree.children if isinstance(c, Tree)]
-        return traversal(inner[0]) if len(inner) == 1 else None
+        return traversal(inner[0], index_value) if len(inner) == 1 else None
     if tree.data == "identifier":
         return [_name(tree)]
     if tree.data == "get_attr_expr_term":
-        head = traversal(tree.children[0])
+        head = traversal(tree.children[0], index_value)
         attr = tree.children[1]
         if head is None:
             return None
         return [*head, _name(attr.children[-1])]
     if tree.data == "index_expr_term":
-        head = traversal(tree.children[0])
+        head = traversal(tree.children[0], index_value)
         index = tree.children[1]
         if head is None:
             return None
@@ -471,6 +479,8 @@ def traversal(tree: Tree[Any]) -> list[str] | None:
             return [*head, str(index.children[-1])]
         inner = [c for c in index.children if isinstance(c, Tree)]
         literal = _literal_index(inner[0]) if inner else None
+        if literal is None and inner and index_value is not None:
+            literal = index_value(inner[0])
         return None if literal is None else [*head, literal]
     return None
 
@@ -480,6 +490,8 @@ def _literal_index(tree: Tree[Any]) -> str | None:
         if node.data == "int_lit":
             return str(node.children[0])
         if node.data == "string":
+            if next(node.find_data("interpolation"), None) is not None:
+                return None  # "${each.key}": not a literal
             return _literal_string(node)
         if node.data not in ("expr_term",):
             return None
@@ -515,6 +527,19 @@ def _unescape(text: str) -> str:
     return decoded
 
 
+def _listed(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return value
+
+
+def _index_text(value: Any) -> str | None:
+    """An index's value as a traversal step (a key or a list position)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -543,4 +568,7 @@ _STRING_FUNCTIONS: Mapping[str, Callable[[list[Any]], Any]] = {
     "format": lambda a: str(a[0]) % tuple(a[1:]),
     "tostring": lambda a: _scalar(a[0]),
     "trimspace": lambda a: str(a[0]).strip(),
+    "toset": lambda a: list(dict.fromkeys(_listed(a[0]))),
+    "tolist": lambda a: _listed(a[0]),
+    "distinct": lambda a: list(dict.fromkeys(_listed(a[0]))),
 }

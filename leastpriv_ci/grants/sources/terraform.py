@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources as package_data
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from lark import Tree
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import (
@@ -60,10 +62,12 @@ MAX_MODULE_FILES = 500
 MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a module
 MAX_MODULE_CALLS = 200  # instances of one module read
 MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
+MAX_INSTANCES = 1000  # instances one resource with count/for_each expands to
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
-    "resources and module calls with count or for_each are read once, not per instance; "
-    "scan a plan (terraform show -json) for every instance")
+    "module calls with count or for_each, and resources whose count or for_each is not "
+    "known offline, are read once, not per instance; scan a plan (terraform show -json) "
+    "for every instance")
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
@@ -169,8 +173,7 @@ def _callers(folder: Path, repository: Path, context: ResolveContext,
              notices: Notices) -> list[tuple[Module, Block]]:
     """The module calls in the repository whose local source is ``folder``, each with its
     calling module (read without its own callers: one level of inputs is followed)."""
-    files = _tf_files(repository)
-    calls = _call_index(str(repository), tuple(map(_version, files))).get(folder.resolve(), [])
+    calls = _module_calls(repository).get(folder.resolve(), [])
     modules: dict[Path, Module] = {}
     found: list[tuple[Module, Block]] = []
     for path, call in calls:
@@ -182,55 +185,62 @@ def _callers(folder: Path, repository: Path, context: ResolveContext,
     return found
 
 
-@lru_cache(maxsize=4)
-def _call_index(repository: str, versions: tuple[tuple[str, int, int], ...]
-                ) -> dict[Path, list[tuple[Path, Block]]]:
-    """Called folder → the local module calls naming it, over the checkout's ``.tf`` files
-    at these versions (built once per scan, not once per module file)."""
-    root = Path(repository)
-    index: dict[Path, list[tuple[Path, Block]]] = {}
-    for version in versions:
-        try:
-            calls = _calls_cached(*version)
-        except (UserError, OSError, ValueError):
-            continue  # that file's own load names what is wrong with it
-        path = Path(version[0])
-        for call in calls:
-            source = _local_source(call)
-            called = path.parent / source if source is not None else None
-            if called is not None and inside(called, root):
-                index.setdefault(called.resolve(), []).append((path, call))
-    return index
+class _ModuleCalls:
+    """Per checkout: called folder → the local module calls naming it, over its ``.tf``
+    files (tool and vendored folders left out).
 
-
-class _TfFiles:
-    """The ``.tf`` files of a checkout, tool and vendored folders left out.
-
-    Every file of a called module looks for its callers, so the walk is remembered per
-    checkout and reused while no folder it went through has changed (a folder's mtime
-    moves when an entry is added, removed or renamed); what a file holds is checked by
-    the parse cache, keyed by the file's own mtime and size.
+    Every file of a called module asks for its callers, so the index is built once and
+    reused while the checkout looks the same: no folder the walk went through has changed
+    (a folder's mtime moves when an entry is added, removed or renamed) and no file
+    holding a call has (mtime and size). A file edited in place to hold its first call is
+    seen once its folder changes; a scan reads files that do not change under it.
     """
 
     def __init__(self) -> None:
-        self._walks: dict[Path, tuple[list[Path], list[tuple[str, int]]]] = {}
+        self._known: dict[Path, _CallIndex] = {}
 
-    def __call__(self, repository: Path) -> list[Path]:
-        known = self._walks.get(repository)
-        if known is not None and all(_mtime(folder) == stamp for folder, stamp in known[1]):
-            return known[0]
-        files: list[Path] = []
+    def __call__(self, repository: Path) -> dict[Path, list[tuple[Path, Block]]]:
+        known = self._known.get(repository)
+        if known is not None and all(_mtime(f) == stamp for f, stamp in known.folders) \
+                and all(_version(Path(v[0])) == v for v in known.holders):
+            return known.callers
         folders: list[tuple[str, int]] = []
+        holders: list[tuple[str, int, int]] = []
+        index: dict[Path, list[tuple[Path, Block]]] = {}
+        for path in self._walk(repository, folders):
+            try:
+                version = _version(path)
+                calls = _calls_cached(*version)
+            except (UserError, OSError, ValueError):
+                continue  # that file's own load names what is wrong with it
+            if calls:
+                holders.append(version)
+            for call in calls:
+                source = _local_source(call)
+                called = path.parent / source if source is not None else None
+                if called is not None and inside(called, repository):
+                    index.setdefault(called.resolve(), []).append((path, call))
+        if len(self._known) >= 16:
+            self._known.clear()
+        self._known[repository] = _CallIndex(folders, holders, index)
+        return index
+
+    @staticmethod
+    def _walk(repository: Path, folders: list[tuple[str, int]]) -> list[Path]:
+        files: list[Path] = []
         for folder, subfolders, names in os.walk(repository):
             subfolders[:] = sorted(f for f in subfolders if f not in SKIPPED_DIRS)
             folders.append((folder, _mtime(folder)))
             files.extend(Path(folder, name) for name in sorted(names) if name.endswith(".tf"))
             if len(files) >= MAX_REPOSITORY_FILES:
                 break
-        if len(self._walks) >= 16:
-            self._walks.clear()
-        self._walks[repository] = (files[:MAX_REPOSITORY_FILES], folders)
         return files[:MAX_REPOSITORY_FILES]
+
+
+class _CallIndex(NamedTuple):
+    folders: list[tuple[str, int]]  # each folder walked, with its mtime
+    holders: list[tuple[str, int, int]]  # each file holding a module call, with its version
+    callers: dict[Path, list[tuple[Path, Block]]]  # called folder → its calls
 
 
 def _mtime(folder: str) -> int:
@@ -240,7 +250,7 @@ def _mtime(folder: str) -> int:
         return -1
 
 
-_tf_files = _TfFiles()
+_module_calls = _ModuleCalls()
 
 
 def _text_of(path: Path) -> str:
@@ -290,6 +300,28 @@ class PolicyArn:
     """``aws_iam_policy.NAME.arn``: the policy's document is in the module."""
 
     name: str
+    key: str | int | None = None  # the instance, for a policy with count/for_each
+
+
+class Instance(NamedTuple):
+    """One instance of a resource: ``key`` is its ``for_each`` key or ``count`` index
+    (None: not repeated, or repeated over what is not known offline); ``scope`` defines
+    ``each``/``count`` while its arguments are evaluated."""
+
+    key: str | int | None
+    scope: dict[str, Any] | None
+
+
+SINGLE = Instance(None, None)
+
+
+class Attachment(NamedTuple):
+    """A policy or attachment resource instance naming a role instance."""
+
+    kind: str
+    name: str
+    block: Block
+    instance: Instance
 
 
 @dataclass
@@ -309,8 +341,9 @@ class Module:
     locals: dict[str, Expression] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
     _evaluator: Evaluator | None = None
-    _attachments: dict[str, list[tuple[str, str, Block]]] | None = None
+    _attachments: dict[tuple[str, str | int | None], list[Attachment]] | None = None
     _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _instances: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for source in self.files:
@@ -388,24 +421,87 @@ class Module:
     def _attribute(self, kind: str, name: str, attribute: str, rest: list[str],
                    spelled: str) -> Any:
         block = self.resources[(kind, name)]
+        instance = self.instance(kind, name, attribute)
+        if instance is None:
+            return Unknown(spelled)
+        if instance.key is not None:  # repeated: the step after the name is the instance key
+            if not rest:
+                return Unknown(spelled)
+            attribute, rest = rest[0], rest[1:]
         if kind == "aws_iam_policy" and attribute in ("arn", "id") and not rest:
-            return PolicyArn(name)
+            return PolicyArn(name, instance.key)
         if attribute in block.attributes:
-            memo = (kind, name, attribute)
+            memo = (kind, f"{name}[{instance.key}]", attribute)
             if memo not in self._values:
-                self._values[memo] = self.value(block.attributes[attribute])
+                self._values[memo] = self.value(block.attributes[attribute], instance.scope)
             return descend(self._values[memo], rest, spelled)
         known = _arn_table()["types"].get(kind)
         template = known["attrs"].get(attribute) if known else None
         if template is None:
             return Unknown(spelled)
-        resource_name = self.value(block.attributes.get(known["name"]))
+        resource_name = self.value(block.attributes.get(known["name"]), instance.scope)
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
-        path = self.value(block.attributes.get("path")) or "/"
+        path = self.value(block.attributes.get("path"), instance.scope) or "/"
         return descend(self._fill(template, {"name": resource_name, "path": str(path),
                                            "slash": "" if resource_name.startswith("/")
                                            else "/"}), rest, spelled)
+
+    # -- instances (count, for_each) -----------------------------------------------------
+
+    def instances(self, kind: str, name: str) -> list[Instance]:
+        """The instances of a resource: one per ``for_each`` key or ``count`` index when
+        those are known offline, else the resource read once."""
+        found = self._instances.get((kind, name))
+        if found is None:
+            found = self._instances[(kind, name)] = self._expand(self.resources[(kind, name)])
+        return found
+
+    def _expand(self, block: Block) -> list[Instance]:
+        if "for_each" in block.attributes:
+            items = self.value(block.attributes["for_each"])
+            if isinstance(items, Mapping):
+                pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in items.items()]
+            elif isinstance(items, list) and all(isinstance(v, str) for v in items):
+                pairs = [(v, v) for v in dict.fromkeys(items)]  # a set of strings
+            else:
+                return [SINGLE]
+            return [Instance(key, {"each": {"key": key, "value": value}})
+                    for key, value in pairs[:MAX_INSTANCES]]
+        if "count" in block.attributes:
+            count = self.value(block.attributes["count"])
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                return [Instance(index, {"count": {"index": index}})
+                        for index in range(min(count, MAX_INSTANCES))]
+            return [SINGLE]
+        return [SINGLE]
+
+    def instance(self, kind: str, name: str, step: str) -> Instance | None:
+        """The instance a reference names: ``step`` is the instance key of a repeated
+        resource (None when no instance has it), else already the attribute."""
+        instances = self.instances(kind, name)
+        if instances == [SINGLE]:
+            return SINGLE
+        return next((i for i in instances if str(i.key) == step), None)  # none for count = 0
+
+    def reference(self, tree: Tree[Any], scope: dict[str, Any] | None,
+                  source: HclFile) -> list[str] | None:
+        """A reference's path, its indexes (``[each.key]``) evaluated in ``scope``."""
+        def index(node: Tree[Any]) -> str | None:
+            value = self.value(Expression(node, node.meta.line, source), scope)
+            return str(value) if isinstance(value, str | int) and not isinstance(value, bool) \
+                else None
+        return traversal(tree, index)
+
+    def role_named(self, tree: Tree[Any], scope: dict[str, Any] | None,
+                   source: HclFile) -> tuple[str, Instance] | None:
+        """The role instance ``aws_iam_role.NAME[KEY].attr`` refers to, if it is one."""
+        path = self.reference(tree, scope, source)
+        if not path or len(path) < 3 or path[0] != "aws_iam_role" \
+                or ("aws_iam_role", path[1]) not in self.resources:
+            return None
+        instance = self.instance("aws_iam_role", path[1], path[2])
+        return None if instance is None else (path[1], instance)
 
     def _fill(self, template: str, values: Mapping[str, str]) -> str:
         return template.format_map({
@@ -421,63 +517,71 @@ class Module:
         self._unexpanded(target)
         self.attachments(target)  # warns about policies for roles the module lacks
         for (kind, name), block in self.resources.items():
-            if block.source is not target:
+            if block.source is not target or kind not in ("aws_iam_role", "aws_lambda_function"):
                 continue
-            if kind == "aws_iam_role":
-                role = self.role(name, block)
-                roles[role.key] = role
-            elif kind == "aws_lambda_function":
-                bindings.append(self.binding(name, block))
+            for instance in self.instances(kind, name):
+                if kind == "aws_iam_role":
+                    role = self.role(name, block, instance)
+                    roles[role.key] = role
+                else:
+                    bindings.append(self.binding(name, block, instance))
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),))
 
     def _unexpanded(self, target: HclFile) -> None:
-        """Say where the file uses ``count``/``for_each`` on a resource this source reads:
-        a static read cannot expand them (a plan JSON has every instance)."""
+        """Say where the file uses ``count``/``for_each`` that is not known offline on a
+        resource this source reads: it is read once (a plan JSON has every instance)."""
         for block in target.blocks:
             where = f"{target.path}:{block.line}"
             if (block.type == "resource" and len(block.labels) == 2
                     and _READ_TYPES.match(block.labels[0])
-                    and ("count" in block.attributes or "for_each" in block.attributes)):
+                    and ("count" in block.attributes or "for_each" in block.attributes)
+                    and self.instances(block.labels[0], block.labels[1]) == [SINGLE]):
                 self.notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
                                  f"{where} {self.prefix}{'.'.join(block.labels)}")
 
-    def role_key(self, name: str) -> str:
+    def role_key(self, name: str, instance: Instance = SINGLE) -> str:
         block = self.resources[("aws_iam_role", name)]
-        role_name = self.value(block.attributes.get("name"))
+        role_name = self.value(block.attributes.get("name"), instance.scope)
         if isinstance(role_name, str) and not is_unresolved(role_name):
-            path = self.value(block.attributes.get("path"))
+            path = self.value(block.attributes.get("path"), instance.scope)
             return role_arn(self.context, role_name, path if isinstance(path, str) else "/")
-        return self.address("aws_iam_role", name)
+        return self.address("aws_iam_role", name, instance)
 
-    def address(self, kind: str, name: str) -> str:
-        """A resource's Terraform address (``module.NAME.`` first in a called module)."""
-        return f"{self.prefix}{kind}.{name}"
+    def address(self, kind: str, name: str, instance: Instance = SINGLE) -> str:
+        """A resource's Terraform address (``module.NAME.`` first in a called module,
+        ``["KEY"]`` or ``[INDEX]`` after a repeated one)."""
+        key = instance.key
+        index = "" if key is None else f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+        return f"{self.prefix}{kind}.{name}{index}"
 
-    def role(self, name: str, block: Block) -> Role:
-        address = self.address("aws_iam_role", name)
+    def role(self, name: str, block: Block, instance: Instance = SINGLE) -> Role:
+        address = self.address("aws_iam_role", name, instance)
+        scope = instance.scope
         policies: list[Policy] = []
         for inline in block.nested("inline_policy"):
-            policy_name = self.value(inline.attributes.get("name"))
+            policy_name = self.value(inline.attributes.get("name"), scope)
             policies.append(self.policy(inline.attributes.get("policy"),
-                                        _text(policy_name, address), address, inline))
-        managed = self.value(block.attributes.get("managed_policy_arns"))
+                                        _text(policy_name, address), address, inline, scope))
+        managed = self.value(block.attributes.get("managed_policy_arns"), scope)
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
-        for kind, other, attachment in self.attachments().get(name, []):
-            address_of = self.address(kind, other)
-            if kind == "aws_iam_role_policy":
-                policy_name = _text(self.value(attachment.attributes.get("name")), address_of)
-                policies.append(self.policy(attachment.attributes.get("policy"), policy_name,
-                                            address_of, attachment))
+        for attachment in self.attachments().get((name, instance.key), []):
+            address_of = self.address(attachment.kind, attachment.name, attachment.instance)
+            attached = attachment.block.attributes
+            own = attachment.instance.scope
+            if attachment.kind == "aws_iam_role_policy":
+                policy_name = _text(self.value(attached.get("name"), own), address_of)
+                policies.append(self.policy(attached.get("policy"), policy_name, address_of,
+                                            attachment.block, own))
             else:
-                policies.append(self.managed(self.value(attachment.attributes.get("policy_arn")),
-                                             address_of, attachment))
-        boundary_value = self.value(block.attributes.get("permissions_boundary"))
+                policies.append(self.managed(self.value(attached.get("policy_arn"), own),
+                                             address_of, attachment.block))
+        boundary_value = self.value(block.attributes.get("permissions_boundary"), scope)
         boundary = self.managed(boundary_value, address, block) \
             if boundary_value is not None else None
-        role_name = self.value(block.attributes.get("name"))
+        role_name = self.value(block.attributes.get("name"), scope)
         return Role(
-            key=self.role_key(name),
+            key=self.role_key(name, instance),
             name=role_name if isinstance(role_name, str) and not is_unresolved(role_name)
             else None,
             policies=tuple(policies), boundary=boundary,
@@ -486,69 +590,73 @@ class Module:
 
     def attachments(
         self, target: HclFile | None = None
-    ) -> dict[str, list[tuple[str, str, Block]]]:
-        """Role (its resource name) → the policy and attachment resources that name it.
+    ) -> dict[tuple[str, str | int | None], list[Attachment]]:
+        """Role instance (resource name, key) → the policy and attachment resource
+        instances that name it.
 
-        Built once per module: a role is named by reference (``aws_iam_role.x.id``) or by
-        its literal name. Policies in ``target`` naming no role here are warned about.
+        Built once per module: a role is named by reference (``aws_iam_role.x.id``,
+        ``aws_iam_role.x[each.key].id``) or by its literal name. Policies in ``target``
+        naming no role here are warned about.
         """
         if self._attachments is not None:
             return self._attachments
-        by_name: dict[str, str] = {}
+        by_name: dict[str, tuple[str, str | int | None]] = {}
         for (kind, name), block in self.resources.items():
             if kind == "aws_iam_role":
-                role_name = self.value(block.attributes.get("name"))
-                if isinstance(role_name, str):
-                    by_name.setdefault(role_name, name)
-        found: dict[str, list[tuple[str, str, Block]]] = {}
+                for instance in self.instances(kind, name):
+                    role_name = self.value(block.attributes.get("name"), instance.scope)
+                    if isinstance(role_name, str):
+                        by_name.setdefault(role_name, (name, instance.key))
+        found: dict[tuple[str, str | int | None], list[Attachment]] = {}
         for (kind, other), block in self.resources.items():
             attribute = _ROLE_ARGUMENT.get(kind)
             expression = block.attributes.get(attribute) if attribute else None
             if expression is None:
                 continue
-            roles: list[str] = []
-            for node in expression.tree.iter_subtrees():
-                if node.data == "get_attr_expr_term":
-                    path = traversal(node)
-                    if path and len(path) >= 3 and path[0] == "aws_iam_role" \
-                            and ("aws_iam_role", path[1]) in self.resources:
-                        roles.append(path[1])
-            if not roles:
-                value = self.value(expression)
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, str) and item in by_name:
-                        roles.append(by_name[item])
-            if not roles and block.source is target:
-                self.notices.add("terraform-role-not-in-module",
-                                 "a policy is attached to a role this module does not declare; "
-                                 "the attached-roles source reads it from the account",
-                                 f"{block.source.path}:{block.line}: {kind}.{other}")
-            for role in dict.fromkeys(roles):
-                found.setdefault(role, []).append((kind, other, block))
+            for instance in self.instances(kind, other):
+                roles: list[tuple[str, str | int | None]] = []
+                for node in expression.tree.iter_subtrees():
+                    if node.data == "get_attr_expr_term":
+                        named = self.role_named(node, instance.scope, expression.source)
+                        if named is not None:
+                            roles.append((named[0], named[1].key))
+                if not roles:
+                    value = self.value(expression, instance.scope)
+                    for item in value if isinstance(value, list) else [value]:
+                        if isinstance(item, str) and item in by_name:
+                            roles.append(by_name[item])
+                if not roles and block.source is target:
+                    self.notices.add("terraform-role-not-in-module",
+                                     "a policy is attached to a role this module does not "
+                                     "declare; the attached-roles source reads it from the "
+                                     "account", f"{block.source.path}:{block.line}: "
+                                     f"{self.address(kind, other, instance)}")
+                for role in dict.fromkeys(roles):
+                    found.setdefault(role, []).append(Attachment(kind, other, block, instance))
         self._attachments = found
         return found
 
-    def binding(self, name: str, block: Block) -> Binding:
-        address = self.address("aws_lambda_function", name)
-        function = self.value(block.attributes.get("function_name"))
+    def binding(self, name: str, block: Block, instance: Instance = SINGLE) -> Binding:
+        address = self.address("aws_lambda_function", name, instance)
+        function = self.value(block.attributes.get("function_name"), instance.scope)
         function_name = function if isinstance(function, str) else address
-        role = self.role_reference(block.attributes.get("role"))
+        role = self.role_reference(block.attributes.get("role"), instance.scope)
         return Binding(
             function=function_name, role=role, names=(address,),
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
         )
 
-    def role_reference(self, expression: Expression | None) -> str:
+    def role_reference(self, expression: Expression | None,
+                       scope: dict[str, Any] | None = None) -> str:
         if expression is None:
             return unresolved("role")
         for node in expression.tree.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
             if node.data == "get_attr_expr_term":
-                path = traversal(node)
-                if path and len(path) >= 3 and path[0] == "aws_iam_role" \
-                        and ("aws_iam_role", path[1]) in self.resources:
-                    return self.role_key(path[1])
+                named = self.role_named(node, scope, expression.source)
+                if named is not None:
+                    return self.role_key(*named)
                 break
-        value = self.value(expression)
+        value = self.value(expression, scope)
         if isinstance(value, str):
             return value
         self.notices.add("terraform-unresolved-role", "a function's role is not resolvable",
@@ -561,10 +669,13 @@ class Module:
         origin = Origin(file=str(block.source.path), line=block.line, logical_id=address)
         if isinstance(arn, PolicyArn):
             policy_block = self.resources[("aws_iam_policy", arn.name)]
-            address = self.address("aws_iam_policy", arn.name)
-            name = _text(self.value(policy_block.attributes.get("name")), address)
+            instance = next((i for i in self.instances("aws_iam_policy", arn.name)
+                             if i.key == arn.key), SINGLE)
+            address = self.address("aws_iam_policy", arn.name, instance)
+            name = _text(self.value(policy_block.attributes.get("name"), instance.scope),
+                         address)
             return self.policy(policy_block.attributes.get("policy"), name, address,
-                               policy_block)
+                               policy_block, instance.scope)
         if isinstance(arn, str):
             return managed_policy(arn, origin, self.notices)
         text = arn.text if isinstance(arn, Unknown) else repr(arn)
@@ -574,12 +685,13 @@ class Module:
         return managed_policy(unresolved(text), origin, self.notices)
 
     def policy(self, expression: Expression | None, name: str, address: str,
-               anchor: Block) -> Policy:
-        """A policy argument (jsonencode, heredoc, file(), a policy document) → Policy."""
+               anchor: Block, scope: dict[str, Any] | None = None) -> Policy:
+        """A policy argument (jsonencode, heredoc, file(), a policy document) → Policy
+        (``scope``: the instance's ``each``/``count``)."""
         file = str(anchor.source.path)
         line = expression.line if expression else anchor.line
         origin = Origin(file=file, line=line, logical_id=address, policy_name=name)
-        value = self.value(expression)
+        value = self.value(expression, scope)
         document: Any
         if not within(value, MAX_VALUES):
             self.notices.add("terraform-eval-limit",
