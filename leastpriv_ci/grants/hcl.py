@@ -166,11 +166,13 @@ class Evaluator:
     notices_add: Callable[[str, str, str], None]
     steps: int = 0
     depth: int = 0
-    scopes: list[dict[str, Any]] = field(default_factory=list)  # for-expression variables
+    # Variables in scope: a for expression's, a dynamic block's iterator, each/count
+    scopes: list[dict[str, Any]] = field(default_factory=list)
 
     def value(self, expression: Expression, scope: dict[str, Any] | None = None) -> Any:
         """The value of an attribute expression (each top-level evaluation has its budget),
-        with ``scope``'s variables (a dynamic block's iterator) defined.
+        with ``scope``'s variables defined (a dynamic block's iterator, a resource
+        instance's ``each`` or ``count``).
 
         A referenced expression (a local, another attribute) sees no variables of the
         expression that referenced it."""
