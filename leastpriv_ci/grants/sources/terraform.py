@@ -4,11 +4,12 @@ A ``.tf`` file is read with the other ``.tf`` files of its folder (its module) a
 context, so references across files resolve; each file yields the roles and functions
 *declared in it*, with every policy attached to them anywhere in the module. A module
 that the repository calls by a local path (``source = "./modules/fn"``) is read once per
-call, its variables given the call's arguments (evaluated in the calling module). Reads
+call, its variables given the call's arguments (evaluated in the calling module); a
+resource with a ``count`` or ``for_each`` known offline, once per instance. Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
-``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"``, and
-``aws_lambda_function.role``.
+``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"`` (``dynamic
+"statement"`` blocks expanded), and ``aws_lambda_function.role``.
 """
 
 from __future__ import annotations
