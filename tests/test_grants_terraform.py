@@ -599,3 +599,53 @@ def test_an_edited_call_is_read_again(tmp_path: Path) -> None:
     stacks.write_text(stacks.read_text().replace('"billing"', '"invoices"'))  # in place
     grants, _ = _load(path)
     assert f"arn:aws:iam::{ACCOUNT}:role/billing/invoices-role" in grants.roles
+
+
+def _outputs_repository(root: Path) -> Path:
+    """A function module given a table ARN that another module's output gives."""
+    path = _repository(root)
+    table = root / "modules" / "table"
+    table.mkdir()
+    (table / "main.tf").write_text(
+        'variable "name" {}\n'
+        'resource "aws_dynamodb_table" "this" {\n  name = var.name\n}\n'
+        'module "stream" {\n  source = "../stream"\n  table = aws_dynamodb_table.this.name\n}\n'
+        'output "arn" {\n  value = "arn:aws:dynamodb:eu-west-1:123456789012:table/${var.name}"\n}\n'
+        'output "stream_arn" {\n  value = module.stream.arn\n}\n')
+    (root / "modules" / "stream").mkdir()
+    (root / "modules" / "stream" / "main.tf").write_text(
+        'variable "table" {}\n'
+        'output "arn" {\n'
+        '  value = "arn:aws:dynamodb:eu-west-1:123456789012:table/${var.table}/stream/s"\n}\n')
+    (root / "stacks" / "main.tf").write_text(
+        'module "tables" {\n  source = "../modules/table"\n  name = "orders"\n}\n'
+        'module "orders" {\n  source = "../modules/fn"\n  name = "orders"\n'
+        '  table_arn = [module.tables.arn, module.tables.stream_arn]\n}\n'
+        'module "broken" {\n  source = "../modules/fn"\n  name = "broken"\n'
+        '  table_arn = [module.tables.nope, module.missing.arn, module.remote.arn]\n}\n'
+        'module "remote" {\n  source = "terraform-aws-modules/dynamodb-table/aws"\n}\n')
+    return path
+
+
+def test_module_outputs_are_read_through_the_modules_they_come_from(tmp_path: Path) -> None:
+    grants, _ = _load(_outputs_repository(tmp_path))
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/orders-role"].statements
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    assert statement.resources == (table, f"{table}/stream/s")  # two modules deep
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/broken-role"].statements
+    assert all(r.startswith("<unresolved:module.") for r in statement.resources)
+
+
+def test_module_outputs_that_refer_to_each_other_end(tmp_path: Path) -> None:
+    path = _outputs_repository(tmp_path)
+    (tmp_path / "modules" / "stream" / "main.tf").write_text(
+        'variable "table" {}\noutput "arn" {\n  value = var.table\n}\n')
+    (tmp_path / "modules" / "table" / "main.tf").write_text(
+        'variable "name" {}\n'
+        'module "stream" {\n  source = "../stream"\n  table = module.stream.arn\n}\n'
+        'output "arn" {\n  value = module.stream.arn\n}\n'
+        'output "stream_arn" {\n  value = module.stream.arn\n}\n')
+    grants, notices = _load(path)
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/orders-role"].statements
+    assert all(r.startswith("<unresolved:") for r in statement.resources)
+    assert notices.count("terraform-reference-cycle") >= 1

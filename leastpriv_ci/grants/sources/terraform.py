@@ -30,6 +30,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT,
     OUTSIDE_CHECKOUT_TEXT,
+    checkout_root,
     inside,
     repository_root,
 )
@@ -64,6 +65,7 @@ MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a modul
 MAX_MODULE_CALLS = 200  # instances of one module read
 MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
 MAX_INSTANCES = 1000  # instances one resource with count/for_each expands to
+MAX_MODULE_DEPTH = 4  # modules deep whose outputs are read
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
     "module calls with count or for_each, and resources whose count or for_each is not "
@@ -336,6 +338,7 @@ class Module:
     notices: Notices
     prefix: str = ""  # "module.NAME." for an instance read with its caller's arguments
     caller: tuple[Module, Block] | None = None  # the calling module and its module block
+    depth: int = 0  # modules above this one whose outputs are being read
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     variables: dict[str, Block] = field(default_factory=dict)
@@ -345,6 +348,9 @@ class Module:
     _attachments: dict[tuple[str, str | int | None], list[Attachment]] | None = None
     _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _instances: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
+    outputs: dict[str, Expression] = field(default_factory=dict)
+    calls: dict[str, Block] = field(default_factory=dict)
+    _children: dict[str, Module | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for source in self.files:
@@ -358,6 +364,11 @@ class Module:
                 elif block.type == "locals":
                     for name, expression in block.attributes.items():
                         self.locals.setdefault(name, expression)
+                elif block.type == "output" and len(block.labels) == 1 \
+                        and "value" in block.attributes:
+                    self.outputs.setdefault(block.labels[0], block.attributes["value"])
+                elif block.type == "module" and len(block.labels) == 1:
+                    self.calls.setdefault(block.labels[0], block)
 
     @property
     def evaluator(self) -> Evaluator:
@@ -387,7 +398,10 @@ class Module:
         if head == "var" and len(path) >= 2:
             argument = self.caller[1].attributes.get(path[1]) if self.caller else None
             if self.caller is not None and argument is not None:
-                return descend(self.caller[0].value(argument), path[2:], spelled)
+                memo = ("var", path[1], "")  # evaluated once, however often it is read
+                if memo not in self._values:
+                    self._values[memo] = self.caller[0].value(argument)
+                return descend(self._values[memo], path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
             if default is None:
@@ -403,6 +417,14 @@ class Module:
             if memo not in self._values:
                 self._values[memo] = self.value(self.locals[path[1]])
             return descend(self._values[memo], path[2:], spelled)
+        if head == "module" and len(path) >= 3:
+            child = self.child(path[1])
+            if child is None or path[2] not in child.outputs:
+                return Unknown(spelled)
+            memo = ("module", path[1], path[2])
+            if memo not in self._values:
+                self._values[memo] = child.value(child.outputs[path[2]])
+            return descend(self._values[memo], path[3:], spelled)
         if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
             return str(self.folder.resolve())
         if head == "data" and len(path) >= 4:
@@ -410,6 +432,25 @@ class Module:
         if len(path) >= 3 and (path[0], path[1]) in self.resources:
             return self._attribute(path[0], path[1], path[2], path[3:], spelled)
         return Unknown(spelled)
+
+    def child(self, name: str) -> Module | None:
+        """The module this one calls as ``name`` by a local path, read with the call's
+        arguments, to read its outputs (None: no such call, a remote source, outside the
+        checkout, or past MAX_MODULE_DEPTH modules deep)."""
+        if name not in self._children:
+            call = self.calls.get(name)
+            source = _local_source(call) if call is not None else None
+            repository = checkout_root(self.folder)
+            folder = self.folder / source if source is not None else None
+            self._children[name] = None
+            if call is not None and folder is not None and self.depth < MAX_MODULE_DEPTH \
+                    and folder.is_dir() and inside(folder, repository) \
+                    and "count" not in call.attributes and "for_each" not in call.attributes:
+                self._children[name] = Module(
+                    _module_files(folder, repository, self.notices), folder, self.context,
+                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=(self, call),
+                    depth=self.depth + 1)
+        return self._children[name]
 
     def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
         if kind == "aws_iam_policy_document" and rest[0] == "json" and (kind, name) in self.data:
