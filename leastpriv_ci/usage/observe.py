@@ -243,7 +243,8 @@ class _Reader:
     def _call(self, node: Node, principal: Principal, trace_id: str | None) -> None:
         """Count one AWS call (``node.aws.operation`` is a string)."""
         aws = node.aws
-        assert aws is not None
+        if aws is None:  # callers pass calls only
+            return
         operation: str = aws.operation
         name = node.name
         if type(name) is not str:
@@ -301,8 +302,8 @@ class _Reader:
 
     def _uncached(self, node: Node, aws: Aws, name: str, operation: str,
                   principal: Principal, trace_id: str | None) -> None:
-        """A call counted on its own: ADOT's extra fields, an unknown name, a field value
-        that cannot be part of a key (a mapping, a list of mappings)."""
+        """A call counted on its own: ADOT's extra fields, or a field value that cannot be
+        part of a key (a mapping, a list of mappings)."""
         targets = self._targets(node, aws, name, operation, principal, None)
         if targets is not None:
             self._record(node, targets, principal.arn, _when(node), trace_id)
