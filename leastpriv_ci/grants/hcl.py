@@ -223,7 +223,7 @@ class Evaluator:
         if kind == "function_call":
             return self._call(tree, kids, source)
         if kind in ("identifier", "get_attr_expr_term", "index_expr_term"):
-            path = traversal(tree, lambda index: _index_text(self.evaluate(index, source)))
+            path = traversal(tree, lambda index: index_text(self.evaluate(index, source)))
             if path is None:
                 return Unknown(source.snippet(tree))
             for scope in reversed(self.scopes):
@@ -535,7 +535,7 @@ def _listed(value: Any) -> list[Any]:
     return value
 
 
-def _index_text(value: Any) -> str | None:
+def index_text(value: Any) -> str | None:
     """An index's value as a traversal step (a key or a list position)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None

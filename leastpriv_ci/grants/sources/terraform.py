@@ -46,6 +46,7 @@ from leastpriv_ci.grants.hcl import (
     HeredocText,
     Unknown,
     descend,
+    index_text,
     parse_hcl,
     traversal,
     within,
@@ -530,9 +531,7 @@ class Module:
                   source: HclFile) -> list[str] | None:
         """A reference's path, its indexes (``[each.key]``) evaluated in ``scope``."""
         def index(node: Tree[Any]) -> str | None:
-            value = self.value(Expression(node, node.meta.line, source), scope)
-            return str(value) if isinstance(value, str | int) and not isinstance(value, bool) \
-                else None
+            return index_text(self.value(Expression(node, node.meta.line, source), scope))
         return traversal(tree, index)
 
     def role_named(self, tree: Tree[Any], scope: dict[str, Any] | None,
