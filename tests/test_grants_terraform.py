@@ -649,3 +649,39 @@ def test_module_outputs_that_refer_to_each_other_end(tmp_path: Path) -> None:
     (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/orders-role"].statements
     assert all(r.startswith("<unresolved:") for r in statement.resources)
     assert notices.count("terraform-reference-cycle") >= 1
+
+
+def test_a_module_called_from_a_called_module_gets_both_calls_arguments(
+        tmp_path: Path) -> None:
+    path = _repository(tmp_path)  # modules/fn, called from stacks/ too
+    service = tmp_path / "services" / "orders"
+    service.mkdir(parents=True)
+    (service / "main.tf").write_text(
+        'variable "env" {}\n'
+        'module "api" {\n  source = "../../modules/fn"\n  name = "orders-api-${var.env}"\n'
+        '  table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-${var.env}"\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "orders_staging" {\n  source = "./services/orders"\n  env = "staging"\n}\n'
+        'module "orders_prod" {\n  source = "./services/orders"\n  env = "prod"\n}\n')
+    grants, notices = _load(path)
+    api = {k: r for k, r in grants.roles.items() if "orders-api" in k}
+    assert sorted(api) == [f"arn:aws:iam::{ACCOUNT}:role/orders-api-prod-role",
+                           f"arn:aws:iam::{ACCOUNT}:role/orders-api-staging-role"]
+    prod = api[f"arn:aws:iam::{ACCOUNT}:role/orders-api-prod-role"]
+    assert prod.origin.logical_id == "module.orders_prod.module.api.aws_iam_role.this"
+    assert prod.statements[0].resources == (
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-prod",)
+    assert len(grants.roles) == 4  # and the two calls from stacks/
+    assert not notices.count("terraform-variable-without-default")
+
+
+def test_modules_calling_each_other_end(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    for here, there in (("a", "b"), ("b", "a")):
+        (tmp_path / here).mkdir()
+        (tmp_path / here / "main.tf").write_text(
+            f'variable "n" {{}}\nmodule "next" {{\n  source = "../{there}"\n'
+            f'  n = "{here}-${{var.n}}"\n}}\n'
+            'resource "aws_iam_role" "r" {\n  name = var.n\n}\n')
+    grants, _ = _load(tmp_path / "a" / "main.tf")
+    assert 1 <= len(grants.roles) <= terraform.MAX_MODULE_CALLS + 1

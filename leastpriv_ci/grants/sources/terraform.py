@@ -4,7 +4,8 @@ A ``.tf`` file is read with the other ``.tf`` files of its folder (its module) a
 context, so references across files resolve; each file yields the roles and functions
 *declared in it*, with every policy attached to them anywhere in the module. A module
 that the repository calls by a local path (``source = "./modules/fn"``) is read once per
-call, its variables given the call's arguments (evaluated in the calling module); a
+chain of calls reaching it, its variables given the call's arguments (evaluated in the
+calling module, read the same way); a
 resource with a ``count`` or ``for_each`` known offline, once per instance. Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
@@ -111,19 +112,15 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     target = _parsed(path)  # a syntax error in the file itself is the user's to fix
     repository = repository_root(path)
     siblings = _module_files(path.parent, repository, notices, target)
-    callers = _callers(path.parent, repository, context, notices)
-    if not callers:  # nothing in the checkout calls it: read as it is
-        return Module(siblings, path.parent, context, notices).grants(target)
-    if len(callers) > MAX_MODULE_CALLS:
+    readings = _readings(path.parent, siblings, repository, context, notices)
+    if len(readings) > MAX_MODULE_CALLS:
         notices.add("terraform-module-calls-capped",
                     f"a module called more than {MAX_MODULE_CALLS} times is read for its first "
-                    f"{MAX_MODULE_CALLS} calls", f"{path.parent} ({len(callers)} calls)")
+                    f"{MAX_MODULE_CALLS} calls", f"{path.parent} ({len(readings)} calls)")
     roles: dict[str, Role] = {}
     bindings: list[Binding] = []
-    for caller, call in callers[:MAX_MODULE_CALLS]:
-        instance = Module(siblings, path.parent, context, notices,
-                          prefix=f"module.{call.labels[0]}.", caller=(caller, call))
-        found = instance.grants(target)
+    for module in readings[:MAX_MODULE_CALLS]:
+        found = module.grants(target)
         roles.update(found.roles)
         bindings.extend(found.bindings)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),))
@@ -173,20 +170,30 @@ def _local_source(call: Block) -> str | None:
     return source if source.startswith(("./", "../")) and "${" not in source else None
 
 
-def _callers(folder: Path, repository: Path, context: ResolveContext,
-             notices: Notices) -> list[tuple[Module, Block]]:
-    """The module calls in the repository whose local source is ``folder``, each with its
-    calling module (read without its own callers: one level of inputs is followed)."""
+def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
+              notices: Notices, depth: int = 0) -> list[Module]:
+    """The module in ``folder`` as it is read: once per chain of local module calls that
+    reaches it from a module nobody calls (its variables given each call's arguments,
+    evaluated in the calling module read the same way), or once as it is when nothing in
+    the checkout calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most
+    MAX_MODULE_CALLS + 1 readings (the caller reports a cut)."""
     calls = _module_calls(repository).get(folder.resolve(), [])
-    modules: dict[Path, Module] = {}
-    found: list[tuple[Module, Block]] = []
+    if not calls or depth >= MAX_MODULE_DEPTH:
+        return [Module(files, folder, context, notices)]
+    readings: list[Module] = []
+    callers: dict[Path, list[Module]] = {}
     for path, call in calls:
-        caller = modules.get(path.parent)
-        if caller is None:
-            caller = modules[path.parent] = Module(
-                _module_files(path.parent, repository, notices), path.parent, context, notices)
-        found.append((caller, call))
-    return found
+        if path.parent not in callers:
+            callers[path.parent] = _readings(
+                path.parent, _module_files(path.parent, repository, notices), repository,
+                context, notices, depth + 1)
+        for caller in callers[path.parent]:
+            readings.append(Module(files, folder, context, notices,
+                                   prefix=f"{caller.prefix}module.{call.labels[0]}.",
+                                   caller=(caller, call)))
+            if len(readings) > MAX_MODULE_CALLS:
+                return readings
+    return readings
 
 
 class _ModuleCalls:
