@@ -116,7 +116,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     if len(readings) > MAX_MODULE_CALLS:
         notices.add("terraform-module-calls-capped",
                     f"a module called more than {MAX_MODULE_CALLS} times is read for its first "
-                    f"{MAX_MODULE_CALLS} calls", f"{path.parent} ({len(readings)} calls)")
+                    f"{MAX_MODULE_CALLS} calls", str(path.parent))
     roles: dict[str, Role] = {}
     bindings: list[Binding] = []
     for module in readings[:MAX_MODULE_CALLS]:
