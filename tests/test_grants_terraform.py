@@ -685,3 +685,46 @@ def test_modules_calling_each_other_end(tmp_path: Path) -> None:
             'resource "aws_iam_role" "r" {\n  name = var.n\n}\n')
     grants, _ = _load(tmp_path / "a" / "main.tf")
     assert 1 <= len(grants.roles) <= terraform.MAX_MODULE_CALLS + 1
+
+
+def test_policy_documents_and_policies_passed_between_modules_stay_their_modules(
+        tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "main.tf").write_text(
+        'variable "policy_json" {}\nvariable "policy_arns" {}\n'
+        'data "aws_iam_policy_document" "doc" {\n  statement {\n'
+        '    actions = ["kms:Decrypt"]\n    resources = ["*"]\n  }\n}\n'  # same name: not it
+        'resource "aws_iam_role" "this" {\n  name = "fn"\n'
+        '  managed_policy_arns = var.policy_arns\n}\n'
+        'resource "aws_iam_role_policy" "this" {\n  role = aws_iam_role.this.id\n'
+        '  policy = var.policy_json\n}\n')
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "main.tf").write_text(
+        'data "aws_iam_policy_document" "doc" {\n  statement {\n'
+        '    actions = ["sqs:SendMessage"]\n    resources = ["arn:aws:sqs:eu-west-1:1:q"]\n'
+        '  }\n}\noutput "json" {\n  value = data.aws_iam_policy_document.doc.json\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy_document" "doc" {\n  statement {\n'
+        '    actions = ["s3:GetObject"]\n    resources = ["arn:aws:s3:::b/*"]\n  }\n}\n'
+        'resource "aws_iam_policy" "extra" {\n  name = "extra"\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "sns:Publish", Resource = "arn:aws:sns:eu-west-1:1:t"}]})\n}\n'
+        'module "pol" {\n  source = "./pol"\n}\n'
+        'module "fn" {\n  source = "./fn"\n'
+        '  policy_json = data.aws_iam_policy_document.doc.json\n'
+        '  policy_arns = [aws_iam_policy.extra.arn]\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "x"\n'
+        '    policy = module.pol.json\n  }\n}\n')
+    grants, _ = _load(tmp_path / "fn" / "main.tf")
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/fn"]
+    assert sorted((s.actions, s.origin.file) for s in role.statements) == sorted([
+        (("s3:GetObject",), str(tmp_path / "main.tf")),
+        (("sns:Publish",), str(tmp_path / "main.tf")),
+    ])
+    assert [p.origin.logical_id for p in role.policies] == ["aws_iam_policy.extra",
+                                                            "module.fn.aws_iam_role_policy.this"]
+    grants, _ = _load(tmp_path / "main.tf")
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert statement.actions == ("sqs:SendMessage",)  # pol's document, not the root's
+    assert statement.origin.file == str(tmp_path / "pol" / "main.tf")

@@ -301,17 +301,20 @@ def _arn_table() -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class DocumentRef:
-    """``data.aws_iam_policy_document.NAME.json``."""
+    """``data.aws_iam_policy_document.NAME.json`` of the module ``owner`` (the value may
+    travel to another module as an argument or an output)."""
 
     name: str
+    owner: Module = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class PolicyArn:
-    """``aws_iam_policy.NAME.arn``: the policy's document is in the module."""
+    """``aws_iam_policy.NAME.arn``: the policy's document is in the module ``owner``."""
 
     name: str
-    key: str | int | None = None  # the instance, for a policy with count/for_each
+    key: str | int | None  # the instance, for a policy with count/for_each
+    owner: Module = field(compare=False, repr=False)
 
 
 class Instance(NamedTuple):
@@ -462,7 +465,7 @@ class Module:
 
     def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
         if kind == "aws_iam_policy_document" and rest[0] == "json" and (kind, name) in self.data:
-            return DocumentRef(name)
+            return DocumentRef(name, self)
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None and (kind, name) in self.data:
             return self._fill(template, {})
@@ -479,7 +482,7 @@ class Module:
                 return Unknown(spelled)
             attribute, rest = rest[0], rest[1:]
         if kind == "aws_iam_policy" and attribute in ("arn", "id") and not rest:
-            return PolicyArn(name, instance.key)
+            return PolicyArn(name, instance.key, self)
         if attribute in block.attributes:
             memo = (kind, f"{name}[{instance.key}]", attribute)
             if memo not in self._values:
@@ -715,15 +718,16 @@ class Module:
 
     def managed(self, arn: Any, address: str, block: Block) -> Policy:
         origin = Origin(file=str(block.source.path), line=block.line, logical_id=address)
-        if isinstance(arn, PolicyArn):
-            policy_block = self.resources[("aws_iam_policy", arn.name)]
-            instance = next((i for i in self.instances("aws_iam_policy", arn.name)
+        if isinstance(arn, PolicyArn):  # read in the module that declares the policy
+            owner = arn.owner
+            policy_block = owner.resources[("aws_iam_policy", arn.name)]
+            instance = next((i for i in owner.instances("aws_iam_policy", arn.name)
                              if i.key == arn.key), SINGLE)
-            address = self.address("aws_iam_policy", arn.name, instance)
-            name = _text(self.value(policy_block.attributes.get("name"), instance.scope),
+            address = owner.address("aws_iam_policy", arn.name, instance)
+            name = _text(owner.value(policy_block.attributes.get("name"), instance.scope),
                          address)
-            return self.policy(policy_block.attributes.get("policy"), name, address,
-                               policy_block, instance.scope)
+            return owner.policy(policy_block.attributes.get("policy"), name, address,
+                                policy_block, instance.scope)
         if isinstance(arn, str):
             return managed_policy(arn, origin, self.notices)
         text = arn.text if isinstance(arn, Unknown) else repr(arn)
@@ -749,7 +753,7 @@ class Module:
         if isinstance(value, Encoded):
             document = _plain(value.value)
         elif isinstance(value, DocumentRef):
-            return Policy(name=name, statements=self.document_statements(
+            return Policy(name=name, statements=value.owner.document_statements(
                 value.name, name, address, set()), origin=origin)
         elif isinstance(value, HeredocText):
             document = self.json_text(value.text, value.line, origin)
@@ -803,18 +807,18 @@ class Module:
             return None
 
     def document_statements(self, data_name: str, policy: str, address: str,
-                            seen: set[str]) -> tuple[Statement, ...]:
+                            seen: set[tuple[int, str]]) -> tuple[Statement, ...]:
         """The statements of ``data "aws_iam_policy_document" data_name``."""
-        if data_name in seen:
+        if (id(self), data_name) in seen:
             return ()
-        seen.add(data_name)
+        seen.add((id(self), data_name))
         block = self.data[("aws_iam_policy_document", data_name)]
         file = str(block.source.path)
         out: list[Statement] = []
         sources = self.value(block.attributes.get("source_policy_documents")) or []
         for item in sources if isinstance(sources, list) else [sources]:
             if isinstance(item, DocumentRef):
-                out.extend(self.document_statements(item.name, policy, address, seen))
+                out.extend(item.owner.document_statements(item.name, policy, address, seen))
             else:
                 self.notices.add("terraform-unresolved-policy",
                                  "a policy document is not resolvable offline; its grants stay "
