@@ -728,3 +728,18 @@ def test_policy_documents_and_policies_passed_between_modules_stay_their_modules
     (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     assert statement.actions == ("sqs:SendMessage",)  # pol's document, not the root's
     assert statement.origin.file == str(tmp_path / "pol" / "main.tf")
+
+
+def test_sets_are_keyed_by_their_elements_and_object_keys_become_text(tmp_path: Path) -> None:
+    assert _policy_resources(tmp_path, '[for k, v in toset(["logs", "data"]) : '
+                                       '"arn:aws:s3:::${k}/${v}"]') == (
+        "arn:aws:s3:::logs/logs", "arn:aws:s3:::data/data")
+    assert _policy_resources(tmp_path, '[for k, v in {for i, b in ["x", "y"] : i => b} : '
+                                       '"arn:aws:s3:::${k}-${v}"]') == (
+        "arn:aws:s3:::0-x", "arn:aws:s3:::1-y")
+    text = DYNAMIC.replace("UNEXPANDED", "").replace(
+        "for_each = var.buckets", 'for_each = toset(var.buckets)')
+    (tmp_path / "main.tf").write_text(text)
+    grants, _ = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert [s.sid for s in statements[1:3]] == ["Readlogs", "Readdata"]

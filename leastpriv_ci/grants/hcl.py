@@ -32,6 +32,22 @@ MAX_STRING = 256 * 1024
 MAX_VALUES = 100_000  # values a list/object may span (shared locals repeat without copying)
 
 
+class SetValue(list[Any]):
+    """A set (``toset(...)``): iterated, its keys are its elements, not positions."""
+
+
+def pairs_of(collection: Any) -> list[tuple[Any, Any]] | None:
+    """A collection's (key, value) pairs as Terraform iterates them: a map's keys, a set's
+    elements, a list's positions (None: not a collection)."""
+    if isinstance(collection, Mapping):
+        return list(collection.items())
+    if isinstance(collection, SetValue):
+        return [(item, item) for item in collection]
+    if isinstance(collection, list):
+        return list(enumerate(collection))
+    return None
+
+
 @dataclass(frozen=True)
 class Unknown:
     """A value known only at apply time (or to a fuller evaluator); ``text`` is its source."""
@@ -260,12 +276,8 @@ class Evaluator:
                 or len(body) != (1 if tuple_form else 2)
                 or any(isinstance(c, Token) and str(c) == "..." for c in kids)):
             return unknown
-        collection = self.evaluate(collected[0], source)
-        if isinstance(collection, Mapping):
-            pairs: list[tuple[Any, Any]] = list(collection.items())
-        elif isinstance(collection, list):
-            pairs = list(enumerate(collection))
-        else:
+        pairs = pairs_of(self.evaluate(collected[0], source))
+        if pairs is None:
             return unknown
         items: list[Any] = []
         mapping = LocatedDict()
@@ -282,8 +294,8 @@ class Evaluator:
                 if tuple_form:
                     items.append(self.evaluate(body[0], source))
                     continue
-                name = self.evaluate(body[0], source)
-                if not isinstance(name, str):
+                name = index_text(self.evaluate(body[0], source))  # keys become text
+                if name is None:
                     return unknown
                 mapping[name] = self.evaluate(body[1], source)
             finally:
@@ -570,7 +582,7 @@ _STRING_FUNCTIONS: Mapping[str, Callable[[list[Any]], Any]] = {
     "format": lambda a: str(a[0]) % tuple(a[1:]),
     "tostring": lambda a: _scalar(a[0]),
     "trimspace": lambda a: str(a[0]).strip(),
-    "toset": lambda a: list(dict.fromkeys(_listed(a[0]))),
+    "toset": lambda a: SetValue(dict.fromkeys(_listed(a[0]))),
     "tolist": lambda a: _listed(a[0]),
     "distinct": lambda a: list(dict.fromkeys(_listed(a[0]))),
 }

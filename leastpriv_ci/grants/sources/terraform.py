@@ -48,6 +48,7 @@ from leastpriv_ci.grants.hcl import (
     Unknown,
     descend,
     index_text,
+    pairs_of,
     parse_hcl,
     traversal,
     within,
@@ -845,14 +846,10 @@ class Module:
                 continue
             where = f"{block.source.path}:{block.line}"
             contents = block.nested("content")
-            items = self.value(block.attributes.get("for_each"))
+            pairs = pairs_of(self.value(block.attributes.get("for_each")))
             iterator = traversal(block.attributes["iterator"].tree) \
                 if "iterator" in block.attributes else ["statement"]
-            if isinstance(items, Mapping):
-                pairs: list[tuple[Any, Any]] = list(items.items())
-            elif isinstance(items, list):
-                pairs = list(enumerate(items))
-            else:
+            if pairs is None:
                 self.notices.add("terraform-dynamic-block", "dynamic statement blocks whose "
                                  "for_each is not known offline are not expanded", where)
                 continue
