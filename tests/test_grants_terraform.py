@@ -743,3 +743,104 @@ def test_sets_are_keyed_by_their_elements_and_object_keys_become_text(tmp_path: 
     grants, _ = _load(tmp_path / "main.tf")
     statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     assert [s.sid for s in statements[1:3]] == ["Readlogs", "Readdata"]
+
+
+def test_hostile_expressions_end_cleanly(tmp_path: Path) -> None:
+    # A 3,000-step reference, a format width of gigabytes, strings doubling twenty times:
+    # each ends unresolved, with nothing raised.
+    chain = ".".join(["a"] * 3000)
+    doubling = "\n".join(f'  s{i + 1} = join("", [local.s{i}, local.s{i}, local.s{i}])'
+                         for i in range(20))
+    (tmp_path / "main.tf").write_text(
+        f'locals {{\n  x = 1\n  s0 = "aaaaaaaaaa"\n{doubling}\n}}\n'
+        f'resource "aws_iam_role" "deep" {{\n  name = local.x.{chain}\n}}\n'
+        'resource "aws_iam_role" "wide" {\n  name = format("%0999999999d", 1)\n}\n'
+        'resource "aws_iam_role" "long" {\n  name = local.s20\n}\n'
+        'resource "aws_iam_role" "fine" {\n'
+        '  name = format("arn:aws:iam::123456789012:role/%s-%03d", "x", 7)\n}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    assert set(grants.roles) == {
+        "aws_iam_role.deep", "aws_iam_role.long", "aws_iam_role.wide",
+        f"arn:aws:iam::{ACCOUNT}:role/arn:aws:iam::123456789012:role/x-007"}
+
+
+def _limits(notices: Notices) -> list[str]:
+    return [e for n in notices.items() if n.code == "terraform-eval-limit" for e in n.examples]
+
+
+def test_modules_that_multiply_end_at_their_limit(tmp_path: Path) -> None:
+    # Each module calls itself 30 times and joins their outputs: 30 ** 4 modules unbounded
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "m").mkdir()
+    calls = "".join(f'module "m{i}" {{\n  source = "./"\n}}\n' for i in range(30))
+    refs = ", ".join(f"module.m{i}.x" for i in range(30))
+    (tmp_path / "m" / "main.tf").write_text(
+        f'{calls}output "x" {{\n  value = join("", [{refs}])\n}}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "top" {\n  source = "./m"\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r-${module.top.x}"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")  # in a second, not hours
+    assert list(grants.roles) == ["aws_iam_role.r"]
+    assert any("more than 400 modules" in e for e in _limits(notices))
+
+
+def test_references_nested_through_modules_end_at_their_limit(tmp_path: Path) -> None:
+    # A chain of 20 locals in each of five modules, joined by outputs: past Python's stack
+    def chain(end: str) -> str:
+        steps = "\n".join(f"  b{i} = local.b{i + 1}" for i in range(20))
+        return f"locals {{\n{steps}\n  b20 = {end}\n}}\n"
+    (tmp_path / ".git").mkdir()
+    for level in range(1, 5):
+        (tmp_path / f"n{level}").mkdir()
+        call = f'module "n" {{\n  source = "../n{level + 1}"\n}}\n' if level < 4 else ""
+        end = "module.n.out" if level < 4 else '"end"'
+        (tmp_path / f"n{level}" / "main.tf").write_text(
+            call + chain(end) + 'output "out" {\n  value = local.b0\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "n" {\n  source = "./n1"\n}\n' + chain("module.n.out") +
+        'resource "aws_iam_role" "chain" {\n  name = local.b0\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert list(grants.roles) == ["aws_iam_role.chain"]
+    assert any("references nested too deep" in e for e in _limits(notices))
+
+
+def test_statements_and_policies_that_cannot_be_read_stay_unresolved(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "buckets" {\n  default = ["a"]\n}\nvariable "flag" {}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = jsonencode({Version = "2012-10-17", Statement = [for b in var.buckets :\n'
+        '      {Effect = "Allow", Action = "s3:*", Resource = "arn:aws:s3:::${b}/*"}\n'
+        '      if length(b) > 0]})\n  }\n'
+        '  dynamic "inline_policy" {\n    for_each = var.buckets\n'
+        '    content {\n      name = "d"\n      policy = "{}"\n    }\n  }\n}\n'
+        'resource "aws_iam_role" "a" {\n  name = "a"\n}\n'
+        'resource "aws_iam_role" "b" {\n  name = "b"\n}\n'
+        'resource "aws_iam_role_policy" "either" {\n'
+        '  role = var.flag == "on" ? aws_iam_role.a.id : aws_iam_role.b.id\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "sqs:SendMessage", Resource = "*"}]})\n}\n')
+    grants, notices = _load(tmp_path / "main.tf", parameters={"var.flag": "on"})
+    policies = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].policies
+    assert [s.actions[0].startswith("<unresolved:") for p in policies
+            for s in p.statements] == [True, True]  # the for and the dynamic block
+    assert notices.count("terraform-unresolved-policy") == 1
+    assert notices.count("terraform-dynamic-block") == 1
+    # var.flag has no default: the scan's parameter is used, and picks one branch
+    assert [s.actions for s in grants.roles[f"arn:aws:iam::{ACCOUNT}:role/a"].statements] \
+        == [("sqs:SendMessage",)]
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/b"].statements == ()
+
+
+def test_statements_put_in_roles_are_bounded(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terraform, "MAX_ATTACHED", 5)
+    (tmp_path / "main.tf").write_text(DYNAMIC.replace("UNEXPANDED", "").replace(
+        'resource "aws_iam_role" "r" {\n  name = "r"',
+        'resource "aws_iam_role" "r" {\n  for_each = toset(["x", "y"])\n  name = "r${each.key}"'
+    ).replace("role   = aws_iam_role.r.id", "for_each = toset([\"x\", \"y\"])\n"
+              "  role   = aws_iam_role.r[each.key].id"))
+    grants, notices = _load(tmp_path / "main.tf")
+    first, second = (grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r{k}"] for k in "xy")
+    assert len(first.statements) == 5
+    assert [s.actions[0][:12] for s in second.statements] == ["<unresolved:"]
+    assert notices.count("terraform-eval-limit") == 1

@@ -419,9 +419,12 @@ class Evaluator:
                 return Unknown(source.snippet(tree))
             if all(_plain(v) for v in values):
                 try:
-                    return _STRING_FUNCTIONS[name](values)
-                except (TypeError, ValueError, IndexError):
-                    pass
+                    result = _STRING_FUNCTIONS[name](values)
+                except (TypeError, ValueError, IndexError, OverflowError, MemoryError):
+                    result = None
+                if result is not None and within(result, MAX_VALUES) and (
+                        not isinstance(result, str) or len(result) <= MAX_STRING):
+                    return result
         if name == "templatefile":
             self.notices_add("terraform-templatefile",
                              "templatefile(...) is not rendered; its policy stays unresolved",
@@ -472,31 +475,37 @@ IndexValue = Callable[[Tree[Any]], "str | None"]
 
 def traversal(tree: Tree[Any], index_value: IndexValue | None = None) -> list[str] | None:
     """``a.b["c"][0]`` → ``["a", "b", "c", "0"]``; ``None`` for anything else. An index
-    that is no literal (``[each.key]``) is given by ``index_value``, when there is one."""
-    if tree.data == "expr_term":
-        inner = [c for c in tree.children if isinstance(c, Tree)]
-        return traversal(inner[0], index_value) if len(inner) == 1 else None
-    if tree.data == "identifier":
-        return [_name(tree)]
-    if tree.data == "get_attr_expr_term":
-        head = traversal(tree.children[0], index_value)
-        attr = tree.children[1]
-        if head is None:
+    that is no literal (``[each.key]``) is given by ``index_value``, when there is one.
+    Walked without recursion: a reference may be thousands of steps long."""
+    steps: list[str] = []  # last step first
+    node = tree
+    while True:
+        if node.data == "expr_term":
+            inner = [c for c in node.children if isinstance(c, Tree)]
+            if len(inner) != 1:
+                return None
+            node = inner[0]
+        elif node.data == "identifier":
+            steps.append(_name(node))
+            return steps[::-1]
+        elif node.data == "get_attr_expr_term":
+            steps.append(_name(node.children[1].children[-1]))
+            node = node.children[0]
+        elif node.data == "index_expr_term":
+            index = node.children[1]
+            if index.data == "short_index":
+                steps.append(str(index.children[-1]))
+            else:
+                inner = [c for c in index.children if isinstance(c, Tree)]
+                literal = _literal_index(inner[0]) if inner else None
+                if literal is None and inner and index_value is not None:
+                    literal = index_value(inner[0])
+                if literal is None:
+                    return None
+                steps.append(literal)
+            node = node.children[0]
+        else:
             return None
-        return [*head, _name(attr.children[-1])]
-    if tree.data == "index_expr_term":
-        head = traversal(tree.children[0], index_value)
-        index = tree.children[1]
-        if head is None:
-            return None
-        if index.data == "short_index":
-            return [*head, str(index.children[-1])]
-        inner = [c for c in index.children if isinstance(c, Tree)]
-        literal = _literal_index(inner[0]) if inner else None
-        if literal is None and inner and index_value is not None:
-            literal = index_value(inner[0])
-        return None if literal is None else [*head, literal]
-    return None
 
 
 def _literal_index(tree: Tree[Any]) -> str | None:
@@ -541,6 +550,17 @@ def _unescape(text: str) -> str:
     return decoded
 
 
+_FORMAT_SPEC = re.compile(r"%[-+ #0]*(\d*)(?:\.(\d*))?[a-zA-Z%]")
+
+
+def _format(spec: str, values: list[Any]) -> str:
+    # A width or precision past the string limit would build it first (%0999999999d).
+    if any(len(width) > 5 or len(precision) > 5
+           for width, precision in _FORMAT_SPEC.findall(spec)):
+        raise ValueError("format width past the string limit")
+    return spec % tuple(values)
+
+
 def _listed(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError("not a list")
@@ -579,7 +599,7 @@ _STRING_FUNCTIONS: Mapping[str, Callable[[list[Any]], Any]] = {
     "flatten": lambda a: _flatten(a[0]),
     "lower": lambda a: str(a[0]).lower(),
     "upper": lambda a: str(a[0]).upper(),
-    "format": lambda a: str(a[0]) % tuple(a[1:]),
+    "format": lambda a: _format(str(a[0]), a[1:]),
     "tostring": lambda a: _scalar(a[0]),
     "trimspace": lambda a: str(a[0]).strip(),
     "toset": lambda a: SetValue(dict.fromkeys(_listed(a[0]))),

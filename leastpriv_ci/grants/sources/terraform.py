@@ -69,6 +69,10 @@ MAX_MODULE_CALLS = 200  # instances of one module read
 MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
 MAX_INSTANCES = 1000  # instances one resource with count/for_each expands to
 MAX_MODULE_DEPTH = 4  # modules deep whose outputs are read
+MAX_MODULES_READ = 400  # modules one load reads (callers, instances, output sources)
+MAX_NESTING = 40  # references evaluated one inside the other (Python's stack)
+MAX_STATEMENTS = 20_000  # statements one load builds
+MAX_ATTACHED = 100_000  # statements one load puts in roles
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
     "module calls with count or for_each, and resources whose count or for_each is not "
@@ -113,7 +117,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     target = _parsed(path)  # a syntax error in the file itself is the user's to fix
     repository = repository_root(path)
     siblings = _module_files(path.parent, repository, notices, target)
-    readings = _readings(path.parent, siblings, repository, context, notices)
+    readings = _readings(path.parent, siblings, repository, context, notices, Budget())
     if len(readings) > MAX_MODULE_CALLS:
         notices.add("terraform-module-calls-capped",
                     f"a module called more than {MAX_MODULE_CALLS} times is read for its first "
@@ -172,7 +176,7 @@ def _local_source(call: Block) -> str | None:
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
-              notices: Notices, depth: int = 0) -> list[Module]:
+              notices: Notices, budget: Budget, depth: int = 0) -> list[Module]:
     """The module in ``folder`` as it is read: once per chain of local module calls that
     reaches it from a module nobody calls (its variables given each call's arguments,
     evaluated in the calling module read the same way), or once as it is when nothing in
@@ -180,18 +184,18 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
     MAX_MODULE_CALLS + 1 readings (the caller reports a cut)."""
     calls = _module_calls(repository).get(folder.resolve(), [])
     if not calls or depth >= MAX_MODULE_DEPTH:
-        return [Module(files, folder, context, notices)]
+        return [Module(files, folder, context, notices, budget=budget)]
     readings: list[Module] = []
     callers: dict[Path, list[Module]] = {}
     for path, call in calls:
         if path.parent not in callers:
             callers[path.parent] = _readings(
                 path.parent, _module_files(path.parent, repository, notices), repository,
-                context, notices, depth + 1)
+                context, notices, budget, depth + 1)
         for caller in callers[path.parent]:
             readings.append(Module(files, folder, context, notices,
                                    prefix=f"{caller.prefix}module.{call.labels[0]}.",
-                                   caller=(caller, call)))
+                                   caller=(caller, call), budget=budget))
             if len(readings) > MAX_MODULE_CALLS:
                 return readings
     return readings
@@ -318,6 +322,22 @@ class PolicyArn:
     owner: Module = field(compare=False, repr=False)
 
 
+@dataclass
+class Budget:
+    """What one load may spend across every module it reads: a pull request can nest and
+    multiply modules, references, instances and statements at will."""
+
+    modules: int = 0  # modules read to follow a call or an output
+    nesting: int = 0  # references being evaluated, one inside the other, across modules
+    statements: int = 0  # statements built
+    attached: int = 0  # statements in the roles' policies (a document may serve many)
+
+    def spend(self, notices: Notices, what: str, where: str) -> None:
+        notices.add("terraform-eval-limit",
+                    "expression evaluation past its limits; value left unresolved",
+                    f"{where}: {what}")
+
+
 class Instance(NamedTuple):
     """One instance of a resource: ``key`` is its ``for_each`` key or ``count`` index
     (None: not repeated, or repeated over what is not known offline); ``scope`` defines
@@ -351,6 +371,7 @@ class Module:
     prefix: str = ""  # "module.NAME." for an instance read with its caller's arguments
     caller: tuple[Module, Block] | None = None  # the calling module and its module block
     depth: int = 0  # modules above this one whose outputs are being read
+    budget: Budget = field(default_factory=Budget)  # shared by the modules one load reads
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     variables: dict[str, Block] = field(default_factory=dict)
@@ -363,6 +384,7 @@ class Module:
     outputs: dict[str, Expression] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
     _children: dict[str, Module | None] = field(default_factory=dict)
+    _documents: dict[tuple[str, str], tuple[Statement, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for source in self.files:
@@ -389,7 +411,18 @@ class Module:
         return self._evaluator
 
     def value(self, expression: Expression | None, scope: dict[str, Any] | None = None) -> Any:
-        return None if expression is None else self.evaluator.value(expression, scope)
+        if expression is None:
+            return None
+        budget = self.budget
+        if budget.nesting >= MAX_NESTING:
+            budget.spend(self.notices, "references nested too deep",
+                         f"{expression.source.path}:{expression.line}")
+            return Unknown(expression.source.snippet(expression.tree))
+        budget.nesting += 1
+        try:
+            return self.evaluator.value(expression, scope)
+        finally:
+            budget.nesting -= 1
 
     # -- references ---------------------------------------------------------------------
 
@@ -414,6 +447,8 @@ class Module:
                 if memo not in self._values:
                     self._values[memo] = self.caller[0].value(argument)
                 return descend(self._values[memo], path[2:], spelled)
+            if f"var.{path[1]}" in self.context.parameters:
+                return descend(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
             if default is None:
@@ -421,8 +456,6 @@ class Module:
                                  "a variable has no default; its value stays unresolved "
                                  "(pass it in the parameters)", spelled)
                 return Unknown(spelled)
-            if f"var.{path[1]}" in self.context.parameters:
-                return descend(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
             return descend(self.value(default), path[2:], spelled)
         if head == "local" and len(path) >= 2 and path[1] in self.locals:
             memo = ("local", path[1], "")
@@ -458,10 +491,15 @@ class Module:
             if call is not None and folder is not None and self.depth < MAX_MODULE_DEPTH \
                     and folder.is_dir() and inside(folder, repository) \
                     and "count" not in call.attributes and "for_each" not in call.attributes:
+                if self.budget.modules >= MAX_MODULES_READ:
+                    self.budget.spend(self.notices, f"more than {MAX_MODULES_READ} modules",
+                                      f"{call.source.path}:{call.line}")
+                    return None
+                self.budget.modules += 1
                 self._children[name] = Module(
                     _module_files(folder, repository, self.notices), folder, self.context,
                     self.notices, prefix=f"{self.prefix}module.{name}.", caller=(self, call),
-                    depth=self.depth + 1)
+                    depth=self.depth + 1, budget=self.budget)
         return self._children[name]
 
     def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
@@ -545,6 +583,24 @@ class Module:
             return index_text(self.value(Expression(node, node.meta.line, source), scope))
         return traversal(tree, index)
 
+    def chosen(self, expression: Expression, scope: dict[str, Any] | None) -> Tree[Any]:
+        """The expression's tree, or the branch its conditional (``c ? a : b``) takes
+        when ``c`` is known, so only the references that branch makes count."""
+        tree = expression.tree
+        while True:
+            inner = [c for c in tree.children if isinstance(c, Tree)
+                     and c.data != "new_line_or_comment"]
+            if tree.data == "expr_term" and len(inner) == 1:
+                tree = inner[0]
+                continue
+            if tree.data != "conditional" or len(inner) != 3:
+                return tree
+            condition = self.value(Expression(inner[0], expression.line, expression.source),
+                                   scope)
+            if not isinstance(condition, bool):
+                return tree
+            tree = inner[1] if condition else inner[2]
+
     def role_named(self, tree: Tree[Any], scope: dict[str, Any] | None,
                    source: HclFile) -> tuple[str, Instance] | None:
         """The role instance ``aws_iam_role.NAME[KEY].attr`` refers to, if it is one."""
@@ -614,6 +670,17 @@ class Module:
             policy_name = self.value(inline.attributes.get("name"), scope)
             policies.append(self.policy(inline.attributes.get("policy"),
                                         _text(policy_name, address), address, inline, scope))
+        for dynamic in block.nested("dynamic"):
+            if dynamic.labels == ("inline_policy",):  # its grants stay unresolved, not lost
+                where = f"{dynamic.source.path}:{dynamic.line}"
+                self.notices.add("terraform-dynamic-block", "dynamic inline_policy blocks are "
+                                 "not expanded; their grants stay unresolved", where)
+                marker = unresolved(f"dynamic inline_policy of {address}")
+                here = Origin(file=str(dynamic.source.path), line=dynamic.line,
+                              logical_id=address)
+                policies.append(Policy(name=marker, statements=(Statement(
+                    effect=ALLOW, actions=(marker,), resources=(marker,), origin=here),),
+                    origin=here))
         managed = self.value(block.attributes.get("managed_policy_arns"), scope)
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
@@ -667,7 +734,8 @@ class Module:
                 continue
             for instance in self.instances(kind, other):
                 roles: list[tuple[str, str | int | None]] = []
-                for node in expression.tree.iter_subtrees():
+                chosen = self.chosen(expression, instance.scope)
+                for node in chosen.iter_subtrees():
                     if node.data == "get_attr_expr_term":
                         named = self.role_named(node, instance.scope, expression.source)
                         if named is not None:
@@ -740,7 +808,23 @@ class Module:
     def policy(self, expression: Expression | None, name: str, address: str,
                anchor: Block, scope: dict[str, Any] | None = None) -> Policy:
         """A policy argument (jsonencode, heredoc, file(), a policy document) → Policy
-        (``scope``: the instance's ``each``/``count``)."""
+        (``scope``: the instance's ``each``/``count``). Past MAX_ATTACHED statements in
+        one load, a policy's grants are left unresolved."""
+        policy = self._policy(expression, name, address, anchor, scope)
+        budget = self.budget
+        budget.attached += len(policy.statements)
+        if budget.attached <= MAX_ATTACHED:
+            return policy
+        budget.spend(self.notices, f"more than {MAX_ATTACHED} statements in roles",
+                     f"{anchor.source.path}:{anchor.line}")
+        marker = unresolved(f"policy {name} (past {MAX_ATTACHED} statements)")
+        origin = policy.origin
+        return Policy(name=name, statements=(Statement(
+            effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin),),
+            origin=origin)
+
+    def _policy(self, expression: Expression | None, name: str, address: str,
+                anchor: Block, scope: dict[str, Any] | None) -> Policy:
         file = str(anchor.source.path)
         line = expression.line if expression else anchor.line
         origin = Origin(file=file, line=line, logical_id=address, policy_name=name)
@@ -754,8 +838,8 @@ class Module:
         if isinstance(value, Encoded):
             document = _plain(value.value)
         elif isinstance(value, DocumentRef):
-            return Policy(name=name, statements=value.owner.document_statements(
-                value.name, name, address, set()), origin=origin)
+            return Policy(name=name, statements=value.owner.document(value.name, name, address),
+                          origin=origin)
         elif isinstance(value, HeredocText):
             document = self.json_text(value.text, value.line, origin)
         elif isinstance(value, FileText):
@@ -791,14 +875,32 @@ class Module:
                    origin: Origin) -> tuple[Statement, ...]:
         raw = document.get("Statement")
         items = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+        if raw is not None and not isinstance(raw, Mapping | list):
+            items = [raw]  # not known offline (an unresolved entry), or not a statement
         out = []
         for index, item in enumerate(items):
+            if isinstance(item, str) and is_unresolved(item):
+                # A statement (or list of them) not known offline, such as a for
+                # expression over an unknown condition: its grants stay unresolved, never
+                # silently missing.
+                self.notices.add("terraform-unresolved-policy",
+                                 "a policy document is not resolvable offline; its grants "
+                                 "stay unresolved", f"{origin.file}:{origin.line}: {name}")
+                out.append(Statement(effect=ALLOW, actions=(item,), resources=(item,),
+                                     origin=origin))
+                continue
             parsed = self.statement(item, index, name, origin)
             if parsed is not None:
                 out.append(parsed)
         return tuple(out)
 
     def statement(self, raw: Any, index: int, name: str, origin: Origin) -> Statement | None:
+        self.budget.statements += 1
+        if self.budget.statements > MAX_STATEMENTS:
+            if self.budget.statements == MAX_STATEMENTS + 1:
+                self.budget.spend(self.notices, f"more than {MAX_STATEMENTS} statements",
+                                  f"{origin.file}:{origin.line}")
+            return None
         try:
             return parse_statement(raw, index=index, policy_name=name, origin=origin,
                                    notices=self.notices)
@@ -806,6 +908,15 @@ class Module:
             # One bad statement is skipped and counted; the rest of the role still counts.
             self.notices.add("terraform-bad-statement", "IAM statement skipped", str(exc))
             return None
+
+    def document(self, data_name: str, policy: str, address: str) -> tuple[Statement, ...]:
+        """The statements of a policy document named in policy ``policy``, built once for
+        every role (instance) that uses it."""
+        found = self._documents.get((data_name, policy))
+        if found is None:
+            found = self._documents[(data_name, policy)] = self.document_statements(
+                data_name, policy, address, set())
+        return found
 
     def document_statements(self, data_name: str, policy: str, address: str,
                             seen: set[tuple[int, str]]) -> tuple[Statement, ...]:
