@@ -844,3 +844,103 @@ def test_statements_put_in_roles_are_bounded(tmp_path: Path,
     assert len(first.statements) == 5
     assert [s.actions[0][:12] for s in second.statements] == ["<unresolved:"]
     assert notices.count("terraform-eval-limit") == 1
+
+
+def test_long_chains_of_source_documents_end(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    documents = "".join(
+        f'data "aws_iam_policy_document" "d{i}" {{\n'
+        f'  source_policy_documents = [data.aws_iam_policy_document.d{i + 1}.json]\n}}\n'
+        for i in range(1000))
+    (tmp_path / "main.tf").write_text(
+        documents + 'data "aws_iam_policy_document" "d1000" {}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = data.aws_iam_policy_document.d0.json\n  }\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert statement.actions[0].startswith("<unresolved:")
+    assert any("source policy documents" in e for e in _limits(notices))
+
+
+def test_values_nested_deep_through_modules_end(tmp_path: Path) -> None:
+    # values nested 25 deep, through four modules' outputs and four modules' arguments
+    (tmp_path / ".git").mkdir()
+
+    def nest(inner: str) -> str:
+        return "[" * 25 + inner + "]" * 25
+    (tmp_path / "deep").mkdir()
+    folder = tmp_path / "deep"
+    (folder / "main.tf").write_text(
+        f'module "x" {{\n  source = "./a"\n  v = {nest("module.m1.out")}\n}}\n'
+        'module "m1" {\n  source = "./m1"\n}\n')
+    outputs = folder
+    for level in range(1, 5):
+        outputs = outputs / f"m{level}"
+        outputs.mkdir()
+        inner = f"module.m{level + 1}.out" if level < 4 else '"x"'
+        call = f'module "m{level + 1}" {{\n  source = "./m{level + 1}"\n}}\n' if level < 4 else ""
+        (outputs / "main.tf").write_text(f'{call}output "out" {{\n  value = {nest(inner)}\n}}\n')
+    arguments = folder
+    for name in "abc":
+        arguments = arguments / name
+        arguments.mkdir()
+        below = "bcd"["abc".index(name)]
+        (arguments / "main.tf").write_text(
+            f'variable "v" {{}}\nmodule "x" {{\n  source = "./{below}"\n'
+            f'  v = {nest("var.v")}\n}}\n')
+    (arguments / "d").mkdir()
+    (arguments / "d" / "main.tf").write_text(
+        'variable "v" {}\nresource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n'
+        '    name = "p"\n    policy = jsonencode({Statement = [{Effect = "Allow", '
+        f'Action = "s3:GetObject", Resource = {nest("var.v")}}}]}})\n  }}\n}}\n')
+    grants, notices = _load(arguments / "d" / "main.tf")  # nothing raised
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert notices.count("terraform-eval-limit") >= 1
+
+
+def test_a_load_has_one_evaluation_budget(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from leastpriv_ci.grants import hcl
+    monkeypatch.setattr(hcl, "MAX_LOAD_STEPS", 2000)
+    (tmp_path / "main.tf").write_text(
+        'locals {\n  l = [' + ", ".join(f'"{i}"' for i in range(40)) + ']\n}\n'
+        'resource "aws_iam_role" "r" {\n  for_each = toset(["a", "b", "c"])\n'
+        '  name = join("", [for a in local.l : join("", [for b in local.l : each.key])])\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert any(k.startswith("aws_iam_role.r[") for k in grants.roles)  # some names cut short
+    assert notices.count("terraform-eval-limit") >= 1
+
+
+def test_statements_past_the_limit_stay_unresolved(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terraform, "MAX_STATEMENTS", 2)
+    (tmp_path / "main.tf").write_text(DYNAMIC.replace("UNEXPANDED", ""))
+    grants, _ = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert len(statements) == 5
+    assert [s.actions[0].startswith("<unresolved:") for s in statements] == [
+        False, False, True, True, True]
+
+
+def test_conditional_roles_empty_inline_policies_and_root_only_parameters(
+        tmp_path: Path) -> None:
+    path = _repository(tmp_path)
+    (tmp_path / "conditional.tf").write_text(
+        'variable "create_role" {\n  default = true\n}\n'
+        'variable "role_arn" {\n  default = "arn:aws:iam::123456789012:role/given"\n}\n'
+        'resource "aws_iam_role" "r" {\n  count = var.create_role ? 1 : 0\n  name = "made"\n'
+        '  inline_policy {}\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = var.create_role ? aws_iam_role.r[0].arn : var.role_arn\n}\n'
+        'resource "aws_lambda_function" "g" {\n  function_name = "g"\n'
+        '  role = false ? aws_iam_role.r[0].arn : var.role_arn\n}\n')
+    grants, notices = _load(tmp_path / "conditional.tf")
+    made = f"arn:aws:iam::{ACCOUNT}:role/made"
+    assert grants.roles[made].policies == ()  # an empty inline_policy: none
+    assert {b.function: b.role for b in grants.bindings} == {
+        "f": made, "g": "arn:aws:iam::123456789012:role/given"}
+    assert not notices.count("terraform-unresolved-policy")
+    # parameters are the root's: a called module's variable keeps its call's argument or
+    # its own default, as with -var and tfvars
+    grants, _ = _load(path, parameters={"var.path": "/from-parameters/"})
+    assert f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role" in grants.roles

@@ -28,6 +28,8 @@ from leastpriv_ci.loaders import LocatedDict, read_text
 
 MAX_EVAL_DEPTH = 64
 MAX_STEPS = 200_000  # expression nodes evaluated per top-level attribute
+MAX_LOAD_STEPS = 1_000_000  # expression nodes evaluated per load, all modules together
+MAX_LOAD_DEPTH = 100  # evaluations nested across modules (Python's stack)
 MAX_STRING = 256 * 1024
 MAX_VALUES = 100_000  # values a list/object may span (shared locals repeat without copying)
 
@@ -174,12 +176,22 @@ Resolver = Callable[[list[str], "Evaluator"], Any]
 
 
 @dataclass
+class Spent:
+    """Evaluation spent by every evaluator of one load (one per module it reads): each
+    evaluator's own budget is per attribute, and a pull request can multiply both."""
+
+    steps: int = 0
+    depth: int = 0
+
+
+@dataclass
 class Evaluator:
     """Evaluates expressions; ``resolve`` answers references (``var.x``, ``aws_s3_bucket.b.id``)."""
 
     resolve: Resolver
     module_dir: Path
     notices_add: Callable[[str, str, str], None]
+    spent: Spent = field(default_factory=Spent)  # shared by the evaluators of one load
     steps: int = 0
     depth: int = 0
     # Variables in scope: a for expression's, a dynamic block's iterator, each/count
@@ -201,17 +213,22 @@ class Evaluator:
             self.scopes = scopes
 
     def evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
+        spent = self.spent
         self.steps += 1
-        if self.steps > MAX_STEPS or self.depth > MAX_EVAL_DEPTH:
+        spent.steps += 1
+        if self.steps > MAX_STEPS or self.depth > MAX_EVAL_DEPTH \
+                or spent.steps > MAX_LOAD_STEPS or spent.depth > MAX_LOAD_DEPTH:
             self.notices_add("terraform-eval-limit",
                              "expression evaluation past its limits; value left unresolved",
                              str(source.path))
             return Unknown(source.snippet(tree) if isinstance(tree, Tree) else str(tree))
         self.depth += 1
+        spent.depth += 1
         try:
             return self._evaluate(tree, source)
         finally:
             self.depth -= 1
+            spent.depth -= 1
 
     def _evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
         if isinstance(tree, Token):

@@ -45,6 +45,7 @@ from leastpriv_ci.grants.hcl import (
     FileText,
     HclFile,
     HeredocText,
+    Spent,
     Unknown,
     descend,
     index_text,
@@ -73,6 +74,7 @@ MAX_MODULES_READ = 400  # modules one load reads (callers, instances, output sou
 MAX_NESTING = 40  # references evaluated one inside the other (Python's stack)
 MAX_STATEMENTS = 20_000  # statements one load builds
 MAX_ATTACHED = 100_000  # statements one load puts in roles
+MAX_SOURCE_DOCUMENTS = 50  # policy documents one policy's source_policy_documents reach
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
     "module calls with count or for_each, and resources whose count or for_each is not "
@@ -323,7 +325,7 @@ class PolicyArn:
 
 
 @dataclass
-class Budget:
+class Budget(Spent):
     """What one load may spend across every module it reads: a pull request can nest and
     multiply modules, references, instances and statements at will."""
 
@@ -407,7 +409,8 @@ class Module:
     @property
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
-            self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add)
+            self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add,
+                                        spent=self.budget)
         return self._evaluator
 
     def value(self, expression: Expression | None, scope: dict[str, Any] | None = None) -> Any:
@@ -447,7 +450,8 @@ class Module:
                 if memo not in self._values:
                     self._values[memo] = self.caller[0].value(argument)
                 return descend(self._values[memo], path[2:], spelled)
-            if f"var.{path[1]}" in self.context.parameters:
+            if self.caller is None and f"var.{path[1]}" in self.context.parameters:
+                # the scan's parameters are the root's, as -var and tfvars are
                 return descend(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
@@ -667,6 +671,8 @@ class Module:
         scope = instance.scope
         policies: list[Policy] = []
         for inline in block.nested("inline_policy"):
+            if "policy" not in inline.attributes:
+                continue  # an empty block: "no inline policies"
             policy_name = self.value(inline.attributes.get("name"), scope)
             policies.append(self.policy(inline.attributes.get("policy"),
                                         _text(policy_name, address), address, inline, scope))
@@ -770,7 +776,8 @@ class Module:
                        scope: dict[str, Any] | None = None) -> str:
         if expression is None:
             return unresolved("role")
-        for node in expression.tree.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
+        chosen = self.chosen(expression, scope)  # c ? aws_iam_role.r[0].arn : var.arn
+        for node in chosen.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
             if node.data == "get_attr_expr_term":
                 named = self.role_named(node, scope, expression.source)
                 if named is not None:
@@ -896,11 +903,12 @@ class Module:
 
     def statement(self, raw: Any, index: int, name: str, origin: Origin) -> Statement | None:
         self.budget.statements += 1
-        if self.budget.statements > MAX_STATEMENTS:
+        if self.budget.statements > MAX_STATEMENTS:  # unresolved, never silently missing
             if self.budget.statements == MAX_STATEMENTS + 1:
                 self.budget.spend(self.notices, f"more than {MAX_STATEMENTS} statements",
                                   f"{origin.file}:{origin.line}")
-            return None
+            marker = unresolved(f"statement {index + 1} of {name} (past {MAX_STATEMENTS})")
+            return Statement(effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin)
         try:
             return parse_statement(raw, index=index, policy_name=name, origin=origin,
                                    notices=self.notices)
@@ -923,6 +931,11 @@ class Module:
         """The statements of ``data "aws_iam_policy_document" data_name``."""
         if (id(self), data_name) in seen:
             return ()
+        if len(seen) >= MAX_SOURCE_DOCUMENTS:
+            self.budget.spend(self.notices, f"more than {MAX_SOURCE_DOCUMENTS} source policy "
+                              "documents", f"data.aws_iam_policy_document.{data_name}")
+            marker = unresolved(f"policy document {data_name}")
+            return (Statement(effect=ALLOW, actions=(marker,), resources=(marker,)),)
         seen.add((id(self), data_name))
         block = self.data[("aws_iam_policy_document", data_name)]
         file = str(block.source.path)
