@@ -944,3 +944,35 @@ def test_conditional_roles_empty_inline_policies_and_root_only_parameters(
     # its own default, as with -var and tfvars
     grants, _ = _load(path, parameters={"var.path": "/from-parameters/"})
     assert f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role" in grants.roles
+
+
+def test_policy_documents_merge_sources_statements_and_overrides_by_sid(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy_document" "base" {\n'
+        '  statement {\n    sid = "A"\n    actions = ["s3:*"]\n    resources = ["*"]\n  }\n'
+        '  statement {\n    actions = ["logs:PutLogEvents"]\n    resources = ["*"]\n  }\n}\n'
+        'data "aws_iam_policy_document" "narrow" {\n'
+        '  statement {\n    sid = "B"\n    actions = ["kms:Decrypt"]\n    resources = ["*"]\n'
+        '  }\n}\n'
+        'data "aws_iam_policy_document" "d" {\n'
+        '  source_policy_documents = [data.aws_iam_policy_document.base.json,\n'
+        '    jsonencode({Version = "2012-10-17", Statement = [{Sid = "B", Effect = "Allow",\n'
+        '      Action = "kms:*", Resource = "*"}]})]\n'
+        '  override_policy_documents = [data.aws_iam_policy_document.narrow.json, '
+        'var.unknown]\n'
+        '  statement {\n    sid = "A"\n    actions = ["s3:GetObject"]\n'
+        '    resources = ["arn:aws:s3:::b/*"]\n'
+        '    dynamic "condition" {\n      for_each = ["x"]\n      content {}\n    }\n  }\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = data.aws_iam_policy_document.d.json\n  }\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert [(s.sid, s.actions) for s in statements[:3]] == [
+        ("A", ("s3:GetObject",)),  # the document's own A replaces the source's s3:*
+        (None, ("logs:PutLogEvents",)),
+        ("B", ("kms:Decrypt",)),  # the override's B replaces the jsonencode source's kms:*
+    ]
+    assert statements[3].actions[0].startswith("<unresolved:override_policy_documents")
+    assert len(statements) == 4
+    assert notices.count("terraform-unresolved-policy") == 1
+    assert notices.count("terraform-dynamic-block") == 1

@@ -939,24 +939,56 @@ class Module:
         seen.add((id(self), data_name))
         block = self.data[("aws_iam_policy_document", data_name)]
         file = str(block.source.path)
+        here = Origin(file=file, line=block.line,
+                      logical_id=f"data.aws_iam_policy_document.{data_name}", policy_name=policy)
+        # As the provider merges: the source documents' statements, then this document's
+        # own, then the override documents'; a statement with a Sid replaces an earlier
+        # one with the same Sid, the rest are appended.
+        merged: list[Statement] = []
+        for argument in ("source_policy_documents", None, "override_policy_documents"):
+            if argument is None:
+                found: list[Statement] = []
+                for index, (written, scope) in enumerate(self.statement_blocks(block)):
+                    raw = self.document_statement(written, scope)
+                    parsed = self.statement(raw, index, policy, Origin(
+                        file=file, line=written.line, logical_id=here.logical_id,
+                        policy_name=policy))
+                    if parsed is not None:
+                        found.append(parsed)
+            else:
+                found = self.documents_in(block, argument, policy, address, seen, here)
+            for statement in found:
+                same = next((i for i, s in enumerate(merged)
+                             if statement.sid and s.sid == statement.sid), None)
+                if same is None:
+                    merged.append(statement)
+                else:
+                    merged[same] = statement
+        return tuple(merged)
+
+    def documents_in(self, block: Block, argument: str, policy: str, address: str,
+                     seen: set[tuple[int, str]], here: Origin) -> list[Statement]:
+        """The statements of the documents a policy document lists in ``argument``: other
+        policy documents, or JSON (``jsonencode``, text); others stay unresolved."""
+        listed = self.value(block.attributes.get(argument)) or []
         out: list[Statement] = []
-        sources = self.value(block.attributes.get("source_policy_documents")) or []
-        for item in sources if isinstance(sources, list) else [sources]:
+        for item in listed if isinstance(listed, list) else [listed]:
             if isinstance(item, DocumentRef):
                 out.extend(item.owner.document_statements(item.name, policy, address, seen))
-            else:
-                self.notices.add("terraform-unresolved-policy",
-                                 "a policy document is not resolvable offline; its grants stay "
-                                 "unresolved", f"{file}:{block.line}: source_policy_documents")
-        for index, (statement, scope) in enumerate(self.statement_blocks(block)):
-            raw = self.document_statement(statement, scope)
-            here = Origin(file=file, line=statement.line,
-                          logical_id=f"data.aws_iam_policy_document.{data_name}",
-                          policy_name=policy)
-            parsed = self.statement(raw, index, policy, here)
-            if parsed is not None:
-                out.append(parsed)
-        return tuple(out)
+                continue
+            document = _plain(item.value) if isinstance(item, Encoded) \
+                else self.json_text(item, block.line, here) \
+                if isinstance(item, str) and not is_unresolved(item) else None
+            if isinstance(document, Mapping):
+                out.extend(self.statements(document, policy, here))
+                continue
+            self.notices.add("terraform-unresolved-policy",
+                             "a policy document is not resolvable offline; its grants stay "
+                             "unresolved", f"{here.file}:{here.line}: {argument}")
+            marker = unresolved(f"{argument} of {here.logical_id}")
+            out.append(Statement(effect=ALLOW, actions=(marker,), resources=(marker,),
+                                 origin=here))
+        return out
 
     def statement_blocks(self, document: Block
                          ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
@@ -981,9 +1013,6 @@ class Module:
                 self.notices.add("terraform-dynamic-block", "a dynamic statement block needs "
                                  "one content block and a plain iterator name", where)
                 continue
-            if any(b.type == "dynamic" for b in contents[0].blocks):
-                self.notices.add("terraform-dynamic-block", "dynamic blocks inside a dynamic "
-                                 "statement are not expanded", where)
             for key, item in pairs[:MAX_DYNAMIC_STATEMENTS]:
                 yield contents[0], {iterator[0]: {"key": key, "value": item}}
 
@@ -1000,6 +1029,10 @@ class Module:
             if argument in block.attributes:
                 raw[key] = _plain(self.value(block.attributes[argument], scope))
         raw.setdefault("Effect", ALLOW)
+        if any(b.type == "dynamic" for b in block.blocks):
+            self.notices.add("terraform-dynamic-block", "dynamic blocks inside a statement "
+                             "(conditions, principals) are not expanded; the statement is read "
+                             "without them", f"{block.source.path}:{block.line}")
         conditions: dict[str, dict[str, Any]] = {}
         for condition in block.nested("condition"):
             test = _plain(self.value(condition.attributes.get("test"), scope))
