@@ -922,7 +922,7 @@ def test_statements_past_the_limit_stay_unresolved(tmp_path: Path,
         False, False, True, True, True]
 
 
-def test_conditional_roles_empty_inline_policies_and_root_only_parameters(
+def test_conditional_roles_empty_inline_policies_and_parameters_in_modules(
         tmp_path: Path) -> None:
     path = _repository(tmp_path)
     (tmp_path / "conditional.tf").write_text(
@@ -940,10 +940,12 @@ def test_conditional_roles_empty_inline_policies_and_root_only_parameters(
     assert {b.function: b.role for b in grants.bindings} == {
         "f": made, "g": "arn:aws:iam::123456789012:role/given"}
     assert not notices.count("terraform-unresolved-policy")
-    # parameters are the root's: a called module's variable keeps its call's argument or
-    # its own default, as with -var and tfvars
+    # a scan parameter gives a called module's variable its call leaves out; the call's
+    # own argument wins (a module repository is scanned as the root its examples call)
     grants, _ = _load(path, parameters={"var.path": "/from-parameters/"})
-    assert f"arn:aws:iam::{ACCOUNT}:role/orders-staging-role" in grants.roles
+    assert sorted(grants.roles) == [
+        f"arn:aws:iam::{ACCOUNT}:role/billing/billing-role",
+        f"arn:aws:iam::{ACCOUNT}:role/from-parameters/orders-staging-role"]
 
 
 def test_policy_documents_merge_sources_statements_and_overrides_by_sid(tmp_path: Path) -> None:
@@ -976,3 +978,32 @@ def test_policy_documents_merge_sources_statements_and_overrides_by_sid(tmp_path
     assert len(statements) == 4
     assert notices.count("terraform-unresolved-policy") == 1
     assert notices.count("terraform-dynamic-block") == 1
+
+
+def test_unknown_sids_replace_nothing_and_listed_json_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "base.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}\n')
+    (tmp_path / "main.tf").write_text(
+        'variable "buckets" {\n  default = ["raw-data", "clean-data"]\n}\n'
+        'data "aws_iam_policy_document" "d" {\n'
+        '  source_policy_documents = [file("${path.module}/base.json"), <<EOT\n'
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}\n'
+        'EOT\n  ]\n'
+        '  dynamic "statement" {\n    for_each = toset(var.buckets)\n    content {\n'
+        '      sid = replace("Read${statement.key}", "-", "")\n'
+        '      actions = ["s3:GetObject"]\n'
+        '      resources = ["arn:aws:s3:::${statement.key}/*"]\n    }\n  }\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.id\n'
+        '  policy = data.aws_iam_policy_document.d.json\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert [(s.actions, s.resources, s.origin.file, s.origin.line) for s in statements] == [
+        (("sqs:SendMessage",), ("*",), str(tmp_path / "base.json"), 2),
+        (("sns:Publish",), ("*",), str(tmp_path / "main.tf"), 7),
+        (("s3:GetObject",), ("arn:aws:s3:::raw-data/*",), str(tmp_path / "main.tf"), 12),
+        (("s3:GetObject",), ("arn:aws:s3:::clean-data/*",), str(tmp_path / "main.tf"), 12),
+    ]
+    assert not notices.count("terraform-unresolved-policy")

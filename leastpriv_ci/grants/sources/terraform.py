@@ -19,7 +19,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources as package_data
 from pathlib import Path
@@ -450,8 +450,9 @@ class Module:
                 if memo not in self._values:
                     self._values[memo] = self.caller[0].value(argument)
                 return descend(self._values[memo], path[2:], spelled)
-            if self.caller is None and f"var.{path[1]}" in self.context.parameters:
-                # the scan's parameters are the root's, as -var and tfvars are
+            if f"var.{path[1]}" in self.context.parameters:
+                # The scan's parameters, where no call gives the variable: a module repository
+                # is the root it is scanned as, even when its examples call it.
                 return descend(self.context.parameters[f"var.{path[1]}"], path[2:], spelled)
             block = self.variables.get(path[1])
             default = block.attributes.get("default") if block else None
@@ -842,20 +843,10 @@ class Module:
                              "expression evaluation past its limits; value left unresolved",
                              f"{file}:{line}")
             value = Unknown(f"{name} (past {MAX_VALUES} values)")
-        if isinstance(value, Encoded):
-            document = _plain(value.value)
-        elif isinstance(value, DocumentRef):
+        if isinstance(value, DocumentRef):
             return Policy(name=name, statements=value.owner.document(value.name, name, address),
                           origin=origin)
-        elif isinstance(value, HeredocText):
-            document = self.json_text(value.text, value.line, origin)
-        elif isinstance(value, FileText):
-            origin = Origin(file=str(value.path), line=1, logical_id=address, policy_name=name)
-            document = self.json_text(value.text, 1, origin)
-        elif isinstance(value, str) and not is_unresolved(value):
-            document = self.json_text(value, line, origin)
-        else:
-            document = None
+        document, origin = self.json_document(value, line, origin)
         if not isinstance(document, Mapping):
             text = value.text if isinstance(value, Unknown) else name
             self.notices.add("terraform-unresolved-policy",
@@ -867,6 +858,20 @@ class Module:
             return Policy(name=name, statements=(statement,), origin=origin)
         return Policy(name=name, statements=self.statements(document, name, origin),
                       origin=origin)
+
+    def json_document(self, value: Any, line: int, origin: Origin) -> tuple[Any, Origin]:
+        """A policy value given as JSON (``jsonencode``, a heredoc, ``file()``, text) as a
+        document (None when it is none of those), and the origin its statements get."""
+        if isinstance(value, Encoded):
+            return _plain(value.value), origin
+        if isinstance(value, HeredocText):
+            return self.json_text(value.text, value.line, origin), origin
+        if isinstance(value, FileText):
+            origin = replace(origin, file=str(value.path), line=1)
+            return self.json_text(value.text, 1, origin), origin
+        if isinstance(value, str) and not is_unresolved(value):
+            return self.json_text(value, line, origin), origin
+        return None, origin
 
     def json_text(self, text: str, first_line: int, origin: Origin) -> Any:
         try:
@@ -958,8 +963,9 @@ class Module:
             else:
                 found = self.documents_in(block, argument, policy, address, seen, here)
             for statement in found:
-                same = next((i for i, s in enumerate(merged)
-                             if statement.sid and s.sid == statement.sid), None)
+                sid = statement.sid  # a Sid not known offline replaces nothing
+                known = bool(sid) and not is_unresolved(sid or "")
+                same = next((i for i, s in enumerate(merged) if known and s.sid == sid), None)
                 if same is None:
                     merged.append(statement)
                 else:
@@ -976,11 +982,9 @@ class Module:
             if isinstance(item, DocumentRef):
                 out.extend(item.owner.document_statements(item.name, policy, address, seen))
                 continue
-            document = _plain(item.value) if isinstance(item, Encoded) \
-                else self.json_text(item, block.line, here) \
-                if isinstance(item, str) and not is_unresolved(item) else None
+            document, origin = self.json_document(item, block.line, here)
             if isinstance(document, Mapping):
-                out.extend(self.statements(document, policy, here))
+                out.extend(self.statements(document, policy, origin))
                 continue
             self.notices.add("terraform-unresolved-policy",
                              "a policy document is not resolvable offline; its grants stay "
