@@ -33,8 +33,10 @@ from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
+# ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
+# virtualenv of that name is left out at its site-packages.)
 SKIPPED_DIRS = frozenset({
-    ".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", "env", ".env",
+    ".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", ".env",
     ".tox", ".nox", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".aws-sam", ".serverless", ".terraform", "site-packages", "bower_components",
     "third_party", ".idea", ".vscode", "dist", "build", "target", ".cache",
