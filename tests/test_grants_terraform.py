@@ -1007,3 +1007,21 @@ def test_unknown_sids_replace_nothing_and_listed_json_files_are_read(tmp_path: P
         (("s3:GetObject",), ("arn:aws:s3:::clean-data/*",), str(tmp_path / "main.tf"), 12),
     ]
     assert not notices.count("terraform-unresolved-policy")
+
+
+def test_the_older_source_json_and_override_json_are_merged_too(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy_document" "d" {\n'
+        '  source_json = jsonencode({Version = "2012-10-17", Statement = [\n'
+        '    {Sid = "A", Effect = "Allow", Action = "s3:*", Resource = "*"},\n'
+        '    {Effect = "Allow", Action = "logs:PutLogEvents", Resource = "*"}]})\n'
+        '  override_json = <<EOT\n'
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Sid": "A", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}\n'
+        'EOT\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
+        '    policy = data.aws_iam_policy_document.d.json\n  }\n}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
+    assert [(s.sid, s.actions) for s in statements] == [
+        ("A", ("s3:GetObject",)), (None, ("logs:PutLogEvents",))]

@@ -946,11 +946,13 @@ class Module:
         file = str(block.source.path)
         here = Origin(file=file, line=block.line,
                       logical_id=f"data.aws_iam_policy_document.{data_name}", policy_name=policy)
-        # As the provider merges: the source documents' statements, then this document's
-        # own, then the override documents'; a statement with a Sid replaces an earlier
-        # one with the same Sid, the rest are appended.
+        # As the provider merges: the source documents' statements (source_json, the
+        # older spelling, first), then this document's own, then the override documents'
+        # (override_json last); a statement with a Sid replaces an earlier one with the
+        # same Sid, the rest are appended.
         merged: list[Statement] = []
-        for argument in ("source_policy_documents", None, "override_policy_documents"):
+        for argument in ("source_json", "source_policy_documents", None,
+                         "override_policy_documents", "override_json"):
             if argument is None:
                 found: list[Statement] = []
                 for index, (written, scope) in enumerate(self.statement_blocks(block)):
@@ -976,7 +978,9 @@ class Module:
                      seen: set[tuple[int, str]], here: Origin) -> list[Statement]:
         """The statements of the documents a policy document lists in ``argument``: other
         policy documents, or JSON (``jsonencode``, text); others stay unresolved."""
-        listed = self.value(block.attributes.get(argument)) or []
+        if argument not in block.attributes:
+            return []
+        listed = self.value(block.attributes[argument]) or []
         out: list[Statement] = []
         for item in listed if isinstance(listed, list) else [listed]:
             if isinstance(item, DocumentRef):
