@@ -20,7 +20,7 @@ from typing import Any
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
+from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
@@ -81,8 +81,8 @@ def managed_policy(arn: str, origin: Origin, notices: Notices | None = None) -> 
 def placeholder(arn: str, origin: Origin) -> Policy:
     """A policy whose content is unknown: one statement of unresolved actions/resources."""
     marker = unresolved(f"{_PLACEHOLDER}{arn}")
-    statement = Statement(effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin)
-    return Policy(name=arn.rsplit("/", 1)[-1], statements=(statement,), origin=origin)
+    return Policy(name=arn.rsplit("/", 1)[-1], statements=(Statement.unknown(marker, origin),),
+                  origin=origin)
 
 
 def is_placeholder(policy: Policy) -> bool:

@@ -50,6 +50,13 @@ class Statement:
     version: str = VERSION_2012
     origin: Origin = field(default_factory=Origin)
 
+    @classmethod
+    def unknown(cls, marker: str, origin: Origin | None = None) -> Statement:
+        """A statement standing for grants not known offline: ``marker`` (a value from
+        :func:`unresolved`) as its action and its resource."""
+        return cls(effect=ALLOW, actions=(marker,), resources=(marker,),
+                   origin=origin if origin is not None else Origin())
+
     @property
     def is_allow(self) -> bool:
         return self.effect == ALLOW

@@ -685,9 +685,8 @@ class Module:
                 marker = unresolved(f"dynamic inline_policy of {address}")
                 here = Origin(file=str(dynamic.source.path), line=dynamic.line,
                               logical_id=address)
-                policies.append(Policy(name=marker, statements=(Statement(
-                    effect=ALLOW, actions=(marker,), resources=(marker,), origin=here),),
-                    origin=here))
+                policies.append(Policy(name=marker, statements=(Statement.unknown(marker, here),),
+                                       origin=here))
         managed = self.value(block.attributes.get("managed_policy_arns"), scope)
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
@@ -827,9 +826,7 @@ class Module:
                      f"{anchor.source.path}:{anchor.line}")
         marker = unresolved(f"policy {name} (past {MAX_ATTACHED} statements)")
         origin = policy.origin
-        return Policy(name=name, statements=(Statement(
-            effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin),),
-            origin=origin)
+        return Policy(name=name, statements=(Statement.unknown(marker, origin),), origin=origin)
 
     def _policy(self, expression: Expression | None, name: str, address: str,
                 anchor: Block, scope: dict[str, Any] | None) -> Policy:
@@ -853,9 +850,8 @@ class Module:
                              "a policy document is not resolvable offline; its grants stay "
                              "unresolved", f"{file}:{line}: {text}")
             marker = unresolved(f"policy {text}")
-            statement = Statement(effect=ALLOW, actions=(marker,), resources=(marker,),
-                                  origin=origin)
-            return Policy(name=name, statements=(statement,), origin=origin)
+            return Policy(name=name, statements=(Statement.unknown(marker, origin),),
+                          origin=origin)
         return Policy(name=name, statements=self.statements(document, name, origin),
                       origin=origin)
 
@@ -898,8 +894,7 @@ class Module:
                 self.notices.add("terraform-unresolved-policy",
                                  "a policy document is not resolvable offline; its grants "
                                  "stay unresolved", f"{origin.file}:{origin.line}: {name}")
-                out.append(Statement(effect=ALLOW, actions=(item,), resources=(item,),
-                                     origin=origin))
+                out.append(Statement.unknown(item, origin))
                 continue
             parsed = self.statement(item, index, name, origin)
             if parsed is not None:
@@ -913,7 +908,7 @@ class Module:
                 self.budget.spend(self.notices, f"more than {MAX_STATEMENTS} statements",
                                   f"{origin.file}:{origin.line}")
             marker = unresolved(f"statement {index + 1} of {name} (past {MAX_STATEMENTS})")
-            return Statement(effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin)
+            return Statement.unknown(marker, origin)
         try:
             return parse_statement(raw, index=index, policy_name=name, origin=origin,
                                    notices=self.notices)
@@ -940,7 +935,7 @@ class Module:
             self.budget.spend(self.notices, f"more than {MAX_SOURCE_DOCUMENTS} source policy "
                               "documents", f"data.aws_iam_policy_document.{data_name}")
             marker = unresolved(f"policy document {data_name}")
-            return (Statement(effect=ALLOW, actions=(marker,), resources=(marker,)),)
+            return (Statement.unknown(marker),)
         seen.add((id(self), data_name))
         block = self.data[("aws_iam_policy_document", data_name)]
         file = str(block.source.path)
@@ -994,8 +989,7 @@ class Module:
                              "a policy document is not resolvable offline; its grants stay "
                              "unresolved", f"{here.file}:{here.line}: {argument}")
             marker = unresolved(f"{argument} of {here.logical_id}")
-            out.append(Statement(effect=ALLOW, actions=(marker,), resources=(marker,),
-                                 origin=here))
+            out.append(Statement.unknown(marker, here))
         return out
 
     def statement_blocks(self, document: Block

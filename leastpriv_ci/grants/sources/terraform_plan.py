@@ -24,7 +24,7 @@ from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, unresolved
+from leastpriv_ci.policy.model import Policy, Role, Statement, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
@@ -250,8 +250,7 @@ class _Plan:
                          "configuration; its grants stay unresolved", f"{self.path}: {description}")
         marker = unresolved(f"policy {description}")
         origin = self.origin(address, name)
-        statement = Statement(effect=ALLOW, actions=(marker,), resources=(marker,), origin=origin)
-        return Policy(name=name, statements=(statement,), origin=origin)
+        return Policy(name=name, statements=(Statement.unknown(marker, origin),), origin=origin)
 
     def binding(self, resource: _Resource) -> Binding:
         function = resource.values.get("function_name")
