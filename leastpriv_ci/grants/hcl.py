@@ -27,6 +27,8 @@ from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.loaders import LocatedDict, read_text
 
 MAX_EVAL_DEPTH = 64
+EVAL_LIMIT = "terraform-eval-limit"
+EVAL_LIMIT_TEXT = "expression evaluation past its limits; value left unresolved"
 MAX_STEPS = 200_000  # expression nodes evaluated per top-level attribute
 MAX_LOAD_STEPS = 1_000_000  # expression nodes evaluated per load, all modules together
 MAX_LOAD_DEPTH = 100  # evaluations nested across modules (Python's stack)
@@ -218,9 +220,7 @@ class Evaluator:
         spent.steps += 1
         if self.steps > MAX_STEPS or self.depth > MAX_EVAL_DEPTH \
                 or spent.steps > MAX_LOAD_STEPS or spent.depth > MAX_LOAD_DEPTH:
-            self.notices_add("terraform-eval-limit",
-                             "expression evaluation past its limits; value left unresolved",
-                             str(source.path))
+            self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, str(source.path))
             return Unknown(source.snippet(tree) if isinstance(tree, Tree) else str(tree))
         self.depth += 1
         spent.depth += 1
@@ -430,9 +430,7 @@ class Evaluator:
         if name in _STRING_FUNCTIONS:
             values = [self.evaluate(a, source) for a in args]
             if not within(values, MAX_VALUES):
-                self.notices_add("terraform-eval-limit",
-                                 "expression evaluation past its limits; value left unresolved",
-                                 f"{source.path}:{tree.meta.line}")
+                self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{source.path}:{tree.meta.line}")
                 return Unknown(source.snippet(tree))
             if all(_plain(v) for v in values):
                 try:

@@ -37,6 +37,8 @@ from leastpriv_ci.grants.checkout import (
 )
 from leastpriv_ci.grants.declared import SKIPPED_DIRS
 from leastpriv_ci.grants.hcl import (
+    EVAL_LIMIT,
+    EVAL_LIMIT_TEXT,
     MAX_VALUES,
     Block,
     Encoded,
@@ -70,7 +72,7 @@ MAX_MODULE_CALLS = 200  # instances of one module read
 MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
 MAX_INSTANCES = 1000  # instances one resource with count/for_each expands to
 MAX_MODULE_DEPTH = 4  # modules deep whose outputs are read
-MAX_MODULES_READ = 400  # modules one load reads (callers, instances, output sources)
+MAX_MODULES_READ = 400  # modules one load reads to follow outputs (calls: MAX_MODULE_CALLS)
 MAX_NESTING = 40  # references evaluated one inside the other (Python's stack)
 MAX_STATEMENTS = 20_000  # statements one load builds
 MAX_ATTACHED = 100_000  # statements one load puts in roles
@@ -329,15 +331,13 @@ class Budget(Spent):
     """What one load may spend across every module it reads: a pull request can nest and
     multiply modules, references, instances and statements at will."""
 
-    modules: int = 0  # modules read to follow a call or an output
+    modules: int = 0  # modules read to follow an output
     nesting: int = 0  # references being evaluated, one inside the other, across modules
     statements: int = 0  # statements built
     attached: int = 0  # statements in the roles' policies (a document may serve many)
 
     def spend(self, notices: Notices, what: str, where: str) -> None:
-        notices.add("terraform-eval-limit",
-                    "expression evaluation past its limits; value left unresolved",
-                    f"{where}: {what}")
+        notices.add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{where}: {what}")
 
 
 class Instance(NamedTuple):
@@ -836,9 +836,7 @@ class Module:
         value = self.value(expression, scope)
         document: Any
         if not within(value, MAX_VALUES):
-            self.notices.add("terraform-eval-limit",
-                             "expression evaluation past its limits; value left unresolved",
-                             f"{file}:{line}")
+            self.notices.add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{file}:{line}")
             value = Unknown(f"{name} (past {MAX_VALUES} values)")
         if isinstance(value, DocumentRef):
             return Policy(name=name, statements=value.owner.document(value.name, name, address),
