@@ -143,6 +143,18 @@ def test_permissions_boundary_that_does_not_allow_is_named() -> None:
     assert finding.fix == f"allow `sqs:SendMessage` on `{queue}` in the permissions boundary"
 
 
+def test_unknown_resource_is_judged_by_the_boundary_too() -> None:
+    # The trace named no resource, but the boundary allows the action nowhere: missing.
+    identity = Policy("p", (Statement("Allow", ("sqs:SendMessage",), ("*",)),))
+    boundary = Policy("boundary", (Statement("Allow", ("sns:*",), ("*",)),),
+                      origin=Origin(file="boundary.json", line=1))
+    role = Role("R", "R", (identity,), boundary=boundary)
+    analysis = run(role, use("f", "sqs:SendMessage", "*", known=False))
+    finding = one(analysis.findings, "missing", "sqs:SendMessage", "*")
+    assert finding.detail["decision"] == "boundary"
+    assert finding.origin == boundary.origin
+
+
 def test_unknown_resource_is_judged_by_its_action_only() -> None:
     role = load_role("deny-mix-role.json")
     analysis = run(

@@ -85,6 +85,14 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
         return _Verdict("unknown_resource", None)
     if all(s.conditions for s in allows):
         return _Verdict("conditional", allows[0].origin, conditional=True)
+    if role.boundary is not None:
+        # the boundary must allow the action too, on some resource
+        bounded = [s for s in role.boundary.statements
+                   if s.is_allow and _acts(s, use.action) is not False]
+        if not bounded:
+            return _Verdict("boundary", role.boundary.origin)
+        if all(s.conditions for s in bounded):
+            return _Verdict("conditional", bounded[0].origin, conditional=True)
     if use.denied:
         return _Verdict("allow", allows[0].origin)
     return None
