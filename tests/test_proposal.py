@@ -158,6 +158,21 @@ def test_fitting_splits_when_merging_is_not_enough_and_says_so() -> None:
     assert granted == {a.resource for a in accesses}
 
 
+def test_no_service_wildcard_when_the_policy_is_split_anyway() -> None:
+    # `dynamodb:*` would not make 300 tables fit: splitting the used actions grants less.
+    accesses = [access(a, table_arn(f"t{n:04d}-{'x' * 40}")) for n in range(300)
+                for a in ("dynamodb:GetItem", "dynamodb:PutItem")]
+    proposal = propose_policies(accesses, limit=MANAGED_LIMIT)
+    assert len(proposal.documents) > 1
+    assert all(policy_size(doc) <= MANAGED_LIMIT for doc in proposal.documents)
+    actions = {a for doc in proposal.documents for s in doc["Statement"]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert not any("dynamodb:*" in note for note in proposal.notes)
+    for a in accesses[:4]:
+        assert any(allows(doc, a.action, a.resource) for doc in proposal.documents)
+
+
 def test_service_wildcard_only_over_one_shared_resource_set() -> None:
     actions = [info.full_name for info in
                __import__("leastpriv_ci.catalog", fromlist=["get_catalog"]).get_catalog()

@@ -12,7 +12,8 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
   and ``${$}`` so that they do not become wildcards;
 - past IAM's size limit, action sets of one service are merged over that service's
   resources, then a service's actions become ``service:*`` when they share one
-  resource set, then the policy is split. No step grants a resource that was not used.
+  resource set and that makes the policy fit; else the merged policy is split, with
+  the used actions only. No step grants a resource that was not used.
 """
 
 from __future__ import annotations
@@ -210,15 +211,18 @@ def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
         statements = merged
         notes.append(f"to fit IAM's {limit}-character limit, each service's actions were "
                      "merged over that service's used resources")
-    if _size(statements) > limit:
-        for service in _wildcard_candidates(statements):
-            statements = _service_wildcard(statements, service)
-            notes.append(f"to fit IAM's {limit}-character limit, `{service}:*` replaced the "
-                         f"used {service} actions (on the used resources only)")
-            if _size(statements) <= limit:
-                break
     if _size(statements) <= limit:
         return (document(statements),), tuple(notes)
+    # `service:*` is only worth its extra actions when it spares a split: when the
+    # policy must be split anyway, the used actions are split, not widened.
+    widened = statements
+    wildcards: list[str] = []
+    for service in _wildcard_candidates(statements):
+        widened = _service_wildcard(widened, service)
+        wildcards.append(f"to fit IAM's {limit}-character limit, `{service}:*` replaced the "
+                         f"used {service} actions (on the used resources only)")
+        if _size(widened) <= limit:
+            return (document(widened),), (*notes, *wildcards)
     parts = _split(statements, limit)
     notes.append(f"the proposal needs {len(parts)} policies of at most {limit} characters")
     return tuple(document(part) for part in parts), tuple(notes)
