@@ -142,9 +142,12 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             if f.kind == kind
             and _rank(f.severity) >= floor
             and f.detail.get("baseline") is not True
+            # an undecidable condition never proves access missing (DESIGN.md)
+            and not (kind == "missing" and f.conditional)
         ]
         for kind in FINDING_KINDS
     }
+    undecided = sum(1 for f in visible if f.kind == "missing" and f.conditional)
 
     reasons: list[str] = []
     failed = False
@@ -174,6 +177,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
                 f"{counts[kind]} {kind} finding(s) reported but not gated (fail-on does not "
                 f"include {kind})."
             )
+    if undecided and "missing" in rules.fail_on:
+        reasons.append(
+            f"{undecided} missing finding(s) rest on a condition the traces cannot decide "
+            "(\"may be missing\"): reported, not gated."
+        )
     if rules.baseline is not None:
         known = sum(1 for f in visible if f.detail.get("baseline") is True)
         if known:

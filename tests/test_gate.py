@@ -148,3 +148,15 @@ def test_no_traces_is_said_out_loud() -> None:
     verdict, _ = decide(empty, GateRules(fail_on=frozenset()), today=TODAY)
     assert not verdict.passed
     assert any(r.startswith("No traces were read: nothing was verified") for r in verdict.reasons)
+
+
+def test_a_conditional_missing_finding_is_reported_but_never_fails() -> None:
+    # "may be missing" rests on a condition the traces cannot decide: never proof.
+    from dataclasses import replace
+
+    maybe = replace(MISSING, severity="medium", conditional=True)
+    verdict, _ = decide(analysis(maybe), GateRules(), today=TODAY)
+    assert verdict.passed
+    assert verdict.counts["missing"] == 1
+    assert any("cannot decide" in reason for reason in verdict.reasons)
+    assert not decide(analysis(maybe, MISSING), GateRules(), today=TODAY)[0].passed
