@@ -329,3 +329,14 @@ def test_a_group_switched_on_for_one_role_only_applies_there() -> None:
 def json_text(doc: object) -> str:
     import json
     return json.dumps(doc)
+
+
+def test_a_deny_on_part_of_the_pattern_does_not_take_the_grant_away() -> None:
+    # `b/?` denies one-character keys only: DeleteObject stays granted on the others.
+    bucket = "arn:aws:s3:::uploads/*"
+    deny = Statement("Deny", ("s3:DeleteObject",), ("arn:aws:s3:::uploads/?",))
+    role = role_of(allow("s3:DeleteObject", bucket), deny)
+    analysis = analyse(observation([use("f", "sts:GetCallerIdentity", "*")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    assert ("excess", "s3:DeleteObject", bucket) in {
+        (f.kind, f.action, f.resource) for f in analysis.findings}

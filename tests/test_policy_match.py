@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from leastpriv_ci.policy.match import action_match, action_matches, resource_matches
+from leastpriv_ci.policy.match import (
+    action_match,
+    action_matches,
+    pattern_covers,
+    resource_matches,
+)
 from leastpriv_ci.policy.model import VERSION_2008, unresolved
 
 ACTION_VECTORS = [
@@ -195,3 +200,17 @@ def test_variables_are_literal_under_version_2008() -> None:
 def test_multivalued_context_key_does_not_resolve_a_variable() -> None:
     assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/a/x",
                             context={"aws:username": ["a", "b"]}) is False
+
+
+@pytest.mark.parametrize(("pattern", "other", "covers"), [
+    ("*", "arn:aws:s3:::b/*", True),
+    ("arn:aws:s3:::*", "arn:aws:s3:::b/a*", True),
+    ("arn:aws:s3:::b/*", "arn:aws:s3:::b/a/?", True),
+    ("arn:aws:s3:::b/?", "arn:aws:s3:::b/*", False),
+    ("arn:aws:s3:::b/?", "arn:aws:s3:::b/x", True),
+    ("arn:aws:s3:::b/a*", "arn:aws:s3:::b/*", False),
+    ("arn:aws:s3:::*", "*", False),
+    ("arn:aws:s3:::b/${aws:username}", "arn:aws:s3:::b/bob", False),
+])
+def test_pattern_covers_another_pattern(pattern: str, other: str, covers: bool) -> None:
+    assert pattern_covers(pattern, other) is covers

@@ -27,7 +27,7 @@ from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.catalog import ActionInfo, Catalog
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of, resource_matches
+from leastpriv_ci.policy.match import action_match, any_of, pattern_covers
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
@@ -193,8 +193,9 @@ def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
                        ) -> dict[str, str]:
     """Granted actions an unconditional Deny removes on the whole resource pattern.
 
-    A Deny covers the pattern when its own resource patterns match the pattern's text
-    (``*``, the same ARN, or a wider wildcard), so the grant never takes effect there.
+    A Deny covers the pattern when one of its own resource patterns matches every
+    resource the pattern does (``*``, the same ARN, or a wider wildcard), so the grant
+    never takes effect there.
     """
     if unit.sub.not_resources:
         return {}
@@ -202,7 +203,7 @@ def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
     denies = [
         s for s in role.statements
         if not s.is_allow and not s.conditions and not s.not_resources
-        and any(resource_matches(p, pattern) is True for p in s.resources)
+        and any(pattern_covers(p, pattern) for p in s.resources)
     ]
     if not denies:
         return {}

@@ -145,8 +145,15 @@ def _variable_value(body: str, context: Mapping[str, object] | None) -> str | No
     raise Unresolvable(key)
 
 
-def arn_regex(tokens: list[str]) -> str:
-    """The regular expression for resource-pattern tokens, by IAM's segment rules."""
+def arn_regex(tokens: list[str], *, over_patterns: bool = False) -> str:
+    """The regular expression for resource-pattern tokens, by IAM's segment rules.
+
+    With ``over_patterns`` the regex is matched against another pattern's text (does
+    this pattern cover every resource that one does?): a ``?`` then stands for one
+    literal character, never for the other pattern's ``*`` or ``?``.
+    """
+    one = "[^:*?]" if over_patterns else "[^:]"
+    any_one = "[^*?]" if over_patterns else "."
     parts: list[str] = []
     colons = 0
     for index, token in enumerate(tokens):
@@ -158,7 +165,7 @@ def arn_regex(tokens: list[str]) -> str:
                 following = tokens[index + 1] if index + 1 < len(tokens) else None
                 parts.append(".*" if following in (None, ":") else "[^:]*")
         elif token == _QMARK:
-            parts.append("[^:]" if in_header else ".")
+            parts.append(one if in_header else any_one)
         else:
             colons += token == _COLON
             parts.append(re.escape(token))
@@ -312,6 +319,24 @@ def resource_matches(
     lacks its key (and it has no default).
     """
     return ResourcePattern(pattern, lower_context(context), version=version).match(resource)
+
+
+def pattern_covers(pattern: str, other: str) -> bool:
+    """Whether resource pattern ``pattern`` matches every resource ``other`` matches.
+
+    False when it cannot be told offline (a policy variable or an unresolved value).
+    """
+    if pattern == "*" or pattern == other:
+        return True
+    if other == "*" or is_unresolved(pattern) or is_unresolved(other):
+        return False
+    if has_variables(pattern) or has_variables(other):
+        return False
+    tokens = resolve_variables(pattern, None)
+    if tokens is None:  # pragma: no cover - no variables left to resolve
+        return False
+    regex = _compile_arn(arn_regex(tokens, over_patterns=True))
+    return regex.fullmatch(other) is not None
 
 
 def any_of(results: list[bool | None] | tuple[bool | None, ...]) -> bool | None:
