@@ -340,3 +340,15 @@ def test_a_deny_on_part_of_the_pattern_does_not_take_the_grant_away() -> None:
                        {role.key: role}, {function_arn("f"): role.key})
     assert ("excess", "s3:DeleteObject", bucket) in {
         (f.kind, f.action, f.resource) for f in analysis.findings}
+
+
+def test_narrowing_keeps_the_used_actions_that_take_no_resource_on_star() -> None:
+    # sqs:ListQueues supports no resource type: narrowing `sqs:*` to the queue breaks it.
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    role = role_of(allow("sqs:*", "*"))
+    analysis = analyse(observation([use("f", "sqs:ListQueues", "*"),
+                                    use("f", "sqs:SendMessage", queue)]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "sqs:*", "*")
+    assert finding.detail["suggested_resources"] == [queue]
+    assert "keep `sqs:ListQueues` on `*`" in finding.fix

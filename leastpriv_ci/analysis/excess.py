@@ -152,6 +152,10 @@ def _judge(
         fix = rules.fix("excess", "wildcard", used_actions=_quoted(used_actions) or "none")
         if suggested is not None:
             fix += "; " + rules.fix("excess", "broad", resources=_quoted(resources))
+    # actions without resource types that were used here need the `*` being narrowed
+    needs_star = sorted({u.action for u in covered if not u.resource_level}, key=str.lower)
+    if suggested is not None and needs_star:
+        fix += "; " + rules.fix("excess", "keep_star", used_actions=_quoted(needs_star))
     detail: dict[str, object] = {
         "statement": unit.statement.sid,
         "granted_actions": len(granted),
