@@ -144,10 +144,13 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             and f.detail.get("baseline") is not True
             # an undecidable condition never proves access missing (DESIGN.md)
             and not (kind == "missing" and f.conditional)
+            # a principal with no traces has no verdict: nor has what it may use
+            and not (kind == "excess" and f.detail.get("untraced_principals"))
         ]
         for kind in FINDING_KINDS
     }
     undecided = sum(1 for f in visible if f.kind == "missing" and f.conditional)
+    partial = sum(1 for f in visible if f.kind == "excess" and f.detail.get("untraced_principals"))
 
     reasons: list[str] = []
     failed = False
@@ -181,6 +184,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         reasons.append(
             f"{undecided} missing finding(s) rest on a condition the traces cannot decide "
             "(\"may be missing\"): reported, not gated."
+        )
+    if partial and ("excess" in rules.fail_on or rules.max_excess is not None):
+        reasons.append(
+            f"{partial} excess finding(s) are on roles that also run principals without "
+            "traces: reported, not gated."
         )
     if rules.baseline is not None:
         known = sum(1 for f in visible if f.detail.get("baseline") is True)

@@ -24,6 +24,7 @@ from typing import Any
 from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.usage.principals import is_role_arn
 
 LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
@@ -65,8 +66,13 @@ def resolve_roles(
     stack_name: str | None = None,
     notices: Notices,
     aliases: MutableMapping[str, str] | None = None,
+    identities: MutableMapping[str, frozenset[str]] | None = None,
 ) -> dict[str, str | None]:
-    """Principal ARN → role key (a declared role's key, or an account role ARN, or None)."""
+    """Principal ARN → role key (a declared role's key, or an account role ARN, or None).
+
+    ``identities`` receives, per principal, the names a declaration may know it by (its
+    ARN, its name, the logical ID its tags or the stack give): :func:`untraced` reads them.
+    """
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
     stack = (_stack_functions(session, stack_name, notices)
@@ -75,8 +81,13 @@ def resolve_roles(
     for principal in dict.fromkeys(principals):
         parsed = PrincipalName.parse(principal)
         explicit = mapping.get(principal, mapping.get(parsed.name))
+        if identities is not None:
+            identities[principal] = frozenset({principal, parsed.name})
         if explicit is not None:
             resolved[principal] = _declared_key(grants, explicit) or explicit
+            continue
+        if is_role_arn(principal):  # a segment mapped straight to a role stands for it
+            resolved[principal] = _declared_key(grants, principal) or principal
             continue
         account_role: str | None = None
         logical: str | None = None
@@ -84,6 +95,8 @@ def resolve_roles(
             account_role, logical = _lambda_facts(lambda_client, principal, stack_name, notices)
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
+        if identities is not None and logical is not None:
+            identities[principal] |= {logical}
         declared = _by_logical_id(grants, logical) if logical else None
         declared = declared or _by_name(grants, parsed.name, notices)
         if declared is None and account_role is not None:
@@ -102,6 +115,43 @@ def resolve_roles(
                         "configuration (principal-map)", principal)
             resolved[principal] = None
     return resolved
+
+
+def untraced(
+    grants: GrantSet,
+    mapping: Mapping[str, str],
+    resolved: Mapping[str, str | None],
+    identities: Mapping[str, frozenset[str]],
+) -> dict[str, tuple[str, ...]]:
+    """Role key → the principals declared or mapped to run as it that no traced principal
+    is, for the roles some traced principal runs as.
+
+    A declared function counts as traced when a traced principal goes by one of its names
+    (its ARN or name, or its logical ID). When some of the role's traced principals match
+    no declaration of it (they were mapped, or found in the account), as many unmatched
+    declarations may be them: the rest are listed only when there are more of those.
+    """
+    known = frozenset().union(*identities.values())
+    by_role: dict[str, list[str]] = {}
+    for principal, role in resolved.items():
+        if role is not None:
+            by_role.setdefault(role, []).append(principal)
+    found: dict[str, tuple[str, ...]] = {}
+    for role, principals in sorted(by_role.items()):
+        bindings = [b for b in grants.bindings if b.role == role]
+        unmatched = [b.function for b in bindings if not known & {b.function, *b.names}]
+        unexplained = [p for p in principals
+                       if not any(identities.get(p, frozenset()) & {b.function, *b.names}
+                                  for b in bindings)]
+        names = unmatched if len(unmatched) > len(unexplained) else []
+        # A mapping entry names its principal for sure (a segment mapped straight to a
+        # role is traced under that role's ARN: its entry is known by its value)
+        names += [key for key, value in mapping.items()
+                  if (_declared_key(grants, value) or value) == role
+                  and key not in known and value not in resolved]
+        if names:
+            found[role] = tuple(sorted(dict.fromkeys(names)))
+    return found
 
 
 def _declared_key(grants: GrantSet, role: str) -> str | None:

@@ -11,7 +11,7 @@ from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.sources import sam
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.principals import PrincipalName, resolve_roles
+from leastpriv_ci.principals import PrincipalName, resolve_roles, untraced
 
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -141,3 +141,46 @@ def test_stack_role_name_maps_to_the_declared_role(aws: Emulator, grants: object
                              stack_name="notes-staging", notices=Notices(), aliases=aliases)
     assert resolved == {arn: "SharedReportingRole"}
     assert list(aliases.values()) == ["SharedReportingRole"]
+
+
+def test_untraced_lists_declared_functions_of_a_traced_role_that_had_no_traces(
+    grants: object,
+) -> None:
+    # ReportFunction and ExportFunction both run as SharedReportingRole; only one traced
+    report, create = FUNCTION + "ReportFunction", FUNCTION + "create-note-staging"
+    identities: dict[str, frozenset[str]] = {}
+    resolved = resolve_roles([report, create], grants,  # type: ignore[arg-type]
+                             notices=Notices(), identities=identities)
+    assert identities[report] == {report, "ReportFunction"}
+    found = untraced(grants, {}, resolved, identities)  # type: ignore[arg-type]
+    assert found == {"SharedReportingRole": ("ExportFunction",)}
+    # both traced: nothing to say
+    both = [report, FUNCTION + "ExportFunction"]
+    identities = {}
+    resolved = resolve_roles(both, grants, notices=Notices(),  # type: ignore[arg-type]
+                             identities=identities)
+    assert untraced(grants, {}, resolved, identities) == {}  # type: ignore[arg-type]
+
+
+def test_untraced_allows_for_principals_known_only_by_mapping(grants: object) -> None:
+    # A traced principal mapped to the role under a name no declaration has may be the
+    # untraced declaration: one such principal answers for one unmatched declaration.
+    report, custom = FUNCTION + "ReportFunction", FUNCTION + "nightly-export"
+    mapping = {"nightly-export": "SharedReportingRole"}
+    identities: dict[str, frozenset[str]] = {}
+    resolved = resolve_roles([report, custom], grants, mapping=mapping,  # type: ignore[arg-type]
+                             notices=Notices(), identities=identities)
+    assert resolved[custom] == "SharedReportingRole"
+    assert untraced(grants, mapping, resolved, identities) == {}  # type: ignore[arg-type]
+    # a mapping entry names its principal: with no trace of it, it is listed
+    mapping = {"nightly-export": "SharedReportingRole", "weekly-export": "SharedReportingRole"}
+    found = untraced(grants, mapping, resolved, identities)  # type: ignore[arg-type]
+    assert found == {"SharedReportingRole": ("weekly-export",)}
+    # a segment mapped straight to a role is traced under the role's ARN: not untraced
+    role_arn = "arn:aws:iam::123456789012:role/ops"
+    segment = {"ops-box": role_arn}
+    identities = {}
+    resolved = resolve_roles([role_arn], grants, mapping=segment,  # type: ignore[arg-type]
+                             notices=Notices(), identities=identities)
+    assert resolved == {role_arn: role_arn}
+    assert untraced(grants, segment, resolved, identities) == {}  # type: ignore[arg-type]

@@ -333,3 +333,80 @@ def test_terraform_module_instances_are_judged_per_function(
     (finding,) = report["findings"]
     assert finding["origin"]["file"] == "modules/fn/main.tf"
     assert finding["origin"]["logical_id"] == "module.billing.aws_iam_role_policy.data"
+
+
+def _segment_trace(document: dict[str, object], number: int) -> dict[str, object]:
+    return {"Id": f"1-00000000-{number:024x}",
+            "Segments": [{"Id": document["id"], "Document": json.dumps(document)}]}
+
+
+def test_a_segment_mapped_to_a_role_is_judged_as_that_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The documented principal-map form for EC2/ECS segments: segment name → role ARN
+    role = "arn:aws:iam::123456789012:role/orders"
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+    document = {"id": "a" * 16, "name": "orders-api", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+                "origin": "AWS::EC2::Instance", "subsegments": [{
+                    "id": "b" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "us-east-1", "table_name": "orders",
+                            "account_id": "123456789012"}}]}
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (repo / "map.json").write_text(json.dumps({"orders-api": role}))
+    (repo / "orders.json").write_text(json.dumps({"RoleName": "orders", "Arn": role, "Policies": [{
+        "PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": table}]}}]}))
+    (repo / ".leastpriv.yml").unlink()
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "orders.json",
+                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["kind"], f["action"], f["resource"]) for f in report["findings"]] == [
+        ("excess", "dynamodb:PutItem", table)]
+    assert report["coverage"]["unmapped"] == [] and report["coverage"]["unobserved"] == []
+
+
+def test_a_role_shared_with_an_untraced_function_gets_no_excess_verdict_for_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two functions declared on one role; the tests exercised only "orders". What
+    # "billing" needs is unknown: the unused grant is reported with that caveat, the
+    # gate does not fail on it, and billing is named as having no traces.
+    (repo / "main.tf").write_text(
+        'resource "aws_iam_role" "shared" {\n  name = "shared"\n}\n'
+        'resource "aws_iam_role_policy" "data" {\n  role = aws_iam_role.shared.id\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "dynamodb:GetItem", Resource = [\n'
+        '      "arn:aws:dynamodb:eu-west-1:123456789012:table/orders",\n'
+        '      "arn:aws:dynamodb:eu-west-1:123456789012:table/bills"]}]})\n}\n'
+        'resource "aws_lambda_function" "orders" {\n  function_name = "orders"\n'
+        '  role = aws_iam_role.shared.arn\n}\n'
+        'resource "aws_lambda_function" "billing" {\n  function_name = "billing"\n'
+        '  role = aws_iam_role.shared.arn\n}\n')
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("orders", "orders", 1)]}))
+    (repo / ".leastpriv.yml").unlink()
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
+                 "--fail-on", "excess", "--format", "json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 0, err
+    by_kind = {f["kind"]: f for f in report["findings"]}
+    assert set(by_kind) == {"excess", "unobserved"}
+    excess = by_kind["excess"]
+    assert excess["resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/bills"
+    assert excess["untraced_principals"] == ["billing"]
+    assert "`billing` also run(s) as this role and had no traces" in excess["message"]
+    assert by_kind["unobserved"]["principals"] == ["billing"]
+    assert report["coverage"]["unobserved"] == ["billing"]
+    assert "1 excess finding(s) are on roles that also run principals without traces" in err
+    assert any("billing had no traces" in w["message"] for w in report["warnings"])
+    # once billing is traced too, the same grant is judged and fails the gate
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("orders", "orders", 1), _function_trace("billing", "orders", 2)]}))
+    assert main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
+                 "--fail-on", "excess", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [f["kind"] for f in report["findings"]] == ["excess"]
+    assert "untraced_principals" not in report["findings"][0]

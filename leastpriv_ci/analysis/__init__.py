@@ -60,6 +60,7 @@ def analyse(
     *,
     platform: PlatformOptions | None = None,
     declared_only_roles: Collection[str] | None = None,
+    untraced: Mapping[str, Sequence[str]] | None = None,
     context: dict[str, object] | None = None,
     limit: int = MANAGED_LIMIT,
     catalog: Catalog | None = None,
@@ -71,8 +72,11 @@ def analyse(
     its usage record names, when that is one of ``roles``). Roles no observed principal
     runs as get an ``unobserved`` finding and no verdict; with ``declared_only_roles``
     given, only those roles are listed so (the others, e.g. attached roles fetched for
-    context, are left out silently). ``context`` is the request context for conditions
-    (usually None: conditions are then undecided and their findings conditional).
+    context, are left out silently). ``untraced`` maps a role key to the principals
+    declared or mapped to run as it that have no traces: the role's excess findings and
+    proposal then speak for its traced principals only, and say so. ``context`` is the
+    request context for conditions (usually None: conditions are then undecided and their
+    findings conditional).
     """
     catalog = catalog or get_catalog()
     rules = get_rules()
@@ -103,14 +107,21 @@ def analyse(
         accesses = [a for p in principals for a in observation.principals[p].accesses]
         uses = collect_uses(accesses, catalog)
         groups = applicable_groups(role_key, principals, role.statements, platform)
+        others = tuple((untraced or {}).get(role_key, ()))
         findings.extend(excess_findings(
             role, uses, principals=principals, platform=_platform_actions(groups),
-            shared=len(principals) > 1, catalog=catalog, rules=rules))
+            shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules))
+        if others:
+            findings.append(_untraced(role, others, rules))
         findings.extend(missing_findings(role, uses, rules=rules, context=context))
         patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
                                  catalog=catalog, context=context, patterns=patterns)
         _store(proposals, role_key, proposal, notices)
+        if others:
+            notices.add("proposal-" + role_key, f"proposal for {role_key}: built from its "
+                        f"traced principals only; {', '.join(others)} had no traces: add "
+                        "what they need")
         declared[role_key] = declared_document(role)
         diffs[role_key] = policy_diff(declared[role_key], proposal.document)
         if len(principals) > 1:
@@ -131,7 +142,8 @@ def analyse(
     )
     findings.extend(_unobserved(roles[key], rules) for key in unobserved_roles)
     unobserved_principals = sorted(
-        p for p, r in principal_roles.items() if p not in observation.principals
+        {p for p, r in principal_roles.items() if p not in observation.principals}
+        | {p for key in by_role for p in (untraced or {}).get(key, ())}
     )
     coverage = Coverage(
         traces=observation.traces,
@@ -279,6 +291,21 @@ def _unobserved(role: Role, rules: FindingRules) -> Finding:
         origin=role.origin if (role.origin.file or role.origin.policy_arn) else None,
         message=rules.message("unobserved", "role"),
         fix=rules.fix("unobserved", "role"),
+    )
+
+
+def _untraced(role: Role, principals: tuple[str, ...], rules: FindingRules) -> Finding:
+    names = ", ".join(f"`{p}`" for p in principals)
+    return Finding(
+        kind="unobserved",
+        role=role.key,
+        action="*",
+        resource="*",
+        severity=rules.severity("unobserved"),
+        principals=principals,
+        origin=role.origin if (role.origin.file or role.origin.policy_arn) else None,
+        message=rules.message("unobserved", "principals", principals=names),
+        fix=rules.fix("unobserved", "principals", principals=names),
     )
 
 

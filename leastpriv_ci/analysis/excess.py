@@ -71,10 +71,13 @@ def excess_findings(
     shared: bool,
     catalog: Catalog,
     rules: FindingRules,
+    untraced: tuple[str, ...] = (),
 ) -> list[Finding]:
     """Excess and platform findings for every Allow statement of ``role``.
 
     ``platform`` maps lower-cased platform-required action names to their group.
+    ``untraced`` names principals that also run as the role and had no traces: each
+    excess finding then says it speaks for the traced ones only (and does not gate).
     """
     findings: list[Finding] = []
     used_anywhere = {u.key for u in uses}
@@ -84,7 +87,7 @@ def excess_findings(
             continue
         for unit in units(statement):
             findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
-                                   shared, catalog, rules))
+                                   shared, catalog, rules, untraced))
     return findings
 
 
@@ -98,6 +101,7 @@ def _judge(
     shared: bool,
     catalog: Catalog,
     rules: FindingRules,
+    untraced: tuple[str, ...],
 ) -> list[Finding]:
     statement = unit.sub
     if any(is_unresolved(a) for a in statement.actions):
@@ -142,6 +146,9 @@ def _judge(
         message += rules.message("excess", "conditional")
     if unknown:
         message += rules.message("excess", "unknown_resources", **fields)
+    if untraced:
+        message += rules.message("excess", "untraced",
+                                 principals=", ".join(f"`{p}`" for p in untraced))
     used_actions = sorted({u.action for u in covered} | {u.action for u in unknown},
                           key=str.lower)
     if variant == "unused":
@@ -175,6 +182,8 @@ def _judge(
         detail["unknown_resources"] = len(unknown)
     if shared:
         detail["per_principal"] = _per_principal(principals, covered, unknown)
+    if untraced:
+        detail["untraced_principals"] = list(untraced)
     severity = rules.severity("excess", level, everything=everything)
     return [*findings, Finding(
         kind="excess",

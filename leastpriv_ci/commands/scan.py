@@ -160,7 +160,7 @@ def build_report(
     from leastpriv_ci.analysis import analyse
     from leastpriv_ci.grants.declared import discover, load_declared
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
-    from leastpriv_ci.principals import resolve_roles
+    from leastpriv_ci.principals import resolve_roles, untraced
     from leastpriv_ci.usage import observe
 
     notices = Notices()
@@ -189,9 +189,10 @@ def build_report(
             notices.add("no-policy-files", "no infrastructure or policy files found; set "
                         "policy-paths", ", ".join(settings.policy_paths) or str(root))
         declared = load_declared(paths, context, notices, root=root, session=session)
+    identities: dict[str, frozenset[str]] = {}
     principal_roles = resolve_roles(
         observation.principals, declared, mapping=mapping, session=session,
-        stack_name=getattr(args, "stack_name", None), notices=notices)
+        stack_name=getattr(args, "stack_name", None), notices=notices, identities=identities)
     roles = dict(declared.roles)
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached
@@ -204,6 +205,7 @@ def build_report(
         observation, roles, principal_roles,
         platform=settings.platform,
         declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
+        untraced=untraced(declared, mapping, principal_roles, identities),
     )
     combined = Notices()
     combined.extend(notices)
