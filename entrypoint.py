@@ -47,6 +47,9 @@ SINGLE_INPUTS = (
 )
 # Inputs holding several paths (newline- or comma-separated): one ``--name path`` per item.
 MULTI_INPUTS = ("trace-files", "policy-paths")
+# The config-file input's action.yml default: read when the repository has it, not required.
+# Passing it on as --config-file would make a missing file an input error (exit 2).
+DEFAULT_CONFIG_FILE = ".leastpriv.yml"
 SEPARATORS = re.compile(r"[\r\n,]+")
 
 
@@ -70,6 +73,8 @@ def scan_argv(environ: Mapping[str, str]) -> list[str]:
     argv = ["scan", "--github-actions"]
     for name in SINGLE_INPUTS:
         value = input_value(environ, name)
+        if name == "config-file" and value is not None and _is_default_config(value):
+            value = None
         if value is not None:
             argv += [f"--{name}", value]
     for name in MULTI_INPUTS:
@@ -77,6 +82,10 @@ def scan_argv(environ: Mapping[str, str]) -> list[str]:
         for item in split_list(value or ""):
             argv += [f"--{name}", item]
     return argv
+
+
+def _is_default_config(value: str) -> bool:
+    return value.removeprefix("./") == DEFAULT_CONFIG_FILE
 
 
 def prepare_environment(environ: MutableMapping[str, str]) -> None:

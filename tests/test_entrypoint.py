@@ -249,3 +249,24 @@ def test_runner_contract_fork_with_a_role_says_why(
     assert "Traceback" not in result.stderr
     assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "skipped"
     assert (tmp_path / "summary.md").read_text().startswith("### leastpriv-ci: skipped")
+
+
+def test_the_default_config_file_input_is_optional() -> None:
+    # action.yml's default reaches every run: it must not make .leastpriv.yml mandatory.
+    assert "--config-file" not in entrypoint.scan_argv({"INPUT_CONFIG-FILE": ".leastpriv.yml"})
+    assert "--config-file" not in entrypoint.scan_argv({"INPUT_CONFIG_FILE": "./.leastpriv.yml"})
+    argv = entrypoint.scan_argv({"INPUT_CONFIG-FILE": "ci/leastpriv.yml"})
+    assert argv[argv.index("--config-file") + 1] == "ci/leastpriv.yml"
+
+
+def test_runner_contract_without_a_config_file(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    (workspace / ".leastpriv.yml").unlink()
+    (workspace / "map.json").write_text(json.dumps(
+        {"nodejs-test-dev-hello": "arn:aws:iam::112233445566:role/hello-role"}))
+    result = run_entrypoint({**pull_request_run, "INPUT_PRINCIPAL-MAP": "map.json"})
+    assert result.returncode == 1, result.stderr  # the gate ran: a missing permission
+    assert "config file not found" not in result.stderr
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "fail"
