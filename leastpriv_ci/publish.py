@@ -51,7 +51,9 @@ def publish_to_actions(
     stream = out if out is not None else sys.stdout
     set_outputs(publication.outputs, environ)
     append_summary(publication.summary, environ)
-    emit_annotations(publication.annotations, out=stream)
+    # A skipped comment is reported as one more warning below: keep a slot for it.
+    reserve = {"warning": 1} if comment_mode != "off" else {}
+    emit_annotations(publication.annotations, reserve=reserve, out=stream)
     result = post_comment(
         publication.comment,
         token=_token(environ),

@@ -164,20 +164,30 @@ def emit_annotations(
     annotations: Sequence[Annotation],
     *,
     limit_per_level: int = 10,
+    reserve: Mapping[str, int] | None = None,
     out: TextIO | None = None,
 ) -> None:
     """Print annotations, most severe first, at most ``limit_per_level`` of each level.
 
-    GitHub shows only 10 errors and 10 warnings per step; printing more buries the worst
-    ones, so the rest are counted in one closing notice instead.
+    The runner records only 10 errors, 10 warnings and 10 notices per step; printing more
+    buries the worst ones, so the rest are counted in one closing notice instead. That
+    notice, and the slots ``reserve`` keeps per level for what the step prints after these,
+    come out of the same 10, or the runner would drop them.
     """
     stream = out if out is not None else sys.stdout
     order = {level: rank for rank, level in enumerate(ANNOTATION_LEVELS)}
     ranked = sorted(annotations, key=lambda a: order[a.level])  # stable: keeps input order
+    caps = {
+        level: max(0, limit_per_level - (reserve or {}).get(level, 0))
+        for level in ANNOTATION_LEVELS
+    }
+    wanted = {level: sum(1 for a in ranked if a.level == level) for level in ANNOTATION_LEVELS}
+    if any(wanted[level] > caps[level] for level in ANNOTATION_LEVELS):
+        caps["notice"] = max(0, caps["notice"] - 1)  # room for the closing notice
     shown: dict[str, int] = dict.fromkeys(ANNOTATION_LEVELS, 0)
     dropped = 0
     for annotation in ranked:
-        if shown[annotation.level] >= limit_per_level:
+        if shown[annotation.level] >= caps[annotation.level]:
             dropped += 1
             continue
         shown[annotation.level] += 1

@@ -73,3 +73,19 @@ def test_a_push_run_still_gets_outputs_and_a_visible_warning(
     )
     assert notices.count("comment-skipped") == 1
     assert github.state.requests == []
+
+
+def test_the_no_comment_warning_is_not_the_eleventh_warning(
+    tmp_path: Path, github: GitHubServer
+) -> None:
+    # The runner records 10 warnings per step: a skipped comment must still be one of them.
+    many = [Annotation("warning", f"excess {i}", "template.yaml", i + 1, "excess")
+            for i in range(12)]
+    publication = Publication(outputs={"verdict": "fail"}, summary="s", annotations=many,
+                              comment="c")
+    out = io.StringIO()
+    publish_to_actions(publication, environment(tmp_path, github, "push"), notices=Notices(),
+                       out=out)
+    warnings = [line for line in out.getvalue().splitlines() if line.startswith("::warning ")]
+    assert len(warnings) == 10
+    assert warnings[-1].startswith("::warning title=leastpriv-ci::no pull-request comment")

@@ -162,3 +162,25 @@ def test_stop_commands_resumes_even_on_error() -> None:
     with pytest.raises(RuntimeError), stop_commands(out=out) as token:
         raise RuntimeError("boom")
     assert out.getvalue().endswith(f"::{token}::\n")
+
+
+def test_the_closing_notice_and_reserved_slots_fit_under_the_runners_caps() -> None:
+    # The runner keeps 10 errors, 10 warnings and 10 notices per step: the closing notice
+    # must be one of the 10 notices, and a reserved warning slot must stay free.
+    annotations = [Annotation("warning", f"w{i}", "f.yml", i + 1, "t") for i in range(12)]
+    annotations += [Annotation("notice", f"n{i}", "f.yml", i + 1, "t") for i in range(12)]
+    out = io.StringIO()
+    emit_annotations(annotations, reserve={"warning": 1}, out=out)
+    lines = out.getvalue().splitlines()
+    levels = [line.split(" ", 1)[0].split("::")[1] for line in lines]
+    assert levels.count("warning") == 9
+    assert levels.count("notice") == 10
+    assert "6 more finding(s)" in lines[-1]  # 3 warnings + 3 notices
+
+
+def test_no_closing_notice_means_no_notice_slot_is_taken() -> None:
+    annotations = [Annotation("notice", f"n{i}", "f.yml", i + 1, "t") for i in range(10)]
+    out = io.StringIO()
+    emit_annotations(annotations, out=out)
+    assert out.getvalue().count("::notice ") == 10
+    assert "more finding(s)" not in out.getvalue()
