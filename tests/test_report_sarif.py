@@ -78,3 +78,10 @@ def test_subset_schema_rejects_members_sarif_does_not_define() -> None:
     log["runs"][0]["results"][0]["fingerprint"] = "x"  # SARIF calls it partialFingerprints
     with pytest.raises(jsonschema.ValidationError, match="fingerprint"):
         jsonschema.Draft7Validator(SCHEMA).validate(log)
+
+
+def test_the_upload_category_is_left_to_upload_sarif() -> None:
+    # upload-sarif fills automationDetails only when it is missing: a fixed id here would
+    # override its `category` input and merge every matrix job into one analysis.
+    run = to_sarif(report(finding()))["runs"][0]
+    assert "automationDetails" not in run

@@ -150,7 +150,6 @@ def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, object]:
                         "rules": [_rule(kind) for kind in kinds],
                     }
                 },
-                "automationDetails": {"id": "leastpriv-ci/"},
                 "results": results,
                 "properties": {"verdict": report.verdict.name},
             }
