@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
@@ -85,3 +86,12 @@ def test_the_upload_category_is_left_to_upload_sarif() -> None:
     # override its `category` input and merge every matrix job into one analysis.
     run = to_sarif(report(finding()))["runs"][0]
     assert "automationDetails" not in run
+
+
+def test_uris_are_percent_encoded_uri_references() -> None:
+    name = "infra/my stack/a#1 %41|<b>.yaml"
+    log = to_sarif(report(finding(file=name, line=2)))
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"][
+        "uri"]
+    assert uri == "infra/my%20stack/a%231%20%2541%7C%3Cb%3E.yaml"
+    assert unquote(uri) == name

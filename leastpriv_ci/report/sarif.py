@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from leastpriv_ci import __version__
 from leastpriv_ci.errors import UserError
@@ -92,7 +93,9 @@ def relative_uri(path: str, root: Path | None) -> str:
         except ValueError:
             return candidate.as_uri()
     posix = PurePosixPath(candidate.as_posix())
-    return str(posix).removeprefix("./")
+    # A URI reference, not a file name: " ", "#", "%", "?" and friends are percent-encoded so
+    # "infra/my stack/a#1.yaml" names that file rather than a fragment of another one.
+    return quote(str(posix).removeprefix("./"), safe="/")
 
 
 def _result(finding: Finding, rule_index: int, root: Path | None) -> dict[str, object]:
