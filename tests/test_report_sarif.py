@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -47,12 +48,46 @@ def test_result_location_level_and_rule_index(tmp_path: Path) -> None:
                         "region": {"startLine": 12}}
 
 
-def test_dot_relative_paths_are_cleaned_and_no_file_means_no_location() -> None:
+def test_dot_relative_paths_are_cleaned_and_no_file_gets_the_fallback_location() -> None:
+    # Code scanning rejects the whole upload when a result has no location
+    # ("locationFromSarifResult: expected at least one location").
     log = to_sarif(report(finding(file="./iam/policy.json", line=3), finding("missing", file=None)))
     first, second = log["runs"][0]["results"]
     assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
         "iam/policy.json"
-    assert "locations" not in second
+    assert second["locations"] == [
+        {"physicalLocation": {"artifactLocation": {"uri": "template.yaml"}}}]  # a policy file
+    assert second["properties"]["location_is_fallback"] is True
+    workflow = to_sarif(report(finding("missing", file=None)),
+                        fallback_uri=".github/workflows/gate.yml")
+    [result] = workflow["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        ".github/workflows/gate.yml"
+
+
+def test_every_result_has_a_location_even_with_no_policy_file() -> None:
+    bare = report(finding("missing", file=None), finding("unobserved", file=None))
+    bare = replace(bare, analysis=replace(bare.analysis,
+                                          coverage=replace(bare.analysis.coverage,
+                                                           policy_files=())))
+    for result in to_sarif(bare)["runs"][0]["results"]:
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
+def test_uris_are_percent_encoded_uri_references() -> None:
+    name = "infra/my stack/a#1 %41|<b>.yaml"
+    log = to_sarif(report(finding(file=name, line=2)))
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"][
+        "uri"]
+    assert uri == "infra/my%20stack/a%231%20%2541%7C%3Cb%3E.yaml"
+    assert unquote(uri) == name
+
+
+def test_the_upload_category_is_left_to_upload_sarif() -> None:
+    # upload-sarif fills automationDetails only when it is missing: a fixed id here would
+    # override its `category` input and merge every matrix job into one analysis.
+    run = to_sarif(report(finding()))["runs"][0]
+    assert "automationDetails" not in run
 
 
 def test_fingerprints_are_stable_per_kind_role_action_resource() -> None:
@@ -79,19 +114,3 @@ def test_subset_schema_rejects_members_sarif_does_not_define() -> None:
     log["runs"][0]["results"][0]["fingerprint"] = "x"  # SARIF calls it partialFingerprints
     with pytest.raises(jsonschema.ValidationError, match="fingerprint"):
         jsonschema.Draft7Validator(SCHEMA).validate(log)
-
-
-def test_the_upload_category_is_left_to_upload_sarif() -> None:
-    # upload-sarif fills automationDetails only when it is missing: a fixed id here would
-    # override its `category` input and merge every matrix job into one analysis.
-    run = to_sarif(report(finding()))["runs"][0]
-    assert "automationDetails" not in run
-
-
-def test_uris_are_percent_encoded_uri_references() -> None:
-    name = "infra/my stack/a#1 %41|<b>.yaml"
-    log = to_sarif(report(finding(file=name, line=2)))
-    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"][
-        "uri"]
-    assert uri == "infra/my%20stack/a%231%20%2541%7C%3Cb%3E.yaml"
-    assert unquote(uri) == name

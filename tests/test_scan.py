@@ -410,3 +410,15 @@ def test_a_role_shared_with_an_untraced_function_gets_no_excess_verdict_for_it(
     report = json.loads(capsys.readouterr().out)
     assert [f["kind"] for f in report["findings"]] == ["excess"]
     assert "untraced_principals" not in report["findings"][0]
+
+
+def test_sarif_fallback_location_is_the_running_workflow_file() -> None:
+    from leastpriv_ci.commands.scan import _workflow_file
+
+    environ = {"GITHUB_REPOSITORY": "octo/app",
+               "GITHUB_WORKFLOW_REF": "octo/app/.github/workflows/gate.yml@refs/pull/7/merge"}
+    assert _workflow_file(environ) == ".github/workflows/gate.yml"
+    # A reusable workflow of another repository is not a file of this one.
+    assert _workflow_file({**environ, "GITHUB_WORKFLOW_REF": "org/shared/.github/workflows/"
+                           "g.yml@v1"}) is None
+    assert _workflow_file({}) is None

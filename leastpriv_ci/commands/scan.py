@@ -299,6 +299,15 @@ def _publish(
     )
 
 
+def _workflow_file(environ: Mapping[str, str]) -> str | None:
+    """The running workflow's file (``.github/workflows/x.yml``) from ``GITHUB_WORKFLOW_REF``."""
+    ref = environ.get("GITHUB_WORKFLOW_REF", "").split("@", 1)[0]
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if repository and ref.startswith(f"{repository}/"):
+        return ref.removeprefix(f"{repository}/") or None
+    return None
+
+
 RENDERERS: Mapping[str, Callable[[Report, dict[str, object]], str]] = {
     "text": lambda report, extra: text.render(report),
     "json": lambda report, extra: json_report.dumps(report, extra),
@@ -342,7 +351,8 @@ def run(args: argparse.Namespace) -> int:
         json_report.write_report(report, Path(settings.report_file), extra)
         files["report-file"] = settings.report_file
     if settings.sarif_file:
-        sarif.write_sarif(report, Path(settings.sarif_file), root=root)
+        sarif.write_sarif(report, Path(settings.sarif_file), root=root,
+                          fallback_uri=_workflow_file(os.environ))
         files["sarif-file"] = settings.sarif_file
     if settings.github_actions:
         policy_file = DEFAULT_POLICY_FILE

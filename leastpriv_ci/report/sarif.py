@@ -15,6 +15,10 @@ from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/leastpriv-ci/leastpriv-ci"
 FINGERPRINT = "leastprivFinding/v1"
+# Code scanning rejects a whole upload when one result has no location ("expected at least
+# one location"); findings with no file of their own (roles read from the account) are
+# placed on this file when no better one is known.
+FALLBACK_URI = ".leastpriv.yml"
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub buckets security-severity: >= 9 critical, >= 7 high, >= 4 medium, else low.
@@ -98,25 +102,28 @@ def relative_uri(path: str, root: Path | None) -> str:
     return quote(str(posix).removeprefix("./"), safe="/")
 
 
-def _result(finding: Finding, rule_index: int, root: Path | None) -> dict[str, object]:
+def _result(
+    finding: Finding, rule_index: int, root: Path | None, fallback_uri: str
+) -> dict[str, object]:
     message = finding.message or f"{finding.kind}: {finding.action} on {finding.resource}"
     if finding.fix:
         message += f" Fix: {finding.fix}."
+    properties: dict[str, object] = {
+        "security-severity": SECURITY_SEVERITY.get(finding.severity, "1.0"),
+        "role": finding.role,
+        "action": finding.action,
+        "resource": finding.resource,
+        "principals": list(finding.principals),
+        "access_level": finding.access_level,
+        "trace_ids": list(finding.trace_ids),
+    }
     result: dict[str, object] = {
         "ruleId": f"leastpriv/{finding.kind}",
         "ruleIndex": rule_index,
         "level": LEVELS.get(finding.severity, "note"),
         "message": {"text": f"{message} (role {finding.role})"},
         "partialFingerprints": {FINGERPRINT: fingerprint(finding)},
-        "properties": {
-            "security-severity": SECURITY_SEVERITY.get(finding.severity, "1.0"),
-            "role": finding.role,
-            "action": finding.action,
-            "resource": finding.resource,
-            "principals": list(finding.principals),
-            "access_level": finding.access_level,
-            "trace_ids": list(finding.trace_ids),
-        },
+        "properties": properties,
     }
     origin = finding.origin
     if origin is not None and origin.file:
@@ -126,18 +133,34 @@ def _result(finding: Finding, rule_index: int, root: Path | None) -> dict[str, o
         if origin.line and origin.line > 0:
             location["region"] = {"startLine": origin.line}
         result["locations"] = [{"physicalLocation": location}]
+    else:
+        result["locations"] = [
+            {"physicalLocation": {"artifactLocation": {"uri": relative_uri(fallback_uri, root)}}}
+        ]
+        properties["location_is_fallback"] = True
     reason = ignored_reason(finding)
     if reason is not None:
         result["suppressions"] = [{"kind": "external", "justification": reason}]
     return result
 
 
-def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, object]:
-    """The SARIF 2.1.0 log for ``report``; file paths relative to ``root`` (the repository)."""
+def to_sarif(
+    report: Report, *, root: Path | None = None, fallback_uri: str | None = None
+) -> dict[str, object]:
+    """The SARIF 2.1.0 log for ``report``; file paths relative to ``root`` (the repository).
+
+    Every result has a location, as code scanning requires: a finding without a file of
+    its own is placed on ``fallback_uri`` (e.g. the workflow file), else on the first
+    policy file read, else on the config file.
+    """
     kinds = [k for k in KIND_ORDER if k in RULES]
     index = {kind: i for i, kind in enumerate(kinds)}
+    files = report.analysis.coverage.policy_files
+    fallback = fallback_uri or (files[0] if files else FALLBACK_URI)
     results = [
-        _result(f, index[f.kind], root) for f in report.analysis.findings if f.kind in index
+        _result(f, index[f.kind], root, fallback)
+        for f in report.analysis.findings
+        if f.kind in index
     ]
     return {
         "$schema": SCHEMA_URI,
@@ -160,15 +183,19 @@ def to_sarif(report: Report, *, root: Path | None = None) -> dict[str, object]:
     }
 
 
-def dumps(report: Report, *, root: Path | None = None) -> str:
+def dumps(
+    report: Report, *, root: Path | None = None, fallback_uri: str | None = None
+) -> str:
     """The SARIF log as indented JSON text."""
-    return json.dumps(to_sarif(report, root=root), indent=2) + "\n"
+    return json.dumps(to_sarif(report, root=root, fallback_uri=fallback_uri), indent=2) + "\n"
 
 
-def write_sarif(report: Report, path: Path, *, root: Path | None = None) -> None:
+def write_sarif(
+    report: Report, path: Path, *, root: Path | None = None, fallback_uri: str | None = None
+) -> None:
     """Write the SARIF log to ``path``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(report, root=root), encoding="utf-8")
+        path.write_text(dumps(report, root=root, fallback_uri=fallback_uri), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write the SARIF file {path}: {exc.strerror}") from None
