@@ -576,3 +576,19 @@ def test_real_sdk_documents_round_trip_through_moto_xray(aws: Emulator) -> None:
     subsegments = [json.loads(str(t.segments[0]))["subsegments"][0] for t in traces]
     assert {(s["name"], s["aws"]["operation"]) for s in subsegments} == {("dynamodb", "GetItem")}
     assert stats.batch_calls == 2
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://xray.example", "https://",
+                                 "https://xray.us-east-1.amazonaws.com:99999", "http://[::1"])
+def test_a_bad_endpoint_url_is_an_input_error_not_a_traceback(url: str) -> None:
+    # botocore raises a bare ValueError (at creation or on the first call): exit 1, a
+    # traceback, and no verdict output in the action.
+    session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b")
+    with pytest.raises(UserError, match="--endpoint-url"):
+        make_client(session, region="us-east-1", endpoint_url=url)
+
+
+def test_a_vpc_endpoint_url_is_accepted() -> None:
+    session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b")
+    url = "https://vpce-0123-abcd.xray.us-east-1.vpce.amazonaws.com"
+    assert make_client(session, region="us-east-1", endpoint_url=url).meta.endpoint_url == url

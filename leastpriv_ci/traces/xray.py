@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.notices import Notices
@@ -84,6 +85,26 @@ class FetchStats:
     chunks: list[TraceWindow] = field(default_factory=list)
 
 
+def check_endpoint_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host (and a valid port), else a UserError.
+
+    botocore raises a bare ValueError for these, at client creation or at the first call:
+    a traceback and exit 1, which reads as "the gate failed".
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError as exc:
+        raise UserError(f"{url!r} is not a valid URL ({exc})", where="--endpoint-url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(
+            f"{url!r} is not an http(s) URL with a host, like "
+            "https://xray.us-east-1.amazonaws.com",
+            where="--endpoint-url",
+        )
+    return url
+
+
 def make_client(
     session: Any = None,
     *,
@@ -106,6 +127,8 @@ def make_client(
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
+    if endpoint_url is not None:
+        check_endpoint_url(endpoint_url)
     session = session or boto3.session.Session()
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
