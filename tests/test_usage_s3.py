@@ -34,3 +34,31 @@ def test_get_object_attributes_needs_the_attributes_action_too() -> None:
         ("s3:GetObjectVersion", "arn:aws:s3:::b/v"),
         ("s3:GetObjectVersionAttributes", "arn:aws:s3:::b/v"),
     }
+
+
+def test_copy_of_a_source_version_needs_get_object_version_on_the_source() -> None:
+    # The source's version is in the copy source, as boto3 and the API take it
+    # ("bucket/key?versionId=v") or as a {"Bucket", "Key", "VersionId"} mapping.
+    assert _observe(
+        {"operation": "CopyObject", "bucket": "dst", "key": "a",
+         "copy_source": "src/a%20b?versionId=3HL4kqtJ"},
+        {"operation": "CopyObject", "bucket": "dst", "key": "b",
+         "copy_source": {"Bucket": "src", "Key": "b", "VersionId": "v2"}},
+        {"operation": "UploadPartCopy", "bucket": "dst", "key": "c", "copy_source": "src/c"},
+    ) == {
+        ("s3:GetObjectVersion", "arn:aws:s3:::src/a b"),
+        ("s3:GetObjectVersion", "arn:aws:s3:::src/b"),
+        ("s3:GetObject", "arn:aws:s3:::src/c"),
+        ("s3:PutObject", "arn:aws:s3:::dst/a"),
+        ("s3:PutObject", "arn:aws:s3:::dst/b"),
+        ("s3:PutObject", "arn:aws:s3:::dst/c"),
+    }
+
+
+def test_a_version_of_the_copy_destination_does_not_change_the_source_action() -> None:
+    # A version_id on a CopyObject call (the new object's, from the response) is not
+    # the source's.
+    assert _observe(
+        {"operation": "CopyObject", "bucket": "dst", "key": "a", "copy_source": "src/a",
+         "version_id": "new-version"},
+    ) == {("s3:GetObject", "arn:aws:s3:::src/a"), ("s3:PutObject", "arn:aws:s3:::dst/a")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target, resources_for
 from leastpriv_ci.usage.operations import Step
@@ -19,10 +19,14 @@ def targets(call: Call) -> list[Target]:
     result: list[Target] = []
     versioned = any(call.fields.get(f) for f in VERSION_FIELDS)
     for step in call.steps:
-        action = step.versioned if versioned and step.versioned else step.action
         if step.resource == "source":
-            result.append(_source(call, action))
+            # The copy source names its own version ("bucket/key?versionId=v" or
+            # {"VersionId"}); the call's version_id, if any, is the destination's.
+            source, source_versioned = _copy_source(call)
+            action = step.versioned if source_versioned and step.versioned else step.action
+            result.append(_source(call, source, action))
             continue
+        action = step.versioned if versioned and step.versioned else step.action
         if not step.resource_types:
             result.append(Target(action, "*"))
             continue
@@ -50,21 +54,38 @@ def _bucket(call: Call) -> str | None:
     return None
 
 
-def _source(call: Call, action: str) -> Target:
-    arn_partition = partition(call.where.region)
+def _copy_source(call: Call) -> tuple[tuple[str, str | None] | None, bool]:
+    """The copy source's bucket and key (None when not recorded), and whether it names a
+    version."""
     for name in SOURCE_FIELDS:
         raw = call.fields.get(name)
         source = _parse_source(raw)
         if source is not None:
-            bucket, key = source
-            if key:
-                return Target(action, f"arn:{arn_partition}:s3:::{bucket}/{key}")
-            return Target(action, f"arn:{arn_partition}:s3:::{bucket}/*", known=False)
-    return Target(action, UNKNOWN, known=False)
+            return source, _names_version(raw)
+    return None, False
+
+
+def _source(call: Call, source: tuple[str, str | None] | None, action: str) -> Target:
+    if source is None:
+        return Target(action, UNKNOWN, known=False)
+    arn_partition = partition(call.where.region)
+    bucket, key = source
+    if key:
+        return Target(action, f"arn:{arn_partition}:s3:::{bucket}/{key}")
+    return Target(action, f"arn:{arn_partition}:s3:::{bucket}/*", known=False)
+
+
+def _names_version(raw: Any) -> bool:
+    if isinstance(raw, dict):
+        return bool(raw.get("VersionId"))
+    if isinstance(raw, str) and "?" in raw:
+        query = parse_qs(raw.split("?", 1)[1])
+        return any(query.get("versionId", ()))
+    return False
 
 
 def _parse_source(raw: Any) -> tuple[str, str | None] | None:
-    # boto3 accepts "bucket/key?versionId=v" (URL-encoded) or {"Bucket", "Key"}
+    # boto3 accepts "bucket/key?versionId=v" (URL-encoded) or {"Bucket", "Key", "VersionId"}
     if isinstance(raw, dict):
         bucket = raw.get("Bucket")
         key = raw.get("Key")
