@@ -117,3 +117,17 @@ def test_counts_survive_the_caches_filling_up(monkeypatch: pytest.MonkeyPatch) -
         ("dynamodb:BatchGetItem", table, 1, True, True),
         ("dynamodb:Query", table, 2, True, True),
     }}
+
+
+def test_a_call_without_region_takes_its_own_principals_region() -> None:
+    # The call records its account but not its region: each principal's region fills it
+    # in, whatever principal was seen first.
+    east = "arn:aws:lambda:us-east-1:111122223333:function:a"
+    west = "arn:aws:lambda:eu-west-1:111122223333:function:b"
+    call = {"id": "c", "name": "dynamodb", "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "GetItem", "account_id": "111122223333", "table_name": "t"}}
+    found = accesses(observe([_trace("1-a", east, [call]), _trace("1-b", west, [call])]))
+    assert {arn: {a[1] for a in rows} for arn, rows in found.items()} == {
+        east: {"arn:aws:dynamodb:us-east-1:111122223333:table/t"},
+        west: {"arn:aws:dynamodb:eu-west-1:111122223333:table/t"},
+    }

@@ -109,7 +109,7 @@ class _Reader:
         self.operations = operations()
         self.resources = resource_fields()
         self.catalog = get_catalog()
-        self._where: dict[tuple[str | None, str | None], Where] = {}
+        self._where: dict[tuple[str | None, str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
         # Denied calls per shape and denial (what IAM's message named)
         self._refused: dict[tuple[tuple[Any, ...], Denial], _Shape] = {}
@@ -422,14 +422,16 @@ class _Reader:
         account = aws.account_id
         key = (region if isinstance(region, str) and region else None,
                account if isinstance(account, str) and account else None)
-        found = self._where.get((key[0], key[1] or principal_arn))
+        # The principal fills in what the call lacks, so it is part of the key then
+        cache_key = (key[0], key[1], principal_arn if None in key else None)
+        found = self._where.get(cache_key)
         if found is None:
             parts = principal_arn.split(":")
             fallback_region = parts[3] if len(parts) > 4 and parts[3] else None
             fallback_account = parts[4] if len(parts) > 4 and parts[4] else None
             found = Where(key[0] or fallback_region, key[1] or fallback_account)
             if len(self._where) < 10_000:
-                self._where[(key[0], key[1] or principal_arn)] = found
+                self._where[cache_key] = found
         return found
 
 
