@@ -131,3 +131,12 @@ def test_a_call_without_region_takes_its_own_principals_region() -> None:
         east: {"arn:aws:dynamodb:us-east-1:111122223333:table/t"},
         west: {"arn:aws:dynamodb:eu-west-1:111122223333:table/t"},
     }
+
+
+def test_a_queue_url_names_the_region_when_the_call_does_not() -> None:
+    principal = "arn:aws:lambda:us-east-1:111122223333:function:a"
+    call = {"id": "c", "name": "SQS", "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "SendMessage",
+                    "queue_url": "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs"}}
+    found = accesses(observe([_trace("1-a", principal, [call])]))
+    assert {a[1] for a in found[principal]} == {"arn:aws:sqs:eu-west-1:444455556666:jobs"}

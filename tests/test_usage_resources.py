@@ -67,3 +67,15 @@ def test_adot_attributes_are_read_from_metadata() -> None:
     (obj, bucket) = [spec.build(fields, WHERE) for spec in resource_fields().specs("s3")]
     assert obj == ["arn:aws:s3:::b/k"]
     assert bucket == ["arn:aws:s3:::b"]
+
+
+def test_queue_url_region_comes_before_the_principals() -> None:
+    # Region: the subsegment's, else the identifier's (the queue URL), else the principal's.
+    principals = Where("us-east-1", "111122223333", call_region=False)
+    parse = PARSERS["queue_url"]
+    assert parse("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", principals) == (
+        "arn:aws:sqs:eu-west-1:444455556666:jobs")
+    assert parse("https://sqs.cn-north-1.amazonaws.com.cn/444455556666/jobs", principals) == (
+        "arn:aws-cn:sqs:cn-north-1:444455556666:jobs")
+    assert parse("http://127.0.0.1:5000/444455556666/jobs", principals) == (
+        "arn:aws:sqs:us-east-1:444455556666:jobs")
