@@ -79,3 +79,14 @@ def test_queue_url_region_comes_before_the_principals() -> None:
         "arn:aws-cn:sqs:cn-north-1:444455556666:jobs")
     assert parse("http://127.0.0.1:5000/444455556666/jobs", principals) == (
         "arn:aws:sqs:us-east-1:444455556666:jobs")
+
+
+def test_ses_sender_with_a_display_name_names_the_address_identity() -> None:
+    # SendEmail's Source / FromEmailAddress may be "Name <address>"; the identity ARN
+    # holds the address only.
+    assert _arns("ses", {"from_email_address": "Orders <orders@example.com>"}) == [
+        ["arn:aws:ses:eu-west-1:111122223333:identity/orders@example.com"]]
+    assert _arns("ses", {"source": '"Shop, Inc." <shop@example.com>'}) == [
+        ["arn:aws:ses:eu-west-1:111122223333:identity/shop@example.com"]]
+    assert _arns("ses", {"source": "plain@example.com"}) == [
+        ["arn:aws:ses:eu-west-1:111122223333:identity/plain@example.com"]]

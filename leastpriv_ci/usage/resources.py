@@ -94,6 +94,17 @@ def _kms_key(value: str, where: Where) -> Value:
     return value
 
 
+def _email(value: str, where: Where) -> Value:
+    # "Display Name <sender@example.com>": the identity is the address alone
+    if value.startswith("arn:"):
+        return value
+    start = value.rfind("<")
+    end = value.find(">", start + 1)
+    if start >= 0 and end > start:
+        return value[start + 1 : end].strip() or None
+    return value.strip() or None
+
+
 def _lower(value: str, where: Where) -> Value:
     # SageMaker writes names into its ARNs in lower case, and IAM matches those ARNs.
     return value if value.startswith("arn:") else value.lower()
@@ -120,6 +131,7 @@ PARSERS: Mapping[str, Parser] = {
     "kms_key": _kms_key,
     "names": _names,
     "lower": _lower,
+    "email": _email,
 }
 # Parsers given any JSON value (a list of names); the others only text.
 TAKES_ANY_VALUE = frozenset({"names"})
