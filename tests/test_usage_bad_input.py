@@ -171,3 +171,33 @@ def test_throttle_and_not_found_are_use_not_denial() -> None:
         {"type": "ResourceNotFoundException", "message": "Requested resource not found"}]})
     observation = observe([_trace(_segment([throttled, missing]))])
     assert accesses(observation) == {FN: {(*GET_T[:2], 2, False, True)}}
+
+
+def test_kms_refusal_behind_a_call_is_not_a_denial_of_the_calls_action() -> None:
+    # Lambda Invoke's KMSAccessDeniedException (HTTP 502) is the invoked function's role
+    # failing to decrypt its environment: the caller's lambda:InvokeFunction was allowed.
+    invoke = {"id": "c1", "name": "lambda", "namespace": "aws", "start_time": 1.5,
+              "fault": True, "aws": {"operation": "Invoke", "region": "us-east-1",
+                                     "function_name": "g"},
+              "cause": {"exceptions": [{
+                  "type": "KMSAccessDeniedException",
+                  "message": "An error occurred (KMSAccessDeniedException) when calling the "
+                             "Invoke operation: Lambda was unable to decrypt the environment "
+                             "variables because KMS access was denied. Please check the "
+                             "function's KMS key settings. KMS Exception: "
+                             "AccessDeniedExceptionKMS Message: The ciphertext refers to a "
+                             "customer master key that does not exist, does not exist in "
+                             "this region, or you are not allowed to access."}]}}
+    # A KMS refusal that names its action is that action's denial
+    put = {"id": "c2", "name": "kinesis", "namespace": "aws", "start_time": 1.5,
+           "aws": {"operation": "PutRecord", "region": "us-east-1", "stream_name": "s"},
+           "cause": {"exceptions": [{
+               "type": "KMSAccessDeniedException",
+               "message": "User: x is not authorized to perform: kms:GenerateDataKey on "
+                          "resource: arn:aws:kms:us-east-1:123456789012:key/k"}]}}
+    observation = observe([_trace(_segment([invoke, put]))])
+    assert accesses(observation) == {FN: {
+        ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:g", 1,
+         False, True),
+        ("kms:GenerateDataKey", "arn:aws:kms:us-east-1:123456789012:key/k", 1, True, True),
+    }}
