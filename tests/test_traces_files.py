@@ -59,6 +59,22 @@ def test_array_of_traces(tmp_path: Path, indent: int | None) -> None:
     assert traces[1].where == f"{path}#2"
 
 
+@pytest.mark.parametrize("shape", ["response", "trace", "array"])
+def test_pretty_printed_values_in_a_row(tmp_path: Path, shape: str) -> None:
+    # `aws xray batch-get-traces ... >> traces.json` once per batch: pretty-printed
+    # responses one after another
+    response = json.loads((TRACES / "batch-get-traces.json").read_text())
+    values = {
+        "response": [{"Traces": [t], "UnprocessedTraceIds": []} for t in response["Traces"]],
+        "trace": response["Traces"],
+        "array": [[t] for t in response["Traces"]],
+    }[shape]
+    path = tmp_path / "appended.json"
+    path.write_text("\n".join(json.dumps(value, indent=4) for value in values) + "\n")
+    traces = list(iter_files([path], Notices()))
+    assert [t.trace_id for t in traces] == [T1, T2]
+
+
 def test_array_of_raw_segment_documents_groups_by_trace(tmp_path: Path) -> None:
     segments = [json.loads(line) for line in (TRACES / "segments.jsonl").read_text().splitlines()]
     path = tmp_path / "segments.json"

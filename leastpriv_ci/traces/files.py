@@ -265,9 +265,9 @@ def _iter_document(
             events = BACKEND.parse(reader, use_float=True, multiple_values=True)
             yield from _walk_document(events, grouper, name)
         else:
-            yield from _walk_items(
-                BACKEND.items(reader, prefix, use_float=True), prefix, grouper, name
-            )
+            # several values in a row: appended `aws xray batch-get-traces` output
+            items = BACKEND.items(reader, prefix, use_float=True, multiple_values=True)
+            yield from _walk_items(items, prefix, grouper, name)
     except (ijson.JSONError, UnicodeDecodeError) as error:
         # yajl lets UTF-8-encoded surrogates through; Python's decoding then refuses them
         raise UserError(
