@@ -201,3 +201,27 @@ def test_kms_refusal_behind_a_call_is_not_a_denial_of_the_calls_action() -> None
          False, True),
         ("kms:GenerateDataKey", "arn:aws:kms:us-east-1:123456789012:key/k", 1, True, True),
     }}
+
+
+def test_the_query_protocol_wording_of_a_denial_names_action_and_resource() -> None:
+    # SES (and other query-protocol services) quote with `...' and drop the colons
+    send = {"id": "c1", "name": "ses", "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "SendEmail", "region": "us-east-1"},
+            "cause": {"exceptions": [{
+                "type": "ClientError",
+                "message": "An error occurred (AccessDenied) when calling the SendEmail "
+                           "operation: User `arn:aws:sts::123456789012:assumed-role/r/f' is "
+                           "not authorized to perform `ses:SendEmail' on resource "
+                           "`arn:aws:ses:us-east-1:123456789012:identity/a@example.com'"}]}}
+    # an explicit deny quotes the ARN
+    get = dict(_get_item("c2", "u"), cause={"exceptions": [{
+        "type": "AccessDeniedException",
+        "message": "User: x is not authorized to perform: dynamodb:GetItem on resource: "
+                   '"arn:aws:dynamodb:us-east-1:123456789012:table/t" with an explicit deny '
+                   "in a service control policy"}]})
+    observation = observe([_trace(_segment([send, get]))])
+    assert accesses(observation) == {FN: {
+        ("ses:SendEmail", "arn:aws:ses:us-east-1:123456789012:identity/a@example.com", 1,
+         True, True),
+        ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/t", 1, True, True),
+    }}

@@ -8,9 +8,12 @@ from typing import Any, NamedTuple
 
 from leastpriv_ci.usage.data import load
 
+# "... is not authorized to perform: s3:GetObject on resource: arn:...", and the older
+# query-protocol wording SES uses: "... is not authorized to perform `ses:SendEmail' on
+# resource `arn:...'"
 _NOT_AUTHORIZED = re.compile(
-    r"is not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)"
-    r"(?: on resource: ?(arn:[^\s,;\"'()]+|\*))?"
+    r"is not authorized to perform(?:: ?| `)([A-Za-z0-9-]+:[A-Za-z0-9*]+)'?"
+    r"(?: on resource(?:: ?\"?| `)(arn:[^\s,;\"'()`]+|\*))?"
 )
 # botocore: "An error occurred (CODE) when calling"; Java: "Error Code: CODE";
 # Go v2: "api error CODE: message"; Go v1/Node/.NET: "CODE: message"
