@@ -62,3 +62,9 @@ def test_caller_does_not_lend_its_principal_to_a_called_service() -> None:
     observation = observe([RawTrace("1-x", (json.dumps(caller), json.dumps(callee)), "t")])
     assert observation.principals[FN].accesses == ()
     assert observation.notices.count("unattributed") == 1
+
+
+def test_ecs_task_definition_arn_is_in_the_regions_partition() -> None:
+    doc = {"origin": "AWS::ECS::Fargate",
+           "aws": {"ecs": {"task_family": "web"}, "region": "cn-north-1", "account_id": "1"}}
+    assert detect(node_of(doc), {}) == Principal("arn:aws-cn:ecs:cn-north-1:1:task-definition/web")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node
+from leastpriv_ci.usage.resources import partition
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LAMBDA_SERVICE = "AWS::Lambda"
@@ -84,5 +85,5 @@ def _ecs_task_definition(aws: Aws) -> str | None:
     region = aws.region
     account = aws.account_id
     if isinstance(region, str) and isinstance(account, str):
-        return f"arn:aws:ecs:{region}:{account}:task-definition/{family}"
+        return f"arn:{partition(region)}:ecs:{region}:{account}:task-definition/{family}"
     return None
