@@ -67,15 +67,19 @@ def _queue_url(value: str, where: Where) -> Value:
 
 
 def _function(value: str, where: Where) -> Value:
-    # name, name:qualifier, ACCOUNT:function:name[:qualifier], or a full ARN
-    parts = value.split(":")
+    # name, name:qualifier, ACCOUNT:function:name[:qualifier], or a full ARN. A version or
+    # alias qualifier stays: IAM authorizes invoking an alias or version on its own ARN
+    # (function:NAME:QUALIFIER), which a grant on the unqualified ARN does not match.
+    # $LATEST is what the unqualified ARN invokes: it is dropped.
+    parts = value.removesuffix(":$LATEST").split(":")
     if value.startswith("arn:"):
-        return ":".join(parts[:7]) if len(parts) >= 7 else None
+        return ":".join(parts[:8]) if len(parts) >= 7 else None
     if len(parts) >= 3 and parts[1] == "function":
         if where.region is None:
             return None
-        return f"arn:{partition(where.region)}:lambda:{where.region}:{parts[0]}:function:{parts[2]}"
-    return parts[0] or None
+        name = ":".join(parts[2:4])
+        return f"arn:{partition(where.region)}:lambda:{where.region}:{parts[0]}:function:{name}"
+    return ":".join(parts[:2]) if parts[0] else None
 
 
 def _noslash(value: str, where: Where) -> Value:
