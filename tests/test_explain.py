@@ -212,3 +212,28 @@ def test_role_file_boundary_applies(capsys: pytest.CaptureFixture[str]) -> None:
     assert [(s["sid"], s["policy"], s["boundary"]) for s in read["statements"]] == [  # type: ignore[attr-defined, index]
         ("AllS3", "everything-in-s3", False), ("ReadsOnly", "PermissionsBoundary", True)]
     assert as_json(capsys, *args, "--action", "s3:PutObject")["decision"] == "implicit_deny"
+
+
+def test_text_says_when_the_boundary_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    role = str(POLICY / "bounded_role.json")
+    code, out, _ = explain(capsys, "--policy", role, "--action", "s3:ListAllMyBuckets")
+    assert code == 0
+    assert out.splitlines() == [
+        "implicit_deny: s3:ListAllMyBuckets on * is denied (implicitly: the permissions "
+        "boundary does not allow it)",
+        "no permissions boundary statement allows it"]
+    _, out, _ = explain(capsys, "--policy", role, "--action", "dynamodb:ListTables")
+    assert out.splitlines()[-1] == "no statement allows it"  # the identity policies refuse
+
+
+def test_a_bad_boundary_is_exit_2_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    role = json.loads((EXPLAIN / "role_with_boundary.json").read_text())
+    role["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy"}
+    path = tmp_path / "role.json"
+    path.write_text(json.dumps(role))
+    code, out, err = explain(capsys, "--policy", str(path), "--action", "s3:GetObject")
+    assert code == 2 and out == ""
+    assert f"{path}:1: PermissionsBoundary must be a policy ARN" in err
+    assert "Traceback" not in err

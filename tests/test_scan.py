@@ -281,6 +281,33 @@ def test_one_glob_of_several_matching_nothing_is_not_an_error(
     assert {f["action"] for f in report["findings"]} >= {"dynamodb:DeleteItem"}
 
 
+def test_a_boundary_written_as_a_policy_document_limits_the_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = json.loads((repo / "role.json").read_text())
+    role["PermissionsBoundary"] = {"PolicyName": "no-tables", "PolicyDocument": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource": "*"}]}}
+    (repo / "role.json").write_text(json.dumps(role))
+    assert _scan("--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    refused = {(f["action"], f["decision"], f["origin"]["policy_name"])
+               for f in report["findings"] if f["kind"] == "missing" and f["resource"] == TABLE}
+    assert ("dynamodb:GetItem", "boundary", "no-tables") in refused
+
+
+def test_a_bad_boundary_is_exit_2_naming_the_file(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = json.loads((repo / "role.json").read_text())
+    role["PermissionsBoundary"] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    (repo / "role.json").write_text(json.dumps(role))
+    assert _scan() == 2
+    err = capsys.readouterr().err
+    assert "role.json:1: PermissionsBoundary must be a policy ARN" in err
+    assert "Traceback" not in err
+
+
 def _function_trace(name: str, table: str, number: int) -> dict[str, object]:
     function = f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
     document = {

@@ -31,6 +31,7 @@ _VERDICTS = {
     Decision.EXPLICIT_DENY: "denied (explicitly, by a Deny statement)",
     Decision.CONDITIONAL: "conditional (depends on values the context does not give)",
 }
+_BOUNDARY_DENY = "denied (implicitly: the permissions boundary does not allow it)"
 _SCALARS = (str, int, float, bool)
 
 
@@ -72,13 +73,17 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(identity, action, resource, context=context,
                       boundary=boundary if has_boundary else None,
                       complete_context=args.complete_context)
+    # An implicit deny is the boundary's doing when the identity policies alone (may) allow.
+    by_boundary = has_boundary and result.decision is Decision.IMPLICIT_DENY and evaluate(
+        identity, action, resource, context=context, complete_context=args.complete_context,
+    ).decision is not Decision.IMPLICIT_DENY
     for notice in notices.items():
         print(f"leastpriv-ci: warning: {console(str(notice))}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
     if args.format == "json":
         print(json.dumps(to_json(result, boundary_ids), indent=2))
     else:
-        print(to_text(result, action, resource, boundary_ids))
+        print(to_text(result, action, resource, boundary_ids, by_boundary=by_boundary))
     return 0
 
 
@@ -147,11 +152,15 @@ def to_json(result: Evaluation, boundary_ids: set[int] | None = None) -> dict[st
 
 
 def to_text(result: Evaluation, action: str, resource: str,
-            boundary_ids: set[int] | None = None) -> str:
-    """A short human explanation: the decision, then one line per deciding statement."""
+            boundary_ids: set[int] | None = None, *, by_boundary: bool = False) -> str:
+    """A short human explanation: the decision, then one line per deciding statement.
+
+    ``by_boundary``: an implicit deny comes from the permissions boundary (the identity
+    policies alone allow the request, or may).
+    """
     boundary_ids = boundary_ids or set()
-    lines = [f"{result.decision.value}: {console(action)} on {console(resource)} is "
-             f"{_VERDICTS[result.decision]}"]
+    verdict = _BOUNDARY_DENY if by_boundary else _VERDICTS[result.decision]
+    lines = [f"{result.decision.value}: {console(action)} on {console(resource)} is {verdict}"]
     if result.statements:
         heading = "undecided statements" if result.decision is Decision.CONDITIONAL \
             else "decided by"
@@ -165,6 +174,8 @@ def to_text(result: Evaluation, action: str, resource: str,
         lines.append(f"  {place}  {s.effect}{label}{policy}{kind}")
         if s.conditions and result.decision is Decision.CONDITIONAL:
             lines.append(f"    condition: {json.dumps(s.to_json().get('Condition'))}")
-    if result.decision is Decision.IMPLICIT_DENY:
+    if by_boundary:
+        lines.append("no permissions boundary statement allows it")
+    elif result.decision is Decision.IMPLICIT_DENY:
         lines.append("no statement allows it")
     return "\n".join(lines)

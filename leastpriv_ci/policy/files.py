@@ -5,7 +5,9 @@ Accepted shapes (JSON or YAML):
 
 * ``{"Version": ..., "Statement": ...}`` — one policy;
 * ``{"RoleName": ..., "Policies": [{"PolicyName": ..., "PolicyDocument": {...}}, ...]}``
-  (``PermissionsBoundary`` may hold a policy document too);
+  (``PermissionsBoundary`` in any shape :mod:`leastpriv_ci.grants.boundary` reads: a
+  policy ARN, ``{PermissionsBoundaryArn}``, a policy document or
+  ``{PolicyName, PolicyDocument}``);
 * ``{"PolicyName": ..., "PolicyDocument": {...}}`` — one named policy.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.boundary import parse_boundary
 from leastpriv_ci.loaders import LoadError, line_of, load_file
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy
@@ -57,12 +60,8 @@ def load_policy_file(path: Path, *, notices: Notices | None = None) -> PolicyFil
             raise UserError("Policies must be a list of {PolicyName, PolicyDocument}",
                             where=_at(shown, document))
         policies = tuple(_named(item, i, path, notices) for i, item in enumerate(raw))
-        boundary = None
-        raw_boundary = document.get("PermissionsBoundary")
-        if isinstance(raw_boundary, Mapping) and "Statement" in raw_boundary:
-            boundary = parse_policy(raw_boundary, name="PermissionsBoundary",
-                                    origin=Origin(file=shown, policy_name="PermissionsBoundary"),
-                                    notices=notices)
+        boundary = parse_boundary(document.get("PermissionsBoundary"),
+                                  Origin(file=shown, line=line_of(document)), notices)
         return PolicyFile(policies, boundary)
     raise UserError("not a policy: expected a Statement key, or a role with Policies "
                     "[{PolicyName, PolicyDocument}]", where=_at(shown, document))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.boundary import parse_boundary
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
@@ -103,12 +104,9 @@ def _role(
     for policy_arn in attached:
         if isinstance(policy_arn, str):
             policies.append(_managed(policy_arn, origin, notices, managed_documents))
-    boundary = None
-    raw_boundary = raw.get("PermissionsBoundary")
-    if isinstance(raw_boundary, Mapping):
-        raw_boundary = raw_boundary.get("PermissionsBoundaryArn")
-    if isinstance(raw_boundary, str):
-        boundary = _managed(raw_boundary, origin, notices, managed_documents)
+    boundary = parse_boundary(
+        raw.get("PermissionsBoundary"), origin, notices,
+        resolve_arn=lambda arn: _managed(arn, origin, notices, managed_documents))
     return Role(key=key, name=name, policies=tuple(policies), boundary=boundary, origin=origin)
 
 
