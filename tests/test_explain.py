@@ -185,6 +185,24 @@ def test_complete_context_decides_absent_keys(capsys: pytest.CaptureFixture[str]
     assert as_json(capsys, *args, "--complete-context")["decision"] == "allow"
 
 
+@pytest.mark.parametrize(("policy", "absent"), [
+    ("mfa_guard.json", "explicit_deny"),  # Null: true on an absent key
+    ("region_if_exists.json", "allow"),  # ...IfExists: an absent key passes
+    ("tag_keys.json", "allow"),  # ForAllValues: an absent key is true
+    ("own_prefix.json", "implicit_deny"),  # ${aws:userid} absent: the pattern matches nothing
+])
+def test_a_partial_context_leaves_keys_it_lacks_undecided(
+    capsys: pytest.CaptureFixture[str], policy: str, absent: str,
+) -> None:
+    args = ("--policy", str(EXPLAIN / policy), "--action", "s3:GetObject",
+            "--resource", "arn:aws:s3:::b/AIDA1/k")
+    assert as_json(capsys, *args)["decision"] == "conditional"
+    # an unrelated key does not make the context the request's whole context
+    partial = (*args, "--context", '{"aws:username": "bob"}')
+    assert as_json(capsys, *partial)["decision"] == "conditional"
+    assert as_json(capsys, *partial, "--complete-context")["decision"] == absent
+
+
 def test_absurd_policy_files_are_refused_cleanly(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

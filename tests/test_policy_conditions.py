@@ -10,12 +10,14 @@ from leastpriv_ci.policy.match import lower_context
 from leastpriv_ci.policy.model import VERSION_2008
 
 
-def decide(block: dict[str, dict[str, object]], context: dict[str, object] | None) -> bool | None:
+def decide(block: dict[str, dict[str, object]], context: dict[str, object] | None,
+           *, complete: bool = False) -> bool | None:
     normalised = {
         op: {k: tuple(v if isinstance(v, list) else [v]) for k, v in keys.items()}
         for op, keys in block.items()
     }
-    return evaluate_conditions(normalised, lower_context(context))  # type: ignore[arg-type]
+    return evaluate_conditions(normalised, lower_context(context),  # type: ignore[arg-type]
+                               complete=complete)
 
 
 CASES = [
@@ -78,15 +80,12 @@ CASES = [
      "ArnEquals checks each segment"),
     ({"ArnNotLike": {"aws:SourceArn": "arn:aws:sns:*:123456789012:*"}},
      {"aws:SourceArn": "arn:aws:sns:us-east-1:999999999999:topic"}, True, "ArnNotLike"),
-    # Null: absent-key result defined by IAM
-    ({"Null": {"aws:TokenIssueTime": "true"}}, {}, True, "Null true: key absent"),
+    # Null (an absent key: COMPLETE_CASES)
     ({"Null": {"aws:TokenIssueTime": "true"}}, {"aws:TokenIssueTime": "2020"}, False,
      "Null true: key present"),
     ({"Null": {"aws:TokenIssueTime": "false"}}, {"aws:TokenIssueTime": "2020"}, True,
      "Null false: key present"),
-    # ...IfExists
-    ({"StringEqualsIfExists": {"ec2:InstanceType": ["t2.micro"]}}, {}, True,
-     "IfExists: an absent key passes"),
+    # ...IfExists (an absent key: COMPLETE_CASES)
     ({"StringEqualsIfExists": {"ec2:InstanceType": ["t2.micro"]}},
      {"ec2:InstanceType": "m5.large"}, False, "IfExists: a present key is tested"),
     # Set operators on multivalued keys
@@ -94,8 +93,6 @@ CASES = [
      {"aws:TagKeys": ["env"]}, True, "ForAllValues: every value is allowed"),
     ({"ForAllValues:StringEquals": {"aws:TagKeys": ["env", "team"]}},
      {"aws:TagKeys": ["env", "cost"]}, False, "ForAllValues: one value outside"),
-    ({"ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}}, {}, True,
-     "ForAllValues: an absent key is true"),
     ({"ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}}, {"aws:TagKeys": []}, True,
      "ForAllValues: an empty key is true"),
     ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["env"]}}, {"aws:TagKeys": ["cost", "env"]},
@@ -127,6 +124,11 @@ def test_condition_operator_rules(block: dict[str, dict[str, object]], context: 
     {"StringNotEquals": {"aws:PrincipalTag/team": "red"}},
     {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
     {"ForAnyValue:StringEquals": {"aws:TagKeys": "env"}},
+    # even the forms IAM decides for an absent key: the key may be in the request
+    {"Null": {"aws:MultiFactorAuthAge": "true"}},
+    {"Null": {"aws:MultiFactorAuthAge": "false"}},
+    {"StringEqualsIfExists": {"aws:RequestedRegion": "us-east-1"}},
+    {"ForAllValues:StringEquals": {"aws:TagKeys": "env"}},
 ])
 def test_a_key_absent_from_the_context_is_unknown(block: dict[str, dict[str, object]]) -> None:
     # The tool's context is partial (a trace does not carry every key), so absence does
@@ -161,8 +163,10 @@ def test_variables_in_condition_values_are_literal_under_2008() -> None:
 
 
 def test_condition_value_with_unresolvable_variable_matches_nothing() -> None:
-    assert decide({"StringEquals": {"s3:prefix": "${aws:username}"}}, {"s3:prefix": "bob"}) \
-        is False
+    block: dict[str, dict[str, object]] = {"StringEquals": {"s3:prefix": "${aws:username}"}}
+    assert decide(block, {"s3:prefix": "bob"}, complete=True) is False
+    # in a partial context the variable's key may be in the request: unknown
+    assert decide(block, {"s3:prefix": "bob"}) is None
 
 
 COMPLETE_CASES = [
@@ -177,6 +181,8 @@ COMPLETE_CASES = [
     ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": "x"}}, False, "ForAnyValue: false"),
     ({"ForAllValues:StringEquals": {"aws:TagKeys": "x"}}, True, "ForAllValues: true"),
     ({"StringEqualsIfExists": {"aws:PrincipalTag/team": "red"}}, True, "IfExists: true"),
+    ({"Null": {"aws:TokenIssueTime": "true"}}, True, "Null true: true"),
+    ({"Null": {"aws:TokenIssueTime": "false"}}, False, "Null false: false"),
 ]
 
 

@@ -157,7 +157,15 @@ def test_unresolvable_variable_matches_nothing() -> None:
     # "If the key is not present in the request context ... the policy element
     # that contains the variable does not match"
     assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x",
-                            context={"aws:userid": "AIDA"}) is False
+                            context={"aws:userid": "AIDA"}, complete=True) is False
+
+
+def test_variable_missing_from_a_partial_context_is_unknown() -> None:
+    # a context that is not the whole request does not prove the key absent
+    assert resource_matches(HOME, "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/x",
+                            context={"aws:userid": "AIDA"}) is None
+    pattern = "arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'company-wide'}/*"
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x", context={}) is None
 
 
 def test_variable_without_any_context_is_unknown() -> None:
@@ -166,7 +174,8 @@ def test_variable_without_any_context_is_unknown() -> None:
 
 def test_variable_default_value_when_key_absent() -> None:
     pattern = "arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'company-wide'}/*"
-    assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x", context={}) is True
+    assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x", context={},
+                            complete=True) is True
     assert resource_matches(pattern, "arn:aws:s3:::bucket/red/x",
                             context={"aws:PrincipalTag/team": "red"}) is True
     assert resource_matches(pattern, "arn:aws:s3:::bucket/company-wide/x",

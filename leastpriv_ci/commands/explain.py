@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "'{\"aws:username\": \"bob\"}', or @file.json")
     parser.add_argument("--complete-context", action="store_true",
                         help="the context is the request's whole context: a condition key "
-                        "it lacks is absent (IAM's rules) instead of undecided")
+                        "or policy variable it lacks is absent (IAM's rules) instead of "
+                        "undecided")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 

@@ -1,10 +1,11 @@
 """IAM ``Condition`` blocks evaluated against a request context, three-valued.
 
 The tool rarely knows the whole request context, so a key the context does not hold is
-*unknown* rather than false — except where IAM defines the result for an absent key
-regardless of its value: ``Null``, the ``...IfExists`` operators, and
-``ForAllValues:`` (true on an absent key). With no context at all, every condition is
-unknown. Operators the tool does not know are unknown too: never a silent allow/deny.
+*unknown* rather than false: absence from a partial context does not prove absence from
+the request. That holds for ``Null``, the ``...IfExists`` operators, ``ForAllValues:``
+and policy variables in values too. Only a *complete* context makes a missing key
+absent, and then IAM's absent-key rules decide. With no context at all, every condition
+is unknown. Operators the tool does not know are unknown too: never a silent allow/deny.
 
 Within a block, operators and keys are ANDed; the values listed for one key are ORed
 (for the negated operators — ``StringNotEquals``, ``NotIpAddress``, ``ArnNotLike`` … —
@@ -85,6 +86,8 @@ def evaluate_condition(
     if if_exists:
         name = name[: -len(_IF_EXISTS)]
     raw = context.get(key.lower())
+    if raw is None and not complete:
+        return None  # missing from a partial context: it may be in the request
     if name == "null":
         return _null(values, raw)
     operation = _OPERATORS.get(name)
@@ -92,7 +95,7 @@ def evaluate_condition(
         return None
     compare, negated, wildcards = operation
     try:
-        patterns = _policy_values(values, context, version, wildcards)
+        patterns = _policy_values(values, context, version, wildcards, complete)
     except Unresolvable:
         return None
     actual = [] if raw is None else _context_values(raw)
@@ -123,14 +126,15 @@ def _null(values: tuple[str, ...], raw: object) -> bool:
 
 
 def _policy_values(
-    values: tuple[str, ...], context: Mapping[str, object], version: str, wildcards: str
+    values: tuple[str, ...], context: Mapping[str, object], version: str, wildcards: str,
+    complete: bool,
 ) -> list[str]:
     """Policy values with variables substituted; for the ``Like`` operators each value
     becomes an anchored regex (wildcards from the policy, literals from variables)."""
     resolved: list[str] = []
     for value in values:
         try:
-            tokens = resolve_variables(value, context, version=version)
+            tokens = resolve_variables(value, context, version=version, complete=complete)
         except Unresolvable:
             continue  # a value whose variable cannot be resolved matches nothing
         if tokens is None:

@@ -183,7 +183,8 @@ class _CompiledStatement:
         self.not_actions = statement.not_actions
         self.not_resources = statement.not_resources
         self.actions = ActionSet(statement.actions)
-        self.resources = ResourceSet(statement.resources, context, version=statement.version)
+        self.resources = ResourceSet(statement.resources, context, version=statement.version,
+                                     complete=complete)
         self.condition = evaluate_conditions(
             statement.conditions, context, version=statement.version, complete=complete
         )

@@ -13,10 +13,11 @@ The rules are IAM's, not ``fnmatch``'s:
   ``function:f:*`` does not cover ``function:f``.
 * Policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``,
   ``${key, 'default'}``, ``${*}``, ``${?}``, ``${$}``) are substituted from a request
-  context under policy version ``2012-10-17`` only; substituted text is literal.
+  context under policy version ``2012-10-17`` only; substituted text is literal. A key
+  the context lacks is unknown unless the context is complete.
 
 Results are three-valued where the policy cannot be decided: ``None`` means *unknown*
-(an unresolved infrastructure value, or a variable with no context to resolve it from).
+(an unresolved infrastructure value, or a variable the context cannot resolve).
 """
 
 from __future__ import annotations
@@ -95,14 +96,17 @@ def single_string(value: object) -> str | None:
 
 
 def resolve_variables(
-    text: str, context: Mapping[str, object] | None, *, version: str = VERSION_2012
+    text: str, context: Mapping[str, object] | None, *, version: str = VERSION_2012,
+    complete: bool = False,
 ) -> list[str] | None:
     """Split ``text`` into tokens with its policy variables substituted.
 
     Returns a list of literal characters and :data:`_STAR`/``_QMARK`` wildcard markers,
-    or ``None`` when a variable needs a context and there is none (unknown). Raises
-    :class:`Unresolvable` when the context lacks the key and there is no default.
-    ``context`` must have lower-cased keys (see :func:`lower_context`).
+    or ``None`` when a variable's value is unknown: there is no context, or the context
+    lacks the key and is not ``complete`` (a partial context does not prove the key
+    absent from the request). With ``complete``, a missing key takes the variable's
+    default, or raises :class:`Unresolvable` when it has none. ``context`` must have
+    lower-cased keys (see :func:`lower_context`).
     """
     tokens: list[str] = []
     position = 0
@@ -110,7 +114,7 @@ def resolve_variables(
     for found in matches:
         tokens.extend(_glob_tokens(text[position:found.start()]))
         position = found.end()
-        value = _variable_value(found.group(1), context)
+        value = _variable_value(found.group(1), context, complete)
         if value is None:
             return None
         tokens.extend(value)  # substituted text is literal, wildcard characters included
@@ -126,7 +130,8 @@ def _glob_tokens(text: str) -> list[str]:
     return [_STAR if c == "*" else _QMARK if c == "?" else c for c in text]
 
 
-def _variable_value(body: str, context: Mapping[str, object] | None) -> str | None:
+def _variable_value(body: str, context: Mapping[str, object] | None,
+                    complete: bool) -> str | None:
     body_stripped = body.strip()
     if body_stripped in _LITERAL_VARIABLES:
         return _LITERAL_VARIABLES[body_stripped]
@@ -137,9 +142,12 @@ def _variable_value(body: str, context: Mapping[str, object] | None) -> str | No
         key, default = with_default.group(1), with_default.group(2)
     if context is None:
         return None  # no context: whether the key is present is unknown, so is the default
-    value = single_string(context_value(context, key))
+    raw = context_value(context, key)
+    value = single_string(raw)
     if value is not None:
         return value
+    if raw is None and not complete:
+        return None  # missing from a partial context: present or not, the value is unknown
     if default is not None:
         return default
     raise Unresolvable(key)
@@ -188,9 +196,10 @@ class ResourcePattern:
 
     def __init__(
         self, text: str, context: Mapping[str, object] | None = None,
-        *, version: str = VERSION_2012
+        *, version: str = VERSION_2012, complete: bool = False,
     ) -> None:
-        """Compile ``text``; ``context`` must have lower-cased keys."""
+        """Compile ``text``; ``context`` must have lower-cased keys (``complete``: see
+        :func:`resolve_variables`)."""
         self.text = text
         self._equal: str | None = None
         self._regex: re.Pattern[str] | None = None
@@ -202,7 +211,7 @@ class ResourcePattern:
             self._state = None
             return
         try:
-            tokens = resolve_variables(text, context, version=version)
+            tokens = resolve_variables(text, context, version=version, complete=complete)
         except Unresolvable:
             self._state = False
             return
@@ -268,9 +277,10 @@ class ResourceSet:
 
     def __init__(
         self, patterns: Iterable[str], context: Mapping[str, object] | None = None,
-        *, version: str = VERSION_2012
+        *, version: str = VERSION_2012, complete: bool = False,
     ) -> None:
-        """Compile ``patterns``; ``context`` must have lower-cased keys."""
+        """Compile ``patterns``; ``context`` must have lower-cased keys (``complete``: see
+        :func:`resolve_variables`)."""
         self._all = False
         self._unknown = False
         equal: set[str] = set()
@@ -283,7 +293,7 @@ class ResourceSet:
                 self._unknown = True
                 continue
             try:
-                tokens = resolve_variables(text, context, version=version)
+                tokens = resolve_variables(text, context, version=version, complete=complete)
             except Unresolvable:
                 continue  # matches nothing
             if tokens is None:
@@ -311,14 +321,16 @@ def resource_matches(
     *,
     context: Mapping[str, object] | None = None,
     version: str = VERSION_2012,
+    complete: bool = False,
 ) -> bool | None:
     """Whether a resource pattern covers ``resource``; ``None`` when unknown.
 
     An unresolved value (:func:`~leastpriv_ci.policy.model.is_unresolved`) is unknown;
-    a policy variable is unknown without a context and matches nothing when the context
-    lacks its key (and it has no default).
+    so is a policy variable whose key the context lacks, unless the context is
+    ``complete``: then the variable takes its default, or the pattern matches nothing.
     """
-    return ResourcePattern(pattern, lower_context(context), version=version).match(resource)
+    return ResourcePattern(pattern, lower_context(context), version=version,
+                           complete=complete).match(resource)
 
 
 def pattern_covers(pattern: str, other: str) -> bool:
