@@ -103,6 +103,13 @@ def test_every_sdk_spelling_of_a_known_service_names_the_same_service() -> None:
     ("s3", "DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
     ("s3", "ListBucketIntelligentTieringConfigurations", "s3:GetIntelligentTieringConfiguration"),
     ("s3", "PutBucketLifecycle", "s3:PutLifecycleConfiguration"),
+    # Java v1 and .NET request-class names
+    ("s3", "SetBucketNotificationConfiguration", "s3:PutBucketNotification"),
+    ("s3", "SetBucketCrossOriginConfiguration", "s3:PutBucketCORS"),
+    ("s3", "SetPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    ("s3", "GetS3AccountOwner", "s3:ListAllMyBuckets"),
+    ("s3", "PutBucket", "s3:CreateBucket"),
+    ("s3", "PutCORSConfiguration", "s3:PutBucketCORS"),
     ("lambda", "GetLayerVersionByArn", "lambda:GetLayerVersion"),
     ("dynamodb", "TransactGetItems", "dynamodb:GetItem"),
     ("dynamodb", "GetItem", "dynamodb:GetItem"),  # same name: from the catalog
