@@ -225,3 +225,17 @@ def test_the_query_protocol_wording_of_a_denial_names_action_and_resource() -> N
          True, True),
         ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/t", 1, True, True),
     }}
+
+
+def test_a_refusal_named_only_by_its_service_is_that_services_denial() -> None:
+    # Secrets Manager cannot decrypt a secret with the caller's KMS permissions: what was
+    # refused is kms:Decrypt on the secret's key, which the trace does not name, not
+    # secretsmanager:GetSecretValue (allowed).
+    get = {"id": "c1", "name": "secretsmanager", "namespace": "aws", "start_time": 1.5,
+           "aws": {"operation": "GetSecretValue", "region": "us-east-1", "secret_id": "db"},
+           "cause": {"exceptions": [{
+               "type": "ClientError",
+               "message": "An error occurred (AccessDeniedException) when calling the "
+                          "GetSecretValue operation: Access to KMS is not allowed"}]}}
+    observation = observe([_trace(_segment([get]))])
+    assert accesses(observation) == {FN: {("kms:Decrypt", "*", 1, True, False)}}

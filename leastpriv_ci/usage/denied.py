@@ -26,15 +26,27 @@ _CODES = (
 
 
 class Denial(NamedTuple):
-    """A denied call; the action and ARN IAM named in its message, when it named them."""
+    """A denied call; the action and ARN IAM named in its message, when it named them.
+
+    ``behind``: the action refused is another service's, behind the call, on a resource
+    the trace does not name (Secrets Manager's "Access to KMS is not allowed").
+    """
 
     action: str | None
     resource: str | None
+    behind: bool = False
 
 
 @cache
 def denied_codes() -> frozenset[str]:
     return frozenset(str(c).lower() for c in load("denied_errors.yaml")["codes"])
+
+
+@cache
+def refusals_behind() -> tuple[tuple[str, str], ...]:
+    """(message text, action refused) of denials behind a call."""
+    return tuple((str(r["message"]), str(r["action"]))
+                 for r in load("denied_errors.yaml").get("behind", ()))
 
 
 def denial(cause: Any) -> Denial | None:
@@ -54,6 +66,9 @@ def denial(cause: Any) -> Denial | None:
         if matched:
             resource = matched.group(2)
             return Denial(matched.group(1), resource.rstrip(".") if resource else None)
+        for text, action in refusals_behind():
+            if text in message:
+                return Denial(action, None, behind=True)
         exc_type = exc.get("type")
         if isinstance(exc_type, str) and exc_type.rsplit(".", 1)[-1].lower() in codes:
             return Denial(None, None)

@@ -17,7 +17,7 @@ from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
 from leastpriv_ci.usage.denied import Denial, denial
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
-from leastpriv_ci.usage.extract import Call, Target
+from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.principals import (
@@ -357,6 +357,8 @@ class _Reader:
             return targets
         if denied.resource is not None:
             return [Target(named, denied.resource)]
+        if denied.behind:  # another service's action, on a resource the trace does not name
+            return [Target(named, UNKNOWN, known=False)]
         return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
 
     def _denial(self, node: Node) -> Denial | None:
