@@ -46,7 +46,7 @@ def test_deny_and_allow_mix_names_the_denying_statement() -> None:
     assert delete.trace_ids
     put = one(analysis.findings, "missing", "s3:PutObject", UPLOADS + "/a/2")
     assert put.origin is not None and put.origin.line == 21  # EncryptedOnly
-    assert "may be missing" in put.message
+    assert "may be refused: it is allowed, but a Deny statement applies" in put.message
 
 
 def test_implicit_deny_points_at_the_closest_allow_of_the_same_action() -> None:
@@ -110,6 +110,28 @@ def test_conditional_allow_is_may_be_missing_never_proof() -> None:
     finding = one(analysis.findings, "missing", "dynamodb:GetItem", tenants)
     assert finding.detail["decision"] == "conditional"
     assert finding.origin is not None and finding.origin.policy_name == "TenantItems"
+
+
+def test_an_undecided_deny_over_a_certain_allow_says_it_may_refuse() -> None:
+    # The common guard "Deny * unless aws:SecureTransport": the access is allowed for
+    # certain, and only the Deny's condition is undecided
+    role = Role("R", "R", (Policy("p", (
+        Statement("Allow", ("sns:Publish",), (TOPIC,)),
+        Statement("Deny", ("*",), ("*",),
+                  conditions={"Bool": {"aws:SecureTransport": ("false",)}}),
+    )),))
+    analysis = run(role, use("f", "sns:Publish", TOPIC))
+    finding = one(analysis.findings, "missing", "sns:Publish", TOPIC)
+    assert finding.conditional and finding.detail["decision"] == "conditional"
+    assert "may be refused: it is allowed, but a Deny statement applies" in finding.message
+    assert "only under a condition" not in finding.message
+    assert finding.fix.startswith("check that the Deny statement's condition does not hold")
+    # an Allow whose own condition is undecided keeps its wording
+    guarded = load_role("conditional-role.json")
+    tenants = table_arn("tenants")
+    other = one(run(guarded, use("t", "dynamodb:GetItem", tenants)).findings, "missing",
+                "dynamodb:GetItem", tenants)
+    assert "is allowed only under a condition" in other.message
 
 
 def test_conditional_allow_decided_by_a_context_is_not_missing() -> None:

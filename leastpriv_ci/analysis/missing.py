@@ -30,6 +30,7 @@ class _Verdict:
     origin: Origin | None
     conditional: bool = False
     statement: Statement | None = None
+    by_deny: bool = False  # conditional only through a Deny whose condition is undecided
 
 
 def missing_findings(
@@ -64,7 +65,10 @@ def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
     if decision is Decision.EXPLICIT_DENY:
         return _Verdict("explicit_deny", _origin(evaluation), statement=evaluation.statements[0])
     if decision is Decision.CONDITIONAL:
-        return _Verdict("conditional", _origin(evaluation), conditional=True)
+        # allowed for certain, unless an undecided Deny applies; or allowed only undecidedly
+        by_deny = all(not s.is_allow for s in evaluation.statements)
+        return _Verdict("conditional", _origin(evaluation), conditional=True,
+                        by_deny=by_deny and bool(evaluation.statements))
     if identity is not index and identity.evaluate(use.action, use.resource).allowed:
         boundary = role.boundary
         return _Verdict("boundary", boundary.origin if boundary else None)
@@ -125,8 +129,10 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
     if kind == "denied" and variant == "unknown_resource":
         variant = "implicit_deny"
     fields = {"action": use.action, "resource": use.resource}
+    if verdict.by_deny:
+        variant = "conditional_deny"
     message = rules.message(kind, variant, **fields)
-    fix = rules.fix(kind, _fix_variant(kind, verdict.variant), **fields)
+    fix = rules.fix(kind, _fix_variant(kind, variant), **fields)
     detail: dict[str, object] = {"decision": verdict.variant, "count": use.count}
     if verdict.statement is not None and verdict.statement.sid:
         detail["statement"] = verdict.statement.sid
@@ -157,8 +163,10 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
 def _fix_variant(kind: str, variant: str) -> str:
     if variant == "explicit_deny":
         return "deny"
-    if variant == "conditional" and kind == "missing":
-        return "conditional"
+    if variant in ("conditional", "conditional_deny") and kind == "missing":
+        return variant
+    if variant == "conditional_deny":
+        return "deny"
     if variant == "boundary" and kind == "missing":
         return "boundary"
     if variant == "allow":
