@@ -112,7 +112,7 @@ def analyse(
             role, uses, principals=principals, platform=_platform_actions(groups),
             shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules))
         if others:
-            findings.append(_untraced(role, others, rules))
+            findings.append(_unobserved(role, rules, others))
         findings.extend(missing_findings(role, uses, rules=rules, context=context))
         patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
@@ -281,21 +281,12 @@ def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal
         notices.add("proposal-" + key, f"proposal for {key}: {note}")
 
 
-def _unobserved(role: Role, rules: FindingRules) -> Finding:
-    return Finding(
-        kind="unobserved",
-        role=role.key,
-        action="*",
-        resource="*",
-        severity=rules.severity("unobserved"),
-        origin=role.origin if (role.origin.file or role.origin.policy_arn) else None,
-        message=rules.message("unobserved", "role"),
-        fix=rules.fix("unobserved", "role"),
-    )
-
-
-def _untraced(role: Role, principals: tuple[str, ...], rules: FindingRules) -> Finding:
-    names = ", ".join(f"`{p}`" for p in principals)
+def _unobserved(role: Role, rules: FindingRules, principals: tuple[str, ...] = ()
+                ) -> Finding:
+    """No verdict: on the whole role, or (``principals``) on those of its principals that
+    had no traces while others did."""
+    variant = "principals" if principals else "role"
+    fields = {"principals": ", ".join(f"`{p}`" for p in principals)}
     return Finding(
         kind="unobserved",
         role=role.key,
@@ -304,8 +295,8 @@ def _untraced(role: Role, principals: tuple[str, ...], rules: FindingRules) -> F
         severity=rules.severity("unobserved"),
         principals=principals,
         origin=role.origin if (role.origin.file or role.origin.policy_arn) else None,
-        message=rules.message("unobserved", "principals", principals=names),
-        fix=rules.fix("unobserved", "principals", principals=names),
+        message=rules.message("unobserved", variant, **fields),
+        fix=rules.fix("unobserved", variant, **fields),
     )
 
 
