@@ -270,3 +270,31 @@ def test_runner_contract_without_a_config_file(
     assert result.returncode == 1, result.stderr  # the gate ran: a missing permission
     assert "config file not found" not in result.stderr
     assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "fail"
+
+
+def test_runner_contract_checkout_under_a_sub_path(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    # actions/checkout with `path: app`: the repository's iam/role.json is read from
+    # app/iam/role.json, but GitHub places annotations, SARIF and links by iam/role.json.
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    repository = workspace / "app"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "iam").mkdir()
+    (workspace / "role.json").rename(repository / "iam" / "role.json")
+    result = run_entrypoint({**pull_request_run, "INPUT_POLICY-PATHS": "app/iam/role.json"})
+    assert result.returncode == 1, result.stderr
+
+    annotated = [line.split("::")[1] for line in result.stdout.splitlines()
+                 if line.startswith(("::error ", "::warning ", "::notice ")) and "file=" in line]
+    assert annotated and all(" file=iam/role.json," in a for a in annotated)
+    sarif = json.loads((workspace / "leastpriv.sarif").read_text())
+    uris = {location["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"] for location in r["locations"]}
+    assert "iam/role.json" in uris and not any(u.startswith("app/") for u in uris)
+    [comment] = github.state.comments_on("octo/app", 7)
+    assert "/blob/" in comment["body"]
+    assert "/iam/role.json#L" in comment["body"] and "/app/iam/role.json" not in comment["body"]
+    # The tool still reads and reports the file where it is.
+    report = json.loads((workspace / "leastpriv-report.json").read_text())
+    assert report["coverage"]["policy_files"] == ["app/iam/role.json"]

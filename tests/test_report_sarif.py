@@ -48,6 +48,21 @@ def test_result_location_level_and_rule_index(tmp_path: Path) -> None:
                         "region": {"startLine": 12}}
 
 
+def test_uris_are_relative_to_the_repository_holding_the_file(tmp_path: Path) -> None:
+    # actions/checkout with `path: app`: read as app/iam/role.json, placed as iam/role.json
+    (tmp_path / "app" / ".git").mkdir(parents=True)
+    (tmp_path / "app" / "iam").mkdir()
+    (tmp_path / "app" / "iam" / "role.json").write_text("{}")
+    log = to_sarif(report(finding(file="app/iam/role.json", line=4),
+                          finding("missing", file=None)),
+                   root=tmp_path, fallback_uri=".github/workflows/gate.yml")
+    located, fallback = log["runs"][0]["results"]
+    assert located["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "iam/role.json"}, "region": {"startLine": 4}}
+    assert fallback["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        ".github/workflows/gate.yml"
+
+
 def test_dot_relative_paths_are_cleaned_and_no_file_gets_the_fallback_location() -> None:
     # Code scanning rejects the whole upload when a result has no location
     # ("locationFromSarifResult: expected at least one location").

@@ -267,15 +267,23 @@ def _changes(extra: Mapping[str, object]) -> Mapping[str, object] | None:
 
 
 def _publish(
-    report: Report, settings: Settings, files: Mapping[str, str], extra: Mapping[str, object]
+    report: Report,
+    settings: Settings,
+    files: Mapping[str, str],
+    extra: Mapping[str, object],
+    *,
+    root: Path,
 ) -> None:
     from leastpriv_ci.github import file_link, pull_request_context
+    from leastpriv_ci.grants.checkout import repository_paths
     from leastpriv_ci.publish import Publication, publish_to_actions
 
     context = pull_request_context(os.environ)
+    # Reports name files under the workspace; GitHub places them by the repository's path.
+    locate = repository_paths(root)
 
     def link(path: str, line: int | None) -> str | None:
-        return file_link(context, path, line) or None
+        return file_link(context, locate(path), line) or None
 
     counts = report.verdict.counts
     outputs = {
@@ -289,7 +297,8 @@ def _publish(
         Publication(
             outputs=outputs,
             summary=summary.render(report, link=link, changes=_changes(extra)),
-            annotations=report_annotations.from_findings(report.analysis.findings),
+            annotations=report_annotations.from_findings(report.analysis.findings,
+                                                         locate=locate),
             comment=markdown.render(report, link=link, changes=_changes(extra)),
         ),
         os.environ,
@@ -358,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
         policy_file = DEFAULT_POLICY_FILE
         _write_policy_file(report.analysis, Path(policy_file))
         files["policy-file"] = policy_file
-        _publish(report, settings, files, extra)
+        _publish(report, settings, files, extra, root=root)
 
     rendered = RENDERERS[settings.format](report, extra)
     if settings.output:

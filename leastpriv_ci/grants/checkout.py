@@ -6,6 +6,7 @@ or ``..`` paths: nothing outside the checkout is read as infrastructure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 OUTSIDE_CHECKOUT = "outside-checkout"
@@ -34,3 +35,36 @@ def checkout_root(folder: Path) -> Path:
         if (candidate / ".git").exists():
             return candidate
     return start
+
+
+def repository_path(path: str, root: Path) -> str:
+    """``path`` (as shown: relative to ``root``, or absolute) relative to its git repository.
+
+    GitHub places annotations, code-scanning results and blob links by the path inside
+    the repository, which differs from the path under the workspace when the checkout
+    sits in a sub-folder (``actions/checkout`` with ``path: app``). A file that does not
+    exist, or that no folder holding ``.git`` contains, keeps ``path``.
+    """
+    full = root / path
+    if not full.is_file():
+        return path
+    repository = repository_root(full)
+    if not (repository / ".git").exists():
+        return path
+    try:
+        return full.resolve().relative_to(repository).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return path
+
+
+def repository_paths(root: Path) -> Callable[[str], str]:
+    """:func:`repository_path` for ``root``, each path looked up once (reports name a file
+    many times)."""
+    seen: dict[str, str] = {}
+
+    def locate(path: str) -> str:
+        if path not in seen:
+            seen[path] = repository_path(path, root)
+        return seen[path]
+
+    return locate

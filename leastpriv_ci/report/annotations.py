@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from leastpriv_ci.records import Finding
 from leastpriv_ci.report.findings import KIND_TITLES, ignored_reason, ordered, severity_rank
@@ -19,12 +19,16 @@ def level_of(finding: Finding) -> str:
     return LEVELS.get(finding.severity, "notice")
 
 
-def from_findings(findings: Iterable[Finding]) -> list[Annotation]:
+def from_findings(
+    findings: Iterable[Finding], *, locate: Callable[[str], str] = str
+) -> list[Annotation]:
     """One annotation per finding that is not ignored, most severe first.
 
     Findings with a statement carry its file and line; the others (a missing permission
     no statement mentions) are annotated on the run. Unobserved roles are left out: they
     are a coverage note and platform permissions are needed, not problems with a statement.
+    ``locate`` turns a finding's file into the path GitHub places it by (the path in the
+    repository, see :func:`leastpriv_ci.grants.checkout.repository_paths`).
     """
     chosen = [
         f for f in findings if ignored_reason(f) is None and f.kind not in QUIET_KINDS
@@ -44,7 +48,7 @@ def from_findings(findings: Iterable[Finding]) -> list[Annotation]:
             Annotation(
                 level=level_of(finding),
                 message=message,
-                file=origin.file if origin else None,
+                file=locate(origin.file) if origin and origin.file else None,
                 line=origin.line if origin else None,
                 title=f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: "
                 f"{finding.action}",

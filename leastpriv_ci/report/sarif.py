@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from leastpriv_ci import __version__
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.checkout import repository_paths
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
 
@@ -103,7 +105,7 @@ def relative_uri(path: str, root: Path | None) -> str:
 
 
 def _result(
-    finding: Finding, rule_index: int, root: Path | None, fallback_uri: str
+    finding: Finding, rule_index: int, uri: Callable[[str], str], fallback_uri: str
 ) -> dict[str, object]:
     message = finding.message or f"{finding.kind}: {finding.action} on {finding.resource}"
     if finding.fix:
@@ -128,14 +130,14 @@ def _result(
     origin = finding.origin
     if origin is not None and origin.file:
         location: dict[str, object] = {
-            "artifactLocation": {"uri": relative_uri(origin.file, root)},
+            "artifactLocation": {"uri": uri(origin.file)},
         }
         if origin.line and origin.line > 0:
             location["region"] = {"startLine": origin.line}
         result["locations"] = [{"physicalLocation": location}]
     else:
         result["locations"] = [
-            {"physicalLocation": {"artifactLocation": {"uri": relative_uri(fallback_uri, root)}}}
+            {"physicalLocation": {"artifactLocation": {"uri": uri(fallback_uri)}}}
         ]
         properties["location_is_fallback"] = True
     reason = ignored_reason(finding)
@@ -147,7 +149,10 @@ def _result(
 def to_sarif(
     report: Report, *, root: Path | None = None, fallback_uri: str | None = None
 ) -> dict[str, object]:
-    """The SARIF 2.1.0 log for ``report``; file paths relative to ``root`` (the repository).
+    """The SARIF 2.1.0 log for ``report``; file paths (relative to ``root``, the folder the
+    scan read) become paths in the git repository holding each file, as code scanning
+    places them (a checkout under ``path: app`` names ``iam/role.json``, not
+    ``app/iam/role.json``).
 
     Every result has a location, as code scanning requires: a finding without a file of
     its own is placed on ``fallback_uri`` (e.g. the workflow file), else on the first
@@ -157,8 +162,13 @@ def to_sarif(
     index = {kind: i for i, kind in enumerate(kinds)}
     files = report.analysis.coverage.policy_files
     fallback = fallback_uri or (files[0] if files else FALLBACK_URI)
+    locate = repository_paths(root) if root is not None else str
+
+    def uri(path: str) -> str:
+        return relative_uri(locate(path), root)
+
     results = [
-        _result(f, index[f.kind], root, fallback)
+        _result(f, index[f.kind], uri, fallback)
         for f in report.analysis.findings
         if f.kind in index
     ]
