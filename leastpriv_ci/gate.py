@@ -98,7 +98,8 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     """Apply ignore rules and the baseline, then the thresholds.
 
     Returns the verdict and the analysis with findings marked (``detail["ignored"]`` holds
-    the reason, ``detail["baseline"]`` is True for excess already in the baseline).
+    the reason, ``detail["baseline"]`` is True for excess already in the baseline, and
+    ``detail["fails_gate"]`` is True for each finding counted past a threshold).
     """
     warnings: list[str] = []
     active: list[IgnoreRule] = []
@@ -154,6 +155,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
 
     reasons: list[str] = []
     failed = False
+    failing: set[int] = set()  # ids of the findings that fail the gate
     severity_note = f" at or above severity {rules.min_severity}" if floor > 0 else ""
     for kind in GATE_ORDER:
         found = gated[kind]
@@ -164,6 +166,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         new = " new" if kind == "excess" and rules.baseline is not None else ""
         if len(found) > allowed:
             failed = True
+            failing.update(id(f) for f in found)
             limit = f", over max-excess {allowed}" if allowed else ""
             reasons.append(
                 f"{len(found)}{new} {kind} finding(s){severity_note}{limit}: {_listed(found)}."
@@ -214,7 +217,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     else:
         reasons.append("The gate passed.")
     verdict = Verdict(passed=not failed, reasons=tuple(reasons), counts=counts, ignored=ignored)
-    return verdict, replace(analysis, findings=tuple(marked))
+    findings = tuple(
+        replace(f, detail={**f.detail, "fails_gate": True}) if id(f) in failing else f
+        for f in marked
+    )
+    return verdict, replace(analysis, findings=findings)
 
 
 def baseline_keys(document: object) -> frozenset[FindingKey]:

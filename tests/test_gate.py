@@ -89,6 +89,20 @@ def test_min_severity_floor_keeps_low_findings_out_of_the_gate() -> None:
     assert not _decide(EXCESS_WRITE, min_severity="medium")[0].passed
 
 
+def test_findings_past_a_threshold_are_marked_as_failing_the_gate() -> None:
+    low_missing = finding("missing", "sqs:SendMessage", severity="low")
+    _, marked = _decide(MISSING, low_missing, EXCESS_WRITE, PLATFORM,
+                        fail_on=frozenset({"missing"}))
+    failing = {f.action for f in marked.findings if f.detail.get("fails_gate") is True}
+    assert failing == {"dynamodb:PutItem", "sqs:SendMessage"}  # whatever their severity
+    # within max-excess, or under the severity floor: reported, not failing
+    _, within = _decide(EXCESS_WRITE, EXCESS_READ, max_excess=2)
+    assert not any("fails_gate" in f.detail for f in within.findings)
+    _, floored = _decide(EXCESS_WRITE, EXCESS_READ, min_severity="medium")
+    assert [f.action for f in floored.findings if f.detail.get("fails_gate")] == \
+        ["s3:DeleteObject"]
+
+
 def test_ignore_rule_marks_findings_and_keeps_them_visible() -> None:
     rule = IgnoreRule(reason="cleanup job deletes old orders", action="S3:Delete*",
                       resource="arn:aws:s3:::orders-*", where=".leastpriv.yml:4")

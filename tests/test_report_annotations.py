@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
+from leastpriv_ci.gate import GateRules, decide
+from leastpriv_ci.records import Finding
 from leastpriv_ci.report.annotations import from_findings, level_of
 from leastpriv_ci.runner import Annotation
-from tests.report_helpers import finding
+from tests.report_helpers import analysis, finding
+
+
+def failing(f: Finding) -> Finding:
+    """``f`` as the gate marks a finding it failed on."""
+    return replace(f, detail={**f.detail, "fails_gate": True})
 
 
 def test_most_severe_first_with_file_and_line() -> None:
     result = from_findings([
         finding("excess", "s3:ListBucket", severity="low", line=5),
-        finding("missing", "dynamodb:PutItem", severity="high", line=30),
+        failing(finding("missing", "dynamodb:PutItem", severity="high", line=30)),
         finding("excess", "iam:PassRole", severity="critical", line=8),
         finding("excess", "s3:PutObject", severity="medium", line=9),
     ])
     assert [(a.level, a.line) for a in result] == [
-        ("error", 8), ("error", 30), ("warning", 9), ("notice", 5)]
+        ("error", 30), ("warning", 8), ("warning", 9), ("notice", 5)]
     assert all(isinstance(a, Annotation) and a.file == "template.yaml" for a in result)
-    assert result[1].title == "Missing permission: dynamodb:PutItem"
-    assert "Fix: remove `dynamodb:PutItem`" in result[1].message
+    assert result[0].title == "Missing permission: dynamodb:PutItem"
+    assert "Fix: remove `dynamodb:PutItem`" in result[0].message
 
 
 def test_findings_without_a_statement_come_after_located_ones() -> None:
@@ -45,3 +53,17 @@ def test_annotation_command_escapes_hostile_text() -> None:
     command = from_findings([hostile])[0].to_command()
     assert "\n" not in command and "%0A" in command and "%250A" in command
     assert level_of(hostile) == "warning"
+
+
+def test_the_level_follows_the_gate_not_the_severity() -> None:
+    # A low excess finding that fails the gate is an error; a high finding of a kind the
+    # gate does not fail on (fail-on: missing) informs, as a warning.
+    low_excess = finding("excess", "s3:ListBucket", severity="low", line=5)
+    high_excess = finding("excess", "iam:PassRole", severity="high", line=8)
+    _, gated = decide(analysis(low_excess), GateRules(fail_on=frozenset({"excess"})),
+                      today=date(2026, 1, 1))
+    _, reported = decide(analysis(high_excess), GateRules(fail_on=frozenset({"missing"})),
+                         today=date(2026, 1, 1))
+    assert [a.level for a in from_findings(gated.findings)] == ["error"]
+    assert [a.level for a in from_findings(reported.findings)] == ["warning"]
+    assert level_of(low_excess) == "notice"  # not gated: by severity

@@ -5,24 +5,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from leastpriv_ci.records import Finding
-from leastpriv_ci.report.findings import KIND_TITLES, ignored_reason, ordered, severity_rank
+from leastpriv_ci.report.findings import (
+    KIND_TITLES,
+    fails_gate,
+    ignored_reason,
+    ordered,
+    severity_rank,
+)
 from leastpriv_ci.runner import Annotation
 
-# Only what the gate can fail on is an error; the rest informs.
-LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+# Only what fails the gate is an error (the gate marks it); the rest informs, by severity.
+GATE_FAILED_LEVEL = "error"
+LEVELS = {"critical": "warning", "high": "warning", "medium": "warning", "low": "notice"}
 # Kept out of annotations: GitHub shows only a few per step, and these ask for no change.
 QUIET_KINDS = ("unobserved", "platform")
 
 
 def level_of(finding: Finding) -> str:
-    """The annotation level for a finding's severity."""
+    """``error`` for a finding the gate failed on, else ``warning``/``notice`` by severity."""
+    if fails_gate(finding):
+        return GATE_FAILED_LEVEL
     return LEVELS.get(finding.severity, "notice")
 
 
 def from_findings(
     findings: Iterable[Finding], *, locate: Callable[[str], str] = str
 ) -> list[Annotation]:
-    """One annotation per finding that is not ignored, most severe first.
+    """One annotation per finding that is not ignored: what failed the gate first, then
+    the most severe.
 
     Findings with a statement carry its file and line; the others (a missing permission
     no statement mentions) are annotated on the run. Unobserved roles are left out: they
@@ -35,7 +45,8 @@ def from_findings(
     ]
     ranked = sorted(
         ordered(chosen),
-        key=lambda f: (-severity_rank(f.severity), f.origin is None or not f.origin.file),
+        key=lambda f: (not fails_gate(f), -severity_rank(f.severity),
+                       f.origin is None or not f.origin.file),
     )
     result = []
     for finding in ranked:

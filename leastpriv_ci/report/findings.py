@@ -34,6 +34,11 @@ def in_baseline(finding: Finding) -> bool:
     return finding.detail.get("baseline") is True
 
 
+def fails_gate(finding: Finding) -> bool:
+    """Whether the gate counted ``finding`` past a threshold (it is why the gate failed)."""
+    return finding.detail.get("fails_gate") is True
+
+
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
     """Kind order first, then most severe, then action and resource for a stable order."""
     return sorted(
