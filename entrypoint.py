@@ -10,10 +10,11 @@ option of the same name. The GitHub token travels in the environment
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 
 from leastpriv_ci.github import TOKEN_VARIABLE
@@ -109,10 +110,28 @@ def workspace(environ: Mapping[str, str]) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``scan`` for the action inputs, or the CLI with explicit arguments."""
     from leastpriv_ci.cli import main as cli_main
+    from leastpriv_ci.cli import report_internal_error
+    from leastpriv_ci.errors import EXIT_INTERNAL_ERROR
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments:
         return cli_main(arguments)
+    before = _output_size(os.environ)
+    try:
+        code = _run_action(cli_main)
+    except Exception as exc:  # a bug outside the CLI's own boundary
+        report_internal_error(exc, actions=True)
+        code = EXIT_INTERNAL_ERROR
+    if code == EXIT_INTERNAL_ERROR:
+        # A bug is never a verdict, even when one was already written before it struck
+        # (the last value of an output wins).
+        _set_error_verdict(os.environ)
+    elif code >= 2:
+        _ensure_verdict(os.environ, before)
+    return code
+
+
+def _run_action(cli_main: Callable[[list[str]], int]) -> int:
     prepare_environment(os.environ)
     where = workspace(os.environ)
     if where is not None:
@@ -122,14 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"leastpriv-ci: error: cannot enter the workspace {where}: {exc.strerror}",
                   file=sys.stderr)
             return 2
-    before = _output_size(os.environ)
     try:
-        code = cli_main(scan_argv(os.environ))
+        return cli_main(scan_argv(os.environ))
     except SystemExit as exc:  # argparse rejecting an input value
-        code = exc.code if isinstance(exc.code, int) else 2
-    if code >= 2:
-        _ensure_verdict(os.environ, before)
-    return code
+        return exc.code if isinstance(exc.code, int) else 2
 
 
 def _output_size(environ: Mapping[str, str]) -> int:
@@ -158,6 +173,15 @@ def _ensure_verdict(environ: Mapping[str, str], before: int) -> None:
     except OSError:
         written = ""
     if not re.search(r"^verdict(<<|=)", written, flags=re.MULTILINE):
+        set_outputs({"verdict": "error"}, environ)
+
+
+def _set_error_verdict(environ: Mapping[str, str]) -> None:
+    from leastpriv_ci.errors import UserError
+    from leastpriv_ci.runner import set_outputs
+
+    # An unwritable outputs file already failed the run: the exit code says it.
+    with contextlib.suppress(UserError):
         set_outputs({"verdict": "error"}, environ)
 
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 
 from leastpriv_ci import __version__, commands
-from leastpriv_ci.errors import EXIT_INPUT_ERROR, EXIT_SERVICE_ERROR, UserError
+from leastpriv_ci.errors import (
+    EXIT_INPUT_ERROR,
+    EXIT_INTERNAL_ERROR,
+    EXIT_SERVICE_ERROR,
+    ISSUES_URL,
+    UserError,
+)
+from leastpriv_ci.github import TOKEN_VARIABLE
 from leastpriv_ci.report.escape import console
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -20,7 +29,16 @@ EPILOG = """exit codes:
   1  the gate failed (findings past the configured threshold)
   2  usage, configuration or input error
   3  an AWS or GitHub service call failed
+  4  internal error: a bug in leastpriv-ci (the traceback is printed; please report it)
 """
+# Secrets the process may hold in its environment: never part of an error report.
+SECRET_VARIABLES = (
+    TOKEN_VARIABLE,
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+)
 
 
 def _command_modules() -> list[ModuleType]:
@@ -79,10 +97,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         service_failure = _service_failure(exc)
         if service_failure is None:
-            raise
+            report_internal_error(exc, actions=bool(getattr(args, "github_actions", False)))
+            return EXIT_INTERNAL_ERROR
         print(f"leastpriv-ci: error: {console(service_failure)}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
     return code
+
+
+def report_internal_error(
+    exc: BaseException, *, actions: bool, environ: Mapping[str, str] | None = None
+) -> None:
+    """Say that ``exc`` is a bug (not a verdict), with its traceback for the bug report.
+
+    In Actions the one-line summary is an ``::error::`` annotation, and the traceback —
+    which can quote the pull request's files — is printed with workflow commands
+    suspended. Secret values from the environment are blanked out of both.
+    """
+    env = os.environ if environ is None else environ
+    secrets = [env[name] for name in SECRET_VARIABLES if len(env.get(name, "")) >= 4]
+
+    def redact(value: str) -> str:
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+
+    what = redact(console(f"{type(exc).__name__}: {exc}"))
+    summary = (f"internal error (a bug in leastpriv-ci {__version__}, not a verdict on the "
+               f"pull request): {what}. Please report it at {ISSUES_URL} with the traceback "
+               "printed in this log.")
+    trace = redact("".join(traceback.format_exception(exc)))
+    if actions:
+        from leastpriv_ci.runner import command, stop_commands
+
+        print(command("error", f"leastpriv-ci {summary}", title="leastpriv-ci internal error"),
+              flush=True)
+        with stop_commands(sys.stderr):
+            sys.stderr.write(trace)
+    else:
+        print(f"leastpriv-ci: {summary}", file=sys.stderr)
+        sys.stderr.write(trace)
+    sys.stderr.flush()
 
 
 def _service_failure(exc: Exception) -> str | None:

@@ -1,7 +1,8 @@
 """The one error type users can cause, and its service-failure variant.
 
 Anything raised as :class:`UserError` is printed as a single line (no traceback) and
-ends the process with its ``exit_code``; every other exception is a bug.
+ends the process with its ``exit_code``; every other exception is a bug, reported as an
+internal error (``EXIT_INTERNAL_ERROR``) with its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ EXIT_PASS = 0
 EXIT_GATE_FAILED = 1
 EXIT_INPUT_ERROR = 2
 EXIT_SERVICE_ERROR = 3
+EXIT_INTERNAL_ERROR = 4  # a bug in leastpriv-ci: never a verdict on the pull request
+ISSUES_URL = "https://github.com/leastpriv-ci/leastpriv-ci/issues"
 
 
 class UserError(Exception):

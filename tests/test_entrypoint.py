@@ -298,3 +298,63 @@ def test_runner_contract_checkout_under_a_sub_path(
     # The tool still reads and reports the file where it is.
     report = json.loads((workspace / "leastpriv-report.json").read_text())
     assert report["coverage"]["policy_files"] == ["app/iam/role.json"]
+
+
+def _run_in_process(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """entrypoint.main() with ``env`` as the process environment (restored afterwards)."""
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LEASTPRIV_GITHUB_TOKEN", raising=False)  # restored after main()
+    monkeypatch.chdir(ROOT)
+    code = entrypoint.main([])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_bug_is_an_internal_error_not_a_failed_gate(
+    tmp_path: Path, pull_request_run: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    import leastpriv_ci.commands.scan as scan
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("gh-secret-token\n::set-output name=verdict::pass 100%")
+
+    monkeypatch.setattr(scan, "build_report", broken)
+    code, out, err = _run_in_process(pull_request_run, monkeypatch, capsys)
+    assert code == 4
+    assert parse_output_file((tmp_path / "output").read_text()) == {"verdict": "error"}
+    [error] = [line for line in out.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error title=leastpriv-ci internal error::leastpriv-ci internal "
+                            "error (a bug in leastpriv-ci")
+    assert "KeyError: " in error and "pass 100%25" in error  # escaped for the runner
+    assert "https://github.com/leastpriv-ci/leastpriv-ci/issues" in error
+    assert not any(line.startswith("::set-output") for line in (out + err).splitlines())
+    # The traceback, for the bug report, with workflow commands suspended around it.
+    lines = err.splitlines()
+    assert lines[0].startswith("::stop-commands::")
+    assert lines[-1] == f"::{lines[0].removeprefix('::stop-commands::')}::"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert "gh-secret-token" not in out + err  # the token is never printed
+
+
+def test_a_bug_after_the_verdict_was_written_still_ends_with_verdict_error(
+    tmp_path: Path, pull_request_run: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    import leastpriv_ci.publish as publish
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(publish, "emit_annotations", broken)
+    code, out, _ = _run_in_process(pull_request_run, monkeypatch, capsys)
+    assert code == 4
+    text = (tmp_path / "output").read_text()
+    assert "\nfail\n" in text  # written before the bug struck; the runner keeps the last
+    assert parse_output_file(text)["verdict"] == "error"
+    assert "ZeroDivisionError: division by zero" in out

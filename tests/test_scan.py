@@ -146,6 +146,29 @@ def test_bad_config_is_exit_2_with_key_and_line(
     assert "Traceback" not in err
 
 
+def test_a_bug_is_exit_4_with_the_traceback_and_where_to_report_it(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise IndexError("tuple index out of range")
+
+    monkeypatch.setattr("leastpriv_ci.commands.scan.build_report", broken)
+    assert _scan() == 4
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("leastpriv-ci: internal error (a bug in leastpriv-ci ")
+    assert "IndexError: tuple index out of range" in err.splitlines()[0]
+    assert "/issues" in err.splitlines()[0]
+    assert "Traceback (most recent call last):" in err and "in broken" in err
+    assert "4  internal error" in _help()  # the --help epilog
+
+
+def _help() -> str:
+    from leastpriv_ci.cli import build_parser
+
+    return build_parser().format_help()
+
+
 def test_github_actions_mode_writes_outputs_summary_and_annotations(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

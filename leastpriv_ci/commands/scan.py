@@ -338,7 +338,8 @@ def _skip_untrusted_pull_request(why: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError)."""
+    """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError, 4 for a
+    bug via the CLI's boundary)."""
     explicit = args.config_file is not None
     config = load_config(args.config_file or DEFAULT_CONFIG_FILE, explicit=explicit)
     settings = Settings.from_sources(vars(args), config)
