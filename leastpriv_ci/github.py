@@ -11,7 +11,10 @@ gate do not depend on the comment.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,9 @@ COMMENT_MODES = ("update", "new", "recreate", "off")
 MARKER_PREFIX = "<!-- leastpriv-ci:"
 # The action passes its github-token input here, never on a command line.
 TOKEN_VARIABLE = "LEASTPRIV_GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
+INSTALLATION_TOKEN_PREFIX = "ghs_"  # noqa: S105 - GitHub's prefix, not a secret
+# PyGithub logs each 403 on this logger (INFO, to a stderr handler of its own).
+RETRY_LOGGER = "github.GithubRetry"
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ def _sync_comment(
     )
     try:
         pull = client.get_repo(pull_request[0]).get_pull(pull_request[1])
-        own_login = _own_login(client)
+        own_login = None if is_installation_token(token) else _own_login(client)
         previous = [
             comment
             for comment in pull.get_issue_comments()
@@ -259,20 +265,51 @@ def _sync_comment(
         client.close()
 
 
+def is_installation_token(token: str) -> bool:
+    """Whether ``token`` is an app installation token (``GITHUB_TOKEN`` among them).
+
+    GitHub's installation tokens start ``ghs_``; they cannot read ``GET /user``.
+    """
+    return token.startswith(INSTALLATION_TOKEN_PREFIX)
+
+
 def _own_login(client: Any) -> str | None:
     """The token's own login, or ``None`` for an app installation token.
 
     ``GET /user`` answers 403 for ``GITHUB_TOKEN`` and other installation tokens
     ("Resource not accessible by integration"); their comments are authored by a bot.
+    That refusal is expected, so PyGithub's log line for it is dropped: a run must not
+    print "failed with 403" when nothing failed.
     """
     from github import GithubException
 
     try:
-        return str(client.get_user().login)
+        with _quiet_refusal_of("/user"):
+            return str(client.get_user().login)
     except GithubException as exc:
         if exc.status in (401, 403, 404):
             return None
         raise
+
+
+@contextmanager
+def _quiet_refusal_of(path: str) -> Iterator[None]:
+    """Drop PyGithub's "Request GET …<path> failed with 403" log line while inside.
+
+    PyGithub logs every 403 at INFO to its own stderr handler before raising; other
+    requests, and other failures, are logged as before.
+    """
+    logger = logging.getLogger(RETRY_LOGGER)
+    expected = re.compile(rf"^Request GET \S*{re.escape(path)} failed with 403\b")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not expected.match(record.getMessage())
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def _authored_by_us(user: Any, own_login: str | None) -> bool:

@@ -179,6 +179,7 @@ def test_runner_contract_offline_pull_request(
     assert result.returncode == 1, result.stderr  # a missing permission fails the gate
     assert "Traceback" not in result.stderr
     assert "gh-secret-token" not in result.stdout + result.stderr
+    assert "failed with 403" not in result.stderr  # GET /user's refusal is expected
 
     outputs = parse_output_file((tmp_path / "output").read_text())
     [comment] = github.state.comments_on("octo/app", 7)

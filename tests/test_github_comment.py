@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -130,6 +131,37 @@ def test_installation_token_matches_its_bot_comment(server: GitHubServer) -> Non
     bodies = [c["body"].split("\n", 1)[1] for c in server.state.comments_on(REPO, 7)]
     assert bodies == ["from a person", "v2"]
     assert any(r.path == "/api/v3/user" for r in server.state.requests)
+
+
+def test_an_actions_token_does_not_ask_for_its_own_user(server: GitHubServer) -> None:
+    # GITHUB_TOKEN is an installation token (ghs_…): GET /user can only fail, so it is
+    # not sent; the bot's own comment is still found and updated.
+    server.state.tokens["ghs_actionstoken"] = ACTIONS_BOT
+    ctx = context_for(server)
+    post_comment("v1", token="ghs_actionstoken", context=ctx, notices=Notices())
+    second = post_comment("v2", token="ghs_actionstoken", context=ctx, notices=Notices())
+    assert second.action == "updated"
+    assert not any(r.path == "/api/v3/user" for r in server.state.requests)
+
+
+def test_the_expected_403_on_user_is_not_logged_but_other_403s_are(
+    server: GitHubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="github")
+    result = post_comment("v1", token="app-token", context=context_for(server),
+                          notices=Notices())
+    assert result.action == "created"
+    assert any(r.path == "/api/v3/user" for r in server.state.requests)  # asked, refused
+    assert "failed with 403" not in caplog.text
+    # A 403 that is a real failure (a read-only token posting) is still logged.
+    caplog.clear()
+    refused = post_comment("v2", token="ro-token", context=context_for(server), mode="new",
+                           notices=Notices())
+    assert refused.action == "skipped"
+    assert "Request POST /api/v3/repos/octo/app/issues/7/comments failed with 403" in \
+        caplog.text
+    assert "/user failed" not in caplog.text
+    assert logging.getLogger("github.GithubRetry").filters == []  # nothing left behind
 
 
 def test_previous_comment_found_across_pages(server: GitHubServer) -> None:
