@@ -359,3 +359,18 @@ def test_a_bug_after_the_verdict_was_written_still_ends_with_verdict_error(
     assert "\nfail\n" in text  # written before the bug struck; the runner keeps the last
     assert parse_output_file(text)["verdict"] == "error"
     assert "ZeroDivisionError: division by zero" in out
+
+
+def test_runner_contract_offline_with_a_role_says_it_is_not_assumed(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    env = {**pull_request_run, "INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/r"}
+    result = run_entrypoint(env)
+    assert result.returncode == 1, result.stderr  # the gate's verdict, not an input error
+    notices = [line for line in result.stdout.splitlines() if line.startswith("::notice")]
+    assert notices[0] == ("::notice title=leastpriv-ci::role-to-assume is not assumed: with "
+                          "trace-files and compare: declared nothing reads from AWS "
+                          "(role-duration-seconds, role-session-name, audience and "
+                          "allowed-account-ids are unused too)")
+    assert "::add-mask::" not in result.stdout  # no OIDC token was asked for
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "fail"

@@ -146,6 +146,22 @@ def test_bad_config_is_exit_2_with_key_and_line(
     assert "Traceback" not in err
 
 
+def test_offline_a_role_to_assume_is_noted_as_unused_not_assumed(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The repo fixture fails the test if any AWS session is created.
+    assert _scan("--role-to-assume", "arn:aws:iam::112233445566:role/gate",
+                 "--role-duration-seconds", "900") == 1  # the gate, as without it
+    err = capsys.readouterr().err
+    [note] = [line for line in err.splitlines() if line.startswith("leastpriv-ci: note:")]
+    assert note == ("leastpriv-ci: note: role-to-assume is not assumed: with trace-files and "
+                    "compare: declared nothing reads from AWS (role-duration-seconds, "
+                    "role-session-name, audience and allowed-account-ids are unused too)")
+    assert "error" not in err
+    assert _scan() == 1
+    assert "note:" not in capsys.readouterr().err  # no role, nothing to say
+
+
 def test_a_bug_is_exit_4_with_the_traceback_and_where_to_report_it(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

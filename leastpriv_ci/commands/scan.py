@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,25 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def is_offline(args: argparse.Namespace, settings: Settings) -> bool:
+    """Trace files compared with declared policies: nothing reads from AWS."""
+    return bool(args.traces) and settings.compare == "declared"
+
+
+def unused_role_note(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why ``role-to-assume`` is not used in offline mode, or ``None`` when it is not set.
+
+    Not an input error: the inputs do not contradict each other (X-Ray window options
+    with trace files do, and are errors); the credentials are just not needed, and a
+    workflow often shares them between offline and AWS jobs.
+    """
+    if not (args.role_to_assume or "").strip() or not is_offline(args, settings):
+        return None
+    return ("role-to-assume is not assumed: with trace-files and compare: declared nothing "
+            "reads from AWS (role-duration-seconds, role-session-name, audience and "
+            "allowed-account-ids are unused too)")
+
+
 def _session(args: argparse.Namespace, settings: Settings) -> Any:
     """A boto3 session through the action's credential logic (OIDC, or ambient)."""
     from leastpriv_ci.credentials import DEFAULT_AUDIENCE, CredentialSettings, aws_session
@@ -164,8 +183,7 @@ def build_report(
     from leastpriv_ci.usage import observe
 
     notices = Notices()
-    offline = bool(args.traces) and settings.compare == "declared"
-    session = None if offline else _session(args, settings)
+    session = None if is_offline(args, settings) else _session(args, settings)
     mapping = _principal_mapping(settings)
     args.region = settings.region
     observation = observe(open_traces(args, notices, session), principal_map=mapping,
@@ -273,10 +291,12 @@ def _publish(
     extra: Mapping[str, object],
     *,
     root: Path,
+    notes: Sequence[str] = (),
 ) -> None:
     from leastpriv_ci.github import file_link, pull_request_context
     from leastpriv_ci.grants.checkout import repository_paths
     from leastpriv_ci.publish import Publication, publish_to_actions
+    from leastpriv_ci.runner import Annotation
 
     context = pull_request_context(os.environ)
     # Reports name files under the workspace; GitHub places them by the repository's path.
@@ -297,8 +317,11 @@ def _publish(
         Publication(
             outputs=outputs,
             summary=summary.render(report, link=link, changes=_changes(extra)),
-            annotations=report_annotations.from_findings(report.analysis.findings,
-                                                         locate=locate),
+            # Notes first: emit_annotations keeps the order within a level, so they are
+            # never among the notices cut at the runner's per-step limit.
+            annotations=[Annotation(level="notice", message=note, file=None, line=None,
+                                    title="leastpriv-ci") for note in notes]
+            + report_annotations.from_findings(report.analysis.findings, locate=locate),
             comment=markdown.render(report, link=link, changes=_changes(extra)),
         ),
         os.environ,
@@ -349,6 +372,10 @@ def run(args: argparse.Namespace) -> int:
             report_file=settings.report_file or "leastpriv-report.json",
         )
     root = Path.cwd()
+    notes = [note for note in (unused_role_note(args, settings),) if note]
+    if not settings.github_actions:  # in Actions: a notice annotation, with the others
+        for note in notes:
+            print(f"leastpriv-ci: note: {note}", file=sys.stderr)
     try:
         report, extra = build_report(args, settings, root=root)
     except UserError as exc:
@@ -368,7 +395,7 @@ def run(args: argparse.Namespace) -> int:
         policy_file = DEFAULT_POLICY_FILE
         _write_policy_file(report.analysis, Path(policy_file))
         files["policy-file"] = policy_file
-        _publish(report, settings, files, extra, root=root)
+        _publish(report, settings, files, extra, root=root, notes=notes)
 
     rendered = RENDERERS[settings.format](report, extra)
     if settings.output:
