@@ -160,6 +160,11 @@ def test_offline_a_role_to_assume_is_noted_as_unused_not_assumed(
     assert "error" not in err
     assert _scan() == 1
     assert "note:" not in capsys.readouterr().err  # no role, nothing to say
+    # X-Ray's endpoint is not used either when the traces come from files
+    assert _scan("--endpoint-url", "https://xray.vpce.example") == 1
+    [note] = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert note == ("leastpriv-ci: note: endpoint-url is not used: it is X-Ray's, and the "
+                    "traces come from trace-files")
 
 
 def test_a_bug_is_exit_4_with_the_traceback_and_where_to_report_it(

@@ -117,6 +117,13 @@ def unused_role_note(args: argparse.Namespace, settings: Settings) -> str | None
             "allowed-account-ids are unused too)")
 
 
+def unused_endpoint_note(args: argparse.Namespace) -> str | None:
+    """Why ``endpoint-url`` (X-Ray's) is not used with trace files, or ``None``."""
+    if not (getattr(args, "endpoint_url", None) or "").strip() or not args.traces:
+        return None
+    return "endpoint-url is not used: it is X-Ray's, and the traces come from trace-files"
+
+
 def _session(args: argparse.Namespace, settings: Settings) -> Any:
     """A boto3 session through the action's credential logic (OIDC, or ambient)."""
     from leastpriv_ci.credentials import DEFAULT_AUDIENCE, CredentialSettings, aws_session
@@ -372,7 +379,8 @@ def run(args: argparse.Namespace) -> int:
             report_file=settings.report_file or "leastpriv-report.json",
         )
     root = Path.cwd()
-    notes = [note for note in (unused_role_note(args, settings),) if note]
+    notes = [note for note in (unused_role_note(args, settings), unused_endpoint_note(args))
+             if note]
     if not settings.github_actions:  # in Actions: a notice annotation, with the others
         for note in notes:
             print(f"leastpriv-ci: note: {note}", file=sys.stderr)
