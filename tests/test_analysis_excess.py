@@ -18,6 +18,7 @@ from tests.analysis_support import (
 )
 
 NOTES = table_arn("notes")
+UPLOADS = "arn:aws:s3:::uploads-bucket"
 SHARED_PATTERN = "arn:aws:dynamodb:us-east-1:*:*"
 NOTES_FUNCTIONS = {
     "notes-create": "dynamodb:PutItem",
@@ -52,7 +53,11 @@ def shared_notes_analysis():
 
 def test_shared_role_wildcard_is_one_finding_with_the_unused_actions_in_detail() -> None:
     analysis = shared_notes_analysis()
-    granted = len(get_catalog().expand("dynamodb:*"))
+    # on arn:aws:dynamodb:us-east-1:*:*, every action of a DynamoDB resource type; not
+    # those IAM authorizes on "*" only (ListTables, DescribeLimits, ...)
+    everything = get_catalog().expand("dynamodb:*")
+    granted = len([i for i in everything if i.resource_types])
+    assert 0 < granted < len(everything)
     assert summary(analysis.findings, "excess") == {
         ("excess", "dynamodb:*", SHARED_PATTERN, "high", False)
     }
@@ -65,6 +70,7 @@ def test_shared_role_wildcard_is_one_finding_with_the_unused_actions_in_detail()
     assert finding.detail["unused_count"] == granted - 5
     unused = finding.detail["unused_actions"]
     assert "dynamodb:DeleteTable" in unused and "dynamodb:GetItem" not in unused
+    assert "dynamodb:ListTables" not in unused
     # the most sensitive unused action decides the severity
     assert finding.access_level == "Permissions management"
     assert finding.detail["suggested_resources"] == [NOTES]
@@ -352,3 +358,30 @@ def test_narrowing_keeps_the_used_actions_that_take_no_resource_on_star() -> Non
     finding = one(analysis.findings, "excess", "sqs:*", "*")
     assert finding.detail["suggested_resources"] == [queue]
     assert "keep `sqs:ListQueues` on `*`" in finding.fix
+
+
+def test_a_wildcard_counts_only_the_actions_its_resource_can_grant() -> None:
+    # dynamodb:* on an index ARN grants the index actions only (IAM authorizes the
+    # table's actions on table ARNs), and s3:Get* on BUCKET/* the object actions only.
+    catalog = get_catalog()
+    index = table_arn("notes") + "/index/byOwner"
+    role = role_of(allow("dynamodb:*", index), allow("s3:Get*", UPLOADS + "/*"))
+    analysis = analyse(observation([use("f", "dynamodb:Query", index),
+                                    use("f", "s3:GetObject", UPLOADS + "/a")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    on_index = [i for i in catalog.expand("dynamodb:*")
+                if any(r.name == "index" for r in i.resource_types)]
+    dynamo = one(analysis.findings, "excess", "dynamodb:*", index)
+    assert dynamo.detail["granted_actions"] == len(on_index)
+    assert dynamo.detail["unused_count"] == len(on_index) - 1
+    assert "dynamodb:PutResourcePolicy" not in dynamo.detail["unused_actions"]
+    # the strongest level among the index actions, not Permissions management
+    levels = {i.access_level for i in on_index if i.full_name != "dynamodb:Query"}
+    assert dynamo.access_level != "Permissions management"
+    assert dynamo.access_level in levels
+    on_objects = [i for i in catalog.expand("s3:Get*")
+                  if any(r.name == "object" for r in i.resource_types)]
+    s3 = one(analysis.findings, "excess", "s3:Get*", UPLOADS + "/*")
+    assert s3.detail["granted_actions"] == len(on_objects)
+    assert "s3:GetBucketPolicy" not in s3.detail["unused_actions"]
+    assert "s3:GetObjectTagging" in s3.detail["unused_actions"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from leastpriv_ci.analysis.platform import PlatformGroup
 from leastpriv_ci.analysis.proposal import S3_OBJECT, literal, s3_object_pattern
@@ -27,10 +27,11 @@ from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.catalog import ActionInfo, Catalog
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of, pattern_covers
+from leastpriv_ci.policy.match import action_match, any_of, could_match, pattern_covers
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
+from leastpriv_ci.usage.data import load
 
 MAX_LISTED = 200  # actions/resources listed in a finding's detail; counts stay exact
 
@@ -106,7 +107,9 @@ def _judge(
     statement = unit.sub
     if any(is_unresolved(a) for a in statement.actions):
         return []  # an action list the tool could not resolve cannot be judged
-    granted = _granted(statement.actions, statement.not_actions, catalog)
+    granted = (_granted(statement.actions, statement.not_actions, catalog)
+               if statement.not_resources else
+               _effective(statement.actions, statement.not_actions, unit.resource, catalog))
     covered, unknown = _covered(statement, uses)
     used = {u.key for u in covered} | {u.key for u in unknown}
     conditional = bool(statement.conditions) or any(is_unresolved(r) for r in
@@ -314,6 +317,45 @@ def _granted(patterns: tuple[str, ...], negated: bool, catalog: Catalog
              ) -> Mapping[str, ActionInfo]:
     """Every action the patterns grant, by lower-cased name."""
     return _granted_cached(patterns, negated, catalog)
+
+
+@lru_cache(maxsize=4096)
+def _effective(patterns: tuple[str, ...], negated: bool, resource: str, catalog: Catalog
+               ) -> Mapping[str, ActionInfo]:
+    """The actions the patterns grant that IAM can authorize on ``resource`` (the
+    statement's resource pattern).
+
+    An action none of whose resource types' ARNs the pattern can match is not granted
+    there (and one with no resource type is granted on ``*`` only): ``dynamodb:*`` on an
+    index ARN grants the index actions, not ``PutResourcePolicy``. When nothing would be
+    left, the statement grants nothing at all; it is judged as written, so it is still
+    reported.
+    """
+    granted = _granted_cached(patterns, negated, catalog)
+    if resource == "*":
+        return granted
+    kept = {key: info for key, info in granted.items() if _applies(info, resource, catalog)}
+    return kept or granted
+
+
+def _applies(info: ActionInfo, resource: str, catalog: Catalog) -> bool:
+    if not info.access_level:  # not in the catalog: nothing is known of its resources
+        return True
+    if not info.resource_types:
+        return could_match(resource, "*")
+    whole = _whole_names(info.service)
+    for ref in info.resource_types:
+        rtype = catalog.resource_type(info.service, ref.name)
+        if rtype is None or could_match(resource, rtype.arn_format, whole):
+            return True
+    return False
+
+
+@cache
+def _whole_names(service: str) -> frozenset[str]:
+    """ARN-format names that hold no "/" in ``service`` (``data/arn_names.yaml``)."""
+    data = load("arn_names.yaml")
+    return frozenset(data["any_service"]) | frozenset(data["services"].get(service, ()))
 
 
 def _platform_finding(

@@ -351,6 +351,80 @@ def pattern_covers(pattern: str, other: str) -> bool:
     return regex.fullmatch(other) is not None
 
 
+_FORMAT_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# Character classes of could_match's tokens: any character, or any but "/"
+_ANY: Final = "any"
+_NO_SLASH: Final = "no-slash"
+
+
+@lru_cache(maxsize=65536)
+def could_match(pattern: str, arn_format: str, whole: frozenset[str] = frozenset()) -> bool:
+    """Whether resource pattern ``pattern`` may match some ARN of ``arn_format`` (the
+    catalog's ``arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}``).
+
+    False only when no ARN of that format can match, so a grant on ``pattern`` cannot
+    apply to that resource type. Each ``${Name}`` of the format stands for any non-empty
+    text, without "/" for the names in ``whole``; a ``*`` of the pattern for any text
+    (across ``:`` too, which errs towards "may match"). A pattern with policy variables,
+    or one not known offline, may match anything.
+    """
+    if is_unresolved(pattern) or has_variables(pattern):
+        return True
+    service = pattern.split(":", 3)[2] if pattern.startswith("arn:") else ""
+    fixed = arn_format.split(":", 3)[2] if arn_format.count(":") >= 3 else ""
+    if service and fixed and not has_wildcard(service) and "${" not in fixed and (
+            service != fixed):
+        return False
+    left: list[tuple[str, str]] = [
+        ("run", _ANY) if c == "*" else ("one", _ANY) if c == "?" else ("lit", c)
+        for c in pattern
+    ]
+    right: list[tuple[str, str]] = []
+    for index, piece in enumerate(_FORMAT_VARIABLE.split(arn_format)):
+        if index % 2:  # a ${Name}: one character or more
+            kind = _NO_SLASH if piece in whole else _ANY
+            right += [("one", kind), ("run", kind)]
+        else:
+            right += [("lit", c) for c in piece]
+    return _intersects(left, right)
+
+
+def _common(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether one character can stand for both tokens."""
+    if a[0] == "lit" and b[0] == "lit":
+        return a[1] == b[1]
+    if a[0] == "lit":
+        return b[1] == _ANY or a[1] != "/"
+    if b[0] == "lit":
+        return a[1] == _ANY or b[1] != "/"
+    return True
+
+
+def _intersects(left: list[tuple[str, str]], right: list[tuple[str, str]]) -> bool:
+    """Whether two token lists match some text in common (a walk over pairs of positions)."""
+    end = (len(left), len(right))
+    seen = {(0, 0)}
+    pending = [(0, 0)]
+    while pending:
+        i, j = pending.pop()
+        if (i, j) == end:
+            return True
+        a = left[i] if i < len(left) else None
+        b = right[j] if j < len(right) else None
+        steps = []
+        if a is not None and a[0] == "run":
+            steps.append((i + 1, j))  # the run ends
+        if b is not None and b[0] == "run":
+            steps.append((i, j + 1))
+        if a is not None and b is not None and _common(a, b):
+            steps.append((i if a[0] == "run" else i + 1, j if b[0] == "run" else j + 1))
+        for step in steps:
+            if step not in seen:
+                seen.add(step)
+                pending.append(step)
+    return False
+
+
 def any_of(results: list[bool | None] | tuple[bool | None, ...]) -> bool | None:
     """Three-valued OR: True if any is True, else None if any is unknown, else False."""
     unknown = False
