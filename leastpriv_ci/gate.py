@@ -143,15 +143,13 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             if f.kind == kind
             and _rank(f.severity) >= floor
             and f.detail.get("baseline") is not True
-            # an undecidable condition never proves access missing (DESIGN.md)
-            and not (kind == "missing" and f.conditional)
-            # a principal with no traces has no verdict: nor has what it may use
-            and not (kind == "excess" and f.detail.get("untraced_principals"))
+            and not _undecided(f)
+            and not _partial(f)
         ]
         for kind in FINDING_KINDS
     }
-    undecided = sum(1 for f in visible if f.kind == "missing" and f.conditional)
-    partial = sum(1 for f in visible if f.kind == "excess" and f.detail.get("untraced_principals"))
+    undecided = sum(1 for f in visible if _undecided(f))
+    partial = sum(1 for f in visible if _partial(f))
 
     reasons: list[str] = []
     failed = False
@@ -222,6 +220,16 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         for f in marked
     )
     return verdict, replace(analysis, findings=findings)
+
+
+def _undecided(finding: Finding) -> bool:
+    """A "may be missing": an undecidable condition never proves access missing."""
+    return finding.kind == "missing" and finding.conditional
+
+
+def _partial(finding: Finding) -> bool:
+    """Excess on a role whose other principals had no traces: no verdict on what they use."""
+    return finding.kind == "excess" and bool(finding.detail.get("untraced_principals"))
 
 
 def baseline_keys(document: object) -> frozenset[FindingKey]:
