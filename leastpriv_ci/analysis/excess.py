@@ -107,9 +107,9 @@ def _judge(
     statement = unit.sub
     if any(is_unresolved(a) for a in statement.actions):
         return []  # an action list the tool could not resolve cannot be judged
-    granted = (_granted(statement.actions, statement.not_actions, catalog)
-               if statement.not_resources else
-               _effective(statement.actions, statement.not_actions, unit.resource, catalog))
+    # a NotResource block is judged on everything it grants
+    granted = _granted(statement.actions, statement.not_actions,
+                       "*" if statement.not_resources else unit.resource, catalog)
     covered, unknown = _covered(statement, uses)
     used = {u.key for u in covered} | {u.key for u in unknown}
     conditional = bool(statement.conditions) or any(is_unresolved(r) for r in
@@ -313,17 +313,11 @@ def _granted_cached(
     return found
 
 
-def _granted(patterns: tuple[str, ...], negated: bool, catalog: Catalog
-             ) -> Mapping[str, ActionInfo]:
-    """Every action the patterns grant, by lower-cased name."""
-    return _granted_cached(patterns, negated, catalog)
-
-
 @lru_cache(maxsize=4096)
-def _effective(patterns: tuple[str, ...], negated: bool, resource: str, catalog: Catalog
-               ) -> Mapping[str, ActionInfo]:
+def _granted(patterns: tuple[str, ...], negated: bool, resource: str, catalog: Catalog
+             ) -> Mapping[str, ActionInfo]:
     """The actions the patterns grant that IAM can authorize on ``resource`` (the
-    statement's resource pattern).
+    statement's resource pattern), by lower-cased name.
 
     An action none of whose resource types' ARNs the pattern can match is not granted
     there (and one with no resource type is granted on ``*`` only): ``dynamodb:*`` on an
