@@ -52,6 +52,16 @@ def test_list_valued_fields_are_told_apart_and_counted_each_time() -> None:
     }}
 
 
+
+def test_a_list_of_tables_beside_another_list_is_still_counted_on_its_shape() -> None:
+    # Two list fields: the tuple stand-in for table_names alone leaves the key unhashable
+    fn = _function(ACCOUNT_A)
+    call = {"table_names": ["a"], "resource_names": ["x"]}
+    traces = [_trace(f"1-{n}", fn, [_call(f"c{n}", "DynamoDB", "BatchGetItem", **call)])
+              for n in range(3)]
+    assert accesses(observe(traces)) == {fn: {
+        ("dynamodb:BatchGetItem", _table(ACCOUNT_A, "a"), 3, False, True)}}
+
 def test_a_shared_interpretation_keeps_each_principals_account() -> None:
     # Neither call names its account: each ARN takes its function's, although the calls
     # are otherwise alike (and written with different SDK spellings of DynamoDB).

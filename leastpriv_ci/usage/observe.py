@@ -15,7 +15,7 @@ from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import generic, s3
 from leastpriv_ci.usage.aggregate import Aggregate
-from leastpriv_ci.usage.denied import Denial, denial
+from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_behind
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
@@ -109,6 +109,7 @@ class _Reader:
         self.operations = operations()
         self.resources = resource_fields()
         self.catalog = get_catalog()
+        denied_codes(), refusals_behind()  # loaded now, not at the first failed call
         self._where: dict[tuple[str | None, str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
         # Denied calls per shape and denial (what IAM's message named)
@@ -293,7 +294,19 @@ class _Reader:
                     principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
         """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
         cached on the shape with its lists of strings as tuples, else counted on its own."""
-        frozen = _frozen(shape)
+        arn, name_, fields = shape
+        names = fields.table_names
+        if type(names) is list and all(type(n) is str for n in names):
+            # The common case (the SDKs' list of tables): the same record with a tuple,
+            # which no decoded record equals, so the key stays distinct from every other
+            frozen: tuple[Any, ...] | None = (
+                arn, name_, msgspec.structs.replace(fields, table_names=tuple(names)))
+            try:
+                hash(frozen)
+            except TypeError:
+                frozen = _frozen(shape)
+        else:
+            frozen = _frozen(shape)
         if frozen is None:
             self._uncached(node, aws, name, operation, principal, trace_id)
         else:
