@@ -323,13 +323,14 @@ def _publish(
     publish_to_actions(
         Publication(
             outputs=outputs,
-            summary=summary.render(report, link=link, changes=_changes(extra)),
+            summary=summary.render(report, link=link, locate=locate, changes=_changes(extra)),
             # Notes first: emit_annotations keeps the order within a level, so they are
             # never among the notices cut at the runner's per-step limit.
             annotations=[Annotation(level="notice", message=note, file=None, line=None,
                                     title="leastpriv-ci") for note in notes]
             + report_annotations.from_findings(report.analysis.findings, locate=locate),
-            comment=markdown.render(report, link=link, changes=_changes(extra)),
+            comment=markdown.render(report, link=link, locate=locate,
+                                    changes=_changes(extra)),
         ),
         os.environ,
         comment_mode=settings.comment,

@@ -26,6 +26,8 @@ from leastpriv_ci.report.findings import (
 )
 
 LinkFn = Callable[[str, int | None], str | None]
+# A file and line as the report shows them: its name, linked when a URL is known
+PlaceFn = Callable[[str, int | None], str]
 
 # Leave room for the hidden marker the comment poster prepends.
 COMMENT_LIMIT = 65_536 - 1_024
@@ -60,6 +62,7 @@ def render(
     report: Report,
     *,
     link: LinkFn | None = None,
+    locate: Callable[[str], str] | None = None,
     limit: int = COMMENT_LIMIT,
     levels: Sequence[Detail] = COMMENT_LEVELS,
     pointer: str = POINTER,
@@ -69,11 +72,14 @@ def render(
     """The Markdown body for ``report``, at most ``limit`` UTF-8 bytes.
 
     ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``);
+    ``locate(path)`` the name a file is shown by (its path in the repository, which
+    differs from the workspace's in a checkout under a sub-folder);
     ``changes`` are the roles the pull request changes (``grants.changes.role_changes``).
     """
     body = ""
+    place = _placer(link, locate)
     for level in levels:
-        body = _document(report, link, level, pointer, title, changes or {})
+        body = _document(report, place, level, pointer, title, changes or {})
         if size(body) <= limit:
             return body
     return truncate(body, limit, pointer)
@@ -108,9 +114,18 @@ def _closers(cut: str) -> str:
     return ("\n" + fence if fence else "") + "\n</details>" * max(0, depth)
 
 
+def _placer(link: LinkFn | None, locate: Callable[[str], str] | None) -> PlaceFn:
+    def place(file: str, line: int | None) -> str:
+        shown = locate(file) if locate else file
+        label = f"{shown}:{line}" if line else shown
+        return escape.link(label, link(file, line) if link else None)
+
+    return place
+
+
 def _document(
     report: Report,
-    link: LinkFn | None,
+    place: PlaceFn,
     level: Detail,
     pointer: str,
     title: str,
@@ -128,7 +143,7 @@ def _document(
     }
     gated = {role: found for role, found in gated.items() if found}
     if changes:
-        parts.append(_changes(changes, link, level.side_rows, pointer))
+        parts.append(_changes(changes, place, level.side_rows, pointer))
     if not gated:
         parts.append("No missing, denied or excess permissions"
                      + (" (besides ignored ones)." if any(
@@ -138,7 +153,7 @@ def _document(
         if index >= level.roles:
             hidden_rows += len(found)
             continue
-        parts.append(_role_section(role, found, link, level.rows))
+        parts.append(_role_section(role, found, place, level.rows))
         hidden_rows += max(0, len(found) - level.rows)
     if len(gated) > level.roles:
         parts.append(
@@ -149,7 +164,7 @@ def _document(
     for kind in ("platform", "unobserved"):
         side = [f for f in analysis.findings if f.kind == kind and ignored_reason(f) is None]
         if side:
-            parts.append(_side_section(kind, side, link, level.side_rows, pointer))
+            parts.append(_side_section(kind, side, place, level.side_rows, pointer))
     ignored = [f for f in analysis.findings if ignored_reason(f) is not None]
     if ignored:
         parts.append(_ignored_section(ignored, level.side_rows, pointer))
@@ -180,18 +195,16 @@ def _headline(report: Report, title: str) -> str:
     return f"### {title}: {mark}\n\n{line}"
 
 
-def _where(finding: Finding, link: LinkFn | None) -> str:
+def _where(finding: Finding, place: PlaceFn) -> str:
     origin = finding.origin
     if origin is None:
         return "—"
     if origin.file:
-        label = f"{origin.file}:{origin.line}" if origin.line else origin.file
-        target = link(origin.file, origin.line) if link else None
-        return escape.link(label, target)
+        return place(origin.file, origin.line)
     return escape.text(str(origin))
 
 
-def _row(finding: Finding, link: LinkFn | None, *, with_kind: bool = True) -> str:
+def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
     cells = []
     if with_kind:
         new = "" if not in_baseline(finding) else " (baseline)"
@@ -201,7 +214,7 @@ def _row(finding: Finding, link: LinkFn | None, *, with_kind: bool = True) -> st
         escape.code(finding.resource),
         escape.text(finding.access_level or "—"),
         escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
-        _where(finding, link),
+        _where(finding, place),
         _why(finding),
     ]
     return "| " + " | ".join(cells) + " |"
@@ -223,7 +236,7 @@ TABLE_HEAD = (
 def _role_section(
     role: str,
     found: list[Finding],
-    link: LinkFn | None,
+    place: PlaceFn,
     rows: int,
 ) -> str:
     principals = sorted({p for f in found for p in f.principals})
@@ -234,14 +247,14 @@ def _role_section(
         head += f"\n\nUsed by {shown}{more}"
     if rows == 0:
         return f"{head}\n\n{len(found)} finding(s)."
-    lines = [head, "", TABLE_HEAD, *(_row(f, link) for f in found[:rows])]
+    lines = [head, "", TABLE_HEAD, *(_row(f, place) for f in found[:rows])]
     if len(found) > rows:
         lines += ["", f"…and {len(found) - rows} more"]
     return "\n".join(lines)
 
 
 def _side_section(
-    kind: str, found: list[Finding], link: LinkFn | None, rows: int, pointer: str
+    kind: str, found: list[Finding], place: PlaceFn, rows: int, pointer: str
 ) -> str:
     if kind == "platform":
         summary = f"Platform-required permissions ({len(found)}): used by AWS on the roles' behalf"
@@ -254,7 +267,7 @@ def _side_section(
             "| --- | --- | --- | --- |",
             *(
                 f"| {escape.code(f.role)} | {escape.code(f.action)} | "
-                f"{escape.code(f.resource)} | {_where(f, link)} |"
+                f"{escape.code(f.resource)} | {_where(f, place)} |"
                 for f in found[:rows]
             ),
         ]
@@ -341,7 +354,7 @@ def _principal_proposals(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _statement_line(entry: object, link: LinkFn | None) -> str:
+def _statement_line(entry: object, place: PlaceFn) -> str:
     if not isinstance(entry, Mapping):
         return "- (unreadable statement)"
     statement = entry.get("statement")
@@ -357,13 +370,11 @@ def _statement_line(entry: object, link: LinkFn | None) -> str:
     )
     if isinstance(origin, Mapping) and isinstance(origin.get("file"), str):
         file, number = str(origin["file"]), origin.get("line")
-        place = number if isinstance(number, int) else None
-        label = f"{file}:{place}" if place else file
-        line += " at " + escape.link(label, link(file, place) if link else None)
+        line += " at " + place(file, number if isinstance(number, int) else None)
     return line
 
 
-def _changes(changes: Mapping[str, object], link: LinkFn | None, rows: int, pointer: str
+def _changes(changes: Mapping[str, object], place: PlaceFn, rows: int, pointer: str
              ) -> str:
     lines = [f"<details open><summary>IAM changes in this pull request ({len(changes)} "
              "role(s))</summary>", ""]
@@ -382,7 +393,7 @@ def _changes(changes: Mapping[str, object], link: LinkFn | None, rows: int, poin
             for entry in entries:
                 if listed >= rows:
                     break
-                lines.append(_statement_line(entry, link))
+                lines.append(_statement_line(entry, place))
                 listed += 1
             lines.append("")
     if rows and listed >= rows:

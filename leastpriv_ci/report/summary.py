@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from leastpriv_ci.records import Report
 from leastpriv_ci.report import markdown
@@ -21,11 +21,12 @@ def render(
     report: Report,
     *,
     link: markdown.LinkFn | None = None,
+    locate: Callable[[str], str] | None = None,
     limit: int = SUMMARY_LIMIT,
     changes: Mapping[str, object] | None = None,
 ) -> str:
     """The job-summary Markdown for ``report``, at most ``limit`` UTF-8 bytes."""
     return markdown.render(
-        report, link=link, limit=limit, levels=SUMMARY_LEVELS, pointer="the JSON report file",
-        changes=changes,
+        report, link=link, locate=locate, limit=limit, levels=SUMMARY_LEVELS,
+        pointer="the JSON report file", changes=changes,
     )
