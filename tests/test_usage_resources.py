@@ -36,6 +36,11 @@ WHERE = Where("eu-west-1", "111122223333")
     ("secret", "db-pass", "db-pass-??????"),
     ("secret", "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf",
      "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf"),
+    # a partial ARN (no random suffix) names the secret as its name does
+    ("secret", "arn:aws:secretsmanager:eu-west-1:1:secret:prod/db",
+     "arn:aws:secretsmanager:eu-west-1:1:secret:prod/db-??????"),
+    ("secret", "arn:aws:secretsmanager:eu-west-1:1:secret:db-pass",
+     "arn:aws:secretsmanager:eu-west-1:1:secret:db-pass-??????"),
     ("kms_key", "alias/app", None),
     ("names", "dict_keys(['orders', 'lines'])", ["orders", "lines"]),
     ("names", ["a", "b"], ["a", "b"]),

@@ -13,6 +13,7 @@ from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.fields import Fields
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
 _QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
 _DICT_KEYS = re.compile(r"""['"]([^'"]+)['"]""")
 
@@ -87,8 +88,12 @@ def _noslash(value: str, where: Where) -> Value:
 
 
 def _secret(value: str, where: Where) -> Value:
-    # A secret's ARN ends in six random characters; by name, IAM matches "NAME-??????".
-    return value if value.startswith("arn:") else f"{value}-??????"
+    # A secret's ARN ends in "-" and six random characters, and IAM authorizes on that
+    # ARN however the call named the secret: by name, or by a partial ARN (one without
+    # the suffix, which Secrets Manager tells apart the same way), "NAME-??????".
+    if value.startswith("arn:"):
+        return value if _SECRET_SUFFIX.search(value.rpartition(":")[2]) else f"{value}-??????"
+    return f"{value}-??????"
 
 
 def _kms_key(value: str, where: Where) -> Value:
