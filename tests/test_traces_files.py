@@ -316,3 +316,23 @@ def test_a_bad_escape_in_a_string_is_an_input_error_at_its_byte(tmp_path: Path) 
     path.write_bytes(b'{"Traces": [{"Id": "1-\\q", "Segments": []}]}\n')
     with pytest.raises(UserError, match=r"escape\.json: not valid JSON at line 1 \(byte 22\)"):
         list(iter_files([path], Notices()))
+
+
+def test_raw_segment_lines_of_a_trace_apart_name_the_export_not_the_principal(
+    tmp_path: Path
+) -> None:
+    from leastpriv_ci.usage import observe
+
+    function = "arn:aws:lambda:us-east-1:111122223333:function:f"
+    segment = {"trace_id": T1, "id": "s1", "name": "f", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0, "aws": {"function_arn": function}}
+    other = dict(segment, trace_id=T2, id="s2")
+    call = {"trace_id": T1, "id": "c1", "type": "subsegment", "parent_id": "s1",
+            "name": "DynamoDB", "namespace": "aws", "start_time": 1.5, "end_time": 1.6,
+            "aws": {"operation": "GetItem", "region": "us-east-1", "table_name": "t"}}
+    path = tmp_path / "segments.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in (segment, other, call)))
+    notices = Notices()
+    observation = observe(iter_files([path], notices), notices=notices)
+    assert observation.principals[function].accesses == ()  # seen, but its call apart
+    assert notices.count("orphan-subsegment") == 1 and notices.count("unattributed") == 0

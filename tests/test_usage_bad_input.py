@@ -148,10 +148,15 @@ def test_parent_cycle_between_subsegment_documents_is_unattributed() -> None:
     assert observation.notices.count("unattributed") == 2
 
 
-def test_orphan_subsegment_document_is_unattributed() -> None:
+def test_orphan_subsegment_document_is_named_as_such() -> None:
+    # Its segment was not read with it (raw segment lines of a trace apart in the file):
+    # the advice is about the export, not about mapping a principal.
     orphan = dict(_get_item("a"), type="subsegment", parent_id="gone")
     observation = observe([_trace(orphan)])
-    assert observation.notices.count("unattributed") == 1
+    assert observation.principals == {}
+    assert observation.notices.count("unattributed") == 0
+    (notice,) = [n for n in observation.notices.items() if n.code == "orphan-subsegment"]
+    assert notice.count == 1 and "consecutive lines" in notice.message
 
 
 def test_denial_naming_an_api_operation_keeps_the_mapped_action() -> None:

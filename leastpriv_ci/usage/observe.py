@@ -45,6 +45,12 @@ UNATTRIBUTED = (
     "name to a principal or role ARN with --principal-map"
 )
 
+ORPHAN = (
+    "AWS calls in subsegment documents whose segment is not among their trace's documents "
+    "were not counted; export whole traces (BatchGetTraces), or keep each trace's segment "
+    "documents on consecutive lines of a JSON Lines file"
+)
+
 
 def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | None = None,
             notices: Notices | None = None) -> Observation:
@@ -215,8 +221,14 @@ class _Reader:
         if principal is SERVICE:
             return
         if principal is None:
-            name = resolved.docs[resolved.root(segment_id)].name
-            self.notices.add("unattributed", UNATTRIBUTED, str(name))
+            root = resolved.docs[resolved.root(segment_id)]
+            parent = root.parent_id
+            if root.type == "subsegment" and isinstance(parent, str) and parent \
+                    and parent not in resolved.owner:
+                # Its segment is not in the trace as read, not a segment that names nobody
+                self.notices.add("orphan-subsegment", ORPHAN, f"{root.name} (parent {parent})")
+            else:
+                self.notices.add("unattributed", UNATTRIBUTED, str(root.name))
             return
         self._call(node, principal, trace_id)
 
