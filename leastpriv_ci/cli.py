@@ -6,9 +6,11 @@ import argparse
 import importlib
 import os
 import pkgutil
+import shlex
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from leastpriv_ci import __version__, commands
@@ -79,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (see ``EPILOG``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{_hint(args, extra)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return EXIT_INPUT_ERROR
@@ -102,6 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leastpriv-ci: error: {console(service_failure)}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
     return code
+
+
+def _hint(args: argparse.Namespace, extra: Sequence[str]) -> str:
+    """What was meant by trace files given without --traces (``observe traces.json``)."""
+    if not hasattr(args, "traces") or not all(
+            not e.startswith("-") and Path(e).exists() for e in extra):
+        return ""
+    return "; trace files go after --traces: " + " ".join(
+        f"--traces {shlex.quote(e)}" for e in extra)
 
 
 def report_internal_error(

@@ -76,3 +76,16 @@ def test_file_that_is_not_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert str(bad) in err
     assert "Traceback" not in err
+
+
+def test_a_trace_file_without_traces_says_how_to_pass_it(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(USAGE / "go_v2.json")
+    with pytest.raises(SystemExit) as exited:
+        main(["observe", path])
+    assert exited.value.code == 2
+    assert f"trace files go after --traces: --traces {path}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # an unknown option gets argparse's message alone
+        main(["observe", "--bogus"])
+    assert "--traces" not in capsys.readouterr().err
