@@ -145,11 +145,13 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             and f.detail.get("baseline") is not True
             and not _undecided(f)
             and not _partial(f)
+            and not _possibly_needed(f)
         ]
         for kind in FINDING_KINDS
     }
     undecided = sum(1 for f in visible if _undecided(f))
     partial = sum(1 for f in visible if _partial(f))
+    possibly_needed = sum(1 for f in visible if _possibly_needed(f) and not _partial(f))
 
     reasons: list[str] = []
     failed = False
@@ -191,6 +193,12 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             f"{partial} excess finding(s) are on roles that also run principals without "
             "traces: reported, not gated."
         )
+    if possibly_needed and ("excess" in rules.fail_on or rules.max_excess is not None):
+        reasons.append(
+            f"{possibly_needed} excess finding(s) grant only actions that traced calls may "
+            "need (their request decides, which the traces do not record): reported, not "
+            "gated."
+        )
     if rules.baseline is not None:
         known = sum(1 for f in visible if f.detail.get("baseline") is True)
         if known:
@@ -230,6 +238,11 @@ def _undecided(finding: Finding) -> bool:
 def _partial(finding: Finding) -> bool:
     """Excess on a role whose other principals had no traces: no verdict on what they use."""
     return finding.kind == "excess" and bool(finding.detail.get("untraced_principals"))
+
+
+def _possibly_needed(finding: Finding) -> bool:
+    """Excess of nothing but what traced calls may have needed: their request decides."""
+    return finding.kind == "excess" and finding.detail.get("only_possibly_needed") is True
 
 
 def baseline_keys(document: object) -> frozenset[FindingKey]:

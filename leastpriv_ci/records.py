@@ -66,6 +66,10 @@ class PrincipalUsage:
     role: str | None
     traces: int
     accesses: tuple[Access, ...]
+    # What its calls may have needed: calls whose IAM actions depend on their request,
+    # which the trace does not record (DynamoDB write transactions, PartiQL), one access
+    # per action they may need. Never proof of use, nor of a missing grant.
+    possible: tuple[Access, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Observation:
                     "role": usage.role,
                     "traces": usage.traces,
                     "accesses": [a.to_json() for a in usage.accesses],
+                    "possible": [a.to_json() for a in usage.possible],
                 }
                 for arn, usage in sorted(self.principals.items())
             },

@@ -235,8 +235,8 @@ def test_python_sdk_calls_to_the_other_listed_services(aws: Emulator,
 def test_transactions_and_partiql_from_the_python_sdk(aws: Emulator,
                                                       emitter: MemoryEmitter) -> None:
     # A transactional read is a GetItem per item; what a write transaction or a PartiQL
-    # statement needs depends on its request, which the trace does not hold: not counted,
-    # but named with the actions it may need.
+    # statement needs depends on its request, which the trace does not hold: not counted
+    # as use, but as possibly needing each action (on "*": this SDK names no table).
     _setup(aws)
     ddb = aws.client("dynamodb")
     segment = xray_recorder.begin_segment("orders-fn")
@@ -252,6 +252,11 @@ def test_transactions_and_partiql_from_the_python_sdk(aws: Emulator,
         xray_recorder.end_segment()
     observation = observe(_traces(emitter.documents))
     assert accesses(observation) == {FUNCTION: {("dynamodb:GetItem", "*", 1, False, False)}}
+    assert {(a.action, a.resource, a.resource_known)
+            for a in observation.principals[FUNCTION].possible} == {
+        (f"dynamodb:{name}", "*", False) for name in (
+            "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "PartiQLSelect",
+            "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete")}
     (notice,) = [n for n in observation.notices.items()
                  if n.code == "request-dependent-operation"]
     assert notice.count == 2

@@ -23,6 +23,7 @@ from leastpriv_ci.analysis.proposal import (
     MANAGED_LIMIT,
     Grant,
     Proposal,
+    possible_note,
     propose,
     propose_policies,
 )
@@ -105,35 +106,39 @@ def analyse(
         role = roles[role_key]
         principals = by_role[role_key]
         accesses = [a for p in principals for a in observation.principals[p].accesses]
+        possible = [a for p in principals for a in observation.principals[p].possible]
         uses = collect_uses(accesses, catalog)
         groups = applicable_groups(role_key, principals, role.statements, platform)
         others = tuple((untraced or {}).get(role_key, ()))
         findings.extend(excess_findings(
             role, uses, principals=principals, platform=_platform_actions(groups),
-            shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules))
+            shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules,
+            possible=collect_uses(possible, catalog)))
         if others:
             findings.append(_unobserved(role, rules, others))
         findings.extend(missing_findings(role, uses, rules=rules, context=context))
         patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
-                                 catalog=catalog, context=context, patterns=patterns)
-        _store(proposals, role_key, proposal, notices)
+                                 catalog=catalog, context=context, patterns=patterns,
+                                 possible=possible)
         if others:
-            notices.add("proposal-" + role_key, f"proposal for {role_key}: built from its "
-                        f"traced principals only; {', '.join(others)} had no traces: add "
-                        "what they need")
+            proposal = replace(proposal, notes=(
+                *proposal.notes, f"built from its traced principals only; {', '.join(others)} "
+                "had no traces: add what they need"))
+        _store(proposals, role_key, proposal, notices)
         declared[role_key] = declared_document(role)
         diffs[role_key] = policy_diff(declared[role_key], proposal.document)
         if len(principals) > 1:
             shared[role_key] = tuple(principals)
             for principal in principals:
-                own = role_proposal(role, observation.principals[principal].accesses,
-                                    [principal], groups, limit=limit, catalog=catalog,
-                                    context=context, patterns=patterns)
+                usage = observation.principals[principal]
+                own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
+                                    catalog=catalog, context=context, patterns=patterns,
+                                    possible=usage.possible)
                 principal_proposals[principal] = own.document
     for principal in unmapped:
-        own = propose_policies(observation.principals[principal].accesses, catalog=catalog,
-                               limit=limit)
+        usage = observation.principals[principal]
+        own = propose_policies(usage.accesses + usage.possible, catalog=catalog, limit=limit)
         principal_proposals[principal] = own.document
 
     unobserved_roles = sorted(
@@ -183,8 +188,11 @@ def role_proposal(
     catalog: Catalog | None = None,
     context: dict[str, object] | None = None,
     patterns: dict[str, tuple[str, ...]] | None = None,
+    possible: Sequence[Access] = (),
 ) -> Proposal:
-    """The proposal for a role: what was used, plus the platform grants it keeps.
+    """The proposal for a role: what was used, plus the platform grants it keeps, and
+    what calls may have needed (``possible``) where the role grants it: a call the role
+    lets succeed must keep working, but nothing it may not need is added.
 
     ``patterns`` caches the declared resource patterns per action across calls for the
     same role.
@@ -209,8 +217,15 @@ def role_proposal(
             bounds[action] = tuple(p for p in declared(action) if p != "*") or None
         return bounds[action]
 
-    return propose_policies(accesses, catalog=catalog, limit=limit, extra=extra,
-                            unknown_bound=declared_bound)
+    kept = [a for a in possible
+            if (index.evaluate(a.action, a.resource).decision in (Decision.ALLOW,
+                                                                   Decision.CONDITIONAL)
+                if a.resource_known else bool(declared(a.action)))]
+    proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
+                                unknown_bound=declared_bound)
+    if not kept:
+        return proposal
+    return replace(proposal, notes=(*proposal.notes, possible_note(kept)))
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:
@@ -277,8 +292,10 @@ def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal
     proposals[key] = proposal.documents[0]
     for number, doc in enumerate(proposal.documents[1:], start=2):
         proposals[f"{key} (part {number})"] = doc
-    for note in proposal.notes:
-        notices.add("proposal-" + key, f"proposal for {key}: {note}")
+    for number, note in enumerate(proposal.notes, start=1):
+        # one code a note: a code keeps its first message only
+        code = f"proposal-{key}" + (f"-{number}" if number > 1 else "")
+        notices.add(code, f"proposal for {key}: {note}")
 
 
 def _unobserved(role: Role, rules: FindingRules, principals: tuple[str, ...] = ()

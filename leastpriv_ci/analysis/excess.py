@@ -73,22 +73,27 @@ def excess_findings(
     catalog: Catalog,
     rules: FindingRules,
     untraced: tuple[str, ...] = (),
+    possible: Sequence[Use] = (),
 ) -> list[Finding]:
     """Excess and platform findings for every Allow statement of ``role``.
 
     ``platform`` maps lower-cased platform-required action names to their group.
     ``untraced`` names principals that also run as the role and had no traces: each
     excess finding then says it speaks for the traced ones only (and does not gate).
+    ``possible`` are actions calls may have needed (``PrincipalUsage.possible``): an
+    unused grant of one is reported with that caveat, and does not gate when nothing
+    else in the finding is surely unused.
     """
     findings: list[Finding] = []
     used_anywhere = {u.key for u in uses}
     grouped = _by_action(uses)
+    maybe = _by_action(possible)
     for statement in role.statements:
         if not statement.is_allow:
             continue
         for unit in units(statement):
             findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
-                                   shared, catalog, rules, untraced))
+                                   shared, catalog, rules, untraced, maybe))
     return findings
 
 
@@ -103,6 +108,7 @@ def _judge(
     catalog: Catalog,
     rules: FindingRules,
     untraced: tuple[str, ...],
+    possible: Mapping[str, list[Use]],
 ) -> list[Finding]:
     statement = unit.sub
     if any(is_unresolved(a) for a in statement.actions):
@@ -122,7 +128,11 @@ def _judge(
     unused = {k: i for k, i in granted.items() if k not in used and k not in platform}
     denied = _denied_everywhere(role, unit, unused)
     unused = {k: i for k, i in unused.items() if k not in denied}
-    suggested = _suggested(unit, covered, unknown)
+    maybe_covered, maybe_unknown = _covered(statement, possible) if possible else ([], [])
+    maybe = sorted((i.full_name for k, i in unused.items()
+                    if k in {u.key for u in (*maybe_covered, *maybe_unknown)}), key=str.lower)
+    # What the calls may have needed keeps its resources: narrowing must not drop them
+    suggested = _suggested(unit, [*covered, *maybe_covered], [*unknown, *maybe_unknown])
     if not unused and suggested is None:
         return findings
     wildcard = statement.not_actions or has_wildcard(unit.action)
@@ -149,12 +159,18 @@ def _judge(
         message += rules.message("excess", "conditional")
     if unknown:
         message += rules.message("excess", "unknown_resources", **fields)
+    only_possible = bool(maybe) and len(maybe) == len(unused) and suggested is None
+    if maybe:
+        message += rules.message("excess", "possible_only" if only_possible else "possible",
+                                 actions=_quoted(maybe))
     if untraced:
         message += rules.message("excess", "untraced",
                                  principals=", ".join(f"`{p}`" for p in untraced))
     used_actions = sorted({u.action for u in covered} | {u.action for u in unknown},
                           key=str.lower)
-    if variant == "unused":
+    if only_possible:
+        fix = rules.fix("excess", "possible", actions=_quoted(maybe))
+    elif variant == "unused":
         fix = rules.fix("excess", "unused", **fields)
     elif variant == "broad":
         fix = rules.fix("excess", "broad", resources=_quoted(resources))
@@ -187,6 +203,9 @@ def _judge(
         detail["per_principal"] = _per_principal(principals, covered, unknown)
     if untraced:
         detail["untraced_principals"] = list(untraced)
+    if maybe:
+        detail["possibly_needed"] = maybe[:MAX_LISTED]
+        detail["only_possibly_needed"] = only_possible
     severity = rules.severity("excess", level, everything=everything)
     return [*findings, Finding(
         kind="excess",
@@ -200,7 +219,8 @@ def _judge(
         message=message,
         fix=fix,
         conditional=conditional,
-        trace_ids=traces_of(u.trace_ids for u in (*covered, *unknown)),
+        trace_ids=traces_of(u.trace_ids for u in (*covered, *unknown, *(
+            u for u in (*maybe_covered, *maybe_unknown) if u.action in maybe))),
         detail=detail,
     )]
 

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from leastpriv_ci.analysis.platform import DECLARED, PlatformOptions, applicable_groups, arn_fields
-from leastpriv_ci.analysis.proposal import MANAGED_LIMIT, Grant, Proposal, propose_policies
+from leastpriv_ci.analysis.proposal import (
+    MANAGED_LIMIT,
+    Grant,
+    Proposal,
+    possible_note,
+    propose_policies,
+)
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.records import Observation
 
@@ -34,12 +40,16 @@ def generate(
     for key in sorted(members):
         principals = sorted(members[key])
         accesses = [a for p in principals for a in observation.principals[p].accesses]
+        possible = [a for p in principals for a in observation.principals[p].possible]
         extra = platform_grants(key, principals, platform, catalog)
-        proposal = propose_policies(accesses, catalog=catalog, limit=limit, extra=extra)
+        proposal = propose_policies(accesses + possible, catalog=catalog, limit=limit,
+                                    extra=extra)
         denied = sorted({(a.action, a.resource) for a in accesses if a.denied})
-        proposals[key] = replace(proposal, notes=proposal.notes + tuple(
-            f"`{action}` on `{resource}` was denied at runtime; included because the code "
-            "calls it" for action, resource in denied))
+        notes = [f"`{action}` on `{resource}` was denied at runtime; included because the "
+                 "code calls it" for action, resource in denied]
+        if possible:
+            notes.append(possible_note(possible))
+        proposals[key] = replace(proposal, notes=proposal.notes + tuple(notes))
     return proposals
 
 

@@ -19,7 +19,7 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -351,3 +351,10 @@ def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
 def _statements_of(doc: Mapping[str, object]) -> list[object]:
     statements = doc.get("Statement")
     return list(statements) if isinstance(statements, list) else []
+
+
+def possible_note(possible: Sequence[Access]) -> str:
+    """The proposal's note on the actions calls may have needed (``PrincipalUsage.possible``)."""
+    actions = ", ".join(f"`{a}`" for a in sorted({a.action for a in possible}, key=str.lower))
+    return (f"includes {actions}: traced calls whose request decides which of them they need "
+            "(DynamoDB write transactions, PartiQL) do not record it; keep only those needed")

@@ -54,13 +54,16 @@ def render_text(observation: Observation, out: TextIO) -> None:
     for arn, usage in sorted(observation.principals.items()):
         role = f" (role {console(usage.role)})" if usage.role else ""
         out.write(f"\n{console(arn)}{role} — {usage.traces} traces\n")
-        if not usage.accesses:
+        rows = [(a, False) for a in usage.accesses] + [(a, True) for a in usage.possible]
+        if not rows:
             out.write("  (no AWS calls)\n")
             continue
-        width = max(len(console(a.action)) for a in usage.accesses)
+        width = max(len(console(a.action)) for a, _ in rows)
         out.write(f"  {'ACTION':<{width}}  {'COUNT':>6}  RESOURCE\n")
-        for access in usage.accesses:
+        for access, possible in rows:
             notes = []
+            if possible:
+                notes.append("possibly: the request decides")
             if access.denied:
                 notes.append("DENIED")
             if not access.resource_known:

@@ -23,6 +23,8 @@ class Aggregate:
     _tallies: dict[tuple[str, str, str, bool], _Tally] = field(default_factory=dict)
     _traces: dict[str, int] = field(default_factory=dict)
     _roles: dict[str, str | None] = field(default_factory=dict)
+    # Actions calls may have needed (PrincipalUsage.possible), keyed denied=False
+    _possible: dict[tuple[str, str, str, bool], _Tally] = field(default_factory=dict)
 
     def seen(self, principal: str, role: str | None) -> None:
         """The principal appears in one more trace."""
@@ -32,13 +34,15 @@ class Aggregate:
 
     def merge(self, principal: str, action: str, resource: str, denied: bool, known: bool,
               count: int, first: float | None, last: float | None,
-              trace_ids: tuple[str, ...]) -> None:
-        """Add ``count`` calls seen between ``first`` and ``last`` at once."""
-        key = (principal, action, resource, denied)
-        tally = self._tallies.get(key)
+              trace_ids: tuple[str, ...], possible: bool = False) -> None:
+        """Add ``count`` calls seen between ``first`` and ``last`` at once (``possible``:
+        calls that may have needed the action, whether refused or not)."""
+        tallies = self._possible if possible else self._tallies
+        key = (principal, action, resource, denied and not possible)
+        tally = tallies.get(key)
         if tally is None:  # the common case: most accesses come from one call shape
-            self._tallies[key] = _Tally(count, first, last,
-                                        list(dict.fromkeys(trace_ids))[:MAX_SAMPLE_TRACES], known)
+            tallies[key] = _Tally(count, first, last,
+                                  list(dict.fromkeys(trace_ids))[:MAX_SAMPLE_TRACES], known)
             return
         tally.count += count
         if first is not None and (tally.first is None or first < tally.first):
@@ -56,21 +60,29 @@ class Aggregate:
 
     def principals(self) -> dict[str, PrincipalUsage]:
         """Each principal's accesses, sorted by (action, resource, denied)."""
-        accesses: dict[str, list[Access]] = {p: [] for p in sorted(self._traces)}
-        for key in sorted(self._tallies):  # tuples of text compare in C: one sort for all
-            principal, action, resource, denied = key
-            tally = self._tallies[key]
-            found = accesses.get(principal)
-            if found is None:
-                found = accesses[principal] = []
-            found.append(Access(principal, action, resource, tally.count, denied, tally.first,
-                                tally.last, tuple(tally.trace_ids), tally.known))
+        accesses = _by_principal(self._tallies, self._traces)
+        possible = _by_principal(self._possible, self._traces)
         return {
             principal: PrincipalUsage(
                 principal=principal,
                 role=self._roles.get(principal),
                 traces=self._traces.get(principal, 0),
                 accesses=tuple(found),
+                possible=tuple(possible.get(principal, ())),
             )
             for principal, found in sorted(accesses.items())
         }
+
+
+def _by_principal(tallies: dict[tuple[str, str, str, bool], _Tally],
+                  principals: dict[str, int]) -> dict[str, list[Access]]:
+    found: dict[str, list[Access]] = {p: [] for p in sorted(principals)}
+    for key in sorted(tallies):  # tuples of text compare in C: one sort for all
+        principal, action, resource, denied = key
+        tally = tallies[key]
+        own = found.get(principal)
+        if own is None:
+            own = found[principal] = []
+        own.append(Access(principal, action, resource, tally.count, denied, tally.first,
+                          tally.last, tuple(tally.trace_ids), tally.known))
+    return found

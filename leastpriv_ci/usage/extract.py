@@ -23,11 +23,13 @@ class Call:
 
 
 class Target(NamedTuple):
-    """One IAM action on one resource (``*`` + ``known=False`` when the trace names none)."""
+    """One IAM action on one resource (``*`` + ``known=False`` when the trace names none);
+    ``possible``: the call may have needed it (its request decides, and is not traced)."""
 
     action: str
     resource: str
     known: bool = True
+    possible: bool = False
 
 
 UNKNOWN = "*"

@@ -40,6 +40,12 @@ UNKNOWN_RESOURCE = "unknown-resource"
 UNKNOWN_RESOURCE_TEXT = (
     'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
 )
+REQUEST_DEPENDENT = "request-dependent-operation"
+REQUEST_DEPENDENT_TEXT = (
+    "calls whose IAM actions depend on their request, which the trace does not record, are "
+    "counted as possibly needing each of them: not as use, not as a missing grant; grants of "
+    "those actions are excess only with that caveat"
+)
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -372,7 +378,7 @@ class _Reader:
             if not target.known:
                 self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}")
             merge(arn, target.action, target.resource, refused, target.known, 1, when, when,
-                  samples)
+                  samples, target.possible)
 
     def _denied_targets(self, targets: list[Target], denied: Denial) -> list[Target]:
         """What a denied call was refused: IAM's own words name the action (and resource)
@@ -417,7 +423,7 @@ class _Reader:
                     self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
                                      f"{shape.principal} {target.action}", times=count)
                 merge(shape.principal, target.action, target.resource, shape.denied,
-                      target.known, count, shape.first, shape.last, samples)
+                      target.known, count, shape.first, shape.last, samples, target.possible)
         self._entries.clear()
         self._refused.clear()
 
@@ -431,12 +437,10 @@ class _Reader:
             return None
         steps = self.operations.steps(service, operation)
         if steps is None and (possible := self.operations.request_dependent(service, operation)):
-            self.notices.add(
-                "request-dependent-operation",
-                "calls whose IAM actions depend on their request, which the trace does not "
-                "record, were not counted; grants of the actions they may need can look unused",
-                f"{service}:{operation} (needs some of {', '.join(possible)})")
-            return None
+            self.notices.add(REQUEST_DEPENDENT, REQUEST_DEPENDENT_TEXT, f"{service}:{operation} "
+                             f"(needs some of {', '.join(s.action for s in possible)})")
+            call = Call(service, operation, fields, where, possible, self.resources.specs(service))
+            return [t._replace(possible=True) for t in generic.targets(call)]
         if steps is None:
             self.notices.add("unknown-operation", "operations with no matching IAM action were "
                              "not counted", f"{service}:{operation}")

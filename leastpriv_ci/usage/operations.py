@@ -31,8 +31,8 @@ class Operations:
     def __init__(self, raw: Mapping[str, Any], catalog: Catalog) -> None:
         self._catalog = catalog
         self._exceptions: dict[tuple[str, str], tuple[Step, ...]] = {}
-        self._request_dependent: dict[tuple[str, str], tuple[str, ...]] = {
-            (prefix, operation.lower()): tuple(self._canonical(a) for a in actions)
+        self._request_dependent: dict[tuple[str, str], tuple[Step, ...]] = {
+            (prefix, operation.lower()): tuple(self._step(a) for a in actions)
             for prefix, listed in (raw.get(REQUEST_DEPENDENT) or {}).items()
             for operation, actions in listed.items()
         }
@@ -81,9 +81,9 @@ class Operations:
             self._cache[key] = found
         return found
 
-    def request_dependent(self, prefix: str, operation: str) -> tuple[str, ...]:
-        """The actions an operation may need depending on its request (``()``: not such
-        an operation): traces do not say which."""
+    def request_dependent(self, prefix: str, operation: str) -> tuple[Step, ...]:
+        """The actions an operation may need depending on its request, each on the call's
+        resources (``()``: not such an operation): traces do not say which."""
         return self._request_dependent.get((prefix, operation.lower()), ())
 
     def data_actions(self) -> Iterator[str]:
@@ -93,8 +93,8 @@ class Operations:
                 yield step.action
                 if step.versioned:
                     yield step.versioned
-        for actions in self._request_dependent.values():
-            yield from actions
+        for steps in self._request_dependent.values():
+            yield from (step.action for step in steps)
 
     def data_steps(self) -> Iterator[Step]:
         for steps in self._exceptions.values():

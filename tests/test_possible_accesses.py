@@ -1,0 +1,156 @@
+"""Calls whose IAM actions their request decides (DynamoDB write transactions, PartiQL):
+observed as *possible* accesses, never as use or as a missing grant; an unused grant of
+one is excess only with that caveat, and the proposal keeps what the role already grants.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.analysis.generate import generate
+from leastpriv_ci.cli import main
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+
+ACCOUNT = "111122223333"
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders"
+WRITES = ("dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+          "dynamodb:UpdateItem")
+
+
+def _call(call_id: str, operation: str, **extra: object) -> dict[str, object]:
+    return {"id": call_id, "name": "DynamoDB", "namespace": "aws", "start_time": 1.7e9,
+            "end_time": 1.7e9 + 0.1, "aws": {"operation": operation, "region": "us-east-1",
+                                             "account_id": ACCOUNT, **extra}}
+
+
+def _document(*calls: dict[str, object]) -> dict[str, object]:
+    return {"id": "a" * 16, "name": "orders", "origin": "AWS::Lambda::Function",
+            "start_time": 1.7e9, "end_time": 1.7e9 + 1, "aws": {"function_arn": FUNCTION},
+            "subsegments": list(calls)}
+
+
+def _trace(*calls: dict[str, object]) -> RawTrace:
+    return RawTrace("1-5f000000-000000000000000000000001", (json.dumps(_document(*calls)),),
+                    "t.json#1")
+
+
+TRANSACTION = _call("c1", "TransactWriteItems", table_names=["orders"])
+GET = _call("c2", "GetItem", table_name="orders")
+
+
+def test_a_write_transaction_is_possible_use_of_each_item_action_on_its_tables() -> None:
+    observation = observe([_trace(TRANSACTION, GET)])
+    usage = observation.principals[FUNCTION]
+    assert [(a.action, a.resource) for a in usage.accesses] == [("dynamodb:GetItem", TABLE)]
+    assert [(a.action, a.resource, a.count, a.denied) for a in usage.possible] == [
+        (action, TABLE, 1, False) for action in WRITES]
+    assert usage.possible[0].trace_ids == ("1-5f000000-000000000000000000000001",)
+    assert observation.notices.count("request-dependent-operation") == 1
+    body = observation.to_json()["principals"][FUNCTION]  # type: ignore[index]
+    assert [a["action"] for a in body["possible"]] == list(WRITES)
+
+
+def test_a_refused_transaction_whose_message_names_the_action_is_a_denial_of_it() -> None:
+    refused = dict(TRANSACTION, cause={"exceptions": [{"type": "AccessDeniedException", "message": (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders is not authorized to "
+        f"perform: dynamodb:PutItem on resource: {TABLE} because no identity-based policy "
+        "allows the dynamodb:PutItem action")}]})
+    usage = observe([_trace(refused)]).principals[FUNCTION]
+    assert [(a.action, a.resource, a.denied) for a in usage.accesses] == [
+        ("dynamodb:PutItem", TABLE, True)]
+    assert usage.possible == ()
+
+
+def test_generate_keeps_every_action_a_transaction_may_need_and_says_so() -> None:
+    (proposal,) = generate(observe([_trace(TRANSACTION)])).values()
+    statements = proposal.document["Statement"]
+    assert isinstance(statements, list)
+    assert {"Effect": "Allow", "Action": list(WRITES), "Resource": TABLE} in statements
+    assert any("keep only those needed" in note for note in proposal.notes)
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "map.json").write_text(json.dumps({"orders": ROLE}))
+    return tmp_path
+
+
+def _scan(checkout: Path, granted: list[str], capsys: pytest.CaptureFixture[str],
+          *calls: dict[str, object]) -> tuple[int, dict[str, object], str]:
+    (checkout / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": "1-5f000000-000000000000000000000001",
+        "Segments": [{"Id": "a" * 16, "Document": json.dumps(_document(*calls))}]}]}))
+    (checkout / "role.json").write_text(json.dumps({"RoleName": "orders", "Arn": ROLE,
+                                                    "Policies": [{
+        "PolicyName": "data", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": granted, "Resource": TABLE}]}}]}))
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_grants_a_transaction_may_need_are_excess_with_a_caveat_and_do_not_gate(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report, err = _scan(checkout, ["dynamodb:GetItem", "dynamodb:PutItem",
+                                         "dynamodb:UpdateItem"], capsys, TRANSACTION, GET)
+    assert code == 0, err
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    assert sorted(f["action"] for f in findings) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    for finding in findings:
+        assert finding["kind"] == "excess" and finding["only_possibly_needed"] is True
+        assert "their request decides" in finding["message"]
+        assert "fails_gate" not in finding
+        assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
+    assert "grant only actions that traced calls may need" in err
+    warnings = report["warnings"]
+    assert isinstance(warnings, list)
+    assert any("keep only those needed" in w["message"] for w in warnings)
+    # The proposal keeps what the role grants and the transaction may need, adds nothing
+    (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
+    (statement,) = proposal["Statement"]
+    assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem",
+                                   "dynamodb:UpdateItem"]
+
+
+def test_a_grant_beside_the_possible_ones_still_fails_the_gate(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dynamodb:Scan is surely unused: the finding is gated, naming the possible ones apart
+    code, report, _ = _scan(checkout, ["dynamodb:GetItem", "dynamodb:PutItem",
+                                       "dynamodb:Scan"], capsys, TRANSACTION, GET)
+    assert code == 1
+    by_action = {f["action"]: f for f in report["findings"]}  # type: ignore[union-attr]
+    assert by_action["dynamodb:Scan"]["fails_gate"] is True
+    assert "possibly_needed" not in by_action["dynamodb:Scan"]
+    assert by_action["dynamodb:PutItem"]["only_possibly_needed"] is True
+    assert "fails_gate" not in by_action["dynamodb:PutItem"]
+
+
+def test_without_the_transaction_the_same_grants_fail_the_gate(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report, _ = _scan(checkout, ["dynamodb:GetItem", "dynamodb:PutItem"], capsys, GET)
+    assert code == 1
+    (finding,) = report["findings"]  # type: ignore[misc]
+    assert finding["action"] == "dynamodb:PutItem" and finding["fails_gate"] is True
+
+
+def test_every_note_of_a_proposal_is_kept_in_the_warnings() -> None:
+    from leastpriv_ci.analysis import _store
+    from leastpriv_ci.analysis.proposal import Proposal
+    from leastpriv_ci.notices import Notices
+
+    notices = Notices()
+    _store({}, "r", Proposal(documents=({},), notes=("split in two", "includes x")), notices)
+    assert [n.message for n in notices.items()] == ["proposal for r: split in two",
+                                                    "proposal for r: includes x"]
