@@ -1025,3 +1025,98 @@ def test_the_older_source_json_and_override_json_are_merged_too(tmp_path: Path) 
     statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     assert [(s.sid, s.actions) for s in statements] == [
         ("A", ("s3:GetObject",)), (None, ("logs:PutLogEvents",))]
+
+
+SPLATTED = """\
+variable "n" {}
+resource "aws_sqs_queue" "q" {
+  count = 2
+  name  = "jobs-${count.index}"
+}
+resource "aws_sqs_queue" "unknown" {
+  count = var.n
+  name  = "u-${count.index}"
+}
+resource "aws_sqs_queue" "keyed" {
+  for_each = toset(["a", "b"])
+  name     = each.key
+}
+resource "aws_dynamodb_table" "t" {
+  name = "orders"
+}
+resource "aws_sns_topic" "later" {
+  count       = 2
+  name_prefix = "later-"
+}
+locals {
+  objects = [{arn = "arn:aws:s3:::logs"}, {arn = "arn:aws:s3:::data"}]
+}
+"""
+
+
+def test_splats_list_every_instances_attribute(tmp_path: Path) -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
+    for spelled in ("aws_sqs_queue.q[*].arn", "aws_sqs_queue.q.*.arn"):
+        assert _policy_resources(tmp_path, spelled, SPLATTED) == (f"{queue}-0", f"{queue}-1")
+    assert _policy_resources(
+        tmp_path, 'concat(aws_sqs_queue.q[*].arn, aws_dynamodb_table.t[*].arn, ["*"])',
+        SPLATTED) == (f"{queue}-0", f"{queue}-1", table, "*")
+    # the legacy splat indexes the list it builds; [*] indexes each element
+    assert _policy_resources(tmp_path, "aws_sqs_queue.q.*.arn[1]", SPLATTED) == (
+        f"{queue}-1",)
+    assert _policy_resources(tmp_path, "aws_sqs_queue.q[1][*].arn", SPLATTED) == (
+        f"{queue}-1",)
+    assert _policy_resources(tmp_path, "local.objects[*].arn", SPLATTED) == (
+        "arn:aws:s3:::logs", "arn:aws:s3:::data")
+
+
+def test_splats_over_what_is_not_known_stay_unresolved(tmp_path: Path) -> None:
+    # a count not known offline, and a for_each resource (a map: Terraform does not
+    # splat it): no ARN is made up
+    for spelled in ("aws_sqs_queue.unknown[*].arn", "aws_sqs_queue.keyed[*].arn",
+                    "aws_sqs_queue.unknown.*.arn"):
+        assert _policy_resources(tmp_path, spelled, SPLATTED) == (
+            f"<unresolved:{spelled}>",)
+    (resource,) = _policy_resources(
+        tmp_path, 'concat(aws_sqs_queue.q[*].arn, aws_sqs_queue.unknown[*].arn)', SPLATTED)
+    assert resource.startswith("<unresolved:concat(")
+    # instances known, their names not: one unresolved ARN each
+    assert _policy_resources(tmp_path, "aws_sns_topic.later[*].arn", SPLATTED) == (
+        "<unresolved:aws_sns_topic.later.0.arn>", "<unresolved:aws_sns_topic.later.1.arn>")
+
+
+def test_a_policy_attached_to_a_splat_of_roles_reaches_each(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "w" {\n  count = 2\n  name = "w${count.index}"\n}\n'
+        'resource "aws_iam_policy" "p" {\n  name = "p"\n'
+        '  policy = jsonencode({Statement = [{Effect = "Allow", Action = "sqs:SendMessage",\n'
+        '    Resource = "*"}]})\n}\n'
+        'resource "aws_iam_policy_attachment" "a" {\n  name = "a"\n'
+        '  roles = aws_iam_role.w[*].name\n  policy_arn = aws_iam_policy.p.arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert sorted(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/w0",
+                                    f"arn:aws:iam::{ACCOUNT}:role/w1"]
+    for role in grants.roles.values():
+        assert [s.actions for s in role.statements] == [("sqs:SendMessage",)]
+    assert not notices.count("terraform-role-not-in-module")
+
+
+def test_splats_that_multiply_or_refer_to_themselves_end(tmp_path: Path) -> None:
+    # 1,000 queues each listing all 1,000 ARNs, splatted again: a million reads, cut at
+    # the evaluation limit (what is past it unresolved); a count that splats its own
+    # resource ends as unknown
+    extra = (
+        'resource "aws_sqs_queue" "wide" {\n  count = 1000\n  name = "w${count.index}"\n'
+        '  arns = aws_sqs_queue.wide[*].arn\n}\n'
+        'resource "aws_sqs_queue" "self" {\n  count = aws_sqs_queue.self.*.n[0]\n  n = 2\n'
+        '  name = aws_sqs_queue.self[*].name[0]\n}\n')
+    resources = _policy_resources(tmp_path, "aws_sqs_queue.wide[*].arns[0]", extra)
+    first = f"arn:aws:sqs:us-east-1:{ACCOUNT}:w0"
+    assert len(resources) == 1000 and resources[0] == first
+    assert resources[-1] == "<unresolved:aws_sqs_queue.wide.999.arns.0>"
+    assert all(r == first or r.startswith("<unresolved:") for r in resources)
+    _, notices = _load(tmp_path / "main.tf")
+    assert _limits(notices)
+    assert _policy_resources(tmp_path, "aws_sqs_queue.self[*].arn", extra) == (
+        "<unresolved:aws_sqs_queue.self[*].arn>",)

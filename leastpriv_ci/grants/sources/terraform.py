@@ -383,6 +383,7 @@ class Module:
     _attachments: dict[tuple[str, str | int | None], list[Attachment]] | None = None
     _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _instances: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
+    _keyed: dict[tuple[str, str], dict[str, Instance]] = field(default_factory=dict)
     outputs: dict[str, Expression] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
     _children: dict[str, Module | None] = field(default_factory=dict)
@@ -410,7 +411,7 @@ class Module:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add,
-                                        spent=self.budget)
+                                        spent=self.budget, splat=self.splat)
         return self._evaluator
 
     def value(self, expression: Expression | None, scope: dict[str, Any] | None = None) -> Any:
@@ -573,13 +574,36 @@ class Module:
             return [SINGLE]
         return [SINGLE]
 
+    def splat(self, path: list[str]) -> list[list[str]] | Unknown | None:
+        """The references a splat over ``path`` spans when it names a resource
+        (``aws_sqs_queue.q[*]``): one per ``count`` instance, or the resource itself when
+        it is not repeated. A resource with ``for_each`` is a map, which Terraform does not
+        splat, and a ``count`` not known offline is not guessed: both stay unknown. None:
+        ``path`` is no resource."""
+        if len(path) not in (2, 3) or (path[0], path[1]) not in self.resources:
+            return None
+        block = self.resources[(path[0], path[1])]
+        repeated = "count" in block.attributes or "for_each" in block.attributes
+        instances = self.instances(path[0], path[1])
+        if len(path) == 3:  # one instance, splatted as a list of it
+            instance = self.instance(path[0], path[1], path[2]) if repeated else None
+            return [path] if instance is not None else Unknown(".".join(path))
+        if not repeated:
+            return [path]
+        if "for_each" in block.attributes or instances == [SINGLE]:
+            return Unknown(".".join(path))
+        return [[*path, str(i.key)] for i in instances]
+
     def instance(self, kind: str, name: str, step: str) -> Instance | None:
         """The instance a reference names: ``step`` is the instance key of a repeated
         resource (None when no instance has it), else already the attribute."""
         instances = self.instances(kind, name)
         if instances == [SINGLE]:
             return SINGLE
-        return next((i for i in instances if str(i.key) == step), None)  # none for count = 0
+        keyed = self._keyed.get((kind, name))
+        if keyed is None:  # looked up once per reference: splats read every instance
+            keyed = self._keyed[(kind, name)] = {str(i.key): i for i in reversed(instances)}
+        return keyed.get(step)  # none for count = 0
 
     def reference(self, tree: Tree[Any], scope: dict[str, Any] | None,
                   source: HclFile) -> list[str] | None:
@@ -615,6 +639,25 @@ class Module:
             return None
         instance = self.instance("aws_iam_role", path[1], path[2])
         return None if instance is None else (path[1], instance)
+
+    def roles_splatted(self, tree: Tree[Any], scope: dict[str, Any] | None,
+                       source: HclFile) -> list[tuple[str, str | int | None]]:
+        """The role instances ``aws_iam_role.NAME[*].attr`` spans (none when it is no
+        splat over a role, or spans what is not known offline)."""
+        operand = next((c for c in tree.children if isinstance(c, Tree)), None)
+        path = self.reference(operand, scope, source) if operand is not None else None
+        if not path or path[0] != "aws_iam_role":
+            return []
+        references = self.splat(path)
+        if not isinstance(references, list):
+            return []
+        roles: list[tuple[str, str | int | None]] = []
+        for reference in references:
+            instance = SINGLE if len(reference) == 2 \
+                else self.instance("aws_iam_role", reference[1], reference[2])
+            if instance is not None:
+                roles.append((reference[1], instance.key))
+        return roles
 
     def _fill(self, template: str, values: Mapping[str, str]) -> str:
         return template.format_map({
@@ -746,6 +789,9 @@ class Module:
                         named = self.role_named(node, instance.scope, expression.source)
                         if named is not None:
                             roles.append((named[0], named[1].key))
+                    elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
+                        roles.extend(self.roles_splatted(node, instance.scope,
+                                                         expression.source))
                 if not roles:
                     value = self.value(expression, instance.scope)
                     for item in value if isinstance(value, list) else [value]:
