@@ -269,7 +269,8 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
         '# module "commented" {}\n'
         'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'
         'module "api" {\n  source = "./modules/api"\n}\n'
-        'module "workers" {\n  source = "./modules/worker"\n  count  = 2\n}\n')
+        'module "workers" {\n  source = "./modules/worker"\n  count  = var.n\n}\n'
+        'variable "n" {}\n')
     (tmp_path / "iam.tf").write_text(
         'variable "names" {}\n'
         'resource "aws_iam_role" "per_fn" {\n  for_each = toset(var.names)\n'
@@ -279,6 +280,14 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
     (remote,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
     assert remote.examples == (f"{tmp_path / 'main.tf'}:2 module.vpc",)  # local ones are
     assert "terraform show -json" in remote.message
+    # a call whose count is not known offline: its module's roles are read once
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "modules" / "worker").mkdir(parents=True)
+    (tmp_path / "modules" / "worker" / "main.tf").write_text(
+        'resource "aws_iam_role" "w" {\n  name = "worker"\n}\n')
+    grants, notices = _load(tmp_path / "modules" / "worker" / "main.tf")
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"].origin.logical_id == (
+        "module.workers.aws_iam_role.w")
     (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
     assert count.examples == (f"{tmp_path / 'main.tf'}:8 module.workers",)
     _, notices = _load(tmp_path / "iam.tf")
@@ -1120,3 +1129,115 @@ def test_splats_that_multiply_or_refer_to_themselves_end(tmp_path: Path) -> None
     assert _limits(notices)
     assert _policy_resources(tmp_path, "aws_sqs_queue.self[*].arn", extra) == (
         "<unresolved:aws_sqs_queue.self[*].arn>",)
+
+
+def _repeated_calls(root: Path, calls: str) -> Path:
+    """modules/fn (FUNCTION_MODULE) called from stacks/ by ``calls``."""
+    (root / ".git").mkdir()
+    module = root / "modules" / "fn"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(FUNCTION_MODULE)
+    (root / "stacks").mkdir()
+    (root / "stacks" / "main.tf").write_text(calls)
+    return module / "main.tf"
+
+
+def test_a_module_called_with_for_each_is_read_once_per_key(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'module "fn" {\n  source   = "../modules/fn"\n  for_each = toset(["a", "b"])\n'
+        '  name      = "svc-${each.key}"\n'
+        '  table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/${each.value}"\n}\n'
+        'module "paths" {\n  source   = "../modules/fn"\n'
+        '  for_each = {orders = "/orders/", bills = "/bills/"}\n'
+        '  name      = each.key\n  path = each.value\n  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    role = f"arn:aws:iam::{ACCOUNT}:role"
+    assert sorted(grants.roles) == [f"{role}/bills/bills-role", f"{role}/orders/orders-role",
+                                    f"{role}/svc-a-role", f"{role}/svc-b-role"]
+    a = grants.roles[f"{role}/svc-a-role"]
+    assert a.origin.logical_id == 'module.fn["a"].aws_iam_role.this'
+    assert [p.origin.logical_id for p in a.policies] == ['module.fn["a"].aws_iam_role_policy.data']
+    assert [s.resources for s in a.statements] == [
+        ("arn:aws:dynamodb:eu-west-1:123456789012:table/a",)]
+    assert [s.resources for s in grants.roles[f"{role}/svc-b-role"].statements] == [
+        ("arn:aws:dynamodb:eu-west-1:123456789012:table/b",)]
+    assert grants.roles[f"{role}/bills/bills-role"].origin.logical_id == (
+        'module.paths["bills"].aws_iam_role.this')
+    assert {(b.function, b.role, b.names) for b in grants.bindings if "svc" in b.function} == {
+        ("svc-a", f"{role}/svc-a-role", ('module.fn["a"].aws_lambda_function.this',)),
+        ("svc-b", f"{role}/svc-b-role", ('module.fn["b"].aws_lambda_function.this',))}
+    assert not notices.count("terraform-count-not-expanded")
+    assert not notices.count("terraform-variable-without-default")
+
+
+def test_a_module_called_with_count_is_read_once_per_index(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "copies" {\n  default = 2\n}\n'
+        'resource "aws_dynamodb_table" "t" {\n  count = var.copies\n'
+        '  name  = "t${count.index}"\n}\n'
+        'module "worker" {\n  source    = "../modules/fn"\n  count     = var.copies\n'
+        '  name      = "worker-${count.index}"\n'
+        '  table_arn = aws_dynamodb_table.t[count.index].arn\n}\n'
+        'module "off" {\n  source = "../modules/fn"\n  count  = 0\n  name = "off"\n'
+        '  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    role = f"arn:aws:iam::{ACCOUNT}:role"
+    assert sorted(grants.roles) == [f"{role}/worker-0-role", f"{role}/worker-1-role"]
+    for index in (0, 1):
+        worker = grants.roles[f"{role}/worker-{index}-role"]
+        assert worker.origin.logical_id == f"module.worker[{index}].aws_iam_role.this"
+        assert [s.resources for s in worker.statements] == [
+            (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t{index}",)]
+    assert sorted(b.names for b in grants.bindings) == [
+        ("module.worker[0].aws_lambda_function.this",),
+        ("module.worker[1].aws_lambda_function.this",)]
+    assert not notices.count("terraform-count-not-expanded")
+
+
+def test_repeated_calls_through_repeated_calls_are_addressed_by_both(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "env" {}\n'
+        'module "api" {\n  source = "../modules/fn"\n  count = 2\n'
+        '  name = "api-${var.env}-${count.index}"\n  table_arn = "*"\n}\n'))
+    (tmp_path / "main.tf").write_text(
+        'module "stack" {\n  source = "./stacks"\n  for_each = toset(["prod", "dev"])\n'
+        '  env = each.key\n}\n')
+    grants, _ = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        'module.stack["dev"].module.api[0].aws_iam_role.this',
+        'module.stack["dev"].module.api[1].aws_iam_role.this',
+        'module.stack["prod"].module.api[0].aws_iam_role.this',
+        'module.stack["prod"].module.api[1].aws_iam_role.this']
+    assert f"arn:aws:iam::{ACCOUNT}:role/api-prod-1-role" in grants.roles
+
+
+def test_a_module_call_repeated_over_what_is_not_known_is_read_once(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "names" {}\nvariable "n" {}\n'
+        'module "each" {\n  source = "../modules/fn"\n  for_each = toset(var.names)\n'
+        '  name = "each-${each.key}"\n  table_arn = "*"\n}\n'
+        'module "counted" {\n  source = "../modules/fn"\n  count = var.n\n'
+        '  name = "counted-${count.index}"\n  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        "module.counted.aws_iam_role.this", "module.each.aws_iam_role.this"]
+    assert all(r.name is None for r in grants.roles.values())  # each.key: no name made up
+    (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
+    stacks = tmp_path / "stacks" / "main.tf"
+    assert count.examples == (f"{stacks}:3 module.each", f"{stacks}:9 module.counted")
+
+
+def test_instances_of_repeated_module_calls_are_capped(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _repeated_calls(tmp_path, (
+        'module "many" {\n  source = "../modules/fn"\n  count = 100000\n'
+        '  name = "many-${count.index}"\n  table_arn = "*"\n}\n'))
+    monkeypatch.setattr(terraform, "MAX_INSTANCES", 5)
+    grants, notices = _load(path)
+    assert len(grants.roles) == 5
+    assert not notices.count("terraform-module-calls-capped")
+    monkeypatch.setattr(terraform, "MAX_MODULE_CALLS", 3)
+    grants, notices = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        f"module.many[{i}].aws_iam_role.this" for i in range(3)]
+    assert notices.count("terraform-module-calls-capped") == 1

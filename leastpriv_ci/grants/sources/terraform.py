@@ -5,8 +5,8 @@ context, so references across files resolve; each file yields the roles and func
 *declared in it*, with every policy attached to them anywhere in the module. A module
 that the repository calls by a local path (``source = "./modules/fn"``) is read once per
 chain of calls reaching it, its variables given the call's arguments (evaluated in the
-calling module, read the same way); a
-resource with a ``count`` or ``for_each`` known offline, once per instance. Reads
+calling module, read the same way); a call or a resource with a ``count`` or ``for_each``
+known offline, once per instance. Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
 ``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"`` (``dynamic
@@ -79,9 +79,8 @@ MAX_ATTACHED = 100_000  # statements one load puts in roles
 MAX_SOURCE_DOCUMENTS = 50  # policy documents one policy's source_policy_documents reach
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
-    "module calls with count or for_each, and resources whose count or for_each is not "
-    "known offline, are read once, not per instance; scan a plan (terraform show -json) "
-    "for every instance")
+    "module calls and resources whose count or for_each is not known offline are read "
+    "once, not per instance; scan a plan (terraform show -json) for every instance")
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
@@ -110,9 +109,6 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
             notices.add("terraform-module-not-followed",
                         "modules from a registry or another remote source are not followed; "
                         "scan a plan (terraform show -json) for their roles",
-                        f"{path}:{call.line} module.{call.labels[0]}")
-        elif "count" in call.attributes or "for_each" in call.attributes:
-            notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
                         f"{path}:{call.line} module.{call.labels[0]}")
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
@@ -183,9 +179,10 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
               notices: Notices, budget: Budget, depth: int = 0) -> list[Module]:
     """The module in ``folder`` as it is read: once per chain of local module calls that
     reaches it from a module nobody calls (its variables given each call's arguments,
-    evaluated in the calling module read the same way), or once as it is when nothing in
-    the checkout calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most
-    MAX_MODULE_CALLS + 1 readings (the caller reports a cut)."""
+    evaluated in the calling module read the same way), and per instance of a call with a
+    ``count`` or ``for_each`` known offline; or once as it is when nothing in the checkout
+    calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most MAX_MODULE_CALLS + 1
+    readings (the caller reports a cut)."""
     calls = _module_calls(repository).get(folder.resolve(), [])
     if not calls or depth >= MAX_MODULE_DEPTH:
         return [Module(files, folder, context, notices, budget=budget)]
@@ -197,11 +194,13 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
                 path.parent, _module_files(path.parent, repository, notices), repository,
                 context, notices, budget, depth + 1)
         for caller in callers[path.parent]:
-            readings.append(Module(files, folder, context, notices,
-                                   prefix=f"{caller.prefix}module.{call.labels[0]}.",
-                                   caller=(caller, call), budget=budget))
-            if len(readings) > MAX_MODULE_CALLS:
-                return readings
+            for instance in caller.call_instances(call):
+                readings.append(Module(
+                    files, folder, context, notices,
+                    prefix=f"{caller.prefix}module.{call.labels[0]}{_index(instance.key)}.",
+                    caller=Caller(caller, call, instance), budget=budget))
+                if len(readings) > MAX_MODULE_CALLS:
+                    return readings
     return readings
 
 
@@ -352,6 +351,20 @@ class Instance(NamedTuple):
 SINGLE = Instance(None, None)
 
 
+def _index(key: str | int | None) -> str:
+    """An instance's index in its address: ``[0]``, ``["key"]``, or nothing."""
+    return "" if key is None else f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
+
+class Caller(NamedTuple):
+    """What calls one reading of a module: the calling module, its ``module`` block, and
+    the instance of that call (its ``count.index`` or ``each``) the reading is."""
+
+    module: Module
+    block: Block
+    instance: Instance = SINGLE
+
+
 class Attachment(NamedTuple):
     """A policy or attachment resource instance naming a role instance."""
 
@@ -371,7 +384,7 @@ class Module:
     context: ResolveContext
     notices: Notices
     prefix: str = ""  # "module.NAME." for an instance read with its caller's arguments
-    caller: tuple[Module, Block] | None = None  # the calling module and its module block
+    caller: Caller | None = None  # the calling module, its module block, the instance
     depth: int = 0  # modules above this one whose outputs are being read
     budget: Budget = field(default_factory=Budget)  # shared by the modules one load reads
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
@@ -445,11 +458,12 @@ class Module:
     def _resolve(self, path: list[str], spelled: str) -> Any:
         head = path[0]
         if head == "var" and len(path) >= 2:
-            argument = self.caller[1].attributes.get(path[1]) if self.caller else None
-            if self.caller is not None and argument is not None:
+            caller = self.caller
+            argument = caller.block.attributes.get(path[1]) if caller else None
+            if caller is not None and argument is not None:
                 memo = ("var", path[1], "")  # evaluated once, however often it is read
                 if memo not in self._values:
-                    self._values[memo] = self.caller[0].value(argument)
+                    self._values[memo] = caller.module.value(argument, caller.instance.scope)
                 return descend(self._values[memo], path[2:], spelled)
             if f"var.{path[1]}" in self.context.parameters:
                 # The scan's parameters, where no call gives the variable: a module repository
@@ -504,7 +518,7 @@ class Module:
                 self.budget.modules += 1
                 self._children[name] = Module(
                     _module_files(folder, repository, self.notices), folder, self.context,
-                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=(self, call),
+                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=Caller(self, call),
                     depth=self.depth + 1, budget=self.budget)
         return self._children[name]
 
@@ -593,6 +607,16 @@ class Module:
         if "for_each" in block.attributes or instances == [SINGLE]:
             return Unknown(".".join(path))
         return [[*path, str(i.key)] for i in instances]
+
+    def call_instances(self, call: Block) -> list[Instance]:
+        """The instances of a module call this module makes: one per ``count`` index or
+        ``for_each`` key known offline, else the call read once (and said so)."""
+        instances = self._expand(call)
+        if instances == [SINGLE] and ("count" in call.attributes
+                                      or "for_each" in call.attributes):
+            self.notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
+                             f"{call.source.path}:{call.line} {self.prefix}module.{call.labels[0]}")
+        return instances
 
     def instance(self, kind: str, name: str, step: str) -> Instance | None:
         """The instance a reference names: ``step`` is the instance key of a repeated
@@ -706,9 +730,7 @@ class Module:
     def address(self, kind: str, name: str, instance: Instance = SINGLE) -> str:
         """A resource's Terraform address (``module.NAME.`` first in a called module,
         ``["KEY"]`` or ``[INDEX]`` after a repeated one)."""
-        key = instance.key
-        index = "" if key is None else f"[{key}]" if isinstance(key, int) else f'["{key}"]'
-        return f"{self.prefix}{kind}.{name}{index}"
+        return f"{self.prefix}{kind}.{name}{_index(instance.key)}"
 
     def role(self, name: str, block: Block, instance: Instance = SINGLE) -> Role:
         address = self.address("aws_iam_role", name, instance)
