@@ -1241,3 +1241,21 @@ def test_instances_of_repeated_module_calls_are_capped(tmp_path: Path,
     assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
         f"module.many[{i}].aws_iam_role.this" for i in range(3)]
     assert notices.count("terraform-module-calls-capped") == 1
+
+
+def test_splats_in_policy_documents_and_function_roles(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_sqs_queue" "q" {\n  count = 2\n  name = "q${count.index}"\n}\n'
+        'data "aws_iam_policy_document" "d" {\n  statement {\n'
+        '    actions   = ["sqs:SendMessage"]\n    resources = aws_sqs_queue.q[*].arn\n  }\n}\n'
+        'resource "aws_iam_role" "r" {\n  count = 1\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r[0].id\n'
+        '  policy = data.aws_iam_policy_document.d.json\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = aws_iam_role.r.*.arn[0]\n}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    role = f"arn:aws:iam::{ACCOUNT}:role/r"
+    (statement,) = grants.roles[role].statements
+    assert statement.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:q0",
+                                   f"arn:aws:sqs:us-east-1:{ACCOUNT}:q1")
+    assert [b.role for b in grants.bindings] == [role]
