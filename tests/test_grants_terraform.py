@@ -269,7 +269,8 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
         '# module "commented" {}\n'
         'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'
         'module "api" {\n  source = "./modules/api"\n}\n'
-        'module "workers" {\n  source = "./modules/worker"\n  count  = 2\n}\n')
+        'module "workers" {\n  source = "./modules/worker"\n  count  = var.n\n}\n'
+        'variable "n" {}\n')
     (tmp_path / "iam.tf").write_text(
         'variable "names" {}\n'
         'resource "aws_iam_role" "per_fn" {\n  for_each = toset(var.names)\n'
@@ -279,6 +280,14 @@ def test_count_for_each_and_module_calls_are_named_with_what_to_do(tmp_path: Pat
     (remote,) = [n for n in notices.items() if n.code == "terraform-module-not-followed"]
     assert remote.examples == (f"{tmp_path / 'main.tf'}:2 module.vpc",)  # local ones are
     assert "terraform show -json" in remote.message
+    # a call whose count is not known offline: its module's roles are read once
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "modules" / "worker").mkdir(parents=True)
+    (tmp_path / "modules" / "worker" / "main.tf").write_text(
+        'resource "aws_iam_role" "w" {\n  name = "worker"\n}\n')
+    grants, notices = _load(tmp_path / "modules" / "worker" / "main.tf")
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"].origin.logical_id == (
+        "module.workers.aws_iam_role.w")
     (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
     assert count.examples == (f"{tmp_path / 'main.tf'}:8 module.workers",)
     _, notices = _load(tmp_path / "iam.tf")
@@ -1025,3 +1034,228 @@ def test_the_older_source_json_and_override_json_are_merged_too(tmp_path: Path) 
     statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     assert [(s.sid, s.actions) for s in statements] == [
         ("A", ("s3:GetObject",)), (None, ("logs:PutLogEvents",))]
+
+
+SPLATTED = """\
+variable "n" {}
+resource "aws_sqs_queue" "q" {
+  count = 2
+  name  = "jobs-${count.index}"
+}
+resource "aws_sqs_queue" "unknown" {
+  count = var.n
+  name  = "u-${count.index}"
+}
+resource "aws_sqs_queue" "keyed" {
+  for_each = toset(["a", "b"])
+  name     = each.key
+}
+resource "aws_dynamodb_table" "t" {
+  name = "orders"
+}
+resource "aws_sns_topic" "later" {
+  count       = 2
+  name_prefix = "later-"
+}
+locals {
+  objects = [{arn = "arn:aws:s3:::logs"}, {arn = "arn:aws:s3:::data"}]
+}
+"""
+
+
+def test_splats_list_every_instances_attribute(tmp_path: Path) -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
+    for spelled in ("aws_sqs_queue.q[*].arn", "aws_sqs_queue.q.*.arn"):
+        assert _policy_resources(tmp_path, spelled, SPLATTED) == (f"{queue}-0", f"{queue}-1")
+    assert _policy_resources(
+        tmp_path, 'concat(aws_sqs_queue.q[*].arn, aws_dynamodb_table.t[*].arn, ["*"])',
+        SPLATTED) == (f"{queue}-0", f"{queue}-1", table, "*")
+    # the legacy splat indexes the list it builds; [*] indexes each element
+    assert _policy_resources(tmp_path, "aws_sqs_queue.q.*.arn[1]", SPLATTED) == (
+        f"{queue}-1",)
+    assert _policy_resources(tmp_path, "aws_sqs_queue.q[1][*].arn", SPLATTED) == (
+        f"{queue}-1",)
+    assert _policy_resources(tmp_path, "local.objects[*].arn", SPLATTED) == (
+        "arn:aws:s3:::logs", "arn:aws:s3:::data")
+
+
+def test_splats_over_what_is_not_known_stay_unresolved(tmp_path: Path) -> None:
+    # a count not known offline, and a for_each resource (a map: Terraform does not
+    # splat it): no ARN is made up
+    for spelled in ("aws_sqs_queue.unknown[*].arn", "aws_sqs_queue.keyed[*].arn",
+                    "aws_sqs_queue.unknown.*.arn"):
+        assert _policy_resources(tmp_path, spelled, SPLATTED) == (
+            f"<unresolved:{spelled}>",)
+    (resource,) = _policy_resources(
+        tmp_path, 'concat(aws_sqs_queue.q[*].arn, aws_sqs_queue.unknown[*].arn)', SPLATTED)
+    assert resource.startswith("<unresolved:concat(")
+    # instances known, their names not: one unresolved ARN each
+    assert _policy_resources(tmp_path, "aws_sns_topic.later[*].arn", SPLATTED) == (
+        "<unresolved:aws_sns_topic.later.0.arn>", "<unresolved:aws_sns_topic.later.1.arn>")
+
+
+def test_a_policy_attached_to_a_splat_of_roles_reaches_each(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "w" {\n  count = 2\n  name = "w${count.index}"\n}\n'
+        'resource "aws_iam_policy" "p" {\n  name = "p"\n'
+        '  policy = jsonencode({Statement = [{Effect = "Allow", Action = "sqs:SendMessage",\n'
+        '    Resource = "*"}]})\n}\n'
+        'resource "aws_iam_policy_attachment" "a" {\n  name = "a"\n'
+        '  roles = aws_iam_role.w[*].name\n  policy_arn = aws_iam_policy.p.arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert sorted(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/w0",
+                                    f"arn:aws:iam::{ACCOUNT}:role/w1"]
+    for role in grants.roles.values():
+        assert [s.actions for s in role.statements] == [("sqs:SendMessage",)]
+    assert not notices.count("terraform-role-not-in-module")
+
+
+def test_splats_that_multiply_or_refer_to_themselves_end(tmp_path: Path) -> None:
+    # 1,000 queues each listing all 1,000 ARNs, splatted again: a million reads, cut at
+    # the evaluation limit (what is past it unresolved); a count that splats its own
+    # resource ends as unknown
+    extra = (
+        'resource "aws_sqs_queue" "wide" {\n  count = 1000\n  name = "w${count.index}"\n'
+        '  arns = aws_sqs_queue.wide[*].arn\n}\n'
+        'resource "aws_sqs_queue" "self" {\n  count = aws_sqs_queue.self.*.n[0]\n  n = 2\n'
+        '  name = aws_sqs_queue.self[*].name[0]\n}\n')
+    resources = _policy_resources(tmp_path, "aws_sqs_queue.wide[*].arns[0]", extra)
+    first = f"arn:aws:sqs:us-east-1:{ACCOUNT}:w0"
+    assert len(resources) == 1000 and resources[0] == first
+    assert resources[-1] == "<unresolved:aws_sqs_queue.wide.999.arns.0>"
+    assert all(r == first or r.startswith("<unresolved:") for r in resources)
+    _, notices = _load(tmp_path / "main.tf")
+    assert _limits(notices)
+    assert _policy_resources(tmp_path, "aws_sqs_queue.self[*].arn", extra) == (
+        "<unresolved:aws_sqs_queue.self[*].arn>",)
+
+
+def _repeated_calls(root: Path, calls: str) -> Path:
+    """modules/fn (FUNCTION_MODULE) called from stacks/ by ``calls``."""
+    (root / ".git").mkdir()
+    module = root / "modules" / "fn"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(FUNCTION_MODULE)
+    (root / "stacks").mkdir()
+    (root / "stacks" / "main.tf").write_text(calls)
+    return module / "main.tf"
+
+
+def test_a_module_called_with_for_each_is_read_once_per_key(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'module "fn" {\n  source   = "../modules/fn"\n  for_each = toset(["a", "b"])\n'
+        '  name      = "svc-${each.key}"\n'
+        '  table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/${each.value}"\n}\n'
+        'module "paths" {\n  source   = "../modules/fn"\n'
+        '  for_each = {orders = "/orders/", bills = "/bills/"}\n'
+        '  name      = each.key\n  path = each.value\n  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    role = f"arn:aws:iam::{ACCOUNT}:role"
+    assert sorted(grants.roles) == [f"{role}/bills/bills-role", f"{role}/orders/orders-role",
+                                    f"{role}/svc-a-role", f"{role}/svc-b-role"]
+    a = grants.roles[f"{role}/svc-a-role"]
+    assert a.origin.logical_id == 'module.fn["a"].aws_iam_role.this'
+    assert [p.origin.logical_id for p in a.policies] == ['module.fn["a"].aws_iam_role_policy.data']
+    assert [s.resources for s in a.statements] == [
+        ("arn:aws:dynamodb:eu-west-1:123456789012:table/a",)]
+    assert [s.resources for s in grants.roles[f"{role}/svc-b-role"].statements] == [
+        ("arn:aws:dynamodb:eu-west-1:123456789012:table/b",)]
+    assert grants.roles[f"{role}/bills/bills-role"].origin.logical_id == (
+        'module.paths["bills"].aws_iam_role.this')
+    assert {(b.function, b.role, b.names) for b in grants.bindings if "svc" in b.function} == {
+        ("svc-a", f"{role}/svc-a-role", ('module.fn["a"].aws_lambda_function.this',)),
+        ("svc-b", f"{role}/svc-b-role", ('module.fn["b"].aws_lambda_function.this',))}
+    assert not notices.count("terraform-count-not-expanded")
+    assert not notices.count("terraform-variable-without-default")
+
+
+def test_a_module_called_with_count_is_read_once_per_index(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "copies" {\n  default = 2\n}\n'
+        'resource "aws_dynamodb_table" "t" {\n  count = var.copies\n'
+        '  name  = "t${count.index}"\n}\n'
+        'module "worker" {\n  source    = "../modules/fn"\n  count     = var.copies\n'
+        '  name      = "worker-${count.index}"\n'
+        '  table_arn = aws_dynamodb_table.t[count.index].arn\n}\n'
+        'module "off" {\n  source = "../modules/fn"\n  count  = 0\n  name = "off"\n'
+        '  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    role = f"arn:aws:iam::{ACCOUNT}:role"
+    assert sorted(grants.roles) == [f"{role}/worker-0-role", f"{role}/worker-1-role"]
+    for index in (0, 1):
+        worker = grants.roles[f"{role}/worker-{index}-role"]
+        assert worker.origin.logical_id == f"module.worker[{index}].aws_iam_role.this"
+        assert [s.resources for s in worker.statements] == [
+            (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t{index}",)]
+    assert sorted(b.names for b in grants.bindings) == [
+        ("module.worker[0].aws_lambda_function.this",),
+        ("module.worker[1].aws_lambda_function.this",)]
+    assert not notices.count("terraform-count-not-expanded")
+
+
+def test_repeated_calls_through_repeated_calls_are_addressed_by_both(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "env" {}\n'
+        'module "api" {\n  source = "../modules/fn"\n  count = 2\n'
+        '  name = "api-${var.env}-${count.index}"\n  table_arn = "*"\n}\n'))
+    (tmp_path / "main.tf").write_text(
+        'module "stack" {\n  source = "./stacks"\n  for_each = toset(["prod", "dev"])\n'
+        '  env = each.key\n}\n')
+    grants, _ = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        'module.stack["dev"].module.api[0].aws_iam_role.this',
+        'module.stack["dev"].module.api[1].aws_iam_role.this',
+        'module.stack["prod"].module.api[0].aws_iam_role.this',
+        'module.stack["prod"].module.api[1].aws_iam_role.this']
+    assert f"arn:aws:iam::{ACCOUNT}:role/api-prod-1-role" in grants.roles
+
+
+def test_a_module_call_repeated_over_what_is_not_known_is_read_once(tmp_path: Path) -> None:
+    path = _repeated_calls(tmp_path, (
+        'variable "names" {}\nvariable "n" {}\n'
+        'module "each" {\n  source = "../modules/fn"\n  for_each = toset(var.names)\n'
+        '  name = "each-${each.key}"\n  table_arn = "*"\n}\n'
+        'module "counted" {\n  source = "../modules/fn"\n  count = var.n\n'
+        '  name = "counted-${count.index}"\n  table_arn = "*"\n}\n'))
+    grants, notices = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        "module.counted.aws_iam_role.this", "module.each.aws_iam_role.this"]
+    assert all(r.name is None for r in grants.roles.values())  # each.key: no name made up
+    (count,) = [n for n in notices.items() if n.code == "terraform-count-not-expanded"]
+    stacks = tmp_path / "stacks" / "main.tf"
+    assert count.examples == (f"{stacks}:3 module.each", f"{stacks}:9 module.counted")
+
+
+def test_instances_of_repeated_module_calls_are_capped(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _repeated_calls(tmp_path, (
+        'module "many" {\n  source = "../modules/fn"\n  count = 100000\n'
+        '  name = "many-${count.index}"\n  table_arn = "*"\n}\n'))
+    monkeypatch.setattr(terraform, "MAX_INSTANCES", 5)
+    grants, notices = _load(path)
+    assert len(grants.roles) == 5
+    assert not notices.count("terraform-module-calls-capped")
+    monkeypatch.setattr(terraform, "MAX_MODULE_CALLS", 3)
+    grants, notices = _load(path)
+    assert sorted(r.origin.logical_id for r in grants.roles.values()) == [
+        f"module.many[{i}].aws_iam_role.this" for i in range(3)]
+    assert notices.count("terraform-module-calls-capped") == 1
+
+
+def test_splats_in_policy_documents_and_function_roles(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_sqs_queue" "q" {\n  count = 2\n  name = "q${count.index}"\n}\n'
+        'data "aws_iam_policy_document" "d" {\n  statement {\n'
+        '    actions   = ["sqs:SendMessage"]\n    resources = aws_sqs_queue.q[*].arn\n  }\n}\n'
+        'resource "aws_iam_role" "r" {\n  count = 1\n  name = "r"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r[0].id\n'
+        '  policy = data.aws_iam_policy_document.d.json\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = aws_iam_role.r.*.arn[0]\n}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    role = f"arn:aws:iam::{ACCOUNT}:role/r"
+    (statement,) = grants.roles[role].statements
+    assert statement.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:q0",
+                                   f"arn:aws:sqs:us-east-1:{ACCOUNT}:q1")
+    assert [b.role for b in grants.bindings] == [role]

@@ -2,7 +2,7 @@
 
 ``python-hcl2``'s dict output re-serialises expressions as text and drops line numbers,
 so this module walks its Lark parse tree instead (positions are kept on every node).
-The evaluator knows literals, strings with interpolations, heredocs, tuples, objects,
+The evaluator knows literals, strings with interpolations, heredocs, tuples, objects, splats,
 ``jsonencode``, ``file`` (inside the module folder), a few string functions, and
 references; what it cannot know is an :class:`Unknown` carrying the source text.
 """
@@ -175,6 +175,9 @@ def _literal_string(tree: Tree[Any]) -> str:
 
 
 Resolver = Callable[[list[str], "Evaluator"], Any]
+# A splat's operand reference → the references its elements are (one per instance of a
+# repeated resource); None: the operand is an ordinary value, Unknown: not known offline.
+Splatter = Callable[[list[str]], "list[list[str]] | Unknown | None"]
 
 
 @dataclass
@@ -194,6 +197,7 @@ class Evaluator:
     module_dir: Path
     notices_add: Callable[[str, str, str], None]
     spent: Spent = field(default_factory=Spent)  # shared by the evaluators of one load
+    splat: Splatter | None = None  # what a splat over a reference spans
     steps: int = 0
     depth: int = 0
     # Variables in scope: a for expression's, a dynamic block's iterator, each/count
@@ -263,6 +267,8 @@ class Evaluator:
                 if path[0] in scope:
                     return descend(scope[path[0]], path[1:], ".".join(path))
             return self.resolve(path, self)
+        if kind in ("full_splat_expr_term", "attr_splat_expr_term"):
+            return self._splat(tree, kids, source)
         if kind in ("for_tuple_expr", "for_object_expr"):
             return self._for(tree, kids, source)
         if kind == "binary_op":
@@ -318,6 +324,55 @@ class Evaluator:
             finally:
                 self.scopes.pop()
         return items if tuple_form else mapping
+
+    def _splat(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        """``xs[*].a.b`` is ``[for x in xs : x.a.b]``; the legacy ``xs.*.a[0]`` takes only
+        the attributes per element, then indexes the list. A value that is no list is one
+        element (``null``: none); a repeated resource's elements are its instances."""
+        unknown = Unknown(source.snippet(tree))
+        operand, splat = kids[0], kids[-1]
+        steps: list[str] = []
+        each = None  # steps taken per element (the rest apply to the list)
+        for step in splat.children if isinstance(splat, Tree) else []:
+            if not isinstance(step, Tree) or step.data == "new_line_or_comment":
+                continue
+            if step.data == "get_attr":
+                steps.append(_name(step.children[-1]))
+                continue
+            if each is None and tree.data == "attr_splat_expr_term":
+                each = len(steps)
+            if step.data == "short_index":
+                steps.append(str(step.children[-1]))
+                continue
+            inner = [c for c in step.children if isinstance(c, Tree)
+                     and c.data != "new_line_or_comment"]
+            index = index_text(self.evaluate(inner[0], source)) if inner else None
+            if index is None:
+                return unknown
+            steps.append(index)
+        each = len(steps) if each is None else each
+        path = traversal(operand) if isinstance(operand, Tree) else None
+        spelled = source.snippet(tree)
+        references = self.splat(path) if path is not None and self.splat is not None \
+            and not any(path[0] in scope for scope in self.scopes) else None
+        if isinstance(references, Unknown):
+            return unknown
+        # Each element is a reference read: counted as a step, so splats over splats of
+        # many instances end at the evaluation limits.
+        self.steps += len(references or ())
+        self.spent.steps += len(references or ())
+        if self.steps > MAX_STEPS or self.spent.steps > MAX_LOAD_STEPS:
+            self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, str(source.path))
+            return unknown
+        if references is not None:
+            items = [self.resolve(reference + steps[:each], self) for reference in references]
+        else:
+            value = self.evaluate(operand, source)
+            if isinstance(value, Unknown):
+                return unknown
+            elements = [] if value is None else value if isinstance(value, list) else [value]
+            items = [descend(element, steps[:each], spelled) for element in elements]
+        return descend(items, steps[each:], spelled)
 
     def _compare(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
         """``a == b`` and ``a != b`` on known plain values; other operators stay unresolved."""

@@ -5,8 +5,8 @@ context, so references across files resolve; each file yields the roles and func
 *declared in it*, with every policy attached to them anywhere in the module. A module
 that the repository calls by a local path (``source = "./modules/fn"``) is read once per
 chain of calls reaching it, its variables given the call's arguments (evaluated in the
-calling module, read the same way); a
-resource with a ``count`` or ``for_each`` known offline, once per instance. Reads
+calling module, read the same way); a call or a resource with a ``count`` or ``for_each``
+known offline, once per instance. Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
 ``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"`` (``dynamic
@@ -79,9 +79,8 @@ MAX_ATTACHED = 100_000  # statements one load puts in roles
 MAX_SOURCE_DOCUMENTS = 50  # policy documents one policy's source_policy_documents reach
 COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
-    "module calls with count or for_each, and resources whose count or for_each is not "
-    "known offline, are read once, not per instance; scan a plan (terraform show -json) "
-    "for every instance")
+    "module calls and resources whose count or for_each is not known offline are read "
+    "once, not per instance; scan a plan (terraform show -json) for every instance")
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
@@ -110,9 +109,6 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
             notices.add("terraform-module-not-followed",
                         "modules from a registry or another remote source are not followed; "
                         "scan a plan (terraform show -json) for their roles",
-                        f"{path}:{call.line} module.{call.labels[0]}")
-        elif "count" in call.attributes or "for_each" in call.attributes:
-            notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
                         f"{path}:{call.line} module.{call.labels[0]}")
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
@@ -183,9 +179,10 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
               notices: Notices, budget: Budget, depth: int = 0) -> list[Module]:
     """The module in ``folder`` as it is read: once per chain of local module calls that
     reaches it from a module nobody calls (its variables given each call's arguments,
-    evaluated in the calling module read the same way), or once as it is when nothing in
-    the checkout calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most
-    MAX_MODULE_CALLS + 1 readings (the caller reports a cut)."""
+    evaluated in the calling module read the same way), and per instance of a call with a
+    ``count`` or ``for_each`` known offline; or once as it is when nothing in the checkout
+    calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most MAX_MODULE_CALLS + 1
+    readings (the caller reports a cut)."""
     calls = _module_calls(repository).get(folder.resolve(), [])
     if not calls or depth >= MAX_MODULE_DEPTH:
         return [Module(files, folder, context, notices, budget=budget)]
@@ -197,11 +194,13 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
                 path.parent, _module_files(path.parent, repository, notices), repository,
                 context, notices, budget, depth + 1)
         for caller in callers[path.parent]:
-            readings.append(Module(files, folder, context, notices,
-                                   prefix=f"{caller.prefix}module.{call.labels[0]}.",
-                                   caller=(caller, call), budget=budget))
-            if len(readings) > MAX_MODULE_CALLS:
-                return readings
+            for instance in caller.call_instances(call):
+                readings.append(Module(
+                    files, folder, context, notices,
+                    prefix=f"{caller.prefix}module.{call.labels[0]}{_index(instance.key)}.",
+                    caller=Caller(caller, call, instance), budget=budget))
+                if len(readings) > MAX_MODULE_CALLS:
+                    return readings
     return readings
 
 
@@ -352,6 +351,20 @@ class Instance(NamedTuple):
 SINGLE = Instance(None, None)
 
 
+def _index(key: str | int | None) -> str:
+    """An instance's index in its address: ``[0]``, ``["key"]``, or nothing."""
+    return "" if key is None else f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
+
+class Caller(NamedTuple):
+    """What calls one reading of a module: the calling module, its ``module`` block, and
+    the instance of that call (its ``count.index`` or ``each``) the reading is."""
+
+    module: Module
+    block: Block
+    instance: Instance = SINGLE
+
+
 class Attachment(NamedTuple):
     """A policy or attachment resource instance naming a role instance."""
 
@@ -371,7 +384,7 @@ class Module:
     context: ResolveContext
     notices: Notices
     prefix: str = ""  # "module.NAME." for an instance read with its caller's arguments
-    caller: tuple[Module, Block] | None = None  # the calling module and its module block
+    caller: Caller | None = None  # the calling module, its module block, the instance
     depth: int = 0  # modules above this one whose outputs are being read
     budget: Budget = field(default_factory=Budget)  # shared by the modules one load reads
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
@@ -383,6 +396,7 @@ class Module:
     _attachments: dict[tuple[str, str | int | None], list[Attachment]] | None = None
     _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _instances: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
+    _keyed: dict[tuple[str, str], dict[str, Instance]] = field(default_factory=dict)
     outputs: dict[str, Expression] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
     _children: dict[str, Module | None] = field(default_factory=dict)
@@ -410,7 +424,7 @@ class Module:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             self._evaluator = Evaluator(self.resolve, self.folder, self.notices.add,
-                                        spent=self.budget)
+                                        spent=self.budget, splat=self.splat)
         return self._evaluator
 
     def value(self, expression: Expression | None, scope: dict[str, Any] | None = None) -> Any:
@@ -444,11 +458,12 @@ class Module:
     def _resolve(self, path: list[str], spelled: str) -> Any:
         head = path[0]
         if head == "var" and len(path) >= 2:
-            argument = self.caller[1].attributes.get(path[1]) if self.caller else None
-            if self.caller is not None and argument is not None:
+            caller = self.caller
+            argument = caller.block.attributes.get(path[1]) if caller else None
+            if caller is not None and argument is not None:
                 memo = ("var", path[1], "")  # evaluated once, however often it is read
                 if memo not in self._values:
-                    self._values[memo] = self.caller[0].value(argument)
+                    self._values[memo] = caller.module.value(argument, caller.instance.scope)
                 return descend(self._values[memo], path[2:], spelled)
             if f"var.{path[1]}" in self.context.parameters:
                 # The scan's parameters, where no call gives the variable: a module repository
@@ -503,7 +518,7 @@ class Module:
                 self.budget.modules += 1
                 self._children[name] = Module(
                     _module_files(folder, repository, self.notices), folder, self.context,
-                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=(self, call),
+                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=Caller(self, call),
                     depth=self.depth + 1, budget=self.budget)
         return self._children[name]
 
@@ -573,13 +588,46 @@ class Module:
             return [SINGLE]
         return [SINGLE]
 
+    def splat(self, path: list[str]) -> list[list[str]] | Unknown | None:
+        """The references a splat over ``path`` spans when it names a resource
+        (``aws_sqs_queue.q[*]``): one per ``count`` instance, or the resource itself when
+        it is not repeated. A resource with ``for_each`` is a map, which Terraform does not
+        splat, and a ``count`` not known offline is not guessed: both stay unknown. None:
+        ``path`` is no resource."""
+        if len(path) not in (2, 3) or (path[0], path[1]) not in self.resources:
+            return None
+        block = self.resources[(path[0], path[1])]
+        repeated = "count" in block.attributes or "for_each" in block.attributes
+        instances = self.instances(path[0], path[1])
+        if len(path) == 3:  # one instance, splatted as a list of it
+            instance = self.instance(path[0], path[1], path[2]) if repeated else None
+            return [path] if instance is not None else Unknown(".".join(path))
+        if not repeated:
+            return [path]
+        if "for_each" in block.attributes or instances == [SINGLE]:
+            return Unknown(".".join(path))
+        return [[*path, str(i.key)] for i in instances]
+
+    def call_instances(self, call: Block) -> list[Instance]:
+        """The instances of a module call this module makes: one per ``count`` index or
+        ``for_each`` key known offline, else the call read once (and said so)."""
+        instances = self._expand(call)
+        if instances == [SINGLE] and ("count" in call.attributes
+                                      or "for_each" in call.attributes):
+            self.notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
+                             f"{call.source.path}:{call.line} {self.prefix}module.{call.labels[0]}")
+        return instances
+
     def instance(self, kind: str, name: str, step: str) -> Instance | None:
         """The instance a reference names: ``step`` is the instance key of a repeated
         resource (None when no instance has it), else already the attribute."""
         instances = self.instances(kind, name)
         if instances == [SINGLE]:
             return SINGLE
-        return next((i for i in instances if str(i.key) == step), None)  # none for count = 0
+        keyed = self._keyed.get((kind, name))
+        if keyed is None:  # looked up once per reference: splats read every instance
+            keyed = self._keyed[(kind, name)] = {str(i.key): i for i in reversed(instances)}
+        return keyed.get(step)  # none for count = 0
 
     def reference(self, tree: Tree[Any], scope: dict[str, Any] | None,
                   source: HclFile) -> list[str] | None:
@@ -615,6 +663,25 @@ class Module:
             return None
         instance = self.instance("aws_iam_role", path[1], path[2])
         return None if instance is None else (path[1], instance)
+
+    def roles_splatted(self, tree: Tree[Any], scope: dict[str, Any] | None,
+                       source: HclFile) -> list[tuple[str, str | int | None]]:
+        """The role instances ``aws_iam_role.NAME[*].attr`` spans (none when it is no
+        splat over a role, or spans what is not known offline)."""
+        operand = next((c for c in tree.children if isinstance(c, Tree)), None)
+        path = self.reference(operand, scope, source) if operand is not None else None
+        if not path or path[0] != "aws_iam_role":
+            return []
+        references = self.splat(path)
+        if not isinstance(references, list):
+            return []
+        roles: list[tuple[str, str | int | None]] = []
+        for reference in references:
+            instance = SINGLE if len(reference) == 2 \
+                else self.instance("aws_iam_role", reference[1], reference[2])
+            if instance is not None:
+                roles.append((reference[1], instance.key))
+        return roles
 
     def _fill(self, template: str, values: Mapping[str, str]) -> str:
         return template.format_map({
@@ -663,9 +730,7 @@ class Module:
     def address(self, kind: str, name: str, instance: Instance = SINGLE) -> str:
         """A resource's Terraform address (``module.NAME.`` first in a called module,
         ``["KEY"]`` or ``[INDEX]`` after a repeated one)."""
-        key = instance.key
-        index = "" if key is None else f"[{key}]" if isinstance(key, int) else f'["{key}"]'
-        return f"{self.prefix}{kind}.{name}{index}"
+        return f"{self.prefix}{kind}.{name}{_index(instance.key)}"
 
     def role(self, name: str, block: Block, instance: Instance = SINGLE) -> Role:
         address = self.address("aws_iam_role", name, instance)
@@ -746,6 +811,9 @@ class Module:
                         named = self.role_named(node, instance.scope, expression.source)
                         if named is not None:
                             roles.append((named[0], named[1].key))
+                    elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
+                        roles.extend(self.roles_splatted(node, instance.scope,
+                                                         expression.source))
                 if not roles:
                     value = self.value(expression, instance.scope)
                     for item in value if isinstance(value, list) else [value]:
