@@ -373,6 +373,19 @@ def test_kms_refusal_names_kms_decrypt_on_the_key() -> None:
     assert f"{ROLE} needs kms:Decrypt on the key {key}" in str(caught.value)
 
 
+@pytest.mark.parametrize("role", ["kms-audit-scanner", "decrypt-check"])
+def test_a_caller_named_after_kms_refused_by_x_ray_is_refused_x_ray(role: str) -> None:
+    caller = f"arn:aws:sts::123456789012:assumed-role/{role}/gha"
+    client, stub = stubbed()
+    stub.add_client_error(
+        "get_trace_summaries", "AccessDeniedException",
+        f"User: {caller} is not authorized to perform: xray:GetTraceSummaries")
+    with stub, pytest.raises(ServiceError) as caught:
+        fetch(client, query())
+    assert "grant xray:GetTraceSummaries to the scanning role" in str(caught.value)
+    assert "kms:Decrypt" not in str(caught.value)
+
+
 def test_kms_refusal_without_a_key_arn_reads_the_encryption_config() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/feed"
     client, stub = stubbed()
@@ -490,6 +503,38 @@ def test_window_options() -> None:
         TraceWindow.from_options(None, "yesterday", None, now)
     with pytest.raises(UserError, match="window is empty"):
         TraceWindow.from_options(None, "2026-01-03", None, now)
+    # RFC 3339 allows a lower-case z
+    assert TraceWindow.from_options(None, "2026-01-01T00:00:00z", None, now).start == (
+        datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("since", "start", "end", "message"), [
+    ("1000000d", None, None, None),  # a duration past year 1 is cut to what X-Ray keeps
+    ("99999999999999w", None, None, "longer than any window"),
+    (None, "0001-01-01T00:00:00+01:00", None, "not an ISO 8601 time in range"),
+    (None, "2026-01-05", "2026-01-06", "starts in the future"),
+    (None, "2025-01-01", "2025-02-01", "before the oldest traces X-Ray keeps"),
+])
+def test_windows_x_ray_cannot_serve_are_refused_or_cut(
+    since: str | None, start: str | None, end: str | None, message: str | None
+) -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    if message is not None:
+        with pytest.raises(UserError, match=message):
+            TraceWindow.from_options(since, start, end, now)
+        return
+    notices = Notices()
+    window = TraceWindow.from_options(since, start, end, now, notices=notices)
+    assert window == TraceWindow(now - timedelta(days=30), now)
+    assert notices.count("x-ray-retention") == 1
+
+
+def test_a_window_reaching_past_retention_starts_at_the_oldest_kept() -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    notices = Notices()
+    window = TraceWindow.from_options(None, "2025-01-01", None, now, notices=notices)
+    assert window.start == now - timedelta(days=30) and len(list(window.chunks())) == 30
+    assert notices.count("x-ray-retention") == 1
 
 
 def test_traces_files_exclude_api_options(tmp_path: Path) -> None:

@@ -119,7 +119,8 @@ def _from_api(args: argparse.Namespace, notices: Notices, session: Any) -> Itera
     )
 
     window = TraceWindow.from_options(
-        getattr(args, "since", None), getattr(args, "start", None), getattr(args, "end", None)
+        getattr(args, "since", None), getattr(args, "start", None), getattr(args, "end", None),
+        notices=notices,
     )
     session = session or boto3.session.Session()
     concurrency = getattr(args, "max_concurrency", None) or DEFAULT_CONCURRENCY

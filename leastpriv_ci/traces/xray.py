@@ -57,6 +57,8 @@ BAD_CREDENTIALS = frozenset(
 THROTTLED = frozenset({"ThrottledException", "ThrottlingException", "Throttling"})
 _PRINCIPAL = re.compile(r"(arn:aws[\w-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+)")
 _KMS_KEY = re.compile(r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+)")
+# An access denial is a KMS one only when it names a KMS action or key, not X-Ray's
+_KMS_REFUSED = re.compile(r"\bkms:|:kms:|KMS key|KMSAccessDenied|ciphertext", re.IGNORECASE)
 _KMS_HINT = re.compile(r"\bkms\b|ciphertext|KMSAccessDenied|KMS\.|decrypt", re.IGNORECASE)
 
 
@@ -422,8 +424,11 @@ class _Caller:
         code = str(details.get("Code", ""))
         message = str(details.get("Message", ""))
         # X-Ray documents no error code of its own for a KMS refusal: recognise it by
-        # whatever names KMS, whichever code it arrives with.
-        if code not in THROTTLED and (_KMS_HINT.search(code) or _KMS_HINT.search(message)):
+        # whatever names KMS, whichever code it arrives with; not by the caller's ARN the
+        # message quotes (a role named "kms-audit" refused xray:… is refused X-Ray).
+        about = _PRINCIPAL.sub("", message)
+        if code not in THROTTLED and (_KMS_HINT.search(code) or _KMS_HINT.search(about)) and (
+                code not in ACCESS_DENIED or _KMS_REFUSED.search(about)):
             return ServiceError(self._kms_message(operation, message))
         if code in ACCESS_DENIED or code in BAD_CREDENTIALS:
             if code in ACCESS_DENIED:
