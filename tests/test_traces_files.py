@@ -336,3 +336,11 @@ def test_raw_segment_lines_of_a_trace_apart_name_the_export_not_the_principal(
     observation = observe(iter_files([path], notices), notices=notices)
     assert observation.principals[function].accesses == ()  # seen, but its call apart
     assert notices.count("orphan-subsegment") == 1 and notices.count("unattributed") == 0
+
+
+def test_an_exported_trace_marked_limit_exceeded_is_flagged(tmp_path: Path) -> None:
+    export = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"Traces": [{**export, "LimitExceeded": True}, export]}))
+    traces = list(iter_files([path], Notices()))
+    assert [t.truncated for t in traces] == [True, False]

@@ -637,3 +637,20 @@ def test_a_vpc_endpoint_url_is_accepted() -> None:
     session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b")
     url = "https://vpce-0123-abcd.xray.us-east-1.vpce.amazonaws.com"
     assert make_client(session, region="us-east-1", endpoint_url=url).meta.endpoint_url == url
+
+
+def test_a_trace_x_ray_truncated_is_read_and_named_as_missing_segments() -> None:
+    from leastpriv_ci.usage import observe
+
+    client, stub = stubbed()
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response("batch_get_traces", {"Traces": [
+        {**trace(1), "LimitExceeded": True}, {**trace(2), "LimitExceeded": False}]})
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(), notices)
+    assert [t.truncated for t in traces] == [True, False]
+    observation = observe(traces, notices=notices)
+    assert observation.traces == 2
+    (notice,) = [n for n in notices.items() if n.code == "trace-truncated"]
+    assert notice.count == 1 and notice.examples == (f"xray:{trace_id(1)}",)

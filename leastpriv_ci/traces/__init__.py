@@ -22,3 +22,5 @@ class RawTrace(NamedTuple):
     trace_id: str | None
     segments: tuple[str | bytes | dict[str, object], ...]
     where: str
+    # X-Ray marked it past its trace size limit (``LimitExceeded``): segments are missing
+    truncated: bool = False

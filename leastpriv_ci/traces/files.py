@@ -532,7 +532,8 @@ class _Grouper:
                 self._notices.add(
                     NOTICE_BAD_SEGMENT, 'a segment entry without a "Document" was skipped', where
                 )
-        return RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where)
+        return RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where,
+                        trace.get("LimitExceeded") is True)
 
     def flush(self) -> Iterator[RawTrace]:
         if self._segments:

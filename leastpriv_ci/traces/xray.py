@@ -364,6 +364,7 @@ def _get_batch(caller: _Caller, trace_ids: list[str]) -> tuple[list[RawTrace], l
                     trace_id if isinstance(trace_id, str) else None,
                     documents,
                     f"xray:{trace_id}",
+                    trace.get("LimitExceeded") is True,
                 )
             )
         unprocessed.extend(response.get("UnprocessedTraceIds", ()))
@@ -383,7 +384,8 @@ def _merge_pages(traces: list[RawTrace]) -> list[RawTrace]:
             merged[trace.trace_id if trace.trace_id is not None else str(id(trace))] = trace
         else:
             merged[trace.trace_id] = RawTrace(
-                trace.trace_id, earlier.segments + trace.segments, earlier.where
+                trace.trace_id, earlier.segments + trace.segments, earlier.where,
+                earlier.truncated or trace.truncated,
             )
     return list(merged.values())
 

@@ -40,6 +40,11 @@ UNKNOWN_RESOURCE = "unknown-resource"
 UNKNOWN_RESOURCE_TEXT = (
     'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
 )
+TRUNCATED = "trace-truncated"
+TRUNCATED_TEXT = (
+    "X-Ray marks these traces LimitExceeded (past its trace size limit): calls in the "
+    "segments it dropped were not seen, so grants they need may look unused"
+)
 REQUEST_DEPENDENT = "request-dependent-operation"
 REQUEST_DEPENDENT_TEXT = (
     "calls whose IAM actions depend on their request, which the trace does not record, are "
@@ -132,6 +137,8 @@ class _Reader:
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
 
     def read(self, trace: RawTrace) -> None:
+        if trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         docs = documents(trace, self.notices)
         resolved: _Principals | None = None
         principals: list[Principal | None] = []
