@@ -76,6 +76,8 @@ def scan_argv(environ: Mapping[str, str]) -> list[str]:
         value = input_value(environ, name)
         if name == "config-file" and value is not None and _is_default_config(value):
             value = None
+        if name == "since" and input_value(environ, "start-time") is not None:
+            value = None  # documented: a start time wins over a duration
         if value is not None:
             argv += [f"--{name}", value]
     for name in MULTI_INPUTS:

@@ -32,8 +32,9 @@ from leastpriv_ci.runner import mask
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
 SESSION_NAME_PREFIX = "leastpriv-ci"
 MIN_DURATION, MAX_DURATION = 900, 43200
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-SESSION_NAME_INVALID = re.compile(r"[^\w+=,.@-]")
+# IAM and STS allow ASCII only in these names (``\w`` alone would take any letter)
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
+SESSION_NAME_INVALID = re.compile(r"[^\w+=,.@-]", re.ASCII)
 STS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10)
 TOKEN_RETRY = urllib3.Retry(
     total=4,
@@ -193,7 +194,9 @@ def _untrusted_pull_request(environ: Mapping[str, str]) -> bool:
         context = pull_request_context(environ)
     except UserError:
         return False
-    return context.is_fork or (context.actor or "").lower() == "dependabot[bot]"
+    # pull_request_target runs in the base repository, which gets a token when it asks
+    forked = context.is_fork and context.event_name == "pull_request"
+    return forked or (context.actor or "").lower() == "dependabot[bot]"
 
 
 def _oidc_token(audience: str, environ: Mapping[str, str]) -> str:

@@ -99,10 +99,9 @@ def pull_request_context(environ: Mapping[str, str]) -> PullRequestContext:
     number = _get(pull, "number")
     head_repo = _get(pull, "head", "repo", "full_name")
     base_repo = _get(pull, "base", "repo", "full_name")
-    # A deleted fork leaves head.repo null: still not the base repository.
-    is_fork = isinstance(pull, dict) and (
-        head_repo != base_repo or bool(_get(pull, "head", "repo", "fork"))
-    )
+    # From another repository (a deleted fork leaves head.repo null: still not the base).
+    # Not head.repo.fork: that says the repository is a fork, even of a PR within it.
+    is_fork = isinstance(pull, dict) and head_repo != base_repo
     repository = environ.get("GITHUB_REPOSITORY") or _get(payload, "repository", "full_name")
     return PullRequestContext(
         repository=repository if isinstance(repository, str) and repository else None,

@@ -181,6 +181,25 @@ def test_fork_pull_requests_get_a_degradable_error(aws: Emulator) -> None:
     assert caught.value.untrusted_pr is True
 
 
+def test_pull_request_target_from_a_fork_without_a_token_lacks_the_permission(
+    aws: Emulator
+) -> None:
+    # It runs in the base repository, which gets a token when the workflow asks for one:
+    # no token means `id-token: write` is missing, not a fork's limit to skip past
+    env = {"GITHUB_EVENT_NAME": "pull_request_target",
+           "GITHUB_EVENT_PATH": str(EVENTS / "pull_request_fork.json")}
+    with pytest.raises(NoOidcToken, match="permissions: id-token: write") as caught:
+        aws_session(settings_for(aws), env, log=lambda _: None)
+    assert caught.value.untrusted_pr is False and caught.value.exit_code == 2
+
+
+def test_session_names_keep_to_the_ascii_sts_accepts() -> None:
+    from leastpriv_ci.credentials import session_name_for
+
+    assert session_name_for("déploiement-ü", {}) == "d-ploiement--"
+    assert session_name_for("名前", {}) == "--"
+
+
 def test_dependabot_gets_a_degradable_error(aws: Emulator) -> None:
     env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_ACTOR": "dependabot[bot]",
            "GITHUB_EVENT_PATH": str(EVENTS / "pull_request.json")}

@@ -64,6 +64,12 @@ def test_list_inputs_split_on_newlines_and_commas() -> None:
                         "--trace-files", "traces/c.json", "--policy-paths", "template.yaml"]
 
 
+def test_since_is_ignored_with_a_start_time_as_documented() -> None:
+    argv = entrypoint.scan_argv({"INPUT_SINCE": "2h", "INPUT_START-TIME": "2026-01-01T00:00Z"})
+    assert "--since" not in argv and argv[-2:] == ["--start-time", "2026-01-01T00:00Z"]
+    assert entrypoint.scan_argv({"INPUT_SINCE": "2h"})[-2:] == ["--since", "2h"]
+
+
 def test_values_with_spaces_and_quotes_stay_one_argument() -> None:
     expression = 'annotation.stack = "app-pr-7" AND service("orders")'
     argv = entrypoint.scan_argv({"INPUT_FILTER-EXPRESSION": expression})

@@ -307,6 +307,19 @@ def test_context_detects_forks() -> None:
     assert ctx.repository == "octo/app"  # from the payload when GITHUB_REPOSITORY is absent
 
 
+def test_a_pull_request_within_a_repository_that_is_a_fork_is_not_from_a_fork(
+    tmp_path: Path
+) -> None:
+    # head.repo.fork says the repository is a fork of another; the PR is from itself
+    payload = json.loads((EVENTS / "pull_request.json").read_text())
+    for side in ("head", "base"):
+        payload["pull_request"][side]["repo"]["fork"] = True
+    (tmp_path / "event.json").write_text(json.dumps(payload))
+    ctx = pull_request_context({"GITHUB_EVENT_NAME": "pull_request",
+                                "GITHUB_EVENT_PATH": str(tmp_path / "event.json")})
+    assert ctx.is_fork is False
+
+
 def test_context_for_push_has_no_pull_request() -> None:
     ctx = pull_request_context({"GITHUB_EVENT_NAME": "push",
                                 "GITHUB_EVENT_PATH": str(EVENTS / "push.json"),
