@@ -292,7 +292,12 @@ def _explain_assume_failure(
             )
         return ServiceError(f"AWS rejected the GitHub OIDC token: {message}")
     if code == "ValidationError":
-        return UserError(f"AWS STS rejected the request: {message}", where="input role-to-assume")
+        # STS names the parameter it refused: point at the input that sets it
+        lowered = message.lower()
+        where = ("input role-session-name" if "rolesessionname" in lowered
+                 else "input role-duration-seconds" if "durationseconds" in lowered
+                 or "maxsessionduration" in lowered else "input role-to-assume")
+        return UserError(f"AWS STS rejected the request: {message}", where=where)
     return ServiceError(f"AWS STS AssumeRoleWithWebIdentity failed: {code}: {message}")
 
 

@@ -343,3 +343,21 @@ def test_expected_subject_per_event() -> None:
         == "repo:o/r:pull_request"
     assert expected_subject({"GITHUB_REPOSITORY": "o/r", "GITHUB_EVENT_NAME": "push",
                              "GITHUB_REF": "refs/heads/main"}) == "repo:o/r:ref:refs/heads/main"
+
+
+@pytest.mark.parametrize(("message", "where"), [
+    ("1 validation error detected: Value 'x y' at 'roleSessionName' failed to satisfy "
+     "constraint", "input role-session-name"),
+    ("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+     "input role-duration-seconds"),
+    ("Request ARN is invalid", "input role-to-assume"),
+])
+def test_sts_validation_errors_name_the_input_that_sets_the_value(
+    aws: Emulator, stub_server: Any, message: str, where: str
+) -> None:
+    oidc = stub_server([token_reply(fake_jwt())], "/t?x=1")
+    sts = stub_server([sts_error(400, "ValidationError", message)])
+    with pytest.raises(UserError) as caught:
+        aws_session(settings_for(aws, endpoint_url=sts.url.rstrip("/")), runner_env(oidc.url),
+                    log=lambda _: None)
+    assert caught.value.where == where and caught.value.exit_code == 2
