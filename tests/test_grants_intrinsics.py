@@ -143,3 +143,10 @@ def test_every_use_of_an_unresolved_value_is_counted() -> None:
     value, notices = resolve("[!GetAtt Anonymous.Arn, !Sub '${Anonymous.Arn}/*']")
     assert value == ["<unresolved:GetAtt Anonymous.Arn>", "<unresolved:Sub ${Anonymous.Arn}/*>"]
     assert notices.count("unresolved-value") == 2
+
+
+def test_an_import_value_given_in_the_parameters_is_that_value() -> None:
+    # The unresolved warning says "pass the value in the parameters": doing so works.
+    value, notices = resolve("!ImportValue shared-arn", {"shared-arn": "arn:aws:sns:x:1:t"})
+    assert value == "arn:aws:sns:x:1:t"
+    assert len(notices) == 0

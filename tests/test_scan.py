@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -493,3 +494,53 @@ def test_sarif_fallback_location_is_the_running_workflow_file() -> None:
     assert _workflow_file({**environ, "GITHUB_WORKFLOW_REF": "org/shared/.github/workflows/"
                            "g.yml@v1"}) is None
     assert _workflow_file({}) is None
+
+
+ORDERS = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+
+
+def _scan_template(
+    repo: Path, capsys: pytest.CaptureFixture[str], template: str, config: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """Scan one template against a trace of function "orders" reading table "orders"."""
+    (repo / ".git").mkdir(exist_ok=True)
+    (repo / "template.yaml").write_text(template)
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("orders", "orders", 1)]}))
+    (repo / ".leastpriv.yml").write_text(config or "{}\n")
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert out, err
+    report: dict[str, Any] = json.loads(out)
+    return code, report
+
+
+def _verdicts(report: dict[str, Any]) -> set[tuple[str, str, str, bool]]:
+    return {(f["kind"], f["action"], f["resource"], f["conditional"])
+            for f in report["findings"]}
+
+
+def test_an_import_value_set_in_the_config_parameters_is_judged(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The export names another table: the use of "orders" is definitely missing, not
+    # "may be missing" behind an unresolved value.
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: orders-role\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n              - Effect: Allow\n"
+        "                Action: dynamodb:GetItem\n"
+        "                Resource: !ImportValue shared-table-arn\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    config = ("parameters:\n"
+              "  shared-table-arn: arn:aws:dynamodb:eu-west-1:123456789012:table/other\n")
+    code, report = _scan_template(repo, capsys, template, config)
+    assert code == 1
+    assert _verdicts(report) == {
+        ("missing", "dynamodb:GetItem", ORDERS, False),
+        ("excess", "dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/other",
+         False)}
+    assert not any(w["code"] == "unresolved-value" for w in report["warnings"])

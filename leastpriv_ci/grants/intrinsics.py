@@ -9,7 +9,8 @@ dropped and never replaced by a wildcard.
 
 Overrides may also name resources: ``parameters["Table"]`` is what ``!Ref Table`` gives
 and ``parameters["Table.Arn"]`` what ``!GetAtt Table.Arn`` gives, for physical names
-CloudFormation generates.
+CloudFormation generates; ``parameters["shared-arn"]`` is what ``!ImportValue shared-arn``
+gives (an export of another stack).
 """
 
 from __future__ import annotations
@@ -448,7 +449,10 @@ class TemplateResolver:
     def _deploy_time(self, name: str) -> Any:
         def handler(resolver: TemplateResolver, argument: Any, line: int | None) -> Any:
             if name == "ImportValue":
-                shown = resolver.text(argument, line) or _short(argument)
+                export = resolver.text(argument, line)
+                if export is not None and export in resolver.context.parameters:
+                    return resolver.context.parameters[export]
+                shown = export or _short(argument)
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
                                             "stack; pass the value in the parameters")
             return resolver._unresolved(name, line, "known only at deploy time")
