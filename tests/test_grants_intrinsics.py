@@ -23,6 +23,8 @@ Conditions:
   Both: !And [!Condition IsProd, !Equals [!Ref Secret, x]]
 Mappings:
   Sizes: {dev: {Table: small}}
+  Accounts:
+    111122223333: {Bucket: acct-bucket, 443: https}
 Resources:
   Table: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub "orders-${Stage}"}}
   Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: jobs}}
@@ -78,6 +80,9 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!Join [',', !Ref Ids]", "a,b"),
     ("!Select [1, !Split ['/', 'x/y/z']]", "y"),
     ("!FindInMap [Sizes, !Ref Stage, Table]", "small"),
+    # keys YAML reads as numbers match as the text CloudFormation sees
+    ("!FindInMap [Accounts, !Ref AWS::AccountId, Bucket]", "acct-bucket"),
+    ("!FindInMap [Accounts, '111122223333', 443]", "https"),
     ("!If [IsProd, big, small]", "small"),
     ("!If [NotProd, [a], [b]]", ["a"]),
     ("[a, !If [IsProd, b, !Ref AWS::NoValue], c]", ["a", "c"]),

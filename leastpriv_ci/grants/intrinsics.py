@@ -50,6 +50,7 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
+_MISSING: Any = object()
 _CONTAINERS = (dict, list)
 
 
@@ -415,10 +416,10 @@ class TemplateResolver:
         if any(key is None for key in keys):
             return unresolved(f"FindInMap {_short(argument)}")
         map_name, top, second = (str(key) for key in keys)
-        entry = self._section("Mappings").get(map_name, {})
-        entry = entry.get(top, {}) if isinstance(entry, Mapping) else {}
-        if isinstance(entry, Mapping) and second in entry:
-            return self.resolve(entry[second], line)
+        entry = _entry(_entry(self._section("Mappings"), map_name), top)
+        found = _entry(entry, second)
+        if found is not _MISSING:
+            return self.resolve(found, line)
         default = argument[3] if len(argument) == 4 else None
         if isinstance(default, Mapping) and "DefaultValue" in default:
             return self.resolve(default["DefaultValue"], line)
@@ -503,6 +504,23 @@ class TemplateResolver:
 
     def _where(self, line: int | None, what: str) -> str:
         return f"{self.file}:{line}: {what}" if line else f"{self.file}: {what}"
+
+
+def _entry(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` comparing keys as text (YAML reads ``123456789012:`` as a number,
+    CloudFormation as a string); ``_MISSING`` if absent."""
+    if not isinstance(mapping, Mapping):
+        return _MISSING
+    if key in mapping:
+        return mapping[key]
+    for name, value in mapping.items():
+        if isinstance(name, int | float | bool) and _scalar_text(name) == key:
+            return value
+    return _MISSING
+
+
+def _scalar_text(value: int | float | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _short(value: Any) -> str:
