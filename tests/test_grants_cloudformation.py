@@ -189,3 +189,65 @@ def test_a_resource_type_that_is_not_text_names_the_resource_and_line(
     module = sam if source == "sam" else cloudformation
     with pytest.raises(UserError, match=r"template\.yaml:\d+: resource 'Fn': Type must be"):
         module.load(path, ResolveContext(), Notices())
+
+
+ATTACHED_UNDER_CONDITION = """\
+Parameters:
+  Env: {Type: String, Default: prod}
+  Unknown: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Equals [!Ref Env, dev]
+  Undecided: !Equals [!Ref Unknown, x]
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties: {AssumeRolePolicyDocument: {}}
+  Other:
+    Type: AWS::IAM::Role
+    Properties: {RoleName: other, AssumeRolePolicyDocument: {}}
+  WholeList:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: whole-list
+      Roles: !If [IsProd, [!Ref Role], []]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:SendMessage', Resource: '*'}}
+  PerItem:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles:
+        - !If [IsProd, !Ref Role, !Ref AWS::NoValue]
+        - !If [IsDev, !Ref Other, !Ref AWS::NoValue]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sns:Publish', Resource: '*'}}
+  DevOnly:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: dev-only
+      Roles: !If [IsDev, [!Ref Role], !Ref AWS::NoValue]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:*', Resource: '*'}}
+  Maybe:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: maybe
+      Roles: !If [Undecided, [!Ref Role], []]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'kms:Decrypt', Resource: '*'}}
+  Unattached:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:*', Resource: '*'}}
+"""
+
+
+def test_roles_behind_conditions_are_attached_by_the_decided_branch(tmp_path: Path) -> None:
+    # Roles as a whole or item by item behind Fn::If: the decided branch's Ref names the
+    # template role (keyed by logical ID, no RoleName); AWS::NoValue attaches nothing.
+    path = tmp_path / "template.yaml"
+    path.write_text(ATTACHED_UNDER_CONDITION)
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    assert set(grants.roles) == {"Role", f"arn:aws:iam::{ACCOUNT}:role/other"}
+    assert [p.name for p in grants.roles["Role"].policies] == ["whole-list", "PerItem"]
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/other"].policies == ()
+    # An undecidable condition is said, not silently dropped.
+    [undecided] = [n for n in notices.items() if n.code == "attachment-undecided"]
+    assert undecided.examples == (f"{path}:38: Maybe Roles If Undecided",)

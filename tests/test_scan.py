@@ -544,3 +544,25 @@ def test_an_import_value_set_in_the_config_parameters_is_judged(
         ("excess", "dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/other",
          False)}
     assert not any(w["code"] == "unresolved-value" for w in report["warnings"])
+
+
+def test_a_policy_attached_to_roles_behind_a_decided_condition_grants_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Roles: !If [IsProd, [!Ref Role], []] with IsProd true: the use is allowed.
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  P:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: attached\n"
+        "      Roles: !If [IsProd, [!Ref Role], []]\n"
+        "      PolicyDocument:\n        Statement:\n          - Effect: Allow\n"
+        "            Action: dynamodb:GetItem\n"
+        f"            Resource: {ORDERS}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 0
+    assert _verdicts(report) == set()
+    assert report["coverage"]["roles"] == ["Role"]

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import ResolveContext
@@ -121,11 +121,7 @@ class TemplateResolver:
             return value
         self._nodes += 1 + len(value)  # counts scalars too
         if self._nodes > self.max_values:
-            raise UserError(
-                f"the template expands to more than {self.max_values} values (a YAML alias "
-                "bomb?); remove the repeated aliases",
-                where=self.file,
-            )
+            self._refuse_bomb()
         resolve = self.resolve
         if not is_dict:
             items = []
@@ -149,6 +145,31 @@ class TemplateResolver:
             if item is not NO_VALUE:
                 out[key] = item
         return out
+
+    def choose(self, value: Any, line: int | None = None) -> Any:
+        """``value`` with each decided ``Fn::If`` replaced by its branch and
+        ``AWS::NoValue`` dropped (``NO_VALUE`` if nothing is left), at the top and in list
+        items; other intrinsics stay as written, so a ``Ref`` to a resource can still be
+        told from the name it resolves to. An undecidable ``Fn::If`` stays too."""
+        if isinstance(value, list):
+            self._nodes += 1 + len(value)
+            if self._nodes > self.max_values:
+                self._refuse_bomb()
+            chosen = (self.choose(item, line) for item in value)
+            return [item for item in chosen if item is not NO_VALUE]
+        if not isinstance(value, Mapping) or len(value) != 1:
+            return value
+        (key, argument), = value.items()
+        line = line_of(value) or line
+        if key == "Ref" and argument == "AWS::NoValue":
+            return NO_VALUE
+        if key == "Fn::If" and isinstance(argument, list) and len(argument) == 3 and (
+            isinstance(argument[0], str)
+        ):
+            decided = self.condition(argument[0], line)
+            if decided is not None:
+                return self.choose(argument[1] if decided else argument[2], line)
+        return value
 
     def condition(self, name: str, line: int | None = None) -> bool | None:
         """A named condition's value; ``None`` when it depends on something unknown."""
@@ -496,6 +517,13 @@ class TemplateResolver:
         return None
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _refuse_bomb(self) -> NoReturn:
+        raise UserError(
+            f"the template expands to more than {self.max_values} values (a YAML alias "
+            "bomb?); remove the repeated aliases",
+            where=self.file,
+        )
 
     def _unresolved(self, description: str, line: int | None, why: str) -> str:
         self.notices.add("unresolved-value", _UNRESOLVED,

@@ -18,7 +18,7 @@ from typing import Any
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
-from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
@@ -252,9 +252,8 @@ def _unresolved_statement(marker: str, origin: Origin) -> LocatedDict:
 
 def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[str, Any]) -> None:
     line = line_of(resource)
-    for target in targets if isinstance(targets, list) else []:
-        ref = target.get("Ref") if isinstance(target, Mapping) and len(target) == 1 else None
-        key = builder.role_keys.get(ref) if isinstance(ref, str) else None
+    for target in _attach_targets(builder, policy, targets, line):
+        key = _template_role(builder, target)
         if key is None:
             name = builder.resolver.text(target, line)
             key = _role_key_by_name(builder, name) if name else unresolved(f"role {target!r}")
@@ -264,6 +263,53 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
             role = Role(key=key, name=name, policies=(), origin=policy.origin)
         builder.roles[key] = Role(role.key, role.name, (*role.policies, policy), role.boundary,
                                   role.origin, role.source)
+
+
+def _attach_targets(builder: _Builder, policy: Policy, targets: Any, line: int | None) -> list[Any]:
+    """The role names a policy's ``Roles`` lists, as written (``Ref`` kept) with the
+    decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped."""
+    chosen = builder.resolver.choose(targets, line)
+    if isinstance(chosen, Mapping) and not _is_if(chosen):
+        chosen = builder.resolver.resolve(chosen, line)  # e.g. a list parameter
+    absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
+    items = chosen if isinstance(chosen, list) else [] if absent else [chosen]
+    decided = []
+    for item in items:
+        if _is_if(item):
+            builder.notices.add(
+                "attachment-undecided",
+                "a policy is attached to a role only under a condition that cannot be "
+                "decided offline; it is not counted as attached (set the parameters the "
+                "condition depends on)",
+                f"{builder.file}:{line_of(item) or line}: {policy.origin.logical_id} "
+                f"Roles If {_short_condition(item)}",
+            )
+        else:
+            decided.append(item)
+    return decided
+
+
+def _is_if(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and "Fn::If" in value
+
+
+def _short_condition(value: Mapping[str, Any]) -> str:
+    argument = value["Fn::If"]
+    return str(argument[0]) if isinstance(argument, list) and argument else "?"
+
+
+def _template_role(builder: _Builder, node: Any) -> str | None:
+    """The key of the template role a ``Ref``/``Fn::GetAtt`` names (``None``: no such)."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        return None
+    (function, argument), = node.items()
+    target = None
+    if function == "Fn::GetAtt":
+        target = argument[0] if isinstance(argument, list) and argument else (
+            str(argument).split(".")[0])
+    elif function == "Ref":
+        target = argument
+    return builder.role_keys.get(target) if isinstance(target, str) else None
 
 
 def _role_key_by_name(builder: _Builder, name: str) -> str:
@@ -300,15 +346,9 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
 
 def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
     """The key of the role a ``Role``/``TaskRoleArn`` value names."""
-    if isinstance(raw, Mapping) and len(raw) == 1:
-        (key, argument), = raw.items()
-        target = None
-        if key == "Fn::GetAtt":
-            target = argument[0] if isinstance(argument, list) else str(argument).split(".")[0]
-        elif key == "Ref":
-            target = argument
-        if isinstance(target, str) and target in builder.role_keys:
-            return builder.role_keys[target]
+    key = _template_role(builder, raw)
+    if key is not None:
+        return key
     value = builder.resolver.resolve(raw, line)
     if isinstance(value, str) and value in builder.roles:
         return value
