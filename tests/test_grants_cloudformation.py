@@ -251,3 +251,28 @@ def test_roles_behind_conditions_are_attached_by_the_decided_branch(tmp_path: Pa
     # An undecidable condition is said, not silently dropped.
     [undecided] = [n for n in notices.items() if n.code == "attachment-undecided"]
     assert undecided.examples == (f"{path}:38: Maybe Roles If Undecided",)
+
+
+def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> None:
+    # Dev-only grants behind Fn::If: in prod there is nothing, not an unknown policy.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsDev: !Equals [!Ref Env, dev]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      Policies: !If\n        - IsDev\n"
+        "        - [{PolicyName: dev, PolicyDocument: {Statement: "
+        "{Effect: Allow, Action: 'dynamodb:*', Resource: '*'}}}]\n"
+        "        - !Ref AWS::NoValue\n"
+        "      ManagedPolicyArns:\n"
+        "        - !If [IsDev, 'arn:aws:iam::aws:policy/AdministratorAccess', "
+        "!Ref AWS::NoValue]\n"
+        "  Other:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      ManagedPolicyArns: !If [IsDev, ['arn:aws:iam::aws:policy/ReadOnlyAccess'], "
+        "!Ref AWS::NoValue]\n"
+        "      PermissionsBoundary: !If [IsDev, 'arn:aws:iam::aws:policy/PowerUserAccess', "
+        "!Ref AWS::NoValue]\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert grants.roles["Role"].policies == ()
+    assert grants.roles["Other"].policies == ()
+    assert grants.roles["Other"].boundary is None

@@ -566,3 +566,28 @@ def test_a_policy_attached_to_roles_behind_a_decided_condition_grants_them(
     assert code == 0
     assert _verdicts(report) == set()
     assert report["coverage"]["roles"] == ["Role"]
+
+
+def test_grants_that_resolve_to_no_value_leave_a_use_definitely_missing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dev-only grants are AWS::NoValue in prod: nothing allows the use, so it is missing
+    # and fails the gate (not "may be missing" behind an unknown placeholder policy).
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsDev: !Equals [!Ref Env, dev]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: orders-role\n      AssumeRolePolicyDocument: {}\n"
+        "      Policies: !If\n        - IsDev\n"
+        "        - [{PolicyName: dev, PolicyDocument: {Statement: "
+        "{Effect: Allow, Action: 'dynamodb:*', Resource: '*'}}}]\n"
+        "        - !Ref AWS::NoValue\n"
+        "      ManagedPolicyArns:\n"
+        "        - !If [IsDev, 'arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess', "
+        "!Ref AWS::NoValue]\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 1
+    assert _verdicts(report) == {("missing", "dynamodb:GetItem", ORDERS, False)}

@@ -164,7 +164,7 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     origin = Origin(file=builder.file, line=line, logical_id=logical)
     policies: list[Policy] = []
     inline = resolver.resolve(props.get("Policies", []), line)
-    for entry in inline if isinstance(inline, list) else [inline]:
+    for entry in _items(inline):
         policies.append(_inline_policy(builder, entry, origin))
     raw_managed = props.get("ManagedPolicyArns", [])
     for i, entry in enumerate(raw_managed if isinstance(raw_managed, list) else [raw_managed]):
@@ -178,6 +178,13 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     builder.role_keys[logical] = key
     builder.roles[key] = Role(key=key, name=name, policies=tuple(policies), boundary=boundary,
                               origin=origin)
+
+
+def _items(value: Any) -> list[Any]:
+    """A resolved property as a list: ``AWS::NoValue`` is no item (not an unknown one)."""
+    if value is NO_VALUE:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _inline_policy(builder: _Builder, entry: Any, role_origin: Origin) -> Policy:
@@ -198,10 +205,8 @@ def _managed_reference(
     ref = entry.get("Ref") if isinstance(entry, Mapping) and len(entry) == 1 else None
     if isinstance(ref, str) and ref in builder.managed:
         return [builder.managed[ref]]
-    value = builder.resolver.resolve(entry, line)
-    values = value if isinstance(value, list) else [value]
     policies = []
-    for item in values:
+    for item in _items(builder.resolver.resolve(entry, line)):
         origin = replace(role_origin, line=line)
         if not isinstance(item, str) or is_unresolved(item):
             shown = item if isinstance(item, str) else unresolved("managed policy ARN")
