@@ -276,3 +276,32 @@ def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> No
     assert grants.roles["Role"].policies == ()
     assert grants.roles["Other"].policies == ()
     assert grants.roles["Other"].boundary is None
+
+
+def test_managed_policies_of_the_template_are_found_by_policy_arn(tmp_path: Path) -> None:
+    # GetAtt PolicyArn, or the ARN written out (here with Sub), names the template's policy.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Unnamed:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:SendMessage', "
+        "Resource: '*'}}\n"
+        "  Named:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      ManagedPolicyName: named\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:GetObject', "
+        "Resource: '*'}}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n"
+        "      ManagedPolicyArns:\n"
+        "        - !GetAtt Unnamed.PolicyArn\n"
+        "        - !GetAtt Named.PolicyArn\n"
+        "        - !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/named'\n"
+        f"        - arn:aws:iam::{ACCOUNT}:policy/named\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    assert set(grants.roles) == {f"arn:aws:iam::{ACCOUNT}:role/r"}
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert [(p.name, p.origin.line) for p in role.policies] == [
+        ("Unnamed", 3), ("named", 7), ("named", 7), ("named", 7)]
+    assert [s.actions for s in role.statements] == [
+        ("sqs:SendMessage",), ("s3:GetObject",), ("s3:GetObject",), ("s3:GetObject",)]
+    assert notices.count("managed-policy-unresolved") == 0

@@ -591,3 +591,21 @@ def test_grants_that_resolve_to_no_value_leave_a_use_definitely_missing(
     code, report = _scan_template(repo, capsys, template)
     assert code == 1
     assert _verdicts(report) == {("missing", "dynamodb:GetItem", ORDERS, False)}
+
+
+def test_a_managed_policy_of_the_template_named_by_policy_arn_grants_the_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        "  Reads:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument:\n        Statement:\n          - Effect: Allow\n"
+        f"            Action: dynamodb:GetItem\n            Resource: {ORDERS}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: {}\n"
+        "      ManagedPolicyArns: [!GetAtt Reads.PolicyArn]\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 0
+    assert _verdicts(report) == set()  # not "may be missing" behind an unknown policy

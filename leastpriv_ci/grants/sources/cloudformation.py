@@ -105,6 +105,7 @@ class _Builder:
     roles: dict[str, Role] = field(default_factory=dict)
     role_keys: dict[str, str] = field(default_factory=dict)  # logical ID → role key
     managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
+    managed_arns: dict[str, Policy] = field(default_factory=dict)  # its ARN, when known
 
 
 def grants_from_template(
@@ -123,8 +124,10 @@ def grants_from_template(
     }
     for logical, resource in resources.items():
         if resource.get("Type") == "AWS::IAM::ManagedPolicy":
-            builder.managed[logical] = _template_policy(builder, logical, resource,
-                                                       "ManagedPolicyName")
+            policy = _template_policy(builder, logical, resource, "ManagedPolicyName")
+            builder.managed[logical] = policy
+            if policy.origin.policy_arn:
+                builder.managed_arns[policy.origin.policy_arn] = policy
     for logical, resource in resources.items():
         if resource.get("Type") == "AWS::IAM::Role":
             _add_role(builder, logical, resource)
@@ -202,18 +205,38 @@ def _managed_reference(
     builder: _Builder, entry: Any, role_origin: Origin, line: int | None
 ) -> list[Policy]:
     line = line_of(entry) or line
-    ref = entry.get("Ref") if isinstance(entry, Mapping) and len(entry) == 1 else None
-    if isinstance(ref, str) and ref in builder.managed:
-        return [builder.managed[ref]]
     policies = []
-    for item in _items(builder.resolver.resolve(entry, line)):
-        origin = replace(role_origin, line=line)
-        if not isinstance(item, str) or is_unresolved(item):
-            shown = item if isinstance(item, str) else unresolved("managed policy ARN")
-            policies.append(placeholder(shown, origin))
-        else:
-            policies.append(managed_policy(item, origin, builder.notices))
+    for chosen in _items(builder.resolver.choose(entry, line)):
+        template = _template_managed(builder, chosen)
+        if template is not None:
+            policies.append(template)
+            continue
+        for item in _items(builder.resolver.resolve(chosen, line)):
+            policies.append(_managed_by_arn(builder, item, replace(role_origin, line=line)))
     return policies
+
+
+def _template_managed(builder: _Builder, node: Any) -> Policy | None:
+    """The template's managed policy a ``Ref``/``Fn::GetAtt X.PolicyArn`` names."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        return None
+    (function, argument), = node.items()
+    target = None
+    if function == "Ref":
+        target = argument
+    elif function == "Fn::GetAtt":
+        parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
+        target = parts[0] if len(parts) == 2 and parts[1] == "PolicyArn" else None
+    return builder.managed.get(target) if isinstance(target, str) else None
+
+
+def _managed_by_arn(builder: _Builder, item: Any, origin: Origin) -> Policy:
+    if not isinstance(item, str) or is_unresolved(item):
+        shown = item if isinstance(item, str) else unresolved("managed policy ARN")
+        return placeholder(shown, origin)
+    if item in builder.managed_arns:  # written out, the ARN of a policy in this template
+        return builder.managed_arns[item]
+    return managed_policy(item, origin, builder.notices)
 
 
 def _template_policy(
