@@ -305,3 +305,25 @@ def test_managed_policies_of_the_template_are_found_by_policy_arn(tmp_path: Path
     assert [s.actions for s in role.statements] == [
         ("sqs:SendMessage",), ("s3:GetObject",), ("s3:GetObject",), ("s3:GetObject",)]
     assert notices.count("managed-policy-unresolved") == 0
+
+
+def test_a_role_named_through_sub_or_a_decided_if_is_bound(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  BySub:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub '${Role.Arn}'}\n"
+        "  BySubList:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub ['${Role.Arn}', {}]}\n"
+        "  ByIf:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !If [IsProd, !GetAtt Role.Arn, 'arn:aws:iam::1:role/x']}\n"
+        "  Flow:\n    Type: AWS::StepFunctions::StateMachine\n"
+        "    Properties: {RoleArn: !If [IsProd, !Sub '${Role.Arn}', !Ref AWS::NoValue]}\n"
+        "  Shadowed:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub ['${Role}', {Role: 'arn:aws:iam::1:role/y'}]}\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert {b.function: b.role for b in grants.bindings} == {
+        "BySub": "Role", "BySubList": "Role", "ByIf": "Role", "Flow": "Role",
+        "Shadowed": "arn:aws:iam::1:role/y"}

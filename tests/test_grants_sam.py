@@ -118,3 +118,23 @@ def test_translation_leaves_global_yaml_alone(app: Path) -> None:
     sam.load(app, ResolveContext(), Notices())
     with pytest.raises(yaml.constructor.ConstructorError):
         yaml.safe_load("a: !Ref b")
+
+
+def test_a_role_sam_creates_unless_one_is_given_is_bound(tmp_path: Path) -> None:
+    # Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue] — SAM writes the function's
+    # Role as Fn::If [HasRole, "", GetAtt FnRole.Arn] and applies Policies to FnRole.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Parameters:\n  RoleArn: {Type: String, Default: ''}\n"
+        "Conditions:\n  HasRole: !Not [!Equals [!Ref RoleArn, '']]\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Handler: index.handler\n      Runtime: python3.12\n      CodeUri: src/\n"
+        "      Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue]\n"
+        "      Policies:\n        - DynamoDBReadPolicy: {TableName: orders}\n")
+    notices = Notices()
+    grants = sam.load(path, ResolveContext(), notices)
+    assert [(b.function, b.role) for b in grants.bindings] == [("Fn", "FnRole")]
+    assert [p.name for p in grants.roles["FnRole"].policies] == [
+        "FnRolePolicy0", "AWSLambdaBasicExecutionRole"]
+    assert notices.count("sam-policies-ignored") == 0

@@ -609,3 +609,26 @@ def test_a_managed_policy_of_the_template_named_by_policy_arn_grants_the_role(
     code, report = _scan_template(repo, capsys, template)
     assert code == 0
     assert _verdicts(report) == set()  # not "may be missing" behind an unknown policy
+
+
+def test_a_function_whose_role_sam_creates_under_a_condition_is_judged(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The function's Role is an Fn::If SAM decides to its generated role: the use of a
+    # table its policies do not name is missing (not "no verdict" for an unknown role).
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n"
+        "Parameters:\n  RoleArn: {Type: String, Default: ''}\n"
+        "Conditions:\n  HasRole: !Not [!Equals [!Ref RoleArn, '']]\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Handler: index.handler\n"
+        "      Runtime: python3.12\n      CodeUri: src/\n"
+        "      Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue]\n"
+        "      Policies:\n        - DynamoDBReadPolicy: {TableName: bills}\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 1
+    assert {(f["kind"], f["resource"]) for f in report["findings"]
+            if f["kind"] != "excess" and f["resource"] != "*"} == {("missing", ORDERS)}
+    assert {f["role"] for f in report["findings"]} == {"FnRole"}
+    assert not any(w["code"] in ("unknown-role", "sam-policies-ignored")
+                   for w in report["warnings"])

@@ -39,6 +39,7 @@ PRIORITY = 20
 SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+_WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
@@ -327,7 +328,8 @@ def _short_condition(value: Mapping[str, Any]) -> str:
 
 
 def _template_role(builder: _Builder, node: Any) -> str | None:
-    """The key of the template role a ``Ref``/``Fn::GetAtt`` names (``None``: no such)."""
+    """The key of the template role a ``Ref``/``Fn::GetAtt``, or a ``Fn::Sub`` that is
+    only ``${Role.Arn}`` or ``${Role}``, names (``None``: no such)."""
     if not isinstance(node, Mapping) or len(node) != 1:
         return None
     (function, argument), = node.items()
@@ -337,7 +339,20 @@ def _template_role(builder: _Builder, node: Any) -> str | None:
             str(argument).split(".")[0])
     elif function == "Ref":
         target = argument
+    elif function == "Fn::Sub":
+        target = _sub_target(argument)
     return builder.role_keys.get(target) if isinstance(target, str) else None
+
+
+def _sub_target(argument: Any) -> str | None:
+    """The resource a ``Fn::Sub`` of exactly ``${X}``/``${X.Arn}`` refers to."""
+    variables: Any = {}
+    if isinstance(argument, list) and len(argument) == 2:
+        argument, variables = argument
+    match = _WHOLE_SUB.fullmatch(argument) if isinstance(argument, str) else None
+    if match is None or not isinstance(variables, Mapping) or match.group(1) in variables:
+        return None
+    return match.group(1)
 
 
 def _role_key_by_name(builder: _Builder, name: str) -> str:
@@ -373,14 +388,14 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
 
 
 def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
-    """The key of the role a ``Role``/``TaskRoleArn`` value names."""
-    key = _template_role(builder, raw)
+    """The key of the role a ``Role``/``TaskRoleArn`` value names (through a decided
+    ``Fn::If``, as SAM writes a function's ``Role`` when it may create the role)."""
+    chosen = builder.resolver.choose(raw, line)
+    key = _template_role(builder, chosen)
     if key is not None:
         return key
-    value = builder.resolver.resolve(raw, line)
-    if isinstance(value, str) and value in builder.roles:
-        return value
-    if isinstance(value, str):
+    value = builder.resolver.resolve(chosen, line)
+    if isinstance(value, str) and value:
         return value
     return unresolved(f"role {raw!r}")
 

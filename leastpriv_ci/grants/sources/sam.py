@@ -144,7 +144,7 @@ def _map_lines(
         ):
             continue
         props = declaration.get("Properties") or LocatedDict()
-        if "Role" in props and "Policies" in props:
+        if "Role" in props and "Policies" in props and not _may_create_role(props["Role"]):
             notices.add(
                 "sam-policies-ignored",
                 "a SAM function with Role ignores its Policies; remove them or drop Role",
@@ -154,6 +154,14 @@ def _map_lines(
         if f"{logical}Role" in source or not isinstance(role, Mapping):
             continue
         _map_role(resources, f"{logical}Role", declaration, props, globals_)
+
+
+def _may_create_role(role: Any) -> bool:
+    """``Role: !If [C, ..., !Ref AWS::NoValue]``: SAM creates the role (with the
+    function's ``Policies``) when the branch taken is ``AWS::NoValue``."""
+    argument = role.get("Fn::If") if isinstance(role, Mapping) and len(role) == 1 else None
+    return isinstance(argument, list) and len(argument) == 3 and any(
+        branch == {"Ref": "AWS::NoValue"} for branch in argument[1:])
 
 
 def _map_role(
