@@ -75,6 +75,38 @@ def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
     return types, dict(raw["property_defaults"])
 
 
+def check_expansion(template: Any, file: str, max_values: int = MAX_NODES) -> None:
+    """Refuse a template whose aliases expand past ``max_values`` values (counted as
+    :meth:`TemplateResolver.resolve` counts them) before anything walks it expanded —
+    the SAM translator would hang on an alias bomb. Linear in the distinct nodes: the
+    size of a node that aliases share is computed once."""
+    if _expanded_size(template, {}, max_values) > max_values:
+        raise _alias_bomb(max_values, file)
+
+
+def _expanded_size(value: Any, sizes: dict[int, int], limit: int) -> int:
+    if not isinstance(value, _CONTAINERS):
+        return 0
+    known = sizes.get(id(value))
+    if known is not None:
+        return known
+    size = 1 + len(value)
+    for item in value.values() if isinstance(value, dict) else value:
+        size += _expanded_size(item, sizes, limit)
+        if size > limit:
+            break  # already refused; stop adding
+    sizes[id(value)] = size
+    return size
+
+
+def _alias_bomb(max_values: int, file: str) -> UserError:
+    return UserError(
+        f"the template expands to more than {max_values} values (a YAML alias bomb?); "
+        "remove the repeated aliases",
+        where=file,
+    )
+
+
 def is_intrinsic(value: object) -> bool:
     """A one-key mapping naming an intrinsic function (or an unknown short-form tag)."""
     if not isinstance(value, Mapping) or len(value) != 1:
@@ -519,11 +551,7 @@ class TemplateResolver:
     # -- helpers ------------------------------------------------------------------------
 
     def _refuse_bomb(self) -> NoReturn:
-        raise UserError(
-            f"the template expands to more than {self.max_values} values (a YAML alias "
-            "bomb?); remove the repeated aliases",
-            where=self.file,
-        )
+        raise _alias_bomb(self.max_values, self.file)
 
     def _unresolved(self, description: str, line: int | None, why: str) -> str:
         self.notices.add("unresolved-value", _UNRESOLVED,
