@@ -189,3 +189,141 @@ def test_a_resource_type_that_is_not_text_names_the_resource_and_line(
     module = sam if source == "sam" else cloudformation
     with pytest.raises(UserError, match=r"template\.yaml:\d+: resource 'Fn': Type must be"):
         module.load(path, ResolveContext(), Notices())
+
+
+ATTACHED_UNDER_CONDITION = """\
+Parameters:
+  Env: {Type: String, Default: prod}
+  Unknown: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Equals [!Ref Env, dev]
+  Undecided: !Equals [!Ref Unknown, x]
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties: {AssumeRolePolicyDocument: {}}
+  Other:
+    Type: AWS::IAM::Role
+    Properties: {RoleName: other, AssumeRolePolicyDocument: {}}
+  WholeList:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: whole-list
+      Roles: !If [IsProd, [!Ref Role], []]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:SendMessage', Resource: '*'}}
+  PerItem:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles:
+        - !If [IsProd, !Ref Role, !Ref AWS::NoValue]
+        - !If [IsDev, !Ref Other, !Ref AWS::NoValue]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sns:Publish', Resource: '*'}}
+  DevOnly:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: dev-only
+      Roles: !If [IsDev, [!Ref Role], !Ref AWS::NoValue]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:*', Resource: '*'}}
+  Maybe:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: maybe
+      Roles: !If [Undecided, [!Ref Role], []]
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'kms:Decrypt', Resource: '*'}}
+  Unattached:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:*', Resource: '*'}}
+"""
+
+
+def test_roles_behind_conditions_are_attached_by_the_decided_branch(tmp_path: Path) -> None:
+    # Roles as a whole or item by item behind Fn::If: the decided branch's Ref names the
+    # template role (keyed by logical ID, no RoleName); AWS::NoValue attaches nothing.
+    path = tmp_path / "template.yaml"
+    path.write_text(ATTACHED_UNDER_CONDITION)
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    assert set(grants.roles) == {"Role", f"arn:aws:iam::{ACCOUNT}:role/other"}
+    assert [p.name for p in grants.roles["Role"].policies] == ["whole-list", "PerItem"]
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/other"].policies == ()
+    # An undecidable condition is said, not silently dropped.
+    [undecided] = [n for n in notices.items() if n.code == "attachment-undecided"]
+    assert undecided.examples == (f"{path}:38: Maybe Roles If Undecided",)
+
+
+def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> None:
+    # Dev-only grants behind Fn::If: in prod there is nothing, not an unknown policy.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsDev: !Equals [!Ref Env, dev]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      Policies: !If\n        - IsDev\n"
+        "        - [{PolicyName: dev, PolicyDocument: {Statement: "
+        "{Effect: Allow, Action: 'dynamodb:*', Resource: '*'}}}]\n"
+        "        - !Ref AWS::NoValue\n"
+        "      ManagedPolicyArns:\n"
+        "        - !If [IsDev, 'arn:aws:iam::aws:policy/AdministratorAccess', "
+        "!Ref AWS::NoValue]\n"
+        "  Other:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      ManagedPolicyArns: !If [IsDev, ['arn:aws:iam::aws:policy/ReadOnlyAccess'], "
+        "!Ref AWS::NoValue]\n"
+        "      PermissionsBoundary: !If [IsDev, 'arn:aws:iam::aws:policy/PowerUserAccess', "
+        "!Ref AWS::NoValue]\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert grants.roles["Role"].policies == ()
+    assert grants.roles["Other"].policies == ()
+    assert grants.roles["Other"].boundary is None
+
+
+def test_managed_policies_of_the_template_are_found_by_policy_arn(tmp_path: Path) -> None:
+    # GetAtt PolicyArn, or the ARN written out (here with Sub), names the template's policy.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Unnamed:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 'sqs:SendMessage', "
+        "Resource: '*'}}\n"
+        "  Named:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      ManagedPolicyName: named\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:GetObject', "
+        "Resource: '*'}}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n"
+        "      ManagedPolicyArns:\n"
+        "        - !GetAtt Unnamed.PolicyArn\n"
+        "        - !GetAtt Named.PolicyArn\n"
+        "        - !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/named'\n"
+        f"        - arn:aws:iam::{ACCOUNT}:policy/named\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    assert set(grants.roles) == {f"arn:aws:iam::{ACCOUNT}:role/r"}
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"]
+    assert [(p.name, p.origin.line) for p in role.policies] == [
+        ("Unnamed", 3), ("named", 7), ("named", 7), ("named", 7)]
+    assert [s.actions for s in role.statements] == [
+        ("sqs:SendMessage",), ("s3:GetObject",), ("s3:GetObject",), ("s3:GetObject",)]
+    assert notices.count("managed-policy-unresolved") == 0
+
+
+def test_a_role_named_through_sub_or_a_decided_if_is_bound(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  BySub:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub '${Role.Arn}'}\n"
+        "  BySubList:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub ['${Role.Arn}', {}]}\n"
+        "  ByIf:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !If [IsProd, !GetAtt Role.Arn, 'arn:aws:iam::1:role/x']}\n"
+        "  Flow:\n    Type: AWS::StepFunctions::StateMachine\n"
+        "    Properties: {RoleArn: !If [IsProd, !Sub '${Role.Arn}', !Ref AWS::NoValue]}\n"
+        "  Shadowed:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub ['${Role}', {Role: 'arn:aws:iam::1:role/y'}]}\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert {b.function: b.role for b in grants.bindings} == {
+        "BySub": "Role", "BySubList": "Role", "ByIf": "Role", "Flow": "Role",
+        "Shadowed": "arn:aws:iam::1:role/y"}

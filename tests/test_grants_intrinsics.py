@@ -6,7 +6,7 @@ import pytest
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
-from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.intrinsics import TemplateResolver, check_expansion
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.notices import Notices
 
@@ -23,6 +23,8 @@ Conditions:
   Both: !And [!Condition IsProd, !Equals [!Ref Secret, x]]
 Mappings:
   Sizes: {dev: {Table: small}}
+  Accounts:
+    111122223333: {Bucket: acct-bucket, 443: https}
 Resources:
   Table: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub "orders-${Stage}"}}
   Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: jobs}}
@@ -78,6 +80,9 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!Join [',', !Ref Ids]", "a,b"),
     ("!Select [1, !Split ['/', 'x/y/z']]", "y"),
     ("!FindInMap [Sizes, !Ref Stage, Table]", "small"),
+    # keys YAML reads as numbers match as the text CloudFormation sees
+    ("!FindInMap [Accounts, !Ref AWS::AccountId, Bucket]", "acct-bucket"),
+    ("!FindInMap [Accounts, '111122223333', 443]", "https"),
     ("!If [IsProd, big, small]", "small"),
     ("!If [NotProd, [a], [b]]", ["a"]),
     ("[a, !If [IsProd, b, !Ref AWS::NoValue], c]", ["a", "c"]),
@@ -143,3 +148,27 @@ def test_every_use_of_an_unresolved_value_is_counted() -> None:
     value, notices = resolve("[!GetAtt Anonymous.Arn, !Sub '${Anonymous.Arn}/*']")
     assert value == ["<unresolved:GetAtt Anonymous.Arn>", "<unresolved:Sub ${Anonymous.Arn}/*>"]
     assert notices.count("unresolved-value") == 2
+
+
+def test_an_import_value_given_in_the_parameters_is_that_value() -> None:
+    # The unresolved warning says "pass the value in the parameters": doing so works.
+    value, notices = resolve("!ImportValue shared-arn", {"shared-arn": "arn:aws:sns:x:1:t"})
+    assert value == "arn:aws:sns:x:1:t"
+    assert len(notices) == 0
+
+
+def test_expansion_is_measured_once_per_shared_node() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = loads_cfn_yaml("\n".join(lines))  # 10**9 values once expanded
+    with pytest.raises(UserError, match=r"bomb\.yaml: .*alias bomb"):
+        check_expansion(bomb, "bomb.yaml")
+    # counted as the resolver counts: (1 + 2) + (1 + 10) + (1 + 10 + 10 * 11) values
+    small = loads_cfn_yaml("\n".join(lines[:2]))
+    check_expansion(small, "small.yaml", max_values=135)
+    with pytest.raises(UserError):
+        check_expansion(small, "small.yaml", max_values=134)
+    resolver = TemplateResolver(small, ResolveContext(), Notices(), "small.yaml",
+                                max_values=134)
+    with pytest.raises(UserError):
+        resolver.resolve(small)

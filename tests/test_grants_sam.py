@@ -118,3 +118,44 @@ def test_translation_leaves_global_yaml_alone(app: Path) -> None:
     sam.load(app, ResolveContext(), Notices())
     with pytest.raises(yaml.constructor.ConstructorError):
         yaml.safe_load("a: !Ref b")
+
+
+def test_a_role_sam_creates_unless_one_is_given_is_bound(tmp_path: Path) -> None:
+    # Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue] — SAM writes the function's
+    # Role as Fn::If [HasRole, "", GetAtt FnRole.Arn] and applies Policies to FnRole.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Parameters:\n  RoleArn: {Type: String, Default: ''}\n"
+        "Conditions:\n  HasRole: !Not [!Equals [!Ref RoleArn, '']]\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Handler: index.handler\n      Runtime: python3.12\n      CodeUri: src/\n"
+        "      Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue]\n"
+        "      Policies:\n        - DynamoDBReadPolicy: {TableName: orders}\n")
+    notices = Notices()
+    grants = sam.load(path, ResolveContext(), notices)
+    assert [(b.function, b.role) for b in grants.bindings] == [("Fn", "FnRole")]
+    assert [p.name for p in grants.roles["FnRole"].policies] == [
+        "FnRolePolicy0", "AWSLambdaBasicExecutionRole"]
+    assert notices.count("sam-policies-ignored") == 0
+
+
+def test_an_alias_bomb_is_refused_before_the_translator_walks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 9 levels of 9 aliases (81, within the loader's limit) expand to 9**9 values: the
+    # translator would hang on them; the template is refused like plain CloudFormation.
+    lines = ["Transform: AWS::Serverless-2016-10-31", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    lines += ["Resources:", "  Fn:", "    Type: AWS::Serverless::Function",
+              "    Properties: {Handler: a.b, Runtime: python3.12, CodeUri: src/, "
+              "Policies: *a8}"]
+    path = tmp_path / "template.yaml"
+    path.write_text("\n".join(lines) + "\n")
+
+    def translate(*args: object) -> None:
+        raise AssertionError("the translator was given an alias bomb")
+
+    monkeypatch.setattr(sam, "translate", translate)
+    with pytest.raises(UserError, match=r"template\.yaml: the template expands .* alias bomb"):
+        sam.load(path, ResolveContext(), Notices())

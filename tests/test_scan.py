@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -493,3 +494,141 @@ def test_sarif_fallback_location_is_the_running_workflow_file() -> None:
     assert _workflow_file({**environ, "GITHUB_WORKFLOW_REF": "org/shared/.github/workflows/"
                            "g.yml@v1"}) is None
     assert _workflow_file({}) is None
+
+
+ORDERS = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+
+
+def _scan_template(
+    repo: Path, capsys: pytest.CaptureFixture[str], template: str, config: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """Scan one template against a trace of function "orders" reading table "orders"."""
+    (repo / ".git").mkdir(exist_ok=True)
+    (repo / "template.yaml").write_text(template)
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("orders", "orders", 1)]}))
+    (repo / ".leastpriv.yml").write_text(config or "{}\n")
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert out, err
+    report: dict[str, Any] = json.loads(out)
+    return code, report
+
+
+def _verdicts(report: dict[str, Any]) -> set[tuple[str, str, str, bool]]:
+    return {(f["kind"], f["action"], f["resource"], f["conditional"])
+            for f in report["findings"]}
+
+
+def test_an_import_value_set_in_the_config_parameters_is_judged(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The export names another table: the use of "orders" is definitely missing, not
+    # "may be missing" behind an unresolved value.
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: orders-role\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n              - Effect: Allow\n"
+        "                Action: dynamodb:GetItem\n"
+        "                Resource: !ImportValue shared-table-arn\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    config = ("parameters:\n"
+              "  shared-table-arn: arn:aws:dynamodb:eu-west-1:123456789012:table/other\n")
+    code, report = _scan_template(repo, capsys, template, config)
+    assert code == 1
+    assert _verdicts(report) == {
+        ("missing", "dynamodb:GetItem", ORDERS, False),
+        ("excess", "dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/other",
+         False)}
+    assert not any(w["code"] == "unresolved-value" for w in report["warnings"])
+
+
+def test_a_policy_attached_to_roles_behind_a_decided_condition_grants_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Roles: !If [IsProd, [!Ref Role], []] with IsProd true: the use is allowed.
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  P:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: attached\n"
+        "      Roles: !If [IsProd, [!Ref Role], []]\n"
+        "      PolicyDocument:\n        Statement:\n          - Effect: Allow\n"
+        "            Action: dynamodb:GetItem\n"
+        f"            Resource: {ORDERS}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 0
+    assert _verdicts(report) == set()
+    assert report["coverage"]["roles"] == ["Role"]
+
+
+def test_grants_that_resolve_to_no_value_leave_a_use_definitely_missing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dev-only grants are AWS::NoValue in prod: nothing allows the use, so it is missing
+    # and fails the gate (not "may be missing" behind an unknown placeholder policy).
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n  Env: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsDev: !Equals [!Ref Env, dev]\nResources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: orders-role\n      AssumeRolePolicyDocument: {}\n"
+        "      Policies: !If\n        - IsDev\n"
+        "        - [{PolicyName: dev, PolicyDocument: {Statement: "
+        "{Effect: Allow, Action: 'dynamodb:*', Resource: '*'}}}]\n"
+        "        - !Ref AWS::NoValue\n"
+        "      ManagedPolicyArns:\n"
+        "        - !If [IsDev, 'arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess', "
+        "!Ref AWS::NoValue]\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 1
+    assert _verdicts(report) == {("missing", "dynamodb:GetItem", ORDERS, False)}
+
+
+def test_a_managed_policy_of_the_template_named_by_policy_arn_grants_the_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        "  Reads:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument:\n        Statement:\n          - Effect: Allow\n"
+        f"            Action: dynamodb:GetItem\n            Resource: {ORDERS}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: {}\n"
+        "      ManagedPolicyArns: [!GetAtt Reads.PolicyArn]\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Role: !GetAtt Role.Arn\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 0
+    assert _verdicts(report) == set()  # not "may be missing" behind an unknown policy
+
+
+def test_a_function_whose_role_sam_creates_under_a_condition_is_judged(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The function's Role is an Fn::If SAM decides to its generated role: the use of a
+    # table its policies do not name is missing (not "no verdict" for an unknown role).
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n"
+        "Parameters:\n  RoleArn: {Type: String, Default: ''}\n"
+        "Conditions:\n  HasRole: !Not [!Equals [!Ref RoleArn, '']]\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: orders\n      Handler: index.handler\n"
+        "      Runtime: python3.12\n      CodeUri: src/\n"
+        "      Role: !If [HasRole, !Ref RoleArn, !Ref AWS::NoValue]\n"
+        "      Policies:\n        - DynamoDBReadPolicy: {TableName: bills}\n")
+    code, report = _scan_template(repo, capsys, template)
+    assert code == 1
+    assert {(f["kind"], f["resource"]) for f in report["findings"]
+            if f["kind"] != "excess" and f["resource"] != "*"} == {("missing", ORDERS)}
+    assert {f["role"] for f in report["findings"]} == {"FnRole"}
+    assert not any(w["code"] in ("unknown-role", "sam-policies-ignored")
+                   for w in report["warnings"])

@@ -9,7 +9,8 @@ dropped and never replaced by a wildcard.
 
 Overrides may also name resources: ``parameters["Table"]`` is what ``!Ref Table`` gives
 and ``parameters["Table.Arn"]`` what ``!GetAtt Table.Arn`` gives, for physical names
-CloudFormation generates.
+CloudFormation generates; ``parameters["shared-arn"]`` is what ``!ImportValue shared-arn``
+gives (an export of another stack).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import ResolveContext
@@ -49,6 +50,7 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
+_MISSING: Any = object()
 _CONTAINERS = (dict, list)
 
 
@@ -71,6 +73,38 @@ def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
         for name, entry in raw["types"].items()
     }
     return types, dict(raw["property_defaults"])
+
+
+def check_expansion(template: Any, file: str, max_values: int = MAX_NODES) -> None:
+    """Refuse a template whose aliases expand past ``max_values`` values (counted as
+    :meth:`TemplateResolver.resolve` counts them) before anything walks it expanded —
+    the SAM translator would hang on an alias bomb. Linear in the distinct nodes: the
+    size of a node that aliases share is computed once."""
+    if _expanded_size(template, {}, max_values) > max_values:
+        raise _alias_bomb(max_values, file)
+
+
+def _expanded_size(value: Any, sizes: dict[int, int], limit: int) -> int:
+    if not isinstance(value, _CONTAINERS):
+        return 0
+    known = sizes.get(id(value))
+    if known is not None:
+        return known
+    size = 1 + len(value)
+    for item in value.values() if isinstance(value, dict) else value:
+        size += _expanded_size(item, sizes, limit)
+        if size > limit:
+            break  # already refused; stop adding
+    sizes[id(value)] = size
+    return size
+
+
+def _alias_bomb(max_values: int, file: str) -> UserError:
+    return UserError(
+        f"the template expands to more than {max_values} values (a YAML alias bomb?); "
+        "remove the repeated aliases",
+        where=file,
+    )
 
 
 def is_intrinsic(value: object) -> bool:
@@ -119,11 +153,7 @@ class TemplateResolver:
             return value
         self._nodes += 1 + len(value)  # counts scalars too
         if self._nodes > self.max_values:
-            raise UserError(
-                f"the template expands to more than {self.max_values} values (a YAML alias "
-                "bomb?); remove the repeated aliases",
-                where=self.file,
-            )
+            self._refuse_bomb()
         resolve = self.resolve
         if not is_dict:
             items = []
@@ -147,6 +177,31 @@ class TemplateResolver:
             if item is not NO_VALUE:
                 out[key] = item
         return out
+
+    def choose(self, value: Any, line: int | None = None) -> Any:
+        """``value`` with each decided ``Fn::If`` replaced by its branch and
+        ``AWS::NoValue`` dropped (``NO_VALUE`` if nothing is left), at the top and in list
+        items; other intrinsics stay as written, so a ``Ref`` to a resource can still be
+        told from the name it resolves to. An undecidable ``Fn::If`` stays too."""
+        if isinstance(value, list):
+            self._nodes += 1 + len(value)
+            if self._nodes > self.max_values:
+                self._refuse_bomb()
+            chosen = (self.choose(item, line) for item in value)
+            return [item for item in chosen if item is not NO_VALUE]
+        if not isinstance(value, Mapping) or len(value) != 1:
+            return value
+        (key, argument), = value.items()
+        line = line_of(value) or line
+        if key == "Ref" and argument == "AWS::NoValue":
+            return NO_VALUE
+        if key == "Fn::If" and isinstance(argument, list) and len(argument) == 3 and (
+            isinstance(argument[0], str)
+        ):
+            decided = self.condition(argument[0], line)
+            if decided is not None:
+                return self.choose(argument[1] if decided else argument[2], line)
+        return value
 
     def condition(self, name: str, line: int | None = None) -> bool | None:
         """A named condition's value; ``None`` when it depends on something unknown."""
@@ -414,10 +469,10 @@ class TemplateResolver:
         if any(key is None for key in keys):
             return unresolved(f"FindInMap {_short(argument)}")
         map_name, top, second = (str(key) for key in keys)
-        entry = self._section("Mappings").get(map_name, {})
-        entry = entry.get(top, {}) if isinstance(entry, Mapping) else {}
-        if isinstance(entry, Mapping) and second in entry:
-            return self.resolve(entry[second], line)
+        entry = _entry(_entry(self._section("Mappings"), map_name), top)
+        found = _entry(entry, second)
+        if found is not _MISSING:
+            return self.resolve(found, line)
         default = argument[3] if len(argument) == 4 else None
         if isinstance(default, Mapping) and "DefaultValue" in default:
             return self.resolve(default["DefaultValue"], line)
@@ -448,7 +503,10 @@ class TemplateResolver:
     def _deploy_time(self, name: str) -> Any:
         def handler(resolver: TemplateResolver, argument: Any, line: int | None) -> Any:
             if name == "ImportValue":
-                shown = resolver.text(argument, line) or _short(argument)
+                export = resolver.text(argument, line)
+                if export is not None and export in resolver.context.parameters:
+                    return resolver.context.parameters[export]
+                shown = export or _short(argument)
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
                                             "stack; pass the value in the parameters")
             return resolver._unresolved(name, line, "known only at deploy time")
@@ -492,6 +550,9 @@ class TemplateResolver:
 
     # -- helpers ------------------------------------------------------------------------
 
+    def _refuse_bomb(self) -> NoReturn:
+        raise _alias_bomb(self.max_values, self.file)
+
     def _unresolved(self, description: str, line: int | None, why: str) -> str:
         self.notices.add("unresolved-value", _UNRESOLVED,
                          self._where(line, f"{description}: {why}"))
@@ -499,6 +560,23 @@ class TemplateResolver:
 
     def _where(self, line: int | None, what: str) -> str:
         return f"{self.file}:{line}: {what}" if line else f"{self.file}: {what}"
+
+
+def _entry(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` comparing keys as text (YAML reads ``123456789012:`` as a number,
+    CloudFormation as a string); ``_MISSING`` if absent."""
+    if not isinstance(mapping, Mapping):
+        return _MISSING
+    if key in mapping:
+        return mapping[key]
+    for name, value in mapping.items():
+        if isinstance(name, int | float | bool) and _scalar_text(name) == key:
+            return value
+    return _MISSING
+
+
+def _scalar_text(value: int | float | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _short(value: Any) -> str:

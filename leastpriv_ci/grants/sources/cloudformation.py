@@ -18,7 +18,7 @@ from typing import Any
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
-from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
@@ -39,6 +39,7 @@ PRIORITY = 20
 SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+_WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
@@ -105,6 +106,7 @@ class _Builder:
     roles: dict[str, Role] = field(default_factory=dict)
     role_keys: dict[str, str] = field(default_factory=dict)  # logical ID → role key
     managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
+    managed_arns: dict[str, Policy] = field(default_factory=dict)  # its ARN, when known
 
 
 def grants_from_template(
@@ -123,8 +125,10 @@ def grants_from_template(
     }
     for logical, resource in resources.items():
         if resource.get("Type") == "AWS::IAM::ManagedPolicy":
-            builder.managed[logical] = _template_policy(builder, logical, resource,
-                                                       "ManagedPolicyName")
+            policy = _template_policy(builder, logical, resource, "ManagedPolicyName")
+            builder.managed[logical] = policy
+            if policy.origin.policy_arn:
+                builder.managed_arns[policy.origin.policy_arn] = policy
     for logical, resource in resources.items():
         if resource.get("Type") == "AWS::IAM::Role":
             _add_role(builder, logical, resource)
@@ -164,7 +168,7 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     origin = Origin(file=builder.file, line=line, logical_id=logical)
     policies: list[Policy] = []
     inline = resolver.resolve(props.get("Policies", []), line)
-    for entry in inline if isinstance(inline, list) else [inline]:
+    for entry in _items(inline):
         policies.append(_inline_policy(builder, entry, origin))
     raw_managed = props.get("ManagedPolicyArns", [])
     for i, entry in enumerate(raw_managed if isinstance(raw_managed, list) else [raw_managed]):
@@ -178,6 +182,13 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     builder.role_keys[logical] = key
     builder.roles[key] = Role(key=key, name=name, policies=tuple(policies), boundary=boundary,
                               origin=origin)
+
+
+def _items(value: Any) -> list[Any]:
+    """A resolved property as a list: ``AWS::NoValue`` is no item (not an unknown one)."""
+    if value is NO_VALUE:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _inline_policy(builder: _Builder, entry: Any, role_origin: Origin) -> Policy:
@@ -195,20 +206,38 @@ def _managed_reference(
     builder: _Builder, entry: Any, role_origin: Origin, line: int | None
 ) -> list[Policy]:
     line = line_of(entry) or line
-    ref = entry.get("Ref") if isinstance(entry, Mapping) and len(entry) == 1 else None
-    if isinstance(ref, str) and ref in builder.managed:
-        return [builder.managed[ref]]
-    value = builder.resolver.resolve(entry, line)
-    values = value if isinstance(value, list) else [value]
     policies = []
-    for item in values:
-        origin = replace(role_origin, line=line)
-        if not isinstance(item, str) or is_unresolved(item):
-            shown = item if isinstance(item, str) else unresolved("managed policy ARN")
-            policies.append(placeholder(shown, origin))
-        else:
-            policies.append(managed_policy(item, origin, builder.notices))
+    for chosen in _items(builder.resolver.choose(entry, line)):
+        template = _template_managed(builder, chosen)
+        if template is not None:
+            policies.append(template)
+            continue
+        for item in _items(builder.resolver.resolve(chosen, line)):
+            policies.append(_managed_by_arn(builder, item, replace(role_origin, line=line)))
     return policies
+
+
+def _template_managed(builder: _Builder, node: Any) -> Policy | None:
+    """The template's managed policy a ``Ref``/``Fn::GetAtt X.PolicyArn`` names."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        return None
+    (function, argument), = node.items()
+    target = None
+    if function == "Ref":
+        target = argument
+    elif function == "Fn::GetAtt":
+        parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
+        target = parts[0] if len(parts) == 2 and parts[1] == "PolicyArn" else None
+    return builder.managed.get(target) if isinstance(target, str) else None
+
+
+def _managed_by_arn(builder: _Builder, item: Any, origin: Origin) -> Policy:
+    if not isinstance(item, str) or is_unresolved(item):
+        shown = item if isinstance(item, str) else unresolved("managed policy ARN")
+        return placeholder(shown, origin)
+    if item in builder.managed_arns:  # written out, the ARN of a policy in this template
+        return builder.managed_arns[item]
+    return managed_policy(item, origin, builder.notices)
 
 
 def _template_policy(
@@ -252,9 +281,8 @@ def _unresolved_statement(marker: str, origin: Origin) -> LocatedDict:
 
 def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[str, Any]) -> None:
     line = line_of(resource)
-    for target in targets if isinstance(targets, list) else []:
-        ref = target.get("Ref") if isinstance(target, Mapping) and len(target) == 1 else None
-        key = builder.role_keys.get(ref) if isinstance(ref, str) else None
+    for target in _attach_targets(builder, policy, targets, line):
+        key = _template_role(builder, target)
         if key is None:
             name = builder.resolver.text(target, line)
             key = _role_key_by_name(builder, name) if name else unresolved(f"role {target!r}")
@@ -264,6 +292,67 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
             role = Role(key=key, name=name, policies=(), origin=policy.origin)
         builder.roles[key] = Role(role.key, role.name, (*role.policies, policy), role.boundary,
                                   role.origin, role.source)
+
+
+def _attach_targets(builder: _Builder, policy: Policy, targets: Any, line: int | None) -> list[Any]:
+    """The role names a policy's ``Roles`` lists, as written (``Ref`` kept) with the
+    decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped."""
+    chosen = builder.resolver.choose(targets, line)
+    if isinstance(chosen, Mapping) and not _is_if(chosen):
+        chosen = builder.resolver.resolve(chosen, line)  # e.g. a list parameter
+    absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
+    items = chosen if isinstance(chosen, list) else [] if absent else [chosen]
+    decided = []
+    for item in items:
+        if _is_if(item):
+            builder.notices.add(
+                "attachment-undecided",
+                "a policy is attached to a role only under a condition that cannot be "
+                "decided offline; it is not counted as attached (set the parameters the "
+                "condition depends on)",
+                f"{builder.file}:{line_of(item) or line}: {policy.origin.logical_id} "
+                f"Roles If {_short_condition(item)}",
+            )
+        else:
+            decided.append(item)
+    return decided
+
+
+def _is_if(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and "Fn::If" in value
+
+
+def _short_condition(value: Mapping[str, Any]) -> str:
+    argument = value["Fn::If"]
+    return str(argument[0]) if isinstance(argument, list) and argument else "?"
+
+
+def _template_role(builder: _Builder, node: Any) -> str | None:
+    """The key of the template role a ``Ref``/``Fn::GetAtt``, or a ``Fn::Sub`` that is
+    only ``${Role.Arn}`` or ``${Role}``, names (``None``: no such)."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        return None
+    (function, argument), = node.items()
+    target = None
+    if function == "Fn::GetAtt":
+        target = argument[0] if isinstance(argument, list) and argument else (
+            str(argument).split(".")[0])
+    elif function == "Ref":
+        target = argument
+    elif function == "Fn::Sub":
+        target = _sub_target(argument)
+    return builder.role_keys.get(target) if isinstance(target, str) else None
+
+
+def _sub_target(argument: Any) -> str | None:
+    """The resource a ``Fn::Sub`` of exactly ``${X}``/``${X.Arn}`` refers to."""
+    variables: Any = {}
+    if isinstance(argument, list) and len(argument) == 2:
+        argument, variables = argument
+    match = _WHOLE_SUB.fullmatch(argument) if isinstance(argument, str) else None
+    if match is None or not isinstance(variables, Mapping) or match.group(1) in variables:
+        return None
+    return match.group(1)
 
 
 def _role_key_by_name(builder: _Builder, name: str) -> str:
@@ -299,20 +388,14 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
 
 
 def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
-    """The key of the role a ``Role``/``TaskRoleArn`` value names."""
-    if isinstance(raw, Mapping) and len(raw) == 1:
-        (key, argument), = raw.items()
-        target = None
-        if key == "Fn::GetAtt":
-            target = argument[0] if isinstance(argument, list) else str(argument).split(".")[0]
-        elif key == "Ref":
-            target = argument
-        if isinstance(target, str) and target in builder.role_keys:
-            return builder.role_keys[target]
-    value = builder.resolver.resolve(raw, line)
-    if isinstance(value, str) and value in builder.roles:
-        return value
-    if isinstance(value, str):
+    """The key of the role a ``Role``/``TaskRoleArn`` value names (through a decided
+    ``Fn::If``, as SAM writes a function's ``Role`` when it may create the role)."""
+    chosen = builder.resolver.choose(raw, line)
+    key = _template_role(builder, chosen)
+    if key is not None:
+        return key
+    value = builder.resolver.resolve(chosen, line)
+    if isinstance(value, str) and value:
         return value
     return unresolved(f"role {raw!r}")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line
+from leastpriv_ci.grants.intrinsics import check_expansion
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.grants.sources.cloudformation import (
@@ -69,6 +70,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
         return GrantSet()
     check_resource_types(template["Resources"], str(path))
+    check_expansion(template, str(path))
     # The translator rewrites the resources in place; keep the declarations with their lines.
     source = copy.deepcopy(template["Resources"])
     globals_ = copy.deepcopy(template.get("Globals"))
@@ -144,7 +146,7 @@ def _map_lines(
         ):
             continue
         props = declaration.get("Properties") or LocatedDict()
-        if "Role" in props and "Policies" in props:
+        if "Role" in props and "Policies" in props and not _may_create_role(props["Role"]):
             notices.add(
                 "sam-policies-ignored",
                 "a SAM function with Role ignores its Policies; remove them or drop Role",
@@ -154,6 +156,14 @@ def _map_lines(
         if f"{logical}Role" in source or not isinstance(role, Mapping):
             continue
         _map_role(resources, f"{logical}Role", declaration, props, globals_)
+
+
+def _may_create_role(role: Any) -> bool:
+    """``Role: !If [C, ..., !Ref AWS::NoValue]``: SAM creates the role (with the
+    function's ``Policies``) when the branch taken is ``AWS::NoValue``."""
+    argument = role.get("Fn::If") if isinstance(role, Mapping) and len(role) == 1 else None
+    return isinstance(argument, list) and len(argument) == 3 and any(
+        branch == {"Ref": "AWS::NoValue"} for branch in argument[1:])
 
 
 def _map_role(
