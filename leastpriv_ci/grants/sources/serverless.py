@@ -441,10 +441,10 @@ class _Service:
                       origin=here)
 
     def statement(self, raw: Any, index: int, policy: str, origin: Origin) -> Statement | None:
+        value = self.cfn(raw)  # outside the try: a value too large to expand is fatal
+        if isinstance(value, LocatedDict) and value.line is None:
+            value.line = origin.line
         try:
-            value = self.cfn(raw)
-            if isinstance(value, LocatedDict) and value.line is None:
-                value.line = origin.line
             return parse_statement(value, index=index, policy_name=policy, origin=origin,
                                    notices=self.notices)
         except UserError as exc:
