@@ -190,6 +190,17 @@ class _Service:
             plugins = plugins.get("modules", [])
         return isinstance(plugins, list) and PER_FUNCTION_PLUGIN in plugins
 
+    def plugin_config(self) -> Mapping[str, Any]:
+        """``custom.serverless-iam-roles-per-function`` (``{}`` when not set)."""
+        plugin = self.vars.get(f"custom.{PER_FUNCTION_PLUGIN}", {})
+        return plugin if isinstance(plugin, Mapping) else {}
+
+    def plugin_roles(self, functions: Mapping[str, Any]) -> bool:
+        """Whether the plugin makes any per-function role (it then touches the shared one)."""
+        return self.uses_plugin() and any(
+            isinstance(f, Mapping) and f.get("iamRoleStatements") is not None
+            and f.get("role") is None for f in functions.values())
+
     # -- the shared role ------------------------------------------------------------------
 
     def role_config(self, provider: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -220,6 +231,18 @@ class _Service:
                              f"{self.path}:{line_of(statements) or ''} {label}")
             return []
         return list(statements)
+
+    def shared_boundary(self, provider: Mapping[str, Any]) -> tuple[Any, object]:
+        """The shared role's boundary and where it is written, in the framework's order:
+        ``iam.role.permissionsBoundary``, ``iam.role.permissionBoundary``, then the legacy
+        ``provider.rolePermissionsBoundary`` (``mergeIamTemplates``)."""
+        config = self.role_config(provider)
+        for value, anchor in ((config.get("permissionsBoundary"), config),
+                              (config.get("permissionBoundary"), config),
+                              (provider.get("rolePermissionsBoundary"), provider)):
+            if value:
+                return value, anchor
+        return None, provider
 
     def shared_role_key(self, provider: Mapping[str, Any]) -> str:
         config = self.role_config(provider)
@@ -258,10 +281,14 @@ class _Service:
             managed_list.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
         policies = [self.policy(policy_name, raw)]
         policies.extend(self.managed(managed_list, anchor))
-        boundary = config.get("permissionsBoundary") if config else None
+        boundary, boundary_anchor = self.shared_boundary(provider)
+        plugin_boundary = self.plugin_config().get("iamGlobalPermissionsBoundary")
+        if plugin_boundary and self.plugin_roles(functions):
+            # The plugin sets its global boundary on the shared role too, once it makes a role.
+            boundary, boundary_anchor = plugin_boundary, self.plugin_config()
         self.roles[key] = Role(
             key=key, name=key.rsplit("/", 1)[-1], policies=tuple(policies),
-            boundary=self.boundary(boundary, anchor), origin=role_origin,
+            boundary=self.boundary(boundary, boundary_anchor), origin=role_origin,
         )
 
     # -- per-function roles (serverless-iam-roles-per-function) ---------------------------
@@ -269,8 +296,7 @@ class _Service:
     def per_function_role(self, key: str, deployed: str, function: Mapping[str, Any],
                           provider: Mapping[str, Any]) -> str:
         defaults = _defaults()
-        plugin = self.vars.get(f"custom.{PER_FUNCTION_PLUGIN}", {})
-        plugin = plugin if isinstance(plugin, Mapping) else {}
+        plugin = self.plugin_config()
         name = function.get("iamRoleStatementsName") or self.per_function_role_name(key)
         role_key = role_arn(self.context, str(name))
         logical = _normalised(key) + SHARED_ROLE
@@ -288,12 +314,18 @@ class _Service:
         managed: list[Any] = []
         if function.get("vpc") or provider.get("vpc"):
             managed.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
-        boundary = function.get("iamPermissionsBoundary") or plugin.get(
-            "iamGlobalPermissionsBoundary")
+        # The plugin clones the shared role, boundary included, then lets the function's
+        # iamPermissionsBoundary, else its iamGlobalPermissionsBoundary, replace it.
+        boundary, boundary_anchor = self.shared_boundary(provider)
+        for value, anchor in ((function.get("iamPermissionsBoundary"), function),
+                              (plugin.get("iamGlobalPermissionsBoundary"), plugin)):
+            if value:
+                boundary, boundary_anchor = value, anchor
+                break
         self.roles[role_key] = Role(
             key=role_key, name=str(name),
             policies=(self.policy(policy_name, raw), *self.managed(managed, function)),
-            boundary=self.boundary(boundary, function),
+            boundary=self.boundary(boundary, boundary_anchor),
             origin=self.origin(function, logical_id=logical),
         )
         return role_key
