@@ -387,3 +387,47 @@ def test_without_a_plugin_boundary_per_function_roles_inherit_the_shared_one(
         "functions:\n  own:\n    handler: h\n    iamRoleStatements: []\n")
     grants, _ = _load(tmp_path / "serverless.yml")
     assert _boundary(_role(grants, "s-dev-own-us-east-1-lambdaRole")) == f"{arn}shared"
+
+
+def test_a_policy_attached_by_role_name_counts_for_a_custom_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # WritePolicy's Roles name the role by its RoleName, as CloudFormation requires.
+    code, findings = _scan("attached_by_name", tmp_path, monkeypatch, capsys)
+    assert code == 0
+    assert not any(kind == "missing" for kind, _, _ in findings)
+
+
+def test_policies_attach_to_a_custom_role_by_logical_id_or_name(tmp_path: Path) -> None:
+    statement = ("        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+                 "              Action: {action}\n              Resource: '*'\n")
+
+    def policy(logical: str, kind: str, target: str, action: str) -> str:
+        key = "RoleName" if kind == "RolePolicy" else "Roles"
+        value = target if kind == "RolePolicy" else f"[{target}]"
+        return (f"    {logical}:\n      Type: AWS::IAM::{kind}\n      Properties:\n"
+                f"        PolicyName: {logical}\n        {key}: {value}\n"
+                + statement.format(action=action))
+
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n"
+        "functions:\n  f:\n    handler: h\n    role: AppRole\n"
+        "resources:\n  Resources:\n"
+        "    AppRole:\n      Type: AWS::IAM::Role\n      Properties:\n"
+        "        RoleName: ${self:service}-app\n"
+        + policy("ByRef", "Policy", "!Ref AppRole", "sqs:SendMessage")
+        + policy("ByName", "ManagedPolicy", "s-app", "sqs:ReceiveMessage")
+        + policy("ByJoin", "Policy", "!Join ['-', [s, app]]", "sqs:ChangeMessageVisibility")
+        + policy("BySub", "Policy", "!Sub '${AWS::StackName}'", "sqs:DeleteMessage")
+        + policy("Inline", "RolePolicy", "s-app", "s3:GetObject")
+        + policy("InlineByRef", "RolePolicy", "!Ref AppRole", "s3:PutObject")
+        + policy("Other", "RolePolicy", "other-role", "s3:DeleteObject")
+        + policy("OtherRef", "Policy", "!Ref OtherRole", "s3:ListBucket"))
+    grants, _ = _load(tmp_path / "serverless.yml")
+    role = _role(grants, "s-app")
+    # BySub names the stack (s-dev), not the role; Other and OtherRef name other roles.
+    assert [(p.name, p.statements[0].actions) for p in role.policies] == [
+        ("ByRef", ("sqs:SendMessage",)), ("ByName", ("sqs:ReceiveMessage",)),
+        ("ByJoin", ("sqs:ChangeMessageVisibility",)), ("Inline", ("s3:GetObject",)),
+        ("InlineByRef", ("s3:PutObject",)),
+    ]

@@ -38,6 +38,7 @@ FILE_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 SHARED_ROLE = "IamRoleLambdaExecution"
 PER_FUNCTION_PLUGIN = "serverless-iam-roles-per-function"
 _CUSTOM_ROLE_KEYS = ("Fn::GetAtt", "Ref", "Fn::ImportValue", "Fn::Sub", "Fn::Join")
+_ATTACHED_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
 
 
 def detect(path: Path) -> bool:
@@ -412,8 +413,9 @@ class _Service:
         properties = self.cfn(resource.get("Properties") or {})
         properties = properties if isinstance(properties, Mapping) else {}
         name = properties.get("RoleName")
-        key = role_arn(self.context, name, str(properties.get("Path") or "/")) \
-            if isinstance(name, str) and not is_unresolved(name) else logical
+        role_name = name if isinstance(name, str) and not is_unresolved(name) else None
+        key = role_arn(self.context, role_name, str(properties.get("Path") or "/")) \
+            if role_name is not None else logical
         if key in self.roles:
             return key
         policies: list[Policy] = []
@@ -424,7 +426,7 @@ class _Service:
                 policies.append(self.document_policy(item.get("PolicyDocument"), policy_name,
                                                      logical, item))
         for other_id, other in self.resources.items():
-            policies.extend(self.attached_policies(other_id, other, logical))
+            policies.extend(self.attached_policies(other_id, other, logical, role_name))
         managed = properties.get("ManagedPolicyArns")
         policies.extend(self.managed(managed if isinstance(managed, list) else [], resource))
         self.roles[key] = Role(
@@ -434,21 +436,36 @@ class _Service:
         )
         return key
 
-    def attached_policies(self, logical: str, resource: Any, role: str) -> list[Policy]:
-        """``AWS::IAM::Policy``/``ManagedPolicy`` resources whose ``Roles`` name ``role``."""
-        if not isinstance(resource, Mapping) or resource.get("Type") not in (
-                "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+    def attached_policies(self, logical: str, resource: Any, role: str,
+                          role_name: str | None) -> list[Policy]:
+        """The policy of ``resource`` if it is attached to the role ``role`` (a logical ID
+        whose ``RoleName`` is ``role_name``): an ``AWS::IAM::Policy``/``ManagedPolicy``
+        whose ``Roles`` name it, or an ``AWS::IAM::RolePolicy`` whose ``RoleName`` does."""
+        kind = resource.get("Type") if isinstance(resource, Mapping) else None
+        if kind not in _ATTACHED_POLICY_TYPES:
             return []
         properties = resource.get("Properties") or {}
-        roles = properties.get("Roles") if isinstance(properties, Mapping) else None
-        names = [_referenced_logical_id(r) if isinstance(r, Mapping) else r
-                 for r in (roles if isinstance(roles, list) else [])]
-        if role not in names:
+        if not isinstance(properties, Mapping):
+            return []
+        targets = [properties.get("RoleName")] if kind == "AWS::IAM::RolePolicy" \
+            else properties.get("Roles")
+        if not any(self.names_role(target, role, role_name)
+                   for target in (targets if isinstance(targets, list) else [])):
             return []
         resolved = self.cfn(properties)
         name = resolved.get("PolicyName") or resolved.get("ManagedPolicyName") or logical
         return [self.document_policy(resolved.get("PolicyDocument"), str(name), logical,
                                      resource)]
+
+    def names_role(self, target: Any, logical: str, name: str | None) -> bool:
+        """Whether a ``Roles``/``RoleName`` entry is the role: ``Ref``/``GetAtt`` of its
+        logical ID, or its ``RoleName`` (written out, or built by variables or intrinsics)."""
+        if isinstance(target, Mapping):
+            referenced = _referenced_logical_id(target)
+            if referenced is not None:
+                return referenced == logical
+            target = self.cfn(target)
+        return name is not None and target == name
 
     # -- policies -------------------------------------------------------------------------
 
