@@ -431,3 +431,49 @@ def test_policies_attach_to_a_custom_role_by_logical_id_or_name(tmp_path: Path) 
         ("ByJoin", ("sqs:ChangeMessageVisibility",)), ("Inline", ("s3:GetObject",)),
         ("InlineByRef", ("s3:PutObject",)),
     ]
+
+
+def test_a_managed_policy_of_the_template_is_read_from_its_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # ManagedPolicyArns: [!Ref WritePolicy, !GetAtt ReadPolicy.PolicyArn], both declared in
+    # resources.Resources: PutItem is granted, GetItem granted and unused.
+    code, findings = _scan("template_managed_policy", tmp_path, monkeypatch, capsys)
+    assert code == 0
+    assert findings == {("excess", "write-role", "dynamodb:GetItem")}
+
+
+def test_template_managed_policies_by_reference_everywhere_a_policy_arn_goes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iam:\n    role:\n"
+        "      managedPolicies: [!Ref Shared]\n      permissionsBoundary: !Ref Limit\n"
+        "functions:\n  f:\n    handler: h\n  g:\n    handler: h\n    role: AppRole\n"
+        "resources:\n  Conditions:\n    Never: !Equals [a, b]\n  Resources:\n"
+        "    AppRole:\n      Type: AWS::IAM::Role\n      Properties:\n"
+        "        RoleName: app\n"
+        "        ManagedPolicyArns:\n          - !Ref Shared\n"
+        "          - !If [Never, !Ref Limit, !Ref AWS::NoValue]\n"
+        "        PermissionsBoundary: !GetAtt Limit.PolicyArn\n"
+        "    Shared:\n      Type: AWS::IAM::ManagedPolicy\n      Properties:\n"
+        "        Roles: [!Ref AppRole]\n"  # attached twice: counted once
+        "        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+        "              Action: sqs:SendMessage\n              Resource: '*'\n"
+        "    Limit:\n      Type: AWS::IAM::ManagedPolicy\n      Properties:\n"
+        "        ManagedPolicyName: limit\n"
+        "        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+        "              Action: sqs:*\n              Resource: '*'\n")
+    grants, notices = _load(tmp_path / "serverless.yml")
+    app = _role(grants, "app")
+    assert [(p.name, p.statements[0].actions) for p in app.policies] == [
+        ("Shared", ("sqs:SendMessage",))]
+    assert app.boundary is not None
+    assert app.boundary.statements[0].actions == ("sqs:*",)
+    assert _boundary(app) == f"arn:aws:iam::{ACCOUNT}:policy/limit"
+    shared = _role(grants, "s-dev-us-east-1-lambdaRole")
+    assert [(p.name, p.statements[0].actions) for p in shared.policies[1:]] == [
+        ("Shared", ("sqs:SendMessage",))]
+    assert shared.boundary is not None and shared.boundary.name == "limit"
+    assert notices.count("managed-policy-unresolved") == 0
+    assert notices.count("unresolved-value") == 0

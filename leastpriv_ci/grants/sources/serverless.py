@@ -38,6 +38,7 @@ FILE_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 SHARED_ROLE = "IamRoleLambdaExecution"
 PER_FUNCTION_PLUGIN = "serverless-iam-roles-per-function"
 _CUSTOM_ROLE_KEYS = ("Fn::GetAtt", "Ref", "Fn::ImportValue", "Fn::Sub", "Fn::Join")
+_POLICY_REFERENCES = ("ManagedPolicyArns", "PermissionsBoundary")
 _ATTACHED_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
 
 
@@ -410,7 +411,11 @@ class _Service:
                              "role refers to a logical ID that is not an AWS::IAM::Role in "
                              "resources.Resources", f"{self.path}: {logical}")
             return logical
-        properties = self.cfn(resource.get("Properties") or {})
+        raw = resource.get("Properties")
+        raw = raw if isinstance(raw, Mapping) else {}
+        # Policy references are resolved one by one below: `!Ref MP` of a managed policy in
+        # the template is read from its document, not resolved to an ARN.
+        properties = self.cfn({k: v for k, v in raw.items() if k not in _POLICY_REFERENCES})
         properties = properties if isinstance(properties, Mapping) else {}
         name = properties.get("RoleName")
         role_name = name if isinstance(name, str) and not is_unresolved(name) else None
@@ -425,13 +430,22 @@ class _Service:
                 policy_name = str(item.get("PolicyName") or logical)
                 policies.append(self.document_policy(item.get("PolicyDocument"), policy_name,
                                                      logical, item))
+        attached: set[str] = set()
         for other_id, other in self.resources.items():
-            policies.extend(self.attached_policies(other_id, other, logical, role_name))
-        managed = properties.get("ManagedPolicyArns")
-        policies.extend(self.managed(managed if isinstance(managed, list) else [], resource))
+            found = self.attached_policies(other_id, other, logical, role_name)
+            policies.extend(found)
+            if found:
+                attached.add(other_id)
+        managed = raw.get("ManagedPolicyArns")
+        if managed is not None and not isinstance(managed, list):
+            managed = self.cfn(managed)  # e.g. an Fn::If choosing between lists
+        policies.extend(self.managed(
+            [m for m in (managed if isinstance(managed, list) else [])
+             if not (isinstance(m, Mapping) and _referenced_logical_id(m) in attached)],
+            resource))
         self.roles[key] = Role(
             key=key, name=name if isinstance(name, str) else None, policies=tuple(policies),
-            boundary=self.boundary(properties.get("PermissionsBoundary"), resource),
+            boundary=self.boundary(raw.get("PermissionsBoundary"), resource),
             origin=self.origin(resource, logical_id=logical),
         )
         return key
@@ -502,9 +516,16 @@ class _Service:
             return None
 
     def managed(self, arns: Sequence[Any], anchor: object) -> list[Policy]:
+        """Managed policies by ARN, or by ``Ref``/``GetAtt`` of one in the template."""
         out = []
         for item in arns:
+            template = self.template_managed_policy(item)
+            if template is not None:
+                out.append(template)
+                continue
             arn = self.cfn(item)
+            if arn is None:
+                continue  # Fn::If → AWS::NoValue: no policy
             if not isinstance(arn, str):
                 arn = str(arn)
             out.append(managed_policy(arn, self.origin(anchor), self.notices))
@@ -513,8 +534,31 @@ class _Service:
     def boundary(self, value: Any, anchor: object) -> Policy | None:
         if value is None:
             return None
+        template = self.template_managed_policy(value)
+        if template is not None:
+            return template
         arn = self.cfn(value)
+        if arn is None:
+            return None  # Fn::If → AWS::NoValue: no boundary
         return managed_policy(str(arn), self.origin(anchor), self.notices)
+
+    def template_managed_policy(self, reference: Any) -> Policy | None:
+        """The ``AWS::IAM::ManagedPolicy`` of ``resources.Resources`` that ``reference``
+        (``Ref``, ``!GetAtt X.PolicyArn``) names, read from its own document."""
+        logical = _referenced_logical_id(reference) if isinstance(reference, Mapping) else None
+        resource = self.resources.get(logical) if logical is not None else None
+        if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::IAM::ManagedPolicy":
+            return None
+        properties = self.cfn(resource.get("Properties") or {})
+        properties = properties if isinstance(properties, Mapping) else {}
+        name = properties.get("ManagedPolicyName") or logical
+        policy = self.document_policy(properties.get("PolicyDocument"), str(name), str(logical),
+                                      resource)
+        if properties.get("ManagedPolicyName"):  # else CloudFormation makes up the ARN
+            arn = self.cfn({"Ref": logical})
+            if isinstance(arn, str) and arn.startswith("arn:"):
+                policy = replace(policy, origin=replace(policy.origin, policy_arn=arn))
+        return policy
 
 
 def _is_custom_role(role: Mapping[str, Any]) -> bool:
