@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from leastpriv_ci.cli import main
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import serverless
@@ -27,6 +30,26 @@ def _lines(role: Role) -> list[tuple[int | None, dict[str, object]]]:
 
 def _role(grants: GrantSet, name: str) -> Role:
     return grants.roles[f"arn:aws:iam::{ACCOUNT}:role/{name}"]
+
+
+def _scan(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          capsys: pytest.CaptureFixture[str]) -> tuple[int, set[tuple[str, str, str]]]:
+    """Scan a copy of ``cases/CASE`` (its serverless.yml and traces.json), as the CLI does:
+    the exit code and the (kind, role name, action) of each non-platform finding."""
+    shutil.copytree(DATA / "cases" / case, tmp_path / "repo")
+    (tmp_path / "repo" / ".git").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "serverless.yml",
+                 "--format", "json", "--account", ACCOUNT])
+    out, err = capsys.readouterr()
+    assert out, err
+    findings = {(f["kind"], f["role"].rsplit("/", 1)[-1], f["action"])
+                for f in json.loads(out)["findings"] if f["kind"] != "platform"}
+    return code, findings
+
+
+def _boundary(role: Role) -> str | None:
+    return role.boundary.origin.policy_arn if role.boundary is not None else None
 
 
 def test_detects_serverless_files_by_name(tmp_path: Path) -> None:
@@ -291,3 +314,166 @@ def test_statements_from_a_file_variable_point_into_that_file(tmp_path: Path) ->
     last = _role(grants, "s-dev-us-east-1-lambdaRole").statements[-1]
     assert (last.origin.file, last.origin.line) == (str(tmp_path / "iam" / "statements.yml"), 2)
     assert last.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",)
+
+
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def test_a_per_function_role_keeps_the_shared_roles_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The plugin clones the shared role, boundary included: AWSLambdaBasicExecutionRole
+    # allows no DynamoDB, so the function's own GetItem grant does not take effect.
+    code, findings = _scan("boundary_per_function", tmp_path, monkeypatch, capsys)
+    assert code == 1
+    assert ("missing", "orders-dev-read-us-east-1-lambdaRole", "dynamodb:GetItem") in findings
+
+
+def test_the_legacy_role_permissions_boundary_limits_the_shared_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, findings = _scan("boundary_legacy", tmp_path, monkeypatch, capsys)
+    assert code == 1
+    assert findings == {("missing", "orders-dev-us-east-1-lambdaRole", "dynamodb:GetItem")}
+
+
+@pytest.mark.parametrize(("role", "provider", "expected"), [
+    ("permissionsBoundary: ${self:custom.a}", "", "a"),
+    ("permissionBoundary: ${self:custom.b}", "", "b"),  # the framework's other spelling
+    ("permissionsBoundary: ${self:custom.a}\n      permissionBoundary: ${self:custom.b}",
+     "  rolePermissionsBoundary: ${self:custom.c}\n", "a"),
+    ("permissionBoundary: ${self:custom.b}", "  rolePermissionsBoundary: ${self:custom.c}\n",
+     "b"),
+    ("statements: []", "  rolePermissionsBoundary: ${self:custom.c}\n", "c"),
+])
+def test_shared_role_boundary_follows_the_frameworks_precedence(
+    role: str, provider: str, expected: str, tmp_path: Path,
+) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\ncustom:\n"
+        + "".join(f"  {k}: arn:aws:iam::{ACCOUNT}:policy/{k}\n" for k in "abc")
+        + f"provider:\n  name: aws\n{provider}  iam:\n    role:\n      {role}\n"
+        "functions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    shared = _role(grants, "s-dev-us-east-1-lambdaRole")
+    assert _boundary(shared) == f"arn:aws:iam::{ACCOUNT}:policy/{expected}"
+
+
+def test_per_function_boundaries_follow_the_plugin(tmp_path: Path) -> None:
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/"
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nplugins: [serverless-iam-roles-per-function]\n"
+        f"custom:\n  serverless-iam-roles-per-function:\n"
+        f"    iamGlobalPermissionsBoundary: {arn}global\n"
+        f"provider:\n  name: aws\n  rolePermissionsBoundary: {arn}legacy\n"
+        "functions:\n  plain:\n    handler: h\n"
+        "  own:\n    handler: h\n    iamRoleStatements: []\n"
+        f"    iamPermissionsBoundary: {arn}own\n"
+        "  other:\n    handler: h\n    iamRoleStatements: []\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert _boundary(_role(grants, "s-dev-own-us-east-1-lambdaRole")) == f"{arn}own"
+    assert _boundary(_role(grants, "s-dev-other-us-east-1-lambdaRole")) == f"{arn}global"
+    # Once it makes a role, the plugin sets its global boundary on the shared role too.
+    assert _boundary(_role(grants, "s-dev-us-east-1-lambdaRole")) == f"{arn}global"
+
+
+def test_without_a_plugin_boundary_per_function_roles_inherit_the_shared_one(
+    tmp_path: Path,
+) -> None:
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/"
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nplugins: [serverless-iam-roles-per-function]\n"
+        f"provider:\n  name: aws\n  iam:\n    role:\n      permissionBoundary: {arn}shared\n"
+        "functions:\n  own:\n    handler: h\n    iamRoleStatements: []\n")
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert _boundary(_role(grants, "s-dev-own-us-east-1-lambdaRole")) == f"{arn}shared"
+
+
+def test_a_policy_attached_by_role_name_counts_for_a_custom_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # WritePolicy's Roles name the role by its RoleName, as CloudFormation requires.
+    code, findings = _scan("attached_by_name", tmp_path, monkeypatch, capsys)
+    assert code == 0
+    assert not any(kind == "missing" for kind, _, _ in findings)
+
+
+def test_policies_attach_to_a_custom_role_by_logical_id_or_name(tmp_path: Path) -> None:
+    statement = ("        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+                 "              Action: {action}\n              Resource: '*'\n")
+
+    def policy(logical: str, kind: str, target: str, action: str) -> str:
+        key = "RoleName" if kind == "RolePolicy" else "Roles"
+        value = target if kind == "RolePolicy" else f"[{target}]"
+        return (f"    {logical}:\n      Type: AWS::IAM::{kind}\n      Properties:\n"
+                f"        PolicyName: {logical}\n        {key}: {value}\n"
+                + statement.format(action=action))
+
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n"
+        "functions:\n  f:\n    handler: h\n    role: AppRole\n"
+        "resources:\n  Resources:\n"
+        "    AppRole:\n      Type: AWS::IAM::Role\n      Properties:\n"
+        "        RoleName: ${self:service}-app\n"
+        + policy("ByRef", "Policy", "!Ref AppRole", "sqs:SendMessage")
+        + policy("ByName", "ManagedPolicy", "s-app", "sqs:ReceiveMessage")
+        + policy("ByJoin", "Policy", "!Join ['-', [s, app]]", "sqs:ChangeMessageVisibility")
+        + policy("BySub", "Policy", "!Sub '${AWS::StackName}'", "sqs:DeleteMessage")
+        + policy("Inline", "RolePolicy", "s-app", "s3:GetObject")
+        + policy("InlineByRef", "RolePolicy", "!Ref AppRole", "s3:PutObject")
+        + policy("Other", "RolePolicy", "other-role", "s3:DeleteObject")
+        + policy("OtherRef", "Policy", "!Ref OtherRole", "s3:ListBucket"))
+    grants, _ = _load(tmp_path / "serverless.yml")
+    role = _role(grants, "s-app")
+    # BySub names the stack (s-dev), not the role; Other and OtherRef name other roles.
+    assert [(p.name, p.statements[0].actions) for p in role.policies] == [
+        ("ByRef", ("sqs:SendMessage",)), ("ByName", ("sqs:ReceiveMessage",)),
+        ("ByJoin", ("sqs:ChangeMessageVisibility",)), ("Inline", ("s3:GetObject",)),
+        ("InlineByRef", ("s3:PutObject",)),
+    ]
+
+
+def test_a_managed_policy_of_the_template_is_read_from_its_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # ManagedPolicyArns: [!Ref WritePolicy, !GetAtt ReadPolicy.PolicyArn], both declared in
+    # resources.Resources: PutItem is granted, GetItem granted and unused.
+    code, findings = _scan("template_managed_policy", tmp_path, monkeypatch, capsys)
+    assert code == 0
+    assert findings == {("excess", "write-role", "dynamodb:GetItem")}
+
+
+def test_template_managed_policies_by_reference_everywhere_a_policy_arn_goes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iam:\n    role:\n"
+        "      managedPolicies: [!Ref Shared]\n      permissionsBoundary: !Ref Limit\n"
+        "functions:\n  f:\n    handler: h\n  g:\n    handler: h\n    role: AppRole\n"
+        "resources:\n  Conditions:\n    Never: !Equals [a, b]\n  Resources:\n"
+        "    AppRole:\n      Type: AWS::IAM::Role\n      Properties:\n"
+        "        RoleName: app\n"
+        "        ManagedPolicyArns:\n          - !Ref Shared\n"
+        "          - !If [Never, !Ref Limit, !Ref AWS::NoValue]\n"
+        "        PermissionsBoundary: !GetAtt Limit.PolicyArn\n"
+        "    Shared:\n      Type: AWS::IAM::ManagedPolicy\n      Properties:\n"
+        "        Roles: [!Ref AppRole]\n"  # attached twice: counted once
+        "        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+        "              Action: sqs:SendMessage\n              Resource: '*'\n"
+        "    Limit:\n      Type: AWS::IAM::ManagedPolicy\n      Properties:\n"
+        "        ManagedPolicyName: limit\n"
+        "        PolicyDocument:\n          Statement:\n            - Effect: Allow\n"
+        "              Action: sqs:*\n              Resource: '*'\n")
+    grants, notices = _load(tmp_path / "serverless.yml")
+    app = _role(grants, "app")
+    assert [(p.name, p.statements[0].actions) for p in app.policies] == [
+        ("Shared", ("sqs:SendMessage",))]
+    assert app.boundary is not None
+    assert app.boundary.statements[0].actions == ("sqs:*",)
+    assert _boundary(app) == f"arn:aws:iam::{ACCOUNT}:policy/limit"
+    shared = _role(grants, "s-dev-us-east-1-lambdaRole")
+    assert [(p.name, p.statements[0].actions) for p in shared.policies[1:]] == [
+        ("Shared", ("sqs:SendMessage",))]
+    assert shared.boundary is not None and shared.boundary.name == "limit"
+    assert notices.count("managed-policy-unresolved") == 0
+    assert notices.count("unresolved-value") == 0

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+import pytest
+
+from leastpriv_ci.cli import main
+from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.serverless_vars import VariableResolver
@@ -13,6 +22,22 @@ from leastpriv_ci.loaders import loads_yaml
 from leastpriv_ci.notices import Notices
 
 DATA = Path(__file__).parent / "data" / "grants" / "serverless"
+CASES = DATA / "cases"
+
+
+@contextmanager
+def _within(seconds: int) -> Iterator[None]:
+    """Fail, rather than hang, when the block runs longer than ``seconds``."""
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise AssertionError(f"took longer than {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _resolver(text: str, tmp_path: Path, stage: str | None = None) -> VariableResolver:
@@ -99,7 +124,6 @@ def test_hostile_config_is_bounded_and_warned() -> None:
     assert resources["ssm:GetParameter"].startswith("<unresolved:")  # outside the repo
     assert resources["sqs:SendMessage"].startswith("<unresolved:")  # a script is never run
     assert resources["kms:Decrypt"] == "<unresolved:${env:KMS_KEY_ARN}>"
-    assert resources["sns:Publish"].startswith("<unresolved:")  # 4^10 nested lists
     for code in ("serverless-variable-cycle", "serverless-variable-limit",
                  "serverless-file-outside-repo", "serverless-file-not-data",
                  "serverless-env-variable"):
@@ -110,3 +134,46 @@ def test_repository_root_is_the_folder_with_git(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "svc").mkdir()
     assert repository_root(tmp_path / "svc" / "serverless.yml") == tmp_path.resolve()
+
+
+@pytest.mark.parametrize(("case", "named"), [
+    ("alias_bomb", "serverless.yml"),  # [*h, *h, …] nine deep, in the file itself
+    ("file_alias_bomb", "buckets.yml"),  # the same, read through ${file(./buckets.yml)}
+    ("list_bomb", "serverless.yml"),  # self: lists of lists, 4^10 values
+])
+def test_a_value_expanding_past_the_limit_is_an_error_naming_the_file(
+    case: str, named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copytree(CASES / case, tmp_path / "repo")
+    (tmp_path / "repo" / ".git").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    with _within(20):
+        code = main(["scan", "--traces", "traces.json", "--policy-paths", "serverless.yml",
+                     "--format", "json", "--account", "123456789012"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "serverless.yml" in err and named in err
+    assert "more than 100000 values" in err and "alias" in err
+
+
+def test_shared_alias_nodes_are_resolved_once(tmp_path: Path) -> None:
+    # 8^5 values once expanded: under the limit, but only cheap if each alias is done once.
+    text = "custom:\n  a: &a [x, y, z, '${sls:stage}', x, y, z, x]\n"
+    for level in "bcde":
+        text += f"  {level}: &{level} [{', '.join(['*' + chr(ord(level) - 1)] * 8)}]\n"
+    resolver = _resolver(text, tmp_path)
+    with _within(20):
+        value = resolver.get("custom.e")
+    assert value[7][7][7][7] == ["x", "y", "z", "dev", "x", "y", "z", "x"]
+    assert value[0] is value[7]  # one resolved value, shared like the YAML node
+
+
+def test_a_file_document_past_the_limit_is_not_caught_per_value(tmp_path: Path) -> None:
+    shutil.copy(CASES / "file_alias_bomb" / "buckets.yml", tmp_path / "buckets.yml")
+    resolver = _resolver("custom:\n  x: ${file(./buckets.yml):buckets}\n"
+                         "  y: ${file(./buckets.yml):e}\n", tmp_path)
+    with _within(20):
+        assert len(resolver.get("custom.y")) == 9  # 9^5 values: under the limit
+        with pytest.raises(UserError, match=r"buckets\.yml\) expands to more than"):
+            resolver.resolve(resolver.document)

@@ -13,7 +13,7 @@ DATA = Path(__file__).parent / "data" / "grants"
 
 def test_sources_are_chosen_by_file() -> None:
     picked = {path.relative_to(DATA).as_posix(): source_for(path).NAME  # type: ignore[union-attr]
-              for path in discover(DATA, ["serverless/**/serverless.yml", "terraform/**/*.tf",
+              for path in discover(DATA, ["serverless/*/serverless.yml", "terraform/**/*.tf",
                                           "terraform/**/plan.json"])}
     assert picked == {
         "serverless/hostile/serverless.yml": "serverless",

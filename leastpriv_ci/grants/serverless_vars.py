@@ -5,7 +5,9 @@ Only what can be known from the repository and the scan is resolved: the same fi
 (``file(…)``). Remote sources (``ssm:``, ``cf:``, ``s3:``, ``param:``) and the environment
 (``env:``, which on a CI runner is not the deployment's environment) become explicit
 *unresolved* values with a warning. Every resolution is bounded: cycles, nesting depth,
-the number of variables evaluated and the length of the strings they build.
+the number of variables evaluated and the length of the strings they build leave a value
+unresolved; a value that would expand past ``MAX_NODES`` values (a YAML alias bomb, or
+variables that repeat lists of lists) is an error, since nothing useful survives it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.loaders import LoadError, LocatedDict, load_file
 from leastpriv_ci.notices import Notices
@@ -28,7 +31,7 @@ MAX_STRING = 64 * 1024  # characters a resolved string may grow to
 MAX_FILES = 32  # ${file(…)} documents read per serverless file
 MAX_NODES = 100_000  # values a resolved list/mapping may span once its repeats are expanded
 LIMIT_MESSAGE = (f"variables past the limits (depth {MAX_DEPTH}, {MAX_STEPS} variables, "
-                 f"{MAX_STRING} characters, {MAX_NODES} values) are left unresolved")
+                 f"{MAX_STRING} characters) are left unresolved")
 
 _REMOTE = ("ssm", "cf", "s3", "param", "sls:instanceId")
 _QUOTED = re.compile(r"""^\s*(?:'([^']*)'|"([^"]*)")\s*$""")
@@ -68,6 +71,8 @@ class VariableResolver:
     _effective_stage: str | None = None
     _sizes: dict[int, int] = field(default_factory=dict)
     _keep: list[Any] = field(default_factory=list)
+    _resolved: dict[int, Any] = field(default_factory=dict)  # id(raw container) → its value
+    _reading: list[str] = field(default_factory=list)  # ${file(…)} documents being resolved
 
     # -- public ---------------------------------------------------------------------------
 
@@ -107,6 +112,11 @@ class VariableResolver:
             raise Unresolvable(f"nesting deeper than {MAX_DEPTH}")
         if isinstance(value, str):
             return self._string(value, depth)
+        if not isinstance(value, Mapping | list):
+            return value
+        # YAML aliases share one node: resolve it once, or `[*a, *a, …]` chains cost 9^n.
+        if id(value) in self._resolved:
+            return self._resolved[id(value)]
         if isinstance(value, Mapping):
             out = LocatedDict()
             out.line = getattr(value, "line", None)
@@ -114,22 +124,29 @@ class VariableResolver:
                 out.file = value.file  # type: ignore[attr-defined]
             for key, item in value.items():
                 out[key] = self._resolve_or_mark(item, depth + 1)
-            return self._sized(out, out.values())
-        if isinstance(value, list):
+            resolved: Any = self._sized(out, out.values())
+        else:
             items = [self._resolve_or_mark(item, depth + 1) for item in value]
-            return self._sized(items, items)
-        return value
+            resolved = self._sized(items, items)
+        self._resolved[id(value)] = resolved
+        self._keep.append(value)  # the raw node's id stays unique too
+        return resolved
 
     def _sized(self, container: Any, children: Any) -> Any:
-        """Record how many values ``container`` spans once expanded; refuse past the limit.
+        """Record how many values ``container`` spans once expanded; an error past the limit.
 
-        Memoised ``self:`` values are shared, so a list that repeats a list that repeats a
-        list… is cheap here but would explode in whatever walks it next.
+        Shared values (YAML aliases, memoised ``self:`` values) are cheap here but would
+        explode in whatever walks the result next. The error is not caught per value:
+        marking one child unresolved and going on with its siblings would redo the
+        exponential work for each of them.
         """
         size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
         if size > MAX_NODES:
-            self._warn("serverless-variable-limit", LIMIT_MESSAGE)
-            raise Unresolvable(f"a value expanding past {MAX_NODES} values")
+            via = f" (in {self._reading[-1]})" if self._reading else ""
+            raise UserError(
+                f"a value{via} expands to more than {MAX_NODES} values once its YAML aliases "
+                "and variables are repeated (an alias bomb?); remove the repeated aliases or "
+                "references", where=str(self.path))
         self._sizes[id(container)] = size
         self._keep.append(container)  # ids stay unique while the resolver lives
         return container
@@ -284,7 +301,11 @@ class VariableResolver:
             node = _child(node, segment)
             if node is None:
                 return None
-        return self._deep(node, depth + 1)
+        self._reading.append(str(shown))
+        try:
+            return self._deep(node, depth + 1)
+        finally:
+            self._reading.pop()
 
     def _load(self, target: Path, part: str, shown: Path) -> Any:
         if target not in self._files:
@@ -308,16 +329,16 @@ def file_of(value: object) -> str | None:
     return getattr(value, "file", None)
 
 
-def _mark_file(value: Any, shown: str) -> None:
+def _mark_file(value: Any, shown: str, seen: set[int] | None = None) -> None:
     """Tag the mappings of a ``${file(…)}`` document so their lines name that file."""
+    seen = set() if seen is None else seen
+    if not isinstance(value, Mapping | list) or id(value) in seen:
+        return  # a YAML alias shares its node: tagged once, not once per alias
+    seen.add(id(value))
     if isinstance(value, LocatedDict):
         value.file = shown  # type: ignore[attr-defined]
-    if isinstance(value, Mapping):
-        for item in value.values():
-            _mark_file(item, shown)
-    elif isinstance(value, list):
-        for item in value:
-            _mark_file(item, shown)
+    for item in value.values() if isinstance(value, Mapping) else value:
+        _mark_file(item, shown, seen)
 
 
 def _variable_spans(text: str) -> list[tuple[int, int]]:

@@ -38,6 +38,8 @@ FILE_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 SHARED_ROLE = "IamRoleLambdaExecution"
 PER_FUNCTION_PLUGIN = "serverless-iam-roles-per-function"
 _CUSTOM_ROLE_KEYS = ("Fn::GetAtt", "Ref", "Fn::ImportValue", "Fn::Sub", "Fn::Join")
+_POLICY_REFERENCES = ("ManagedPolicyArns", "PermissionsBoundary")
+_ATTACHED_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
 
 
 def detect(path: Path) -> bool:
@@ -190,6 +192,17 @@ class _Service:
             plugins = plugins.get("modules", [])
         return isinstance(plugins, list) and PER_FUNCTION_PLUGIN in plugins
 
+    def plugin_config(self) -> Mapping[str, Any]:
+        """``custom.serverless-iam-roles-per-function`` (``{}`` when not set)."""
+        plugin = self.vars.get(f"custom.{PER_FUNCTION_PLUGIN}", {})
+        return plugin if isinstance(plugin, Mapping) else {}
+
+    def plugin_roles(self, functions: Mapping[str, Any]) -> bool:
+        """Whether the plugin makes any per-function role (it then touches the shared one)."""
+        return self.uses_plugin() and any(
+            isinstance(f, Mapping) and f.get("iamRoleStatements") is not None
+            and f.get("role") is None for f in functions.values())
+
     # -- the shared role ------------------------------------------------------------------
 
     def role_config(self, provider: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -220,6 +233,18 @@ class _Service:
                              f"{self.path}:{line_of(statements) or ''} {label}")
             return []
         return list(statements)
+
+    def shared_boundary(self, provider: Mapping[str, Any]) -> tuple[Any, object]:
+        """The shared role's boundary and where it is written, in the framework's order:
+        ``iam.role.permissionsBoundary``, ``iam.role.permissionBoundary``, then the legacy
+        ``provider.rolePermissionsBoundary`` (``mergeIamTemplates``)."""
+        config = self.role_config(provider)
+        for value, anchor in ((config.get("permissionsBoundary"), config),
+                              (config.get("permissionBoundary"), config),
+                              (provider.get("rolePermissionsBoundary"), provider)):
+            if value:
+                return value, anchor
+        return None, provider
 
     def shared_role_key(self, provider: Mapping[str, Any]) -> str:
         config = self.role_config(provider)
@@ -258,10 +283,14 @@ class _Service:
             managed_list.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
         policies = [self.policy(policy_name, raw)]
         policies.extend(self.managed(managed_list, anchor))
-        boundary = config.get("permissionsBoundary") if config else None
+        boundary, boundary_anchor = self.shared_boundary(provider)
+        plugin_boundary = self.plugin_config().get("iamGlobalPermissionsBoundary")
+        if plugin_boundary and self.plugin_roles(functions):
+            # The plugin sets its global boundary on the shared role too, once it makes a role.
+            boundary, boundary_anchor = plugin_boundary, self.plugin_config()
         self.roles[key] = Role(
             key=key, name=key.rsplit("/", 1)[-1], policies=tuple(policies),
-            boundary=self.boundary(boundary, anchor), origin=role_origin,
+            boundary=self.boundary(boundary, boundary_anchor), origin=role_origin,
         )
 
     # -- per-function roles (serverless-iam-roles-per-function) ---------------------------
@@ -269,8 +298,7 @@ class _Service:
     def per_function_role(self, key: str, deployed: str, function: Mapping[str, Any],
                           provider: Mapping[str, Any]) -> str:
         defaults = _defaults()
-        plugin = self.vars.get(f"custom.{PER_FUNCTION_PLUGIN}", {})
-        plugin = plugin if isinstance(plugin, Mapping) else {}
+        plugin = self.plugin_config()
         name = function.get("iamRoleStatementsName") or self.per_function_role_name(key)
         role_key = role_arn(self.context, str(name))
         logical = _normalised(key) + SHARED_ROLE
@@ -288,12 +316,18 @@ class _Service:
         managed: list[Any] = []
         if function.get("vpc") or provider.get("vpc"):
             managed.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
-        boundary = function.get("iamPermissionsBoundary") or plugin.get(
-            "iamGlobalPermissionsBoundary")
+        # The plugin clones the shared role, boundary included, then lets the function's
+        # iamPermissionsBoundary, else its iamGlobalPermissionsBoundary, replace it.
+        boundary, boundary_anchor = self.shared_boundary(provider)
+        for value, anchor in ((function.get("iamPermissionsBoundary"), function),
+                              (plugin.get("iamGlobalPermissionsBoundary"), plugin)):
+            if value:
+                boundary, boundary_anchor = value, anchor
+                break
         self.roles[role_key] = Role(
             key=role_key, name=str(name),
             policies=(self.policy(policy_name, raw), *self.managed(managed, function)),
-            boundary=self.boundary(boundary, function),
+            boundary=self.boundary(boundary, boundary_anchor),
             origin=self.origin(function, logical_id=logical),
         )
         return role_key
@@ -377,11 +411,16 @@ class _Service:
                              "role refers to a logical ID that is not an AWS::IAM::Role in "
                              "resources.Resources", f"{self.path}: {logical}")
             return logical
-        properties = self.cfn(resource.get("Properties") or {})
+        raw = resource.get("Properties")
+        raw = raw if isinstance(raw, Mapping) else {}
+        # Policy references are resolved one by one below: `!Ref MP` of a managed policy in
+        # the template is read from its document, not resolved to an ARN.
+        properties = self.cfn({k: v for k, v in raw.items() if k not in _POLICY_REFERENCES})
         properties = properties if isinstance(properties, Mapping) else {}
         name = properties.get("RoleName")
-        key = role_arn(self.context, name, str(properties.get("Path") or "/")) \
-            if isinstance(name, str) and not is_unresolved(name) else logical
+        role_name = name if isinstance(name, str) and not is_unresolved(name) else None
+        key = role_arn(self.context, role_name, str(properties.get("Path") or "/")) \
+            if role_name is not None else logical
         if key in self.roles:
             return key
         policies: list[Policy] = []
@@ -391,32 +430,56 @@ class _Service:
                 policy_name = str(item.get("PolicyName") or logical)
                 policies.append(self.document_policy(item.get("PolicyDocument"), policy_name,
                                                      logical, item))
+        attached: set[str] = set()
         for other_id, other in self.resources.items():
-            policies.extend(self.attached_policies(other_id, other, logical))
-        managed = properties.get("ManagedPolicyArns")
-        policies.extend(self.managed(managed if isinstance(managed, list) else [], resource))
+            found = self.attached_policies(other_id, other, logical, role_name)
+            policies.extend(found)
+            if found:
+                attached.add(other_id)
+        managed = raw.get("ManagedPolicyArns")
+        if managed is not None and not isinstance(managed, list):
+            managed = self.cfn(managed)  # e.g. an Fn::If choosing between lists
+        policies.extend(self.managed(
+            [m for m in (managed if isinstance(managed, list) else [])
+             if not (isinstance(m, Mapping) and _referenced_logical_id(m) in attached)],
+            resource))
         self.roles[key] = Role(
             key=key, name=name if isinstance(name, str) else None, policies=tuple(policies),
-            boundary=self.boundary(properties.get("PermissionsBoundary"), resource),
+            boundary=self.boundary(raw.get("PermissionsBoundary"), resource),
             origin=self.origin(resource, logical_id=logical),
         )
         return key
 
-    def attached_policies(self, logical: str, resource: Any, role: str) -> list[Policy]:
-        """``AWS::IAM::Policy``/``ManagedPolicy`` resources whose ``Roles`` name ``role``."""
-        if not isinstance(resource, Mapping) or resource.get("Type") not in (
-                "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+    def attached_policies(self, logical: str, resource: Any, role: str,
+                          role_name: str | None) -> list[Policy]:
+        """The policy of ``resource`` if it is attached to the role ``role`` (a logical ID
+        whose ``RoleName`` is ``role_name``): an ``AWS::IAM::Policy``/``ManagedPolicy``
+        whose ``Roles`` name it, or an ``AWS::IAM::RolePolicy`` whose ``RoleName`` does."""
+        kind = resource.get("Type") if isinstance(resource, Mapping) else None
+        if kind not in _ATTACHED_POLICY_TYPES:
             return []
         properties = resource.get("Properties") or {}
-        roles = properties.get("Roles") if isinstance(properties, Mapping) else None
-        names = [_referenced_logical_id(r) if isinstance(r, Mapping) else r
-                 for r in (roles if isinstance(roles, list) else [])]
-        if role not in names:
+        if not isinstance(properties, Mapping):
+            return []
+        targets = [properties.get("RoleName")] if kind == "AWS::IAM::RolePolicy" \
+            else properties.get("Roles")
+        if not any(self.names_role(target, role, role_name)
+                   for target in (targets if isinstance(targets, list) else [])):
             return []
         resolved = self.cfn(properties)
         name = resolved.get("PolicyName") or resolved.get("ManagedPolicyName") or logical
         return [self.document_policy(resolved.get("PolicyDocument"), str(name), logical,
                                      resource)]
+
+    def names_role(self, target: Any, logical: str, name: str | None) -> bool:
+        """Whether a ``Roles``/``RoleName`` entry is the role: ``Ref``/``GetAtt`` of its
+        logical ID, or its ``RoleName`` (written out, or built by variables or intrinsics)."""
+        if isinstance(target, Mapping):
+            referenced = _referenced_logical_id(target)
+            if referenced is not None:
+                return referenced == logical
+            target = self.cfn(target)
+        return name is not None and target == name
 
     # -- policies -------------------------------------------------------------------------
 
@@ -441,10 +504,10 @@ class _Service:
                       origin=here)
 
     def statement(self, raw: Any, index: int, policy: str, origin: Origin) -> Statement | None:
+        value = self.cfn(raw)  # outside the try: a value too large to expand is fatal
+        if isinstance(value, LocatedDict) and value.line is None:
+            value.line = origin.line
         try:
-            value = self.cfn(raw)
-            if isinstance(value, LocatedDict) and value.line is None:
-                value.line = origin.line
             return parse_statement(value, index=index, policy_name=policy, origin=origin,
                                    notices=self.notices)
         except UserError as exc:
@@ -453,9 +516,16 @@ class _Service:
             return None
 
     def managed(self, arns: Sequence[Any], anchor: object) -> list[Policy]:
+        """Managed policies by ARN, or by ``Ref``/``GetAtt`` of one in the template."""
         out = []
         for item in arns:
+            template = self.template_managed_policy(item)
+            if template is not None:
+                out.append(template)
+                continue
             arn = self.cfn(item)
+            if arn is None:
+                continue  # Fn::If → AWS::NoValue: no policy
             if not isinstance(arn, str):
                 arn = str(arn)
             out.append(managed_policy(arn, self.origin(anchor), self.notices))
@@ -464,8 +534,31 @@ class _Service:
     def boundary(self, value: Any, anchor: object) -> Policy | None:
         if value is None:
             return None
+        template = self.template_managed_policy(value)
+        if template is not None:
+            return template
         arn = self.cfn(value)
+        if arn is None:
+            return None  # Fn::If → AWS::NoValue: no boundary
         return managed_policy(str(arn), self.origin(anchor), self.notices)
+
+    def template_managed_policy(self, reference: Any) -> Policy | None:
+        """The ``AWS::IAM::ManagedPolicy`` of ``resources.Resources`` that ``reference``
+        (``Ref``, ``!GetAtt X.PolicyArn``) names, read from its own document."""
+        logical = _referenced_logical_id(reference) if isinstance(reference, Mapping) else None
+        resource = self.resources.get(logical) if logical is not None else None
+        if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::IAM::ManagedPolicy":
+            return None
+        properties = self.cfn(resource.get("Properties") or {})
+        properties = properties if isinstance(properties, Mapping) else {}
+        name = properties.get("ManagedPolicyName") or logical
+        policy = self.document_policy(properties.get("PolicyDocument"), str(name), str(logical),
+                                      resource)
+        if properties.get("ManagedPolicyName"):  # else CloudFormation makes up the ARN
+            arn = self.cfn({"Ref": logical})
+            if isinstance(arn, str) and arn.startswith("arn:"):
+                policy = replace(policy, origin=replace(policy.origin, policy_arn=arn))
+        return policy
 
 
 def _is_custom_role(role: Mapping[str, Any]) -> bool:
