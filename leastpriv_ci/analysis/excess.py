@@ -129,8 +129,8 @@ def _judge(
     denied = _denied_everywhere(role, unit, unused)
     unused = {k: i for k, i in unused.items() if k not in denied}
     maybe_covered, maybe_unknown = _covered(statement, possible) if possible else ([], [])
-    maybe = sorted((i.full_name for k, i in unused.items()
-                    if k in {u.key for u in (*maybe_covered, *maybe_unknown)}), key=str.lower)
+    maybe_keys = {u.key for u in (*maybe_covered, *maybe_unknown)}
+    maybe = sorted((i.full_name for k, i in unused.items() if k in maybe_keys), key=str.lower)
     # What the calls may have needed keeps its resources: narrowing must not drop them
     suggested = _suggested(unit, [*covered, *maybe_covered], [*unknown, *maybe_unknown])
     if not unused and suggested is None:
