@@ -477,3 +477,20 @@ def test_template_managed_policies_by_reference_everywhere_a_policy_arn_goes(
     assert shared.boundary is not None and shared.boundary.name == "limit"
     assert notices.count("managed-policy-unresolved") == 0
     assert notices.count("unresolved-value") == 0
+
+
+@pytest.mark.parametrize(("version", "tags"), [
+    ("2.72.0", False), ("^2.1.0", False), (">=2.0.0 <4.0.0", False),
+    ("3", True), ("^3.38.0", True), ("4.1.0", True),
+])
+def test_the_framework_major_version_decides_the_v3_log_actions(
+    tmp_path: Path, version: str, tags: bool
+) -> None:
+    # v3 adds logs:TagResource to the shared role; "2.72.0" is v2 whatever digits follow
+    (tmp_path / "serverless.yml").write_text(
+        f"service: svc\nframeworkVersion: '{version}'\n"
+        "provider:\n  name: aws\n  region: us-east-1\nfunctions:\n  f:\n    handler: h\n")
+    grants, _ = _load(tmp_path / "serverless.yml", account=ACCOUNT)
+    (role,) = grants.roles.values()
+    actions = {a for s in role.statements for a in s.actions}
+    assert ("logs:TagResource" in actions) is tags

@@ -111,7 +111,10 @@ class _Service:
             region = context.region
         resolver.region = region
         version = str(resolver.get("frameworkVersion", ""))
-        v3 = bool(re.search(r"[3-9]", version[:4])) if version else "iam" in document["provider"]
+        # "3", "^3.38.0", ">=2.0.0 <4": the major version is the first number ("2.72.0"
+        # is 2, whatever digits follow)
+        major = re.search(r"\d+", version)
+        v3 = int(major.group()) >= 3 if major else "iam" in document["provider"]
         raw_resources = resolver.get("resources.Resources", {})
         resources = raw_resources if isinstance(raw_resources, Mapping) else {}
         return cls(path, document, resolver, context, notices, service,
