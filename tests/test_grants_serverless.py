@@ -494,3 +494,23 @@ def test_the_framework_major_version_decides_the_v3_log_actions(
     (role,) = grants.roles.values()
     actions = {a for s in role.statements for a in s.actions}
     assert ("logs:TagResource" in actions) is tags
+
+
+@pytest.mark.parametrize(("reference", "path"), [
+    ("write-role", "/"), (f"arn:aws:iam::{ACCOUNT}:role/app/write-role", "/app/")])
+def test_a_function_role_named_like_a_template_role_is_that_role(
+    tmp_path: Path, reference: str, path: str
+) -> None:
+    # By its ARN (or a name), not by logical ID: still the role declared in resources
+    (tmp_path / "serverless.yml").write_text(
+        f"service: svc\nprovider:\n  name: aws\n  region: us-east-1\n"
+        f"functions:\n  f:\n    handler: h\n    role: {reference}\n"
+        "resources:\n  Resources:\n    WriteRole:\n      Type: AWS::IAM::Role\n"
+        f"      Properties:\n        RoleName: write-role\n        Path: {path}\n"
+        "        Policies:\n          - PolicyName: p\n            PolicyDocument:\n"
+        "              Statement:\n                - {Effect: Allow, Action: 'dynamodb:GetItem', "
+        "Resource: '*'}\n")
+    grants, _ = _load(tmp_path / "serverless.yml", account=ACCOUNT)
+    key = f"arn:aws:iam::{ACCOUNT}:role{path}write-role"
+    assert [b.role for b in grants.bindings] == [key]
+    assert [a for s in grants.roles[key].statements for a in s.actions] == ["dynamodb:GetItem"]

@@ -396,15 +396,34 @@ class _Service:
                                  f"{self.path}:{line_of(anchor) or ''}")
                 return str(value)
         elif isinstance(reference, str):
-            if reference.startswith("arn:") or is_unresolved(reference):
+            if is_unresolved(reference):
                 return reference
             if reference in self.resources:
                 logical = reference
             else:
-                return role_arn(self.context, reference)
+                arn = reference if reference.startswith("arn:") else role_arn(self.context,
+                                                                             reference)
+                # a role of resources.Resources named by its RoleName (or its ARN)
+                logical = self.template_role_by_arn(arn)
+                if logical is None:
+                    return arn
         if logical is None:
             return str(reference)
         return self.template_role(logical)
+
+    def template_role_by_arn(self, arn: str) -> str | None:
+        """The logical ID of the ``AWS::IAM::Role`` in ``resources.Resources`` whose
+        ``RoleName`` (and ``Path``) make ``arn``, if any."""
+        for logical, resource in self.resources.items():
+            if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::IAM::Role":
+                continue
+            raw = resource.get("Properties")
+            raw = raw if isinstance(raw, Mapping) else {}
+            name, path = self.cfn(raw.get("RoleName")), self.cfn(raw.get("Path") or "/")
+            if isinstance(name, str) and not is_unresolved(name) and isinstance(path, str) \
+                    and role_arn(self.context, name, path) == arn:
+                return logical
+        return None
 
     def template_role(self, logical: str) -> str:
         """A role declared under ``resources.Resources`` (``AWS::IAM::Role``)."""
