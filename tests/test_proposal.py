@@ -146,6 +146,25 @@ def test_fitting_merges_action_sets_per_service_over_used_resources_only() -> No
     assert not allows(fitted.document, "dynamodb:GetItem", table_arn("never-used"))
 
 
+def test_fitting_never_merges_other_actions_onto_an_unknown_resources_pattern() -> None:
+    # The ListBucket whose bucket no trace named is granted on the ARN-format pattern
+    # (arn:aws:s3:::*); merging S3's action sets must not grant the object actions there.
+    names = ["GetObject", "PutObject", "DeleteObject", "GetObjectTagging", "PutObjectTagging",
+             "GetObjectAcl", "PutObjectAcl", "AbortMultipartUpload"]
+    accesses = [access(f"s3:{name}", f"arn:aws:s3:::bucket-{n:03d}-with-a-long-name/data/k")
+                for n in range(120) for name in names[:1 + n % 8]]
+    accesses.append(access("s3:ListBucket", "*", resource_known=False))
+    proposal = propose_policies(accesses, limit=MANAGED_LIMIT)
+    assert any("merged" in note for note in proposal.notes)
+    for doc in proposal.documents:
+        for statement in doc["Statement"]:  # type: ignore[attr-defined]
+            resources = statement["Resource"]
+            if "arn:aws:s3:::*" in (resources if isinstance(resources, list) else [resources]):
+                assert statement["Action"] == "s3:ListBucket"
+    assert not any(allows(doc, "s3:PutObject", "arn:aws:s3:::someone-elses/x")
+                   for doc in proposal.documents)
+
+
 def test_fitting_splits_when_merging_is_not_enough_and_says_so() -> None:
     accesses = [access("dynamodb:GetItem", table_arn(f"t{n:04d}-{'x' * 40}"))
                 for n in range(300)]

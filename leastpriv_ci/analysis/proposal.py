@@ -274,15 +274,29 @@ def _sorted(statements: Iterable[Statement]) -> list[Statement]:
     return sorted(normal, key=lambda s: ([a.lower() for a in s[0]], s[1]))
 
 
+# The S3 object pattern of s3_object_pattern: a named bucket, a folder, then "*"
+_S3_FOLDER = re.compile(r"arn:[\w-]+:s3:::[^*?/]+/[^*?]*\*")
+
+
 def _service(action: str) -> str:
     return action.partition(":")[0].lower()
 
 
 def _single_service(statement: Statement) -> str | None:
+    """The one service of a statement that may be merged with others of its service."""
     services = {_service(a) for a in statement[0]}
-    if len(services) != 1 or "*" in statement[1]:
-        return None  # a `*` resource must never be merged with resource-level actions
+    if len(services) != 1 or not all(_used(r) for r in statement[1]):
+        # A pattern standing for resources the traces did not name (`*`, the declared or
+        # ARN-format pattern of an unknown resource) must never take other actions along
+        return None
     return services.pop()
+
+
+def _used(resource: str) -> bool:
+    """Whether a proposed resource names used resources only: an ARN as used, or the
+    folder pattern S3 keys are generalised to (``bucket/notes/*``)."""
+    bare = resource.replace("${*}", "").replace("${?}", "")
+    return ("*" not in bare and "?" not in bare) or _S3_FOLDER.fullmatch(bare) is not None
 
 
 def _merge_per_service(statements: list[Statement]) -> list[Statement]:
