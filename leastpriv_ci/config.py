@@ -146,6 +146,9 @@ def parse_kinds(value: object, where: str) -> frozenset[str]:
     kinds = {str(item).strip().lower() for item in items if str(item).strip()}
     if kinds == {"none"}:
         return frozenset()
+    if not kinds:  # blank or "," would silently gate nothing: say "none" for that
+        raise UserError(f"names no finding kind; use any of {', '.join(FINDING_KINDS)}, or "
+                        "none to report without gating", where=where)
     unknown = sorted(kinds - set(FINDING_KINDS))
     if unknown:
         raise UserError(

@@ -176,7 +176,8 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
                 f"{len(found)}{new} {kind} finding(s){severity_note}, within max-excess "
                 f"{allowed}."
             )
-    not_gated = sorted(k for k in ("missing", "denied", "excess") if k not in rules.fail_on)
+    not_gated = sorted(k for k in ("missing", "denied", "excess") if k not in rules.fail_on
+                       and not (k == "excess" and rules.max_excess is not None))
     for kind in not_gated:
         if counts[kind]:
             reasons.append(

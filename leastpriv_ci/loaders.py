@@ -178,7 +178,8 @@ class SafeLocatedLoader(yaml.SafeLoader):
 
 
 # Scalars whose PyYAML constructor raises a bare ValueError/KeyError on a bad value: an
-# explicit ``!!int abc``, or a plain ``0x_`` that the int pattern matches.
+# explicit ``!!int abc``, a plain ``0x_`` that the int pattern matches, a date such as
+# ``2026-02-30`` that the timestamp pattern matches.
 CHECKED_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool"))
 
 
@@ -197,7 +198,8 @@ SafeLocatedLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     SafeLocatedLoader.construct_located_mapping,
 )
-for _tag in CHECKED_SCALAR_TAGS:
+# (CloudFormation's loader reads no timestamps at all: it takes the other three only)
+for _tag in (*CHECKED_SCALAR_TAGS, "tag:yaml.org,2002:timestamp"):
     SafeLocatedLoader.add_constructor(_tag, construct_checked_scalar)
 
 

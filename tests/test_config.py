@@ -133,3 +133,32 @@ def test_unknown_platform_group_names_the_file_and_line(tmp_path: Path) -> None:
     config = load_config(str(path))
     with pytest.raises(UserError, match=r"\.leastpriv\.yml:2: unknown platform group 'lambda-"):
         Settings.from_sources({}, config)
+
+
+def test_an_impossible_unquoted_date_is_an_input_error_naming_its_line(tmp_path: Path) -> None:
+    # YAML reads 2026-02-30 as a timestamp and PyYAML's constructor raises ValueError
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("ignore:\n  - action: 'x:y'\n    reason: test rule\n    expires: 2026-02-30\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:4: .*'2026-02-30' is not a valid "
+                                        r"timestamp") as caught:
+        load_config(str(path), explicit=True)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("fail_on", [" ", ",", []])
+def test_a_fail_on_naming_no_kind_is_refused_not_a_silent_pass(
+    tmp_path: Path, fail_on: object
+) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text(f"fail-on: {json.dumps(fail_on)}\n")
+    with pytest.raises(UserError):
+        Settings.from_sources({}, load_config(str(path), explicit=True))
+    with pytest.raises(UserError, match="names no finding kind"):
+        Settings.from_sources({"fail_on": " , "}, load_config(None))
+
+
+def test_fail_on_none_is_accepted_as_a_list_too(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("fail-on: [none]\n")
+    settings = Settings.from_sources({}, load_config(str(path), explicit=True))
+    assert settings.gate.fail_on == frozenset()

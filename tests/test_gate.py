@@ -174,3 +174,10 @@ def test_a_conditional_missing_finding_is_reported_but_never_fails() -> None:
     assert verdict.counts["missing"] == 1
     assert any("cannot decide" in reason for reason in verdict.reasons)
     assert not decide(analysis(maybe, MISSING), GateRules(), today=TODAY)[0].passed
+
+
+def test_max_excess_alone_is_not_said_to_leave_excess_ungated() -> None:
+    verdict, _ = decide(analysis(EXCESS_WRITE), GateRules(fail_on=frozenset(), max_excess=0),
+                        today=TODAY)
+    assert not verdict.passed
+    assert not any("reported but not gated" in reason for reason in verdict.reasons)
