@@ -21,6 +21,7 @@ from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.references import reference_of
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import (
     LoadError,
@@ -221,14 +222,10 @@ def _template_managed(builder: _Builder, node: Any) -> Policy | None:
     """The template's managed policy a ``Ref``/``Fn::GetAtt X.PolicyArn`` names."""
     if not isinstance(node, Mapping) or len(node) != 1:
         return None
-    (function, argument), = node.items()
-    target = None
-    if function == "Ref":
-        target = argument
-    elif function == "Fn::GetAtt":
-        parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
-        target = parts[0] if len(parts) == 2 and parts[1] == "PolicyArn" else None
-    return builder.managed.get(target) if isinstance(target, str) else None
+    named = reference_of(node)
+    if named is None or named.attribute not in (None, "PolicyArn"):
+        return None
+    return builder.managed.get(named.logical)
 
 
 def _managed_by_arn(builder: _Builder, item: Any, origin: Origin) -> Policy:
@@ -332,16 +329,9 @@ def _template_role(builder: _Builder, node: Any) -> str | None:
     only ``${Role.Arn}`` or ``${Role}``, names (``None``: no such)."""
     if not isinstance(node, Mapping) or len(node) != 1:
         return None
-    (function, argument), = node.items()
-    target = None
-    if function == "Fn::GetAtt":
-        target = argument[0] if isinstance(argument, list) and argument else (
-            str(argument).split(".")[0])
-    elif function == "Ref":
-        target = argument
-    elif function == "Fn::Sub":
-        target = _sub_target(argument)
-    return builder.role_keys.get(target) if isinstance(target, str) else None
+    named = reference_of(node)
+    target = named.logical if named is not None else _sub_target(node.get("Fn::Sub"))
+    return builder.role_keys.get(target) if target is not None else None
 
 
 def _sub_target(argument: Any) -> str | None:

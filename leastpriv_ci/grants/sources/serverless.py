@@ -24,7 +24,7 @@ from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
-from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.references import reference_of, role_arn
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
@@ -589,14 +589,8 @@ def _is_custom_role(role: Mapping[str, Any]) -> bool:
 
 def _referenced_logical_id(value: Mapping[str, Any]) -> str | None:
     """``X`` for ``{"Ref": X}`` / ``{"Fn::GetAtt": [X, "Arn"]}`` (``!GetAtt X.Arn``)."""
-    if "Ref" in value and isinstance(value["Ref"], str):
-        return value["Ref"]
-    target = value.get("Fn::GetAtt")
-    if isinstance(target, list) and target and isinstance(target[0], str):
-        return target[0]
-    if isinstance(target, str):
-        return target.split(".", 1)[0]
-    return None
+    named = reference_of(value)
+    return named.logical if named is not None else None
 
 
 def _normalised(key: str) -> str:
