@@ -242,12 +242,10 @@ class _Service:
         ``iam.role.permissionsBoundary``, ``iam.role.permissionBoundary``, then the legacy
         ``provider.rolePermissionsBoundary`` (``mergeIamTemplates``)."""
         config = self.role_config(provider)
-        for value, anchor in ((config.get("permissionsBoundary"), config),
-                              (config.get("permissionBoundary"), config),
-                              (provider.get("rolePermissionsBoundary"), provider)):
-            if value:
-                return value, anchor
-        return None, provider
+        return _first_given(((config.get("permissionsBoundary"), config),
+                             (config.get("permissionBoundary"), config),
+                             (provider.get("rolePermissionsBoundary"), provider)),
+                            (None, provider))
 
     def shared_role_key(self, provider: Mapping[str, Any]) -> str:
         config = self.role_config(provider)
@@ -321,12 +319,10 @@ class _Service:
             managed.append(_fill(defaults["vpc_managed_policy"], self.placeholders()))
         # The plugin clones the shared role, boundary included, then lets the function's
         # iamPermissionsBoundary, else its iamGlobalPermissionsBoundary, replace it.
-        boundary, boundary_anchor = self.shared_boundary(provider)
-        for value, anchor in ((function.get("iamPermissionsBoundary"), function),
-                              (plugin.get("iamGlobalPermissionsBoundary"), plugin)):
-            if value:
-                boundary, boundary_anchor = value, anchor
-                break
+        boundary, boundary_anchor = _first_given(
+            ((function.get("iamPermissionsBoundary"), function),
+             (plugin.get("iamGlobalPermissionsBoundary"), plugin)),
+            self.shared_boundary(provider))
         self.roles[role_key] = Role(
             key=role_key, name=str(name),
             policies=(self.policy(policy_name, raw), *self.managed(managed, function)),
@@ -419,11 +415,17 @@ class _Service:
                 continue
             raw = resource.get("Properties")
             raw = raw if isinstance(raw, Mapping) else {}
-            name, path = self.cfn(raw.get("RoleName")), self.cfn(raw.get("Path") or "/")
-            if isinstance(name, str) and not is_unresolved(name) and isinstance(path, str) \
-                    and role_arn(self.context, name, path) == arn:
+            if self.named_role_arn(self.cfn(raw.get("RoleName")), self.cfn(raw.get("Path"))) \
+                    == arn:
                 return logical
         return None
+
+    def named_role_arn(self, name: Any, path: Any) -> str | None:
+        """The ARN a template role's resolved ``RoleName`` and ``Path`` give (None: no
+        name known offline)."""
+        if not isinstance(name, str) or is_unresolved(name):
+            return None
+        return role_arn(self.context, name, str(path or "/"))
 
     def template_role(self, logical: str) -> str:
         """A role declared under ``resources.Resources`` (``AWS::IAM::Role``)."""
@@ -441,8 +443,7 @@ class _Service:
         properties = properties if isinstance(properties, Mapping) else {}
         name = properties.get("RoleName")
         role_name = name if isinstance(name, str) and not is_unresolved(name) else None
-        key = role_arn(self.context, role_name, str(properties.get("Path") or "/")) \
-            if role_name is not None else logical
+        key = self.named_role_arn(role_name, properties.get("Path")) or logical
         if key in self.roles:
             return key
         policies: list[Policy] = []
@@ -585,6 +586,12 @@ class _Service:
 
 def _is_custom_role(role: Mapping[str, Any]) -> bool:
     return any(k in role for k in _CUSTOM_ROLE_KEYS)
+
+
+def _first_given(candidates: Sequence[tuple[Any, object]],
+                 otherwise: tuple[Any, object]) -> tuple[Any, object]:
+    """The first (value, where it is written) whose value is set, in precedence order."""
+    return next(((value, anchor) for value, anchor in candidates if value), otherwise)
 
 
 def _referenced_logical_id(value: Mapping[str, Any]) -> str | None:
