@@ -220,10 +220,7 @@ class Evaluator:
 
     def evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
         spent = self.spent
-        self.steps += 1
-        spent.steps += 1
-        if self.steps > MAX_STEPS or self.depth > MAX_EVAL_DEPTH \
-                or spent.steps > MAX_LOAD_STEPS or spent.depth > MAX_LOAD_DEPTH:
+        if self._spend(1) or self.depth > MAX_EVAL_DEPTH or spent.depth > MAX_LOAD_DEPTH:
             self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, str(source.path))
             return Unknown(source.snippet(tree) if isinstance(tree, Tree) else str(tree))
         self.depth += 1
@@ -233,6 +230,13 @@ class Evaluator:
         finally:
             self.depth -= 1
             spent.depth -= 1
+
+    def _spend(self, steps: int) -> bool:
+        """Count ``steps`` against this evaluation's and the load's budgets; True once
+        either is spent."""
+        self.steps += steps
+        self.spent.steps += steps
+        return self.steps > MAX_STEPS or self.spent.steps > MAX_LOAD_STEPS
 
     def _evaluate(self, tree: Tree[Any] | Token, source: HclFile) -> Any:
         if isinstance(tree, Token):
@@ -359,9 +363,7 @@ class Evaluator:
             return unknown
         # Each element is a reference read: counted as a step, so splats over splats of
         # many instances end at the evaluation limits.
-        self.steps += len(references or ())
-        self.spent.steps += len(references or ())
-        if self.steps > MAX_STEPS or self.spent.steps > MAX_LOAD_STEPS:
+        if self._spend(len(references or ())):
             self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, str(source.path))
             return unknown
         if references is not None:
