@@ -319,19 +319,7 @@ class _Reader:
                     principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
         """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
         cached on the shape with its lists of strings as tuples, else counted on its own."""
-        arn, name_, fields = shape
-        names = fields.table_names
-        if type(names) is list and all(type(n) is str for n in names):
-            # The common case (the SDKs' list of tables): the same record with a tuple,
-            # which no decoded record equals, so the key stays distinct from every other
-            frozen: tuple[Any, ...] | None = (
-                arn, name_, msgspec.structs.replace(fields, table_names=tuple(names)))
-            try:
-                hash(frozen)
-            except TypeError:
-                frozen = _frozen(shape)
-        else:
-            frozen = _frozen(shape)
+        frozen = _frozen(shape)
         if frozen is None:
             self._uncached(node, aws, name, operation, principal, trace_id)
         else:
@@ -506,22 +494,33 @@ def _when(node: Node) -> float | None:
 
 
 def _frozen(shape: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """``shape`` with its call's fields as a tuple, their lists of strings as tuples (None
-    when other values stay unhashable: an object such as ``copy_source``).
+    """``shape`` with its call's lists of strings as tuples (None when other values stay
+    unhashable: an object such as ``copy_source``).
 
-    A list becomes ``(list, *items)``: no JSON value decodes to that, and the fields'
-    tuple is no :class:`Aws`, so frozen keys stay distinct from every other.
+    The fields stay an :class:`Aws`: no decoded record holds a tuple, so frozen keys stay
+    distinct from every other. The common case, the SDKs' list of ``table_names``, is
+    tried first, without going through every field.
     """
     arn, name, aws = shape
-    frozen = (arn, name, tuple([
-        (list, *value) if type(value) is list and all(type(v) is str for v in value) else value
-        for value in msgspec.structs.astuple(aws)
-    ]))
+    names = aws.table_names
+    if type(names) is list and all(type(n) is str for n in names):
+        frozen = (arn, name, msgspec.structs.replace(aws, table_names=tuple(names)))
+        if _hashable(frozen):
+            return frozen
+    lists = {field: tuple(value)
+             for field, value in zip(aws.__struct_fields__, msgspec.structs.astuple(aws),
+                                     strict=True)
+             if type(value) is list and all(type(v) is str for v in value)}
+    frozen = (arn, name, msgspec.structs.replace(aws, **lists))
+    return frozen if _hashable(frozen) else None
+
+
+def _hashable(key: tuple[Any, ...]) -> bool:
     try:
-        hash(frozen)
+        hash(key)
     except TypeError:
-        return None
-    return frozen
+        return False
+    return True
 
 
 def _detect_key(doc: Node) -> tuple[Any, ...] | None:
