@@ -6,6 +6,8 @@ import importlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
@@ -150,3 +152,88 @@ def test_a_queue_url_names_the_region_when_the_call_does_not() -> None:
                     "queue_url": "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs"}}
     found = accesses(observe([_trace("1-a", principal, [call])]))
     assert {a[1] for a in found[principal]} == {"arn:aws:sqs:eu-west-1:444455556666:jobs"}
+
+
+def test_s3_calls_on_many_keys_each_name_their_own_object() -> None:
+    # One interpretation serves every key of a bucket and request: each key still gets
+    # its own ARN, versions their own action, and a copy its own source.
+    fn = _function(ACCOUNT_A)
+    keys = ["a.txt", "dir/b.txt", "c\x00object-key\x00d", "*", "a.txt"]
+    calls = [_call(f"k{n}", "s3", "GetObject", bucket_name="b", key=key)
+             for n, key in enumerate(keys)]
+    calls += [_call("v", "s3", "GetObject", bucket_name="b", key="e", version_id="1"),
+              _call("p", "AmazonS3", "PutObject", bucket_name="other", key="a.txt"),
+              _call("cp", "s3", "CopyObject", bucket_name="b", key="f", copy_source="src/g"),
+              _call("h", "s3", "HeadObject", bucket_name="b")]
+    found = accesses(observe([_trace("1-a", fn, calls[:4]), _trace("1-b", fn, calls[4:])]))
+    assert found == {fn: {
+        ("s3:GetObject", "arn:aws:s3:::b/a.txt", 2, False, True),
+        ("s3:GetObject", "arn:aws:s3:::b/dir/b.txt", 1, False, True),
+        ("s3:GetObject", "arn:aws:s3:::b/c\x00object-key\x00d", 1, False, True),
+        ("s3:GetObject", "arn:aws:s3:::b/*", 2, False, False),  # "*", and no key
+        ("s3:GetObjectVersion", "arn:aws:s3:::b/e", 1, False, True),
+        ("s3:PutObject", "arn:aws:s3:::other/a.txt", 1, False, True),
+        ("s3:GetObject", "arn:aws:s3:::src/g", 1, False, True),
+        ("s3:PutObject", "arn:aws:s3:::b/f", 1, False, True),
+    }}
+
+
+def test_a_bucket_that_holds_the_key_stand_in_is_not_rewritten() -> None:
+    fn = _function(ACCOUNT_A)
+    bucket = "x\x00object-key\x00y"
+    found = accesses(observe([_trace("1-a", fn, [
+        _call("k", "s3", "GetObject", bucket_name=bucket, key="k"),
+        _call("l", "s3", "ListObjectsV2", bucket_name=bucket, key="k")])]))
+    assert found == {fn: {("s3:GetObject", f"arn:aws:s3:::{bucket}/k", 1, False, True),
+                          ("s3:ListBucket", f"arn:aws:s3:::{bucket}", 1, False, True)}}
+
+
+def test_s3_object_keys_share_one_interpretation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Object keys are unbounded (every upload may name a new one): interpreting each
+    # anew was most of the cost of a first pass over real traces.
+    interpreted: list[str] = []
+    original = observe_module._Reader._interpret
+
+    def counting(self: object, node: object, aws: object, name: str, operation: str,
+                 where: object) -> object:
+        interpreted.append(operation)
+        return original(self, node, aws, name, operation, where)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(observe_module._Reader, "_interpret", counting)
+    fn = _function(ACCOUNT_A)
+    calls = [_call(f"k{n}", "s3", "PutObject", bucket_name="b", key=f"k{n}") for n in range(50)]
+    found = accesses(observe([_trace("1-a", fn, calls)]))
+    assert len(found[fn]) == 50
+    assert interpreted == ["PutObject"]
+
+
+def test_an_s3_call_with_a_list_field_shares_the_interpretation_too() -> None:
+    fn = _function(ACCOUNT_A)
+    calls = [_call(f"k{n}", "s3", "GetObject", bucket_name="b", key=f"k{n}",
+                   resource_names=["b"]) for n in range(2)]
+    assert accesses(observe([_trace("1-a", fn, calls)])) == {fn: {
+        ("s3:GetObject", "arn:aws:s3:::b/k0", 1, False, True),
+        ("s3:GetObject", "arn:aws:s3:::b/k1", 1, False, True)}}
+
+
+_TEXT = st.sampled_from(["a", "b/c", "*", "\x00", "\x00object-key\x00", "", "%2F?x"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "operation": st.sampled_from(["GetObject", "PutObject", "HeadObject", "CopyObject",
+                                  "ListObjectsV2", "DeleteObject", "GetObjectAttributes"]),
+    "bucket_name": _TEXT, "key": st.one_of(_TEXT, st.none(), st.integers()),
+    "version_id": st.one_of(st.none(), st.just("v1")),
+    "copy_source": st.one_of(st.none(), _TEXT, st.just({"Bucket": "s", "Key": "k"})),
+}), min_size=1, max_size=8))
+def test_remembered_interpretations_match_interpreting_each_call(
+        calls: list[dict[str, object]]) -> None:
+    # An empty "annotations" sends a call down the path that interprets it on its own
+    fn = _function(ACCOUNT_A)
+    built = [_call(f"c{n}", "s3", str(c["operation"]),
+                   **{k: v for k, v in c.items() if k != "operation" and v is not None})
+             for n, c in enumerate(calls)]
+    alone = [dict(call, annotations={}) for call in built]
+    assert accesses(observe([_trace("1-a", fn, built)])) == \
+        accesses(observe([_trace("1-a", fn, alone)]))

@@ -37,6 +37,9 @@ EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets}
 NUMBERS = (float, int)
 MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
 UNKNOWN_RESOURCE = "unknown-resource"
+# Stands for an S3 object key in an interpretation remembered for every key (no other
+# field that reaches the ARN may hold a NUL: _keyed checks)
+OBJECT_KEY = "\x00object-key\x00"
 UNKNOWN_RESOURCE_TEXT = (
     'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
 )
@@ -349,16 +352,42 @@ class _Reader:
         if targets is not None:
             return targets
         where = self._where_for(aws, principal.arn)
-        key = (where, self.names.prefix(name), *shape[2:])  # a Where first: never a shape
-        targets = interpreted.get(key)
-        if targets is None:
-            targets = self._interpret(node, aws, name, operation, where)
+        prefix = self.names.prefix(name)
+        if prefix == "s3" and _keyed(aws):
+            targets = self._object_targets(node, aws, name, operation, where, shape[2])
+        else:
+            key = (where, prefix, *shape[2:])  # a Where first: never a shape
+            targets = interpreted.get(key)
             if targets is None:
+                targets = self._interpret(node, aws, name, operation, where)
+                if targets is not None:
+                    self._remember(key, targets)
+        if targets is not None:
+            self._remember(shape, targets)
+        return targets
+
+    def _object_targets(self, node: Node, aws: Aws, name: str, operation: str,
+                        where: Where, hashable: Aws) -> list[Target] | None:
+        """An S3 call on one object, interpreted once per bucket and request: object keys
+        are unbounded, so the interpretation is remembered with :data:`OBJECT_KEY` in the
+        key's place, and the key is filled in. (``hashable``: ``aws`` as its shape has it.)"""
+        key = (where, "s3", msgspec.structs.replace(hashable, key=OBJECT_KEY))
+        template = self._interpreted.get(key)
+        if template is None:
+            general = msgspec.structs.replace(aws, key=OBJECT_KEY)
+            template = self._interpret(node, general, name, operation, where)
+            if template is None:
                 return None
+            self._remember(key, template)
+        object_key: str = aws.key
+        return [Target(t.action, t.resource.replace(OBJECT_KEY, object_key), t.known, t.possible)
+                if OBJECT_KEY in t.resource else t for t in template]
+
+    def _remember(self, key: tuple[Any, ...], targets: list[Target]) -> None:
+        interpreted = self._interpreted
         if len(interpreted) >= MAX_CACHED_CALLS:
             interpreted.clear()
-        interpreted[key] = interpreted[shape] = targets
-        return targets
+        interpreted[key] = targets
 
     def _record(self, node: Node, targets: list[Target], arn: str, when: float | None,
                 trace_id: str | None) -> None:
@@ -424,7 +453,7 @@ class _Reader:
 
     def _interpret(self, node: Node, aws: Aws, name: str, operation: str,
                    where: Where) -> list[Target] | None:
-        fields = Fields(node.aws, node.metadata, node.annotations)
+        fields = Fields(aws, node.metadata, node.annotations)
         service = self.names.resolve(name, operation, fields)
         if service is None:
             self.notices.add("unknown-service", "calls to a service the tool does not know were "
@@ -460,6 +489,17 @@ class _Reader:
             if len(self._where) < 10_000:
                 self._where[cache_key] = found
         return found
+
+
+def _keyed(aws: Aws) -> bool:
+    """Whether an S3 call's object key can be left out of its interpretation: a key is
+    recorded, no copy source is, and no other text could hold :data:`OBJECT_KEY`."""
+    key = aws.key
+    if type(key) is not str or not key or aws.copy_source is not None:
+        return False
+    # An object ARN is the partition, the bucket and the key (resource_fields.yaml)
+    return all(type(bucket) is not str or "\x00" not in bucket
+               for bucket in (aws.bucket_name, aws.bucket))
 
 
 def _calls_below(doc: Node, include_self: bool = False) -> Iterator[Node]:
