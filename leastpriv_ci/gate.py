@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from leastpriv_ci.analysis.severity import get_rules
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.wildcards import wildcard_regex
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, Verdict
@@ -137,11 +138,13 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     visible = [f for f in marked if "ignored" not in f.detail]
     counts = {kind: sum(1 for f in visible if f.kind == kind) for kind in FINDING_KINDS}
     floor = _rank(rules.min_severity)
+    # unobserved and platform findings are always info: fail-on naming them is what gates
+    graded = get_rules().graded
     gated = {
         kind: [
             f for f in visible
             if f.kind == kind
-            and _rank(f.severity) >= floor
+            and (_rank(f.severity) >= floor or not graded(kind))
             and f.detail.get("baseline") is not True
             and not _undecided(f)
             and not _partial(f)
@@ -168,8 +171,9 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             failed = True
             failing.update(id(f) for f in found)
             limit = f", over max-excess {allowed}" if allowed else ""
+            floor_note = severity_note if graded(kind) else ""
             reasons.append(
-                f"{len(found)}{new} {kind} finding(s){severity_note}{limit}: {_listed(found)}."
+                f"{len(found)}{new} {kind} finding(s){floor_note}{limit}: {_listed(found)}."
             )
         elif found:
             reasons.append(

@@ -181,3 +181,15 @@ def test_max_excess_alone_is_not_said_to_leave_excess_ungated() -> None:
                         today=TODAY)
     assert not verdict.passed
     assert not any("reported but not gated" in reason for reason in verdict.reasons)
+
+
+@pytest.mark.parametrize("kind", ["platform", "unobserved"])
+def test_kinds_that_are_always_info_fail_when_fail_on_names_them(kind: str) -> None:
+    # The severity floor grades findings within a kind; it must not silence a kind whose
+    # findings all carry one fixed severity (info) when fail-on asks for it by name.
+    found = finding(kind, "logs:PutLogEvents", "*", severity="info")
+    verdict, marked = _decide(found, fail_on=frozenset({kind}))
+    assert not verdict.passed
+    assert verdict.reasons[0] == f"1 {kind} finding(s): logs:PutLogEvents on *."
+    assert marked.findings[0].detail.get("fails_gate") is True
+    assert _decide(found, fail_on=frozenset({"missing"}))[0].passed

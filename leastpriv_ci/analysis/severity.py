@@ -52,6 +52,12 @@ class FindingRules:
             return rules.severity
         return rules.severity.get(access_level or UNKNOWN_LEVEL, rules.severity[UNKNOWN_LEVEL])
 
+    def graded(self, kind: str) -> bool:
+        """Whether findings of ``kind`` differ in severity (an ungraded kind has one fixed
+        severity, which a severity floor must not read as a verdict on each finding)."""
+        rules = self.kinds[kind]
+        return not isinstance(rules.severity, str) or bool(rules.conditional or rules.critical)
+
     def message(self, kind: str, variant: str, **fields: object) -> str:
         return self.kinds[kind].messages[variant].format(**fields)
 
