@@ -237,3 +237,38 @@ def test_remembered_interpretations_match_interpreting_each_call(
     alone = [dict(call, annotations={}) for call in built]
     assert accesses(observe([_trace("1-a", fn, built)])) == \
         accesses(observe([_trace("1-a", fn, alone)]))
+
+
+@pytest.mark.parametrize(("name", "operation", "fields", "found"), [
+    # SES v2's SendBulkEmail is its own action, not v1's SendBulkTemplatedEmail
+    ("SESv2", "SendBulkEmail", {}, {("ses:SendBulkEmail", "*", False)}),
+    ("BedrockRuntime", "Converse", {}, {("bedrock:InvokeModel", "*", False)}),
+    ("bedrock-runtime", "ConverseStream", {},
+     {("bedrock:InvokeModelWithResponseStream", "*", False)}),
+    ("ApiGatewayManagementApi", "PostToConnection", {},
+     {("execute-api:ManageConnections", "*", False)}),
+    ("SecretsManager", "BatchGetSecretValue", {},
+     {("secretsmanager:BatchGetSecretValue", "*", True),
+      ("secretsmanager:GetSecretValue", "*", False)}),
+])
+def test_operations_authorised_as_other_actions(name: str, operation: str,
+                                                fields: dict[str, object],
+                                                found: set[tuple[str, str, bool]]) -> None:
+    fn = _function(ACCOUNT_A)
+    observed = accesses(observe([_trace("1-a", fn, [_call("c", name, operation, **fields)])]))
+    assert {(a[0], a[1], a[4]) for a in observed[fn]} == found
+
+
+@pytest.mark.parametrize(("region", "partition"), [
+    ("us-iso-east-1", "aws-iso"), ("us-isob-east-1", "aws-iso-b"),
+    ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-west-1", "aws"),
+])
+def test_arns_take_the_partition_of_the_calls_region(region: str, partition: str) -> None:
+    fn = f"arn:{partition}:lambda:{region}:{ACCOUNT_A}:function:f"
+    calls = [dict(_call("d", "dynamodb", "GetItem", table_name="t"), aws={
+                 "operation": "GetItem", "region": region, "table_name": "t"}),
+             dict(_call("s", "s3", "GetObject"), aws={
+                 "operation": "GetObject", "region": region, "bucket_name": "b", "key": "k"})]
+    observed = accesses(observe([_trace("1-a", fn, calls)]))
+    assert {a[1] for a in observed[fn]} == {
+        f"arn:{partition}:dynamodb:{region}:{ACCOUNT_A}:table/t", f"arn:{partition}:s3:::b/k"}

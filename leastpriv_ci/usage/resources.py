@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
+
+import botocore.loaders
 
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.usage.data import load
@@ -36,12 +38,23 @@ class Where(NamedTuple):
         return partition(self.region)
 
 
+@lru_cache(maxsize=256)
 def partition(region: str | None) -> str:
-    if region and region.startswith("cn-"):
-        return "aws-cn"
-    if region and region.startswith("us-gov-"):
-        return "aws-us-gov"
+    """The ARN partition of a region, by botocore's partition data (``aws`` when the
+    region is unknown or absent)."""
+    if not region:
+        return "aws"
+    for name, regions, pattern in _partitions():
+        if region in regions or pattern.match(region):
+            return name
     return "aws"
+
+
+@cache
+def _partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
+    data = botocore.loaders.Loader().load_data("partitions")
+    return tuple((p["outputs"]["name"], frozenset(p.get("regions", {})),
+                  re.compile(p["regionRegex"])) for p in data["partitions"])
 
 
 Value = str | list[str] | None
