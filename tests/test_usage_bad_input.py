@@ -193,7 +193,8 @@ def test_kms_refusal_behind_a_call_is_not_a_denial_of_the_calls_action() -> None
                              "AccessDeniedExceptionKMS Message: The ciphertext refers to a "
                              "customer master key that does not exist, does not exist in "
                              "this region, or you are not allowed to access."}]}}
-    # A KMS refusal that names its action is that action's denial
+    # A KMS refusal that names its action is that action's denial; the call's own action
+    # was allowed (IAM authorised it before Kinesis asked KMS), so it is use
     put = {"id": "c2", "name": "kinesis", "namespace": "aws", "start_time": 1.5,
            "aws": {"operation": "PutRecord", "region": "us-east-1", "stream_name": "s"},
            "cause": {"exceptions": [{
@@ -205,6 +206,40 @@ def test_kms_refusal_behind_a_call_is_not_a_denial_of_the_calls_action() -> None
         ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:g", 1,
          False, True),
         ("kms:GenerateDataKey", "arn:aws:kms:us-east-1:123456789012:key/k", 1, True, True),
+        ("kinesis:PutRecord", "arn:aws:kinesis:us-east-1:123456789012:stream/s", 1, False,
+         True),
+    }}
+
+
+def _refused_by_kms(call_id: str, name: str, operation: str, message: str,
+                    **fields: object) -> dict[str, object]:
+    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": operation, "region": "us-east-1", **fields},
+            "cause": {"exceptions": [{"type": "AccessDeniedException", "message": message}]}}
+
+
+def test_another_services_refusal_keeps_the_calls_own_use_and_names_no_resource_of_it() -> None:
+    # KMS's refusal behind an S3 read or an SQS send often names no key: its action is
+    # never put on the bucket or queue, and the call's own allowed action still counts.
+    calls = [
+        _refused_by_kms("c1", "s3", "GetObject", "User: x is not authorized to perform: "
+                        "kms:Decrypt on the resource associated with this ciphertext because "
+                        "the resource does not exist", bucket_name="b", key="k"),
+        _refused_by_kms("c2", "sqs", "SendMessage", "User: x is not authorized to perform: "
+                        "kms:GenerateDataKey on this resource because no identity-based "
+                        "policy allows it", queue_url="https://sqs.us-east-1.amazonaws.com/"
+                        "123456789012/q"),
+        _refused_by_kms("c3", "SecretsManager", "GetSecretValue",
+                        "Access to KMS is not allowed", secret_id="db"),
+    ]
+    observation = observe([_trace(_segment(calls))])
+    assert accesses(observation) == {FN: {
+        ("kms:Decrypt", "*", 2, True, False),
+        ("kms:GenerateDataKey", "*", 1, True, False),
+        ("s3:GetObject", "arn:aws:s3:::b/k", 1, False, True),
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:q", 1, False, True),
+        ("secretsmanager:GetSecretValue",
+         "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????", 1, False, True),
     }}
 
 
@@ -234,8 +269,8 @@ def test_the_query_protocol_wording_of_a_denial_names_action_and_resource() -> N
 
 def test_a_refusal_named_only_by_its_service_is_that_services_denial() -> None:
     # Secrets Manager cannot decrypt a secret with the caller's KMS permissions: what was
-    # refused is kms:Decrypt on the secret's key, which the trace does not name, not
-    # secretsmanager:GetSecretValue (allowed).
+    # refused is kms:Decrypt on the secret's key, which the trace does not name, while
+    # secretsmanager:GetSecretValue was allowed: that is use.
     get = {"id": "c1", "name": "secretsmanager", "namespace": "aws", "start_time": 1.5,
            "aws": {"operation": "GetSecretValue", "region": "us-east-1", "secret_id": "db"},
            "cause": {"exceptions": [{
@@ -243,4 +278,7 @@ def test_a_refusal_named_only_by_its_service_is_that_services_denial() -> None:
                "message": "An error occurred (AccessDeniedException) when calling the "
                           "GetSecretValue operation: Access to KMS is not allowed"}]}}
     observation = observe([_trace(_segment([get]))])
-    assert accesses(observation) == {FN: {("kms:Decrypt", "*", 1, True, False)}}
+    assert accesses(observation) == {FN: {
+        ("kms:Decrypt", "*", 1, True, False),
+        ("secretsmanager:GetSecretValue",
+         "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????", 1, False, True)}}

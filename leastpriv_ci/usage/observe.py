@@ -97,6 +97,8 @@ class _Shape:
     principal: str
     targets: list[Target]
     denied: bool = False
+    # Denied calls only: another service refused (KMS behind S3), the call's own allowed
+    behind: bool = False
     count: int = 0
     first: float | None = None
     last: float | None = None
@@ -297,7 +299,8 @@ class _Reader:
         """A call whose shape is new, or a failed call: count it (interpreted once).
 
         A failed call that IAM did not deny (a throttle, a missing item) counts on its
-        shape like any other; a denied one on its shape and denial.
+        shape like any other; a denied one on its shape and denial, and also on its shape
+        when the refusal was another service's (its own action was allowed).
         """
         if entry is None:
             targets = self._targets(node, aws, name, operation, principal, shape)
@@ -313,9 +316,14 @@ class _Reader:
                 if refused is None:
                     if len(self._refused) >= MAX_CACHED_CALLS:
                         self.flush()  # entry stays usable: only its targets are read
+                    refused_targets, behind = self._refusal(entry.targets, denied)
                     refused = self._refused[(shape, denied)] = _Shape(
-                        principal.arn, self._denied_targets(entry.targets, denied), True)
-                entry = refused
+                        principal.arn, refused_targets, True, behind)
+                when = _when(node)
+                refused.add(when, trace_id)
+                if refused.behind:
+                    entry.add(when, trace_id)
+                return
         entry.add(_when(node), trace_id)
 
     def _unhashable(self, node: Node, aws: Aws, name: str, operation: str,
@@ -393,28 +401,36 @@ class _Reader:
                 trace_id: str | None) -> None:
         """Count one call directly (calls whose shape is not cached), denied or not."""
         denied = self._denial(node) if node.cause is not None else None
+        counted = [(targets, False)]
         if denied is not None:
-            targets = self._denied_targets(targets, denied)
+            refused_targets, behind = self._refusal(targets, denied)
+            counted = [(refused_targets, True), *(counted if behind else ())]
         samples = (trace_id,) if trace_id else ()
-        refused = denied is not None
         merge = self.totals.merge
-        for target in targets:  # _count, for one call
-            if not target.known:
-                self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT, f"{arn} {target.action}")
-            merge(arn, target.action, target.resource, refused, target.known, 1, when, when,
-                  samples, target.possible)
+        for found, refused in counted:
+            for target in found:  # _count, for one call
+                if not target.known:
+                    self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
+                                     f"{arn} {target.action}")
+                merge(arn, target.action, target.resource, refused, target.known, 1, when,
+                      when, samples, target.possible)
 
-    def _denied_targets(self, targets: list[Target], denied: Denial) -> list[Target]:
-        """What a denied call was refused: IAM's own words name the action (and resource)
-        when its message does, and they win over the trace's."""
+    def _refusal(self, targets: list[Target], denied: Denial) -> tuple[list[Target], bool]:
+        """What a denied call was refused, and whether the refusal was another service's
+        behind the call (KMS behind S3 or SQS, IAM's PassRole), so that the call's own
+        action was allowed. IAM's own words name the action (and resource) when its
+        message does, and they win over the trace's; another service's action is never
+        put on the call's own resource."""
         named = self.catalog.canonical(denied.action) if denied.action else None
         if named is None:
-            return targets
+            return targets, False
+        service = named.split(":", 1)[0]
+        behind = denied.behind or all(t.action.split(":", 1)[0] != service for t in targets)
         if denied.resource is not None:
-            return [Target(named, denied.resource)]
-        if denied.behind:  # another service's action, on a resource the trace does not name
-            return [Target(named, UNKNOWN, known=False)]
-        return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets))
+            return [Target(named, denied.resource)], behind
+        if behind:  # on a resource the trace does not name
+            return [Target(named, UNKNOWN, known=False)], True
+        return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets)), False
 
     def _denial(self, node: Node) -> Denial | None:
         """:func:`denial`, remembered per distinct list of exception messages and types."""
