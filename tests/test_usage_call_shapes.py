@@ -272,3 +272,19 @@ def test_arns_take_the_partition_of_the_calls_region(region: str, partition: str
     observed = accesses(observe([_trace("1-a", fn, calls)]))
     assert {a[1] for a in observed[fn]} == {
         f"arn:{partition}:dynamodb:{region}:{ACCOUNT_A}:table/t", f"arn:{partition}:s3:::b/k"}
+
+
+@pytest.mark.parametrize(("destination", "found"), [
+    (f"arn:aws:sns:us-east-1:{ACCOUNT_A}:alerts",
+     ("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT_A}:alerts", True)),
+    # OpenTelemetry's placeholders for an SMS and for a publish that named no ARN
+    ("phone_number:**", ("sns:Publish", "*", False)),
+    ("unknown", ("sns:Publish", "*", False)),
+])
+def test_adot_sns_destination_names_a_topic_only_as_an_arn(
+        destination: str, found: tuple[str, str, bool]) -> None:
+    fn = _function(ACCOUNT_A)
+    call = dict(_call("p", "SNS", "Publish"),
+                metadata={"default": {"messaging.destination.name": destination}})
+    observed = accesses(observe([_trace("1-a", fn, [call])]))
+    assert {(a[0], a[1], a[4]) for a in observed[fn]} == {found}

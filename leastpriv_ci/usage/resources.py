@@ -132,6 +132,12 @@ def _lower(value: str, where: Where) -> Value:
     return value if value.startswith("arn:") else value.lower()
 
 
+def _arn_only(value: str, where: Where) -> Value:
+    # OpenTelemetry's messaging.destination.name for SNS is the topic's or target's ARN,
+    # or a placeholder ("phone_number:**" for an SMS, "unknown"): never a plain name
+    return value if value.startswith("arn:") else None
+
+
 def _names(value: Any, where: Where) -> Value:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str) and v] or None
@@ -154,6 +160,7 @@ PARSERS: Mapping[str, Parser] = {
     "names": _names,
     "lower": _lower,
     "email": _email,
+    "arn": _arn_only,
 }
 # Parsers given any JSON value (a list of names); the others only text.
 TAKES_ANY_VALUE = frozenset({"names"})
