@@ -288,3 +288,23 @@ def test_adot_sns_destination_names_a_topic_only_as_an_arn(
                 metadata={"default": {"messaging.destination.name": destination}})
     observed = accesses(observe([_trace("1-a", fn, [call])]))
     assert {(a[0], a[1], a[4]) for a in observed[fn]} == {found}
+
+
+ACCESS_POINT = f"arn:aws:s3:us-west-2:{ACCOUNT_B}:accesspoint/ap1"
+
+
+@pytest.mark.parametrize(("operation", "fields", "found"), [
+    ("PutObject", {"bucket_name": ACCESS_POINT, "key": "reports/a.csv"},
+     ("s3:PutObject", f"{ACCESS_POINT}/object/reports/a.csv", True)),
+    ("GetObject", {"bucket": ACCESS_POINT},  # no key recorded
+     ("s3:GetObject", f"{ACCESS_POINT}/object/*", False)),
+    ("ListObjectsV2", {"bucket_name": ACCESS_POINT}, ("s3:ListBucket", ACCESS_POINT, True)),
+    # an Outpost's bucket ARN names no object ARN the trace can spell
+    ("GetObject", {"bucket_name": f"arn:aws:s3-outposts:us-west-2:{ACCOUNT_B}:outpost/op-1/"
+                                  "bucket/b", "key": "k"}, ("s3:GetObject", "*", False)),
+])
+def test_an_access_point_given_as_the_bucket_names_its_own_arns(
+        operation: str, fields: dict[str, object], found: tuple[str, str, bool]) -> None:
+    fn = _function(ACCOUNT_A)
+    observed = accesses(observe([_trace("1-a", fn, [_call("c", "s3", operation, **fields)])]))
+    assert {(a[0], a[1], a[4]) for a in observed[fn]} == {found}

@@ -79,9 +79,9 @@ def test_execution_arn_is_not_extended() -> None:
 
 def test_adot_attributes_are_read_from_metadata() -> None:
     fields = Fields(None, metadata={"default": {"aws.s3.bucket": "b", "aws.s3.key": "k"}})
-    (obj, bucket) = [spec.build(fields, WHERE) for spec in resource_fields().specs("s3")]
-    assert obj == ["arn:aws:s3:::b/k"]
-    assert bucket == ["arn:aws:s3:::b"]
+    built = {spec.type: spec.build(fields, WHERE) for spec in resource_fields().specs("s3")}
+    assert built == {"accesspointobject": [], "accesspoint": [],
+                     "object": ["arn:aws:s3:::b/k"], "bucket": ["arn:aws:s3:::b"]}
 
 
 def test_queue_url_region_comes_before_the_principals() -> None:

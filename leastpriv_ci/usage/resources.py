@@ -18,6 +18,7 @@ _VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
 _QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
 _DICT_KEYS = re.compile(r"""['"]([^'"]+)['"]""")
+S3_ACCESS_POINT = re.compile(r"arn:[a-z-]+:s3:[a-z0-9-]+:\d{12}:accesspoint/[A-Za-z0-9-]+\Z")
 
 
 class Where(NamedTuple):
@@ -132,6 +133,16 @@ def _lower(value: str, where: Where) -> Value:
     return value if value.startswith("arn:") else value.lower()
 
 
+def _bucket(value: str, where: Where) -> Value:
+    # The S3 SDKs take an access point's (or an Outpost's, an Object Lambda's) ARN where a
+    # bucket name goes: none of them is a bucket
+    return None if value.startswith("arn:") else value
+
+
+def _access_point(value: str, where: Where) -> Value:
+    return value if S3_ACCESS_POINT.match(value) else None
+
+
 def _arn_only(value: str, where: Where) -> Value:
     # OpenTelemetry's messaging.destination.name for SNS is the topic's or target's ARN,
     # or a placeholder ("phone_number:**" for an SMS, "unknown"): never a plain name
@@ -161,6 +172,8 @@ PARSERS: Mapping[str, Parser] = {
     "lower": _lower,
     "email": _email,
     "arn": _arn_only,
+    "bucket": _bucket,
+    "access_point": _access_point,
 }
 # Parsers given any JSON value (a list of names); the others only text.
 TAKES_ANY_VALUE = frozenset({"names"})

@@ -7,11 +7,13 @@ from urllib.parse import parse_qs, unquote
 
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target, resources_for
 from leastpriv_ci.usage.operations import Step
-from leastpriv_ci.usage.resources import partition
+from leastpriv_ci.usage.resources import S3_ACCESS_POINT, partition
 
 BUCKET_FIELDS = ("bucket_name", "bucket", "aws.s3.bucket")
 VERSION_FIELDS = ("version_id",)
 SOURCE_FIELDS = ("copy_source",)
+# A bucket-level step is on the bucket, or on the access point named in its place
+BUCKET_TYPES = ("accesspoint", "bucket")
 
 
 def targets(call: Call) -> list[Target]:
@@ -30,7 +32,8 @@ def targets(call: Call) -> list[Target]:
         if not step.resource_types:
             result.append(Target(action, "*"))
             continue
-        types = ("bucket",) if step.resource == "bucket" else step.resource_types
+        types = (tuple(t for t in BUCKET_TYPES if t in step.resource_types) or ("bucket",)
+                 if step.resource == "bucket" else step.resource_types)
         arns = resources_for(call, step, types)
         if arns:
             result.extend(Target(action, arn) for arn in arns)
@@ -41,9 +44,13 @@ def targets(call: Call) -> list[Target]:
 
 def _partial(call: Call, step: Step, action: str) -> Target:
     bucket = _bucket(call)
-    if bucket is not None and "object" in step.resource_types:
-        return Target(action, f"arn:{partition(call.where.region)}:s3:::{bucket}/*", known=False)
-    return Target(action, UNKNOWN, known=False)
+    if bucket is None or "object" not in step.resource_types:
+        return Target(action, UNKNOWN, known=False)
+    if S3_ACCESS_POINT.match(bucket):
+        return Target(action, f"{bucket}/object/*", known=False)
+    if bucket.startswith("arn:"):  # an Outpost's or Object Lambda's: no object ARN known
+        return Target(action, UNKNOWN, known=False)
+    return Target(action, f"arn:{partition(call.where.region)}:s3:::{bucket}/*", known=False)
 
 
 def _bucket(call: Call) -> str | None:
