@@ -297,6 +297,23 @@ def test_the_same_grant_in_two_statements_is_one_finding() -> None:
     assert excess[0].detail["also_declared_at"] == ["other.json:7"]
 
 
+def test_the_same_grant_spelled_in_another_case_is_one_finding() -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    first = allow("sqs:SendMessage", queue)
+    second = Statement("Allow", ("SQS:sendmessage",), (queue,),
+                       origin=Origin(file="other.json", line=7))
+    other_queue = Statement("Allow", ("SQS:sendmessage",), (queue.upper(),),
+                            origin=Origin(file="other.json", line=9))
+    role = role_of(first, second, other_queue)
+    analysis = analyse(observation([use("f", "sts:GetCallerIdentity", "*")]), {role.key: role},
+                       {function_arn("f"): role.key})
+    excess = [f for f in analysis.findings if f.kind == "excess"]
+    # ARNs are case-sensitive: the upper-cased queue is another resource, another finding
+    assert sorted(f.resource for f in excess) == sorted([queue, queue.upper()])
+    same = one(analysis.findings, "excess", "sqs:SendMessage", queue)
+    assert same.detail["also_declared_at"] == ["other.json:7"]
+
+
 def test_actions_an_unconditional_deny_takes_away_are_not_excess() -> None:
     bucket = "arn:aws:s3:::uploads/*"
     deny = Statement("Deny", ("s3:Delete*", "s3:PutObjectAcl"), ("arn:aws:s3:::*",),

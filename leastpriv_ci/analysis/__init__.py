@@ -322,10 +322,14 @@ def _all_statements(role: Role) -> tuple[Statement, ...]:
 
 
 def _deduplicated(findings: list[Finding]) -> list[Finding]:
-    """One finding per (kind, role, action, resource): later duplicates add their origin."""
+    """One finding per (kind, role, action, resource): later duplicates add their origin.
+
+    Actions compare lower-cased, as IAM (and the gate's and SARIF's identity) does;
+    resources compare as written, since ARNs are case-sensitive.
+    """
     kept: dict[tuple[str, str, str, str], Finding] = {}
     for finding in findings:
-        key = (finding.kind, finding.role, finding.action, finding.resource)
+        key = (finding.kind, finding.role, finding.action.lower(), finding.resource)
         first = kept.get(key)
         if first is None:
             kept[key] = finding
