@@ -186,6 +186,36 @@ def test_star_is_broad_for_a_resource_level_action_used_on_one_table() -> None:
     assert finding.fix == f"narrow the resource to `{NOTES}`"
 
 
+def broad_s3_findings(pattern: str, key: str, action: str = "s3:GetObject"):
+    role = role_of(allow(action, pattern))
+    analysis = analyse(observation([use("f", action, f"arn:aws:s3:::pics/{key}")]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    return [f for f in analysis.findings if f.kind == "excess"], analysis
+
+
+def test_a_pattern_is_not_broad_when_the_proposal_would_write_a_wider_one() -> None:
+    # the keys generalise to pics/* and pics/users/*: wider than what is declared
+    for pattern, key, action in (
+        ("arn:aws:s3:::pics/*.png", "photo.png", "s3:GetObject"),
+        ("arn:aws:s3:::pics/users/alice/*", "users/alice/1.png", "s3:PutObject"),
+    ):
+        excess, analysis = broad_s3_findings(pattern, key, action)
+        assert excess == []
+        assert analysis.proposals["AppRole"]["Statement"] == [
+            {"Effect": "Allow", "Action": action, "Resource": pattern}]
+
+
+def test_a_pattern_with_a_policy_variable_is_not_narrowed_to_its_staging_value() -> None:
+    excess, _ = broad_s3_findings("arn:aws:s3:::pics/${aws:PrincipalTag/team}/*",
+                                  "team-a/photo.png")
+    assert excess == []
+
+
+def test_a_pattern_wider_than_the_used_folder_is_still_broad() -> None:
+    excess, _ = broad_s3_findings("arn:aws:s3:::pics/*", "users/alice/1.png")
+    assert [f.detail["suggested_resources"] for f in excess] == [["arn:aws:s3:::pics/users/*"]]
+
+
 def test_unknown_resources_keep_a_pattern_from_looking_broad() -> None:
     bucket_objects = "arn:aws:s3:::uploads/*"
     role = role_of(allow(("s3:GetObject", "s3:PutObject"), bucket_objects))

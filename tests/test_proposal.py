@@ -217,3 +217,20 @@ def test_unknown_resource_bounded_by_the_usage_stage_keeps_that_bound() -> None:
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/*"}
     ]
     assert proposal.unknown_resources == ("s3:GetObject",)
+
+
+def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
+    declared = (BUCKET + "/*.png", BUCKET + "/*.jpg", BUCKET + "/users/${aws:username}/*",
+                "arn:aws:s3:::*")
+
+    def proposed(*keys: str) -> object:
+        doc = propose_policies([access("s3:GetObject", f"{BUCKET}/{k}") for k in keys],
+                               declared=lambda action: declared).document
+        return doc["Statement"][0]["Resource"]  # type: ignore[index]
+
+    # each key under the narrowest declared pattern that covers it
+    assert proposed("a.png", "b.jpg") == [BUCKET + "/*.jpg", BUCKET + "/*.png"]
+    # a key no narrower declared pattern covers: the folder, as without declared patterns
+    assert proposed("a.png", "c.txt") == BUCKET + "/*"
+    # a variable cannot be compared offline: never pinned, never chosen
+    assert proposed("users/alice/1.txt") == BUCKET + "/users/*"

@@ -222,7 +222,7 @@ def role_proposal(
                                                                    Decision.CONDITIONAL)
                 if a.resource_known else bool(declared(a.action)))]
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
-                                unknown_bound=declared_bound)
+                                unknown_bound=declared_bound, declared=declared)
     if not kept:
         return proposal
     return replace(proposal, notes=(*proposal.notes, possible_note(kept)))

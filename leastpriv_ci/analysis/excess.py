@@ -294,9 +294,20 @@ def _suggested(unit: Unit, covered: list[Use], unknown: list[Use]) -> tuple[str,
         if pattern != "*" and not has_wildcard(pattern):
             return None
     suggestion = _as_proposed(scoped)
-    if not statement.not_resources and suggestion == (statement.resources[0],):
+    if not statement.not_resources and not _narrower(statement.resources[0], suggestion):
         return None
     return suggestion
+
+
+def _narrower(pattern: str, suggestion: tuple[str, ...]) -> bool:
+    """Whether the suggested resources are all within ``pattern`` and grant less.
+
+    A pattern with a policy variable (``${aws:PrincipalTag/team}``) cannot be compared
+    offline: the staging value the traces show is not the only one, so it is never
+    narrowed to it.
+    """
+    return (all(pattern_covers(pattern, s) for s in suggestion)
+            and not any(pattern_covers(s, pattern) for s in suggestion))
 
 
 def _as_proposed(uses: list[Use]) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
 - one grant per used (action, resource); actions that support no resource type are
   granted on ``*`` (the only way IAM grants them), every other action on the ARNs used;
 - S3 object keys (data written at run time) are generalised, per action and bucket, to
-  the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket;
+  the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket; a
+  declared pattern narrower than that folder that covers the keys is kept instead;
 - resources with identical action sets become one statement; the order is sorted, so
   the same usage always gives the same document;
 - literal ``*``, ``?`` and ``$`` in an observed ARN are written as ``${*}``, ``${?}``
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import orjson
 
 from leastpriv_ci.catalog import ActionInfo, Catalog, get_catalog
+from leastpriv_ci.policy.match import pattern_covers, resource_matches
 from leastpriv_ci.policy.model import VERSION_2012
 from leastpriv_ci.records import Access
 
@@ -65,6 +67,10 @@ class Proposal:
 # on (the analysis passes the declared policy's patterns); None → the catalog's ARN
 # formats scoped to the principal's partition, region and account.
 UnknownBound = Callable[[str, Access], tuple[str, ...] | None]
+# The declared resource patterns granting an action (the analysis passes the role's): an
+# S3 key pattern among them that is narrower than the folder the keys generalise to is
+# kept instead of the folder.
+DeclaredPatterns = Callable[[str], tuple[str, ...]]
 
 
 def propose(
@@ -86,13 +92,15 @@ def propose_policies(
     limit: int = MANAGED_LIMIT,
     extra: Iterable[Grant] = (),
     unknown_bound: UnknownBound | None = None,
+    declared: DeclaredPatterns | None = None,
 ) -> Proposal:
     """The proposal as one or more documents, each within ``limit`` characters.
 
     ``extra`` grants are added as given (the analysis keeps platform permissions so).
     """
     catalog = catalog or get_catalog()
-    grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound)
+    grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound,
+                                    declared=declared)
     grants.update(extra)
     documents, notes = fit(grants, limit=limit)
     if unknown:
@@ -106,6 +114,7 @@ def needed_grants(
     *,
     catalog: Catalog | None = None,
     unknown_bound: UnknownBound | None = None,
+    declared: DeclaredPatterns | None = None,
 ) -> tuple[set[Grant], set[str]]:
     """The (action, resource) pairs the accesses need, and actions of unknown resource."""
     catalog = catalog or get_catalog()
@@ -144,7 +153,10 @@ def needed_grants(
         else:
             pairs.add((action, literal(access.resource)))
     for (action, partition, bucket), keys in s3_keys.items():
-        pairs.add((action, s3_object_pattern(partition, bucket, keys)))
+        folder = s3_object_pattern(partition, bucket, keys)
+        patterns = declared(action) if declared else ()
+        pairs.update((action, p) for p in _declared_within(folder, partition, bucket, keys,
+                                                           patterns))
     return {Grant(action, resource) for action, resource in pairs}, unknown
 
 
@@ -163,6 +175,29 @@ def s3_object_pattern(partition: str, bucket: str, keys: Iterable[str]) -> str:
     prefix = _common_prefix(sorted(set(keys)))
     folder = prefix[: prefix.find("/") + 1]  # "" when the keys share no top-level folder
     return f"arn:{partition}:s3:::{literal(bucket)}/{literal(folder)}*"
+
+
+def _declared_within(folder: str, partition: str, bucket: str, keys: Iterable[str],
+                     declared: Sequence[str]) -> tuple[str, ...]:
+    """The declared patterns narrower than ``folder`` that together cover every key, the
+    narrowest for each key; else ``(folder,)``: the proposal never grants more than the
+    declared policy did where the declared policy was already narrower.
+
+    A pattern with a policy variable cannot be compared offline and is not chosen.
+    """
+    within = [p for p in declared if p != folder and pattern_covers(folder, p)]
+    if not within:
+        return (folder,)
+    chosen: set[str] = set()
+    for key in keys:
+        arn = f"arn:{partition}:s3:::{bucket}/{key}"
+        matching = [p for p in within if resource_matches(p, arn) is True]
+        if not matching:
+            return (folder,)
+        narrowest = [p for p in matching
+                     if not any(q != p and pattern_covers(p, q) for q in matching)]
+        chosen.add(min(narrowest or matching))
+    return tuple(sorted(chosen))
 
 
 def _common_prefix(values: list[str]) -> str:
