@@ -362,6 +362,57 @@ def test_actions_an_unconditional_deny_takes_away_are_not_excess() -> None:
     assert "s3:PutObjectAcl" not in wildcard.detail["unused_actions"]
 
 
+def bounded_role(*boundary: Statement) -> Role:
+    return Role(key="AppRole", name="AppRole",
+                policies=(Policy("inline", (allow("s3:*", "arn:aws:s3:::pics/*"),)),),
+                boundary=Policy("boundary", boundary))
+
+
+def test_actions_the_permissions_boundary_does_not_allow_are_not_excess() -> None:
+    role = bounded_role(
+        Statement("Allow", ("s3:GetObject",), ("*",)),
+        Statement("Allow", ("s3:PutObject",), ("arn:aws:s3:::other/*",)),  # not on pics
+        Statement("Allow", ("s3:DeleteObject",), ("arn:aws:s3:::pics/*",),
+                  conditions={"StringEquals": {"aws:ResourceTag/x": ("y",)}}),
+    )
+    usage = observation([use("f", "s3:GetObject", "arn:aws:s3:::pics/a/photo.png")])
+    analysis = analyse(usage, {role.key: role}, {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "s3:*", "arn:aws:s3:::pics/*")
+    # only GetObject and (under an undecidable condition) DeleteObject are effective:
+    # the other 40-odd actions s3:* grants, Permissions management and Write among them,
+    # are not counted, and the severity comes from what remains (DeleteObject: Write)
+    assert finding.detail["unused_actions"] == ["s3:DeleteObject"]
+    assert finding.detail["unused_by_level"] == {"Write": 1}
+    assert finding.severity == "medium"
+    assert "s3:PutObject" in finding.detail["outside_boundary"]
+    assert "s3:PutObjectAcl" in finding.detail["outside_boundary"]
+
+
+def test_a_wildcard_within_the_boundary_only_as_used_is_just_broad() -> None:
+    role = bounded_role(Statement("Allow", ("s3:GetObject",), ("*",)))
+    usage = observation([use("f", "s3:GetObject", "arn:aws:s3:::pics/a/photo.png")])
+    analysis = analyse(usage, {role.key: role}, {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "s3:*", "arn:aws:s3:::pics/*")
+    assert finding.severity == "low"
+    assert finding.detail["unused_count"] == 0
+    assert finding.detail["suggested_resources"] == ["arn:aws:s3:::pics/a/*"]
+
+
+def test_an_unconditional_boundary_deny_counts_actions_out_a_conditional_one_does_not() -> None:
+    role = bounded_role(
+        Statement("Allow", ("s3:*",), ("*",)),
+        Statement("Deny", ("s3:Put*",), ("*",)),
+        Statement("Deny", ("s3:Delete*",), ("*",),
+                  conditions={"Bool": {"aws:MultiFactorAuthPresent": ("false",)}}),
+    )
+    usage = observation([use("f", "s3:GetObject", "arn:aws:s3:::pics/a/photo.png")])
+    analysis = analyse(usage, {role.key: role}, {function_arn("f"): role.key})
+    finding = one(analysis.findings, "excess", "s3:*", "arn:aws:s3:::pics/*")
+    assert "s3:PutObject" in finding.detail["outside_boundary"]
+    assert "s3:PutObject" not in finding.detail["unused_actions"]
+    assert "s3:DeleteObject" in finding.detail["unused_actions"]
+
+
 def test_a_group_switched_on_for_one_role_only_applies_there() -> None:
     key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234"
     encrypted = role_of(allow("kms:Decrypt", key_arn), key="Encrypted")

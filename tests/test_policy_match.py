@@ -12,6 +12,7 @@ from leastpriv_ci.policy.match import (
     action_match,
     action_matches,
     pattern_covers,
+    patterns_intersect,
     resource_matches,
 )
 from leastpriv_ci.policy.model import VERSION_2008, unresolved
@@ -223,3 +224,17 @@ def test_multivalued_context_key_does_not_resolve_a_variable() -> None:
 ])
 def test_pattern_covers_another_pattern(pattern: str, other: str, covers: bool) -> None:
     assert pattern_covers(pattern, other) is covers
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), [
+    ("arn:aws:s3:::pics/*", "arn:aws:s3:::*.png", True),
+    ("arn:aws:s3:::pics/*", "arn:aws:s3:::other/*", False),
+    ("arn:aws:s3:::pics/a?", "arn:aws:s3:::pics/*b", True),
+    ("arn:aws:s3:::pics/a?", "arn:aws:s3:::pics/abc", False),
+    ("*", "arn:aws:s3:::pics", True),
+    ("arn:aws:s3:::pics/${aws:username}/*", "arn:aws:s3:::other/*", True),  # unknown
+])
+def test_two_resource_patterns_intersect_when_some_resource_matches_both(
+        first: str, second: str, expected: bool) -> None:
+    assert patterns_intersect(first, second) is expected
+    assert patterns_intersect(second, first) is expected

@@ -27,7 +27,13 @@ from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.catalog import ActionInfo, Catalog
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of, could_match, pattern_covers
+from leastpriv_ci.policy.match import (
+    action_match,
+    any_of,
+    could_match,
+    pattern_covers,
+    patterns_intersect,
+)
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
@@ -128,6 +134,8 @@ def _judge(
     unused = {k: i for k, i in granted.items() if k not in used and k not in platform}
     denied = _denied_everywhere(role, unit, unused)
     unused = {k: i for k, i in unused.items() if k not in denied}
+    outside = _outside_boundary(role, unit, unused)
+    unused = {k: i for k, i in unused.items() if k not in outside}
     maybe_covered, maybe_unknown = _covered(statement, possible) if possible else ([], [])
     maybe_keys = {u.key for u in (*maybe_covered, *maybe_unknown)}
     maybe = sorted((i.full_name for k, i in unused.items() if k in maybe_keys), key=str.lower)
@@ -195,6 +203,9 @@ def _judge(
     if denied:
         # an unconditional Deny takes these away wherever this pattern grants them
         detail["denied_by_policy"] = sorted(denied.values(), key=str.lower)[:MAX_LISTED]
+    if outside:
+        # the permissions boundary never lets these take effect on this pattern
+        detail["outside_boundary"] = sorted(outside.values(), key=str.lower)[:MAX_LISTED]
     if suggested is not None:
         detail["suggested_resources"] = list(resources)
     if unknown:
@@ -252,6 +263,47 @@ def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
                 found[key] = name
                 break
     return found
+
+
+def _outside_boundary(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
+                      ) -> dict[str, str]:
+    """Granted actions the permissions boundary never allows on the resource pattern.
+
+    Such an action is not effective, like one an unconditional Deny removes: no boundary
+    Allow may grant it on a resource the pattern can match, or an unconditional boundary
+    Deny covers it on the whole pattern. A conditional boundary Allow may grant it (its
+    condition is undecidable), so it keeps the action; a conditional Deny removes nothing.
+    """
+    if role.boundary is None:
+        return {}
+    pattern = "*" if unit.sub.not_resources else unit.sub.resources[0]
+    allows = [s for s in role.boundary.statements
+              if s.is_allow and _may_reach(s, pattern)]
+    denies = [s for s in role.boundary.statements
+              if not s.is_allow and not s.conditions and not s.not_resources
+              and any(pattern_covers(p, pattern) for p in s.resources)]
+    found = {}
+    for key, info in actions.items():
+        name = info.full_name
+        if (not any(_acts(s, name) is not False for s in allows)
+                or any(_acts(s, name) is True for s in denies)):
+            found[key] = name
+    return found
+
+
+def _may_reach(statement: Statement, pattern: str) -> bool:
+    """Whether the statement's resources may include some resource ``pattern`` matches."""
+    if statement.not_resources:
+        return not any(pattern_covers(p, pattern) for p in statement.resources)
+    return any(patterns_intersect(p, pattern) for p in statement.resources)
+
+
+def _acts(statement: Statement, action: str) -> bool | None:
+    """Whether the statement's Action (or NotAction) list covers ``action``."""
+    acting = any_of([action_match(p, action) for p in statement.actions])
+    if statement.not_actions:
+        return None if acting is None else not acting
+    return acting
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]

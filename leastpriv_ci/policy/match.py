@@ -375,10 +375,7 @@ def could_match(pattern: str, arn_format: str, whole: frozenset[str] = frozenset
     if service and fixed and not has_wildcard(service) and "${" not in fixed and (
             service != fixed):
         return False
-    left: list[tuple[str, str]] = [
-        ("run", _ANY) if c == "*" else ("one", _ANY) if c == "?" else ("lit", c)
-        for c in pattern
-    ]
+    left = _pattern_tokens(pattern)
     right: list[tuple[str, str]] = []
     for index, piece in enumerate(_FORMAT_VARIABLE.split(arn_format)):
         if index % 2:  # a ${Name}: one character or more
@@ -387,6 +384,23 @@ def could_match(pattern: str, arn_format: str, whole: frozenset[str] = frozenset
         else:
             right += [("lit", c) for c in piece]
     return _intersects(left, right)
+
+
+def patterns_intersect(first: str, second: str) -> bool:
+    """Whether two resource patterns may match some resource in common.
+
+    False only when no resource can match both. A pattern with policy variables, or one
+    not known offline, may match anything; a ``*`` may run across ``:`` (errs towards
+    "may").
+    """
+    if any(is_unresolved(p) or has_variables(p) for p in (first, second)):
+        return True
+    return _intersects(_pattern_tokens(first), _pattern_tokens(second))
+
+
+def _pattern_tokens(pattern: str) -> list[tuple[str, str]]:
+    return [("run", _ANY) if c == "*" else ("one", _ANY) if c == "?" else ("lit", c)
+            for c in pattern]
 
 
 def _common(a: tuple[str, str], b: tuple[str, str]) -> bool:
