@@ -191,3 +191,28 @@ def test_unknown_resource_is_judged_by_its_action_only() -> None:
     assert "do not name the resource" in finding.message
     assert finding.detail["resource_known"] is False
     assert analysis.coverage.unknown_resources == 2
+
+
+def test_an_s3_call_with_an_unknown_key_is_judged_within_its_bucket() -> None:
+    other = Statement("Allow", ("s3:GetObject",), ("arn:aws:s3:::other-bucket/*",),
+                      origin=Origin(file="policy.json", line=4))
+    role = Role("R", "R", (Policy("p", (other,)),))
+    analysis = run(role, use("f", "s3:GetObject", "arn:aws:s3:::pics/*", known=False))
+    # no object of pics can match other-bucket/*: every such call is refused, whatever
+    # the key, and the other bucket's grant was not used
+    assert summary(analysis.findings, "missing", "excess") == {
+        ("missing", "s3:GetObject", "arn:aws:s3:::pics/*", "high", False),
+        ("excess", "s3:GetObject", "arn:aws:s3:::other-bucket/*", "low", False),
+    }
+    missing = one(analysis.findings, "missing", "s3:GetObject", "arn:aws:s3:::pics/*")
+    assert "do not name which resource within it" in missing.message
+    assert missing.detail["resource_known"] is False
+    assert missing.origin == other.origin  # the closest Allow of the action
+
+
+def test_an_s3_call_with_an_unknown_key_is_allowed_by_a_grant_that_may_cover_it() -> None:
+    # pics/public/* may hold the key: not provably missing, and the grant is not unused
+    role = Role("R", "R", (Policy("p", (
+        Statement("Allow", ("s3:GetObject",), ("arn:aws:s3:::pics/public/*",)),)),))
+    analysis = run(role, use("f", "s3:GetObject", "arn:aws:s3:::pics/*", known=False))
+    assert summary(analysis.findings, "missing", "excess") == set()

@@ -320,7 +320,8 @@ def _covered(statement: Statement, uses: Mapping[str, list[Use]]
             continue
         for use in group:
             if not use.resource_known:
-                unknown.append(use)
+                if _may_reach(statement, use.resource):  # `*`, or the bound the trace gave
+                    unknown.append(use)
             elif index.evaluate(use.action, use.resource).decision is not (
                     Decision.IMPLICIT_DENY):
                 covered.append(use)

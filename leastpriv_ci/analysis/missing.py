@@ -8,7 +8,9 @@
 - A decision that rests on a condition the tool cannot decide is "may be missing":
   ``conditional=True`` and a lower severity, never proof.
 - An access whose trace named no resource is judged by its action alone: missing only
-  when no statement allows that action on any resource.
+  when no statement allows that action on any resource. One whose trace named only part
+  of it (an S3 bucket without the key: ``arn:aws:s3:::BUCKET/*``) is judged so within
+  that bound: a grant counts only if its resource pattern may match inside it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from leastpriv_ci.analysis.severity import FindingRules
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of
+from leastpriv_ci.policy.match import action_match, any_of, pattern_covers, patterns_intersect
 from leastpriv_ci.policy.model import Role, Statement
 from leastpriv_ci.records import Finding, Origin
 
@@ -79,20 +81,26 @@ def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
 
 
 def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
-    """Judge an access by its action only: the trace did not name the resource."""
+    """Judge an access by its action only, within the bound the trace gave (``*`` when
+    it named no resource): the trace did not name the resource itself."""
+    bound = use.resource
     for statement in role.statements + (role.boundary.statements if role.boundary else ()):
         if (not statement.is_allow and not statement.conditions and _acts(statement, use.action)
-                and statement.resources == ("*",) and not statement.not_resources):
+                and not statement.not_resources
+                and any(pattern_covers(p, bound) for p in statement.resources)):
             return _Verdict("explicit_deny", statement.origin, statement=statement)
-    allows = [s for s in role.statements if s.is_allow and _acts(s, use.action) is not False]
+    allows = [s for s in role.statements if s.is_allow and _acts(s, use.action) is not False
+              and _may_reach(s, bound)]
     if not allows:
-        return _Verdict("unknown_resource", None)
+        closest = _closest_allow(role.statements, use.action)
+        return _Verdict("unknown_resource", closest.origin if closest else None,
+                        statement=closest)
     if all(s.conditions for s in allows):
         return _Verdict("conditional", allows[0].origin, conditional=True)
     if role.boundary is not None:
         # the boundary must allow the action too, on some resource
         bounded = [s for s in role.boundary.statements
-                   if s.is_allow and _acts(s, use.action) is not False]
+                   if s.is_allow and _acts(s, use.action) is not False and _may_reach(s, bound)]
         if not bounded:
             return _Verdict("boundary", role.boundary.origin)
         if all(s.conditions for s in bounded):
@@ -100,6 +108,13 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
     if use.denied:
         return _Verdict("allow", allows[0].origin)
     return None
+
+
+def _may_reach(statement: Statement, bound: str) -> bool:
+    """Whether the statement's resources may include some resource within ``bound``."""
+    if statement.not_resources:
+        return not any(pattern_covers(p, bound) for p in statement.resources)
+    return any(patterns_intersect(p, bound) for p in statement.resources)
 
 
 def _acts(statement: Statement, action: str) -> bool | None:
@@ -128,6 +143,8 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
         raise AssertionError("an allowed access is not missing")
     if kind == "denied" and variant == "unknown_resource":
         variant = "implicit_deny"
+    if variant == "unknown_resource" and use.resource != "*":
+        variant = "unknown_within"
     fields = {"action": use.action, "resource": use.resource}
     if verdict.by_deny:
         variant = "conditional_deny"

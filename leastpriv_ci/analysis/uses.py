@@ -16,7 +16,7 @@ class Use:
     """One action on one resource, as used by any principal running as a role."""
 
     action: str  # the catalog's spelling when the catalog knows it
-    resource: str
+    resource: str  # with resource_known false: `*`, or the bound the trace gave (bucket/*)
     resource_known: bool
     denied: bool
     count: int
@@ -40,9 +40,11 @@ def collect_uses(accesses: Iterable[Access], catalog: Catalog) -> list[Use]:
             info = catalog.action(name)
             levels[name] = info.resource_level if info else True
         # `*` is the right resource for an action that takes none; for any other it
-        # means the trace did not name the resource.
+        # means the trace did not name the resource. An unknown resource other than `*`
+        # is the bound the trace did give (`arn:aws:s3:::BUCKET/*`: the key is unknown),
+        # and is kept so that grants on other buckets are not taken to cover it.
         known = access.resource_known and not (access.resource == "*" and levels[name])
-        key = (access.action.lower(), access.resource if known else "*", access.denied, known)
+        key = (access.action.lower(), access.resource, access.denied, known)
         merged.setdefault(key, []).append(access)
     uses = []
     for (_, resource, denied, known), group in merged.items():
