@@ -305,7 +305,7 @@ def test_runner_contract_checkout_under_a_sub_path(
     # ... and the link text names the file as the repository does, too
     summary = Path(pull_request_run["GITHUB_STEP_SUMMARY"]).read_text()
     for body in (comment["body"], summary):
-        assert "[iam/role\\.json:" in body and "[app/iam/role" not in body
+        assert "[iam/role\\.json\\:" in body and "[app/iam/role" not in body
     # The tool still reads and reports the file where it is.
     report = json.loads((workspace / "leastpriv-report.json").read_text())
     assert report["coverage"]["policy_files"] == ["app/iam/role.json"]

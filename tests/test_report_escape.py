@@ -35,7 +35,7 @@ def test_prose_has_no_tags_mentions_or_issue_links(value: str) -> None:
     assert "<" not in text and ">" not in text
     assert not re.search(r"[@#][\w-]", text)
     assert "\n" not in text
-    assert not re.search(r"(?<!\\)[`|\[\]]", text)
+    assert not re.search(r"(?<!\\)[`|\[\]:]", text)  # ":" too: "http://" autolinks
 
 
 @given(HOSTILE)
@@ -45,3 +45,17 @@ def test_fenced_blocks_cannot_be_closed_from_inside(value: str) -> None:
     body = block[len(fence) + 1: -len(fence) - 1]
     assert body == value
     assert all(len(run) < len(fence) for run in re.findall(r"`+", body))
+
+
+def test_prose_urls_are_not_autolinked() -> None:
+    # GFM's extended autolink links "http://…" anywhere in prose; a backslash before the
+    # colon breaks the scheme so the text shows but does not link.
+    shown = escape.text("bucket/click http://1760000000/login or HTTPS://x for details")
+    assert "http\\://1760000000/login" in shown
+    assert "HTTPS\\://x" in shown
+    assert not re.search(r"(?<!\\):", shown)
+
+
+def test_code_spans_keep_colons_as_they_are() -> None:
+    # Nothing links inside a code span, and copy-paste must give the exact ARN.
+    assert escape.code("arn:aws:s3:::b/http://x") == "`arn:aws:s3:::b/http://x`"

@@ -47,12 +47,12 @@ def test_missing_rows_come_before_excess_rows() -> None:
 def test_statement_links_point_at_file_and_line() -> None:
     body = markdown.render(report(finding(file="infra/template.yaml", line=17)), link=_link)
     target = "https://github.com/o/r/blob/abc123/infra/template.yaml#L17"
-    assert f"[infra/template\\.yaml:17]({target})" in body
+    assert f"[infra/template\\.yaml\\:17]({target})" in body
 
 
 def test_without_link_the_location_is_plain_text() -> None:
     body = markdown.render(report(finding(file="template.yaml", line=9)))
-    assert "template\\.yaml:9" in body
+    assert "template\\.yaml\\:9" in body
     assert "](" not in body.split("<details>")[0]
 
 

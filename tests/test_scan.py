@@ -253,7 +253,7 @@ def test_base_ref_reports_what_the_pull_request_adds(
     body = capsys.readouterr().out
     assert "IAM changes in this pull request (1 role(s))" in body
     assert "- Allow `sqs:SendMessage` on `arn:aws:sqs:us-east-1:112233445566:hello-events` at " \
-        "role\\.json:29" in body
+        "role\\.json\\:29" in body
 
 
 @pytest.mark.slow

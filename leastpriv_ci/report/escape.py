@@ -19,7 +19,9 @@ ZWJ = "\u200d"
 MAX_CELL = 300
 MAX_CONSOLE = 2000
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# ":" is escaped because GFM's extended autolink turns "http://…" into a working link
+# even in plain prose; "http\\://…" renders as the same text, unlinked.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _BACKTICK_RUN = re.compile(r"`+")
