@@ -67,3 +67,10 @@ def test_the_level_follows_the_gate_not_the_severity() -> None:
     assert [a.level for a in from_findings(gated.findings)] == ["error"]
     assert [a.level for a in from_findings(reported.findings)] == ["warning"]
     assert level_of(low_excess) == "notice"  # not gated: by severity
+
+
+def test_bidi_overrides_in_trace_text_are_shown_in_annotations() -> None:
+    spoofed = finding("excess", "s3:GetObject", "arn:aws:s3:::b/invoice\u202efdp.exe", line=4)
+    annotation = from_findings([replace(spoofed, message="grants invoice\u202efdp.exe")])[0]
+    assert "\u202e" not in annotation.message and "invoice\\u202efdp.exe" in annotation.message
+    assert "\n" in annotation.message  # the message keeps its own lines

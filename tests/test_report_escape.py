@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,3 +60,28 @@ def test_prose_urls_are_not_autolinked() -> None:
 def test_code_spans_keep_colons_as_they_are() -> None:
     # Nothing links inside a code span, and copy-paste must give the exact ARN.
     assert escape.code("arn:aws:s3:::b/http://x") == "`arn:aws:s3:::b/http://x`"
+
+
+def test_bidi_and_other_invisible_characters_are_shown_as_code_points() -> None:
+    # "invoice<U+202E>fdp.exe" displays as "invoiceexe.pdf"; shown as an escape instead,
+    # a reviewer sees that the name holds something odd.
+    spoof = "bucket/invoice\u202efdp.exe \u2066x\u2069 \u200ey\u200f \u009b31m \U000e0041"
+    expected = "bucket/invoice\\u202efdp.exe \\u2066x\\u2069 \\u200ey\\u200f \\u009b31m \\U000e0041"
+    assert escape.code(spoof) == f"`{expected}`"
+    assert escape.console(spoof) == expected
+    assert escape.inline_html(spoof) == expected
+    assert escape.text(spoof).replace("\\\\", "\\").replace("\\.", ".") == expected
+
+
+def test_the_joiner_that_stops_mentions_is_kept() -> None:
+    # _unlink's own U+200D stays invisible; one that arrived in the text is shown.
+    assert escape.text("@team") == f"@{escape.ZWJ}team"
+    assert escape.text("a\u200db") == "a\\\\u200db"
+
+
+@given(HOSTILE)
+def test_no_invisible_characters_reach_any_surface(value: str) -> None:
+    unlinked = (escape.inline_html(value), escape.text(value))  # hold _unlink's own ZWJ
+    for shown in (escape.code(value), escape.console(value),
+                  *(s.replace(escape.ZWJ, "") for s in unlinked)):
+        assert not any(unicodedata.category(c) in ("Cf", "Cc") for c in shown if c != "\t")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from leastpriv_ci.records import Finding
+from leastpriv_ci.report.escape import visible
 from leastpriv_ci.report.findings import (
     KIND_TITLES,
     fails_gate,
@@ -55,14 +56,16 @@ def from_findings(
         if finding.fix:
             message += f"\nFix: {finding.fix}"
         message += f"\nRole: {finding.role}"
+        title = f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: {finding.action}"
+        # The runner escapes workflow commands, not bidi overrides: show those as \uXXXX.
+        # The file stays as it is, since GitHub places the annotation by it.
         result.append(
             Annotation(
                 level=level_of(finding),
-                message=message,
+                message=visible(message),
                 file=locate(origin.file) if origin and origin.file else None,
                 line=origin.line if origin else None,
-                title=f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: "
-                f"{finding.action}",
+                title=visible(title),
             )
         )
     return result

@@ -11,6 +11,7 @@ through one of these functions first.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import quote, urlsplit
 
 # U+200D between "@" / "#" and what follows stops GitHub's mention and issue autolinks
@@ -24,13 +25,37 @@ MAX_CONSOLE = 2000
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Invisible characters that change how the text around them reads: Unicode format
+# characters (bidi overrides and isolates such as U+202E and U+2066, marks such as
+# U+200E, zero-width spaces and joiners) and the C1 controls (U+009B starts a terminal
+# escape). They are shown as ``\u202e`` rather than dropped, so a reviewer sees that the
+# name holds something odd instead of reading a spoofed one that looks clean.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
 _BACKTICK_RUN = re.compile(r"`+")
 _AUTOLINK = re.compile(r"([@#])(?=[\w-])")
 
 
+def _codepoint(match: re.Match[str]) -> str:
+    char = match.group()
+    if unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+        return char
+    number = ord(char)
+    return f"\\u{number:04x}" if number <= 0xFFFF else f"\\U{number:08x}"
+
+
+def visible(value: str) -> str:
+    """``value`` with its invisible format and C1 control characters written as ``\\uXXXX``.
+
+    Line breaks are kept: this is for text that stays multi-line (annotation messages).
+    """
+    return value if value.isascii() else _NON_ASCII.sub(_codepoint, value)
+
+
 def one_line(value: str, limit: int = MAX_CELL) -> str:
-    """Collapse line breaks and control characters; cut past ``limit`` with an ellipsis."""
-    flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", value))
+    """Collapse line breaks and control characters, show invisible format characters
+    (:func:`visible`); cut past ``limit`` with an ellipsis."""
+    flat = visible(_CONTROL.sub("", _LINE_BREAKS.sub(" ", value)))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
