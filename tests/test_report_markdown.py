@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from leastpriv_ci.report import escape, markdown, summary
 from tests.report_helpers import FUNCTION, ROLE, finding, report
 
@@ -179,3 +181,23 @@ def test_a_cut_inside_a_fence_and_details_closes_both() -> None:
     assert cut.endswith("_…truncated to fit; the full report is in " + markdown.POINTER + "._\n")
     before_note = cut.split("\n\n_…truncated")[0]
     assert before_note.endswith("\n````\n</details>")
+
+
+def _cut_inside_coverage(name: str) -> str:
+    """A body cut inside the Coverage fold, whose principal list shows ``name``."""
+    listed = escape.code(name)
+    body = ("### t\n\n<details><summary>Coverage</summary>\n\n"
+            f"- 1 principal(s) with no known role: {listed}\n" + "- filler line\n" * 200
+            + "\n</details>\n")
+    cut = markdown.truncate(body, 300)
+    return cut.split("\n\n_…truncated")[0]
+
+
+@pytest.mark.parametrize("name", ["ecs-</details>-web", "ecs-<details>-web", "ecs-web"])
+def test_a_cut_closes_the_open_fold_whatever_the_names_inside_read(name: str) -> None:
+    # Tag text inside a code span is not HTML; counting it left the pointer to the full
+    # report inside the collapsed fold, or added a stray "</details>".
+    before_note = _cut_inside_coverage(name)
+    structural = [line for line in before_note.split("\n") if line == "</details>"]
+    assert structural == ["</details>"]
+    assert before_note.endswith("\n</details>")

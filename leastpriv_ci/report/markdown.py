@@ -97,6 +97,9 @@ def truncate(body: str, limit: int, pointer: str = POINTER) -> str:
     return cut + _closers(cut) + note
 
 
+_DETAILS_OPEN = re.compile(r"<details[ >]")
+
+
 def _closers(cut: str) -> str:
     """What closes the fence and ``<details>`` left open by a cut (they would swallow the note)."""
     fence: str | None = None
@@ -110,7 +113,12 @@ def _closers(cut: str) -> str:
         if opening:
             fence = opening.group()
             continue
-        depth += line.count("<details") - line.count("</details>")
+        # Only the renderer's own tag lines count: a name in a code span may read
+        # "</details>" (code spans are not HTML-escaped, and need not be).
+        if _DETAILS_OPEN.match(line):
+            depth += 1
+        elif line == "</details>":
+            depth -= 1
     return ("\n" + fence if fence else "") + "\n</details>" * max(0, depth)
 
 
