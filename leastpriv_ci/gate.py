@@ -106,9 +106,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     active: list[IgnoreRule] = []
     for rule in rules.ignore:
         if rule.expired(today):
+            # The config file is pull-request text too: a line break in its reason
+            # would start a console line a runner could read as a workflow command.
             warnings.append(
-                f"Ignore rule {rule.describe()} expired on {rule.expires} and no longer "
-                f"applies; renew or remove it (reason was: {rule.reason})."
+                f"Ignore rule {console(rule.describe())} expired on {rule.expires} and no "
+                f"longer applies; renew or remove it (reason was: {console(rule.reason)})."
             )
             analysis.notices.add(
                 "ignore-expired", "an ignore rule has expired and no longer applies",
@@ -208,7 +210,8 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         known = sum(1 for f in visible if f.detail.get("baseline") is True)
         if known:
             reasons.append(
-                f"{known} excess finding(s) already in the baseline {rules.baseline_file or ''}"
+                f"{known} excess finding(s) already in the baseline "
+                f"{console(rules.baseline_file or '')}"
                 " do not fail the gate.".replace("  ", " ")
             )
     ignored = tuple(

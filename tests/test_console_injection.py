@@ -86,3 +86,18 @@ def test_policy_text_in_explain_is_kept_inside_its_line(
     assert main(["explain", "--policy", "policy.json", "--action", "s3:GetObject",
                  "--resource", "arn:aws:s3:::b/k" + HOSTILE]) == 0
     _assert_no_command_starts_a_line(_console_lines(capsys))
+
+
+def test_config_text_in_the_gate_reasons_is_kept_inside_its_line(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The config file is pull-request text: an expired ignore rule's patterns and reason
+    # are echoed in the verdict's reasons, which the CLI prints to stderr.
+    config = (checkout / ".leastpriv.yml").read_text()
+    (checkout / ".leastpriv.yml").write_text(
+        config + "ignore:\n  - action: " + json.dumps("sqs:*" + HOSTILE)
+        + "\n    reason: " + json.dumps("temporary" + HOSTILE)
+        + "\n    expires: '2020-01-01'\n")
+    assert main(["scan", "--traces", "trace.json", "--policy-paths", "role.json",
+                 "--format", "json"]) in (0, 1)
+    _assert_no_command_starts_a_line(_console_lines(capsys))

@@ -138,6 +138,18 @@ def test_expired_ignore_rule_stops_applying_and_warns() -> None:
                   today=date(2026, 11, 22))[0].passed
 
 
+def test_config_text_in_reasons_stays_on_one_line() -> None:
+    # Reasons are printed as console lines; a config value must not start another.
+    rule = IgnoreRule(reason="x\n::error::injected", action="s3:*\r\n::warning::a",
+                      expires=date(2026, 11, 22))
+    verdict, _ = _decide(EXCESS_WRITE, ignore=(rule,))
+    known = baseline_keys({"findings": [EXCESS_WRITE.to_json()]})
+    verdict_b, _ = _decide(EXCESS_WRITE, baseline=known, baseline_file="base.json\n::error::b")
+    for reason in (*verdict.reasons, *verdict_b.reasons):
+        assert "\n" not in reason and "\r" not in reason
+    assert any("reason was: x ::error::injected" in r for r in verdict.reasons)
+
+
 def test_baseline_lets_only_new_excess_fail() -> None:
     old_verdict, old = _decide(EXCESS_WRITE)
     previous = __import__("json").loads(dumps(Report(old, old_verdict)))
