@@ -18,7 +18,7 @@ HOSTILE = st.text(
 
 @given(HOSTILE)
 def test_code_spans_stay_on_one_line_and_one_cell(value: str) -> None:
-    span = escape.code(value)
+    span = escape.code_cell(value)
     assert "\n" not in span and "\r" not in span
     assert not re.search(r"(?<!\\)\|", span)  # no pipe can split a table cell
     if span:
@@ -85,3 +85,11 @@ def test_no_invisible_characters_reach_any_surface(value: str) -> None:
     for shown in (escape.code(value), escape.console(value),
                   *(s.replace(escape.ZWJ, "") for s in unlinked)):
         assert not any(unicodedata.category(c) in ("Cf", "Cc") for c in shown if c != "\t")
+
+
+@given(HOSTILE)
+def test_code_spans_outside_tables_hold_the_exact_text(value: str) -> None:
+    # No backslash before "|": outside a table cell nothing would remove it again.
+    span = escape.code(value)
+    assert span.replace("\\|", "|") == span or "\\|" in escape.one_line(value)
+    assert escape.code_cell(value) == span.replace("|", "\\|")

@@ -84,7 +84,7 @@ def test_code_span_fence_outgrows_backtick_runs() -> None:
     span = escape.code("a``b")
     assert span == "```a``b```"
     assert escape.code("`x`") == "`` `x` ``"
-    assert escape.code("a|b") == "`a\\|b`"
+    assert escape.code_cell("a|b") == "`a\\|b`"
 
 
 def test_fenced_block_cannot_be_closed_by_its_content() -> None:
@@ -132,7 +132,7 @@ def test_each_principal_of_a_shared_role_gets_its_own_proposal() -> None:
     section = body[body.index("What each principal needs on its own (2)"):]
     assert f"`{FUNCTION}`" in section
     assert '"Action": "dynamodb:Query"' in section
-    assert "<b>" not in section.replace("`" + FUNCTION + "2\\|<b>`", "")
+    assert "<b>" not in section.replace("`" + FUNCTION + "2|<b>`", "")
 
 
 def test_five_thousand_findings_fit_in_a_comment() -> None:
@@ -201,3 +201,27 @@ def test_a_cut_closes_the_open_fold_whatever_the_names_inside_read(name: str) ->
     structural = [line for line in before_note.split("\n") if line == "</details>"]
     assert structural == ["</details>"]
     assert before_note.endswith("\n</details>")
+
+
+def test_names_outside_tables_show_no_table_escape() -> None:
+    # A pipe is escaped only in table cells, where GFM removes the backslash again; in a
+    # heading or list the backslash would show, and copy-paste gives a wrong ARN or path.
+    role = "arn:aws:iam::1:role/a|b"
+    r = report(finding("excess", role=role))
+    analysis = r.analysis.__class__(**{
+        **r.analysis.__dict__,
+        "shared_roles": {role: (FUNCTION, FUNCTION + "|2")},
+        "coverage": r.analysis.coverage.__class__(
+            **{**r.analysis.coverage.__dict__, "policy_files": ("infra/a|b.json",),
+               "unmapped": ("ecs|web",)}),
+    })
+    added = {"statement": {"Effect": "Allow", "Action": "s3:Get|x", "Resource": "arn:b|c"}}
+    body = markdown.render(r.__class__(analysis=analysis, verdict=r.verdict),
+                           changes={role: {"status": "changed", "added": [added]}})
+    prose = "\n".join(line for line in body.splitlines() if not line.startswith("|"))
+    assert "\\|" not in prose
+    assert f"#### Role `{role}`" in prose
+    assert f"- Role `{role}` is shared by 2 principals" in prose
+    assert f"`{FUNCTION}|2`" in prose
+    assert "`infra/a|b.json`" in prose and "`ecs|web`" in prose
+    assert "- Allow `s3:Get|x` on `arn:b|c`" in prose

@@ -86,13 +86,26 @@ def text(value: str, limit: int = MAX_CELL) -> str:
 
 
 def code(value: str, limit: int = MAX_CELL) -> str:
-    """Untrusted text as an inline code span that is safe inside a table cell.
+    """Untrusted text as an inline code span in prose, a list or a heading.
 
-    The fence is one backtick longer than the longest run inside, pipes are escaped for
-    GFM tables (which split cells before parsing code spans), and nothing inside a code
-    span is rendered as HTML, a mention or a link.
+    The fence is one backtick longer than the longest run inside, and nothing inside a
+    code span is rendered as HTML, a mention or a link, so the reader sees (and copies)
+    the exact name. Not for table cells: use :func:`code_cell` there.
     """
-    flat = one_line(value, limit).replace("|", "\\|")
+    return _span(one_line(value, limit))
+
+
+def code_cell(value: str, limit: int = MAX_CELL) -> str:
+    """:func:`code` for a GFM table cell: ``|`` escaped as ``\\|``.
+
+    GFM splits a row into cells before it parses code spans, so an unescaped pipe would
+    end the cell; the table parser removes the backslash again, so the cell still shows
+    ``|``. Outside a table nothing removes it, which is why :func:`code` does not escape.
+    """
+    return _span(one_line(value, limit).replace("|", "\\|"))
+
+
+def _span(flat: str) -> str:
     if not flat:
         return ""
     longest = max((len(run) for run in _BACKTICK_RUN.findall(flat)), default=0)

@@ -218,8 +218,8 @@ def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
         new = "" if not in_baseline(finding) else " (baseline)"
         cells.append(f"{KIND_TITLES.get(finding.kind, finding.kind)}{new}")
     cells += [
-        escape.code(finding.action),
-        escape.code(finding.resource),
+        escape.code_cell(finding.action),
+        escape.code_cell(finding.resource),
         escape.text(finding.access_level or "—"),
         escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
         _where(finding, place),
@@ -274,8 +274,8 @@ def _side_section(
             "| Role | Action | Resource | Statement |",
             "| --- | --- | --- | --- |",
             *(
-                f"| {escape.code(f.role)} | {escape.code(f.action)} | "
-                f"{escape.code(f.resource)} | {_where(f, place)} |"
+                f"| {escape.code_cell(f.role)} | {escape.code_cell(f.action)} | "
+                f"{escape.code_cell(f.resource)} | {_where(f, place)} |"
                 for f in found[:rows]
             ),
         ]
@@ -294,8 +294,8 @@ def _ignored_section(found: list[Finding], rows: int, pointer: str) -> str:
             "| Kind | Role | Action | Resource | Reason |",
             "| --- | --- | --- | --- | --- |",
             *(
-                f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code(f.role)} | "
-                f"{escape.code(f.action)} | {escape.code(f.resource)} | "
+                f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code_cell(f.role)} | "
+                f"{escape.code_cell(f.action)} | {escape.code_cell(f.resource)} | "
                 f"{escape.text(ignored_reason(f) or '')} |"
                 for f in found[:rows]
             ),
