@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import Analysis, Coverage, Finding, Origin, Report, Verdict
 
@@ -34,6 +36,11 @@ def finding(
         fix=f"remove `{action}`",
         trace_ids=("1-5f84c7a5-9c3e1b1f2a7d4e6f8a0b1c2d",),
     )
+
+
+def failing(f: Finding) -> Finding:
+    """``f`` as the gate marks a finding it failed on."""
+    return replace(f, detail={**f.detail, "fails_gate": True})
 
 
 def analysis(*findings: Finding, proposals: dict[str, object] | None = None) -> Analysis:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from leastpriv_ci.gate import GateRules, decide
 from leastpriv_ci.records import Finding
 from leastpriv_ci.report.annotations import from_findings, level_of
+from leastpriv_ci.report.findings import KIND_TITLES
 from leastpriv_ci.runner import Annotation
 from tests.report_helpers import analysis, finding
 
@@ -74,3 +77,14 @@ def test_bidi_overrides_in_trace_text_are_shown_in_annotations() -> None:
     annotation = from_findings([replace(spoofed, message="grants invoice\u202efdp.exe")])[0]
     assert "\u202e" not in annotation.message and "invoice\\u202efdp.exe" in annotation.message
     assert "\n" in annotation.message  # the message keeps its own lines
+
+
+@pytest.mark.parametrize("kind", ["platform", "unobserved"])
+def test_quiet_kinds_are_errors_when_they_failed_the_gate(kind: str) -> None:
+    # fail-on: platform / unobserved makes these fail the gate; the run must show why.
+    found = finding(kind, "logs:PutLogEvents", "*", severity="info", file=None)
+    _, marked = decide(analysis(found), GateRules(fail_on=frozenset({kind})),
+                       today=date(2026, 1, 1))
+    result = from_findings([*marked.findings, finding("excess", severity="high")])
+    assert [a.level for a in result] == ["error", "warning"]
+    assert result[0].title == f"{KIND_TITLES[kind]} permission: logs:PutLogEvents"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from leastpriv_ci.report import escape, markdown, summary
-from tests.report_helpers import FUNCTION, ROLE, finding, report
+from tests.report_helpers import FUNCTION, ROLE, failing, finding, report
 
 HOSTILE = "arn:aws:s3:::b/`x`|<script>alert(1)</script>@org/team #123\nnext"
 
@@ -18,8 +18,8 @@ def _link(path: str, line: int | None) -> str:
 
 def test_verdict_and_counts_come_first() -> None:
     body = markdown.render(report(
-        finding("missing", "dynamodb:PutItem", severity="high"),
-        finding("excess"), finding("excess", "s3:PutObject"),
+        failing(finding("missing", "dynamodb:PutItem", severity="high")),
+        failing(finding("excess")), failing(finding("excess", "s3:PutObject")),
     ))
     first = body.splitlines()[0]
     assert first == "### leastpriv-ci: ❌ fail"
@@ -137,8 +137,8 @@ def test_each_principal_of_a_shared_role_gets_its_own_proposal() -> None:
 
 def test_five_thousand_findings_fit_in_a_comment() -> None:
     findings = [
-        finding("excess", f"s3:Action{i}", f"arn:aws:s3:::bucket-{i}/{'k' * 80}",
-                role=f"arn:aws:iam::123456789012:role/r{i % 60}")
+        failing(finding("excess", f"s3:Action{i}", f"arn:aws:s3:::bucket-{i}/{'k' * 80}",
+                        role=f"arn:aws:iam::123456789012:role/r{i % 60}"))
         for i in range(5_000)
     ]
     body = markdown.render(report(*findings))
@@ -225,3 +225,24 @@ def test_names_outside_tables_show_no_table_escape() -> None:
     assert f"`{FUNCTION}|2`" in prose
     assert "`infra/a|b.json`" in prose and "`ecs|web`" in prose
     assert "- Allow `s3:Get|x` on `arn:b|c`" in prose
+
+
+def test_the_headline_bolds_the_kinds_that_failed_the_gate() -> None:
+    # fail-on: unobserved failed the gate; the excess finding is only reported.
+    body = markdown.render(report(
+        finding("excess"), failing(finding("unobserved", "*", "*", severity="info"))))
+    assert body.splitlines()[2] == (
+        "0 missing · 0 denied · 1 excess · 0 platform-required · **1 unobserved**")
+
+
+@pytest.mark.parametrize("kind", ["platform", "unobserved"])
+def test_a_fold_holding_a_finding_that_failed_the_gate_is_open(kind: str) -> None:
+    quiet = finding(kind, "logs:CreateLogGroup", "*", severity="info")
+    failed = failing(finding(kind, "logs:PutLogEvents", "*", severity="info"))
+    body = markdown.render(report(quiet, failed))
+    opener = next(line for line in body.splitlines() if "(2)" in line and "<details" in line)
+    assert opener.startswith("<details open><summary>")
+    assert f"1 failed the gate (fail-on: {kind})" in opener
+    rows = [line for line in body.splitlines() if line.startswith("| `")]
+    assert "logs:PutLogEvents" in rows[0]  # what failed comes first
+    assert "<details open>" not in markdown.render(report(quiet))  # nothing failed: folded

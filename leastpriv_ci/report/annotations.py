@@ -18,7 +18,8 @@ from leastpriv_ci.runner import Annotation
 # Only what fails the gate is an error (the gate marks it); the rest informs, by severity.
 GATE_FAILED_LEVEL = "error"
 LEVELS = {"critical": "warning", "high": "warning", "medium": "warning", "low": "notice"}
-# Kept out of annotations: GitHub shows only a few per step, and these ask for no change.
+# Kept out of annotations unless they failed the gate (fail-on names them): GitHub shows
+# only a few per step, and otherwise these ask for no change.
 QUIET_KINDS = ("unobserved", "platform")
 
 
@@ -36,13 +37,16 @@ def from_findings(
     the most severe.
 
     Findings with a statement carry its file and line; the others (a missing permission
-    no statement mentions) are annotated on the run. Unobserved roles are left out: they
-    are a coverage note and platform permissions are needed, not problems with a statement.
+    no statement mentions) are annotated on the run. Unobserved roles are left out (a
+    coverage note), and so are platform permissions (needed, not a problem with a
+    statement), unless ``fail-on`` names their kind and they failed the gate: a failed
+    run always shows an error for what failed it.
     ``locate`` turns a finding's file into the path GitHub places it by (the path in the
     repository, see :func:`leastpriv_ci.grants.checkout.repository_paths`).
     """
     chosen = [
-        f for f in findings if ignored_reason(f) is None and f.kind not in QUIET_KINDS
+        f for f in findings
+        if ignored_reason(f) is None and (f.kind not in QUIET_KINDS or fails_gate(f))
     ]
     ranked = sorted(
         ordered(chosen),

@@ -21,6 +21,7 @@ from leastpriv_ci.report.findings import (
     KIND_TITLES,
     by_role,
     counts,
+    fails_gate,
     ignored_reason,
     in_baseline,
 )
@@ -192,11 +193,14 @@ def _headline(report: Report, title: str) -> str:
     verdict = report.verdict
     mark = "✅ pass" if verdict.passed else "❌ fail"
     tally = verdict.counts or counts(report.analysis.findings)
+    # Bold is what failed the gate, whichever kinds fail-on names (platform and
+    # unobserved too), and not a kind that is only reported.
+    failed = {f.kind for f in report.analysis.findings if fails_gate(f)}
     shown = []
     for kind in KIND_ORDER:
         number = tally.get(kind, 0)
         label = f"{number} {KIND_TITLES[kind].lower()}"
-        shown.append(f"**{label}**" if number and kind in GATED_KINDS else label)
+        shown.append(f"**{label}**" if number and kind in failed else label)
     line = " · ".join(shown)
     if verdict.ignored:
         line += f" · {len(verdict.ignored)} ignore rule(s) applied"
@@ -268,7 +272,13 @@ def _side_section(
         summary = f"Platform-required permissions ({len(found)}): used by AWS on the roles' behalf"
     else:
         summary = f"Unobserved ({len(found)}): no traces, so no verdict"
-    lines = [f"<details><summary>{summary}</summary>", ""]
+    # With fail-on naming the kind these can fail the gate: then the fold is open, says
+    # so, and lists those first, so the reason for the failure is not hidden.
+    failing = sum(1 for f in found if fails_gate(f))
+    if failing:
+        summary += f"; {failing} failed the gate (fail-on: {kind})"
+        found = sorted(found, key=lambda f: not fails_gate(f))
+    lines = [f"<details{' open' if failing else ''}><summary>{summary}</summary>", ""]
     if rows:
         lines += [
             "| Role | Action | Resource | Statement |",
