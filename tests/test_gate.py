@@ -202,6 +202,8 @@ def test_kinds_that_are_always_info_fail_when_fail_on_names_them(kind: str) -> N
     found = finding(kind, "logs:PutLogEvents", "*", severity="info")
     verdict, marked = _decide(found, fail_on=frozenset({kind}))
     assert not verdict.passed
-    assert verdict.reasons[0] == f"1 {kind} finding(s): logs:PutLogEvents on *."
+    # an unobserved role is named: its finding is about no action
+    listed = f"role {found.role}" if kind == "unobserved" else "logs:PutLogEvents on *"
+    assert verdict.reasons[0] == f"1 {kind} finding(s): {listed}."
     assert marked.findings[0].detail.get("fails_gate") is True
     assert _decide(found, fail_on=frozenset({"missing"}))[0].passed
