@@ -32,7 +32,8 @@ from leastpriv_ci.policy.match import (
     any_of,
     could_match,
     pattern_covers,
-    patterns_intersect,
+    statement_acts,
+    statement_reaches,
 )
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
@@ -278,32 +279,21 @@ def _outside_boundary(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
         return {}
     pattern = "*" if unit.sub.not_resources else unit.sub.resources[0]
     allows = [s for s in role.boundary.statements
-              if s.is_allow and _may_reach(s, pattern)]
+              if s.is_allow and statement_reaches(s, pattern)]
     denies = [s for s in role.boundary.statements
               if not s.is_allow and not s.conditions and not s.not_resources
               and any(pattern_covers(p, pattern) for p in s.resources)]
     found = {}
     for key, info in actions.items():
         name = info.full_name
-        if (not any(_acts(s, name) is not False for s in allows)
-                or any(_acts(s, name) is True for s in denies)):
+        if (not any(statement_acts(s, name) is not False for s in allows)
+                or any(statement_acts(s, name) is True for s in denies)):
             found[key] = name
     return found
 
 
-def _may_reach(statement: Statement, pattern: str) -> bool:
-    """Whether the statement's resources may include some resource ``pattern`` matches."""
-    if statement.not_resources:
-        return not any(pattern_covers(p, pattern) for p in statement.resources)
-    return any(patterns_intersect(p, pattern) for p in statement.resources)
 
 
-def _acts(statement: Statement, action: str) -> bool | None:
-    """Whether the statement's Action (or NotAction) list covers ``action``."""
-    acting = any_of([action_match(p, action) for p in statement.actions])
-    if statement.not_actions:
-        return None if acting is None else not acting
-    return acting
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]
@@ -320,7 +310,7 @@ def _covered(statement: Statement, uses: Mapping[str, list[Use]]
             continue
         for use in group:
             if not use.resource_known:
-                if _may_reach(statement, use.resource):  # `*`, or the bound the trace gave
+                if statement_reaches(statement, use.resource):  # `*`, or the bound the trace gave
                     unknown.append(use)
             elif index.evaluate(use.action, use.resource).decision is not (
                     Decision.IMPLICIT_DENY):

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from leastpriv_ci.analysis.severity import FindingRules
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of, pattern_covers, patterns_intersect
+from leastpriv_ci.policy.match import (
+    pattern_covers,
+    statement_acts,
+    statement_reaches,
+)
 from leastpriv_ci.policy.model import Role, Statement
 from leastpriv_ci.records import Finding, Origin
 
@@ -85,12 +89,13 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
     it named no resource): the trace did not name the resource itself."""
     bound = use.resource
     for statement in role.statements + (role.boundary.statements if role.boundary else ()):
-        if (not statement.is_allow and not statement.conditions and _acts(statement, use.action)
-                and not statement.not_resources
+        if (not statement.is_allow and not statement.conditions
+                and statement_acts(statement, use.action) and not statement.not_resources
                 and any(pattern_covers(p, bound) for p in statement.resources)):
             return _Verdict("explicit_deny", statement.origin, statement=statement)
-    allows = [s for s in role.statements if s.is_allow and _acts(s, use.action) is not False
-              and _may_reach(s, bound)]
+    allows = [s for s in role.statements
+              if s.is_allow and statement_acts(s, use.action) is not False
+              and statement_reaches(s, bound)]
     if not allows:
         closest = _closest_allow(role.statements, use.action)
         return _Verdict("unknown_resource", closest.origin if closest else None,
@@ -100,7 +105,8 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
     if role.boundary is not None:
         # the boundary must allow the action too, on some resource
         bounded = [s for s in role.boundary.statements
-                   if s.is_allow and _acts(s, use.action) is not False and _may_reach(s, bound)]
+                   if s.is_allow and statement_acts(s, use.action) is not False
+                   and statement_reaches(s, bound)]
         if not bounded:
             return _Verdict("boundary", role.boundary.origin)
         if all(s.conditions for s in bounded):
@@ -110,24 +116,14 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
     return None
 
 
-def _may_reach(statement: Statement, bound: str) -> bool:
-    """Whether the statement's resources may include some resource within ``bound``."""
-    if statement.not_resources:
-        return not any(pattern_covers(p, bound) for p in statement.resources)
-    return any(patterns_intersect(p, bound) for p in statement.resources)
 
 
-def _acts(statement: Statement, action: str) -> bool | None:
-    result = any_of([action_match(p, action) for p in statement.actions])
-    if statement.not_actions:
-        return None if result is None else not result
-    return result
 
 
 def _closest_allow(statements: Sequence[Statement], action: str) -> Statement | None:
     """The first Allow statement naming the action (on other resources), if any."""
     for statement in statements:
-        if statement.is_allow and _acts(statement, action):
+        if statement.is_allow and statement_acts(statement, action):
             return statement
     return None
 

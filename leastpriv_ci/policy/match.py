@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Final
 
-from leastpriv_ci.policy.model import VERSION_2012, is_unresolved
+from leastpriv_ci.policy.model import VERSION_2012, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard, wildcard_regex
 
 Context = Mapping[str, object]
@@ -463,3 +463,19 @@ def all_of(results: list[bool | None] | tuple[bool | None, ...]) -> bool | None:
 
 def negate(result: bool | None) -> bool | None:
     return None if result is None else not result
+
+
+def statement_acts(statement: Statement, action: str) -> bool | None:
+    """Whether the statement's Action (or NotAction) list covers ``action`` (None: a
+    pattern that cannot be decided offline)."""
+    acting = any_of([action_match(p, action) for p in statement.actions])
+    if statement.not_actions:
+        return None if acting is None else not acting
+    return acting
+
+
+def statement_reaches(statement: Statement, pattern: str) -> bool:
+    """Whether the statement's resources may include some resource ``pattern`` matches."""
+    if statement.not_resources:
+        return not any(pattern_covers(p, pattern) for p in statement.resources)
+    return any(patterns_intersect(p, pattern) for p in statement.resources)
