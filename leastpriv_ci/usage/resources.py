@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib.resources import files
 from typing import Any, NamedTuple
-
-import botocore.loaders
 
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.usage.data import load
@@ -53,7 +53,8 @@ def partition(region: str | None) -> str:
 
 @cache
 def _partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
-    data = botocore.loaders.Loader().load_data("partitions")
+    # botocore's own data file, read directly: its loader module costs 15 MB of imports
+    data = json.loads((files("botocore") / "data" / "partitions.json").read_text("utf-8"))
     return tuple((p["outputs"]["name"], frozenset(p.get("regions", {})),
                   re.compile(p["regionRegex"])) for p in data["partitions"])
 
