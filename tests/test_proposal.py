@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from leastpriv_ci.analysis import role_proposal
 from leastpriv_ci.analysis.proposal import (
     INLINE_LIMIT,
     MANAGED_LIMIT,
@@ -10,9 +14,11 @@ from leastpriv_ci.analysis.proposal import (
     propose_policies,
 )
 from leastpriv_ci.policy.evaluate import evaluate
+from leastpriv_ci.policy.files import load_policy_file
+from leastpriv_ci.policy.model import Role
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Access
-from tests.analysis_support import ACCOUNT, function_arn, table_arn
+from tests.analysis_support import ACCOUNT, function_arn, table_arn, use
 
 FN = function_arn("notes")
 NOTES = table_arn("notes")
@@ -234,3 +240,24 @@ def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
     assert proposed("a.png", "c.txt") == BUCKET + "/*"
     # a variable cannot be compared offline: never pinned, never chosen
     assert proposed("users/alice/1.txt") == BUCKET + "/users/*"
+
+
+def test_a_proposal_says_when_the_role_grants_a_used_action_only_under_a_condition(
+        tmp_path: Path) -> None:
+    # The proposal's statements carry no Condition: as the only grant, a condition-bound
+    # one would be widened by adopting the proposal, and the reader must be told.
+    bucket = "arn:aws:s3:::pics/*"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": bucket, "Condition": {
+            "StringEquals": {"s3:ExistingObjectTag/public": "yes"}}},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": bucket}]}
+    path = tmp_path / "role.json"
+    path.write_text(json.dumps(policy))
+    loaded = load_policy_file(path)
+    role = Role(key="r", name="r", policies=loaded.policies)
+    accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png"),
+                use("f", "s3:PutObject", "arn:aws:s3:::pics/b.png")]
+    notes = role_proposal(role, accesses, ["f"], []).notes
+    conditional = [n for n in notes if "Condition" in n]
+    assert len(conditional) == 1
+    assert "`s3:GetObject`" in conditional[0] and "PutObject" not in conditional[0]

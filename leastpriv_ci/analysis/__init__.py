@@ -23,6 +23,7 @@ from leastpriv_ci.analysis.proposal import (
     MANAGED_LIMIT,
     Grant,
     Proposal,
+    conditions_note,
     possible_note,
     propose,
     propose_policies,
@@ -223,9 +224,16 @@ def role_proposal(
                 if a.resource_known else bool(declared(a.action)))]
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
                                 unknown_bound=declared_bound, declared=declared)
-    if not kept:
-        return proposal
-    return replace(proposal, notes=(*proposal.notes, possible_note(kept)))
+    notes = [*proposal.notes]
+    if kept:
+        notes.append(possible_note(kept))
+    # The proposal's grants are unconditional: say so where the role's are not
+    conditional = [a.action for a in accesses if a.resource_known and not a.denied
+                   and index.evaluate(a.action, a.resource).decision is Decision.CONDITIONAL]
+    if conditional:
+        notes.append(conditions_note(conditional))
+    return replace(proposal, notes=tuple(notes)) if len(notes) > len(proposal.notes) \
+        else proposal
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:

@@ -407,3 +407,11 @@ def possible_note(possible: Sequence[Access]) -> str:
     actions = ", ".join(f"`{a}`" for a in sorted({a.action for a in possible}, key=str.lower))
     return (f"includes {actions}: traced calls whose request decides which of them they need "
             "(DynamoDB write transactions, PartiQL) do not record it; keep only those needed")
+
+
+def conditions_note(actions: Sequence[str]) -> str:
+    """The proposal's note on used actions the role grants only under a Condition."""
+    shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
+    return (f"the role grants {shown} only under Condition blocks, which this proposal does "
+            "not repeat: copy them onto its statements, or it grants more than the role "
+            "does now")
