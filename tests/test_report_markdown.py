@@ -246,3 +246,21 @@ def test_a_fold_holding_a_finding_that_failed_the_gate_is_open(kind: str) -> Non
     rows = [line for line in body.splitlines() if line.startswith("| `")]
     assert "logs:PutLogEvents" in rows[0]  # what failed comes first
     assert "<details open>" not in markdown.render(report(quiet))  # nothing failed: folded
+
+
+def test_removed_statements_are_not_linked_to_the_head_commit() -> None:
+    # A removed statement's line number is the base commit's; at the head that line holds
+    # something else (or the file is gone), so only added statements link to the head.
+    changes = {"orders-role": {"status": "changed",
+               "added": [{"statement": {"Effect": "Allow", "Action": "s3:GetObject",
+                                        "Resource": "*"},
+                          "origin": {"file": "role.json", "line": 4}}],
+               "removed": [{"statement": {"Effect": "Allow", "Action": "iam:*",
+                                          "Resource": "*"},
+                            "origin": {"file": "role.json", "line": 10}}]}}
+    body = markdown.render(report(finding()), link=_link, changes=changes)
+    added = next(line for line in body.splitlines() if "s3:GetObject" in line and " at " in line)
+    removed = next(line for line in body.splitlines() if "iam:\\*" in line or "iam:*" in line)
+    assert "](" in added and "#L4" in added
+    assert "](" not in removed and removed.endswith(" at role\\.json\\:10")
+    assert "Removed (lines of the base commit):" in body

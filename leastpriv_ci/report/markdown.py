@@ -79,8 +79,11 @@ def render(
     """
     body = ""
     place = _placer(link, locate)
+    # A removed statement's line is the base commit's: a link to the head would show
+    # another line, or a file the pull request deleted
+    place_removed = _placer(None, locate)
     for level in levels:
-        body = _document(report, place, level, pointer, title, changes or {})
+        body = _document(report, place, level, pointer, title, changes or {}, place_removed)
         if size(body) <= limit:
             return body
     return truncate(body, limit, pointer)
@@ -139,6 +142,7 @@ def _document(
     pointer: str,
     title: str,
     changes: Mapping[str, object],
+    place_removed: PlaceFn,
 ) -> str:
     analysis = report.analysis
     verdict = report.verdict
@@ -152,7 +156,7 @@ def _document(
     }
     gated = {role: found for role, found in gated.items() if found}
     if changes:
-        parts.append(_changes(changes, place, level.side_rows, pointer))
+        parts.append(_changes(changes, place, place_removed, level.side_rows, pointer))
     if not gated:
         parts.append("No missing, denied or excess permissions"
                      + (" (besides ignored ones)." if any(
@@ -392,8 +396,8 @@ def _statement_line(entry: object, place: PlaceFn) -> str:
     return line
 
 
-def _changes(changes: Mapping[str, object], place: PlaceFn, rows: int, pointer: str
-             ) -> str:
+def _changes(changes: Mapping[str, object], place: PlaceFn, place_removed: PlaceFn,
+             rows: int, pointer: str) -> str:
     lines = [f"<details open><summary>IAM changes in this pull request ({len(changes)} "
              "role(s))</summary>", ""]
     listed = 0
@@ -407,11 +411,13 @@ def _changes(changes: Mapping[str, object], place: PlaceFn, rows: int, pointer: 
             entries = change.get(label)
             if not isinstance(entries, list) or not entries:
                 continue
-            lines.append(f"{label.capitalize()}:")
+            lines.append(f"{label.capitalize()}:" if label == "added"
+                         else "Removed (lines of the base commit):")
             for entry in entries:
                 if listed >= rows:
                     break
-                lines.append(_statement_line(entry, place))
+                lines.append(_statement_line(entry, place if label == "added"
+                                             else place_removed))
                 listed += 1
             lines.append("")
     if rows and listed >= rows:
