@@ -247,23 +247,9 @@ def _denied_everywhere(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
     """
     if unit.sub.not_resources:
         return {}
-    pattern = unit.sub.resources[0]
-    denies = [
-        s for s in role.statements
-        if not s.is_allow and not s.conditions and not s.not_resources
-        and any(pattern_covers(p, pattern) for p in s.resources)
-    ]
-    if not denies:
-        return {}
-    found = {}
-    for key, info in actions.items():
-        name = info.full_name
-        for deny in denies:
-            acting = any_of([action_match(p, name) for p in deny.actions])
-            if (not acting if deny.not_actions else acting is True) and acting is not None:
-                found[key] = name
-                break
-    return found
+    denies = _covering_denies(role.statements, unit.sub.resources[0])
+    return {key: info.full_name for key, info in actions.items()
+            if any(statement_acts(s, info.full_name) is True for s in denies)}
 
 
 def _outside_boundary(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
@@ -280,20 +266,18 @@ def _outside_boundary(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
     pattern = "*" if unit.sub.not_resources else unit.sub.resources[0]
     allows = [s for s in role.boundary.statements
               if s.is_allow and statement_reaches(s, pattern)]
-    denies = [s for s in role.boundary.statements
-              if not s.is_allow and not s.conditions and not s.not_resources
-              and any(pattern_covers(p, pattern) for p in s.resources)]
-    found = {}
-    for key, info in actions.items():
-        name = info.full_name
-        if (not any(statement_acts(s, name) is not False for s in allows)
-                or any(statement_acts(s, name) is True for s in denies)):
-            found[key] = name
-    return found
+    denies = _covering_denies(role.boundary.statements, pattern)
+    return {key: info.full_name for key, info in actions.items()
+            if not any(statement_acts(s, info.full_name) is not False for s in allows)
+            or any(statement_acts(s, info.full_name) is True for s in denies)}
 
 
-
-
+def _covering_denies(statements: Sequence[Statement], pattern: str) -> list[Statement]:
+    """The unconditional Deny statements whose resources cover every resource of
+    ``pattern``."""
+    return [s for s in statements
+            if not s.is_allow and not s.conditions and not s.not_resources
+            and any(pattern_covers(p, pattern) for p in s.resources)]
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]
