@@ -232,8 +232,7 @@ def role_proposal(
                    and index.evaluate(a.action, a.resource).decision is Decision.CONDITIONAL]
     if conditional:
         notes.append(conditions_note(conditional))
-    return replace(proposal, notes=tuple(notes)) if len(notes) > len(proposal.notes) \
-        else proposal
+    return replace(proposal, notes=tuple(notes))
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:
