@@ -40,7 +40,23 @@ def _table(account: str, table: str) -> str:
     return f"arn:aws:dynamodb:us-east-1:{account}:table/{table}"
 
 
-def test_list_valued_fields_are_told_apart_and_counted_each_time() -> None:
+def _count_interpretations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The operation of every call interpreted from scratch (not from a remembered shape)."""
+    interpreted: list[str] = []
+    original = observe_module._Reader._interpret
+
+    def counting(self: object, node: object, aws: object, name: str, operation: str,
+                 where: object) -> object:
+        interpreted.append(operation)
+        return original(self, node, aws, name, operation, where)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(observe_module._Reader, "_interpret", counting)
+    return interpreted
+
+
+def test_list_valued_fields_are_told_apart_and_counted_each_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    interpreted = _count_interpretations(monkeypatch)
     fn = _function(ACCOUNT_A)
     traces = [
         _trace("1-a", fn, [_call("c1", "DynamoDB", "BatchWriteItem", table_names=["a", "b"])]),
@@ -52,17 +68,34 @@ def test_list_valued_fields_are_told_apart_and_counted_each_time() -> None:
         ("dynamodb:BatchWriteItem", _table(ACCOUNT_A, "b"), 2, False, True),
         ("dynamodb:BatchWriteItem", _table(ACCOUNT_A, "c"), 1, False, True),
     }}
+    # a list of names is part of the call's shape (decoded as a tuple): remembered
+    assert interpreted == ["BatchWriteItem", "BatchWriteItem"]
 
 
-
-def test_a_list_of_tables_beside_another_list_is_still_counted_on_its_shape() -> None:
-    # Two list fields: the tuple stand-in for table_names alone leaves the key unhashable
+def test_a_list_of_tables_beside_another_list_is_still_counted_on_its_shape(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    interpreted = _count_interpretations(monkeypatch)
     fn = _function(ACCOUNT_A)
     call = {"table_names": ["a"], "resource_names": ["x"]}
     traces = [_trace(f"1-{n}", fn, [_call(f"c{n}", "DynamoDB", "BatchGetItem", **call)])
               for n in range(3)]
     assert accesses(observe(traces)) == {fn: {
         ("dynamodb:BatchGetItem", _table(ACCOUNT_A, "a"), 3, False, True)}}
+    assert interpreted == ["BatchGetItem"]
+
+
+def test_an_object_valued_field_is_counted_call_by_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An object (or an array holding one) cannot be part of a key: each call is
+    # interpreted on its own, and counted all the same
+    interpreted = _count_interpretations(monkeypatch)
+    fn = _function(ACCOUNT_A)
+    calls = [_call(f"c{n}", "DynamoDB", "BatchGetItem", table_names=["a", {"odd": n}])
+             for n in range(3)]
+    assert accesses(observe([_trace("1-a", fn, calls)])) == {fn: {
+        ("dynamodb:BatchGetItem", _table(ACCOUNT_A, "a"), 3, False, True)}}
+    assert interpreted == ["BatchGetItem"] * 3
+
 
 def test_a_shared_interpretation_keeps_each_principals_account() -> None:
     # Neither call names its account: each ARN takes its function's, although the calls
@@ -191,15 +224,7 @@ def test_a_bucket_that_holds_the_key_stand_in_is_not_rewritten() -> None:
 def test_s3_object_keys_share_one_interpretation(monkeypatch: pytest.MonkeyPatch) -> None:
     # Object keys are unbounded (every upload may name a new one): interpreting each
     # anew was most of the cost of a first pass over real traces.
-    interpreted: list[str] = []
-    original = observe_module._Reader._interpret
-
-    def counting(self: object, node: object, aws: object, name: str, operation: str,
-                 where: object) -> object:
-        interpreted.append(operation)
-        return original(self, node, aws, name, operation, where)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(observe_module._Reader, "_interpret", counting)
+    interpreted = _count_interpretations(monkeypatch)
     fn = _function(ACCOUNT_A)
     calls = [_call(f"k{n}", "s3", "PutObject", bucket_name="b", key=f"k{n}") for n in range(50)]
     found = accesses(observe([_trace("1-a", fn, calls)]))

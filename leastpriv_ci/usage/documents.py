@@ -13,7 +13,7 @@ path would not accept either. Walking is iterative too: no nesting depth breaks 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ijson
 import msgspec
@@ -22,58 +22,66 @@ import orjson
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 
+if TYPE_CHECKING:
+    Value = Any  # readers check a value's type where they use it
+else:
+    # Any JSON value, with an array as a tuple: a list of names (the SDKs' ``table_names``)
+    # leaves a record hashable. Deeper arrays stay lists.
+    Value = None | bool | int | float | str | tuple[Any, ...] | dict[str, Any]
+
 
 class Aws(msgspec.Struct, frozen=True, gc=False):
     """A segment's or subsegment's ``aws`` object: the fields the tool reads, each as the
-    JSON had it (any JSON value; ``None`` when absent).
+    JSON had it (any JSON value, an array as a tuple; ``None`` when absent).
 
     Frozen, so hashable: a call's fields are part of the key its interpretation is
-    remembered by, and hashing a record is one step in C. A list or object value (a
-    Python SDK's ``table_names``, ``ecs``) leaves it unhashable, and readers allow for it.
+    remembered by, and hashing a record is one step in C. An object value (``ecs``,
+    ``copy_source``), or an array holding one, leaves it unhashable, and readers allow
+    for it.
     The fields are the plain names the data files read (``resource_fields.yaml``,
     ``sdk_services.yaml``) and those the code reads; ``tests/test_usage_documents.py``
     checks that no name is missing.
     """
 
     # every call; principals (Lambda segments, ADOT's ECS tasks)
-    operation: Any = None
-    region: Any = None
-    account_id: Any = None
-    function_arn: Any = None
-    ecs: Any = None
+    operation: Value = None
+    region: Value = None
+    account_id: Value = None
+    function_arn: Value = None
+    ecs: Value = None
     # resources and services, as the X-Ray SDKs record them
-    table_name: Any = None
-    table_names: Any = None
-    index_name: Any = None
-    stream_arn: Any = None
-    resource_names: Any = None
-    bucket_name: Any = None
-    bucket: Any = None
-    key: Any = None
-    version_id: Any = None
-    copy_source: Any = None
-    queue_url: Any = None
-    queue_name: Any = None
-    topic_arn: Any = None
-    target_arn: Any = None
-    function_name: Any = None
-    stream_name: Any = None
-    delivery_stream_name: Any = None
-    secret_id: Any = None
-    secret_arn: Any = None
-    name: Any = None
-    parameter_name: Any = None
-    path: Any = None
-    key_id: Any = None
-    event_bus_name: Any = None
-    state_machine_arn: Any = None
-    execution_arn: Any = None
-    role_arn: Any = None
-    identity: Any = None
-    source: Any = None
-    from_email_address: Any = None
-    endpoint_name: Any = None
-    service: Any = None
+    table_name: Value = None
+    table_names: Value = None
+    index_name: Value = None
+    stream_arn: Value = None
+    resource_names: Value = None
+    bucket_name: Value = None
+    bucket: Value = None
+    key: Value = None
+    version_id: Value = None
+    copy_source: Value = None
+    queue_url: Value = None
+    queue_name: Value = None
+    topic_arn: Value = None
+    target_arn: Value = None
+    function_name: Value = None
+    stream_name: Value = None
+    delivery_stream_name: Value = None
+    secret_id: Value = None
+    secret_arn: Value = None
+    name: Value = None
+    parameter_name: Value = None
+    path: Value = None
+    key_id: Value = None
+    event_bus_name: Value = None
+    state_machine_arn: Value = None
+    execution_arn: Value = None
+    role_arn: Value = None
+    identity: Value = None
+    source: Value = None
+    from_email_address: Value = None
+    endpoint_name: Value = None
+    service: Value = None
 
 
 EMPTY_AWS = Aws()

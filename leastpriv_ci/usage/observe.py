@@ -213,8 +213,8 @@ class _Reader:
                 shape = (arn, name, aws)
                 try:
                     entry = entries.get(shape)
-                except TypeError:  # a list or dict value (table_names, copy_source)
-                    self._unhashable(node, aws, name, operation, principal, trace_id, shape)
+                except TypeError:  # an object value (copy_source): counted on its own
+                    self._uncached(node, aws, name, operation, principal, trace_id)
                     continue
                 if entry is None or node.cause is not None:
                     self._new_or_failed(node, aws, name, operation, principal, trace_id, shape,
@@ -288,8 +288,8 @@ class _Reader:
         shape = (principal.arn, name, aws)
         try:
             entry = self._entries.get(shape)
-        except TypeError:  # a list or dict value (table_names, copy_source)
-            self._unhashable(node, aws, name, operation, principal, trace_id, shape)
+        except TypeError:  # an object value (copy_source): counted on its own
+            self._uncached(node, aws, name, operation, principal, trace_id)
             return
         self._new_or_failed(node, aws, name, operation, principal, trace_id, shape, entry)
 
@@ -326,21 +326,10 @@ class _Reader:
                 return
         entry.add(_when(node), trace_id)
 
-    def _unhashable(self, node: Node, aws: Aws, name: str, operation: str,
-                    principal: Principal, trace_id: str | None, shape: tuple[Any, ...]) -> None:
-        """A call whose shape holds a list (``table_names``) or a mapping (``copy_source``):
-        cached on the shape with its lists of strings as tuples, else counted on its own."""
-        frozen = _frozen(shape)
-        if frozen is None:
-            self._uncached(node, aws, name, operation, principal, trace_id)
-        else:
-            self._new_or_failed(node, aws, name, operation, principal, trace_id, frozen,
-                                self._entries.get(frozen))
-
     def _uncached(self, node: Node, aws: Aws, name: str, operation: str,
                   principal: Principal, trace_id: str | None) -> None:
         """A call counted on its own: ADOT's extra fields, or a field value that cannot be
-        part of a key (a mapping, a list of mappings)."""
+        part of a key (an object, an array holding one)."""
         targets = self._targets(node, aws, name, operation, principal, None)
         if targets is not None:
             self._record(node, targets, principal.arn, _when(node), trace_id)
@@ -547,36 +536,6 @@ def _when(node: Node) -> float | None:
     if type(when) is float:
         return when
     return float(when) if type(when) is int else None
-
-
-def _frozen(shape: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """``shape`` with its call's lists of strings as tuples (None when other values stay
-    unhashable: an object such as ``copy_source``).
-
-    The fields stay an :class:`Aws`: no decoded record holds a tuple, so frozen keys stay
-    distinct from every other. The common case, the SDKs' list of ``table_names``, is
-    tried first, without going through every field.
-    """
-    arn, name, aws = shape
-    names = aws.table_names
-    if type(names) is list and all(type(n) is str for n in names):
-        frozen = (arn, name, msgspec.structs.replace(aws, table_names=tuple(names)))
-        if _hashable(frozen):
-            return frozen
-    lists = {field: tuple(value)
-             for field, value in zip(aws.__struct_fields__, msgspec.structs.astuple(aws),
-                                     strict=True)
-             if type(value) is list and all(type(v) is str for v in value)}
-    frozen = (arn, name, msgspec.structs.replace(aws, **lists))
-    return frozen if _hashable(frozen) else None
-
-
-def _hashable(key: tuple[Any, ...]) -> bool:
-    try:
-        hash(key)
-    except TypeError:
-        return False
-    return True
 
 
 def _detect_key(doc: Node) -> tuple[Any, ...] | None:

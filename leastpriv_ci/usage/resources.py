@@ -151,7 +151,7 @@ def _arn_only(value: str, where: Where) -> Value:
 
 
 def _names(value: Any, where: Where) -> Value:
-    if isinstance(value, list):
+    if isinstance(value, tuple | list):
         return [v for v in value if isinstance(v, str) and v] or None
     if isinstance(value, dict):
         return [k for k in value if k] or None
