@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces.files import iter_files
-from leastpriv_ci.usage import s3
+from leastpriv_ci.usage import functions, s3
 from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.documents import AS_IS, Aws, Malformed, Node, decode, node_of, walk
 
@@ -66,7 +66,8 @@ def test_every_field_the_data_and_code_read_is_decoded() -> None:
     services = load("sdk_services.yaml")
     read |= _plain(services["service_fields"])
     read |= _plain([hint["field"] for hint in services["operation_hints"]])
-    read |= _plain([*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS])
+    read |= _plain([*s3.BUCKET_FIELDS, *s3.VERSION_FIELDS, *s3.SOURCE_FIELDS,
+                    *functions.QUALIFIER_FIELDS])
     assert "table_names" in read and "queue_url" in read  # the data was read
     assert read - set(Aws.__struct_fields__) == set()
 

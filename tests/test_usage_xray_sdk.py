@@ -68,6 +68,9 @@ def _setup(aws: Emulator) -> dict[str, str]:
         FunctionName="target", Runtime="python3.12", Handler="h.h",
         Code={"ZipFile": code.getvalue()}, Role=f"arn:aws:iam::{ACCOUNT}:role/fn-role",
     )
+    version = aws.client("lambda").publish_version(FunctionName="target")["Version"]
+    aws.client("lambda").create_alias(FunctionName="target", Name="live",
+                                      FunctionVersion=version)
     deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "kms:DescribeKey",
                            "Resource": "*"}]}
     key = aws.client("kms").create_key(Policy=json.dumps(deny))["KeyMetadata"]["KeyId"]
@@ -109,6 +112,8 @@ def _function_body(aws: Emulator, made: dict[str, str]) -> None:
         {"Id": "1", "Message": "a"}])
 
     aws.client("lambda").invoke(FunctionName="target:$LATEST", Payload=b"{}")
+    # the alias in its own parameter: authorized on the alias's ARN
+    aws.client("lambda").invoke(FunctionName="target", Qualifier="live", Payload=b"{}")
     aws.client("secretsmanager").get_secret_value(SecretId="db-password")
     kms = aws.client("kms")
     with pytest.raises(kms.exceptions.ClientError):
@@ -151,6 +156,7 @@ EXPECTED = {
     ("sqs:ReceiveMessage", _arn("sqs", "jobs"), 1, False, True),
     ("sns:Publish", _arn("sns", "events"), 2, False, True),
     ("lambda:InvokeFunction", _arn("lambda", "function:target"), 1, False, True),
+    ("lambda:InvokeFunction", _arn("lambda", "function:target:live"), 1, False, True),
     ("secretsmanager:GetSecretValue", "*", 1, False, False),
     ("kms:DescribeKey", "*", 1, True, False),
 }

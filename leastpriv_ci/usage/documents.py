@@ -65,6 +65,7 @@ class Aws(msgspec.Struct, frozen=True, gc=False):
     topic_arn: Value = None
     target_arn: Value = None
     function_name: Value = None
+    qualifier: Value = None
     stream_name: Value = None
     delivery_stream_name: Value = None
     secret_id: Value = None

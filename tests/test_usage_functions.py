@@ -1,0 +1,50 @@
+"""Lambda calls naming a version or alias in their own Qualifier parameter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import accesses
+
+FUNCTION = "arn:aws:lambda:us-east-1:111111111111:function:caller"
+TARGET = "arn:aws:lambda:us-east-1:111111111111:function:target"
+
+
+def _invoke(**fields: object) -> RawTrace:
+    call = {"id": "c1", "name": "Lambda", "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "Invoke", "region": "us-east-1", **fields}}
+    segment = {"id": "s1", "name": "caller", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0, "aws": {"function_arn": FUNCTION},
+               "subsegments": [call]}
+    return RawTrace("1-a", (json.dumps(segment),), "t.json#1")
+
+
+@pytest.mark.parametrize(("fields", "resource"), [
+    ({"function_name": "target", "qualifier": "live"}, f"{TARGET}:live"),
+    ({"function_name": "target", "qualifier": "7"}, f"{TARGET}:7"),
+    ({"function_name": TARGET, "qualifier": "live"}, f"{TARGET}:live"),
+    # $LATEST is what the unqualified ARN invokes
+    ({"function_name": "target", "qualifier": "$LATEST"}, TARGET),
+    # qualified in its name as well: not qualified twice
+    ({"function_name": "target:live", "qualifier": "live"}, f"{TARGET}:live"),
+    # not a version or alias name (the API refuses it): the function itself
+    ({"function_name": "target", "qualifier": "a:b*"}, TARGET),
+    ({"function_name": "target", "qualifier": ["live"]}, TARGET),
+    ({"function_name": "target"}, TARGET),
+])
+def test_the_qualifier_names_the_version_or_alias_invoked(
+        fields: dict[str, object], resource: str) -> None:
+    found = accesses(observe([_invoke(**fields)]))
+    assert found == {FUNCTION: {("lambda:InvokeFunction", resource, 1, False, True)}}
+
+
+def test_calls_with_other_qualifiers_are_told_apart() -> None:
+    traces = [_invoke(function_name="target", qualifier=q) for q in ("live", "live", "beta")]
+    assert accesses(observe(traces)) == {FUNCTION: {
+        ("lambda:InvokeFunction", f"{TARGET}:live", 2, False, True),
+        ("lambda:InvokeFunction", f"{TARGET}:beta", 1, False, True),
+    }}
