@@ -30,12 +30,13 @@ else:
     Value = None | bool | int | float | str | tuple[Any, ...] | dict[str, Any]
 
 
-class Aws(msgspec.Struct, frozen=True, gc=False):
+class Aws(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     """A segment's or subsegment's ``aws`` object: the fields the tool reads, each as the
     JSON had it (any JSON value, an array as a tuple; ``None`` when absent).
 
     Frozen, so hashable: a call's fields are part of the key its interpretation is
-    remembered by, and hashing a record is one step in C. An object value (``ecs``,
+    remembered by, and hashing a record is one step in C, taken once per record (a new
+    call's shape is looked up in several caches). An object value (``ecs``,
     ``copy_source``), or an array holding one, leaves it unhashable, and readers allow
     for it.
     The fields are the plain names the data files read (``resource_fields.yaml``,
