@@ -9,7 +9,8 @@ C backend, decode every inner Document with orjson, nothing else), ``observe`` o
 same stream (the usage stage's own cost), and the CLI path (the trace-file reader of
 ``leastpriv_ci.traces.files`` feeding ``observe``). Each prints its wall time, CPU time
 (the best of ``--repeat`` runs), traces per second, its time over the floor's (wall/CPU)
-and peak RSS (ru_maxrss).
+and peak RSS (ru_maxrss); then, since a shared machine's speed drifts, the median and
+range of each round's CPU time over the same round's floor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -94,17 +96,23 @@ def _run(kind: str, path: Path) -> dict[str, float]:
 KINDS = ("floor", "observe", "cli")
 
 
-def _best(path: Path, repeat: int) -> dict[str, dict[str, float]]:
+def _best(path: Path, repeat: int) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
     """Each kind ``repeat`` times, interleaved (so load from other processes hits all
-    kinds alike); the fastest wall and CPU times and the highest peak RSS of each."""
+    kinds alike); the fastest wall and CPU times and the highest peak RSS of each, and
+    each round's CPU time over that round's floor (a round's runs follow one another, so
+    a slow spell of the machine weighs on both sides of its ratio)."""
     runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
     for _ in range(repeat):
         for kind in KINDS:
             runs[kind].append(_run(kind, path))
-    return {kind: {"seconds": min(r["seconds"] for r in found),
+    best = {kind: {"seconds": min(r["seconds"] for r in found),
                    "cpu": min(r["cpu"] for r in found),
                    "peak_mb": max(r["peak_mb"] for r in found)}
             for kind, found in runs.items()}
+    paired = {kind: sorted(r["cpu"] / f["cpu"] for r, f in zip(runs[kind], runs["floor"],
+                                                                   strict=True))
+              for kind in KINDS if kind != "floor"}
+    return best, paired
 
 
 def main() -> None:
@@ -128,7 +136,7 @@ def main() -> None:
         path = args.dir / f"traces-{size}.json"
         if not path.exists():
             generate(path, size)
-        best = _best(path, args.repeat)
+        best, paired = _best(path, args.repeat)
         floor = best["floor"]
         row = [f"{size:>7} {path.stat().st_size / 1e6:>4.0f} | {floor['seconds']:>7.2f} "
                f"{floor['cpu']:>6.2f} {size / floor['seconds']:>6.0f} {floor['peak_mb']:>3.0f}MB"]
@@ -139,6 +147,9 @@ def main() -> None:
             row.append(f"{found['seconds']:>{width}.2f} {found['cpu']:>6.2f} "
                        f"{size / found['seconds']:>6.0f} {ratio:>9} {found['peak_mb']:>3.0f}MB")
         print(" | ".join(row), flush=True)
+        print(f"{'':>7} paired CPU x floor, median (range) of {args.repeat} rounds: " + ", ".join(
+            f"{kind} {statistics.median(r):.2f} ({r[0]:.2f}-{r[-1]:.2f})"
+            for kind, r in paired.items()), flush=True)
 
 
 if __name__ == "__main__":
