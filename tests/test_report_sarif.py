@@ -129,3 +129,15 @@ def test_subset_schema_rejects_members_sarif_does_not_define() -> None:
     log["runs"][0]["results"][0]["fingerprint"] = "x"  # SARIF calls it partialFingerprints
     with pytest.raises(jsonschema.ValidationError, match="fingerprint"):
         jsonschema.Draft7Validator(SCHEMA).validate(log)
+
+
+def test_invisible_characters_in_messages_are_shown_and_properties_keep_them() -> None:
+    # A bidi override in a name the pull request wrote would reorder the alert's text
+    resource = "arn:aws:s3:::orders\u202e/*"
+    ignored = finding(resource=resource)
+    ignored = ignored.__class__(**{**ignored.__dict__, "detail": {"ignored": "old\u2066job"}})
+    (result,) = to_sarif(report(ignored))["runs"][0]["results"]
+    text = result["message"]["text"]
+    assert "orders\\u202e/*" in text and "\u202e" not in text
+    assert result["suppressions"][0]["justification"] == "old\\u2066job"
+    assert result["properties"]["resource"] == resource

@@ -12,6 +12,7 @@ from leastpriv_ci import __version__
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import repository_paths
 from leastpriv_ci.records import Finding, Report
+from leastpriv_ci.report.escape import visible
 from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -123,7 +124,9 @@ def _result(
         "ruleId": f"leastpriv/{finding.kind}",
         "ruleIndex": rule_index,
         "level": LEVELS.get(finding.severity, "note"),
-        "message": {"text": f"{message} (role {finding.role})"},
+        # Shown by code scanning: invisible format characters (bidi overrides in names a
+        # pull request wrote) as \uXXXX; the properties keep the values as they are
+        "message": {"text": visible(f"{message} (role {finding.role})")},
         "partialFingerprints": {FINGERPRINT: fingerprint(finding)},
         "properties": properties,
     }
@@ -142,7 +145,7 @@ def _result(
         properties["location_is_fallback"] = True
     reason = ignored_reason(finding)
     if reason is not None:
-        result["suppressions"] = [{"kind": "external", "justification": reason}]
+        result["suppressions"] = [{"kind": "external", "justification": visible(reason)}]
     return result
 
 
