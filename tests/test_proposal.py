@@ -9,13 +9,14 @@ from leastpriv_ci.analysis import role_proposal
 from leastpriv_ci.analysis.proposal import (
     INLINE_LIMIT,
     MANAGED_LIMIT,
+    condition_text,
     policy_size,
     propose,
     propose_policies,
 )
 from leastpriv_ci.policy.evaluate import evaluate
 from leastpriv_ci.policy.files import load_policy_file
-from leastpriv_ci.policy.model import Role
+from leastpriv_ci.policy.model import Policy, Role, Statement, unresolved
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Access
 from tests.analysis_support import ACCOUNT, function_arn, table_arn, use
@@ -242,22 +243,115 @@ def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
     assert proposed("users/alice/1.txt") == BUCKET + "/users/*"
 
 
-def test_a_proposal_says_when_the_role_grants_a_used_action_only_under_a_condition(
-        tmp_path: Path) -> None:
-    # The proposal's statements carry no Condition: as the only grant, a condition-bound
-    # one would be widened by adopting the proposal, and the reader must be told.
-    bucket = "arn:aws:s3:::pics/*"
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": bucket, "Condition": {
-            "StringEquals": {"s3:ExistingObjectTag/public": "yes"}}},
-        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": bucket}]}
+def _role(tmp_path: Path, statements: list[dict[str, object]]) -> Role:
     path = tmp_path / "role.json"
-    path.write_text(json.dumps(policy))
-    loaded = load_policy_file(path)
-    role = Role(key="r", name="r", policies=loaded.policies)
+    path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return Role(key="r", name="r", policies=load_policy_file(path).policies)
+
+
+PUBLIC = {"StringEquals": {"s3:ExistingObjectTag/public": "yes"}}
+VPCE = {"StringEquals": {"aws:SourceVpce": "vpce-1"}}
+
+
+def test_a_use_granted_only_under_a_condition_is_proposed_under_it(tmp_path: Path) -> None:
+    # Without the Condition, adopting the proposal would widen the role
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*",
+         "Condition": PUBLIC},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/*"}])
     accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png"),
                 use("f", "s3:PutObject", "arn:aws:s3:::pics/b.png")]
-    notes = role_proposal(role, accesses, ["f"], []).notes
-    conditional = [n for n in notes if "Condition" in n]
-    assert len(conditional) == 1
-    assert "`s3:GetObject`" in conditional[0] and "PutObject" not in conditional[0]
+    proposal = role_proposal(role, accesses, ["f"], [])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*",
+         "Condition": PUBLIC},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/*"}]
+    statements = parse_policy(proposal.document, name="proposal").statements
+    private = {"s3:ExistingObjectTag/public": "no"}
+    assert not evaluate(statements, "s3:GetObject", "arn:aws:s3:::pics/a.png",
+                        context=private, complete_context=True).allowed
+    assert evaluate(statements, "s3:PutObject", "arn:aws:s3:::pics/b.png",
+                    context=private, complete_context=True).allowed
+    (kept,) = [n for n in proposal.notes if "Condition" in n]
+    assert "`s3:GetObject`" in kept and "same blocks" in kept and "PutObject" not in kept
+
+
+def test_each_condition_a_use_is_granted_under_gets_its_own_statement(tmp_path: Path) -> None:
+    # Either statement allows: one statement per block keeps that "or"
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*",
+         "Condition": PUBLIC},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": "arn:aws:s3:::pics/*", "Condition": VPCE}])
+    accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png"),
+                use("f", "s3:PutObject", "arn:aws:s3:::pics/b.png")]
+    statements = role_proposal(role, accesses, ["f"], []).document["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*",
+         "Condition": PUBLIC},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": "arn:aws:s3:::pics/*", "Condition": VPCE}]
+
+
+def test_an_unconditional_grant_beside_a_conditional_one_needs_no_condition(
+        tmp_path: Path) -> None:
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*",
+         "Condition": PUBLIC},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/a.png"}])
+    proposal = role_proposal(role, [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png")],
+                             ["f"], [])
+    # (the declared pattern narrower than the bucket's folder is kept, as without conditions)
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/a.png"}]
+    assert not [n for n in proposal.notes if "ondition" in n]
+
+
+def test_conditions_a_deny_or_a_pattern_decides_are_not_carried_and_that_is_said(
+        tmp_path: Path) -> None:
+    # An undecided Deny (or a resource not known offline) cannot be written as the
+    # conditions of Allow statements: the grant is unconditional, and the note says so
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}},
+        {"Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::pics/${aws:username}/*", "Condition": VPCE}])
+    accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png"),
+                use("f", "s3:PutObject", "arn:aws:s3:::pics/alice/b.png")]
+    proposal = role_proposal(role, accesses, ["f"], [])
+    assert all("Condition" not in s for s in proposal.document["Statement"])
+    (note,) = [n for n in proposal.notes if "condition" in n]
+    assert "`s3:GetObject`" in note and "`s3:PutObject`" in note and "does not repeat" in note
+
+
+def test_a_condition_with_a_value_the_template_did_not_resolve_is_not_carried() -> None:
+    marker = unresolved("Ref VpcEndpoint")
+    statement = Statement(
+        effect="Allow", actions=("s3:GetObject",), resources=("arn:aws:s3:::pics/*",),
+        conditions={"StringEquals": {"aws:SourceVpce": (marker,)}})
+    role = Role(key="r", name="r", policies=(Policy("p", (statement,)),))
+    proposal = role_proposal(role, [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png")],
+                             ["f"], [])
+    assert "Condition" not in proposal.document["Statement"][0]
+    assert any("does not repeat" in n for n in proposal.notes)
+
+
+def test_fitting_never_merges_a_conditional_statement() -> None:
+    grants = [access("dynamodb:GetItem", table_arn(f"t{n}")) for n in range(40)]
+    grants += [access("dynamodb:Query", table_arn(f"t{n}")) for n in range(20)]
+    grants.append(access("dynamodb:PutItem", NOTES))
+    condition = condition_text(VPCE)
+
+    def conditions(found: Access) -> tuple[str, ...]:
+        return (condition,) if found.action == "dynamodb:PutItem" else ()
+
+    roomy = propose_policies(grants, conditions=conditions, limit=100_000)
+    proposal = propose_policies(grants, conditions=conditions,
+                                limit=policy_size(roomy.document) - 1)
+    assert any("merged" in n for n in proposal.notes)  # dynamodb's statements were merged
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+         "Resource": [table_arn(f"t{n}") for n in sorted(range(40), key=str)]},
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": NOTES,
+         "Condition": VPCE}]

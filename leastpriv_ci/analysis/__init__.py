@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
+from leastpriv_ci.analysis.conditions import carried_conditions
 from leastpriv_ci.analysis.diff import declared_document, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.missing import missing_findings
@@ -23,6 +24,7 @@ from leastpriv_ci.analysis.proposal import (
     MANAGED_LIMIT,
     Grant,
     Proposal,
+    conditions_kept_note,
     conditions_note,
     possible_note,
     propose,
@@ -33,7 +35,7 @@ from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import action_match, any_of
+from leastpriv_ci.policy.match import statement_acts
 from leastpriv_ci.policy.model import Role, Statement
 from leastpriv_ci.records import (
     FINDING_KINDS,
@@ -222,16 +224,31 @@ def role_proposal(
             if (index.evaluate(a.action, a.resource).decision in (Decision.ALLOW,
                                                                    Decision.CONDITIONAL)
                 if a.resource_known else bool(declared(a.action)))]
+    carried: set[str] = set()
+    uncarried: set[str] = set()
+
+    def conditions(access: Access) -> tuple[str, ...]:
+        """The role's Condition blocks for a use it grants only under them (a denied call
+        is a need, granted as such)."""
+        if not access.resource_known or access.denied:
+            return ()
+        found = index.evaluate(access.action, access.resource)
+        if found.decision is not Decision.CONDITIONAL:
+            return ()
+        blocks = carried_conditions(found.statements, access.action, access.resource)
+        (carried if blocks else uncarried).add(access.action)
+        return blocks
+
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
-                                unknown_bound=declared_bound, declared=declared)
+                                unknown_bound=declared_bound, declared=declared,
+                                conditions=conditions)
     notes = [*proposal.notes]
     if kept:
         notes.append(possible_note(kept))
-    # The proposal's grants are unconditional: say so where the role's are not
-    conditional = [a.action for a in accesses if a.resource_known and not a.denied
-                   and index.evaluate(a.action, a.resource).decision is Decision.CONDITIONAL]
-    if conditional:
-        notes.append(conditions_note(conditional))
+    if carried:
+        notes.append(conditions_kept_note(sorted(carried)))
+    if uncarried:  # granted without the role's conditions: say so
+        notes.append(conditions_note(sorted(uncarried)))
     return replace(proposal, notes=tuple(notes))
 
 
@@ -286,10 +303,7 @@ def _declared_patterns(statements: Sequence[Statement], action: str) -> tuple[st
     for statement in statements:
         if not statement.is_allow or statement.not_resources:
             continue
-        acting = any_of([action_match(p, action) for p in statement.actions])
-        if statement.not_actions:
-            acting = None if acting is None else not acting
-        if acting:
+        if statement_acts(statement, action):
             patterns.extend(r for r in statement.resources if r not in patterns)
     return tuple(patterns)
 

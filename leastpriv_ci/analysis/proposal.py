@@ -9,12 +9,16 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
   declared pattern narrower than that folder that covers the keys is kept instead;
 - resources with identical action sets become one statement; the order is sorted, so
   the same usage always gives the same document;
+- a use the declared policy grants only under Condition blocks is granted under the same
+  blocks (one statement per block: IAM allows when any does), so adopting the proposal
+  does not lift them; such statements are never merged with others;
 - literal ``*``, ``?`` and ``$`` in an observed ARN are written as ``${*}``, ``${?}``
   and ``${$}`` so that they do not become wildcards;
 - past IAM's size limit, action sets of one service are merged over that service's
   resources, then a service's actions become ``service:*`` when they share one
   resource set and that makes the policy fit; else the merged policy is split, with
-  the used actions only. No step grants a resource that was not used.
+  the used actions only. No step grants a resource that was not used, and none drops a
+  Condition.
 """
 
 from __future__ import annotations
@@ -40,10 +44,17 @@ _ARN_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 @dataclass(frozen=True)
 class Grant:
-    """One (action, resource pattern) the proposal must allow."""
+    """One (action, resource pattern) the proposal must allow, under ``condition`` (a
+    Condition block as canonical JSON text, :func:`condition_text`) unless it is empty."""
 
     action: str
     resource: str
+    condition: str = ""
+
+
+def condition_text(block: object) -> str:
+    """A Condition block as canonical JSON text (keys sorted): equal blocks, equal texts."""
+    return orjson.dumps(block, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,9 @@ UnknownBound = Callable[[str, Access], tuple[str, ...] | None]
 # S3 key pattern among them that is narrower than the folder the keys generalise to is
 # kept instead of the folder.
 DeclaredPatterns = Callable[[str], tuple[str, ...]]
+# The Condition blocks (condition_text) under which the declared policy grants an access;
+# () when it grants it unconditionally, or when its conditions are not carried.
+GrantConditions = Callable[[Access], tuple[str, ...]]
 
 
 def propose(
@@ -93,6 +107,7 @@ def propose_policies(
     extra: Iterable[Grant] = (),
     unknown_bound: UnknownBound | None = None,
     declared: DeclaredPatterns | None = None,
+    conditions: GrantConditions | None = None,
 ) -> Proposal:
     """The proposal as one or more documents, each within ``limit`` characters.
 
@@ -100,7 +115,7 @@ def propose_policies(
     """
     catalog = catalog or get_catalog()
     grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound,
-                                    declared=declared)
+                                    declared=declared, conditions=conditions)
     grants.update(extra)
     documents, notes = fit(grants, limit=limit)
     if unknown:
@@ -115,12 +130,14 @@ def needed_grants(
     catalog: Catalog | None = None,
     unknown_bound: UnknownBound | None = None,
     declared: DeclaredPatterns | None = None,
+    conditions: GrantConditions | None = None,
 ) -> tuple[set[Grant], set[str]]:
-    """The (action, resource) pairs the accesses need, and actions of unknown resource."""
+    """The grants the accesses need, and actions of unknown resource."""
     catalog = catalog or get_catalog()
-    pairs: set[tuple[str, str]] = set()
+    grants: set[Grant] = set()
     unknown: set[str] = set()
-    s3_keys: dict[tuple[str, str, str], set[str]] = {}  # (action, partition, bucket) → keys
+    # (action, partition, bucket, condition) → keys
+    s3_keys: dict[tuple[str, str, str, str], set[str]] = {}
     # action as recorded → (catalog spelling, resource-level?, info)
     infos: dict[str, tuple[str, bool, ActionInfo | None]] = {}
     for access in accesses:
@@ -133,31 +150,34 @@ def needed_grants(
                 info,
             )
         action, resource_level, info = known
+        blocks = (conditions(access) if conditions else ()) or ("",)
         if not resource_level:
-            pairs.add((action, "*"))
+            grants.update(Grant(action, "*", block) for block in blocks)
             continue
         if not access.resource_known or access.resource == "*":
             unknown.add(action)
             if access.resource != "*":
                 # the usage stage bounded it from what the trace did say (the bucket)
-                pairs.add((action, access.resource))
+                grants.add(Grant(action, access.resource))
                 continue
             bound = unknown_bound(action, access) if unknown_bound else None
             if bound is None:
                 bound = _format_patterns(info, access.principal) if info else ("*",)
-            pairs.update((action, pattern) for pattern in bound)
+            grants.update(Grant(action, pattern) for pattern in bound)
             continue
         s3 = S3_OBJECT.match(access.resource)
-        if s3:
-            s3_keys.setdefault((action, s3.group(1), s3.group(2)), set()).add(s3.group(3))
-        else:
-            pairs.add((action, literal(access.resource)))
-    for (action, partition, bucket), keys in s3_keys.items():
+        for block in blocks:
+            if s3:
+                s3_keys.setdefault((action, s3.group(1), s3.group(2), block),
+                                   set()).add(s3.group(3))
+            else:
+                grants.add(Grant(action, literal(access.resource), block))
+    for (action, partition, bucket, block), keys in s3_keys.items():
         folder = s3_object_pattern(partition, bucket, keys)
         patterns = declared(action) if declared else ()
-        pairs.update((action, p) for p in _declared_within(folder, partition, bucket, keys,
-                                                           patterns))
-    return {Grant(action, resource) for action, resource in pairs}, unknown
+        grants.update(Grant(action, p, block)
+                      for p in _declared_within(folder, partition, bucket, keys, patterns))
+    return grants, unknown
 
 
 def literal(resource: str) -> str:
@@ -231,7 +251,8 @@ def _format_patterns(info: ActionInfo, principal: str) -> tuple[str, ...]:
 
 # -- fitting the grants into documents -------------------------------------------------
 
-Statement = tuple[tuple[str, ...], tuple[str, ...]]  # (actions, resources)
+# (actions, resources, condition_text or "")
+Statement = tuple[tuple[str, ...], tuple[str, ...], str]
 
 
 def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
@@ -264,19 +285,20 @@ def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
 
 
 def group(grants: Iterable[Grant]) -> list[Statement]:
-    """Statements grouping resources that need identical action sets, sorted."""
-    by_resource: dict[str, set[str]] = {}
+    """Statements grouping resources that need identical action sets under one Condition
+    block (or none), sorted."""
+    by_resource: dict[tuple[str, str], set[str]] = {}
     spelling: dict[str, str] = {}
     for grant in grants:
         key = grant.action.lower()
         spelling.setdefault(key, grant.action)
-        by_resource.setdefault(grant.resource, set()).add(key)
-    by_actions: dict[frozenset[str], list[str]] = {}
-    for resource, actions in by_resource.items():
-        by_actions.setdefault(frozenset(actions), []).append(resource)
+        by_resource.setdefault((grant.condition, grant.resource), set()).add(key)
+    by_actions: dict[tuple[str, frozenset[str]], list[str]] = {}
+    for (condition, resource), actions in by_resource.items():
+        by_actions.setdefault((condition, frozenset(actions)), []).append(resource)
     return _sorted([
-        (tuple(spelling[a] for a in actions), tuple(resources))
-        for actions, resources in by_actions.items()
+        (tuple(spelling[a] for a in actions), tuple(resources), condition)
+        for (condition, actions), resources in by_actions.items()
     ])
 
 
@@ -284,12 +306,17 @@ def document(statements: Iterable[Statement]) -> dict[str, object]:
     """An IAM policy document of Allow statements."""
     return {
         "Version": VERSION_2012,
-        "Statement": [
-            {"Effect": "Allow", "Action": _one_or_list(actions),
-             "Resource": _one_or_list(resources)}
-            for actions, resources in statements
-        ],
+        "Statement": [_statement(s) for s in statements],
     }
+
+
+def _statement(statement: Statement) -> dict[str, object]:
+    actions, resources, condition = statement
+    found: dict[str, object] = {"Effect": "Allow", "Action": _one_or_list(actions),
+                                "Resource": _one_or_list(resources)}
+    if condition:
+        found["Condition"] = orjson.loads(condition)
+    return found
 
 
 def policy_size(doc: Mapping[str, object]) -> int:
@@ -303,10 +330,11 @@ def _size(statements: list[Statement]) -> int:
 
 def _sorted(statements: Iterable[Statement]) -> list[Statement]:
     normal = [
-        (tuple(sorted(actions, key=lambda a: (a.lower(), a))), tuple(sorted(resources)))
-        for actions, resources in statements
+        (tuple(sorted(actions, key=lambda a: (a.lower(), a))), tuple(sorted(resources)),
+         condition)
+        for actions, resources, condition in statements
     ]
-    return sorted(normal, key=lambda s: ([a.lower() for a in s[0]], s[1]))
+    return sorted(normal, key=lambda s: ([a.lower() for a in s[0]], s[1], s[2]))
 
 
 # The S3 object pattern of s3_object_pattern: a named bucket, a folder, then "*"
@@ -320,9 +348,10 @@ def _service(action: str) -> str:
 def _single_service(statement: Statement) -> str | None:
     """The one service of a statement that may be merged with others of its service."""
     services = {_service(a) for a in statement[0]}
-    if len(services) != 1 or not all(_used(r) for r in statement[1]):
+    if len(services) != 1 or not all(_used(r) for r in statement[1]) or statement[2]:
         # A pattern standing for resources the traces did not name (`*`, the declared or
-        # ARN-format pattern of an unknown resource) must never take other actions along
+        # ARN-format pattern of an unknown resource) must never take other actions along;
+        # nor may a Condition, which holds for its own grants only
         return None
     return services.pop()
 
@@ -345,7 +374,7 @@ def _merge_per_service(statements: list[Statement]) -> list[Statement]:
         actions, resources = merged.setdefault(service, (set(), set()))
         actions.update(statement[0])
         resources.update(statement[1])
-    kept.extend((tuple(a), tuple(r)) for a, r in merged.values())
+    kept.extend((tuple(a), tuple(r), "") for a, r in merged.values())
     return _sorted(kept)
 
 
@@ -365,26 +394,27 @@ def _wildcard_candidates(statements: list[Statement]) -> list[str]:
 
 def _service_wildcard(statements: list[Statement], service: str) -> list[Statement]:
     return _sorted(
-        ((f"{service}:*",), resources) if _single_service((actions, resources)) == service
-        else (actions, resources)
-        for actions, resources in statements
+        ((f"{service}:*",), statement[1], "") if _single_service(statement) == service
+        else statement
+        for statement in statements
     )
 
 
 def _split(statements: list[Statement], limit: int) -> list[list[Statement]]:
     """Greedy split into documents within ``limit``; a huge statement is cut by resource."""
     pieces: list[Statement] = []
-    for actions, resources in statements:
-        if _size([(actions, resources)]) <= limit:
-            pieces.append((actions, resources))
+    for statement in statements:
+        if _size([statement]) <= limit:
+            pieces.append(statement)
             continue
+        actions, resources, condition = statement
         chunk: list[str] = []
         for resource in resources:
-            if chunk and _size([(actions, (*chunk, resource))]) > limit:
-                pieces.append((actions, tuple(chunk)))
+            if chunk and _size([(actions, (*chunk, resource), condition)]) > limit:
+                pieces.append((actions, tuple(chunk), condition))
                 chunk = []
             chunk.append(resource)
-        pieces.append((actions, tuple(chunk)))
+        pieces.append((actions, tuple(chunk), condition))
     parts: list[list[Statement]] = [[]]
     for piece in pieces:
         if parts[-1] and _size([*parts[-1], piece]) > limit:
@@ -410,8 +440,16 @@ def possible_note(possible: Sequence[Access]) -> str:
 
 
 def conditions_note(actions: Sequence[str]) -> str:
-    """The proposal's note on used actions the role grants only under a Condition."""
+    """The proposal's note on used actions the role grants only under a Condition that
+    the proposal could not carry over (a Deny or a pattern decides too)."""
     shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
-    return (f"the role grants {shown} only under Condition blocks, which this proposal does "
-            "not repeat: copy them onto its statements, or it grants more than the role "
-            "does now")
+    return (f"the role grants {shown} only under conditions this proposal does not repeat "
+            "(a Deny's, or beside patterns not known offline): copy them onto its "
+            "statements, or it grants more than the role does now")
+
+
+def conditions_kept_note(actions: Sequence[str]) -> str:
+    """The proposal's note on used actions it grants under the role's Condition blocks."""
+    shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
+    return (f"the role grants {shown} only under Condition blocks: the proposal grants "
+            "them under the same blocks")
