@@ -142,10 +142,14 @@ def test_interrupt_stops_the_emulator(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # A Ctrl-C reaches the demo as SIGINT, which Python turns into KeyboardInterrupt only
+    # when its parent left SIGINT at its default: a shell's background job (pytest run
+    # with `&`) ignores it, and the demo would inherit that
     process = subprocess.Popen(
         [sys.executable, "-m", "leastpriv_ci", "demo", "--port", str(port),
          "--out", str(tmp_path)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
