@@ -58,6 +58,14 @@ class ActionInfo(NamedTuple):
         """Whether the action can be scoped to a resource (else it is granted on ``*``)."""
         return bool(self.resource_types)
 
+    @property
+    def optionally_scoped(self) -> bool:
+        """Whether a request may involve none of the action's resources, and is then
+        authorized on ``*``: one resource type, not required (``cloudwatch:PutMetricData``
+        on a ``dataset`` only when the request names one). Several types none of which
+        is required are alternatives (an S3 object or an access point's object)."""
+        return len(self.resource_types) == 1 and not self.resource_types[0].required
+
 
 class ResourceType(NamedTuple):
     """A resource type of a service and the ARN format AWS documents for it."""

@@ -20,6 +20,20 @@ def test_access_levels_and_resource_level_support() -> None:
     assert not list_buckets.resource_level
 
 
+def test_an_action_may_name_none_of_its_one_optional_resource_type() -> None:
+    catalog = get_catalog()
+
+    def scoped(name: str) -> bool:
+        info = catalog.action(name)
+        assert info is not None
+        return info.optionally_scoped
+
+    assert scoped("cloudwatch:PutMetricData")  # a dataset only when the request names one
+    assert not scoped("lambda:InvokeFunction")  # its function is required
+    assert not scoped("s3:DeleteObject")  # an object or an access point's: one applies
+    assert not scoped("sts:GetCallerIdentity")  # no resource type at all
+
+
 def test_combined_access_level_takes_the_most_sensitive_part() -> None:
     catalog = get_catalog()
     levels = {info.access_level for info in catalog}

@@ -122,6 +122,21 @@ def test_unknown_resource_is_scoped_to_the_principals_account_and_region() -> No
     assert any("did not name the resource" in note for note in proposal.notes)
 
 
+def test_star_as_iam_authorized_it_is_granted_as_star() -> None:
+    # PutMetricData without a dataset (its one optional resource type) is authorized on
+    # "*": an ARN-format pattern (dataset/*) would refuse the call. IAM's own message
+    # naming "*" for another action means the same.
+    proposal = propose_policies([access("cloudwatch:PutMetricData", "*"),
+                                 access("kms:Decrypt", "*")])
+    assert proposal.document["Statement"] == [{
+        "Effect": "Allow", "Action": ["cloudwatch:PutMetricData", "kms:Decrypt"],
+        "Resource": "*"}]
+    assert proposal.unknown_resources == ()
+    # the same "*" recorded as not known is still bounded by the ARN formats
+    unknown = propose_policies([access("cloudwatch:PutMetricData", "*", resource_known=False)])
+    assert unknown.document["Statement"][0]["Resource"] != "*"
+
+
 def test_unknown_resource_uses_the_bound_the_caller_gives() -> None:
     queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
     proposal = propose_policies([access("sqs:SendMessage", "*", resource_known=False)],

@@ -115,6 +115,10 @@ def _function_body(aws: Emulator, made: dict[str, str]) -> None:
     # the alias in its own parameter: authorized on the alias's ARN
     aws.client("lambda").invoke(FunctionName="target", Qualifier="live", Payload=b"{}")
     aws.client("secretsmanager").get_secret_value(SecretId="db-password")
+    # a dataset is PutMetricData's one optional resource type: without one, IAM
+    # authorizes the call on "*"
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="orders", MetricData=[{"MetricName": "placed", "Value": 1.0}])
     kms = aws.client("kms")
     with pytest.raises(kms.exceptions.ClientError):
         kms.describe_key(KeyId=made["key"])
@@ -158,6 +162,7 @@ EXPECTED = {
     ("lambda:InvokeFunction", _arn("lambda", "function:target"), 1, False, True),
     ("lambda:InvokeFunction", _arn("lambda", "function:target:live"), 1, False, True),
     ("secretsmanager:GetSecretValue", "*", 1, False, False),
+    ("cloudwatch:PutMetricData", "*", 1, False, True),
     ("kms:DescribeKey", "*", 1, True, False),
 }
 

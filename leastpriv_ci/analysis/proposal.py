@@ -151,7 +151,9 @@ def needed_grants(
             )
         action, resource_level, info = known
         blocks = (conditions(access) if conditions else ()) or ("",)
-        if not resource_level:
+        if not resource_level or (access.resource == "*" and access.resource_known):
+            # "*" as IAM authorized it: an action on no resource type, a request that
+            # named none of its optional one, or IAM's own message naming "*"
             grants.update(Grant(action, "*", block) for block in blocks)
             continue
         if not access.resource_known or access.resource == "*":

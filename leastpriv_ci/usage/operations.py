@@ -23,6 +23,8 @@ class Step:
     resource: str = DEFAULT  # one of RESOURCE_KINDS
     versioned: str | None = None  # the action instead, when the call names a version
     resource_types: tuple[str, ...] = ()  # catalog resource types, lower case; () = "*"
+    # the request may involve none of them, and is then authorized on "*"
+    optionally_scoped: bool = False
 
 
 class Operations:
@@ -53,6 +55,7 @@ class Operations:
             resource=spec.get("resource", DEFAULT),
             versioned=self._canonical(versioned) if versioned else None,
             resource_types=self._types(spec["action"]),
+            optionally_scoped=self._optional(spec["action"]),
         )
 
     def _canonical(self, action: str) -> str:
@@ -65,6 +68,10 @@ class Operations:
             return ()
         return tuple(ref.name.lower() for ref in info.resource_types)
 
+    def _optional(self, action: str) -> bool:
+        info = self._catalog.action(action)
+        return info is not None and info.optionally_scoped
+
     def steps(self, prefix: str, operation: str) -> tuple[Step, ...] | None:
         """The steps for one call, or None when IAM has no action for it."""
         key = (prefix, operation)
@@ -76,7 +83,8 @@ class Operations:
         if found is None:
             name = f"{prefix}:{operation}"
             canonical = self._catalog.canonical(name)
-            found = (Step(canonical, resource_types=self._types(canonical)),) if canonical else None
+            found = (Step(canonical, resource_types=self._types(canonical),
+                          optionally_scoped=self._optional(canonical)),) if canonical else None
         if len(self._cache) < 100_000:
             self._cache[key] = found
         return found
