@@ -39,6 +39,7 @@ class Aws(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     call's shape is looked up in several caches). An object value (``ecs``,
     ``copy_source``), or an array holding one, leaves it unhashable, and readers allow
     for it.
+
     The fields are the plain names the data files read (``resource_fields.yaml``,
     ``sdk_services.yaml``) and those the code reads; ``tests/test_usage_documents.py``
     checks that no name is missing.
