@@ -4,6 +4,9 @@
 2. No resource outside the observed set is granted: a probe on a resource nobody used
    is allowed only when it lies under the S3 prefix the used keys of that action share.
 3. Fitting into a small size limit keeps (1) and grants no unobserved resource.
+4. A use the role grants only under Condition blocks is allowed by the proposal in
+   exactly the request contexts the role allows it in (or a warning says the blocks
+   were not carried).
 """
 
 from __future__ import annotations
@@ -142,3 +145,53 @@ def test_proposal_is_deterministic(items) -> None:  # type: ignore[no-untyped-de
     observed = records(items)
     assert propose_policies(observed).documents == propose_policies(
         list(reversed(observed))).documents
+
+
+# (4): contexts over two condition keys, each present with one of two values or absent
+_CONTEXTS = [{k: v for k, v in (("aws:SourceVpce", vpce), ("aws:PrincipalTag/team", team))
+              if v is not None}
+             for vpce in ("vpce-1", "vpce-2", None) for team in ("a", "b", None)]
+_condition = st.fixed_dictionaries({}, optional={
+    "StringEquals": st.fixed_dictionaries({}, optional={
+        "aws:SourceVpce": st.sampled_from(["vpce-1", ["vpce-1", "vpce-2"]]),
+        "aws:PrincipalTag/team": st.sampled_from(["a", "b"])}),
+    "StringNotEquals": st.fixed_dictionaries({}, optional={
+        "aws:SourceVpce": st.just("vpce-2")}),
+    "StringLike": st.fixed_dictionaries({}, optional={
+        "aws:PrincipalTag/team": st.sampled_from(["a*", "*"])}),
+}).filter(lambda c: bool(c) and all(c.values()))
+_statement = st.builds(
+    lambda effect, action, resource, condition: {
+        "Effect": effect, "Action": action, "Resource": resource,
+        **({"Condition": condition} if condition else {})},
+    st.sampled_from(["Allow", "Allow", "Allow", "Deny"]),
+    st.sampled_from(["s3:GetObject", "s3:Get*", "s3:PutObject"]),
+    st.sampled_from(["arn:aws:s3:::pics/*", "arn:aws:s3:::pics/a.png", "*",
+                     "arn:aws:s3:::other/*"]),
+    st.one_of(_condition, _condition, st.just({})),  # mostly conditional
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_statement, min_size=1, max_size=4))
+def test_a_conditional_grant_keeps_its_conditions_in_every_context(
+        statements: list[dict[str, object]]) -> None:
+    from leastpriv_ci.analysis import role_proposal
+    from leastpriv_ci.policy.evaluate import Decision, evaluate
+    from leastpriv_ci.policy.model import Role
+
+    policy = parse_policy({"Version": "2012-10-17", "Statement": statements}, name="role")
+    role = Role(key="r", name="r", policies=(policy,))
+    used = Access(PRINCIPAL, "s3:GetObject", "arn:aws:s3:::pics/a.png")
+    if evaluate(policy.statements, used.action, used.resource).decision \
+            is not Decision.CONDITIONAL:
+        return
+    proposal = role_proposal(role, [used], [PRINCIPAL], [])
+    if any("does not repeat" in note for note in proposal.notes):
+        return  # not carried, and said
+    proposed = parse_policy(proposal.document, name="proposal").statements
+    for context in _CONTEXTS:
+        def allows(found: object, ctx: dict[str, str] = context) -> bool:
+            return evaluate(found, used.action, used.resource,  # type: ignore[arg-type]
+                            context=ctx, complete_context=True).allowed
+        assert allows(proposed) == allows(policy.statements), (context, proposal.document)
