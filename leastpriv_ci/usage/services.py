@@ -1,12 +1,20 @@
-"""SDK subsegment names → IAM service prefixes (``sdk_services.yaml``)."""
+"""SDK subsegment names → IAM service prefixes (``sdk_services.yaml``, then the catalog's).
+
+Most SDKs name a service by its endpoint prefix or service ID, which for most services
+is the IAM prefix spelled another way (``AppSync``, ``appsync``; ``CodeBuild``): any name
+that is an IAM prefix once normalised resolves to it. The data file lists the names that
+are not (``AmazonDynamoDBv2``, ``email`` for SES, ``monitoring`` for CloudWatch), and
+wins where both have a spelling.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
+from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.fields import Fields
 
@@ -27,11 +35,14 @@ class Hint(NamedTuple):
 class ServiceNames:
     """Resolves the many SDK spellings of a service to its IAM prefix, with a cache."""
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
+    def __init__(self, raw: Mapping[str, Any], prefixes: Iterable[str] = ()) -> None:
+        """From the data file's spellings and the IAM prefixes (``prefixes``) they add to."""
         self._by_spelling: dict[str, str] = {}
         for prefix, spellings in raw["services"].items():
             for spelling in (prefix, *spellings):
                 self._by_spelling[normalise(spelling)] = prefix
+        for prefix in sorted(prefixes):
+            self._by_spelling.setdefault(normalise(prefix), prefix)
         self.service_fields: tuple[str, ...] = tuple(raw.get("service_fields") or ())
         self.hints = tuple(Hint(**h) for h in raw.get("operation_hints") or ())
         self._cache: dict[str, str | None] = {}
@@ -69,4 +80,4 @@ class ServiceNames:
 @cache
 def service_names() -> ServiceNames:
     """The process-wide table."""
-    return ServiceNames(load("sdk_services.yaml"))
+    return ServiceNames(load("sdk_services.yaml"), get_catalog().service_names)
