@@ -48,3 +48,20 @@ def test_calls_with_other_qualifiers_are_told_apart() -> None:
         ("lambda:InvokeFunction", f"{TARGET}:live", 2, False, True),
         ("lambda:InvokeFunction", f"{TARGET}:beta", 1, False, True),
     }}
+
+
+@pytest.mark.parametrize("function", ["billing", "Notifications", "payments-fn"])
+def test_adots_invoke_named_after_a_function_named_like_a_service_is_still_an_invoke(
+        function: str) -> None:
+    # ADOT names a Lambda invoke after the function; "billing" is also an IAM prefix,
+    # whose actions hold no Invoke: the invoke is recognised by its operation and field
+    call = {"id": "c1", "name": function, "namespace": "aws", "start_time": 1.5,
+            "aws": {"operation": "Invoke", "region": "us-east-1"},
+            "metadata": {"default": {"rpc.system": "aws-api",
+                                     "aws.lambda.function.name": function}}}
+    segment = {"id": "s1", "name": "caller", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0, "aws": {"function_arn": FUNCTION},
+               "subsegments": [call]}
+    found = accesses(observe([RawTrace("1-a", (json.dumps(segment),), "t.json#1")]))
+    arn = f"arn:aws:lambda:us-east-1:111111111111:function:{function}"
+    assert found == {FUNCTION: {("lambda:InvokeFunction", arn, 1, False, True)}}

@@ -459,11 +459,14 @@ class _Reader:
     def _interpret(self, node: Node, aws: Aws, name: str, operation: str,
                    where: Where) -> list[Target] | None:
         fields = Fields(aws, node.metadata, node.annotations)
-        service = self.names.resolve(name, operation, fields)
-        if service is None:
+        candidates = self.names.candidates(name, operation, fields)
+        if not candidates:
             self.notices.add("unknown-service", "calls to a service the tool does not know were "
                              "not counted", f"{name} {operation}")
             return None
+        # the first service with this operation, else the first (named as unknown below)
+        service = next((c for c in candidates if self.operations.steps(c, operation)
+                        or self.operations.request_dependent(c, operation)), candidates[0])
         steps = self.operations.steps(service, operation)
         if steps is None and (possible := self.operations.request_dependent(service, operation)):
             self.notices.add(REQUEST_DEPENDENT, REQUEST_DEPENDENT_TEXT, f"{service}:{operation} "

@@ -57,21 +57,26 @@ class ServiceNames:
                 self._cache[name] = found
             return found
 
-    def resolve(self, name: str, operation: str, fields: Fields) -> str | None:
-        """The service of one call: by name, else by an explicit field, else by hint."""
-        found = self.prefix(name)
-        if found is not None:
-            return found
+    def candidates(self, name: str, operation: str, fields: Fields) -> list[str]:
+        """The services one call may be to, most likely first: by its name, by an explicit
+        field, by a hint. ADOT names a Lambda invoke after the function, and a function
+        may be named like a service (``billing``): the caller takes the first whose IAM
+        actions hold the operation."""
+        found: list[str] = []
+        by_name = self.prefix(name)
+        if by_name is not None:
+            found.append(by_name)
         for field in self.service_fields:
             value = fields.text(field)
             if value is not None:
-                found = self.prefix(value)
-                if found is not None:
-                    return found
+                by_field = self.prefix(value)
+                if by_field is not None and by_field not in found:
+                    found.append(by_field)
         for hint in self.hints:
-            if hint.operation == operation and fields.get(hint.field) is not None:
-                return hint.service
-        return None
+            if hint.operation == operation and fields.get(hint.field) is not None \
+                    and hint.service not in found:
+                found.append(hint.service)
+        return found
 
     def spellings(self) -> dict[str, str]:
         return dict(self._by_spelling)
