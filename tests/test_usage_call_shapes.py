@@ -302,8 +302,9 @@ def test_arns_take_the_partition_of_the_calls_region(region: str, partition: str
 @pytest.mark.parametrize(("destination", "found"), [
     (f"arn:aws:sns:us-east-1:{ACCOUNT_A}:alerts",
      ("sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT_A}:alerts", True)),
-    # OpenTelemetry's placeholders for an SMS and for a publish that named no ARN
-    ("phone_number:**", ("sns:Publish", "*", False)),
+    # OpenTelemetry's placeholder for an SMS: a publish to no topic, which IAM
+    # authorizes on "*"; and its placeholder for a publish that named no ARN
+    ("phone_number:**", ("sns:Publish", "*", True)),
     ("unknown", ("sns:Publish", "*", False)),
 ])
 def test_adot_sns_destination_names_a_topic_only_as_an_arn(

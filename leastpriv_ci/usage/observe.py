@@ -13,7 +13,7 @@ from leastpriv_ci.collector import settled_heap
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
-from leastpriv_ci.usage import functions, generic, s3
+from leastpriv_ci.usage import functions, generic, s3, sns
 from leastpriv_ci.usage.aggregate import Aggregate
 from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_behind
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
@@ -32,7 +32,8 @@ from leastpriv_ci.usage.services import service_names
 
 Extractor = Callable[[Call], list[Target]]
 # Services whose fields differ from the data-driven rules get their own module.
-EXTRACTORS: Mapping[str, Extractor] = {"s3": s3.targets, "lambda": functions.targets}
+EXTRACTORS: Mapping[str, Extractor] = {
+    "s3": s3.targets, "lambda": functions.targets, "sns": sns.targets}
 
 NUMBERS = (float, int)
 MAX_CACHED_CALLS = 50_000  # distinct call shapes remembered; bounds memory on hostile input
