@@ -155,3 +155,11 @@ def test_operations_whose_action_has_another_name(prefix: str, operation: str,
                                                   action: str) -> None:
     steps = operations().steps(prefix, operation)
     assert steps is not None and [s.action for s in steps] == [action]
+
+
+def test_kms_on_behalf_names_catalog_actions_only() -> None:
+    catalog = get_catalog()
+    table = load("kms_on_behalf.yaml")["actions"]
+    named = [a for call, kms in table.items() for a in (call, *kms)]
+    assert sorted(a for a in named if catalog.canonical(a) != a) == []
+    assert all(a.startswith("kms:") for kms in table.values() for a in kms)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from leastpriv_ci.analysis.conditions import carried_conditions
 from leastpriv_ci.analysis.diff import declared_document, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
+from leastpriv_ci.analysis.generate import without_declared_policy
 from leastpriv_ci.analysis.missing import missing_findings
 from leastpriv_ci.analysis.platform import (
     DECLARED,
@@ -141,7 +142,8 @@ def analyse(
                 principal_proposals[principal] = own.document
     for principal in unmapped:
         usage = observation.principals[principal]
-        own = propose_policies(usage.accesses + usage.possible, catalog=catalog, limit=limit)
+        own = propose_policies([*usage.accesses, *without_declared_policy(usage.possible)],
+                               catalog=catalog, limit=limit)
         principal_proposals[principal] = own.document
 
     unobserved_roles = sorted(

@@ -9,7 +9,7 @@ added with their data resources, unless switched off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from leastpriv_ci.analysis.platform import DECLARED, PlatformOptions, applicable_groups, arn_fields
@@ -21,7 +21,7 @@ from leastpriv_ci.analysis.proposal import (
     propose_policies,
 )
 from leastpriv_ci.catalog import Catalog, get_catalog
-from leastpriv_ci.records import Observation
+from leastpriv_ci.records import Access, Observation
 
 
 def generate(
@@ -40,7 +40,8 @@ def generate(
     for key in sorted(members):
         principals = sorted(members[key])
         accesses = [a for p in principals for a in observation.principals[p].accesses]
-        possible = [a for p in principals for a in observation.principals[p].possible]
+        possible = without_declared_policy(
+            a for p in principals for a in observation.principals[p].possible)
         extra = platform_grants(key, principals, platform, catalog)
         proposal = propose_policies(accesses + possible, catalog=catalog, limit=limit,
                                     extra=extra)
@@ -81,3 +82,12 @@ def documents(proposals: dict[str, Proposal]) -> dict[str, dict[str, object]]:
         for number, doc in enumerate(proposal.documents[1:], start=2):
             out[f"{key} (part {number})"] = doc
     return out
+
+
+def without_declared_policy(possible: Iterable[Access]) -> list[Access]:
+    """The possible accesses a proposal made from usage alone grants: those on a resource
+    the trace names. One on no known resource (a KMS key AWS may use for an encrypted S3
+    object or queue) would be granted on a whole ARN format, for every caller of the
+    service; with a declared policy, the role's own grant of it is kept instead.
+    """
+    return [a for a in possible if a.resource_known]

@@ -63,7 +63,7 @@ def render_text(observation: Observation, out: TextIO) -> None:
         for access, possible in rows:
             notes = []
             if possible:
-                notes.append("possibly: the request decides")
+                notes.append("possibly: the request or a KMS key decides")
             if access.denied:
                 notes.append("DENIED")
             if not access.resource_known:

@@ -19,6 +19,7 @@ from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_beh
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
+from leastpriv_ci.usage.on_behalf import with_kms
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.principals import (
     LAMBDA_FUNCTION,
@@ -399,7 +400,7 @@ class _Reader:
         merge = self.totals.merge
         for found, refused in counted:
             for target in found:  # _count, for one call
-                if not target.known:
+                if not target.known and not target.possible:  # a maybe names no resource
                     self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
                                      f"{arn} {target.action}")
                 merge(arn, target.action, target.resource, refused, target.known, 1, when,
@@ -415,12 +416,14 @@ class _Reader:
         if named is None:
             return targets, False
         service = named.split(":", 1)[0]
-        behind = denied.behind or all(t.action.split(":", 1)[0] != service for t in targets)
+        # not what AWS may call for the call (KMS); a request-dependent call has only maybes
+        own = [t for t in targets if not t.possible] or targets
+        behind = denied.behind or all(t.action.split(":", 1)[0] != service for t in own)
         if denied.resource is not None:
             return [Target(named, denied.resource)], behind
         if behind:  # on a resource the trace does not name
             return [Target(named, UNKNOWN, known=False)], True
-        return list(dict.fromkeys(Target(named, t.resource, t.known) for t in targets)), False
+        return list(dict.fromkeys(Target(named, t.resource, t.known) for t in own)), False
 
     def _denial(self, node: Node) -> Denial | None:
         """:func:`denial`, remembered per distinct list of exception messages and types."""
@@ -449,7 +452,7 @@ class _Reader:
                 continue
             samples = tuple(shape.trace_ids)
             for target in shape.targets:
-                if not target.known:
+                if not target.known and not target.possible:  # a maybe names no resource
                     self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
                                      f"{shape.principal} {target.action}", times=count)
                 merge(shape.principal, target.action, target.resource, shape.denied,
@@ -479,7 +482,7 @@ class _Reader:
                              "not counted", f"{service}:{operation}")
             return None
         call = Call(service, operation, fields, where, steps, self.resources.specs(service))
-        return EXTRACTORS.get(service, generic.targets)(call)
+        return with_kms(EXTRACTORS.get(service, generic.targets)(call))
 
     def _where_for(self, aws: Aws, principal_arn: str) -> Where:
         region = aws.region

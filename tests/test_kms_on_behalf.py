@@ -1,0 +1,121 @@
+"""KMS actions AWS calls with the caller's permissions for a call on a resource encrypted
+with a customer managed key (S3 objects, SQS queues, ...): possible accesses, on a key the
+trace does not name. A role's KMS grant is then excess only with that caveat, and the
+proposal keeps it; a proposal from usage alone adds none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.analysis.generate import generate
+from leastpriv_ci.cli import main
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+
+ACCOUNT = "111122223333"
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/jobs"
+TRACE_ID = "1-5f000000-000000000000000000000001"
+
+
+def _call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
+    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.7e9,
+            "aws": {"operation": operation, "region": "us-east-1", **fields}}
+
+
+GET_OBJECT = _call("c1", "S3", "GetObject", bucket_name="pics", key="a.png")
+SEND = _call("c2", "SQS", "SendMessage", queue_url=QUEUE_URL)
+GET_ITEM = _call("c3", "DynamoDB", "GetItem", table_name="orders")
+
+
+def _document(*calls: dict[str, object]) -> dict[str, object]:
+    return {"id": "a" * 16, "name": "orders", "origin": "AWS::Lambda::Function",
+            "start_time": 1.7e9, "end_time": 1.7e9 + 1, "aws": {"function_arn": FUNCTION},
+            "subsegments": list(calls)}
+
+
+def _trace(*calls: dict[str, object]) -> RawTrace:
+    return RawTrace(TRACE_ID, (json.dumps(_document(*calls)),), "t.json#1")
+
+
+def test_calls_on_encrypted_resources_may_need_kms_on_a_key_they_do_not_name() -> None:
+    observation = observe([_trace(GET_OBJECT, SEND, GET_ITEM)])
+    usage = observation.principals[FUNCTION]
+    assert {(a.action, a.resource, a.resource_known) for a in usage.accesses} == {
+        ("s3:GetObject", "arn:aws:s3:::pics/a.png", True),
+        ("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs", True),
+        ("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders", True)}
+    # S3 reads decrypt; SQS sends make a data key and decrypt; DynamoDB uses its own grant
+    assert {(a.action, a.resource, a.resource_known, a.count) for a in usage.possible} == {
+        ("kms:Decrypt", "*", False, 2), ("kms:GenerateDataKey", "*", False, 1)}
+    # a key no trace can name is no missing resource name
+    assert observation.notices.count("unknown-resource") == 0
+
+
+def test_an_s3_read_refused_by_kms_is_the_reads_use_and_a_denial_of_decrypt() -> None:
+    refused = dict(GET_OBJECT, cause={"exceptions": [{"type": "AccessDenied", "message": (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders is not authorized to "
+        f"perform: kms:Decrypt on resource: {KEY} because no identity-based policy allows "
+        "the kms:Decrypt action")}]})
+    usage = observe([_trace(refused)]).principals[FUNCTION]
+    assert {(a.action, a.resource, a.denied) for a in usage.accesses} == {
+        ("s3:GetObject", "arn:aws:s3:::pics/a.png", False), ("kms:Decrypt", KEY, True)}
+
+
+def test_a_proposal_from_usage_alone_adds_no_kms_grant() -> None:
+    (proposal,) = generate(observe([_trace(GET_OBJECT, SEND)])).values()
+    assert "kms:" not in json.dumps(proposal.document)
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "map.json").write_text(json.dumps({"orders": ROLE}))
+    return tmp_path
+
+
+def _scan(checkout: Path, capsys: pytest.CaptureFixture[str],
+          *calls: dict[str, object]) -> tuple[int, dict[str, object]]:
+    segment = {"Id": "a" * 16, "Document": json.dumps(_document(*calls))}
+    (checkout / "traces.json").write_text(json.dumps(
+        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"},
+        {"Effect": "Allow", "Action": "dynamodb:GetItem",
+         "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]
+    (checkout / "role.json").write_text(json.dumps({"RoleName": "orders", "Arn": ROLE,
+        "Policies": [{"PolicyName": "data", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}))
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def test_a_kms_grant_an_s3_read_may_need_is_excess_with_a_caveat_and_kept(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, GET_OBJECT, GET_ITEM)
+    assert code == 0
+    (finding,) = report["findings"]  # type: ignore[misc]
+    assert (finding["action"], finding["resource"]) == ("kms:Decrypt", KEY)
+    assert finding["only_possibly_needed"] is True and "fails_gate" not in finding
+    assert "a KMS key encrypting their resource" in finding["message"]
+    (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
+    assert {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY} in proposal["Statement"]
+
+
+def test_without_a_call_that_may_need_it_the_kms_grant_fails_the_gate(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, GET_ITEM)
+    assert code == 1
+    by_action = {f["action"]: f for f in report["findings"]}  # type: ignore[union-attr]
+    assert by_action["kms:Decrypt"]["fails_gate"] is True
+    (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
+    assert "kms:" not in json.dumps(proposal)
