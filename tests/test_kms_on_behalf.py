@@ -14,6 +14,7 @@ from leastpriv_ci.analysis.generate import generate
 from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
+from tests.usage_helpers import refused
 
 ACCOUNT = "111122223333"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
@@ -58,11 +59,9 @@ def test_calls_on_encrypted_resources_may_need_kms_on_a_key_they_do_not_name() -
 
 
 def test_an_s3_read_refused_by_kms_is_the_reads_use_and_a_denial_of_decrypt() -> None:
-    refused = dict(GET_OBJECT, cause={"exceptions": [{"type": "AccessDenied", "message": (
-        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders is not authorized to "
-        f"perform: kms:Decrypt on resource: {KEY} because no identity-based policy allows "
-        "the kms:Decrypt action")}]})
-    usage = observe([_trace(refused)]).principals[FUNCTION]
+    call = refused(GET_OBJECT, "AccessDenied", "kms:Decrypt", KEY,
+                   f"arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders")
+    usage = observe([_trace(call)]).principals[FUNCTION]
     assert {(a.action, a.resource, a.denied) for a in usage.accesses} == {
         ("s3:GetObject", "arn:aws:s3:::pics/a.png", False), ("kms:Decrypt", KEY, True)}
 

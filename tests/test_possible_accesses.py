@@ -14,6 +14,7 @@ from leastpriv_ci.analysis.generate import generate
 from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
+from tests.usage_helpers import refused
 
 ACCOUNT = "111122223333"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
@@ -57,11 +58,9 @@ def test_a_write_transaction_is_possible_use_of_each_item_action_on_its_tables()
 
 
 def test_a_refused_transaction_whose_message_names_the_action_is_a_denial_of_it() -> None:
-    refused = dict(TRANSACTION, cause={"exceptions": [{"type": "AccessDeniedException", "message": (
-        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders is not authorized to "
-        f"perform: dynamodb:PutItem on resource: {TABLE} because no identity-based policy "
-        "allows the dynamodb:PutItem action")}]})
-    usage = observe([_trace(refused)]).principals[FUNCTION]
+    call = refused(TRANSACTION, "AccessDeniedException", "dynamodb:PutItem", TABLE,
+                   f"arn:aws:sts::{ACCOUNT}:assumed-role/orders/orders")
+    usage = observe([_trace(call)]).principals[FUNCTION]
     assert [(a.action, a.resource, a.denied) for a in usage.accesses] == [
         ("dynamodb:PutItem", TABLE, True)]
     assert usage.possible == ()

@@ -42,3 +42,11 @@ def expected(path: Path) -> dict[str, set[tuple[Any, ...]]]:
     """A hand-written answer: principal → [[action, resource, count, denied, known], ...]."""
     data = json.loads(path.read_text())
     return {arn: {tuple(row) for row in rows} for arn, rows in data["principals"].items()}
+
+
+def refused(call: dict[str, object], code: str, action: str, resource: str,
+            caller: str) -> dict[str, object]:
+    """``call`` failed with IAM's refusal of ``action`` on ``resource`` for ``caller``."""
+    message = (f"User: {caller} is not authorized to perform: {action} on resource: "
+               f"{resource} because no identity-based policy allows the {action} action")
+    return dict(call, cause={"exceptions": [{"type": code, "message": message}]})
