@@ -14,8 +14,9 @@ from leastpriv_ci.policy.match import (
     pattern_covers,
     patterns_intersect,
     resource_matches,
+    statement_matches,
 )
-from leastpriv_ci.policy.model import VERSION_2008, unresolved
+from leastpriv_ci.policy.model import VERSION_2008, Statement, unresolved
 
 ACTION_VECTORS = [
     # "The prefix and the action name are case insensitive" (iam:listaccesskeys example)
@@ -238,3 +239,20 @@ def test_two_resource_patterns_intersect_when_some_resource_matches_both(
         first: str, second: str, expected: bool) -> None:
     assert patterns_intersect(first, second) is expected
     assert patterns_intersect(second, first) is expected
+
+
+@pytest.mark.parametrize(("resources", "not_resources", "resource", "expected"), [
+    (("arn:aws:s3:::pics/*",), False, "arn:aws:s3:::pics/a.png", True),
+    (("arn:aws:s3:::pics/*",), False, "arn:aws:s3:::other/a.png", False),
+    (("arn:aws:s3:::pics/*",), True, "arn:aws:s3:::pics/a.png", False),
+    (("arn:aws:s3:::pics/*",), True, "arn:aws:s3:::other/a.png", True),
+    # a policy variable the context does not give: undecided, NotResource or not
+    (("arn:aws:s3:::pics/${aws:username}/*",), False, "arn:aws:s3:::pics/bob/a", None),
+    (("arn:aws:s3:::pics/${aws:username}/*",), True, "arn:aws:s3:::pics/bob/a", None),
+])
+def test_a_statement_matches_a_resource_through_resource_or_not_resource(
+        resources: tuple[str, ...], not_resources: bool, resource: str,
+        expected: bool | None) -> None:
+    statement = Statement(effect="Allow", actions=("s3:GetObject",), resources=resources,
+                          not_resources=not_resources)
+    assert statement_matches(statement, resource) is expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leastpriv_ci.analysis.proposal import condition_text
-from leastpriv_ci.policy.match import any_of, resource_matches, statement_acts
+from leastpriv_ci.policy.match import statement_acts, statement_matches
 from leastpriv_ci.policy.model import VERSION_2012, Statement, is_unresolved
 
 
@@ -25,18 +25,11 @@ def carried_conditions(undecided: Sequence[Statement], action: str,
     for statement in undecided:
         if (not statement.is_allow or not statement.conditions
                 or statement_acts(statement, action) is not True
-                or _covers(statement, resource) is not True or not _portable(statement)):
+                or statement_matches(statement, resource) is not True
+                or not _portable(statement)):
             return ()
         blocks.add(condition_text(statement.to_json()["Condition"]))
     return tuple(sorted(blocks))
-
-
-def _covers(statement: Statement, resource: str) -> bool | None:
-    matched = any_of([resource_matches(p, resource, version=statement.version)
-                      for p in statement.resources])
-    if statement.not_resources:
-        return None if matched is None else not matched
-    return matched
 
 
 def _portable(statement: Statement) -> bool:

@@ -474,6 +474,16 @@ def statement_acts(statement: Statement, action: str) -> bool | None:
     return acting
 
 
+def statement_matches(statement: Statement, resource: str) -> bool | None:
+    """Whether the statement's Resource (or NotResource) list covers ``resource`` (None: a
+    pattern that cannot be decided offline)."""
+    matched = any_of([resource_matches(p, resource, version=statement.version)
+                      for p in statement.resources])
+    if statement.not_resources:
+        return None if matched is None else not matched
+    return matched
+
+
 def statement_reaches(statement: Statement, pattern: str) -> bool:
     """Whether the statement's resources may include some resource ``pattern`` matches."""
     if statement.not_resources:
