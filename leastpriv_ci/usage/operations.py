@@ -50,27 +50,25 @@ class Operations:
         if isinstance(spec, str):
             spec = {"action": spec}
         versioned = spec.get("versioned")
+        types, optional = self._scoping(spec["action"])
         return Step(
             action=self._canonical(spec["action"]),
             resource=spec.get("resource", DEFAULT),
             versioned=self._canonical(versioned) if versioned else None,
-            resource_types=self._types(spec["action"]),
-            optionally_scoped=self._optional(spec["action"]),
+            resource_types=types,
+            optionally_scoped=optional,
         )
 
     def _canonical(self, action: str) -> str:
         # A data error, caught by tests: keep the spelling so the test names it.
         return self._catalog.canonical(action) or action
 
-    def _types(self, action: str) -> tuple[str, ...]:
+    def _scoping(self, action: str) -> tuple[tuple[str, ...], bool]:
+        """A step's ``resource_types`` and ``optionally_scoped``, from the catalog."""
         info = self._catalog.action(action)
         if info is None:
-            return ()
-        return tuple(ref.name.lower() for ref in info.resource_types)
-
-    def _optional(self, action: str) -> bool:
-        info = self._catalog.action(action)
-        return info is not None and info.optionally_scoped
+            return (), False
+        return tuple(ref.name.lower() for ref in info.resource_types), info.optionally_scoped
 
     def steps(self, prefix: str, operation: str) -> tuple[Step, ...] | None:
         """The steps for one call, or None when IAM has no action for it."""
@@ -83,8 +81,9 @@ class Operations:
         if found is None:
             name = f"{prefix}:{operation}"
             canonical = self._catalog.canonical(name)
-            found = (Step(canonical, resource_types=self._types(canonical),
-                          optionally_scoped=self._optional(canonical)),) if canonical else None
+            if canonical:
+                types, optional = self._scoping(canonical)
+                found = (Step(canonical, resource_types=types, optionally_scoped=optional),)
         if len(self._cache) < 100_000:
             self._cache[key] = found
         return found
