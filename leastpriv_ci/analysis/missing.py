@@ -116,10 +116,6 @@ def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
     return None
 
 
-
-
-
-
 def _closest_allow(statements: Sequence[Statement], action: str) -> Statement | None:
     """The first Allow statement naming the action (on other resources), if any."""
     for statement in statements:
