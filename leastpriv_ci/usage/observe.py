@@ -397,14 +397,20 @@ class _Reader:
             refused_targets, behind = self._refusal(targets, denied)
             counted = [(refused_targets, True), *(counted if behind else ())]
         samples = (trace_id,) if trace_id else ()
-        merge = self.totals.merge
         for found, refused in counted:
-            for target in found:  # _count, for one call
-                if not target.known and not target.possible:  # a maybe names no resource
-                    self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
-                                     f"{arn} {target.action}")
-                merge(arn, target.action, target.resource, refused, target.known, 1, when,
-                      when, samples, target.possible)
+            self._count(arn, found, refused, 1, when, when, samples)
+
+    def _count(self, principal: str, targets: list[Target], denied: bool, count: int,
+               first: float | None, last: float | None, samples: tuple[str, ...]) -> None:
+        """Add ``count`` calls to the totals on each of their targets; an unknown resource
+        is noted (a maybe's is not: it names none by nature)."""
+        merge = self.totals.merge
+        for target in targets:
+            if not target.known and not target.possible:
+                self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
+                                 f"{principal} {target.action}", times=count)
+            merge(principal, target.action, target.resource, denied, target.known, count,
+                  first, last, samples, target.possible)
 
     def _refusal(self, targets: list[Target], denied: Denial) -> tuple[list[Target], bool]:
         """What a denied call was refused, and whether the refusal was another service's
@@ -445,18 +451,10 @@ class _Reader:
 
     def flush(self) -> None:
         """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
-        merge = self.totals.merge
         for shape in (*self._entries.values(), *self._refused.values()):
-            count = shape.count
-            if not count:
-                continue
-            samples = tuple(shape.trace_ids)
-            for target in shape.targets:
-                if not target.known and not target.possible:  # a maybe names no resource
-                    self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
-                                     f"{shape.principal} {target.action}", times=count)
-                merge(shape.principal, target.action, target.resource, shape.denied,
-                      target.known, count, shape.first, shape.last, samples, target.possible)
+            if shape.count:
+                self._count(shape.principal, shape.targets, shape.denied, shape.count,
+                            shape.first, shape.last, tuple(shape.trace_ids))
         self._entries.clear()
         self._refused.clear()
 
