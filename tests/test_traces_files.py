@@ -119,6 +119,22 @@ def test_directory_reads_every_trace_file_sorted(tmp_path: Path) -> None:
     ]
 
 
+def test_a_file_given_again_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_bytes((TRACES / "seed-tool-trace1.json").read_bytes())
+    (tmp_path / "b.jsonl").write_bytes((TRACES / "traces.jsonl").read_bytes())
+    (tmp_path / "x").mkdir()
+    notices = Notices()
+    # itself twice, by another spelling, and inside the directory given after it
+    paths = [tmp_path / "a.json", tmp_path / "a.json", tmp_path / "x" / ".." / "a.json",
+             tmp_path]
+    traces = list(iter_files(paths, notices))
+    assert [Path(t.where.split("#")[0].rsplit(":", 1)[0]).name for t in traces] == [
+        "a.json", "b.jsonl", "b.jsonl"]
+    (notice,) = notices.items()
+    assert (notice.code, notice.count) == ("trace-file-repeated", 3)
+    assert notice.examples == (str(tmp_path / "a.json"), str(tmp_path / "x" / ".." / "a.json"))
+
+
 def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     data = (TRACES / "traces.jsonl").read_bytes()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))

@@ -61,6 +61,7 @@ NOTICE_BAD_LINE = "trace-line-invalid"
 NOTICE_BAD_TRACE = "trace-malformed"
 NOTICE_BAD_SEGMENT = "segment-entry-malformed"
 NOTICE_LONG_LINE = "trace-line-too-long"
+NOTICE_REPEATED_FILE = "trace-file-repeated"
 
 
 def _backend() -> Any:
@@ -80,11 +81,17 @@ def iter_files(paths: Sequence[Path], notices: Notices) -> Iterator[RawTrace]:
     missing file, or a file that is not JSON or JSON Lines at all, raises
     :class:`UserError` naming the file and the position.
     """
+    read: set[Path] = set()
     for path in paths:
         if str(path) == STDIN:
             yield from _iter_stream(sys.stdin.buffer, "<stdin>", False, notices)
             continue
         for file in _expand(path):
+            if (real := file.resolve()) in read:
+                notices.add(NOTICE_REPEATED_FILE, "a trace file given more than once (itself or in "
+                            "a directory given) was read once", str(file))
+                continue
+            read.add(real)
             with _open(file) as stream:
                 yield from _iter_stream(
                     stream, str(file), file.suffix.lower() in LINE_SUFFIXES, notices
