@@ -24,6 +24,11 @@ def _get_item(call_id: str = "c1", table: str = "t") -> dict[str, object]:
 GET_T = ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/t", 1, False, True)
 
 
+def _get_t(count: int) -> tuple[object, ...]:
+    """``GET_T`` counted ``count`` times."""
+    return (*GET_T[:2], count, *GET_T[3:])
+
+
 def _trace(*docs: object) -> RawTrace:
     texts = tuple(d if isinstance(d, str) else json.dumps(d) for d in docs)
     return RawTrace("1-x", texts, "f.json#1")
@@ -130,6 +135,49 @@ def test_in_progress_and_duplicate_copies_count_once() -> None:
     # the same call also sent on its own (streamed) is still one call
     streamed = dict(_get_item(), type="subsegment", parent_id="s1")
     assert accesses(observe([_trace(done, streamed)])) == {FN: {GET_T}}
+
+
+def test_a_trace_read_again_is_counted_once() -> None:
+    done = _segment([_get_item()])
+    streamed = dict(_get_item("c2", table="u"), type="subsegment", parent_id="s1")
+    first = _trace(done, streamed)
+    # the same trace in a second file, its documents in another order
+    again = RawTrace("1-x", tuple(reversed(first.segments)), "g.json#4")
+    observation = observe([first, again])
+    get_u = ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/u", 1, False,
+             True)
+    assert accesses(observation) == {FN: {GET_T, get_u}}
+    assert observation.traces == 1
+    assert observation.principals[FN].traces == 1
+    (notice,) = observation.notices.items()
+    assert (notice.code, notice.count, notice.examples) == (
+        "duplicate-trace", 1, ("1-x (g.json#4)",))
+
+
+def test_a_complete_copy_after_an_in_progress_one_still_counts() -> None:
+    in_progress = _segment([_get_item()], in_progress=True)
+    done = _segment([_get_item(), _get_item("c2")])
+    observation = observe([_trace(in_progress), _trace(done)])
+    # not dropped as a copy: the in-progress copy's call is counted as well
+    assert accesses(observation) == {FN: {_get_t(3)}}
+    assert observation.notices.count("duplicate-trace") == 0
+    # the other way round, the in-progress copy is the copy
+    observation = observe([_trace(done), _trace(in_progress)])
+    assert accesses(observation) == {FN: {_get_t(2)}}
+    assert observation.notices.count("duplicate-trace") == 1
+
+
+def test_parts_of_a_trace_with_other_segments_each_count() -> None:
+    # Raw segment documents of one trace on lines far apart arrive as several parts
+    other = dict(_segment([_get_item("c2")]), id="s2")
+    observation = observe([_trace(_segment([_get_item()])), _trace(other)])
+    assert accesses(observation) == {FN: {_get_t(2)}}
+    assert observation.notices.count("duplicate-trace") == 0
+    # and traces with other ids are never copies
+    one, two = _trace(_segment([_get_item()])), _trace(_segment([_get_item()]))
+    observation = observe([one, two._replace(trace_id="1-y")])
+    assert accesses(observation) == {FN: {_get_t(2)}}
+    assert observation.traces == 2
 
 
 def test_inferred_segments_are_ignored() -> None:

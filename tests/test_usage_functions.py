@@ -14,13 +14,13 @@ FUNCTION = "arn:aws:lambda:us-east-1:111111111111:function:caller"
 TARGET = "arn:aws:lambda:us-east-1:111111111111:function:target"
 
 
-def _invoke(**fields: object) -> RawTrace:
+def _invoke(trace_id: str = "1-a", **fields: object) -> RawTrace:
     call = {"id": "c1", "name": "Lambda", "namespace": "aws", "start_time": 1.5,
             "aws": {"operation": "Invoke", "region": "us-east-1", **fields}}
     segment = {"id": "s1", "name": "caller", "origin": "AWS::Lambda::Function",
                "start_time": 1.0, "end_time": 2.0, "aws": {"function_arn": FUNCTION},
                "subsegments": [call]}
-    return RawTrace("1-a", (json.dumps(segment),), "t.json#1")
+    return RawTrace(trace_id, (json.dumps(segment),), "t.json#1")
 
 
 @pytest.mark.parametrize(("fields", "resource"), [
@@ -43,7 +43,8 @@ def test_the_qualifier_names_the_version_or_alias_invoked(
 
 
 def test_calls_with_other_qualifiers_are_told_apart() -> None:
-    traces = [_invoke(function_name="target", qualifier=q) for q in ("live", "live", "beta")]
+    traces = [_invoke(f"1-{n}", function_name="target", qualifier=q)
+              for n, q in enumerate(("live", "live", "beta"))]
     assert accesses(observe(traces)) == {FUNCTION: {
         ("lambda:InvokeFunction", f"{TARGET}:live", 2, False, True),
         ("lambda:InvokeFunction", f"{TARGET}:beta", 1, False, True),

@@ -10,6 +10,7 @@ import msgspec
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.collector import settled_heap
+from leastpriv_ci.fingerprints import Fingerprints
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
@@ -44,6 +45,11 @@ UNKNOWN_RESOURCE = "unknown-resource"
 OBJECT_KEY = "\x00object-key\x00"
 UNKNOWN_RESOURCE_TEXT = (
     'the trace names no resource for some calls; recorded on "*" (or the bucket\'s objects)'
+)
+COPY = "duplicate-trace"
+COPY_TEXT = (
+    "traces read more than once (the same file given twice, or exports of overlapping "
+    "windows) were counted once"
 )
 TRUNCATED = "trace-truncated"
 TRUNCATED_TEXT = (
@@ -86,7 +92,7 @@ def observe(traces: Iterable[RawTrace], *, principal_map: Mapping[str, str] | No
     return Observation(
         principals=principals,
         notices=notices,
-        traces=count,
+        traces=count - reader.copies,
         window=(reader.earliest, reader.latest) if reader.earliest is not None
         and reader.latest is not None else None,
     )
@@ -142,6 +148,8 @@ class _Reader:
         self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
+        self._complete = Fingerprints()  # each complete trace counted: its id and segment ids
+        self.copies = 0  # traces skipped as copies of one counted before
 
     def read(self, trace: RawTrace) -> None:
         if trace.truncated:
@@ -152,12 +160,15 @@ class _Reader:
         walks: list[tuple[str, list[Node], Principal | None]] = []
         detected = self._detected
         earliest, latest = self.earliest, self.latest
+        complete = True
         for segment_id, doc in docs.items():
             if doc.type == "subsegment":
                 # Standalone subsegment documents need the owner index and call
                 # de-duplication; most traces have none, and take this direct path.
-                self._read_streamed(docs, trace.trace_id)
+                self._read_streamed(docs, trace)
                 return
+            if doc.in_progress is True:
+                complete = False
             start: Any = doc.start_time
             end = doc.end_time if doc.end_time is not None else start
             if type(start) in NUMBERS and (earliest is None or start < earliest):
@@ -181,9 +192,11 @@ class _Reader:
             children = doc.subsegments
             if principal is not SERVICE and children:
                 walks.append((segment_id, children, principal))
+        trace_id = trace.trace_id
+        if trace_id is not None and docs and self._copy(trace_id, docs, complete, trace.where):
+            return
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
-        trace_id = trace.trace_id
         entries = self._entries
         for segment_id, children, principal in walks:
             # The hot loop, with _calls_below and _call inlined: every call of every trace
@@ -228,7 +241,27 @@ class _Reader:
                     when = float(when) if type(when) is int else None
                 entry.add(when, trace_id)
 
-    def _read_streamed(self, docs: dict[str, Node], trace_id: str | None) -> None:
+    def _copy(self, trace_id: str, docs: dict[str, Node], complete: bool, where: str) -> bool:
+        """Whether these documents are a copy of a complete trace already counted.
+
+        The same trace in two files (exports of overlapping windows) is the same trace id
+        with the same segment ids. Only ``complete`` copies (no segment in progress) are
+        remembered, so a complete copy read after an in-progress one still counts. Raw
+        segment documents of one trace on lines far apart arrive as several parts with
+        other segment ids, and each part counts.
+        """
+        fingerprint = hash((trace_id, frozenset(docs)))
+        if self._complete.add(fingerprint) if complete else fingerprint not in self._complete:
+            return False
+        self.notices.add(COPY, COPY_TEXT, f"{trace_id} ({where})")
+        self.copies += 1
+        return True
+
+    def _read_streamed(self, docs: dict[str, Node], trace: RawTrace) -> None:
+        trace_id = trace.trace_id
+        if trace_id is not None and self._copy(
+                trace_id, docs, all(map(is_complete, docs.values())), trace.where):
+            return
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
         for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
