@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 from leastpriv_ci.analysis.conditions import carried_conditions
-from leastpriv_ci.analysis.diff import declared_document, policy_diff
+from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
 from leastpriv_ci.analysis.missing import missing_findings
@@ -251,7 +251,7 @@ def role_proposal(
         notes.append(conditions_kept_note(sorted(carried)))
     if uncarried:  # granted without the role's conditions: say so
         notes.append(conditions_note(sorted(uncarried)))
-    return replace(proposal, notes=tuple(notes))
+    return replace(in_declared_order(proposal, role, limit=limit), notes=tuple(notes))
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:

@@ -1,13 +1,17 @@
-"""Declared vs proposed: the role's statements as one document, and a JSON-safe jsondiff."""
+"""Declared vs proposed: the role's statements as one document, the proposal laid out
+like it, and a JSON-safe jsondiff between the two."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import jsondiff
 from jsondiff.symbols import Symbol
 
-from leastpriv_ci.policy.model import VERSION_2012, Role
+from leastpriv_ci.analysis.proposal import Proposal, policy_size
+from leastpriv_ci.policy.match import statement_acts, statement_matches
+from leastpriv_ci.policy.model import VERSION_2012, Role, Statement
 
 
 def declared_document(role: Role) -> dict[str, object]:
@@ -15,14 +19,114 @@ def declared_document(role: Role) -> dict[str, object]:
     return {"Version": VERSION_2012, "Statement": [s.to_json() for s in role.statements]}
 
 
+def in_declared_order(proposal: Proposal, role: Role, *, limit: int) -> Proposal:
+    """The proposal with its statements in the order of the declared Allow statements
+    each one narrows most, and the first of each keeping that statement's ``Sid``;
+    statements no declared one grants any of come last.
+
+    The proposal reads as an edit of the role's policy, and the diff compares each
+    declared statement with what replaces it: sorted alone, a DynamoDB statement would
+    be compared with the declared S3 one. A document the Sids would take past ``limit``
+    characters is only reordered.
+    """
+    allows = [s for s in role.statements if s.is_allow]
+    if not allows:
+        return proposal
+    return replace(proposal, documents=tuple(
+        _laid_out(doc, allows, limit) for doc in proposal.documents))
+
+
+def _laid_out(doc: dict[str, object], allows: Sequence[Statement],
+              limit: int) -> dict[str, object]:
+    statements = doc.get("Statement")
+    if not isinstance(statements, list):
+        return doc
+    home_of = _Homes(allows)
+    homes = sorted(((home_of(s), index, s) for index, s in enumerate(statements)),
+                   key=lambda found: found[:2])
+    ordered = {**doc, "Statement": [s for _, _, s in homes]}
+    named: list[object] = []
+    sids: set[str] = set()  # a Sid is unique in its policy: the first of a group takes it
+    for home, _, statement in homes:
+        sid = allows[home].sid if home < len(allows) else None
+        if sid and sid not in sids and isinstance(statement, dict) and "Sid" not in statement:
+            sids.add(sid)
+            statement = {"Sid": sid, **statement}
+        named.append(statement)
+    with_sids = {**doc, "Statement": named}
+    return with_sids if policy_size(with_sids) <= limit else ordered
+
+
+class _Homes:
+    """The index of the declared statement granting most of a proposed statement's
+    actions on its resources (the first of equals), or ``len(allows)`` when none grants
+    any; each (statement, action) and (statement, resource) pair is matched once."""
+
+    def __init__(self, allows: Sequence[Statement]) -> None:
+        self._allows = allows
+        self._acts: dict[str, tuple[int, ...]] = {}
+        self._covers: dict[tuple[int, str], bool] = {}
+
+    def __call__(self, statement: object) -> int:
+        allows = self._allows
+        if not isinstance(statement, Mapping):
+            return len(allows)
+        acts: dict[int, int] = {}
+        for action in _strings(statement.get("Action")):
+            if (found := self._acts.get(action)) is None:
+                found = self._acts[action] = tuple(
+                    i for i, s in enumerate(allows) if statement_acts(s, action) is True)
+            for index in found:
+                acts[index] = acts.get(index, 0) + 1
+        resources = _strings(statement.get("Resource"))
+        best, most = len(allows), 0
+        for index in sorted(acts):
+            if acts[index] * len(resources) <= most:
+                continue  # cannot do better than the best so far
+            score = acts[index] * sum(1 for r in resources if self._covering(index, r))
+            if score > most:
+                best, most = index, score
+        return best
+
+    def _covering(self, index: int, resource: str) -> bool:
+        if (found := self._covers.get((index, resource))) is None:
+            # the proposed pattern read as an ARN: a declared pattern that matches it
+            # covers it (exactly deciding an intersection costs far more)
+            found = self._covers[index, resource] = statement_matches(
+                self._allows[index], resource) is True
+        return found
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def policy_diff(declared: Mapping[str, object], proposed: Mapping[str, object]) -> object:
     """``jsondiff``'s symmetric diff from declared to proposed, made JSON-safe.
 
-    jsondiff marks changes with ``Symbol`` keys (``insert``, ``delete``...); they become
-    ``"$insert"``, ``"$delete"``..., and tuples become lists.
+    The lists of a statement's actions and resources are compared as sorted: their order
+    means nothing to IAM, and the proposal's is sorted. jsondiff marks changes with
+    ``Symbol`` keys (``insert``, ``delete``...); they become ``"$insert"``,
+    ``"$delete"``..., and tuples become lists.
     """
-    return json_safe(jsondiff.diff(dict(declared), dict(proposed), syntax="symmetric",
-                                   dump=False))
+    return json_safe(jsondiff.diff(_sorted_lists(declared), _sorted_lists(proposed),
+                                   syntax="symmetric", dump=False))
+
+
+def _sorted_lists(document: Mapping[str, object]) -> dict[str, object]:
+    statements = document.get("Statement")
+    if not isinstance(statements, list):
+        return dict(document)
+    return {**document, "Statement": [
+        {key: sorted(value, key=lambda v: (str(v).lower(), str(v)))
+         if key in _UNORDERED and isinstance(value, list) else value
+         for key, value in statement.items()} if isinstance(statement, Mapping) else statement
+        for statement in statements]}
+
+
+_UNORDERED = frozenset({"Action", "NotAction", "Resource", "NotResource"})
 
 
 def json_safe(value: object) -> object:

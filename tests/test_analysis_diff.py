@@ -1,0 +1,106 @@
+"""The proposal laid out like the declared policy, and the diff between the two."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from leastpriv_ci.analysis import analyse
+from leastpriv_ci.analysis.diff import policy_diff
+from leastpriv_ci.analysis.proposal import policy_size, propose_policies
+from leastpriv_ci.policy.files import load_policy_file
+from leastpriv_ci.policy.model import Role
+from tests.analysis_support import function_arn, observation, table_arn, use
+
+BUCKET = "arn:aws:s3:::files"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+
+
+def _role(tmp_path: Path, *statements: dict[str, object]) -> Role:
+    path = tmp_path / "role.json"
+    path.write_text(json.dumps({"RoleName": "App", "Policies": [{
+        "PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17",
+                                                "Statement": list(statements)}}]}))
+    loaded = load_policy_file(path)
+    return Role(key="App", name="App", policies=loaded.policies)
+
+
+FILES = {"Sid": "Files", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": f"{BUCKET}/*"}
+TABLES = {"Sid": "Tables", "Effect": "Allow", "Action": "dynamodb:*",
+          "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/*"}
+USES = [use("app", "dynamodb:GetItem", table_arn("notes")),
+        use("app", "s3:GetObject", f"{BUCKET}/a.txt"),
+        use("app", "s3:PutObject", f"{BUCKET}/b.txt"),
+        use("app", "sns:Publish", TOPIC)]  # granted by no statement: missing
+
+
+def _analysed(tmp_path: Path) -> tuple[dict[str, object], object]:
+    analysis = analyse(observation(USES), {"App": _role(tmp_path, FILES, TABLES)},
+                       {function_arn("app"): "App"})
+    return analysis.proposals["App"], analysis.diffs["App"]
+
+
+def test_statements_follow_the_declared_statement_each_narrows(tmp_path: Path) -> None:
+    proposal, _ = _analysed(tmp_path)
+    statements = proposal["Statement"]
+    assert isinstance(statements, list)
+    # sorted alone, DynamoDB would come first; the declared policy starts with S3, and
+    # what no declared statement grants (the missing publish) comes last
+    assert [(s.get("Sid"), s["Action"]) for s in statements] == [
+        ("Files", ["s3:GetObject", "s3:PutObject"]), ("Tables", "dynamodb:GetItem"),
+        (None, "sns:Publish")]
+    unordered = propose_policies(USES).document["Statement"]
+    assert isinstance(unordered, list)
+    assert [s["Action"] for s in unordered] == [
+        "dynamodb:GetItem", ["s3:GetObject", "s3:PutObject"], "sns:Publish"]
+    assert sorted(json.dumps({k: v for k, v in s.items() if k != "Sid"}) for s in statements
+                  ) == sorted(map(json.dumps, unordered))
+
+
+def test_the_diff_compares_each_declared_statement_with_its_replacement(
+        tmp_path: Path) -> None:
+    _, diff = _analysed(tmp_path)
+    # the S3 statement is unchanged (its actions in another order are no change), the
+    # DynamoDB one narrowed, the publish added
+    assert diff == {"Statement": {
+        "1": {"Action": ["dynamodb:*", "dynamodb:GetItem"],
+              "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/*",
+                           table_arn("notes")]},
+        "$insert": [[2, {"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC}]]}}
+
+
+def test_sids_that_would_pass_the_size_limit_are_left_out(tmp_path: Path) -> None:
+    role = _role(tmp_path, FILES, TABLES)
+    principals = {function_arn("app"): "App"}
+    roomy = analyse(observation(USES), {"App": role}, principals).proposals["App"]
+    size = policy_size(roomy)
+    tight = analyse(observation(USES), {"App": role}, principals, limit=size - 1)
+    statements = tight.proposals["App"]["Statement"]
+    assert isinstance(statements, list)
+    assert [s["Action"] for s in statements] == [s["Action"] for s in roomy["Statement"]]
+    assert not any("Sid" in s for s in statements)
+
+
+def test_one_sid_per_declared_statement_and_document(tmp_path: Path) -> None:
+    # two tables under one declared statement: two statements, one keeps the Sid
+    uses = [use("app", "dynamodb:GetItem", table_arn("a")),
+            use("app", "dynamodb:PutItem", table_arn("b"))]
+    analysis = analyse(observation(uses), {"App": _role(tmp_path, TABLES)},
+                       {function_arn("app"): "App"})
+    statements = analysis.proposals["App"]["Statement"]
+    assert isinstance(statements, list)
+    assert [s.get("Sid") for s in statements] == ["Tables", None]
+
+
+def test_list_order_alone_is_no_change() -> None:
+    declared = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "S3:GetObject"],
+         "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::a/*"]}]}
+    proposed = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["S3:GetObject", "s3:PutObject"],
+         "Resource": ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]}]}
+    assert policy_diff(declared, proposed) == {}
+    proposed["Statement"][0]["Resource"] = "arn:aws:s3:::a/*"  # type: ignore[index]
+    assert policy_diff(declared, proposed) == {"Statement": {"0": {"Resource": [
+        ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"], "arn:aws:s3:::a/*"]}}}
