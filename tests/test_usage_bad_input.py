@@ -152,6 +152,12 @@ def test_a_trace_read_again_is_counted_once() -> None:
     (notice,) = observation.notices.items()
     assert (notice.code, notice.count, notice.examples) == (
         "duplicate-trace", 1, ("1-x (g.json#4)",))
+    # a copy of a trace X-Ray cut short is not a second cut-short trace
+    for read in ([first], [first, again]):
+        cut = observe(trace._replace(truncated=True) for trace in read)
+        assert cut.notices.count("trace-truncated") == 1
+    plain = _trace(done)._replace(truncated=True)  # the direct path (no streamed document)
+    assert observe([plain, plain]).notices.count("trace-truncated") == 1
 
 
 def test_a_complete_copy_after_an_in_progress_one_still_counts() -> None:

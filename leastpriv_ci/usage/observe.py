@@ -152,8 +152,6 @@ class _Reader:
         self.copies = 0  # traces skipped as copies of one counted before
 
     def read(self, trace: RawTrace) -> None:
-        if trace.truncated:
-            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         docs = documents(trace, self.notices)
         resolved: _Principals | None = None
         principals: list[Principal | None] = []
@@ -195,6 +193,8 @@ class _Reader:
         trace_id = trace.trace_id
         if trace_id is not None and docs and self._copy(trace_id, docs, complete, trace.where):
             return
+        if trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         entries = self._entries
@@ -262,6 +262,8 @@ class _Reader:
         if trace_id is not None and self._copy(
                 trace_id, docs, all(map(is_complete, docs.values())), trace.where):
             return
+        if trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
         for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
