@@ -30,28 +30,27 @@ class Fingerprints:
 
     def __contains__(self, fingerprint: int) -> bool:
         key = fingerprint or 1
-        slots, mask = self._slots, self._mask
-        index = key & mask
-        while (found := slots[index]) != _EMPTY:
-            if found == key:
-                return True
-            index = (index + 1) & mask
-        return False
+        return self._slots[self._slot(key)] == key
 
     def add(self, fingerprint: int) -> bool:
         """Remember ``fingerprint`` (a ``hash()`` value, 64 signed bits); whether it is new."""
         key = fingerprint or 1
-        slots, mask = self._slots, self._mask
-        index = key & mask
-        while (found := slots[index]) != _EMPTY:
-            if found == key:
-                return False
-            index = (index + 1) & mask
+        slots, index = self._slots, self._slot(key)
+        if slots[index] == key:
+            return False
         slots[index] = key
         self._used += 1
         if 2 * self._used > len(slots):
             self._grow()
         return True
+
+    def _slot(self, key: int) -> int:
+        """Where ``key`` is, or the free slot where it goes."""
+        slots, mask = self._slots, self._mask
+        index = key & mask
+        while (found := slots[index]) != _EMPTY and found != key:
+            index = (index + 1) & mask
+        return index
 
     def _grow(self) -> None:
         old = self._slots
