@@ -54,12 +54,7 @@ class Fingerprints:
 
     def _grow(self) -> None:
         old = self._slots
-        size = 2 * len(old)
-        slots = array("q", bytes(8 * size))
-        mask = size - 1
+        self._slots = slots = array("q", bytes(16 * len(old)))
+        self._mask = 2 * len(old) - 1
         for key in filter(None, old):  # the members: a free slot is 0
-            index = key & mask
-            while slots[index] != _EMPTY:
-                index = (index + 1) & mask
-            slots[index] = key
-        self._slots, self._mask = slots, mask
+            slots[self._slot(key)] = key

@@ -53,6 +53,8 @@ def _laid_out(doc: dict[str, object], allows: Sequence[Statement],
             sids.add(sid)
             statement = {"Sid": sid, **statement}
         named.append(statement)
+    if not sids:
+        return ordered
     with_sids = {**doc, "Statement": named}
     return with_sids if policy_size(with_sids) <= limit else ordered
 
