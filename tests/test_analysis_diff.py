@@ -104,3 +104,20 @@ def test_list_order_alone_is_no_change() -> None:
     proposed["Statement"][0]["Resource"] = "arn:aws:s3:::a/*"  # type: ignore[index]
     assert policy_diff(declared, proposed) == {"Statement": {"0": {"Resource": [
         ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"], "arn:aws:s3:::a/*"]}}}
+
+
+def test_not_action_and_not_resource_statements_are_read_as_iam_reads_them(
+        tmp_path: Path) -> None:
+    # the first statement grants S3 everywhere but on the bucket: the S3 statement
+    # narrows the second; the NotAction one grants DynamoDB (everything but IAM)
+    elsewhere = {"Sid": "Elsewhere", "Effect": "Allow", "Action": "s3:*",
+                 "NotResource": f"{BUCKET}/*"}
+    not_iam = {"Sid": "NotIam", "Effect": "Allow", "NotAction": ["iam:*", "s3:*"],
+               "Resource": "*"}
+    analysis = analyse(observation(USES[:3]),
+                       {"App": _role(tmp_path, elsewhere, FILES, not_iam)},
+                       {function_arn("app"): "App"})
+    statements = analysis.proposals["App"]["Statement"]
+    assert isinstance(statements, list)
+    assert [(s.get("Sid"), s["Action"]) for s in statements][:2] == [
+        ("Files", ["s3:GetObject", "s3:PutObject"]), ("NotIam", "dynamodb:GetItem")]

@@ -10,7 +10,7 @@ import jsondiff
 from jsondiff.symbols import Symbol
 
 from leastpriv_ci.analysis.proposal import Proposal, policy_size
-from leastpriv_ci.policy.match import statement_acts, statement_matches
+from leastpriv_ci.policy.match import ActionSet, ResourceSet
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement
 
 
@@ -62,41 +62,37 @@ def _laid_out(doc: dict[str, object], allows: Sequence[Statement],
 class _Homes:
     """The index of the declared statement granting most of a proposed statement's
     actions on its resources (the first of equals), or ``len(allows)`` when none grants
-    any; each (statement, action) and (statement, resource) pair is matched once."""
+    any. A proposed resource pattern is read as an ARN: a declared pattern that matches it
+    covers it (deciding an intersection of patterns exactly costs far more)."""
 
     def __init__(self, allows: Sequence[Statement]) -> None:
-        self._allows = allows
+        self._actions = [(ActionSet(s.actions), s.not_actions) for s in allows]
+        self._resources = [(ResourceSet(s.resources, version=s.version), s.not_resources)
+                           for s in allows]
         self._acts: dict[str, tuple[int, ...]] = {}
-        self._covers: dict[tuple[int, str], bool] = {}
 
     def __call__(self, statement: object) -> int:
-        allows = self._allows
+        nowhere = len(self._actions)
         if not isinstance(statement, Mapping):
-            return len(allows)
+            return nowhere
         acts: dict[int, int] = {}
         for action in _strings(statement.get("Action")):
             if (found := self._acts.get(action)) is None:
                 found = self._acts[action] = tuple(
-                    i for i, s in enumerate(allows) if statement_acts(s, action) is True)
+                    i for i, (patterns, negated) in enumerate(self._actions)
+                    if patterns.match(action) is (not negated))
             for index in found:
                 acts[index] = acts.get(index, 0) + 1
         resources = _strings(statement.get("Resource"))
-        best, most = len(allows), 0
+        best, most = nowhere, 0
         for index in sorted(acts):
             if acts[index] * len(resources) <= most:
                 continue  # cannot do better than the best so far
-            score = acts[index] * sum(1 for r in resources if self._covering(index, r))
+            patterns, negated = self._resources[index]
+            score = acts[index] * sum(1 for r in resources if patterns.match(r) is (not negated))
             if score > most:
                 best, most = index, score
         return best
-
-    def _covering(self, index: int, resource: str) -> bool:
-        if (found := self._covers.get((index, resource))) is None:
-            # the proposed pattern read as an ARN: a declared pattern that matches it
-            # covers it (exactly deciding an intersection costs far more)
-            found = self._covers[index, resource] = statement_matches(
-                self._allows[index], resource) is True
-        return found
 
 
 def _strings(value: object) -> list[str]:
