@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from leastpriv_ci.analysis import analyse
-from leastpriv_ci.analysis.diff import policy_diff
+from leastpriv_ci.analysis.diff import in_declared_order, policy_diff
 from leastpriv_ci.analysis.proposal import policy_size, propose_policies
 from leastpriv_ci.policy.files import load_policy_file
 from leastpriv_ci.policy.model import Role
+from leastpriv_ci.records import Access
 from tests.analysis_support import function_arn, observation, table_arn, use
 
 BUCKET = "arn:aws:s3:::files"
@@ -121,3 +126,37 @@ def test_not_action_and_not_resource_statements_are_read_as_iam_reads_them(
     assert isinstance(statements, list)
     assert [(s.get("Sid"), s["Action"]) for s in statements][:2] == [
         ("Files", ["s3:GetObject", "s3:PutObject"]), ("NotIam", "dynamodb:GetItem")]
+
+
+_PATTERNS = st.sampled_from(["*", f"{BUCKET}/*", "arn:aws:s3:::other/*", table_arn("*"),
+                             table_arn("notes"), TOPIC])
+_ACTIONS = st.sampled_from(["s3:*", "s3:GetObject", "dynamodb:*", "dynamodb:GetItem",
+                            "sns:Publish", "*"])
+_DECLARED = st.lists(st.builds(
+    lambda sid, effect, action, actions, resource, resources: {
+        "Sid": sid, "Effect": effect, action: actions, resource: resources},
+    st.sampled_from(["A", "B", "C", "Files"]), st.sampled_from(["Allow", "Deny"]),
+    st.sampled_from(["Action", "NotAction"]), st.lists(_ACTIONS, min_size=1, max_size=3),
+    st.sampled_from(["Resource", "NotResource"]), st.lists(_PATTERNS, min_size=1, max_size=2)),
+    min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_DECLARED, st.lists(st.sampled_from(USES), min_size=1, max_size=4),
+       st.sampled_from([200, 400, 6144]))
+def test_the_layout_only_orders_and_names_statements(
+        declared: list[dict[str, object]], uses: list[Access], limit: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        role = _role(Path(folder), *declared)
+    proposal = propose_policies(uses, limit=limit)
+    laid_out = in_declared_order(proposal, role, limit=limit)
+    sids = {s.sid for s in role.statements if s.is_allow and s.sid}
+    for before, after in zip(proposal.documents, laid_out.documents, strict=True):
+        statements = after["Statement"]
+        assert isinstance(statements, list)
+        named = [s["Sid"] for s in statements if "Sid" in s]
+        assert len(named) == len(set(named)) and set(named) <= sids
+        if named:
+            assert policy_size(after) <= limit
+        assert sorted(json.dumps({k: v for k, v in s.items() if k != "Sid"}) for s in statements
+                      ) == sorted(map(json.dumps, before["Statement"]))  # type: ignore[call-overload]
