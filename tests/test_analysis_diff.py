@@ -143,12 +143,13 @@ _DECLARED = st.lists(st.builds(
 
 @settings(max_examples=60, deadline=None)
 @given(_DECLARED, st.lists(st.sampled_from(USES), min_size=1, max_size=4),
-       st.sampled_from([200, 400, 6144]))
+       st.integers(0, 40))
 def test_the_layout_only_orders_and_names_statements(
-        declared: list[dict[str, object]], uses: list[Access], limit: int) -> None:
+        declared: list[dict[str, object]], uses: list[Access], room: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         role = _role(Path(folder), *declared)
-    proposal = propose_policies(uses, limit=limit)
+    proposal = propose_policies(uses)
+    limit = policy_size(proposal.document) + room  # some Sids fit, some do not
     laid_out = in_declared_order(proposal, role, limit=limit)
     sids = {s.sid for s in role.statements if s.is_allow and s.sid}
     for before, after in zip(proposal.documents, laid_out.documents, strict=True):
