@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -246,11 +247,82 @@ def test_roles_behind_conditions_are_attached_by_the_decided_branch(tmp_path: Pa
     notices = Notices()
     grants = cloudformation.load(path, ResolveContext(), notices)
     assert set(grants.roles) == {"Role", f"arn:aws:iam::{ACCOUNT}:role/other"}
-    assert [p.name for p in grants.roles["Role"].policies] == ["whole-list", "PerItem"]
+    assert [p.name for p in grants.roles["Role"].policies] == ["whole-list", "PerItem", "maybe"]
     assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/other"].policies == ()
-    # An undecidable condition is said, not silently dropped.
+    # Attached under a condition that cannot be decided: said, and attached with its
+    # statements conditional on it (the other branch attaches nothing)
     [undecided] = [n for n in notices.items() if n.code == "attachment-undecided"]
     assert undecided.examples == (f"{path}:38: Maybe Roles If Undecided",)
+    decided, maybe = grants.roles["Role"].policies[0], grants.roles["Role"].policies[2]
+    assert decided.statements[0].conditions == {}
+    assert [s.conditions for s in maybe.statements] == [
+        {cloudformation.TEMPLATE_CONDITION: {"Undecided": ("true",)}}]
+
+
+UNDECIDED_BRANCHES = """Parameters:
+  Unknown: {Type: String}
+Conditions:
+  A: !Equals [!Ref Unknown, a]
+  B: !Equals [!Ref Unknown, b]
+Resources:
+  First:
+    Type: AWS::IAM::Role
+    Properties: {RoleName: first, AssumeRolePolicyDocument: {}}
+  Second:
+    Type: AWS::IAM::Role
+    Properties: {RoleName: second, AssumeRolePolicyDocument: {}}
+  Either:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: either
+      Roles:
+        - !If [A, !Ref First, !If [B, !Ref Second, !If [A, !Ref Second, !Ref First]]]
+      PolicyDocument:
+        Statement:
+          Effect: Allow
+          Action: 'sqs:SendMessage'
+          Resource: '*'
+          Condition: {Bool: {'aws:SecureTransport': 'true'}}
+"""
+
+
+def test_each_branch_of_an_undecided_condition_attaches_under_its_value(
+        tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(UNDECIDED_BRANCHES)
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    under = {key: [p.statements[0].conditions for p in role.policies]
+             for key, role in grants.roles.items()}
+    first, second = (f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("first", "second"))
+    secure = {"Bool": {"aws:SecureTransport": ("true",)}}
+    marker = cloudformation.TEMPLATE_CONDITION
+    # a nested If on a condition already taken follows the value it was taken with
+    assert under == {
+        first: [{**secure, marker: {"A": ("true",)}},
+                {**secure, marker: {"A": ("false",), "B": ("false",)}}],
+        second: [{**secure, marker: {"A": ("false",), "B": ("true",)}}],
+    }
+
+
+def test_undecided_conditions_shared_through_yaml_aliases_are_capped(tmp_path: Path) -> None:
+    # each level's two branches are one aliased node: 2**30 paths if followed
+    conditions = "".join(f"  C{i}: !Equals [!Ref Unknown, '{i}']\n" for i in range(30))
+    levels = "&l0 !Ref Target"
+    for i in range(1, 30):
+        levels = f"&l{i} !If [C{i}, {levels}, *l{i - 1}]"
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        f"Parameters:\n  Unknown: {{Type: String}}\nConditions:\n{conditions}Resources:\n"
+        "  Target:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: t}\n"
+        "  Policy:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: p\n"
+        f"      Roles: [{levels}]\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 'sns:Publish', "
+        "Resource: '*'}}\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    attached = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/t"].policies
+    assert 0 < len(attached) <= cloudformation.MAX_CONDITIONAL_BRANCHES
+    assert notices.count("attachment-undecided-capped") >= 1
 
 
 def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> None:
@@ -327,3 +399,31 @@ def test_a_role_named_through_sub_or_a_decided_if_is_bound(tmp_path: Path) -> No
     assert {b.function: b.role for b in grants.bindings} == {
         "BySub": "Role", "BySubList": "Role", "ByIf": "Role", "Flow": "Role",
         "Shadowed": "arn:aws:iam::1:role/y"}
+
+
+def test_a_policy_attached_under_an_undecided_condition_is_conditional_in_the_analysis(
+        tmp_path: Path) -> None:
+    # The use it grants "may be missing" (the condition may hold; before, it was missing
+    # for sure), its unused grant is excess only with that caveat, and the proposal does
+    # not copy the stand-in condition
+    from leastpriv_ci.analysis import analyse
+    from leastpriv_ci.records import Access, Observation, PrincipalUsage
+
+    path = tmp_path / "template.yaml"
+    path.write_text(ATTACHED_UNDER_CONDITION.replace(
+        "Action: 'kms:Decrypt', Resource: '*'",
+        "Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: '*'"))
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t"
+    used = Access(function, "dynamodb:GetItem", table, trace_ids=("1-a",))
+    usage = Observation(principals={function: PrincipalUsage(function, None, 1, (used,))},
+                        traces=1)
+    analysis = analyse(usage, dict(grants.roles), {function: "Role"})
+    [get] = [f for f in analysis.findings if f.kind == "missing"]
+    assert (get.action, get.conditional, get.detail["decision"]) == (
+        "dynamodb:GetItem", True, "conditional")
+    [put] = [f for f in analysis.findings
+             if f.kind == "excess" and f.action == "dynamodb:PutItem"]
+    assert put.conditional
+    assert "template condition" not in json.dumps(analysis.proposals["Role"])

@@ -445,11 +445,13 @@ def possible_note(possible: Sequence[Access]) -> str:
 
 def conditions_note(actions: Sequence[str]) -> str:
     """The proposal's note on used actions the role grants only under a Condition that
-    the proposal could not carry over (a Deny or a pattern decides too)."""
+    the proposal could not carry over (a Deny or a pattern decides too, or the template
+    left a value, or the condition attaching the policy, undecided)."""
     shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
     return (f"the role grants {shown} only under conditions this proposal does not repeat "
-            "(a Deny's, or beside patterns not known offline): copy them onto its "
-            "statements, or it grants more than the role does now")
+            "(a Deny's, beside patterns not known offline, or ones the template leaves "
+            "undecided): copy them onto its statements, or it grants more than the role "
+            "does now")
 
 
 def conditions_kept_note(actions: Sequence[str]) -> str:

@@ -42,6 +42,7 @@ _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
+MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one policy's Roles
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
     "AWS::Lambda::Function": ("Role", ("FunctionName",)),
@@ -278,7 +279,7 @@ def _unresolved_statement(marker: str, origin: Origin) -> LocatedDict:
 
 def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[str, Any]) -> None:
     line = line_of(resource)
-    for target in _attach_targets(builder, policy, targets, line):
+    for target, conditions in _attach_targets(builder, policy, targets, line):
         key = _template_role(builder, target)
         if key is None:
             name = builder.resolver.text(target, line)
@@ -287,32 +288,69 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
         if role is None:
             name = key.rsplit("/", 1)[-1] if not is_unresolved(key) else None
             role = Role(key=key, name=name, policies=(), origin=policy.origin)
-        builder.roles[key] = Role(role.key, role.name, (*role.policies, policy), role.boundary,
-                                  role.origin, role.source)
+        attached = _under(policy, conditions) if conditions else policy
+        builder.roles[key] = Role(role.key, role.name, (*role.policies, attached),
+                                  role.boundary, role.origin, role.source)
 
 
-def _attach_targets(builder: _Builder, policy: Policy, targets: Any, line: int | None) -> list[Any]:
+# The Condition operator standing for template conditions not decided offline: no IAM
+# operator, so a statement under it is conditional (it never proves a use missing, and
+# its grants are excess only with that caveat), and the proposal does not copy it.
+TEMPLATE_CONDITION = unresolved("template condition")
+
+
+def _under(policy: Policy, conditions: Mapping[str, bool]) -> Policy:
+    """``policy`` holding only when the template's ``conditions`` take these values."""
+    block = {name: ("true" if value else "false",) for name, value in conditions.items()}
+    return replace(policy, statements=tuple(
+        replace(s, conditions={**s.conditions, TEMPLATE_CONDITION: block})
+        for s in policy.statements))
+
+
+def _attach_targets(builder: _Builder, policy: Policy, targets: Any,
+                    line: int | None) -> list[tuple[Any, dict[str, bool]]]:
     """The role names a policy's ``Roles`` lists, as written (``Ref`` kept) with the
-    decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped."""
-    chosen = builder.resolver.choose(targets, line)
-    if isinstance(chosen, Mapping) and not _is_if(chosen):
-        chosen = builder.resolver.resolve(chosen, line)  # e.g. a list parameter
-    absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
-    items = chosen if isinstance(chosen, list) else [] if absent else [chosen]
-    decided = []
-    for item in items:
-        if _is_if(item):
+    decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped; each with the
+    template conditions it is attached under when ``Fn::If`` cannot be decided offline
+    (both branches then attach, each under its value of the condition)."""
+    found: list[tuple[Any, dict[str, bool]]] = []
+    pending: list[tuple[Any, dict[str, bool], int | None]] = [(targets, {}, line)]
+    expansions = 0
+    while pending:
+        node, conditions, at = pending.pop()
+        chosen = builder.resolver.choose(node, at)
+        if isinstance(chosen, Mapping) and not _is_if(chosen):
+            chosen = builder.resolver.resolve(chosen, at)  # e.g. a list parameter
+        absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
+        for item in chosen if isinstance(chosen, list) else [] if absent else [chosen]:
+            if not _is_if(item):
+                found.append((item, conditions))
+                continue
+            name, branches = _short_condition(item), item["Fn::If"]
+            item_line = line_of(item) or at
+            well_formed = isinstance(branches, list) and len(branches) == 3
+            if well_formed and name in conditions:  # under the same condition: decided
+                pending.append((branches[1 if conditions[name] else 2], conditions, item_line))
+                continue
             builder.notices.add(
                 "attachment-undecided",
-                "a policy is attached to a role only under a condition that cannot be "
-                "decided offline; it is not counted as attached (set the parameters the "
-                "condition depends on)",
-                f"{builder.file}:{line_of(item) or line}: {policy.origin.logical_id} "
-                f"Roles If {_short_condition(item)}",
+                "a policy is attached to a role only under a template condition that cannot "
+                "be decided offline; its statements count as conditional there (set the "
+                "parameters the condition depends on)",
+                f"{builder.file}:{item_line}: {policy.origin.logical_id} Roles If {name}",
             )
-        else:
-            decided.append(item)
-    return decided
+            expansions += 1
+            if expansions > MAX_CONDITIONAL_BRANCHES:  # a YAML alias shared by the branches
+                # of many conditions would give exponentially many: the rest attach nothing
+                builder.notices.add("attachment-undecided-capped",
+                                    f"past {MAX_CONDITIONAL_BRANCHES} undecided Fn::If in one "
+                                    "policy's Roles, the rest attach nothing",
+                                    f"{builder.file}:{item_line}: {policy.origin.logical_id}")
+                break
+            if well_formed:  # else CloudFormation refuses the template: nothing attached
+                pending += [(branches[2], {**conditions, name: False}, item_line),
+                            (branches[1], {**conditions, name: True}, item_line)]
+    return found
 
 
 def _is_if(value: Any) -> bool:
