@@ -8,6 +8,7 @@ import pytest
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.sources import cloudformation, sam
+from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -256,7 +257,7 @@ def test_roles_behind_conditions_are_attached_by_the_decided_branch(tmp_path: Pa
     decided, maybe = grants.roles["Role"].policies[0], grants.roles["Role"].policies[2]
     assert decided.statements[0].conditions == {}
     assert [s.conditions for s in maybe.statements] == [
-        {cloudformation.TEMPLATE_CONDITION: {"Undecided": ("true",)}}]
+        {TEMPLATE_CONDITION: {"Undecided": ("true",)}}]
 
 
 UNDECIDED_BRANCHES = """Parameters:
@@ -295,7 +296,7 @@ def test_each_branch_of_an_undecided_condition_attaches_under_its_value(
              for key, role in grants.roles.items()}
     first, second = (f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("first", "second"))
     secure = {"Bool": {"aws:SecureTransport": ("true",)}}
-    marker = cloudformation.TEMPLATE_CONDITION
+    marker = TEMPLATE_CONDITION
     # a nested If on a condition already taken follows the value it was taken with
     assert under == {
         first: [{**secure, marker: {"A": ("true",)}},

@@ -23,6 +23,7 @@ from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of
 from leastpriv_ci.grants.sources import sniff
+from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import (
     LoadError,
     LocatedDict,
@@ -288,23 +289,9 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
         if role is None:
             name = key.rsplit("/", 1)[-1] if not is_unresolved(key) else None
             role = Role(key=key, name=name, policies=(), origin=policy.origin)
-        attached = _under(policy, conditions) if conditions else policy
-        builder.roles[key] = Role(role.key, role.name, (*role.policies, attached),
-                                  role.boundary, role.origin, role.source)
-
-
-# The Condition operator standing for template conditions not decided offline: no IAM
-# operator, so a statement under it is conditional (it never proves a use missing, and
-# its grants are excess only with that caveat), and the proposal does not copy it.
-TEMPLATE_CONDITION = unresolved("template condition")
-
-
-def _under(policy: Policy, conditions: Mapping[str, bool]) -> Policy:
-    """``policy`` holding only when the template's ``conditions`` take these values."""
-    block = {name: ("true" if value else "false",) for name, value in conditions.items()}
-    return replace(policy, statements=tuple(
-        replace(s, conditions={**s.conditions, TEMPLATE_CONDITION: block})
-        for s in policy.statements))
+        policies = (*role.policies, under(policy, conditions))
+        builder.roles[key] = Role(role.key, role.name, policies, role.boundary, role.origin,
+                                  role.source)
 
 
 def _attach_targets(builder: _Builder, policy: Policy, targets: Any,
