@@ -9,6 +9,7 @@ import pytest
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import terraform
+from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
 from leastpriv_ci.notices import Notices
 
 APP = Path(__file__).parent / "data" / "grants" / "terraform" / "app"
@@ -838,6 +839,42 @@ def test_statements_and_policies_that_cannot_be_read_stay_unresolved(tmp_path: P
     assert [s.actions for s in grants.roles[f"arn:aws:iam::{ACCOUNT}:role/a"].statements] \
         == [("sqs:SendMessage",)]
     assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/b"].statements == ()
+
+
+def test_a_role_chosen_by_a_condition_not_known_offline_gets_the_policy_conditionally(
+        tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "flag" {}\n'
+        'resource "aws_iam_role" "a" {\n  name = "a"\n}\n'
+        'resource "aws_iam_role" "b" {\n  name = "b"\n}\n'
+        'resource "aws_iam_role" "c" {\n  name = "c"\n}\n'
+        'resource "aws_iam_role_policy" "either" {\n'
+        '  role = var.flag == "on" ? aws_iam_role.a.id : (\n'
+        '    var.flag == "on" ? aws_iam_role.c.id : aws_iam_role.b.id)\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "sqs:SendMessage", Resource = "*"}]})\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = var.flag == "on" ? aws_iam_role.a.arn : aws_iam_role.b.arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    # a function runs as one role: not known which, it is not taken to be the first
+    [binding] = grants.bindings
+    assert binding.role.startswith("<unresolved:var.flag")
+    assert notices.count("terraform-unresolved-role") == 1
+    under = {key.rsplit("/", 1)[1]: [s.conditions for s in role.statements]
+             for key, role in grants.roles.items()}
+    # both branches attach, each under its value of the condition; the nested test of
+    # the same condition takes the value already taken, so c never gets it
+    assert under == {"a": [{TEMPLATE_CONDITION: {'var.flag == "on"': ("true",)}}],
+                     "b": [{TEMPLATE_CONDITION: {'var.flag == "on"': ("false",)}}],
+                     "c": []}
+    assert notices.count("terraform-attachment-undecided") == 1
+    # known, it picks one branch, unconditionally
+    grants, notices = _load(tmp_path / "main.tf", parameters={"var.flag": "off"})
+    assert [s.conditions for s in grants.roles[f"arn:aws:iam::{ACCOUNT}:role/b"].statements
+            ] == [{}]
+    assert grants.roles[f"arn:aws:iam::{ACCOUNT}:role/a"].statements == ()
+    assert notices.count("terraform-attachment-undecided") == 0
+    assert grants.bindings[0].role == f"arn:aws:iam::{ACCOUNT}:role/b"
 
 
 def test_statements_put_in_roles_are_bounded(tmp_path: Path,

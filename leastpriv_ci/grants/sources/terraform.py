@@ -59,6 +59,7 @@ from leastpriv_ci.grants.hcl import (
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
@@ -366,12 +367,15 @@ class Caller(NamedTuple):
 
 
 class Attachment(NamedTuple):
-    """A policy or attachment resource instance naming a role instance."""
+    """A policy or attachment resource instance naming a role instance, under the
+    conditions (``c ? a : b`` with ``c`` not known offline: its text → the value that
+    names this role) it names it under."""
 
     kind: str
     name: str
     block: Block
     instance: Instance
+    conditions: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass
@@ -654,6 +658,31 @@ class Module:
                 return tree
             tree = inner[1] if condition else inner[2]
 
+    def branches(self, expression: Expression, scope: dict[str, Any] | None
+                 ) -> list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]]:
+        """The trees an expression may take: the branch of each conditional whose
+        condition is known, both branches of one whose condition is not, each with the
+        undecided conditions (their text → the value taken) it is taken under."""
+        found: list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]] = []
+        pending: list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]] = [
+            (expression.tree, ())]
+        while pending:
+            tree, conditions = pending.pop()
+            chosen = self.chosen(Expression(tree, expression.line, expression.source), scope)
+            inner = [c for c in chosen.children if isinstance(c, Tree)
+                     and c.data != "new_line_or_comment"]
+            if chosen.data != "conditional" or len(inner) != 3:
+                found.append((chosen, conditions))
+                continue
+            text = " ".join(expression.source.snippet(inner[0]).split())
+            taken = dict(conditions).get(text)
+            if taken is not None:  # nested under the same condition: its value is known
+                pending.append((inner[1] if taken else inner[2], conditions))
+                continue
+            pending += [(inner[2], (*conditions, (text, False))),
+                        (inner[1], (*conditions, (text, True)))]
+        return found
+
     def role_named(self, tree: Tree[Any], scope: dict[str, Any] | None,
                    source: HclFile) -> tuple[str, Instance] | None:
         """The role instance ``aws_iam_role.NAME[KEY].attr`` refers to, if it is one."""
@@ -761,11 +790,12 @@ class Module:
             own = attachment.instance.scope
             if attachment.kind == "aws_iam_role_policy":
                 policy_name = _text(self.value(attached.get("name"), own), address_of)
-                policies.append(self.policy(attached.get("policy"), policy_name, address_of,
-                                            attachment.block, own))
+                policy = self.policy(attached.get("policy"), policy_name, address_of,
+                                     attachment.block, own)
             else:
-                policies.append(self.managed(self.value(attached.get("policy_arn"), own),
-                                             address_of, attachment.block))
+                policy = self.managed(self.value(attached.get("policy_arn"), own), address_of,
+                                      attachment.block)
+            policies.append(under(policy, dict(attachment.conditions)))
         boundary_value = self.value(block.attributes.get("permissions_boundary"), scope)
         boundary = self.managed(boundary_value, address, block) \
             if boundary_value is not None else None
@@ -804,29 +834,38 @@ class Module:
             if expression is None:
                 continue
             for instance in self.instances(kind, other):
-                roles: list[tuple[str, str | int | None]] = []
-                chosen = self.chosen(expression, instance.scope)
-                for node in chosen.iter_subtrees():
-                    if node.data == "get_attr_expr_term":
-                        named = self.role_named(node, instance.scope, expression.source)
-                        if named is not None:
-                            roles.append((named[0], named[1].key))
-                    elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
-                        roles.extend(self.roles_splatted(node, instance.scope,
-                                                         expression.source))
+                roles: list[tuple[tuple[str, str | int | None], tuple[tuple[str, bool], ...]]]
+                roles = []
+                for chosen, conditions in self.branches(expression, instance.scope):
+                    for node in chosen.iter_subtrees():
+                        if node.data == "get_attr_expr_term":
+                            named = self.role_named(node, instance.scope, expression.source)
+                            if named is not None:
+                                roles.append(((named[0], named[1].key), conditions))
+                        elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
+                            roles.extend((role, conditions) for role in self.roles_splatted(
+                                node, instance.scope, expression.source))
                 if not roles:
                     value = self.value(expression, instance.scope)
                     for item in value if isinstance(value, list) else [value]:
                         if isinstance(item, str) and item in by_name:
-                            roles.append(by_name[item])
+                            roles.append((by_name[item], ()))
+                if any(conditions for _, conditions in roles):
+                    self.notices.add(
+                        "terraform-attachment-undecided",
+                        "a policy is attached to a role only under a condition not known "
+                        "offline; its statements count as conditional there (set the "
+                        "variables the condition depends on)",
+                        f"{block.source.path}:{block.line}: {self.address(kind, other, instance)}")
                 if not roles and block.source is target:
                     self.notices.add("terraform-role-not-in-module",
                                      "a policy is attached to a role this module does not "
                                      "declare; the attached-roles source reads it from the "
                                      "account", f"{block.source.path}:{block.line}: "
                                      f"{self.address(kind, other, instance)}")
-                for role in dict.fromkeys(roles):
-                    found.setdefault(role, []).append(Attachment(kind, other, block, instance))
+                for role, conditions in dict.fromkeys(roles):
+                    found.setdefault(role, []).append(
+                        Attachment(kind, other, block, instance, conditions))
         self._attachments = found
         return found
 
@@ -844,16 +883,19 @@ class Module:
                        scope: dict[str, Any] | None = None) -> str:
         if expression is None:
             return unresolved("role")
-        chosen = self.chosen(expression, scope)  # c ? aws_iam_role.r[0].arn : var.arn
-        for node in chosen.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
-            if node.data == "get_attr_expr_term":
-                named = self.role_named(node, scope, expression.source)
-                if named is not None:
-                    return self.role_key(*named)
-                break
-        value = self.value(expression, scope)
-        if isinstance(value, str):
-            return value
+        # c ? aws_iam_role.r[0].arn : var.arn, with c known: the branch it takes; not
+        # known: neither (the function runs as one role, which the trace cannot tell)
+        if len(self.branches(expression, scope)) == 1:
+            chosen = self.chosen(expression, scope)
+            for node in chosen.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
+                if node.data == "get_attr_expr_term":
+                    named = self.role_named(node, scope, expression.source)
+                    if named is not None:
+                        return self.role_key(*named)
+                    break
+            value = self.value(expression, scope)
+            if isinstance(value, str):
+                return value
         self.notices.add("terraform-unresolved-role", "a function's role is not resolvable",
                          f"{expression.source.path}:{expression.line}")
         return unresolved(expression.source.snippet(expression.tree))
