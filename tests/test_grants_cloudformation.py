@@ -107,7 +107,9 @@ def test_cdk_synthesised_template(data_dir: Path) -> None:
     assert any("TableName is not set" in e for e in notices.items()[0].examples)
 
 
-def test_undecidable_statement_stays_as_an_unresolved_statement(tmp_path: Path) -> None:
+def test_undecidable_statement_holds_under_its_condition(tmp_path: Path) -> None:
+    # Before, it stayed as a statement of unresolved actions and resources, which left
+    # every decision on the role open; now each branch's statement holds under its value
     path = tmp_path / "template.yaml"
     path.write_text(
         "Parameters: {Env: {Type: String}}\n"
@@ -120,13 +122,25 @@ def test_undecidable_statement_stays_as_an_unresolved_statement(tmp_path: Path) 
         "        - PolicyName: p\n"
         "          PolicyDocument:\n"
         "            Statement:\n"
+        "              - {Effect: Allow, Action: 'sns:Publish', Resource: '*'}\n"
         "              - !If [IsProd, {Effect: Allow, Action: 's3:*', Resource: '*'}, "
-        "!Ref AWS::NoValue]\n"
+        "{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]\n"
+        "        - !If [IsProd, {PolicyName: q, PolicyDocument: {Statement: {Effect: Allow, "
+        "Action: 'sqs:*', Resource: '*'}}}, !Ref AWS::NoValue]\n"
+        "      ManagedPolicyArns:\n"
+        "        - !If [IsProd, !Ref AWS::NoValue, "
+        "'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']\n"
     )
-    grants = cloudformation.load(path, ResolveContext(), Notices())
-    [statement] = grants.roles["R"].statements
-    assert statement.actions == ("<unresolved:If IsProd>",)
-    assert statement.resources == ("<unresolved:If IsProd>",)
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    prod, other = ({TEMPLATE_CONDITION: {"IsProd": (v,)}} for v in ("true", "false"))
+    assert [(p.name, s.actions, s.conditions) for p in grants.roles["R"].policies
+            for s in p.statements] == [
+        ("p", ("sns:Publish",), {}), ("p", ("s3:*",), prod), ("p", ("s3:GetObject",), other),
+        ("q", ("sqs:*",), prod),
+        ("AWSLambdaBasicExecutionRole",
+         ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"), other)]
+    assert notices.count("policy-undecided") == 3
 
 
 def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
@@ -323,7 +337,7 @@ def test_undecided_conditions_shared_through_yaml_aliases_are_capped(tmp_path: P
     grants = cloudformation.load(path, ResolveContext(), notices)
     attached = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/t"].policies
     assert 0 < len(attached) <= cloudformation.MAX_CONDITIONAL_BRANCHES
-    assert notices.count("attachment-undecided-capped") >= 1
+    assert notices.count("condition-undecided-capped") >= 1
 
 
 def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> None:

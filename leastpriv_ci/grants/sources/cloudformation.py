@@ -43,7 +43,7 @@ _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
-MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one policy's Roles
+MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one property
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
     "AWS::Lambda::Function": ("Role", ("FunctionName",)),
@@ -170,9 +170,12 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
         key = f"arn:{builder.context.partition}:iam::{builder.context.account}:role{path}{name}"
     origin = Origin(file=builder.file, line=line, logical_id=logical)
     policies: list[Policy] = []
-    inline = resolver.resolve(props.get("Policies", []), line)
-    for entry in _items(inline):
-        policies.append(_inline_policy(builder, entry, origin))
+    for entry, conditions in _policy_branches(builder, props.get("Policies", []), line,
+                                              f"{logical} Policies"):
+        if not isinstance(entry, Mapping) or _intrinsic(entry):
+            entry = resolver.resolve(entry, line)  # else its document is parsed as written
+        policy = _inline_policy(builder, entry, origin)
+        policies.append(under(policy, conditions))
     raw_managed = props.get("ManagedPolicyArns", [])
     for i, entry in enumerate(raw_managed if isinstance(raw_managed, list) else [raw_managed]):
         entry_line = key_line(props, "ManagedPolicyArns", i) or line
@@ -199,7 +202,7 @@ def _inline_policy(builder: _Builder, entry: Any, role_origin: Origin) -> Policy
     if not isinstance(entry, Mapping):
         label = entry if isinstance(entry, str) else "policy"
         return placeholder(str(label), replace(role_origin, line=line))
-    name = entry.get("PolicyName")
+    name = builder.resolver.resolve(entry.get("PolicyName"), line)
     name = name if isinstance(name, str) and not is_unresolved(name) else f"policy@{line}"
     origin = replace(role_origin, line=line, policy_name=name)
     return _parse(builder, entry.get("PolicyDocument"), name, origin)
@@ -210,13 +213,16 @@ def _managed_reference(
 ) -> list[Policy]:
     line = line_of(entry) or line
     policies = []
-    for chosen in _items(builder.resolver.choose(entry, line)):
+    for chosen, conditions in _policy_branches(builder, entry, line,
+                                               f"{role_origin.logical_id} managed policy",
+                                               expand=False):
         template = _template_managed(builder, chosen)
         if template is not None:
-            policies.append(template)
+            policies.append(under(template, conditions))
             continue
         for item in _items(builder.resolver.resolve(chosen, line)):
-            policies.append(_managed_by_arn(builder, item, replace(role_origin, line=line)))
+            policy = _managed_by_arn(builder, item, replace(role_origin, line=line))
+            policies.append(under(policy, conditions))
     return policies
 
 
@@ -255,6 +261,29 @@ def _template_policy(
 
 
 def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
+    """A policy document; statements behind an undecided ``Fn::If`` hold under its value."""
+    if not isinstance(raw, Mapping) or "Statement" not in raw:
+        return _parse_document(builder, raw, name, origin)
+    parts = _policy_branches(builder, raw["Statement"], line_of(raw) or origin.line,
+                             f"{origin.logical_id} {name} Statement", expand=False)
+    if not any(conditions for _, conditions in parts):
+        return _parse_document(builder, raw, name, origin)
+    policy = _parse_document(builder, _with_statements(raw, [s for s, c in parts if not c]),
+                             name, origin)
+    held = [statement for item, conditions in parts if conditions
+            for statement in under(_parse_document(
+                builder, _with_statements(raw, [item]), name, origin), conditions).statements]
+    return replace(policy, statements=(*policy.statements, *held))
+
+
+def _with_statements(document: Mapping[str, Any], statements: list[Any]) -> LocatedDict:
+    copied = LocatedDict(document)
+    copied.line = line_of(document)
+    copied["Statement"] = statements
+    return copied
+
+
+def _parse_document(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
     document = builder.resolver.resolve(raw, origin.line)
     if isinstance(document, str) and is_unresolved(document):
         return placeholder(document, origin)
@@ -296,17 +325,39 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
 
 def _attach_targets(builder: _Builder, policy: Policy, targets: Any,
                     line: int | None) -> list[tuple[Any, dict[str, bool]]]:
-    """The role names a policy's ``Roles`` lists, as written (``Ref`` kept) with the
-    decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped; each with the
-    template conditions it is attached under when ``Fn::If`` cannot be decided offline
-    (both branches then attach, each under its value of the condition)."""
+    """The role names a policy's ``Roles`` lists (see :func:`_branches`)."""
+    return _branches(builder, targets, line, "attachment-undecided",
+                     "a policy is attached to a role only under a template condition that "
+                     "cannot be decided offline; its statements count as conditional there "
+                     "(set the parameters the condition depends on)",
+                     f"{policy.origin.logical_id} Roles")
+
+
+def _policy_branches(builder: _Builder, node: Any, line: int | None, subject: str, *,
+                     expand: bool = True) -> list[tuple[Any, dict[str, bool]]]:
+    """A role's policies, managed policy ARNs or a policy's statements (see
+    :func:`_branches`)."""
+    return _branches(builder, node, line, "policy-undecided",
+                     "a role's policy, managed policy or statement holds only under a template "
+                     "condition that cannot be decided offline; it counts as conditional "
+                     "(set the parameters the condition depends on)", subject, expand=expand)
+
+
+def _branches(builder: _Builder, node: Any, line: int | None, code: str, message: str,
+              subject: str, *, expand: bool = True) -> list[tuple[Any, dict[str, bool]]]:
+    """The items of a list property (or the one value), as written (``Ref`` kept), with
+    the decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped; each with the
+    template conditions it holds under when an ``Fn::If`` cannot be decided offline
+    (both branches then count, each under its value of the condition; the warning
+    ``code`` names it). With ``expand``, another intrinsic standing for the whole list
+    (a list parameter) is resolved; else it is kept as written."""
     found: list[tuple[Any, dict[str, bool]]] = []
-    pending: list[tuple[Any, dict[str, bool], int | None]] = [(targets, {}, line)]
+    pending: list[tuple[Any, dict[str, bool], int | None]] = [(node, {}, line)]
     expansions = 0
     while pending:
-        node, conditions, at = pending.pop()
-        chosen = builder.resolver.choose(node, at)
-        if isinstance(chosen, Mapping) and not _is_if(chosen):
+        value, conditions, at = pending.pop()
+        chosen = builder.resolver.choose(value, at)
+        if expand and isinstance(chosen, Mapping) and not _is_if(chosen):
             chosen = builder.resolver.resolve(chosen, at)  # e.g. a list parameter
         absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
         for item in chosen if isinstance(chosen, list) else [] if absent else [chosen]:
@@ -319,25 +370,24 @@ def _attach_targets(builder: _Builder, policy: Policy, targets: Any,
             if well_formed and name in conditions:  # under the same condition: decided
                 pending.append((branches[1 if conditions[name] else 2], conditions, item_line))
                 continue
-            builder.notices.add(
-                "attachment-undecided",
-                "a policy is attached to a role only under a template condition that cannot "
-                "be decided offline; its statements count as conditional there (set the "
-                "parameters the condition depends on)",
-                f"{builder.file}:{item_line}: {policy.origin.logical_id} Roles If {name}",
-            )
+            builder.notices.add(code, message, f"{builder.file}:{item_line}: {subject} If {name}")
             expansions += 1
             if expansions > MAX_CONDITIONAL_BRANCHES:  # a YAML alias shared by the branches
-                # of many conditions would give exponentially many: the rest attach nothing
-                builder.notices.add("attachment-undecided-capped",
+                # of many conditions would give exponentially many: the rest count nowhere
+                builder.notices.add("condition-undecided-capped",
                                     f"past {MAX_CONDITIONAL_BRANCHES} undecided Fn::If in one "
-                                    "policy's Roles, the rest attach nothing",
-                                    f"{builder.file}:{item_line}: {policy.origin.logical_id}")
+                                    "property, the rest count nowhere",
+                                    f"{builder.file}:{item_line}: {subject}")
                 break
-            if well_formed:  # else CloudFormation refuses the template: nothing attached
+            if well_formed:  # else CloudFormation refuses the template: nothing counts
                 pending += [(branches[2], {**conditions, name: False}, item_line),
                             (branches[1], {**conditions, name: True}, item_line)]
     return found
+
+
+def _intrinsic(value: Mapping[str, Any]) -> bool:
+    """Whether a mapping is one intrinsic function (``Ref``, ``Fn::…``), not an object."""
+    return len(value) == 1 and any(k == "Ref" or k.startswith("Fn::") for k in value)
 
 
 def _is_if(value: Any) -> bool:
