@@ -442,3 +442,26 @@ def test_a_policy_attached_under_an_undecided_condition_is_conditional_in_the_an
              if f.kind == "excess" and f.action == "dynamodb:PutItem"]
     assert put.conditional
     assert "template condition" not in json.dumps(analysis.proposals["Role"])
+
+
+def test_a_boundary_chosen_by_an_undecided_condition_is_both_under_their_values(
+        tmp_path: Path) -> None:
+    # Taking one branch would deny for sure what only the other branch allows
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters: {Env: {Type: String}}\n"
+        "Conditions: {IsProd: !Equals [!Ref Env, prod]}\n"
+        "Resources:\n"
+        "  Narrow:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:GetObject', "
+        "Resource: '*'}}\n"
+        "  Wide:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      PolicyDocument: {Statement: {Effect: Allow, Action: 's3:*', Resource: '*'}}\n"
+        "  R:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      PermissionsBoundary: !If [IsProd, !Ref Narrow, !Ref Wide]\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    boundary = grants.roles["R"].boundary
+    assert boundary is not None
+    assert [(s.actions, s.conditions) for s in boundary.statements] == [
+        (("s3:GetObject",), {TEMPLATE_CONDITION: {"IsProd": ("true",)}}),
+        (("s3:*",), {TEMPLATE_CONDITION: {"IsProd": ("false",)}})]

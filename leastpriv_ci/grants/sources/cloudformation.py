@@ -184,7 +184,11 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     if "PermissionsBoundary" in props:
         found = _managed_reference(builder, props["PermissionsBoundary"], origin,
                                    key_line(props, "PermissionsBoundary") or line)
-        boundary = found[0] if found else None
+        if len(found) > 1:  # the branches of an undecided Fn::If, each under its value
+            boundary = replace(found[0], name=" | ".join(p.name for p in found),
+                               statements=tuple(s for p in found for s in p.statements))
+        elif found:
+            boundary = found[0]
     builder.role_keys[logical] = key
     builder.roles[key] = Role(key=key, name=name, policies=tuple(policies), boundary=boundary,
                               origin=origin)
