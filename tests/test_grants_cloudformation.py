@@ -107,21 +107,28 @@ def test_cdk_synthesised_template(data_dir: Path) -> None:
     assert any("TableName is not set" in e for e in notices.items()[0].examples)
 
 
+# A role with one inline policy p, under an Env parameter with no default: the
+# statements written after it are p's
+UNDECIDED_ROLE = (
+    "Parameters: {Env: {Type: String}}\n"
+    "Conditions: {IsProd: !Equals [!Ref Env, prod]}\n"
+    "Resources:\n"
+    "  R:\n"
+    "    Type: AWS::IAM::Role\n"
+    "    Properties:\n"
+    "      Policies:\n"
+    "        - PolicyName: p\n"
+    "          PolicyDocument:\n"
+    "            Statement:\n"
+)
+
+
 def test_undecidable_statement_holds_under_its_condition(tmp_path: Path) -> None:
     # Before, it stayed as a statement of unresolved actions and resources, which left
     # every decision on the role open; now each branch's statement holds under its value
     path = tmp_path / "template.yaml"
     path.write_text(
-        "Parameters: {Env: {Type: String}}\n"
-        "Conditions: {IsProd: !Equals [!Ref Env, prod]}\n"
-        "Resources:\n"
-        "  R:\n"
-        "    Type: AWS::IAM::Role\n"
-        "    Properties:\n"
-        "      Policies:\n"
-        "        - PolicyName: p\n"
-        "          PolicyDocument:\n"
-        "            Statement:\n"
+        UNDECIDED_ROLE +
         "              - {Effect: Allow, Action: 'sns:Publish', Resource: '*'}\n"
         "              - !If [IsProd, {Effect: Allow, Action: 's3:*', Resource: '*'}, "
         "{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]\n"
@@ -141,6 +148,34 @@ def test_undecidable_statement_holds_under_its_condition(tmp_path: Path) -> None
         ("AWSLambdaBasicExecutionRole",
          ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"), other)]
     assert notices.count("policy-undecided") == 3
+
+
+def test_an_undecided_if_in_a_statements_action_or_resource_splits_the_statement(
+        tmp_path: Path) -> None:
+    # IAM matches a list when any item does: one statement per branch, under its value,
+    # beside the other items; NotResource is not split (its parts would match more)
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        UNDECIDED_ROLE +
+        "              - Effect: Allow\n"
+        "                Action: [sqs:SendMessage, !If [IsProd, sqs:DeleteMessage, "
+        "!Ref AWS::NoValue]]\n"
+        "                Resource: !If [IsProd, 'arn:aws:sqs:us-east-1:1:prod', "
+        "'arn:aws:sqs:us-east-1:1:dev']\n"
+        "              - Effect: Deny\n"
+        "                Action: s3:*\n"
+        "                NotResource: [!If [IsProd, 'arn:aws:s3:::a/*', 'arn:aws:s3:::b/*']]\n"
+    )
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    prod, dev = ({"IsProd": (v,)} for v in ("true", "false"))
+    found = [(s.effect, s.actions, s.resources, s.conditions.get(TEMPLATE_CONDITION))
+             for s in grants.roles["R"].statements]
+    assert sorted(found, key=repr) == sorted([
+        ("Deny", ("s3:*",), ("<unresolved:If IsProd>",), None),
+        ("Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:1:prod",), prod),
+        ("Allow", ("sqs:DeleteMessage",), ("arn:aws:sqs:us-east-1:1:prod",), prod),
+        ("Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:1:dev",), dev),
+    ], key=repr)
 
 
 def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:

@@ -266,10 +266,12 @@ def _template_policy(
 
 def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
     """A policy document; statements behind an undecided ``Fn::If`` hold under its value."""
-    if not isinstance(raw, Mapping) or "Statement" not in raw:
-        return _parse_document(builder, raw, name, origin)
-    parts = _policy_branches(builder, raw["Statement"], line_of(raw) or origin.line,
-                             f"{origin.logical_id} {name} Statement", expand=False)
+    if not isinstance(raw, Mapping) or not _splits(builder, raw.get("Statement")):
+        return _parse_document(builder, raw, name, origin)  # the usual case, at once
+    subject = f"{origin.logical_id} {name} Statement"
+    parts = [split for statement, conditions in _policy_branches(
+                builder, raw["Statement"], line_of(raw) or origin.line, subject, expand=False)
+             for split in _split_lists(builder, statement, conditions, subject)]
     if not any(conditions for _, conditions in parts):
         return _parse_document(builder, raw, name, origin)
     policy = _parse_document(builder, _with_statements(raw, [s for s, c in parts if not c]),
@@ -280,11 +282,69 @@ def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
     return replace(policy, statements=(*policy.statements, *held))
 
 
-def _with_statements(document: Mapping[str, Any], statements: list[Any]) -> LocatedDict:
-    copied = LocatedDict(document)
-    copied.line = line_of(document)
-    copied["Statement"] = statements
+def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
+                 subject: str) -> list[tuple[Any, dict[str, bool]]]:
+    """A statement whose ``Action`` or ``Resource`` holds an undecided ``Fn::If`` as one
+    statement per branch, each under its value, beside one with the other items: IAM
+    matches a list when any item matches, so the parts together match what it does.
+    (A ``NotAction``/``NotResource`` list is not split: its parts would match more.)"""
+    parts = [(statement, conditions)]
+    for key in ("Action", "Resource"):
+        split: list[tuple[Any, dict[str, bool]]] = []
+        for part, held in parts:
+            value = part.get(key) if isinstance(part, Mapping) else None
+            if not _holds_undecided(builder, value):
+                split.append((part, held))
+                continue
+            items = _policy_branches(builder, value, line_of(part), f"{subject} {key}",
+                                     expand=False)
+            plain = [item for item, more in items if not more]
+            if plain:
+                split.append((_with(part, key, plain), held))
+            split.extend((_with(part, key, [item]), {**held, **more}) for item, more in items
+                         if more and all(held.get(c, v) == v for c, v in more.items()))
+        parts = split
+    return parts
+
+
+def _splits(builder: _Builder, statements: Any) -> bool:
+    """Whether a ``Statement`` value, one of its statements, or a statement's ``Action``
+    or ``Resource`` holds an ``Fn::If`` that cannot be decided offline."""
+    return _holds_undecided(builder, statements) or any(
+        isinstance(item, Mapping) and (_holds_undecided(builder, item.get("Action"))
+                                       or _holds_undecided(builder, item.get("Resource")))
+        for item in _listed(statements))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _holds_undecided(builder: _Builder, value: Any) -> bool:
+    """Whether a value, or an item of it, is an ``Fn::If`` whose condition (or one
+    nested in its branches) cannot be decided offline."""
+    for item in _listed(value):
+        while _is_if(item):
+            argument = item["Fn::If"]
+            if not (isinstance(argument, list) and len(argument) == 3
+                    and isinstance(argument[0], str)):
+                break  # malformed: resolved as written, to an unresolved value
+            decided = builder.resolver.condition(argument[0])
+            if decided is None:
+                return True
+            item = argument[1] if decided else argument[2]
+    return False
+
+
+def _with(mapping: Mapping[str, Any], key: str, value: Any) -> LocatedDict:
+    copied = LocatedDict(mapping)
+    copied.line = line_of(mapping)
+    copied[key] = value
     return copied
+
+
+def _with_statements(document: Mapping[str, Any], statements: list[Any]) -> LocatedDict:
+    return _with(document, "Statement", statements)
 
 
 def _parse_document(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
