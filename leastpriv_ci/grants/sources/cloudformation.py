@@ -18,7 +18,7 @@ from typing import Any
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
-from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
+from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of
@@ -172,7 +172,7 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     policies: list[Policy] = []
     for entry, conditions in _policy_branches(builder, props.get("Policies", []), line,
                                               f"{logical} Policies"):
-        if not isinstance(entry, Mapping) or _intrinsic(entry):
+        if not isinstance(entry, Mapping) or is_intrinsic(entry):
             entry = resolver.resolve(entry, line)  # else its document is parsed as written
         policy = _inline_policy(builder, entry, origin)
         policies.append(under(policy, conditions))
@@ -447,11 +447,6 @@ def _branches(builder: _Builder, node: Any, line: int | None, code: str, message
                 pending += [(branches[2], {**conditions, name: False}, item_line),
                             (branches[1], {**conditions, name: True}, item_line)]
     return found
-
-
-def _intrinsic(value: Mapping[str, Any]) -> bool:
-    """Whether a mapping is one intrinsic function (``Ref``, ``Fn::…``), not an object."""
-    return len(value) == 1 and any(k == "Ref" or k.startswith("Fn::") for k in value)
 
 
 def _is_if(value: Any) -> bool:
