@@ -834,8 +834,7 @@ class Module:
             if expression is None:
                 continue
             for instance in self.instances(kind, other):
-                roles: list[tuple[tuple[str, str | int | None], tuple[tuple[str, bool], ...]]]
-                roles = []
+                roles: list[tuple[tuple[str, str | int | None], tuple[tuple[str, bool], ...]]] = []
                 for chosen, conditions in self.branches(expression, instance.scope):
                     for node in chosen.iter_subtrees():
                         if node.data == "get_attr_expr_term":
@@ -885,8 +884,9 @@ class Module:
             return unresolved("role")
         # c ? aws_iam_role.r[0].arn : var.arn, with c known: the branch it takes; not
         # known: neither (the function runs as one role, which the trace cannot tell)
-        if len(self.branches(expression, scope)) == 1:
-            chosen = self.chosen(expression, scope)
+        branches = self.branches(expression, scope)
+        if len(branches) == 1:
+            [(chosen, _)] = branches
             for node in chosen.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
                 if node.data == "get_attr_expr_term":
                     named = self.role_named(node, scope, expression.source)
