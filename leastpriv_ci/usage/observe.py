@@ -191,10 +191,8 @@ class _Reader:
             if principal is not SERVICE and children:
                 walks.append((segment_id, children, principal))
         trace_id = trace.trace_id
-        if trace_id is not None and docs and self._copy(trace_id, docs, complete, trace.where):
+        if not self._counted(trace, docs, complete):
             return
-        if trace.truncated:
-            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         entries = self._entries
@@ -241,8 +239,9 @@ class _Reader:
                     when = float(when) if type(when) is int else None
                 entry.add(when, trace_id)
 
-    def _copy(self, trace_id: str, docs: dict[str, Node], complete: bool, where: str) -> bool:
-        """Whether these documents are a copy of a complete trace already counted.
+    def _counted(self, trace: RawTrace, docs: dict[str, Node], complete: bool) -> bool:
+        """Whether the trace counts: not when its documents are a copy of a complete
+        trace already counted (named in a warning). A trace X-Ray cut short is noted, once.
 
         The same trace in two files (exports of overlapping windows) is the same trace id
         with the same segment ids. Only ``complete`` copies (no segment in progress) are
@@ -250,20 +249,22 @@ class _Reader:
         segment documents of one trace on lines far apart arrive as several parts with
         other segment ids, and each part counts.
         """
-        fingerprint = hash((trace_id, frozenset(docs)))
-        if self._complete.add(fingerprint) if complete else fingerprint not in self._complete:
-            return False
-        self.notices.add(COPY, COPY_TEXT, f"{trace_id} ({where})")
-        self.copies += 1
+        trace_id = trace.trace_id
+        if trace_id is not None and docs:
+            fingerprint = hash((trace_id, frozenset(docs)))
+            if not (self._complete.add(fingerprint) if complete
+                    else fingerprint not in self._complete):
+                self.notices.add(COPY, COPY_TEXT, f"{trace_id} ({trace.where})")
+                self.copies += 1
+                return False
+        if trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         return True
 
     def _read_streamed(self, docs: dict[str, Node], trace: RawTrace) -> None:
         trace_id = trace.trace_id
-        if trace_id is not None and self._copy(
-                trace_id, docs, all(map(is_complete, docs.values())), trace.where):
+        if not self._counted(trace, docs, all(map(is_complete, docs.values()))):
             return
-        if trace.truncated:
-            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
         for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
