@@ -354,6 +354,34 @@ def test_raw_segment_lines_of_a_trace_apart_name_the_export_not_the_principal(
     assert notices.count("orphan-subsegment") == 1 and notices.count("unattributed") == 0
 
 
+def test_a_segment_sent_in_progress_then_finished_counts_each_call_once(
+    tmp_path: Path
+) -> None:
+    # What a daemon's stream holds for a long request: the segment sent in progress, other
+    # traces' segments, then the finished segment with every call.
+    from leastpriv_ci.usage import observe
+
+    function = "arn:aws:lambda:us-east-1:111122223333:function:f"
+
+    def get_item(call_id: str) -> dict[str, object]:
+        return {"id": call_id, "name": "DynamoDB", "namespace": "aws", "start_time": 1.5,
+                "end_time": 1.6, "aws": {"operation": "GetItem", "table_name": "t"}}
+
+    segment = {"trace_id": T1, "id": "s1", "name": "f", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "in_progress": True, "aws": {"function_arn": function},
+               "subsegments": [get_item("c1")]}
+    other = dict(segment, trace_id=T2, id="s2", subsegments=[])
+    finished = dict(segment, end_time=3.0, subsegments=[get_item("c1"), get_item("c2")])
+    del finished["in_progress"]
+    path = tmp_path / "segments.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in (segment, other, finished)))
+    notices = Notices()
+    observation = observe(iter_files([path], notices), notices=notices)
+    (access,) = observation.principals[function].accesses
+    assert (access.action, access.count) == ("dynamodb:GetItem", 2)
+    assert observation.traces == 2 and observation.principals[function].traces == 2
+
+
 def test_an_exported_trace_marked_limit_exceeded_is_flagged(tmp_path: Path) -> None:
     export = json.loads((TRACES / "seed-tool-trace1.json").read_text())
     path = tmp_path / "big.json"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
 from tests.usage_helpers import accesses
@@ -160,17 +162,51 @@ def test_a_trace_read_again_is_counted_once() -> None:
     assert observe([plain, plain]).notices.count("trace-truncated") == 1
 
 
-def test_a_complete_copy_after_an_in_progress_one_still_counts() -> None:
+def test_an_in_progress_copy_and_the_finished_trace_count_each_call_once() -> None:
     in_progress = _segment([_get_item()], in_progress=True)
     done = _segment([_get_item(), _get_item("c2")])
-    observation = observe([_trace(in_progress), _trace(done)])
-    # not dropped as a copy: the in-progress copy's call is counted as well
+    for first, second in ((in_progress, done), (done, in_progress)):
+        observation = observe([_trace(first), _trace(second)._replace(where="g.json#2")])
+        # c1 in both copies once, c2 (only in the finished one) once
+        assert accesses(observation) == {FN: {_get_t(2)}}
+        assert observation.traces == 1
+        assert observation.principals[FN].traces == 1
+        assert observation.notices.count("duplicate-trace") == 1
+    # two in-progress snapshots, then the finished trace: each call still once
+    later = _segment([_get_item(), _get_item("c3")], in_progress=True)
+    observation = observe([_trace(in_progress), _trace(later), _trace(done)])
     assert accesses(observation) == {FN: {_get_t(3)}}
-    assert observation.notices.count("duplicate-trace") == 0
-    # the other way round, the in-progress copy is the copy
-    observation = observe([_trace(done), _trace(in_progress)])
+    # a call without an id cannot be told from another: counted again, never lost
+    anonymous = {k: v for k, v in _get_item().items() if k != "id"}
+    observation = observe([_trace(_segment([anonymous], in_progress=True)),
+                           _trace(_segment([anonymous]))])
     assert accesses(observation) == {FN: {_get_t(2)}}
+
+
+def test_a_trace_read_again_with_more_segments_counts_only_those() -> None:
+    # an export caught the trace with one segment done; a later one has both
+    caller = _segment([_get_item()])
+    callee_fn = "arn:aws:lambda:us-east-1:123456789012:function:g"
+    callee = dict(_segment([_get_item("c2")]), id="s2", name="g", aws={"function_arn": callee_fn})
+    observation = observe([_trace(caller), _trace(caller, callee)])
+    assert accesses(observation) == {FN: {GET_T}, callee_fn: {GET_T}}
+    assert observation.traces == 1
+    assert observation.principals[FN].traces == 1
+    assert observation.principals[callee_fn].traces == 1
     assert observation.notices.count("duplicate-trace") == 1
+
+
+def test_in_progress_segments_past_the_limit_are_counted_and_warned(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("leastpriv_ci.usage.copies.MAX_IN_PROGRESS", 1)
+    in_progress = _segment([_get_item()], in_progress=True)
+    other = RawTrace("1-y", _trace(in_progress).segments, "f.json#2")
+    done = _segment([_get_item()])
+    observation = observe([_trace(in_progress), other, _trace(done),
+                           other._replace(segments=_trace(done).segments)])
+    # 1-x was remembered: its call once; 1-y past the limit: its call in both copies
+    assert accesses(observation) == {FN: {_get_t(3)}}
+    assert observation.notices.count("in-progress-untracked") == 1
 
 
 def test_parts_of_a_trace_with_other_segments_each_count() -> None:

@@ -10,12 +10,12 @@ import msgspec
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.collector import settled_heap
-from leastpriv_ci.fingerprints import Fingerprints
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import functions, generic, s3, sns
 from leastpriv_ci.usage.aggregate import Aggregate
+from leastpriv_ci.usage.copies import Counted, Repeat
 from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_behind
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
@@ -48,8 +48,13 @@ UNKNOWN_RESOURCE_TEXT = (
 )
 COPY = "duplicate-trace"
 COPY_TEXT = (
-    "traces read more than once (the same file given twice, or exports of overlapping "
-    "windows) were counted once"
+    "traces read more than once (the same file given twice, exports of overlapping "
+    "windows, an in-progress trace and its finished copy) were counted once"
+)
+UNTRACKED = "in-progress-untracked"
+UNTRACKED_TEXT = (
+    "more segments in progress than are remembered at once: if their completed copies are "
+    "read too, calls in both are counted twice (never lost)"
 )
 TRUNCATED = "trace-truncated"
 TRUNCATED_TEXT = (
@@ -148,25 +153,26 @@ class _Reader:
         self._interpreted: dict[tuple[Any, ...], list[Target]] = {}
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
-        self._complete = Fingerprints()  # each complete trace counted: its id and segment ids
-        self.copies = 0  # traces skipped as copies of one counted before
+        self._counted = Counted()  # each segment counted: a trace read again counts once
+        self.copies = 0  # traces read before (some segment counted already)
 
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
+        trace_id = trace.trace_id
         resolved: _Principals | None = None
         principals: list[Principal | None] = []
         walks: list[tuple[str, list[Node], Principal | None]] = []
         detected = self._detected
         earliest, latest = self.earliest, self.latest
-        complete = True
+        held: list[str] = []  # the documents holding calls
+        complete = True  # none of them in progress
         for segment_id, doc in docs.items():
             if doc.type == "subsegment":
                 # Standalone subsegment documents need the owner index and call
                 # de-duplication; most traces have none, and take this direct path.
-                self._read_streamed(docs, trace)
+                self._read_streamed(docs, trace, None if trace_id is None
+                                    else self._counted.repeat(trace_id, docs))
                 return
-            if doc.in_progress is True:
-                complete = False
             start: Any = doc.start_time
             end = doc.end_time if doc.end_time is not None else start
             if type(start) in NUMBERS and (earliest is None or start < earliest):
@@ -188,11 +194,19 @@ class _Reader:
                 principal = resolved.of(segment_id)
             principals.append(principal)
             children = doc.subsegments
-            if principal is not SERVICE and children:
-                walks.append((segment_id, children, principal))
-        trace_id = trace.trace_id
-        if not self._counted(trace, docs, complete):
-            return
+            if children:
+                held.append(segment_id)
+                if doc.in_progress is True:
+                    complete = False
+                if principal is not SERVICE:
+                    walks.append((segment_id, children, principal))
+        if trace_id is not None:
+            repeat = self._counted.repeat(trace_id, docs, held, complete)
+            if repeat is not None:  # in progress, or read before
+                self._read_streamed(docs, trace, repeat)
+                return
+        if trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         for seen in {p for p in principals if p is not None and p is not SERVICE}:
             self.totals.seen(seen.arn, seen.role)
         entries = self._entries
@@ -239,38 +253,30 @@ class _Reader:
                     when = float(when) if type(when) is int else None
                 entry.add(when, trace_id)
 
-    def _counted(self, trace: RawTrace, docs: dict[str, Node], complete: bool) -> bool:
-        """Whether the trace counts: not when its documents are a copy of a complete
-        trace already counted (named in a warning). A trace X-Ray cut short is noted, once.
-
-        The same trace in two files (exports of overlapping windows) is the same trace id
-        with the same segment ids. Only ``complete`` copies (no segment in progress) are
-        remembered, so a complete copy read after an in-progress one still counts. Raw
-        segment documents of one trace on lines far apart arrive as several parts with
-        other segment ids, and each part counts.
-        """
+    def _read_streamed(self, docs: dict[str, Node], trace: RawTrace,
+                       repeat: Repeat | None) -> None:
+        """The general path: standalone subsegment documents joined to their segments, each
+        call once, and a trace read again (``repeat``) counted once."""
         trace_id = trace.trace_id
-        if trace_id is not None and docs:
-            fingerprint = hash((trace_id, frozenset(docs)))
-            if not (self._complete.add(fingerprint) if complete
-                    else fingerprint not in self._complete):
-                self.notices.add(COPY, COPY_TEXT, f"{trace_id} ({trace.where})")
-                self.copies += 1
-                return False
-        if trace.truncated:
-            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
-        return True
-
-    def _read_streamed(self, docs: dict[str, Node], trace: RawTrace) -> None:
-        trace_id = trace.trace_id
-        if not self._counted(trace, docs, all(map(is_complete, docs.values()))):
-            return
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
-        for seen in {p for p in map(of, docs) if p is not None and p is not SERVICE}:
-            self.totals.seen(seen.arn, seen.role)
+        seen = {of(segment_id) for segment_id in docs}
+        if self._counted.untracked:
+            self.notices.add(UNTRACKED, UNTRACKED_TEXT, times=self._counted.untracked)
+            self._counted.untracked = 0
+        if repeat is not None and repeat.earlier:  # read before: in no trace count again
+            self.notices.add(COPY, COPY_TEXT, f"{trace_id} ({trace.where})")
+            self.copies += 1
+            seen = {of(segment_id) for segment_id in repeat.fresh(docs)}
+            seen -= {of(segment_id) for segment_id in repeat.earlier}
+        elif trace.truncated:
+            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
+        for principal in seen:
+            if principal is not None and principal is not SERVICE:
+                self.totals.seen(principal.arn, principal.role)
         for node, segment_id in self._unique_calls(docs):
-            self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
+            if repeat is None or repeat.counts(node, segment_id):
+                self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
 
     def _attributed(self, node: Node, principal: Principal | None, segment_id: str,
                     resolved: _Principals, trace_id: str | None) -> None:

@@ -1,0 +1,82 @@
+"""A trace read many times (copies, in-progress snapshots, parts) counts each call once."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from leastpriv_ci.usage.copies import Counted
+from leastpriv_ci.usage.documents import decode
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+# A finished trace: per segment, how many calls it made
+FINISHED = st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=4)
+
+
+def _segment(index: int, calls: int, in_progress: bool) -> str:
+    doc: dict[str, object] = {
+        "id": f"s{index}", "name": "f", "origin": "AWS::Lambda::Function", "start_time": 1.0,
+        "aws": {"function_arn": FN},
+        "subsegments": [{"id": f"s{index}c{n}", "name": "dynamodb", "namespace": "aws",
+                         "aws": {"operation": "GetItem", "table_name": "t"}}
+                        for n in range(calls)]}
+    if in_progress:
+        doc["in_progress"] = True
+    else:
+        doc["end_time"] = 2.0
+    return json.dumps(doc)
+
+
+@st.composite
+def reads(draw: st.DrawFn) -> tuple[list[int], list[RawTrace]]:
+    """A finished trace and the reads an export could hold of it: each read some of its
+    segments, each either finished or in progress with the calls made so far."""
+    finished = draw(FINISHED)
+    traces = []
+    for number in range(draw(st.integers(min_value=1, max_value=5))):
+        docs = []
+        for index, calls in enumerate(finished):
+            seen = draw(st.sampled_from(["absent", "in progress", "finished"]))
+            if seen == "finished":
+                docs.append(_segment(index, calls, False))
+            elif seen == "in progress":
+                docs.append(_segment(index, draw(st.integers(0, calls)), True))
+        traces.append(RawTrace("1-x", tuple(draw(st.permutations(docs))), f"r#{number}"))
+    return finished, traces
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads())
+def test_each_call_in_any_reads_of_a_trace_counts_once(drawn: tuple[list[int],
+                                                                     list[RawTrace]]) -> None:
+    _, traces = drawn
+    made = {f"s{index}c{n}" for trace in traces for text in trace.segments
+            for index, n in _calls(text)}
+    observation = observe(traces)
+    counted = sum(access.count for access in observation.principals[FN].accesses) \
+        if FN in observation.principals else 0
+    assert counted == len(made)
+    # a read is a trace counted only when no document holding calls was read before it
+    assert observation.traces == len(traces) - observation.notices.count("duplicate-trace")
+
+
+def _calls(text: str) -> list[tuple[str, int]]:
+    doc = json.loads(text)
+    return [(doc["id"][1:], n) for n in range(len(doc["subsegments"]))]
+
+
+def test_documents_without_calls_are_not_remembered() -> None:
+    counted = Counted()
+    empty = decode(_segment(0, 0, False))
+    held = decode(_segment(1, 2, False))
+    docs = {"s0": empty, "s1": held}
+    assert counted.repeat("1-x", docs) is None
+    repeat = counted.repeat("1-x", docs)
+    assert repeat is not None and repeat.copies == {"s1"} and repeat.earlier == {"s1"}
+    # the same segment id in another trace is another segment
+    assert counted.repeat("1-y", docs) is None
