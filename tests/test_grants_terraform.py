@@ -877,6 +877,35 @@ def test_a_role_chosen_by_a_condition_not_known_offline_gets_the_policy_conditio
     assert grants.bindings[0].role == f"arn:aws:iam::{ACCOUNT}:role/b"
 
 
+def test_a_conditional_inside_a_list_of_roles_attaches_each_branch_under_its_value(
+        tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "flag" {}\n'
+        'locals {\n  on = true\n}\n'
+        + "".join(f'resource "aws_iam_role" "{r}" {{\n  name = "{r}"\n}}\n' for r in "abcde")
+        + 'resource "aws_iam_policy" "p" {\n  name = "p"\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow",\n'
+        '    Action = "sqs:SendMessage", Resource = "*"}]})\n}\n'
+        'resource "aws_iam_policy_attachment" "some" {\n  name = "some"\n'
+        '  policy_arn = aws_iam_policy.p.arn\n'
+        '  roles = [var.flag ? aws_iam_role.a.name : aws_iam_role.b.name, aws_iam_role.c.name,\n'
+        '           local.on ? aws_iam_role.d.name : aws_iam_role.e.name]\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = [var.flag ? aws_iam_role.a.arn : aws_iam_role.b.arn][0]\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    under = {key.rsplit("/", 1)[1]: [s.conditions for s in role.statements]
+             for key, role in grants.roles.items()}
+    # the branches of the undecided one each under its value, the rest as written; the
+    # branch a known condition does not take attaches nothing
+    assert under == {"a": [{TEMPLATE_CONDITION: {"var.flag": ("true",)}}],
+                     "b": [{TEMPLATE_CONDITION: {"var.flag": ("false",)}}],
+                     "c": [{}], "d": [{}], "e": []}
+    assert notices.count("terraform-attachment-undecided") == 1
+    # a function's role chosen inside the expression is not taken to be the first branch
+    assert grants.bindings[0].role.startswith("<unresolved:")
+    assert notices.count("terraform-unresolved-role") == 1
+
+
 def test_statements_put_in_roles_are_bounded(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(terraform, "MAX_ATTACHED", 5)

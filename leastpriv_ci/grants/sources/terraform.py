@@ -640,44 +640,31 @@ class Module:
             return index_text(self.value(Expression(node, node.meta.line, source), scope))
         return traversal(tree, index)
 
-    def chosen(self, expression: Expression, scope: dict[str, Any] | None) -> Tree[Any]:
-        """The expression's tree, or the branch its conditional (``c ? a : b``) takes
-        when ``c`` is known, so only the references that branch makes count."""
-        tree = expression.tree
-        while True:
-            inner = [c for c in tree.children if isinstance(c, Tree)
-                     and c.data != "new_line_or_comment"]
-            if tree.data == "expr_term" and len(inner) == 1:
-                tree = inner[0]
-                continue
-            if tree.data != "conditional" or len(inner) != 3:
-                return tree
-            condition = self.value(Expression(inner[0], expression.line, expression.source),
-                                   scope)
-            if not isinstance(condition, bool):
-                return tree
-            tree = inner[1] if condition else inner[2]
-
-    def branches(self, expression: Expression, scope: dict[str, Any] | None
-                 ) -> list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]]:
-        """The trees an expression may take: the branch of each conditional whose
-        condition is known, both branches of one whose condition is not, each with the
-        undecided conditions (their text → the value taken) it is taken under."""
+    def reachable(self, expression: Expression, scope: dict[str, Any] | None
+                  ) -> list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]]:
+        """Every node of the expression its conditionals (``c ? a : b``, at any depth) can
+        reach, top-down: the branch of one whose condition is known, both branches of one
+        whose condition is not. Each node comes with the undecided conditions (their text
+        → the value taken) it is reached under; no condition's own nodes are reached."""
         found: list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]] = []
         pending: list[tuple[Tree[Any], tuple[tuple[str, bool], ...]]] = [
             (expression.tree, ())]
         while pending:
             tree, conditions = pending.pop()
-            chosen = self.chosen(Expression(tree, expression.line, expression.source), scope)
-            inner = [c for c in chosen.children if isinstance(c, Tree)
+            inner = [c for c in tree.children if isinstance(c, Tree)
                      and c.data != "new_line_or_comment"]
-            if chosen.data != "conditional" or len(inner) != 3:
-                found.append((chosen, conditions))
+            if tree.data != "conditional" or len(inner) != 3:
+                found.append((tree, conditions))
+                pending += [(child, conditions) for child in reversed(inner)]
                 continue
+            condition = self.value(Expression(inner[0], expression.line, expression.source),
+                                   scope)
             text = " ".join(expression.source.snippet(inner[0]).split())
-            taken = dict(conditions).get(text)
-            if taken is not None:  # nested under the same condition: its value is known
-                pending.append((inner[1] if taken else inner[2], conditions))
+            if not isinstance(condition, bool):
+                # nested under the same condition, its value is the one already taken
+                condition = dict(conditions).get(text)
+            if isinstance(condition, bool):
+                pending.append((inner[1] if condition else inner[2], conditions))
                 continue
             pending += [(inner[2], (*conditions, (text, False))),
                         (inner[1], (*conditions, (text, True)))]
@@ -835,15 +822,14 @@ class Module:
                 continue
             for instance in self.instances(kind, other):
                 roles: list[tuple[tuple[str, str | int | None], tuple[tuple[str, bool], ...]]] = []
-                for chosen, conditions in self.branches(expression, instance.scope):
-                    for node in chosen.iter_subtrees():
-                        if node.data == "get_attr_expr_term":
-                            named = self.role_named(node, instance.scope, expression.source)
-                            if named is not None:
-                                roles.append(((named[0], named[1].key), conditions))
-                        elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
-                            roles.extend((role, conditions) for role in self.roles_splatted(
-                                node, instance.scope, expression.source))
+                for node, conditions in self.reachable(expression, instance.scope):
+                    if node.data == "get_attr_expr_term":
+                        named = self.role_named(node, instance.scope, expression.source)
+                        if named is not None:
+                            roles.append(((named[0], named[1].key), conditions))
+                    elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
+                        roles.extend((role, conditions) for role in self.roles_splatted(
+                            node, instance.scope, expression.source))
                 if not roles:
                     value = self.value(expression, instance.scope)
                     for item in value if isinstance(value, list) else [value]:
@@ -884,10 +870,9 @@ class Module:
             return unresolved("role")
         # c ? aws_iam_role.r[0].arn : var.arn, with c known: the branch it takes; not
         # known: neither (the function runs as one role, which the trace cannot tell)
-        branches = self.branches(expression, scope)
-        if len(branches) == 1:
-            [(chosen, _)] = branches
-            for node in chosen.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
+        reachable = self.reachable(expression, scope)
+        if not any(conditions for _, conditions in reachable):
+            for node, _ in reachable:
                 if node.data == "get_attr_expr_term":
                     named = self.role_named(node, scope, expression.source)
                     if named is not None:
