@@ -178,6 +178,42 @@ def test_an_undecided_if_in_a_statements_action_or_resource_splits_the_statement
     ], key=repr)
 
 
+def test_an_undecided_if_inside_a_join_or_sub_gives_one_value_per_branch(
+        tmp_path: Path) -> None:
+    # Before, the whole item became an unresolved value
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        UNDECIDED_ROLE.replace("Conditions: {", "Conditions: {IsEu: !Equals [!Ref Env, eu], ") +
+        "              - Effect: Allow\n"
+        "                Action: !Join [':', [sqs, !If [IsProd, DeleteMessage, "
+        "ReceiveMessage]]]\n"
+        "                Resource:\n"
+        "                  - !Sub ['arn:aws:sqs:${R}:1:${Q}', {R: !If [IsEu, eu-west-1, "
+        "us-east-1], Q: !If [IsProd, prod, dev]}]\n"
+        "                  - !If [IsProd, !Join ['', ['arn:aws:sqs:us-east-1:1:',"
+        " !If [IsProd, p2, d2]]], !Ref AWS::NoValue]\n"
+    )
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    found = {(s.actions, s.resources, tuple(sorted(
+        (k, v[0]) for k, v in s.conditions.get(TEMPLATE_CONDITION, {}).items())))
+        for s in grants.roles["R"].statements}
+    assert found == {
+        (("sqs:DeleteMessage",), ("arn:aws:sqs:eu-west-1:1:prod",),
+         (("IsEu", "true"), ("IsProd", "true"))),
+        (("sqs:DeleteMessage",), ("arn:aws:sqs:us-east-1:1:prod",),
+         (("IsEu", "false"), ("IsProd", "true"))),
+        (("sqs:ReceiveMessage",), ("arn:aws:sqs:eu-west-1:1:dev",),
+         (("IsEu", "true"), ("IsProd", "false"))),
+        (("sqs:ReceiveMessage",), ("arn:aws:sqs:us-east-1:1:dev",),
+         (("IsEu", "false"), ("IsProd", "false"))),
+        # behind IsProd, the inner test of IsProd takes the value already taken
+        (("sqs:DeleteMessage",), ("arn:aws:sqs:us-east-1:1:p2",), (("IsProd", "true"),)),
+    }
+    assert notices.count("policy-undecided") >= 2
+    assert not any("unresolved" in r for s in grants.roles["R"].statements for r in s.resources)
+
+
 def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
     path = tmp_path / "template.json"
     path.write_text("""{
@@ -373,6 +409,42 @@ def test_undecided_conditions_shared_through_yaml_aliases_are_capped(tmp_path: P
     attached = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/t"].policies
     assert 0 < len(attached) <= cloudformation.MAX_CONDITIONAL_BRANCHES
     assert notices.count("condition-undecided-capped") >= 1
+
+
+def test_too_many_undecided_conditions_inside_one_value_stay_unresolved(
+        tmp_path: Path) -> None:
+    # 2**30 values if each were followed; shared (aliased) parts are copied once each
+    conditions = "".join(f"  C{i}: !Equals [!Ref Unknown, '{i}']\n" for i in range(30))
+    parts = ", ".join(f"!If [C{i}, a, b]" for i in range(30))
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        f"Parameters:\n  Unknown: {{Type: String}}\nConditions:\n{conditions}Resources:\n"
+        "  Target:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n"
+        "        - PolicyName: p\n          PolicyDocument:\n            Statement:\n"
+        f"              - {{Effect: Allow, Action: 'sns:Publish', Resource: [!Join ['', [{parts}]],"
+        " !Join ['', ['arn:aws:sns:us-east-1:1:', &shared !If [C0, x, y], *shared]]]}\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    resources = {(s.resources, s.conditions[TEMPLATE_CONDITION]["C0"])
+                 if s.conditions else (s.resources, None)
+                 for s in grants.roles["Target"].statements}
+    assert resources == {(("<unresolved:Join " + "?" * 30 + ">",), None),
+                         (("arn:aws:sns:us-east-1:1:xx",), ("true",)),
+                         (("arn:aws:sns:us-east-1:1:yy",), ("false",))}
+    assert notices.count("condition-undecided-capped") == 1
+
+
+def test_a_value_taken_under_conditions_keeps_its_shared_nodes_shared() -> None:
+    # a YAML alias is one node in many places: copied once, the copy stays as small
+    shared = {"Fn::Join": ["", [{"Fn::If": ["C", "a", "b"]}]]}
+    level = [shared, shared]
+    for _ in range(40):
+        level = [level, level]  # 2**40 paths
+    copy = cloudformation._assume(level, {"C": True})
+    for _ in range(40):
+        assert copy[0] is copy[1]
+        copy = copy[0]
+    assert copy == [{"Fn::Join": ["", ["a"]]}] * 2
 
 
 def test_policies_that_resolve_to_no_value_are_no_policies(tmp_path: Path) -> None:

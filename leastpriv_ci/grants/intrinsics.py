@@ -136,6 +136,7 @@ class TemplateResolver:
         self._evaluating: set[str] = set()
         self._resolving: set[str] = set()
         self._values: dict[tuple[str, str | None], Any] = {}
+        self._any_undecided: bool | None = None
 
     def _section(self, name: str) -> Mapping[str, Any]:
         section = self.template.get(name)
@@ -219,6 +220,19 @@ class TemplateResolver:
             self._evaluating.discard(name)
         self._conditions[name] = result
         return result
+
+    def any_undecided(self) -> bool:
+        """Whether a condition the template declares cannot be decided offline. Read
+        without warnings and forgotten: each is warned about where it is used."""
+        if self._any_undecided is None:
+            notices, conditions, values = self.notices, self._conditions, self._values
+            self.notices, self._conditions, self._values = Notices(), {}, {}
+            try:
+                self._any_undecided = any(self.condition(name) is None
+                                          for name in self._section("Conditions"))
+            finally:
+                self.notices, self._conditions, self._values = notices, conditions, values
+        return self._any_undecided
 
     def resource_included(self, logical_id: str) -> bool | None:
         """Whether a resource exists under its ``Condition`` (``None``: unknown)."""

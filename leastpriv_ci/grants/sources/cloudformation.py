@@ -10,8 +10,9 @@ A role's key is its ARN when ``RoleName`` is known, else its logical ID.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
 MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one property
+_UNDECIDED_POLICY = (
+    "a role's policy, managed policy or statement holds only under a template condition "
+    "that cannot be decided offline; it counts as conditional (set the parameters the "
+    "condition depends on)")
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
     "AWS::Lambda::Function": ("Role", ("FunctionName",)),
@@ -110,6 +115,8 @@ class _Builder:
     role_keys: dict[str, str] = field(default_factory=dict)  # logical ID → role key
     managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
     managed_arns: dict[str, Policy] = field(default_factory=dict)  # its ARN, when known
+    # id of an Action/Resource value → the value, and its undecided Fn::If conditions
+    undecided: dict[int, tuple[Any, list[str]]] = field(default_factory=dict)
 
 
 def grants_from_template(
@@ -293,11 +300,12 @@ def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
         split: list[tuple[Any, dict[str, bool]]] = []
         for part, held in parts:
             value = part.get(key) if isinstance(part, Mapping) else None
-            if not _holds_undecided(builder, value):
+            if not _undecided_in(builder, value):
                 split.append((part, held))
                 continue
-            items = _policy_branches(builder, value, line_of(part), f"{subject} {key}",
-                                     expand=False)
+            items = [variant for item, more in _policy_branches(
+                         builder, value, line_of(part), f"{subject} {key}", expand=False)
+                     for variant in _variants(builder, item, more, f"{subject} {key}")]
             plain = [item for item, more in items if not more]
             if plain:
                 split.append((_with(part, key, plain), held))
@@ -307,13 +315,105 @@ def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
     return parts
 
 
+def _variants(builder: _Builder, item: Any, conditions: dict[str, bool],
+              subject: str) -> list[tuple[Any, dict[str, bool]]]:
+    """An ``Action``/``Resource`` item whose intrinsic (``Fn::Join``, ``Fn::Sub``, …) holds
+    an ``Fn::If`` that cannot be decided offline, once for each value of those conditions,
+    each under its values; any other item as it is."""
+    within = _undecided_within(builder, item)
+    if not within:
+        return [(item, conditions)]
+    names = [name for name in within if name not in conditions]  # the others are taken
+    where = f"{builder.file}:{line_of(item) or '?'}: {subject}"
+    if 2 ** len(names) > MAX_CONDITIONAL_BRANCHES:
+        builder.notices.add("condition-undecided-capped",
+                            f"past {MAX_CONDITIONAL_BRANCHES} undecided Fn::If in one "
+                            "property, the rest count nowhere", where)
+        return [(item, conditions)]  # resolved as written: an unresolved value
+    if names:
+        builder.notices.add("policy-undecided", _UNDECIDED_POLICY,
+                            f"{where} If {', '.join(names)}")
+    return [(_assume(item, held), held) for values in product((True, False), repeat=len(names))
+            for held in [{**conditions, **dict(zip(names, values, strict=True))}]]
+
+
+def _undecided_within(builder: _Builder, value: Any) -> list[str]:
+    """The conditions that cannot be decided offline of the ``Fn::If`` in ``value``, at
+    any depth (each node read once: YAML aliases share nodes). Asked of every statement's
+    ``Action`` and ``Resource``, and again as they split: answered once per value, and
+    with concrete type checks (loaded templates hold dicts and lists)."""
+    if not isinstance(value, dict | list):  # a plain value: the usual case, at once
+        return []
+    known = builder.undecided.get(id(value))
+    if known is not None:
+        return known[1]
+    names: list[str] = []
+    seen: set[int] = set()
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        items: Iterable[Any] = node
+        if isinstance(node, dict):
+            argument = node.get("Fn::If") if len(node) == 1 else None
+            if not (isinstance(argument, list) and len(argument) == 3
+                    and isinstance(argument[0], str)):
+                items = node.values()
+            elif (decided := builder.resolver.condition(argument[0])) is not None:
+                items = (argument[1] if decided else argument[2],)
+            else:
+                names += [] if argument[0] in names else [argument[0]]
+                items = argument[1:]
+        pending += [item for item in items if isinstance(item, dict | list)]
+    builder.undecided[id(value)] = (value, names)  # the value kept: its id stays its own
+    return names
+
+
+def _assume(value: Any, conditions: Mapping[str, bool],
+            copies: dict[int, Any] | None = None) -> Any:
+    """``value`` with each ``Fn::If`` on one of ``conditions`` replaced by the branch its
+    value takes. A node shared through YAML aliases is copied once (``copies``), so the
+    copy is no larger than the template; the template's depth is bounded where it loads."""
+    if not isinstance(value, Mapping | list):
+        return value
+    copies = {} if copies is None else copies
+    copied = copies.get(id(value))
+    if copied is not None:
+        return copied
+    if isinstance(value, list):
+        copied = [_assume(item, conditions, copies) for item in value]
+    else:
+        argument = value["Fn::If"] if _is_if(value) else None
+        if isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str) \
+                and argument[0] in conditions:
+            copied = _assume(argument[1 if conditions[argument[0]] else 2], conditions, copies)
+        else:
+            copied = LocatedDict({key: _assume(item, conditions, copies)
+                                  for key, item in value.items()})
+            copied.line = line_of(value)
+    copies[id(value)] = copied
+    return copied
+
+
 def _splits(builder: _Builder, statements: Any) -> bool:
     """Whether a ``Statement`` value, one of its statements, or a statement's ``Action``
-    or ``Resource`` holds an ``Fn::If`` that cannot be decided offline."""
+    or ``Resource`` (or an intrinsic in them) holds an ``Fn::If`` that cannot be decided
+    offline."""
+    if not builder.resolver.any_undecided():  # the usual case: nothing to split
+        return False
     return _holds_undecided(builder, statements) or any(
-        isinstance(item, Mapping) and (_holds_undecided(builder, item.get("Action"))
-                                       or _holds_undecided(builder, item.get("Resource")))
+        isinstance(item, Mapping) and (_undecided_in(builder, item.get("Action"))
+                                       or _undecided_in(builder, item.get("Resource")))
         for item in _listed(statements))
+
+
+def _undecided_in(builder: _Builder, value: Any) -> bool:
+    """Whether an ``Action``/``Resource`` value holds an ``Fn::If`` that cannot be decided
+    offline: as an item (told at once), or inside an item's intrinsic."""
+    return _holds_undecided(builder, value) or bool(_undecided_within(builder, value))
+
 
 
 def _listed(value: Any) -> list[Any]:
@@ -401,10 +501,8 @@ def _policy_branches(builder: _Builder, node: Any, line: int | None, subject: st
                      expand: bool = True) -> list[tuple[Any, dict[str, bool]]]:
     """A role's policies, managed policy ARNs or a policy's statements (see
     :func:`_branches`)."""
-    return _branches(builder, node, line, "policy-undecided",
-                     "a role's policy, managed policy or statement holds only under a template "
-                     "condition that cannot be decided offline; it counts as conditional "
-                     "(set the parameters the condition depends on)", subject, expand=expand)
+    return _branches(builder, node, line, "policy-undecided", _UNDECIDED_POLICY, subject,
+                     expand=expand)
 
 
 def _branches(builder: _Builder, node: Any, line: int | None, code: str, message: str,
