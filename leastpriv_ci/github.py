@@ -249,11 +249,12 @@ def _sync_comment(
             latest = previous[-1]
             if _normalise(latest.body) == _normalise(body):
                 return CommentResult(url=latest.html_url, action="unchanged", reason=None)
-            latest.edit(body)
-            return CommentResult(url=latest.html_url, action="updated", reason=None)
+            for comment in reversed(previous):
+                if _ours_to_change(comment.edit, body):
+                    return CommentResult(url=comment.html_url, action="updated", reason=None)
         if mode == "recreate":
             for comment in previous:
-                comment.delete()
+                _ours_to_change(comment.delete)
         created = pull.create_issue_comment(body)
         return CommentResult(url=created.html_url, action="created", reason=None)
     except GithubException as exc:
@@ -262,6 +263,25 @@ def _sync_comment(
         raise _Refused(f"cannot reach GitHub at {context.api_url}: {exc}") from None
     finally:
         client.close()
+
+
+def _ours_to_change(change: Any, *arguments: Any) -> bool:
+    """Edit or delete a comment; ``False`` when GitHub refuses it as somebody else's.
+
+    An installation token cannot tell its own bot from another app's (``GET /user`` is
+    refused), so a bot's comment that starts with our marker may be another app's:
+    GitHub answers 403 to changing it, and that comment is then left alone.
+    """
+    from github import GithubException
+
+    try:
+        with _quiet_refusal_of("PATCH|DELETE", r"/issues/comments/\d+"):
+            change(*arguments)
+    except GithubException as exc:
+        if exc.status in (403, 404):
+            return False
+        raise
+    return True
 
 
 def is_installation_token(token: str) -> bool:
@@ -283,7 +303,7 @@ def _own_login(client: Any) -> str | None:
     from github import GithubException
 
     try:
-        with _quiet_refusal_of("/user"):
+        with _quiet_refusal_of("GET", "/user"):
             return str(client.get_user().login)
     except GithubException as exc:
         if exc.status in (401, 403, 404):
@@ -292,14 +312,15 @@ def _own_login(client: Any) -> str | None:
 
 
 @contextmanager
-def _quiet_refusal_of(path: str) -> Iterator[None]:
-    """Drop PyGithub's "Request GET …<path> failed with 403" log line while inside.
+def _quiet_refusal_of(methods: str, path: str) -> Iterator[None]:
+    """Drop PyGithub's "Request METHOD …PATH failed with 403" log line while inside
+    (``methods`` and ``path``: regular expressions).
 
     PyGithub logs every 403 at INFO to its own stderr handler before raising; other
     requests, and other failures, are logged as before.
     """
     logger = logging.getLogger(RETRY_LOGGER)
-    expected = re.compile(rf"^Request GET \S*{re.escape(path)} failed with 403\b")
+    expected = re.compile(rf"^Request (?:{methods}) \S*{path} failed with 403\b")
 
     def keep(record: logging.LogRecord) -> bool:
         return not expected.match(record.getMessage())

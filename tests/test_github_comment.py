@@ -133,6 +133,29 @@ def test_installation_token_matches_its_bot_comment(server: GitHubServer) -> Non
     assert any(r.path == "/api/v3/user" for r in server.state.requests)
 
 
+@pytest.mark.parametrize("mode", ["update", "recreate"])
+def test_another_apps_comment_with_our_marker_is_left_alone(
+    server: GitHubServer, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    # An installation token cannot learn which bot it is, so another app's comment that
+    # starts with our marker looks like ours until GitHub refuses to change it.
+    server.state.tokens["ghs_actionstoken"] = ACTIONS_BOT
+    ctx = context_for(server)
+    ours = server.state.add_comment(REPO, 7, f"{comment_marker(ctx)}\nv0", ACTIONS_BOT)
+    other = server.state.add_comment(REPO, 7, f"{comment_marker(ctx)}\nnot yours",
+                                     Identity("other-app[bot]", type="Bot", installation=True))
+    caplog.set_level(logging.INFO, logger="github")
+    result = post_comment("v1", token="ghs_actionstoken", context=ctx, mode=mode,
+                          notices=(notices := Notices()))
+    assert result.action == ("updated" if mode == "update" else "created")
+    assert server.state.comments[other]["body"].endswith("not yours")
+    mine = [c["body"] for c in server.state.comments_on(REPO, 7)
+            if c["user"] == ACTIONS_BOT]
+    assert mine == [f"{comment_marker(ctx)}\nv1"]
+    assert (ours in server.state.comments) == (mode == "update")
+    assert len(notices) == 0 and "failed with 403" not in caplog.text
+
+
 def test_an_actions_token_does_not_ask_for_its_own_user(server: GitHubServer) -> None:
     # GITHUB_TOKEN is an installation token (ghs_…): GET /user can only fail, so it is
     # not sent; the bot's own comment is still found and updated.
