@@ -153,7 +153,7 @@ def test_undecidable_statement_holds_under_its_condition(tmp_path: Path) -> None
 def test_an_undecided_if_in_a_statements_action_or_resource_splits_the_statement(
         tmp_path: Path) -> None:
     # IAM matches a list when any item does: one statement per branch, under its value,
-    # beside the other items; NotResource is not split (its parts would match more)
+    # beside the other items; NotResource is taken whole (its parts would match more)
     path = tmp_path / "template.yaml"
     path.write_text(
         UNDECIDED_ROLE +
@@ -164,18 +164,27 @@ def test_an_undecided_if_in_a_statements_action_or_resource_splits_the_statement
         "'arn:aws:sqs:us-east-1:1:dev']\n"
         "              - Effect: Deny\n"
         "                Action: s3:*\n"
-        "                NotResource: [!If [IsProd, 'arn:aws:s3:::a/*', 'arn:aws:s3:::b/*']]\n"
+        "                NotResource: ['arn:aws:s3:::c/*', !If [IsProd, 'arn:aws:s3:::a/*',"
+        " !Ref AWS::NoValue]]\n"
+        "                Condition: {StringEquals: {'aws:SourceVpc': !If [IsProd, vpc-1, "
+        "vpc-2]}}\n"
     )
     grants = cloudformation.load(path, ResolveContext(), Notices())
     prod, dev = ({"IsProd": (v,)} for v in ("true", "false"))
     found = [(s.effect, s.actions, s.resources, s.conditions.get(TEMPLATE_CONDITION))
              for s in grants.roles["R"].statements]
     assert sorted(found, key=repr) == sorted([
-        ("Deny", ("s3:*",), ("<unresolved:If IsProd>",), None),
+        ("Deny", ("s3:*",), ("arn:aws:s3:::c/*", "arn:aws:s3:::a/*"), prod),
+        ("Deny", ("s3:*",), ("arn:aws:s3:::c/*",), dev),
         ("Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:1:prod",), prod),
         ("Allow", ("sqs:DeleteMessage",), ("arn:aws:sqs:us-east-1:1:prod",), prod),
         ("Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:1:dev",), dev),
     ], key=repr)
+    denies = {s.conditions[TEMPLATE_CONDITION]["IsProd"]: (s.not_resources,
+                                                          s.conditions["StringEquals"])
+              for s in grants.roles["R"].statements if s.effect == "Deny"}
+    assert denies == {("true",): (True, {"aws:SourceVpc": ("vpc-1",)}),
+                      ("false",): (True, {"aws:SourceVpc": ("vpc-2",)})}
 
 
 def test_an_undecided_if_inside_a_join_or_sub_gives_one_value_per_branch(

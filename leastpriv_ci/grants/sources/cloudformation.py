@@ -45,6 +45,8 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
 MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one property
+# Statement keys an undecided Fn::If splits whole (see _split_lists)
+_WHOLE_KEYS = ("NotAction", "NotResource", "Condition")
 _UNDECIDED_POLICY = (
     "a role's policy, managed policy or statement holds only under a template condition "
     "that cannot be decided offline; it counts as conditional (set the parameters the "
@@ -294,7 +296,8 @@ def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
     """A statement whose ``Action`` or ``Resource`` holds an undecided ``Fn::If`` as one
     statement per branch, each under its value, beside one with the other items: IAM
     matches a list when any item matches, so the parts together match what it does.
-    (A ``NotAction``/``NotResource`` list is not split: its parts would match more.)"""
+    ``NotAction``, ``NotResource`` and ``Condition`` are taken whole, once per value of
+    their undecided conditions (parts of a ``NotResource`` list would match more)."""
     parts = [(statement, conditions)]
     for key in ("Action", "Resource"):
         split: list[tuple[Any, dict[str, bool]]] = []
@@ -312,14 +315,24 @@ def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
             split.extend((_with(part, key, [item]), {**held, **more}) for item, more in items
                          if more and all(held.get(c, v) == v for c, v in more.items()))
         parts = split
+    for key in _WHOLE_KEYS:
+        whole_split: list[tuple[Any, dict[str, bool]]] = []
+        for part, held in parts:
+            whole = part.get(key) if isinstance(part, Mapping) else None
+            variants = _variants(builder, whole, held, f"{subject} {key}")
+            if variants == [(whole, held)]:  # nothing undecided in it (or past the cap)
+                whole_split.append((part, held))
+            else:
+                whole_split += [(_with(part, key, value), more) for value, more in variants]
+        parts = whole_split
     return parts
 
 
 def _variants(builder: _Builder, item: Any, conditions: dict[str, bool],
               subject: str) -> list[tuple[Any, dict[str, bool]]]:
-    """An ``Action``/``Resource`` item whose intrinsic (``Fn::Join``, ``Fn::Sub``, …) holds
-    an ``Fn::If`` that cannot be decided offline, once for each value of those conditions,
-    each under its values; any other item as it is."""
+    """A value (an ``Action``/``Resource`` item, or a whole ``NotResource``/``Condition``…)
+    holding an ``Fn::If`` that cannot be decided offline, once for each value of those
+    conditions, each under its values (and ``conditions``); any other value as it is."""
     within = _undecided_within(builder, item)
     if not within:
         return [(item, conditions)]
@@ -404,8 +417,10 @@ def _splits(builder: _Builder, statements: Any) -> bool:
     if not builder.resolver.any_undecided():  # the usual case: nothing to split
         return False
     return _holds_undecided(builder, statements) or any(
-        isinstance(item, Mapping) and (_undecided_in(builder, item.get("Action"))
-                                       or _undecided_in(builder, item.get("Resource")))
+        isinstance(item, Mapping) and (
+            _undecided_in(builder, item.get("Action"))
+            or _undecided_in(builder, item.get("Resource"))
+            or any(_undecided_within(builder, item.get(key)) for key in _WHOLE_KEYS))
         for item in _listed(statements))
 
 
