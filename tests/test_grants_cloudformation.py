@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants import branches
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.sources import cloudformation, sam
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
@@ -416,7 +417,7 @@ def test_undecided_conditions_shared_through_yaml_aliases_are_capped(tmp_path: P
     notices = Notices()
     grants = cloudformation.load(path, ResolveContext(), notices)
     attached = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/t"].policies
-    assert 0 < len(attached) <= cloudformation.MAX_CONDITIONAL_BRANCHES
+    assert 0 < len(attached) <= branches.MAX_CONDITIONAL_BRANCHES
     assert notices.count("condition-undecided-capped") >= 1
 
 
@@ -449,7 +450,7 @@ def test_a_value_taken_under_conditions_keeps_its_shared_nodes_shared() -> None:
     level = [shared, shared]
     for _ in range(40):
         level = [level, level]  # 2**40 paths
-    copy = cloudformation._assume(level, {"C": True})
+    copy = branches.assume(level, {"C": True})
     for _ in range(40):
         assert copy[0] is copy[1]
         copy = copy[0]

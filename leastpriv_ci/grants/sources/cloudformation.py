@@ -10,14 +10,14 @@ A role's key is its ARN when ``RoleName`` is known, else its logical ID.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from itertools import product
 from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.branches import Branches, Held, with_key
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
@@ -44,20 +44,12 @@ _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
-MAX_CONDITIONAL_BRANCHES = 64  # undecided Fn::If followed in one property
-# Statement keys an undecided Fn::If splits whole (see _split_lists)
-_WHOLE_KEYS = ("NotAction", "NotResource", "Condition")
-_UNDECIDED_POLICY = (
-    "a role's policy, managed policy or statement holds only under a template condition "
-    "that cannot be decided offline; it counts as conditional (set the parameters the "
-    "condition depends on)")
 # Compute resources that run as a role: type → (role property, name properties).
 COMPUTE = {
     "AWS::Lambda::Function": ("Role", ("FunctionName",)),
     "AWS::ECS::TaskDefinition": ("TaskRoleArn", ("Family",)),
     "AWS::StepFunctions::StateMachine": ("RoleArn", ("StateMachineName",)),
 }
-
 
 def detect(path: Path) -> bool:
     """A JSON/YAML file with top-level ``Resources`` of ``AWS::`` types (and not SAM)."""
@@ -117,8 +109,10 @@ class _Builder:
     role_keys: dict[str, str] = field(default_factory=dict)  # logical ID → role key
     managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
     managed_arns: dict[str, Policy] = field(default_factory=dict)  # its ARN, when known
-    # id of an Action/Resource value → the value, and its undecided Fn::If conditions
-    undecided: dict[int, tuple[Any, list[str]]] = field(default_factory=dict)
+    branches: Branches = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.branches = Branches(self.resolver, self.notices, self.file)
 
 
 def grants_from_template(
@@ -179,7 +173,7 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
         key = f"arn:{builder.context.partition}:iam::{builder.context.account}:role{path}{name}"
     origin = Origin(file=builder.file, line=line, logical_id=logical)
     policies: list[Policy] = []
-    for entry, conditions in _policy_branches(builder, props.get("Policies", []), line,
+    for entry, conditions in builder.branches.policies(props.get("Policies", []), line,
                                               f"{logical} Policies"):
         if not isinstance(entry, Mapping) or is_intrinsic(entry):
             entry = resolver.resolve(entry, line)  # else its document is parsed as written
@@ -226,7 +220,7 @@ def _managed_reference(
 ) -> list[Policy]:
     line = line_of(entry) or line
     policies = []
-    for chosen, conditions in _policy_branches(builder, entry, line,
+    for chosen, conditions in builder.branches.policies(entry, line,
                                                f"{role_origin.logical_id} managed policy",
                                                expand=False):
         template = _template_managed(builder, chosen)
@@ -275,12 +269,12 @@ def _template_policy(
 
 def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
     """A policy document; statements behind an undecided ``Fn::If`` hold under its value."""
-    if not isinstance(raw, Mapping) or not _splits(builder, raw.get("Statement")):
+    if not isinstance(raw, Mapping) or not builder.branches.splits(raw.get("Statement")):
         return _parse_document(builder, raw, name, origin)  # the usual case, at once
     subject = f"{origin.logical_id} {name} Statement"
-    parts = [split for statement, conditions in _policy_branches(
-                builder, raw["Statement"], line_of(raw) or origin.line, subject, expand=False)
-             for split in _split_lists(builder, statement, conditions, subject)]
+    parts = [split for statement, conditions in builder.branches.policies(
+                raw["Statement"], line_of(raw) or origin.line, subject, expand=False)
+             for split in builder.branches.statement(statement, conditions, subject)]
     if not any(conditions for _, conditions in parts):
         return _parse_document(builder, raw, name, origin)
     policy = _parse_document(builder, _with_statements(raw, [s for s, c in parts if not c]),
@@ -291,175 +285,8 @@ def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
     return replace(policy, statements=(*policy.statements, *held))
 
 
-def _split_lists(builder: _Builder, statement: Any, conditions: dict[str, bool],
-                 subject: str) -> list[tuple[Any, dict[str, bool]]]:
-    """A statement whose ``Action`` or ``Resource`` holds an undecided ``Fn::If`` as one
-    statement per branch, each under its value, beside one with the other items: IAM
-    matches a list when any item matches, so the parts together match what it does.
-    ``NotAction``, ``NotResource`` and ``Condition`` are taken whole, once per value of
-    their undecided conditions (parts of a ``NotResource`` list would match more)."""
-    parts = [(statement, conditions)]
-    for key in ("Action", "Resource"):
-        split: list[tuple[Any, dict[str, bool]]] = []
-        for part, held in parts:
-            value = part.get(key) if isinstance(part, Mapping) else None
-            if not _undecided_in(builder, value):
-                split.append((part, held))
-                continue
-            items = [variant for item, more in _policy_branches(
-                         builder, value, line_of(part), f"{subject} {key}", expand=False)
-                     for variant in _variants(builder, item, more, f"{subject} {key}")]
-            plain = [item for item, more in items if not more]
-            if plain:
-                split.append((_with(part, key, plain), held))
-            split.extend((_with(part, key, [item]), {**held, **more}) for item, more in items
-                         if more and all(held.get(c, v) == v for c, v in more.items()))
-        parts = split
-    for key in _WHOLE_KEYS:
-        whole_split: list[tuple[Any, dict[str, bool]]] = []
-        for part, held in parts:
-            whole = part.get(key) if isinstance(part, Mapping) else None
-            variants = _variants(builder, whole, held, f"{subject} {key}")
-            if variants == [(whole, held)]:  # nothing undecided in it (or past the cap)
-                whole_split.append((part, held))
-            else:
-                whole_split += [(_with(part, key, value), more) for value, more in variants]
-        parts = whole_split
-    return parts
-
-
-def _variants(builder: _Builder, item: Any, conditions: dict[str, bool],
-              subject: str) -> list[tuple[Any, dict[str, bool]]]:
-    """A value (an ``Action``/``Resource`` item, or a whole ``NotResource``/``Condition``…)
-    holding an ``Fn::If`` that cannot be decided offline, once for each value of those
-    conditions, each under its values (and ``conditions``); any other value as it is."""
-    within = _undecided_within(builder, item)
-    if not within:
-        return [(item, conditions)]
-    names = [name for name in within if name not in conditions]  # the others are taken
-    where = f"{builder.file}:{line_of(item) or '?'}: {subject}"
-    if 2 ** len(names) > MAX_CONDITIONAL_BRANCHES:
-        builder.notices.add("condition-undecided-capped",
-                            f"past {MAX_CONDITIONAL_BRANCHES} undecided Fn::If in one "
-                            "property, the rest count nowhere", where)
-        return [(item, conditions)]  # resolved as written: an unresolved value
-    if names:
-        builder.notices.add("policy-undecided", _UNDECIDED_POLICY,
-                            f"{where} If {', '.join(names)}")
-    return [(_assume(item, held), held) for values in product((True, False), repeat=len(names))
-            for held in [{**conditions, **dict(zip(names, values, strict=True))}]]
-
-
-def _undecided_within(builder: _Builder, value: Any) -> list[str]:
-    """The conditions that cannot be decided offline of the ``Fn::If`` in ``value``, at
-    any depth (each node read once: YAML aliases share nodes). Asked of every statement's
-    ``Action`` and ``Resource``, and again as they split: answered once per value, and
-    with concrete type checks (loaded templates hold dicts and lists)."""
-    if not isinstance(value, dict | list):  # a plain value: the usual case, at once
-        return []
-    known = builder.undecided.get(id(value))
-    if known is not None:
-        return known[1]
-    names: list[str] = []
-    seen: set[int] = set()
-    pending: list[Any] = [value]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        items: Iterable[Any] = node
-        if isinstance(node, dict):
-            argument = node.get("Fn::If") if len(node) == 1 else None
-            if not (isinstance(argument, list) and len(argument) == 3
-                    and isinstance(argument[0], str)):
-                items = node.values()
-            elif (decided := builder.resolver.condition(argument[0])) is not None:
-                items = (argument[1] if decided else argument[2],)
-            else:
-                names += [] if argument[0] in names else [argument[0]]
-                items = argument[1:]
-        pending += [item for item in items if isinstance(item, dict | list)]
-    builder.undecided[id(value)] = (value, names)  # the value kept: its id stays its own
-    return names
-
-
-def _assume(value: Any, conditions: Mapping[str, bool],
-            copies: dict[int, Any] | None = None) -> Any:
-    """``value`` with each ``Fn::If`` on one of ``conditions`` replaced by the branch its
-    value takes. A node shared through YAML aliases is copied once (``copies``), so the
-    copy is no larger than the template; the template's depth is bounded where it loads."""
-    if not isinstance(value, Mapping | list):
-        return value
-    copies = {} if copies is None else copies
-    copied = copies.get(id(value))
-    if copied is not None:
-        return copied
-    if isinstance(value, list):
-        copied = [_assume(item, conditions, copies) for item in value]
-    else:
-        argument = value["Fn::If"] if _is_if(value) else None
-        if isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str) \
-                and argument[0] in conditions:
-            copied = _assume(argument[1 if conditions[argument[0]] else 2], conditions, copies)
-        else:
-            copied = LocatedDict({key: _assume(item, conditions, copies)
-                                  for key, item in value.items()})
-            copied.line = line_of(value)
-    copies[id(value)] = copied
-    return copied
-
-
-def _splits(builder: _Builder, statements: Any) -> bool:
-    """Whether a ``Statement`` value, one of its statements, or a statement's ``Action``
-    or ``Resource`` (or an intrinsic in them) holds an ``Fn::If`` that cannot be decided
-    offline."""
-    if not builder.resolver.any_undecided():  # the usual case: nothing to split
-        return False
-    return _holds_undecided(builder, statements) or any(
-        isinstance(item, Mapping) and (
-            _undecided_in(builder, item.get("Action"))
-            or _undecided_in(builder, item.get("Resource"))
-            or any(_undecided_within(builder, item.get(key)) for key in _WHOLE_KEYS))
-        for item in _listed(statements))
-
-
-def _undecided_in(builder: _Builder, value: Any) -> bool:
-    """Whether an ``Action``/``Resource`` value holds an ``Fn::If`` that cannot be decided
-    offline: as an item (told at once), or inside an item's intrinsic."""
-    return _holds_undecided(builder, value) or bool(_undecided_within(builder, value))
-
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _holds_undecided(builder: _Builder, value: Any) -> bool:
-    """Whether a value, or an item of it, is an ``Fn::If`` whose condition (or one
-    nested in its branches) cannot be decided offline."""
-    for item in _listed(value):
-        while _is_if(item):
-            argument = item["Fn::If"]
-            if not (isinstance(argument, list) and len(argument) == 3
-                    and isinstance(argument[0], str)):
-                break  # malformed: resolved as written, to an unresolved value
-            decided = builder.resolver.condition(argument[0])
-            if decided is None:
-                return True
-            item = argument[1] if decided else argument[2]
-    return False
-
-
-def _with(mapping: Mapping[str, Any], key: str, value: Any) -> LocatedDict:
-    copied = LocatedDict(mapping)
-    copied.line = line_of(mapping)
-    copied[key] = value
-    return copied
-
-
 def _with_statements(document: Mapping[str, Any], statements: list[Any]) -> LocatedDict:
-    return _with(document, "Statement", statements)
+    return with_key(document, "Statement", statements)
 
 
 def _parse_document(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
@@ -503,72 +330,13 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
 
 
 def _attach_targets(builder: _Builder, policy: Policy, targets: Any,
-                    line: int | None) -> list[tuple[Any, dict[str, bool]]]:
-    """The role names a policy's ``Roles`` lists (see :func:`_branches`)."""
-    return _branches(builder, targets, line, "attachment-undecided",
-                     "a policy is attached to a role only under a template condition that "
-                     "cannot be decided offline; its statements count as conditional there "
-                     "(set the parameters the condition depends on)",
-                     f"{policy.origin.logical_id} Roles")
-
-
-def _policy_branches(builder: _Builder, node: Any, line: int | None, subject: str, *,
-                     expand: bool = True) -> list[tuple[Any, dict[str, bool]]]:
-    """A role's policies, managed policy ARNs or a policy's statements (see
-    :func:`_branches`)."""
-    return _branches(builder, node, line, "policy-undecided", _UNDECIDED_POLICY, subject,
-                     expand=expand)
-
-
-def _branches(builder: _Builder, node: Any, line: int | None, code: str, message: str,
-              subject: str, *, expand: bool = True) -> list[tuple[Any, dict[str, bool]]]:
-    """The items of a list property (or the one value), as written (``Ref`` kept), with
-    the decided ``Fn::If`` branches taken and ``AWS::NoValue`` dropped; each with the
-    template conditions it holds under when an ``Fn::If`` cannot be decided offline
-    (both branches then count, each under its value of the condition; the warning
-    ``code`` names it). With ``expand``, another intrinsic standing for the whole list
-    (a list parameter) is resolved; else it is kept as written."""
-    found: list[tuple[Any, dict[str, bool]]] = []
-    pending: list[tuple[Any, dict[str, bool], int | None]] = [(node, {}, line)]
-    expansions = 0
-    while pending:
-        value, conditions, at = pending.pop()
-        chosen = builder.resolver.choose(value, at)
-        if expand and isinstance(chosen, Mapping) and not _is_if(chosen):
-            chosen = builder.resolver.resolve(chosen, at)  # e.g. a list parameter
-        absent = chosen is None or chosen is NO_VALUE  # a managed policy may attach to none
-        for item in chosen if isinstance(chosen, list) else [] if absent else [chosen]:
-            if not _is_if(item):
-                found.append((item, conditions))
-                continue
-            name, branches = _short_condition(item), item["Fn::If"]
-            item_line = line_of(item) or at
-            well_formed = isinstance(branches, list) and len(branches) == 3
-            if well_formed and name in conditions:  # under the same condition: decided
-                pending.append((branches[1 if conditions[name] else 2], conditions, item_line))
-                continue
-            builder.notices.add(code, message, f"{builder.file}:{item_line}: {subject} If {name}")
-            expansions += 1
-            if expansions > MAX_CONDITIONAL_BRANCHES:  # a YAML alias shared by the branches
-                # of many conditions would give exponentially many: the rest count nowhere
-                builder.notices.add("condition-undecided-capped",
-                                    f"past {MAX_CONDITIONAL_BRANCHES} undecided Fn::If in one "
-                                    "property, the rest count nowhere",
-                                    f"{builder.file}:{item_line}: {subject}")
-                break
-            if well_formed:  # else CloudFormation refuses the template: nothing counts
-                pending += [(branches[2], {**conditions, name: False}, item_line),
-                            (branches[1], {**conditions, name: True}, item_line)]
-    return found
-
-
-def _is_if(value: Any) -> bool:
-    return isinstance(value, Mapping) and len(value) == 1 and "Fn::If" in value
-
-
-def _short_condition(value: Mapping[str, Any]) -> str:
-    argument = value["Fn::If"]
-    return str(argument[0]) if isinstance(argument, list) and argument else "?"
+                    line: int | None) -> list[tuple[Any, Held]]:
+    """The role names a policy's ``Roles`` lists (see :meth:`Branches.of`)."""
+    return builder.branches.of(
+        targets, line, "attachment-undecided",
+        "a policy is attached to a role only under a template condition that cannot be "
+        "decided offline; its statements count as conditional there (set the parameters the "
+        "condition depends on)", f"{policy.origin.logical_id} Roles")
 
 
 def _template_role(builder: _Builder, node: Any) -> str | None:
