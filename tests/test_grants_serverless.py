@@ -12,6 +12,7 @@ from leastpriv_ci.cli import main
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import serverless
+from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -288,6 +289,37 @@ def test_conditions_in_resources_decide_fn_if(tmp_path: Path) -> None:
         grants, _ = _load(tmp_path / "serverless.yml", stage=stage)
         role = _role(grants, f"s-{stage}-us-east-1-lambdaRole")
         assert role.statements[-1].resources == (f"arn:aws:s3:::{bucket}/*",)
+
+
+def test_a_condition_not_decided_offline_gives_each_branch_under_its_value(
+        tmp_path: Path) -> None:
+    # Before, the statement's resource became one unresolved value
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iamRoleStatements:\n    - Effect: Allow\n"
+        "      Action: [s3:GetObject, !If [IsProd, s3:DeleteObject, !Ref AWS::NoValue]]\n"
+        "      Resource: !Join ['', ['arn:aws:s3:::', !If [IsProd, prod, dev], '/*']]\n"
+        "    - !If [IsProd, {Effect: Allow, Action: sqs:SendMessage, Resource: '*'},"
+        " !Ref AWS::NoValue]\n"
+        "functions:\n  f:\n    handler: h\n"
+        "resources:\n  Parameters:\n    Env: {Type: String}\n"
+        "  Conditions:\n    IsProd: !Equals [!Ref Env, prod]\n")
+    grants, notices = _load(tmp_path / "serverless.yml")
+    role = _role(grants, "s-dev-us-east-1-lambdaRole")
+    held = {(s.actions, s.resources, s.conditions[TEMPLATE_CONDITION]["IsProd"])
+            for s in role.statements if s.conditions}
+    assert held == {
+        (("s3:GetObject",), ("arn:aws:s3:::prod/*",), ("true",)),
+        (("s3:DeleteObject",), ("arn:aws:s3:::prod/*",), ("true",)),
+        (("s3:GetObject",), ("arn:aws:s3:::dev/*",), ("false",)),
+        (("sqs:SendMessage",), ("*",), ("true",)),
+    }
+    assert not any("unresolved" in r for s in role.statements for r in s.resources)
+    assert notices.count("policy-undecided") >= 1
+    # decided by a value given for the parameter, nothing is conditional
+    grants, _ = _load(tmp_path / "serverless.yml", parameters={"Env": "prod"})  # type: ignore[arg-type]
+    role = _role(grants, "s-dev-us-east-1-lambdaRole")
+    assert not any(s.conditions for s in role.statements)
+    assert ("sqs:SendMessage",) in [s.actions for s in role.statements]
 
 
 def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from leastpriv_ci.policy.model import Policy, unresolved
+from leastpriv_ci.policy.model import Policy, Statement, unresolved
 
 TEMPLATE_CONDITION = unresolved("template condition")  # the stand-in block's operator
 
@@ -23,7 +23,13 @@ def under(policy: Policy, conditions: Mapping[str, bool]) -> Policy:
     the value this branch takes) hold; ``policy`` itself when there are none."""
     if not conditions:
         return policy
-    block = {name: ("true" if value else "false",) for name, value in conditions.items()}
     return replace(policy, statements=tuple(
-        replace(s, conditions={**s.conditions, TEMPLATE_CONDITION: block})
-        for s in policy.statements))
+        statement_under(s, conditions) for s in policy.statements))
+
+
+def statement_under(statement: Statement, conditions: Mapping[str, bool]) -> Statement:
+    """``statement`` holding only when ``conditions`` hold (see :func:`under`)."""
+    if not conditions:
+        return statement
+    block = {name: ("true" if value else "false",) for name, value in conditions.items()}
+    return replace(statement, conditions={**statement.conditions, TEMPLATE_CONDITION: block})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.branches import Branches
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
@@ -26,6 +27,7 @@ from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
+from leastpriv_ci.grants.undecided import statement_under
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved
@@ -95,6 +97,7 @@ class _Service:
     roles: dict[str, Role] = field(default_factory=dict)
     bindings: list[Binding] = field(default_factory=list)
     _template: TemplateResolver | None = None
+    _branches: Branches | None = None
 
     @classmethod
     def build(cls, path: Path, document: Mapping[str, Any], resolver: VariableResolver,
@@ -131,6 +134,17 @@ class _Service:
 
     def cfn(self, value: Any) -> Any:
         """CloudFormation intrinsics inside a resolved value → plain values."""
+        resolved = self.template().resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+    def branches(self) -> Branches:
+        """The branches of values behind a template condition not decided offline."""
+        if self._branches is None:
+            self._branches = Branches(self.template(), self.notices, str(self.path))
+        return self._branches
+
+    def template(self) -> TemplateResolver:
+        """The resolver of the CloudFormation in the config (``resources``)."""
         if self._template is None:
             stack = self.vars.get("provider.stackName") or self.prefix
             parameters = {"AWS::StackName": str(stack), **self.context.parameters}
@@ -141,8 +155,7 @@ class _Service:
                 if isinstance(found, Mapping):
                     template[section] = found
             self._template = TemplateResolver(template, context, self.notices, str(self.path))
-        resolved = self._template.resolve(value)
-        return None if resolved is NO_VALUE else resolved
+        return self._template
 
     def placeholders(self, function: str = "") -> dict[str, str]:
         return {"partition": self.context.partition, "region": self.region,
@@ -509,9 +522,7 @@ class _Service:
     def policy(self, name: str, raw: Sequence[tuple[Any, Origin]]) -> Policy:
         statements: list[Statement] = []
         for index, (statement, origin) in enumerate(raw):
-            parsed = self.statement(statement, index, name, origin)
-            if parsed is not None:
-                statements.append(parsed)
+            statements += self.statements(statement, index, name, origin)
         return Policy(name=name, statements=tuple(statements),
                       origin=raw[0][1] if raw else self.origin())
 
@@ -522,9 +533,26 @@ class _Service:
         if not items:
             self.notices.add("serverless-bad-policy", "policy document without statements",
                              f"{self.path}:{line_of(anchor) or ''}")
-        statements = [self.statement(s, i, name, here) for i, s in enumerate(items)]
-        return Policy(name=name, statements=tuple(s for s in statements if s is not None),
-                      origin=here)
+        statements = [s for i, raw in enumerate(items) for s in self.statements(raw, i, name, here)]
+        return Policy(name=name, statements=tuple(statements), origin=here)
+
+    def statements(self, raw: Any, index: int, policy: str, origin: Origin) -> list[Statement]:
+        """A statement as parsed (none when it is skipped); behind a template condition
+        that cannot be decided offline, one per branch, each under its value, as in a
+        CloudFormation template."""
+        branches = self.branches()
+        if not branches.splits([raw]):  # the usual case, at once
+            parsed = self.statement(raw, index, policy, origin)
+            return [] if parsed is None else [parsed]
+        subject = f"{policy} statement {index + 1}"
+        found = []
+        for chosen, held in branches.policies([raw], line_of(raw) or origin.line, subject,
+                                              expand=False):
+            for part, conditions in branches.statement(chosen, held, subject):
+                parsed = self.statement(part, index, policy, origin)
+                if parsed is not None:
+                    found.append(statement_under(parsed, conditions))
+        return found
 
     def statement(self, raw: Any, index: int, policy: str, origin: Origin) -> Statement | None:
         value = self.cfn(raw)  # outside the try: a value too large to expand is fatal
