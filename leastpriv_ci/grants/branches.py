@@ -101,12 +101,16 @@ class Branches:
         (or an intrinsic in one) holds an ``Fn::If`` that cannot be decided offline."""
         if not self.resolver.any_undecided():  # the usual case: nothing to split
             return False
-        return self._holds(statements) or any(
-            isinstance(item, Mapping) and (
-                self._undecided_in(item.get("Action"))
-                or self._undecided_in(item.get("Resource"))
-                or any(self.within(item.get(key)) for key in WHOLE_KEYS))
-            for item in _listed(statements))
+        if self._holds(statements):
+            return True
+        for item in _listed(statements):
+            if isinstance(item, Mapping) and (
+                    self._undecided_in(item.get("Action"))
+                    or self._undecided_in(item.get("Resource"))
+                    or self.within(item.get("NotAction")) or self.within(item.get("NotResource"))
+                    or self.within(item.get("Condition"))):
+                return True
+        return False
 
     def statement(self, statement: Any, conditions: Held,
                   subject: str) -> list[tuple[Any, Held]]:
@@ -138,8 +142,9 @@ class Branches:
             whole_split: list[tuple[Any, Held]] = []
             for part, held in parts:
                 whole = part.get(key) if isinstance(part, Mapping) else None
-                variants = self.variants(whole, held, f"{subject} {key}")
-                if variants == [(whole, held)]:  # nothing undecided in it (or past the cap)
+                variants = self.variants(whole, held, f"{subject} {key}") \
+                    if self.within(whole) else None
+                if variants is None or variants == [(whole, held)]:  # or past the cap
                     whole_split.append((part, held))
                 else:
                     whole_split += [(with_key(part, key, value), more)
