@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.declared import load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import terraform
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
@@ -202,13 +203,62 @@ def test_exponential_locals_are_bounded(tmp_path: Path) -> None:
     assert notices.count("terraform-eval-limit") >= 1
 
 
-def test_policy_for_a_role_outside_the_module_is_warned(tmp_path: Path) -> None:
+def test_policy_for_a_role_no_file_declares_is_warned(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         'resource "aws_iam_role_policy" "p" {\n  role   = "made-elsewhere"\n'
+        '  policy = jsonencode({Statement = []})\n}\n'
+        'resource "aws_iam_role_policy" "q" {\n  role   = var.unknown\n'
         '  policy = jsonencode({Statement = []})\n}\n')
     grants, notices = _load(tmp_path / "main.tf")
     assert grants.roles == {}
-    assert notices.count("terraform-role-not-in-module") == 1
+    assert [name for name, _ in grants.attached] == ["made-elsewhere"]  # for another file
+    assert notices.count("terraform-role-not-in-module") == 1  # var.unknown: no name at all
+    notices = Notices()
+    declared = load_declared([tmp_path / "main.tf"], ResolveContext(), notices)
+    assert declared.roles == {} and declared.attached == ()
+    assert notices.count("attached-role-not-declared") == 1
+
+
+def test_policies_attached_across_modules_reach_the_role_where_it_is_declared(
+        tmp_path: Path) -> None:
+    # The root attaches to roles its modules declare (one call, and one instance of a
+    # call with for_each); a module attaches to the role its caller passes by name.
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "modules" / "fn").mkdir(parents=True)
+    (tmp_path / "modules" / "fn" / "main.tf").write_text(
+        'variable "name" {}\nvariable "shared_role" {}\n'
+        'resource "aws_iam_role" "r" {\n  name = "${var.name}-role"\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = var.name\n'
+        '  role = aws_iam_role.r.arn\n}\n'
+        'resource "aws_iam_role_policy" "to_shared" {\n  name = "from-${var.name}"\n'
+        '  role = var.shared_role\n'
+        '  policy = jsonencode({Statement = [{Effect = "Allow", Action = "sns:Publish",'
+        ' Resource = "*"}]})\n}\n'
+        'output "role_name" {\n  value = aws_iam_role.r.name\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "shared" {\n  name = "shared"\n}\n'
+        'module "one" {\n  source = "./modules/fn"\n  name = "one"\n'
+        '  shared_role = aws_iam_role.shared.name\n}\n'
+        'module "many" {\n  source = "./modules/fn"\n  for_each = toset(["a", "b"])\n'
+        '  name = each.key\n  shared_role = aws_iam_role.shared.name\n}\n'
+        'resource "aws_iam_policy" "extra" {\n  name = "extra"\n'
+        '  policy = jsonencode({Statement = [{Effect = "Allow", Action = "sqs:SendMessage",'
+        ' Resource = "*"}]})\n}\n'
+        'resource "aws_iam_role_policy_attachment" "one" {\n'
+        '  role = module.one.role_name\n  policy_arn = aws_iam_policy.extra.arn\n}\n'
+        'resource "aws_iam_role_policy_attachment" "a" {\n'
+        '  role = module.many["a"].role_name\n  policy_arn = aws_iam_policy.extra.arn\n}\n')
+    notices = Notices()
+    declared = load_declared([tmp_path / "main.tf", tmp_path / "modules" / "fn" / "main.tf"],
+                             ResolveContext(account=ACCOUNT), notices)
+    granted = {key.rsplit("/", 1)[1]: sorted(a for s in role.statements for a in s.actions)
+               for key, role in declared.roles.items()}
+    assert granted == {"one-role": ["sqs:SendMessage"], "a-role": ["sqs:SendMessage"],
+                       "b-role": [], "shared": ["sns:Publish"] * 3}
+    assert {p.name for p in declared.roles[f"arn:aws:iam::{ACCOUNT}:role/shared"].policies} \
+        == {"from-one", "from-a", "from-b"}
+    assert notices.count("terraform-role-not-in-module") == 0
+    assert notices.count("attached-role-not-declared") == 0
 
 
 def test_files_without_iam_or_functions_are_not_parsed(tmp_path: Path) -> None:

@@ -32,6 +32,11 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
 
+ROLE_ELSEWHERE = "attached-role-not-declared"
+ROLE_ELSEWHERE_TEXT = (
+    "a policy is attached by name to a role no scanned file declares; that role's grants "
+    "are read from the account when the attached-roles source is on")
+
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
 # ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
 # virtualenv of that name is left out at its site-packages.)
@@ -171,6 +176,10 @@ def load_declared(
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)
         grants = grants.merged(loaded)
+    grants, unmatched = grants.with_attached()
+    for name, policy in unmatched:
+        notices.add(ROLE_ELSEWHERE, ROLE_ELSEWHERE_TEXT,
+                    f"{policy.origin.file}:{policy.origin.line or ''} {policy.name} → {name}")
     return resolve_managed(grants, session, notices, partition=context.partition)
 
 
@@ -210,4 +219,6 @@ def _relocate(grants: GrantSet, old: str, new: str) -> GrantSet:
         roles={key(k): replace(role(r), key=key(r.key)) for k, r in grants.roles.items()},
         bindings=tuple(map(binding, grants.bindings)),
         files=tuple(new if f == old else f for f in grants.files),
+        attached=tuple((name, p) for name, attached in grants.attached
+                       if (p := policy(attached)) is not None),
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from leastpriv_ci.policy.model import Role
+from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.records import Origin
 
 
@@ -43,8 +43,28 @@ class GrantSet:
     roles: Mapping[str, Role] = field(default_factory=dict)
     bindings: tuple[Binding, ...] = ()
     files: tuple[str, ...] = ()
+    # Policies attached by role name to a role another file declares (a Terraform module
+    # attaching to its caller's role, or the other way round): added to that role once
+    # every file is read (:meth:`with_attached`)
+    attached: tuple[tuple[str, Policy], ...] = ()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
         roles.update(other.roles)
-        return GrantSet(roles, self.bindings + other.bindings, self.files + other.files)
+        return GrantSet(roles, self.bindings + other.bindings, self.files + other.files,
+                        self.attached + other.attached)
+
+    def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
+        """The roles with the policies attached to them by name from other files, and
+        the attachments naming a role no file declares (IAM role names are unique in an
+        account, whatever their path)."""
+        by_name = {role.name: key for key, role in self.roles.items() if role.name}
+        roles = dict(self.roles)
+        unmatched: list[tuple[str, Policy]] = []
+        for name, policy in self.attached:
+            key = by_name.get(name)
+            if key is None:
+                unmatched.append((name, policy))
+            else:
+                roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
+        return GrantSet(roles, self.bindings, self.files), unmatched

@@ -125,11 +125,14 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
                     f"{MAX_MODULE_CALLS} calls", str(path.parent))
     roles: dict[str, Role] = {}
     bindings: list[Binding] = []
+    attached: list[tuple[str, Policy]] = []
     for module in readings[:MAX_MODULE_CALLS]:
         found = module.grants(target)
         roles.update(found.roles)
         bindings.extend(found.bindings)
-    return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),))
+        attached.extend(found.attached)
+    return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
+                    attached=tuple(attached))
 
 
 def _module_files(folder: Path, repository: Path, notices: Notices,
@@ -398,12 +401,14 @@ class Module:
     _active: set[str] = field(default_factory=set)
     _evaluator: Evaluator | None = None
     _attachments: dict[tuple[str, str | int | None], list[Attachment]] | None = None
+    # Attachments in the file read naming, by name, a role another module declares
+    _elsewhere: list[tuple[str, Attachment]] = field(default_factory=list)
     _values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _instances: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
     _keyed: dict[tuple[str, str], dict[str, Instance]] = field(default_factory=dict)
     outputs: dict[str, Expression] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
-    _children: dict[str, Module | None] = field(default_factory=dict)
+    _children: dict[tuple[str, str | None], Module | None] = field(default_factory=dict)
     _documents: dict[tuple[str, str], tuple[Statement, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -487,13 +492,19 @@ class Module:
                 self._values[memo] = self.value(self.locals[path[1]])
             return descend(self._values[memo], path[2:], spelled)
         if head == "module" and len(path) >= 3:
-            child = self.child(path[1])
-            if child is None or path[2] not in child.outputs:
+            call = self.calls.get(path[1])
+            repeated = call is not None and ("count" in call.attributes
+                                             or "for_each" in call.attributes)
+            step = path[2] if repeated else None  # module.NAME["KEY"].output
+            output, rest = (path[3], path[4:]) if repeated and len(path) >= 4 \
+                else (path[2], path[3:])
+            child = self.child(path[1], step) if not repeated or len(path) >= 4 else None
+            if child is None or output not in child.outputs:
                 return Unknown(spelled)
-            memo = ("module", path[1], path[2])
+            memo = ("module", f"{path[1]}[{step}]", output)
             if memo not in self._values:
-                self._values[memo] = child.value(child.outputs[path[2]])
-            return descend(self._values[memo], path[3:], spelled)
+                self._values[memo] = child.value(child.outputs[output])
+            return descend(self._values[memo], rest, spelled)
         if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
             return str(self.folder.resolve())
         if head == "data" and len(path) >= 4:
@@ -502,29 +513,45 @@ class Module:
             return self._attribute(path[0], path[1], path[2], path[3:], spelled)
         return Unknown(spelled)
 
-    def child(self, name: str) -> Module | None:
+    def child(self, name: str, step: str | None = None) -> Module | None:
         """The module this one calls as ``name`` by a local path, read with the call's
-        arguments, to read its outputs (None: no such call, a remote source, outside the
-        checkout, or past MAX_MODULE_DEPTH modules deep)."""
-        if name not in self._children:
+        arguments, to read its outputs: its instance ``step`` (a ``for_each`` key or
+        ``count`` index known offline) when the call is repeated. None: no such call or
+        instance, a remote source, outside the checkout, or past MAX_MODULE_DEPTH modules
+        deep."""
+        memo = (name, step)
+        if memo not in self._children:
             call = self.calls.get(name)
             source = _local_source(call) if call is not None else None
             repository = checkout_root(self.folder)
             folder = self.folder / source if source is not None else None
-            self._children[name] = None
-            if call is not None and folder is not None and self.depth < MAX_MODULE_DEPTH \
-                    and folder.is_dir() and inside(folder, repository) \
-                    and "count" not in call.attributes and "for_each" not in call.attributes:
+            self._children[memo] = None
+            instance = self._call_instance(call, step) if call is not None else None
+            if call is not None and folder is not None and instance is not None \
+                    and self.depth < MAX_MODULE_DEPTH and folder.is_dir() \
+                    and inside(folder, repository):
                 if self.budget.modules >= MAX_MODULES_READ:
                     self.budget.spend(self.notices, f"more than {MAX_MODULES_READ} modules",
                                       f"{call.source.path}:{call.line}")
                     return None
                 self.budget.modules += 1
-                self._children[name] = Module(
+                self._children[memo] = Module(
                     _module_files(folder, repository, self.notices), folder, self.context,
-                    self.notices, prefix=f"{self.prefix}module.{name}.", caller=Caller(self, call),
-                    depth=self.depth + 1, budget=self.budget)
-        return self._children[name]
+                    self.notices, prefix=f"{self.prefix}module.{name}{_index(instance.key)}.",
+                    caller=Caller(self, call, instance), depth=self.depth + 1,
+                    budget=self.budget)
+        return self._children[memo]
+
+    def _call_instance(self, call: Block, step: str | None) -> Instance | None:
+        """The instance ``step`` of a module call (SINGLE for a call not repeated; None
+        for a repeated call without ``step``, or an instance not known offline)."""
+        repeated = "count" in call.attributes or "for_each" in call.attributes
+        if not repeated:
+            return SINGLE if step is None else None
+        if step is None:
+            return None
+        return next((i for i in self._expand(call) if i is not SINGLE and str(i.key) == step),
+                    None)
 
     def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
         if kind == "aws_iam_policy_document" and rest[0] == "json" and (kind, name) in self.data:
@@ -721,7 +748,10 @@ class Module:
                     roles[role.key] = role
                 else:
                     bindings.append(self.binding(name, block, instance))
-        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),))
+        attached = tuple((role, self.attached(attachment))
+                         for role, attachment in self._elsewhere)
+        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
+                        attached=attached)
 
     def _unexpanded(self, target: HclFile) -> None:
         """Say where the file uses ``count``/``for_each`` that is not known offline on a
@@ -771,18 +801,7 @@ class Module:
         managed = self.value(block.attributes.get("managed_policy_arns"), scope)
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
-        for attachment in self.attachments().get((name, instance.key), []):
-            address_of = self.address(attachment.kind, attachment.name, attachment.instance)
-            attached = attachment.block.attributes
-            own = attachment.instance.scope
-            if attachment.kind == "aws_iam_role_policy":
-                policy_name = _text(self.value(attached.get("name"), own), address_of)
-                policy = self.policy(attached.get("policy"), policy_name, address_of,
-                                     attachment.block, own)
-            else:
-                policy = self.managed(self.value(attached.get("policy_arn"), own), address_of,
-                                      attachment.block)
-            policies.append(under(policy, dict(attachment.conditions)))
+        policies += map(self.attached, self.attachments().get((name, instance.key), []))
         boundary_value = self.value(block.attributes.get("permissions_boundary"), scope)
         boundary = self.managed(boundary_value, address, block) \
             if boundary_value is not None else None
@@ -794,6 +813,20 @@ class Module:
             policies=tuple(policies), boundary=boundary,
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
         )
+
+    def attached(self, attachment: Attachment) -> Policy:
+        """The policy an attachment resource instance attaches, under its conditions."""
+        address = self.address(attachment.kind, attachment.name, attachment.instance)
+        arguments = attachment.block.attributes
+        own = attachment.instance.scope
+        if attachment.kind == "aws_iam_role_policy":
+            policy_name = _text(self.value(arguments.get("name"), own), address)
+            policy = self.policy(arguments.get("policy"), policy_name, address,
+                                 attachment.block, own)
+        else:
+            policy = self.managed(self.value(arguments.get("policy_arn"), own), address,
+                                  attachment.block)
+        return under(policy, dict(attachment.conditions))
 
     def attachments(
         self, target: HclFile | None = None
@@ -830,11 +863,17 @@ class Module:
                     elif node.data in ("full_splat_expr_term", "attr_splat_expr_term"):
                         roles.extend((role, conditions) for role in self.roles_splatted(
                             node, instance.scope, expression.source))
+                elsewhere: list[str] = []  # role names no role of this module has
                 if not roles:
                     value = self.value(expression, instance.scope)
                     for item in value if isinstance(value, list) else [value]:
                         if isinstance(item, str) and item in by_name:
                             roles.append((by_name[item], ()))
+                        elif isinstance(item, str) and not is_unresolved(item) and item:
+                            elsewhere.append(item.rsplit("/", 1)[-1])  # a name, or an ARN
+                if elsewhere and block.source is target:
+                    attachment = Attachment(kind, other, block, instance)
+                    self._elsewhere += [(role, attachment) for role in elsewhere]
                 if any(conditions for _, conditions in roles):
                     self.notices.add(
                         "terraform-attachment-undecided",
@@ -842,7 +881,7 @@ class Module:
                         "offline; its statements count as conditional there (set the "
                         "variables the condition depends on)",
                         f"{block.source.path}:{block.line}: {self.address(kind, other, instance)}")
-                if not roles and block.source is target:
+                if not roles and not elsewhere and block.source is target:
                     self.notices.add("terraform-role-not-in-module",
                                      "a policy is attached to a role this module does not "
                                      "declare; the attached-roles source reads it from the "
