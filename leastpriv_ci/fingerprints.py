@@ -21,7 +21,7 @@ class Fingerprints:
     __slots__ = ("_mask", "_slots", "_used")
 
     def __init__(self) -> None:
-        self._slots = array("q", bytes(8 * _FIRST_SIZE))
+        self._slots = array("q", [_EMPTY]) * _FIRST_SIZE
         self._mask = _FIRST_SIZE - 1
         self._used = 0
 
@@ -54,7 +54,9 @@ class Fingerprints:
 
     def _grow(self) -> None:
         old = self._slots
-        self._slots = slots = array("q", bytes(16 * len(old)))
+        # repeated, not built from a bytes object: no second copy of the new table at
+        # its largest moment
+        self._slots = slots = array("q", [_EMPTY]) * (2 * len(old))
         self._mask = 2 * len(old) - 1
         for key in filter(None, old):  # the members: a free slot is 0
             slots[self._slot(key)] = key
