@@ -7,6 +7,7 @@ import pytest
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import branches
+from leastpriv_ci.grants.declared import load_declared
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.sources import cloudformation, sam
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
@@ -240,11 +241,30 @@ def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
   }
 }""")
     grants = cloudformation.load(path, ResolveContext(), Notices())
-    external = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/external-role"]
-    assert [(p.name, s.origin.line) for p in external.policies for s in p.statements] == [
-        ("extra", 5)]
     known = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/known"]
     assert [p.name for p in known.policies] == ["shared"]
+    # a role the template does not declare is another file's (or the account's): not a
+    # role of this one policy, which would hide the role's others
+    assert f"arn:aws:iam::{ACCOUNT}:role/external-role" not in grants.roles
+    [(name, extra)] = grants.attached
+    assert (name, [(extra.name, s.origin.line) for s in extra.statements]) == (
+        "external-role", [("extra", 5)])
+    # read with the template that declares it, in either order, the role has both
+    (tmp_path / "roles.yaml").write_text(
+        "Resources:\n  External:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: external-role\n      Policies:\n        - PolicyName: own\n"
+        "          PolicyDocument: {Statement: {Effect: Allow, Action: 's3:GetObject', "
+        "Resource: '*'}}\n")
+    for paths in ([path, tmp_path / "roles.yaml"], [tmp_path / "roles.yaml", path]):
+        notices = Notices()
+        declared = load_declared(paths, ResolveContext(), notices)
+        external = declared.roles[f"arn:aws:iam::{ACCOUNT}:role/external-role"]
+        assert [p.name for p in external.policies] == ["own", "extra"]
+        assert notices.count("attached-role-not-declared") == 0
+    notices = Notices()
+    assert f"arn:aws:iam::{ACCOUNT}:role/external-role" not in load_declared(
+        [path], ResolveContext(), notices).roles
+    assert notices.count("attached-role-not-declared") == 1
 
 
 def test_malformed_template_names_file_and_line(tmp_path: Path) -> None:

@@ -110,6 +110,8 @@ class _Builder:
     managed: dict[str, Policy] = field(default_factory=dict)  # logical ID → template policy
     managed_arns: dict[str, Policy] = field(default_factory=dict)  # its ARN, when known
     branches: Branches = field(init=False)
+    # Policies attached by name to a role the template does not declare
+    attached: list[tuple[str, Policy]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.branches = Branches(self.resolver, self.notices, self.file)
@@ -154,7 +156,8 @@ def grants_from_template(
         for logical, resource in resources.items()
         if (binding := _binding(builder, logical, resource)) is not None
     )
-    return GrantSet(roles=builder.roles, bindings=bindings, files=(file,))
+    return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
+                    attached=tuple(builder.attached))
 
 
 def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -321,9 +324,14 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
             name = builder.resolver.text(target, line)
             key = _role_key_by_name(builder, name) if name else unresolved(f"role {target!r}")
         role = builder.roles.get(key)
+        if role is None and not is_unresolved(key):
+            # Another file's role (or the account's): it gets the policy once every file
+            # is read (GrantSet.with_attached), rather than a role of this one policy
+            # standing for it
+            builder.attached.append((key.rsplit("/", 1)[-1], under(policy, conditions)))
+            continue
         if role is None:
-            name = key.rsplit("/", 1)[-1] if not is_unresolved(key) else None
-            role = Role(key=key, name=name, policies=(), origin=policy.origin)
+            role = Role(key=key, name=None, policies=(), origin=policy.origin)
         policies = (*role.policies, under(policy, conditions))
         builder.roles[key] = Role(role.key, role.name, policies, role.boundary, role.origin,
                                   role.source)
