@@ -247,14 +247,22 @@ def test_policies_attached_across_modules_reach_the_role_where_it_is_declared(
         'resource "aws_iam_role_policy_attachment" "one" {\n'
         '  role = module.one.role_name\n  policy_arn = aws_iam_policy.extra.arn\n}\n'
         'resource "aws_iam_role_policy_attachment" "a" {\n'
-        '  role = module.many["a"].role_name\n  policy_arn = aws_iam_policy.extra.arn\n}\n')
+        '  role = module.many["a"].role_name\n  policy_arn = aws_iam_policy.extra.arn\n}\n'
+        'resource "aws_iam_role_policy_attachment" "each" {\n  for_each = module.many\n'
+        '  role = each.value.role_name\n'
+        '  policy_arn = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"\n}\n')
     notices = Notices()
     declared = load_declared([tmp_path / "main.tf", tmp_path / "modules" / "fn" / "main.tf"],
                              ResolveContext(account=ACCOUNT), notices)
-    granted = {key.rsplit("/", 1)[1]: sorted(a for s in role.statements for a in s.actions)
+    granted = {key.rsplit("/", 1)[1]: sorted(a for s in role.statements for a in s.actions
+                                             if not a.startswith("xray:"))
                for key, role in declared.roles.items()}
     assert granted == {"one-role": ["sqs:SendMessage"], "a-role": ["sqs:SendMessage"],
                        "b-role": [], "shared": ["sns:Publish"] * 3}
+    # for_each over the module's instances: each instance's outputs
+    xray = {key.rsplit("/", 1)[1] for key, role in declared.roles.items()
+            if any(p.name == "AWSXrayWriteOnlyAccess" for p in role.policies)}
+    assert xray == {"a-role", "b-role"}
     assert {p.name for p in declared.roles[f"arn:aws:iam::{ACCOUNT}:role/shared"].policies} \
         == {"from-one", "from-a", "from-b"}
     assert notices.count("terraform-role-not-in-module") == 0

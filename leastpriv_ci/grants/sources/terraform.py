@@ -491,20 +491,8 @@ class Module:
             if memo not in self._values:
                 self._values[memo] = self.value(self.locals[path[1]])
             return descend(self._values[memo], path[2:], spelled)
-        if head == "module" and len(path) >= 3:
-            call = self.calls.get(path[1])
-            repeated = call is not None and ("count" in call.attributes
-                                             or "for_each" in call.attributes)
-            step = path[2] if repeated else None  # module.NAME["KEY"].output
-            output, rest = (path[3], path[4:]) if repeated and len(path) >= 4 \
-                else (path[2], path[3:])
-            child = self.child(path[1], step) if not repeated or len(path) >= 4 else None
-            if child is None or output not in child.outputs:
-                return Unknown(spelled)
-            memo = ("module", f"{path[1]}[{step}]", output)
-            if memo not in self._values:
-                self._values[memo] = child.value(child.outputs[output])
-            return descend(self._values[memo], rest, spelled)
+        if head == "module" and len(path) >= 2:
+            return self._module_value(path, spelled)
         if head == "path" and len(path) == 2 and path[1] in ("module", "root", "cwd"):
             return str(self.folder.resolve())
         if head == "data" and len(path) >= 4:
@@ -512,6 +500,42 @@ class Module:
         if len(path) >= 3 and (path[0], path[1]) in self.resources:
             return self._attribute(path[0], path[1], path[2], path[3:], spelled)
         return Unknown(spelled)
+
+    def _module_value(self, path: list[str], spelled: str) -> Any:
+        """``module.NAME.OUT``; for a call with ``count``/``for_each``, ``module.NAME[KEY]
+        .OUT``, an instance ``module.NAME[KEY]`` (an object of its outputs), or the whole
+        ``module.NAME`` (a list by index, or a map by key, of those objects)."""
+        call = self.calls.get(path[1])
+        if call is None:
+            return Unknown(spelled)
+        if "count" not in call.attributes and "for_each" not in call.attributes:
+            child = self.child(path[1])
+            return self._output(child, path[1], None, path[2:], spelled)
+        if len(path) >= 3:
+            return self._output(self.child(path[1], path[2]), path[1], path[2], path[3:],
+                                spelled)
+        instances = [i for i in self._expand(call) if i is not SINGLE]
+        if not instances:
+            return Unknown(spelled)
+        whole = {str(i.key): self._output(self.child(path[1], str(i.key)), path[1],
+                                          str(i.key), [], spelled) for i in instances}
+        return list(whole.values()) if "count" in call.attributes else whole
+
+    def _output(self, child: Module | None, name: str, step: str | None, path: list[str],
+                spelled: str) -> Any:
+        """Output ``path[0]`` of a called module (then ``path[1:]`` into it); with no
+        ``path``, an object of all its outputs."""
+        if child is None or (path and path[0] not in child.outputs):
+            return Unknown(spelled)
+        wanted = path[:1] or list(child.outputs)
+        for output in wanted:
+            memo = ("module", f"{name}[{step}]", output)
+            if memo not in self._values:
+                self._values[memo] = child.value(child.outputs[output])
+        if not path:
+            return {output: self._values[("module", f"{name}[{step}]", output)]
+                    for output in wanted}
+        return descend(self._values[("module", f"{name}[{step}]", path[0])], path[1:], spelled)
 
     def child(self, name: str, step: str | None = None) -> Module | None:
         """The module this one calls as ``name`` by a local path, read with the call's
