@@ -51,6 +51,7 @@ COMPUTE = {
     "AWS::StepFunctions::StateMachine": ("RoleArn", ("StateMachineName",)),
 }
 
+
 def detect(path: Path) -> bool:
     """A JSON/YAML file with top-level ``Resources`` of ``AWS::`` types (and not SAM)."""
     if path.suffix.lower() not in SUFFIXES:
@@ -177,7 +178,7 @@ def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> N
     origin = Origin(file=builder.file, line=line, logical_id=logical)
     policies: list[Policy] = []
     for entry, conditions in builder.branches.policies(props.get("Policies", []), line,
-                                              f"{logical} Policies"):
+                                                       f"{logical} Policies"):
         if not isinstance(entry, Mapping) or is_intrinsic(entry):
             entry = resolver.resolve(entry, line)  # else its document is parsed as written
         policy = _inline_policy(builder, entry, origin)
@@ -223,9 +224,8 @@ def _managed_reference(
 ) -> list[Policy]:
     line = line_of(entry) or line
     policies = []
-    for chosen, conditions in builder.branches.policies(entry, line,
-                                               f"{role_origin.logical_id} managed policy",
-                                               expand=False):
+    for chosen, conditions in builder.branches.policies(
+            entry, line, f"{role_origin.logical_id} managed policy", expand=False):
         template = _template_managed(builder, chosen)
         if template is not None:
             policies.append(under(template, conditions))
