@@ -267,6 +267,40 @@ def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
     assert notices.count("attached-role-not-declared") == 1
 
 
+def test_an_import_reads_what_another_scanned_template_exports(tmp_path: Path) -> None:
+    # CDK's cross-stack references: the data stack exports its table's ARN, the API
+    # stack's role imports it
+    (tmp_path / "data.template.json").write_text(json.dumps({
+        "Resources": {"Table": {"Type": "AWS::DynamoDB::Table",
+                                "Properties": {"TableName": "orders"}}},
+        "Outputs": {"TableArn": {"Value": {"Fn::GetAtt": ["Table", "Arn"]},
+                                 "Export": {"Name": "data:TableArn"}},
+                    "Generated": {"Value": {"Fn::GetAtt": ["Nowhere", "Arn"]},
+                                  "Export": {"Name": "data:Nowhere"}}}}))
+    (tmp_path / "api.template.json").write_text(json.dumps({"Resources": {"Role": {
+        "Type": "AWS::IAM::Role", "Properties": {"RoleName": "api", "Policies": [{
+            "PolicyName": "p", "PolicyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "dynamodb:GetItem",
+                "Resource": {"Fn::ImportValue": "data:TableArn"}}]}}]}}}}))
+    paths = [tmp_path / "api.template.json", tmp_path / "data.template.json"]
+    notices = Notices()
+    role = load_declared(paths, ResolveContext(), notices).roles[
+        f"arn:aws:iam::{ACCOUNT}:role/api"]
+    assert role.statements[0].resources == (
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders",)
+    assert notices.count("unresolved-value") == 0  # the first reading's warning is dropped
+    # alone, it stays unresolved and says so; a parameter of that name wins over an export
+    notices = Notices()
+    alone = load_declared(paths[:1], ResolveContext(), notices).roles[
+        f"arn:aws:iam::{ACCOUNT}:role/api"]
+    assert alone.statements[0].resources == ("<unresolved:ImportValue data:TableArn>",)
+    assert notices.count("unresolved-value") == 1
+    given = ResolveContext(parameters={"data:TableArn": "arn:aws:dynamodb:::table/given"})
+    assert load_declared(paths, given, Notices()).roles[
+        f"arn:aws:iam::{ACCOUNT}:role/api"].statements[0].resources == (
+        "arn:aws:dynamodb:::table/given",)
+
+
 def test_malformed_template_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  A:\n    Type: AWS::IAM::Role\n    Properties: {a: [}\n")

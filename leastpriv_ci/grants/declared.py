@@ -147,8 +147,8 @@ def load_declared(
     """
     from leastpriv_ci.grants.managed import resolve_managed
 
-    grants = GrantSet()
     checkout = checkout_root(root) if root is not None else None
+    read: list[tuple[Path, str, ModuleType, GrantSet, Notices]] = []
     for path in paths:
         shown = _display(path, root)
         if checkout is not None and not inside(path, checkout):
@@ -171,8 +171,20 @@ def load_declared(
             notices.add("not-infrastructure", "files that hold no roles or policies are ignored",
                         shown)
             continue
+        own = Notices()  # a file read again drops what its first reading said
         with paused_gc():  # loading builds many containers, none of them garbage
-            loaded = module.load(path, context, notices)
+            loaded = module.load(path, context, own)
+        read.append((path, shown, module, loaded, own))
+    # A template importing what another exports (CDK's cross-stack references) is read
+    # again knowing every export (a parameter of the same name still wins)
+    exports = {name: value for *_, loaded, _ in read for name, value in loaded.exports.items()}
+    grants = GrantSet()
+    for path, shown, module, loaded, own in read:
+        if loaded.imports & exports.keys():
+            own = Notices()
+            with paused_gc():
+                loaded = module.load(path, replace(context, exports=exports), own)
+        notices.extend(own)
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)
         grants = grants.merged(loaded)

@@ -10,7 +10,8 @@ dropped and never replaced by a wildcard.
 Overrides may also name resources: ``parameters["Table"]`` is what ``!Ref Table`` gives
 and ``parameters["Table.Arn"]`` what ``!GetAtt Table.Arn`` gives, for physical names
 CloudFormation generates; ``parameters["shared-arn"]`` is what ``!ImportValue shared-arn``
-gives (an export of another stack).
+gives (an export of another stack). Without one, an export another scanned template
+declares (``context.exports``) is used.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class TemplateResolver:
         self._resolving: set[str] = set()
         self._values: dict[tuple[str, str | None], Any] = {}
         self._any_undecided: bool | None = None
+        self.imports: set[str] = set()  # Fn::ImportValue names not known here
 
     def _section(self, name: str) -> Mapping[str, Any]:
         section = self.template.get(name)
@@ -520,6 +522,10 @@ class TemplateResolver:
                 export = resolver.text(argument, line)
                 if export is not None and export in resolver.context.parameters:
                     return resolver.context.parameters[export]
+                if export is not None and export in resolver.context.exports:
+                    return resolver.context.exports[export]
+                if export is not None:
+                    resolver.imports.add(export)
                 shown = export or _short(argument)
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
                                             "stack; pass the value in the parameters")

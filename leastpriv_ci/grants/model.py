@@ -34,6 +34,9 @@ class ResolveContext:
     partition: str = "aws"
     parameters: Mapping[str, str] = field(default_factory=dict)
     stage: str | None = None  # Serverless Framework stage
+    # Values other scanned templates export (Outputs' Export.Name → value), for
+    # Fn::ImportValue; a parameter of the same name wins
+    exports: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,17 @@ class GrantSet:
     # attaching to its caller's role, or the other way round): added to that role once
     # every file is read (:meth:`with_attached`)
     attached: tuple[tuple[str, Policy], ...] = ()
+    # CloudFormation: the values the template exports, and the exports it imports that
+    # were not known when it was read (see load_declared)
+    exports: Mapping[str, str] = field(default_factory=dict)
+    imports: frozenset[str] = frozenset()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
         roles.update(other.roles)
         return GrantSet(roles, self.bindings + other.bindings, self.files + other.files,
-                        self.attached + other.attached)
+                        self.attached + other.attached, {**self.exports, **other.exports},
+                        self.imports | other.imports)
 
     def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and
@@ -67,4 +75,5 @@ class GrantSet:
                 unmatched.append((name, policy))
             else:
                 roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
-        return GrantSet(roles, self.bindings, self.files), unmatched
+        return GrantSet(roles, self.bindings, self.files, exports=self.exports,
+                        imports=self.imports), unmatched

@@ -157,8 +157,32 @@ def grants_from_template(
         for logical, resource in resources.items()
         if (binding := _binding(builder, logical, resource)) is not None
     )
+    imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
-                    attached=tuple(builder.attached))
+                    attached=tuple(builder.attached), exports=_exports(template, resolver),
+                    imports=imports)
+
+
+def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[str, str]:
+    """The values the template's ``Outputs`` export, by export name, where both resolve
+    offline (another template's ``Fn::ImportValue`` reads them). Read without warnings:
+    an output nobody imports is no concern of the scan."""
+    outputs = template.get("Outputs")
+    found: dict[str, str] = {}
+    notices, resolver.notices = resolver.notices, Notices()
+    try:
+        for output in outputs.values() if isinstance(outputs, Mapping) else ():
+            export = output.get("Export") if isinstance(output, Mapping) else None
+            if not isinstance(export, Mapping) or "Value" not in output:
+                continue
+            line = line_of(output)
+            name = resolver.text(export.get("Name"), line)
+            value = resolver.text(output["Value"], line)
+            if name is not None and value is not None:
+                found[name] = value
+    finally:
+        resolver.notices = notices
+    return found
 
 
 def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
