@@ -528,7 +528,8 @@ class TemplateResolver:
                     resolver.imports.add(export)
                 shown = export or _short(argument)
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
-                                            "stack; pass the value in the parameters")
+                                            "stack; scan the template that exports it, or pass "
+                                            "the value in the parameters")
             return resolver._unresolved(name, line, "known only at deploy time")
 
         return handler
