@@ -10,6 +10,7 @@ import pytest
 
 from leastpriv_ci.cli import main
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.declared import load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import serverless
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
@@ -320,6 +321,24 @@ def test_a_condition_not_decided_offline_gives_each_branch_under_its_value(
     role = _role(grants, "s-dev-us-east-1-lambdaRole")
     assert not any(s.conditions for s in role.statements)
     assert ("sqs:SendMessage",) in [s.actions for s in role.statements]
+
+
+def test_an_import_reads_what_a_scanned_template_exports(tmp_path: Path) -> None:
+    (tmp_path / "data.template.json").write_text(json.dumps({
+        "Resources": {"Table": {"Type": "AWS::DynamoDB::Table",
+                                "Properties": {"TableName": "orders"}}},
+        "Outputs": {"TableArn": {"Value": {"Fn::GetAtt": ["Table", "Arn"]},
+                                 "Export": {"Name": "data-TableArn"}}}}))
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iamRoleStatements:\n    - Effect: Allow\n"
+        "      Action: dynamodb:GetItem\n      Resource: !ImportValue data-TableArn\n"
+        "functions:\n  f:\n    handler: h\n")
+    notices = Notices()
+    declared = load_declared([tmp_path / "serverless.yml", tmp_path / "data.template.json"],
+                             ResolveContext(), notices)
+    role = declared.roles[f"arn:aws:iam::{ACCOUNT}:role/s-dev-us-east-1-lambdaRole"]
+    assert role.statements[-1].resources == (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders",)
+    assert notices.count("unresolved-value") == 0
 
 
 def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_path: Path) -> None:

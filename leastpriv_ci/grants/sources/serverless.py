@@ -199,8 +199,9 @@ class _Service:
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
+        imports = frozenset(self._template.imports) if self._template is not None else None
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
-                        files=(str(self.path),))
+                        files=(str(self.path),), imports=imports or frozenset())
 
     def uses_plugin(self) -> bool:
         plugins = self.vars.get("plugins", [])
