@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from leastpriv_ci.cli import main
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import branches
-from leastpriv_ci.grants.declared import load_declared
+from leastpriv_ci.grants.declared import OTHERS, load_declared, with_policies
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.grants.sources import cloudformation, sam
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Role
+from leastpriv_ci.policy.model import PARTIAL, Role
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orders-dev-us-east-1"
@@ -261,10 +263,54 @@ def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
         external = declared.roles[f"arn:aws:iam::{ACCOUNT}:role/external-role"]
         assert [p.name for p in external.policies] == ["own", "extra"]
         assert notices.count("attached-role-not-declared") == 0
+    # read alone, the role is partly declared: that policy, and its others unknown
     notices = Notices()
-    assert f"arn:aws:iam::{ACCOUNT}:role/external-role" not in load_declared(
-        [path], ResolveContext(), notices).roles
+    alone = load_declared([path], ResolveContext(), notices).roles[
+        f"arn:aws:iam::{ACCOUNT}:role/external-role"]
+    assert alone.source == PARTIAL
+    assert [p.name for p in alone.policies] == ["extra", OTHERS]
+    assert alone.policies[1].statements[0].actions == (OTHERS,)
     assert notices.count("attached-role-not-declared") == 1
+    # with the account's role, the policies it lacks are added to it (not "others")
+    deployed = Role(key=alone.key, name="external-role", source="attached", policies=(
+        replace(alone.policies[0], name="own"),))
+    assert [p.name for p in with_policies(deployed, alone).policies] == ["own", "extra"]
+    already = replace(deployed, policies=(alone.policies[0],))
+    assert [p.name for p in with_policies(already, alone).policies] == ["extra"]
+
+
+def test_a_use_the_unseen_policies_of_a_partly_declared_role_may_grant_is_not_gated(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The template attaches an SQS policy to a role it does not declare; the function
+    # running as that role publishes to SNS, which the role's other policies may allow
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.json").write_text(json.dumps({"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "a", "Role": f"arn:aws:iam::{ACCOUNT}:role/existing",
+            "Code": {"ZipFile": "x"}, "Handler": "h", "Runtime": "python3.12"}},
+        "Extra": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "extra", "Roles": ["existing"], "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}}}}}))
+    segment = {"id": "00000000000000a1", "name": "a", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0,
+               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:a"},
+               "subsegments": [{"id": "00000000000000b1", "name": "SNS", "namespace": "aws",
+                                "aws": {"operation": "Publish", "region": "us-east-1",
+                                        "topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:t"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": "1-00000000-000000000000000000000001",
+        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.json",
+                 "--format", "json", "--account", ACCOUNT])
+    out, err = capsys.readouterr()
+    assert out, err
+    report = json.loads(out)
+    findings = {(f["kind"], f["action"], f["conditional"]) for f in report["findings"]
+                if f["kind"] != "platform"}
+    assert findings == {("missing", "sns:Publish", True), ("excess", "sqs:SendMessage", False)}
+    assert code == 0
 
 
 def test_an_import_reads_what_another_scanned_template_exports(tmp_path: Path) -> None:

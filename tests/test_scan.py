@@ -284,6 +284,51 @@ def test_attached_mode_reads_the_role_from_iam(
     assert attached["origin"]["policy_name"] == "hello-app"
 
 
+@pytest.mark.slow
+def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A template attaches a policy to a role it does not declare: with --compare both the
+    role is read from IAM (moto) and the template's policy is added to it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    role_arn = f"arn:aws:iam::{aws.account}:role/existing"
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="existing", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="existing", PolicyName="own", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    (tmp_path / "template.json").write_text(json.dumps({"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "a", "Role": role_arn, "Code": {"ZipFile": "x"},
+            "Handler": "h", "Runtime": "python3.12"}},
+        "Extra": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "extra", "Roles": ["existing"], "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}}}}}))
+    segment = {"id": "00000000000000a1", "name": "a", "origin": "AWS::Lambda::Function",
+               "start_time": 1.0, "end_time": 2.0,
+               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{aws.account}:function:a"},
+               "subsegments": [{"id": "00000000000000b1", "name": "SNS", "namespace": "aws",
+                                "aws": {"operation": "Publish", "region": "us-east-1",
+                                        "topic_arn": f"arn:aws:sns:us-east-1:{aws.account}:t"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": "1-00000000-000000000000000000000001",
+        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.json",
+                 "--compare", "both", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    found = {(f["kind"], f["action"], f["origin"]["policy_name"]) for f in report["findings"]
+             if f["role"] == role_arn and f["kind"] != "platform"}
+    # sns:Publish is granted by the role's own policy in IAM (not missing; its `*` is
+    # broad), sqs by the template's, added to the role
+    assert found == {("excess", "sqs:SendMessage", "extra"), ("excess", "sns:Publish", "own")}
+    assert code == 0
+
+
 def test_report_file_is_written_before_a_later_failure(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

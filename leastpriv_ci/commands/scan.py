@@ -184,8 +184,9 @@ def build_report(
 ) -> tuple[Report, dict[str, object]]:
     """Run the pipeline up to the gate; returns the report and extra JSON keys."""
     from leastpriv_ci.analysis import analyse
-    from leastpriv_ci.grants.declared import discover, load_declared
+    from leastpriv_ci.grants.declared import discover, load_declared, with_policies
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
+    from leastpriv_ci.policy.model import PARTIAL
     from leastpriv_ci.principals import resolve_roles, untraced
     from leastpriv_ci.usage import observe
 
@@ -222,10 +223,16 @@ def build_report(
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached
 
-        wanted = [r for r in principal_roles.values()
-                  if r is not None and r.startswith("arn:") and r not in roles]
+        wanted = [r for r in principal_roles.values() if r is not None and r.startswith("arn:")
+                  and (r not in roles or roles[r].source == PARTIAL)]
         attached = load_attached(session, wanted, notices)
-        roles = {**attached.roles, **roles}  # a declared role wins over its deployed self
+        # A declared role wins over its deployed self; a partly declared one is the
+        # deployed role with the policies the files attach to it
+        roles = {**attached.roles, **{key: role for key, role in roles.items()
+                                      if role.source != PARTIAL or key not in attached.roles}}
+        for key, role in declared.roles.items():
+            if role.source == PARTIAL and key in attached.roles:
+                roles[key] = with_policies(attached.roles[key], role)
     analysis = analyse(
         observation, roles, principal_roles,
         platform=settings.platform,

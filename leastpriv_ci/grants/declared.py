@@ -27,15 +27,20 @@ from leastpriv_ci.grants.checkout import (
     inside,
 )
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role, Statement
+from leastpriv_ci.policy.model import PARTIAL, Policy, Role, Statement, unresolved
 from leastpriv_ci.records import Origin
 
 ROLE_ELSEWHERE = "attached-role-not-declared"
 ROLE_ELSEWHERE_TEXT = (
-    "a policy is attached by name to a role no scanned file declares; that role's grants "
-    "are read from the account when the attached-roles source is on")
+    "a policy is attached by name to a role no scanned file declares: the role is judged on "
+    "the policies attached to it here, its others unknown (a use they may grant is 'may be "
+    "missing', not gated); with the attached-roles source, the account's role is read and "
+    "these policies added to it")
+# The policies of a partly declared role that no scanned file holds
+OTHERS = unresolved("the role's policies outside the scan")
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
 # ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
@@ -189,10 +194,29 @@ def load_declared(
             loaded = _relocate(loaded, str(path), shown)
         grants = grants.merged(loaded)
     grants, unmatched = grants.with_attached()
+    partial: dict[str, list[Policy]] = {}
     for name, policy in unmatched:
         notices.add(ROLE_ELSEWHERE, ROLE_ELSEWHERE_TEXT,
                     f"{policy.origin.file}:{policy.origin.line or ''} {policy.name} → {name}")
+        partial.setdefault(name, []).append(policy)
+    roles = dict(grants.roles)
+    for name, policies in partial.items():
+        key = role_arn(context, name)
+        origin = policies[0].origin
+        others = Policy(name=OTHERS, statements=(Statement.unknown(OTHERS, origin),),
+                        origin=origin)
+        roles.setdefault(key, Role(key=key, name=name, policies=(*policies, others),
+                                   origin=origin, source=PARTIAL))
+    grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+def with_policies(deployed: Role, partial: Role) -> Role:
+    """The account's role with the policies files attach to it (a :data:`PARTIAL` role's),
+    but those it already has by name (staging was deployed with them)."""
+    names = {policy.name for policy in deployed.policies}
+    added = tuple(p for p in partial.policies if p.name != OTHERS and p.name not in names)
+    return replace(deployed, policies=(*deployed.policies, *added))
 
 
 def _display(path: Path, root: Path | None) -> str:

@@ -90,6 +90,10 @@ class Policy:
         return {"Version": self.version, "Statement": [s.to_json() for s in self.statements]}
 
 
+# A role no scanned file declares, of which files attach some policies (the rest unknown)
+PARTIAL = "partial"
+
+
 @dataclass(frozen=True)
 class Role:
     """An IAM role as declared or attached: its identity policies and boundary."""
@@ -99,7 +103,7 @@ class Role:
     policies: tuple[Policy, ...]
     boundary: Policy | None = None
     origin: Origin = field(default_factory=Origin)
-    source: str = "declared"  # "declared" or "attached"
+    source: str = "declared"  # "declared", "attached" (the account's), or PARTIAL
 
     @property
     def statements(self) -> tuple[Statement, ...]:
