@@ -15,6 +15,7 @@ from leastpriv_ci.grants.sources import cloudformation, sam
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import PARTIAL, Role
+from tests.partial_role_case import write_partial_role_case
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orders-dev-us-east-1"
@@ -285,22 +286,7 @@ def test_a_use_the_unseen_policies_of_a_partly_declared_role_may_grant_is_not_ga
     # The template attaches an SQS policy to a role it does not declare; the function
     # running as that role publishes to SNS, which the role's other policies may allow
     (tmp_path / ".git").mkdir()
-    (tmp_path / "template.json").write_text(json.dumps({"Resources": {
-        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": "a", "Role": f"arn:aws:iam::{ACCOUNT}:role/existing",
-            "Code": {"ZipFile": "x"}, "Handler": "h", "Runtime": "python3.12"}},
-        "Extra": {"Type": "AWS::IAM::Policy", "Properties": {
-            "PolicyName": "extra", "Roles": ["existing"], "PolicyDocument": {"Statement": [
-                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}}}}}))
-    segment = {"id": "00000000000000a1", "name": "a", "origin": "AWS::Lambda::Function",
-               "start_time": 1.0, "end_time": 2.0,
-               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:a"},
-               "subsegments": [{"id": "00000000000000b1", "name": "SNS", "namespace": "aws",
-                                "aws": {"operation": "Publish", "region": "us-east-1",
-                                        "topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:t"}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
-        "Id": "1-00000000-000000000000000000000001",
-        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    write_partial_role_case(tmp_path, ACCOUNT)
     monkeypatch.chdir(tmp_path)
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.json",
                  "--format", "json", "--account", ACCOUNT])

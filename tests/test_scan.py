@@ -11,6 +11,7 @@ import pytest
 
 from leastpriv_ci.cli import main
 from tests.conftest import SHARED_XRAY
+from tests.partial_role_case import write_partial_role_case
 
 DATA = Path(__file__).parent / "data" / "scan"
 # The shared real trace: next to the checkout, or where the worktrees keep it.
@@ -294,7 +295,7 @@ def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".git").mkdir()
-    role_arn = f"arn:aws:iam::{aws.account}:role/existing"
+    role_arn = write_partial_role_case(tmp_path, aws.account)
     iam = aws.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
         "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -302,22 +303,6 @@ def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
     iam.put_role_policy(RoleName="existing", PolicyName="own", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
-    (tmp_path / "template.json").write_text(json.dumps({"Resources": {
-        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": "a", "Role": role_arn, "Code": {"ZipFile": "x"},
-            "Handler": "h", "Runtime": "python3.12"}},
-        "Extra": {"Type": "AWS::IAM::Policy", "Properties": {
-            "PolicyName": "extra", "Roles": ["existing"], "PolicyDocument": {"Statement": [
-                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}}}}}))
-    segment = {"id": "00000000000000a1", "name": "a", "origin": "AWS::Lambda::Function",
-               "start_time": 1.0, "end_time": 2.0,
-               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{aws.account}:function:a"},
-               "subsegments": [{"id": "00000000000000b1", "name": "SNS", "namespace": "aws",
-                                "aws": {"operation": "Publish", "region": "us-east-1",
-                                        "topic_arn": f"arn:aws:sns:us-east-1:{aws.account}:t"}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
-        "Id": "1-00000000-000000000000000000000001",
-        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.json",
                  "--compare", "both", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
