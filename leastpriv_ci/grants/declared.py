@@ -203,9 +203,8 @@ def load_declared(
     for name, policies in partial.items():
         key = role_arn(context, name)
         origin = policies[0].origin
-        others = Policy(name=OTHERS, statements=(Statement.unknown(OTHERS, origin),),
-                        origin=origin)
-        roles.setdefault(key, Role(key=key, name=name, policies=(*policies, others),
+        roles.setdefault(key, Role(key=key, name=name,
+                                   policies=(*policies, Policy.unknown(OTHERS, origin)),
                                    origin=origin, source=PARTIAL))
     grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)

@@ -89,6 +89,13 @@ class Policy:
     def to_json(self) -> dict[str, object]:
         return {"Version": self.version, "Statement": [s.to_json() for s in self.statements]}
 
+    @classmethod
+    def unknown(cls, marker: str, origin: Origin, name: str | None = None) -> Policy:
+        """A policy standing for grants not known offline: one :meth:`Statement.unknown`
+        of ``marker``, named ``name`` (else the marker)."""
+        return cls(name=marker if name is None else name,
+                   statements=(Statement.unknown(marker, origin),), origin=origin)
+
 
 # A role no scanned file declares, of which files attach some policies (the rest unknown)
 PARTIAL = "partial"

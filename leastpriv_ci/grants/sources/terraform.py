@@ -820,8 +820,7 @@ class Module:
                 marker = unresolved(f"dynamic inline_policy of {address}")
                 here = Origin(file=str(dynamic.source.path), line=dynamic.line,
                               logical_id=address)
-                policies.append(Policy(name=marker, statements=(Statement.unknown(marker, here),),
-                                       origin=here))
+                policies.append(Policy.unknown(marker, here))
         managed = self.value(block.attributes.get("managed_policy_arns"), scope)
         for arn in managed if isinstance(managed, list) else []:
             policies.append(self.managed(arn, address, block))
@@ -983,8 +982,7 @@ class Module:
         budget.spend(self.notices, f"more than {MAX_ATTACHED} statements in roles",
                      f"{anchor.source.path}:{anchor.line}")
         marker = unresolved(f"policy {name} (past {MAX_ATTACHED} statements)")
-        origin = policy.origin
-        return Policy(name=name, statements=(Statement.unknown(marker, origin),), origin=origin)
+        return Policy.unknown(marker, policy.origin, name)
 
     def _policy(self, expression: Expression | None, name: str, address: str,
                 anchor: Block, scope: dict[str, Any] | None) -> Policy:
@@ -1006,8 +1004,7 @@ class Module:
                              "a policy document is not resolvable offline; its grants stay "
                              "unresolved", f"{file}:{line}: {text}")
             marker = unresolved(f"policy {text}")
-            return Policy(name=name, statements=(Statement.unknown(marker, origin),),
-                          origin=origin)
+            return Policy.unknown(marker, origin, name)
         return Policy(name=name, statements=self.statements(document, name, origin),
                       origin=origin)
 

@@ -24,7 +24,7 @@ from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role, Statement, unresolved
+from leastpriv_ci.policy.model import Policy, Role, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
@@ -249,8 +249,7 @@ class _Plan:
                          "a policy is unknown at plan time and not traceable through the "
                          "configuration; its grants stay unresolved", f"{self.path}: {description}")
         marker = unresolved(f"policy {description}")
-        origin = self.origin(address, name)
-        return Policy(name=name, statements=(Statement.unknown(marker, origin),), origin=origin)
+        return Policy.unknown(marker, self.origin(address, name), name)
 
     def binding(self, resource: _Resource) -> Binding:
         function = resource.values.get("function_name")
