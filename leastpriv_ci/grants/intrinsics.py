@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -227,14 +228,24 @@ class TemplateResolver:
         """Whether a condition the template declares cannot be decided offline. Read
         without warnings and forgotten: each is warned about where it is used."""
         if self._any_undecided is None:
-            notices, conditions, values = self.notices, self._conditions, self._values
-            self.notices, self._conditions, self._values = Notices(), {}, {}
+            conditions, values = self._conditions, self._values
+            self._conditions, self._values = {}, {}
             try:
-                self._any_undecided = any(self.condition(name) is None
-                                          for name in self._section("Conditions"))
+                with self.silenced():
+                    self._any_undecided = any(self.condition(name) is None
+                                              for name in self._section("Conditions"))
             finally:
-                self.notices, self._conditions, self._values = notices, conditions, values
+                self._conditions, self._values = conditions, values
         return self._any_undecided
+
+    @contextmanager
+    def silenced(self) -> Iterator[None]:
+        """Resolve without warnings while inside (values nobody asked the scan about)."""
+        notices, self.notices = self.notices, Notices()
+        try:
+            yield
+        finally:
+            self.notices = notices
 
     def resource_included(self, logical_id: str) -> bool | None:
         """Whether a resource exists under its ``Condition`` (``None``: unknown)."""

@@ -169,8 +169,7 @@ def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[st
     an output nobody imports is no concern of the scan."""
     outputs = template.get("Outputs")
     found: dict[str, str] = {}
-    notices, resolver.notices = resolver.notices, Notices()
-    try:
+    with resolver.silenced():
         for output in outputs.values() if isinstance(outputs, Mapping) else ():
             export = output.get("Export") if isinstance(output, Mapping) else None
             if not isinstance(export, Mapping) or "Value" not in output:
@@ -180,8 +179,6 @@ def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[st
             value = resolver.text(output["Value"], line)
             if name is not None and value is not None:
                 found[name] = value
-    finally:
-        resolver.notices = notices
     return found
 
 
