@@ -260,7 +260,6 @@ class _Reader:
         trace_id = trace.trace_id
         resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
         of = resolved.of
-        seen = {of(segment_id) for segment_id in docs}
         if self._counted.untracked:
             self.notices.add(UNTRACKED, UNTRACKED_TEXT, times=self._counted.untracked)
             self._counted.untracked = 0
@@ -269,8 +268,10 @@ class _Reader:
             self.copies += 1
             seen = {of(segment_id) for segment_id in repeat.fresh(docs)}
             seen -= {of(segment_id) for segment_id in repeat.earlier}
-        elif trace.truncated:
-            self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
+        else:
+            seen = {of(segment_id) for segment_id in docs}
+            if trace.truncated:
+                self.notices.add(TRUNCATED, TRUNCATED_TEXT, trace.where)
         for principal in seen:
             if principal is not None and principal is not SERVICE:
                 self.totals.seen(principal.arn, principal.role)
