@@ -14,6 +14,7 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces import files as trace_files
 from leastpriv_ci.traces.files import iter_files
+from leastpriv_ci.usage import observe
 
 TRACES = Path(__file__).parent / "data" / "traces"
 T1 = "1-5a50dc3f-068780e01b7e3f4148ed0c09"
@@ -388,3 +389,34 @@ def test_an_exported_trace_marked_limit_exceeded_is_flagged(tmp_path: Path) -> N
     path.write_text(json.dumps({"Traces": [{**export, "LimitExceeded": True}, export]}))
     traces = list(iter_files([path], Notices()))
     assert [t.truncated for t in traces] == [True, False]
+
+
+def test_a_trace_object_without_an_id_takes_its_documents_trace_id(tmp_path: Path) -> None:
+    """So two exports of the same trace, stripped of "Id", still count it once."""
+    trace = json.loads((TRACES / "seed-tool-trace1.json").read_text())
+    del trace["Id"]
+    segments = trace["Segments"]
+    # the first document is not JSON, the second a decoded object: the first that names
+    # a trace id decides
+    trace["Segments"] = [{"Id": "x", "Document": "{not json"},
+                         {"Id": "y", "Document": {"id": "y", "name": "n"}}, *segments]
+    path = tmp_path / "no-id.json"
+    path.write_text(json.dumps([trace, trace]))
+    traces = list(iter_files([path], Notices()))
+    assert [t.trace_id for t in traces] == [T1, T1]
+
+    once = observe(traces[:1])
+    twice = observe(traces)
+    assert twice.traces == once.traces == 1
+    assert twice.notices.count("duplicate-trace") == 1
+    assert any(p.accesses for p in once.principals.values())
+    assert [(a.action, a.resource, a.count) for p in twice.principals.values()
+            for a in p.accesses] == [(a.action, a.resource, a.count)
+                                     for p in once.principals.values() for a in p.accesses]
+
+
+def test_a_trace_without_any_trace_id_stays_without_one(tmp_path: Path) -> None:
+    path = tmp_path / "none.json"
+    path.write_text(json.dumps({"Segments": [{"Id": "a", "Document": '{"id": "a"}'},
+                                             {"Id": "b", "Document": "[1]"}]}))
+    assert [t.trace_id for t in iter_files([path], Notices())] == [None]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
+import msgspec
 import orjson
 
 from leastpriv_ci.errors import UserError
@@ -477,6 +478,30 @@ def _first_bad_utf8(body: bytes, default: int) -> int:
     return default
 
 
+class _TraceIdOnly(msgspec.Struct):
+    trace_id: Any = None
+
+
+_TRACE_ID = msgspec.json.Decoder(_TraceIdOnly)
+
+
+def _trace_id_inside(documents: Iterable[str | bytes | dict[str, object]]) -> str | None:
+    """The ``trace_id`` every segment document carries, for a trace object without an
+    ``Id``: so that a copy of it is still known as one. The first document that names one
+    decides."""
+    for document in documents:
+        if isinstance(document, dict):
+            found: object = document.get("trace_id")
+        else:
+            try:
+                found = _TRACE_ID.decode(document).trace_id
+            except (msgspec.DecodeError, RecursionError, UnicodeEncodeError):
+                continue  # malformed: observe names it
+        if isinstance(found, str) and found:
+            return found
+    return None
+
+
 class _Grouper:
     """Turns decoded values into :class:`RawTrace` items, checking their shape.
 
@@ -539,8 +564,9 @@ class _Grouper:
                 self._notices.add(
                     NOTICE_BAD_SEGMENT, 'a segment entry without a "Document" was skipped', where
                 )
-        return RawTrace(trace_id if isinstance(trace_id, str) else None, tuple(documents), where,
-                        trace.get("LimitExceeded") is True)
+        if not isinstance(trace_id, str) or not trace_id:
+            trace_id = _trace_id_inside(documents)
+        return RawTrace(trace_id, tuple(documents), where, trace.get("LimitExceeded") is True)
 
     def flush(self) -> Iterator[RawTrace]:
         if self._segments:
