@@ -16,11 +16,10 @@ known offline, once per instance. Reads
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources as package_data
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,13 +28,10 @@ from lark import Tree
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import (
-    OUTSIDE_CHECKOUT,
-    OUTSIDE_CHECKOUT_TEXT,
     checkout_root,
     inside,
     repository_root,
 )
-from leastpriv_ci.grants.declared import SKIPPED_DIRS
 from leastpriv_ci.grants.hcl import (
     EVAL_LIMIT,
     EVAL_LIMIT_TEXT,
@@ -52,23 +48,28 @@ from leastpriv_ci.grants.hcl import (
     descend,
     index_text,
     pairs_of,
-    parse_hcl,
     traversal,
     within,
 )
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.terraform_files import (
+    calls_of,
+    local_source,
+    module_calls,
+    module_files,
+    parsed,
+    text_of,
+)
 from leastpriv_ci.grants.undecided import under
-from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json, read_text
+from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
 NAME = "terraform"
-MAX_MODULE_FILES = 500
-MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a module
 MAX_MODULE_CALLS = 200  # instances of one module read
 MAX_DYNAMIC_STATEMENTS = 1000  # statements one dynamic block expands to
 MAX_INSTANCES = 1000  # instances one resource with count/for_each expands to
@@ -85,8 +86,6 @@ COUNT_NOT_EXPANDED_TEXT = (
 # Files declaring none of these yield nothing (roles, their policies, functions).
 _DECLARES = re.compile(
     r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
-# A module call at the start of a line (not in a comment).
-_MODULE_CALL = re.compile(r'^[ \t]*module[ \t]+"([^"\n]+)"', re.MULTILINE)
 # The resource types this source reads.
 _READ_TYPES = re.compile(r"aws_iam_role\w*|aws_iam_polic\w*|aws_lambda_function\Z")
 # The argument naming the role(s) a policy or attachment resource applies to.
@@ -104,9 +103,9 @@ def detect(path: Path) -> bool:
 
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and functions declared in ``path``, resolved against its whole module."""
-    text = _text_of(path)
-    for call in _calls_of(path):
-        if _local_source(call) is None:
+    text = text_of(path)
+    for call in calls_of(path):
+        if local_source(call) is None:
             notices.add("terraform-module-not-followed",
                         "modules from a registry or another remote source are not followed; "
                         "scan a plan (terraform show -json) for their roles",
@@ -115,9 +114,9 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
         return GrantSet(files=(str(path),))
-    target = _parsed(path)  # a syntax error in the file itself is the user's to fix
+    target = parsed(path)  # a syntax error in the file itself is the user's to fix
     repository = repository_root(path)
-    siblings = _module_files(path.parent, repository, notices, target)
+    siblings = module_files(path.parent, repository, notices, target)
     readings = _readings(path.parent, siblings, repository, context, notices, Budget())
     if len(readings) > MAX_MODULE_CALLS:
         notices.add("terraform-module-calls-capped",
@@ -135,50 +134,6 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
                     attached=tuple(attached))
 
 
-def _module_files(folder: Path, repository: Path, notices: Notices,
-                  first: HclFile | None = None) -> list[HclFile]:
-    """The parsed ``.tf`` files of a module folder (``first`` first, if given); files that
-    do not parse, or lie outside the repository, are skipped with a warning."""
-    files = [first] if first is not None else []
-    for other in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
-        if first is not None and other.resolve() == first.path.resolve():
-            continue
-        if not inside(other, repository):  # a symlink out of the repository: not read
-            notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, str(other))
-            continue
-        try:
-            files.append(_parsed(other))
-        except (UserError, OSError, ValueError) as exc:
-            notices.add("terraform-module-file-skipped",
-                        "a .tf file of the same module could not be parsed; references to it "
-                        "stay unresolved", f"{other}: {exc}")
-    return files
-
-
-def _calls_of(path: Path) -> tuple[Block, ...]:
-    """The ``module`` blocks of a ``.tf`` file; raises :class:`UserError` if it holds one
-    and does not parse."""
-    return _calls_cached(*_version(path))
-
-
-@lru_cache(maxsize=MAX_REPOSITORY_FILES)
-def _calls_cached(path: str, mtime_ns: int, size: int) -> tuple[Block, ...]:
-    # Found by text first: most files have none, and are not parsed for it.
-    if not _MODULE_CALL.search(_text_cached(path, mtime_ns, size)):
-        return ()
-    blocks = _parse_cached(path, mtime_ns, size).blocks
-    return tuple(b for b in blocks if b.type == "module" and len(b.labels) == 1)
-
-
-def _local_source(call: Block) -> str | None:
-    """A module call's ``source`` when it is a local path (``./…``, ``../…``). Terraform
-    takes only a literal string there, so it is read as written."""
-    expression = call.attributes.get("source")
-    text = expression.source.snippet(expression.tree).strip() if expression else ""
-    source = text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else ""
-    return source if source.startswith(("./", "../")) and "${" not in source else None
-
-
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
               notices: Notices, budget: Budget, depth: int = 0) -> list[Module]:
     """The module in ``folder`` as it is read: once per chain of local module calls that
@@ -187,7 +142,7 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
     ``count`` or ``for_each`` known offline; or once as it is when nothing in the checkout
     calls it. Chains end MAX_MODULE_DEPTH calls up; there are at most MAX_MODULE_CALLS + 1
     readings (the caller reports a cut)."""
-    calls = _module_calls(repository).get(folder.resolve(), [])
+    calls = module_calls(repository).get(folder.resolve(), [])
     if not calls or depth >= MAX_MODULE_DEPTH:
         return [Module(files, folder, context, notices, budget=budget)]
     readings: list[Module] = []
@@ -195,7 +150,7 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
     for path, call in calls:
         if path.parent not in callers:
             callers[path.parent] = _readings(
-                path.parent, _module_files(path.parent, repository, notices), repository,
+                path.parent, module_files(path.parent, repository, notices), repository,
                 context, notices, budget, depth + 1)
         for caller in callers[path.parent]:
             for instance in caller.call_instances(call):
@@ -206,102 +161,6 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
                 if len(readings) > MAX_MODULE_CALLS:
                     return readings
     return readings
-
-
-class _ModuleCalls:
-    """Per checkout: called folder → the local module calls naming it, over its ``.tf``
-    files (tool and vendored folders left out).
-
-    Every file of a called module asks for its callers, so the index is built once and
-    reused while the checkout looks the same: no folder the walk went through has changed
-    (a folder's mtime moves when an entry is added, removed or renamed) and no file
-    holding a call has (mtime and size). A file edited in place to hold its first call is
-    seen once its folder changes; a scan reads files that do not change under it.
-    """
-
-    def __init__(self) -> None:
-        self._known: dict[Path, _CallIndex] = {}
-
-    def __call__(self, repository: Path) -> dict[Path, list[tuple[Path, Block]]]:
-        known = self._known.get(repository)
-        if known is not None and all(_mtime(f) == stamp for f, stamp in known.folders) \
-                and all(_version(Path(v[0])) == v for v in known.holders):
-            return known.callers
-        folders: list[tuple[str, int]] = []
-        holders: list[tuple[str, int, int]] = []
-        index: dict[Path, list[tuple[Path, Block]]] = {}
-        for path in self._walk(repository, folders):
-            try:
-                version = _version(path)
-                calls = _calls_cached(*version)
-            except (UserError, OSError, ValueError):
-                continue  # that file's own load names what is wrong with it
-            if calls:
-                holders.append(version)
-            for call in calls:
-                source = _local_source(call)
-                called = path.parent / source if source is not None else None
-                if called is not None and inside(called, repository):
-                    index.setdefault(called.resolve(), []).append((path, call))
-        if len(self._known) >= 16:
-            self._known.clear()
-        self._known[repository] = _CallIndex(folders, holders, index)
-        return index
-
-    @staticmethod
-    def _walk(repository: Path, folders: list[tuple[str, int]]) -> list[Path]:
-        files: list[Path] = []
-        for folder, subfolders, names in os.walk(repository):
-            subfolders[:] = sorted(f for f in subfolders if f not in SKIPPED_DIRS)
-            folders.append((folder, _mtime(folder)))
-            files.extend(Path(folder, name) for name in sorted(names) if name.endswith(".tf"))
-            if len(files) >= MAX_REPOSITORY_FILES:
-                break
-        return files[:MAX_REPOSITORY_FILES]
-
-
-class _CallIndex(NamedTuple):
-    folders: list[tuple[str, int]]  # each folder walked, with its mtime
-    holders: list[tuple[str, int, int]]  # each file holding a module call, with its version
-    callers: dict[Path, list[tuple[Path, Block]]]  # called folder → its calls
-
-
-def _mtime(folder: str) -> int:
-    try:
-        return os.stat(folder).st_mtime_ns
-    except OSError:
-        return -1
-
-
-_module_calls = _ModuleCalls()
-
-
-def _text_of(path: Path) -> str:
-    return _text_cached(*_version(path))
-
-
-def _parsed(path: Path) -> HclFile:
-    return _parse_cached(*_version(path))
-
-
-def _version(path: Path) -> tuple[str, int, int]:
-    """A file's cache key, with its mtime and size: each file is read and parsed once per
-    scan, not once per sibling or per module looking for its callers."""
-    stat = path.stat()
-    return str(path), stat.st_mtime_ns, stat.st_size
-
-
-@lru_cache(maxsize=1024)
-def _text_cached(path: str, mtime_ns: int, size: int) -> str:
-    try:
-        return read_text(Path(path))
-    except LoadError as exc:
-        raise UserError(f"cannot read Terraform file: {exc}", where=path) from None
-
-
-@lru_cache(maxsize=256)
-def _parse_cached(path: str, mtime_ns: int, size: int) -> HclFile:
-    return parse_hcl(Path(path), _text_cached(path, mtime_ns, size))
 
 
 @cache
@@ -546,7 +405,7 @@ class Module:
         memo = (name, step)
         if memo not in self._children:
             call = self.calls.get(name)
-            source = _local_source(call) if call is not None else None
+            source = local_source(call) if call is not None else None
             repository = checkout_root(self.folder)
             folder = self.folder / source if source is not None else None
             self._children[memo] = None
@@ -560,7 +419,7 @@ class Module:
                     return None
                 self.budget.modules += 1
                 self._children[memo] = Module(
-                    _module_files(folder, repository, self.notices), folder, self.context,
+                    module_files(folder, repository, self.notices), folder, self.context,
                     self.notices, prefix=f"{self.prefix}module.{name}{_index(instance.key)}.",
                     caller=Caller(self, call, instance), depth=self.depth + 1,
                     budget=self.budget)
