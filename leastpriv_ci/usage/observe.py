@@ -15,20 +15,15 @@ from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import functions, generic, s3, sns
 from leastpriv_ci.usage.aggregate import Aggregate
+from leastpriv_ci.usage.attribution import Attribution, owners
 from leastpriv_ci.usage.copies import Counted, Repeat
 from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_behind
-from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete, walk
+from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.on_behalf import with_kms
 from leastpriv_ci.usage.operations import operations
-from leastpriv_ci.usage.principals import (
-    LAMBDA_FUNCTION,
-    LAMBDA_SERVICE,
-    SERVICE,
-    Principal,
-    detect,
-)
+from leastpriv_ci.usage.principals import SERVICE, Principal
 from leastpriv_ci.usage.resources import Where, resource_fields
 from leastpriv_ci.usage.services import service_names
 
@@ -159,7 +154,7 @@ class _Reader:
     def read(self, trace: RawTrace) -> None:
         docs = documents(trace, self.notices)
         trace_id = trace.trace_id
-        resolved: _Principals | None = None
+        resolved: Attribution | None = None
         principals: list[Principal | None] = []
         walks: list[tuple[str, list[Node], Principal | None]] = []
         detected = self._detected
@@ -179,8 +174,8 @@ class _Reader:
                 self.earliest = earliest = float(start)
             if type(end) in NUMBERS and (latest is None or end > latest):
                 self.latest = latest = float(end)
-            # _Principals.of, short-cut for a document that names its principal (cached);
-            # _detect_key inlined
+            # Attribution.of, short-cut for a document that names its principal (cached);
+            # attribution.detect_key inlined
             own = doc.aws if doc.aws is not None else EMPTY_AWS
             key = ((doc.origin, doc.name, own.function_arn, doc.resource_arn)
                    if own.ecs is None else None)
@@ -190,7 +185,7 @@ class _Reader:
                 principal = None
             if principal is None:
                 if resolved is None:
-                    resolved = _Principals(docs, {}, self.principal_map, detected)
+                    resolved = Attribution(docs, {}, self.principal_map, detected)
                 principal = resolved.of(segment_id)
             principals.append(principal)
             children = doc.subsegments
@@ -228,7 +223,7 @@ class _Reader:
                     continue
                 if principal is None:
                     if resolved is None:
-                        resolved = _Principals(docs, {}, self.principal_map, detected)
+                        resolved = Attribution(docs, {}, self.principal_map, detected)
                     self._attributed(node, None, segment_id, resolved, trace_id)
                     continue
                 name = node.name
@@ -258,7 +253,7 @@ class _Reader:
         """The general path: standalone subsegment documents joined to their segments, each
         call once, and a trace read again (``repeat``) counted once."""
         trace_id = trace.trace_id
-        resolved = _Principals(docs, _owners(docs), self.principal_map, self._detected)
+        resolved = Attribution(docs, owners(docs), self.principal_map, self._detected)
         of = resolved.of
         if self._counted.untracked:
             self.notices.add(UNTRACKED, UNTRACKED_TEXT, times=self._counted.untracked)
@@ -280,7 +275,7 @@ class _Reader:
                 self._attributed(node, of(segment_id), segment_id, resolved, trace_id)
 
     def _attributed(self, node: Node, principal: Principal | None, segment_id: str,
-                    resolved: _Principals, trace_id: str | None) -> None:
+                    resolved: Attribution, trace_id: str | None) -> None:
         if principal is SERVICE:
             return
         if principal is None:
@@ -567,98 +562,8 @@ def _calls_below(doc: Node, include_self: bool = False) -> Iterator[Node]:
             stack.extend(node.subsegments)
 
 
-def _owners(docs: Mapping[str, Node]) -> dict[str, str]:
-    """Every segment and subsegment id → the id of the document that holds it."""
-    owner: dict[str, str] = {}
-    for segment_id, doc in docs.items():
-        for node in walk(doc):
-            node_id = node.id
-            if isinstance(node_id, str):
-                owner.setdefault(node_id, segment_id)
-        owner[segment_id] = segment_id
-    return owner
-
-
 def _when(node: Node) -> float | None:
     when = node.start_time
     if type(when) is float:
         return when
     return float(when) if type(when) is int else None
-
-
-def _detect_key(doc: Node) -> tuple[Any, ...] | None:
-    """What :func:`detect` reads of a document (None: too rare to cache, ECS tasks)."""
-    aws = doc.aws if doc.aws is not None else EMPTY_AWS
-    if aws.ecs is not None:
-        return None
-    return (doc.origin, doc.name, aws.function_arn, doc.resource_arn)
-
-
-class _Principals:
-    """Principal per document: its own, else (subsegment documents) its parent's."""
-
-    def __init__(self, docs: Mapping[str, Node], owner: Mapping[str, str],
-                 principal_map: Mapping[str, str],
-                 detected: dict[tuple[Any, ...], Principal | None]) -> None:
-        self.docs = docs
-        self.owner = owner
-        self.principal_map = principal_map
-        self._memo: dict[str, Principal | None] = {}
-        self._detected = detected  # shared across traces: the same function, the same answer
-
-    def _detect(self, doc: Node) -> Principal | None:
-        key = _detect_key(doc)
-        if key is None:
-            return detect(doc, self.principal_map)
-        try:
-            return self._detected[key]
-        except KeyError:
-            found = detect(doc, self.principal_map)
-            if len(self._detected) < MAX_CACHED_CALLS:
-                self._detected[key] = found
-            return found
-        except TypeError:  # an unhashable field value: no caching
-            return detect(doc, self.principal_map)
-
-    def _parent(self, segment_id: str) -> str | None:
-        doc = self.docs[segment_id]
-        parent = doc.parent_id
-        if not isinstance(parent, str):
-            return None
-        if doc.type == "subsegment":
-            return self.owner.get(parent)
-        # A segment is its own service and never inherits its caller, except a Lambda
-        # function segment without its ARN (ADOT): the AWS::Lambda segment above names it.
-        if doc.origin == LAMBDA_FUNCTION:
-            above = self.docs.get(parent)
-            if above is not None and above.origin == LAMBDA_SERVICE:
-                return parent
-        return None
-
-    def root(self, segment_id: str) -> str:
-        seen = {segment_id}
-        parent = self._parent(segment_id)
-        while parent is not None and parent not in seen:
-            seen.add(parent)
-            segment_id = parent
-            parent = self._parent(segment_id)
-        return segment_id
-
-    def of(self, segment_id: str) -> Principal | None:
-        if segment_id in self._memo:
-            return self._memo[segment_id]
-        chain: list[str] = []
-        current: str | None = segment_id
-        found: Principal | None = None
-        while current is not None and current not in chain:
-            if current in self._memo:
-                found = self._memo[current]
-                break
-            chain.append(current)
-            found = self._detect(self.docs[current])
-            if found is not None:
-                break
-            current = self._parent(current)
-        for visited in chain:
-            self._memo[visited] = found
-        return found
