@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -264,3 +265,19 @@ def test_removed_statements_are_not_linked_to_the_head_commit() -> None:
     assert "](" in added and "#L4" in added
     assert "](" not in removed and removed.endswith(" at role\\.json\\:10")
     assert "Removed (lines of the base commit):" in body
+
+
+def test_side_and_ignored_folds_list_their_first_rows_then_count_the_rest() -> None:
+    platform = [finding("platform", f"logs:Action{i}", "*", severity="info") for i in range(35)]
+    ignored = replace(finding("excess", "s3:DeleteObject"), detail={"ignored": "accepted"})
+    body = markdown.render(report(*platform, ignored))
+    fold = body[body.index("<summary>Platform-required permissions (35)"):]
+    fold = fold[:fold.index("</details>")]
+    assert "| Role | Action | Resource | Statement |\n| --- | --- | --- | --- |\n" in fold
+    assert fold.count("| `logs:Action") == 30  # the largest detail's side_rows
+    assert "…and 5 more" in fold
+    kept = body[body.index("<summary>Ignored by configuration (1)</summary>"):]
+    assert kept.startswith("<summary>Ignored by configuration (1)</summary>\n\n"
+                           "| Kind | Role | Action | Resource | Reason |\n"
+                           "| --- | --- | --- | --- | --- |\n| Excess |")
+    assert "`s3:DeleteObject`" in kept.split("</details>")[0]

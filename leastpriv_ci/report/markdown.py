@@ -282,40 +282,29 @@ def _side_section(
     if failing:
         summary += f"; {failing} failed the gate (fail-on: {kind})"
         found = sorted(found, key=lambda f: not fails_gate(f))
-    lines = [f"<details{' open' if failing else ''}><summary>{summary}</summary>", ""]
-    if rows:
-        lines += [
-            "| Role | Action | Resource | Statement |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| {escape.code_cell(f.role)} | {escape.code_cell(f.action)} | "
-                f"{escape.code_cell(f.resource)} | {_where(f, place)} |"
-                for f in found[:rows]
-            ),
-        ]
-        if len(found) > rows:
-            lines += ["", f"…and {len(found) - rows} more"]
-    else:
-        lines.append(f"Listed in {pointer}.")
-    lines += ["", "</details>"]
-    return "\n".join(lines)
+    table = [f"| {escape.code_cell(f.role)} | {escape.code_cell(f.action)} | "
+             f"{escape.code_cell(f.resource)} | {_where(f, place)} |" for f in found[:rows]]
+    return _folded(summary, ("Role", "Action", "Resource", "Statement"), table, len(found),
+                   pointer, bool(failing))
 
 
 def _ignored_section(found: list[Finding], rows: int, pointer: str) -> str:
-    lines = [f"<details><summary>Ignored by configuration ({len(found)})</summary>", ""]
-    if rows:
-        lines += [
-            "| Kind | Role | Action | Resource | Reason |",
-            "| --- | --- | --- | --- | --- |",
-            *(
-                f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code_cell(f.role)} | "
-                f"{escape.code_cell(f.action)} | {escape.code_cell(f.resource)} | "
-                f"{escape.text(ignored_reason(f) or '')} |"
-                for f in found[:rows]
-            ),
-        ]
-        if len(found) > rows:
-            lines += ["", f"…and {len(found) - rows} more"]
+    table = [f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code_cell(f.role)} | "
+             f"{escape.code_cell(f.action)} | {escape.code_cell(f.resource)} | "
+             f"{escape.text(ignored_reason(f) or '')} |" for f in found[:rows]]
+    return _folded(f"Ignored by configuration ({len(found)})",
+                   ("Kind", "Role", "Action", "Resource", "Reason"), table, len(found), pointer)
+
+
+def _folded(summary: str, columns: tuple[str, ...], table: list[str], total: int,
+            pointer: str, open_: bool = False) -> str:
+    """A fold of ``total`` findings: ``table``, their first rows (none: only where they
+    are listed)."""
+    lines = [f"<details{' open' if open_ else ''}><summary>{summary}</summary>", ""]
+    if table:
+        lines += ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns), *table]
+        if total > len(table):
+            lines += ["", f"…and {total - len(table)} more"]
     else:
         lines.append(f"Listed in {pointer}.")
     lines += ["", "</details>"]
