@@ -7,12 +7,10 @@ this edge, :class:`Settings` is the single source the scan reads.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import jsonschema
 import yaml
 
 from leastpriv_ci.analysis.platform import PlatformOptions
+from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
@@ -37,8 +36,7 @@ KeyPath = tuple[str | int, ...]
 @cache
 def config_schema() -> dict[str, Any]:
     """The JSON schema of ``.leastpriv.yml`` (loaded once)."""
-    text = resources.files("leastpriv_ci").joinpath("data/config.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = load("config.schema.json")
     return schema
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
-from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.operations import RESOURCE_KINDS, operations
 from leastpriv_ci.usage.resources import PARSERS, resource_fields
 from leastpriv_ci.usage.services import ServiceNames, normalise, service_names

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces.files import iter_files
 from leastpriv_ci.usage import functions, s3
-from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.documents import AS_IS, Aws, Malformed, Node, decode, node_of, walk
 
 USAGE = Path(__file__).parent / "data" / "usage"

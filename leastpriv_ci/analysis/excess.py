@@ -25,6 +25,7 @@ from leastpriv_ci.analysis.platform import PlatformGroup
 from leastpriv_ci.analysis.proposal import S3_OBJECT, literal, s3_object_pattern
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import ActionInfo, Catalog
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
 from leastpriv_ci.policy.match import (
@@ -38,7 +39,6 @@ from leastpriv_ci.policy.match import (
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
-from leastpriv_ci.usage.data import load
 
 MAX_LISTED = 200  # actions/resources listed in a finding's detail; counts stay exact
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
-from leastpriv_ci.analysis.severity import DATA
+from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.policy.model import Statement
 
@@ -147,8 +145,7 @@ def applicable_groups(
 @cache
 def platform_groups() -> Mapping[str, PlatformGroup]:
     """Every platform group in the data file, by name."""
-    text = (DATA / "platform_permissions.yaml").read_text("utf-8")
-    return groups_from(yaml.safe_load(text))
+    return groups_from(load("platform_permissions.yaml"))
 
 
 def groups_from(document: Mapping[str, Any]) -> dict[str, PlatformGroup]:

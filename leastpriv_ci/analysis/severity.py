@@ -9,16 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import ACCESS_LEVELS
 from leastpriv_ci.records import SEVERITIES
 
 UNKNOWN_LEVEL = "unknown"
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 @dataclass(frozen=True)
@@ -84,8 +81,7 @@ def max_severity(severities: Iterable[str]) -> str:
 @cache
 def get_rules() -> FindingRules:
     """The process-wide finding rules, loaded on first use."""
-    text = (DATA / "findings.yaml").read_text("utf-8")
-    return rules_from(yaml.safe_load(text))
+    return rules_from(load("findings.yaml"))
 
 
 def rules_from(document: Mapping[str, Any]) -> FindingRules:

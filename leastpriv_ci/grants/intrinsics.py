@@ -23,9 +23,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, NoReturn
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.loaders import LocatedDict, line_of
@@ -68,8 +68,7 @@ class ResourceType:
 @cache
 def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
     """The bundled resource-type table and property defaults (loaded once)."""
-    text = resources.files("leastpriv_ci").joinpath("data/cfn_resources.json").read_text()
-    raw = json.loads(text)
+    raw = load("cfn_resources.json")
     types = {
         name: ResourceType(entry["name"], entry["ref"], dict(entry["attrs"]))
         for name, entry in raw["types"].items()

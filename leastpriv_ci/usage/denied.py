@@ -6,7 +6,7 @@ import re
 from functools import cache
 from typing import Any, NamedTuple
 
-from leastpriv_ci.usage.data import load
+from leastpriv_ci.bundled import load
 
 # "... is not authorized to perform: s3:GetObject on resource: arn:...", and the older
 # query-protocol wording SES uses: "... is not authorized to perform `ses:SendEmail' on

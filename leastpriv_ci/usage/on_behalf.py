@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
-from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.extract import UNKNOWN, Target
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import Catalog, get_catalog
-from leastpriv_ci.usage.data import load
 
 DEFAULT = "default"
 REQUEST_DEPENDENT = "request_dependent"

@@ -10,8 +10,8 @@ from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any, NamedTuple
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import Catalog, get_catalog
-from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.fields import Fields
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
-from leastpriv_ci.usage.data import load
 from leastpriv_ci.usage.fields import Fields
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")

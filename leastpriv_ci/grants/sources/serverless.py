@@ -9,15 +9,14 @@ plugin, and what the framework adds to the shared role ``IamRoleLambdaExecution`
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources as package_data
 from pathlib import Path
 from typing import Any
 
+from leastpriv_ci import bundled
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
@@ -77,8 +76,7 @@ def _read(path: Path) -> Any:
 @cache
 def _defaults() -> Mapping[str, Any]:
     """The framework's and the per-function plugin's additions, as data."""
-    text = package_data.files("leastpriv_ci.data").joinpath("serverless_iam.json").read_text()
-    data: Mapping[str, Any] = json.loads(text)
+    data: Mapping[str, Any] = bundled.load("serverless_iam.json")
     return data
 
 

@@ -20,12 +20,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources as package_data
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lark import Tree
 
+from leastpriv_ci import bundled
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import (
     checkout_root,
@@ -165,8 +165,7 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
 
 @cache
 def _arn_table() -> Mapping[str, Any]:
-    text = package_data.files("leastpriv_ci.data").joinpath("terraform_arns.json").read_text()
-    table: Mapping[str, Any] = json.loads(text)
+    table: Mapping[str, Any] = bundled.load("terraform_arns.json")
     return table
 
 
