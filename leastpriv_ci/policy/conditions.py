@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar
 
 from leastpriv_ci.policy.match import (
     _QMARK,
@@ -31,6 +32,7 @@ from leastpriv_ci.policy.match import (
 from leastpriv_ci.policy.model import VERSION_2012, Conditions
 
 Compare = Callable[[str, list[str]], bool]
+T = TypeVar("T")
 
 _FOR_ALL = "forallvalues:"
 _FOR_ANY = "foranyvalue:"
@@ -196,13 +198,7 @@ def _number(text: str) -> float | None:
 
 
 def _numeric(test: Callable[[float, float], bool]) -> Compare:
-    def compare(value: str, patterns: list[str]) -> bool:
-        actual = _number(value)
-        if actual is None:
-            return False
-        return any((p := _number(pattern)) is not None and test(actual, p)
-                   for pattern in patterns)
-    return compare
+    return _ordered(_number, test)
 
 
 def _date(text: str) -> datetime | None:
@@ -217,11 +213,17 @@ def _date(text: str) -> datetime | None:
 
 
 def _dated(test: Callable[[datetime, datetime], bool]) -> Compare:
+    return _ordered(_date, test)
+
+
+def _ordered(read: Callable[[str], T | None], test: Callable[[T, T], bool]) -> Compare:
+    """A comparison of values read as ``read`` reads them; one it cannot read never
+    matches (IAM's rule for a malformed number or date)."""
     def compare(value: str, patterns: list[str]) -> bool:
-        actual = _date(value)
+        actual = read(value)
         if actual is None:
             return False
-        return any((p := _date(pattern)) is not None and test(actual, p)
+        return any((p := read(pattern)) is not None and test(actual, p)
                    for pattern in patterns)
     return compare
 
