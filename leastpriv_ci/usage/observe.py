@@ -21,10 +21,10 @@ from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_beh
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
-from leastpriv_ci.usage.on_behalf import with_kms
+from leastpriv_ci.usage.on_behalf import kms_on_behalf, with_kms
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.principals import SERVICE, Principal
-from leastpriv_ci.usage.resources import Where, resource_fields
+from leastpriv_ci.usage.resources import Where, partitions, resource_fields
 from leastpriv_ci.usage.services import service_names
 
 Extractor = Callable[[Call], list[Target]]
@@ -139,7 +139,8 @@ class _Reader:
         self.operations = operations()
         self.resources = resource_fields()
         self.catalog = get_catalog()
-        denied_codes(), refusals_behind()  # loaded now, not at the first failed call
+        # the data files calls may need, loaded now rather than at the first such call
+        denied_codes(), refusals_behind(), kms_on_behalf(), partitions()
         self._where: dict[tuple[str | None, str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
         # Denied calls per shape and denial (what IAM's message named)

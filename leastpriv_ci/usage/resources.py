@@ -45,14 +45,15 @@ def partition(region: str | None) -> str:
     region is unknown or absent)."""
     if not region:
         return "aws"
-    for name, regions, pattern in _partitions():
+    for name, regions, pattern in partitions():
         if region in regions or pattern.match(region):
             return name
     return "aws"
 
 
 @cache
-def _partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
+def partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
+    """(name, regions, region pattern) of each partition AWS has."""
     # botocore's own data file, read directly: its loader module costs 15 MB of imports
     data = json.loads((files("botocore") / "data" / "partitions.json").read_text("utf-8"))
     return tuple((p["outputs"]["name"], frozenset(p.get("regions", {})),
