@@ -80,3 +80,33 @@ def test_documents_without_calls_are_not_remembered() -> None:
     assert repeat is not None and repeat.copies == {"s1"} and repeat.earlier == {"s1"}
     # the same segment id in another trace is another segment
     assert counted.repeat("1-y", docs) is None
+
+
+def test_a_trace_without_calls_read_twice_counts_once() -> None:
+    """A function invoked without making AWS calls is seen: its copy must not count it
+    twice, nor lose it."""
+    once = RawTrace("1-x", (_segment(0, 0, False),), "r#1")
+    observation = observe([once, once._replace(where="r#2")])
+    assert observation.traces == 1
+    assert observation.principals[FN].traces == 1
+    assert observation.principals[FN].accesses == ()
+    assert observation.notices.count("duplicate-trace") == 1
+
+
+def test_a_segment_read_without_calls_then_with_them_counts_its_calls() -> None:
+    snapshot = RawTrace("1-x", (_segment(0, 0, True),), "r#1")
+    finished = RawTrace("1-x", (_segment(0, 2, False),), "r#2")
+    observation = observe([snapshot, finished])
+    assert sum(a.count for a in observation.principals[FN].accesses) == 2
+
+
+def test_the_other_documents_of_a_trace_read_apart_still_count() -> None:
+    """Raw segment lines of one trace far apart in a JSON Lines file: two reads, neither
+    a copy of the other."""
+    other = json.loads(_segment(1, 0, False))
+    other["aws"] = {"function_arn": FN + "2"}
+    observation = observe([RawTrace("1-x", (_segment(0, 0, False),), "r#1"),
+                           RawTrace("1-x", (json.dumps(other),), "r#2")])
+    assert observation.notices.count("duplicate-trace") == 0
+    assert observation.principals[FN].traces == 1
+    assert observation.principals[FN + "2"].traces == 1

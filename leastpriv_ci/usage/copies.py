@@ -64,7 +64,8 @@ class Counted:
     """The documents counted so far, across every trace read.
 
     Only documents holding calls (:func:`holds_calls`) are remembered: counting one twice
-    is what a copy could do, and most traces hold one or two.
+    is what a copy could do, and most traces hold one or two. The documents of a trace
+    holding none are remembered apart, for its trace counts.
     """
 
     __slots__ = ("_complete", "_in_progress", "untracked")
@@ -84,6 +85,13 @@ class Counted:
         """
         if held is None:
             held = [segment_id for segment_id, doc in docs.items() if holds_calls(doc)]
+        if not held:
+            # No calls to count, but a copy must not count in the trace counts either. Kept
+            # apart from documents holding calls: this one may hold some when read again.
+            add = self._complete.add
+            earlier = {segment_id for segment_id in docs
+                       if not add(hash((trace_id, segment_id, None)))}
+            return Repeat(earlier=earlier) if earlier else None
         of_trace = hash(trace_id)
         if complete and not self._in_progress:  # the common case in one call
             add = self._complete.add
