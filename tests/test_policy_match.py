@@ -15,6 +15,7 @@ from leastpriv_ci.policy.match import (
     patterns_intersect,
     resource_matches,
     statement_matches,
+    widest,
 )
 from leastpriv_ci.policy.model import VERSION_2008, Statement, unresolved
 
@@ -256,3 +257,10 @@ def test_a_statement_matches_a_resource_through_resource_or_not_resource(
     statement = Statement(effect="Allow", actions=("s3:GetObject",), resources=resources,
                           not_resources=not_resources)
     assert statement_matches(statement, resource) is expected
+
+
+def test_widest_reads_each_policy_variable_as_any_value_and_keeps_escapes() -> None:
+    pattern = "arn:aws:s3:::b/${aws:PrincipalTag/team}/${ aws:username , 'x' }/${*}${$}"
+    assert widest(pattern) == "arn:aws:s3:::b/*/*/${*}${$}"
+    assert resource_matches(widest(pattern), "arn:aws:s3:::b/red/alice/*$") is True
+    assert resource_matches(widest(pattern), "arn:aws:s3:::b/red/alice/x$") is False

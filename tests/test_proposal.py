@@ -254,7 +254,8 @@ def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
     assert proposed("a.png", "b.jpg") == [BUCKET + "/*.jpg", BUCKET + "/*.png"]
     # a key no narrower declared pattern covers: the folder, as without declared patterns
     assert proposed("a.png", "c.txt") == BUCKET + "/*"
-    # a variable cannot be compared offline: never pinned, never chosen
+    # a variable cannot be compared offline: never pinned, never chosen from the declared
+    # patterns (a role's proposal keeps one that alone granted a use)
     assert proposed("users/alice/1.txt") == BUCKET + "/users/*"
 
 
@@ -338,6 +339,59 @@ def test_conditions_a_deny_or_a_pattern_decides_are_not_carried_and_that_is_said
     assert all("Condition" not in s for s in proposal.document["Statement"])
     (note,) = [n for n in proposal.notes if "condition" in n]
     assert "`s3:GetObject`" in note and "`s3:PutObject`" in note and "does not repeat" in note
+
+
+TEAM = "arn:aws:s3:::pics/${aws:PrincipalTag/team}/*"
+
+
+def test_an_object_use_granted_only_through_a_policy_variable_keeps_its_pattern(
+        tmp_path: Path) -> None:
+    # Staging's tag value (red) written into the proposal would grant every principal the
+    # red folder, and none its own folder in production
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/*"}])
+    accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/red/a.png"),
+                use("f", "s3:PutObject", "arn:aws:s3:::pics/red/b.png")]
+    proposal = role_proposal(role, accesses, ["f"], [])
+    assert sorted(proposal.document["Statement"], key=str) == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/red/*"}]
+    assert not [n for n in proposal.notes if "does not repeat" in n]
+    statements = parse_policy(proposal.document, name="proposal").statements
+    for team, allowed in (("red", True), ("blue", False)):
+        context = {"aws:PrincipalTag/team": team}
+        assert evaluate(statements, "s3:GetObject", "arn:aws:s3:::pics/red/a.png",
+                        context=context, complete_context=True).allowed is allowed
+
+
+def test_a_policy_variable_is_not_kept_where_something_else_granted_the_use(
+        tmp_path: Path) -> None:
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": [TEAM, unresolved("Ref OtherBucket") + "/*"]}])
+    accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/red/a.png"),
+                # denied: the variable did not grant it, so it stays a need
+                use("f", "s3:GetObject", "arn:aws:s3:::pics/blue/c.png", denied=True),
+                use("f", "s3:PutObject", "arn:aws:s3:::pics/red/b.png")]
+    proposal = role_proposal(role, accesses, ["f"], [])
+    resources = {r for s in proposal.document["Statement"]
+                 for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    assert resources == {"arn:aws:s3:::pics/*", "arn:aws:s3:::pics/red/*"}
+    # the unresolved pattern beside the variable may have granted PutObject: not repeated
+    assert any("does not repeat" in n and "`s3:PutObject`" in n for n in proposal.notes)
+
+
+def test_a_denied_use_is_a_need_even_where_a_policy_variable_may_grant_it(
+        tmp_path: Path) -> None:
+    # IAM refused it: at staging the variable did not take a value that grants it
+    role = _role(tmp_path, [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM}])
+    proposal = role_proposal(
+        role, [use("f", "s3:GetObject", "arn:aws:s3:::pics/blue/c.png", denied=True)], ["f"], [])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/blue/*"}]
 
 
 def test_a_condition_with_a_value_the_template_did_not_resolve_is_not_carried() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
-from leastpriv_ci.analysis.conditions import carried_conditions
+from leastpriv_ci.analysis.conditions import carried_conditions, variable_patterns
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
@@ -23,6 +23,7 @@ from leastpriv_ci.analysis.platform import (
 )
 from leastpriv_ci.analysis.proposal import (
     MANAGED_LIMIT,
+    S3_OBJECT,
     Grant,
     Proposal,
     conditions_kept_note,
@@ -238,12 +239,24 @@ def role_proposal(
         if found.decision is not Decision.CONDITIONAL:
             return ()
         blocks = carried_conditions(found.statements, access.action, access.resource)
-        (carried if blocks else uncarried).add(access.action)
+        if blocks:
+            carried.add(access.action)
+        elif not variables(access):  # else granted on those patterns: nothing is lifted
+            uncarried.add(access.action)
         return blocks
+
+    def variables(access: Access) -> tuple[str, ...]:
+        """The role's patterns with policy variables that alone granted an S3 object use."""
+        if not access.resource_known or access.denied or not S3_OBJECT.match(access.resource):
+            return ()
+        found = index.evaluate(access.action, access.resource)
+        if found.decision is not Decision.CONDITIONAL:
+            return ()
+        return variable_patterns(found.statements, access.action, access.resource)
 
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
                                 unknown_bound=declared_bound, declared=declared,
-                                conditions=conditions)
+                                conditions=conditions, variables=variables)
     notes = [*proposal.notes]
     if kept:
         notes.append(possible_note(kept))

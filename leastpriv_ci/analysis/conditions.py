@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leastpriv_ci.analysis.proposal import condition_text
-from leastpriv_ci.policy.match import statement_acts, statement_matches
+from leastpriv_ci.policy.match import (
+    has_variables,
+    resource_matches,
+    statement_acts,
+    statement_matches,
+    widest,
+)
 from leastpriv_ci.policy.model import VERSION_2012, Statement, is_unresolved
 
 
@@ -41,3 +47,30 @@ def _portable(statement: Statement) -> bool:
             if statement.version != VERSION_2012 and any("${" in t for t in texts):
                 return False
     return True
+
+
+def variable_patterns(undecided: Sequence[Statement], action: str,
+                      resource: str) -> tuple[str, ...]:
+    """The resource patterns with a policy variable (``users/${aws:username}/*``) through
+    which alone the role may grant ``action`` on ``resource``, given the statements that
+    left the decision open; ``()`` when something else left it open.
+
+    Only when each of them is an unconditioned 2012-10-17 Allow certainly acting on the
+    action whose Resource list may match only through such a pattern (read with its
+    variables as wildcards): a call the role allowed was then allowed by one of them, and
+    repeating them grants what the role grants, for every value the variables take.
+    """
+    found: list[str] = []
+    for statement in undecided:
+        if (not statement.is_allow or statement.conditions or statement.not_resources
+                or statement.version != VERSION_2012
+                or statement_acts(statement, action) is not True):
+            return ()
+        patterns = [p for p in statement.resources if has_variables(p) and not is_unresolved(p)
+                    and widest(p) != p and resource_matches(widest(p), resource) is True]
+        others = [resource_matches(p, resource) for p in statement.resources
+                  if p not in patterns]
+        if not patterns or any(matched is not False for matched in others):
+            return ()  # another of its patterns may have granted it, or did
+        found.extend(p for p in patterns if p not in found)
+    return tuple(found)

@@ -6,7 +6,8 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
   granted on ``*`` (the only way IAM grants them), every other action on the ARNs used;
 - S3 object keys (data written at run time) are generalised, per action and bucket, to
   the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket; a
-  declared pattern narrower than that folder that covers the keys is kept instead;
+  declared pattern narrower than that folder that covers the keys is kept instead, and
+  so are the declared patterns with policy variables that alone granted a use;
 - resources with identical action sets become one statement; the order is sorted, so
   the same usage always gives the same document;
 - a use the declared policy grants only under Condition blocks is granted under the same
@@ -85,6 +86,9 @@ DeclaredPatterns = Callable[[str], tuple[str, ...]]
 # The Condition blocks (condition_text) under which the declared policy grants an access;
 # () when it grants it unconditionally, or when its conditions are not carried.
 GrantConditions = Callable[[Access], tuple[str, ...]]
+# The declared patterns with policy variables through which alone the role granted an
+# access (() when it granted it otherwise): an S3 object use is granted on them.
+VariablePatterns = Callable[[Access], tuple[str, ...]]
 
 
 def propose(
@@ -108,6 +112,7 @@ def propose_policies(
     unknown_bound: UnknownBound | None = None,
     declared: DeclaredPatterns | None = None,
     conditions: GrantConditions | None = None,
+    variables: VariablePatterns | None = None,
 ) -> Proposal:
     """The proposal as one or more documents, each within ``limit`` characters.
 
@@ -115,7 +120,8 @@ def propose_policies(
     """
     catalog = catalog or get_catalog()
     grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound,
-                                    declared=declared, conditions=conditions)
+                                    declared=declared, conditions=conditions,
+                                    variables=variables)
     grants.update(extra)
     documents, notes = fit(grants, limit=limit)
     if unknown:
@@ -131,6 +137,7 @@ def needed_grants(
     unknown_bound: UnknownBound | None = None,
     declared: DeclaredPatterns | None = None,
     conditions: GrantConditions | None = None,
+    variables: VariablePatterns | None = None,
 ) -> tuple[set[Grant], set[str]]:
     """The grants the accesses need, and actions of unknown resource."""
     catalog = catalog or get_catalog()
@@ -168,6 +175,10 @@ def needed_grants(
             grants.update(Grant(action, pattern) for pattern in bound)
             continue
         s3 = S3_OBJECT.match(access.resource)
+        kept = variables(access) if s3 and variables else ()
+        if kept:  # the declared indirection, not the value it took at staging
+            grants.update(Grant(action, pattern) for pattern in kept)
+            continue
         for block in blocks:
             if s3:
                 s3_keys.setdefault((action, s3.group(1), s3.group(2), block),

@@ -126,6 +126,13 @@ def has_variables(text: str) -> bool:
     return "${" in text
 
 
+def widest(pattern: str) -> str:
+    """``pattern`` with each policy variable read as ``*`` (any value it may take); the
+    escapes ``${*}``, ``${?}``, ``${$}`` stay, as they stand for one literal character."""
+    return _VARIABLE.sub(
+        lambda m: m.group(0) if m.group(1).strip() in _LITERAL_VARIABLES else "*", pattern)
+
+
 def _glob_tokens(text: str) -> list[str]:
     return [_STAR if c == "*" else _QMARK if c == "?" else c for c in text]
 
