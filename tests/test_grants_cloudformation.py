@@ -333,6 +333,38 @@ def test_an_import_reads_what_another_scanned_template_exports(tmp_path: Path) -
         "arn:aws:dynamodb:::table/given",)
 
 
+def test_a_function_importing_another_templates_role_runs_as_it(tmp_path: Path) -> None:
+    # CDK's shared-role stack: the role's name is generated, so only the reference tells
+    # which role the other stack's function runs as
+    (tmp_path / "roles.template.json").write_text(json.dumps({
+        "Resources": {
+            "SharedRoleABC": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "SharedRolePolicy": {"Type": "AWS::IAM::Policy", "Properties": {
+                "PolicyName": "shared", "Roles": [{"Ref": "SharedRoleABC"}],
+                "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sqs:*",
+                                                  "Resource": "*"}]}}}},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["SharedRoleABC", "Arn"]},
+                            "Export": {"Name": "roles:ExportsOutputSharedRoleArn"}}}}))
+    (tmp_path / "app.template.json").write_text(json.dumps({"Resources": {"Fn": {
+        "Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "app-fn",
+            "Role": {"Fn::ImportValue": "roles:ExportsOutputSharedRoleArn"}}}}}))
+    paths = [tmp_path / "app.template.json", tmp_path / "roles.template.json"]
+    notices = Notices()
+    grants = load_declared(paths, ResolveContext(), notices)
+    (binding,) = grants.bindings
+    assert binding.role == "SharedRoleABC" and "app-fn" in binding.names
+    assert [p.name for p in grants.roles["SharedRoleABC"].policies] == ["shared"]
+    assert notices.count("unresolved-value") == 0
+    # alone, the function's role stays unresolved; a parameter of that name still wins
+    (alone,) = load_declared(paths[:1], ResolveContext(), Notices()).bindings
+    assert alone.role == "<unresolved:ImportValue roles:ExportsOutputSharedRoleArn>"
+    given = ResolveContext(parameters={
+        "roles:ExportsOutputSharedRoleArn": f"arn:aws:iam::{ACCOUNT}:role/given"})
+    (chosen,) = load_declared(paths, given, Notices()).bindings
+    assert chosen.role == f"arn:aws:iam::{ACCOUNT}:role/given"
+
+
 def test_malformed_template_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  A:\n    Type: AWS::IAM::Role\n    Properties: {a: [}\n")

@@ -183,12 +183,15 @@ def load_declared(
     # A template importing what another exports (CDK's cross-stack references) is read
     # again knowing every export (a parameter of the same name still wins)
     exports = {name: value for *_, loaded, _ in read for name, value in loaded.exports.items()}
+    role_exports = {name: key for *_, loaded, _ in read
+                    for name, key in loaded.role_exports.items()}
     grants = GrantSet()
     for path, shown, module, loaded, own in read:
-        if loaded.imports & exports.keys():
+        if loaded.imports & (exports.keys() | role_exports.keys()):
             own = Notices()
             with paused_gc():
-                loaded = module.load(path, replace(context, exports=exports), own)
+                loaded = module.load(path, replace(context, exports=exports,
+                                                   role_exports=role_exports), own)
         notices.extend(own)
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)

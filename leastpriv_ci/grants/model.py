@@ -37,6 +37,9 @@ class ResolveContext:
     # Values other scanned templates export (Outputs' Export.Name → value), for
     # Fn::ImportValue; a parameter of the same name wins
     exports: Mapping[str, str] = field(default_factory=dict)
+    # Roles other scanned templates export (Export.Name → role key): a function's
+    # ``Role`` importing one runs as that role, whatever name CloudFormation gives it
+    role_exports: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,15 @@ class GrantSet:
     # were not known when it was read (see load_declared)
     exports: Mapping[str, str] = field(default_factory=dict)
     imports: frozenset[str] = frozenset()
+    role_exports: Mapping[str, str] = field(default_factory=dict)  # Export.Name → role key
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
         roles.update(other.roles)
         return GrantSet(roles, self.bindings + other.bindings, self.files + other.files,
                         self.attached + other.attached, {**self.exports, **other.exports},
-                        self.imports | other.imports)
+                        self.imports | other.imports,
+                        {**self.role_exports, **other.role_exports})
 
     def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and
@@ -75,5 +80,4 @@ class GrantSet:
                 unmatched.append((name, policy))
             else:
                 roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
-        return GrantSet(roles, self.bindings, self.files, exports=self.exports,
-                        imports=self.imports), unmatched
+        return replace(self, roles=roles, attached=()), unmatched

@@ -160,7 +160,7 @@ def grants_from_template(
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
                     attached=tuple(builder.attached), exports=_exports(template, resolver),
-                    imports=imports)
+                    imports=imports, role_exports=_role_exports(template, builder))
 
 
 def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[str, str]:
@@ -179,6 +179,24 @@ def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[st
             value = resolver.text(output["Value"], line)
             if name is not None and value is not None:
                 found[name] = value
+    return found
+
+
+def _role_exports(template: Mapping[str, Any], builder: _Builder) -> dict[str, str]:
+    """The template's roles its ``Outputs`` export (a ``Ref`` or ``Fn::GetAtt`` Arn of
+    one), by export name: CDK's cross-stack references export a role whose name
+    CloudFormation generates, which no text value can stand for."""
+    outputs = template.get("Outputs")
+    found: dict[str, str] = {}
+    with builder.resolver.silenced():
+        for output in outputs.values() if isinstance(outputs, Mapping) else ():
+            export = output.get("Export") if isinstance(output, Mapping) else None
+            if not isinstance(export, Mapping):
+                continue
+            key = _template_role(builder, output.get("Value"))
+            name = builder.resolver.text(export.get("Name"), line_of(output))
+            if key is not None and name is not None:
+                found[name] = key
     return found
 
 
@@ -389,6 +407,17 @@ def _sub_target(argument: Any) -> str | None:
     return match.group(1)
 
 
+def _imported_role(builder: _Builder, node: Any, line: int | None) -> str | None:
+    """The key of the role another scanned template exports, when ``node`` imports it."""
+    if not isinstance(node, Mapping) or len(node) != 1 or "Fn::ImportValue" not in node:
+        return None
+    with builder.resolver.silenced():
+        name = builder.resolver.text(node["Fn::ImportValue"], line)
+    if name is None or name in builder.context.parameters:  # a parameter still wins
+        return None
+    return builder.context.role_exports.get(name)
+
+
 def _role_key_by_name(builder: _Builder, name: str) -> str:
     for key, role in builder.roles.items():
         if role.name == name:
@@ -425,7 +454,7 @@ def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
     """The key of the role a ``Role``/``TaskRoleArn`` value names (through a decided
     ``Fn::If``, as SAM writes a function's ``Role`` when it may create the role)."""
     chosen = builder.resolver.choose(raw, line)
-    key = _template_role(builder, chosen)
+    key = _template_role(builder, chosen) or _imported_role(builder, chosen, line)
     if key is not None:
         return key
     value = builder.resolver.resolve(chosen, line)
