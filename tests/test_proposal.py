@@ -349,13 +349,14 @@ def test_an_object_use_granted_only_through_a_policy_variable_keeps_its_pattern(
     # Staging's tag value (red) written into the proposal would grant every principal the
     # red folder, and none its own folder in production
     role = _role(tmp_path, [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
+        {"Sid": "Team", "Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
         {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/*"}])
     accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/red/a.png"),
                 use("f", "s3:PutObject", "arn:aws:s3:::pics/red/b.png")]
     proposal = role_proposal(role, accesses, ["f"], [])
-    assert sorted(proposal.document["Statement"], key=str) == [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
+    # in the declared order, the repeated pattern in its statement, with its Sid
+    assert proposal.document["Statement"] == [
+        {"Sid": "Team", "Effect": "Allow", "Action": "s3:GetObject", "Resource": TEAM},
         {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::pics/red/*"}]
     assert not [n for n in proposal.notes if "does not repeat" in n]
     statements = parse_policy(proposal.document, name="proposal").statements

@@ -69,6 +69,9 @@ class _Homes:
         self._actions = [(ActionSet(s.actions), s.not_actions) for s in allows]
         self._resources = [(ResourceSet(s.resources, version=s.version), s.not_resources)
                            for s in allows]
+        # a declared pattern the proposal repeats (one with a policy variable, which no
+        # ARN-reading matches) is covered by its statement
+        self._written = [frozenset(() if s.not_resources else s.resources) for s in allows]
         self._acts: dict[str, tuple[int, ...]] = {}
 
     def __call__(self, statement: object) -> int:
@@ -89,7 +92,9 @@ class _Homes:
             if acts[index] * len(resources) <= most:
                 continue  # cannot do better than the best so far
             patterns, negated = self._resources[index]
-            score = acts[index] * sum(1 for r in resources if patterns.match(r) is (not negated))
+            written = self._written[index]
+            score = acts[index] * sum(1 for r in resources
+                                      if r in written or patterns.match(r) is (not negated))
             if score > most:
                 best, most = index, score
         return best
