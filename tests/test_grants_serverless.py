@@ -341,6 +341,43 @@ def test_an_import_reads_what_a_scanned_template_exports(tmp_path: Path) -> None
     assert notices.count("unresolved-value") == 0
 
 
+def test_a_template_imports_what_the_service_exports(tmp_path: Path) -> None:
+    # The service exports its shared role, a role of resources.Resources and a queue's
+    # URL; a CloudFormation stack's functions run as those roles
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  iamRoleStatements:\n    - Effect: Allow\n"
+        "      Action: sqs:SendMessage\n      Resource: '*'\n"
+        "functions:\n  f:\n    handler: h\n"
+        "resources:\n  Resources:\n    Worker:\n      Type: AWS::IAM::Role\n"
+        "      Properties:\n        RoleName: worker\n"
+        "  Outputs:\n"
+        "    Shared:\n      Value: !GetAtt IamRoleLambdaExecution.Arn\n"
+        "      Export:\n        Name: ${self:service}-${sls:stage}-SharedRoleArn\n"
+        "    WorkerArn:\n      Value: !GetAtt Worker.Arn\n"
+        "      Export:\n        Name: !Sub '${AWS::StackName}-WorkerArn'\n"
+        "    Queue:\n      Value: https://sqs.us-east-1.amazonaws.com/1/jobs\n"
+        "      Export:\n        Name: s-QueueUrl\n")
+    functions = {"One": "s-dev-SharedRoleArn", "Two": "s-dev-WorkerArn"}
+    (tmp_path / "app.template.json").write_text(json.dumps({"Resources": {
+        logical: {"Type": "AWS::Lambda::Function",
+                  "Properties": {"FunctionName": logical.lower(),
+                                 "Role": {"Fn::ImportValue": name},
+                                 "Environment": {"Variables": {
+                                     "QUEUE": {"Fn::ImportValue": "s-QueueUrl"}}}}}
+        for logical, name in functions.items()}}))
+    notices = Notices()
+    declared = load_declared([tmp_path / "app.template.json", tmp_path / "serverless.yml"],
+                             ResolveContext(), notices)
+    roles = {b.function: b.role for b in declared.bindings if b.function in functions}
+    assert roles == {"One": f"arn:aws:iam::{ACCOUNT}:role/s-dev-us-east-1-lambdaRole",
+                     "Two": f"arn:aws:iam::{ACCOUNT}:role/worker"}
+    assert all(key in declared.roles for key in roles.values())
+    assert notices.count("unresolved-value") == 0
+    grants, _ = _load(tmp_path / "serverless.yml")
+    assert grants.exports == {"s-dev-WorkerArn": f"arn:aws:iam::{ACCOUNT}:role/worker",
+                              "s-QueueUrl": "https://sqs.us-east-1.amazonaws.com/1/jobs"}
+
+
 def test_statements_from_an_unresolvable_variable_stay_as_unknown_grants(tmp_path: Path) -> None:
     (tmp_path / "serverless.yml").write_text(
         "service: s\nprovider:\n  name: aws\n  iam:\n    role:\n"

@@ -198,8 +198,42 @@ class _Service:
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
         imports = frozenset(self._template.imports) if self._template is not None else None
+        exports, role_exports = self.exports(provider, provider_role)
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
-                        files=(str(self.path),), imports=imports or frozenset())
+                        files=(str(self.path),), imports=imports or frozenset(),
+                        exports=exports, role_exports=role_exports)
+
+    def exports(self, provider: Mapping[str, Any], provider_role: str | None
+                ) -> tuple[dict[str, str], dict[str, str]]:
+        """What ``resources.Outputs`` exports (another scanned template's
+        ``Fn::ImportValue`` reads it): values known offline, and roles by their key (the
+        framework's shared role, or one of ``resources.Resources``). Read without
+        warnings: an output nobody imports is no concern of the scan."""
+        outputs = self.vars.get("resources.Outputs")
+        values: dict[str, str] = {}
+        roles: dict[str, str] = {}
+        if not isinstance(outputs, Mapping) or not outputs:
+            return values, roles
+        resolver = self.template()
+        with resolver.silenced():
+            for output in outputs.values():
+                export = output.get("Export") if isinstance(output, Mapping) else None
+                if not isinstance(export, Mapping):
+                    continue
+                name = resolver.text(export.get("Name"), line_of(output))
+                if name is None:
+                    continue
+                value = output.get("Value")
+                logical = _referenced_logical_id(value) if isinstance(value, Mapping) else None
+                if logical == SHARED_ROLE and provider_role is None \
+                        and self.shared_role_key(provider) in self.roles:
+                    roles[name] = self.shared_role_key(provider)
+                elif logical is not None and _is_role(self.resources.get(logical)):
+                    roles[name] = self.template_role(logical)
+                text = resolver.text(value, line_of(output))
+                if text is not None:
+                    values[name] = text
+        return values, roles
 
     def uses_plugin(self) -> bool:
         plugins = self.vars.get("plugins", [])
@@ -648,3 +682,7 @@ def _fill(template: Any, values: Mapping[str, str]) -> Any:
     if isinstance(template, list):
         return [_fill(v, values) for v in template]
     return template
+
+
+def _is_role(resource: object) -> bool:
+    return isinstance(resource, Mapping) and resource.get("Type") == "AWS::IAM::Role"
