@@ -158,17 +158,23 @@ def grants_from_template(
         if (binding := _binding(builder, logical, resource)) is not None
     )
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
+    exports, role_exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
-                    attached=tuple(builder.attached), exports=_exports(template, resolver),
-                    imports=imports, role_exports=_role_exports(template, builder))
+                    attached=tuple(builder.attached), exports=exports, imports=imports,
+                    role_exports=role_exports)
 
 
-def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[str, str]:
-    """The values the template's ``Outputs`` export, by export name, where both resolve
-    offline (another template's ``Fn::ImportValue`` reads them). Read without warnings:
-    an output nobody imports is no concern of the scan."""
+def _exports(template: Mapping[str, Any], builder: _Builder
+             ) -> tuple[dict[str, str], dict[str, str]]:
+    """What the template's ``Outputs`` export, by export name, for another template's
+    ``Fn::ImportValue``: the values that resolve offline, and the template's roles (a
+    ``Ref`` or ``Fn::GetAtt`` Arn of one) by their key, as CDK's cross-stack references
+    export a role whose name CloudFormation generates. Read without warnings: an output
+    nobody imports is no concern of the scan."""
     outputs = template.get("Outputs")
-    found: dict[str, str] = {}
+    values: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    resolver = builder.resolver
     with resolver.silenced():
         for output in outputs.values() if isinstance(outputs, Mapping) else ():
             export = output.get("Export") if isinstance(output, Mapping) else None
@@ -176,28 +182,13 @@ def _exports(template: Mapping[str, Any], resolver: TemplateResolver) -> dict[st
                 continue
             line = line_of(output)
             name = resolver.text(export.get("Name"), line)
-            value = resolver.text(output["Value"], line)
-            if name is not None and value is not None:
-                found[name] = value
-    return found
-
-
-def _role_exports(template: Mapping[str, Any], builder: _Builder) -> dict[str, str]:
-    """The template's roles its ``Outputs`` export (a ``Ref`` or ``Fn::GetAtt`` Arn of
-    one), by export name: CDK's cross-stack references export a role whose name
-    CloudFormation generates, which no text value can stand for."""
-    outputs = template.get("Outputs")
-    found: dict[str, str] = {}
-    with builder.resolver.silenced():
-        for output in outputs.values() if isinstance(outputs, Mapping) else ():
-            export = output.get("Export") if isinstance(output, Mapping) else None
-            if not isinstance(export, Mapping):
+            if name is None:
                 continue
-            key = _template_role(builder, output.get("Value"))
-            name = builder.resolver.text(export.get("Name"), line_of(output))
-            if key is not None and name is not None:
-                found[name] = key
-    return found
+            if (key := _template_role(builder, output["Value"])) is not None:
+                roles[name] = key
+            if (value := resolver.text(output["Value"], line)) is not None:
+                values[name] = value
+    return values, roles
 
 
 def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
