@@ -365,6 +365,66 @@ def test_a_function_importing_another_templates_role_runs_as_it(tmp_path: Path) 
     assert chosen.role == f"arn:aws:iam::{ACCOUNT}:role/given"
 
 
+def _stack(name: str) -> dict[str, object]:
+    """A stack as one CDK class synthesizes it: its logical IDs are the same in every
+    instance; its role exports itself, as a cross-stack reference would."""
+    return {"Resources": {
+        "HandlerServiceRoleABC": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{
+            "PolicyName": "p", "PolicyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "sqs:SendMessage",
+                "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue-{name}"}]}}]}},
+        "Handler": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": f"handler-{name}",
+            "Role": {"Fn::GetAtt": ["HandlerServiceRoleABC", "Arn"]}}}},
+        "Outputs": {"Role": {"Value": {"Fn::GetAtt": ["HandlerServiceRoleABC", "Arn"]},
+                             "Export": {"Name": f"{name}:Role"}}}}
+
+
+def test_two_stacks_of_one_class_keep_their_own_roles(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.template.json").write_text(json.dumps(_stack(name)))
+    (tmp_path / "c.template.json").write_text(json.dumps({"Resources": {"Worker": {
+        "Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "worker", "Role": {"Fn::ImportValue": "b:Role"}}}}}))
+    notices = Notices()
+    declared = load_declared([tmp_path / f"{n}.template.json" for n in "abc"],
+                             ResolveContext(), notices, root=tmp_path)
+    roles = {b.names[0]: b.role for b in declared.bindings}
+    later = "b.template.json#HandlerServiceRoleABC"
+    assert roles == {"handler-a": "HandlerServiceRoleABC", "handler-b": later,
+                     "worker": later}
+    assert declared.roles[later].key == later
+    assert declared.roles[later].statements[0].resources == (
+        f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue-b",)
+    assert notices.count("role-id-in-several-files") == 1
+    # each handler sends to its own queue: nothing is missing (before, both ran as b's role)
+    traces = []
+    for number, name in enumerate("ab"):
+        trace_id = f"1-5f000000-00000000000000000000000{number}"
+        document = {"id": f"s{number}", "name": f"handler-{name}", "trace_id": trace_id,
+                    "origin": "AWS::Lambda::Function", "start_time": 1.0, "end_time": 2.0,
+                    "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
+                                            f"handler-{name}"},
+                    "subsegments": [{"id": f"c{number}", "name": "SQS", "namespace": "aws",
+                                     "aws": {"operation": "SendMessage", "region": "us-east-1",
+                                             "queue_url": "https://sqs.us-east-1.amazonaws.com"
+                                                          f"/{ACCOUNT}/queue-{name}"}}]}
+        traces.append({"Id": trace_id, "Segments": [{"Id": f"s{number}",
+                                                    "Document": json.dumps(document)}]})
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": traces}))
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "a.template.json",
+                 "--policy-paths", "b.template.json", "--format", "json",
+                 "--account", ACCOUNT])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert [f for f in report["findings"] if f["kind"] == "missing"] == [], err
+    assert code == 0
+
+
 def test_malformed_template_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  A:\n    Type: AWS::IAM::Role\n    Properties: {a: [}\n")

@@ -11,7 +11,7 @@ import importlib
 import os
 import pkgutil
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -41,6 +41,10 @@ ROLE_ELSEWHERE_TEXT = (
     "these policies added to it")
 # The policies of a partly declared role that no scanned file holds
 OTHERS = unresolved("the role's policies outside the scan")
+ROLES_APART = "role-id-in-several-files"
+ROLES_APART_TEXT = (
+    "files declare different roles under one logical ID or address (two stacks synthesized "
+    "from one CDK class, two Terraform roots): each is kept, the later ones named FILE#ID")
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
 # ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
@@ -180,6 +184,18 @@ def load_declared(
         with paused_gc():  # loading builds many containers, none of them garbage
             loaded = module.load(path, context, own)
         read.append((path, shown, module, loaded, own))
+    # A logical ID or Terraform address is unique only in its file: the same one in a later
+    # file is another role, named after that file (its bindings and exports follow)
+    taken: set[str] = set()
+    apart: dict[Path, dict[str, str]] = {}
+    for path, shown, _, loaded, _ in read:
+        renamed = apart[path] = {key: f"{shown}#{key}" for key in loaded.roles
+                                 if key in taken and not key.startswith("arn:")}
+        taken.update(renamed.get(key, key) for key in loaded.roles)
+        for key in renamed:
+            notices.add(ROLES_APART, ROLES_APART_TEXT, f"{shown}: {key}")
+    read = [(path, shown, module, _renamed(loaded, apart[path]), own)
+            for path, shown, module, loaded, own in read]
     # A template importing what another exports (CDK's cross-stack references) is read
     # again knowing every export (a parameter of the same name still wins)
     exports = {name: value for *_, loaded, _ in read for name, value in loaded.exports.items()}
@@ -190,8 +206,9 @@ def load_declared(
         if loaded.imports & (exports.keys() | role_exports.keys()):
             own = Notices()
             with paused_gc():
-                loaded = module.load(path, replace(context, exports=exports,
-                                                   role_exports=role_exports), own)
+                loaded = _renamed(module.load(path, replace(context, exports=exports,
+                                                            role_exports=role_exports), own),
+                                  apart[path])
         notices.extend(own)
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)
@@ -211,6 +228,18 @@ def load_declared(
                                    origin=origin, source=PARTIAL))
     grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:
+    """``grants`` with its roles' keys renamed as ``keys`` says (old → new)."""
+    if not keys:
+        return grants
+    return replace(
+        grants,
+        roles={keys.get(k, k): replace(r, key=keys.get(r.key, r.key))
+               for k, r in grants.roles.items()},
+        bindings=tuple(replace(b, role=keys.get(b.role, b.role)) for b in grants.bindings),
+        role_exports={name: keys.get(k, k) for name, k in grants.role_exports.items()})
 
 
 def with_policies(deployed: Role, partial: Role) -> Role:
