@@ -399,6 +399,14 @@ def test_two_stacks_of_one_class_keep_their_own_roles(
     assert declared.roles[later].statements[0].resources == (
         f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue-b",)
     assert notices.count("role-id-in-several-files") == 1
+    # a copy of a stack (a packaged template) binds the same functions: one role, as before
+    (tmp_path / "packaged.json").write_text(json.dumps(_stack("a")))
+    notices = Notices()
+    copied = load_declared([tmp_path / "a.template.json", tmp_path / "packaged.json"],
+                           ResolveContext(), notices)
+    assert list(copied.roles) == ["HandlerServiceRoleABC"]
+    assert {b.role for b in copied.bindings} == {"HandlerServiceRoleABC"}
+    assert notices.count("role-id-in-several-files") == 0
     # each handler sends to its own queue: nothing is missing (before, both ran as b's role)
     traces = []
     for number, name in enumerate("ab"):

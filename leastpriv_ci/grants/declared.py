@@ -43,8 +43,9 @@ ROLE_ELSEWHERE_TEXT = (
 OTHERS = unresolved("the role's policies outside the scan")
 ROLES_APART = "role-id-in-several-files"
 ROLES_APART_TEXT = (
-    "files declare different roles under one logical ID or address (two stacks synthesized "
-    "from one CDK class, two Terraform roots): each is kept, the later ones named FILE#ID")
+    "files declare roles for different functions under one logical ID or address (two "
+    "stacks synthesized from one CDK class, two Terraform roots): each is kept, the later "
+    "ones named FILE#ID")
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
 # ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
@@ -185,13 +186,19 @@ def load_declared(
             loaded = module.load(path, context, own)
         read.append((path, shown, module, loaded, own))
     # A logical ID or Terraform address is unique only in its file: the same one in a later
-    # file is another role, named after that file (its bindings and exports follow)
-    taken: set[str] = set()
+    # file, bound to other functions, is another role, named after that file (its bindings
+    # and exports follow). Bound to the same functions (a packaged copy of a template, a
+    # plan beside its .tf), it is the same role, and the later file's reading stands.
+    taken: dict[str, set[str]] = {}  # role key → the names of the functions bound to it
     apart: dict[Path, dict[str, str]] = {}
     for path, shown, _, loaded, _ in read:
-        renamed = apart[path] = {key: f"{shown}#{key}" for key in loaded.roles
-                                 if key in taken and not key.startswith("arn:")}
-        taken.update(renamed.get(key, key) for key in loaded.roles)
+        bound = _bound_names(loaded)
+        renamed = apart[path] = {
+            key: f"{shown}#{key}" for key in loaded.roles
+            if not key.startswith("arn:") and taken.get(key) and bound.get(key)
+            and taken[key].isdisjoint(bound[key])}
+        for key in loaded.roles:
+            taken.setdefault(renamed.get(key, key), set()).update(bound.get(key, ()))
         for key in renamed:
             notices.add(ROLES_APART, ROLES_APART_TEXT, f"{shown}: {key}")
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
@@ -228,6 +235,16 @@ def load_declared(
                                    origin=origin, source=PARTIAL))
     grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+def _bound_names(grants: GrantSet) -> dict[str, set[str]]:
+    """Role key → the names of the functions bound to it, logical IDs left out (the same
+    in every stack one CDK class synthesizes)."""
+    found: dict[str, set[str]] = {}
+    for binding in grants.bindings:
+        names = set(binding.names) - {binding.function, binding.origin.logical_id}
+        found.setdefault(binding.role, set()).update(names)
+    return found
 
 
 def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:
