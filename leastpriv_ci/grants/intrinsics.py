@@ -246,6 +246,20 @@ class TemplateResolver:
         finally:
             self.notices = notices
 
+    def exported(self, outputs: object) -> Iterator[tuple[str, Any, int | None]]:
+        """Each export of an ``Outputs`` section whose name resolves offline: (export
+        name, its ``Value`` node, line). Names are read without warnings, and so should
+        values be (:meth:`silenced`): an output nobody imports is no concern of the scan."""
+        for output in outputs.values() if isinstance(outputs, Mapping) else ():
+            export = output.get("Export") if isinstance(output, Mapping) else None
+            if not isinstance(export, Mapping) or "Value" not in output:
+                continue
+            line = line_of(output)
+            with self.silenced():
+                name = self.text(export.get("Name"), line)
+            if name is not None:
+                yield name, output["Value"], line
+
     def resource_included(self, logical_id: str) -> bool | None:
         """Whether a resource exists under its ``Condition`` (``None``: unknown)."""
         resource = self._section("Resources").get(logical_id)

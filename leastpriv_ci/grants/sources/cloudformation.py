@@ -169,25 +169,17 @@ def _exports(template: Mapping[str, Any], builder: _Builder
     """What the template's ``Outputs`` export, by export name, for another template's
     ``Fn::ImportValue``: the values that resolve offline, and the template's roles (a
     ``Ref`` or ``Fn::GetAtt`` Arn of one) by their key, as CDK's cross-stack references
-    export a role whose name CloudFormation generates. Read without warnings: an output
-    nobody imports is no concern of the scan."""
-    outputs = template.get("Outputs")
+    export a role whose name CloudFormation generates."""
     values: dict[str, str] = {}
     roles: dict[str, str] = {}
     resolver = builder.resolver
-    with resolver.silenced():
-        for output in outputs.values() if isinstance(outputs, Mapping) else ():
-            export = output.get("Export") if isinstance(output, Mapping) else None
-            if not isinstance(export, Mapping) or "Value" not in output:
-                continue
-            line = line_of(output)
-            name = resolver.text(export.get("Name"), line)
-            if name is None:
-                continue
-            if (key := _template_role(builder, output["Value"])) is not None:
-                roles[name] = key
-            if (value := resolver.text(output["Value"], line)) is not None:
-                values[name] = value
+    for name, node, line in resolver.exported(template.get("Outputs")):
+        if (key := _template_role(builder, node)) is not None:
+            roles[name] = key
+        with resolver.silenced():
+            value = resolver.text(node, line)
+        if value is not None:
+            values[name] = value
     return values, roles
 
 

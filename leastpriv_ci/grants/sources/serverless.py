@@ -207,32 +207,25 @@ class _Service:
                 ) -> tuple[dict[str, str], dict[str, str]]:
         """What ``resources.Outputs`` exports (another scanned template's
         ``Fn::ImportValue`` reads it): values known offline, and roles by their key (the
-        framework's shared role, or one of ``resources.Resources``). Read without
-        warnings: an output nobody imports is no concern of the scan."""
+        framework's shared role, or one of ``resources.Resources``)."""
         outputs = self.vars.get("resources.Outputs")
         values: dict[str, str] = {}
         roles: dict[str, str] = {}
         if not isinstance(outputs, Mapping) or not outputs:
             return values, roles
         resolver = self.template()
-        with resolver.silenced():
-            for output in outputs.values():
-                export = output.get("Export") if isinstance(output, Mapping) else None
-                if not isinstance(export, Mapping):
-                    continue
-                name = resolver.text(export.get("Name"), line_of(output))
-                if name is None:
-                    continue
-                value = output.get("Value")
-                logical = _referenced_logical_id(value) if isinstance(value, Mapping) else None
-                if logical == SHARED_ROLE and provider_role is None \
-                        and self.shared_role_key(provider) in self.roles:
-                    roles[name] = self.shared_role_key(provider)
-                elif logical is not None and _is_role(self.resources.get(logical)):
+        for name, node, line in resolver.exported(outputs):
+            logical = _referenced_logical_id(node) if isinstance(node, Mapping) else None
+            if logical == SHARED_ROLE and provider_role is None \
+                    and self.shared_role_key(provider) in self.roles:
+                roles[name] = self.shared_role_key(provider)
+            elif logical is not None and _is_role(self.resources.get(logical)):
+                with resolver.silenced():
                     roles[name] = self.template_role(logical)
-                text = resolver.text(value, line_of(output))
-                if text is not None:
-                    values[name] = text
+            with resolver.silenced():
+                value = resolver.text(node, line)
+            if value is not None:
+                values[name] = value
         return values, roles
 
     def uses_plugin(self) -> bool:
