@@ -4,7 +4,9 @@ Order of evidence, first match wins:
 
 1. the explicit mapping from the configuration (principal ARN or bare name → role);
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
-   (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees);
+   (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
+   among templates binding that logical ID to different roles, the one named after the
+   function's stack, as CDK names them);
 3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
    its logical ID → a declared binding;
 4. the function's name matched to a binding's names (``FunctionName``, logical ID);
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from leastpriv_ci.errors import ServiceError
@@ -28,6 +31,7 @@ from leastpriv_ci.usage.principals import is_role_arn
 
 LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
+TEMPLATE_SUFFIX = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,15 @@ def resolve_roles(
             continue
         account_role: str | None = None
         logical: str | None = None
+        stack_of_function = stack_name
         if lambda_client is not None and parsed.service == "lambda":
-            account_role, logical = _lambda_facts(lambda_client, principal, stack_name, notices)
+            account_role, logical, stack_of_function = _lambda_facts(
+                lambda_client, principal, stack_name, notices)
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
         if identities is not None and logical is not None:
             identities[principal] |= {logical}
-        declared = _by_logical_id(grants, logical) if logical else None
+        declared = _by_logical_id(grants, logical, stack_of_function) if logical else None
         declared = declared or _by_name(grants, parsed.name, notices)
         if declared is None and account_role is not None:
             declared = _declared_key(grants, account_role)
@@ -163,11 +169,21 @@ def _declared_key(grants: GrantSet, role: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _by_logical_id(grants: GrantSet, logical: str) -> str | None:
-    for binding in grants.bindings:
-        if binding.function == logical or binding.origin.logical_id == logical:
-            return binding.role
-    return None
+def _by_logical_id(grants: GrantSet, logical: str, stack: str | None = None) -> str | None:
+    """The role of the binding with that logical ID; where several stacks' templates bind
+    it to different roles (one CDK class synthesized twice), the one of the template
+    named after ``stack`` (CDK writes ``STACK.template.json``), else the first."""
+    found = [binding for binding in grants.bindings
+             if binding.function == logical or binding.origin.logical_id == logical]
+    if stack is not None and len({binding.role for binding in found}) > 1:
+        found = [b for b in found if _stack_of(b.origin.file) == stack] or found
+    return found[0].role if found else None
+
+
+def _stack_of(file: str | None) -> str | None:
+    """The stack a template file is named after, the way CDK names them."""
+    name = PurePath(file).name if file else ""
+    return name.removesuffix(TEMPLATE_SUFFIX) if name.endswith(TEMPLATE_SUFFIX) else None
 
 
 def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:
@@ -184,8 +200,8 @@ def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:
 
 def _lambda_facts(
     client: Any, arn: str, stack_name: str | None, notices: Notices
-) -> tuple[str | None, str | None]:
-    """The function's role ARN and its CloudFormation logical ID (from its tags)."""
+) -> tuple[str | None, str | None, str | None]:
+    """The function's role ARN, and its CloudFormation logical ID and stack (its tags)."""
     from botocore.exceptions import ClientError
 
     try:
@@ -196,15 +212,16 @@ def _lambda_facts(
         if code == "ResourceNotFoundException":
             notices.add("function-not-found", "a traced function no longer exists in the "
                         "account; matched by name only", arn)
-            return None, None
+            return None, None, stack_name
         if code in ("AccessDenied", "AccessDeniedException"):
             raise ServiceError(f"Lambda denied {exc.operation_name}: the scanning role needs "
                                f"lambda:{exc.operation_name}") from None
         raise ServiceError(f"Lambda {exc.operation_name} failed for {arn}: {code}") from None
     logical = tags.get(LOGICAL_ID_TAG)
-    if stack_name and tags.get(STACK_NAME_TAG) not in (None, stack_name):
+    stack = tags.get(STACK_NAME_TAG)
+    if stack_name and stack not in (None, stack_name):
         logical = None  # the function belongs to another stack's template
-    return role, logical
+    return role, logical, stack or stack_name
 
 
 def _unqualified(arn: str) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from leastpriv_ci.emulator import Emulator
-from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sam
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.principals import PrincipalName, resolve_roles, untraced
+from leastpriv_ci.records import Origin
 
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -93,6 +94,24 @@ def test_tags_of_another_stack_are_not_trusted(aws: Emulator, grants: object) ->
     resolved = resolve_roles([arn], grants, session=aws,  # type: ignore[arg-type]
                              stack_name="notes-staging", notices=Notices())
     assert resolved == {arn: "arn:aws:iam::123456789012:role/elsewhere-role"}
+
+
+def test_tags_choose_among_stacks_of_one_class_by_their_template(aws: Emulator) -> None:
+    # cdk.out holds Dev.template.json and Prod.template.json, one logical ID in both
+    grants = GrantSet(bindings=tuple(
+        Binding(function="Handler", role=role, names=("Handler",),
+                origin=Origin(file=f"cdk.out/{stack}.template.json", logical_id="Handler"))
+        for stack, role in (("Dev", "HandlerRole"),
+                            ("Prod", "cdk.out/Prod.template.json#HandlerRole"))))
+    functions = {stack: deploy(aws, f"{stack}-Handler886CB40B-{stack}", f"{stack}-role",
+                               {"aws:cloudformation:logical-id": "Handler",
+                                "aws:cloudformation:stack-name": stack})
+                 for stack in ("Dev", "Prod", "Other")}
+    resolved = resolve_roles(list(functions.values()), grants, session=aws,
+                             notices=Notices())
+    assert resolved == {functions["Dev"]: "HandlerRole",
+                        functions["Prod"]: "cdk.out/Prod.template.json#HandlerRole",
+                        functions["Other"]: "HandlerRole"}  # no template of its own: the first
 
 
 def test_stack_resources_map_physical_names_to_logical_ids(
