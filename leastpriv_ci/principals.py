@@ -21,17 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
 
 from leastpriv_ci.errors import ServiceError
-from leastpriv_ci.grants.model import GrantSet
+from leastpriv_ci.grants.model import GrantSet, cdk_stack
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
 
 LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
-TEMPLATE_SUFFIX = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
 
 
 @dataclass(frozen=True)
@@ -176,14 +174,8 @@ def _by_logical_id(grants: GrantSet, logical: str, stack: str | None = None) -> 
     found = [binding for binding in grants.bindings
              if binding.function == logical or binding.origin.logical_id == logical]
     if stack is not None and len({binding.role for binding in found}) > 1:
-        found = [b for b in found if _stack_of(b.origin.file) == stack] or found
+        found = [b for b in found if cdk_stack(b.origin.file) == stack] or found
     return found[0].role if found else None
-
-
-def _stack_of(file: str | None) -> str | None:
-    """The stack a template file is named after, the way CDK names them."""
-    name = PurePath(file).name if file else ""
-    return name.removesuffix(TEMPLATE_SUFFIX) if name.endswith(TEMPLATE_SUFFIX) else None
 
 
 def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:

@@ -407,6 +407,23 @@ def test_two_stacks_of_one_class_keep_their_own_roles(
     assert list(copied.roles) == ["HandlerServiceRoleABC"]
     assert {b.role for b in copied.bindings} == {"HandlerServiceRoleABC"}
     assert notices.count("role-id-in-several-files") == 0
+    # two stacks' templates are two roles even when CloudFormation names the functions (no
+    # name to tell them by); the same stack's template twice is one
+    generated = {}
+    for folder, name in (("x", "Dev"), ("y", "Prod"), ("z", "Prod")):
+        stack = _stack(name)
+        del stack["Resources"]["Handler"]["Properties"]["FunctionName"]  # type: ignore[index]
+        (tmp_path / folder).mkdir()
+        generated[folder] = tmp_path / folder / f"{name}.template.json"
+        generated[folder].write_text(json.dumps(stack))
+    split = load_declared(list(generated.values()), ResolveContext(), Notices(),
+                          root=tmp_path)
+    assert sorted(split.roles) == ["HandlerServiceRoleABC",
+                                   "y/Prod.template.json#HandlerServiceRoleABC"]
+    assert [(b.origin.file, b.role) for b in split.bindings] == [
+        ("x/Dev.template.json", "HandlerServiceRoleABC"),
+        ("y/Prod.template.json", "y/Prod.template.json#HandlerServiceRoleABC"),
+        ("z/Prod.template.json", "y/Prod.template.json#HandlerServiceRoleABC")]
     # each handler sends to its own queue: nothing is missing (before, both ran as b's role)
     traces = []
     for number, name in enumerate("ab"):

@@ -12,7 +12,7 @@ import os
 import pkgutil
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +26,7 @@ from leastpriv_ci.grants.checkout import (
     checkout_root,
     inside,
 )
-from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext, cdk_stack
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
@@ -43,8 +43,8 @@ ROLE_ELSEWHERE_TEXT = (
 OTHERS = unresolved("the role's policies outside the scan")
 ROLES_APART = "role-id-in-several-files"
 ROLES_APART_TEXT = (
-    "files declare roles for different functions under one logical ID or address (two "
-    "stacks synthesized from one CDK class, two Terraform roots): each is kept, the later "
+    "files declare different roles under one logical ID or address (the templates of two "
+    "CDK stacks of one class, roles bound to other functions): each is kept, the later "
     "ones named FILE#ID")
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
@@ -185,22 +185,7 @@ def load_declared(
         with paused_gc():  # loading builds many containers, none of them garbage
             loaded = module.load(path, context, own)
         read.append((path, shown, module, loaded, own))
-    # A logical ID or Terraform address is unique only in its file: the same one in a later
-    # file, bound to other functions, is another role, named after that file (its bindings
-    # and exports follow). Bound to the same functions (a packaged copy of a template, a
-    # plan beside its .tf), it is the same role, and the later file's reading stands.
-    taken: dict[str, set[str]] = {}  # role key → the names of the functions bound to it
-    apart: dict[Path, dict[str, str]] = {}
-    for path, shown, _, loaded, _ in read:
-        bound = _bound_names(loaded)
-        renamed = apart[path] = {
-            key: f"{shown}#{key}" for key in loaded.roles
-            if not key.startswith("arn:") and taken.get(key) and bound.get(key)
-            and taken[key].isdisjoint(bound[key])}
-        for key in loaded.roles:
-            taken.setdefault(renamed.get(key, key), set()).update(bound.get(key, ()))
-        for key in renamed:
-            notices.add(ROLES_APART, ROLES_APART_TEXT, f"{shown}: {key}")
+    apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], notices)
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
             for path, shown, module, loaded, own in read]
     # A template importing what another exports (CDK's cross-stack references) is read
@@ -235,6 +220,55 @@ def load_declared(
                                    origin=origin, source=PARTIAL))
     grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+def _keys_apart(read: Sequence[tuple[Path, str, GrantSet]], notices: Notices
+                ) -> dict[Path, dict[str, str]]:
+    """Per file, the role keys to rename (old → new).
+
+    A logical ID or Terraform address is unique only in its file: the same one in a later
+    file is another role when that file is another CDK stack's template, or binds it to
+    other functions; it is then named after its file (``FILE#ID``). Else (the same stack's
+    template twice, a packaged copy of a template, a plan beside its .tf) it is the same
+    role, and the later file's reading stands.
+    """
+    holders: dict[str, list[_Holder]] = {}  # role key as declared → the roles it names
+    apart: dict[Path, dict[str, str]] = {}
+    for path, shown, loaded in read:
+        bound, stack = _bound_names(loaded), cdk_stack(shown)
+        renamed = apart[path] = {}
+        for key in loaded.roles:
+            if key.startswith("arn:"):
+                continue
+            names = bound.get(key, set())
+            earlier = holders.setdefault(key, [])
+            same = next((h for h in earlier if not h.other(stack, names)), None)
+            if same is None:
+                same = _Holder(stack, set(), f"{shown}#{key}" if earlier else key)
+                earlier.append(same)
+                if same.key != key:
+                    notices.add(ROLES_APART, ROLES_APART_TEXT, f"{shown}: {key}")
+            same.bound.update(names)
+            if same.key != key:
+                renamed[key] = same.key
+    return apart
+
+
+@dataclass
+class _Holder:
+    """A role a logical ID or address names in some file: its CDK stack (when its file is
+    a stack's template), the functions bound to it, and the key it is given."""
+
+    stack: str | None
+    bound: set[str]
+    key: str
+
+    def other(self, stack: str | None, bound: set[str]) -> bool:
+        """Whether a later file's role under that ID is another role: the two files are
+        templates of different CDK stacks, or they bind it to other functions."""
+        if self.stack is not None and stack is not None:
+            return self.stack != stack
+        return bool(self.bound) and bool(bound) and self.bound.isdisjoint(bound)
 
 
 def _bound_names(grants: GrantSet) -> dict[str, set[str]]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 
 from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.records import Origin
+
+CDK_TEMPLATE = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
+
+
+def cdk_stack(file: str | None) -> str | None:
+    """The stack a template file is named after, the way CDK names them (else None)."""
+    name = PurePath(file).name if file else ""
+    return name.removesuffix(CDK_TEMPLATE) if name.endswith(CDK_TEMPLATE) else None
 
 
 @dataclass(frozen=True)
