@@ -9,7 +9,8 @@ Order of evidence, first match wins:
    function's stack, as CDK names them);
 3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
    its logical ID → a declared binding;
-4. the function's name matched to a binding's names (``FunctionName``, logical ID);
+4. the function's name matched to a binding's names (``FunctionName``, logical ID), else
+   a name CloudFormation generated (``STACK-LOGICALID-SUFFIX``) to its logical ID;
 5. Lambda ``GetFunctionConfiguration``: the role ARN, matched to a declared role key, else
    returned as is (the role attached in the account).
 
@@ -19,6 +20,7 @@ When a declared role is chosen and the account also reports the function's role 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,9 @@ from leastpriv_ci.usage.principals import is_role_arn
 
 LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
+# A name CloudFormation generates: STACK-LOGICALID-SUFFIX (12 or 13 characters)
+_GENERATED = re.compile(r"(.+-.+)-[A-Za-z0-9]{12,13}")
+_MIN_LOGICAL = 8  # characters of a cut logical ID that must remain to match it
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,12 @@ def resolve_roles(
             identities[principal] |= {logical}
         declared = _by_logical_id(grants, logical, stack_of_function) if logical else None
         declared = declared or _by_name(grants, parsed.name, notices)
+        if declared is None and logical is None:
+            generated = _by_generated_name(grants, parsed.name, notices)
+            if generated is not None:
+                declared, logical = generated
+                if identities is not None:
+                    identities[principal] |= {logical}
         if declared is None and account_role is not None:
             declared = _declared_key(grants, account_role)
             role_logical = stack.get(account_role.rsplit("/", 1)[-1])
@@ -188,6 +199,34 @@ def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:
                     "map it explicitly in the configuration", f"{name}: {', '.join(roles)}")
         return None
     return roles[0] if roles else None
+
+
+def _by_generated_name(grants: GrantSet, name: str,
+                       notices: Notices) -> tuple[str, str] | None:
+    """(role, logical ID) of the binding whose function CloudFormation named ``name``:
+    ``STACK-LOGICALID-SUFFIX``, the stack and logical ID each maybe cut short to fit 64
+    characters. A binding in a CDK stack's template wants that stack's name; one in
+    another template, any stack's."""
+    if (found := _GENERATED.fullmatch(name)) is None:
+        return None
+    named = found.group(1)  # STACK-LOGICALID, either part maybe cut
+    matches: dict[str, str] = {}
+    for binding in grants.bindings:
+        logical = binding.origin.logical_id or binding.function
+        stack = cdk_stack(binding.origin.file)
+        for cut in range(1, len(named)):
+            if named[cut] != "-" or not logical.startswith(named[cut + 1:]):
+                continue
+            if len(named) - cut - 1 < min(len(logical), _MIN_LOGICAL):
+                continue  # too short a remnant to tell logical IDs apart
+            if stack is None or stack.startswith(named[:cut]):
+                matches.setdefault(binding.role, logical)
+                break
+    if len(matches) > 1:
+        notices.add("principal-ambiguous", "a function name matches bindings to several roles; "
+                    "map it explicitly in the configuration", f"{name}: {', '.join(matches)}")
+        return None
+    return next(iter(matches.items()), None)
 
 
 def _lambda_facts(

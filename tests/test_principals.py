@@ -68,6 +68,45 @@ def test_offline_matches_function_names_and_mapping_wins(grants: object) -> None
     assert notices.count("principal-unresolved") == 1
 
 
+def _binding(logical: str, role: str, file: str = "template.yaml") -> Binding:
+    return Binding(function=logical, role=role, names=(logical,),
+                   origin=Origin(file=file, logical_id=logical))
+
+
+def test_offline_names_cloudformation_generated_are_matched_to_their_logical_ids() -> None:
+    # STACK-LOGICALID-SUFFIX, either part cut short to fit 64 characters; a CDK stack's
+    # template (cdk.out/STACK.template.json) wants its own stack's name
+    grants = GrantSet(bindings=(
+        _binding("CreateNoteFunction", "CreateRole"),
+        _binding("Handler886CB40B", "DevRole", "cdk.out/DevStack.template.json"),
+        _binding("Handler886CB40B", "ProdRole", "cdk.out/ProdStack.template.json"),
+        _binding("VeryLongLogicalIdOfTheHandler1234ABCD", "LongRole",
+                 "cdk.out/VeryLongStackNameOfTheService.template.json"),
+        _binding("HandlerFunctionAB", "OtherRole")))
+    names = {
+        "notes-app-CreateNoteFunction-AbC123XyZ789": "CreateRole",
+        "DevStack-Handler886CB40B-AbCdEfGhIjKl": "DevRole",
+        "ProdStack-Handler886CB40B-ZyXwVuTsRqPo": "ProdRole",
+        "VeryLongStackName-VeryLongLogicalIdOf-ABCDEFGHIJKL": "LongRole",
+        "OtherStack-Handler886CB40B-AbCdEfGhIjKl": None,  # no such CDK stack here
+        "orders-Handler-ABCDEFGHIJKL": None,  # too little of a logical ID to tell
+        "notes-app-CreateNoteFunction": None,  # no suffix: a name given, not generated
+    }
+    notices = Notices()
+    identities: dict[str, frozenset[str]] = {}
+    resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices,
+                             identities=identities)
+    assert resolved == {FUNCTION + n: role for n, role in names.items()}
+    assert "CreateNoteFunction" in identities[FUNCTION + "notes-app-CreateNoteFunction-"
+                                                         "AbC123XyZ789"]
+    # two templates (not CDK stacks) binding one logical ID to two roles: ambiguous
+    twice = GrantSet(bindings=(_binding("Fn", "A"), _binding("Fn", "B", "other.yaml")))
+    notices = Notices()
+    assert resolve_roles([FUNCTION + "app-Fn-ABCDEFGHIJKL"], twice, notices=notices) == {
+        FUNCTION + "app-Fn-ABCDEFGHIJKL": None}
+    assert notices.count("principal-ambiguous") == 1
+
+
 def test_lambda_tags_name_the_declared_role_and_alias_the_account_arn(
     aws: Emulator, grants: object
 ) -> None:
