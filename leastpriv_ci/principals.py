@@ -21,7 +21,7 @@ When a declared role is chosen and the account also reports the function's role 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,11 +194,15 @@ def _by_name(grants: GrantSet, name: str, notices: Notices) -> str | None:
         binding.role for binding in grants.bindings
         if name == binding.function or name in binding.names
     ))
+    return roles[0] if _one(roles, name, notices) else None
+
+
+def _one(roles: Sequence[str], name: str, notices: Notices) -> bool:
+    """Whether ``name`` matched exactly one role; several is a warning (none is not)."""
     if len(roles) > 1:
         notices.add("principal-ambiguous", "a function name matches bindings to several roles; "
                     "map it explicitly in the configuration", f"{name}: {', '.join(roles)}")
-        return None
-    return roles[0] if roles else None
+    return len(roles) == 1
 
 
 def _by_generated_name(grants: GrantSet, name: str,
@@ -222,11 +226,7 @@ def _by_generated_name(grants: GrantSet, name: str,
             if stack is None or stack.startswith(named[:cut]):
                 matches.setdefault(binding.role, logical)
                 break
-    if len(matches) > 1:
-        notices.add("principal-ambiguous", "a function name matches bindings to several roles; "
-                    "map it explicitly in the configuration", f"{name}: {', '.join(matches)}")
-        return None
-    return next(iter(matches.items()), None)
+    return next(iter(matches.items())) if _one(list(matches), name, notices) else None
 
 
 def _lambda_facts(
