@@ -110,3 +110,15 @@ def test_the_other_documents_of_a_trace_read_apart_still_count() -> None:
     assert observation.notices.count("duplicate-trace") == 0
     assert observation.principals[FN].traces == 1
     assert observation.principals[FN + "2"].traces == 1
+
+
+def test_a_bad_document_in_a_trace_read_twice_is_warned_about_once() -> None:
+    bad = ("{not json", json.dumps({"name": "no id"}))
+    read = RawTrace("1-x", (_segment(0, 1, False), *bad), "r#1")
+    observation = observe([read, read._replace(where="r#2")])
+    assert observation.notices.count("malformed-segment") == 1
+    assert observation.notices.count("segment-missing-id") == 1
+    # the same bad text in another trace is another bad document
+    other = observe([read, RawTrace("1-y", bad, "r#3")])
+    assert other.notices.count("malformed-segment") == 2
+    assert other.notices.count("segment-missing-id") == 2

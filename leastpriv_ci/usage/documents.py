@@ -119,6 +119,7 @@ class Node(msgspec.Struct, gc=False):
 # The fields node_of copies as the JSON has them (``aws`` and ``subsegments`` are built)
 AS_IS = tuple(f for f in Node.__struct_fields__ if f not in ("aws", "subsegments"))
 _DECODER = msgspec.json.Decoder(Node)
+MAX_REPORTED = 10_000  # bad documents remembered, so that a copy of one is not warned again
 # What the fast path cannot decode: the reason is found again by the general decoders.
 # (UnicodeEncodeError: text with a lone surrogate, which an escape in the export can
 # put into a Document string.)
@@ -225,11 +226,14 @@ def is_complete(node: Node) -> bool:
     return node.in_progress is not True
 
 
-def documents(trace: RawTrace, notices: Notices) -> dict[str, Node]:
+def documents(trace: RawTrace, notices: Notices,
+              reported: set[int] | None = None) -> dict[str, Node]:
     """The trace's documents by segment id: inferred ones dropped, one copy per id.
 
     X-Ray may hold an in-progress copy and a completed copy of one segment: the
-    completed one wins, so each call is counted once.
+    completed one wins, so each call is counted once. A document skipped as bad is
+    warned about once: with ``reported`` (kept across traces), not again when a copy of
+    its trace is read.
     """
     docs: dict[str, Node] = {}
     fast = _DECODER.decode
@@ -243,13 +247,15 @@ def documents(trace: RawTrace, notices: Notices) -> dict[str, Node]:
             else:
                 doc = decode(raw)
         except Malformed as exc:
-            notices.add("malformed-segment", "segment document is not valid JSON; skipped",
-                        f"{trace.where} segment {index + 1}: {exc}")
+            if _first_report(reported, trace, raw):
+                notices.add("malformed-segment", "segment document is not valid JSON; skipped",
+                            f"{trace.where} segment {index + 1}: {exc}")
             continue
         segment_id = doc.id
         if type(segment_id) is not str or not segment_id:
-            notices.add("segment-missing-id", "segment document has no \"id\"; skipped",
-                        f"{trace.where} segment {index + 1}")
+            if _first_report(reported, trace, raw):
+                notices.add("segment-missing-id", "segment document has no \"id\"; skipped",
+                            f"{trace.where} segment {index + 1}")
             continue
         if doc.inferred is True:
             continue  # X-Ray's view of the downstream service: the caller's subsegment counts
@@ -257,6 +263,19 @@ def documents(trace: RawTrace, notices: Notices) -> dict[str, Node]:
         if previous is None or (not is_complete(previous) and is_complete(doc)):
             docs[segment_id] = doc
     return docs
+
+
+def _first_report(reported: set[int] | None, trace: RawTrace, raw: object) -> bool:
+    """Whether a bad document is warned about: not when a copy of it, in a trace of the
+    same id, was (documents as text only; at most :data:`MAX_REPORTED` remembered)."""
+    if reported is None or trace.trace_id is None or type(raw) is not str:
+        return True
+    key = hash((trace.trace_id, raw))
+    if key in reported:
+        return False
+    if len(reported) < MAX_REPORTED:
+        reported.add(key)
+    return True
 
 
 def walk(doc: Node) -> Iterator[Node]:

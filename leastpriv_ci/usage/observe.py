@@ -150,10 +150,11 @@ class _Reader:
         self._detected: dict[tuple[Any, ...], Principal | None] = {}
         self._denials: dict[tuple[Any, ...], Denial | None] = {}
         self._counted = Counted()  # each segment counted: a trace read again counts once
+        self._reported: set[int] = set()  # bad documents warned about (not again in a copy)
         self.copies = 0  # traces read before (some segment counted already)
 
     def read(self, trace: RawTrace) -> None:
-        docs = documents(trace, self.notices)
+        docs = documents(trace, self.notices, self._reported)
         trace_id = trace.trace_id
         resolved: Attribution | None = None
         principals: list[Principal | None] = []
