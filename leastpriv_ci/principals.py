@@ -108,8 +108,9 @@ def resolve_roles(
             identities[principal] |= {logical}
         declared = _by_logical_id(grants, logical, stack_of_function) if logical else None
         declared = declared or _by_name(grants, parsed.name, notices)
-        if declared is None and logical is None:
-            generated = _by_generated_name(grants, parsed.name, notices)
+        if declared is None and logical is None and stack_of_function == stack_name:
+            # (not when its tags put the function in another stack than the configured one)
+            generated = _by_generated_name(grants, parsed.name, stack_name, notices)
             if generated is not None:
                 declared, logical = generated
                 if identities is not None:
@@ -205,19 +206,19 @@ def _one(roles: Sequence[str], name: str, notices: Notices) -> bool:
     return len(roles) == 1
 
 
-def _by_generated_name(grants: GrantSet, name: str,
+def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
                        notices: Notices) -> tuple[str, str] | None:
     """(role, logical ID) of the binding whose function CloudFormation named ``name``:
     ``STACK-LOGICALID-SUFFIX``, the stack and logical ID each maybe cut short to fit 64
     characters. A binding in a CDK stack's template wants that stack's name; one in
-    another template, any stack's."""
+    another template, the configured stack's (``stack_name``), else any stack's."""
     if (found := _GENERATED.fullmatch(name)) is None:
         return None
     named = found.group(1)  # STACK-LOGICALID, either part maybe cut
     matches: dict[str, str] = {}
     for binding in grants.bindings:
         logical = binding.origin.logical_id or binding.function
-        stack = cdk_stack(binding.origin.file)
+        stack = cdk_stack(binding.origin.file) or stack_name
         for cut in range(1, len(named)):
             if named[cut] != "-" or not logical.startswith(named[cut + 1:]):
                 continue

@@ -105,6 +105,12 @@ def test_offline_names_cloudformation_generated_are_matched_to_their_logical_ids
     assert resolve_roles([FUNCTION + "app-Fn-ABCDEFGHIJKL"], twice, notices=notices) == {
         FUNCTION + "app-Fn-ABCDEFGHIJKL": None}
     assert notices.count("principal-ambiguous") == 1
+    # with a stack configured, a template's functions are that stack's
+    configured = resolve_roles(
+        [FUNCTION + "notes-app-CreateNoteFunction-AbC123XyZ789",
+         FUNCTION + "notes-staging-CreateNoteFunction-AbC123XyZ789"],
+        grants, stack_name="notes-staging", notices=Notices())
+    assert list(configured.values()) == [None, "CreateRole"]
 
 
 def test_lambda_tags_name_the_declared_role_and_alias_the_account_arn(
@@ -130,9 +136,14 @@ def test_tags_of_another_stack_are_not_trusted(aws: Emulator, grants: object) ->
     arn = deploy(aws, "elsewhere", "elsewhere-role",
                  {"aws:cloudformation:logical-id": "CreateNoteFunction",
                   "aws:cloudformation:stack-name": "another-stack"})
-    resolved = resolve_roles([arn], grants, session=aws,  # type: ignore[arg-type]
-                             stack_name="notes-staging", notices=Notices())
-    assert resolved == {arn: "arn:aws:iam::123456789012:role/elsewhere-role"}
+    # nor is its name, generated for that logical ID in that stack
+    generated = deploy(aws, "notes-staging-CreateNoteFunction-AbC123XyZ789", "elsewhere-role",
+                       {"aws:cloudformation:logical-id": "CreateNoteFunction",
+                        "aws:cloudformation:stack-name": "another-stack"})
+    resolved = resolve_roles([arn, generated], grants,  # type: ignore[arg-type]
+                             session=aws, stack_name="notes-staging", notices=Notices())
+    assert resolved == {arn: "arn:aws:iam::123456789012:role/elsewhere-role",
+                        generated: "arn:aws:iam::123456789012:role/elsewhere-role"}
 
 
 def test_tags_choose_among_stacks_of_one_class_by_their_template(aws: Emulator) -> None:
