@@ -215,12 +215,13 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
     if (found := _GENERATED.fullmatch(name)) is None:
         return None
     named = found.group(1)  # STACK-LOGICALID, either part maybe cut
+    cuts = [index for index, char in enumerate(named) if char == "-" and index]
     matches: dict[str, str] = {}
     for binding in grants.bindings:
         logical = binding.origin.logical_id or binding.function
         stack = cdk_stack(binding.origin.file) or stack_name
-        for cut in range(1, len(named)):
-            if named[cut] != "-" or not logical.startswith(named[cut + 1:]):
+        for cut in cuts:
+            if not logical.startswith(named[cut + 1:]):
                 continue
             if len(named) - cut - 1 < min(len(logical), _MIN_LOGICAL):
                 continue  # too short a remnant to tell logical IDs apart
