@@ -104,8 +104,6 @@ def resolve_roles(
                 lambda_client, principal, stack_name, notices)
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
-        if identities is not None and logical is not None:
-            identities[principal] |= {logical}
         declared = _by_logical_id(grants, logical, stack_of_function) if logical else None
         declared = declared or _by_name(grants, parsed.name, notices)
         if declared is None and logical is None and stack_of_function == stack_name:
@@ -113,8 +111,8 @@ def resolve_roles(
             generated = _by_generated_name(grants, parsed.name, stack_name, notices)
             if generated is not None:
                 declared, logical = generated
-                if identities is not None:
-                    identities[principal] |= {logical}
+        if identities is not None and logical is not None:
+            identities[principal] |= {logical}
         if declared is None and account_role is not None:
             declared = _declared_key(grants, account_role)
             role_logical = stack.get(account_role.rsplit("/", 1)[-1])
