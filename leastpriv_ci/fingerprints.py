@@ -35,9 +35,12 @@ class Fingerprints:
     def add(self, fingerprint: int) -> bool:
         """Remember ``fingerprint`` (a ``hash()`` value, 64 signed bits); whether it is new."""
         key = fingerprint or 1
-        slots, index = self._slots, self._slot(key)
-        if slots[index] == key:
-            return False
+        slots, mask = self._slots, self._mask
+        index = key & mask  # _slot, inlined: every trace read adds one or more
+        while (found := slots[index]) != _EMPTY:
+            if found == key:
+                return False
+            index = (index + 1) & mask
         slots[index] = key
         self._used += 1
         if 2 * self._used > len(slots):
@@ -57,6 +60,9 @@ class Fingerprints:
         # repeated, not built from a bytes object: no second copy of the new table at
         # its largest moment
         self._slots = slots = array("q", [_EMPTY]) * (2 * len(old))
-        self._mask = 2 * len(old) - 1
-        for key in filter(None, old):  # the members: a free slot is 0
-            slots[self._slot(key)] = key
+        self._mask = mask = 2 * len(old) - 1
+        for key in filter(None, old):  # the members (a free slot is 0), each once
+            index = key & mask
+            while slots[index] != _EMPTY:
+                index = (index + 1) & mask
+            slots[index] = key

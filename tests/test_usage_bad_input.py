@@ -207,6 +207,9 @@ def test_in_progress_segments_past_the_limit_are_counted_and_warned(
     # 1-x was remembered: its call once; 1-y past the limit: its call in both copies
     assert accesses(observation) == {FN: {_get_t(3)}}
     assert observation.notices.count("in-progress-untracked") == 1
+    # warned about when it happens, not only when a later trace takes the general path
+    alone = observe([_trace(in_progress), other])
+    assert alone.notices.count("in-progress-untracked") == 1
 
 
 def test_parts_of_a_trace_with_other_segments_each_count() -> None:

@@ -61,8 +61,21 @@ def test_each_call_in_any_reads_of_a_trace_counts_once(drawn: tuple[list[int],
     counted = sum(access.count for access in observation.principals[FN].accesses) \
         if FN in observation.principals else 0
     assert counted == len(made)
-    # a read is a trace counted only when no document holding calls was read before it
+    # a read is a trace counted only when no document of it was read before
     assert observation.traces == len(traces) - observation.notices.count("duplicate-trace")
+    # a read is a new trace when none of its segments was read before, with calls or
+    # without, in progress or finished
+    read: set[str] = set()
+    new = []
+    for trace in traces:
+        ids = {json.loads(text)["id"] for text in trace.segments}
+        new.append(not ids & read)
+        read |= ids
+    assert observation.traces == sum(new)
+    with_documents = sum(1 for trace, fresh in zip(traces, new, strict=True)
+                         if fresh and trace.segments)
+    assert (observation.principals[FN].traces if FN in observation.principals
+            else 0) == with_documents
 
 
 def _calls(text: str) -> list[tuple[str, int]]:
@@ -70,16 +83,44 @@ def _calls(text: str) -> list[tuple[str, int]]:
     return [(doc["id"][1:], n) for n in range(len(doc["subsegments"]))]
 
 
-def test_documents_without_calls_are_not_remembered() -> None:
+def test_documents_without_calls_are_remembered_apart() -> None:
     counted = Counted()
     empty = decode(_segment(0, 0, False))
     held = decode(_segment(1, 2, False))
     docs = {"s0": empty, "s1": held}
     assert counted.repeat("1-x", docs) is None
     repeat = counted.repeat("1-x", docs)
-    assert repeat is not None and repeat.copies == {"s1"} and repeat.earlier == {"s1"}
+    # both were read before; only the one holding calls has calls not to count again
+    assert repeat is not None and repeat.copies == {"s1"} and repeat.earlier == {"s0", "s1"}
     # the same segment id in another trace is another segment
     assert counted.repeat("1-y", docs) is None
+    # a copy of s0 holding calls now is not taken for the s0 read without them
+    assert counted.repeat("1-z", {"s0": empty}) is None
+    assert counted.repeat("1-z", {"s0": decode(_segment(0, 1, False))}) is None
+
+
+def test_a_trace_read_in_part_and_whole_counts_once_in_either_order() -> None:
+    """Overlapping exports: one caught the trace before its function's segment came (or
+    kept only its root), the other holds it whole."""
+    root = json.dumps({"id": "r", "name": "f", "origin": "AWS::Lambda", "start_time": 1.0,
+                       "end_time": 2.0, "resource_arn": FN})
+    part = RawTrace("1-x", (root,), "r#1")
+    whole = RawTrace("1-x", (root, _segment(0, 2, False)), "r#2")
+    for reads in ([part, whole], [whole, part]):
+        observation = observe(reads)
+        assert observation.traces == 1
+        assert observation.principals[FN].traces == 1
+        assert sum(a.count for a in observation.principals[FN].accesses) == 2
+        assert observation.notices.count("duplicate-trace") == 1
+
+
+def test_a_segment_snapshot_without_calls_then_finished_is_one_trace() -> None:
+    snapshot = RawTrace("1-x", (_segment(0, 0, True),), "r#1")
+    finished = RawTrace("1-x", (_segment(0, 2, False),), "r#2")
+    observation = observe([snapshot, finished])
+    assert observation.traces == 1
+    assert observation.principals[FN].traces == 1
+    assert sum(a.count for a in observation.principals[FN].accesses) == 2
 
 
 def test_a_trace_without_calls_read_twice_counts_once() -> None:

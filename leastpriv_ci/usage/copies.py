@@ -1,4 +1,4 @@
-"""Which segments of a trace were counted before, so a trace read again counts once.
+"""Which segments of a trace were read before, so a trace read again counts once.
 
 A trace is read again when exports of overlapping windows both hold it, or when one
 export caught it in progress and a later one finished. X-Ray's unit is the segment: its id
@@ -9,9 +9,14 @@ is unique in the trace, and a completed copy supersedes an in-progress one. So, 
   again, the others are;
 - never counted: counted in full.
 
-Complete segments are remembered as 64-bit fingerprints (16 to 32 bytes each); a segment read
-in progress keeps the ids of its calls counted until its completed copy comes, for at most
-:data:`MAX_IN_PROGRESS` segments at a time.
+A read holding any segment read before is no new trace, in the trace counts too, whether
+or not that segment held calls: a trace read first in part and then whole, or whole and
+then in part, is one trace.
+
+Complete segments are remembered as 64-bit fingerprints (16 to 32 bytes each), those
+without calls apart from those holding calls (a copy of one may hold calls where the
+other did not); a segment read in progress keeps the ids of its calls counted until its
+completed copy comes, for at most :data:`MAX_IN_PROGRESS` segments at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from leastpriv_ci.fingerprints import Fingerprints
 from leastpriv_ci.usage.documents import Node
 
 MAX_IN_PROGRESS = 10_000  # in-progress segments whose counted calls are remembered
+# Set apart the fingerprints of documents read without calls (a 64-bit constant: the
+# fingerprint it marks stays a signed 64-bit hash)
+WITHOUT_CALLS = -0x61C8864680B583EB
 
 
 @dataclass(slots=True)
@@ -61,70 +69,91 @@ def holds_calls(doc: Node) -> bool:
 
 
 class Counted:
-    """The documents counted so far, across every trace read.
-
-    Only documents holding calls (:func:`holds_calls`) are remembered: counting one twice
-    is what a copy could do, and most traces hold one or two. The documents of a trace
-    holding none are remembered apart, for its trace counts.
-    """
+    """The documents read so far, across every trace read."""
 
     __slots__ = ("_complete", "_in_progress", "untracked")
 
     def __init__(self) -> None:
         self._complete = Fingerprints()
+        # Segments read in progress: the ids of their calls counted (none without calls)
         self._in_progress: dict[int, set[str]] = {}
         self.untracked = 0  # in-progress segments past MAX_IN_PROGRESS: not remembered
 
-    def repeat(self, trace_id: str, docs: Mapping[str, Node], held: list[str] | None = None,
-               complete: bool = False) -> Repeat | None:
-        """Sort the trace's documents and remember them as counted. ``None`` in the common
-        case: every document holding calls new and complete, to be counted in full.
+    def repeat(self, trace_id: str, docs: Mapping[str, Node],
+               sorted_out: tuple[list[str], list[str], bool] | None = None) -> Repeat | None:
+        """Sort the trace's documents and remember them as read. ``None`` in the common
+        case: every document new and complete, the trace to be counted in full.
 
-        ``held``: the ids of the documents holding calls, and ``complete``: none of them in
-        progress, when the caller has found them already.
+        ``sorted_out``: the ids of the documents holding calls and of the others, and
+        whether none of them is in progress, when the caller has found them already.
         """
-        if held is None:
+        if sorted_out is None:
             held = [segment_id for segment_id, doc in docs.items() if holds_calls(doc)]
-        if not held:
-            # No calls to count, but a copy must not count in the trace counts either. Kept
-            # apart from documents holding calls: this one may hold some when read again.
-            add = self._complete.add
-            earlier = {segment_id for segment_id in docs
-                       if not add(hash((trace_id, segment_id, None)))}
-            return Repeat(earlier=earlier) if earlier else None
+            bare = [segment_id for segment_id in docs if segment_id not in held]
+            complete = all(doc.in_progress is not True for doc in docs.values())
+        else:
+            held, bare, complete = sorted_out
         of_trace = hash(trace_id)
-        if complete and not self._in_progress:  # the common case in one call
+        if complete and not self._in_progress:  # the common case in one pass
             add = self._complete.add
             copies: set[str] | None = None
             for segment_id in held:
                 if not add(of_trace ^ hash(segment_id)):
                     copies = copies or set()
                     copies.add(segment_id)
-            return None if copies is None else Repeat(copies=copies, earlier=set(copies))
-        table, in_progress = self._complete, self._in_progress
-        repeat: Repeat | None = None
+            earlier = set(copies) if copies else None
+            for segment_id in bare:
+                if not add(of_trace ^ hash(segment_id) ^ WITHOUT_CALLS):
+                    earlier = earlier or set()
+                    earlier.add(segment_id)
+            return None if earlier is None else Repeat(copies=copies or set(), earlier=earlier)
+        repeat = Repeat()
         for segment_id in held:
-            key = of_trace ^ hash(segment_id)
-            if docs[segment_id].in_progress is not True:
-                if table.add(key):
-                    if not in_progress or (calls := in_progress.pop(key, None)) is None:
-                        continue  # new and complete
-                    repeat = repeat or Repeat()
-                    repeat.calls[segment_id] = calls
-                else:
-                    repeat = repeat or Repeat()
-                    repeat.copies.add(segment_id)
-                repeat.earlier.add(segment_id)
-                continue
-            repeat = repeat or Repeat()
-            if key in table:
-                repeat.copies.add(segment_id)
-                repeat.earlier.add(segment_id)
-            elif (calls := in_progress.get(key)) is not None:
+            self._sort_held(repeat, of_trace ^ hash(segment_id), segment_id,
+                            docs[segment_id].in_progress is not True)
+        for segment_id in bare:
+            self._sort_bare(repeat, of_trace ^ hash(segment_id), segment_id,
+                            docs[segment_id].in_progress is not True)
+        # (segments left untracked are warned about on the general path)
+        return repeat if repeat.earlier or repeat.calls or self.untracked else None
+
+    def _sort_held(self, repeat: Repeat, key: int, segment_id: str, complete: bool) -> None:
+        """A document holding calls: a copy, continued, or new."""
+        table, in_progress = self._complete, self._in_progress
+        if complete:
+            if table.add(key):
+                calls = in_progress.pop(key, None) if in_progress else None
+                if calls is None:
+                    return  # new and complete
                 repeat.calls[segment_id] = calls
-                repeat.earlier.add(segment_id)
-            elif len(in_progress) < MAX_IN_PROGRESS:
-                repeat.calls[segment_id] = in_progress[key] = set()
             else:
-                self.untracked += 1
-        return repeat
+                repeat.copies.add(segment_id)
+            repeat.earlier.add(segment_id)
+            return
+        if key in table:
+            repeat.copies.add(segment_id)
+            repeat.earlier.add(segment_id)
+        elif (calls := in_progress.get(key)) is not None:
+            repeat.calls[segment_id] = calls
+            repeat.earlier.add(segment_id)
+        elif len(in_progress) < MAX_IN_PROGRESS:
+            repeat.calls[segment_id] = in_progress[key] = set()
+        else:
+            self.untracked += 1
+
+    def _sort_bare(self, repeat: Repeat, key: int, segment_id: str, complete: bool) -> None:
+        """A document without calls: read before or not (it counts in trace counts only)."""
+        table, in_progress = self._complete, self._in_progress
+        if complete:
+            # new, unless it or its in-progress copy was read
+            if table.add(key ^ WITHOUT_CALLS) and in_progress.pop(key, None) is None:
+                return
+        elif key in table or key ^ WITHOUT_CALLS in table or key in in_progress:
+            pass  # read before, complete or in progress
+        elif len(in_progress) < MAX_IN_PROGRESS:
+            in_progress[key] = set()  # its completed copy may hold calls: all of them count
+            return
+        else:
+            self.untracked += 1
+            return
+        repeat.earlier.add(segment_id)

@@ -162,6 +162,7 @@ class _Reader:
         detected = self._detected
         earliest, latest = self.earliest, self.latest
         held: list[str] = []  # the documents holding calls
+        bare: list[str] = []  # and the others
         complete = True  # none of them in progress
         for segment_id, doc in docs.items():
             if doc.type == "subsegment":
@@ -190,15 +191,17 @@ class _Reader:
                     resolved = Attribution(docs, {}, self.principal_map, detected)
                 principal = resolved.of(segment_id)
             principals.append(principal)
+            if doc.in_progress is True:
+                complete = False
             children = doc.subsegments
             if children:
                 held.append(segment_id)
-                if doc.in_progress is True:
-                    complete = False
                 if principal is not SERVICE:
                     walks.append((segment_id, children, principal))
+            else:
+                bare.append(segment_id)
         if trace_id is not None:
-            repeat = self._counted.repeat(trace_id, docs, held, complete)
+            repeat = self._counted.repeat(trace_id, docs, (held, bare, complete))
             if repeat is not None:  # in progress, or read before
                 self._read_streamed(docs, trace, repeat)
                 return
