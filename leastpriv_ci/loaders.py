@@ -177,9 +177,9 @@ class SafeLocatedLoader(yaml.SafeLoader):
         located.update(self.construct_mapping(node))  # type: ignore[arg-type]
 
 
-# Scalars whose PyYAML constructor raises a bare ValueError/KeyError on a bad value: an
-# explicit ``!!int abc``, a plain ``0x_`` that the int pattern matches, a date such as
-# ``2026-02-30`` that the timestamp pattern matches.
+# Scalars whose PyYAML constructor raises a bare ValueError/KeyError/IndexError on a bad
+# value: an explicit ``!!int abc`` or an empty ``!!float ""``, a plain ``0x_`` that the int
+# pattern matches, a date such as ``2026-02-30`` that the timestamp pattern matches.
 CHECKED_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool"))
 
 
@@ -188,7 +188,7 @@ def construct_checked_scalar(loader: Any, node: yaml.ScalarNode) -> Any:
     construct = yaml.constructor.SafeConstructor.yaml_constructors[node.tag]
     try:
         return construct(loader, node)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, IndexError):
         kind = node.tag.rsplit(":", 1)[-1]
         raise LoadError(f"{node.value!r} is not a valid {kind}", node.start_mark.line + 1
                         ) from None

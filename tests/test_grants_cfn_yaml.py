@@ -185,6 +185,8 @@ PATHS = [pytest.param(True, id="libyaml", marks=needs_libyaml),
     ("A: 0x_", "'0x_' is not a valid int", 1),  # matches the int pattern, not int()
     ("A:\n  - !!bool maybe", "'maybe' is not a valid bool", 2),
     ("A: !!float x", "'x' is not a valid float", 1),
+    ("A: [!!float , 1]", "'' is not a valid float", 1),  # PyYAML's IndexError
+    ("A:\n  B: !!int ''", "'' is not a valid int", 2),
     ("A: {!Ref X: 1}", "unhashable key", 1),
     ("A: {[1]: 1}", "unhashable key", 1),
     ("a: *b", "undefined alias", 1),
