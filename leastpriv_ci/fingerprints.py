@@ -1,4 +1,4 @@
-"""A set of 64-bit fingerprints in 16 to 32 bytes each, so remembering every trace stays small.
+"""A set of 64-bit fingerprints in 16 to 64 bytes each, so remembering every trace stays small.
 
 A Python ``set`` of ints costs about 80 bytes a member (the int object and its slot), which
 is 16 MB for 200k traces; this table keeps the fingerprints themselves, unboxed, in an
@@ -16,7 +16,8 @@ _FIRST_SIZE = 1 << 16  # slots (512 KiB), a power of two: no growing below 32k m
 
 
 class Fingerprints:
-    """Open addressing, linear probing, doubled when half full."""
+    """Open addressing, linear probing, grown fourfold when half full (each member is
+    probed into the new table by Python code: growing fourfold rehashes a third as many)."""
 
     __slots__ = ("_mask", "_slots", "_used")
 
@@ -59,8 +60,8 @@ class Fingerprints:
         old = self._slots
         # repeated, not built from a bytes object: no second copy of the new table at
         # its largest moment
-        self._slots = slots = array("q", [_EMPTY]) * (2 * len(old))
-        self._mask = mask = 2 * len(old) - 1
+        self._slots = slots = array("q", [_EMPTY]) * (4 * len(old))
+        self._mask = mask = 4 * len(old) - 1
         for key in filter(None, old):  # the members (a free slot is 0), each once
             index = key & mask
             while slots[index] != _EMPTY:

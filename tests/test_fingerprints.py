@@ -27,7 +27,7 @@ def test_members_are_found_and_others_are_not(added: list[int], asked: list[int]
 
 def test_it_grows_past_its_first_size_and_keeps_every_member() -> None:
     table = Fingerprints()
-    # past 32k members it doubles; keys alike in their low bits probe past each other
+    # past 32k members it grows; keys alike in their low bits probe past each other
     keys = [hash(("1-x", str(n))) for n in range(40_000)] + [1 << 20 * n for n in range(1, 4)]
     for key in keys:
         table.add(key)

@@ -219,6 +219,10 @@ def test_a_bucket_that_holds_the_key_stand_in_is_not_rewritten() -> None:
         _call("l", "s3", "ListObjectsV2", bucket_name=bucket, key="k")])]))
     assert found == {fn: {("s3:GetObject", f"arn:aws:s3:::{bucket}/k", 1, False, True),
                           ("s3:ListBucket", f"arn:aws:s3:::{bucket}", 1, False, True)}}
+    # the Node SDK's field for the bucket too
+    found = accesses(observe([_trace("1-b", fn, [
+        _call("m", "S3", "GetObject", bucket=bucket, key="k")])]))
+    assert found == {fn: {("s3:GetObject", f"arn:aws:s3:::{bucket}/k", 1, False, True)}}
 
 
 def test_s3_object_keys_share_one_interpretation(monkeypatch: pytest.MonkeyPatch) -> None:

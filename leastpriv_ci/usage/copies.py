@@ -13,7 +13,7 @@ A read holding any segment read before is no new trace, in the trace counts too,
 or not that segment held calls: a trace read first in part and then whole, or whole and
 then in part, is one trace.
 
-Complete segments are remembered as 64-bit fingerprints (16 to 32 bytes each), those
+Complete segments are remembered as 64-bit fingerprints (16 to 64 bytes each), those
 without calls apart from those holding calls (a copy of one may hold calls where the
 other did not); a segment read in progress keeps the ids of its calls counted until its
 completed copy comes, for at most :data:`MAX_IN_PROGRESS` segments at a time.

@@ -551,8 +551,9 @@ def _keyed(aws: Aws) -> bool:
     if type(key) is not str or not key or aws.copy_source is not None:
         return False
     # An object ARN is the partition, the bucket and the key (resource_fields.yaml)
-    return all(type(bucket) is not str or "\x00" not in bucket
-               for bucket in (aws.bucket_name, aws.bucket))
+    name, bucket = aws.bucket_name, aws.bucket
+    return not ((type(name) is str and "\x00" in name)
+                or (type(bucket) is str and "\x00" in bucket))
 
 
 def _calls_below(doc: Node, include_self: bool = False) -> Iterator[Node]:
