@@ -145,15 +145,14 @@ class Counted:
         """A document without calls: read before or not (it counts in trace counts only)."""
         table, in_progress = self._complete, self._in_progress
         if complete:
-            # new, unless it or its in-progress copy was read
-            if table.add(key ^ WITHOUT_CALLS) and in_progress.pop(key, None) is None:
+            new = table.add(key ^ WITHOUT_CALLS)
+            continued = in_progress.pop(key, None) is not None  # its in-progress copy read
+            if new and not continued:
                 return
-        elif key in table or key ^ WITHOUT_CALLS in table or key in in_progress:
-            pass  # read before, complete or in progress
-        elif len(in_progress) < MAX_IN_PROGRESS:
-            in_progress[key] = set()  # its completed copy may hold calls: all of them count
-            return
-        else:
-            self.untracked += 1
+        elif not (key in table or key ^ WITHOUT_CALLS in table or key in in_progress):
+            if len(in_progress) < MAX_IN_PROGRESS:
+                in_progress[key] = set()  # its completed copy may hold calls: all of them count
+            else:
+                self.untracked += 1
             return
         repeat.earlier.add(segment_id)
