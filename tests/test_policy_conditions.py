@@ -58,6 +58,13 @@ CASES = [
      {"aws:CurrentTime": "2020-07-01T00:00:00Z"}, False, "DateLessThan after the date"),
     ({"DateLessThan": {"aws:EpochTime": "1600000000"}}, {"aws:EpochTime": "1500000000"}, True,
      "dates as epoch seconds"),
+    # epoch seconds past any date (a hostile policy's, or infinity) are malformed dates
+    ({"DateGreaterThan": {"aws:CurrentTime": "99999999999999999"}},
+     {"aws:CurrentTime": "2020-06-30T00:00:00Z"}, False, "an epoch past any date"),
+    ({"DateLessThan": {"aws:CurrentTime": "2020-06-30T00:00:00Z"}},
+     {"aws:CurrentTime": "-1e400"}, False, "a context date of minus infinity"),
+    ({"DateNotEquals": {"aws:CurrentTime": "nan"}},
+     {"aws:CurrentTime": "2020-06-30T00:00:00Z"}, True, "NaN is no date: not equal to one"),
     # Bool
     ({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": False}, True,
      "Bool false"),

@@ -120,6 +120,14 @@ def test_platform_unobserved_shared_and_proposal_sections() -> None:
     assert "principal(s) with no known role" in body
 
 
+def test_a_trace_window_past_any_date_is_shown_as_its_numbers() -> None:
+    r = report(finding("excess", "s3:GetObject", "*"))
+    coverage = replace(r.analysis.coverage, window=(1e300, float("inf")))
+    body = markdown.render(replace(r, analysis=replace(r.analysis, coverage=coverage)))
+    assert ("7 trace(s) read, from 1e+300 (epoch seconds, no date) to inf (epoch seconds, "
+            "no date)") in body
+
+
 def test_each_principal_of_a_shared_role_gets_its_own_proposal() -> None:
     r = report(finding("excess", "dynamodb:*", "*"))
     needs = {"Version": "2012-10-17", "Statement": [

@@ -45,6 +45,22 @@ def test_text_output_is_a_table_per_principal(capsys: pytest.CaptureFixture[str]
     assert "unknown-service" in out
 
 
+def test_times_past_any_date_are_shown_as_numbers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a hostile or corrupt export: no datetime holds these, and the text output said so
+    # with a traceback (exit 4)
+    segment = {"id": "s1", "name": "f", "origin": "AWS::Lambda::Function",
+               "start_time": 2.2e15, "end_time": 1e300,
+               "aws": {"function_arn": "arn:aws:lambda:us-east-1:123456789012:function:f"}}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Traces": [{"Id": "1-x", "Segments": [
+        {"Id": "s1", "Document": json.dumps(segment)}]}]}))
+    assert main(["observe", "--traces", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("1 traces, 1 principals, 2200000000000000.0 (epoch seconds, no date) to 1e+300 "
+            "(epoch seconds, no date)") in out
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("{oops", "principal map is not valid JSON"),
     ('["a"]', "must be a JSON object"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -13,6 +12,7 @@ import orjson
 from leastpriv_ci.commands._observation import observe_from_args
 from leastpriv_ci.records import Observation
 from leastpriv_ci.report.escape import console
+from leastpriv_ci.times import shown
 from leastpriv_ci.traces.options import add_trace_arguments
 
 NAME = "observe"
@@ -47,9 +47,8 @@ def render_text(observation: Observation, out: TextIO) -> None:
     """A table per principal, then the warnings."""
     window = ""
     if observation.window:
-        first, last = (datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
-                       for t in observation.window)
-        window = f", {first} to {last} UTC"
+        first, last = observation.window
+        window = f", {shown(first)} to {shown(last)}"
     out.write(f"{observation.traces} traces, {len(observation.principals)} principals{window}\n")
     for arn, usage in sorted(observation.principals.items()):
         role = f" (role {console(usage.role)})" if usage.role else ""

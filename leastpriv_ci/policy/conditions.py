@@ -30,6 +30,7 @@ from leastpriv_ci.policy.match import (
     resolve_variables,
 )
 from leastpriv_ci.policy.model import VERSION_2012, Conditions
+from leastpriv_ci.times import utc
 
 Compare = Callable[[str, list[str]], bool]
 T = TypeVar("T")
@@ -204,7 +205,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Compare:
 def _date(text: str) -> datetime | None:
     number = _number(text)
     if number is not None:
-        return datetime.fromtimestamp(number, tz=UTC)
+        return utc(number)  # None past any date: read as a malformed date (_ordered)
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report import escape
@@ -25,6 +24,7 @@ from leastpriv_ci.report.findings import (
     ignored_reason,
     in_baseline,
 )
+from leastpriv_ci.times import shown
 
 LinkFn = Callable[[str, int | None], str | None]
 # A file and line as the report shows them: its name, linked when a URL is known
@@ -417,15 +417,11 @@ def _changes(changes: Mapping[str, object], place: PlaceFn, place_removed: Place
     return "\n".join(lines)
 
 
-def _time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _coverage(report: Report) -> str:
     coverage = report.analysis.coverage
     lines = [f"- {coverage.traces} trace(s) read"]
     if coverage.window:
-        lines[0] += f", from {_time(coverage.window[0])} to {_time(coverage.window[1])}"
+        lines[0] += f", from {shown(coverage.window[0])} to {shown(coverage.window[1])}"
     lines.append(
         f"- {len(coverage.principals)} principal(s) seen, {len(coverage.roles)} role(s) analysed"
     )
