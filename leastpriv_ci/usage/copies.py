@@ -88,8 +88,10 @@ class Counted:
         whether none of them is in progress, when the caller has found them already.
         """
         if sorted_out is None:
-            held = [segment_id for segment_id, doc in docs.items() if holds_calls(doc)]
-            bare = [segment_id for segment_id in docs if segment_id not in held]
+            held: list[str] = []
+            bare: list[str] = []
+            for segment_id, doc in docs.items():
+                (held if holds_calls(doc) else bare).append(segment_id)
             complete = all(doc.in_progress is not True for doc in docs.values())
         else:
             held, bare, complete = sorted_out
