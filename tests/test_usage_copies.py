@@ -61,7 +61,7 @@ def test_each_call_in_any_reads_of_a_trace_counts_once(drawn: tuple[list[int],
     counted = sum(access.count for access in observation.principals[FN].accesses) \
         if FN in observation.principals else 0
     assert counted == len(made)
-    # a read is a trace counted only when no document of it was read before
+    # a read is counted as a trace unless it is in the duplicate-trace warning
     assert observation.traces == len(traces) - observation.notices.count("duplicate-trace")
     # a read is a new trace when none of its segments was read before, with calls or
     # without, in progress or finished
