@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.loaders import loads_json
+from leastpriv_ci.loaders import loads_json, loads_yaml
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
@@ -54,6 +54,20 @@ def test_invalid_statements_name_the_statement_and_key(
         parse_policy(doc, name="p", origin=Origin(file="f.json"))
     assert "statement 1" in str(info.value)
     assert "f.json" in str(info.value)
+
+
+def test_a_bad_value_is_quoted_back_as_json_and_cut_short() -> None:
+    # a loader's LocatedDict, or a value of any size, means nothing to the policy's author
+    located = loads_yaml('Version: "2012-10-17"\nStatement:\n  - Effect: Allow\n'
+                         '    Action: [s3:GetObject, {a: 1}]\n    Resource: "*"\n')
+    with pytest.raises(UserError, match=r'Action holds \{"a": 1\}; expected strings$'):
+        parse_policy(located, name="p")
+    with pytest.raises(UserError) as info:
+        parse_policy({"Version": {"x": "a" * 500}, "Statement": []}, name="p")
+    assert str(info.value).endswith('got {"x": "' + "a" * 50 + "...")  # 60 characters
+    with pytest.raises(UserError, match=r"Effect must be 'Allow' or 'Deny', got \[\"Allow\"\]"):
+        parse_policy({"Version": "2012-10-17", "Statement": [
+            {"Effect": ["Allow"], "Action": "*", "Resource": "*"}]}, name="p")
 
 
 def test_unknown_actions_are_warnings_not_errors() -> None:

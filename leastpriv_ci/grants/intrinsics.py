@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from leastpriv_ci.bundled import load
-from leastpriv_ci.errors import UserError
+from leastpriv_ci.errors import UserError, excerpt
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.loaders import LocatedDict, line_of
 from leastpriv_ci.notices import Notices
@@ -300,7 +300,7 @@ class TemplateResolver:
 
     def _ref(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, str):
-            return self._unresolved(f"Ref {_short(argument)}", line, "Ref takes a name")
+            return self._unresolved(f"Ref {excerpt(argument)}", line, "Ref takes a name")
         if argument == "AWS::NoValue":
             return NO_VALUE
         if argument.startswith("AWS::"):
@@ -429,12 +429,12 @@ class TemplateResolver:
         if isinstance(argument, str):
             argument = argument.split(".", 1)
         if not isinstance(argument, list) or len(argument) != 2:
-            return self._unresolved(f"GetAtt {_short(argument)}", line, "expects [Resource, "
+            return self._unresolved(f"GetAtt {excerpt(argument)}", line, "expects [Resource, "
                                     "Attribute]")
         logical_id, attribute = argument
         attribute = self.text(attribute, line) if not isinstance(attribute, str) else attribute
         if not isinstance(logical_id, str) or attribute is None:
-            return unresolved(f"GetAtt {_short(argument)}")
+            return unresolved(f"GetAtt {excerpt(argument)}")
         return self._resource_value(logical_id, attribute, line)
 
     def _sub(self, argument: Any, line: int | None) -> Any:
@@ -442,7 +442,7 @@ class TemplateResolver:
         if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
             argument, variables = argument
         if not isinstance(argument, str):
-            return self._unresolved(f"Sub {_short(argument)}", line, "expects a string")
+            return self._unresolved(f"Sub {excerpt(argument)}", line, "expects a string")
         missing = False
 
         def replace(match: re.Match[str]) -> str:
@@ -469,11 +469,11 @@ class TemplateResolver:
 
     def _join(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, list) or len(argument) != 2:
-            return self._unresolved(f"Join {_short(argument)}", line, "expects [delimiter, list]")
+            return self._unresolved(f"Join {excerpt(argument)}", line, "expects [delimiter, list]")
         delimiter = self.text(argument[0], line)
         items = self.resolve(argument[1], line)
         if delimiter is None or not isinstance(items, list):
-            return unresolved(f"Join {_short(argument)}")
+            return unresolved(f"Join {excerpt(argument)}")
         parts = [self.text(item, line) if not isinstance(item, str) else item for item in items]
         if any(part is None or is_unresolved(part) for part in parts):
             shown = [p if p is not None and not is_unresolved(p) else "?" for p in parts]
@@ -482,11 +482,11 @@ class TemplateResolver:
 
     def _select(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, list) or len(argument) != 2:
-            return self._unresolved(f"Select {_short(argument)}", line, "expects [index, list]")
+            return self._unresolved(f"Select {excerpt(argument)}", line, "expects [index, list]")
         index = self.text(argument[0], line)
         items = self.resolve(argument[1], line)
         if index is None or not isinstance(items, list):
-            return unresolved(f"Select {_short(argument)}")
+            return unresolved(f"Select {excerpt(argument)}")
         if not index.isdigit() or int(index) >= len(items):
             return self._unresolved(f"Select {index}", line, f"index out of range (list of "
                                     f"{len(items)})")
@@ -494,20 +494,20 @@ class TemplateResolver:
 
     def _split(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, list) or len(argument) != 2:
-            return self._unresolved(f"Split {_short(argument)}", line, "expects [delimiter, text]")
+            return self._unresolved(f"Split {excerpt(argument)}", line, "expects [delimiter, text]")
         delimiter = self.text(argument[0], line)
         source = self.text(argument[1], line)
         if not delimiter or source is None:
-            return unresolved(f"Split {_short(argument)}")
+            return unresolved(f"Split {excerpt(argument)}")
         return source.split(delimiter)
 
     def _find_in_map(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, list) or len(argument) not in (3, 4):
-            return self._unresolved(f"FindInMap {_short(argument)}", line,
+            return self._unresolved(f"FindInMap {excerpt(argument)}", line,
                                     "expects [map, top-level key, second-level key]")
         keys = [self.text(item, line) for item in argument[:3]]
         if any(key is None for key in keys):
-            return unresolved(f"FindInMap {_short(argument)}")
+            return unresolved(f"FindInMap {excerpt(argument)}")
         map_name, top, second = (str(key) for key in keys)
         entry = _entry(_entry(self._section("Mappings"), map_name), top)
         found = _entry(entry, second)
@@ -520,7 +520,7 @@ class TemplateResolver:
 
     def _if(self, argument: Any, line: int | None) -> Any:
         if not isinstance(argument, list) or len(argument) != 3 or not isinstance(argument[0], str):
-            return self._unresolved(f"If {_short(argument)}", line, "expects [condition, "
+            return self._unresolved(f"If {excerpt(argument)}", line, "expects [condition, "
                                     "value if true, value if false]")
         decided = self.condition(argument[0], line)
         if decided is None:
@@ -550,7 +550,7 @@ class TemplateResolver:
                     return resolver.context.exports[export]
                 if export is not None:
                     resolver.imports.add(export)
-                shown = export or _short(argument)
+                shown = export or excerpt(argument)
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
                                             "stack; scan the template that exports it, or pass "
                                             "the value in the parameters")
@@ -566,7 +566,7 @@ class TemplateResolver:
         if isinstance(expression, str) and expression.lower() in ("true", "false"):
             return expression.lower() == "true"
         if not isinstance(expression, Mapping) or len(expression) != 1:
-            self._unresolved(f"condition {_short(expression)}", line, "not a condition function")
+            self._unresolved(f"condition {excerpt(expression)}", line, "not a condition function")
             return None
         key, argument = next(iter(expression.items()))
         line = line_of(expression) or line
@@ -622,11 +622,6 @@ def _entry(mapping: Any, key: str) -> Any:
 
 def _scalar_text(value: int | float | bool) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _Handler = Any

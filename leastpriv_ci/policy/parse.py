@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from leastpriv_ci.errors import UserError
+from leastpriv_ci.errors import UserError, excerpt
 from leastpriv_ci.loaders import line_of
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import (
@@ -55,7 +55,7 @@ def parse_policy(
     if version not in (VERSION_2012, VERSION_2008):
         raise UserError(
             f"policy {name!r}: Version must be {VERSION_2012!r} or {VERSION_2008!r}, "
-            f"got {version!r}",
+            f"got {excerpt(version)}",
             where=where,
         )
     raw = document.get("Statement")
@@ -103,7 +103,8 @@ def parse_statement(
         raise UserError(f"{label}: Sid must be a string", where=where)
     effect = raw.get("Effect")
     if effect not in (ALLOW, DENY):
-        raise UserError(f"{label}: Effect must be 'Allow' or 'Deny', got {effect!r}", where=where)
+        raise UserError(f"{label}: Effect must be 'Allow' or 'Deny', got {excerpt(effect)}",
+                        where=where)
     actions, not_actions = _either(raw, "Action", "NotAction", label, where)
     resources, not_resources = _either(raw, "Resource", "NotResource", label, where)
     for action in actions:
@@ -148,8 +149,7 @@ def _strings(value: object, label: str, where: str) -> tuple[str, ...]:
         raise UserError(f"{label} must be a string or a non-empty list of strings", where=where)
     for item in values:
         if not isinstance(item, str):
-            raise UserError(f"{label} holds {type(item).__name__} {item!r}; expected strings",
-                            where=where)
+            raise UserError(f"{label} holds {excerpt(item)}; expected strings", where=where)
     return tuple(values)
 
 
