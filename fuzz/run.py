@@ -1,6 +1,6 @@
 """Fuzz leastpriv-ci's input handling with mutants of the repository's own test inputs.
 
-    python fuzz/run.py grants|config|traces [--seconds 60] [--seed 1] [--out DIR]
+    python fuzz/run.py grants|config|traces|policies [--seconds 60] [--seed 1] [--out DIR]
 
 Each run mutates one input (text edits with hostile tokens, or edits of its decoded
 structure, see fuzz/mutate.py) and runs the CLI on it in-process, offline (AWS sessions
@@ -10,7 +10,9 @@ are refused):
   IAM JSON from tests/data and examples) through ``scan --compare declared``;
 - ``config``: ``.leastpriv.yml`` files through ``scan``, in every report format;
 - ``traces``: trace files (tests/data/traces, examples/traces) through ``observe`` or
-  ``scan``.
+  ``scan``;
+- ``policies``: policy documents (tests/data/policy, explain, grants/iam) through
+  ``explain``, with request contexts of every shape.
 
 Exit codes 0, 1 and 2 are answers; anything else (4: an internal error, or a run past
 --timeout) is a bug, and its mutant and error are kept in --out. Prints the count of each
@@ -120,8 +122,37 @@ def _traces(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
                     "--report-file", "out/report.json"]
 
 
+# Requests ``explain`` is asked about, and the context it may be given
+ACTIONS = ["s3:GetObject", "s3:PutObject", "dynamodb:GetItem", "iam:PassRole", "kms:Decrypt",
+           "sqs:SendMessage", "sts:AssumeRole", "s3:ListBucket", "ec2:RunInstances"]
+RESOURCES = ["*", "arn:aws:s3:::bucket/home/bob/a.txt", "arn:aws:s3:::bucket",
+             "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+             "arn:aws:iam::123456789012:role/r", "arn:aws:sqs:eu-west-1:123456789012:q"]
+CONTEXTS = [None, {}, {"aws:username": "bob", "aws:CurrentTime": "2026-01-01T00:00:00Z"},
+            {"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthPresent": True},
+            {"aws:RequestedRegion": "eu-west-1", "aws:PrincipalTag/team": "red"},
+            {"aws:EpochTime": "1e400", "s3:prefix": ["home/", None, 1]}]
+
+
+def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
+    sources = [path for folder in (DATA / "policy", DATA / "explain", DATA / "grants" / "iam")
+               for path in sorted(folder.iterdir())
+               if path.suffix in (".json", ".yaml") and path.stat().st_size < 200_000]
+    source = rng.choice(sources)
+    target = work / source.name
+    target.write_text(_mutant_text(source, rng), errors="surrogateescape")
+    argv = ["explain", "--policy", target.name, "--action", rng.choice(ACTIONS),
+            "--resource", rng.choice(RESOURCES), "--format", rng.choice(["json", "text"])]
+    context = rng.choice(CONTEXTS)
+    if context is not None:
+        argv += ["--context", json.dumps(context)]
+    if rng.random() < 0.3:
+        argv.append("--complete-context")
+    return target, argv
+
+
 TARGETS: dict[str, Callable[[Path, random.Random], tuple[Path, list[str]]]] = {
-    "grants": _grants, "config": _config, "traces": _traces}
+    "grants": _grants, "config": _config, "traces": _traces, "policies": _policies}
 
 
 def _run_once(argv: list[str], timeout: int) -> tuple[int, str]:
