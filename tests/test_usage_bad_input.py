@@ -43,6 +43,11 @@ def test_document_that_is_not_json_is_skipped_and_named() -> None:
     assert notice.code == "malformed-segment"
     assert notice.count == 2
     assert notice.examples[0].startswith("f.json#1 segment 1")
+    # named in JSON's words, not Python's
+    assert notice.examples[1] == "f.json#1 segment 2: a JSON array, not an object"
+    others = observe([_trace("null", '"text"', "1.5", "true")]).notices.items()[0].examples
+    assert [e.split(": ", 1)[1] for e in others] == [
+        f"a JSON {kind}, not an object" for kind in ("null", "string", "number", "boolean")]
 
 
 def test_document_with_a_lone_surrogate_is_skipped_and_named() -> None:

@@ -146,9 +146,14 @@ def _decode_refused(raw: str | bytes) -> Node:
     return _node(_decode_general(raw))
 
 
+# What JSON calls a decoded value that is not an object, for the warning
+_KINDS = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
+          list: "array", tuple: "array"}
+
+
 def _node(value: object) -> Node:
     if not isinstance(value, dict):
-        raise Malformed(f"a JSON {type(value).__name__}, not an object")
+        raise Malformed(f"a JSON {_KINDS.get(type(value), 'value')}, not an object")
     return node_of(value)
 
 
@@ -248,7 +253,7 @@ def documents(trace: RawTrace, notices: Notices,
                 doc = decode(raw)
         except Malformed as exc:
             if _first_report(reported, trace, raw):
-                notices.add("malformed-segment", "segment document is not valid JSON; skipped",
+                notices.add("malformed-segment", "segment document is not a JSON object; skipped",
                             f"{trace.where} segment {index + 1}: {exc}")
             continue
         segment_id = doc.id
