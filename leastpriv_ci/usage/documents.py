@@ -125,6 +125,9 @@ MAX_REPORTED = 10_000  # bad documents remembered, so that a copy of one is not 
 # put into a Document string.)
 _NOT_A_NODE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError,
                UnicodeEncodeError)
+# What JSON calls a decoded value that is not an object, for the warning
+_KINDS = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
+          list: "array", tuple: "array"}
 
 
 class Malformed(ValueError):
@@ -144,11 +147,6 @@ def decode(raw: str | bytes | Mapping[str, Any]) -> Node:
 def _decode_refused(raw: str | bytes) -> Node:
     """A document the fast decoder refused, the general way; raises :class:`Malformed`."""
     return _node(_decode_general(raw))
-
-
-# What JSON calls a decoded value that is not an object, for the warning
-_KINDS = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
-          list: "array", tuple: "array"}
 
 
 def _node(value: object) -> Node:
