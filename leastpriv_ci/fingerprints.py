@@ -61,9 +61,6 @@ class Fingerprints:
         # repeated, not built from a bytes object: no second copy of the new table at
         # its largest moment
         self._slots = slots = array("q", [_EMPTY]) * (4 * len(old))
-        self._mask = mask = 4 * len(old) - 1
-        for key in filter(None, old):  # the members (a free slot is 0), each once
-            index = key & mask
-            while slots[index] != _EMPTY:
-                index = (index + 1) & mask
-            slots[index] = key
+        self._mask = 4 * len(old) - 1
+        for key in filter(None, old):  # the members: a free slot is 0
+            slots[self._slot(key)] = key
