@@ -90,9 +90,10 @@ class Counted:
         if sorted_out is None:
             held: list[str] = []
             bare: list[str] = []
+            complete = True
             for segment_id, doc in docs.items():
                 (held if holds_calls(doc) else bare).append(segment_id)
-            complete = all(doc.in_progress is not True for doc in docs.values())
+                complete = complete and doc.in_progress is not True
         else:
             held, bare, complete = sorted_out
         of_trace = hash(trace_id)
