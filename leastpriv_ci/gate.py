@@ -13,7 +13,14 @@ from datetime import date
 from leastpriv_ci.analysis.severity import get_rules
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.wildcards import wildcard_regex
-from leastpriv_ci.records import FINDING_KINDS, SEVERITIES, Analysis, Finding, Verdict
+from leastpriv_ci.records import (
+    FINDING_KINDS,
+    SEVERITIES,
+    Analysis,
+    Coverage,
+    Finding,
+    Verdict,
+)
 from leastpriv_ci.report.escape import console
 
 DEFAULT_FAIL_ON = frozenset({"missing", "denied"})
@@ -221,11 +228,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     )
     if ignored:
         reasons.append(f"{sum(applied.values())} finding(s) ignored by {len(ignored)} rule(s).")
-    if not analysis.coverage.principals and not analysis.coverage.traces:
+    nothing = _nothing_verified(analysis.coverage)
+    if nothing is not None:
         # A green check that verified nothing is the failure users fear most.
         failed = True
-        reasons.append("No traces were read: nothing was verified (check the trace source, "
-                       "the time window or the filter expression).")
+        reasons.append(nothing)
     reasons.extend(warnings)
     if failed:
         reasons.append("The gate failed.")
@@ -237,6 +244,23 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         for f in marked
     )
     return verdict, replace(analysis, findings=findings)
+
+
+def _nothing_verified(coverage: Coverage) -> str | None:
+    """Why no traced principal's use was compared with a role's policies, if none was."""
+    if not coverage.traces and not coverage.principals:
+        return ("No traces were read: nothing was verified (check the trace source, "
+                "the time window or the filter expression).")
+    if not coverage.principals:
+        return (f"{coverage.traces} trace(s) were read, but no principal was found in them "
+                "(a Lambda function, an ECS task, or a segment named in principal-map): "
+                "nothing was verified.")
+    if set(coverage.principals) <= set(coverage.unmapped):
+        return (f"No traced principal's role was found ({len(coverage.principals)} "
+                "principal(s) with no known role): nothing was verified. Check "
+                "policy-paths, or map each principal to its role under principals: in "
+                ".leastpriv.yml.")
+    return None
 
 
 def _undecided(finding: Finding) -> bool:

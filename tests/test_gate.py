@@ -176,6 +176,33 @@ def test_no_traces_is_said_out_loud() -> None:
     assert any(r.startswith("No traces were read: nothing was verified") for r in verdict.reasons)
 
 
+@pytest.mark.parametrize(
+    ("coverage", "said"),
+    [
+        ({"traces": 3}, "3 trace(s) were read, but no principal was found in them"),
+        ({"traces": 3, "principals": ("fn-a", "fn-b"), "unmapped": ("fn-b", "fn-a")},
+         "No traced principal's role was found (2 principal(s) with no known role)"),
+    ],
+)
+def test_traces_that_verified_nothing_fail_whatever_the_thresholds(
+        coverage: dict[str, object], said: str) -> None:
+    from dataclasses import replace
+
+    from leastpriv_ci.records import Coverage
+
+    empty = replace(analysis(), coverage=Coverage(**coverage))  # type: ignore[arg-type]
+    verdict, _ = decide(empty, GateRules(fail_on=frozenset()), today=TODAY)
+    assert not verdict.passed
+    assert any(r.startswith(said) and "nothing was verified" in r for r in verdict.reasons)
+
+
+def test_one_principal_with_its_role_found_is_something_verified() -> None:
+    # the helper's coverage: one function compared, one ECS task with no known role
+    verdict, _ = decide(analysis(), GateRules(), today=TODAY)
+    assert verdict.passed
+    assert not any("nothing was verified" in r for r in verdict.reasons)
+
+
 def test_a_conditional_missing_finding_is_reported_but_never_fails() -> None:
     # "may be missing" rests on a condition the traces cannot decide: never proof.
     from dataclasses import replace

@@ -354,6 +354,8 @@ def test_one_glob_of_several_matching_nothing_is_not_an_error(
     report = json.loads(capsys.readouterr().out)
     assert code == 1  # the same findings as with role.json alone
     assert {f["action"] for f in report["findings"]} >= {"dynamodb:DeleteItem"}
+    unmatched = [w for w in report["warnings"] if w["code"] == "policy-paths-unmatched"]
+    assert [w["examples"] for w in unmatched] == [["nothing/**/*.tf"]]
 
 
 def test_a_boundary_written_as_a_policy_document_limits_the_role(
@@ -662,3 +664,16 @@ def test_a_function_whose_role_sam_creates_under_a_condition_is_judged(
     assert {f["role"] for f in report["findings"]} == {"FnRole"}
     assert not any(w["code"] in ("unknown-role", "sam-policies-ignored")
                    for w in report["warnings"])
+
+
+def test_traces_whose_principals_have_no_known_role_fail_the_gate(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without the config's principals: mapping no traced function runs as role.json's role
+    (repo / ".leastpriv.yml").unlink()
+    code = _scan("--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["verdict"] == "fail"
+    assert report["coverage"]["principals"] and \
+        set(report["coverage"]["unmapped"]) == set(report["coverage"]["principals"])
+    assert any(r.startswith("No traced principal's role was found") for r in report["reasons"])

@@ -210,7 +210,7 @@ def build_report(
     declared = GrantSet()
     if settings.compare in ("declared", "both"):
         paths = discover(root, list(settings.policy_paths) or None)
-        _check_named_paths(root, settings.policy_paths, paths)
+        _check_named_paths(root, settings.policy_paths, paths, notices)
         if not paths:
             notices.add("no-policy-files", "no infrastructure or policy files found; set "
                         "policy-paths", ", ".join(settings.policy_paths) or str(root))
@@ -254,15 +254,16 @@ def build_report(
     return Report(analysis=gated, verdict=verdict), extra
 
 
-def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path]) -> None:
+def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path],
+                       notices: Notices) -> None:
     """Paths the user named must exist: a typo must not turn into a silent pass.
 
     A plain path that does not exist or names a file no source reads, or named globs
-    that match nothing at all, is an input error. (Auto-detection finding nothing stays
-    a warning, as does one glob of several matching nothing.)
+    that match nothing at all, is an input error. Auto-detection finding nothing, and one
+    glob of several matching nothing, are warnings.
     """
     from leastpriv_ci.grants.checkout import checkout_root, inside
-    from leastpriv_ci.grants.declared import source_for
+    from leastpriv_ci.grants.declared import glob_regex, source_for
 
     checkout = checkout_root(root)
     for pattern in named:
@@ -284,6 +285,13 @@ def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path]) ->
         raise UserError(f"no file under {root} matches {', '.join(map(repr, named))}; fix "
                         "the globs or leave policy-paths empty to auto-detect",
                         where="policy-paths")
+    relative = [p.relative_to(root).as_posix() for p in found if p.is_relative_to(root)]
+    for pattern in named:
+        if any(ch in pattern for ch in "*?[") and \
+                not any(glob_regex(pattern).match(rel) for rel in relative):
+            notices.add("policy-paths-unmatched", "a policy-paths glob matches no file; the "
+                        "files it was meant for are not compared: fix it or remove it",
+                        pattern)
 
 
 def _write_policy_file(analysis: Analysis, path: Path) -> None:
