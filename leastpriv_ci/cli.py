@@ -33,6 +33,9 @@ EPILOG = """exit codes:
   3  an AWS or GitHub service call failed
   4  internal error: a bug in leastpriv-ci (the traceback is printed; please report it)
 """
+# For the commands that have no gate (a module without GATES = True): 1 is never theirs
+EPILOG_NO_GATE = EPILOG.replace("  0  pass\n", "  0  done\n").replace(
+    "  1  the gate failed (findings past the configured threshold)\n", "")
 # Secrets the process may hold in its environment: never part of an error report.
 SECRET_VARIABLES = (
     TOKEN_VARIABLE,
@@ -70,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME,
             help=module.HELP,
             description=getattr(module, "DESCRIPTION", module.HELP),
-            epilog=EPILOG,
+            epilog=EPILOG if getattr(module, "GATES", False) else EPILOG_NO_GATE,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.configure(child)
-        child.set_defaults(_run=module.run)
+        child.set_defaults(_run=module.run, _parser=child)
     return parser
 
 
@@ -82,8 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (see ``EPILOG``)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}{_hint(args, extra)}")
+    if extra:  # told with the command's own usage
+        chosen: argparse.ArgumentParser = getattr(args, "_parser", parser)
+        chosen.error(f"unrecognized arguments: {' '.join(extra)}{_hint(args, extra)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return EXIT_INPUT_ERROR

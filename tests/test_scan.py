@@ -677,3 +677,21 @@ def test_traces_whose_principals_have_no_known_role_fail_the_gate(
     assert report["coverage"]["principals"] and \
         set(report["coverage"]["unmapped"]) == set(report["coverage"]["principals"])
     assert any(r.startswith("No traced principal's role was found") for r in report["reasons"])
+
+
+def test_scan_help_states_the_gate_defaults_a_scan_applies(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["scan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    stated = re.search(r"--fail-on KINDS .*?\(default ([a-z,]+):", text)
+    assert stated is not None and "excess" not in stated.group(1).split(",")
+    assert "(default unset)" in text and "(default low)" in text
+    code = _scan("--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    kinds = {f["kind"] for f in report["findings"]}
+    assert {"excess", "missing"} <= kinds and code == 1  # missing fails by default
+    assert any("excess finding(s) reported but not gated" in r for r in report["reasons"])

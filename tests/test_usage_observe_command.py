@@ -104,4 +104,20 @@ def test_a_trace_file_without_traces_says_how_to_pass_it(
     assert f"trace files go after --traces: --traces {path}" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # an unknown option gets argparse's message alone
         main(["observe", "--bogus"])
-    assert "--traces" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trace files go after" not in err
+    # with the command's own usage, not the top level's
+    assert err.startswith("usage: leastpriv-ci observe [-h] [--traces FILE]")
+    assert "leastpriv-ci observe: error: unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize(("command", "gates"),
+                         [("observe", False), ("explain", False), ("generate", False),
+                          ("scan", True), ("demo", True)])
+def test_only_commands_with_a_gate_list_its_exit_code(
+        command: str, gates: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert ("1  the gate failed" in out) is gates
+    assert "2  usage, configuration or input error" in out

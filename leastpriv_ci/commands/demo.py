@@ -13,6 +13,7 @@ from leastpriv_ci.emulator import running_emulator
 from leastpriv_ci.errors import EXIT_PASS
 
 NAME = "demo"
+GATES = True  # exits 1 when the gate fails
 HELP = "run the notes-app on a local AWS emulator, trace it, and scan it like the action does"
 DESCRIPTION = (
     "Deploys examples/notes-app to a local AWS emulator (moto, on 127.0.0.1), runs the "

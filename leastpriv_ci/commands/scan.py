@@ -19,13 +19,14 @@ from typing import Any
 import leastpriv_ci.report.annotations as report_annotations
 from leastpriv_ci.config import DEFAULT_CONFIG_FILE, FORMATS, Settings, load_config
 from leastpriv_ci.errors import EXIT_GATE_FAILED, EXIT_PASS, UserError
-from leastpriv_ci.gate import decide
+from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, decide
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.records import Analysis, Observation, Report
+from leastpriv_ci.records import FINDING_KINDS, Analysis, Observation, Report
 from leastpriv_ci.report import json_report, markdown, sarif, summary, text
 from leastpriv_ci.traces.options import add_trace_arguments, open_traces
 
 NAME = "scan"
+GATES = True  # exits 1 when the gate fails
 HELP = "compare what traced principals did with what their IAM roles allow, and gate on it"
 DESCRIPTION = (
     "Read X-Ray traces (--traces files, else the X-Ray API), find each principal's role, "
@@ -68,11 +69,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gate.add_argument("--config-file", metavar="FILE",
                       help=f"config file (default {DEFAULT_CONFIG_FILE} when present)")
     gate.add_argument("--fail-on", metavar="KINDS",
-                      help="comma-separated finding kinds that fail: missing,denied,excess "
-                      "(default), also platform, unobserved, or none")
-    gate.add_argument("--max-excess", metavar="N", help="excess findings tolerated (default 0)")
+                      help="comma-separated finding kinds that fail: missing, denied, "
+                      "excess, platform, unobserved, or none (default "
+                      f"{','.join(k for k in FINDING_KINDS if k in DEFAULT_FAIL_ON)}: excess "
+                      "is reported, not gated)")
+    gate.add_argument("--max-excess", metavar="N",
+                      help="excess findings tolerated; setting it gates excess (default unset)")
     gate.add_argument("--min-severity", metavar="LEVEL",
-                      help="findings below info|low|medium|high|critical never fail (default low)")
+                      help="findings below info|low|medium|high|critical never fail (default "
+                      f"{DEFAULT_MIN_SEVERITY})")
     gate.add_argument("--baseline", metavar="FILE",
                       help="a previous JSON report: only new excess fails")
 
