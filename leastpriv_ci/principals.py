@@ -169,9 +169,16 @@ def untraced(
 
 
 def _declared_key(grants: GrantSet, role: str) -> str | None:
-    """The declared role a mapping value or account ARN names (by key, ARN or name)."""
+    """The declared role a mapping value or account ARN names (by key, ARN, template
+    logical ID or resource address, or name)."""
     if role in grants.roles:
         return role
+    if not role.startswith("arn:"):
+        # a role whose RoleName is set is keyed by its ARN, yet named by its logical ID
+        logical = [key for key, declared in grants.roles.items()
+                   if declared.origin.logical_id == role]
+        if len(logical) == 1:
+            return logical[0]
     name = role.rsplit("/", 1)[-1] if role.startswith("arn:") else role
     matches = [key for key, declared in grants.roles.items() if declared.name == name]
     return matches[0] if len(matches) == 1 else None

@@ -253,3 +253,15 @@ def test_untraced_allows_for_principals_known_only_by_mapping(grants: object) ->
                              notices=Notices(), identities=identities)
     assert resolved == {role_arn: role_arn}
     assert untraced(grants, segment, resolved, identities) == {}  # type: ignore[arg-type]
+
+
+def test_a_mapping_may_name_a_role_with_a_role_name_by_its_logical_id() -> None:
+    # NotesFunctionRole sets RoleName: its key is its ARN, yet configs name it by its ID
+    template = Path(__file__).parents[1] / "examples/notes-app/template.yaml"
+    grants = sam.load(template, ResolveContext(parameters={"Stage": "staging"}), Notices())
+    key = next(k for k, r in grants.roles.items() if r.origin.logical_id == "NotesFunctionRole")
+    assert key.startswith("arn:aws:iam::") and key.endswith(":role/notes-app-staging")
+    notices = Notices()
+    resolved = resolve_roles([FUNCTION + "traced-by-name"], grants,
+                             mapping={"traced-by-name": "NotesFunctionRole"}, notices=notices)
+    assert resolved == {FUNCTION + "traced-by-name": key}
