@@ -34,6 +34,7 @@ SESSION_NAME_PREFIX = "leastpriv-ci"
 MIN_DURATION, MAX_DURATION = 900, 43200
 # IAM and STS allow ASCII only in these names (``\w`` alone would take any letter)
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
+ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 SESSION_NAME_INVALID = re.compile(r"[^\w+=,.@-]", re.ASCII)
 STS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10)
 TOKEN_RETRY = urllib3.Retry(
@@ -51,6 +52,16 @@ PERMISSIONS_HINT = (
 )
 
 
+# The scan flag that sets each of the action's credential inputs
+CLI_FLAGS = {
+    "role-to-assume": "--role-to-assume",
+    "aws-region": "--region",
+    "role-duration-seconds": "--role-duration-seconds",
+    "role-session-name": "--role-session-name",
+    "allowed-account-ids": "--allowed-account-ids",
+}
+
+
 @dataclass(frozen=True)
 class CredentialSettings:
     """The credential inputs, as ``configure-aws-credentials`` names them."""
@@ -62,6 +73,15 @@ class CredentialSettings:
     duration_seconds: int = 3600
     allowed_account_ids: tuple[str, ...] = ()
     endpoint_url: str | None = None
+    action: bool = True  # set by the action's inputs (False: the CLI's flags)
+
+    def where(self, name: str) -> str:
+        """How the user sets input ``name``: ``input NAME``, or its CLI flag."""
+        return f"input {name}" if self.action else CLI_FLAGS[name]
+
+    def setting(self, name: str) -> str:
+        """Input ``name`` in a sentence: ``the NAME input``, or its CLI flag."""
+        return f"the {name} input" if self.action else CLI_FLAGS[name]
 
 
 class NoOidcToken(UserError):
@@ -88,22 +108,27 @@ def aws_session(
     Raises :class:`UserError` for bad inputs or missing workflow permissions and
     :class:`ServiceError` when STS refuses or cannot be reached.
     """
+    malformed = [a for a in settings.allowed_account_ids if not ACCOUNT_ID.fullmatch(a)]
+    if malformed:
+        raise UserError(f"{', '.join(map(repr, malformed))} is not a 12-digit AWS account ID",
+                        where=settings.where("allowed-account-ids"))
     region = settings.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if settings.role_to_assume:
         if not region:
             raise UserError(
-                "a region is needed to call AWS STS; set the aws-region input",
-                where="input aws-region",
+                f"a region is needed to call AWS STS; set {settings.setting('aws-region')}",
+                where=settings.where("aws-region"),
             )
         session = _assume_role(settings, region, environ, log)
     else:
-        session = _ambient_session(region, environ)
+        session = _ambient_session(settings, region, environ)
     if settings.allowed_account_ids or settings.role_to_assume:
         _check_account(session, settings, log)
     return session
 
 
-def _ambient_session(region: str | None, environ: Mapping[str, str]) -> boto3.session.Session:
+def _ambient_session(settings: CredentialSettings, region: str | None,
+                     environ: Mapping[str, str]) -> boto3.session.Session:
     key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
     if key and secret:
         session = boto3.session.Session(
@@ -116,14 +141,24 @@ def _ambient_session(region: str | None, environ: Mapping[str, str]) -> boto3.se
         # Profiles, container/instance roles and web-identity files: boto3's own chain.
         session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
+        if settings.action:
+            raise UserError(
+                "no AWS credentials found: set the role-to-assume input (GitHub OIDC), or "
+                "export credentials in an earlier step (e.g. "
+                "aws-actions/configure-aws-credentials)",
+                where="input role-to-assume",
+            )
         raise UserError(
-            "no AWS credentials found: set the role-to-assume input (GitHub OIDC), or export "
-            "credentials in an earlier step (e.g. aws-actions/configure-aws-credentials)",
-            where="input role-to-assume",
+            "no AWS credentials found, and this scan reads from AWS (the X-Ray API without "
+            "--traces, or --compare attached or both): configure credentials (AWS_PROFILE, "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or scan exported traces "
+            "offline with --traces FILE and --compare declared",
+            where="AWS credentials",
         )
     if not session.region_name:
         raise UserError(
-            "no AWS region: set the aws-region input or AWS_REGION", where="input aws-region"
+            f"no AWS region: set {settings.setting('aws-region')} or AWS_REGION",
+            where=settings.where("aws-region"),
         )
     return session
 
@@ -138,12 +173,12 @@ def _assume_role(
     if not ROLE_ARN.match(role):
         raise UserError(
             f"{role!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
-            where="input role-to-assume",
+            where=settings.where("role-to-assume"),
         )
     if not MIN_DURATION <= settings.duration_seconds <= MAX_DURATION:
         raise UserError(
             f"{settings.duration_seconds} is outside {MIN_DURATION}..{MAX_DURATION} seconds",
-            where="input role-duration-seconds",
+            where=settings.where("role-duration-seconds"),
         )
     token = _oidc_token(settings.audience, environ)
     session_name = session_name_for(settings.session_name, environ)
@@ -319,6 +354,6 @@ def _check_account(
         raise UserError(
             f"the credentials belong to account {account}, which is not in "
             f"allowed-account-ids ({', '.join(settings.allowed_account_ids)})",
-            where="input allowed-account-ids",
+            where=settings.where("allowed-account-ids"),
         )
     log(f"AWS identity: {identity.get('Arn')}")

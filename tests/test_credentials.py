@@ -315,9 +315,42 @@ def test_no_credentials_at_all_is_a_user_error(monkeypatch: pytest.MonkeyPatch,
                     log=lambda _: None)
 
 
+def test_no_credentials_on_the_command_line_says_how_to_scan_offline(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
+                 "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(UserError) as raised:
+        aws_session(CredentialSettings(role_to_assume=None, region="us-east-1", action=False),
+                    {}, log=lambda _: None)
+    message = str(raised.value)
+    assert "--traces FILE and --compare declared" in message and "AWS_PROFILE" in message
+    assert "input" not in message and "OIDC" not in message
+
+
+@pytest.mark.parametrize("accounts", [("12345",), ("123456789012", "acct-1")])
+def test_an_allowed_account_id_not_of_12_digits_is_refused_before_any_call(
+        accounts: tuple[str, ...]) -> None:
+    settings = CredentialSettings(role_to_assume=None, region="us-east-1",
+                                  allowed_account_ids=accounts,
+                                  endpoint_url="http://127.0.0.1:9")  # never reached
+    with pytest.raises(UserError, match="is not a 12-digit AWS account ID") as raised:
+        aws_session(settings, {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+                    log=lambda _: None)
+    assert raised.value.where == "input allowed-account-ids"
+    assert accounts[-1] in str(raised.value) and "123456789012'" not in str(raised.value)
+
+
 @pytest.mark.parametrize(
     ("changes", "where"),
     [
+        ({"role_to_assume": "leastpriv-gate", "action": False}, "--role-to-assume"),
+        ({"duration_seconds": 60, "action": False}, "--role-duration-seconds"),
+        ({"region": None, "action": False}, "--region"),
         ({"role_to_assume": "leastpriv-gate"}, "input role-to-assume"),
         ({"duration_seconds": 60}, "input role-duration-seconds"),
         ({"region": None}, "input aws-region"),

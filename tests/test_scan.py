@@ -156,17 +156,18 @@ def test_offline_a_role_to_assume_is_noted_as_unused_not_assumed(
                  "--role-duration-seconds", "900") == 1  # the gate, as without it
     err = capsys.readouterr().err
     [note] = [line for line in err.splitlines() if line.startswith("leastpriv-ci: note:")]
-    assert note == ("leastpriv-ci: note: role-to-assume is not assumed: with trace-files and "
-                    "compare: declared nothing reads from AWS (role-duration-seconds, "
-                    "role-session-name, audience and allowed-account-ids are unused too)")
+    assert note == ("leastpriv-ci: note: --role-to-assume is not assumed: with --traces and "
+                    "--compare declared nothing reads from AWS (--role-duration-seconds, "
+                    "--role-session-name, --audience and --allowed-account-ids are unused "
+                    "too)")  # the action's own words: tests/test_entrypoint.py
     assert "error" not in err
     assert _scan() == 1
     assert "note:" not in capsys.readouterr().err  # no role, nothing to say
     # X-Ray's endpoint is not used either when the traces come from files
     assert _scan("--endpoint-url", "https://xray.vpce.example") == 1
     [note] = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
-    assert note == ("leastpriv-ci: note: endpoint-url is not used: it is X-Ray's, and the "
-                    "traces come from trace-files")
+    assert note == ("leastpriv-ci: note: --endpoint-url is not used: it is X-Ray's, and the "
+                    "traces come from --traces")
 
 
 def test_a_bug_is_exit_4_with_the_traceback_and_where_to_report_it(
@@ -695,3 +696,22 @@ def test_scan_help_states_the_gate_defaults_a_scan_applies(
     kinds = {f["kind"] for f in report["findings"]}
     assert {"excess", "missing"} <= kinds and code == 1  # missing fails by default
     assert any("excess finding(s) reported but not gated" in r for r in report["reasons"])
+
+
+def test_no_credentials_for_a_scan_that_reads_aws_is_told_in_the_cli_s_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(DATA / "role.json", tmp_path / "role.json")
+    monkeypatch.chdir(tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
+                 "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "GITHUB_ACTIONS",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code = _scan("--compare", "attached")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no AWS credentials found" in err and "--compare declared" in err
+    assert "role-to-assume input" not in err and "Traceback" not in err

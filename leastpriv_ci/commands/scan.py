@@ -117,6 +117,10 @@ def unused_role_note(args: argparse.Namespace, settings: Settings) -> str | None
     """
     if not (args.role_to_assume or "").strip() or not is_offline(args, settings):
         return None
+    if not settings.github_actions:
+        return ("--role-to-assume is not assumed: with --traces and --compare declared "
+                "nothing reads from AWS (--role-duration-seconds, --role-session-name, "
+                "--audience and --allowed-account-ids are unused too)")
     return ("role-to-assume is not assumed: with trace-files and compare: declared nothing "
             "reads from AWS (role-duration-seconds, role-session-name, audience and "
             "allowed-account-ids are unused too)")
@@ -126,6 +130,8 @@ def unused_endpoint_note(args: argparse.Namespace) -> str | None:
     """Why ``endpoint-url`` (X-Ray's) is not used with trace files, or ``None``."""
     if not (getattr(args, "endpoint_url", None) or "").strip() or not args.traces:
         return None
+    if not getattr(args, "github_actions", False):
+        return "--endpoint-url is not used: it is X-Ray's, and the traces come from --traces"
     return "endpoint-url is not used: it is X-Ray's, and the traces come from trace-files"
 
 
@@ -138,7 +144,8 @@ def _session(args: argparse.Namespace, settings: Settings) -> Any:
         seconds = int(duration) if duration else 3600
     except ValueError:
         raise UserError(f"{duration!r} is not a number of seconds",
-                        where="--role-duration-seconds") from None
+                        where="input role-duration-seconds" if settings.github_actions
+                        else "--role-duration-seconds") from None
     accounts = tuple(a.strip() for a in (args.allowed_account_ids or "").split(",") if a.strip())
     return aws_session(
         CredentialSettings(
@@ -148,6 +155,7 @@ def _session(args: argparse.Namespace, settings: Settings) -> Any:
             session_name=args.role_session_name,
             duration_seconds=seconds,
             allowed_account_ids=accounts,
+            action=settings.github_actions,
             # --endpoint-url is the X-Ray endpoint (e.g. a VPC endpoint); STS and the other
             # services follow the SDK's own settings (AWS_ENDPOINT_URL[_<SERVICE>]).
         ),
