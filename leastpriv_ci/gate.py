@@ -25,6 +25,7 @@ from leastpriv_ci.report.escape import console
 
 DEFAULT_FAIL_ON = frozenset({"missing", "denied"})
 DEFAULT_MIN_SEVERITY = "low"
+MAX_RULES_LISTED = 10  # ignore rules that applied, each named in the verdict's reasons
 MAX_LISTED = 5
 # Reasons read in the order that matters: what breaks the app before what is too wide.
 GATE_ORDER = ("missing", "denied", "excess", "platform", "unobserved")
@@ -198,6 +199,17 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
                 f"{counts[kind]} {kind} finding(s) reported but not gated (fail-on does not "
                 f"include {kind})."
             )
+    for kind in GATE_ORDER:
+        # gated kinds only: the others are said to be not gated above
+        if not graded(kind) or (kind not in rules.fail_on
+                                and not (kind == "excess" and rules.max_excess is not None)):
+            continue
+        below = sum(1 for f in visible if f.kind == kind and _rank(f.severity) < floor
+                    and f.detail.get("baseline") is not True and not _undecided(f)
+                    and not _partial(f) and not _possibly_needed(f))
+        if below:
+            reasons.append(f"{below} {kind} finding(s) below min-severity "
+                           f"{rules.min_severity}: reported, not gated.")
     if undecided and "missing" in rules.fail_on:
         reasons.append(
             f"{undecided} missing finding(s) rest on a condition the traces cannot decide "
@@ -223,11 +235,15 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
                 " do not fail the gate.".replace("  ", " ")
             )
     ignored = tuple(
-        f"{rule.describe()}: {rule.reason} ({count} finding(s))"
+        f"Ignore rule {rule.describe()} matched {count} finding(s): {rule.reason}"
         for rule, count in applied.items()
     )
     if ignored:
         reasons.append(f"{sum(applied.values())} finding(s) ignored by {len(ignored)} rule(s).")
+        reasons.extend(ignored[:MAX_RULES_LISTED])
+        if len(ignored) > MAX_RULES_LISTED:
+            reasons.append(f"... and {len(ignored) - MAX_RULES_LISTED} more ignore rule(s) "
+                           "that applied.")
     nothing = _nothing_verified(analysis.coverage)
     if nothing is not None:
         # A green check that verified nothing is the failure users fear most.

@@ -83,6 +83,11 @@ def test_max_excess_tolerates_that_many() -> None:
 
 def test_min_severity_floor_keeps_low_findings_out_of_the_gate() -> None:
     verdict, marked = _decide(EXCESS_READ, min_severity="medium")
+    assert "1 excess finding(s) below min-severity medium: reported, not gated." \
+        in verdict.reasons
+    # a kind not gated is said so once, not also as below the floor
+    quiet, _ = _decide(EXCESS_READ, min_severity="medium", fail_on=frozenset({"missing"}))
+    assert not any("below min-severity" in r for r in quiet.reasons)
     assert verdict.passed
     assert verdict.counts["excess"] == 1  # still counted and reported
     assert marked.findings == (EXCESS_READ,)
@@ -110,10 +115,29 @@ def test_ignore_rule_marks_findings_and_keeps_them_visible() -> None:
     assert verdict.passed
     assert verdict.counts["excess"] == 0
     assert marked.findings[0].detail["ignored"] == "cleanup job deletes old orders"
-    assert verdict.ignored == (
-        ".leastpriv.yml:4 (action S3:Delete*, resource arn:aws:s3:::orders-*): "
-        "cleanup job deletes old orders (1 finding(s))",
-    )
+    listed = ("Ignore rule .leastpriv.yml:4 (action S3:Delete*, resource "
+              "arn:aws:s3:::orders-*) matched 1 finding(s): cleanup job deletes old orders")
+    assert verdict.ignored == (listed,)
+    # each rule that applied is named in the reasons every report prints
+    assert verdict.reasons[verdict.reasons.index("1 finding(s) ignored by 1 rule(s).") + 1] \
+        == listed
+
+
+def test_past_ten_ignore_rules_the_reasons_count_the_rest() -> None:
+    rules = tuple(IgnoreRule(reason=f"r{n}", action="s3:*", where=f".leastpriv.yml:{n}")
+                  for n in range(12))
+    found = [finding("excess", f"s3:Get{n}", severity="medium") for n in range(12)]
+    verdict, _ = _decide(*found, ignore=rules)
+    named = [r for r in verdict.reasons if r.startswith("Ignore rule ")]
+    # a finding is ignored by the first rule that matches it: one rule applied, 12 findings
+    assert named == ["Ignore rule .leastpriv.yml:0 (action s3:*, resource *) matched 12 "
+                     "finding(s): r0"]
+    rules = tuple(IgnoreRule(reason=f"r{n}", action=f"s3:Get{n}", where=f".leastpriv.yml:{n}")
+                  for n in range(12))
+    verdict, _ = _decide(*found, ignore=rules)
+    named = [r for r in verdict.reasons if r.startswith("Ignore rule ")]
+    assert len(named) == 10 and len(verdict.ignored) == 12
+    assert "... and 2 more ignore rule(s) that applied." in verdict.reasons
 
 
 def test_ignore_rule_respects_role_kind_and_resource_case() -> None:
