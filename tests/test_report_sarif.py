@@ -28,11 +28,41 @@ def test_log_validates_against_the_sarif_subset_schema() -> None:
 def test_rules_carry_help_and_security_severity() -> None:
     driver = to_sarif(report(finding()))["runs"][0]["tool"]["driver"]
     ids = [r["id"] for r in driver["rules"]]
-    assert ids == ["leastpriv/missing", "leastpriv/denied", "leastpriv/excess",
+    # Code scanning reads security-severity from the rule alone: a kind whose findings
+    # differ in severity (data/findings.yaml) has one rule per severity it can take
+    assert ids == ["leastpriv/missing/high", "leastpriv/missing/medium",
+                   "leastpriv/denied/high", "leastpriv/denied/medium",
+                   "leastpriv/excess/critical", "leastpriv/excess/high",
+                   "leastpriv/excess/medium", "leastpriv/excess/low",
                    "leastpriv/platform", "leastpriv/unobserved"]
-    excess = driver["rules"][2]
+    excess = driver["rules"][ids.index("leastpriv/excess/medium")]
     assert excess["help"]["text"].startswith("Remove the action")
     assert excess["properties"]["security-severity"] == "5.5"
+    assert excess["shortDescription"]["text"] == "Permission granted but never used (medium)"
+    critical = driver["rules"][ids.index("leastpriv/excess/critical")]
+    assert critical["properties"]["security-severity"] == "9.5"
+    assert critical["defaultConfiguration"] == {"level": "error"}
+
+
+def test_a_finding_is_reported_under_the_rule_of_its_severity() -> None:
+    everything = finding("excess", "*", "*", severity="critical")
+    log = to_sarif(report(everything, finding("excess", severity="low"),
+                          finding("platform", severity="info")))
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == [
+        "leastpriv/excess/critical", "leastpriv/excess/low", "leastpriv/platform"]
+    for result in results:
+        rule = rules[result["ruleIndex"]]
+        assert rule["id"] == result["ruleId"]
+    assert rules[results[0]["ruleIndex"]]["properties"]["security-severity"] == "9.5"
+    # a severity the data cannot give still gets a rule of its own, never a dropped result
+    odd = to_sarif(report(finding("excess", severity="info")))
+    [result] = odd["runs"][0]["results"]
+    assert result["ruleId"] == "leastpriv/excess/info"
+    rule = odd["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]
+    assert rule["id"] == "leastpriv/excess/info" and rule["properties"]["security-severity"] \
+        == "1.0"
 
 
 def test_result_location_level_and_rule_index(tmp_path: Path) -> None:
@@ -40,7 +70,7 @@ def test_result_location_level_and_rule_index(tmp_path: Path) -> None:
     log = to_sarif(report(finding("missing", severity="high", file=absolute, line=12)),
                    root=tmp_path)
     result = log["runs"][0]["results"][0]
-    assert result["ruleId"] == "leastpriv/missing" and result["ruleIndex"] == 0
+    assert result["ruleId"] == "leastpriv/missing/high" and result["ruleIndex"] == 0
     assert result["level"] == "error"
     assert result["properties"]["security-severity"] == "8.0"
     location = result["locations"][0]["physicalLocation"]

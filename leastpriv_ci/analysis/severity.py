@@ -49,6 +49,14 @@ class FindingRules:
             return rules.severity
         return rules.severity.get(access_level or UNKNOWN_LEVEL, rules.severity[UNKNOWN_LEVEL])
 
+    def severities(self, kind: str) -> tuple[str, ...]:
+        """Every severity a finding of ``kind`` can take, most severe first."""
+        rules = self.kinds[kind]
+        fixed = (rules.severity,) if isinstance(rules.severity, str) \
+            else tuple(rules.severity.values())
+        found = {*fixed, rules.conditional, rules.critical}
+        return tuple(s for s in reversed(SEVERITIES) if s in found)
+
     def graded(self, kind: str) -> bool:
         """Whether findings of ``kind`` differ in severity (an ungraded kind has one fixed
         severity, which a severity floor must not read as a verdict on each finding)."""

@@ -1,4 +1,5 @@
-"""SARIF 2.1.0 for GitHub code scanning: one rule per finding kind, one result per finding."""
+"""SARIF 2.1.0 for GitHub code scanning: one rule per finding kind (per kind and severity
+for the kinds whose findings differ in severity), one result per finding."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from leastpriv_ci import __version__
+from leastpriv_ci.analysis.severity import get_rules
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import repository_paths
 from leastpriv_ci.records import Finding, Report
@@ -74,17 +76,36 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _rule(kind: str) -> dict[str, object]:
-    name, full, help_text, severity = RULES[kind]
+def rule_ids() -> list[tuple[str, str, str]]:
+    """(rule id, kind, severity) of every rule. Code scanning reads ``security-severity``
+    from the rule alone, so a kind whose findings differ in severity (a critical ``*`` on
+    ``*`` and a low read of one table are both excess) has one rule per severity."""
+    severities = get_rules().severities
+    ids: list[tuple[str, str, str]] = []
+    for kind in (k for k in KIND_ORDER if k in RULES):
+        possible = severities(kind)
+        if len(possible) > 1:
+            ids.extend((f"leastpriv/{kind}/{severity}", kind, severity) for severity in possible)
+        else:
+            ids.append((f"leastpriv/{kind}", kind, possible[0] if possible else RULES[kind][3]))
+    return ids
+
+
+def _rule(rule_id: str, kind: str, severity: str) -> dict[str, object]:
+    name, full, help_text, _ = RULES[kind]
+    graded = rule_id != f"leastpriv/{kind}"
+    if graded:
+        name = f"{name} ({severity})"
     return {
-        "id": f"leastpriv/{kind}",
-        "name": "".join(word.capitalize() for word in kind.split("-")) + "Permission",
+        "id": rule_id,
+        "name": "".join(word.capitalize() for word in kind.split("-")) + "Permission"
+        + (severity.capitalize() if graded else ""),
         "shortDescription": {"text": name},
         "fullDescription": {"text": full},
         "help": {"text": help_text, "markdown": f"**{name}**\n\n{full}\n\n{help_text}"},
-        "defaultConfiguration": {"level": LEVELS[severity]},
+        "defaultConfiguration": {"level": LEVELS.get(severity, "note")},
         "properties": {
-            "security-severity": SECURITY_SEVERITY[severity],
+            "security-severity": SECURITY_SEVERITY.get(severity, "1.0"),
             "tags": ["security", "iam", "least-privilege"],
             "precision": "high",
         },
@@ -106,7 +127,7 @@ def relative_uri(path: str, root: Path | None) -> str:
 
 
 def _result(
-    finding: Finding, rule_index: int, uri: Callable[[str], str], fallback_uri: str
+    finding: Finding, rule: tuple[str, int], uri: Callable[[str], str], fallback_uri: str
 ) -> dict[str, object]:
     message = finding.message or f"{finding.kind}: {finding.action} on {finding.resource}"
     if finding.fix:
@@ -121,8 +142,8 @@ def _result(
         "trace_ids": list(finding.trace_ids),
     }
     result: dict[str, object] = {
-        "ruleId": f"leastpriv/{finding.kind}",
-        "ruleIndex": rule_index,
+        "ruleId": rule[0],
+        "ruleIndex": rule[1],
         "level": LEVELS.get(finding.severity, "note"),
         # Shown by code scanning: invisible format characters (bidi overrides in names a
         # pull request wrote) as \uXXXX; the properties keep the values as they are
@@ -161,8 +182,16 @@ def to_sarif(
     its own is placed on ``fallback_uri`` (e.g. the workflow file), else on the first
     policy file read, else on the config file.
     """
-    kinds = [k for k in KIND_ORDER if k in RULES]
-    index = {kind: i for i, kind in enumerate(kinds)}
+    rules = rule_ids()
+    ungraded = {kind for rule_id, kind, _ in rules if rule_id == f"leastpriv/{kind}"}
+    known = {(kind, severity) for _, kind, severity in rules}
+    for f in report.analysis.findings:  # a severity the data does not give (tuned since)
+        if f.kind in RULES and f.kind not in ungraded and (f.kind, f.severity) not in known:
+            known.add((f.kind, f.severity))
+            rules.append((f"leastpriv/{f.kind}/{f.severity}", f.kind, f.severity))
+    index = {(kind, severity): (rule_id, i) for i, (rule_id, kind, severity) in enumerate(rules)}
+    fixed = {kind: (rule_id, i) for i, (rule_id, kind, _) in enumerate(rules)
+             if kind in ungraded}
     files = report.analysis.coverage.policy_files
     fallback = fallback_uri or (files[0] if files else FALLBACK_URI)
     locate = repository_paths(root) if root is not None else str
@@ -170,10 +199,13 @@ def to_sarif(
     def uri(path: str) -> str:
         return relative_uri(locate(path), root)
 
+    def rule_of(finding: Finding) -> tuple[str, int] | None:
+        return fixed.get(finding.kind) or index.get((finding.kind, finding.severity))
+
     results = [
-        _result(f, index[f.kind], uri, fallback)
+        _result(f, rule, uri, fallback)
         for f in report.analysis.findings
-        if f.kind in index
+        if (rule := rule_of(f)) is not None
     ]
     return {
         "$schema": SCHEMA_URI,
@@ -186,7 +218,7 @@ def to_sarif(
                         "version": __version__,
                         "semanticVersion": __version__,
                         "informationUri": INFORMATION_URI,
-                        "rules": [_rule(kind) for kind in kinds],
+                        "rules": [_rule(*rule) for rule in rules],
                     }
                 },
                 "results": results,
