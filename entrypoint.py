@@ -45,6 +45,7 @@ SINGLE_INPUTS = (
     "sarif-file",
     "report-file",
     "endpoint-url",
+    "stack-name",
 )
 # Inputs holding several paths (newline- or comma-separated): one ``--name path`` per item.
 MULTI_INPUTS = ("trace-files", "policy-paths")

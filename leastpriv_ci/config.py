@@ -22,6 +22,7 @@ from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
+from leastpriv_ci.github import COMMENT_MODES
 from leastpriv_ci.loaders import LoadError, SafeLocatedLoader, load_file, read_text
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES
 
@@ -219,6 +220,7 @@ class Settings:
     sarif_file: str | None = None
     output: str | None = None
     base_ref: str | None = None
+    stack_name: str | None = None  # the CloudFormation stack naming the functions' roles
     comment: str = "update"
     comment_key: str = ""
     github_actions: bool = False
@@ -259,11 +261,17 @@ class Settings:
             baseline_file=baseline.baseline_file,
         )
         paths = pick("policy_paths", "policy-paths", ())
-        compare = str(pick("compare", "compare", "declared"))
+        compare = str(pick("compare", "compare", "declared")).lower()
         if compare not in COMPARE_MODES:
             raise UserError(
                 f"unknown compare mode {compare!r}; use one of {', '.join(COMPARE_MODES)}",
-                where="--compare",
+                where="--compare" if flags.get("compare") else config.where("compare"),
+            )
+        comment = str(flags.get("comment") or "update").lower()
+        if comment not in COMMENT_MODES:
+            raise UserError(
+                f"unknown comment mode {comment!r}; use one of {', '.join(COMMENT_MODES)}",
+                where="--comment",
             )
         output_format = str(flags.get("format") or "text")
         if output_format not in FORMATS:
@@ -292,7 +300,8 @@ class Settings:
             sarif_file=flags.get("sarif_file"),
             output=flags.get("output"),
             base_ref=flags.get("base_ref"),
-            comment=str(flags.get("comment") or "update"),
+            stack_name=pick("stack_name", "stack-name", None),
+            comment=comment,
             comment_key=str(flags.get("comment_key") or ""),
             github_actions=bool(flags.get("github_actions")),
         )

@@ -106,6 +106,26 @@ def test_flags_override_the_file_which_overrides_defaults() -> None:
     assert defaults.compare == "declared"
 
 
+def test_stack_name_comes_from_the_file_unless_a_flag_names_one(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("stack-name: notes-staging\n")
+    config = load_config(str(path), explicit=True)
+    assert Settings.from_sources({}, config).stack_name == "notes-staging"
+    assert Settings.from_sources({"stack_name": "other"}, config).stack_name == "other"
+    assert Settings.from_sources({}, load_config(None)).stack_name is None
+
+
+def test_compare_and_comment_take_any_case_and_name_a_bad_value_in_one_line() -> None:
+    settings = Settings.from_sources({"compare": "Declared", "comment": "OFF"},
+                                     load_config(None))
+    assert (settings.compare, settings.comment) == ("declared", "off")
+    with pytest.raises(UserError, match="--compare: unknown compare mode 'sideways'; use one "
+                                        "of declared, attached, both"):
+        Settings.from_sources({"compare": "sideways"}, load_config(None))
+    with pytest.raises(UserError, match="--comment: unknown comment mode 'loud'"):
+        Settings.from_sources({"comment": "loud"}, load_config(None))
+
+
 def test_bad_flags_name_the_flag() -> None:
     with pytest.raises(UserError, match="--fail-on: unknown finding kind"):
         Settings.from_sources({"fail_on": "missing,typo"}, load_config(None))

@@ -30,6 +30,7 @@ def test_hyphenated_inputs_become_long_options() -> None:
         "INPUT_FAIL-ON": "missing,denied",
         "INPUT_COMMENT": "update",
         "INPUT_MAX-EXCESS": "0",
+        "INPUT_STACK-NAME": "notes-staging",
     }
     argv = entrypoint.scan_argv(environ)
     assert argv[:2] == ["scan", "--github-actions"]
@@ -40,6 +41,7 @@ def test_hyphenated_inputs_become_long_options() -> None:
         "--fail-on": "missing,denied",
         "--comment": "update",
         "--max-excess": "0",  # "0" is a value, not "unset"
+        "--stack-name": "notes-staging",
     }
 
 

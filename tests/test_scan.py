@@ -715,3 +715,27 @@ def test_no_credentials_for_a_scan_that_reads_aws_is_told_in_the_cli_s_words(
     assert code == 2
     assert "no AWS credentials found" in err and "--compare declared" in err
     assert "role-to-assume input" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("stack", "matched"), [("notes-staging", True), ("other", False)])
+def test_the_config_s_stack_name_decides_a_generated_function_name(
+    repo: Path, capsys: pytest.CaptureFixture[str], stack: str, matched: bool
+) -> None:
+    # CloudFormation names the function STACK-LOGICALID-SUFFIX; the configured stack-name
+    # must agree for the offline match (docs/grants.md)
+    (repo / ".git").mkdir(exist_ok=True)
+    (repo / "template.yaml").write_text(
+        "Resources:\n  OrdersFunctionRole:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: {}\n"
+        "  OrdersFunction:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      Role: !GetAtt OrdersFunctionRole.Arn\n      Handler: index.handler\n"
+        "      Runtime: python3.12\n      Code: {ZipFile: x}\n")
+    (repo / "traces.json").write_text(json.dumps({"Traces": [
+        _function_trace("notes-staging-OrdersFunction-AbC123XyZ789", "orders", 1)]}))
+    (repo / ".leastpriv.yml").write_text(f"stack-name: {stack}\n")
+    main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+          "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (report["coverage"]["unmapped"] == []) is matched
+    assert any(f["role"] == "OrdersFunctionRole" and f["kind"] == "missing"
+               for f in report["findings"]) is matched

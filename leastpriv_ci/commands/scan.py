@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     grants.add_argument("--policy-paths", action="append", metavar="PATH",
                         help="a file, directory or glob of infrastructure code / policy "
                         "files (repeatable; default: auto-detect the usual names)")
-    grants.add_argument("--compare", choices=("declared", "attached", "both"),
+    grants.add_argument("--compare", metavar="declared|attached|both",
                         help="compare with the policies declared in the repository "
                         "(default), attached in the account, or both")
     grants.add_argument("--account", metavar="ID",
@@ -63,7 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     grants.add_argument("--base-ref", metavar="REF",
                         help="git ref of the pull request's base: report the roles it changes")
     grants.add_argument("--stack-name", metavar="NAME",
-                        help="CloudFormation stack whose resources name the functions' roles")
+                        help="CloudFormation stack whose resources name the functions' roles "
+                        "(default: the config file's stack-name)")
 
     gate = parser.add_argument_group("gate")
     gate.add_argument("--config-file", metavar="FILE",
@@ -90,7 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     action = parser.add_argument_group("GitHub Actions (set by the action's entrypoint)")
     action.add_argument("--github-actions", action="store_true",
                         help="write outputs, job summary, annotations and the PR comment")
-    action.add_argument("--comment", choices=("update", "new", "recreate", "off"))
+    action.add_argument("--comment", metavar="update|new|recreate|off")
     action.add_argument("--comment-key", metavar="KEY")
     action.add_argument("--role-to-assume", metavar="ARN")
     action.add_argument("--role-session-name", metavar="NAME")
@@ -231,7 +232,7 @@ def build_report(
     identities: dict[str, frozenset[str]] = {}
     principal_roles = resolve_roles(
         observation.principals, declared, mapping=mapping, session=session,
-        stack_name=getattr(args, "stack_name", None), notices=notices, identities=identities)
+        stack_name=settings.stack_name, notices=notices, identities=identities)
     roles = dict(declared.roles)
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached
