@@ -7,6 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
+# git reads the pull request's base commit (the base-ref input: the IAM changes it makes).
+# Not pinned: Debian's security updates replace a package's version in the archive, and a
+# pinned version that is gone breaks the build.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first: this layer is reused while only the project's own code changes.
 # Binary wheels only, so no compiler is needed (or left behind) in the slim image.
 COPY requirements.lock /app/requirements.lock

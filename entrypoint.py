@@ -46,6 +46,7 @@ SINGLE_INPUTS = (
     "report-file",
     "endpoint-url",
     "stack-name",
+    "base-ref",
 )
 # Inputs holding several paths (newline- or comma-separated): one ``--name path`` per item.
 MULTI_INPUTS = ("trace-files", "policy-paths")

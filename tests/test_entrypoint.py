@@ -386,3 +386,37 @@ def test_runner_contract_offline_with_a_role_says_it_is_not_assumed(
                           "allowed-account-ids are unused too)")
     assert "::add-mask::" not in result.stdout  # no OIDC token was asked for
     assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "fail"
+
+
+def test_runner_contract_base_ref_in_a_checkout_owned_by_the_runner_s_user(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    # The container runs as root; the checkout belongs to the runner's user (uid 1001),
+    # which git refuses as "dubious ownership" unless told the repository is safe.
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    role = json.loads((workspace / "role.json").read_text())
+    head_text = (workspace / "role.json").read_text()
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    base = {**role, "Policies": [{**role["Policies"][0], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": statements[:3]}}]}
+    (workspace / "role.json").write_text(json.dumps(base, indent=2))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    for command in (["git", "init", "-q"], [*git, "add", "role.json"],
+                    [*git, "commit", "-qm", "base"]):
+        subprocess.run(command, cwd=workspace, check=True)
+    base_sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=workspace, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    (workspace / "role.json").write_text(head_text)  # the pull request adds a statement
+    if os.getuid() == 0:  # as in the container: someone else's checkout
+        for path in [workspace, *workspace.rglob("*")]:
+            os.chown(path, 1001, 1001, follow_symlinks=False)
+        refused = subprocess.run(["git", "-C", str(workspace), "ls-tree", "HEAD"],
+                                 capture_output=True, text=True,
+                                 env={**os.environ, "HOME": str(tmp_path)})
+        assert "dubious ownership" in refused.stderr  # the situation this test is about
+    result = run_entrypoint({**pull_request_run, "INPUT_BASE-REF": base_sha,
+                             "HOME": str(tmp_path)})
+    assert result.returncode == 1, result.stderr
+    [comment] = github.state.comments_on("octo/app", 7)
+    assert "IAM changes in this pull request (1 role(s))" in comment["body"]
+    assert "- Allow `sqs:SendMessage`" in comment["body"]

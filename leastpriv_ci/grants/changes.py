@@ -113,8 +113,12 @@ def _git(repo: Path, *args: str) -> str:
 
 def _git_bytes(repo: Path, *args: str) -> bytes:
     try:
+        # Read-only plumbing (ls-tree, show). In the action's container the checkout
+        # belongs to the runner's user, not root, and git refuses such a repository
+        # ("dubious ownership") unless it is marked safe.
         result = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=60
+            ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
+            capture_output=True, check=False, timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UserError(f"cannot run git in {repo}: {exc}") from None
