@@ -46,8 +46,12 @@ def test_per_role_when_the_principal_map_names_the_role(capsys) -> None:  # type
     role = "arn:aws:iam::777788889999:role/inventory"
     assert list(out["proposals"]) == [role]
     actions = [s["Action"] for s in out["proposals"][role]["Statement"]]
+    # the segment mapped to its role was traced: the X-Ray daemon's writes are kept
     assert actions == ["dynamodb:GetItem", "kms:Decrypt", "s3:GetObject", "s3:PutObject",
-                       "sqs:DeleteMessage", "ssm:GetParameter"]
+                       "sqs:DeleteMessage", "ssm:GetParameter",
+                       ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries",
+                        "xray:GetSamplingTargets", "xray:PutTelemetryRecords",
+                        "xray:PutTraceSegments"]]
     # the denied Decrypt is a need: included, and said so
     assert any("kms:Decrypt" in note and "denied at runtime" in note for note in out["notes"])
 
