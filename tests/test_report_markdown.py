@@ -289,3 +289,18 @@ def test_side_and_ignored_folds_list_their_first_rows_then_count_the_rest() -> N
                            "| Kind | Role | Action | Resource | Reason |\n"
                            "| --- | --- | --- | --- | --- |\n| Excess |")
     assert "`s3:DeleteObject`" in kept.split("</details>")[0]
+
+
+def test_a_long_why_is_cut_between_words_and_says_where_the_rest_is() -> None:
+    arns = [f"arn:aws:dynamodb:us-east-1:123456789012:table/notes-staging-{n:02d}"
+            for n in range(12)]
+    fix = "narrow the resource to " + ", ".join(arns)
+    short = replace(finding(), fix="narrow the resource to " + ", ".join(arns[:4]))
+    body = markdown.render(report(short, replace(finding("excess", "s3:GetObject"), fix=fix)))
+    rows = [line for line in body.splitlines() if "narrow the resource to" in line]
+    whole, cut = sorted(rows, key=len)
+    # four ARNs (about 300 characters with the message) are shown whole
+    assert "table/notes\\-staging\\-03 |" in whole and "…" not in whole
+    assert cut.endswith("… \\(the proposed policy below has it all\\) |")
+    last = cut.split(" … ")[0].rsplit(" ", 1)[-1]
+    assert last.startswith("arn\\:aws\\:dynamodb") and last.endswith(tuple("0123456789"))

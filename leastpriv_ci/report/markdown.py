@@ -237,12 +237,22 @@ def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
 
 
 def _why(finding: Finding) -> str:
-    """The finding's message and fix as inert prose (their code marks dropped, not trusted)."""
+    """The finding's message and fix as inert prose (their code marks dropped, not trusted).
+
+    Past :data:`WHY_LIMIT` it is cut between words, never inside a name or ARN, and says
+    where the rest is."""
     parts = [p.replace("`", "") for p in (finding.message, finding.fix) if p]
-    return escape.text("; ".join(parts), WHY_LIMIT) if parts else "—"
+    if not parts:
+        return "—"
+    why = "; ".join(parts)
+    if len(why) > WHY_LIMIT:
+        cut = why.rfind(" ", 0, WHY_LIMIT - len(WHY_CUT))
+        why = why[:cut if cut > 0 else WHY_LIMIT - len(WHY_CUT)].rstrip(",;:") + WHY_CUT
+    return escape.text(why, WHY_LIMIT)
 
 
-WHY_LIMIT = 300
+WHY_LIMIT = 600  # the fix names the actions and resources to keep: room for a few ARNs
+WHY_CUT = " … (the proposed policy below has it all)"
 TABLE_HEAD = (
     "| Kind | Action | Resource | Access level | Severity | Statement | Why |\n"
     "| --- | --- | --- | --- | --- | --- | --- |"
