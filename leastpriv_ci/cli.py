@@ -30,7 +30,7 @@ EPILOG = """exit codes:
   0  pass
   1  the gate failed (findings past the configured threshold)
   2  usage, configuration or input error
-  3  an AWS or GitHub service call failed
+  3  an AWS service call failed (or, in Actions, the GitHub OIDC token request)
   4  internal error: a bug in leastpriv-ci (the traceback is printed; please report it)
 """
 # For the commands that have no gate (a module without GATES = True): 1 is never theirs

@@ -541,7 +541,12 @@ def test_traces_files_exclude_api_options(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_trace_arguments(parser)
     args = parser.parse_args(["--traces", str(tmp_path), "--since", "1h"])
-    with pytest.raises(UserError, match="--since choose X-Ray API traces"):
+    with pytest.raises(UserError, match="--since selects traces from the X-Ray API and "
+                                        "does not apply to --traces files"):
+        open_traces(args, Notices())
+    args = parser.parse_args(["--traces", str(tmp_path), "--since", "1h", "--xray-group", "g"])
+    with pytest.raises(UserError, match="--since, --xray-group select traces from the X-Ray "
+                                        "API and do not apply"):
         open_traces(args, Notices())
 
 

@@ -26,10 +26,10 @@ def render(report: Report) -> str:
             where = f" [{_clean(str(f.origin))}]" if f.origin else ""
             ignored = ignored_reason(f)
             note = f" (ignored: {_clean(ignored)})" if ignored else ""
-            lines.append(
-                f"  {f.kind:<10} {f.severity:<8} {_clean(f.action)} on {_clean(f.resource)}"
-                f"{where}{note}"
-            )
+            # an unobserved finding is about the role as a whole, not a grant of * on *
+            what = (_clean(f.message or "no traces: no verdict") if f.kind == "unobserved"
+                    else f"{_clean(f.action)} on {_clean(f.resource)}")
+            lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{where}{note}")
     coverage = analysis.coverage
     lines += [
         "",

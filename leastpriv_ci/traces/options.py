@@ -100,9 +100,11 @@ def open_traces(
             if getattr(args, name, None) is not None
         ]
         if api_only:
+            one = len(api_only) == 1
             raise UserError(
-                f"{', '.join(api_only)} choose X-Ray API traces and do not apply to "
-                "--traces files; drop one or the other"
+                f"{', '.join(api_only)} {'selects' if one else 'select'} traces from the "
+                f"X-Ray API and {'does' if one else 'do'} not apply to --traces files; drop "
+                "one or the other"
             )
         return iter_files(paths, notices)
     return _from_api(args, notices, session)
