@@ -122,6 +122,25 @@ def test_unknown_resource_is_scoped_to_the_principals_account_and_region() -> No
     assert any("did not name the resource" in note for note in proposal.notes)
 
 
+def test_an_unknown_bucket_is_kept_to_the_principals_account_by_condition() -> None:
+    # A bucket ARN names no account (arn:aws:s3:::*): aws:ResourceAccount keeps the grant
+    # to the principal's account, where a format naming the account needs no condition.
+    from leastpriv_ci.policy.evaluate import evaluate
+
+    proposal = propose_policies([access("s3:ListBucket", "*", resource_known=False),
+                                 access("sqs:SendMessage", "*", resource_known=False)])
+    statements = proposal.document["Statement"]
+    [bucket] = [s for s in statements if s["Resource"] == "arn:aws:s3:::*"]
+    assert bucket["Condition"] == {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+    [queue] = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    assert "Condition" not in queue
+    policy = parse_policy(proposal.document, name="proposal").statements
+    for account, allowed in ((ACCOUNT, True), ("999999999999", False)):
+        decided = evaluate(policy, "s3:ListBucket", "arn:aws:s3:::any-bucket",
+                           context={"aws:ResourceAccount": account}, complete_context=True)
+        assert decided.allowed is allowed, account
+
+
 def test_star_as_iam_authorized_it_is_granted_as_star() -> None:
     # PutMetricData without a dataset (its one optional resource type) is authorized on
     # "*": an ARN-format pattern (dataset/*) would refuse the call. IAM's own message

@@ -170,9 +170,12 @@ def needed_grants(
                 grants.add(Grant(action, access.resource))
                 continue
             bound = unknown_bound(action, access) if unknown_bound else None
-            if bound is None:
-                bound = _format_patterns(info, access.principal) if info else ("*",)
-            grants.update(Grant(action, pattern) for pattern in bound)
+            if bound is not None:
+                grants.update(Grant(action, pattern) for pattern in bound)
+                continue
+            bound = _format_patterns(info, access.principal) if info else ("*",)
+            grants.update(Grant(action, pattern, _own_account(pattern, access.principal))
+                          for pattern in bound)
             continue
         s3 = S3_OBJECT.match(access.resource)
         kept = variables(access) if s3 and variables else ()
@@ -260,6 +263,19 @@ def _format_patterns(info: ActionInfo, principal: str) -> tuple[str, ...]:
         patterns.append(_ARN_VARIABLE.sub(
             lambda m: known.get(m.group(1).lower(), "*") or "*", resource_type.arn_format))
     return tuple(sorted(set(patterns))) or ("*",)
+
+
+def _own_account(pattern: str, principal: str) -> str:
+    """For an ARN format whose ARNs name no account (an S3 bucket's ``arn:aws:s3:::*``):
+    the Condition block that keeps it to the principal's account, as ``condition_text``
+    (empty when the format names the account, or the principal's account is unknown)."""
+    from leastpriv_ci.analysis.platform import arn_fields
+
+    parts = pattern.split(":", 5)
+    account = (arn_fields(principal) or {}).get("account")
+    if len(parts) < 6 or parts[4] or not account:
+        return ""
+    return condition_text({"StringEquals": {"aws:ResourceAccount": account}})
 
 
 # -- fitting the grants into documents -------------------------------------------------
