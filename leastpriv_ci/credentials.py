@@ -110,7 +110,9 @@ def aws_session(
     """
     malformed = [a for a in settings.allowed_account_ids if not ACCOUNT_ID.fullmatch(a)]
     if malformed:
-        raise UserError(f"{', '.join(map(repr, malformed))} is not a 12-digit AWS account ID",
+        what = ("is not a 12-digit AWS account ID" if len(malformed) == 1
+                else "are not 12-digit AWS account IDs")
+        raise UserError(f"{', '.join(map(repr, malformed))} {what}",
                         where=settings.where("allowed-account-ids"))
     region = settings.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if settings.role_to_assume:

@@ -332,13 +332,14 @@ def test_no_credentials_on_the_command_line_says_how_to_scan_offline(
     assert "input" not in message and "OIDC" not in message
 
 
-@pytest.mark.parametrize("accounts", [("12345",), ("123456789012", "acct-1")])
+@pytest.mark.parametrize("accounts", [("12345",), ("123456789012", "acct-1"),
+                                      ("1", "2")])
 def test_an_allowed_account_id_not_of_12_digits_is_refused_before_any_call(
         accounts: tuple[str, ...]) -> None:
     settings = CredentialSettings(role_to_assume=None, region="us-east-1",
                                   allowed_account_ids=accounts,
                                   endpoint_url="http://127.0.0.1:9")  # never reached
-    with pytest.raises(UserError, match="is not a 12-digit AWS account ID") as raised:
+    with pytest.raises(UserError, match=r"(is not a|are not) 12-digit AWS account ID") as raised:
         aws_session(settings, {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
                     log=lambda _: None)
     assert raised.value.where == "input allowed-account-ids"

@@ -128,8 +128,13 @@ def test_an_unknown_bucket_is_kept_to_the_principals_account_by_condition() -> N
     from leastpriv_ci.policy.evaluate import evaluate
 
     proposal = propose_policies([access("s3:ListBucket", "*", resource_known=False),
-                                 access("sqs:SendMessage", "*", resource_known=False)])
+                                 access("sqs:SendMessage", "*", resource_known=False),
+                                 access("route53:ListResourceRecordSets", "*",
+                                        resource_known=False)])
     statements = proposal.document["Statement"]
+    # S3 alone: a service that sets no aws:ResourceAccount would fail the condition
+    [zone] = [s for s in statements if s["Action"] == "route53:ListResourceRecordSets"]
+    assert zone["Resource"] == "arn:aws:route53:::hostedzone/*" and "Condition" not in zone
     [bucket] = [s for s in statements if s["Resource"] == "arn:aws:s3:::*"]
     assert bucket["Condition"] == {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
     [queue] = [s for s in statements if s["Action"] == "sqs:SendMessage"]

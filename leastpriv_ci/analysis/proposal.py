@@ -266,14 +266,16 @@ def _format_patterns(info: ActionInfo, principal: str) -> tuple[str, ...]:
 
 
 def _own_account(pattern: str, principal: str) -> str:
-    """For an ARN format whose ARNs name no account (an S3 bucket's ``arn:aws:s3:::*``):
-    the Condition block that keeps it to the principal's account, as ``condition_text``
-    (empty when the format names the account, or the principal's account is unknown)."""
+    """For an S3 ARN format, whose ARNs name no account (``arn:aws:s3:::*``): the
+    Condition block that keeps it to the principal's account, as ``condition_text``
+    (empty for other formats, or when the principal's account is unknown). S3 sets
+    ``aws:ResourceAccount`` on every request; a service that does not would fail the
+    condition, so no other format gets it."""
     from leastpriv_ci.analysis.platform import arn_fields
 
     parts = pattern.split(":", 5)
     account = (arn_fields(principal) or {}).get("account")
-    if len(parts) < 6 or parts[4] or not account:
+    if len(parts) < 6 or parts[2] != "s3" or parts[4] or not account:
         return ""
     return condition_text({"StringEquals": {"aws:ResourceAccount": account}})
 
