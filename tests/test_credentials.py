@@ -301,29 +301,15 @@ def test_ambient_chain_is_checked_against_allowed_accounts(aws: Emulator) -> Non
         aws_session(settings, env, log=lambda _: None)
 
 
-def test_no_credentials_at_all_is_a_user_error(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
-                 "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_no_credentials_at_all_is_a_user_error() -> None:
     with pytest.raises(UserError, match="role-to-assume"):
         aws_session(CredentialSettings(role_to_assume=None, region="us-east-1"), {},
                     log=lambda _: None)
 
 
-def test_no_credentials_on_the_command_line_says_how_to_scan_offline(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
-                 "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_no_credentials_on_the_command_line_says_how_to_scan_offline() -> None:
     with pytest.raises(UserError) as raised:
         aws_session(CredentialSettings(role_to_assume=None, region="us-east-1", action=False),
                     {}, log=lambda _: None)

@@ -698,18 +698,12 @@ def test_scan_help_states_the_gate_defaults_a_scan_applies(
     assert any("excess finding(s) reported but not gated" in r for r in report["reasons"])
 
 
+@pytest.mark.usefixtures("no_aws_credentials")
 def test_no_credentials_for_a_scan_that_reads_aws_is_told_in_the_cli_s_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shutil.copy(DATA / "role.json", tmp_path / "role.json")
     monkeypatch.chdir(tmp_path)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
-                 "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "GITHUB_ACTIONS",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     code = _scan("--compare", "attached")
     err = capsys.readouterr().err
     assert code == 2
