@@ -264,3 +264,19 @@ def test_widest_reads_each_policy_variable_as_any_value_and_keeps_escapes() -> N
     assert widest(pattern) == "arn:aws:s3:::b/*/*/${*}${$}"
     assert resource_matches(widest(pattern), "arn:aws:s3:::b/red/alice/*$") is True
     assert resource_matches(widest(pattern), "arn:aws:s3:::b/red/alice/x$") is False
+
+
+def test_a_secret_named_without_its_suffix_is_the_one_a_full_arn_names() -> None:
+    from leastpriv_ci.policy.match import ResourcePattern, ResourceSet
+
+    full = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db/main-AbC123"
+    named = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db/main-??????"
+    for matcher in (ResourcePattern(full), ResourceSet([full])):
+        assert matcher.match(named) is True
+        # another name, region or account, or a full ARN requested: as written
+        assert matcher.match(named.replace("db/main", "db/mains")) is False
+        assert matcher.match(named.replace("us-east-1", "eu-west-1")) is False
+        assert matcher.match(full.replace("AbC123", "XyZ789")) is False
+    # only a secret's ARN: six "?" elsewhere are literal
+    other = "arn:aws:ssm:us-east-1:123456789012:parameter/p-AbC123"
+    assert ResourceSet([other]).match(other.replace("AbC123", "??????")) is False

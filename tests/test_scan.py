@@ -733,3 +733,57 @@ def test_the_config_s_stack_name_decides_a_generated_function_name(
     assert (report["coverage"]["unmapped"] == []) is matched
     assert any(f["role"] == "OrdersFunctionRole" and f["kind"] == "missing"
                for f in report["findings"]) is matched
+
+
+def _call_trace(calls: list[dict[str, object]]) -> dict[str, object]:
+    """One trace of function "orders" (us-east-1) making ``calls`` (subsegment aws fields)."""
+    function = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    document = {
+        "id": "a" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+        "origin": "AWS::Lambda::Function", "aws": {"function_arn": function},
+        "subsegments": [{"id": f"{n + 1:016x}", "name": name, "start_time": 1.7e9,
+                         "namespace": "aws", "aws": {"region": "us-east-1", **call}}
+                        for n, (name, call) in enumerate(
+                            (str(c.pop("service")), c) for c in map(dict, calls))],
+    }
+    return {"Id": "1-00000000-" + "0" * 24,
+            "Segments": [{"Id": document["id"], "Document": json.dumps(document)}]}
+
+
+def _scan_role(repo: Path, capsys: pytest.CaptureFixture[str], statements: list[object],
+               calls: list[dict[str, object]]) -> tuple[int, dict[str, Any]]:
+    """Scan one role JSON of ``statements`` against one trace of function "orders"."""
+    (repo / "role.json").write_text(json.dumps({
+        "RoleName": "orders", "Arn": "arn:aws:iam::123456789012:role/orders",
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}))
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_call_trace(calls)]}))
+    (repo / ".leastpriv.yml").write_text(
+        "principals:\n  orders: arn:aws:iam::123456789012:role/orders\n")
+    code = _scan_with(["--traces", "traces.json", "--policy-paths", "role.json"])
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return code, report
+
+
+def _scan_with(args: list[str]) -> int:
+    return main(["scan", *args, "--format", "json"])
+
+
+def test_a_secret_named_by_its_name_is_the_one_its_full_arn_grant_names(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf"
+    code, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}],
+        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "other"}])
+    found = {(f["kind"], f["action"]) for f in report["findings"]}
+    assert ("missing", "secretsmanager:GetSecretValue") not in found
+    assert ("excess", "secretsmanager:GetSecretValue") not in found
+    assert code == 0, report["reasons"]
+    # another secret's full ARN does not grant it
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": secret.replace("other-", "others")}],
+        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "other"}])
+    assert {(f["kind"], f["action"]) for f in report["findings"]} >= {
+        ("missing", "secretsmanager:GetSecretValue"), ("excess", "secretsmanager:GetSecretValue")}

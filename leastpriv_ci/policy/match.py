@@ -192,6 +192,21 @@ def _compile_arn(regex: str) -> re.Pattern[str]:
     return re.compile(regex, re.DOTALL)
 
 
+# A secret the trace named without its ARN's random suffix ("NAME-" and six characters):
+# usage/resources.py writes the suffix as six "?". IAM authorizes the call on the
+# secret's full ARN, which a grant may name exactly.
+UNNAMED_SUFFIX = "-" + "?" * 6
+_RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
+
+
+def _same_secret(arn: str, named: str) -> bool:
+    """Whether the full secret ARN ``arn`` is the secret ``named`` (its name with the
+    unknown suffix): one name is one secret in an account and region."""
+    stem = len(named) - len(UNNAMED_SUFFIX)
+    return (len(arn) == len(named) and arn[:stem] == named[:stem]
+            and ":secretsmanager:" in arn and _RANDOM_SUFFIX.search(arn) is not None)
+
+
 class ResourcePattern:
     """A resource pattern compiled once for repeated matching.
 
@@ -235,6 +250,8 @@ class ResourcePattern:
         if self._state is not True:
             return self._state
         if self._equal is not None:
+            if resource.endswith(UNNAMED_SUFFIX) and self._equal != resource:
+                return _same_secret(self._equal, resource)
             return self._equal == resource
         if self._regex is None:  # bare "*"
             return True
@@ -318,6 +335,9 @@ class ResourceSet:
         if self._all or resource in self._equal:
             return True
         if self._regex is not None and self._regex.fullmatch(resource) is not None:
+            return True
+        if resource.endswith(UNNAMED_SUFFIX) and any(_same_secret(arn, resource)
+                                                     for arn in self._equal):
             return True
         return None if self._unknown else False
 
