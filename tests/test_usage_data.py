@@ -17,6 +17,18 @@ def test_every_action_the_exceptions_produce_exists_in_iam() -> None:
     assert missing == []
 
 
+def test_operations_that_need_no_permission_name_real_iam_actions() -> None:
+    # each is an action IAM lists (a typo would silently count the call as use again)
+    catalog = get_catalog()
+    listed = load("operations.yaml")["no_permission"]
+    names = [f"{prefix}:{operation}" for prefix, ops in listed.items() for operation in ops]
+    assert names and all(catalog.exists(name) for name in names), names
+    table = operations()
+    assert all(table.needs_no_permission(*name.split(":")) for name in names)
+    assert table.needs_no_permission("sts", "getcalleridentity")  # case as SDKs vary
+    assert not table.needs_no_permission("sts", "AssumeRole")  # the identity policy decides
+
+
 def test_exceptions_use_the_catalogs_spelling_and_known_resource_kinds() -> None:
     catalog = get_catalog()
     for step in operations().data_steps():

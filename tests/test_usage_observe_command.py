@@ -121,3 +121,31 @@ def test_only_commands_with_a_gate_list_its_exit_code(
     out = capsys.readouterr().out
     assert ("1  the gate failed" in out) is gates
     assert "2  usage, configuration or input error" in out
+
+
+def test_calls_iam_does_not_authorize_against_the_caller_are_not_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GetCallerIdentity needs no permission, a web-identity role is assumed on its trust
+    # policy alone; AssumeRole is the identity policy's to allow.
+    calls = [("STS", {"operation": "GetCallerIdentity"}),
+             ("sts", {"operation": "AssumeRoleWithWebIdentity",
+                      "role_arn": "arn:aws:iam::123456789012:role/y"}),
+             ("STS", {"operation": "AssumeRole", "role_arn": "arn:aws:iam::123456789012:role/z"})]
+    document = {
+        "id": "a" * 16, "name": "orders", "origin": "AWS::Lambda::Function",
+        "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+        "aws": {"function_arn": "arn:aws:lambda:us-east-1:123456789012:function:orders"},
+        "subsegments": [{"id": f"{n + 1:016x}", "name": name, "namespace": "aws",
+                         "start_time": 1.7e9, "aws": {"region": "us-east-1", **call}}
+                        for n, (name, call) in enumerate(calls)]}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Traces": [{"Id": "1-5f000000-" + "0" * 24, "Segments": [
+        {"Id": document["id"], "Document": json.dumps(document)}]}]}))
+    assert main(["observe", "--traces", str(path), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    [usage] = out["principals"].values()
+    assert [(a["action"], a["resource"]) for a in usage["accesses"]] == [
+        ("sts:AssumeRole", "arn:aws:iam::123456789012:role/z")]
+    [notice] = [w for w in out["warnings"] if w["code"] == "needs-no-permission"]
+    assert sorted(notice["examples"]) == ["sts:AssumeRoleWithWebIdentity",
+                                          "sts:GetCallerIdentity"]

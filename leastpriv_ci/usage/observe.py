@@ -62,6 +62,12 @@ REQUEST_DEPENDENT_TEXT = (
     "counted as possibly needing each of them: not as use, not as a missing grant; grants of "
     "those actions are excess only with that caveat"
 )
+NO_PERMISSION = "needs-no-permission"
+NO_PERMISSION_TEXT = (
+    "calls that IAM does not authorize against the caller's policies (the STS API "
+    "reference: no permission is required, or the role's trust policy decides) were not "
+    "counted: no grant allows or refuses them"
+)
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -512,6 +518,9 @@ class _Reader:
         # the first service with this operation, else the first (named as unknown below)
         service = next((c for c in candidates if self.operations.steps(c, operation)
                         or self.operations.request_dependent(c, operation)), candidates[0])
+        if self.operations.needs_no_permission(service, operation):
+            self.notices.add(NO_PERMISSION, NO_PERMISSION_TEXT, f"{service}:{operation}")
+            return []
         steps = self.operations.steps(service, operation)
         if steps is None and (possible := self.operations.request_dependent(service, operation)):
             self.notices.add(REQUEST_DEPENDENT, REQUEST_DEPENDENT_TEXT, f"{service}:{operation} "

@@ -12,6 +12,7 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 
 DEFAULT = "default"
 REQUEST_DEPENDENT = "request_dependent"
+NO_PERMISSION = "no_permission"
 RESOURCE_KINDS = (DEFAULT, "bucket", "source")
 
 
@@ -38,8 +39,13 @@ class Operations:
             for prefix, listed in (raw.get(REQUEST_DEPENDENT) or {}).items()
             for operation, actions in listed.items()
         }
+        self._no_permission = frozenset(
+            (prefix, operation.lower())
+            for prefix, listed in (raw.get(NO_PERMISSION) or {}).items()
+            for operation in listed
+        )
         for prefix, operations in raw.items():
-            if prefix == REQUEST_DEPENDENT:
+            if prefix in (REQUEST_DEPENDENT, NO_PERMISSION):
                 continue
             for operation, spec in operations.items():
                 steps = tuple(self._step(s) for s in (spec if isinstance(spec, list) else [spec]))
@@ -87,6 +93,11 @@ class Operations:
         if len(self._cache) < 100_000:
             self._cache[key] = found
         return found
+
+    def needs_no_permission(self, prefix: str, operation: str) -> bool:
+        """Whether IAM authorizes the operation without the caller's identity policies
+        (``sts:GetCallerIdentity``): no grant allows or refuses it."""
+        return (prefix, operation.lower()) in self._no_permission
 
     def request_dependent(self, prefix: str, operation: str) -> tuple[Step, ...]:
         """The actions an operation may need depending on its request, each on the call's
