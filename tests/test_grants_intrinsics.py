@@ -172,3 +172,21 @@ def test_expansion_is_measured_once_per_shared_node() -> None:
                                 max_values=134)
     with pytest.raises(UserError):
         resolver.resolve(small)
+
+
+def test_a_mapping_value_holding_intrinsics_is_unresolved_not_resolved_in_a_loop() -> None:
+    # CloudFormation takes no intrinsic functions in Mappings. A value that holds the
+    # FindInMap that finds it looped until Python's stack ran out (found by fuzzing).
+    template = loads_cfn_yaml(
+        "Mappings:\n  M:\n    dev:\n      Loop:\n"
+        "        Again: !Sub ['${X}', {X: !FindInMap [M, dev, Loop]}]\n"
+        "      Names: [a, b]\n"
+        "Resources: {}\n")
+    notices = Notices()
+    resolver = TemplateResolver(template, ResolveContext(), notices, "m.yaml")
+    found = resolver.resolve(loads_cfn_yaml("V: !FindInMap [M, dev, Loop]")["V"])
+    assert found == "<unresolved:FindInMap M/dev/Loop>"
+    [notice] = notices.items()
+    assert "a Mappings value is a string or a list of strings" in notice.examples[0]
+    names = resolver.resolve(loads_cfn_yaml("V: !FindInMap [M, dev, Names]")["V"])
+    assert names == ["a", "b"]

@@ -512,7 +512,14 @@ class TemplateResolver:
         entry = _entry(_entry(self._section("Mappings"), map_name), top)
         found = _entry(entry, second)
         if found is not _MISSING:
-            return self.resolve(found, line)
+            # CloudFormation takes no intrinsic functions in Mappings: a value is a string,
+            # a number or a list of them. Resolving a mapping's object could loop (a
+            # FindInMap inside the value it finds).
+            if isinstance(found, Mapping) or (isinstance(found, list) and any(
+                    isinstance(item, _CONTAINERS) for item in found)):
+                return self._unresolved(f"FindInMap {map_name}/{top}/{second}", line,
+                                        "a Mappings value is a string or a list of strings")
+            return list(found) if isinstance(found, list) else found
         default = argument[3] if len(argument) == 4 else None
         if isinstance(default, Mapping) and "DefaultValue" in default:
             return self.resolve(default["DefaultValue"], line)
