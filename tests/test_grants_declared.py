@@ -112,6 +112,21 @@ def test_hostile_or_malformed_yaml_is_a_user_error(tmp_path: Path, text: str, ma
         load_declared([path], ResolveContext(), Notices())
 
 
+def test_a_source_that_runs_out_of_stack_is_an_input_error_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each source bounds its own nesting; this boundary is for what a hostile file finds
+    # past them (as a Mappings loop once did): exit 2 naming the file, not a traceback.
+    from leastpriv_ci.grants.sources import policy_json
+
+    def deep(path: Path, context: ResolveContext, notices: Notices) -> object:
+        return deep(path, context, notices)
+
+    monkeypatch.setattr(policy_json, "load", deep)
+    path = write(tmp_path, "policy.json", POLICY)
+    with pytest.raises(UserError, match=r"policy\.json: nested or self-referring"):
+        load_declared([path], ResolveContext(), Notices(), root=tmp_path)
+
+
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read"):
         load_declared([tmp_path / "template.yaml"], ResolveContext(), Notices())

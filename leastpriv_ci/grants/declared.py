@@ -136,6 +136,19 @@ def source_for(path: Path) -> ModuleType | None:
     return None
 
 
+def _load(module: ModuleType, path: Path, context: ResolveContext, notices: Notices,
+          shown: str) -> GrantSet:
+    """One file's grants. Every source bounds its own nesting; should a hostile file still
+    reach Python's stack limit, that is an input error naming the file, not a crash."""
+    try:
+        with paused_gc():  # loading builds many containers, none of them garbage
+            loaded: GrantSet = module.load(path, context, notices)
+    except RecursionError:
+        raise UserError("nested or self-referring past what can be resolved; simplify "
+                        "the file or leave it out of policy-paths", where=shown) from None
+    return loaded
+
+
 def load_declared(
     paths: Iterable[Path],
     context: ResolveContext,
@@ -182,8 +195,7 @@ def load_declared(
                         shown)
             continue
         own = Notices()  # a file read again drops what its first reading said
-        with paused_gc():  # loading builds many containers, none of them garbage
-            loaded = module.load(path, context, own)
+        loaded = _load(module, path, context, own, shown)
         read.append((path, shown, module, loaded, own))
     apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], notices)
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
@@ -197,10 +209,9 @@ def load_declared(
     for path, shown, module, loaded, own in read:
         if loaded.imports & (exports.keys() | role_exports.keys()):
             own = Notices()
-            with paused_gc():
-                loaded = _renamed(module.load(path, replace(context, exports=exports,
-                                                            role_exports=role_exports), own),
-                                  apart[path])
+            loaded = _renamed(_load(module, path, replace(context, exports=exports,
+                                                          role_exports=role_exports),
+                                    own, shown), apart[path])
         notices.extend(own)
         if root is not None:
             loaded = _relocate(loaded, str(path), shown)
