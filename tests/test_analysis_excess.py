@@ -107,7 +107,7 @@ def test_platform_permissions_of_the_shared_role_are_platform_never_excess() -> 
 def test_sam_crud_policy_template_reports_each_unused_action_per_resource() -> None:
     role = load_role("sam-crud-role.json")
     bucket = "arn:aws:s3:::notes-attachments"
-    index = NOTES_INDEX = table_arn("attachments") + "/index/*"
+    index = table_arn("attachments") + "/index/*"
     accesses = [
         use("attach", "dynamodb:GetItem", table_arn("attachments")),
         use("attach", "dynamodb:Query", table_arn("attachments") + "/index/byNote"),
@@ -118,23 +118,23 @@ def test_sam_crud_policy_template_reports_each_unused_action_per_resource() -> N
     analysis = analyse(observation(accesses), {role.key: role},
                        {function_arn("attach"): role.key})
     table = table_arn("attachments")
+    # A pair whose action cannot apply to the resource grants nothing and is not
+    # reported, when the action applies to another resource of the statement: the item
+    # actions on index/*, s3:GetObject on the bucket, s3:ListBucket on its objects.
     write = ("BatchWriteItem", "DeleteItem", "PutItem", "UpdateItem")
-    read = ("BatchGetItem", "ConditionCheckItem", "DescribeTable", "Scan")
-    expected = {("excess", f"dynamodb:{a}", r, "medium", False)
-                for a in write for r in (table, index)}
-    expected |= {("excess", f"dynamodb:{a}", r, "low", False)
-                 for a in read for r in (table, index)}
+    read = ("BatchGetItem", "ConditionCheckItem", "DescribeTable")
+    expected = {("excess", f"dynamodb:{a}", table, "medium", False) for a in write}
+    expected |= {("excess", f"dynamodb:{a}", table, "low", False) for a in read}
     expected |= {
         ("excess", "dynamodb:Query", table, "low", False),  # used on the index only
-        ("excess", "dynamodb:GetItem", NOTES_INDEX, "low", False),  # used on the table only
         ("excess", "dynamodb:Query", index, "low", False),  # index/* used on one index
-        ("excess", "s3:GetObject", bucket, "low", False),
+        ("excess", "dynamodb:Scan", table, "low", False),
+        ("excess", "dynamodb:Scan", index, "low", False),
         ("excess", "s3:GetObject", bucket + "/*", "low", False),  # keys under notes/ only
-        ("excess", "s3:ListBucket", bucket + "/*", "low", False),
+        ("excess", "s3:GetObjectVersion", bucket + "/*", "low", False),
+        ("excess", "s3:GetBucketLocation", bucket, "low", False),
+        ("excess", "s3:GetLifecycleConfiguration", bucket, "low", False),
     }
-    expected |= {("excess", f"s3:{a}", r, "low", False)
-                 for a in ("GetBucketLocation", "GetLifecycleConfiguration", "GetObjectVersion")
-                 for r in (bucket, bucket + "/*")}
     assert summary(analysis.findings, "excess") == expected
     broad = one(analysis.findings, "excess", "s3:GetObject", bucket + "/*")
     assert broad.message == f"`s3:GetObject` on `{bucket}/*` was used on 2 resource(s) only"
@@ -485,3 +485,18 @@ def test_a_wildcard_counts_only_the_actions_its_resource_can_grant() -> None:
     assert s3.detail["granted_actions"] == len(on_objects)
     assert "s3:GetBucketPolicy" not in s3.detail["unused_actions"]
     assert "s3:GetObjectTagging" in s3.detail["unused_actions"]
+
+
+def test_a_statement_that_grants_nothing_anywhere_is_still_reported() -> None:
+    # s3:GetObject on a bucket ARN alone: no other resource of the statement takes it,
+    # so the mistake is judged as written (next to the bucket's objects it is skipped)
+    bucket = "arn:aws:s3:::notes-attachments"
+    alone = role_of(allow("s3:GetObject", bucket))
+    used = observation([use("f", "s3:ListBucket", bucket)])
+    analysis = analyse(used, {alone.key: alone}, {function_arn("f"): alone.key})
+    assert ("excess", "s3:GetObject", bucket, "low", False) in summary(analysis.findings,
+                                                                        "excess")
+    paired = role_of(allow("s3:GetObject", (bucket, bucket + "/*")))
+    analysis = analyse(used, {paired.key: paired}, {function_arn("f"): paired.key})
+    assert {(f.action, f.resource) for f in analysis.findings if f.kind == "excess"} == {
+        ("s3:GetObject", bucket + "/*")}

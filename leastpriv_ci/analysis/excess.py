@@ -99,9 +99,26 @@ def excess_findings(
         if not statement.is_allow:
             continue
         for unit in units(statement):
+            if _applies_elsewhere_only(unit, catalog):
+                continue
             findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
                                    shared, catalog, rules, untraced, maybe))
     return findings
+
+
+def _applies_elsewhere_only(unit: Unit, catalog: Catalog) -> bool:
+    """Whether the pair grants nothing while its action applies to another resource of
+    the statement: ``s3:GetObject`` on a bucket ARN next to the bucket's objects, as SAM's
+    policy templates write them. Nothing to remove there; a statement that grants nothing
+    anywhere is still judged (and reported) as written."""
+    statement = unit.statement
+    if statement.not_actions or statement.not_resources or unit.resource == "*":
+        return False
+    actions = unit.sub.actions
+    if _applicable(actions, False, unit.resource, catalog):
+        return False
+    return any(_applicable(actions, False, other, catalog)
+               for other in statement.resources if other != unit.resource)
 
 
 def _judge(
@@ -383,11 +400,19 @@ def _granted(patterns: tuple[str, ...], negated: bool, resource: str, catalog: C
     left, the statement grants nothing at all; it is judged as written, so it is still
     reported.
     """
+    return _applicable(patterns, negated, resource, catalog) or \
+        _granted_cached(patterns, negated, catalog)
+
+
+@lru_cache(maxsize=4096)
+def _applicable(patterns: tuple[str, ...], negated: bool, resource: str, catalog: Catalog
+                ) -> Mapping[str, ActionInfo]:
+    """The actions the patterns grant that IAM can authorize on ``resource``, by
+    lower-cased name (empty when none can)."""
     granted = _granted_cached(patterns, negated, catalog)
     if resource == "*":
         return granted
-    kept = {key: info for key, info in granted.items() if _applies(info, resource, catalog)}
-    return kept or granted
+    return {key: info for key, info in granted.items() if _applies(info, resource, catalog)}
 
 
 def _applies(info: ActionInfo, resource: str, catalog: Catalog) -> bool:
