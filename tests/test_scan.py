@@ -787,3 +787,29 @@ def test_a_secret_named_by_its_name_is_the_one_its_full_arn_grant_names(
         [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "other"}])
     assert {(f["kind"], f["action"]) for f in report["findings"]} >= {
         ("missing", "secretsmanager:GetSecretValue"), ("excess", "secretsmanager:GetSecretValue")}
+
+
+def test_base_ref_from_a_folder_of_the_repository(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A monorepo: the scan runs in services/hello, a folder of the repository; git names
+    # the base's files relative to that folder, as the scan does.
+    import subprocess
+
+    service = repo / "services" / "hello"
+    service.mkdir(parents=True)
+    role = json.loads((repo / "role.json").read_text())
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    base = {**role, "Policies": [{**role["Policies"][0], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": statements[:3]}}]}
+    (service / "role.json").write_text(json.dumps(base, indent=2))
+    (repo / ".leastpriv.yml").rename(service / ".leastpriv.yml")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "services"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    (service / "role.json").write_text(json.dumps(role, indent=2))  # adds the Queue statement
+    monkeypatch.chdir(service)
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 1
+    change = json.loads(capsys.readouterr().out)["changes"][ROLE]
+    assert [a["statement"]["Action"] for a in change["added"]] == ["sqs:SendMessage"]

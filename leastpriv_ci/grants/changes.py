@@ -52,7 +52,9 @@ def load_at_ref(
         for name in wanted:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(_git_bytes(repo, "show", f"{ref}:{name}"))
+            # "./": relative to the scanned folder, as ls-tree listed it (a sub-folder of
+            # the repository in a monorepo, or under actions/checkout's path:)
+            target.write_bytes(_git_bytes(repo, "show", f"{ref}:./{name}"))
         base_notices = Notices()
         grants = load_declared(sorted(root / name for name in wanted), context, base_notices,
                                root=root)
