@@ -52,8 +52,8 @@ def load_at_ref(
         for name in wanted:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            # "./": relative to the scanned folder, as ls-tree listed it (a sub-folder of
-            # the repository in a monorepo, or under actions/checkout's path:)
+            # "./": relative to the scanned folder, as ls-tree listed it (the scan may
+            # run in a folder of the repository, as in a monorepo)
             target.write_bytes(_git_bytes(repo, "show", f"{ref}:./{name}"))
         base_notices = Notices()
         grants = load_declared(sorted(root / name for name in wanted), context, base_notices,
