@@ -71,6 +71,14 @@ def test_missing_base_commit_is_a_user_error(repo: Path) -> None:
         load_at_ref(repo, "0" * 40, ResolveContext(), Notices())
 
 
+def test_a_folder_in_no_repository_is_told_so(tmp_path: Path) -> None:
+    # actions/checkout with path: app: the workspace holds the repository in a folder
+    (tmp_path / "app").mkdir()
+    with pytest.raises(UserError, match="is in no git repository") as raised:
+        load_at_ref(tmp_path, "HEAD", ResolveContext(), Notices())
+    assert "fetch-depth" not in str(raised.value)  # not a missing commit
+
+
 def test_a_base_ref_that_git_would_read_as_an_option_is_refused(repo: Path) -> None:
     with pytest.raises(UserError, match="is not a git revision"):
         load_at_ref(repo, "--output=/tmp/owned", ResolveContext(), Notices())

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsondiff
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.checkout import checkout_root
 from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.notices import Notices
@@ -34,6 +35,11 @@ def load_at_ref(
     """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root)."""
     if not ref or ref.startswith("-"):  # would be read by git as an option
         raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
+                        where="base-ref")
+    if not (checkout_root(repo) / ".git").exists():
+        # e.g. actions/checkout with path: the workspace holds the repository, in a folder
+        raise UserError(f"{repo} is in no git repository, so the base's files cannot be "
+                        "read; scan from the checkout's folder, or leave base-ref empty",
                         where="base-ref")
     listing = _git(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
     patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
