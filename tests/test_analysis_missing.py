@@ -216,3 +216,20 @@ def test_an_s3_call_with_an_unknown_key_is_allowed_by_a_grant_that_may_cover_it(
         Statement("Allow", ("s3:GetObject",), ("arn:aws:s3:::pics/public/*",)),)),))
     analysis = run(role, use("f", "s3:GetObject", "arn:aws:s3:::pics/*", known=False))
     assert summary(analysis.findings, "missing", "excess") == set()
+
+
+def test_a_call_the_roles_own_deny_refused_is_not_granted_by_the_proposal() -> None:
+    # A denied call is a need, except where the role's own Deny refused it: the proposal
+    # must not turn that guardrail (NoDeletes) into an Allow.
+    role = load_role("deny-mix-role.json")
+    analysis = run(role, use("up", "s3:GetObject", UPLOADS + "/a/1"),
+                   use("up", "s3:DeleteObject", UPLOADS + "/a/3", denied=True),
+                   use("up", "sns:Publish", TOPIC, denied=True))
+    proposal = analysis.proposals[role.key]
+    granted = {a for s in proposal["Statement"]  # type: ignore[attr-defined]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "s3:DeleteObject" not in granted
+    assert {"s3:GetObject", "sns:Publish"} <= granted  # a need where no Deny of its refused
+    [note] = [w for w in analysis.notices.items() if "role's own Deny" in w.message]
+    assert f"`s3:DeleteObject` on `{UPLOADS}/a/3`" in note.message
+    assert one(analysis.findings, "denied", "s3:DeleteObject", UPLOADS + "/a/3")

@@ -28,6 +28,7 @@ from leastpriv_ci.analysis.proposal import (
     Proposal,
     conditions_kept_note,
     conditions_note,
+    guarded_note,
     possible_note,
     propose,
     propose_policies,
@@ -227,6 +228,12 @@ def role_proposal(
             if (index.evaluate(a.action, a.resource).decision in (Decision.ALLOW,
                                                                    Decision.CONDITIONAL)
                 if a.resource_known else bool(declared(a.action)))]
+    # A denied call is a need, unless the role's own Deny refused it: that is a guardrail
+    # the proposal must not turn into an Allow.
+    guarded = [a for a in accesses if a.denied and a.resource_known
+               and index.evaluate(a.action, a.resource).decision is Decision.EXPLICIT_DENY]
+    if guarded:
+        accesses = [a for a in accesses if a not in guarded]
     carried: set[str] = set()
     uncarried: set[str] = set()
 
@@ -258,6 +265,8 @@ def role_proposal(
                                 unknown_bound=declared_bound, declared=declared,
                                 conditions=conditions, variables=variables)
     notes = [*proposal.notes]
+    if guarded:
+        notes.append(guarded_note(guarded))
     if kept:
         notes.append(possible_note(kept))
     if carried:

@@ -463,6 +463,14 @@ def _statements_of(doc: Mapping[str, object]) -> list[object]:
     return list(statements) if isinstance(statements, list) else []
 
 
+def guarded_note(denied: Sequence[Access]) -> str:
+    """The proposal's note on denied calls it does not grant: the role's own Deny refused
+    them."""
+    shown = ", ".join(sorted({f"`{a.action}` on `{a.resource}`" for a in denied}))
+    return (f"does not grant {shown}: denied at runtime by the role's own Deny statement, "
+            "a guardrail the proposal keeps; keep that Deny too")
+
+
 def possible_note(possible: Sequence[Access]) -> str:
     """The proposal's note on the actions calls may have needed (``PrincipalUsage.possible``)."""
     actions = ", ".join(f"`{a}`" for a in sorted({a.action for a in possible}, key=str.lower))
