@@ -146,6 +146,23 @@ def test_an_unknown_bucket_is_kept_to_the_principals_account_by_condition() -> N
         assert decided.allowed is allowed, account
 
 
+def test_a_secret_named_without_its_suffix_is_granted_by_name_or_on_its_declared_arn() -> None:
+    # The trace holds "secret:NAME-??????": those six "?" stand for the random suffix,
+    # so they stay wildcards (written "${?}" no secret would match); a declared full ARN
+    # of the same secret is the narrower grant, and is kept.
+    named = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:prod/d$b-??????"
+    doc = propose([access("secretsmanager:GetSecretValue", named)])
+    [statement] = doc["Statement"]  # type: ignore[misc]
+    assert statement["Resource"] == named.replace("$", "${$}")
+    assert allows(doc, "secretsmanager:GetSecretValue", named.replace("??????", "AbC123"))
+    assert not allows(doc, "secretsmanager:GetSecretValue",
+                      named.replace("d$b-??????", "d$bx-AbC123"))
+    full = named.replace("??????", "AbC123")
+    proposal = propose_policies([access("secretsmanager:GetSecretValue", named)],
+                                declared=lambda action: (full, "*"))
+    assert proposal.document["Statement"][0]["Resource"] == full
+
+
 def test_star_as_iam_authorized_it_is_granted_as_star() -> None:
     # PutMetricData without a dataset (its one optional resource type) is authorized on
     # "*": an ARN-format pattern (dataset/*) would refuse the call. IAM's own message

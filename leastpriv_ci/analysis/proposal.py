@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import orjson
 
 from leastpriv_ci.catalog import ActionInfo, Catalog, get_catalog
-from leastpriv_ci.policy.match import pattern_covers, resource_matches
+from leastpriv_ci.policy.match import UNNAMED_SUFFIX, pattern_covers, resource_matches, same_secret
 from leastpriv_ci.policy.model import VERSION_2012
 from leastpriv_ci.records import Access
 
@@ -186,6 +186,9 @@ def needed_grants(
             if s3:
                 s3_keys.setdefault((action, s3.group(1), s3.group(2), block),
                                    set()).add(s3.group(3))
+            elif access.resource.endswith(UNNAMED_SUFFIX):
+                grants.add(Grant(action, _named_secret(access.resource, action, declared),
+                                 block))
             else:
                 grants.add(Grant(action, literal(access.resource), block))
     for (action, partition, bucket, block), keys in s3_keys.items():
@@ -194,6 +197,18 @@ def needed_grants(
         grants.update(Grant(action, p, block)
                       for p in _declared_within(folder, partition, bucket, keys, patterns))
     return grants, unknown
+
+
+def _named_secret(resource: str, action: str, declared: DeclaredPatterns | None) -> str:
+    """The pattern for a secret the trace named without its random suffix
+    (``secret:NAME-??????``): the declared full ARN of that secret if there is one, else
+    the name with the six ``?`` left as wildcards (they stand for the suffix)."""
+    for pattern in declared(action) if declared else ():
+        if same_secret(pattern, resource):
+            return pattern
+    if ":secretsmanager:" not in resource:
+        return literal(resource)
+    return literal(resource[:-len(UNNAMED_SUFFIX)]) + UNNAMED_SUFFIX
 
 
 def literal(resource: str) -> str:

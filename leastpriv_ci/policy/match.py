@@ -199,7 +199,7 @@ UNNAMED_SUFFIX = "-" + "?" * 6
 _RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
 
 
-def _same_secret(arn: str, named: str) -> bool:
+def same_secret(arn: str, named: str) -> bool:
     """Whether the full secret ARN ``arn`` is the secret ``named`` (its name with the
     unknown suffix): one name is one secret in an account and region."""
     stem = len(named) - len(UNNAMED_SUFFIX)
@@ -251,7 +251,7 @@ class ResourcePattern:
             return self._state
         if self._equal is not None:
             if resource.endswith(UNNAMED_SUFFIX) and self._equal != resource:
-                return _same_secret(self._equal, resource)
+                return same_secret(self._equal, resource)
             return self._equal == resource
         if self._regex is None:  # bare "*"
             return True
@@ -336,7 +336,7 @@ class ResourceSet:
             return True
         if self._regex is not None and self._regex.fullmatch(resource) is not None:
             return True
-        if resource.endswith(UNNAMED_SUFFIX) and any(_same_secret(arn, resource)
+        if resource.endswith(UNNAMED_SUFFIX) and any(same_secret(arn, resource)
                                                      for arn in self._equal):
             return True
         return None if self._unknown else False
