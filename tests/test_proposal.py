@@ -214,11 +214,13 @@ def test_fitting_never_merges_other_actions_onto_an_unknown_resources_pattern() 
     # (arn:aws:s3:::*); merging S3's action sets must not grant the object actions there.
     names = ["GetObject", "PutObject", "DeleteObject", "GetObjectTagging", "PutObjectTagging",
              "GetObjectAcl", "PutObjectAcl", "AbortMultipartUpload"]
+    # 100 buckets: merged, the policy fits in one document (unmerged it would not)
     accesses = [access(f"s3:{name}", f"arn:aws:s3:::bucket-{n:03d}-with-a-long-name/data/k")
-                for n in range(120) for name in names[:1 + n % 8]]
+                for n in range(100) for name in names[:1 + n % 8]]
     accesses.append(access("s3:ListBucket", "*", resource_known=False))
     proposal = propose_policies(accesses, limit=MANAGED_LIMIT)
     assert any("merged" in note for note in proposal.notes)
+    assert len(proposal.documents) == 1
     for doc in proposal.documents:
         for statement in doc["Statement"]:  # type: ignore[attr-defined]
             resources = statement["Resource"]
@@ -238,6 +240,20 @@ def test_fitting_splits_when_merging_is_not_enough_and_says_so() -> None:
     granted = {r for doc in proposal.documents for s in doc["Statement"]
                for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
     assert granted == {a.resource for a in accesses}
+
+
+def test_no_merging_when_the_policy_is_split_anyway() -> None:
+    # PutItem was used on the even tables only: merging the service's actions over its
+    # tables would grant it on the odd ones too, and 3 documents are needed either way
+    accesses = [access(a, table_arn(f"table-number-{n:03d}-{'x' * 30}")) for n in range(120)
+                for a in ("dynamodb:GetItem", "dynamodb:PutItem")[:1 + (n % 2 == 0)]]
+    proposal = propose_policies(accesses, limit=MANAGED_LIMIT)
+    assert len(proposal.documents) > 1
+    assert not any("merged" in note for note in proposal.notes)
+    odd = table_arn(f"table-number-001-{'x' * 30}")
+    assert not any(allows(doc, "dynamodb:PutItem", odd) for doc in proposal.documents)
+    for a in accesses:
+        assert any(allows(doc, a.action, a.resource) for doc in proposal.documents)
 
 
 def test_no_service_wildcard_when_the_policy_is_split_anyway() -> None:
@@ -272,6 +288,17 @@ def test_inline_limit_is_larger_than_managed() -> None:
     assert INLINE_LIMIT > MANAGED_LIMIT
     inline = propose_policies(accesses, limit=INLINE_LIMIT)
     assert policy_size(inline.document) <= INLINE_LIMIT
+    assert not any("inline" in note for note in inline.notes)
+
+
+def test_inline_parts_are_said_not_to_fit_a_role_together() -> None:
+    # IAM limits the sum of a role's inline policies: split parts cannot all be inline
+    inline = propose_policies(many_tables(400), limit=INLINE_LIMIT)
+    assert len(inline.documents) > 1
+    assert any(f"{INLINE_LIMIT} characters in all" in note and "managed policies" in note
+               for note in inline.notes)
+    managed = propose_policies(many_tables(400), limit=MANAGED_LIMIT)
+    assert len(managed.documents) > 1 and not any("inline" in n for n in managed.notes)
 
 
 def test_unknown_resource_bounded_by_the_usage_stage_keeps_that_bound() -> None:

@@ -304,7 +304,7 @@ Statement = tuple[tuple[str, ...], tuple[str, ...], str]
 def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
         ) -> tuple[tuple[dict[str, object], ...], tuple[str, ...]]:
     """Group grants into statements, then compress or split to respect ``limit``."""
-    statements = group(grants)
+    statements = exact = group(grants)
     notes: list[str] = []
     if _size(statements) <= limit:
         return (document(statements),), ()
@@ -326,7 +326,16 @@ def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
         if _size(widened) <= limit:
             return (document(widened),), (*notes, *wildcards)
     parts = _split(statements, limit)
+    if statements is not exact and len(exact_parts := _split(exact, limit)) <= len(parts):
+        # merging grants actions on resources they were not used on: only worth it when
+        # it spares a document
+        parts, notes = exact_parts, []
     notes.append(f"the proposal needs {len(parts)} policies of at most {limit} characters")
+    if limit == INLINE_LIMIT:
+        # IAM's quota is on the sum of a role's inline policies, not on each of them
+        notes.append(f"a role's inline policies may hold {INLINE_LIMIT} characters in all, "
+                     "so these cannot all be inline: attach them as managed policies "
+                     f"(at most {MANAGED_LIMIT} characters each)")
     return tuple(document(part) for part in parts), tuple(notes)
 
 
