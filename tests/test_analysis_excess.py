@@ -500,3 +500,17 @@ def test_a_statement_that_grants_nothing_anywhere_is_still_reported() -> None:
     analysis = analyse(used, {paired.key: paired}, {function_arn("f"): paired.key})
     assert {(f.action, f.resource) for f in analysis.findings if f.kind == "excess"} == {
         ("s3:GetObject", bucket + "/*")}
+
+
+def test_platform_grants_of_a_not_resource_statement_are_kept_in_the_proposal() -> None:
+    # "everything but iam:*, except on one bucket" grants the Lambda logs and X-Ray
+    # writes too: the findings say they are kept, so the proposal must keep them
+    role = role_of(allow("iam:*", "arn:aws:s3:::secret/*", not_actions=True,
+                         not_resources=True))
+    analysis = analyse(observation([use("f", "dynamodb:GetItem", table_arn("notes"))]),
+                       {role.key: role}, {function_arn("f"): role.key})
+    assert {f.action for f in analysis.findings if f.kind == "platform"} >= {
+        *LOGS, "xray:PutTraceSegments"}
+    granted = {a for s in analysis.proposals[role.key]["Statement"]  # type: ignore[attr-defined]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {*LOGS, "xray:PutTraceSegments", "dynamodb:GetItem"} <= granted

@@ -294,15 +294,14 @@ def _platform_grants(
         for permission in group.permissions:
             for name in permission.actions:
                 action = catalog.canonical(name) or name
-                declared = declared_patterns(action)
-                if not declared:
-                    continue  # not granted: nothing to keep
+                # what the role grants it on (a NotResource statement names no pattern:
+                # asked of the resources the data names, it still answers)
                 candidates = _resources_for(permission.resource, principals, group)
                 kept = [r for r in candidates
                         if index.evaluate(action, r).decision in (Decision.ALLOW,
                                                                   Decision.CONDITIONAL)]
                 if not kept:
-                    kept = list(declared)
+                    kept = list(declared_patterns(action))  # else not granted: none kept
                 grants.extend(Grant(action, r) for r in kept)
     return grants
 
