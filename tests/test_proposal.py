@@ -10,6 +10,7 @@ from leastpriv_ci.analysis.proposal import (
     INLINE_LIMIT,
     MANAGED_LIMIT,
     condition_text,
+    literal,
     policy_size,
     propose,
     propose_policies,
@@ -493,3 +494,21 @@ def test_fitting_never_merges_a_conditional_statement() -> None:
          "Resource": [table_arn(f"t{n}") for n in sorted(range(40), key=str)]},
         {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": NOTES,
          "Condition": VPCE}]
+
+
+def test_characters_iam_policies_cannot_hold_become_one_character_wildcards() -> None:
+    # IAM's policy grammar takes U+0009, U+000A, U+000D and U+0020-U+00FF only: a key in
+    # Japanese, a parameter in Cyrillic, a bidi control would make the document invalid
+    parameter = f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/app/ключ"
+    doc = propose([access("ssm:GetParameter", parameter),
+                   access("s3:GetObject", BUCKET + "/データ/a.txt"),
+                   access("s3:PutObject", BUCKET + "/rtl\u202egnp.exe")])
+    text = json.dumps(doc, ensure_ascii=False)
+    assert all(ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xFF for ch in text), text
+    resources = {s["Resource"] for s in doc["Statement"]}  # type: ignore[attr-defined]
+    assert f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/app/????" in resources
+    assert BUCKET + "/???/*" in resources
+    assert allows(doc, "ssm:GetParameter", parameter)
+    assert allows(doc, "s3:GetObject", BUCKET + "/データ/a.txt")
+    assert allows(doc, "s3:PutObject", BUCKET + "/rtl\u202egnp.exe")
+    assert literal("arn:aws:s3:::café/menu") == "arn:aws:s3:::café/menu"  # Latin-1 stays

@@ -40,6 +40,8 @@ MANAGED_LIMIT = 6_144  # characters of a customer managed policy
 
 S3_OBJECT = re.compile(r"^arn:([^:]+):s3:::([^/]+)/(.*)$", re.DOTALL)
 _SPECIAL = re.compile(r"[$*?]")
+# What IAM's policy grammar takes: tab, line feed, carriage return, U+0020 to U+00FF
+_NOT_IN_POLICIES = re.compile(r"[^\t\n\r\x20-\xff]")
 _ARN_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -212,8 +214,12 @@ def _named_secret(resource: str, action: str, declared: DeclaredPatterns | None)
 
 
 def literal(resource: str) -> str:
-    """An observed ARN as a resource pattern matching only itself (IAM 2012-10-17)."""
-    return _SPECIAL.sub(lambda m: "${" + m.group(0) + "}", resource)
+    """An observed ARN as a resource pattern matching only itself (IAM 2012-10-17).
+
+    A character IAM's policy grammar does not take (past Latin-1, or a control character:
+    an S3 key in Japanese, an SSM parameter in Cyrillic) becomes ``?``, which matches it
+    among any other one character: IAM refuses the whole document otherwise."""
+    return _NOT_IN_POLICIES.sub("?", _SPECIAL.sub(lambda m: "${" + m.group(0) + "}", resource))
 
 
 def s3_object_pattern(partition: str, bucket: str, keys: Iterable[str]) -> str:
