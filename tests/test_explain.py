@@ -113,6 +113,27 @@ def test_text_output_shows_the_undecided_condition(capsys: pytest.CaptureFixture
     assert '"aws:SecureTransport": "false"' in out
 
 
+def test_a_boundary_not_known_offline_is_said_so_not_blamed_on_the_context(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # A managed boundary that is not bundled: no context key would decide it
+    boundary = "arn:aws:iam::aws:policy/NotBundledBoundary"
+    role = tmp_path / "role.json"
+    role.write_text(json.dumps({"RoleName": "r", "PermissionsBoundary": boundary, "Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}))
+    _, out, _ = explain(capsys, "--policy", str(role), "--action", "s3:PutObject",
+                        "--resource", "arn:aws:s3:::b/k", "--complete-context")
+    first, *rest = out.splitlines()
+    assert first.startswith("conditional:") and "not known offline" in first
+    assert "context does not give" not in out
+    assert [line.strip() for line in rest if "not known offline:" in line] == [
+        f"not known offline: <unresolved:managed policy {boundary}>"]
+    # a condition the context does not decide is still said so
+    _, out, _ = explain(capsys, "--policy", str(POLICY / "role_with_policies.yaml"),
+                        "--action", "dynamodb:GetItem", "--resource", TABLE)
+    assert "depends on values the context does not give" in out
+
+
 def test_unknown_action_warns_and_still_evaluates(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
                              "--action", "dynamodb:MakeCoffee", "--resource", TABLE,

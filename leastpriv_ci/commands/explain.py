@@ -15,7 +15,7 @@ from leastpriv_ci.loaders import MAX_FILE_BYTES, LoadError, loads_json, read_tex
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, evaluate
 from leastpriv_ci.policy.files import load_policy_file
-from leastpriv_ci.policy.model import Statement
+from leastpriv_ci.policy.model import Statement, is_unresolved
 from leastpriv_ci.report.escape import console
 
 NAME = "explain"
@@ -32,6 +32,8 @@ _VERDICTS = {
     Decision.CONDITIONAL: "conditional (depends on values the context does not give)",
 }
 _BOUNDARY_DENY = "denied (implicitly: the permissions boundary does not allow it)"
+_UNRESOLVED = ("conditional (a deciding statement holds a value not known offline, such "
+               "as a managed policy that is not bundled or a template value)")
 _SCALARS = (str, int, float, bool)
 
 
@@ -161,6 +163,10 @@ def to_text(result: Evaluation, action: str, resource: str,
     """
     boundary_ids = boundary_ids or set()
     verdict = _BOUNDARY_DENY if by_boundary else _VERDICTS[result.decision]
+    unknown = [s for s in result.statements if _holds_unresolved(s)]
+    if result.decision is Decision.CONDITIONAL and unknown and all(
+            not s.conditions for s in result.statements):
+        verdict = _UNRESOLVED
     lines = [f"{result.decision.value}: {console(action)} on {console(resource)} is {verdict}"]
     if result.statements:
         heading = "undecided statements" if result.decision is Decision.CONDITIONAL \
@@ -175,8 +181,16 @@ def to_text(result: Evaluation, action: str, resource: str,
         lines.append(f"  {place}  {s.effect}{label}{policy}{kind}")
         if s.conditions and result.decision is Decision.CONDITIONAL:
             lines.append(f"    condition: {json.dumps(s.to_json().get('Condition'))}")
+        if result.decision is Decision.CONDITIONAL and _holds_unresolved(s):
+            values = list(dict.fromkeys(v for v in (*s.actions, *s.resources) if is_unresolved(v)))
+            lines.append(f"    not known offline: {console(', '.join(values))}")
     if by_boundary:
         lines.append("no permissions boundary statement allows it")
     elif result.decision is Decision.IMPLICIT_DENY:
         lines.append("no statement allows it")
     return "\n".join(lines)
+
+
+def _holds_unresolved(statement: Statement) -> bool:
+    """Whether an action or resource of the statement is a value not known offline."""
+    return any(is_unresolved(v) for v in (*statement.actions, *statement.resources))
