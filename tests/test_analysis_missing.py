@@ -227,8 +227,12 @@ def test_a_call_the_roles_own_deny_refused_is_not_granted_by_the_proposal() -> N
                    use("up", "sns:Publish", TOPIC, denied=True))
     proposal = analysis.proposals[role.key]
     granted = {a for s in proposal["Statement"]  # type: ignore[attr-defined]
+               if s["Effect"] == "Allow"
                for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "s3:DeleteObject" not in granted
+    # and the guardrail itself is in the proposal, as declared
+    assert any(s["Effect"] == "Deny" and s.get("Sid") == "NoDeletes"
+               for s in proposal["Statement"])  # type: ignore[attr-defined]
     assert {"s3:GetObject", "sns:Publish"} <= granted  # a need where no Deny of its refused
     [note] = [w for w in analysis.notices.items() if "role's own Deny" in w.message]
     assert f"`s3:DeleteObject` on `{UPLOADS}/a/3`" in note.message

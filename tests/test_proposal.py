@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from leastpriv_ci.analysis import role_proposal
@@ -392,10 +393,11 @@ def test_an_unconditional_grant_beside_a_conditional_one_needs_no_condition(
     assert not [n for n in proposal.notes if "ondition" in n]
 
 
-def test_conditions_a_deny_or_a_pattern_decides_are_not_carried_and_that_is_said(
+def test_conditions_a_pattern_decides_are_not_carried_and_that_is_said(
         tmp_path: Path) -> None:
-    # An undecided Deny (or a resource not known offline) cannot be written as the
-    # conditions of Allow statements: the grant is unconditional, and the note says so
+    # A resource pattern not known offline cannot be written as conditions of Allow
+    # statements: the grant is unconditional, and the note says so. An undecided Deny
+    # needs none: the proposal keeps it as written.
     role = _role(tmp_path, [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"},
         {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
@@ -405,9 +407,13 @@ def test_conditions_a_deny_or_a_pattern_decides_are_not_carried_and_that_is_said
     accesses = [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png"),
                 use("f", "s3:PutObject", "arn:aws:s3:::pics/alice/b.png")]
     proposal = role_proposal(role, accesses, ["f"], [])
-    assert all("Condition" not in s for s in proposal.document["Statement"])
+    statements = proposal.document["Statement"]
+    assert all("Condition" not in s for s in statements if s["Effect"] == "Allow")
+    assert statements[-1] == {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+                              "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}
     (note,) = [n for n in proposal.notes if "condition" in n]
-    assert "`s3:GetObject`" in note and "`s3:PutObject`" in note and "does not repeat" in note
+    assert "`s3:PutObject`" in note and "does not repeat" in note
+    assert "`s3:GetObject`" not in note  # the kept Deny decides it as before
 
 
 TEAM = "arn:aws:s3:::pics/${aws:PrincipalTag/team}/*"
@@ -512,3 +518,37 @@ def test_characters_iam_policies_cannot_hold_become_one_character_wildcards() ->
     assert allows(doc, "s3:GetObject", BUCKET + "/データ/a.txt")
     assert allows(doc, "s3:PutObject", BUCKET + "/rtl\u202egnp.exe")
     assert literal("arn:aws:s3:::café/menu") == "arn:aws:s3:::café/menu"  # Latin-1 stays
+
+
+def test_the_roles_denies_are_kept_and_a_tls_guard_does_not_lift_the_allows_conditions(
+        tmp_path: Path) -> None:
+    # The usual "Deny everything without TLS" beside an Allow under aws:SourceVpce: the
+    # Deny goes into the proposal as written, so the Allow's own condition is carried
+    # (it used to be dropped, with a note to copy it by hand)
+    tls = {"Sid": "TlsOnly", "Effect": "Deny", "Action": "*", "Resource": "*",
+           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    role = _role(tmp_path, [
+        {"Sid": "Objects", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::pics/*", "Condition": VPCE}, tls])
+    proposal = role_proposal(role, [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png")],
+                             ["f"], [])
+    assert proposal.document["Statement"] == [
+        {"Sid": "Objects", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::pics/*", "Condition": VPCE}, tls]
+    assert not any("does not repeat" in n for n in proposal.notes)
+    assert any("keeps the role's 1 Deny statement(s)" in n for n in proposal.notes)
+
+
+def test_a_deny_with_a_value_not_known_offline_is_named_not_written(tmp_path: Path) -> None:
+    from leastpriv_ci.policy.model import Policy, Statement, unresolved
+    from leastpriv_ci.records import Origin
+
+    role = _role(tmp_path, [{"Effect": "Allow", "Action": "s3:GetObject",
+                             "Resource": "arn:aws:s3:::pics/*"}])
+    deny = Statement("Deny", ("s3:GetObject",), (unresolved("Ref Protected"),),
+                     origin=Origin(file="template.yaml", line=12))
+    role = replace(role, policies=(*role.policies, Policy("guard", (deny,))))
+    proposal = role_proposal(role, [use("f", "s3:GetObject", "arn:aws:s3:::pics/a.png")],
+                             ["f"], [])
+    assert all(s["Effect"] == "Allow" for s in proposal.document["Statement"])
+    assert any("template.yaml:12" in n and "keep them beside it" in n for n in proposal.notes)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
+import orjson
+
 from leastpriv_ci.analysis.conditions import carried_conditions, variable_patterns
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
@@ -39,7 +41,7 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
 from leastpriv_ci.policy.match import statement_acts
-from leastpriv_ci.policy.model import Role, Statement
+from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
 from leastpriv_ci.records import (
     FINDING_KINDS,
     SEVERITIES,
@@ -234,18 +236,33 @@ def role_proposal(
                and index.evaluate(a.action, a.resource).decision is Decision.EXPLICIT_DENY]
     if guarded:
         accesses = [a for a in accesses if a not in guarded]
+    # The role's Deny statements go into the proposal as written: adopting it must not lift
+    # a guardrail, and a use they leave undecided needs no condition of its own then.
+    denies, unwritten = _kept_denies(role)
+    room = limit - sum(len(orjson.dumps(d.to_json())) + 1 for d in denies)  # +1: a comma
+    if denies and room < limit // 2:  # they would crowd out what was used
+        unwritten, denies, room = [*unwritten, *(_place(d) for d in denies)], [], limit
+    written = {id(d) for d in denies}
     carried: set[str] = set()
     uncarried: set[str] = set()
+
+    def open_statements(access: Access) -> list[Statement] | None:
+        """The statements that leave a use undecided, less the Denies the proposal keeps
+        (None: the use is decided)."""
+        found = index.evaluate(access.action, access.resource)
+        if found.decision is not Decision.CONDITIONAL:
+            return None
+        return [s for s in found.statements if id(s) not in written]
 
     def conditions(access: Access) -> tuple[str, ...]:
         """The role's Condition blocks for a use it grants only under them (a denied call
         is a need, granted as such)."""
         if not access.resource_known or access.denied:
             return ()
-        found = index.evaluate(access.action, access.resource)
-        if found.decision is not Decision.CONDITIONAL:
+        undecided = open_statements(access)
+        if not undecided:  # decided, or only by a Deny the proposal keeps
             return ()
-        blocks = carried_conditions(found.statements, access.action, access.resource)
+        blocks = carried_conditions(undecided, access.action, access.resource)
         if blocks:
             carried.add(access.action)
         elif not variables(access):  # else granted on those patterns: nothing is lifted
@@ -256,15 +273,22 @@ def role_proposal(
         """The role's patterns with policy variables that alone granted an S3 object use."""
         if not access.resource_known or access.denied or not S3_OBJECT.match(access.resource):
             return ()
-        found = index.evaluate(access.action, access.resource)
-        if found.decision is not Decision.CONDITIONAL:
+        undecided = open_statements(access)
+        if not undecided:
             return ()
-        return variable_patterns(found.statements, access.action, access.resource)
+        return variable_patterns(undecided, access.action, access.resource)
 
-    proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=limit, extra=extra,
+    proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=room, extra=extra,
                                 unknown_bound=declared_bound, declared=declared,
                                 conditions=conditions, variables=variables)
     notes = [*proposal.notes]
+    if denies:
+        notes.append(f"keeps the role's {len(denies)} Deny statement(s) as written, in its "
+                     "first document: adopting it must not lift a guardrail")
+    if unwritten:
+        notes.append("the role's Deny statement(s) " + ", ".join(unwritten) + " are not in "
+                     "this proposal (values not known offline, or too large to fit): keep "
+                     "them beside it")
     if guarded:
         notes.append(guarded_note(guarded))
     if kept:
@@ -273,7 +297,57 @@ def role_proposal(
         notes.append(conditions_kept_note(sorted(carried)))
     if uncarried:  # granted without the role's conditions: say so
         notes.append(conditions_note(sorted(uncarried)))
-    return replace(in_declared_order(proposal, role, limit=limit), notes=tuple(notes))
+    laid_out = in_declared_order(proposal, role, limit=room)
+    if denies:
+        laid_out = replace(laid_out, documents=(
+            _with_denies(laid_out.documents[0], [d.to_json() for d in denies]),
+            *laid_out.documents[1:]))
+    return replace(laid_out, notes=tuple(notes))
+
+
+def _kept_denies(role: Role) -> tuple[list[Statement], list[str]]:
+    """The role's own Deny statements its proposal keeps as written, and the places of
+    those that cannot be written (a value not known offline, or a 2008-10-17 statement
+    whose ``${`` would read as a policy variable in the proposal's version)."""
+    written: list[Statement] = []
+    unwritten: list[str] = []
+    for statement in role.statements:
+        if statement.is_allow:
+            continue
+        values = [*statement.actions, *statement.resources,
+                  *(v for keys in statement.conditions.values() for vs in keys.values()
+                    for v in vs)]
+        if any(is_unresolved(v) for v in values) or (
+                statement.version != VERSION_2012 and any("${" in v for v in values)):
+            unwritten.append(_place(statement))
+            continue
+        written.append(statement)
+    return written, unwritten
+
+
+def _place(statement: Statement) -> str:
+    origin = statement.origin
+    if origin.file and origin.line:
+        return f"{origin.file}:{origin.line}"
+    return str(statement.sid or origin.file or "Deny")
+
+
+def _with_denies(document: Mapping[str, object], denies: Sequence[dict[str, object]]
+                 ) -> dict[str, object]:
+    """``document`` with the Deny statements after its own (a Sid already there dropped:
+    a Sid is unique in its policy)."""
+    statements = [*_statements(document)]
+    sids = {s.get("Sid") for s in statements if isinstance(s, dict)}
+    for deny in denies:
+        statements.append({k: v for k, v in deny.items() if k != "Sid"}
+                          if deny.get("Sid") in sids else deny)
+        sids.add(deny.get("Sid"))
+    return {**document, "Statement": statements}
+
+
+def _statements(document: Mapping[str, object]) -> list[object]:
+    found = document.get("Statement")
+    return list(found) if isinstance(found, list) else []
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:

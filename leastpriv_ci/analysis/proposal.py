@@ -498,7 +498,7 @@ def guarded_note(denied: Sequence[Access]) -> str:
     them."""
     shown = ", ".join(sorted({f"`{a.action}` on `{a.resource}`" for a in denied}))
     return (f"does not grant {shown}: denied at runtime by the role's own Deny statement, "
-            "a guardrail the proposal keeps; keep that Deny too")
+            "a guardrail the proposal keeps")
 
 
 def possible_note(possible: Sequence[Access]) -> str:
