@@ -34,6 +34,7 @@ from leastpriv_ci.analysis.proposal import (
     possible_note,
     propose,
     propose_policies,
+    statements_of,
 )
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
@@ -336,18 +337,13 @@ def _with_denies(document: Mapping[str, object], denies: Sequence[dict[str, obje
                  ) -> dict[str, object]:
     """``document`` with the Deny statements after its own (a Sid already there dropped:
     a Sid is unique in its policy)."""
-    statements = [*_statements(document)]
+    statements = statements_of(document)
     sids = {s.get("Sid") for s in statements if isinstance(s, dict)}
     for deny in denies:
         statements.append({k: v for k, v in deny.items() if k != "Sid"}
                           if deny.get("Sid") in sids else deny)
         sids.add(deny.get("Sid"))
     return {**document, "Statement": statements}
-
-
-def _statements(document: Mapping[str, object]) -> list[object]:
-    found = document.get("Statement")
-    return list(found) if isinstance(found, list) else []
 
 
 def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGroup]:

@@ -73,7 +73,7 @@ class Proposal:
         """The whole proposal as one document (over the size limit when it was split)."""
         if len(self.documents) == 1:
             return self.documents[0]
-        statements = [s for doc in self.documents for s in _statements_of(doc)]
+        statements = [s for doc in self.documents for s in statements_of(doc)]
         return {"Version": VERSION_2012, "Statement": statements}
 
 
@@ -488,7 +488,8 @@ def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
 
 
-def _statements_of(doc: Mapping[str, object]) -> list[object]:
+def statements_of(doc: Mapping[str, object]) -> list[object]:
+    """The statements of a policy document (none when it has no list of them)."""
     statements = doc.get("Statement")
     return list(statements) if isinstance(statements, list) else []
 
