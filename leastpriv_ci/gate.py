@@ -151,18 +151,20 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     floor = _rank(rules.min_severity)
     # unobserved and platform findings are always info: fail-on naming them is what gates
     graded = get_rules().graded
+    # kept out of the gate for what they are, whatever their severity
+    judged = [f for f in visible
+              if f.detail.get("baseline") is not True and not _undecided(f)
+              and not _partial(f) and not _possibly_needed(f)]
     gated = {
-        kind: [
-            f for f in visible
-            if f.kind == kind
-            and (_rank(f.severity) >= floor or not graded(kind))
-            and f.detail.get("baseline") is not True
-            and not _undecided(f)
-            and not _partial(f)
-            and not _possibly_needed(f)
-        ]
+        kind: [f for f in judged
+               if f.kind == kind and (_rank(f.severity) >= floor or not graded(kind))]
         for kind in FINDING_KINDS
     }
+
+    def gates(kind: str) -> bool:
+        """Whether findings of ``kind`` can fail the gate (excess also by max-excess)."""
+        return kind in rules.fail_on or (kind == "excess" and rules.max_excess is not None)
+
     undecided = sum(1 for f in visible if _undecided(f))
     partial = sum(1 for f in visible if _partial(f))
     possibly_needed = sum(1 for f in visible if _possibly_needed(f) and not _partial(f))
@@ -173,8 +175,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     severity_note = f" at or above severity {rules.min_severity}" if floor > 0 else ""
     for kind in GATE_ORDER:
         found = gated[kind]
-        excess_threshold = kind == "excess" and rules.max_excess is not None
-        if kind not in rules.fail_on and not excess_threshold:
+        if not gates(kind):
             continue
         allowed = (rules.max_excess or 0) if kind == "excess" else 0
         new = " new" if kind == "excess" and rules.baseline is not None else ""
@@ -191,8 +192,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
                 f"{len(found)}{new} {kind} finding(s){severity_note}, within max-excess "
                 f"{allowed}."
             )
-    not_gated = sorted(k for k in ("missing", "denied", "excess") if k not in rules.fail_on
-                       and not (k == "excess" and rules.max_excess is not None))
+    not_gated = sorted(k for k in ("missing", "denied", "excess") if not gates(k))
     for kind in not_gated:
         if counts[kind]:
             reasons.append(
@@ -201,12 +201,9 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             )
     for kind in GATE_ORDER:
         # gated kinds only: the others are said to be not gated above
-        if not graded(kind) or (kind not in rules.fail_on
-                                and not (kind == "excess" and rules.max_excess is not None)):
+        if not graded(kind) or not gates(kind):
             continue
-        below = sum(1 for f in visible if f.kind == kind and _rank(f.severity) < floor
-                    and f.detail.get("baseline") is not True and not _undecided(f)
-                    and not _partial(f) and not _possibly_needed(f))
+        below = sum(1 for f in judged if f.kind == kind and _rank(f.severity) < floor)
         if below:
             reasons.append(f"{below} {kind} finding(s) below min-severity "
                            f"{rules.min_severity}: reported, not gated.")
