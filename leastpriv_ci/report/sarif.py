@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 from urllib.parse import quote
 
 from leastpriv_ci import __version__
@@ -76,28 +77,41 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def rule_ids() -> list[tuple[str, str, str]]:
-    """(rule id, kind, severity) of every rule. Code scanning reads ``security-severity``
-    from the rule alone, so a kind whose findings differ in severity (a critical ``*`` on
-    ``*`` and a low read of one table are both excess) has one rule per severity."""
+class Rule(NamedTuple):
+    """One SARIF rule: a finding kind, per severity when the kind's findings differ in it."""
+
+    id: str
+    kind: str
+    severity: str
+    graded: bool
+
+
+def rules_for(findings: Iterable[Finding] = ()) -> list[Rule]:
+    """Every rule. Code scanning reads ``security-severity`` from the rule alone, so a
+    kind whose findings differ in severity (a critical ``*`` on ``*`` and a low read of one
+    table are both excess) has one rule per severity the data gives it, and per severity
+    one of ``findings`` carries besides (the data tuned since)."""
     severities = get_rules().severities
-    ids: list[tuple[str, str, str]] = []
+    found: list[Rule] = []
     for kind in (k for k in KIND_ORDER if k in RULES):
         possible = severities(kind)
         if len(possible) > 1:
-            ids.extend((f"leastpriv/{kind}/{severity}", kind, severity) for severity in possible)
+            carried = {f.severity for f in findings if f.kind == kind} - set(possible)
+            found.extend(Rule(f"leastpriv/{kind}/{severity}", kind, severity, True)
+                         for severity in (*possible, *sorted(carried)))
         else:
-            ids.append((f"leastpriv/{kind}", kind, possible[0] if possible else RULES[kind][3]))
-    return ids
+            found.append(Rule(f"leastpriv/{kind}", kind,
+                              possible[0] if possible else RULES[kind][3], False))
+    return found
 
 
-def _rule(rule_id: str, kind: str, severity: str) -> dict[str, object]:
-    name, full, help_text, _ = RULES[kind]
-    graded = rule_id != f"leastpriv/{kind}"
+def _rule(rule: Rule) -> dict[str, object]:
+    name, full, help_text, _ = RULES[rule.kind]
+    kind, severity, graded = rule.kind, rule.severity, rule.graded
     if graded:
         name = f"{name} ({severity})"
     return {
-        "id": rule_id,
+        "id": rule.id,
         "name": "".join(word.capitalize() for word in kind.split("-")) + "Permission"
         + (severity.capitalize() if graded else ""),
         "shortDescription": {"text": name},
@@ -182,16 +196,10 @@ def to_sarif(
     its own is placed on ``fallback_uri`` (e.g. the workflow file), else on the first
     policy file read, else on the config file.
     """
-    rules = rule_ids()
-    ungraded = {kind for rule_id, kind, _ in rules if rule_id == f"leastpriv/{kind}"}
-    known = {(kind, severity) for _, kind, severity in rules}
-    for f in report.analysis.findings:  # a severity the data does not give (tuned since)
-        if f.kind in RULES and f.kind not in ungraded and (f.kind, f.severity) not in known:
-            known.add((f.kind, f.severity))
-            rules.append((f"leastpriv/{f.kind}/{f.severity}", f.kind, f.severity))
-    index = {(kind, severity): (rule_id, i) for i, (rule_id, kind, severity) in enumerate(rules)}
-    fixed = {kind: (rule_id, i) for i, (rule_id, kind, _) in enumerate(rules)
-             if kind in ungraded}
+    rules = rules_for(report.analysis.findings)
+    # a graded kind's rule by (kind, severity); a kind of one severity's by (kind, None)
+    index = {(rule.kind, rule.severity if rule.graded else None): (rule.id, i)
+             for i, rule in enumerate(rules)}
     files = report.analysis.coverage.policy_files
     fallback = fallback_uri or (files[0] if files else FALLBACK_URI)
     locate = repository_paths(root) if root is not None else str
@@ -200,7 +208,7 @@ def to_sarif(
         return relative_uri(locate(path), root)
 
     def rule_of(finding: Finding) -> tuple[str, int] | None:
-        return fixed.get(finding.kind) or index.get((finding.kind, finding.severity))
+        return index.get((finding.kind, None)) or index.get((finding.kind, finding.severity))
 
     results = [
         _result(f, rule, uri, fallback)
@@ -218,7 +226,7 @@ def to_sarif(
                         "version": __version__,
                         "semanticVersion": __version__,
                         "informationUri": INFORMATION_URI,
-                        "rules": [_rule(*rule) for rule in rules],
+                        "rules": [_rule(rule) for rule in rules],
                     }
                 },
                 "results": results,
