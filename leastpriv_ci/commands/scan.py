@@ -300,9 +300,9 @@ def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path],
                         "the globs or leave policy-paths empty to auto-detect",
                         where="policy-paths")
     relative = [p.relative_to(root).as_posix() for p in found if p.is_relative_to(root)]
-    for pattern in named:
-        if any(ch in pattern for ch in "*?[") and \
-                not any(glob_regex(pattern).match(rel) for rel in relative):
+    for pattern in (p for p in named if any(ch in p for ch in "*?[")):
+        regex = glob_regex(pattern)
+        if not any(regex.match(rel) for rel in relative):
             notices.add("policy-paths-unmatched", "a policy-paths glob matches no file; the "
                         "files it was meant for are not compared: fix it or remove it",
                         pattern)
