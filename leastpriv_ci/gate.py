@@ -98,7 +98,7 @@ def _rank(severity: str) -> int:
 def _listed(findings: list[Finding]) -> str:
     # Reasons are printed as console lines: trace text must not break them.
     shown = ", ".join(f"role {console(f.role)}" if f.kind == "unobserved"  # names no action
-                      else f"{console(f.action)} on {console(f.resource)}"
+                      else f"{console(f.action_shown)} on {console(f.resource)}"
                       for f in findings[:MAX_LISTED])
     more = f" and {len(findings) - MAX_LISTED} more" if len(findings) > MAX_LISTED else ""
     return shown + more

@@ -146,6 +146,14 @@ class Finding:
     conditional: bool = False  # decided by a condition the tool could not evaluate
     trace_ids: tuple[str, ...] = ()
     detail: Mapping[str, object] = field(default_factory=dict)
+    # Needed one of these at least, not saying which (``action`` is the first): calls whose
+    # request decides their actions, which the traces do not record
+    one_of: tuple[str, ...] = ()
+
+    @property
+    def action_shown(self) -> str:
+        """The action as reports name it: ``A or B or C`` for a finding on one of them."""
+        return " or ".join(self.one_of) if self.one_of else self.action
 
     def to_json(self) -> dict[str, object]:
         origin = self.origin.to_json() if self.origin else None
@@ -162,6 +170,7 @@ class Finding:
             "fix": self.fix,
             "conditional": self.conditional,
             "trace_ids": list(self.trace_ids),
+            **({"one_of": list(self.one_of)} if self.one_of else {}),
             **dict(self.detail),
         }
 

@@ -82,16 +82,18 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _scan(checkout: Path, granted: list[str], capsys: pytest.CaptureFixture[str],
-          *calls: dict[str, object]) -> tuple[int, dict[str, object], str]:
+          *calls: dict[str, object], fail_on: str = "excess",
+          also: tuple[dict[str, object], ...] = (),
+          ) -> tuple[int, dict[str, object], str]:
     (checkout / "traces.json").write_text(json.dumps({"Traces": [{
         "Id": "1-5f000000-000000000000000000000001",
         "Segments": [{"Id": "a" * 16, "Document": json.dumps(_document(*calls))}]}]}))
     (checkout / "role.json").write_text(json.dumps({"RoleName": "orders", "Arn": ROLE,
                                                     "Policies": [{
         "PolicyName": "data", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": granted, "Resource": TABLE}]}}]}))
+            "Effect": "Allow", "Action": granted, "Resource": TABLE}, *also]}}]}))
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
-                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
+                 "--principal-map", "map.json", "--fail-on", fail_on, "--format", "json"])
     out, err = capsys.readouterr()
     return code, json.loads(out), err
 
@@ -153,3 +155,77 @@ def test_every_note_of_a_proposal_is_kept_in_the_warnings() -> None:
     _store({}, "r", Proposal(documents=({},), notes=("split in two", "includes x")), notices)
     assert [n.message for n in notices.items()] == ["proposal for r: split in two",
                                                     "proposal for r: includes x"]
+
+
+def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gates(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Whatever its items were, the transaction needs one of the four on the table
+    code, report, err = _scan(checkout, ["dynamodb:GetItem"], capsys, TRANSACTION, GET,
+                              fail_on="missing")
+    assert code == 1
+    (finding,) = report["findings"]  # type: ignore[misc]
+    assert finding["kind"] == "missing" and finding["resource"] == TABLE
+    assert finding["one_of"] == ["dynamodb:PutItem", "dynamodb:UpdateItem",
+                                 "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+    assert finding["action"] == "dynamodb:PutItem"
+    assert finding["severity"] == "high" and finding["fails_gate"] is True
+    assert finding["conditional"] is False and finding["decision"] == "implicit_deny"
+    assert "at least one of `dynamodb:PutItem`, `dynamodb:UpdateItem`" in finding["message"]
+    assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
+    assert finding["origin"]["file"] == "role.json"
+    warnings = report["warnings"]
+    assert isinstance(warnings, list)
+    assert any("grants none of the actions calls on" in w["message"] for w in warnings)
+    # Every report names the four, not the first alone
+    either = ("dynamodb:PutItem or dynamodb:UpdateItem or dynamodb:DeleteItem or "
+              "dynamodb:ConditionCheckItem")
+    assert f"{either} on {TABLE}" in err  # the verdict's reason
+    for form in ("text", "markdown"):
+        main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+              "--principal-map", "map.json", "--format", form])
+        assert either in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("granted", [["dynamodb:GetItem", "dynamodb:DeleteItem"],
+                                     ["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]])
+def test_one_write_the_transaction_may_need_is_enough_to_pass(
+    checkout: Path, capsys: pytest.CaptureFixture[str], granted: list[str]
+) -> None:
+    code, report, _ = _scan(checkout, granted, capsys, TRANSACTION, GET, fail_on="missing")
+    assert code == 0
+    assert not [f for f in report["findings"] if f["kind"] == "missing"]  # type: ignore[union-attr]
+
+
+def test_a_write_used_directly_and_not_granted_is_its_own_finding_not_the_groups(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put = _call("c3", "PutItem", table_name="orders")
+    code, report, _ = _scan(checkout, ["dynamodb:GetItem"], capsys, TRANSACTION, GET, put,
+                            fail_on="missing")
+    assert code == 1
+    (finding,) = report["findings"]  # type: ignore[misc]
+    assert finding["action"] == "dynamodb:PutItem" and "one_of" not in finding
+
+
+def test_a_deny_of_every_write_the_transaction_may_need_is_missing_by_that_deny(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deny = {"Sid": "NoWrites", "Effect": "Deny", "Action": list(WRITES), "Resource": TABLE}
+    code, report, _ = _scan(checkout, ["dynamodb:*"], capsys, TRANSACTION, fail_on="missing",
+                            also=(deny,))
+    assert code == 1
+    (finding,) = [f for f in report["findings"]  # type: ignore[union-attr]
+                  if f["kind"] == "missing"]
+    assert finding["decision"] == "explicit_deny" and finding["statement"] == "NoWrites"
+
+
+def test_a_write_allowed_under_a_condition_is_no_proof_of_a_missing_one(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conditional = {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE,
+                   "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}
+    code, report, _ = _scan(checkout, ["dynamodb:GetItem"], capsys, TRANSACTION, GET,
+                            fail_on="missing", also=(conditional,))
+    assert code == 0
+    assert not [f for f in report["findings"] if f["kind"] == "missing"]  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from leastpriv_ci.analysis.conditions import carried_conditions, variable_patter
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
-from leastpriv_ci.analysis.missing import missing_findings
+from leastpriv_ci.analysis.missing import missing_findings, one_of_findings
 from leastpriv_ci.analysis.platform import (
     DECLARED,
     PlatformGroup,
@@ -52,6 +52,7 @@ from leastpriv_ci.records import (
     Finding,
     Observation,
 )
+from leastpriv_ci.usage.operations import operations
 
 __all__ = [
     "PlatformOptions",
@@ -126,10 +127,17 @@ def analyse(
         if others:
             findings.append(_unobserved(role, rules, others))
         findings.extend(missing_findings(role, uses, rules=rules, context=context))
+        unmet = one_of_findings(role, collect_uses(possible, catalog), uses,
+                                operations().request_groups(), rules=rules, context=context)
+        findings.extend(unmet)
         patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
                                  catalog=catalog, context=context, patterns=patterns,
                                  possible=possible)
+        if unmet:
+            proposal = replace(proposal, notes=(*proposal.notes, *(
+                f"grants none of the actions calls on {f.resource} needed one of at least: "
+                f"{f.fix}" for f in unmet)))
         if others:
             proposal = replace(proposal, notes=(
                 *proposal.notes, f"built from its traced principals only; {', '.join(others)} "

@@ -11,14 +11,19 @@
   when no statement allows that action on any resource. One whose trace named only part
   of it (an S3 bucket without the key: ``arn:aws:s3:::BUCKET/*``) is judged so within
   that bound: a grant counts only if its resource pattern may match inside it.
+- A call whose actions its request decides (a DynamoDB write transaction needs PutItem,
+  UpdateItem, DeleteItem or ConditionCheckItem per item; the traces do not say which)
+  needs one of them at least on each resource it names. Where the role allows none of
+  them there, and none was used directly, that is ``missing`` too, naming them all
+  (``one_of``): whichever the requests held, the call is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from leastpriv_ci.analysis.severity import FindingRules
+from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
 from leastpriv_ci.policy.match import (
@@ -47,9 +52,8 @@ def missing_findings(
     context: dict[str, object] | None = None,
 ) -> list[Finding]:
     """Missing and denied findings for one role's uses."""
-    boundary = role.boundary.statements if role.boundary else None
-    index = PolicyIndex(role.statements, context=context, boundary=boundary)
-    identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
+    index = _index(role, context)
+    identity = PolicyIndex(role.statements, context=context) if role.boundary else index
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:
@@ -58,6 +62,83 @@ def missing_findings(
             continue
         findings.append(_finding(role, use, verdict, rules))
     return findings
+
+
+def one_of_findings(
+    role: Role,
+    possible: Sequence[Use],
+    uses: Sequence[Use],
+    groups: Iterable[tuple[str, ...]],
+    *,
+    rules: FindingRules,
+    context: dict[str, object] | None = None,
+) -> list[Finding]:
+    """Missing findings for calls that needed one of a group of actions (``groups``, from
+    ``Operations.request_groups``) on a resource, seen as the group's ``possible`` uses,
+    where the role allows none of the group there and the traces show none used."""
+    possible_here: dict[str, dict[str, Use]] = {}
+    for use in possible:
+        if use.resource_known:
+            possible_here.setdefault(use.resource, {})[use.key] = use
+    direct = {(use.key, use.resource) for use in uses}
+    index: PolicyIndex | None = None
+    findings = []
+    for resource, by_action in sorted(possible_here.items()):
+        for group in groups:
+            keys = [action.lower() for action in group]
+            if not all(k in by_action for k in keys) or any((k, resource) in direct
+                                                              for k in keys):
+                continue
+            index = index or _index(role, context)
+            evaluations = [index.evaluate(action, resource) for action in group]
+            if any(e.decision in (Decision.ALLOW, Decision.CONDITIONAL) for e in evaluations):
+                continue
+            findings.append(_one_of_finding(role, [by_action[k] for k in keys], evaluations,
+                                            rules))
+    return findings
+
+
+def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Evaluation],
+                    rules: FindingRules) -> Finding:
+    first = group[0]
+    actions = ", ".join(f"`{use.action}`" for use in group)
+    fields = {"actions": actions, "resource": first.resource}
+    denies = [e for e in evaluations if e.decision is Decision.EXPLICIT_DENY]
+    closest = next((s for s in (_closest_allow(role.statements, use.action) for use in group)
+                    if s is not None), None)
+    statement = denies[0].statements[0] if denies else closest
+    detail: dict[str, object] = {
+        "decision": "explicit_deny" if denies else "implicit_deny",
+        "count": first.count,
+    }
+    if statement is not None and statement.sid:
+        detail["statement"] = statement.sid
+    origin = statement.origin if statement is not None else None
+    if origin is None and role.origin.file:
+        origin = role.origin
+        detail["origin_is_role"] = True
+    level = strongest_level(use.access_level for use in group)
+    return Finding(
+        kind="missing",
+        role=role.key,
+        action=first.action,
+        resource=first.resource,
+        severity=rules.severity("missing", level),
+        principals=first.principals,
+        access_level=level,
+        origin=origin,
+        message=rules.message("missing", "one_of", **fields),
+        fix=rules.fix("missing", "one_of", **fields),
+        trace_ids=first.trace_ids,
+        detail=detail,
+        one_of=tuple(use.action for use in group),
+    )
+
+
+def _index(role: Role, context: dict[str, object] | None) -> PolicyIndex:
+    """The role's policies within its permissions boundary."""
+    boundary = role.boundary.statements if role.boundary else None
+    return PolicyIndex(role.statements, context=context, boundary=boundary)
 
 
 def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,

@@ -60,7 +60,8 @@ def from_findings(
         if finding.fix:
             message += f"\nFix: {finding.fix}"
         message += f"\nRole: {finding.role}"
-        title = f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: {finding.action}"
+        title = (f"{KIND_TITLES.get(finding.kind, finding.kind)} permission: "
+                 f"{finding.action_shown}")
         # The runner escapes workflow commands, not bidi overrides: show those as \uXXXX.
         # The file stays as it is, since GitHub places the annotation by it.
         result.append(

@@ -226,7 +226,7 @@ def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
         new = "" if not in_baseline(finding) else " (baseline)"
         cells.append(f"{KIND_TITLES.get(finding.kind, finding.kind)}{new}")
     cells += [
-        escape.code_cell(finding.action),
+        escape.code_cell(finding.action_shown),
         escape.code_cell(finding.resource),
         escape.text(finding.access_level or "—"),
         escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
@@ -300,7 +300,7 @@ def _side_section(
 
 def _ignored_section(found: list[Finding], rows: int, pointer: str) -> str:
     table = [f"| {KIND_TITLES.get(f.kind, f.kind)} | {escape.code_cell(f.role)} | "
-             f"{escape.code_cell(f.action)} | {escape.code_cell(f.resource)} | "
+             f"{escape.code_cell(f.action_shown)} | {escape.code_cell(f.resource)} | "
              f"{escape.text(ignored_reason(f) or '')} |" for f in found[:rows]]
     return _folded(f"Ignored by configuration ({len(found)})",
                    ("Kind", "Role", "Action", "Resource", "Reason"), table, len(found), pointer)

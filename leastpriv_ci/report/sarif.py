@@ -155,6 +155,8 @@ def _result(
         "access_level": finding.access_level,
         "trace_ids": list(finding.trace_ids),
     }
+    if finding.one_of:
+        properties["one_of"] = list(finding.one_of)
     result: dict[str, object] = {
         "ruleId": rule[0],
         "ruleIndex": rule[1],

@@ -28,7 +28,7 @@ def render(report: Report) -> str:
             note = f" (ignored: {_clean(ignored)})" if ignored else ""
             # an unobserved finding is about the role as a whole, not a grant of * on *
             what = (_clean(f.message or "no traces: no verdict") if f.kind == "unobserved"
-                    else f"{_clean(f.action)} on {_clean(f.resource)}")
+                    else f"{_clean(f.action_shown)} on {_clean(f.resource)}")
             lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{where}{note}")
     coverage = analysis.coverage
     lines += [

@@ -104,6 +104,15 @@ class Operations:
         resources (``()``: not such an operation): traces do not say which."""
         return self._request_dependent.get((prefix, operation.lower()), ())
 
+    def request_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Each distinct set of actions a request-dependent operation may need, in the
+        data's order. A call needs one of its set at least on each resource it names:
+        every write transaction holds an item, every PartiQL call a statement."""
+        found: dict[tuple[str, ...], None] = {}
+        for steps in self._request_dependent.values():
+            found.setdefault(tuple(step.action for step in steps))
+        return tuple(found)
+
     def data_actions(self) -> Iterator[str]:
         """Every action the data can produce or name (for the catalog check)."""
         for steps in self._exceptions.values():
