@@ -813,3 +813,21 @@ def test_base_ref_from_a_folder_of_the_repository(
     assert _scan("--base-ref", "HEAD", "--format", "json") == 1
     change = json.loads(capsys.readouterr().out)["changes"][ROLE]
     assert [a["statement"]["Action"] for a in change["added"]] == ["sqs:SendMessage"]
+
+
+def test_a_tls_only_deny_does_not_make_traced_calls_may_be_missing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SDK calls use TLS (request_context.yaml), so the guardrail refuses none of them;
+    # a condition on another key is still undecided
+    allow = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+    call = [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "s"}]
+    for key, value, refused in (("aws:SecureTransport", "false", False),
+                                ("aws:SourceVpce", "vpce-1", True)):
+        deny = {"Effect": "Deny", "Action": "*", "Resource": "*",
+                "Condition": {"Bool" if key == "aws:SecureTransport" else "StringEquals":
+                              {key: value}}}
+        _, report = _scan_role(repo, capsys, [allow, deny], call)
+        missing = [f for f in report["findings"] if f["kind"] == "missing"]
+        assert bool(missing) is refused, key
+        assert all(f["conditional"] for f in missing)

@@ -198,6 +198,7 @@ def build_report(
 ) -> tuple[Report, dict[str, object]]:
     """Run the pipeline up to the gate; returns the report and extra JSON keys."""
     from leastpriv_ci.analysis import analyse
+    from leastpriv_ci.analysis.context import traced_context
     from leastpriv_ci.grants.declared import discover, load_declared, with_policies
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
     from leastpriv_ci.policy.model import PARTIAL
@@ -252,6 +253,7 @@ def build_report(
         platform=settings.platform,
         declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
         untraced=untraced(declared, mapping, principal_roles, identities),
+        context=traced_context(),
     )
     combined = Notices()
     combined.extend(notices)
