@@ -276,3 +276,23 @@ def test_a_bad_boundary_is_exit_2_naming_the_file(
     assert code == 2 and out == ""
     assert f"{path}:1: PermissionsBoundary must be a policy ARN" in err
     assert "Traceback" not in err
+
+
+def test_a_principal_in_the_identity_policy_is_warned_of_naming_the_statement(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # IAM refuses an identity policy naming a principal: it is a resource policy's element
+    policy = tmp_path / "bucket.json"
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
+         "Action": "dynamodb:GetItem", "Resource": TABLE}]}))
+    code, out, err = explain(capsys, "--policy", str(policy), "--action", "dynamodb:GetItem",
+                             "--resource", TABLE, "--format", "json")
+    assert code == 0 and json.loads(out)["decision"] == "allow"
+    assert "principal-in-identity-policy" in err and "MalformedPolicyDocument" in err
+    assert "bucket.json" in err and "statement 1 (Read)" in err
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE}]}))
+    _, _, err = explain(capsys, "--policy", str(policy), "--action", "dynamodb:GetItem",
+                        "--resource", TABLE)
+    assert "principal" not in err

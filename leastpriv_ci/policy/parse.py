@@ -105,6 +105,12 @@ def parse_statement(
     if effect not in (ALLOW, DENY):
         raise UserError(f"{label}: Effect must be 'Allow' or 'Deny', got {excerpt(effect)}",
                         where=where)
+    if notices is not None and ("Principal" in raw or "NotPrincipal" in raw):
+        # Every policy parsed here is an identity policy (a role's, managed, a boundary)
+        notices.add("principal-in-identity-policy",
+                    "an identity policy names a Principal, which IAM refuses in one "
+                    "(MalformedPolicyDocument: deploying it fails); remove it. The statement "
+                    "is judged without it", f"{where}: {label}")
     actions, not_actions = _either(raw, "Action", "NotAction", label, where)
     resources, not_resources = _either(raw, "Resource", "NotResource", label, where)
     for action in actions:
