@@ -215,6 +215,8 @@ class Analysis:
     # principal -> proposed policy, for principals that share a role (what each needs)
     # and principals whose role is unknown
     principal_proposals: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # role -> what its proposal leaves to the reader (kept Denies, what it cannot tell)
+    proposal_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ class Report:
             "counts": dict(self.verdict.counts),
             "findings": [f.to_json() for f in analysis.findings],
             "proposals": {role: dict(doc) for role, doc in sorted(analysis.proposals.items())},
+            "proposal_notes": {r: list(n) for r, n in sorted(analysis.proposal_notes.items())},
             "declared": {role: dict(doc) for role, doc in sorted(analysis.declared.items())},
             "diffs": dict(analysis.diffs),
             "shared_roles": {r: list(p) for r, p in sorted(analysis.shared_roles.items())},

@@ -177,6 +177,8 @@ def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gat
     warnings = report["warnings"]
     assert isinstance(warnings, list)
     assert any("grants none of the actions calls on" in w["message"] for w in warnings)
+    (notes,) = report["proposal_notes"].values()  # type: ignore[union-attr]
+    assert any(n.startswith(f"grants none of the actions calls on {TABLE}") for n in notes)
     # Every report names the four, not the first alone
     either = ("dynamodb:PutItem or dynamodb:UpdateItem or dynamodb:DeleteItem or "
               "dynamodb:ConditionCheckItem")
@@ -184,7 +186,10 @@ def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gat
     for form in ("text", "markdown"):
         main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
               "--principal-map", "map.json", "--format", form])
-        assert either in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert either in out
+    # the comment shows the proposal's notes under it
+    assert "Notes on this proposal:" in out and "grants none of the actions calls on" in out
 
 
 @pytest.mark.parametrize("granted", [["dynamodb:GetItem", "dynamodb:DeleteItem"],

@@ -304,3 +304,15 @@ def test_a_long_why_is_cut_between_words_and_says_where_the_rest_is() -> None:
     assert cut.endswith("… \\(the proposed policy below has it all\\) |")
     last = cut.split(" … ")[0].rsplit(" ", 1)[-1]
     assert last.startswith("arn\\:aws\\:dynamodb") and last.endswith(tuple("0123456789"))
+
+
+def test_a_proposal_s_notes_follow_it_as_inert_text() -> None:
+    r = report(finding("missing", "s3:GetObject", "arn:aws:s3:::orders-bucket/a"))
+    hostile = "calls on table/<img src=x onerror=alert(1)> @octo-org/admins [x](https://e.x)"
+    body = markdown.render(replace(r, analysis=replace(
+        r.analysis, proposal_notes={ROLE: ("keeps the role's 1 Deny statement(s)", hostile)})))
+    proposal = body[body.index("<summary>Proposed policy"):]
+    proposal = proposal[:proposal.index("</details>")]
+    assert "Notes on this proposal:\n\n- keeps the role's 1 Deny statement\\(s\\)" in proposal
+    assert "<img" not in body and "&lt;img" in proposal
+    assert "@octo-org" not in body and "](https" not in body

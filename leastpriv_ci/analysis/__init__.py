@@ -109,6 +109,7 @@ def analyse(
     findings: list[Finding] = []
     proposals: dict[str, dict[str, object]] = {}
     principal_proposals: dict[str, dict[str, object]] = {}
+    proposal_notes: dict[str, tuple[str, ...]] = {}
     declared: dict[str, dict[str, object]] = {}
     diffs: dict[str, object] = {}
     shared: dict[str, tuple[str, ...]] = {}
@@ -143,6 +144,8 @@ def analyse(
                 *proposal.notes, f"built from its traced principals only; {', '.join(others)} "
                 "had no traces: add what they need"))
         _store(proposals, role_key, proposal, notices)
+        if proposal.notes:
+            proposal_notes[role_key] = proposal.notes
         declared[role_key] = declared_document(role)
         diffs[role_key] = policy_diff(declared[role_key], proposal.document)
         if len(principals) > 1:
@@ -193,6 +196,7 @@ def analyse(
         coverage=coverage,
         notices=notices,
         principal_proposals=principal_proposals,
+        proposal_notes=proposal_notes,
     )
 
 

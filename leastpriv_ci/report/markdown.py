@@ -33,6 +33,7 @@ PlaceFn = Callable[[str, int | None], str]
 # Leave room for the hidden marker the comment poster prepends.
 COMMENT_LIMIT = 65_536 - 1_024
 POINTER = "the job summary and the JSON report file (report artifact)"
+MAX_NOTE = 600  # characters of one proposal note
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,10 @@ def _proposal(role: str, report: Report) -> str:
         "",
         escape.fenced(proposed, "json"),
     ]
+    notes = analysis.proposal_notes.get(role, ())
+    if notes:
+        lines += ["", "Notes on this proposal:", ""]
+        lines += [f"- {escape.text(note, MAX_NOTE)}" for note in notes]
     diff = analysis.diffs.get(role)
     if diff:
         lines += [
