@@ -831,3 +831,20 @@ def test_a_tls_only_deny_does_not_make_traced_calls_may_be_missing(
         missing = [f for f in report["findings"] if f["kind"] == "missing"]
         assert bool(missing) is refused, key
         assert all(f["conditional"] for f in missing)
+
+
+def test_a_grant_on_every_secret_used_on_one_named_secret_is_broad(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The suggestion is written as the proposal writes it: the suffix's six "?" stay
+    # wildcards, so it is narrower than "secret:*" and matches the secret
+    every = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": every}],
+        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "other"}])
+    (finding,) = report["findings"]
+    assert finding["kind"] == "excess" and finding["resource"] == every
+    assert finding["suggested_resources"] == [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-??????"]
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert statement["Resource"] == finding["suggested_resources"][0]

@@ -208,9 +208,16 @@ def _named_secret(resource: str, action: str, declared: DeclaredPatterns | None)
     for pattern in declared(action) if declared else ():
         if same_secret(pattern, resource):
             return pattern
-    if ":secretsmanager:" not in resource:
-        return literal(resource)
-    return literal(resource[:-len(UNNAMED_SUFFIX)]) + UNNAMED_SUFFIX
+    return written(resource)
+
+
+def written(resource: str) -> str:
+    """A used resource as a pattern granting it alone: :func:`literal`, but a secret the
+    trace named without its random suffix keeps its six ``?`` as wildcards (they stand
+    for the suffix; escaped, they would match no secret)."""
+    if resource.endswith(UNNAMED_SUFFIX) and ":secretsmanager:" in resource:
+        return literal(resource[:-len(UNNAMED_SUFFIX)]) + UNNAMED_SUFFIX
+    return literal(resource)
 
 
 def literal(resource: str) -> str:
