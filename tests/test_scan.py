@@ -848,3 +848,33 @@ def test_a_grant_on_every_secret_used_on_one_named_secret_is_broad(
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-??????"]
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert statement["Resource"] == finding["suggested_resources"][0]
+
+
+SES = "arn:aws:ses:us-east-1:123456789012:identity/"
+SEND = [{"service": "SES", "operation": "SendEmail", "source": "Orders <orders@example.com>"}]
+
+
+@pytest.mark.parametrize(("granted", "missing", "proposed"), [
+    # only the domain verified, the usual set-up: SES authorizes the send on the domain
+    ([f"{SES}example.com"], False, [f"{SES}example.com"]),
+    ([f"{SES}orders@example.com"], False, [f"{SES}orders@example.com"]),
+    # nothing declared says which: the proposal grants both, so it works either way
+    ([f"{SES}*"], False, [f"{SES}example.com", f"{SES}orders@example.com"]),
+    ([f"{SES}example.org"], True, [f"{SES}example.com", f"{SES}orders@example.com"]),
+])
+def test_an_ses_send_from_an_address_is_granted_on_its_identity_or_its_domain_s(
+    repo: Path, capsys: pytest.CaptureFixture[str], granted: list[str], missing: bool,
+    proposed: list[str],
+) -> None:
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": granted}], SEND)
+    kinds = {f["kind"] for f in report["findings"] if f["action"] == "ses:SendEmail"}
+    assert ("missing" in kinds) is missing
+    if granted == [f"{SES}*"]:
+        (broad,) = report["findings"]
+        assert broad["kind"] == "excess" and broad["suggested_resources"] == proposed
+    elif not missing:
+        assert not kinds
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert sorted([statement["Resource"]] if isinstance(statement["Resource"], str)
+                  else statement["Resource"]) == proposed

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from leastpriv_ci.analysis.platform import PlatformGroup
-from leastpriv_ci.analysis.proposal import S3_OBJECT, s3_object_pattern, written
+from leastpriv_ci.analysis.proposal import S3_OBJECT, grant_patterns, s3_object_pattern
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.bundled import load
@@ -363,7 +363,7 @@ def _as_proposed(uses: list[Use]) -> tuple[str, ...]:
         if s3:
             keys.setdefault((use.key, s3.group(1), s3.group(2)), set()).add(s3.group(3))
         else:
-            out.add(written(use.resource))
+            out.update(grant_patterns(use.resource))
     for (_, partition, bucket), found in keys.items():
         out.add(s3_object_pattern(partition, bucket, found))
     return tuple(sorted(out))

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 import orjson
 
 from leastpriv_ci.catalog import ActionInfo, Catalog, get_catalog
-from leastpriv_ci.policy.match import UNNAMED_SUFFIX, pattern_covers, resource_matches, same_secret
+from leastpriv_ci.policy.match import (
+    UNNAMED_SUFFIX,
+    pattern_covers,
+    resource_matches,
+    same_secret,
+    ses_domain,
+)
 from leastpriv_ci.policy.model import VERSION_2012
 from leastpriv_ci.records import Access
 
@@ -188,11 +194,10 @@ def needed_grants(
             if s3:
                 s3_keys.setdefault((action, s3.group(1), s3.group(2), block),
                                    set()).add(s3.group(3))
-            elif access.resource.endswith(UNNAMED_SUFFIX):
-                grants.add(Grant(action, _named_secret(access.resource, action, declared),
-                                 block))
             else:
-                grants.add(Grant(action, literal(access.resource), block))
+                patterns = declared(action) if declared else ()
+                grants.update(Grant(action, pattern, block)
+                              for pattern in grant_patterns(access.resource, patterns))
     for (action, partition, bucket, block), keys in s3_keys.items():
         folder = s3_object_pattern(partition, bucket, keys)
         patterns = declared(action) if declared else ()
@@ -201,14 +206,31 @@ def needed_grants(
     return grants, unknown
 
 
-def _named_secret(resource: str, action: str, declared: DeclaredPatterns | None) -> str:
-    """The pattern for a secret the trace named without its random suffix
-    (``secret:NAME-??????``): the declared full ARN of that secret if there is one, else
-    the name with the six ``?`` left as wildcards (they stand for the suffix)."""
-    for pattern in declared(action) if declared else ():
-        if same_secret(pattern, resource):
-            return pattern
-    return written(resource)
+def grant_patterns(resource: str, declared: Sequence[str] = ()) -> tuple[str, ...]:
+    """The patterns that grant a used resource (not an S3 object's), given the role's
+    ``declared`` patterns for the action: the resource itself (:func:`literal`), except
+
+    - a secret the trace named without its random suffix (``secret:NAME-??????``): the
+      declared full ARN of that secret if there is one, else the name with the six ``?``
+      left as wildcards (they stand for the suffix);
+    - an SES send from an address (``identity/ADDRESS``), which SES authorizes on the
+      address's identity if that is verified, else on its domain's: a declared pattern
+      covering one of them alone says which the role relies on; else both, so that the
+      proposal works either way.
+    """
+    if resource.endswith(UNNAMED_SUFFIX):
+        named = next((p for p in declared if same_secret(p, resource)), None)
+        return (named or written(resource),)
+    domain = ses_domain(resource)
+    if domain is None:
+        return (literal(resource),)
+    own = any(pattern_covers(p, resource) for p in declared)
+    by_domain = any(pattern_covers(p, domain) for p in declared)
+    if own and not by_domain:
+        return (literal(resource),)
+    if by_domain and not own:
+        return (literal(domain),)
+    return (literal(resource), literal(domain))
 
 
 def written(resource: str) -> str:

@@ -207,6 +207,19 @@ def same_secret(arn: str, named: str) -> bool:
             and ":secretsmanager:" in arn and _RANDOM_SUFFIX.search(arn) is not None)
 
 
+# An SES send from an address (identity/ADDRESS): SES authorizes it on the address's own
+# identity when that address is verified, else on its domain's identity (identity/DOMAIN),
+# the usual set-up. A grant on the domain's identity is taken to cover the address: were
+# the address verified too, the call would be refused, and its trace would say so.
+_SES_ADDRESS = re.compile(r"(arn:[^:]+:ses:[^:]*:[^:]*:identity/)[^/@]*@([^/@]+)\Z")
+
+
+def ses_domain(resource: str) -> str | None:
+    """The domain identity's ARN an SES address identity's sends may be authorized on."""
+    found = _SES_ADDRESS.match(resource) if "@" in resource else None
+    return found.group(1) + found.group(2) if found else None
+
+
 class ResourcePattern:
     """A resource pattern compiled once for repeated matching.
 
@@ -250,12 +263,17 @@ class ResourcePattern:
         if self._state is not True:
             return self._state
         if self._equal is not None:
-            if resource.endswith(UNNAMED_SUFFIX) and self._equal != resource:
+            if self._equal == resource:
+                return True
+            if resource.endswith(UNNAMED_SUFFIX):
                 return same_secret(self._equal, resource)
-            return self._equal == resource
+            return self._equal == ses_domain(resource)
         if self._regex is None:  # bare "*"
             return True
-        return self._regex.fullmatch(resource) is not None
+        if self._regex.fullmatch(resource) is not None:
+            return True
+        domain = ses_domain(resource)
+        return domain is not None and self._regex.fullmatch(domain) is not None
 
 
 class ActionSet:
@@ -338,6 +356,9 @@ class ResourceSet:
             return True
         if resource.endswith(UNNAMED_SUFFIX) and any(same_secret(arn, resource)
                                                      for arn in self._equal):
+            return True
+        domain = ses_domain(resource)
+        if domain is not None and self.match(domain):
             return True
         return None if self._unknown else False
 
