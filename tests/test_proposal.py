@@ -10,6 +10,7 @@ from leastpriv_ci.analysis import role_proposal
 from leastpriv_ci.analysis.proposal import (
     INLINE_LIMIT,
     MANAGED_LIMIT,
+    Grant,
     condition_text,
     literal,
     policy_size,
@@ -183,7 +184,7 @@ def test_star_as_iam_authorized_it_is_granted_as_star() -> None:
 def test_unknown_resource_uses_the_bound_the_caller_gives() -> None:
     queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
     proposal = propose_policies([access("sqs:SendMessage", "*", resource_known=False)],
-                                unknown_bound=lambda action, a: (queue,))
+                                unknown_bound=lambda action, a: (Grant(action, queue),))
     assert proposal.document["Statement"][0]["Resource"] == queue
 
 

@@ -175,3 +175,9 @@ def test_kms_on_behalf_names_catalog_actions_only() -> None:
     named = [a for call, kms in table.items() for a in (call, *kms)]
     assert sorted(a for a in named if catalog.canonical(a) != a) == []
     assert all(a.startswith("kms:") for kms in table.values() for a in kms)
+
+
+def test_calls_that_may_pass_a_role_are_catalog_actions() -> None:
+    catalog = get_catalog()
+    named = load("passed_roles.yaml")["actions"]
+    assert named and sorted(a for a in named if catalog.canonical(a) != a) == []

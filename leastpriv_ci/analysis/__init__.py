@@ -232,12 +232,19 @@ def role_proposal(
     extra = [g for g in _platform_grants(index, principals, groups, catalog, declared)
              if g.action.lower() not in used]
 
-    bounds: dict[str, tuple[str, ...] | None] = {}
+    bounds: dict[tuple[str, bool], tuple[Grant, ...] | None] = {}
 
-    def declared_bound(action: str, access: Access) -> tuple[str, ...] | None:
-        if action not in bounds:
-            bounds[action] = tuple(p for p in declared(action) if p != "*") or None
-        return bounds[action]
+    def declared_bound(action: str, access: Access) -> tuple[Grant, ...] | None:
+        """An access on a resource the traces did not name: the action on each declared
+        pattern, under the Condition blocks the role grants it there with (a use there)."""
+        key = (action, access.denied)
+        if key not in bounds:
+            bounds[key] = tuple(
+                Grant(action, pattern, block)
+                for pattern in declared(action) if pattern != "*"
+                for block in conditions(replace(access, resource=pattern,
+                                                resource_known=True)) or ("",)) or None
+        return bounds[key]
 
     kept = [a for a in possible
             if (index.evaluate(a.action, a.resource).decision in (Decision.ALLOW,

@@ -83,10 +83,10 @@ class Proposal:
         return {"Version": VERSION_2012, "Statement": statements}
 
 
-# For accesses whose resource the traces did not name: the patterns to grant the action
-# on (the analysis passes the declared policy's patterns); None → the catalog's ARN
-# formats scoped to the principal's partition, region and account.
-UnknownBound = Callable[[str, Access], tuple[str, ...] | None]
+# For accesses whose resource the traces did not name: the grants of the action (the
+# analysis passes the declared policy's patterns, each under its conditions); None → the
+# catalog's ARN formats scoped to the principal's partition, region and account.
+UnknownBound = Callable[[str, Access], "tuple[Grant, ...] | None"]
 # The declared resource patterns granting an action (the analysis passes the role's): an
 # S3 key pattern among them that is narrower than the folder the keys generalise to is
 # kept instead of the folder.
@@ -177,13 +177,13 @@ def needed_grants(
                 # the usage stage bounded it from what the trace did say (the bucket)
                 grants.add(Grant(action, access.resource))
                 continue
-            bound = unknown_bound(action, access) if unknown_bound else None
-            if bound is not None:
-                grants.update(Grant(action, pattern) for pattern in bound)
+            declared_grants = unknown_bound(action, access) if unknown_bound else None
+            if declared_grants is not None:
+                grants.update(declared_grants)
                 continue
-            bound = _format_patterns(info, access.principal) if info else ("*",)
+            formats = _format_patterns(info, access.principal) if info else ("*",)
             grants.update(Grant(action, pattern, _own_account(pattern, access.principal))
-                          for pattern in bound)
+                          for pattern in formats)
             continue
         s3 = S3_OBJECT.match(access.resource)
         kept = variables(access) if s3 and variables else ()

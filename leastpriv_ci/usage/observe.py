@@ -15,13 +15,13 @@ from leastpriv_ci.records import MAX_SAMPLE_TRACES, Observation
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import functions, generic, s3, sns
 from leastpriv_ci.usage.aggregate import Aggregate
+from leastpriv_ci.usage.alongside import alongside, with_alongside
 from leastpriv_ci.usage.attribution import Attribution, owners
 from leastpriv_ci.usage.copies import Counted, Repeat
 from leastpriv_ci.usage.denied import Denial, denial, denied_codes, refusals_behind
 from leastpriv_ci.usage.documents import EMPTY_AWS, Aws, Node, documents, is_complete
 from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
-from leastpriv_ci.usage.on_behalf import kms_on_behalf, with_kms
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.principals import SERVICE, Principal
 from leastpriv_ci.usage.resources import Where, partitions, resource_fields
@@ -146,7 +146,7 @@ class _Reader:
         self.resources = resource_fields()
         self.catalog = get_catalog()
         # the data files calls may need, loaded now rather than at the first such call
-        denied_codes(), refusals_behind(), kms_on_behalf(), partitions()
+        denied_codes(), refusals_behind(), alongside(), partitions()
         self._where: dict[tuple[str | None, str | None, str | None], Where] = {}
         self._entries: dict[tuple[Any, ...], _Shape] = {}
         # Denied calls per shape and denial (what IAM's message named)
@@ -532,7 +532,7 @@ class _Reader:
                              "not counted", f"{service}:{operation}")
             return None
         call = Call(service, operation, fields, where, steps, self.resources.specs(service))
-        return with_kms(EXTRACTORS.get(service, generic.targets)(call))
+        return with_alongside(EXTRACTORS.get(service, generic.targets)(call))
 
     def _where_for(self, aws: Aws, principal_arn: str) -> Where:
         region = aws.region

@@ -1,0 +1,113 @@
+"""Calls that may pass a role to the service they call (ECS RunTask, EventBridge Scheduler
+CreateSchedule, ...): iam:PassRole is a possible access of the caller, on a role the trace
+does not name. A role's PassRole grant is then excess only with that caveat, and the
+proposal keeps it as declared; without such a call, it is plain excess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.cli import main
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import refused
+
+ACCOUNT = "111122223333"
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:launcher"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/launcher"
+TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/report-task"
+MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:reports"
+TRACE_ID = "1-5f000000-000000000000000000000001"
+
+
+def _call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
+    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.7e9,
+            "aws": {"operation": operation, "region": "us-east-1", **fields}}
+
+
+RUN_TASK = _call("c1", "ECS", "RunTask", cluster="reports")
+SCHEDULE = _call("c2", "Scheduler", "CreateSchedule")
+START = _call("c3", "SFN", "StartExecution", state_machine_arn=MACHINE)
+
+
+def _document(*calls: dict[str, object]) -> dict[str, object]:
+    return {"id": "a" * 16, "name": "launcher", "origin": "AWS::Lambda::Function",
+            "start_time": 1.7e9, "end_time": 1.7e9 + 1, "aws": {"function_arn": FUNCTION},
+            "subsegments": list(calls)}
+
+
+def test_calls_that_may_pass_a_role_may_need_pass_role_on_a_role_they_do_not_name() -> None:
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(RUN_TASK, SCHEDULE, START)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    assert {a.action for a in usage.accesses} == {
+        "ecs:RunTask", "scheduler:CreateSchedule", "states:StartExecution"}
+    # StartExecution passes no role: two calls may
+    assert [(a.action, a.resource, a.resource_known, a.count) for a in usage.possible] == [
+        ("iam:PassRole", "*", False, 2)]
+
+
+def test_a_run_task_refused_for_pass_role_is_a_denial_of_it_on_the_named_role() -> None:
+    call = refused(RUN_TASK, "AccessDeniedException", "iam:PassRole", TASK_ROLE,
+                   f"arn:aws:sts::{ACCOUNT}:assumed-role/launcher/launcher")
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(call)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    assert ("iam:PassRole", TASK_ROLE, True) in {
+        (a.action, a.resource, a.denied) for a in usage.accesses}
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "map.json").write_text(json.dumps({"launcher": ROLE}))
+    return tmp_path
+
+
+def _scan(checkout: Path, capsys: pytest.CaptureFixture[str],
+          *calls: dict[str, object]) -> tuple[int, dict[str, object]]:
+    segment = {"Id": "a" * 16, "Document": json.dumps(_document(*calls))}
+    (checkout / "traces.json").write_text(json.dumps(
+        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
+    statements = [
+        {"Effect": "Allow", "Action": ["ecs:RunTask", "states:StartExecution"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE,
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}]
+    (checkout / "role.json").write_text(json.dumps({"RoleName": "launcher", "Arn": ROLE,
+        "Policies": [{"PolicyName": "launch", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}))
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def _pass_role(report: dict[str, object]) -> dict[str, object]:
+    (finding,) = [f for f in report["findings"]  # type: ignore[attr-defined]
+                  if f["action"] == "iam:PassRole"]
+    return finding  # type: ignore[no-any-return]
+
+
+def test_a_pass_role_grant_a_run_task_may_need_is_excess_with_a_caveat_and_kept(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, report = _scan(checkout, capsys, RUN_TASK, START)
+    finding = _pass_role(report)
+    assert finding["resource"] == TASK_ROLE and finding["only_possibly_needed"] is True
+    assert "fails_gate" not in finding
+    (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
+    kept = [s for s in proposal["Statement"] if s["Action"] == "iam:PassRole"]
+    assert kept == [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE,
+                     "Condition": {"StringEquals": {
+                         "iam:PassedToService": "ecs-tasks.amazonaws.com"}}}]
+
+
+def test_without_a_call_that_may_pass_a_role_the_pass_role_grant_fails_the_gate(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, START)
+    assert code == 1
+    assert _pass_role(report)["fails_gate"] is True
+    (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
+    assert "iam:PassRole" not in json.dumps(proposal)
