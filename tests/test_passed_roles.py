@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leastpriv_ci.analysis.generate import generate
 from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
@@ -56,6 +57,14 @@ def test_a_run_task_refused_for_pass_role_is_a_denial_of_it_on_the_named_role() 
     usage = observe([trace]).principals[FUNCTION]
     assert ("iam:PassRole", TASK_ROLE, True) in {
         (a.action, a.resource, a.denied) for a in usage.accesses}
+
+
+def test_a_proposal_from_usage_alone_names_the_pass_role_it_cannot_grant() -> None:
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(RUN_TASK, START)),), "t#1")
+    (proposal,) = generate(observe([trace])).values()
+    assert "iam:PassRole" not in json.dumps(proposal.document)
+    (note,) = [n for n in proposal.notes if "iam:PassRole" in n]
+    assert note.startswith("leaves out `iam:PassRole`: traced calls may need them")
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ def generate(
     for key in sorted(members):
         principals = sorted(members[key])
         accesses = [a for p in principals for a in observation.principals[p].accesses]
-        possible = without_declared_policy(
-            a for p in principals for a in observation.principals[p].possible)
+        maybes = [a for p in principals for a in observation.principals[p].possible]
+        possible = without_declared_policy(maybes)
         extra = platform_grants(key, principals, platform, catalog)
         proposal = propose_policies(accesses + possible, catalog=catalog, limit=limit,
                                     extra=extra)
@@ -50,8 +50,19 @@ def generate(
                  "code calls it" for action, resource in denied]
         if possible:
             notes.append(possible_note(possible))
+        unnamed = sorted({a.action for a in maybes if not a.resource_known}, key=str.lower)
+        if unnamed:
+            notes.append(unnamed_note(unnamed))
         proposals[key] = replace(proposal, notes=proposal.notes + tuple(notes))
     return proposals
+
+
+def unnamed_note(actions: Sequence[str]) -> str:
+    """The note on actions calls may need on resources the traces do not name, which a
+    proposal from usage alone cannot grant."""
+    return (f"leaves out {', '.join(f'`{a}`' for a in actions)}: traced calls may need "
+            "them on resources the traces do not name (the KMS key encrypting what they "
+            "read or write, the role they pass to a service); add those they need")
 
 
 def platform_grants(key: str, principals: Sequence[str], options: PlatformOptions | None,
