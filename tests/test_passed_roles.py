@@ -120,3 +120,25 @@ def test_without_a_call_that_may_pass_a_role_the_pass_role_grant_fails_the_gate(
     assert _pass_role(report)["fails_gate"] is True
     (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
     assert "iam:PassRole" not in json.dumps(proposal)
+
+
+def test_pass_role_on_every_role_for_one_service_is_kept_with_its_condition(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The usual way PassRole is written: on "*", limited by iam:PassedToService. The
+    # proposal must not drop the condition (that would pass any role to any service)
+    segment = {"Id": "a" * 16, "Document": json.dumps(_document(RUN_TASK))}
+    (checkout / "traces.json").write_text(json.dumps(
+        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
+    only_ecs = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    (checkout / "role.json").write_text(json.dumps({"RoleName": "launcher", "Arn": ROLE,
+        "Policies": [{"PolicyName": "launch", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                 "Condition": only_ecs}]}}]}))
+    main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+          "--principal-map", "map.json", "--format", "json"])
+    (proposal,) = json.loads(capsys.readouterr().out)["proposals"].values()
+    kept = [s for s in proposal["Statement"] if s["Action"] == "iam:PassRole"]
+    assert kept == [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                     "Condition": only_ecs}]

@@ -236,14 +236,20 @@ def role_proposal(
 
     def declared_bound(action: str, access: Access) -> tuple[Grant, ...] | None:
         """An access on a resource the traces did not name: the action on each declared
-        pattern, under the Condition blocks the role grants it there with (a use there)."""
+        pattern, under the Condition blocks the role grants it there with (a use there).
+        A declared ``*`` counts only under its conditions (``iam:PassRole`` on ``*`` for
+        one service): else the catalog's formats, in the principal's account, are
+        narrower."""
         key = (action, access.denied)
         if key not in bounds:
-            bounds[key] = tuple(
-                Grant(action, pattern, block)
-                for pattern in declared(action) if pattern != "*"
-                for block in conditions(replace(access, resource=pattern,
-                                                resource_known=True)) or ("",)) or None
+            def blocks(pattern: str) -> tuple[str, ...]:
+                return conditions(replace(access, resource=pattern, resource_known=True))
+
+            patterns = [p for p in declared(action) if p != "*"]
+            found = [Grant(action, p, block) for p in patterns for block in blocks(p) or ("",)]
+            if not patterns and "*" in declared(action):
+                found = [Grant(action, "*", block) for block in blocks("*")]
+            bounds[key] = tuple(found) or None
         return bounds[key]
 
     kept = [a for a in possible
