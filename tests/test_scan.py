@@ -878,3 +878,16 @@ def test_an_ses_send_from_an_address_is_granted_on_its_identity_or_its_domain_s(
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert sorted([statement["Resource"]] if isinstance(statement["Resource"], str)
                   else statement["Resource"]) == proposed
+
+
+def test_an_allow_only_over_tls_is_decided_for_findings_and_kept_in_the_proposal(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": tls}],
+        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "s"}])
+    assert not [f for f in report["findings"] if f["kind"] == "missing"]
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert statement["Condition"] == tls

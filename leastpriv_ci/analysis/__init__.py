@@ -86,8 +86,9 @@ def analyse(
     context, are left out silently). ``untraced`` maps a role key to the principals
     declared or mapped to run as it that have no traces: the role's excess findings and
     proposal then speak for its traced principals only, and say so. ``context`` is the
-    request context for conditions (usually None: conditions are then undecided and their
-    findings conditional).
+    request context for conditions (None: conditions are then undecided and their
+    findings conditional); it decides findings only: a proposal keeps every Condition
+    block the role grants with, since adopting it must not lift one.
     """
     catalog = catalog or get_catalog()
     rules = get_rules()
@@ -132,9 +133,9 @@ def analyse(
                                 operations().request_groups(), rules=rules, context=context)
         findings.extend(unmet)
         patterns: dict[str, tuple[str, ...]] = {}
+        # The proposal keeps the role's Condition blocks, those the context decides too
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
-                                 catalog=catalog, context=context, patterns=patterns,
-                                 possible=possible)
+                                 catalog=catalog, patterns=patterns, possible=possible)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
                 f"grants none of the actions calls on {f.resource} needed one of at least: "
@@ -153,7 +154,7 @@ def analyse(
             for principal in principals:
                 usage = observation.principals[principal]
                 own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
-                                    catalog=catalog, context=context, patterns=patterns,
+                                    catalog=catalog, patterns=patterns,
                                     possible=usage.possible)
                 principal_proposals[principal] = own.document
     for principal in unmapped:
