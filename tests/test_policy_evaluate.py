@@ -326,3 +326,31 @@ def test_role_with_policies_file_shape_parses_per_policy() -> None:
     assert evaluate(statements, "dynamodb:GetItem", TABLE).decision is Decision.CONDITIONAL
     assert evaluate(statements, "dynamodb:GetItem", TABLE,
                     context={"aws:SecureTransport": "true"}).allowed
+
+
+def test_an_ses_send_from_an_address_is_allowed_by_its_domain_s_or_a_parent_s_identity(
+) -> None:
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/"
+    address = f"{identity}orders@mail.example.com"
+
+    def decide(action: str, pattern: str, effect: str = "Allow") -> str:
+        statement = Statement(effect=effect, resources=(pattern,),
+                              actions=(action if effect == "Allow" else "ses:*",))
+        allow = Statement(effect="Allow", actions=("ses:*",), resources=("*",))
+        found = evaluate([statement] if effect == "Allow" else [allow, statement],
+                         action, address)
+        return str(found.decision)
+
+    for pattern in (f"{identity}mail.example.com", f"{identity}example.com",
+                    f"{identity}*.com", address):
+        assert decide("ses:SendEmail", pattern) == "allow", pattern
+        assert decide("ses:SendRawEmail", pattern) == "allow", pattern
+    for pattern in (f"{identity}example.org", f"{identity}com",
+                    f"{identity}other@mail.example.com",
+                    "arn:aws:ses:eu-west-1:123456789012:identity/example.com"):
+        assert decide("ses:SendEmail", pattern) == "implicit_deny", pattern
+    # a Deny on the domain refuses its sends too (when the address is not verified)
+    assert decide("ses:SendEmail", f"{identity}example.com", "Deny") == "explicit_deny"
+    # managing an identity is authorized on the identity named, not on its domain
+    assert decide("ses:DeleteEmailIdentity", f"{identity}example.com") == "implicit_deny"
+    assert decide("ses:GetEmailIdentity", f"{identity}example.com") == "implicit_deny"

@@ -281,20 +281,3 @@ def test_a_secret_named_without_its_suffix_is_the_one_a_full_arn_names() -> None
     other = "arn:aws:ssm:us-east-1:123456789012:parameter/p-AbC123"
     assert ResourceSet([other]).match(other.replace("AbC123", "??????")) is False
 
-
-def test_an_ses_address_s_sends_are_granted_by_its_domain_s_identity() -> None:
-    from leastpriv_ci.policy.match import ResourcePattern, ResourceSet
-
-    identity = "arn:aws:ses:us-east-1:123456789012:identity/"
-    address = f"{identity}orders@example.com"
-    for pattern in (f"{identity}example.com", f"{identity}example.*", address):
-        for matcher in (ResourcePattern(pattern), ResourceSet([pattern])):
-            assert matcher.match(address) is True, pattern
-    for pattern in (f"{identity}example.org", f"{identity}mail.example.com",
-                    f"{identity}orders@example.org",
-                    "arn:aws:ses:eu-west-1:123456789012:identity/example.com"):
-        for matcher in (ResourcePattern(pattern), ResourceSet([pattern])):
-            assert matcher.match(address) is False, pattern
-    # only an SES identity's ARN: an "@" elsewhere is part of a name
-    other = "arn:aws:s3:::b/orders@example.com"
-    assert ResourceSet(["arn:aws:s3:::b/example.com"]).match(other) is False

@@ -891,3 +891,21 @@ def test_an_allow_only_over_tls_is_decided_for_findings_and_kept_in_the_proposal
     assert not [f for f in report["findings"] if f["kind"] == "missing"]
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert statement["Condition"] == tls
+
+
+def test_an_ses_send_from_a_subdomain_is_granted_on_the_verified_parent_domain(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send = [{"service": "SES", "operation": "SendEmail",
+             "source": "orders@mail.example.com"}]
+    code, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": f"{SES}example.com"}], send)
+    assert code == 0 and report["findings"] == []
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert statement["Resource"] == f"{SES}example.com"
+    # nothing declared says which identity is verified: all three
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}], send)
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert sorted(statement["Resource"]) == [
+        f"{SES}example.com", f"{SES}mail.example.com", f"{SES}orders@mail.example.com"]

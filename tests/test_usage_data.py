@@ -181,3 +181,9 @@ def test_calls_that_may_pass_a_role_are_catalog_actions() -> None:
     catalog = get_catalog()
     named = load("passed_roles.yaml")["actions"]
     assert named and sorted(a for a in named if catalog.canonical(a) != a) == []
+
+
+def test_ses_send_actions_are_catalog_actions() -> None:
+    catalog = get_catalog()
+    named = load("ses_identities.yaml")["send_actions"]
+    assert named and sorted(a for a in named if catalog.canonical(a) != a) == []

@@ -363,7 +363,7 @@ def _as_proposed(uses: list[Use]) -> tuple[str, ...]:
         if s3:
             keys.setdefault((use.key, s3.group(1), s3.group(2)), set()).add(s3.group(3))
         else:
-            out.update(grant_patterns(use.resource))
+            out.update(grant_patterns(use.action, use.resource))
     for (_, partition, bucket), found in keys.items():
         out.add(s3_object_pattern(partition, bucket, found))
     return tuple(sorted(out))

@@ -36,7 +36,7 @@ from leastpriv_ci.policy.match import (
     pattern_covers,
     resource_matches,
     same_secret,
-    ses_domain,
+    sender_identities,
 )
 from leastpriv_ci.policy.model import VERSION_2012
 from leastpriv_ci.records import Access
@@ -197,7 +197,7 @@ def needed_grants(
             else:
                 patterns = declared(action) if declared else ()
                 grants.update(Grant(action, pattern, block)
-                              for pattern in grant_patterns(access.resource, patterns))
+                              for pattern in grant_patterns(action, access.resource, patterns))
     for (action, partition, bucket, block), keys in s3_keys.items():
         folder = s3_object_pattern(partition, bucket, keys)
         patterns = declared(action) if declared else ()
@@ -206,31 +206,33 @@ def needed_grants(
     return grants, unknown
 
 
-def grant_patterns(resource: str, declared: Sequence[str] = ()) -> tuple[str, ...]:
-    """The patterns that grant a used resource (not an S3 object's), given the role's
-    ``declared`` patterns for the action: the resource itself (:func:`literal`), except
+def grant_patterns(action: str, resource: str, declared: Sequence[str] = ()
+                   ) -> tuple[str, ...]:
+    """The patterns that grant ``action`` on a used resource (not an S3 object's), given
+    the role's ``declared`` patterns for it: the resource itself (:func:`literal`), except
 
     - a secret the trace named without its random suffix (``secret:NAME-??????``): the
       declared full ARN of that secret if there is one, else the name with the six ``?``
       left as wildcards (they stand for the suffix);
     - an SES send from an address (``identity/ADDRESS``), which SES authorizes on the
-      address's identity if that is verified, else on its domain's: a declared pattern
-      covering one of them alone says which the role relies on; else both, so that the
-      proposal works either way.
+      address's identity if that is verified, else on its domain's or a parent domain's
+      (:func:`sender_identities`): the most specific of them the declared patterns cover,
+      when they do not cover the address itself; the address when only it is covered;
+      else all of them, so that the proposal works whichever is verified.
     """
     if resource.endswith(UNNAMED_SUFFIX):
         named = next((p for p in declared if same_secret(p, resource)), None)
         return (named or written(resource),)
-    domain = ses_domain(resource)
-    if domain is None:
+    domains = sender_identities(action, resource)
+    if not domains:
         return (literal(resource),)
     own = any(pattern_covers(p, resource) for p in declared)
-    by_domain = any(pattern_covers(p, domain) for p in declared)
-    if own and not by_domain:
+    covered = [d for d in domains if any(pattern_covers(p, d) for p in declared)]
+    if own and not covered:
         return (literal(resource),)
-    if by_domain and not own:
-        return (literal(domain),)
-    return (literal(resource), literal(domain))
+    if covered and not own:
+        return (literal(covered[0]),)
+    return (literal(resource), *map(literal, domains))
 
 
 def written(resource: str) -> str:

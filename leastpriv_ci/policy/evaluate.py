@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from leastpriv_ci.policy.conditions import evaluate_conditions
-from leastpriv_ci.policy.match import ActionSet, ResourceSet, lower_context
+from leastpriv_ci.policy.match import (
+    ActionSet,
+    ResourceSet,
+    any_of,
+    lower_context,
+    sender_identities,
+)
 from leastpriv_ci.policy.model import Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 
@@ -266,9 +272,13 @@ class _StatementSet:
         undecided_allows: list[Statement] = []
         undecided_denies: list[Statement] = []
         denies: list[Statement] = []
+        # an SES send from an address may be authorized on its domain's identity instead
+        others = sender_identities(action, resource)
         for item, known in self._candidates(action):
             # ``known``: the action and condition are certain (else one is undecided)
             matched = item.resource_result(resource)
+            if others and matched is not True:
+                matched = any_of((matched, *(item.resource_result(o) for o in others)))
             if matched is False:
                 continue
             certain = known and matched is True

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Final
 
+from leastpriv_ci.bundled import load
 from leastpriv_ci.policy.model import VERSION_2012, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard, wildcard_regex
 
@@ -207,17 +208,24 @@ def same_secret(arn: str, named: str) -> bool:
             and ":secretsmanager:" in arn and _RANDOM_SUFFIX.search(arn) is not None)
 
 
-# An SES send from an address (identity/ADDRESS): SES authorizes it on the address's own
-# identity when that address is verified, else on its domain's identity (identity/DOMAIN),
-# the usual set-up. A grant on the domain's identity is taken to cover the address: were
-# the address verified too, the call would be refused, and its trace would say so.
+# An SES identity that is an address (identity/ADDRESS): its domain after the "@"
 _SES_ADDRESS = re.compile(r"(arn:[^:]+:ses:[^:]*:[^:]*:identity/)[^/@]*@([^/@]+)\Z")
 
 
-def ses_domain(resource: str) -> str | None:
-    """The domain identity's ARN an SES address identity's sends may be authorized on."""
+@cache
+def _send_actions() -> frozenset[str]:
+    return frozenset(a.lower() for a in load("ses_identities.yaml")["send_actions"])
+
+
+def sender_identities(action: str, resource: str) -> tuple[str, ...]:
+    """For an SES send from an address (``identity/ADDRESS``), the identities besides it
+    SES may authorize the send on: its domain's and each parent domain's
+    (``ses_identities.yaml``), most specific first. ``()`` for anything else."""
     found = _SES_ADDRESS.match(resource) if "@" in resource else None
-    return found.group(1) + found.group(2) if found else None
+    if found is None or action.lower() not in _send_actions():
+        return ()
+    labels = found.group(2).split(".")
+    return tuple(found.group(1) + ".".join(labels[i:]) for i in range(len(labels) - 1))
 
 
 class ResourcePattern:
@@ -263,17 +271,12 @@ class ResourcePattern:
         if self._state is not True:
             return self._state
         if self._equal is not None:
-            if self._equal == resource:
-                return True
-            if resource.endswith(UNNAMED_SUFFIX):
+            if resource.endswith(UNNAMED_SUFFIX) and self._equal != resource:
                 return same_secret(self._equal, resource)
-            return self._equal == ses_domain(resource)
+            return self._equal == resource
         if self._regex is None:  # bare "*"
             return True
-        if self._regex.fullmatch(resource) is not None:
-            return True
-        domain = ses_domain(resource)
-        return domain is not None and self._regex.fullmatch(domain) is not None
+        return self._regex.fullmatch(resource) is not None
 
 
 class ActionSet:
@@ -356,9 +359,6 @@ class ResourceSet:
             return True
         if resource.endswith(UNNAMED_SUFFIX) and any(same_secret(arn, resource)
                                                      for arn in self._equal):
-            return True
-        domain = ses_domain(resource)
-        if domain is not None and self.match(domain):
             return True
         return None if self._unknown else False
 
