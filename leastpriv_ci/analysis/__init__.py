@@ -138,8 +138,8 @@ def analyse(
                                  catalog=catalog, patterns=patterns, possible=possible)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
-                f"grants none of the actions calls on {f.resource} needed one of at least: "
-                f"{f.fix}" for f in unmet)))
+                f"cannot tell which action calls on {f.resource} needed: {f.fix}"
+                for f in unmet)))
         if others:
             proposal = replace(proposal, notes=(
                 *proposal.notes, f"built from its traced principals only; {', '.join(others)} "

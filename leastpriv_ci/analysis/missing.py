@@ -75,13 +75,17 @@ def one_of_findings(
 ) -> list[Finding]:
     """Missing findings for calls that needed one of a group of actions (``groups``, from
     ``Operations.request_groups``) on a resource, seen as the group's ``possible`` uses,
-    where the role allows none of the group there and the traces show none used."""
+    where the role allows none of the group there and the traces show none used. When
+    the identity policies allow one and the permissions boundary none, the finding says
+    the boundary is what lacks them."""
     possible_here: dict[str, dict[str, Use]] = {}
     for use in possible:
         if use.resource_known:
             possible_here.setdefault(use.resource, {})[use.key] = use
     direct = {(use.key, use.resource) for use in uses}
     index: PolicyIndex | None = None
+    identity: PolicyIndex | None = None
+    allowing = (Decision.ALLOW, Decision.CONDITIONAL)
     findings = []
     for resource, by_action in sorted(possible_here.items()):
         for group in groups:
@@ -91,29 +95,38 @@ def one_of_findings(
                 continue
             index = index or _index(role, context)
             evaluations = [index.evaluate(action, resource) for action in group]
-            if any(e.decision in (Decision.ALLOW, Decision.CONDITIONAL) for e in evaluations):
+            if any(e.decision in allowing for e in evaluations):
                 continue
+            by_boundary = False
+            if role.boundary is not None:
+                identity = identity or PolicyIndex(role.statements, context=context)
+                by_boundary = any(identity.evaluate(action, resource).decision in allowing
+                                  for action in group)
             findings.append(_one_of_finding(role, [by_action[k] for k in keys], evaluations,
-                                            rules))
+                                            rules, by_boundary=by_boundary))
     return findings
 
 
 def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Evaluation],
-                    rules: FindingRules) -> Finding:
+                    rules: FindingRules, *, by_boundary: bool) -> Finding:
     first = group[0]
     actions = ", ".join(f"`{use.action}`" for use in group)
     fields = {"actions": actions, "resource": first.resource}
     denies = [e for e in evaluations if e.decision is Decision.EXPLICIT_DENY]
     closest = next((s for s in (_closest_allow(role.statements, use.action) for use in group)
                     if s is not None), None)
-    statement = denies[0].statements[0] if denies else closest
+    statement = None if by_boundary else denies[0].statements[0] if denies else closest
+    variant = "one_of_boundary" if by_boundary else "one_of"
     detail: dict[str, object] = {
-        "decision": "explicit_deny" if denies else "implicit_deny",
+        "decision": "boundary" if by_boundary else "explicit_deny" if denies
+        else "implicit_deny",
         "count": first.count,
     }
     if statement is not None and statement.sid:
         detail["statement"] = statement.sid
     origin = statement.origin if statement is not None else None
+    if by_boundary and role.boundary is not None:
+        origin = role.boundary.origin
     if origin is None and role.origin.file:
         origin = role.origin
         detail["origin_is_role"] = True
@@ -127,8 +140,8 @@ def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Eval
         principals=first.principals,
         access_level=level,
         origin=origin,
-        message=rules.message("missing", "one_of", **fields),
-        fix=rules.fix("missing", "one_of", **fields),
+        message=rules.message("missing", variant, **fields),
+        fix=rules.fix("missing", variant, **fields),
         trace_ids=first.trace_ids,
         detail=detail,
         one_of=tuple(use.action for use in group),
