@@ -60,11 +60,13 @@ class IgnoreRule:
         return f"{self.where} ({', '.join(parts)})"
 
     def matches(self, finding: Finding) -> bool:
-        """Whether this rule covers ``finding`` (actions case-insensitive, ARNs not)."""
+        """Whether this rule covers ``finding`` (actions case-insensitive, ARNs not). A
+        finding on one of several actions (``one_of``) is covered when each of them is."""
         if self.kinds and finding.kind not in self.kinds:
             return False
+        actions = wildcard_regex(self.action, case_sensitive=False)
         return bool(
-            wildcard_regex(self.action, case_sensitive=False).fullmatch(finding.action)
+            all(actions.fullmatch(action) for action in finding.one_of or (finding.action,))
             and wildcard_regex(self.resource, case_sensitive=True).fullmatch(finding.resource)
             and wildcard_regex(self.role, case_sensitive=True).fullmatch(finding.role)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -258,3 +259,14 @@ def test_kinds_that_are_always_info_fail_when_fail_on_names_them(kind: str) -> N
     assert verdict.reasons[0] == f"1 {kind} finding(s): {listed}."
     assert marked.findings[0].detail.get("fails_gate") is True
     assert _decide(found, fail_on=frozenset({"missing"}))[0].passed
+
+
+def test_an_ignore_rule_covers_a_finding_on_one_of_several_actions_only_if_all() -> None:
+    writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+              "dynamodb:ConditionCheckItem")
+    either = replace(MISSING, one_of=writes)
+    put_only = IgnoreRule(reason="legacy put path", action="dynamodb:PutItem")
+    assert not _decide(either, ignore=(put_only,))[0].passed
+    assert _decide(MISSING, ignore=(put_only,))[0].passed
+    every_write = IgnoreRule(reason="r", action="dynamodb:*Item")
+    assert _decide(either, ignore=(every_write,))[0].passed
