@@ -106,3 +106,25 @@ def test_export_values_of_the_wrong_type_are_skipped_not_a_crash(tmp_path: Path)
     role = policy_json.load(export, ResolveContext(), Notices()).roles[
         "arn:aws:iam::123456789012:role/r"]
     assert [p.name for p in role.policies] == ["p"]
+
+
+@pytest.mark.parametrize("document", [
+    {"Version": "2012-10-17", "Statement": [{   # a bucket policy
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"}]},
+    {"Version": "2012-10-17", "Statement": {   # a role's trust policy: no Resource
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}},
+])
+def test_a_resource_or_trust_policy_found_among_policy_files_is_skipped_and_named(
+    tmp_path: Path, document: dict[str, object]
+) -> None:
+    path = tmp_path / "iam" / "other.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(document))
+    assert policy_json.detect(path)
+    notices = Notices()
+    assert policy_json.load(path, ResolveContext(), notices).roles == {}
+    (notice,) = notices.items()
+    assert notice.code == "not-identity-policy" and notice.examples == (str(path),)
+    assert "principal-in-identity-policy" not in {n.code for n in notices.items()}

@@ -106,7 +106,9 @@ def parse_statement(
         raise UserError(f"{label}: Effect must be 'Allow' or 'Deny', got {excerpt(effect)}",
                         where=where)
     if notices is not None and ("Principal" in raw or "NotPrincipal" in raw):
-        # Every policy parsed here is an identity policy (a role's, managed, a boundary)
+        # Every policy parsed here is read as an identity policy (a role's, managed, a
+        # boundary, explain's); a file of resource or trust policy statements only is
+        # not read as a role's (grants/sources/policy_json.py)
         notices.add("principal-in-identity-policy",
                     "an identity policy names a Principal, which IAM refuses in one "
                     "(MalformedPolicyDocument: deploying it fails); remove it. The statement "

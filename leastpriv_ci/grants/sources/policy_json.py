@@ -64,11 +64,25 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         found = _role(role, file, context, notices, {})
         return GrantSet(roles={found.key: found}, files=(file,))
     if "Statement" in data:
+        if _names_principals(data["Statement"]):
+            notices.add("not-identity-policy", "policy files whose statements name a "
+                        "Principal are resource-based or trust policies, not a role's "
+                        "policies: not read", file)
+            return GrantSet()
         origin = Origin(file=file, line=line_of(data), policy_name=path.stem)
         policy = parse_policy(data, name=path.stem, origin=origin, notices=notices)
         return GrantSet(roles={file: Role(key=file, name=None, policies=(policy,), origin=origin)},
                         files=(file,))
     return GrantSet()
+
+
+def _names_principals(statements: object) -> bool:
+    """Whether a policy's statements all name a principal: a bucket, key or queue policy,
+    or a role's trust policy, which IAM never attaches to a role as its own."""
+    listed = [statements] if isinstance(statements, Mapping) else statements
+    return (isinstance(listed, list) and bool(listed)
+            and all(isinstance(s, Mapping) and ("Principal" in s or "NotPrincipal" in s)
+                    for s in listed))
 
 
 def _role(
