@@ -909,3 +909,19 @@ def test_an_ses_send_from_a_subdomain_is_granted_on_the_verified_parent_domain(
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert sorted(statement["Resource"]) == [
         f"{SES}example.com", f"{SES}mail.example.com", f"{SES}orders@mail.example.com"]
+
+
+def test_the_suggested_narrowing_of_a_secret_grant_is_what_the_proposal_grants(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The role also names the secret's full ARN: both keep that, not NAME-??????
+    every = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
+    full = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf"
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": [every, full]}],
+        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "other"}])
+    (broad,) = [f for f in report["findings"] if f["resource"] == every]
+    assert broad["suggested_resources"] == [full]
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert statement["Resource"] == full

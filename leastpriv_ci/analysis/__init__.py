@@ -41,7 +41,7 @@ from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
-from leastpriv_ci.policy.match import statement_acts
+from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
 from leastpriv_ci.records import (
     FINDING_KINDS,
@@ -227,7 +227,7 @@ def role_proposal(
 
     def declared(action: str) -> tuple[str, ...]:
         if action not in cache:
-            cache[action] = _declared_patterns(role.statements, action)
+            cache[action] = declared_patterns(role.statements, action)
         return cache[action]
 
     extra = [g for g in _platform_grants(index, principals, groups, catalog, declared)
@@ -382,7 +382,7 @@ def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGrou
 
 def _platform_grants(
     index: PolicyIndex, principals: Sequence[str], groups: Sequence[PlatformGroup],
-    catalog: Catalog, declared_patterns: Callable[[str], tuple[str, ...]],
+    catalog: Catalog, declared: Callable[[str], tuple[str, ...]],
 ) -> list[Grant]:
     """The platform permissions the role grants, narrowed where the data can narrow them."""
     grants: list[Grant] = []
@@ -397,7 +397,7 @@ def _platform_grants(
                         if index.evaluate(action, r).decision in (Decision.ALLOW,
                                                                   Decision.CONDITIONAL)]
                 if not kept:
-                    kept = list(declared_patterns(action))  # else not granted: none kept
+                    kept = list(declared(action))  # else not granted: none kept
                 grants.extend(Grant(action, r) for r in kept)
     return grants
 
@@ -414,17 +414,6 @@ def _resources_for(template: str, principals: Sequence[str], group: PlatformGrou
         if fields is not None and compute_kind(principal) in group.compute:
             found.append(template.format(**fields))
     return sorted(set(found))
-
-
-def _declared_patterns(statements: Sequence[Statement], action: str) -> tuple[str, ...]:
-    """Resource patterns of the Allow statements whose actions cover ``action``."""
-    patterns: list[str] = []
-    for statement in statements:
-        if not statement.is_allow or statement.not_resources:
-            continue
-        if statement_acts(statement, action):
-            patterns.extend(r for r in statement.resources if r not in patterns)
-    return tuple(patterns)
 
 
 def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal,

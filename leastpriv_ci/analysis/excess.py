@@ -32,6 +32,7 @@ from leastpriv_ci.policy.match import (
     action_match,
     any_of,
     could_match,
+    declared_patterns,
     pattern_covers,
     statement_acts,
     statement_reaches,
@@ -158,7 +159,8 @@ def _judge(
     maybe_keys = {u.key for u in (*maybe_covered, *maybe_unknown)}
     maybe = sorted((i.full_name for k, i in unused.items() if k in maybe_keys), key=str.lower)
     # What the calls may have needed keeps its resources: narrowing must not drop them
-    suggested = _suggested(unit, [*covered, *maybe_covered], [*unknown, *maybe_unknown])
+    suggested = _suggested(unit, [*covered, *maybe_covered], [*unknown, *maybe_unknown],
+                           role.statements)
     if not unused and suggested is None:
         return findings
     wildcard = statement.not_actions or has_wildcard(unit.action)
@@ -327,8 +329,10 @@ def _by_action(uses: Sequence[Use]) -> dict[str, list[Use]]:
     return grouped
 
 
-def _suggested(unit: Unit, covered: list[Use], unknown: list[Use]) -> tuple[str, ...] | None:
-    """The narrower resources to grant instead, or None when the pattern is not broad."""
+def _suggested(unit: Unit, covered: list[Use], unknown: list[Use],
+               statements: Sequence[Statement]) -> tuple[str, ...] | None:
+    """The narrower resources to grant instead, or None when the pattern is not broad
+    (``statements``: the role's, whose patterns the proposal keeps where they tell)."""
     statement = unit.sub
     scoped = [u for u in covered if u.resource_level]
     if not scoped or unknown:
@@ -337,7 +341,7 @@ def _suggested(unit: Unit, covered: list[Use], unknown: list[Use]) -> tuple[str,
         pattern = statement.resources[0]
         if pattern != "*" and not has_wildcard(pattern):
             return None
-    suggestion = _as_proposed(scoped)
+    suggestion = _as_proposed(scoped, statements)
     if not statement.not_resources and not _narrower(statement.resources[0], suggestion):
         return None
     return suggestion
@@ -354,16 +358,19 @@ def _narrower(pattern: str, suggestion: tuple[str, ...]) -> bool:
             and not any(pattern_covers(s, pattern) for s in suggestion))
 
 
-def _as_proposed(uses: list[Use]) -> tuple[str, ...]:
+def _as_proposed(uses: list[Use], statements: Sequence[Statement]) -> tuple[str, ...]:
     """Used resources written as the proposal writes them (S3 keys generalised)."""
     out: set[str] = set()
+    declared: dict[str, tuple[str, ...]] = {}
     keys: dict[tuple[str, str, str], set[str]] = {}
     for use in uses:
         s3 = S3_OBJECT.match(use.resource)
         if s3:
             keys.setdefault((use.key, s3.group(1), s3.group(2)), set()).add(s3.group(3))
         else:
-            out.update(grant_patterns(use.action, use.resource))
+            if use.key not in declared:
+                declared[use.key] = declared_patterns(statements, use.action)
+            out.update(grant_patterns(use.action, use.resource, declared[use.key]))
     for (_, partition, bucket), found in keys.items():
         out.add(s3_object_pattern(partition, bucket, found))
     return tuple(sorted(out))

@@ -23,7 +23,7 @@ Results are three-valued where the policy cannot be decided: ``None`` means *unk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Final
 
@@ -520,6 +520,17 @@ def statement_acts(statement: Statement, action: str) -> bool | None:
     if statement.not_actions:
         return None if acting is None else not acting
     return acting
+
+
+def declared_patterns(statements: Sequence[Statement], action: str) -> tuple[str, ...]:
+    """Resource patterns of the Allow statements whose actions cover ``action``."""
+    patterns: list[str] = []
+    for statement in statements:
+        if not statement.is_allow or statement.not_resources:
+            continue
+        if statement_acts(statement, action):
+            patterns.extend(r for r in statement.resources if r not in patterns)
+    return tuple(patterns)
 
 
 def statement_matches(statement: Statement, resource: str) -> bool | None:
