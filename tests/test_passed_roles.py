@@ -106,6 +106,7 @@ def test_a_pass_role_grant_a_run_task_may_need_is_excess_with_a_caveat_and_kept(
     finding = _pass_role(report)
     assert finding["resource"] == TASK_ROLE and finding["only_possibly_needed"] is True
     assert "fails_gate" not in finding
+    assert "a role it passes" in finding["message"] and "the roles they pass" in finding["fix"]
     (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
     kept = [s for s in proposal["Statement"] if s["Action"] == "iam:PassRole"]
     assert kept == [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE,

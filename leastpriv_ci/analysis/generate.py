@@ -61,8 +61,9 @@ def unnamed_note(actions: Sequence[str]) -> str:
     """The note on actions calls may need on resources the traces do not name, which a
     proposal from usage alone cannot grant."""
     return (f"leaves out {', '.join(f'`{a}`' for a in actions)}: traced calls may need "
-            "them on resources the traces do not name (the KMS key encrypting what they "
-            "read or write, the role they pass to a service); add those they need")
+            "them on resources the traces do not name (a table their SDK did not record, "
+            "the KMS key encrypting what they read or write, the role they pass to a "
+            "service); add those they need")
 
 
 def platform_grants(key: str, principals: Sequence[str], options: PlatformOptions | None,
