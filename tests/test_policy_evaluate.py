@@ -351,6 +351,11 @@ def test_an_ses_send_from_an_address_is_allowed_by_its_domain_s_or_a_parent_s_id
         assert decide("ses:SendEmail", pattern) == "implicit_deny", pattern
     # a Deny on the domain refuses its sends too (when the address is not verified)
     assert decide("ses:SendEmail", f"{identity}example.com", "Deny") == "explicit_deny"
+    # a domain is case-insensitive: a sender may write it in capitals
+    capitals = address.replace("mail.example.com", "Mail.Example.com")
+    assert str(evaluate([Statement(effect="Allow", actions=("ses:SendEmail",),
+                                   resources=(f"{identity}example.com",))],
+                        "ses:SendEmail", capitals).decision) == "allow"
     # managing an identity is authorized on the identity named, not on its domain
     assert decide("ses:DeleteEmailIdentity", f"{identity}example.com") == "implicit_deny"
     assert decide("ses:GetEmailIdentity", f"{identity}example.com") == "implicit_deny"

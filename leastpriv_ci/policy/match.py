@@ -220,11 +220,12 @@ def _send_actions() -> frozenset[str]:
 def sender_identities(action: str, resource: str) -> tuple[str, ...]:
     """For an SES send from an address (``identity/ADDRESS``), the identities besides it
     SES may authorize the send on: its domain's and each parent domain's
-    (``ses_identities.yaml``), most specific first. ``()`` for anything else."""
+    (``ses_identities.yaml``), most specific first, in lower case as domain identities
+    are written (a sender may write ``Example.com``). ``()`` for anything else."""
     found = _SES_ADDRESS.match(resource) if "@" in resource else None
     if found is None or action.lower() not in _send_actions():
         return ()
-    labels = found.group(2).split(".")
+    labels = found.group(2).lower().split(".")
     return tuple(found.group(1) + ".".join(labels[i:]) for i in range(len(labels) - 1))
 
 
