@@ -14,7 +14,7 @@ from leastpriv_ci.analysis.conditions import carried_conditions, variable_patter
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
-from leastpriv_ci.analysis.missing import missing_findings, one_of_findings
+from leastpriv_ci.analysis.missing import missing_findings
 from leastpriv_ci.analysis.platform import (
     DECLARED,
     PlatformGroup,
@@ -128,10 +128,11 @@ def analyse(
             possible=collect_uses(possible, catalog)))
         if others:
             findings.append(_unobserved(role, rules, others))
-        findings.extend(missing_findings(role, uses, rules=rules, context=context))
-        unmet = one_of_findings(role, collect_uses(possible, catalog), uses,
-                                operations().request_groups(), rules=rules, context=context)
-        findings.extend(unmet)
+        missing = missing_findings(role, uses, rules=rules, context=context,
+                                   possible=collect_uses(possible, catalog),
+                                   groups=operations().request_groups())
+        findings.extend(missing)
+        unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
         # The proposal keeps the role's Condition blocks, those the context decides too
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,

@@ -50,10 +50,15 @@ def missing_findings(
     *,
     rules: FindingRules,
     context: dict[str, object] | None = None,
+    possible: Sequence[Use] = (),
+    groups: Iterable[tuple[str, ...]] = (),
 ) -> list[Finding]:
-    """Missing and denied findings for one role's uses."""
-    index = _index(role, context)
-    identity = PolicyIndex(role.statements, context=context) if role.boundary else index
+    """Missing and denied findings for one role's uses; then, from what calls may have
+    needed (``possible``), the ``one_of`` findings of ``groups``
+    (``Operations.request_groups``)."""
+    boundary = role.boundary.statements if role.boundary else None
+    index = PolicyIndex(role.statements, context=context, boundary=boundary)
+    identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:
@@ -61,30 +66,29 @@ def missing_findings(
         if verdict is None:
             continue
         findings.append(_finding(role, use, verdict, rules))
+    if possible:
+        findings.extend(_one_of_findings(role, possible, uses, groups, index, identity, rules))
     return findings
 
 
-def one_of_findings(
+def _one_of_findings(
     role: Role,
     possible: Sequence[Use],
     uses: Sequence[Use],
     groups: Iterable[tuple[str, ...]],
-    *,
+    index: PolicyIndex,
+    identity: PolicyIndex,
     rules: FindingRules,
-    context: dict[str, object] | None = None,
 ) -> list[Finding]:
-    """Missing findings for calls that needed one of a group of actions (``groups``, from
-    ``Operations.request_groups``) on a resource, seen as the group's ``possible`` uses,
-    where the role allows none of the group there and the traces show none used. When
-    the identity policies allow one and the permissions boundary none, the finding says
-    the boundary is what lacks them."""
+    """Calls that needed one of a group of actions on a resource, seen as the group's
+    ``possible`` uses, where the role allows none of the group there and the traces show
+    none used. When the identity policies (``identity``) allow one and the permissions
+    boundary none, the finding says the boundary is what lacks them."""
     possible_here: dict[str, dict[str, Use]] = {}
     for use in possible:
         if use.resource_known:
             possible_here.setdefault(use.resource, {})[use.key] = use
     direct = {(use.key, use.resource) for use in uses}
-    index: PolicyIndex | None = None
-    identity: PolicyIndex | None = None
     allowing = (Decision.ALLOW, Decision.CONDITIONAL)
     findings = []
     for resource, by_action in sorted(possible_here.items()):
@@ -93,15 +97,11 @@ def one_of_findings(
             if not all(k in by_action for k in keys) or any((k, resource) in direct
                                                               for k in keys):
                 continue
-            index = index or _index(role, context)
             evaluations = [index.evaluate(action, resource) for action in group]
             if any(e.decision in allowing for e in evaluations):
                 continue
-            by_boundary = False
-            if role.boundary is not None:
-                identity = identity or PolicyIndex(role.statements, context=context)
-                by_boundary = any(identity.evaluate(action, resource).decision in allowing
-                                  for action in group)
+            by_boundary = identity is not index and any(
+                identity.evaluate(action, resource).decision in allowing for action in group)
             findings.append(_one_of_finding(role, [by_action[k] for k in keys], evaluations,
                                             rules, by_boundary=by_boundary))
     return findings
@@ -147,11 +147,6 @@ def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Eval
         one_of=tuple(use.action for use in group),
     )
 
-
-def _index(role: Role, context: dict[str, object] | None) -> PolicyIndex:
-    """The role's policies within its permissions boundary."""
-    boundary = role.boundary.statements if role.boundary else None
-    return PolicyIndex(role.statements, context=context, boundary=boundary)
 
 
 def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,

@@ -86,7 +86,7 @@ class Proposal:
 # For accesses whose resource the traces did not name: the grants of the action (the
 # analysis passes the declared policy's patterns, each under its conditions); None → the
 # catalog's ARN formats scoped to the principal's partition, region and account.
-UnknownBound = Callable[[str, Access], "tuple[Grant, ...] | None"]
+UnknownBound = Callable[[str, Access], tuple[Grant, ...] | None]
 # The declared resource patterns granting an action (the analysis passes the role's): an
 # S3 key pattern among them that is narrower than the folder the keys generalise to is
 # kept instead of the folder.
@@ -222,7 +222,9 @@ def grant_patterns(action: str, resource: str, declared: Sequence[str] = ()
     """
     if resource.endswith(UNNAMED_SUFFIX):
         named = next((p for p in declared if same_secret(p, resource)), None)
-        return (named or written(resource),)
+        if named is None and ":secretsmanager:" in resource:  # the six "?" stay wildcards
+            named = literal(resource[:-len(UNNAMED_SUFFIX)]) + UNNAMED_SUFFIX
+        return (named or literal(resource),)
     domains = sender_identities(action, resource)
     if not domains:
         return (literal(resource),)
@@ -233,15 +235,6 @@ def grant_patterns(action: str, resource: str, declared: Sequence[str] = ()
     if covered and not own:
         return (literal(covered[0]),)
     return (literal(resource), *map(literal, domains))
-
-
-def written(resource: str) -> str:
-    """A used resource as a pattern granting it alone: :func:`literal`, but a secret the
-    trace named without its random suffix keeps its six ``?`` as wildcards (they stand
-    for the suffix; escaped, they would match no secret)."""
-    if resource.endswith(UNNAMED_SUFFIX) and ":secretsmanager:" in resource:
-        return literal(resource[:-len(UNNAMED_SUFFIX)]) + UNNAMED_SUFFIX
-    return literal(resource)
 
 
 def literal(resource: str) -> str:
