@@ -11,10 +11,16 @@ from pathlib import Path
 import pytest
 
 from leastpriv_ci.analysis.generate import generate
-from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
-from tests.usage_helpers import refused
+from tests.usage_helpers import (
+    aws_call,
+    lambda_document,
+    refused,
+    scan_case,
+    scan_folder,
+    write_scan_case,
+)
 
 ACCOUNT = "111122223333"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
@@ -24,20 +30,13 @@ QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/jobs"
 TRACE_ID = "1-5f000000-000000000000000000000001"
 
 
-def _call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
-    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.7e9,
-            "aws": {"operation": operation, "region": "us-east-1", **fields}}
-
-
-GET_OBJECT = _call("c1", "S3", "GetObject", bucket_name="pics", key="a.png")
-SEND = _call("c2", "SQS", "SendMessage", queue_url=QUEUE_URL)
-GET_ITEM = _call("c3", "DynamoDB", "GetItem", table_name="orders")
+GET_OBJECT = aws_call("c1", "S3", "GetObject", bucket_name="pics", key="a.png")
+SEND = aws_call("c2", "SQS", "SendMessage", queue_url=QUEUE_URL)
+GET_ITEM = aws_call("c3", "DynamoDB", "GetItem", table_name="orders")
 
 
 def _document(*calls: dict[str, object]) -> dict[str, object]:
-    return {"id": "a" * 16, "name": "orders", "origin": "AWS::Lambda::Function",
-            "start_time": 1.7e9, "end_time": 1.7e9 + 1, "aws": {"function_arn": FUNCTION},
-            "subsegments": list(calls)}
+    return lambda_document(FUNCTION, *calls)
 
 
 def _trace(*calls: dict[str, object]) -> RawTrace:
@@ -73,29 +72,19 @@ def test_a_proposal_from_usage_alone_adds_no_kms_grant() -> None:
 
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "map.json").write_text(json.dumps({"orders": ROLE}))
-    return tmp_path
+    return scan_folder(tmp_path, monkeypatch, {"orders": ROLE})
 
 
 def _scan(checkout: Path, capsys: pytest.CaptureFixture[str],
           *calls: dict[str, object]) -> tuple[int, dict[str, object]]:
-    segment = {"Id": "a" * 16, "Document": json.dumps(_document(*calls))}
-    (checkout / "traces.json").write_text(json.dumps(
-        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
-    statements = [
+    write_scan_case(checkout, TRACE_ID, _document(*calls), ROLE, [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pics/*"},
         {"Effect": "Allow", "Action": "dynamodb:GetItem",
          "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"},
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]
-    (checkout / "role.json").write_text(json.dumps({"RoleName": "orders", "Arn": ROLE,
-        "Policies": [{"PolicyName": "data", "PolicyDocument": {
-            "Version": "2012-10-17", "Statement": statements}}]}))
-    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
-                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
-    out, err = capsys.readouterr()
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}])
+    code, report, err = scan_case(capsys)
     assert code in (0, 1), err
-    return code, json.loads(out)
+    return code, report
 
 
 def test_a_kms_grant_an_s3_read_may_need_is_excess_with_a_caveat_and_kept(

@@ -14,7 +14,14 @@ from leastpriv_ci.analysis.generate import generate
 from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
-from tests.usage_helpers import refused
+from tests.usage_helpers import (
+    aws_call,
+    lambda_document,
+    refused,
+    scan_case,
+    scan_folder,
+    write_scan_case,
+)
 
 ACCOUNT = "111122223333"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:launcher"
@@ -24,20 +31,13 @@ MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:reports"
 TRACE_ID = "1-5f000000-000000000000000000000001"
 
 
-def _call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
-    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.7e9,
-            "aws": {"operation": operation, "region": "us-east-1", **fields}}
-
-
-RUN_TASK = _call("c1", "ECS", "RunTask", cluster="reports")
-SCHEDULE = _call("c2", "Scheduler", "CreateSchedule")
-START = _call("c3", "SFN", "StartExecution", state_machine_arn=MACHINE)
+RUN_TASK = aws_call("c1", "ECS", "RunTask", cluster="reports")
+SCHEDULE = aws_call("c2", "Scheduler", "CreateSchedule")
+START = aws_call("c3", "SFN", "StartExecution", state_machine_arn=MACHINE)
 
 
 def _document(*calls: dict[str, object]) -> dict[str, object]:
-    return {"id": "a" * 16, "name": "launcher", "origin": "AWS::Lambda::Function",
-            "start_time": 1.7e9, "end_time": 1.7e9 + 1, "aws": {"function_arn": FUNCTION},
-            "subsegments": list(calls)}
+    return lambda_document(FUNCTION, *calls)
 
 
 def test_calls_that_may_pass_a_role_may_need_pass_role_on_a_role_they_do_not_name() -> None:
@@ -69,29 +69,19 @@ def test_a_proposal_from_usage_alone_names_the_pass_role_it_cannot_grant() -> No
 
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "map.json").write_text(json.dumps({"launcher": ROLE}))
-    return tmp_path
+    return scan_folder(tmp_path, monkeypatch, {"launcher": ROLE})
 
 
 def _scan(checkout: Path, capsys: pytest.CaptureFixture[str],
           *calls: dict[str, object]) -> tuple[int, dict[str, object]]:
-    segment = {"Id": "a" * 16, "Document": json.dumps(_document(*calls))}
-    (checkout / "traces.json").write_text(json.dumps(
-        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
-    statements = [
+    write_scan_case(checkout, TRACE_ID, _document(*calls), ROLE, [
         {"Effect": "Allow", "Action": ["ecs:RunTask", "states:StartExecution"],
          "Resource": "*"},
         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE,
-         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}]
-    (checkout / "role.json").write_text(json.dumps({"RoleName": "launcher", "Arn": ROLE,
-        "Policies": [{"PolicyName": "launch", "PolicyDocument": {
-            "Version": "2012-10-17", "Statement": statements}}]}))
-    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
-                 "--principal-map", "map.json", "--fail-on", "excess", "--format", "json"])
-    out, err = capsys.readouterr()
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}])
+    code, report, err = scan_case(capsys)
     assert code in (0, 1), err
-    return code, json.loads(out)
+    return code, report
 
 
 def _pass_role(report: dict[str, object]) -> dict[str, object]:
@@ -127,16 +117,10 @@ def test_pass_role_on_every_role_for_one_service_is_kept_with_its_condition(
         checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The usual way PassRole is written: on "*", limited by iam:PassedToService. The
     # proposal must not drop the condition (that would pass any role to any service)
-    segment = {"Id": "a" * 16, "Document": json.dumps(_document(RUN_TASK))}
-    (checkout / "traces.json").write_text(json.dumps(
-        {"Traces": [{"Id": TRACE_ID, "Segments": [segment]}]}))
     only_ecs = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-    (checkout / "role.json").write_text(json.dumps({"RoleName": "launcher", "Arn": ROLE,
-        "Policies": [{"PolicyName": "launch", "PolicyDocument": {
-            "Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"},
-                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-                 "Condition": only_ecs}]}}]}))
+    write_scan_case(checkout, TRACE_ID, _document(RUN_TASK), ROLE, [
+        {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": only_ecs}])
     main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
           "--principal-map", "map.json", "--format", "json"])
     (proposal,) = json.loads(capsys.readouterr().out)["proposals"].values()

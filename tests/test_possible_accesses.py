@@ -14,12 +14,13 @@ from leastpriv_ci.analysis.generate import generate
 from leastpriv_ci.cli import main
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
-from tests.usage_helpers import refused
+from tests.usage_helpers import refused, scan_case, scan_folder, write_scan_case
 
 ACCOUNT = "111122223333"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders"
+TRACE_ID = "1-5f000000-000000000000000000000001"
 WRITES = ("dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
           "dynamodb:UpdateItem")
 
@@ -76,26 +77,16 @@ def test_generate_keeps_every_action_a_transaction_may_need_and_says_so() -> Non
 
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "map.json").write_text(json.dumps({"orders": ROLE}))
-    return tmp_path
+    return scan_folder(tmp_path, monkeypatch, {"orders": ROLE})
 
 
 def _scan(checkout: Path, granted: list[str], capsys: pytest.CaptureFixture[str],
           *calls: dict[str, object], fail_on: str = "excess",
           also: tuple[dict[str, object], ...] = (),
           ) -> tuple[int, dict[str, object], str]:
-    (checkout / "traces.json").write_text(json.dumps({"Traces": [{
-        "Id": "1-5f000000-000000000000000000000001",
-        "Segments": [{"Id": "a" * 16, "Document": json.dumps(_document(*calls))}]}]}))
-    (checkout / "role.json").write_text(json.dumps({"RoleName": "orders", "Arn": ROLE,
-                                                    "Policies": [{
-        "PolicyName": "data", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": granted, "Resource": TABLE}, *also]}}]}))
-    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
-                 "--principal-map", "map.json", "--fail-on", fail_on, "--format", "json"])
-    out, err = capsys.readouterr()
-    return code, json.loads(out), err
+    write_scan_case(checkout, TRACE_ID, _document(*calls), ROLE,
+                    [{"Effect": "Allow", "Action": granted, "Resource": TABLE}, *also])
+    return scan_case(capsys, fail_on)
 
 
 def test_grants_a_transaction_may_need_are_excess_with_a_caveat_and_do_not_gate(
@@ -242,15 +233,9 @@ def test_a_transaction_the_boundary_refuses_every_write_of_says_the_boundary_lac
 ) -> None:
     reads_only = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}
-    (checkout / "traces.json").write_text(json.dumps({"Traces": [{
-        "Id": "1-5f000000-000000000000000000000001",
-        "Segments": [{"Id": "a" * 16, "Document": json.dumps(_document(TRANSACTION))}]}]}))
-    (checkout / "role.json").write_text(json.dumps({
-        "RoleName": "orders", "Arn": ROLE,
-        "PermissionsBoundary": {"PolicyName": "limit", "PolicyDocument": reads_only},
-        "Policies": [{"PolicyName": "data", "PolicyDocument": {
-            "Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": TABLE}]}}]}))
+    write_scan_case(checkout, TRACE_ID, _document(TRANSACTION), ROLE,
+                    [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": TABLE}],
+                    boundary=reads_only)
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
                  "--principal-map", "map.json", "--format", "json"])
     report = json.loads(capsys.readouterr().out)

@@ -50,3 +50,52 @@ def refused(call: dict[str, object], code: str, action: str, resource: str,
     message = (f"User: {caller} is not authorized to perform: {action} on resource: "
                f"{resource} because no identity-based policy allows the {action} action")
     return dict(call, cause={"exceptions": [{"type": code, "message": message}]})
+
+
+def write_scan_case(folder: Path, trace_id: str, document: dict[str, object],
+                    role_arn: str, statements: list[dict[str, object]],
+                    boundary: dict[str, object] | None = None) -> None:
+    """``traces.json``, one trace of one segment ``document``, and ``role.json``, the role
+    (named after its ARN) with ``statements`` as its one inline policy, and ``boundary``
+    as its permissions boundary's document if given."""
+    segment = {"Id": document.get("id", "a" * 16), "Document": json.dumps(document)}
+    (folder / "traces.json").write_text(json.dumps(
+        {"Traces": [{"Id": trace_id, "Segments": [segment]}]}))
+    role: dict[str, object] = {
+        "RoleName": role_arn.rsplit("/", 1)[-1], "Arn": role_arn,
+        "Policies": [{"PolicyName": "data", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}
+    if boundary is not None:
+        role["PermissionsBoundary"] = {"PolicyName": "limit", "PolicyDocument": boundary}
+    (folder / "role.json").write_text(json.dumps(role))
+
+
+def aws_call(call_id: str, name: str, operation: str, **fields: object) -> dict[str, object]:
+    """An SDK call's subsegment (us-east-1) with ``fields`` in its ``aws`` object."""
+    return {"id": call_id, "name": name, "namespace": "aws", "start_time": 1.7e9,
+            "aws": {"operation": operation, "region": "us-east-1", **fields}}
+
+
+def lambda_document(function_arn: str, *calls: dict[str, object]) -> dict[str, object]:
+    """A Lambda function's segment document holding ``calls``."""
+    return {"id": "a" * 16, "name": function_arn.rsplit(":", 1)[-1],
+            "origin": "AWS::Lambda::Function", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+            "aws": {"function_arn": function_arn}, "subsegments": list(calls)}
+
+
+def scan_case(capsys: Any, fail_on: str = "excess") -> tuple[int, dict[str, Any], str]:
+    """``scan --format json`` of the case :func:`write_scan_case` wrote, with the
+    principal map ``map.json`` (run in its folder): exit code, report, standard error."""
+    from leastpriv_ci.cli import main
+
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "role.json",
+                 "--principal-map", "map.json", "--fail-on", fail_on, "--format", "json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), str(err)
+
+
+def scan_folder(folder: Path, monkeypatch: Any, mapping: dict[str, str]) -> Path:
+    """``folder`` as the scan's working folder, with ``map.json`` holding ``mapping``."""
+    monkeypatch.chdir(folder)
+    (folder / "map.json").write_text(json.dumps(mapping))
+    return folder
