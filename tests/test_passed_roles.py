@@ -127,3 +127,26 @@ def test_pass_role_on_every_role_for_one_service_is_kept_with_its_condition(
     kept = [s for s in proposal["Statement"] if s["Action"] == "iam:PassRole"]
     assert kept == [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
                      "Condition": only_ecs}]
+
+
+def test_with_the_role_s_denies_left_out_pass_role_keeps_its_condition(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A TLS-only Deny and one too large to copy: neither is written into the proposal,
+    # and the TLS one, decided for traced calls, must not make the grants undecided
+    only_ecs = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    tls = {"Effect": "Deny", "Action": "*", "Resource": "*",
+           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    large = {"Effect": "Deny", "Action": "s3:DeleteObject",
+             "Resource": [f"arn:aws:s3:::protected-bucket-{i:04d}/*" for i in range(90)]}
+    write_scan_case(checkout, TRACE_ID, _document(RUN_TASK), ROLE, [
+        {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": only_ecs},
+        tls, large])
+    _, report, _ = scan_case(capsys)
+    (proposal,) = report["proposals"].values()
+    assert "Deny" not in json.dumps(proposal)  # both left out, as the test needs
+    kept = [s for s in proposal["Statement"] if s["Action"] == "iam:PassRole"]
+    assert kept == [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                     "Condition": only_ecs}]
+    (notes,) = report["proposal_notes"].values()
+    assert not [n for n in notes if "does not repeat" in n]

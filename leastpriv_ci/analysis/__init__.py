@@ -40,7 +40,7 @@ from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
+from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
 from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
 from leastpriv_ci.records import (
@@ -87,8 +87,8 @@ def analyse(
     declared or mapped to run as it that have no traces: the role's excess findings and
     proposal then speak for its traced principals only, and say so. ``context`` is the
     request context for conditions (None: conditions are then undecided and their
-    findings conditional); it decides findings only: a proposal keeps every Condition
-    block the role grants with, since adopting it must not lift one.
+    findings conditional); a proposal keeps the Condition blocks it decides too, since
+    adopting it must not lift one.
     """
     catalog = catalog or get_catalog()
     rules = get_rules()
@@ -134,9 +134,9 @@ def analyse(
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
-        # The proposal keeps the role's Condition blocks, those the context decides too
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
-                                 catalog=catalog, patterns=patterns, possible=possible)
+                                 catalog=catalog, context=context, patterns=patterns,
+                                 possible=possible)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
                 f"cannot tell which action calls on {f.resource} needed: {f.fix}"
@@ -155,7 +155,7 @@ def analyse(
             for principal in principals:
                 usage = observation.principals[principal]
                 own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
-                                    catalog=catalog, patterns=patterns,
+                                    catalog=catalog, context=context, patterns=patterns,
                                     possible=usage.possible)
                 principal_proposals[principal] = own.document
     for principal in unmapped:
@@ -274,20 +274,25 @@ def role_proposal(
     carried: set[str] = set()
     uncarried: set[str] = set()
 
-    def open_statements(access: Access) -> list[Statement] | None:
+    def open_statements(access: Access, found: Evaluation | None = None
+                        ) -> list[Statement] | None:
         """The statements that leave a use undecided, less the Denies the proposal keeps
         (None: the use is decided)."""
-        found = index.evaluate(access.action, access.resource)
+        found = found or index.evaluate(access.action, access.resource)
         if found.decision is not Decision.CONDITIONAL:
             return None
         return [s for s in found.statements if id(s) not in written]
 
     def conditions(access: Access) -> tuple[str, ...]:
         """The role's Condition blocks for a use it grants only under them (a denied call
-        is a need, granted as such)."""
+        is a need, granted as such). Blocks the request context decided, such as an Allow
+        over TLS only, are kept too: adopting the proposal must not lift them."""
         if not access.resource_known or access.denied:
             return ()
-        undecided = open_statements(access)
+        found = index.evaluate(access.action, access.resource)
+        if found.decision is Decision.ALLOW:  # () when an unconditioned Allow grants it
+            return carried_conditions(found.statements, access.action, access.resource)
+        undecided = open_statements(access, found)
         if not undecided:  # decided, or only by a Deny the proposal keeps
             return ()
         blocks = carried_conditions(undecided, access.action, access.resource)
