@@ -349,8 +349,15 @@ def test_an_ses_send_from_an_address_is_allowed_by_its_domain_s_or_a_parent_s_id
                     f"{identity}other@mail.example.com",
                     "arn:aws:ses:eu-west-1:123456789012:identity/example.com"):
         assert decide("ses:SendEmail", pattern) == "implicit_deny", pattern
-    # a Deny on the domain refuses its sends too (when the address is not verified)
-    assert decide("ses:SendEmail", f"{identity}example.com", "Deny") == "explicit_deny"
+    # a Deny refuses for certain only on every identity the send may be authorized on: on
+    # the domain alone, only if the address is not verified, which the trace does not say
+    assert decide("ses:SendEmail", f"{identity}*", "Deny") == "explicit_deny"
+    assert decide("ses:SendEmail", f"{identity}example.com", "Deny") == "conditional"
+    assert decide("ses:SendEmail", f"{identity}example.org", "Deny") == "allow"
+    not_domain = Statement(effect="Deny", actions=("ses:SendEmail",),
+                           resources=(f"{identity}example.com",), not_resources=True)
+    allow = Statement(effect="Allow", actions=("ses:SendEmail",), resources=(f"{identity}*",))
+    assert evaluate([allow, not_domain], "ses:SendEmail", address).decision == "conditional"
     # a domain is case-insensitive: a sender may write it in capitals
     capitals = address.replace("mail.example.com", "Mail.Example.com")
     assert str(evaluate([Statement(effect="Allow", actions=("ses:SendEmail",),

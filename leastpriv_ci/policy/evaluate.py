@@ -272,13 +272,17 @@ class _StatementSet:
         undecided_allows: list[Statement] = []
         undecided_denies: list[Statement] = []
         denies: list[Statement] = []
-        # an SES send from an address may be authorized on its domain's identity instead
+        # An SES send from an address may be authorized on its domain's identity instead,
+        # and the trace does not say which: an Allow of any of them is taken to allow it (a
+        # refusal would show in the trace); a Deny refuses it for certain only when it
+        # covers them all
         others = sender_identities(action, resource)
         for item, known in self._candidates(action):
             # ``known``: the action and condition are certain (else one is undecided)
             matched = item.resource_result(resource)
-            if others and matched is not True:
-                matched = any_of((matched, *(item.resource_result(o) for o in others)))
+            if others:
+                results = (matched, *(item.resource_result(o) for o in others))
+                matched = any_of(results) if item.is_allow else _every(results)
             if matched is False:
                 continue
             certain = known and matched is True
@@ -295,6 +299,15 @@ class _StatementSet:
         undecided = undecided_denies if allows else undecided_allows + undecided_denies
         return Evaluation(Decision.CONDITIONAL, tuple(
             s for s in (c.statement for c in self.compiled) if _contains(undecided, s)))
+
+
+def _every(results: tuple[bool | None, ...]) -> bool | None:
+    """Three-valued AND over alternatives: True if all are, False if all are, else None."""
+    if all(r is True for r in results):
+        return True
+    if all(r is False for r in results):
+        return False
+    return None
 
 
 def _contains(statements: list[Statement], statement: Statement) -> bool:
