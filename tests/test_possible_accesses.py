@@ -242,5 +242,6 @@ def test_a_transaction_the_boundary_refuses_every_write_of_says_the_boundary_lac
     assert code == 1
     (finding,) = [f for f in report["findings"] if f["kind"] == "missing"]
     assert finding["decision"] == "boundary" and finding["one_of"][0] == "dynamodb:PutItem"
-    assert "the permissions boundary allows none of them" in finding["message"]
-    assert "in the permissions boundary" in finding["fix"]
+    assert "allowed there by both the role's policies and its permissions boundary" in (
+        finding["message"])
+    assert "in the role's policies and in its permissions boundary alike" in finding["fix"]
