@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from leastpriv_ci.analysis import analyse  # noqa: E402
+from leastpriv_ci.analysis.context import traced_context  # noqa: E402
 from leastpriv_ci.catalog import get_catalog  # noqa: E402
 from leastpriv_ci.policy.model import Policy, Role, Statement  # noqa: E402
 from leastpriv_ci.records import Access, Observation, PrincipalUsage  # noqa: E402
@@ -104,7 +105,8 @@ def main() -> None:
     observation = Observation(principals, traces=total)
     records = sum(len(u.accesses) for u in principals.values())
     start = time.perf_counter()
-    analysis = analyse(observation, roles, principal_roles)
+    # as a scan runs it: with the request context traced calls are known to have
+    analysis = analyse(observation, roles, principal_roles, context=traced_context())
     elapsed = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kinds: dict[str, int] = {}
