@@ -925,26 +925,3 @@ def test_the_suggested_narrowing_of_a_secret_grant_is_what_the_proposal_grants(
     assert broad["suggested_resources"] == [full]
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert statement["Resource"] == full
-
-
-@pytest.mark.parametrize(("regions", "refused"), [
-    (["us-east-1", "eu-west-1"], False),
-    (["eu-west-1"], True),
-])
-def test_a_region_guardrail_is_decided_by_the_region_of_each_call(
-    repo: Path, capsys: pytest.CaptureFixture[str], regions: list[str], refused: bool
-) -> None:
-    # aws:RequestedRegion is the call's region (its resource's ARN names it): us-east-1
-    guardrail = {"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
-                 "Condition": {"StringNotEquals": {"aws:RequestedRegion": regions}}}
-    code, report = _scan_role(repo, capsys, [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": "arn:aws:secretsmanager:*:123456789012:secret:*"}, guardrail],
-        [{"service": "SecretsManager", "operation": "GetSecretValue", "secret_id": "s"}])
-    missing = [f for f in report["findings"] if f["kind"] == "missing"]
-    if refused:
-        (finding,) = missing
-        assert finding["decision"] == "explicit_deny" and not finding["conditional"]
-        assert code == 1
-    else:
-        assert missing == [] and code == 0

@@ -11,7 +11,6 @@ from dataclasses import replace
 import orjson
 
 from leastpriv_ci.analysis.conditions import carried_conditions, variable_patterns
-from leastpriv_ci.analysis.context import call_index
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
@@ -223,7 +222,7 @@ def role_proposal(
     same role.
     """
     catalog = catalog or get_catalog()
-    index = call_index(role.statements, context)
+    index = PolicyIndex(role.statements, context=context)
     used = {a.action.lower() for a in accesses}
     cache = patterns if patterns is not None else {}
 

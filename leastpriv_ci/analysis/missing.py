@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from leastpriv_ci.analysis.context import call_index
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
@@ -58,8 +57,8 @@ def missing_findings(
     needed (``possible``), the ``one_of`` findings of ``groups``
     (``Operations.request_groups``)."""
     boundary = role.boundary.statements if role.boundary else None
-    index = call_index(role.statements, context, boundary)
-    identity = call_index(role.statements, context) if boundary is not None else index
+    index = PolicyIndex(role.statements, context=context, boundary=boundary)
+    identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:
