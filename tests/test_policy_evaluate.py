@@ -358,6 +358,15 @@ def test_an_ses_send_from_an_address_is_allowed_by_its_domain_s_or_a_parent_s_id
                            resources=(f"{identity}example.com",), not_resources=True)
     allow = Statement(effect="Allow", actions=("ses:SendEmail",), resources=(f"{identity}*",))
     assert evaluate([allow, not_domain], "ses:SendEmail", address).decision == "conditional"
+    # each identity is decided on its own: refused on every one, the send is refused
+    deny_each = [allow, *(Statement(effect="Deny", actions=("ses:SendEmail",),
+                                    resources=(r,)) for r in (address,
+                                                              f"{identity}mail.example.com",
+                                                              f"{identity}example.com"))]
+    assert evaluate(deny_each, "ses:SendEmail", address).decision == "explicit_deny"
+    domain_only = [Statement(effect=e, actions=("ses:SendEmail",),
+                             resources=(f"{identity}example.com",)) for e in ("Allow", "Deny")]
+    assert evaluate(domain_only, "ses:SendEmail", address).decision == "explicit_deny"
     # a domain is case-insensitive: a sender may write it in capitals
     capitals = address.replace("mail.example.com", "Mail.Example.com")
     assert str(evaluate([Statement(effect="Allow", actions=("ses:SendEmail",),

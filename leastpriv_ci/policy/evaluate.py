@@ -20,13 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from leastpriv_ci.policy.conditions import evaluate_conditions
-from leastpriv_ci.policy.match import (
-    ActionSet,
-    ResourceSet,
-    any_of,
-    lower_context,
-    sender_identities,
-)
+from leastpriv_ci.policy.match import ActionSet, ResourceSet, lower_context, sender_identities
 from leastpriv_ci.policy.model import Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 
@@ -143,9 +137,10 @@ class PolicyIndex:
             cached = self._memo.get(key)
             if cached is not None:
                 return cached
-        result = self._identity.decide(key[0], resource)
-        if self._boundary is not None:
-            result = _intersect(result, self._boundary.decide(key[0], resource))
+        others = sender_identities(action, resource)
+        result = self._decide(key[0], resource)
+        if others:  # an SES send, which may be authorized on its domain's identity
+            result = _either(result, *(self._decide(key[0], o) for o in others))
         if self._memoize:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
@@ -156,8 +151,33 @@ class PolicyIndex:
         """Whether the request is certainly allowed."""
         return self.evaluate(action, resource).decision is Decision.ALLOW
 
+    def _decide(self, action: str, resource: str) -> Evaluation:
+        result = self._identity.decide(action, resource)
+        if self._boundary is not None:
+            result = _intersect(result, self._boundary.decide(action, resource))
+        return result
+
 
 _IMPLICIT_DENY = Evaluation(Decision.IMPLICIT_DENY)
+
+
+def _either(*candidates: Evaluation) -> Evaluation:
+    """A request authorized on one of several resources, not saying which (an SES send:
+    the address's identity, or a domain's), each decided on its own. Refused for certain
+    when every candidate refuses it; allowed when one allows it and none refuses it
+    explicitly (a grant on any of the identities is taken to allow the send: a refusal
+    would show in the trace); else undecided."""
+    decisions = [c.decision for c in candidates]
+    if all(d in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY) for d in decisions):
+        denies = tuple(s for c in candidates if c.decision is Decision.EXPLICIT_DENY
+                       for s in c.statements)
+        return Evaluation(Decision.EXPLICIT_DENY, denies) if denies else _IMPLICIT_DENY
+    if Decision.ALLOW in decisions and Decision.EXPLICIT_DENY not in decisions:
+        return next(c for c in candidates if c.decision is Decision.ALLOW)
+    found: list[Statement] = []
+    for candidate in candidates:
+        found.extend(s for s in candidate.statements if not _contains(found, s))
+    return Evaluation(Decision.CONDITIONAL, tuple(found))
 
 
 def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
@@ -272,17 +292,9 @@ class _StatementSet:
         undecided_allows: list[Statement] = []
         undecided_denies: list[Statement] = []
         denies: list[Statement] = []
-        # An SES send from an address may be authorized on its domain's identity instead,
-        # and the trace does not say which: an Allow of any of them is taken to allow it (a
-        # refusal would show in the trace); a Deny refuses it for certain only when it
-        # covers them all
-        others = sender_identities(action, resource)
         for item, known in self._candidates(action):
             # ``known``: the action and condition are certain (else one is undecided)
             matched = item.resource_result(resource)
-            if others:
-                results = (matched, *(item.resource_result(o) for o in others))
-                matched = any_of(results) if item.is_allow else _every(results)
             if matched is False:
                 continue
             certain = known and matched is True
@@ -299,15 +311,6 @@ class _StatementSet:
         undecided = undecided_denies if allows else undecided_allows + undecided_denies
         return Evaluation(Decision.CONDITIONAL, tuple(
             s for s in (c.statement for c in self.compiled) if _contains(undecided, s)))
-
-
-def _every(results: tuple[bool | None, ...]) -> bool | None:
-    """Three-valued AND over alternatives: True if all are, False if all are, else None."""
-    if all(r is True for r in results):
-        return True
-    if all(r is False for r in results):
-        return False
-    return None
 
 
 def _contains(statements: list[Statement], statement: Statement) -> bool:
