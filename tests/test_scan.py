@@ -925,3 +925,15 @@ def test_the_suggested_narrowing_of_a_secret_grant_is_what_the_proposal_grants(
     assert broad["suggested_resources"] == [full]
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert statement["Resource"] == full
+
+
+def test_an_ses_send_granted_on_its_domain_over_tls_only_keeps_the_condition(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    _, report = _scan_role(repo, capsys, [
+        {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": f"{SES}example.com",
+         "Condition": tls}], SEND)
+    assert report["findings"] == []
+    (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
+    assert statement["Resource"] == f"{SES}example.com" and statement["Condition"] == tls

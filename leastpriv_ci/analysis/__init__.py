@@ -290,11 +290,14 @@ def role_proposal(
         if not access.resource_known or access.denied:
             return ()
         found = index.evaluate(access.action, access.resource)
-        if found.decision is Decision.ALLOW:  # () when an unconditioned Allow grants it
-            return carried_conditions(found.statements, access.action, access.resource)
-        undecided = open_statements(access, found)
-        if not undecided:  # decided, or only by a Deny the proposal keeps
-            return ()
+        if found.decision is Decision.ALLOW:
+            if not all(s.conditions for s in found.statements):
+                return ()  # an unconditioned Allow grants it
+            undecided = list(found.statements)  # under blocks the context decided
+        else:
+            undecided = open_statements(access, found) or []
+            if not undecided:  # decided, or only by a Deny the proposal keeps
+                return ()
         blocks = carried_conditions(undecided, access.action, access.resource)
         if blocks:
             carried.add(access.action)

@@ -8,6 +8,7 @@ from leastpriv_ci.analysis.proposal import condition_text
 from leastpriv_ci.policy.match import (
     has_variables,
     resource_matches,
+    sender_identities,
     statement_acts,
     statement_matches,
     widest,
@@ -28,10 +29,12 @@ def carried_conditions(undecided: Sequence[Statement], action: str,
     2008-10-17 statement, where it was literal text).
     """
     blocks: set[str] = set()
+    # an SES send may be granted on its domain's identity (sender_identities)
+    names = (resource, *sender_identities(action, resource))
     for statement in undecided:
         if (not statement.is_allow or not statement.conditions
                 or statement_acts(statement, action) is not True
-                or statement_matches(statement, resource) is not True
+                or not any(statement_matches(statement, n) is True for n in names)
                 or not _portable(statement)):
             return ()
         blocks.add(condition_text(statement.to_json()["Condition"]))
