@@ -357,16 +357,32 @@ def test_an_ses_send_from_an_address_is_allowed_by_its_domain_s_or_a_parent_s_id
     not_domain = Statement(effect="Deny", actions=("ses:SendEmail",),
                            resources=(f"{identity}example.com",), not_resources=True)
     allow = Statement(effect="Allow", actions=("ses:SendEmail",), resources=(f"{identity}*",))
-    assert evaluate([allow, not_domain], "ses:SendEmail", address).decision == "conditional"
+    found = evaluate([allow, not_domain], "ses:SendEmail", address)
+    assert found.decision == "conditional" and found.statements == (not_domain,)
+    # a Deny of the domain that may not apply leaves it as open as a certain one
+    maybe = Statement(effect="Deny", actions=("ses:SendEmail",),
+                      resources=(f"{identity}example.com",),
+                      conditions={"StringEquals": {"aws:PrincipalTag/team": ("mail",)}})
+    found = evaluate([allow, maybe], "ses:SendEmail", address)
+    assert found.decision == "conditional" and found.statements == (maybe,)
+    # an Allow of the address that may not apply takes nothing from one of the domain
+    on_domain = Statement(effect="Allow", actions=("ses:SendEmail",),
+                          resources=(f"{identity}example.com",))
+    maybe_address = Statement(effect="Allow", actions=("ses:SendEmail",), resources=(address,),
+                              conditions={"StringEquals": {"aws:PrincipalTag/t": ("x",)}})
+    found = evaluate([on_domain, maybe_address], "ses:SendEmail", address)
+    assert found.decision == "allow" and found.statements == (on_domain,)
     # each identity is decided on its own: refused on every one, the send is refused
     deny_each = [allow, *(Statement(effect="Deny", actions=("ses:SendEmail",),
                                     resources=(r,)) for r in (address,
                                                               f"{identity}mail.example.com",
                                                               f"{identity}example.com"))]
     assert evaluate(deny_each, "ses:SendEmail", address).decision == "explicit_deny"
+    # refused on the address for want of an Allow, on the domain by a Deny: refused, but
+    # no Deny covers every identity, so not by a Deny for certain
     domain_only = [Statement(effect=e, actions=("ses:SendEmail",),
                              resources=(f"{identity}example.com",)) for e in ("Allow", "Deny")]
-    assert evaluate(domain_only, "ses:SendEmail", address).decision == "explicit_deny"
+    assert evaluate(domain_only, "ses:SendEmail", address).decision == "implicit_deny"
     # a domain is case-insensitive: a sender may write it in capitals
     capitals = address.replace("mail.example.com", "Mail.Example.com")
     assert str(evaluate([Statement(effect="Allow", actions=("ses:SendEmail",),

@@ -163,21 +163,33 @@ _IMPLICIT_DENY = Evaluation(Decision.IMPLICIT_DENY)
 
 def _either(*candidates: Evaluation) -> Evaluation:
     """A request authorized on one of several resources, not saying which (an SES send:
-    the address's identity, or a domain's), each decided on its own. Refused for certain
-    when every candidate refuses it; allowed when one allows it and none refuses it
-    explicitly (a grant on any of the identities is taken to allow the send: a refusal
-    would show in the trace); else undecided."""
+    the address's identity, or a domain's), each decided on its own.
+
+    - Refused for certain when every candidate refuses it: explicitly when a Deny
+      refuses every one, else implicitly (nothing allows it on some of them).
+    - Allowed when one allows it and no Deny may refuse it on the others (a grant on
+      any of the identities is taken to allow the send: a refusal would show in the
+      trace).
+    - Else undecided: by the Denies that may refuse it, or by the undecided statements
+      when none allows it for certain.
+    """
     decisions = [c.decision for c in candidates]
+    if all(d is Decision.EXPLICIT_DENY for d in decisions):
+        found: list[Statement] = []
+        for candidate in candidates:
+            found.extend(s for s in candidate.statements if not _contains(found, s))
+        return Evaluation(Decision.EXPLICIT_DENY, tuple(found))
     if all(d in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY) for d in decisions):
-        denies = tuple(s for c in candidates if c.decision is Decision.EXPLICIT_DENY
-                       for s in c.statements)
-        return Evaluation(Decision.EXPLICIT_DENY, denies) if denies else _IMPLICIT_DENY
-    if Decision.ALLOW in decisions and Decision.EXPLICIT_DENY not in decisions:
-        return next(c for c in candidates if c.decision is Decision.ALLOW)
-    found: list[Statement] = []
+        return _IMPLICIT_DENY
+    allowed = next((c for c in candidates if c.decision is Decision.ALLOW), None)
+    open_: list[Statement] = []
     for candidate in candidates:
-        found.extend(s for s in candidate.statements if not _contains(found, s))
-    return Evaluation(Decision.CONDITIONAL, tuple(found))
+        if candidate.decision in (Decision.EXPLICIT_DENY, Decision.CONDITIONAL):
+            open_.extend(s for s in candidate.statements if not _contains(open_, s)
+                         and (allowed is None or not s.is_allow))
+    if allowed is not None and not open_:
+        return allowed
+    return Evaluation(Decision.CONDITIONAL, tuple(open_))
 
 
 def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
