@@ -15,7 +15,7 @@ the statements that may cover an action are cached per action.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -175,21 +175,26 @@ def _either(*candidates: Evaluation) -> Evaluation:
     """
     decisions = [c.decision for c in candidates]
     if all(d is Decision.EXPLICIT_DENY for d in decisions):
-        found: list[Statement] = []
-        for candidate in candidates:
-            found.extend(s for s in candidate.statements if not _contains(found, s))
-        return Evaluation(Decision.EXPLICIT_DENY, tuple(found))
+        return Evaluation(Decision.EXPLICIT_DENY, _union(candidates))
     if all(d in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY) for d in decisions):
         return _IMPLICIT_DENY
     allowed = next((c for c in candidates if c.decision is Decision.ALLOW), None)
-    open_: list[Statement] = []
-    for candidate in candidates:
-        if candidate.decision in (Decision.EXPLICIT_DENY, Decision.CONDITIONAL):
-            open_.extend(s for s in candidate.statements if not _contains(open_, s)
-                         and (allowed is None or not s.is_allow))
+    open_ = _union([c for c in candidates if c.decision is not Decision.ALLOW],
+                   denies_only=allowed is not None)
     if allowed is not None and not open_:
         return allowed
-    return Evaluation(Decision.CONDITIONAL, tuple(open_))
+    return Evaluation(Decision.CONDITIONAL, open_)
+
+
+def _union(evaluations: Sequence[Evaluation], *, denies_only: bool = False
+           ) -> tuple[Statement, ...]:
+    """The statements of ``evaluations``, each once, in order (``denies_only``: the Deny
+    statements)."""
+    found: list[Statement] = []
+    for evaluation in evaluations:
+        found.extend(s for s in evaluation.statements
+                     if not (denies_only and s.is_allow) and not _contains(found, s))
+    return tuple(found)
 
 
 def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
