@@ -316,3 +316,19 @@ def test_a_proposal_s_notes_follow_it_as_inert_text() -> None:
     assert "Notes on this proposal:\n\n- keeps the role's 1 Deny statement\\(s\\)" in proposal
     assert "<img" not in body and "&lt;img" in proposal
     assert "@octo-org" not in body and "](https" not in body
+
+
+def test_coverage_leaves_out_the_notes_shown_under_their_proposal() -> None:
+    from leastpriv_ci.notices import Notices
+
+    notices = Notices()
+    notices.add("unknown-resource", "accesses whose trace named no resource")
+    notices.add(f"proposal-{ROLE}", f"proposal for {ROLE}: keeps the role's 1 Deny")
+    r = report(finding("missing", "s3:GetObject", "arn:aws:s3:::orders-bucket/a"))
+    r = replace(r, analysis=replace(r.analysis, notices=notices,
+                                    proposal_notes={ROLE: ("keeps the role's 1 Deny",)}))
+    body = markdown.render(r)
+    coverage = body[body.index("<summary>Coverage"):]
+    assert "1 kind(s) of warning" in coverage and "unknown\\-resource" in coverage
+    assert "keeps the role" not in coverage
+    assert "keeps the role's 1 Deny" in body[:body.index("<summary>Coverage")]

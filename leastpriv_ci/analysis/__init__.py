@@ -39,7 +39,7 @@ from leastpriv_ci.analysis.proposal import (
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
-from leastpriv_ci.notices import Notices
+from leastpriv_ci.notices import PROPOSAL_NOTE, Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
 from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
@@ -432,7 +432,7 @@ def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal
         proposals[f"{key} (part {number})"] = doc
     for number, note in enumerate(proposal.notes, start=1):
         # one code a note: a code keeps its first message only
-        code = f"proposal-{key}" + (f"-{number}" if number > 1 else "")
+        code = f"{PROPOSAL_NOTE}{key}" + (f"-{number}" if number > 1 else "")
         notices.add(code, f"proposal for {key}: {note}")
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from leastpriv_ci.notices import PROPOSAL_NOTE
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report import escape
 from leastpriv_ci.report.findings import (
@@ -190,7 +191,7 @@ def _document(
         parts.append(_principal_proposals(report))
     elif analysis.proposals:
         parts.append(f"_Proposed least-privilege policies: see {pointer}._")
-    parts.append(_coverage(report))
+    parts.append(_coverage(report, notes_shown=level.proposals))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -432,7 +433,7 @@ def _changes(changes: Mapping[str, object], place: PlaceFn, place_removed: Place
     return "\n".join(lines)
 
 
-def _coverage(report: Report) -> str:
+def _coverage(report: Report, *, notes_shown: bool = False) -> str:
     coverage = report.analysis.coverage
     lines = [f"- {coverage.traces} trace(s) read"]
     if coverage.window:
@@ -468,6 +469,8 @@ def _coverage(report: Report) -> str:
     else:
         lines.append("- no policy files read")
     notices = report.analysis.notices.items()
+    if notes_shown:  # under their proposals already: room for the other warnings
+        notices = [n for n in notices if not n.code.startswith(PROPOSAL_NOTE)]
     if notices:
         lines.append(f"- {len(notices)} kind(s) of warning:")
         lines += [f"  - {escape.text(str(n), 300)}" for n in notices[:10]]
