@@ -23,6 +23,10 @@ class Access:
     last_seen: float | None = None
     trace_ids: tuple[str, ...] = ()
     resource_known: bool = True
+    # The regions the calls' subsegments recorded (their SDK clients'), sorted, and whether
+    # every call recorded one: what decides ``aws:RequestedRegion`` for them
+    regions: tuple[str, ...] = ()
+    region_known: bool = False
 
     @property
     def key(self) -> tuple[str, str, str, bool]:
@@ -43,6 +47,8 @@ class Access:
             last_seen=max(lasts) if lasts else None,
             trace_ids=samples[:MAX_SAMPLE_TRACES],
             resource_known=self.resource_known and other.resource_known,
+            regions=tuple(sorted({*self.regions, *other.regions})),
+            region_known=self.region_known and other.region_known,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -52,6 +58,8 @@ class Access:
             "count": self.count,
             "denied": self.denied,
             "resource_known": self.resource_known,
+            "regions": list(self.regions),
+            "region_known": self.region_known,
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "trace_ids": list(self.trace_ids),

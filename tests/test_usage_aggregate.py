@@ -55,3 +55,30 @@ def test_principals_and_their_accesses_come_sorted() -> None:
     assert usage[FN].traces == 2 and usage[FN].role == "arn:aws:iam::1:role/r"
     assert usage[OTHER].traces == 1
     assert usage["arn:aws:lambda:eu-west-1:1:function:never-seen"].traces == 0
+
+
+def test_an_access_keeps_the_regions_its_calls_recorded() -> None:
+    totals = Aggregate()
+    totals.merge(FN, "s3:GetObject", "arn:aws:s3:::b/k", False, True, 2, None, None, (),
+                 region="eu-west-1")
+    totals.merge(FN, "s3:GetObject", "arn:aws:s3:::b/k", False, True, 1, None, None, (),
+                 region="eu-central-1")
+    totals.merge(FN, "s3:GetObject", "arn:aws:s3:::b/k", False, True, 1, None, None, (),
+                 region="eu-west-1")
+    totals.merge(FN, "s3:PutObject", "arn:aws:s3:::b/k", False, True, 1, None, None, (),
+                 region="eu-west-1")
+    totals.merge(FN, "s3:PutObject", "arn:aws:s3:::b/k", False, True, 1, None, None, ())
+    get, put = totals.principals()[FN].accesses
+    assert (get.regions, get.region_known) == (("eu-central-1", "eu-west-1"), True)
+    # a batch that recorded no region leaves the access's region open
+    assert (put.regions, put.region_known) == (("eu-west-1",), False)
+
+
+def test_calls_to_one_region_share_one_tuple() -> None:
+    # one per access would grow with the accesses: an S3 object key per trace
+    totals = Aggregate()
+    for n in range(3):
+        totals.merge(FN, "s3:GetObject", f"arn:aws:s3:::b/{n}", False, True, 1, None, None, (),
+                     region="eu-west-1")
+    first, *others = totals.principals()[FN].accesses
+    assert all(a.regions is first.regions for a in others)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.usage import observe
 from leastpriv_ci.usage.principal_map import load_principal_map
-from tests.usage_helpers import USAGE, accesses, expected, raw_traces
+from tests.usage_helpers import (
+    USAGE,
+    accesses,
+    aws_call,
+    expected,
+    lambda_document,
+    raw_traces,
+)
 
 SDK_FIXTURES = ["node_v2", "node_v3", "java_v1", "java_v2", "dotnet", "go_v2", "adot"]
 
@@ -23,6 +31,35 @@ def _principal_map(name: str) -> dict[str, str]:
 def test_sdk_shaped_trace_gives_the_hand_written_answer(name: str) -> None:
     observation = observe(raw_traces(USAGE / f"{name}.json"), principal_map=_principal_map(name))
     assert accesses(observation) == expected(USAGE / f"{name}.expected.json")
+
+
+@pytest.mark.parametrize("name", SDK_FIXTURES)
+def test_each_access_names_the_region_its_calls_recorded(name: str) -> None:
+    text = (USAGE / f"{name}.json").read_text()
+    (region,) = set(re.findall(r'"region": "([a-z0-9-]+)"', text))
+    observation = observe(raw_traces(USAGE / f"{name}.json"), principal_map=_principal_map(name))
+    found = [a for usage in observation.principals.values() for a in usage.accesses]
+    assert found
+    assert {(a.regions, a.region_known) for a in found} == {((region,), True)}
+
+
+@pytest.mark.parametrize(("recorded", "regions"), [
+    (None, ()), ("eu-west-1", ("eu-west-1",)), ("no-such-region-9", ()), (["eu-west-1"], ()),
+    ("EU-WEST-1", ())])
+def test_a_region_is_recorded_only_when_aws_has_it(recorded: object,
+                                                   regions: tuple[str, ...]) -> None:
+    fields: dict[str, object] = {"table_name": "orders"}
+    call = aws_call("c" * 16, "DynamoDB", "GetItem", **fields)
+    if recorded is None:
+        del call["aws"]["region"]  # type: ignore[attr-defined]
+    else:
+        call["aws"]["region"] = recorded  # type: ignore[index]
+    function = "arn:aws:lambda:us-east-1:111122223333:function:fn"
+    doc = json.dumps(lambda_document(function, call))
+    (access,) = observe([RawTrace("1-a-b", (doc,), "t")]).principals[function].accesses
+    assert access.regions == regions
+    assert access.region_known is bool(regions)
+    assert access.to_json()["regions"] == list(regions)
 
 
 @pytest.mark.parametrize("name", ["seed-tool-trace1", "seed-tool-trace2"])
@@ -90,6 +127,6 @@ def test_observation_json_follows_the_contract() -> None:
     assert doc["schema"] == 1
     principal = doc["principals"]["arn:aws:lambda:us-west-2:444455556666:function:report-builder"]
     assert principal["traces"] == 1
-    assert {"action", "resource", "count", "denied", "resource_known"} <= set(
-        principal["accesses"][0])
+    assert {"action", "resource", "count", "denied", "resource_known", "regions",
+            "region_known"} <= set(principal["accesses"][0])
 

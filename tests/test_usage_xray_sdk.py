@@ -174,6 +174,8 @@ def test_python_sdk_calls_become_exact_accesses(aws: Emulator, emitter: MemoryEm
     assert accesses(observation) == {FUNCTION: EXPECTED}
     usage = observation.principals[FUNCTION]
     assert usage.traces == 1
+    # the SDK records its client's region on every call
+    assert {(a.regions, a.region_known) for a in usage.accesses} == {((REGION,), True)}
     assert observation.notices.count("unknown-resource") == 3
 
 

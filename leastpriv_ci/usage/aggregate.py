@@ -14,6 +14,8 @@ class _Tally:
     last: float | None = None
     trace_ids: list[str] = field(default_factory=list)
     known: bool = True
+    regions: tuple[str, ...] = ()  # recorded by the calls, sorted (shared: see _alone)
+    region_known: bool = True  # every call recorded its region
 
 
 @dataclass
@@ -25,6 +27,9 @@ class Aggregate:
     _roles: dict[str, str | None] = field(default_factory=dict)
     # Actions calls may have needed (PrincipalUsage.possible), keyed denied=False
     _possible: dict[tuple[str, str, str, bool], _Tally] = field(default_factory=dict)
+    # One tuple per region, shared by the tallies of calls to it alone (most of them): one
+    # per access would grow with the accesses (an S3 object key per trace)
+    _regions: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
 
     def seen(self, principal: str, role: str | None) -> None:
         """The principal appears in one more trace."""
@@ -34,16 +39,23 @@ class Aggregate:
 
     def merge(self, principal: str, action: str, resource: str, denied: bool, known: bool,
               count: int, first: float | None, last: float | None,
-              trace_ids: tuple[str, ...], possible: bool = False) -> None:
+              trace_ids: tuple[str, ...], possible: bool = False,
+              region: str | None = None) -> None:
         """Add ``count`` calls seen between ``first`` and ``last`` at once (``possible``:
-        calls that may have needed the action, whether refused or not)."""
+        calls that may have needed the action, whether refused or not), sent to ``region``
+        (None: their subsegments recorded none)."""
         tallies = self._possible if possible else self._tallies
         key = (principal, action, resource, denied and not possible)
         tally = tallies.get(key)
         if tally is None:  # the common case: most accesses come from one call shape
             tallies[key] = _Tally(count, first, last,
-                                  list(dict.fromkeys(trace_ids))[:MAX_SAMPLE_TRACES], known)
+                                  list(dict.fromkeys(trace_ids))[:MAX_SAMPLE_TRACES], known,
+                                  self._alone(region), region is not None)
             return
+        if region is None:
+            tally.region_known = False
+        elif region not in tally.regions:
+            tally.regions = tuple(sorted((*tally.regions, region)))
         tally.count += count
         if first is not None and (tally.first is None or first < tally.first):
             tally.first = first
@@ -57,6 +69,12 @@ class Aggregate:
                 samples.append(trace_id)
         if not known:
             tally.known = False
+
+    def _alone(self, region: str | None) -> tuple[str, ...]:
+        found = self._regions.get(region)
+        if found is None:
+            found = self._regions[region] = (region,) if region is not None else ()
+        return found
 
     def principals(self) -> dict[str, PrincipalUsage]:
         """Each principal's accesses, sorted by (action, resource, denied)."""
@@ -84,5 +102,6 @@ def _by_principal(tallies: dict[tuple[str, str, str, bool], _Tally],
         if own is None:
             own = found[principal] = []
         own.append(Access(principal, action, resource, tally.count, denied, tally.first,
-                          tally.last, tuple(tally.trace_ids), tally.known))
+                          tally.last, tuple(tally.trace_ids), tally.known,
+                          tally.regions, tally.region_known))
     return found

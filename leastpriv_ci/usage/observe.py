@@ -24,7 +24,7 @@ from leastpriv_ci.usage.extract import UNKNOWN, Call, Target
 from leastpriv_ci.usage.fields import Fields
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.principals import SERVICE, Principal
-from leastpriv_ci.usage.resources import Where, partitions, resource_fields
+from leastpriv_ci.usage.resources import Where, partitions, recorded_region, resource_fields
 from leastpriv_ci.usage.services import service_names
 
 Extractor = Callable[[Call], list[Target]]
@@ -110,6 +110,7 @@ class _Shape:
 
     principal: str
     targets: list[Target]
+    region: str | None  # the calls', as recorded
     denied: bool = False
     # Denied calls only: another service refused (KMS behind S3), the call's own allowed
     behind: bool = False
@@ -359,7 +360,8 @@ class _Reader:
                 return
             if len(self._entries) >= MAX_CACHED_CALLS:
                 self.flush()
-            entry = self._entries[shape] = _Shape(principal.arn, targets)
+            entry = self._entries[shape] = _Shape(principal.arn, targets,
+                                                  recorded_region(aws.region))
         if node.cause is not None:
             denied = self._denial(node)
             if denied is not None:
@@ -369,7 +371,7 @@ class _Reader:
                         self.flush()  # entry stays usable: only its targets are read
                     refused_targets, behind = self._refusal(entry.targets, denied)
                     refused = self._refused[(shape, denied)] = _Shape(
-                        principal.arn, refused_targets, True, behind)
+                        principal.arn, refused_targets, entry.region, True, behind)
                 when = _when(node)
                 refused.add(when, trace_id)
                 if refused.behind:
@@ -383,7 +385,8 @@ class _Reader:
         part of a key (an object, an array holding one)."""
         targets = self._targets(node, aws, name, operation, principal, None)
         if targets is not None:
-            self._record(node, targets, principal.arn, _when(node), trace_id)
+            self._record(node, targets, principal.arn, recorded_region(aws.region), _when(node),
+                         trace_id)
 
     def _targets(self, node: Node, aws: Aws, name: str, operation: str,
                  principal: Principal, shape: tuple[Any, ...] | None) -> list[Target] | None:
@@ -437,8 +440,8 @@ class _Reader:
             interpreted.clear()
         interpreted[key] = targets
 
-    def _record(self, node: Node, targets: list[Target], arn: str, when: float | None,
-                trace_id: str | None) -> None:
+    def _record(self, node: Node, targets: list[Target], arn: str, region: str | None,
+                when: float | None, trace_id: str | None) -> None:
         """Count one call directly (calls whose shape is not cached), denied or not."""
         denied = self._denial(node) if node.cause is not None else None
         counted = [(targets, False)]
@@ -447,19 +450,20 @@ class _Reader:
             counted = [(refused_targets, True), *(counted if behind else ())]
         samples = (trace_id,) if trace_id else ()
         for found, refused in counted:
-            self._count(arn, found, refused, 1, when, when, samples)
+            self._count(arn, found, refused, region, 1, when, when, samples)
 
-    def _count(self, principal: str, targets: list[Target], denied: bool, count: int,
-               first: float | None, last: float | None, samples: tuple[str, ...]) -> None:
-        """Add ``count`` calls to the totals on each of their targets; an unknown resource
-        is noted (a maybe's is not: it names none by nature)."""
+    def _count(self, principal: str, targets: list[Target], denied: bool, region: str | None,
+               count: int, first: float | None, last: float | None,
+               samples: tuple[str, ...]) -> None:
+        """Add ``count`` calls sent to ``region`` to the totals on each of their targets; an
+        unknown resource is noted (a maybe's is not: it names none by nature)."""
         merge = self.totals.merge
         for target in targets:
             if not target.known and not target.possible:
                 self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
                                  f"{principal} {target.action}", times=count)
             merge(principal, target.action, target.resource, denied, target.known, count,
-                  first, last, samples, target.possible)
+                  first, last, samples, target.possible, region)
 
     def _refusal(self, targets: list[Target], denied: Denial) -> tuple[list[Target], bool]:
         """What a denied call was refused, and whether the refusal was another service's
@@ -502,8 +506,8 @@ class _Reader:
         """Move the per-shape counts into the totals (at the end, or when the cache is full)."""
         for shape in (*self._entries.values(), *self._refused.values()):
             if shape.count:
-                self._count(shape.principal, shape.targets, shape.denied, shape.count,
-                            shape.first, shape.last, tuple(shape.trace_ids))
+                self._count(shape.principal, shape.targets, shape.denied, shape.region,
+                            shape.count, shape.first, shape.last, tuple(shape.trace_ids))
         self._entries.clear()
         self._refused.clear()
 

@@ -60,6 +60,18 @@ def partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
                   re.compile(p["regionRegex"])) for p in data["partitions"])
 
 
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region botocore's partition data lists (a bounded set, unlike the region
+    patterns, which a hostile trace could fill with names)."""
+    return frozenset().union(*(regions for _, regions, _ in partitions()))
+
+
+def recorded_region(region: object) -> str | None:
+    """A call subsegment's ``region``, when it is a region AWS has."""
+    return region if type(region) is str and region in known_regions() else None
+
+
 Value = str | list[str] | None
 Parser = Callable[[str, Where], Value]
 
