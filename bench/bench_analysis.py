@@ -29,6 +29,7 @@ ROLES = 50
 PRINCIPALS_PER_ROLE = 3
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+REGIONS = (REGION,)  # every call's, as its subsegment recorded it
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
                  "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
 OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
@@ -82,7 +83,7 @@ def accesses_for(rng: random.Random, r: int, principal: str, count: int) -> list
         known = rng.random() > 0.01
         out.append(Access(principal, action, resource if known else "*", count=1 + rng.randrange(5),
                           denied=denied, trace_ids=(f"1-{rng.getrandbits(32):08x}",),
-                          resource_known=known))
+                          resource_known=known, regions=REGIONS, region_known=True))
     return out
 
 

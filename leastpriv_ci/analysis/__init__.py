@@ -11,6 +11,7 @@ from dataclasses import replace
 import orjson
 
 from leastpriv_ci.analysis.conditions import carried_conditions, variable_patterns
+from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
@@ -40,7 +41,7 @@ from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.notices import PROPOSAL_NOTE, Notices
-from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
+from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
 from leastpriv_ci.records import (
@@ -222,7 +223,7 @@ def role_proposal(
     same role.
     """
     catalog = catalog or get_catalog()
-    index = PolicyIndex(role.statements, context=context)
+    index = CallIndex(role.statements, context=context)
     used = {a.action.lower() for a in accesses}
     cache = patterns if patterns is not None else {}
 
@@ -255,13 +256,13 @@ def role_proposal(
         return bounds[key]
 
     kept = [a for a in possible
-            if (index.evaluate(a.action, a.resource).decision in (Decision.ALLOW,
-                                                                   Decision.CONDITIONAL)
+            if (index.evaluate(a.action, a.resource, a).decision in (Decision.ALLOW,
+                                                                      Decision.CONDITIONAL)
                 if a.resource_known else bool(declared(a.action)))]
     # A denied call is a need, unless the role's own Deny refused it: that is a guardrail
     # the proposal must not turn into an Allow.
     guarded = [a for a in accesses if a.denied and a.resource_known
-               and index.evaluate(a.action, a.resource).decision is Decision.EXPLICIT_DENY]
+               and index.evaluate(a.action, a.resource, a).decision is Decision.EXPLICIT_DENY]
     if guarded:
         accesses = [a for a in accesses if a not in guarded]
     # The role's Deny statements go into the proposal as written: adopting it must not lift
@@ -278,7 +279,7 @@ def role_proposal(
                         ) -> list[Statement] | None:
         """The statements that leave a use undecided, less the Denies the proposal keeps
         (None: the use is decided)."""
-        found = found or index.evaluate(access.action, access.resource)
+        found = found or index.evaluate(access.action, access.resource, access)
         if found.decision is not Decision.CONDITIONAL:
             return None
         return [s for s in found.statements if id(s) not in written]
@@ -289,7 +290,7 @@ def role_proposal(
         over TLS only, are kept too: adopting the proposal must not lift them."""
         if not access.resource_known or access.denied:
             return ()
-        found = index.evaluate(access.action, access.resource)
+        found = index.evaluate(access.action, access.resource, access)
         if found.decision is Decision.ALLOW:
             if not all(s.conditions for s in found.statements):
                 return ()  # an unconditioned Allow grants it
@@ -390,7 +391,7 @@ def _platform_actions(groups: Sequence[PlatformGroup]) -> dict[str, PlatformGrou
 
 
 def _platform_grants(
-    index: PolicyIndex, principals: Sequence[str], groups: Sequence[PlatformGroup],
+    index: CallIndex, principals: Sequence[str], groups: Sequence[PlatformGroup],
     catalog: Catalog, declared: Callable[[str], tuple[str, ...]],
 ) -> list[Grant]:
     """The platform permissions the role grants, narrowed where the data can narrow them."""

@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
-from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
+from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
     pattern_covers,
     statement_acts,
@@ -57,8 +58,8 @@ def missing_findings(
     needed (``possible``), the ``one_of`` findings of ``groups``
     (``Operations.request_groups``)."""
     boundary = role.boundary.statements if role.boundary else None
-    index = PolicyIndex(role.statements, context=context, boundary=boundary)
-    identity = PolicyIndex(role.statements, context=context) if boundary is not None else index
+    index = CallIndex(role.statements, context=context, boundary=boundary)
+    identity = CallIndex(role.statements, context=context) if boundary is not None else index
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:
@@ -76,8 +77,8 @@ def _one_of_findings(
     possible: Sequence[Use],
     uses: Sequence[Use],
     groups: Iterable[tuple[str, ...]],
-    index: PolicyIndex,
-    identity: PolicyIndex,
+    index: CallIndex,
+    identity: CallIndex,
     rules: FindingRules,
 ) -> list[Finding]:
     """Calls that needed one of a group of actions on a resource, seen as the group's
@@ -97,11 +98,13 @@ def _one_of_findings(
             if not all(k in by_action for k in keys) or any((k, resource) in direct
                                                               for k in keys):
                 continue
-            evaluations = [index.evaluate(action, resource) for action in group]
+            evaluations = [index.evaluate(action, resource, by_action[action.lower()])
+                           for action in group]
             if any(e.decision in allowing for e in evaluations):
                 continue
             by_boundary = identity is not index and any(
-                identity.evaluate(action, resource).decision in allowing for action in group)
+                identity.evaluate(action, resource, by_action[action.lower()]).decision
+                in allowing for action in group)
             findings.append(_one_of_finding(role, [by_action[k] for k in keys], evaluations,
                                             rules, by_boundary=by_boundary))
     return findings
@@ -149,11 +152,11 @@ def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Eval
 
 
 
-def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
+def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
              closest_cache: dict[str, Statement | None]) -> _Verdict | None:
     if not use.resource_known:
         return _unknown_resource_verdict(role, use)
-    evaluation = index.evaluate(use.action, use.resource)
+    evaluation = index.evaluate(use.action, use.resource, use)
     decision = evaluation.decision
     if decision is Decision.ALLOW:
         return _Verdict("allow", _origin(evaluation)) if use.denied else None
@@ -164,7 +167,7 @@ def _verdict(role: Role, use: Use, index: PolicyIndex, identity: PolicyIndex,
         by_deny = all(not s.is_allow for s in evaluation.statements)
         return _Verdict("conditional", _origin(evaluation), conditional=True,
                         by_deny=by_deny and bool(evaluation.statements))
-    if identity is not index and identity.evaluate(use.action, use.resource).allowed:
+    if identity is not index and identity.evaluate(use.action, use.resource, use).allowed:
         boundary = role.boundary
         return _Verdict("boundary", boundary.origin if boundary else None)
     if use.key not in closest_cache:

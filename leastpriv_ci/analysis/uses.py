@@ -24,6 +24,8 @@ class Use:
     trace_ids: tuple[str, ...]
     access_level: str | None
     resource_level: bool  # the action can be scoped to a resource type
+    regions: tuple[str, ...] = ()  # the calls' recorded regions (Access.regions)
+    region_known: bool = False
 
     @property
     def key(self) -> str:
@@ -59,6 +61,9 @@ def collect_uses(accesses: Iterable[Access], catalog: Catalog) -> list[Use]:
             trace_ids=traces_of(a.trace_ids for a in group),
             access_level=info.access_level if info else None,
             resource_level=info.resource_level if info else True,
+            regions=group[0].regions if len(group) == 1
+            else tuple(sorted({r for a in group for r in a.regions})),
+            region_known=all(a.region_known for a in group),
         ))
     return sorted(uses, key=lambda u: (u.key, u.resource, u.denied))
 

@@ -154,7 +154,7 @@ class PolicyIndex:
     def _decide(self, action: str, resource: str) -> Evaluation:
         result = self._identity.decide(action, resource)
         if self._boundary is not None:
-            result = _intersect(result, self._boundary.decide(action, resource))
+            result = every(result, self._boundary.decide(action, resource))
         return result
 
 
@@ -197,20 +197,23 @@ def _union(evaluations: Sequence[Evaluation], *, denies_only: bool = False
     return tuple(found)
 
 
-def _intersect(identity: Evaluation, boundary: Evaluation) -> Evaluation:
-    """Identity policies and a permissions boundary: both must allow."""
-    decisions = (identity.decision, boundary.decision)
+def every(*evaluations: Evaluation) -> Evaluation:
+    """Requests that must all be allowed: the identity policies and a permissions
+    boundary, or the calls of one use sent to several regions.
+
+    Refused explicitly when a Deny refuses one, else implicitly when one is refused;
+    allowed when all are; else undecided, by the undecided statements.
+    """
+    decisions = [e.decision for e in evaluations]
     if Decision.EXPLICIT_DENY in decisions:
-        return Evaluation(Decision.EXPLICIT_DENY, tuple(
-            s for e in (identity, boundary) if e.decision is Decision.EXPLICIT_DENY
-            for s in e.statements))
+        return Evaluation(Decision.EXPLICIT_DENY, _union(
+            [e for e in evaluations if e.decision is Decision.EXPLICIT_DENY]))
     if Decision.IMPLICIT_DENY in decisions:
         return _IMPLICIT_DENY
-    if decisions == (Decision.ALLOW, Decision.ALLOW):
-        return Evaluation(Decision.ALLOW, identity.statements + boundary.statements)
-    return Evaluation(Decision.CONDITIONAL, tuple(
-        s for e in (identity, boundary) if e.decision is Decision.CONDITIONAL
-        for s in e.statements))
+    if all(d is Decision.ALLOW for d in decisions):
+        return Evaluation(Decision.ALLOW, _union(evaluations))
+    return Evaluation(Decision.CONDITIONAL, _union(
+        [e for e in evaluations if e.decision is Decision.CONDITIONAL]))
 
 
 class _CompiledStatement:
@@ -355,5 +358,6 @@ __all__ = [
     "Evaluation",
     "PolicyIndex",
     "evaluate",
+    "every",
     "statement_applies",
 ]

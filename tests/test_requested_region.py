@@ -1,0 +1,239 @@
+"""``aws:RequestedRegion`` decided per use from the regions its calls recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leastpriv_ci.analysis import analyse
+from leastpriv_ci.analysis.context import CallIndex
+from leastpriv_ci.analysis.regions import requested_regions
+from leastpriv_ci.policy.evaluate import Decision, Evaluation, every
+from leastpriv_ci.policy.model import Policy, Role, Statement
+from leastpriv_ci.records import Access
+from tests.analysis_support import function_arn, observation, one, use
+from tests.usage_helpers import aws_call, lambda_document, scan_case, scan_folder, write_scan_case
+
+ROLE = "arn:aws:iam::123456789012:role/orders"
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+TABLE = "arn:aws:dynamodb:{region}:123456789012:table/orders"
+APP_ROLE = "arn:aws:iam::123456789012:role/app"
+
+
+def guardrail(*regions: str, action: str = "NotAction") -> dict[str, object]:
+    """The common region guardrail: refuse what is not global outside ``regions``."""
+    return {"Sid": "OnlyOurRegions", "Effect": "Deny",
+            action: ["iam:*", "sts:*"] if action == "NotAction" else "*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": list(regions)}}}
+
+
+def get_item(*regions: str | None) -> dict[str, object]:
+    """A document of function "orders" reading table "orders" once from each region."""
+    calls = []
+    for n, region in enumerate(regions):
+        call = aws_call(f"{n + 1:016x}", "DynamoDB", "GetItem", table_name="orders")
+        call["aws"]["region"] = region  # type: ignore[index]
+        calls.append(call)
+    return lambda_document(FUNCTION, *calls)
+
+
+def scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+         document: dict[str, object], statements: list[dict[str, object]],
+         boundary: dict[str, object] | None = None) -> tuple[int, dict[str, Any]]:
+    scan_folder(tmp_path, monkeypatch, {"orders": ROLE})
+    write_scan_case(tmp_path, "1-5f000000-000000000000000000000001", document, ROLE,
+                    statements, boundary)
+    code, report, _ = scan_case(capsys, fail_on="missing")
+    return code, report
+
+
+def allow_get(*regions: str) -> dict[str, object]:
+    return {"Effect": "Allow", "Action": "dynamodb:GetItem",
+            "Resource": [TABLE.format(region=r) for r in regions]}
+
+
+def missing(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["kind"] == "missing"]
+
+
+def test_a_region_guardrail_refuses_none_of_the_calls_made_inside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = scan(tmp_path, monkeypatch, capsys, get_item("us-east-1"),
+                        [allow_get("us-east-1"), guardrail("us-east-1", "eu-west-1")])
+    assert missing(report) == []
+    assert code == 0, report["reasons"]
+
+
+def test_a_region_guardrail_refuses_for_certain_a_call_made_outside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the call went to eu-central-1 (its table's ARN names it too)
+    code, report = scan(tmp_path, monkeypatch, capsys, get_item("eu-central-1"),
+                        [allow_get("eu-central-1"), guardrail("us-east-1")])
+    (finding,) = missing(report)
+    assert finding["resource"] == TABLE.format(region="eu-central-1")
+    assert finding["decision"] == "explicit_deny" and finding["statement"] == "OnlyOurRegions"
+    assert finding["conditional"] is False
+    assert code == 1
+
+
+def test_a_call_that_recorded_no_region_stays_may_be_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the table's ARN takes the function's region, a guess: never a certain refusal
+    code, report = scan(tmp_path, monkeypatch, capsys, get_item(None),
+                        [allow_get("us-east-1"), guardrail("eu-west-1")])
+    (finding,) = missing(report)
+    assert finding["conditional"] is True
+    assert code == 0
+
+
+def test_calls_in_several_regions_are_refused_when_one_region_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # one table name, one client region per call: the table ARNs differ by region, so
+    # the guardrail is asked of each call's own ARN and region
+    _, report = scan(tmp_path, monkeypatch, capsys, get_item("us-east-1", "eu-west-1"),
+                     [allow_get("us-east-1", "eu-west-1"), guardrail("us-east-1")])
+    assert [(f["resource"], f["conditional"]) for f in missing(report)] == [
+        (TABLE.format(region="eu-west-1"), False)]
+
+
+def test_iam_calls_are_made_to_us_east_1_whatever_the_clients_region() -> None:
+    # A guardrail that forgets the global services refuses IAM: its requests name
+    # us-east-1, wherever the client is
+    role = Role("R", "R", (Policy("p", (
+        Statement("Allow", ("iam:GetRole",), (APP_ROLE,)),
+        Statement("Deny", ("*",), ("*",), sid="OnlyOurRegions", conditions={
+            "StringNotEquals": {"aws:RequestedRegion": ("eu-west-1",)}}))),))
+    access = replace(use("f", "iam:GetRole", APP_ROLE), regions=("eu-west-1",),
+                     region_known=True)
+    usage = observation([access])
+    analysis = analyse(usage, {"R": role}, {function_arn("f"): "R"})
+    finding = one(analysis.findings, "missing", "iam:GetRole", APP_ROLE)
+    assert (finding.detail["decision"], finding.conditional) == ("explicit_deny", False)
+    assert finding.detail["statement"] == "OnlyOurRegions"
+
+
+def test_a_guardrail_in_the_permissions_boundary_is_decided_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    boundary = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}, guardrail("eu-west-1")]}
+    _, inside = scan(tmp_path, monkeypatch, capsys, get_item("eu-west-1"),
+                     [allow_get("eu-west-1")], boundary)
+    assert missing(inside) == []
+    _, outside = scan(tmp_path, monkeypatch, capsys, get_item("us-east-1"),
+                      [allow_get("us-east-1")], boundary)
+    (finding,) = missing(outside)
+    assert finding["conditional"] is False and finding["decision"] == "explicit_deny"
+
+
+def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    only_here = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    statements = [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*",
+                   "Condition": only_here}]
+    code, report = scan(tmp_path, monkeypatch, capsys, get_item("us-east-1"), statements)
+    assert missing(report) == []
+    assert code == 0, report["reasons"]
+    (statement,) = report["proposals"][ROLE]["Statement"]
+    assert statement["Action"] == "dynamodb:GetItem"
+    assert statement["Condition"] == only_here  # adopting it must not lift the bound
+    _, elsewhere = scan(tmp_path, monkeypatch, capsys, get_item("eu-west-1"), statements)
+    (finding,) = missing(elsewhere)
+    assert finding["conditional"] is False and finding["decision"] == "implicit_deny"
+
+
+@pytest.mark.parametrize(("action", "regions", "known", "expected"), [
+    ("dynamodb:GetItem", ("eu-west-1", "us-east-1"), True, ("eu-west-1", "us-east-1")),
+    ("s3:GetObject", ("eu-west-1",), False, ("eu-west-1", None)),
+    ("iam:GetRole", ("eu-west-1", "ap-south-1"), True, ("us-east-1",)),
+    ("route53:ChangeResourceRecordSets", ("eu-west-1",), True, ("us-east-1",)),
+    ("iam:GetRole", ("cn-northwest-1",), True, ("cn-north-1",)),
+    # the global or the regional endpoint, by the SDK's settings
+    ("sts:AssumeRole", ("eu-west-1",), True, (None,)),
+    ("dynamodb:GetItem", (), False, (None,)),
+])
+def test_the_requested_region_of_a_services_calls(
+        action: str, regions: tuple[str, ...], known: bool,
+        expected: tuple[str | None, ...]) -> None:
+    assert requested_regions(action, regions, known) == expected
+
+
+def _access(*regions: str, known: bool = True) -> Access:
+    return Access(FUNCTION, "dynamodb:GetItem", TABLE.format(region="eu-west-1"),
+                  regions=regions, region_known=known)
+
+
+def _statements(*regions: str) -> list[Statement]:
+    return [Statement("Allow", ("dynamodb:GetItem",), ("*",)),
+            Statement("Deny", ("*",), ("*",), conditions={
+                "StringNotEquals": {"aws:RequestedRegion": regions}}, sid="Guard")]
+
+
+def test_a_region_no_partition_lists_leaves_the_key_undecided() -> None:
+    # what a trace names cannot make more indexes, nor a certain answer
+    index = CallIndex(_statements("eu-west-1"))
+    made_up = index.evaluate("dynamodb:GetItem", _access().resource,
+                             _access("zz-nowhere-9"))
+    assert made_up.decision is Decision.CONDITIONAL
+    assert index.evaluate("dynamodb:GetItem", _access().resource,
+                          _access("eu-west-1")).decision is Decision.ALLOW
+    assert index.evaluate("dynamodb:GetItem", _access().resource,
+                          _access("eu-west-1", known=False)).decision is Decision.CONDITIONAL
+
+
+def test_a_context_that_sets_the_region_wins() -> None:
+    index = CallIndex(_statements("eu-west-1"), context={"aws:requestedregion": "us-east-1"})
+    found = index.evaluate("dynamodb:GetItem", _access().resource, _access("eu-west-1"))
+    assert found.decision is Decision.EXPLICIT_DENY
+
+
+def test_a_region_in_a_policy_variable_is_decided_too() -> None:
+    statements = [Statement("Allow", ("s3:GetObject",),
+                            ("arn:aws:s3:::data-${aws:RequestedRegion}/*",))]
+    access = Access(FUNCTION, "s3:GetObject", "arn:aws:s3:::data-eu-west-1/k",
+                    regions=("eu-west-1",), region_known=True)
+    index = CallIndex(statements)
+    assert index.evaluate(access.action, access.resource, access).allowed
+    other = Access(FUNCTION, "s3:GetObject", "arn:aws:s3:::data-eu-west-1/k",
+                   regions=("us-east-1",), region_known=True)
+    assert index.evaluate(other.action, other.resource, other).decision is (
+        Decision.IMPLICIT_DENY)
+
+
+def test_every_needs_all_allowed() -> None:
+    allow = Evaluation(Decision.ALLOW, (Statement("Allow", ("a:b",), ("*",)),))
+    deny = Evaluation(Decision.EXPLICIT_DENY, (Statement("Deny", ("a:b",), ("*",)),))
+    open_ = Evaluation(Decision.CONDITIONAL, (Statement("Allow", ("a:c",), ("*",)),))
+    assert every(allow, allow).decision is Decision.ALLOW
+    assert every(allow, allow).statements == allow.statements  # each statement once
+    assert every(allow, open_).statements == open_.statements
+    assert every(open_, Evaluation(Decision.IMPLICIT_DENY), deny) == deny
+    assert every(open_, Evaluation(Decision.IMPLICIT_DENY)).decision is Decision.IMPLICIT_DENY
+
+
+def test_observe_json_names_the_regions_of_each_access(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from leastpriv_ci.cli import main
+
+    calls = []
+    for n, region in enumerate(("eu-west-1", None, "us-east-1")):
+        call = aws_call(f"{n + 1:016x}", "S3", "GetObject", bucket_name="b", key="k")
+        call["aws"]["region"] = region  # type: ignore[index]
+        calls.append(call)
+    scan_folder(tmp_path, monkeypatch, {"orders": ROLE})
+    write_scan_case(tmp_path, "1-5f000000-000000000000000000000001",
+                    lambda_document(FUNCTION, *calls), ROLE, [])
+    assert main(["observe", "--traces", "traces.json", "--format", "json"]) == 0
+    (access,) = json.loads(capsys.readouterr().out)["principals"][FUNCTION]["accesses"]
+    assert access["resource"] == "arn:aws:s3:::b/k" and access["count"] == 3
+    assert (access["regions"], access["region_known"]) == (["eu-west-1", "us-east-1"], False)
