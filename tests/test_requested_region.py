@@ -15,8 +15,17 @@ from leastpriv_ci.analysis.regions import requested_regions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, every
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Access
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
 from tests.analysis_support import function_arn, observation, one, use
-from tests.usage_helpers import aws_call, lambda_document, scan_case, scan_folder, write_scan_case
+from tests.usage_helpers import (
+    aws_call,
+    lambda_document,
+    refused,
+    scan_case,
+    scan_folder,
+    write_scan_case,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/orders"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders"
@@ -93,7 +102,7 @@ def test_a_call_that_recorded_no_region_stays_may_be_refused(
     assert code == 0
 
 
-def test_calls_in_several_regions_are_refused_when_one_region_is(
+def test_one_table_name_from_two_regions_is_two_uses_judged_each_in_its_region(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     # one table name, one client region per call: the table ARNs differ by region, so
@@ -151,20 +160,34 @@ def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
     assert finding["conditional"] is False and finding["decision"] == "implicit_deny"
 
 
-@pytest.mark.parametrize(("action", "regions", "known", "expected"), [
-    ("dynamodb:GetItem", ("eu-west-1", "us-east-1"), True, ("eu-west-1", "us-east-1")),
-    ("s3:GetObject", ("eu-west-1",), False, ("eu-west-1", None)),
-    ("iam:GetRole", ("eu-west-1", "ap-south-1"), True, ("us-east-1",)),
-    ("route53:ChangeResourceRecordSets", ("eu-west-1",), True, ("us-east-1",)),
-    ("iam:GetRole", ("cn-northwest-1",), True, ("cn-north-1",)),
-    # the global or the regional endpoint, by the SDK's settings
-    ("sts:AssumeRole", ("eu-west-1",), True, (None,)),
-    ("dynamodb:GetItem", (), False, (None,)),
+@pytest.mark.parametrize(("action", "resource", "regions", "known", "expected"), [
+    ("dynamodb:GetItem", None, ("eu-west-1", "us-east-1"), True, ("eu-west-1", "us-east-1")),
+    ("dynamodb:GetItem", "eu-west-1", ("eu-west-1",), False, ("eu-west-1", None)),
+    # global services, by their rule sets: one endpoint's region, wherever the client is
+    ("iam:GetRole", None, ("eu-west-1", "ap-south-1"), True, ("us-east-1",)),
+    ("route53:ChangeResourceRecordSets", None, ("eu-west-1",), True, ("us-east-1",)),
+    ("freetier:GetFreeTierUsage", None, ("eu-west-1",), True, ("us-east-1",)),
+    ("route53-recovery-control-config:ListClusters", None, ("eu-west-1",), True,
+     ("us-west-2",)),
+    ("iam:GetRole", None, ("cn-northwest-1",), True, ("cn-north-1",)),
+    ("ce:GetCostAndUsage", None, ("us-gov-east-1",), True, ("us-gov-west-1",)),
+    # an IAM prefix that is not botocore's name for the service (stepfunctions)
+    ("states:StartExecution", None, ("eu-west-1",), True, ("eu-west-1",)),
+    # S3 follows the bucket's region; STS's endpoint is the SDK's choice
+    ("s3:GetObject", None, ("eu-west-1",), True, (None,)),
+    ("sts:AssumeRole", None, ("eu-west-1",), True, (None,)),
+    # a resource elsewhere than the client: the request may have gone there
+    ("lambda:InvokeFunction", "us-west-2", ("eu-west-1",), True, (None,)),
+    # not a region, but a partition's global endpoint; a name AWS does not have
+    ("dynamodb:GetItem", None, ("aws-global",), True, (None,)),
+    ("dynamodb:GetItem", None, ("zz-nowhere-9",), True, (None,)),
+    ("nosuchservice:DoIt", None, ("eu-west-1",), True, (None,)),
+    ("dynamodb:GetItem", None, (), False, (None,)),
 ])
 def test_the_requested_region_of_a_services_calls(
-        action: str, regions: tuple[str, ...], known: bool,
+        action: str, resource: str | None, regions: tuple[str, ...], known: bool,
         expected: tuple[str | None, ...]) -> None:
-    assert requested_regions(action, regions, known) == expected
+    assert requested_regions(action, resource, regions, known) == expected
 
 
 def _access(*regions: str, known: bool = True) -> Access:
@@ -197,16 +220,17 @@ def test_a_context_that_sets_the_region_wins() -> None:
 
 
 def test_a_region_in_a_policy_variable_is_decided_too() -> None:
-    statements = [Statement("Allow", ("s3:GetObject",),
-                            ("arn:aws:s3:::data-${aws:RequestedRegion}/*",))]
-    access = Access(FUNCTION, "s3:GetObject", "arn:aws:s3:::data-eu-west-1/k",
-                    regions=("eu-west-1",), region_known=True)
+    statements = [Statement("Allow", ("dynamodb:GetItem",),
+                            ("arn:aws:dynamodb:*:123456789012:table/orders-${aws:RequestedRegion}",))]
     index = CallIndex(statements)
-    assert index.evaluate(access.action, access.resource, access).allowed
-    other = Access(FUNCTION, "s3:GetObject", "arn:aws:s3:::data-eu-west-1/k",
-                   regions=("us-east-1",), region_known=True)
-    assert index.evaluate(other.action, other.resource, other).decision is (
-        Decision.IMPLICIT_DENY)
+
+    def decided(table: str, region: str) -> Decision:
+        access = Access(FUNCTION, "dynamodb:GetItem", f"{TABLE.format(region=region)}-{table}",
+                        regions=(region,), region_known=True)
+        return index.evaluate(access.action, access.resource, access).decision
+
+    assert decided("eu-west-1", "eu-west-1") is Decision.ALLOW
+    assert decided("us-east-1", "eu-west-1") is Decision.IMPLICIT_DENY
 
 
 def test_every_needs_all_allowed() -> None:
@@ -237,3 +261,49 @@ def test_observe_json_names_the_regions_of_each_access(
     (access,) = json.loads(capsys.readouterr().out)["principals"][FUNCTION]["accesses"]
     assert access["resource"] == "arn:aws:s3:::b/k" and access["count"] == 3
     assert (access["regions"], access["region_known"]) == (["eu-west-1", "us-east-1"], False)
+
+
+def test_what_a_call_needs_of_another_service_keeps_no_region() -> None:
+    # iam:PassRole is asked within the ECS call, KMS by S3 in the key's region: neither in
+    # the client's, so neither is decided by it
+    task_role = "arn:aws:iam::123456789012:role/report-task"
+    key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    caller = "arn:aws:sts::123456789012:assumed-role/orders/orders"
+    calls = [aws_call("c1", "ECS", "RunTask", cluster="reports"),
+             aws_call("c2", "S3", "GetObject", bucket_name="pics", key="a.png"),
+             refused(aws_call("c3", "ECS", "RunTask", cluster="reports"),
+                     "AccessDeniedException", "iam:PassRole", task_role, caller),
+             refused(aws_call("c4", "S3", "GetObject", bucket_name="pics", key="b.png"),
+                     "AccessDenied", "kms:Decrypt", key, caller),
+             refused(aws_call("c5", "DynamoDB", "GetItem", table_name="orders"),
+                     "AccessDeniedException", "dynamodb:GetItem",
+                     TABLE.format(region="us-east-1"), caller)]
+    trace = RawTrace("1-5f000000-000000000000000000000001",
+                     (json.dumps(lambda_document(FUNCTION, *calls)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    regions = {(a.action, a.denied): (a.regions, a.region_known) for a in usage.accesses}
+    assert regions[("iam:PassRole", True)] == ((), False)
+    assert regions[("kms:Decrypt", True)] == ((), False)
+    assert regions[("dynamodb:GetItem", True)] == (("us-east-1",), True)  # its own refusal
+    assert regions[("ecs:RunTask", False)] == (("us-east-1",), True)
+    assert {(a.action, a.regions, a.region_known) for a in usage.possible} == {
+        ("iam:PassRole", (), False), ("kms:Decrypt", (), False)}
+
+
+def test_principals_sharing_a_role_get_one_proposal_whatever_their_order() -> None:
+    # An unnamed secret read from two regions, granted in one: each use is bounded by the
+    # role's patterns under the conditions decided for its own regions
+    secrets = "arn:aws:secretsmanager:*:123456789012:secret:app-*"
+    role = Role("R", "R", (Policy("p", (Statement(
+        "Allow", ("secretsmanager:GetSecretValue",), (secrets,), conditions={
+            "StringEquals": {"aws:RequestedRegion": ("us-east-1",)}}),)),))
+
+    def proposal(first: str, second: str) -> object:
+        accesses = [replace(use(name, "secretsmanager:GetSecretValue", "*", known=False),
+                            regions=(region,), region_known=True)
+                    for name, region in (("a", first), ("z", second))]
+        analysis = analyse(observation(accesses), {"R": role},
+                           {function_arn("a"): "R", function_arn("z"): "R"})
+        return analysis.proposals["R"]
+
+    assert proposal("us-east-1", "eu-west-1") == proposal("eu-west-1", "us-east-1")

@@ -135,9 +135,10 @@ def analyse(
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
+        index = CallIndex(role.statements, context=context)
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
                                  catalog=catalog, context=context, patterns=patterns,
-                                 possible=possible)
+                                 possible=possible, index=index)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
                 f"cannot tell which action calls on {f.resource} needed: {f.fix}"
@@ -157,7 +158,7 @@ def analyse(
                 usage = observation.principals[principal]
                 own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
                                     catalog=catalog, context=context, patterns=patterns,
-                                    possible=usage.possible)
+                                    possible=usage.possible, index=index)
                 principal_proposals[principal] = own.document
     for principal in unmapped:
         usage = observation.principals[principal]
@@ -214,16 +215,18 @@ def role_proposal(
     context: dict[str, object] | None = None,
     patterns: dict[str, tuple[str, ...]] | None = None,
     possible: Sequence[Access] = (),
+    index: CallIndex | None = None,
 ) -> Proposal:
     """The proposal for a role: what was used, plus the platform grants it keeps, and
     what calls may have needed (``possible``) where the role grants it: a call the role
     lets succeed must keep working, but nothing it may not need is added.
 
     ``patterns`` caches the declared resource patterns per action across calls for the
-    same role.
+    same role, and ``index`` its statements' :class:`CallIndex` under ``context`` (its
+    regional indexes are built once then, however many principals share the role).
     """
     catalog = catalog or get_catalog()
-    index = CallIndex(role.statements, context=context)
+    index = index or CallIndex(role.statements, context=context)
     used = {a.action.lower() for a in accesses}
     cache = patterns if patterns is not None else {}
 
@@ -235,7 +238,7 @@ def role_proposal(
     extra = [g for g in _platform_grants(index, principals, groups, catalog, declared)
              if g.action.lower() not in used]
 
-    bounds: dict[tuple[str, bool], tuple[Grant, ...] | None] = {}
+    bounds: dict[tuple[str, bool, tuple[str, ...], bool], tuple[Grant, ...] | None] = {}
 
     def declared_bound(action: str, access: Access) -> tuple[Grant, ...] | None:
         """An access on a resource the traces did not name: the action on each declared
@@ -243,7 +246,8 @@ def role_proposal(
         A declared ``*`` counts only under its conditions (``iam:PassRole`` on ``*`` for
         one service): else the catalog's formats, in the principal's account, are
         narrower."""
-        key = (action, access.denied)
+        # blocks() asks conditions(), which decides by the calls' regions too
+        key = (action, access.denied, access.regions, access.region_known)
         if key not in bounds:
             def blocks(pattern: str) -> tuple[str, ...]:
                 return conditions(replace(access, resource=pattern, resource_known=True))

@@ -9,7 +9,7 @@ from typing import Protocol
 
 import orjson
 
-from leastpriv_ci.analysis.regions import requested_regions
+from leastpriv_ci.analysis.regions import arn_region, requested_regions
 from leastpriv_ci.bundled import load
 from leastpriv_ci.policy.evaluate import Evaluation, PolicyIndex, every
 from leastpriv_ci.policy.model import Statement
@@ -36,8 +36,9 @@ class Sent(Protocol):
 
 class CallIndex:
     """:class:`PolicyIndex` for traced calls: ``aws:RequestedRegion`` is each call's
-    region, so a region guardrail (a Deny under ``StringNotEquals`` on the key) refuses
-    for certain the calls sent elsewhere, and none of the others.
+    region where that is certain (:func:`requested_regions`), so a region guardrail (a
+    Deny under ``StringNotEquals`` on the key) refuses for certain the calls sent
+    elsewhere, and none of the others.
 
     One index per requested region, built only when a statement names the key (in a
     condition or a policy variable) and the context does not set it, and only for the
@@ -59,14 +60,15 @@ class CallIndex:
             REQUESTED_REGION.lower() not in {k.lower() for k in self._context}
             and _names_key([*self._statements, *(self._boundary or ())], REQUESTED_REGION))
         self._indexes: dict[str, PolicyIndex] = {}
-        # (action, regions, region known) -> the indexes its calls are decided by
-        self._by_calls: dict[tuple[str, tuple[str, ...], bool], tuple[PolicyIndex, ...]] = {}
+        # (action, the ARN's region, regions, region known) -> the indexes deciding its calls
+        self._by_calls: dict[tuple[str, str | None, tuple[str, ...], bool],
+                             tuple[PolicyIndex, ...]] = {}
 
     def evaluate(self, action: str, resource: str, calls: Sent | None = None) -> Evaluation:
         """Decide ``action`` on ``resource`` for ``calls`` (None: calls sent anywhere)."""
         if not self._regional or calls is None or not calls.regions:
             return self.any.evaluate(action, resource)
-        key = (action, calls.regions, calls.region_known)
+        key = (action, arn_region(resource), calls.regions, calls.region_known)
         indexes = self._by_calls.get(key)
         if indexes is None:
             if len(self._by_calls) >= _MEMO_LIMIT:

@@ -370,8 +370,10 @@ class _Reader:
                     if len(self._refused) >= MAX_CACHED_CALLS:
                         self.flush()  # entry stays usable: only its targets are read
                     refused_targets, behind = self._refusal(entry.targets, denied)
+                    # another service's refusal: its request's region is not the client's
                     refused = self._refused[(shape, denied)] = _Shape(
-                        principal.arn, refused_targets, entry.region, True, behind)
+                        principal.arn, refused_targets, None if behind else entry.region, True,
+                        behind)
                 when = _when(node)
                 refused.add(when, trace_id)
                 if refused.behind:
@@ -444,26 +446,30 @@ class _Reader:
                 when: float | None, trace_id: str | None) -> None:
         """Count one call directly (calls whose shape is not cached), denied or not."""
         denied = self._denial(node) if node.cause is not None else None
-        counted = [(targets, False)]
+        counted = [(targets, False, region)]
         if denied is not None:
             refused_targets, behind = self._refusal(targets, denied)
-            counted = [(refused_targets, True), *(counted if behind else ())]
+            counted = [(refused_targets, True, None if behind else region),
+                       *(counted if behind else ())]
         samples = (trace_id,) if trace_id else ()
-        for found, refused in counted:
-            self._count(arn, found, refused, region, 1, when, when, samples)
+        for found, refused, where in counted:
+            self._count(arn, found, refused, where, 1, when, when, samples)
 
     def _count(self, principal: str, targets: list[Target], denied: bool, region: str | None,
                count: int, first: float | None, last: float | None,
                samples: tuple[str, ...]) -> None:
         """Add ``count`` calls sent to ``region`` to the totals on each of their targets; an
-        unknown resource is noted (a maybe's is not: it names none by nature)."""
+        unknown resource is noted (a maybe's is not: it names none by nature). A maybe
+        keeps no region: what a call may need of another service (KMS behind S3,
+        ``iam:PassRole``) is not asked in the client's region."""
         merge = self.totals.merge
         for target in targets:
             if not target.known and not target.possible:
                 self.notices.add(UNKNOWN_RESOURCE, UNKNOWN_RESOURCE_TEXT,
                                  f"{principal} {target.action}", times=count)
             merge(principal, target.action, target.resource, denied, target.known, count,
-                  first, last, samples, target.possible, region)
+                  first, last, samples, target.possible,
+                  None if target.possible else region)
 
     def _refusal(self, targets: list[Target], denied: Denial) -> tuple[list[Target], bool]:
         """What a denied call was refused, and whether the refusal was another service's

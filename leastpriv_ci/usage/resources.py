@@ -63,8 +63,10 @@ def partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
 @cache
 def known_regions() -> frozenset[str]:
     """Every region botocore's partition data lists (a bounded set, unlike the region
-    patterns, which a hostile trace could fill with names)."""
-    return frozenset().union(*(regions for _, regions, _ in partitions()))
+    patterns, which a hostile trace could fill with names), less the names that stand for
+    a partition's global endpoint (``aws-global``), which match no region pattern."""
+    return frozenset(region for _, regions, pattern in partitions() for region in regions
+                     if pattern.match(region))
 
 
 def recorded_region(region: object) -> str | None:
