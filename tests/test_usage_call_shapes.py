@@ -178,13 +178,23 @@ def test_a_call_without_region_takes_its_own_principals_region() -> None:
     }
 
 
-def test_a_queue_url_names_the_region_when_the_call_does_not() -> None:
+@pytest.mark.parametrize(("url", "recorded", "queue"), [
+    # the URL names the queue's region, whatever the call or its principal says
+    ("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", None, "eu-west-1"),
+    ("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", "us-west-2", "eu-west-1"),
+    ("https://eu-central-1.queue.amazonaws.com/444455556666/jobs", "us-west-2", "eu-central-1"),
+    # one that names none (a local endpoint): the call's region, else the principal's
+    ("http://127.0.0.1:4566/444455556666/jobs", "us-west-2", "us-west-2"),
+    ("http://127.0.0.1:4566/444455556666/jobs", None, "us-east-1"),
+])
+def test_a_queue_url_names_the_queue_s_region(url: str, recorded: str | None,
+                                               queue: str) -> None:
     principal = "arn:aws:lambda:us-east-1:111122223333:function:a"
     call = {"id": "c", "name": "SQS", "namespace": "aws", "start_time": 1.5,
-            "aws": {"operation": "SendMessage",
-                    "queue_url": "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs"}}
+            "aws": {"operation": "SendMessage", "queue_url": url,
+                    **({"region": recorded} if recorded else {})}}
     found = accesses(observe([_trace("1-a", principal, [call])]))
-    assert {a[1] for a in found[principal]} == {"arn:aws:sqs:eu-west-1:444455556666:jobs"}
+    assert {a[1] for a in found[principal]} == {f"arn:aws:sqs:{queue}:444455556666:jobs"}
 
 
 def test_s3_calls_on_many_keys_each_name_their_own_object() -> None:

@@ -12,8 +12,10 @@ WHERE = Where("eu-west-1", "111122223333")
 
 
 @pytest.mark.parametrize(("parser", "value", "result"), [
+    # the URL's region is the queue's (Java v1 and JS v2 send the call there; botocore
+    # sends it to the client's region, where SQS answers that the queue does not exist)
     ("queue_url", "https://sqs.us-east-2.amazonaws.com/444455556666/jobs",
-     "arn:aws:sqs:eu-west-1:444455556666:jobs"),  # the subsegment's region wins
+     "arn:aws:sqs:us-east-2:444455556666:jobs"),
     ("queue_url", "http://127.0.0.1:5000/123456789012/jobs",
      "arn:aws:sqs:eu-west-1:123456789012:jobs"),
     ("queue_url", "not a url", None),
@@ -84,9 +86,9 @@ def test_adot_attributes_are_read_from_metadata() -> None:
                      "object": ["arn:aws:s3:::b/k"], "bucket": ["arn:aws:s3:::b"]}
 
 
-def test_queue_url_region_comes_before_the_principals() -> None:
-    # Region: the subsegment's, else the identifier's (the queue URL), else the principal's.
-    principals = Where("us-east-1", "111122223333", call_region=False)
+def test_queue_url_region_comes_before_the_calls() -> None:
+    # Region: the queue URL's, else the subsegment's (or the principal's in its place).
+    principals = Where("us-east-1", "111122223333")
     parse = PARSERS["queue_url"]
     assert parse("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", principals) == (
         "arn:aws:sqs:eu-west-1:444455556666:jobs")

@@ -556,8 +556,7 @@ class _Reader:
             parts = principal_arn.split(":")
             fallback_region = parts[3] if len(parts) > 4 and parts[3] else None
             fallback_account = parts[4] if len(parts) > 4 and parts[4] else None
-            found = Where(key[0] or fallback_region, key[1] or fallback_account,
-                          key[0] is not None)
+            found = Where(key[0] or fallback_region, key[1] or fallback_account)
             if len(self._where) < 10_000:
                 self._where[cache_key] = found
         return found

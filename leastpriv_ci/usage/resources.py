@@ -30,9 +30,6 @@ class Where(NamedTuple):
 
     region: str | None
     account: str | None
-    # False when ``region`` is the principal's, not the call's: an identifier that names
-    # its own region (a queue URL) comes first then.
-    call_region: bool = True
 
     @property
     def partition(self) -> str:
@@ -89,9 +86,9 @@ def _queue_url(value: str, where: Where) -> Value:
         return None
     account, name = parts[-2], parts[-1]
     matched = _QUEUE_HOST.match(host)
-    # the subsegment's region, else the URL's, else the principal's
-    from_url = matched.group(1) if matched else None
-    region = where.region if where.call_region else (from_url or where.region)
+    # The URL's region is the queue's (a Java v1 client even sends the call there); else
+    # the subsegment's, else the principal's
+    region = matched.group(1) if matched else where.region
     if region is None:
         return None
     return f"arn:{partition(region)}:sqs:{region}:{account}:{name}"
