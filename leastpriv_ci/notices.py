@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MAX_EXAMPLES = 5
-# Codes of a proposal's notes: this, then the role's key (the report also has them per role)
-PROPOSAL_NOTE = "proposal-"
 
 
 @dataclass(frozen=True)

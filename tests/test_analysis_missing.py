@@ -234,6 +234,6 @@ def test_a_call_the_roles_own_deny_refused_is_not_granted_by_the_proposal() -> N
     assert any(s["Effect"] == "Deny" and s.get("Sid") == "NoDeletes"
                for s in proposal["Statement"])  # type: ignore[attr-defined]
     assert {"s3:GetObject", "sns:Publish"} <= granted  # a need where no Deny of its refused
-    [note] = [w for w in analysis.notices.items() if "role's own Deny" in w.message]
-    assert f"`s3:DeleteObject` on `{UPLOADS}/a/3`" in note.message
+    [note] = [n for n in analysis.proposal_notes[role.key] if "role's own Deny" in n]
+    assert f"`s3:DeleteObject` on `{UPLOADS}/a/3`" in note
     assert one(analysis.findings, "denied", "s3:DeleteObject", UPLOADS + "/a/3")

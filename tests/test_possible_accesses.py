@@ -104,9 +104,8 @@ def test_grants_a_transaction_may_need_are_excess_with_a_caveat_and_do_not_gate(
         assert "fails_gate" not in finding
         assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
     assert "grant only actions that traced calls may need" in err
-    warnings = report["warnings"]
-    assert isinstance(warnings, list)
-    assert any("keep only those needed" in w["message"] for w in warnings)
+    (notes,) = report["proposal_notes"].values()  # type: ignore[union-attr]
+    assert any("keep only those needed" in note for note in notes)
     # The proposal keeps what the role grants and the transaction may need, adds nothing
     (proposal,) = report["proposals"].values()  # type: ignore[union-attr]
     (statement,) = proposal["Statement"]
@@ -137,15 +136,15 @@ def test_without_the_transaction_the_same_grants_fail_the_gate(
     assert finding["action"] == "dynamodb:PutItem" and finding["fails_gate"] is True
 
 
-def test_every_note_of_a_proposal_is_kept_in_the_warnings() -> None:
-    from leastpriv_ci.analysis import _store
-    from leastpriv_ci.analysis.proposal import Proposal
-    from leastpriv_ci.notices import Notices
+def test_every_note_of_a_proposal_is_in_the_text_report() -> None:
+    from leastpriv_ci.records import Analysis, Report, Verdict
+    from leastpriv_ci.report import text
 
-    notices = Notices()
-    _store({}, "r", Proposal(documents=({},), notes=("split in two", "includes x")), notices)
-    assert [n.message for n in notices.items()] == ["proposal for r: split in two",
-                                                    "proposal for r: includes x"]
+    analysis = Analysis(findings=(), proposals={},
+                        proposal_notes={"r": ("split in two", "includes x\x1b[31m")})
+    rendered = text.render(Report(analysis, Verdict(passed=True)))
+    assert "note: proposal for r: split in two\n" in rendered
+    assert "note: proposal for r: includes x" in rendered and "\x1b" not in rendered
 
 
 def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gates(
@@ -165,9 +164,6 @@ def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gat
     assert "at least one of `dynamodb:PutItem`, `dynamodb:UpdateItem`" in finding["message"]
     assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
     assert finding["origin"]["file"] == "role.json"
-    warnings = report["warnings"]
-    assert isinstance(warnings, list)
-    assert any("cannot tell which action calls on" in w["message"] for w in warnings)
     (notes,) = report["proposal_notes"].values()  # type: ignore[union-attr]
     assert f"cannot tell which action calls on {TABLE} needed: allow on `{TABLE}` those of" in (
         " ".join(notes))

@@ -323,7 +323,6 @@ def test_coverage_leaves_out_the_notes_shown_under_their_proposal() -> None:
 
     notices = Notices()
     notices.add("unknown-resource", "accesses whose trace named no resource")
-    notices.add(f"proposal-{ROLE}", f"proposal for {ROLE}: keeps the role's 1 Deny")
     r = report(finding("missing", "s3:GetObject", "arn:aws:s3:::orders-bucket/a"))
     r = replace(r, analysis=replace(r.analysis, notices=notices,
                                     proposal_notes={ROLE: ("keeps the role's 1 Deny",)}))
@@ -332,3 +331,6 @@ def test_coverage_leaves_out_the_notes_shown_under_their_proposal() -> None:
     assert "1 kind(s) of warning" in coverage and "unknown\\-resource" in coverage
     assert "keeps the role" not in coverage
     assert "keeps the role's 1 Deny" in body[:body.index("<summary>Coverage")]
+    # a comment with no room for the proposals keeps their notes in Coverage
+    alone = markdown._coverage(r, notes_shown=False)
+    assert "1 note(s) on the proposals" in alone and "keeps the role's 1 Deny" in alone

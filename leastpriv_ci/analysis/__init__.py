@@ -40,7 +40,7 @@ from leastpriv_ci.analysis.proposal import (
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
-from leastpriv_ci.notices import PROPOSAL_NOTE, Notices
+from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
@@ -147,7 +147,7 @@ def analyse(
             proposal = replace(proposal, notes=(
                 *proposal.notes, f"built from its traced principals only; {', '.join(others)} "
                 "had no traces: add what they need"))
-        _store(proposals, role_key, proposal, notices)
+        _store(proposals, role_key, proposal)
         if proposal.notes:
             proposal_notes[role_key] = proposal.notes
         declared[role_key] = declared_document(role)
@@ -430,15 +430,12 @@ def _resources_for(template: str, principals: Sequence[str], group: PlatformGrou
     return sorted(set(found))
 
 
-def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal,
-           notices: Notices) -> None:
+def _store(proposals: dict[str, dict[str, object]], key: str, proposal: Proposal) -> None:
+    """A proposal's documents, the first under the role's key (its notes are kept apart,
+    in ``Analysis.proposal_notes``)."""
     proposals[key] = proposal.documents[0]
     for number, doc in enumerate(proposal.documents[1:], start=2):
         proposals[f"{key} (part {number})"] = doc
-    for number, note in enumerate(proposal.notes, start=1):
-        # one code a note: a code keeps its first message only
-        code = f"{PROPOSAL_NOTE}{key}" + (f"-{number}" if number > 1 else "")
-        notices.add(code, f"proposal for {key}: {note}")
 
 
 def _unobserved(role: Role, rules: FindingRules, principals: tuple[str, ...] = ()

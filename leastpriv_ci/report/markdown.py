@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from leastpriv_ci.notices import PROPOSAL_NOTE
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report import escape
 from leastpriv_ci.report.findings import (
@@ -469,9 +468,13 @@ def _coverage(report: Report, *, notes_shown: bool = False) -> str:
     else:
         lines.append("- no policy files read")
     notices = report.analysis.notices.items()
-    if notes_shown:  # under their proposals already: room for the other warnings
-        notices = [n for n in notices if not n.code.startswith(PROPOSAL_NOTE)]
     if notices:
         lines.append(f"- {len(notices)} kind(s) of warning:")
         lines += [f"  - {escape.text(str(n), 300)}" for n in notices[:10]]
+    notes = [(role, note) for role, found in sorted(report.analysis.proposal_notes.items())
+             for note in found]
+    if notes and not notes_shown:  # else under their proposals already
+        lines.append(f"- {len(notes)} note(s) on the proposals:")
+        lines += [f"  - {escape.text(f'proposal for {role}: {note}', 300)}"
+                  for role, note in notes[:10]]
     return "<details><summary>Coverage</summary>\n\n" + "\n".join(lines) + "\n\n</details>"

@@ -41,4 +41,6 @@ def render(report: Report) -> str:
     if coverage.unobserved:
         lines.append("  no traces (no verdict): " + ", ".join(map(_clean, coverage.unobserved)))
     lines += [f"warning: {_clean(str(n))}" for n in analysis.notices.items()]
+    lines += [f"note: proposal for {_clean(role)}: {_clean(note)}"
+              for role, notes in sorted(analysis.proposal_notes.items()) for note in notes]
     return "\n".join(lines) + "\n"
