@@ -176,6 +176,15 @@ def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
     # S3 follows the bucket's region; STS's endpoint is the SDK's choice
     ("s3:GetObject", None, ("eu-west-1",), True, (None,)),
     ("sts:AssumeRole", None, ("eu-west-1",), True, (None,)),
+    # an operation's control plane (us-east-1), multi-region endpoint IDs (SigV4a for
+    # EventBridge, and for SES v2, which shares its IAM prefix with SES)
+    ("arc-region-switch:GetPlan", None, ("eu-west-1",), True, (None,)),
+    ("events:PutEvents", None, ("eu-west-1",), True, (None,)),
+    ("ses:SendEmail", None, ("eu-west-1",), True, (None,)),
+    # account-based endpoints stay in the client's region
+    ("kinesis:PutRecord", None, ("eu-west-1",), True, ("eu-west-1",)),
+    # SigV4a only
+    ("partnercentral-channel:ListChannels", None, ("eu-west-1",), True, (None,)),
     # a resource elsewhere than the client: the request may have gone there
     ("lambda:InvokeFunction", "us-west-2", ("eu-west-1",), True, (None,)),
     # not a region, but a partition's global endpoint; a name AWS does not have
@@ -307,3 +316,115 @@ def test_principals_sharing_a_role_get_one_proposal_whatever_their_order() -> No
         return analysis.proposals["R"]
 
     assert proposal("us-east-1", "eu-west-1") == proposal("eu-west-1", "us-east-1")
+
+
+def test_a_denied_use_refused_by_the_guardrail_in_one_region_only_stays_a_need() -> None:
+    # The us-east-1 calls were refused for want of an Allow: the proposal grants it, and
+    # the finding says so, not "change the Deny"
+    role = Role("R", "R", (Policy("p", (
+        Statement("Allow", ("dynamodb:GetItem",), (TABLE.format(region="us-east-1"),)),
+        Statement("Deny", ("*",), ("*",), sid="OnlyUsEast1", conditions={
+            "StringNotEquals": {"aws:RequestedRegion": ("us-east-1",)}}))),))
+
+    def run(*regions: str) -> tuple[Any, list[object]]:
+        listed = replace(use("f", "dynamodb:ListTables", "*", denied=True), regions=regions,
+                         region_known=True)
+        analysis = analyse(observation([listed]), {"R": role}, {function_arn("f"): "R"})
+        granted = [s["Action"] for s in analysis.proposals["R"]["Statement"]  # type: ignore[index]
+                   if s["Effect"] == "Allow"]
+        return one(analysis.findings, "denied", "dynamodb:ListTables", "*"), granted
+
+    for regions in (("us-east-1",), ("eu-west-1", "us-east-1")):
+        finding, granted = run(*regions)
+        assert finding.detail["decision"] == "implicit_deny", regions
+        assert "dynamodb:ListTables" in granted, regions
+    finding, granted = run("eu-west-1")  # the guardrail's alone: not turned into an Allow
+    assert finding.detail["decision"] == "explicit_deny"
+    assert "dynamodb:ListTables" not in granted
+
+
+def test_models_under_the_users_aws_folder_are_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.loaders import Loader
+
+    from leastpriv_ci.analysis import regions
+
+    newer = tmp_path / "dynamodb" / "2099-01-01"
+    newer.mkdir(parents=True)
+    (newer / "endpoint-rule-set-1.json").write_text("{not json")
+    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path))
+    for cached in (regions._loader, regions._providers, regions.signing_region):
+        cached.cache_clear()
+    try:
+        assert regions.signing_region("dynamodb", "eu-west-1") == "eu-west-1"
+    finally:
+        for cached in (regions._loader, regions._providers, regions.signing_region):
+            cached.cache_clear()
+
+
+def test_the_same_region_parameters_keep_the_clients_region() -> None:
+    # Every value a listed parameter may take, alone and with each operation type: a rule
+    # set that resolves must sign for the client's region (requested_region.yaml says so)
+    from botocore.endpoint_provider import EndpointProvider
+    from botocore.loaders import Loader
+
+    from leastpriv_ci.bundled import load
+
+    loader = Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH],
+                    include_default_search_paths=False)
+    listed = set(load("requested_region.yaml")["same_region_parameters"])
+    elsewhere = "us-west-2"
+    arns = [f"arn:aws:{s}:{elsewhere}:123456789012:{r}" for s, r in (
+        ("dynamodb", "table/t"), ("dynamodb", "table/t/stream/x"), ("kinesis", "stream/s"),
+        ("kinesis", "stream/s/consumer/c:1"), ("kinesis", "channel/c"),
+        ("sqs", "q"))]
+    values: list[object] = [True, False, "123456789012", "required", "preferred", "disabled",
+                            "data", "control", "stream", "queue", "x", *arns, arns]
+    checked = 0
+    for name in loader.list_available_services("endpoint-rule-set-1"):
+        ruleset = loader.load_service_model(name, "endpoint-rule-set-1")
+        used = set(ruleset["parameters"]) & listed
+        if not used or set(ruleset["parameters"]) - listed - {
+                "Region", "UseFIPS", "UseDualStack", "Endpoint"}:
+            continue
+        provider = EndpointProvider(ruleset, loader.load_data("partitions"))
+        for parameter in used:
+            for value in values:
+                for operation in (None, "data", "control"):
+                    extra = {parameter: value}
+                    if operation and parameter != "OperationType" and \
+                            "OperationType" in ruleset["parameters"]:
+                        extra["OperationType"] = operation
+                    try:
+                        endpoint = provider.resolve_endpoint(
+                            Region="eu-west-1", UseFIPS=False, UseDualStack=False, **extra)
+                    except Exception:  # an error rule: no endpoint, no call
+                        continue
+                    schemes = endpoint.properties.get("authSchemes") or [{}]
+                    assert "signingRegionSet" not in schemes[0], (name, extra)
+                    assert schemes[0].get("signingRegion", "eu-west-1") == "eu-west-1", (
+                        name, extra)
+                    checked += 1
+    assert checked > 100  # dynamodb, dynamodbstreams and kinesis at least
+
+
+def test_botocore_endpoint_rules_load_only_for_a_policy_naming_the_key() -> None:
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from leastpriv_ci.analysis.context import CallIndex
+from leastpriv_ci.policy.model import Statement
+from leastpriv_ci.records import Access
+access = Access("f", "dynamodb:GetItem", "*", regions=("eu-west-1",), region_known=True)
+CallIndex([Statement("Allow", ("dynamodb:*",), ("*",))]).evaluate("dynamodb:GetItem", "*", access)
+print("botocore.endpoint_provider" in sys.modules)
+CallIndex([Statement("Allow", ("dynamodb:*",), ("*",), conditions={
+    "StringEquals": {"aws:RequestedRegion": ("eu-west-1",)}})]).evaluate(
+    "dynamodb:GetItem", "*", access)
+print("botocore.endpoint_provider" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                         text=True).stdout.split()
+    assert out == ["False", "True"]

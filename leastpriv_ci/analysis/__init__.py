@@ -129,13 +129,14 @@ def analyse(
             possible=collect_uses(possible, catalog)))
         if others:
             findings.append(_unobserved(role, rules, others))
+        # the role's statements under the context, for its findings and every proposal
+        index = CallIndex(role.statements, context=context)
         missing = missing_findings(role, uses, rules=rules, context=context,
                                    possible=collect_uses(possible, catalog),
-                                   groups=operations().request_groups())
+                                   groups=operations().request_groups(), identity=index)
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
-        index = CallIndex(role.statements, context=context)
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,
                                  catalog=catalog, context=context, patterns=patterns,
                                  possible=possible, index=index)
@@ -264,9 +265,11 @@ def role_proposal(
                                                                       Decision.CONDITIONAL)
                 if a.resource_known else bool(declared(a.action)))]
     # A denied call is a need, unless the role's own Deny refused it: that is a guardrail
-    # the proposal must not turn into an Allow.
+    # the proposal must not turn into an Allow. Calls to several regions are guarded only
+    # when the Deny refuses them in every one: else some were refused for want of a grant.
     guarded = [a for a in accesses if a.denied and a.resource_known
-               and index.evaluate(a.action, a.resource, a).decision is Decision.EXPLICIT_DENY]
+               and all(e.decision is Decision.EXPLICIT_DENY
+                       for e in index.each(a.action, a.resource, a))]
     if guarded:
         accesses = [a for a in accesses if a not in guarded]
     # The role's Deny statements go into the proposal as written: adopting it must not lift

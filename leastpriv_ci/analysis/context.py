@@ -11,7 +11,7 @@ import orjson
 
 from leastpriv_ci.analysis.regions import arn_region, requested_regions
 from leastpriv_ci.bundled import load
-from leastpriv_ci.policy.evaluate import Evaluation, PolicyIndex, every
+from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex, every
 from leastpriv_ci.policy.model import Statement
 from leastpriv_ci.usage.resources import known_regions
 
@@ -45,8 +45,8 @@ class CallIndex:
     regions botocore's data lists: what a trace names cannot make more of them.
     """
 
-    __slots__ = ("_boundary", "_by_calls", "_context", "_indexes", "_regional", "_statements",
-                 "any")
+    __slots__ = ("_any_only", "_boundary", "_by_calls", "_context", "_indexes", "_regional",
+                 "_statements", "any")
 
     def __init__(self, statements: Iterable[Statement], *,
                  context: Mapping[str, object] | None = None,
@@ -56,6 +56,7 @@ class CallIndex:
         self._context = dict(context or {})
         # the index for calls whose region is not known (the key undecided)
         self.any = PolicyIndex(self._statements, context=context, boundary=self._boundary)
+        self._any_only = (self.any,)
         self._regional = (
             REQUESTED_REGION.lower() not in {k.lower() for k in self._context}
             and _names_key([*self._statements, *(self._boundary or ())], REQUESTED_REGION))
@@ -65,9 +66,27 @@ class CallIndex:
                              tuple[PolicyIndex, ...]] = {}
 
     def evaluate(self, action: str, resource: str, calls: Sent | None = None) -> Evaluation:
-        """Decide ``action`` on ``resource`` for ``calls`` (None: calls sent anywhere)."""
+        """Decide ``action`` on ``resource`` for ``calls`` (None: calls sent anywhere).
+
+        Calls sent to several regions are several requests: refused when one is, and then
+        implicitly when one lacks an Allow (granting it is the first fix; a guardrail's
+        refusal elsewhere shows once it is), else by the Denies that refuse some.
+        """
+        indexes = self._indexes_for(action, resource, calls)
+        if len(indexes) == 1:
+            return indexes[0].evaluate(action, resource)
+        return _all_calls(tuple(index.evaluate(action, resource) for index in indexes))
+
+    def each(self, action: str, resource: str, calls: Sent | None = None
+             ) -> tuple[Evaluation, ...]:
+        """The decision for each requested region of ``calls`` (one when it is not known)."""
+        return tuple(index.evaluate(action, resource)
+                     for index in self._indexes_for(action, resource, calls))
+
+    def _indexes_for(self, action: str, resource: str, calls: Sent | None
+                     ) -> tuple[PolicyIndex, ...]:
         if not self._regional or calls is None or not calls.regions:
-            return self.any.evaluate(action, resource)
+            return self._any_only
         key = (action, arn_region(resource), calls.regions, calls.region_known)
         indexes = self._by_calls.get(key)
         if indexes is None:
@@ -75,9 +94,7 @@ class CallIndex:
                 self._by_calls.clear()
             indexes = self._by_calls[key] = tuple(dict.fromkeys(
                 self._index(region) for region in requested_regions(*key)))
-        if len(indexes) == 1:
-            return indexes[0].evaluate(action, resource)
-        return every(*(index.evaluate(action, resource) for index in indexes))
+        return indexes
 
     def _index(self, region: str | None) -> PolicyIndex:
         if region is None or region not in known_regions():
@@ -88,6 +105,13 @@ class CallIndex:
                 self._statements, context={**self._context, REQUESTED_REGION: region},
                 boundary=self._boundary)
         return found
+
+
+def _all_calls(found: tuple[Evaluation, ...]) -> Evaluation:
+    decisions = [e.decision for e in found]
+    if Decision.IMPLICIT_DENY in decisions:
+        return next(e for e in found if e.decision is Decision.IMPLICIT_DENY)
+    return every(*found)
 
 
 def _names_key(statements: Sequence[Statement], key: str) -> bool:

@@ -53,13 +53,15 @@ def missing_findings(
     context: dict[str, object] | None = None,
     possible: Sequence[Use] = (),
     groups: Iterable[tuple[str, ...]] = (),
+    identity: CallIndex | None = None,
 ) -> list[Finding]:
     """Missing and denied findings for one role's uses; then, from what calls may have
     needed (``possible``), the ``one_of`` findings of ``groups``
-    (``Operations.request_groups``)."""
-    boundary = role.boundary.statements if role.boundary else None
-    index = CallIndex(role.statements, context=context, boundary=boundary)
-    identity = CallIndex(role.statements, context=context) if boundary is not None else index
+    (``Operations.request_groups``). ``identity``: the role's statements' index under
+    ``context``, when the caller has one (its regional indexes are then built once)."""
+    identity = identity or CallIndex(role.statements, context=context)
+    index = (CallIndex(role.statements, context=context, boundary=role.boundary.statements)
+             if role.boundary else identity)
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:

@@ -1,22 +1,26 @@
 """The region a traced call's request named: the value of ``aws:RequestedRegion``.
 
-An SDK sends a call to the endpoint its client's region resolves to, by the service's
-endpoint rule set (the same rules in every AWS SDK), and signs it for that endpoint's
-region: the client's for a regional service, ``us-east-1`` for IAM, Route 53 and the
-other global services served there, ``us-west-2`` for a few. The client's region is what
-the call's subsegment records (``Access.regions``), so the requested region is the
-signing region botocore's rule set gives for it.
+A current AWS SDK sends a call to the endpoint its client's region resolves to by the
+service's endpoint rule set, and signs it for that endpoint's region: the client's for a
+regional service, ``us-east-1`` for IAM, Route 53 and the other global services served
+there, ``us-west-2`` for a few. The client's region is what the call's subsegment
+records (``Access.regions``), so the requested region is the signing region botocore's
+rule set gives for it. (Older SDKs resolve from their own region tables; for the
+services decided here those agree, and where a rule set may move a request elsewhere the
+key is left undecided anyway.)
 
 It stays undecided (None) where that is not certain:
 
 - the services of ``requested_region.yaml`` (S3 follows a bucket's region by redirect,
-  STS's endpoint is the SDK's choice), a rule set that signs for many regions (SigV4a)
-  or gives no endpoint, and a service with no rule set under its IAM prefix or an SDK
-  name for it;
+  STS's endpoint is the SDK's choice, the Chime prefix names a global and regional
+  APIs), a rule set that takes a parameter which may move the request (an operation's
+  control plane, a multi-region endpoint ID), signs for many regions (SigV4a) or gives
+  no endpoint, a service with no rule set under its IAM prefix or an SDK name for it,
+  and one whose botocore services disagree;
 - a call whose ARN names another region than its client's (a function, key or queue
   elsewhere), and a call that recorded no region. The observation records no region for
-  what a call needs of another service (``iam:PassRole``, KMS behind S3): that request's
-  region is not the client's.
+  what a call needs of another service (``iam:PassRole``, KMS behind S3): the trace does
+  not show that request's context.
 """
 
 from __future__ import annotations
@@ -30,55 +34,68 @@ from leastpriv_ci.usage.resources import known_regions
 
 
 @cache
-def _undecided() -> frozenset[str]:
-    return frozenset(str(s).lower() for s in load("requested_region.yaml")["undecided"])
+def _data() -> dict[str, Any]:
+    return dict(load("requested_region.yaml"))
 
 
 @cache
 def _loader() -> Any:
-    from botocore.loaders import create_loader
+    """botocore's loader over its own data only: a model under ``~/.aws/models`` must not
+    decide (nor break) what the tool concludes."""
+    from botocore.loaders import Loader
 
-    return create_loader()
-
-
-@cache
-def _names(prefix: str) -> tuple[str, ...]:
-    """botocore's names to try for an IAM prefix: the prefix, then the SDK spellings of
-    ``sdk_services.yaml`` (``stepfunctions`` for ``states``)."""
-    aliases = load("sdk_services.yaml")["services"].get(prefix, ())
-    return tuple(dict.fromkeys([prefix, *(str(a) for a in aliases)]))
+    return Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH],
+                  include_default_search_paths=False)
 
 
 @cache
-def _provider(prefix: str) -> Any | None:
-    """The endpoint rule set of the service with this IAM prefix, or None."""
+def _providers(prefix: str) -> tuple[Any, ...] | None:
+    """The endpoint rule sets of every botocore service that the IAM prefix or an SDK
+    name for it (``sdk_services.yaml``: ``stepfunctions`` for ``states``, ``sesv2`` for
+    ``ses``) names; None when one cannot be read or takes a parameter that may move the
+    request to another region (an operation's control plane endpoint, a multi-region
+    endpoint ID, a bucket)."""
     from botocore.endpoint_provider import EndpointProvider
     from botocore.exceptions import DataNotFoundError
 
     loader = _loader()
-    for name in _names(prefix):
+    same_region = {"Region", "UseFIPS", "UseDualStack", "Endpoint",
+                   *_data()["same_region_parameters"]}
+    aliases = load("sdk_services.yaml")["services"].get(prefix, ())
+    found = []
+    for name in dict.fromkeys([prefix, *(str(a) for a in aliases)]):
         try:
             ruleset = loader.load_service_model(name, "endpoint-rule-set-1")
         except DataNotFoundError:
-            continue
-        return EndpointProvider(ruleset, loader.load_data("partitions"))
-    return None
+            continue  # not a botocore service name
+        try:
+            if set(ruleset["parameters"]) - same_region:
+                return None
+            found.append(EndpointProvider(ruleset, loader.load_data("partitions")))
+        except Exception:  # botocore's own data, read defensively: never a traceback
+            return None
+    return tuple(found) or None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def signing_region(prefix: str, region: str) -> str | None:
     """The region a call to service ``prefix`` from a client in ``region`` is signed for
     (None: not certain)."""
-    if prefix in _undecided() or region not in known_regions():
+    if prefix in _data()["undecided"] or region not in known_regions():
         return None
-    provider = _provider(prefix)
-    if provider is None:
+    providers = _providers(prefix)
+    if providers is None:
         return None
-    from botocore.exceptions import BotoCoreError
+    signed = {_signed(provider, region) for provider in providers}
+    # every botocore service under the prefix must agree
+    found = signed.pop() if len(signed) == 1 else None
+    return found if found in known_regions() else None
 
+
+def _signed(provider: Any, region: str) -> str | None:
     try:
         endpoint = provider.resolve_endpoint(Region=region, UseFIPS=False, UseDualStack=False)
-    except (BotoCoreError, ValueError, KeyError, TypeError):
+    except Exception:  # no endpoint for it (an error rule): not certain
         return None
     schemes = endpoint.properties.get("authSchemes") or ()
     if not schemes:
@@ -86,8 +103,7 @@ def signing_region(prefix: str, region: str) -> str | None:
     scheme = schemes[0]
     if "signingRegionSet" in scheme:  # SigV4a: signed for many regions
         return None
-    signed = scheme.get("signingRegion") or region
-    return signed if signed in known_regions() else None
+    return str(scheme.get("signingRegion") or region)
 
 
 def arn_region(resource: str) -> str | None:
