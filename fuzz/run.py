@@ -116,7 +116,16 @@ def _traces(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
     if rng.random() < 0.5:
         return target, ["observe", "--traces", target.name,
                         "--format", rng.choice(["json", "text"])]
-    shutil.copy(ROLE, work / "role.json")
+    role = json.loads(ROLE.read_text())
+    if rng.random() < 0.5:  # a region guardrail: aws:RequestedRegion decided per call
+        regions = rng.sample(["us-east-1", "eu-west-1", "us-west-2", "aws-global", "xx"],
+                             rng.randint(1, 3))
+        role["Policies"][0]["PolicyDocument"]["Statement"].append({
+            "Sid": "OnlyOurRegions", "Effect": "Deny", rng.choice(["Action", "NotAction"]):
+            rng.choice(["*", ["iam:*", "sts:*"]]), "Resource": "*",
+            "Condition": {rng.choice(["StringNotEquals", "StringEquals"]):
+                          {"aws:RequestedRegion": regions}}})
+    (work / "role.json").write_text(json.dumps(role))
     return target, ["scan", "--traces", target.name, "--policy-paths", "role.json", "--format",
                     rng.choice(["json", "markdown", "sarif", "text"]),
                     "--report-file", "out/report.json"]
