@@ -166,9 +166,16 @@ def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
     # global services, by their rule sets: one endpoint's region, wherever the client is
     ("iam:GetRole", None, ("eu-west-1", "ap-south-1"), True, ("us-east-1",)),
     ("route53:ChangeResourceRecordSets", None, ("eu-west-1",), True, ("us-east-1",)),
-    ("freetier:GetFreeTierUsage", None, ("eu-west-1",), True, ("us-east-1",)),
-    ("route53-recovery-control-config:ListClusters", None, ("eu-west-1",), True,
-     ("us-west-2",)),
+    ("freetier:GetFreeTierUsage", None, ("us-east-1",), True, ("us-east-1",)),
+    ("cloudfront:CreateInvalidation", None, ("ap-south-1",), True, ("us-east-1",)),
+    # ... unless a FIPS or dual-stack client, which the trace does not show, is signed
+    # for another region (us-west-2's control plane has a FIPS endpoint in us-east-1)
+    ("route53-recovery-control-config:ListClusters", None, ("eu-west-1",), True, (None,)),
+    ("freetier:GetFreeTierUsage", None, ("eu-west-1",), True, (None,)),
+    # Health's older SDKs go to its global endpoint; Bedrock's inference profiles on to
+    # other regions
+    ("health:DescribeEvents", None, ("eu-west-1",), True, (None,)),
+    ("bedrock:InvokeModel", None, ("eu-west-1",), True, (None,)),
     ("iam:GetRole", None, ("cn-northwest-1",), True, ("cn-north-1",)),
     ("ce:GetCostAndUsage", None, ("us-gov-east-1",), True, ("us-gov-west-1",)),
     # an IAM prefix that is not botocore's name for the service (stepfunctions)

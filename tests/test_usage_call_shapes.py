@@ -183,6 +183,12 @@ def test_a_call_without_region_takes_its_own_principals_region() -> None:
     ("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", None, "eu-west-1"),
     ("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", "us-west-2", "eu-west-1"),
     ("https://eu-central-1.queue.amazonaws.com/444455556666/jobs", "us-west-2", "eu-central-1"),
+    ("https://queue.amazonaws.com/444455556666/jobs", "eu-west-1", "us-east-1"),  # legacy
+    ("https://sqs-fips.us-east-2.amazonaws.com/444455556666/jobs", "eu-west-1", "us-east-2"),
+    ("https://vpce-0a1b-c2d3.sqs.us-east-2.vpce.amazonaws.com/444455556666/jobs",
+     "eu-west-1", "us-east-2"),
+    # a host shaped like a region but naming none AWS has: the call's
+    ("http://my-sqs-1.internal:9324/444455556666/jobs", "us-west-2", "us-west-2"),
     # one that names none (a local endpoint): the call's region, else the principal's
     ("http://127.0.0.1:4566/444455556666/jobs", "us-west-2", "us-west-2"),
     ("http://127.0.0.1:4566/444455556666/jobs", None, "us-east-1"),

@@ -94,6 +94,8 @@ def test_queue_url_region_comes_before_the_calls() -> None:
         "arn:aws:sqs:eu-west-1:444455556666:jobs")
     assert parse("https://sqs.cn-north-1.amazonaws.com.cn/444455556666/jobs", principals) == (
         "arn:aws-cn:sqs:cn-north-1:444455556666:jobs")
+    assert parse("https://sqs.eusc-de-east-1.amazonaws.eu/444455556666/jobs", principals) == (
+        "arn:aws-eusc:sqs:eusc-de-east-1:444455556666:jobs")
     assert parse("http://127.0.0.1:5000/444455556666/jobs", principals) == (
         "arn:aws:sqs:us-east-1:444455556666:jobs")
 

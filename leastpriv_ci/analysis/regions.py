@@ -5,18 +5,20 @@ service's endpoint rule set, and signs it for that endpoint's region: the client
 regional service, ``us-east-1`` for IAM, Route 53 and the other global services served
 there, ``us-west-2`` for a few. The client's region is what the call's subsegment
 records (``Access.regions``), so the requested region is the signing region botocore's
-rule set gives for it. (Older SDKs resolve from their own region tables; for the
-services decided here those agree, and where a rule set may move a request elsewhere the
-key is left undecided anyway.)
+rule set gives for it. (Older SDKs resolve from botocore's legacy endpoint table or
+their own; Health is the one decided service where that table disagrees, and it is
+left undecided.)
 
 It stays undecided (None) where that is not certain:
 
 - the services of ``requested_region.yaml`` (S3 follows a bucket's region by redirect,
   STS's endpoint is the SDK's choice, the Chime prefix names a global and regional
-  APIs), a rule set that takes a parameter which may move the request (an operation's
-  control plane, a multi-region endpoint ID), signs for many regions (SigV4a) or gives
-  no endpoint, a service with no rule set under its IAM prefix or an SDK name for it,
-  and one whose botocore services disagree;
+  APIs, older SDKs send Health to its global endpoint, Bedrock's inference profiles
+  carry a request on), a rule set that takes a parameter which may move the request (an
+  operation's control plane, a multi-region endpoint ID), signs for many regions
+  (SigV4a), gives no endpoint, or signs for another region with FIPS or dual-stack
+  endpoints on (the trace does not show them), a service with no rule set under its IAM
+  prefix or an SDK name for it, and one whose botocore services disagree;
 - a call whose ARN names another region than its client's (a function, key or queue
   elsewhere), and a call that recorded no region. The observation records no region for
   what a call needs of another service (``iam:PassRole``, KMS behind S3): the trace does
@@ -86,17 +88,23 @@ def signing_region(prefix: str, region: str) -> str | None:
     providers = _providers(prefix)
     if providers is None:
         return None
-    signed = {_signed(provider, region) for provider in providers}
-    # every botocore service under the prefix must agree
+    # Every botocore service under the prefix, with FIPS and dual-stack endpoints on or off
+    # (the trace records neither setting), must agree, where it has such an endpoint
+    signed = {_signed(provider, region, fips, dual)
+              for provider in providers for fips in (False, True) for dual in (False, True)}
+    signed.discard(_NO_ENDPOINT)
     found = signed.pop() if len(signed) == 1 else None
     return found if found in known_regions() else None
 
 
-def _signed(provider: Any, region: str) -> str | None:
+_NO_ENDPOINT = "\x00none"  # the rule set has no endpoint for that setting: no call made
+
+
+def _signed(provider: Any, region: str, fips: bool, dual: bool) -> str | None:
     try:
-        endpoint = provider.resolve_endpoint(Region=region, UseFIPS=False, UseDualStack=False)
-    except Exception:  # no endpoint for it (an error rule): not certain
-        return None
+        endpoint = provider.resolve_endpoint(Region=region, UseFIPS=fips, UseDualStack=dual)
+    except Exception:  # an error rule: no endpoint for that setting, so no call was made
+        return None if not (fips or dual) else _NO_ENDPOINT
     schemes = endpoint.properties.get("authSchemes") or ()
     if not schemes:
         return region  # SigV4 for the client's region

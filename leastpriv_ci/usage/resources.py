@@ -16,7 +16,6 @@ from leastpriv_ci.usage.fields import Fields
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
-_QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
 _DICT_KEYS = re.compile(r"""['"]([^'"]+)['"]""")
 S3_ACCESS_POINT = re.compile(r"arn:[a-z-]+:s3:[a-z0-9-]+:\d{12}:accesspoint/[A-Za-z0-9-]+\Z")
 
@@ -85,13 +84,22 @@ def _queue_url(value: str, where: Where) -> Value:
     if len(parts) < 2:
         return None
     account, name = parts[-2], parts[-1]
-    matched = _QUEUE_HOST.match(host)
     # The URL's region is the queue's (a Java v1 client even sends the call there); else
     # the subsegment's, else the principal's
-    region = matched.group(1) if matched else where.region
+    region = _queue_region(host.partition(":")[0].lower()) or where.region
     if region is None:
         return None
     return f"arn:{partition(region)}:sqs:{region}:{account}:{name}"
+
+
+def _queue_region(host: str) -> str | None:
+    """The region a queue URL's host names: ``sqs.R.amazonaws.com``, ``R.queue.…``,
+    ``sqs-fips.R.…``, a VPC endpoint's ``….sqs.R.vpce.…``, any partition's domain; the
+    legacy ``queue.amazonaws.com`` is us-east-1's. None for a host naming no region AWS
+    has (a local endpoint)."""
+    if host == "queue.amazonaws.com":
+        return "us-east-1"
+    return next((label for label in host.split(".") if label in known_regions()), None)
 
 
 def _function(value: str, where: Where) -> Value:
