@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -176,6 +177,11 @@ def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
     # other regions
     ("health:DescribeEvents", None, ("eu-west-1",), True, (None,)),
     ("bedrock:InvokeModel", None, ("eu-west-1",), True, (None,)),
+    # Shield's dual-stack endpoint is the client region's, its others us-east-1's
+    ("shield:DescribeProtection", None, ("eu-west-1",), True, (None,)),
+    # a copy presigned for its source region is authorized there too
+    ("rds:CopyDBSnapshot", None, ("us-gov-west-1",), True, (None,)),
+    ("rds:DescribeDBInstances", None, ("us-gov-west-1",), True, ("us-gov-west-1",)),
     ("iam:GetRole", None, ("cn-northwest-1",), True, ("cn-north-1",)),
     ("ce:GetCostAndUsage", None, ("us-gov-east-1",), True, ("us-gov-west-1",)),
     # an IAM prefix that is not botocore's name for the service (stepfunctions)
@@ -397,14 +403,15 @@ def test_the_same_region_parameters_keep_the_clients_region() -> None:
         provider = EndpointProvider(ruleset, loader.load_data("partitions"))
         for parameter in used:
             for value in values:
-                for operation in (None, "data", "control"):
+                for operation, fips, dual in itertools.product(
+                        (None, "data", "control"), (False, True), (False, True)):
                     extra = {parameter: value}
                     if operation and parameter != "OperationType" and \
                             "OperationType" in ruleset["parameters"]:
                         extra["OperationType"] = operation
                     try:
                         endpoint = provider.resolve_endpoint(
-                            Region="eu-west-1", UseFIPS=False, UseDualStack=False, **extra)
+                            Region="eu-west-1", UseFIPS=fips, UseDualStack=dual, **extra)
                     except Exception:  # an error rule: no endpoint, no call
                         continue
                     schemes = endpoint.properties.get("authSchemes") or [{}]
@@ -435,3 +442,27 @@ print("botocore.endpoint_provider" in sys.modules)
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
                          text=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_a_setting_with_no_endpoint_made_no_call_and_a_default_with_none_decides_nothing(
+) -> None:
+    from leastpriv_ci.analysis import regions
+
+    # Agent Discovery has no FIPS endpoint (an error rule): its other settings decide
+    assert regions.signing_region("agent-discovery", "eu-west-1") == "eu-west-1"
+
+    class Refusing:
+        def resolve_endpoint(self, **_: object) -> object:
+            raise ValueError("no endpoint")
+
+    assert regions._signed(Refusing(), "eu-west-1", False, False) is None
+    assert regions._signed(Refusing(), "eu-west-1", True, False) == regions._NO_ENDPOINT
+
+
+def test_the_actions_left_undecided_are_the_catalogs() -> None:
+    from leastpriv_ci.bundled import load
+    from leastpriv_ci.catalog import get_catalog
+
+    catalog = get_catalog()
+    for action in load("requested_region.yaml")["undecided_actions"]:
+        assert catalog.canonical(action) == action, action

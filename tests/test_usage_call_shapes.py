@@ -184,6 +184,12 @@ def test_a_call_without_region_takes_its_own_principals_region() -> None:
     ("https://sqs.eu-west-1.amazonaws.com/444455556666/jobs", "us-west-2", "eu-west-1"),
     ("https://eu-central-1.queue.amazonaws.com/444455556666/jobs", "us-west-2", "eu-central-1"),
     ("https://queue.amazonaws.com/444455556666/jobs", "eu-west-1", "us-east-1"),  # legacy
+    ("https://queue.amazonaws.com./444455556666/jobs", "eu-west-1", "us-east-1"),
+    ("https://u:eu-west-1@SQS.AP-SOUTH-1.amazonaws.com:443/444455556666/jobs", "eu-west-1",
+     "ap-south-1"),
+    # a region newer than botocore's data, where the host's shape says it is one
+    ("https://sqs.ap-southeast-99.amazonaws.com/444455556666/jobs", "eu-west-1",
+     "ap-southeast-99"),
     ("https://sqs-fips.us-east-2.amazonaws.com/444455556666/jobs", "eu-west-1", "us-east-2"),
     ("https://vpce-0a1b-c2d3.sqs.us-east-2.vpce.amazonaws.com/444455556666/jobs",
      "eu-west-1", "us-east-2"),

@@ -6,8 +6,8 @@ regional service, ``us-east-1`` for IAM, Route 53 and the other global services 
 there, ``us-west-2`` for a few. The client's region is what the call's subsegment
 records (``Access.regions``), so the requested region is the signing region botocore's
 rule set gives for it. (Older SDKs resolve from botocore's legacy endpoint table or
-their own; Health is the one decided service where that table disagrees, and it is
-left undecided.)
+their own; where that table sends a decided service elsewhere, Health in the commercial
+partition, it is left undecided; an isolated partition's Savings Plans is not yet.)
 
 It stays undecided (None) where that is not certain:
 
@@ -19,6 +19,8 @@ It stays undecided (None) where that is not certain:
   (SigV4a), gives no endpoint, or signs for another region with FIPS or dual-stack
   endpoints on (the trace does not show them), a service with no rule set under its IAM
   prefix or an SDK name for it, and one whose botocore services disagree;
+- the actions of ``requested_region.yaml`` authorized in a source region too (RDS's
+  cross-region copies carry a URL presigned for it);
 - a call whose ARN names another region than its client's (a function, key or queue
   elsewhere), and a call that recorded no region. The observation records no region for
   what a call needs of another service (``iam:PassRole``, KMS behind S3): the trace does
@@ -38,6 +40,11 @@ from leastpriv_ci.usage.resources import known_regions
 @cache
 def _data() -> dict[str, Any]:
     return dict(load("requested_region.yaml"))
+
+
+@cache
+def _undecided_actions() -> frozenset[str]:
+    return frozenset(str(a).lower() for a in _data()["undecided_actions"])
 
 
 @cache
@@ -130,6 +137,8 @@ def requested_regions(action: str, resource_region: str | None, regions: tuple[s
     requested region is not certain (``resource_region``: the region its resource's ARN
     names, or None)."""
     prefix = action.partition(":")[0].lower()
+    if action.lower() in _undecided_actions():
+        return (None,)
     found: dict[str | None, None] = {}
     for region in regions:
         agrees = resource_region is None or resource_region == region

@@ -86,20 +86,32 @@ def _queue_url(value: str, where: Where) -> Value:
     account, name = parts[-2], parts[-1]
     # The URL's region is the queue's (a Java v1 client even sends the call there); else
     # the subsegment's, else the principal's
-    region = _queue_region(host.partition(":")[0].lower()) or where.region
+    region = _queue_region(host) or where.region
     if region is None:
         return None
     return f"arn:{partition(region)}:sqs:{region}:{account}:{name}"
 
 
-def _queue_region(host: str) -> str | None:
+def _queue_region(authority: str) -> str | None:
     """The region a queue URL's host names: ``sqs.R.amazonaws.com``, ``R.queue.…``,
     ``sqs-fips.R.…``, a VPC endpoint's ``….sqs.R.vpce.…``, any partition's domain; the
-    legacy ``queue.amazonaws.com`` is us-east-1's. None for a host naming no region AWS
-    has (a local endpoint)."""
+    legacy ``queue.amazonaws.com`` is us-east-1's. A region newer than botocore's data
+    counts where the host's shape says it is one (after ``sqs``, before ``queue``). None
+    for a host naming no region (a local endpoint)."""
+    host = authority.rpartition("@")[2]  # no userinfo
+    host = (host.partition("]")[0] + "]" if host.startswith("[")
+            else host.partition(":")[0]).rstrip(".").lower()  # no port
     if host == "queue.amazonaws.com":
         return "us-east-1"
-    return next((label for label in host.split(".") if label in known_regions()), None)
+    labels = host.split(".")
+    known = next((label for label in labels if label in known_regions()), None)
+    if known is not None:
+        return known
+    shaped = [label for before, label, after in zip(["", *labels[:-1]], labels,
+                                                    [*labels[1:], ""], strict=True)
+              if before in ("sqs", "sqs-fips") or after == "queue"]
+    return next((label for label in shaped
+                 if any(pattern.match(label) for _, _, pattern in partitions())), None)
 
 
 def _function(value: str, where: Where) -> Value:
