@@ -225,6 +225,8 @@ class Analysis:
     principal_proposals: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     # role -> what its proposal leaves to the reader (kept Denies, what it cannot tell)
     proposal_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # principal -> the same, for its own proposal in principal_proposals
+    principal_proposal_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,9 @@ class Report:
             "shared_roles": {r: list(p) for r, p in sorted(analysis.shared_roles.items())},
             "principal_proposals": {
                 p: dict(doc) for p, doc in sorted(analysis.principal_proposals.items())
+            },
+            "principal_proposal_notes": {
+                p: list(n) for p, n in sorted(analysis.principal_proposal_notes.items())
             },
             "coverage": analysis.coverage.to_json(),
             "warnings": [n.to_json() for n in analysis.notices.items()],

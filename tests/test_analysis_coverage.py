@@ -116,3 +116,31 @@ def test_findings_are_in_a_stable_order() -> None:
     kinds = [f.kind for f in first.findings if f.role == "NotesRole"]
     assert kinds == sorted(kinds, key=["excess", "missing", "denied", "platform",
                                        "unobserved"].index)
+
+
+def test_each_principal_s_own_proposal_keeps_its_notes() -> None:
+    # A shared role with a Deny: each principal's own proposal keeps it too, and says so
+    from dataclasses import replace
+
+    from leastpriv_ci.policy.model import Policy, Statement
+    from leastpriv_ci.report import markdown, text
+
+    role = roles()["NotesRole"]
+    guard = Statement("Deny", ("dynamodb:DeleteTable",), ("*",), sid="NoDrops")
+    role = replace(role, policies=(*role.policies, Policy("guard", (guard,))))
+    accesses = [use("notes-get", "dynamodb:GetItem", NOTES),
+                use("notes-create", "dynamodb:PutItem", NOTES)]
+    analysis = analyse(observation(accesses), {"NotesRole": role},
+                       {function_arn("notes-get"): "NotesRole",
+                        function_arn("notes-create"): "NotesRole"})
+    notes = analysis.principal_proposal_notes
+    assert set(notes) == {function_arn("notes-get"), function_arn("notes-create")}
+    assert all(any("Deny statement" in n for n in found) for found in notes.values())
+    report = Report(analysis, Verdict(passed=True))
+    assert report.to_json()["principal_proposal_notes"] == {
+        p: list(n) for p, n in sorted(notes.items())}
+    body = markdown.render(report)
+    own = body[body.index("What each principal needs on its own"):]
+    assert own.count("Notes on this proposal:") == 2
+    assert f"note: proposal for {function_arn('notes-get')}: keeps the role" in (
+        text.render(report))

@@ -112,6 +112,7 @@ def analyse(
     proposals: dict[str, dict[str, object]] = {}
     principal_proposals: dict[str, dict[str, object]] = {}
     proposal_notes: dict[str, tuple[str, ...]] = {}
+    principal_notes: dict[str, tuple[str, ...]] = {}
     declared: dict[str, dict[str, object]] = {}
     diffs: dict[str, object] = {}
     shared: dict[str, tuple[str, ...]] = {}
@@ -161,11 +162,15 @@ def analyse(
                                     catalog=catalog, context=context, patterns=patterns,
                                     possible=usage.possible, index=index)
                 principal_proposals[principal] = own.document
+                if own.notes:
+                    principal_notes[principal] = own.notes
     for principal in unmapped:
         usage = observation.principals[principal]
         own = propose_policies([*usage.accesses, *without_declared_policy(usage.possible)],
                                catalog=catalog, limit=limit)
         principal_proposals[principal] = own.document
+        if own.notes:
+            principal_notes[principal] = own.notes
 
     unobserved_roles = sorted(
         key for key in roles
@@ -202,6 +207,7 @@ def analyse(
         notices=notices,
         principal_proposals=principal_proposals,
         proposal_notes=proposal_notes,
+        principal_proposal_notes=principal_notes,
     )
 
 

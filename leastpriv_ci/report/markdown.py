@@ -346,10 +346,7 @@ def _proposal(role: str, report: Report) -> str:
         "",
         escape.fenced(proposed, "json"),
     ]
-    notes = analysis.proposal_notes.get(role, ())
-    if notes:
-        lines += ["", "Notes on this proposal:", ""]
-        lines += [f"- {escape.text(note, MAX_NOTE)}" for note in notes]
+    lines += _notes(analysis.proposal_notes.get(role, ()))
     diff = analysis.diffs.get(role)
     if diff:
         lines += [
@@ -376,8 +373,16 @@ def _principal_proposals(report: Report) -> str:
     for principal, document in sorted(proposals.items()):
         lines += ["", f"{escape.code(principal)}", "",
                   escape.fenced(json.dumps(document, indent=2), "json")]
+        lines += _notes(report.analysis.principal_proposal_notes.get(principal, ()))
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def _notes(notes: Sequence[str]) -> list[str]:
+    """A proposal's notes, as lines to follow it (none when it has none)."""
+    if not notes:
+        return []
+    return ["", "Notes on this proposal:", "", *(f"- {escape.text(n, MAX_NOTE)}" for n in notes)]
 
 
 def _statement_line(entry: object, place: PlaceFn) -> str:

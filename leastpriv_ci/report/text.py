@@ -41,6 +41,7 @@ def render(report: Report) -> str:
     if coverage.unobserved:
         lines.append("  no traces (no verdict): " + ", ".join(map(_clean, coverage.unobserved)))
     lines += [f"warning: {_clean(str(n))}" for n in analysis.notices.items()]
-    lines += [f"note: proposal for {_clean(role)}: {_clean(note)}"
-              for role, notes in sorted(analysis.proposal_notes.items()) for note in notes]
+    lines += [f"note: proposal for {_clean(key)}: {_clean(note)}"
+              for found in (analysis.proposal_notes, analysis.principal_proposal_notes)
+              for key, notes in sorted(found.items()) for note in notes]
     return "\n".join(lines) + "\n"
