@@ -108,6 +108,7 @@ class CallIndex:
 
 
 def _all_calls(found: tuple[Evaluation, ...]) -> Evaluation:
+    """One use's calls to several regions: see :meth:`CallIndex.evaluate`."""
     decisions = [e.decision for e in found]
     if Decision.IMPLICIT_DENY in decisions:
         return next(e for e in found if e.decision is Decision.IMPLICIT_DENY)

@@ -43,8 +43,15 @@ def _data() -> dict[str, Any]:
 
 
 @cache
-def _undecided_actions() -> frozenset[str]:
-    return frozenset(str(a).lower() for a in _data()["undecided_actions"])
+def _undecided() -> tuple[frozenset[str], frozenset[str]]:
+    """The services and the actions ``requested_region.yaml`` leaves undecided."""
+    return (frozenset(str(s).lower() for s in _data()["undecided"]),
+            frozenset(str(a).lower() for a in _data()["undecided_actions"]))
+
+
+@cache
+def _aliases() -> dict[str, Any]:
+    return dict(load("sdk_services.yaml")["services"])
 
 
 @cache
@@ -70,7 +77,7 @@ def _providers(prefix: str) -> tuple[Any, ...] | None:
     loader = _loader()
     same_region = {"Region", "UseFIPS", "UseDualStack", "Endpoint",
                    *_data()["same_region_parameters"]}
-    aliases = load("sdk_services.yaml")["services"].get(prefix, ())
+    aliases = _aliases().get(prefix, ())
     found = []
     for name in dict.fromkeys([prefix, *(str(a) for a in aliases)]):
         try:
@@ -90,7 +97,7 @@ def _providers(prefix: str) -> tuple[Any, ...] | None:
 def signing_region(prefix: str, region: str) -> str | None:
     """The region a call to service ``prefix`` from a client in ``region`` is signed for
     (None: not certain)."""
-    if prefix in _data()["undecided"] or region not in known_regions():
+    if prefix in _undecided()[0] or region not in known_regions():
         return None
     providers = _providers(prefix)
     if providers is None:
@@ -137,7 +144,7 @@ def requested_regions(action: str, resource_region: str | None, regions: tuple[s
     requested region is not certain (``resource_region``: the region its resource's ARN
     names, or None)."""
     prefix = action.partition(":")[0].lower()
-    if action.lower() in _undecided_actions():
+    if action.lower() in _undecided()[1]:
         return (None,)
     found: dict[str | None, None] = {}
     for region in regions:

@@ -199,7 +199,8 @@ def _union(evaluations: Sequence[Evaluation], *, denies_only: bool = False
 
 def every(*evaluations: Evaluation) -> Evaluation:
     """Requests that must all be allowed: the identity policies and a permissions
-    boundary, or the calls of one use sent to several regions.
+    boundary (and the calls of one use sent to several regions, once none lacks an
+    Allow: ``analysis.context``).
 
     Refused explicitly when a Deny refuses one, else implicitly when one is refused;
     allowed when all are; else undecided, by the undecided statements.
