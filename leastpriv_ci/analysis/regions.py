@@ -3,7 +3,7 @@
 A current AWS SDK sends a call to the endpoint its client's region resolves to by the
 service's endpoint rule set, and signs it for that endpoint's region: the client's for a
 regional service, ``us-east-1`` for IAM, Route 53 and the other global services served
-there, ``us-west-2`` for a few. The client's region is what the call's subsegment
+there, ``us-west-2`` for Network Manager. The client's region is what the call's subsegment
 records (``Access.regions``), so the requested region is the signing region botocore's
 rule set gives for it. (Older SDKs resolve from botocore's legacy endpoint table or
 their own; where that table sends a decided service elsewhere, Health in the commercial
