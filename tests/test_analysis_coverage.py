@@ -118,8 +118,9 @@ def test_findings_are_in_a_stable_order() -> None:
                                        "unobserved"].index)
 
 
-def test_each_principal_s_own_proposal_keeps_its_notes() -> None:
-    # A shared role with a Deny: each principal's own proposal keeps it too, and says so
+def test_each_principal_s_own_proposal_keeps_the_notes_its_role_s_does_not_say() -> None:
+    # A shared role with a Deny: the role's proposal says it keeps it, and each principal's
+    # own proposal does not say so again; what is each principal's own is said under it
     from dataclasses import replace
 
     from leastpriv_ci.policy.model import Policy, Statement
@@ -129,18 +130,26 @@ def test_each_principal_s_own_proposal_keeps_its_notes() -> None:
     guard = Statement("Deny", ("dynamodb:DeleteTable",), ("*",), sid="NoDrops")
     role = replace(role, policies=(*role.policies, Policy("guard", (guard,))))
     accesses = [use("notes-get", "dynamodb:GetItem", NOTES),
-                use("notes-create", "dynamodb:PutItem", NOTES)]
+                use("notes-get", "secretsmanager:GetSecretValue", "*", known=False),
+                use("notes-create", "dynamodb:PutItem", NOTES),
+                use("notes-create", "ssm:GetParameter", "*", known=False)]
     analysis = analyse(observation(accesses), {"NotesRole": role},
                        {function_arn("notes-get"): "NotesRole",
                         function_arn("notes-create"): "NotesRole"})
+    (role_unnamed,) = [n for n in analysis.proposal_notes["NotesRole"]
+                       if "did not name" in n]
+    assert "secretsmanager:GetSecretValue" in role_unnamed and "ssm:GetParameter" in role_unnamed
+    assert any("Deny statement" in n for n in analysis.proposal_notes["NotesRole"])
     notes = analysis.principal_proposal_notes
-    assert set(notes) == {function_arn("notes-get"), function_arn("notes-create")}
-    assert all(any("Deny statement" in n for n in found) for found in notes.values())
+    (get_note,) = notes[function_arn("notes-get")]
+    (create_note,) = notes[function_arn("notes-create")]
+    assert "secretsmanager:GetSecretValue" in get_note and "ssm:" not in get_note
+    assert "ssm:GetParameter" in create_note and "secretsmanager:" not in create_note
     report = Report(analysis, Verdict(passed=True))
     assert report.to_json()["principal_proposal_notes"] == {
         p: list(n) for p, n in sorted(notes.items())}
     body = markdown.render(report)
     own = body[body.index("What each principal needs on its own"):]
-    assert own.count("Notes on this proposal:") == 2
-    assert f"note: proposal for {function_arn('notes-get')}: keeps the role" in (
+    assert own.count("Notes on this proposal:") == 2 and "Deny statement" not in own
+    assert f"note: proposal for {function_arn('notes-get')}: the traces did not name" in (
         text.render(report))

@@ -162,8 +162,10 @@ def analyse(
                                     catalog=catalog, context=context, patterns=patterns,
                                     possible=usage.possible, index=index)
                 principal_proposals[principal] = own.document
-                if own.notes:
-                    principal_notes[principal] = own.notes
+                # what the role's proposal says already is not said again per principal
+                own_notes = tuple(n for n in own.notes if n not in proposal.notes)
+                if own_notes:
+                    principal_notes[principal] = own_notes
     for principal in unmapped:
         usage = observation.principals[principal]
         own = propose_policies([*usage.accesses, *without_declared_policy(usage.possible)],

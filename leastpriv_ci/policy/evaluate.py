@@ -191,9 +191,12 @@ def _union(evaluations: Sequence[Evaluation], *, denies_only: bool = False
     """The statements of ``evaluations``, each once, in order (``denies_only``: the Deny
     statements)."""
     found: list[Statement] = []
+    seen: set[int] = set()  # by identity: equal statements of two policies are two
     for evaluation in evaluations:
-        found.extend(s for s in evaluation.statements
-                     if not (denies_only and s.is_allow) and not _contains(found, s))
+        for statement in evaluation.statements:
+            if not (denies_only and statement.is_allow) and id(statement) not in seen:
+                seen.add(id(statement))
+                found.append(statement)
     return tuple(found)
 
 
