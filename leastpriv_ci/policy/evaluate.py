@@ -333,12 +333,9 @@ class _StatementSet:
         if allows and not undecided_denies:
             return Evaluation(Decision.ALLOW, tuple(allows))
         undecided = undecided_denies if allows else undecided_allows + undecided_denies
+        wanted = {id(s) for s in undecided}  # by identity, in policy order
         return Evaluation(Decision.CONDITIONAL, tuple(
-            s for s in (c.statement for c in self.compiled) if _contains(undecided, s)))
-
-
-def _contains(statements: list[Statement], statement: Statement) -> bool:
-    return any(s is statement for s in statements)
+            s for s in (c.statement for c in self.compiled) if id(s) in wanted))
 
 
 def _literal_prefixes(statement: Statement) -> set[str] | None:
