@@ -150,3 +150,31 @@ def test_with_the_role_s_denies_left_out_pass_role_keeps_its_condition(
                      "Condition": only_ecs}]
     (notes,) = report["proposal_notes"].values()
     assert not [n for n in notes if "does not repeat" in n]
+
+
+@pytest.mark.parametrize(("name", "operation", "action"), [
+    ("MediaConvert", "CreateJob", "mediaconvert:CreateJob"),  # Node's serviceId
+    ("textract", "StartDocumentAnalysis", "textract:StartDocumentAnalysis"),  # Python's
+    ("AWSCodeBuild", "StartBuild", "codebuild:StartBuild"),  # Java v1's client
+])
+def test_run_time_calls_found_in_botocore_s_models_may_pass_a_role(
+        name: str, operation: str, action: str) -> None:
+    # Jobs an app starts with a role of its own (a MediaConvert job's Role, a Textract
+    # notification channel's RoleArn, a build's serviceRoleOverride)
+    call = aws_call("c9", name, operation)
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(call)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    assert [a.action for a in usage.accesses] == [action]
+    assert [(a.action, a.resource, a.count) for a in usage.possible] == [
+        ("iam:PassRole", "*", 1)]
+
+
+def test_a_pass_role_grant_a_media_convert_job_may_need_is_not_plain_excess(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_scan_case(checkout, TRACE_ID, _document(aws_call("c9", "MediaConvert", "CreateJob")),
+                    ROLE, [
+        {"Effect": "Allow", "Action": "mediaconvert:CreateJob", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE}])
+    _, report, _ = scan_case(capsys)
+    finding = _pass_role(report)
+    assert finding["only_possibly_needed"] is True and "fails_gate" not in finding

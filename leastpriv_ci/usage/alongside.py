@@ -5,8 +5,9 @@ are *possible* accesses of the caller, on a resource it does not name.
   encrypted with a customer managed key (``kms_on_behalf.yaml``: an S3 GetObject may
   need ``kms:Decrypt``); the trace shows neither the KMS call nor the key.
 - ``iam:PassRole``, for a call that may pass a role to the service it calls
-  (``passed_roles.yaml``: ``ecs:RunTask``, ``scheduler:CreateSchedule``, …); the trace
-  does not record whether the request passed one, nor which.
+  (``passed_roles.json``, found in botocore's models by ``scripts/build_passed_roles.py``:
+  ``ecs:RunTask``, ``mediaconvert:CreateJob``, …); the trace does not record whether the
+  request passed one, nor which.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def alongside() -> Mapping[str, tuple[str, ...]]:
     catalog = get_catalog()
     table = {action.lower(): tuple(catalog.canonical(k) or k for k in kms)
              for action, kms in load("kms_on_behalf.yaml")["actions"].items()}
-    for action in load("passed_roles.yaml")["actions"]:
+    for action in load("passed_roles.json")["actions"]:
         table[action.lower()] = (*table.get(action.lower(), ()), HANDING_OVER)
     return table
 

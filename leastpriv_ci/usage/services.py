@@ -19,6 +19,9 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.usage.fields import Fields
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+# Java v1 names a service by its client class: AWS or Amazon, then the service, then
+# perhaps Client (``AWSCodeBuild``, ``AmazonTextract``, ``AmazonSQSClient``)
+_JAVA_V1 = re.compile(r"^(?:aws|amazon)(.+?)(?:client)?$")
 
 
 def normalise(name: str) -> str:
@@ -52,7 +55,11 @@ class ServiceNames:
         try:
             return self._cache[name]
         except KeyError:
-            found = self._by_spelling.get(normalise(name))
+            spelling = normalise(name)
+            found = self._by_spelling.get(spelling)
+            java = _JAVA_V1.match(spelling) if found is None else None
+            if java is not None:
+                found = self._by_spelling.get(java.group(1))
             if len(self._cache) < 10_000:  # names are few; a hostile file cannot grow this
                 self._cache[name] = found
             return found
