@@ -161,6 +161,31 @@ def test_every_sdk_spelling_of_a_known_service_names_the_same_service() -> None:
     assert wrong == []
 
 
+def test_ruby_and_java_v1_names_never_resolve_to_another_service() -> None:
+    # The Ruby SDK names a subsegment by the model's serviceAbbreviation ("Amazon SQS",
+    # "AWS SFN"), Java v1 by its client class; both resolve through the data, the
+    # catalog, or without their AWS/Amazon. None of them may land on another service
+    # than botocore's own name for it does (resolving to none is allowed)
+    import botocore.session
+
+    names = service_names()
+    session = botocore.session.get_session()
+    wrong, resolved = [], 0
+    for service in session.get_available_services():
+        metadata = session.get_service_model(service).metadata
+        own = names.prefix(service) or names.prefix(metadata["endpointPrefix"])
+        for label in (metadata.get("serviceAbbreviation"), metadata.get("serviceId")):
+            found = names.prefix(label) if label else None
+            resolved += found is not None
+            if found is not None and own is not None and found != own:
+                wrong.append((service, label, found, own))
+    assert wrong == []
+    assert resolved > 400
+    cases = {"Amazon SQS": "sqs", "AWS SFN": "states", "Amazon SES": "ses",
+             "Amazon EC2": "ec2", "AWS Lambda": "lambda", "Amazon DynamoDB": "dynamodb"}
+    assert {label: names.prefix(label) for label in cases} == cases
+
+
 @pytest.mark.parametrize(("prefix", "operation", "action"), [
     ("s3", "GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
     ("s3", "DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
