@@ -306,6 +306,37 @@ def test_a_long_why_is_cut_between_words_and_says_where_the_rest_is() -> None:
     assert last.startswith("arn\\:aws\\:dynamodb") and last.endswith(tuple("0123456789"))
 
 
+def test_the_why_cell_shows_the_names_its_message_marks_as_code_exactly() -> None:
+    from leastpriv_ci.analysis.severity import get_rules
+    from leastpriv_ci.codemarks import mark
+
+    odd = "arn:aws:s3:::orders-bucket/a`b|c``d"  # an object key may hold both
+    message = get_rules().message("excess", "unused", action="s3:GetObject", resource=odd)
+    fix = f"remove it, or scope it to {mark('arn:aws:s3:::orders-bucket/x')}"
+    body = markdown.render(report(replace(finding(), message=message, fix=fix)))
+    (row,) = [line for line in body.splitlines() if "is granted and was never used" in line]
+    why = row.rsplit(" | ", 1)[1]
+    assert why == ("`s3:GetObject` on ```arn:aws:s3:::orders-bucket/a`b\\|c``d``` is granted "
+                   "and was never used; remove it, or scope it to "
+                   "`arn:aws:s3:::orders-bucket/x` |")
+
+
+def test_a_long_why_is_never_cut_inside_a_marked_name() -> None:
+    from leastpriv_ci.codemarks import mark, spans
+
+    arns = [f"arn:aws:dynamodb:us-east-1:123456789012:table/notes staging {n:02d}"
+            for n in range(12)]  # spaces inside the names: no cut may fall there
+    fix = "narrow the resource to " + ", ".join(mark(a) for a in arns)
+    body = markdown.render(report(replace(finding(), fix=fix)))
+    (row,) = [line for line in body.splitlines() if "narrow the resource to" in line]
+    why = row.rsplit(" | ", 1)[1].removesuffix(" |")
+    assert why.endswith(" … \\(the proposed policy below has it all\\)")
+    # the message's action and resource, then whole ARNs of the fix, as many as fit
+    shown = [part for code, part in spans(why) if code][2:]
+    assert shown and all(part in arns for part in shown)
+    assert len(shown) < len(arns)
+
+
 def test_a_proposal_s_notes_follow_it_as_inert_text() -> None:
     r = report(finding("missing", "s3:GetObject", "arn:aws:s3:::orders-bucket/a"))
     hostile = "calls on table/<img src=x onerror=alert(1)> @octo-org/admins [x](https://e.x)"

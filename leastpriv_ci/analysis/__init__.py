@@ -40,6 +40,7 @@ from leastpriv_ci.analysis.proposal import (
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import declared_patterns
@@ -454,7 +455,7 @@ def _unobserved(role: Role, rules: FindingRules, principals: tuple[str, ...] = (
     """No verdict: on the whole role, or (``principals``) on those of its principals that
     had no traces while others did."""
     variant = "principals" if principals else "role"
-    fields = {"principals": ", ".join(f"`{p}`" for p in principals)}
+    fields = {"principals": ", ".join(mark(p) for p in principals)}
     return Finding(
         kind="unobserved",
         role=role.key,

@@ -27,6 +27,7 @@ from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use, traces_of
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import ActionInfo, Catalog
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.policy.evaluate import Decision, PolicyIndex
 from leastpriv_ci.policy.match import (
     action_match,
@@ -193,7 +194,7 @@ def _judge(
                                  actions=_quoted(maybe))
     if untraced:
         message += rules.message("excess", "untraced",
-                                 principals=", ".join(f"`{p}`" for p in untraced))
+                                 principals=", ".join(mark(p) for p in untraced))
     used_actions = sorted({u.action for u in covered} | {u.action for u in unknown},
                           key=str.lower)
     if only_possible:
@@ -485,4 +486,4 @@ def _per_principal(
 
 
 def _quoted(values: Sequence[str]) -> str:
-    return ", ".join(f"`{v}`" for v in values)
+    return ", ".join(mark(v) for v in values)

@@ -21,6 +21,7 @@ from leastpriv_ci.analysis.proposal import (
     propose_policies,
 )
 from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.records import Access, Observation
 
 
@@ -46,7 +47,7 @@ def generate(
         proposal = propose_policies(accesses + possible, catalog=catalog, limit=limit,
                                     extra=extra)
         denied = sorted({(a.action, a.resource) for a in accesses if a.denied})
-        notes = [f"`{action}` on `{resource}` was denied at runtime; included because the "
+        notes = [f"{mark(action)} on {mark(resource)} was denied at runtime; included because the "
                  "code calls it" for action, resource in denied]
         if possible:
             notes.append(possible_note(possible))
@@ -60,7 +61,7 @@ def generate(
 def unnamed_note(actions: Sequence[str]) -> str:
     """The note on actions calls may need on resources the traces do not name, which a
     proposal from usage alone cannot grant."""
-    return (f"leaves out {', '.join(f'`{a}`' for a in actions)}: traced calls may need "
+    return (f"leaves out {', '.join(mark(a) for a in actions)}: traced calls may need "
             "them on resources the traces do not name (a table their SDK did not record, "
             "the KMS key encrypting what they read or write, the role they pass to a "
             "service); add those they need")

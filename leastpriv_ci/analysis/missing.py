@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
     pattern_covers,
@@ -115,7 +116,7 @@ def _one_of_findings(
 def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Evaluation],
                     rules: FindingRules, *, by_boundary: bool) -> Finding:
     first = group[0]
-    actions = ", ".join(f"`{use.action}`" for use in group)
+    actions = ", ".join(mark(use.action) for use in group)
     fields = {"actions": actions, "resource": first.resource}
     denies = [e for e in evaluations if e.decision is Decision.EXPLICIT_DENY]
     closest = next((s for s in (_closest_allow(role.statements, use.action) for use in group)

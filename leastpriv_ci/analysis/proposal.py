@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import orjson
 
 from leastpriv_ci.catalog import ActionInfo, Catalog, get_catalog
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.policy.match import (
     UNNAMED_SUFFIX,
     pattern_covers,
@@ -521,14 +522,14 @@ def statements_of(doc: Mapping[str, object]) -> list[object]:
 def guarded_note(denied: Sequence[Access]) -> str:
     """The proposal's note on denied calls it does not grant: the role's own Deny refused
     them."""
-    shown = ", ".join(sorted({f"`{a.action}` on `{a.resource}`" for a in denied}))
+    shown = ", ".join(sorted({f"{mark(a.action)} on {mark(a.resource)}" for a in denied}))
     return (f"does not grant {shown}: denied at runtime by the role's own Deny statement, "
             "a guardrail the proposal keeps")
 
 
 def possible_note(possible: Sequence[Access]) -> str:
     """The proposal's note on the actions calls may have needed (``PrincipalUsage.possible``)."""
-    actions = ", ".join(f"`{a}`" for a in sorted({a.action for a in possible}, key=str.lower))
+    actions = ", ".join(mark(a) for a in sorted({a.action for a in possible}, key=str.lower))
     return (f"includes {actions}: traced calls may need them, as their request decides "
             "(DynamoDB write transactions, PartiQL, a role passed to a service) or a KMS "
             "key encrypting their resource does (S3, SQS, SNS, Secrets Manager, SSM, "
@@ -539,7 +540,7 @@ def conditions_note(actions: Sequence[str]) -> str:
     """The proposal's note on used actions the role grants only under a Condition that
     the proposal could not carry over (a Deny or a pattern decides too, or the template
     left a value, or the condition attaching the policy, undecided)."""
-    shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
+    shown = ", ".join(mark(a) for a in sorted(set(actions), key=str.lower))
     return (f"the role grants {shown} only under conditions this proposal does not repeat "
             "(a Deny's, beside patterns not known offline, or ones the template leaves "
             "undecided): copy them onto its statements, or it grants more than the role "
@@ -548,6 +549,6 @@ def conditions_note(actions: Sequence[str]) -> str:
 
 def conditions_kept_note(actions: Sequence[str]) -> str:
     """The proposal's note on used actions it grants under the role's Condition blocks."""
-    shown = ", ".join(f"`{a}`" for a in sorted(set(actions), key=str.lower))
+    shown = ", ".join(mark(a) for a in sorted(set(actions), key=str.lower))
     return (f"the role grants {shown} only under Condition blocks: the proposal grants "
             "them under the same blocks")

@@ -6,6 +6,7 @@ reads, so severities can be tuned without touching the checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +14,7 @@ from typing import Any
 
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import ACCESS_LEVELS
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.records import SEVERITIES
 
 UNKNOWN_LEVEL = "unknown"
@@ -64,10 +66,20 @@ class FindingRules:
         return not isinstance(rules.severity, str) or bool(rules.conditional or rules.critical)
 
     def message(self, kind: str, variant: str, **fields: object) -> str:
-        return self.kinds[kind].messages[variant].format(**fields)
+        return _fill(self.kinds[kind].messages[variant], fields)
 
     def fix(self, kind: str, variant: str, **fields: object) -> str:
-        return self.kinds[kind].fixes[variant].format(**fields)
+        return _fill(self.kinds[kind].fixes[variant], fields)
+
+
+_MARKED_FIELD = re.compile(r"`\{(\w+)\}`")
+
+
+def _fill(template: str, fields: Mapping[str, object]) -> str:
+    """``template`` with its fields; a field the template sets off as code (`` `{name}` ``)
+    is fenced so that no backtick in its value ends the mark (:func:`codemarks.mark`)."""
+    return _MARKED_FIELD.sub(lambda m: mark(fields[m.group(1)]).replace("{", "{{").replace(
+        "}", "}}"), template).format(**fields)
 
 
 def strongest_level(levels: Iterable[str | None]) -> str | None:

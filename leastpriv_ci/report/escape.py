@@ -14,6 +14,8 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
+from leastpriv_ci.codemarks import mark, spans
+
 # U+200D between "@" / "#" and what follows stops GitHub's mention and issue autolinks
 # without changing what a reader sees.
 ZWJ = "\u200d"
@@ -92,7 +94,7 @@ def code(value: str, limit: int = MAX_CELL) -> str:
     code span is rendered as HTML, a mention or a link, so the reader sees (and copies)
     the exact name. Not for table cells: use :func:`code_cell` there.
     """
-    return _span(one_line(value, limit))
+    return mark(one_line(value, limit))
 
 
 def code_cell(value: str, limit: int = MAX_CELL) -> str:
@@ -102,16 +104,20 @@ def code_cell(value: str, limit: int = MAX_CELL) -> str:
     end the cell; the table parser removes the backslash again, so the cell still shows
     ``|``. Outside a table nothing removes it, which is why :func:`code` does not escape.
     """
-    return _span(one_line(value, limit).replace("|", "\\|"))
+    return mark(one_line(value, limit).replace("|", "\\|"))
 
 
-def _span(flat: str) -> str:
-    if not flat:
-        return ""
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith(("`", " ")) or flat.endswith(("`", " ")) else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
+def prose(value: str, limit: int = MAX_CELL, *, cell: bool = False) -> str:
+    """Untrusted text with code marks (a finding's message, a note) as inert Markdown:
+    what the marks set off shows as code (:func:`code`, or :func:`code_cell` when
+    ``cell``), the rest as :func:`text`. A backtick run that nothing closes stays text."""
+    shown = []
+    for is_code, part in spans(one_line(value, limit)):
+        if is_code:
+            shown.append(mark(part.replace("|", "\\|") if cell else part))
+        else:
+            shown.append(text(part, limit))
+    return "".join(shown)
 
 
 def fenced(body: str, language: str = "") -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from leastpriv_ci.codemarks import mark, spans
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report import escape
 from leastpriv_ci.report.findings import (
@@ -149,7 +150,7 @@ def _document(
     verdict = report.verdict
     parts = [_headline(report, title)]
     if verdict.reasons:
-        parts.append("\n".join(f"- {escape.text(r, 500)}" for r in verdict.reasons))
+        parts.append("\n".join(f"- {escape.prose(r, 500)}" for r in verdict.reasons))
     groups = by_role(analysis.findings)
     gated = {
         role: [f for f in found if f.kind in GATED_KINDS and ignored_reason(f) is None]
@@ -238,18 +239,32 @@ def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
 
 
 def _why(finding: Finding) -> str:
-    """The finding's message and fix as inert prose (their code marks dropped, not trusted).
+    """The finding's message and fix as inert prose, the names they mark as code.
 
     Past :data:`WHY_LIMIT` it is cut between words, never inside a name or ARN, and says
     where the rest is."""
-    parts = [p.replace("`", "") for p in (finding.message, finding.fix) if p]
-    if not parts:
+    why = "; ".join(p for p in (finding.message, finding.fix) if p)
+    if not why:
         return "—"
-    why = "; ".join(parts)
     if len(why) > WHY_LIMIT:
-        cut = why.rfind(" ", 0, WHY_LIMIT - len(WHY_CUT))
-        why = why[:cut if cut > 0 else WHY_LIMIT - len(WHY_CUT)].rstrip(",;:") + WHY_CUT
-    return escape.text(why, WHY_LIMIT)
+        why = _cut(why, WHY_LIMIT - len(WHY_CUT)) + WHY_CUT
+    return escape.prose(why, len(why), cell=True)
+
+
+def _cut(marked: str, room: int) -> str:
+    """The start of ``marked`` that fits in ``room``: whole names, prose cut at a space."""
+    kept: list[str] = []
+    for is_code, part in spans(marked):
+        shown = mark(part) if is_code else part
+        if len(shown) <= room:
+            kept.append(shown)
+            room -= len(shown)
+            continue
+        if not is_code:
+            space = part.rfind(" ", 0, room)
+            kept.append(part[:space] if space > 0 else "")
+        break
+    return "".join(kept).rstrip(",;: ")
 
 
 WHY_LIMIT = 600  # the fix names the actions and resources to keep: room for a few ARNs
@@ -382,7 +397,7 @@ def _notes(notes: Sequence[str]) -> list[str]:
     """A proposal's notes, as lines to follow it (none when it has none)."""
     if not notes:
         return []
-    return ["", "Notes on this proposal:", "", *(f"- {escape.text(n, MAX_NOTE)}" for n in notes)]
+    return ["", "Notes on this proposal:", "", *(f"- {escape.prose(n, MAX_NOTE)}" for n in notes)]
 
 
 def _statement_line(entry: object, place: PlaceFn) -> str:
@@ -475,11 +490,11 @@ def _coverage(report: Report, *, notes_shown: bool = False) -> str:
     notices = report.analysis.notices.items()
     if notices:
         lines.append(f"- {len(notices)} kind(s) of warning:")
-        lines += [f"  - {escape.text(str(n), 300)}" for n in notices[:10]]
+        lines += [f"  - {escape.prose(str(n), 300)}" for n in notices[:10]]
     notes = [(role, note) for role, found in sorted(report.analysis.proposal_notes.items())
              for note in found]
     if notes and not notes_shown:  # else under their proposals already
         lines.append(f"- {len(notes)} note(s) on the proposals:")
-        lines += [f"  - {escape.text(f'proposal for {role}: {note}', 300)}"
+        lines += [f"  - {escape.prose(f'proposal for {mark(role)}: {note}', 300)}"
                   for role, note in notes[:10]]
     return "<details><summary>Coverage</summary>\n\n" + "\n".join(lines) + "\n\n</details>"

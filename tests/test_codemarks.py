@@ -1,0 +1,69 @@
+"""Names in messages are CommonMark code spans that no backtick inside them can end, and
+the comment reads them back as CommonMark does."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leastpriv_ci.analysis.severity import get_rules
+from leastpriv_ci.codemarks import mark, spans
+from leastpriv_ci.report import escape
+
+NAMES = st.text(alphabet=st.sampled_from(list("ab`` :/*|@#<>")), min_size=1, max_size=40)
+PROSE = st.text(alphabet=st.sampled_from(list("ab :;,()@#<>|*_")), max_size=30)
+
+
+@given(NAMES)
+def test_a_marked_name_reads_back_whole(name: str) -> None:
+    assert spans(mark(name)) == [(True, name)]
+
+
+@given(PROSE, NAMES, PROSE.filter(bool), NAMES)
+def test_no_name_can_end_its_mark_or_open_another(before: str, first: str, between: str,
+                                                  second: str) -> None:
+    text = f"{before}{mark(first)}{between}{mark(second)}"
+    expected = [(False, before)] if before else []
+    # (two marks must have prose between them: CommonMark reads `a``b` as one span)
+    expected += [(True, first), (False, between), (True, second)]
+    assert spans(text) == expected
+
+
+def test_spans_follow_commonmark() -> None:
+    # CommonMark 0.31, "Code spans": a run closes only on a run of its own length, one
+    # space is stripped from each end when both have one, an unclosed run is literal
+    assert spans("`foo`") == [(True, "foo")]
+    assert spans("`` foo ` bar ``") == [(True, "foo ` bar")]
+    assert spans("` `` `") == [(True, "``")]
+    assert spans("`  ``  `") == [(True, " `` ")]
+    assert spans("`   `") == [(True, "   ")]  # only spaces: kept
+    assert spans("```foo``") == [(False, "```foo``")]
+    assert spans("`foo``bar``") == [(False, "`foo"), (True, "bar")]
+    assert spans("a `b` c ``d`` `e") == [
+        (False, "a "), (True, "b"), (False, " c "), (True, "d"), (False, " `e")]
+
+
+def test_many_unclosed_runs_are_read_in_one_pass() -> None:
+    # runs of every length, none closed: each is looked up, not searched for
+    text = " ".join("`" * n for n in range(1, 3000))
+    assert spans(text) == [(False, text)]
+
+
+def test_a_finding_message_fences_a_name_that_holds_backticks() -> None:
+    message = get_rules().message("excess", "unused", action="s3:GetObject",
+                                  resource="arn:aws:s3:::b/a`b``c")
+    assert message == "`s3:GetObject` on ```arn:aws:s3:::b/a`b``c``` is granted and was never used"
+    assert [p for code, p in spans(message) if code] == ["s3:GetObject", "arn:aws:s3:::b/a`b``c"]
+    # braces in a value are text, not format fields
+    assert "`{x}`" in get_rules().message("excess", "unused", action="a:B", resource="{x}")
+
+
+@given(PROSE, NAMES)
+def test_marked_prose_shows_names_as_code_and_the_rest_inert(before: str, name: str) -> None:
+    shown = escape.prose(f"{before}{mark(name)} was used", cell=True)
+    prose_part = shown[:len(escape.text(before))] if before else ""
+    assert prose_part == escape.text(before)
+    assert not re.search(r"(?<!\\)[<>]", shown.replace(escape.code_cell(name), ""))
+    assert escape.code_cell(name) in shown
