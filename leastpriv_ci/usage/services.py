@@ -19,9 +19,11 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.usage.fields import Fields
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
-# Java v1 names a service by its client class: AWS or Amazon, then the service, then
-# perhaps Client (``AWSCodeBuild``, ``AmazonTextract``, ``AmazonSQSClient``)
-_JAVA_V1 = re.compile(r"^(?:aws|amazon)(.+?)(?:client)?$")
+# Java v1 names a service by its client class, the Ruby SDK by the model's abbreviation:
+# AWS or Amazon, then the service, perhaps Client (``AWSCodeBuild``, ``AmazonTextract``,
+# ``AmazonSQSClient``, ``AWS SFN``). Only such a name: a Lambda function invoked through
+# ADOT gives its subsegment the function's name, and ``aws-managedblockchain`` is one.
+_CLIENT_NAME = re.compile(r"^(?:AWS|Amazon) ?([A-Z][A-Za-z0-9 ]*?)(?:Client)?$")
 
 
 def normalise(name: str) -> str:
@@ -48,29 +50,34 @@ class ServiceNames:
             self._by_spelling.setdefault(normalise(prefix), prefix)
         self.service_fields: tuple[str, ...] = tuple(raw.get("service_fields") or ())
         self.hints = tuple(Hint(**h) for h in raw.get("operation_hints") or ())
-        self._cache: dict[str, str | None] = {}
+        self._cache: dict[str, tuple[str | None, str | None]] = {}
 
-    def prefix(self, name: str) -> str | None:
-        """The IAM prefix for a subsegment name, or None when it names no known service."""
+    def _resolve(self, name: str) -> tuple[str | None, str | None]:
+        """(the prefix the name spells, the prefix its SDK client name gives)."""
         try:
             return self._cache[name]
         except KeyError:
-            spelling = normalise(name)
-            found = self._by_spelling.get(spelling)
-            java = _JAVA_V1.match(spelling) if found is None else None
-            if java is not None:
-                found = self._by_spelling.get(java.group(1))
+            spelled = self._by_spelling.get(normalise(name))
+            client = _CLIENT_NAME.match(name) if spelled is None else None
+            found = (spelled, self._by_spelling.get(normalise(client.group(1)))
+                     if client is not None else None)
             if len(self._cache) < 10_000:  # names are few; a hostile file cannot grow this
                 self._cache[name] = found
             return found
 
+    def prefix(self, name: str) -> str | None:
+        """The IAM prefix for a subsegment name, or None when it names no known service."""
+        spelled, client = self._resolve(name)
+        return spelled or client
+
     def candidates(self, name: str, operation: str, fields: Fields) -> list[str]:
         """The services one call may be to, most likely first: by its name, by an explicit
-        field, by a hint. ADOT names a Lambda invoke after the function, and a function
-        may be named like a service (``billing``): the caller takes the first whose IAM
-        actions hold the operation."""
+        field, by a hint, by its name read as an SDK client's (``AWSCodeBuild``). ADOT
+        names a Lambda invoke after the function, and a function may be named like a
+        service (``billing``): the caller takes the first whose IAM actions hold the
+        operation."""
         found: list[str] = []
-        by_name = self.prefix(name)
+        by_name, by_client_name = self._resolve(name)
         if by_name is not None:
             found.append(by_name)
         for field in self.service_fields:
@@ -83,6 +90,9 @@ class ServiceNames:
             if hint.operation == operation and fields.get(hint.field) is not None \
                     and hint.service not in found:
                 found.append(hint.service)
+        # a client's name last: a field or hint says more than a name read so
+        if by_client_name is not None and by_client_name not in found:
+            found.append(by_client_name)
         return found
 
     def spellings(self) -> dict[str, str]:
