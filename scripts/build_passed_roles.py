@@ -38,6 +38,7 @@ class Rules:
     skipped_operations: re.Pattern[str]
     skipped_members: re.Pattern[str]
     skipped_services: frozenset[str]
+    not_passing: Mapping[str, str]
     also: Mapping[str, str]
 
     @classmethod
@@ -49,6 +50,7 @@ class Rules:
             skipped_operations=re.compile(raw["skipped_operations"]),
             skipped_members=re.compile(raw["skipped_members"]),
             skipped_services=frozenset(raw["skipped_services"]),
+            not_passing=dict(raw["not_passing"]),
             also=dict(raw["also"]),
         )
 
@@ -111,46 +113,69 @@ def _prefix(metadata: Mapping[str, Any], service: str, operation: str) -> str | 
     return None
 
 
-def scan(rules: Rules) -> Iterator[tuple[str, str, list[str]]]:
-    """(IAM action, botocore service, the role members) for every call found, and
-    (service.operation, "", members) for one with no IAM action."""
+@dataclass(frozen=True)
+class Operation:
+    """One botocore operation: its IAM actions, and the input members naming a role."""
+
+    service: str
+    name: str
+    actions: tuple[str, ...]  # () when the catalog has none for it
+    members: tuple[str, ...]
+
+
+def scan(rules: Rules) -> Iterator[Operation]:
+    """Every operation of every botocore service, less the skipped services'."""
     from botocore.model import ServiceModel
 
     loader = _loader()
     for service in loader.list_available_services("service-2"):
         model = ServiceModel(loader.load_service_model(service, "service-2"), service)
         for operation in model.operation_names:
-            if rules.skipped_operations.match(operation):
-                continue
-            shape = model.operation_model(operation).input_shape
-            members = role_members(rules, shape) if shape is not None else []
-            if not members:
-                continue
+            members: list[str] = []
+            if not rules.skipped_operations.match(operation):
+                shape = model.operation_model(operation).input_shape
+                members = role_members(rules, shape) if shape is not None else []
             prefix = _prefix(model.metadata, service, operation)
-            if prefix is None:
-                yield f"{service}.{operation}", "", members
-                continue
             if prefix in rules.skipped_services:
                 continue
-            for step in operations().steps(prefix, operation) or ():
-                yield step.action, service, members
+            steps = operations().steps(prefix, operation) or () if prefix else ()
+            yield Operation(service, operation, tuple(s.action for s in steps), tuple(members))
 
 
 def build(rules: Rules) -> tuple[dict[str, Any], list[str]]:
-    """The document to write, and the operations found that have no IAM action."""
-    actions: dict[str, set[str]] = {}
+    """The document to write, and the operations naming a role that have no IAM action.
+
+    The document maps each IAM action to the role members of its operations, and to the
+    operations authorized as the same action that name no role (S3's
+    DeleteBucketReplication is ``s3:PutReplicationConfiguration``): those pass none."""
+    found = list(scan(rules))
+    members: dict[str, set[str]] = {}
+    passing: dict[str, set[str]] = {}  # the operations found to name a role, per action
     unmapped: list[str] = []
-    for action, service, members in scan(rules):
-        if not service:
-            unmapped.append(action)
-            continue
-        actions.setdefault(action, set()).update(members)
+    for operation in found:
+        if operation.members and not operation.actions:
+            unmapped.append(f"{operation.service}.{operation.name}")
+        for action in operation.actions if operation.members else ():
+            if action not in rules.not_passing:
+                members.setdefault(action, set()).update(operation.members)
+                passing.setdefault(action, set()).add(operation.name)
     for action in rules.also:
-        actions.setdefault(action, set()).add(ALSO)
+        members.setdefault(action, set()).add(ALSO)
+    # An operation name that names a role in one service and none in another under the
+    # same prefix (RDS's CreateDBCluster, DocumentDB's) may pass one
+    others: dict[str, set[str]] = {}
+    for operation in found:
+        for action in operation.actions if not operation.members else ():
+            if action in members and action not in rules.also \
+                    and operation.name not in passing.get(action, ()):
+                others.setdefault(action, set()).add(operation.name)
     document = {
         "schema": 1,
         "botocore": botocore.__version__,
-        "actions": {action: sorted(actions[action]) for action in sorted(actions)},
+        "actions": {action: {"members": sorted(members[action]),
+                             **({"not_by": sorted(others[action])} if action in others else {})}
+                    for action in sorted(members)},
+        "no_iam_action": sorted(unmapped),
     }
     return document, unmapped
 

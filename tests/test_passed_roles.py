@@ -169,6 +169,27 @@ def test_run_time_calls_found_in_botocore_s_models_may_pass_a_role(
         ("iam:PassRole", "*", 1)]
 
 
+@pytest.mark.parametrize(("operation", "passes"), [
+    ("PutBucketReplication", True), ("SetBucketReplicationConfiguration", True),  # Java v1
+    ("DeleteBucketReplication", False)])
+def test_of_the_calls_authorized_as_one_action_only_those_naming_a_role_may_pass_one(
+        operation: str, passes: bool) -> None:
+    # All three are s3:PutReplicationConfiguration; the delete names no role
+    call = aws_call("c9", "S3", operation, bucket_name="orders")
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(call)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    assert [a.action for a in usage.accesses] == ["s3:PutReplicationConfiguration"]
+    assert [a.action for a in usage.possible] == (["iam:PassRole"] if passes else [])
+
+
+def test_cloud_control_calls_are_cloudformation_s_and_may_pass_a_role() -> None:
+    call = aws_call("c9", "CloudControl", "CreateResource")
+    trace = RawTrace(TRACE_ID, (json.dumps(_document(call)),), "t#1")
+    usage = observe([trace]).principals[FUNCTION]
+    assert [a.action for a in usage.accesses] == ["cloudformation:CreateResource"]
+    assert [a.action for a in usage.possible] == ["iam:PassRole"]
+
+
 def test_a_pass_role_grant_a_media_convert_job_may_need_is_not_plain_excess(
         checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_scan_case(checkout, TRACE_ID, _document(aws_call("c9", "MediaConvert", "CreateJob")),

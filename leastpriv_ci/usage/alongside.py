@@ -34,15 +34,28 @@ def alongside() -> Mapping[str, tuple[str, ...]]:
     return table
 
 
-def with_alongside(targets: list[Target]) -> list[Target]:
-    """``targets``, then what their calls may need besides (possible, on no known
-    resource)."""
+@cache
+def passing_no_role() -> Mapping[str, frozenset[str]]:
+    """IAM action (lower case) → the operations (lower case) authorized as that action
+    whose request names no role (S3's DeleteBucketReplication, authorized as
+    ``s3:PutReplicationConfiguration``)."""
+    return {action.lower(): frozenset(o.lower() for o in entry["not_by"])
+            for action, entry in load("passed_roles.json")["actions"].items()
+            if entry.get("not_by")}
+
+
+def with_alongside(targets: list[Target], operation: str) -> list[Target]:
+    """``targets`` of one call of ``operation``, then what the call may need besides
+    (possible, on no known resource)."""
     table = alongside()
     extra: list[Target] = []
     for target in targets:
         if target.possible:
             continue
-        for action in table.get(target.action.lower(), ()):
+        key = target.action.lower()
+        for action in table.get(key, ()):
+            if action == HANDING_OVER and operation.lower() in passing_no_role().get(key, ()):
+                continue
             found = Target(action, UNKNOWN, known=False, possible=True)
             if found not in extra:
                 extra.append(found)

@@ -542,7 +542,7 @@ class _Reader:
                              "not counted", f"{service}:{operation}")
             return None
         call = Call(service, operation, fields, where, steps, self.resources.specs(service))
-        return with_alongside(EXTRACTORS.get(service, generic.targets)(call))
+        return with_alongside(EXTRACTORS.get(service, generic.targets)(call), operation)
 
     def _where_for(self, aws: Aws, principal_arn: str) -> Where:
         region = aws.region
