@@ -19,7 +19,7 @@ from tests.usage_helpers import (
     raw_traces,
 )
 
-SDK_FIXTURES = ["node_v2", "node_v3", "java_v1", "java_v2", "dotnet", "go_v2", "adot"]
+SDK_FIXTURES = ["node_v2", "node_v3", "java_v1", "java_v2", "dotnet", "go_v2", "adot", "ruby"]
 
 
 def _principal_map(name: str) -> dict[str, str]:

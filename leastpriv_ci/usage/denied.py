@@ -11,6 +11,9 @@ from leastpriv_ci.bundled import load
 # "... is not authorized to perform: s3:GetObject on resource: arn:...", and the older
 # query-protocol wording SES uses: "... is not authorized to perform `ses:SendEmail' on
 # resource `arn:...'"
+# An exception type's path: Python and Java dots, Java's inner-class "$", Ruby's "::"
+# (Aws::S3::Errors::AccessDenied)
+_TYPE_PATH = re.compile(r"[.$:]+")
 _NOT_AUTHORIZED = re.compile(
     r"is not authorized to perform(?:: ?| `)([A-Za-z0-9-]+:[A-Za-z0-9*]+)'?"
     r"(?: on resource(?:: ?\"?| `)(arn:[^\s,;\"'()`]+|\*))?"
@@ -70,7 +73,7 @@ def denial(cause: Any) -> Denial | None:
             if text in message:
                 return Denial(action, None, behind=True)
         exc_type = exc.get("type")
-        if isinstance(exc_type, str) and exc_type.rsplit(".", 1)[-1].lower() in codes:
+        if isinstance(exc_type, str) and _TYPE_PATH.split(exc_type)[-1].lower() in codes:
             return Denial(None, None)
         for pattern in _CODES:
             found = pattern.search(message)
