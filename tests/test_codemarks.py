@@ -67,3 +67,36 @@ def test_marked_prose_shows_names_as_code_and_the_rest_inert(before: str, name: 
     assert prose_part == escape.text(before)
     assert not re.search(r"(?<!\\)[<>]", shown.replace(escape.code_cell(name), ""))
     assert escape.code_cell(name) in shown
+
+
+def test_a_control_character_dropped_from_a_name_cannot_close_its_mark_early() -> None:
+    # The mark's fence is chosen for the name as it is; the comment drops control
+    # characters, which would join k`\x00` into a run as long as the fence
+    name = "arn:aws:s3:::b/k`\x00`me@.evil.com"
+    message = get_rules().message("excess", "unused", action="s3:GetObject", resource=name)
+    shown = escape.prose(message, cell=True)
+    assert shown.startswith("`s3:GetObject` on ```arn:aws:s3:::b/k``me@.evil.com``` is ")
+    assert shown.endswith(" granted and was never used")
+
+
+def test_a_long_text_is_cut_by_what_it_shows_never_inside_a_name() -> None:
+    # Each invisible character is shown as six ("\u202e"): the cut counts those
+    name = "arn:aws:s3:::b/k" + "\u202e" * 40
+    message = get_rules().message("excess", "unused", action="s3:GetObject", resource=name)
+    fix = "narrow it to " + ", ".join(mark(f"arn:aws:s3:::b/{n:03d}") for n in range(40))
+    shown = escape.prose(f"{message}; {fix}", 600, cell=True, cut=" … (more below)")
+    assert shown.endswith(" … \\(more below\\)")
+    assert "``` arn:aws:s3:::b/k" not in shown  # no pad: the name has no edge backtick
+    assert "`arn:aws:s3:::b/k" + "\\u202e" * 40 + "`" in shown
+    # every name shown is whole
+    codes = [part for code, part in spans(shown.replace("\\(", "(")) if code]
+    assert codes[2:] == [f"arn:aws:s3:::b/{n:03d}" for n in range(len(codes) - 2)]
+    assert len(shown) <= 600 + shown.count("\\")  # the limit is on what a reader sees
+
+
+@given(st.text(alphabet=st.sampled_from(list("@#.-_ab\\")), max_size=20))
+def test_every_at_and_hash_in_prose_is_followed_by_the_joiner(value: str) -> None:
+    # GFM reads e-mail autolinks (me@.evil.com) after resolving the escapes ("@\\.")
+    shown = escape.text(value)
+    assert shown.count("@") == shown.count("@\u200d")
+    assert shown.count("#") == shown.count("#\u200d")

@@ -35,7 +35,9 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # name holds something odd instead of reading a spoofed one that looks clean.
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
 _BACKTICK_RUN = re.compile(r"`+")
-_AUTOLINK = re.compile(r"([@#])(?=[\w-])")
+# After every "@" and "#", whatever follows: the escaping before it ("@\\.") hides what
+# GFM reads after its escapes are resolved (an e-mail autolink "me@.evil.com")
+_AUTOLINK = re.compile(r"([@#])")
 
 
 def _codepoint(match: re.Match[str]) -> str:
@@ -54,10 +56,16 @@ def visible(value: str) -> str:
     return value if value.isascii() else _NON_ASCII.sub(_codepoint, value)
 
 
+def _flat(value: str) -> str:
+    """Line breaks as spaces, control characters dropped, invisible format characters
+    shown (:func:`visible`)."""
+    return visible(_CONTROL.sub("", _LINE_BREAKS.sub(" ", value)))
+
+
 def one_line(value: str, limit: int = MAX_CELL) -> str:
     """Collapse line breaks and control characters, show invisible format characters
     (:func:`visible`); cut past ``limit`` with an ellipsis."""
-    flat = visible(_CONTROL.sub("", _LINE_BREAKS.sub(" ", value)))
+    flat = _flat(value)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -107,17 +115,38 @@ def code_cell(value: str, limit: int = MAX_CELL) -> str:
     return mark(one_line(value, limit).replace("|", "\\|"))
 
 
-def prose(value: str, limit: int = MAX_CELL, *, cell: bool = False) -> str:
-    """Untrusted text with code marks (a finding's message, a note) as inert Markdown:
-    what the marks set off shows as code (:func:`code`, or :func:`code_cell` when
-    ``cell``), the rest as :func:`text`. A backtick run that nothing closes stays text."""
-    shown = []
-    for is_code, part in spans(one_line(value, limit)):
-        if is_code:
-            shown.append(mark(part.replace("|", "\\|") if cell else part))
-        else:
-            shown.append(text(part, limit))
-    return "".join(shown)
+def prose(value: str, limit: int = MAX_CELL, *, cell: bool = False, cut: str = "…") -> str:
+    """Text of the tool's with code marks (a finding's message, a note) as inert
+    Markdown: what the marks set off shows as code (:func:`code`, or :func:`code_cell`
+    when ``cell``), the rest as :func:`text`. A backtick run that nothing closes stays
+    text.
+
+    The marks are read before anything is flattened (a control character dropped from a
+    name could join its backticks into a fence). Past ``limit`` characters, as shown,
+    it is cut between names, never inside one, and ends with ``cut``."""
+    pieces = [(is_code, _flat(part)) for is_code, part in spans(value)]
+    if sum(len(mark(p)) if c else len(p) for c, p in pieces) > limit:
+        pieces = [*_cut(pieces, limit - len(cut)), (False, cut)]
+    return "".join(mark(part.replace("|", "\\|") if cell else part) if is_code
+                   else text(part, len(part)) for is_code, part in pieces)
+
+
+def _cut(pieces: list[tuple[bool, str]], room: int) -> list[tuple[bool, str]]:
+    """The first pieces that fit in ``room``: whole names, prose cut at a space."""
+    kept: list[tuple[bool, str]] = []
+    for is_code, part in pieces:
+        size = len(mark(part)) if is_code else len(part)
+        if size <= room:
+            kept.append((is_code, part))
+            room -= size
+            continue
+        if not is_code:
+            space = part.rfind(" ", 0, room)
+            kept.append((False, part[:space if space > 0 else room]))
+        break
+    if kept and not kept[-1][0]:
+        kept[-1] = (False, kept[-1][1].rstrip(",;: "))
+    return kept
 
 
 def fenced(body: str, language: str = "") -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from leastpriv_ci.codemarks import mark, spans
+from leastpriv_ci.codemarks import mark
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report import escape
 from leastpriv_ci.report.findings import (
@@ -150,7 +150,7 @@ def _document(
     verdict = report.verdict
     parts = [_headline(report, title)]
     if verdict.reasons:
-        parts.append("\n".join(f"- {escape.prose(r, 500)}" for r in verdict.reasons))
+        parts.append("\n".join(f"- {escape.text(r, 500)}" for r in verdict.reasons))
     groups = by_role(analysis.findings)
     gated = {
         role: [f for f in found if f.kind in GATED_KINDS and ignored_reason(f) is None]
@@ -244,27 +244,7 @@ def _why(finding: Finding) -> str:
     Past :data:`WHY_LIMIT` it is cut between words, never inside a name or ARN, and says
     where the rest is."""
     why = "; ".join(p for p in (finding.message, finding.fix) if p)
-    if not why:
-        return "—"
-    if len(why) > WHY_LIMIT:
-        why = _cut(why, WHY_LIMIT - len(WHY_CUT)) + WHY_CUT
-    return escape.prose(why, len(why), cell=True)
-
-
-def _cut(marked: str, room: int) -> str:
-    """The start of ``marked`` that fits in ``room``: whole names, prose cut at a space."""
-    kept: list[str] = []
-    for is_code, part in spans(marked):
-        shown = mark(part) if is_code else part
-        if len(shown) <= room:
-            kept.append(shown)
-            room -= len(shown)
-            continue
-        if not is_code:
-            space = part.rfind(" ", 0, room)
-            kept.append(part[:space] if space > 0 else "")
-        break
-    return "".join(kept).rstrip(",;: ")
+    return escape.prose(why, WHY_LIMIT, cell=True, cut=WHY_CUT) if why else "—"
 
 
 WHY_LIMIT = 600  # the fix names the actions and resources to keep: room for a few ARNs
@@ -490,7 +470,7 @@ def _coverage(report: Report, *, notes_shown: bool = False) -> str:
     notices = report.analysis.notices.items()
     if notices:
         lines.append(f"- {len(notices)} kind(s) of warning:")
-        lines += [f"  - {escape.prose(str(n), 300)}" for n in notices[:10]]
+        lines += [f"  - {escape.text(str(n), 300)}" for n in notices[:10]]
     notes = [(role, note) for role, found in sorted(report.analysis.proposal_notes.items())
              for note in found]
     if notes and not notes_shown:  # else under their proposals already
