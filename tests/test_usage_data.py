@@ -76,8 +76,8 @@ def test_a_name_that_is_an_iam_prefix_resolves_through_the_catalog() -> None:
              # "opensearch" (another service)
              "OpenSearch": "es", "opensearch": "es"}
     assert {name: names.prefix(name) for name in cases} == cases
-    # still no guess for a name that is no IAM prefix
-    assert names.prefix("Elastic Load Balancing v2") is None
+    # still no guess for a name that is no IAM prefix nor a botocore service's
+    assert names.prefix("Elastic Load Balancing v3") is None
 
 
 def test_a_java_v1_client_name_resolves_through_the_catalog() -> None:

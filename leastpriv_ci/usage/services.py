@@ -1,4 +1,5 @@
-"""SDK subsegment names → IAM service prefixes (``sdk_services.yaml``, then the catalog's).
+"""SDK subsegment names → IAM service prefixes (``sdk_services.yaml``, then the catalog's,
+then the service IDs of ``sdk_names.json``).
 
 Most SDKs name a service by its endpoint prefix or service ID, which for most services
 is the IAM prefix spelled another way (``AppSync``, ``appsync``; ``CodeBuild``): any name
@@ -40,14 +41,19 @@ class Hint(NamedTuple):
 class ServiceNames:
     """Resolves the many SDK spellings of a service to its IAM prefix, with a cache."""
 
-    def __init__(self, raw: Mapping[str, Any], prefixes: Iterable[str] = ()) -> None:
-        """From the data file's spellings and the IAM prefixes (``prefixes``) they add to."""
+    def __init__(self, raw: Mapping[str, Any], prefixes: Iterable[str] = (),
+                 generated: Mapping[str, str] | None = None) -> None:
+        """From the data file's spellings, the IAM prefixes (``prefixes``) they add to,
+        and last the service IDs botocore's models give (``generated``: normalised
+        spelling → prefix, ``sdk_names.json``)."""
         self._by_spelling: dict[str, str] = {}
         for prefix, spellings in raw["services"].items():
             for spelling in (prefix, *spellings):
                 self._by_spelling[normalise(spelling)] = prefix
         for prefix in sorted(prefixes):
             self._by_spelling.setdefault(normalise(prefix), prefix)
+        for spelling, prefix in (generated or {}).items():
+            self._by_spelling.setdefault(spelling, prefix)
         self.service_fields: tuple[str, ...] = tuple(raw.get("service_fields") or ())
         self.hints = tuple(Hint(**h) for h in raw.get("operation_hints") or ())
         self._cache: dict[str, tuple[str | None, str | None]] = {}
@@ -102,4 +108,5 @@ class ServiceNames:
 @cache
 def service_names() -> ServiceNames:
     """The process-wide table."""
-    return ServiceNames(load("sdk_services.yaml"), get_catalog().service_names)
+    return ServiceNames(load("sdk_services.yaml"), get_catalog().service_names,
+                        load("sdk_names.json")["spellings"])
