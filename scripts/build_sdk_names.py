@@ -7,7 +7,8 @@ Runtime``, ``ApiGatewayV2``, ``EFS``), Python by its endpoint prefix. Where the 
 prefix, botocore's name for the service or its signing name resolves to an IAM prefix
 (through ``sdk_services.yaml`` and the catalog) and the service ID does not, the file
 maps the service ID (and the service's botocore name and endpoint prefix, which the
-Python SDK names it by) to that prefix.
+Python SDK names it by) to that prefix. It also lists the botocore services under each
+prefix, whose endpoint rule sets decide ``aws:RequestedRegion`` (``analysis/regions.py``).
 ``tests/test_sdk_names.py`` checks the file against the installed botocore.
 """
 
@@ -22,6 +23,7 @@ import orjson
 
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.services import ServiceNames, normalise
 
 OUTPUT = Path(__file__).resolve().parent.parent / "leastpriv_ci" / "data" / "sdk_names.json"
@@ -36,18 +38,25 @@ def build() -> dict[str, Any]:
     loader = Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH],
                     include_default_search_paths=False)
     spellings: dict[str, str] = {}
+    services: dict[str, list[str]] = {}
     for service in loader.list_available_services("service-2"):
-        metadata = loader.load_service_model(service, "service-2")["metadata"]
+        model = loader.load_service_model(service, "service-2")
+        metadata = model["metadata"]
         prefix = next((found for found in (
             names.prefix(metadata["endpointPrefix"]), names.prefix(service),
             names.prefix(metadata.get("signingName") or "")) if found), None)
         if prefix is None:
             continue
+        # a service IAM authorizes none of under the prefix (IAM Toolbox, signed as iam)
+        # makes no call the tool puts there
+        if any(operations().steps(prefix, operation) for operation in model["operations"]):
+            services.setdefault(prefix, []).append(service)
         for spelling in (metadata.get("serviceId"), service, metadata["endpointPrefix"]):
             if spelling and names.prefix(spelling) is None:
                 spellings.setdefault(normalise(spelling), prefix)
     return {"schema": 1, "botocore": botocore.__version__,
-            "spellings": dict(sorted(spellings.items()))}
+            "spellings": dict(sorted(spellings.items())),
+            "botocore_services": {p: sorted(found) for p, found in sorted(services.items())}}
 
 
 def main() -> int:

@@ -184,8 +184,15 @@ def test_an_allow_for_one_region_is_decided_and_its_condition_kept(
     ("rds:DescribeDBInstances", None, ("us-gov-west-1",), True, ("us-gov-west-1",)),
     ("iam:GetRole", None, ("cn-northwest-1",), True, ("cn-north-1",)),
     ("ce:GetCostAndUsage", None, ("us-gov-east-1",), True, ("us-gov-west-1",)),
-    # an IAM prefix that is not botocore's name for the service (stepfunctions)
+    # an IAM prefix that is not botocore's name for the service (stepfunctions), and
+    # those sdk_names.json lists the botocore services of (efs, elbv2 and elb, the
+    # Timestream query and write services, Tax Settings' global endpoint)
     ("states:StartExecution", None, ("eu-west-1",), True, ("eu-west-1",)),
+    ("elasticfilesystem:CreateFileSystem", None, ("eu-west-1",), True, ("eu-west-1",)),
+    ("elasticloadbalancing:DescribeTargetHealth", None, ("eu-west-1",), True,
+     ("eu-west-1",)),
+    ("timestream:WriteRecords", None, ("ap-southeast-2",), True, ("ap-southeast-2",)),
+    ("tax:GetTaxRegistration", None, ("eu-west-1",), True, ("us-east-1",)),
     # S3 follows the bucket's region; STS's endpoint is the SDK's choice
     ("s3:GetObject", None, ("eu-west-1",), True, (None,)),
     ("sts:AssumeRole", None, ("eu-west-1",), True, (None,)),

@@ -70,3 +70,13 @@ def test_a_node_call_to_bedrock_agent_runtime_is_observed() -> None:
                      (json.dumps(lambda_document(FUNCTION, call)),), "t#1")
     usage = observe([trace]).principals[FUNCTION]
     assert [a.action for a in usage.accesses] == ["bedrock:InvokeAgent"]
+
+
+def test_the_botocore_services_under_a_prefix_are_those_iam_authorizes_there() -> None:
+    # IAM Toolbox signs as iam, but none of its operations is an IAM action: its rule set
+    # must not make IAM's calls undecided
+    services = load("sdk_names.json")["botocore_services"]
+    assert services["iam"] == ["iam"]
+    assert services["elasticfilesystem"] == ["efs"]
+    assert services["timestream"] == ["timestream-query", "timestream-write"]
+    assert set(services["bedrock"]) >= {"bedrock", "bedrock-runtime", "bedrock-agent-runtime"}

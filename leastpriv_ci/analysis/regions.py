@@ -17,8 +17,8 @@ It stays undecided (None) where that is not certain:
   carry a request on), a rule set that takes a parameter which may move the request (an
   operation's control plane, a multi-region endpoint ID), signs for many regions
   (SigV4a), gives no endpoint, or signs for another region with FIPS or dual-stack
-  endpoints on (the trace does not show them), a service with no rule set under its IAM
-  prefix or an SDK name for it, and one whose botocore services disagree;
+  endpoints on (the trace does not show them), a service with no botocore service under
+  its IAM prefix, and one whose botocore services disagree;
 - the actions of ``requested_region.yaml`` authorized in a source region too (RDS's
   cross-region copies carry a URL presigned for it);
 - a call whose ARN names another region than its client's (a function, key or queue
@@ -68,9 +68,10 @@ def _loader() -> Any:
 def _providers(prefix: str) -> tuple[Any, ...] | None:
     """The endpoint rule sets of every botocore service that the IAM prefix or an SDK
     name for it (``sdk_services.yaml``: ``stepfunctions`` for ``states``, ``sesv2`` for
-    ``ses``) names; None when one cannot be read or takes a parameter that may move the
-    request to another region (an operation's control plane endpoint, a multi-region
-    endpoint ID, a bucket)."""
+    ``ses``) names, or that ``sdk_names.json`` lists under it (``efs`` for
+    ``elasticfilesystem``, Bedrock's runtimes for ``bedrock``); None when one cannot be
+    read or takes a parameter that may move the request to another region (an
+    operation's control plane endpoint, a multi-region endpoint ID, a bucket)."""
     from botocore.endpoint_provider import EndpointProvider
     from botocore.exceptions import DataNotFoundError
 
@@ -78,8 +79,9 @@ def _providers(prefix: str) -> tuple[Any, ...] | None:
     same_region = {"Region", "UseFIPS", "UseDualStack", "Endpoint",
                    *_data()["same_region_parameters"]}
     aliases = _aliases().get(prefix, ())
+    under = load("sdk_names.json")["botocore_services"].get(prefix, ())
     found = []
-    for name in dict.fromkeys([prefix, *(str(a) for a in aliases)]):
+    for name in dict.fromkeys([prefix, *(str(a) for a in aliases), *under]):
         try:
             ruleset = loader.load_service_model(name, "endpoint-rule-set-1")
         except DataNotFoundError:
