@@ -165,7 +165,7 @@ def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gat
     assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
     assert finding["origin"]["file"] == "role.json"
     (notes,) = report["proposal_notes"].values()  # type: ignore[union-attr]
-    assert f"cannot tell which action calls on {TABLE} needed: allow on `{TABLE}` those of" in (
+    assert f"cannot tell which action calls on `{TABLE}` needed: allow on `{TABLE}` those of" in (
         " ".join(notes))
     # Every report names the four, not the first alone
     either = ("dynamodb:PutItem or dynamodb:UpdateItem or dynamodb:DeleteItem or "
@@ -177,7 +177,8 @@ def test_a_transaction_on_a_table_the_role_grants_no_write_on_is_missing_and_gat
         out = capsys.readouterr().out
         assert either in out
     # the comment shows the proposal's notes under it
-    assert "Notes on this proposal:" in out and "cannot tell which action calls on" in out
+    assert "Notes on this proposal:" in out
+    assert f"- cannot tell which action calls on `{TABLE}` needed" in out  # the name as code
 
 
 @pytest.mark.parametrize("granted", [["dynamodb:GetItem", "dynamodb:DeleteItem"],

@@ -506,7 +506,7 @@ def test_a_role_shared_with_an_untraced_function_gets_no_excess_verdict_for_it(
     assert by_kind["unobserved"]["principals"] == ["billing"]
     assert report["coverage"]["unobserved"] == ["billing"]
     assert "1 excess finding(s) are on roles that also run principals without traces" in err
-    assert any("billing had no traces" in note
+    assert any("`billing` had no traces" in note
                for notes in report["proposal_notes"].values() for note in notes)
     # once billing is traced too, the same grant is judged and fails the gate
     (repo / "traces.json").write_text(json.dumps({"Traces": [

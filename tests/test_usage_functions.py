@@ -52,13 +52,15 @@ def test_calls_with_other_qualifiers_are_told_apart() -> None:
 
 
 @pytest.mark.parametrize("function", ["billing", "Notifications", "payments-fn",
-                                      "aws-managedblockchain", "AmazonManagedBlockchain"])
+                                      "aws-managedblockchain", "AmazonManagedBlockchain",
+                                      "ConnectParticipant", "participant-connect"])
 def test_adots_invoke_named_after_a_function_named_like_a_service_is_still_an_invoke(
         function: str) -> None:
     # ADOT names a Lambda invoke after the function; "billing" is also an IAM prefix,
     # whose actions hold no Invoke: the invoke is recognised by its operation and field.
-    # Managed Blockchain's actions hold an Invoke: a name that reads as its SDK client
-    # ("AmazonManagedBlockchain") still comes after the function-name field
+    # Managed Blockchain's and execute-api's actions hold an Invoke: a name that reads as
+    # their SDK client or service ID ("AmazonManagedBlockchain", "ConnectParticipant")
+    # still comes after the function-name field
     call = {"id": "c1", "name": function, "namespace": "aws", "start_time": 1.5,
             "aws": {"operation": "Invoke", "region": "us-east-1"},
             "metadata": {"default": {"rpc.system": "aws-api",

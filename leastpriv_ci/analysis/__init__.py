@@ -144,11 +144,12 @@ def analyse(
                                  possible=possible, index=index)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
-                f"cannot tell which action calls on {f.resource} needed: {f.fix}"
+                f"cannot tell which action calls on {mark(f.resource)} needed: {f.fix}"
                 for f in unmet)))
         if others:
             proposal = replace(proposal, notes=(
-                *proposal.notes, f"built from its traced principals only; {', '.join(others)} "
+                *proposal.notes, f"built from its traced principals only; "
+                f"{', '.join(mark(p) for p in others)} "
                 "had no traces: add what they need"))
         _store(proposals, role_key, proposal)
         if proposal.notes:

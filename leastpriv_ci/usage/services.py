@@ -77,14 +77,21 @@ class ServiceNames:
         return spelled or client
 
     def candidates(self, name: str, operation: str, fields: Fields) -> list[str]:
-        """The services one call may be to, most likely first: by its name, by an explicit
-        field, by a hint, by its name read as an SDK client's (``AWSCodeBuild``). ADOT
-        names a Lambda invoke after the function, and a function may be named like a
-        service (``billing``): the caller takes the first whose IAM actions hold the
+        """The services one call may be to, most likely first: by a hint (an operation with
+        its field: Invoke with a function name), by its name, by an explicit field, by its
+        name read as an SDK client's (``AWSCodeBuild``). ADOT names a Lambda invoke after
+        the function, and a function may be named like a service (``billing``,
+        ``ConnectParticipant``): the caller takes the first whose IAM actions hold the
         operation."""
         found: list[str] = []
+        # a hint first: its field is the call's own evidence (ADOT names a Lambda invoke
+        # after the function, which may spell a service: ConnectParticipant)
+        for hint in self.hints:
+            if hint.operation == operation and fields.get(hint.field) is not None \
+                    and hint.service not in found:
+                found.append(hint.service)
         by_name, by_client_name = self._resolve(name)
-        if by_name is not None:
+        if by_name is not None and by_name not in found:
             found.append(by_name)
         for field in self.service_fields:
             value = fields.text(field)
@@ -92,10 +99,6 @@ class ServiceNames:
                 by_field = self.prefix(value)
                 if by_field is not None and by_field not in found:
                     found.append(by_field)
-        for hint in self.hints:
-            if hint.operation == operation and fields.get(hint.field) is not None \
-                    and hint.service not in found:
-                found.append(hint.service)
         # a client's name last: a field or hint says more than a name read so
         if by_client_name is not None and by_client_name not in found:
             found.append(by_client_name)
