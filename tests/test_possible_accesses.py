@@ -100,7 +100,7 @@ def test_grants_a_transaction_may_need_are_excess_with_a_caveat_and_do_not_gate(
     assert sorted(f["action"] for f in findings) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     for finding in findings:
         assert finding["kind"] == "excess" and finding["only_possibly_needed"] is True
-        assert "their request (a role it passes) or a KMS key" in finding["message"]
+        assert "their request (a role it passes, tags it sets) or a KMS key" in finding["message"]
         assert "fails_gate" not in finding
         assert finding["trace_ids"] == ["1-5f000000-000000000000000000000001"]
     assert "grant only actions that traced calls may need" in err

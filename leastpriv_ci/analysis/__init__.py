@@ -37,6 +37,7 @@ from leastpriv_ci.analysis.proposal import (
     propose_policies,
     statements_of,
 )
+from leastpriv_ci.analysis.request_options import request_options
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
@@ -121,7 +122,9 @@ def analyse(
         role = roles[role_key]
         principals = by_role[role_key]
         accesses = [a for p in principals for a in observation.principals[p].accesses]
-        possible = [a for p in principals for a in observation.principals[p].possible]
+        # what the calls may have needed: as the observation says, and by request options
+        possible = [*(a for p in principals for a in observation.principals[p].possible),
+                    *request_options(accesses)]
         uses = collect_uses(accesses, catalog)
         groups = applicable_groups(role_key, principals, role.statements, platform)
         others = tuple((untraced or {}).get(role_key, ()))
@@ -162,7 +165,9 @@ def analyse(
                 usage = observation.principals[principal]
                 own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
                                     catalog=catalog, context=context, patterns=patterns,
-                                    possible=usage.possible, index=index)
+                                    possible=[*usage.possible,
+                                              *request_options(usage.accesses)],
+                                    index=index)
                 principal_proposals[principal] = own.document
                 # what the role's proposal says already is not said again per principal
                 own_notes = tuple(n for n in own.notes if n not in proposal.notes)

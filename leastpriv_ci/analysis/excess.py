@@ -167,7 +167,9 @@ def _judge(
     wildcard = statement.not_actions or has_wildcard(unit.action)
     resources = suggested or ()
     if not covered and not unknown:
-        variant = "wildcard" if wildcard else "unused"
+        # broader than what the calls may have needed (an upload's tagging on its objects)
+        variant = ("possible_broad" if maybe and suggested is not None and not wildcard
+                   else "wildcard" if wildcard else "unused")
     elif suggested is not None:
         variant = "wildcard_broad" if wildcard and unused else "broad"
     else:
@@ -180,7 +182,8 @@ def _judge(
     fields = {
         "action": unit.action, "resource": unit.resource, "granted": len(granted),
         "used": sum(1 for k in granted if k in used),
-        "count": len({u.resource for u in covered if u.resource_level}),
+        "count": len({u.resource for u in (maybe_covered if variant == "possible_broad"
+                                           else covered) if u.resource_level}),
         "unknown": len(unknown),
     }
     message = rules.message("excess", variant, **fields)
@@ -201,7 +204,7 @@ def _judge(
         fix = rules.fix("excess", "possible", actions=_quoted(maybe))
     elif variant == "unused":
         fix = rules.fix("excess", "unused", **fields)
-    elif variant == "broad":
+    elif variant in ("broad", "possible_broad"):
         fix = rules.fix("excess", "broad", resources=_quoted(resources))
     else:
         fix = rules.fix("excess", "wildcard", used_actions=_quoted(used_actions) or "none")

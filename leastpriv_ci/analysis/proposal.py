@@ -531,7 +531,8 @@ def possible_note(possible: Sequence[Access]) -> str:
     """The proposal's note on the actions calls may have needed (``PrincipalUsage.possible``)."""
     actions = ", ".join(mark(a) for a in sorted({a.action for a in possible}, key=str.lower))
     return (f"includes {actions}: traced calls may need them, as their request decides "
-            "(DynamoDB write transactions, PartiQL, a role passed to a service) or a KMS "
+            "(DynamoDB write transactions, PartiQL, a role passed to a service, an S3 "
+            "upload's tags or object lock) or a KMS "
             "key encrypting their resource does (S3, SQS, SNS, Secrets Manager, SSM, "
             "Kinesis), which the traces do not record; keep only those needed")
 

@@ -1,0 +1,32 @@
+"""What a traced call's request may also need on its resource, by options the trace does
+not record (``request_options.yaml``: an S3 upload with a tag set needs
+``s3:PutObjectTagging`` too). They are *possible* accesses for the analysis of a role's
+grants and its proposal, never for a proposal from usage alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from functools import cache
+
+from leastpriv_ci.bundled import load
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.records import Access
+
+
+@cache
+def _options() -> Mapping[str, tuple[str, ...]]:
+    """IAM action (lower case) → the actions (the catalog's spelling) its request may add."""
+    catalog = get_catalog()
+    return {action.lower(): tuple(catalog.canonical(a) or a for a in extra)
+            for action, extra in load("request_options.yaml")["actions"].items()}
+
+
+def request_options(accesses: Iterable[Access]) -> list[Access]:
+    """The possible accesses the requests of ``accesses`` may add: each extra action on the
+    same resource, as often and from the same regions (the same request authorizes it).
+    A denied call adds none: what it needed is what IAM named."""
+    table = _options()
+    return [replace(access, action=extra)
+            for access in accesses if not access.denied
+            for extra in table.get(access.action.lower(), ())]

@@ -1,0 +1,127 @@
+"""What an S3 upload's request may also need (``request_options.yaml``): a tag set given
+on upload needs ``s3:PutObjectTagging``, Object Lock settings ``s3:PutObjectRetention``
+and ``s3:PutObjectLegalHold``. The trace records no headers, so a role's grant of them
+is excess only with a caveat while the role's uploads are traced, and its proposal keeps
+it on what was uploaded; a proposal from usage alone adds none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leastpriv_ci.analysis.generate import generate
+from leastpriv_ci.analysis.request_options import request_options
+from leastpriv_ci.bundled import load
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.records import Access
+from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.usage import observe
+from tests.usage_helpers import (
+    aws_call,
+    lambda_document,
+    scan_case,
+    scan_folder,
+    write_scan_case,
+)
+
+ACCOUNT = "111122223333"
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:uploader"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/uploader"
+TRACE_ID = "1-5f000000-000000000000000000000001"
+BUCKET = "arn:aws:s3:::reports"
+UPLOAD = aws_call("c1", "S3", "PutObject", bucket_name="reports", key="daily/1.csv")
+READ = aws_call("c2", "S3", "GetObject", bucket_name="reports", key="daily/1.csv")
+
+
+def test_the_data_names_catalog_actions() -> None:
+    catalog = get_catalog()
+    table = load("request_options.yaml")["actions"]
+    named = [a for call, extra in table.items() for a in (call, *extra)]
+    assert named and sorted(a for a in named if catalog.canonical(a) != a) == []
+    assert "s3:PutObjectAcl" not in table["s3:PutObject"]  # on purpose: see the file
+
+
+def test_an_upload_may_need_tagging_and_object_lock_on_its_object_a_denied_one_not() -> None:
+    upload = Access(FUNCTION, "s3:PutObject", f"{BUCKET}/daily/1.csv", count=3,
+                    regions=("us-east-1",), region_known=True)
+    denied = Access(FUNCTION, "s3:PutObject", f"{BUCKET}/x", denied=True)
+    read = Access(FUNCTION, "s3:GetObject", f"{BUCKET}/daily/1.csv")
+    found = request_options([upload, denied, read])
+    assert [(a.action, a.resource, a.count, a.regions) for a in found] == [
+        (action, f"{BUCKET}/daily/1.csv", 3, ("us-east-1",))
+        for action in ("s3:PutObjectTagging", "s3:PutObjectRetention",
+                       "s3:PutObjectLegalHold")]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return scan_folder(tmp_path, monkeypatch, {"uploader": ROLE})
+
+
+def _scan(checkout: Path, capsys: pytest.CaptureFixture[str], *calls: dict[str, object],
+          where: str = f"{BUCKET}/*") -> tuple[int, dict[str, Any]]:
+    write_scan_case(checkout, TRACE_ID, lambda_document(FUNCTION, *calls), ROLE, [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": where},
+        {"Effect": "Allow", "Action": "s3:PutObjectTagging", "Resource": where}])
+    code, report, err = scan_case(capsys)
+    assert code in (0, 1), err
+    return code, report
+
+
+def _tagging(report: dict[str, Any]) -> dict[str, Any]:
+    (finding,) = [f for f in report["findings"] if f["action"] == "s3:PutObjectTagging"]
+    return finding  # type: ignore[no-any-return]
+
+
+def test_a_tagging_grant_broader_than_the_traced_uploads_is_narrowed_and_kept(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, UPLOAD, READ)
+    finding = _tagging(report)
+    # granted on the whole bucket, possibly needed under daily/ only: narrow it, as for
+    # the upload itself (whose grant is as broad)
+    assert finding["message"].startswith(
+        f"`s3:PutObjectTagging` on `{BUCKET}/*` is granted and was never used; traced calls "
+        "may need it on 1 resource(s) only (`s3:PutObjectTagging` may be needed by traced "
+        "calls, as their request (a role it passes, tags it sets)")
+    assert finding["fix"] == f"narrow the resource to `{BUCKET}/daily/*`"
+    assert finding["only_possibly_needed"] is False and finding["fails_gate"] is True
+    upload = [f for f in report["findings"] if f["action"] == "s3:PutObject"]
+    assert upload and upload[0]["fails_gate"] is True  # the same breadth, the same verdict
+    assert code == 1
+    (proposal,) = report["proposals"].values()
+    kept = [s for s in proposal["Statement"] if "s3:PutObjectTagging" in json.dumps(s)]
+    assert kept and all(f"{BUCKET}/daily/" in json.dumps(s["Resource"]) for s in kept)
+    # the role grants no Object Lock action: the proposal adds none
+    assert "PutObjectRetention" not in json.dumps(proposal)
+    (notes,) = report["proposal_notes"].values()
+    assert any("`s3:PutObjectTagging`" in n and "upload's tags" in n for n in notes)
+
+
+def test_a_tagging_grant_on_what_was_uploaded_is_excess_with_a_caveat_only(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, UPLOAD, READ, where=f"{BUCKET}/daily/*")
+    finding = _tagging(report)
+    assert finding["only_possibly_needed"] is True and "fails_gate" not in finding
+    assert "tags it sets" in finding["message"] and code == 0
+    (proposal,) = report["proposals"].values()
+    assert "s3:PutObjectTagging" in json.dumps(proposal)
+
+
+def test_without_a_traced_upload_the_tagging_grant_is_plain_excess(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _scan(checkout, capsys, READ)
+    finding = _tagging(report)
+    assert "only_possibly_needed" not in finding or finding["only_possibly_needed"] is False
+    assert finding["fails_gate"] is True and code == 1
+    (proposal,) = report["proposals"].values()
+    assert "s3:PutObjectTagging" not in json.dumps(proposal)
+
+
+def test_a_proposal_from_usage_alone_adds_no_tagging() -> None:
+    trace = RawTrace(TRACE_ID, (json.dumps(lambda_document(FUNCTION, UPLOAD)),), "t#1")
+    (proposal,) = generate(observe([trace])).values()
+    assert "s3:PutObject" in json.dumps(proposal.document)
+    assert "Tagging" not in json.dumps(proposal.document)
