@@ -1,8 +1,7 @@
 """What an S3 upload's request may also need (``request_options.yaml``): a tag set given
-on upload needs ``s3:PutObjectTagging``, Object Lock settings ``s3:PutObjectRetention``
-and ``s3:PutObjectLegalHold``. The trace records no headers, so a role's grant of them
-is excess only with a caveat while the role's uploads are traced, and its proposal keeps
-it on what was uploaded; a proposal from usage alone adds none."""
+on upload needs ``s3:PutObjectTagging``. The trace records no headers, so a role's grant
+of it is excess only with a caveat while the role's uploads are traced, and its proposal
+keeps it on what was uploaded; a proposal from usage alone adds none."""
 
 from __future__ import annotations
 
@@ -13,7 +12,8 @@ from typing import Any
 import pytest
 
 from leastpriv_ci.analysis.generate import generate
-from leastpriv_ci.analysis.request_options import request_options
+from leastpriv_ci.analysis.request_options import request_options, use_options
+from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.records import Access
@@ -41,19 +41,21 @@ def test_the_data_names_catalog_actions() -> None:
     table = load("request_options.yaml")["actions"]
     named = [a for call, extra in table.items() for a in (call, *extra)]
     assert named and sorted(a for a in named if catalog.canonical(a) != a) == []
-    assert "s3:PutObjectAcl" not in table["s3:PutObject"]  # on purpose: see the file
+    # ACLs and Object Lock are left out on purpose: see the file
+    assert table["s3:PutObject"] == ["s3:PutObjectTagging"]
 
 
-def test_an_upload_may_need_tagging_and_object_lock_on_its_object_a_denied_one_not() -> None:
+def test_an_upload_may_need_tagging_on_its_object_a_denied_one_not() -> None:
     upload = Access(FUNCTION, "s3:PutObject", f"{BUCKET}/daily/1.csv", count=3,
                     regions=("us-east-1",), region_known=True)
     denied = Access(FUNCTION, "s3:PutObject", f"{BUCKET}/x", denied=True)
     read = Access(FUNCTION, "s3:GetObject", f"{BUCKET}/daily/1.csv")
     found = request_options([upload, denied, read])
     assert [(a.action, a.resource, a.count, a.regions) for a in found] == [
-        (action, f"{BUCKET}/daily/1.csv", 3, ("us-east-1",))
-        for action in ("s3:PutObjectTagging", "s3:PutObjectRetention",
-                       "s3:PutObjectLegalHold")]
+        ("s3:PutObjectTagging", f"{BUCKET}/daily/1.csv", 3, ("us-east-1",))]
+    # the same from the role's merged uses, as the analysis takes them
+    uses = collect_uses([upload, denied, read], get_catalog())
+    assert use_options(uses) == collect_uses(found, get_catalog())
 
 
 @pytest.fixture
@@ -94,8 +96,6 @@ def test_a_tagging_grant_broader_than_the_traced_uploads_is_narrowed_and_kept(
     (proposal,) = report["proposals"].values()
     kept = [s for s in proposal["Statement"] if "s3:PutObjectTagging" in json.dumps(s)]
     assert kept and all(f"{BUCKET}/daily/" in json.dumps(s["Resource"]) for s in kept)
-    # the role grants no Object Lock action: the proposal adds none
-    assert "PutObjectRetention" not in json.dumps(proposal)
     (notes,) = report["proposal_notes"].values()
     assert any("`s3:PutObjectTagging`" in n and "upload's tags" in n for n in notes)
 

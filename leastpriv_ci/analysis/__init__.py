@@ -37,7 +37,7 @@ from leastpriv_ci.analysis.proposal import (
     propose_policies,
     statements_of,
 )
-from leastpriv_ci.analysis.request_options import request_options
+from leastpriv_ci.analysis.request_options import request_options, use_options
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
 from leastpriv_ci.analysis.uses import collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
@@ -123,21 +123,23 @@ def analyse(
         principals = by_role[role_key]
         accesses = [a for p in principals for a in observation.principals[p].accesses]
         # what the calls may have needed: as the observation says, and by request options
-        possible = [*(a for p in principals for a in observation.principals[p].possible),
-                    *request_options(accesses)]
+        observed = [a for p in principals for a in observation.principals[p].possible]
+        possible = [*observed, *request_options(accesses)]
         uses = collect_uses(accesses, catalog)
+        possible_uses = sorted([*collect_uses(observed, catalog), *use_options(uses)],
+                               key=lambda u: (u.key, u.resource, u.denied))
         groups = applicable_groups(role_key, principals, role.statements, platform)
         others = tuple((untraced or {}).get(role_key, ()))
         findings.extend(excess_findings(
             role, uses, principals=principals, platform=_platform_actions(groups),
             shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules,
-            possible=collect_uses(possible, catalog)))
+            possible=possible_uses))
         if others:
             findings.append(_unobserved(role, rules, others))
         # the role's statements under the context, for its findings and every proposal
         index = CallIndex(role.statements, context=context)
         missing = missing_findings(role, uses, rules=rules, context=context,
-                                   possible=collect_uses(possible, catalog),
+                                   possible=possible_uses,
                                    groups=operations().request_groups(), identity=index)
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]

@@ -532,7 +532,7 @@ def possible_note(possible: Sequence[Access]) -> str:
     actions = ", ".join(mark(a) for a in sorted({a.action for a in possible}, key=str.lower))
     return (f"includes {actions}: traced calls may need them, as their request decides "
             "(DynamoDB write transactions, PartiQL, a role passed to a service, an S3 "
-            "upload's tags or object lock) or a KMS "
+            "upload's tags) or a KMS "
             "key encrypting their resource does (S3, SQS, SNS, Secrets Manager, SSM, "
             "Kinesis), which the traces do not record; keep only those needed")
 

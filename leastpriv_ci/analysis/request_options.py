@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import cache
 
+from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.records import Access
@@ -30,3 +31,17 @@ def request_options(accesses: Iterable[Access]) -> list[Access]:
     return [replace(access, action=extra)
             for access in accesses if not access.denied
             for extra in table.get(access.action.lower(), ())]
+
+
+def use_options(uses: Iterable[Use]) -> list[Use]:
+    """:func:`request_options` for a role's merged uses (cheaper than merging them anew)."""
+    table = _options()
+    catalog = get_catalog()
+    found = []
+    for use in uses:
+        for extra in () if use.denied else table.get(use.key, ()):
+            info = catalog.action(extra)
+            found.append(replace(use, action=extra,
+                                 access_level=info.access_level if info else None,
+                                 resource_level=info.resource_level if info else True))
+    return found
