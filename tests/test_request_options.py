@@ -78,26 +78,91 @@ def _tagging(report: dict[str, Any]) -> dict[str, Any]:
     return finding  # type: ignore[no-any-return]
 
 
-def test_a_tagging_grant_broader_than_the_traced_uploads_is_narrowed_and_kept(
+def test_a_tagging_grant_beside_traced_uploads_is_excess_with_a_caveat_and_kept_narrowed(
         checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, report = _scan(checkout, capsys, UPLOAD, READ)
     finding = _tagging(report)
-    # granted on the whole bucket, possibly needed under daily/ only: narrow it, as for
-    # the upload itself (whose grant is as broad)
-    assert finding["message"].startswith(
-        f"`s3:PutObjectTagging` on `{BUCKET}/*` is granted and was never used; traced calls "
-        "may need it on 1 resource(s) only (`s3:PutObjectTagging` may be needed by traced "
-        "calls, as their request (a role it passes, tags it sets)")
-    assert finding["fix"] == f"narrow the resource to `{BUCKET}/daily/*`"
-    assert finding["only_possibly_needed"] is False and finding["fails_gate"] is True
-    upload = [f for f in report["findings"] if f["action"] == "s3:PutObject"]
-    assert upload and upload[0]["fails_gate"] is True  # the same breadth, the same verdict
+    assert finding["only_possibly_needed"] is True and "fails_gate" not in finding
+    assert "tags it sets" in finding["message"]
+    # the upload's own grant is as broad, and says so
+    (upload,) = [f for f in report["findings"] if f["action"] == "s3:PutObject"]
+    assert upload["suggested_resources"] == [f"{BUCKET}/daily/*"]
     assert code == 1
+    # the proposal keeps tagging where the uploads went, not on the whole bucket
     (proposal,) = report["proposals"].values()
     kept = [s for s in proposal["Statement"] if "s3:PutObjectTagging" in json.dumps(s)]
-    assert kept and all(f"{BUCKET}/daily/" in json.dumps(s["Resource"]) for s in kept)
+    assert kept and all(s["Resource"] == f"{BUCKET}/daily/*" for s in kept)
     (notes,) = report["proposal_notes"].values()
     assert any("`s3:PutObjectTagging`" in n and "upload's tags" in n for n in notes)
+
+
+def _scan_with(checkout: Path, capsys: pytest.CaptureFixture[str], statements: list[Any],
+               *calls: dict[str, object], boundary: list[Any] | None = None
+               ) -> dict[str, Any]:
+    write_scan_case(checkout, TRACE_ID, lambda_document(FUNCTION, *calls), ROLE, statements,
+                    boundary=None if boundary is None else {
+                        "Version": "2012-10-17", "Statement": boundary})
+    code, report, err = scan_case(capsys)
+    assert code in (0, 1), err
+    return report
+
+
+GRANTS = [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"],
+           "Resource": f"{BUCKET}/daily/*"}]
+
+
+def test_a_tagging_grant_a_deny_refuses_on_the_upload_stays_plain_excess(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a tagged upload to daily/1.csv would be refused: the grant cannot be what it needs
+    deny = {"Effect": "Deny", "Action": "s3:PutObjectTagging", "Resource": f"{BUCKET}/daily/1*"}
+    report = _scan_with(checkout, capsys, [*GRANTS, deny], UPLOAD)
+    finding = _tagging(report)
+    assert not finding.get("only_possibly_needed") and finding["fails_gate"] is True
+    (proposal,) = report["proposals"].values()
+    assert not [s for s in proposal["Statement"]
+                if s["Effect"] == "Allow" and "s3:PutObjectTagging" in json.dumps(s)]
+
+
+def test_a_boundary_without_tagging_leaves_it_out_of_the_proposal(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    boundary = [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]
+    report = _scan_with(checkout, capsys, GRANTS, UPLOAD, boundary=boundary)
+    (proposal,) = report["proposals"].values()
+    assert "s3:PutObjectTagging" not in json.dumps(proposal)
+    # the grant never takes effect: the boundary's finding, not a maybe
+    assert not [f for f in report["findings"]
+                if f["action"] == "s3:PutObjectTagging" and f.get("only_possibly_needed")]
+    # and with a boundary that allows it, the proposal keeps it
+    boundary = [{"Effect": "Allow", "Action": "s3:PutObject*", "Resource": "*"}]
+    report = _scan_with(checkout, capsys, GRANTS, UPLOAD, boundary=boundary)
+    (proposal,) = report["proposals"].values()
+    assert "s3:PutObjectTagging" in json.dumps(proposal)
+
+
+def test_an_unknown_key_upload_adds_no_tagging_to_the_proposal(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the role grants tagging on another bucket only; the upload named no key
+    statements = [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/*"},
+                  {"Effect": "Allow", "Action": "s3:PutObjectTagging",
+                   "Resource": "arn:aws:s3:::other/*"}]
+    report = _scan_with(checkout, capsys, statements,
+                        aws_call("c1", "S3", "PutObject", bucket_name="reports"))
+    (proposal,) = report["proposals"].values()
+    assert "s3:PutObjectTagging" not in json.dumps(proposal)
+    assert not _tagging(report).get("only_possibly_needed")
+
+
+def test_a_real_tagging_use_keeps_its_broad_finding_beside_an_upload(
+        checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # tagging used on tags/x, and an upload to daily/: the grant on the whole bucket is
+    # still broader than both, and the upload's maybe does not widen what was used
+    statements = [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"],
+                   "Resource": f"{BUCKET}/*"}]
+    tagged = aws_call("c3", "S3", "PutObjectTagging", bucket_name="reports", key="tags/x")
+    report = _scan_with(checkout, capsys, statements, UPLOAD, tagged)
+    finding = _tagging(report)
+    assert finding["suggested_resources"] == [f"{BUCKET}/tags/*"]
+    assert finding["fails_gate"] is True
 
 
 def test_a_tagging_grant_on_what_was_uploaded_is_excess_with_a_caveat_only(

@@ -39,7 +39,7 @@ from leastpriv_ci.analysis.proposal import (
 )
 from leastpriv_ci.analysis.request_options import request_options, use_options
 from leastpriv_ci.analysis.severity import FindingRules, get_rules
-from leastpriv_ci.analysis.uses import collect_uses
+from leastpriv_ci.analysis.uses import Use, collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
@@ -122,24 +122,25 @@ def analyse(
         role = roles[role_key]
         principals = by_role[role_key]
         accesses = [a for p in principals for a in observation.principals[p].accesses]
-        # what the calls may have needed: as the observation says, and by request options
-        observed = [a for p in principals for a in observation.principals[p].possible]
-        possible = [*observed, *request_options(accesses)]
         uses = collect_uses(accesses, catalog)
-        possible_uses = sorted([*collect_uses(observed, catalog), *use_options(uses)],
-                               key=lambda u: (u.key, u.resource, u.denied))
+        # the role's statements under the context, for its findings and every proposal
+        index = CallIndex(role.statements, context=context)
+        allows = _allows(role, index, context)
+        # what the calls may have needed: as the observation says, and by request options
+        # where the role (its Denies and boundary too) would let them succeed
+        observed = [a for p in principals for a in observation.principals[p].possible]
+        observed_uses = collect_uses(observed, catalog)
+        possible = [*observed, *filter(allows, request_options(accesses))]
         groups = applicable_groups(role_key, principals, role.statements, platform)
         others = tuple((untraced or {}).get(role_key, ()))
         findings.extend(excess_findings(
             role, uses, principals=principals, platform=_platform_actions(groups),
             shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules,
-            possible=possible_uses))
+            possible=observed_uses, options=list(filter(allows, use_options(uses)))))
         if others:
             findings.append(_unobserved(role, rules, others))
-        # the role's statements under the context, for its findings and every proposal
-        index = CallIndex(role.statements, context=context)
         missing = missing_findings(role, uses, rules=rules, context=context,
-                                   possible=possible_uses,
+                                   possible=observed_uses,
                                    groups=operations().request_groups(), identity=index)
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
@@ -167,8 +168,8 @@ def analyse(
                 usage = observation.principals[principal]
                 own = role_proposal(role, usage.accesses, [principal], groups, limit=limit,
                                     catalog=catalog, context=context, patterns=patterns,
-                                    possible=[*usage.possible,
-                                              *request_options(usage.accesses)],
+                                    possible=[*usage.possible, *filter(
+                                        allows, request_options(usage.accesses))],
                                     index=index)
                 principal_proposals[principal] = own.document
                 # what the role's proposal says already is not said again per principal
@@ -220,6 +221,18 @@ def analyse(
         proposal_notes=proposal_notes,
         principal_proposal_notes=principal_notes,
     )
+
+
+def _allows(role: Role, index: CallIndex, context: dict[str, object] | None
+            ) -> Callable[[Access | Use], bool]:
+    """Whether the role, its Denies and its boundary, would let a call succeed."""
+    full = (CallIndex(role.statements, context=context, boundary=role.boundary.statements)
+            if role.boundary else index)
+
+    def allows(item: Access | Use) -> bool:
+        return full.evaluate(item.action, item.resource, item).decision in (
+            Decision.ALLOW, Decision.CONDITIONAL)
+    return allows
 
 
 def role_proposal(

@@ -83,6 +83,7 @@ def excess_findings(
     rules: FindingRules,
     untraced: tuple[str, ...] = (),
     possible: Sequence[Use] = (),
+    options: Sequence[Use] = (),
 ) -> list[Finding]:
     """Excess and platform findings for every Allow statement of ``role``.
 
@@ -91,12 +92,15 @@ def excess_findings(
     excess finding then says it speaks for the traced ones only (and does not gate).
     ``possible`` are actions calls may have needed (``PrincipalUsage.possible``): an
     unused grant of one is reported with that caveat, and does not gate when nothing
-    else in the finding is surely unused.
+    else in the finding is surely unused. ``options`` are what the calls' requests may
+    add (an upload's tagging): they give the same caveat, but no resources to narrow a
+    grant to.
     """
     findings: list[Finding] = []
     used_anywhere = {u.key for u in uses}
     grouped = _by_action(uses)
     maybe = _by_action(possible)
+    optional = _by_action(options)
     for statement in role.statements:
         if not statement.is_allow:
             continue
@@ -104,7 +108,7 @@ def excess_findings(
             if _applies_elsewhere_only(unit, catalog):
                 continue
             findings.extend(_judge(unit, role, grouped, principals, platform, used_anywhere,
-                                   shared, catalog, rules, untraced, maybe))
+                                   shared, catalog, rules, untraced, maybe, optional))
     return findings
 
 
@@ -135,6 +139,7 @@ def _judge(
     rules: FindingRules,
     untraced: tuple[str, ...],
     possible: Mapping[str, list[Use]],
+    options: Mapping[str, list[Use]],
 ) -> list[Finding]:
     statement = unit.sub
     if any(is_unresolved(a) for a in statement.actions):
@@ -157,7 +162,8 @@ def _judge(
     outside = _outside_boundary(role, unit, unused)
     unused = {k: i for k, i in unused.items() if k not in outside}
     maybe_covered, maybe_unknown = _covered(statement, possible) if possible else ([], [])
-    maybe_keys = {u.key for u in (*maybe_covered, *maybe_unknown)}
+    optional = [u for group in _covered(statement, options) for u in group] if options else []
+    maybe_keys = {u.key for u in (*maybe_covered, *maybe_unknown, *optional)}
     maybe = sorted((i.full_name for k, i in unused.items() if k in maybe_keys), key=str.lower)
     # What the calls may have needed keeps its resources: narrowing must not drop them
     suggested = _suggested(unit, [*covered, *maybe_covered], [*unknown, *maybe_unknown],
@@ -255,7 +261,7 @@ def _judge(
         fix=fix,
         conditional=conditional,
         trace_ids=traces_of(u.trace_ids for u in (*covered, *unknown, *(
-            u for u in (*maybe_covered, *maybe_unknown) if u.action in maybe))),
+            u for u in (*maybe_covered, *maybe_unknown, *optional) if u.action in maybe))),
         detail=detail,
     )]
 

@@ -26,10 +26,11 @@ def _options() -> Mapping[str, tuple[str, ...]]:
 def request_options(accesses: Iterable[Access]) -> list[Access]:
     """The possible accesses the requests of ``accesses`` may add: each extra action on the
     same resource, as often and from the same regions (the same request authorizes it).
-    A denied call adds none: what it needed is what IAM named."""
+    A denied call adds none (what it needed is what IAM named), nor one whose object the
+    trace did not name: only what was uploaded is known to have been."""
     table = _options()
     return [replace(access, action=extra)
-            for access in accesses if not access.denied
+            for access in accesses if access.resource_known and not access.denied
             for extra in table.get(access.action.lower(), ())]
 
 
@@ -39,7 +40,7 @@ def use_options(uses: Iterable[Use]) -> list[Use]:
     catalog = get_catalog()
     found = []
     for use in uses:
-        for extra in () if use.denied else table.get(use.key, ()):
+        for extra in table.get(use.key, ()) if use.resource_known and not use.denied else ():
             info = catalog.action(extra)
             found.append(replace(use, action=extra,
                                  access_level=info.access_level if info else None,
