@@ -15,7 +15,7 @@ from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
 from leastpriv_ci.analysis.excess import excess_findings
 from leastpriv_ci.analysis.generate import without_declared_policy
-from leastpriv_ci.analysis.missing import missing_findings
+from leastpriv_ci.analysis.missing import full_index, missing_findings
 from leastpriv_ci.analysis.platform import (
     DECLARED,
     PlatformGroup,
@@ -125,7 +125,8 @@ def analyse(
         uses = collect_uses(accesses, catalog)
         # the role's statements under the context, for its findings and every proposal
         index = CallIndex(role.statements, context=context)
-        allows = _allows(role, index, context)
+        full = full_index(role, index, context)
+        allows = _allows(full)
         # what the calls may have needed: as the observation says, and by request options
         # where the role (its Denies and boundary too) would let them succeed
         observed = [a for p in principals for a in observation.principals[p].possible]
@@ -141,7 +142,8 @@ def analyse(
             findings.append(_unobserved(role, rules, others))
         missing = missing_findings(role, uses, rules=rules, context=context,
                                    possible=observed_uses,
-                                   groups=operations().request_groups(), identity=index)
+                                   groups=operations().request_groups(), identity=index,
+                                   full=full)
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
@@ -223,11 +225,8 @@ def analyse(
     )
 
 
-def _allows(role: Role, index: CallIndex, context: dict[str, object] | None
-            ) -> Callable[[Access | Use], bool]:
-    """Whether the role, its Denies and its boundary, would let a call succeed."""
-    full = (CallIndex(role.statements, context=context, boundary=role.boundary.statements)
-            if role.boundary else index)
+def _allows(full: CallIndex) -> Callable[[Access | Use], bool]:
+    """Whether the role, its Denies and its boundary (``full``), would let a call succeed."""
 
     def allows(item: Access | Use) -> bool:
         return full.evaluate(item.action, item.resource, item).decision in (

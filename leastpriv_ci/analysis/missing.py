@@ -46,6 +46,14 @@ class _Verdict:
     by_deny: bool = False  # conditional only through a Deny whose condition is undecided
 
 
+def full_index(role: Role, identity: CallIndex, context: dict[str, object] | None
+               ) -> CallIndex:
+    """The index deciding a call of the role: ``identity`` (its statements' index), or,
+    when the role has a permissions boundary, one that decides that too."""
+    return (CallIndex(role.statements, context=context, boundary=role.boundary.statements)
+            if role.boundary else identity)
+
+
 def missing_findings(
     role: Role,
     uses: Sequence[Use],
@@ -55,14 +63,15 @@ def missing_findings(
     possible: Sequence[Use] = (),
     groups: Iterable[tuple[str, ...]] = (),
     identity: CallIndex | None = None,
+    full: CallIndex | None = None,
 ) -> list[Finding]:
     """Missing and denied findings for one role's uses; then, from what calls may have
     needed (``possible``), the ``one_of`` findings of ``groups``
     (``Operations.request_groups``). ``identity``: the role's statements' index under
-    ``context``, when the caller has one (its regional indexes are then built once)."""
+    ``context``, and ``full`` with its boundary (:func:`full_index`), when the caller has
+    them (their regional indexes are then built once)."""
     identity = identity or CallIndex(role.statements, context=context)
-    index = (CallIndex(role.statements, context=context, boundary=role.boundary.statements)
-             if role.boundary else identity)
+    index = full or full_index(role, identity, context)
     findings = []
     closest: dict[str, Statement | None] = {}
     for use in uses:
