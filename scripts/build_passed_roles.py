@@ -20,6 +20,7 @@ from typing import Any
 import botocore
 import orjson
 
+from leastpriv_ci.analysis.regions import botocore_loader
 from leastpriv_ci.bundled import load
 from leastpriv_ci.usage.operations import operations
 from leastpriv_ci.usage.services import service_names
@@ -53,14 +54,6 @@ class Rules:
             not_passing=dict(raw["not_passing"]),
             also=dict(raw["also"]),
         )
-
-
-def _loader() -> Any:
-    from botocore.loaders import Loader
-
-    # botocore's own models only: one under ~/.aws/models must not change the data
-    return Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH],
-                  include_default_search_paths=False)
 
 
 def _names_a_role(rules: Rules, name: str, member: Any) -> bool:
@@ -127,7 +120,7 @@ def scan(rules: Rules) -> Iterator[Operation]:
     """Every operation of every botocore service, less the skipped services'."""
     from botocore.model import ServiceModel
 
-    loader = _loader()
+    loader = botocore_loader()
     for service in loader.list_available_services("service-2"):
         model = ServiceModel(loader.load_service_model(service, "service-2"), service)
         for operation in model.operation_names:

@@ -21,6 +21,7 @@ from typing import Any
 import botocore
 import orjson
 
+from leastpriv_ci.analysis.regions import botocore_loader
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.usage.operations import operations
@@ -31,12 +32,9 @@ OUTPUT = Path(__file__).resolve().parent.parent / "leastpriv_ci" / "data" / "sdk
 
 def build() -> dict[str, Any]:
     """The document to write."""
-    from botocore.loaders import Loader
-
     # without the generated names: they must come from the data and the catalog alone
     names = ServiceNames(load("sdk_services.yaml"), get_catalog().service_names)
-    loader = Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH],
-                    include_default_search_paths=False)
+    loader = botocore_loader()
     spellings: dict[str, str] = {}
     services: dict[str, list[str]] = {}
     for service in loader.list_available_services("service-2"):

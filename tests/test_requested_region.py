@@ -373,12 +373,12 @@ def test_models_under_the_users_aws_folder_are_not_read(
     newer.mkdir(parents=True)
     (newer / "endpoint-rule-set-1.json").write_text("{not json")
     monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path))
-    for cached in (regions._loader, regions._providers, regions.signing_region):
+    for cached in (regions.botocore_loader, regions._providers, regions.signing_region):
         cached.cache_clear()
     try:
         assert regions.signing_region("dynamodb", "eu-west-1") == "eu-west-1"
     finally:
-        for cached in (regions._loader, regions._providers, regions.signing_region):
+        for cached in (regions.botocore_loader, regions._providers, regions.signing_region):
             cached.cache_clear()
 
 

@@ -55,7 +55,7 @@ def _aliases() -> dict[str, Any]:
 
 
 @cache
-def _loader() -> Any:
+def botocore_loader() -> Any:
     """botocore's loader over its own data only: a model under ``~/.aws/models`` must not
     decide (nor break) what the tool concludes."""
     from botocore.loaders import Loader
@@ -75,7 +75,7 @@ def _providers(prefix: str) -> tuple[Any, ...] | None:
     from botocore.endpoint_provider import EndpointProvider
     from botocore.exceptions import DataNotFoundError
 
-    loader = _loader()
+    loader = botocore_loader()
     same_region = {"Region", "UseFIPS", "UseDualStack", "Endpoint",
                    *_data()["same_region_parameters"]}
     aliases = _aliases().get(prefix, ())
