@@ -124,23 +124,22 @@ def scan(rules: Rules) -> Iterator[Operation]:
     for service in loader.list_available_services("service-2"):
         model = ServiceModel(loader.load_service_model(service, "service-2"), service)
         for operation in model.operation_names:
+            prefix = _prefix(model.metadata, service, operation)
+            if prefix in rules.skipped_services:
+                continue
             members: list[str] = []
             if not rules.skipped_operations.match(operation):
                 shape = model.operation_model(operation).input_shape
                 members = role_members(rules, shape) if shape is not None else []
-            prefix = _prefix(model.metadata, service, operation)
-            if prefix in rules.skipped_services:
-                continue
             steps = operations().steps(prefix, operation) or () if prefix else ()
             yield Operation(service, operation, tuple(s.action for s in steps), tuple(members))
 
 
-def build(rules: Rules) -> tuple[dict[str, Any], list[str]]:
-    """The document to write, and the operations naming a role that have no IAM action.
-
-    The document maps each IAM action to the role members of its operations, and to the
-    operations authorized as the same action that name no role (S3's
-    DeleteBucketReplication is ``s3:PutReplicationConfiguration``): those pass none."""
+def build(rules: Rules) -> dict[str, Any]:
+    """The document to write. It maps each IAM action to the role members of its
+    operations, and to the operations authorized as the same action that name no role
+    (S3's DeleteBucketReplication is ``s3:PutReplicationConfiguration``): those pass none.
+    It lists the operations naming a role that have no IAM action (``no_iam_action``)."""
     found = list(scan(rules))
     members: dict[str, set[str]] = {}
     passing: dict[str, set[str]] = {}  # the operations found to name a role, per action
@@ -162,7 +161,7 @@ def build(rules: Rules) -> tuple[dict[str, Any], list[str]]:
             if action in members and action not in rules.also \
                     and operation.name not in passing.get(action, ()):
                 others.setdefault(action, set()).add(operation.name)
-    document = {
+    return {
         "schema": 1,
         "botocore": botocore.__version__,
         "actions": {action: {"members": sorted(members[action]),
@@ -170,11 +169,11 @@ def build(rules: Rules) -> tuple[dict[str, Any], list[str]]:
                     for action in sorted(members)},
         "no_iam_action": sorted(unmapped),
     }
-    return document, unmapped
 
 
 def main() -> int:
-    document, unmapped = build(Rules.load())
+    document = build(Rules.load())
+    unmapped = document["no_iam_action"]
     OUTPUT.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     print(f"wrote {OUTPUT}: {len(document['actions'])} calls, botocore {botocore.__version__}")
     if unmapped:
