@@ -23,6 +23,10 @@ def test_sources_are_chosen_by_file() -> None:
         "terraform/app/storage.tf": "terraform",
         "terraform/app/variables.tf": "terraform",
         "terraform/plan/plan.json": "terraform-plan",
+        "terraform/wrapped/main.tf": "terraform",
+        "terraform/wrapped/modules/function/iam.tf": "terraform",
+        "terraform/wrapped/modules/function/main.tf": "terraform",
+        "terraform/wrapped/modules/function/variables.tf": "terraform",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -505,7 +506,7 @@ def test_for_expressions_build_lists_and_objects(tmp_path: Path) -> None:
 
 def test_for_expressions_that_cannot_be_evaluated_stay_unresolved(tmp_path: Path) -> None:
     for resource in ('[for t in var.missing : t]',  # no such variable
-                     '[for t in var.tables : t if length(t) > 5]',  # an unknown condition
+                     '[for t in var.tables : t if contains(var.missing, t)]',  # unknown if
                      '{for k, v in local.buckets : v => k...}'):  # grouping
         (only,) = _policy_resources(tmp_path, resource)
         assert only.startswith("<unresolved:"), resource
@@ -879,7 +880,7 @@ def test_statements_and_policies_that_cannot_be_read_stay_unresolved(tmp_path: P
         'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
         '    policy = jsonencode({Version = "2012-10-17", Statement = [for b in var.buckets :\n'
         '      {Effect = "Allow", Action = "s3:*", Resource = "arn:aws:s3:::${b}/*"}\n'
-        '      if length(b) > 0]})\n  }\n'
+        '      if b != var.unset]})\n  }\n'
         '  dynamic "inline_policy" {\n    for_each = var.buckets\n'
         '    content {\n      name = "d"\n      policy = "{}"\n    }\n  }\n}\n'
         'resource "aws_iam_role" "a" {\n  name = "a"\n}\n'
@@ -1098,7 +1099,8 @@ def test_policy_documents_merge_sources_statements_and_overrides_by_sid(tmp_path
         'var.unknown]\n'
         '  statement {\n    sid = "A"\n    actions = ["s3:GetObject"]\n'
         '    resources = ["arn:aws:s3:::b/*"]\n'
-        '    dynamic "condition" {\n      for_each = ["x"]\n      content {}\n    }\n  }\n}\n'
+        '    dynamic "condition" {\n      for_each = var.unknown\n      content {}\n    }\n'
+        '  }\n}\n'
         'resource "aws_iam_role" "r" {\n  name = "r"\n  inline_policy {\n    name = "p"\n'
         '    policy = data.aws_iam_policy_document.d.json\n  }\n}\n')
     grants, notices = _load(tmp_path / "main.tf")
@@ -1384,3 +1386,53 @@ def test_splats_in_policy_documents_and_function_roles(tmp_path: Path) -> None:
     assert statement.resources == (f"arn:aws:sqs:us-east-1:{ACCOUNT}:q0",
                                    f"arn:aws:sqs:us-east-1:{ACCOUNT}:q1")
     assert [b.role for b in grants.bindings] == [role]
+
+
+WRAPPED = Path(__file__).parent / "data" / "grants" / "terraform" / "wrapped"
+
+
+def test_a_function_module_with_counts_and_dynamic_documents_is_read_per_call(
+        tmp_path: Path) -> None:
+    # Every resource behind `count = local.create_role && ... ? 1 : 0`, documents behind
+    # dynamic statement and condition blocks with lookup(..., null), a log group ARN
+    # through try() past a data source whose count is 0: the community modules' way.
+    shutil.copytree(WRAPPED, tmp_path / "repo")
+    (tmp_path / "repo" / ".git").mkdir()
+    module = tmp_path / "repo" / "modules" / "function"
+    notices = Notices()
+    context = ResolveContext(account=ACCOUNT, region="eu-west-1")
+    iam = terraform.load(module / "iam.tf", context, notices)
+    functions = terraform.load(module / "main.tf", context, notices)
+    role = f"arn:aws:iam::{ACCOUNT}:role/orders-api"
+    assert list(iam.roles) == [role]  # the module that makes none makes none
+    assert iam.roles[role].origin.logical_id == "module.orders.aws_iam_role.lambda[0]"
+    logs, inline = iam.roles[role].policies
+    (statement,) = logs.statements
+    assert statement.actions == ("logs:CreateLogGroup", "logs:CreateLogStream",
+                                 "logs:PutLogEvents")
+    group = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/orders-api"
+    assert statement.resources == (f"{group}:*", f"{group}:*:*")
+    assert statement.origin.logical_id == "data.aws_iam_policy_document.logs[0]"
+    tables, archive = inline.statements
+    assert (tables.sid, tables.effect, tables.actions, tables.resources) == (
+        "dynamodb", "Allow", ("dynamodb:GetItem", "dynamodb:PutItem"),
+        (f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders",))
+    assert not tables.not_actions  # null is unset, not a NotAction
+    assert archive.sid == "s3read"  # replace(key, "/[^0-9A-Za-z]*/", "")
+    assert archive.conditions == {"StringEquals": {"s3:ExistingObjectTag/team": ("orders",)}}
+    assert {(b.function, b.role) for b in functions.bindings} == {
+        ("orders-api", role),
+        ("reports", f"arn:aws:iam::{ACCOUNT}:role/shared-reports"),  # create_role = false
+    }
+    assert not notices.count(terraform.COUNT_NOT_EXPANDED)
+    assert not notices.count("terraform-dynamic-block")
+    assert not notices.count("terraform-unresolved-policy")
+
+
+def test_a_number_literal_too_long_to_read_is_unknown_not_a_crash(tmp_path: Path) -> None:
+    # Python refuses to convert more than 4,300 digits; a pull request may write more.
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  count = ' + "9" * 5000 + '\n  name = "r"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/r"]  # read once
+    assert notices.count(terraform.COUNT_NOT_EXPANDED) == 1

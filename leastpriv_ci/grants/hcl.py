@@ -13,7 +13,7 @@ import json
 import os
 import re
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,17 @@ from lark.exceptions import LarkError, UnexpectedInput
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import inside
+from leastpriv_ci.grants.hcl_functions import FUNCTIONS, UNDECIDED, binary, number_literal, unary
+from leastpriv_ci.grants.hcl_values import (
+    MAX_STRING,
+    MAX_VALUES,
+    Absent,
+    Encoded,
+    Unknown,
+    pairs_of,
+    within,
+)
+from leastpriv_ci.grants.hcl_values import scalar as _scalar
 from leastpriv_ci.loaders import LocatedDict, read_text
 
 MAX_EVAL_DEPTH = 64
@@ -32,40 +43,6 @@ EVAL_LIMIT_TEXT = "expression evaluation past its limits; value left unresolved"
 MAX_STEPS = 200_000  # expression nodes evaluated per top-level attribute
 MAX_LOAD_STEPS = 1_000_000  # expression nodes evaluated per load, all modules together
 MAX_LOAD_DEPTH = 100  # evaluations nested across modules (Python's stack)
-MAX_STRING = 256 * 1024
-MAX_VALUES = 100_000  # values a list/object may span (shared locals repeat without copying)
-
-
-class SetValue(list[Any]):
-    """A set (``toset(...)``): iterated, its keys are its elements, not positions."""
-
-
-def pairs_of(collection: Any) -> list[tuple[Any, Any]] | None:
-    """A collection's (key, value) pairs as Terraform iterates them: a map's keys, a set's
-    elements, a list's positions (None: not a collection)."""
-    if isinstance(collection, Mapping):
-        return list(collection.items())
-    if isinstance(collection, SetValue):
-        return [(item, item) for item in collection]
-    if isinstance(collection, list):
-        return list(enumerate(collection))
-    return None
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value known only at apply time (or to a fuller evaluator); ``text`` is its source."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """``jsonencode(value)``: kept as structure so statements keep their lines."""
-
-    value: Any
-
-
 @dataclass(frozen=True)
 class FileText:
     """A string read by ``file(...)``: ``path`` becomes the origin of what it holds."""
@@ -248,7 +225,8 @@ class Evaluator:
             inner = [c for c in kids if isinstance(c, Tree)]
             return self.evaluate(inner[0], source) if inner else None
         if kind == "int_lit":
-            return int(str(kids[0]))
+            number = number_literal(str(kids[0]))
+            return Unknown(source.snippet(tree)) if number is UNDECIDED else number
         if kind == "float_lit":
             return float(str(kids[0]))
         if kind == "literal_value":
@@ -276,7 +254,12 @@ class Evaluator:
         if kind in ("for_tuple_expr", "for_object_expr"):
             return self._for(tree, kids, source)
         if kind == "binary_op":
-            return self._compare(tree, kids, source)
+            return self._binary(tree, kids, source)
+        if kind == "unary_op":
+            operand = next((c for c in kids if isinstance(c, Tree)), None)
+            value = unary(str(kids[0]), self.evaluate(operand, source)) \
+                if operand is not None else UNDECIDED
+            return self._known(value, tree, source)
         if kind == "conditional":
             condition = self.evaluate(kids[0], source)
             branches = [c for c in kids[1:] if isinstance(c, Tree)]
@@ -376,20 +359,33 @@ class Evaluator:
             items = [descend(element, steps[:each], spelled) for element in elements]
         return descend(items, steps[each:], spelled)
 
-    def _compare(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
-        """``a == b`` and ``a != b`` on known plain values; other operators stay unresolved."""
+    def _binary(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
+        """``a OP b``. A known side that decides ``&&`` or ``||`` decides it whatever the
+        other side is (Terraform would fail on a side that is no bool)."""
         trees = [c for c in kids if isinstance(c, Tree)]
         if len(trees) == 2 and trees[1].data == "binary_term":
-            operator = next((str(c.children[0]) for c in trees[1].children
-                             if isinstance(c, Tree) and c.data == "binary_operator"), "")
+            symbol = next((str(c.children[0]) for c in trees[1].children
+                           if isinstance(c, Tree) and c.data == "binary_operator"), "")
             right = [c for c in trees[1].children
-                     if isinstance(c, Tree) and c.data != "binary_operator"]
-            if operator in ("==", "!=") and len(right) == 1:
+                     if isinstance(c, Tree) and c.data not in ("binary_operator",
+                                                                 "new_line_or_comment")]
+            if len(right) == 1:
+                deciding = {"&&": False, "||": True}.get(symbol)
                 left_value = self.evaluate(trees[0], source)
+                if deciding is not None and left_value is deciding:
+                    return deciding
                 right_value = self.evaluate(right[0], source)
-                if _plain(left_value) and _plain(right_value):
-                    return (left_value == right_value) == (operator == "==")
+                if deciding is not None and right_value is deciding \
+                        and isinstance(left_value, bool | Unknown):
+                    return deciding
+                return self._known(binary(symbol, left_value, right_value), tree, source)
         return Unknown(source.snippet(tree))
+
+    def _known(self, value: Any, tree: Tree[Any], source: HclFile) -> Any:
+        """An operator's or function's answer, an unknown one spelled as its source."""
+        if isinstance(value, Unknown):
+            return type(value)(source.snippet(tree))
+        return value
 
     def _string(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
         parts = [p for p in kids if isinstance(p, Tree) and p.data == "string_part"]
@@ -484,24 +480,41 @@ class Evaluator:
             return Encoded(self.evaluate(args[0], source))
         if name == "file" and len(args) == 1:
             return self._file(self.evaluate(args[0], source), tree, source)
-        if name in _STRING_FUNCTIONS:
+        if name in ("try", "can") and args:
+            return self._try(name, args, tree, source)
+        function = FUNCTIONS.get(name)
+        if function is not None:
             values = [self.evaluate(a, source) for a in args]
             if not within(values, MAX_VALUES):
                 self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{source.path}:{tree.meta.line}")
                 return Unknown(source.snippet(tree))
-            if all(_plain(v) for v in values):
-                try:
-                    result = _STRING_FUNCTIONS[name](values)
-                except (TypeError, ValueError, IndexError, OverflowError, MemoryError):
-                    result = None
-                if result is not None and within(result, MAX_VALUES) and (
-                        not isinstance(result, str) or len(result) <= MAX_STRING):
-                    return result
+            try:
+                result = function(values)
+            except (TypeError, ValueError, IndexError, KeyError, StopIteration,
+                    OverflowError, MemoryError):
+                result = UNDECIDED  # refused here, whatever Terraform would say
+            if isinstance(result, Unknown) or not within(result, MAX_VALUES) or (
+                    isinstance(result, str) and len(result) > MAX_STRING):
+                return self._known(result if isinstance(result, Unknown) else UNDECIDED,
+                                   tree, source)
+            return result
         if name == "templatefile":
             self.notices_add("terraform-templatefile",
                              "templatefile(...) is not rendered; its policy stays unresolved",
                              f"{source.path}:{tree.meta.line}")
         return Unknown(source.snippet(tree))
+
+    def _try(self, name: str, args: list[Tree[Any]], tree: Tree[Any], source: HclFile) -> Any:
+        """``try(a, b, ...)``: the first argument that exists (one not known offline
+        answers unknown: it may exist); ``can(a)``: whether it exists."""
+        for argument in args if name == "try" else args[:1]:
+            value = self.evaluate(argument, source)
+            if isinstance(value, Absent):
+                continue
+            if isinstance(value, Unknown):
+                return Unknown(source.snippet(tree))
+            return value if name == "try" else True
+        return Absent(source.snippet(tree)) if name == "try" else False
 
     def _file(self, value: Any, tree: Tree[Any], source: HclFile) -> Any:
         if not isinstance(value, str):
@@ -531,12 +544,17 @@ class HeredocText:
 
 
 def descend(value: Any, rest: list[str], spelled: str) -> Any:
-    """``value`` followed along ``rest`` (keys, list indexes); unresolved past its end."""
+    """``value`` followed along ``rest`` (keys, list indexes): unknown past an unknown
+    part, absent past a known one's end."""
     for key in rest:
+        if isinstance(value, Unknown):
+            return value if isinstance(value, Absent) else Unknown(spelled)
         if isinstance(value, Mapping) and key in value:
             value = value[key]
         elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
             value = value[int(key)]
+        elif isinstance(value, Mapping | list | str | int | float | bool) or value is None:
+            return Absent(spelled)
         else:
             return Unknown(spelled)
     return value
@@ -593,25 +611,6 @@ def _literal_index(tree: Tree[Any]) -> str | None:
     return None
 
 
-def within(value: Any, limit: int) -> bool:
-    """Whether ``value`` spans at most ``limit`` values once shared parts are expanded."""
-    budget = [limit]
-
-    def walk(item: Any) -> bool:
-        budget[0] -= 1
-        if budget[0] < 0:
-            return False
-        if isinstance(item, Encoded):
-            return walk(item.value)
-        if isinstance(item, Mapping):
-            return all(walk(v) for v in item.values())
-        if isinstance(item, list):
-            return all(walk(v) for v in item)
-        return True
-
-    return walk(value)
-
-
 def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
@@ -622,59 +621,8 @@ def _unescape(text: str) -> str:
     return decoded
 
 
-_FORMAT_SPEC = re.compile(r"%[-+ #0]*(\d*)(?:\.(\d*))?[a-zA-Z%]")
-
-
-def _format(spec: str, values: list[Any]) -> str:
-    # A width or precision past the string limit would build it first (%0999999999d).
-    if any(len(width) > 5 or len(precision) > 5
-           for width, precision in _FORMAT_SPEC.findall(spec)):
-        raise ValueError("format width past the string limit")
-    return spec % tuple(values)
-
-
-def _listed(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError("not a list")
-    return value
-
-
 def index_text(value: Any) -> str | None:
     """An index's value as a traversal step (a key or a list position)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _plain(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    return isinstance(value, str | int | float | bool)
-
-
-def _flatten(values: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for value in values:
-        out.extend(_flatten(value) if isinstance(value, list) else [value])
-    return out
-
-
-_STRING_FUNCTIONS: Mapping[str, Callable[[list[Any]], Any]] = {
-    "join": lambda a: str(a[0]).join(map(_scalar, a[1])),
-    "concat": lambda a: [x for part in a for x in part],
-    "flatten": lambda a: _flatten(a[0]),
-    "lower": lambda a: str(a[0]).lower(),
-    "upper": lambda a: str(a[0]).upper(),
-    "format": lambda a: _format(str(a[0]), a[1:]),
-    "tostring": lambda a: _scalar(a[0]),
-    "trimspace": lambda a: str(a[0]).strip(),
-    "toset": lambda a: SetValue(dict.fromkeys(_listed(a[0]))),
-    "tolist": lambda a: _listed(a[0]),
-    "distinct": lambda a: list(dict.fromkeys(_listed(a[0]))),
-}

@@ -35,22 +35,18 @@ from leastpriv_ci.grants.checkout import (
 from leastpriv_ci.grants.hcl import (
     EVAL_LIMIT,
     EVAL_LIMIT_TEXT,
-    MAX_VALUES,
     Block,
-    Encoded,
     Evaluator,
     Expression,
     FileText,
     HclFile,
     HeredocText,
     Spent,
-    Unknown,
     descend,
     index_text,
-    pairs_of,
     traversal,
-    within,
 )
+from leastpriv_ci.grants.hcl_values import MAX_VALUES, Absent, Encoded, Unknown, pairs_of, within
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
@@ -176,6 +172,7 @@ class DocumentRef:
 
     name: str
     owner: Module = field(compare=False, repr=False)
+    instance: Instance | None = field(default=None, compare=False)  # of a repeated document
 
 
 @dataclass(frozen=True)
@@ -267,7 +264,8 @@ class Module:
     outputs: dict[str, Expression] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
     _children: dict[tuple[str, str | None], Module | None] = field(default_factory=dict)
-    _documents: dict[tuple[str, str], tuple[Statement, ...]] = field(default_factory=dict)
+    _documents: dict[tuple[str, str | int | None, str], tuple[Statement, ...]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         for source in self.files:
@@ -436,8 +434,22 @@ class Module:
                     None)
 
     def _data(self, kind: str, name: str, rest: list[str], spelled: str) -> Any:
-        if kind == "aws_iam_policy_document" and rest[0] == "json" and (kind, name) in self.data:
-            return DocumentRef(name, self)
+        if (kind, name) not in self.data:
+            return Unknown(spelled)
+        instance: Instance | None = SINGLE
+        block = self.data[(kind, name)]
+        if "count" in block.attributes or "for_each" in block.attributes:
+            instances = self.data_instances(kind, name)
+            if instances == [SINGLE]:
+                return Unknown(spelled)  # its count or for_each is not known offline
+            instance = next((i for i in instances if str(i.key) == rest[0]), None)
+            if instance is None:
+                return Absent(spelled)
+            rest = rest[1:]
+            if not rest:
+                return Unknown(spelled)
+        if kind == "aws_iam_policy_document" and rest == ["json"]:
+            return DocumentRef(name, self, instance)
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None and (kind, name) in self.data:
             return self._fill(template, {})
@@ -447,8 +459,8 @@ class Module:
                    spelled: str) -> Any:
         block = self.resources[(kind, name)]
         instance = self.instance(kind, name, attribute)
-        if instance is None:
-            return Unknown(spelled)
+        if instance is None:  # its count or for_each is known, and makes no such instance
+            return Absent(spelled)
         if instance.key is not None:  # repeated: the step after the name is the instance key
             if not rest:
                 return Unknown(spelled)
@@ -480,6 +492,14 @@ class Module:
         found = self._instances.get((kind, name))
         if found is None:
             found = self._instances[(kind, name)] = self._expand(self.resources[(kind, name)])
+        return found
+
+    def data_instances(self, kind: str, name: str) -> list[Instance]:
+        """The instances of ``data "kind" "name"``, as for a resource."""
+        found = self._instances.get((f"data.{kind}", name))
+        if found is None:
+            found = self._instances[(f"data.{kind}", name)] = self._expand(
+                self.data[(kind, name)])
         return found
 
     def _expand(self, block: Block) -> list[Instance]:
@@ -853,8 +873,8 @@ class Module:
             self.notices.add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{file}:{line}")
             value = Unknown(f"{name} (past {MAX_VALUES} values)")
         if isinstance(value, DocumentRef):
-            return Policy(name=name, statements=value.owner.document(value.name, name, address),
-                          origin=origin)
+            return Policy(name=name, statements=value.owner.document(
+                value.name, name, address, value.instance), origin=origin)
         document, origin = self.json_document(value, line, origin)
         if not isinstance(document, Mapping):
             text = value.text if isinstance(value, Unknown) else name
@@ -928,30 +948,37 @@ class Module:
             self.notices.add("terraform-bad-statement", "IAM statement skipped", str(exc))
             return None
 
-    def document(self, data_name: str, policy: str, address: str) -> tuple[Statement, ...]:
-        """The statements of a policy document named in policy ``policy``, built once for
-        every role (instance) that uses it."""
-        found = self._documents.get((data_name, policy))
+    def document(self, data_name: str, policy: str, address: str,
+                 instance: Instance | None = None) -> tuple[Statement, ...]:
+        """The statements of a policy document (its ``instance``, when repeated) named in
+        policy ``policy``, built once for every role (instance) that uses it."""
+        memo = (data_name, instance.key if instance else None, policy)
+        found = self._documents.get(memo)
         if found is None:
-            found = self._documents[(data_name, policy)] = self.document_statements(
-                data_name, policy, address, set())
+            found = self._documents[memo] = self.document_statements(
+                data_name, policy, address, set(), instance)
         return found
 
     def document_statements(self, data_name: str, policy: str, address: str,
-                            seen: set[tuple[int, str]]) -> tuple[Statement, ...]:
-        """The statements of ``data "aws_iam_policy_document" data_name``."""
-        if (id(self), data_name) in seen:
+                            seen: set[tuple[int, str]], instance: Instance | None = None
+                            ) -> tuple[Statement, ...]:
+        """The statements of ``data "aws_iam_policy_document" data_name`` (its
+        ``instance``, when repeated: ``count.index`` or ``each`` defined)."""
+        instance = instance or SINGLE
+        data_name_at = f"{data_name}{_index(instance.key)}"
+        if (id(self), data_name_at) in seen:
             return ()
         if len(seen) >= MAX_SOURCE_DOCUMENTS:
             self.budget.spend(self.notices, f"more than {MAX_SOURCE_DOCUMENTS} source policy "
                               "documents", f"data.aws_iam_policy_document.{data_name}")
             marker = unresolved(f"policy document {data_name}")
             return (Statement.unknown(marker),)
-        seen.add((id(self), data_name))
+        seen.add((id(self), data_name_at))
         block = self.data[("aws_iam_policy_document", data_name)]
         file = str(block.source.path)
         here = Origin(file=file, line=block.line,
-                      logical_id=f"data.aws_iam_policy_document.{data_name}", policy_name=policy)
+                      logical_id=f"data.aws_iam_policy_document.{data_name_at}",
+                      policy_name=policy)
         # As the provider merges: the source documents' statements (source_json, the
         # older spelling, first), then this document's own, then the override documents'
         # (override_json last); a statement with a Sid replaces an earlier one with the
@@ -961,7 +988,8 @@ class Module:
                          "override_policy_documents", "override_json"):
             if argument is None:
                 found: list[Statement] = []
-                for index, (written, scope) in enumerate(self.statement_blocks(block)):
+                for index, (written, scope) in enumerate(
+                        self.statement_blocks(block, instance.scope)):
                     raw = self.document_statement(written, scope)
                     parsed = self.statement(raw, index, policy, Origin(
                         file=file, line=written.line, logical_id=here.logical_id,
@@ -969,7 +997,8 @@ class Module:
                     if parsed is not None:
                         found.append(parsed)
             else:
-                found = self.documents_in(block, argument, policy, address, seen, here)
+                found = self.documents_in(block, argument, policy, address, seen, here,
+                                          instance.scope)
             for statement in found:
                 sid = statement.sid  # a Sid not known offline replaces nothing
                 known = bool(sid) and not is_unresolved(sid or "")
@@ -981,16 +1010,18 @@ class Module:
         return tuple(merged)
 
     def documents_in(self, block: Block, argument: str, policy: str, address: str,
-                     seen: set[tuple[int, str]], here: Origin) -> list[Statement]:
+                     seen: set[tuple[int, str]], here: Origin,
+                     scope: dict[str, Any] | None = None) -> list[Statement]:
         """The statements of the documents a policy document lists in ``argument``: other
         policy documents, or JSON (``jsonencode``, text); others stay unresolved."""
         if argument not in block.attributes:
             return []
-        listed = self.value(block.attributes[argument]) or []
+        listed = self.value(block.attributes[argument], scope) or []
         out: list[Statement] = []
         for item in listed if isinstance(listed, list) else [listed]:
             if isinstance(item, DocumentRef):
-                out.extend(item.owner.document_statements(item.name, policy, address, seen))
+                out.extend(item.owner.document_statements(item.name, policy, address, seen,
+                                                           item.instance))
                 continue
             document, origin = self.json_document(item, block.line, here)
             if isinstance(document, Mapping):
@@ -1003,31 +1034,40 @@ class Module:
             out.append(Statement.unknown(marker, here))
         return out
 
-    def statement_blocks(self, document: Block
+    def statement_blocks(self, document: Block, scope: dict[str, Any] | None = None
                          ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
         """A policy document's ``statement`` blocks in order, each ``dynamic "statement"``
-        expanded over its ``for_each`` (its ``content`` with the iterator defined)."""
-        for block in document.blocks:
-            if block.type == "statement":
-                yield block, None
+        expanded over its ``for_each`` (its ``content`` with the iterator defined too);
+        ``scope``: the document instance's ``count`` or ``each``."""
+        return self.blocks_of(document, "statement", scope)
+
+    def blocks_of(self, parent: Block, kind: str, scope: dict[str, Any] | None
+                  ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
+        """``parent``'s ``kind`` blocks in order, each with the scope its arguments are
+        evaluated in: ``scope``, and for the ``content`` of a ``dynamic "kind"`` block, one
+        per element of its ``for_each``, its iterator too. One whose ``for_each`` is not
+        known offline is left out, and said so."""
+        for block in parent.blocks:
+            if block.type == kind:
+                yield block, scope
                 continue
-            if block.type != "dynamic" or block.labels != ("statement",):
+            if block.type != "dynamic" or block.labels != (kind,):
                 continue
             where = f"{block.source.path}:{block.line}"
             contents = block.nested("content")
-            pairs = pairs_of(self.value(block.attributes.get("for_each")))
+            pairs = pairs_of(self.value(block.attributes.get("for_each"), scope))
             iterator = traversal(block.attributes["iterator"].tree) \
-                if "iterator" in block.attributes else ["statement"]
+                if "iterator" in block.attributes else [kind]
             if pairs is None:
-                self.notices.add("terraform-dynamic-block", "dynamic statement blocks whose "
+                self.notices.add("terraform-dynamic-block", f"dynamic {kind} blocks whose "
                                  "for_each is not known offline are not expanded", where)
                 continue
             if len(contents) != 1 or iterator is None or len(iterator) != 1:
-                self.notices.add("terraform-dynamic-block", "a dynamic statement block needs "
+                self.notices.add("terraform-dynamic-block", f"a dynamic {kind} block needs "
                                  "one content block and a plain iterator name", where)
                 continue
             for key, item in pairs[:MAX_DYNAMIC_STATEMENTS]:
-                yield contents[0], {iterator[0]: {"key": key, "value": item}}
+                yield contents[0], {**(scope or {}), iterator[0]: {"key": key, "value": item}}
 
     def document_statement(self, block: Block,
                            scope: dict[str, Any] | None = None) -> LocatedDict:
@@ -1040,25 +1080,23 @@ class Module:
                  ("not_resources", "NotResource"))
         for argument, key in pairs:
             if argument in block.attributes:
-                raw[key] = _plain(self.value(block.attributes[argument], scope))
+                value = self.value(block.attributes[argument], scope)
+                if value is not None:  # null is unset, as the provider reads it
+                    raw[key] = _plain(value)
         raw.setdefault("Effect", ALLOW)
-        if any(b.type == "dynamic" for b in block.blocks):
-            self.notices.add("terraform-dynamic-block", "dynamic blocks inside a statement "
-                             "(conditions, principals) are not expanded; the statement is read "
-                             "without them", f"{block.source.path}:{block.line}")
         conditions: dict[str, dict[str, Any]] = {}
-        for condition in block.nested("condition"):
-            test = _plain(self.value(condition.attributes.get("test"), scope))
-            variable = _plain(self.value(condition.attributes.get("variable"), scope))
-            values = _plain(self.value(condition.attributes.get("values"), scope))
+        for condition, inner in self.blocks_of(block, "condition", scope):
+            test = _plain(self.value(condition.attributes.get("test"), inner))
+            variable = _plain(self.value(condition.attributes.get("variable"), inner))
+            values = _plain(self.value(condition.attributes.get("values"), inner))
             conditions.setdefault(str(test), {})[str(variable)] = values
         if conditions:
             raw["Condition"] = conditions
         for kind, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
             principals: dict[str, Any] = {}
-            for principal in block.nested(kind):
-                principal_type = _plain(self.value(principal.attributes.get("type"), scope))
-                identifiers = _plain(self.value(principal.attributes.get("identifiers"), scope))
+            for principal, inner in self.blocks_of(block, kind, scope):
+                principal_type = _plain(self.value(principal.attributes.get("type"), inner))
+                identifiers = _plain(self.value(principal.attributes.get("identifiers"), inner))
                 principals[str(principal_type)] = identifiers
             if principals:
                 raw[key] = principals

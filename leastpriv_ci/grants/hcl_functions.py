@@ -1,0 +1,287 @@
+"""Terraform's built-in functions and operators, on the values the offline evaluator knows.
+
+Each answers Terraform's value, or an :class:`Unknown` when that value is not known
+offline (an argument is not) or the call is outside what is evaluated here (a regular
+expression, a number past :data:`MAX_NUMBER`). An :class:`Absent` answer is a call that
+Terraform refuses (``lookup`` of a missing key without a default), which ``try`` and
+``can`` catch. ``try``, ``can``, ``&&`` and ``||`` see their operands before they are
+evaluated, so they live in the evaluator.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from leastpriv_ci.grants.hcl_values import (
+    Absent,
+    SetValue,
+    Unknown,
+    flatten,
+    listed,
+    plain,
+    scalar,
+)
+
+UNDECIDED = Unknown("")  # the evaluator puts the call's own text in its place
+MAX_NUMBER = 10**15  # numbers past it (a hostile count, a product of products) are not
+MAX_DIGITS = 18  # digits of a number literal read as a number
+MAX_PATTERN = 64  # characters of a regular expression evaluated
+MAX_PATTERN_TEXT = 4096  # characters of the text it is evaluated on
+
+Function = Callable[[list[Any]], Any]
+
+
+def number_literal(text: str) -> int | Unknown:
+    """An integer literal; a longer one than any count or port is not read (Python refuses
+    to convert more than 4,300 digits, and a pull request may write a million)."""
+    return int(text) if len(text) <= MAX_DIGITS else UNDECIDED
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and abs(value) <= MAX_NUMBER
+
+
+def _whole(value: float) -> int | float:
+    """Terraform has one number type: 4 / 2 is the count 2."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _equal(left: Any, right: Any) -> bool | Unknown:
+    known = (plain(left) or left is None) and (plain(right) or right is None)
+    if not known:
+        return UNDECIDED
+    if isinstance(left, bool) != isinstance(right, bool):
+        return False  # true == 1 is false in Terraform, unlike Python
+    return bool(left == right)
+
+
+_ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+    "/": operator.truediv, "%": operator.mod,
+    "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
+}
+
+
+def binary(symbol: str, left: Any, right: Any) -> Any:
+    """``left SYMBOL right`` for the comparison and arithmetic operators (``&&`` and ``||``
+    on known bools too)."""
+    if symbol in ("==", "!="):
+        equal = _equal(left, right)
+        return equal if isinstance(equal, Unknown) else equal == (symbol == "==")
+    if symbol in ("&&", "||"):
+        if isinstance(left, bool) and isinstance(right, bool):
+            return (left and right) if symbol == "&&" else (left or right)
+        return UNDECIDED
+    calculate = _ARITHMETIC.get(symbol)
+    if calculate is None or not (_number(left) and _number(right)):
+        return UNDECIDED
+    if symbol in ("/", "%") and right == 0:
+        return Absent(symbol)  # Terraform fails on a division by zero
+    if symbol == "%" and (left < 0 or right < 0):
+        return UNDECIDED  # Go's remainder keeps the dividend's sign, Python's the divisor's
+    result = calculate(left, right)
+    return result if isinstance(result, bool) else _whole(result)
+
+
+def unary(symbol: str, value: Any) -> Any:
+    """``!value`` or ``-value``."""
+    if symbol == "!" and isinstance(value, bool):
+        return not value
+    if symbol == "-" and _number(value):
+        return -value
+    return UNDECIDED
+
+
+# -- format -------------------------------------------------------------------------------
+
+_VERB = re.compile(r"%(?:%|([-+ #0]*)(\d*)(?:\.(\d*))?([a-zA-Z]))")
+
+
+def _format(values: list[Any]) -> str:
+    """``format(spec, values...)`` with Terraform's verbs (``%v``, ``%s``, ``%d``, ``%q``,
+    ``%t``, ``%f``, …); explicit argument indexes (``%[2]s``) are not read."""
+    spec, arguments = str(values[0]), iter(values[1:])
+
+    def verb(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        flags, width, precision, letter = match.groups()
+        if len(width) > 5 or len(precision or "") > 5:
+            raise ValueError("format width past the string limit")  # %0999999999d
+        value = next(arguments)
+        sized = f"%{flags}{width}{'.' + precision if precision is not None else ''}"
+        if letter in ("v", "s", "t"):
+            if letter == "t" and not isinstance(value, bool):
+                raise TypeError("%t formats a bool")
+            return (sized + "s") % scalar(value)
+        if letter == "q":
+            return (sized + "s") % json.dumps(scalar(value))
+        if letter in "dbcoxXeEfFgG" and _number(value):
+            if letter == "b":
+                return format(int(value), "b")
+            return str((sized + letter) % value)
+        raise TypeError(f"format verb %{letter}")
+
+    text = _VERB.sub(verb, spec)
+    if "%[" in spec or next(arguments, None) is not None:
+        raise ValueError("explicit argument indexes or too many arguments")
+    return text
+
+
+# -- functions on wholly known values ----------------------------------------------------
+
+_KNOWN_ONLY: Mapping[str, Function] = {
+    "join": lambda a: str(a[0]).join(map(scalar, a[1])),
+    "flatten": lambda a: flatten(a[0]),
+    "lower": lambda a: str(a[0]).lower(),
+    "upper": lambda a: str(a[0]).upper(),
+    "format": _format,
+    "tostring": lambda a: scalar(a[0]),
+    "trimspace": lambda a: str(a[0]).strip(),
+    "toset": lambda a: SetValue(dict.fromkeys(listed(a[0]))),
+    "distinct": lambda a: list(dict.fromkeys(listed(a[0]))),
+    "contains": lambda a: any(_equal(item, a[1]) is True for item in listed(a[0])),
+    "split": lambda a: str(a[1]).split(str(a[0])) if a[0] else list(str(a[1])),
+    "startswith": lambda a: str(a[0]).startswith(str(a[1])),
+    "endswith": lambda a: str(a[0]).endswith(str(a[1])),
+    "min": lambda a: min(a) if all(map(_number, a)) else UNDECIDED,
+    "max": lambda a: max(a) if all(map(_number, a)) else UNDECIDED,
+    "replace": lambda a: _replace(str(a[0]), str(a[1]), str(a[2])),
+}
+
+
+def _replace(text: str, substring: str, replacement: str) -> str | Unknown:
+    """``replace``: a "/.../" substring is an RE2 expression. Python's engine backtracks,
+    so only a short one without groups, alternatives or more than one repetition, on a
+    short text, is evaluated (``"/[^0-9A-Za-z]*/"``, as modules make Sids of keys);
+    others stay unknown."""
+    if not (len(substring) >= 2 and substring.startswith("/") and substring.endswith("/")):
+        return text.replace(substring, replacement)
+    pattern = substring[1:-1]
+    if len(pattern) > MAX_PATTERN or len(text) > MAX_PATTERN_TEXT or "$" in replacement \
+            or any(c in pattern for c in "()|") or sum(map(pattern.count, "*+?{")) > 1:
+        return UNDECIDED
+    try:
+        return re.sub(pattern, lambda _: replacement, text)
+    except re.error:
+        return UNDECIDED
+
+
+def _known_only(function: Function) -> Function:
+    def call(values: list[Any]) -> Any:
+        return function(values) if all(plain(v) for v in values) else UNDECIDED
+    return call
+
+
+# -- functions that see structure with unknown parts -------------------------------------
+
+def _lookup(values: list[Any]) -> Any:
+    if len(values) not in (2, 3):
+        raise TypeError("lookup takes a map, a key and a default")
+    table, key = values[0], values[1]
+    if not isinstance(table, Mapping) or not isinstance(key, str):
+        return UNDECIDED
+    if key in table:
+        return table[key]
+    return values[2] if len(values) == 3 else Absent(key)
+
+
+def _merge(values: list[Any]) -> Any:
+    merged: dict[Any, Any] = {}
+    for value in values:
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            return UNDECIDED
+        merged.update(value)
+    return merged
+
+
+def _coalesce(values: list[Any]) -> Any:
+    """The first argument that is neither null nor an empty string (a list: not empty,
+    for ``coalescelist``)."""
+    for value in values:
+        if isinstance(value, Unknown):
+            return UNDECIDED
+        if value is not None and value != "" and value != []:
+            return value
+    return Absent("coalesce")  # Terraform fails when every argument is empty
+
+
+def _compact(values: list[Any]) -> Any:
+    items = listed(values[0])
+    if any(isinstance(item, Unknown) for item in items):
+        return UNDECIDED
+    return [item for item in items if item is not None and item != ""]
+
+
+def _concat(values: list[Any]) -> Any:
+    if not all(isinstance(value, list) for value in values):
+        return UNDECIDED
+    return [item for value in values for item in value]
+
+
+def _length(values: list[Any]) -> Any:
+    (value,) = values
+    if isinstance(value, str | list | Mapping) and not isinstance(value, Unknown):
+        return len(value)
+    return UNDECIDED
+
+
+def _keys(values: list[Any]) -> Any:
+    (table,) = values
+    return sorted(map(str, table)) if isinstance(table, Mapping) else UNDECIDED
+
+
+def _values(values: list[Any]) -> Any:
+    (table,) = values
+    if not isinstance(table, Mapping):
+        return UNDECIDED
+    return [table[key] for key in sorted(table, key=str)]
+
+
+def _element(values: list[Any]) -> Any:
+    items, index = values
+    if not isinstance(items, list) or not _number(index) or not isinstance(index, int):
+        return UNDECIDED
+    return items[index % len(items)] if items and index >= 0 else Absent("element")
+
+
+def _slice(values: list[Any]) -> Any:
+    items, start, end = values
+    if not isinstance(items, list) or not all(isinstance(i, int) for i in (start, end)):
+        return UNDECIDED
+    if not 0 <= start <= end <= len(items):
+        return Absent("slice")
+    return items[start:end]
+
+
+def _zipmap(values: list[Any]) -> Any:
+    keys, items = values
+    if not isinstance(keys, list) or not isinstance(items, list) \
+            or not all(isinstance(k, str) for k in keys):
+        return UNDECIDED
+    return dict(zip(keys, items, strict=True))
+
+
+FUNCTIONS: Mapping[str, Function] = {
+    **{name: _known_only(function) for name, function in _KNOWN_ONLY.items()},
+    "lookup": _lookup,
+    "merge": _merge,
+    "coalesce": _coalesce,
+    "coalescelist": _coalesce,
+    "compact": _compact,
+    "concat": _concat,
+    "tolist": lambda a: listed(a[0]),
+    "length": _length,
+    "keys": _keys,
+    "values": _values,
+    "element": _element,
+    "slice": _slice,
+    "zipmap": _zipmap,
+}
