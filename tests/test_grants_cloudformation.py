@@ -785,3 +785,58 @@ def test_a_boundary_chosen_by_an_undecided_condition_is_both_under_their_values(
     assert [(s.actions, s.conditions) for s in boundary.statements] == [
         (("s3:GetObject",), {TEMPLATE_CONDITION: {"IsProd": ("true",)}}),
         (("s3:*",), {TEMPLATE_CONDITION: {"IsProd": ("false",)}})]
+
+
+def test_a_policy_document_written_as_json_text_is_read(tmp_path: Path) -> None:
+    # CloudFormation's PolicyDocument is of type Json: text is as good as a mapping.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Cluster: {Type: String, Default: demo}\n  Key: {Type: String}\n"
+        "Resources:\n"
+        "  Worker:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: worker\n"
+        "      Policies:\n        - PolicyName: plain\n"
+        "          PolicyDocument: '{\"Statement\": [{\"Effect\": \"Allow\", "
+        "\"Action\": \"sqs:SendMessage\", \"Resource\": \"*\"}]}'\n"
+        "  Controller:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      Roles: [!Ref Worker]\n"
+        "      PolicyDocument: !Sub |\n"
+        "        {\n"
+        '          "Version": "2012-10-17",\n'
+        '          "Statement": [\n'
+        '            {"Effect": "Allow", "Action": "s3:GetObject",\n'
+        '             "Resource": "arn:${AWS::Partition}:s3:::${Cluster}-data/*"},\n'
+        '            {"Effect": "Allow", "Action": "kms:Decrypt",\n'
+        '             "Resource": "arn:aws:kms:eu-west-1:123456789012:key/${Key}"}\n'
+        "          ]\n"
+        "        }\n"
+        "  Listed:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: listed\n"
+        "      Roles: [!Ref Worker]\n"
+        "      PolicyDocument: !Sub\n"
+        "        - '{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"sns:Publish\", "
+        "\"Resource\": \"${Topic}\"}}'\n"
+        "        - Topic: !Sub 'arn:aws:sns:eu-west-1:${AWS::AccountId}:${Cluster}'\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
+    role = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"]
+    found = {s.actions[0]: s.resources for s in role.statements}
+    assert found["sqs:SendMessage"] == ("*",)
+    assert found["s3:GetObject"] == ("arn:aws:s3:::demo-data/*",)
+    # The parameter without a value leaves its own string unresolved, not the document.
+    (key,) = found["kms:Decrypt"]
+    assert key.startswith("<unresolved:")
+    assert found["sns:Publish"] == (f"arn:aws:sns:eu-west-1:{ACCOUNT}:demo",)
+    kms = next(s for s in role.statements if s.actions == ("kms:Decrypt",))
+    assert kms.origin.line == 13  # the resource's: the text's own lines are not the file's
+
+
+def test_a_policy_document_of_text_that_is_not_json_names_the_policy(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  Worker:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: worker\n"
+        "      Policies:\n        - PolicyName: broken\n"
+        "          PolicyDocument: '{\"Statement\": [}'\n")
+    with pytest.raises(UserError) as raised:
+        cloudformation.load(path, ResolveContext(account=ACCOUNT), Notices())
+    assert "'broken' is text that does not parse as JSON" in str(raised.value)
+    assert f"{path}:7" in str(raised.value)

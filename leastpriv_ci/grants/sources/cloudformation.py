@@ -22,6 +22,7 @@ from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.grants.references import reference_of
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.grants.undecided import under
@@ -293,7 +294,9 @@ def _template_policy(
 
 
 def _parse(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
-    """A policy document; statements behind an undecided ``Fn::If`` hold under its value."""
+    """A policy document (a mapping, or JSON text); statements behind an undecided
+    ``Fn::If`` hold under its value."""
+    raw = as_structure(raw)
     if not isinstance(raw, Mapping) or not builder.branches.splits(raw.get("Statement")):
         return _parse_document(builder, raw, name, origin)  # the usual case, at once
     subject = f"{origin.logical_id} {name} Statement"
@@ -315,9 +318,13 @@ def _with_statements(document: Mapping[str, Any], statements: list[Any]) -> Loca
 
 
 def _parse_document(builder: _Builder, raw: Any, name: str, origin: Origin) -> Policy:
-    document = builder.resolver.resolve(raw, origin.line)
+    document = resolved_text(builder.resolver.resolve(raw, origin.line))
     if isinstance(document, str) and is_unresolved(document):
         return placeholder(document, origin)
+    if isinstance(document, str):
+        raise UserError(f"policy {name!r} is text that does not parse as JSON; write the "
+                        "PolicyDocument as JSON (or as a mapping)",
+                        where=f"{origin.file}:{origin.line}")
     if isinstance(document, Mapping) and isinstance(document.get("Statement"), list):
         # A statement behind an undecidable Fn::If stays, as an unresolved statement.
         statements = [
