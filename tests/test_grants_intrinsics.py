@@ -127,6 +127,20 @@ def test_overrides_win_over_defaults_and_name_generated_resources() -> None:
     assert len(notices) == 0
 
 
+def test_the_configured_stack_name_is_aws_stack_name_unless_a_parameter_says() -> None:
+    template = loads_cfn_yaml(TEMPLATE)
+    value = loads_cfn_yaml("V: !Sub '${AWS::StackName}-scheduler'")["V"]
+    for parameters, expected in (({}, "reminders-scheduler"),
+                                 ({"AWS::StackName": "other"}, "other-scheduler")):
+        notices = Notices()
+        context = ResolveContext(parameters=parameters, stack_name="reminders")
+        assert TemplateResolver(template, context, notices, "t.yaml").resolve(value) == expected
+        assert len(notices) == 0
+    notices = Notices()
+    TemplateResolver(template, ResolveContext(), notices, "t.yaml").resolve(value)
+    assert "set stack-name" in notices.items()[0].examples[0]
+
+
 def test_unknown_tags_and_functions_are_unresolved_and_warned() -> None:
     value, notices = resolve("[!Frobnicate x, {'Fn::Nope': 1}]")
     assert value == ["<unresolved:!Frobnicate>",

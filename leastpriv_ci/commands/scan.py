@@ -218,6 +218,7 @@ def build_report(
         partition=partition,
         parameters=dict(settings.parameters),
         stage=settings.stage,
+        stack_name=settings.stack_name,
     )
     if not (settings.account or account) and settings.compare != "attached":
         notices.add("account-unknown", "no account ID from --account, the config file or "

@@ -325,8 +325,13 @@ class TemplateResolver:
             "AWS::Partition": context.partition,
             "AWS::URLSuffix": _URL_SUFFIX.get(context.partition, "amazonaws.com"),
         }
+        if name == "AWS::StackName" and context.stack_name:
+            return context.stack_name
         if name in known:
             return known[name]
+        if name == "AWS::StackName":
+            return self._unresolved(name, line, "known only once the stack is deployed; set "
+                                    "stack-name, or AWS::StackName in the parameters")
         return self._unresolved(name, line, "known only once the stack is deployed; set it "
                                 "in the parameters")
 

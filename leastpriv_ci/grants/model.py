@@ -43,6 +43,8 @@ class ResolveContext:
     partition: str = "aws"
     parameters: Mapping[str, str] = field(default_factory=dict)
     stage: str | None = None  # Serverless Framework stage
+    # The configured CloudFormation stack: AWS::StackName where a parameter does not say
+    stack_name: str | None = None
     # Values other scanned templates export (Outputs' Export.Name → value), for
     # Fn::ImportValue; a parameter of the same name wins
     exports: Mapping[str, str] = field(default_factory=dict)
