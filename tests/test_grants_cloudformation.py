@@ -840,3 +840,73 @@ def test_a_policy_document_of_text_that_is_not_json_names_the_policy(tmp_path: P
         cloudformation.load(path, ResolveContext(account=ACCOUNT), Notices())
     assert "'broken' is text that does not parse as JSON" in str(raised.value)
     assert f"{path}:7" in str(raised.value)
+
+
+def test_fn_foreach_loops_are_expanded_as_cloudformation_expands_them(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::LanguageExtensions\n"
+        "Parameters:\n  Queues: {Type: CommaDelimitedList, Default: 'in,out'}\n"
+        "  Unset: {Type: CommaDelimitedList}\n"
+        "Resources:\n"
+        "  Worker:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: worker\n"
+        "  Fn::ForEach::Tables:\n"
+        "    - Table\n    - [orders, order-lines]\n"
+        "    - 'Read&{Table}':\n"
+        "        Type: AWS::IAM::Policy\n        Properties:\n"
+        "          PolicyName: !Sub 'read-${Table}'\n          Roles: [!Ref Worker]\n"
+        "          PolicyDocument:\n            Statement:\n"
+        "              - Effect: Allow\n                Action: dynamodb:GetItem\n"
+        "                Resource: !Sub 'arn:aws:dynamodb:eu-west-1:${AWS::AccountId}:"
+        "table/${Table}'\n"
+        "      Fn::ForEach::Queues:\n"  # nested: one policy per table and queue
+        "        - Queue\n        - !Ref Queues\n"
+        "        - 'Send&{Table}${Queue}':\n"
+        "            Type: AWS::IAM::Policy\n            Properties:\n"
+        "              PolicyName: !Sub 'send-${Table}-${Queue}'\n"
+        "              Roles: [!Ref Worker]\n"
+        "              PolicyDocument:\n                Statement:\n"
+        "                  - Effect: Allow\n                    Action: sqs:SendMessage\n"
+        "                    Resource: !Join [':', [arn:aws:sqs:eu-west-1, "
+        "!Ref AWS::AccountId, !Ref Queue]]\n"
+        "  Fn::ForEach::Never:\n    - Name\n    - !Ref Unset\n"
+        "    - '${Name}Role':\n        Type: AWS::IAM::Role\n"
+        "        Properties: {RoleName: !Ref Name}\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
+    assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/worker"]
+    policies = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"].policies
+    assert sorted(p.name for p in policies) == [
+        "read-order-lines", "read-orders", "send-order-lines-in", "send-order-lines-out",
+        "send-orders-in", "send-orders-out"]
+    by_name = {p.name: p for p in policies}
+    assert by_name["read-order-lines"].origin.logical_id == "Readorderlines"  # &{}: no '-'
+    assert by_name["read-orders"].statements[0].resources == (
+        f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders",)
+    assert by_name["send-orders-out"].statements[0].resources == (
+        f"arn:aws:sqs:eu-west-1:{ACCOUNT}:out",)  # Ref of the identifier is its item
+    assert notices.count("cfn-foreach-not-expanded") == 1  # Never: its collection is unset
+    assert "Never" in notices.items()[0].examples[0]
+    # A parameter value given to the scan is the collection.
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT,
+                                                      parameters={"Unset": "a,b"}), notices)
+    assert sorted(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("a", "b",
+                                                                                "worker")]
+
+
+def test_fn_foreach_loops_that_multiply_are_capped(tmp_path: Path) -> None:
+    items = "[" + ", ".join(f"v{i}" for i in range(20)) + "]"
+    body = "  Fn::ForEach::L0:\n    - A0\n    - " + items + "\n    - "
+    indent = "      "
+    for depth in range(1, 5):  # five loops deep, 20 items each: 3.2 million roles unless capped
+        body += f"Fn::ForEach::L{depth}:\n{indent}- A{depth}\n{indent}- {items}\n{indent}- "
+        indent += "  "
+    keys = "".join("${A" + str(d) + "}" for d in range(5))
+    body += f"'R{keys}':\n{indent}  Type: AWS::IAM::Role\n{indent}  Properties: {{}}\n"
+    path = tmp_path / "template.yaml"
+    path.write_text("Transform: AWS::LanguageExtensions\nResources:\n" + body)
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
+    assert 0 < len(grants.roles) <= 2000
+    assert notices.count("cfn-foreach-not-expanded") >= 1

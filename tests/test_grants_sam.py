@@ -159,3 +159,27 @@ def test_an_alias_bomb_is_refused_before_the_translator_walks_it(
     monkeypatch.setattr(sam, "translate", translate)
     with pytest.raises(UserError, match=r"template\.yaml: the template expands .* alias bomb"):
         sam.load(path, ResolveContext(), Notices())
+
+
+def test_fn_foreach_is_expanded_before_the_sam_transform(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform:\n  - AWS::LanguageExtensions\n  - AWS::Serverless-2016-10-31\n"
+        "Parameters:\n  Tables: {Type: CommaDelimitedList, Default: 'orders,order-lines'}\n"
+        "Resources:\n"
+        "  Fn::ForEach::Readers:\n    - Table\n    - !Ref Tables\n"
+        "    - '&{Table}Reader':\n"
+        "        Type: AWS::Serverless::Function\n        Properties:\n"
+        "          FunctionName: !Sub '${Table}-reader'\n"
+        "          Handler: app.handler\n          Runtime: python3.12\n"
+        "          CodeUri: s3://bucket/key\n"
+        "          Policies:\n            - DynamoDBReadPolicy:\n"
+        "                TableName: !Ref Table\n")
+    notices = Notices()
+    grants = sam.load(path, ResolveContext(account="123456789012"), notices)
+    assert sorted(grants.roles) == ["orderlinesReaderRole", "ordersReaderRole"]
+    tables = {key: role.statements[0].resources[0] for key, role in grants.roles.items()}
+    assert tables["orderlinesReaderRole"].endswith(":table/order-lines")
+    assert {(b.function, b.role) for b in grants.bindings} == {
+        ("ordersReader", "ordersReaderRole"), ("orderlinesReader", "orderlinesReaderRole")}
+    assert len(notices) == 0

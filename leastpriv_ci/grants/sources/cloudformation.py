@@ -19,6 +19,7 @@ from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches, Held, with_key
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
+from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
@@ -84,6 +85,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         if not isinstance(template, Mapping) or not isinstance(template.get("Resources"),
                                                                Mapping):
             return GrantSet()
+        template = expand_loops(template, context, notices, str(path))
         check_resource_types(template["Resources"], str(path))
         return grants_from_template(template, str(path), context, notices)
 

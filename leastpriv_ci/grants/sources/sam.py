@@ -24,6 +24,7 @@ from typing import Any
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import key_line
+from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import check_expansion
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sniff
@@ -69,6 +70,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     template = load_template(path)
     if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
         return GrantSet()
+    template = expand_loops(template, context, notices, str(path))
     check_resource_types(template["Resources"], str(path))
     check_expansion(template, str(path))
     # The translator rewrites the resources in place; keep the declarations with their lines.
