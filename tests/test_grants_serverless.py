@@ -602,3 +602,24 @@ def test_a_function_role_named_like_a_template_role_is_that_role(
     key = f"arn:aws:iam::{ACCOUNT}:role{path}write-role"
     assert [b.role for b in grants.bindings] == [key]
     assert [a for s in grants.roles[key].statements for a in s.actions] == ["dynamodb:GetItem"]
+
+
+@pytest.mark.parametrize(("version", "resolved"), [('">=1.1.0 <2.0.0"', True), ('"3"', False)])
+def test_framework_v1_fills_provider_stage_and_region_before_resolving(
+        tmp_path: Path, version: str, resolved: bool) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        f"service: todos\nframeworkVersion: {version}\n"
+        "provider:\n  name: aws\n"
+        "  environment:\n    TABLE: ${self:service}-${opt:stage, self:provider.stage}\n"
+        "  iamRoleStatements:\n    - Effect: Allow\n      Action: dynamodb:GetItem\n"
+        "      Resource: arn:aws:dynamodb:${self:provider.region}:*:table/"
+        "${self:provider.environment.TABLE}\n"
+        "functions:\n  create:\n    handler: h.h\n")
+    grants, _ = _load(path, region="eu-west-1", account=ACCOUNT)
+    (statement,) = [s for role in grants.roles.values() for s in role.statements
+                    if s.actions == ("dynamodb:GetItem",)]
+    if resolved:  # v1's defaults: "dev", and the scan's region
+        assert statement.resources == ("arn:aws:dynamodb:eu-west-1:*:table/todos-dev",)
+    else:  # v3 leaves provider.stage to the file: ${sls:stage} is its default
+        assert statement.resources[0].startswith("<unresolved:")

@@ -63,6 +63,9 @@ class VariableResolver:
     account: str
     notices: Notices
     stage: str | None = None
+    # Framework v1 fills provider.stage ("dev", or --stage) and provider.region before
+    # resolving, so ${self:provider.stage} has a value the file does not write
+    provider_defaults: bool = False
     loader: Callable[[Path], Any] = load_file
     _memo: dict[str, Any] = field(default_factory=dict)
     _active: list[str] = field(default_factory=list)
@@ -272,12 +275,21 @@ class VariableResolver:
                     node = self._string(node, depth + 1)
                 node = _child(node, segment)
                 if node is None:
-                    return None
+                    return self._provider_default(address)
             value = self._deep(node, depth + 1)
         finally:
             self._active.pop()
         self._memo[address] = value
         return value
+
+    def _provider_default(self, address: str) -> str | None:
+        if not self.provider_defaults:
+            return None
+        if address == "provider.stage":
+            return self.effective_stage()
+        if address == "provider.region":
+            return self.region  # the scan's: v1's own default is us-east-1 unless --region
+        return None
 
     def _file(self, part: str, depth: int) -> Any:
         match = _FILE.match(part)

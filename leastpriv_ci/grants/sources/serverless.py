@@ -57,8 +57,16 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     resolver = VariableResolver(
         document=document, path=path, root=repository_root(path), region=context.region,
         account=context.account, notices=notices, stage=context.stage,
+        provider_defaults=major_version(document) == 1,
     )
     return _Service.build(path, document, resolver, context, notices).grants()
+
+
+def major_version(document: Mapping[str, Any]) -> int | None:
+    """The framework's major version as ``frameworkVersion`` says it: "3", "^3.38.0" and
+    ">=2.0.0 <4" give their first number ("2.72.0" is 2, whatever digits follow)."""
+    major = re.search(r"\d+", str(document.get("frameworkVersion", "")))
+    return int(major.group()) if major else None
 
 
 def _read(path: Path) -> Any:
@@ -111,11 +119,8 @@ class _Service:
         if not isinstance(region, str) or is_unresolved(region):
             region = context.region
         resolver.region = region
-        version = str(resolver.get("frameworkVersion", ""))
-        # "3", "^3.38.0", ">=2.0.0 <4": the major version is the first number ("2.72.0"
-        # is 2, whatever digits follow)
-        major = re.search(r"\d+", version)
-        v3 = int(major.group()) >= 3 if major else "iam" in document["provider"]
+        major = major_version(document)
+        v3 = major >= 3 if major is not None else "iam" in document["provider"]
         raw_resources = resolver.get("resources.Resources", {})
         resources = raw_resources if isinstance(raw_resources, Mapping) else {}
         return cls(path, document, resolver, context, notices, service,
