@@ -157,3 +157,26 @@ def test_files_resolving_outside_the_checkout_are_not_read(tmp_path: Path) -> No
     inner = load_declared([checkout / "iam" / "own.json"], ResolveContext(), Notices(),
                           root=checkout / "app")
     assert list(inner.roles) == [str(checkout / "iam" / "own.json")]
+
+
+def test_a_policy_file_that_terraform_reads_with_file_is_no_role_of_its_own(
+        tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "policies").mkdir()
+    document = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                '"Action": "sns:Publish", "Resource": "*"}]}')
+    (tmp_path / "policies" / "notify.json").write_text(document)
+    (tmp_path / "policies" / "standalone.json").write_text(document)
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "notifier"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.id\n'
+        '  policy = file("${path.module}/policies/notify.json")\n}\n')
+    notices = Notices()
+    paths = discover(tmp_path, None)
+    assert {p.name for p in paths} == {"main.tf", "notify.json", "standalone.json"}
+    grants = load_declared(paths, ResolveContext(), notices, root=tmp_path)
+    assert sorted(grants.roles) == ["arn:aws:iam::123456789012:role/notifier",
+                                    "policies/standalone.json"]
+    (statement,) = grants.roles["arn:aws:iam::123456789012:role/notifier"].statements
+    assert statement.origin.file == "policies/notify.json"  # still pointing into it
+    assert notices.count("policy-file-included") == 1

@@ -28,6 +28,7 @@ from leastpriv_ci.grants.checkout import (
 )
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext, cdk_stack
 from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.sources import policy_json
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import PARTIAL, Policy, Role, Statement, unresolved
@@ -197,6 +198,7 @@ def load_declared(
         own = Notices()  # a file read again drops what its first reading said
         loaded = _load(module, path, context, own, shown)
         read.append((path, shown, module, loaded, own))
+    read = _without_included(read, notices)
     apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], notices)
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
             for path, shown, module, loaded, own in read]
@@ -214,7 +216,7 @@ def load_declared(
                                     own, shown), apart[path])
         notices.extend(own)
         if root is not None:
-            loaded = _relocate(loaded, str(path), shown)
+            loaded = _relocate(loaded, str(path), shown, root)
         grants = grants.merged(loaded)
     grants, unmatched = grants.with_attached()
     partial: dict[str, list[Policy]] = {}
@@ -231,6 +233,30 @@ def load_declared(
                                    origin=origin, source=PARTIAL))
     grants = replace(grants, roles=roles)
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+_Read = tuple[Path, str, ModuleType, GrantSet, Notices]
+INCLUDED = "policy-file-included"
+INCLUDED_TEXT = ("a policy file that another file includes (Terraform file(), Serverless "
+                 "${file()}) is read as part of it, not as a role of its own")
+
+
+def _without_included(read: list[_Read], notices: Notices) -> list[_Read]:
+    """The files read, a plain policy file that another file's statements come from
+    (``policy = file("policies/x.json")``) read only as part of that file: on its own it
+    would be a role nobody runs as."""
+    included = {Path(statement.origin.file).resolve()
+                for _, _, module, loaded, _ in read if module.NAME != policy_json.NAME
+                for policy in (*(p for r in loaded.roles.values() for p in r.policies),
+                               *(p for _, p in loaded.attached))
+                for statement in policy.statements if statement.origin.file}
+    kept: list[_Read] = []
+    for path, shown, module, loaded, own in read:
+        if module.NAME == policy_json.NAME and path.resolve() in included:
+            notices.add(INCLUDED, INCLUDED_TEXT, shown)
+            continue
+        kept.append((path, shown, module, loaded, own))
+    return kept
 
 
 def _keys_apart(read: Sequence[tuple[Path, str, GrantSet]], notices: Notices
@@ -318,13 +344,16 @@ def _display(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-def _relocate(grants: GrantSet, old: str, new: str) -> GrantSet:
-    """Rename file ``old`` to ``new`` in every origin (repository-relative paths)."""
-    if old == new:
-        return grants
-
+def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
+    """Rename file ``old`` to ``new`` in every origin (repository-relative paths), and show
+    another file under ``root`` that statements come from (Terraform's ``file()``) the
+    same way."""
     def fix(origin: Origin) -> Origin:
-        return replace(origin, file=new) if origin.file == old else origin
+        if origin.file == old:
+            return replace(origin, file=new)
+        if origin.file and Path(origin.file).is_absolute():
+            return replace(origin, file=_display(Path(origin.file), root))
+        return origin
 
     def statement(s: Statement) -> Statement:
         return replace(s, origin=fix(s.origin))
