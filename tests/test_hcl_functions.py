@@ -18,6 +18,7 @@ VARIABLES: dict[str, Any] = {
     "var.empty": {},
     "var.names": ["a"],
     "var.tags": {"team": "orders"},
+    "var.big": "x" * 200_000,
 }
 
 
@@ -124,3 +125,16 @@ def test_concat_keeps_what_is_known_beside_what_is_not() -> None:
     first, second = _evaluate('concat(["a"], [var.unknown])')
     assert first == "a"
     assert isinstance(second, Unknown)
+
+
+@pytest.mark.parametrize("expression", [
+    'replace(var.big, "", var.big)',  # 40 GB if made
+    'replace(var.big, "x", "yy")',
+    'replace("ab", "/a/", var.big)',
+    'join("", [var.big, var.big])',
+    'format("%99999s%99999s%99999s", "a", "b", "c")',
+    'format("%.99999f%.99999f%.99999f", 1, 2, 3)',
+    'format("%s%s", var.big, var.big)',
+])
+def test_strings_past_the_limit_are_unknown_and_never_made(expression: str) -> None:
+    assert isinstance(_evaluate(expression), Unknown)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from leastpriv_ci.grants.hcl_values import (
+    MAX_STRING,
     Absent,
     SetValue,
     Unknown,
@@ -106,6 +107,7 @@ def _format(values: list[Any]) -> str:
     """``format(spec, values...)`` with Terraform's verbs (``%v``, ``%s``, ``%d``, ``%q``,
     ``%t``, ``%f``, …); explicit argument indexes (``%[2]s``) are not read."""
     spec, arguments = str(values[0]), iter(values[1:])
+    size = [len(spec)]
 
     def verb(match: re.Match[str]) -> str:
         if match.group(0) == "%%":
@@ -114,6 +116,11 @@ def _format(values: list[Any]) -> str:
         if len(width) > 5 or len(precision or "") > 5:
             raise ValueError("format width past the string limit")  # %0999999999d
         value = next(arguments)
+        # Counted before each piece is made: 40,000 "%99999s" would make 4 GB at once.
+        size[0] += int(width or 0) + int(precision or 0) + (
+            len(value) if isinstance(value, str) else 32)
+        if size[0] > MAX_STRING:
+            raise ValueError("format result past the string limit")
         sized = f"%{flags}{width}{'.' + precision if precision is not None else ''}"
         if letter in ("v", "s", "t"):
             if letter == "t" and not isinstance(value, bool):
@@ -136,7 +143,7 @@ def _format(values: list[Any]) -> str:
 # -- functions on wholly known values ----------------------------------------------------
 
 _KNOWN_ONLY: Mapping[str, Function] = {
-    "join": lambda a: str(a[0]).join(map(scalar, a[1])),
+    "join": lambda a: _join(str(a[0]), listed(a[1])),
     "flatten": lambda a: flatten(a[0]),
     "lower": lambda a: str(a[0]).lower(),
     "upper": lambda a: str(a[0]).upper(),
@@ -155,15 +162,27 @@ _KNOWN_ONLY: Mapping[str, Function] = {
 }
 
 
+def _join(separator: str, items: list[Any]) -> str:
+    texts = [scalar(item) for item in items]
+    if sum(map(len, texts)) + len(separator) * len(texts) > MAX_STRING:
+        raise ValueError("join result past the string limit")  # counted before it is made
+    return separator.join(texts)
+
+
 def _replace(text: str, substring: str, replacement: str) -> str | Unknown:
     """``replace``: a "/.../" substring is an RE2 expression. Python's engine backtracks,
     so only a short one without groups, alternatives or more than one repetition, on a
     short text, is evaluated (``"/[^0-9A-Za-z]*/"``, as modules make Sids of keys);
     others stay unknown."""
     if not (len(substring) >= 2 and substring.startswith("/") and substring.endswith("/")):
+        # "" matches between every two characters: replace(big, "", big) is big squared.
+        matches = text.count(substring) if substring else len(text) + 1
+        if len(text) + matches * len(replacement) > MAX_STRING:
+            raise ValueError("replace result past the string limit")
         return text.replace(substring, replacement)
     pattern = substring[1:-1]
     if len(pattern) > MAX_PATTERN or len(text) > MAX_PATTERN_TEXT or "$" in replacement \
+            or len(replacement) * (len(text) + 1) > MAX_STRING \
             or any(c in pattern for c in "()|") or sum(map(pattern.count, "*+?{")) > 1:
         return UNDECIDED
     try:
