@@ -94,8 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args._run(args)
     except UserError as exc:
-        # messages quote input (file names, config values): one line, always
-        print(f"leastpriv-ci: error: {console(str(exc))}", file=sys.stderr)
+        report_user_error(exc, actions=bool(getattr(args, "github_actions", False)))
         return exc.exit_code
     except KeyboardInterrupt:
         print("leastpriv-ci: interrupted", file=sys.stderr)
@@ -119,6 +118,18 @@ def _hint(args: argparse.Namespace, extra: Sequence[str]) -> str:
         return ""
     return "; trace files go after --traces: " + " ".join(
         f"--traces {shlex.quote(e)}" for e in extra)
+
+
+def report_user_error(exc: UserError, *, actions: bool) -> None:
+    """Print a user error on one line; in Actions also as an ``::error::`` annotation, so
+    the run's page says why it failed without opening the log."""
+    # messages quote input (file names, config values): one line, always
+    message = console(str(exc))
+    if actions:
+        from leastpriv_ci.runner import command
+
+        print(command("error", message, title="leastpriv-ci"), flush=True)
+    print(f"leastpriv-ci: error: {message}", file=sys.stderr)
 
 
 def report_internal_error(

@@ -420,3 +420,53 @@ def test_runner_contract_base_ref_in_a_checkout_owned_by_the_runner_s_user(
     [comment] = github.state.comments_on("octo/app", 7)
     assert "IAM changes in this pull request (1 role(s))" in comment["body"]
     assert "- Allow `sqs:SendMessage`" in comment["body"]
+
+
+def test_runner_contract_never_writes_through_links_the_pull_request_holds(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    # A pull request commits its report paths as links to the runner's own files.
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    event = tmp_path / "event.json"
+    event.write_text((EVENTS / "pull_request.json").read_text())
+    victims = {}
+    for name in ("leastpriv-policy.json", "leastpriv-report.json", "leastpriv.sarif"):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_text("ORIGINAL\n")
+        victims[name] = victim
+        (workspace / name).symlink_to(victim)
+    (workspace / "leastpriv-policy.json").unlink()
+    (workspace / "leastpriv-policy.json").symlink_to(event)
+    victims["leastpriv-policy.json"] = event
+    result = run_entrypoint({**pull_request_run, "GITHUB_EVENT_PATH": str(event)})
+    assert result.returncode == 1, result.stderr
+    assert event.read_text() == (EVENTS / "pull_request.json").read_text()
+    for name, victim in victims.items():
+        assert victim.read_text() in ("ORIGINAL\n", event.read_text())
+        assert not (workspace / name).is_symlink()  # the link itself was replaced
+    assert json.loads((workspace / "leastpriv-policy.json").read_text())
+    assert json.loads((workspace / "leastpriv.sarif").read_text())["version"] == "2.1.0"
+    assert len(github.state.comments_on("octo/app", 7)) == 1  # the event still read right
+
+
+def test_runner_contract_a_folder_at_the_policy_path_is_an_input_error(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    (workspace / "leastpriv-policy.json").mkdir()
+    (workspace / "leastpriv-policy.json" / "keep").write_text("")
+    result = run_entrypoint(pull_request_run)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    message = ("cannot write the proposed policy file leastpriv-policy.json: it is a folder; "
+               "the action writes its proposed policy to leastpriv-policy.json: rename or "
+               "remove what the repository holds at that path")
+    assert f"leastpriv-ci: error: {message}" in result.stderr
+    assert f"::error title=leastpriv-ci::{message}" in result.stdout
+    # Everything else was written first.
+    assert json.loads((workspace / "leastpriv-report.json").read_text())["verdict"] == "fail"
+    assert json.loads((workspace / "leastpriv.sarif").read_text())["version"] == "2.1.0"
+    assert (tmp_path / "summary.md").read_text().startswith("### leastpriv-ci")
+    assert len(github.state.comments_on("octo/app", 7)) == 1
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs["report-file"] == "leastpriv-report.json" and "policy-file" not in outputs

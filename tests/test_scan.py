@@ -938,3 +938,16 @@ def test_an_ses_send_granted_on_its_domain_over_tls_only_keeps_the_condition(
     assert report["findings"] == []
     (statement,) = report["proposals"]["arn:aws:iam::123456789012:role/orders"]["Statement"]
     assert statement["Resource"] == f"{SES}example.com" and statement["Condition"] == tls
+
+
+def test_output_is_never_written_through_a_link(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = repo.parent / f"{repo.name}-victim"
+    victim.write_text("ORIGINAL\n")
+    (repo / "out.md").symlink_to(victim)
+    code = _scan("--format", "markdown", "--output", "out.md")
+    capsys.readouterr()
+    assert code == 1
+    assert victim.read_text() == "ORIGINAL\n"
+    assert (repo / "out.md").read_text().startswith("### leastpriv-ci")

@@ -314,8 +314,13 @@ def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path],
 def _write_policy_file(analysis: Analysis, path: Path) -> None:
     import json
 
-    path.write_text(json.dumps({k: dict(v) for k, v in sorted(analysis.proposals.items())},
-                               indent=2) + "\n", encoding="utf-8")
+    from leastpriv_ci.report.files import write_atomically
+
+    text = json.dumps({k: dict(v) for k, v in sorted(analysis.proposals.items())},
+                      indent=2) + "\n"
+    write_atomically(path, text, what="the proposed policy file",
+                     remedy=f"the action writes its proposed policy to {path}: rename or "
+                     "remove what the repository holds at that path")
 
 
 def _changes(extra: Mapping[str, object]) -> Mapping[str, object] | None:
@@ -428,23 +433,33 @@ def run(args: argparse.Namespace) -> int:
     if settings.report_file:  # first: everything after this may fail
         json_report.write_report(report, Path(settings.report_file), extra)
         files["report-file"] = settings.report_file
+    # A file that cannot be written fails the run (exit 2) once the others, the summary
+    # and the comment are out: one bad path must not cost the rest of the report.
+    unwritten: list[UserError] = []
     if settings.sarif_file:
-        sarif.write_sarif(report, Path(settings.sarif_file), root=root,
-                          fallback_uri=_workflow_file(os.environ))
-        files["sarif-file"] = settings.sarif_file
+        try:
+            sarif.write_sarif(report, Path(settings.sarif_file), root=root,
+                              fallback_uri=_workflow_file(os.environ))
+            files["sarif-file"] = settings.sarif_file
+        except UserError as exc:
+            unwritten.append(exc)
     if settings.github_actions:
-        policy_file = DEFAULT_POLICY_FILE
-        _write_policy_file(report.analysis, Path(policy_file))
-        files["policy-file"] = policy_file
+        try:
+            _write_policy_file(report.analysis, Path(DEFAULT_POLICY_FILE))
+            files["policy-file"] = DEFAULT_POLICY_FILE
+        except UserError as exc:
+            unwritten.append(exc)
         _publish(report, settings, files, extra, root=root, notes=notes)
 
     rendered = RENDERERS[settings.format](report, extra)
     if settings.output:
+        from leastpriv_ci.report.files import write_atomically
+
         try:
-            Path(settings.output).write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write the output: {exc.strerror}",
-                            where=settings.output) from None
+            write_atomically(Path(settings.output), rendered, what="the output file",
+                             remedy="name another file with --output")
+        except UserError as exc:
+            unwritten.append(exc)
         rendered = ""
     if settings.github_actions:
         # Trace and PR text must not be read as workflow commands: suspend them, and
@@ -460,4 +475,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         for reason in report.verdict.reasons:
             print(reason, file=sys.stderr)
+    for error in unwritten[1:]:  # the first is the CLI's to report
+        from leastpriv_ci.cli import report_user_error
+
+        report_user_error(error, actions=settings.github_actions)
+    if unwritten:
+        raise unwritten[0]
     return EXIT_PASS if report.verdict.passed else EXIT_GATE_FAILED

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from leastpriv_ci.errors import UserError
 from leastpriv_ci.records import Report
+from leastpriv_ci.report.files import write_atomically
 
 
 def dumps(report: Report, extra: Mapping[str, object] | None = None) -> str:
@@ -23,12 +21,6 @@ def dumps(report: Report, extra: Mapping[str, object] | None = None) -> str:
 def write_report(
     report: Report, path: Path, extra: Mapping[str, object] | None = None
 ) -> None:
-    """Write the report atomically, so a crash later never leaves half a file behind."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".leastpriv-", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(dumps(report, extra))
-        Path(temporary).replace(path)
-    except OSError as exc:
-        raise UserError(f"cannot write the report file {path}: {exc.strerror}") from None
+    """Write the report atomically, never through a link the checkout holds."""
+    write_atomically(path, dumps(report, extra), what="the report file",
+                     remedy="set report-file (--report-file) to another path")

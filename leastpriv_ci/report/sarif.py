@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 from leastpriv_ci import __version__
 from leastpriv_ci.analysis.severity import get_rules
-from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import repository_paths
 from leastpriv_ci.records import Finding, Report
 from leastpriv_ci.report.escape import visible
+from leastpriv_ci.report.files import write_atomically
 from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -248,9 +248,7 @@ def dumps(
 def write_sarif(
     report: Report, path: Path, *, root: Path | None = None, fallback_uri: str | None = None
 ) -> None:
-    """Write the SARIF log to ``path``."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(report, root=root, fallback_uri=fallback_uri), encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write the SARIF file {path}: {exc.strerror}") from None
+    """Write the SARIF log to ``path`` atomically, never through a link the checkout holds."""
+    write_atomically(path, dumps(report, root=root, fallback_uri=fallback_uri),
+                     what="the SARIF file",
+                     remedy="set sarif-file (--sarif-file) to another path")
