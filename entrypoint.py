@@ -115,23 +115,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``scan`` for the action inputs, or the CLI with explicit arguments."""
     from leastpriv_ci.cli import main as cli_main
     from leastpriv_ci.cli import report_internal_error
-    from leastpriv_ci.errors import EXIT_INTERNAL_ERROR
+    from leastpriv_ci.errors import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments:
         return cli_main(arguments)
-    before = _output_size(os.environ)
     try:
         code = _run_action(cli_main)
     except Exception as exc:  # a bug outside the CLI's own boundary
         report_internal_error(exc, actions=True)
         code = EXIT_INTERNAL_ERROR
-    if code == EXIT_INTERNAL_ERROR:
-        # A bug is never a verdict, even when one was already written before it struck
-        # (the last value of an output wins).
+    if code >= EXIT_INPUT_ERROR:
+        # Exit codes 2-4 are `verdict=error`, even when a pass or fail was written before
+        # the error struck (an unwritable summary, a folder at a report path): the last
+        # value of an output wins. Workflows branch on it; it must not read "fail".
         _set_error_verdict(os.environ)
-    elif code >= 2:
-        _ensure_verdict(os.environ, before)
     return code
 
 
@@ -149,35 +147,6 @@ def _run_action(cli_main: Callable[[list[str]], int]) -> int:
         return cli_main(scan_argv(os.environ))
     except SystemExit as exc:  # argparse rejecting an input value
         return exc.code if isinstance(exc.code, int) else 2
-
-
-def _output_size(environ: Mapping[str, str]) -> int:
-    path = environ.get("GITHUB_OUTPUT")
-    try:
-        return Path(path).stat().st_size if path else 0
-    except OSError:
-        return 0
-
-
-def _ensure_verdict(environ: Mapping[str, str], before: int) -> None:
-    """Set ``verdict=error`` when the run failed before it could set its outputs.
-
-    Workflows branch on ``steps.<id>.outputs.verdict``; an input error must not leave it
-    empty, which reads like "nothing to report".
-    """
-    from leastpriv_ci.runner import set_outputs
-
-    path = environ.get("GITHUB_OUTPUT")
-    if not path:
-        return
-    try:
-        with Path(path).open("rb") as handle:
-            handle.seek(before)
-            written = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        written = ""
-    if not re.search(r"^verdict(<<|=)", written, flags=re.MULTILINE):
-        set_outputs({"verdict": "error"}, environ)
 
 
 def _set_error_verdict(environ: Mapping[str, str]) -> None:

@@ -470,3 +470,17 @@ def test_runner_contract_a_folder_at_the_policy_path_is_an_input_error(
     assert len(github.state.comments_on("octo/app", 7)) == 1
     outputs = parse_output_file((tmp_path / "output").read_text())
     assert outputs["report-file"] == "leastpriv-report.json" and "policy-file" not in outputs
+
+
+def test_runner_contract_an_error_after_the_outputs_ends_with_verdict_error(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    summary = Path(pull_request_run["GITHUB_STEP_SUMMARY"])
+    summary.unlink()
+    summary.mkdir()  # the summary cannot be written: exit 2, after verdict=fail was set
+    result = run_entrypoint(pull_request_run)
+    assert result.returncode == 2, result.stderr
+    assert "cannot write GITHUB_STEP_SUMMARY file" in result.stderr
+    text = (tmp_path / "output").read_text()
+    assert "\nfail\n" in text  # written first; the runner keeps the last value
+    assert parse_output_file(text)["verdict"] == "error"
