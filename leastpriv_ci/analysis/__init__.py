@@ -78,6 +78,7 @@ def analyse(
     context: dict[str, object] | None = None,
     limit: int = MANAGED_LIMIT,
     catalog: Catalog | None = None,
+    delivered: Mapping[str, Sequence[Access]] | None = None,
 ) -> Analysis:
     """Compare what each role's principals used with what the role's policies grant.
 
@@ -91,7 +92,9 @@ def analyse(
     proposal then speak for its traced principals only, and say so. ``context`` is the
     request context for conditions (None: conditions are then undecided and their
     findings conditional); a proposal keeps the Condition blocks it decides too, since
-    adopting it must not lift one.
+    adopting it must not lift one. ``delivered`` maps a role key to what Lambda sends
+    with it for its functions (a dead-letter queue, destinations: no trace shows them):
+    uses for the excess check and the proposal, never missing findings of their own.
     """
     catalog = catalog or get_catalog()
     rules = get_rules()
@@ -123,6 +126,7 @@ def analyse(
         principals = by_role[role_key]
         accesses = [a for p in principals for a in observation.principals[p].accesses]
         uses = collect_uses(accesses, catalog)
+        lambda_sends = list((delivered or {}).get(role_key, ()))
         # the role's statements under the context, for its findings and every proposal
         index = CallIndex(role.statements, context=context)
         full = full_index(role, index, context)
@@ -135,7 +139,8 @@ def analyse(
         groups = applicable_groups(role_key, principals, role.statements, platform)
         others = tuple((untraced or {}).get(role_key, ()))
         findings.extend(excess_findings(
-            role, uses, principals=principals, platform=_platform_actions(groups),
+            role, [*uses, *collect_uses(lambda_sends, catalog)], principals=principals,
+            platform=_platform_actions(groups),
             shared=len(principals) > 1, untraced=others, catalog=catalog, rules=rules,
             possible=observed_uses, options=list(filter(allows, use_options(uses)))))
         if others:
@@ -147,7 +152,8 @@ def analyse(
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
-        proposal = role_proposal(role, accesses, principals, groups, limit=limit,
+        proposal = role_proposal(role, [*accesses, *lambda_sends], principals, groups,
+                                 limit=limit,
                                  catalog=catalog, context=context, patterns=patterns,
                                  possible=possible, index=index)
         if unmet:

@@ -200,6 +200,7 @@ def build_report(
     from leastpriv_ci.analysis import analyse
     from leastpriv_ci.analysis.context import traced_context
     from leastpriv_ci.grants.declared import discover, load_declared, with_policies
+    from leastpriv_ci.grants.deliveries import deliveries_by_role, delivery_accesses
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
     from leastpriv_ci.policy.model import PARTIAL
     from leastpriv_ci.principals import resolve_roles, untraced
@@ -255,6 +256,8 @@ def build_report(
         declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
         untraced=untraced(declared, mapping, principal_roles, identities),
         context=traced_context(),
+        delivered={role: delivery_accesses(bindings)
+                   for role, bindings in deliveries_by_role(declared.bindings).items()},
     )
     combined = Notices()
     combined.extend(notices)

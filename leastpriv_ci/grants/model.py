@@ -19,6 +19,17 @@ def cdk_stack(file: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """What Lambda sends, with the function's role, to a target the function's own
+    configuration names: ``kind`` is ``dead-letter``, ``on-failure`` or ``on-success``
+    (``data/lambda_deliveries.yaml``), ``target`` the queue's, topic's, function's or
+    event bus's ARN."""
+
+    kind: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Binding:
     """A compute resource declared to run as a role.
 
@@ -32,6 +43,7 @@ class Binding:
     role: str  # the Role.key it runs as
     names: tuple[str, ...] = ()
     origin: Origin = field(default_factory=Origin)
+    deliveries: tuple[Delivery, ...] = ()  # what Lambda sends for it, with its role
 
 
 @dataclass(frozen=True)

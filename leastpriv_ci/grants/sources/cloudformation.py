@@ -22,7 +22,7 @@ from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
 from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
-from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.grants.references import reference_of
 from leastpriv_ci.grants.sources import sniff
@@ -155,11 +155,11 @@ def grants_from_template(
         elif kind == "AWS::IAM::RolePolicy":
             policy = _template_policy(builder, logical, resource, "PolicyName")
             _attach(builder, policy, [_properties(resource).get("RoleName")], resource)
-    bindings = tuple(
+    bindings = _with_destinations(builder, resources, [
         binding
         for logical, resource in resources.items()
         if (binding := _binding(builder, logical, resource)) is not None
-    )
+    ])
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports, role_exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
@@ -434,12 +434,44 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
         for prop in name_properties
         if prop in props and (name := builder.resolver.text(props[prop], line))
     ]
+    dead_letter = props.get("DeadLetterConfig")
+    target = builder.resolver.text(dead_letter.get("TargetArn"), line) \
+        if kind == "AWS::Lambda::Function" and isinstance(dead_letter, Mapping) else None
     return Binding(
         function=logical,
         role=role_key,
         names=tuple(dict.fromkeys([*names, logical])),
         origin=Origin(file=builder.file, line=line, logical_id=logical),
+        deliveries=(Delivery("dead-letter", target),) if target else (),
     )
+
+
+def _with_destinations(builder: _Builder, resources: Mapping[str, Any],
+                       bindings: list[Binding]) -> tuple[Binding, ...]:
+    """``bindings``, each function's with the destinations an
+    ``AWS::Lambda::EventInvokeConfig`` of it names (by ``Ref``, name or ARN)."""
+    found: dict[str, list[Delivery]] = {}
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Lambda::EventInvokeConfig":
+            continue
+        props, line = _properties(resource), line_of(resource)
+        function = props.get("FunctionName")
+        ref = function.get("Ref") if isinstance(function, Mapping) else None
+        name = ref if isinstance(ref, str) and ref in resources \
+            else builder.resolver.text(function, line)
+        config = props.get("DestinationConfig")
+        for kind, key in (("on-failure", "OnFailure"), ("on-success", "OnSuccess")):
+            target = config.get(key) if isinstance(config, Mapping) else None
+            arn = builder.resolver.text(target.get("Destination"), line) \
+                if isinstance(target, Mapping) else None
+            if name and arn:
+                found.setdefault(name.rsplit(":function:", 1)[-1], []).append(
+                    Delivery(kind, arn))
+    if not found:
+        return tuple(bindings)
+    return tuple(replace(b, deliveries=(*b.deliveries, *(
+        d for name in dict.fromkeys((b.function, *b.names)) for d in found.get(name, ()))))
+        for b in bindings)
 
 
 def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:

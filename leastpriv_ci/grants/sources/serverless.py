@@ -23,7 +23,7 @@ from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
-from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
@@ -199,6 +199,7 @@ class _Service:
                 function=deployed, role=role_key,
                 names=(str(key), _function_logical_id(str(key))),
                 origin=self.origin(function, logical_id=_function_logical_id(str(key))),
+                deliveries=self.deliveries(function, functions),
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
@@ -207,6 +208,29 @@ class _Service:
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
                         files=(str(self.path),), imports=imports or frozenset(),
                         exports=exports, role_exports=role_exports)
+
+    def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
+                   ) -> tuple[Delivery, ...]:
+        """What Lambda sends for the function: ``onError`` (its dead-letter topic) and
+        ``destinations`` (an ARN, a function of this service by its key, or
+        ``{type, arn}``)."""
+        found: list[Delivery] = []
+        on_error = function.get("onError")
+        if isinstance(on_error, str) and on_error.startswith("arn:"):
+            found.append(Delivery("dead-letter", on_error))
+        destinations = function.get("destinations")
+        for kind, key in (("on-failure", "onFailure"), ("on-success", "onSuccess")):
+            target = destinations.get(key) if isinstance(destinations, Mapping) else None
+            if isinstance(target, Mapping):
+                target = target.get("arn")
+            if isinstance(target, str) and not target.startswith("arn:") \
+                    and isinstance(functions.get(target), Mapping):
+                name = functions[target].get("name") or f"{self.prefix}-{target}"
+                target = (f"arn:{self.context.partition}:lambda:{self.region}:"
+                          f"{self.context.account}:function:{name}")
+            if isinstance(target, str) and target.startswith("arn:"):
+                found.append(Delivery(kind, target))
+        return tuple(found)
 
     def exports(self, provider: Mapping[str, Any], provider_role: str | None
                 ) -> tuple[dict[str, str], dict[str, str]]:

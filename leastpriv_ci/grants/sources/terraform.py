@@ -48,7 +48,7 @@ from leastpriv_ci.grants.hcl import (
 )
 from leastpriv_ci.grants.hcl_values import MAX_VALUES, Absent, Encoded, Unknown, pairs_of, within
 from leastpriv_ci.grants.managed import managed_policy
-from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
+from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.terraform_files import (
     calls_of,
@@ -802,7 +802,34 @@ class Module:
         return Binding(
             function=function_name, role=role, names=(address,),
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
+            deliveries=self.deliveries(block, instance, function_name),
         )
+
+    def deliveries(self, block: Block, instance: Instance, function: str
+                   ) -> tuple[Delivery, ...]:
+        """What Lambda sends for the function: its ``dead_letter_config`` target, and the
+        destinations of the module's ``aws_lambda_function_event_invoke_config`` of it."""
+        found = [Delivery("dead-letter", target)
+                 for config, scope in self.blocks_of(block, "dead_letter_config",
+                                                     instance.scope)
+                 if isinstance(target := self.value(config.attributes.get("target_arn"),
+                                                    scope), str)]
+        for (kind, name), config in self.resources.items():
+            if kind != "aws_lambda_function_event_invoke_config":
+                continue
+            for each in self.instances(kind, name):
+                named = self.value(config.attributes.get("function_name"), each.scope)
+                if not isinstance(named, str) or named.rsplit(":function:", 1)[-1] != function:
+                    continue
+                for destinations, scope in self.blocks_of(config, "destination_config",
+                                                          each.scope):
+                    for key, label in (("on_failure", "on-failure"),
+                                       ("on_success", "on-success")):
+                        for target, inner in self.blocks_of(destinations, key, scope):
+                            arn = self.value(target.attributes.get("destination"), inner)
+                            if isinstance(arn, str):
+                                found.append(Delivery(label, arn))
+        return tuple(found)
 
     def role_reference(self, expression: Expression | None,
                        scope: dict[str, Any] | None = None) -> str:

@@ -1,0 +1,76 @@
+"""What Lambda sends with a function's role to the targets its configuration names
+(``data/lambda_deliveries.yaml``): a dead-letter queue, asynchronous destinations.
+
+No trace shows these calls. They are uses of the role all the same: a grant of them on
+the configured target is not excess, a broader grant narrows to the target, and the
+proposal keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from leastpriv_ci.bundled import load
+from leastpriv_ci.grants.model import Binding, Delivery
+from leastpriv_ci.policy.model import is_unresolved
+from leastpriv_ci.records import Access
+
+PRINCIPAL = "AWS Lambda ({kinds} of {functions})"
+
+
+@cache
+def _data() -> Mapping[str, Any]:
+    data: Mapping[str, Any] = load("lambda_deliveries.yaml")
+    return data
+
+
+def delivery_actions() -> Mapping[str, str]:
+    """The action Lambda calls on a target, by the target's service."""
+    return dict(_data()["actions"])
+
+
+def delivery_kinds() -> Mapping[str, Mapping[str, Any]]:
+    """Each kind of target: its description and the services it may be."""
+    return dict(_data()["kinds"])
+
+
+def deliveries_by_role(bindings: Iterable[Binding]) -> dict[str, tuple[Binding, ...]]:
+    """The bindings that configure deliveries, by the role they run as."""
+    found: dict[str, list[Binding]] = {}
+    for binding in bindings:
+        if binding.deliveries:
+            found.setdefault(binding.role, []).append(binding)
+    return {role: tuple(items) for role, items in found.items()}
+
+
+def delivery_accesses(bindings: Iterable[Binding]) -> list[Access]:
+    """The calls Lambda makes for ``bindings``' deliveries, as accesses of a principal
+    that names them (``AWS Lambda (dead-letter queue of orders)``). A target not known
+    offline, or of a service the kind does not take, is left out."""
+    actions, kinds = delivery_actions(), delivery_kinds()
+    by_target: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for binding in bindings:
+        for delivery in binding.deliveries:
+            action = _action(delivery, actions, kinds)
+            if action is None:
+                continue
+            labels, functions = by_target.setdefault((action, delivery.target), (set(), set()))
+            labels.add(str(kinds[delivery.kind]["description"]))
+            functions.add(binding.function)
+    return [Access(principal=PRINCIPAL.format(kinds=", ".join(sorted(labels)),
+                                              functions=", ".join(sorted(functions))),
+                   action=action, resource=target, count=0)
+            for (action, target), (labels, functions) in sorted(by_target.items())]
+
+
+def _action(delivery: Delivery, actions: Mapping[str, str],
+            kinds: Mapping[str, Mapping[str, Any]]) -> str | None:
+    parts = delivery.target.split(":", 5)
+    if is_unresolved(delivery.target) or len(parts) < 6 or parts[0] != "arn":
+        return None
+    kind = kinds.get(delivery.kind)
+    if kind is None or parts[2] not in kind["services"]:
+        return None
+    return actions.get(parts[2])

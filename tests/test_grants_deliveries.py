@@ -1,0 +1,157 @@
+"""What Lambda sends with a function's role (a dead-letter queue, destinations): read
+from each source, and counted as uses of the role by the scan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.cli import main
+from leastpriv_ci.grants.deliveries import (
+    delivery_accesses,
+    delivery_actions,
+    delivery_kinds,
+)
+from leastpriv_ci.grants.model import Binding, Delivery, ResolveContext
+from leastpriv_ci.grants.sources import cloudformation, sam, serverless, terraform
+from leastpriv_ci.notices import Notices
+
+ACCOUNT = "123456789012"
+QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-dlq"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:orders-failures"
+BUS = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders"
+
+
+def test_every_delivery_action_is_in_the_catalog_and_every_kind_has_its_actions() -> None:
+    catalog = get_catalog()
+    for action in delivery_actions().values():
+        assert catalog.action(action) is not None, action
+    for kind in delivery_kinds().values():
+        assert set(kind["services"]) <= set(delivery_actions())
+
+
+def test_deliveries_become_accesses_of_the_action_their_target_takes() -> None:
+    bindings = [
+        Binding("orders", "R", deliveries=(Delivery("dead-letter", QUEUE),
+                                           Delivery("on-failure", BUS),
+                                           Delivery("dead-letter", BUS),  # no DLQ is a bus
+                                           Delivery("on-success", "<unresolved:x>"))),
+        Binding("billing", "R", deliveries=(Delivery("on-failure", QUEUE),)),
+    ]
+    found = {(a.action, a.resource, a.principal, a.count) for a in delivery_accesses(bindings)}
+    assert found == {
+        ("events:PutEvents", BUS, "AWS Lambda (on-failure destination of orders)", 0),
+        ("sqs:SendMessage", QUEUE,
+         "AWS Lambda (dead-letter queue, on-failure destination of billing, orders)", 0),
+    }
+
+
+def test_cloudformation_and_sam_read_dead_letter_queues_and_destinations(
+        tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: consumer}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        f"      DeadLetterConfig: {{TargetArn: '{QUEUE}'}}\n"
+        "  Invoke:\n    Type: AWS::Lambda::EventInvokeConfig\n    Properties:\n"
+        "      FunctionName: !Ref Fn\n      Qualifier: $LATEST\n"
+        f"      DestinationConfig: {{OnFailure: {{Destination: '{TOPIC}'}}}}\n")
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), Notices())
+    (binding,) = grants.bindings
+    assert binding.deliveries == (Delivery("dead-letter", QUEUE),
+                                  Delivery("on-failure", TOPIC))
+    sam_path = tmp_path / "sam.yaml"
+    sam_path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Consumer:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: s3://bucket/key\n"
+        f"      DeadLetterQueue: {{Type: SQS, TargetArn: '{QUEUE}'}}\n"
+        "      EventInvokeConfig:\n        DestinationConfig:\n"
+        f"          OnFailure: {{Type: SNS, Destination: '{TOPIC}'}}\n")
+    grants = sam.load(sam_path, ResolveContext(account=ACCOUNT), Notices())
+    (binding,) = grants.bindings
+    assert set(binding.deliveries) == {Delivery("dead-letter", QUEUE),
+                                       Delivery("on-failure", TOPIC)}
+
+
+def test_serverless_reads_on_error_and_destinations(tmp_path: Path) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        "service: billing\nframeworkVersion: '3'\nprovider:\n  name: aws\n"
+        "  region: us-east-1\n"
+        "functions:\n"
+        f"  api:\n    handler: h.h\n    onError: {TOPIC}\n"
+        "    destinations:\n      onSuccess: audit\n"
+        f"      onFailure: {{type: eventBus, arn: '{BUS}'}}\n"
+        "  audit:\n    handler: h.audit\n")
+    grants = serverless.load(path, ResolveContext(account=ACCOUNT), Notices())
+    api = next(b for b in grants.bindings if b.function == "billing-dev-api")
+    assert api.deliveries == (
+        Delivery("dead-letter", TOPIC), Delivery("on-failure", BUS),
+        Delivery("on-success", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:billing-dev-audit"))
+
+
+def test_terraform_reads_dead_letter_config_and_event_invoke_configs(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_sqs_queue" "dlq" {\n  name = "orders-dlq"\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "consumer"\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "consumer"\n'
+        '  role = aws_iam_role.r.arn\n'
+        '  dead_letter_config {\n    target_arn = aws_sqs_queue.dlq.arn\n  }\n}\n'
+        'resource "aws_lambda_function_event_invoke_config" "f" {\n'
+        '  function_name = aws_lambda_function.f.function_name\n'
+        '  destination_config {\n'
+        f'    on_failure {{\n      destination = "{TOPIC}"\n    }}\n  }}\n}}\n')
+    grants = terraform.load(tmp_path / "main.tf", ResolveContext(account=ACCOUNT,
+                                                                  region="us-east-1"),
+                            Notices())
+    (binding,) = grants.bindings
+    assert binding.deliveries == (Delivery("dead-letter", QUEUE),
+                                  Delivery("on-failure", TOPIC))
+
+
+@pytest.mark.parametrize(("resource", "excess"), [
+    (QUEUE, set()),  # the dead-letter queue's own grant is used by Lambda
+    ("*", {"sqs:SendMessage"}),  # broader: narrowed to the queue
+])
+def test_a_dead_letter_queue_grant_is_a_use_and_stays_in_the_proposal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        resource: str, excess: set[str]) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n"
+        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
+        f"              - {{Effect: Allow, Action: sqs:SendMessage, Resource: '{resource}'}}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        f"      DeadLetterConfig: {{TargetArn: '{QUEUE}'}}\n")
+    segment = {"id": "00000000000000a1", "name": "consumer", "start_time": 1.0,
+               "end_time": 2.0, "trace_id": "1-00000000-000000000000000000000001",
+               "origin": "AWS::Lambda::Function",
+               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:consumer"},
+               "subsegments": [{"id": "00000000000000b1", "name": "DynamoDB",
+                                "namespace": "aws", "start_time": 1.0, "end_time": 1.5,
+                                "aws": {"operation": "GetItem", "region": "us-east-1",
+                                        "table_name": "orders"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": segment["trace_id"],
+        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+                 "--format", "json", "--account", ACCOUNT])
+    report = json.loads(capsys.readouterr().out)
+    assert {f["action"] for f in report["findings"] if f["kind"] == "excess"} \
+        == {"dynamodb:GetItem"} | excess  # GetItem: granted on *, used on one table
+    statements = report["proposals"][f"arn:aws:iam::{ACCOUNT}:role/consumer"]["Statement"]
+    assert {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE} in statements
+    assert not [f for f in report["findings"] if f["kind"] == "missing"]
+    assert code == 0
