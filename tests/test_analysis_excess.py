@@ -514,3 +514,17 @@ def test_platform_grants_of_a_not_resource_statement_are_kept_in_the_proposal() 
     granted = {a for s in analysis.proposals[role.key]["Statement"]  # type: ignore[attr-defined]
                for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert {*LOGS, "xray:PutTraceSegments", "dynamodb:GetItem"} <= granted
+
+
+def test_an_api_operations_name_grants_nothing_and_is_no_excess_but_a_typo_is() -> None:
+    # SAM's SQSPollerPolicy grants sqs:DeleteMessageBatch, which IAM authorizes as
+    # sqs:DeleteMessage: the name itself grants nothing there is to remove.
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    role = role_of(allow(("sqs:DeleteMessage", "sqs:DeleteMessageBatch",
+                          "sqs:ReceiveMesage"), queue))
+    accesses = [use("worker", "sqs:DeleteMessage", queue)]
+    analysis = analyse(observation(accesses), {role.key: role},
+                       {function_arn("worker"): role.key},
+                       platform=PlatformOptions(enabled=False))
+    assert [f.action for f in analysis.findings if f.kind == "excess"] == [
+        "sqs:ReceiveMesage"]  # a typo may be an action newer than the catalog: judged

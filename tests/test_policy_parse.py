@@ -72,10 +72,13 @@ def test_a_bad_value_is_quoted_back_as_json_and_cut_short() -> None:
 
 def test_unknown_actions_are_warnings_not_errors() -> None:
     notices = Notices()
-    doc = {"Version": "2012-10-17",
-           "Statement": [{"Effect": "Allow", "Action": "s3:HeadObject", "Resource": "*"}]}
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObjet", "s3:HeadObject"], "Resource": "*"}]}
     parse_policy(doc, name="p", notices=notices)
-    assert notices.count("unknown-action") == 1
+    assert notices.count("unknown-action") == 1  # a typo
+    # an API operation's name: IAM authorizes HeadObject as s3:GetObject
+    assert notices.count("operation-name-not-action") == 1
+    assert notices.items()[-1].examples[0].endswith("s3:HeadObject (authorized as s3:GetObject)")
 
 
 def test_short_arn_ending_in_a_wildcard_is_a_valid_resource() -> None:

@@ -41,6 +41,7 @@ from leastpriv_ci.policy.match import (
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
 from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import Finding
+from leastpriv_ci.usage.operations import operations
 
 MAX_LISTED = 200  # actions/resources listed in a finding's detail; counts stay exact
 
@@ -397,6 +398,8 @@ def _granted_cached(
     for pattern in patterns:
         expanded = catalog.expand(pattern)
         if not expanded and not has_wildcard(pattern):
+            if operations().authorized_as(pattern):
+                continue  # an API operation's name (sqs:DeleteMessageBatch): grants nothing
             # IAM does not know it (typo, retired, newer than the catalog): judge it alone
             service, _, name = pattern.partition(":")
             expanded = [ActionInfo(service, name, "", (), (), ())]

@@ -172,6 +172,17 @@ def _check_action(action: str, label: str, where: str, notices: Notices | None) 
 
     catalog = get_catalog()
     if not catalog.covers_any(action):
+        from leastpriv_ci.usage.operations import operations
+
+        instead = operations().authorized_as(action)
+        if instead:
+            notices.add(
+                "operation-name-not-action",
+                "policy names an API operation that IAM authorizes as another action; the "
+                "name grants nothing (SAM's SQSPollerPolicy template writes such names)",
+                f"{where}: {action} (authorized as {', '.join(instead)})",
+            )
+            return
         notices.add(
             "unknown-action",
             "policy names actions that IAM does not know (typo or retired action?)",

@@ -94,6 +94,15 @@ class Operations:
             self._cache[key] = found
         return found
 
+    def authorized_as(self, action: str) -> tuple[str, ...]:
+        """For a name IAM has no action of (``sqs:DeleteMessageBatch``), the actions that
+        authorize the API operation of that name (``sqs:DeleteMessage``); () otherwise."""
+        prefix, _, operation = action.partition(":")
+        if not operation or self._catalog.canonical(action):
+            return ()
+        steps = self.steps(prefix.lower(), operation) or ()
+        return tuple(dict.fromkeys(s.action for s in steps if s.action.lower() != action.lower()))
+
     def needs_no_permission(self, prefix: str, operation: str) -> bool:
         """Whether IAM authorizes the operation without the caller's identity policies
         (``sts:GetCallerIdentity``): no grant allows or refuses it."""
