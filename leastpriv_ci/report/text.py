@@ -29,7 +29,9 @@ def render(report: Report) -> str:
             # an unobserved finding is about the role as a whole, not a grant of * on *
             what = (_clean(f.message or "no traces: no verdict") if f.kind == "unobserved"
                     else f"{_clean(f.action_shown)} on {_clean(f.resource)}")
-            lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{where}{note}")
+            # "may be missing": it rests on a condition the traces cannot decide
+            may = " (conditional)" if f.conditional else ""
+            lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{may}{where}{note}")
     coverage = analysis.coverage
     lines += [
         "",
