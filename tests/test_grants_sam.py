@@ -183,3 +183,28 @@ def test_fn_foreach_is_expanded_before_the_sam_transform(tmp_path: Path) -> None
     assert {(b.function, b.role) for b in grants.bindings} == {
         ("ordersReader", "ordersReaderRole"), ("orderlinesReader", "orderlinesReaderRole")}
     assert len(notices) == 0
+
+
+def test_what_sam_generates_from_connectors_and_state_machines_points_at_them(
+        tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties: {TableName: orders}\n"
+        "  Writer:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: orders-writer\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: s3://bucket/key\n"
+        "  WriterToTable:\n    Type: AWS::Serverless::Connector\n    Properties:\n"
+        "      Source: {Id: Writer}\n      Destination: {Id: Table}\n"
+        "      Permissions: [Write]\n"
+        "  Machine:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}\n"
+        "      Policies:\n        - DynamoDBReadPolicy: {TableName: orders}\n")
+    grants = sam.load(path, ResolveContext(account="123456789012"), Notices())
+    lines = {(key, p.name): {s.origin.line for s in p.statements}
+             for key, role in grants.roles.items() for p in role.policies}
+    connector = next(v for (_, name), v in lines.items() if name.startswith("WriterToTable"))
+    assert connector == {14}  # the connector's declaration
+    machine = next(v for (key, _), v in lines.items() if key.startswith("MachineRole"))
+    assert machine <= set(range(19, 23))  # within its declaration
+    assert grants.roles["MachineRole"].origin.line == 19

@@ -142,6 +142,16 @@ def _map_lines(
     for logical, resource in list(resources.items()):
         if logical in source and isinstance(resource, dict) and line_of(resource) is None:
             resources[logical] = _located(resource, line_of(source[logical]))
+    # What SAM generates is named after its declaration: a connector's
+    # WriterToTablePolicy, a state machine's MachineRole. Functions' roles get finer
+    # lines below.
+    declared = sorted((k for k in source if isinstance(source[k], Mapping)), key=len,
+                      reverse=True)
+    for logical, resource in list(resources.items()):
+        if isinstance(resource, dict) and line_of(resource) is None:
+            owner = next((k for k in declared if logical.startswith(k)), None)
+            if owner is not None and line_of(source[owner]) is not None:
+                resources[logical] = _located(resource, line_of(source[owner]))
     for logical, declaration in source.items():
         if not isinstance(declaration, Mapping) or declaration.get("Type") != (
             "AWS::Serverless::Function"
