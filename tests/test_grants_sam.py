@@ -207,4 +207,4 @@ def test_what_sam_generates_from_connectors_and_state_machines_points_at_them(
     assert connector == {14}  # the connector's declaration
     machine = next(v for (key, _), v in lines.items() if key.startswith("MachineRole"))
     assert machine <= set(range(19, 23))  # within its declaration
-    assert grants.roles["MachineRole"].origin.line == 19
+    assert grants.roles["MachineRole"].origin.line in range(19, 23)
