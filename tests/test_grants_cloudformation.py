@@ -910,3 +910,19 @@ def test_fn_foreach_loops_that_multiply_are_capped(tmp_path: Path) -> None:
     grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
     assert 0 < len(grants.roles) <= 2000
     assert notices.count("cfn-foreach-not-expanded") >= 1
+
+
+def test_a_managed_policy_named_by_the_role_and_naming_the_role_is_attached_once(
+        tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      ManagedPolicyArns: [!Ref Shared]\n"
+        "  Shared:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n"
+        "      Roles: [!Ref Role]\n      PolicyDocument:\n        Statement:\n"
+        "          - {Effect: Allow, Action: sqs:SendMessage, Resource: '*'}\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
+    assert [p.name for p in grants.roles["Role"].policies] == ["Shared"]
+    assert len(notices) == 0  # CloudFormation names the policy: nothing to warn about

@@ -289,7 +289,8 @@ def _template_policy(
     name = name or logical
     origin = Origin(file=builder.file, line=line, logical_id=logical, policy_name=name)
     if name_key == "ManagedPolicyName":
-        arn = builder.resolver.ref(logical, line)
+        with builder.resolver.silenced():  # its ARN only names it: a generated name is fine
+            arn = builder.resolver.ref(logical, line)
         if isinstance(arn, str) and not is_unresolved(arn):
             origin = replace(origin, policy_arn=arn)
     return _parse(builder, props.get("PolicyDocument"), name, origin)
@@ -363,7 +364,10 @@ def _attach(builder: _Builder, policy: Policy, targets: Any, resource: Mapping[s
             continue
         if role is None:
             role = Role(key=key, name=None, policies=(), origin=policy.origin)
-        policies = (*role.policies, under(policy, conditions))
+        attached = under(policy, conditions)
+        if attached in role.policies:
+            continue  # the role's ManagedPolicyArns names it as well: attached once
+        policies = (*role.policies, attached)
         builder.roles[key] = Role(role.key, role.name, policies, role.boundary, role.origin,
                                   role.source)
 
