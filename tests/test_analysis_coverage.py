@@ -153,3 +153,14 @@ def test_each_principal_s_own_proposal_keeps_the_notes_its_role_s_does_not_say()
     assert own.count("Notes on this proposal:") == 2 and "Deny statement" not in own
     assert f"note: proposal for {function_arn('notes-get')}: the traces did not name" in (
         text.render(report))
+
+
+def test_a_role_declared_without_statements_counts_its_file() -> None:
+    from leastpriv_ci.policy.model import Role
+    from leastpriv_ci.records import Origin
+
+    bare = Role(key="BareRole", name="bare", policies=(),
+                origin=Origin(file="template.yaml", line=4, logical_id="BareRole"))
+    analysis = analyse(observation([use("notes-get", "dynamodb:GetItem", NOTES)]),
+                       {bare.key: bare}, {function_arn("notes-get"): "BareRole"})
+    assert analysis.coverage.policy_files == ("template.yaml",)

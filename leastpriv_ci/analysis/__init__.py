@@ -211,9 +211,10 @@ def analyse(
             1 for usage in observation.principals.values() for a in usage.accesses
             if not a.resource_known
         ),
-        policy_files=tuple(sorted({
-            s.origin.file for role in roles.values() for s in _all_statements(role)
-            if s.origin.file
+        policy_files=tuple(sorted({  # a role declared with no statement counts its file
+            origin.file for role in roles.values()
+            for origin in (role.origin, *(s.origin for s in _all_statements(role)))
+            if origin.file
         })),
         roles=tuple(sorted(roles)),
     )
