@@ -35,6 +35,9 @@ TOKEN_VARIABLE = "LEASTPRIV_GITHUB_TOKEN"  # noqa: S105 - a variable name, not a
 INSTALLATION_TOKEN_PREFIX = "ghs_"  # noqa: S105 - GitHub's prefix, not a secret
 # PyGithub logs each 403 on this logger (INFO, to a stderr handler of its own).
 RETRY_LOGGER = "github.GithubRetry"
+# A rate limit is waited out only this long per retry (3 retries): GitHub's primary limit
+# resets up to an hour later, and a gate must not sit idle for it over a comment.
+MAX_RATE_LIMIT_WAIT = 5
 
 
 @dataclass(frozen=True)
@@ -223,12 +226,21 @@ def _sync_comment(
     pull_request: tuple[str, int],
     mode: str,
 ) -> CommentResult:
-    from github import Auth, Github, GithubException, GithubRetry
+    from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+    from requests.exceptions import RetryError
 
     client = Github(
         auth=Auth.Token(token),
         base_url=context.api_url,
-        retry=GithubRetry(total=3, backoff_factor=1.0),
+        retry=GithubRetry(
+            total=3, backoff_factor=1.0,
+            # Past these waits PyGithub raises RateLimitExceededExceedsMaxWait at once
+            # (primary limit: until X-RateLimit-Reset; secondary: secondary_rate_wait),
+            # and urllib3 caps a Retry-After header: worst case a few seconds per retry.
+            max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
+            secondary_rate_wait=MAX_RATE_LIMIT_WAIT,
+            retry_after_max=MAX_RATE_LIMIT_WAIT,
+        ),
         # A handful of calls per run: no need for the default 0.25 s pacing of reads;
         # writes keep PyGithub's 1 s spacing that GitHub's secondary limits ask for.
         seconds_between_requests=None,
@@ -257,8 +269,12 @@ def _sync_comment(
                 _ours_to_change(comment.delete)
         created = pull.create_issue_comment(body)
         return CommentResult(url=created.html_url, action="created", reason=None)
+    except RateLimitExceededException as exc:
+        raise _Refused(_rate_limited(exc)) from None
     except GithubException as exc:
         raise _Refused(_explain(exc)) from None
+    except RetryError as exc:  # the retries ran out: GitHub answered, with errors
+        raise _Refused(_retries_exhausted(exc)) from None
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise _Refused(f"cannot reach GitHub at {context.api_url}: {exc}") from None
     finally:
@@ -342,6 +358,32 @@ def _authored_by_us(user: Any, own_login: str | None) -> bool:
     return bool(user.type == "Bot" or str(user.login).endswith("[bot]"))
 
 
+def _rate_limited(exc: Any) -> str:
+    """Why a rate-limited comment was given up, and when GitHub takes calls again."""
+    headers = getattr(exc, "headers", None) or {}
+    data = getattr(exc, "data", None)
+    detail = data.get("message") if isinstance(data, dict) else None
+    reset = next((value for name, value in headers.items()
+                  if name.lower() == "x-ratelimit-reset"), None)
+    when = ""
+    if isinstance(reset, str) and reset.isdigit():
+        from datetime import UTC, datetime
+
+        when = (" until " + datetime.fromtimestamp(int(reset), UTC).strftime("%H:%M UTC"))
+    return (f"GitHub rate limited the token{when} (HTTP {getattr(exc, 'status', None)}"
+            f"{f': {detail}' if detail else ''}); the comment was not waited for. The report "
+            "is in the job summary; re-run the job later for the comment")
+
+
+def _retries_exhausted(exc: Exception) -> str:
+    reason = str(exc)
+    if "403" in reason or "429" in reason:
+        return ("GitHub rate limited the token and kept refusing after 3 retries; the "
+                "report is in the job summary; re-run the job later for the comment")
+    return (f"GitHub kept answering with server errors after 3 retries ({reason}); the "
+            "report is in the job summary")
+
+
 def _explain(exc: Any) -> str:
     status = getattr(exc, "status", None)
     data = getattr(exc, "data", None)
@@ -356,6 +398,8 @@ def _explain(exc: Any) -> str:
         return f"GitHub did not find the pull request (HTTP 404{detail})"
     if status == 422:
         return f"GitHub rejected the comment (HTTP 422{detail}); see the job summary"
+    if status == 429:
+        return f"GitHub rate limited the token (HTTP 429{detail}); see the job summary"
     return f"GitHub answered HTTP {status}{detail}"
 
 

@@ -45,6 +45,24 @@ class Recorded:
 
 
 @dataclass
+class Failure:
+    """An answer GitHub gives instead of the route's: ``times`` requests of ``method`` to a
+    path matching ``path`` (a regular expression, without ``/api/v3``) get ``status``.
+
+    ``after_processing``: the route runs first and only its answer is replaced, as when a
+    gateway times out after GitHub did the work.
+    """
+
+    method: str
+    path: str
+    status: int
+    message: str = "Server Error"
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1_000_000
+    after_processing: bool = False
+
+
+@dataclass
 class GitHubState:
     """What the fake GitHub holds; tests arrange it and read it back."""
 
@@ -53,6 +71,7 @@ class GitHubState:
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     next_id: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -137,12 +156,34 @@ class _Handler(BaseHTTPRequestHandler):
         if identity is None:
             self._error(401, "Bad credentials")
             return
-        for pattern, handler in _ROUTES:
-            match = re.fullmatch(pattern, path)
-            if match and handler.__name__.startswith(method.lower()):
-                handler(self, identity, body, parse_qs(split.query), *match.groups())
-                return
-        self._error(404, "Not Found")
+        failure = next((f for f in state.failures if f.times > 0 and f.method == method
+                        and re.fullmatch(f.path, path)), None)
+        if failure is not None:
+            failure.times -= 1
+            if failure.after_processing:
+                self._route(method, path, identity, body, split.query, answer=False)
+            self._send(failure.status, {"message": failure.message,
+                                        "documentation_url": "https://docs.github.com"},
+                       failure.headers)
+            return
+        self._route(method, path, identity, body, split.query)
+
+    def _route(self, method: str, path: str, identity: Identity, body: Any, query: str,
+               *, answer: bool = True) -> None:
+        if not answer:  # do the work, then drop the answer
+            self._send = lambda *args, **kwargs: None  # type: ignore[method-assign]
+            self.send_response = lambda *args, **kwargs: None  # type: ignore[method-assign]
+            self.end_headers = lambda: None  # type: ignore[method-assign]
+        try:
+            for pattern, handler in _ROUTES:
+                match = re.fullmatch(pattern, path)
+                if match and handler.__name__.startswith(method.lower()):
+                    handler(self, identity, body, parse_qs(query), *match.groups())
+                    return
+            self._error(404, "Not Found")
+        finally:
+            for name in ("_send", "send_response", "end_headers"):
+                self.__dict__.pop(name, None)
 
     def _base(self) -> str:
         return self.server.base_url

@@ -373,3 +373,44 @@ def test_token_comes_from_the_action_input_variable_first() -> None:
     assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": "a", "GITHUB_TOKEN": "b"}) == "a"
     assert token_from_environment({"GITHUB_TOKEN": "b"}) == "b"
     assert token_from_environment({"LEASTPRIV_GITHUB_TOKEN": ""}) is None
+
+
+def test_a_primary_rate_limit_is_not_waited_out(server: GitHubServer) -> None:
+    import time
+
+    from tests.github_server import Failure
+
+    reset = int(time.time()) + 3600  # GitHub resets the primary limit up to an hour later
+    server.state.failures.append(Failure(
+        "GET", r"/repos/octo/app/issues/7/comments", 403,
+        message="API rate limit exceeded for installation ID 1.",
+        headers={"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0",
+                 "X-RateLimit-Reset": str(reset)}))
+    notices = Notices()
+    started = time.monotonic()
+    result = post_comment("x", token="user-token", context=context_for(server),
+                          notices=notices)
+    assert time.monotonic() - started < 10
+    assert result.action == "skipped"
+    assert (result.reason or "").startswith("GitHub rate limited the token until ")
+    assert "API rate limit exceeded" in (result.reason or "")
+    assert "cannot reach GitHub" not in (result.reason or "")
+    assert notices.count("comment-refused") == 1
+    assert server.state.writes() == []
+
+
+def test_a_rate_limit_that_outlasts_the_retries_says_so(server: GitHubServer) -> None:
+    import time
+
+    from tests.github_server import Failure
+
+    reset = int(time.time())  # resets now, but GitHub keeps refusing
+    server.state.failures.append(Failure(
+        "GET", r"/repos/octo/app/issues/7/comments", 403,
+        message="API rate limit exceeded for installation ID 1.",
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}))
+    result = post_comment("x", token="user-token", context=context_for(server),
+                          notices=Notices())
+    assert result.action == "skipped"
+    assert "rate limited" in (result.reason or "")
+    assert "cannot reach GitHub" not in (result.reason or "")
