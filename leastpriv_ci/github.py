@@ -234,6 +234,10 @@ def _sync_comment(
         base_url=context.api_url,
         retry=GithubRetry(
             total=3, backoff_factor=1.0,
+            # Not POST: GitHub may have created the comment before a 5xx or a dropped
+            # answer, and a second POST would duplicate the sticky comment. Reads, edits
+            # and deletes are idempotent and keep their retries.
+            allowed_methods=frozenset({"GET", "HEAD", "PATCH", "DELETE"}),
             # Past these waits PyGithub raises RateLimitExceededExceedsMaxWait at once
             # (primary limit: until X-RateLimit-Reset; secondary: secondary_rate_wait),
             # and urllib3 caps a Retry-After header: worst case a few seconds per retry.
@@ -267,7 +271,15 @@ def _sync_comment(
         if mode == "recreate":
             for comment in previous:
                 _ours_to_change(comment.delete)
-        created = pull.create_issue_comment(body)
+        try:
+            created = pull.create_issue_comment(body)
+        except GithubException as exc:
+            if isinstance(exc.status, int) and exc.status >= 500:
+                raise _Refused(
+                    f"GitHub answered HTTP {exc.status} to creating the comment, which is "
+                    "not retried: GitHub may have created it anyway, and the next run "
+                    "then updates it") from None
+            raise
         return CommentResult(url=created.html_url, action="created", reason=None)
     except RateLimitExceededException as exc:
         raise _Refused(_rate_limited(exc)) from None

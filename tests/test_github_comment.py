@@ -176,13 +176,18 @@ def test_the_expected_403_on_user_is_not_logged_but_other_403s_are(
     assert result.action == "created"
     assert any(r.path == "/api/v3/user" for r in server.state.requests)  # asked, refused
     assert "failed with 403" not in caplog.text
-    # A 403 that is a real failure (a read-only token posting) is still logged.
+    # A 403 that is a real failure is still logged (a read here: POSTs are never retried,
+    # so PyGithub's retry logger never sees them; their refusal is in the warning).
+    from tests.github_server import Failure
+
     caplog.clear()
+    server.state.failures.append(Failure("GET", r"/repos/octo/app/issues/7/comments", 403,
+                                         message="Resource not accessible by integration"))
     refused = post_comment("v2", token="ro-token", context=context_for(server), mode="new",
                            notices=Notices())
     assert refused.action == "skipped"
-    assert "Request POST /api/v3/repos/octo/app/issues/7/comments failed with 403" in \
-        caplog.text
+    assert "Request GET /api/v3/repos/octo/app/issues/7/comments?per_page=100 failed with " \
+        "403" in caplog.text
     assert "/user failed" not in caplog.text
     assert logging.getLogger("github.GithubRetry").filters == []  # nothing left behind
 
@@ -414,3 +419,40 @@ def test_a_rate_limit_that_outlasts_the_retries_says_so(server: GitHubServer) ->
     assert result.action == "skipped"
     assert "rate limited" in (result.reason or "")
     assert "cannot reach GitHub" not in (result.reason or "")
+
+
+def test_a_5xx_after_github_created_the_comment_is_not_posted_again(
+    server: GitHubServer,
+) -> None:
+    from tests.github_server import Failure
+
+    # The gateway answers 502 after GitHub created the comment.
+    server.state.failures.append(Failure(
+        "POST", r"/repos/octo/app/issues/7/comments", 502, times=1, after_processing=True))
+    notices = Notices()
+    result = post_comment("x", token="user-token", context=context_for(server),
+                          notices=notices)
+    assert result.action == "skipped"
+    assert "HTTP 502 to creating the comment" in (result.reason or "")
+    assert [w.method for w in server.state.writes()] == ["POST"]  # not retried
+    assert len(server.state.comments_on(REPO, 7)) == 1
+    # The next run finds that comment and leaves it be: still one sticky comment.
+    again = post_comment("x", token="user-token", context=context_for(server),
+                         notices=Notices())
+    assert again.action == "unchanged"
+    assert len(server.state.comments_on(REPO, 7)) == 1
+
+
+def test_reads_and_edits_are_still_retried_on_5xx(server: GitHubServer) -> None:
+    from tests.github_server import Failure
+
+    post_comment("old", token="user-token", context=context_for(server), notices=Notices())
+    server.state.failures += [
+        Failure("GET", r"/repos/octo/app/issues/7/comments", 502, times=1),
+        Failure("PATCH", r"/repos/octo/app/issues/comments/\d+", 503, times=1),
+    ]
+    result = post_comment("new", token="user-token", context=context_for(server),
+                          notices=Notices())
+    assert result.action == "updated"
+    [comment] = server.state.comments_on(REPO, 7)
+    assert comment["body"].endswith("\nnew")
