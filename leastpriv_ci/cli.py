@@ -102,11 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
-        service_failure = _service_failure(exc)
-        if service_failure is None:
+        service_failure_message = service_failure(exc)
+        if service_failure_message is None:
             report_internal_error(exc, actions=bool(getattr(args, "github_actions", False)))
             return EXIT_INTERNAL_ERROR
-        print(f"leastpriv-ci: error: {console(service_failure)}", file=sys.stderr)
+        print(f"leastpriv-ci: error: {console(service_failure_message)}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
     return code
 
@@ -167,7 +167,7 @@ def report_internal_error(
     sys.stderr.flush()
 
 
-def _service_failure(exc: Exception) -> str | None:
+def service_failure(exc: Exception) -> str | None:
     """A one-line message for an AWS SDK failure that no stage translated, else None."""
     try:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -484,3 +485,62 @@ def test_runner_contract_an_error_after_the_outputs_ends_with_verdict_error(
     text = (tmp_path / "output").read_text()
     assert "\nfail\n" in text  # written first; the runner keeps the last value
     assert parse_output_file(text)["verdict"] == "error"
+
+
+@pytest.fixture
+def xray_denying() -> Iterator[str]:
+    """An X-Ray endpoint that answers every call with AccessDeniedException."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Denying(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            data = json.dumps({"__type": "AccessDeniedException", "Message": (
+                "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: "
+                "xray:GetTraceSummaries")}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("x-amzn-ErrorType", "AccessDeniedException")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Denying)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_runner_contract_a_failed_aws_call_still_writes_report_summary_and_error(
+    tmp_path: Path, pull_request_run: dict[str, str], xray_denying: str
+) -> None:
+    env = {**pull_request_run, "INPUT_TRACE-FILES": "", "INPUT_SINCE": "30m",
+           "INPUT_AWS-REGION": "us-east-1", "INPUT_ENDPOINT-URL": xray_denying,
+           "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-example",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    result = run_entrypoint(env)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error title=leastpriv-ci::the scanning role is not allowed to "
+                            "call X-Ray GetTraceSummaries")
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs == {"verdict": "error", "report-file": "leastpriv-report.json"}
+    workspace = Path(env["GITHUB_WORKSPACE"])
+    report = json.loads((workspace / "leastpriv-report.json").read_text())
+    assert report["schema"] == 1 and report["verdict"] == "error"
+    assert report["error"]["exit_code"] == 3
+    assert report["error"]["message"].startswith("the scanning role is not allowed")
+    assert report["reasons"][0] == report["error"]["message"]
+    assert report["findings"] == [] and report["counts"] == {}
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("### leastpriv-ci: ⚠️ error\n\nAn AWS call failed: ")
+    assert "grant it to the role the action uses" in summary

@@ -18,7 +18,13 @@ from typing import Any
 
 import leastpriv_ci.report.annotations as report_annotations
 from leastpriv_ci.config import DEFAULT_CONFIG_FILE, FORMATS, Settings, load_config
-from leastpriv_ci.errors import EXIT_GATE_FAILED, EXIT_PASS, UserError
+from leastpriv_ci.errors import (
+    EXIT_GATE_FAILED,
+    EXIT_PASS,
+    EXIT_SERVICE_ERROR,
+    ServiceError,
+    UserError,
+)
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, decide
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import FINDING_KINDS, Analysis, Observation, Report
@@ -408,6 +414,29 @@ def _skip_untrusted_pull_request(why: str) -> int:
     return EXIT_PASS
 
 
+def _report_service_failure(message: str, settings: Settings) -> None:
+    """Before exit 3: the report file states the error; in Actions the outputs say
+    ``error`` and the job summary says what failed and what to do (the CLI prints the
+    ``::error::`` annotation)."""
+    from leastpriv_ci.cli import report_user_error
+    from leastpriv_ci.report.summary import SERVICE_FAILURE_ADVICE, render_service_failure
+
+    files: dict[str, str] = {}
+    try:
+        if settings.report_file:
+            json_report.write_error_report(Path(settings.report_file), message,
+                                           exit_code=EXIT_SERVICE_ERROR,
+                                           advice=SERVICE_FAILURE_ADVICE)
+            files["report-file"] = settings.report_file
+        if settings.github_actions:
+            from leastpriv_ci.runner import append_summary, set_outputs
+
+            set_outputs({"verdict": "error", **files}, os.environ)
+            append_summary(render_service_failure(message, settings.report_file), os.environ)
+    except UserError as exc:  # said, but the AWS failure stays the exit code's reason
+        report_user_error(exc, actions=settings.github_actions)
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError, 4 for a
     bug via the CLI's boundary)."""
@@ -430,7 +459,17 @@ def run(args: argparse.Namespace) -> int:
     except UserError as exc:
         if settings.github_actions and getattr(exc, "untrusted_pr", False):
             return _skip_untrusted_pull_request(str(exc))
+        if exc.exit_code == EXIT_SERVICE_ERROR:
+            _report_service_failure(str(exc), settings)
         raise
+    except Exception as exc:
+        from leastpriv_ci.cli import service_failure
+
+        message = service_failure(exc)  # an AWS SDK error no stage translated
+        if message is None:
+            raise
+        _report_service_failure(message, settings)
+        raise ServiceError(message) from None
 
     files: dict[str, str] = {}
     if settings.report_file:  # first: everything after this may fail

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from leastpriv_ci.records import Report
+from leastpriv_ci.records import Analysis, Report, Verdict
 from leastpriv_ci.report.files import write_atomically
 
 
@@ -24,3 +24,16 @@ def write_report(
     """Write the report atomically, never through a link the checkout holds."""
     write_atomically(path, dumps(report, extra), what="the report file",
                      remedy="set report-file (--report-file) to another path")
+
+
+def write_error_report(path: Path, message: str, *, exit_code: int, advice: str) -> None:
+    """A report of a run that failed before its findings (an AWS call, exit 3).
+
+    The usual shape with nothing in it: ``verdict`` ``"error"``, the message and
+    ``advice`` as its reasons, empty ``counts`` and ``findings``, and an ``error`` key
+    {``exit_code``, ``message``}.
+    """
+    empty = Report(Analysis(findings=(), proposals={}),
+                   Verdict(passed=False, reasons=(message, advice)))
+    write_report(empty, path, {"verdict": "error",
+                               "error": {"exit_code": exit_code, "message": message}})

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from leastpriv_ci.records import Report
 from leastpriv_ci.report import markdown
+from leastpriv_ci.report.escape import text
 
 # GITHUB_STEP_SUMMARY drops a step's summary past 1 MiB; keep a margin for other steps' text.
 SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024
@@ -30,3 +31,18 @@ def render(
         report, link=link, locate=locate, limit=limit, levels=SUMMARY_LEVELS,
         pointer="the JSON report file", changes=changes,
     )
+
+
+SERVICE_FAILURE_ADVICE = (
+    "Nothing was verified, so this is not a verdict on the pull request. If the message "
+    "names a permission, grant it to the role the action uses (role-to-assume); if AWS "
+    "throttled or failed (throttling, HTTP 5xx, a network error), re-run the job."
+)
+
+
+def render_service_failure(message: str, report_file: str | None = None) -> str:
+    """The job summary of a run an AWS call ended (exit 3): what failed, what to do."""
+    where = (f"\n\nThe JSON report {text(report_file)} records the error."
+             if report_file else "")
+    return (f"### leastpriv-ci: ⚠️ error\n\nAn AWS call failed: {text(message, 2000)}\n\n"
+            f"{SERVICE_FAILURE_ADVICE}{where}\n")
