@@ -158,3 +158,14 @@ def test_ci_workflow_runs_the_ci_script() -> None:
     ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     commands = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
     assert "bash .ci/run" in commands
+
+
+def test_the_count_outputs_all_count_findings() -> None:
+    # excess-count, missing-count and denied-count are the verdict's counts per kind, as
+    # the comment shows them: each says so, and the docs say the same.
+    spec = action()
+    docs = (ROOT / "docs" / "action.md").read_text()
+    for kind in ("excess", "missing", "denied"):
+        description = spec["outputs"][f"{kind}-count"]["description"]
+        assert description.startswith(f"Number of {kind} findings"), kind
+        assert f"| `{kind}-count` | {description} |" in docs, kind
