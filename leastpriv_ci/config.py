@@ -7,6 +7,7 @@ this edge, :class:`Settings` is the single source the scan reads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +20,7 @@ import yaml
 
 from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.bundled import load
-from leastpriv_ci.errors import UserError
+from leastpriv_ci.errors import MAX_EXCERPT, UserError, excerpt
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
 from leastpriv_ci.github import COMMENT_MODES
@@ -86,6 +87,8 @@ def _plain(value: Any) -> Any:
 def _dotted(path: KeyPath) -> str:
     text = ""
     for part in path:
+        if isinstance(part, str) and len(part) > MAX_EXCERPT:  # a key is input too
+            part = part[:MAX_EXCERPT - 3] + "..."
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
 
@@ -98,6 +101,7 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
     if path is None:
         return ConfigFile()
     file = Path(path)
+    _check_inside_checkout(file, path)
     if not file.is_file():
         if explicit:
             raise UserError(
@@ -126,17 +130,57 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
     if errors:
         error = jsonschema.exceptions.best_match(errors) or errors[0]
         key: KeyPath = tuple(error.absolute_path)
-        message = error.message
+        message = _schema_message(error)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
             unexpected = [k for k in error.instance if k not in known]
             if unexpected:
                 key = (*key, unexpected[0])
-                message = f"unknown key; see docs/config.md for the keys ({message})"
+                name = str(unexpected[0])
+                if len(name) > MAX_EXCERPT:
+                    name = name[:MAX_EXCERPT - 3] + "..."
+                message = f"unknown key; see docs/config.md for the keys ({name!r} was unexpected)"
         raise UserError(
             f"{_dotted(key)}: {message}", where=config.where(*key)
         )
     return config
+
+
+def _check_inside_checkout(file: Path, path: str) -> None:
+    """A config file of the repository must stay in it: a pull request can commit
+    ``.leastpriv.yml`` as a link to the runner's files, whose values an error would quote.
+
+    Relative paths, and absolute ones into the checkout, name the repository's files;
+    an absolute path elsewhere is the caller's own choice.
+    """
+    from leastpriv_ci.grants.checkout import checkout_root, inside
+
+    here = Path.cwd()
+    checkout = checkout_root(here)
+    lexical = Path(os.path.normpath(here / file))
+    if file.is_absolute() and not lexical.is_relative_to(checkout):
+        return
+    if (file.exists() or file.is_symlink()) and not inside(file, checkout):
+        raise UserError(f"the config file resolves outside the checkout {checkout} (a "
+                        "symbolic link or a .. path) and is not read; name a file of the "
+                        "repository", where=path)
+    if not file.is_absolute() and not lexical.is_relative_to(checkout):
+        raise UserError(f"the config file is outside the checkout {checkout} and is not "
+                        "read; name a file of the repository", where=path)
+
+
+def _schema_message(error: Any) -> str:
+    """jsonschema's message, with the offending value cut to an excerpt (it may be long,
+    or a file's contents) and no regular expression quoted back."""
+    instance = error.instance
+    if error.validator == "pattern" or (error.validator == "oneOf"
+                                         and isinstance(instance, str)):
+        return f"{excerpt(instance)} is not a valid value; see docs/config.md"
+    message = str(error.message)
+    shown = repr(instance)
+    if len(shown) > MAX_EXCERPT and shown in message:
+        message = message.replace(shown, excerpt(instance))
+    return message
 
 
 def parse_kinds(value: object, where: str) -> frozenset[str]:

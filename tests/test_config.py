@@ -182,3 +182,38 @@ def test_fail_on_none_is_accepted_as_a_list_too(tmp_path: Path) -> None:
     path.write_text("fail-on: [none]\n")
     settings = Settings.from_sources({}, load_config(str(path), explicit=True))
     assert settings.gate.fail_on == frozenset()
+
+
+def test_a_config_file_linked_outside_the_checkout_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    (tmp_path / "secret.yml").write_text('fail-on: "SECRET_TOKEN_VALUE"\n')
+    (checkout / ".leastpriv.yml").symlink_to(tmp_path / "secret.yml")
+    monkeypatch.chdir(checkout)
+    for path, explicit in ((".leastpriv.yml", False), (str(checkout / ".leastpriv.yml"), True),
+                           ("../secret.yml", True)):
+        with pytest.raises(UserError) as raised:
+            load_config(path, explicit=explicit)
+        assert raised.value.exit_code == 2
+        assert "outside the checkout" in str(raised.value)
+        assert "SECRET_TOKEN_VALUE" not in str(raised.value)
+
+
+def test_long_values_and_keys_are_not_quoted_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    value, key = "V" * 200, "k" * 200
+    (tmp_path / "bad.yml").write_text(f'fail-on: "{value}"\n')
+    with pytest.raises(UserError) as raised:
+        load_config("bad.yml", explicit=True)
+    message = str(raised.value)
+    assert value not in message and "VVVV..." in message
+    assert message.startswith("bad.yml:1: fail-on: ")
+    assert "(none|" not in message  # the schema's pattern is not quoted back
+    (tmp_path / "bad.yml").write_text(f"{key}: 1\n")
+    with pytest.raises(UserError) as raised:
+        load_config("bad.yml", explicit=True)
+    assert key not in str(raised.value) and "unknown key" in str(raised.value)
