@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -1436,3 +1437,65 @@ def test_a_number_literal_too_long_to_read_is_unknown_not_a_crash(tmp_path: Path
     grants, notices = _load(tmp_path / "main.tf")
     assert list(grants.roles) == [f"arn:aws:iam::{ACCOUNT}:role/r"]  # read once
     assert notices.count(terraform.COUNT_NOT_EXPANDED) == 1
+
+
+def _downloaded(tmp_path: Path, manifest: list[dict[str, str]]) -> Path:
+    """A checkout whose root calls the function module from a registry, as `terraform
+    init` leaves it: the module under .terraform/modules, listed in modules.json."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    modules = repo / ".terraform" / "modules"
+    shutil.copytree(WRAPPED / "modules" / "function", modules / "orders")
+    (modules / "modules.json").write_text(json.dumps({"Modules": manifest}))
+    text = (WRAPPED / "main.tf").read_text().replace(
+        'source = "./modules/function"', 'source  = "example/function/aws"\n  version = "1.0.0"')
+    (repo / "main.tf").write_text(text)
+    return repo
+
+
+ORDERS = {"Key": "orders", "Source": "registry.terraform.io/example/function/aws",
+          "Version": "1.0.0", "Dir": ".terraform/modules/orders"}
+
+
+def test_a_registry_module_terraform_init_downloaded_is_read_with_its_calls_arguments(
+        tmp_path: Path) -> None:
+    repo = _downloaded(tmp_path, [{"Key": "", "Source": "", "Dir": "."}, ORDERS])
+    notices = Notices()
+    grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT,
+                                                             region="eu-west-1"), notices)
+    role = f"arn:aws:iam::{ACCOUNT}:role/orders-api"
+    assert list(grants.roles) == [role]
+    assert grants.roles[role].origin.logical_id == "module.orders.aws_iam_role.lambda[0]"
+    statements = grants.roles[role].statements
+    assert {s.sid for s in statements} == {None, "dynamodb", "s3read"}
+    # pointed at the call in the pull request's file, not into .terraform
+    assert {(s.origin.file, s.origin.line) for s in statements} == {(str(repo / "main.tf"), 9)}
+    assert {b.function for b in grants.bindings} == {"orders-api"}
+    # the two calls the manifest does not list are named, with what to do
+    assert notices.count("terraform-module-not-followed") == 2
+    assert "terraform init" in str(notices.items()[0])
+
+
+@pytest.mark.parametrize("manifest", [
+    [dict(ORDERS, Dir="/etc")],  # outside the checkout
+    [dict(ORDERS, Dir="../../outside")],
+    [dict(ORDERS, Key="other")],  # lists another call
+    "not a manifest",
+])
+def test_a_manifest_that_does_not_list_the_call_inside_the_checkout_is_not_followed(
+        tmp_path: Path, manifest: object) -> None:
+    repo = _downloaded(tmp_path, [])
+    (repo / ".terraform" / "modules" / "modules.json").write_text(
+        manifest if isinstance(manifest, str) else json.dumps({"Modules": manifest}))
+    notices = Notices()
+    grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), notices)
+    assert not grants.roles
+    assert notices.count("terraform-module-not-followed") == 3
+
+
+def test_a_manifest_that_sends_a_module_back_to_itself_ends(tmp_path: Path) -> None:
+    repo = _downloaded(tmp_path, [ORDERS, dict(ORDERS, Key="orders.again")])
+    with (repo / ".terraform" / "modules" / "orders" / "main.tf").open("a") as handle:
+        handle.write('\nmodule "again" {\n  source = "example/function/aws"\n}\n')
+    grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), Notices())
+    assert f"arn:aws:iam::{ACCOUNT}:role/orders-api" in grants.roles

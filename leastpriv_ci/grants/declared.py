@@ -26,12 +26,12 @@ from leastpriv_ci.grants.checkout import (
     checkout_root,
     inside,
 )
-from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext, cdk_stack
+from leastpriv_ci.grants.model import GrantSet, ResolveContext, cdk_stack
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import policy_json
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import PARTIAL, Policy, Role, Statement, unresolved
+from leastpriv_ci.policy.model import PARTIAL, Policy, Role, unresolved
 from leastpriv_ci.records import Origin
 
 ROLE_ELSEWHERE = "attached-role-not-declared"
@@ -355,28 +355,13 @@ def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
             return replace(origin, file=_display(Path(origin.file), root))
         return origin
 
-    def statement(s: Statement) -> Statement:
-        return replace(s, origin=fix(s.origin))
-
-    def policy(p: Policy | None) -> Policy | None:
-        if p is None:
-            return None
-        return replace(p, origin=fix(p.origin), statements=tuple(map(statement, p.statements)))
-
-    def role(r: Role) -> Role:
-        policies = tuple(p for p in map(policy, r.policies) if p is not None)
-        return replace(r, origin=fix(r.origin), policies=policies, boundary=policy(r.boundary))
-
-    def binding(b: Binding) -> Binding:
-        return replace(b, origin=fix(b.origin), role=new if b.role == old else b.role)
-
     def key(k: str) -> str:  # a plain policy file's role is keyed by its path
         return new if k == old else k
 
+    moved = grants.with_origins(fix)
     return GrantSet(
-        roles={key(k): replace(role(r), key=key(r.key)) for k, r in grants.roles.items()},
-        bindings=tuple(map(binding, grants.bindings)),
-        files=tuple(new if f == old else f for f in grants.files),
-        attached=tuple((name, p) for name, attached in grants.attached
-                       if (p := policy(attached)) is not None),
+        roles={key(k): replace(r, key=key(r.key)) for k, r in moved.roles.items()},
+        bindings=tuple(replace(b, role=key(b.role)) for b in moved.bindings),
+        files=tuple(map(key, grants.files)),
+        attached=moved.attached,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
@@ -89,6 +89,21 @@ class GrantSet:
                         self.attached + other.attached, {**self.exports, **other.exports},
                         self.imports | other.imports,
                         {**self.role_exports, **other.role_exports})
+
+    def with_origins(self, fix: Callable[[Origin], Origin]) -> GrantSet:
+        """Every origin (roles', policies', statements', bindings') passed through ``fix``."""
+        def policy(p: Policy) -> Policy:
+            return replace(p, origin=fix(p.origin), statements=tuple(
+                replace(s, origin=fix(s.origin)) for s in p.statements))
+
+        def role(r: Role) -> Role:
+            return replace(r, origin=fix(r.origin), policies=tuple(map(policy, r.policies)),
+                           boundary=policy(r.boundary) if r.boundary is not None else None)
+
+        return replace(
+            self, roles={k: role(r) for k, r in self.roles.items()},
+            bindings=tuple(replace(b, origin=fix(b.origin)) for b in self.bindings),
+            attached=tuple((name, policy(p)) for name, p in self.attached))
 
     def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and

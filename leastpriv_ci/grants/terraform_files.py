@@ -13,6 +13,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, inside
 from leastpriv_ci.grants.declared import SKIPPED_DIRS
 from leastpriv_ci.grants.hcl import Block, HclFile, parse_hcl
+from leastpriv_ci.grants.terraform_modules import downloaded_folder, downloaded_folders
 from leastpriv_ci.loaders import LoadError, read_text
 from leastpriv_ci.notices import Notices
 
@@ -57,6 +58,17 @@ def _calls_cached(path: str, mtime_ns: int, size: int) -> tuple[Block, ...]:
     return tuple(b for b in blocks if b.type == "module" and len(b.labels) == 1)
 
 
+def called_folder(call: Block, caller: Path, repository: Path) -> Path | None:
+    """The folder of the module ``call`` (in the file ``caller``) names: a local path, or
+    where ``terraform init`` downloaded a registry or git module (None: neither, or
+    outside ``repository``)."""
+    source = local_source(call)
+    if source is not None:
+        folder = caller.parent / source
+        return folder if inside(folder, repository) else None
+    return downloaded_folder(caller, call.labels[0], repository)
+
+
 def local_source(call: Block) -> str | None:
     """A module call's ``source`` when it is a local path (``./…``, ``../…``). Terraform
     takes only a literal string there, so it is read as written."""
@@ -97,9 +109,8 @@ class _ModuleCalls:
             if calls:
                 holders.append(version)
             for call in calls:
-                source = local_source(call)
-                called = path.parent / source if source is not None else None
-                if called is not None and inside(called, repository):
+                called = called_folder(call, path, repository)
+                if called is not None:
                     index.setdefault(called.resolve(), []).append((path, call))
         if len(self._known) >= 16:
             self._known.clear()
@@ -108,13 +119,21 @@ class _ModuleCalls:
 
     @staticmethod
     def _walk(repository: Path, folders: list[tuple[str, int]]) -> list[Path]:
+        """The checkout's ``.tf`` files, and those of the modules ``terraform init``
+        downloaded for it (which may call modules of their own)."""
         files: list[Path] = []
+        roots: list[Path] = []
         for folder, subfolders, names in os.walk(repository):
+            if ".terraform" in subfolders:
+                roots.append(Path(folder))
             subfolders[:] = sorted(f for f in subfolders if f not in SKIPPED_DIRS)
             folders.append((folder, _mtime(folder)))
             files.extend(Path(folder, name) for name in sorted(names) if name.endswith(".tf"))
             if len(files) >= MAX_REPOSITORY_FILES:
                 break
+        for downloaded in dict.fromkeys(d for root in roots for d in downloaded_folders(root)):
+            if inside(downloaded, repository):
+                files.extend(sorted(downloaded.glob("*.tf"))[:MAX_MODULE_FILES])
         return files[:MAX_REPOSITORY_FILES]
 
 

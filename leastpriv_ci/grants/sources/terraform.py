@@ -51,6 +51,8 @@ from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.terraform_files import (
+    MAX_MODULE_FILES,
+    called_folder,
     calls_of,
     local_source,
     module_calls,
@@ -58,6 +60,7 @@ from leastpriv_ci.grants.terraform_files import (
     parsed,
     text_of,
 )
+from leastpriv_ci.grants.terraform_modules import downloaded_folder
 from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json
 from leastpriv_ci.notices import Notices
@@ -92,26 +95,53 @@ _ROLE_ARGUMENT = {
 }
 
 
+def _at_call(grants: GrantSet, folder: Path, caller: Path, line: int) -> GrantSet:
+    """What a downloaded module declares, pointed at the call that downloads it: the
+    module's files are not the pull request's (``.terraform`` is not committed), the
+    call's arguments are. Addresses (``module.fn.aws_iam_role.lambda``) still name it."""
+    def fix(origin: Origin) -> Origin:
+        if origin.file and Path(origin.file).resolve().is_relative_to(folder):
+            return replace(origin, file=str(caller), line=line)
+        return origin
+    return grants.with_origins(fix)
+
+
 def detect(path: Path) -> bool:
     """``*.tf`` by suffix."""
     return path.suffix.lower() == ".tf"
 
 
 def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
-    """Roles and functions declared in ``path``, resolved against its whole module."""
+    """Roles and functions declared in ``path``, resolved against its whole module, and
+    those of the registry or git modules it calls that ``terraform init`` downloaded (which
+    discovery does not find: they lie under ``.terraform``)."""
+    return _load(path, context, notices, frozenset())
+
+
+def _load(path: Path, context: ResolveContext, notices: Notices,
+          seen: frozenset[Path]) -> GrantSet:
     text = text_of(path)
+    repository = repository_root(path)
+    downloaded = GrantSet()
     for call in calls_of(path):
-        if local_source(call) is None:
+        if local_source(call) is not None:
+            continue
+        folder = downloaded_folder(path, call.labels[0], repository)
+        if folder is None:
             notices.add("terraform-module-not-followed",
-                        "modules from a registry or another remote source are not followed; "
-                        "scan a plan (terraform show -json) for their roles",
+                        "modules from a registry or another remote source are followed only "
+                        "once terraform init has downloaded them (its .terraform/modules is "
+                        "read); run it before the scan, or scan a plan (terraform show -json)",
                         f"{path}:{call.line} module.{call.labels[0]}")
+        elif folder not in seen and len(seen) < MAX_MODULE_DEPTH:
+            for module_file in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
+                found = _load(module_file, context, notices, seen | {folder})
+                downloaded = downloaded.merged(_at_call(found, folder, path, call.line))
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
-        return GrantSet(files=(str(path),))
+        return GrantSet(files=(str(path),)).merged(downloaded)
     target = parsed(path)  # a syntax error in the file itself is the user's to fix
-    repository = repository_root(path)
     siblings = module_files(path.parent, repository, notices, target)
     readings = _readings(path.parent, siblings, repository, context, notices, Budget())
     if len(readings) > MAX_MODULE_CALLS:
@@ -127,7 +157,7 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         bindings.extend(found.bindings)
         attached.extend(found.attached)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
-                    attached=tuple(attached))
+                    attached=tuple(attached)).merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
@@ -402,9 +432,9 @@ class Module:
         memo = (name, step)
         if memo not in self._children:
             call = self.calls.get(name)
-            source = local_source(call) if call is not None else None
             repository = checkout_root(self.folder)
-            folder = self.folder / source if source is not None else None
+            folder = called_folder(call, call.source.path, repository) \
+                if call is not None else None
             self._children[memo] = None
             instance = self._call_instance(call, step) if call is not None else None
             if call is not None and folder is not None and instance is not None \
