@@ -8,6 +8,7 @@ this edge, :class:`Settings` is the single source the scan reads.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -184,8 +185,9 @@ def _schema_message(error: Any) -> str:
 
 
 def parse_kinds(value: object, where: str) -> frozenset[str]:
-    """``fail-on`` from a list or a comma-separated string; ``none`` → nothing gates."""
-    items = value if isinstance(value, list) else str(value).split(",")
+    """``fail-on`` from a list, or a string separated by commas or line breaks (an action
+    input written as a YAML block); ``none`` → nothing gates."""
+    items = value if isinstance(value, list) else re.split(r"[,\r\n]", str(value))
     kinds = {str(item).strip().lower() for item in items if str(item).strip()}
     if kinds == {"none"}:
         return frozenset()

@@ -169,3 +169,12 @@ def test_the_count_outputs_all_count_findings() -> None:
         description = spec["outputs"][f"{kind}-count"]["description"]
         assert description.startswith(f"Number of {kind} findings"), kind
         assert f"| `{kind}-count` | {description} |" in docs, kind
+
+
+def test_fail_on_names_every_kind_it_accepts() -> None:
+    from leastpriv_ci.records import FINDING_KINDS
+
+    description = action()["inputs"]["fail-on"]["description"]
+    for kind in (*FINDING_KINDS, "none"):
+        assert f"`{kind}`" in description, kind
+    assert "newlines" in description

@@ -217,3 +217,14 @@ def test_long_values_and_keys_are_not_quoted_back_whole(
     with pytest.raises(UserError) as raised:
         load_config("bad.yml", explicit=True)
     assert key not in str(raised.value) and "unknown key" in str(raised.value)
+
+
+def test_fail_on_accepts_line_breaks_as_an_action_block_input_gives_them() -> None:
+    from leastpriv_ci.config import ConfigFile
+
+    settings = Settings.from_sources({"fail_on": "missing\nexcess\n"}, ConfigFile())
+    assert settings.gate.fail_on == {"missing", "excess"}
+    settings = Settings.from_sources({"fail_on": "missing,\r\n denied"}, ConfigFile())
+    assert settings.gate.fail_on == {"missing", "denied"}
+    with pytest.raises(UserError, match="unknown finding kind"):
+        Settings.from_sources({"fail_on": "missing\nexcesss"}, ConfigFile())

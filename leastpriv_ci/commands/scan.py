@@ -76,7 +76,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gate.add_argument("--config-file", metavar="FILE",
                       help=f"config file (default {DEFAULT_CONFIG_FILE} when present)")
     gate.add_argument("--fail-on", metavar="KINDS",
-                      help="comma-separated finding kinds that fail: missing, denied, "
+                      help="finding kinds that fail, separated by commas (or newlines): "
+                      "missing, denied, "
                       "excess, platform, unobserved, or none (default "
                       f"{','.join(k for k in FINDING_KINDS if k in DEFAULT_FAIL_ON)}: excess "
                       "is reported, not gated)")
