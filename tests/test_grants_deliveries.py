@@ -38,7 +38,8 @@ def test_deliveries_become_accesses_of_the_action_their_target_takes() -> None:
         Binding("orders", "R", deliveries=(Delivery("dead-letter", QUEUE),
                                            Delivery("on-failure", BUS),
                                            Delivery("dead-letter", BUS),  # no DLQ is a bus
-                                           Delivery("on-success", "<unresolved:x>"))),
+                                           Delivery("on-success", "<unresolved:x>"),
+                                           Delivery("on-success", QUEUE[:-3] + "*"))),
         Binding("billing", "R", deliveries=(Delivery("on-failure", QUEUE),)),
     ]
     found = {(a.action, a.resource, a.principal, a.count) for a in delivery_accesses(bindings)}

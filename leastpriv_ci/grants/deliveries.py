@@ -68,7 +68,10 @@ def delivery_accesses(bindings: Iterable[Binding]) -> list[Access]:
 def _action(delivery: Delivery, actions: Mapping[str, str],
             kinds: Mapping[str, Mapping[str, Any]]) -> str | None:
     parts = delivery.target.split(":", 5)
-    if is_unresolved(delivery.target) or len(parts) < 6 or parts[0] != "arn":
+    # One queue, topic, function or bus: Lambda takes no pattern there, and a pattern
+    # would make a broad grant look used
+    if is_unresolved(delivery.target) or len(parts) < 6 or parts[0] != "arn" \
+            or any(c in delivery.target for c in "*?$"):
         return None
     kind = kinds.get(delivery.kind)
     if kind is None or parts[2] not in kind["services"]:
