@@ -171,3 +171,35 @@ def test_invisible_characters_in_messages_are_shown_and_properties_keep_them() -
     assert "orders\\u202e/*" in text and "\u202e" not in text
     assert result["suppressions"][0]["justification"] == "old\\u2066job"
     assert result["properties"]["resource"] == resource
+
+
+def test_a_run_over_the_code_scanning_limit_keeps_the_most_severe() -> None:
+    from leastpriv_ci.report.sarif import MAX_RESULTS
+
+    assert MAX_RESULTS == 25_000  # GitHub code scanning's results per run
+    findings = [finding("excess", "s3:GetObject", severity="low"),
+                finding("excess", "s3:PutObject", severity="critical"),
+                finding("platform", "logs:PutLogEvents", severity="info"),
+                finding("missing", "dynamodb:DeleteItem", severity="high")]
+    log = to_sarif(report(*findings), limit=2)
+    jsonschema.Draft7Validator(SCHEMA).validate(log)
+    run = log["runs"][0]
+    assert [r["properties"]["action"] for r in run["results"]] == [
+        "s3:PutObject", "dynamodb:DeleteItem"]  # report order among the kept
+    assert run["properties"]["results_omitted"] == 2
+    [notification] = run["invocations"][0]["toolExecutionNotifications"]
+    assert notification["message"]["text"].startswith(
+        "2 finding(s) of lower severity were left out of this SARIF run")
+    assert run["invocations"][0]["executionSuccessful"] is True
+    # Under the limit: every result, and nothing said.
+    full = to_sarif(report(*findings))["runs"][0]
+    assert len(full["results"]) == 4
+    assert "invocations" not in full and "results_omitted" not in full["properties"]
+
+
+def test_a_capped_run_keeps_the_findings_that_failed_the_gate_first() -> None:
+    failing = replace(finding("excess", "s3:GetObject", severity="low"),
+                      detail={"fails_gate": True})
+    log = to_sarif(report(finding("excess", "s3:PutObject", severity="critical"), failing),
+                   limit=1)
+    assert [r["properties"]["action"] for r in log["runs"][0]["results"]] == ["s3:GetObject"]

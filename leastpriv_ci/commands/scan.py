@@ -415,6 +415,15 @@ def _skip_untrusted_pull_request(why: str) -> int:
     return EXIT_PASS
 
 
+def _note_sarif_cap(report: Report) -> None:
+    """Say in the log, the summary and the comment when the SARIF file left findings out."""
+    omitted = len(report.analysis.findings) - sarif.MAX_RESULTS
+    if omitted > 0:
+        message = sarif.omitted_message(omitted)
+        _log(f"leastpriv-ci: warning: {message}")
+        report.analysis.notices.add("sarif-capped", message)
+
+
 def _report_service_failure(message: str, settings: Settings) -> None:
     """Before exit 3: the report file states the error; in Actions the outputs say
     ``error`` and the job summary says what failed and what to do (the CLI prints the
@@ -484,6 +493,7 @@ def run(args: argparse.Namespace) -> int:
             sarif.write_sarif(report, Path(settings.sarif_file), root=root,
                               fallback_uri=_workflow_file(os.environ))
             files["sarif-file"] = settings.sarif_file
+            _note_sarif_cap(report)
         except UserError as exc:
             unwritten.append(exc)
     if settings.github_actions:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from leastpriv_ci import __version__
 from leastpriv_ci.analysis.severity import get_rules
 from leastpriv_ci.grants.checkout import repository_paths
-from leastpriv_ci.records import Finding, Report
+from leastpriv_ci.records import SEVERITIES, Finding, Report
 from leastpriv_ci.report.escape import visible
 from leastpriv_ci.report.files import write_atomically
 from leastpriv_ci.report.findings import KIND_ORDER, ignored_reason
@@ -25,6 +25,9 @@ FINGERPRINT = "leastprivFinding/v1"
 # one location"); findings with no file of their own (roles read from the account) are
 # placed on this file when no better one is known.
 FALLBACK_URI = ".leastpriv.yml"
+
+# GitHub code scanning rejects a run with more results than this (an upload-sarif error).
+MAX_RESULTS = 25_000
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub buckets security-severity: >= 9 critical, >= 7 high, >= 4 medium, else low.
@@ -187,7 +190,8 @@ def _result(
 
 
 def to_sarif(
-    report: Report, *, root: Path | None = None, fallback_uri: str | None = None
+    report: Report, *, root: Path | None = None, fallback_uri: str | None = None,
+    limit: int = MAX_RESULTS,
 ) -> dict[str, object]:
     """The SARIF 2.1.0 log for ``report``; file paths (relative to ``root``, the folder the
     scan read) become paths in the git repository holding each file, as code scanning
@@ -196,7 +200,9 @@ def to_sarif(
 
     Every result has a location, as code scanning requires: a finding without a file of
     its own is placed on ``fallback_uri`` (e.g. the workflow file), else on the first
-    policy file read, else on the config file.
+    policy file read, else on the config file. At most ``limit`` results (code scanning's
+    cap), the most severe (:func:`kept_findings`); the run's ``results_omitted`` property
+    and a tool notification say how many were left out.
     """
     rules = rules_for(report.analysis.findings)
     # a graded kind's rule by (kind, severity); a kind of one severity's by (kind, None)
@@ -212,11 +218,21 @@ def to_sarif(
     def rule_of(finding: Finding) -> tuple[str, int] | None:
         return index.get((finding.kind, None)) or index.get((finding.kind, finding.severity))
 
-    results = [
-        _result(f, rule, uri, fallback)
-        for f in report.analysis.findings
-        if (rule := rule_of(f)) is not None
-    ]
+    ruled = [(f, rule) for f in report.analysis.findings if (rule := rule_of(f)) is not None]
+    kept = kept_findings([f for f, _ in ruled], limit)
+    results = [_result(f, rule, uri, fallback) for f, rule in ruled if id(f) in kept]
+    omitted = len(ruled) - len(results)
+    run_properties: dict[str, object] = {"verdict": report.verdict.name}
+    extra_run: dict[str, object] = {}
+    if omitted:
+        run_properties["results_omitted"] = omitted
+        extra_run["invocations"] = [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [{
+                "level": "warning",
+                "message": {"text": omitted_message(omitted, limit)},
+            }],
+        }]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -232,10 +248,33 @@ def to_sarif(
                     }
                 },
                 "results": results,
-                "properties": {"verdict": report.verdict.name},
+                **extra_run,
+                "properties": run_properties,
             }
         ],
     }
+
+
+def kept_findings(findings: list[Finding], limit: int = MAX_RESULTS) -> set[int]:
+    """The ids of the ``limit`` findings a capped run keeps: those failing the gate, then
+    the most severe, active before ignored, in report order among equals."""
+    if len(findings) <= limit:
+        return {id(f) for f in findings}
+    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+
+    def weight(finding: Finding) -> tuple[bool, int, bool]:
+        return (finding.detail.get("fails_gate") is True, rank.get(finding.severity, 0),
+                ignored_reason(finding) is None)
+
+    ordered = sorted(findings, key=weight, reverse=True)  # stable: report order among equals
+    return {id(f) for f in ordered[:limit]}
+
+
+def omitted_message(omitted: int, limit: int = MAX_RESULTS) -> str:
+    """What a capped SARIF run says about the findings it leaves out."""
+    return (f"{omitted} finding(s) of lower severity were left out of this SARIF run: "
+            f"GitHub code scanning accepts at most {limit:,} results per run. The JSON "
+            "report holds every finding.")
 
 
 def dumps(
