@@ -1499,3 +1499,51 @@ def test_a_manifest_that_sends_a_module_back_to_itself_ends(tmp_path: Path) -> N
         handle.write('\nmodule "again" {\n  source = "example/function/aws"\n}\n')
     grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), Notices())
     assert f"arn:aws:iam::{ACCOUNT}:role/orders-api" in grants.roles
+
+
+def test_downloaded_modules_never_read_what_lies_outside_the_checkout(tmp_path: Path) -> None:
+    repo = _downloaded(tmp_path, [ORDERS])
+    outside = tmp_path / "outside.tf"
+    outside.write_text('resource "aws_iam_role" "secret" {\n  name = "OUTSIDE"\n}\n')
+    (repo / ".terraform" / "modules" / "orders" / "secret.tf").symlink_to(outside)
+    (repo / ".terraform" / "modules" / "orders" / "zero.tf").symlink_to("/dev/zero")
+    notices = Notices()
+    grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), notices)
+    assert f"arn:aws:iam::{ACCOUNT}:role/OUTSIDE" not in grants.roles
+    assert f"arn:aws:iam::{ACCOUNT}:role/orders-api" in grants.roles
+    assert notices.count("outside-checkout") >= 2
+    # a manifest that is a link to an endless file is no manifest
+    manifest = repo / ".terraform" / "modules" / "modules.json"
+    manifest.unlink()
+    manifest.symlink_to("/dev/zero")
+    notices = Notices()
+    grants = terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), notices)
+    assert not grants.roles
+    assert notices.count("terraform-module-not-followed") == 3
+
+
+def test_each_downloaded_file_is_read_once_however_many_ways_modules_call_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Five levels of eight files, each file calling the next level four ways: reading a
+    # file once per way to reach it would be 32^4 reads.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    calls = "".join(f'module "m{k}" {{\n  source = "example/x/aws"\n}}\n' for k in range(4))
+    (repo / "main.tf").write_text(calls)
+    entries, key = [], ""
+    for level in range(1, 6):
+        folder = repo / ".terraform" / "modules" / f"l{level}"
+        folder.mkdir(parents=True)
+        for number in range(8):
+            (folder / f"f{number}.tf").write_text(calls)
+        keys = [f"{key}.m{k}" if key else f"m{k}" for k in range(4)]
+        entries += [{"Key": k, "Source": "x", "Dir": f".terraform/modules/l{level}"}
+                     for k in keys]
+        key = keys[0]
+    (repo / ".terraform" / "modules" / "modules.json").write_text(
+        json.dumps({"Modules": entries}))
+    reads: list[Path] = []
+    text_of = terraform.text_of
+    monkeypatch.setattr(terraform, "text_of", lambda path: reads.append(path) or text_of(path))
+    terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), Notices())
+    assert len(reads) == len(set(reads)) <= 1 + 5 * 8

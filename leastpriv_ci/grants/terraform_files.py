@@ -23,16 +23,25 @@ MAX_REPOSITORY_FILES = 5000  # .tf files looked through for the calls of a modul
 _MODULE_CALL = re.compile(r'^[ \t]*module[ \t]+"([^"\n]+)"', re.MULTILINE)
 
 
+def module_paths(folder: Path, repository: Path, notices: Notices) -> list[Path]:
+    """The ``.tf`` files of a module folder that are files of the checkout: a symlink out
+    of it (to the runner's files, to ``/dev/zero``) is not read, and said so."""
+    found = []
+    for path in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
+        if not inside(path, repository) or not path.resolve().is_file():
+            notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, str(path))
+            continue
+        found.append(path)
+    return found
+
+
 def module_files(folder: Path, repository: Path, notices: Notices,
                  first: HclFile | None = None) -> list[HclFile]:
     """The parsed ``.tf`` files of a module folder (``first`` first, if given); files that
     do not parse, or lie outside the repository, are skipped with a warning."""
     files = [first] if first is not None else []
-    for other in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
+    for other in module_paths(folder, repository, notices):
         if first is not None and other.resolve() == first.path.resolve():
-            continue
-        if not inside(other, repository):  # a symlink out of the repository: not read
-            notices.add(OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, str(other))
             continue
         try:
             files.append(parsed(other))
@@ -131,9 +140,10 @@ class _ModuleCalls:
             files.extend(Path(folder, name) for name in sorted(names) if name.endswith(".tf"))
             if len(files) >= MAX_REPOSITORY_FILES:
                 break
-        for downloaded in dict.fromkeys(d for root in roots for d in downloaded_folders(root)):
-            if inside(downloaded, repository):
-                files.extend(sorted(downloaded.glob("*.tf"))[:MAX_MODULE_FILES])
+        for downloaded in dict.fromkeys(d for root in roots
+                                        for d in downloaded_folders(root, repository)):
+            files.extend(p for p in sorted(downloaded.glob("*.tf"))[:MAX_MODULE_FILES]
+                         if inside(p, repository) and p.resolve().is_file())
         return files[:MAX_REPOSITORY_FILES]
 
 

@@ -29,7 +29,7 @@ def downloaded_folder(caller: Path, name: str, repository: Path) -> Path | None:
     for root in (folder, *folder.parents):
         if not inside(root, repository):
             return None
-        entries = _manifest(root)
+        entries = _manifest(root, repository)
         if entries:
             keys = [key for key, place in entries.items() if place == folder]
             if root == folder:
@@ -42,20 +42,25 @@ def downloaded_folder(caller: Path, name: str, repository: Path) -> Path | None:
     return None
 
 
-def downloaded_folders(root: Path) -> list[Path]:
+def downloaded_folders(root: Path, repository: Path) -> list[Path]:
     """The folders of the modules the manifest beside the root module ``root`` lists
-    (the root itself left out)."""
+    that lie inside ``repository`` (the root itself left out)."""
     folder = root.resolve()
-    return [place for key, place in _manifest(folder).items() if key and place != folder]
+    return [place for key, place in _manifest(folder, repository).items()
+            if key and place != folder and place.is_dir() and inside(place, repository)]
 
 
-def _manifest(root: Path) -> Mapping[str, Path]:
+def _manifest(root: Path, repository: Path) -> Mapping[str, Path]:
+    """The manifest beside ``root``: only a regular file of the checkout is read (a
+    pull request may commit ``.terraform`` too, with a link to ``/dev/zero`` there)."""
     path = root / MANIFEST
     try:
-        stat = path.stat()
+        if not (inside(path, repository) and path.resolve().is_file()):
+            return {}
+        status = path.stat()
     except OSError:
         return {}
-    return _read(str(root), stat.st_mtime_ns, stat.st_size)
+    return _read(str(root), status.st_mtime_ns, status.st_size)
 
 
 @lru_cache(maxsize=64)

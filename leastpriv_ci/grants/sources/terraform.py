@@ -51,12 +51,12 @@ from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.terraform_files import (
-    MAX_MODULE_FILES,
     called_folder,
     calls_of,
     local_source,
     module_calls,
     module_files,
+    module_paths,
     parsed,
     text_of,
 )
@@ -115,11 +115,14 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
     """Roles and functions declared in ``path``, resolved against its whole module, and
     those of the registry or git modules it calls that ``terraform init`` downloaded (which
     discovery does not find: they lie under ``.terraform``)."""
-    return _load(path, context, notices, frozenset())
+    return _load(path, context, notices, frozenset(), {})
 
 
 def _load(path: Path, context: ResolveContext, notices: Notices,
-          seen: frozenset[Path]) -> GrantSet:
+          seen: frozenset[Path], loaded: dict[Path, GrantSet]) -> GrantSet:
+    """``load``; ``seen``: the downloaded folders on the way here, ``loaded``: the
+    downloaded files this load has read (each is read once: modules may call each other
+    in any number of ways)."""
     text = text_of(path)
     repository = repository_root(path)
     downloaded = GrantSet()
@@ -134,9 +137,17 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
                         "read); run it before the scan, or scan a plan (terraform show -json)",
                         f"{path}:{call.line} module.{call.labels[0]}")
         elif folder not in seen and len(seen) < MAX_MODULE_DEPTH:
-            for module_file in sorted(folder.glob("*.tf"))[:MAX_MODULE_FILES]:
-                found = _load(module_file, context, notices, seen | {folder})
-                downloaded = downloaded.merged(_at_call(found, folder, path, call.line))
+            for module_file in module_paths(folder, repository, notices):
+                if module_file not in loaded:
+                    if len(loaded) >= MAX_MODULES_READ:
+                        notices.add(EVAL_LIMIT, f"more than {MAX_MODULES_READ} downloaded "
+                                    "module files; the rest are not read", str(module_file))
+                        break
+                    loaded[module_file] = GrantSet()  # while it is read: a cycle ends here
+                    loaded[module_file] = _load(module_file, context, notices,
+                                                seen | {folder}, loaded)
+                downloaded = downloaded.merged(
+                    _at_call(loaded[module_file], folder, path, call.line))
     if not _DECLARES.search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
