@@ -107,10 +107,15 @@ def test_operators(expression: str, expected: Any) -> None:
     ("min(3, 1, 2)", 1),
     ('replace("a-b-c", "-", "_")', "a_b_c"),
     ('replace("s3_read", "/[^0-9A-Za-z]*/", "")', "s3read"),
+    ('replace("a-b", "/[^a-z]*/", "_")', "_a_b_"),  # as Go: no empty match after a match
+    ('replace("ab", "/[a]?/", "-")', "-b-"),
     ('replace("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "/(a+)+$/", "")', UNKNOWN),  # backtracks
+    ('replace("aaaa", "/\\w*\\d/", "")', UNKNOWN),  # more than one class; \w is not RE2's
+    ('replace("orders-api_v2", "/[^[:alnum:]]/", "")', UNKNOWN),  # not Python's syntax
     ('replace("ab", "/a*b*/", "")', UNKNOWN),  # two repetitions
-    ('replace("ab", "/a/", "$1")', UNKNOWN),
-    ('replace("ab", "/[a/", "")', UNKNOWN),  # not an expression
+    ('replace("ab", "/[a]/", "$1")', UNKNOWN),
+    ('replace("ab", "/[z-a]/", "")', UNKNOWN),  # not an expression
+    ('replace("ab", "/[a--b]/", "")', UNKNOWN),  # a set operation to Python
     ("upper(var.unknown)", UNKNOWN),
 ])
 def test_functions(expression: str, expected: Any) -> None:

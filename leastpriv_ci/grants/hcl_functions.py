@@ -30,7 +30,6 @@ from leastpriv_ci.grants.hcl_values import (
 UNDECIDED = Unknown("")  # the evaluator puts the call's own text in its place
 MAX_NUMBER = 10**15  # numbers past it (a hostile count, a product of products) are not
 MAX_DIGITS = 18  # digits of a number literal read as a number
-MAX_PATTERN = 64  # characters of a regular expression evaluated
 MAX_PATTERN_TEXT = 4096  # characters of the text it is evaluated on
 
 Function = Callable[[list[Any]], Any]
@@ -170,10 +169,10 @@ def _join(separator: str, items: list[Any]) -> str:
 
 
 def _replace(text: str, substring: str, replacement: str) -> str | Unknown:
-    """``replace``: a "/.../" substring is an RE2 expression. Python's engine backtracks,
-    so only a short one without groups, alternatives or more than one repetition, on a
-    short text, is evaluated (``"/[^0-9A-Za-z]*/"``, as modules make Sids of keys);
-    others stay unknown."""
+    """``replace``: a "/.../" substring is an RE2 expression. Only one character class of
+    ASCII characters, repeated or not (``"/[^0-9A-Za-z]*/"``, as modules make Sids of
+    keys), is evaluated, the way Go replaces: Python's engine backtracks on others, and
+    its classes (``\\w``, ``[:alnum:]``) are not RE2's. Others stay unknown."""
     if not (len(substring) >= 2 and substring.startswith("/") and substring.endswith("/")):
         # "" matches between every two characters: replace(big, "", big) is big squared.
         matches = text.count(substring) if substring else len(text) + 1
@@ -181,14 +180,25 @@ def _replace(text: str, substring: str, replacement: str) -> str | Unknown:
             raise ValueError("replace result past the string limit")
         return text.replace(substring, replacement)
     pattern = substring[1:-1]
-    if len(pattern) > MAX_PATTERN or len(text) > MAX_PATTERN_TEXT or "$" in replacement \
-            or len(replacement) * (len(text) + 1) > MAX_STRING \
-            or any(c in pattern for c in "()|") or sum(map(pattern.count, "*+?{")) > 1:
-        return UNDECIDED
+    if not _ONE_CLASS.fullmatch(pattern) or len(text) > MAX_PATTERN_TEXT \
+            or any(twice in pattern for twice in ("--", "&&", "~~", "||")) \
+            or "$" in replacement or len(replacement) * (len(text) + 1) > MAX_STRING:
+        return UNDECIDED  # (Python reads a doubled -, &, ~ or | in a class as a set operation)
+    pieces, last, previous_end = [], 0, -1
     try:
-        return re.sub(pattern, lambda _: replacement, text)
-    except re.error:
+        for match in re.finditer(pattern, text):
+            if match.start() == match.end() == previous_end:
+                continue  # Go skips an empty match right after the previous match
+            pieces += [text[last:match.start()], replacement]
+            last = previous_end = match.end()
+    except re.error:  # a range such as z-a
         return UNDECIDED
+    return "".join(pieces) + text[last:]
+
+
+# One bracketed class of printable ASCII but "[", "\\" and "]" (so no escapes and no
+# [:name:]), repeated at most once
+_ONE_CLASS = re.compile(r"\[\^?[ -Z^-~]+\][*+?]?")
 
 
 def _known_only(function: Function) -> Function:
