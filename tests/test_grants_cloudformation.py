@@ -926,3 +926,28 @@ def test_a_managed_policy_named_by_the_role_and_naming_the_role_is_attached_once
     grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
     assert [p.name for p in grants.roles["Role"].policies] == ["Shared"]
     assert len(notices) == 0  # CloudFormation names the policy: nothing to warn about
+
+
+def test_fn_foreach_budgets_what_it_copies_and_ignores_an_ssm_parameters_name(
+        tmp_path: Path) -> None:
+    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(20_000)]
+    template = {"Transform": "AWS::LanguageExtensions", "Resources": {
+        "Fn::ForEach::Bomb": ["Item", [f"i{n}" for n in range(1999)], {
+            "Q${Item}": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": tags}}}]}}
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    notices = Notices()
+    cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)  # 40 M copies unless
+    assert notices.count("cfn-foreach-not-expanded") == 1
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::LanguageExtensions\n"
+        "Parameters:\n  Names:\n    Type: AWS::SSM::Parameter::Value<List<String>>\n"
+        "    Default: /app/role-names\n"
+        "Resources:\n  Fn::ForEach::Roles:\n    - Name\n    - !Ref Names\n"
+        "    - '&{Name}Role':\n        Type: AWS::IAM::Role\n"
+        "        Properties: {RoleName: !Ref Name}\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
+    assert not grants.roles  # not a role named "/app/role-names"
+    assert notices.count("cfn-foreach-not-expanded") == 1

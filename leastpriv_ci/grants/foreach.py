@@ -25,12 +25,14 @@ TRANSFORM = "AWS::LanguageExtensions"
 SECTIONS = ("Resources", "Conditions", "Outputs")
 MAX_DEPTH = 5  # loops inside loops, as CloudFormation allows
 MAX_OUTPUTS = 2000  # entries one template's loops may make (CloudFormation: 500 resources)
+MAX_NODES = 200_000  # values they may copy (CloudFormation: a template is at most 1 MB)
 NOT_EXPANDED = "cfn-foreach-not-expanded"
 
 
 class _Budget:
     def __init__(self) -> None:
-        self.left = MAX_OUTPUTS
+        self.entries = MAX_OUTPUTS
+        self.left = MAX_NODES
 
 
 def expand_loops(template: Any, context: ResolveContext, notices: Notices, file: str) -> Any:
@@ -110,13 +112,15 @@ class _Expander:
                              "loop makes is left out: set the parameter", f"{where} {name}")
             return {}
         out: dict[str, Any] = {}
+        size = _size(fragment, self.budget.left + 1)
         for item in collection:
-            if self.budget.left <= 0:
+            if size > self.budget.left or len(fragment) > self.budget.entries:
                 self.notices.add(NOT_EXPANDED, f"Fn::ForEach loops make more than "
-                                 f"{MAX_OUTPUTS} entries; the rest are left out",
-                                 f"{where} {name}")
+                                 f"{MAX_OUTPUTS} entries or copy more than {MAX_NODES} "
+                                 "values; the rest are left out", f"{where} {name}")
                 break
-            self.budget.left -= len(fragment)
+            self.budget.left -= size  # counted before it is copied
+            self.budget.entries -= len(fragment)
             out.update(self.mapping(fragment, {**items, identifier: item}, depth + 1))
         return out
 
@@ -133,7 +137,23 @@ class _Expander:
         if name in self.context.parameters:
             return self.context.parameters[name]
         declaration = self.parameters.get(name)
-        return declaration.get("Default") if isinstance(declaration, Mapping) else None
+        if not isinstance(declaration, Mapping) or str(declaration.get("Type", "")).startswith(
+                "AWS::SSM::Parameter::Value"):
+            return None  # an SSM parameter's Default is its name, not its value
+        return declaration.get("Default")
+
+
+def _size(value: Any, limit: int) -> int:
+    """How many values ``value`` holds (counting stops past ``limit``)."""
+    count, pending = 0, [value]
+    while pending and count <= limit:
+        item = pending.pop()
+        count += 1
+        if isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
 
 
 def _substituted(text: str, items: Mapping[str, str]) -> str:
