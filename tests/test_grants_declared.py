@@ -159,7 +159,7 @@ def test_files_resolving_outside_the_checkout_are_not_read(tmp_path: Path) -> No
     assert list(inner.roles) == [str(checkout / "iam" / "own.json")]
 
 
-def test_a_policy_file_that_terraform_reads_with_file_is_no_role_of_its_own(
+def test_a_policy_file_that_terraform_reads_with_file_is_marked_as_included(
         tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "policies").mkdir()
@@ -175,8 +175,50 @@ def test_a_policy_file_that_terraform_reads_with_file_is_no_role_of_its_own(
     paths = discover(tmp_path, None)
     assert {p.name for p in paths} == {"main.tf", "notify.json", "standalone.json"}
     grants = load_declared(paths, ResolveContext(), notices, root=tmp_path)
+    # still a role (a principal may be mapped to it), but not listed as unobserved
     assert sorted(grants.roles) == ["arn:aws:iam::123456789012:role/notifier",
-                                    "policies/standalone.json"]
+                                    "policies/notify.json", "policies/standalone.json"]
+    assert grants.included == {"policies/notify.json"}
     (statement,) = grants.roles["arn:aws:iam::123456789012:role/notifier"].statements
     assert statement.origin.file == "policies/notify.json"  # still pointing into it
     assert notices.count("policy-file-included") == 1
+
+
+def test_an_included_policy_file_is_no_unobserved_role_but_keeps_a_mapped_principal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    import json
+
+    from leastpriv_ci.cli import main
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "app.json").write_text(json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    # a decoy reading the file for a role nobody runs as must not take the file away
+    (tmp_path / "decoy.tf").write_text(
+        'resource "aws_iam_role_policy" "p" {\n  role = "nobody"\n'
+        '  policy = file("policies/app.json")\n}\n')
+    function = "arn:aws:lambda:us-east-1:123456789012:function:app"
+    segment = {"id": "00000000000000a1", "name": "app", "start_time": 1.0, "end_time": 2.0,
+               "trace_id": "1-00000000-000000000000000000000001",
+               "origin": "AWS::Lambda::Function", "aws": {"function_arn": function},
+               "subsegments": [{"id": "00000000000000b1", "name": "SQS", "namespace": "aws",
+                                "start_time": 1.0, "end_time": 1.5,
+                                "aws": {"operation": "SendMessage", "region": "us-east-1",
+                                        "queue_url": "https://sqs.us-east-1.amazonaws.com/"
+                                                     "123456789012/q"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": segment["trace_id"],
+        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "--traces", "traces.json", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert not [f for f in report["findings"] if f["role"] == "policies/app.json"]
+    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  {function}: policies/app.json\n")
+    code = main(["scan", "--traces", "traces.json", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert {(f["kind"], f["action"]) for f in report["findings"]
+            if f["role"] == "policies/app.json"} >= {("missing", "sqs:SendMessage")}
+    assert code == 1

@@ -260,7 +260,8 @@ def build_report(
     analysis = analyse(
         observation, roles, principal_roles,
         platform=settings.platform,
-        declared_only_roles=list(declared.roles) if settings.compare != "attached" else None,
+        declared_only_roles=[k for k in declared.roles if k not in declared.included]
+        if settings.compare != "attached" else None,
         untraced=untraced(declared, mapping, principal_roles, identities),
         context=traced_context(),
         delivered={role: delivery_accesses(bindings)

@@ -198,7 +198,7 @@ def load_declared(
         own = Notices()  # a file read again drops what its first reading said
         loaded = _load(module, path, context, own, shown)
         read.append((path, shown, module, loaded, own))
-    read = _without_included(read, notices)
+    included = _included(read, notices)
     apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], notices)
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
             for path, shown, module, loaded, own in read]
@@ -231,32 +231,34 @@ def load_declared(
         roles.setdefault(key, Role(key=key, name=name,
                                    policies=(*policies, Policy.unknown(OTHERS, origin)),
                                    origin=origin, source=PARTIAL))
-    grants = replace(grants, roles=roles)
+    grants = replace(grants, roles=roles, included=frozenset(
+        key for key, role in roles.items() if role.origin.file in included))
     return resolve_managed(grants, session, notices, partition=context.partition)
 
 
 _Read = tuple[Path, str, ModuleType, GrantSet, Notices]
 INCLUDED = "policy-file-included"
 INCLUDED_TEXT = ("a policy file that another file includes (Terraform file(), Serverless "
-                 "${file()}) is read as part of it, not as a role of its own")
+                 "${file()}) is read as part of it; as a role of its own it gets no "
+                 "'unobserved' finding, only a verdict when a principal is mapped to it")
 
 
-def _without_included(read: list[_Read], notices: Notices) -> list[_Read]:
-    """The files read, a plain policy file that another file's statements come from
-    (``policy = file("policies/x.json")``) read only as part of that file: on its own it
-    would be a role nobody runs as."""
-    included = {Path(statement.origin.file).resolve()
-                for _, _, module, loaded, _ in read if module.NAME != policy_json.NAME
-                for policy in (*(p for r in loaded.roles.values() for p in r.policies),
-                               *(p for _, p in loaded.attached))
-                for statement in policy.statements if statement.origin.file}
-    kept: list[_Read] = []
-    for path, shown, module, loaded, own in read:
-        if module.NAME == policy_json.NAME and path.resolve() in included:
+def _included(read: list[_Read], notices: Notices) -> set[str]:
+    """The plain policy files (as shown) that another file's statements come from
+    (``policy = file("policies/x.json")``): on their own they would be roles nobody runs
+    as. They stay roles (a principal may be mapped to one: a decoy file reading it must
+    not take it away), but are not listed as unobserved."""
+    sources = {Path(statement.origin.file).resolve()
+               for _, _, module, loaded, _ in read if module.NAME != policy_json.NAME
+               for policy in (*(p for r in loaded.roles.values() for p in r.policies),
+                              *(p for _, p in loaded.attached))
+               for statement in policy.statements if statement.origin.file}
+    found = set()
+    for path, shown, module, _, _ in read:
+        if module.NAME == policy_json.NAME and path.resolve() in sources:
             notices.add(INCLUDED, INCLUDED_TEXT, shown)
-            continue
-        kept.append((path, shown, module, loaded, own))
-    return kept
+            found.add(shown)
+    return found
 
 
 def _keys_apart(read: Sequence[tuple[Path, str, GrantSet]], notices: Notices

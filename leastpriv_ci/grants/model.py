@@ -81,6 +81,9 @@ class GrantSet:
     exports: Mapping[str, str] = field(default_factory=dict)
     imports: frozenset[str] = frozenset()
     role_exports: Mapping[str, str] = field(default_factory=dict)  # Export.Name → role key
+    # Roles of plain policy files that another file reads (Terraform's file()): roles
+    # only for a principal mapped to one, never listed as unobserved
+    included: frozenset[str] = frozenset()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -88,7 +91,8 @@ class GrantSet:
         return GrantSet(roles, self.bindings + other.bindings, self.files + other.files,
                         self.attached + other.attached, {**self.exports, **other.exports},
                         self.imports | other.imports,
-                        {**self.role_exports, **other.role_exports})
+                        {**self.role_exports, **other.role_exports},
+                        self.included | other.included)
 
     def with_origins(self, fix: Callable[[Origin], Origin]) -> GrantSet:
         """Every origin (roles', policies', statements', bindings') passed through ``fix``."""
