@@ -951,3 +951,19 @@ def test_fn_foreach_budgets_what_it_copies_and_ignores_an_ssm_parameters_name(
     grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), notices)
     assert not grants.roles  # not a role named "/app/role-names"
     assert notices.count("cfn-foreach-not-expanded") == 1
+
+
+def test_a_json_text_policy_with_a_variable_in_a_key_is_substituted_whole(
+        tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  TagKey: {Type: String, Default: team}\n"
+        "Resources:\n  Worker:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: worker\n      Policies:\n        - PolicyName: tagged\n"
+        "          PolicyDocument: !Sub |\n"
+        '            {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",\n'
+        '              "Resource": "*", "Condition": {"StringEquals":\n'
+        '                {"aws:ResourceTag/${TagKey}": "orders"}}}]}\n')
+    grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), Notices())
+    (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"].statements
+    assert statement.conditions == {"StringEquals": {"aws:ResourceTag/team": ("orders",)}}

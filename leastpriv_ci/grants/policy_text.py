@@ -31,7 +31,10 @@ def as_structure(raw: Any) -> Any:
     if not isinstance(template, str) or not template.lstrip().startswith("{"):
         return raw
     parsed = _parsed(template)
-    return raw if isinstance(parsed, str) else _substituted(parsed, variables)
+    if isinstance(parsed, str) or _substituted_keys(parsed):
+        return raw  # a ${...} in a key (a condition's aws:ResourceTag/${Key}): the whole
+        # text is substituted, then read
+    return _substituted(parsed, variables)
 
 
 def resolved_text(value: Any) -> Any:
@@ -60,6 +63,14 @@ def _without_lines(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_lines(item) for item in value]
     return value
+
+
+def _substituted_keys(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any("${" in str(k) or _substituted_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_substituted_keys(item) for item in value)
+    return False
 
 
 def _substituted(value: Any, variables: Mapping[str, Any] | None) -> Any:
