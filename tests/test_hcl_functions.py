@@ -143,3 +143,44 @@ def test_concat_keeps_what_is_known_beside_what_is_not() -> None:
 ])
 def test_strings_past_the_limit_are_unknown_and_never_made(expression: str) -> None:
     assert isinstance(_evaluate(expression), Unknown)
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    # maps and sets iterate in lexical order; a set has no index
+    ('[for k, v in {b = "x", a = "y"} : "${k}=${v}"]', ["a=y", "b=x"]),
+    ('tolist(toset(["b", "a", "b"]))', ["a", "b"]),
+    ('element(toset(["zeta", "alpha"]), 0)', UNKNOWN),
+    ("toset([true, 1])", UNKNOWN),
+    # an empty list is a value to coalesce, not to coalescelist
+    ('coalesce([], ["a"])', []),
+    # format as Terraform's verbs do
+    ('format("%#v", "hello")', '"hello"'),
+    ('format("%v", ["a", "b"])', '["a","b"]'),
+    ('format("%s", ["a"])', UNKNOWN),
+    ('format("%08b|%-4b|", 5, 2)', "00000101|10  |"),
+    ('format("%c", 65)', UNKNOWN),
+    ('format("%d", 1.5)', UNKNOWN),
+    ('format("%x", 255)', "ff"),
+    ('tostring(["a"])', UNKNOWN),
+    ('lower(["A"])', UNKNOWN),
+    ('upper("straße")', UNKNOWN),  # Go keeps ß
+    ('length("👍🏽")', UNKNOWN),  # one grapheme cluster, two code points
+    ("concat()", UNKNOWN),
+    ("[true] == [1]", False),
+    # what holds a missing value fails as a whole; && and || evaluate both sides
+    ("can([var.empty.key])", False),
+    ('try([var.tags.owner], ["x"])', ["x"]),
+    ("var.no && var.empty.key", UNKNOWN),
+    ("can(var.no && var.empty.key)", False),
+    # an object key not known offline makes its keys unknown
+    ('lookup(merge({dev = "a"}, {(var.unknown) = "b"}), "dev")', UNKNOWN),
+    ("keys({(var.unknown) = 1})", UNKNOWN),
+    ("length({(var.unknown) = 1})", UNKNOWN),
+])
+def test_what_terraform_answers_differently_from_python(expression: str, expected: Any) -> None:
+    value = _evaluate(expression)
+    if expected is UNKNOWN:
+        assert isinstance(value, Unknown)
+    else:
+        shown = list(value) if isinstance(expected, list) else value  # a set as a list
+        assert shown == expected and type(shown) is type(expected)

@@ -31,6 +31,7 @@ from leastpriv_ci.grants.hcl_values import (
     Absent,
     Encoded,
     Unknown,
+    holds_absent,
     pairs_of,
     within,
 )
@@ -372,11 +373,11 @@ class Evaluator:
             if len(right) == 1:
                 deciding = {"&&": False, "||": True}.get(symbol)
                 left_value = self.evaluate(trees[0], source)
-                if deciding is not None and left_value is deciding:
-                    return deciding
                 right_value = self.evaluate(right[0], source)
-                if deciding is not None and right_value is deciding \
-                        and isinstance(left_value, bool | Unknown):
+                if isinstance(left_value, Absent) or isinstance(right_value, Absent):
+                    return Absent(source.snippet(tree))  # Terraform evaluates both sides
+                if deciding is not None and (left_value is deciding or right_value is deciding) \
+                        and all(isinstance(v, bool | Unknown) for v in (left_value, right_value)):
                     return deciding
                 return self._known(binary(symbol, left_value, right_value), tree, source)
         return Unknown(source.snippet(tree))
@@ -470,7 +471,10 @@ class Evaluator:
             else:
                 key = self.evaluate(key_expr[0], source) if key_expr else _name(key_tree)
             value = self.evaluate(elem.children[-1], source)
-            out[str(key) if not isinstance(key, Unknown) else key.text] = value
+            if isinstance(key, Unknown) or not isinstance(key, str | int | float | bool):
+                out.unknown_keys = True  # type: ignore[attr-defined]  # see known_keys
+                key = key.text if isinstance(key, Unknown) else key
+            out[str(key)] = value
         return out
 
     def _call(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
@@ -512,8 +516,8 @@ class Evaluator:
         answers unknown: it may exist); ``can(a)``: whether it exists."""
         for argument in args if name == "try" else args[:1]:
             value = self.evaluate(argument, source)
-            if isinstance(value, Absent):
-                continue
+            if isinstance(value, Absent) or holds_absent(value):
+                continue  # [var.m.missing] fails as a whole
             if isinstance(value, Unknown):
                 return Unknown(source.snippet(tree))
             return value if name == "try" else True

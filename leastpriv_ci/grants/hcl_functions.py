@@ -22,9 +22,11 @@ from leastpriv_ci.grants.hcl_values import (
     SetValue,
     Unknown,
     flatten,
+    known_keys,
     listed,
     plain,
     scalar,
+    set_of,
 )
 
 UNDECIDED = Unknown("")  # the evaluator puts the call's own text in its place
@@ -55,7 +57,11 @@ def _equal(left: Any, right: Any) -> bool | Unknown:
     known = (plain(left) or left is None) and (plain(right) or right is None)
     if not known:
         return UNDECIDED
-    if isinstance(left, bool) != isinstance(right, bool):
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(
+            _equal(a, b) is True for a, b in zip(left, right, strict=True))
+    if isinstance(left, bool) != isinstance(right, bool) \
+            or isinstance(left, list) != isinstance(right, list):
         return False  # true == 1 is false in Terraform, unlike Python
     return bool(left == right)
 
@@ -115,22 +121,31 @@ def _format(values: list[Any]) -> str:
         if len(width) > 5 or len(precision or "") > 5:
             raise ValueError("format width past the string limit")  # %0999999999d
         value = next(arguments)
+        # %v shows a list, and %#v anything, as JSON
+        text = json.dumps(value, separators=(",", ":")) if letter == "v" and (
+            "#" in flags or isinstance(value, list)) else None
         # Counted before each piece is made: 40,000 "%99999s" would make 4 GB at once.
-        size[0] += int(width or 0) + int(precision or 0) + (
-            len(value) if isinstance(value, str) else 32)
+        size[0] += int(width or 0) + int(precision or 0) + len(
+            text if text is not None else value if isinstance(value, str) else "x" * 32)
         if size[0] > MAX_STRING:
             raise ValueError("format result past the string limit")
+        flags = flags.replace("#", "")
         sized = f"%{flags}{width}{'.' + precision if precision is not None else ''}"
-        if letter in ("v", "s", "t"):
-            if letter == "t" and not isinstance(value, bool):
-                raise TypeError("%t formats a bool")
-            return (sized + "s") % scalar(value)
-        if letter == "q":
-            return (sized + "s") % json.dumps(scalar(value))
-        if letter in "dbcoxXeEfFgG" and _number(value):
+        if letter in ("v", "s", "t", "q"):
+            if (isinstance(value, list) and letter != "v") \
+                    or (letter == "t" and not isinstance(value, bool)) \
+                    or (letter == "q" and not isinstance(value, str)):
+                raise TypeError(f"%{letter} does not format that value")
+            shown = text if text is not None else scalar(value)
+            return (sized + "s") % (json.dumps(shown) if letter == "q" else shown)
+        if letter in "dboxXeEfFgG" and _number(value):
+            if letter in "dboxX" and value != int(value):
+                raise TypeError(f"%{letter} formats a whole number")
             if letter == "b":
-                return format(int(value), "b")
-            return str((sized + letter) % value)
+                align = "<" if "-" in flags else ""
+                return format(int(value), f"{'0' if '0' in flags and not align else ''}"
+                                          f"{align}{width}b")
+            return str((sized + letter) % (int(value) if letter in "doxX" else value))
         raise TypeError(f"format verb %{letter}")
 
     text = _VERB.sub(verb, spec)
@@ -144,12 +159,12 @@ def _format(values: list[Any]) -> str:
 _KNOWN_ONLY: Mapping[str, Function] = {
     "join": lambda a: _join(str(a[0]), listed(a[1])),
     "flatten": lambda a: flatten(a[0]),
-    "lower": lambda a: str(a[0]).lower(),
-    "upper": lambda a: str(a[0]).upper(),
+    "lower": lambda a: _ascii(a[0]).lower(),  # Go's case rules differ past ASCII (ß)
+    "upper": lambda a: _ascii(a[0]).upper(),
     "format": _format,
-    "tostring": lambda a: scalar(a[0]),
+    "tostring": lambda a: _scalar_only(a[0]),
     "trimspace": lambda a: str(a[0]).strip(),
-    "toset": lambda a: SetValue(dict.fromkeys(listed(a[0]))),
+    "toset": lambda a: set_of(listed(a[0])) or UNDECIDED,
     "distinct": lambda a: list(dict.fromkeys(listed(a[0]))),
     "contains": lambda a: any(_equal(item, a[1]) is True for item in listed(a[0])),
     "split": lambda a: str(a[1]).split(str(a[0])) if a[0] else list(str(a[1])),
@@ -166,6 +181,18 @@ def _join(separator: str, items: list[Any]) -> str:
     if sum(map(len, texts)) + len(separator) * len(texts) > MAX_STRING:
         raise ValueError("join result past the string limit")  # counted before it is made
     return separator.join(texts)
+
+
+def _ascii(value: Any) -> str:
+    if not isinstance(value, str) or not value.isascii():
+        raise TypeError("a string of ASCII characters")
+    return value
+
+
+def _scalar_only(value: Any) -> str:
+    if isinstance(value, list):
+        raise TypeError("tostring takes a string, number or bool")
+    return scalar(value)
 
 
 def _replace(text: str, substring: str, replacement: str) -> str | Unknown:
@@ -213,7 +240,7 @@ def _lookup(values: list[Any]) -> Any:
     if len(values) not in (2, 3):
         raise TypeError("lookup takes a map, a key and a default")
     table, key = values[0], values[1]
-    if not isinstance(table, Mapping) or not isinstance(key, str):
+    if not _known_map(table) or not isinstance(key, str):
         return UNDECIDED
     if key in table:
         return table[key]
@@ -225,21 +252,36 @@ def _merge(values: list[Any]) -> Any:
     for value in values:
         if value is None:
             continue
-        if not isinstance(value, Mapping):
+        if not _known_map(value):
             return UNDECIDED
         merged.update(value)
     return merged
 
 
+def _known_map(value: Any) -> bool:
+    """A map whose keys are all known offline (``{(var.k) = 1}``'s is not)."""
+    return isinstance(value, Mapping) and known_keys(value)
+
+
 def _coalesce(values: list[Any]) -> Any:
-    """The first argument that is neither null nor an empty string (a list: not empty,
-    for ``coalescelist``)."""
+    """The first argument that is neither null nor an empty string (an empty list is a
+    value: ``coalesce([], ["a"])`` is ``[]``)."""
     for value in values:
         if isinstance(value, Unknown):
             return UNDECIDED
-        if value is not None and value != "" and value != []:
+        if value is not None and value != "":
             return value
     return Absent("coalesce")  # Terraform fails when every argument is empty
+
+
+def _coalescelist(values: list[Any]) -> Any:
+    """The first list argument that is not empty."""
+    for value in values:
+        if not isinstance(value, list):
+            return UNDECIDED
+        if value:
+            return value
+    return Absent("coalescelist")
 
 
 def _compact(values: list[Any]) -> Any:
@@ -250,40 +292,44 @@ def _compact(values: list[Any]) -> Any:
 
 
 def _concat(values: list[Any]) -> Any:
-    if not all(isinstance(value, list) for value in values):
+    if not values or not all(isinstance(value, list) and not isinstance(value, SetValue)
+                             for value in values):
         return UNDECIDED
     return [item for value in values for item in value]
 
 
 def _length(values: list[Any]) -> Any:
     (value,) = values
-    if isinstance(value, str | list | Mapping) and not isinstance(value, Unknown):
-        return len(value)
+    if (isinstance(value, str) and value.isascii()) or isinstance(value, list) \
+            or _known_map(value):
+        return len(value)  # past ASCII, Terraform counts grapheme clusters, not code points
     return UNDECIDED
 
 
 def _keys(values: list[Any]) -> Any:
     (table,) = values
-    return sorted(map(str, table)) if isinstance(table, Mapping) else UNDECIDED
+    return sorted(map(str, table)) if _known_map(table) else UNDECIDED
 
 
 def _values(values: list[Any]) -> Any:
     (table,) = values
-    if not isinstance(table, Mapping):
+    if not _known_map(table):
         return UNDECIDED
     return [table[key] for key in sorted(table, key=str)]
 
 
 def _element(values: list[Any]) -> Any:
     items, index = values
-    if not isinstance(items, list) or not _number(index) or not isinstance(index, int):
-        return UNDECIDED
+    if not isinstance(items, list) or isinstance(items, SetValue) or not _number(index) \
+            or not isinstance(index, int):
+        return UNDECIDED  # a set has no order to index (Terraform refuses)
     return items[index % len(items)] if items and index >= 0 else Absent("element")
 
 
 def _slice(values: list[Any]) -> Any:
     items, start, end = values
-    if not isinstance(items, list) or not all(isinstance(i, int) for i in (start, end)):
+    if not isinstance(items, list) or isinstance(items, SetValue) \
+            or not all(isinstance(i, int) for i in (start, end)):
         return UNDECIDED
     if not 0 <= start <= end <= len(items):
         return Absent("slice")
@@ -303,7 +349,7 @@ FUNCTIONS: Mapping[str, Function] = {
     "lookup": _lookup,
     "merge": _merge,
     "coalesce": _coalesce,
-    "coalescelist": _coalesce,
+    "coalescelist": _coalescelist,
     "compact": _compact,
     "concat": _concat,
     "tolist": lambda a: listed(a[0]),

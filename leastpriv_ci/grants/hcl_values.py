@@ -16,14 +16,32 @@ class SetValue(list[Any]):
 
 
 def pairs_of(collection: Any) -> list[tuple[Any, Any]] | None:
-    """A collection's (key, value) pairs as Terraform iterates them: a map's keys, a set's
-    elements, a list's positions (None: not a collection)."""
+    """A collection's (key, value) pairs as Terraform iterates them: a map's keys and a
+    set's elements in order (lexical; numbers by value), a list's positions (None: not a
+    collection, or a map some of whose keys are not known offline)."""
     if isinstance(collection, Mapping):
-        return list(collection.items())
+        if not known_keys(collection):
+            return None
+        return sorted(collection.items(), key=lambda pair: str(pair[0]))
     if isinstance(collection, SetValue):
         return [(item, item) for item in collection]
     if isinstance(collection, list):
         return list(enumerate(collection))
+    return None
+
+
+def known_keys(value: Mapping[Any, Any]) -> bool:
+    """Whether every key of an object is known offline (``{(var.k) = ...}`` may not be)."""
+    return not getattr(value, "unknown_keys", False)
+
+
+def set_of(items: list[Any]) -> SetValue | None:
+    """``toset``: strings sorted as Terraform orders a set of them, numbers by value; a
+    mix (which Terraform converts) or anything else is not evaluated (None)."""
+    if all(isinstance(i, str) for i in items):
+        return SetValue(sorted(set(items)))
+    if all(isinstance(i, int | float) and not isinstance(i, bool) for i in items):
+        return SetValue(sorted(set(items)))
     return None
 
 
@@ -65,6 +83,22 @@ def within(value: Any, limit: int) -> bool:
         return True
 
     return walk(value)
+
+
+def holds_absent(value: Any) -> bool:
+    """Whether a list or object holds a value known not to exist, at any depth (looked at
+    up to MAX_VALUES values)."""
+    pending, budget = [value], MAX_VALUES
+    while pending and budget > 0:
+        item = pending.pop()
+        budget -= 1
+        if isinstance(item, Absent):
+            return True
+        if isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def scalar(value: Any) -> str:
