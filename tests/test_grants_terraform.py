@@ -1135,7 +1135,7 @@ def test_unknown_sids_replace_nothing_and_listed_json_files_are_read(tmp_path: P
         '      resources = ["arn:aws:s3:::${statement.key}/*"]\n    }\n  }\n}\n'
         'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'
         'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.id\n'
-        '  policy = data.aws_iam_policy_document.d.json\n}\n')
+        '  policy = data.aws_iam_policy_document.d.minified_json\n}\n')  # as .json
     grants, notices = _load(tmp_path / "main.tf")
     statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     assert [(s.actions, s.resources, s.origin.file, s.origin.line) for s in statements] == [

@@ -489,7 +489,7 @@ class Module:
             rest = rest[1:]
             if not rest:
                 return Unknown(spelled)
-        if kind == "aws_iam_policy_document" and rest == ["json"]:
+        if kind == "aws_iam_policy_document" and rest in (["json"], ["minified_json"]):
             return DocumentRef(name, self, instance)
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None and (kind, name) in self.data:
