@@ -37,6 +37,17 @@ def _evaluate(expression: str) -> Any:
 UNKNOWN = object()  # the expected answer when Terraform's value is not known offline
 
 
+def _assert_answers(expression: str, expected: Any) -> None:
+    """``expression`` evaluates to ``expected``, of its type (a set read as a list), or to
+    an unknown value for UNKNOWN."""
+    value = _evaluate(expression)
+    if expected is UNKNOWN:
+        assert isinstance(value, Unknown)
+    else:
+        shown = list(value) if isinstance(expected, list) else value
+        assert shown == expected and type(shown) is type(expected)
+
+
 @pytest.mark.parametrize(("expression", "expected"), [
     ("var.yes && !var.no", True),
     ("var.no || var.yes", True),
@@ -62,11 +73,7 @@ UNKNOWN = object()  # the expected answer when Terraform's value is not known of
     ("99999999 * 99999999 * 99999999", UNKNOWN),  # past the numbers evaluated
 ])
 def test_operators(expression: str, expected: Any) -> None:
-    value = _evaluate(expression)
-    if expected is UNKNOWN:
-        assert isinstance(value, Unknown)
-    else:
-        assert value == expected and type(value) is type(expected)
+    _assert_answers(expression, expected)
 
 
 @pytest.mark.parametrize(("expression", "expected"), [
@@ -119,11 +126,7 @@ def test_operators(expression: str, expected: Any) -> None:
     ("upper(var.unknown)", UNKNOWN),
 ])
 def test_functions(expression: str, expected: Any) -> None:
-    value = _evaluate(expression)
-    if expected is UNKNOWN:
-        assert isinstance(value, Unknown)
-    else:
-        assert value == expected
+    _assert_answers(expression, expected)
 
 
 def test_concat_keeps_what_is_known_beside_what_is_not() -> None:
@@ -178,9 +181,4 @@ def test_strings_past_the_limit_are_unknown_and_never_made(expression: str) -> N
     ("length({(var.unknown) = 1})", UNKNOWN),
 ])
 def test_what_terraform_answers_differently_from_python(expression: str, expected: Any) -> None:
-    value = _evaluate(expression)
-    if expected is UNKNOWN:
-        assert isinstance(value, Unknown)
-    else:
-        shown = list(value) if isinstance(expected, list) else value  # a set as a list
-        assert shown == expected and type(shown) is type(expected)
+    _assert_answers(expression, expected)
