@@ -46,7 +46,15 @@ from leastpriv_ci.grants.hcl import (
     index_text,
     traversal,
 )
-from leastpriv_ci.grants.hcl_values import MAX_VALUES, Absent, Encoded, Unknown, pairs_of, within
+from leastpriv_ci.grants.hcl_values import (
+    MAX_VALUES,
+    Absent,
+    Encoded,
+    Unknown,
+    known_keys,
+    pairs_of,
+    within,
+)
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
@@ -492,7 +500,7 @@ class Module:
         if kind == "aws_iam_policy_document" and rest in (["json"], ["minified_json"]):
             return DocumentRef(name, self, instance)
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
-        if template is not None and (kind, name) in self.data:
+        if template is not None:
             return self._fill(template, {})
         return Unknown(spelled)
 
@@ -546,7 +554,7 @@ class Module:
     def _expand(self, block: Block) -> list[Instance]:
         if "for_each" in block.attributes:
             items = self.value(block.attributes["for_each"])
-            if isinstance(items, Mapping):
+            if isinstance(items, Mapping) and known_keys(items):
                 pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in items.items()]
             elif isinstance(items, list) and all(isinstance(v, str) for v in items):
                 pairs = [(v, v) for v in dict.fromkeys(items)]  # a set of strings
@@ -1057,7 +1065,7 @@ class Module:
             if argument is None:
                 found: list[Statement] = []
                 for index, (written, scope) in enumerate(
-                        self.statement_blocks(block, instance.scope)):
+                        self.blocks_of(block, "statement", instance.scope)):
                     raw = self.document_statement(written, scope)
                     parsed = self.statement(raw, index, policy, Origin(
                         file=file, line=written.line, logical_id=here.logical_id,
@@ -1101,13 +1109,6 @@ class Module:
             marker = unresolved(f"{argument} of {here.logical_id}")
             out.append(Statement.unknown(marker, here))
         return out
-
-    def statement_blocks(self, document: Block, scope: dict[str, Any] | None = None
-                         ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
-        """A policy document's ``statement`` blocks in order, each ``dynamic "statement"``
-        expanded over its ``for_each`` (its ``content`` with the iterator defined too);
-        ``scope``: the document instance's ``count`` or ``each``."""
-        return self.blocks_of(document, "statement", scope)
 
     def blocks_of(self, parent: Block, kind: str, scope: dict[str, Any] | None
                   ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
