@@ -1549,3 +1549,13 @@ def test_each_downloaded_file_is_read_once_however_many_ways_modules_call_it(
     monkeypatch.setattr(terraform, "text_of", lambda path: reads.append(path) or text_of(path))
     terraform.load(repo / "main.tf", ResolveContext(account=ACCOUNT), Notices())
     assert len(reads) == len(set(reads)) <= 1 + 5 * 8
+
+
+def test_a_key_an_object_may_hold_under_a_name_not_known_offline_is_not_absent(
+        tmp_path: Path) -> None:
+    extra = 'locals {\n  named = {(var.unset) = "arn:aws:s3:::named"}\n}\n'
+    (only,) = _policy_resources(tmp_path, 'try(local.named.dev, "arn:aws:s3:::fallback")',
+                                extra)
+    assert only.startswith("<unresolved:")  # "dev" may be that key: no fallback taken
+    (only,) = _policy_resources(tmp_path, 'try(local.buckets.dev, "arn:aws:s3:::fallback")')
+    assert only == "arn:aws:s3:::fallback"  # the known object has no such key

@@ -32,6 +32,7 @@ from leastpriv_ci.grants.hcl_values import (
     Encoded,
     Unknown,
     holds_absent,
+    known_keys,
     pairs_of,
     within,
 )
@@ -361,8 +362,9 @@ class Evaluator:
         return descend(items, steps[each:], spelled)
 
     def _binary(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
-        """``a OP b``. A known side that decides ``&&`` or ``||`` decides it whatever the
-        other side is (Terraform would fail on a side that is no bool)."""
+        """``a OP b``. A known side that decides ``&&`` or ``||`` decides it when the other
+        side is a bool or not known offline; a side that fails (absent) fails it, as
+        Terraform evaluates both."""
         trees = [c for c in kids if isinstance(c, Tree)]
         if len(trees) == 2 and trees[1].data == "binary_term":
             symbol = next((str(c.children[0]) for c in trees[1].children
@@ -560,6 +562,8 @@ def descend(value: Any, rest: list[str], spelled: str) -> Any:
             value = value[key]
         elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
             value = value[int(key)]
+        elif isinstance(value, Mapping) and not known_keys(value):
+            return Unknown(spelled)  # one of the keys not known offline may be it
         elif isinstance(value, Mapping | list | str | int | float | bool) or value is None:
             return Absent(spelled)
         else:
