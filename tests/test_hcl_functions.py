@@ -169,6 +169,8 @@ def test_strings_past_the_limit_are_unknown_and_never_made(expression: str) -> N
     ('upper("straße")', UNKNOWN),  # Go keeps ß
     ('length("👍🏽")', UNKNOWN),  # one grapheme cluster, two code points
     ("concat()", UNKNOWN),
+    ('split(",", ["a,b"])', UNKNOWN),
+    ('replace(["ab"], "a", "")', UNKNOWN),
     ("[true] == [1]", False),
     # what holds a missing value fails as a whole; && and || evaluate both sides
     ("can([var.empty.key])", False),

@@ -157,22 +157,22 @@ def _format(values: list[Any]) -> str:
 # -- functions on wholly known values ----------------------------------------------------
 
 _KNOWN_ONLY: Mapping[str, Function] = {
-    "join": lambda a: _join(str(a[0]), listed(a[1])),
+    "join": lambda a: _join(_text(a[0]), listed(a[1])),
     "flatten": lambda a: flatten(a[0]),
     "lower": lambda a: _ascii(a[0]).lower(),  # Go's case rules differ past ASCII (ß)
     "upper": lambda a: _ascii(a[0]).upper(),
     "format": _format,
     "tostring": lambda a: _scalar_only(a[0]),
-    "trimspace": lambda a: str(a[0]).strip(),
+    "trimspace": lambda a: _text(a[0]).strip(),
     "toset": lambda a: set_of(listed(a[0])) or UNDECIDED,
     "distinct": lambda a: list(dict.fromkeys(listed(a[0]))),
     "contains": lambda a: any(_equal(item, a[1]) is True for item in listed(a[0])),
-    "split": lambda a: str(a[1]).split(str(a[0])) if a[0] else list(str(a[1])),
-    "startswith": lambda a: str(a[0]).startswith(str(a[1])),
-    "endswith": lambda a: str(a[0]).endswith(str(a[1])),
+    "split": lambda a: _text(a[1]).split(_text(a[0])) if a[0] else list(_text(a[1])),
+    "startswith": lambda a: _text(a[0]).startswith(_text(a[1])),
+    "endswith": lambda a: _text(a[0]).endswith(_text(a[1])),
     "min": lambda a: min(a) if all(map(_number, a)) else UNDECIDED,
     "max": lambda a: max(a) if all(map(_number, a)) else UNDECIDED,
-    "replace": lambda a: _replace(str(a[0]), str(a[1]), str(a[2])),
+    "replace": lambda a: _replace(_text(a[0]), _text(a[1]), _text(a[2])),
 }
 
 
@@ -181,6 +181,13 @@ def _join(separator: str, items: list[Any]) -> str:
     if sum(map(len, texts)) + len(separator) * len(texts) > MAX_STRING:
         raise ValueError("join result past the string limit")  # counted before it is made
     return separator.join(texts)
+
+
+def _text(value: Any) -> str:
+    """A string argument (a list given instead is Terraform's error, not its str())."""
+    if isinstance(value, list):
+        raise TypeError("a string, not a list")
+    return scalar(value)
 
 
 def _ascii(value: Any) -> str:
