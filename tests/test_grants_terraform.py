@@ -1559,3 +1559,22 @@ def test_a_key_an_object_may_hold_under_a_name_not_known_offline_is_not_absent(
     assert only.startswith("<unresolved:")  # "dev" may be that key: no fallback taken
     (only,) = _policy_resources(tmp_path, 'try(local.buckets.dev, "arn:aws:s3:::fallback")')
     assert only == "arn:aws:s3:::fallback"  # the known object has no such key
+
+
+def test_a_copy_of_a_managed_policys_document_reads_that_document(tmp_path: Path) -> None:
+    # As terraform-aws-modules/lambda copies AWS's network-interface policy into its own
+    (tmp_path / "main.tf").write_text(
+        'data "aws_partition" "current" {}\n'
+        'data "aws_iam_policy" "vpc" {\n  count = 1\n'
+        '  arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/'
+        'service-role/AWSLambdaVPCAccessExecutionRole"\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "fn"\n}\n'
+        'resource "aws_iam_policy" "vpc" {\n  name = "fn-vpc"\n'
+        '  policy = data.aws_iam_policy.vpc[0].policy\n}\n'
+        'resource "aws_iam_role_policy_attachment" "vpc" {\n  role = aws_iam_role.r.name\n'
+        '  policy_arn = aws_iam_policy.vpc.arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    (policy,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/fn"].policies
+    assert policy.name == "fn-vpc"
+    assert "ec2:CreateNetworkInterface" in {a for s in policy.statements for a in s.actions}
+    assert not notices.count("terraform-unresolved-policy")

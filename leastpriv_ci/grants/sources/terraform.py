@@ -233,6 +233,14 @@ class PolicyArn:
     owner: Module = field(compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class ManagedRef:
+    """``data.aws_iam_policy.NAME.policy``: the document of the managed policy ``arn``
+    (a bundled AWS managed policy, or read from IAM with credentials, as attached ones)."""
+
+    arn: str
+
+
 @dataclass
 class Budget(Spent):
     """What one load may spend across every module it reads: a pull request can nest and
@@ -499,6 +507,10 @@ class Module:
                 return Unknown(spelled)
         if kind == "aws_iam_policy_document" and rest in (["json"], ["minified_json"]):
             return DocumentRef(name, self, instance)
+        if kind == "aws_iam_policy" and rest == ["policy"]:
+            arn = self.value(block.attributes.get("arn"), (instance or SINGLE).scope)
+            return ManagedRef(arn) if isinstance(arn, str) and arn.startswith("arn:") \
+                and not is_unresolved(arn) else Unknown(spelled)
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None:
             return self._fill(template, {})
@@ -951,6 +963,8 @@ class Module:
         if isinstance(value, DocumentRef):
             return Policy(name=name, statements=value.owner.document(
                 value.name, name, address, value.instance), origin=origin)
+        if isinstance(value, ManagedRef):  # a copy of a managed policy's document
+            return replace(managed_policy(value.arn, origin, self.notices), name=name)
         document, origin = self.json_document(value, line, origin)
         if not isinstance(document, Mapping):
             text = value.text if isinstance(value, Unknown) else name
@@ -1186,6 +1200,8 @@ def _plain(value: Any, from_text: bool = False) -> Any:
         return value.text
     if isinstance(value, DocumentRef | PolicyArn):
         return unresolved(f"{type(value).__name__} {value.name}")
+    if isinstance(value, ManagedRef):
+        return unresolved(f"{type(value).__name__} {value.arn}")
     if isinstance(value, str):
         # A heredoc interpolation left as written (``${aws_x.y.arn}``) is not knowable.
         return unresolved(value) if from_text and "${" in value else value
