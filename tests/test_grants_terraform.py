@@ -584,10 +584,14 @@ def test_dynamic_statements_that_cannot_be_expanded_are_named(tmp_path: Path) ->
     text = DYNAMIC.replace("UNEXPANDED", unknown)
     (tmp_path / "main.tf").write_text(text)
     grants, notices = _load(tmp_path / "main.tf")
-    assert len(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements) == 5
+    statements = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/r"].statements
     (notice,) = [n for n in notices.items() if n.code == "terraform-dynamic-block"]
     line = text.splitlines().index('  dynamic "statement" {', 30) + 1
     assert notice.examples == (f"{tmp_path / 'main.tf'}:{line}",)
+    # what it may grant is unresolved, not nothing: a use it may cover is "may be missing"
+    assert len(statements) == 6
+    assert statements[-1].actions[0].startswith("<unresolved:dynamic statement of ")
+    assert statements[-1].origin.line == line
 
 
 REPEATED = """\

@@ -1078,14 +1078,19 @@ class Module:
                          "override_policy_documents", "override_json"):
             if argument is None:
                 found: list[Statement] = []
+                unexpanded: list[Block] = []
                 for index, (written, scope) in enumerate(
-                        self.blocks_of(block, "statement", instance.scope)):
+                        self.blocks_of(block, "statement", instance.scope, unexpanded)):
                     raw = self.document_statement(written, scope)
                     parsed = self.statement(raw, index, policy, Origin(
                         file=file, line=written.line, logical_id=here.logical_id,
                         policy_name=policy))
                     if parsed is not None:
                         found.append(parsed)
+                # Statements not known offline grant what they may: unresolved, never none
+                found.extend(Statement.unknown(
+                    unresolved(f"dynamic statement of {here.logical_id}"),
+                    replace(here, line=dynamic.line)) for dynamic in unexpanded)
             else:
                 found = self.documents_in(block, argument, policy, address, seen, here,
                                           instance.scope)
@@ -1124,12 +1129,13 @@ class Module:
             out.append(Statement.unknown(marker, here))
         return out
 
-    def blocks_of(self, parent: Block, kind: str, scope: dict[str, Any] | None
+    def blocks_of(self, parent: Block, kind: str, scope: dict[str, Any] | None,
+                  unexpanded: list[Block] | None = None
                   ) -> Iterator[tuple[Block, dict[str, Any] | None]]:
         """``parent``'s ``kind`` blocks in order, each with the scope its arguments are
         evaluated in: ``scope``, and for the ``content`` of a ``dynamic "kind"`` block, one
         per element of its ``for_each``, its iterator too. One whose ``for_each`` is not
-        known offline is left out, and said so."""
+        known offline is left out, said so, and added to ``unexpanded``."""
         for block in parent.blocks:
             if block.type == kind:
                 yield block, scope
@@ -1144,6 +1150,8 @@ class Module:
             if pairs is None:
                 self.notices.add("terraform-dynamic-block", f"dynamic {kind} blocks whose "
                                  "for_each is not known offline are not expanded", where)
+                if unexpanded is not None:
+                    unexpanded.append(block)
                 continue
             if len(contents) != 1 or iterator is None or len(iterator) != 1:
                 self.notices.add("terraform-dynamic-block", f"a dynamic {kind} block needs "
