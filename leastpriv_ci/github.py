@@ -378,7 +378,7 @@ def _rate_limited(exc: Any) -> str:
     reset = next((value for name, value in headers.items()
                   if name.lower() == "x-ratelimit-reset"), None)
     when = ""
-    if isinstance(reset, str) and reset.isdigit():
+    if isinstance(reset, str) and reset.isdigit() and len(reset) <= 11:  # a time, or nothing
         from datetime import UTC, datetime
 
         when = (" until " + datetime.fromtimestamp(int(reset), UTC).strftime("%H:%M UTC"))
