@@ -1582,3 +1582,12 @@ def test_a_copy_of_a_managed_policys_document_reads_that_document(tmp_path: Path
     assert policy.name == "fn-vpc"
     assert "ec2:CreateNetworkInterface" in {a for s in policy.statements for a in s.actions}
     assert not notices.count("terraform-unresolved-policy")
+
+
+def test_a_for_each_map_with_a_key_not_known_offline_is_not_expanded(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  for_each = {(var.unset) = "x", known = "y"}\n'
+        '  name = "role-${each.key}"\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert list(grants.roles) == ["aws_iam_role.r"]  # read once, not keyed by source text
+    assert notices.count(terraform.COUNT_NOT_EXPANDED) == 1
