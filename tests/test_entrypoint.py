@@ -473,6 +473,27 @@ def test_runner_contract_a_folder_at_the_policy_path_is_an_input_error(
     assert outputs["report-file"] == "leastpriv-report.json" and "policy-file" not in outputs
 
 
+def test_runner_contract_an_input_error_still_writes_report_summary_and_error(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    (workspace / "role.json").write_text('{"Statement": [}')  # the PR broke its policy file
+    result = run_entrypoint(pull_request_run)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert "role.json" in error
+    outputs = parse_output_file((tmp_path / "output").read_text())
+    assert outputs == {"verdict": "error", "report-file": "leastpriv-report.json"}
+    report = json.loads((workspace / "leastpriv-report.json").read_text())
+    assert report["verdict"] == "error" and report["error"]["exit_code"] == 2
+    assert "role.json" in report["error"]["message"]
+    assert report["findings"] == []
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("### leastpriv-ci: ⚠️ error\n\nThe scan stopped on its input: ")
+    assert "Fix the file, line or setting the message names" in summary
+
+
 def test_runner_contract_an_error_after_the_outputs_ends_with_verdict_error(
     tmp_path: Path, pull_request_run: dict[str, str]
 ) -> None:

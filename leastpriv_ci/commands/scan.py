@@ -425,26 +425,28 @@ def _note_sarif_cap(report: Report) -> None:
         report.analysis.notices.add("sarif-capped", message)
 
 
-def _report_service_failure(message: str, settings: Settings) -> None:
-    """Before exit 3: the report file states the error; in Actions the outputs say
-    ``error`` and the job summary says what failed and what to do (the CLI prints the
-    ``::error::`` annotation)."""
+def _report_failure(message: str, settings: Settings, exit_code: int) -> None:
+    """Before exit 2 (the scan's input) or 3 (an AWS call): the report file states the
+    error; in Actions the outputs say ``error`` and the job summary says what failed and
+    what to do (the CLI prints the ``::error::`` annotation)."""
     from leastpriv_ci.cli import report_user_error
-    from leastpriv_ci.report.summary import SERVICE_FAILURE_ADVICE, render_service_failure
+    from leastpriv_ci.report import summary
 
+    service = exit_code == EXIT_SERVICE_ERROR
+    advice = summary.SERVICE_FAILURE_ADVICE if service else summary.INPUT_ERROR_ADVICE
+    render = summary.render_service_failure if service else summary.render_input_error
     files: dict[str, str] = {}
     try:
         if settings.report_file:
             json_report.write_error_report(Path(settings.report_file), message,
-                                           exit_code=EXIT_SERVICE_ERROR,
-                                           advice=SERVICE_FAILURE_ADVICE)
+                                           exit_code=exit_code, advice=advice)
             files["report-file"] = settings.report_file
         if settings.github_actions:
             from leastpriv_ci.runner import append_summary, set_outputs
 
             set_outputs({"verdict": "error", **files}, os.environ)
-            append_summary(render_service_failure(message, settings.report_file), os.environ)
-    except UserError as exc:  # said, but the AWS failure stays the exit code's reason
+            append_summary(render(message, settings.report_file), os.environ)
+    except UserError as exc:  # said, but the first failure stays the exit code's reason
         report_user_error(exc, actions=settings.github_actions)
 
 
@@ -470,8 +472,7 @@ def run(args: argparse.Namespace) -> int:
     except UserError as exc:
         if settings.github_actions and getattr(exc, "untrusted_pr", False):
             return _skip_untrusted_pull_request(str(exc))
-        if exc.exit_code == EXIT_SERVICE_ERROR:
-            _report_service_failure(str(exc), settings)
+        _report_failure(str(exc), settings, exc.exit_code)
         raise
     except Exception as exc:
         from leastpriv_ci.cli import service_failure
@@ -479,7 +480,7 @@ def run(args: argparse.Namespace) -> int:
         message = service_failure(exc)  # an AWS SDK error no stage translated
         if message is None:
             raise
-        _report_service_failure(message, settings)
+        _report_failure(message, settings, EXIT_SERVICE_ERROR)
         raise ServiceError(message) from None
 
     files: dict[str, str] = {}

@@ -27,7 +27,8 @@ def write_report(
 
 
 def write_error_report(path: Path, message: str, *, exit_code: int, advice: str) -> None:
-    """A report of a run that failed before its findings (an AWS call, exit 3).
+    """A report of a run that failed before its findings (its input, exit 2; an AWS call,
+    exit 3).
 
     The usual shape with nothing in it: ``verdict`` ``"error"``, the message and
     ``advice`` as its reasons, empty ``counts`` and ``findings``, and an ``error`` key

@@ -40,9 +40,26 @@ SERVICE_FAILURE_ADVICE = (
 )
 
 
+INPUT_ERROR_ADVICE = (
+    "Nothing was verified, so this is not a verdict on the pull request. Fix the file, "
+    "line or setting the message names, and re-run the job."
+)
+
+
 def render_service_failure(message: str, report_file: str | None = None) -> str:
     """The job summary of a run an AWS call ended (exit 3): what failed, what to do."""
+    return render_failure(f"An AWS call failed: {text(message, 2000)}",
+                          SERVICE_FAILURE_ADVICE, report_file)
+
+
+def render_input_error(message: str, report_file: str | None = None) -> str:
+    """The job summary of a run its input stopped (exit 2): what is wrong, what to do."""
+    return render_failure(f"The scan stopped on its input: {text(message, 2000)}",
+                          INPUT_ERROR_ADVICE, report_file)
+
+
+def render_failure(what: str, advice: str, report_file: str | None) -> str:
+    """A job summary of a run that ended before its findings (``what`` is Markdown)."""
     where = (f"\n\nThe JSON report {text(report_file)} records the error."
              if report_file else "")
-    return (f"### leastpriv-ci: ⚠️ error\n\nAn AWS call failed: {text(message, 2000)}\n\n"
-            f"{SERVICE_FAILURE_ADVICE}{where}\n")
+    return f"### leastpriv-ci: ⚠️ error\n\n{what}\n\n{advice}{where}\n"
