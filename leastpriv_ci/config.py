@@ -21,7 +21,7 @@ import yaml
 
 from leastpriv_ci.analysis.platform import PlatformOptions
 from leastpriv_ci.bundled import load
-from leastpriv_ci.errors import MAX_EXCERPT, UserError, excerpt
+from leastpriv_ci.errors import MAX_EXCERPT, UserError, cut, excerpt
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
 from leastpriv_ci.github import COMMENT_MODES
@@ -88,8 +88,8 @@ def _plain(value: Any) -> Any:
 def _dotted(path: KeyPath) -> str:
     text = ""
     for part in path:
-        if isinstance(part, str) and len(part) > MAX_EXCERPT:  # a key is input too
-            part = part[:MAX_EXCERPT - 3] + "..."
+        if isinstance(part, str):  # a key is input too
+            part = cut(part)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
 
@@ -137,9 +137,7 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
             unexpected = [k for k in error.instance if k not in known]
             if unexpected:
                 key = (*key, unexpected[0])
-                name = str(unexpected[0])
-                if len(name) > MAX_EXCERPT:
-                    name = name[:MAX_EXCERPT - 3] + "..."
+                name = cut(str(unexpected[0]))
                 message = f"unknown key; see docs/config.md for the keys ({name!r} was unexpected)"
         raise UserError(
             f"{_dotted(key)}: {message}", where=config.where(*key)

@@ -42,4 +42,9 @@ def excerpt(value: object) -> str:
         text = json.dumps(value, default=str)
     except (ValueError, RecursionError):  # a cycle, or nesting past Python's stack
         text = "(a value nested too deeply to show)"
+    return cut(text)
+
+
+def cut(text: str) -> str:
+    """``text`` cut to :data:`MAX_EXCERPT` characters, ending "..." when it was longer."""
     return text if len(text) <= MAX_EXCERPT else text[:MAX_EXCERPT - 3] + "..."
