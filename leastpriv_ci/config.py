@@ -25,7 +25,14 @@ from leastpriv_ci.errors import MAX_EXCERPT, UserError, cut, excerpt
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
 from leastpriv_ci.github import COMMENT_MODES
-from leastpriv_ci.loaders import LoadError, SafeLocatedLoader, load_file, read_text
+from leastpriv_ci.loaders import (
+    LoadError,
+    SafeLocatedLoader,
+    load_file,
+    loads_json,
+    loads_yaml,
+    read_text,
+)
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES
 
 DEFAULT_CONFIG_FILE = ".leastpriv.yml"
@@ -111,7 +118,16 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
         return ConfigFile()
     try:
         text = read_text(file, MAX_CONFIG_BYTES)
-        data = load_file(file, MAX_CONFIG_BYTES) if text.strip() else {}
+    except LoadError as exc:
+        raise UserError(f"cannot read the config file: {exc}", where=path) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: str) -> ConfigFile:
+    """Parse and validate a config file's ``text``; ``path`` names it in messages."""
+    try:
+        data = (loads_json(text) if path.lower().endswith(".json") else loads_yaml(text)
+                ) if text.strip() else {}
         # Parsed a second time as nodes: they know the line of every key, not only maps.
         root = yaml.compose(text, Loader=SafeLocatedLoader) if text.strip() else None
     except LoadError as exc:

@@ -258,6 +258,92 @@ def test_base_ref_reports_what_the_pull_request_adds(
         "role\\.json\\:29" in body
 
 
+def _commit_base(repo: Path) -> None:
+    import subprocess
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+
+
+def test_base_ref_names_the_pull_request_s_changes_to_its_own_gate(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request that turns its own failing gate off is told apart in the report."""
+    _commit_base(repo)  # the base: the default gate (missing and denied fail)
+    config = (repo / ".leastpriv.yml").read_text()
+    (repo / ".leastpriv.yml").write_text(
+        config + "fail-on: none\nignore:\n  - action: 'dynamodb:*'\n    reason: later\n")
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    review = report["gate_changes"]
+    assert review["config_file"] == ".leastpriv.yml"
+    assert review["changes"] == [
+        {"setting": "fail-on", "base": "denied,missing", "head": "none"},
+        {"setting": "ignore", "base": "0 rules",
+         "head": "1 rule, new: .leastpriv.yml:5 (action dynamodb:*, resource *)"},
+    ]
+    assert review["base_verdict"] == "fail"
+    assert "dynamodb:DeleteItem" in review["base_reasons"][0]
+    warning = next(w for w in report["warnings"] if w["code"] == "gate-changed")
+    assert "the base commit's settings fail this check" in warning["message"]
+
+    assert _scan("--base-ref", "HEAD", "--format", "markdown") == 0
+    body = capsys.readouterr().out
+    assert "⚠️ **This pull request changes the settings that gate it**, in " \
+        "`.leastpriv.yml`:\n- fail\\-on: `denied,missing` → `none`\n" in body
+    assert "With the base commit's settings this check **fails**: " in body
+
+
+def test_base_ref_without_gate_changes_says_nothing_of_the_gate(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Moving a rule, or rewording its reason, changes no verdict: no gate section."""
+    (repo / ".leastpriv.yml").write_text(
+        (repo / ".leastpriv.yml").read_text()
+        + "ignore:\n  - action: 'sqs:*'\n    reason: old words\n")
+    _commit_base(repo)
+    (repo / ".leastpriv.yml").write_text(
+        "# a comment moves every line\n" + (repo / ".leastpriv.yml").read_text()
+        .replace("old words", "new words"))
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "gate_changes" not in report
+    assert not any(w["code"] == "gate-changed" for w in report["warnings"])
+
+
+def test_a_base_without_the_config_file_compares_with_the_defaults(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = (repo / ".leastpriv.yml").read_text()
+    (repo / ".leastpriv.yml").unlink()
+    _commit_base(repo)
+    (repo / ".leastpriv.yml").write_text(config + "min-severity: critical\n")
+
+    _scan("--base-ref", "HEAD", "--format", "json")
+    review = json.loads(capsys.readouterr().out)["gate_changes"]
+    assert review["changes"] == [{"setting": "min-severity", "base": "low", "head": "critical"}]
+
+
+def test_a_broken_config_file_at_the_base_is_a_warning_not_a_stop(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pull request that mends a broken config file must be able to pass its gate."""
+    config = (repo / ".leastpriv.yml").read_text()
+    (repo / ".leastpriv.yml").write_text("fail-on: [\n")
+    _commit_base(repo)
+    (repo / ".leastpriv.yml").write_text(config)
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "gate_changes" not in report
+    warning = next(w for w in report["warnings"] if w["code"] == "base-config-unreadable")
+    assert ".leastpriv.yml at HEAD" in warning["examples"][0]
+
+
 @pytest.mark.slow
 def test_attached_mode_reads_the_role_from_iam(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]

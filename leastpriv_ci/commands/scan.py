@@ -12,9 +12,9 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import leastpriv_ci.report.annotations as report_annotations
 from leastpriv_ci.config import DEFAULT_CONFIG_FILE, FORMATS, Settings, load_config
@@ -30,6 +30,9 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import FINDING_KINDS, Analysis, Observation, Report
 from leastpriv_ci.report import json_report, markdown, sarif, summary, text
 from leastpriv_ci.traces.options import add_trace_arguments, open_traces
+
+if TYPE_CHECKING:
+    from leastpriv_ci.gate_changes import GateReview
 
 NAME = "scan"
 GATES = True  # exits 1 when the gate fails
@@ -278,8 +281,40 @@ def build_report(
         base = load_at_ref(root, settings.base_ref, context, combined,
                            list(settings.policy_paths) or None)
         extra["changes"] = role_changes(base, declared)
-    verdict, gated = decide(analysis, settings.gate, today=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    verdict, gated = decide(analysis, settings.gate, today=today)
+    if settings.base_ref:
+        review = _review_gate(args, settings, root, analysis, today=today)
+        if review is not None:
+            extra["gate_changes"] = review.to_json()
+            fails = not review.base_verdict.passed and verdict.passed
+            combined.add("gate-changed", "this pull request changes the settings that gate "
+                         "it" + ("; the base commit's settings fail this check" if fails
+                                 else ""),
+                         "; ".join(c.describe() for c in review.changes))
     return Report(analysis=gated, verdict=verdict), extra
+
+
+def _review_gate(args: argparse.Namespace, settings: Settings, root: Path, analysis: Analysis,
+                 *, today: date) -> GateReview | None:
+    """The pull request's changes to its own gate, against the base commit's config file
+    (a config file outside ``root`` has no base version to compare)."""
+    from leastpriv_ci.gate_changes import base_config, review_gate
+
+    name = args.config_file or DEFAULT_CONFIG_FILE
+    path = Path(name) if Path(name).is_absolute() else root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        return None
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    assert settings.base_ref is not None
+    try:
+        base = base_config(root, settings.base_ref, relative)
+        return review_gate(analysis, vars(args), settings, base, today=today,
+                           config_file=relative)
+    except UserError as exc:  # the base's own mistake must not stop the change that mends it
+        analysis.notices.add("base-config-unreadable", "the config file at the base commit "
+                             "cannot be read, so its gate is not compared", str(exc))
+        return None
 
 
 def _check_named_paths(root: Path, named: tuple[str, ...], found: list[Path],
@@ -339,6 +374,11 @@ def _changes(extra: Mapping[str, object]) -> Mapping[str, object] | None:
     return changes if isinstance(changes, dict) else None
 
 
+def _gate(extra: Mapping[str, object]) -> Mapping[str, object] | None:
+    gate = extra.get("gate_changes")
+    return gate if isinstance(gate, dict) else None
+
+
 def _publish(
     report: Report,
     settings: Settings,
@@ -371,14 +411,15 @@ def _publish(
     publish_to_actions(
         Publication(
             outputs=outputs,
-            summary=summary.render(report, link=link, locate=locate, changes=_changes(extra)),
+            summary=summary.render(report, link=link, locate=locate, changes=_changes(extra),
+                                   gate=_gate(extra)),
             # Notes first: emit_annotations keeps the order within a level, so they are
             # never among the notices cut at the runner's per-step limit.
             annotations=[Annotation(level="notice", message=note, file=None, line=None,
                                     title="leastpriv-ci") for note in notes]
             + report_annotations.from_findings(report.analysis.findings, locate=locate),
             comment=markdown.render(report, link=link, locate=locate,
-                                    changes=_changes(extra)),
+                                    changes=_changes(extra), gate=_gate(extra)),
         ),
         os.environ,
         comment_mode=settings.comment,
@@ -399,7 +440,8 @@ def _workflow_file(environ: Mapping[str, str]) -> str | None:
 RENDERERS: Mapping[str, Callable[[Report, dict[str, object]], str]] = {
     "text": lambda report, extra: text.render(report),
     "json": lambda report, extra: json_report.dumps(report, extra),
-    "markdown": lambda report, extra: markdown.render(report, changes=_changes(extra)),
+    "markdown": lambda report, extra: markdown.render(report, changes=_changes(extra),
+                                                       gate=_gate(extra)),
     "sarif": lambda report, extra: sarif.dumps(report),
 }
 

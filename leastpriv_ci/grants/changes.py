@@ -8,7 +8,6 @@ statements the PR adds and removes and a ``jsondiff`` of the role's policy docum
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import jsondiff
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.git import git_bytes, git_text
 from leastpriv_ci.grants.checkout import checkout_root
 from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
@@ -41,7 +41,7 @@ def load_at_ref(
         raise UserError(f"{repo} is in no git repository, so the base's files cannot be "
                         "read; scan from the checkout's folder, or leave base-ref empty",
                         where="base-ref")
-    listing = _git(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
+    listing = git_text(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
     patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
     wanted = [
         name for name in listing.split("\0")
@@ -60,7 +60,7 @@ def load_at_ref(
             target.parent.mkdir(parents=True, exist_ok=True)
             # "./": relative to the scanned folder, as ls-tree listed it (the scan may
             # run in a folder of the repository, as in a monorepo)
-            target.write_bytes(_git_bytes(repo, "show", f"{ref}:./{name}"))
+            target.write_bytes(git_bytes(repo, "show", f"{ref}:./{name}"))
         base_notices = Notices()
         grants = load_declared(sorted(root / name for name in wanted), context, base_notices,
                                root=root)
@@ -113,28 +113,3 @@ def _canonical(statement: Statement) -> str:
 
 def _described(statement: Statement) -> dict[str, object]:
     return {"statement": statement.to_json(), "origin": statement.origin.to_json()}
-
-
-def _git(repo: Path, *args: str) -> str:
-    return _git_bytes(repo, *args).decode("utf-8", errors="replace")
-
-
-def _git_bytes(repo: Path, *args: str) -> bytes:
-    try:
-        # Read-only plumbing (ls-tree, show). In the action's container the checkout
-        # belongs to the runner's user, not root, and git refuses such a repository
-        # ("dubious ownership") unless it is marked safe.
-        result = subprocess.run(
-            ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
-            capture_output=True, check=False, timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UserError(f"cannot run git in {repo}: {exc}") from None
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise UserError(
-            f"git {args[0]} failed: {message[-1] if message else 'unknown error'}; fetch the "
-            "base commit (actions/checkout with fetch-depth: 0)",
-            where=str(repo),
-        )
-    return result.stdout

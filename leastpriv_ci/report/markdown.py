@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from leastpriv_ci.codemarks import mark
-from leastpriv_ci.records import Finding, Report
+from leastpriv_ci.records import Finding, Report, Verdict
 from leastpriv_ci.report import escape
 from leastpriv_ci.report.findings import (
     GATED_KINDS,
@@ -71,13 +71,15 @@ def render(
     pointer: str = POINTER,
     title: str = "leastpriv-ci",
     changes: Mapping[str, object] | None = None,
+    gate: Mapping[str, object] | None = None,
 ) -> str:
     """The Markdown body for ``report``, at most ``limit`` UTF-8 bytes.
 
     ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``);
     ``locate(path)`` the name a file is shown by (its path in the repository, which
     differs from the workspace's in a checkout under a sub-folder);
-    ``changes`` are the roles the pull request changes (``grants.changes.role_changes``).
+    ``changes`` are the roles the pull request changes (``grants.changes.role_changes``),
+    ``gate`` its changes to the settings that gate it (``GateReview.to_json``).
     """
     body = ""
     place = _placer(link, locate)
@@ -85,7 +87,8 @@ def render(
     # another line, or a file the pull request deleted
     place_removed = _placer(None, locate)
     for level in levels:
-        body = _document(report, place, level, pointer, title, changes or {}, place_removed)
+        body = _document(report, place, level, pointer, title, changes or {}, place_removed,
+                         gate or {})
         if size(body) <= limit:
             return body
     return truncate(body, limit, pointer)
@@ -145,12 +148,15 @@ def _document(
     title: str,
     changes: Mapping[str, object],
     place_removed: PlaceFn,
+    gate: Mapping[str, object],
 ) -> str:
     analysis = report.analysis
     verdict = report.verdict
     parts = [_headline(report, title)]
     if verdict.reasons:
         parts.append("\n".join(f"- {escape.text(r, 500)}" for r in verdict.reasons))
+    if gate:
+        parts.append(_gate_changes(gate, verdict))
     groups = by_role(analysis.findings)
     gated = {
         role: [f for f in found if f.kind in GATED_KINDS and ignored_reason(f) is None]
@@ -398,6 +404,24 @@ def _statement_line(entry: object, place: PlaceFn) -> str:
         file, number = str(origin["file"]), origin.get("line")
         line += " at " + place(file, number if isinstance(number, int) else None)
     return line
+
+
+def _gate_changes(gate: Mapping[str, object], verdict: Verdict) -> str:
+    """The pull request's changes to its own gate, with the base's verdict when it fails."""
+    changes = [c for c in _list(gate.get("changes")) if isinstance(c, Mapping)]
+    lines = [f"⚠️ **This pull request changes the settings that gate it**, in "
+             f"{escape.code(str(gate.get('config_file', '')))}:"]
+    lines += [f"- {escape.text(str(c.get('setting')))}: {escape.code(str(c.get('base')))} → "
+              f"{escape.code(str(c.get('head')))}" for c in changes]
+    if gate.get("base_verdict") == "fail" and verdict.passed:
+        reasons = [str(r) for r in _list(gate.get("base_reasons"))]
+        lines += ["", "With the base commit's settings this check **fails**"
+                  + (f": {escape.text(reasons[0], 500)}" if reasons else ".")]
+    return "\n".join(lines)
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _changes(changes: Mapping[str, object], place: PlaceFn, place_removed: PlaceFn,

@@ -25,11 +25,12 @@ def render(
     locate: Callable[[str], str] | None = None,
     limit: int = SUMMARY_LIMIT,
     changes: Mapping[str, object] | None = None,
+    gate: Mapping[str, object] | None = None,
 ) -> str:
     """The job-summary Markdown for ``report``, at most ``limit`` UTF-8 bytes."""
     return markdown.render(
         report, link=link, locate=locate, limit=limit, levels=SUMMARY_LEVELS,
-        pointer="the JSON report file", changes=changes,
+        pointer="the JSON report file", changes=changes, gate=gate,
     )
 
 

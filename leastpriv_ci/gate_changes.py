@@ -1,0 +1,123 @@
+"""What a pull request changes in its own gate.
+
+The config file is pull-request text: a change to it decides the very check that judges
+the change. With a base commit given, the config file as the base holds it is read too,
+with the same flags (the workflow's inputs), and every setting that decides the verdict
+is compared. The report then names each change, and says when the base's settings would
+have failed the check that the pull request's own settings pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.config import MAX_CONFIG_BYTES, ConfigFile, Settings, parse_config
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.gate import GateRules, IgnoreRule, decide
+from leastpriv_ci.git import file_at
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.records import Analysis, Verdict
+
+MAX_RULES_NAMED = 3  # new ignore rules named in a change; the rest are counted
+
+
+@dataclass(frozen=True)
+class GateChange:
+    """One setting the pull request changes: its value at the base and at the head."""
+
+    setting: str
+    base: str
+    head: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"setting": self.setting, "base": self.base, "head": self.head}
+
+    def describe(self) -> str:
+        return f"{self.setting}: {self.base} → {self.head}"
+
+
+@dataclass(frozen=True)
+class GateReview:
+    """The gate's changes, and the verdict the base's settings give on the same findings."""
+
+    config_file: str
+    changes: tuple[GateChange, ...]
+    base_verdict: Verdict
+
+    def to_json(self) -> dict[str, object]:
+        return {"config_file": self.config_file,
+                "changes": [c.to_json() for c in self.changes],
+                "base_verdict": self.base_verdict.name,
+                "base_reasons": list(self.base_verdict.reasons)}
+
+
+def base_config(root: Path, ref: str, path: str) -> ConfigFile:
+    """The config file at ``path`` (relative to ``root``) as commit ``ref`` holds it; an
+    empty one when the base has none."""
+    data = file_at(root, ref, path, MAX_CONFIG_BYTES)
+    if data is None:
+        return ConfigFile()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", where=f"{path} at {ref}") from None
+    return parse_config(text, f"{path} at {ref}")
+
+
+def review_gate(
+    analysis: Analysis, flags: dict[str, Any], head: Settings, base: ConfigFile, *,
+    today: date, config_file: str,
+) -> GateReview | None:
+    """The pull request's changes to the gate, or ``None`` when it changes none."""
+    base_rules = Settings.from_sources(flags, base).gate
+    changes = changed_settings(base_rules, head.gate)
+    if not changes:
+        return None
+    # The base's own notices (an expired rule) are not this run's
+    verdict, _ = decide(replace(analysis, notices=Notices()), base_rules, today=today)
+    return GateReview(config_file, changes, verdict)
+
+
+def changed_settings(base: GateRules, head: GateRules) -> tuple[GateChange, ...]:
+    """Each setting that decides the verdict and differs, in the order the config has them."""
+    changes: list[GateChange] = []
+
+    def compare(setting: str, old: str, new: str) -> None:
+        if old != new:
+            changes.append(GateChange(setting, old, new))
+
+    compare("fail-on", _kinds(base.fail_on), _kinds(head.fail_on))
+    compare("max-excess", _unset(base.max_excess), _unset(head.max_excess))
+    compare("min-severity", base.min_severity, head.min_severity)
+    compare("baseline", _unset(base.baseline_file), _unset(head.baseline_file))
+    old_rules = {_rule_identity(r) for r in base.ignore}
+    new_rules = [r for r in head.ignore if _rule_identity(r) not in old_rules]
+    dropped = len(old_rules - {_rule_identity(r) for r in head.ignore})
+    if new_rules or dropped:
+        named = "; ".join(r.describe() for r in new_rules[:MAX_RULES_NAMED])
+        more = len(new_rules) - MAX_RULES_NAMED
+        added = (f", new: {named}" + (f" and {more} more" if more > 0 else "")
+                 if new_rules else "")
+        changes.append(GateChange("ignore", _rules(len(base.ignore)),
+                                  _rules(len(head.ignore)) + added))
+    return tuple(changes)
+
+
+def _rule_identity(rule: IgnoreRule) -> tuple[object, ...]:
+    """A rule as it matches, not where it is: a line moved is not a change."""
+    return (rule.action.lower(), rule.resource, rule.role, rule.kinds, rule.expires)
+
+
+def _kinds(kinds: frozenset[str]) -> str:
+    return ",".join(sorted(kinds)) or "none"
+
+
+def _unset(value: object) -> str:
+    return "unset" if value is None else str(value)
+
+
+def _rules(count: int) -> str:
+    return f"{count} rule" + ("" if count == 1 else "s")

@@ -1,0 +1,52 @@
+"""Read-only git plumbing on the checkout: what a file or folder held at another commit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from leastpriv_ci.errors import UserError
+
+_LONG_FIELDS = 4  # ls-tree -l: mode, type, object, size (then a tab and the path)
+_REGULAR_FILES = ("100644", "100755")  # not a link (120000), folder or submodule
+
+
+def git_text(repo: Path, *args: str) -> str:
+    """``git args`` run in ``repo``, its output as text."""
+    return git_bytes(repo, *args).decode("utf-8", errors="replace")
+
+
+def git_bytes(repo: Path, *args: str) -> bytes:
+    """``git args`` run in ``repo``; a failure is an input error naming the base commit."""
+    try:
+        # Read-only plumbing (ls-tree, show). In the action's container the checkout
+        # belongs to the runner's user, not root, and git refuses such a repository
+        # ("dubious ownership") unless it is marked safe.
+        result = subprocess.run(
+            ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
+            capture_output=True, check=False, timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UserError(f"cannot run git in {repo}: {exc}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise UserError(
+            f"git {args[0]} failed: {message[-1] if message else 'unknown error'}; fetch the "
+            "base commit (actions/checkout with fetch-depth: 0)",
+            where=str(repo),
+        )
+    return result.stdout
+
+
+def file_at(repo: Path, ref: str, path: str, max_bytes: int) -> bytes | None:
+    """The file at ``path`` (relative to ``repo``, a folder of the checkout) in commit
+    ``ref``, or ``None`` when that commit has no such regular file (absent, a folder or
+    a link). A file over ``max_bytes`` is an input error."""
+    listing = git_text(repo, "ls-tree", "-l", "-z", ref, "--", f"./{path}")
+    fields = listing.split("\0", 1)[0].split("\t", 1)[0].split()
+    if len(fields) != _LONG_FIELDS or fields[0] not in _REGULAR_FILES:
+        return None
+    if int(fields[3]) > max_bytes:
+        raise UserError(f"{path} is {fields[3]} bytes at {ref}, over the {max_bytes}-byte "
+                        "limit", where="base-ref")
+    return git_bytes(repo, "show", f"{ref}:./{path}")
