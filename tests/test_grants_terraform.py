@@ -10,6 +10,7 @@ import pytest
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.declared import load_declared
+from leastpriv_ci.grants.managed import is_placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import terraform
 from leastpriv_ci.grants.undecided import TEMPLATE_CONDITION
@@ -1582,6 +1583,37 @@ def test_a_copy_of_a_managed_policys_document_reads_that_document(tmp_path: Path
     assert policy.name == "fn-vpc"
     assert "ec2:CreateNetworkInterface" in {a for s in policy.statements for a in s.actions}
     assert not notices.count("terraform-unresolved-policy")
+
+
+def test_a_managed_policy_found_by_a_data_source_is_attached_by_its_arn(
+    tmp_path: Path,
+) -> None:
+    """``policy_arn = data.aws_iam_policy.x.arn``, the data source naming the policy by
+    ``arn``, or by ``name`` for an AWS managed policy the tool bundles."""
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy" "logs" {\n'
+        '  arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"\n}\n'
+        'data "aws_iam_policy" "sqs" {\n  name = "AWSLambdaSQSQueueExecutionRole"\n}\n'
+        'data "aws_iam_policy" "elsewhere" {\n  name = "AWSLambdaSQSQueueExecutionRole"\n'
+        '  path_prefix = "/teams/"\n}\n'
+        'resource "aws_iam_role" "r" {\n  name = "fn"\n}\n'
+        'resource "aws_iam_role_policy_attachment" "logs" {\n  role = aws_iam_role.r.name\n'
+        '  policy_arn = data.aws_iam_policy.logs.arn\n}\n'
+        'resource "aws_iam_role_policy_attachment" "sqs" {\n  role = aws_iam_role.r.name\n'
+        '  policy_arn = data.aws_iam_policy.sqs.id\n}\n'
+        'resource "aws_iam_role_policy_attachment" "other" {\n  role = aws_iam_role.r.name\n'
+        '  policy_arn = data.aws_iam_policy.elsewhere.arn\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    logs, sqs, other = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/fn"].policies
+    assert logs.origin.policy_arn == \
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert "logs:PutLogEvents" in logs.statements[0].actions
+    assert sqs.origin.policy_arn == \
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    assert "sqs:ReceiveMessage" in sqs.statements[0].actions
+    # under another path it is another policy, not known offline
+    assert is_placeholder(other)
+    assert notices.count("terraform-unresolved-policy-arn") == 1
 
 
 def test_a_for_each_map_with_a_key_not_known_offline_is_not_expanded(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ from leastpriv_ci.grants.hcl_values import (
     pairs_of,
     within,
 )
-from leastpriv_ci.grants.managed import managed_policy
+from leastpriv_ci.grants.managed import bundled_policies, managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.terraform_files import (
@@ -507,14 +507,30 @@ class Module:
                 return Unknown(spelled)
         if kind == "aws_iam_policy_document" and rest in (["json"], ["minified_json"]):
             return DocumentRef(name, self, instance)
-        if kind == "aws_iam_policy" and rest == ["policy"]:
-            arn = self.value(block.attributes.get("arn"), (instance or SINGLE).scope)
-            return ManagedRef(arn) if isinstance(arn, str) and arn.startswith("arn:") \
-                and not is_unresolved(arn) else Unknown(spelled)
+        if kind == "aws_iam_policy" and rest in (["policy"], ["arn"], ["id"]):
+            arn = self._data_policy_arn(block, instance or SINGLE)
+            if arn is None:
+                return Unknown(spelled)
+            return ManagedRef(arn) if rest == ["policy"] else arn
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None:
             return self._fill(template, {})
         return Unknown(spelled)
+
+    def _data_policy_arn(self, block: Block, instance: Instance) -> str | None:
+        """The ARN a ``data "aws_iam_policy"`` finds: its ``arn``, or an AWS managed policy
+        by ``name`` (and ``path_prefix``) when it is bundled. Terraform looks the name up
+        among every policy and fails on two matches, so a name AWS manages is that one."""
+        arn = self.value(block.attributes.get("arn"), instance.scope)
+        if isinstance(arn, str) and arn.startswith("arn:") and not is_unresolved(arn):
+            return arn
+        name = self.value(block.attributes.get("name"), instance.scope)
+        prefix = self.value(block.attributes.get("path_prefix"), instance.scope) or "/"
+        known = bundled_policies().get(name) if isinstance(name, str) else None
+        if known is None or not isinstance(prefix, str) or not str(known["Path"]).startswith(
+                prefix):
+            return None
+        return f"arn:{self.context.partition}:iam::aws:policy{known['Path']}{name}"
 
     def _attribute(self, kind: str, name: str, attribute: str, rest: list[str],
                    spelled: str) -> Any:
