@@ -23,12 +23,15 @@ ACCOUNT = "123456789012"
 QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-dlq"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:orders-failures"
 BUS = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders"
+BUCKET = "arn:aws:s3:::orders-failed-batches"
+STREAM = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/orders"
 
 
 def test_every_delivery_action_is_in_the_catalog_and_every_kind_has_its_actions() -> None:
     catalog = get_catalog()
-    for action in delivery_actions().values():
-        assert catalog.action(action) is not None, action
+    for actions in delivery_actions().values():
+        for action in actions:
+            assert catalog.action(action.action) is not None, action
     for kind in delivery_kinds().values():
         assert set(kind["services"]) <= set(delivery_actions())
 
@@ -48,6 +51,78 @@ def test_deliveries_become_accesses_of_the_action_their_target_takes() -> None:
         ("sqs:SendMessage", QUEUE,
          "AWS Lambda (dead-letter queue, on-failure destination of billing, orders)", 0),
     }
+
+
+def test_an_s3_destination_takes_put_object_on_its_objects_and_list_bucket() -> None:
+    """An S3 bucket is an on-failure destination of asynchronous invocations and of event
+    source mappings; Lambda needs s3:PutObject and s3:ListBucket on it."""
+    bindings = [Binding("orders", "R", deliveries=(Delivery("source-on-failure", BUCKET),
+                                                   Delivery("on-success", BUCKET))),
+                Binding("billing", "R", deliveries=(Delivery("on-failure", BUCKET),))]
+    found = {(a.action, a.resource, a.principal) for a in delivery_accesses(bindings)}
+    who = ("AWS Lambda (event source mapping's on-failure destination, on-failure "
+           "destination of billing, orders)")
+    assert found == {("s3:PutObject", f"{BUCKET}/*", who), ("s3:ListBucket", BUCKET, who)}
+
+
+def test_event_source_mappings_on_failure_destinations_are_read_from_each_source(
+        tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: consumer}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+        f"      FunctionName: consumer:live\n      EventSourceArn: '{STREAM}'\n"
+        f"      DestinationConfig: {{OnFailure: {{Destination: '{QUEUE}'}}}}\n")
+    grants = cloudformation.load(tmp_path / "template.yaml", ResolveContext(account=ACCOUNT),
+                                 Notices())
+    assert grants.bindings[0].deliveries == (Delivery("source-on-failure", QUEUE),)
+
+    (tmp_path / "sam.yaml").write_text(  # SAM writes the mapping, and its grant
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Consumer:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: s3://bucket/key\n"
+        "      Events:\n        Stream:\n          Type: Kinesis\n          Properties:\n"
+        f"            Stream: '{STREAM}'\n            StartingPosition: LATEST\n"
+        "            DestinationConfig:\n"
+        f"              OnFailure: {{Type: SQS, Destination: '{QUEUE}'}}\n")
+    grants = sam.load(tmp_path / "sam.yaml", ResolveContext(account=ACCOUNT), Notices())
+    (binding,) = grants.bindings
+    assert binding.deliveries == (Delivery("source-on-failure", QUEUE),)
+    assert delivery_accesses([binding])[0].action == "sqs:SendMessage"
+
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "consumer"\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "consumer"\n'
+        '  role = aws_iam_role.r.arn\n}\n'
+        'resource "aws_lambda_event_source_mapping" "f" {\n'
+        '  function_name = aws_lambda_function.f.arn\n'
+        f'  event_source_arn = "{STREAM}"\n'
+        '  destination_config {\n'
+        f'    on_failure {{\n      destination_arn = "{BUCKET}"\n    }}\n  }}\n}}\n')
+    grants = terraform.load(tmp_path / "main.tf", ResolveContext(account=ACCOUNT,
+                                                                  region="us-east-1"),
+                            Notices())
+    assert grants.bindings[0].deliveries == (Delivery("source-on-failure", BUCKET),)
+
+    (tmp_path / "serverless.yml").write_text(
+        "service: orders\nframeworkVersion: '3'\nprovider:\n  name: aws\n"
+        "  region: us-east-1\n"
+        "functions:\n  consume:\n    handler: h.h\n    events:\n"
+        f"      - stream:\n          arn: {STREAM}\n"
+        f"          destinations:\n            onFailure: {TOPIC}\n"
+        f"      - stream:\n          arn: {STREAM}-2\n"
+        "          destinations:\n            onFailure:\n              type: sqs\n"
+        "              arn: {'Fn::GetAtt': [Failed, Arn]}\n"
+        "resources:\n  Resources:\n    Failed:\n      Type: AWS::SQS::Queue\n"
+        "      Properties: {QueueName: orders-dlq}\n")
+    grants = serverless.load(tmp_path / "serverless.yml", ResolveContext(account=ACCOUNT),
+                             Notices())
+    (binding,) = grants.bindings
+    assert binding.deliveries == (Delivery("source-on-failure", TOPIC),
+                                  Delivery("source-on-failure", QUEUE))
 
 
 def test_cloudformation_and_sam_read_dead_letter_queues_and_destinations(

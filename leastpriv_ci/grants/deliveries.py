@@ -1,5 +1,6 @@
 """What Lambda sends with a function's role to the targets its configuration names
-(``data/lambda_deliveries.yaml``): a dead-letter queue, asynchronous destinations.
+(``data/lambda_deliveries.yaml``): a dead-letter queue, asynchronous destinations, the
+on-failure destinations of its event source mappings.
 
 No trace shows these calls. They are uses of the role all the same: a grant of them on
 the configured target is not excess, a broader grant narrows to the target, and the
@@ -9,6 +10,7 @@ proposal keeps them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -26,14 +28,32 @@ def _data() -> Mapping[str, Any]:
     return data
 
 
-def delivery_actions() -> Mapping[str, str]:
-    """The action Lambda calls on a target, by the target's service."""
-    return dict(_data()["actions"])
+@dataclass(frozen=True)
+class DeliveryAction:
+    """An action Lambda calls on a target, on a resource made from the target's ARN."""
+
+    action: str
+    resource: str  # a template: {target} is the target's ARN
+
+    def on(self, target: str) -> str:
+        return self.resource.replace("{target}", target)
+
+
+def delivery_actions() -> Mapping[str, tuple[DeliveryAction, ...]]:
+    """The actions Lambda calls on a target, by the target's service."""
+    return {service: tuple(DeliveryAction(a["action"], a["resource"]) for a in actions)
+            for service, actions in _data()["actions"].items()}
 
 
 def delivery_kinds() -> Mapping[str, Mapping[str, Any]]:
     """Each kind of target: its description and the services it may be."""
     return dict(_data()["kinds"])
+
+
+def function_name_of(value: str) -> str:
+    """The function a configuration names by name, ARN or partial ARN, maybe with a
+    version or alias (``orders:live``): the name alone."""
+    return value.rsplit(":function:", 1)[-1].split(":", 1)[0]
 
 
 def deliveries_by_role(bindings: Iterable[Binding]) -> dict[str, tuple[Binding, ...]]:
@@ -53,27 +73,26 @@ def delivery_accesses(bindings: Iterable[Binding]) -> list[Access]:
     by_target: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
     for binding in bindings:
         for delivery in binding.deliveries:
-            action = _action(delivery, actions, kinds)
-            if action is None:
-                continue
-            labels, functions = by_target.setdefault((action, delivery.target), (set(), set()))
-            labels.add(str(kinds[delivery.kind]["description"]))
-            functions.add(binding.function)
+            for action in _actions(delivery, actions, kinds):
+                labels, functions = by_target.setdefault(
+                    (action.action, action.on(delivery.target)), (set(), set()))
+                labels.add(str(kinds[delivery.kind]["description"]))
+                functions.add(binding.function)
     return [Access(principal=PRINCIPAL.format(kinds=", ".join(sorted(labels)),
                                               functions=", ".join(sorted(functions))),
-                   action=action, resource=target, count=0)
-            for (action, target), (labels, functions) in sorted(by_target.items())]
+                   action=action, resource=resource, count=0)
+            for (action, resource), (labels, functions) in sorted(by_target.items())]
 
 
-def _action(delivery: Delivery, actions: Mapping[str, str],
-            kinds: Mapping[str, Mapping[str, Any]]) -> str | None:
+def _actions(delivery: Delivery, actions: Mapping[str, tuple[DeliveryAction, ...]],
+             kinds: Mapping[str, Mapping[str, Any]]) -> tuple[DeliveryAction, ...]:
     parts = delivery.target.split(":", 5)
-    # One queue, topic, function or bus: Lambda takes no pattern there, and a pattern
-    # would make a broad grant look used
+    # One queue, topic, function, bus or bucket: Lambda takes no pattern there, and a
+    # pattern would make a broad grant look used
     if is_unresolved(delivery.target) or len(parts) < 6 or parts[0] != "arn" \
             or any(c in delivery.target for c in "*?$"):
-        return None
+        return ()
     kind = kinds.get(delivery.kind)
     if kind is None or parts[2] not in kind["services"]:
-        return None
-    return actions.get(parts[2])
+        return ()
+    return actions.get(parts[2], ())

@@ -19,6 +19,7 @@ from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches, Held, with_key
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
+from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
 from leastpriv_ci.grants.managed import managed_policy, placeholder
@@ -450,13 +451,22 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
     )
 
 
+# What each resource type's DestinationConfig holds: (delivery kind, key)
+_DESTINATIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "AWS::Lambda::EventInvokeConfig": (("on-failure", "OnFailure"), ("on-success", "OnSuccess")),
+    "AWS::Lambda::EventSourceMapping": (("source-on-failure", "OnFailure"),),
+}
+
+
 def _with_destinations(builder: _Builder, resources: Mapping[str, Any],
                        bindings: list[Binding]) -> tuple[Binding, ...]:
     """``bindings``, each function's with the destinations an
-    ``AWS::Lambda::EventInvokeConfig`` of it names (by ``Ref``, name or ARN)."""
+    ``AWS::Lambda::EventInvokeConfig`` or ``AWS::Lambda::EventSourceMapping`` of it
+    names (by ``Ref``, name or ARN, maybe with a version or alias)."""
     found: dict[str, list[Delivery]] = {}
     for resource in resources.values():
-        if resource.get("Type") != "AWS::Lambda::EventInvokeConfig":
+        kinds = _DESTINATIONS.get(str(resource.get("Type")))
+        if kinds is None:
             continue
         props, line = _properties(resource), line_of(resource)
         function = props.get("FunctionName")
@@ -464,13 +474,12 @@ def _with_destinations(builder: _Builder, resources: Mapping[str, Any],
         name = ref if isinstance(ref, str) and ref in resources \
             else builder.resolver.text(function, line)
         config = props.get("DestinationConfig")
-        for kind, key in (("on-failure", "OnFailure"), ("on-success", "OnSuccess")):
+        for kind, key in kinds:
             target = config.get(key) if isinstance(config, Mapping) else None
             arn = builder.resolver.text(target.get("Destination"), line) \
                 if isinstance(target, Mapping) else None
             if name and arn:
-                found.setdefault(name.rsplit(":function:", 1)[-1], []).append(
-                    Delivery(kind, arn))
+                found.setdefault(function_name_of(name), []).append(Delivery(kind, arn))
     if not found:
         return tuple(bindings)
     return tuple(replace(b, deliveries=(*b.deliveries, *(

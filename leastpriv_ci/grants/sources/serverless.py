@@ -211,9 +211,10 @@ class _Service:
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:
-        """What Lambda sends for the function: ``onError`` (its dead-letter topic) and
+        """What Lambda sends for the function: ``onError`` (its dead-letter topic),
         ``destinations`` (an ARN, a function of this service by its key, or
-        ``{type, arn}``)."""
+        ``{type, arn}``), and its ``stream`` events' ``destinations.onFailure`` (an ARN,
+        or ``{type, arn}`` with the ARN maybe an intrinsic of ``resources``)."""
         found: list[Delivery] = []
         on_error = function.get("onError")
         if isinstance(on_error, str) and on_error.startswith("arn:"):
@@ -230,6 +231,16 @@ class _Service:
                           f"{self.context.account}:function:{name}")
             if isinstance(target, str) and target.startswith("arn:"):
                 found.append(Delivery(kind, target))
+        events = function.get("events")
+        for event in events if isinstance(events, list) else []:
+            stream = event.get("stream") if isinstance(event, Mapping) else None
+            destinations = stream.get("destinations") if isinstance(stream, Mapping) else None
+            target = destinations.get("onFailure") if isinstance(destinations, Mapping) \
+                else None
+            if isinstance(target, Mapping):
+                target = self.cfn(target.get("arn"))
+            if isinstance(target, str) and target.startswith("arn:"):
+                found.append(Delivery("source-on-failure", target))
         return tuple(found)
 
     def exports(self, provider: Mapping[str, Any], provider_role: str | None

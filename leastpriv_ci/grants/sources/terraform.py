@@ -32,6 +32,7 @@ from leastpriv_ci.grants.checkout import (
     inside,
     repository_root,
 )
+from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.hcl import (
     EVAL_LIMIT,
     EVAL_LIMIT_TEXT,
@@ -222,6 +223,15 @@ class DocumentRef:
     name: str
     owner: Module = field(compare=False, repr=False)
     instance: Instance | None = field(default=None, compare=False)  # of a repeated document
+
+
+# What each resource type's destination_config holds: (block, delivery kind, attribute)
+_DESTINATIONS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "aws_lambda_function_event_invoke_config": (("on_failure", "on-failure", "destination"),
+                                                ("on_success", "on-success", "destination")),
+    "aws_lambda_event_source_mapping": (("on_failure", "source-on-failure",
+                                         "destination_arn"),),
+}
 
 
 @dataclass(frozen=True)
@@ -885,25 +895,25 @@ class Module:
     def deliveries(self, block: Block, instance: Instance, function: str
                    ) -> tuple[Delivery, ...]:
         """What Lambda sends for the function: its ``dead_letter_config`` target, and the
-        destinations of the module's ``aws_lambda_function_event_invoke_config`` of it."""
+        destinations of the module's ``aws_lambda_function_event_invoke_config`` and
+        ``aws_lambda_event_source_mapping`` of it."""
         found = [Delivery("dead-letter", target)
                  for config, scope in self.blocks_of(block, "dead_letter_config",
                                                      instance.scope)
                  if isinstance(target := self.value(config.attributes.get("target_arn"),
                                                     scope), str)]
         for (kind, name), config in self.resources.items():
-            if kind != "aws_lambda_function_event_invoke_config":
+            if kind not in _DESTINATIONS:
                 continue
             for each in self.instances(kind, name):
                 named = self.value(config.attributes.get("function_name"), each.scope)
-                if not isinstance(named, str) or named.rsplit(":function:", 1)[-1] != function:
+                if not isinstance(named, str) or function_name_of(named) != function:
                     continue
                 for destinations, scope in self.blocks_of(config, "destination_config",
                                                           each.scope):
-                    for key, label in (("on_failure", "on-failure"),
-                                       ("on_success", "on-success")):
+                    for key, label, attribute in _DESTINATIONS[kind]:
                         for target, inner in self.blocks_of(destinations, key, scope):
-                            arn = self.value(target.attributes.get("destination"), inner)
+                            arn = self.value(target.attributes.get(attribute), inner)
                             if isinstance(arn, str):
                                 found.append(Delivery(label, arn))
         return tuple(found)
