@@ -42,6 +42,9 @@ def file_at(repo: Path, ref: str, path: str, max_bytes: int) -> bytes | None:
     """The file at ``path`` (relative to ``repo``, a folder of the checkout) in commit
     ``ref``, or ``None`` when that commit has no such regular file (absent, a folder or
     a link). A file over ``max_bytes`` is an input error."""
+    if not ref or ref.startswith("-"):  # would be read by git as an option
+        raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
+                        where="base-ref")
     listing = git_text(repo, "ls-tree", "-l", "-z", ref, "--", f"./{path}")
     fields = listing.split("\0", 1)[0].split("\t", 1)[0].split()
     if len(fields) != _LONG_FIELDS or fields[0] not in _REGULAR_FILES:

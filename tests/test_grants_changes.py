@@ -106,3 +106,10 @@ def test_terraform_module_instances_compare_alike_at_the_base(tmp_path: Path) ->
     assert list(base.roles) == ["arn:aws:iam::123456789012:role/orders-role"]
     head = load_declared(discover(tmp_path), context, Notices(), root=tmp_path)
     assert role_changes(base, head) == {}
+
+
+def test_a_file_at_a_revision_git_would_read_as_an_option_is_refused(repo: Path) -> None:
+    from leastpriv_ci.git import file_at
+
+    with pytest.raises(UserError, match="is not a git revision"):
+        file_at(repo, "--output=x", ".leastpriv.yml", 1000)
