@@ -423,6 +423,33 @@ def test_runner_contract_base_ref_in_a_checkout_owned_by_the_runner_s_user(
     assert "- Allow `sqs:SendMessage`" in comment["body"]
 
 
+def test_runner_contract_a_pull_request_that_loosens_its_own_gate_is_named(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    """The pull request's ignore rule passes the check its base fails: the comment, the
+    job summary and a warning annotation say so."""
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    for command in (["git", "init", "-q"], [*git, "add", "-A"], [*git, "commit", "-qm", "b"]):
+        subprocess.run(command, cwd=workspace, check=True)
+    with (workspace / ".leastpriv.yml").open("a") as config:
+        config.write("ignore:\n  - action: 'dynamodb:Delete*'\n    reason: soon\n")
+    result = run_entrypoint({**pull_request_run, "INPUT_BASE-REF": "HEAD",
+                             "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    [comment] = github.state.comments_on("octo/app", 7)
+    summary = (tmp_path / "summary.md").read_text()
+    for body in (comment["body"], summary):
+        assert "⚠️ **This pull request changes the settings that gate it**, in " \
+            "`.leastpriv.yml`:\n- ignore: `0 rules` → `1 rule, new: .leastpriv.yml:4 " \
+            "(action dynamodb:Delete*, resource *)`" in body
+        assert "With the base commit's settings this check **fails**: 1 missing" in body
+    assert ("::warning file=.leastpriv.yml,title=leastpriv-ci::This pull "
+            "request changes the settings that gate it: ignore: 0 rules → 1 rule, new: "
+            ".leastpriv.yml:4 (action dynamodb:Delete*, resource *). With the base commit's "
+            "settings this check fails.") in result.stdout.splitlines()
+
+
 def test_runner_contract_never_writes_through_links_the_pull_request_holds(
     tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
 ) -> None:

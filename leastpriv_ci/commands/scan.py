@@ -33,6 +33,7 @@ from leastpriv_ci.traces.options import add_trace_arguments, open_traces
 
 if TYPE_CHECKING:
     from leastpriv_ci.gate_changes import GateReview
+    from leastpriv_ci.runner import Annotation
 
 NAME = "scan"
 GATES = True  # exits 1 when the gate fails
@@ -379,6 +380,25 @@ def _gate(extra: Mapping[str, object]) -> Mapping[str, object] | None:
     return gate if isinstance(gate, dict) else None
 
 
+def _gate_annotations(extra: Mapping[str, object], locate: Callable[[str], str], *,
+                      passed: bool) -> list[Annotation]:
+    """A warning on the config file when the pull request changes its own gate."""
+    from leastpriv_ci.runner import Annotation
+
+    gate = _gate(extra)
+    if gate is None:
+        return []
+    changes = gate.get("changes")
+    listed = "; ".join(f"{c.get('setting')}: {c.get('base')} → {c.get('head')}"
+                       for c in changes if isinstance(c, Mapping)) \
+        if isinstance(changes, list) else ""
+    fails = " With the base commit's settings this check fails." \
+        if passed and gate.get("base_verdict") == "fail" else ""
+    return [Annotation(level="warning", file=locate(str(gate.get("config_file"))), line=None,
+                       message=f"This pull request changes the settings that gate it: "
+                       f"{listed}.{fails}", title="leastpriv-ci")]
+
+
 def _publish(
     report: Report,
     settings: Settings,
@@ -417,6 +437,7 @@ def _publish(
             # never among the notices cut at the runner's per-step limit.
             annotations=[Annotation(level="notice", message=note, file=None, line=None,
                                     title="leastpriv-ci") for note in notes]
+            + _gate_annotations(extra, locate, passed=report.verdict.passed)
             + report_annotations.from_findings(report.analysis.findings, locate=locate),
             comment=markdown.render(report, link=link, locate=locate,
                                     changes=_changes(extra), gate=_gate(extra)),
