@@ -34,6 +34,7 @@ SINGLE_INPUTS = (
     "end-time",
     "filter-expression",
     "xray-group",
+    "settle-time",
     "compare",
     "principal-map",
     "config-file",
@@ -80,6 +81,9 @@ def scan_argv(environ: Mapping[str, str]) -> list[str]:
             value = None
         if name == "since" and input_value(environ, "start-time") is not None:
             value = None  # documented: a start time wins over a duration
+        if name == "settle-time" and (input_value(environ, "trace-files") is not None
+                                      or value in ("0", "0s")):
+            value = None  # documented: for the X-Ray API only; 0 is no wait
         if value is not None:
             argv += [f"--{name}", value]
     for name in MULTI_INPUTS:

@@ -73,6 +73,17 @@ def test_since_is_ignored_with_a_start_time_as_documented() -> None:
     assert entrypoint.scan_argv({"INPUT_SINCE": "2h"})[-2:] == ["--since", "2h"]
 
 
+def test_settle_time_is_passed_for_the_x_ray_api_only() -> None:
+    """The input's default (30s) must not turn a trace-files run into an input error."""
+    defaults = action_defaults("token")
+    environ = {f"INPUT_{k.upper()}": v for k, v in defaults.items()}
+    argv = entrypoint.scan_argv(environ)
+    assert argv[argv.index("--settle-time") + 1] == "30s"
+    with_files = {**environ, "INPUT_TRACE-FILES": "traces.json"}
+    assert "--settle-time" not in entrypoint.scan_argv(with_files)
+    assert "--settle-time" not in entrypoint.scan_argv({**environ, "INPUT_SETTLE-TIME": "0"})
+
+
 def test_values_with_spaces_and_quotes_stay_one_argument() -> None:
     expression = 'annotation.stack = "app-pr-7" AND service("orders")'
     argv = entrypoint.scan_argv({"INPUT_FILTER-EXPRESSION": expression})

@@ -302,6 +302,139 @@ def test_ids_still_unprocessed_after_the_rounds_are_a_counted_warning() -> None:
     stub.assert_no_pending_responses()
 
 
+class FakeTime:
+    """A clock that moves only when slept on."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces() -> None:
+    """X-Ray indexes some traces after the first listing: until settle seconds past the
+    window's end, its last 15 minutes are listed again and the new traces read."""
+    client, stub = stubbed()
+    fake = FakeTime(NOW)  # the window ends as the scan starts, as in CI
+    tail = {"StartTime": NOW - timedelta(minutes=15), "EndTime": NOW}
+    stub.add_response("get_trace_summaries", summaries(1, 2),
+                      {"StartTime": HOUR.start, "EndTime": NOW})
+    stub.add_response("batch_get_traces", {"Traces": [trace(1), trace(2)]})
+    stub.add_response("get_trace_summaries", summaries(1, 2, 3), tail)  # 10 s later
+    stub.add_response("batch_get_traces", {"Traces": [trace(3)]}, {"TraceIds": [trace_id(3)]})
+    stub.add_response("get_trace_summaries", summaries(1, 2, 3, 4), tail)  # 20 s: the end
+    stub.add_response("batch_get_traces", {"Traces": [trace(4)]}, {"TraceIds": [trace_id(4)]})
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=20.0, clock=fake.clock, sleep=fake.sleep),
+                       notices, stats=stats)
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(n) for n in (1, 2, 3, 4)]
+    assert fake.slept == [10.0, 10.0]
+    assert stats.late == 2 and stats.listed == 4
+    # the last listing still found one: more may come
+    assert notices.count("xray-traces-still-arriving") == 1
+
+
+def test_a_settle_time_ends_quietly_when_the_last_listing_finds_nothing_new() -> None:
+    client, stub = stubbed()
+    fake = FakeTime(NOW + timedelta(seconds=25))  # the fetch starts 25 s after the end
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    stub.add_response("get_trace_summaries", summaries(1, 2))  # at 30 s, the settle's end
+    stub.add_response("batch_get_traces", {"Traces": [trace(2)]})
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=30.0, clock=fake.clock, sleep=fake.sleep), notices)
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(1), trace_id(2)]
+    assert fake.slept == [5.0]
+    assert notices.count("xray-traces-still-arriving") == 1  # found at the very end
+
+    client, stub = stubbed()
+    fake = FakeTime(NOW + timedelta(seconds=25))
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    stub.add_response("get_trace_summaries", summaries(1))
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=30.0, clock=fake.clock, sleep=fake.sleep), notices)
+    stub.assert_no_pending_responses()
+    assert len(traces) == 1 and len(notices) == 0
+
+
+def test_a_window_that_ended_a_settle_time_before_the_fetch_is_listed_once() -> None:
+    client, stub = stubbed()
+    fake = FakeTime(NOW + timedelta(seconds=31))
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    with stub:
+        traces = fetch(client, query(settle=30.0, clock=fake.clock, sleep=fake.sleep))
+    stub.assert_no_pending_responses()  # and no further call was made (Stubber refuses it)
+    assert len(traces) == 1 and fake.slept == []
+
+
+def test_late_traces_are_read_from_moto_through_the_settle_time_option(
+    aws: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trace PutTraceSegments delivers after the first listing, though it started in the
+    window, is read within --settle-time."""
+    import threading
+
+    from leastpriv_ci.traces import xray
+
+    monkeypatch.setattr(xray, "SETTLE_STEP", 0.25)
+    put = put_traces(aws, 2)
+    late_id = f"1-{int(time.time()) - 2:08x}-{'ab' * 12}"
+    late = {"id": "00000000000000ff", "trace_id": late_id, "name": "fn-late",
+            "start_time": time.time() - 2, "end_time": time.time() - 1,
+            "origin": "AWS::Lambda::Function"}
+    listed = threading.Event()
+    real_call = xray._Caller.call
+
+    def call(self: Any, operation: str, **request: Any) -> dict[str, Any]:
+        result = real_call(self, operation, **request)
+        if operation == "GetTraceSummaries":
+            listed.set()
+        return result
+
+    monkeypatch.setattr(xray._Caller, "call", call)
+
+    def deliver_late() -> None:
+        listed.wait(10)
+        aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(late)])
+
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--since", "15m", "--settle-time", "3s", "--endpoint-url",
+                              aws.endpoint_url, "--region", "us-east-1"])
+    courier = threading.Thread(target=deliver_late)
+    courier.start()
+    traces = list(open_traces(args, Notices(), session=session()))
+    courier.join()
+    assert {t.trace_id for t in traces} == {*put, late_id}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("30m", "--settle-time '30m' is over 15 minutes"),
+    ("soon", "--settle-time 'soon' is not a duration"),
+])
+def test_a_settle_time_out_of_bounds_is_an_input_error(value: str, message: str) -> None:
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--since", "15m", "--settle-time", value, "--region",
+                              "us-east-1"])
+    with pytest.raises(UserError, match=message):
+        open_traces(args, Notices(), session=session())
+
+
 def test_batch_get_traces_pages_are_followed_and_joined() -> None:
     client, stub = stubbed()
     stub.add_response("get_trace_summaries", summaries(1))
@@ -547,6 +680,9 @@ def test_traces_files_exclude_api_options(tmp_path: Path) -> None:
     args = parser.parse_args(["--traces", str(tmp_path), "--since", "1h", "--xray-group", "g"])
     with pytest.raises(UserError, match="--since, --xray-group select traces from the X-Ray "
                                         "API and do not apply"):
+        open_traces(args, Notices())
+    args = parser.parse_args(["--traces", str(tmp_path), "--settle-time", "30s"])
+    with pytest.raises(UserError, match="--settle-time selects traces from the X-Ray API"):
         open_traces(args, Notices())
 
 

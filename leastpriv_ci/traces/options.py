@@ -14,7 +14,9 @@ from typing import Any
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
-from leastpriv_ci.traces.window import TraceWindow
+from leastpriv_ci.traces.window import TraceWindow, parse_duration
+
+MAX_SETTLE = 15 * 60  # seconds: X-Ray indexes a trace within minutes, not hours
 
 __all__ = ["TraceWindow", "add_trace_arguments", "open_traces"]
 
@@ -62,6 +64,12 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="use this X-Ray group's filter expression (joined to --filter-expression by AND)",
     )
+    group.add_argument(
+        "--settle-time",
+        metavar="DURATION",
+        help="after the window's end, list its last minutes again for this long, e.g. 30s, "
+        "to read the traces X-Ray indexes late (default: no wait)",
+    )
     group.add_argument("--region", metavar="REGION", help="AWS region of the X-Ray API")
     group.add_argument(
         "--endpoint-url",
@@ -96,6 +104,7 @@ def open_traces(
                 ("--end", "end"),
                 ("--filter-expression", "filter_expression"),
                 ("--xray-group", "xray_group"),
+                ("--settle-time", "settle_time"),
             )
             if getattr(args, name, None) is not None
         ]
@@ -108,6 +117,16 @@ def open_traces(
             )
         return iter_files(paths, notices)
     return _from_api(args, notices, session)
+
+
+def _settle_seconds(text: str | None) -> float:
+    if not text:
+        return 0.0
+    seconds = parse_duration(text, "--settle-time").total_seconds()
+    if seconds > MAX_SETTLE:
+        raise UserError(f"--settle-time {text!r} is over {MAX_SETTLE // 60} minutes; X-Ray "
+                        "indexes a trace within seconds or minutes: use e.g. 30s")
+    return seconds
 
 
 def _from_api(args: argparse.Namespace, notices: Notices, session: Any) -> Iterator[RawTrace]:
@@ -137,6 +156,7 @@ def _from_api(args: argparse.Namespace, notices: Notices, session: Any) -> Itera
         filter_expression=getattr(args, "filter_expression", None),
         group=getattr(args, "xray_group", None),
         max_concurrency=concurrency,
+        settle=_settle_seconds(getattr(args, "settle_time", None)),
     )
 
     def identify() -> str:

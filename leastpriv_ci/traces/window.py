@@ -86,17 +86,17 @@ class TraceWindow:
         return cls(begin, stop)
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, option: str = "--since") -> timedelta:
     """``30m``, ``2h``, ``1d``, ``1w``, ``90s`` → a positive :class:`timedelta`."""
     match = _DURATION.match(text)
     if not match or float(match.group(1)) <= 0:
         raise UserError(
-            f"--since {text!r} is not a duration; use a number and a unit, e.g. 30m, 2h, 1d"
+            f"{option} {text!r} is not a duration; use a number and a unit, e.g. 30m, 2h, 1d"
         )
     try:
         return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
     except OverflowError:
-        raise UserError(f"--since {text!r} is longer than any window X-Ray keeps "
+        raise UserError(f"{option} {text!r} is longer than any window X-Ray keeps "
                         f"({RETENTION.days} days)") from None
 
 

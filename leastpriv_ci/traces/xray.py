@@ -7,7 +7,8 @@ and yielded as they arrive, so memory holds only the calls in flight. One client
 shared by every thread: its :class:`~leastpriv_ci.traces.pacing.Pacer` spaces all the
 calls at the rate X-Ray accepts, and botocore retries the throttled ones (``standard``
 retry mode). IDs X-Ray reports as unprocessed are asked for again a bounded number of
-times.
+times. With a settle time, the window's last minutes are listed again until that long
+after its end, and traces X-Ray indexed late are read too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -34,7 +36,12 @@ DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_UNPROCESSED_ROUNDS = 3
 DEFAULT_UNPROCESSED_DELAY = 1.0
 LIST_AHEAD = 2  # GetTraceSummaries pages listed ahead of the BatchGetTraces calls
+SETTLE_STEP = 10.0  # seconds between the settle time's listings
+# Traces listed again while settling: those that started this long before the window's
+# end (a Lambda function runs for up to 15 minutes and sends its segments as it ends)
+LATE_TAIL = timedelta(minutes=15)
 NOTICE_UNPROCESSED = "xray-unprocessed-traces"
+NOTICE_STILL_ARRIVING = "xray-traces-still-arriving"
 NOTICE_DUPLICATE = "xray-duplicate-trace"
 _UNPROCESSED_MESSAGE = (
     "X-Ray left trace IDs unprocessed after {} retries (traces still being written, "
@@ -72,6 +79,9 @@ class XrayQuery:
     max_concurrency: int = DEFAULT_CONCURRENCY
     unprocessed_rounds: int = DEFAULT_UNPROCESSED_ROUNDS
     unprocessed_delay: float = DEFAULT_UNPROCESSED_DELAY
+    settle: float = 0.0  # seconds after the window's end to keep listing for late traces
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
 @dataclass
@@ -84,6 +94,7 @@ class FetchStats:
     fetched: int = 0
     unprocessed_retried: int = 0
     unprocessed_left: int = 0
+    late: int = 0  # traces first listed while settling
     chunks: list[TraceWindow] = field(default_factory=list)
 
 
@@ -166,10 +177,15 @@ def fetch_traces(
     stats = stats if stats is not None else FetchStats()
     caller = _Caller(client, identify)
     expression = resolve_filter(caller, query.filter_expression, query.group)
-    ids = _read_ahead(_id_pages(caller, query.window, expression, stats))
+    listed: set[str] = set()
+    yielded: set[str] = set()
+    started = query.clock()
+    ids = _read_ahead(_id_pages(caller, query.window, expression, stats, listed))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
     try:
-        yield from _fetch_all(caller, ids, query, notices, stats, meter)
+        yield from _fetch_all(caller, ids, query, notices, stats, meter, yielded)
+        for late in _late_ids(caller, query, expression, stats, listed, started, notices):
+            yield from _fetch_all(caller, iter(late), query, notices, stats, meter, yielded)
     finally:
         meter.done()
     if stats.unprocessed_left:
@@ -223,11 +239,13 @@ def _id_pages(
     window: TraceWindow,
     expression: str | None,
     stats: FetchStats | None = None,
+    seen: set[str] | None = None,
 ) -> Iterator[list[str]]:
-    """The trace IDs first seen on each GetTraceSummaries page, one list per call."""
+    """The trace IDs first seen on each GetTraceSummaries page, one list per call
+    (``seen``: the IDs listed before, added to as pages come)."""
     caller = caller if isinstance(caller, _Caller) else _Caller(caller)
     stats = stats if stats is not None else FetchStats()
-    seen: set[str] = set()
+    seen = seen if seen is not None else set()
     for chunk in window.chunks():
         stats.chunks.append(chunk)
         request: dict[str, Any] = {"StartTime": chunk.start, "EndTime": chunk.end}
@@ -249,6 +267,41 @@ def _id_pages(
             if not token:
                 break
             request["NextToken"] = token
+
+
+def _late_ids(
+    caller: _Caller,
+    query: XrayQuery,
+    expression: str | None,
+    stats: FetchStats,
+    seen: set[str],
+    started: datetime,
+    notices: Notices,
+) -> Iterator[list[str]]:
+    """The IDs of traces X-Ray indexed after they were first listed for: the window's
+    last minutes, listed again every few seconds until ``query.settle`` seconds after its
+    end. A listing that began that late ends it; a window that ended long enough before
+    the first listing has none."""
+    if query.settle <= 0:
+        return
+    deadline = query.window.end + timedelta(seconds=query.settle)
+    tail = TraceWindow(max(query.window.start, query.window.end - LATE_TAIL), query.window.end)
+    listed_at, found = started, 0
+    while listed_at < deadline:
+        wait = (deadline - query.clock()).total_seconds()
+        if wait > 0:
+            query.sleep(min(SETTLE_STEP, wait))
+        listed_at = query.clock()
+        found = 0
+        for page in _id_pages(caller, tail, expression, stats, seen):
+            found += len(page)
+            stats.late += len(page)
+            if page:
+                yield page
+    if found:
+        notices.add(NOTICE_STILL_ARRIVING, "X-Ray was still indexing new traces of the window "
+                    "when the settle time ran out; a longer settle time reads them",
+                    f"{found} trace(s) in the last listing")
 
 
 def _read_ahead(pages: Iterator[list[str]], depth: int = LIST_AHEAD) -> Iterator[str]:
@@ -275,9 +328,10 @@ def _fetch_all(
     notices: Notices,
     stats: FetchStats,
     meter: _Progress,
+    yielded: set[str] | None = None,
 ) -> Iterator[RawTrace]:
     limit = max(1, query.max_concurrency)
-    yielded: set[str] = set()
+    yielded = yielded if yielded is not None else set()
     pending: set[str] = set()
     with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="xray") as pool:
         for round_number in range(query.unprocessed_rounds + 1):
@@ -302,7 +356,7 @@ def _fetch_all(
                     meter.tick()
                     yield trace
             pending = left - yielded
-    stats.unprocessed_left = len(pending)
+    stats.unprocessed_left += len(pending)  # a settle time's listings add theirs
 
 
 def _batches(ids: Iterable[str]) -> Iterator[list[str]]:
