@@ -343,6 +343,49 @@ def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces() -> N
     assert notices.count("xray-traces-still-arriving") == 1
 
 
+def test_a_trace_listed_in_progress_and_complete_while_settling_is_read_again() -> None:
+    """Read first in part, then whole: the usage stage counts its calls once each."""
+    from leastpriv_ci.usage import observe
+
+    client, stub = stubbed()
+    fake = FakeTime(NOW)
+    root = {"id": "000000000000000a", "trace_id": trace_id(1), "name": "fn",
+            "origin": "AWS::Lambda::Function", "start_time": 1.0, "in_progress": True,
+            "aws": {"function_arn": "arn:aws:lambda:us-east-1:123456789012:function:fn"}}
+    call = {"id": "000000000000000b", "trace_id": trace_id(1), "parent_id": root["id"],
+            "type": "subsegment", "name": "SQS", "namespace": "aws", "start_time": 1.1,
+            "end_time": 1.2, "aws": {"operation": "SendMessage", "region": "us-east-1",
+                                      "queue_url": "https://sqs.us-east-1.amazonaws.com/"
+                                                   "123456789012/q"}}
+    later = {**call, "id": "000000000000000c", "start_time": 1.3, "end_time": 1.4}
+    done = {**root, "in_progress": False, "end_time": 2.0}
+    in_progress = {"Id": trace_id(1), "Segments": [
+        {"Id": root["id"], "Document": json.dumps(root)},
+        {"Id": call["id"], "Document": json.dumps(call)}]}
+    complete = {"Id": trace_id(1), "Segments": [
+        {"Id": root["id"], "Document": json.dumps(done)},
+        {"Id": call["id"], "Document": json.dumps(call)},
+        {"Id": later["id"], "Document": json.dumps(later)}]}
+    stub.add_response("get_trace_summaries",
+                      {"TraceSummaries": [{"Id": trace_id(1), "IsPartial": True}]})
+    stub.add_response("batch_get_traces", {"Traces": [in_progress]})
+    stub.add_response("get_trace_summaries",
+                      {"TraceSummaries": [{"Id": trace_id(1), "IsPartial": False}]})
+    stub.add_response("batch_get_traces", {"Traces": [complete]})
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=10.0, clock=fake.clock, sleep=fake.sleep),
+                       notices, stats=stats)
+    stub.assert_no_pending_responses()
+    assert [len(t.segments) for t in traces] == [2, 3]
+    assert stats.completed == 1 and stats.late == 0 and len(notices) == 0
+    observation = observe(iter(traces))
+    (principal,) = observation.principals.values()
+    assert principal.traces == 1
+    assert [(a.action, a.count) for a in principal.accesses] == [("sqs:SendMessage", 2)]
+
+
 def test_a_settle_time_ends_quietly_when_the_last_listing_finds_nothing_new() -> None:
     client, stub = stubbed()
     fake = FakeTime(NOW + timedelta(seconds=25))  # the fetch starts 25 s after the end

@@ -95,6 +95,7 @@ class FetchStats:
     unprocessed_retried: int = 0
     unprocessed_left: int = 0
     late: int = 0  # traces first listed while settling
+    completed: int = 0  # traces listed in progress, then complete while settling
     chunks: list[TraceWindow] = field(default_factory=list)
 
 
@@ -179,12 +180,17 @@ def fetch_traces(
     expression = resolve_filter(caller, query.filter_expression, query.group)
     listed: set[str] = set()
     yielded: set[str] = set()
+    # Traces listed in progress: while settling, one listed complete is read again (the
+    # usage stage counts no segment twice)
+    partial: set[str] | None = set() if query.settle > 0 else None
     started = query.clock()
-    ids = _read_ahead(_id_pages(caller, query.window, expression, stats, listed))
+    ids = _read_ahead(_id_pages(caller, query.window, expression, stats, listed, partial))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
     try:
         yield from _fetch_all(caller, ids, query, notices, stats, meter, yielded)
-        for late in _late_ids(caller, query, expression, stats, listed, started, notices):
+        for late in _late_ids(caller, query, expression, stats, listed, partial, started,
+                              notices):
+            yielded.difference_update(late)
             yield from _fetch_all(caller, iter(late), query, notices, stats, meter, yielded)
     finally:
         meter.done()
@@ -240,9 +246,12 @@ def _id_pages(
     expression: str | None,
     stats: FetchStats | None = None,
     seen: set[str] | None = None,
+    partial: set[str] | None = None,
 ) -> Iterator[list[str]]:
     """The trace IDs first seen on each GetTraceSummaries page, one list per call
-    (``seen``: the IDs listed before, added to as pages come)."""
+    (``seen``: the IDs listed before, added to as pages come). With ``partial``, the IDs
+    of traces listed in progress (``IsPartial``) are kept there, and one listed complete
+    since is on the page again, to be read whole."""
     caller = caller if isinstance(caller, _Caller) else _Caller(caller)
     stats = stats if stats is not None else FetchStats()
     seen = seen if seen is not None else set()
@@ -257,10 +266,19 @@ def _id_pages(
             fresh: list[str] = []
             for summary in page.get("TraceSummaries", ()):
                 trace_id = summary.get("Id")
+                if not isinstance(trace_id, str):
+                    continue
+                in_progress = summary.get("IsPartial") is True
                 # A trace spanning two chunks is listed by both.
-                if isinstance(trace_id, str) and trace_id not in seen:
+                if trace_id not in seen:
                     seen.add(trace_id)
                     stats.listed += 1
+                    fresh.append(trace_id)
+                    if in_progress and partial is not None:
+                        partial.add(trace_id)
+                elif partial is not None and trace_id in partial and not in_progress:
+                    partial.discard(trace_id)
+                    stats.completed += 1
                     fresh.append(trace_id)
             yield fresh
             token = page.get("NextToken")
@@ -275,13 +293,14 @@ def _late_ids(
     expression: str | None,
     stats: FetchStats,
     seen: set[str],
+    partial: set[str] | None,
     started: datetime,
     notices: Notices,
 ) -> Iterator[list[str]]:
-    """The IDs of traces X-Ray indexed after they were first listed for: the window's
-    last minutes, listed again every few seconds until ``query.settle`` seconds after its
-    end. A listing that began that late ends it; a window that ended long enough before
-    the first listing has none."""
+    """The IDs of traces X-Ray indexed after they were first listed for, or completed
+    since: the window's last minutes, listed again every few seconds until
+    ``query.settle`` seconds after its end. A listing that began that late ends it; a
+    window that ended long enough before the first listing has none."""
     if query.settle <= 0:
         return
     deadline = query.window.end + timedelta(seconds=query.settle)
@@ -292,12 +311,12 @@ def _late_ids(
         if wait > 0:
             query.sleep(min(SETTLE_STEP, wait))
         listed_at = query.clock()
-        found = 0
-        for page in _id_pages(caller, tail, expression, stats, seen):
-            found += len(page)
-            stats.late += len(page)
+        before = stats.listed
+        for page in _id_pages(caller, tail, expression, stats, seen, partial):
             if page:
                 yield page
+        found = stats.listed - before  # new traces, not the completed ones read again
+        stats.late += found
     if found:
         notices.add(NOTICE_STILL_ARRIVING, "X-Ray was still indexing new traces of the window "
                     "when the settle time ran out; a longer settle time reads them",
