@@ -317,7 +317,9 @@ class FakeTime:
         self.now += timedelta(seconds=seconds)
 
 
-def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces() -> None:
+def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """X-Ray indexes some traces after the first listing: until settle seconds past the
     window's end, its last 15 minutes are listed again and the new traces read."""
     client, stub = stubbed()
@@ -341,6 +343,9 @@ def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces() -> N
     assert stats.late == 2 and stats.listed == 4
     # the last listing still found one: more may come
     assert notices.count("xray-traces-still-arriving") == 1
+    assert capsys.readouterr().err == (
+        "leastpriv-ci: listing the trace window's end again for 20 s more, for traces X-Ray "
+        "lists late (settle time; 0 turns it off)\n")
 
 
 def test_a_trace_listed_in_progress_and_complete_while_settling_is_read_again() -> None:

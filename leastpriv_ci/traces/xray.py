@@ -306,6 +306,10 @@ def _late_ids(
     deadline = query.window.end + timedelta(seconds=query.settle)
     tail = TraceWindow(max(query.window.start, query.window.end - LATE_TAIL), query.window.end)
     listed_at, found = started, 0
+    left = (deadline - query.clock()).total_seconds()
+    if left > 0:  # a CI log would otherwise show nothing while it waits
+        print(f"leastpriv-ci: listing the trace window's end again for {left:.0f} s more, for "
+              "traces X-Ray lists late (settle time; 0 turns it off)", file=sys.stderr)
     while listed_at < deadline:
         wait = (deadline - query.clock()).total_seconds()
         if wait > 0:
