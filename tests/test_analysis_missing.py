@@ -237,3 +237,20 @@ def test_a_call_the_roles_own_deny_refused_is_not_granted_by_the_proposal() -> N
     [note] = [n for n in analysis.proposal_notes[role.key] if "role's own Deny" in n]
     assert f"`s3:DeleteObject` on `{UPLOADS}/a/3`" in note
     assert one(analysis.findings, "denied", "s3:DeleteObject", UPLOADS + "/a/3")
+
+
+def test_a_grant_through_a_policy_variable_that_cannot_match_proves_access_missing() -> None:
+    # home/${aws:username}/* is some user's folder of the home bucket: whatever the
+    # user name, it is never an object of another bucket, so that access is missing
+    role = Role(key="r", name="r", policies=(Policy(name="homes", statements=(Statement(
+        effect="Allow", actions=("s3:GetObject",),
+        resources=("arn:aws:s3:::home-bucket/${aws:username}/*",)),)),))
+    other = "arn:aws:s3:::other-bucket/k"
+    analysis = run(role, use("up", "s3:GetObject", other),
+                   use("up", "s3:GetObject", "arn:aws:s3:::home-bucket/bob/k"))
+    assert summary(analysis.findings, "missing") == {
+        ("missing", "s3:GetObject", other, "high", False),
+        # bob's folder, if the traced user is bob: undecided
+        ("missing", "s3:GetObject", "arn:aws:s3:::home-bucket/bob/k", "medium", True)}
+    assert one(analysis.findings, "missing", "s3:GetObject", other).detail[
+        "decision"] == "implicit_deny"

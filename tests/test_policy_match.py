@@ -6,6 +6,8 @@ Rules quoted from the IAM User Guide: "IAM JSON policy elements: Action", "...: 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from leastpriv_ci.policy.match import (
@@ -281,3 +283,28 @@ def test_a_secret_named_without_its_suffix_is_the_one_a_full_arn_names() -> None
     other = "arn:aws:ssm:us-east-1:123456789012:parameter/p-AbC123"
     assert ResourceSet([other]).match(other.replace("AbC123", "??????")) is False
 
+
+
+@pytest.mark.parametrize(("pattern", "resource"), [
+    (HOME, "arn:aws:s3:::other-bucket/home/bob/x"),
+    (HOME, "arn:aws:s3:::amzn-s3-demo-bucket/shared/x"),
+    ("arn:aws:dynamodb:us-east-1:1:table/${aws:PrincipalTag/team}-*",
+     "arn:aws:dynamodb:us-east-1:1:table/notes"),
+    ("arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'all'}/*", "arn:aws:s3:::bucket"),
+])
+def test_a_variable_of_unknown_value_does_not_make_any_resource_unknown(
+        pattern: str, resource: str) -> None:
+    # Whatever value the variable takes, the pattern cannot match: not matching is certain
+    # ("the policy variable is replaced by a value from the request context")
+    assert resource_matches(pattern, resource) is False
+    assert resource_matches(pattern, resource, context={"aws:userid": "AIDA"}) is False
+    statement = Statement(effect="Allow", actions=("s3:GetObject",), resources=(pattern,))
+    assert statement_matches(statement, resource) is False
+    assert statement_matches(replace(statement, not_resources=True), resource) is True
+
+
+def test_a_variable_of_unknown_value_may_hold_any_text() -> None:
+    # the value is any text, ":" and "/" included, even in the ARN's first segments
+    pattern = "arn:aws:sqs:${aws:RequestedRegion}:1:queue-${aws:PrincipalTag/team}"
+    assert resource_matches(pattern, "arn:aws:sqs:us-east-1:1:queue-a:b/c") is None
+    assert resource_matches(pattern, "arn:aws:sqs:us-east-1:1:other") is False

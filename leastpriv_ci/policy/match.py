@@ -14,7 +14,9 @@ The rules are IAM's, not ``fnmatch``'s:
 * Policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``,
   ``${key, 'default'}``, ``${*}``, ``${?}``, ``${$}``) are substituted from a request
   context under policy version ``2012-10-17`` only; substituted text is literal. A key
-  the context lacks is unknown unless the context is complete.
+  the context lacks is unknown unless the context is complete; a pattern no value of
+  its variables can make match (``home/${aws:username}/*`` for another bucket) still
+  does not match.
 
 Results are three-valued where the policy cannot be decided: ``None`` means *unknown*
 (an unresolved infrastructure value, or a variable the context cannot resolve).
@@ -36,6 +38,8 @@ Context = Mapping[str, object]
 # Tokens of a compiled pattern: a wildcard marker or one literal character.
 _STAR: Final = "\x00*"
 _QMARK: Final = "\x00?"
+# A policy variable whose value is not known: any text, colons included
+_VALUE: Final = "\x00$"
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _DEFAULT = re.compile(r"^\s*([^,]+?)\s*,\s*'([^']*)'\s*$")
@@ -127,6 +131,22 @@ def has_variables(text: str) -> bool:
     return "${" in text
 
 
+def any_value_tokens(text: str, *, version: str = VERSION_2012) -> list[str]:
+    """Tokens of ``text`` (as :func:`resolve_variables` gives them) with each policy
+    variable standing for any value it may take (``${*}``, ``${?}``, ``${$}`` stay the
+    characters they are): what the pattern may match whatever the request context."""
+    tokens: list[str] = []
+    position = 0
+    matches = _VARIABLE.finditer(text) if version == VERSION_2012 else iter(())
+    for found in matches:
+        tokens.extend(_glob_tokens(text[position:found.start()]))
+        position = found.end()
+        body = found.group(1).strip()
+        tokens.append(_LITERAL_VARIABLES.get(body, _VALUE))
+    tokens.extend(_glob_tokens(text[position:]))
+    return tokens
+
+
 def widest(pattern: str) -> str:
     """``pattern`` with each policy variable read as ``*`` (any value it may take); the
     escapes ``${*}``, ``${?}``, ``${$}`` stay, as they stand for one literal character."""
@@ -174,7 +194,9 @@ def arn_regex(tokens: list[str], *, over_patterns: bool = False) -> str:
     colons = 0
     for index, token in enumerate(tokens):
         in_header = colons < _HEADER_SEGMENTS
-        if token == _STAR:
+        if token == _VALUE:
+            parts.append(".*")  # a variable's value may hold any text, ":" included
+        elif token == _STAR:
             if not in_header:
                 parts.append(".*")
             else:
@@ -233,7 +255,7 @@ class ResourcePattern:
     """A resource pattern compiled once for repeated matching.
 
     ``match`` answers True/False, or None when the pattern is an unresolved value or
-    holds variables that no context can resolve.
+    holds variables the context cannot resolve, and some value of them would match.
     """
 
     __slots__ = ("_equal", "_regex", "_state", "text")
@@ -260,7 +282,9 @@ class ResourcePattern:
             self._state = False
             return
         if tokens is None:
+            # unknown, unless no value of the variables can make it match
             self._state = None
+            self._regex = _compile_arn(arn_regex(any_value_tokens(text, version=version)))
             return
         if _STAR not in tokens and _QMARK not in tokens:
             self._equal = "".join(tokens)
@@ -269,6 +293,8 @@ class ResourcePattern:
 
     def match(self, resource: str) -> bool | None:
         """Whether the pattern covers ``resource`` (case-sensitive)."""
+        if self._state is None and self._regex is not None:
+            return None if _may_match(self._regex, resource) else False
         if self._state is not True:
             return self._state
         if self._equal is not None:
@@ -319,7 +345,7 @@ class ResourceSet:
     """The patterns of one ``Resource``/``NotResource`` list, compiled into one matcher
     (exact ARNs in a set, wildcard patterns in one alternation)."""
 
-    __slots__ = ("_all", "_equal", "_regex", "_unknown")
+    __slots__ = ("_all", "_equal", "_maybe", "_regex", "_unknown")
 
     def __init__(
         self, patterns: Iterable[str], context: Mapping[str, object] | None = None,
@@ -331,6 +357,7 @@ class ResourceSet:
         self._unknown = False
         equal: set[str] = set()
         regexes: list[str] = []
+        maybe: list[str] = []  # patterns with variables of unknown value, read as any value
         for text in patterns:
             if text == "*":
                 self._all = True
@@ -343,7 +370,7 @@ class ResourceSet:
             except Unresolvable:
                 continue  # matches nothing
             if tokens is None:
-                self._unknown = True
+                maybe.append(arn_regex(any_value_tokens(text, version=version)))
             elif _STAR in tokens or _QMARK in tokens:
                 regexes.append(arn_regex(tokens))
             else:
@@ -351,6 +378,7 @@ class ResourceSet:
         self._equal = frozenset(equal)
         self._regex = (_compile_arn("|".join(f"(?:{r})" for r in regexes))
                        if regexes else None)
+        self._maybe = (_compile_arn("|".join(f"(?:{r})" for r in maybe)) if maybe else None)
 
     def match(self, resource: str) -> bool | None:
         """Whether any pattern covers ``resource`` (case-sensitive; None: unknown)."""
@@ -361,7 +389,15 @@ class ResourceSet:
         if resource.endswith(UNNAMED_SUFFIX) and any(same_secret(arn, resource)
                                                      for arn in self._equal):
             return True
-        return None if self._unknown else False
+        if self._unknown or (self._maybe is not None and _may_match(self._maybe, resource)):
+            return None
+        return False
+
+
+def _may_match(regex: re.Pattern[str], resource: str) -> bool:
+    """Whether a pattern read with its variables as any value (``regex``) may match
+    ``resource``: a secret named without its suffix (``-??????``) may be any of its ARNs."""
+    return resource.endswith(UNNAMED_SUFFIX) or regex.fullmatch(resource) is not None
 
 
 def resource_matches(
