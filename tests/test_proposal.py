@@ -553,3 +553,22 @@ def test_a_deny_with_a_value_not_known_offline_is_named_not_written(tmp_path: Pa
                              ["f"], [])
     assert all(s["Effect"] == "Allow" for s in proposal.document["Statement"])
     assert any("template.yaml:12" in n and "keep them beside it" in n for n in proposal.notes)
+
+
+def test_a_declared_2008_pattern_stays_literal_text_in_the_proposal() -> None:
+    # "If you don't include the Version element ... the variables are treated as literal
+    # strings" (IAM policy elements: Variables and tags); the proposal is 2012-10-17, where
+    # the same ${...} would be a variable: it is written ${$}{...}
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-${{aws:username}}"
+    role = Role(key="r", name="r", policies=(parse_policy(
+        {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}]},
+        name="old"),))
+    document = role_proposal(role, [use("f", "sqs:SendMessage", "*", known=False)],
+                             ["f"], []).document
+    written = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-${{$}}{{aws:username}}"
+    assert document["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": written}]
+    assert allows(document, "sqs:SendMessage", queue)
+    assert not evaluate(parse_policy(document, name="proposal").statements,
+                        "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-bob",
+                        context={"aws:username": "bob"}).allowed

@@ -560,14 +560,25 @@ def statement_acts(statement: Statement, action: str) -> bool | None:
 
 
 def declared_patterns(statements: Sequence[Statement], action: str) -> tuple[str, ...]:
-    """Resource patterns of the Allow statements whose actions cover ``action``."""
+    """Resource patterns of the Allow statements whose actions cover ``action``, each as
+    a ``2012-10-17`` policy writes it (:func:`as_version_2012`)."""
     patterns: list[str] = []
     for statement in statements:
         if not statement.is_allow or statement.not_resources:
             continue
         if statement_acts(statement, action):
-            patterns.extend(r for r in statement.resources if r not in patterns)
+            written = (as_version_2012(r, statement.version) for r in statement.resources)
+            patterns.extend(r for r in written if r not in patterns)
     return tuple(patterns)
+
+
+def as_version_2012(pattern: str, version: str) -> str:
+    """A resource pattern of a policy of ``version``, written for a ``2012-10-17`` one
+    that matches the same: under ``2008-10-17`` a ``${`` is plain text, which the
+    later version would read as a policy variable, so each ``$`` becomes ``${$}``."""
+    if version == VERSION_2012 or is_unresolved(pattern):
+        return pattern
+    return pattern.replace("$", "${$}")
 
 
 def statement_matches(statement: Statement, resource: str) -> bool | None:
