@@ -161,3 +161,18 @@ def test_the_layout_only_orders_and_names_statements(
             assert policy_size(after) <= limit
         assert sorted(json.dumps({k: v for k, v in s.items() if k != "Sid"}) for s in statements
                       ) == sorted(map(json.dumps, before["Statement"]))  # type: ignore[call-overload]
+
+
+def test_a_declared_sid_iam_would_refuse_is_not_written(tmp_path: Path) -> None:
+    # "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters (a-z),
+    # and numbers (0-9)" (IAM JSON policy elements: Sid): a declared policy not deployed
+    # yet may hold others; the proposal must stay a document IAM takes
+    files = {**FILES, "Sid": "read-files"}
+    guard = {"Sid": "No deletes", "Effect": "Deny", "Action": "s3:DeleteObject",
+             "Resource": "*"}
+    analysis = analyse(observation(USES[1:3]), {"App": _role(tmp_path, files, guard)},
+                       {function_arn("app"): "App"})
+    statements = analysis.proposals["App"]["Statement"]
+    assert isinstance(statements, list)
+    assert [(s.get("Sid"), s["Effect"]) for s in statements] == [
+        (None, "Allow"), (None, "Deny")]

@@ -45,7 +45,7 @@ from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import declared_patterns
-from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, is_unresolved
+from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, iam_sid, is_unresolved
 from leastpriv_ci.records import (
     FINDING_KINDS,
     SEVERITIES,
@@ -415,13 +415,14 @@ def _place(statement: Statement) -> str:
 def _with_denies(document: Mapping[str, object], denies: Sequence[dict[str, object]]
                  ) -> dict[str, object]:
     """``document`` with the Deny statements after its own (a Sid already there dropped:
-    a Sid is unique in its policy)."""
+    a Sid is unique in its policy; so is one IAM would refuse, not letters and digits)."""
     statements = statements_of(document)
     sids = {s.get("Sid") for s in statements if isinstance(s, dict)}
     for deny in denies:
-        statements.append({k: v for k, v in deny.items() if k != "Sid"}
-                          if deny.get("Sid") in sids else deny)
-        sids.add(deny.get("Sid"))
+        sid = deny.get("Sid")
+        kept = isinstance(sid, str) and iam_sid(sid) and sid not in sids
+        statements.append(deny if kept else {k: v for k, v in deny.items() if k != "Sid"})
+        sids.add(sid)
     return {**document, "Statement": statements}
 
 

@@ -11,7 +11,7 @@ from jsondiff.symbols import Symbol
 
 from leastpriv_ci.analysis.proposal import Proposal, policy_size
 from leastpriv_ci.policy.match import ActionSet, ResourceSet
-from leastpriv_ci.policy.model import VERSION_2012, Role, Statement
+from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, iam_sid
 
 
 def declared_document(role: Role) -> dict[str, object]:
@@ -49,7 +49,9 @@ def _laid_out(doc: dict[str, object], allows: Sequence[Statement],
     sids: set[str] = set()  # a Sid is unique in its policy: the first of a group takes it
     for home, _, statement in homes:
         sid = allows[home].sid if home < len(allows) else None
-        if sid and sid not in sids and isinstance(statement, dict) and "Sid" not in statement:
+        # one IAM would refuse (a declared policy not deployed yet, "read-notes") is left out
+        if (sid and iam_sid(sid) and sid not in sids and isinstance(statement, dict)
+                and "Sid" not in statement):
             sids.add(sid)
             statement = {"Sid": sid, **statement}
         named.append(statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -11,6 +12,13 @@ ALLOW = "Allow"
 DENY = "Deny"
 VERSION_2012 = "2012-10-17"
 VERSION_2008 = "2008-10-17"
+# What IAM takes as a Sid: ASCII letters and digits (MalformedPolicyDocument otherwise)
+_SID = re.compile(r"[A-Za-z0-9]+")
+
+
+def iam_sid(sid: str | None) -> bool:
+    """Whether ``sid`` is a Sid IAM takes in an identity policy (A-Z, a-z, 0-9)."""
+    return sid is not None and _SID.fullmatch(sid) is not None
 
 # A value the infrastructure code computes but this tool could not resolve (an import,
 # an SSM parameter...). It is never silently dropped nor widened: matching treats it as
