@@ -5,6 +5,7 @@ import pytest
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.loaders import loads_json, loads_yaml
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import VERSION_2008, VERSION_2012
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
@@ -89,3 +90,18 @@ def test_short_arn_ending_in_a_wildcard_is_a_valid_resource() -> None:
     with pytest.raises(UserError, match="not an ARN"):
         parse_policy({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "logs:*", "Resource": "arn:aws:logs"}]}, name="p")
+
+
+def test_an_unquoted_yaml_version_is_the_version_it_spells() -> None:
+    # YAML 1.1 reads `Version: 2012-10-17` as a date: it is still IAM's current version,
+    # under which policy variables are substituted
+    located = loads_yaml("Version: 2012-10-17\nStatement:\n  - Effect: Allow\n"
+                         "    Action: s3:GetObject\n"
+                         "    Resource: arn:aws:s3:::home/${aws:username}/*\n")
+    policy = parse_policy(located, name="p")
+    assert policy.version == VERSION_2012
+    assert policy.statements[0].version == VERSION_2012
+    assert loads_yaml("Version: 2008-10-17\nStatement: []\n")["Version"] != VERSION_2008
+    assert parse_policy(loads_yaml("Version: 2008-10-17\nStatement:\n  - Effect: Deny\n"
+                                   "    Action: '*'\n    Resource: '*'\n"),
+                        name="p").version == VERSION_2008

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 from leastpriv_ci.errors import UserError, excerpt
@@ -52,6 +53,9 @@ def parse_policy(
     if not isinstance(document, Mapping):
         raise UserError(f"policy {name!r} must be a JSON object with a Statement list", where=where)
     version = document.get("Version", VERSION_2008)
+    if isinstance(version, date) and not isinstance(version, datetime):
+        # YAML 1.1 reads an unquoted `Version: 2012-10-17` as a date; IAM takes the text
+        version = version.isoformat()
     if version not in (VERSION_2012, VERSION_2008):
         raise UserError(
             f"policy {name!r}: Version must be {VERSION_2012!r} or {VERSION_2008!r}, "
