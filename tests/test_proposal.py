@@ -572,3 +572,53 @@ def test_a_declared_2008_pattern_stays_literal_text_in_the_proposal() -> None:
     assert not evaluate(parse_policy(document, name="proposal").statements,
                         "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-bob",
                         context={"aws:username": "bob"}).allowed
+
+
+def _tables_role(*statements: tuple[tuple[str, ...], str]) -> Role:
+    return Role(key="r", name="r", policies=(Policy(name="tables", statements=tuple(
+        Statement(effect="Allow", actions=actions, resources=(table_arn(pattern),))
+        for actions, pattern in statements)),))
+
+
+def test_fitting_a_roles_proposal_never_merges_past_what_the_role_grants() -> None:
+    # Merging DynamoDB's statements over its tables would grant DeleteItem on the report
+    # tables: a least-privilege proposal must not grant what the role does not
+    role = _tables_role((("dynamodb:GetItem", "dynamodb:Query"), "reports-*"),
+                        (("dynamodb:PutItem", "dynamodb:DeleteItem"), "scratch-*"))
+    accesses = [access("dynamodb:GetItem", table_arn(f"reports-{n:03d}-{'x' * 40}"))
+                for n in range(60)]
+    accesses += [access("dynamodb:DeleteItem", table_arn(f"scratch-{n:03d}-{'y' * 40}"))
+                 for n in range(60)]
+    proposal = role_proposal(role, accesses, ["f"], [])
+    assert all(policy_size(doc) <= MANAGED_LIMIT for doc in proposal.documents)
+    assert not any("merged" in note for note in proposal.notes)
+    report = table_arn(f"reports-000-{'x' * 40}")
+    assert not any(allows(doc, "dynamodb:DeleteItem", report) for doc in proposal.documents)
+    for a in accesses:
+        assert any(allows(doc, a.action, a.resource) for doc in proposal.documents)
+
+
+def test_fitting_a_roles_proposal_merges_what_the_role_grants_already() -> None:
+    accesses = many_tables(60)
+    role = _tables_role((("dynamodb:*",), "*"))
+    proposal = role_proposal(role, accesses, ["f"], [])
+    assert len(proposal.documents) == 1
+    assert any("merged" in note for note in proposal.notes)
+
+
+def test_a_roles_proposal_is_widened_to_service_star_only_where_the_role_grants_it() -> None:
+    catalog = __import__("leastpriv_ci.catalog", fromlist=["get_catalog"]).get_catalog()
+    actions = [info.full_name for info in catalog.expand("dynamodb:*")
+               if info.resource_types][:60]
+    accesses = [access(a, NOTES) for a in actions]
+    unused = next(info.full_name for info in catalog.expand("dynamodb:*")
+                  if info.full_name not in actions)
+    narrow = role_proposal(_tables_role((tuple(actions), "notes")), accesses, ["f"], [],
+                           limit=400)
+    assert not any(allows(doc, unused, NOTES) for doc in narrow.documents)
+    for a in accesses:
+        assert any(allows(doc, a.action, a.resource) for doc in narrow.documents)
+    assert not any("`dynamodb:*`" in note for note in narrow.notes)
+    wide = role_proposal(_tables_role((("dynamodb:*",), "*")), accesses, ["f"], [], limit=400)
+    assert wide.document["Statement"] == [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": NOTES}]

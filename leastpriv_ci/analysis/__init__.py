@@ -43,7 +43,7 @@ from leastpriv_ci.analysis.uses import Use, collect_uses
 from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.evaluate import Decision, Evaluation
+from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
 from leastpriv_ci.policy.match import declared_patterns
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, iam_sid, is_unresolved
 from leastpriv_ci.records import (
@@ -358,9 +358,16 @@ def role_proposal(
             return ()
         return variable_patterns(undecided, access.action, access.resource)
 
+    # what fitting the size limit may add: what an unconditioned Allow of the role grants
+    # (its Denies are kept with the proposal)
+    grants = PolicyIndex([s for s in role.statements if s.is_allow])
+
+    def granted(action: str, resource: str) -> bool:
+        return grants.evaluate(action, resource).decision is Decision.ALLOW
+
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=room, extra=extra,
                                 unknown_bound=declared_bound, declared=declared,
-                                conditions=conditions, variables=variables)
+                                conditions=conditions, variables=variables, granted=granted)
     notes = [*proposal.notes]
     if denies:
         notes.append(f"keeps the role's {len(denies)} Deny statement(s) as written, in its "

@@ -19,7 +19,8 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
   resources, then a service's actions become ``service:*`` when they share one
   resource set and that makes the policy fit; else the merged policy is split, with
   the used actions only. No step grants a resource that was not used, and none drops a
-  Condition.
+  Condition; for a role, none grants an action on a resource its policies do not
+  already grant it on (unconditionally), beyond what was used there.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ GrantConditions = Callable[[Access], tuple[str, ...]]
 # The declared patterns with policy variables through which alone the role granted an
 # access (() when it granted it otherwise): an S3 object use is granted on them.
 VariablePatterns = Callable[[Access], tuple[str, ...]]
+# Whether the role grants an action on a resource (pattern) unconditionally: fitting the
+# proposal in IAM's size limit never grants past that what was not used.
+Granted = Callable[[str, str], bool]
 
 
 def propose(
@@ -122,17 +126,19 @@ def propose_policies(
     declared: DeclaredPatterns | None = None,
     conditions: GrantConditions | None = None,
     variables: VariablePatterns | None = None,
+    granted: Granted | None = None,
 ) -> Proposal:
     """The proposal as one or more documents, each within ``limit`` characters.
 
     ``extra`` grants are added as given (the analysis keeps platform permissions so).
+    ``granted`` bounds what fitting may merge (:func:`fit`).
     """
     catalog = catalog or get_catalog()
     grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound,
                                     declared=declared, conditions=conditions,
                                     variables=variables)
     grants.update(extra)
-    documents, notes = fit(grants, limit=limit)
+    documents, notes = fit(grants, limit=limit, granted=granted)
     if unknown:
         notes = (*notes, "the traces did not name the resource of "
                  + ", ".join(sorted(unknown)) + "; granted on the declared or ARN-format pattern")
@@ -332,14 +338,20 @@ def _own_account(pattern: str, principal: str) -> str:
 Statement = tuple[tuple[str, ...], tuple[str, ...], str]
 
 
-def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
+def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT, granted: Granted | None = None
         ) -> tuple[tuple[dict[str, object], ...], tuple[str, ...]]:
-    """Group grants into statements, then compress or split to respect ``limit``."""
+    """Group grants into statements, then compress or split to respect ``limit``.
+
+    With ``granted`` (a role's policies), merging a service's statements, or writing its
+    actions ``service:*``, is done only where the role grants each action it adds on each
+    resource already: the proposal never grants more than the role does, beyond what was
+    used (a missing permission).
+    """
     statements = exact = group(grants)
     notes: list[str] = []
     if _size(statements) <= limit:
         return (document(statements),), ()
-    merged = _merge_per_service(statements)
+    merged = _merge_per_service(statements, granted)
     if merged != statements:
         statements = merged
         notes.append(f"to fit IAM's {limit}-character limit, each service's actions were "
@@ -350,7 +362,7 @@ def fit(grants: Iterable[Grant], *, limit: int = MANAGED_LIMIT
     # policy must be split anyway, the used actions are split, not widened.
     widened = statements
     wildcards: list[str] = []
-    for service in _wildcard_candidates(statements):
+    for service in _wildcard_candidates(statements, granted):
         widened = _service_wildcard(widened, service)
         wildcards.append(f"to fit IAM's {limit}-character limit, `{service}:*` replaced the "
                          f"used {service} actions (on the used resources only)")
@@ -449,23 +461,36 @@ def _used(resource: str) -> bool:
     return ("*" not in bare and "?" not in bare) or _S3_FOLDER.fullmatch(bare) is not None
 
 
-def _merge_per_service(statements: list[Statement]) -> list[Statement]:
-    merged: dict[str, tuple[set[str], set[str]]] = {}
+def _merge_per_service(statements: list[Statement], granted: Granted | None = None
+                       ) -> list[Statement]:
+    """Each service's statements as one, its actions on all its resources; a service
+    whose merged statement would grant an action on a resource neither used there nor
+    already granted there (``granted``) is left as it is."""
+    merged: dict[str, list[Statement]] = {}
     kept: list[Statement] = []
     for statement in statements:
         service = _single_service(statement)
         if service is None:
             kept.append(statement)
             continue
-        actions, resources = merged.setdefault(service, (set(), set()))
-        actions.update(statement[0])
-        resources.update(statement[1])
-    kept.extend((tuple(a), tuple(r), "") for a, r in merged.values())
+        merged.setdefault(service, []).append(statement)
+    for found in merged.values():
+        actions = {a for statement in found for a in statement[0]}
+        resources = {r for statement in found for r in statement[1]}
+        used = {(a.lower(), r) for statement in found for a in statement[0]
+                for r in statement[1]}
+        if granted is None or all((a.lower(), r) in used or granted(a, r)
+                                  for a in actions for r in resources):
+            kept.append((tuple(actions), tuple(resources), ""))
+        else:
+            kept.extend(found)
     return _sorted(kept)
 
 
-def _wildcard_candidates(statements: list[Statement]) -> list[str]:
-    """Services whose used actions all sit in one statement with one resource set."""
+def _wildcard_candidates(statements: list[Statement], granted: Granted | None = None
+                         ) -> list[str]:
+    """Services whose used actions all sit in one statement with one resource set (and,
+    with ``granted``, on whose resources the role grants every action of the service)."""
     homes: dict[str, list[Statement]] = {}
     for statement in statements:
         for service in {_service(a) for a in statement[0]}:
@@ -474,8 +499,15 @@ def _wildcard_candidates(statements: list[Statement]) -> list[str]:
         (len(found[0][0]), service)
         for service, found in homes.items()
         if len(found) == 1 and _single_service(found[0]) == service and len(found[0][0]) > 1
+        and (granted is None or _grants_service(granted, service, found[0][1]))
     ]
     return [service for _, service in sorted(candidates, reverse=True)]
+
+
+def _grants_service(granted: Granted, service: str, resources: Iterable[str]) -> bool:
+    """Whether every action of ``service`` the catalog knows is granted on each resource."""
+    actions = [info.full_name for info in get_catalog().expand(f"{service}:*")]
+    return bool(actions) and all(granted(a, r) for r in resources for a in actions)
 
 
 def _service_wildcard(statements: list[Statement], service: str) -> list[Statement]:
