@@ -622,3 +622,20 @@ def test_a_roles_proposal_is_widened_to_service_star_only_where_the_role_grants_
     wide = role_proposal(_tables_role((("dynamodb:*",), "*")), accesses, ["f"], [], limit=400)
     assert wide.document["Statement"] == [
         {"Effect": "Allow", "Action": "dynamodb:*", "Resource": NOTES}]
+
+
+def test_an_unnamed_resource_granted_through_not_resource_only_says_what_it_excluded() -> None:
+    # "NotResource ... matches every resource except the ones specified" (IAM JSON policy
+    # elements: NotResource): the ARN format in the principal's account, for a call whose
+    # trace named no queue, covers the queue the role left out; the note says so
+    private = f"arn:aws:sqs:us-east-1:{ACCOUNT}:private"
+    role = Role(key="r", name="r", policies=(Policy(name="p", statements=(Statement(
+        effect="Allow", actions=("sqs:SendMessage",), resources=(private,),
+        not_resources=True),)),))
+    proposal = role_proposal(role, [use("f", "sqs:SendMessage", "*", known=False)], ["f"], [])
+    assert allows(proposal.document, "sqs:SendMessage", private)  # the format's pattern
+    assert any("NotResource" in note and private in note for note in proposal.notes)
+    named = Role(key="r", name="r", policies=(Policy(name="p", statements=(Statement(
+        effect="Allow", actions=("sqs:SendMessage",), resources=(private,)),)),))
+    proposal = role_proposal(named, [use("f", "sqs:SendMessage", "*", known=False)], ["f"], [])
+    assert not any("NotResource" in note for note in proposal.notes)

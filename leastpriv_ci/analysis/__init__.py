@@ -32,6 +32,7 @@ from leastpriv_ci.analysis.proposal import (
     conditions_kept_note,
     conditions_note,
     guarded_note,
+    not_resource_note,
     possible_note,
     propose,
     propose_policies,
@@ -44,7 +45,7 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
-from leastpriv_ci.policy.match import declared_patterns
+from leastpriv_ci.policy.match import declared_patterns, statement_acts
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, iam_sid, is_unresolved
 from leastpriv_ci.records import (
     FINDING_KINDS,
@@ -276,6 +277,8 @@ def role_proposal(
              if g.action.lower() not in used]
 
     bounds: dict[tuple[str, bool, tuple[str, ...], bool], tuple[Grant, ...] | None] = {}
+    excluded: dict[str, None] = {}  # NotResource patterns of the role, in order
+    unexcluded: set[str] = set()  # actions granted on ARN formats those may fall in
 
     def declared_bound(action: str, access: Access) -> tuple[Grant, ...] | None:
         """An access on a resource the traces did not name: the action on each declared
@@ -294,6 +297,13 @@ def role_proposal(
             if not patterns and "*" in declared(action):
                 found = [Grant(action, "*", block) for block in blocks("*")]
             bounds[key] = tuple(found) or None
+            if not found:  # the ARN formats: what a NotResource of the role left out is not
+                excluded.update({r: None for s in role.statements
+                                 if s.is_allow and s.not_resources
+                                 and statement_acts(s, action) is not False
+                                 for r in s.resources})
+                if excluded:
+                    unexcluded.add(action)
         return bounds[key]
 
     kept = [a for a in possible
@@ -384,6 +394,8 @@ def role_proposal(
         notes.append(conditions_kept_note(sorted(carried)))
     if uncarried:  # granted without the role's conditions: say so
         notes.append(conditions_note(sorted(uncarried)))
+    if unexcluded:
+        notes.append(not_resource_note(sorted(unexcluded), list(excluded)))
     laid_out = in_declared_order(proposal, role, limit=room)
     if denies:
         laid_out = replace(laid_out, documents=(

@@ -580,6 +580,17 @@ def conditions_note(actions: Sequence[str]) -> str:
             "does now")
 
 
+def not_resource_note(actions: Sequence[str], excluded: Sequence[str]) -> str:
+    """The proposal's note on actions whose resource the traces did not name, granted on
+    the catalog's ARN formats where the role grants them through ``NotResource`` only."""
+    shown = ", ".join(mark(a) for a in actions)
+    left_out = ", ".join(mark(r) for r in excluded)
+    return (f"the role grants {shown} on every resource but {left_out} (NotResource); the "
+            "proposal's ARN-format pattern, the traces naming no resource, may cover those: "
+            "grant it with the role's NotResource instead, or it grants more than the role "
+            "does")
+
+
 def conditions_kept_note(actions: Sequence[str]) -> str:
     """The proposal's note on used actions it grants under the role's Condition blocks."""
     shown = ", ".join(mark(a) for a in sorted(set(actions), key=str.lower))
