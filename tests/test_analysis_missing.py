@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leastpriv_ci.analysis import analyse
+from leastpriv_ci.analysis.context import traced_context
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
 from tests.analysis_support import (
@@ -254,3 +255,24 @@ def test_a_grant_through_a_policy_variable_that_cannot_match_proves_access_missi
         ("missing", "s3:GetObject", "arn:aws:s3:::home-bucket/bob/k", "medium", True)}
     assert one(analysis.findings, "missing", "s3:GetObject", other).detail[
         "decision"] == "implicit_deny"
+
+
+def test_an_unknown_resources_grant_is_decided_by_the_request_context_too() -> None:
+    # the traced calls' context decides a TLS condition (request_context.yaml), whether
+    # the trace named the resource or not: allowed over TLS, never allowed without it
+    def allow(action: str, secure: str) -> Statement:
+        return Statement("Allow", (action,), ("*",),
+                         conditions={"Bool": {"aws:SecureTransport": (secure,)}})
+
+    role = Role("R", "R", (Policy("p", (allow("sqs:SendMessage", "true"),
+                                        allow("sqs:ReceiveMessage", "false"))),))
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    accesses = [use("f", action, resource, known=resource == queue)
+                for action in ("sqs:SendMessage", "sqs:ReceiveMessage")
+                for resource in (queue, "*")]
+    analysis = analyse(observation(accesses), {"R": role},
+                       {a.principal: "R" for a in accesses}, context=traced_context())
+    assert summary(analysis.findings, "missing", "denied") == {
+        ("missing", "sqs:ReceiveMessage", queue, "high", False),
+        ("missing", "sqs:ReceiveMessage", "*", "high", False),
+    }

@@ -20,15 +20,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.codemarks import mark
+from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
+    lower_context,
     pattern_covers,
     statement_acts,
     statement_reaches,
@@ -74,8 +76,9 @@ def missing_findings(
     index = full or full_index(role, identity, context)
     findings = []
     closest: dict[str, Statement | None] = {}
+    holds = _conditions_under(context)
     for use in uses:
-        verdict = _verdict(role, use, index, identity, closest)
+        verdict = _verdict(role, use, index, identity, closest, holds)
         if verdict is None:
             continue
         findings.append(_finding(role, use, verdict, rules))
@@ -164,10 +167,27 @@ def _one_of_finding(role: Role, group: Sequence[Use], evaluations: Sequence[Eval
 
 
 
+def _conditions_under(context: Mapping[str, object] | None
+                      ) -> Callable[[Statement], bool | None]:
+    """Whether a statement's Condition block holds under the request context (None:
+    undecided; True for a statement with none), each statement decided once."""
+    lowered = lower_context(context)
+    decided: dict[int, bool | None] = {}
+
+    def holds(statement: Statement) -> bool | None:
+        key = id(statement)
+        if key not in decided:
+            decided[key] = evaluate_conditions(statement.conditions, lowered,
+                                               version=statement.version)
+        return decided[key]
+    return holds
+
+
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
-             closest_cache: dict[str, Statement | None]) -> _Verdict | None:
+             closest_cache: dict[str, Statement | None],
+             holds: Callable[[Statement], bool | None]) -> _Verdict | None:
     if not use.resource_known:
-        return _unknown_resource_verdict(role, use)
+        return _unknown_resource_verdict(role, use, holds)
     evaluation = index.evaluate(use.action, use.resource, use)
     decision = evaluation.decision
     if decision is Decision.ALLOW:
@@ -188,32 +208,35 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
     return _Verdict("implicit_deny", closest.origin if closest else None, statement=closest)
 
 
-def _unknown_resource_verdict(role: Role, use: Use) -> _Verdict | None:
+def _unknown_resource_verdict(role: Role, use: Use,
+                              holds: Callable[[Statement], bool | None]) -> _Verdict | None:
     """Judge an access by its action only, within the bound the trace gave (``*`` when
-    it named no resource): the trace did not name the resource itself."""
+    it named no resource): the trace did not name the resource itself. A Condition is
+    decided by the request context where it can be (``holds``), as for other calls."""
     bound = use.resource
     for statement in role.statements + (role.boundary.statements if role.boundary else ()):
-        if (not statement.is_allow and not statement.conditions
+        if (not statement.is_allow and holds(statement) is True
                 and statement_acts(statement, use.action) and not statement.not_resources
                 and any(pattern_covers(p, bound) for p in statement.resources)):
             return _Verdict("explicit_deny", statement.origin, statement=statement)
     allows = [s for s in role.statements
-              if s.is_allow and statement_acts(s, use.action) is not False
-              and statement_reaches(s, bound)]
+              if s.is_allow and holds(s) is not False
+              and statement_acts(s, use.action) is not False and statement_reaches(s, bound)]
     if not allows:
         closest = _closest_allow(role.statements, use.action)
         return _Verdict("unknown_resource", closest.origin if closest else None,
                         statement=closest)
-    if all(s.conditions for s in allows):
+    if all(holds(s) is not True for s in allows):
         return _Verdict("conditional", allows[0].origin, conditional=True)
     if role.boundary is not None:
         # the boundary must allow the action too, on some resource
         bounded = [s for s in role.boundary.statements
-                   if s.is_allow and statement_acts(s, use.action) is not False
+                   if s.is_allow and holds(s) is not False
+                   and statement_acts(s, use.action) is not False
                    and statement_reaches(s, bound)]
         if not bounded:
             return _Verdict("boundary", role.boundary.origin)
-        if all(s.conditions for s in bounded):
+        if all(holds(s) is not True for s in bounded):
             return _Verdict("conditional", bounded[0].origin, conditional=True)
     if use.denied:
         return _Verdict("allow", allows[0].origin)
