@@ -105,3 +105,15 @@ def test_an_unquoted_yaml_version_is_the_version_it_spells() -> None:
     assert parse_policy(loads_yaml("Version: 2008-10-17\nStatement:\n  - Effect: Deny\n"
                                    "    Action: '*'\n    Resource: '*'\n"),
                         name="p").version == VERSION_2008
+
+
+def test_a_sid_iam_refuses_is_a_warning() -> None:
+    # "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters (a-z),
+    # and numbers (0-9)" (IAM JSON policy elements: Sid)
+    notices = Notices()
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        for sid in ("ReadNotes1", "read-notes", "No deletes", "")]}
+    policy = parse_policy(doc, name="p", notices=notices)
+    assert [s.sid for s in policy.statements] == ["ReadNotes1", "read-notes", "No deletes", ""]
+    assert notices.count("sid-not-alphanumeric") == 2

@@ -22,6 +22,7 @@ from leastpriv_ci.policy.model import (
     Conditions,
     Policy,
     Statement,
+    iam_sid,
     is_unresolved,
 )
 from leastpriv_ci.records import Origin
@@ -105,6 +106,11 @@ def parse_statement(
         raise UserError(f"{label}: unknown key(s) {', '.join(map(str, unknown))}", where=where)
     if sid is not None and not isinstance(sid, str):
         raise UserError(f"{label}: Sid must be a string", where=where)
+    if notices is not None and sid and not iam_sid(sid):
+        notices.add("sid-not-alphanumeric",
+                    "an identity policy's Sid holds characters other than A-Z, a-z and 0-9, "
+                    "which IAM refuses (MalformedPolicyDocument: deploying it fails); the "
+                    "proposal leaves it out", f"{where}: {label}")
     effect = raw.get("Effect")
     if effect not in (ALLOW, DENY):
         raise UserError(f"{label}: Effect must be 'Allow' or 'Deny', got {excerpt(effect)}",
