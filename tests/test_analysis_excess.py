@@ -528,3 +528,20 @@ def test_an_api_operations_name_grants_nothing_and_is_no_excess_but_a_typo_is() 
                        platform=PlatformOptions(enabled=False))
     assert [f.action for f in analysis.findings if f.kind == "excess"] == [
         "sqs:ReceiveMesage"]  # a typo may be an action newer than the catalog: judged
+
+
+def test_a_not_resource_deny_that_leaves_none_of_the_pattern_takes_the_grant_away() -> None:
+    # "NotResource ... matches every resource except the ones specified" (IAM JSON policy
+    # elements: NotResource): denying DeleteObject everywhere but scratch/ denies it on
+    # every uploads object, as a Deny on uploads/* would; one whose exclusion may fall in
+    # the pattern does not
+    bucket = "arn:aws:s3:::uploads/*"
+    for excluded, removed in (("arn:aws:s3:::scratch/*", True),
+                              ("arn:aws:s3:::uploads/tmp/*", False)):
+        deny = Statement("Deny", ("s3:DeleteObject",), (excluded,), not_resources=True)
+        role = role_of(allow(("s3:GetObject", "s3:DeleteObject"), bucket), deny)
+        analysis = analyse(observation([use("f", "s3:GetObject", "arn:aws:s3:::uploads/a/1")]),
+                           {role.key: role}, {function_arn("f"): role.key})
+        found = ("excess", "s3:DeleteObject", bucket) in {
+            (f.kind, f.action, f.resource) for f in analysis.findings}
+        assert found is not removed, excluded

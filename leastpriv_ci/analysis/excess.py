@@ -35,6 +35,7 @@ from leastpriv_ci.policy.match import (
     could_match,
     declared_patterns,
     pattern_covers,
+    patterns_intersect,
     statement_acts,
     statement_reaches,
 )
@@ -304,10 +305,12 @@ def _outside_boundary(role: Role, unit: Unit, actions: Mapping[str, ActionInfo]
 
 def _covering_denies(statements: Sequence[Statement], pattern: str) -> list[Statement]:
     """The unconditional Deny statements whose resources cover every resource of
-    ``pattern``."""
+    ``pattern``: one of its Resource patterns covers it, or none of its NotResource
+    patterns may match a resource of it."""
     return [s for s in statements
-            if not s.is_allow and not s.conditions and not s.not_resources
-            and any(pattern_covers(p, pattern) for p in s.resources)]
+            if not s.is_allow and not s.conditions
+            and (not any(patterns_intersect(p, pattern) for p in s.resources)
+                 if s.not_resources else any(pattern_covers(p, pattern) for p in s.resources))]
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]
