@@ -276,3 +276,19 @@ def test_an_unknown_resources_grant_is_decided_by_the_request_context_too() -> N
         ("missing", "sqs:ReceiveMessage", queue, "high", False),
         ("missing", "sqs:ReceiveMessage", "*", "high", False),
     }
+
+
+def test_a_not_resource_deny_refuses_a_call_whose_key_the_trace_did_not_name() -> None:
+    # denying GetObject everywhere but public/ refuses it on any object of pics, so the
+    # call on pics whose key the trace did not name is refused as the named one is
+    allow_all = Statement("Allow", ("s3:GetObject",), ("*",))
+    deny = Statement("Deny", ("s3:GetObject",), ("arn:aws:s3:::public/*",),
+                     not_resources=True, origin=Origin(file="policy.json", line=8))
+    role = Role("R", "R", (Policy("p", (allow_all, deny)),))
+    analysis = run(role, use("f", "s3:GetObject", "arn:aws:s3:::pics/*", known=False),
+                   use("f", "s3:GetObject", "arn:aws:s3:::public/*", known=False))
+    assert summary(analysis.findings, "missing") == {
+        ("missing", "s3:GetObject", "arn:aws:s3:::pics/*", "high", False)}
+    finding = one(analysis.findings, "missing", "s3:GetObject", "arn:aws:s3:::pics/*")
+    assert finding.detail["decision"] == "explicit_deny"
+    assert finding.origin is not None and finding.origin.line == 8

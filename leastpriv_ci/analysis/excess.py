@@ -35,8 +35,8 @@ from leastpriv_ci.policy.match import (
     could_match,
     declared_patterns,
     pattern_covers,
-    patterns_intersect,
     statement_acts,
+    statement_covers,
     statement_reaches,
 )
 from leastpriv_ci.policy.model import Role, Statement, is_unresolved
@@ -308,9 +308,7 @@ def _covering_denies(statements: Sequence[Statement], pattern: str) -> list[Stat
     ``pattern``: one of its Resource patterns covers it, or none of its NotResource
     patterns may match a resource of it."""
     return [s for s in statements
-            if not s.is_allow and not s.conditions
-            and (not any(patterns_intersect(p, pattern) for p in s.resources)
-                 if s.not_resources else any(pattern_covers(p, pattern) for p in s.resources))]
+            if not s.is_allow and not s.conditions and statement_covers(s, pattern)]
 
 
 def _covered(statement: Statement, uses: Mapping[str, list[Use]]

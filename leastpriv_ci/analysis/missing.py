@@ -31,8 +31,8 @@ from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
     lower_context,
-    pattern_covers,
     statement_acts,
+    statement_covers,
     statement_reaches,
 )
 from leastpriv_ci.policy.model import Role, Statement
@@ -216,8 +216,7 @@ def _unknown_resource_verdict(role: Role, use: Use,
     bound = use.resource
     for statement in role.statements + (role.boundary.statements if role.boundary else ()):
         if (not statement.is_allow and holds(statement) is True
-                and statement_acts(statement, use.action) and not statement.not_resources
-                and any(pattern_covers(p, bound) for p in statement.resources)):
+                and statement_acts(statement, use.action) and statement_covers(statement, bound)):
             return _Verdict("explicit_deny", statement.origin, statement=statement)
     allows = [s for s in role.statements
               if s.is_allow and holds(s) is not False

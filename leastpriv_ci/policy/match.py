@@ -591,6 +591,15 @@ def statement_matches(statement: Statement, resource: str) -> bool | None:
     return matched
 
 
+def statement_covers(statement: Statement, pattern: str) -> bool:
+    """Whether the statement's resources certainly include every resource ``pattern``
+    matches: one of its Resource patterns covers it, or none of its NotResource patterns
+    may match a resource of it."""
+    if statement.not_resources:
+        return not any(patterns_intersect(p, pattern) for p in statement.resources)
+    return any(pattern_covers(p, pattern) for p in statement.resources)
+
+
 def statement_reaches(statement: Statement, pattern: str) -> bool:
     """Whether the statement's resources may include some resource ``pattern`` matches."""
     if statement.not_resources:
