@@ -25,7 +25,7 @@ Results are three-valued where the policy cannot be decided: ``None`` means *unk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Final
 
@@ -113,13 +113,20 @@ def resolve_variables(
     default, or raises :class:`Unresolvable` when it has none. ``context`` must have
     lower-cased keys (see :func:`lower_context`).
     """
+    return _substituted(text, version,
+                        lambda name: _variable_value(name, context, complete))
+
+
+def _substituted(text: str, version: str, value_of: Callable[[str], Iterable[str] | None]
+                 ) -> list[str] | None:
+    """Tokens of ``text``, each policy variable's from ``value_of`` (``None``: unknown)."""
     tokens: list[str] = []
     position = 0
     matches = _VARIABLE.finditer(text) if version == VERSION_2012 else iter(())
     for found in matches:
         tokens.extend(_glob_tokens(text[position:found.start()]))
         position = found.end()
-        value = _variable_value(found.group(1), context, complete)
+        value = value_of(found.group(1))
         if value is None:
             return None
         tokens.extend(value)  # substituted text is literal, wildcard characters included
@@ -135,15 +142,9 @@ def any_value_tokens(text: str, *, version: str = VERSION_2012) -> list[str]:
     """Tokens of ``text`` (as :func:`resolve_variables` gives them) with each policy
     variable standing for any value it may take (``${*}``, ``${?}``, ``${$}`` stay the
     characters they are): what the pattern may match whatever the request context."""
-    tokens: list[str] = []
-    position = 0
-    matches = _VARIABLE.finditer(text) if version == VERSION_2012 else iter(())
-    for found in matches:
-        tokens.extend(_glob_tokens(text[position:found.start()]))
-        position = found.end()
-        body = found.group(1).strip()
-        tokens.append(_LITERAL_VARIABLES.get(body, _VALUE))
-    tokens.extend(_glob_tokens(text[position:]))
+    tokens = _substituted(text, version,
+                          lambda name: [_LITERAL_VARIABLES.get(name.strip(), _VALUE)])
+    assert tokens is not None  # every variable has a value here
     return tokens
 
 
