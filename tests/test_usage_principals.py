@@ -68,3 +68,16 @@ def test_ecs_task_definition_arn_is_in_the_regions_partition() -> None:
     doc = {"origin": "AWS::ECS::Fargate",
            "aws": {"ecs": {"task_family": "web"}, "region": "cn-north-1", "account_id": "1"}}
     assert detect(node_of(doc), {}) == Principal("arn:aws-cn:ecs:cn-north-1:1:task-definition/web")
+
+
+def test_every_adot_compute_origin_is_application_code() -> None:
+    # ADOT's exporter writes these origins (awsxrayexporter's OriginEC2 … OriginAppRunner);
+    # a segment of one that names no principal is unattributed, never an AWS service's own.
+    for origin in ("AWS::EC2::Instance", "AWS::ECS::Container", "AWS::ECS::EC2",
+                   "AWS::ECS::Fargate", "AWS::EKS::Container",
+                   "AWS::ElasticBeanstalk::Environment", "AWS::AppRunner::Service"):
+        doc = {"id": "s1", "name": "web", "origin": origin, "subsegments": [_call("c1")]}
+        observation = observe([RawTrace("1-x", (json.dumps(doc),), "t")])
+        assert observation.notices.count("unattributed") == 1, origin
+        mapped = "arn:aws:ecs:us-east-1:1:task-definition/web"
+        assert detect(node_of(doc), {"web": mapped}) == Principal(mapped, None), origin

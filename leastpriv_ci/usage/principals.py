@@ -16,6 +16,7 @@ COMPUTE_ORIGINS = frozenset({
     LAMBDA_FUNCTION,
     "AWS::EC2::Instance",
     "AWS::ECS::Container",
+    "AWS::ECS::EC2",  # ADOT's origin for a task on EC2 capacity
     "AWS::ECS::Fargate",
     "AWS::EKS::Container",
     "AWS::ElasticBeanstalk::Environment",
