@@ -37,6 +37,29 @@ def test_discovers_usual_names_and_skips_vendored_folders(tmp_path: Path) -> Non
     ]
 
 
+def test_discovers_cdk_stage_assemblies_and_nested_stack_templates(tmp_path: Path) -> None:
+    # cdk synth writes a Stage's stacks to cdk.out/assembly-STAGE/ (a Stage in a Stage
+    # one level deeper, assembly-A/assembly-A-B/), and a NestedStack's template beside
+    # its parent's as *.nested.template.json; assets are folders of their own
+    for name in [
+        "cdk.out/Api.template.json", "cdk.out/ApiStoreNested1A2B3C4D.nested.template.json",
+        "cdk.out/assembly-Prod/ProdApiStack6A2B1C3D.template.json",
+        "cdk.out/assembly-Prod/ProdApiStackStoreNested9F8E7D6C.nested.template.json",
+        "cdk.out/assembly-Prod/manifest.json",
+        "infra/cdk.out/assembly-A/assembly-A-B/ABStack0F1E2D3C.template.json",
+        "cdk.out/asset.0a1b2c/bundled.template.json",
+        "cdk.out/assembly-Prod/asset.3d4e5f/bundled.template.json",
+        "cdk.out/assembly-Prod/Readme.json", "assembly-Prod/Loose.template.json",
+    ]:
+        write(tmp_path, name)
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == [
+        "cdk.out/Api.template.json", "cdk.out/ApiStoreNested1A2B3C4D.nested.template.json",
+        "cdk.out/assembly-Prod/ProdApiStack6A2B1C3D.template.json",
+        "cdk.out/assembly-Prod/ProdApiStackStoreNested9F8E7D6C.nested.template.json",
+        "infra/cdk.out/assembly-A/assembly-A-B/ABStack0F1E2D3C.template.json",
+    ]
+
+
 def test_explicit_globs_files_and_folders(tmp_path: Path) -> None:
     write(tmp_path, "deploy/stack.yaml")
     write(tmp_path, "deploy/nested/other.yaml")

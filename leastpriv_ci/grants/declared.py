@@ -59,9 +59,12 @@ SKIPPED_DIRS = frozenset({
 })
 
 # The usual names, as (directory pattern, file name pattern) over a POSIX relative path.
+# CDK writes a Stage's stacks to cdk.out/assembly-STAGE/ (a Stage in a Stage deeper:
+# assembly-A/assembly-A-B/), never into its asset.HASH/ folders; *.template.json takes in
+# nested stacks' *.nested.template.json.
 DEFAULT_GLOBS = (
     "**/template.yaml", "**/template.yml", "**/template.json",
-    "**/cdk.out/*.template.json",
+    "**/cdk.out/*.template.json", "**/cdk.out/**/assembly-*/*.template.json",
     "**/serverless.yaml", "**/serverless.yml",
     "**/*.tf",
     "**/*.tfplan.json", "**/plan.json",
