@@ -5,8 +5,8 @@ Order of evidence, first match wins:
 1. the explicit mapping from the configuration (principal ARN or bare name → role);
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
    (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
-   among templates binding that logical ID to different roles, the one named after the
-   function's stack, as CDK names them);
+   among templates binding that logical ID to different roles, the one of the
+   function's stack: a CDK stack's, by its cloud assembly manifest or file name);
 3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
    its logical ID → a declared binding;
 4. the function's name matched to a binding's names (``FunctionName``, logical ID), else
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leastpriv_ci.errors import ServiceError
-from leastpriv_ci.grants.model import GrantSet, cdk_stack
+from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
 
@@ -186,12 +186,12 @@ def _declared_key(grants: GrantSet, role: str) -> str | None:
 
 def _by_logical_id(grants: GrantSet, logical: str, stack: str | None = None) -> str | None:
     """The role of the binding with that logical ID; where several stacks' templates bind
-    it to different roles (one CDK class synthesized twice), the one of the template
-    named after ``stack`` (CDK writes ``STACK.template.json``), else the first."""
+    it to different roles (one CDK class synthesized twice), the one of CDK stack
+    ``stack`` (:attr:`Binding.cdk_stack`), else the first."""
     found = [binding for binding in grants.bindings
              if binding.function == logical or binding.origin.logical_id == logical]
     if stack is not None and len({binding.role for binding in found}) > 1:
-        found = [b for b in found if cdk_stack(b.origin.file) == stack] or found
+        found = [b for b in found if b.cdk_stack == stack] or found
     return found[0].role if found else None
 
 
@@ -224,7 +224,7 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
     matches: dict[str, str] = {}
     for binding in grants.bindings:
         logical = binding.origin.logical_id or binding.function
-        stack = cdk_stack(binding.origin.file) or stack_name
+        stack = binding.cdk_stack or stack_name
         for cut in cuts:
             if not logical.startswith(named[cut + 1:]):
                 continue

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -113,3 +114,28 @@ def test_a_file_at_a_revision_git_would_read_as_an_option_is_refused(repo: Path)
 
     with pytest.raises(UserError, match="is not a git revision"):
         file_at(repo, "--output=x", ".leastpriv.yml", 1000)
+
+
+def test_cdk_stacks_at_the_base_go_by_their_manifests(tmp_path: Path, data_dir: Path) -> None:
+    # Two CDK apps, each with a stack Api deployed under another name: at the base as at
+    # the head, two stacks and two roles, so an unchanged checkout reports nothing.
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    template = data_dir / "cdk_assembly/cdk.out/assembly-Prod/ProdApiStack6A2B1C3D.template.json"
+    for app in ("orders", "billing"):
+        folder = tmp_path / app / "cdk.out"
+        folder.mkdir(parents=True)
+        shutil.copy(template, folder / "Api.template.json")
+        (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
+            "Api": {"type": "aws:cloudformation:stack",
+                    "properties": {"templateFile": "Api.template.json",
+                                   "stackName": f"{app}-api"}}}}))
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    context = ResolveContext()
+    base = load_at_ref(tmp_path, "HEAD", context, Notices())
+    assert sorted(b.stack or "" for b in base.bindings) == ["billing-api", "orders-api"]
+    head = load_declared(discover(tmp_path), context, Notices(), root=tmp_path)
+    assert len(base.roles) == len(head.roles) == 2
+    assert role_changes(base, head) == {}

@@ -8,6 +8,7 @@ statements the PR adds and removes and a ``jsondiff`` of the role's policy docum
 from __future__ import annotations
 
 import json
+import posixpath
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,9 +17,10 @@ import jsondiff
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.git import git_bytes, git_text
+from leastpriv_ci.grants.cdk_assembly import MANIFEST
 from leastpriv_ci.grants.checkout import checkout_root
 from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
-from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.model import CDK_TEMPLATE, GrantSet, ResolveContext
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role, Statement
 
@@ -52,10 +54,15 @@ def load_at_ref(
     if len(wanted) > MAX_BASE_FILES:
         raise UserError(f"{len(wanted)} infrastructure files at {ref}, over the limit of "
                         f"{MAX_BASE_FILES}; narrow policy-paths")
+    # A CDK stack's name is in the manifest beside its template: copied, not loaded
+    listed = set(listing.split("\0"))
+    manifests = sorted({manifest for name in wanted if name.endswith(CDK_TEMPLATE)
+                        if (manifest := posixpath.join(posixpath.dirname(name), MANIFEST))
+                        in listed})
     with tempfile.TemporaryDirectory(prefix="leastpriv-base-") as folder:
         root = Path(folder)
         (root / ".git").mkdir()  # the copy is a checkout of its own (see checkout.py)
-        for name in wanted:
+        for name in (*wanted, *manifests):
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
             # "./": relative to the scanned folder, as ls-tree listed it (the scan may

@@ -20,13 +20,14 @@ from types import ModuleType
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
+from leastpriv_ci.grants.cdk_assembly import Assemblies, CdkStack
 from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT,
     OUTSIDE_CHECKOUT_TEXT,
     checkout_root,
     inside,
 )
-from leastpriv_ci.grants.model import GrantSet, ResolveContext, cdk_stack
+from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import policy_json
 from leastpriv_ci.loaders import MAX_FILE_BYTES
@@ -170,11 +171,14 @@ def load_declared(
     file that resolves outside its checkout (a symlink in the pull request pointing at
     the runner's files, an absolute or ``..`` path from its config) is not read
     (counted). With a boto3 ``session``, AWS managed policies the files name are read
-    from IAM.
+    from IAM. A CDK stack's functions know the stack's deployed name (from the cloud
+    assembly's ``manifest.json``, see :mod:`~leastpriv_ci.grants.cdk_assembly`).
     """
     from leastpriv_ci.grants.managed import resolve_managed
 
     checkout = checkout_root(root) if root is not None else None
+    assemblies = Assemblies(notices, checkout, lambda path: _display(path, root))
+    stacks: dict[Path, CdkStack | None] = {}
     read: list[tuple[Path, str, ModuleType, GrantSet, Notices]] = []
     for path in paths:
         shown = _display(path, root)
@@ -201,8 +205,10 @@ def load_declared(
         own = Notices()  # a file read again drops what its first reading said
         loaded = _load(module, path, context, own, shown)
         read.append((path, shown, module, loaded, own))
+        stacks[path] = assemblies.stack(path)
     included = _included(read, notices)
-    apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], notices)
+    apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], stacks,
+                        notices)
     read = [(path, shown, module, _renamed(loaded, apart[path]), own)
             for path, shown, module, loaded, own in read]
     # A template importing what another exports (CDK's cross-stack references) is read
@@ -218,6 +224,7 @@ def load_declared(
                                                           role_exports=role_exports),
                                     own, shown), apart[path])
         notices.extend(own)
+        loaded = _in_stack(loaded, stacks[path])
         if root is not None:
             loaded = _relocate(loaded, str(path), shown, root)
         grants = grants.merged(loaded)
@@ -264,20 +271,22 @@ def _included(read: list[_Read], notices: Notices) -> set[str]:
     return found
 
 
-def _keys_apart(read: Sequence[tuple[Path, str, GrantSet]], notices: Notices
+def _keys_apart(read: Sequence[tuple[Path, str, GrantSet]],
+                stacks: Mapping[Path, CdkStack | None], notices: Notices
                 ) -> dict[Path, dict[str, str]]:
     """Per file, the role keys to rename (old → new).
 
     A logical ID or Terraform address is unique only in its file: the same one in a later
-    file is another role when that file is another CDK stack's template, or binds it to
-    other functions; it is then named after its file (``FILE#ID``). Else (the same stack's
+    file is another role when that file is another CDK stack's template (another stack
+    name or environment in its manifest, else another file name), or binds it to other
+    functions; it is then named after its file (``FILE#ID``). Else (the same stack's
     template twice, a packaged copy of a template, a plan beside its .tf) it is the same
     role, and the later file's reading stands.
     """
     holders: dict[str, list[_Holder]] = {}  # role key as declared → the roles it names
     apart: dict[Path, dict[str, str]] = {}
     for path, shown, loaded in read:
-        bound, stack = _bound_names(loaded), cdk_stack(shown)
+        bound, stack = _bound_names(loaded), stacks[path]
         renamed = apart[path] = {}
         for key in loaded.roles:
             if key.startswith("arn:"):
@@ -301,11 +310,11 @@ class _Holder:
     """A role a logical ID or address names in some file: its CDK stack (when its file is
     a stack's template), the functions bound to it, and the key it is given."""
 
-    stack: str | None
+    stack: CdkStack | None
     bound: set[str]
     key: str
 
-    def other(self, stack: str | None, bound: set[str]) -> bool:
+    def other(self, stack: CdkStack | None, bound: set[str]) -> bool:
         """Whether a later file's role under that ID is another role: the two files are
         templates of different CDK stacks, or they bind it to other functions."""
         if self.stack is not None and stack is not None:
@@ -321,6 +330,15 @@ def _bound_names(grants: GrantSet) -> dict[str, set[str]]:
         names = set(binding.names) - {binding.function, binding.origin.logical_id}
         found.setdefault(binding.role, set()).update(names)
     return found
+
+
+def _in_stack(grants: GrantSet, stack: CdkStack | None) -> GrantSet:
+    """``grants`` with its functions in CDK stack ``stack`` (when its file is a stack's
+    template)."""
+    if stack is None:
+        return grants
+    return replace(grants, bindings=tuple(replace(b, stack=stack.name)
+                                          for b in grants.bindings))
 
 
 def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:

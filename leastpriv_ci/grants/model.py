@@ -44,6 +44,15 @@ class Binding:
     names: tuple[str, ...] = ()
     origin: Origin = field(default_factory=Origin)
     deliveries: tuple[Delivery, ...] = ()  # what Lambda sends for it, with its role
+    # The CloudFormation stack its template deploys as, when known: a CDK stack's name
+    # from its cloud assembly's manifest.json (see grants/cdk_assembly.py)
+    stack: str | None = None
+
+    @property
+    def cdk_stack(self) -> str | None:
+        """The CDK stack it is declared in: :attr:`stack`, else the one its template
+        file is named after (``cdk.out/STACK.template.json``), else None."""
+        return self.stack if self.stack is not None else cdk_stack(self.origin.file)
 
 
 @dataclass(frozen=True)
