@@ -178,3 +178,38 @@ def test_a_template_without_a_manifest_is_named_after_its_file(tmp_path: Path,
     shutil.copy(data_dir / "cdk_assembly" / PROD, tmp_path / "Api.template.json")
     grants = load_declared([tmp_path / "Api.template.json"], ResolveContext(), Notices())
     assert [b.stack for b in grants.bindings] == ["Api"]
+
+
+def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path: Path,
+                                                                       data_dir: Path) -> None:
+    # CloudFormation names a nested stack PARENT-NESTEDLOGICALID-SUFFIX (the logical ID
+    # maybe cut), and cuts or drops that name in its functions' names in ways it does not
+    # document: such a name is left unresolved (principal-map, tags or FunctionName find
+    # it), never given the role of the parent's binding of the same logical ID.
+    folder = tmp_path / "cdk.out"
+    folder.mkdir()
+    template = json.loads((data_dir / "cdk_assembly" / PROD).read_text())
+    parent = json.loads(json.dumps(template))
+    parent["Resources"]["StoreNestedStackStoreNestedStackResource5D6E7F8A"] = {
+        "Type": "AWS::CloudFormation::Stack",
+        "Properties": {"TemplateURL": "https://s3.amazonaws.com/assets/0c1d2e3f.json"},
+        "Metadata": {"aws:cdk:path": "Api/Store.NestedStack/Store.NestedStackResource",
+                     "aws:asset:path": "ApiStore1A2B3C4D.nested.template.json",
+                     "aws:asset:property": "TemplateURL"}}
+    (folder / "Api.template.json").write_text(json.dumps(parent))
+    (folder / "ApiStore1A2B3C4D.nested.template.json").write_text(json.dumps(template))
+    (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
+        "Api": {"type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Api.template.json"}}}}))
+    grants = load(tmp_path)
+    roles = roles_by_file(grants)
+    assert len(set(roles.values())) == 2  # the parent's role and the nested stack's
+    names = {
+        "Api-StoreNestedStackStoreNestedStackR-Handler886CB40B-AbCdEfGhIjKl": None,
+        "Api-StoreNestedStackStoreNestedStackResource-1XYZABCDEFGH-Handler-AbCdEfGhIjKl": None,
+        "Handler886CB40B-AbCdEfGhIjKl": None,
+    }
+    notices = Notices()
+    resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices)
+    assert resolved == {FUNCTION + n: role for n, role in names.items()}
+    assert notices.count("principal-unresolved") == 3
