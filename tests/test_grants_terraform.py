@@ -1623,3 +1623,34 @@ def test_a_for_each_map_with_a_key_not_known_offline_is_not_expanded(tmp_path: P
     grants, notices = _load(tmp_path / "main.tf")
     assert list(grants.roles) == ["aws_iam_role.r"]  # read once, not keyed by source text
     assert notices.count(terraform.COUNT_NOT_EXPANDED) == 1
+
+
+ECS = Path(__file__).parent / "data" / "grants" / "terraform" / "ecs"
+
+
+def test_a_task_definition_runs_as_its_task_role_never_its_execution_role() -> None:
+    grants, notices = _load(ECS / "main.tf")
+    task = f"arn:aws:iam::{ACCOUNT}:role/orders-task"
+    # the task family is what a traced ECS principal's ARN ends with (task-definition/FAMILY)
+    assert [(b.function, b.role, b.names, b.origin.line) for b in grants.bindings] == [
+        ("orders", task, ("aws_ecs_task_definition.orders",), 37)]
+    assert [s.actions for s in grants.roles[task].statements] == [
+        ("dynamodb:GetItem", "dynamodb:PutItem")]
+    assert not notices.count("terraform-unresolved-role")
+
+
+def test_task_definitions_and_state_machines_are_bound_per_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "task" {\n  for_each = toset(["web", "jobs"])\n'
+        '  name = "${each.key}-task"\n}\n'
+        'resource "aws_ecs_task_definition" "app" {\n  for_each = toset(["web", "jobs"])\n'
+        '  family = "app-${each.key}"\n  task_role_arn = aws_iam_role.task[each.key].arn\n}\n'
+        'resource "aws_sfn_state_machine" "flow" {\n  name = "flow"\n'
+        '  role_arn = aws_iam_role.task["jobs"].arn\n  definition = "{}"\n}\n')
+    grants, _ = _load(tmp_path / "main.tf")
+    role = f"arn:aws:iam::{ACCOUNT}:role/"
+    assert {(b.function, b.role, b.names) for b in grants.bindings} == {
+        ("app-web", role + "web-task", ('aws_ecs_task_definition.app["web"]',)),
+        ("app-jobs", role + "jobs-task", ('aws_ecs_task_definition.app["jobs"]',)),
+        ("flow", role + "jobs-task", ("aws_sfn_state_machine.flow",)),
+    }

@@ -125,3 +125,12 @@ def test_values_of_the_wrong_type_are_skipped_not_a_crash(tmp_path: Path) -> Non
     grants, notices = _load(path)
     assert grants.roles[_role_arn("r")].policies == ()
     assert notices.count("terraform-plan-unknown-policy") == 0  # the attachment names no role
+
+
+def test_a_planned_task_definition_runs_as_its_task_role_never_its_execution_role() -> None:
+    # The roles are new: both role ARNs are unknown at plan time and found through the
+    # configuration's references; the batch task's task_role_arn is unset (null)
+    grants, notices = _load(PLAN.parent / "ecs.tfplan.json")
+    assert [(b.function, b.role, b.names) for b in grants.bindings] == [
+        ("orders", _role_arn("orders-task"), ("aws_ecs_task_definition.orders",))]
+    assert not notices.count("terraform-plan-unknown-role")

@@ -1037,3 +1037,32 @@ def test_output_is_never_written_through_a_link(
     assert code == 1
     assert victim.read_text() == "ORIGINAL\n"
     assert (repo / "out.md").read_text().startswith("### leastpriv-ci")
+
+
+def test_an_ecs_task_is_judged_as_its_terraform_task_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ADOT names the task's family; the task definition binds it to its task role, never
+    # to its execution role (whose managed policy would otherwise be all excess)
+    shutil.copy(Path(__file__).parent / "data" / "grants" / "terraform" / "ecs" / "main.tf",
+                repo / "main.tf")
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    document = {"id": "c" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+                "origin": "AWS::ECS::Container",
+                "aws": {"ecs": {"task_family": "orders"}, "region": "eu-west-1",
+                        "account_id": "123456789012"},
+                "subsegments": [{
+                    "id": "d" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "eu-west-1",
+                            "table_name": "orders", "account_id": "123456789012"}}]}
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (repo / ".leastpriv.yml").unlink()
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
+                 "--fail-on", "excess", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["kind"], f["role"], f["action"], f["resource"]) for f in report["findings"]] == [
+        # the execution role runs no traced principal: no verdict on it
+        ("unobserved", "arn:aws:iam::123456789012:role/orders-execution", "*", "*"),
+        ("excess", "arn:aws:iam::123456789012:role/orders-task", "dynamodb:PutItem", table)]
+    assert report["coverage"]["unmapped"] == []

@@ -19,6 +19,7 @@ from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches, Held, with_key
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
+from leastpriv_ci.grants.compute import cloudformation_types
 from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
@@ -47,12 +48,6 @@ _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
 
-# Compute resources that run as a role: type → (role property, name properties).
-COMPUTE = {
-    "AWS::Lambda::Function": ("Role", ("FunctionName",)),
-    "AWS::ECS::TaskDefinition": ("TaskRoleArn", ("Family",)),
-    "AWS::StepFunctions::StateMachine": ("RoleArn", ("StateMachineName",)),
-}
 
 
 def detect(path: Path) -> bool:
@@ -425,18 +420,18 @@ def _role_key_by_name(builder: _Builder, name: str) -> str:
 
 def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Binding | None:
     kind = resource.get("Type")
-    if kind not in COMPUTE:
+    compute = cloudformation_types().get(str(kind))
+    if compute is None:
         return None
-    role_property, name_properties = COMPUTE[str(kind)]
     props = _properties(resource)
-    if role_property not in props:
+    if compute.role not in props:
         return None
-    raw = props[role_property]
+    raw = props[compute.role]
     line = line_of(resource)
     role_key = _role_key_of(builder, raw, line)
     names = [
         name
-        for prop in name_properties
+        for prop in compute.names
         if prop in props and (name := builder.resolver.text(props[prop], line))
     ]
     dead_letter = props.get("DeadLetterConfig")

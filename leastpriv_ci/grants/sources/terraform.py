@@ -10,7 +10,9 @@ known offline, once per instance. Reads
 ``aws_iam_role`` (``inline_policy``, ``managed_policy_arns``, ``permissions_boundary``),
 ``aws_iam_role_policy``, ``aws_iam_policy`` + ``aws_iam_role_policy_attachment`` /
 ``aws_iam_policy_attachment``, ``data "aws_iam_policy_document"`` (``dynamic
-"statement"`` blocks expanded), and ``aws_lambda_function.role``.
+"statement"`` blocks expanded), and the compute resources running as a role
+(``data/compute_roles.yaml``: ``aws_lambda_function.role``,
+``aws_ecs_task_definition.task_role_arn``, never its ``execution_role_arn``, ...).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from leastpriv_ci.grants.checkout import (
     inside,
     repository_root,
 )
+from leastpriv_ci.grants.compute import ComputeType, terraform_types
 from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.hcl import (
     EVAL_LIMIT,
@@ -91,17 +94,27 @@ COUNT_NOT_EXPANDED = "terraform-count-not-expanded"
 COUNT_NOT_EXPANDED_TEXT = (
     "module calls and resources whose count or for_each is not known offline are read "
     "once, not per instance; scan a plan (terraform show -json) for every instance")
-# Files declaring none of these yield nothing (roles, their policies, functions).
-_DECLARES = re.compile(
-    r'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|aws_lambda_function)"?\s')
-# The resource types this source reads.
-_READ_TYPES = re.compile(r"aws_iam_role\w*|aws_iam_polic\w*|aws_lambda_function\Z")
+LAMBDA_FUNCTION = "aws_lambda_function"
 # The argument naming the role(s) a policy or attachment resource applies to.
 _ROLE_ARGUMENT = {
     "aws_iam_role_policy": "role",
     "aws_iam_role_policy_attachment": "role",
     "aws_iam_policy_attachment": "roles",
 }
+
+
+@cache
+def _declares() -> re.Pattern[str]:
+    """Files declaring none of these yield nothing (roles, their policies, compute)."""
+    compute = "|".join(map(re.escape, terraform_types()))
+    return re.compile(rf'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|{compute})"?\s')
+
+
+@cache
+def _read_types() -> re.Pattern[str]:
+    """The resource types this source reads."""
+    compute = "|".join(map(re.escape, terraform_types()))
+    return re.compile(rf"aws_iam_role\w*|aws_iam_polic\w*|(?:{compute})\Z")
 
 
 def _at_call(grants: GrantSet, folder: Path, caller: Path, line: int) -> GrantSet:
@@ -157,7 +170,7 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
                                                 seen | {folder}, loaded)
                 downloaded = downloaded.merged(
                     _at_call(loaded[module_file], folder, path, call.line))
-    if not _DECLARES.search(text):
+    if not _declares().search(text):
         # Nothing here can yield a role or a function; the module is parsed only for the
         # files that do (python-hcl2 parses ~0.1 MB/s).
         return GrantSet(files=(str(path),)).merged(downloaded)
@@ -729,14 +742,15 @@ class Module:
         self._unexpanded(target)
         self.attachments(target)  # warns about policies for roles the module lacks
         for (kind, name), block in self.resources.items():
-            if block.source is not target or kind not in ("aws_iam_role", "aws_lambda_function"):
+            compute = terraform_types().get(kind)
+            if block.source is not target or (kind != "aws_iam_role" and compute is None):
                 continue
             for instance in self.instances(kind, name):
-                if kind == "aws_iam_role":
+                if compute is None:
                     role = self.role(name, block, instance)
                     roles[role.key] = role
-                else:
-                    bindings.append(self.binding(name, block, instance))
+                elif compute.role in block.attributes:  # else it runs as no role
+                    bindings.append(self.binding(compute, name, block, instance))
         attached = tuple((role, self.attached(attachment))
                          for role, attachment in self._elsewhere)
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
@@ -748,7 +762,7 @@ class Module:
         for block in target.blocks:
             where = f"{target.path}:{block.line}"
             if (block.type == "resource" and len(block.labels) == 2
-                    and _READ_TYPES.match(block.labels[0])
+                    and _read_types().match(block.labels[0])
                     and ("count" in block.attributes or "for_each" in block.attributes)
                     and self.instances(block.labels[0], block.labels[1]) == [SINGLE]):
                 self.notices.add(COUNT_NOT_EXPANDED, COUNT_NOT_EXPANDED_TEXT,
@@ -881,15 +895,24 @@ class Module:
         self._attachments = found
         return found
 
-    def binding(self, name: str, block: Block, instance: Instance = SINGLE) -> Binding:
-        address = self.address("aws_lambda_function", name, instance)
-        function = self.value(block.attributes.get("function_name"), instance.scope)
-        function_name = function if isinstance(function, str) else address
-        role = self.role_reference(block.attributes.get("role"), instance.scope)
+    def binding(self, compute: ComputeType, name: str, block: Block,
+                instance: Instance = SINGLE) -> Binding:
+        """The resource instance's binding to the role its ``compute.role`` argument names
+        (a function's ``role``, a task definition's ``task_role_arn``), by the first of its
+        ``compute.names`` that is known offline, else its address."""
+        address = self.address(compute.type, name, instance)
+        named = [value for argument in compute.names
+                 if isinstance(value := self.value(block.attributes.get(argument),
+                                                   instance.scope), str)
+                 and not is_unresolved(value)]
+        function_name = named[0] if named else address
+        role = self.role_reference(block.attributes.get(compute.role), instance.scope)
+        deliveries = self.deliveries(block, instance, function_name) \
+            if compute.type == LAMBDA_FUNCTION else ()
         return Binding(
             function=function_name, role=role, names=(address,),
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
-            deliveries=self.deliveries(block, instance, function_name),
+            deliveries=deliveries,
         )
 
     def deliveries(self, block: Block, instance: Instance, function: str

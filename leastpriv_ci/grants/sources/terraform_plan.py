@@ -1,4 +1,5 @@
-"""Terraform plans as JSON (``terraform show -json plan.tfplan``): planned IAM roles and policies.
+"""Terraform plans as JSON (``terraform show -json plan.tfplan``): planned IAM roles, their
+policies, and the compute resources running as them (``data/compute_roles.yaml``).
 
 Reads ``planned_values`` (root and child modules) for the resource types the ``.tf``
 source reads. A value unknown at plan time (a policy built from an ARN that does not exist
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.compute import ComputeType, terraform_types
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
@@ -150,8 +152,10 @@ class _Plan:
             if resource.mode == "managed" and resource.type == "aws_iam_role":
                 declared = self.role(resource, by_role.pop(self.role_key(resource), []))
                 roles[declared.key] = declared
-            elif resource.mode == "managed" and resource.type == "aws_lambda_function":
-                bindings.append(self.binding(resource))
+            elif resource.mode == "managed" and resource.type in terraform_types():
+                binding = self.binding(terraform_types()[resource.type], resource)
+                if binding is not None:
+                    bindings.append(binding)
         for key in by_role:
             self.notices.add("terraform-role-not-in-plan",
                              "policies attached to a role the plan does not create are "
@@ -251,14 +255,20 @@ class _Plan:
         marker = unresolved(f"policy {description}")
         return Policy.unknown(marker, self.origin(address, name), name)
 
-    def binding(self, resource: _Resource) -> Binding:
-        function = resource.values.get("function_name")
-        role = resource.values.get("role")
+    def binding(self, compute: ComputeType, resource: _Resource) -> Binding | None:
+        """The resource's binding to the role its ``compute.role`` names (None: it names
+        none; a value unknown at plan time is left out of ``values``, an unset one null)."""
+        values = resource.values
+        role = values.get(compute.role)
         if not isinstance(role, str):
-            target = self.referenced(resource, "role", "aws_iam_role")
+            target = self.referenced(resource, compute.role, "aws_iam_role")
+            if target is None and compute.role in values:
+                return None
             role = self.role_key(target) if target is not None else unresolved(
-                f"{resource.address}.role")
-        return Binding(function=str(function) if function else resource.address, role=role,
+                f"{resource.address}.{compute.role}")
+        function = next((values[name] for name in compute.names
+                         if isinstance(values.get(name), str) and values[name]), None)
+        return Binding(function=function or resource.address, role=role,
                        names=(resource.address,), origin=self.origin(resource.address))
 
 
