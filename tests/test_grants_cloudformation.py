@@ -967,3 +967,44 @@ def test_a_json_text_policy_with_a_variable_in_a_key_is_substituted_whole(
     grants = cloudformation.load(path, ResolveContext(account=ACCOUNT), Notices())
     (statement,) = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/worker"].statements
     assert statement.conditions == {"StringEquals": {"aws:ResourceTag/team": ("orders",)}}
+
+
+def test_a_role_arn_built_from_the_roles_name_binds_the_template_role(tmp_path: Path) -> None:
+    # Ref of a role is its name: an ARN built around it (Sub or Join) is that role, as
+    # GetAtt Arn is; so is a literal ARN ending with a RoleName the template sets (the
+    # function's role is in the stack's account, whatever account the ARN spells)
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  NamedRole:\n    Type: AWS::IAM::Role\n"
+        "    Properties: {AssumeRolePolicyDocument: {}, RoleName: orders-fn}\n"
+        "  BySub:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: by-sub\n"
+        "      TaskRoleArn: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${TaskRole}'\n"
+        "  BySubList:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      Role: !Sub ['arn:${AWS::Partition}:iam::${Account}:role/${TaskRole}',\n"
+        "                  {Account: !Ref AWS::AccountId}]\n"
+        "  ByJoin:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: by-join\n"
+        "      TaskRoleArn: !Join ['', ['arn:', !Ref AWS::Partition, ':iam::',\n"
+        "                               !Ref AWS::AccountId, ':role/', !Ref TaskRole]]\n"
+        "  ByLiteral:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: 'arn:aws:iam::111122223333:role/orders-fn'}\n"
+        "  ByNamedSub:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub 'arn:aws:iam::${AWS::AccountId}:role/${NamedRole}'}\n"
+        # not the role's ARN: a policy's, or the name shadowed by a Sub variable
+        "  NotARole:\n    Type: AWS::Lambda::Function\n"
+        "    Properties: {Role: !Sub 'arn:aws:iam::${AWS::AccountId}:policy/${TaskRole}'}\n"
+        "  Shadowed:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      Role: !Sub ['arn:aws:iam::${AWS::AccountId}:role/${TaskRole}', {TaskRole: x}]\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    named = f"arn:aws:iam::{ACCOUNT}:role/orders-fn"
+    assert {b.function: b.role for b in grants.bindings} == {
+        "BySub": "TaskRole", "BySubList": "TaskRole", "ByJoin": "TaskRole",
+        "ByLiteral": named, "ByNamedSub": named,
+        "NotARole": "<unresolved:Sub arn:aws:iam::123456789012:policy/${TaskRole}>",
+        "Shadowed": f"arn:aws:iam::{ACCOUNT}:role/x"}
+    # the built ARNs were never resolved on their own: no warning about the role's name
+    assert notices.count("unresolved-value") == 1  # NotARole's

@@ -47,6 +47,11 @@ SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _YAML_TOP = re.compile(r"(?m)^(AWSTemplateFormatVersion|Resources)\s*:")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _WHOLE_SUB = re.compile(r"\$\{([^}.!]+)(?:\.Arn)?\}")
+# A role's ARN as written out: arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+_ROLE_ARN = re.compile(r"arn:[^:]+:iam::[^:]*:role/(?:[^:]*/)?(?P<name>[^/:]+)")
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+# Stands for a template role's name (its Ref) while the ARN built around it resolves
+_NAME_MARK = "\x00role-name\x00"
 
 
 
@@ -385,7 +390,61 @@ def _template_role(builder: _Builder, node: Any) -> str | None:
         return None
     named = reference_of(node)
     target = named.logical if named is not None else _sub_target(node.get("Fn::Sub"))
-    return builder.role_keys.get(target) if target is not None else None
+    key = builder.role_keys.get(target) if target is not None else None
+    return key if key is not None else _role_arn_built(builder, node)
+
+
+def _role_arn_built(builder: _Builder, node: Mapping[str, Any]) -> str | None:
+    """The key of the template role whose ARN a ``Fn::Sub`` or ``Fn::Join`` builds around
+    its ``Ref`` (its name): ``arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Role}``,
+    as ``Fn::GetAtt Role.Arn`` gives it (``None``: it builds no such ARN)."""
+    marked: list[str] = []
+    if "Fn::Sub" in node:
+        argument = node["Fn::Sub"]
+        text, variables = (argument if isinstance(argument, list) and len(argument) == 2
+                           else (argument, {}))
+        if not isinstance(text, str) or not isinstance(variables, Mapping):
+            return None
+
+        def mark(match: re.Match[str]) -> str:
+            if match.group(1) in builder.role_keys and match.group(1) not in variables:
+                marked.append(match.group(1))
+                return _NAME_MARK
+            return match.group(0)
+
+        written: Any = {"Fn::Sub": [_SUB_VARIABLE.sub(mark, text), variables]}
+    elif "Fn::Join" in node:
+        argument = node["Fn::Join"]
+        if not isinstance(argument, list) or len(argument) != 2 \
+                or not isinstance(argument[1], list):
+            return None
+        parts = []
+        for part in argument[1]:
+            named = reference_of(part) if isinstance(part, Mapping) and len(part) == 1 else None
+            if named is not None and named.attribute is None and named.logical in builder.role_keys:
+                marked.append(named.logical)
+                part = _NAME_MARK
+            parts.append(part)
+        written = {"Fn::Join": [argument[0], parts]}
+    else:
+        return None
+    if len(marked) != 1:
+        return None
+    with builder.resolver.silenced():
+        arn = builder.resolver.text(written, line_of(node))
+    match = _ROLE_ARN.fullmatch(arn) if arn is not None else None
+    return builder.role_keys[marked[0]] if match and match["name"] == _NAME_MARK else None
+
+
+def _role_named_in(builder: _Builder, arn: str) -> str | None:
+    """The key of the template role whose ``RoleName`` ends an ARN written out (a Lambda
+    function's or an ECS task's role is in the stack's own account, whatever the ARN's
+    account placeholder says)."""
+    match = _ROLE_ARN.fullmatch(arn)
+    if match is None or arn in builder.roles:
+        return None
+    found = [key for key, role in builder.roles.items() if role.name == match["name"]]
+    return found[0] if len(found) == 1 else None
 
 
 def _sub_target(argument: Any) -> str | None:
@@ -491,6 +550,6 @@ def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
         return key
     value = builder.resolver.resolve(chosen, line)
     if isinstance(value, str) and value:
-        return value
+        return _role_named_in(builder, value) or value
     return unresolved(f"role {raw!r}")
 
