@@ -2,7 +2,8 @@
 
 Order of evidence, first match wins:
 
-1. the explicit mapping from the configuration (principal ARN or bare name → role);
+1. the explicit mapping from the configuration (principal ARN or bare name → role, or
+   → an instance profile's ARN: the role of the declared profile of that name);
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
    (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
    among templates binding that logical ID to different roles, the one of the
@@ -22,10 +23,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from leastpriv_ci.errors import ServiceError
+from leastpriv_ci.grants.compute import INSTANCE_PROFILE
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
@@ -90,11 +92,20 @@ def resolve_roles(
         explicit = mapping.get(principal, mapping.get(parsed.name))
         if identities is not None:
             identities[principal] = frozenset({principal, parsed.name})
-        if explicit is not None:
+        if explicit is not None and not _is_profile_arn(explicit):
             resolved[principal] = _declared_key(grants, explicit) or explicit
             continue
         if is_role_arn(principal):  # a segment mapped straight to a role stands for it
             resolved[principal] = _declared_key(grants, principal) or principal
+            continue
+        profile = explicit if explicit is not None else principal
+        if _is_profile_arn(profile):  # mapped to an instance profile: runs as its role
+            resolved[principal] = _profile_role(grants, profile, stack_name, notices)
+            if resolved[principal] is None:
+                notices.add("principal-unresolved", "no role found for a principal; the "
+                            "instance profile it is mapped to is not declared in the scanned "
+                            "files: map it to the profile's role ARN (principal-map)",
+                            f"{principal}: {profile}")
             continue
         account_role: str | None = None
         logical: str | None = None
@@ -161,11 +172,31 @@ def untraced(
         # A mapping entry names its principal for sure (a segment mapped straight to a
         # role is traced under that role's ARN: its entry is known by its value)
         names += [key for key, value in mapping.items()
-                  if (_declared_key(grants, value) or value) == role
+                  if (_profile_role(grants, value, None, Notices()) if _is_profile_arn(value)
+                      else _declared_key(grants, value) or value) == role
                   and key not in known and value not in resolved]
         if names:
             found[role] = tuple(sorted(dict.fromkeys(names)))
     return found
+
+
+def _is_profile_arn(arn: str) -> bool:
+    return arn.startswith("arn:") and ":iam::" in arn and ":instance-profile/" in arn
+
+
+def _profile_role(grants: GrantSet, arn: str, stack_name: str | None,
+                  notices: Notices) -> str | None:
+    """The role of the declared instance profile ``arn`` names (profile names are unique
+    in an account, whatever their path): by its name (``InstanceProfileName``, Terraform
+    ``name``, or the name CloudFormation generated from its logical ID)."""
+    name = arn.rsplit("/", 1)[-1]
+    profiles = tuple(b for b in grants.bindings if b.kind == INSTANCE_PROFILE)
+    roles = list(dict.fromkeys(b.role for b in profiles if name in (b.function, *b.names)))
+    if roles:
+        return roles[0] if _one(roles, name, notices) else None
+    generated = _by_generated_name(replace(grants, bindings=profiles), name, stack_name,
+                                   notices)
+    return generated[0] if generated is not None else None
 
 
 def _declared_key(grants: GrantSet, role: str) -> str | None:

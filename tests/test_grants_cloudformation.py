@@ -1008,3 +1008,17 @@ def test_a_role_arn_built_from_the_roles_name_binds_the_template_role(tmp_path: 
         "Shadowed": f"arn:aws:iam::{ACCOUNT}:role/x"}
     # the built ARNs were never resolved on their own: no warning about the role's name
     assert notices.count("unresolved-value") == 1  # NotARole's
+
+
+def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_it(
+    data_dir: Path,
+) -> None:
+    grants = cloudformation.load(data_dir / "grants/cfn/ec2-instance-profile.yaml",
+                                 ResolveContext(), Notices())
+    assert [(b.function, b.role, b.names, b.kind, b.origin.line) for b in grants.bindings] == [
+        ("WebProfile", "WebRole",
+         ("web-profile", "WebProfile", "WebServer", "WebLaunchTemplate"), "instance-profile", 22),
+        # Roles names the role by its name
+        ("BatchProfile", f"arn:aws:iam::{ACCOUNT}:role/batch-role",
+         ("BatchProfile", "BatchServer"), "instance-profile", 51),
+    ]

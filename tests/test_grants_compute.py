@@ -2,35 +2,48 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 
+import botocore.session
 import yaml
 
-from leastpriv_ci.grants.compute import cloudformation_types, terraform_types
+from leastpriv_ci.grants.compute import (
+    cloudformation_profile_users,
+    cloudformation_types,
+    profile_name_of,
+    terraform_profile_users,
+    terraform_types,
+)
 
 DATA = resources.files("leastpriv_ci.data")
 
 
-def test_each_kind_names_its_role_by_the_member_aws_passes_the_role_in() -> None:
-    # passed_roles.json is read from botocore's models: the role member of each call
+def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -> None:
     data = yaml.safe_load(DATA.joinpath("compute_roles.yaml").read_text())
-    passed = json.loads(DATA.joinpath("passed_roles.json").read_text())["actions"]
-    for kind, entry in data["kinds"].items():
-        action, member = entry["api"]["action"], entry["api"]["member"]
-        assert member in passed[action]["members"], kind
-        # CloudFormation spells the member in PascalCase, Terraform in snake_case
-        spelled = entry["cloudformation"]["role"]
-        assert spelled.lower() == member.lower(), kind
-        assert entry["terraform"]["role"].replace("_", "") == member.lower(), kind
+    session = botocore.session.get_session()
+    entries = {**data["kinds"], **data["profile_users"]}
+    for kind, entry in entries.items():
+        api = entry["api"]
+        operation = session.get_service_model(api["service"]).operation_model(api["operation"])
+        assert api["member"] in operation.input_shape.members, kind
+        assert set(entry) == {"api", "cloudformation", "terraform"}, kind
 
 
 def test_both_sources_read_every_kind_and_never_an_execution_role() -> None:
     cloudformation, terraform = cloudformation_types(), terraform_types()
-    assert len(cloudformation) == len(terraform) == 3
+    assert len(cloudformation) == len(terraform) == 4
     assert all(t.startswith("AWS::") for t in cloudformation)
     assert all(t.startswith("aws_") for t in terraform)
     assert {c.kind for c in cloudformation.values()} == {c.kind for c in terraform.values()}
     assert cloudformation["AWS::ECS::TaskDefinition"].role == "TaskRoleArn"
     assert terraform["aws_ecs_task_definition"].role == "task_role_arn"
     assert terraform["aws_ecs_task_definition"].names == ("family",)
+    assert {u.kind for u in cloudformation_profile_users().values()} == {
+        u.kind for u in terraform_profile_users().values()} == {"ec2-instance",
+                                                                 "launch-template"}
+
+
+def test_profile_names_come_from_names_and_arns() -> None:
+    assert profile_name_of("web") == "web"
+    assert profile_name_of("arn:aws:iam::1:instance-profile/ops/web") == "web"
+    assert profile_name_of("arn:aws:iam::1:role/web") == ""

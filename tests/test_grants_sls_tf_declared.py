@@ -22,6 +22,7 @@ def test_sources_are_chosen_by_file() -> None:
         "terraform/app/iam.tf": "terraform",
         "terraform/app/storage.tf": "terraform",
         "terraform/app/variables.tf": "terraform",
+        "terraform/ec2/main.tf": "terraform",
         "terraform/ecs/main.tf": "terraform",
         "terraform/plan/plan.json": "terraform-plan",
         "terraform/wrapped/main.tf": "terraform",

@@ -1654,3 +1654,18 @@ def test_task_definitions_and_state_machines_are_bound_per_instance(tmp_path: Pa
         ("app-jobs", role + "jobs-task", ('aws_ecs_task_definition.app["jobs"]',)),
         ("flow", role + "jobs-task", ("aws_sfn_state_machine.flow",)),
     }
+
+
+def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_it() -> None:
+    grants, notices = _load(Path(__file__).parent / "data" / "grants" / "terraform" / "ec2"
+                            / "main.tf")
+    role = f"arn:aws:iam::{ACCOUNT}:role/"
+    assert [(b.function, b.role, b.names, b.kind, b.origin.line) for b in grants.bindings] == [
+        ("web-profile", role + "web-role",
+         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web"),
+         "instance-profile", 30),
+        # a role and a profile named by their names: the role's key has its path
+        ("batch-profile", role + "jobs/batch-role",
+         ("aws_iam_instance_profile.batch", "aws_instance.batch"), "instance-profile", 56),
+    ]
+    assert not notices.count("terraform-unresolved-role")

@@ -134,3 +134,15 @@ def test_a_planned_task_definition_runs_as_its_task_role_never_its_execution_rol
     assert [(b.function, b.role, b.names) for b in grants.bindings] == [
         ("orders", _role_arn("orders-task"), ("aws_ecs_task_definition.orders",))]
     assert not notices.count("terraform-plan-unknown-role")
+
+
+def test_a_planned_instance_profile_binds_its_role_and_the_instances_using_it() -> None:
+    # the launch template's profile ARN is unknown at plan time: found by its reference
+    grants, _ = _load(PLAN.parent / "ec2.tfplan.json")
+    assert [(b.function, b.role, b.names, b.kind) for b in grants.bindings] == [
+        ("web-profile", _role_arn("web-role"),
+         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web"),
+         "instance-profile"),
+        ("batch-profile", _role_arn("jobs/batch-role"), ("aws_iam_instance_profile.batch",),
+         "instance-profile"),
+    ]

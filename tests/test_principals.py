@@ -265,3 +265,46 @@ def test_a_mapping_may_name_a_role_with_a_role_name_by_its_logical_id() -> None:
     resolved = resolve_roles([FUNCTION + "traced-by-name"], grants,
                              mapping={"traced-by-name": "NotesFunctionRole"}, notices=notices)
     assert resolved == {FUNCTION + "traced-by-name": key}
+
+
+PROFILES = Path(__file__).parent / "data" / "grants"
+
+
+def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -> None:
+    from leastpriv_ci.grants.sources import cloudformation, terraform
+
+    profile = "arn:aws:iam::123456789012:instance-profile/"
+    task = "arn:aws:ecs:us-east-1:123456789012:task-definition/worker"
+    role = "arn:aws:iam::123456789012:role/"
+    template = cloudformation.load(PROFILES / "cfn/ec2-instance-profile.yaml",
+                                   ResolveContext(), Notices())
+    notices = Notices()
+    assert resolve_roles(
+        [profile + "web-profile",  # the principal map's value: its InstanceProfileName
+         profile + "ops/web-profile",  # a path does not matter: names are unique
+         profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl",  # a name CloudFormation generated
+         "WebServer",  # a principal mapped to an instance's logical ID
+         task],  # mapped, in the configuration, to a profile
+        template, mapping={task: profile + "web-profile"}, notices=notices) == {
+        profile + "web-profile": "WebRole",
+        profile + "ops/web-profile": "WebRole",
+        profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl": role + "batch-role",
+        "WebServer": "WebRole",
+        task: "WebRole",
+    }
+    assert not notices.count("principal-unresolved")
+    module = terraform.load(PROFILES / "terraform/ec2/main.tf", ResolveContext(), Notices())
+    notices = Notices()
+    assert resolve_roles(
+        [profile + "batch-profile", "aws_launch_template.web", profile + "elsewhere"],
+        module, notices=notices) == {
+        profile + "batch-profile": role + "jobs/batch-role",
+        "aws_launch_template.web": role + "web-role",
+        profile + "elsewhere": None,  # no scanned file declares it: never a role of its name
+    }
+    assert notices.count("principal-unresolved") == 1
+    # two files declaring one profile name for two roles: which one is not guessed
+    notices = Notices()
+    assert resolve_roles([profile + "web-profile"], template.merged(module),
+                         notices=notices) == {profile + "web-profile": None}
+    assert notices.count("principal-ambiguous") == 1

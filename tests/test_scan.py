@@ -1066,3 +1066,34 @@ def test_an_ecs_task_is_judged_as_its_terraform_task_role(
         ("unobserved", "arn:aws:iam::123456789012:role/orders-execution", "*", "*"),
         ("excess", "arn:aws:iam::123456789012:role/orders-task", "dynamodb:PutItem", table)]
     assert report["coverage"]["unmapped"] == []
+
+
+def test_an_ec2_segment_mapped_to_an_instance_profile_is_judged_as_its_role(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The principal map names the instance profile EC2 runs the service with; the
+    # Terraform profile binds it to its role
+    shutil.copy(Path(__file__).parent / "data" / "grants" / "terraform" / "ec2" / "main.tf",
+                repo / "main.tf")
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance",
+                "subsegments": [{
+                    "id": "f" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "eu-west-1",
+                            "table_name": "orders", "account_id": "123456789012"}}]}
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (repo / "map.json").write_text(json.dumps(
+        {"orders-api": "arn:aws:iam::123456789012:instance-profile/web-profile"}))
+    (repo / ".leastpriv.yml").unlink()
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
+                 "--principal-map", "map.json", "--account", "123456789012",
+                 "--fail-on", "excess", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["kind"], f["role"], f["action"], f["resource"]) for f in report["findings"]
+            if f["kind"] != "unobserved"] == [
+        ("excess", "arn:aws:iam::123456789012:role/web-role", "dynamodb:PutItem", table)]
+    excess = next(f for f in report["findings"] if f["kind"] == "excess")
+    assert excess["principals"] == ["arn:aws:iam::123456789012:instance-profile/web-profile"]
+    assert report["coverage"]["unmapped"] == []

@@ -10,6 +10,8 @@ from typing import Any
 
 from leastpriv_ci.bundled import load
 
+INSTANCE_PROFILE = "instance-profile"  # the kind whose binding EC2 resources name
+
 
 @dataclass(frozen=True)
 class ComputeType:
@@ -22,15 +24,41 @@ class ComputeType:
     names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ProfileUser:
+    """A resource type that runs as an instance profile's role (an EC2 instance, a launch
+    template): ``profile`` is the path of the argument naming the profile."""
+
+    kind: str
+    type: str
+    profile: tuple[str, ...]
+
+
+@cache
+def _data() -> Mapping[str, Any]:
+    data: Mapping[str, Any] = load("compute_roles.yaml")
+    return data
+
+
 @cache
 def _by_source() -> Mapping[str, Mapping[str, ComputeType]]:
-    data: Mapping[str, Any] = load("compute_roles.yaml")
     found: dict[str, dict[str, ComputeType]] = {}
-    for kind, entry in data["kinds"].items():
+    for kind, entry in _data()["kinds"].items():
         for source in ("cloudformation", "terraform"):
             spelled = entry[source]
             found.setdefault(source, {})[spelled["type"]] = ComputeType(
                 kind, spelled["type"], spelled["role"], tuple(spelled["names"]))
+    return found
+
+
+@cache
+def _users_by_source() -> Mapping[str, Mapping[str, ProfileUser]]:
+    found: dict[str, dict[str, ProfileUser]] = {}
+    for kind, entry in _data()["profile_users"].items():
+        for source in ("cloudformation", "terraform"):
+            spelled = entry[source]
+            found.setdefault(source, {})[spelled["type"]] = ProfileUser(
+                kind, spelled["type"], tuple(spelled["profile"]))
     return found
 
 
@@ -42,3 +70,21 @@ def cloudformation_types() -> Mapping[str, ComputeType]:
 def terraform_types() -> Mapping[str, ComputeType]:
     """Terraform resource type → how it names its role and itself."""
     return _by_source()["terraform"]
+
+
+def cloudformation_profile_users() -> Mapping[str, ProfileUser]:
+    """CloudFormation resource type → where it names the instance profile it runs as."""
+    return _users_by_source()["cloudformation"]
+
+
+def terraform_profile_users() -> Mapping[str, ProfileUser]:
+    """Terraform resource type → where it names the instance profile it runs as."""
+    return _users_by_source()["terraform"]
+
+
+def profile_name_of(value: str) -> str:
+    """An instance profile's name, from its name or ARN
+    (``arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME``)."""
+    if value.startswith("arn:"):
+        return value.rsplit("/", 1)[-1] if ":instance-profile/" in value else ""
+    return value

@@ -44,6 +44,9 @@ class Binding:
     names: tuple[str, ...] = ()
     origin: Origin = field(default_factory=Origin)
     deliveries: tuple[Delivery, ...] = ()  # what Lambda sends for it, with its role
+    # data/compute_roles.yaml's kind ("lambda-function", "instance-profile", ...); an
+    # instance profile's names include the EC2 instances and launch templates using it
+    kind: str = ""
     # The CloudFormation stack its template deploys as, when known: a CDK stack's name
     # from its cloud assembly's manifest.json (see grants/cdk_assembly.py)
     stack: str | None = None

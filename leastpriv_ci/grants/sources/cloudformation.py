@@ -3,7 +3,9 @@
 Roles come from ``AWS::IAM::Role`` (``Policies``, ``ManagedPolicyArns``,
 ``PermissionsBoundary``) and the policies attached to them by reference
 (``AWS::IAM::Policy``, ``AWS::IAM::ManagedPolicy``, ``AWS::IAM::RolePolicy``). Functions
-(``AWS::Lambda::Function``), ECS task definitions and state machines become bindings.
+(``AWS::Lambda::Function``), ECS task definitions, state machines and instance profiles
+become bindings (``data/compute_roles.yaml``); an instance profile's is named also by the
+EC2 instances and launch templates running as it.
 A role's key is its ARN when ``RoleName`` is known, else its logical ID.
 """
 
@@ -19,7 +21,12 @@ from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches, Held, with_key
 from leastpriv_ci.grants.cfn_yaml import key_line, loads_cfn_yaml
-from leastpriv_ci.grants.compute import cloudformation_types
+from leastpriv_ci.grants.compute import (
+    INSTANCE_PROFILE,
+    cloudformation_profile_users,
+    cloudformation_types,
+    profile_name_of,
+)
 from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.foreach import expand_loops
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver, is_intrinsic
@@ -156,11 +163,11 @@ def grants_from_template(
         elif kind == "AWS::IAM::RolePolicy":
             policy = _template_policy(builder, logical, resource, "PolicyName")
             _attach(builder, policy, [_properties(resource).get("RoleName")], resource)
-    bindings = _with_destinations(builder, resources, [
+    bindings = _with_destinations(builder, resources, _with_profile_users(builder, resources, [
         binding
         for logical, resource in resources.items()
         if (binding := _binding(builder, logical, resource)) is not None
-    ])
+    ]))
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports, role_exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
@@ -486,6 +493,10 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
     if compute.role not in props:
         return None
     raw = props[compute.role]
+    if isinstance(raw, list):  # an instance profile's Roles: one role at most
+        if not raw:
+            return None
+        raw = raw[0]
     line = line_of(resource)
     role_key = _role_key_of(builder, raw, line)
     names = [
@@ -502,7 +513,46 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
         names=tuple(dict.fromkeys([*names, logical])),
         origin=Origin(file=builder.file, line=line, logical_id=logical),
         deliveries=(Delivery("dead-letter", target),) if target else (),
+        kind=compute.kind,
     )
+
+
+def _with_profile_users(builder: _Builder, resources: Mapping[str, Any],
+                        bindings: list[Binding]) -> list[Binding]:
+    """``bindings``, each instance profile's named also by the EC2 instances and launch
+    templates of the template that run as it (by ``Ref``/``GetAtt`` of the profile, or
+    its name or ARN written out)."""
+    profiles = {b.function: b for b in bindings if b.kind == INSTANCE_PROFILE}
+    if not profiles:
+        return bindings
+    users: dict[str, list[str]] = {}
+    for logical, resource in resources.items():
+        user = cloudformation_profile_users().get(str(resource.get("Type")))
+        node: Any = _properties(resource) if user is not None else None
+        for step in user.profile if user is not None else ():
+            node = node.get(step) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and not is_intrinsic(node):  # a launch template's
+            node = node.get("Arn", node.get("Name"))
+        profile = _profile_named(builder, profiles, node, line_of(resource))
+        if profile is not None:
+            users.setdefault(profile, []).append(logical)
+    return [replace(b, names=tuple(dict.fromkeys((*b.names, *users[b.function]))))
+            if b.function in users else b for b in bindings]
+
+
+def _profile_named(builder: _Builder, profiles: Mapping[str, Binding], node: Any,
+                   line: int | None) -> str | None:
+    """The logical ID of the template's instance profile ``node`` names, if it names one."""
+    if node is None:
+        return None
+    named = reference_of(node) if isinstance(node, Mapping) and len(node) == 1 else None
+    if named is not None and named.logical in builder.resolver.template["Resources"]:
+        return named.logical if named.logical in profiles else None
+    with builder.resolver.silenced():
+        text = builder.resolver.text(node, line)
+    name = profile_name_of(text) if text else ""
+    found = [logical for logical, b in profiles.items() if name and name in b.names]
+    return found[0] if len(found) == 1 else None
 
 
 # What each resource type's DestinationConfig holds: (delivery kind, key)
@@ -549,6 +599,9 @@ def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
     if key is not None:
         return key
     value = builder.resolver.resolve(chosen, line)
+    if isinstance(value, str) and value and not value.startswith("arn:") \
+            and not is_unresolved(value):
+        return _role_key_by_name(builder, value)  # an instance profile's Roles: names
     if isinstance(value, str) and value:
         return _role_named_in(builder, value) or value
     return unresolved(f"role {raw!r}")

@@ -34,7 +34,13 @@ from leastpriv_ci.grants.checkout import (
     inside,
     repository_root,
 )
-from leastpriv_ci.grants.compute import ComputeType, terraform_types
+from leastpriv_ci.grants.compute import (
+    INSTANCE_PROFILE,
+    ComputeType,
+    profile_name_of,
+    terraform_profile_users,
+    terraform_types,
+)
 from leastpriv_ci.grants.deliveries import function_name_of
 from leastpriv_ci.grants.hcl import (
     EVAL_LIMIT,
@@ -776,6 +782,15 @@ class Module:
             return role_arn(self.context, role_name, path if isinstance(path, str) else "/")
         return self.address("aws_iam_role", name, instance)
 
+    def role_by_name(self, role_name: str) -> str:
+        """The key of the module's role named ``role_name``, else of the account's."""
+        for (kind, name), block in self.resources.items():
+            if kind == "aws_iam_role":
+                for instance in self.instances(kind, name):
+                    if self.value(block.attributes.get("name"), instance.scope) == role_name:
+                        return self.role_key(name, instance)
+        return role_arn(self.context, role_name)
+
     def address(self, kind: str, name: str, instance: Instance = SINGLE) -> str:
         """A resource's Terraform address (``module.NAME.`` first in a called module,
         ``["KEY"]`` or ``[INDEX]`` after a repeated one)."""
@@ -909,11 +924,55 @@ class Module:
         role = self.role_reference(block.attributes.get(compute.role), instance.scope)
         deliveries = self.deliveries(block, instance, function_name) \
             if compute.type == LAMBDA_FUNCTION else ()
+        users = self.profile_users(name, instance, named[0] if named else None) \
+            if compute.kind == INSTANCE_PROFILE else []
         return Binding(
-            function=function_name, role=role, names=(address,),
+            function=function_name, role=role, names=(address, *users),
             origin=Origin(file=str(block.source.path), line=block.line, logical_id=address),
-            deliveries=deliveries,
+            deliveries=deliveries, kind=compute.kind,
         )
+
+    def profile_users(self, profile: str, instance: Instance,
+                      profile_name: str | None) -> list[str]:
+        """The addresses of the module's EC2 instances and launch templates that run as
+        instance profile ``aws_iam_instance_profile.PROFILE`` (its ``instance``): by a
+        reference to it, or by its name (``profile_name``) or ARN written out."""
+        found: list[str] = []
+        for (kind, other), block in self.resources.items():
+            user = terraform_profile_users().get(kind)
+            if user is None:
+                continue
+            for each in self.instances(kind, other):
+                expression = self.profile_argument(block, user.profile)
+                if expression is not None and self.names_profile(
+                        expression, each.scope, profile, instance, profile_name):
+                    found.append(self.address(kind, other, each))
+        return found
+
+    @staticmethod
+    def profile_argument(block: Block, path: tuple[str, ...]) -> Expression | None:
+        """The argument at ``path`` naming an instance profile: an argument, or a block's
+        ``arn`` or ``name`` (a launch template's ``iam_instance_profile { name = ... }``)."""
+        for step in path:
+            if step in block.attributes:
+                return block.attributes[step]
+            nested = block.nested(step)
+            if len(nested) != 1:
+                return None
+            block = nested[0]
+        return block.attributes.get("arn") or block.attributes.get("name")
+
+    def names_profile(self, expression: Expression, scope: dict[str, Any] | None,
+                      profile: str, instance: Instance, profile_name: str | None) -> bool:
+        for node, _ in self.reachable(expression, scope):
+            if node.data != "get_attr_expr_term":
+                continue
+            path = self.reference(node, scope, expression.source)
+            if path and len(path) >= 3 and path[:2] == ["aws_iam_instance_profile", profile]:
+                return self.instance(path[0], profile, path[2]) == instance
+        value = self.value(expression, scope)
+        return isinstance(value, str) and bool(profile_name) \
+            and profile_name_of(value) == profile_name
 
     def deliveries(self, block: Block, instance: Instance, function: str
                    ) -> tuple[Delivery, ...]:
@@ -956,6 +1015,9 @@ class Module:
                         return self.role_key(*named)
                     break
             value = self.value(expression, scope)
+            if isinstance(value, str) and not value.startswith("arn:") \
+                    and not is_unresolved(value):
+                return self.role_by_name(value)  # an instance profile's role: its name
             if isinstance(value, str):
                 return value
         self.notices.add("terraform-unresolved-role", "a function's role is not resolvable",

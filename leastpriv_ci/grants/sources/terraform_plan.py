@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.grants.compute import ComputeType, terraform_types
+from leastpriv_ci.grants.compute import (
+    INSTANCE_PROFILE,
+    ComputeType,
+    profile_name_of,
+    terraform_profile_users,
+    terraform_types,
+)
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
@@ -260,6 +266,8 @@ class _Plan:
         none; a value unknown at plan time is left out of ``values``, an unset one null)."""
         values = resource.values
         role = values.get(compute.role)
+        if isinstance(role, str) and not role.startswith("arn:"):
+            role = self.role_named(role)  # an instance profile's role: its name
         if not isinstance(role, str):
             target = self.referenced(resource, compute.role, "aws_iam_role")
             if target is None and compute.role in values:
@@ -268,8 +276,32 @@ class _Plan:
                 f"{resource.address}.{compute.role}")
         function = next((values[name] for name in compute.names
                          if isinstance(values.get(name), str) and values[name]), None)
+        users = self.profile_users(resource, function) if compute.kind == INSTANCE_PROFILE \
+            else []
         return Binding(function=function or resource.address, role=role,
-                       names=(resource.address,), origin=self.origin(resource.address))
+                       names=(resource.address, *users), origin=self.origin(resource.address),
+                       kind=compute.kind)
+
+    def profile_users(self, profile: _Resource, name: str | None) -> list[str]:
+        """The addresses of the planned EC2 instances and launch templates that run as
+        ``profile``: by its name or ARN, or (unknown at plan time) a reference to it."""
+        found = []
+        for resource in self.resources.values():
+            user = terraform_profile_users().get(resource.type)
+            if user is None or resource.mode != "managed":
+                continue
+            value: Any = resource.values
+            for step in user.profile:
+                value = value.get(step) if isinstance(value, Mapping) else None
+                if isinstance(value, list):  # a block: a list of one object
+                    value = value[0] if len(value) == 1 else None
+            if isinstance(value, Mapping):
+                value = value.get("arn") or value.get("name")
+            by_name = isinstance(value, str) and bool(name) and profile_name_of(value) == name
+            if by_name or self.referenced(resource, user.profile[0],
+                                          "aws_iam_instance_profile") is profile:
+                found.append(resource.address)
+        return found
 
 
 def _module_resources(module: Any, prefix: str, depth: int) -> Iterator[_Resource]:
