@@ -391,6 +391,28 @@ def test_a_trace_listed_in_progress_and_complete_while_settling_is_read_again() 
     assert [(a.action, a.count) for a in principal.accesses] == [("sqs:SendMessage", 2)]
 
 
+def test_a_trace_unprocessed_in_progress_and_read_once_complete_is_no_warning() -> None:
+    """Unprocessed while X-Ray assembled it, then listed complete and read: nothing is
+    left unprocessed."""
+    client, stub = stubbed()
+    fake = FakeTime(NOW)
+    stub.add_response("get_trace_summaries",
+                      {"TraceSummaries": [{"Id": trace_id(1), "IsPartial": True}]})
+    stub.add_response("batch_get_traces", {"Traces": [], "UnprocessedTraceIds": [trace_id(1)]})
+    stub.add_response("get_trace_summaries",
+                      {"TraceSummaries": [{"Id": trace_id(1), "IsPartial": False}]})
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=10.0, unprocessed_rounds=0, clock=fake.clock,
+                                     sleep=fake.sleep), notices, stats=stats)
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(1)]
+    assert stats.unprocessed_left == 0
+    assert notices.count(NOTICE_UNPROCESSED) == 0
+
+
 def test_a_settle_time_ends_quietly_when_the_last_listing_finds_nothing_new() -> None:
     client, stub = stubbed()
     fake = FakeTime(NOW + timedelta(seconds=25))  # the fetch starts 25 s after the end

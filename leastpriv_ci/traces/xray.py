@@ -183,17 +183,21 @@ def fetch_traces(
     # Traces listed in progress: while settling, one listed complete is read again (the
     # usage stage counts no segment twice)
     partial: set[str] | None = set() if query.settle > 0 else None
+    unprocessed: set[str] = set()  # left unprocessed by a listing's reads
     started = query.clock()
     ids = _read_ahead(_id_pages(caller, query.window, expression, stats, listed, partial))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
     try:
-        yield from _fetch_all(caller, ids, query, notices, stats, meter, yielded)
+        yield from _fetch_all(caller, ids, query, notices, stats, meter, yielded, unprocessed)
         for late in _late_ids(caller, query, expression, stats, listed, partial, started,
                               notices):
             yielded.difference_update(late)
-            yield from _fetch_all(caller, iter(late), query, notices, stats, meter, yielded)
+            yield from _fetch_all(caller, iter(late), query, notices, stats, meter, yielded,
+                                  unprocessed)
     finally:
         meter.done()
+    # one unprocessed at first and read whole once listed complete is not left
+    stats.unprocessed_left = len(unprocessed - yielded)
     if stats.unprocessed_left:
         notices.add(NOTICE_UNPROCESSED, _UNPROCESSED_MESSAGE.format(query.unprocessed_rounds))
 
@@ -352,6 +356,7 @@ def _fetch_all(
     stats: FetchStats,
     meter: _Progress,
     yielded: set[str] | None = None,
+    left_over: set[str] | None = None,
 ) -> Iterator[RawTrace]:
     limit = max(1, query.max_concurrency)
     yielded = yielded if yielded is not None else set()
@@ -379,7 +384,10 @@ def _fetch_all(
                     meter.tick()
                     yield trace
             pending = left - yielded
-    stats.unprocessed_left += len(pending)  # a settle time's listings add theirs
+    if left_over is None:
+        stats.unprocessed_left += len(pending)
+    else:  # the caller counts them once every listing's reads are done
+        left_over.update(pending)
 
 
 def _batches(ids: Iterable[str]) -> Iterator[list[str]]:
