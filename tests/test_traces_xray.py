@@ -440,6 +440,22 @@ def test_a_settle_time_ends_quietly_when_the_last_listing_finds_nothing_new() ->
     assert len(traces) == 1 and len(notices) == 0
 
 
+def test_a_window_ending_after_the_fetch_starts_waits_no_longer_than_the_settle_time(
+) -> None:
+    """An --end in the future must not stretch the wait past the settle time (at most
+    15 minutes): it counts from the fetch's start then."""
+    client, stub = stubbed()
+    fake = FakeTime(NOW - timedelta(minutes=30))  # the window ends in 30 minutes
+    stub.add_response("get_trace_summaries", summaries(1))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    for _ in range(2):
+        stub.add_response("get_trace_summaries", summaries(1))
+    with stub:
+        traces = fetch(client, query(settle=20.0, clock=fake.clock, sleep=fake.sleep))
+    stub.assert_no_pending_responses()
+    assert len(traces) == 1 and fake.slept == [10.0, 10.0]
+
+
 def test_a_window_that_ended_a_settle_time_before_the_fetch_is_listed_once() -> None:
     client, stub = stubbed()
     fake = FakeTime(NOW + timedelta(seconds=31))

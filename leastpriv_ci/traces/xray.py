@@ -307,7 +307,9 @@ def _late_ids(
     window that ended long enough before the first listing has none."""
     if query.settle <= 0:
         return
-    deadline = query.window.end + timedelta(seconds=query.settle)
+    # from the window's end, or from the fetch's start when the window ends later (an
+    # --end in the future): never more than the settle time
+    deadline = min(query.window.end, started) + timedelta(seconds=query.settle)
     tail = TraceWindow(max(query.window.start, query.window.end - LATE_TAIL), query.window.end)
     listed_at, found = started, 0
     left = (deadline - query.clock()).total_seconds()
