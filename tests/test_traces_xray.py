@@ -508,6 +508,23 @@ def test_late_traces_are_read_from_moto_through_the_settle_time_option(
     assert {t.trace_id for t in traces} == {*put, late_id}
 
 
+@pytest.mark.parametrize("value", ["0", "0s", "0m", "0.0s"])
+def test_a_settle_time_of_zero_turns_it_off(value: str, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """As the log line says ("0 turns it off") and the action's input: not an error."""
+    from leastpriv_ci.traces import xray
+
+    queries: list[XrayQuery] = []
+    monkeypatch.setattr(xray, "fetch_traces",
+                        lambda client, q, notices, **kw: queries.append(q) or iter(()))
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--since", "15m", "--settle-time", value, "--region",
+                              "us-east-1"])
+    open_traces(args, Notices(), session=session())
+    assert [q.settle for q in queries] == [0.0]
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("30m", "--settle-time '30m' is over 15 minutes"),
     ("soon", "--settle-time 'soon' is not a duration"),

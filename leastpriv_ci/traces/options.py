@@ -7,6 +7,7 @@ a time window.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces.window import TraceWindow, parse_duration
 
 MAX_SETTLE = 15 * 60  # seconds: X-Ray indexes a trace within minutes, not hours
+_ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*[smhdw]?\s*$", re.IGNORECASE)
 
 __all__ = ["TraceWindow", "add_trace_arguments", "open_traces"]
 
@@ -120,7 +122,7 @@ def open_traces(
 
 
 def _settle_seconds(text: str | None) -> float:
-    if not text:
+    if not text or _ZERO.match(text):  # 0 turns it off, as the log line and action say
         return 0.0
     seconds = parse_duration(text, "--settle-time").total_seconds()
     if seconds > MAX_SETTLE:
