@@ -125,6 +125,24 @@ def test_event_source_mappings_on_failure_destinations_are_read_from_each_source
                                   Delivery("source-on-failure", QUEUE))
 
 
+def test_a_mapping_of_a_function_s_alias_is_a_mapping_of_the_function(tmp_path: Path) -> None:
+    """SAM's AutoPublishAlias points the event source mapping at the alias (``Ref`` of an
+    AWS::Lambda::Alias): its on-failure destination is still the function's."""
+    (tmp_path / "sam.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Consumer:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: s3://bucket/key\n"
+        "      AutoPublishAlias: live\n"
+        "      Events:\n        Stream:\n          Type: Kinesis\n          Properties:\n"
+        f"            Stream: '{STREAM}'\n            StartingPosition: LATEST\n"
+        "            DestinationConfig:\n"
+        f"              OnFailure: {{Type: SQS, Destination: '{QUEUE}'}}\n")
+    grants = sam.load(tmp_path / "sam.yaml", ResolveContext(account=ACCOUNT), Notices())
+    (binding,) = grants.bindings
+    assert binding.deliveries == (Delivery("source-on-failure", QUEUE),)
+
+
 def test_cloudformation_and_sam_read_dead_letter_queues_and_destinations(
         tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"

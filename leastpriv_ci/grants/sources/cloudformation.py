@@ -573,10 +573,7 @@ def _with_destinations(builder: _Builder, resources: Mapping[str, Any],
         if kinds is None:
             continue
         props, line = _properties(resource), line_of(resource)
-        function = props.get("FunctionName")
-        ref = function.get("Ref") if isinstance(function, Mapping) else None
-        name = ref if isinstance(ref, str) and ref in resources \
-            else builder.resolver.text(function, line)
+        name = _function_named(builder, resources, props.get("FunctionName"), line)
         config = props.get("DestinationConfig")
         for kind, key in kinds:
             target = config.get(key) if isinstance(config, Mapping) else None
@@ -589,6 +586,25 @@ def _with_destinations(builder: _Builder, resources: Mapping[str, Any],
     return tuple(replace(b, deliveries=(*b.deliveries, *(
         d for name in dict.fromkeys((b.function, *b.names)) for d in found.get(name, ()))))
         for b in bindings)
+
+
+_QUALIFIED = ("AWS::Lambda::Alias", "AWS::Lambda::Version")
+
+
+def _function_named(builder: _Builder, resources: Mapping[str, Any], function: Any,
+                    line: int | None) -> str | None:
+    """The function a ``FunctionName`` names: the logical ID it refers to, through an
+    alias or version of the template (SAM's ``AutoPublishAlias`` points event source
+    mappings at the alias), else its resolved name or ARN."""
+    for _ in range(len(_QUALIFIED) + 1):  # an alias may name a version of the function
+        ref = function.get("Ref") if isinstance(function, Mapping) else None
+        if not isinstance(ref, str) or ref not in resources:
+            break
+        target = resources[ref]
+        if not isinstance(target, Mapping) or target.get("Type") not in _QUALIFIED:
+            return ref
+        function = _properties(target).get("FunctionName")
+    return builder.resolver.text(function, line)
 
 
 def _role_key_of(builder: _Builder, raw: Any, line: int | None) -> str:
