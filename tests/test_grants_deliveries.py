@@ -249,3 +249,43 @@ def test_a_dead_letter_queue_grant_is_a_use_and_stays_in_the_proposal(
     assert {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE} in statements
     assert not [f for f in report["findings"] if f["kind"] == "missing"]
     assert code == 0
+
+
+def test_a_grant_on_some_of_an_s3_destination_s_objects_is_a_use_not_excess(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Lambda chooses the keys of the records it writes: a grant on part of the bucket's
+    objects (its aws/lambda/ prefix) may be the one it writes with; removing it, as an
+    excess finding would say, loses the records."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n"
+        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
+        "              - {Effect: Allow, Action: s3:PutObject,\n"
+        f"                 Resource: '{BUCKET}/aws/lambda/*'}}\n"
+        f"              - {{Effect: Allow, Action: s3:ListBucket, Resource: '{BUCKET}'}}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+        f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
+        f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")
+    segment = {"id": "00000000000000a1", "name": "consumer", "start_time": 1.0,
+               "end_time": 2.0, "trace_id": "1-00000000-000000000000000000000001",
+               "origin": "AWS::Lambda::Function",
+               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:consumer"},
+               "subsegments": [{"id": "00000000000000b1", "name": "DynamoDB",
+                                "namespace": "aws", "start_time": 1.0, "end_time": 1.5,
+                                "aws": {"operation": "GetItem", "region": "us-east-1",
+                                        "table_name": "orders"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
+        "Id": segment["trace_id"],
+        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
+    monkeypatch.chdir(tmp_path)
+    main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+          "--format", "json", "--account", ACCOUNT])
+    report = json.loads(capsys.readouterr().out)
+    assert {f["action"] for f in report["findings"] if f["kind"] == "excess"} \
+        == {"dynamodb:GetItem"}

@@ -330,6 +330,10 @@ def _covered(statement: Statement, uses: Mapping[str, list[Use]]
             elif index.evaluate(use.action, use.resource).decision is not (
                     Decision.IMPLICIT_DENY):
                 covered.append(use)
+            elif has_wildcard(use.resource) and statement_reaches(statement, use.resource):
+                # objects whose keys Lambda chooses (an S3 destination's BUCKET/*): a
+                # grant on some of them may be the one it writes with
+                unknown.append(use)
     return covered, unknown
 
 
