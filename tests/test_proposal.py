@@ -639,3 +639,21 @@ def test_an_unnamed_resource_granted_through_not_resource_only_says_what_it_excl
         effect="Allow", actions=("sqs:SendMessage",), resources=(private,)),)),))
     proposal = role_proposal(named, [use("f", "sqs:SendMessage", "*", known=False)], ["f"], [])
     assert not any("NotResource" in note for note in proposal.notes)
+
+
+def test_fitting_never_merges_an_action_onto_what_a_not_resource_of_the_role_left_out(
+) -> None:
+    """The role grants S3 on every object but `b/notes/private`: merging S3's statements
+    must not grant PutObject on the folder pattern `b/notes/*`, which covers it."""
+    private = "arn:aws:s3:::b/notes/private"
+    actions = ["s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging",
+               "s3:PutObjectTagging", "s3:GetObjectAcl", "s3:PutObjectAcl"]
+    role = Role(key="r", name="r", policies=(Policy(name="s3", statements=(
+        Statement(effect="Allow", actions=(*actions, "s3:GetObject"), resources=(private,),
+                  not_resources=True),)),))
+    accesses = [access("s3:GetObject", f"arn:aws:s3:::b/notes/k{n}") for n in range(3)]
+    accesses += [access(a, f"arn:aws:s3:::out-{n}/x") for n, a in enumerate(actions)]
+    proposal = role_proposal(role, accesses, ["f"], [], limit=400)
+    assert not any(allows(doc, "s3:PutObject", private) for doc in proposal.documents)
+    for a in accesses:
+        assert any(allows(doc, a.action, a.resource) for doc in proposal.documents)

@@ -45,8 +45,9 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 from leastpriv_ci.codemarks import mark
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, PolicyIndex
-from leastpriv_ci.policy.match import declared_patterns, statement_acts
+from leastpriv_ci.policy.match import declared_patterns, statement_acts, statement_covers
 from leastpriv_ci.policy.model import VERSION_2012, Role, Statement, iam_sid, is_unresolved
+from leastpriv_ci.policy.wildcards import has_wildcard
 from leastpriv_ci.records import (
     FINDING_KINDS,
     SEVERITIES,
@@ -371,8 +372,12 @@ def role_proposal(
     # what fitting the size limit may add: what an unconditioned Allow of the role grants
     # (its Denies are kept with the proposal)
     grants = PolicyIndex([s for s in role.statements if s.is_allow])
+    unconditioned = [s for s in role.statements if s.is_allow and not s.conditions]
 
     def granted(action: str, resource: str) -> bool:
+        if has_wildcard(resource):  # a pattern (an S3 folder): covered whole, not as text
+            return any(statement_acts(s, action) is True and statement_covers(s, resource)
+                       for s in unconditioned)
         return grants.evaluate(action, resource).decision is Decision.ALLOW
 
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=room, extra=extra,
