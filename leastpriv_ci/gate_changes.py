@@ -16,8 +16,9 @@ from typing import Any
 
 from leastpriv_ci.config import MAX_CONFIG_BYTES, ConfigFile, Settings, parse_config
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.gate import GateRules, IgnoreRule, decide
+from leastpriv_ci.gate import GateRules, IgnoreRule, baseline_keys, decide
 from leastpriv_ci.git import file_at
+from leastpriv_ci.loaders import MAX_FILE_BYTES, LoadError, loads_json, loads_yaml
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.records import Analysis, Verdict
 
@@ -67,12 +68,41 @@ def base_config(root: Path, ref: str, path: str) -> ConfigFile:
     return parse_config(text, f"{path} at {ref}")
 
 
+def base_baseline(root: Path, ref: str, rules: GateRules) -> GateRules:
+    """``rules`` with their baseline report as commit ``ref`` holds it: the report is
+    pull-request text too, read from the checkout by the settings. A report the base
+    lacks accepts no finding; one outside ``root`` is left as read."""
+    name = rules.baseline_file
+    if name is None:
+        return rules
+    path = Path(name) if Path(name).is_absolute() else root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        return rules
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    data = file_at(root, ref, relative, MAX_FILE_BYTES)
+    if data is None:
+        return replace(rules, baseline=frozenset())
+    where = f"{name} at {ref}"
+    try:
+        text = data.decode("utf-8")
+        document = loads_json(text) if name.lower().endswith(".json") else loads_yaml(text)
+    except (UnicodeDecodeError, LoadError) as exc:
+        raise UserError(f"cannot read the baseline report: {exc}", where=where) from None
+    if not isinstance(document, dict) or document.get("schema") != 1:
+        raise UserError('not a leastpriv-ci JSON report (expected an object with "schema": 1)',
+                        where=where)
+    return replace(rules, baseline=baseline_keys(document))
+
+
 def review_gate(
     analysis: Analysis, flags: dict[str, Any], head: Settings, base: ConfigFile, *,
-    today: date, config_file: str,
+    today: date, config_file: str, at: tuple[Path, str] | None = None,
 ) -> GateReview | None:
-    """The pull request's changes to the gate, or ``None`` when it changes none."""
+    """The pull request's changes to the gate, or ``None`` when it changes none (``at``:
+    the checkout's root and the base commit, to read the baseline report there too)."""
     base_rules = Settings.from_sources(flags, base).gate
+    if at is not None:
+        base_rules = base_baseline(*at, base_rules)
     changes = changed_settings(base_rules, head.gate)
     if not changes:
         return None
@@ -93,6 +123,12 @@ def changed_settings(base: GateRules, head: GateRules) -> tuple[GateChange, ...]
     compare("max-excess", _unset(base.max_excess), _unset(head.max_excess))
     compare("min-severity", base.min_severity, head.min_severity)
     compare("baseline", _unset(base.baseline_file), _unset(head.baseline_file))
+    if base.baseline_file == head.baseline_file and base.baseline != head.baseline:
+        old_keys, new_keys = base.baseline or frozenset(), head.baseline or frozenset()
+        changes.append(GateChange(
+            "baseline", f"{head.baseline_file}: {_findings(len(old_keys))}",
+            f"{head.baseline_file}: {_findings(len(new_keys))}, "
+            f"{len(new_keys - old_keys)} new"))
     old_rules = {_rule_identity(r) for r in base.ignore}
     new_rules = [r for r in head.ignore if _rule_identity(r) not in old_rules]
     dropped = len(old_rules - {_rule_identity(r) for r in head.ignore})
@@ -117,6 +153,10 @@ def _kinds(kinds: frozenset[str]) -> str:
 
 def _unset(value: object) -> str:
     return "unset" if value is None else str(value)
+
+
+def _findings(count: int) -> str:
+    return f"{count} finding" + ("" if count == 1 else "s")
 
 
 def _rules(count: int) -> str:

@@ -328,6 +328,31 @@ def test_a_base_without_the_config_file_compares_with_the_defaults(
     assert review["changes"] == [{"setting": "min-severity", "base": "low", "head": "critical"}]
 
 
+def test_a_pull_request_that_fills_the_baseline_file_changes_its_gate(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The baseline report is pull-request text as the config file is: one that adds the
+    new excess findings to it passes a check the base's baseline fails."""
+    (repo / ".leastpriv.yml").write_text((repo / ".leastpriv.yml").read_text()
+                                         + "fail-on: excess\nbaseline: baseline.json\n")
+    (repo / "baseline.json").write_text('{"schema": 1, "findings": []}\n')
+    _commit_base(repo)
+    assert _scan("--format", "json", "--report-file", "report.json") == 1
+    capsys.readouterr()
+    (repo / "report.json").rename(repo / "baseline.json")  # every finding accepted
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    review = report["gate_changes"]
+    [change] = review["changes"]
+    assert change["setting"] == "baseline"
+    assert change["base"] == "baseline.json: 0 findings"
+    assert change["head"].startswith("baseline.json: ") and change["head"].endswith(" new")
+    assert review["base_verdict"] == "fail"
+    warning = next(w for w in report["warnings"] if w["code"] == "gate-changed")
+    assert "the base commit's settings fail this check" in warning["message"]
+
+
 def test_a_broken_config_file_at_the_base_is_a_warning_not_a_stop(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

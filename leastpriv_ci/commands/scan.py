@@ -311,7 +311,7 @@ def _review_gate(args: argparse.Namespace, settings: Settings, root: Path, analy
     try:
         base = base_config(root, settings.base_ref, relative)
         return review_gate(analysis, vars(args), settings, base, today=today,
-                           config_file=relative)
+                           config_file=relative, at=(root, settings.base_ref))
     except UserError as exc:  # the base's own mistake must not stop the change that mends it
         analysis.notices.add("base-config-unreadable", "the config file at the base commit "
                              "cannot be read, so its gate is not compared", str(exc))
