@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from leastpriv_ci.errors import ServiceError
-from leastpriv_ci.grants.compute import INSTANCE_PROFILE
+from leastpriv_ci.grants.compute import INSTANCE_PROFILE, traced_kinds
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
@@ -115,11 +115,12 @@ def resolve_roles(
                 lambda_client, principal, stack_name, notices)
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
-        declared = _by_logical_id(grants, logical, stack_of_function) if logical else None
-        declared = declared or _by_name(grants, parsed.name, notices)
+        alike = _alike(grants, parsed.service)
+        declared = _by_logical_id(alike, logical, stack_of_function) if logical else None
+        declared = declared or _by_name(alike, parsed.name, notices)
         if declared is None and logical is None and stack_of_function == stack_name:
             # (not when its tags put the function in another stack than the configured one)
-            generated = _by_generated_name(grants, parsed.name, stack_name, notices)
+            generated = _by_generated_name(alike, parsed.name, stack_name, notices)
             if generated is not None:
                 declared, logical = generated
         if identities is not None and logical is not None:
@@ -178,6 +179,16 @@ def untraced(
         if names:
             found[role] = tuple(sorted(dict.fromkeys(names)))
     return found
+
+
+def _alike(grants: GrantSet, service: str) -> GrantSet:
+    """``grants`` with only the declarations a traced principal of ``service`` can be (a
+    function's name never picks a task definition's or an instance profile's role);
+    all of them for a principal by a bare name (mapped EC2 and others)."""
+    kind = traced_kinds().get(service)
+    if kind is None:
+        return grants
+    return replace(grants, bindings=tuple(b for b in grants.bindings if b.kind in ("", kind)))
 
 
 def _is_profile_arn(arn: str) -> bool:

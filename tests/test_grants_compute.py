@@ -13,6 +13,7 @@ from leastpriv_ci.grants.compute import (
     profile_name_of,
     terraform_profile_users,
     terraform_types,
+    traced_kinds,
 )
 
 DATA = resources.files("leastpriv_ci.data")
@@ -26,7 +27,18 @@ def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -
         api = entry["api"]
         operation = session.get_service_model(api["service"]).operation_model(api["operation"])
         assert api["member"] in operation.input_shape.members, kind
-        assert set(entry) == {"api", "cloudformation", "terraform"}, kind
+        assert set(entry) - {"traced_as"} == {"api", "cloudformation", "terraform"}, kind
+
+
+def test_a_traced_kind_is_named_by_the_service_in_its_principals_arns() -> None:
+    # the ARN's service is the endpoint prefix (stepfunctions' is "states")
+    data = yaml.safe_load(DATA.joinpath("compute_roles.yaml").read_text())
+    session = botocore.session.get_session()
+    kinds = traced_kinds()
+    assert set(kinds.values()) == {"lambda-function", "ecs-task-definition", "state-machine"}
+    for service, kind in kinds.items():
+        model = session.get_service_model(data["kinds"][kind]["api"]["service"])
+        assert model.endpoint_prefix == service, kind
 
 
 def test_both_sources_read_every_kind_and_never_an_execution_role() -> None:

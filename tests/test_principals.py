@@ -308,3 +308,24 @@ def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -
     assert resolve_roles([profile + "web-profile"], template.merged(module),
                          notices=notices) == {profile + "web-profile": None}
     assert notices.count("principal-ambiguous") == 1
+
+
+def test_a_traced_principal_matches_only_declarations_of_its_kind() -> None:
+    # One name for a function, a task family and an instance profile (an app's "web"):
+    # the function's trace is the function's, the task's the task definition's.
+    def bound(kind: str, role: str) -> Binding:
+        return Binding(function="web", role=role, kind=kind)
+
+    task = "arn:aws:ecs:us-east-1:123456789012:task-definition/web"
+    everything = GrantSet(bindings=(bound("instance-profile", "ProfileRole"),
+                                    bound("ecs-task-definition", "TaskRole"),
+                                    bound("lambda-function", "FunctionRole")))
+    notices = Notices()
+    assert resolve_roles([FUNCTION + "web", task], everything, notices=notices) == {
+        FUNCTION + "web": "FunctionRole", task: "TaskRole"}
+    assert notices.count("principal-ambiguous") == 0
+    # no function declared by that name: not the profile's role, not the task's
+    others = GrantSet(bindings=everything.bindings[:2])
+    assert resolve_roles([FUNCTION + "web"], others, notices=notices) == {
+        FUNCTION + "web": None}
+    assert notices.count("principal-unresolved") == 1

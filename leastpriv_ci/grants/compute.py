@@ -11,6 +11,7 @@ from typing import Any
 from leastpriv_ci.bundled import load
 
 INSTANCE_PROFILE = "instance-profile"  # the kind whose binding EC2 resources name
+LAMBDA_FUNCTION = "lambda-function"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ def _users_by_source() -> Mapping[str, Mapping[str, ProfileUser]]:
             found.setdefault(source, {})[spelled["type"]] = ProfileUser(
                 kind, spelled["type"], tuple(spelled["profile"]))
     return found
+
+
+@cache
+def traced_kinds() -> Mapping[str, str]:
+    """The service in a traced principal's ARN (``lambda``, ``ecs``, ``states``) → the
+    kind of declaration that can be that principal."""
+    return {entry["traced_as"]: kind for kind, entry in _data()["kinds"].items()
+            if "traced_as" in entry}
 
 
 def cloudformation_types() -> Mapping[str, ComputeType]:

@@ -21,6 +21,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.branches import Branches
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.checkout import repository_root
+from leastpriv_ci.grants.compute import LAMBDA_FUNCTION
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
@@ -199,7 +200,7 @@ class _Service:
                 function=deployed, role=role_key,
                 names=(str(key), _function_logical_id(str(key))),
                 origin=self.origin(function, logical_id=_function_logical_id(str(key))),
-                deliveries=self.deliveries(function, functions),
+                deliveries=self.deliveries(function, functions), kind=LAMBDA_FUNCTION,
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
