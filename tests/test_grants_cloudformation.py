@@ -1022,3 +1022,25 @@ def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_
         ("BatchProfile", f"arn:aws:iam::{ACCOUNT}:role/batch-role",
          ("BatchProfile", "BatchServer"), "instance-profile", 51),
     ]
+
+
+def test_a_task_definitions_execution_role_is_the_services_own(tmp_path: Path) -> None:
+    # ECS's agent uses the execution role; the task role is the code's. A role that is
+    # both stays a role traced code runs as.
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  ExecRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  BothRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  Web:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: web\n      TaskRoleArn: !GetAtt TaskRole.Arn\n"
+        "      ExecutionRoleArn: !GetAtt ExecRole.Arn\n"
+        "  Jobs:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: jobs\n      TaskRoleArn: !Ref BothRole\n"
+        "      ExecutionRoleArn: !Ref BothRole\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert {b.function: b.role for b in grants.bindings} == {"Web": "TaskRole",
+                                                             "Jobs": "BothRole"}
+    assert grants.service_roles == {"ExecRole", "BothRole"}
+    assert grants.untraceable() == {"ExecRole"}

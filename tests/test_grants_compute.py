@@ -27,7 +27,10 @@ def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -
         api = entry["api"]
         operation = session.get_service_model(api["service"]).operation_model(api["operation"])
         assert api["member"] in operation.input_shape.members, kind
-        assert set(entry) - {"traced_as"} == {"api", "cloudformation", "terraform"}, kind
+        assert set(entry) - {"traced_as", "service_role"} == {
+            "api", "cloudformation", "terraform"}, kind
+        for source, argument in entry.get("service_role", {}).items():
+            assert argument != entry[source]["role"], kind
 
 
 def test_a_traced_kind_is_named_by_the_service_in_its_principals_arns() -> None:

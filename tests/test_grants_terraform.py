@@ -1637,6 +1637,9 @@ def test_a_task_definition_runs_as_its_task_role_never_its_execution_role() -> N
     assert [s.actions for s in grants.roles[task].statements] == [
         ("dynamodb:GetItem", "dynamodb:PutItem")]
     assert not notices.count("terraform-unresolved-role")
+    # the execution role is ECS's own: no traced code runs as it
+    execution = f"arn:aws:iam::{ACCOUNT}:role/orders-execution"
+    assert grants.service_roles == grants.untraceable() == {execution}
 
 
 def test_task_definitions_and_state_machines_are_bound_per_instance(tmp_path: Path) -> None:

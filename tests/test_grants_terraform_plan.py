@@ -134,6 +134,7 @@ def test_a_planned_task_definition_runs_as_its_task_role_never_its_execution_rol
     assert [(b.function, b.role, b.names) for b in grants.bindings] == [
         ("orders", _role_arn("orders-task"), ("aws_ecs_task_definition.orders",))]
     assert not notices.count("terraform-plan-unknown-role")
+    assert grants.service_roles == grants.untraceable() == {_role_arn("orders-execution")}
 
 
 def test_a_planned_instance_profile_binds_its_role_and_the_instances_using_it() -> None:

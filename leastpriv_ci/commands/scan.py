@@ -264,7 +264,7 @@ def build_report(
     analysis = analyse(
         observation, roles, principal_roles,
         platform=settings.platform,
-        declared_only_roles=[k for k in declared.roles if k not in declared.included]
+        declared_only_roles=[k for k in declared.roles if k not in declared.untraceable()]
         if settings.compare != "attached" else None,
         untraced=untraced(declared, mapping, principal_roles, identities),
         context=traced_context(),

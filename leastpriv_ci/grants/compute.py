@@ -23,6 +23,9 @@ class ComputeType:
     type: str  # "AWS::ECS::TaskDefinition", "aws_ecs_task_definition"
     role: str
     names: tuple[str, ...]
+    # the argument naming a role the service itself uses for it (an ECS task
+    # definition's execution role): never a traced principal's
+    service_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ def _by_source() -> Mapping[str, Mapping[str, ComputeType]]:
         for source in ("cloudformation", "terraform"):
             spelled = entry[source]
             found.setdefault(source, {})[spelled["type"]] = ComputeType(
-                kind, spelled["type"], spelled["role"], tuple(spelled["names"]))
+                kind, spelled["type"], spelled["role"], tuple(spelled["names"]),
+                entry.get("service_role", {}).get(source))
     return found
 
 

@@ -350,7 +350,8 @@ def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:
         roles={keys.get(k, k): replace(r, key=keys.get(r.key, r.key))
                for k, r in grants.roles.items()},
         bindings=tuple(replace(b, role=keys.get(b.role, b.role)) for b in grants.bindings),
-        role_exports={name: keys.get(k, k) for name, k in grants.role_exports.items()})
+        role_exports={name: keys.get(k, k) for name, k in grants.role_exports.items()},
+        service_roles=frozenset(keys.get(k, k) for k in grants.service_roles))
 
 
 def with_policies(deployed: Role, partial: Role) -> Role:
@@ -387,4 +388,5 @@ def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
         bindings=tuple(replace(b, role=key(b.role)) for b in moved.bindings),
         files=tuple(map(key, grants.files)),
         attached=moved.attached,
+        service_roles=frozenset(map(key, grants.service_roles)),
     )

@@ -96,6 +96,9 @@ class GrantSet:
     # Roles of plain policy files that another file reads (Terraform's file()): roles
     # only for a principal mapped to one, never listed as unobserved
     included: frozenset[str] = frozenset()
+    # Roles the files hand to an AWS service for its own use (an ECS task definition's
+    # execution role, data/compute_roles.yaml's service_role): never traced
+    service_roles: frozenset[str] = frozenset()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -104,7 +107,13 @@ class GrantSet:
                         self.attached + other.attached, {**self.exports, **other.exports},
                         self.imports | other.imports,
                         {**self.role_exports, **other.role_exports},
-                        self.included | other.included)
+                        self.included | other.included,
+                        self.service_roles | other.service_roles)
+
+    def untraceable(self) -> frozenset[str]:
+        """Roles no traced code runs as, so never listed as roles without traces: those of
+        policy files another file includes, and those only an AWS service uses."""
+        return self.included | (self.service_roles - {b.role for b in self.bindings})
 
     def with_origins(self, fix: Callable[[Origin], Origin]) -> GrantSet:
         """Every origin (roles', policies', statements', bindings') passed through ``fix``."""

@@ -172,7 +172,7 @@ def grants_from_template(
     exports, role_exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
                     attached=tuple(builder.attached), exports=exports, imports=imports,
-                    role_exports=role_exports)
+                    role_exports=role_exports, service_roles=_service_roles(builder, resources))
 
 
 def _exports(template: Mapping[str, Any], builder: _Builder
@@ -515,6 +515,20 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
         deliveries=(Delivery("dead-letter", target),) if target else (),
         kind=compute.kind,
     )
+
+
+def _service_roles(builder: _Builder, resources: Mapping[str, Any]) -> frozenset[str]:
+    """The template's roles its resources hand to an AWS service for its own use (an ECS
+    task definition's ``ExecutionRoleArn``)."""
+    found = set()
+    for resource in resources.values():
+        compute = cloudformation_types().get(str(resource.get("Type")))
+        if compute is not None and compute.service_role is not None:
+            raw = _properties(resource).get(compute.service_role)
+            key = _template_role(builder, builder.resolver.choose(raw, line_of(resource)))
+            if key is not None:
+                found.add(key)
+    return frozenset(found)
 
 
 def _with_profile_users(builder: _Builder, resources: Mapping[str, Any],

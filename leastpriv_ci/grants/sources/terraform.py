@@ -190,13 +190,16 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
     roles: dict[str, Role] = {}
     bindings: list[Binding] = []
     attached: list[tuple[str, Policy]] = []
+    service_roles: set[str] = set()
     for module in readings[:MAX_MODULE_CALLS]:
         found = module.grants(target)
         roles.update(found.roles)
         bindings.extend(found.bindings)
         attached.extend(found.attached)
+        service_roles.update(found.service_roles)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
-                    attached=tuple(attached)).merged(downloaded)
+                    attached=tuple(attached),
+                    service_roles=frozenset(service_roles)).merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
@@ -745,6 +748,7 @@ class Module:
     def grants(self, target: HclFile) -> GrantSet:
         roles: dict[str, Role] = {}
         bindings: list[Binding] = []
+        service_roles: set[str] = set()
         self._unexpanded(target)
         self.attachments(target)  # warns about policies for roles the module lacks
         for (kind, name), block in self.resources.items():
@@ -755,12 +759,26 @@ class Module:
                 if compute is None:
                     role = self.role(name, block, instance)
                     roles[role.key] = role
-                elif compute.role in block.attributes:  # else it runs as no role
-                    bindings.append(self.binding(compute, name, block, instance))
+                else:
+                    if compute.role in block.attributes:  # else it runs as no role
+                        bindings.append(self.binding(compute, name, block, instance))
+                    service_roles.update(self.service_role(compute, block, instance))
         attached = tuple((role, self.attached(attachment))
                          for role, attachment in self._elsewhere)
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
-                        attached=attached)
+                        attached=attached, service_roles=frozenset(service_roles))
+
+    def service_role(self, compute: ComputeType, block: Block, instance: Instance
+                     ) -> list[str]:
+        """The key of the module's role the resource hands to an AWS service for its own
+        use (a task definition's ``execution_role_arn``), when it names one."""
+        expression = block.attributes.get(compute.service_role or "")
+        if expression is None:
+            return []
+        reachable = self.reachable(expression, instance.scope)
+        return [self.role_key(*named) for node, _ in reachable
+                if node.data == "get_attr_expr_term"
+                and (named := self.role_named(node, instance.scope, expression.source))]
 
     def _unexpanded(self, target: HclFile) -> None:
         """Say where the file uses ``count``/``for_each`` that is not known offline on a

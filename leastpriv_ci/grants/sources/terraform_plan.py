@@ -154,20 +154,38 @@ class _Plan:
                 for name in list_of(resource.values.get("roles")):
                     by_role.setdefault(self.role_named(str(name)), []).append(
                         self.attached(resource))
+        roles_known = {self.role_key(r) for r in self.resources.values()
+                       if r.mode == "managed" and r.type == "aws_iam_role"}
+        service_roles: set[str] = set()
         for resource in self.resources.values():
             if resource.mode == "managed" and resource.type == "aws_iam_role":
                 declared = self.role(resource, by_role.pop(self.role_key(resource), []))
                 roles[declared.key] = declared
             elif resource.mode == "managed" and resource.type in terraform_types():
-                binding = self.binding(terraform_types()[resource.type], resource)
+                compute = terraform_types()[resource.type]
+                binding = self.binding(compute, resource)
                 if binding is not None:
                     bindings.append(binding)
+                service_roles.update(self.service_role(compute, resource, roles_known))
         for key in by_role:
             self.notices.add("terraform-role-not-in-plan",
                              "policies attached to a role the plan does not create are "
                              "ignored here (the attached-roles source reads the account)",
                              f"{self.path}: {key}")
-        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),))
+        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
+                        service_roles=frozenset(service_roles))
+
+    def service_role(self, compute: ComputeType, resource: _Resource,
+                     roles: set[str]) -> list[str]:
+        """The key of the planned role the resource hands to an AWS service for its own
+        use (a task definition's ``execution_role_arn``), when it names one."""
+        if compute.service_role is None:
+            return []
+        arn = resource.values.get(compute.service_role)
+        if isinstance(arn, str) and arn in roles:
+            return [arn]
+        target = self.referenced(resource, compute.service_role, "aws_iam_role")
+        return [self.role_key(target)] if target is not None else []
 
     def role_key(self, resource: _Resource) -> str:
         name = resource.values.get("name")
