@@ -228,18 +228,7 @@ def test_a_dead_letter_queue_grant_is_a_use_and_stays_in_the_proposal(
         "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
         "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
         f"      DeadLetterConfig: {{TargetArn: '{QUEUE}'}}\n")
-    segment = {"id": "00000000000000a1", "name": "consumer", "start_time": 1.0,
-               "end_time": 2.0, "trace_id": "1-00000000-000000000000000000000001",
-               "origin": "AWS::Lambda::Function",
-               "aws": {"function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:consumer"},
-               "subsegments": [{"id": "00000000000000b1", "name": "DynamoDB",
-                                "namespace": "aws", "start_time": 1.0, "end_time": 1.5,
-                                "aws": {"operation": "GetItem", "region": "us-east-1",
-                                        "table_name": "orders"}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [{
-        "Id": segment["trace_id"],
-        "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
-    monkeypatch.chdir(tmp_path)
+    _enter_with_consumer_trace(tmp_path, monkeypatch)
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
                  "--format", "json", "--account", ACCOUNT])
     report = json.loads(capsys.readouterr().out)
@@ -272,6 +261,16 @@ def test_a_grant_on_some_of_an_s3_destination_s_objects_is_a_use_not_excess(
         "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
         f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
         f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")
+    _enter_with_consumer_trace(tmp_path, monkeypatch)
+    main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+          "--format", "json", "--account", ACCOUNT])
+    report = json.loads(capsys.readouterr().out)
+    assert {f["action"] for f in report["findings"] if f["kind"] == "excess"} \
+        == {"dynamodb:GetItem"}
+
+
+def _enter_with_consumer_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write a trace of function ``consumer`` reading one table, and enter ``tmp_path``."""
     segment = {"id": "00000000000000a1", "name": "consumer", "start_time": 1.0,
                "end_time": 2.0, "trace_id": "1-00000000-000000000000000000000001",
                "origin": "AWS::Lambda::Function",
@@ -284,8 +283,3 @@ def test_a_grant_on_some_of_an_s3_destination_s_objects_is_a_use_not_excess(
         "Id": segment["trace_id"],
         "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
     monkeypatch.chdir(tmp_path)
-    main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
-          "--format", "json", "--account", ACCOUNT])
-    report = json.loads(capsys.readouterr().out)
-    assert {f["action"] for f in report["findings"] if f["kind"] == "excess"} \
-        == {"dynamodb:GetItem"}

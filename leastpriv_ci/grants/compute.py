@@ -44,27 +44,25 @@ def _data() -> Mapping[str, Any]:
     return data
 
 
+SOURCES = ("cloudformation", "terraform")
+
+
 @cache
 def _by_source() -> Mapping[str, Mapping[str, ComputeType]]:
-    found: dict[str, dict[str, ComputeType]] = {}
-    for kind, entry in _data()["kinds"].items():
-        for source in ("cloudformation", "terraform"):
-            spelled = entry[source]
-            found.setdefault(source, {})[spelled["type"]] = ComputeType(
+    return {source: {spelled["type"]: ComputeType(
                 kind, spelled["type"], spelled["role"], tuple(spelled["names"]),
                 entry.get("service_role", {}).get(source))
-    return found
+            for kind, entry in _data()["kinds"].items() for spelled in (entry[source],)}
+            for source in SOURCES}
 
 
 @cache
 def _users_by_source() -> Mapping[str, Mapping[str, ProfileUser]]:
-    found: dict[str, dict[str, ProfileUser]] = {}
-    for kind, entry in _data()["profile_users"].items():
-        for source in ("cloudformation", "terraform"):
-            spelled = entry[source]
-            found.setdefault(source, {})[spelled["type"]] = ProfileUser(
-                kind, spelled["type"], tuple(spelled["profile"]))
-    return found
+    return {source: {spelled["type"]: ProfileUser(kind, spelled["type"],
+                                                  tuple(spelled["profile"]))
+                     for kind, entry in _data()["profile_users"].items()
+                     for spelled in (entry[source],)}
+            for source in SOURCES}
 
 
 @cache
