@@ -258,12 +258,18 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
     """(role, logical ID) of the binding whose function CloudFormation named ``name``:
     ``STACK-LOGICALID-SUFFIX``, the stack and logical ID each maybe cut short to fit 64
     characters. A binding in a CDK stack's template wants that stack's name; one in
-    another template, the configured stack's (``stack_name``), else any stack's."""
+    another template, the configured stack's (``stack_name``), else any stack's. Where
+    some binding's stack and logical ID are the name's whole parts, only those count:
+    another stack whose name merely starts the same (a nested stack's) was cut to it
+    only if the name was cut, and a name spelling both parts whole was not. (A binding
+    of no known stack may be in any, that one too: then nothing is preferred.)"""
     if (found := _GENERATED.fullmatch(name)) is None:
         return None
     named = found.group(1)  # STACK-LOGICALID, either part maybe cut
     cuts = [index for index, char in enumerate(named) if char == "-" and index]
     matches: dict[str, str] = {}
+    whole: dict[str, str] = {}
+    anywhere = False  # a binding of no known stack matched
     for binding in grants.bindings:
         logical = binding.origin.logical_id or binding.function
         stack = binding.cdk_stack or stack_name
@@ -274,7 +280,11 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
                 continue  # too short a remnant to tell logical IDs apart
             if stack is None or stack.startswith(named[:cut]):
                 matches.setdefault(binding.role, logical)
+                anywhere = anywhere or stack is None
+                if stack == named[:cut] and logical == named[cut + 1:]:
+                    whole.setdefault(binding.role, logical)
                 break
+    matches = matches if anywhere or not whole else whole
     return next(iter(matches.items())) if _one(list(matches), name, notices) else None
 
 

@@ -180,12 +180,9 @@ def test_a_template_without_a_manifest_is_named_after_its_file(tmp_path: Path,
     assert [b.stack for b in grants.bindings] == ["Api"]
 
 
-def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path: Path,
-                                                                       data_dir: Path) -> None:
-    # CloudFormation names a nested stack PARENT-NESTEDLOGICALID-SUFFIX (the logical ID
-    # maybe cut), and cuts or drops that name in its functions' names in ways it does not
-    # document: such a name is left unresolved (principal-map, tags or FunctionName find
-    # it), never given the role of the parent's binding of the same logical ID.
+def _parent_and_nested(tmp_path: Path, data_dir: Path) -> GrantSet:
+    """Stack Api, and its nested stack Store declaring the same function (logical ID
+    Handler886CB40B) with a role of its own."""
     folder = tmp_path / "cdk.out"
     folder.mkdir()
     template = json.loads((data_dir / "cdk_assembly" / PROD).read_text())
@@ -201,7 +198,16 @@ def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path:
     (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
         "Api": {"type": "aws:cloudformation:stack",
                 "properties": {"templateFile": "Api.template.json"}}}}))
-    grants = load(tmp_path)
+    return load(tmp_path)
+
+
+def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path: Path,
+                                                                       data_dir: Path) -> None:
+    # CloudFormation names a nested stack PARENT-NESTEDLOGICALID-SUFFIX (the logical ID
+    # maybe cut), and cuts or drops that name in its functions' names in ways it does not
+    # document: such a name is left unresolved (principal-map, tags or FunctionName find
+    # it), never given the role of the parent's binding of the same logical ID.
+    grants = _parent_and_nested(tmp_path, data_dir)
     roles = roles_by_file(grants)
     assert len(set(roles.values())) == 2  # the parent's role and the nested stack's
     names = {
@@ -213,3 +219,16 @@ def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path:
     resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices)
     assert resolved == {FUNCTION + n: role for n, role in names.items()}
     assert notices.count("principal-unresolved") == 3
+
+
+def test_a_parent_stack_s_function_is_not_taken_for_its_nested_stack_s(
+        tmp_path: Path, data_dir: Path) -> None:
+    # The nested template's stand-in stack name (ApiStore1A2B3C4D.nested) starts with the
+    # parent's: a name whose stack part is the parent's whole name is the parent's
+    # function, not an ambiguous match with the nested stack's binding of that ID.
+    grants = _parent_and_nested(tmp_path, data_dir)
+    parent_role = roles_by_file(grants)["cdk.out/Api.template.json"]
+    notices = Notices()
+    name = FUNCTION + "Api-Handler886CB40B-AbCdEfGhIjKl"
+    assert resolve_roles([name], grants, notices=notices) == {name: parent_role}
+    assert notices.count("principal-ambiguous") == 0

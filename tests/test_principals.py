@@ -329,3 +329,22 @@ def test_a_traced_principal_matches_only_declarations_of_its_kind() -> None:
     assert resolve_roles([FUNCTION + "web"], others, notices=notices) == {
         FUNCTION + "web": None}
     assert notices.count("principal-unresolved") == 1
+
+
+def test_a_generated_name_spelling_its_stack_whole_prefers_that_stack() -> None:
+    # Api-Handler886CB40B-…: stack Api's function, not the nested stack's whose stand-in
+    # name only starts with "Api"; a template of no known stack could be Api itself
+    def bound(file: str, role: str) -> Binding:
+        return Binding(function="Handler886CB40B", role=role, kind="lambda-function",
+                       origin=Origin(file=file, logical_id="Handler886CB40B"))
+
+    parent = bound("cdk.out/Api.template.json", "ParentRole")
+    nested = bound("cdk.out/ApiStore1A2B3C4D.nested.template.json", "NestedRole")
+    elsewhere = bound("template.yaml", "OtherRole")
+    name = FUNCTION + "Api-Handler886CB40B-AbCdEfGhIjKl"
+    notices = Notices()
+    assert resolve_roles([name], GrantSet(bindings=(nested, parent)), notices=notices) == {
+        name: "ParentRole"}
+    assert resolve_roles([name], GrantSet(bindings=(nested, parent, elsewhere)),
+                         notices=notices) == {name: None}
+    assert notices.count("principal-ambiguous") == 1
