@@ -1044,3 +1044,31 @@ def test_a_task_definitions_execution_role_is_the_services_own(tmp_path: Path) -
                                                              "Jobs": "BothRole"}
     assert grants.service_roles == {"ExecRole", "BothRole"}
     assert grants.untraceable() == {"ExecRole"}
+
+
+def test_an_execution_role_named_by_its_arn_or_name_written_out_is_the_services_own(
+    tmp_path: Path,
+) -> None:
+    # ExecutionRoleArn takes what TaskRoleArn takes: the template role's ARN written out
+    # (or built by Sub around its RoleName), or its name; such a role is ECS's as well,
+    # not a role without traces
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  ExecRole:\n    Type: AWS::IAM::Role\n"
+        "    Properties: {RoleName: orders-exec, AssumeRolePolicyDocument: {}}\n"
+        "  JobsExec:\n    Type: AWS::IAM::Role\n"
+        "    Properties: {RoleName: jobs-exec, AssumeRolePolicyDocument: {}}\n"
+        "  Web:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: web\n      TaskRoleArn: !GetAtt TaskRole.Arn\n"
+        "      ExecutionRoleArn: !Sub arn:${AWS::Partition}:iam::999999999999:role/orders-exec\n"
+        "  Jobs:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: jobs\n      TaskRoleArn: !GetAtt TaskRole.Arn\n"
+        "      ExecutionRoleArn: jobs-exec\n")
+    notices = Notices()
+    grants = cloudformation.load(path, ResolveContext(), notices)
+    exec_role = f"arn:aws:iam::{ACCOUNT}:role/orders-exec"
+    jobs_exec = f"arn:aws:iam::{ACCOUNT}:role/jobs-exec"
+    assert grants.service_roles == grants.untraceable() == {exec_role, jobs_exec}
+    assert not notices.items()

@@ -1642,6 +1642,37 @@ def test_a_task_definition_runs_as_its_task_role_never_its_execution_role() -> N
     assert grants.service_roles == grants.untraceable() == {execution}
 
 
+def test_an_execution_role_passed_to_a_module_or_named_is_the_services_own(
+    tmp_path: Path,
+) -> None:
+    # The usual layout: the roles in the root module, the task definition in a module
+    # called with their ARNs; or the execution role named by its name or ARN written out
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "task" {\n  name = "orders-task"\n}\n'
+        'resource "aws_iam_role" "execution" {\n  name = "orders-execution"\n}\n'
+        'resource "aws_iam_role" "jobs" {\n  name = "jobs-execution"\n}\n'
+        'module "svc" {\n  source = "./modules/svc"\n'
+        '  task_role_arn = aws_iam_role.task.arn\n'
+        '  execution_role_arn = aws_iam_role.execution.arn\n}\n'
+        'resource "aws_ecs_task_definition" "jobs" {\n  family = "jobs"\n'
+        '  task_role_arn = aws_iam_role.task.arn\n  execution_role_arn = "jobs-execution"\n}\n')
+    (tmp_path / "modules" / "svc").mkdir(parents=True)
+    (tmp_path / "modules" / "svc" / "main.tf").write_text(
+        'variable "task_role_arn" {}\nvariable "execution_role_arn" {}\n'
+        'resource "aws_ecs_task_definition" "this" {\n  family = "orders"\n'
+        '  task_role_arn = var.task_role_arn\n'
+        '  execution_role_arn = var.execution_role_arn\n}\n')
+    notices = Notices()
+    grants = load_declared([tmp_path / "main.tf", tmp_path / "modules" / "svc" / "main.tf"],
+                           ResolveContext(), notices, root=tmp_path)
+    task = f"arn:aws:iam::{ACCOUNT}:role/orders-task"
+    assert {b.function: b.role for b in grants.bindings} == {"orders": task, "jobs": task}
+    assert grants.untraceable() == {f"arn:aws:iam::{ACCOUNT}:role/orders-execution",
+                                    f"arn:aws:iam::{ACCOUNT}:role/jobs-execution"}
+    assert not notices.count("terraform-unresolved-role")
+
+
 def test_task_definitions_and_state_machines_are_bound_per_instance(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         'resource "aws_iam_role" "task" {\n  for_each = toset(["web", "jobs"])\n'

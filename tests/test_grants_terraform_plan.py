@@ -137,6 +137,28 @@ def test_a_planned_task_definition_runs_as_its_task_role_never_its_execution_rol
     assert grants.service_roles == grants.untraceable() == {_role_arn("orders-execution")}
 
 
+def test_a_planned_execution_role_named_by_its_name_is_the_services_own(
+        tmp_path: Path) -> None:
+    # ECS takes a role's name as well as its ARN for the execution role
+    def resource(address: str, values: dict[str, object]) -> dict[str, object]:
+        kind, name = address.split(".")
+        return {"address": address, "mode": "managed", "type": kind, "name": name,
+                "values": values}
+
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+        resource("aws_iam_role.task", {"name": "orders-task"}),
+        resource("aws_iam_role.execution", {"name": "orders-execution"}),
+        resource("aws_ecs_task_definition.orders", {
+            "family": "orders", "task_role_arn": _role_arn("orders-task"),
+            "execution_role_arn": "orders-execution"})]}}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    grants, _ = _load(path)
+    assert [(b.function, b.role) for b in grants.bindings] == [
+        ("orders", _role_arn("orders-task"))]
+    assert grants.untraceable() == {_role_arn("orders-execution")}
+
+
 def test_a_planned_instance_profile_binds_its_role_and_the_instances_using_it() -> None:
     # the launch template's profile ARN is unknown at plan time: found by its reference
     grants, _ = _load(PLAN.parent / "ec2.tfplan.json")

@@ -168,11 +168,12 @@ def grants_from_template(
         for logical, resource in resources.items()
         if (binding := _binding(builder, logical, resource)) is not None
     ]))
+    service_roles = _service_roles(builder, resources)
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports, role_exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
                     attached=tuple(builder.attached), exports=exports, imports=imports,
-                    role_exports=role_exports, service_roles=_service_roles(builder, resources))
+                    role_exports=role_exports, service_roles=service_roles)
 
 
 def _exports(template: Mapping[str, Any], builder: _Builder
@@ -519,14 +520,16 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
 
 def _service_roles(builder: _Builder, resources: Mapping[str, Any]) -> frozenset[str]:
     """The template's roles its resources hand to an AWS service for its own use (an ECS
-    task definition's ``ExecutionRoleArn``)."""
+    task definition's ``ExecutionRoleArn``), named as a binding's role may be."""
     found = set()
     for resource in resources.values():
         compute = cloudformation_types().get(str(resource.get("Type")))
-        if compute is not None and compute.service_role is not None:
-            raw = _properties(resource).get(compute.service_role)
-            key = _template_role(builder, builder.resolver.choose(raw, line_of(resource)))
-            if key is not None:
+        props = _properties(resource)
+        if compute is not None and compute.service_role is not None \
+                and props.get(compute.service_role) is not None:
+            with builder.resolver.silenced():  # no traced code runs as it: no concern
+                key = _role_key_of(builder, props[compute.service_role], line_of(resource))
+            if not is_unresolved(key):
                 found.add(key)
     return frozenset(found)
 

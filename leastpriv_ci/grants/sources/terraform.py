@@ -770,15 +770,20 @@ class Module:
 
     def service_role(self, compute: ComputeType, block: Block, instance: Instance
                      ) -> list[str]:
-        """The key of the module's role the resource hands to an AWS service for its own
-        use (a task definition's ``execution_role_arn``), when it names one."""
+        """The key of the role the resource hands to an AWS service for its own use (a
+        task definition's ``execution_role_arn``), when it names one: as a binding's role
+        may be named (a reference, a caller's role through a variable, a name or ARN)."""
         expression = block.attributes.get(compute.service_role or "")
         if expression is None:
             return []
         reachable = self.reachable(expression, instance.scope)
-        return [self.role_key(*named) for node, _ in reachable
-                if node.data == "get_attr_expr_term"
-                and (named := self.role_named(node, instance.scope, expression.source))]
+        found = [self.role_key(*named) for node, _ in reachable
+                 if node.data == "get_attr_expr_term"
+                 and (named := self.role_named(node, instance.scope, expression.source))]
+        value = None if found else self.value(expression, instance.scope)
+        if isinstance(value, str) and value and not is_unresolved(value):
+            found.append(value if value.startswith("arn:") else self.role_by_name(value))
+        return found
 
     def _unexpanded(self, target: HclFile) -> None:
         """Say where the file uses ``count``/``for_each`` that is not known offline on a

@@ -182,6 +182,8 @@ class _Plan:
         if compute.service_role is None:
             return []
         arn = resource.values.get(compute.service_role)
+        if isinstance(arn, str) and arn and not arn.startswith("arn:"):
+            arn = self.role_named(arn)  # ECS takes the role's name too
         if isinstance(arn, str) and arn in roles:
             return [arn]
         target = self.referenced(resource, compute.service_role, "aws_iam_role")
