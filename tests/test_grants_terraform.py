@@ -1673,6 +1673,24 @@ def test_an_execution_role_passed_to_a_module_or_named_is_the_services_own(
     assert not notices.count("terraform-unresolved-role")
 
 
+def test_a_task_definition_whose_task_role_is_null_binds_nothing(tmp_path: Path) -> None:
+    # A module's task_role_arn = var.task_role_arn, the variable defaulting to null (or
+    # a branch that leaves it null), is a task run as no role: no binding, no warning
+    (tmp_path / "main.tf").write_text(
+        'variable "task_role_arn" {\n  default = null\n}\n'
+        'resource "aws_iam_role" "task" {\n  name = "orders-task"\n}\n'
+        'resource "aws_ecs_task_definition" "batch" {\n  family = "batch"\n'
+        '  task_role_arn = var.task_role_arn\n}\n'
+        'resource "aws_ecs_task_definition" "jobs" {\n  family = "jobs"\n'
+        '  task_role_arn = false ? aws_iam_role.task.arn : null\n}\n'
+        'resource "aws_ecs_task_definition" "orders" {\n  family = "orders"\n'
+        '  task_role_arn = true ? aws_iam_role.task.arn : null\n}\n')
+    grants, notices = _load(tmp_path / "main.tf")
+    assert [(b.function, b.role) for b in grants.bindings] == [
+        ("orders", f"arn:aws:iam::{ACCOUNT}:role/orders-task")]
+    assert not notices.count("terraform-unresolved-role")
+
+
 def test_task_definitions_and_state_machines_are_bound_per_instance(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         'resource "aws_iam_role" "task" {\n  for_each = toset(["web", "jobs"])\n'

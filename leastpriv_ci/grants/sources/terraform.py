@@ -760,7 +760,9 @@ class Module:
                     role = self.role(name, block, instance)
                     roles[role.key] = role
                 else:
-                    if compute.role in block.attributes:  # else it runs as no role
+                    # unset or null (a module variable defaulting to null): no role
+                    named = block.attributes.get(compute.role)
+                    if named is not None and self.value(named, instance.scope) is not None:
                         bindings.append(self.binding(compute, name, block, instance))
                     service_roles.update(self.service_role(compute, block, instance))
         attached = tuple((role, self.attached(attachment))
