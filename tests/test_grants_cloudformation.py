@@ -1046,6 +1046,27 @@ def test_a_task_definitions_execution_role_is_the_services_own(tmp_path: Path) -
     assert grants.untraceable() == {"ExecRole"}
 
 
+def test_a_task_role_left_out_by_a_decided_condition_binds_nothing(tmp_path: Path) -> None:
+    # TaskRoleArn: !If [C, role, !Ref AWS::NoValue] with C false: the task runs as no
+    # role, as when the property is not written
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  WithRole: {Type: String, Default: 'no'}\n"
+        "Conditions:\n  HasRole: !Equals [!Ref WithRole, 'yes']\n"
+        "Resources:\n"
+        "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n"
+        "  Web:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: web\n"
+        "      TaskRoleArn: !If [HasRole, !GetAtt TaskRole.Arn, !Ref AWS::NoValue]\n"
+        "  Profile:\n    Type: AWS::IAM::InstanceProfile\n    Properties:\n"
+        "      Roles: !If [HasRole, [!Ref TaskRole], !Ref AWS::NoValue]\n"
+        "  Jobs:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      Family: jobs\n"
+        "      TaskRoleArn: !If [HasRole, !Ref AWS::NoValue, !GetAtt TaskRole.Arn]\n")
+    grants = cloudformation.load(path, ResolveContext(), Notices())
+    assert [(b.function, b.role) for b in grants.bindings] == [("Jobs", "TaskRole")]
+
+
 def test_an_execution_role_named_by_its_arn_or_name_written_out_is_the_services_own(
     tmp_path: Path,
 ) -> None:

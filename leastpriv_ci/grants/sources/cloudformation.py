@@ -493,12 +493,15 @@ def _binding(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> Bi
     props = _properties(resource)
     if compute.role not in props:
         return None
-    raw = props[compute.role]
+    line = line_of(resource)
+    # a decided Fn::If leaving it out (AWS::NoValue) is no role, as when not written
+    raw = builder.resolver.choose(props[compute.role], line)
+    if raw is NO_VALUE:
+        return None
     if isinstance(raw, list):  # an instance profile's Roles: one role at most
         if not raw:
             return None
         raw = raw[0]
-    line = line_of(resource)
     role_key = _role_key_of(builder, raw, line)
     names = [
         name
