@@ -7,6 +7,7 @@ from importlib import resources
 import botocore.session
 import yaml
 
+from leastpriv_ci.analysis.platform import platform_groups
 from leastpriv_ci.grants.compute import (
     cloudformation_profile_users,
     cloudformation_types,
@@ -29,8 +30,11 @@ def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -
         assert api["member"] in operation.input_shape.members, kind
         assert set(entry) - {"traced_as", "service_role"} == {
             "api", "cloudformation", "terraform"}, kind
-        for source, argument in entry.get("service_role", {}).items():
-            assert argument != entry[source]["role"], kind
+        service = entry.get("service_role", {})
+        for source in ("cloudformation", "terraform"):
+            assert service.get(source) != entry[source].get("role"), kind
+        if service:  # what the service does with it is a platform group of that compute
+            assert entry["traced_as"] in platform_groups()[service["platform"]].compute, kind
 
 
 def test_a_traced_kind_is_named_by_the_service_in_its_principals_arns() -> None:

@@ -24,7 +24,7 @@ from leastpriv_ci.records import Origin
 EXPECTED = {
     "AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess",
     "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaKinesisExecutionRole",
-    "AWSLambdaDynamoDBExecutionRole",
+    "AWSLambdaDynamoDBExecutionRole", "AmazonECSTaskExecutionRolePolicy",
 }
 
 

@@ -1122,3 +1122,43 @@ def test_an_ec2_segment_mapped_to_an_instance_profile_is_judged_as_its_role(
     excess = next(f for f in report["findings"] if f["kind"] == "excess")
     assert excess["principals"] == ["arn:aws:iam::123456789012:instance-profile/web-profile"]
     assert report["coverage"]["unmapped"] == []
+
+
+def test_a_task_role_that_is_its_execution_role_too_keeps_the_ecs_agent_s_permissions(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One role for both: the ECS agent pulls the image and sends logs with it, which no
+    # trace shows; those grants are platform findings, not excess the gate fails on.
+    text = (Path(__file__).parent / "data" / "grants" / "terraform" / "ecs" / "main.tf"
+            ).read_text().replace("execution_role_arn       = aws_iam_role.execution.arn",
+                                  "execution_role_arn       = aws_iam_role.task.arn")
+    policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    text = text.replace('  name               = "orders-task"\n',
+                        f'  name               = "orders-task"\n'
+                        f'  managed_policy_arns = ["{policy}"]\n')
+    (repo / "main.tf").write_text(text)
+    document = {"id": "c" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+                "origin": "AWS::ECS::Container",
+                "aws": {"ecs": {"task_family": "orders"}, "region": "eu-west-1",
+                        "account_id": "123456789012"},
+                "subsegments": [{
+                    "id": "d" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "eu-west-1",
+                            "table_name": "orders", "account_id": "123456789012"}}]}
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (repo / ".leastpriv.yml").unlink()
+
+    def findings(*flags: str) -> set[tuple[str, str]]:
+        main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
+              "--format", "json", *flags])
+        report = json.loads(capsys.readouterr().out)
+        return {(f["kind"], f["action"]) for f in report["findings"]
+                if f["role"] == "arn:aws:iam::123456789012:role/orders-task"}
+
+    agent = {"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+             "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "logs:CreateLogStream",
+             "logs:PutLogEvents"}
+    assert findings() == {("platform", a) for a in agent} | {("excess", "dynamodb:PutItem")}
+    # the configuration's word on the group stands
+    (repo / ".leastpriv.yml").write_text("platform:\n  ecs-task-execution: off\n")
+    assert findings() == {("excess", a) for a in agent} | {("excess", "dynamodb:PutItem")}

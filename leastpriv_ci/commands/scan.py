@@ -32,7 +32,9 @@ from leastpriv_ci.report import json_report, markdown, sarif, summary, text
 from leastpriv_ci.traces.options import add_trace_arguments, open_traces
 
 if TYPE_CHECKING:
+    from leastpriv_ci.analysis.platform import PlatformOptions
     from leastpriv_ci.gate_changes import GateReview
+    from leastpriv_ci.grants.model import GrantSet
     from leastpriv_ci.runner import Annotation
 
 NAME = "scan"
@@ -263,7 +265,7 @@ def build_report(
                 roles[key] = with_policies(attached.roles[key], role)
     analysis = analyse(
         observation, roles, principal_roles,
-        platform=settings.platform,
+        platform=_with_service_platforms(settings.platform, declared),
         declared_only_roles=[k for k in declared.roles if k not in declared.untraceable()]
         if settings.compare != "attached" else None,
         untraced=untraced(declared, mapping, principal_roles, identities),
@@ -600,3 +602,16 @@ def run(args: argparse.Namespace) -> int:
     if unwritten:
         raise unwritten[0]
     return EXIT_PASS if report.verdict.passed else EXIT_GATE_FAILED
+
+
+def _with_service_platforms(options: PlatformOptions, declared: GrantSet) -> PlatformOptions:
+    """``options`` with what a service does with a role handed to it (the ECS agent's
+    image pulls and logs) switched on for the roles traced code runs as too, unless the
+    configuration set those groups itself."""
+    from leastpriv_ci.grants.compute import service_role_platforms
+
+    groups = frozenset(g for g in service_role_platforms() if g not in options.modes)
+    if not groups or not declared.serving_too():
+        return options
+    return replace(options, roles={**options.roles, **{
+        key: options.roles.get(key, frozenset()) | groups for key in declared.serving_too()}})

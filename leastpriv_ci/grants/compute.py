@@ -66,6 +66,14 @@ def _users_by_source() -> Mapping[str, Mapping[str, ProfileUser]]:
 
 
 @cache
+def service_role_platforms() -> frozenset[str]:
+    """The platform groups of what AWS services do with the roles handed to them for
+    their own use (an ECS task definition's execution role: ``ecs-task-execution``)."""
+    return frozenset(entry["service_role"]["platform"] for entry in _data()["kinds"].values()
+                     if "service_role" in entry)
+
+
+@cache
 def traced_kinds() -> Mapping[str, str]:
     """The service in a traced principal's ARN (``lambda``, ``ecs``, ``states``) → the
     kind of declaration that can be that principal."""

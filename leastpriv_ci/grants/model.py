@@ -110,6 +110,11 @@ class GrantSet:
                         self.included | other.included,
                         self.service_roles | other.service_roles)
 
+    def serving_too(self) -> frozenset[str]:
+        """Roles traced code runs as that an AWS service also uses for its own work (one
+        role as both a task's task role and its execution role)."""
+        return self.service_roles & {b.role for b in self.bindings}
+
     def untraceable(self) -> frozenset[str]:
         """Roles no traced code runs as, so never listed as roles without traces: those of
         policy files another file includes, and those only an AWS service uses."""
