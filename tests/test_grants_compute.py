@@ -30,10 +30,10 @@ def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -
         assert api["member"] in operation.input_shape.members, kind
         assert set(entry) - {"traced_as", "service_role"} == {
             "api", "cloudformation", "terraform"}, kind
-        service = entry.get("service_role", {})
-        for source in ("cloudformation", "terraform"):
-            assert service.get(source) != entry[source].get("role"), kind
-        if service:  # what the service does with it is a platform group of that compute
+        if service := entry.get("service_role"):
+            for source in ("cloudformation", "terraform"):
+                assert service[source] != entry[source]["role"], kind
+            # what the service does with it is a platform group of that compute
             assert entry["traced_as"] in platform_groups()[service["platform"]].compute, kind
 
 
