@@ -26,8 +26,10 @@ from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, 
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
 from leastpriv_ci.github import COMMENT_MODES
 from leastpriv_ci.loaders import (
+    KeyedDict,
     LoadError,
     SafeLocatedLoader,
+    line_of,
     load_file,
     loads_json,
     loads_yaml,
@@ -81,6 +83,22 @@ def _node_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> No
             _node_lines(item, (*prefix, index), out)
 
 
+def _value_lines(value: Any, prefix: KeyPath, out: dict[KeyPath, int]) -> None:
+    """The lines of a JSON document's keys, as :func:`_node_lines` gives a YAML one's (an
+    item of a list that is not an object has its list's line)."""
+    line = line_of(value)
+    if line is not None:
+        out.setdefault(prefix, line)
+    if isinstance(value, KeyedDict):
+        for key, item in value.items():
+            if key in value.key_lines:  # a key's own line beats its value's
+                out[(*prefix, key)] = value.key_lines[key]
+            _value_lines(item, (*prefix, key), out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _value_lines(item, (*prefix, index), out)
+
+
 def _plain(value: Any) -> Any:
     """YAML dates become ISO strings and mappings plain dicts, for schema validation."""
     if isinstance(value, date):
@@ -125,19 +143,26 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
 
 def parse_config(text: str, path: str) -> ConfigFile:
     """Parse and validate a config file's ``text``; ``path`` names it in messages."""
+    is_json = path.lower().endswith(".json")
+    lines: dict[KeyPath, int] = {}
     try:
-        data = (loads_json(text) if path.lower().endswith(".json") else loads_yaml(text)
-                ) if text.strip() else {}
-        # Parsed a second time as nodes: they know the line of every key, not only maps.
-        root = yaml.compose(text, Loader=SafeLocatedLoader) if text.strip() else None
+        if not text.strip():
+            data = {}
+        elif is_json:
+            # JSON is not read as YAML too: YAML refuses the tabs JSON may be indented with
+            data = loads_json(text, key_lines=True)
+            _value_lines(data, (), lines)
+        else:
+            data = loads_yaml(text)
+            # Parsed a second time as nodes: they know the line of every key, not only maps.
+            root = yaml.compose(text, Loader=SafeLocatedLoader)
+            if root is not None:  # a file of only comments
+                _node_lines(root, (), lines)
     except LoadError as exc:
         where = f"{path}:{exc.line}" if exc.line else path
         raise UserError(f"cannot parse the config file: {exc}", where=where) from None
     except yaml.YAMLError as exc:
         raise UserError(f"cannot parse the config file: {exc}", where=path) from None
-    lines: dict[KeyPath, int] = {}
-    if root is not None:
-        _node_lines(root, (), lines)
     values = _plain(data if data is not None else {})
     config = ConfigFile(path=path, values=values, lines=lines)
     validator = jsonschema.Draft202012Validator(

@@ -66,18 +66,56 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 
 _JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
 _JSON_STRUCTURE = re.compile(r"[{}\[\]\n]")
+# The same pass, keys too: every string, and the commas after which a key may come.
+_JSON_KEYED = re.compile(rf'{_JSON_STRING.pattern}|[{{}}\[\],\n]')
 
 
-def loads_json(text: str) -> Any:
-    """Parse JSON; objects become :class:`LocatedDict` with their line.
+class KeyedDict(LocatedDict):
+    """A :class:`LocatedDict` that also knows the 1-based line of each of its keys."""
+
+    key_lines: dict[str, int]
+
+
+def loads_json(text: str, *, key_lines: bool = False) -> Any:
+    """Parse JSON; objects become :class:`LocatedDict` with their line (with
+    ``key_lines``, :class:`KeyedDict` with the line of each key too).
 
     The C decoder does the parsing. Lines come from one pass over the structure: JSON
     strings hold no raw newline, so with every string blanked out the braces and newlines
     that remain give each object's opening line. The decoder builds objects in the order
     of their closing braces, which is how the lines are handed out.
     """
+    hook: Callable[[list[tuple[str, Any]]], LocatedDict]
+    if key_lines:
+        keyed = iter(_keyed_objects(text))
+
+        def hook(pairs: list[tuple[str, Any]]) -> LocatedDict:
+            mapping = KeyedDict(pairs)
+            mapping.line, keys = next(keyed, (None, []))
+            # a key given twice keeps its last value, and so its last line
+            mapping.key_lines = dict(zip((key for key, _ in pairs), keys, strict=False))
+            return mapping
+    else:
+        lines = iter(_object_lines(text))
+
+        def hook(pairs: list[tuple[str, Any]]) -> LocatedDict:
+            mapping = LocatedDict(pairs)
+            mapping.line = next(lines, None)
+            return mapping
+
+    try:
+        with paused_gc():
+            return json.loads(text, object_pairs_hook=hook)
+    except json.JSONDecodeError as exc:
+        raise LoadError(exc.msg, exc.lineno) from None
+    except RecursionError:
+        raise LoadError(f"nesting deeper than {MAX_DEPTH}") from None
+
+
+def _object_lines(text: str) -> list[int]:
+    """Each JSON object's opening line, in the order of its closing brace."""
     skeleton = _JSON_STRING.sub('""', text)
-    opening_lines: list[int] = []  # per object, in the order its closing brace appears
+    opening_lines: list[int] = []
     open_stack: list[tuple[str, int]] = []
     line = 1
     for mark in _JSON_STRUCTURE.findall(skeleton):
@@ -91,20 +129,37 @@ def loads_json(text: str) -> Any:
             kind, opened = open_stack.pop()
             if kind == "{":
                 opening_lines.append(opened)
-    lines = iter(opening_lines)
+    return opening_lines
 
-    def located(pairs: list[tuple[str, Any]]) -> LocatedDict:
-        mapping = LocatedDict(pairs)
-        mapping.line = next(lines, None)
-        return mapping
 
-    try:
-        with paused_gc():
-            return json.loads(text, object_pairs_hook=located)
-    except json.JSONDecodeError as exc:
-        raise LoadError(exc.msg, exc.lineno) from None
-    except RecursionError:
-        raise LoadError(f"nesting deeper than {MAX_DEPTH}") from None
+def _keyed_objects(text: str) -> list[tuple[int, list[int]]]:
+    """Each JSON object's opening line and its keys' lines, in the order of its closing
+    brace: the same pass as :func:`_object_lines`, with the strings and commas kept (a
+    string that opens an object, or follows a comma in one, is a key)."""
+    objects: list[tuple[int, list[int]]] = []
+    open_stack: list[tuple[str, int, list[int]]] = []
+    line = 1
+    key_next = False
+    for mark in _JSON_KEYED.findall(text):
+        if mark == "\n":
+            line += 1
+        elif mark[0] == '"':
+            if key_next:
+                open_stack[-1][2].append(line)
+            key_next = False
+        elif mark == ",":
+            key_next = bool(open_stack) and open_stack[-1][0] == "{"
+        elif mark in "{[":
+            open_stack.append((mark, line, []))
+            key_next = mark == "{"
+            if len(open_stack) > MAX_DEPTH:
+                raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+        elif open_stack:
+            kind, opened, keys = open_stack.pop()
+            if kind == "{":
+                objects.append((opened, keys))
+            key_next = False
+    return objects
 
 
 class SafeLocatedLoader(yaml.SafeLoader):

@@ -69,6 +69,34 @@ def test_unknown_key_is_named() -> None:
     assert "unknown-key.leastpriv.yml:2: fial-on: unknown key" in message
 
 
+def test_a_json_config_indented_with_tabs_is_read_as_json() -> None:
+    """YAML refuses tabs as indentation; a JSON config is parsed as JSON alone."""
+    config = load_config(str(DATA / "tabs.leastpriv.json"), explicit=True)
+    settings = Settings.from_sources({}, config)
+    assert settings.gate.fail_on == {"missing", "excess"} and settings.gate.max_excess == 2
+    first, second = settings.gate.ignore
+    assert first.where.endswith("tabs.leastpriv.json:5")  # the rule's opening brace
+    assert second.where.endswith("tabs.leastpriv.json:9")
+    assert second.expires == date(2026, 12, 31)
+    assert config.where("max-excess").endswith("tabs.leastpriv.json:3")
+    assert config.where("platform", "enabled").endswith("tabs.leastpriv.json:13")
+    assert config.where("fail-on", 1).endswith("tabs.leastpriv.json:2")  # the list's line
+
+
+def test_json_config_errors_name_key_and_line(tmp_path: Path) -> None:
+    message = _error("bad-severity-tabs.leastpriv.json")
+    assert "bad-severity-tabs.leastpriv.json:5: min-severity:" in message
+    message = _error("no-reason-tabs.leastpriv.json")
+    assert "no-reason-tabs.leastpriv.json:5: ignore[1]: 'reason' is a required " in message
+    path = tmp_path / "config.JSON"
+    path.write_text('{\n\t"fail-on": "missing",\n\t"fial-on": "excess"\n}\n')
+    with pytest.raises(UserError, match=r"config\.JSON:3: fial-on: unknown key"):
+        load_config(str(path), explicit=True)
+    path.write_text('{\n\t"fail-on": "missing"\n\t"max-excess": 1\n}\n')
+    with pytest.raises(UserError, match=r"config\.JSON:3: cannot parse the config file"):
+        load_config(str(path), explicit=True)
+
+
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / ".leastpriv.yml"
     path.write_text("fail-on: [missing\nmax-excess: 1\n")

@@ -13,6 +13,15 @@ def test_json_mappings_remember_their_line() -> None:
     assert [s.line for s in doc["Statement"]] == [3, 5]
 
 
+def test_json_mappings_can_remember_their_keys_lines() -> None:
+    doc = loads_json('{"a": 1,\n\t"b": {\n\t\t"c": "d, \\"e\\": f"},\n\n\t"a": [{"g": 2},\n'
+                     '\t{"h": 3}]\n}', key_lines=True)
+    assert doc.line == 1 and doc.key_lines == {"a": 5, "b": 2}  # a key given twice: the last
+    assert doc["b"].key_lines == {"c": 3}  # not the words in the string
+    assert [(item.line, item.key_lines) for item in doc["a"]] == [(5, {"g": 5}), (6, {"h": 6})]
+    assert not hasattr(loads_json('{"a": 1}'), "key_lines")
+
+
 def test_yaml_mappings_remember_their_line() -> None:
     doc = loads_yaml("Statement:\n  - Effect: Allow\n  - Effect: Deny\n")
     assert [s.line for s in doc["Statement"]] == [2, 3]
