@@ -141,9 +141,11 @@ def load_config(path: str | None, *, explicit: bool = False) -> ConfigFile:
     return parse_config(text, path)
 
 
-def parse_config(text: str, path: str) -> ConfigFile:
-    """Parse and validate a config file's ``text``; ``path`` names it in messages."""
-    is_json = path.lower().endswith(".json")
+def parse_config(text: str, path: str, *, name: str | None = None) -> ConfigFile:
+    """Parse and validate a config file's ``text``; ``path`` names it in messages. The
+    file's own ``name`` (``path`` when not given: a message may name it otherwise, as
+    ``PATH at REF``) decides its format: ``.json`` is JSON, any other YAML."""
+    is_json = (path if name is None else name).lower().endswith(".json")
     lines: dict[KeyPath, int] = {}
     try:
         if not text.strip():

@@ -65,7 +65,7 @@ def base_config(root: Path, ref: str, path: str) -> ConfigFile:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"not UTF-8 text (byte {exc.start})", where=f"{path} at {ref}") from None
-    return parse_config(text, f"{path} at {ref}")
+    return parse_config(text, f"{path} at {ref}", name=path)
 
 
 def base_baseline(root: Path, ref: str, rules: GateRules) -> GateRules:

@@ -369,6 +369,42 @@ def test_a_broken_config_file_at_the_base_is_a_warning_not_a_stop(
     assert ".leastpriv.yml at HEAD" in warning["examples"][0]
 
 
+def _tabbed_json(fail_on: str, extra: str = "") -> str:
+    return ('{\n\t"principals": {\n\t\t"nodejs-test-dev-hello": '
+            f'"arn:aws:iam::112233445566:role/hello-role"\n\t}},\n\t"fail-on": "{fail_on}"'
+            f'{extra}\n}}\n')
+
+
+def test_a_json_config_at_the_base_is_read_as_json(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The base's file is named "PATH at REF" in messages; its format is its own name's."""
+    (repo / ".leastpriv.yml").unlink()
+    (repo / "gate.json").write_text(_tabbed_json("missing,denied"))  # tabs: not YAML
+    _commit_base(repo)
+    (repo / "gate.json").write_text(_tabbed_json("none"))
+
+    assert _scan("--config-file", "gate.json", "--base-ref", "HEAD", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert not any(w["code"] == "base-config-unreadable" for w in report["warnings"])
+    assert report["gate_changes"]["changes"] == [
+        {"setting": "fail-on", "base": "denied,missing", "head": "none"}]
+    assert report["gate_changes"]["base_verdict"] == "fail"
+
+
+def test_a_json_config_error_at_the_base_names_its_line_at_the_base(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "gate.json").write_text(_tabbed_json("missing", ',\n\t"fial-on": "x"'))
+    _commit_base(repo)
+    (repo / "gate.json").write_text(_tabbed_json("missing"))
+
+    _scan("--config-file", "gate.json", "--base-ref", "HEAD", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    warning = next(w for w in report["warnings"] if w["code"] == "base-config-unreadable")
+    assert "gate.json at HEAD:6: fial-on: unknown key" in warning["examples"][0]
+
+
 @pytest.mark.slow
 def test_attached_mode_reads_the_role_from_iam(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
