@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from leastpriv_ci.errors import UserError
+from leastpriv_ci.errors import UserError, cut
 
 _LONG_FIELDS = 4  # ls-tree -l: mode, type, object, size (then a tab and the path)
 _REGULAR_FILES = ("100644", "100755")  # not a link (120000), folder or submodule
+_OTHER_ENTRIES = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}
 
 
 def git_text(repo: Path, *args: str) -> str:
@@ -40,15 +41,22 @@ def git_bytes(repo: Path, *args: str) -> bytes:
 
 def file_at(repo: Path, ref: str, path: str, max_bytes: int) -> bytes | None:
     """The file at ``path`` (relative to ``repo``, a folder of the checkout) in commit
-    ``ref``, or ``None`` when that commit has no such regular file (absent, a folder or
-    a link). A file over ``max_bytes`` is an input error."""
+    ``ref``, or ``None`` when that commit has nothing there. Anything else there than a
+    regular file (a link, a folder, a submodule) is an input error saying what it is:
+    links are not followed at the base commit, and taking one for no file would read the
+    base as if it had none. A file over ``max_bytes`` is an input error."""
     if not ref or ref.startswith("-"):  # would be read by git as an option
         raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
                         where="base-ref")
     listing = git_text(repo, "ls-tree", "-l", "-z", ref, "--", f"./{path}")
     fields = listing.split("\0", 1)[0].split("\t", 1)[0].split()
-    if len(fields) != _LONG_FIELDS or fields[0] not in _REGULAR_FILES:
+    if not fields:
         return None
+    if len(fields) != _LONG_FIELDS or fields[0] not in _REGULAR_FILES:
+        what = _OTHER_ENTRIES.get(fields[0], f"an entry of mode {cut(fields[0])}")
+        why = ": links are not followed at the base commit" if fields[0] == "120000" else ""
+        raise UserError(f"is {what} there, not a file{why}, so it is not read",
+                        where=f"{path} at {ref}")
     if int(fields[3]) > max_bytes:
         raise UserError(f"{path} is {fields[3]} bytes at {ref}, over the {max_bytes}-byte "
                         "limit", where="base-ref")

@@ -116,6 +116,22 @@ def test_a_file_at_a_revision_git_would_read_as_an_option_is_refused(repo: Path)
         file_at(repo, "--output=x", ".leastpriv.yml", 1000)
 
 
+def test_a_file_at_a_revision_is_none_only_when_absent(repo: Path) -> None:
+    """A link, or a folder, is not taken for no file: the error says what is there."""
+    from leastpriv_ci.git import file_at
+
+    (repo / "linked.json").symlink_to("iam/orders-api.json")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a link")
+    assert file_at(repo, "HEAD", "nothing.json", 1000) is None
+    assert file_at(repo, "HEAD", "iam/orders-api.json", 100_000)
+    with pytest.raises(UserError, match=r"^linked\.json at HEAD: is a symbolic link there, not "
+                                        r"a file: links are not followed at the base commit"):
+        file_at(repo, "HEAD", "linked.json", 1000)
+    with pytest.raises(UserError, match=r"^iam at HEAD: is a folder there, not a file, so it"):
+        file_at(repo, "HEAD", "iam", 1000)
+
+
 def test_cdk_stacks_at_the_base_go_by_their_manifests(tmp_path: Path, data_dir: Path) -> None:
     # Two CDK apps, each with a stack Api deployed under another name: at the base as at
     # the head, two stacks and two roles, so an unchanged checkout reports nothing.

@@ -369,6 +369,51 @@ def test_a_broken_config_file_at_the_base_is_a_warning_not_a_stop(
     assert ".leastpriv.yml at HEAD" in warning["examples"][0]
 
 
+def test_a_config_file_that_is_a_link_at_the_base_is_unreadable_not_absent(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Links are not followed at the base; the defaults are not its settings either."""
+    config = (repo / ".leastpriv.yml").read_text() + "min-severity: critical\n"
+    (repo / "shared.yml").write_text(config)
+    (repo / ".leastpriv.yml").unlink()
+    (repo / ".leastpriv.yml").symlink_to("shared.yml")
+    _commit_base(repo)
+    (repo / ".leastpriv.yml").unlink()
+    (repo / ".leastpriv.yml").write_text(config)  # the same settings, as a file
+
+    _scan("--base-ref", "HEAD", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert "gate_changes" not in report
+    assert not any(w["code"] == "gate-changed" for w in report["warnings"])
+    warning = next(w for w in report["warnings"] if w["code"] == "base-config-unreadable")
+    assert warning["examples"][0].startswith(".leastpriv.yml at HEAD: is a symbolic link "
+                                             "there, not a file")
+
+
+def test_a_baseline_report_that_is_a_link_at_the_base_is_unreadable_not_empty(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty baseline at the base would make the base fail and name a change that
+    the pull request does not make."""
+    (repo / ".leastpriv.yml").write_text((repo / ".leastpriv.yml").read_text()
+                                         + "fail-on: excess\nbaseline: baseline.json\n")
+    (repo / "baseline.json").write_text('{"schema": 1, "findings": []}\n')
+    assert _scan("--format", "json", "--report-file", "accepted.json") == 1
+    capsys.readouterr()
+    (repo / "baseline.json").unlink()
+    (repo / "baseline.json").symlink_to("accepted.json")  # every finding accepted
+    _commit_base(repo)
+    (repo / "baseline.json").unlink()
+    shutil.copy(repo / "accepted.json", repo / "baseline.json")  # the same, as a file
+
+    assert _scan("--base-ref", "HEAD", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "gate_changes" not in report
+    assert not any(w["code"] == "gate-changed" for w in report["warnings"])
+    warning = next(w for w in report["warnings"] if w["code"] == "base-config-unreadable")
+    assert warning["examples"][0].startswith("baseline.json at HEAD: is a symbolic link")
+
+
 def _tabbed_json(fail_on: str, extra: str = "") -> str:
     return ('{\n\t"principals": {\n\t\t"nodejs-test-dev-hello": '
             f'"arn:aws:iam::112233445566:role/hello-role"\n\t}},\n\t"fail-on": "{fail_on}"'
