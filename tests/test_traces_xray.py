@@ -317,6 +317,27 @@ class FakeTime:
         self.now += timedelta(seconds=seconds)
 
 
+def test_the_pause_between_unprocessed_rounds_is_the_query_s_sleep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rounds pause longer each time, on the injected clock, never the process's."""
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"time.sleep({seconds}) was called")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    client, stub = stubbed()
+    fake = FakeTime(NOW)
+    stub.add_response("get_trace_summaries", summaries(1))
+    for _ in range(3):
+        stub.add_response("batch_get_traces", {"Traces": [], "UnprocessedTraceIds": [trace_id(1)]})
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)]})
+    with stub:
+        traces = fetch(client, query(unprocessed_delay=1.5, clock=fake.clock, sleep=fake.sleep))
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(1)]
+    assert fake.slept == [1.5, 3.0, 4.5]
+
+
 def test_a_settle_time_lists_the_window_s_end_again_and_reads_late_traces(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -370,7 +370,7 @@ def _fetch_all(
                     break
                 stats.unprocessed_retried += len(pending)
                 # Unprocessed usually means X-Ray is still assembling the trace: give it time.
-                time.sleep(query.unprocessed_delay * round_number)
+                query.sleep(query.unprocessed_delay * round_number)
                 ids = iter(sorted(pending))
             left: set[str] = set()
             for traces, unprocessed in _run_batches(pool, caller, _batches(ids), limit, stats):
