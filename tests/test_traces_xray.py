@@ -434,6 +434,58 @@ def test_a_trace_unprocessed_in_progress_and_read_once_complete_is_no_warning() 
     assert notices.count(NOTICE_UNPROCESSED) == 0
 
 
+def test_a_trace_left_unprocessed_is_asked_for_again_while_settling() -> None:
+    """Listed complete, unprocessed through the rounds: each settle listing asks for it
+    once more, and one that X-Ray then returns is no warning."""
+    client, stub = stubbed()
+    fake = FakeTime(NOW)
+    unprocessed = {"Traces": [], "UnprocessedTraceIds": [trace_id(2)]}
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)],
+                                           "UnprocessedTraceIds": [trace_id(2)]})
+    stub.add_response("batch_get_traces", unprocessed, {"TraceIds": [trace_id(2)]})  # round 1
+    stub.add_response("get_trace_summaries", summaries(1, 2, 3))  # 10 s: a late one too
+    stub.add_response("batch_get_traces", {"Traces": [trace(3)]}, {"TraceIds": [trace_id(3)]})
+    stub.add_response("batch_get_traces", {"Traces": [trace(2)]}, {"TraceIds": [trace_id(2)]})
+    stub.add_response("get_trace_summaries", summaries(1, 2, 3))  # 20 s: nothing left
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=20.0, unprocessed_rounds=1, clock=fake.clock,
+                                     sleep=fake.sleep), notices, stats=stats)
+    stub.assert_no_pending_responses()
+    assert [t.trace_id for t in traces] == [trace_id(n) for n in (1, 3, 2)]
+    assert fake.slept == [0.0, 10.0, 10.0]  # the listings are the pause: no rounds there
+    assert stats.unprocessed_retried == 2 and stats.unprocessed_left == 0
+    assert notices.count(NOTICE_UNPROCESSED) == 0
+
+
+def test_settle_retries_of_an_unprocessed_trace_are_bounded_and_it_is_counted_once() -> None:
+    """At most the rounds' number of retries while settling too (an expired trace would
+    otherwise be asked for every 10 s), and one warning counting it once."""
+    client, stub = stubbed()
+    fake = FakeTime(NOW)
+    unprocessed = {"Traces": [], "UnprocessedTraceIds": [trace_id(2)]}
+    stub.add_response("get_trace_summaries", summaries(1, 2))
+    stub.add_response("batch_get_traces", {"Traces": [trace(1)],
+                                           "UnprocessedTraceIds": [trace_id(2)]})
+    stub.add_response("batch_get_traces", unprocessed, {"TraceIds": [trace_id(2)]})  # round 1
+    stub.add_response("get_trace_summaries", summaries(1, 2))  # 10 s
+    stub.add_response("batch_get_traces", unprocessed, {"TraceIds": [trace_id(2)]})
+    for _ in range(2):  # 20 s, 30 s: listed, not asked for again
+        stub.add_response("get_trace_summaries", summaries(1, 2))
+    stats = FetchStats()
+    notices = Notices()
+    with stub:
+        traces = fetch(client, query(settle=30.0, unprocessed_rounds=1, clock=fake.clock,
+                                     sleep=fake.sleep), notices, stats=stats)
+    stub.assert_no_pending_responses()  # and no further call (Stubber refuses one)
+    assert [t.trace_id for t in traces] == [trace_id(1)]
+    assert stats.batch_calls == 3 and stats.unprocessed_retried == 2
+    assert stats.unprocessed_left == 1
+    assert notices.count(NOTICE_UNPROCESSED) == 1
+
+
 def test_a_settle_time_ends_quietly_when_the_last_listing_finds_nothing_new() -> None:
     client, stub = stubbed()
     fake = FakeTime(NOW + timedelta(seconds=25))  # the fetch starts 25 s after the end

@@ -8,7 +8,8 @@ shared by every thread: its :class:`~leastpriv_ci.traces.pacing.Pacer` spaces al
 calls at the rate X-Ray accepts, and botocore retries the throttled ones (``standard``
 retry mode). IDs X-Ray reports as unprocessed are asked for again a bounded number of
 times. With a settle time, the window's last minutes are listed again until that long
-after its end, and traces X-Ray indexed late are read too.
+after its end, and traces X-Ray indexed late are read too (and IDs still unprocessed
+asked for again after each listing, as many times in all as the rounds).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -184,6 +185,8 @@ def fetch_traces(
     # usage stage counts no segment twice)
     partial: set[str] | None = set() if query.settle > 0 else None
     unprocessed: set[str] = set()  # left unprocessed by a listing's reads
+    asked: Counter[str] = Counter()  # times each was asked for again while settling
+    once = replace(query, unprocessed_rounds=0)
     started = query.clock()
     ids = _read_ahead(_id_pages(caller, query.window, expression, stats, listed, partial))
     meter = _Progress(progress if progress is not None else _tty_stderr(), stats)
@@ -191,9 +194,19 @@ def fetch_traces(
         yield from _fetch_all(caller, ids, query, notices, stats, meter, yielded, unprocessed)
         for late in _late_ids(caller, query, expression, stats, listed, partial, started,
                               notices):
-            yielded.difference_update(late)
-            yield from _fetch_all(caller, iter(late), query, notices, stats, meter, yielded,
-                                  unprocessed)
+            if late:
+                yielded.difference_update(late)
+                yield from _fetch_all(caller, iter(late), query, notices, stats, meter,
+                                      yielded, unprocessed)
+                continue
+            # A listing is done: what X-Ray left unprocessed is asked for again, once (the
+            # listings are the pause), each ID as many times in all as the rounds allow.
+            again = sorted(i for i in unprocessed - yielded if asked[i] < query.unprocessed_rounds)
+            if again:
+                asked.update(again)
+                stats.unprocessed_retried += len(again)
+                yield from _fetch_all(caller, iter(again), once, notices, stats, meter,
+                                      yielded, unprocessed)
     finally:
         meter.done()
     # one unprocessed at first and read whole once listed complete is not left
@@ -303,8 +316,9 @@ def _late_ids(
 ) -> Iterator[list[str]]:
     """The IDs of traces X-Ray indexed after they were first listed for, or completed
     since: the window's last minutes, listed again every few seconds until
-    ``query.settle`` seconds after its end. A listing that began that late ends it; a
-    window that ended long enough before the first listing has none."""
+    ``query.settle`` seconds after its end, one list per page and an empty one as each
+    listing ends. A listing that began that late ends it; a window that ended long
+    enough before the first listing has none."""
     if query.settle <= 0:
         return
     # from the window's end, or from the fetch's start when the window ends later (an
@@ -327,6 +341,7 @@ def _late_ids(
                 yield page
         found = stats.listed - before  # new traces, not the completed ones read again
         stats.late += found
+        yield []
     if found:
         notices.add(NOTICE_STILL_ARRIVING, "X-Ray was still indexing new traces of the window "
                     "when the settle time ran out; a longer settle time reads them",
