@@ -269,6 +269,60 @@ def test_a_grant_on_some_of_an_s3_destination_s_objects_is_a_use_not_excess(
         == {"dynamodb:GetItem"}
 
 
+VPCE = {"StringEquals": {"aws:SourceVpce": "vpce-1"}}
+
+
+@pytest.mark.parametrize(("declared", "proposed", "broad"), [
+    # the role's prefix is where Lambda writes: kept, not widened to the bucket
+    ([{"Resource": f"{BUCKET}/aws/lambda/*"}], [{"Resource": f"{BUCKET}/aws/lambda/*"}],
+     False),
+    # each narrower grant kept, a conditioned one under its Condition
+    ([{"Resource": f"{BUCKET}/failures/*", "Condition": VPCE},
+      {"Resource": f"{BUCKET}/aws/*"}],
+     [{"Resource": f"{BUCKET}/failures/*", "Condition": VPCE},
+      {"Resource": f"{BUCKET}/aws/*"}], False),
+    # one across buckets: its part within this one
+    ([{"Resource": "arn:aws:s3:::*/aws/lambda/*"}],
+     [{"Resource": [f"{BUCKET}/*/aws/lambda/*", f"{BUCKET}/aws/lambda/*"]}], False),
+    # broader grants narrowed to the bucket's objects, a conditioned one kept so
+    ([{"Resource": "*"}], [{"Resource": f"{BUCKET}/*"}], True),
+    ([{"Resource": "arn:aws:s3:::*", "Condition": VPCE}],
+     [{"Resource": f"{BUCKET}/*", "Condition": VPCE}], True),
+])
+def test_the_proposal_for_an_s3_destination_grants_no_more_than_the_role_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        declared: list[dict[str, object]], proposed: list[dict[str, object]],
+        broad: bool) -> None:
+    """Lambda writes to the destination under keys it chooses, recorded as a use of
+    `BUCKET/*`; a role granting s3:PutObject on part of the bucket only must not be
+    proposed the whole bucket (it used to be: adopting the proposal widened the role)."""
+    put = [{"Effect": "Allow", "Action": "s3:PutObject", **s} for s in declared]
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n"
+        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
+        + "".join(f"              - {json.dumps(s)}\n" for s in put) +
+        f"              - {{Effect: Allow, Action: s3:ListBucket, Resource: '{BUCKET}'}}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+        f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
+        f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")
+    _enter_with_consumer_trace(tmp_path, monkeypatch)
+    main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+          "--format", "json", "--account", ACCOUNT])
+    report = json.loads(capsys.readouterr().out)
+    statements = report["proposals"][f"arn:aws:iam::{ACCOUNT}:role/consumer"]["Statement"]
+    assert [s for s in statements if s["Action"] == "s3:PutObject"] == [
+        {"Effect": "Allow", "Action": "s3:PutObject", **s} for s in proposed]
+    assert {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET} in statements
+    assert {f["action"] for f in report["findings"] if f["kind"] == "excess"} \
+        == {"dynamodb:GetItem", *(["s3:PutObject"] if broad else [])}
+
+
 def _enter_with_consumer_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Write a trace of function ``consumer`` reading one table, and enter ``tmp_path``."""
     segment = {"id": "00000000000000a1", "name": "consumer", "start_time": 1.0,

@@ -15,6 +15,7 @@ from leastpriv_ci.policy.match import (
     action_matches,
     pattern_covers,
     patterns_intersect,
+    residuals_after,
     resource_matches,
     statement_matches,
     widest,
@@ -242,6 +243,24 @@ def test_two_resource_patterns_intersect_when_some_resource_matches_both(
         first: str, second: str, expected: bool) -> None:
     assert patterns_intersect(first, second) is expected
     assert patterns_intersect(second, first) is expected
+
+
+@pytest.mark.parametrize(("pattern", "residuals"), [
+    ("*", ("", "*")),
+    ("arn:aws:s3:::*", ("", "*")),
+    ("arn:aws:s3:::b/aws/lambda/*", ("aws/lambda/*",)),
+    # a "*" may end before the prefix does, or run past it
+    ("arn:aws:s3:::*/aws/lambda/*", ("*/aws/lambda/*", "/aws/lambda/*", "aws/lambda/*")),
+    ("arn:aws:s3:::b?x/*", ("x/*",)),  # "?" took the "/"
+    ("arn:aws:s3:::b/a${*}b", ("a${*}b",)),  # a literal "*" stays one
+    ("arn:aws:s3:::c/*", ()),
+    ("arn:aws:s3:::b", ()),
+    ("arn:aws:s3:::b/${aws:username}/*", None),
+    (unresolved("Ref Bucket"), None),
+])
+def test_what_a_pattern_leaves_to_match_after_a_literal_prefix(
+        pattern: str, residuals: tuple[str, ...] | None) -> None:
+    assert residuals_after(pattern, "arn:aws:s3:::b/") == residuals
 
 
 @pytest.mark.parametrize(("resources", "not_resources", "resource", "expected"), [

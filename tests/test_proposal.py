@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from leastpriv_ci.analysis import role_proposal
 from leastpriv_ci.analysis.proposal import (
     INLINE_LIMIT,
@@ -13,6 +15,7 @@ from leastpriv_ci.analysis.proposal import (
     Grant,
     condition_text,
     literal,
+    part_within,
     policy_size,
     propose,
     propose_policies,
@@ -328,6 +331,21 @@ def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
     # a variable cannot be compared offline: never pinned, never chosen from the declared
     # patterns (a role's proposal keeps one that alone granted a use)
     assert proposed("users/alice/1.txt") == BUCKET + "/users/*"
+
+
+@pytest.mark.parametrize(("pattern", "part"), [
+    ("*", (BUCKET + "/*",)),
+    ("arn:aws:s3:::*", (BUCKET + "/*",)),
+    ("arn:aws:s3:::attach*", (BUCKET + "/*",)),
+    (BUCKET + "/failures/*", (BUCKET + "/failures/*",)),
+    ("arn:aws:s3:::*/aws/lambda/*", (BUCKET + "/*/aws/lambda/*", BUCKET + "/aws/lambda/*")),
+    ("arn:aws:s3:::other/*", ()),
+    (BUCKET, ()),  # the bucket, not its objects
+    (BUCKET + "/${aws:username}/*", None),
+])
+def test_the_part_of_a_pattern_within_a_bucket_s_objects(
+        pattern: str, part: tuple[str, ...] | None) -> None:
+    assert part_within(pattern, BUCKET + "/") == part
 
 
 def _role(tmp_path: Path, statements: list[dict[str, object]]) -> Role:
@@ -657,3 +675,52 @@ def test_fitting_never_merges_an_action_onto_what_a_not_resource_of_the_role_lef
     assert not any(allows(doc, "s3:PutObject", private) for doc in proposal.documents)
     for a in accesses:
         assert any(allows(doc, a.action, a.resource) for doc in proposal.documents)
+
+
+def _delivery(action: str, resource: str) -> Access:
+    return Access("AWS Lambda (on-failure destination of f)", action, resource, count=0)
+
+
+def test_a_delivery_to_some_of_a_bucket_s_objects_is_granted_on_the_role_s_part_of_it(
+        tmp_path: Path) -> None:
+    """What Lambda writes to an S3 destination (keys it chooses, `BUCKET/*`) is granted on
+    the role's own grants within the bucket, each under its Condition; a broader grant
+    is narrowed to the bucket. Granting `BUCKET/*` would widen the role."""
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/aws/lambda/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/failures/*",
+         "Condition": VPCE},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::other/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}])
+    proposal = role_proposal(role, [], ["f"], [], delivered=[
+        _delivery("s3:PutObject", BUCKET + "/*"), _delivery("s3:ListBucket", BUCKET)])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/aws/lambda/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/failures/*",
+         "Condition": VPCE},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET}]
+    # an unconditioned grant of the whole bucket makes the narrower ones needless
+    wide = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": [BUCKET + "/aws/lambda/*", "arn:aws:s3:::*"]}])
+    assert role_proposal(wide, [], ["f"], [], delivered=[
+        _delivery("s3:PutObject", BUCKET + "/*")]).document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/*"}]
+    # a role granting none of it: what Lambda needs, the bucket's objects
+    none = _role(tmp_path, [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}])
+    assert role_proposal(none, [], ["f"], [], delivered=[
+        _delivery("s3:PutObject", BUCKET + "/*")]).document["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": BUCKET + "/*"}]
+
+
+def test_a_delivery_to_a_queue_is_granted_on_it_under_the_role_s_condition(
+        tmp_path: Path) -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-dlq"
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "sqs:SendMessage",
+         "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-*", "Condition": VPCE}])
+    proposal = role_proposal(role, [], ["f"], [],
+                             delivered=[_delivery("sqs:SendMessage", queue)])
+    assert proposal.document["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue,
+         "Condition": VPCE}]

@@ -154,10 +154,9 @@ def analyse(
         findings.extend(missing)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
-        proposal = role_proposal(role, [*accesses, *lambda_sends], principals, groups,
-                                 limit=limit,
+        proposal = role_proposal(role, accesses, principals, groups, limit=limit,
                                  catalog=catalog, context=context, patterns=patterns,
-                                 possible=possible, index=index)
+                                 possible=possible, index=index, delivered=lambda_sends)
         if unmet:
             proposal = replace(proposal, notes=(*proposal.notes, *(
                 f"cannot tell which action calls on {mark(f.resource)} needed: {f.fix}"
@@ -255,10 +254,13 @@ def role_proposal(
     patterns: dict[str, tuple[str, ...]] | None = None,
     possible: Sequence[Access] = (),
     index: CallIndex | None = None,
+    delivered: Sequence[Access] = (),
 ) -> Proposal:
     """The proposal for a role: what was used, plus the platform grants it keeps, and
     what calls may have needed (``possible``) where the role grants it: a call the role
-    lets succeed must keep working, but nothing it may not need is added.
+    lets succeed must keep working, but nothing it may not need is added. ``delivered``
+    is what Lambda sends with the role for its functions (``BUCKET/*`` for an S3
+    destination: granted on the part of the role's grant within it, never more).
 
     ``patterns`` caches the declared resource patterns per action across calls for the
     same role, and ``index`` its statements' :class:`CallIndex` under ``context`` (its
@@ -266,7 +268,7 @@ def role_proposal(
     """
     catalog = catalog or get_catalog()
     index = index or CallIndex(role.statements, context=context)
-    used = {a.action.lower() for a in accesses}
+    used = {a.action.lower() for a in (*accesses, *delivered)}
     cache = patterns if patterns is not None else {}
 
     def declared(action: str) -> tuple[str, ...]:
@@ -382,7 +384,8 @@ def role_proposal(
 
     proposal = propose_policies([*accesses, *kept], catalog=catalog, limit=room, extra=extra,
                                 unknown_bound=declared_bound, declared=declared,
-                                conditions=conditions, variables=variables, granted=granted)
+                                conditions=conditions, variables=variables, granted=granted,
+                                delivered=delivered)
     notes = [*proposal.notes]
     if denies:
         notes.append(f"keeps the role's {len(denies)} Deny statement(s) as written, in its "

@@ -8,6 +8,9 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
   the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket; a
   declared pattern narrower than that folder that covers the keys is kept instead, and
   so are the declared patterns with policy variables that alone granted a use;
+- what Lambda sends with a role to some objects of an S3 destination (``BUCKET/*``: it
+  chooses the keys) is granted on the part of the declared patterns within the bucket
+  (``BUCKET/failures/*`` stays, ``*`` narrows to ``BUCKET/*``), never on more;
 - resources with identical action sets become one statement; the order is sorted, so
   the same usage always gives the same document;
 - a use the declared policy grants only under Condition blocks is granted under the same
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -36,9 +39,11 @@ from leastpriv_ci.codemarks import mark
 from leastpriv_ci.policy.match import (
     UNNAMED_SUFFIX,
     pattern_covers,
+    residuals_after,
     resource_matches,
     same_secret,
     sender_identities,
+    widest,
 )
 from leastpriv_ci.policy.model import VERSION_2012
 from leastpriv_ci.records import Access
@@ -127,16 +132,18 @@ def propose_policies(
     conditions: GrantConditions | None = None,
     variables: VariablePatterns | None = None,
     granted: Granted | None = None,
+    delivered: Iterable[Access] = (),
 ) -> Proposal:
     """The proposal as one or more documents, each within ``limit`` characters.
 
     ``extra`` grants are added as given (the analysis keeps platform permissions so).
-    ``granted`` bounds what fitting may merge (:func:`fit`).
+    ``granted`` bounds what fitting may merge (:func:`fit`). ``delivered`` are what
+    Lambda sends with the role (:func:`needed_grants`).
     """
     catalog = catalog or get_catalog()
     grants, unknown = needed_grants(accesses, catalog=catalog, unknown_bound=unknown_bound,
                                     declared=declared, conditions=conditions,
-                                    variables=variables)
+                                    variables=variables, delivered=delivered)
     grants.update(extra)
     documents, notes = fit(grants, limit=limit, granted=granted)
     if unknown:
@@ -153,8 +160,15 @@ def needed_grants(
     declared: DeclaredPatterns | None = None,
     conditions: GrantConditions | None = None,
     variables: VariablePatterns | None = None,
+    delivered: Iterable[Access] = (),
 ) -> tuple[set[Grant], set[str]]:
-    """The grants the accesses need, and actions of unknown resource."""
+    """The grants the accesses need, and actions of unknown resource.
+
+    ``delivered`` are what Lambda sends with the role (a dead-letter queue, destinations):
+    uses of the target's ARN, or of some objects of an S3 destination
+    (``arn:aws:s3:::BUCKET/*``: Lambda chooses their keys), granted on the part of the
+    declared patterns within the bucket (:func:`_declared_part`).
+    """
     catalog = catalog or get_catalog()
     grants: set[Grant] = set()
     unknown: set[str] = set()
@@ -162,7 +176,15 @@ def needed_grants(
     s3_keys: dict[tuple[str, str, str, str], set[str]] = {}
     # action as recorded → (catalog spelling, resource-level?, info)
     infos: dict[str, tuple[str, bool, ActionInfo | None]] = {}
-    for access in accesses:
+    spread: list[tuple[Access, str]] = []  # deliveries to some resources of a pattern
+    targets: list[Access] = []
+    for access in delivered:
+        prefix = _prefix_of(access.resource)
+        if prefix is None:
+            targets.append(access)
+        else:
+            spread.append((access, prefix))
+    for access in [*accesses, *targets]:
         known = infos.get(access.action)
         if known is None:
             info = catalog.action(access.action)
@@ -210,7 +232,47 @@ def needed_grants(
         patterns = declared(action) if declared else ()
         grants.update(Grant(action, p, block)
                       for p in _declared_within(folder, partition, bucket, keys, patterns))
+    for access, prefix in spread:
+        grants.update(_declared_part(catalog.canonical(access.action) or access.action,
+                                     access, prefix, declared, conditions))
     return grants, unknown
+
+
+def _prefix_of(resource: str) -> str | None:
+    """The literal text a resource pattern of the form ``TEXT*`` starts with (an S3
+    destination's ``arn:aws:s3:::BUCKET/*``); None for an ARN, or another pattern."""
+    prefix = resource[:-1]
+    if not resource.endswith("*") or not prefix or _SPECIAL.search(prefix):
+        return None
+    return prefix
+
+
+def _declared_part(action: str, access: Access, prefix: str,
+                   declared: DeclaredPatterns | None, conditions: GrantConditions | None
+                   ) -> set[Grant]:
+    """The grants of a use of some resources within ``prefix*``, which ones not known (an
+    S3 destination's objects, whose keys Lambda chooses; an object call whose trace named
+    the bucket only): the part within it of each declared pattern of the action
+    (:func:`part_within`: ``arn:aws:s3:::*`` narrows to ``BUCKET/*``, ``BUCKET/failures/*``
+    stays), each under the Condition blocks the role grants it with, so that the proposal
+    grants no more than the role there. A pattern whose part cannot be told offline (a
+    policy variable) is kept as declared if it may reach there; ``prefix*`` itself when
+    the role grants none of it (a need)."""
+    parts: dict[str, None] = {}
+    for pattern in declared(action) if declared else ():
+        found = part_within(pattern, prefix)
+        if found is None and part_within(widest(pattern), prefix) != ():
+            found = (pattern,)  # with its variables as any value, it may reach there
+        parts.update(dict.fromkeys(found or ()))
+    found_grants = {
+        Grant(action, part, block)
+        for part in (parts or {literal(prefix) + "*": None})
+        for block in (conditions(replace(access, resource=part, resource_known=True))
+                      if conditions else ()) or ("",)}
+    # a part that an unconditioned grant covers needs no grant of its own
+    return {g for g in found_grants
+            if not any(o != g and not o.condition and pattern_covers(o.resource, g.resource)
+                       for o in found_grants)}
 
 
 def grant_patterns(action: str, resource: str, declared: Sequence[str] = ()
@@ -286,6 +348,25 @@ def _declared_within(folder: str, partition: str, bucket: str, keys: Iterable[st
                      if not any(q != p and pattern_covers(p, q) for q in matching)]
         chosen.add(min(narrowest or matching))
     return tuple(sorted(chosen))
+
+
+def part_within(pattern: str, prefix: str) -> tuple[str, ...] | None:
+    """The part of resource ``pattern`` within ``prefix*`` (``prefix``: literal text, such
+    as ``arn:aws:s3:::bucket/``), as patterns that begin with ``prefix``: ``arn:aws:s3:::*``
+    gives ``bucket/*``, ``bucket/aws/lambda/*`` itself, ``bucket/*.png`` within
+    ``bucket/notes/`` gives ``bucket/notes/*.png``; ``()`` when they share no resource.
+
+    None when that cannot be told offline: a policy variable, a value not known offline,
+    a part ``pattern`` is not certain to cover (a ``*`` IAM keeps within an ARN segment).
+    """
+    residuals = residuals_after(pattern, prefix)
+    if residuals is None:
+        return None
+    parts = [literal(prefix) + residual for residual in residuals]
+    if not all(pattern_covers(pattern, part) for part in parts):
+        return None
+    return tuple(sorted(p for p in parts
+                        if not any(q != p and pattern_covers(q, p) for q in parts)))
 
 
 def _common_prefix(values: list[str]) -> str:

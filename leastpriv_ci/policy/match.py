@@ -484,6 +484,49 @@ def patterns_intersect(first: str, second: str) -> bool:
     return _intersects(_pattern_tokens(first), _pattern_tokens(second))
 
 
+def residuals_after(pattern: str, prefix: str) -> tuple[str, ...] | None:
+    """What resource pattern ``pattern`` leaves to match after the literal text
+    ``prefix``: the patterns R such that ``prefix`` followed by what R matches is what
+    ``pattern`` matches among the resources beginning with ``prefix`` (``()``: none).
+
+    Each ``*`` is read as any text, across colons too: where IAM keeps one within its ARN
+    segment the result may say more, so a caller checks it with :func:`pattern_covers`.
+    None for a pattern with a policy variable or a value not known offline. Literal
+    ``*``, ``?`` and ``$`` in R are written ``${*}``, ``${?}``, ``${$}``.
+    """
+    if is_unresolved(pattern):
+        return None
+    tokens = resolve_variables(pattern, None)
+    if tokens is None:
+        return None
+
+    def closure(states: set[int]) -> set[int]:
+        found = set(states)
+        for state in states:  # a "*" may match nothing
+            while state < len(tokens) and tokens[state] == _STAR:
+                state += 1
+                found.add(state)
+        return found
+
+    states = closure({0})
+    for char in prefix:
+        states = closure({state if tokens[state] == _STAR else state + 1
+                          for state in states if state < len(tokens)
+                          and tokens[state] in (_STAR, _QMARK, char)})
+        if not states:
+            return ()
+    return tuple(sorted({"".join(_written(t) for t in tokens[state:]) for state in states}))
+
+
+def _written(token: str) -> str:
+    """A token as a 2012-10-17 pattern writes it (a literal ``*``, ``?``, ``$`` escaped)."""
+    if token == _STAR:
+        return "*"
+    if token == _QMARK:
+        return "?"
+    return f"${{{token}}}" if token in _LITERAL_VARIABLES else token
+
+
 def _pattern_tokens(pattern: str) -> list[tuple[str, str]]:
     return [("run", _ANY) if c == "*" else ("one", _ANY) if c == "?" else ("lit", c)
             for c in pattern]
