@@ -348,6 +348,34 @@ def test_the_part_of_a_pattern_within_a_bucket_s_objects(
     assert part_within(pattern, BUCKET + "/") == part
 
 
+def test_keys_generalised_to_a_folder_keep_the_declared_pattern_s_part_of_it(
+        tmp_path: Path) -> None:
+    """A role granting only some keys of the folder the used keys share (`*.png`, or a
+    `public/` folder in every user's) is proposed the part of its grant within that
+    folder, not the folder: that widened the role."""
+    role = _role(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": [BUCKET + "/*.png", BUCKET + "/*/public/*"]}])
+    proposal = role_proposal(role, [
+        use("f", "s3:GetObject", f"{BUCKET}/notes/alice/a.png"),
+        use("f", "s3:GetObject", f"{BUCKET}/notes/bob/b.png")], ["f"], [])
+    assert proposal.document["Statement"] == [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/notes/*.png"}]
+    proposal = role_proposal(role, [
+        use("f", "s3:GetObject", f"{BUCKET}/users/alice/public/a.txt"),
+        use("f", "s3:GetObject", f"{BUCKET}/users/bob/public/b.txt")], ["f"], [])
+    assert proposal.document["Statement"] == [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/users/*/public/*"}]
+    # a key only a pattern broader than the folder grants: the folder, as before
+    broad = _role(tmp_path, [{"Effect": "Allow", "Action": "s3:GetObject",
+                              "Resource": [BUCKET + "/*.png", "arn:aws:s3:::*"]}])
+    proposal = role_proposal(broad, [
+        use("f", "s3:GetObject", f"{BUCKET}/notes/a.png"),
+        use("f", "s3:GetObject", f"{BUCKET}/notes/b.txt")], ["f"], [])
+    assert proposal.document["Statement"] == [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": BUCKET + "/notes/*"}]
+
+
 def _role(tmp_path: Path, statements: list[dict[str, object]]) -> Role:
     path = tmp_path / "role.json"
     path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))

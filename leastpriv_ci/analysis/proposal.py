@@ -5,9 +5,10 @@ Built from :class:`Access` records (denied ones included: a denied call shows a 
 - one grant per used (action, resource); actions that support no resource type are
   granted on ``*`` (the only way IAM grants them), every other action on the ARNs used;
 - S3 object keys (data written at run time) are generalised, per action and bucket, to
-  the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket; a
-  declared pattern narrower than that folder that covers the keys is kept instead, and
-  so are the declared patterns with policy variables that alone granted a use;
+  the top-level folder they share (``arn:aws:s3:::b/uploads/*``), else the bucket; the
+  part within that folder of declared patterns narrower there that cover the keys is
+  kept instead (``b/uploads/*.png`` of ``b/*.png``), and so are the declared patterns
+  with policy variables that alone granted a use;
 - what Lambda sends with a role to some objects of an S3 destination (``BUCKET/*``: it
   chooses the keys) is granted on the part of the declared patterns within the bucket
   (``BUCKET/failures/*`` stays, ``*`` narrows to ``BUCKET/*``), never on more;
@@ -228,10 +229,9 @@ def needed_grants(
                 grants.update(Grant(action, pattern, block)
                               for pattern in grant_patterns(action, access.resource, patterns))
     for (action, partition, bucket, block), keys in s3_keys.items():
-        folder = s3_object_pattern(partition, bucket, keys)
         patterns = declared(action) if declared else ()
         grants.update(Grant(action, p, block)
-                      for p in _declared_within(folder, partition, bucket, keys, patterns))
+                      for p in _declared_within(partition, bucket, keys, patterns))
     for access, prefix in spread:
         grants.update(_declared_part(catalog.canonical(access.action) or access.action,
                                      access, prefix, declared, conditions))
@@ -322,20 +322,30 @@ def s3_object_pattern(partition: str, bucket: str, keys: Iterable[str]) -> str:
     not configuration: a staging run's keys never recur in production, so the proposal
     never grants single keys, nor folders below the first (often a user or tenant ID).
     """
+    return literal(_folder_prefix(partition, bucket, keys)) + "*"
+
+
+def _folder_prefix(partition: str, bucket: str, keys: Iterable[str]) -> str:
+    """The text of :func:`s3_object_pattern`'s folder, before its ``*`` (not escaped)."""
     prefix = _common_prefix(sorted(set(keys)))
     folder = prefix[: prefix.find("/") + 1]  # "" when the keys share no top-level folder
-    return f"arn:{partition}:s3:::{literal(bucket)}/{literal(folder)}*"
+    return f"arn:{partition}:s3:::{bucket}/{folder}"
 
 
-def _declared_within(folder: str, partition: str, bucket: str, keys: Iterable[str],
+def _declared_within(partition: str, bucket: str, keys: Iterable[str],
                      declared: Sequence[str]) -> tuple[str, ...]:
-    """The declared patterns narrower than ``folder`` that together cover every key, the
-    narrowest for each key; else ``(folder,)``: the proposal never grants more than the
-    declared policy did where the declared policy was already narrower.
+    """The parts within the keys' folder (:func:`s3_object_pattern`) of the declared
+    patterns narrower there (``bucket/notes/*.png`` of ``bucket/*.png``) that together
+    cover every key, the narrowest for each key; else ``(folder,)``: the proposal never
+    grants more than the declared policy did where the declared policy was already
+    narrower.
 
     A pattern with a policy variable cannot be compared offline and is not chosen.
     """
-    within = [p for p in declared if p != folder and pattern_covers(folder, p)]
+    prefix = _folder_prefix(partition, bucket, keys)
+    folder = literal(prefix) + "*"
+    within = [part for p in declared for part in part_within(p, prefix) or ()
+              if part != folder]
     if not within:
         return (folder,)
     chosen: set[str] = set()
