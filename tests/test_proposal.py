@@ -315,6 +315,30 @@ def test_unknown_resource_bounded_by_the_usage_stage_keeps_that_bound() -> None:
     assert proposal.unknown_resources == ("s3:GetObject",)
 
 
+def test_an_object_call_of_unknown_key_keeps_the_role_s_part_of_its_bucket(
+        tmp_path: Path) -> None:
+    """The trace named the bucket, not the key: the call is bounded to `BUCKET/*`, and a
+    role granting only `BUCKET/uploads/*` (the call succeeded, so it was there) must not
+    be proposed the whole bucket; a broader grant narrows to it, a Condition stays."""
+    unnamed = use("f", "s3:GetObject", BUCKET + "/*", known=False)
+
+    def proposed(*statements: dict[str, object]) -> object:
+        role = _role(tmp_path, [{"Effect": "Allow", "Action": "s3:GetObject", **s}
+                                for s in statements])
+        return role_proposal(role, [unnamed], ["f"], []).document["Statement"]
+
+    get = {"Effect": "Allow", "Action": "s3:GetObject"}
+    assert proposed({"Resource": BUCKET + "/uploads/*"}) == [
+        {**get, "Resource": BUCKET + "/uploads/*"}]
+    assert proposed({"Resource": BUCKET + "/uploads/*", "Condition": VPCE}) == [
+        {**get, "Resource": BUCKET + "/uploads/*", "Condition": VPCE}]
+    assert proposed({"Resource": "arn:aws:s3:::*"}) == [{**get, "Resource": BUCKET + "/*"}]
+    # denied: a need, on the bound
+    role = _role(tmp_path, [{**get, "Resource": BUCKET + "/uploads/*"}])
+    assert role_proposal(role, [replace(unnamed, denied=True)], ["f"], []).document[
+        "Statement"] == [{**get, "Resource": BUCKET + "/*"}]
+
+
 def test_declared_s3_patterns_narrower_than_the_folder_are_kept() -> None:
     declared = (BUCKET + "/*.png", BUCKET + "/*.jpg", BUCKET + "/users/${aws:username}/*",
                 "arn:aws:s3:::*")

@@ -204,8 +204,14 @@ def needed_grants(
         if not access.resource_known or access.resource == "*":
             unknown.add(action)
             if access.resource != "*":
-                # the usage stage bounded it from what the trace did say (the bucket)
-                grants.add(Grant(action, access.resource))
+                # the usage stage bounded it from what the trace did say (the bucket): the
+                # role's part of that bound, as for a delivery (a denied call: a need)
+                prefix = _prefix_of(access.resource)
+                if prefix is None or access.denied:
+                    grants.add(Grant(action, access.resource))
+                else:
+                    grants.update(_declared_part(action, access, prefix, declared,
+                                                 conditions))
                 continue
             declared_grants = unknown_bound(action, access) if unknown_bound else None
             if declared_grants is not None:
