@@ -247,20 +247,8 @@ def test_a_grant_on_some_of_an_s3_destination_s_objects_is_a_use_not_excess(
     objects (its aws/lambda/ prefix) may be the one it writes with; removing it, as an
     excess finding would say, loses the records."""
     (tmp_path / ".git").mkdir()
-    (tmp_path / "template.yaml").write_text(
-        "Resources:\n"
-        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
-        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
-        "            Statement:\n"
-        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
-        "              - {Effect: Allow, Action: s3:PutObject,\n"
-        f"                 Resource: '{BUCKET}/aws/lambda/*'}}\n"
-        f"              - {{Effect: Allow, Action: s3:ListBucket, Resource: '{BUCKET}'}}\n"
-        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
-        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
-        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
-        f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
-        f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")
+    _write_s3_destination_template(tmp_path, [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/aws/lambda/*"}])
     _enter_with_consumer_trace(tmp_path, monkeypatch)
     main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
           "--format", "json", "--account", ACCOUNT])
@@ -298,19 +286,7 @@ def test_the_proposal_for_an_s3_destination_grants_no_more_than_the_role_there(
     proposed the whole bucket (it used to be: adopting the proposal widened the role)."""
     put = [{"Effect": "Allow", "Action": "s3:PutObject", **s} for s in declared]
     (tmp_path / ".git").mkdir()
-    (tmp_path / "template.yaml").write_text(
-        "Resources:\n"
-        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
-        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
-        "            Statement:\n"
-        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
-        + "".join(f"              - {json.dumps(s)}\n" for s in put) +
-        f"              - {{Effect: Allow, Action: s3:ListBucket, Resource: '{BUCKET}'}}\n"
-        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
-        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
-        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
-        f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
-        f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")
+    _write_s3_destination_template(tmp_path, put)
     _enter_with_consumer_trace(tmp_path, monkeypatch)
     main(["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
           "--format", "json", "--account", ACCOUNT])
@@ -337,3 +313,21 @@ def _enter_with_consumer_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "Id": segment["trace_id"],
         "Segments": [{"Id": segment["id"], "Document": json.dumps(segment)}]}]}))
     monkeypatch.chdir(tmp_path)
+
+
+def _write_s3_destination_template(tmp_path: Path, put: list[dict[str, object]]) -> None:
+    """A template whose function ``consumer`` has a stream event source mapping with an S3
+    on-failure destination, its role granting GetItem on *, ``put`` and ListBucket."""
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: consumer\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n"
+        "            Statement:\n"
+        "              - {Effect: Allow, Action: dynamodb:GetItem, Resource: '*'}\n"
+        + "".join(f"              - {json.dumps(s)}\n" for s in put) +
+        f"              - {{Effect: Allow, Action: s3:ListBucket, Resource: '{BUCKET}'}}\n"
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      FunctionName: consumer\n      Role: !GetAtt Role.Arn\n"
+        "  Source:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n"
+        f"      FunctionName: !Ref Fn\n      EventSourceArn: '{STREAM}'\n"
+        f"      DestinationConfig: {{OnFailure: {{Destination: '{BUCKET}'}}}}\n")

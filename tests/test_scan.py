@@ -1153,15 +1153,7 @@ def test_an_ecs_task_is_judged_as_its_terraform_task_role(
     shutil.copy(Path(__file__).parent / "data" / "grants" / "terraform" / "ecs" / "main.tf",
                 repo / "main.tf")
     table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
-    document = {"id": "c" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
-                "origin": "AWS::ECS::Container",
-                "aws": {"ecs": {"task_family": "orders"}, "region": "eu-west-1",
-                        "account_id": "123456789012"},
-                "subsegments": [{
-                    "id": "d" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
-                    "aws": {"operation": "GetItem", "region": "eu-west-1",
-                            "table_name": "orders", "account_id": "123456789012"}}]}
-    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    _write_ecs_orders_trace(repo)
     (repo / ".leastpriv.yml").unlink()
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "main.tf",
                  "--fail-on", "excess", "--format", "json"])
@@ -1218,15 +1210,7 @@ def test_a_task_role_that_is_its_execution_role_too_keeps_the_ecs_agent_s_permis
                         f'  name               = "orders-task"\n'
                         f'  managed_policy_arns = ["{policy}"]\n')
     (repo / "main.tf").write_text(text)
-    document = {"id": "c" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
-                "origin": "AWS::ECS::Container",
-                "aws": {"ecs": {"task_family": "orders"}, "region": "eu-west-1",
-                        "account_id": "123456789012"},
-                "subsegments": [{
-                    "id": "d" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
-                    "aws": {"operation": "GetItem", "region": "eu-west-1",
-                            "table_name": "orders", "account_id": "123456789012"}}]}
-    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    _write_ecs_orders_trace(repo)
     (repo / ".leastpriv.yml").unlink()
 
     def findings(*flags: str) -> set[tuple[str, str]]:
@@ -1243,3 +1227,16 @@ def test_a_task_role_that_is_its_execution_role_too_keeps_the_ecs_agent_s_permis
     # the configuration's word on the group stands
     (repo / ".leastpriv.yml").write_text("platform:\n  ecs-task-execution: off\n")
     assert findings() == {("excess", a) for a in agent} | {("excess", "dynamodb:PutItem")}
+
+
+def _write_ecs_orders_trace(repo: Path) -> None:
+    """traces.json: ADOT's segment of ECS task family ``orders`` reading table orders."""
+    document = {"id": "c" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+                "origin": "AWS::ECS::Container",
+                "aws": {"ecs": {"task_family": "orders"}, "region": "eu-west-1",
+                        "account_id": "123456789012"},
+                "subsegments": [{
+                    "id": "d" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "eu-west-1",
+                            "table_name": "orders", "account_id": "123456789012"}}]}
+    (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
