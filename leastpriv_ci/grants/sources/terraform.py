@@ -1045,7 +1045,9 @@ class Module:
                 return self.role_by_name(value)  # an instance profile's role: its name
             if isinstance(value, str):
                 return value
-        self.notices.add("terraform-unresolved-role", "a function's role is not resolvable",
+        self.notices.add("terraform-unresolved-role",
+                         "the role a function, task definition, state machine or instance "
+                         "profile runs as is not resolvable offline",
                          f"{expression.source.path}:{expression.line}")
         return unresolved(expression.source.snippet(expression.tree))
 
