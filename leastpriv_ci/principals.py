@@ -3,7 +3,8 @@
 Order of evidence, first match wins:
 
 1. the explicit mapping from the configuration (principal ARN or bare name → role, or
-   → an instance profile's ARN: the role of the declared profile of that name);
+   → an instance profile's ARN: the role of the declared profile of that name, else,
+   with a session, ``iam:GetInstanceProfile``'s role);
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
    (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
    among templates binding that logical ID to different roles, the one of the
@@ -84,6 +85,7 @@ def resolve_roles(
     """
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
+    iam: Any = None  # made when an instance profile is looked up in the account
     stack = (_stack_functions(session, stack_name, notices)
              if session is not None and stack_name else {})
     resolved: dict[str, str | None] = {}
@@ -100,12 +102,10 @@ def resolve_roles(
             continue
         profile = explicit if explicit is not None else principal
         if _is_profile_arn(profile):  # mapped to an instance profile: runs as its role
-            resolved[principal] = _profile_role(grants, profile, stack_name, notices)
-            if resolved[principal] is None:
-                notices.add("principal-unresolved", "no role found for a principal; the "
-                            "instance profile it is mapped to is not declared in the scanned "
-                            "files: map it to the profile's role ARN (principal-map)",
-                            f"{principal}: {profile}")
+            if session is not None and iam is None:
+                iam = session.client("iam")
+            resolved[principal] = _mapped_profile_role(
+                grants, principal, profile, iam, stack_name, stack, notices, aliases)
             continue
         account_role: str | None = None
         logical: str | None = None
@@ -126,10 +126,7 @@ def resolve_roles(
         if identities is not None and logical is not None:
             identities[principal] |= {logical}
         if declared is None and account_role is not None:
-            declared = _declared_key(grants, account_role)
-            role_logical = stack.get(account_role.rsplit("/", 1)[-1])
-            if declared is None and role_logical in grants.roles:
-                declared = role_logical  # the stack created this role from that logical ID
+            declared = _account_role_declared(grants, account_role, stack)
         if declared is not None:
             if account_role is not None and account_role != declared and aliases is not None:
                 aliases[account_role] = declared
@@ -208,6 +205,75 @@ def _profile_role(grants: GrantSet, arn: str, stack_name: str | None,
     generated = _by_generated_name(replace(grants, bindings=profiles), name, stack_name,
                                    notices)
     return generated[0] if generated is not None else None
+
+
+def _mapped_profile_role(
+    grants: GrantSet, principal: str, profile: str, iam: Any, stack_name: str | None,
+    stack: Mapping[str, str], notices: Notices, aliases: MutableMapping[str, str] | None,
+) -> str | None:
+    """The role of the instance profile ``principal`` is mapped to: the declared profile's;
+    else, with a client (``iam``), the account's profile's, as its declared self if the
+    files declare that role (the pair then in ``aliases``). Never the account's when two
+    declared profiles of that name hold different roles."""
+    ambiguous = Notices()
+    role = _profile_role(grants, profile, stack_name, ambiguous)
+    notices.extend(ambiguous)
+    if role is not None or ambiguous:
+        return role
+    if iam is None:
+        notices.add("principal-unresolved", "no role found for a principal; the instance "
+                    "profile it is mapped to is not declared in the scanned files: map it to "
+                    "the profile's role ARN (principal-map)", f"{principal}: {profile}")
+        return None
+    account_role = _account_profile_role(iam, profile, notices)
+    if account_role is None:
+        return None
+    declared = _account_role_declared(grants, account_role, stack)
+    if declared is not None and declared != account_role and aliases is not None:
+        aliases[account_role] = declared
+    return declared or account_role
+
+
+def _account_role_declared(grants: GrantSet, account_role: str,
+                           stack: Mapping[str, str]) -> str | None:
+    """The declared role an account role ARN is: by its key, ARN or name, else the logical
+    ID the configured stack created it from."""
+    declared = _declared_key(grants, account_role)
+    role_logical = stack.get(account_role.rsplit("/", 1)[-1])
+    if declared is None and role_logical in grants.roles:
+        declared = role_logical  # the stack created this role from that logical ID
+    return declared
+
+
+def _account_profile_role(iam: Any, arn: str, notices: Notices) -> str | None:
+    """The ARN of the role instance profile ``arn`` holds in the account
+    (``iam:GetInstanceProfile``, by its name: names are unique whatever the path)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        roles = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchEntity", "NoSuchEntityException"):
+            notices.add("instance-profile-not-found", "a principal is mapped to an instance "
+                        "profile that no scanned file declares and the account does not "
+                        "have: map it to the role ARN (principal-map)", arn)
+            return None
+        if code in ("AccessDenied", "AccessDeniedException"):
+            raise ServiceError("IAM denied GetInstanceProfile: the scanning role needs "
+                               "iam:GetInstanceProfile") from None
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: "
+                           f"{message or code}") from None
+    except BotoCoreError as exc:
+        raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: {exc}") from None
+    if not roles:
+        notices.add("instance-profile-without-role", "a principal is mapped to an instance "
+                    "profile that holds no role in the account: it runs with no permissions; "
+                    "map it to the role ARN it should have (principal-map)", arn)
+        return None
+    return str(roles[0]["Arn"])
 
 
 def _declared_key(grants: GrantSet, role: str) -> str | None:

@@ -234,3 +234,38 @@ def test_traces_only_policy_grants_no_iam_reads(
         for resource in resources_for(access, TOUCHED):
             assert traces_only.evaluate(access.action, resource).decision is \
                 Decision.IMPLICIT_DENY
+
+
+def test_an_undeclared_instance_profile_needs_the_documented_addition(
+    aws: Emulator, recorded: MemoryEmitter
+) -> None:
+    # docs/action.md: "if the principal map names an instance profile that no scanned file
+    # declares, allow iam:GetInstanceProfile on it"
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_instance_profile(InstanceProfileName="web-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="web-profile", RoleName="web-role")
+    profile = "arn:aws:iam::123456789012:instance-profile/web-profile"
+    xray_recorder.begin_segment(SEGMENT)
+    try:
+        session = aws_session(
+            CredentialSettings(role_to_assume=None, region=aws.region,
+                               allowed_account_ids=(aws.account,)),
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            log=lambda _: None,
+        )
+        roles = resolve_roles(["web-api"], GrantSet(roles={}), mapping={"web-api": profile},
+                              session=session, notices=Notices())
+    finally:
+        xray_recorder.end_segment()
+    assert roles == {"web-api": "arn:aws:iam::123456789012:role/web-role"}
+    used = accesses(recorded.documents)
+    assert {a.action for a in used} == {"iam:GetInstanceProfile"}
+    documented = ("allow `iam:GetInstanceProfile` on it "
+                  "(`arn:aws:iam::123456789012:instance-profile/NAME`)")
+    assert documented in " ".join((ROOT / "docs" / "action.md").read_text().split())
+    [resource_type] = get_catalog().action("iam:GetInstanceProfile").resource_types
+    assert resource_type.name == "instance-profile"

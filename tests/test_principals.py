@@ -6,8 +6,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from botocore.stub import Stubber
 
 from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.sources import sam
 from leastpriv_ci.notices import Notices
@@ -348,3 +350,90 @@ def test_a_generated_name_spelling_its_stack_whole_prefers_that_stack() -> None:
     assert resolve_roles([name], GrantSet(bindings=(nested, parent, elsewhere)),
                          notices=notices) == {name: None}
     assert notices.count("principal-ambiguous") == 1
+
+
+def test_a_profile_no_file_declares_is_looked_up_in_the_account(aws: Emulator) -> None:
+    from leastpriv_ci.grants.sources import cloudformation
+
+    profile = "arn:aws:iam::123456789012:instance-profile/"
+    iam = aws.client("iam")
+    # the template's WebRole as the stack made it: a name CloudFormation generated
+    stack = {"Resources": {"WebRole": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": json.loads(TRUST)}}}}
+    stacks = aws.client("cloudformation")
+    stacks.create_stack(StackName="ec2-stack", TemplateBody=json.dumps(stack))
+    [resource] = stacks.list_stack_resources(
+        StackName="ec2-stack")["StackResourceSummaries"]
+    web_role = resource["PhysicalResourceId"]
+    iam.create_instance_profile(InstanceProfileName="legacy-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="legacy-profile", RoleName=web_role)
+    for profile_name, role_name in (("batch-profile", "batch-role"),
+                                    ("ops-profile", "ops-role"),
+                                    ("empty-profile", None)):
+        iam.create_instance_profile(InstanceProfileName=profile_name, Path="/ops/")
+        if role_name is not None:
+            iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST)
+            iam.add_role_to_instance_profile(InstanceProfileName=profile_name,
+                                             RoleName=role_name)
+    template = cloudformation.load(PROFILES / "cfn/ec2-instance-profile.yaml",
+                                   ResolveContext(), Notices())
+    notices = Notices()
+    aliases: dict[str, str] = {}
+    resolved = resolve_roles(
+        [profile + "web-profile",  # declared: the template's, the account never asked
+         "legacy-api",  # mapped to a profile of the account's whose role is declared
+         profile + "batch-profile",  # the account's, holding a role declared by name
+        profile + "ops/ops-profile",  # the account's role, declared nowhere
+         profile + "empty-profile",  # holds no role
+         profile + "gone-profile"],  # the account has none of that name
+        template, mapping={"legacy-api": profile + "legacy-profile"},
+        session=aws, stack_name="ec2-stack", notices=notices,  # type: ignore[arg-type]
+        aliases=aliases)
+    assert resolved == {
+        profile + "web-profile": "WebRole",
+        "legacy-api": "WebRole",
+        profile + "batch-profile": "arn:aws:iam::123456789012:role/batch-role",
+        profile + "ops/ops-profile": "arn:aws:iam::123456789012:role/ops-role",
+        profile + "empty-profile": None,
+        profile + "gone-profile": None,
+    }
+    assert aliases == {f"arn:aws:iam::123456789012:role/{web_role}": "WebRole"}
+    assert notices.count("instance-profile-without-role") == 1
+    assert notices.count("instance-profile-not-found") == 1
+    assert not notices.count("principal-unresolved")
+
+
+def test_a_profile_declared_for_two_roles_is_not_settled_by_the_account() -> None:
+    from leastpriv_ci.grants.sources import cloudformation, terraform
+
+    class NoProfiles:
+        def get_instance_profile(self, **kwargs: object) -> object:
+            raise AssertionError("the account was asked")
+
+    class NoAccount:
+        def client(self, service: str) -> object:
+            return NoProfiles()
+
+    profile = "arn:aws:iam::123456789012:instance-profile/web-profile"
+    grants = cloudformation.load(PROFILES / "cfn/ec2-instance-profile.yaml",
+                                 ResolveContext(), Notices()).merged(
+        terraform.load(PROFILES / "terraform/ec2/main.tf", ResolveContext(), Notices()))
+    notices = Notices()
+    assert resolve_roles([profile], grants, session=NoAccount(),
+                         notices=notices) == {profile: None}
+    assert notices.count("principal-ambiguous") == 1
+
+
+def test_a_denied_profile_lookup_names_the_missing_permission(aws: Emulator) -> None:
+    iam = aws.client("iam")
+
+    class Session:
+        def client(self, service: str) -> object:
+            return iam if service == "iam" else aws.client(service)
+
+    with Stubber(iam) as stub:
+        stub.add_client_error("get_instance_profile", service_error_code="AccessDenied",
+                              http_status_code=403)
+        with pytest.raises(ServiceError, match="needs iam:GetInstanceProfile"):
+            resolve_roles(["arn:aws:iam::123456789012:instance-profile/web"], GrantSet(),
+                          session=Session(), notices=Notices())

@@ -479,6 +479,43 @@ def test_attached_mode_reads_the_role_from_iam(
 
 
 @pytest.mark.slow
+def test_attached_mode_judges_an_ec2_segment_as_its_account_profile_s_role(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The principal map names an instance profile no file declares: the account's
+    profile (moto's IAM over HTTP) gives the role, and that role's policies judge it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(trust))
+    table = f"arn:aws:dynamodb:us-east-1:{aws.account}:table/orders"
+    iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+            "dynamodb:GetItem", "dynamodb:PutItem"], "Resource": table}]}))
+    iam.create_instance_profile(InstanceProfileName="web-profile", Path="/app/")
+    iam.add_role_to_instance_profile(InstanceProfileName="web-profile", RoleName="web-role")
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance",
+                "subsegments": [{
+                    "id": "f" * 16, "name": "DynamoDB", "start_time": 1.7e9, "namespace": "aws",
+                    "aws": {"operation": "GetItem", "region": "us-east-1",
+                            "table_name": "orders", "account_id": aws.account}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (tmp_path / ".leastpriv.yml").write_text(
+        f"principals:\n  orders-api: arn:aws:iam::{aws.account}:instance-profile/web-profile\n")
+    code = main(["scan", "--traces", "traces.json", "--compare", "attached",
+                 "--fail-on", "excess", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["kind"], f["role"], f["action"], f["resource"]) for f in report["findings"]] == [
+        ("excess", f"arn:aws:iam::{aws.account}:role/web-role", "dynamodb:PutItem", table)]
+    assert report["coverage"]["unmapped"] == []
+
+
+@pytest.mark.slow
 def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
