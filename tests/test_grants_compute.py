@@ -58,8 +58,8 @@ def test_both_sources_read_every_kind_and_never_an_execution_role() -> None:
     assert terraform["aws_ecs_task_definition"].role == "task_role_arn"
     assert terraform["aws_ecs_task_definition"].names == ("family",)
     assert {u.kind for u in cloudformation_profile_users().values()} == {
-        u.kind for u in terraform_profile_users().values()} == {"ec2-instance",
-                                                                 "launch-template"}
+        u.kind for u in terraform_profile_users().values()} == {
+        "ec2-instance", "launch-template", "launch-configuration"}
 
 
 def test_profile_names_come_from_names_and_arns() -> None:

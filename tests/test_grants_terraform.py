@@ -1718,6 +1718,7 @@ def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_
          "instance-profile", 30),
         # a role and a profile named by their names: the role's key has its path
         ("batch-profile", role + "jobs/batch-role",
-         ("aws_iam_instance_profile.batch", "aws_instance.batch"), "instance-profile", 56),
+         ("aws_iam_instance_profile.batch", "aws_instance.batch",
+          "aws_launch_configuration.batch"), "instance-profile", 56),
     ]
     assert not notices.count("terraform-unresolved-role")

@@ -166,6 +166,7 @@ def test_a_planned_instance_profile_binds_its_role_and_the_instances_using_it() 
         ("web-profile", _role_arn("web-role"),
          ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web"),
          "instance-profile"),
-        ("batch-profile", _role_arn("jobs/batch-role"), ("aws_iam_instance_profile.batch",),
+        ("batch-profile", _role_arn("jobs/batch-role"),
+         ("aws_iam_instance_profile.batch", "aws_launch_configuration.batch"),
          "instance-profile"),
     ]

@@ -286,22 +286,26 @@ def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -
          profile + "ops/web-profile",  # a path does not matter: names are unique
          profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl",  # a name CloudFormation generated
          "WebServer",  # a principal mapped to an instance's logical ID
+         "WebLaunchConfig",  # to an Auto Scaling launch configuration's
          task],  # mapped, in the configuration, to a profile
         template, mapping={task: profile + "web-profile"}, notices=notices) == {
         profile + "web-profile": "WebRole",
         profile + "ops/web-profile": "WebRole",
         profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl": role + "batch-role",
         "WebServer": "WebRole",
+        "WebLaunchConfig": "WebRole",
         task: "WebRole",
     }
     assert not notices.count("principal-unresolved")
     module = terraform.load(PROFILES / "terraform/ec2/main.tf", ResolveContext(), Notices())
     notices = Notices()
     assert resolve_roles(
-        [profile + "batch-profile", "aws_launch_template.web", profile + "elsewhere"],
+        [profile + "batch-profile", "aws_launch_template.web",
+         "aws_launch_configuration.batch", profile + "elsewhere"],
         module, notices=notices) == {
         profile + "batch-profile": role + "jobs/batch-role",
         "aws_launch_template.web": role + "web-role",
+        "aws_launch_configuration.batch": role + "jobs/batch-role",
         profile + "elsewhere": None,  # no scanned file declares it: never a role of its name
     }
     assert notices.count("principal-unresolved") == 1

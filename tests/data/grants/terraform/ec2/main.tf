@@ -63,3 +63,11 @@ resource "aws_instance" "batch" {
   instance_type        = "t3.micro"
   iam_instance_profile = "batch-profile"
 }
+
+# An Auto Scaling group's launch configuration names the profile by its name
+resource "aws_launch_configuration" "batch" {
+  name_prefix          = "batch-"
+  image_id             = "ami-0123456789abcdef0"
+  instance_type        = "t3.micro"
+  iam_instance_profile = aws_iam_instance_profile.batch.name
+}
