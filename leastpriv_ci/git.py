@@ -39,6 +39,21 @@ def git_bytes(repo: Path, *args: str) -> bytes:
     return result.stdout
 
 
+def blob_sizes(repo: Path, ref: str) -> dict[str, int | None]:
+    """Every path at ``ref`` under ``repo`` (relative to it) → its blob's size, or
+    ``None`` for a symbolic link or a submodule."""
+    listing = git_text(repo, "ls-tree", "-r", "-l", "-z", ref, "--")
+    entries: dict[str, int | None] = {}
+    for entry in listing.split("\0"):
+        fields, _, name = entry.partition("\t")
+        parts = fields.split()
+        if not name or len(parts) != _LONG_FIELDS:
+            continue
+        regular = parts[0] in _REGULAR_FILES and parts[3].isdigit()
+        entries[name] = int(parts[3]) if regular else None
+    return entries
+
+
 def file_at(repo: Path, ref: str, path: str, max_bytes: int) -> bytes | None:
     """The file at ``path`` (relative to ``repo``, a folder of the checkout) in commit
     ``ref``, or ``None`` when that commit has nothing there. Anything else there than a

@@ -155,3 +155,55 @@ def test_cdk_stacks_at_the_base_go_by_their_manifests(tmp_path: Path, data_dir: 
     head = load_declared(discover(tmp_path), context, Notices(), root=tmp_path)
     assert len(base.roles) == len(head.roles) == 2
     assert role_changes(base, head) == {}
+
+
+def test_base_blobs_over_the_limits_are_never_read(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At the base as at the head, an infrastructure file or a CDK manifest over 8 MiB is
+    # skipped with the loaders' own warning, and git never hands its bytes over
+    from leastpriv_ci.grants import changes
+
+    huge = b"{" + b" " * (9 * 1024 * 1024) + b"}"
+    (repo / "policies").mkdir()
+    (repo / "policies" / "huge.json").write_bytes(huge)
+    app = repo / "app" / "cdk.out"
+    app.mkdir(parents=True)
+    (app / "Api.template.json").write_text((repo / "template.yaml").read_text())
+    (app / "manifest.json").write_bytes(huge)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "large files")
+    shown: list[str] = []
+    real = changes.git_bytes
+
+    def recorded(folder: Path, *args: str) -> bytes:
+        shown.append(args[-1])
+        return real(folder, *args)
+
+    monkeypatch.setattr(changes, "git_bytes", recorded)
+    notices = Notices()
+    base = load_at_ref(repo, "HEAD", ResolveContext(), notices)
+    assert sorted(shown) == ["HEAD:./app/cdk.out/Api.template.json", "HEAD:./iam/orders-api.json",
+                             "HEAD:./template.yaml"]
+    [too_large] = [n for n in notices.items() if n.code == "base-file-too-large"]
+    assert too_large.examples[0].startswith("policies/huge.json (")
+    [manifest] = [n for n in notices.items() if n.code == "base-cdk-manifest-unreadable"]
+    assert "app/cdk.out/manifest.json" in manifest.examples[0]
+    assert "over the 8388608-byte limit" in manifest.examples[0]
+    assert base.roles  # the rest is read
+
+
+def test_links_at_the_base_are_not_read_as_files(repo: Path) -> None:
+    # git show of a link gives its target's path: never parsed as the template it stands for
+    (repo / "iam" / "linked.json").symlink_to("/etc/passwd")
+    (repo / "service").mkdir()
+    (repo / "service" / "template.yaml").symlink_to("../template.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "links")
+    notices = Notices()
+    base = load_at_ref(repo, "HEAD", ResolveContext(), notices)
+    [links] = [n for n in notices.items() if n.code == "base-link-not-followed"]
+    assert links.examples == ("iam/linked.json, service/template.yaml",)
+    assert not notices.count("base-not-infrastructure")
+    head = load_declared(discover(repo), ResolveContext(), Notices(), root=repo)
+    assert set(base.roles) <= set(head.roles)

@@ -16,11 +16,12 @@ from pathlib import Path
 import jsondiff
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.git import git_bytes, git_text
-from leastpriv_ci.grants.cdk_assembly import MANIFEST
+from leastpriv_ci.git import blob_sizes, git_bytes
+from leastpriv_ci.grants.cdk_assembly import MANIFEST, MAX_MANIFEST_BYTES
 from leastpriv_ci.grants.checkout import checkout_root
 from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
 from leastpriv_ci.grants.model import CDK_TEMPLATE, GrantSet, ResolveContext
+from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role, Statement
 
@@ -43,11 +44,11 @@ def load_at_ref(
         raise UserError(f"{repo} is in no git repository, so the base's files cannot be "
                         "read; scan from the checkout's folder, or leave base-ref empty",
                         where="base-ref")
-    listing = git_text(repo, "ls-tree", "-r", "-z", "--name-only", ref, "--")
+    entries = blob_sizes(repo, ref)
     patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
     wanted = [
-        name for name in listing.split("\0")
-        if name and ".." not in name.split("/") and not name.startswith("/")
+        name for name in entries
+        if ".." not in name.split("/") and not name.startswith("/")
         and any(rx.match(name) for rx in patterns)
         and not SKIPPED_DIRS.intersection(name.split("/")[:-1])
     ]
@@ -55,22 +56,37 @@ def load_at_ref(
         raise UserError(f"{len(wanted)} infrastructure files at {ref}, over the limit of "
                         f"{MAX_BASE_FILES}; narrow policy-paths")
     # A CDK stack's name is in the manifest beside its template: copied, not loaded
-    listed = set(listing.split("\0"))
     manifests = sorted({manifest for name in wanted if name.endswith(CDK_TEMPLATE)
                         if (manifest := posixpath.join(posixpath.dirname(name), MANIFEST))
-                        in listed})
+                        in entries})
+    links = [name for name in (*wanted, *manifests) if entries[name] is None]
+    if links:
+        notices.add("base-link-not-followed", "at the base commit: a symbolic link, or a "
+                    "submodule, where an infrastructure file or CDK manifest is expected is "
+                    "not read (links are not followed at the base commit)", ", ".join(links))
     with tempfile.TemporaryDirectory(prefix="leastpriv-base-") as folder:
         root = Path(folder)
         (root / ".git").mkdir()  # the copy is a checkout of its own (see checkout.py)
         for name in (*wanted, *manifests):
+            size = entries[name]
+            if size is None:
+                continue
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
+            if size > max(MAX_FILE_BYTES, MAX_MANIFEST_BYTES):
+                # A stand-in of the blob's size, never read from git: the loaders refuse
+                # it as they refuse such a file at head (file-too-large, or the manifest
+                # unreadable), with their own words. (Sparse: it takes no space.)
+                with target.open("wb") as stand_in:
+                    stand_in.truncate(size)
+                continue
             # "./": relative to the scanned folder, as ls-tree listed it (the scan may
             # run in a folder of the repository, as in a monorepo)
             target.write_bytes(git_bytes(repo, "show", f"{ref}:./{name}"))
         base_notices = Notices()
-        grants = load_declared(sorted(root / name for name in wanted), context, base_notices,
-                               root=root)
+        grants = load_declared(sorted(root / name for name in wanted
+                                      if entries[name] is not None),
+                               context, base_notices, root=root)
     for notice in base_notices.items():
         notices.add(f"base-{notice.code}", f"at the base commit: {notice.message}",
                     ", ".join(notice.examples) or None)
