@@ -8,7 +8,8 @@ Order of evidence, first match wins:
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
    (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
    among templates binding that logical ID to different roles, the one of the
-   function's stack: a CDK stack's, by its cloud assembly manifest or file name);
+   function's stack: a CDK stack's, by its cloud assembly manifest or file name; none
+   when none is of its stack);
 3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
    its logical ID → a declared binding;
 4. the function's name matched to a binding's names (``FunctionName``, logical ID), else
@@ -116,7 +117,8 @@ def resolve_roles(
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
         alike = _alike(grants, parsed.service)
-        declared = _by_logical_id(alike, logical, stack_of_function) if logical else None
+        declared = (_by_logical_id(alike, logical, stack_of_function, notices, principal)
+                    if logical else None)
         declared = declared or _by_name(alike, parsed.name, notices)
         if declared is None and logical is None and stack_of_function == stack_name:
             # (not when its tags put the function in another stack than the configured one)
@@ -292,14 +294,23 @@ def _declared_key(grants: GrantSet, role: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _by_logical_id(grants: GrantSet, logical: str, stack: str | None = None) -> str | None:
+def _by_logical_id(grants: GrantSet, logical: str, stack: str | None,
+                   notices: Notices, principal: str) -> str | None:
     """The role of the binding with that logical ID; where several stacks' templates bind
     it to different roles (one CDK class synthesized twice), the one of CDK stack
-    ``stack`` (:attr:`Binding.cdk_stack`), else the first."""
+    ``stack`` (:attr:`Binding.cdk_stack`). None of them, when none is of that stack: which
+    one, if any, the function was deployed from is not known."""
     found = [binding for binding in grants.bindings
              if binding.function == logical or binding.origin.logical_id == logical]
     if stack is not None and len({binding.role for binding in found}) > 1:
-        found = [b for b in found if b.cdk_stack == stack] or found
+        ours = [b for b in found if b.cdk_stack == stack]
+        if not ours:
+            notices.add("principal-stack-unmatched", "templates of several stacks bind a "
+                        "function's logical ID to different roles, and none is of the stack "
+                        "its tags name: it is not judged as any of them (its role in the "
+                        "account is used, if known); map it in principal-map to choose",
+                        f"{principal}: {logical} in stack {stack}")
+        found = ours
     return found[0].role if found else None
 
 

@@ -159,11 +159,15 @@ def test_tags_choose_among_stacks_of_one_class_by_their_template(aws: Emulator) 
                                {"aws:cloudformation:logical-id": "Handler",
                                 "aws:cloudformation:stack-name": stack})
                  for stack in ("Dev", "Prod", "Other")}
-    resolved = resolve_roles(list(functions.values()), grants, session=aws,
-                             notices=Notices())
+    notices = Notices()
+    resolved = resolve_roles(list(functions.values()), grants, session=aws, notices=notices)
     assert resolved == {functions["Dev"]: "HandlerRole",
                         functions["Prod"]: "cdk.out/Prod.template.json#HandlerRole",
-                        functions["Other"]: "HandlerRole"}  # no template of its own: the first
+                        # no template of its own: not a guess among the others, its role
+                        # in the account
+                        functions["Other"]: "arn:aws:iam::123456789012:role/Other-role"}
+    [unmatched] = [n for n in notices.items() if n.code == "principal-stack-unmatched"]
+    assert unmatched.examples == (f"{functions['Other']}: Handler in stack Other",)
 
 
 def test_stack_resources_map_physical_names_to_logical_ids(
