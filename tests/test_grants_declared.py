@@ -112,11 +112,14 @@ def test_discovers_the_output_folder_a_cdk_json_names(tmp_path: Path) -> None:
     # another app's, by .. that stays in the scanned folder, and without a marker yet
     write(tmp_path, "services/billing/cdk.json", '{"output": "../../dist/billing"}')
     write(tmp_path, "dist/billing/Billing.template.json")
+    write(tmp_path, ".infra/cdk.json", '{"output": "build/out"}')
+    write(tmp_path, ".infra/build/out/Infra.template.json")
     # one the walk passes through anyway is taken once
     write(tmp_path, "services/orders/cdk.json", '{"output": "synth"}')
     assembly(tmp_path, "services/orders/synth", "Orders.template.json")
     notices = Notices()
     assert found(tmp_path, notices=notices) == [
+        ".infra/build/out/Infra.template.json",
         "build/cdk-assembly/App.template.json",
         "build/cdk-assembly/assembly-Prod/Prod-Api.template.json",
         "dist/billing/Billing.template.json",
@@ -162,7 +165,7 @@ def test_an_unreadable_cdk_json_is_a_warning_naming_it_and_the_scan_goes_on(
     assert (notice.code, notice.count) == (APP_CONFIG_UNREADABLE, 3)
     assert set(notice.examples) == {
         "app/cdk.json:2 (Expecting value)", "other/cdk.json:1 (nesting deeper than 64)",
-        "linked/cdk.json (a symlink leaving the scanned folder)"}
+        "linked/cdk.json (a symlink leading out of the scanned folder)"}
 
 
 def test_explicit_globs_find_no_more_than_they_name(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ an app's ``cdk.json`` names as ``"output"``, even under ``build/`` or ``dist/`` 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -153,13 +154,57 @@ def is_assembly(folder: str, filenames: Collection[str]) -> bool:
             and os.path.isfile(os.path.join(folder, MANIFEST)))
 
 
+def in_assembly(name: str, folders: Collection[str]) -> bool:
+    """Whether ``name`` (a POSIX path) is a stack template of a cloud assembly in
+    ``folders`` (POSIX paths, ``""`` the top): in the folder itself or in its Stages'
+    (``assembly-*/``, as deep as they nest), never in its ``asset.*`` folders."""
+    if not name.endswith(CDK_TEMPLATE):
+        return False
+    folder = posixpath.dirname(name)
+    while folder not in folders:
+        folder, part = posixpath.split(folder)
+        if not part.startswith(STAGE_FOLDER):
+            return False
+    return True
+
+
 def assembly_templates(folder: str) -> Iterator[Path]:
-    """The stack templates of the cloud assembly in ``folder``: its ``*.template.json`` and
-    its Stages' (``assembly-*/``, as deep as they nest), never its ``asset.*`` folders.
+    """The stack templates of the cloud assembly in ``folder`` (:func:`in_assembly`).
     Symlinked folders inside it are not followed, as discovery's walk does not."""
     for directory, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if d.startswith(STAGE_FOLDER)]
         yield from (Path(directory, f) for f in filenames if f.endswith(CDK_TEMPLATE))
+
+
+def app_output(text: str, folder: str, shown: str, notices: Notices,
+               root: Path | None = None) -> str | None:
+    """The folder that the ``cdk.json`` ``text`` in ``folder`` names as ``"output"``, both
+    POSIX paths relative to the scanned folder (``""``: the top); ``None`` when it names
+    none (CDK's default, ``cdk.out``, is found by name) or one that is not followed: not
+    JSON, not a string, absolute, or leaving the scanned folder by ``..`` or, when it is
+    ``root`` on disk, by a symlink (a warning in ``notices``, ``shown`` naming the
+    file)."""
+    try:
+        config = loads_json(text, key_lines=True)
+    except LoadError as exc:
+        where = f"{shown}:{exc.line}" if exc.line else shown
+        notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT, f"{where} ({exc})")
+        return None
+    if not isinstance(config, KeyedDict) or "output" not in config:
+        return None
+    output = config["output"]
+    line = config.key_lines.get("output")
+    where = f"{shown}:{line}" if line else shown
+    if not isinstance(output, str) or not output:
+        notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT,
+                    f"{where} (a {type(output).__name__}, not a folder)")
+        return None
+    relative = posixpath.normpath(posixpath.join(folder, output))
+    if (posixpath.isabs(output) or relative.split("/")[0] == ".."
+            or (root is not None and not inside(root / relative, root))):
+        notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT, f"{where} ({output[:80]!r})")
+        return None
+    return "" if relative == "." else relative
 
 
 class AssemblyFinder:
@@ -183,9 +228,9 @@ class AssemblyFinder:
     def visit(self, directory: str, dirnames: Collection[str],
               filenames: Collection[str]) -> list[Path]:
         """The templates ``directory`` holds as (part of) an assembly; called by a top-down
-        walk with the subfolders it will enter and the files in ``directory``."""
+        walk of ``root`` with the subfolders it will enter and the files in ``directory``."""
         if APP_CONFIG in filenames:
-            self._read_app(Path(directory, APP_CONFIG))
+            self._read_app(directory)
         if directory not in self._stages and not is_assembly(directory, filenames):
             return []
         self._taken.add(directory)
@@ -198,45 +243,33 @@ class AssemblyFinder:
         return [template for folder in self._outputs if folder not in self._taken
                 for template in assembly_templates(folder)]
 
-    def _read_app(self, path: Path) -> None:
-        shown = path.relative_to(self._root).as_posix() if path.is_relative_to(self._root) \
-            else str(path)
+    def _read_app(self, directory: str) -> None:
+        folder = Path(os.path.relpath(directory, self._root)).as_posix()
+        folder = "" if folder == "." else folder
+        shown = posixpath.join(folder, APP_CONFIG)
         try:
-            if not inside(path, self._root):
-                raise LoadError("a symlink leaving the scanned folder")
-            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read
-                raise LoadError("not a regular file")
-            config = loads_json(read_text(path, MAX_APP_CONFIG_BYTES), key_lines=True)
+            text = _app_config_text(Path(directory, APP_CONFIG), self._root)
         except LoadError as exc:
-            where = f"{shown}:{exc.line}" if exc.line else shown
             self._notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT,
-                              f"{where} ({exc})")
+                              f"{shown} ({exc})")
             return
-        except OSError as exc:
-            self._notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT,
-                              f"{shown} ({exc.strerror})")
-            return
-        if not isinstance(config, Mapping) or "output" not in config:
-            return  # the default, cdk.out, is found by name
-        output = config["output"]
-        line = config.key_lines.get("output") if isinstance(config, KeyedDict) else None
-        where = f"{shown}:{line}" if line else shown
-        if not isinstance(output, str) or not output:
-            self._notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT,
-                              f"{where} (a {type(output).__name__}, not a folder)")
-            return
-        said = f"{where} ({output[:80]!r})"
-        if os.path.isabs(output):
-            self._notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT, said)
-            return
-        # Spelt as the walk spells folders (ROOT/REL), so that one it takes is known
-        relative = os.path.relpath(os.path.normpath(os.path.join(path.parent, output)),
-                                   os.path.normpath(self._root))
-        folder = str(self._root) if relative == "." else os.path.join(self._root, relative)
-        if relative.split(os.sep)[0] == os.pardir or not inside(Path(folder), self._root):
-            self._notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT, said)
-            return
-        self._outputs.setdefault(folder)
+        relative = app_output(text, folder, shown, self._notices, self._root)
+        if relative is not None:  # spelt as the walk spells folders, to know one it took
+            self._outputs.setdefault(os.path.join(self._root, *relative.split("/"))
+                                     if relative else str(self._root))
+
+
+def _app_config_text(path: Path, root: Path) -> str:
+    """The text of the ``cdk.json`` at ``path``: a regular file inside ``root``, of at most
+    :data:`MAX_APP_CONFIG_BYTES`; else a :class:`LoadError` saying why not."""
+    if not inside(path, root):
+        raise LoadError("a symlink leading out of the scanned folder")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read
+            raise LoadError("not a regular file")
+        return read_text(path, MAX_APP_CONFIG_BYTES)
+    except OSError as exc:
+        raise LoadError(exc.strerror or str(exc)) from None
 
 
 def _relative(template: str) -> str:
