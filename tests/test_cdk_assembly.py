@@ -68,6 +68,26 @@ def test_stage_stack_tags_choose_its_role(aws: Emulator, data_dir: Path) -> None
     assert resolved == {functions["Prod"]: roles[PROD], functions["Dev"]: roles[DEV]}
 
 
+@pytest.mark.parametrize(("folder", "cdk_json"), [
+    ("synth-out", None),  # cdk synth --output synth-out: found by its marker file
+    ("build/cdk-assembly", '{"app": "npx ts-node bin/app.ts", "output": "build/cdk-assembly"}'),
+])
+def test_an_assembly_synthesized_elsewhere_keeps_its_stack_names(
+        tmp_path: Path, data_dir: Path, folder: str, cdk_json: str | None) -> None:
+    shutil.copytree(data_dir / "cdk_assembly/cdk.out", tmp_path / folder)
+    (tmp_path / folder / "cdk.out").write_text('{"version":"36.0.0"}')
+    if cdk_json is not None:
+        (tmp_path / "cdk.json").write_text(cdk_json)
+    notices = Notices()
+    grants = load(tmp_path, notices)
+    prod, dev = (f"{folder}/{name.removeprefix('cdk.out/')}" for name in (PROD, DEV))
+    assert {b.origin.file: b.stack for b in grants.bindings} == {
+        dev: "Dev-ApiStack", prod: "Prod-ApiStack"}
+    name = FUNCTION + "Prod-ApiStack-Handler886CB40B-AbCdEfGhIjKl"
+    assert resolve_roles([name], grants, notices=notices) == {name: roles_by_file(grants)[prod]}
+    assert [n.code for n in notices.items()] == [ROLES_APART]  # one class in two Stages
+
+
 def test_stacks_of_one_id_in_two_apps_are_two_stacks(tmp_path: Path, data_dir: Path) -> None:
     # a monorepo: each app's cdk.out/Api.template.json, deployed under the name or in the
     # environment its manifest gives

@@ -171,6 +171,7 @@ def test_base_blobs_over_the_limits_are_never_read(
     app.mkdir(parents=True)
     (app / "Api.template.json").write_text((repo / "template.yaml").read_text())
     (app / "manifest.json").write_bytes(huge)
+    (repo / "cdk.json").write_bytes(b'{"output": "synth"' + b" " * (2 * 1024 * 1024) + b"}")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "large files")
     shown: list[str] = []
@@ -190,6 +191,9 @@ def test_base_blobs_over_the_limits_are_never_read(
     [manifest] = [n for n in notices.items() if n.code == "base-cdk-manifest-unreadable"]
     assert "app/cdk.out/manifest.json" in manifest.examples[0]
     assert "over the 8388608-byte limit" in manifest.examples[0]
+    [app_config] = [n for n in notices.items() if n.code == "base-cdk-json-unreadable"]
+    assert app_config.examples == (
+        "cdk.json (file is 2097171 bytes, over the 1048576-byte limit)",)
     assert base.roles  # the rest is read
 
 
@@ -207,3 +211,38 @@ def test_links_at_the_base_are_not_read_as_files(repo: Path) -> None:
     assert not notices.count("base-not-infrastructure")
     head = load_declared(discover(repo), ResolveContext(), Notices(), root=repo)
     assert set(base.roles) <= set(head.roles)
+
+
+def test_assemblies_synthesized_elsewhere_are_found_at_the_base_too(
+        tmp_path: Path, data_dir: Path) -> None:
+    # cdk synth --output synth-out, and an app whose cdk.json names build/cdk-assembly:
+    # at the base as at the head, so an unchanged checkout reports nothing
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    for folder in ("synth-out", "billing/build/cdk-assembly"):
+        shutil.copytree(data_dir / "cdk_assembly/cdk.out", tmp_path / folder)
+        (tmp_path / folder / "cdk.out").write_text('{"version":"36.0.0"}')
+        (tmp_path / folder / "asset.0a1b/Bundled.template.json").parent.mkdir()
+        (tmp_path / folder / "asset.0a1b/Bundled.template.json").write_text("{}")
+    (tmp_path / "billing/cdk.json").write_text('{"output": "build/cdk-assembly"}')
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders/cdk.json").write_text('{"output": "../../elsewhere"}')
+    (tmp_path / "cdk.json").write_text('{"output": ')
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    context, notices = ResolveContext(), Notices()
+    base = load_at_ref(tmp_path, "HEAD", context, notices)
+    head = load_declared(discover(tmp_path), context, Notices(), root=tmp_path)
+    assert sorted(base.files) == sorted(head.files) == [
+        "billing/build/cdk-assembly/assembly-Dev/DevApiStack9E8F7A6B.template.json",
+        "billing/build/cdk-assembly/assembly-Prod/ProdApiStack6A2B1C3D.template.json",
+        "synth-out/assembly-Dev/DevApiStack9E8F7A6B.template.json",
+        "synth-out/assembly-Prod/ProdApiStack6A2B1C3D.template.json",
+    ]
+    assert {b.stack for b in base.bindings} == {"Dev-ApiStack", "Prod-ApiStack"}
+    assert role_changes(base, head) == {}
+    assert {n.code: n.examples for n in notices.items()
+            if n.code.startswith("base-cdk")} == {
+        "base-cdk-json-unreadable": ("cdk.json:1 (Expecting value)",),
+        "base-cdk-output-ignored": ("orders/cdk.json:1 ('../../elsewhere')",)}

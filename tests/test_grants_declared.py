@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.cdk_assembly import APP_CONFIG_UNREADABLE, OUTPUT_IGNORED
 from leastpriv_ci.grants.declared import discover, load_declared, source_for, source_modules
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.notices import Notices
@@ -58,6 +61,122 @@ def test_discovers_cdk_stage_assemblies_and_nested_stack_templates(tmp_path: Pat
         "cdk.out/assembly-Prod/ProdApiStackStoreNested9F8E7D6C.nested.template.json",
         "infra/cdk.out/assembly-A/assembly-A-B/ABStack0F1E2D3C.template.json",
     ]
+
+
+MARKER = '{"version":"36.0.0"}'  # the file cdk.out that cdk synth writes beside manifest.json
+
+
+def assembly(root: Path, folder: str, *templates: str) -> None:
+    """A cloud assembly as cdk synth writes it: marker, manifest, templates."""
+    write(root, f"{folder}/cdk.out", MARKER)
+    write(root, f"{folder}/manifest.json", '{"version": "36.0.0", "artifacts": {}}')
+    for template in templates:
+        write(root, f"{folder}/{template}")
+
+
+def found(root: Path, globs: list[str] | None = None, notices: Notices | None = None
+          ) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in discover(root, globs, notices=notices)]
+
+
+def test_discovers_a_cloud_assembly_under_any_name(tmp_path: Path) -> None:
+    # cdk synth --output synth-out: the folder is known by its marker and manifest
+    assembly(tmp_path, "synth-out", "App.template.json", "App.assets.json",
+             "assembly-Prod/Prod-Api.template.json", "asset.abc/x.template.json",
+             "asset.abc/assembly-X/y.template.json")
+    assembly(tmp_path, "synth-out/assembly-Prod", "assembly-Prod-Eu/Eu-Api.template.json")
+    write(tmp_path, "synth-out/assembly-Prod/asset.def/z.template.json")
+    # a manifest.json alone, or beside a cdk.out that is no file, is no assembly
+    write(tmp_path, "reports/manifest.json")
+    write(tmp_path, "reports/Report.template.json")
+    (tmp_path / "dirs/cdk.out").mkdir(parents=True)
+    write(tmp_path, "dirs/manifest.json")
+    write(tmp_path, "dirs/Dir.template.json")
+    write(tmp_path, "fifo/manifest.json")
+    write(tmp_path, "fifo/Fifo.template.json")
+    os.mkfifo(tmp_path / "fifo/cdk.out")  # the marker must be a regular file
+    # under a skipped folder, an assembly is found only through a cdk.json naming it
+    assembly(tmp_path, "build/synth", "Built.template.json")
+    assert found(tmp_path) == [
+        "synth-out/App.template.json",
+        "synth-out/assembly-Prod/Prod-Api.template.json",
+        "synth-out/assembly-Prod/assembly-Prod-Eu/Eu-Api.template.json",
+    ]
+
+
+def test_discovers_the_output_folder_a_cdk_json_names(tmp_path: Path) -> None:
+    write(tmp_path, "cdk.json", '{"app": "npx ts-node bin/app.ts", "output": "build/cdk-assembly"}')
+    assembly(tmp_path, "build/cdk-assembly", "App.template.json",
+             "assembly-Prod/Prod-Api.template.json", "asset.abc/x.template.json")
+    write(tmp_path, "build/other/template.yaml")
+    # another app's, by .. that stays in the scanned folder, and without a marker yet
+    write(tmp_path, "services/billing/cdk.json", '{"output": "../../dist/billing"}')
+    write(tmp_path, "dist/billing/Billing.template.json")
+    write(tmp_path, ".infra/cdk.json", '{"output": "build/out"}')
+    write(tmp_path, ".infra/build/out/Infra.template.json")
+    # one the walk passes through anyway is taken once
+    write(tmp_path, "services/orders/cdk.json", '{"output": "synth"}')
+    assembly(tmp_path, "services/orders/synth", "Orders.template.json")
+    notices = Notices()
+    assert found(tmp_path, notices=notices) == [
+        ".infra/build/out/Infra.template.json",
+        "build/cdk-assembly/App.template.json",
+        "build/cdk-assembly/assembly-Prod/Prod-Api.template.json",
+        "dist/billing/Billing.template.json",
+        "services/orders/synth/Orders.template.json",
+    ]
+    assert notices.items() == []
+
+
+@pytest.mark.parametrize("output", [
+    "../outside", "app/../../outside", "OUTSIDE", "link", 42, ["build"], "",
+])
+def test_a_cdk_json_output_outside_the_scanned_folder_is_not_followed(
+        tmp_path: Path, output: object) -> None:
+    root = tmp_path / "repo"
+    assembly(tmp_path, "outside", "Runner.template.json")
+    (root / "build").mkdir(parents=True)
+    (root / "link").symlink_to(tmp_path / "outside")
+    if output == "OUTSIDE":  # absolute, as /etc
+        output = str(tmp_path / "outside")
+    write(root, "cdk.json", f'{{\n  "app": "python3 app.py",\n  "output": {json.dumps(output)}\n}}')
+    write(root, "template.yaml")
+    notices = Notices()
+    assert found(root, notices=notices) == ["template.yaml"]
+    [notice] = notices.items()
+    assert (notice.code, notice.count) == (OUTPUT_IGNORED, 1)
+    assert notice.examples[0].startswith("cdk.json:3 (")
+
+
+def test_an_unreadable_cdk_json_is_a_warning_naming_it_and_the_scan_goes_on(
+        tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write(root, "app/cdk.json", '{"app": "python3 app.py",\n "output": }\n')
+    write(root, "other/cdk.json", "[" * 100_000)  # past the JSON nesting limit
+    write(tmp_path, "runner.json", '{"output": "build/leak"}')
+    (root / "linked").mkdir()
+    (root / "linked/cdk.json").symlink_to(tmp_path / "runner.json")  # not read
+    assembly(root, "linked/build/leak", "Leak.template.json")
+    write(root, "app/template.yaml")
+    assembly(root, "app/out", "App.template.json")
+    notices = Notices()
+    assert found(root, notices=notices) == ["app/out/App.template.json", "app/template.yaml"]
+    [notice] = notices.items()
+    assert (notice.code, notice.count) == (APP_CONFIG_UNREADABLE, 3)
+    assert set(notice.examples) == {
+        "app/cdk.json:2 (Expecting value)", "other/cdk.json:1 (nesting deeper than 64)",
+        "linked/cdk.json (a symlink leading out of the scanned folder)"}
+
+
+def test_explicit_globs_find_no_more_than_they_name(tmp_path: Path) -> None:
+    write(tmp_path, "cdk.json", '{"output": "build/cdk-assembly"')  # unread: no warning
+    assembly(tmp_path, "build/cdk-assembly", "App.template.json")
+    assembly(tmp_path, "synth-out", "Api.template.json")
+    write(tmp_path, "deploy/template.yaml")
+    notices = Notices()
+    assert found(tmp_path, ["deploy/*.yaml"], notices) == ["deploy/template.yaml"]
+    assert found(tmp_path, ["**/*.template.json"], notices) == ["synth-out/Api.template.json"]
+    assert notices.items() == []
 
 
 def test_explicit_globs_files_and_folders(tmp_path: Path) -> None:

@@ -1277,3 +1277,17 @@ def _write_ecs_orders_trace(repo: Path) -> None:
                     "aws": {"operation": "GetItem", "region": "eu-west-1",
                             "table_name": "orders", "account_id": "123456789012"}}]}
     (repo / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+
+
+def test_a_cdk_json_that_discovery_cannot_follow_is_a_warning_of_the_scan(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "policies").mkdir()
+    (repo / "role.json").rename(repo / "policies" / "role.json")  # found by default
+    (repo / "cdk.json").write_text('{"app": "npx ts-node bin/app.ts",\n "output": "../x"}\n')
+    code = main(["scan", "--traces", str(TRACE), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1  # the same findings as with role.json named
+    assert {f["action"] for f in report["findings"]} >= {"dynamodb:DeleteItem"}
+    [ignored] = [w for w in report["warnings"] if w["code"] == "cdk-output-ignored"]
+    assert ignored["examples"] == ["cdk.json:2 ('../x')"]

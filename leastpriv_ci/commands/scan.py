@@ -239,7 +239,7 @@ def build_report(
                     "the traces; templates resolve with a placeholder account")
     declared = GrantSet()
     if settings.compare in ("declared", "both"):
-        paths = discover(root, list(settings.policy_paths) or None)
+        paths = discover(root, list(settings.policy_paths) or None, notices=notices)
         _check_named_paths(root, settings.policy_paths, paths, notices)
         if not paths:
             notices.add("no-policy-files", "no infrastructure or policy files found; set "

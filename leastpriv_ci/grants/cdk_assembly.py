@@ -12,13 +12,19 @@ The manifest comes with the pull request: it is read only when it is a regular f
 inside the checkout, within a size limit, by the bounded JSON loader; values of the wrong
 type are ignored. One that cannot be read is a warning, and its templates are named after
 their files, as without a manifest.
+
+Discovery finds an assembly under any name (``cdk synth --output DIR``): a folder holding
+CDK's version marker, a file named ``cdk.out``, beside a ``manifest.json``; and the folder
+an app's ``cdk.json`` names as ``"output"``, even under ``build/`` or ``dist/`` (see
+:class:`AssemblyFinder`).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,11 +34,26 @@ from leastpriv_ci.grants.checkout import (
     checkout_root,
     inside,
 )
-from leastpriv_ci.grants.model import cdk_stack
-from leastpriv_ci.loaders import LoadError, loads_json, mapping_of, read_text
+from leastpriv_ci.grants.model import CDK_TEMPLATE, cdk_stack
+from leastpriv_ci.loaders import KeyedDict, LoadError, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
 
 MANIFEST = "manifest.json"
+MARKER = "cdk.out"  # CDK's version file, {"version": "36.0.0"}, beside manifest.json
+STAGE_FOLDER = "assembly-"  # a Stage's assembly: DIR/assembly-STAGE/ (deeper: -A/-A-B/)
+APP_CONFIG = "cdk.json"
+MAX_APP_CONFIG_BYTES = 1024 * 1024
+APP_CONFIG_UNREADABLE = "cdk-json-unreadable"
+APP_CONFIG_UNREADABLE_TEXT = (
+    "a cdk.json that cannot be read (not JSON, over 1 MB, not a regular file, or a symlink "
+    "leaving the scanned folder) is passed over: its app's output folder is found only as "
+    "any cloud assembly is (a folder holding cdk.out and manifest.json, not under build, "
+    "dist, ...); fix the file or name the folder in policy-paths")
+OUTPUT_IGNORED = "cdk-output-ignored"
+OUTPUT_IGNORED_TEXT = (
+    "a cdk.json \"output\" that is not a relative path inside the scanned folder (absolute, "
+    "leaving it by .. or a symlink, or not a string) is not followed; synthesize into the "
+    "repository or name the folder in policy-paths")
 STACK_ARTIFACT = "aws:cloudformation:stack"
 # Large apps' manifests carry every construct's metadata: a few MB, not more
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
@@ -123,6 +144,132 @@ class Assemblies:
             self._notices.add(UNREADABLE, UNREADABLE_TEXT, f"{shown} (not a JSON object)")
             return {}
         return stacks_in(manifest)
+
+
+def is_assembly(folder: str, filenames: Collection[str]) -> bool:
+    """Whether ``folder``, holding ``filenames``, is a cloud assembly: its ``cdk.out``
+    marker and ``manifest.json`` are regular files (neither is read here)."""
+    return (MARKER in filenames and MANIFEST in filenames
+            and os.path.isfile(os.path.join(folder, MARKER))
+            and os.path.isfile(os.path.join(folder, MANIFEST)))
+
+
+def in_assembly(name: str, folders: Collection[str]) -> bool:
+    """Whether ``name`` (a POSIX path) is a stack template of a cloud assembly in
+    ``folders`` (POSIX paths, ``""`` the top): in the folder itself or in its Stages'
+    (``assembly-*/``, as deep as they nest), never in its ``asset.*`` folders."""
+    if not name.endswith(CDK_TEMPLATE):
+        return False
+    folder = posixpath.dirname(name)
+    while folder not in folders:
+        folder, part = posixpath.split(folder)
+        if not part.startswith(STAGE_FOLDER):
+            return False
+    return True
+
+
+def assembly_templates(folder: str) -> Iterator[Path]:
+    """The stack templates of the cloud assembly in ``folder`` (:func:`in_assembly`).
+    Symlinked folders inside it are not followed, as discovery's walk does not."""
+    for directory, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d.startswith(STAGE_FOLDER)]
+        yield from (Path(directory, f) for f in filenames if f.endswith(CDK_TEMPLATE))
+
+
+def app_output(text: str, folder: str, shown: str, notices: Notices,
+               root: Path | None = None) -> str | None:
+    """The folder that the ``cdk.json`` ``text`` in ``folder`` names as ``"output"``, both
+    POSIX paths relative to the scanned folder (``""``: the top); ``None`` when it names
+    none (CDK's default, ``cdk.out``, is found by name) or one that is not followed: not
+    JSON, not a string, absolute, or leaving the scanned folder by ``..`` or, when it is
+    ``root`` on disk, by a symlink (a warning in ``notices``, ``shown`` naming the
+    file)."""
+    try:
+        config = loads_json(text, key_lines=True)
+    except LoadError as exc:
+        where = f"{shown}:{exc.line}" if exc.line else shown
+        notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT, f"{where} ({exc})")
+        return None
+    if not isinstance(config, KeyedDict) or "output" not in config:
+        return None
+    output = config["output"]
+    line = config.key_lines.get("output")
+    where = f"{shown}:{line}" if line else shown
+    if not isinstance(output, str) or not output:
+        notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT,
+                    f"{where} (a {type(output).__name__}, not a folder)")
+        return None
+    relative = posixpath.normpath(posixpath.join(folder, output))
+    if (posixpath.isabs(output) or relative.split("/")[0] == ".."
+            or (root is not None and not inside(root / relative, root))):
+        notices.add(OUTPUT_IGNORED, OUTPUT_IGNORED_TEXT, f"{where} ({output[:80]!r})")
+        return None
+    return "" if relative == "." else relative
+
+
+class AssemblyFinder:
+    """The stack templates of the cloud assemblies discovery's walk passes through, and of
+    the output folders its apps' ``cdk.json`` name (walked apart: they may lie in folders
+    the walk skips, as ``build/``).
+
+    ``cdk.json`` comes with the pull request: it is read only when it is a regular file
+    inside ``root``, within a size limit, by the bounded JSON loader; an ``output`` that is
+    not a string, is absolute or resolves outside ``root`` is not followed. Each is a
+    warning in ``notices`` (none given: passed over silently).
+    """
+
+    def __init__(self, root: Path, notices: Notices | None = None) -> None:
+        self._root = root
+        self._notices = notices if notices is not None else Notices()
+        self._stages: set[str] = set()  # Stage folders of an assembly, ahead in the walk
+        self._taken: set[str] = set()  # assembly folders whose templates the walk took
+        self._outputs: dict[str, None] = {}  # cdk.json output folders, in the order found
+
+    def visit(self, directory: str, dirnames: Collection[str],
+              filenames: Collection[str]) -> list[Path]:
+        """The templates ``directory`` holds as (part of) an assembly; called by a top-down
+        walk of ``root`` with the subfolders it will enter and the files in ``directory``."""
+        if APP_CONFIG in filenames:
+            self._read_app(directory)
+        if directory not in self._stages and not is_assembly(directory, filenames):
+            return []
+        self._taken.add(directory)
+        self._stages.update(os.path.join(directory, d) for d in dirnames
+                            if d.startswith(STAGE_FOLDER))
+        return [Path(directory, f) for f in filenames if f.endswith(CDK_TEMPLATE)]
+
+    def outputs(self) -> list[Path]:
+        """The templates of the ``cdk.json`` output folders the walk did not take."""
+        return [template for folder in self._outputs if folder not in self._taken
+                for template in assembly_templates(folder)]
+
+    def _read_app(self, directory: str) -> None:
+        folder = Path(os.path.relpath(directory, self._root)).as_posix()
+        folder = "" if folder == "." else folder
+        shown = posixpath.join(folder, APP_CONFIG)
+        try:
+            text = _app_config_text(Path(directory, APP_CONFIG), self._root)
+        except LoadError as exc:
+            self._notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT,
+                              f"{shown} ({exc})")
+            return
+        relative = app_output(text, folder, shown, self._notices, self._root)
+        if relative is not None:  # spelt as the walk spells folders, to know one it took
+            self._outputs.setdefault(os.path.join(self._root, *relative.split("/"))
+                                     if relative else str(self._root))
+
+
+def _app_config_text(path: Path, root: Path) -> str:
+    """The text of the ``cdk.json`` at ``path``: a regular file inside ``root``, of at most
+    :data:`MAX_APP_CONFIG_BYTES`; else a :class:`LoadError` saying why not."""
+    if not inside(path, root):
+        raise LoadError("a symlink leading out of the scanned folder")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read
+            raise LoadError("not a regular file")
+        return read_text(path, MAX_APP_CONFIG_BYTES)
+    except OSError as exc:
+        raise LoadError(exc.strerror or str(exc)) from None
 
 
 def _relative(template: str) -> str:

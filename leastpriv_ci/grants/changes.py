@@ -10,18 +10,28 @@ from __future__ import annotations
 import json
 import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jsondiff
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.git import blob_sizes, git_bytes
-from leastpriv_ci.grants.cdk_assembly import MANIFEST, MAX_MANIFEST_BYTES
+from leastpriv_ci.grants.cdk_assembly import (
+    APP_CONFIG,
+    APP_CONFIG_UNREADABLE,
+    APP_CONFIG_UNREADABLE_TEXT,
+    MANIFEST,
+    MARKER,
+    MAX_APP_CONFIG_BYTES,
+    MAX_MANIFEST_BYTES,
+    app_output,
+    in_assembly,
+)
 from leastpriv_ci.grants.checkout import checkout_root
 from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
 from leastpriv_ci.grants.model import CDK_TEMPLATE, GrantSet, ResolveContext
-from leastpriv_ci.loaders import MAX_FILE_BYTES
+from leastpriv_ci.loaders import MAX_FILE_BYTES, LoadError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role, Statement
 
@@ -46,12 +56,16 @@ def load_at_ref(
                         where="base-ref")
     entries = blob_sizes(repo, ref)
     patterns = [glob_regex(p) for p in (globs or DEFAULT_GLOBS)]
-    wanted = [
-        name for name in entries
-        if ".." not in name.split("/") and not name.startswith("/")
-        and any(rx.match(name) for rx in patterns)
-        and not SKIPPED_DIRS.intersection(name.split("/")[:-1])
-    ]
+    names = [name for name in entries
+             if ".." not in name.split("/") and not name.startswith("/")]
+    walked = [name for name in names if not SKIPPED_DIRS.intersection(name.split("/")[:-1])]
+    wanted = [name for name in walked if any(rx.match(name) for rx in patterns)]
+    base_notices = Notices()
+    if not globs:
+        assemblies = _assemblies(repo, ref, entries, walked, base_notices)
+        taken = set(wanted)
+        wanted += [name for name in names
+                   if name not in taken and in_assembly(name, assemblies)]
     if len(wanted) > MAX_BASE_FILES:
         raise UserError(f"{len(wanted)} infrastructure files at {ref}, over the limit of "
                         f"{MAX_BASE_FILES}; narrow policy-paths")
@@ -83,7 +97,6 @@ def load_at_ref(
             # "./": relative to the scanned folder, as ls-tree listed it (the scan may
             # run in a folder of the repository, as in a monorepo)
             target.write_bytes(git_bytes(repo, "show", f"{ref}:./{name}"))
-        base_notices = Notices()
         grants = load_declared(sorted(root / name for name in wanted
                                       if entries[name] is not None),
                                context, base_notices, root=root)
@@ -91,6 +104,36 @@ def load_at_ref(
         notices.add(f"base-{notice.code}", f"at the base commit: {notice.message}",
                     ", ".join(notice.examples) or None)
     return grants
+
+
+def _assemblies(repo: Path, ref: str, sizes: Mapping[str, int | None], names: Sequence[str],
+                notices: Notices) -> set[str]:
+    """The cloud assemblies at ``ref`` as discovery finds them in a checkout (see
+    :class:`~leastpriv_ci.grants.cdk_assembly.AssemblyFinder`), among ``names`` (the
+    files outside skipped folders; ``sizes``: every file's blob size, ``None`` for a
+    link): folders holding both ``cdk.out`` and ``manifest.json`` as files, and the
+    output folders ``cdk.json`` files name."""
+    def holding(file: str) -> set[str]:
+        return {posixpath.dirname(name) for name in names
+                if posixpath.basename(name) == file and sizes[name] is not None}
+
+    found = holding(MARKER) & holding(MANIFEST)
+    for name in sorted(n for n in names if posixpath.basename(n) == APP_CONFIG):
+        size = sizes[name]
+        try:
+            if size is None:
+                raise LoadError("a symbolic link: links are not followed at the base commit")
+            if size > MAX_APP_CONFIG_BYTES:  # never read from git
+                raise LoadError(f"file is {size} bytes, over the "
+                                f"{MAX_APP_CONFIG_BYTES}-byte limit")
+            text = git_bytes(repo, "show", f"{ref}:./{name}").decode("utf-8")
+        except (LoadError, UnicodeDecodeError) as exc:
+            notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT, f"{name} ({exc})")
+            continue
+        output = app_output(text, posixpath.dirname(name), name, notices)
+        if output is not None:
+            found.add(output)
+    return found
 
 
 def role_changes(base: GrantSet, head: GrantSet) -> dict[str, object]:

@@ -20,7 +20,7 @@ from types import ModuleType
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
-from leastpriv_ci.grants.cdk_assembly import Assemblies, CdkStack
+from leastpriv_ci.grants.cdk_assembly import Assemblies, AssemblyFinder, CdkStack
 from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT,
     OUTSIDE_CHECKOUT_TEXT,
@@ -73,15 +73,23 @@ DEFAULT_GLOBS = (
 )
 
 
-def discover(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
+def discover(root: Path, globs: Sequence[str] | None = None, *,
+             notices: Notices | None = None) -> list[Path]:
     """Infrastructure files under ``root`` matching ``globs`` (default: the usual names).
 
     Globs are relative to ``root`` with ``**`` for any number of folders; vendored and
     tool folders (``node_modules``, ``.git``, ``.aws-sam``, ...) are skipped unless a glob
     names them literally. The order is sorted by relative path, so runs are repeatable.
     A glob naming an existing file is taken as that file.
+
+    Without globs, a CDK app's cloud assembly is found under any name too (``cdk synth
+    --output``): a folder holding the ``cdk.out`` marker and ``manifest.json``, and the
+    folder a ``cdk.json`` names as ``"output"``, skipped folders or not (see
+    :class:`~leastpriv_ci.grants.cdk_assembly.AssemblyFinder`; a cdk.json it cannot
+    follow is a warning in ``notices``).
     """
     patterns = list(globs) if globs else list(DEFAULT_GLOBS)
+    assemblies = None if globs else AssemblyFinder(root, notices)
     found: set[Path] = set()
     compiled: list[re.Pattern[str]] = []
     for pattern in patterns:
@@ -103,6 +111,10 @@ def discover(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
                 rel = prefix + filename
                 if any(regex.match(rel) for regex in compiled):
                     found.add(Path(directory) / filename)
+            if assemblies is not None:
+                found.update(assemblies.visit(directory, dirnames, filenames))
+    if assemblies is not None:
+        found.update(assemblies.outputs())
     return sorted(found, key=lambda p: p.relative_to(root).as_posix() if p.is_relative_to(root)
                   else p.as_posix())
 
