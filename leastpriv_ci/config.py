@@ -232,6 +232,9 @@ def parse_kinds(value: object, where: str) -> frozenset[str]:
     kinds = {str(item).strip().lower() for item in items if str(item).strip()}
     if kinds == {"none"}:
         return frozenset()
+    if "none" in kinds:
+        raise UserError("none means no finding kind gates: give it alone, or only kinds",
+                        where=where)
     if not kinds:  # blank or "," would silently gate nothing: say "none" for that
         raise UserError(f"names no finding kind; use any of {', '.join(FINDING_KINDS)}, or "
                         "none to report without gating", where=where)

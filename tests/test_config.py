@@ -11,12 +11,22 @@ import pytest
 
 from leastpriv_ci.config import Settings, config_schema, load_config
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.records import FINDING_KINDS
 
 DATA = Path(__file__).parent / "data" / "config"
 
 
 def test_schema_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(config_schema())
+
+
+def test_the_schema_s_finding_kinds_are_the_tool_s() -> None:
+    schema = config_schema()
+    assert set(schema["$defs"]["kind"]["enum"]) == set(FINDING_KINDS)
+    listed = schema["properties"]["fail-on"]["oneOf"][0]["items"]["enum"]
+    assert set(listed) == {*FINDING_KINDS, "none"}
+    pattern = schema["properties"]["fail-on"]["oneOf"][1]["pattern"]
+    assert all(kind in pattern for kind in FINDING_KINDS)
 
 
 def test_full_example_loads_into_settings() -> None:
@@ -210,6 +220,21 @@ def test_fail_on_none_is_accepted_as_a_list_too(tmp_path: Path) -> None:
     path.write_text("fail-on: [none]\n")
     settings = Settings.from_sources({}, load_config(str(path), explicit=True))
     assert settings.gate.fail_on == frozenset()
+
+
+def test_an_unknown_kind_in_a_fail_on_list_is_named_with_its_line(tmp_path: Path) -> None:
+    # not "fail-on[0]: 'none' was expected", of the list's first, valid item
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("fail-on:\n  - missing\n  - bogus\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:3: fail-on\[1\]: 'bogus' is not "
+                                        r"one of \['missing', "):
+        load_config(str(path), explicit=True)
+    path.write_text("fail-on: [missing, none]\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:1: none means no finding kind "
+                                        r"gates: give it alone"):
+        Settings.from_sources({}, load_config(str(path), explicit=True))
+    with pytest.raises(UserError, match="--fail-on: none means no finding kind gates"):
+        Settings.from_sources({"fail_on": "none,missing"}, load_config(None))
 
 
 def test_a_config_file_linked_outside_the_checkout_is_refused(
