@@ -215,6 +215,17 @@ def _schema_message(error: Any) -> str:
     """jsonschema's message, with the offending value cut to an excerpt (it may be long,
     or a file's contents) and no regular expression quoted back."""
     instance = error.instance
+    branches = list(error.context or ())
+    if error.validator in ("anyOf", "oneOf") and branches \
+            and all(branch.validator == "required" for branch in branches):
+        # an ignore rule with neither of the keys it needs one of
+        needed = [name for branch in branches for name in branch.validator_value]
+        return f"needs {' or '.join(dict.fromkeys(needed))} (or both); see docs/config.md"
+    if error.validator == "oneOf" and isinstance(instance, str):
+        choices = [branch.validator_value for branch in branches if branch.validator == "enum"]
+        if choices:  # a word out of a list: say which words there are
+            return (f"{excerpt(instance)} is not one of "
+                    f"{', '.join(str(choice) for choice in choices[0])}")
     if error.validator == "pattern" or (error.validator == "oneOf"
                                          and isinstance(instance, str)):
         return f"{excerpt(instance)} is not a valid value; see docs/config.md"

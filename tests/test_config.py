@@ -237,6 +237,19 @@ def test_an_unknown_kind_in_a_fail_on_list_is_named_with_its_line(tmp_path: Path
         Settings.from_sources({"fail_on": "none,missing"}, load_config(None))
 
 
+def test_an_ignore_rule_s_errors_say_what_it_needs(tmp_path: Path) -> None:
+    path = tmp_path / ".leastpriv.yml"
+    path.write_text("ignore:\n  - reason: legacy role\n    kind: excess\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:2: ignore\[0\]: needs action or "
+                                        r"resource \(or both\)"):
+        load_config(str(path), explicit=True)
+    path.write_text("ignore:\n  - reason: legacy role\n    action: 's3:*'\n    kind: bogus\n")
+    with pytest.raises(UserError, match=r"\.leastpriv\.yml:4: ignore\[0\]\.kind: \"bogus\" is "
+                                        r"not one of missing, denied, excess, platform, "
+                                        r"unobserved$"):
+        load_config(str(path), explicit=True)
+
+
 def test_a_config_file_linked_outside_the_checkout_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
