@@ -130,6 +130,7 @@ def test_discovers_the_output_folder_a_cdk_json_names(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("output", [
     "../outside", "app/../../outside", "OUTSIDE", "link", 42, ["build"], "",
+    "build/a\0b", "build/\ud800",  # no folder can have such a name: not a crash
 ])
 def test_a_cdk_json_output_outside_the_scanned_folder_is_not_followed(
         tmp_path: Path, output: object) -> None:

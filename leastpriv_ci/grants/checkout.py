@@ -20,6 +20,8 @@ def inside(path: Path, root: Path) -> bool:
         return path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a symlink loop
         return False
+    except ValueError:  # a NUL or a lone surrogate: a name no file can have
+        return False
 
 
 def repository_root(path: Path) -> Path:
