@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -246,3 +247,24 @@ def test_assemblies_synthesized_elsewhere_are_found_at_the_base_too(
             if n.code.startswith("base-cdk")} == {
         "base-cdk-json-unreadable": ("cdk.json:1 (Expecting value)",),
         "base-cdk-output-ignored": ("orders/cdk.json:1 ('../../elsewhere')",)}
+
+
+def test_files_under_names_that_are_not_utf8_are_read_at_the_base_as_at_the_head(
+        repo: Path) -> None:
+    # git and Linux allow any bytes but / and NUL in a name: such a folder in the pull
+    # request (here holding an app's cdk.json and a template) must not stop the scan
+    folder = Path(os.fsdecode(bytes(repo) + b"/app-\xff"))
+    folder.mkdir()
+    (folder / "cdk.json").write_text('{"output": "synth"}')
+    (folder / "synth").mkdir()
+    (folder / "synth/Api.template.json").write_text(
+        json.dumps({"Resources": {"ApiRole": {"Type": "AWS::IAM::Role", "Properties": {}}}}))
+    shutil.copy(repo / "template.yaml", folder / "template.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a folder named in Latin-1")
+    context = ResolveContext()
+    base = load_at_ref(repo, "HEAD", context, Notices())
+    head = load_declared(discover(repo), context, Notices(), root=repo)
+    assert sorted(base.files) == sorted(head.files)
+    assert "app-\udcff/synth/Api.template.json" in base.files
+    assert role_changes(base, head) == {}
