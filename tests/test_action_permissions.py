@@ -265,7 +265,12 @@ def test_an_undeclared_instance_profile_needs_the_documented_addition(
     used = accesses(recorded.documents)
     assert {a.action for a in used} == {"iam:GetInstanceProfile"}
     documented = ("allow `iam:GetInstanceProfile` on it "
-                  "(`arn:aws:iam::123456789012:instance-profile/NAME`)")
+                  "(`arn:aws:iam::123456789012:instance-profile/NAME`; IAM checks the ARN "
+                  "with the profile's path, so for a profile created with one, "
+                  "`instance-profile/PATH/NAME`, or `instance-profile/*` for all)")
     assert documented in " ".join((ROOT / "docs" / "action.md").read_text().split())
     [resource_type] = get_catalog().action("iam:GetInstanceProfile").resource_types
     assert resource_type.name == "instance-profile"
+    # the ARN IAM authorizes holds the path (the scan looks a profile up by name alone)
+    assert get_catalog().resource_type("iam", "instance-profile").arn_format.endswith(
+        ":instance-profile/${InstanceProfileNameWithPath}")
