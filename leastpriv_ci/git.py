@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def git_bytes(repo: Path, *args: str) -> bytes:
 
 def blob_sizes(repo: Path, ref: str) -> dict[str, int | None]:
     """Every path at ``ref`` under ``repo`` (relative to it) → its blob's size, or
-    ``None`` for a symbolic link or a submodule."""
-    listing = git_text(repo, "ls-tree", "-r", "-l", "-z", ref, "--")
+    ``None`` for a symbolic link or a submodule. Names are decoded as the file system's
+    (``os.fsdecode``): one that is not UTF-8 is spelt as a walk of the checkout spells it,
+    and given back to ``git show`` it names the same bytes."""
+    listing = os.fsdecode(git_bytes(repo, "ls-tree", "-r", "-l", "-z", ref, "--"))
     entries: dict[str, int | None] = {}
     for entry in listing.split("\0"):
         fields, _, name = entry.partition("\t")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,9 @@ def loads_json(text: str, *, key_lines: bool = False) -> Any:
             return json.loads(text, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         raise LoadError(exc.msg, exc.lineno) from None
+    except ValueError:  # an integer past Python's digit limit (sys.get_int_max_str_digits)
+        raise LoadError(f"an integer of more than {sys.get_int_max_str_digits()} "
+                        "digits") from None
     except RecursionError:
         raise LoadError(f"nesting deeper than {MAX_DEPTH}") from None
 

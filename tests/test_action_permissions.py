@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import pytest
 from aws_xray_sdk.core import patch, xray_recorder
 from aws_xray_sdk.core.context import Context
@@ -165,17 +166,22 @@ def staged_traces(aws: Emulator) -> None:
         "UnprocessedTraceSegments"] == []
 
 
+def gate_session(aws: Emulator) -> boto3.session.Session:
+    """The session the gate makes from the runner's static keys, against the emulator."""
+    return aws_session(
+        CredentialSettings(role_to_assume=None, region=aws.region,
+                           allowed_account_ids=(aws.account,)),
+        {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+        log=lambda _: None,
+    )
+
+
 def run_gate(aws: Emulator, *, attached: bool) -> None:
     """The gate's own AWS calls for one mode, inside one recorded segment."""
     staged_traces(aws)
     xray_recorder.begin_segment(SEGMENT)
     try:
-        session = aws_session(
-            CredentialSettings(role_to_assume=None, region=aws.region,
-                               allowed_account_ids=(aws.account,)),
-            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
-            log=lambda _: None,
-        )
+        session = gate_session(aws)
         notices = Notices()
         now = datetime.now(UTC)
         query = XrayQuery(TraceWindow(now - timedelta(minutes=5), now + timedelta(minutes=1)),
@@ -251,12 +257,7 @@ def test_an_undeclared_instance_profile_needs_the_documented_addition(
     profile = "arn:aws:iam::123456789012:instance-profile/web-profile"
     xray_recorder.begin_segment(SEGMENT)
     try:
-        session = aws_session(
-            CredentialSettings(role_to_assume=None, region=aws.region,
-                               allowed_account_ids=(aws.account,)),
-            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
-            log=lambda _: None,
-        )
+        session = gate_session(aws)
         roles = resolve_roles(["web-api"], GrantSet(roles={}), mapping={"web-api": profile},
                               session=session, notices=Notices())
     finally:
@@ -265,7 +266,12 @@ def test_an_undeclared_instance_profile_needs_the_documented_addition(
     used = accesses(recorded.documents)
     assert {a.action for a in used} == {"iam:GetInstanceProfile"}
     documented = ("allow `iam:GetInstanceProfile` on it "
-                  "(`arn:aws:iam::123456789012:instance-profile/NAME`)")
+                  "(`arn:aws:iam::123456789012:instance-profile/NAME`; IAM checks the ARN "
+                  "with the profile's path, so for a profile created with one, "
+                  "`instance-profile/PATH/NAME`, or `instance-profile/*` for all)")
     assert documented in " ".join((ROOT / "docs" / "action.md").read_text().split())
     [resource_type] = get_catalog().action("iam:GetInstanceProfile").resource_types
     assert resource_type.name == "instance-profile"
+    # the ARN IAM authorizes holds the path (the scan looks a profile up by name alone)
+    assert get_catalog().resource_type("iam", "instance-profile").arn_format.endswith(
+        ":instance-profile/${InstanceProfileNameWithPath}")

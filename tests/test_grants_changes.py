@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -246,3 +247,46 @@ def test_assemblies_synthesized_elsewhere_are_found_at_the_base_too(
             if n.code.startswith("base-cdk")} == {
         "base-cdk-json-unreadable": ("cdk.json:1 (Expecting value)",),
         "base-cdk-output-ignored": ("orders/cdk.json:1 ('../../elsewhere')",)}
+
+
+def test_files_under_names_that_are_not_utf8_are_read_at_the_base_as_at_the_head(
+        repo: Path) -> None:
+    # git and Linux allow any bytes but / and NUL in a name: such a folder in the pull
+    # request (here holding an app's cdk.json and a template) must not stop the scan
+    folder = Path(os.fsdecode(bytes(repo) + b"/app-\xff"))
+    folder.mkdir()
+    (folder / "cdk.json").write_text('{"output": "synth"}')
+    (folder / "synth").mkdir()
+    (folder / "synth/Api.template.json").write_text(
+        json.dumps({"Resources": {"ApiRole": {"Type": "AWS::IAM::Role", "Properties": {}}}}))
+    shutil.copy(repo / "template.yaml", folder / "template.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a folder named in Latin-1")
+    context = ResolveContext()
+    base = load_at_ref(repo, "HEAD", context, Notices())
+    head = load_declared(discover(repo), context, Notices(), root=repo)
+    assert sorted(base.files) == sorted(head.files)
+    assert "app-\udcff/synth/Api.template.json" in base.files
+    assert role_changes(base, head) == {}
+
+
+def test_the_base_s_cdk_json_files_count_toward_the_limit_of_files_read(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each cdk.json at the base is one git show, as each infrastructure file: a commit of
+    # countless apps is refused before any is read, not read one subprocess at a time
+    from leastpriv_ci.grants import changes
+
+    for app in ("a", "b", "c"):
+        (repo / app).mkdir()
+        (repo / app / "cdk.json").write_text('{"output": "out"}')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "apps")
+    monkeypatch.setattr(changes, "MAX_BASE_FILES", 2)
+    shown: list[str] = []
+    monkeypatch.setattr(changes, "git_bytes", lambda *args: shown.append(args[-1]) or b"{}")
+    with pytest.raises(UserError, match=r"3 cdk\.json files at HEAD, over the limit of 2"):
+        load_at_ref(repo, "HEAD", ResolveContext(), Notices())
+    assert shown == []
+    monkeypatch.setattr(changes, "MAX_BASE_FILES", 3)
+    load_at_ref(repo, "HEAD", ResolveContext(), Notices())
+    assert len(shown) == 5  # the three cdk.json, then template.yaml and the policy

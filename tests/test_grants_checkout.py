@@ -44,3 +44,49 @@ def test_repository_paths_answers_each_path_once(tmp_path: Path) -> None:
     assert locate("app/role.json") == "role.json"
     role.unlink()
     assert locate("app/role.json") == "role.json"  # remembered, not looked up again
+
+
+def test_walk_is_os_walk_without_its_recursion(tmp_path: Path) -> None:
+    from leastpriv_ci.grants.checkout import walk
+
+    _file(tmp_path / "a" / "b" / "x.json")
+    _file(tmp_path / "a" / "skipped" / "y.json")
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "a" / "b")  # listed, not entered
+    (tmp_path / "top.json").write_text("{}")
+    seen = []
+    for directory, dirnames, filenames in walk(tmp_path):
+        dirnames[:] = [d for d in dirnames if d != "skipped"]
+        seen.append((Path(directory).relative_to(tmp_path).as_posix(), sorted(dirnames),
+                     sorted(filenames)))
+    assert sorted(seen) == [(".", ["a"], ["top.json"]), ("a", ["b", "link"], []),
+                            ("a/b", [], ["x.json"])]
+
+
+def test_folders_nested_past_the_interpreter_s_stack_limit_are_walked(tmp_path: Path) -> None:
+    # os.walk recursed once per level (Python 3.11): a deep folder in a pull request
+    # made discovery crash with RecursionError
+    import os
+
+    from leastpriv_ci.grants.declared import discover
+
+    here = os.getcwd()
+    try:
+        os.chdir(tmp_path)  # each level relative: the whole path is too long for some calls
+        for _ in range(1200):
+            os.mkdir("a")
+            os.chdir("a")
+        Path("template.yaml").write_text("{}")
+    finally:
+        os.chdir(here)
+    try:
+        [found] = discover(tmp_path)
+        assert found.name == "template.yaml" and len(found.parts) > 1200
+    finally:  # shutil.rmtree, which cleans tmp_path up, recurses too
+        os.chdir(tmp_path)
+        for _ in range(1200):
+            os.chdir("a")
+        os.remove("template.yaml")
+        for _ in range(1200):
+            os.chdir("..")
+            os.rmdir("a")
+        os.chdir(here)

@@ -130,6 +130,7 @@ def test_discovers_the_output_folder_a_cdk_json_names(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("output", [
     "../outside", "app/../../outside", "OUTSIDE", "link", 42, ["build"], "",
+    "build/a\0b", "build/\ud800",  # no folder can have such a name: not a crash
 ])
 def test_a_cdk_json_output_outside_the_scanned_folder_is_not_followed(
         tmp_path: Path, output: object) -> None:
@@ -166,6 +167,16 @@ def test_an_unreadable_cdk_json_is_a_warning_naming_it_and_the_scan_goes_on(
     assert set(notice.examples) == {
         "app/cdk.json:2 (Expecting value)", "other/cdk.json:1 (nesting deeper than 64)",
         "linked/cdk.json (a symlink leading out of the scanned folder)"}
+
+
+def test_a_cdk_json_with_an_integer_too_long_to_read_is_a_warning(tmp_path: Path) -> None:
+    write(tmp_path, "cdk.json", '{"output": "build/cdk", "n": ' + "1" * 5000 + "}")
+    assembly(tmp_path, "build/cdk", "App.template.json")
+    notices = Notices()
+    assert found(tmp_path, notices=notices) == []
+    [notice] = notices.items()
+    assert notice.code == APP_CONFIG_UNREADABLE
+    assert notice.examples == ("cdk.json (an integer of more than 4300 digits)",)
 
 
 def test_explicit_globs_find_no_more_than_they_name(tmp_path: Path) -> None:

@@ -71,6 +71,13 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         loads_yaml("[" * 5000 + "]" * 5000)
 
 
+def test_an_integer_past_python_s_digit_limit_is_an_error_not_a_crash() -> None:
+    for key_lines in (False, True):
+        with pytest.raises(LoadError, match="more than 4300 digits"):
+            loads_json('{"a": ' + "1" * 5000 + "}", key_lines=key_lines)
+    assert loads_json('{"a": ' + "9" * 4300 + "}")["a"] == int("9" * 4300)
+
+
 def test_invalid_json_names_the_line() -> None:
     with pytest.raises(LoadError) as info:
         loads_json('{"a":\n  tru}')

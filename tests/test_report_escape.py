@@ -73,6 +73,16 @@ def test_bidi_and_other_invisible_characters_are_shown_as_code_points() -> None:
     assert escape.text(spoof).replace("\\\\", "\\").replace("\\.", ".") == expected
 
 
+def test_names_that_are_not_utf8_are_shown_as_code_points() -> None:
+    # A file named b"app-\xff" is spelt "app-\udcff" by the walk: a lone surrogate,
+    # which no UTF-8 comment, summary or console line can hold
+    name = "app-\udcff/cdk.json"
+    for shown in (escape.code(name), escape.console(name), escape.inline_html(name),
+                  escape.text(name), escape.visible(name)):
+        assert "\\udcff" in shown.replace("\\\\", "\\")
+        shown.encode("utf-8")
+
+
 def test_the_joiner_that_stops_mentions_is_kept() -> None:
     # _unlink's own U+200D stays invisible; one that arrived in the text is shown.
     assert escape.text("@team") == f"@{escape.ZWJ}team"

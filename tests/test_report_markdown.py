@@ -365,3 +365,17 @@ def test_coverage_leaves_out_the_notes_shown_under_their_proposal() -> None:
     # a comment with no room for the proposals keeps their notes in Coverage
     alone = markdown._coverage(r, notes_shown=False)
     assert "1 note(s) on the proposals" in alone and "keeps the role's 1 Deny" in alone
+
+
+def test_a_warning_naming_a_file_that_is_not_utf8_renders() -> None:
+    # os.walk spells a name of bytes that are not UTF-8 with lone surrogates: the
+    # comment shows them as code points instead of failing to encode
+    from leastpriv_ci.notices import Notices
+
+    notices = Notices()
+    notices.add("cdk-output-ignored", "a cdk.json output that is not followed",
+                "app-\udcff/cdk.json:1 ('../x')")
+    r = report(finding("missing", "s3:GetObject", "arn:aws:s3:::orders-bucket/a"))
+    body = markdown.render(replace(r, analysis=replace(r.analysis, notices=notices)))
+    body.encode("utf-8")
+    assert "app\\-\\\\udcff/cdk\\.json" in body  # reads app-\udcff/cdk.json

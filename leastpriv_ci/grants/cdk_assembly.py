@@ -33,6 +33,7 @@ from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT_TEXT,
     checkout_root,
     inside,
+    walk,
 )
 from leastpriv_ci.grants.model import CDK_TEMPLATE, cdk_stack
 from leastpriv_ci.loaders import KeyedDict, LoadError, loads_json, mapping_of, read_text
@@ -171,7 +172,7 @@ def in_assembly(name: str, folders: Collection[str]) -> bool:
 def assembly_templates(folder: str) -> Iterator[Path]:
     """The stack templates of the cloud assembly in ``folder`` (:func:`in_assembly`).
     Symlinked folders inside it are not followed, as discovery's walk does not."""
-    for directory, dirnames, filenames in os.walk(folder):
+    for directory, dirnames, filenames in walk(folder):
         dirnames[:] = [d for d in dirnames if d.startswith(STAGE_FOLDER)]
         yield from (Path(directory, f) for f in filenames if f.endswith(CDK_TEMPLATE))
 

@@ -118,7 +118,11 @@ def _assemblies(repo: Path, ref: str, sizes: Mapping[str, int | None], names: Se
                 if posixpath.basename(name) == file and sizes[name] is not None}
 
     found = holding(MARKER) & holding(MANIFEST)
-    for name in sorted(n for n in names if posixpath.basename(n) == APP_CONFIG):
+    configs = sorted(n for n in names if posixpath.basename(n) == APP_CONFIG)
+    if len(configs) > MAX_BASE_FILES:  # each is a git show, as each infrastructure file
+        raise UserError(f"{len(configs)} cdk.json files at {ref}, over the limit of "
+                        f"{MAX_BASE_FILES}; name the infrastructure in policy-paths")
+    for name in configs:
         size = sizes[name]
         try:
             if size is None:

@@ -6,7 +6,8 @@ or ``..`` paths: nothing outside the checkout is read as infrastructure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 OUTSIDE_CHECKOUT = "outside-checkout"
@@ -20,6 +21,33 @@ def inside(path: Path, root: Path) -> bool:
         return path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a symlink loop
         return False
+    except ValueError:  # a NUL or a lone surrogate: a name no file can have
+        return False
+
+
+def walk(top: str | os.PathLike[str]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top)``, top-down, symlinked folders listed but not entered, unreadable
+    folders passed over; the caller may prune the folder names it is handed. Without
+    recursion: Python 3.11's ``os.walk`` takes a stack frame per level, and a pull
+    request's folders can nest deeper than the interpreter's limit."""
+    pending = [os.fspath(top)]
+    while pending:
+        directory = pending.pop()
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirnames if is_dir else filenames).append(entry.name)
+        except OSError:
+            continue
+        yield directory, dirnames, filenames
+        subfolders = [os.path.join(directory, name) for name in dirnames]
+        pending.extend(reversed([path for path in subfolders if not os.path.islink(path)]))
 
 
 def repository_root(path: Path) -> Path:

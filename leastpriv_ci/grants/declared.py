@@ -26,6 +26,7 @@ from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT_TEXT,
     checkout_root,
     inside,
+    walk,
 )
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
@@ -103,7 +104,7 @@ def discover(root: Path, globs: Sequence[str] | None = None, *,
     explicit_dirs = {part for p in patterns for part in Path(p).parts} & SKIPPED_DIRS
     if compiled:
         skipped = SKIPPED_DIRS - explicit_dirs
-        for directory, dirnames, filenames in os.walk(root):
+        for directory, dirnames, filenames in walk(root):
             dirnames[:] = [d for d in dirnames if d not in skipped]
             rel_dir = os.path.relpath(directory, root)
             prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from leastpriv_ci.errors import UserError
-from leastpriv_ci.grants.checkout import OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, inside
+from leastpriv_ci.grants.checkout import OUTSIDE_CHECKOUT, OUTSIDE_CHECKOUT_TEXT, inside, walk
 from leastpriv_ci.grants.declared import SKIPPED_DIRS
 from leastpriv_ci.grants.hcl import Block, HclFile, parse_hcl
 from leastpriv_ci.grants.terraform_modules import downloaded_folder, downloaded_folders
@@ -132,7 +132,7 @@ class _ModuleCalls:
         downloaded for it (which may call modules of their own)."""
         files: list[Path] = []
         roots: list[Path] = []
-        for folder, subfolders, names in os.walk(repository):
+        for folder, subfolders, names in walk(repository):
             if ".terraform" in subfolders:
                 roots.append(Path(folder))
             subfolders[:] = sorted(f for f in subfolders if f not in SKIPPED_DIRS)

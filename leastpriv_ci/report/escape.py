@@ -32,8 +32,10 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # characters (bidi overrides and isolates such as U+202E and U+2066, marks such as
 # U+200E, zero-width spaces and joiners) and the C1 controls (U+009B starts a terminal
 # escape). They are shown as ``\u202e`` rather than dropped, so a reviewer sees that the
-# name holds something odd instead of reading a spoofed one that looks clean.
-_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
+# name holds something odd instead of reading a spoofed one that looks clean. Lone
+# surrogates too: a file name that is not UTF-8, as the walk spells it, which no UTF-8
+# output can hold.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Cs"})
 _BACKTICK_RUN = re.compile(r"`+")
 # After every "@" and "#", whatever follows: the escaping before it ("@\\.") hides what
 # GFM reads after its escapes are resolved (an e-mail autolink "me@.evil.com")
