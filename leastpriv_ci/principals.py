@@ -86,7 +86,7 @@ def resolve_roles(
     """
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
-    iam: Any = None  # made when an instance profile is looked up in the account
+    profiles = _AccountProfiles(session) if session is not None else None
     stack = (_stack_functions(session, stack_name, notices)
              if session is not None and stack_name else {})
     resolved: dict[str, str | None] = {}
@@ -103,10 +103,8 @@ def resolve_roles(
             continue
         profile = explicit if explicit is not None else principal
         if _is_profile_arn(profile):  # mapped to an instance profile: runs as its role
-            if session is not None and iam is None:
-                iam = session.client("iam")
             resolved[principal] = _mapped_profile_role(
-                grants, principal, profile, iam, stack_name, stack, notices, aliases)
+                grants, principal, profile, profiles, stack_name, stack, notices, aliases)
             continue
         account_role: str | None = None
         logical: str | None = None
@@ -210,11 +208,12 @@ def _profile_role(grants: GrantSet, arn: str, stack_name: str | None,
 
 
 def _mapped_profile_role(
-    grants: GrantSet, principal: str, profile: str, iam: Any, stack_name: str | None,
+    grants: GrantSet, principal: str, profile: str, profiles: _AccountProfiles | None,
+    stack_name: str | None,
     stack: Mapping[str, str], notices: Notices, aliases: MutableMapping[str, str] | None,
 ) -> str | None:
     """The role of the instance profile ``principal`` is mapped to: the declared profile's;
-    else, with a client (``iam``), the account's profile's, as its declared self if the
+    else, with the account's (``profiles``), the account's profile's, as its declared self if the
     files declare that role (the pair then in ``aliases``). Never the account's when two
     declared profiles of that name hold different roles."""
     ambiguous = Notices()
@@ -222,12 +221,12 @@ def _mapped_profile_role(
     notices.extend(ambiguous)
     if role is not None or ambiguous:
         return role
-    if iam is None:
+    if profiles is None:
         notices.add("principal-unresolved", "no role found for a principal; the instance "
                     "profile it is mapped to is not declared in the scanned files: map it to "
                     "the profile's role ARN (principal-map)", f"{principal}: {profile}")
         return None
-    account_role = _account_profile_role(iam, profile, notices)
+    account_role = profiles.role(profile, notices)
     if account_role is None:
         return None
     declared = _account_role_declared(grants, account_role, stack)
@@ -247,35 +246,64 @@ def _account_role_declared(grants: GrantSet, account_role: str,
     return declared
 
 
-def _account_profile_role(iam: Any, arn: str, notices: Notices) -> str | None:
-    """The ARN of the role instance profile ``arn`` holds in the account
-    (``iam:GetInstanceProfile``, by its name: names are unique whatever the path)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+class _AccountProfiles:
+    """The roles instance profiles hold in the session's account
+    (``iam:GetInstanceProfile``, by name: names are unique whatever the path), each
+    profile asked once."""
 
-    name = arn.rsplit("/", 1)[-1]
-    try:
-        roles = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchEntity", "NoSuchEntityException"):
-            notices.add("instance-profile-not-found", "a principal is mapped to an instance "
-                        "profile that no scanned file declares and the account does not "
-                        "have: map it to the role ARN (principal-map)", arn)
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._iam: Any = None
+        self._roles: dict[str, str | None] = {}
+
+    def role(self, arn: str, notices: Notices) -> str | None:
+        """The ARN of the role the profile ``arn`` names holds (None: none, and why noted)."""
+        if arn not in self._roles:
+            if self._iam is None:
+                self._iam = self._session.client("iam")
+            self._roles[arn] = self._look_up(arn, notices)
+        return self._roles[arn]
+
+    def _look_up(self, arn: str, notices: Notices) -> str | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name = arn.rsplit("/", 1)[-1]
+        try:
+            found = self._iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchEntity", "NoSuchEntityException"):
+                notices.add("instance-profile-not-found", "a principal is mapped to an "
+                            "instance profile that no scanned file declares and the account "
+                            "does not have: map it to the role ARN (principal-map)", arn)
+                return None
+            if code in ("AccessDenied", "AccessDeniedException"):
+                raise ServiceError("IAM denied GetInstanceProfile: the scanning role needs "
+                                   "iam:GetInstanceProfile") from None
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: "
+                               f"{message or code}") from None
+        except BotoCoreError as exc:
+            raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: {exc}") from None
+        wanted, held = _account_of(arn), _account_of(str(found.get("Arn", "")))
+        if wanted and held and wanted != held:  # the same name in the scanned account
+            notices.add("instance-profile-other-account", "a principal is mapped to an "
+                        "instance profile of another account than the one scanned: its role "
+                        "is not looked up there; map it to the role ARN (principal-map)", arn)
             return None
-        if code in ("AccessDenied", "AccessDeniedException"):
-            raise ServiceError("IAM denied GetInstanceProfile: the scanning role needs "
-                               "iam:GetInstanceProfile") from None
-        message = exc.response.get("Error", {}).get("Message", "")
-        raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: "
-                           f"{message or code}") from None
-    except BotoCoreError as exc:
-        raise ServiceError(f"IAM GetInstanceProfile failed for {name!r}: {exc}") from None
-    if not roles:
-        notices.add("instance-profile-without-role", "a principal is mapped to an instance "
-                    "profile that holds no role in the account: it runs with no permissions; "
-                    "map it to the role ARN it should have (principal-map)", arn)
-        return None
-    return str(roles[0]["Arn"])
+        roles = found.get("Roles") or []
+        if not roles:
+            notices.add("instance-profile-without-role", "a principal is mapped to an "
+                        "instance profile that holds no role in the account: it runs with no "
+                        "permissions; map it to the role ARN it should have (principal-map)",
+                        arn)
+            return None
+        return str(roles[0]["Arn"])
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
 def _declared_key(grants: GrantSet, role: str) -> str | None:

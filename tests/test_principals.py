@@ -391,10 +391,13 @@ def test_a_profile_no_file_declares_is_looked_up_in_the_account(aws: Emulator) -
         [profile + "web-profile",  # declared: the template's, the account never asked
          "legacy-api",  # mapped to a profile of the account's whose role is declared
          profile + "batch-profile",  # the account's, holding a role declared by name
-        profile + "ops/ops-profile",  # the account's role, declared nowhere
+         profile + "ops/ops-profile",  # the account's role, declared nowhere
          profile + "empty-profile",  # holds no role
-         profile + "gone-profile"],  # the account has none of that name
-        template, mapping={"legacy-api": profile + "legacy-profile"},
+         profile + "gone-profile",  # the account has none of that name
+         "other-api"],  # mapped to a profile of another account: not this one's namesake
+        template, mapping={"legacy-api": profile + "legacy-profile",
+                           "other-api": profile.replace("123456789012", "999999999999")
+                           + "batch-profile"},
         session=aws, stack_name="ec2-stack", notices=notices,  # type: ignore[arg-type]
         aliases=aliases)
     assert resolved == {
@@ -404,11 +407,34 @@ def test_a_profile_no_file_declares_is_looked_up_in_the_account(aws: Emulator) -
         profile + "ops/ops-profile": "arn:aws:iam::123456789012:role/ops-role",
         profile + "empty-profile": None,
         profile + "gone-profile": None,
+        "other-api": None,
     }
     assert aliases == {f"arn:aws:iam::123456789012:role/{web_role}": "WebRole"}
     assert notices.count("instance-profile-without-role") == 1
     assert notices.count("instance-profile-not-found") == 1
+    assert notices.count("instance-profile-other-account") == 1
     assert not notices.count("principal-unresolved")
+
+
+def test_each_undeclared_profile_is_asked_of_the_account_once(aws: Emulator) -> None:
+    iam = aws.client("iam")
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=TRUST)
+    iam.create_instance_profile(InstanceProfileName="web-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="web-profile", RoleName="web-role")
+    asked: list[str] = []
+    iam.meta.events.register("provide-client-params.iam.GetInstanceProfile",
+                             lambda params, **_: asked.append(params["InstanceProfileName"]))
+
+    class Session:
+        def client(self, service: str) -> object:
+            return iam if service == "iam" else aws.client(service)
+
+    profile = "arn:aws:iam::123456789012:instance-profile/web-profile"
+    resolved = resolve_roles(["web-a", "web-b", profile], GrantSet(),
+                             mapping={"web-a": profile, "web-b": profile},
+                             session=Session(), notices=Notices())
+    assert set(resolved.values()) == {"arn:aws:iam::123456789012:role/web-role"}
+    assert asked == ["web-profile"]
 
 
 def test_a_profile_declared_for_two_roles_is_not_settled_by_the_account() -> None:
