@@ -55,12 +55,13 @@ def line_of(value: object) -> int | None:
 
 
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """Read a text file, refusing files larger than ``max_bytes``."""
+    """Read a text file, refusing files larger than ``max_bytes``. A byte order mark,
+    which Windows editors and PowerShell write, is dropped: JSON parsers refuse it."""
     size = path.stat().st_size
     if size > max_bytes:
         raise LoadError(f"file is {size} bytes, over the {max_bytes}-byte limit")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise LoadError(f"not UTF-8 text (byte {exc.start})") from None
 

@@ -105,3 +105,17 @@ def test_json_lines_ignore_braces_inside_strings() -> None:
     assert [item.line for item in doc["b"]] == [3, 5]
     assert doc["b"][1]["d"].line == 5
     assert doc["b"][0]["c"] == 'quote " and } brace'
+
+
+def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path: Path) -> None:
+    # Windows PowerShell's "Set-Content -Encoding utf8" and Notepad write one; JSON
+    # parsers refuse it ("Unexpected UTF-8 BOM")
+    from leastpriv_ci.policy.files import load_policy_file
+
+    policy = tmp_path / "role.json"
+    policy.write_bytes(b'\xef\xbb\xbf{"Statement": [\n  {"Effect": "Allow", '
+                       b'"Action": "s3:GetObject", "Resource": "*"}]}')
+    loaded = load_policy_file(policy)
+    assert [s.actions for p in loaded.policies for s in p.statements] == [("s3:GetObject",)]
+    assert loaded.policies[0].statements[0].origin.line == 2
+    assert load_file(policy)["Statement"][0]["Effect"] == "Allow"
