@@ -156,9 +156,13 @@ def untraced(
     """
     known = frozenset().union(*identities.values())
     by_role: dict[str, list[str]] = {}
+    by_value: dict[str, str] = {}  # a mapping value → the role a principal mapped to it has
     for principal, role in resolved.items():
         if role is not None:
             by_role.setdefault(role, []).append(principal)
+            value = mapping.get(principal, mapping.get(PrincipalName.parse(principal).name))
+            if value is not None:  # (an account's instance profile: known only so)
+                by_value.setdefault(value, role)
     found: dict[str, tuple[str, ...]] = {}
     for role, principals in sorted(by_role.items()):
         bindings = [b for b in grants.bindings if b.role == role]
@@ -170,8 +174,9 @@ def untraced(
         # A mapping entry names its principal for sure (a segment mapped straight to a
         # role is traced under that role's ARN: its entry is known by its value)
         names += [key for key, value in mapping.items()
-                  if (_profile_role(grants, value, None, Notices()) if _is_profile_arn(value)
-                      else _declared_key(grants, value) or value) == role
+                  if (by_value.get(value)
+                      or (_profile_role(grants, value, None, Notices()) if _is_profile_arn(value)
+                          else _declared_key(grants, value) or value)) == role
                   and key not in known and value not in resolved]
         if names:
             found[role] = tuple(sorted(dict.fromkeys(names)))

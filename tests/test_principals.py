@@ -430,11 +430,15 @@ def test_each_undeclared_profile_is_asked_of_the_account_once(aws: Emulator) -> 
             return iam if service == "iam" else aws.client(service)
 
     profile = "arn:aws:iam::123456789012:instance-profile/web-profile"
-    resolved = resolve_roles(["web-a", "web-b", profile], GrantSet(),
-                             mapping={"web-a": profile, "web-b": profile},
-                             session=Session(), notices=Notices())
-    assert set(resolved.values()) == {"arn:aws:iam::123456789012:role/web-role"}
+    mapping = {"web-a": profile, "web-b": profile, "web-c": profile}
+    identities: dict[str, frozenset[str]] = {}
+    resolved = resolve_roles(["web-a", "web-b"], GrantSet(), mapping=mapping,
+                             session=Session(), notices=Notices(), identities=identities)
+    role = "arn:aws:iam::123456789012:role/web-role"
+    assert set(resolved.values()) == {role}
     assert asked == ["web-profile"]
+    # web-c, mapped to that profile too, had no traces: it runs as the account's role
+    assert untraced(GrantSet(), mapping, resolved, identities) == {role: ("web-c",)}
 
 
 def test_a_profile_declared_for_two_roles_is_not_settled_by_the_account() -> None:
