@@ -375,3 +375,15 @@ def test_an_included_policy_file_is_no_unobserved_role_but_keeps_a_mapped_princi
     assert {(f["kind"], f["action"]) for f in report["findings"]
             if f["role"] == "policies/app.json"} >= {("missing", "sqs:SendMessage")}
     assert code == 1
+
+
+def test_a_file_reached_by_two_paths_is_read_once(tmp_path: Path) -> None:
+    # a cdk.json output naming a link to the assembly, and a template linked beside
+    # the one it names: each file once, by the first of its paths
+    assembly(tmp_path, "cdk-assembly", "App.template.json")
+    (tmp_path / "out").symlink_to("cdk-assembly")
+    write(tmp_path, "cdk.json", '{"app": "npx ts-node app.ts", "output": "out"}')
+    write(tmp_path, "infra/template.yaml")
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/template.yaml").symlink_to("../infra/template.yaml")
+    assert found(tmp_path) == ["cdk-assembly/App.template.json", "infra/template.yaml"]

@@ -116,8 +116,17 @@ def discover(root: Path, globs: Sequence[str] | None = None, *,
                 found.update(assemblies.visit(directory, dirnames, filenames))
     if assemblies is not None:
         found.update(assemblies.outputs())
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix() if p.is_relative_to(root)
-                  else p.as_posix())
+    ordered = sorted(found, key=lambda p: p.relative_to(root).as_posix()
+                     if p.is_relative_to(root) else p.as_posix())
+    # One file of the folder reached by two paths (through a symlinked file or folder: a
+    # cdk.json output naming a link to the assembly) is read once, by the first; a path
+    # leading out is kept, for load_declared to refuse by name
+    first: dict[str, Path] = {}
+    top = os.path.join(os.path.realpath(root), "")
+    for path in ordered:
+        real = os.path.realpath(path)
+        first.setdefault(real if real.startswith(top) else str(path), path)
+    return list(first.values())
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
