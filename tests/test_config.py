@@ -222,32 +222,31 @@ def test_fail_on_none_is_accepted_as_a_list_too(tmp_path: Path) -> None:
     assert settings.gate.fail_on == frozenset()
 
 
-def test_an_unknown_kind_in_a_fail_on_list_is_named_with_its_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "message"), [
     # not "fail-on[0]: 'none' was expected", of the list's first, valid item
+    ("fail-on:\n  - missing\n  - bogus\n",
+     r"\.leastpriv\.yml:3: fail-on\[1\]: 'bogus' is not one of \['missing', "),
+    ("fail-on: [missing, none]\n",
+     r"\.leastpriv\.yml:1: none means no finding kind gates: give it alone"),
+    # not "is not valid under any of the given schemas"
+    ("ignore:\n  - reason: legacy role\n    kind: excess\n",
+     r"\.leastpriv\.yml:2: ignore\[0\]: needs action or resource \(or both\)"),
+    ("ignore:\n  - reason: legacy role\n    action: 's3:*'\n    kind: bogus\n",
+     r"\.leastpriv\.yml:4: ignore\[0\]\.kind: \"bogus\" is not one of missing, denied, "
+     r"excess, platform, unobserved$"),
+])
+def test_a_config_error_names_the_bad_value_its_line_and_what_would_do(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / ".leastpriv.yml"
-    path.write_text("fail-on:\n  - missing\n  - bogus\n")
-    with pytest.raises(UserError, match=r"\.leastpriv\.yml:3: fail-on\[1\]: 'bogus' is not "
-                                        r"one of \['missing', "):
-        load_config(str(path), explicit=True)
-    path.write_text("fail-on: [missing, none]\n")
-    with pytest.raises(UserError, match=r"\.leastpriv\.yml:1: none means no finding kind "
-                                        r"gates: give it alone"):
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
         Settings.from_sources({}, load_config(str(path), explicit=True))
+
+
+def test_none_beside_kinds_in_the_fail_on_flag_is_refused() -> None:
     with pytest.raises(UserError, match="--fail-on: none means no finding kind gates"):
         Settings.from_sources({"fail_on": "none,missing"}, load_config(None))
-
-
-def test_an_ignore_rule_s_errors_say_what_it_needs(tmp_path: Path) -> None:
-    path = tmp_path / ".leastpriv.yml"
-    path.write_text("ignore:\n  - reason: legacy role\n    kind: excess\n")
-    with pytest.raises(UserError, match=r"\.leastpriv\.yml:2: ignore\[0\]: needs action or "
-                                        r"resource \(or both\)"):
-        load_config(str(path), explicit=True)
-    path.write_text("ignore:\n  - reason: legacy role\n    action: 's3:*'\n    kind: bogus\n")
-    with pytest.raises(UserError, match=r"\.leastpriv\.yml:4: ignore\[0\]\.kind: \"bogus\" is "
-                                        r"not one of missing, denied, excess, platform, "
-                                        r"unobserved$"):
-        load_config(str(path), explicit=True)
 
 
 def test_a_config_file_linked_outside_the_checkout_is_refused(
