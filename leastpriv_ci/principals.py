@@ -214,12 +214,12 @@ def _profile_role(grants: GrantSet, arn: str, stack_name: str | None,
 
 def _mapped_profile_role(
     grants: GrantSet, principal: str, profile: str, profiles: _AccountProfiles | None,
-    stack_name: str | None,
-    stack: Mapping[str, str], notices: Notices, aliases: MutableMapping[str, str] | None,
+    stack_name: str | None, stack: Mapping[str, str], notices: Notices,
+    aliases: MutableMapping[str, str] | None,
 ) -> str | None:
     """The role of the instance profile ``principal`` is mapped to: the declared profile's;
-    else, with the account's (``profiles``), the account's profile's, as its declared self if the
-    files declare that role (the pair then in ``aliases``). Never the account's when two
+    else, with a session (``profiles``), the role the account's profile holds, as the files
+    declare it if they do (the pair then in ``aliases``). Never the account's when two
     declared profiles of that name hold different roles."""
     ambiguous = Notices()
     role = _profile_role(grants, profile, stack_name, ambiguous)

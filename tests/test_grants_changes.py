@@ -226,7 +226,8 @@ def test_assemblies_synthesized_elsewhere_are_found_at_the_base_too(
         (tmp_path / folder / "cdk.out").write_text('{"version":"36.0.0"}')
         (tmp_path / folder / "asset.0a1b/Bundled.template.json").parent.mkdir()
         (tmp_path / folder / "asset.0a1b/Bundled.template.json").write_text("{}")
-    (tmp_path / "billing/cdk.json").write_text('{"output": "build/cdk-assembly"}')
+    # written by PowerShell: a byte order mark first, which the CDK CLI reads past
+    (tmp_path / "billing/cdk.json").write_bytes(b'\xef\xbb\xbf{"output": "build/cdk-assembly"}')
     (tmp_path / "orders").mkdir()
     (tmp_path / "orders/cdk.json").write_text('{"output": "../../elsewhere"}')
     (tmp_path / "cdk.json").write_text('{"output": ')

@@ -130,7 +130,9 @@ def _assemblies(repo: Path, ref: str, sizes: Mapping[str, int | None], names: Se
             if size > MAX_APP_CONFIG_BYTES:  # never read from git
                 raise LoadError(f"file is {size} bytes, over the "
                                 f"{MAX_APP_CONFIG_BYTES}-byte limit")
-            text = git_bytes(repo, "show", f"{ref}:./{name}").decode("utf-8")
+            # (a byte order mark dropped, as read_text drops it at head)
+            text = git_bytes(repo, "show", f"{ref}:./{name}").decode("utf-8").removeprefix(
+                "\ufeff")
         except (LoadError, UnicodeDecodeError) as exc:
             notices.add(APP_CONFIG_UNREADABLE, APP_CONFIG_UNREADABLE_TEXT, f"{name} ({exc})")
             continue
