@@ -8,8 +8,8 @@ Order of evidence, first match wins:
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
    (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
    among templates binding that logical ID to different roles, the one of the
-   function's stack: a CDK stack's, by its cloud assembly manifest or file name; none
-   when none is of its stack);
+   function's stack: a CDK stack's, by its cloud assembly manifest or file name, or a
+   nested stack's, by the name its parent gives it; none when none is of its stack);
 3. CloudFormation ``ListStackResources`` of ``stack_name``: the function's physical ID →
    its logical ID → a declared binding;
 4. the function's name matched to a binding's names (``FunctionName``, logical ID), else
@@ -30,7 +30,7 @@ from typing import Any
 
 from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.compute import INSTANCE_PROFILE, traced_kinds
-from leastpriv_ci.grants.model import GrantSet
+from leastpriv_ci.grants.model import MIN_NESTED_ID, GrantSet
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
 
@@ -331,12 +331,15 @@ def _by_logical_id(grants: GrantSet, logical: str, stack: str | None,
                    notices: Notices, principal: str) -> str | None:
     """The role of the binding with that logical ID; where several stacks' templates bind
     it to different roles (one CDK class synthesized twice), the one of CDK stack
-    ``stack`` (:attr:`Binding.cdk_stack`). None of them, when none is of that stack: which
-    one, if any, the function was deployed from is not known."""
+    ``stack`` (:meth:`Binding.deployed_in`: a nested stack's too). None of them, when
+    none or several are of that stack: which one, if any, the function was deployed from
+    is not known."""
     found = [binding for binding in grants.bindings
              if binding.function == logical or binding.origin.logical_id == logical]
     if stack is not None and len({binding.role for binding in found}) > 1:
-        ours = [b for b in found if b.cdk_stack == stack]
+        ours = [b for b in found if b.deployed_in(stack)]
+        if len({binding.role for binding in ours}) > 1:  # nested stacks' names cut alike
+            ours = []
         if not ours:
             notices.add("principal-stack-unmatched", "templates of several stacks bind a "
                         "function's logical ID to different roles, and none is of the stack "
@@ -372,7 +375,9 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
     some binding's stack and logical ID are the name's whole parts, only those count:
     another stack whose name merely starts the same (a nested stack's) was cut to it
     only if the name was cut, and a name spelling both parts whole was not. (A binding
-    of no known stack may be in any, that one too: then nothing is preferred.)"""
+    of no known stack may be in any, that one too: then nothing is preferred.) A nested
+    stack's binding matches only a name whose stack part goes on past its parent's name
+    into its own logical ID (:data:`MIN_NESTED_ID` characters, or all of it)."""
     if (found := _GENERATED.fullmatch(name)) is None:
         return None
     named = found.group(1)  # STACK-LOGICALID, either part maybe cut
@@ -388,6 +393,9 @@ def _by_generated_name(grants: GrantSet, name: str, stack_name: str | None,
                 continue
             if len(named) - cut - 1 < min(len(logical), _MIN_LOGICAL):
                 continue  # too short a remnant to tell logical IDs apart
+            if binding.nested_in is not None and cut < min(
+                    len(stack or ""), len(binding.nested_in) + 1 + MIN_NESTED_ID):
+                continue  # the name shows too little of the nested stack's own
             if stack is None or stack.startswith(named[:cut]):
                 matches.setdefault(binding.role, logical)
                 anywhere = anywhere or stack is None

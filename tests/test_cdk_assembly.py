@@ -10,7 +10,7 @@ import pytest
 
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.grants import cdk_assembly
-from leastpriv_ci.grants.cdk_assembly import UNREADABLE, CdkStack, stacks_in
+from leastpriv_ci.grants.cdk_assembly import UNREADABLE, Assemblies, CdkStack, stacks_in
 from leastpriv_ci.grants.declared import ROLES_APART, discover, load_declared
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
 from leastpriv_ci.notices import Notices
@@ -221,17 +221,34 @@ def _parent_and_nested(tmp_path: Path, data_dir: Path) -> GrantSet:
     return load(tmp_path)
 
 
-def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path: Path,
-                                                                       data_dir: Path) -> None:
-    # CloudFormation names a nested stack PARENT-NESTEDLOGICALID-SUFFIX (the logical ID
-    # maybe cut), and cuts or drops that name in its functions' names in ways it does not
-    # document: such a name is left unresolved (principal-map, tags or FunctionName find
-    # it), never given the role of the parent's binding of the same logical ID.
+NESTED_FILE = "cdk.out/ApiStore1A2B3C4D.nested.template.json"
+NESTED_ID = "StoreNestedStackStoreNestedStackResource5D6E7F8A"
+
+
+def test_a_nested_stack_is_named_as_its_parent_deploys_it(tmp_path: Path,
+                                                          data_dir: Path) -> None:
+    # no manifest lists a nested template: the parent's AWS::CloudFormation::Stack names
+    # its file (aws:asset:path), and CloudFormation names it PARENT-LOGICALID-GUID
+    grants = _parent_and_nested(tmp_path, data_dir)
+    assert {b.origin.file: (b.stack, b.nested_in) for b in grants.bindings} == {
+        "cdk.out/Api.template.json": ("Api", None),
+        NESTED_FILE: (f"Api-{NESTED_ID}", "Api")}
+
+
+def test_a_nested_stack_s_functions_are_matched_by_generated_names(tmp_path: Path,
+                                                                   data_dir: Path) -> None:
+    # CloudFormation cuts PARENT-LOGICALID-GUID to fit the function's name: a stack part
+    # going on past the parent's name into the nested stack's logical ID is that stack's.
+    # One showing less of it, or none (the stack part dropped), is left unresolved
+    # (principal-map, tags or FunctionName find it), never given the parent's role.
     grants = _parent_and_nested(tmp_path, data_dir)
     roles = roles_by_file(grants)
-    assert len(set(roles.values())) == 2  # the parent's role and the nested stack's
+    nested = roles[NESTED_FILE]
+    assert nested != roles["cdk.out/Api.template.json"]
     names = {
-        "Api-StoreNestedStackStoreNestedStackR-Handler886CB40B-AbCdEfGhIjKl": None,
+        "Api-StoreNestedStackStoreNestedStackR-Handler886CB40B-AbCdEfGhIjKl": nested,
+        "Api-StoreNestedSta-Handler886CB40B-AbCdEfGhIjKl": nested,
+        "Api-StoreNe-Handler886CB40B-AbCdEfGhIjKl": None,  # 7 characters of its ID
         "Api-StoreNestedStackStoreNestedStackResource-1XYZABCDEFGH-Handler-AbCdEfGhIjKl": None,
         "Handler886CB40B-AbCdEfGhIjKl": None,
     }
@@ -239,13 +256,108 @@ def test_a_nested_stack_s_functions_are_not_matched_by_generated_names(tmp_path:
     resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices)
     assert resolved == {FUNCTION + n: role for n, role in names.items()}
     assert notices.count("principal-unresolved") == 3
+    assert notices.count("principal-ambiguous") == 0
+
+
+def test_a_nested_stack_s_tags_choose_its_role(aws: Emulator, tmp_path: Path,
+                                               data_dir: Path) -> None:
+    # the parent and the nested stack bind the same logical ID: the stack-name tag, the
+    # nested stack's deployed name (its logical ID whole or cut), tells them apart
+    grants = _parent_and_nested(tmp_path, data_dir)
+    roles = roles_by_file(grants)
+    stacks = {"parent": "Api", "nested": f"Api-{NESTED_ID}-1XYZABCDEFGH",
+              "cut": "Api-StoreNestedStackStoreNestedStackResource-16VAX8Y6Y64W",
+              "stranger": "Api-StoreNe-16VAX8Y6Y64W",  # 7 characters of its ID
+              "other": "Other-StoreNestedStackStoreNestedStackResource-16VAX8Y6Y64W"}
+    functions = {kind: deploy(aws, f"{kind}-handler", f"{kind}-role",
+                              {"aws:cloudformation:logical-id": "Handler886CB40B",
+                               "aws:cloudformation:stack-name": stack})
+                 for kind, stack in stacks.items()}
+    notices = Notices()
+    resolved = resolve_roles(list(functions.values()), grants, session=aws, notices=notices)
+    account = "arn:aws:iam::123456789012:role/"
+    assert resolved == {functions["parent"]: roles["cdk.out/Api.template.json"],
+                        functions["nested"]: roles[NESTED_FILE],
+                        functions["cut"]: roles[NESTED_FILE],
+                        functions["stranger"]: account + "stranger-role",
+                        functions["other"]: account + "other-role"}
+    assert notices.count("principal-stack-unmatched") == 2
+
+
+def test_a_stage_s_nested_stack_takes_the_stage_s_stack_name(app: Path) -> None:
+    folder = app / "cdk.out/assembly-Prod"
+    parent = folder / "ProdApiStack6A2B1C3D.template.json"
+    template = json.loads(parent.read_text())
+    nested = json.loads(json.dumps(template))
+    template["Resources"]["StoreNestedStackStoreNestedStackResource5D6E7F8A"] = {
+        "Type": "AWS::CloudFormation::Stack",
+        "Metadata": {"aws:asset:path": "ProdApiStackStore1A2B3C4D.nested.template.json"}}
+    parent.write_text(json.dumps(template))
+    (folder / "ProdApiStackStore1A2B3C4D.nested.template.json").write_text(json.dumps(nested))
+    grants = load(app)
+    stacks = {b.origin.file: b.stack for b in grants.bindings}
+    assert stacks[
+        "cdk.out/assembly-Prod/ProdApiStackStore1A2B3C4D.nested.template.json"] == (
+        f"Prod-ApiStack-{NESTED_ID}")
+    name = FUNCTION + "Prod-ApiStack-StoreNestedStackStor-Handler886CB40B-AbCdEfGhIjKl"
+    assert resolve_roles([name], grants, notices=Notices()) == {name: roles_by_file(grants)[
+        "cdk.out/assembly-Prod/ProdApiStackStore1A2B3C4D.nested.template.json"]}
+
+
+@pytest.mark.parametrize("parent", [
+    "not json {",  # the parent's own reading reports it
+    json.dumps({"Resources": {"Store": {"Type": "AWS::CloudFormation::Stack", "Metadata": {
+        "aws:asset:path": "../ApiStore1A2B3C4D.nested.template.json"}}}}),
+    json.dumps({"Resources": {"Store": {"Type": "AWS::SQS::Queue", "Metadata": {
+        "aws:asset:path": "ApiStore1A2B3C4D.nested.template.json"}}}}),
+    json.dumps({"Resources": {"Store": {"Type": "AWS::CloudFormation::Stack",
+                                        "Metadata": {"aws:asset:path": ["x"]}}}}),
+    json.dumps({"Resources": ["AWS::CloudFormation::Stack"]}),
+])
+def test_a_nested_template_no_parent_names_is_named_after_its_file(
+        tmp_path: Path, data_dir: Path, parent: str) -> None:
+    folder = tmp_path / "cdk.out"
+    folder.mkdir()
+    shutil.copy(data_dir / "cdk_assembly" / PROD, folder / "ApiStore1A2B3C4D.nested.template.json")
+    (folder / "Api.template.json").write_text(parent)
+    stacks = Assemblies(Notices(), tmp_path)
+    assert stacks.stack(folder / "ApiStore1A2B3C4D.nested.template.json") == CdkStack(
+        "ApiStore1A2B3C4D.nested")
+
+
+def test_a_nested_template_two_parents_name_is_named_after_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "cdk.out"
+    folder.mkdir()
+    for parent, logical_id in (("Api", "StoreA"), ("Web", "StoreB")):
+        (folder / f"{parent}.template.json").write_text(json.dumps({"Resources": {logical_id: {
+            "Type": "AWS::CloudFormation::Stack",
+            "Metadata": {"aws:asset:path": "Store1A2B3C4D.nested.template.json"}}}}))
+    stacks = Assemblies(Notices(), tmp_path)
+    assert stacks.stack(folder / "Store1A2B3C4D.nested.template.json") == CdkStack(
+        "Store1A2B3C4D.nested")
+    assert stacks.stack(folder / "Api.template.json") == CdkStack("Api")
+
+
+def test_a_parent_template_is_read_only_inside_the_checkout(tmp_path: Path) -> None:
+    checkout = tmp_path / "repo"
+    folder = checkout / "cdk.out"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "Api.template.json"
+    outside.write_text(json.dumps({"Resources": {"Store": {
+        "Type": "AWS::CloudFormation::Stack",
+        "Metadata": {"aws:asset:path": "Store1A2B3C4D.nested.template.json"}}}}))
+    (folder / "Api.template.json").symlink_to(outside)
+    os.mkfifo(folder / "Web.template.json")  # reading it would block
+    stacks = Assemblies(Notices(), checkout)
+    assert stacks.stack(folder / "Store1A2B3C4D.nested.template.json") == CdkStack(
+        "Store1A2B3C4D.nested")
 
 
 def test_a_parent_stack_s_function_is_not_taken_for_its_nested_stack_s(
         tmp_path: Path, data_dir: Path) -> None:
-    # The nested template's stand-in stack name (ApiStore1A2B3C4D.nested) starts with the
-    # parent's: a name whose stack part is the parent's whole name is the parent's
-    # function, not an ambiguous match with the nested stack's binding of that ID.
+    # The nested stack's name (Api-StoreNested…) starts with the parent's: a name whose
+    # stack part is the parent's whole name is the parent's function, not an ambiguous
+    # match with the nested stack's binding of that ID.
     grants = _parent_and_nested(tmp_path, data_dir)
     parent_role = roles_by_file(grants)["cdk.out/Api.template.json"]
     notices = Notices()

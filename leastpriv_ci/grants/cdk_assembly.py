@@ -13,6 +13,14 @@ inside the checkout, within a size limit, by the bounded JSON loader; values of 
 type are ignored. One that cannot be read is a warning, and its templates are named after
 their files, as without a manifest.
 
+A nested stack's template (``PARENTNESTEDHASH.nested.template.json``) is in no manifest:
+its parent's template names it, in the ``aws:asset:path`` metadata of the
+``AWS::CloudFormation::Stack`` resource that deploys it. CloudFormation names a nested
+stack ``PARENT-LOGICALID-GUID``, so its functions' names and stack-name tag start with
+``PARENT-LOGICALID`` (the logical ID maybe cut): that is the name it is given here, with
+its parent's (:attr:`CdkStack.nested_in`). A stack nested in a nested stack gets its
+parent's GUID in its name, which is known only once deployed; it is named after its file.
+
 Discovery finds an assembly under any name (``cdk synth --output DIR``): a folder holding
 CDK's version marker, a file named ``cdk.out``, beside a ``manifest.json``; and the folder
 an app's ``cdk.json`` names as ``"output"``, even under ``build/`` or ``dist/`` (see
@@ -56,6 +64,11 @@ OUTPUT_IGNORED_TEXT = (
     "leaving it by .. or a symlink, or not a string) is not followed; synthesize into the "
     "repository or name the folder in policy-paths")
 STACK_ARTIFACT = "aws:cloudformation:stack"
+NESTED_TEMPLATE = ".nested" + CDK_TEMPLATE  # PARENTNESTEDHASH.nested.template.json
+NESTED_STACK = "AWS::CloudFormation::Stack"
+ASSET_PATH = "aws:asset:path"  # CDK's metadata: the file an asset was synthesized to
+# CDK's templates: at most CloudFormation's 1 MB, with room for templates not yet trimmed
+MAX_PARENT_BYTES = 4 * 1024 * 1024
 # Large apps' manifests carry every construct's metadata: a few MB, not more
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 UNREADABLE = "cdk-manifest-unreadable"
@@ -69,10 +82,15 @@ UNREADABLE_TEXT = (
 @dataclass(frozen=True)
 class CdkStack:
     """The CloudFormation stack a template deploys as: its name, and the environment
-    (``aws://ACCOUNT/REGION``) its manifest gives (``None``: no manifest said)."""
+    (``aws://ACCOUNT/REGION``) its manifest gives (``None``: no manifest said).
+
+    A nested stack's ``name`` is ``PARENT-LOGICALID``, how its deployed name starts, and
+    ``nested_in`` its parent's name."""
 
     name: str
     environment: str | None = None
+    nested_in: str | None = None
+
 
 
 def stacks_in(manifest: object) -> dict[str, CdkStack]:
@@ -103,16 +121,58 @@ class Assemblies:
         self._checkout = checkout
         self._shown = shown
         self._read: dict[Path, Mapping[str, CdkStack]] = {}
+        self._nested: dict[Path, Mapping[str, CdkStack | None]] = {}
 
     def stack(self, template: Path) -> CdkStack | None:
-        """The stack ``template`` deploys as: as its folder's manifest lists it, else
-        named after the file (:func:`cdk_stack`); ``None`` for a file not named like a
-        CDK stack's template."""
+        """The stack ``template`` deploys as: as its folder's manifest lists it, or as
+        the parent stack naming a nested template deploys it, else named after the file
+        (:func:`cdk_stack`); ``None`` for a file not named like a CDK stack's template."""
         fallback = cdk_stack(template.name)
         if fallback is None:
             return None
         listed = self._manifest(template.parent).get(template.name)
+        if listed is None and template.name.endswith(NESTED_TEMPLATE):
+            listed = self._nested_stacks(template.parent).get(template.name)
         return listed if listed is not None else CdkStack(fallback)
+
+    def _nested_stacks(self, folder: Path) -> Mapping[str, CdkStack | None]:
+        """Nested template file → the stack it deploys as, for the nested stacks the
+        folder's stack templates deploy (``None``: deployed by two of them)."""
+        if folder not in self._nested:
+            found: dict[str, CdkStack | None] = {}
+            for name, parent in self._parents(folder).items():
+                for file, logical_id in _nested_in(self._template(folder / name)):
+                    stack = CdkStack(f"{parent.name}-{logical_id}", parent.environment,
+                                     parent.name)
+                    found[file] = stack if found.get(file, stack) == stack else None
+            self._nested[folder] = found
+        return self._nested[folder]
+
+    def _parents(self, folder: Path) -> Mapping[str, CdkStack]:
+        """The folder's top-level stack templates: as its manifest lists them, else its
+        ``*.template.json`` but the nested ones, named after their files."""
+        listed = self._manifest(folder)
+        if listed:
+            return {name: stack for name, stack in listed.items() if "/" not in name}
+        try:
+            names = sorted(entry.name for entry in os.scandir(folder)
+                           if entry.name.endswith(CDK_TEMPLATE)
+                           and not entry.name.endswith(NESTED_TEMPLATE))
+        except OSError:
+            return {}
+        return {name: CdkStack(stack) for name in names
+                if (stack := cdk_stack(name)) is not None}
+
+    def _template(self, path: Path) -> object:
+        """The parsed template at ``path``, or None where it cannot be read: outside the
+        checkout, not a regular file, too large or not JSON (its own reading says so)."""
+        checkout = self._checkout or checkout_root(path.parent)
+        try:
+            if not inside(path, checkout) or not stat.S_ISREG(path.stat().st_mode):
+                return None
+            return loads_json(read_text(path, MAX_PARENT_BYTES))
+        except (OSError, LoadError):
+            return None
 
     def _manifest(self, folder: Path) -> Mapping[str, CdkStack]:
         if folder not in self._read:
@@ -145,6 +205,19 @@ class Assemblies:
             self._notices.add(UNREADABLE, UNREADABLE_TEXT, f"{shown} (not a JSON object)")
             return {}
         return stacks_in(manifest)
+
+
+def _nested_in(template: object) -> Iterator[tuple[str, str]]:
+    """(nested template file, logical ID) of each nested stack a parsed CDK template
+    deploys: an ``AWS::CloudFormation::Stack`` whose metadata names the file CDK wrote
+    its template to, in the same folder."""
+    for logical_id, resource in mapping_of(mapping_of(template).get("Resources")).items():
+        resource = mapping_of(resource)
+        file = mapping_of(resource.get("Metadata")).get(ASSET_PATH)
+        if (resource.get("Type") == NESTED_STACK and isinstance(file, str)
+                and file.endswith(NESTED_TEMPLATE) and "/" not in file and "\\" not in file
+                and isinstance(logical_id, str)):
+            yield file, logical_id
 
 
 def is_assembly(folder: str, filenames: Collection[str]) -> bool:

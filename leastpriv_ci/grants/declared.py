@@ -359,7 +359,7 @@ def _in_stack(grants: GrantSet, stack: CdkStack | None) -> GrantSet:
     template)."""
     if stack is None:
         return grants
-    return replace(grants, bindings=tuple(replace(b, stack=stack.name)
+    return replace(grants, bindings=tuple(replace(b, stack=stack.name, nested_in=stack.nested_in)
                                           for b in grants.bindings))
 
 

@@ -10,6 +10,7 @@ from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.records import Origin
 
 CDK_TEMPLATE = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
+MIN_NESTED_ID = 8  # characters of a nested stack's cut logical ID that tell it apart
 
 
 def cdk_stack(file: str | None) -> str | None:
@@ -50,12 +51,26 @@ class Binding:
     # The CloudFormation stack its template deploys as, when known: a CDK stack's name
     # from its cloud assembly's manifest.json (see grants/cdk_assembly.py)
     stack: str | None = None
+    # For a CDK nested stack's function: the parent stack's name; :attr:`stack` is then
+    # PARENT-LOGICALID, how the nested stack's deployed name (…-GUID) starts
+    nested_in: str | None = None
 
     @property
     def cdk_stack(self) -> str | None:
         """The CDK stack it is declared in: :attr:`stack`, else the one its template
         file is named after (``cdk.out/STACK.template.json``), else None."""
         return self.stack if self.stack is not None else cdk_stack(self.origin.file)
+
+    def deployed_in(self, stack: str) -> bool:
+        """Whether it is declared in the stack named ``stack`` (a stack-name tag): its
+        CDK stack's name, or for a nested stack's function, ``PARENT-LOGICALID-GUID``,
+        the logical ID maybe cut (to no fewer than :data:`MIN_NESTED_ID` characters)."""
+        own = self.cdk_stack
+        if own is None or self.nested_in is None:
+            return own == stack
+        head, _, guid = stack.rpartition("-")
+        return (guid.isalnum() and own.startswith(head)
+                and len(head) >= min(len(own), len(self.nested_in) + 1 + MIN_NESTED_ID))
 
 
 @dataclass(frozen=True)
