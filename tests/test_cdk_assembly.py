@@ -364,3 +364,33 @@ def test_a_parent_stack_s_function_is_not_taken_for_its_nested_stack_s(
     name = FUNCTION + "Api-Handler886CB40B-AbCdEfGhIjKl"
     assert resolve_roles([name], grants, notices=notices) == {name: parent_role}
     assert notices.count("principal-ambiguous") == 0
+
+
+def test_nested_stacks_as_cdk_synthesizes_them(tmp_path: Path, data_dir: Path) -> None:
+    # tests/data/cdk_nested: real `cdk synth` output, a stack and a Stage's stack, each
+    # with a nested stack binding the parent's function's logical ID to a role of its own
+    (tmp_path / ".git").mkdir()
+    shutil.copytree(data_dir / "cdk_nested/cdk.out", tmp_path / "cdk.out")
+    notices = Notices()
+    grants = load(tmp_path, notices)
+    nested_id = "StoreNestedStackStoreNestedStackResourceA43BCFC0"
+    files = {"api": "cdk.out/Api.template.json",
+             "store": "cdk.out/ApiStore6970A0F6.nested.template.json",
+             "prod": "cdk.out/assembly-Prod/ProdApiStack96F1B437.template.json",
+             "prod store": "cdk.out/assembly-Prod/ProdApiStackStore70230C73.nested.template.json"}
+    stacks = {b.origin.file: (b.stack, b.nested_in) for b in grants.bindings}
+    assert stacks == {files["api"]: ("Api", None),
+                      files["store"]: (f"Api-{nested_id}", "Api"),
+                      files["prod"]: ("Prod-ApiStack", None),
+                      files["prod store"]: (f"Prod-ApiStack-{nested_id}", "Prod-ApiStack")}
+    roles = {kind: roles_by_file(grants)[file] for kind, file in files.items()}
+    assert len(set(roles.values())) == 4
+    names = {
+        "Api-Handler886CB40B-AbCdEfGhIjKl": roles["api"],
+        "Api-StoreNestedStackStoreNestedStackR-Handler886CB40B-AbCdEfGhIjKl": roles["store"],
+        "Prod-ApiStack-Handler886CB40B-AbCdEfGhIjKl": roles["prod"],
+        "Prod-ApiStack-StoreNestedStackStore-Handler886CB40B-AbCdEfGhIjKl": roles["prod store"],
+    }
+    resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices)
+    assert resolved == {FUNCTION + n: role for n, role in names.items()}
+    assert notices.count("principal-ambiguous") == notices.count("principal-unresolved") == 0
