@@ -28,9 +28,10 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from leastpriv_ci.deployed_stack import stack_resources
 from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.compute import INSTANCE_PROFILE, traced_kinds
-from leastpriv_ci.grants.model import MIN_NESTED_ID, GrantSet
+from leastpriv_ci.grants.model import MIN_NESTED_ID, GrantSet, StackResource
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.usage.principals import is_role_arn
 
@@ -78,8 +79,12 @@ def resolve_roles(
     notices: Notices,
     aliases: MutableMapping[str, str] | None = None,
     identities: MutableMapping[str, frozenset[str]] | None = None,
+    deployed: Sequence[StackResource] | None = None,
 ) -> dict[str, str | None]:
     """Principal ARN → role key (a declared role's key, or an account role ARN, or None).
+
+    ``deployed`` is stack ``stack_name``'s resources when the caller read them already
+    (:func:`~leastpriv_ci.deployed_stack.stack_resources`); else they are read here.
 
     ``identities`` receives, per principal, the names a declaration may know it by (its
     ARN, its name, the logical ID its tags or the stack give): :func:`untraced` reads them.
@@ -87,8 +92,10 @@ def resolve_roles(
     mapping = mapping or {}
     lambda_client = session.client("lambda") if session is not None else None
     profiles = _AccountProfiles(session) if session is not None else None
-    stack = (_stack_functions(session, stack_name, notices)
-             if session is not None and stack_name else {})
+    if deployed is None:
+        deployed = (stack_resources(session, stack_name, notices)
+                    if session is not None and stack_name else ())
+    stack = {resource.physical_id: resource.logical_id for resource in deployed}
     resolved: dict[str, str | None] = {}
     for principal in dict.fromkeys(principals):
         parsed = PrincipalName.parse(principal)
@@ -435,30 +442,3 @@ def _lambda_facts(
 def _unqualified(arn: str) -> str:
     parts = arn.split(":")
     return ":".join(parts[:7]) if len(parts) > 7 else arn
-
-
-def _stack_functions(session: Any, stack_name: str, notices: Notices) -> dict[str, str]:
-    """Physical ID → logical ID of the stack's resources (function and role names...)."""
-    from botocore.exceptions import ClientError
-
-    client = session.client("cloudformation")
-    found: dict[str, str] = {}
-    try:
-        for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-            for resource in page.get("StackResourceSummaries", []):
-                physical = resource.get("PhysicalResourceId")
-                if physical:
-                    found[physical] = resource["LogicalResourceId"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("AccessDenied", "AccessDeniedException"):
-            raise ServiceError("CloudFormation denied ListStackResources: the scanning role "
-                               "needs cloudformation:ListStackResources") from None
-        message = exc.response.get("Error", {}).get("Message", "")
-        if "does not exist" in message:
-            notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
-                        "in this account and region; check stack-name", stack_name)
-            return {}
-        raise ServiceError(f"CloudFormation ListStackResources failed for stack "
-                           f"{stack_name!r}: {message or code}") from None
-    return found

@@ -212,6 +212,7 @@ def build_report(
     """Run the pipeline up to the gate; returns the report and extra JSON keys."""
     from leastpriv_ci.analysis import analyse
     from leastpriv_ci.analysis.context import traced_context
+    from leastpriv_ci.deployed_stack import stack_resources
     from leastpriv_ci.grants.declared import discover, load_declared, with_policies
     from leastpriv_ci.grants.deliveries import deliveries_by_role, delivery_accesses
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
@@ -226,6 +227,8 @@ def build_report(
     observation = observe(open_traces(args, notices, session), principal_map=mapping,
                           notices=notices)
     region, account, partition = infer_location(observation)
+    deployed = (stack_resources(session, settings.stack_name, notices)
+                if session is not None and settings.stack_name else ())
     context = ResolveContext(
         region=settings.region or region or "us-east-1",
         account=settings.account or account or "123456789012",
@@ -233,6 +236,7 @@ def build_report(
         parameters=dict(settings.parameters),
         stage=settings.stage,
         stack_name=settings.stack_name,
+        deployed={resource.logical_id: resource for resource in deployed},
     )
     if not (settings.account or account) and settings.compare != "attached":
         notices.add("account-unknown", "no account ID from --account, the config file or "
@@ -248,7 +252,8 @@ def build_report(
     identities: dict[str, frozenset[str]] = {}
     principal_roles = resolve_roles(
         observation.principals, declared, mapping=mapping, session=session,
-        stack_name=settings.stack_name, notices=notices, identities=identities)
+        stack_name=settings.stack_name, notices=notices, identities=identities,
+        deployed=deployed)
     roles = dict(declared.roles)
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached

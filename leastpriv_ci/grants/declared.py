@@ -20,7 +20,12 @@ from types import ModuleType
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants import sources
-from leastpriv_ci.grants.cdk_assembly import Assemblies, AssemblyFinder, CdkStack
+from leastpriv_ci.grants.cdk_assembly import (
+    NESTED_TEMPLATE,
+    Assemblies,
+    AssemblyFinder,
+    CdkStack,
+)
 from leastpriv_ci.grants.checkout import (
     OUTSIDE_CHECKOUT,
     OUTSIDE_CHECKOUT_TEXT,
@@ -28,9 +33,9 @@ from leastpriv_ci.grants.checkout import (
     inside,
     walk,
 )
-from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.model import GrantSet, ResolveContext, cdk_stack
 from leastpriv_ci.grants.references import role_arn
-from leastpriv_ci.grants.sources import policy_json
+from leastpriv_ci.grants.sources import cloudformation, policy_json, sam
 from leastpriv_ci.loaders import MAX_FILE_BYTES
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import PARTIAL, Policy, Role, unresolved
@@ -49,6 +54,9 @@ ROLES_APART_TEXT = (
     "files declare different roles under one logical ID or address (the templates of two "
     "CDK stacks of one class, roles bound to other functions): each is kept, the later "
     "ones named FILE#ID")
+
+# Sources that read CloudFormation templates (a stack is deployed from one)
+CLOUDFORMATION_SOURCES = frozenset({cloudformation.NAME, sam.NAME})
 
 # Folders that hold other people's code, build output or tool state, never the PR's IaC.
 # ("env" is not one: Terraform layouts keep environments there, as env/prod/main.tf; a
@@ -202,6 +210,7 @@ def load_declared(
     assemblies = Assemblies(notices, checkout, lambda path: _display(path, root))
     stacks: dict[Path, CdkStack | None] = {}
     read: list[tuple[Path, str, ModuleType, GrantSet, Notices]] = []
+    found: list[tuple[Path, str, ModuleType]] = []
     for path in paths:
         shown = _display(path, root)
         if checkout is not None and not inside(path, checkout):
@@ -224,10 +233,18 @@ def load_declared(
             notices.add("not-infrastructure", "files that hold no roles or policies are ignored",
                         shown)
             continue
-        own = Notices()  # a file read again drops what its first reading said
-        loaded = _load(module, path, context, own, shown)
-        read.append((path, shown, module, loaded, own))
+        found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
+    deployed = _deployed_templates(found, stacks, context, notices)
+
+    def context_of(path: Path, context: ResolveContext) -> ResolveContext:
+        """The names the deployed stack gave are its own template's only."""
+        return context if path in deployed else replace(context, deployed={})
+
+    for path, shown, module in found:
+        own = Notices()  # a file read again drops what its first reading said
+        loaded = _load(module, path, context_of(path, context), own, shown)
+        read.append((path, shown, module, loaded, own))
     included = _included(read, notices)
     apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], stacks,
                         notices)
@@ -242,7 +259,8 @@ def load_declared(
     for path, shown, module, loaded, own in read:
         if loaded.imports & (exports.keys() | role_exports.keys()):
             own = Notices()
-            loaded = _renamed(_load(module, path, replace(context, exports=exports,
+            loaded = _renamed(_load(module, path, replace(context_of(path, context),
+                                                          exports=exports,
                                                           role_exports=role_exports),
                                     own, shown), apart[path])
         notices.extend(own)
@@ -266,6 +284,38 @@ def load_declared(
     grants = replace(grants, roles=roles, included=frozenset(
         key for key, role in roles.items() if role.origin.file in included))
     return resolve_managed(grants, session, notices, partition=context.partition)
+
+
+STACK_TEMPLATE_UNKNOWN = "stack-template-unknown"
+STACK_TEMPLATE_UNKNOWN_TEXT = (
+    "several templates could be the configured stack's, so the names CloudFormation gave "
+    "its resources when deployed are used for none of them: name the stack's template in "
+    "policy-paths, or give the names as parameters")
+
+
+def _deployed_templates(found: Sequence[tuple[Path, str, ModuleType]],
+                        stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
+                        notices: Notices) -> frozenset[Path]:
+    """The templates the configured stack was deployed from, which the names it gave
+    (``context.deployed``) are for: the CDK stack's of that name, else the one
+    CloudFormation or SAM template not known to be another stack's (a cloud assembly's
+    or a nested stack's; one only named like a CDK stack's, ``app.template.json``, may be
+    it). Several: none, and a warning."""
+    if not context.deployed:
+        return frozenset()
+    cdk = [path for path, _, _ in found if (stack := stacks[path]) is not None
+           and stack.name == context.stack_name]
+    if cdk:
+        return frozenset(cdk)
+    templates = [(path, shown) for path, shown, module in found
+                 if module.NAME in CLOUDFORMATION_SOURCES
+                 and not path.name.endswith(NESTED_TEMPLATE)
+                 and stacks[path] in (None, CdkStack(cdk_stack(path.name) or ""))]
+    if len(templates) > 1:
+        notices.add(STACK_TEMPLATE_UNKNOWN, STACK_TEMPLATE_UNKNOWN_TEXT,
+                    f"{context.stack_name}: {', '.join(shown for _, shown in templates)}")
+        return frozenset()
+    return frozenset(path for path, _ in templates)
 
 
 _Read = tuple[Path, str, ModuleType, GrantSet, Notices]

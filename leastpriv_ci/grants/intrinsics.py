@@ -76,6 +76,24 @@ def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
     return types, dict(raw["property_defaults"])
 
 
+@cache
+def _physical_pattern(ref: str, values: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    """A ``ref`` rule of ``data/cfn_resources.json`` as a pattern of physical IDs with the
+    name captured, its other fields the ``values`` given; ``?`` (IAM's any one character:
+    a secret's suffix) is any one."""
+    known = dict(values)
+    parts = []
+    named = False
+    for text, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", ref):
+        parts.append(re.escape(text).replace(r"\?", "."))
+        if field == "name":
+            parts.append("(?P=name)" if named else "(?P<name>.+?)")
+            named = True
+        elif field:
+            parts.append(re.escape(known[field]))
+    return re.compile("".join(parts))
+
+
 def check_expansion(template: Any, file: str, max_values: int = MAX_NODES) -> None:
     """Refuse a template whose aliases expand past ``max_values`` values (counted as
     :meth:`TemplateResolver.resolve` counts them) before anything walks it expanded —
@@ -392,7 +410,7 @@ class TemplateResolver:
             return self._unresolved(label, line, "it refers to itself")
         self._resolving.add(spelled)
         try:
-            return self._format(pattern, resource, known, defaults, label, line)
+            return self._format(pattern, resource, known, defaults, label, line, logical_id)
         finally:
             self._resolving.discard(spelled)
 
@@ -404,31 +422,74 @@ class TemplateResolver:
         defaults: Mapping[str, str],
         label: str,
         line: int | None,
+        logical_id: str,
     ) -> Any:
         properties = resource.get("Properties")
         properties = properties if isinstance(properties, Mapping) else {}
-        values = {
-            "partition": self.context.partition,
-            "region": self.context.region,
-            "account": self.context.account,
-            "url_suffix": _URL_SUFFIX.get(self.context.partition, "amazonaws.com"),
-        }
+        values = self._location()
         for field in re.findall(r"\{(\w+)\}", pattern):
             if field in values:
                 continue
             prop = known.name_property if field == "name" else field
+            if field == "name" and (prop is None or prop not in properties) and (
+                    deployed := self._deployed_name(logical_id, resource, known,
+                                                    defaults)) is not None:
+                values[field] = deployed  # the name CloudFormation gave it when deployed
+                continue
             if prop is None or prop not in properties:
                 if prop is not None and prop in defaults:
                     values[field] = defaults[prop]
                     continue
                 return self._unresolved(label, line, f"{prop or 'its name'} is not set, so "
-                                        "CloudFormation generates it; set it or pass the value "
-                                        "in the parameters")
+                                        "CloudFormation generates it; set it, set stack-name "
+                                        "(read from the deployed stack) or pass the value in "
+                                        "the parameters")
             text = self.text(properties[prop], line_of(resource) or line)
             if text is None:
                 return unresolved(f"{label} ({prop} unresolved)")
             values[field] = text
         return pattern.format_map(values)
+
+    def _location(self) -> dict[str, str]:
+        return {"partition": self.context.partition, "region": self.context.region,
+                "account": self.context.account,
+                "url_suffix": _URL_SUFFIX.get(self.context.partition, "amazonaws.com")}
+
+    def _deployed_name(self, logical_id: str, resource: Mapping[str, Any],
+                       known: ResourceType, defaults: Mapping[str, str]) -> str | None:
+        """The name CloudFormation gave the resource in the configured stack as deployed,
+        read off its physical ID (what ``Ref`` gives) for a resource of the same type
+        there, in this partition, region and account; else None."""
+        deployed = self.context.deployed.get(logical_id)
+        if deployed is None or deployed.type != resource.get("Type") or known.ref is None:
+            return None
+        values = self._fields(known.ref, resource, known, defaults)
+        if values is None:
+            return None
+        found = _physical_pattern(known.ref, tuple(sorted(values.items()))).fullmatch(
+            deployed.physical_id)
+        return found.group("name") if found is not None else None
+
+    def _fields(self, pattern: str, resource: Mapping[str, Any], known: ResourceType,
+                defaults: Mapping[str, str]) -> dict[str, str] | None:
+        """The values of ``pattern``'s fields but its name, as :meth:`_format` gives them
+        (None: one of them is not known)."""
+        properties = resource.get("Properties")
+        properties = properties if isinstance(properties, Mapping) else {}
+        values = self._location()
+        for field in re.findall(r"\{(\w+)\}", pattern):
+            if field in values or field == "name":
+                continue
+            if field in properties:
+                text = self.text(properties[field], line_of(resource))
+                if text is None:
+                    return None
+                values[field] = text
+            elif field in defaults:
+                values[field] = defaults[field]
+            else:
+                return None
+        return values
 
     def _get_att(self, argument: Any, line: int | None) -> Any:
         if isinstance(argument, str):

@@ -74,6 +74,17 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class StackResource:
+    """A resource of a deployed CloudFormation stack, as ``ListStackResources`` lists it:
+    the physical ID is what ``Ref`` gives for most types (a table's name, a queue's URL,
+    a topic's ARN, a key's ID)."""
+
+    logical_id: str
+    type: str
+    physical_id: str
+
+
+@dataclass(frozen=True)
 class ResolveContext:
     """Values a template needs to resolve: region, account, partition, parameters."""
 
@@ -90,6 +101,9 @@ class ResolveContext:
     # Roles other scanned templates export (Export.Name → role key): a function's
     # ``Role`` importing one runs as that role, whatever name CloudFormation gives it
     role_exports: Mapping[str, str] = field(default_factory=dict)
+    # The configured stack as deployed (logical ID → resource): the names CloudFormation
+    # generated, for the template that stack was deployed from (see load_declared)
+    deployed: Mapping[str, StackResource] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

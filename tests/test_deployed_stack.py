@@ -1,0 +1,170 @@
+"""Names CloudFormation generated, read from the configured stack as deployed (moto)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leastpriv_ci.cli import main
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.declared import STACK_TEMPLATE_UNKNOWN, discover, load_declared
+from leastpriv_ci.grants.model import ResolveContext, StackResource
+from leastpriv_ci.notices import Notices
+
+STACK = "orders-staging"
+TEMPLATE: dict[str, Any] = {  # nothing named: CloudFormation names every resource
+    "Resources": {
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST"}},
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "FnRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "data", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                     "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
+                    {"Effect": "Allow", "Action": "sqs:SendMessage",
+                     "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}}]}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["FnRole", "Arn"]},
+            "Code": {"ZipFile": "def handler(event, context):\n    return {}\n"}}},
+    },
+}
+
+
+def _segment(function_arn: str, table: str, queue_url: str, region: str) -> dict[str, Any]:
+    now = time.time() - 5
+
+    def call(index: int, name: str, aws: dict[str, str]) -> dict[str, Any]:
+        return {"id": f"{index:016x}", "name": name, "namespace": "aws",
+                "start_time": now, "end_time": now + 0.01,
+                "http": {"response": {"status": 200}},
+                "aws": {"region": region, **aws}}
+
+    return {"id": "a1b2c3d4e5f60718", "name": "Fn",
+            "trace_id": f"1-{int(now):08x}-0123456789abcdef01234567",
+            "start_time": now, "end_time": now + 1, "origin": "AWS::Lambda::Function",
+            "aws": {"function_arn": function_arn},
+            "subsegments": [call(1, "DynamoDB", {"operation": "GetItem", "table_name": table}),
+                            call(2, "SQS", {"operation": "SendMessage", "queue_url": queue_url})]}
+
+
+@pytest.fixture
+def deployed(aws: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The template deployed as stack orders-staging, a checkout holding it, and a trace
+    of its function reading the table and sending to the queue, in X-Ray and in a file."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.json").write_text(json.dumps(TEMPLATE, indent=1))
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(TEMPLATE),
+                                Capabilities=["CAPABILITY_IAM"])
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
+    function = aws.client("lambda").get_function(FunctionName=physical["Fn"])
+    document = _segment(function["Configuration"]["FunctionArn"], physical["Table"],
+                        physical["Queue"], aws.region)
+    (tmp_path / "traces.jsonl").write_text(json.dumps(document) + "\n")
+    assert aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(document)])[
+        "UnprocessedTraceSegments"] == []
+    return tmp_path
+
+
+def _scan(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    code = main(["scan", "--policy-paths", "template.json", "--fail-on", "missing",
+                 "--format", "json", *extra])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def test_generated_names_are_read_from_the_deployed_stack(
+        deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # as the action scans: X-Ray over a window, with the AWS access the stack is read with
+    report = _scan(capsys, "--since", "10m", "--settle-time", "0", "--stack-name", STACK)
+    [table] = [f["resource"] for f in report["findings"] if f["action"] == "dynamodb:PutItem"]
+    assert table.startswith("arn:aws:dynamodb:") and f":table/{STACK}-Table-" in table
+    found = {(f["kind"], f["action"], f["conditional"]) for f in report["findings"]
+             if not f["kind"].startswith(("platform", "unobserved"))}
+    # GetItem and SendMessage were used as granted; PutItem is granted on that table,
+    # never used: excess, decided, not "may be"
+    assert found == {("excess", "dynamodb:PutItem", False)}
+    assert not any(w["code"] == "unresolved-value" for w in report["warnings"])
+
+
+def test_without_the_stack_the_generated_names_stay_unresolved(
+        deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # offline (trace files, declared policies): nothing reads from AWS; the function is
+    # still found, by the name CloudFormation generated in the configured stack
+    report = _scan(capsys, "--traces", "traces.jsonl", "--stack-name", STACK)
+    [unresolved] = [w for w in report["warnings"] if w["code"] == "unresolved-value"]
+    assert any("set stack-name" in example for example in unresolved["examples"])
+    missing = {(f["action"], f["conditional"]) for f in report["findings"]
+               if f["kind"] == "missing"}
+    assert missing == {("dynamodb:GetItem", True), ("sqs:SendMessage", True)}
+
+
+
+def _queue_arns(root: Path, files: dict[str, str], stack: str = STACK
+                ) -> tuple[dict[str, str], Notices]:
+    """Each file's role's queue grant, the stack deployed with its queue named."""
+    (root / ".git").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    queue = StackResource("Queue", "AWS::SQS::Queue",
+                          f"https://sqs.us-east-1.amazonaws.com/123456789012/{stack}-Queue-1X2Y")
+    notices = Notices()
+    grants = load_declared(discover(root), ResolveContext(stack_name=stack, deployed={
+        "Queue": queue}), notices, root=root)
+    return {role.origin.file or "": next(
+        r for p in role.policies for s in p.statements for r in s.resources
+        if "sqs" in r or "Queue" in r) for role in grants.roles.values()}, notices
+
+
+QUEUE_TEMPLATE = json.dumps({"Resources": {
+    "Queue": {"Type": "AWS::SQS::Queue"},
+    "FnRole": TEMPLATE["Resources"]["FnRole"]}})
+DEPLOYED_QUEUE = f"arn:aws:sqs:us-east-1:123456789012:{STACK}-Queue-1X2Y"
+
+
+def test_the_one_template_is_the_stack_s(tmp_path: Path) -> None:
+    arns, _ = _queue_arns(tmp_path, {"template.json": QUEUE_TEMPLATE})
+    assert arns == {"template.json": DEPLOYED_QUEUE}
+
+
+def test_of_several_templates_none_is_taken_for_the_stack_s(tmp_path: Path) -> None:
+    arns, notices = _queue_arns(tmp_path, {"a/template.json": QUEUE_TEMPLATE,
+                                           "b/template.json": QUEUE_TEMPLATE})
+    assert set(arns.values()) == {"<unresolved:GetAtt Queue.Arn>"}
+    [warning] = [n for n in notices.items() if n.code == STACK_TEMPLATE_UNKNOWN]
+    assert warning.examples == (f"{STACK}: a/template.json, b/template.json",)
+
+
+def test_a_cdk_stack_of_that_name_is_the_stack_s(tmp_path: Path) -> None:
+    manifest = json.dumps({"version": "36.0.0", "artifacts": {
+        name: {"type": "aws:cloudformation:stack", "environment": "aws://unknown/unknown",
+               "properties": {"templateFile": f"{name}.template.json"}}
+        for name in (STACK, "other")}})
+    arns, notices = _queue_arns(tmp_path, {
+        # another stack's, or a copy: not it (its role under another ID, kept apart)
+        "template.json": QUEUE_TEMPLATE.replace("FnRole", "OtherRole"),
+        f"cdk.out/{STACK}.template.json": QUEUE_TEMPLATE,
+        "cdk.out/other.template.json": QUEUE_TEMPLATE,
+        "cdk.out/manifest.json": manifest, "cdk.out/cdk.out": '{"version": "36.0.0"}'})
+    unresolved = "<unresolved:GetAtt Queue.Arn>"
+    assert sorted(arns.values()) == [unresolved, unresolved, DEPLOYED_QUEUE]
+    assert [file for file, arn in arns.items() if arn == DEPLOYED_QUEUE] == [
+        f"cdk.out/{STACK}.template.json"]
+    assert notices.count(STACK_TEMPLATE_UNKNOWN) == 0
