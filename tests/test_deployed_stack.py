@@ -109,7 +109,8 @@ def test_without_the_stack_the_generated_names_stay_unresolved(
     # still found, by the name CloudFormation generated in the configured stack
     report = _scan(capsys, "--traces", "traces.jsonl", "--stack-name", STACK)
     [unresolved] = [w for w in report["warnings"] if w["code"] == "unresolved-value"]
-    assert any("set stack-name" in example for example in unresolved["examples"])
+    assert any("read from the deployed stack (stack-name, in a scan with AWS access)"
+               in example for example in unresolved["examples"])
     missing = {(f["action"], f["conditional"]) for f in report["findings"]
                if f["kind"] == "missing"}
     assert missing == {("dynamodb:GetItem", True), ("sqs:SendMessage", True)}

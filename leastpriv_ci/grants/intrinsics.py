@@ -441,9 +441,9 @@ class TemplateResolver:
                     values[field] = defaults[prop]
                     continue
                 return self._unresolved(label, line, f"{prop or 'its name'} is not set, so "
-                                        "CloudFormation generates it; set it, set stack-name "
-                                        "(read from the deployed stack) or pass the value in "
-                                        "the parameters")
+                                        "CloudFormation generates it; set it, have it read "
+                                        "from the deployed stack (stack-name, in a scan with "
+                                        "AWS access) or pass the value in the parameters")
             text = self.text(properties[prop], line_of(resource) or line)
             if text is None:
                 return unresolved(f"{label} ({prop} unresolved)")
