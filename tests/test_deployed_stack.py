@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from leastpriv_ci.cli import main
+from leastpriv_ci.deployed_stack import stack_resources
 from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.grants.declared import STACK_TEMPLATE_UNKNOWN, discover, load_declared
 from leastpriv_ci.grants.model import ResolveContext, StackResource
@@ -169,3 +171,95 @@ def test_a_cdk_stack_of_that_name_is_the_stack_s(tmp_path: Path) -> None:
     assert [file for file, arn in arns.items() if arn == DEPLOYED_QUEUE] == [
         f"cdk.out/{STACK}.template.json"]
     assert notices.count(STACK_TEMPLATE_UNKNOWN) == 0
+
+
+NESTED_ID = "StoreNestedStackStoreNestedStackResourceA43BCFC0"
+STORE_TEMPLATE = json.dumps({"Resources": {  # a queue and a role sending to it
+    "Queue": {"Type": "AWS::SQS::Queue"},
+    "StoreRole": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": TEMPLATE["Resources"]["FnRole"]["Properties"][
+            "AssumeRolePolicyDocument"],
+        "Policies": [{"PolicyName": "send", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}}]}}}})
+
+
+class _Session:
+    """A boto3 session's part the scan uses, on the emulator."""
+
+    def __init__(self, aws: Emulator) -> None:
+        self._aws = aws
+
+    def client(self, service: str) -> Any:
+        return self._aws.client(service)
+
+
+def _cdk_app_with_a_nested_stack(aws: Emulator, root: Path) -> tuple[str, ...]:
+    """cdk.out of stack Api whose nested stack Store holds a queue and a role granting
+    on it, deployed as Api in the emulator (its nested template uploaded as an asset);
+    the nested template's file in the checkout."""
+    (root / ".git").mkdir()
+    folder = root / "cdk.out"
+    folder.mkdir()
+    nested_file = "ApiStore6970A0F6.nested.template.json"
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="cdk-assets")
+    s3.put_object(Bucket="cdk-assets", Key="store.json", Body=STORE_TEMPLATE.encode())
+    parent = {"Resources": {NESTED_ID: {
+        "Type": "AWS::CloudFormation::Stack",
+        "Properties": {"TemplateURL": "https://s3.amazonaws.com/cdk-assets/store.json"},
+        "Metadata": {"aws:asset:path": nested_file, "aws:asset:property": "TemplateURL"}}}}
+    (folder / "Api.template.json").write_text(json.dumps(parent))
+    (folder / nested_file).write_text(STORE_TEMPLATE)
+    (folder / "cdk.out").write_text('{"version": "36.0.0"}')
+    (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
+        "Api": {"type": "aws:cloudformation:stack",
+                "environment": f"aws://{aws.account}/{aws.region}",
+                "properties": {"templateFile": "Api.template.json"}}}}))
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="Api", TemplateBody=json.dumps(parent))
+    [nested] = cloudformation.list_stack_resources(StackName="Api")["StackResourceSummaries"]
+    queue = cloudformation.list_stack_resources(StackName=nested["PhysicalResourceId"])[
+        "StackResourceSummaries"]
+    return (f"cdk.out/{nested_file}",
+            next(r["PhysicalResourceId"] for r in queue if r["LogicalResourceId"] == "Queue"))
+
+
+def _nested_grants(aws: Emulator, root: Path, session: Any) -> tuple[dict[str, str], Notices]:
+    notices = Notices()
+    deployed = stack_resources(_Session(aws), "Api", notices)
+    grants = load_declared(discover(root), ResolveContext(
+        region=aws.region, account=aws.account, stack_name="Api",
+        deployed={r.logical_id: r for r in deployed}), notices, root=root, session=session)
+    return {role.origin.file or "": next(
+        r for p in role.policies for s in p.statements for r in s.resources)
+        for role in grants.roles.values()}, notices
+
+
+def test_a_nested_stack_s_generated_names_are_read_from_it(aws: Emulator,
+                                                           tmp_path: Path) -> None:
+    nested_file, queue_url = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    arns, notices = _nested_grants(aws, tmp_path, _Session(aws))
+    name = queue_url.rsplit("/", 1)[-1]
+    assert name.startswith(f"Api-{NESTED_ID}-")  # the nested stack's name, then the queue's
+    assert arns == {nested_file: f"arn:aws:sqs:{aws.region}:{aws.account}:{name}"}
+    assert notices.count("unresolved-value") == 0
+
+
+def test_a_nested_stack_the_role_may_not_read_is_a_warning(aws: Emulator,
+                                                           tmp_path: Path) -> None:
+    nested_file, _ = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    cloudformation = aws.client("cloudformation")
+
+    class Session(_Session):  # the scanning role may read the stack, not its nested stacks
+        def client(self, service: str) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    with Stubber(cloudformation) as stub:
+        stub.add_client_error("list_stack_resources", service_error_code="AccessDenied",
+                              http_status_code=403)
+        arns, notices = _nested_grants(aws, tmp_path, Session(aws))
+    assert arns == {nested_file: "<unresolved:GetAtt Queue.Arn>"}
+    [warning] = [n for n in notices.items() if n.code == "nested-stack-unread"]
+    assert "needs cloudformation:ListStackResources" in warning.examples[0]

@@ -18,9 +18,11 @@ from pathlib import Path
 from types import ModuleType
 
 from leastpriv_ci.collector import paused_gc
-from leastpriv_ci.errors import UserError
+from leastpriv_ci.deployed_stack import stack_resources
+from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.cdk_assembly import (
+    NESTED_STACK,
     NESTED_TEMPLATE,
     Assemblies,
     AssemblyFinder,
@@ -33,7 +35,7 @@ from leastpriv_ci.grants.checkout import (
     inside,
     walk,
 )
-from leastpriv_ci.grants.model import GrantSet, ResolveContext, cdk_stack
+from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource, cdk_stack
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.sources import cloudformation, policy_json, sam
 from leastpriv_ci.loaders import MAX_FILE_BYTES
@@ -236,10 +238,12 @@ def load_declared(
         found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
     deployed = _deployed_templates(found, stacks, context, notices)
+    deployed.update(_nested_deployed(found, stacks, context, session, notices))
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
-        """The names the deployed stack gave are its own template's only."""
-        return context if path in deployed else replace(context, deployed={})
+        """The names the deployed stack gave are its own template's only (and its nested
+        stacks' their templates')."""
+        return replace(context, deployed=deployed.get(path, {}))
 
     for path, shown, module in found:
         own = Notices()  # a file read again drops what its first reading said
@@ -295,18 +299,18 @@ STACK_TEMPLATE_UNKNOWN_TEXT = (
 
 def _deployed_templates(found: Sequence[tuple[Path, str, ModuleType]],
                         stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
-                        notices: Notices) -> frozenset[Path]:
+                        notices: Notices) -> dict[Path, Mapping[str, StackResource]]:
     """The templates the configured stack was deployed from, which the names it gave
     (``context.deployed``) are for: the CDK stack's of that name, else the one
     CloudFormation or SAM template not known to be another stack's (a cloud assembly's
     or a nested stack's; one only named like a CDK stack's, ``app.template.json``, may be
     it). Several: none, and a warning."""
     if not context.deployed:
-        return frozenset()
+        return {}
     cdk = [path for path, _, _ in found if (stack := stacks[path]) is not None
            and stack.name == context.stack_name]
     if cdk:
-        return frozenset(cdk)
+        return dict.fromkeys(cdk, context.deployed)
     templates = [(path, shown) for path, shown, module in found
                  if module.NAME in CLOUDFORMATION_SOURCES
                  and not path.name.endswith(NESTED_TEMPLATE)
@@ -314,8 +318,41 @@ def _deployed_templates(found: Sequence[tuple[Path, str, ModuleType]],
     if len(templates) > 1:
         notices.add(STACK_TEMPLATE_UNKNOWN, STACK_TEMPLATE_UNKNOWN_TEXT,
                     f"{context.stack_name}: {', '.join(shown for _, shown in templates)}")
-        return frozenset()
-    return frozenset(path for path, _ in templates)
+        return {}
+    return {path: context.deployed for path, _ in templates}
+
+
+NESTED_UNREAD = "nested-stack-unread"
+NESTED_UNREAD_TEXT = (
+    "a nested stack of the configured stack could not be read (ListStackResources), so the "
+    "names CloudFormation generated in it stay unresolved: allow "
+    "cloudformation:ListStackResources on the stack's nested stacks too (stack/NAME-*/*)")
+
+
+def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
+                     stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
+                     session: object | None, notices: Notices
+                     ) -> dict[Path, Mapping[str, StackResource]]:
+    """The names the configured stack's CDK nested stacks gave their resources, per
+    nested template: the configured stack lists each as an ``AWS::CloudFormation::Stack``
+    (its physical ID, the nested stack's ID), which is read in turn. One that cannot be
+    read is a warning, not a failure (the permission may cover the stack alone)."""
+    found_deployed: dict[Path, Mapping[str, StackResource]] = {}
+    for path, _, _ in found:
+        stack = stacks[path]
+        if (session is None or stack is None or stack.nested_in is None
+                or stack.nested_in != context.stack_name):
+            continue
+        nested = context.deployed.get(stack.name[len(stack.nested_in) + 1:])
+        if nested is None or nested.type != NESTED_STACK:
+            continue
+        try:
+            resources = stack_resources(session, nested.physical_id, notices)
+        except ServiceError as exc:
+            notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{nested.physical_id} ({exc})")
+            continue
+        found_deployed[path] = {resource.logical_id: resource for resource in resources}
+    return found_deployed
 
 
 _Read = tuple[Path, str, ModuleType, GrantSet, Notices]
