@@ -92,7 +92,6 @@ class CdkStack:
     nested_in: str | None = None
 
 
-
 def stacks_in(manifest: object) -> dict[str, CdkStack]:
     """Template file (POSIX, relative to the manifest's folder) → the stack it deploys
     as, for the stack artifacts of a parsed ``manifest.json``. Anything of the wrong type
