@@ -1,9 +1,10 @@
-"""The configured CloudFormation stack as deployed: its resources' physical IDs.
+"""CloudFormation stacks as deployed: their resources' physical IDs.
 
 ``ListStackResources`` of ``stack-name`` tells which logical ID a traced function was
 deployed from (:mod:`~leastpriv_ci.principals`) and the names CloudFormation generated
 for the template's resources (:mod:`~leastpriv_ci.grants.intrinsics`). It is read once
-per scan.
+per scan. The other stacks of a scanned CDK app, and nested stacks, are read the same way
+(:mod:`~leastpriv_ci.grants.declared`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,37 @@ from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.model import StackResource
 from leastpriv_ci.notices import Notices
 
+DENIED_CODES = ("AccessDenied", "AccessDeniedException")
+
+
+class StackDenied(ServiceError):
+    """The scanning role may not list the stack's resources."""
+
 
 def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[StackResource, ...]:
-    """The resources of stack ``stack_name`` that have a physical ID; none, with the
-    warning ``stack-not-found``, when the stack does not exist. A denial or another
-    failure is a :class:`ServiceError` naming the permission."""
+    """The resources of the configured stack ``stack_name`` that have a physical ID;
+    none, with the warning ``stack-not-found``, when the stack does not exist. A denial
+    or another failure is a :class:`ServiceError` naming the permission."""
+    found = read_stack(session, stack_name)
+    if found is None:
+        notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
+                    "in this account and region; check stack-name", stack_name)
+        return ()
+    return found
+
+
+def read_stack(session: Any, stack: str, region: str | None = None
+               ) -> tuple[StackResource, ...] | None:
+    """The resources of ``stack`` (a name or stack ID) that have a physical ID, in
+    ``region`` (else the session's); None when no such stack exists. A denial is a
+    :class:`StackDenied`, another failure a :class:`ServiceError`."""
     from botocore.exceptions import ClientError
 
-    client = session.client("cloudformation")
+    client = (session.client("cloudformation") if region is None
+              else session.client("cloudformation", region_name=region))
     found: list[StackResource] = []
     try:
-        for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for page in client.get_paginator("list_stack_resources").paginate(StackName=stack):
             for resource in page.get("StackResourceSummaries", []):
                 physical = resource.get("PhysicalResourceId")
                 if physical:
@@ -32,14 +53,12 @@ def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[St
                                                resource.get("ResourceType", ""), physical))
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("AccessDenied", "AccessDeniedException"):
-            raise ServiceError("CloudFormation denied ListStackResources: the scanning role "
-                               "needs cloudformation:ListStackResources") from None
+        if code in DENIED_CODES:
+            raise StackDenied("CloudFormation denied ListStackResources: the scanning role "
+                              "needs cloudformation:ListStackResources") from None
         message = exc.response.get("Error", {}).get("Message", "")
         if "does not exist" in message:
-            notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
-                        "in this account and region; check stack-name", stack_name)
-            return ()
+            return None
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
-                           f"{stack_name!r}: {message or code}") from None
+                           f"{stack!r}: {message or code}") from None
     return tuple(found)

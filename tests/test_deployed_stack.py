@@ -111,7 +111,8 @@ def test_without_the_stack_the_generated_names_stay_unresolved(
     # still found, by the name CloudFormation generated in the configured stack
     report = _scan(capsys, "--traces", "traces.jsonl", "--stack-name", STACK)
     [unresolved] = [w for w in report["warnings"] if w["code"] == "unresolved-value"]
-    assert any("read from the deployed stack (stack-name, in a scan with AWS access)"
+    assert any("read from the deployed stack (stack-name or a CDK app's manifest, in a scan "
+               "with AWS access)"
                in example for example in unresolved["examples"])
     missing = {(f["action"], f["conditional"]) for f in report["findings"]
                if f["kind"] == "missing"}
@@ -191,7 +192,7 @@ class _Session:
     def __init__(self, aws: Emulator) -> None:
         self._aws = aws
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, **_: Any) -> Any:  # the emulator's region only
         return self._aws.client(service)
 
 
@@ -253,7 +254,7 @@ def test_a_nested_stack_the_role_may_not_read_is_a_warning(aws: Emulator,
     cloudformation = aws.client("cloudformation")
 
     class Session(_Session):  # the scanning role may read the stack, not its nested stacks
-        def client(self, service: str) -> Any:
+        def client(self, service: str, **_: Any) -> Any:
             return cloudformation if service == "cloudformation" else aws.client(service)
 
     with Stubber(cloudformation) as stub:
@@ -263,3 +264,16 @@ def test_a_nested_stack_the_role_may_not_read_is_a_warning(aws: Emulator,
     assert arns == {nested_file: "<unresolved:GetAtt Queue.Arn>"}
     [warning] = [n for n in notices.items() if n.code == "nested-stack-unread"]
     assert "needs cloudformation:ListStackResources" in warning.examples[0]
+
+
+def test_a_nested_stack_of_a_cdk_stack_not_configured_is_read_too(aws: Emulator,
+                                                                  tmp_path: Path) -> None:
+    # no stack-name: the manifest names stack Api, which is read, then its nested stack
+    nested_file, queue_url = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    notices = Notices()
+    grants = load_declared(discover(tmp_path), ResolveContext(
+        region=aws.region, account=aws.account), notices, root=tmp_path, session=_Session(aws))
+    [role] = grants.roles.values()
+    [resource] = [r for p in role.policies for s in p.statements for r in s.resources]
+    assert (role.origin.file, resource) == (
+        nested_file, f"arn:aws:sqs:{aws.region}:{aws.account}:{queue_url.rsplit('/', 1)[-1]}")

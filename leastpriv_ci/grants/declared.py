@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from leastpriv_ci.collector import paused_gc
-from leastpriv_ci.deployed_stack import stack_resources
+from leastpriv_ci.deployed_stack import StackDenied, read_stack
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.cdk_assembly import (
@@ -238,7 +238,12 @@ def load_declared(
         found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
     deployed = _deployed_templates(found, stacks, context, notices)
-    deployed.update(_nested_deployed(found, stacks, context, session, notices))
+    deployed.update(_cdk_deployed(found, stacks, context, session, notices))
+    parents = {stack.name: deployed[path] for path in deployed
+               if (stack := stacks[path]) is not None}
+    if context.stack_name is not None and context.deployed:
+        parents[context.stack_name] = context.deployed
+    deployed.update(_nested_deployed(found, stacks, parents, session, notices))
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
         """The names the deployed stack gave are its own template's only (and its nested
@@ -324,32 +329,102 @@ def _deployed_templates(found: Sequence[tuple[Path, str, ModuleType]],
 
 NESTED_UNREAD = "nested-stack-unread"
 NESTED_UNREAD_TEXT = (
-    "a nested stack of the configured stack could not be read (ListStackResources), so the "
-    "names CloudFormation generated in it stay unresolved: allow "
+    "a nested stack of a stack read as deployed could not be read (ListStackResources), so "
+    "the names CloudFormation generated in it stay unresolved: allow "
     "cloudformation:ListStackResources on the stack's nested stacks too (stack/NAME-*/*)")
+CDK_UNREAD = "cdk-stack-unread"
+CDK_UNREAD_TEXT = (
+    "the scanning role may not read the CDK app's stacks as deployed (ListStackResources), "
+    "so the names CloudFormation generated in them (resources without a name of their own, "
+    "exported to other stacks) stay unresolved: allow cloudformation:ListStackResources on "
+    "the stacks the cloud assembly names")
+CDK_NOT_DEPLOYED = "cdk-stack-not-deployed"
+CDK_NOT_DEPLOYED_TEXT = (
+    "a stack of the scanned CDK app does not exist in the scanned account and region, so "
+    "the names CloudFormation would generate in it stay unresolved: deploy it before the "
+    "scan, or leave its template out of policy-paths")
+# At most this many of a CDK app's stacks are read as deployed, one paginated
+# ListStackResources each
+MAX_CDK_STACKS = 100
+_ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
+
+
+def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
+                  stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
+                  session: object | None, notices: Notices
+                  ) -> dict[Path, Mapping[str, StackResource]]:
+    """The names CloudFormation gave the resources of the scanned CDK app's other stacks
+    (the configured one is read already), per template: each stack a cloud assembly's
+    manifest lists by name, in the scanned account (or no account said), in the region
+    its environment names (else the session's). A stack that does not exist and a denial
+    are warnings: the scan goes on with those names unresolved, and after one denial asks
+    no more."""
+    read: dict[Path, Mapping[str, StackResource]] = {}
+    if session is None:
+        return read
+    wanted: dict[tuple[str, str | None], list[Path]] = {}
+    for path, _, module in found:
+        stack = stacks[path]
+        if (stack is None or stack.nested_in is not None or stack.environment is None
+                or stack.name == context.stack_name or module.NAME not in CLOUDFORMATION_SOURCES):
+            continue  # not named by a manifest: a stack of that name may be anybody's
+        environment = _ENVIRONMENT.fullmatch(stack.environment)
+        account = environment["account"] if environment else ""
+        region = environment["region"] if environment else ""
+        if account.isdigit() and account != context.account:
+            continue  # another account's stack: the scanning role cannot see it
+        wanted.setdefault((stack.name, region if _is_region(region) else None), []).append(path)
+    missing: list[str] = []
+    for (name, region), paths in list(wanted.items())[:MAX_CDK_STACKS]:
+        try:
+            resources = read_stack(session, name, region)
+        except StackDenied:
+            notices.add(CDK_UNREAD, CDK_UNREAD_TEXT, name)
+            break
+        except ServiceError as exc:
+            notices.add(CDK_UNREAD, CDK_UNREAD_TEXT, f"{name} ({exc})")
+            continue
+        if resources is None:
+            missing.append(name)
+            continue
+        for path in paths:
+            read[path] = {resource.logical_id: resource for resource in resources}
+    for name in missing:
+        notices.add(CDK_NOT_DEPLOYED, CDK_NOT_DEPLOYED_TEXT, name)
+    return read
+
+
+def _is_region(text: str) -> bool:
+    return re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", text) is not None
 
 
 def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
-                     stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
+                     stacks: Mapping[Path, CdkStack | None],
+                     parents: Mapping[str, Mapping[str, StackResource]],
                      session: object | None, notices: Notices
                      ) -> dict[Path, Mapping[str, StackResource]]:
-    """The names the configured stack's CDK nested stacks gave their resources, per
-    nested template: the configured stack lists each as an ``AWS::CloudFormation::Stack``
-    (its physical ID, the nested stack's ID), which is read in turn. One that cannot be
-    read is a warning, not a failure (the permission may cover the stack alone)."""
+    """The names the CDK nested stacks of the stacks read as deployed (``parents``, by
+    stack name) gave their resources, per nested template: the parent lists each as an
+    ``AWS::CloudFormation::Stack`` (its physical ID, the nested stack's ID), which is read
+    in turn. One that cannot be read is a warning, not a failure (the permission may
+    cover the parent alone)."""
     found_deployed: dict[Path, Mapping[str, StackResource]] = {}
     for path, _, _ in found:
         stack = stacks[path]
         if (session is None or stack is None or stack.nested_in is None
-                or stack.nested_in != context.stack_name):
+                or stack.nested_in not in parents):
             continue
-        nested = context.deployed.get(stack.name[len(stack.nested_in) + 1:])
+        nested = parents[stack.nested_in].get(stack.name[len(stack.nested_in) + 1:])
         if nested is None or nested.type != NESTED_STACK:
             continue
         try:
-            resources = stack_resources(session, nested.physical_id, notices)
+            resources = read_stack(session, nested.physical_id)
         except ServiceError as exc:
             notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{nested.physical_id} ({exc})")
+            continue
+        if resources is None:
+            notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT,
+                        f"{nested.physical_id} (it does not exist)")
             continue
         found_deployed[path] = {resource.logical_id: resource for resource in resources}
     return found_deployed

@@ -442,8 +442,9 @@ class TemplateResolver:
                     continue
                 return self._unresolved(label, line, f"{prop or 'its name'} is not set, so "
                                         "CloudFormation generates it; set it, have it read "
-                                        "from the deployed stack (stack-name, in a scan with "
-                                        "AWS access) or pass the value in the parameters")
+                                        "from the deployed stack (stack-name or a CDK app's "
+                                        "manifest, in a scan with AWS access) or pass the "
+                                        "value in the parameters")
             text = self.text(properties[prop], line_of(resource) or line)
             if text is None:
                 return unresolved(f"{label} ({prop} unresolved)")

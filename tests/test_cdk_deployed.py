@@ -1,0 +1,152 @@
+"""A CDK app's stacks read as deployed: the names CloudFormation generated in each, for
+the cross-stack references between them (moto; tests/data/cdk_multi is real cdk synth
+output)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from leastpriv_ci.cli import main
+from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.declared import discover, load_declared
+from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.notices import Notices
+
+APP = Path(__file__).parent / "data" / "cdk_multi" / "cdk.out"
+STACKS = {"Data": "shop-pr-7-data", "Api": "shop-pr-7-api"}  # as manifest.json names them
+
+
+def _deploy(aws: Emulator, *stacks: str) -> dict[str, str]:
+    """Deploy the app's ``stacks`` (CDK's bootstrap check left out, which the emulator
+    cannot run); logical ID → physical ID of their resources."""
+    cloudformation = aws.client("cloudformation")
+    physical: dict[str, str] = {}
+    for stack in stacks:
+        template = json.loads((APP / f"{stack}.template.json").read_text())
+        template.pop("Parameters")
+        template.pop("Rules")
+        cloudformation.create_stack(StackName=STACKS[stack], TemplateBody=json.dumps(template),
+                                    Capabilities=["CAPABILITY_IAM"])
+        physical.update({r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                         cloudformation.list_stack_resources(StackName=STACKS[stack])[
+                             "StackResourceSummaries"]})
+    return physical
+
+
+@pytest.fixture
+def checkout(aws: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    shutil.copytree(APP, tmp_path / "cdk.out")
+    return tmp_path
+
+
+def _trace(aws: Emulator, physical: dict[str, str]) -> dict[str, Any]:
+    """Function CreateOrder writing an order, its receipt and a shipping message."""
+    now = time.time() - 5
+    function = aws.client("lambda").get_function(FunctionName=physical["CreateOrder18B1EE4A"])
+
+    def call(index: int, name: str, aws_fields: dict[str, str]) -> dict[str, Any]:
+        return {"id": f"{index:016x}", "name": name, "namespace": "aws",
+                "start_time": now, "end_time": now + 0.01,
+                "http": {"response": {"status": 200}},
+                "aws": {"region": aws.region, **aws_fields}}
+
+    return {"id": "a1b2c3d4e5f60718", "name": "CreateOrder",
+            "trace_id": f"1-{int(now):08x}-0123456789abcdef01234567",
+            "start_time": now, "end_time": now + 1, "origin": "AWS::Lambda::Function",
+            "aws": {"function_arn": function["Configuration"]["FunctionArn"]},
+            "subsegments": [
+                call(1, "dynamodb", {"operation": "PutItem",
+                                     "table_name": physical["OrdersA9B65338"]}),
+                call(2, "s3", {"operation": "PutObject", "key": "r/1.pdf",
+                               "bucket_name": physical["Receipts59C0D3E0"]}),
+                call(3, "sqs", {"operation": "SendMessage",
+                                "queue_url": physical["Shipping768E971C"]})]}
+
+
+def test_the_stacks_of_a_cdk_app_are_read_as_deployed(
+        aws: Emulator, checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    physical = _deploy(aws, "Data", "Api")
+    document = _trace(aws, physical)
+    aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(document)])
+    # as the action scans, with AWS access and no stack-name: the manifest names the stacks
+    code = main(["scan", "--policy-paths", "cdk.out", "--since", "10m", "--settle-time", "0",
+                 "--fail-on", "missing", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert not [w for w in report["warnings"] if w["code"] in (
+        "unresolved-value", "cdk-stack-unread", "cdk-stack-not-deployed")]
+    findings = {(f["action"], f["resource"]) for f in report["findings"]
+                if f["kind"] == "excess" and any(
+                    p.endswith(physical["CreateOrder18B1EE4A"]) for p in f["principals"])}
+    table = f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/{physical['OrdersA9B65338']}"
+    # the table Data exports and Api imports is the deployed one: a grant on it never
+    # used is excess, decided
+    assert ("dynamodb:DeleteItem", table) in findings
+    assert not [f for f in report["findings"] if f["kind"] == "missing"]
+    assert not [f for f in report["findings"] if f["conditional"]
+                and not f["kind"].startswith(("platform", "unobserved"))]
+
+
+def _load(checkout: Path, session: Any, account: str = "123456789012"
+          ) -> tuple[set[str], Notices]:
+    """The resources the app's roles are granted on, as the scan loads them."""
+    notices = Notices()
+    grants = load_declared(discover(checkout), ResolveContext(account=account), notices,
+                           root=checkout, session=session)
+    return {resource for role in grants.roles.values() for policy in role.policies
+            for statement in policy.statements for resource in statement.resources}, notices
+
+
+def test_a_stack_not_deployed_is_a_warning_and_the_others_are_read(
+        aws: Emulator, checkout: Path) -> None:
+    physical = _deploy(aws, "Data")
+    resources, notices = _load(checkout, boto3.Session(region_name=aws.region))
+    queue = physical["Shipping768E971C"].rsplit("/", 1)[-1]
+    assert f"arn:aws:sqs:{aws.region}:{aws.account}:{queue}" in resources
+    [warning] = [n for n in notices.items() if n.code == "cdk-stack-not-deployed"]
+    assert warning.examples == ("shop-pr-7-api",)
+    assert notices.count("unresolved-value") == 0
+
+
+def test_a_role_that_may_not_read_the_stacks_is_asked_once(aws: Emulator,
+                                                           checkout: Path) -> None:
+    _deploy(aws, "Data", "Api")
+    cloudformation = aws.client("cloudformation")
+
+    class Session:  # every ListStackResources denied; the stub answers once only
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    with Stubber(cloudformation) as stub:
+        stub.add_client_error("list_stack_resources", service_error_code="AccessDenied",
+                              http_status_code=403)
+        resources, notices = _load(checkout, Session())
+        stub.assert_no_pending_responses()
+    [warning] = [n for n in notices.items() if n.code == "cdk-stack-unread"]
+    assert "allow cloudformation:ListStackResources" in warning.message
+    assert any(r.startswith("<unresolved:") for r in resources)
+
+
+def test_a_stack_of_another_account_is_not_read(aws: Emulator, checkout: Path) -> None:
+    _deploy(aws, "Data", "Api")
+
+    class Session:  # the manifest's account is not the scanned one: nothing is asked
+        def client(self, service: str, **_: Any) -> Any:
+            assert service != "cloudformation"
+            return aws.client(service)
+
+    resources, notices = _load(checkout, Session(), account="999999999999")
+    assert any(r.startswith("<unresolved:") for r in resources)
+    assert not notices.count("cdk-stack-unread") and not notices.count("cdk-stack-not-deployed")
