@@ -150,3 +150,17 @@ def test_a_stack_of_another_account_is_not_read(aws: Emulator, checkout: Path) -
     resources, notices = _load(checkout, Session(), account="999999999999")
     assert any(r.startswith("<unresolved:") for r in resources)
     assert not notices.count("cdk-stack-unread") and not notices.count("cdk-stack-not-deployed")
+
+
+def test_offline_an_import_says_why_the_scanned_export_is_unknown(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    shutil.copytree(APP, tmp_path / "cdk.out")
+    notices = Notices()
+    load_declared(discover(tmp_path), ResolveContext(), notices, root=tmp_path)
+    [unresolved] = [n for n in notices.items() if n.code == "unresolved-value"]
+    imports = [e for e in unresolved.examples if "ImportValue shop-pr-7-data:" in e]
+    assert imports, unresolved.examples
+    # not "scan the template that exports it": it is scanned; its value is generated
+    assert all("exported by another scanned template, where it is not known offline ("
+               in e and "Data.template.json:" in e and "CloudFormation generates it" in e
+               for e in imports)

@@ -264,14 +264,15 @@ def load_declared(
     exports = {name: value for *_, loaded, _ in read for name, value in loaded.exports.items()}
     role_exports = {name: key for *_, loaded, _ in read
                     for name, key in loaded.role_exports.items()}
+    unknown = {name: why for *_, loaded, _ in read
+               for name, why in loaded.unknown_exports.items()}
     grants = GrantSet()
     for path, shown, module, loaded, own in read:
-        if loaded.imports & (exports.keys() | role_exports.keys()):
+        if loaded.imports & (exports.keys() | role_exports.keys() | unknown.keys()):
             own = Notices()
-            loaded = _renamed(_load(module, path, replace(context_of(path, context),
-                                                          exports=exports,
-                                                          role_exports=role_exports),
-                                    own, shown), apart[path])
+            loaded = _renamed(_load(module, path, replace(
+                context_of(path, context), exports=exports, role_exports=role_exports,
+                unknown_exports=unknown), own, shown), apart[path])
         notices.extend(own)
         loaded = _in_stack(loaded, stacks[path])
         if root is not None:

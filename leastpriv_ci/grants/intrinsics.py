@@ -256,11 +256,12 @@ class TemplateResolver:
         return self._any_undecided
 
     @contextmanager
-    def silenced(self) -> Iterator[None]:
-        """Resolve without warnings while inside (values nobody asked the scan about)."""
+    def silenced(self) -> Iterator[Notices]:
+        """Resolve without warnings while inside (values nobody asked the scan about);
+        what would have been said is handed over."""
         notices, self.notices = self.notices, Notices()
         try:
-            yield
+            yield self.notices
         finally:
             self.notices = notices
 
@@ -625,6 +626,10 @@ class TemplateResolver:
                 if export is not None:
                     resolver.imports.add(export)
                 shown = export or excerpt(argument)
+                why = resolver.context.unknown_exports.get(export or "")
+                if why is not None:
+                    return resolver._unresolved(f"ImportValue {shown}", line, "exported by "
+                                                f"another scanned template, where {why}")
                 return resolver._unresolved(f"ImportValue {shown}", line, "exported by another "
                                             "stack; scan the template that exports it, or pass "
                                             "the value in the parameters")

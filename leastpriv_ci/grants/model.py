@@ -101,6 +101,9 @@ class ResolveContext:
     # Roles other scanned templates export (Export.Name → role key): a function's
     # ``Role`` importing one runs as that role, whatever name CloudFormation gives it
     role_exports: Mapping[str, str] = field(default_factory=dict)
+    # Exports other scanned templates declare whose value does not resolve offline
+    # (Export.Name → why), for the message of an Fn::ImportValue of one
+    unknown_exports: Mapping[str, str] = field(default_factory=dict)
     # The configured stack as deployed (logical ID → resource): the names CloudFormation
     # generated, for the template that stack was deployed from (see load_declared)
     deployed: Mapping[str, StackResource] = field(default_factory=dict)
@@ -128,6 +131,8 @@ class GrantSet:
     # Roles the files hand to an AWS service for its own use (an ECS task definition's
     # execution role, data/compute_roles.yaml's service_role): never traced
     service_roles: frozenset[str] = frozenset()
+    # Exports whose value does not resolve offline: Export.Name → why
+    unknown_exports: Mapping[str, str] = field(default_factory=dict)
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -137,7 +142,8 @@ class GrantSet:
                         self.imports | other.imports,
                         {**self.role_exports, **other.role_exports},
                         self.included | other.included,
-                        self.service_roles | other.service_roles)
+                        self.service_roles | other.service_roles,
+                        {**self.unknown_exports, **other.unknown_exports})
 
     def serving_too(self) -> frozenset[str]:
         """Roles traced code runs as that an AWS service also uses for its own work (one

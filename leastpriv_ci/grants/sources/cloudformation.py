@@ -170,29 +170,40 @@ def grants_from_template(
     ]))
     service_roles = _service_roles(builder, resources)
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
-    exports, role_exports = _exports(template, builder)
+    exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
-                    attached=tuple(builder.attached), exports=exports, imports=imports,
-                    role_exports=role_exports, service_roles=service_roles)
+                    attached=tuple(builder.attached), exports=exports.values, imports=imports,
+                    role_exports=exports.roles, service_roles=service_roles,
+                    unknown_exports=exports.unknown)
 
 
-def _exports(template: Mapping[str, Any], builder: _Builder
-             ) -> tuple[dict[str, str], dict[str, str]]:
-    """What the template's ``Outputs`` export, by export name, for another template's
-    ``Fn::ImportValue``: the values that resolve offline, and the template's roles (a
-    ``Ref`` or ``Fn::GetAtt`` Arn of one) by their key, as CDK's cross-stack references
-    export a role whose name CloudFormation generates."""
-    values: dict[str, str] = {}
-    roles: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Exports:
+    """What a template's ``Outputs`` export, by export name, for another template's
+    ``Fn::ImportValue``: the values that resolve offline; the template's roles (a ``Ref``
+    or ``Fn::GetAtt`` Arn of one) by their key, as CDK's cross-stack references export a
+    role whose name CloudFormation generates; and why the other values do not resolve."""
+
+    values: dict[str, str]
+    roles: dict[str, str]
+    unknown: dict[str, str]
+
+
+def _exports(template: Mapping[str, Any], builder: _Builder) -> _Exports:
+    found = _Exports({}, {}, {})
     resolver = builder.resolver
     for name, node, line in resolver.exported(template.get("Outputs")):
         if (key := _template_role(builder, node)) is not None:
-            roles[name] = key
-        with resolver.silenced():
+            found.roles[name] = key
+        with resolver.silenced() as unsaid:
             value = resolver.text(node, line)
         if value is not None:
-            values[name] = value
-    return values, roles
+            found.values[name] = value
+        else:
+            said = [example for notice in unsaid.items() for example in notice.examples]
+            found.unknown[name] = (f"it is not known offline ({said[0]})" if said
+                                   else "it is not known offline")
+    return found
 
 
 def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
