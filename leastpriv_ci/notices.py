@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_EXAMPLES = 5
@@ -46,13 +47,13 @@ class Notices:
         if where is not None and len(examples) < MAX_EXAMPLES and where not in examples:
             examples.append(where)
 
-    def extend(self, other: Notices) -> None:
-        """Merge another collector into this one."""
+    def extend(self, other: Notices, shown: Callable[[str], str] | None = None) -> None:
+        """Merge another collector into this one (each example as ``shown`` writes it)."""
         for notice in other.items():
             self._messages.setdefault(notice.code, notice.message)
             self._counts[notice.code] = self._counts.get(notice.code, 0) + notice.count
             examples = self._examples.setdefault(notice.code, [])
-            for where in notice.examples:
+            for where in map(shown, notice.examples) if shown else notice.examples:
                 if len(examples) < MAX_EXAMPLES and where not in examples:
                     examples.append(where)
 

@@ -11,7 +11,7 @@ import importlib
 import os
 import pkgutil
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -273,7 +273,7 @@ def load_declared(
             loaded = _renamed(_load(module, path, replace(
                 context_of(path, context), exports=exports, role_exports=role_exports,
                 unknown_exports=unknown), own, shown), apart[path])
-        notices.extend(own)
+        notices.extend(own, shown=_in_checkout(root))
         loaded = _in_stack(loaded, stacks[path])
         if root is not None:
             loaded = _relocate(loaded, str(path), shown, root)
@@ -545,6 +545,15 @@ def with_policies(deployed: Role, partial: Role) -> Role:
     names = {policy.name for policy in deployed.policies}
     added = tuple(p for p in partial.policies if p.name != OTHERS and p.name not in names)
     return replace(deployed, policies=(*deployed.policies, *added))
+
+
+def _in_checkout(root: Path | None) -> Callable[[str], str] | None:
+    """Warnings name the scanned files as findings do, relative to ``root`` (a template's
+    resolver names the path it was given, the runner's)."""
+    if root is None or not root.is_absolute() or root == Path(root.anchor):
+        return None  # (only an absolute folder's name is told apart from other text)
+    prefix = f"{root.as_posix()}/"
+    return lambda where: where.replace(prefix, "")
 
 
 def _display(path: Path, root: Path | None) -> str:
