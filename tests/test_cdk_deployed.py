@@ -86,7 +86,7 @@ def test_the_stacks_of_a_cdk_app_are_read_as_deployed(
     assert code == 0, err
     report = json.loads(out)
     assert not [w for w in report["warnings"] if w["code"] in (
-        "unresolved-value", "cdk-stack-unread", "cdk-stack-not-deployed")]
+        "unresolved-value", "stack-unread", "stack-not-deployed")]
     findings = {(f["action"], f["resource"]) for f in report["findings"]
                 if f["kind"] == "excess" and any(
                     p.endswith(physical["CreateOrder18B1EE4A"]) for p in f["principals"])}
@@ -115,7 +115,7 @@ def test_a_stack_not_deployed_is_a_warning_and_the_others_are_read(
     resources, notices = _load(checkout, boto3.Session(region_name=aws.region))
     queue = physical["Shipping768E971C"].rsplit("/", 1)[-1]
     assert f"arn:aws:sqs:{aws.region}:{aws.account}:{queue}" in resources
-    [warning] = [n for n in notices.items() if n.code == "cdk-stack-not-deployed"]
+    [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
     assert warning.examples == ("shop-pr-7-api",)
     assert notices.count("unresolved-value") == 0
 
@@ -134,8 +134,8 @@ def test_a_role_that_may_not_read_the_stacks_is_asked_once(aws: Emulator,
                               http_status_code=403)
         resources, notices = _load(checkout, Session())
         stub.assert_no_pending_responses()
-    [warning] = [n for n in notices.items() if n.code == "cdk-stack-unread"]
-    assert "allow cloudformation:ListStackResources" in warning.message
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "allow cloudformation:ListStackResources on those stacks" in warning.message
     assert any(r.startswith("<unresolved:") for r in resources)
 
 
@@ -149,7 +149,7 @@ def test_a_stack_of_another_account_is_not_read(aws: Emulator, checkout: Path) -
 
     resources, notices = _load(checkout, Session(), account="999999999999")
     assert any(r.startswith("<unresolved:") for r in resources)
-    assert not notices.count("cdk-stack-unread") and not notices.count("cdk-stack-not-deployed")
+    assert not notices.count("stack-unread") and not notices.count("stack-not-deployed")
 
 
 def test_offline_an_import_says_why_the_scanned_export_is_unknown(tmp_path: Path) -> None:
@@ -166,3 +166,55 @@ def test_offline_an_import_says_why_the_scanned_export_is_unknown(tmp_path: Path
     # both files named as findings name them, from the checkout's root
     assert all(e.startswith("cdk.out/Api.template.json:")
                and "not known offline (cdk.out/Data.template.json:" in e for e in imports)
+
+
+SERVERLESS = """\
+service: orders
+frameworkVersion: "3"
+provider:
+  name: aws
+  runtime: python3.12
+  stage: dev
+  region: us-east-1
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: [dynamodb:GetItem, dynamodb:PutItem]
+          Resource: !GetAtt OrdersTable.Arn
+functions:
+  create:
+    handler: app.create
+resources:
+  Resources:
+    OrdersTable:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        BillingMode: PAY_PER_REQUEST
+        AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+        KeySchema: [{AttributeName: id, KeyType: HASH}]
+"""
+
+
+def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
+        aws: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "serverless.yml").write_text(SERVERLESS)
+    session = boto3.Session(region_name=aws.region)
+    resources, notices = _load(tmp_path, session)
+    assert notices.count("unresolved-value") and notices.count("stack-not-deployed")
+    # deployed as the framework names its stack, SERVICE-STAGE (the table as it would)
+    table = {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}}
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="orders-dev", TemplateBody=json.dumps(
+        {"Resources": {"OrdersTable": table}}))
+    [deployed] = cloudformation.list_stack_resources(StackName="orders-dev")[
+        "StackResourceSummaries"]
+    resources, notices = _load(tmp_path, session)
+    assert f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/" \
+        f"{deployed['PhysicalResourceId']}" in resources
+    assert not notices.count("unresolved-value") and not notices.count("stack-not-deployed")

@@ -253,6 +253,11 @@ def load_declared(
     for path, shown, module in found:
         own = Notices()  # a file read again drops what its first reading said
         loaded = _load(module, path, context_of(path, context), own, shown)
+        if (session is not None and path not in deployed and own.count("unresolved-value")
+                and (resources := _stack_deployed_as(loaded, path, session, notices))):
+            deployed[path] = resources  # read again, with the names the stack gave
+            own = Notices()
+            loaded = _load(module, path, context_of(path, context), own, shown)
         read.append((path, shown, module, loaded, own))
     included = _included(read, notices)
     apart = _keys_apart([(path, shown, loaded) for path, shown, _, loaded, _ in read], stacks,
@@ -333,17 +338,18 @@ NESTED_UNREAD_TEXT = (
     "a nested stack of a stack read as deployed could not be read (ListStackResources), so "
     "the names CloudFormation generated in it stay unresolved: allow "
     "cloudformation:ListStackResources on the stack's nested stacks too (stack/NAME-*/*)")
-CDK_UNREAD = "cdk-stack-unread"
-CDK_UNREAD_TEXT = (
-    "the scanning role may not read the CDK app's stacks as deployed (ListStackResources), "
-    "so the names CloudFormation generated in them (resources without a name of their own, "
-    "exported to other stacks) stay unresolved: allow cloudformation:ListStackResources on "
-    "the stacks the cloud assembly names")
-CDK_NOT_DEPLOYED = "cdk-stack-not-deployed"
-CDK_NOT_DEPLOYED_TEXT = (
-    "a stack of the scanned CDK app does not exist in the scanned account and region, so "
-    "the names CloudFormation would generate in it stay unresolved: deploy it before the "
-    "scan, or leave its template out of policy-paths")
+STACK_UNREAD = "stack-unread"
+STACK_UNREAD_TEXT = (
+    "the scanning role may not read the stacks the scanned files deploy as (a CDK app's, a "
+    "Serverless service's) as deployed (ListStackResources), so the names CloudFormation "
+    "generated in them (resources without a name of their own) stay unresolved: allow "
+    "cloudformation:ListStackResources on those stacks")
+STACK_NOT_DEPLOYED = "stack-not-deployed"
+STACK_NOT_DEPLOYED_TEXT = (
+    "a stack the scanned files deploy as (a CDK app's, a Serverless service's) does not "
+    "exist in the scanned account and region, so the names CloudFormation would generate "
+    "in it stay unresolved: deploy it before the scan, or leave its file out of "
+    "policy-paths")
 # At most this many of a CDK app's stacks are read as deployed, one paginated
 # ListStackResources each
 MAX_CDK_STACKS = 100
@@ -380,10 +386,10 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         try:
             resources = read_stack(session, name, region)
         except StackDenied:
-            notices.add(CDK_UNREAD, CDK_UNREAD_TEXT, name)
+            notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, name)
             break
         except ServiceError as exc:
-            notices.add(CDK_UNREAD, CDK_UNREAD_TEXT, f"{name} ({exc})")
+            notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{name} ({exc})")
             continue
         if resources is None:
             missing.append(name)
@@ -391,8 +397,26 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         for path in paths:
             read[path] = {resource.logical_id: resource for resource in resources}
     for name in missing:
-        notices.add(CDK_NOT_DEPLOYED, CDK_NOT_DEPLOYED_TEXT, name)
+        notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, name)
     return read
+
+
+def _stack_deployed_as(loaded: GrantSet, path: Path, session: object, notices: Notices
+                       ) -> Mapping[str, StackResource] | None:
+    """The resources of the stack a file deploys as once read (a Serverless service's),
+    when it is deployed and may be read; else None, with a warning."""
+    deployed_as = loaded.deployed_as.get(str(path))
+    if deployed_as is None:
+        return None
+    try:
+        resources = read_stack(session, deployed_as.stack, deployed_as.region)
+    except ServiceError as exc:
+        notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{deployed_as.stack} ({exc})")
+        return None
+    if resources is None:
+        notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, deployed_as.stack)
+        return None
+    return {resource.logical_id: resource for resource in resources}
 
 
 def _is_region(text: str) -> bool:

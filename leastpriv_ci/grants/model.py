@@ -85,6 +85,15 @@ class StackResource:
 
 
 @dataclass(frozen=True)
+class DeployedAs:
+    """The CloudFormation stack a file's resources deploy as, and its region (a
+    Serverless service's ``SERVICE-STAGE``, known once its variables are resolved)."""
+
+    stack: str
+    region: str
+
+
+@dataclass(frozen=True)
 class ResolveContext:
     """Values a template needs to resolve: region, account, partition, parameters."""
 
@@ -133,6 +142,8 @@ class GrantSet:
     service_roles: frozenset[str] = frozenset()
     # Exports whose value does not resolve offline: Export.Name → why
     unknown_exports: Mapping[str, str] = field(default_factory=dict)
+    # The stack each file's resources deploy as, when only reading it tells (file → stack)
+    deployed_as: Mapping[str, DeployedAs] = field(default_factory=dict)
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -143,7 +154,8 @@ class GrantSet:
                         {**self.role_exports, **other.role_exports},
                         self.included | other.included,
                         self.service_roles | other.service_roles,
-                        {**self.unknown_exports, **other.unknown_exports})
+                        {**self.unknown_exports, **other.unknown_exports},
+                        {**self.deployed_as, **other.deployed_as})
 
     def serving_too(self) -> frozenset[str]:
         """Roles traced code runs as that an AWS service also uses for its own work (one

@@ -24,7 +24,7 @@ from leastpriv_ci.grants.checkout import repository_root
 from leastpriv_ci.grants.compute import LAMBDA_FUNCTION
 from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
-from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
+from leastpriv_ci.grants.model import Binding, Delivery, DeployedAs, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
@@ -147,11 +147,14 @@ class _Service:
             self._branches = Branches(self.template(), self.notices, str(self.path))
         return self._branches
 
+    def stack(self) -> str:
+        """The CloudFormation stack the service deploys as."""
+        return str(self.vars.get("provider.stackName") or self.prefix)
+
     def template(self) -> TemplateResolver:
         """The resolver of the CloudFormation in the config (``resources``)."""
         if self._template is None:
-            stack = self.vars.get("provider.stackName") or self.prefix
-            parameters = {"AWS::StackName": str(stack), **self.context.parameters}
+            parameters = {"AWS::StackName": self.stack(), **self.context.parameters}
             context = replace(self.context, region=self.region, parameters=parameters)
             template = {"Resources": self.resources}
             for section in ("Conditions", "Mappings", "Parameters"):
@@ -206,9 +209,13 @@ class _Service:
             self.shared_role(provider, functions, shared_users)
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
+        # the names CloudFormation generates for resources (read from the stack when
+        # deployed), for a service whose intrinsics were resolved
+        deployed_as = ({str(self.path): DeployedAs(self.stack(), self.region)}
+                       if self._template is not None else {})
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
                         files=(str(self.path),), imports=imports or frozenset(),
-                        exports=exports, role_exports=role_exports)
+                        exports=exports, role_exports=role_exports, deployed_as=deployed_as)
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:
