@@ -39,7 +39,7 @@ def read_stack(session: Any, stack: str, region: str | None = None
     """The resources of ``stack`` (a name or stack ID) that have a physical ID, in
     ``region`` (else the session's); None when no such stack exists. A denial is a
     :class:`StackDenied`, another failure a :class:`ServiceError`."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     client = (session.client("cloudformation") if region is None
               else session.client("cloudformation", region_name=region))
@@ -61,4 +61,7 @@ def read_stack(session: Any, stack: str, region: str | None = None
             return None
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack!r}: {message or code}") from None
+    except BotoCoreError as exc:  # the network, an endpoint, a malformed answer
+        raise ServiceError(f"CloudFormation ListStackResources failed for stack "
+                           f"{stack!r}: {exc}") from None
     return tuple(found)

@@ -218,3 +218,42 @@ def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
     assert f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/" \
         f"{deployed['PhysicalResourceId']}" in resources
     assert not notices.count("unresolved-value") and not notices.count("stack-not-deployed")
+
+
+@pytest.mark.parametrize(("region", "asked"), [
+    ("eu-west-1", "eu-west-1"),  # the stack's environment's region
+    ("unknown-region", None),  # environment-agnostic: the session's
+    ("xx-evil-1", None),  # no region botocore knows: never an endpoint of its name
+])
+def test_a_stack_is_read_in_its_environment_s_region(
+        aws: Emulator, checkout: Path, region: str, asked: str | None) -> None:
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", f"/{region}\""))
+    regions: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            if service == "cloudformation":
+                regions.append(region_name)
+            return aws.client(service)
+
+    _load(checkout, Session())
+    assert regions == [asked, asked]
+
+
+def test_a_stack_that_cannot_be_reached_is_a_warning(aws: Emulator, checkout: Path) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class Session:  # CloudFormation's endpoint does not answer
+        def client(self, service: str, **_: Any) -> Any:
+            client = aws.client(service)
+            if service == "cloudformation":
+                def fail(*_: Any, **__: Any) -> Any:
+                    raise EndpointConnectionError(endpoint_url="https://cloudformation.test")
+                client.get_paginator = fail
+            return client
+
+    resources, notices = _load(checkout, Session())
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "Could not connect" in warning.examples[0]
+    assert any(r.startswith("<unresolved:") for r in resources)

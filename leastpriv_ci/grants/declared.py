@@ -380,7 +380,8 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         region = environment["region"] if environment else ""
         if account.isdigit() and account != context.account:
             continue  # another account's stack: the scanning role cannot see it
-        wanted.setdefault((stack.name, region if _is_region(region) else None), []).append(path)
+        known = region in _regions(context.partition)
+        wanted.setdefault((stack.name, region if known else None), []).append(path)
     missing: list[str] = []
     for (name, region), paths in list(wanted.items())[:MAX_CDK_STACKS]:
         try:
@@ -419,8 +420,14 @@ def _stack_deployed_as(loaded: GrantSet, path: Path, session: object, notices: N
     return {resource.logical_id: resource for resource in resources}
 
 
-def _is_region(text: str) -> bool:
-    return re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", text) is not None
+@cache
+def _regions(partition: str) -> frozenset[str]:
+    """The regions botocore knows CloudFormation in (a manifest's other words, such as
+    ``unknown-region`` or a hostile name, are not asked for)."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_available_regions(
+        "cloudformation", partition_name=partition))
 
 
 def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
