@@ -26,14 +26,13 @@ from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, 
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
 from leastpriv_ci.github import COMMENT_MODES
 from leastpriv_ci.loaders import (
-    KeyedDict,
     LoadError,
     SafeLocatedLoader,
-    line_of,
     load_file,
     loads_json,
     loads_yaml,
     read_text,
+    value_lines,
 )
 from leastpriv_ci.records import FINDING_KINDS, SEVERITIES
 
@@ -81,22 +80,6 @@ def _node_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> No
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _node_lines(item, (*prefix, index), out)
-
-
-def _value_lines(value: Any, prefix: KeyPath, out: dict[KeyPath, int]) -> None:
-    """The lines of a JSON document's keys, as :func:`_node_lines` gives a YAML one's (an
-    item of a list that is not an object has its list's line)."""
-    line = line_of(value)
-    if line is not None:
-        out.setdefault(prefix, line)
-    if isinstance(value, KeyedDict):
-        for key, item in value.items():
-            if key in value.key_lines:  # a key's own line beats its value's
-                out[(*prefix, key)] = value.key_lines[key]
-            _value_lines(item, (*prefix, key), out)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _value_lines(item, (*prefix, index), out)
 
 
 def _plain(value: Any) -> Any:
@@ -152,8 +135,8 @@ def parse_config(text: str, path: str, *, name: str | None = None) -> ConfigFile
             data = {}
         elif is_json:
             # JSON is not read as YAML too: YAML refuses the tabs JSON may be indented with
-            data = loads_json(text, key_lines=True)
-            _value_lines(data, (), lines)
+            data = loads_json(text)
+            lines.update(value_lines(text))
         else:
             data = loads_yaml(text)
             # Parsed a second time as nodes: they know the line of every key, not only maps.

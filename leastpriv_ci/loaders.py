@@ -70,6 +70,7 @@ _JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
 _JSON_STRUCTURE = re.compile(r"[{}\[\]\n]")
 # The same pass, keys too: every string, and the commas after which a key may come.
 _JSON_KEYED = re.compile(rf'{_JSON_STRING.pattern}|[{{}}\[\],\n]')
+_JSON_TOKEN = re.compile(rf'{_JSON_STRING.pattern}|[{{}}\[\],:\n]|[^\s{{}}\[\],:"]+')
 
 
 class KeyedDict(LocatedDict):
@@ -165,6 +166,51 @@ def _keyed_objects(text: str) -> list[tuple[int, list[int]]]:
                 objects.append((opened, keys))
             key_next = False
     return objects
+
+
+def value_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line of every value of a JSON ``text`` that parses, by its path of
+    keys and list indexes (an object's member: its key's line), as a YAML node gives it:
+    a message can point at one item of a list. The text's marks are walked once, with
+    an explicit stack (no recursion)."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    # per open container: its path, and its next index (a list) or pending key (an object)
+    open_stack: list[tuple[tuple[str | int, ...], list[Any]]] = []
+    line = 1
+    key_next = False
+    for mark in _JSON_TOKEN.findall(text):
+        if mark == "\n":
+            line += 1
+            continue
+        if mark in (",", ":"):
+            key_next = mark == "," and bool(open_stack) and open_stack[-1][1][0] is None
+            continue
+        if mark in ("}", "]"):
+            open_stack.pop()
+            key_next = False
+            continue
+        if key_next:  # an object's key: its member's line
+            key = json.loads(mark)
+            path, state = open_stack[-1]
+            state[1] = key
+            lines[(*path, key)] = line
+            key_next = False
+            continue
+        path = ()
+        if open_stack:
+            parent, state = open_stack[-1]
+            if state[0] is None:  # an object's member's value
+                path = (*parent, state[1])
+            else:
+                path = (*parent, state[0])
+                state[0] += 1
+        lines.setdefault(path, line)
+        if mark in ("{", "["):
+            open_stack.append((path, [None, None] if mark == "{" else [0]))
+            key_next = mark == "{"
+            if len(open_stack) > MAX_DEPTH:
+                raise LoadError(f"nesting deeper than {MAX_DEPTH}", line)
+    return lines
 
 
 class SafeLocatedLoader(yaml.SafeLoader):

@@ -90,7 +90,7 @@ def test_a_json_config_indented_with_tabs_is_read_as_json() -> None:
     assert second.expires == date(2026, 12, 31)
     assert config.where("max-excess").endswith("tabs.leastpriv.json:3")
     assert config.where("platform", "enabled").endswith("tabs.leastpriv.json:13")
-    assert config.where("fail-on", 1).endswith("tabs.leastpriv.json:2")  # the list's line
+    assert config.where("fail-on", 1).endswith("tabs.leastpriv.json:2")  # the item's line
 
 
 def test_json_config_errors_name_key_and_line(tmp_path: Path) -> None:
@@ -293,3 +293,11 @@ def test_fail_on_accepts_line_breaks_as_an_action_block_input_gives_them() -> No
     assert settings.gate.fail_on == {"missing", "denied"}
     with pytest.raises(UserError, match="unknown finding kind"):
         Settings.from_sources({"fail_on": "missing\nexcesss"}, ConfigFile())
+
+
+def test_a_json_config_error_in_a_list_names_the_item_s_line(tmp_path: Path) -> None:
+    path = tmp_path / "leastpriv.json"
+    path.write_text('{\n\t"fail-on": [\n\t\t"missing",\n\t\t"mising"\n\t]\n}\n')
+    with pytest.raises(UserError) as caught:
+        load_config(str(path), explicit=True)
+    assert f"{path}:4: fail-on[1]" in str(caught.value)  # the item, not the list's line 2
