@@ -14,11 +14,13 @@ from leastpriv_ci.errors import ServiceError
 from leastpriv_ci.grants.model import StackResource
 from leastpriv_ci.notices import Notices
 
+DELETED = "DELETE_COMPLETE"
+
 
 def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[StackResource, ...]:
-    """The resources of stack ``stack_name`` that have a physical ID; none, with the
-    warning ``stack-not-found``, when the stack does not exist. A denial or another
-    failure is a :class:`ServiceError` naming the permission."""
+    """The resources of stack ``stack_name`` that have a physical ID and are not deleted;
+    none, with the warning ``stack-not-found``, when the stack does not exist. A denial
+    or another failure is a :class:`ServiceError` naming the permission."""
     from botocore.exceptions import ClientError
 
     client = session.client("cloudformation")
@@ -27,7 +29,8 @@ def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[St
         for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_name):
             for resource in page.get("StackResourceSummaries", []):
                 physical = resource.get("PhysicalResourceId")
-                if physical:
+                # (a stack rolled back, or a nested one deleted, lists what it deleted)
+                if physical and resource.get("ResourceStatus") != DELETED:
                     found.append(StackResource(resource["LogicalResourceId"],
                                                resource.get("ResourceType", ""), physical))
     except ClientError as exc:

@@ -263,3 +263,27 @@ def test_a_nested_stack_the_role_may_not_read_is_a_warning(aws: Emulator,
     assert arns == {nested_file: "<unresolved:GetAtt Queue.Arn>"}
     [warning] = [n for n in notices.items() if n.code == "nested-stack-unread"]
     assert "needs cloudformation:ListStackResources" in warning.examples[0]
+
+
+def test_resources_deleted_are_not_taken_for_deployed(aws: Emulator) -> None:
+    # a stack whose creation rolled back (ROLLBACK_COMPLETE) still lists its resources,
+    # deleted, with the physical IDs they had: those names are of nothing deployed
+    cloudformation = aws.client("cloudformation")
+
+    class Session(_Session):
+        def client(self, service: str) -> Any:
+            return cloudformation
+
+    def summary(logical: str, physical: str, status: str) -> dict[str, Any]:
+        return {"LogicalResourceId": logical, "PhysicalResourceId": physical,
+                "ResourceType": "AWS::SQS::Queue", "ResourceStatus": status,
+                "LastUpdatedTimestamp": "2024-01-01T00:00:00Z"}
+
+    with Stubber(cloudformation) as stub:
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+            summary("Queue", f"https://sqs.us-east-1.amazonaws.com/1/{STACK}-Queue-1X2Y",
+                    "DELETE_COMPLETE"),
+            summary("Live", f"https://sqs.us-east-1.amazonaws.com/1/{STACK}-Live-3Z4W",
+                    "UPDATE_COMPLETE")]}, {"StackName": STACK})
+        found = stack_resources(Session(aws), STACK, Notices())
+    assert [resource.logical_id for resource in found] == ["Live"]
