@@ -310,3 +310,27 @@ def test_a_nested_stack_s_names_are_read_for_the_base_commit_too(
     assert code == 1, err  # no traces: nothing verified, but the roles are compared
     report = json.loads(out)
     assert report["changes"] == {}
+
+
+def test_a_nested_stack_is_read_once_however_many_copies_name_it(
+        aws: Emulator, tmp_path: Path) -> None:
+    # a pull request may hold any number of copies of the assembly: each names the same
+    # nested stack of the configured stack, which is read once, not once a copy
+    _, queue_url = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    for copy in range(3):
+        shutil.copytree(tmp_path / "cdk.out", tmp_path / f"copy{copy}/cdk.out")
+    calls: list[str] = []
+    cloudformation = aws.client("cloudformation")
+    cloudformation.meta.events.register(
+        "provide-client-params.cloudformation.ListStackResources",
+        lambda params, **_: calls.append(params["StackName"]))
+
+    class Session(_Session):
+        def client(self, service: str) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    arns, _ = _nested_grants(aws, tmp_path, Session(aws))
+    name = queue_url.rsplit("/", 1)[-1]
+    assert {arn for file, arn in arns.items() if file.endswith(".nested.template.json")} == {
+        f"arn:aws:sqs:{aws.region}:{aws.account}:{name}"}
+    assert len(calls) == len(set(calls))

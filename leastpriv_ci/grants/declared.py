@@ -338,6 +338,8 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
     (its physical ID, the nested stack's ID), which is read in turn. One that cannot be
     read is a warning, not a failure (the permission may cover the stack alone)."""
     found_deployed: dict[Path, Mapping[str, StackResource]] = {}
+    # physical ID → its resources, None: unread (copies of an assembly name one stack)
+    read: dict[str, Mapping[str, StackResource] | None] = {}
     for path, _, _ in found:
         stack = stacks[path]
         if (session is None or stack is None or stack.nested_in is None
@@ -346,12 +348,15 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         nested = context.deployed.get(stack.name[len(stack.nested_in) + 1:])
         if nested is None or nested.type != NESTED_STACK:
             continue
-        try:
-            resources = stack_resources(session, nested.physical_id, notices)
-        except ServiceError as exc:
-            notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{nested.physical_id} ({exc})")
-            continue
-        found_deployed[path] = {resource.logical_id: resource for resource in resources}
+        if nested.physical_id not in read:
+            try:
+                resources = stack_resources(session, nested.physical_id, notices)
+                read[nested.physical_id] = {r.logical_id: r for r in resources}
+            except ServiceError as exc:
+                notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{nested.physical_id} ({exc})")
+                read[nested.physical_id] = None
+        if (names := read[nested.physical_id]) is not None:
+            found_deployed[path] = names
     return found_deployed
 
 
