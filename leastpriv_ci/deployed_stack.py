@@ -16,6 +16,7 @@ from leastpriv_ci.grants.model import StackResource
 from leastpriv_ci.notices import Notices
 
 DENIED_CODES = ("AccessDenied", "AccessDeniedException")
+DELETED = "DELETE_COMPLETE"
 
 
 class StackDenied(ServiceError):
@@ -23,9 +24,9 @@ class StackDenied(ServiceError):
 
 
 def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[StackResource, ...]:
-    """The resources of the configured stack ``stack_name`` that have a physical ID;
-    none, with the warning ``stack-not-found``, when the stack does not exist. A denial
-    or another failure is a :class:`ServiceError` naming the permission."""
+    """The resources of the configured stack ``stack_name`` that have a physical ID and
+    are not deleted; none, with the warning ``stack-not-found``, when the stack does not
+    exist. A denial or another failure is a :class:`ServiceError` naming the permission."""
     found = read_stack(session, stack_name)
     if found is None:
         notices.add("stack-not-found", "the configured CloudFormation stack does not exist "
@@ -36,9 +37,9 @@ def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[St
 
 def read_stack(session: Any, stack: str, region: str | None = None
                ) -> tuple[StackResource, ...] | None:
-    """The resources of ``stack`` (a name or stack ID) that have a physical ID, in
-    ``region`` (else the session's); None when no such stack exists. A denial is a
-    :class:`StackDenied`, another failure a :class:`ServiceError`."""
+    """The resources of ``stack`` (a name or stack ID) that have a physical ID and are
+    not deleted, in ``region`` (else the session's); None when no such stack exists. A
+    denial is a :class:`StackDenied`, another failure a :class:`ServiceError`."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = (session.client("cloudformation") if region is None
@@ -48,7 +49,8 @@ def read_stack(session: Any, stack: str, region: str | None = None
         for page in client.get_paginator("list_stack_resources").paginate(StackName=stack):
             for resource in page.get("StackResourceSummaries", []):
                 physical = resource.get("PhysicalResourceId")
-                if physical:
+                # (a stack rolled back, or a nested one deleted, lists what it deleted)
+                if physical and resource.get("ResourceStatus") != DELETED:
                     found.append(StackResource(resource["LogicalResourceId"],
                                                resource.get("ResourceType", ""), physical))
     except ClientError as exc:

@@ -6,7 +6,8 @@ Order of evidence, first match wins:
    → an instance profile's ARN: the role of the declared profile of that name, else,
    with a session, ``iam:GetInstanceProfile``'s role);
 2. Lambda ``ListTags``: ``aws:cloudformation:logical-id`` matched to a declared binding
-   (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees;
+   (and, when ``stack_name`` is set, only if ``aws:cloudformation:stack-name`` agrees,
+   or names a nested stack of it whose template binds that logical ID;
    among templates binding that logical ID to different roles, the one of the
    function's stack: a CDK stack's, by its cloud assembly manifest or file name, or a
    nested stack's, by the name its parent gives it; none when none is of its stack);
@@ -119,10 +120,19 @@ def resolve_roles(
         if lambda_client is not None and parsed.service == "lambda":
             account_role, logical, stack_of_function = _lambda_facts(
                 lambda_client, principal, stack_name, notices)
+        alike = _alike(grants, parsed.service)
+        by_id = alike
+        if stack_name and stack_of_function != stack_name:
+            # Its tags put it in another stack: of the configured stack's templates, only
+            # a nested stack's of that name may be the one it was deployed from
+            by_id = replace(alike, bindings=tuple(
+                b for b in alike.bindings
+                if b.nested_in == stack_name and b.deployed_in(stack_of_function or "")))
+            if not any(logical in (b.function, b.origin.logical_id) for b in by_id.bindings):
+                logical = None
         if logical is None and parsed.name in stack:
             logical = stack[parsed.name]
-        alike = _alike(grants, parsed.service)
-        declared = (_by_logical_id(alike, logical, stack_of_function, notices, principal)
+        declared = (_by_logical_id(by_id, logical, stack_of_function, notices, principal)
                     if logical else None)
         declared = declared or _by_name(alike, parsed.name, notices)
         if declared is None and logical is None and stack_of_function == stack_name:
@@ -432,11 +442,7 @@ def _lambda_facts(
             raise ServiceError(f"Lambda denied {exc.operation_name}: the scanning role needs "
                                f"lambda:{exc.operation_name}") from None
         raise ServiceError(f"Lambda {exc.operation_name} failed for {arn}: {code}") from None
-    logical = tags.get(LOGICAL_ID_TAG)
-    stack = tags.get(STACK_NAME_TAG)
-    if stack_name and stack not in (None, stack_name):
-        logical = None  # the function belongs to another stack's template
-    return role, logical, stack or stack_name
+    return role, tags.get(LOGICAL_ID_TAG), tags.get(STACK_NAME_TAG) or stack_name
 
 
 def _unqualified(arn: str) -> str:

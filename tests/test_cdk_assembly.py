@@ -394,3 +394,27 @@ def test_nested_stacks_as_cdk_synthesizes_them(tmp_path: Path, data_dir: Path) -
     resolved = resolve_roles([FUNCTION + n for n in names], grants, notices=notices)
     assert resolved == {FUNCTION + n: role for n, role in names.items()}
     assert notices.count("principal-ambiguous") == notices.count("principal-unresolved") == 0
+
+
+def test_a_nested_stack_s_tags_choose_its_role_under_the_configured_stack(
+        aws: Emulator, tmp_path: Path, data_dir: Path) -> None:
+    # stack-name is the parent (as the action is set up to read nested stacks' names):
+    # a nested stack's function, tagged with the nested stack's name, is still that
+    # nested stack's; a function of the parent's logical ID in a stack the scan does not
+    # know (a stranger starting with the parent's name) is neither's
+    grants = _parent_and_nested(tmp_path, data_dir)
+    roles = roles_by_file(grants)
+    stacks = {"parent": "Api", "nested": f"Api-{NESTED_ID}-1XYZABCDEFGH",
+              "cut": "Api-StoreNestedStackStoreNestedStackResource-16VAX8Y6Y64W",
+              "stranger": "Api-Other-16VAX8Y6Y64W"}
+    functions = {kind: deploy(aws, f"{kind}-fn", f"{kind}-role",
+                              {"aws:cloudformation:logical-id": "Handler886CB40B",
+                               "aws:cloudformation:stack-name": stack})
+                 for kind, stack in stacks.items()}
+    resolved = resolve_roles(list(functions.values()), grants, session=aws, stack_name="Api",
+                             notices=Notices(), deployed=())
+    account = "arn:aws:iam::123456789012:role/"
+    assert resolved == {functions["parent"]: roles["cdk.out/Api.template.json"],
+                        functions["nested"]: roles[NESTED_FILE],
+                        functions["cut"]: roles[NESTED_FILE],
+                        functions["stranger"]: account + "stranger-role"}

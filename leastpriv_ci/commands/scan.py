@@ -287,7 +287,7 @@ def build_report(
         from leastpriv_ci.grants.changes import load_at_ref, role_changes
 
         base = load_at_ref(root, settings.base_ref, context, combined,
-                           list(settings.policy_paths) or None)
+                           list(settings.policy_paths) or None, session=session)
         extra["changes"] = role_changes(base, declared)
     today = datetime.now(UTC).date()
     verdict, gated = decide(analysis, settings.gate, today=today)

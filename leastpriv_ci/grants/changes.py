@@ -44,8 +44,12 @@ def load_at_ref(
     context: ResolveContext,
     notices: Notices,
     globs: Sequence[str] | None = None,
+    session: object | None = None,
 ) -> GrantSet:
-    """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root)."""
+    """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root).
+
+    ``session`` reads what the head's reading reads from AWS (managed policies, the
+    configured stack's nested stacks' names), so that an unchanged role compares equal."""
     if not ref or ref.startswith("-"):  # would be read by git as an option
         raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
                         where="base-ref")
@@ -99,7 +103,7 @@ def load_at_ref(
             target.write_bytes(git_bytes(repo, "show", f"{ref}:./{name}"))
         grants = load_declared(sorted(root / name for name in wanted
                                       if entries[name] is not None),
-                               context, base_notices, root=root)
+                               context, base_notices, root=root, session=session)
     for notice in base_notices.items():
         notices.add(f"base-{notice.code}", f"at the base commit: {notice.message}",
                     ", ".join(notice.examples) or None)

@@ -441,6 +441,8 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
     in turn. One that cannot be read is a warning, not a failure (the permission may
     cover the parent alone)."""
     found_deployed: dict[Path, Mapping[str, StackResource]] = {}
+    # physical ID → its resources, None: unread (copies of an assembly name one stack)
+    read: dict[str, Mapping[str, StackResource] | None] = {}
     for path, _, _ in found:
         stack = stacks[path]
         if (session is None or stack is None or stack.nested_in is None
@@ -449,17 +451,26 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         nested = parents[stack.nested_in].get(stack.name[len(stack.nested_in) + 1:])
         if nested is None or nested.type != NESTED_STACK:
             continue
-        try:
-            resources = read_stack(session, nested.physical_id)
-        except ServiceError as exc:
-            notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{nested.physical_id} ({exc})")
-            continue
-        if resources is None:
-            notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT,
-                        f"{nested.physical_id} (it does not exist)")
-            continue
-        found_deployed[path] = {resource.logical_id: resource for resource in resources}
+        if nested.physical_id not in read:
+            read[nested.physical_id] = _nested_read(session, nested.physical_id, notices)
+        if (names := read[nested.physical_id]) is not None:
+            found_deployed[path] = names
     return found_deployed
+
+
+def _nested_read(session: object, stack_id: str, notices: Notices
+                 ) -> Mapping[str, StackResource] | None:
+    """A nested stack's resources by logical ID; None, with a warning, when it cannot be
+    read."""
+    try:
+        resources = read_stack(session, stack_id)
+    except ServiceError as exc:
+        notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} ({exc})")
+        return None
+    if resources is None:
+        notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} (it does not exist)")
+        return None
+    return {resource.logical_id: resource for resource in resources}
 
 
 _Read = tuple[Path, str, ModuleType, GrantSet, Notices]
