@@ -257,3 +257,25 @@ def test_a_stack_that_cannot_be_reached_is_a_warning(aws: Emulator, checkout: Pa
     [warning] = [n for n in notices.items() if n.code == "stack-unread"]
     assert "Could not connect" in warning.examples[0]
     assert any(r.startswith("<unresolved:") for r in resources)
+
+
+def test_a_stack_is_read_once_however_many_files_deploy_as_it(
+        aws: Emulator, tmp_path: Path) -> None:
+    # a pull request may hold any number of copies of a service: one stack, one read
+    (tmp_path / ".git").mkdir()
+    for copy in range(3):
+        (tmp_path / f"copy{copy}").mkdir()
+        (tmp_path / f"copy{copy}" / "serverless.yml").write_text(SERVERLESS)
+    asked: list[str] = []
+    cloudformation = aws.client("cloudformation")
+    cloudformation.meta.events.register(
+        "provide-client-params.cloudformation.ListStackResources",
+        lambda params, **_: asked.append(params["StackName"]))
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    _, notices = _load(tmp_path, Session())
+    assert asked == ["orders-dev"]
+    assert notices.count("stack-not-deployed") == 1

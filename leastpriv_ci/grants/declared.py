@@ -238,7 +238,8 @@ def load_declared(
         found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
     deployed = _deployed_templates(found, stacks, context, notices)
-    deployed.update(_cdk_deployed(found, stacks, context, session, notices))
+    reader = None if session is None else _StackReader(session, context.partition, notices)
+    deployed.update(_cdk_deployed(found, stacks, context, reader))
     parents = {stack.name: deployed[path] for path in deployed
                if (stack := stacks[path]) is not None}
     if context.stack_name is not None and context.deployed:
@@ -253,8 +254,8 @@ def load_declared(
     for path, shown, module in found:
         own = Notices()  # a file read again drops what its first reading said
         loaded = _load(module, path, context_of(path, context), own, shown)
-        if (session is not None and path not in deployed and own.count("unresolved-value")
-                and (resources := _stack_deployed_as(loaded, path, session, notices))):
+        if (reader is not None and path not in deployed and own.count("unresolved-value")
+                and (resources := _stack_deployed_as(loaded, path, reader))):
             deployed[path] = resources  # read again, with the names the stack gave
             own = Notices()
             loaded = _load(module, path, context_of(path, context), own, shown)
@@ -350,26 +351,63 @@ STACK_NOT_DEPLOYED_TEXT = (
     "exist in the scanned account and region, so the names CloudFormation would generate "
     "in it stay unresolved: deploy it before the scan, or leave its file out of "
     "policy-paths")
-# At most this many of a CDK app's stacks are read as deployed, one paginated
-# ListStackResources each
-MAX_CDK_STACKS = 100
+# At most this many stacks the scanned files deploy as are read as deployed, one
+# paginated ListStackResources each
+MAX_STACKS = 100
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
+
+
+class _StackReader:
+    """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
+    as deployed: each once, in a region botocore knows (else the session's), at most
+    :data:`MAX_STACKS` of them, and none more after a denial. A stack that cannot be read
+    is a warning: the scan goes on with its names unresolved."""
+
+    def __init__(self, session: object, partition: str, notices: Notices) -> None:
+        self._session = session
+        self._partition = partition
+        self._notices = notices
+        self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
+        self._denied = False
+
+    def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
+        """The stack's resources by logical ID; None when it cannot be read."""
+        key = (stack, region if region in _regions(self._partition) else None)
+        if key in self._read:
+            return self._read[key]
+        self._read[key] = None
+        if self._denied:
+            return None
+        if len(self._read) > MAX_STACKS:
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
+                              f"{stack} (more than {MAX_STACKS} stacks)")
+            return None
+        try:
+            found = read_stack(self._session, *key)
+        except StackDenied:
+            self._denied = True
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, stack)
+            return None
+        except ServiceError as exc:
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
+            return None
+        if found is None:
+            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, stack)
+            return None
+        self._read[key] = {resource.logical_id: resource for resource in found}
+        return self._read[key]
 
 
 def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
                   stacks: Mapping[Path, CdkStack | None], context: ResolveContext,
-                  session: object | None, notices: Notices
-                  ) -> dict[Path, Mapping[str, StackResource]]:
+                  reader: _StackReader | None) -> dict[Path, Mapping[str, StackResource]]:
     """The names CloudFormation gave the resources of the scanned CDK app's other stacks
     (the configured one is read already), per template: each stack a cloud assembly's
     manifest lists by name, in the scanned account (or no account said), in the region
-    its environment names (else the session's). A stack that does not exist and a denial
-    are warnings: the scan goes on with those names unresolved, and after one denial asks
-    no more."""
+    its environment names."""
     read: dict[Path, Mapping[str, StackResource]] = {}
-    if session is None:
+    if reader is None:
         return read
-    wanted: dict[tuple[str, str | None], list[Path]] = {}
     for path, _, module in found:
         stack = stacks[path]
         if (stack is None or stack.nested_in is not None or stack.environment is None
@@ -377,47 +415,21 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
             continue  # not named by a manifest: a stack of that name may be anybody's
         environment = _ENVIRONMENT.fullmatch(stack.environment)
         account = environment["account"] if environment else ""
-        region = environment["region"] if environment else ""
         if account.isdigit() and account != context.account:
             continue  # another account's stack: the scanning role cannot see it
-        known = region in _regions(context.partition)
-        wanted.setdefault((stack.name, region if known else None), []).append(path)
-    missing: list[str] = []
-    for (name, region), paths in list(wanted.items())[:MAX_CDK_STACKS]:
-        try:
-            resources = read_stack(session, name, region)
-        except StackDenied:
-            notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, name)
-            break
-        except ServiceError as exc:
-            notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{name} ({exc})")
-            continue
-        if resources is None:
-            missing.append(name)
-            continue
-        for path in paths:
-            read[path] = {resource.logical_id: resource for resource in resources}
-    for name in missing:
-        notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, name)
+        resources = reader.resources(stack.name, environment["region"] if environment else "")
+        if resources is not None:
+            read[path] = resources
     return read
 
 
-def _stack_deployed_as(loaded: GrantSet, path: Path, session: object, notices: Notices
+def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
                        ) -> Mapping[str, StackResource] | None:
     """The resources of the stack a file deploys as once read (a Serverless service's),
-    when it is deployed and may be read; else None, with a warning."""
+    when it is deployed and may be read."""
     deployed_as = loaded.deployed_as.get(str(path))
-    if deployed_as is None:
-        return None
-    try:
-        resources = read_stack(session, deployed_as.stack, deployed_as.region)
-    except ServiceError as exc:
-        notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{deployed_as.stack} ({exc})")
-        return None
-    if resources is None:
-        notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, deployed_as.stack)
-        return None
-    return {resource.logical_id: resource for resource in resources}
+    return None if deployed_as is None else reader.resources(deployed_as.stack,
+                                                              deployed_as.region)
 
 
 @cache
