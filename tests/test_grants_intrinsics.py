@@ -6,7 +6,13 @@ import pytest
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
-from leastpriv_ci.grants.intrinsics import TemplateResolver, _physical_pattern, check_expansion
+from leastpriv_ci.grants.intrinsics import (
+    _FIELD,
+    TemplateResolver,
+    _physical_pattern,
+    check_expansion,
+    resource_rules,
+)
 from leastpriv_ci.grants.model import ResolveContext, StackResource
 from leastpriv_ci.notices import Notices
 
@@ -38,6 +44,16 @@ Resources:
   Machine: {Type: AWS::StepFunctions::StateMachine, Properties: {StateMachineName: flow}}
   Key: {Type: AWS::KMS::Key}
   Bus: {Type: AWS::Events::EventBus, Properties: {Name: orders}}
+  Rule: {Type: AWS::Events::Rule, Properties: {Name: nightly}}
+  BusRule: {Type: AWS::Events::Rule, Properties: {Name: paid, EventBusName: !Ref Bus}}
+  DefaultRule: {Type: AWS::Events::Rule, Properties: {Name: daily, EventBusName: default}}
+  ArnRule:
+    Type: AWS::Events::Rule
+    Properties: {Name: shipped, EventBusName: !GetAtt Bus.Arn}
+  ForeignRule:
+    Type: AWS::Events::Rule
+    Properties: {Name: x, EventBusName: "arn:aws:events:eu-west-1:444455556666:event-bus/o"}
+  GeneratedRule: {Type: AWS::Events::Rule, Properties: {EventBusName: !Ref Bus}}
   Role: {Type: AWS::IAM::Role, Properties: {RoleName: app, Path: /svc/}}
   Loop: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Loop.QueueName}}
 """
@@ -74,6 +90,15 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!Ref Machine", "arn:aws:states:eu-west-1:111122223333:stateMachine:flow"),
     ("!GetAtt Bus.Arn", "arn:aws:events:eu-west-1:111122223333:event-bus/orders"),
     ("!GetAtt Role.Arn", "arn:aws:iam::111122223333:role/svc/app"),
+    # a rule on a custom event bus: Ref gives BUS|RULE, its ARN names the bus
+    ("!Ref Rule", "nightly"),
+    ("!GetAtt Rule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/nightly"),
+    ("!Ref BusRule", "orders|paid"),
+    ("!GetAtt BusRule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/orders/paid"),
+    ("!Ref DefaultRule", "daily"),
+    ("!GetAtt DefaultRule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/daily"),
+    ("!Ref ArnRule", "orders|shipped"),
+    ("!GetAtt ArnRule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/orders/shipped"),
     ("!Sub ['${A}-${B}', {A: x, B: !Ref Stage}]", "x-dev"),
     ("!Sub 'keep ${!Literal}'", "keep ${Literal}"),
     ("!Join [':', [a, !Ref Stage]]", "a:dev"),
@@ -108,6 +133,9 @@ def test_resolves(expression: str, expected: object) -> None:
     ("!If [Either, a, b]", "<unresolved:If Either>", "parameter Secret"),
     ("!GetAtt Loop.Arn", "<unresolved:GetAtt Loop.Arn (QueueName unresolved)>", "refers to itself"),
     ("!Select [5, [a]]", "<unresolved:Select 5>", "out of range"),
+    ("!GetAtt ForeignRule.Arn", "<unresolved:GetAtt ForeignRule.Arn>",
+     "EventBusName is in another account"),
+    ("!GetAtt GeneratedRule.Arn", "<unresolved:GetAtt GeneratedRule.Arn>", "Name is not set"),
 ])
 def test_unresolvable_values_stay_explicit_and_are_warned(
     expression: str, expected: str, warning: str
@@ -125,6 +153,7 @@ DEPLOYED = {  # ListStackResources of the configured stack: physical IDs are wha
                   "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-Anonymous-1X2Y3Z"),
     "Key": ("AWS::KMS::Key", "1234abcd-12ab-34cd-56ef-1234567890ab"),
     "Table": ("AWS::DynamoDB::Table", "orders-Table-ABC"),  # TableName set: the template wins
+    "GeneratedRule": ("AWS::Events::Rule", "orders|orders-GeneratedRule-1X2Y"),
 }
 
 
@@ -145,6 +174,8 @@ def resolve_deployed(value: str, deployed: dict[str, tuple[str, str]],
     ("!GetAtt Key.Arn",
      "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
     ("!Ref Table", "orders-dev"),
+    ("!GetAtt GeneratedRule.Arn",
+     "arn:aws:events:eu-west-1:111122223333:rule/orders/orders-GeneratedRule-1X2Y"),
 ])
 def test_generated_names_come_from_the_deployed_stack(expression: str, expected: str) -> None:
     value, notices = resolve_deployed(expression, DEPLOYED)
@@ -266,3 +297,12 @@ def test_a_mapping_value_holding_intrinsics_is_unresolved_not_resolved_in_a_loop
     assert "a Mappings value is a string or a list of strings" in notice.examples[0]
     names = resolver.resolve(loads_cfn_yaml("V: !FindInMap [M, dev, Names]")["V"])
     assert names == ["a", "b"]
+
+
+def test_every_optional_placeholder_has_its_rule() -> None:
+    rules = resource_rules()
+    patterns = [p for t in rules.types.values() for p in (t.ref, *t.attributes.values()) if p]
+    optional = {field.rstrip("|/") for p in patterns for field in _FIELD.findall(p)
+                if field[-1] in "|/"}
+    assert optional == {"EventBusName"}
+    assert optional <= set(rules.optional)

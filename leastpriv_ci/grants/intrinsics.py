@@ -65,15 +65,47 @@ class ResourceType:
     attributes: Mapping[str, str | None]
 
 
+@dataclass(frozen=True)
+class OptionalProperty:
+    """How ``{Property|}`` and ``{Property/}`` read a property that may be left out."""
+
+    omitted: str  # the value that counts as left out (an event bus's ``default``)
+    arn: str  # its ARN form's prefix here; the name follows it
+
+
+@dataclass(frozen=True)
+class ResourceRules:
+    """The bundled table of ``data/cfn_resources.json``."""
+
+    types: Mapping[str, ResourceType]
+    defaults: Mapping[str, str]  # the value of a property left out
+    optional: Mapping[str, OptionalProperty]
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A pattern's field that cannot be known: ``why`` (None: already warned)."""
+
+    label: str
+    why: str | None
+
+
+# {field}, or {Property|} / {Property/}: the property and that separator, or nothing.
+_FIELD = re.compile(r"\{(\w+[|/]?)\}")
+
+
 @cache
-def resource_types() -> tuple[Mapping[str, ResourceType], Mapping[str, str]]:
-    """The bundled resource-type table and property defaults (loaded once)."""
+def resource_rules() -> ResourceRules:
+    """The bundled resource-type table (loaded once)."""
     raw = load("cfn_resources.json")
     types = {
         name: ResourceType(entry["name"], entry["ref"], dict(entry["attrs"]))
         for name, entry in raw["types"].items()
     }
-    return types, dict(raw["property_defaults"])
+    optional = {name: OptionalProperty(entry["omitted"], entry["arn"])
+                for name, entry in raw["optional_properties"].items()
+                if not name.startswith("_")}
+    return ResourceRules(types, dict(raw["property_defaults"]), optional)
 
 
 @cache
@@ -84,7 +116,7 @@ def _physical_pattern(ref: str, values: tuple[tuple[str, str], ...]) -> re.Patte
     known = dict(values)
     parts = []
     named = False
-    for text, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", ref):
+    for text, field in re.findall(r"([^{]*)(?:\{(\w+[|/]?)\})?", ref):
         parts.append(re.escape(text).replace(r"\?", "."))
         if field == "name":
             parts.append("(?P=name)" if named else "(?P<name>.+?)")
@@ -92,6 +124,11 @@ def _physical_pattern(ref: str, values: tuple[tuple[str, str], ...]) -> re.Patte
         elif field:
             parts.append(re.escape(known[field]))
     return re.compile("".join(parts))
+
+
+def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    properties = resource.get("Properties")
+    return properties if isinstance(properties, Mapping) else {}
 
 
 def check_expansion(template: Any, file: str, max_values: int = MAX_NODES) -> None:
@@ -398,8 +435,8 @@ class TemplateResolver:
         if not isinstance(resource, Mapping):
             return self._unresolved(label, line, "the template declares no such resource")
         kind = resource.get("Type")
-        types, defaults = resource_types()
-        known = types.get(kind) if isinstance(kind, str) else None
+        rules = resource_rules()
+        known = rules.types.get(kind) if isinstance(kind, str) else None
         if known is None:
             return self._unresolved(label, line, f"no rule for type {kind}")
         pattern = known.attributes.get(attribute) if attribute else known.ref
@@ -411,46 +448,37 @@ class TemplateResolver:
             return self._unresolved(label, line, "it refers to itself")
         self._resolving.add(spelled)
         try:
-            return self._format(pattern, resource, known, defaults, label, line, logical_id)
+            values = self._fields(pattern, resource, rules, label, line)
+            if isinstance(values, dict) and "{name}" in pattern:
+                values = self._name(values, resource, known, rules, label, line, logical_id)
+            if isinstance(values, _Unknown):
+                if values.why is None:
+                    return unresolved(values.label)
+                return self._unresolved(values.label, line, values.why)
+            return pattern.format_map(values)
         finally:
             self._resolving.discard(spelled)
 
-    def _format(
-        self,
-        pattern: str,
-        resource: Mapping[str, Any],
-        known: ResourceType,
-        defaults: Mapping[str, str],
-        label: str,
-        line: int | None,
-        logical_id: str,
-    ) -> Any:
-        properties = resource.get("Properties")
-        properties = properties if isinstance(properties, Mapping) else {}
-        values = self._location()
-        for field in re.findall(r"\{(\w+)\}", pattern):
-            if field in values:
-                continue
-            prop = known.name_property if field == "name" else field
-            if field == "name" and (prop is None or prop not in properties) and (
-                    deployed := self._deployed_name(logical_id, resource, known,
-                                                    defaults)) is not None:
-                values[field] = deployed  # the name CloudFormation gave it when deployed
-                continue
-            if prop is None or prop not in properties:
-                if prop is not None and prop in defaults:
-                    values[field] = defaults[prop]
-                    continue
-                return self._unresolved(label, line, f"{prop or 'its name'} is not set, so "
-                                        "CloudFormation generates it; set it, have it read "
-                                        "from the deployed stack (stack-name or a CDK app's "
-                                        "manifest, in a scan with AWS access) or pass the "
-                                        "value in the parameters")
+    def _name(self, values: dict[str, str], resource: Mapping[str, Any], known: ResourceType,
+              rules: ResourceRules, label: str, line: int | None,
+              logical_id: str) -> dict[str, str] | _Unknown:
+        """``values`` with the resource's name: its property's, else the deployed one's."""
+        properties = _properties(resource)
+        prop = known.name_property
+        if prop is not None and prop in properties:
             text = self.text(properties[prop], line_of(resource) or line)
             if text is None:
-                return unresolved(f"{label} ({prop} unresolved)")
-            values[field] = text
-        return pattern.format_map(values)
+                return _Unknown(f"{label} ({prop} unresolved)", None)
+            return {**values, "name": text}
+        deployed = self._deployed_name(logical_id, resource, known, rules)
+        if deployed is not None:
+            return {**values, "name": deployed}  # the name CloudFormation gave it when deployed
+        if prop is not None and prop in rules.defaults:
+            return {**values, "name": rules.defaults[prop]}
+        return _Unknown(label, f"{prop or 'its name'} is not set, so CloudFormation "
+                        "generates it; set it, have it read from the deployed stack "
+                        "(stack-name or a CDK app's manifest, in a scan with AWS access) or "
+                        "pass the value in the parameters")
 
     def _location(self) -> dict[str, str]:
         return {"partition": self.context.partition, "region": self.context.region,
@@ -458,39 +486,54 @@ class TemplateResolver:
                 "url_suffix": _URL_SUFFIX.get(self.context.partition, "amazonaws.com")}
 
     def _deployed_name(self, logical_id: str, resource: Mapping[str, Any],
-                       known: ResourceType, defaults: Mapping[str, str]) -> str | None:
+                       known: ResourceType, rules: ResourceRules) -> str | None:
         """The name CloudFormation gave the resource in the configured stack as deployed,
         read off its physical ID (what ``Ref`` gives) for a resource of the same type
         there, in this partition, region and account; else None."""
         deployed = self.context.deployed.get(logical_id)
         if deployed is None or deployed.type != resource.get("Type") or known.ref is None:
             return None
-        values = self._fields(known.ref, resource, known, defaults)
-        if values is None:
+        values = self._fields(known.ref, resource, rules, "", None)
+        if isinstance(values, _Unknown):
             return None
         found = _physical_pattern(known.ref, tuple(sorted(values.items()))).fullmatch(
             deployed.physical_id)
         return found.group("name") if found is not None else None
 
-    def _fields(self, pattern: str, resource: Mapping[str, Any], known: ResourceType,
-                defaults: Mapping[str, str]) -> dict[str, str] | None:
-        """The values of ``pattern``'s fields but its name, as :meth:`_format` gives them
-        (None: one of them is not known)."""
-        properties = resource.get("Properties")
-        properties = properties if isinstance(properties, Mapping) else {}
+    def _fields(self, pattern: str, resource: Mapping[str, Any], rules: ResourceRules,
+                label: str, line: int | None) -> dict[str, str] | _Unknown:
+        """The values of ``pattern``'s fields but its name, or the first one unknown."""
+        properties = _properties(resource)
+        line = line_of(resource) or line
         values = self._location()
-        for field in re.findall(r"\{(\w+)\}", pattern):
+        for field in _FIELD.findall(pattern):
             if field in values or field == "name":
                 continue
-            if field in properties:
-                text = self.text(properties[field], line_of(resource))
-                if text is None:
-                    return None
-                values[field] = text
-            elif field in defaults:
-                values[field] = defaults[field]
-            else:
-                return None
+            prop = field.rstrip("|/")
+            separator = field[len(prop):]
+            if prop not in properties:
+                if separator:
+                    values[field] = ""
+                elif prop in rules.defaults:
+                    values[field] = rules.defaults[prop]
+                else:
+                    return _Unknown(label, f"{prop} is not set; set it or pass the value "
+                                    "in the parameters")
+                continue
+            text = self.text(properties[prop], line)
+            if text is None:
+                return _Unknown(f"{label} ({prop} unresolved)", None)
+            if separator:
+                optional = rules.optional[prop]
+                arn = optional.arn.format_map(self._location())
+                if text.startswith(arn):
+                    text = text[len(arn):]
+                elif text.startswith("arn:"):
+                    return _Unknown(label, f"{prop} is in another account or Region, where "
+                                    "the resource is then created; pass the value in the "
+                                    "parameters")
+                text = "" if text == optional.omitted else text + separator
+            values[field] = text
         return values
 
     def _get_att(self, argument: Any, line: int | None) -> Any:
