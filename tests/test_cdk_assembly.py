@@ -12,7 +12,7 @@ from leastpriv_ci.emulator import Emulator
 from leastpriv_ci.grants import cdk_assembly
 from leastpriv_ci.grants.cdk_assembly import UNREADABLE, Assemblies, CdkStack, stacks_in
 from leastpriv_ci.grants.declared import ROLES_APART, discover, load_declared
-from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.principals import resolve_roles
 from tests.test_principals import FUNCTION, deploy
@@ -418,3 +418,43 @@ def test_a_nested_stack_s_tags_choose_its_role_under_the_configured_stack(
                         functions["nested"]: roles[NESTED_FILE],
                         functions["cut"]: roles[NESTED_FILE],
                         functions["stranger"]: account + "stranger-role"}
+
+
+def _stack_in(folder: Path, name: str, environment: str) -> None:
+    """A stack ``name`` of an app in ``folder``, deployed to ``environment``: its role may
+    read its table (named by CloudFormation) and a queue of its region and account."""
+    folder.mkdir(parents=True)
+    resources = {
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {}, "Policies": [{"PolicyName": "p", "PolicyDocument": {
+                "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": [
+                    {"Fn::GetAtt": ["Table", "Arn"]},
+                    {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q"},
+                ]}]}}]}}}
+    (folder / f"{name}.template.json").write_text(json.dumps({"Resources": resources}))
+    (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
+        name: {"type": "aws:cloudformation:stack", "environment": environment,
+               "properties": {"templateFile": f"{name}.template.json", "stackName": name}}}}))
+
+
+def _granted(grants: GrantSet) -> set[str]:
+    return {resource for role in grants.roles.values() for policy in role.policies
+            for statement in policy.statements for resource in statement.resources}
+
+
+def test_a_stack_resolves_in_the_account_and_region_of_its_environment(
+        tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    _stack_in(tmp_path / "eu" / "cdk.out", "eu-api", "aws://444455556666/eu-west-1")
+    _stack_in(tmp_path / "any" / "cdk.out", "any-api", "aws://unknown-account/unknown-region")
+    _stack_in(tmp_path / "odd" / "cdk.out", "odd-api", "aws://4444/xx-evil-1")
+    # the configured stack as deployed in the scan's region: not the eu stack's names
+    deployed = {"Table": StackResource("Table", "AWS::DynamoDB::Table", "eu-api-Table-1X2Y")}
+    context = ResolveContext(region="us-east-2", account="111122223333", stack_name="eu-api",
+                             deployed=deployed)
+    granted = _granted(load_declared(discover(tmp_path), context, Notices(), root=tmp_path))
+    assert "arn:aws:sqs:eu-west-1:444455556666:q" in granted
+    assert "arn:aws:sqs:us-east-2:111122223333:q" in granted  # the scan's, twice
+    assert not [r for r in granted if "eu-api-Table" in r]
+    assert len([r for r in granted if r.startswith("arn:aws:sqs")]) == 2

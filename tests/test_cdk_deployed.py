@@ -99,12 +99,12 @@ def test_the_stacks_of_a_cdk_app_are_read_as_deployed(
                 and not f["kind"].startswith(("platform", "unobserved"))]
 
 
-def _load(checkout: Path, session: Any, account: str = "123456789012"
-          ) -> tuple[set[str], Notices]:
+def _load(checkout: Path, session: Any, account: str = "123456789012",
+          region: str = "us-east-1") -> tuple[set[str], Notices]:
     """The resources the app's roles are granted on, as the scan loads them."""
     notices = Notices()
-    grants = load_declared(discover(checkout), ResolveContext(account=account), notices,
-                           root=checkout, session=session)
+    grants = load_declared(discover(checkout), ResolveContext(region=region, account=account),
+                           notices, root=checkout, session=session)
     return {resource for role in grants.roles.values() for policy in role.policies
             for statement in policy.statements for resource in statement.resources}, notices
 
@@ -222,11 +222,12 @@ def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
 
 @pytest.mark.parametrize(("region", "asked"), [
     ("eu-west-1", "eu-west-1"),  # the stack's environment's region
-    ("unknown-region", None),  # environment-agnostic: the session's
-    ("xx-evil-1", None),  # no region botocore knows: never an endpoint of its name
+    ("unknown-region", "ca-central-1"),  # environment-agnostic: the scan's
+    ("xx-evil-1", "ca-central-1"),  # no region botocore knows: never an endpoint of its name
 ])
-def test_a_stack_is_read_in_its_environment_s_region(
-        aws: Emulator, checkout: Path, region: str, asked: str | None) -> None:
+def test_a_stack_is_read_and_resolved_in_its_environment_s_region(
+        aws: Emulator, checkout: Path, region: str, asked: str) -> None:
+    physical = _deploy(aws, "Data")
     manifest = checkout / "cdk.out" / "manifest.json"
     manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", f"/{region}\""))
     regions: list[str | None] = []
@@ -237,8 +238,11 @@ def test_a_stack_is_read_in_its_environment_s_region(
                 regions.append(region_name)
             return aws.client(service)
 
-    _load(checkout, Session())
+    resources, _ = _load(checkout, Session(), region="ca-central-1")
     assert regions == [asked, asked]
+    # its resources' ARNs are in the region CloudFormation deploys it to
+    table = physical["OrdersA9B65338"]
+    assert f"arn:aws:dynamodb:{asked}:{aws.account}:table/{table}" in resources
 
 
 def test_a_stack_that_cannot_be_reached_is_a_warning(aws: Emulator, checkout: Path) -> None:

@@ -248,8 +248,9 @@ def load_declared(
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
         """The names the deployed stack gave are its own template's only (and its nested
-        stacks' their templates')."""
-        return replace(context, deployed=deployed.get(path, {}))
+        stacks' their templates'); a CDK stack's template is in its environment."""
+        return replace(_environment_context(context, stacks[path]),
+                       deployed=deployed.get(path, {}))
 
     for path, shown, module in found:
         own = Notices()  # a file read again drops what its first reading said
@@ -320,7 +321,8 @@ def _deployed_templates(found: Sequence[tuple[Path, str, ModuleType]],
     if not context.deployed:
         return {}
     cdk = [path for path, _, _ in found if (stack := stacks[path]) is not None
-           and stack.name == context.stack_name]
+           and stack.name == context.stack_name
+           and _environment_context(context, stack).region == context.region]
     if cdk:
         return dict.fromkeys(cdk, context.deployed)
     templates = [(path, shown) for path, shown, module in found
@@ -355,6 +357,7 @@ STACK_NOT_DEPLOYED_TEXT = (
 # paginated ListStackResources each
 MAX_STACKS = 100
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
+_ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 class _StackReader:
@@ -413,14 +416,29 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if (stack is None or stack.nested_in is not None or stack.environment is None
                 or stack.name == context.stack_name or module.NAME not in CLOUDFORMATION_SOURCES):
             continue  # not named by a manifest: a stack of that name may be anybody's
-        environment = _ENVIRONMENT.fullmatch(stack.environment)
-        account = environment["account"] if environment else ""
-        if account.isdigit() and account != context.account:
+        place = _environment_context(context, stack)
+        if place.account != context.account:
             continue  # another account's stack: the scanning role cannot see it
-        resources = reader.resources(stack.name, environment["region"] if environment else "")
+        resources = reader.resources(stack.name, place.region)
         if resources is not None:
             read[path] = resources
     return read
+
+
+def _environment_context(context: ResolveContext, stack: CdkStack | None) -> ResolveContext:
+    """``context`` in the account and region a CDK stack's manifest gives it (its
+    ``environment``, ``aws://ACCOUNT/REGION``), where CloudFormation deploys it: its
+    ``AWS::Region`` and its resources' ARNs. An environment-agnostic stack's
+    (``unknown-region``), or a region botocore does not know in the partition, is the
+    scan's."""
+    environment = (_ENVIRONMENT.fullmatch(stack.environment)
+                   if stack is not None and stack.environment is not None else None)
+    if environment is None:
+        return context
+    account, region = environment["account"], environment["region"]
+    return replace(context,
+                   account=account if _ACCOUNT.fullmatch(account) else context.account,
+                   region=region if region in _regions(context.partition) else context.region)
 
 
 def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
