@@ -279,3 +279,33 @@ def test_a_stack_is_read_once_however_many_files_deploy_as_it(
     _, notices = _load(tmp_path, Session())
     assert asked == ["orders-dev"]
     assert notices.count("stack-not-deployed") == 1
+
+
+@pytest.mark.parametrize("unknown", [
+    "  stage: ${env:STAGE}\n",  # the stage is a guess ("dev"): staging may be another
+    "  stackName: ${env:STACK}\n",  # the stack's name is not known at all
+])
+def test_a_serverless_stack_whose_name_is_not_known_is_not_read(
+        aws: Emulator, tmp_path: Path, unknown: str) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "serverless.yml").write_text(
+        SERVERLESS.replace("  stage: dev\n", unknown))
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="orders-dev", TemplateBody=json.dumps(
+        {"Resources": {"OrdersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}}}}))
+    asked: list[str] = []
+    cloudformation.meta.events.register(
+        "provide-client-params.cloudformation.ListStackResources",
+        lambda params, **_: asked.append(params["StackName"]))
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    resources, notices = _load(tmp_path, Session())
+    assert asked == []  # no stack of a guessed name is taken for the service's
+    assert any(r.startswith("<unresolved:") for r in resources)
+    assert not notices.count("stack-unread")
