@@ -309,3 +309,22 @@ def test_a_serverless_stack_whose_name_is_not_known_is_not_read(
     assert asked == []  # no stack of a guessed name is taken for the service's
     assert any(r.startswith("<unresolved:") for r in resources)
     assert not notices.count("stack-unread")
+
+
+def test_a_stack_unread_for_another_cause_than_a_denial_is_not_said_denied(
+        aws: Emulator, checkout: Path) -> None:
+    _deploy(aws, "Data", "Api")
+    cloudformation = aws.client("cloudformation")
+
+    class Session:  # CloudFormation throttles every call: the role may read the stacks
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    with Stubber(cloudformation) as stub:
+        for _ in STACKS:
+            stub.add_client_error("list_stack_resources", service_error_code="Throttling",
+                                  service_message="Rate exceeded", http_status_code=400)
+        _, notices = _load(checkout, Session())
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "may not read" not in warning.message
+    assert all("Rate exceeded" in example for example in warning.examples)

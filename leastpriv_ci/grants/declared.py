@@ -339,11 +339,15 @@ NESTED_UNREAD_TEXT = (
     "a nested stack of a stack read as deployed could not be read (ListStackResources), so "
     "the names CloudFormation generated in it stay unresolved: allow "
     "cloudformation:ListStackResources on the stack's nested stacks too (stack/NAME-*/*)")
+# At most this many stacks the scanned files deploy as are read as deployed, one
+# paginated ListStackResources each
+MAX_STACKS = 100
 STACK_UNREAD = "stack-unread"
 STACK_UNREAD_TEXT = (
-    "the scanning role may not read the stacks the scanned files deploy as (a CDK app's, a "
-    "Serverless service's) as deployed (ListStackResources), so the names CloudFormation "
-    "generated in them (resources without a name of their own) stay unresolved: allow "
+    "stacks the scanned files deploy as (a CDK app's, a Serverless service's) could not be "
+    "read as deployed (ListStackResources: each example says why, a denial, a failure or "
+    f"more than {MAX_STACKS} stacks), so the names CloudFormation generated in them "
+    "(resources without a name of their own) stay unresolved: when denied, allow "
     "cloudformation:ListStackResources on those stacks")
 STACK_NOT_DEPLOYED = "stack-not-deployed"
 STACK_NOT_DEPLOYED_TEXT = (
@@ -351,9 +355,6 @@ STACK_NOT_DEPLOYED_TEXT = (
     "exist in the scanned account and region, so the names CloudFormation would generate "
     "in it stay unresolved: deploy it before the scan, or leave its file out of "
     "policy-paths")
-# At most this many stacks the scanned files deploy as are read as deployed, one
-# paginated ListStackResources each
-MAX_STACKS = 100
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
 
 
@@ -386,7 +387,7 @@ class _StackReader:
             found = read_stack(self._session, *key)
         except StackDenied:
             self._denied = True
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, stack)
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} (denied)")
             return None
         except ServiceError as exc:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
