@@ -244,7 +244,7 @@ def load_declared(
                if (stack := stacks[path]) is not None}
     if context.stack_name is not None and context.deployed:
         parents[context.stack_name] = context.deployed
-    deployed.update(_nested_deployed(found, stacks, parents, session, notices))
+    deployed.update(_nested_deployed(found, stacks, parents, context, session, notices))
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
         """The names the deployed stack gave are its own template's only (and its nested
@@ -433,6 +433,14 @@ def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
                                                               deployed_as.region)
 
 
+def _environment_region(stack: CdkStack, partition: str) -> str | None:
+    """The region a CDK stack's environment names, when botocore knows CloudFormation
+    there (else None: the session's, as :class:`_StackReader` reads it)."""
+    environment = _ENVIRONMENT.fullmatch(stack.environment or "")
+    region = environment["region"] if environment else ""
+    return region if region in _regions(partition) else None
+
+
 @cache
 def _regions(partition: str) -> frozenset[str]:
     """The regions botocore knows CloudFormation in (a manifest's other words, such as
@@ -446,7 +454,7 @@ def _regions(partition: str) -> frozenset[str]:
 def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
                      stacks: Mapping[Path, CdkStack | None],
                      parents: Mapping[str, Mapping[str, StackResource]],
-                     session: object | None, notices: Notices
+                     context: ResolveContext, session: object | None, notices: Notices
                      ) -> dict[Path, Mapping[str, StackResource]]:
     """The names the CDK nested stacks of the stacks read as deployed (``parents``, by
     stack name) gave their resources, per nested template: the parent lists each as an
@@ -465,18 +473,22 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if nested is None or nested.type != NESTED_STACK:
             continue
         if nested.physical_id not in read:
-            read[nested.physical_id] = _nested_read(session, nested.physical_id, notices)
+            # where its parent was read: the configured stack in the session's region
+            region = (None if stack.nested_in == context.stack_name
+                      else _environment_region(stack, context.partition))
+            read[nested.physical_id] = _nested_read(session, nested.physical_id, region,
+                                                    notices)
         if (names := read[nested.physical_id]) is not None:
             found_deployed[path] = names
     return found_deployed
 
 
-def _nested_read(session: object, stack_id: str, notices: Notices
+def _nested_read(session: object, stack_id: str, region: str | None, notices: Notices
                  ) -> Mapping[str, StackResource] | None:
-    """A nested stack's resources by logical ID; None, with a warning, when it cannot be
-    read."""
+    """A nested stack's resources by logical ID, read in ``region`` (its parent's; None:
+    the session's); None, with a warning, when it cannot be read."""
     try:
-        resources = read_stack(session, stack_id)
+        resources = read_stack(session, stack_id, region)
     except ServiceError as exc:
         notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} ({exc})")
         return None
