@@ -42,6 +42,8 @@ def read_stack(session: Any, stack: str, region: str | None = None
     denial is a :class:`StackDenied`, another failure a :class:`ServiceError`."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if not stack.isascii():  # no stack's name or ID is (and a lone surrogate fails to encode)
+        return None
     client = (session.client("cloudformation") if region is None
               else session.client("cloudformation", region_name=region))
     found: list[StackResource] = []

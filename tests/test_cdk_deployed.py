@@ -328,3 +328,13 @@ def test_a_stack_unread_for_another_cause_than_a_denial_is_not_said_denied(
     [warning] = [n for n in notices.items() if n.code == "stack-unread"]
     assert "may not read" not in warning.message
     assert all("Rate exceeded" in example for example in warning.examples)
+
+
+def test_a_stack_name_cloudformation_cannot_hold_is_not_asked_for(
+        aws: Emulator, checkout: Path) -> None:
+    # a lone surrogate (JSON's "\ud800") is no text HTTP can carry: never a traceback
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"shop-pr-7-data"', '"shop\\ud800"'))
+    _, notices = _load(checkout, boto3.Session(region_name=aws.region))
+    [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
+    assert set(warning.examples) == {"shop\ud800", "shop-pr-7-api"}
