@@ -116,7 +116,7 @@ def test_a_stack_not_deployed_is_a_warning_and_the_others_are_read(
     queue = physical["Shipping768E971C"].rsplit("/", 1)[-1]
     assert f"arn:aws:sqs:{aws.region}:{aws.account}:{queue}" in resources
     [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
-    assert warning.examples == ("shop-pr-7-api",)
+    assert warning.examples == (f"shop-pr-7-api ({aws.region})",)
     assert notices.count("unresolved-value") == 0
 
 
@@ -337,4 +337,23 @@ def test_a_stack_name_cloudformation_cannot_hold_is_not_asked_for(
     manifest.write_text(manifest.read_text().replace('"shop-pr-7-data"', '"shop\\ud800"'))
     _, notices = _load(checkout, boto3.Session(region_name=aws.region))
     [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
-    assert set(warning.examples) == {"shop\ud800", "shop-pr-7-api"}
+    assert set(warning.examples) == {f"shop\ud800 ({aws.region})",
+                                     f"shop-pr-7-api ({aws.region})"}
+
+
+def test_a_stack_not_deployed_in_its_environment_s_region_is_said_so(
+        aws: Emulator, checkout: Path) -> None:
+    # deployed in the scan's region, but the manifest puts it in eu-west-1, where it is
+    # asked for: the warning says where it was not found
+    _deploy(aws, "Data", "Api")
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", "/eu-west-1\""))
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            return aws.client(service, region_name=region_name or aws.region)
+
+    _, notices = _load(checkout, Session())
+    [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
+    assert "scanned account and region" not in warning.message
+    assert set(warning.examples) == {"shop-pr-7-data (eu-west-1)", "shop-pr-7-api (eu-west-1)"}

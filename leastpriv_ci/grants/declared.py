@@ -352,9 +352,9 @@ STACK_UNREAD_TEXT = (
 STACK_NOT_DEPLOYED = "stack-not-deployed"
 STACK_NOT_DEPLOYED_TEXT = (
     "a stack the scanned files deploy as (a CDK app's, a Serverless service's) does not "
-    "exist in the scanned account and region, so the names CloudFormation would generate "
-    "in it stay unresolved: deploy it before the scan, or leave its file out of "
-    "policy-paths")
+    "exist in the scanned account, in the region its example names (else the scan's), so "
+    "the names CloudFormation would generate in it stay unresolved: deploy it before the "
+    "scan, or leave its file out of policy-paths")
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
 
 
@@ -393,7 +393,8 @@ class _StackReader:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
             return None
         if found is None:
-            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, stack)
+            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
+                              stack if key[1] is None else f"{stack} ({key[1]})")
             return None
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
