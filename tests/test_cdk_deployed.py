@@ -357,3 +357,28 @@ def test_a_stack_not_deployed_in_its_environment_s_region_is_said_so(
     [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
     assert "scanned account and region" not in warning.message
     assert set(warning.examples) == {"shop-pr-7-data (eu-west-1)", "shop-pr-7-api (eu-west-1)"}
+
+
+def test_after_an_endpoint_that_does_not_answer_its_region_is_not_asked_again(
+        aws: Emulator, checkout: Path) -> None:
+    # botocore retries a connection for minutes: the app's other stacks there would each
+    # wait as long again for the same failure
+    from botocore.exceptions import ConnectTimeoutError
+
+    asked: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            client = aws.client(service)
+            if service == "cloudformation":
+                def fail(*_: Any, **__: Any) -> Any:
+                    asked.append(region_name)
+                    raise ConnectTimeoutError(endpoint_url="https://cloudformation.test")
+                client.get_paginator = fail
+            return client
+
+    resources, notices = _load(checkout, Session())
+    assert asked == [aws.region]  # two stacks there, one asked
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "Connect timeout" in warning.examples[0]
+    assert any(r.startswith("<unresolved:") for r in resources)

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from leastpriv_ci.collector import paused_gc
-from leastpriv_ci.deployed_stack import StackDenied, read_stack
+from leastpriv_ci.deployed_stack import StackDenied, StackUnreachable, read_stack
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.cdk_assembly import (
@@ -361,8 +361,9 @@ _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
 class _StackReader:
     """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
     as deployed: each once, in a region botocore knows (else the session's), at most
-    :data:`MAX_STACKS` of them, and none more after a denial. A stack that cannot be read
-    is a warning: the scan goes on with its names unresolved."""
+    :data:`MAX_STACKS` of them, none more after a denial, and none more in a region whose
+    endpoint did not answer. A stack that cannot be read is a warning: the scan goes on
+    with its names unresolved."""
 
     def __init__(self, session: object, partition: str, notices: Notices) -> None:
         self._session = session
@@ -370,6 +371,7 @@ class _StackReader:
         self._notices = notices
         self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
         self._denied = False
+        self._unreachable: set[str | None] = set()  # regions whose endpoint did not answer
 
     def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
         """The stack's resources by logical ID; None when it cannot be read."""
@@ -377,7 +379,7 @@ class _StackReader:
         if key in self._read:
             return self._read[key]
         self._read[key] = None
-        if self._denied:
+        if self._denied or key[1] in self._unreachable:
             return None
         if len(self._read) > MAX_STACKS:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
@@ -388,6 +390,10 @@ class _StackReader:
         except StackDenied:
             self._denied = True
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} (denied)")
+            return None
+        except StackUnreachable as exc:  # botocore waited long enough: not again there
+            self._unreachable.add(key[1])
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
             return None
         except ServiceError as exc:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
