@@ -23,6 +23,10 @@ class StackDenied(ServiceError):
     """The scanning role may not list the stack's resources."""
 
 
+class StackUnreachable(ServiceError):
+    """CloudFormation's endpoint did not answer (after botocore's retries)."""
+
+
 def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[StackResource, ...]:
     """The resources of the configured stack ``stack_name`` that have a physical ID and
     are not deleted; none, with the warning ``stack-not-found``, when the stack does not
@@ -39,9 +43,13 @@ def read_stack(session: Any, stack: str, region: str | None = None
                ) -> tuple[StackResource, ...] | None:
     """The resources of ``stack`` (a name or stack ID) that have a physical ID and are
     not deleted, in ``region`` (else the session's); None when no such stack exists. A
-    denial is a :class:`StackDenied`, another failure a :class:`ServiceError`."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    denial is a :class:`StackDenied`, an endpoint that does not answer a
+    :class:`StackUnreachable`, another failure a :class:`ServiceError`."""
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as EndpointError
 
+    if not stack.isascii():  # no stack's name or ID is (and a lone surrogate fails to encode)
+        return None
     client = (session.client("cloudformation") if region is None
               else session.client("cloudformation", region_name=region))
     found: list[StackResource] = []
@@ -63,7 +71,10 @@ def read_stack(session: Any, stack: str, region: str | None = None
             return None
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack!r}: {message or code}") from None
-    except BotoCoreError as exc:  # the network, an endpoint, a malformed answer
+    except (EndpointError, HTTPClientError) as exc:
+        raise StackUnreachable(f"CloudFormation ListStackResources failed for stack "
+                               f"{stack!r}: {exc}") from None
+    except BotoCoreError as exc:  # credentials, a malformed answer
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack!r}: {exc}") from None
     return tuple(found)

@@ -116,7 +116,7 @@ def test_a_stack_not_deployed_is_a_warning_and_the_others_are_read(
     queue = physical["Shipping768E971C"].rsplit("/", 1)[-1]
     assert f"arn:aws:sqs:{aws.region}:{aws.account}:{queue}" in resources
     [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
-    assert warning.examples == ("shop-pr-7-api",)
+    assert warning.examples == (f"shop-pr-7-api ({aws.region})",)
     assert notices.count("unresolved-value") == 0
 
 
@@ -283,3 +283,106 @@ def test_a_stack_is_read_once_however_many_files_deploy_as_it(
     _, notices = _load(tmp_path, Session())
     assert asked == ["orders-dev"]
     assert notices.count("stack-not-deployed") == 1
+
+
+@pytest.mark.parametrize("unknown", [
+    "  stage: ${env:STAGE}\n",  # the stage is a guess ("dev"): staging may be another
+    "  stackName: ${env:STACK}\n",  # the stack's name is not known at all
+])
+def test_a_serverless_stack_whose_name_is_not_known_is_not_read(
+        aws: Emulator, tmp_path: Path, unknown: str) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "serverless.yml").write_text(
+        SERVERLESS.replace("  stage: dev\n", unknown))
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName="orders-dev", TemplateBody=json.dumps(
+        {"Resources": {"OrdersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}}}}))
+    asked: list[str] = []
+    cloudformation.meta.events.register(
+        "provide-client-params.cloudformation.ListStackResources",
+        lambda params, **_: asked.append(params["StackName"]))
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    resources, notices = _load(tmp_path, Session())
+    assert asked == []  # no stack of a guessed name is taken for the service's
+    assert any(r.startswith("<unresolved:") for r in resources)
+    assert not notices.count("stack-unread")
+
+
+def test_a_stack_unread_for_another_cause_than_a_denial_is_not_said_denied(
+        aws: Emulator, checkout: Path) -> None:
+    _deploy(aws, "Data", "Api")
+    cloudformation = aws.client("cloudformation")
+
+    class Session:  # CloudFormation throttles every call: the role may read the stacks
+        def client(self, service: str, **_: Any) -> Any:
+            return cloudformation if service == "cloudformation" else aws.client(service)
+
+    with Stubber(cloudformation) as stub:
+        for _ in STACKS:
+            stub.add_client_error("list_stack_resources", service_error_code="Throttling",
+                                  service_message="Rate exceeded", http_status_code=400)
+        _, notices = _load(checkout, Session())
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "may not read" not in warning.message
+    assert all("Rate exceeded" in example for example in warning.examples)
+
+
+def test_a_stack_name_cloudformation_cannot_hold_is_not_asked_for(
+        aws: Emulator, checkout: Path) -> None:
+    # a lone surrogate (JSON's "\ud800") is no text HTTP can carry: never a traceback
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"shop-pr-7-data"', '"shop\\ud800"'))
+    _, notices = _load(checkout, boto3.Session(region_name=aws.region))
+    [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
+    assert set(warning.examples) == {f"shop\ud800 ({aws.region})",
+                                     f"shop-pr-7-api ({aws.region})"}
+
+
+def test_a_stack_not_deployed_in_its_environment_s_region_is_said_so(
+        aws: Emulator, checkout: Path) -> None:
+    # deployed in the scan's region, but the manifest puts it in eu-west-1, where it is
+    # asked for: the warning says where it was not found
+    _deploy(aws, "Data", "Api")
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", "/eu-west-1\""))
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            return aws.client(service, region_name=region_name or aws.region)
+
+    _, notices = _load(checkout, Session())
+    [warning] = [n for n in notices.items() if n.code == "stack-not-deployed"]
+    assert "scanned account and region" not in warning.message
+    assert set(warning.examples) == {"shop-pr-7-data (eu-west-1)", "shop-pr-7-api (eu-west-1)"}
+
+
+def test_after_an_endpoint_that_does_not_answer_its_region_is_not_asked_again(
+        aws: Emulator, checkout: Path) -> None:
+    # botocore retries a connection for minutes: the app's other stacks there would each
+    # wait as long again for the same failure
+    from botocore.exceptions import ConnectTimeoutError
+
+    asked: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            client = aws.client(service)
+            if service == "cloudformation":
+                def fail(*_: Any, **__: Any) -> Any:
+                    asked.append(region_name)
+                    raise ConnectTimeoutError(endpoint_url="https://cloudformation.test")
+                client.get_paginator = fail
+            return client
+
+    resources, notices = _load(checkout, Session())
+    assert asked == [aws.region]  # two stacks there, one asked
+    [warning] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert "Connect timeout" in warning.examples[0]
+    assert any(r.startswith("<unresolved:") for r in resources)

@@ -198,10 +198,12 @@ class _Session:
         return self._aws.client(service)
 
 
-def _cdk_app_with_a_nested_stack(aws: Emulator, root: Path) -> tuple[str, ...]:
+def _cdk_app_with_a_nested_stack(aws: Emulator, root: Path, region: str | None = None
+                                 ) -> tuple[str, ...]:
     """cdk.out of stack Api whose nested stack Store holds a queue and a role granting
-    on it, deployed as Api in the emulator (its nested template uploaded as an asset);
-    the nested template's file in the checkout."""
+    on it, deployed as Api in the emulator (its nested template uploaded as an asset),
+    in ``region`` (else the emulator's); the nested template's file in the checkout."""
+    region = region or aws.region
     (root / ".git").mkdir()
     folder = root / "cdk.out"
     folder.mkdir()
@@ -218,9 +220,9 @@ def _cdk_app_with_a_nested_stack(aws: Emulator, root: Path) -> tuple[str, ...]:
     (folder / "cdk.out").write_text('{"version": "36.0.0"}')
     (folder / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
         "Api": {"type": "aws:cloudformation:stack",
-                "environment": f"aws://{aws.account}/{aws.region}",
+                "environment": f"aws://{aws.account}/{region}",
                 "properties": {"templateFile": "Api.template.json"}}}}))
-    cloudformation = aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation", region_name=region)
     cloudformation.create_stack(StackName="Api", TemplateBody=json.dumps(parent))
     [nested] = cloudformation.list_stack_resources(StackName="Api")["StackResourceSummaries"]
     queue = cloudformation.list_stack_resources(StackName=nested["PhysicalResourceId"])[
@@ -348,3 +350,23 @@ def test_a_nested_stack_is_read_once_however_many_copies_name_it(
     assert {arn for file, arn in arns.items() if file.endswith(".nested.template.json")} == {
         f"arn:aws:sqs:{aws.region}:{aws.account}:{name}"}
     assert len(calls) == len(set(calls))
+
+
+def test_a_nested_stack_is_read_in_its_parent_s_region(aws: Emulator, tmp_path: Path) -> None:
+    # the manifest puts stack Api in eu-west-1, not the scan's region: its nested stack,
+    # by the ID Api lists for it, is there too
+    _cdk_app_with_a_nested_stack(aws, tmp_path, region="eu-west-1")
+    asked: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            if service == "cloudformation":
+                asked.append(region_name)
+            return aws.client(service, region_name=region_name or aws.region)
+
+    notices = Notices()
+    load_declared(discover(tmp_path), ResolveContext(region=aws.region, account=aws.account),
+                  notices, root=tmp_path, session=Session())
+    assert asked == ["eu-west-1", "eu-west-1"]  # the parent, then its nested stack
+    assert not notices.count("nested-stack-unread")  # not "it does not exist"
+    assert not notices.count("nested-stack-unread")

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from leastpriv_ci.collector import paused_gc
-from leastpriv_ci.deployed_stack import StackDenied, read_stack
+from leastpriv_ci.deployed_stack import StackDenied, StackUnreachable, read_stack
 from leastpriv_ci.errors import ServiceError, UserError
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.cdk_assembly import (
@@ -244,7 +244,7 @@ def load_declared(
                if (stack := stacks[path]) is not None}
     if context.stack_name is not None and context.deployed:
         parents[context.stack_name] = context.deployed
-    deployed.update(_nested_deployed(found, stacks, parents, session, notices))
+    deployed.update(_nested_deployed(found, stacks, parents, context, session, notices))
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
         """The names the deployed stack gave are its own template's only (and its nested
@@ -341,21 +341,22 @@ NESTED_UNREAD_TEXT = (
     "a nested stack of a stack read as deployed could not be read (ListStackResources), so "
     "the names CloudFormation generated in it stay unresolved: allow "
     "cloudformation:ListStackResources on the stack's nested stacks too (stack/NAME-*/*)")
+# At most this many stacks the scanned files deploy as are read as deployed, one
+# paginated ListStackResources each
+MAX_STACKS = 100
 STACK_UNREAD = "stack-unread"
 STACK_UNREAD_TEXT = (
-    "the scanning role may not read the stacks the scanned files deploy as (a CDK app's, a "
-    "Serverless service's) as deployed (ListStackResources), so the names CloudFormation "
-    "generated in them (resources without a name of their own) stay unresolved: allow "
+    "stacks the scanned files deploy as (a CDK app's, a Serverless service's) could not be "
+    "read as deployed (ListStackResources: each example says why, a denial, a failure or "
+    f"more than {MAX_STACKS} stacks), so the names CloudFormation generated in them "
+    "(resources without a name of their own) stay unresolved: when denied, allow "
     "cloudformation:ListStackResources on those stacks")
 STACK_NOT_DEPLOYED = "stack-not-deployed"
 STACK_NOT_DEPLOYED_TEXT = (
     "a stack the scanned files deploy as (a CDK app's, a Serverless service's) does not "
-    "exist in the scanned account and region, so the names CloudFormation would generate "
-    "in it stay unresolved: deploy it before the scan, or leave its file out of "
-    "policy-paths")
-# At most this many stacks the scanned files deploy as are read as deployed, one
-# paginated ListStackResources each
-MAX_STACKS = 100
+    "exist in the scanned account, in the region its example names (else the scan's), so "
+    "the names CloudFormation would generate in it stay unresolved: deploy it before the "
+    "scan, or leave its file out of policy-paths")
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
@@ -363,8 +364,9 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 class _StackReader:
     """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
     as deployed: each once, in a region botocore knows (else the session's), at most
-    :data:`MAX_STACKS` of them, and none more after a denial. A stack that cannot be read
-    is a warning: the scan goes on with its names unresolved."""
+    :data:`MAX_STACKS` of them, none more after a denial, and none more in a region whose
+    endpoint did not answer. A stack that cannot be read is a warning: the scan goes on
+    with its names unresolved."""
 
     def __init__(self, session: object, partition: str, notices: Notices) -> None:
         self._session = session
@@ -372,6 +374,7 @@ class _StackReader:
         self._notices = notices
         self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
         self._denied = False
+        self._unreachable: set[str | None] = set()  # regions whose endpoint did not answer
 
     def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
         """The stack's resources by logical ID; None when it cannot be read."""
@@ -379,7 +382,7 @@ class _StackReader:
         if key in self._read:
             return self._read[key]
         self._read[key] = None
-        if self._denied:
+        if self._denied or key[1] in self._unreachable:
             return None
         if len(self._read) > MAX_STACKS:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
@@ -389,13 +392,18 @@ class _StackReader:
             found = read_stack(self._session, *key)
         except StackDenied:
             self._denied = True
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, stack)
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} (denied)")
+            return None
+        except StackUnreachable as exc:  # botocore waited long enough: not again there
+            self._unreachable.add(key[1])
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
             return None
         except ServiceError as exc:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
             return None
         if found is None:
-            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT, stack)
+            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
+                              stack if key[1] is None else f"{stack} ({key[1]})")
             return None
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
@@ -450,6 +458,14 @@ def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
                                                               deployed_as.region)
 
 
+def _environment_region(stack: CdkStack, partition: str) -> str | None:
+    """The region a CDK stack's environment names, when botocore knows CloudFormation
+    there (else None: the session's, as :class:`_StackReader` reads it)."""
+    environment = _ENVIRONMENT.fullmatch(stack.environment or "")
+    region = environment["region"] if environment else ""
+    return region if region in _regions(partition) else None
+
+
 @cache
 def _regions(partition: str) -> frozenset[str]:
     """The regions botocore knows CloudFormation in (a manifest's other words, such as
@@ -463,7 +479,7 @@ def _regions(partition: str) -> frozenset[str]:
 def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
                      stacks: Mapping[Path, CdkStack | None],
                      parents: Mapping[str, Mapping[str, StackResource]],
-                     session: object | None, notices: Notices
+                     context: ResolveContext, session: object | None, notices: Notices
                      ) -> dict[Path, Mapping[str, StackResource]]:
     """The names the CDK nested stacks of the stacks read as deployed (``parents``, by
     stack name) gave their resources, per nested template: the parent lists each as an
@@ -482,18 +498,22 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if nested is None or nested.type != NESTED_STACK:
             continue
         if nested.physical_id not in read:
-            read[nested.physical_id] = _nested_read(session, nested.physical_id, notices)
+            # where its parent was read: the configured stack in the session's region
+            region = (None if stack.nested_in == context.stack_name
+                      else _environment_region(stack, context.partition))
+            read[nested.physical_id] = _nested_read(session, nested.physical_id, region,
+                                                    notices)
         if (names := read[nested.physical_id]) is not None:
             found_deployed[path] = names
     return found_deployed
 
 
-def _nested_read(session: object, stack_id: str, notices: Notices
+def _nested_read(session: object, stack_id: str, region: str | None, notices: Notices
                  ) -> Mapping[str, StackResource] | None:
-    """A nested stack's resources by logical ID; None, with a warning, when it cannot be
-    read."""
+    """A nested stack's resources by logical ID, read in ``region`` (its parent's; None:
+    the session's); None, with a warning, when it cannot be read."""
     try:
-        resources = read_stack(session, stack_id)
+        resources = read_stack(session, stack_id, region)
     except ServiceError as exc:
         notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} ({exc})")
         return None

@@ -72,6 +72,7 @@ class VariableResolver:
     _steps: int = 0
     _files: dict[Path, Any] = field(default_factory=dict)
     _effective_stage: str | None = None
+    _stage_guessed: bool = False  # provider.stage does not resolve: "dev" stands in
     _sizes: dict[int, int] = field(default_factory=dict)
     _keep: list[Any] = field(default_factory=list)
     _resolved: dict[int, Any] = field(default_factory=dict)  # id(raw container) → its value
@@ -106,7 +107,16 @@ class VariableResolver:
                 found = self.get("provider.stage")
                 if isinstance(found, str) and found and "<unresolved" not in found:
                     self._effective_stage = found
+                else:
+                    self._stage_guessed = found is not None
         return self._effective_stage
+
+    def stage_known(self) -> bool:
+        """Whether :meth:`effective_stage` is the stage deployed: given for the scan,
+        written in the file or left to the framework's ``dev``, not a stand-in for a
+        ``provider.stage`` that does not resolve."""
+        self.effective_stage()
+        return not self._stage_guessed
 
     # -- values ---------------------------------------------------------------------------
 

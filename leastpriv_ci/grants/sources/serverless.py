@@ -30,7 +30,7 @@ from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role, Statement, is_unresolved
+from leastpriv_ci.policy.model import UNRESOLVED_PREFIX, Policy, Role, Statement, is_unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
@@ -151,6 +151,11 @@ class _Service:
         """The CloudFormation stack the service deploys as."""
         return str(self.vars.get("provider.stackName") or self.prefix)
 
+    def stack_known(self) -> bool:
+        """Whether :meth:`stack` is the name deployed, not one made of a variable that
+        does not resolve or of a stage guessed (a stack of that name may be another's)."""
+        return UNRESOLVED_PREFIX not in self.stack() and self.vars.stage_known()
+
     def template(self) -> TemplateResolver:
         """The resolver of the CloudFormation in the config (``resources``)."""
         if self._template is None:
@@ -212,7 +217,7 @@ class _Service:
         # the names CloudFormation generates for resources (read from the stack when
         # deployed), for a service whose intrinsics were resolved
         deployed_as = ({str(self.path): DeployedAs(self.stack(), self.region)}
-                       if self._template is not None else {})
+                       if self._template is not None and self.stack_known() else {})
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
                         files=(str(self.path),), imports=imports or frozenset(),
                         exports=exports, role_exports=role_exports, deployed_as=deployed_as)
