@@ -15,7 +15,13 @@ from botocore.stub import Stubber
 from leastpriv_ci.cli import main
 from leastpriv_ci.deployed_stack import stack_resources
 from leastpriv_ci.emulator import Emulator
-from leastpriv_ci.grants.declared import STACK_TEMPLATE_UNKNOWN, discover, load_declared
+from leastpriv_ci.grants.cdk_assembly import CdkStack
+from leastpriv_ci.grants.declared import (
+    STACK_TEMPLATE_UNKNOWN,
+    _nested_region,
+    discover,
+    load_declared,
+)
 from leastpriv_ci.grants.model import ResolveContext, StackResource
 from leastpriv_ci.notices import Notices
 
@@ -369,4 +375,18 @@ def test_a_nested_stack_is_read_in_its_parent_s_region(aws: Emulator, tmp_path: 
                   notices, root=tmp_path, session=Session())
     assert asked == ["eu-west-1", "eu-west-1"]  # the parent, then its nested stack
     assert not notices.count("nested-stack-unread")  # not "it does not exist"
-    assert not notices.count("nested-stack-unread")
+
+
+@pytest.mark.parametrize(("stack_id", "nested_in", "region"), [
+    # CloudFormation's ID of a nested stack is its ARN, which names its region
+    ("arn:aws:cloudformation:us-west-2:123456789012:stack/Api-Store-1X/guid", "Api",
+     "us-west-2"),
+    ("arn:aws:cloudformation:xx-evil-1:123456789012:stack/Api-Store-1X/guid", "Api", None),
+    ("Api-Store-1X", "Api", "eu-west-1"),  # a bare name: where its parent is
+    ("Api-Store-1X", "configured", None),  # the configured stack's: the session's region
+])
+def test_a_nested_stack_is_read_where_its_id_or_parent_says(
+        stack_id: str, nested_in: str, region: str | None) -> None:
+    stack = CdkStack(f"{nested_in}-Store", "aws://123456789012/eu-west-1", nested_in)
+    context = ResolveContext(region="us-east-1", stack_name="configured")
+    assert _nested_region(stack_id, stack, context) == region

@@ -458,12 +458,14 @@ def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
                                                               deployed_as.region)
 
 
-def _environment_region(stack: CdkStack, partition: str) -> str | None:
-    """The region a CDK stack's environment names, when botocore knows CloudFormation
-    there (else None: the session's, as :class:`_StackReader` reads it)."""
-    environment = _ENVIRONMENT.fullmatch(stack.environment or "")
-    region = environment["region"] if environment else ""
-    return region if region in _regions(partition) else None
+def _nested_region(stack_id: str, stack: CdkStack, context: ResolveContext) -> str | None:
+    """Where a nested stack is: the region its ID (an ARN,
+    ``arn:aws:cloudformation:REGION:...``) names, else its parent's (the configured
+    stack's is the session's: None), when botocore knows CloudFormation there."""
+    parts = stack_id.split(":")
+    region = (parts[3] if len(parts) > 3 else None if stack.nested_in == context.stack_name
+              else _environment_context(context, stack).region)
+    return region if region in _regions(context.partition) else None
 
 
 @cache
@@ -498,11 +500,9 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if nested is None or nested.type != NESTED_STACK:
             continue
         if nested.physical_id not in read:
-            # where its parent was read: the configured stack in the session's region
-            region = (None if stack.nested_in == context.stack_name
-                      else _environment_region(stack, context.partition))
-            read[nested.physical_id] = _nested_read(session, nested.physical_id, region,
-                                                    notices)
+            read[nested.physical_id] = _nested_read(
+                session, nested.physical_id, _nested_region(nested.physical_id, stack, context),
+                notices)
         if (names := read[nested.physical_id]) is not None:
             found_deployed[path] = names
     return found_deployed
