@@ -223,7 +223,6 @@ def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
 @pytest.mark.parametrize(("region", "asked"), [
     ("eu-west-1", "eu-west-1"),  # the stack's environment's region
     ("unknown-region", "ca-central-1"),  # environment-agnostic: the scan's
-    ("xx-evil-1", "ca-central-1"),  # no region botocore knows: never an endpoint of its name
 ])
 def test_a_stack_is_read_and_resolved_in_its_environment_s_region(
         aws: Emulator, checkout: Path, region: str, asked: str) -> None:
@@ -243,6 +242,28 @@ def test_a_stack_is_read_and_resolved_in_its_environment_s_region(
     # its resources' ARNs are in the region CloudFormation deploys it to
     table = physical["OrdersA9B65338"]
     assert f"arn:aws:dynamodb:{asked}:{aws.account}:table/{table}" in resources
+
+
+def test_a_stack_in_a_region_botocore_does_not_know_is_not_asked_for(
+        aws: Emulator, checkout: Path) -> None:
+    table = _deploy(aws, "Data")["OrdersA9B65338"]
+    manifest = checkout / "cdk.out" / "manifest.json"
+    # a name that would make the endpoint (cloudformation.REGION.amazonaws.com)
+    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", '/xx-evil-1"'))
+    regions: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            if service == "cloudformation":
+                regions.append(region_name)
+            return aws.client(service)
+
+    resources, notices = _load(checkout, Session(), region="ca-central-1")
+    assert regions == []  # not the scan's region either: a stack of that name there is another
+    [unread] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert all("xx-evil-1" in example for example in unread.examples)
+    assert not [r for r in resources if table in r]  # never a name from elsewhere
+    assert [r for r in resources if r.startswith("<unresolved:ImportValue")]
 
 
 def test_a_stack_that_cannot_be_reached_is_a_warning(aws: Emulator, checkout: Path) -> None:

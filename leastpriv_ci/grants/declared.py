@@ -372,17 +372,24 @@ class _StackReader:
         self._session = session
         self._partition = partition
         self._notices = notices
-        self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
+        self._read: dict[tuple[str, str], Mapping[str, StackResource] | None] = {}
         self._denied = False
-        self._unreachable: set[str | None] = set()  # regions whose endpoint did not answer
+        self._unreachable: set[str] = set()  # regions whose endpoint did not answer
 
     def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
-        """The stack's resources by logical ID; None when it cannot be read."""
-        key = (stack, region if region in _regions(self._partition) else None)
+        """The stack's resources by logical ID in ``region``; None when it cannot be
+        read (a region botocore does not know is not asked: its name would make the
+        endpoint)."""
+        key = (stack, region)
         if key in self._read:
             return self._read[key]
         self._read[key] = None
-        if self._denied or key[1] in self._unreachable:
+        if self._denied or region in self._unreachable:
+            return None
+        if region not in _regions(self._partition):
+            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
+                              f"{stack} (region {region!r}: not one botocore knows "
+                              "CloudFormation in; update botocore)")
             return None
         if len(self._read) > MAX_STACKS:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
@@ -395,7 +402,7 @@ class _StackReader:
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} (denied)")
             return None
         except StackUnreachable as exc:  # botocore waited long enough: not again there
-            self._unreachable.add(key[1])
+            self._unreachable.add(region)
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
             return None
         except ServiceError as exc:
@@ -403,7 +410,7 @@ class _StackReader:
             return None
         if found is None:
             self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
-                              stack if key[1] is None else f"{stack} ({key[1]})")
+                              f"{stack} ({region})")
             return None
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
@@ -424,10 +431,10 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if (stack is None or stack.nested_in is not None or stack.environment is None
                 or stack.name == context.stack_name or module.NAME not in CLOUDFORMATION_SOURCES):
             continue  # not named by a manifest: a stack of that name may be anybody's
-        place = _environment_context(context, stack)
-        if place.account != context.account:
+        if _environment_context(context, stack).account != context.account:
             continue  # another account's stack: the scanning role cannot see it
-        resources = reader.resources(stack.name, place.region)
+        named = _environment_region(stack)
+        resources = reader.resources(stack.name, named or context.region)
         if resources is not None:
             read[path] = resources
     return read
@@ -449,6 +456,14 @@ def _environment_context(context: ResolveContext, stack: CdkStack | None) -> Res
                    region=region if region in _regions(context.partition) else context.region)
 
 
+def _environment_region(stack: CdkStack) -> str | None:
+    """The region a CDK stack's environment names, known or not; None when
+    environment-agnostic (``unknown-region``)."""
+    environment = _ENVIRONMENT.fullmatch(stack.environment or "")
+    region = environment["region"] if environment else ""
+    return None if not region or region.startswith("unknown") else region
+
+
 def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
                        ) -> Mapping[str, StackResource] | None:
     """The resources of the stack a file deploys as once read (a Serverless service's),
@@ -464,7 +479,7 @@ def _nested_region(stack_id: str, stack: CdkStack, context: ResolveContext) -> s
     stack's is the session's: None), when botocore knows CloudFormation there."""
     parts = stack_id.split(":")
     region = (parts[3] if len(parts) > 3 else None if stack.nested_in == context.stack_name
-              else _environment_context(context, stack).region)
+              else _environment_region(stack) or context.region)
     return region if region in _regions(context.partition) else None
 
 
