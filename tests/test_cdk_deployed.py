@@ -407,3 +407,28 @@ def test_after_an_endpoint_that_does_not_answer_its_region_is_not_asked_again(
     [warning] = [n for n in notices.items() if n.code == "stack-unread"]
     assert "Connect timeout" in warning.examples[0]
     assert any(r.startswith("<unresolved:") for r in resources)
+
+
+def test_with_another_account_s_credentials_no_stack_is_read(
+        aws: Emulator, checkout: Path) -> None:
+    table = _deploy(aws, "Data")["OrdersA9B65338"]
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f"aws://{aws.account}/",
+                                                     "aws://unknown-account/"))
+    asked: list[str] = []
+
+    class Session:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            asked.append(service)
+            return aws.client(service)
+
+    # --traces FILE --account 444455556666 with credentials of the emulator's account:
+    # its stacks of these names are another deployment's
+    resources, notices = _load(checkout, Session(), account="444455556666")
+    assert "cloudformation" not in asked and "sts" in asked
+    [unread] = [n for n in notices.items() if n.code == "stack-unread"]
+    assert f"account {aws.account}'s, the scan's is 444455556666" in unread.examples[0]
+    assert not [r for r in resources if table in r]
+    # the scan's own account: read
+    resources, notices = _load(checkout, Session(), account=aws.account)
+    assert [r for r in resources if table in r] and not notices.count("stack-unread")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.deployed_stack import StackDenied, StackUnreachable, read_stack
@@ -238,7 +239,7 @@ def load_declared(
         found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
     deployed = _deployed_templates(found, stacks, context, notices)
-    reader = None if session is None else _StackReader(session, context.partition, notices)
+    reader = None if session is None else _StackReader(session, context, notices)
     deployed.update(_cdk_deployed(found, stacks, context, reader))
     parents = {stack.name: deployed[path] for path in deployed
                if (stack := stacks[path]) is not None}
@@ -368,10 +369,12 @@ class _StackReader:
     endpoint did not answer. A stack that cannot be read is a warning: the scan goes on
     with its names unresolved."""
 
-    def __init__(self, session: object, partition: str, notices: Notices) -> None:
+    def __init__(self, session: Any, context: ResolveContext, notices: Notices) -> None:
         self._session = session
-        self._partition = partition
+        self._partition = context.partition
+        self._account = context.account
         self._notices = notices
+        self._elsewhere: bool | None = None  # the credentials are another account's
         self._read: dict[tuple[str, str], Mapping[str, StackResource] | None] = {}
         self._denied = False
         self._unreachable: set[str] = set()  # regions whose endpoint did not answer
@@ -384,7 +387,7 @@ class _StackReader:
         if key in self._read:
             return self._read[key]
         self._read[key] = None
-        if self._denied or region in self._unreachable:
+        if self._denied or region in self._unreachable or self._other_account(stack):
             return None
         if region not in _regions(self._partition):
             self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
@@ -414,6 +417,26 @@ class _StackReader:
             return None
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
+
+
+    def _other_account(self, stack: str) -> bool:
+        """Whether the credentials are another account's than the scan's (``--account``
+        or the traces'): that account's stacks of these names are not the scan's. Asked
+        once (``sts:GetCallerIdentity`` needs no permission); when STS does not answer,
+        the stacks are read as before."""
+        if self._elsewhere is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                account = self._session.client("sts").get_caller_identity()["Account"]
+            except (BotoCoreError, ClientError, KeyError):
+                account = self._account
+            self._elsewhere = account != self._account
+            if self._elsewhere:
+                self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
+                                  f"{stack} and the others (the credentials are account "
+                                  f"{account}'s, the scan's is {self._account})")
+        return self._elsewhere
 
 
 def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
