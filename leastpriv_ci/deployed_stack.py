@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leastpriv_ci.errors import ServiceError
+from leastpriv_ci.errors import THROTTLED_CODES, ServiceError
 from leastpriv_ci.grants.model import StackResource
 from leastpriv_ci.notices import Notices
 
@@ -24,7 +24,8 @@ class StackDenied(ServiceError):
 
 
 class StackUnreachable(ServiceError):
-    """CloudFormation's endpoint did not answer (after botocore's retries)."""
+    """CloudFormation's endpoint did not answer, or kept throttling (after botocore's
+    retries): asking again there now is no better."""
 
 
 def stack_resources(session: Any, stack_name: str, notices: Notices) -> tuple[StackResource, ...]:
@@ -43,8 +44,8 @@ def read_stack(session: Any, stack: str, region: str | None = None
                ) -> tuple[StackResource, ...] | None:
     """The resources of ``stack`` (a name or stack ID) that have a physical ID and are
     not deleted, in ``region`` (else the session's); None when no such stack exists. A
-    denial is a :class:`StackDenied`, an endpoint that does not answer a
-    :class:`StackUnreachable`, another failure a :class:`ServiceError`."""
+    denial is a :class:`StackDenied`, an endpoint that does not answer or keeps
+    throttling a :class:`StackUnreachable`, another failure a :class:`ServiceError`."""
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
     from botocore.exceptions import ConnectionError as EndpointError
 
@@ -69,6 +70,9 @@ def read_stack(session: Any, stack: str, region: str | None = None
         message = exc.response.get("Error", {}).get("Message", "")
         if "does not exist" in message:
             return None
+        if code in THROTTLED_CODES:  # still, after botocore's retries
+            raise StackUnreachable(f"CloudFormation kept throttling ListStackResources "
+                                   f"for stack {stack!r}") from None
         raise ServiceError(f"CloudFormation ListStackResources failed for stack "
                            f"{stack!r}: {message or code}") from None
     except (EndpointError, HTTPClientError) as exc:

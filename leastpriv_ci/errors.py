@@ -16,6 +16,8 @@ EXIT_SERVICE_ERROR = 3
 EXIT_INTERNAL_ERROR = 4  # a bug in leastpriv-ci: never a verdict on the pull request
 ISSUES_URL = "https://github.com/leastpriv-ci/leastpriv-ci/issues"
 MAX_EXCERPT = 60  # characters of an input value quoted back in a message
+# Error codes AWS throttles with (X-Ray's, CloudFormation's and the query protocol's)
+THROTTLED_CODES = frozenset({"ThrottledException", "ThrottlingException", "Throttling"})
 
 
 class UserError(Exception):

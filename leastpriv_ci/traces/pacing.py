@@ -42,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from leastpriv_ci.errors import THROTTLED_CODES
+
 INITIAL_RATE = 5.0  # requests/s before X-Ray has said anything
 MIN_RATE = 0.5
 SLOW_START_STEP = 0.25  # growth per accepted request until X-Ray first says "too fast"
@@ -52,7 +54,6 @@ TOLERATED = 0.05  # more throttles than this share of the last 40 also mean "too
 DEEPEST_CUT = 0.5  # a cut at most halves the rate
 SLOW_START_DOUBLING = 0.5  # seconds: slow start at most doubles the rate this often
 UNUSED = 1.5  # a rate this many times what requests really go out at does not bind
-_THROTTLED = frozenset({"ThrottledException", "ThrottlingException", "Throttling"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,4 +196,4 @@ class Pacer:
             return
         http, parsed = response
         code = (parsed or {}).get("Error", {}).get("Code")
-        self.record(ticket, throttled=http.status_code == 429 or code in _THROTTLED)
+        self.record(ticket, throttled=http.status_code == 429 or code in THROTTLED_CODES)

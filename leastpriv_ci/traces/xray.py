@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from leastpriv_ci.errors import ServiceError, UserError
+from leastpriv_ci.errors import THROTTLED_CODES, ServiceError, UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces.pacing import Pacer
@@ -62,7 +62,6 @@ BAD_CREDENTIALS = frozenset(
         "SignatureDoesNotMatch",
     }
 )
-THROTTLED = frozenset({"ThrottledException", "ThrottlingException", "Throttling"})
 _PRINCIPAL = re.compile(r"(arn:aws[\w-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+)")
 _KMS_KEY = re.compile(r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+)")
 # An access denial is a KMS one only when it names a KMS action or key, not X-Ray's
@@ -531,7 +530,7 @@ class _Caller:
         # whatever names KMS, whichever code it arrives with; not by the caller's ARN the
         # message quotes (a role named "kms-audit" refused xray:… is refused X-Ray).
         about = _PRINCIPAL.sub("", message)
-        if code not in THROTTLED and (_KMS_HINT.search(code) or _KMS_HINT.search(about)) and (
+        if code not in THROTTLED_CODES and (_KMS_HINT.search(code) or _KMS_HINT.search(about)) and (
                 code not in ACCESS_DENIED or _KMS_REFUSED.search(about)):
             return ServiceError(self._kms_message(operation, message))
         if code in ACCESS_DENIED or code in BAD_CREDENTIALS:
@@ -545,7 +544,7 @@ class _Caller:
                 f"AWS rejected the credentials used for X-Ray {operation} ({code}: {message}); "
                 "refresh them or check the role the action assumes"
             )
-        if code in THROTTLED:
+        if code in THROTTLED_CODES:
             attempts = self.client.meta.config.retries.get("total_max_attempts")
             return ServiceError(
                 f"X-Ray kept throttling {operation} after {attempts} attempts (other "
