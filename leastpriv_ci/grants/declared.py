@@ -20,7 +20,7 @@ from typing import Any
 
 from leastpriv_ci.collector import paused_gc
 from leastpriv_ci.deployed_stack import StackDenied, StackUnreachable, read_stack
-from leastpriv_ci.errors import ServiceError, UserError
+from leastpriv_ci.errors import ServiceError, UserError, excerpt
 from leastpriv_ci.grants import sources
 from leastpriv_ci.grants.cdk_assembly import (
     NESTED_STACK,
@@ -360,6 +360,7 @@ STACK_NOT_DEPLOYED_TEXT = (
     "scan, or leave its file out of policy-paths")
 _ENVIRONMENT = re.compile(r"aws://(?P<account>[^/]*)/(?P<region>[^/]*)")
 _ACCOUNT = re.compile(r"[0-9]{12}")
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")  # CloudFormation's rule
 
 
 class _StackReader:
@@ -387,6 +388,10 @@ class _StackReader:
         if key in self._read:
             return self._read[key]
         self._read[key] = None
+        if not _STACK_NAME.fullmatch(stack):  # an ARN, maybe another account's, or a hostile
+            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
+                              f"{excerpt(stack)} (no name CloudFormation gives a stack)")
+            return None
         if self._denied or region in self._unreachable or self._other_account(stack):
             return None
         if region not in _regions(self._partition):
