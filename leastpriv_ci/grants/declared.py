@@ -365,10 +365,11 @@ _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")  # CloudFormation's rul
 
 class _StackReader:
     """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
-    as deployed: each once, in a region botocore knows (else the session's), at most
-    :data:`MAX_STACKS` of them, none more after a denial, and none more in a region whose
-    endpoint did not answer. A stack that cannot be read is a warning: the scan goes on
-    with its names unresolved."""
+    as deployed: each once, only by a name CloudFormation gives a stack, in a region
+    botocore knows, with credentials of the scan's account, at most :data:`MAX_STACKS` of
+    them, none more after a denial, and none more in a region whose endpoint did not
+    answer. A stack that cannot be read is a warning: the scan goes on with its names
+    unresolved."""
 
     def __init__(self, session: Any, context: ResolveContext, notices: Notices) -> None:
         self._session = session
@@ -423,7 +424,6 @@ class _StackReader:
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
 
-
     def _other_account(self, stack: str) -> bool:
         """Whether the credentials are another account's than the scan's (``--account``
         or the traces'): that account's stacks of these names are not the scan's. Asked
@@ -459,10 +459,10 @@ def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
         if (stack is None or stack.nested_in is not None or stack.environment is None
                 or stack.name == context.stack_name or module.NAME not in CLOUDFORMATION_SOURCES):
             continue  # not named by a manifest: a stack of that name may be anybody's
-        if _environment_context(context, stack).account != context.account:
+        account, region = _environment(stack)
+        if account not in (None, context.account):
             continue  # another account's stack: the scanning role cannot see it
-        named = _environment_region(stack)
-        resources = reader.resources(stack.name, named or context.region)
+        resources = reader.resources(stack.name, region or context.region)
         if resources is not None:
             read[path] = resources
     return read
@@ -474,22 +474,23 @@ def _environment_context(context: ResolveContext, stack: CdkStack | None) -> Res
     ``AWS::Region`` and its resources' ARNs. An environment-agnostic stack's
     (``unknown-region``), or a region botocore does not know in the partition, is the
     scan's."""
-    environment = (_ENVIRONMENT.fullmatch(stack.environment)
-                   if stack is not None and stack.environment is not None else None)
-    if environment is None:
+    account, region = _environment(stack)
+    if account is None and region is None:
         return context
-    account, region = environment["account"], environment["region"]
-    return replace(context,
-                   account=account if _ACCOUNT.fullmatch(account) else context.account,
+    return replace(context, account=account or context.account,
                    region=region if region in _regions(context.partition) else context.region)
 
 
-def _environment_region(stack: CdkStack) -> str | None:
-    """The region a CDK stack's environment names, known or not; None when
-    environment-agnostic (``unknown-region``)."""
-    environment = _ENVIRONMENT.fullmatch(stack.environment or "")
-    region = environment["region"] if environment else ""
-    return None if not region or region.startswith("unknown") else region
+def _environment(stack: CdkStack | None) -> tuple[str | None, str | None]:
+    """The account and region a CDK stack's manifest names (``aws://ACCOUNT/REGION``),
+    the region known to botocore or not; None for what it leaves open
+    (environment-agnostic: ``unknown-account``, ``unknown-region``)."""
+    found = _ENVIRONMENT.fullmatch(stack.environment or "") if stack is not None else None
+    if found is None:
+        return None, None
+    account, region = found["account"], found["region"]
+    return (account if _ACCOUNT.fullmatch(account) else None,
+            None if not region or region.startswith("unknown") else region)
 
 
 def _stack_deployed_as(loaded: GrantSet, path: Path, reader: _StackReader
@@ -506,8 +507,12 @@ def _nested_region(stack_id: str, stack: CdkStack, context: ResolveContext) -> s
     ``arn:aws:cloudformation:REGION:...``) names, else its parent's (the configured
     stack's is the session's: None), when botocore knows CloudFormation there."""
     parts = stack_id.split(":")
-    region = (parts[3] if len(parts) > 3 else None if stack.nested_in == context.stack_name
-              else _environment_region(stack) or context.region)
+    if len(parts) > 3:
+        region: str | None = parts[3]
+    elif stack.nested_in == context.stack_name:
+        return None
+    else:
+        region = _environment(stack)[1] or context.region
     return region if region in _regions(context.partition) else None
 
 
