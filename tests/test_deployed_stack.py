@@ -273,7 +273,8 @@ def test_a_nested_stack_the_role_may_not_read_is_a_warning(aws: Emulator,
         arns, notices = _nested_grants(aws, tmp_path, Session(aws))
     assert arns == {nested_file: "<unresolved:GetAtt Queue.Arn>"}
     [warning] = [n for n in notices.items() if n.code == "nested-stack-unread"]
-    assert "needs cloudformation:ListStackResources" in warning.examples[0]
+    assert warning.examples[0].endswith("(denied)")
+    assert "allow cloudformation:ListStackResources" in warning.message
 
 
 def test_a_nested_stack_of_a_cdk_stack_not_configured_is_read_too(aws: Emulator,
@@ -390,3 +391,27 @@ def test_a_nested_stack_is_read_where_its_id_or_parent_says(
     stack = CdkStack(f"{nested_in}-Store", "aws://123456789012/eu-west-1", nested_in)
     context = ResolveContext(region="us-east-1", stack_name="configured")
     assert _nested_region(stack_id, stack, context) == region
+
+
+def test_a_nested_stack_is_read_under_the_stack_reader_s_limits(aws: Emulator,
+                                                                 tmp_path: Path) -> None:
+    # the configured stack read, then credentials found to be another account's than the
+    # scan's: its nested stack, like any other, is not read
+    nested_file, _ = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    notices = Notices()
+    deployed = stack_resources(_Session(aws), "Api", notices)
+    asked: list[str] = []
+
+    class Session(_Session):
+        def client(self, service: str, **kwargs: Any) -> Any:
+            asked.append(service)
+            return super().client(service, **kwargs)
+
+    grants = load_declared(discover(tmp_path), ResolveContext(
+        region=aws.region, account="444455556666", stack_name="Api",
+        deployed={r.logical_id: r for r in deployed}), notices, root=tmp_path,
+        session=Session(aws))
+    assert "cloudformation" not in asked
+    assert {r for role in grants.roles.values() for p in role.policies for s in p.statements
+            for r in s.resources} == {"<unresolved:GetAtt Queue.Arn>"}
+    assert notices.count("stack-unread") == 1

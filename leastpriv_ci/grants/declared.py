@@ -245,7 +245,7 @@ def load_declared(
                if (stack := stacks[path]) is not None}
     if context.stack_name is not None and context.deployed:
         parents[context.stack_name] = context.deployed
-    deployed.update(_nested_deployed(found, stacks, parents, context, session, notices))
+    deployed.update(_nested_deployed(found, stacks, parents, context, reader))
 
     def context_of(path: Path, context: ResolveContext) -> ResolveContext:
         """The names the deployed stack gave are its own template's only (and its nested
@@ -363,6 +363,21 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")  # CloudFormation's rule
 
 
+@dataclass(frozen=True)
+class _Warnings:
+    """What the stack reader says of a stack it cannot read, and of one not deployed."""
+
+    unread: tuple[str, str]  # code, text
+    missing: tuple[str, str]
+    missing_example: str  # of {stack} and {region}
+
+
+_STACK_WARNINGS = _Warnings((STACK_UNREAD, STACK_UNREAD_TEXT),
+                            (STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT), "{stack} ({region})")
+_NESTED_WARNINGS = _Warnings((NESTED_UNREAD, NESTED_UNREAD_TEXT),
+                             (NESTED_UNREAD, NESTED_UNREAD_TEXT), "{stack} (it does not exist)")
+
+
 class _StackReader:
     """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
     as deployed: each once, only by a name CloudFormation gives a stack, in a region
@@ -377,49 +392,64 @@ class _StackReader:
         self._account = context.account
         self._notices = notices
         self._elsewhere: bool | None = None  # the credentials are another account's
-        self._read: dict[tuple[str, str], Mapping[str, StackResource] | None] = {}
+        self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
         self._denied = False
-        self._unreachable: set[str] = set()  # regions whose endpoint did not answer
+        # regions whose endpoint did not answer (None: the session's)
+        self._unreachable: set[str | None] = set()
 
     def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
         """The stack's resources by logical ID in ``region``; None when it cannot be
         read (a region botocore does not know is not asked: its name would make the
         endpoint)."""
+        if not _STACK_NAME.fullmatch(stack):  # an ARN, maybe another account's, or a hostile
+            if (stack, region) not in self._read:
+                self._read[(stack, region)] = None
+                self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
+                                  f"{excerpt(stack)} (no name CloudFormation gives a stack)")
+            return None
+        if region not in _regions(self._partition):
+            if (stack, region) not in self._read:
+                self._read[(stack, region)] = None
+                self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
+                                  f"{stack} (region {region!r}: not one botocore knows "
+                                  "CloudFormation in; update botocore)")
+            return None
+        return self._resources(stack, region, _STACK_WARNINGS)
+
+    def nested(self, stack_id: str, region: str | None) -> Mapping[str, StackResource] | None:
+        """A nested stack's resources by logical ID, by the ID its parent lists for it,
+        in ``region`` (None: the session's), under the same limits; one that cannot be
+        read is the warning ``nested-stack-unread``."""
+        return self._resources(stack_id, region, _NESTED_WARNINGS)
+
+    def _resources(self, stack: str, region: str | None, said: _Warnings
+                   ) -> Mapping[str, StackResource] | None:
+        unread, unread_text = said.unread
         key = (stack, region)
         if key in self._read:
             return self._read[key]
         self._read[key] = None
-        if not _STACK_NAME.fullmatch(stack):  # an ARN, maybe another account's, or a hostile
-            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
-                              f"{excerpt(stack)} (no name CloudFormation gives a stack)")
-            return None
         if self._denied or region in self._unreachable or self._other_account(stack):
             return None
-        if region not in _regions(self._partition):
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
-                              f"{stack} (region {region!r}: not one botocore knows "
-                              "CloudFormation in; update botocore)")
-            return None
         if len(self._read) > MAX_STACKS:
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
-                              f"{stack} (more than {MAX_STACKS} stacks)")
+            self._notices.add(unread, unread_text, f"{stack} (more than {MAX_STACKS} stacks)")
             return None
         try:
             found = read_stack(self._session, *key)
         except StackDenied:
             self._denied = True
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} (denied)")
+            self._notices.add(unread, unread_text, f"{stack} (denied)")
             return None
         except StackUnreachable as exc:  # botocore waited long enough: not again there
             self._unreachable.add(region)
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
+            self._notices.add(unread, unread_text, f"{stack} ({exc})")
             return None
         except ServiceError as exc:
-            self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT, f"{stack} ({exc})")
+            self._notices.add(unread, unread_text, f"{stack} ({exc})")
             return None
         if found is None:
-            self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
-                              f"{stack} ({region})")
+            self._notices.add(*said.missing, said.missing_example.format(stack=stack,
+                                                                          region=region))
             return None
         self._read[key] = {resource.logical_id: resource for resource in found}
         return self._read[key]
@@ -529,7 +559,7 @@ def _regions(partition: str) -> frozenset[str]:
 def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
                      stacks: Mapping[Path, CdkStack | None],
                      parents: Mapping[str, Mapping[str, StackResource]],
-                     context: ResolveContext, session: object | None, notices: Notices
+                     context: ResolveContext, reader: _StackReader | None
                      ) -> dict[Path, Mapping[str, StackResource]]:
     """The names the CDK nested stacks of the stacks read as deployed (``parents``, by
     stack name) gave their resources, per nested template: the parent lists each as an
@@ -537,38 +567,20 @@ def _nested_deployed(found: Sequence[tuple[Path, str, ModuleType]],
     in turn. One that cannot be read is a warning, not a failure (the permission may
     cover the parent alone)."""
     found_deployed: dict[Path, Mapping[str, StackResource]] = {}
-    # physical ID → its resources, None: unread (copies of an assembly name one stack)
-    read: dict[str, Mapping[str, StackResource] | None] = {}
     for path, _, _ in found:
         stack = stacks[path]
-        if (session is None or stack is None or stack.nested_in is None
+        if (reader is None or stack is None or stack.nested_in is None
                 or stack.nested_in not in parents):
             continue
         nested = parents[stack.nested_in].get(stack.name[len(stack.nested_in) + 1:])
         if nested is None or nested.type != NESTED_STACK:
             continue
-        if nested.physical_id not in read:
-            read[nested.physical_id] = _nested_read(
-                session, nested.physical_id, _nested_region(nested.physical_id, stack, context),
-                notices)
-        if (names := read[nested.physical_id]) is not None:
+        # (copies of an assembly name one stack: the reader reads it once)
+        names = reader.nested(nested.physical_id,
+                              _nested_region(nested.physical_id, stack, context))
+        if names is not None:
             found_deployed[path] = names
     return found_deployed
-
-
-def _nested_read(session: object, stack_id: str, region: str | None, notices: Notices
-                 ) -> Mapping[str, StackResource] | None:
-    """A nested stack's resources by logical ID, read in ``region`` (its parent's; None:
-    the session's); None, with a warning, when it cannot be read."""
-    try:
-        resources = read_stack(session, stack_id, region)
-    except ServiceError as exc:
-        notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} ({exc})")
-        return None
-    if resources is None:
-        notices.add(NESTED_UNREAD, NESTED_UNREAD_TEXT, f"{stack_id} (it does not exist)")
-        return None
-    return {resource.logical_id: resource for resource in resources}
 
 
 _Read = tuple[Path, str, ModuleType, GrantSet, Notices]
