@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from leastpriv_ci import deployed_stack
 from leastpriv_ci.cli import main
 from leastpriv_ci.deployed_stack import stack_resources
 from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants import declared
 from leastpriv_ci.grants.cdk_assembly import CdkStack
 from leastpriv_ci.grants.declared import (
     STACK_TEMPLATE_UNKNOWN,
@@ -327,12 +329,20 @@ def test_a_nested_stack_s_names_are_read_for_the_base_commit_too(
         subprocess.run(["git", "-C", str(tmp_path), *command], check=True)
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
     monkeypatch.chdir(tmp_path)
+    read: list[str] = []
+
+    def read_stack(session: Any, stack: str, region: str | None = None) -> Any:
+        read.append(stack)
+        return deployed_stack.read_stack(session, stack, region)
+
+    monkeypatch.setattr(declared, "read_stack", read_stack)
     code = main(["scan", "--since", "10m", "--settle-time", "0", "--stack-name", "Api",
                  "--base-ref", "HEAD", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 1, err  # no traces: nothing verified, but the roles are compared
     report = json.loads(out)
     assert report["changes"] == {}
+    assert len(read) == 1  # the nested stack, for the head and the base alike
 
 
 def test_a_nested_stack_is_read_once_however_many_copies_name_it(
@@ -397,7 +407,7 @@ def test_a_nested_stack_is_read_under_the_stack_reader_s_limits(aws: Emulator,
                                                                  tmp_path: Path) -> None:
     # the configured stack read, then credentials found to be another account's than the
     # scan's: its nested stack, like any other, is not read
-    nested_file, _ = _cdk_app_with_a_nested_stack(aws, tmp_path)
+    _cdk_app_with_a_nested_stack(aws, tmp_path)
     notices = Notices()
     deployed = stack_resources(_Session(aws), "Api", notices)
     asked: list[str] = []

@@ -213,7 +213,7 @@ def build_report(
     from leastpriv_ci.analysis import analyse
     from leastpriv_ci.analysis.context import traced_context
     from leastpriv_ci.deployed_stack import stack_resources
-    from leastpriv_ci.grants.declared import discover, load_declared, with_policies
+    from leastpriv_ci.grants.declared import StackReads, discover, load_declared, with_policies
     from leastpriv_ci.grants.deliveries import deliveries_by_role, delivery_accesses
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
     from leastpriv_ci.policy.model import PARTIAL
@@ -242,13 +242,15 @@ def build_report(
         notices.add("account-unknown", "no account ID from --account, the config file or "
                     "the traces; templates resolve with a placeholder account")
     declared = GrantSet()
+    stack_reads = StackReads()  # the head's and the base's readings: each stack read once
     if settings.compare in ("declared", "both"):
         paths = discover(root, list(settings.policy_paths) or None, notices=notices)
         _check_named_paths(root, settings.policy_paths, paths, notices)
         if not paths:
             notices.add("no-policy-files", "no infrastructure or policy files found; set "
                         "policy-paths", ", ".join(settings.policy_paths) or str(root))
-        declared = load_declared(paths, context, notices, root=root, session=session)
+        declared = load_declared(paths, context, notices, root=root, session=session,
+                                 stack_reads=stack_reads)
     identities: dict[str, frozenset[str]] = {}
     principal_roles = resolve_roles(
         observation.principals, declared, mapping=mapping, session=session,
@@ -287,7 +289,8 @@ def build_report(
         from leastpriv_ci.grants.changes import load_at_ref, role_changes
 
         base = load_at_ref(root, settings.base_ref, context, combined,
-                           list(settings.policy_paths) or None, session=session)
+                           list(settings.policy_paths) or None, session=session,
+                           stack_reads=stack_reads)
         extra["changes"] = role_changes(base, declared)
     today = datetime.now(UTC).date()
     verdict, gated = decide(analysis, settings.gate, today=today)

@@ -29,7 +29,13 @@ from leastpriv_ci.grants.cdk_assembly import (
     in_assembly,
 )
 from leastpriv_ci.grants.checkout import checkout_root
-from leastpriv_ci.grants.declared import DEFAULT_GLOBS, SKIPPED_DIRS, glob_regex, load_declared
+from leastpriv_ci.grants.declared import (
+    DEFAULT_GLOBS,
+    SKIPPED_DIRS,
+    StackReads,
+    glob_regex,
+    load_declared,
+)
 from leastpriv_ci.grants.model import CDK_TEMPLATE, GrantSet, ResolveContext
 from leastpriv_ci.loaders import MAX_FILE_BYTES, LoadError
 from leastpriv_ci.notices import Notices
@@ -45,11 +51,13 @@ def load_at_ref(
     notices: Notices,
     globs: Sequence[str] | None = None,
     session: object | None = None,
+    stack_reads: StackReads | None = None,
 ) -> GrantSet:
     """The grants declared at git ``ref`` of ``repo`` (origins relative to the repo root).
 
     ``session`` reads what the head's reading reads from AWS (managed policies, the
-    configured stack's nested stacks' names), so that an unchanged role compares equal."""
+    stacks' names as deployed), so that an unchanged role compares equal; ``stack_reads``
+    is the head's reading's, so that no stack is read twice."""
     if not ref or ref.startswith("-"):  # would be read by git as an option
         raise UserError(f"{ref!r} is not a git revision; give a branch, tag or commit",
                         where="base-ref")
@@ -103,7 +111,8 @@ def load_at_ref(
             target.write_bytes(git_bytes(repo, "show", f"{ref}:./{name}"))
         grants = load_declared(sorted(root / name for name in wanted
                                       if entries[name] is not None),
-                               context, base_notices, root=root, session=session)
+                               context, base_notices, root=root, session=session,
+                               stack_reads=stack_reads)
     for notice in base_notices.items():
         notices.add(f"base-{notice.code}", f"at the base commit: {notice.message}",
                     ", ".join(notice.examples) or None)

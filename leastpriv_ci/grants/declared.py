@@ -12,7 +12,7 @@ import os
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -195,6 +195,7 @@ def load_declared(
     root: Path | None = None,
     session: object | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    stack_reads: StackReads | None = None,
 ) -> GrantSet:
     """Load the grants declared in ``paths`` (each by the first source that detects it).
 
@@ -204,8 +205,10 @@ def load_declared(
     file that resolves outside its checkout (a symlink in the pull request pointing at
     the runner's files, an absolute or ``..`` path from its config) is not read
     (counted). With a boto3 ``session``, AWS managed policies the files name are read
-    from IAM. A CDK stack's functions know the stack's deployed name (from the cloud
-    assembly's ``manifest.json``, see :mod:`~leastpriv_ci.grants.cdk_assembly`).
+    from IAM, and the stacks the files deploy as are read as deployed (``stack_reads``
+    shares what is read and found out with another reading of the scan: the base's). A
+    CDK stack's functions know the stack's deployed name (from the cloud assembly's
+    ``manifest.json``, see :mod:`~leastpriv_ci.grants.cdk_assembly`).
     """
     from leastpriv_ci.grants.managed import resolve_managed
 
@@ -239,7 +242,8 @@ def load_declared(
         found.append((path, shown, module))
         stacks[path] = assemblies.stack(path)
     deployed = _deployed_templates(found, stacks, context, notices)
-    reader = None if session is None else _StackReader(session, context, notices)
+    reader = None if session is None else _StackReader(session, context, notices,
+                                                       stack_reads or StackReads())
     deployed.update(_cdk_deployed(found, stacks, context, reader))
     parents = {stack.name: deployed[path] for path in deployed
                if (stack := stacks[path]) is not None}
@@ -378,6 +382,19 @@ _NESTED_WARNINGS = _Warnings((NESTED_UNREAD, NESTED_UNREAD_TEXT),
                              (NESTED_UNREAD, NESTED_UNREAD_TEXT), "{stack} (it does not exist)")
 
 
+@dataclass
+class StackReads:
+    """What a scan's readings of stacks as deployed found out, shared by the head's and
+    the base's (``--base-ref``): each stack is read once, :data:`MAX_STACKS` of them at
+    most in all, and a denial or a region that did not answer holds for both."""
+
+    read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = field(
+        default_factory=dict)  # (stack, region: None the session's) → its resources
+    denied: bool = False
+    unreachable: set[str | None] = field(default_factory=set)  # regions, None the session's
+    elsewhere: bool | None = None  # the credentials are another account's than the scan's
+
+
 class _StackReader:
     """The stacks the scanned files deploy as (a CDK app's, a Serverless service's), read
     as deployed: each once, only by a name CloudFormation gives a stack, in a region
@@ -386,30 +403,27 @@ class _StackReader:
     answer. A stack that cannot be read is a warning: the scan goes on with its names
     unresolved."""
 
-    def __init__(self, session: Any, context: ResolveContext, notices: Notices) -> None:
+    def __init__(self, session: Any, context: ResolveContext, notices: Notices,
+                 reads: StackReads) -> None:
         self._session = session
         self._partition = context.partition
         self._account = context.account
         self._notices = notices
-        self._elsewhere: bool | None = None  # the credentials are another account's
-        self._read: dict[tuple[str, str | None], Mapping[str, StackResource] | None] = {}
-        self._denied = False
-        # regions whose endpoint did not answer (None: the session's)
-        self._unreachable: set[str | None] = set()
+        self._state = reads
 
     def resources(self, stack: str, region: str) -> Mapping[str, StackResource] | None:
         """The stack's resources by logical ID in ``region``; None when it cannot be
         read (a region botocore does not know is not asked: its name would make the
         endpoint)."""
         if not _STACK_NAME.fullmatch(stack):  # an ARN, maybe another account's, or a hostile
-            if (stack, region) not in self._read:
-                self._read[(stack, region)] = None
+            if (stack, region) not in self._state.read:
+                self._state.read[(stack, region)] = None
                 self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
                                   f"{excerpt(stack)} (no name CloudFormation gives a stack)")
             return None
         if region not in _regions(self._partition):
-            if (stack, region) not in self._read:
-                self._read[(stack, region)] = None
+            if (stack, region) not in self._state.read:
+                self._state.read[(stack, region)] = None
                 self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
                                   f"{stack} (region {region!r}: not one botocore knows "
                                   "CloudFormation in; update botocore)")
@@ -426,22 +440,22 @@ class _StackReader:
                    ) -> Mapping[str, StackResource] | None:
         unread, unread_text = said.unread
         key = (stack, region)
-        if key in self._read:
-            return self._read[key]
-        self._read[key] = None
-        if self._denied or region in self._unreachable or self._other_account(stack):
+        if key in self._state.read:
+            return self._state.read[key]
+        self._state.read[key] = None
+        if self._state.denied or region in self._state.unreachable or self._other_account(stack):
             return None
-        if len(self._read) > MAX_STACKS:
+        if len(self._state.read) > MAX_STACKS:
             self._notices.add(unread, unread_text, f"{stack} (more than {MAX_STACKS} stacks)")
             return None
         try:
             found = read_stack(self._session, *key)
         except StackDenied:
-            self._denied = True
+            self._state.denied = True
             self._notices.add(unread, unread_text, f"{stack} (denied)")
             return None
         except StackUnreachable as exc:  # botocore waited long enough: not again there
-            self._unreachable.add(region)
+            self._state.unreachable.add(region)
             self._notices.add(unread, unread_text, f"{stack} ({exc})")
             return None
         except ServiceError as exc:
@@ -451,27 +465,27 @@ class _StackReader:
             self._notices.add(*said.missing, said.missing_example.format(stack=stack,
                                                                           region=region))
             return None
-        self._read[key] = {resource.logical_id: resource for resource in found}
-        return self._read[key]
+        self._state.read[key] = {resource.logical_id: resource for resource in found}
+        return self._state.read[key]
 
     def _other_account(self, stack: str) -> bool:
         """Whether the credentials are another account's than the scan's (``--account``
         or the traces'): that account's stacks of these names are not the scan's. Asked
         once (``sts:GetCallerIdentity`` needs no permission); when STS does not answer,
         the stacks are read as before."""
-        if self._elsewhere is None:
+        if self._state.elsewhere is None:
             from botocore.exceptions import BotoCoreError, ClientError
 
             try:
                 account = self._session.client("sts").get_caller_identity()["Account"]
             except (BotoCoreError, ClientError, KeyError):
                 account = self._account
-            self._elsewhere = account != self._account
-            if self._elsewhere:
+            self._state.elsewhere = account != self._account
+            if self._state.elsewhere:
                 self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
                                   f"{stack} and the others (the credentials are account "
                                   f"{account}'s, the scan's is {self._account})")
-        return self._elsewhere
+        return self._state.elsewhere
 
 
 def _cdk_deployed(found: Sequence[tuple[Path, str, ModuleType]],
