@@ -220,6 +220,25 @@ def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
     assert not notices.count("unresolved-value") and not notices.count("stack-not-deployed")
 
 
+class _Recording:
+    """A session on the emulator that records the region of each CloudFormation client."""
+
+    def __init__(self, aws: Emulator) -> None:
+        self._aws = aws
+        self.regions: list[str | None] = []
+
+    def client(self, service: str, region_name: str | None = None) -> Any:
+        if service == "cloudformation":
+            self.regions.append(region_name)
+        return self._aws.client(service)
+
+
+def _move_to(checkout: Path, aws: Emulator, region: str) -> None:
+    """The app's manifest puts its stacks in ``region``."""
+    manifest = checkout / "cdk.out" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", f"/{region}\""))
+
+
 @pytest.mark.parametrize(("region", "asked"), [
     ("eu-west-1", "eu-west-1"),  # the stack's environment's region
     ("unknown-region", "ca-central-1"),  # environment-agnostic: the scan's
@@ -227,18 +246,10 @@ def test_a_serverless_service_s_generated_names_are_read_from_its_stack(
 def test_a_stack_is_read_and_resolved_in_its_environment_s_region(
         aws: Emulator, checkout: Path, region: str, asked: str) -> None:
     physical = _deploy(aws, "Data")
-    manifest = checkout / "cdk.out" / "manifest.json"
-    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", f"/{region}\""))
-    regions: list[str | None] = []
-
-    class Session:
-        def client(self, service: str, region_name: str | None = None) -> Any:
-            if service == "cloudformation":
-                regions.append(region_name)
-            return aws.client(service)
-
-    resources, _ = _load(checkout, Session(), region="ca-central-1")
-    assert regions == [asked, asked]
+    _move_to(checkout, aws, region)
+    session = _Recording(aws)
+    resources, _ = _load(checkout, session, region="ca-central-1")
+    assert session.regions == [asked, asked]
     # its resources' ARNs are in the region CloudFormation deploys it to
     table = physical["OrdersA9B65338"]
     assert f"arn:aws:dynamodb:{asked}:{aws.account}:table/{table}" in resources
@@ -247,19 +258,10 @@ def test_a_stack_is_read_and_resolved_in_its_environment_s_region(
 def test_a_stack_in_a_region_botocore_does_not_know_is_not_asked_for(
         aws: Emulator, checkout: Path) -> None:
     table = _deploy(aws, "Data")["OrdersA9B65338"]
-    manifest = checkout / "cdk.out" / "manifest.json"
-    # a name that would make the endpoint (cloudformation.REGION.amazonaws.com)
-    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", '/xx-evil-1"'))
-    regions: list[str | None] = []
-
-    class Session:
-        def client(self, service: str, region_name: str | None = None) -> Any:
-            if service == "cloudformation":
-                regions.append(region_name)
-            return aws.client(service)
-
-    resources, notices = _load(checkout, Session(), region="ca-central-1")
-    assert regions == []  # not the scan's region either: a stack of that name there is another
+    _move_to(checkout, aws, "xx-evil-1")  # a name that would make the endpoint
+    session = _Recording(aws)
+    resources, notices = _load(checkout, session, region="ca-central-1")
+    assert session.regions == []  # nor the scan's region: a stack of that name there is another
     [unread] = [n for n in notices.items() if n.code == "stack-unread"]
     assert all("xx-evil-1" in example for example in unread.examples)
     assert not [r for r in resources if table in r]  # never a name from elsewhere
@@ -388,8 +390,7 @@ def test_a_stack_not_deployed_in_its_environment_s_region_is_said_so(
     # deployed in the scan's region, but the manifest puts it in eu-west-1, where it is
     # asked for: the warning says where it was not found
     _deploy(aws, "Data", "Api")
-    manifest = checkout / "cdk.out" / "manifest.json"
-    manifest.write_text(manifest.read_text().replace(f"/{aws.region}\"", "/eu-west-1\""))
+    _move_to(checkout, aws, "eu-west-1")
 
     class Session:
         def client(self, service: str, region_name: str | None = None) -> Any:
