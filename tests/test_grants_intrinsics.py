@@ -54,6 +54,8 @@ Resources:
     Type: AWS::Events::Rule
     Properties: {Name: x, EventBusName: "arn:aws:events:eu-west-1:444455556666:event-bus/o"}
   GeneratedRule: {Type: AWS::Events::Rule, Properties: {EventBusName: !Ref Bus}}
+  Users: {Type: AWS::Cognito::UserPool}
+  Sockets: {Type: AWS::ApiGatewayV2::Api, Properties: {Name: chat, ProtocolType: WEBSOCKET}}
   Role: {Type: AWS::IAM::Role, Properties: {RoleName: app, Path: /svc/}}
   Loop: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Loop.QueueName}}
 """
@@ -136,6 +138,9 @@ def test_resolves(expression: str, expected: object) -> None:
     ("!GetAtt ForeignRule.Arn", "<unresolved:GetAtt ForeignRule.Arn>",
      "EventBusName is in another account"),
     ("!GetAtt GeneratedRule.Arn", "<unresolved:GetAtt GeneratedRule.Arn>", "Name is not set"),
+    # offline, an ID AWS makes is not known
+    ("!GetAtt Users.Arn", "<unresolved:GetAtt Users.Arn>", "its name is not set"),
+    ("!Ref Sockets", "<unresolved:Ref Sockets>", "its name is not set"),
 ])
 def test_unresolvable_values_stay_explicit_and_are_warned(
     expression: str, expected: str, warning: str
@@ -154,6 +159,9 @@ DEPLOYED = {  # ListStackResources of the configured stack: physical IDs are wha
     "Key": ("AWS::KMS::Key", "1234abcd-12ab-34cd-56ef-1234567890ab"),
     "Table": ("AWS::DynamoDB::Table", "orders-Table-ABC"),  # TableName set: the template wins
     "GeneratedRule": ("AWS::Events::Rule", "orders|orders-GeneratedRule-1X2Y"),
+    # IDs AWS makes: a user pool's, a WebSocket API's
+    "Users": ("AWS::Cognito::UserPool", "eu-west-1_aB3dE5fG7"),
+    "Sockets": ("AWS::ApiGatewayV2::Api", "a1b2c3d4e5"),
 }
 
 
@@ -176,6 +184,12 @@ def resolve_deployed(value: str, deployed: dict[str, tuple[str, str]],
     ("!Ref Table", "orders-dev"),
     ("!GetAtt GeneratedRule.Arn",
      "arn:aws:events:eu-west-1:111122223333:rule/orders/orders-GeneratedRule-1X2Y"),
+    ("!GetAtt Users.Arn", "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/"
+     "eu-west-1_aB3dE5fG7"),
+    ("!Ref Users", "eu-west-1_aB3dE5fG7"),
+    ("!Sub 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Sockets}/*'",
+     "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/*"),
+    ("!GetAtt Sockets.ApiEndpoint", "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"),
 ])
 def test_generated_names_come_from_the_deployed_stack(expression: str, expected: str) -> None:
     value, notices = resolve_deployed(expression, DEPLOYED)
