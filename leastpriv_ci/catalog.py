@@ -163,6 +163,11 @@ class Catalog:
     def resource_type(self, service: str, name: str) -> ResourceType | None:
         return self._resource_types.get((service.lower(), name.lower()))
 
+    def resource_types(self) -> Iterator[ResourceType]:
+        """Every service's resource types, by service and name."""
+        for _, resource_type in sorted(self._resource_types.items()):
+            yield resource_type
+
     def covers_any(self, pattern: str) -> bool:
         """Whether an action pattern names at least one catalog action.
 
@@ -233,7 +238,8 @@ def build_index(catalog: Catalog) -> dict[str, Any]:
             key_sets.setdefault(info.condition_keys, len(key_sets)),
             dep_sets.setdefault(info.dependent_actions, len(dep_sets)),
         ])
-    for (service, _), resource_type in sorted(catalog._resource_types.items()):
+    for resource_type in catalog.resource_types():
+        service = resource_type.service
         services.setdefault(service, ([], []))[1].append(
             [resource_type.name, resource_type.arn_format])
     return {

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import (
@@ -320,3 +322,26 @@ def test_every_optional_placeholder_has_its_rule() -> None:
                 if field[-1] in "|/"}
     assert optional == {"EventBusName"}
     assert optional <= set(rules.optional)
+
+
+def test_every_arn_the_table_makes_has_a_catalog_format() -> None:
+    known = {"Partition": "aws", "Region": "r", "Account": "a"}
+    formats: dict[str, list[re.Pattern[str]]] = {}
+    for resource_type in get_catalog().resource_types():
+        text = re.escape(resource_type.arn_format).replace(r"\$\{", "${").replace(r"\}", "}")
+        text = re.sub(r"\$\{(\w+)\}", lambda m: known.get(m[1], ".+"), text)
+        formats.setdefault(resource_type.service, []).append(re.compile(text))
+    checked = 0
+    for kind, rule in resource_rules().types.items():
+        for pattern in (rule.ref, *rule.attributes.values()):
+            if not pattern or not pattern.startswith("arn:"):
+                continue
+            for bus in ("", "B"):  # a rule on the default bus, and on a custom one
+                arn = pattern.format_map({"partition": "aws", "region": "r", "account": "a",
+                                          "name": "N", "Path": "/p/", "GroupName": "g",
+                                          "EventBusName/": bus and f"{bus}/",
+                                          "EventBusName|": bus and f"{bus}|"})
+                service = arn.split(":")[2]
+                assert any(f.fullmatch(arn) for f in formats[service]), (kind, arn)
+            checked += 1
+    assert checked == 26
