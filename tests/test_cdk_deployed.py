@@ -311,6 +311,8 @@ def test_a_stack_is_read_once_however_many_files_deploy_as_it(
 @pytest.mark.parametrize("unknown", [
     "  stage: ${env:STAGE}\n",  # the stage is a guess ("dev"): staging may be another
     "  stackName: ${env:STACK}\n",  # the stack's name is not known at all
+    # the stage is the deploy's --stage, which the scan was not given ("dev" stands in)
+    "  stage: ${opt:stage}\n",
 ])
 def test_a_serverless_stack_whose_name_is_not_known_is_not_read(
         aws: Emulator, tmp_path: Path, unknown: str) -> None:

@@ -114,7 +114,8 @@ class VariableResolver:
     def stage_known(self) -> bool:
         """Whether :meth:`effective_stage` is the stage deployed: given for the scan,
         written in the file or left to the framework's ``dev``, not a stand-in for a
-        ``provider.stage`` that does not resolve."""
+        ``provider.stage`` that does not resolve or for a ``${opt:stage}`` without a
+        default (the deploy's ``--stage``, which the scan was not given)."""
         self.effective_stage()
         return not self._stage_guessed
 
@@ -252,7 +253,10 @@ class VariableResolver:
     def _builtin(self, kind: str, address: str, last: bool) -> Any:
         if kind == "opt" and address == "stage":
             # Only a stage given for the scan counts as the CLI option; a later default wins.
-            return self.stage if self.stage or not last else self.effective_stage()
+            if self.stage or not last:
+                return self.stage
+            self._stage_guessed = True  # the deploy's --stage, not given here: dev stands in
+            return self.effective_stage()
         if kind == "sls" and address == "stage":
             return self.effective_stage()
         if (kind, address) in (("opt", "region"), ("aws", "region")):
