@@ -416,19 +416,22 @@ class _StackReader:
         read (a region botocore does not know is not asked: its name would make the
         endpoint)."""
         if not _STACK_NAME.fullmatch(stack):  # an ARN, maybe another account's, or a hostile
-            if (stack, region) not in self._state.read:
-                self._state.read[(stack, region)] = None
-                self._notices.add(STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT,
-                                  f"{excerpt(stack)} (no name CloudFormation gives a stack)")
+            self._refuse((stack, region), (STACK_NOT_DEPLOYED, STACK_NOT_DEPLOYED_TEXT),
+                         f"{excerpt(stack)} (no name CloudFormation gives a stack)")
             return None
         if region not in _regions(self._partition):
-            if (stack, region) not in self._state.read:
-                self._state.read[(stack, region)] = None
-                self._notices.add(STACK_UNREAD, STACK_UNREAD_TEXT,
-                                  f"{stack} (region {region!r}: not one botocore knows "
-                                  "CloudFormation in; update botocore)")
+            self._refuse((stack, region), (STACK_UNREAD, STACK_UNREAD_TEXT),
+                         f"{stack} (region {region!r}: not one botocore knows CloudFormation "
+                         "in; update botocore)")
             return None
         return self._resources(stack, region, _STACK_WARNINGS)
+
+    def _refuse(self, key: tuple[str, str | None], warning: tuple[str, str],
+                example: str) -> None:
+        """A stack not asked for, said once."""
+        if key not in self._state.read:
+            self._state.read[key] = None
+            self._notices.add(*warning, example)
 
     def nested(self, stack_id: str, region: str | None) -> Mapping[str, StackResource] | None:
         """A nested stack's resources by logical ID, by the ID its parent lists for it,
