@@ -286,13 +286,8 @@ def test_a_stack_that_cannot_be_reached_is_a_warning(aws: Emulator, checkout: Pa
     assert any(r.startswith("<unresolved:") for r in resources)
 
 
-def test_a_stack_is_read_once_however_many_files_deploy_as_it(
-        aws: Emulator, tmp_path: Path) -> None:
-    # a pull request may hold any number of copies of a service: one stack, one read
-    (tmp_path / ".git").mkdir()
-    for copy in range(3):
-        (tmp_path / f"copy{copy}").mkdir()
-        (tmp_path / f"copy{copy}" / "serverless.yml").write_text(SERVERLESS)
+def _asking(aws: Emulator) -> tuple[Any, list[str]]:
+    """A session on the emulator, and the stacks its CloudFormation is asked for."""
     asked: list[str] = []
     cloudformation = aws.client("cloudformation")
     cloudformation.meta.events.register(
@@ -303,7 +298,18 @@ def test_a_stack_is_read_once_however_many_files_deploy_as_it(
         def client(self, service: str, **_: Any) -> Any:
             return cloudformation if service == "cloudformation" else aws.client(service)
 
-    _, notices = _load(tmp_path, Session())
+    return Session(), asked
+
+
+def test_a_stack_is_read_once_however_many_files_deploy_as_it(
+        aws: Emulator, tmp_path: Path) -> None:
+    # a pull request may hold any number of copies of a service: one stack, one read
+    (tmp_path / ".git").mkdir()
+    for copy in range(3):
+        (tmp_path / f"copy{copy}").mkdir()
+        (tmp_path / f"copy{copy}" / "serverless.yml").write_text(SERVERLESS)
+    session, asked = _asking(aws)
+    _, notices = _load(tmp_path, session)
     assert asked == ["orders-dev"]
     assert notices.count("stack-not-deployed") == 1
 
@@ -319,22 +325,13 @@ def test_a_serverless_stack_whose_name_is_not_known_is_not_read(
     (tmp_path / ".git").mkdir()
     (tmp_path / "serverless.yml").write_text(
         SERVERLESS.replace("  stage: dev\n", unknown))
-    cloudformation = aws.client("cloudformation")
-    cloudformation.create_stack(StackName="orders-dev", TemplateBody=json.dumps(
+    aws.client("cloudformation").create_stack(StackName="orders-dev", TemplateBody=json.dumps(
         {"Resources": {"OrdersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}}}}))
-    asked: list[str] = []
-    cloudformation.meta.events.register(
-        "provide-client-params.cloudformation.ListStackResources",
-        lambda params, **_: asked.append(params["StackName"]))
-
-    class Session:
-        def client(self, service: str, **_: Any) -> Any:
-            return cloudformation if service == "cloudformation" else aws.client(service)
-
-    resources, notices = _load(tmp_path, Session())
+    session, asked = _asking(aws)
+    resources, notices = _load(tmp_path, session)
     assert asked == []  # no stack of a guessed name is taken for the service's
     assert any(r.startswith("<unresolved:") for r in resources)
     assert not notices.count("stack-unread")
