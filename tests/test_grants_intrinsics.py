@@ -345,3 +345,11 @@ def test_every_arn_the_table_makes_has_a_catalog_format() -> None:
                 assert any(f.fullmatch(arn) for f in formats[service]), (kind, arn)
             checked += 1
     assert checked == 26
+
+
+def test_the_url_suffix_is_the_partition_s() -> None:
+    template = loads_cfn_yaml(TEMPLATE)
+    value = loads_cfn_yaml("V: [!Ref AWS::URLSuffix, !Ref Queue]")["V"]
+    context = ResolveContext(region="cn-north-1", account="111122223333", partition="aws-cn")
+    assert TemplateResolver(template, context, Notices(), "t.yaml").resolve(value) == [
+        "amazonaws.com.cn", "https://sqs.cn-north-1.amazonaws.com.cn/111122223333/jobs"]

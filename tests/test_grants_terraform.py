@@ -1722,3 +1722,31 @@ def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_
           "aws_launch_configuration.batch"), "instance-profile", 56),
     ]
     assert not notices.count("terraform-unresolved-role")
+
+
+@pytest.mark.parametrize(("partition", "region", "suffix"), [
+    ("aws", "us-east-1", "amazonaws.com"),
+    ("aws-cn", "cn-north-1", "amazonaws.com.cn"),  # botocore's endpoint data says so
+])
+def test_a_queue_s_url_and_the_dns_suffix_are_the_partition_s(
+        tmp_path: Path, partition: str, region: str, suffix: str) -> None:
+    (tmp_path / "main.tf").write_text('''
+data "aws_partition" "current" {}
+resource "aws_sqs_queue" "q" { name = "jobs" }
+resource "aws_iam_role" "r" {
+  name               = "r"
+  assume_role_policy = "{}"
+}
+resource "aws_iam_role_policy" "p" {
+  role   = aws_iam_role.r.id
+  policy = jsonencode({Statement = [{Effect = "Allow", Action = "sqs:SendMessage",
+    Resource = ["arn:aws:s3:::b/${aws_sqs_queue.q.url}",
+                "arn:aws:s3:::b/x.${data.aws_partition.current.dns_suffix}"]}]})
+}
+''')
+    grants, _ = _load(tmp_path / "main.tf", partition=partition, region=region,
+                      account=ACCOUNT)
+    [role] = grants.roles.values()
+    assert set(role.policies[0].statements[0].resources) == {  # (as object keys, any text)
+        f"arn:aws:s3:::b/https://sqs.{region}.{suffix}/{ACCOUNT}/jobs",
+        f"arn:aws:s3:::b/x.{suffix}"}

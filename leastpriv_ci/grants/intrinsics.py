@@ -30,6 +30,7 @@ from leastpriv_ci.errors import UserError, excerpt
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.loaders import LocatedDict, line_of
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.partitions import dns_suffix
 from leastpriv_ci.policy.model import is_unresolved, unresolved
 
 # A template whose aliases expand past this many values is refused (a YAML bomb would
@@ -41,7 +42,6 @@ _UNRESOLVED = (
     "depend on it are conditional"
 )
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_URL_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
 
 class _NoValue:
@@ -379,7 +379,7 @@ class TemplateResolver:
             "AWS::Region": context.region,
             "AWS::AccountId": context.account,
             "AWS::Partition": context.partition,
-            "AWS::URLSuffix": _URL_SUFFIX.get(context.partition, "amazonaws.com"),
+            "AWS::URLSuffix": dns_suffix(context.partition),
         }
         if name == "AWS::StackName" and context.stack_name:
             return context.stack_name
@@ -483,7 +483,7 @@ class TemplateResolver:
     def _location(self) -> dict[str, str]:
         return {"partition": self.context.partition, "region": self.context.region,
                 "account": self.context.account,
-                "url_suffix": _URL_SUFFIX.get(self.context.partition, "amazonaws.com")}
+                "url_suffix": dns_suffix(self.context.partition)}
 
     def _deployed_name(self, logical_id: str, resource: Mapping[str, Any],
                        known: ResourceType, rules: ResourceRules) -> str | None:

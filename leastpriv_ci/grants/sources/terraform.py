@@ -82,6 +82,7 @@ from leastpriv_ci.grants.terraform_modules import downloaded_folder
 from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.partitions import dns_suffix
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
@@ -740,7 +741,8 @@ class Module:
     def _fill(self, template: str, values: Mapping[str, str]) -> str:
         return template.format_map({
             "partition": self.context.partition, "region": self.context.region,
-            "account": self.context.account, **values,
+            "account": self.context.account, "url_suffix": dns_suffix(self.context.partition),
+            **values,
         })
 
     # -- grants -------------------------------------------------------------------------
