@@ -58,6 +58,10 @@ Resources:
   GeneratedRule: {Type: AWS::Events::Rule, Properties: {EventBusName: !Ref Bus}}
   Users: {Type: AWS::Cognito::UserPool}
   Sockets: {Type: AWS::ApiGatewayV2::Api, Properties: {Name: chat, ProtocolType: WEBSOCKET}}
+  Graph: {Type: AWS::AppSync::GraphQLApi, Properties: {Name: notes, AuthenticationType: AWS_IAM}}
+  Files: {Type: AWS::EFS::FileSystem}
+  Search: {Type: AWS::OpenSearchService::Domain, Properties: {DomainName: notes}}
+  Build: {Type: AWS::CodeBuild::Project, Properties: {Name: deploy}}
   Role: {Type: AWS::IAM::Role, Properties: {RoleName: app, Path: /svc/}}
   Loop: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Loop.QueueName}}
 """
@@ -94,6 +98,8 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!Ref Machine", "arn:aws:states:eu-west-1:111122223333:stateMachine:flow"),
     ("!GetAtt Bus.Arn", "arn:aws:events:eu-west-1:111122223333:event-bus/orders"),
     ("!GetAtt Role.Arn", "arn:aws:iam::111122223333:role/svc/app"),
+    ("!Sub '${Search.Arn}/*'", "arn:aws:es:eu-west-1:111122223333:domain/notes/*"),
+    ("!GetAtt Build.Arn", "arn:aws:codebuild:eu-west-1:111122223333:project/deploy"),
     # a rule on a custom event bus: Ref gives BUS|RULE, its ARN names the bus
     ("!Ref Rule", "nightly"),
     ("!GetAtt Rule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/nightly"),
@@ -164,6 +170,9 @@ DEPLOYED = {  # ListStackResources of the configured stack: physical IDs are wha
     # IDs AWS makes: a user pool's, a WebSocket API's
     "Users": ("AWS::Cognito::UserPool", "eu-west-1_aB3dE5fG7"),
     "Sockets": ("AWS::ApiGatewayV2::Api", "a1b2c3d4e5"),
+    "Graph": ("AWS::AppSync::GraphQLApi",  # Ref gives the API's ARN
+              "arn:aws:appsync:eu-west-1:111122223333:apis/abcdefghijklmnopqrstuvwxyz"),
+    "Files": ("AWS::EFS::FileSystem", "fs-0123456789abcdef0"),
 }
 
 
@@ -192,6 +201,11 @@ def resolve_deployed(value: str, deployed: dict[str, tuple[str, str]],
     ("!Sub 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Sockets}/*'",
      "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/*"),
     ("!GetAtt Sockets.ApiEndpoint", "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"),
+    ("!Sub '${Graph.Arn}/types/Query/*'",
+     "arn:aws:appsync:eu-west-1:111122223333:apis/abcdefghijklmnopqrstuvwxyz/types/Query/*"),
+    ("!GetAtt Graph.ApiId", "abcdefghijklmnopqrstuvwxyz"),
+    ("!GetAtt Files.Arn",
+     "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123456789abcdef0"),
 ])
 def test_generated_names_come_from_the_deployed_stack(expression: str, expected: str) -> None:
     value, notices = resolve_deployed(expression, DEPLOYED)
@@ -344,7 +358,7 @@ def test_every_arn_the_table_makes_has_a_catalog_format() -> None:
                 service = arn.split(":")[2]
                 assert any(f.fullmatch(arn) for f in formats[service]), (kind, arn)
             checked += 1
-    assert checked == 26
+    assert checked == 36
 
 
 def test_the_url_suffix_is_the_partition_s() -> None:
