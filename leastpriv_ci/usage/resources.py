@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib.resources import files
 from typing import Any, NamedTuple
 
 from leastpriv_ci.bundled import load
 from leastpriv_ci.catalog import Catalog, get_catalog
+from leastpriv_ci.partitions import partition_data
 from leastpriv_ci.usage.fields import Fields
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9]+)\}")
@@ -50,10 +49,8 @@ def partition(region: str | None) -> str:
 @cache
 def partitions() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
     """(name, regions, region pattern) of each partition AWS has."""
-    # botocore's own data file, read directly: its loader module costs 15 MB of imports
-    data = json.loads((files("botocore") / "data" / "partitions.json").read_text("utf-8"))
     return tuple((p["outputs"]["name"], frozenset(p.get("regions", {})),
-                  re.compile(p["regionRegex"])) for p in data["partitions"])
+                  re.compile(p["regionRegex"])) for p in partition_data())
 
 
 @cache
