@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError, excerpt
 from leastpriv_ci.grants.model import ResolveContext
-from leastpriv_ci.loaders import LocatedDict, line_of
+from leastpriv_ci.loaders import LocatedDict, line_of, mapping_of
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.partitions import dns_suffix
 from leastpriv_ci.policy.model import is_unresolved, unresolved
@@ -124,11 +124,6 @@ def _physical_pattern(ref: str, values: tuple[tuple[str, str], ...]) -> re.Patte
         elif field:
             parts.append(re.escape(known[field]))
     return re.compile("".join(parts))
-
-
-def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
-    properties = resource.get("Properties")
-    return properties if isinstance(properties, Mapping) else {}
 
 
 def check_expansion(template: Any, file: str, max_values: int = MAX_NODES) -> None:
@@ -463,7 +458,7 @@ class TemplateResolver:
               rules: ResourceRules, label: str, line: int | None,
               logical_id: str) -> dict[str, str] | _Unknown:
         """``values`` with the resource's name: its property's, else the deployed one's."""
-        properties = _properties(resource)
+        properties = mapping_of(resource.get("Properties"))
         prop = known.name_property
         if prop is not None and prop in properties:
             text = self.text(properties[prop], line_of(resource) or line)
@@ -503,7 +498,7 @@ class TemplateResolver:
     def _fields(self, pattern: str, resource: Mapping[str, Any], rules: ResourceRules,
                 label: str, line: int | None) -> dict[str, str] | _Unknown:
         """The values of ``pattern``'s fields but its name, or the first one unknown."""
-        properties = _properties(resource)
+        properties = mapping_of(resource.get("Properties"))
         line = line_of(resource) or line
         values = self._location()
         for field in _FIELD.findall(pattern):
