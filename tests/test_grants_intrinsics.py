@@ -9,13 +9,13 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.intrinsics import (
-    _FIELD,
     TemplateResolver,
     _physical_pattern,
     check_expansion,
     resource_rules,
 )
 from leastpriv_ci.grants.model import ResolveContext, StackResource
+from leastpriv_ci.grants.optional_fields import FIELD
 from leastpriv_ci.notices import Notices
 
 TEMPLATE = """
@@ -332,7 +332,7 @@ def test_a_mapping_value_holding_intrinsics_is_unresolved_not_resolved_in_a_loop
 def test_every_optional_placeholder_has_its_rule() -> None:
     rules = resource_rules()
     patterns = [p for t in rules.types.values() for p in (t.ref, *t.attributes.values()) if p]
-    optional = {field.rstrip("|/") for p in patterns for field in _FIELD.findall(p)
+    optional = {field.rstrip("|/") for p in patterns for field in FIELD.findall(p)
                 if field[-1] in "|/"}
     assert optional == {"EventBusName"}
     assert optional <= set(rules.optional)

@@ -32,13 +32,20 @@ def test_terraform_arn_templates_match_the_catalogs_formats() -> None:
         template = entry["attrs"].get("arn")
         if template is None:
             continue
-        resource_type = catalog.resource_type(*entry["catalog"])
-        assert resource_type is not None, kind
-        ours = template.format(partition="aws", region="r", account="a", name="N", path="/",
-                               slash="/")
-        theirs = re.sub(r"\$\{(Partition|Region|Account)\}",
-                        lambda m: {"Partition": "aws", "Region": "r", "Account": "a"}[m[1]],
-                        resource_type.arn_format)
-        assert ours == re.sub(r"\$\{\w+\}", "N", theirs), kind
-        checked += 1
-    assert checked == 14
+        service, *types = entry["catalog"]
+        optional = list(re.findall(r"\{(\w+/)\}", template))
+        assert len(types) == (2 if optional else 1), kind  # with its optional parts set
+        for set_parts, type_name in zip((False, True), types, strict=False):
+            resource_type = catalog.resource_type(service, type_name)
+            assert resource_type is not None, kind
+            ours = template.format_map({"partition": "aws", "region": "r", "account": "a",
+                                        "name": "N", "path": "/", "slash": "/",
+                                        **dict.fromkeys(optional, "N/" if set_parts else "")})
+            theirs = re.sub(r"\$\{(Partition|Region|Account)\}",
+                            lambda m: {"Partition": "aws", "Region": "r", "Account": "a"}[m[1]],
+                            resource_type.arn_format)
+            assert ours == re.sub(r"\$\{\w+\}", "N", theirs), (kind, set_parts)
+            checked += 1
+    assert checked == 16
+    assert {f.rstrip("/") for t in data["types"].values() for a in t["attrs"].values()
+            for f in re.findall(r"\{(\w+)/\}", a)} == set(data["optional"]) - {"_comment"}

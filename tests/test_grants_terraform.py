@@ -1750,3 +1750,46 @@ resource "aws_iam_role_policy" "p" {
     assert set(role.policies[0].statements[0].resources) == {  # (as object keys, any text)
         f"arn:aws:s3:::b/https://sqs.{region}.{suffix}/{ACCOUNT}/jobs",
         f"arn:aws:s3:::b/x.{suffix}"}
+
+
+def test_an_event_rule_s_arn_names_its_bus_unless_it_is_the_default(tmp_path: Path) -> None:
+    rules = '''
+variable "bus" {}
+resource "aws_cloudwatch_event_bus" "orders" { name = "orders" }
+resource "aws_cloudwatch_event_rule" "nightly" { name = "nightly" }
+resource "aws_cloudwatch_event_rule" "on_default" {
+  name           = "d"
+  event_bus_name = "default"
+}
+resource "aws_cloudwatch_event_rule" "nulled" {
+  name           = "n"
+  event_bus_name = null
+}
+resource "aws_cloudwatch_event_rule" "on_bus" {
+  name           = "placed"
+  event_bus_name = aws_cloudwatch_event_bus.orders.name
+}
+resource "aws_cloudwatch_event_rule" "by_arn" {
+  name           = "a"
+  event_bus_name = aws_cloudwatch_event_bus.orders.arn
+}
+resource "aws_cloudwatch_event_rule" "elsewhere" {
+  name           = "x"
+  event_bus_name = "arn:aws:events:us-east-1:999999999999:event-bus/shared"
+}
+resource "aws_cloudwatch_event_rule" "unknown" {
+  name           = "u"
+  event_bus_name = var.bus
+}
+'''
+    names = ("nightly", "on_default", "nulled", "on_bus", "by_arn", "elsewhere", "unknown")
+    resources = _policy_resources(
+        tmp_path, "[" + ", ".join(f"aws_cloudwatch_event_rule.{n}.arn" for n in names) + "]",
+        rules)
+    rule = f"arn:aws:events:us-east-1:{ACCOUNT}:rule"
+    assert resources == (
+        f"{rule}/nightly", f"{rule}/d", f"{rule}/n",  # the default bus: no bus in the ARN
+        f"{rule}/orders/placed", f"{rule}/orders/a",  # a bus by name, or by its ARN here
+        # a bus in another account, or one not known offline: unknown, never a guess
+        "<unresolved:aws_cloudwatch_event_rule.elsewhere.arn>",
+        "<unresolved:aws_cloudwatch_event_rule.unknown.arn>")

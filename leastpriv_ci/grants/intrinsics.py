@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError, excerpt
 from leastpriv_ci.grants.model import ResolveContext
+from leastpriv_ci.grants.optional_fields import FIELD, OptionalField, optional_fields, split_field
 from leastpriv_ci.loaders import LocatedDict, line_of, mapping_of
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.partitions import dns_suffix
@@ -66,20 +67,12 @@ class ResourceType:
 
 
 @dataclass(frozen=True)
-class OptionalProperty:
-    """How ``{Property|}`` and ``{Property/}`` read a property that may be left out."""
-
-    omitted: str  # the value that counts as left out (an event bus's ``default``)
-    arn: str  # its ARN form's prefix here; the name follows it
-
-
-@dataclass(frozen=True)
 class ResourceRules:
     """The bundled table of ``data/cfn_resources.json``."""
 
     types: Mapping[str, ResourceType]
     defaults: Mapping[str, str]  # the value of a property left out
-    optional: Mapping[str, OptionalProperty]
+    optional: Mapping[str, OptionalField]
 
 
 @dataclass(frozen=True)
@@ -90,10 +83,6 @@ class _Unknown:
     why: str | None
 
 
-# {field}, or {Property|} / {Property/}: the property and that separator, or nothing.
-_FIELD = re.compile(r"\{(\w+[|/]?)\}")
-
-
 @cache
 def resource_rules() -> ResourceRules:
     """The bundled resource-type table (loaded once)."""
@@ -102,10 +91,8 @@ def resource_rules() -> ResourceRules:
         name: ResourceType(entry["name"], entry["ref"], dict(entry["attrs"]))
         for name, entry in raw["types"].items()
     }
-    optional = {name: OptionalProperty(entry["omitted"], entry["arn"])
-                for name, entry in raw["optional_properties"].items()
-                if not name.startswith("_")}
-    return ResourceRules(types, dict(raw["property_defaults"]), optional)
+    return ResourceRules(types, dict(raw["property_defaults"]),
+                         optional_fields(raw["optional_properties"]))
 
 
 @cache
@@ -501,11 +488,10 @@ class TemplateResolver:
         properties = mapping_of(resource.get("Properties"))
         line = line_of(resource) or line
         values = self._location()
-        for field in _FIELD.findall(pattern):
+        for field in FIELD.findall(pattern):
             if field in values or field == "name":
                 continue
-            prop = field.rstrip("|/")
-            separator = field[len(prop):]
+            prop, separator = split_field(field)
             if prop not in properties:
                 if separator:
                     values[field] = ""
@@ -519,15 +505,12 @@ class TemplateResolver:
             if text is None:
                 return _Unknown(f"{label} ({prop} unresolved)", None)
             if separator:
-                optional = rules.optional[prop]
-                arn = optional.arn.format_map(self._location())
-                if text.startswith(arn):
-                    text = text[len(arn):]
-                elif text.startswith("arn:"):
+                part = rules.optional[prop].part(text, separator, self._location())
+                if part is None:
                     return _Unknown(label, f"{prop} is in another account or Region, where "
                                     "the resource is then created; pass the value in the "
                                     "parameters")
-                text = "" if text == optional.omitted else text + separator
+                text = part
             values[field] = text
         return values
 

@@ -67,6 +67,7 @@ from leastpriv_ci.grants.hcl_values import (
 )
 from leastpriv_ci.grants.managed import bundled_policies, managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
+from leastpriv_ci.grants.optional_fields import FIELD, OptionalField, optional_fields, split_field
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.terraform_files import (
     called_folder,
@@ -236,6 +237,11 @@ def _readings(folder: Path, files: list[HclFile], repository: Path, context: Res
 def _arn_table() -> Mapping[str, Any]:
     table: Mapping[str, Any] = bundled.load("terraform_arns.json")
     return table
+
+
+@cache
+def _optional_arguments() -> Mapping[str, OptionalField]:
+    return optional_fields(_arn_table()["optional"])
 
 
 @dataclass(frozen=True)
@@ -590,9 +596,27 @@ class Module:
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
         path = self.value(block.attributes.get("path"), instance.scope) or "/"
-        return descend(self._fill(template, {"name": resource_name, "path": str(path),
-                                           "slash": "" if resource_name.startswith("/")
-                                           else "/"}), rest, spelled)
+        values = {"name": resource_name, "path": str(path),
+                  "slash": "" if resource_name.startswith("/") else "/"}
+        for placeholder in FIELD.findall(template):
+            argument, separator = split_field(placeholder)
+            if separator:
+                part = self._optional_part(block, instance, argument, separator)
+                if part is None:
+                    return Unknown(spelled)
+                values[placeholder] = part
+        return descend(self._fill(template, values), rest, spelled)
+
+    def _optional_part(self, block: Block, instance: Instance, argument: str,
+                       separator: str) -> str | None:
+        """The part an optional argument makes of a name or ARN (``data/terraform_arns.json``
+        ``optional``); None when it is not known offline or names another location."""
+        value = self.value(block.attributes.get(argument), instance.scope)
+        if value is None:  # unset, or null: the provider's default
+            return ""
+        if not isinstance(value, str) or is_unresolved(value):
+            return None
+        return _optional_arguments()[argument].part(value, separator, self._location())
 
     # -- instances (count, for_each) -----------------------------------------------------
 
@@ -738,12 +762,13 @@ class Module:
                 roles.append((reference[1], instance.key))
         return roles
 
+    def _location(self) -> dict[str, str]:
+        return {"partition": self.context.partition, "region": self.context.region,
+                "account": self.context.account,
+                "url_suffix": dns_suffix(self.context.partition)}
+
     def _fill(self, template: str, values: Mapping[str, str]) -> str:
-        return template.format_map({
-            "partition": self.context.partition, "region": self.context.region,
-            "account": self.context.account, "url_suffix": dns_suffix(self.context.partition),
-            **values,
-        })
+        return template.format_map({**self._location(), **values})
 
     # -- grants -------------------------------------------------------------------------
 
