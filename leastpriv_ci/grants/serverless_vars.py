@@ -23,7 +23,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.loaders import LoadError, LocatedDict, load_file
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import unresolved
+from leastpriv_ci.policy.model import UNRESOLVED_PREFIX, unresolved
 
 MAX_DEPTH = 32  # nested variable resolutions (self → self → …)
 MAX_STEPS = 20_000  # variables evaluated per file
@@ -105,7 +105,7 @@ class VariableResolver:
                 self._effective_stage = self.stage
             else:
                 found = self.get("provider.stage")
-                if isinstance(found, str) and found and "<unresolved" not in found:
+                if isinstance(found, str) and found and UNRESOLVED_PREFIX not in found:
                     self._effective_stage = found
                 else:
                     self._stage_guessed = found is not None
