@@ -7,6 +7,7 @@ import re
 from importlib import resources
 
 from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.grants.optional_fields import FIELD
 
 DATA = resources.files("leastpriv_ci.data")
 
@@ -38,14 +39,19 @@ def test_terraform_arn_templates_match_the_catalogs_formats() -> None:
         for set_parts, type_name in zip((False, True), types, strict=False):
             resource_type = catalog.resource_type(service, type_name)
             assert resource_type is not None, kind
-            ours = template.format_map({"partition": "aws", "region": "r", "account": "a",
-                                        "name": "N", "path": "/", "slash": "/",
-                                        **dict.fromkeys(optional, "N/" if set_parts else "")})
+            values = {"partition": "aws", "region": "r", "account": "a", "path": "/",
+                      "slash": "/", **dict.fromkeys(optional, "N/" if set_parts else "")}
+            ours = template.format_map(  # the name and any other argument: N
+                {**dict.fromkeys(FIELD.findall(template), "N"), **values})
             theirs = re.sub(r"\$\{(Partition|Region|Account)\}",
                             lambda m: {"Partition": "aws", "Region": "r", "Account": "a"}[m[1]],
                             resource_type.arn_format)
             assert ours == re.sub(r"\$\{\w+\}", "N", theirs), (kind, set_parts)
             checked += 1
-    assert checked == 16
+    assert checked == 27
     assert {f.rstrip("/") for t in data["types"].values() for a in t["attrs"].values()
             for f in re.findall(r"\{(\w+)/\}", a)} == set(data["optional"]) - {"_comment"}
+    arguments = {f for t in data["types"].values() for a in t["attrs"].values()
+                 for f in FIELD.findall(a) if f[-1] not in "/|"} - {
+        "name", "slash", "partition", "region", "account", "url_suffix"}
+    assert arguments == set(data["defaults"]) - {"_comment"}  # each has its default

@@ -1793,3 +1793,33 @@ resource "aws_cloudwatch_event_rule" "unknown" {
         # a bus in another account, or one not known offline: unknown, never a guess
         "<unresolved:aws_cloudwatch_event_rule.elsewhere.arn>",
         "<unresolved:aws_cloudwatch_event_rule.unknown.arn>")
+
+
+def test_arns_of_more_resource_types_are_known_before_apply(tmp_path: Path) -> None:
+    declared = '''
+resource "aws_rds_cluster" "notes" { cluster_identifier = "notes" }
+resource "aws_rds_cluster" "generated" { engine = "aurora-postgresql" }
+resource "aws_scheduler_schedule" "plain" { name = "nightly" }
+resource "aws_scheduler_schedule" "grouped" {
+  name       = "hourly"
+  group_name = "reports"
+}
+resource "aws_iam_user" "ci" {
+  name = "ci"
+  path = "/robots/"
+}
+resource "aws_codebuild_project" "build" { name = "build" }
+'''
+    refs = ("aws_rds_cluster.notes.arn", "aws_rds_cluster.generated.arn",
+            "aws_scheduler_schedule.plain.arn", "aws_scheduler_schedule.grouped.arn",
+            '"arn:aws:s3:::b/${aws_scheduler_schedule.grouped.id}"', "aws_iam_user.ci.arn",
+            "aws_codebuild_project.build.arn")
+    here = f"us-east-1:{ACCOUNT}"
+    assert _policy_resources(tmp_path, f"[{', '.join(refs)}]", declared) == (
+        f"arn:aws:rds:{here}:cluster:notes",
+        "<unresolved:aws_rds_cluster.generated.arn>",  # Terraform makes up the name
+        f"arn:aws:scheduler:{here}:schedule/default/nightly",  # the group left out: default
+        f"arn:aws:scheduler:{here}:schedule/reports/hourly",
+        "arn:aws:s3:::b/reports/hourly",  # (an id as an object key: any text)
+        f"arn:aws:iam::{ACCOUNT}:user/robots/ci",
+        f"arn:aws:codebuild:{here}:project/build")

@@ -553,7 +553,7 @@ class Module:
             return ManagedRef(arn) if rest == ["policy"] else arn
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None:
-            return self._fill(template, {})
+            return template.format_map(self._location())
         return Unknown(spelled)
 
     def _data_policy_arn(self, block: Block, instance: Instance) -> str | None:
@@ -595,28 +595,31 @@ class Module:
         resource_name = self.value(block.attributes.get(known["name"]), instance.scope)
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
-        path = self.value(block.attributes.get("path"), instance.scope) or "/"
-        values = {"name": resource_name, "path": str(path),
-                  "slash": "" if resource_name.startswith("/") else "/"}
+        location = self._location()
+        values = {"name": resource_name, "slash": "" if resource_name.startswith("/") else "/"}
         for placeholder in FIELD.findall(template):
-            argument, separator = split_field(placeholder)
-            if separator:
-                part = self._optional_part(block, instance, argument, separator)
-                if part is None:
-                    return Unknown(spelled)
-                values[placeholder] = part
-        return descend(self._fill(template, values), rest, spelled)
+            if placeholder in values or placeholder in location:
+                continue
+            part = self._part(block, instance, *split_field(placeholder))
+            if part is None:
+                return Unknown(spelled)
+            values[placeholder] = part
+        return descend(template.format_map({**location, **values}), rest, spelled)
 
-    def _optional_part(self, block: Block, instance: Instance, argument: str,
-                       separator: str) -> str | None:
-        """The part an optional argument makes of a name or ARN (``data/terraform_arns.json``
-        ``optional``); None when it is not known offline or names another location."""
+    def _part(self, block: Block, instance: Instance, argument: str,
+              separator: str) -> str | None:
+        """What ``{argument}`` or ``{argument/}`` stands for in an attribute's template
+        (``data/terraform_arns.json``): the argument's value, else its ``defaults`` entry;
+        an optional part as its ``optional`` rule reads it. None: not known offline, or
+        naming another account or Region."""
         value = self.value(block.attributes.get(argument), instance.scope)
         if value is None:  # unset, or null: the provider's default
-            return ""
+            return "" if separator else _arn_table()["defaults"].get(argument)
         if not isinstance(value, str) or is_unresolved(value):
             return None
-        return _optional_arguments()[argument].part(value, separator, self._location())
+        if separator:
+            return _optional_arguments()[argument].part(value, separator, self._location())
+        return value
 
     # -- instances (count, for_each) -----------------------------------------------------
 
@@ -763,12 +766,10 @@ class Module:
         return roles
 
     def _location(self) -> dict[str, str]:
+        """The scan's partition, region and account, and the partition's DNS suffix."""
         return {"partition": self.context.partition, "region": self.context.region,
                 "account": self.context.account,
                 "url_suffix": dns_suffix(self.context.partition)}
-
-    def _fill(self, template: str, values: Mapping[str, str]) -> str:
-        return template.format_map({**self._location(), **values})
 
     # -- grants -------------------------------------------------------------------------
 
