@@ -64,6 +64,8 @@ Resources:
   Build: {Type: AWS::CodeBuild::Project, Properties: {Name: deploy}}
   Role: {Type: AWS::IAM::Role, Properties: {RoleName: app, Path: /svc/}}
   Loop: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Loop.QueueName}}
+  Notes: {Type: AWS::RDS::DBCluster, Properties: {DBClusterIdentifier: !Sub 'Notes-${Stage}'}}
+  Replica: {Type: AWS::RDS::DBInstance, Properties: {DBInstanceIdentifier: Replica1}}
 """
 
 
@@ -100,6 +102,10 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!GetAtt Role.Arn", "arn:aws:iam::111122223333:role/svc/app"),
     ("!Sub '${Search.Arn}/*'", "arn:aws:es:eu-west-1:111122223333:domain/notes/*"),
     ("!GetAtt Build.Arn", "arn:aws:codebuild:eu-west-1:111122223333:project/deploy"),
+    # RDS keeps identifiers in lowercase, and so do their ARNs; Ref keeps the case given
+    ("!Ref Notes", "Notes-dev"),
+    ("!GetAtt Notes.DBClusterArn", "arn:aws:rds:eu-west-1:111122223333:cluster:notes-dev"),
+    ("!GetAtt Replica.DBInstanceArn", "arn:aws:rds:eu-west-1:111122223333:db:replica1"),
     # a rule on a custom event bus: Ref gives BUS|RULE, its ARN names the bus
     ("!Ref Rule", "nightly"),
     ("!GetAtt Rule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/nightly"),
@@ -352,13 +358,14 @@ def test_every_arn_the_table_makes_has_a_catalog_format() -> None:
                 continue
             for bus in ("", "B"):  # a rule on the default bus, and on a custom one
                 arn = pattern.format_map({"partition": "aws", "region": "r", "account": "a",
-                                          "name": "N", "Path": "/p/", "GroupName": "g",
+                                          "name": "N", "lowercase_name": "n",
+                                          "Path": "/p/", "GroupName": "g",
                                           "EventBusName/": bus and f"{bus}/",
                                           "EventBusName|": bus and f"{bus}|"})
                 service = arn.split(":")[2]
                 assert any(f.fullmatch(arn) for f in formats[service]), (kind, arn)
             checked += 1
-    assert checked == 36
+    assert checked == 38
 
 
 def test_the_url_suffix_is_the_partition_s() -> None:

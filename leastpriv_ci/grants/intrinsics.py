@@ -431,8 +431,11 @@ class TemplateResolver:
         self._resolving.add(spelled)
         try:
             values = self._fields(pattern, resource, rules, label, line)
-            if isinstance(values, dict) and "{name}" in pattern:
+            if isinstance(values, dict) and ("{name}" in pattern
+                                             or "{lowercase_name}" in pattern):
                 values = self._name(values, resource, known, rules, label, line, logical_id)
+                if isinstance(values, dict):
+                    values["lowercase_name"] = values["name"].lower()
             if isinstance(values, _Unknown):
                 if values.why is None:
                     return unresolved(values.label)
@@ -489,7 +492,7 @@ class TemplateResolver:
         line = line_of(resource) or line
         values = self._location()
         for field in FIELD.findall(pattern):
-            if field in values or field == "name":
+            if field in values or field in ("name", "lowercase_name"):
                 continue
             prop, separator = split_field(field)
             if prop not in properties:
