@@ -17,6 +17,7 @@ from leastpriv_ci.grants.intrinsics import (
 from leastpriv_ci.grants.model import ResolveContext, StackResource
 from leastpriv_ci.grants.optional_fields import FIELD
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import is_unresolved
 
 TEMPLATE = """
 Parameters:
@@ -66,6 +67,8 @@ Resources:
   Loop: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Loop.QueueName}}
   Notes: {Type: AWS::RDS::DBCluster, Properties: {DBClusterIdentifier: !Sub 'Notes-${Stage}'}}
   Replica: {Type: AWS::RDS::DBInstance, Properties: {DBInstanceIdentifier: Replica1}}
+  Model: {Type: AWS::SageMaker::Endpoint, Properties: {EndpointName: LaBSE-Endpoint}}
+  AnyModel: {Type: AWS::SageMaker::Endpoint}
 """
 
 
@@ -106,6 +109,9 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     ("!Ref Notes", "Notes-dev"),
     ("!GetAtt Notes.DBClusterArn", "arn:aws:rds:eu-west-1:111122223333:cluster:notes-dev"),
     ("!GetAtt Replica.DBInstanceArn", "arn:aws:rds:eu-west-1:111122223333:db:replica1"),
+    # SageMaker writes an endpoint's name into its ARN in lowercase
+    ("!Ref Model", "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/labse-endpoint"),
+    ("!GetAtt Model.EndpointName", "LaBSE-Endpoint"),
     # a rule on a custom event bus: Ref gives BUS|RULE, its ARN names the bus
     ("!Ref Rule", "nightly"),
     ("!GetAtt Rule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/nightly"),
@@ -365,7 +371,7 @@ def test_every_arn_the_table_makes_has_a_catalog_format() -> None:
                 service = arn.split(":")[2]
                 assert any(f.fullmatch(arn) for f in formats[service]), (kind, arn)
             checked += 1
-    assert checked == 38
+    assert checked == 39
 
 
 def test_the_url_suffix_is_the_partition_s() -> None:
@@ -374,3 +380,14 @@ def test_the_url_suffix_is_the_partition_s() -> None:
     context = ResolveContext(region="cn-north-1", account="111122223333", partition="aws-cn")
     assert TemplateResolver(template, context, Notices(), "t.yaml").resolve(value) == [
         "amazonaws.com.cn", "https://sqs.cn-north-1.amazonaws.com.cn/111122223333/jobs"]
+
+
+def test_a_name_a_deployed_arn_gives_only_in_lowercase_stays_unresolved() -> None:
+    # A SageMaker endpoint's physical ID is its ARN, whose name SageMaker lower-cased: the
+    # name CloudFormation generated cannot be told from it, and no ARN is guessed.
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/anymodel-1x2y"
+    deployed = {"AnyModel": ("AWS::SageMaker::Endpoint", arn)}
+    for expression in ("!Ref AnyModel", "!GetAtt AnyModel.EndpointName"):
+        value, notices = resolve_deployed(expression, deployed)
+        assert is_unresolved(value), expression
+        assert notices.count("unresolved-value") == 1

@@ -476,7 +476,8 @@ class TemplateResolver:
         read off its physical ID (what ``Ref`` gives) for a resource of the same type
         there, in this partition, region and account; else None."""
         deployed = self.context.deployed.get(logical_id)
-        if deployed is None or deployed.type != resource.get("Type") or known.ref is None:
+        if deployed is None or deployed.type != resource.get("Type") or known.ref is None \
+                or "{name}" not in known.ref:  # a name only in lowercase: its case is lost
             return None
         values = self._fields(known.ref, resource, rules, "", None)
         if isinstance(values, _Unknown):

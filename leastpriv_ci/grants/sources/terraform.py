@@ -596,7 +596,8 @@ class Module:
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
         location = self._location()
-        values = {"name": resource_name, "slash": "" if resource_name.startswith("/") else "/"}
+        values = {"name": resource_name, "lowercase_name": resource_name.lower(),
+                  "slash": "" if resource_name.startswith("/") else "/"}
         for placeholder in FIELD.findall(template):
             if placeholder in values or placeholder in location:
                 continue
