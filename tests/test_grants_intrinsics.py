@@ -69,6 +69,7 @@ Resources:
   Replica: {Type: AWS::RDS::DBInstance, Properties: {DBInstanceIdentifier: Replica1}}
   Model: {Type: AWS::SageMaker::Endpoint, Properties: {EndpointName: LaBSE-Endpoint}}
   AnyModel: {Type: AWS::SageMaker::Endpoint}
+  Queries: {Type: AWS::Athena::WorkGroup, Properties: {Name: reports}}
 """
 
 
@@ -112,6 +113,8 @@ def resolve(value: str, parameters: dict[str, str] | None = None) -> tuple[Any, 
     # SageMaker writes an endpoint's name into its ARN in lowercase
     ("!Ref Model", "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/labse-endpoint"),
     ("!GetAtt Model.EndpointName", "LaBSE-Endpoint"),
+    ("!Sub 'arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Queries}'",
+     "arn:aws:athena:eu-west-1:111122223333:workgroup/reports"),
     # a rule on a custom event bus: Ref gives BUS|RULE, its ARN names the bus
     ("!Ref Rule", "nightly"),
     ("!GetAtt Rule.Arn", "arn:aws:events:eu-west-1:111122223333:rule/nightly"),

@@ -48,7 +48,7 @@ def test_terraform_arn_templates_match_the_catalogs_formats() -> None:
                             resource_type.arn_format)
             assert ours == re.sub(r"\$\{\w+\}", "N", theirs), (kind, set_parts)
             checked += 1
-    assert checked == 28
+    assert checked == 29
     assert {f.rstrip("/") for t in data["types"].values() for a in t["attrs"].values()
             for f in re.findall(r"\{(\w+)/\}", a)} == set(data["optional"]) - {"_comment"}
     arguments = {f for t in data["types"].values() for a in t["attrs"].values()

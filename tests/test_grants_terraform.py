@@ -1810,11 +1810,13 @@ resource "aws_iam_user" "ci" {
 }
 resource "aws_codebuild_project" "build" { name = "build" }
 resource "aws_sagemaker_endpoint" "model" { name = "LaBSE" }
+resource "aws_athena_workgroup" "queries" { name = "reports" }
 '''
     refs = ("aws_rds_cluster.notes.arn", "aws_rds_cluster.generated.arn",
             "aws_scheduler_schedule.plain.arn", "aws_scheduler_schedule.grouped.arn",
             '"arn:aws:s3:::b/${aws_scheduler_schedule.grouped.id}"', "aws_iam_user.ci.arn",
-            "aws_codebuild_project.build.arn", "aws_sagemaker_endpoint.model.arn")
+            "aws_codebuild_project.build.arn", "aws_sagemaker_endpoint.model.arn",
+            "aws_athena_workgroup.queries.arn")
     here = f"us-east-1:{ACCOUNT}"
     assert _policy_resources(tmp_path, f"[{', '.join(refs)}]", declared) == (
         f"arn:aws:rds:{here}:cluster:notes",
@@ -1824,4 +1826,5 @@ resource "aws_sagemaker_endpoint" "model" { name = "LaBSE" }
         "arn:aws:s3:::b/reports/hourly",  # (an id as an object key: any text)
         f"arn:aws:iam::{ACCOUNT}:user/robots/ci",
         f"arn:aws:codebuild:{here}:project/build",
-        f"arn:aws:sagemaker:{here}:endpoint/labse")  # SageMaker's ARNs: names in lowercase
+        f"arn:aws:sagemaker:{here}:endpoint/labse",  # SageMaker's ARNs: names in lowercase
+        f"arn:aws:athena:{here}:workgroup/reports")
