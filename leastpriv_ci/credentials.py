@@ -114,7 +114,7 @@ def aws_session(
                 else "are not 12-digit AWS account IDs")
         raise UserError(f"{', '.join(map(repr, malformed))} {what}",
                         where=settings.where("allowed-account-ids"))
-    region = settings.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    region = settings.region or env_region(environ)
     if settings.role_to_assume:
         if not region:
             raise UserError(
@@ -127,6 +127,18 @@ def aws_session(
     if settings.allowed_account_ids or settings.role_to_assume:
         _check_account(session, settings, log)
     return session
+
+
+def env_region(environ: Mapping[str, str]) -> str | None:
+    """The region the environment names: ``AWS_REGION`` (what runners, the AWS CLI and
+    the other SDKs read first), else ``AWS_DEFAULT_REGION``. botocore alone reads only
+    the latter, and the profile."""
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
+def default_session(environ: Mapping[str, str]) -> boto3.session.Session:
+    """boto3's default chain, in the region the environment names (else the profile's)."""
+    return boto3.session.Session(region_name=env_region(environ))
 
 
 def _ambient_session(settings: CredentialSettings, region: str | None,

@@ -135,6 +135,23 @@ def test_open_traces_uses_the_api_without_traces_files(aws: Emulator) -> None:
     assert {t.trace_id for t in traces} == set(put)
 
 
+@pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_without_region_option_x_ray_is_read_in_the_region_the_environment_names(
+        aws: Emulator, variable: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # botocore reads AWS_DEFAULT_REGION only; runners, the AWS CLI and the other SDKs set
+    # AWS_REGION. moto keeps X-Ray's traces per region: another region would find none.
+    put = put_traces(aws, 3)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, aws.region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))  # no profile's region
+    parser = argparse.ArgumentParser()
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--since", "15m", "--endpoint-url", aws.endpoint_url])
+    traces = list(open_traces(args, Notices()))  # the default chain's session
+    assert {t.trace_id for t in traces} == set(put)
+
+
 def test_moto_reports_unknown_ids_as_unprocessed_and_they_are_counted(aws: Emulator) -> None:
     put = put_traces(aws, 2)
     client = make_client(session(), endpoint_url=aws.endpoint_url)

@@ -7,6 +7,7 @@ a time window.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,8 +133,7 @@ def _settle_seconds(text: str | None) -> float:
 
 
 def _from_api(args: argparse.Namespace, notices: Notices, session: Any) -> Iterator[RawTrace]:
-    import boto3
-
+    from leastpriv_ci.credentials import default_session
     from leastpriv_ci.traces.xray import (
         DEFAULT_CONCURRENCY,
         XrayQuery,
@@ -145,7 +145,7 @@ def _from_api(args: argparse.Namespace, notices: Notices, session: Any) -> Itera
         getattr(args, "since", None), getattr(args, "start", None), getattr(args, "end", None),
         notices=notices,
     )
-    session = session or boto3.session.Session()
+    session = session or default_session(os.environ)
     concurrency = getattr(args, "max_concurrency", None) or DEFAULT_CONCURRENCY
     client = make_client(
         session,

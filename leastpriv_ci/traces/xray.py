@@ -14,6 +14,7 @@ asked for again after each listing, as many times in all as the rounds).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -137,13 +138,14 @@ def make_client(
     ``pacing``). ``endpoint_url`` is honoured as given (an X-Ray VPC endpoint, or a
     local stand-in).
     """
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
+    from leastpriv_ci.credentials import default_session
+
     if endpoint_url is not None:
         check_endpoint_url(endpoint_url)
-    session = session or boto3.session.Session()
+    session = session or default_session(os.environ)
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max(10, max_concurrency + 2),
