@@ -30,12 +30,14 @@ def test_discovers_usual_names_and_skips_vendored_folders(tmp_path: Path) -> Non
         "node_modules/pkg/template.yaml", ".git/template.json", "vendor/x/main.tf",
         ".aws-sam/build/template.yaml", ".venv/lib/iam/c.json", "src/app.py",
         "env/prod/main.tf", "env/lib/python3.11/site-packages/x/iam/d.json",
+        "json-svc/serverless.json",
     ]:
         write(tmp_path, name)
     found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
     assert found == [
         "app/template.yml", "env/prod/main.tf", "iam/roles/a.json",
-        "infra/cdk.out/Stack.template.json", "policies/b.json", "svc/serverless.yml",
+        "infra/cdk.out/Stack.template.json", "json-svc/serverless.json", "policies/b.json",
+        "svc/serverless.yml",
         "template.yaml", "tf/main.tf", "tf/plan.json", "tf/prod.tfplan.json",
     ]
 

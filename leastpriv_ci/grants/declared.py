@@ -78,7 +78,7 @@ SKIPPED_DIRS = frozenset({
 DEFAULT_GLOBS = (
     "**/template.yaml", "**/template.yml", "**/template.json",
     "**/cdk.out/*.template.json", "**/cdk.out/**/assembly-*/*.template.json",
-    "**/serverless.yaml", "**/serverless.yml",
+    "**/serverless.yaml", "**/serverless.yml", "**/serverless.json",
     "**/*.tf",
     "**/*.tfplan.json", "**/plan.json",
     "**/iam/**/*.json", "**/policies/**/*.json",
