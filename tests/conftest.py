@@ -11,7 +11,9 @@ from leastpriv_ci.emulator import Emulator, running_emulator
 from tests.github_server import github  # noqa: F401 - the local GitHub server fixture
 
 DATA = Path(__file__).parent / "data"
-SHARED_XRAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "xray"
+# Real X-Ray output (Node.js and Java Lambda functions): a copy of the steering's
+# ../shared/data/xray/seed-tool-trace1.json, so that the tests need only the repository.
+REAL_TRACE = DATA / "usage" / "seed-tool-trace1.json"
 
 
 @pytest.fixture(scope="session")

@@ -22,15 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_XRAY
+from tests.conftest import REAL_TRACE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN_DATA = Path(__file__).parent / "data" / "scan"
-SHARED_TRACE = next(
-    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
-     if (d / "seed-tool-trace1.json").is_file()),
-    SHARED_XRAY / "seed-tool-trace1.json",
-)
+SHARED_TRACE = REAL_TRACE
 
 
 def dockerfile_steps() -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import SHARED_XRAY
+from tests.conftest import REAL_TRACE
 from tests.github_server import GitHubServer, Identity
 from tests.test_runner import parse_output_file
 
@@ -156,11 +156,7 @@ def test_an_input_error_still_sets_the_verdict_output(tmp_path: Path) -> None:
 
 
 SCAN_DATA = Path(__file__).parent / "data" / "scan"
-SHARED_TRACE = next(
-    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
-     if (d / "seed-tool-trace1.json").is_file()),
-    SHARED_XRAY / "seed-tool-trace1.json",
-)
+SHARED_TRACE = REAL_TRACE
 
 
 def action_defaults(token: str) -> dict[str, str]:

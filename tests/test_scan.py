@@ -10,16 +10,11 @@ from typing import Any
 import pytest
 
 from leastpriv_ci.cli import main
-from tests.conftest import SHARED_XRAY
+from tests.conftest import REAL_TRACE
 from tests.partial_role_case import write_partial_role_case
 
 DATA = Path(__file__).parent / "data" / "scan"
-# The shared real trace: next to the checkout, or where the worktrees keep it.
-TRACE = next(
-    (d / "seed-tool-trace1.json" for d in (SHARED_XRAY, Path("/work/shared/data/xray"))
-     if (d / "seed-tool-trace1.json").is_file()),
-    SHARED_XRAY / "seed-tool-trace1.json",
-)
+TRACE = REAL_TRACE
 ROLE = "arn:aws:iam::112233445566:role/hello-role"
 TABLE = "arn:aws:dynamodb:us-east-1:112233445566:table/gen-docs"
 OBJECTS = "arn:aws:s3:::xray-test-demo-test-bucket/*"
