@@ -26,16 +26,16 @@ from leastpriv_ci.report.escape import console
 
 FORMATS = ("text", "json", "markdown", "sarif")
 
+GATE_FAILED = "  1  the gate failed (findings past the configured threshold, or nothing verified)\n"
 EPILOG = """exit codes:
   0  pass
-  1  the gate failed (findings past the configured threshold)
+""" + GATE_FAILED + """\
   2  usage, configuration or input error
   3  an AWS service call failed (or, in Actions, the GitHub OIDC token request)
   4  internal error: a bug in leastpriv-ci (the traceback is printed; please report it)
 """
 # For the commands that have no gate (a module without GATES = True): 1 is never theirs
-EPILOG_NO_GATE = EPILOG.replace("  0  pass\n", "  0  done\n").replace(
-    "  1  the gate failed (findings past the configured threshold)\n", "")
+EPILOG_NO_GATE = EPILOG.replace("  0  pass\n", "  0  done\n").replace(GATE_FAILED, "")
 # Secrets the process may hold in its environment: never part of an error report.
 SECRET_VARIABLES = (
     TOKEN_VARIABLE,
