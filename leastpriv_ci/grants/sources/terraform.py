@@ -601,14 +601,14 @@ class Module:
         for placeholder in FIELD.findall(template):
             if placeholder in values or placeholder in location:
                 continue
-            part = self._part(block, instance, *split_field(placeholder))
+            part = self._part(block, instance, *split_field(placeholder), location)
             if part is None:
                 return Unknown(spelled)
             values[placeholder] = part
         return descend(template.format_map({**location, **values}), rest, spelled)
 
-    def _part(self, block: Block, instance: Instance, argument: str,
-              separator: str) -> str | None:
+    def _part(self, block: Block, instance: Instance, argument: str, separator: str,
+              location: Mapping[str, str]) -> str | None:
         """What ``{argument}`` or ``{argument/}`` stands for in an attribute's template
         (``data/terraform_arns.json``): the argument's value, else its ``defaults`` entry;
         an optional part as its ``optional`` rule reads it. None: not known offline, or
@@ -619,7 +619,7 @@ class Module:
         if not isinstance(value, str) or is_unresolved(value):
             return None
         if separator:
-            return _optional_arguments()[argument].part(value, separator, self._location())
+            return _optional_arguments()[argument].part(value, separator, location)
         return value
 
     # -- instances (count, for_each) -----------------------------------------------------
