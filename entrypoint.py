@@ -85,11 +85,11 @@ def scan_argv(environ: Mapping[str, str]) -> list[str]:
                                       or value in ("0", "0s")):
             value = None  # documented: for the X-Ray API only; 0 is no wait
         if value is not None:
-            argv += [f"--{name}", value]
+            argv.append(f"--{name}={value}")  # "=": a value may begin with "-"
     for name in MULTI_INPUTS:
         value = input_value(environ, name)
         for item in split_list(value or ""):
-            argv += [f"--{name}", item]
+            argv.append(f"--{name}={item}")
     return argv
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from leastpriv_ci.cli import build_parser
 from tests.conftest import REAL_TRACE
 from tests.github_server import GitHubServer, Identity
 from tests.test_runner import parse_output_file
@@ -23,6 +24,11 @@ import entrypoint  # noqa: E402 - the repository root is not a package
 
 EVENTS = Path(__file__).parent / "data" / "action" / "events"
 
+
+
+def options(argv: list[str]) -> list[tuple[str, str]]:
+    """The ``--name=value`` options of an argument vector, in order."""
+    return [tuple(a.split("=", 1)) for a in argv[2:]]  # type: ignore[misc]
 
 def test_hyphenated_inputs_become_long_options() -> None:
     environ = {
@@ -35,8 +41,7 @@ def test_hyphenated_inputs_become_long_options() -> None:
     }
     argv = entrypoint.scan_argv(environ)
     assert argv[:2] == ["scan", "--github-actions"]
-    pairs = dict(zip(argv[2::2], argv[3::2], strict=True))
-    assert pairs == {
+    assert dict(options(argv)) == {
         "--role-to-assume": "arn:aws:iam::123456789012:role/reader",
         "--aws-region": "eu-west-1",
         "--fail-on": "missing,denied",
@@ -50,44 +55,50 @@ def test_underscore_spelling_is_accepted_and_blank_means_unset() -> None:
     environ = {"INPUT_ROLE_TO_ASSUME": "arn:aws:iam::1:role/r", "INPUT_AWS-REGION": "  ",
                "INPUT_XRAY-GROUP": ""}
     assert entrypoint.scan_argv(environ) == [
-        "scan", "--github-actions", "--role-to-assume", "arn:aws:iam::1:role/r"]
+        "scan", "--github-actions", "--role-to-assume=arn:aws:iam::1:role/r"]
 
 
 def test_hyphenated_spelling_wins_over_underscore() -> None:
     environ = {"INPUT_COMPARE": "attached", "INPUT_COMMENT-KEY": "a", "INPUT_COMMENT_KEY": "b"}
-    argv = entrypoint.scan_argv(environ)
-    assert argv[argv.index("--comment-key") + 1] == "a"
+    assert dict(options(entrypoint.scan_argv(environ)))["--comment-key"] == "a"
 
 
 def test_list_inputs_split_on_newlines_and_commas() -> None:
     environ = {"INPUT_TRACE-FILES": "traces/a.json\ntraces/b.json, traces/c.json\n\n",
                "INPUT_POLICY-PATHS": "template.yaml"}
-    argv = entrypoint.scan_argv(environ)
-    assert argv[2:] == ["--trace-files", "traces/a.json", "--trace-files", "traces/b.json",
-                        "--trace-files", "traces/c.json", "--policy-paths", "template.yaml"]
+    assert options(entrypoint.scan_argv(environ)) == [
+        ("--trace-files", "traces/a.json"), ("--trace-files", "traces/b.json"),
+        ("--trace-files", "traces/c.json"), ("--policy-paths", "template.yaml")]
 
 
 def test_since_is_ignored_with_a_start_time_as_documented() -> None:
     argv = entrypoint.scan_argv({"INPUT_SINCE": "2h", "INPUT_START-TIME": "2026-01-01T00:00Z"})
-    assert "--since" not in argv and argv[-2:] == ["--start-time", "2026-01-01T00:00Z"]
-    assert entrypoint.scan_argv({"INPUT_SINCE": "2h"})[-2:] == ["--since", "2h"]
+    assert options(argv) == [("--start-time", "2026-01-01T00:00Z")]
+    assert options(entrypoint.scan_argv({"INPUT_SINCE": "2h"})) == [("--since", "2h")]
 
 
 def test_settle_time_is_passed_for_the_x_ray_api_only() -> None:
     """The input's default (30s) must not turn a trace-files run into an input error."""
     defaults = action_defaults("token")
     environ = {f"INPUT_{k.upper()}": v for k, v in defaults.items()}
-    argv = entrypoint.scan_argv(environ)
-    assert argv[argv.index("--settle-time") + 1] == "30s"
+    assert dict(options(entrypoint.scan_argv(environ)))["--settle-time"] == "30s"
     with_files = {**environ, "INPUT_TRACE-FILES": "traces.json"}
-    assert "--settle-time" not in entrypoint.scan_argv(with_files)
-    assert "--settle-time" not in entrypoint.scan_argv({**environ, "INPUT_SETTLE-TIME": "0"})
+    assert "--settle-time" not in dict(options(entrypoint.scan_argv(with_files)))
+    assert "--settle-time" not in dict(options(entrypoint.scan_argv(
+        {**environ, "INPUT_SETTLE-TIME": "0"})))
 
 
 def test_values_with_spaces_and_quotes_stay_one_argument() -> None:
     expression = 'annotation.stack = "app-pr-7" AND service("orders")'
     argv = entrypoint.scan_argv({"INPUT_FILTER-EXPRESSION": expression})
-    assert argv[-2:] == ["--filter-expression", expression]
+    assert options(argv) == [("--filter-expression", expression)]
+
+
+def test_a_value_beginning_with_a_dash_stays_that_input_s_value() -> None:
+    # "--comment-key -eu-west-1" would make argparse read -eu-west-1 as an option
+    argv = entrypoint.scan_argv({"INPUT_COMMENT-KEY": "-eu-west-1"})
+    args = build_parser().parse_args(argv)
+    assert args.comment_key == "-eu-west-1"
 
 
 def test_token_moves_to_the_environment_never_argv() -> None:
@@ -270,10 +281,10 @@ def test_runner_contract_fork_with_a_role_says_why(
 
 def test_the_default_config_file_input_is_optional() -> None:
     # action.yml's default reaches every run: it must not make .leastpriv.yml mandatory.
-    assert "--config-file" not in entrypoint.scan_argv({"INPUT_CONFIG-FILE": ".leastpriv.yml"})
-    assert "--config-file" not in entrypoint.scan_argv({"INPUT_CONFIG_FILE": "./.leastpriv.yml"})
+    assert options(entrypoint.scan_argv({"INPUT_CONFIG-FILE": ".leastpriv.yml"})) == []
+    assert options(entrypoint.scan_argv({"INPUT_CONFIG_FILE": "./.leastpriv.yml"})) == []
     argv = entrypoint.scan_argv({"INPUT_CONFIG-FILE": "ci/leastpriv.yml"})
-    assert argv[argv.index("--config-file") + 1] == "ci/leastpriv.yml"
+    assert options(argv) == [("--config-file", "ci/leastpriv.yml")]
 
 
 def test_runner_contract_without_a_config_file(
