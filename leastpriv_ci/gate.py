@@ -92,6 +92,12 @@ class GateRules:
     baseline_file: str | None = None
     notices: Notices = field(default_factory=Notices, compare=False)
 
+    @property
+    def gating(self) -> bool:
+        """Whether anything can fail the gate: not so with ``fail-on: none`` and no
+        ``max-excess`` (a shadow run)."""
+        return bool(self.fail_on) or self.max_excess is not None
+
 
 def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else 0
@@ -243,10 +249,11 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         if len(ignored) > MAX_RULES_LISTED:
             reasons.append(f"... and {len(ignored) - MAX_RULES_LISTED} more ignore rule(s) "
                            "that applied.")
-    nothing = _nothing_verified(analysis.coverage)
+    nothing = nothing_verified(analysis.coverage)
     if nothing is not None:
-        # A green check that verified nothing is the failure users fear most.
-        failed = True
+        # A green check that verified nothing is the failure users fear most; with
+        # fail-on: none (a shadow run, nothing gates) it is said, not gated.
+        failed = failed or rules.gating
         reasons.append(nothing)
     reasons.extend(warnings)
     if failed:
@@ -261,7 +268,7 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     return verdict, replace(analysis, findings=findings)
 
 
-def _nothing_verified(coverage: Coverage) -> str | None:
+def nothing_verified(coverage: Coverage) -> str | None:
     """Why no traced principal's use was compared with a role's policies, if none was."""
     if not coverage.traces and not coverage.principals:
         return ("No traces were read: nothing was verified (check the trace source, "

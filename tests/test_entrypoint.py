@@ -610,3 +610,21 @@ def test_runner_contract_a_failed_aws_call_still_writes_report_summary_and_error
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("### leastpriv-ci: ⚠️ error\n\nAn AWS call failed: ")
     assert "grant it to the role the action uses" in summary
+
+
+@pytest.mark.parametrize(("fail_on", "code", "level", "verdict"), [
+    ("missing", 1, "error", "fail"),
+    ("none", 0, "warning", "pass"),  # a shadow run: said, not gated
+])
+def test_a_run_that_verified_nothing_says_so_in_an_annotation(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str],
+    fail_on: str, code: int, level: str, verdict: str,
+) -> None:
+    workspace = Path(pull_request_run["GITHUB_WORKSPACE"])
+    (workspace / "empty.json").write_text('{"Traces": []}')
+    result = run_entrypoint({**pull_request_run, "INPUT_TRACE-FILES": "empty.json",
+                             "INPUT_FAIL-ON": fail_on})
+    assert result.returncode == code, result.stderr
+    assert (f"::{level} title=leastpriv-ci%3A nothing verified::No traces were read: "
+            "nothing was verified") in result.stdout
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == verdict

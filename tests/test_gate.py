@@ -196,8 +196,21 @@ def test_baseline_does_not_excuse_missing_permissions() -> None:
 def test_no_traces_is_said_out_loud() -> None:
     empty = analysis()
     empty = empty.__class__(**{**empty.__dict__, "coverage": empty.coverage.__class__()})
-    verdict, _ = decide(empty, GateRules(fail_on=frozenset()), today=TODAY)
+    verdict, _ = decide(empty, GateRules(), today=TODAY)
     assert not verdict.passed
+    assert any(r.startswith("No traces were read: nothing was verified") for r in verdict.reasons)
+    # max-excess alone is a request to gate, too
+    verdict, _ = decide(empty, GateRules(fail_on=frozenset(), max_excess=5), today=TODAY)
+    assert not verdict.passed
+
+
+def test_a_shadow_run_says_it_verified_nothing_without_failing() -> None:
+    # fail-on: none and no max-excess: nothing gates (the soft-fail users ask for), but
+    # an empty run is still said first among the reasons, not buried
+    empty = analysis()
+    empty = empty.__class__(**{**empty.__dict__, "coverage": empty.coverage.__class__()})
+    verdict, _ = decide(empty, GateRules(fail_on=frozenset()), today=TODAY)
+    assert verdict.passed
     assert any(r.startswith("No traces were read: nothing was verified") for r in verdict.reasons)
 
 
@@ -209,14 +222,14 @@ def test_no_traces_is_said_out_loud() -> None:
          "No traced principal's role was found (2 principal(s) with no known role)"),
     ],
 )
-def test_traces_that_verified_nothing_fail_whatever_the_thresholds(
+def test_traces_that_verified_nothing_fail_a_run_that_gates(
         coverage: dict[str, object], said: str) -> None:
     from dataclasses import replace
 
     from leastpriv_ci.records import Coverage
 
     empty = replace(analysis(), coverage=Coverage(**coverage))  # type: ignore[arg-type]
-    verdict, _ = decide(empty, GateRules(fail_on=frozenset()), today=TODAY)
+    verdict, _ = decide(empty, GateRules(fail_on=frozenset({"denied"})), today=TODAY)
     assert not verdict.passed
     assert any(r.startswith(said) and "nothing was verified" in r for r in verdict.reasons)
 

@@ -409,6 +409,20 @@ def _gate_annotations(extra: Mapping[str, object], locate: Callable[[str], str],
                        f"{listed}.{fails}", title="leastpriv-ci")]
 
 
+def _unverified_annotation(report: Report) -> list[Annotation]:
+    """Why the scan verified nothing, if it did not: the error that failed the check (a
+    warning in a shadow run), which a finding-less run would otherwise not show."""
+    from leastpriv_ci.gate import nothing_verified
+    from leastpriv_ci.runner import Annotation
+
+    reason = nothing_verified(report.analysis.coverage)
+    if reason is None:
+        return []
+    level = "warning" if report.verdict.passed else "error"
+    return [Annotation(level=level, message=reason, file=None, line=None,
+                       title="leastpriv-ci: nothing verified")]
+
+
 def _publish(
     report: Report,
     settings: Settings,
@@ -445,8 +459,9 @@ def _publish(
                                    gate=_gate(extra)),
             # Notes first: emit_annotations keeps the order within a level, so they are
             # never among the notices cut at the runner's per-step limit.
-            annotations=[Annotation(level="notice", message=note, file=None, line=None,
-                                    title="leastpriv-ci") for note in notes]
+            annotations=_unverified_annotation(report)
+            + [Annotation(level="notice", message=note, file=None, line=None,
+                          title="leastpriv-ci") for note in notes]
             + _gate_annotations(extra, locate, passed=report.verdict.passed)
             + report_annotations.from_findings(report.analysis.findings, locate=locate),
             comment=markdown.render(report, link=link, locate=locate,
