@@ -85,7 +85,8 @@ class CredentialSettings:
 
 
 class NoOidcToken(UserError):
-    """``role-to-assume`` is set but the runner offers no OIDC token.
+    """``role-to-assume`` is set but the runner offers no OIDC token, or (in a fork's or
+    Dependabot's pull request) no credentials are found at all.
 
     ``untrusted_pr`` is true for fork and Dependabot pull requests, which never get a
     token: callers may degrade (offline analysis, or a notice and no verdict) instead of
@@ -155,6 +156,13 @@ def _ambient_session(settings: CredentialSettings, region: str | None,
         # Profiles, container/instance roles and web-identity files: boto3's own chain.
         session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
+        if settings.action and _untrusted_pull_request(environ):
+            raise NoOidcToken(
+                "pull requests from forks and Dependabot get no secrets and no OIDC token, "
+                "so this run has no AWS credentials; use trace-files (offline) for such pull "
+                "requests, or run the gate from a trusted workflow",
+                untrusted_pr=True,
+            )
         if settings.action:
             raise UserError(
                 "no AWS credentials found: set the role-to-assume input (GitHub OIDC), or "

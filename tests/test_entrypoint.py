@@ -628,3 +628,23 @@ def test_a_run_that_verified_nothing_says_so_in_an_annotation(
     assert (f"::{level} title=leastpriv-ci%3A nothing verified::No traces were read: "
             "nothing was verified") in result.stdout
     assert parse_output_file((tmp_path / "output").read_text())["verdict"] == verdict
+
+
+def test_runner_contract_fork_without_a_role_or_credentials_is_skipped(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    # Keys from secrets, which a fork's pull request does not get: degrade, do not fail
+    env = {**pull_request_run, "INPUT_TRACE-FILES": "", "INPUT_AWS-REGION": "us-east-1",
+           "GITHUB_EVENT_PATH": str(EVENTS / "pull_request_fork.json"),
+           "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    result = run_entrypoint(env)
+    assert result.returncode == 0, result.stdout  # degraded with a notice, not failed
+    assert "pull requests from forks and Dependabot get no secrets" in result.stdout
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "skipped"
+    # the same run in the base repository's own pull request is an input error
+    env["GITHUB_EVENT_PATH"] = str(EVENTS / "pull_request.json")
+    result = run_entrypoint(env)
+    assert result.returncode == 2
+    assert "no AWS credentials found" in result.stdout + result.stderr
