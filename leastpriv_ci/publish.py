@@ -41,18 +41,20 @@ def publish_to_actions(
     comment_mode: str = "update",
     comment_key: str = "",
     notices: Notices,
+    errors_after: int = 0,
     out: TextIO | None = None,
 ) -> CommentResult:
     """Write outputs, summary and annotations, then post the comment; return the comment's fate.
 
     The ``comment-url`` output is set (possibly empty) after the comment, so a workflow
-    can always read it.
+    can always read it. ``errors_after`` error annotations follow (the report files that
+    could not be written): their slots are kept among the 10 the runner shows.
     """
     stream = out if out is not None else sys.stdout
     set_outputs(publication.outputs, environ)
     append_summary(publication.summary, environ)
     # A skipped comment is reported as one more warning below: keep a slot for it.
-    reserve = {"warning": 1} if comment_mode != "off" else {}
+    reserve = {"warning": 1 if comment_mode != "off" else 0, "error": errors_after}
     emit_annotations(publication.annotations, reserve=reserve, out=stream)
     result = post_comment(
         publication.comment,

@@ -89,3 +89,19 @@ def test_the_no_comment_warning_is_not_the_eleventh_warning(
     warnings = [line for line in out.getvalue().splitlines() if line.startswith("::warning ")]
     assert len(warnings) == 10
     assert warnings[-1].startswith("::warning title=leastpriv-ci::no pull-request comment")
+
+
+def test_errors_printed_after_the_annotations_keep_their_slots(
+    tmp_path: Path, github: GitHubServer
+) -> None:
+    # A report file that could not be written is an error printed after publishing: it
+    # must not be the runner's eleventh error of the step, the one it drops.
+    many = [Annotation("error", f"missing {i}", "template.yaml", i + 1, "missing")
+            for i in range(12)]
+    publication = Publication(outputs={"verdict": "fail"}, summary="s", annotations=many,
+                              comment="c")
+    out = io.StringIO()
+    publish_to_actions(publication, environment(tmp_path, github, "push"), notices=Notices(),
+                       errors_after=1, out=out)
+    errors = [line for line in out.getvalue().splitlines() if line.startswith("::error ")]
+    assert len(errors) == 9

@@ -431,6 +431,7 @@ def _publish(
     *,
     root: Path,
     notes: Sequence[str] = (),
+    errors_after: int = 0,
 ) -> None:
     from leastpriv_ci.github import file_link, pull_request_context
     from leastpriv_ci.grants.checkout import repository_paths
@@ -471,6 +472,7 @@ def _publish(
         comment_mode=settings.comment,
         comment_key=settings.comment_key,
         notices=report.analysis.notices,
+        errors_after=errors_after,
     )
 
 
@@ -592,7 +594,8 @@ def run(args: argparse.Namespace) -> int:
             files["policy-file"] = DEFAULT_POLICY_FILE
         except UserError as exc:
             unwritten.append(exc)
-        _publish(report, settings, files, extra, root=root, notes=notes)
+        _publish(report, settings, files, extra, root=root, notes=notes,
+                 errors_after=len(unwritten))
 
     rendered = RENDERERS[settings.format](report, extra)
     if settings.output:
