@@ -648,3 +648,18 @@ def test_runner_contract_fork_without_a_role_or_credentials_is_skipped(
     result = run_entrypoint(env)
     assert result.returncode == 2
     assert "no AWS credentials found" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("sarif-file", "../out.sarif"),
+    ("report-file", "/home/runner/work/app/app/report.json"),  # ${{ github.workspace }}/…
+])
+def test_a_report_file_outside_the_workspace_is_an_input_error(
+    tmp_path: Path, pull_request_run: dict[str, str], name: str, value: str
+) -> None:
+    result = run_entrypoint({**pull_request_run, f"INPUT_{name.upper()}": value})
+    assert result.returncode == 2, result.stdout
+    assert f"input {name}" in result.stdout and "outside the workspace" in result.stdout
+    assert not (tmp_path / "out.sarif").exists()
+    assert parse_output_file((tmp_path / "output").read_text())["verdict"] == "error"
+    assert "Traceback" not in result.stderr

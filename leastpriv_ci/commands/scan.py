@@ -540,6 +540,20 @@ def _report_failure(message: str, settings: Settings, exit_code: int) -> None:
         report_user_error(exc, actions=settings.github_actions)
 
 
+def _check_report_paths(settings: Settings, workspace: Path) -> None:
+    """In Actions only the workspace outlives the container: a report file outside it
+    (``../x``, or ``${{ github.workspace }}/x``, the runner's path on its host) would be
+    lost unseen, and the step's output would name a file no later step finds."""
+    from leastpriv_ci.grants.checkout import inside
+
+    for name, value in (("report-file", settings.report_file),
+                        ("sarif-file", settings.sarif_file)):
+        if value and not inside(workspace / value, workspace):
+            raise UserError(f"{value!r} is outside the workspace {workspace}, which alone "
+                            "outlives the action's container; name a path relative to the "
+                            "repository's root", where=f"input {name}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan, write the reports, print; 0 pass, 1 gate failed (2/3 via UserError, 4 for a
     bug via the CLI's boundary)."""
@@ -552,6 +566,8 @@ def run(args: argparse.Namespace) -> int:
             report_file=settings.report_file or "leastpriv-report.json",
         )
     root = Path.cwd()
+    if settings.github_actions:
+        _check_report_paths(settings, root)
     notes = [note for note in (unused_role_note(args, settings), unused_endpoint_note(args))
              if note]
     if not settings.github_actions:  # in Actions: a notice annotation, with the others
