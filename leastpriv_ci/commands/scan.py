@@ -548,7 +548,8 @@ def _check_report_paths(settings: Settings, workspace: Path) -> None:
 
     for name, value in (("report-file", settings.report_file),
                         ("sarif-file", settings.sarif_file)):
-        if value and not inside(workspace / value, workspace):
+        # The folder it goes into: a link at the path itself is replaced, never followed
+        if value and not inside((workspace / value).parent, workspace):
             raise UserError(f"{value!r} is outside the workspace {workspace}, which alone "
                             "outlives the action's container; name a path relative to the "
                             "repository's root", where=f"input {name}")
