@@ -465,11 +465,6 @@ class TemplateResolver:
                         "(stack-name or a CDK app's manifest, in a scan with AWS access) or "
                         "pass the value in the parameters")
 
-    def _location(self) -> dict[str, str]:
-        return {"partition": self.context.partition, "region": self.context.region,
-                "account": self.context.account,
-                "url_suffix": dns_suffix(self.context.partition)}
-
     def _deployed_name(self, logical_id: str, resource: Mapping[str, Any],
                        known: ResourceType, rules: ResourceRules) -> str | None:
         """The name CloudFormation gave the resource in the configured stack as deployed,
@@ -491,7 +486,8 @@ class TemplateResolver:
         """The values of ``pattern``'s fields but its name, or the first one unknown."""
         properties = mapping_of(resource.get("Properties"))
         line = line_of(resource) or line
-        values = self._location()
+        location = self.context.location()
+        values = dict(location)
         for field in FIELD.findall(pattern):
             if field in values or field in ("name", "lowercase_name"):
                 continue
@@ -509,7 +505,7 @@ class TemplateResolver:
             if text is None:
                 return _Unknown(f"{label} ({prop} unresolved)", None)
             if separator:
-                part = rules.optional[prop].part(text, separator, self._location())
+                part = rules.optional[prop].part(text, separator, location)
                 if part is None:
                     return _Unknown(label, f"{prop} is in another account or Region, where "
                                     "the resource is then created; pass the value in the "

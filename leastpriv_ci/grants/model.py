@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
+from leastpriv_ci.partitions import dns_suffix
 from leastpriv_ci.policy.model import Policy, Role
 from leastpriv_ci.records import Origin
 
@@ -116,6 +117,13 @@ class ResolveContext:
     # The configured stack as deployed (logical ID → resource): the names CloudFormation
     # generated, for the template that stack was deployed from (see load_declared)
     deployed: Mapping[str, StackResource] = field(default_factory=dict)
+
+    def location(self) -> dict[str, str]:
+        """The fields of names and ARNs the scan gives (``data/cfn_resources.json``,
+        ``data/terraform_arns.json``): partition, region, account and the partition's DNS
+        suffix (``url_suffix``)."""
+        return {"partition": self.partition, "region": self.region, "account": self.account,
+                "url_suffix": dns_suffix(self.partition)}
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,6 @@ from leastpriv_ci.grants.terraform_modules import downloaded_folder
 from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import LoadError, LocatedDict, loads_json
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.partitions import dns_suffix
 from leastpriv_ci.policy.model import ALLOW, Policy, Role, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
@@ -553,7 +552,7 @@ class Module:
             return ManagedRef(arn) if rest == ["policy"] else arn
         template = _arn_table()["data"].get(kind, {}).get(rest[0])
         if template is not None:
-            return template.format_map(self._location())
+            return template.format_map(self.context.location())
         return Unknown(spelled)
 
     def _data_policy_arn(self, block: Block, instance: Instance) -> str | None:
@@ -595,7 +594,7 @@ class Module:
         resource_name = self.value(block.attributes.get(known["name"]), instance.scope)
         if not isinstance(resource_name, str) or is_unresolved(resource_name):
             return Unknown(spelled)
-        location = self._location()
+        location = self.context.location()
         values = {"name": resource_name, "lowercase_name": resource_name.lower(),
                   "slash": "" if resource_name.startswith("/") else "/"}
         for placeholder in FIELD.findall(template):
@@ -765,12 +764,6 @@ class Module:
             if instance is not None:
                 roles.append((reference[1], instance.key))
         return roles
-
-    def _location(self) -> dict[str, str]:
-        """The scan's partition, region and account, and the partition's DNS suffix."""
-        return {"partition": self.context.partition, "region": self.context.region,
-                "account": self.context.account,
-                "url_suffix": dns_suffix(self.context.partition)}
 
     # -- grants -------------------------------------------------------------------------
 
