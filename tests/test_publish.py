@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.publish import Publication, publish_to_actions
@@ -75,18 +76,24 @@ def test_a_push_run_still_gets_outputs_and_a_visible_warning(
     assert github.state.requests == []
 
 
-def test_the_no_comment_warning_is_not_the_eleventh_warning(
-    tmp_path: Path, github: GitHubServer
-) -> None:
-    # The runner records 10 warnings per step: a skipped comment must still be one of them.
-    many = [Annotation("warning", f"excess {i}", "template.yaml", i + 1, "excess")
+def _twelve_published(tmp_path: Path, github: GitHubServer, level: str,
+                      **options: Any) -> list[str]:
+    """The ``level`` lines a push run prints for twelve annotations of that level."""
+    many = [Annotation(level, f"finding {i}", "template.yaml", i + 1, "kind")
             for i in range(12)]
     publication = Publication(outputs={"verdict": "fail"}, summary="s", annotations=many,
                               comment="c")
     out = io.StringIO()
     publish_to_actions(publication, environment(tmp_path, github, "push"), notices=Notices(),
-                       out=out)
-    warnings = [line for line in out.getvalue().splitlines() if line.startswith("::warning ")]
+                       out=out, **options)
+    return [line for line in out.getvalue().splitlines() if line.startswith(f"::{level} ")]
+
+
+def test_the_no_comment_warning_is_not_the_eleventh_warning(
+    tmp_path: Path, github: GitHubServer
+) -> None:
+    # The runner records 10 warnings per step: a skipped comment must still be one of them.
+    warnings = _twelve_published(tmp_path, github, "warning")
     assert len(warnings) == 10
     assert warnings[-1].startswith("::warning title=leastpriv-ci::no pull-request comment")
 
@@ -96,12 +103,4 @@ def test_errors_printed_after_the_annotations_keep_their_slots(
 ) -> None:
     # A report file that could not be written is an error printed after publishing: it
     # must not be the runner's eleventh error of the step, the one it drops.
-    many = [Annotation("error", f"missing {i}", "template.yaml", i + 1, "missing")
-            for i in range(12)]
-    publication = Publication(outputs={"verdict": "fail"}, summary="s", annotations=many,
-                              comment="c")
-    out = io.StringIO()
-    publish_to_actions(publication, environment(tmp_path, github, "push"), notices=Notices(),
-                       errors_after=1, out=out)
-    errors = [line for line in out.getvalue().splitlines() if line.startswith("::error ")]
-    assert len(errors) == 9
+    assert len(_twelve_published(tmp_path, github, "error", errors_after=1)) == 9
