@@ -43,6 +43,7 @@ SINGLE_INPUTS = (
     "min-severity",
     "comment",
     "comment-key",
+    "matrix",
     "sarif-file",
     "report-file",
     "endpoint-url",

@@ -24,7 +24,7 @@ from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import MAX_EXCERPT, UserError, cut, excerpt
 from leastpriv_ci.gate import DEFAULT_FAIL_ON, DEFAULT_MIN_SEVERITY, GateRules, IgnoreRule
 from leastpriv_ci.gate import baseline_keys as _baseline_keys
-from leastpriv_ci.github import COMMENT_MODES
+from leastpriv_ci.github import COMMENT_MODES, matrix_key
 from leastpriv_ci.loaders import (
     LoadError,
     SafeLocatedLoader,
@@ -386,7 +386,8 @@ class Settings:
             base_ref=flags.get("base_ref"),
             stack_name=pick("stack_name", "stack-name", None),
             comment=comment,
-            comment_key=str(flags.get("comment_key") or ""),
+            # a matrix job's own values tell its comment apart when no key is given
+            comment_key=str(flags.get("comment_key") or "") or matrix_key(flags.get("matrix")),
             github_actions=bool(flags.get("github_actions")),
         )
 

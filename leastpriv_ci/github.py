@@ -10,6 +10,7 @@ gate do not depend on the comment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -38,6 +39,8 @@ RETRY_LOGGER = "github.GithubRetry"
 # A rate limit is waited out only this long per retry (3 retries): GitHub's primary limit
 # resets up to an hour later, and a gate must not sit idle for it over a comment.
 MAX_RATE_LIMIT_WAIT = 5
+# A matrix job's key, shown in its comment's title: longer ones end in a digest of the rest
+MAX_MATRIX_KEY = 80
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,37 @@ def comment_marker(context: PullRequestContext, key: str = "") -> str:
     """
     parts = (context.workflow or "", context.job or "", key)
     return f"{MARKER_PREFIX}{'/'.join(quote(part, safe='') for part in parts)} -->"
+
+
+def matrix_key(matrix: str | None) -> str:
+    """The comment key of a matrix job: its matrix values (``toJSON(matrix)``), in order.
+
+    ``""`` outside a matrix (``null``). Matrix jobs share the workflow and job of the
+    comment marker, so without a key of their own each would overwrite the others'
+    comment. Values that are not text are shown as compact JSON; a key longer than
+    :data:`MAX_MATRIX_KEY` characters is cut and ends in a digest of the whole matrix,
+    so that two jobs never share one.
+    """
+    if matrix is None or not matrix.strip():
+        return ""
+    try:
+        values = json.loads(matrix)
+    except ValueError as exc:
+        raise UserError(f"the matrix input is not JSON ({exc}); leave it at its default, "
+                        "${{ toJSON(matrix) }}", where="matrix") from None
+    if values is None or values == {}:
+        return ""
+    if not isinstance(values, dict):
+        raise UserError("the matrix input is not a JSON object; leave it at its default, "
+                        "${{ toJSON(matrix) }}", where="matrix")
+    key = ", ".join(value if isinstance(value, str)
+                    else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                    for value in values.values())
+    if len(key) <= MAX_MATRIX_KEY:
+        return key
+    whole = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{key[:MAX_MATRIX_KEY - 10]}… {digest}"
 
 
 def _normalise(body: str) -> str:

@@ -170,13 +170,19 @@ SCAN_DATA = Path(__file__).parent / "data" / "scan"
 SHARED_TRACE = REAL_TRACE
 
 
-def action_defaults(token: str) -> dict[str, str]:
-    """Every input with its action.yml default, as the runner passes them."""
+def action_defaults(token: str, matrix: str = "null") -> dict[str, str]:
+    """Every input with its action.yml default, as the runner passes them: ``matrix`` is
+    what ``toJSON(matrix)`` gives (``null`` outside a matrix job)."""
     spec = yaml.safe_load((ROOT / "action.yml").read_text())
     return {
         name: str(entry.get("default", "")).replace("${{ github.token }}", token)
+        .replace("${{ toJSON(matrix) }}", matrix)
         for name, entry in spec["inputs"].items()
     }
+
+
+def test_every_expression_in_an_input_default_is_one_the_tests_evaluate() -> None:
+    assert "${{" not in "".join(action_defaults("token").values())
 
 
 @pytest.fixture
@@ -235,6 +241,50 @@ def test_runner_contract_offline_pull_request(
     assert [w.method for w in github.state.writes()] == ["POST"]
     assert parse_output_file((tmp_path / "output").read_text())["comment-url"] == \
         outputs["comment-url"]
+
+
+def test_matrix_jobs_without_a_comment_key_keep_a_comment_each(
+    tmp_path: Path, github: GitHubServer, pull_request_run: dict[str, str]
+) -> None:
+    """Matrix jobs share the workflow and job id: their matrix values tell them apart."""
+    outputs = tmp_path / "output"
+    urls = []
+    for region in ("us-east-1", "eu-west-1", "us-east-1"):
+        # toJSON(matrix) as the runner evaluates the input's default
+        matrix = json.dumps({"region": region, "stage": "staging"}, indent=2)
+        env = {**pull_request_run, "INPUT_COMMENT-KEY": "", "INPUT_MATRIX": matrix}
+        outputs.write_text("")
+        result = run_entrypoint(env)
+        assert result.returncode == 1, result.stderr
+        urls.append(parse_output_file(outputs.read_text())["comment-url"])
+    comments = github.state.comments_on("octo/app", 7)
+    assert [c["body"].split("\n", 1)[0] for c in comments] == [
+        "<!-- leastpriv-ci:CI/gate/us-east-1%2C%20staging -->",
+        "<!-- leastpriv-ci:CI/gate/eu-west-1%2C%20staging -->"]
+    assert [c["body"].split("\n", 2)[1] for c in comments] == [  # Markdown-escaped
+        "### leastpriv-ci (us\\-east\\-1, staging): ❌ fail",
+        "### leastpriv-ci (eu\\-west\\-1, staging): ❌ fail"]
+    assert urls[0] == urls[2] != urls[1]  # the first job's next run found its own comment
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### leastpriv-ci (us\\-east\\-1, staging): ❌ fail" in summary
+
+    # Outside a matrix (toJSON gives null) the key stays empty
+    outputs.write_text("")
+    result = run_entrypoint({**pull_request_run, "INPUT_COMMENT-KEY": ""})
+    assert result.returncode == 1, result.stderr
+    assert github.state.comments_on("octo/app", 7)[-1]["body"].startswith(
+        "<!-- leastpriv-ci:CI/gate/ -->\n### leastpriv-ci: ❌ fail")
+
+
+def test_a_matrix_input_that_is_not_json_is_an_input_error(
+    tmp_path: Path, pull_request_run: dict[str, str]
+) -> None:
+    env = {**pull_request_run, "INPUT_COMMENT-KEY": "", "INPUT_MATRIX": "us-east-1"}
+    result = run_entrypoint(env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "matrix: the matrix input is not JSON" in result.stdout + result.stderr
+    assert "leave it at its default" in result.stdout + result.stderr
 
 
 def test_runner_contract_fork_pull_request(

@@ -14,6 +14,7 @@ from leastpriv_ci.github import (
     PullRequestContext,
     comment_marker,
     file_link,
+    matrix_key,
     post_comment,
     pull_request_context,
 )
@@ -92,6 +93,33 @@ def test_matrix_keys_keep_separate_comments(server: GitHubServer) -> None:
     assert again.action == "updated"
     bodies = sorted(c["body"].split("\n", 1)[1] for c in server.state.comments_on(REPO, 7))
     assert bodies == ["eu-west-1 report", "us-east-1 v2"]
+
+
+@pytest.mark.parametrize("matrix", [None, "", "  ", "null", "{}"])
+def test_a_job_outside_a_matrix_has_no_matrix_key(matrix: str | None) -> None:
+    assert matrix_key(matrix) == ""
+
+
+def test_a_matrix_key_is_the_values_in_order() -> None:
+    matrix = '{\n  "region": "eu-west-1",\n  "shard": 2,\n  "opts": {"a": [1, "b"]}\n}'
+    assert matrix_key(matrix) == 'eu-west-1, 2, {"a":[1,"b"]}'
+
+
+def test_a_long_matrix_key_is_cut_and_told_apart_by_a_digest() -> None:
+    long = "x" * 100
+    first = matrix_key(json.dumps({"name": long, "region": "us-east-1"}))
+    second = matrix_key(json.dumps({"name": long, "region": "eu-west-1"}))
+    assert len(first) == len(second) == 80
+    assert first.startswith("x" * 70 + "… ") and first != second
+    assert first == matrix_key(json.dumps({"name": long, "region": "us-east-1"}, indent=2))
+
+
+@pytest.mark.parametrize("matrix", ["us-east-1", "[1, 2]", '"text"'])
+def test_a_matrix_that_is_not_a_json_object_names_the_input(matrix: str) -> None:
+    with pytest.raises(UserError) as raised:
+        matrix_key(matrix)
+    assert raised.value.where == "matrix"
+    assert "leave it at its default" in str(raised.value)
 
 
 def test_jobs_and_workflows_keep_separate_comments(server: GitHubServer) -> None:

@@ -37,6 +37,18 @@ def test_pass_headline() -> None:
     assert "#### Role" not in body
 
 
+def test_the_job_key_is_shown_in_the_title_as_inert_text() -> None:
+    key = "eu-west-1, <img src=x> @octo/team [x](https://evil)\n### injected"
+    for body in (markdown.render(report(passed=True), key=key),
+                 summary.render(report(passed=True), key=key)):
+        first, _, rest = body.partition("\n")
+        assert first.startswith("### leastpriv-ci (eu\\-west\\-1, ")
+        assert first.endswith("): ✅ pass")
+        assert "<img" not in body and "](https://evil)" not in body
+        assert "@octo" not in body  # a mention would notify the team
+        assert "### injected" not in rest
+
+
 def test_missing_rows_come_before_excess_rows() -> None:
     body = markdown.render(report(
         finding("excess", "s3:DeleteObject"), finding("missing", "sqs:SendMessage"),

@@ -106,6 +106,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write outputs, job summary, annotations and the PR comment")
     action.add_argument("--comment", metavar="update|new|recreate|off")
     action.add_argument("--comment-key", metavar="KEY")
+    action.add_argument("--matrix", metavar="JSON",
+                        help="the job's toJSON(matrix): the comment key when --comment-key "
+                        "is not given")
     action.add_argument("--role-to-assume", metavar="ARN")
     action.add_argument("--role-session-name", metavar="NAME")
     action.add_argument("--role-duration-seconds", metavar="SECONDS")
@@ -457,7 +460,7 @@ def _publish(
         Publication(
             outputs=outputs,
             summary=summary.render(report, link=link, locate=locate, changes=_changes(extra),
-                                   gate=_gate(extra)),
+                                   gate=_gate(extra), key=settings.comment_key),
             # Notes first: emit_annotations keeps the order within a level, so they are
             # never among the notices cut at the runner's per-step limit.
             annotations=_unverified_annotation(report)
@@ -466,7 +469,8 @@ def _publish(
             + _gate_annotations(extra, locate, passed=report.verdict.passed)
             + report_annotations.from_findings(report.analysis.findings, locate=locate),
             comment=markdown.render(report, link=link, locate=locate,
-                                    changes=_changes(extra), gate=_gate(extra)),
+                                    changes=_changes(extra), gate=_gate(extra),
+                                    key=settings.comment_key),
         ),
         os.environ,
         comment_mode=settings.comment,

@@ -69,13 +69,14 @@ def render(
     limit: int = COMMENT_LIMIT,
     levels: Sequence[Detail] = COMMENT_LEVELS,
     pointer: str = POINTER,
-    title: str = "leastpriv-ci",
+    key: str = "",
     changes: Mapping[str, object] | None = None,
     gate: Mapping[str, object] | None = None,
 ) -> str:
     """The Markdown body for ``report``, at most ``limit`` UTF-8 bytes.
 
     ``link(path, line)`` gives the URL of a statement at the head commit (or ``None``);
+    ``key`` the job's comment key (its matrix values), shown in the title;
     ``locate(path)`` the name a file is shown by (its path in the repository, which
     differs from the workspace's in a checkout under a sub-folder);
     ``changes`` are the roles the pull request changes (``grants.changes.role_changes``),
@@ -87,7 +88,7 @@ def render(
     # another line, or a file the pull request deleted
     place_removed = _placer(None, locate)
     for level in levels:
-        body = _document(report, place, level, pointer, title, changes or {}, place_removed,
+        body = _document(report, place, level, pointer, _title(key), changes or {}, place_removed,
                          gate or {})
         if size(body) <= limit:
             return body
@@ -199,6 +200,11 @@ def _document(
         parts.append(f"_Proposed least-privilege policies: see {pointer}._")
     parts.append(_coverage(report, notes_shown=level.proposals))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _title(key: str) -> str:
+    """The report's name, and the job's key that sets it apart from its matrix siblings'."""
+    return f"leastpriv-ci ({escape.text(key)})" if key else "leastpriv-ci"
 
 
 def _headline(report: Report, title: str) -> str:

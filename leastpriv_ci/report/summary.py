@@ -26,11 +26,12 @@ def render(
     limit: int = SUMMARY_LIMIT,
     changes: Mapping[str, object] | None = None,
     gate: Mapping[str, object] | None = None,
+    key: str = "",
 ) -> str:
     """The job-summary Markdown for ``report``, at most ``limit`` UTF-8 bytes."""
     return markdown.render(
         report, link=link, locate=locate, limit=limit, levels=SUMMARY_LEVELS,
-        pointer="the JSON report file", changes=changes, gate=gate,
+        pointer="the JSON report file", changes=changes, gate=gate, key=key,
     )
 
 
