@@ -180,7 +180,7 @@ def matrix_key(matrix: str | None) -> str:
     if len(key) <= MAX_MATRIX_KEY:
         return key
     whole = json.dumps(values, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:8]  # json.dumps wrote ASCII
     return f"{key[:MAX_MATRIX_KEY - 10]}… {digest}"
 
 

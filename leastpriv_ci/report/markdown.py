@@ -87,8 +87,9 @@ def render(
     # A removed statement's line is the base commit's: a link to the head would show
     # another line, or a file the pull request deleted
     place_removed = _placer(None, locate)
+    title = _title(key)
     for level in levels:
-        body = _document(report, place, level, pointer, _title(key), changes or {}, place_removed,
+        body = _document(report, place, level, pointer, title, changes or {}, place_removed,
                          gate or {})
         if size(body) <= limit:
             return body
