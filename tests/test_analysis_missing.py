@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from leastpriv_ci.analysis import analyse
 from leastpriv_ci.analysis.context import traced_context
+from leastpriv_ci.gate import GateRules, decide
 from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
 from tests.analysis_support import (
@@ -292,3 +295,53 @@ def test_a_not_resource_deny_refuses_a_call_whose_key_the_trace_did_not_name() -
     finding = one(analysis.findings, "missing", "s3:GetObject", "arn:aws:s3:::pics/*")
     assert finding.detail["decision"] == "explicit_deny"
     assert finding.origin is not None and finding.origin.line == 8
+
+
+BUCKET_POLICY = Origin(file="template.yaml", line=40, logical_id="UploadsPolicy",
+                       policy_name="bucket policy")
+
+
+def _granted(*statements: Statement, boundary: Policy | None = None) -> Role:
+    """A role whose own policy allows only GetItem, and which resource policies name."""
+    own = Policy("own", (Statement("Allow", ("dynamodb:GetItem",), ("*",)),))
+    return Role("R", "R", (own,), boundary=boundary, resource_grants=statements)
+
+
+def test_a_use_a_resource_policy_grants_the_role_is_not_proof_of_a_missing_grant() -> None:
+    role = _granted(Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), sid="AppReads",
+                              origin=BUCKET_POLICY))
+    analysis = run(role, use("up", "s3:GetObject", UPLOADS + "/a"),
+                   use("up", "s3:PutObject", UPLOADS + "/b"))
+    assert summary(analysis.findings, "missing") == {
+        ("missing", "s3:GetObject", UPLOADS + "/a", "medium", True),
+        ("missing", "s3:PutObject", UPLOADS + "/b", "high", False),  # the policy grants no put
+    }
+    read = one(analysis.findings, "missing", "s3:GetObject", UPLOADS + "/a")
+    assert read.detail["decision"] == "resource_policy"
+    assert read.detail["statement"] == "AppReads"
+    assert read.origin == BUCKET_POLICY  # where the grant the role depends on is
+    assert "a resource-based policy naming the role does" in read.message
+    assert read.fix == (f"allow `s3:GetObject` on `{UPLOADS}/a` in the role's policies too, "
+                        "or keep the resource-based policy's statement: the role depends on it")
+    verdict, marked = decide(analysis, GateRules(), today=date(2026, 12, 4))
+    assert verdict.counts["missing"] == 2
+    assert not verdict.passed  # the put, not the read
+    assert [f.action for f in marked.findings if f.detail.get("fails_gate")] == [
+        "s3:PutObject"]
+
+
+def test_a_resource_grant_that_does_not_certainly_apply_changes_nothing() -> None:
+    held = Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), origin=BUCKET_POLICY,
+                     conditions={"StringEquals": {"aws:sourcevpce": ("vpce-1",)}})
+    unknown = Statement("Allow", ("s3:GetObject",), ("<unresolved:GetAtt Key.Arn>",),
+                        origin=BUCKET_POLICY)
+    boundary = Policy("boundary", (Statement("Allow", ("dynamodb:*",), ("*",)),),
+                      origin=Origin(file="boundary.json", line=1))
+    outside = Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), origin=BUCKET_POLICY)
+    for role in (_granted(held), _granted(unknown), _granted(outside, boundary=boundary)):
+        analysis = run(role, use("up", "s3:GetObject", UPLOADS + "/a"),
+                       use("up", "s3:GetObject", UPLOADS + "/d", denied=True))
+        assert summary(analysis.findings, "missing", "denied") == {
+            ("missing", "s3:GetObject", UPLOADS + "/a", "high", False),
+            ("denied", "s3:GetObject", UPLOADS + "/d", "high", False),
+        }

@@ -77,8 +77,11 @@ def missing_findings(
     findings = []
     closest: dict[str, Statement | None] = {}
     holds = _conditions_under(context)
+    # what resource-based policies naming the role grant it, within its boundary
+    granted = CallIndex(role.resource_grants, context=context, boundary=(
+        role.boundary.statements if role.boundary else None)) if role.resource_grants else None
     for use in uses:
-        verdict = _verdict(role, use, index, identity, closest, holds)
+        verdict = _verdict(role, use, index, identity, closest, holds, granted)
         if verdict is None:
             continue
         findings.append(_finding(role, use, verdict, rules))
@@ -185,7 +188,8 @@ def _conditions_under(context: Mapping[str, object] | None
 
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
              closest_cache: dict[str, Statement | None],
-             holds: Callable[[Statement], bool | None]) -> _Verdict | None:
+             holds: Callable[[Statement], bool | None],
+             granted: CallIndex | None = None) -> _Verdict | None:
     if not use.resource_known:
         return _unknown_resource_verdict(role, use, holds)
     evaluation = index.evaluate(use.action, use.resource, use)
@@ -202,6 +206,13 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
     if identity is not index and identity.evaluate(use.action, use.resource, use).allowed:
         boundary = role.boundary
         return _Verdict("boundary", boundary.origin if boundary else None)
+    if granted is not None and not use.denied:
+        # No statement of the role allows it, but a resource-based policy naming the role
+        # does, for certain: in its own account that is enough, as the use's success says
+        by_resource = granted.evaluate(use.action, use.resource, use)
+        if by_resource.decision is Decision.ALLOW:
+            return _Verdict("resource_policy", _origin(by_resource), conditional=True,
+                            statement=by_resource.statements[0])
     if use.key not in closest_cache:
         closest_cache[use.key] = _closest_allow(role.statements, use.action)
     closest = closest_cache[use.key]
@@ -306,4 +317,6 @@ def _fix_variant(kind: str, variant: str) -> str:
         return "boundary"
     if variant == "allow":
         return "elsewhere"
+    if variant == "resource_policy":
+        return variant
     return "grant"

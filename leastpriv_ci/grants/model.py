@@ -183,7 +183,9 @@ class GrantSet:
 
         def role(r: Role) -> Role:
             return replace(r, origin=fix(r.origin), policies=tuple(map(policy, r.policies)),
-                           boundary=policy(r.boundary) if r.boundary is not None else None)
+                           boundary=policy(r.boundary) if r.boundary is not None else None,
+                           resource_grants=tuple(replace(s, origin=fix(s.origin))
+                                                 for s in r.resource_grants))
 
         return replace(
             self, roles={k: role(r) for k, r in self.roles.items()},

@@ -119,6 +119,10 @@ class Role:
     boundary: Policy | None = None
     origin: Origin = field(default_factory=Origin)
     source: str = "declared"  # "declared", "attached" (the account's), or PARTIAL
+    # Allow statements of resource-based policies (a bucket's, a key's…) naming the role
+    # (grants/resource_policies.py): never the role's grants, only why a use no statement
+    # of its own allows may still succeed
+    resource_grants: tuple[Statement, ...] = ()
 
     @property
     def statements(self) -> tuple[Statement, ...]:

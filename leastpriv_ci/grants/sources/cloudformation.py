@@ -34,6 +34,7 @@ from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.grants.references import reference_of
+from leastpriv_ci.grants.resource_policies import resource_grants
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import (
@@ -169,6 +170,10 @@ def grants_from_template(
         if (binding := _binding(builder, logical, resource)) is not None
     ]))
     service_roles = _service_roles(builder, resources)
+    for key, statements in resource_grants(
+            resources, resolver, lambda value, line: _principal_role(builder, value, line),
+            file, notices).items():
+        builder.roles[key] = replace(builder.roles[key], resource_grants=tuple(statements))
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
@@ -475,6 +480,20 @@ def _sub_target(argument: Any) -> str | None:
     if match is None or not isinstance(variables, Mapping) or match.group(1) in variables:
         return None
     return match.group(1)
+
+
+def _principal_role(builder: _Builder, node: Any, line: int | None) -> str | None:
+    """The key of the template role a resource-based policy's Principal names: by
+    ``Ref``/``Fn::GetAtt``/``Fn::Sub`` (:func:`_template_role`), or by its ARN in the
+    stack's account (another account's role of the same name is not it)."""
+    key = _template_role(builder, node)
+    if key is None:
+        with builder.resolver.silenced():
+            arn = builder.resolver.text(node, line)
+        if (arn is not None and _ROLE_ARN.fullmatch(arn)
+                and arn.split(":")[4] == builder.context.account):
+            key = _role_named_in(builder, arn) or arn
+    return key if key in builder.roles else None
 
 
 def _imported_role(builder: _Builder, node: Any, line: int | None) -> str | None:

@@ -1,0 +1,136 @@
+"""Resource-based policies declared in infrastructure code (``data/resource_policies.yaml``).
+
+A bucket's, queue's, topic's, key's or secret's policy whose Allow statement names a role
+as its Principal grants that role by itself in the account it belongs to. Those
+statements never count as the role's own grants (nothing in them is excess, and the
+proposal does not lean on them); they only explain a use that no statement of the role
+allows (``analysis/missing.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, NamedTuple
+
+from leastpriv_ci.bundled import load
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.policy_text import as_structure, resolved_text
+from leastpriv_ci.loaders import LocatedDict, line_of
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import ALLOW, Statement, unresolved
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
+
+SELF = "self"
+UNREAD = "resource-policy-unread"
+UNREAD_TEXT = (
+    "resource-based policy statements naming a role that do not parse as a policy were "
+    "not read; a use they grant is reported missing"
+)
+# The role key a Principal value names, when it is one of the template's roles
+RoleKeyFn = Callable[[Any, int | None], str | None]
+
+
+class ResourcePolicyType(NamedTuple):
+    """Where a resource type keeps its policy, and what its Resource ``*`` stands for."""
+
+    kind: str  # "bucket policy"
+    document: tuple[str, ...]  # the property path of the policy document
+    star: str | None  # SELF, the property naming the resource, or None
+
+    def document_of(self, properties: Mapping[str, Any]) -> Any:
+        """The raw policy document in ``properties`` (None: not there)."""
+        found: Any = properties
+        for key in self.document:
+            if not isinstance(found, Mapping):
+                return None
+            found = found.get(key)
+        return found
+
+
+@cache
+def resource_policy_types() -> Mapping[str, ResourcePolicyType]:
+    """CloudFormation type → where its resource-based policy is."""
+    raw = load("resource_policies.yaml")["types"]
+    return {kind: ResourcePolicyType(entry["kind"], tuple(entry["document"].split(".")),
+                                     entry.get("star"))
+            for kind, entry in raw.items()}
+
+
+def principal_roles(principal: Any) -> list[Any]:
+    """The values of a statement's ``Principal`` that may name a role: its ``AWS``
+    entries, as written (a ``Fn::GetAtt`` of a role, an ARN). ``*`` (anyone, mostly under
+    a condition) and service principals name no role."""
+    if not isinstance(principal, Mapping):
+        return []
+    named = principal.get("AWS")
+    items = named if isinstance(named, list) else [named]
+    return [item for item in items if item is not None and item != "*"]
+
+
+def resource_grants(resources: Mapping[str, Mapping[str, Any]], resolver: TemplateResolver,
+                    role_key: RoleKeyFn, file: str, notices: Notices
+                    ) -> dict[str, list[Statement]]:
+    """The Allow statements of the template's resource-based policies, per key of the
+    role their Principal names (``role_key``), their resources resolved (values not known
+    offline stay unresolved, and then never decide that the policy grants a use)."""
+    types = resource_policy_types()
+    granted: dict[str, list[Statement]] = {}
+    for logical, resource in resources.items():
+        found = types.get(resource.get("Type"))  # type: ignore[arg-type]
+        properties = resource.get("Properties")
+        if found is None or not isinstance(properties, Mapping):
+            continue
+        document = as_structure(found.document_of(properties))
+        if not isinstance(document, Mapping):
+            continue
+        line = line_of(resource)
+        statements = document.get("Statement")
+        for item in statements if isinstance(statements, list) else [statements]:
+            if not isinstance(item, Mapping) or item.get("Effect") != ALLOW:
+                continue
+            keys = {key for value in principal_roles(item.get("Principal"))
+                    if (key := role_key(value, line_of(item) or line)) is not None}
+            if not keys:
+                continue
+            origin = Origin(file=file, line=line_of(item) or line, logical_id=logical,
+                            policy_name=found.kind)
+            statement = _statement(document, item, _star(found, logical, properties),
+                                   resolver, origin, notices)
+            for key in sorted(keys) if statement is not None else ():
+                granted.setdefault(key, []).append(statement)  # type: ignore[arg-type]
+    return granted
+
+
+def _star(found: ResourcePolicyType, logical: str, properties: Mapping[str, Any]) -> Any:
+    """What the policy's Resource ``*`` stands for, as the template writes it."""
+    if found.star == SELF:
+        return {"Fn::GetAtt": [logical, "Arn"]}
+    if found.star is not None and found.star in properties:
+        return properties[found.star]
+    return unresolved(f"the {found.kind}'s Resource *")
+
+
+def _statement(document: Mapping[str, Any], item: Mapping[str, Any], star: Any,
+               resolver: TemplateResolver, origin: Origin,
+               notices: Notices) -> Statement | None:
+    """One statement, without its Principal, read as a policy's; ``*`` resources as
+    ``star``."""
+    own = LocatedDict({k: v for k, v in item.items() if k not in ("Principal", "NotPrincipal")})
+    own.line = line_of(item)
+    resources = own.get("Resource")
+    if resources == "*":
+        own["Resource"] = star
+    elif isinstance(resources, list):
+        own["Resource"] = [star if r == "*" else r for r in resources]
+    raw = {"Version": document.get("Version", "2012-10-17"), "Statement": [own]}
+    with resolver.silenced():  # resources nobody asked the scan about
+        resolved = resolved_text(resolver.resolve(raw, origin.line))
+    try:
+        policy = parse_policy(resolved, name=origin.policy_name or "", origin=origin)
+    except UserError as exc:
+        notices.add(UNREAD, UNREAD_TEXT, str(exc))
+        return None
+    return policy.statements[0] if len(policy.statements) == 1 else None

@@ -1,0 +1,80 @@
+"""Resource-based policies in templates: the statements that name a template's role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leastpriv_ci.catalog import get_catalog
+from leastpriv_ci.grants.model import ResolveContext, StackResource
+from leastpriv_ci.grants.resource_policies import (
+    UNREAD,
+    principal_roles,
+    resource_policy_types,
+)
+from leastpriv_ci.grants.sources import cloudformation
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Role
+
+ACCOUNT = "123456789012"
+WORKER = f"arn:aws:iam::{ACCOUNT}:role/worker"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def grants_of(role: Role) -> list[tuple[str | None, tuple[str, ...], tuple[str, ...], int | None]]:
+    return [(s.origin.policy_name, s.actions, s.resources, s.origin.line)
+            for s in role.resource_grants]
+
+
+def load(data_dir: Path, context: ResolveContext | None = None
+         ) -> tuple[dict[str, Role], Notices]:
+    notices = Notices()
+    grants = cloudformation.load(data_dir / "grants/cfn/resource-policies.yaml",
+                                 context or ResolveContext(), notices)
+    return dict(grants.roles), notices
+
+
+def test_statements_naming_a_role_are_its_resource_grants(data_dir: Path) -> None:
+    roles, notices = load(data_dir)
+    assert grants_of(roles["AppRole"]) == [
+        ("bucket policy", ("s3:GetObject",), ("arn:aws:s3:::uploads-bucket/*",), 36),
+        # a key policy's "*" is the key, whose ID AWS makes at deployment
+        ("key policy", ("kms:Decrypt",), ("<unresolved:GetAtt Key.Arn>",), 63),
+    ]
+    [read] = roles["AppRole"].resource_grants[:1]
+    assert read.sid == "App reads" and read.principal is None and read.is_allow
+    assert read.origin.logical_id == "UploadsPolicy"
+    # The account's root (which delegates to IAM), a service, "*" under a Deny: no role.
+    # The role is named by its ARN too; another account's role of its name is not it.
+    assert grants_of(roles[WORKER]) == [
+        ("queue policy", ("sqs:SendMessage", "sqs:ReceiveMessage"),
+         (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",), 81),
+    ]
+    # the statement whose Resource is not an ARN is skipped, with a warning naming it
+    [unread] = [n for n in notices.items() if n.code == UNREAD]
+    assert unread.count == 1
+    assert "resource-policies.yaml:85" in unread.examples[0]
+    assert "jobs-queue-not-an-arn" in unread.examples[0]
+    # resource policies are never the role's own grants
+    assert [p.name for p in roles["AppRole"].policies] == ["own"]
+
+
+def test_a_deployed_key_s_policy_is_on_the_key_s_arn(data_dir: Path) -> None:
+    deployed = {"Key": StackResource("Key", "AWS::KMS::Key", KEY_ID)}
+    roles, _ = load(data_dir, ResolveContext(deployed=deployed))
+    assert grants_of(roles["AppRole"])[1][2] == (
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}",)
+
+
+def test_only_aws_principals_other_than_anyone_may_name_a_role() -> None:
+    assert principal_roles("*") == []
+    assert principal_roles({"Service": "lambda.amazonaws.com"}) == []
+    assert principal_roles({"AWS": "*"}) == []
+    arn = {"Fn::GetAtt": ["Role", "Arn"]}
+    assert principal_roles({"AWS": [arn, "*", WORKER]}) == [arn, WORKER]
+
+
+def test_the_data_names_services_the_catalog_knows() -> None:
+    catalog = get_catalog()
+    for kind, found in resource_policy_types().items():
+        assert catalog.covers_any(f"{kind.split('::')[1].lower()}:*"), kind
+        assert found.kind.endswith(" policy") and found.document, kind
