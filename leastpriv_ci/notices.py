@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 MAX_EXAMPLES = 5
@@ -56,6 +57,17 @@ class Notices:
             for where in map(shown, notice.examples) if shown else notice.examples:
                 if len(examples) < MAX_EXAMPLES and where not in examples:
                     examples.append(where)
+
+    @contextmanager
+    def unheard(self) -> Iterator[None]:
+        """What is added while inside is forgotten after: reading what the scan was not
+        asked about (a resource policy's values) must not warn about it."""
+        saved = (dict(self._messages), dict(self._counts),
+                 {code: list(examples) for code, examples in self._examples.items()})
+        try:
+            yield
+        finally:
+            self._messages, self._counts, self._examples = saved
 
     def count(self, code: str) -> int:
         return self._counts.get(code, 0)

@@ -11,7 +11,7 @@ from leastpriv_ci.grants.resource_policies import (
     principal_roles,
     resource_policy_types,
 )
-from leastpriv_ci.grants.sources import cloudformation
+from leastpriv_ci.grants.sources import cloudformation, terraform
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -78,3 +78,23 @@ def test_the_data_names_services_the_catalog_knows() -> None:
     for kind, found in resource_policy_types().items():
         assert catalog.covers_any(f"{kind.split('::')[1].lower()}:*"), kind
         assert found.kind.endswith(" policy") and found.document, kind
+
+
+def test_terraform_resource_policies_naming_a_role_by_its_arn(data_dir: Path) -> None:
+    notices = Notices()
+    folder = data_dir / "grants/terraform/resource-policies"
+    grants = terraform.load(folder / "main.tf", ResolveContext(), notices)
+    app = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]
+    assert grants_of(app) == [
+        ("bucket policy", ("s3:GetObject",), ("arn:aws:s3:::uploads-bucket/*",), 17),
+        # an inline queue policy's "*" is the queue; another account's "app" is not it
+        ("queue policy", ("sqs:SendMessage",), (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",), 51),
+        ("key policy", ("kms:Decrypt",), ("<unresolved:the key policy's Resource *>",), 63),
+    ]
+    assert [s.origin.logical_id for s in app.resource_grants] == [
+        "aws_s3_bucket_policy.uploads", "aws_sqs_queue.jobs", "aws_kms_key.main"]
+    assert grants.roles["aws_iam_role.anon"].resource_grants == ()
+    assert [p.name for p in app.policies] == []
+    # nothing about the policies the scan only reads to explain a use: no Principal
+    # warning (they are resource policies), no unresolved key ARN
+    assert notices.items() == []

@@ -25,6 +25,7 @@ def test_sources_are_chosen_by_file() -> None:
         "terraform/ec2/main.tf": "terraform",
         "terraform/ecs/main.tf": "terraform",
         "terraform/plan/plan.json": "terraform-plan",
+        "terraform/resource-policies/main.tf": "terraform",
         "terraform/wrapped/main.tf": "terraform",
         "terraform/wrapped/modules/function/iam.tf": "terraform",
         "terraform/wrapped/modules/function/main.tf": "terraform",

@@ -1288,28 +1288,33 @@ def test_a_cdk_json_that_discovery_cannot_follow_is_a_warning_of_the_scan(
     assert ignored["examples"] == ["cdk.json:2 ('../x')"]
 
 
+@pytest.mark.parametrize(("source", "file", "line", "logical_id", "policy"), [
+    ("resource-policy-template.yaml", "template.yaml", 48, "Docs", "      ResourcePolicy:"),
+    ("resource-policy-terraform/main.tf", "main.tf", 59, "aws_dynamodb_resource_policy.docs",
+     'resource "aws_dynamodb_resource_policy"'),
+])
 def test_a_use_a_declared_resource_policy_grants_does_not_fail_the_gate(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: pytest.CaptureFixture[str], source: str, file: str, line: int,
+    logical_id: str, policy: str,
 ) -> None:
     """The table's own policy grants the role DeleteItem: reported, not failing."""
-    template = repo / "template.yaml"
-    shutil.copy(DATA / "resource-policy-template.yaml", template)
-    code = main(["scan", "--traces", str(TRACE), "--policy-paths", "template.yaml",
-                 "--format", "json"])
+    template = repo / file
+    shutil.copy(DATA / source, template)
+    code = main(["scan", "--traces", str(TRACE), "--policy-paths", file, "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report["findings"]
     [delete] = [f for f in report["findings"] if f["kind"] == "missing"]
     assert (delete["action"], delete["resource"], delete["conditional"]) == (
         "dynamodb:DeleteItem", TABLE, True)
     assert delete["decision"] == "resource_policy"
-    assert delete["origin"]["file"] == "template.yaml"
-    assert delete["origin"]["line"] == 48  # the table policy's statement
-    assert delete["origin"]["logical_id"] == "Docs"
+    assert delete["origin"]["file"] == file
+    assert delete["origin"]["line"] == line  # the table policy's statement
+    assert delete["origin"]["logical_id"] == logical_id
 
     # Without the table's policy, the same use fails the gate
     text = template.read_text()
-    template.write_text(text[:text.index("      ResourcePolicy:")])
-    assert main(["scan", "--traces", str(TRACE), "--policy-paths", "template.yaml",
+    template.write_text(text[:text.index(policy)])
+    assert main(["scan", "--traces", str(TRACE), "--policy-paths", file,
                  "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     [delete] = [f for f in report["findings"] if f["kind"] == "missing"]

@@ -9,7 +9,8 @@ allows (``analysis/missing.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -51,9 +52,10 @@ class ResourcePolicyType(NamedTuple):
 
 
 @cache
-def resource_policy_types() -> Mapping[str, ResourcePolicyType]:
-    """CloudFormation type → where its resource-based policy is."""
-    raw = load("resource_policies.yaml")["types"]
+def resource_policy_types(source: str = "cloudformation") -> Mapping[str, ResourcePolicyType]:
+    """Resource type → where its resource-based policy is, for ``source``
+    (``cloudformation`` or ``terraform``)."""
+    raw = load("resource_policies.yaml")[source]
     return {kind: ResourcePolicyType(entry["kind"], tuple(entry["document"].split(".")),
                                      entry.get("star"))
             for kind, entry in raw.items()}
@@ -68,6 +70,21 @@ def principal_roles(principal: Any) -> list[Any]:
     named = principal.get("AWS")
     items = named if isinstance(named, list) else [named]
     return [item for item in items if item is not None and item != "*"]
+
+
+def named_roles(statement: Statement, roles: Collection[str]) -> list[str]:
+    """The keys among ``roles`` that a parsed Allow statement's Principal names by ARN."""
+    if not statement.is_allow:
+        return []
+    return sorted({value for value in principal_roles(statement.principal)
+                   if isinstance(value, str) and value in roles})
+
+
+def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
+    """A parsed statement as a resource grant: no Principal, a Resource ``*`` read as
+    ``star``, declared at ``origin``."""
+    return replace(statement, principal=None, origin=origin, resources=tuple(
+        star if resource == "*" else resource for resource in statement.resources))
 
 
 def resource_grants(resources: Mapping[str, Mapping[str, Any]], resolver: TemplateResolver,

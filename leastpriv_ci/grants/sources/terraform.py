@@ -69,6 +69,13 @@ from leastpriv_ci.grants.managed import bundled_policies, managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.optional_fields import FIELD, OptionalField, optional_fields, split_field
 from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.resource_policies import (
+    SELF,
+    ResourcePolicyType,
+    as_grant,
+    named_roles,
+    resource_policy_types,
+)
 from leastpriv_ci.grants.terraform_files import (
     called_folder,
     calls_of,
@@ -787,10 +794,51 @@ class Module:
                     if named is not None and self.value(named, instance.scope) is not None:
                         bindings.append(self.binding(compute, name, block, instance))
                     service_roles.update(self.service_role(compute, block, instance))
+        for key, statements in self.resource_grants(roles).items():
+            roles[key] = replace(roles[key], resource_grants=tuple(statements))
         attached = tuple((role, self.attached(attachment))
                          for role, attachment in self._elsewhere)
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
                         attached=attached, service_roles=frozenset(service_roles))
+
+    def resource_grants(self, roles: Mapping[str, Role]) -> dict[str, list[Statement]]:
+        """The Allow statements of the module's resource-based policies
+        (``data/resource_policies.yaml``) whose Principal names one of ``roles`` by its
+        ARN (a role whose name is not known offline is named by no ARN), per role key.
+        Read after the roles, and without warnings: nobody asked the scan about them."""
+        granted: dict[str, list[Statement]] = {}
+        types = resource_policy_types("terraform")
+        with self.notices.unheard():
+            for (kind, name), block in self.resources.items():
+                found = types.get(kind)
+                if not roles or found is None or found.document[0] not in block.attributes:
+                    continue
+                for instance in self.instances(kind, name):
+                    address = self.address(kind, name, instance)
+                    policy = self._policy(block.attributes[found.document[0]], found.kind,
+                                          address, block, instance.scope)
+                    star = self._star(found, kind, name, block, instance)
+                    for statement in policy.statements:
+                        origin = replace(statement.origin, logical_id=address,
+                                         policy_name=found.kind)
+                        for key in named_roles(statement, roles):
+                            granted.setdefault(key, []).append(
+                                as_grant(statement, star, origin))
+        return granted
+
+    def _star(self, found: ResourcePolicyType, kind: str, name: str, block: Block,
+              instance: Instance) -> str:
+        """What a resource policy's Resource ``*`` stands for (an unresolved marker when
+        that is not known offline)."""
+        value: Any = None
+        if found.star == SELF:
+            step = [] if instance.key is None else [str(instance.key)]
+            value = self.resolve([kind, name, *step, "arn"], self.evaluator)
+        elif found.star is not None:
+            value = self.value(block.attributes.get(found.star), instance.scope)
+        if isinstance(value, str) and value.startswith("arn:") and not is_unresolved(value):
+            return value
+        return unresolved(f"the {found.kind}'s Resource *")
 
     def service_role(self, compute: ComputeType, block: Block, instance: Instance
                      ) -> list[str]:
