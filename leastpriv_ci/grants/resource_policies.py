@@ -143,11 +143,12 @@ def _statement(document: Mapping[str, Any], item: Mapping[str, Any], star: Any,
     elif isinstance(resources, list):
         own["Resource"] = [star if r == "*" else r for r in resources]
     raw = {"Version": document.get("Version", "2012-10-17"), "Statement": [own]}
-    with resolver.silenced():  # resources nobody asked the scan about
-        resolved = resolved_text(resolver.resolve(raw, origin.line))
     try:
+        with resolver.silenced():  # resources nobody asked the scan about
+            resolved = resolved_text(resolver.resolve(raw, origin.line))
         policy = parse_policy(resolved, name=origin.policy_name or "", origin=origin)
-    except UserError as exc:
+    except UserError as exc:  # it explains nothing; the rest of the template stands
+
         notices.add(UNREAD, UNREAD_TEXT, str(exc))
         return None
     return policy.statements[0] if len(policy.statements) == 1 else None
