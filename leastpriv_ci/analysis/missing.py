@@ -38,6 +38,9 @@ from leastpriv_ci.policy.match import (
 from leastpriv_ci.policy.model import Role, Statement
 from leastpriv_ci.records import Finding, Origin
 
+# A use no statement of the role allows, that a resource-based policy naming it does
+RESOURCE_POLICY = "resource_policy"
+
 
 @dataclass(frozen=True)
 class _Verdict:
@@ -211,7 +214,7 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
         # does, for certain: in its own account that is enough, as the use's success says
         by_resource = granted.evaluate(use.action, use.resource, use)
         if by_resource.decision is Decision.ALLOW:
-            return _Verdict("resource_policy", _origin(by_resource), conditional=True,
+            return _Verdict(RESOURCE_POLICY, _origin(by_resource), conditional=True,
                             statement=by_resource.statements[0])
     if use.key not in closest_cache:
         closest_cache[use.key] = _closest_allow(role.statements, use.action)
@@ -317,6 +320,6 @@ def _fix_variant(kind: str, variant: str) -> str:
         return "boundary"
     if variant == "allow":
         return "elsewhere"
-    if variant == "resource_policy":
+    if variant == RESOURCE_POLICY:
         return variant
     return "grant"
