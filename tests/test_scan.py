@@ -1310,6 +1310,10 @@ def test_a_use_a_declared_resource_policy_grants_does_not_fail_the_gate(
     assert delete["origin"]["file"] == file
     assert delete["origin"]["line"] == line  # the table policy's statement
     assert delete["origin"]["logical_id"] == logical_id
+    assert main(["scan", "--traces", str(TRACE), "--policy-paths", file]) == 0
+    out, err = capsys.readouterr()
+    assert f"dynamodb:DeleteItem on {TABLE} (resource policy) [{file}:{line}" in out
+    assert "allowed by a resource-based policy naming the role" in err
 
     # Without the table's policy, the same use fails the gate
     text = template.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from leastpriv_ci.analysis.missing import RESOURCE_POLICY
 from leastpriv_ci.records import SEVERITIES, Finding
 
 # Kinds in the order a reader needs them: what breaks the app first, then what is too wide.
@@ -37,6 +38,16 @@ def in_baseline(finding: Finding) -> bool:
 def fails_gate(finding: Finding) -> bool:
     """Whether the gate counted ``finding`` past a threshold (it is why the gate failed)."""
     return finding.detail.get("fails_gate") is True
+
+
+def qualifier(finding: Finding) -> str:
+    """What a severity is shown with when the finding is no proof: `` (resource policy)``
+    for a use a resource-based policy allows, `` (conditional)`` for one that rests on a
+    condition the traces cannot decide ("may be missing"), else nothing."""
+    if not finding.conditional:
+        return ""
+    return " (resource policy)" if finding.detail.get("decision") == RESOURCE_POLICY \
+        else " (conditional)"
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:

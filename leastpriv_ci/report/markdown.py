@@ -24,6 +24,7 @@ from leastpriv_ci.report.findings import (
     fails_gate,
     ignored_reason,
     in_baseline,
+    qualifier,
 )
 from leastpriv_ci.times import shown
 
@@ -244,7 +245,7 @@ def _row(finding: Finding, place: PlaceFn, *, with_kind: bool = True) -> str:
         escape.code_cell(finding.action_shown),
         escape.code_cell(finding.resource),
         escape.text(finding.access_level or "—"),
-        escape.text(finding.severity) + (" (conditional)" if finding.conditional else ""),
+        escape.text(finding.severity) + qualifier(finding),  # the tool's own words
         _where(finding, place),
         _why(finding),
     ]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from leastpriv_ci.records import Report
 from leastpriv_ci.report.escape import console
-from leastpriv_ci.report.findings import KIND_ORDER, KIND_TITLES, by_role, ignored_reason
+from leastpriv_ci.report.findings import (
+    KIND_ORDER,
+    KIND_TITLES,
+    by_role,
+    ignored_reason,
+    qualifier,
+)
 
 
 def _clean(value: str) -> str:
@@ -29,9 +35,7 @@ def render(report: Report) -> str:
             # an unobserved finding is about the role as a whole, not a grant of * on *
             what = (_clean(f.message or "no traces: no verdict") if f.kind == "unobserved"
                     else f"{_clean(f.action_shown)} on {_clean(f.resource)}")
-            # "may be missing": it rests on a condition the traces cannot decide
-            may = " (conditional)" if f.conditional else ""
-            lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{may}{where}{note}")
+            lines.append(f"  {f.kind:<10} {f.severity:<8} {what}{qualifier(f)}{where}{note}")
     coverage = analysis.coverage
     lines += [
         "",
