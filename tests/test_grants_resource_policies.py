@@ -11,7 +11,7 @@ from leastpriv_ci.grants.resource_policies import (
     principal_roles,
     resource_policy_types,
 )
-from leastpriv_ci.grants.sources import cloudformation, terraform
+from leastpriv_ci.grants.sources import cloudformation, serverless, terraform
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -97,4 +97,19 @@ def test_terraform_resource_policies_naming_a_role_by_its_arn(data_dir: Path) ->
     assert [p.name for p in app.policies] == []
     # nothing about the policies the scan only reads to explain a use: no Principal
     # warning (they are resource policies), no unresolved key ARN
+    assert notices.items() == []
+
+
+def test_serverless_resource_policies_naming_the_service_s_roles(data_dir: Path) -> None:
+    notices = Notices()
+    path = data_dir / "grants/serverless/cases/resource_policies/serverless.yml"
+    grants = serverless.load(path, ResolveContext(), notices)
+    objects = ("arn:aws:s3:::notes-uploads-dev/*",)
+    # the framework's shared role, by Fn::GetAtt IamRoleLambdaExecution.Arn
+    shared = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/notes-dev-us-east-1-lambdaRole"]
+    assert grants_of(shared) == [("bucket policy", ("s3:GetObject",), objects, 41)]
+    # a role of resources.Resources, by its ARN (not another account's of its name)
+    worker = grants.roles[WORKER.replace("worker", "notes-worker")]
+    assert grants_of(worker) == [("bucket policy", ("s3:PutObject",), objects, 45)]
+    assert [p.name for p in shared.policies] == ["dev-notes-lambda"]
     assert notices.items() == []

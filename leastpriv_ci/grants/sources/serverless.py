@@ -26,6 +26,7 @@ from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, DeployedAs, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
+from leastpriv_ci.grants.resource_policies import resource_grants
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
@@ -212,6 +213,12 @@ class _Service:
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
+        if self.resources and self.roles:
+            for key, granted in resource_grants(
+                    self.resources, self.template(),
+                    lambda node, line: self.resource_policy_role(node, provider),
+                    str(self.path), self.notices).items():
+                self.roles[key] = replace(self.roles[key], resource_grants=tuple(granted))
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
         # the names CloudFormation generates for resources (read from the stack when
@@ -498,6 +505,27 @@ class _Service:
         if logical is None:
             return str(reference)
         return self.template_role(logical)
+
+    def resource_policy_role(self, node: Any, provider: Mapping[str, Any]) -> str | None:
+        """The key of the service's role a resource-based policy's Principal names: the
+        shared role (``IamRoleLambdaExecution``) or a role of ``resources.Resources`` by
+        ``Fn::GetAtt``/``Ref``, or either by its ARN (None: none of them)."""
+        logical = _referenced_logical_id(node) if isinstance(node, Mapping) else None
+        key: str | None = None
+        if logical == SHARED_ROLE:
+            key = self.shared_role_key(provider)
+        elif logical is not None:
+            raw = self.resources.get(logical)
+            properties = raw.get("Properties") if isinstance(raw, Mapping) else None
+            if isinstance(properties, Mapping):
+                key = self.named_role_arn(self.cfn(properties.get("RoleName")),
+                                          self.cfn(properties.get("Path"))) or logical
+        else:
+            with self.template().silenced():
+                arn = self.cfn(node)
+            if isinstance(arn, str) and arn.split(":")[4:5] == [self.context.account]:
+                key = arn  # a role's key is its ARN when its name is known
+        return key if key in self.roles else None
 
     def template_role_by_arn(self, arn: str) -> str | None:
         """The logical ID of the ``AWS::IAM::Role`` in ``resources.Resources`` whose
