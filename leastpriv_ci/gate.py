@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from leastpriv_ci.analysis.missing import RESOURCE_POLICY
+from leastpriv_ci.analysis.missing import by_resource_policy
 from leastpriv_ci.analysis.severity import get_rules
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.wildcards import wildcard_regex
@@ -174,8 +174,8 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
         """Whether findings of ``kind`` can fail the gate (excess also by max-excess)."""
         return kind in rules.fail_on or (kind == "excess" and rules.max_excess is not None)
 
-    undecided = sum(1 for f in visible if _undecided(f) and not _by_resource_policy(f))
-    by_resource_policy = sum(1 for f in visible if _by_resource_policy(f))
+    undecided = sum(1 for f in visible if _undecided(f) and not by_resource_policy(f))
+    resource_policy = sum(1 for f in visible if by_resource_policy(f))
     partial = sum(1 for f in visible if _partial(f))
     possibly_needed = sum(1 for f in visible if _possibly_needed(f) and not _partial(f))
 
@@ -222,9 +222,9 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
             f"{undecided} missing finding(s) rest on a condition the traces cannot decide "
             "(\"may be missing\"): reported, not gated."
         )
-    if by_resource_policy and "missing" in rules.fail_on:
+    if resource_policy and "missing" in rules.fail_on:
         reasons.append(
-            f"{by_resource_policy} missing finding(s) are allowed by a resource-based policy "
+            f"{resource_policy} missing finding(s) are allowed by a resource-based policy "
             "naming the role, not by the role's own policies: reported, not gated."
         )
     if partial and ("excess" in rules.fail_on or rules.max_excess is not None):
@@ -295,12 +295,6 @@ def nothing_verified(coverage: Coverage) -> str | None:
 def _undecided(finding: Finding) -> bool:
     """A "may be missing": an undecidable condition never proves access missing."""
     return finding.kind == "missing" and finding.conditional
-
-
-def _by_resource_policy(finding: Finding) -> bool:
-    """Missing from the role's policies, allowed by a resource-based policy naming it
-    (undecided too: the policy grants only in its account, and only while deployed)."""
-    return finding.kind == "missing" and finding.detail.get("decision") == RESOURCE_POLICY
 
 
 def _partial(finding: Finding) -> bool:

@@ -42,6 +42,12 @@ from leastpriv_ci.records import Finding, Origin
 RESOURCE_POLICY = "resource_policy"
 
 
+def by_resource_policy(finding: Finding) -> bool:
+    """Missing from the role's policies, allowed by a resource-based policy naming it
+    (undecided too: such a policy grants only in its account, and while deployed)."""
+    return finding.kind == "missing" and finding.detail.get("decision") == RESOURCE_POLICY
+
+
 @dataclass(frozen=True)
 class _Verdict:
     variant: str  # message variant in findings.yaml

@@ -72,6 +72,12 @@ def principal_roles(principal: Any) -> list[Any]:
     return [item for item in items if item is not None and item != "*"]
 
 
+def in_account(arn: str, account: str) -> bool:
+    """Whether ``arn`` names something of ``account`` (a role of the same name in another
+    account is another role)."""
+    return arn.split(":")[4:5] == [account]
+
+
 def named_roles(statement: Statement, roles: Collection[str]) -> list[str]:
     """The keys among ``roles`` that a parsed Allow statement's Principal names by ARN."""
     if not statement.is_allow:
@@ -96,7 +102,8 @@ def resource_grants(resources: Mapping[str, Mapping[str, Any]], resolver: Templa
     types = resource_policy_types()
     granted: dict[str, list[Statement]] = {}
     for logical, resource in resources.items():
-        found = types.get(resource.get("Type"))  # type: ignore[arg-type]
+        kind = resource.get("Type")
+        found = types.get(kind) if isinstance(kind, str) else None
         properties = resource.get("Properties")
         if found is None or not isinstance(properties, Mapping):
             continue
@@ -116,8 +123,10 @@ def resource_grants(resources: Mapping[str, Mapping[str, Any]], resolver: Templa
                             policy_name=found.kind)
             statement = _statement(document, item, _star(found, logical, properties),
                                    resolver, origin, notices)
-            for key in sorted(keys) if statement is not None else ():
-                granted.setdefault(key, []).append(statement)  # type: ignore[arg-type]
+            if statement is None:
+                continue
+            for key in sorted(keys):
+                granted.setdefault(key, []).append(statement)
     return granted
 
 
@@ -148,7 +157,6 @@ def _statement(document: Mapping[str, Any], item: Mapping[str, Any], star: Any,
             resolved = resolved_text(resolver.resolve(raw, origin.line))
         policy = parse_policy(resolved, name=origin.policy_name or "", origin=origin)
     except UserError as exc:  # it explains nothing; the rest of the template stands
-
         notices.add(UNREAD, UNREAD_TEXT, str(exc))
         return None
     return policy.statements[0] if len(policy.statements) == 1 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from leastpriv_ci.analysis.missing import RESOURCE_POLICY
+from leastpriv_ci.analysis.missing import by_resource_policy
 from leastpriv_ci.records import SEVERITIES, Finding
 
 # Kinds in the order a reader needs them: what breaks the app first, then what is too wide.
@@ -46,8 +46,7 @@ def qualifier(finding: Finding) -> str:
     condition the traces cannot decide ("may be missing"), else nothing."""
     if not finding.conditional:
         return ""
-    return " (resource policy)" if finding.detail.get("decision") == RESOURCE_POLICY \
-        else " (conditional)"
+    return " (resource policy)" if by_resource_policy(finding) else " (conditional)"
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:

@@ -34,7 +34,7 @@ from leastpriv_ci.grants.managed import managed_policy, placeholder
 from leastpriv_ci.grants.model import Binding, Delivery, GrantSet, ResolveContext
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.grants.references import reference_of
-from leastpriv_ci.grants.resource_policies import resource_grants
+from leastpriv_ci.grants.resource_policies import in_account, resource_grants
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.grants.undecided import under
 from leastpriv_ci.loaders import (
@@ -491,7 +491,7 @@ def _principal_role(builder: _Builder, node: Any, line: int | None) -> str | Non
         with builder.resolver.silenced():
             arn = builder.resolver.text(node, line)
         if (arn is not None and _ROLE_ARN.fullmatch(arn)
-                and arn.split(":")[4] == builder.context.account):
+                and in_account(arn, builder.context.account)):
             key = _role_named_in(builder, arn) or arn
     return key if key in builder.roles else None
 

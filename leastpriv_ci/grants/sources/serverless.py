@@ -26,7 +26,7 @@ from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, DeployedAs, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
-from leastpriv_ci.grants.resource_policies import resource_grants
+from leastpriv_ci.grants.resource_policies import in_account, resource_grants
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
@@ -523,7 +523,7 @@ class _Service:
         else:
             with self.template().silenced():
                 arn = self.cfn(node)
-            if isinstance(arn, str) and arn.split(":")[4:5] == [self.context.account]:
+            if isinstance(arn, str) and in_account(arn, self.context.account):
                 key = arn  # a role's key is its ARN when its name is known
         return key if key in self.roles else None
 

@@ -807,11 +807,13 @@ class Module:
         ARN (a role whose name is not known offline is named by no ARN), per role key.
         Read after the roles, and without warnings: nobody asked the scan about them."""
         granted: dict[str, list[Statement]] = {}
+        if not roles:
+            return granted
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for (kind, name), block in self.resources.items():
                 found = types.get(kind)
-                if not roles or found is None or found.document[0] not in block.attributes:
+                if found is None or found.document[0] not in block.attributes:
                     continue
                 for instance in self.instances(kind, name):
                     address = self.address(kind, name, instance)
