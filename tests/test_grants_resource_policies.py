@@ -11,7 +11,7 @@ from leastpriv_ci.grants.resource_policies import (
     principal_roles,
     resource_policy_types,
 )
-from leastpriv_ci.grants.sources import cloudformation, serverless, terraform
+from leastpriv_ci.grants.sources import cloudformation, serverless, terraform, terraform_plan
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role
 
@@ -112,4 +112,24 @@ def test_serverless_resource_policies_naming_the_service_s_roles(data_dir: Path)
     worker = grants.roles[WORKER.replace("worker", "notes-worker")]
     assert grants_of(worker) == [("bucket policy", ("s3:PutObject",), objects, 45)]
     assert [p.name for p in shared.policies] == ["dev-notes-lambda"]
+    assert notices.items() == []
+
+
+def test_a_terraform_plan_s_resource_policies_naming_a_role_by_its_arn(
+    data_dir: Path,
+) -> None:
+    notices = Notices()
+    path = data_dir / "grants/terraform/plan/resource-policies.tfplan.json"
+    grants = terraform_plan.load(path, ResolveContext(), notices)
+    app = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]
+    # a plan holds no lines: the origin is the policy's resource
+    assert [(s.origin.logical_id, s.origin.policy_name, s.actions, s.resources)
+            for s in app.resource_grants] == [
+        ("aws_s3_bucket_policy.uploads", "bucket policy", ("s3:GetObject",),
+         ("arn:aws:s3:::uploads-bucket/*",)),
+        ("aws_kms_key.main", "key policy", ("kms:Decrypt",),
+         (f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}",)),  # "*": the key, as planned
+    ]
+    assert app.resource_grants[0].sid == "App reads"
+    assert app.policies == ()
     assert notices.items() == []

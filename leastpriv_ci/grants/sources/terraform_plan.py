@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,16 @@ from leastpriv_ci.grants.compute import (
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
+from leastpriv_ci.grants.resource_policies import (
+    SELF,
+    as_grant,
+    named_roles,
+    resource_policy_types,
+)
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role, unresolved
+from leastpriv_ci.policy.model import Policy, Role, Statement, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
@@ -167,6 +173,8 @@ class _Plan:
                 if binding is not None:
                     bindings.append(binding)
                 service_roles.update(self.service_role(compute, resource, roles_known))
+        for key, granted in self.resource_grants(roles).items():
+            roles[key] = replace(roles[key], resource_grants=tuple(granted))
         for key in by_role:
             self.notices.add("terraform-role-not-in-plan",
                              "policies attached to a role the plan does not create are "
@@ -174,6 +182,28 @@ class _Plan:
                              f"{self.path}: {key}")
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
                         service_roles=frozenset(service_roles))
+
+    def resource_grants(self, roles: Mapping[str, Role]) -> dict[str, list[Statement]]:
+        """The Allow statements of the planned resource-based policies
+        (``data/resource_policies.yaml``) naming one of ``roles`` by its ARN, per role key
+        (a policy naming a role created by the plan is unknown until applied). Read
+        without warnings: nobody asked the scan about them."""
+        granted: dict[str, list[Statement]] = {}
+        types = resource_policy_types("terraform")
+        with self.notices.unheard():
+            for resource in self.resources.values():
+                found = types.get(resource.type) if resource.mode == "managed" else None
+                if found is None or not roles:
+                    continue
+                star = resource.values.get("arn" if found.star == SELF else found.star or "")
+                if not isinstance(star, str) or not star.startswith("arn:"):
+                    star = unresolved(f"the {found.kind}'s Resource *")
+                policy = self.policy(resource, found.document[0], found.kind)
+                origin = self.origin(resource.address, found.kind)
+                for statement in policy.statements:
+                    for key in named_roles(statement, roles):
+                        granted.setdefault(key, []).append(as_grant(statement, star, origin))
+        return granted
 
     def service_role(self, compute: ComputeType, resource: _Resource,
                      roles: set[str]) -> list[str]:
