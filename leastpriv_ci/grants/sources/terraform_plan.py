@@ -189,11 +189,13 @@ class _Plan:
         (a policy naming a role created by the plan is unknown until applied). Read
         without warnings: nobody asked the scan about them."""
         granted: dict[str, list[Statement]] = {}
+        if not roles:
+            return granted
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for resource in self.resources.values():
                 found = types.get(resource.type) if resource.mode == "managed" else None
-                if found is None or not roles:
+                if found is None:
                     continue
                 star = resource.values.get("arn" if found.star == SELF else found.star or "")
                 if not isinstance(star, str) or not star.startswith("arn:"):
