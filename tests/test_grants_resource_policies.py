@@ -133,3 +133,17 @@ def test_a_terraform_plan_s_resource_policies_naming_a_role_by_its_arn(
     assert app.resource_grants[0].sid == "App reads"
     assert app.policies == ()
     assert notices.items() == []
+
+
+def test_entries_of_resources_that_are_no_resource_name_no_policy(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Serverless passes resources.Resources as written (found by fuzz/run.py grants)."""
+    text = (data_dir / "grants/serverless/cases/resource_policies/serverless.yml").read_text()
+    hostile = text.replace("    Uploads:\n", "    Junk: just text\n    Listed: [1, 2]\n"
+                           "    Nothing:\n    Uploads:\n")
+    path = tmp_path / "serverless.yml"
+    path.write_text(hostile)
+    grants = serverless.load(path, ResolveContext(), Notices())
+    shared = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/notes-dev-us-east-1-lambdaRole"]
+    assert [s.actions for s in shared.resource_grants] == [("s3:GetObject",)]

@@ -93,15 +93,18 @@ def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
         star if resource == "*" else resource for resource in statement.resources))
 
 
-def resource_grants(resources: Mapping[str, Mapping[str, Any]], resolver: TemplateResolver,
+def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                     role_key: RoleKeyFn, file: str, notices: Notices
                     ) -> dict[str, list[Statement]]:
     """The Allow statements of the template's resource-based policies, per key of the
     role their Principal names (``role_key``), their resources resolved (values not known
-    offline stay unresolved, and then never decide that the policy grants a use)."""
+    offline stay unresolved, and then never decide that the policy grants a use).
+    Entries of ``resources`` that are no resource (not a mapping) name none."""
     types = resource_policy_types()
     granted: dict[str, list[Statement]] = {}
     for logical, resource in resources.items():
+        if not isinstance(resource, Mapping):
+            continue
         kind = resource.get("Type")
         found = types.get(kind) if isinstance(kind, str) else None
         properties = resource.get("Properties")
