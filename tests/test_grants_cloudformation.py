@@ -1017,7 +1017,8 @@ def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_
                                  ResolveContext(), Notices())
     assert [(b.function, b.role, b.names, b.kind, b.origin.line) for b in grants.bindings] == [
         ("WebProfile", "WebRole",
-         ("web-profile", "WebProfile", "WebServer", "WebLaunchTemplate", "WebLaunchConfig"),
+         ("web-profile", "WebProfile", "WebServer", "WebLaunchTemplate", "WebLaunchConfig",
+          "WebAsg", "WebConfigAsg"),  # Auto Scaling groups, by what they launch
          "instance-profile", 22),
         # Roles names the role by its name
         ("BatchProfile", f"arn:aws:iam::{ACCOUNT}:role/batch-role",

@@ -23,7 +23,7 @@ DATA = resources.files("leastpriv_ci.data")
 def test_each_kind_names_its_role_by_a_member_of_the_call_that_hands_it_over() -> None:
     data = yaml.safe_load(DATA.joinpath("compute_roles.yaml").read_text())
     session = botocore.session.get_session()
-    entries = {**data["kinds"], **data["profile_users"]}
+    entries = {**data["kinds"], **data["profile_users"], **data["launch_users"]}
     for kind, entry in entries.items():
         api = entry["api"]
         operation = session.get_service_model(api["service"]).operation_model(api["operation"])

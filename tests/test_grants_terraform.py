@@ -1714,12 +1714,14 @@ def test_an_instance_profile_binds_its_role_and_is_named_by_the_instances_using_
     role = f"arn:aws:iam::{ACCOUNT}:role/"
     assert [(b.function, b.role, b.names, b.kind, b.origin.line) for b in grants.bindings] == [
         ("web-profile", role + "web-role",
-         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web"),
+         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web",
+          "aws_autoscaling_group.web"),  # an Auto Scaling group, by its launch template
          "instance-profile", 30),
         # a role and a profile named by their names: the role's key has its path
         ("batch-profile", role + "jobs/batch-role",
          ("aws_iam_instance_profile.batch", "aws_instance.batch",
-          "aws_launch_configuration.batch"), "instance-profile", 56),
+          "aws_launch_configuration.batch", "aws_autoscaling_group.batch"),
+         "instance-profile", 56),
     ]
     assert not notices.count("terraform-unresolved-role")
 

@@ -291,6 +291,8 @@ def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -
          profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl",  # a name CloudFormation generated
          "WebServer",  # a principal mapped to an instance's logical ID
          "WebLaunchConfig",  # to an Auto Scaling launch configuration's
+         "WebAsg",  # to an Auto Scaling group's, through its launch template
+         "WebConfigAsg",  # or its launch configuration
          task],  # mapped, in the configuration, to a profile
         template, mapping={task: profile + "web-profile"}, notices=notices) == {
         profile + "web-profile": "WebRole",
@@ -298,6 +300,8 @@ def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -
         profile + "ec2-stack-BatchProfile-AbCdEfGhIjKl": role + "batch-role",
         "WebServer": "WebRole",
         "WebLaunchConfig": "WebRole",
+        "WebAsg": "WebRole",
+        "WebConfigAsg": "WebRole",
         task: "WebRole",
     }
     assert not notices.count("principal-unresolved")
@@ -305,11 +309,15 @@ def test_a_principal_mapped_to_an_instance_profile_runs_as_the_profiles_role() -
     notices = Notices()
     assert resolve_roles(
         [profile + "batch-profile", "aws_launch_template.web",
-         "aws_launch_configuration.batch", profile + "elsewhere"],
+         "aws_launch_configuration.batch", "aws_autoscaling_group.web",
+         "aws_autoscaling_group.batch", profile + "elsewhere"],
         module, notices=notices) == {
         profile + "batch-profile": role + "jobs/batch-role",
         "aws_launch_template.web": role + "web-role",
         "aws_launch_configuration.batch": role + "jobs/batch-role",
+        # through the launch template, or the launch configuration, they run
+        "aws_autoscaling_group.web": role + "web-role",
+        "aws_autoscaling_group.batch": role + "jobs/batch-role",
         profile + "elsewhere": None,  # no scanned file declares it: never a role of its name
     }
     assert notices.count("principal-unresolved") == 1

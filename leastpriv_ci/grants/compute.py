@@ -38,6 +38,16 @@ class ProfileUser:
     profile: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LaunchUser:
+    """A resource type that runs the instances of a launch template or configuration (an
+    Auto Scaling group): ``launch`` are the paths of the arguments naming one."""
+
+    kind: str
+    type: str
+    launch: tuple[tuple[str, ...], ...]
+
+
 @cache
 def _data() -> Mapping[str, Any]:
     data: Mapping[str, Any] = load("compute_roles.yaml")
@@ -63,6 +73,21 @@ def _users_by_source() -> Mapping[str, Mapping[str, ProfileUser]]:
                      for kind, entry in _data()["profile_users"].items()
                      for spelled in (entry[source],)}
             for source in SOURCES}
+
+
+@cache
+def _launchers_by_source() -> Mapping[str, Mapping[str, LaunchUser]]:
+    return {source: {spelled["type"]: LaunchUser(kind, spelled["type"],
+                                                 tuple(map(tuple, spelled["launch"])))
+                     for kind, entry in _data()["launch_users"].items()
+                     for spelled in (entry[source],)}
+            for source in SOURCES}
+
+
+def launch_users(source: str) -> Mapping[str, LaunchUser]:
+    """``source``'s (``cloudformation``, ``terraform``) resource type → where it names the
+    launch template or configuration whose instances it runs."""
+    return _launchers_by_source()[source]
 
 
 @cache

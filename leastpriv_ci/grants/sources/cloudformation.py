@@ -25,6 +25,7 @@ from leastpriv_ci.grants.compute import (
     INSTANCE_PROFILE,
     cloudformation_profile_users,
     cloudformation_types,
+    launch_users,
     profile_name_of,
 )
 from leastpriv_ci.grants.deliveries import function_name_of
@@ -586,8 +587,25 @@ def _with_profile_users(builder: _Builder, resources: Mapping[str, Any],
         profile = _profile_named(builder, profiles, node, line_of(resource))
         if profile is not None:
             users.setdefault(profile, []).append(logical)
+    _with_launch_users(resources, users)
     return [replace(b, names=tuple(dict.fromkeys((*b.names, *users[b.function]))))
             if b.function in users else b for b in bindings]
+
+
+def _with_launch_users(resources: Mapping[str, Any], users: dict[str, list[str]]) -> None:
+    """Add to ``users`` (profile → what runs as it) the Auto Scaling groups that run a
+    launch template's or configuration's instances, naming it by ``Ref``/``Fn::GetAtt``."""
+    launched = {user: profile for profile, found in users.items() for user in found}
+    for logical, resource in resources.items():
+        group = launch_users("cloudformation").get(str(resource.get("Type")))
+        for path in group.launch if group is not None else ():
+            node: Any = _properties(resource)
+            for step in path:
+                node = node.get(step) if isinstance(node, Mapping) else None
+            named = reference_of(node) if isinstance(node, Mapping) else None
+            if named is not None and named.logical in launched:
+                users[launched[named.logical]].append(logical)
+                break
 
 
 def _profile_named(builder: _Builder, profiles: Mapping[str, Binding], node: Any,

@@ -37,6 +37,7 @@ from leastpriv_ci.grants.checkout import (
 from leastpriv_ci.grants.compute import (
     INSTANCE_PROFILE,
     ComputeType,
+    launch_users,
     profile_name_of,
     terraform_profile_users,
     terraform_types,
@@ -1035,6 +1036,7 @@ class Module:
         instance profile ``aws_iam_instance_profile.PROFILE`` (its ``instance``): by a
         reference to it, or by its name (``profile_name``) or ARN written out."""
         found: list[str] = []
+        launched: list[tuple[str, str, Instance]] = []  # launch templates, configurations
         for (kind, other), block in self.resources.items():
             user = terraform_profile_users().get(kind)
             if user is None:
@@ -1044,7 +1046,48 @@ class Module:
                 if expression is not None and self.names_profile(
                         expression, each.scope, profile, instance, profile_name):
                     found.append(self.address(kind, other, each))
+                    launched.append((kind, other, each))
+        return found + self.groups_launching(launched)
+
+    def groups_launching(self, launched: list[tuple[str, str, Instance]]) -> list[str]:
+        """The addresses of the module's Auto Scaling groups that run the instances of
+        one of ``launched`` (launch templates or configurations), naming it by reference
+        (``aws_launch_template.web.id``)."""
+        found: list[str] = []
+        if not launched:
+            return found
+        for (kind, name), block in self.resources.items():
+            group = launch_users("terraform").get(kind)
+            if group is None:
+                continue
+            for each in self.instances(kind, name):
+                if any(self.names_launcher(expression, each.scope, launched)
+                       for path in group.launch
+                       if (expression := self.launch_argument(block, path)) is not None):
+                    found.append(self.address(kind, name, each))
         return found
+
+    @staticmethod
+    def launch_argument(block: Block, path: tuple[str, ...]) -> Expression | None:
+        """The argument at ``path``: its last step an argument, the others blocks."""
+        for step in path[:-1]:
+            nested = block.nested(step)
+            if len(nested) != 1:
+                return None
+            block = nested[0]
+        return block.attributes.get(path[-1])
+
+    def names_launcher(self, expression: Expression, scope: dict[str, Any] | None,
+                       launched: list[tuple[str, str, Instance]]) -> bool:
+        """Whether ``expression`` refers to one of ``launched`` (its instance)."""
+        for node, _ in self.reachable(expression, scope):
+            if node.data != "get_attr_expr_term":
+                continue
+            path = self.reference(node, scope, expression.source) or []
+            for kind, name, instance in launched if len(path) >= 3 else ():
+                if path[:2] == [kind, name] and self.instance(kind, name, path[2]) == instance:
+                    return True
+        return False
 
     @staticmethod
     def profile_argument(block: Block, path: tuple[str, ...]) -> Expression | None:

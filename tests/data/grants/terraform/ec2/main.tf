@@ -71,3 +71,22 @@ resource "aws_launch_configuration" "batch" {
   instance_type        = "t3.micro"
   iam_instance_profile = aws_iam_instance_profile.batch.name
 }
+
+# Auto Scaling groups run the instances of a launch template or configuration
+resource "aws_autoscaling_group" "web" {
+  min_size = 1
+  max_size = 2
+  mixed_instances_policy {
+    launch_template {
+      launch_template_specification {
+        launch_template_id = aws_launch_template.web.id
+      }
+    }
+  }
+}
+
+resource "aws_autoscaling_group" "batch" {
+  min_size             = 1
+  max_size             = 2
+  launch_configuration = aws_launch_configuration.batch.name
+}
