@@ -164,9 +164,12 @@ def test_a_planned_instance_profile_binds_its_role_and_the_instances_using_it() 
     grants, _ = _load(PLAN.parent / "ec2.tfplan.json")
     assert [(b.function, b.role, b.names, b.kind) for b in grants.bindings] == [
         ("web-profile", _role_arn("web-role"),
-         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web"),
+         ("aws_iam_instance_profile.web", "aws_instance.web", "aws_launch_template.web",
+          # an Auto Scaling group: its launch template's ID unknown, found by reference
+          "aws_autoscaling_group.web"),
          "instance-profile"),
         ("batch-profile", _role_arn("jobs/batch-role"),
-         ("aws_iam_instance_profile.batch", "aws_launch_configuration.batch"),
+         ("aws_iam_instance_profile.batch", "aws_launch_configuration.batch",
+          "aws_autoscaling_group.batch"),  # by the configuration's name, known
          "instance-profile"),
     ]

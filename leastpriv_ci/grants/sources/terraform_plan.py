@@ -22,6 +22,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.compute import (
     INSTANCE_PROFILE,
     ComputeType,
+    launch_users,
     profile_name_of,
     terraform_profile_users,
     terraform_types,
@@ -353,6 +354,31 @@ class _Plan:
             if by_name or self.referenced(resource, user.profile[0],
                                           "aws_iam_instance_profile") is profile:
                 found.append(resource.address)
+        return found + self.groups_launching([self.resources[a] for a in found])
+
+    def groups_launching(self, launched: list[_Resource]) -> list[str]:
+        """The addresses of the planned Auto Scaling groups that run the instances of one
+        of ``launched`` (launch templates or configurations): by its ``id`` or ``name``,
+        or (unknown at plan time) a reference to it."""
+        found: list[str] = []
+        if not launched:
+            return found
+        for resource in self.resources.values():
+            group = launch_users("terraform").get(resource.type)
+            if group is None or resource.mode != "managed":
+                continue
+            for path in group.launch:
+                value: Any = resource.values
+                for step in path:
+                    value = value.get(step) if isinstance(value, Mapping) else None
+                    if isinstance(value, list):  # a block: a list of one object
+                        value = value[0] if len(value) == 1 else None
+                own = "id" if path[-1].endswith("id") else "name"
+                if any((isinstance(value, str) and value == user.values.get(own))
+                       or self.referenced(resource, path[0], user.type) is user
+                       for user in launched):
+                    found.append(resource.address)
+                    break
         return found
 
 
