@@ -343,11 +343,7 @@ class _Plan:
             user = terraform_profile_users().get(resource.type)
             if user is None or resource.mode != "managed":
                 continue
-            value: Any = resource.values
-            for step in user.profile:
-                value = value.get(step) if isinstance(value, Mapping) else None
-                if isinstance(value, list):  # a block: a list of one object
-                    value = value[0] if len(value) == 1 else None
+            value = _value_at(resource.values, user.profile)
             if isinstance(value, Mapping):
                 value = value.get("arn") or value.get("name")
             by_name = isinstance(value, str) and bool(name) and profile_name_of(value) == name
@@ -368,11 +364,7 @@ class _Plan:
             if group is None or resource.mode != "managed":
                 continue
             for path in group.launch:
-                value: Any = resource.values
-                for step in path:
-                    value = value.get(step) if isinstance(value, Mapping) else None
-                    if isinstance(value, list):  # a block: a list of one object
-                        value = value[0] if len(value) == 1 else None
+                value = _value_at(resource.values, path)
                 own = "id" if path[-1].endswith("id") else "name"
                 if any((isinstance(value, str) and value == user.values.get(own))
                        or self.referenced(resource, path[0], user.type) is user
@@ -380,6 +372,16 @@ class _Plan:
                     found.append(resource.address)
                     break
         return found
+
+
+def _value_at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The planned value at ``path`` (None: not there); a block is a list of one object."""
+    value: Any = values
+    for step in path:
+        value = value.get(step) if isinstance(value, Mapping) else None
+        if isinstance(value, list):
+            value = value[0] if len(value) == 1 else None
+    return value
 
 
 def _module_resources(module: Any, prefix: str, depth: int) -> Iterator[_Resource]:
