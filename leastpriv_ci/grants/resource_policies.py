@@ -20,7 +20,7 @@ from leastpriv_ci.grants.intrinsics import TemplateResolver
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.loaders import LocatedDict, line_of
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import ALLOW, Statement, unresolved
+from leastpriv_ci.policy.model import ALLOW, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
@@ -133,13 +133,21 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
     return granted
 
 
+def star_arn(found: ResourcePolicyType, value: Any) -> str:
+    """What a policy's Resource ``*`` stands for: ``value``, the resource's ARN, when
+    known offline, else a value that never decides a grant (unresolved)."""
+    if isinstance(value, str) and value.startswith("arn:") and not is_unresolved(value):
+        return value
+    return unresolved(f"the {found.kind}'s Resource *")
+
+
 def _star(found: ResourcePolicyType, logical: str, properties: Mapping[str, Any]) -> Any:
     """What the policy's Resource ``*`` stands for, as the template writes it."""
     if found.star == SELF:
         return {"Fn::GetAtt": [logical, "Arn"]}
     if found.star is not None and found.star in properties:
         return properties[found.star]
-    return unresolved(f"the {found.kind}'s Resource *")
+    return star_arn(found, None)
 
 
 def _statement(document: Mapping[str, Any], item: Mapping[str, Any], star: Any,

@@ -217,6 +217,14 @@ def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
     return properties if isinstance(properties, Mapping) else LocatedDict()
 
 
+def _property_at(resource: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The resource's property at ``path`` (a property inside one), None when absent."""
+    node: Any = _properties(resource)
+    for step in path:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return node
+
+
 def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> None:
     props = _properties(resource)
     line = line_of(resource)
@@ -579,9 +587,7 @@ def _with_profile_users(builder: _Builder, resources: Mapping[str, Any],
     users: dict[str, list[str]] = {}
     for logical, resource in resources.items():
         user = cloudformation_profile_users().get(str(resource.get("Type")))
-        node: Any = _properties(resource) if user is not None else None
-        for step in user.profile if user is not None else ():
-            node = node.get(step) if isinstance(node, Mapping) else None
+        node = _property_at(resource, user.profile) if user is not None else None
         if isinstance(node, Mapping) and not is_intrinsic(node):  # a launch template's
             node = node.get("Arn", node.get("Name"))
         profile = _profile_named(builder, profiles, node, line_of(resource))
@@ -599,9 +605,7 @@ def _with_launch_users(resources: Mapping[str, Any], users: dict[str, list[str]]
     for logical, resource in resources.items():
         group = launch_users("cloudformation").get(str(resource.get("Type")))
         for path in group.launch if group is not None else ():
-            node: Any = _properties(resource)
-            for step in path:
-                node = node.get(step) if isinstance(node, Mapping) else None
+            node = _property_at(resource, path)
             named = reference_of(node) if isinstance(node, Mapping) else None
             if named is not None and named.logical in launched:
                 users[launched[named.logical]].append(logical)

@@ -76,6 +76,7 @@ from leastpriv_ci.grants.resource_policies import (
     as_grant,
     named_roles,
     resource_policy_types,
+    star_arn,
 )
 from leastpriv_ci.grants.terraform_files import (
     called_folder,
@@ -839,9 +840,7 @@ class Module:
             value = self.resolve([kind, name, *step, "arn"], self.evaluator)
         elif found.star is not None:
             value = self.value(block.attributes.get(found.star), instance.scope)
-        if isinstance(value, str) and value.startswith("arn:") and not is_unresolved(value):
-            return value
-        return unresolved(f"the {found.kind}'s Resource *")
+        return star_arn(found, value)
 
     def service_role(self, compute: ComputeType, block: Block, instance: Instance
                      ) -> list[str]:

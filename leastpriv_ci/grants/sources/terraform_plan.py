@@ -35,6 +35,7 @@ from leastpriv_ci.grants.resource_policies import (
     as_grant,
     named_roles,
     resource_policy_types,
+    star_arn,
 )
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
@@ -198,9 +199,8 @@ class _Plan:
                 found = types.get(resource.type) if resource.mode == "managed" else None
                 if found is None:
                     continue
-                star = resource.values.get("arn" if found.star == SELF else found.star or "")
-                if not isinstance(star, str) or not star.startswith("arn:"):
-                    star = unresolved(f"the {found.kind}'s Resource *")
+                star = star_arn(found, resource.values.get(
+                    "arn" if found.star == SELF else found.star or ""))
                 policy = self.policy(resource, found.document[0], found.kind)
                 origin = self.origin(resource.address, found.kind)
                 for statement in policy.statements:
