@@ -16,7 +16,7 @@ import json
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,6 +30,7 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.credentials import CredentialSettings, aws_session
 from leastpriv_ci.demo.recording import MemoryEmitter
 from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants.account_policies import account_resource_grants
 from leastpriv_ci.grants.attached import load_attached
 from leastpriv_ci.grants.model import GrantSet
 from leastpriv_ci.notices import Notices
@@ -99,7 +100,9 @@ def resources_for(access: Access, touched: dict[str, str]) -> list[str]:
         return ["*"]
     # An action may act on several resource types (lambda:ListTags: functions, layers, …);
     # check it on each type the gate was pointed at, and it must be one of them.
-    known = [touched[name] for name in types if name in touched]
+    service = access.action.split(":")[0]
+    known = [touched[name] for name in types
+             if name in touched and touched[name].split(":")[2] == service]
     assert known, (access.action, types)
     return known
 
@@ -154,6 +157,52 @@ def arrange(aws: Emulator) -> None:
     )
 
 
+# Resources keeping a policy, by the catalog's name of their type
+RESOURCE_POLICY_HOLDERS = {
+    "bucket": "arn:aws:s3:::orders-archive",
+    "queue": "arn:aws:sqs:us-east-1:123456789012:orders-queue",
+    "topic": "arn:aws:sns:us-east-1:123456789012:orders-topic",
+    "Secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-??????",
+    "table": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+    "stream": "arn:aws:kinesis:us-east-1:123456789012:stream/orders-stream",
+}
+
+
+def arrange_resource_policies(aws: Emulator) -> dict[str, str]:
+    """Resources whose own policies name the function's role; returns them, by type, with
+    the key moto made (its ARN is moto's choice)."""
+    def naming_the_role(resource: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": TOUCHED["role"]}, "Action": "*",
+            "Resource": resource}]})
+
+    holders = dict(RESOURCE_POLICY_HOLDERS)
+    aws.client("s3").create_bucket(Bucket="orders-archive")
+    aws.client("s3").put_bucket_policy(
+        Bucket="orders-archive", Policy=naming_the_role(holders["bucket"] + "/*"))
+    aws.client("sqs").create_queue(QueueName="orders-queue", Attributes={
+        "Policy": naming_the_role(holders["queue"])})
+    topic = aws.client("sns").create_topic(Name="orders-topic")["TopicArn"]
+    aws.client("sns").set_topic_attributes(TopicArn=topic, AttributeName="Policy",
+                                           AttributeValue=naming_the_role(topic))
+    secret = aws.client("secretsmanager").create_secret(Name="orders-db", SecretString="x")
+    aws.client("secretsmanager").put_resource_policy(
+        SecretId=secret["ARN"], ResourcePolicy=naming_the_role("*"))
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST")
+    dynamodb.put_resource_policy(ResourceArn=holders["table"],
+                                 Policy=naming_the_role(holders["table"]))
+    aws.client("kinesis").create_stream(StreamName="orders-stream", ShardCount=1)
+    aws.client("kinesis").put_resource_policy(ResourceARN=holders["stream"],
+                                              Policy=naming_the_role(holders["stream"]))
+    holders["key"] = aws.client("kms").create_key(Policy=naming_the_role("*"))[
+        "KeyMetadata"]["Arn"]
+    return holders
+
+
 def staged_traces(aws: Emulator) -> None:
     """Traces of the application in the emulator's X-Ray, and the group the gate reads."""
     xray = aws.client("xray")
@@ -176,7 +225,7 @@ def gate_session(aws: Emulator) -> boto3.session.Session:
     )
 
 
-def run_gate(aws: Emulator, *, attached: bool) -> None:
+def run_gate(aws: Emulator, *, attached: bool, holders: Mapping[str, str] | None = None) -> None:
     """The gate's own AWS calls for one mode, inside one recorded segment."""
     staged_traces(aws)
     xray_recorder.begin_segment(SEGMENT)
@@ -197,6 +246,12 @@ def run_gate(aws: Emulator, *, attached: bool) -> None:
         if attached:
             grants = load_attached(session, [TOUCHED["role"]], notices)
             assert [role.name for role in grants.roles.values()] == ["orders-fn-role"]
+        if holders:
+            # uses the role's policies do not allow: their resources' own policies are read
+            explained = account_resource_grants(
+                session, {TOUCHED["role"]: list(holders.values())}, notices)
+            assert len(explained[TOUCHED["role"]]) == len(holders)
+        assert list(notices.items()) == []
     finally:
         xray_recorder.end_segment()
 
@@ -206,7 +261,8 @@ def test_the_gates_calls_fit_the_documented_policy(
     aws: Emulator, recorded: MemoryEmitter, mode: str, attached: bool
 ) -> None:
     arrange(aws)
-    run_gate(aws, attached=attached)
+    holders = arrange_resource_policies(aws) if attached else {}
+    run_gate(aws, attached=attached, holders=holders)
     used = accesses(recorded.documents)
     used_actions = {a.action.lower() for a in used}
     # the gate also calls sts:GetCallerIdentity, which needs (and honours) no permission:
@@ -215,12 +271,16 @@ def test_the_gates_calls_fit_the_documented_policy(
                 "xray:getgroup", "xray:gettracesummaries", "xray:batchgettraces"}
     if attached:
         expected |= {"iam:getrole", "iam:listrolepolicies", "iam:getrolepolicy",
-                     "iam:listattachedrolepolicies", "iam:getpolicy", "iam:getpolicyversion"}
+                     "iam:listattachedrolepolicies", "iam:getpolicy", "iam:getpolicyversion",
+                     "s3:getbucketpolicy", "sqs:getqueueurl", "sqs:getqueueattributes",
+                     "sns:gettopicattributes", "kms:getkeypolicy",
+                     "secretsmanager:getresourcepolicy", "dynamodb:getresourcepolicy",
+                     "kinesis:getresourcepolicy"}
     assert used_actions == expected
 
     documented = policy(mode)
     for access in used:
-        for resource in resources_for(access, TOUCHED):
+        for resource in resources_for(access, {**TOUCHED, **holders}):
             decision = documented.evaluate(access.action, resource).decision
             assert decision is Decision.ALLOW, (mode, access.action, resource, decision)
 

@@ -511,6 +511,79 @@ def test_attached_mode_judges_an_ec2_segment_as_its_account_profile_s_role(
 
 
 @pytest.mark.slow
+def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A use the role's own policies do not allow, that the table's policy (moto's
+    DynamoDB) grants the role, is missing "by resource policy" and does not fail the
+    gate; a bucket whose policy names another role leaves its use missing, until the
+    bucket's policy names the role too."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    role = f"arn:aws:iam::{aws.account}:role/web-role"
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName="other-role", AssumeRolePolicyDocument=json.dumps(trust))
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+    iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
+
+    def grant(principal: str, action: str, resource: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": principal}, "Action": action,
+            "Resource": resource}]})
+
+    dynamodb.put_resource_policy(ResourceArn=table, Policy=grant(role, "dynamodb:PutItem", table))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="reports-bucket")
+    s3.put_bucket_policy(Bucket="reports-bucket", Policy=grant(
+        f"arn:aws:iam::{aws.account}:role/other-role", "s3:GetObject",
+        "arn:aws:s3:::reports-bucket/*"))
+    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1}
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
+                    {**call, "id": "1" * 16, "name": "DynamoDB", "aws": {
+                        "operation": "GetItem", "region": aws.region, "table_name": "orders",
+                        "account_id": aws.account}},
+                    {**call, "id": "2" * 16, "name": "DynamoDB", "aws": {
+                        "operation": "PutItem", "region": aws.region, "table_name": "orders",
+                        "account_id": aws.account}},
+                    {**call, "id": "3" * 16, "name": "S3", "aws": {
+                        "operation": "GetObject", "region": aws.region,
+                        "bucket_name": "reports-bucket", "key": "2026/a.json"}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+    scan = ["scan", "--traces", "traces.json", "--compare", "attached", "--format", "json"]
+
+    code = main(scan)
+    report = json.loads(capsys.readouterr().out)
+    missing = {f["action"]: f for f in report["findings"] if f["kind"] == "missing"}
+    assert set(missing) == {"dynamodb:PutItem", "s3:GetObject"}
+    put = missing["dynamodb:PutItem"]
+    assert put["conditional"] and put["origin"]["policy_arn"] == table
+    assert put["origin"]["policy_name"] == "table policy"
+    assert not missing["s3:GetObject"]["conditional"]
+    assert code == 1
+    assert any("allowed by a resource-based policy" in r for r in report["reasons"])
+
+    s3.put_bucket_policy(Bucket="reports-bucket", Policy=grant(
+        role, "s3:GetObject", "arn:aws:s3:::reports-bucket/2026/*"))
+    code = main(scan)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
+    assert got["conditional"] and got["origin"]["policy_arn"] == "arn:aws:s3:::reports-bucket"
+
+
+@pytest.mark.slow
 def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],

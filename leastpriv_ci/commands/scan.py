@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from leastpriv_ci.analysis.platform import PlatformOptions
     from leastpriv_ci.gate_changes import GateReview
     from leastpriv_ci.grants.model import GrantSet
+    from leastpriv_ci.policy.model import Role
     from leastpriv_ci.runner import Annotation
 
 NAME = "scan"
@@ -260,12 +261,14 @@ def build_report(
         stack_name=settings.stack_name, notices=notices, identities=identities,
         deployed=deployed)
     roles = dict(declared.roles)
+    attached_keys: set[str] = set()
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached
 
         wanted = [r for r in principal_roles.values() if r is not None and r.startswith("arn:")
                   and (r not in roles or roles[r].source == PARTIAL)]
         attached = load_attached(session, wanted, notices)
+        attached_keys = set(attached.roles)
         # A declared role wins over its deployed self; a partly declared one is the
         # deployed role with the policies the files attach to it
         roles = {**attached.roles, **{key: role for key, role in roles.items()
@@ -273,16 +276,25 @@ def build_report(
         for key, role in declared.roles.items():
             if role.source == PARTIAL and key in attached.roles:
                 roles[key] = with_policies(attached.roles[key], role)
-    analysis = analyse(
-        observation, roles, principal_roles,
-        platform=_with_service_platforms(settings.platform, declared),
-        declared_only_roles=[k for k in declared.roles if k not in declared.untraceable()]
-        if settings.compare != "attached" else None,
-        untraced=untraced(declared, mapping, principal_roles, identities),
-        context=traced_context(),
-        delivered={role: delivery_accesses(bindings)
-                   for role, bindings in deliveries_by_role(declared.bindings).items()},
-    )
+    def analysed(roles: Mapping[str, Role]) -> Analysis:
+        return analyse(
+            observation, roles, principal_roles,
+            platform=_with_service_platforms(settings.platform, declared),
+            declared_only_roles=[k for k in declared.roles if k not in declared.untraceable()]
+            if settings.compare != "attached" else None,
+            untraced=untraced(declared, mapping, principal_roles, identities),
+            context=traced_context(),
+            delivered={role: delivery_accesses(bindings)
+                       for role, bindings in deliveries_by_role(declared.bindings).items()},
+        )
+
+    analysis = analysed(roles)
+    if attached_keys:
+        # What the roles read from the account do not allow themselves, their resources'
+        # own policies may: read those, and judge again when one names the role
+        explained = _account_resource_grants(session, analysis, roles, attached_keys, notices)
+        if explained:
+            analysis = analysed(explained)
     combined = Notices()
     combined.extend(notices)
     combined.extend(analysis.notices)
@@ -307,6 +319,27 @@ def build_report(
                                  else ""),
                          "; ".join(c.describe() for c in review.changes))
     return Report(analysis=gated, verdict=verdict), extra
+
+
+def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[str, Role],
+                             attached: Collection[str], notices: Notices
+                             ) -> dict[str, Role] | None:
+    """``roles`` with the account's resource-based policies naming them, for the roles
+    read from the account (``attached``) with missing findings; None when no such policy
+    names one."""
+    from leastpriv_ci.analysis.missing import by_resource_policy
+    from leastpriv_ci.grants.account_policies import account_resource_grants
+
+    used: dict[str, list[str]] = {}
+    for finding in analysis.findings:
+        if (finding.kind == "missing" and finding.role in attached
+                and not by_resource_policy(finding)):
+            used.setdefault(finding.role, []).append(finding.resource)
+    granted = account_resource_grants(session, used, notices) if used else {}
+    if not granted:
+        return None
+    return {key: replace(role, resource_grants=role.resource_grants + granted[key])
+            if key in granted else role for key, role in roles.items()}
 
 
 def _review_gate(args: argparse.Namespace, settings: Settings, root: Path, analysis: Analysis,
