@@ -223,3 +223,22 @@ def test_a_policy_that_is_not_json_is_skipped_with_a_warning() -> None:
     assert account_resource_grants(session, {ROLE: [topic]}, notices) == {}
     [notice] = notices.items()
     assert notice.code == UNREAD and topic in notice.examples[0]
+
+
+def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches() -> None:
+    session = _Stubbed("sns")
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:events"
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish",
+        "Resource": topic,
+        "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/orders-*"}},
+    }]}
+    for _ in range(2):  # one read per role asked about
+        session.stubber.add_response("get_topic_attributes",
+                                     {"Attributes": {"Policy": json.dumps(policy)}})
+
+    granted = account_resource_grants(session, {ROLE: [topic]}, Notices())
+    assert account_resource_grants(session, {OTHER_ROLE: [topic]}, Notices()) == {}
+
+    [publish] = granted[ROLE]
+    assert publish.actions == ("sns:Publish",) and publish.conditions == {}

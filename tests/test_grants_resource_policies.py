@@ -10,10 +10,12 @@ from leastpriv_ci.grants.resource_policies import (
     UNREAD,
     principal_roles,
     resource_policy_types,
+    role_grants,
 )
 from leastpriv_ci.grants.sources import cloudformation, serverless, terraform, terraform_plan
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Role
+from leastpriv_ci.policy.model import Role, Statement
+from leastpriv_ci.policy.parse import parse_policy
 
 ACCOUNT = "123456789012"
 WORKER = f"arn:aws:iam::{ACCOUNT}:role/worker"
@@ -147,3 +149,91 @@ def test_entries_of_resources_that_are_no_resource_name_no_policy(
     grants = serverless.load(path, ResolveContext(), Notices())
     shared = grants.roles[f"arn:aws:iam::{ACCOUNT}:role/notes-dev-us-east-1-lambdaRole"]
     assert [s.actions for s in shared.resource_grants] == [("s3:GetObject",)]
+
+
+def _statement(principal: object, condition: dict[str, object] | None = None) -> Statement:
+    raw: dict[str, object] = {"Effect": "Allow", "Principal": principal,
+                              "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    if condition is not None:
+        raw["Condition"] = condition
+    [statement] = parse_policy({"Version": "2012-10-17", "Statement": [raw]},
+                               name="bucket policy").statements
+    return statement
+
+
+APP = f"arn:aws:iam::{ACCOUNT}:role/app-api"
+ROLES = {APP, WORKER, "AppRole"}
+
+
+def test_anyone_whose_arn_a_condition_names_is_the_role_it_names() -> None:
+    vpc = {"aws:SourceVpce": "vpce-1"}
+    statement = _statement("*", {"ArnEquals": {"aws:PrincipalArn": APP}, "StringEquals": vpc})
+    [(key, granting)] = role_grants(statement, ROLES)
+    # decided for the role: the condition on its ARN is gone, the others stay to be judged
+    assert key == APP and granting.conditions == {"StringEquals": {"aws:SourceVpce": (
+        "vpce-1",)}}
+    # a pattern names every role it matches; IfExists and IgnoreCase forms are equalities
+    pattern = _statement({"AWS": "*"}, {"ArnLikeIfExists": {
+        "aws:principalarn": f"arn:aws:iam::{ACCOUNT}:role/app-*"}})
+    assert [key for key, _ in role_grants(pattern, ROLES)] == [APP]
+
+
+def test_anyone_but_a_role_named_by_arn_names_no_role_for_certain() -> None:
+    # a public statement, one whose condition is on something else, a Deny: no role
+    assert role_grants(_statement("*"), ROLES) == []
+    assert role_grants(_statement("*", {"StringEquals": {"aws:SourceVpce": "v"}}), ROLES) == []
+    # "everyone but" does name the others, as IAM decides it
+    but = _statement("*", {"StringNotEquals": {"aws:PrincipalArn": APP}})
+    assert [key for key, _ in role_grants(but, ROLES)] == [WORKER]
+    # a role named by Principal and refused by the condition is not granted
+    refused = _statement({"AWS": APP}, {"ArnEquals": {"aws:PrincipalArn": WORKER}})
+    assert role_grants(refused, ROLES) == []
+    named = _statement({"AWS": [APP, WORKER]}, {"ArnEquals": {"aws:PrincipalArn": WORKER}})
+    assert [(key, s.conditions) for key, s in role_grants(named, ROLES)] == [(WORKER, {})]
+
+
+def test_a_template_s_policy_for_anyone_whose_arn_is_a_template_role(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("""\
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+  OtherRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+  Events:
+    Type: AWS::SNS::Topic
+  EventsPolicy:
+    Type: AWS::SNS::TopicPolicy
+    Properties:
+      Topics: [!Ref Events]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: sns:Publish
+            Resource: !Ref Events
+            Condition:
+              ArnEquals: {aws:PrincipalArn: !GetAtt AppRole.Arn}
+              Bool: {aws:SecureTransport: "true"}
+          - Effect: Allow
+            Principal: {AWS: "*"}
+            Action: sns:Subscribe
+            Resource: !Ref Events
+            Condition:
+              StringNotEquals: {aws:PrincipalArn: !GetAtt AppRole.Arn}
+          - Effect: Allow
+            Principal: "*"
+            Action: sns:GetTopicAttributes
+            Resource: !Ref Events
+""")
+    grants = cloudformation.load(template, ResolveContext(), Notices())
+    [publish] = grants.roles["AppRole"].resource_grants
+    assert publish.actions == ("sns:Publish",) and publish.principal is None
+    assert publish.conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    # "anyone but", and anyone at all, name no template role
+    assert grants.roles["OtherRole"].resource_grants == ()

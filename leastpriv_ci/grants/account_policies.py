@@ -25,7 +25,7 @@ from typing import Any
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.managed import decode_document
-from leastpriv_ci.grants.resource_policies import UNREAD, UNREAD_TEXT, as_grant, named_roles
+from leastpriv_ci.grants.resource_policies import UNREAD, UNREAD_TEXT, as_grant, role_grants
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Statement
 from leastpriv_ci.policy.parse import parse_policy
@@ -145,9 +145,9 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
             policy = policies[arn]
             if policy is None:
                 continue
-            statements.extend(as_grant(statement, arn, statement.origin)
+            statements.extend(as_grant(granting, arn, statement.origin)
                               for statement in policy.statements
-                              if named_roles(statement, {role}))
+                              for _, granting in role_grants(statement, {role}))
         if statements:
             granted[role] = tuple(statements)
     return granted

@@ -20,11 +20,16 @@ from leastpriv_ci.grants.intrinsics import TemplateResolver
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.loaders import LocatedDict, line_of
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.model import ALLOW, Statement, is_unresolved, unresolved
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
 SELF = "self"
+PRINCIPAL_ARN = "aws:principalarn"
+# The operators by which a condition names the principals it lets through
+_EQUALS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals",
+                     "ArnLike"})
 UNREAD = "resource-policy-unread"
 UNREAD_TEXT = (
     "resource-based policy statements naming a role that do not parse as a policy were "
@@ -63,8 +68,8 @@ def resource_policy_types(source: str = "cloudformation") -> Mapping[str, Resour
 
 def principal_roles(principal: Any) -> list[Any]:
     """The values of a statement's ``Principal`` that may name a role: its ``AWS``
-    entries, as written (a ``Fn::GetAtt`` of a role, an ARN). ``*`` (anyone, mostly under
-    a condition) and service principals name no role."""
+    entries, as written (a ``Fn::GetAtt`` of a role, an ARN). ``*`` (anyone: see
+    :func:`names_anyone`) and service principals name no role."""
     if not isinstance(principal, Mapping):
         return []
     named = principal.get("AWS")
@@ -72,18 +77,71 @@ def principal_roles(principal: Any) -> list[Any]:
     return [item for item in items if item is not None and item != "*"]
 
 
+def names_anyone(principal: Any) -> bool:
+    """Whether a ``Principal`` is anyone: ``"*"`` or an ``AWS`` entry ``"*"``."""
+    if principal == "*":
+        return True
+    named = principal.get("AWS") if isinstance(principal, Mapping) else None
+    return "*" in (named if isinstance(named, list) else [named])
+
+
+def principal_arn_values(condition: Any) -> list[Any] | None:
+    """The values, as written, a raw ``Condition`` requires ``aws:PrincipalArn`` to
+    equal (``StringEquals``, ``ArnEquals``, ``StringLike``, ``ArnLike``, their
+    ``IgnoreCase``/``IfExists`` forms). None when it tests the key otherwise too (a
+    ``...NotEquals`` or a set operator) or not at all."""
+    if not isinstance(condition, Mapping):
+        return None
+    values: list[Any] = []
+    tested = False
+    for operator, keys in condition.items():
+        if not isinstance(keys, Mapping):
+            continue
+        for key, value in keys.items():
+            if str(key).lower() != PRINCIPAL_ARN:
+                continue
+            tested = True
+            if str(operator).removesuffix("IfExists") not in _EQUALS:
+                return None
+            values.extend(value if isinstance(value, list) else [value])
+    return values if tested else None
+
+
+def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str, Statement]]:
+    """The keys among ``roles`` that a parsed Allow statement names, each with the
+    statement as it grants that role: named by its Principal's ARN, or, with a Principal
+    of anyone, by an ``aws:PrincipalArn`` condition the role's key (an ARN) satisfies.
+    Such a condition is decided for the role, so its statement no longer holds it; a
+    Principal of anyone without one (a public policy) names no role."""
+    if not statement.is_allow:
+        return []
+    on_arn = {operator: kept for operator, keys in statement.conditions.items()
+              if (kept := {k: v for k, v in keys.items() if k.lower() == PRINCIPAL_ARN})}
+    if names_anyone(statement.principal):
+        if not on_arn:
+            return []
+        candidates = sorted(key for key in roles if key.startswith("arn:"))
+    else:
+        candidates = sorted({value for value in principal_roles(statement.principal)
+                             if isinstance(value, str) and value in roles})
+        if not on_arn:
+            return [(key, statement) for key in candidates]
+    decided = without_principal_arn(statement)
+    return [(key, decided) for key in candidates if evaluate_conditions(
+        on_arn, {PRINCIPAL_ARN: key}, version=statement.version) is True]
+
+
+def without_principal_arn(statement: Statement) -> Statement:
+    """``statement`` without its conditions on ``aws:PrincipalArn``."""
+    return replace(statement, conditions={
+        operator: kept for operator, keys in statement.conditions.items()
+        if (kept := {k: v for k, v in keys.items() if k.lower() != PRINCIPAL_ARN})})
+
+
 def in_account(arn: str, account: str) -> bool:
     """Whether ``arn`` names something of ``account`` (a role of the same name in another
     account is another role)."""
     return arn.split(":")[4:5] == [account]
-
-
-def named_roles(statement: Statement, roles: Collection[str]) -> list[str]:
-    """The keys among ``roles`` that a parsed Allow statement's Principal names by ARN."""
-    if not statement.is_allow:
-        return []
-    return sorted({value for value in principal_roles(statement.principal)
-                   if isinstance(value, str) and value in roles})
 
 
 def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
@@ -118,7 +176,11 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         for item in statements if isinstance(statements, list) else [statements]:
             if not isinstance(item, Mapping) or item.get("Effect") != ALLOW:
                 continue
-            keys = {key for value in principal_roles(item.get("Principal"))
+            named = principal_roles(item.get("Principal"))
+            by_condition = names_anyone(item.get("Principal"))
+            if by_condition:  # anyone whose ARN the condition names
+                named = principal_arn_values(item.get("Condition")) or []
+            keys = {key for value in named
                     if (key := role_key(value, line_of(item) or line)) is not None}
             if not keys:
                 continue
@@ -128,6 +190,8 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                                    resolver, origin, notices)
             if statement is None:
                 continue
+            if by_condition:
+                statement = without_principal_arn(statement)
             for key in sorted(keys):
                 granted.setdefault(key, []).append(statement)
     return granted

@@ -74,8 +74,8 @@ from leastpriv_ci.grants.resource_policies import (
     SELF,
     ResourcePolicyType,
     as_grant,
-    named_roles,
     resource_policy_types,
+    role_grants,
     star_arn,
 )
 from leastpriv_ci.grants.terraform_files import (
@@ -825,9 +825,9 @@ class Module:
                     for statement in policy.statements:
                         origin = replace(statement.origin, logical_id=address,
                                          policy_name=found.kind)
-                        for key in named_roles(statement, roles):
+                        for key, granting in role_grants(statement, roles):
                             granted.setdefault(key, []).append(
-                                as_grant(statement, star, origin))
+                                as_grant(granting, star, origin))
         return granted
 
     def _star(self, found: ResourcePolicyType, kind: str, name: str, block: Block,

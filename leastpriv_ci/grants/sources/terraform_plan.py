@@ -33,8 +33,8 @@ from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.resource_policies import (
     SELF,
     as_grant,
-    named_roles,
     resource_policy_types,
+    role_grants,
     star_arn,
 )
 from leastpriv_ci.grants.sources import sniff
@@ -204,8 +204,8 @@ class _Plan:
                 policy = self.policy(resource, found.document[0], found.kind)
                 origin = self.origin(resource.address, found.kind)
                 for statement in policy.statements:
-                    for key in named_roles(statement, roles):
-                        granted.setdefault(key, []).append(as_grant(statement, star, origin))
+                    for key, granting in role_grants(statement, roles):
+                        granted.setdefault(key, []).append(as_grant(granting, star, origin))
         return granted
 
     def service_role(self, compute: ComputeType, resource: _Resource,
