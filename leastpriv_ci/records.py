@@ -128,6 +128,8 @@ class Origin:
     def __str__(self) -> str:
         if self.file:
             place = f"{self.file}:{self.line}" if self.line else self.file
+        elif self.policy_arn and self.policy_name and not self.logical_id:
+            return f"{self.policy_arn} ({self.policy_name})"  # a resource's own policy
         else:
             place = self.policy_arn or self.policy_name or "<unknown>"
         return f"{place} ({self.logical_id})" if self.logical_id else place
