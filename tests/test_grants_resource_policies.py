@@ -192,45 +192,8 @@ def test_anyone_but_a_role_named_by_arn_names_no_role_for_certain() -> None:
     assert [(key, s.conditions) for key, s in role_grants(named, ROLES)] == [(WORKER, {})]
 
 
-def test_a_template_s_policy_for_anyone_whose_arn_is_a_template_role(tmp_path: Path) -> None:
-    template = tmp_path / "template.yaml"
-    template.write_text("""\
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {}
-  OtherRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {}
-  Events:
-    Type: AWS::SNS::Topic
-  EventsPolicy:
-    Type: AWS::SNS::TopicPolicy
-    Properties:
-      Topics: [!Ref Events]
-      PolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: "*"
-            Action: sns:Publish
-            Resource: !Ref Events
-            Condition:
-              ArnEquals: {aws:PrincipalArn: !GetAtt AppRole.Arn}
-              Bool: {aws:SecureTransport: "true"}
-          - Effect: Allow
-            Principal: {AWS: "*"}
-            Action: sns:Subscribe
-            Resource: !Ref Events
-            Condition:
-              StringNotEquals: {aws:PrincipalArn: !GetAtt AppRole.Arn}
-          - Effect: Allow
-            Principal: "*"
-            Action: sns:GetTopicAttributes
-            Resource: !Ref Events
-""")
+def test_a_template_s_policy_for_anyone_whose_arn_is_a_template_role(data_dir: Path) -> None:
+    template = data_dir / "grants/cfn/resource-policy-anyone.yaml"
     grants = cloudformation.load(template, ResolveContext(), Notices())
     [publish] = grants.roles["AppRole"].resource_grants
     assert publish.actions == ("sns:Publish",) and publish.principal is None

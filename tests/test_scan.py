@@ -570,8 +570,9 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     put = missing["dynamodb:PutItem"]
     assert put["conditional"] and put["origin"]["policy_arn"] == table
     assert put["origin"]["policy_name"] == "table policy"
-    text = main(scan[:-1] + ["text"]), capsys.readouterr().out
-    assert f"dynamodb:PutItem on {table} (resource policy) [{table} (table policy)]" in text[1]
+    main([*scan[:-1], "text"])
+    text = capsys.readouterr().out
+    assert f"dynamodb:PutItem on {table} (resource policy) [{table} (table policy)]" in text
     assert not missing["s3:GetObject"]["conditional"]
     assert code == 1
     assert any("allowed by a resource-based policy" in r for r in report["reasons"])
