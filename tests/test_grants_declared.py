@@ -215,9 +215,9 @@ def test_dispatch_and_relative_origins(data_dir: Path) -> None:
     root = data_dir / "grants"
     notices = Notices()
     # The Serverless and Terraform fixtures have their own dispatch test
-    # (test_grants_sls_tf_declared.py).
+    # (test_grants_sls_tf_declared.py), and those of several sources read together theirs.
     paths = [p for p in discover(root)
-             if p.relative_to(root).parts[0] not in ("serverless", "terraform")]
+             if p.relative_to(root).parts[0] not in ("serverless", "terraform", "elsewhere")]
     grants = load_declared(paths, ResolveContext(), notices, root=root)
     assert grants.files == (
         "cdk/cdk.out/OrdersStack.template.json", "cfn/template.yaml",
@@ -389,3 +389,29 @@ def test_a_file_reached_by_two_paths_is_read_once(tmp_path: Path) -> None:
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc/template.yaml").symlink_to("../infra/template.yaml")
     assert found(tmp_path) == ["cdk-assembly/App.template.json", "infra/template.yaml"]
+
+
+def test_resource_policies_of_other_files_name_a_role_by_its_arn(data_dir: Path) -> None:
+    """A queue policy of another template, a bucket policy in a plain JSON file and a key
+    policy of another Terraform module name the template's role by its ARN: they become
+    its resource grants once every file is read (a role of the name in another account,
+    or a role no file declares, gets none)."""
+    folder = data_dir / "grants/elsewhere"
+    paths = [folder / "app.yaml", folder / "data.yaml", folder / "bucket-policy.json",
+             folder / "storage/main.tf"]
+    notices = Notices()
+    grants = load_declared(paths, ResolveContext(), notices)
+    worker = grants.roles["arn:aws:iam::123456789012:role/worker"]
+    assert sorted((s.actions, s.resources, s.origin.file.rsplit("/", 1)[-1])
+                  for s in worker.resource_grants) == [
+        (("kms:Decrypt",), ("<unresolved:the key policy's Resource *>",), "main.tf"),
+        # the file does not say what its "*" is
+        (("s3:GetObject",), ("arn:aws:s3:::reports/*",), "bucket-policy.json"),
+        (("s3:PutObject",), ("<unresolved:the Resource * of bucket-policy.json>",),
+         "bucket-policy.json"),
+        (("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:123456789012:jobs",), "data.yaml"),
+    ]
+    get = next(s for s in worker.resource_grants if s.actions == ("s3:GetObject",))
+    assert get.conditions == {} and get.sid == "WorkerReads"
+    assert worker.policies == ()
+    assert "not-identity-policy" not in {n.code for n in notices.items()}

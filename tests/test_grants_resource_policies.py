@@ -115,6 +115,7 @@ def test_serverless_resource_policies_naming_the_service_s_roles(data_dir: Path)
     assert grants_of(worker) == [("bucket policy", ("s3:PutObject",), objects, 45)]
     assert [p.name for p in shared.policies] == ["dev-notes-lambda"]
     assert notices.items() == []
+    assert grants.granted_by_name == ()  # another account's role of a service role's name
 
 
 def test_a_terraform_plan_s_resource_policies_naming_a_role_by_its_arn(
@@ -135,6 +136,11 @@ def test_a_terraform_plan_s_resource_policies_naming_a_role_by_its_arn(
     assert app.resource_grants[0].sid == "App reads"
     assert app.policies == ()
     assert notices.items() == []
+    # a role the plan does not create, named for anyone whose ARN is its: by its name,
+    # for the file that declares it (another account's "app" is nobody's)
+    [(name, receive)] = grants.granted_by_name
+    assert (name, receive.actions, receive.conditions, receive.origin.logical_id) == (
+        "reporting", ("sqs:ReceiveMessage",), {}, "aws_sqs_queue_policy.jobs")
 
 
 def test_entries_of_resources_that_are_no_resource_name_no_policy(

@@ -1399,3 +1399,33 @@ def test_a_use_a_declared_resource_policy_grants_does_not_fail_the_gate(
     report = json.loads(capsys.readouterr().out)
     [delete] = [f for f in report["findings"] if f["kind"] == "missing"]
     assert delete["conditional"] is False and delete["decision"] == "implicit_deny"
+
+
+def test_a_use_a_plain_json_resource_policy_grants_a_template_role_does_not_fail_the_gate(
+    repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The table's policy kept in a JSON file of its own names the template's role by its
+    ARN: the use it grants is reported, not failing; in another account, it fails."""
+    text = (DATA / "resource-policy-template.yaml").read_text()
+    (repo / "template.yaml").write_text(text[:text.index("      ResourcePolicy:")])
+    statement = {"Sid": "HelloDeletes", "Effect": "Allow",
+                 "Principal": {"AWS": ROLE}, "Action": "dynamodb:DeleteItem",
+                 "Resource": TABLE}
+    policy = repo / "iam" / "table-policy.json"
+    policy.parent.mkdir()
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2))
+    scan = ["scan", "--traces", str(TRACE), "--policy-paths", "template.yaml",
+            "--policy-paths", "iam/table-policy.json", "--format", "json"]
+
+    assert main(scan) == 0
+    report = json.loads(capsys.readouterr().out)
+    [delete] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (delete["action"], delete["decision"], delete["conditional"]) == (
+        "dynamodb:DeleteItem", "resource_policy", True)
+    assert (delete["origin"]["file"], delete["origin"]["line"]) == ("iam/table-policy.json", 4)
+
+    statement["Principal"] = {"AWS": ROLE.replace("112233445566", "999999999999")}
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    assert main(scan) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "not-identity-policy" in {w["code"] for w in report["warnings"]}

@@ -752,4 +752,5 @@ def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
         files=tuple(map(key, grants.files)),
         attached=moved.attached,
         service_roles=frozenset(map(key, grants.service_roles)),
+        granted_by_name=moved.granted_by_name,
     )

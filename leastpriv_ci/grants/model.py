@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from leastpriv_ci.partitions import dns_suffix
-from leastpriv_ci.policy.model import Policy, Role
+from leastpriv_ci.policy.model import Policy, Role, Statement
 from leastpriv_ci.records import Origin
 
 CDK_TEMPLATE = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
@@ -152,6 +152,10 @@ class GrantSet:
     unknown_exports: Mapping[str, str] = field(default_factory=dict)
     # The stack each file's resources deploy as, when only reading it tells (file → stack)
     deployed_as: Mapping[str, DeployedAs] = field(default_factory=dict)
+    # Allow statements of resource-based policies naming by ARN a role of the account that
+    # the file does not declare, by the role's name: added to the resource grants of the
+    # role another file declares once every file is read (:meth:`with_attached`)
+    granted_by_name: tuple[tuple[str, Statement], ...] = ()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -163,7 +167,8 @@ class GrantSet:
                         self.included | other.included,
                         self.service_roles | other.service_roles,
                         {**self.unknown_exports, **other.unknown_exports},
-                        {**self.deployed_as, **other.deployed_as})
+                        {**self.deployed_as, **other.deployed_as},
+                        self.granted_by_name + other.granted_by_name)
 
     def serving_too(self) -> frozenset[str]:
         """Roles traced code runs as that an AWS service also uses for its own work (one
@@ -190,12 +195,15 @@ class GrantSet:
         return replace(
             self, roles={k: role(r) for k, r in self.roles.items()},
             bindings=tuple(replace(b, origin=fix(b.origin)) for b in self.bindings),
-            attached=tuple((name, policy(p)) for name, p in self.attached))
+            attached=tuple((name, policy(p)) for name, p in self.attached),
+            granted_by_name=tuple((name, replace(s, origin=fix(s.origin)))
+                                  for name, s in self.granted_by_name))
 
     def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and
         the attachments naming a role no file declares (IAM role names are unique in an
-        account, whatever their path)."""
+        account, whatever their path). The resource grants naming a role by name go to
+        that role too; those naming a role no file declares explain nothing."""
         by_name = {role.name: key for key, role in self.roles.items() if role.name}
         roles = dict(self.roles)
         unmatched: list[tuple[str, Policy]] = []
@@ -205,4 +213,8 @@ class GrantSet:
                 unmatched.append((name, policy))
             else:
                 roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
-        return replace(self, roles=roles, attached=()), unmatched
+        for name, statement in self.granted_by_name:
+            if (key := by_name.get(name)) is not None:
+                roles[key] = replace(roles[key], resource_grants=(
+                    *roles[key].resource_grants, statement))
+        return replace(self, roles=roles, attached=(), granted_by_name=()), unmatched

@@ -9,6 +9,7 @@ allows (``analysis/missing.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from functools import cache
@@ -27,6 +28,8 @@ from leastpriv_ci.records import Origin
 
 SELF = "self"
 PRINCIPAL_ARN = "aws:principalarn"
+_ROLE_ARN = re.compile(
+    r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
 _EQUALS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals",
                      "ArnLike"})
@@ -103,8 +106,32 @@ def principal_arn_values(condition: Any) -> list[Any] | None:
             tested = True
             if str(operator).removesuffix("IfExists") not in _EQUALS:
                 return None
-            values.extend(value if isinstance(value, list) else [value])
+            values.extend(value if isinstance(value, list | tuple) else [value])
     return values if tested else None
+
+
+def role_name_in(arn: Any, account: str) -> str | None:
+    """The name of the role ``arn`` is the ARN of in ``account`` (None: not a role's ARN,
+    or another account's role)."""
+    matched = _ROLE_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    return matched["name"] if matched and matched["account"] == account else None
+
+
+def named_elsewhere(statement: Statement, roles: Collection[str], account: str
+                    ) -> list[tuple[str, Statement]]:
+    """The names of the roles of ``account``, not among ``roles``, that a parsed Allow
+    statement names by ARN (its Principal, or, for anyone, an ``aws:PrincipalArn``
+    condition of equality), each with the statement as it grants that role. A role
+    another file declares is matched by its name once every file is read."""
+    if not statement.is_allow:
+        return []
+    arns: list[Any] = principal_roles(statement.principal)
+    if names_anyone(statement.principal):
+        arns = principal_arn_values(statement.conditions) or []
+        statement = without_principal_arn(statement)
+    names = {name for arn in arns
+             if arn not in roles and (name := role_name_in(arn, account)) is not None}
+    return [(name, statement) for name in sorted(names)]
 
 
 def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str, Statement]]:
@@ -151,15 +178,23 @@ def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
         star if resource == "*" else resource for resource in statement.resources))
 
 
+class ResourceGrants(NamedTuple):
+    """A template's resource-based policy statements, per role they name."""
+
+    by_key: dict[str, list[Statement]]  # the template's roles, by key
+    by_name: list[tuple[str, Statement]]  # other roles of the account, by name
+
+
 def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
-                    role_key: RoleKeyFn, file: str, notices: Notices
-                    ) -> dict[str, list[Statement]]:
+                    role_key: RoleKeyFn, file: str, notices: Notices) -> ResourceGrants:
     """The Allow statements of the template's resource-based policies, per key of the
-    role their Principal names (``role_key``), their resources resolved (values not known
-    offline stay unresolved, and then never decide that the policy grants a use).
-    Entries of ``resources`` that are no resource (not a mapping) name none."""
+    template role their Principal names (``role_key``), or per name of a role of the
+    account they name by ARN; their resources resolved (values not known offline stay
+    unresolved, and then never decide that the policy grants a use). Entries of
+    ``resources`` that are no resource (not a mapping) name none."""
     types = resource_policy_types()
     granted: dict[str, list[Statement]] = {}
+    elsewhere: list[tuple[str, Statement]] = []
     for logical, resource in resources.items():
         if not isinstance(resource, Mapping):
             continue
@@ -180,9 +215,15 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             by_condition = names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
                 named = principal_arn_values(item.get("Condition")) or []
-            keys = {key for value in named
-                    if (key := role_key(value, line_of(item) or line)) is not None}
-            if not keys:
+            keys: set[str] = set()
+            names: set[str] = set()
+            for value in named:
+                key = role_key(value, line_of(item) or line)
+                if key is not None:
+                    keys.add(key)
+                elif (name := _role_name(resolver, value, line_of(item) or line)) is not None:
+                    names.add(name)
+            if not keys and not names:
                 continue
             origin = Origin(file=file, line=line_of(item) or line, logical_id=logical,
                             policy_name=found.kind)
@@ -194,7 +235,15 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                 statement = without_principal_arn(statement)
             for key in sorted(keys):
                 granted.setdefault(key, []).append(statement)
-    return granted
+            elsewhere.extend((name, statement) for name in sorted(names))
+    return ResourceGrants(granted, elsewhere)
+
+
+def _role_name(resolver: TemplateResolver, value: Any, line: int | None) -> str | None:
+    """The name of the role of the stack's account ``value`` is the ARN of, if any."""
+    with resolver.silenced():
+        text = resolver.text(value, line)
+    return role_name_in(text, resolver.context.account)
 
 
 def star_arn(found: ResourcePolicyType, value: Any) -> str:

@@ -171,16 +171,17 @@ def grants_from_template(
         if (binding := _binding(builder, logical, resource)) is not None
     ]))
     service_roles = _service_roles(builder, resources)
-    for key, statements in resource_grants(
-            resources, resolver, lambda value, line: _principal_role(builder, value, line),
-            file, notices).items():
+    policies = resource_grants(
+        resources, resolver, lambda value, line: _principal_role(builder, value, line),
+        file, notices)
+    for key, statements in policies.by_key.items():
         builder.roles[key] = replace(builder.roles[key], resource_grants=tuple(statements))
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports = _exports(template, builder)
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
                     attached=tuple(builder.attached), exports=exports.values, imports=imports,
                     role_exports=exports.roles, service_roles=service_roles,
-                    unknown_exports=exports.unknown)
+                    unknown_exports=exports.unknown, granted_by_name=tuple(policies.by_name))
 
 
 @dataclass(frozen=True)

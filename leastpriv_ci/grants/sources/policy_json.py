@@ -22,10 +22,11 @@ from leastpriv_ci.grants.boundary import parse_boundary
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
+from leastpriv_ci.grants.resource_policies import as_grant, named_elsewhere
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, line_of, list_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role
+from leastpriv_ci.policy.model import Policy, Role, unresolved
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
@@ -65,15 +66,36 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
         return GrantSet(roles={found.key: found}, files=(file,))
     if "Statement" in data:
         if _names_principals(data["Statement"]):
-            notices.add("not-identity-policy", "policy files whose statements name a "
-                        "Principal are resource-based or trust policies, not a role's "
-                        "policies: not read", file)
-            return GrantSet()
+            return _resource_policy(data, path, context, notices)
         origin = Origin(file=file, line=line_of(data), policy_name=path.stem)
         policy = parse_policy(data, name=path.stem, origin=origin, notices=notices)
         return GrantSet(roles={file: Role(key=file, name=None, policies=(policy,), origin=origin)},
                         files=(file,))
     return GrantSet()
+
+
+def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContext,
+                     notices: Notices) -> GrantSet:
+    """A resource-based (or trust) policy: no role's own. Its Allow statements naming a
+    role of the account by ARN explain that role's uses, when another file declares it;
+    the file does not say which resource it is attached to, so a ``*`` Resource decides
+    nothing."""
+    file = str(path)
+    origin = Origin(file=file, line=line_of(data), policy_name=path.stem)
+    star = unresolved(f"the Resource * of {path.name}")
+    try:  # a trust policy has no Resource: it does not parse as a policy, and grants none
+        policy: Policy | None = parse_policy(data, name=path.stem, origin=origin)
+    except UserError:
+        policy = None
+    by_name = tuple((name, as_grant(granting, star, statement.origin))
+                    for statement in (policy.statements if policy else ())
+                    for name, granting in named_elsewhere(statement, (), context.account))
+    if not by_name:
+        notices.add("not-identity-policy", "policy files whose statements name a Principal "
+                    "are resource-based or trust policies, not a role's policies: read only "
+                    "for the roles of the account they name by ARN, and these name none", file)
+        return GrantSet()
+    return GrantSet(files=(file,), granted_by_name=by_name)
 
 
 def _names_principals(statements: object) -> bool:

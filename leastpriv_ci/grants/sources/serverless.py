@@ -213,12 +213,15 @@ class _Service:
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
-        if self.resources and self.roles:
-            for key, granted in resource_grants(
-                    self.resources, self.template(),
-                    lambda node, line: self.resource_policy_role(node, provider),
-                    str(self.path), self.notices).items():
+        by_name: list[tuple[str, Statement]] = []
+        if self.resources:
+            policies = resource_grants(
+                self.resources, self.template(),
+                lambda node, line: self.resource_policy_role(node, provider),
+                str(self.path), self.notices)
+            for key, granted in policies.by_key.items():
                 self.roles[key] = replace(self.roles[key], resource_grants=tuple(granted))
+            by_name = policies.by_name
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
         # the names CloudFormation generates for resources (read from the stack when
@@ -227,7 +230,8 @@ class _Service:
                        if self._template is not None and self.stack_known() else {})
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
                         files=(str(self.path),), imports=imports or frozenset(),
-                        exports=exports, role_exports=role_exports, deployed_as=deployed_as)
+                        exports=exports, role_exports=role_exports, deployed_as=deployed_as,
+                        granted_by_name=tuple(by_name))
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:

@@ -72,8 +72,10 @@ from leastpriv_ci.grants.optional_fields import FIELD, OptionalField, optional_f
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.resource_policies import (
     SELF,
+    ResourceGrants,
     ResourcePolicyType,
     as_grant,
+    named_elsewhere,
     resource_policy_types,
     role_grants,
     star_arn,
@@ -124,6 +126,18 @@ def _declares() -> re.Pattern[str]:
     """Files declaring none of these yield nothing (roles, their policies, compute)."""
     compute = "|".join(map(re.escape, terraform_types()))
     return re.compile(rf'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|{compute})"?\s')
+
+
+def _names_principals(text: str) -> bool:
+    """Whether a file declares a resource-based policy (``data/resource_policies.yaml``)
+    that may name a principal: read for the roles of other files it names."""
+    return bool(_policy_holders().search(text)) and "principal" in text.lower()
+
+
+@cache
+def _policy_holders() -> re.Pattern[str]:
+    kinds = "|".join(map(re.escape, resource_policy_types("terraform")))
+    return re.compile(rf'resource\s+"?(?:{kinds})"?\s')
 
 
 @cache
@@ -186,9 +200,9 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
                                                 seen | {folder}, loaded)
                 downloaded = downloaded.merged(
                     _at_call(loaded[module_file], folder, path, call.line))
-    if not _declares().search(text):
-        # Nothing here can yield a role or a function; the module is parsed only for the
-        # files that do (python-hcl2 parses ~0.1 MB/s).
+    if not _declares().search(text) and not _names_principals(text):
+        # Nothing here can yield a role, a function or a resource policy naming a role;
+        # the module is parsed only for the files that do (python-hcl2 parses ~0.1 MB/s).
         return GrantSet(files=(str(path),)).merged(downloaded)
     target = parsed(path)  # a syntax error in the file itself is the user's to fix
     siblings = module_files(path.parent, repository, notices, target)
@@ -201,15 +215,17 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
     bindings: list[Binding] = []
     attached: list[tuple[str, Policy]] = []
     service_roles: set[str] = set()
+    by_name: list[tuple[str, Statement]] = []
     for module in readings[:MAX_MODULE_CALLS]:
         found = module.grants(target)
         roles.update(found.roles)
         bindings.extend(found.bindings)
         attached.extend(found.attached)
         service_roles.update(found.service_roles)
+        by_name.extend(found.granted_by_name)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
-                    attached=tuple(attached),
-                    service_roles=frozenset(service_roles)).merged(downloaded)
+                    attached=tuple(attached), service_roles=frozenset(service_roles),
+                    granted_by_name=tuple(by_name)).merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
@@ -796,21 +812,22 @@ class Module:
                     if named is not None and self.value(named, instance.scope) is not None:
                         bindings.append(self.binding(compute, name, block, instance))
                     service_roles.update(self.service_role(compute, block, instance))
-        for key, statements in self.resource_grants(roles).items():
+        policies = self.resource_grants(roles)
+        for key, statements in policies.by_key.items():
             roles[key] = replace(roles[key], resource_grants=tuple(statements))
         attached = tuple((role, self.attached(attachment))
                          for role, attachment in self._elsewhere)
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
-                        attached=attached, service_roles=frozenset(service_roles))
+                        attached=attached, service_roles=frozenset(service_roles),
+                        granted_by_name=tuple(policies.by_name))
 
-    def resource_grants(self, roles: Mapping[str, Role]) -> dict[str, list[Statement]]:
+    def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the module's resource-based policies
-        (``data/resource_policies.yaml``) whose Principal names one of ``roles`` by its
-        ARN (a role whose name is not known offline is named by no ARN), per role key.
-        Read after the roles, and without warnings: nobody asked the scan about them."""
-        granted: dict[str, list[Statement]] = {}
-        if not roles:
-            return granted
+        (``data/resource_policies.yaml``) naming one of ``roles`` by its ARN (a role whose
+        name is not known offline is named by no ARN), per role key; those naming another
+        role of the account, per its name. Read after the roles, and without warnings:
+        nobody asked the scan about them."""
+        granted = ResourceGrants({}, [])
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for (kind, name), block in self.resources.items():
@@ -826,8 +843,11 @@ class Module:
                         origin = replace(statement.origin, logical_id=address,
                                          policy_name=found.kind)
                         for key, granting in role_grants(statement, roles):
-                            granted.setdefault(key, []).append(
+                            granted.by_key.setdefault(key, []).append(
                                 as_grant(granting, star, origin))
+                        granted.by_name.extend(
+                            (name, as_grant(granting, star, origin)) for name, granting
+                            in named_elsewhere(statement, roles, self.context.account))
         return granted
 
     def _star(self, found: ResourcePolicyType, kind: str, name: str, block: Block,

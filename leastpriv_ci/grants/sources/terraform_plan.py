@@ -32,7 +32,9 @@ from leastpriv_ci.grants.model import Binding, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.resource_policies import (
     SELF,
+    ResourceGrants,
     as_grant,
+    named_elsewhere,
     resource_policy_types,
     role_grants,
     star_arn,
@@ -40,7 +42,7 @@ from leastpriv_ci.grants.resource_policies import (
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.model import Policy, Role, Statement, unresolved
+from leastpriv_ci.policy.model import Policy, Role, unresolved
 from leastpriv_ci.policy.parse import parse_statement
 from leastpriv_ci.records import Origin
 
@@ -175,7 +177,8 @@ class _Plan:
                 if binding is not None:
                     bindings.append(binding)
                 service_roles.update(self.service_role(compute, resource, roles_known))
-        for key, granted in self.resource_grants(roles).items():
+        policies = self.resource_grants(roles)
+        for key, granted in policies.by_key.items():
             roles[key] = replace(roles[key], resource_grants=tuple(granted))
         for key in by_role:
             self.notices.add("terraform-role-not-in-plan",
@@ -183,16 +186,16 @@ class _Plan:
                              "ignored here (the attached-roles source reads the account)",
                              f"{self.path}: {key}")
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
-                        service_roles=frozenset(service_roles))
+                        service_roles=frozenset(service_roles),
+                        granted_by_name=tuple(policies.by_name))
 
-    def resource_grants(self, roles: Mapping[str, Role]) -> dict[str, list[Statement]]:
+    def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the planned resource-based policies
         (``data/resource_policies.yaml``) naming one of ``roles`` by its ARN, per role key
-        (a policy naming a role created by the plan is unknown until applied). Read
-        without warnings: nobody asked the scan about them."""
-        granted: dict[str, list[Statement]] = {}
-        if not roles:
-            return granted
+        (a policy naming a role created by the plan is unknown until applied), and those
+        naming another role of the account, per its name. Read without warnings: nobody
+        asked the scan about them."""
+        granted = ResourceGrants({}, [])
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for resource in self.resources.values():
@@ -205,7 +208,11 @@ class _Plan:
                 origin = self.origin(resource.address, found.kind)
                 for statement in policy.statements:
                     for key, granting in role_grants(statement, roles):
-                        granted.setdefault(key, []).append(as_grant(granting, star, origin))
+                        granted.by_key.setdefault(key, []).append(
+                            as_grant(granting, star, origin))
+                    granted.by_name.extend(
+                        (name, as_grant(granting, star, origin)) for name, granting
+                        in named_elsewhere(statement, roles, self.context.account))
         return granted
 
     def service_role(self, compute: ComputeType, resource: _Resource,
