@@ -587,6 +587,62 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
 
 
 @pytest.mark.slow
+def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_do(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No file declares the role, so it is read from IAM (moto); the pull request's
+    template declares a table whose policy names it by ARN: the use that policy grants
+    is reported, not failing."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    role = f"arn:aws:iam::{aws.account}:role/web-role"
+    table = f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/orders"
+    iam = aws.client("iam")
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
+    (tmp_path / "template.yaml").write_text(f"""\
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: orders
+      KeySchema: [{{AttributeName: k, KeyType: HASH}}]
+      AttributeDefinitions: [{{AttributeName: k, AttributeType: S}}]
+      ResourcePolicy:
+        PolicyDocument:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Principal: {{AWS: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/web-role"}}
+              Action: dynamodb:PutItem
+              Resource: !GetAtt Orders.Arn
+""")
+    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1,
+            "name": "DynamoDB"}
+    where = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
+                    {**call, "id": "1" * 16, "aws": {"operation": "GetItem", **where}},
+                    {**call, "id": "2" * 16, "aws": {"operation": "PutItem", **where}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+
+    code = main(["scan", "--traces", "traces.json", "--compare", "both", "--policy-paths",
+                 "template.yaml", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    [put] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (put["role"], put["action"], put["decision"]) == (
+        role, "dynamodb:PutItem", "resource_policy")
+    assert (put["origin"]["file"], put["origin"]["logical_id"]) == ("template.yaml", "Orders")
+    assert code == 0
+
+
+@pytest.mark.slow
 def test_both_mode_adds_the_files_attachments_to_a_role_read_from_iam(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],

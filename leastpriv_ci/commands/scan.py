@@ -270,12 +270,15 @@ def build_report(
         attached = load_attached(session, wanted, notices)
         attached_keys = set(attached.roles)
         # A declared role wins over its deployed self; a partly declared one is the
-        # deployed role with the policies the files attach to it
-        roles = {**attached.roles, **{key: role for key, role in roles.items()
+        # deployed role with the policies the files attach to it. The files' resource
+        # policies naming a role read from the account grant it too.
+        deployed_roles = {key: declared.granted_to(role, context.account)
+                          for key, role in attached.roles.items()}
+        roles = {**deployed_roles, **{key: role for key, role in roles.items()
                                       if role.source != PARTIAL or key not in attached.roles}}
         for key, role in declared.roles.items():
             if role.source == PARTIAL and key in attached.roles:
-                roles[key] = with_policies(attached.roles[key], role)
+                roles[key] = with_policies(deployed_roles[key], role)
     def analysed(roles: Mapping[str, Role]) -> Analysis:
         return analyse(
             observation, roles, principal_roles,

@@ -710,10 +710,12 @@ def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:
 
 def with_policies(deployed: Role, partial: Role) -> Role:
     """The account's role with the policies files attach to it (a :data:`PARTIAL` role's),
-    but those it already has by name (staging was deployed with them)."""
+    but those it already has by name (staging was deployed with them), and the resource
+    grants the files' resource policies give it."""
     names = {policy.name for policy in deployed.policies}
     added = tuple(p for p in partial.policies if p.name != OTHERS and p.name not in names)
-    return replace(deployed, policies=(*deployed.policies, *added))
+    return replace(deployed, policies=(*deployed.policies, *added),
+                   resource_grants=(*deployed.resource_grants, *partial.resource_grants))
 
 
 def _in_checkout(root: Path | None) -> Callable[[str], str] | None:

@@ -203,7 +203,8 @@ class GrantSet:
         """The roles with the policies attached to them by name from other files, and
         the attachments naming a role no file declares (IAM role names are unique in an
         account, whatever their path). The resource grants naming a role by name go to
-        that role too; those naming a role no file declares explain nothing."""
+        that role too; those naming a role no file declares stay in ``granted_by_name``
+        (a role read from the account may be it)."""
         by_name = {role.name: key for key, role in self.roles.items() if role.name}
         roles = dict(self.roles)
         unmatched: list[tuple[str, Policy]] = []
@@ -213,8 +214,19 @@ class GrantSet:
                 unmatched.append((name, policy))
             else:
                 roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
+        elsewhere: list[tuple[str, Statement]] = []
         for name, statement in self.granted_by_name:
             if (key := by_name.get(name)) is not None:
                 roles[key] = replace(roles[key], resource_grants=(
                     *roles[key].resource_grants, statement))
-        return replace(self, roles=roles, attached=(), granted_by_name=()), unmatched
+            else:
+                elsewhere.append((name, statement))
+        return (replace(self, roles=roles, attached=(), granted_by_name=tuple(elsewhere)),
+                unmatched)
+
+    def granted_to(self, role: Role, account: str) -> Role:
+        """``role`` (read from ``account``) with the resource grants the files' policies
+        give it by name."""
+        found = tuple(statement for name, statement in self.granted_by_name
+                      if name == role.name and role.key.split(":")[4:5] == [account])
+        return replace(role, resource_grants=(*role.resource_grants, *found)) if found else role
