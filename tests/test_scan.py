@@ -605,23 +605,7 @@ def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_
     iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
-    (tmp_path / "template.yaml").write_text(f"""\
-Resources:
-  Orders:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: orders
-      KeySchema: [{{AttributeName: k, KeyType: HASH}}]
-      AttributeDefinitions: [{{AttributeName: k, AttributeType: S}}]
-      ResourcePolicy:
-        PolicyDocument:
-          Version: "2012-10-17"
-          Statement:
-            - Effect: Allow
-              Principal: {{AWS: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/web-role"}}
-              Action: dynamodb:PutItem
-              Resource: !GetAtt Orders.Arn
-""")
+    shutil.copy(DATA / "resource-policy-both.yaml", tmp_path / "template.yaml")
     call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1,
             "name": "DynamoDB"}
     where = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
@@ -640,6 +624,52 @@ Resources:
         role, "dynamodb:PutItem", "resource_policy")
     assert (put["origin"]["file"], put["origin"]["logical_id"]) == ("template.yaml", "Orders")
     assert code == 0
+
+
+@pytest.mark.slow
+def test_both_mode_reads_the_account_s_policies_of_what_a_declared_role_used(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The template declares the role by name; the table it writes to is the account's,
+    whose policy (moto's DynamoDB) names the role: with compare both, that policy is read
+    for the use the role's own policies do not allow. With compare declared it is not."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    role = f"arn:aws:iam::{aws.account}:role/web-role"
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+    dynamodb.put_resource_policy(ResourceArn=table, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": role}, "Action": "dynamodb:PutItem",
+            "Resource": table}]}))
+    shutil.copy(DATA / "resource-policy-declared-role.yaml", tmp_path / "template.yaml")
+    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1,
+            "name": "DynamoDB"}
+    where = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
+                    {**call, "id": "1" * 16, "aws": {"operation": "GetItem", **where}},
+                    {**call, "id": "2" * 16, "aws": {"operation": "PutItem", **where}}]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+    scan = ["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+            "--format", "json"]
+
+    assert main([*scan, "--compare", "both"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [put] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (put["role"], put["action"], put["decision"]) == (
+        role, "dynamodb:PutItem", "resource_policy")
+    assert put["origin"]["policy_arn"] == table
+
+    assert main([*scan, "--compare", "declared"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    [put] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert put["decision"] == "implicit_deny"
 
 
 @pytest.mark.slow

@@ -220,6 +220,7 @@ def build_report(
     from leastpriv_ci.grants.declared import StackReads, discover, load_declared, with_policies
     from leastpriv_ci.grants.deliveries import deliveries_by_role, delivery_accesses
     from leastpriv_ci.grants.model import GrantSet, ResolveContext
+    from leastpriv_ci.grants.resource_policies import in_account
     from leastpriv_ci.policy.model import PARTIAL
     from leastpriv_ci.principals import resolve_roles, untraced
     from leastpriv_ci.usage import observe
@@ -261,14 +262,18 @@ def build_report(
         stack_name=settings.stack_name, notices=notices, identities=identities,
         deployed=deployed)
     roles = dict(declared.roles)
-    attached_keys: set[str] = set()
+    # Roles whose resources' policies in the account may explain a use: the roles read
+    # from it, and with compare both the declared roles whose ARN is known
+    account_roles: set[str] = set()
     if settings.compare in ("attached", "both"):
         from leastpriv_ci.grants.attached import load_attached
 
         wanted = [r for r in principal_roles.values() if r is not None and r.startswith("arn:")
                   and (r not in roles or roles[r].source == PARTIAL)]
         attached = load_attached(session, wanted, notices)
-        attached_keys = set(attached.roles)
+        account_roles = set(attached.roles) | ({
+            key for key in declared.roles if in_account(key, context.account)
+        } if settings.compare == "both" else set())
         # A declared role wins over its deployed self; a partly declared one is the
         # deployed role with the policies the files attach to it. The files' resource
         # policies naming a role read from the account grant it too.
@@ -279,6 +284,7 @@ def build_report(
         for key, role in declared.roles.items():
             if role.source == PARTIAL and key in attached.roles:
                 roles[key] = with_policies(deployed_roles[key], role)
+
     def analysed(roles: Mapping[str, Role]) -> Analysis:
         return analyse(
             observation, roles, principal_roles,
@@ -292,10 +298,10 @@ def build_report(
         )
 
     analysis = analysed(roles)
-    if attached_keys:
-        # What the roles read from the account do not allow themselves, their resources'
-        # own policies may: read those, and judge again when one names the role
-        explained = _account_resource_grants(session, analysis, roles, attached_keys, notices)
+    if account_roles:
+        # What the roles of the account do not allow themselves, their resources' own
+        # policies may: read those, and judge again when one names the role
+        explained = _account_resource_grants(session, analysis, roles, account_roles, notices)
         if explained:
             analysis = analysed(explained)
     combined = Notices()
@@ -328,8 +334,8 @@ def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[st
                              attached: Collection[str], notices: Notices
                              ) -> dict[str, Role] | None:
     """``roles`` with the account's resource-based policies naming them, for the roles
-    read from the account (``attached``) with missing findings; None when no such policy
-    names one."""
+    of the account (``attached``) with missing findings; None when no such policy names
+    one."""
     from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import account_resource_grants
 
