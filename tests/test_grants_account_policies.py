@@ -12,7 +12,9 @@ from botocore.stub import Stubber
 
 from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.emulator import Emulator
+from leastpriv_ci.grants import account_policies
 from leastpriv_ci.grants.account_policies import (
+    CAPPED,
     UNREADABLE,
     account_resource_grants,
     holder_of,
@@ -245,3 +247,20 @@ def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches(
     assert list(granted) == [ROLE]
     [publish] = granted[ROLE]
     assert publish.actions == ("sns:Publish",) and publish.conditions == {}
+
+
+def test_past_the_cap_policies_are_not_read_and_that_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(account_policies, "MAX_POLICIES_READ", 2)
+    session = _Stubbed("sns")
+    topics = [f"arn:aws:sns:us-east-1:{ACCOUNT}:events-{n}" for n in range(4)]
+    for _ in range(2):
+        session.stubber.add_response("get_topic_attributes", {"Attributes": {}})
+    notices = Notices()
+
+    account_resource_grants(session, {ROLE: topics}, notices)
+
+    session.stubber.assert_no_pending_responses()  # two read, and no third call
+    [capped] = notices.items()
+    assert capped.code == CAPPED and capped.count == 2 and capped.examples == tuple(topics[2:])

@@ -38,6 +38,10 @@ UNREADABLE_TEXT = (
     "could not be read, so a use it may grant stays reported missing; grant the scanning "
     "role the permission named"
 )
+CAPPED = "resource-policies-capped"
+# Resources whose policies one scan reads at most (one or two calls each): a run with
+# thousands of distinct resources used without a grant must not spend minutes on them
+MAX_POLICIES_READ = 200
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -141,6 +145,11 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
         statements: list[Statement] = []
         for arn, holder in sorted(holders.items()):
             if arn not in policies:
+                if len(policies) >= MAX_POLICIES_READ:
+                    notices.add(CAPPED, f"the resource-based policies of more than "
+                                f"{MAX_POLICIES_READ} resources were asked for; the others "
+                                "were not read, and their uses stay reported missing", arn)
+                    continue
                 policies[arn] = _read(session, holder, clients, notices)
             policy = policies[arn]
             if policy is None:
