@@ -8,6 +8,7 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.grants.model import ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
+    named_elsewhere,
     principal_roles,
     resource_policy_types,
     role_grants,
@@ -206,3 +207,11 @@ def test_a_template_s_policy_for_anyone_whose_arn_is_a_template_role(data_dir: P
     assert publish.conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
     # "anyone but", and anyone at all, name no template role
     assert grants.roles["OtherRole"].resource_grants == ()
+
+
+def test_everyone_but_the_roles_a_not_principal_names_names_none_of_them() -> None:
+    [statement] = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "NotPrincipal": {"AWS": APP}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*"}]}, name="bucket policy").statements
+    assert role_grants(statement, ROLES) == []
+    assert named_elsewhere(statement, (), ACCOUNT) == []

@@ -54,7 +54,7 @@ class Statement:
     not_resources: bool = False
     conditions: Conditions = field(default_factory=dict)
     sid: str | None = None
-    principal: object | None = None  # recorded, not evaluated, for identity policies
+    principal: object | None = None  # Principal as written (a resource policy's), if any
     version: str = VERSION_2012
     origin: Origin = field(default_factory=Origin)
 

@@ -143,7 +143,8 @@ def parse_statement(
         not_resources=not_resources,
         conditions=_conditions(raw.get("Condition"), label, where),
         sid=sid,
-        principal=raw.get("Principal", raw.get("NotPrincipal")),
+        # everyone but a NotPrincipal's principals is no principal named
+        principal=raw.get("Principal"),
         version=version,
         origin=here,
     )
