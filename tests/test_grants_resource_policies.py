@@ -215,3 +215,15 @@ def test_everyone_but_the_roles_a_not_principal_names_names_none_of_them() -> No
         "Resource": "arn:aws:s3:::b/*"}]}, name="bucket policy").statements
     assert role_grants(statement, ROLES) == []
     assert named_elsewhere(statement, (), ACCOUNT) == []
+
+
+def test_anyone_of_an_account_names_that_account_s_roles() -> None:
+    other = "arn:aws:iam::999999999999:role/app-api"
+    statement = _statement("*", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                 "Bool": {"aws:SecureTransport": "true"}})
+    granted = role_grants(statement, {APP, WORKER, other, "aws_iam_role.anon"})
+    assert [key for key, _ in granted] == [APP, WORKER]
+    assert granted[0][1].conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    # a role named by Principal and of another account than the condition's is refused
+    assert role_grants(_statement({"AWS": other}, {"StringEquals": {
+        "aws:PrincipalAccount": ACCOUNT}}), {other}) == []

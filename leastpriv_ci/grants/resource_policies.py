@@ -22,12 +22,21 @@ from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.loaders import LocatedDict, line_of
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.conditions import evaluate_conditions
-from leastpriv_ci.policy.model import ALLOW, Statement, is_unresolved, unresolved
+from leastpriv_ci.policy.model import (
+    ALLOW,
+    Conditions,
+    Statement,
+    is_unresolved,
+    unresolved,
+)
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
 SELF = "self"
 PRINCIPAL_ARN = "aws:principalarn"
+PRINCIPAL_ACCOUNT = "aws:principalaccount"
+# Condition keys the request's principal alone decides: for a role, its ARN and account
+PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT})
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
@@ -137,32 +146,39 @@ def named_elsewhere(statement: Statement, roles: Collection[str], account: str
 def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str, Statement]]:
     """The keys among ``roles`` that a parsed Allow statement names, each with the
     statement as it grants that role: named by its Principal's ARN, or, with a Principal
-    of anyone, by an ``aws:PrincipalArn`` condition the role's key (an ARN) satisfies.
-    Such a condition is decided for the role, so its statement no longer holds it; a
-    Principal of anyone without one (a public policy) names no role."""
+    of anyone, by conditions on the principal (``aws:PrincipalArn``,
+    ``aws:PrincipalAccount``) that hold for the role's key (an ARN). Those conditions
+    are decided for the role, so its statement no longer holds them; a Principal of
+    anyone without one (a public policy) names no role."""
     if not statement.is_allow:
         return []
-    on_arn = {operator: kept for operator, keys in statement.conditions.items()
-              if (kept := {k: v for k, v in keys.items() if k.lower() == PRINCIPAL_ARN})}
+    on_principal = _on(statement.conditions, PRINCIPAL_KEYS)
     if names_anyone(statement.principal):
-        if not on_arn:
+        if not on_principal:
             return []
         candidates = sorted(key for key in roles if key.startswith("arn:"))
     else:
         candidates = sorted({value for value in principal_roles(statement.principal)
                              if isinstance(value, str) and value in roles})
-        if not on_arn:
+        if not on_principal:
             return [(key, statement) for key in candidates]
-    decided = without_principal_arn(statement)
+    decided = replace(statement, conditions=_on(statement.conditions, PRINCIPAL_KEYS,
+                                                keep=False))
     return [(key, decided) for key in candidates if evaluate_conditions(
-        on_arn, {PRINCIPAL_ARN: key}, version=statement.version) is True]
+        on_principal, {PRINCIPAL_ARN: key, PRINCIPAL_ACCOUNT: "".join(key.split(":")[4:5])},
+        version=statement.version) is True]
 
 
 def without_principal_arn(statement: Statement) -> Statement:
     """``statement`` without its conditions on ``aws:PrincipalArn``."""
-    return replace(statement, conditions={
-        operator: kept for operator, keys in statement.conditions.items()
-        if (kept := {k: v for k, v in keys.items() if k.lower() != PRINCIPAL_ARN})})
+    return replace(statement, conditions=_on(statement.conditions, {PRINCIPAL_ARN}, keep=False))
+
+
+def _on(conditions: Conditions, keys: Collection[str], *, keep: bool = True) -> Conditions:
+    """The conditions on ``keys`` (lower case) of a condition block, or, with ``keep``
+    false, the others."""
+    return {operator: kept for operator, tested in conditions.items()
+            if (kept := {k: v for k, v in tested.items() if (k.lower() in keys) is keep})}
 
 
 def in_account(arn: str, account: str) -> bool:
