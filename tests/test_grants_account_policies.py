@@ -264,3 +264,17 @@ def test_past_the_cap_policies_are_not_read_and_that_is_said(
     session.stubber.assert_no_pending_responses()  # two read, and no third call
     [capped] = notices.items()
     assert capped.code == CAPPED and capped.count == 2 and capped.examples == tuple(topics[2:])
+
+
+def test_a_client_that_cannot_be_made_is_a_warning_not_a_traceback() -> None:
+    from botocore.exceptions import NoRegionError
+
+    class NoRegion:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            raise NoRegionError()
+
+    notices = Notices()
+    assert account_resource_grants(NoRegion(), {ROLE: ["arn:aws:s3:::orders-bucket/a"]},
+                                   notices) == {}
+    [notice] = notices.items()
+    assert notice.code == UNREADABLE and "You must specify a region" in notice.examples[0]

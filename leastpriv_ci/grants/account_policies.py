@@ -169,11 +169,11 @@ def _read(session: Any, holder: Holder, clients: dict[tuple[str, str | None], An
 
     reader = holder.reader
     place = (reader.service, holder.region)
-    if place not in clients:
-        clients[place] = session.client(reader.service, region_name=holder.region)
-    client = clients[place]
     values = dict(holder.values)
     try:
+        if place not in clients:
+            clients[place] = session.client(reader.service, region_name=holder.region)
+        client = clients[place]
         if reader.lookup is not None:
             found = _member(reader.lookup.call.run(client, values), (reader.lookup.member,))
             values[reader.lookup.result] = str(found)
