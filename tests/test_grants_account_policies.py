@@ -102,13 +102,18 @@ def _policy(principal: str, action: str, resource: str) -> str:
     ]})
 
 
+@pytest.fixture
+def session(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> boto3.session.Session:
+    """A session whose clients reach moto's server, as the scan's do."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    return boto3.session.Session(aws_access_key_id="testing",
+                                 aws_secret_access_key="testing", region_name=aws.region)
+
+
 @pytest.mark.slow
 def test_each_kind_of_policy_is_read_from_the_account_for_the_role_it_names(
-    aws: Emulator, monkeypatch: pytest.MonkeyPatch,
+    aws: Emulator, session: boto3.session.Session,
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
-    session = boto3.session.Session(aws_access_key_id="testing",
-                                    aws_secret_access_key="testing", region_name=aws.region)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="orders-bucket")
     s3.put_bucket_policy(Bucket="orders-bucket", Policy=_policy(
@@ -229,11 +234,8 @@ def test_a_policy_that_is_not_json_is_skipped_with_a_warning() -> None:
 
 @pytest.mark.slow
 def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches(
-    aws: Emulator, monkeypatch: pytest.MonkeyPatch,
+    aws: Emulator, session: boto3.session.Session,
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
-    session = boto3.session.Session(aws_access_key_id="testing",
-                                    aws_secret_access_key="testing", region_name=aws.region)
     sns = aws.client("sns")
     topic = sns.create_topic(Name="events")["TopicArn"]
     sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({

@@ -547,20 +547,11 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     s3.put_bucket_policy(Bucket="reports-bucket", Policy=grant(
         f"arn:aws:iam::{aws.account}:role/other-role", "s3:GetObject",
         "arn:aws:s3:::reports-bucket/*"))
-    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1}
-    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
-                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
-                    {**call, "id": "1" * 16, "name": "DynamoDB", "aws": {
-                        "operation": "GetItem", "region": aws.region, "table_name": "orders",
-                        "account_id": aws.account}},
-                    {**call, "id": "2" * 16, "name": "DynamoDB", "aws": {
-                        "operation": "PutItem", "region": aws.region, "table_name": "orders",
-                        "account_id": aws.account}},
-                    {**call, "id": "3" * 16, "name": "S3", "aws": {
-                        "operation": "GetObject", "region": aws.region,
-                        "bucket_name": "reports-bucket", "key": "2026/a.json"}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
-    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+    table_call = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
+    _orders_api(tmp_path, role, ("DynamoDB", {"operation": "GetItem", **table_call}),
+                ("DynamoDB", {"operation": "PutItem", **table_call}),
+                ("S3", {"operation": "GetObject", "region": aws.region,
+                        "bucket_name": "reports-bucket", "key": "2026/a.json"}))
     scan = ["scan", "--traces", "traces.json", "--compare", "attached", "--format", "json"]
 
     code = main(scan)
@@ -606,15 +597,9 @@ def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
     shutil.copy(DATA / "resource-policy-both.yaml", tmp_path / "template.yaml")
-    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1,
-            "name": "DynamoDB"}
     where = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
-    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
-                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
-                    {**call, "id": "1" * 16, "aws": {"operation": "GetItem", **where}},
-                    {**call, "id": "2" * 16, "aws": {"operation": "PutItem", **where}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
-    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+    _orders_api(tmp_path, role, ("DynamoDB", {"operation": "GetItem", **where}),
+                ("DynamoDB", {"operation": "PutItem", **where}))
 
     code = main(["scan", "--traces", "traces.json", "--compare", "both", "--policy-paths",
                  "template.yaml", "--format", "json"])
@@ -647,15 +632,9 @@ def test_both_mode_reads_the_account_s_policies_of_what_a_declared_role_used(
             "Effect": "Allow", "Principal": {"AWS": role}, "Action": "dynamodb:PutItem",
             "Resource": table}]}))
     shutil.copy(DATA / "resource-policy-declared-role.yaml", tmp_path / "template.yaml")
-    call = {"start_time": 1.7e9, "namespace": "aws", "end_time": 1.7e9 + 0.1,
-            "name": "DynamoDB"}
     where = {"region": aws.region, "table_name": "orders", "account_id": aws.account}
-    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
-                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
-                    {**call, "id": "1" * 16, "aws": {"operation": "GetItem", **where}},
-                    {**call, "id": "2" * 16, "aws": {"operation": "PutItem", **where}}]}
-    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
-    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+    _orders_api(tmp_path, role, ("DynamoDB", {"operation": "GetItem", **where}),
+                ("DynamoDB", {"operation": "PutItem", **where}))
     scan = ["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
             "--format", "json"]
 
@@ -824,6 +803,18 @@ def test_terraform_module_instances_are_judged_per_function(
     (finding,) = report["findings"]
     assert finding["origin"]["file"] == "modules/fn/main.tf"
     assert finding["origin"]["logical_id"] == "module.billing.aws_iam_role_policy.data"
+
+
+def _orders_api(folder: Path, role: str, *calls: tuple[str, dict[str, object]]) -> None:
+    """``traces.json`` in ``folder``: one trace of the EC2 service "orders-api" making
+    ``calls`` (subsegment name, its ``aws`` record); the config maps it to ``role``."""
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
+                    {"id": f"{n:016x}", "name": name, "start_time": 1.7e9,
+                     "end_time": 1.7e9 + 0.1, "namespace": "aws", "aws": record}
+                    for n, (name, record) in enumerate(calls, 1)]}
+    (folder / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (folder / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
 
 
 def _segment_trace(document: dict[str, object], number: int) -> dict[str, object]:

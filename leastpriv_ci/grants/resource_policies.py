@@ -195,10 +195,20 @@ def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
 
 
 class ResourceGrants(NamedTuple):
-    """A template's resource-based policy statements, per role they name."""
+    """Resource-based policy statements, per role they name."""
 
-    by_key: dict[str, list[Statement]]  # the template's roles, by key
+    by_key: dict[str, list[Statement]]  # the file's (module's) roles, by key
     by_name: list[tuple[str, Statement]]  # other roles of the account, by name
+
+    def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
+            origin: Origin) -> None:
+        """What a parsed statement of a policy declared at ``origin`` grants: to the
+        ``roles`` it names (by key), and to the other roles of ``account`` it names by ARN
+        (by name); its Resource ``*`` read as ``star``."""
+        for key, granting in role_grants(statement, roles):
+            self.by_key.setdefault(key, []).append(as_grant(granting, star, origin))
+        self.by_name.extend((name, as_grant(granting, star, origin))
+                            for name, granting in named_elsewhere(statement, roles, account))
 
 
 def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,

@@ -74,10 +74,7 @@ from leastpriv_ci.grants.resource_policies import (
     SELF,
     ResourceGrants,
     ResourcePolicyType,
-    as_grant,
-    named_elsewhere,
     resource_policy_types,
-    role_grants,
     star_arn,
 )
 from leastpriv_ci.grants.terraform_files import (
@@ -840,14 +837,8 @@ class Module:
                                           address, block, instance.scope)
                     star = self._star(found, kind, name, block, instance)
                     for statement in policy.statements:
-                        origin = replace(statement.origin, logical_id=address,
-                                         policy_name=found.kind)
-                        for key, granting in role_grants(statement, roles):
-                            granted.by_key.setdefault(key, []).append(
-                                as_grant(granting, star, origin))
-                        granted.by_name.extend(
-                            (name, as_grant(granting, star, origin)) for name, granting
-                            in named_elsewhere(statement, roles, self.context.account))
+                        granted.add(statement, roles, self.context.account, star, replace(
+                            statement.origin, logical_id=address, policy_name=found.kind))
         return granted
 
     def _star(self, found: ResourcePolicyType, kind: str, name: str, block: Block,

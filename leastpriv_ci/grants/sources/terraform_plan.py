@@ -33,10 +33,7 @@ from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.resource_policies import (
     SELF,
     ResourceGrants,
-    as_grant,
-    named_elsewhere,
     resource_policy_types,
-    role_grants,
     star_arn,
 )
 from leastpriv_ci.grants.sources import sniff
@@ -207,12 +204,7 @@ class _Plan:
                 policy = self.policy(resource, found.document[0], found.kind)
                 origin = self.origin(resource.address, found.kind)
                 for statement in policy.statements:
-                    for key, granting in role_grants(statement, roles):
-                        granted.by_key.setdefault(key, []).append(
-                            as_grant(granting, star, origin))
-                    granted.by_name.extend(
-                        (name, as_grant(granting, star, origin)) for name, granting
-                        in named_elsewhere(statement, roles, self.context.account))
+                    granted.add(statement, roles, self.context.account, star, origin)
         return granted
 
     def service_role(self, compute: ComputeType, resource: _Resource,
