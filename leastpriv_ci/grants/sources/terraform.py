@@ -125,10 +125,13 @@ def _declares() -> re.Pattern[str]:
     return re.compile(rf'resource\s+"?(aws_iam_role\w*|aws_iam_policy_attachment|{compute})"?\s')
 
 
+_PRINCIPAL = re.compile("principal", re.IGNORECASE)  # Principal, principals { … }
+
+
 def _names_principals(text: str) -> bool:
     """Whether a file declares a resource-based policy (``data/resource_policies.yaml``)
     that may name a principal: read for the roles of other files it names."""
-    return bool(_policy_holders().search(text)) and "principal" in text.lower()
+    return bool(_policy_holders().search(text)) and bool(_PRINCIPAL.search(text))
 
 
 @cache
