@@ -280,3 +280,17 @@ def test_a_client_that_cannot_be_made_is_a_warning_not_a_traceback() -> None:
                                    notices) == {}
     [notice] = notices.items()
     assert notice.code == UNREADABLE and "You must specify a region" in notice.examples[0]
+
+
+def test_a_bucket_that_refuses_may_be_another_account_s_and_the_warning_says_so() -> None:
+    session = _Stubbed("s3")
+    session.stubber.add_client_error("get_bucket_policy", "AccessDenied", "Access Denied", 403,
+                                     expected_params={"Bucket": "orders-bucket",
+                                                      "ExpectedBucketOwner": ACCOUNT})
+    notices = Notices()
+
+    account_resource_grants(session, {ROLE: ["arn:aws:s3:::orders-bucket/a.json"]}, notices)
+
+    [notice] = notices.items()
+    assert notice.examples == ("arn:aws:s3:::orders-bucket: needs s3:GetBucketPolicy (or the "
+                               "bucket belongs to another account)",)

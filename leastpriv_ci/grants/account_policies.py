@@ -79,6 +79,7 @@ class PolicyReader:
     policy: tuple[str, ...]  # the response member path of the policy text
     absent: frozenset[str]  # error codes: no policy, or no such resource
     lookup: Lookup | None = None
+    denied_also: str | None = None  # what else a refusal may mean
 
     def permission(self, operation: str) -> str:
         return f"{self.service}:{operation}"
@@ -113,7 +114,8 @@ def policy_readers() -> tuple[PolicyReader, ...]:
             call=Call(entry["operation"], entry["parameters"]),
             policy=tuple(entry["policy"].split(".")), absent=frozenset(entry["absent"]),
             lookup=Lookup(Call(lookup["operation"], lookup["parameters"]), lookup["member"],
-                          lookup["result"]) if lookup else None))
+                          lookup["result"]) if lookup else None,
+            denied_also=entry.get("denied_also")))
     return tuple(readers)
 
 
@@ -183,8 +185,9 @@ def _read(session: Any, holder: Holder, clients: dict[tuple[str, str | None], An
         if code in reader.absent:
             return None
         if code.lower() in denied_codes():
+            also = f" ({reader.denied_also})" if reader.denied_also else ""
             notices.add(UNREADABLE, UNREADABLE_TEXT,
-                        f"{holder.arn}: needs {reader.permission(exc.operation_name)}")
+                        f"{holder.arn}: needs {reader.permission(exc.operation_name)}{also}")
         else:
             notices.add(UNREADABLE, UNREADABLE_TEXT,
                         f"{holder.arn}: {exc.operation_name} failed ({code})")
