@@ -277,8 +277,8 @@ def build_report(
         # A declared role wins over its deployed self; a partly declared one is the
         # deployed role with the policies the files attach to it. The files' resource
         # policies naming a role read from the account grant it too.
-        deployed_roles = {key: declared.granted_to(role, context.account)
-                          for key, role in attached.roles.items()}
+        deployed_roles = {key: declared.granted_to(role) if in_account(key, context.account)
+                          else role for key, role in attached.roles.items()}
         roles = {**deployed_roles, **{key: role for key, role in roles.items()
                                       if role.source != PARTIAL or key not in attached.roles}}
         for key, role in declared.roles.items():

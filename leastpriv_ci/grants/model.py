@@ -224,9 +224,9 @@ class GrantSet:
         return (replace(self, roles=roles, attached=(), granted_by_name=tuple(elsewhere)),
                 unmatched)
 
-    def granted_to(self, role: Role, account: str) -> Role:
-        """``role`` (read from ``account``) with the resource grants the files' policies
-        give it by name."""
+    def granted_to(self, role: Role) -> Role:
+        """``role`` (read from the scan's account) with the resource grants the files'
+        policies give it by name."""
         found = tuple(statement for name, statement in self.granted_by_name
-                      if name == role.name and role.key.split(":")[4:5] == [account])
+                      if name == role.name)
         return replace(role, resource_grants=(*role.resource_grants, *found)) if found else role
