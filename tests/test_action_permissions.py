@@ -165,16 +165,17 @@ RESOURCE_POLICY_HOLDERS = {
     "Secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-??????",
     "table": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
     "stream": "arn:aws:kinesis:us-east-1:123456789012:stream/orders-stream",
+    "event-bus": "arn:aws:events:us-east-1:123456789012:event-bus/default",
 }
 
 
 def arrange_resource_policies(aws: Emulator) -> dict[str, str]:
     """Resources whose own policies name the function's role; returns them, by type, with
     the key moto made (its ARN is moto's choice)."""
-    def naming_the_role(resource: str) -> str:
+    def naming_the_role(resource: str, action: str = "*") -> str:
         return json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": TOUCHED["role"]}, "Action": "*",
-            "Resource": resource}]})
+            "Sid": "OrdersFunction", "Effect": "Allow", "Principal": {"AWS": TOUCHED["role"]},
+            "Action": action, "Resource": resource}]})
 
     holders = dict(RESOURCE_POLICY_HOLDERS)
     aws.client("s3").create_bucket(Bucket="orders-archive")
@@ -198,6 +199,9 @@ def arrange_resource_policies(aws: Emulator) -> dict[str, str]:
     aws.client("kinesis").create_stream(StreamName="orders-stream", ShardCount=1)
     aws.client("kinesis").put_resource_policy(ResourceARN=holders["stream"],
                                               Policy=naming_the_role(holders["stream"]))
+    aws.client("events").put_permission(EventBusName="default",
+                                        Policy=naming_the_role(holders["event-bus"],
+                                                               "events:PutEvents"))
     holders["key"] = aws.client("kms").create_key(Policy=naming_the_role("*"))[
         "KeyMetadata"]["Arn"]
     return holders
@@ -275,7 +279,7 @@ def test_the_gates_calls_fit_the_documented_policy(
                      "s3:getbucketpolicy", "sqs:getqueueurl", "sqs:getqueueattributes",
                      "sns:gettopicattributes", "kms:getkeypolicy",
                      "secretsmanager:getresourcepolicy", "dynamodb:getresourcepolicy",
-                     "kinesis:getresourcepolicy"}
+                     "kinesis:getresourcepolicy", "events:describeeventbus"}
     assert used_actions == expected
 
     documented = policy(mode)

@@ -50,6 +50,8 @@ OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/reports-role"
      f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders", {}),
     (f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks",
      f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks", {}),
+    (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default",
+     f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default", {}),
 ])
 def test_the_resource_keeping_the_policy_is_found_from_the_used_arn(
     resource: str, holder: str, values: dict[str, str]
@@ -146,13 +148,16 @@ def test_each_kind_of_policy_is_read_from_the_account_for_the_role_it_names(
     stream = kinesis.describe_stream(StreamName="clicks")["StreamDescription"]["StreamARN"]
     kinesis.put_resource_policy(ResourceARN=stream, Policy=_policy(
         ROLE, "kinesis:PutRecord", stream))
+    bus = f"arn:aws:events:{aws.region}:{ACCOUNT}:event-bus/default"
+    aws.client("events").put_permission(EventBusName="default", Policy=_policy(
+        ROLE, "events:PutEvents", bus))
     aws.client("s3").create_bucket(Bucket="plain-bucket")  # no policy at all
     notices = Notices()
 
     granted = account_resource_grants(session, {
         ROLE: ["arn:aws:s3:::orders-bucket/in/a.json", "arn:aws:s3:::orders-bucket/in/b.json",
                queue_arn, topic, key, secret[:-7] + "-??????", f"{table}/index/by-date",
-               stream, "arn:aws:s3:::plain-bucket/x", "arn:aws:s3:::gone-bucket/x",
+               stream, bus, "arn:aws:s3:::plain-bucket/x", "arn:aws:s3:::gone-bucket/x",
                f"arn:aws:sqs:us-east-1:{ACCOUNT}:gone-queue"],
         OTHER_ROLE: [table],
     }, notices)
@@ -171,6 +176,7 @@ def test_each_kind_of_policy_is_read_from_the_account_for_the_role_it_names(
         (("secretsmanager:GetSecretValue",), (secret_holder,), "secret policy",
          secret_holder, None),
         (("kinesis:PutRecord",), (stream,), "stream policy", stream, None),
+        (("events:PutEvents",), (bus,), "event bus policy", bus, None),
     }
     # the table's policy names the other role only; "*" with a condition names no role
     assert [(s.actions, s.resources) for s in granted[OTHER_ROLE]] == [

@@ -227,3 +227,29 @@ def test_anyone_of_an_account_names_that_account_s_roles() -> None:
     # a role named by Principal and of another account than the condition's is refused
     assert role_grants(_statement({"AWS": other}, {"StringEquals": {
         "aws:PrincipalAccount": ACCOUNT}}), {other}) == []
+
+
+def test_a_terraform_event_bus_policy_naming_a_role_by_its_arn(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""\
+resource "aws_iam_role" "app" {
+  name               = "app"
+  assume_role_policy = "{}"
+}
+
+resource "aws_cloudwatch_event_bus_policy" "orders" {
+  event_bus_name = "orders"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { AWS = aws_iam_role.app.arn }
+      Action    = "events:PutEvents"
+      Resource  = "arn:aws:events:us-east-1:123456789012:event-bus/orders"
+    }]
+  })
+}
+""")
+    grants = terraform.load(tmp_path / "main.tf", ResolveContext(), Notices())
+    assert grants_of(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]) == [
+        ("event bus policy", ("events:PutEvents",),
+         (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 10)]  # its statement
