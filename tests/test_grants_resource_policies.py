@@ -253,3 +253,31 @@ resource "aws_cloudwatch_event_bus_policy" "orders" {
     assert grants_of(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]) == [
         ("event bus policy", ("events:PutEvents",),
          (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 10)]  # its statement
+
+
+def test_a_template_s_event_bus_policy_is_one_statement(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text("""\
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+  Orders:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: orders
+  OrdersPolicy:
+    Type: AWS::Events::EventBusPolicy
+    Properties:
+      EventBusName: !Ref Orders
+      StatementId: AppPuts
+      Statement:
+        Effect: Allow
+        Principal: {AWS: !GetAtt AppRole.Arn}
+        Action: events:PutEvents
+        Resource: !GetAtt Orders.Arn
+""")
+    grants = cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
+    assert grants_of(grants.roles["AppRole"]) == [
+        ("event bus policy", ("events:PutEvents",),
+         (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 16)]

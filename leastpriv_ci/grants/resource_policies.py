@@ -57,6 +57,7 @@ class ResourcePolicyType(NamedTuple):
     kind: str  # "bucket policy"
     document: tuple[str, ...]  # the property path of the policy document
     star: str | None  # SELF, the property naming the resource, or None
+    single: bool = False  # the property holds one statement, not a document
 
     def document_of(self, properties: Mapping[str, Any]) -> Any:
         """The raw policy document in ``properties`` (None: not there)."""
@@ -74,7 +75,7 @@ def resource_policy_types(source: str = "cloudformation") -> Mapping[str, Resour
     (``cloudformation`` or ``terraform``)."""
     raw = load("resource_policies.yaml")[source]
     return {kind: ResourcePolicyType(entry["kind"], tuple(entry["document"].split(".")),
-                                     entry.get("star"))
+                                     entry.get("star"), bool(entry.get("single")))
             for kind, entry in raw.items()}
 
 
@@ -232,6 +233,8 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         document = as_structure(found.document_of(properties))
         if not isinstance(document, Mapping):
             continue
+        if found.single:
+            document = {"Statement": [document]}
         line = line_of(resource)
         statements = document.get("Statement")
         for item in statements if isinstance(statements, list) else [statements]:
