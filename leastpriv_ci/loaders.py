@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,15 @@ def list_of(value: object) -> list[Any]:
 def mapping_of(value: object) -> Mapping[str, Any]:
     """``value`` where a file should hold a mapping: itself if it is one, else empty."""
     return value if isinstance(value, Mapping) else {}
+
+
+def value_at(value: object, path: Iterable[str]) -> Any:
+    """The value at ``path`` in nested mappings (a key inside one), None where a step is
+    absent or its container is no mapping."""
+    found: Any = value
+    for key in path:
+        found = found.get(key) if isinstance(found, Mapping) else None
+    return found
 
 
 def line_of(value: object) -> int | None:

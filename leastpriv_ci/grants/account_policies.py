@@ -26,6 +26,7 @@ from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.managed import decode_document
 from leastpriv_ci.grants.resource_policies import UNREAD, UNREAD_TEXT, as_grant, role_grants
+from leastpriv_ci.loaders import value_at
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Statement
 from leastpriv_ci.policy.parse import parse_policy
@@ -177,9 +178,9 @@ def _read(session: Any, holder: Holder, clients: dict[tuple[str, str | None], An
             clients[place] = session.client(reader.service, region_name=holder.region)
         client = clients[place]
         if reader.lookup is not None:
-            found = _member(reader.lookup.call.run(client, values), (reader.lookup.member,))
+            found = value_at(reader.lookup.call.run(client, values), (reader.lookup.member,))
             values[reader.lookup.result] = str(found)
-        text = _member(reader.call.run(client, values), reader.policy)
+        text = value_at(reader.call.run(client, values), reader.policy)
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in reader.absent:
@@ -204,13 +205,6 @@ def _read(session: Any, holder: Holder, clients: dict[tuple[str, str | None], An
     except UserError as exc:
         notices.add(UNREAD, UNREAD_TEXT, str(exc))
         return None
-
-
-def _member(response: Any, path: tuple[str, ...]) -> Any:
-    found = response
-    for key in path:
-        found = found.get(key) if isinstance(found, Mapping) else None
-    return found
 
 
 def _filled(value: Any, values: Mapping[str, str]) -> Any:

@@ -19,7 +19,7 @@ from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.intrinsics import TemplateResolver
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
-from leastpriv_ci.loaders import LocatedDict, line_of
+from leastpriv_ci.loaders import LocatedDict, line_of, value_at
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.model import (
@@ -61,12 +61,7 @@ class ResourcePolicyType(NamedTuple):
 
     def document_of(self, properties: Mapping[str, Any]) -> Any:
         """The raw policy document in ``properties`` (None: not there)."""
-        found: Any = properties
-        for key in self.document:
-            if not isinstance(found, Mapping):
-                return None
-            found = found.get(key)
-        return found
+        return value_at(properties, self.document)
 
 
 @cache

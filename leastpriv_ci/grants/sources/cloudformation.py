@@ -44,6 +44,7 @@ from leastpriv_ci.loaders import (
     line_of,
     loads_json,
     read_text,
+    value_at,
 )
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Policy, Role, is_unresolved, unresolved
@@ -220,10 +221,7 @@ def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _property_at(resource: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     """The resource's property at ``path`` (a property inside one), None when absent."""
-    node: Any = _properties(resource)
-    for step in path:
-        node = node.get(step) if isinstance(node, Mapping) else None
-    return node
+    return value_at(_properties(resource), path)
 
 
 def _add_role(builder: _Builder, logical: str, resource: Mapping[str, Any]) -> None:
