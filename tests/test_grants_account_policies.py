@@ -300,3 +300,21 @@ def test_a_bucket_that_refuses_may_be_another_account_s_and_the_warning_says_so(
     [notice] = notices.items()
     assert notice.examples == ("arn:aws:s3:::orders-bucket: needs s3:GetBucketPolicy (or the "
                                "bucket belongs to another account)",)
+
+
+def test_the_policy_of_a_resource_the_files_declare_one_for_is_not_read() -> None:
+    """The pull request's policy of a bucket replaces the account's: only the other
+    bucket's is read."""
+    session = _Stubbed("s3")
+    granting = _policy(ROLE, "s3:GetObject", "arn:aws:s3:::reports-bucket/*")
+    session.stubber.add_response("get_bucket_policy", {"Policy": granting}, expected_params={
+        "Bucket": "reports-bucket", "ExpectedBucketOwner": ACCOUNT})
+    notices = Notices()
+    used = ["arn:aws:s3:::orders-bucket/a.json", "arn:aws:s3:::reports-bucket/b.json"]
+
+    granted = account_resource_grants(session, {ROLE: used}, notices,
+                                      declared=["arn:aws:s3:::orders-bucket/*"])
+
+    session.stubber.assert_no_pending_responses()
+    assert notices.items() == []  # no call for orders-bucket, which the stub would refuse
+    assert [s.resources for s in granted[ROLE]] == [("arn:aws:s3:::reports-bucket/*",)]

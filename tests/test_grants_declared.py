@@ -415,3 +415,6 @@ def test_resource_policies_of_other_files_name_a_role_by_its_arn(data_dir: Path)
     assert get.conditions == {} and get.sid == "WorkerReads"
     assert worker.policies == ()
     assert "not-identity-policy" not in {n.code for n in notices.items()}
+    # the resources whose policies the files declare, from every file
+    assert grants.policy_resources == {
+        "arn:aws:s3:::reports/*", "arn:aws:sqs:us-east-1:123456789012:jobs"}

@@ -281,3 +281,44 @@ Resources:
     assert grants_of(grants.roles["AppRole"]) == [
         ("event bus policy", ("events:PutEvents",),
          (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 16)]
+
+
+def test_the_resources_a_file_s_policies_name_are_those_it_declares_policies_of(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Every statement counts, whatever its effect and principal (a policy naming no
+    role still replaces the account's); a resource not known offline names none."""
+    bucket = "arn:aws:s3:::uploads-bucket"
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    deployed = {"Key": StackResource("Key", "AWS::KMS::Key", KEY_ID)}
+    template = data_dir / "grants/cfn/resource-policies.yaml"
+    assert cloudformation.load(template, ResolveContext(), Notices()).policy_resources == {
+        f"{bucket}/*", queue}  # the key's ARN is made at deployment
+    assert cloudformation.load(template, ResolveContext(deployed=deployed), Notices()
+                               ).policy_resources == {f"{bucket}/*", queue, key}
+    plan = data_dir / "grants/terraform/plan/resource-policies.tfplan.json"
+    assert terraform_plan.load(plan, ResolveContext(), Notices()).policy_resources == {
+        f"{bucket}/*", queue, key}
+    (tmp_path / "logs.yaml").write_text("""\
+Resources:
+  LogsPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: logs-bucket
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: logging.s3.amazonaws.com}
+            Action: s3:PutObject
+            Resource: [arn:aws:s3:::logs-bucket/*, !Sub "${Made.Arn}/*"]
+          - Effect: Deny
+            Principal: "*"
+            Action: s3:*
+            Resource: arn:aws:s3:::logs-bucket
+""")
+    logs = cloudformation.load(tmp_path / "logs.yaml", ResolveContext(), Notices())
+    assert logs.policy_resources == {"arn:aws:s3:::logs-bucket/*", "arn:aws:s3:::logs-bucket"}
+    folder = data_dir / "grants/terraform/resource-policies"
+    assert terraform.load(folder / "main.tf", ResolveContext(), Notices()).policy_resources == {
+        f"{bucket}/*", queue}

@@ -618,7 +618,9 @@ def test_both_mode_reads_the_account_s_policies_of_what_a_declared_role_used(
 ) -> None:
     """The template declares the role by name; the table it writes to is the account's,
     whose policy (moto's DynamoDB) names the role: with compare both, that policy is read
-    for the use the role's own policies do not allow. With compare declared it is not."""
+    for the use the role's own policies do not allow. With compare declared it is not.
+    Once the pull request declares the table's policy itself, naming another role, that
+    replaces the account's, which is no longer read."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
     monkeypatch.chdir(tmp_path)
     role = f"arn:aws:iam::{aws.account}:role/web-role"
@@ -649,6 +651,12 @@ def test_both_mode_reads_the_account_s_policies_of_what_a_declared_role_used(
     report = json.loads(capsys.readouterr().out)
     [put] = [f for f in report["findings"] if f["kind"] == "missing"]
     assert put["decision"] == "implicit_deny"
+
+    shutil.copy(DATA / "resource-policy-replaced.yaml", tmp_path / "template.yaml")
+    assert main([*scan, "--compare", "both"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    [put] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (put["role"], put["decision"]) == (role, "implicit_deny")
 
 
 @pytest.mark.slow

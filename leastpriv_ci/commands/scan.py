@@ -301,7 +301,8 @@ def build_report(
     if account_roles:
         # What the roles of the account do not allow themselves, their resources' own
         # policies may: read those, and judge again when one names the role
-        explained = _account_resource_grants(session, analysis, roles, account_roles, notices)
+        explained = _account_resource_grants(session, analysis, roles, account_roles,
+                                             declared.policy_resources, notices)
         if explained:
             analysis = analysed(explained)
     combined = Notices()
@@ -331,11 +332,12 @@ def build_report(
 
 
 def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[str, Role],
-                             attached: Collection[str], notices: Notices
-                             ) -> dict[str, Role] | None:
+                             attached: Collection[str], declared: Collection[str],
+                             notices: Notices) -> dict[str, Role] | None:
     """``roles`` with the account's resource-based policies naming them, for the roles
     of the account (``attached``) with missing findings; None when no such policy names
-    one."""
+    one. The policies of resources the files' policies name (``declared``) are the
+    files' alone: the pull request's version replaces the account's."""
     from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import account_resource_grants
 
@@ -344,7 +346,7 @@ def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[st
         if (finding.kind == "missing" and finding.role in attached
                 and not by_resource_policy(finding)):
             used.setdefault(finding.role, []).append(finding.resource)
-    granted = account_resource_grants(session, used, notices) if used else {}
+    granted = account_resource_grants(session, used, notices, declared) if used else {}
     if not granted:
         return None
     return {key: replace(role, resource_grants=role.resource_grants + granted[key])

@@ -17,7 +17,7 @@ resource and the permission: the use then stays reported missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -135,16 +135,21 @@ def holder_of(resource: str, account: str) -> Holder | None:
 
 
 def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
-                            notices: Notices) -> dict[str, tuple[Statement, ...]]:
+                            notices: Notices, declared: Collection[str] = ()
+                            ) -> dict[str, tuple[Statement, ...]]:
     """Per role key (an ARN) in ``used``: the Allow statements naming it of the
     account's resource-based policies on the resources it used (``used``), each policy
-    read once. Roles no such statement names are left out."""
+    read once. Roles no such statement names are left out. The policies of the
+    resources ``declared`` names (those the files' policies name) are not read: the
+    files' policies replace them."""
     policies: dict[str, Policy | None] = {}
     clients: dict[tuple[str, str | None], Any] = {}
     granted: dict[str, tuple[Statement, ...]] = {}
     for role, resources in used.items():
         account = role.split(":")[4]
-        holders = {h.arn: h for r in resources if (h := holder_of(r, account)) is not None}
+        replaced = {h.arn for r in declared if (h := holder_of(r, account)) is not None}
+        holders = {h.arn: h for r in resources
+                   if (h := holder_of(r, account)) is not None and h.arn not in replaced}
         statements: list[Statement] = []
         for arn, holder in sorted(holders.items()):
             if arn not in policies:

@@ -755,4 +755,5 @@ def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
         attached=moved.attached,
         service_roles=frozenset(map(key, grants.service_roles)),
         granted_by_name=moved.granted_by_name,
+        policy_resources=grants.policy_resources,
     )

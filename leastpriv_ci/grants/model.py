@@ -156,6 +156,9 @@ class GrantSet:
     # the file does not declare, by the role's name: added to the resource grants of the
     # role another file declares once every file is read (:meth:`with_attached`)
     granted_by_name: tuple[tuple[str, Statement], ...] = ()
+    # The resources (ARNs) the files' resource-based policies name, whoever they grant:
+    # the files declare those resources' policies, which replace the account's
+    policy_resources: frozenset[str] = frozenset()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -168,7 +171,8 @@ class GrantSet:
                         self.service_roles | other.service_roles,
                         {**self.unknown_exports, **other.unknown_exports},
                         {**self.deployed_as, **other.deployed_as},
-                        self.granted_by_name + other.granted_by_name)
+                        self.granted_by_name + other.granted_by_name,
+                        self.policy_resources | other.policy_resources)
 
     def serving_too(self) -> frozenset[str]:
         """Roles traced code runs as that an AWS service also uses for its own work (one

@@ -24,6 +24,7 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.model import (
     ALLOW,
+    UNRESOLVED_PREFIX,
     Conditions,
     Statement,
     is_unresolved,
@@ -191,16 +192,25 @@ def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
 
 
 class ResourceGrants(NamedTuple):
-    """Resource-based policy statements, per role they name."""
+    """Resource-based policy statements, per role they name; and the resources every
+    statement of the policies names, whichever principal it names."""
 
     by_key: dict[str, list[Statement]]  # the file's (module's) roles, by key
     by_name: list[tuple[str, Statement]]  # other roles of the account, by name
+    resources: set[str]  # ARNs known offline
+
+    @classmethod
+    def empty(cls) -> ResourceGrants:
+        return cls({}, [], set())
 
     def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
             origin: Origin) -> None:
         """What a parsed statement of a policy declared at ``origin`` grants: to the
         ``roles`` it names (by key), and to the other roles of ``account`` it names by ARN
         (by name); its Resource ``*`` read as ``star``."""
+        if not statement.not_resources:
+            self.resources.update(resource for r in statement.resources
+                                  if known_arn(resource := star if r == "*" else r))
         for key, granting in role_grants(statement, roles):
             self.by_key.setdefault(key, []).append(as_grant(granting, star, origin))
         self.by_name.extend((name, as_grant(granting, star, origin))
@@ -212,11 +222,11 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
     """The Allow statements of the template's resource-based policies, per key of the
     template role their Principal names (``role_key``), or per name of a role of the
     account they name by ARN; their resources resolved (values not known offline stay
-    unresolved, and then never decide that the policy grants a use). Entries of
-    ``resources`` that are no resource (not a mapping) name none."""
+    unresolved, and then never decide that the policy grants a use); and the resources
+    every statement of those policies names, known offline. Entries of ``resources``
+    that are no resource (not a mapping) name none."""
     types = resource_policy_types()
-    granted: dict[str, list[Statement]] = {}
-    elsewhere: list[tuple[str, Statement]] = []
+    granted = ResourceGrants.empty()
     for logical, resource in resources.items():
         if not isinstance(resource, Mapping):
             continue
@@ -231,8 +241,11 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         if found.single:
             document = {"Statement": [document]}
         line = line_of(resource)
-        statements = document.get("Statement")
-        for item in statements if isinstance(statements, list) else [statements]:
+        star = _star(found, logical, properties)
+        raw = document.get("Statement")
+        statements = raw if isinstance(raw, list) else [raw]
+        granted.resources.update(_named_resources(statements, star, resolver, line))
+        for item in statements:
             if not isinstance(item, Mapping) or item.get("Effect") != ALLOW:
                 continue
             named = principal_roles(item.get("Principal"))
@@ -251,16 +264,39 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                 continue
             origin = Origin(file=file, line=line_of(item) or line, logical_id=logical,
                             policy_name=found.kind)
-            statement = _statement(document, item, _star(found, logical, properties),
-                                   resolver, origin, notices)
+            statement = _statement(document, item, star, resolver, origin, notices)
             if statement is None:
                 continue
             if by_condition:
                 statement = without_principal_arn(statement)
             for key in sorted(keys):
-                granted.setdefault(key, []).append(statement)
-            elsewhere.extend((name, statement) for name in sorted(names))
-    return ResourceGrants(granted, elsewhere)
+                granted.by_key.setdefault(key, []).append(statement)
+            granted.by_name.extend((name, statement) for name in sorted(names))
+    return granted
+
+
+def known_arn(value: str) -> bool:
+    """Whether ``value`` is an ARN with nothing in it unknown offline."""
+    return value.startswith("arn:") and UNRESOLVED_PREFIX not in value
+
+
+def _named_resources(statements: list[Any], star: Any, resolver: TemplateResolver,
+                     line: int | None) -> set[str]:
+    """The ARNs known offline of the resources ``statements`` name (their Resource
+    ``*`` as ``star``), whatever their effect and principal."""
+    found: set[str] = set()
+    with resolver.silenced():
+        for item in statements:
+            raw = item.get("Resource") if isinstance(item, Mapping) else None
+            for value in raw if isinstance(raw, list) else [raw]:
+                try:
+                    text = resolver.text(star if value == "*" else value,
+                                         line_of(item) or line)
+                except UserError:  # a hostile value: it names nothing the scan can use
+                    continue
+                if text is not None and known_arn(text):
+                    found.add(text)
+    return found
 
 
 def _role_name(resolver: TemplateResolver, value: Any, line: int | None) -> str | None:

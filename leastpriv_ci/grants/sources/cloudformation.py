@@ -182,7 +182,8 @@ def grants_from_template(
     return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
                     attached=tuple(builder.attached), exports=exports.values, imports=imports,
                     role_exports=exports.roles, service_roles=service_roles,
-                    unknown_exports=exports.unknown, granted_by_name=tuple(policies.by_name))
+                    unknown_exports=exports.unknown, granted_by_name=tuple(policies.by_name),
+                    policy_resources=frozenset(policies.resources))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from leastpriv_ci.grants.boundary import parse_boundary
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
-from leastpriv_ci.grants.resource_policies import as_grant, named_elsewhere
+from leastpriv_ci.grants.resource_policies import as_grant, known_arn, named_elsewhere
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, line_of, list_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
@@ -95,7 +95,10 @@ def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContex
                     "are resource-based or trust policies, not a role's policies: read only "
                     "for the roles of the account they name by ARN, and these name none", file)
         return GrantSet()
-    return GrantSet(files=(file,), granted_by_name=by_name)
+    named = frozenset(resource for statement in policy.statements if not statement.not_resources
+                      for resource in statement.resources if known_arn(resource)
+                      ) if policy else frozenset()
+    return GrantSet(files=(file,), granted_by_name=by_name, policy_resources=named)
 
 
 def _names_principals(statements: object) -> bool:

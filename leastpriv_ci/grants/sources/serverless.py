@@ -214,6 +214,7 @@ class _Service:
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
         by_name: list[tuple[str, Statement]] = []
+        policy_resources: set[str] = set()
         if self.resources:
             policies = resource_grants(
                 self.resources, self.template(),
@@ -222,6 +223,7 @@ class _Service:
             for key, granted in policies.by_key.items():
                 self.roles[key] = replace(self.roles[key], resource_grants=tuple(granted))
             by_name = policies.by_name
+            policy_resources = policies.resources
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
         # the names CloudFormation generates for resources (read from the stack when
@@ -231,7 +233,8 @@ class _Service:
         return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
                         files=(str(self.path),), imports=imports or frozenset(),
                         exports=exports, role_exports=role_exports, deployed_as=deployed_as,
-                        granted_by_name=tuple(by_name))
+                        granted_by_name=tuple(by_name),
+                        policy_resources=frozenset(policy_resources))
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:

@@ -216,6 +216,7 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
     attached: list[tuple[str, Policy]] = []
     service_roles: set[str] = set()
     by_name: list[tuple[str, Statement]] = []
+    policy_resources: set[str] = set()
     for module in readings[:MAX_MODULE_CALLS]:
         found = module.grants(target)
         roles.update(found.roles)
@@ -223,9 +224,11 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
         attached.extend(found.attached)
         service_roles.update(found.service_roles)
         by_name.extend(found.granted_by_name)
+        policy_resources.update(found.policy_resources)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
                     attached=tuple(attached), service_roles=frozenset(service_roles),
-                    granted_by_name=tuple(by_name)).merged(downloaded)
+                    granted_by_name=tuple(by_name),
+                    policy_resources=frozenset(policy_resources)).merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
@@ -819,7 +822,8 @@ class Module:
                          for role, attachment in self._elsewhere)
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
                         attached=attached, service_roles=frozenset(service_roles),
-                        granted_by_name=tuple(policies.by_name))
+                        granted_by_name=tuple(policies.by_name),
+                        policy_resources=frozenset(policies.resources))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the module's resource-based policies
@@ -827,7 +831,7 @@ class Module:
         name is not known offline is named by no ARN), per role key; those naming another
         role of the account, per its name. Read after the roles, and without warnings:
         nobody asked the scan about them."""
-        granted = ResourceGrants({}, [])
+        granted = ResourceGrants.empty()
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for (kind, name), block in self.resources.items():

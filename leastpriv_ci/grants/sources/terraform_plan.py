@@ -184,7 +184,8 @@ class _Plan:
                              f"{self.path}: {key}")
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
                         service_roles=frozenset(service_roles),
-                        granted_by_name=tuple(policies.by_name))
+                        granted_by_name=tuple(policies.by_name),
+                        policy_resources=frozenset(policies.resources))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the planned resource-based policies
@@ -192,7 +193,7 @@ class _Plan:
         (a policy naming a role created by the plan is unknown until applied), and those
         naming another role of the account, per its name. Read without warnings: nobody
         asked the scan about them."""
-        granted = ResourceGrants({}, [])
+        granted = ResourceGrants.empty()
         types = resource_policy_types("terraform")
         with self.notices.unheard():
             for resource in self.resources.values():
