@@ -43,7 +43,7 @@ EXAMPLES = _examples("docs/explain.md")
 
 
 def test_the_explain_page_has_its_examples() -> None:
-    assert len(EXAMPLES) == 3
+    assert len(EXAMPLES) == 5
 
 
 @pytest.mark.parametrize(("doc", "argv", "expected"), EXAMPLES,

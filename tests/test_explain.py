@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -296,3 +297,126 @@ def test_a_principal_in_the_identity_policy_is_warned_of_naming_the_statement(
     _, _, err = explain(capsys, "--policy", str(policy), "--action", "dynamodb:GetItem",
                         "--resource", TABLE)
     assert "principal" not in err
+
+
+BUCKET_POLICY = str(EXPLAIN / "reports_bucket.json")
+APP = "arn:aws:iam::123456789012:role/app"
+OBJECT = "arn:aws:s3:::reports/2026/11.csv"
+
+
+def _with_bucket_policy(capsys: pytest.CaptureFixture[str], principal: str, action: str,
+                        *args: str) -> dict[str, Any]:
+    return as_json(  # type: ignore[return-value]
+        capsys, "--policy", str(POLICY / "shared_role.json"), "--resource-policy", BUCKET_POLICY,
+        "--principal", principal, "--action", action, "--resource", OBJECT,
+        "--context", '{"aws:SecureTransport": true}', *args)
+
+
+def test_a_resource_policy_naming_the_principal_allows_what_its_roles_do_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    got = _with_bucket_policy(capsys, APP, "s3:GetObject")
+    assert got["decision"] == "allow"
+    [statement] = got["statements"]
+    assert (statement["sid"], statement["resource_policy"], statement["line"]) == (
+        "AppReads", True, 4)
+    assert "Principal" not in statement["statement"]
+    # another role of the account: named by nobody, and its own policies do not allow it
+    other = "arn:aws:iam::123456789012:role/other"
+    assert _with_bucket_policy(capsys, other, "s3:GetObject")["decision"] == "implicit_deny"
+
+
+def test_anyone_whose_arn_the_condition_names_is_the_principal_it_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    writer = "arn:aws:iam::123456789012:role/report-writer"
+    got = _with_bucket_policy(capsys, writer, "s3:PutObject")
+    assert (got["decision"], [s["sid"] for s in got["statements"]]) == (
+        "allow", ["ReportWritersWrite"])
+    assert _with_bucket_policy(capsys, APP, "s3:PutObject")["decision"] == "implicit_deny"
+
+
+def test_an_account_named_in_an_allow_delegates_and_in_a_deny_refuses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    # the account's root in an Allow hands the decision to the identity policies
+    assert _with_bucket_policy(capsys, APP, "s3:DeleteObject")["decision"] == "implicit_deny"
+    role = tmp_path / "acls.json"
+    role.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:PutObjectAcl", "Resource": "*"}]}))
+    got = as_json(capsys, "--policy", str(role), "--resource-policy", BUCKET_POLICY,
+                  "--principal", APP, "--action", "s3:PutObjectAcl", "--resource", OBJECT,
+                  "--context", '{"aws:SecureTransport": true}')
+    assert (got["decision"], [s["sid"] for s in got["statements"]]) == (
+        "explicit_deny", ["NoAclsInThisAccount"])
+
+
+def test_a_resource_policy_s_deny_for_anyone_and_the_context_decide(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("--policy", str(POLICY / "shared_role.json"), "--resource-policy", BUCKET_POLICY,
+            "--principal", APP, "--action", "s3:GetObject", "--resource", OBJECT)
+    undecided = as_json(capsys, *args)
+    assert undecided["decision"] == "conditional"
+    assert [s["sid"] for s in undecided["statements"]] == ["TlsOnly"]  # type: ignore[attr-defined]
+    code, out, err = explain(capsys, *args, "--context", '{"aws:SecureTransport": false}')
+    assert code == 0 and out.startswith("explicit_deny: s3:GetObject on " + OBJECT)
+    assert f"{BUCKET_POLICY}:33  Deny TlsOnly (policy reports_bucket.json) [resource " \
+           "policy]" in out
+    # a NotPrincipal statement is not weighed, and that is said
+    assert "not-principal-unread" in err and f"{BUCKET_POLICY}:41" in err
+
+
+def test_the_boundary_bounds_what_a_policy_naming_the_role_grants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("--policy", str(POLICY / "shared_role.json"), "--boundary",
+            str(POLICY / "boundary_read_only.json"), "--resource-policy", BUCKET_POLICY,
+            "--principal", "arn:aws:iam::123456789012:role/report-writer", "--action",
+            "s3:PutObject", "--resource", OBJECT, "--context", '{"aws:SecureTransport": true}')
+    _, out, _ = explain(capsys, *args)
+    assert out.startswith("implicit_deny:") and "the permissions boundary" in out
+    assert out.rstrip().endswith("no permissions boundary statement allows it")
+
+
+def test_another_account_s_resource_needs_both_policies(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    queue = "arn:aws:sqs:us-east-1:999999999999:jobs"
+    role = tmp_path / "role.json"
+    role.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Sends", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}]}))
+    grants = tmp_path / "queue.json"
+    grants.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AppReceives", "Effect": "Allow", "Principal": {"AWS": APP},
+         "Action": ["sqs:ReceiveMessage", "sqs:SendMessage"], "Resource": queue,
+         "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}]}))
+    args = ("--policy", str(role), "--resource-policy", str(grants), "--principal", APP,
+            "--resource", queue)
+    send = as_json(capsys, *args, "--action", "sqs:SendMessage")
+    assert (send["decision"], [s["sid"] for s in send["statements"]]) == (  # type: ignore[attr-defined]
+        "allow", ["Sends", "AppReceives"])
+    _, out, _ = explain(capsys, *args, "--action", "sqs:ReceiveMessage")
+    assert "the resource is another account's, and the identity policies do not" in out
+    grants.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"},
+         "Action": "sqs:SendMessage", "Resource": queue}]}))
+    _, out, _ = explain(capsys, *args, "--action", "sqs:SendMessage")
+    assert out.startswith("implicit_deny:") and "its policy does not allow it" in out
+    assert out.rstrip().endswith("no statement of the resource policy allows it")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--resource-policy", BUCKET_POLICY), "--resource-policy needs --principal"),
+    (("--resource-policy", BUCKET_POLICY, "--principal", "app"),
+     "--principal 'app' must be the ARN of the IAM role or user"),
+    (("--resource-policy", str(POLICY / "role_with_policies.yaml"), "--principal", APP),
+     "not a resource-based policy: expected a Statement key"),
+])
+def test_a_resource_policy_without_its_principal_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str,
+) -> None:
+    code, out, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
+                             "--action", "s3:GetObject", "--resource", OBJECT, *args)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err

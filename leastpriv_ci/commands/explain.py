@@ -16,25 +16,46 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation, evaluate
 from leastpriv_ci.policy.files import load_policy_file
 from leastpriv_ci.policy.model import Statement, is_unresolved
+from leastpriv_ci.policy.resource_policy import (
+    both_allow,
+    load_resource_policy,
+    other_account,
+    principal_context,
+)
 from leastpriv_ci.report.escape import console
 
 NAME = "explain"
 HELP = "evaluate one action on one resource against IAM policy files and say why"
-DESCRIPTION = """Evaluate one request (action + resource) against identity policies and an
-optional permissions boundary, the way IAM does: explicit Deny beats Allow beats the
-implicit deny. A statement whose condition the context cannot decide makes the answer
-"conditional". Prints the decision and the statements that made it, with file:line."""
+DESCRIPTION = """Evaluate one request (action + resource) against identity policies, an
+optional permissions boundary and an optional resource-based policy, the way IAM does:
+explicit Deny beats Allow beats the implicit deny. A statement whose condition the context
+cannot decide makes the answer "conditional". Prints the decision and the statements that
+made it, with file:line."""
 
+BOUNDARY = "boundary"
+RESOURCE = "resource policy"
+IDENTITY = "identity policies"
 _VERDICTS = {
     Decision.ALLOW: "allowed",
     Decision.IMPLICIT_DENY: "denied (implicitly: no statement allows it)",
     Decision.EXPLICIT_DENY: "denied (explicitly, by a Deny statement)",
     Decision.CONDITIONAL: "conditional (depends on values the context does not give)",
 }
-_BOUNDARY_DENY = "denied (implicitly: the permissions boundary does not allow it)"
+_REFUSED_BY = {
+    BOUNDARY: "denied (implicitly: the permissions boundary does not allow it)",
+    RESOURCE: "denied (implicitly: the resource is another account's, and its policy does "
+              "not allow it)",
+    IDENTITY: "denied (implicitly: the resource is another account's, and the identity "
+              "policies do not allow it)",
+}
 _UNRESOLVED = ("conditional (a deciding statement holds a value not known offline, such "
                "as a managed policy that is not bundled or a template value)")
 _SCALARS = (str, int, float, bool)
+_NOTHING_ALLOWS = {
+    BOUNDARY: "no permissions boundary statement allows it",
+    RESOURCE: "no statement of the resource policy allows it",
+    IDENTITY: "no identity policy statement allows it",
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +64,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "role with Policies); repeat for several")
     parser.add_argument("--boundary", action="append", default=[], metavar="FILE",
                         help="permissions boundary policy file")
+    parser.add_argument("--resource-policy", action="append", default=[], metavar="FILE",
+                        help="the resource's own policy (a bucket's, queue's, key's ...), "
+                        "JSON or YAML; its statements naming --principal or anyone take "
+                        "part (needs --principal)")
+    parser.add_argument("--principal", metavar="ARN",
+                        help="the ARN of the IAM role or user making the request; decides "
+                        "aws:PrincipalArn and aws:PrincipalAccount")
     parser.add_argument("--action", required=True, help="IAM action, e.g. s3:GetObject")
     parser.add_argument("--resource", default="*",
                         help="resource ARN (default '*', for actions without resource types)")
@@ -69,25 +97,51 @@ def run(args: argparse.Namespace) -> int:
     for name in args.boundary:
         loaded = load_policy_file(Path(name), notices=notices)
         boundary.extend(s for p in loaded.policies for s in p.statements)
-    has_boundary = bool(args.boundary) or bool(boundary)
+    if args.resource_policy and args.principal is None:
+        raise UserError("--resource-policy needs --principal: the ARN of the role or user "
+                        "making the request, whom its statements name")
+    granted = [s for name in args.resource_policy
+               for s in load_resource_policy(Path(name), args.principal, notices)]
     context = parse_context(args.context) if args.context is not None else None
+    if args.principal is not None:  # what the user's context says wins
+        context = {**principal_context(args.principal), **(context or {})}
     action, resource = _request(args.action, args.resource, notices)
+    has_boundary = bool(args.boundary) or bool(boundary)
 
-    result = evaluate(identity, action, resource, context=context,
-                      boundary=boundary if has_boundary else None,
-                      complete_context=args.complete_context)
-    # An implicit deny is the boundary's doing when the identity policies alone (may) allow.
-    by_boundary = has_boundary and result.decision is Decision.IMPLICIT_DENY and evaluate(
-        identity, action, resource, context=context, complete_context=args.complete_context,
-    ).decision is not Decision.IMPLICIT_DENY
+    def judged(statements: list[Statement], *, bounded: bool) -> Evaluation:
+        return evaluate(statements, action, resource, context=context,
+                        boundary=boundary if bounded and has_boundary else None,
+                        complete_context=args.complete_context)
+
+    refused_by: str | None = None
+    if args.resource_policy and other_account(resource, args.principal):
+        own = judged(identity, bounded=True)
+        result = both_allow(own, judged(granted, bounded=False))
+        if result.decision is Decision.IMPLICIT_DENY:
+            refused_by = (RESOURCE if own.decision is not Decision.IMPLICIT_DENY
+                          else _boundary_refuses(has_boundary, judged(identity, bounded=False))
+                          or IDENTITY)
+    else:
+        result = judged(identity + granted, bounded=True)
+        if result.decision is Decision.IMPLICIT_DENY:
+            refused_by = _boundary_refuses(has_boundary, judged(identity + granted,
+                                                                bounded=False))
     for notice in notices.items():
         print(f"leastpriv-ci: warning: {console(str(notice))}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
+    granted_ids = {id(s) for s in granted}
     if args.format == "json":
-        print(json.dumps(to_json(result, boundary_ids), indent=2))
+        print(json.dumps(to_json(result, boundary_ids, granted_ids), indent=2))
     else:
-        print(to_text(result, action, resource, boundary_ids, by_boundary=by_boundary))
+        print(to_text(result, action, resource, boundary_ids, granted_ids,
+                      refused_by=refused_by))
     return 0
+
+
+def _boundary_refuses(has_boundary: bool, unbounded: Evaluation) -> str | None:
+    """An implicit deny is the boundary's doing when the policies alone (may) allow."""
+    return BOUNDARY if has_boundary and unbounded.decision is not Decision.IMPLICIT_DENY \
+        else None
 
 
 def _request(action: str, resource: str, notices: Notices) -> tuple[str, str]:
@@ -134,9 +188,11 @@ def parse_context(text: str) -> dict[str, object]:
     return dict(value)
 
 
-def to_json(result: Evaluation, boundary_ids: set[int] | None = None) -> dict[str, object]:
+def to_json(result: Evaluation, boundary_ids: set[int] | None = None,
+            granted_ids: set[int] | None = None) -> dict[str, object]:
     """The machine-readable contract: ``{"decision", "statements": [...]}``."""
     boundary_ids = boundary_ids or set()
+    granted_ids = granted_ids or set()
     return {
         "decision": result.decision.value,
         "statements": [
@@ -147,6 +203,7 @@ def to_json(result: Evaluation, boundary_ids: set[int] | None = None) -> dict[st
                 "effect": s.effect,
                 "policy": s.origin.policy_name,
                 "boundary": id(s) in boundary_ids,
+                "resource_policy": id(s) in granted_ids,
                 "statement": s.to_json(),
             }
             for s in result.statements
@@ -155,14 +212,17 @@ def to_json(result: Evaluation, boundary_ids: set[int] | None = None) -> dict[st
 
 
 def to_text(result: Evaluation, action: str, resource: str,
-            boundary_ids: set[int] | None = None, *, by_boundary: bool = False) -> str:
+            boundary_ids: set[int] | None = None, granted_ids: set[int] | None = None, *,
+            refused_by: str | None = None) -> str:
     """A short human explanation: the decision, then one line per deciding statement.
 
-    ``by_boundary``: an implicit deny comes from the permissions boundary (the identity
-    policies alone allow the request, or may).
+    ``refused_by``: what an implicit deny comes from, when the other policies allow the
+    request (or may): the permissions boundary (``BOUNDARY``), or the resource policy of
+    another account's resource (``RESOURCE``).
     """
     boundary_ids = boundary_ids or set()
-    verdict = _BOUNDARY_DENY if by_boundary else _VERDICTS[result.decision]
+    granted_ids = granted_ids or set()
+    verdict = _REFUSED_BY[refused_by] if refused_by else _VERDICTS[result.decision]
     unknown = [s for s in result.statements if _holds_unresolved(s)]
     if result.decision is Decision.CONDITIONAL and unknown and all(
             not s.conditions for s in result.statements):
@@ -177,15 +237,16 @@ def to_text(result: Evaluation, action: str, resource: str,
         label = f" {s.sid}" if s.sid else ""
         policy = f" (policy {s.origin.policy_name})" if s.origin.policy_name else ""
         place, label, policy = console(place), console(label), console(policy)
-        kind = " [boundary]" if id(s) in boundary_ids else ""
+        kind = (" [boundary]" if id(s) in boundary_ids
+                else " [resource policy]" if id(s) in granted_ids else "")
         lines.append(f"  {place}  {s.effect}{label}{policy}{kind}")
         if s.conditions and result.decision is Decision.CONDITIONAL:
             lines.append(f"    condition: {json.dumps(s.to_json().get('Condition'))}")
         if result.decision is Decision.CONDITIONAL and _holds_unresolved(s):
             values = list(dict.fromkeys(v for v in (*s.actions, *s.resources) if is_unresolved(v)))
             lines.append(f"    not known offline: {console(', '.join(values))}")
-    if by_boundary:
-        lines.append("no permissions boundary statement allows it")
+    if refused_by:
+        lines.append(_NOTHING_ALLOWS[refused_by])
     elif result.decision is Decision.IMPLICIT_DENY:
         lines.append("no statement allows it")
     return "\n".join(lines)

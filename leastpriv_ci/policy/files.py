@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.boundary import parse_boundary
@@ -34,8 +35,9 @@ class PolicyFile:
     boundary: Policy | None = None
 
 
-def load_policy_file(path: Path, *, notices: Notices | None = None) -> PolicyFile:
-    """Load and validate the policies in one file; errors name the file and line."""
+def load_document(path: Path) -> Mapping[str, Any]:
+    """The JSON/YAML object in a policy file named on the command line; errors name the
+    file and line."""
     shown = str(path)
     try:
         document = load_file(path)
@@ -48,6 +50,13 @@ def load_policy_file(path: Path, *, notices: Notices | None = None) -> PolicyFil
     if not isinstance(document, Mapping):
         raise UserError("a policy file must hold a JSON/YAML object (a policy document or a "
                         "role with Policies)", where=shown)
+    return document
+
+
+def load_policy_file(path: Path, *, notices: Notices | None = None) -> PolicyFile:
+    """Load and validate the policies in one file; errors name the file and line."""
+    shown = str(path)
+    document = load_document(path)
     origin = Origin(file=shown)
     if "Statement" in document:
         return PolicyFile((parse_policy(document, name=path.name, origin=origin,

@@ -1,0 +1,107 @@
+"""A resource's own policy (a bucket's, queue's, key's …) weighed for one principal,
+as IAM does: ``explain --resource-policy``.
+
+Within one account, a request is judged on the principal's identity policies and the
+resource's policy together: an Allow in either grants (a role's permissions boundary
+still bounds a policy naming the role's ARN), and a Deny in either refuses. For a
+resource of another account, both must allow.
+
+A statement of the resource's policy takes part when its ``Principal`` names the
+principal's ARN or anyone (``*``); a Deny naming the principal's account (its root, or
+the account ID) takes part too. An Allow naming the account grants nothing by itself:
+it hands the decision to the account's identity policies. Conditions on
+``aws:PrincipalArn`` and ``aws:PrincipalAccount`` are decided by the principal's ARN. A
+``NotPrincipal`` statement is not weighed: whether it excludes a role's sessions depends
+on their session ARNs, which a role ARN does not give.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from leastpriv_ci.errors import UserError
+from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.evaluate import Decision, Evaluation
+from leastpriv_ci.policy.files import load_document
+from leastpriv_ci.policy.model import Statement
+from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
+
+_PRINCIPAL = re.compile(r"arn:[\w-]+:iam::(?P<account>\d{12}):(?:role|user)/[\w+=,.@/-]+")
+NOT_PRINCIPAL = "not-principal-unread"
+
+
+def principal_account(principal: str) -> str:
+    """The account of ``principal``, the ARN of an IAM role or user (else an input
+    error saying what is expected)."""
+    matched = _PRINCIPAL.fullmatch(principal)
+    if matched is None:
+        raise UserError(f"--principal {principal!r} must be the ARN of the IAM role or user "
+                        "making the request, e.g. arn:aws:iam::123456789012:role/app")
+    return matched["account"]
+
+
+def principal_context(principal: str) -> dict[str, object]:
+    """The request context the principal alone decides."""
+    return {"aws:PrincipalArn": principal, "aws:PrincipalAccount": principal_account(principal)}
+
+
+def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[Statement]:
+    """The statements of the resource policy in ``path`` that take part for
+    ``principal``, without their Principal."""
+    document = load_document(path)
+    if "Statement" not in document:
+        raise UserError("not a resource-based policy: expected a Statement key",
+                        where=str(path))
+    policy = parse_policy(document, name=path.name, origin=Origin(file=str(path)))
+    raw = document["Statement"]
+    items: list[Any] = [raw] if isinstance(raw, Mapping) else list(raw)
+    account = principal_account(principal)
+    taking_part = []
+    for item, statement in zip(items, policy.statements, strict=True):
+        if "NotPrincipal" in item:
+            notices.add(NOT_PRINCIPAL, "resource policy statements with a NotPrincipal are "
+                        "not weighed: whom they exclude depends on the role's session ARNs",
+                        f"{path}:{statement.origin.line or ''}".rstrip(":"))
+        elif names(statement, principal, account):
+            taking_part.append(replace(statement, principal=None))
+    return taking_part
+
+
+def names(statement: Statement, principal: str, account: str) -> bool:
+    """Whether a resource policy statement's Principal takes in ``principal``."""
+    value = statement.principal
+    if value == "*":
+        return True
+    named = value.get("AWS") if isinstance(value, Mapping) else None
+    listed = {str(item) for item in (named if isinstance(named, list) else [named])}
+    if "*" in listed or principal in listed:
+        return True
+    partition = principal.split(":")[1]
+    return not statement.is_allow and bool(
+        listed & {account, f"arn:{partition}:iam::{account}:root"})
+
+
+def other_account(resource: str, principal: str) -> bool:
+    """Whether ``resource`` names an account, and not the principal's (an S3 ARN names
+    none: the bucket is taken as the principal's account's)."""
+    parts = resource.split(":")
+    return len(parts) > 4 and parts[4] not in ("", principal_account(principal))
+
+
+def both_allow(identity: Evaluation, resource: Evaluation) -> Evaluation:
+    """Across accounts: the identity policies' and the resource policy's decisions
+    together, each of which must allow."""
+    results = (identity, resource)
+    for decision in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY):
+        if any(r.decision is decision for r in results):
+            return Evaluation(decision, tuple(s for r in results if r.decision is decision
+                                              for s in r.statements))
+    if all(r.allowed for r in results):
+        return Evaluation(Decision.ALLOW, identity.statements + resource.statements)
+    return Evaluation(Decision.CONDITIONAL, tuple(
+        s for r in results if r.decision is Decision.CONDITIONAL for s in r.statements))
