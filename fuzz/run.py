@@ -12,7 +12,8 @@ are refused):
 - ``traces``: trace files (tests/data/traces, examples/traces) through ``observe`` or
   ``scan``;
 - ``policies``: policy documents (tests/data/policy, explain, grants/iam) through
-  ``explain``, with request contexts of every shape.
+  ``explain``, with request contexts of every shape, now and then weighed as a
+  resource's policy too (``--resource-policy``).
 
 Exit codes 0, 1 and 2 are answers; anything else (4: an internal error, or a run past
 --timeout) is a bug, and its mutant and error are kept in --out. Prints the count of each
@@ -141,6 +142,9 @@ CONTEXTS = [None, {}, {"aws:username": "bob", "aws:CurrentTime": "2026-01-01T00:
             {"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthPresent": True},
             {"aws:RequestedRegion": "eu-west-1", "aws:PrincipalTag/team": "red"},
             {"aws:EpochTime": "1e400", "s3:prefix": ["home/", None, 1]}]
+# Who makes the request, when the mutant is weighed as a resource's policy too
+PRINCIPALS = ["arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/report-x",
+              "arn:aws:iam::999999999999:role/app", "arn:aws:iam::123456789012:user/bob"]
 
 
 def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
@@ -157,6 +161,8 @@ def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
         argv += ["--context", json.dumps(context)]
     if rng.random() < 0.3:
         argv.append("--complete-context")
+    if rng.random() < 0.3:
+        argv += ["--resource-policy", target.name, "--principal", rng.choice(PRINCIPALS)]
     return target, argv
 
 
