@@ -299,3 +299,47 @@ def test_sagemaker_endpoint_names_are_lower_case_in_their_arns(aws: Emulator,
     assert found == {FUNCTION: {
         ("sagemaker:InvokeEndpoint", _arn("sagemaker", "endpoint/fraud-model"), 1, False, True),
     }}
+
+
+def test_calls_made_as_an_assumed_role_show_as_the_function_s_own(
+    aws: Emulator, emitter: MemoryEmitter,
+) -> None:
+    """Role chaining: the trace does not say which credentials signed a call, so the
+    analysis warns that the role's missing findings may be the assumed role's."""
+    from leastpriv_ci.analysis import analyse
+    from leastpriv_ci.analysis.chaining import ASSUMES_ROLES, UNNAMED
+    from leastpriv_ci.policy.model import Policy, Role, Statement
+
+    aws.client("iam").create_role(RoleName="reports-role", AssumeRolePolicyDocument="{}")
+    aws.client("dynamodb").create_table(
+        TableName="reports", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST")
+    assumed = f"arn:aws:iam::{ACCOUNT}:role/reports-role"
+    segment = xray_recorder.begin_segment("orders-fn")
+    segment.origin = "AWS::Lambda::Function"
+    segment.set_aws({"function_arn": FUNCTION})
+    try:
+        credentials = aws.client("sts").assume_role(
+            RoleArn=assumed, RoleSessionName="reports")["Credentials"]
+        as_reports = aws.client(
+            "dynamodb", aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"])
+        as_reports.put_item(TableName="reports", Item={"id": {"S": "1"}})
+    finally:
+        xray_recorder.end_segment()
+    observation = observe(_traces(emitter.documents))
+    # the Python SDK records no RoleArn; the put shows as the function's own call
+    assert accesses(observation) == {FUNCTION: {
+        ("sts:AssumeRole", "*", 1, False, False),
+        ("dynamodb:PutItem", _arn("dynamodb", "table/reports"), 1, False, True)}}
+
+    role_key = f"arn:aws:iam::{ACCOUNT}:role/orders-fn-role"
+    role = Role(key=role_key, name="orders-fn-role", policies=(Policy(name="own", statements=(
+        Statement(effect="Allow", actions=("sts:AssumeRole",), resources=(assumed,)),)),))
+    analysis = analyse(observation, {role_key: role}, {FUNCTION: role_key})
+    assert [(f.kind, f.action) for f in analysis.findings if f.kind == "missing"] == [
+        ("missing", "dynamodb:PutItem")]
+    [notice] = [n for n in analysis.notices.items() if n.code == ASSUMES_ROLES]
+    assert notice.examples == (f"{role_key} assumed {UNNAMED} (1 finding)",)

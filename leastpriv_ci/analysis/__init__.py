@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import orjson
 
+from leastpriv_ci.analysis.chaining import note_assumed_roles
 from leastpriv_ci.analysis.conditions import carried_conditions, variable_patterns
 from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.diff import declared_document, in_declared_order, policy_diff
@@ -152,6 +153,7 @@ def analyse(
                                    groups=operations().request_groups(), identity=index,
                                    full=full)
         findings.extend(missing)
+        note_assumed_roles(role_key, uses, missing, notices)
         unmet = [f for f in missing if f.one_of]
         patterns: dict[str, tuple[str, ...]] = {}
         proposal = role_proposal(role, accesses, principals, groups, limit=limit,

@@ -13,6 +13,7 @@ from leastpriv_ci.catalog import Catalog, get_catalog
 DEFAULT = "default"
 REQUEST_DEPENDENT = "request_dependent"
 NO_PERMISSION = "no_permission"
+SWITCHES_ROLE = "switches_role"
 RESOURCE_KINDS = (DEFAULT, "bucket", "source")
 
 
@@ -44,8 +45,9 @@ class Operations:
             for prefix, listed in (raw.get(NO_PERMISSION) or {}).items()
             for operation in listed
         )
+        self._switches_role = tuple(raw.get(SWITCHES_ROLE) or ())
         for prefix, operations in raw.items():
-            if prefix in (REQUEST_DEPENDENT, NO_PERMISSION):
+            if prefix in (REQUEST_DEPENDENT, NO_PERMISSION, SWITCHES_ROLE):
                 continue
             for operation, spec in operations.items():
                 steps = tuple(self._step(s) for s in (spec if isinstance(spec, list) else [spec]))
@@ -108,6 +110,12 @@ class Operations:
         (``sts:GetCallerIdentity``): no grant allows or refuses it."""
         return (prefix, operation.lower()) in self._no_permission
 
+    def switches_role(self, action: str) -> bool:
+        """Whether a call of ``action`` hands the caller another role's credentials
+        (``sts:AssumeRole``): calls made with them are that role's, though a trace shows
+        them as the caller's."""
+        return action.lower() in {a.lower() for a in self._switches_role}
+
     def request_dependent(self, prefix: str, operation: str) -> tuple[Step, ...]:
         """The actions an operation may need depending on its request, each on the call's
         resources (``()``: not such an operation): traces do not say which."""
@@ -131,6 +139,7 @@ class Operations:
                     yield step.versioned
         for steps in self._request_dependent.values():
             yield from (step.action for step in steps)
+        yield from self._switches_role
 
     def data_steps(self) -> Iterator[Step]:
         for steps in self._exceptions.values():
