@@ -217,8 +217,8 @@ def to_text(result: Evaluation, action: str, resource: str,
     """A short human explanation: the decision, then one line per deciding statement.
 
     ``refused_by``: what an implicit deny comes from, when the other policies allow the
-    request (or may): the permissions boundary (``BOUNDARY``), or the resource policy of
-    another account's resource (``RESOURCE``).
+    request (or may): the permissions boundary (``BOUNDARY``); for another account's
+    resource, its policy (``RESOURCE``) or the identity policies (``IDENTITY``).
     """
     boundary_ids = boundary_ids or set()
     granted_ids = granted_ids or set()
