@@ -348,3 +348,29 @@ def test_a_resource_grant_that_does_not_certainly_apply_changes_nothing() -> Non
             ("missing", "s3:GetObject", UPLOADS + "/a", "high", False),
             ("denied", "s3:GetObject", UPLOADS + "/d", "high", False),
         }
+
+
+def test_a_grant_to_the_principal_s_organization_is_taken_as_held_and_said_so() -> None:
+    """A condition on the principal's organization cannot be decided offline; a use that
+    succeeded says it held. A statement that holds as it is explains the use first, and
+    a boundary's statement never does."""
+    org = {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}}
+    assumed = Statement("Allow", ("s3:GetObject", "s3:PutObject"), (UPLOADS + "/*",),
+                        sid="Org", origin=BUCKET_POLICY, assumed=org)
+    boundary = Policy("boundary", (Statement("Allow", ("s3:*",), ("*",), sid="Bound",
+                                             origin=Origin(file="boundary.json", line=1)),))
+    named = Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), sid="AppReads",
+                      origin=BUCKET_POLICY)
+    analysis = run(_granted(assumed, named, boundary=boundary),
+                   use("up", "s3:GetObject", UPLOADS + "/a"),
+                   use("up", "s3:PutObject", UPLOADS + "/b"))
+    read = one(analysis.findings, "missing", "s3:GetObject", UPLOADS + "/a")
+    put = one(analysis.findings, "missing", "s3:PutObject", UPLOADS + "/b")
+    assert read.detail["statement"] == "AppReads"
+    assert "naming the role does" in read.message
+    assert (put.detail["decision"], put.detail["statement"], put.origin) == (
+        "resource_policy", "Org", BUCKET_POLICY)
+    assert "for the principals of an organization" in put.message
+    assert put.conditional and put.fix.startswith("allow `s3:PutObject`")
+    verdict, _ = decide(analysis, GateRules(), today=date(2026, 12, 4))
+    assert verdict.passed

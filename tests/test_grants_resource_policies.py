@@ -322,3 +322,51 @@ Resources:
     folder = data_dir / "grants/terraform/resource-policies"
     assert terraform.load(folder / "main.tf", ResolveContext(), Notices()).policy_resources == {
         f"{bucket}/*", queue}
+
+
+def test_conditions_on_the_principal_s_organization_are_taken_as_held() -> None:
+    written = {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    org = {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}}
+    # anyone in the organization: every role known by ARN, the rest of the condition kept
+    statement = _statement("*", {**written, "Bool": {"aws:SecureTransport": "true"}})
+    granted = role_grants(statement, ROLES)
+    assert [key for key, _ in granted] == [APP, WORKER]
+    assert all(s.assumed == org and s.conditions == {"Bool": {"aws:SecureTransport": (
+        "true",)}} for _, s in granted)
+    # with the ARN's condition too, only the role it names; a named role likewise
+    both = _statement("*", {"ArnEquals": {"aws:PrincipalArn": APP},
+                            "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a/r-b/*"}})
+    [(key, only)] = role_grants(both, ROLES)
+    assert (key, only.conditions, list(only.assumed)) == (APP, {}, ["ForAnyValue:StringLike"])
+    [(_, named)] = role_grants(_statement({"AWS": WORKER}, written), ROLES)
+    assert (named.conditions, named.assumed) == ({}, org)
+    # no other condition on the principal makes a public statement name a role
+    assert role_grants(_statement("*", {"StringEquals": {"aws:PrincipalTag/team": "a"}}),
+                       ROLES) == []
+
+
+def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text("""\
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+  Jobs:
+    Type: AWS::SQS::Queue
+  JobsPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Jobs]
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !GetAtt AppRole.Arn}
+            Action: sqs:SendMessage
+            Resource: !GetAtt Jobs.Arn
+            Condition: {StringEquals: {aws:PrincipalOrgID: o-a1b2c3d4e5}}
+""")
+    grants = cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
+    [send] = grants.roles["AppRole"].resource_grants
+    assert (send.conditions, send.assumed) == (
+        {}, {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}})

@@ -576,6 +576,19 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
     assert got["conditional"] and got["origin"]["policy_arn"] == "arn:aws:s3:::reports-bucket"
 
+    # anyone of an organization, which the scan cannot tell offline: the use is allowed
+    # under that condition, still "by resource policy"
+    s3.put_bucket_policy(Bucket="reports-bucket", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::reports-bucket/*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}))
+    code = main(scan)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
+    assert (got["decision"], got["conditional"]) == ("resource_policy", True)
+
 
 @pytest.mark.slow
 def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_do(

@@ -55,6 +55,7 @@ class _Verdict:
     conditional: bool = False
     statement: Statement | None = None
     by_deny: bool = False  # conditional only through a Deny whose condition is undecided
+    assumed: bool = False  # a resource policy allows it under conditions taken as held
 
 
 def full_index(role: Role, identity: CallIndex, context: dict[str, object] | None
@@ -220,8 +221,13 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
         # does, for certain: in its own account that is enough, as the use's success says
         by_resource = granted.evaluate(use.action, use.resource, use)
         if by_resource.decision is Decision.ALLOW:
-            return _Verdict(RESOURCE_POLICY, _origin(by_resource), conditional=True,
-                            statement=by_resource.statements[0])
+            # the resource policy's statements (the boundary's follow them); one that
+            # holds as it is explains it best
+            own = {id(s) for s in role.resource_grants}
+            statement = min((s for s in by_resource.statements if id(s) in own),
+                            key=lambda s: bool(s.assumed), default=by_resource.statements[0])
+            return _Verdict(RESOURCE_POLICY, statement.origin, conditional=True,
+                            statement=statement, assumed=bool(statement.assumed))
     if use.key not in closest_cache:
         closest_cache[use.key] = _closest_allow(role.statements, use.action)
     closest = closest_cache[use.key]
@@ -286,6 +292,8 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
     fields = {"action": use.action, "resource": use.resource}
     if verdict.by_deny:
         variant = "conditional_deny"
+    if verdict.assumed:
+        variant = "resource_policy_organization"
     message = rules.message(kind, variant, **fields)
     fix = rules.fix(kind, _fix_variant(kind, variant), **fields)
     detail: dict[str, object] = {"decision": verdict.variant, "count": use.count}
@@ -326,6 +334,6 @@ def _fix_variant(kind: str, variant: str) -> str:
         return "boundary"
     if variant == "allow":
         return "elsewhere"
-    if variant == RESOURCE_POLICY:
-        return variant
+    if variant in (RESOURCE_POLICY, "resource_policy_organization"):
+        return RESOURCE_POLICY
     return "grant"

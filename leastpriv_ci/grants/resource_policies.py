@@ -38,6 +38,8 @@ PRINCIPAL_ARN = "aws:principalarn"
 PRINCIPAL_ACCOUNT = "aws:principalaccount"
 # Condition keys the request's principal alone decides: for a role, its ARN and account
 PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT})
+# Condition keys on the principal's organization: not known offline, so held as conditions
+ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
@@ -145,14 +147,21 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
     statement as it grants that role: named by its Principal's ARN, or, with a Principal
     of anyone, by conditions on the principal (``aws:PrincipalArn``,
     ``aws:PrincipalAccount``) that hold for the role's key (an ARN). Those conditions
-    are decided for the role, so its statement no longer holds them; a Principal of
-    anyone without one (a public policy) names no role."""
+    are decided for the role, so its statement no longer holds them. Conditions on the
+    principal's organization (``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths``), which
+    the scan cannot decide offline, are moved to the statement's ``assumed``
+    (:func:`organization_assumed`); for anyone in an organization, the statement grants
+    every role so. A Principal of anyone with no condition on the principal (a public
+    policy) names no role."""
     if not statement.is_allow:
         return []
     on_principal = _on(statement.conditions, PRINCIPAL_KEYS)
+    statement = organization_assumed(statement)
     if names_anyone(statement.principal):
-        if not on_principal:
+        if not on_principal and not statement.assumed:
             return []
+        if not on_principal:
+            return [(key, statement) for key in sorted(roles) if key.startswith("arn:")]
         candidates = sorted(key for key in roles if key.startswith("arn:"))
     else:
         candidates = sorted({value for value in principal_roles(statement.principal)
@@ -164,6 +173,17 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
     return [(key, decided) for key in candidates if evaluate_conditions(
         on_principal, {PRINCIPAL_ARN: key, PRINCIPAL_ACCOUNT: "".join(key.split(":")[4:5])},
         version=statement.version) is True]
+
+
+def organization_assumed(statement: Statement) -> Statement:
+    """``statement`` with its conditions on the principal's organization taken as held
+    (``assumed``): a same-account role belongs to its account's organization, which a
+    resource policy of that account names, and a use that succeeded says they held."""
+    held = _on(statement.conditions, ORGANIZATION_KEYS)
+    if not held:
+        return statement
+    return replace(statement, assumed=held,
+                   conditions=_on(statement.conditions, ORGANIZATION_KEYS, keep=False))
 
 
 def without_principal_arn(statement: Statement) -> Statement:
@@ -267,6 +287,7 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             statement = _statement(document, item, star, resolver, origin, notices)
             if statement is None:
                 continue
+            statement = organization_assumed(statement)
             if by_condition:
                 statement = without_principal_arn(statement)
             for key in sorted(keys):

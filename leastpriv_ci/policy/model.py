@@ -57,6 +57,9 @@ class Statement:
     principal: object | None = None  # Principal as written (a resource policy's), if any
     version: str = VERSION_2012
     origin: Origin = field(default_factory=Origin)
+    # Conditions taken as held, which the scan cannot decide offline: a resource policy's
+    # on the principal's organization, held for a use that succeeded
+    assumed: Conditions = field(default_factory=dict)
 
     @classmethod
     def unknown(cls, marker: str, origin: Origin | None = None) -> Statement:
