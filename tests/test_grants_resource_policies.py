@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leastpriv_ci.catalog import get_catalog
-from leastpriv_ci.grants.model import ResolveContext, StackResource
+from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
     named_elsewhere,
@@ -255,13 +255,16 @@ resource "aws_cloudwatch_event_bus_policy" "orders" {
          (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 10)]  # its statement
 
 
+def _with_app_role(tmp_path: Path, resources: str) -> GrantSet:
+    """A template of the role AppRole and ``resources`` (YAML under ``Resources``)."""
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n"
+        "    Properties:\n      AssumeRolePolicyDocument: {}\n" + resources)
+    return cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
+
+
 def test_a_template_s_event_bus_policy_is_one_statement(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text("""\
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {}
+    grants = _with_app_role(tmp_path, """\
   Orders:
     Type: AWS::Events::EventBus
     Properties:
@@ -277,7 +280,6 @@ Resources:
         Action: events:PutEvents
         Resource: !GetAtt Orders.Arn
 """)
-    grants = cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
     assert grants_of(grants.roles["AppRole"]) == [
         ("event bus policy", ("events:PutEvents",),
          (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",), 16)]
@@ -346,12 +348,7 @@ def test_conditions_on_the_principal_s_organization_are_taken_as_held() -> None:
 
 
 def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text("""\
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {}
+    grants = _with_app_role(tmp_path, """\
   Jobs:
     Type: AWS::SQS::Queue
   JobsPolicy:
@@ -366,7 +363,6 @@ Resources:
             Resource: !GetAtt Jobs.Arn
             Condition: {StringEquals: {aws:PrincipalOrgID: o-a1b2c3d4e5}}
 """)
-    grants = cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
     [send] = grants.roles["AppRole"].resource_grants
     assert (send.conditions, send.assumed) == (
         {}, {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}})
