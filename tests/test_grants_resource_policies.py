@@ -342,6 +342,9 @@ def test_conditions_on_the_principal_s_organization_are_taken_as_held() -> None:
     assert (key, only.conditions, list(only.assumed)) == (APP, {}, ["ForAnyValue:StringLike"])
     [(_, named)] = role_grants(_statement({"AWS": WORKER}, written), ROLES)
     assert (named.conditions, named.assumed) == ({}, org)
+    # a role another file declares, named by ARN, likewise
+    [(name, elsewhere)] = named_elsewhere(_statement({"AWS": WORKER}, written), (), ACCOUNT)
+    assert (name, elsewhere.conditions, elsewhere.assumed) == ("worker", {}, org)
     # no other condition on the principal makes a public statement name a role
     assert role_grants(_statement("*", {"StringEquals": {"aws:PrincipalTag/team": "a"}}),
                        ROLES) == []

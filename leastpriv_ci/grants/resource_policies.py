@@ -129,10 +129,12 @@ def named_elsewhere(statement: Statement, roles: Collection[str], account: str
                     ) -> list[tuple[str, Statement]]:
     """The names of the roles of ``account``, not among ``roles``, that a parsed Allow
     statement names by ARN (its Principal, or, for anyone, an ``aws:PrincipalArn``
-    condition of equality), each with the statement as it grants that role. A role
+    condition of equality), each with the statement as it grants that role (its
+    conditions on the organization taken as held: :func:`organization_assumed`). A role
     another file declares is matched by its name once every file is read."""
     if not statement.is_allow:
         return []
+    statement = organization_assumed(statement)
     arns: list[Any] = principal_roles(statement.principal)
     if names_anyone(statement.principal):
         arns = principal_arn_values(statement.conditions) or []
