@@ -38,7 +38,8 @@ PRINCIPAL_ARN = "aws:principalarn"
 PRINCIPAL_ACCOUNT = "aws:principalaccount"
 # Condition keys the request's principal alone decides: for a role, its ARN and account
 PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT})
-# Condition keys on the principal's organization: not known offline, so held as conditions
+# Condition keys on the principal's organization: not known offline, so taken as held
+# (Statement.assumed, see organization_assumed)
 ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
@@ -229,7 +230,8 @@ class ResourceGrants(NamedTuple):
             origin: Origin) -> None:
         """What a parsed statement of a policy declared at ``origin`` grants: to the
         ``roles`` it names (by key), and to the other roles of ``account`` it names by ARN
-        (by name); its Resource ``*`` read as ``star``."""
+        (by name); its Resource ``*`` read as ``star``. The resources it names, known
+        offline, join ``resources`` whatever it grants."""
         if not statement.not_resources:
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
