@@ -46,6 +46,7 @@ class Operations:
             for operation in listed
         )
         self._switches_role = tuple(raw.get(SWITCHES_ROLE) or ())
+        self._switching = frozenset(action.lower() for action in self._switches_role)
         for prefix, operations in raw.items():
             if prefix in (REQUEST_DEPENDENT, NO_PERMISSION, SWITCHES_ROLE):
                 continue
@@ -114,7 +115,7 @@ class Operations:
         """Whether a call of ``action`` hands the caller another role's credentials
         (``sts:AssumeRole``): calls made with them are that role's, though a trace shows
         them as the caller's."""
-        return action.lower() in {a.lower() for a in self._switches_role}
+        return action.lower() in self._switching
 
     def request_dependent(self, prefix: str, operation: str) -> tuple[Step, ...]:
         """The actions an operation may need depending on its request, each on the call's
