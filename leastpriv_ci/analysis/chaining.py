@@ -33,10 +33,12 @@ def note_assumed_roles(role_key: str, uses: Sequence[Use], findings: Sequence[Fi
     and ``findings`` (the role's missing and denied ones) hold one that may be that
     role's."""
     switched = [use for use in uses if not use.denied and operations().switches_role(use.action)]
+    if not switched:
+        return
     doubtful = [f for f in findings if f.kind in ("missing", "denied")
                 and not by_resource_policy(f)
                 and not operations().switches_role(f.action)]
-    if not switched or not doubtful:
+    if not doubtful:
         return
     assumed = sorted({use.resource if use.resource_known else UNNAMED for use in switched})
     notices.add(ASSUMES_ROLES, ASSUMES_ROLES_TEXT,
