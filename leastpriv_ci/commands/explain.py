@@ -113,19 +113,22 @@ def run(args: argparse.Namespace) -> int:
                         boundary=boundary if bounded and has_boundary else None,
                         complete_context=args.complete_context)
 
+    def by_boundary(statements: list[Statement]) -> bool:
+        """An implicit deny is the boundary's doing when the policies alone (may) allow."""
+        return has_boundary and judged(statements, bounded=False).decision \
+            is not Decision.IMPLICIT_DENY
+
     refused_by: str | None = None
     if args.resource_policy and other_account(resource, args.principal):
         own = judged(identity, bounded=True)
         result = both_allow(own, judged(granted, bounded=False))
         if result.decision is Decision.IMPLICIT_DENY:
             refused_by = (RESOURCE if own.decision is not Decision.IMPLICIT_DENY
-                          else _boundary_refuses(has_boundary, judged(identity, bounded=False))
-                          or IDENTITY)
+                          else BOUNDARY if by_boundary(identity) else IDENTITY)
     else:
         result = judged(identity + granted, bounded=True)
-        if result.decision is Decision.IMPLICIT_DENY:
-            refused_by = _boundary_refuses(has_boundary, judged(identity + granted,
-                                                                bounded=False))
+        if result.decision is Decision.IMPLICIT_DENY and by_boundary(identity + granted):
+            refused_by = BOUNDARY
     for notice in notices.items():
         print(f"leastpriv-ci: warning: {console(str(notice))}", file=sys.stderr)
     boundary_ids = {id(s) for s in boundary}
@@ -136,12 +139,6 @@ def run(args: argparse.Namespace) -> int:
         print(to_text(result, action, resource, boundary_ids, granted_ids,
                       refused_by=refused_by))
     return 0
-
-
-def _boundary_refuses(has_boundary: bool, unbounded: Evaluation) -> str | None:
-    """An implicit deny is the boundary's doing when the policies alone (may) allow."""
-    return BOUNDARY if has_boundary and unbounded.decision is not Decision.IMPLICIT_DENY \
-        else None
 
 
 def _request(action: str, resource: str, notices: Notices) -> tuple[str, str]:
