@@ -145,11 +145,14 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
     policies: dict[str, Policy | None] = {}
     clients: dict[tuple[str, str | None], Any] = {}
     granted: dict[str, tuple[Statement, ...]] = {}
+    replaced: dict[str, set[str]] = {}  # per account, the holders the files declare
     for role, resources in used.items():
         account = role.split(":")[4]
-        replaced = {h.arn for r in declared if (h := holder_of(r, account)) is not None}
-        holders = {h.arn: h for r in resources
-                   if (h := holder_of(r, account)) is not None and h.arn not in replaced}
+        if account not in replaced:
+            replaced[account] = {h.arn for r in declared
+                                 if (h := holder_of(r, account)) is not None}
+        holders = {h.arn: h for r in resources if (h := holder_of(r, account)) is not None
+                   and h.arn not in replaced[account]}
         statements: list[Statement] = []
         for arn, holder in sorted(holders.items()):
             if arn not in policies:
