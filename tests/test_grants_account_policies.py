@@ -318,3 +318,31 @@ def test_the_policy_of_a_resource_the_files_declare_one_for_is_not_read() -> Non
     session.stubber.assert_no_pending_responses()
     assert notices.items() == []  # no call for orders-bucket, which the stub would refuse
     assert [s.resources for s in granted[ROLE]] == [("arn:aws:s3:::reports-bucket/*",)]
+
+
+def test_a_statement_for_anyone_grants_no_role_and_is_told_of_for_the_uses_it_allows(
+) -> None:
+    from leastpriv_ci.grants.account_policies import public_uses
+    from leastpriv_ci.records import Finding
+
+    session = _Stubbed("s3")
+    bucket = "arn:aws:s3:::orders-bucket"
+    session.stubber.add_response("get_bucket_policy", {"Policy": _policy(
+        OTHER_ROLE, "s3:GetObject", f"{bucket}/*")})
+    public: dict[str, list[Any]] = {}
+
+    granted = account_resource_grants(session, {ROLE: [f"{bucket}/a.json"]}, Notices(),
+                                      public=public)
+
+    assert granted == {}  # the other role's statement, and one for anyone
+    [anyone] = public[ROLE]
+    assert (anyone.sid, anyone.principal, anyone.origin.policy_arn) == ("Anyone", None, bucket)
+
+    def missing(action: str, kind: str = "missing") -> Finding:
+        return Finding(kind=kind, role=ROLE, action=action, resource=f"{bucket}/a.json",
+                       severity="high")
+
+    # its condition (aws:SourceAccount) is not decided: it may allow the read
+    assert public_uses([missing("s3:GetObject"), missing("s3:PutObject"),
+                        missing("s3:GetObject", "excess")], public) == [
+        f"{ROLE}: s3:GetObject on {bucket}/a.json ({bucket} bucket policy, Anyone)"]

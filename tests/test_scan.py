@@ -589,6 +589,22 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
     assert (got["decision"], got["conditional"]) == ("resource_policy", True)
 
+    # anyone at all: a public statement names no role, so the use stays missing, and
+    # the report says the bucket lets anyone do it
+    s3.put_bucket_policy(Bucket="reports-bucket", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::reports-bucket/*"}]}))
+    code = main(scan)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
+    assert (got["kind"], got["decision"]) == ("missing", "implicit_deny")
+    [public] = [w for w in report["warnings"] if w["code"] == "resource-policy-public"]
+    assert public["examples"] == [
+        f"{role}: s3:GetObject on arn:aws:s3:::reports-bucket/2026/a.json "
+        "(arn:aws:s3:::reports-bucket bucket policy, Anyone)"]
+
 
 @pytest.mark.slow
 def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_do(

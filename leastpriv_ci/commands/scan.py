@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from leastpriv_ci.analysis.platform import PlatformOptions
     from leastpriv_ci.gate_changes import GateReview
     from leastpriv_ci.grants.model import GrantSet
-    from leastpriv_ci.policy.model import Role
+    from leastpriv_ci.policy.model import Role, Statement
     from leastpriv_ci.runner import Annotation
 
 NAME = "scan"
@@ -301,10 +301,12 @@ def build_report(
     if account_roles:
         # What the roles of the account do not allow themselves, their resources' own
         # policies may: read those, and judge again when one names the role
+        public: dict[str, list[Statement]] = {}
         explained = _account_resource_grants(session, analysis, roles, account_roles,
-                                             declared.policy_resources, notices)
+                                             declared.policy_resources, notices, public)
         if explained:
             analysis = analysed(explained)
+        _public_uses(analysis, public, notices)
     combined = Notices()
     combined.extend(notices)
     combined.extend(analysis.notices)
@@ -333,11 +335,13 @@ def build_report(
 
 def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[str, Role],
                              attached: Collection[str], declared: Collection[str],
-                             notices: Notices) -> dict[str, Role] | None:
+                             notices: Notices, public: dict[str, list[Statement]]
+                             ) -> dict[str, Role] | None:
     """``roles`` with the account's resource-based policies naming them, for the roles
     of the account (``attached``) with missing findings; None when no such policy names
     one. The policies of resources the files' policies name (``declared``) are the
-    files' alone: the pull request's version replaces the account's."""
+    files' alone: the pull request's version replaces the account's. ``public`` gets
+    their statements for anyone, per role."""
     from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import account_resource_grants
 
@@ -346,11 +350,25 @@ def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[st
         if (finding.kind == "missing" and finding.role in attached
                 and not by_resource_policy(finding)):
             used.setdefault(finding.role, []).append(finding.resource)
-    granted = account_resource_grants(session, used, notices, declared) if used else {}
+    granted = (account_resource_grants(session, used, notices, declared, public)
+               if used else {})
     if not granted:
         return None
     return {key: replace(role, resource_grants=role.resource_grants + granted[key])
             if key in granted else role for key, role in roles.items()}
+
+
+def _public_uses(analysis: Analysis, public: Mapping[str, list[Statement]],
+                 notices: Notices) -> None:
+    """Warn of the missing uses that a resource's policy allows anyone (a public
+    statement grants no role: the use stays missing)."""
+    from leastpriv_ci.grants.account_policies import public_uses
+
+    for where in public_uses(analysis.findings, public) if public else ():
+        notices.add("resource-policy-public", "a use reported missing is allowed, or may be, "
+                    "to anyone by its resource's policy: a statement for anyone names no "
+                    "role, so the use stays missing; grant it in the role's policies, and "
+                    "check that the resource is meant to be open", where)
 
 
 def _review_gate(args: argparse.Namespace, settings: Settings, root: Path, analysis: Analysis,

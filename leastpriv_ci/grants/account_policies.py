@@ -17,7 +17,7 @@ resource and the permission: the use then stays reported missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,12 +25,19 @@ from typing import Any
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.managed import decode_document
-from leastpriv_ci.grants.resource_policies import UNREAD, UNREAD_TEXT, as_grant, role_grants
+from leastpriv_ci.grants.resource_policies import (
+    UNREAD,
+    UNREAD_TEXT,
+    as_grant,
+    names_anyone,
+    role_grants,
+)
 from leastpriv_ci.loaders import value_at
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.evaluate import Decision, evaluate, statement_applies
 from leastpriv_ci.policy.model import Policy, Statement
 from leastpriv_ci.policy.parse import parse_policy
-from leastpriv_ci.records import Origin
+from leastpriv_ci.records import Finding, Origin
 from leastpriv_ci.usage.denied import denied_codes
 
 UNREADABLE = "resource-policy-unreadable"
@@ -135,13 +142,16 @@ def holder_of(resource: str, account: str) -> Holder | None:
 
 
 def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
-                            notices: Notices, declared: Collection[str] = ()
+                            notices: Notices, declared: Collection[str] = (),
+                            public: dict[str, list[Statement]] | None = None,
                             ) -> dict[str, tuple[Statement, ...]]:
     """Per role key (an ARN) in ``used``: the Allow statements naming it of the
     account's resource-based policies on the resources it used (``used``), each policy
     read once. Roles no such statement names are left out. The policies of the
     resources ``declared`` names (those the files' policies name) are not read: the
-    files' policies replace them."""
+    files' policies replace them. ``public``, when given, is filled per role with the
+    policies' statements for anyone (no condition on the principal), which grant no
+    role: :func:`public_uses`."""
     policies: dict[str, Policy | None] = {}
     clients: dict[tuple[str, str | None], Any] = {}
     granted: dict[str, tuple[Statement, ...]] = {}
@@ -165,12 +175,37 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
             policy = policies[arn]
             if policy is None:
                 continue
-            statements.extend(as_grant(granting, arn, statement.origin)
-                              for statement in policy.statements
-                              for _, granting in role_grants(statement, {role}))
+            for statement in policy.statements:
+                named = role_grants(statement, {role})
+                statements.extend(as_grant(granting, arn, statement.origin)
+                                  for _, granting in named)
+                if public is not None and not named and names_anyone(statement.principal) \
+                        and statement.is_allow:
+                    public.setdefault(role, []).append(
+                        as_grant(statement, arn, statement.origin))
         if statements:
             granted[role] = tuple(statements)
     return granted
+
+
+def public_uses(findings: Iterable[Finding], public: Mapping[str, Sequence[Statement]]
+                ) -> list[str]:
+    """The missing uses (``role: action on resource``, and the policy) that a
+    statement for anyone of ``public`` allows, or may: the resource's policy lets anyone
+    do what the role's own policies do not."""
+    found = []
+    for finding in findings:
+        statements = public.get(finding.role, ())
+        if finding.kind != "missing" or not statements:
+            continue
+        decision = evaluate(statements, finding.action, finding.resource).decision
+        if decision in (Decision.ALLOW, Decision.CONDITIONAL):
+            granting = next(s for s in statements
+                            if statement_applies(s, finding.action, finding.resource) is not False)
+            found.append(f"{finding.role}: {finding.action} on {finding.resource} "
+                         f"({granting.origin.policy_arn} {granting.origin.policy_name}"
+                         f"{', ' + granting.sid if granting.sid else ''})")
+    return found
 
 
 def _read(session: Any, holder: Holder, clients: dict[tuple[str, str | None], Any],
