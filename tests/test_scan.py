@@ -568,13 +568,19 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     assert code == 1
     assert any("allowed by a resource-based policy" in r for r in report["reasons"])
 
-    s3.put_bucket_policy(Bucket="reports-bucket", Policy=grant(
-        role, "s3:GetObject", "arn:aws:s3:::reports-bucket/2026/*"))
+    named = json.loads(grant(role, "s3:GetObject", "arn:aws:s3:::reports-bucket/2026/*"))
+    # a statement for anyone too: the use it may allow is the named role's already
+    named["Statement"].append({
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::reports-bucket/*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})
+    s3.put_bucket_policy(Bucket="reports-bucket", Policy=json.dumps(named))
     code = main(scan)
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     got = next(f for f in report["findings"] if f["action"] == "s3:GetObject")
     assert got["conditional"] and got["origin"]["policy_arn"] == "arn:aws:s3:::reports-bucket"
+    assert "resource-policy-public" not in {w["code"] for w in report["warnings"]}
 
     # anyone of an organization, which the scan cannot tell offline: the use is allowed
     # under that condition, still "by resource policy"

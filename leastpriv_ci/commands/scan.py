@@ -362,9 +362,11 @@ def _public_uses(analysis: Analysis, public: Mapping[str, list[Statement]],
                  notices: Notices) -> None:
     """Warn of the missing uses that a resource's policy allows anyone (a public
     statement grants no role: the use stays missing)."""
+    from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import public_uses
 
-    for where in public_uses(analysis.findings, public) if public else ():
+    unexplained = [f for f in analysis.findings if not by_resource_policy(f)]
+    for where in public_uses(unexplained, public) if public else ():
         notices.add("resource-policy-public", "a use reported missing is allowed, or may be, "
                     "to anyone by its resource's policy: a statement for anyone names no "
                     "role, so the use stays missing; grant it in the role's policies, and "
