@@ -34,7 +34,7 @@ from leastpriv_ci.grants.resource_policies import (
 )
 from leastpriv_ci.loaders import value_at
 from leastpriv_ci.notices import Notices
-from leastpriv_ci.policy.evaluate import Decision, evaluate, statement_applies
+from leastpriv_ci.policy.evaluate import Decision, evaluate
 from leastpriv_ci.policy.model import Policy, Statement
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Finding, Origin
@@ -198,10 +198,10 @@ def public_uses(findings: Iterable[Finding], public: Mapping[str, Sequence[State
         statements = public.get(finding.role, ())
         if finding.kind != "missing" or not statements:
             continue
-        decision = evaluate(statements, finding.action, finding.resource).decision
-        if decision in (Decision.ALLOW, Decision.CONDITIONAL):
-            granting = next(s for s in statements
-                            if statement_applies(s, finding.action, finding.resource) is not False)
+        evaluation = evaluate(statements, finding.action, finding.resource)
+        if evaluation.decision in (Decision.ALLOW, Decision.CONDITIONAL):
+            # the Allow statements that apply, or those undecided
+            granting = (evaluation.statements or statements)[0]
             found.append(f"{finding.role}: {finding.action} on {finding.resource} "
                          f"({granting.origin.policy_arn} {granting.origin.policy_name}"
                          f"{', ' + granting.sid if granting.sid else ''})")
