@@ -369,3 +369,19 @@ def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) ->
     [send] = grants.roles["AppRole"].resource_grants
     assert (send.conditions, send.assumed) == (
         {}, {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}})
+
+
+def test_a_public_statement_is_one_for_anyone_with_no_condition_on_the_principal() -> None:
+    from leastpriv_ci.grants.resource_policies import is_public
+
+    assert is_public(_statement("*"))
+    assert is_public(_statement({"AWS": "*"}, {"StringEquals": {"aws:SourceVpce": "v"}}))
+    # the principal's ARN, account or organization decide whom it names
+    for key, value in (("aws:PrincipalArn", f"arn:aws:iam::{ACCOUNT}:role/other-*"),
+                       ("aws:PrincipalAccount", ACCOUNT), ("aws:PrincipalOrgID", "o-a1")):
+        assert not is_public(_statement("*", {"StringLike": {key: value}})), key
+    assert not is_public(_statement({"AWS": APP}))
+    [deny] = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]},
+        name="bucket policy").statements
+    assert not is_public(deny)

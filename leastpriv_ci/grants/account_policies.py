@@ -29,7 +29,7 @@ from leastpriv_ci.grants.resource_policies import (
     UNREAD,
     UNREAD_TEXT,
     as_grant,
-    names_anyone,
+    is_public,
     role_grants,
 )
 from leastpriv_ci.loaders import value_at
@@ -179,8 +179,7 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
                 named = role_grants(statement, {role})
                 statements.extend(as_grant(granting, arn, statement.origin)
                                   for _, granting in named)
-                if public is not None and not named and names_anyone(statement.principal) \
-                        and statement.is_allow:
+                if public is not None and is_public(statement):
                     public.setdefault(role, []).append(
                         as_grant(statement, arn, statement.origin))
         if statements:

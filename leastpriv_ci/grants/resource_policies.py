@@ -145,6 +145,13 @@ def named_elsewhere(statement: Statement, roles: Collection[str], account: str
     return [(name, statement) for name in sorted(names)]
 
 
+def is_public(statement: Statement) -> bool:
+    """Whether a parsed statement is an Allow for anyone with no condition on the
+    principal (its ARN, account or organization): it names no role."""
+    return (statement.is_allow and names_anyone(statement.principal)
+            and not _on(statement.conditions, PRINCIPAL_KEYS | ORGANIZATION_KEYS))
+
+
 def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str, Statement]]:
     """The keys among ``roles`` that a parsed Allow statement names, each with the
     statement as it grants that role: named by its Principal's ARN, or, with a Principal
@@ -156,13 +163,11 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
     (:func:`organization_assumed`); for anyone in an organization, the statement grants
     every role so. A Principal of anyone with no condition on the principal (a public
     policy) names no role."""
-    if not statement.is_allow:
+    if not statement.is_allow or is_public(statement):
         return []
     on_principal = _on(statement.conditions, PRINCIPAL_KEYS)
     statement = organization_assumed(statement)
     if names_anyone(statement.principal):
-        if not on_principal and not statement.assumed:
-            return []
         if not on_principal:
             return [(key, statement) for key in sorted(roles) if key.startswith("arn:")]
         candidates = sorted(key for key in roles if key.startswith("arn:"))
