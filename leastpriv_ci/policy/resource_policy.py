@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.resource_policies import names_anyone, principal_roles
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.files import load_document
@@ -74,12 +75,10 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
 
 def names(statement: Statement, principal: str, account: str) -> bool:
     """Whether a resource policy statement's Principal takes in ``principal``."""
-    value = statement.principal
-    if value == "*":
+    if names_anyone(statement.principal):
         return True
-    named = value.get("AWS") if isinstance(value, Mapping) else None
-    listed = {str(item) for item in (named if isinstance(named, list) else [named])}
-    if "*" in listed or principal in listed:
+    listed = {str(item) for item in principal_roles(statement.principal)}
+    if principal in listed:
         return True
     partition = principal.split(":")[1]
     return not statement.is_allow and bool(
