@@ -11,6 +11,8 @@ from leastpriv_ci.grants.cdk_assembly import APP_CONFIG_UNREADABLE, OUTPUT_IGNOR
 from leastpriv_ci.grants.declared import discover, load_declared, source_for, source_modules
 from leastpriv_ci.grants.model import ResolveContext
 from leastpriv_ci.notices import Notices
+from leastpriv_ci.policy.model import Role
+from leastpriv_ci.records import Origin
 
 CFN = "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: r}\n"
 
@@ -217,7 +219,8 @@ def test_dispatch_and_relative_origins(data_dir: Path) -> None:
     # The Serverless and Terraform fixtures have their own dispatch test
     # (test_grants_sls_tf_declared.py), and those of several sources read together theirs.
     paths = [p for p in discover(root)
-             if p.relative_to(root).parts[0] not in ("serverless", "terraform", "elsewhere")]
+             if p.relative_to(root).parts[0] not in (
+                 "serverless", "terraform", "elsewhere", "organization")]
     grants = load_declared(paths, ResolveContext(), notices, root=root)
     assert grants.files == (
         "cdk/cdk.out/OrdersStack.template.json", "cfn/template.yaml",
@@ -418,3 +421,43 @@ def test_resource_policies_of_other_files_name_a_role_by_its_arn(data_dir: Path)
     # the resources whose policies the files declare, from every file
     assert grants.policy_resources == {
         "arn:aws:s3:::reports/*", "arn:aws:sqs:us-east-1:123456789012:jobs"}
+
+
+def test_resource_policies_for_anyone_in_the_organization_grant_every_role(
+    data_dir: Path,
+) -> None:
+    """A template's bucket policy, a plain JSON queue policy and a Terraform module's key
+    policy let anyone in the organization (or the account) in: once every file is read,
+    each such statement is a resource grant of every role the files declare, its
+    conditions on the organization taken as held; and the roles read from the account get
+    them too. A statement for anyone at all, for another account, or for all but one ARN
+    grants none."""
+    folder = data_dir / "grants/organization"
+    paths = [folder / "app.yaml", folder / "shared.yaml", folder / "queue-policy.json",
+             folder / "storage/main.tf"]
+    notices = Notices()
+    grants = load_declared(paths, ResolveContext(), notices)
+    expected = [
+        (("kms:Decrypt",), "<unresolved:the key policy's Resource *>", None, {
+            "StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}}),
+        (("s3:GetObject",), "arn:aws:s3:::shared-reports/*", "Organization", {
+            "StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}}),
+        (("s3:PutObject",), "arn:aws:s3:::shared-reports/*", "Account", {}),
+        (("sqs:SendMessage",), "arn:aws:sqs:us-east-1:123456789012:jobs", "OrganizationUnit",
+         {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": (
+             "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*",)}}),
+    ]
+    assert len(grants.roles) == 3
+    for key, role in grants.roles.items():
+        got = sorted((s.actions, s.resources[0], s.sid, s.assumed) for s in role.resource_grants)
+        assert got == expected, key
+    get = next(s for s in grants.roles["ApiRole"].resource_grants if s.sid == "Organization")
+    # the other conditions stay to be judged
+    assert get.conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    assert get.origin.file.endswith("shared.yaml") and get.origin.logical_id == "SharedPolicy"
+    # a role the files do not declare (read from the account) gets them once named
+    other = Role(key="arn:aws:iam::123456789012:role/reader", name="reader", policies=(),
+                 origin=Origin(file="iam"))
+    assert sorted(s.actions[0] for s in grants.granted_to(other).resource_grants) == [
+        "kms:Decrypt", "s3:GetObject", "s3:PutObject", "sqs:SendMessage"]
+    assert "not-identity-policy" not in {n.code for n in notices.items()}

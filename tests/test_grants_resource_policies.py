@@ -8,6 +8,7 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
+    for_every_role,
     named_elsewhere,
     principal_roles,
     resource_policy_types,
@@ -348,6 +349,30 @@ def test_conditions_on_the_principal_s_organization_are_taken_as_held() -> None:
     # no other condition on the principal makes a public statement name a role
     assert role_grants(_statement("*", {"StringEquals": {"aws:PrincipalTag/team": "a"}}),
                        ROLES) == []
+
+
+def test_anyone_in_the_account_or_its_organization_is_every_role_of_the_account() -> None:
+    org = {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    every = for_every_role(_statement("*", {**org, **tls}), ACCOUNT)
+    assert every is not None
+    assert every.assumed == {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}}
+    assert every.conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    # the account's own principals: decided here, and no longer held
+    mine = for_every_role(_statement("*", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                           **tls}), ACCOUNT)
+    assert mine is not None and mine.assumed == {}
+    assert mine.conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    # another account's; anyone at all; a condition on the ARN (all but one); a Deny
+    assert for_every_role(_statement("*", {"StringEquals": {
+        "aws:PrincipalAccount": "999999999999"}}), ACCOUNT) is None
+    assert for_every_role(_statement("*", tls), ACCOUNT) is None
+    assert for_every_role(_statement("*", {**org, "ArnNotEquals": {
+        "aws:PrincipalArn": WORKER}}), ACCOUNT) is None
+    [deny] = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+        "Condition": org}]}, name="bucket policy").statements
+    assert for_every_role(deny, ACCOUNT) is None
 
 
 def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) -> None:

@@ -647,6 +647,43 @@ def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_
 
 
 @pytest.mark.slow
+def test_both_mode_grants_a_role_read_from_iam_what_a_declared_policy_for_its_organization_does(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The role is read from IAM (moto) and has no grant on the bucket; the pull request
+    declares the bucket's policy, which lets anyone in the organization read it. That
+    policy replaces the account's (whose statement names another role), and grants the
+    role as one of the organization's: the use is reported, not failing."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    role = f"arn:aws:iam::{aws.account}:role/web-role"
+    aws.client("iam").create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="shared-reports")
+    s3.put_bucket_policy(Bucket="shared-reports", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{aws.account}:role/other"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-reports/*"}]}))
+    shutil.copy(DATA.parent / "grants/organization/shared.yaml", tmp_path / "template.yaml")
+    _orders_api(tmp_path, role, ("S3", {"operation": "GetObject", "region": aws.region,
+                                        "bucket_name": "shared-reports", "key": "a.json"}))
+
+    code = main(["scan", "--traces", "traces.json", "--compare", "both", "--policy-paths",
+                 "template.yaml", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    [get] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (get["role"], get["action"], get["decision"]) == (
+        role, "s3:GetObject", "resource_policy")
+    assert (get["origin"]["file"], get["origin"]["logical_id"]) == (
+        "template.yaml", "SharedPolicy")
+    assert "for the principals of an organization" in get["message"]
+    assert code == 0
+
+
+@pytest.mark.slow
 def test_both_mode_reads_the_account_s_policies_of_what_a_declared_role_used(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],

@@ -12,6 +12,10 @@ from leastpriv_ci.records import Origin
 
 CDK_TEMPLATE = ".template.json"  # a CDK stack's template: cdk.out/STACK.template.json
 MIN_NESTED_ID = 8  # characters of a nested stack's cut logical ID that tell it apart
+# The name under which GrantSet.granted_by_name keeps a resource-based policy's statement
+# granting every role of the account (anyone in its organization): IAM allows no "*" in a
+# role's name
+EVERY_ROLE = "*"
 
 
 def cdk_stack(file: str | None) -> str | None:
@@ -153,8 +157,9 @@ class GrantSet:
     # The stack each file's resources deploy as, when only reading it tells (file → stack)
     deployed_as: Mapping[str, DeployedAs] = field(default_factory=dict)
     # Allow statements of resource-based policies naming by ARN a role of the account that
-    # the file does not declare, by the role's name: added to the resource grants of the
-    # role another file declares once every file is read (:meth:`with_attached`)
+    # the file does not declare, by the role's name, or granting every role of the account
+    # (EVERY_ROLE): added to the resource grants of the roles the files declare once every
+    # file is read (:meth:`with_attached`)
     granted_by_name: tuple[tuple[str, Statement], ...] = ()
     # The resources (ARNs) the files' resource-based policies name, whoever they grant:
     # the files declare those resources' policies, which replace the account's
@@ -207,10 +212,16 @@ class GrantSet:
         """The roles with the policies attached to them by name from other files, and
         the attachments naming a role no file declares (IAM role names are unique in an
         account, whatever their path). The resource grants naming a role by name go to
-        that role too; those naming a role no file declares stay in ``granted_by_name``
-        (a role read from the account may be it)."""
+        that role too, and those granting every role (EVERY_ROLE) to every role; those
+        naming a role no file declares stay in ``granted_by_name`` (a role read from the
+        account may be it), as do those granting every role."""
         by_name = {role.name: key for key, role in self.roles.items() if role.name}
         roles = dict(self.roles)
+        every = tuple(statement for name, statement in self.granted_by_name
+                      if name == EVERY_ROLE)
+        if every:
+            roles = {key: replace(role, resource_grants=(*role.resource_grants, *every))
+                     for key, role in roles.items()}
         unmatched: list[tuple[str, Policy]] = []
         for name, policy in self.attached:
             key = by_name.get(name)
@@ -220,7 +231,7 @@ class GrantSet:
                 roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
         elsewhere: list[tuple[str, Statement]] = []
         for name, statement in self.granted_by_name:
-            if (key := by_name.get(name)) is not None:
+            if name != EVERY_ROLE and (key := by_name.get(name)) is not None:
                 roles[key] = replace(roles[key], resource_grants=(
                     *roles[key].resource_grants, statement))
             else:
@@ -230,7 +241,7 @@ class GrantSet:
 
     def granted_to(self, role: Role) -> Role:
         """``role`` (read from the scan's account) with the resource grants the files'
-        policies give it by name."""
+        policies give it by name, or give every role."""
         found = tuple(statement for name, statement in self.granted_by_name
-                      if name == role.name)
+                      if name in (role.name, EVERY_ROLE))
         return replace(role, resource_grants=(*role.resource_grants, *found)) if found else role

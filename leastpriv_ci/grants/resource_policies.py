@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.intrinsics import TemplateResolver
+from leastpriv_ci.grants.model import EVERY_ROLE
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.loaders import LocatedDict, line_of, value_at
 from leastpriv_ci.notices import Notices
@@ -152,6 +153,26 @@ def is_public(statement: Statement) -> bool:
             and not _on(statement.conditions, PRINCIPAL_KEYS | ORGANIZATION_KEYS))
 
 
+def for_every_role(statement: Statement, account: str) -> Statement | None:
+    """An Allow statement for anyone (its Principal ``*``) as it grants every role of
+    ``account``: when its conditions on the principal test no ARN and hold for any
+    principal of ``account``. Those on its organization are taken as held
+    (:func:`organization_assumed`); those on its account (``aws:PrincipalAccount``) are
+    decided for ``account``, and no longer held by the statement. None: it grants no
+    role so (no condition on the principal, for anyone at all, names no role)."""
+    on_principal = _on(statement.conditions, PRINCIPAL_KEYS | ORGANIZATION_KEYS)
+    if not statement.is_allow or not on_principal or _on(on_principal, {PRINCIPAL_ARN}):
+        return None
+    statement = organization_assumed(statement)
+    on_account = _on(statement.conditions, PRINCIPAL_KEYS)
+    if not on_account:
+        return statement
+    if evaluate_conditions(on_account, {PRINCIPAL_ACCOUNT: account},
+                           version=statement.version) is not True:
+        return None
+    return replace(statement, conditions=_on(statement.conditions, PRINCIPAL_KEYS, keep=False))
+
+
 def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str, Statement]]:
     """The keys among ``roles`` that a parsed Allow statement names, each with the
     statement as it grants that role: named by its Principal's ARN, or, with a Principal
@@ -234,12 +255,17 @@ class ResourceGrants(NamedTuple):
     def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
             origin: Origin) -> None:
         """What a parsed statement of a policy declared at ``origin`` grants: to the
-        ``roles`` it names (by key), and to the other roles of ``account`` it names by ARN
-        (by name); its Resource ``*`` read as ``star``. The resources it names, known
+        ``roles`` it names (by key), to the other roles of ``account`` it names by ARN
+        (by name), or, for anyone in the account or its organization, to every role
+        (EVERY_ROLE); its Resource ``*`` read as ``star``. The resources it names, known
         offline, join ``resources`` whatever it grants."""
         if not statement.not_resources:
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
+        if names_anyone(statement.principal) and (
+                every := for_every_role(statement, account)) is not None:
+            self.by_name.append((EVERY_ROLE, as_grant(every, star, origin)))
+            return
         for key, granting in role_grants(statement, roles):
             self.by_key.setdefault(key, []).append(as_grant(granting, star, origin))
         self.by_name.extend((name, as_grant(granting, star, origin))
@@ -281,6 +307,11 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             by_condition = names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
                 named = principal_arn_values(item.get("Condition")) or []
+                if not named:  # anyone in the account or its organization, perhaps
+                    _add_every_role(granted, document, item, star, resolver, Origin(
+                        file=file, line=line_of(item) or line, logical_id=logical,
+                        policy_name=found.kind), notices)
+                    continue
             keys: set[str] = set()
             names: set[str] = set()
             for value in named:
@@ -303,6 +334,23 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                 granted.by_key.setdefault(key, []).append(statement)
             granted.by_name.extend((name, statement) for name in sorted(names))
     return granted
+
+
+def _add_every_role(granted: ResourceGrants, document: Mapping[str, Any],
+                    item: Mapping[str, Any], star: Any, resolver: TemplateResolver,
+                    origin: Origin, notices: Notices) -> None:
+    """A template's Allow statement for anyone whose Condition names no role by ARN, as it
+    grants every role of the template's account (:func:`for_every_role`), if it does. One
+    with no condition on the principal is not read: it names no role."""
+    condition = item.get("Condition")
+    if not isinstance(condition, Mapping) or not any(
+            str(key).lower() in PRINCIPAL_KEYS | ORGANIZATION_KEYS
+            for tested in condition.values() if isinstance(tested, Mapping) for key in tested):
+        return
+    statement = _statement(document, item, star, resolver, origin, notices)
+    every = None if statement is None else for_every_role(statement, resolver.context.account)
+    if every is not None:
+        granted.by_name.append((EVERY_ROLE, every))
 
 
 def known_arn(value: str) -> bool:

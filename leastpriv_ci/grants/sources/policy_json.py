@@ -22,7 +22,7 @@ from leastpriv_ci.grants.boundary import parse_boundary
 from leastpriv_ci.grants.cfn_yaml import loads_cfn_yaml
 from leastpriv_ci.grants.managed import decode_document, managed_policy, placeholder
 from leastpriv_ci.grants.model import GrantSet, ResolveContext
-from leastpriv_ci.grants.resource_policies import as_grant, known_arn, named_elsewhere
+from leastpriv_ci.grants.resource_policies import ResourceGrants
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, line_of, list_of, loads_json, read_text
 from leastpriv_ci.notices import Notices
@@ -77,7 +77,8 @@ def load(path: Path, context: ResolveContext, notices: Notices) -> GrantSet:
 def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContext,
                      notices: Notices) -> GrantSet:
     """A resource-based (or trust) policy: no role's own. Its Allow statements naming a
-    role of the account by ARN explain that role's uses, when another file declares it;
+    role of the account by ARN explain that role's uses, when another file declares it,
+    and those for anyone in the account or its organization every role's;
     the file does not say which resource it is attached to, so a ``*`` Resource decides
     nothing."""
     file = str(path)
@@ -87,18 +88,17 @@ def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContex
         policy: Policy | None = parse_policy(data, name=path.stem, origin=origin)
     except UserError:
         policy = None
-    by_name = tuple((name, as_grant(granting, star, statement.origin))
-                    for statement in (policy.statements if policy else ())
-                    for name, granting in named_elsewhere(statement, (), context.account))
-    if not by_name:
+    granted = ResourceGrants.empty()
+    for statement in policy.statements if policy else ():
+        granted.add(statement, (), context.account, star, statement.origin)
+    if not granted.by_name:
         notices.add("not-identity-policy", "policy files whose statements name a Principal "
                     "are resource-based or trust policies, not a role's policies: read only "
-                    "for the roles of the account they name by ARN, and these name none", file)
+                    "for the roles of the account they grant (named by ARN, or anyone in the "
+                    "account or its organization), and these grant none", file)
         return GrantSet()
-    named = frozenset(resource for statement in policy.statements if not statement.not_resources
-                      for resource in statement.resources if known_arn(resource)
-                      ) if policy else frozenset()
-    return GrantSet(files=(file,), granted_by_name=by_name, policy_resources=named)
+    return GrantSet(files=(file,), granted_by_name=tuple(granted.by_name),
+                    policy_resources=frozenset(granted.resources))
 
 
 def _names_principals(statements: object) -> bool:
