@@ -166,6 +166,7 @@ RESOURCE_POLICY_HOLDERS = {
     "table": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
     "stream": "arn:aws:kinesis:us-east-1:123456789012:stream/orders-stream",
     "event-bus": "arn:aws:events:us-east-1:123456789012:event-bus/default",
+    "function": "arn:aws:lambda:us-east-1:123456789012:function:orders-fn",
 }
 
 
@@ -202,6 +203,11 @@ def arrange_resource_policies(aws: Emulator) -> dict[str, str]:
     aws.client("events").put_permission(EventBusName="default",
                                         Policy=naming_the_role(holders["event-bus"],
                                                                "events:PutEvents"))
+    # moto writes a role named by AddPermission as a bare ARN, which no policy holds (AWS
+    # writes {"AWS": ARN}); anyone in the organization is written as AWS does
+    aws.client("lambda").add_permission(
+        FunctionName="orders-fn", StatementId="Organization", Action="lambda:InvokeFunction",
+        Principal="*", PrincipalOrgID="o-a1b2c3d4e5")
     holders["key"] = aws.client("kms").create_key(Policy=naming_the_role("*"))[
         "KeyMetadata"]["Arn"]
     return holders
@@ -279,7 +285,8 @@ def test_the_gates_calls_fit_the_documented_policy(
                      "s3:getbucketpolicy", "sqs:getqueueurl", "sqs:getqueueattributes",
                      "sns:gettopicattributes", "kms:getkeypolicy",
                      "secretsmanager:getresourcepolicy", "dynamodb:getresourcepolicy",
-                     "kinesis:getresourcepolicy", "events:describeeventbus"}
+                     "kinesis:getresourcepolicy", "events:describeeventbus",
+                     "lambda:getpolicy"}
     assert used_actions == expected
 
     documented = policy(mode)

@@ -52,6 +52,11 @@ OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/reports-role"
      f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks", {}),
     (f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default",
      f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default", {}),
+    (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders",
+     f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders", {}),
+    # an alias or version keeps a policy of its own
+    (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders:live",
+     f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders:live", {}),
 ])
 def test_the_resource_keeping_the_policy_is_found_from_the_used_arn(
     resource: str, holder: str, values: dict[str, str]
@@ -70,7 +75,8 @@ def test_the_resource_keeping_the_policy_is_found_from_the_used_arn(
     f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders/stream/2026-01-01T00:00:00.000",
     # another account's policy grants nothing by itself
     "arn:aws:sqs:us-east-1:999999999999:jobs",
-    f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders",  # not a kind read here
+    f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:orders:1",  # not a kind read here
+    f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:*",
 ])
 def test_a_resource_no_policy_of_which_grants_by_itself_is_not_read(resource: str) -> None:
     assert holder_of(resource, ACCOUNT) is None
@@ -255,6 +261,38 @@ def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches(
     assert list(granted) == [ROLE]
     [publish] = granted[ROLE]
     assert publish.actions == ("sns:Publish",) and publish.conditions == {}
+
+
+def test_a_function_s_policy_is_read_by_its_qualified_arn_as_lambda_writes_it() -> None:
+    """Lambda's GetPolicy answers with the policy AddPermission wrote: a role as
+    ``{"AWS": ARN}``, the account as its root; an alias keeps a policy of its own, read
+    by the alias's ARN. A function with no policy answers ResourceNotFoundException."""
+    session = _Stubbed("lambda")
+    live = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders:live"
+    plain = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:reports"
+    session.stubber.add_response("get_policy", {"Policy": json.dumps({
+        "Version": "2012-10-17", "Id": "default", "Statement": [
+            {"Sid": "Api", "Effect": "Allow", "Principal": {"AWS": ROLE},
+             "Action": "lambda:InvokeFunction", "Resource": live},
+            {"Sid": "Account", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "lambda:InvokeFunction", "Resource": live},
+            {"Sid": "Bucket", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+             "Action": "lambda:InvokeFunction", "Resource": live,
+             "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::orders"}}}]}),
+        "RevisionId": "1"}, expected_params={"FunctionName": live})
+    session.stubber.add_client_error("get_policy", "ResourceNotFoundException", "none", 404,
+                                     expected_params={"FunctionName": plain})
+    notices = Notices()
+
+    granted = account_resource_grants(session, {ROLE: [live, plain]}, notices)
+
+    session.stubber.assert_no_pending_responses()
+    assert list(notices.items()) == []
+    [invoke] = granted[ROLE]
+    assert (invoke.sid, invoke.actions, invoke.resources) == (
+        "Api", ("lambda:InvokeFunction",), (live,))
+    assert (invoke.origin.policy_name, invoke.origin.policy_arn) == ("function policy", live)
 
 
 def test_past_the_cap_policies_are_not_read_and_that_is_said(
