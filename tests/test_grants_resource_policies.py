@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from leastpriv_ci.catalog import get_catalog
@@ -81,7 +82,31 @@ def test_the_data_names_services_the_catalog_knows() -> None:
     catalog = get_catalog()
     for kind, found in resource_policy_types().items():
         assert catalog.covers_any(f"{kind.split('::')[1].lower()}:*"), kind
-        assert found.kind.endswith(" policy") and found.document, kind
+        assert found.kind.endswith(" policy") and (found.document[0] or found.permission), kind
+
+
+def test_a_permission_s_properties_are_those_its_service_s_api_takes() -> None:
+    """CloudFormation's properties (and Terraform's arguments, in snake case) of a
+    permission are the members of the service's AddPermission request."""
+    import boto3
+    from botocore import xform_name
+
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x",
+                                    region_name="us-east-1")
+    checked = 0
+    for source, service_of, spelled in (
+            ("cloudformation", lambda kind: kind.split("::")[1].lower(), str),
+            ("terraform", lambda kind: kind.split("_")[1], xform_name)):
+        for kind, found in resource_policy_types(source).items():
+            if found.permission is None:
+                continue
+            model = session.client(service_of(kind)).meta.service_model
+            members = {spelled(m) for m in model.operation_model(
+                "AddPermission").input_shape.members}
+            named = {*found.permission.properties, found.star, found.qualifier} - {None}
+            assert named <= members, (kind, named - members)
+            checked += 1
+    assert checked == 2
 
 
 def test_terraform_resource_policies_naming_a_role_by_its_arn(data_dir: Path) -> None:
@@ -410,3 +435,124 @@ def test_a_public_statement_is_one_for_anyone_with_no_condition_on_the_principal
         "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]},
         name="bucket policy").statements
     assert not is_public(deny)
+
+
+LAMBDA = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function"
+
+
+def test_a_template_s_lambda_permissions_are_its_function_policy(tmp_path: Path) -> None:
+    """Lambda writes one Allow statement per AWS::Lambda::Permission: the role it names
+    by ARN gets it, on the function its FunctionName names (a name, a name with an alias,
+    a partial ARN or the function's ARN); anyone in the organization means every role; a
+    service, or the account, no role. Each function is one whose policy the files
+    declare."""
+    grants = _with_app_role(tmp_path, """\
+  Api:
+    Type: AWS::Lambda::Function
+    Properties: {FunctionName: orders-api, Role: !GetAtt AppRole.Arn}
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties: {FunctionName: orders-worker, Role: !GetAtt AppRole.Arn}
+  ByName:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Api
+      Action: lambda:InvokeFunction
+      Principal: !GetAtt AppRole.Arn
+  ByAlias:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: orders-api:live
+      Action: lambda:InvokeFunction
+      Principal: !GetAtt AppRole.Arn
+  ByPartialArn:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Sub "${AWS::AccountId}:function:orders-report"
+      Action: lambda:GetFunction
+      Principal: !GetAtt AppRole.Arn
+  Organization:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !GetAtt Worker.Arn
+      Action: lambda:InvokeFunction
+      Principal: "*"
+      PrincipalOrgID: o-a1b2c3d4e5
+  Bucket:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Worker
+      Action: lambda:InvokeFunction
+      Principal: s3.amazonaws.com
+      SourceArn: arn:aws:s3:::orders-inbox
+      SourceAccount: !Ref AWS::AccountId
+  Account:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Worker
+      Action: lambda:InvokeFunction
+      Principal: !Ref AWS::AccountId
+""")
+    assert grants_of(grants.roles["AppRole"]) == [
+        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api",), 13),
+        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api:live",), 19),
+        ("function policy", ("lambda:GetFunction",), (f"{LAMBDA}:orders-report",), 25),
+    ]
+    [(name, every)] = grants.granted_by_name
+    assert (name, every.actions, every.resources, every.assumed) == (
+        "*", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-worker",),
+        {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}})
+    assert grants.policy_resources == {f"{LAMBDA}:orders-api", f"{LAMBDA}:orders-api:live",
+                                       f"{LAMBDA}:orders-report", f"{LAMBDA}:orders-worker"}
+
+
+def test_a_terraform_lambda_permission_with_a_qualifier(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""\
+resource "aws_iam_role" "app" {
+  name               = "app"
+  assume_role_policy = "{}"
+}
+
+resource "aws_lambda_function" "api" {
+  function_name = "orders-api"
+  role          = aws_iam_role.app.arn
+}
+
+resource "aws_lambda_permission" "live" {
+  statement_id  = "AppInvokesLive"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.api.function_name
+  qualifier     = "live"
+  principal     = aws_iam_role.app.arn
+}
+
+resource "aws_lambda_permission" "events" {
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.api.arn
+  principal     = "events.amazonaws.com"
+  source_arn    = "arn:aws:events:us-east-1:123456789012:rule/nightly"
+}
+""")
+    grants = terraform.load(tmp_path / "main.tf", ResolveContext(), Notices())
+    assert grants_of(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]) == [
+        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api:live",), 11)]
+    assert grants.policy_resources == {f"{LAMBDA}:orders-api:live", f"{LAMBDA}:orders-api"}
+
+
+def test_a_terraform_plan_s_lambda_permission(tmp_path: Path) -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/app"
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+        {"address": "aws_iam_role.app", "mode": "managed", "type": "aws_iam_role",
+         "name": "app", "values": {"name": "app", "path": "/", "assume_role_policy": "{}"}},
+        {"address": "aws_lambda_permission.app", "mode": "managed",
+         "type": "aws_lambda_permission", "name": "app", "values": {
+             "action": "lambda:InvokeFunction", "function_name": "orders-api",
+             "principal": role, "qualifier": None, "source_arn": None,
+             "principal_org_id": None}}]}}}
+    (tmp_path / "plan.tfplan.json").write_text(json.dumps(plan))
+    notices = Notices()
+    grants = terraform_plan.load(tmp_path / "plan.tfplan.json", ResolveContext(), notices)
+    [invoke] = grants.roles[role].resource_grants
+    assert (invoke.actions, invoke.resources, invoke.origin.logical_id) == (
+        ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api",), "aws_lambda_permission.app")
+    assert notices.items() == []

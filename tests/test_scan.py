@@ -1558,6 +1558,54 @@ def test_a_use_a_declared_resource_policy_grants_does_not_fail_the_gate(
     assert delete["conditional"] is False and delete["decision"] == "implicit_deny"
 
 
+def test_an_invoke_a_declared_lambda_permission_grants_does_not_fail_the_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The service's role may not invoke the worker function, but the template's
+    AWS::Lambda::Permission lets it: reported, not failing. Once the permission names
+    another principal, the same invoke fails the gate."""
+    monkeypatch.chdir(tmp_path)
+    role = "arn:aws:iam::123456789012:role/orders-api-role"
+    template = """\
+Resources:
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: orders-api-role
+      AssumeRolePolicyDocument: {}
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties: {FunctionName: orders-worker, Role: !GetAtt ApiRole.Arn}
+  ApiInvokesWorker:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Worker
+      Action: lambda:InvokeFunction
+      Principal: !GetAtt ApiRole.Arn
+"""
+    (tmp_path / "template.yaml").write_text(template)
+    _orders_api(tmp_path, role, ("Lambda", {
+        "operation": "Invoke", "region": "us-east-1", "function_name": "orders-worker"}))
+    scan = ["scan", "--traces", "traces.json", "--policy-paths", "template.yaml",
+            "--format", "json"]
+
+    assert main(scan) == 0
+    report = json.loads(capsys.readouterr().out)
+    [invoke] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert (invoke["action"], invoke["resource"], invoke["decision"]) == (
+        "lambda:InvokeFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:orders-worker", "resource_policy")
+    assert (invoke["origin"]["logical_id"], invoke["origin"]["policy_name"]) == (
+        "ApiInvokesWorker", "function policy")
+
+    (tmp_path / "template.yaml").write_text(template.replace(
+        "Principal: !GetAtt ApiRole.Arn", "Principal: events.amazonaws.com"))
+    assert main(scan) == 1
+    report = json.loads(capsys.readouterr().out)
+    [invoke] = [f for f in report["findings"] if f["kind"] == "missing"]
+    assert invoke["decision"] == "implicit_deny"
+
+
 def test_a_use_a_plain_json_resource_policy_grants_a_template_role_does_not_fail_the_gate(
     repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -56,6 +56,46 @@ UNREAD_TEXT = (
 RoleKeyFn = Callable[[Any, int | None], str | None]
 
 
+class Permission(NamedTuple):
+    """A resource-based policy written as the properties of one permission, from which
+    the service writes one Allow statement (Lambda's AddPermission)."""
+
+    action: str  # the property holding the statement's Action
+    principal: str  # the property holding its principal, as the service takes it
+    conditions: tuple[tuple[str, str, str], ...]  # property, operator, condition key
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        return (self.action, self.principal, *(name for name, _, _ in self.conditions))
+
+    def document(self, properties: Mapping[str, Any], line: int | None) -> dict[str, Any]:
+        """The policy the service writes from ``properties`` (as written, or evaluated),
+        its statement at ``line``; its Resource ``*``: the resource it is attached to."""
+        statement = LocatedDict({"Effect": ALLOW, "Action": properties.get(self.action),
+                                 "Principal": service_principal(properties.get(
+                                     self.principal)), "Resource": "*"})
+        statement.line = line
+        condition: dict[str, dict[str, Any]] = {}
+        for name, operator, key in self.conditions:
+            if properties.get(name) is not None:
+                condition.setdefault(operator, {})[key] = properties[name]
+        if condition:
+            statement["Condition"] = condition
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def service_principal(value: Any) -> Any:
+    """A principal as a service's permission takes it, as a policy's ``Principal``: ``*``
+    is anyone, a service's name (``s3.amazonaws.com``) a ``Service``, anything else (an
+    account ID, an ARN, a value not known yet) an ``AWS`` principal."""
+    if value == "*":
+        return "*"
+    if isinstance(value, str) and ":" not in value and not value.isdigit() \
+            and not is_unresolved(value):
+        return {"Service": value}
+    return {"AWS": value}
+
+
 class ResourcePolicyType(NamedTuple):
     """Where a resource type keeps its policy, and what its Resource ``*`` stands for."""
 
@@ -63,10 +103,34 @@ class ResourcePolicyType(NamedTuple):
     document: tuple[str, ...]  # the property path of the policy document
     star: str | None  # SELF, the property naming the resource, or None
     single: bool = False  # the property holds one statement, not a document
+    permission: Permission | None = None  # no document: one permission's properties
+    arn: str | None = None  # the star property's ARN format, when it holds a name
+    named: re.Pattern[str] | None = None  # that name's fields
+    qualifier: str | None = None  # the argument naming a version or alias
 
-    def document_of(self, properties: Mapping[str, Any]) -> Any:
-        """The raw policy document in ``properties`` (None: not there)."""
+    def document_of(self, properties: Mapping[str, Any], line: int | None = None) -> Any:
+        """The raw policy document in ``properties`` (None: not there), or the one its
+        permission's properties write (its statement at ``line``)."""
+        if self.permission is not None:
+            return self.permission.document(properties, line)
         return value_at(properties, self.document)
+
+    def star_arn(self, value: Any, location: Mapping[str, str], qualifier: Any = None) -> str:
+        """What a policy's Resource ``*`` stands for: ``value``, the resource's ARN, when
+        known offline (a name, of a type with an ARN format, in ``location``: partition,
+        region, account), with the ``qualifier`` (a version or alias) given; else a value
+        that never decides a grant (unresolved)."""
+        if qualifier is not None and isinstance(value, str):
+            value = f"{value}:{qualifier}" if isinstance(qualifier, str) and qualifier \
+                and not is_unresolved(qualifier) else None
+        if isinstance(value, str) and value and not is_unresolved(value):
+            if value.startswith("arn:"):
+                return value
+            matched = self.named.match(value) if self.named and self.arn else None
+            if matched is not None and self.arn is not None:
+                fields = {k: v for k, v in matched.groupdict().items() if v is not None}
+                return self.arn.format_map({**location, **fields})
+        return unresolved(f"the {self.kind}'s Resource *")
 
 
 @cache
@@ -74,9 +138,19 @@ def resource_policy_types(source: str = "cloudformation") -> Mapping[str, Resour
     """Resource type → where its resource-based policy is, for ``source``
     (``cloudformation`` or ``terraform``)."""
     raw = load("resource_policies.yaml")[source]
-    return {kind: ResourcePolicyType(entry["kind"], tuple(entry["document"].split(".")),
-                                     entry.get("star"), bool(entry.get("single")))
-            for kind, entry in raw.items()}
+    return {kind: _policy_type(entry) for kind, entry in raw.items()}
+
+
+def _policy_type(entry: Mapping[str, Any]) -> ResourcePolicyType:
+    permission = entry.get("permission")
+    return ResourcePolicyType(
+        entry["kind"], tuple(entry.get("document", "").split(".")), entry.get("star"),
+        bool(entry.get("single")),
+        Permission(permission["action"], permission["principal"], tuple(
+            (name, operator, key) for name, (operator, key) in permission["conditions"].items())
+        ) if permission else None,
+        entry.get("arn"), re.compile(entry["named"]) if "named" in entry else None,
+        entry.get("qualifier"))
 
 
 def principal_roles(principal: Any) -> list[Any]:
@@ -290,13 +364,16 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         properties = resource.get("Properties")
         if found is None or not isinstance(properties, Mapping):
             continue
-        document = as_structure(found.document_of(properties))
+        line = line_of(resource)
+        document = as_structure(found.document_of(properties, line))
         if not isinstance(document, Mapping):
             continue
         if found.single:
             document = {"Statement": [document]}
-        line = line_of(resource)
         star = _star(found, logical, properties)
+        if found.arn is not None:  # a name: its ARN, resolved once
+            with resolver.silenced():
+                star = found.star_arn(_text(resolver, star, line), resolver.context.location())
         raw = document.get("Statement")
         statements = raw if isinstance(raw, list) else [raw]
         granted.resources.update(_named_resources(statements, star, resolver, line))
@@ -367,14 +444,19 @@ def _named_resources(statements: list[Any], star: Any, resolver: TemplateResolve
         for item in statements:
             raw = item.get("Resource") if isinstance(item, Mapping) else None
             for value in raw if isinstance(raw, list) else [raw]:
-                try:
-                    text = resolver.text(star if value == "*" else value,
-                                         line_of(item) or line)
-                except UserError:  # a hostile value: it names nothing the scan can use
-                    continue
+                text = _text(resolver, star if value == "*" else value, line_of(item) or line)
                 if text is not None and known_arn(text):
                     found.add(text)
     return found
+
+
+def _text(resolver: TemplateResolver, value: Any, line: int | None) -> str | None:
+    """``value`` resolved as text (None: not text, or a hostile value, which names
+    nothing the scan can use)."""
+    try:
+        return resolver.text(value, line)
+    except UserError:
+        return None
 
 
 def _role_name(resolver: TemplateResolver, value: Any, line: int | None) -> str | None:
@@ -384,21 +466,13 @@ def _role_name(resolver: TemplateResolver, value: Any, line: int | None) -> str 
     return role_name_in(text, resolver.context.account)
 
 
-def star_arn(found: ResourcePolicyType, value: Any) -> str:
-    """What a policy's Resource ``*`` stands for: ``value``, the resource's ARN, when
-    known offline, else a value that never decides a grant (unresolved)."""
-    if isinstance(value, str) and value.startswith("arn:") and not is_unresolved(value):
-        return value
-    return unresolved(f"the {found.kind}'s Resource *")
-
-
 def _star(found: ResourcePolicyType, logical: str, properties: Mapping[str, Any]) -> Any:
     """What the policy's Resource ``*`` stands for, as the template writes it."""
     if found.star == SELF:
         return {"Fn::GetAtt": [logical, "Arn"]}
     if found.star is not None and found.star in properties:
         return properties[found.star]
-    return star_arn(found, None)
+    return found.star_arn(None, {})
 
 
 def _statement(document: Mapping[str, Any], item: Mapping[str, Any], star: Any,

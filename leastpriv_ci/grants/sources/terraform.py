@@ -72,10 +72,10 @@ from leastpriv_ci.grants.optional_fields import FIELD, OptionalField, optional_f
 from leastpriv_ci.grants.references import role_arn
 from leastpriv_ci.grants.resource_policies import (
     SELF,
+    Permission,
     ResourceGrants,
     ResourcePolicyType,
     resource_policy_types,
-    star_arn,
 )
 from leastpriv_ci.grants.terraform_files import (
     called_folder,
@@ -836,12 +836,15 @@ class Module:
         with self.notices.unheard():
             for (kind, name), block in self.resources.items():
                 found = types.get(kind)
-                if found is None or found.document[0] not in block.attributes:
+                if found is None or (found.permission is None
+                                     and found.document[0] not in block.attributes):
                     continue
                 for instance in self.instances(kind, name):
                     address = self.address(kind, name, instance)
-                    policy = self._policy(block.attributes[found.document[0]], found.kind,
-                                          address, block, instance.scope)
+                    policy = self._permission(found, found.permission, address, block,
+                                              instance) if found.permission else \
+                        self._policy(block.attributes[found.document[0]], found.kind,
+                                     address, block, instance.scope)
                     star = self._star(found, kind, name, block, instance)
                     for statement in policy.statements:
                         granted.add(statement, roles, self.context.account, star, replace(
@@ -858,7 +861,19 @@ class Module:
             value = self.resolve([kind, name, *step, "arn"], self.evaluator)
         elif found.star is not None:
             value = self.value(block.attributes.get(found.star), instance.scope)
-        return star_arn(found, value)
+        qualifier = block.attributes.get(found.qualifier or "")
+        return found.star_arn(value, self.context.location(), None if qualifier is None
+                              else _plain(self.value(qualifier, instance.scope)))
+
+    def _permission(self, found: ResourcePolicyType, permission: Permission, address: str,
+                    block: Block, instance: Instance) -> Policy:
+        """The policy a permission's arguments write (``data/resource_policies.yaml``)."""
+        origin = Origin(file=str(block.source.path), line=block.line, logical_id=address,
+                        policy_name=found.kind)
+        values = {name: _plain(self.value(block.attributes[name], instance.scope))
+                  for name in permission.properties if name in block.attributes}
+        return Policy(name=found.kind, origin=origin, statements=self.statements(
+            permission.document(values, block.line), found.kind, origin))
 
     def service_role(self, compute: ComputeType, block: Block, instance: Instance
                      ) -> list[str]:

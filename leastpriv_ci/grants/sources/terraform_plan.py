@@ -34,7 +34,6 @@ from leastpriv_ci.grants.resource_policies import (
     SELF,
     ResourceGrants,
     resource_policy_types,
-    star_arn,
 )
 from leastpriv_ci.grants.sources import sniff
 from leastpriv_ci.loaders import LoadError, list_of, loads_json, mapping_of, read_text
@@ -200,9 +199,14 @@ class _Plan:
                 found = types.get(resource.type) if resource.mode == "managed" else None
                 if found is None:
                     continue
-                star = star_arn(found, resource.values.get(
-                    "arn" if found.star == SELF else found.star or ""))
-                policy = self.policy(resource, found.document[0], found.kind)
+                star = found.star_arn(
+                    resource.values.get("arn" if found.star == SELF else found.star or ""),
+                    self.context.location(),
+                    resource.values.get(found.qualifier) if found.qualifier else None)
+                policy = self.document(json.dumps(found.permission.document(
+                    resource.values, None)), resource.address, found.kind) \
+                    if found.permission else self.policy(resource, found.document[0],
+                                                         found.kind)
                 origin = self.origin(resource.address, found.kind)
                 for statement in policy.statements:
                     granted.add(statement, roles, self.context.account, star, origin)
