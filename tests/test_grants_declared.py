@@ -220,7 +220,7 @@ def test_dispatch_and_relative_origins(data_dir: Path) -> None:
     # (test_grants_sls_tf_declared.py), and those of several sources read together theirs.
     paths = [p for p in discover(root)
              if p.relative_to(root).parts[0] not in (
-                 "serverless", "terraform", "elsewhere", "organization")]
+                 "serverless", "terraform", "elsewhere", "organization", "permissions")]
     grants = load_declared(paths, ResolveContext(), notices, root=root)
     assert grants.files == (
         "cdk/cdk.out/OrdersStack.template.json", "cfn/template.yaml",

@@ -440,63 +440,18 @@ def test_a_public_statement_is_one_for_anyone_with_no_condition_on_the_principal
 LAMBDA = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function"
 
 
-def test_a_template_s_lambda_permissions_are_its_function_policy(tmp_path: Path) -> None:
+def test_a_template_s_lambda_permissions_are_its_function_policy(data_dir: Path) -> None:
     """Lambda writes one Allow statement per AWS::Lambda::Permission: the role it names
     by ARN gets it, on the function its FunctionName names (a name, a name with an alias,
     a partial ARN or the function's ARN); anyone in the organization means every role; a
     service, or the account, no role. Each function is one whose policy the files
     declare."""
-    grants = _with_app_role(tmp_path, """\
-  Api:
-    Type: AWS::Lambda::Function
-    Properties: {FunctionName: orders-api, Role: !GetAtt AppRole.Arn}
-  Worker:
-    Type: AWS::Lambda::Function
-    Properties: {FunctionName: orders-worker, Role: !GetAtt AppRole.Arn}
-  ByName:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Ref Api
-      Action: lambda:InvokeFunction
-      Principal: !GetAtt AppRole.Arn
-  ByAlias:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: orders-api:live
-      Action: lambda:InvokeFunction
-      Principal: !GetAtt AppRole.Arn
-  ByPartialArn:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Sub "${AWS::AccountId}:function:orders-report"
-      Action: lambda:GetFunction
-      Principal: !GetAtt AppRole.Arn
-  Organization:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !GetAtt Worker.Arn
-      Action: lambda:InvokeFunction
-      Principal: "*"
-      PrincipalOrgID: o-a1b2c3d4e5
-  Bucket:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Ref Worker
-      Action: lambda:InvokeFunction
-      Principal: s3.amazonaws.com
-      SourceArn: arn:aws:s3:::orders-inbox
-      SourceAccount: !Ref AWS::AccountId
-  Account:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Ref Worker
-      Action: lambda:InvokeFunction
-      Principal: !Ref AWS::AccountId
-""")
+    grants = cloudformation.load(data_dir / "grants/permissions/template.yaml",
+                                 ResolveContext(), Notices())
     assert grants_of(grants.roles["AppRole"]) == [
-        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api",), 13),
-        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api:live",), 19),
-        ("function policy", ("lambda:GetFunction",), (f"{LAMBDA}:orders-report",), 25),
+        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api",), 14),
+        ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api:live",), 20),
+        ("function policy", ("lambda:GetFunction",), (f"{LAMBDA}:orders-report",), 26),
     ]
     [(name, every)] = grants.granted_by_name
     assert (name, every.actions, every.resources, every.assumed) == (
@@ -506,34 +461,8 @@ def test_a_template_s_lambda_permissions_are_its_function_policy(tmp_path: Path)
                                        f"{LAMBDA}:orders-report", f"{LAMBDA}:orders-worker"}
 
 
-def test_a_terraform_lambda_permission_with_a_qualifier(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text("""\
-resource "aws_iam_role" "app" {
-  name               = "app"
-  assume_role_policy = "{}"
-}
-
-resource "aws_lambda_function" "api" {
-  function_name = "orders-api"
-  role          = aws_iam_role.app.arn
-}
-
-resource "aws_lambda_permission" "live" {
-  statement_id  = "AppInvokesLive"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.api.function_name
-  qualifier     = "live"
-  principal     = aws_iam_role.app.arn
-}
-
-resource "aws_lambda_permission" "events" {
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.api.arn
-  principal     = "events.amazonaws.com"
-  source_arn    = "arn:aws:events:us-east-1:123456789012:rule/nightly"
-}
-""")
-    grants = terraform.load(tmp_path / "main.tf", ResolveContext(), Notices())
+def test_a_terraform_lambda_permission_with_a_qualifier(data_dir: Path) -> None:
+    grants = terraform.load(data_dir / "grants/permissions/main.tf", ResolveContext(), Notices())
     assert grants_of(grants.roles[f"arn:aws:iam::{ACCOUNT}:role/app"]) == [
         ("function policy", ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api:live",), 11)]
     assert grants.policy_resources == {f"{LAMBDA}:orders-api:live", f"{LAMBDA}:orders-api"}
