@@ -483,9 +483,7 @@ def test_attached_mode_judges_an_ec2_segment_as_its_account_profile_s_role(
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
     monkeypatch.chdir(tmp_path)
     iam = aws.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(trust))
+    _ec2_role(aws, "web-role")
     table = f"arn:aws:dynamodb:us-east-1:{aws.account}:table/orders"
     iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
@@ -523,10 +521,8 @@ def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     monkeypatch.chdir(tmp_path)
     role = f"arn:aws:iam::{aws.account}:role/web-role"
     iam = aws.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(trust))
-    iam.create_role(RoleName="other-role", AssumeRolePolicyDocument=json.dumps(trust))
+    _ec2_role(aws, "web-role")
+    _ec2_role(aws, "other-role")
     dynamodb = aws.client("dynamodb")
     table = dynamodb.create_table(
         TableName="orders", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
@@ -625,9 +621,7 @@ def test_both_mode_grants_a_role_read_from_iam_what_the_files_resource_policies_
     role = f"arn:aws:iam::{aws.account}:role/web-role"
     table = f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/orders"
     iam = aws.client("iam")
-    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-            "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    _ec2_role(aws, "web-role")
     iam.put_role_policy(RoleName="web-role", PolicyName="orders", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
@@ -658,9 +652,7 @@ def test_both_mode_grants_a_role_read_from_iam_what_a_declared_policy_for_its_or
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
     monkeypatch.chdir(tmp_path)
     role = f"arn:aws:iam::{aws.account}:role/web-role"
-    aws.client("iam").create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-            "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    _ec2_role(aws, "web-role")
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="shared-reports")
     s3.put_bucket_policy(Bucket="shared-reports", Policy=json.dumps({
@@ -883,6 +875,13 @@ def test_terraform_module_instances_are_judged_per_function(
     (finding,) = report["findings"]
     assert finding["origin"]["file"] == "modules/fn/main.tf"
     assert finding["origin"]["logical_id"] == "module.billing.aws_iam_role_policy.data"
+
+
+def _ec2_role(aws, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A role EC2 may assume, with no policy, in moto's IAM."""
+    aws.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
 
 
 def _orders_api(folder: Path, role: str, *calls: tuple[str, dict[str, object]]) -> None:
