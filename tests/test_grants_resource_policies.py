@@ -468,7 +468,7 @@ def test_a_terraform_lambda_permission_with_a_qualifier(data_dir: Path) -> None:
     assert grants.policy_resources == {f"{LAMBDA}:orders-api:live", f"{LAMBDA}:orders-api"}
 
 
-def test_a_terraform_plan_s_lambda_permission(tmp_path: Path) -> None:
+def test_a_terraform_plan_s_lambda_permission_and_public_policy(tmp_path: Path) -> None:
     role = f"arn:aws:iam::{ACCOUNT}:role/app"
     plan = {"format_version": "1.2", "planned_values": {"root_module": {"resources": [
         {"address": "aws_iam_role.app", "mode": "managed", "type": "aws_iam_role",
@@ -477,7 +477,12 @@ def test_a_terraform_plan_s_lambda_permission(tmp_path: Path) -> None:
          "type": "aws_lambda_permission", "name": "app", "values": {
              "action": "lambda:InvokeFunction", "function_name": "orders-api",
              "principal": role, "qualifier": None, "source_arn": None,
-             "principal_org_id": None}}]}}}
+             "principal_org_id": None}},
+        {"address": "aws_s3_bucket_policy.site", "mode": "managed",
+         "type": "aws_s3_bucket_policy", "name": "site", "values": {
+             "bucket": "site", "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+                 "Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::site/*"}]})}}]}}}
     (tmp_path / "plan.tfplan.json").write_text(json.dumps(plan))
     notices = Notices()
     grants = terraform_plan.load(tmp_path / "plan.tfplan.json", ResolveContext(), notices)
@@ -485,3 +490,7 @@ def test_a_terraform_plan_s_lambda_permission(tmp_path: Path) -> None:
     assert (invoke.actions, invoke.resources, invoke.origin.logical_id) == (
         ("lambda:InvokeFunction",), (f"{LAMBDA}:orders-api",), "aws_lambda_permission.app")
     assert notices.items() == []
+    # a statement for anyone names no role: kept apart
+    [public] = grants.public_statements
+    assert (public.sid, public.resources, public.origin.logical_id) == (
+        "Public", ("arn:aws:s3:::site/*",), "aws_s3_bucket_policy.site")

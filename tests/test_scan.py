@@ -1605,6 +1605,36 @@ Resources:
     assert invoke["decision"] == "implicit_deny"
 
 
+def test_a_use_a_declared_public_policy_allows_stays_missing_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The pull request's bucket policy lets anyone list the bucket: that names no role,
+    so the role's list stays missing, and the warning says the resource is open to
+    anyone. The organization's read of an object is the role's too (reported only)."""
+    monkeypatch.chdir(tmp_path)
+    role = "arn:aws:iam::123456789012:role/web-role"
+    (tmp_path / "app.yaml").write_text(
+        "Resources:\n  WebRole:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      RoleName: web-role\n      AssumeRolePolicyDocument: {}\n")
+    shutil.copy(DATA.parent / "grants/organization/shared.yaml", tmp_path / "shared.yaml")
+    _orders_api(tmp_path, role, *(("S3", {"operation": operation, "region": "us-east-1",
+                                          "bucket_name": "shared-reports", **key})
+                                  for operation, key in (("ListObjectsV2", {}),
+                                                         ("GetObject", {"key": "a.json"}))))
+
+    code = main(["scan", "--traces", "traces.json", "--policy-paths", "app.yaml",
+                 "--policy-paths", "shared.yaml", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    missing = {f["action"]: f for f in report["findings"] if f["kind"] == "missing"}
+    assert (missing["s3:ListBucket"]["decision"], missing["s3:GetObject"]["decision"]) == (
+        "implicit_deny", "resource_policy")
+    assert code == 1
+    [public] = [w for w in report["warnings"] if w["code"] == "resource-policy-public"]
+    assert public["examples"] == [
+        f"{role}: s3:ListBucket on arn:aws:s3:::shared-reports "
+        "(shared.yaml:35 (SharedPolicy) bucket policy, Everyone)"]
+
+
 def test_a_use_a_plain_json_resource_policy_grants_a_template_role_does_not_fail_the_gate(
     repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -298,15 +298,15 @@ def build_report(
         )
 
     analysis = analysed(roles)
+    public: dict[str, list[Statement]] = {}
     if account_roles:
         # What the roles of the account do not allow themselves, their resources' own
         # policies may: read those, and judge again when one names the role
-        public: dict[str, list[Statement]] = {}
         explained = _account_resource_grants(session, analysis, roles, account_roles,
                                              declared.policy_resources, notices, public)
         if explained:
             analysis = analysed(explained)
-        _public_uses(analysis, public, notices)
+    _public_uses(analysis, public, declared.public_statements, notices)
     combined = Notices()
     combined.extend(notices)
     combined.extend(analysis.notices)
@@ -359,14 +359,15 @@ def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[st
 
 
 def _public_uses(analysis: Analysis, public: Mapping[str, list[Statement]],
-                 notices: Notices) -> None:
+                 declared: Sequence[Statement], notices: Notices) -> None:
     """Warn of the missing uses that a resource's policy allows anyone (a public
-    statement grants no role: the use stays missing)."""
+    statement grants no role: the use stays missing): the account's policies read for
+    the role (``public``), or the files' (``declared``)."""
     from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import public_uses
 
     unexplained = [f for f in analysis.findings if not by_resource_policy(f)]
-    for where in public_uses(unexplained, public) if public else ():
+    for where in public_uses(unexplained, public, declared) if public or declared else ():
         notices.add("resource-policy-public", "a use reported missing is allowed, or may be, "
                     "to anyone by its resource's policy: a statement for anyone names no "
                     "role, so the use stays missing; grant it in the role's policies, and "

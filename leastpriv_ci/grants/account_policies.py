@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -187,22 +187,25 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
     return granted
 
 
-def public_uses(findings: Iterable[Finding], public: Mapping[str, Sequence[Statement]]
-                ) -> list[str]:
+def public_uses(findings: Iterable[Finding], public: Mapping[str, Sequence[Statement]],
+                everyone: Sequence[Statement] = ()) -> list[str]:
     """The missing uses (``role: action on resource``, and the policy) that a
-    statement for anyone of ``public`` allows, or may: the resource's policy lets anyone
-    do what the role's own policies do not."""
+    statement for anyone allows, or may: of ``public`` (the account's policies, per role
+    whose uses they were read for) or ``everyone`` (the files' policies): the resource's
+    policy lets anyone do what the role's own policies do not."""
     found = []
     for finding in findings:
-        statements = public.get(finding.role, ())
+        statements = [*public.get(finding.role, ()), *everyone]
         if finding.kind != "missing" or not statements:
             continue
         evaluation = evaluate(statements, finding.action, finding.resource)
         if evaluation.decision in (Decision.ALLOW, Decision.CONDITIONAL):
             # the Allow statements that apply, or those undecided
             granting = (evaluation.statements or statements)[0]
+            origin = granting.origin
+            where = origin.policy_arn or str(replace(origin, policy_name=None))
             found.append(f"{finding.role}: {finding.action} on {finding.resource} "
-                         f"({granting.origin.policy_arn} {granting.origin.policy_name}"
+                         f"({where} {origin.policy_name}"
                          f"{', ' + granting.sid if granting.sid else ''})")
     return found
 

@@ -756,4 +756,5 @@ def _relocate(grants: GrantSet, old: str, new: str, root: Path) -> GrantSet:
         service_roles=frozenset(map(key, grants.service_roles)),
         granted_by_name=moved.granted_by_name,
         policy_resources=grants.policy_resources,
+        public_statements=moved.public_statements,
     )

@@ -164,6 +164,9 @@ class GrantSet:
     # The resources (ARNs) the files' resource-based policies name, whoever they grant:
     # the files declare those resources' policies, which replace the account's
     policy_resources: frozenset[str] = frozenset()
+    # Allow statements of the files' resource-based policies for anyone with no condition
+    # on the principal (public): they grant no role, but say why a missing use succeeded
+    public_statements: tuple[Statement, ...] = ()
 
     def merged(self, other: GrantSet) -> GrantSet:
         roles = dict(self.roles)
@@ -177,7 +180,8 @@ class GrantSet:
                         {**self.unknown_exports, **other.unknown_exports},
                         {**self.deployed_as, **other.deployed_as},
                         self.granted_by_name + other.granted_by_name,
-                        self.policy_resources | other.policy_resources)
+                        self.policy_resources | other.policy_resources,
+                        self.public_statements + other.public_statements)
 
     def serving_too(self) -> frozenset[str]:
         """Roles traced code runs as that an AWS service also uses for its own work (one
@@ -206,7 +210,9 @@ class GrantSet:
             bindings=tuple(replace(b, origin=fix(b.origin)) for b in self.bindings),
             attached=tuple((name, policy(p)) for name, p in self.attached),
             granted_by_name=tuple((name, replace(s, origin=fix(s.origin)))
-                                  for name, s in self.granted_by_name))
+                                  for name, s in self.granted_by_name),
+            public_statements=tuple(replace(s, origin=fix(s.origin))
+                                    for s in self.public_statements))
 
     def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and

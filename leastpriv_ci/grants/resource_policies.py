@@ -315,27 +315,33 @@ def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
 
 
 class ResourceGrants(NamedTuple):
-    """Resource-based policy statements, per role they name; and the resources every
-    statement of the policies names, whichever principal it names."""
+    """Resource-based policy statements, per role they name; the resources every
+    statement of the policies names, whichever principal it names; and the statements
+    for anyone (public), which name no role."""
 
     by_key: dict[str, list[Statement]]  # the file's (module's) roles, by key
     by_name: list[tuple[str, Statement]]  # other roles of the account, by name
     resources: set[str]  # ARNs known offline
+    public: list[Statement]
 
     @classmethod
     def empty(cls) -> ResourceGrants:
-        return cls({}, [], set())
+        return cls({}, [], set(), [])
 
     def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
             origin: Origin) -> None:
         """What a parsed statement of a policy declared at ``origin`` grants: to the
         ``roles`` it names (by key), to the other roles of ``account`` it names by ARN
         (by name), or, for anyone in the account or its organization, to every role
-        (EVERY_ROLE); its Resource ``*`` read as ``star``. The resources it names, known
+        (EVERY_ROLE); for anyone at all (public), to none, kept in ``public``; its
+        Resource ``*`` read as ``star``. The resources it names, known
         offline, join ``resources`` whatever it grants."""
         if not statement.not_resources:
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
+        if is_public(statement):
+            self.public.append(as_grant(statement, star, origin))
+            return
         if names_anyone(statement.principal) and (
                 every := for_every_role(statement, account)) is not None:
             self.by_name.append((EVERY_ROLE, as_grant(every, star, origin)))
@@ -384,8 +390,8 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             by_condition = names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
                 named = principal_arn_values(item.get("Condition")) or []
-                if not named:  # anyone in the account or its organization, perhaps
-                    _add_every_role(granted, document, item, star, resolver, Origin(
+                if not named:  # anyone in the account or its organization, or public
+                    _add_anyone(granted, document, item, star, resolver, Origin(
                         file=file, line=line_of(item) or line, logical_id=logical,
                         policy_name=found.kind), notices)
                     continue
@@ -413,20 +419,24 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
     return granted
 
 
-def _add_every_role(granted: ResourceGrants, document: Mapping[str, Any],
-                    item: Mapping[str, Any], star: Any, resolver: TemplateResolver,
-                    origin: Origin, notices: Notices) -> None:
-    """A template's Allow statement for anyone whose Condition names no role by ARN, as it
-    grants every role of the template's account (:func:`for_every_role`), if it does. One
-    with no condition on the principal is not read: it names no role."""
+def _add_anyone(granted: ResourceGrants, document: Mapping[str, Any],
+                item: Mapping[str, Any], star: Any, resolver: TemplateResolver,
+                origin: Origin, notices: Notices) -> None:
+    """A template's Allow statement for anyone whose Condition names no role by ARN: as it
+    grants every role of the template's account (:func:`for_every_role`), if it does; with
+    no condition on the principal, as public (``granted.public``: it names no role, and
+    one that does not parse is not worth a warning)."""
     condition = item.get("Condition")
-    if not isinstance(condition, Mapping) or not any(
-            str(key).lower() in PRINCIPAL_KEYS | ORGANIZATION_KEYS
-            for tested in condition.values() if isinstance(tested, Mapping) for key in tested):
+    on_principal = isinstance(condition, Mapping) and any(
+        str(key).lower() in PRINCIPAL_KEYS | ORGANIZATION_KEYS
+        for tested in condition.values() if isinstance(tested, Mapping) for key in tested)
+    statement = _statement(document, item, star, resolver, origin,
+                           notices if on_principal else Notices())
+    if statement is None:
         return
-    statement = _statement(document, item, star, resolver, origin, notices)
-    every = None if statement is None else for_every_role(statement, resolver.context.account)
-    if every is not None:
+    if not on_principal:
+        granted.public.append(statement)
+    elif (every := for_every_role(statement, resolver.context.account)) is not None:
         granted.by_name.append((EVERY_ROLE, every))
 
 

@@ -183,7 +183,8 @@ def grants_from_template(
                     attached=tuple(builder.attached), exports=exports.values, imports=imports,
                     role_exports=exports.roles, service_roles=service_roles,
                     unknown_exports=exports.unknown, granted_by_name=tuple(policies.by_name),
-                    policy_resources=frozenset(policies.resources))
+                    policy_resources=frozenset(policies.resources),
+                    public_statements=tuple(policies.public))
 
 
 @dataclass(frozen=True)

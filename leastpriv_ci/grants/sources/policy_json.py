@@ -78,9 +78,9 @@ def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContex
                      notices: Notices) -> GrantSet:
     """A resource-based (or trust) policy: no role's own. Its Allow statements naming a
     role of the account by ARN explain that role's uses, when another file declares it,
-    and those for anyone in the account or its organization every role's;
-    the file does not say which resource it is attached to, so a ``*`` Resource decides
-    nothing."""
+    and those for anyone in the account or its organization every role's; those for
+    anyone at all are kept as public. The file does not say which resource it is
+    attached to, so a ``*`` Resource decides nothing."""
     file = str(path)
     origin = Origin(file=file, line=line_of(data), policy_name=path.stem)
     star = unresolved(f"the Resource * of {path.name}")
@@ -91,14 +91,16 @@ def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContex
     granted = ResourceGrants.empty()
     for statement in policy.statements if policy else ():
         granted.add(statement, (), context.account, star, statement.origin)
-    if not granted.by_name:
+    if not granted.by_name and not granted.public:
         notices.add("not-identity-policy", "policy files whose statements name a Principal "
                     "are resource-based or trust policies, not a role's policies: read only "
                     "for the roles of the account they grant (named by ARN, or anyone in the "
-                    "account or its organization), and these grant none", file)
+                    "account or its organization) and for anyone at all, and these name "
+                    "none of them", file)
         return GrantSet()
     return GrantSet(files=(file,), granted_by_name=tuple(granted.by_name),
-                    policy_resources=frozenset(granted.resources))
+                    policy_resources=frozenset(granted.resources),
+                    public_statements=tuple(granted.public))
 
 
 def _names_principals(statements: object) -> bool:

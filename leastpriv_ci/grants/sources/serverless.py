@@ -215,6 +215,7 @@ class _Service:
             self.shared_role(provider, functions, shared_users)
         by_name: list[tuple[str, Statement]] = []
         policy_resources: set[str] = set()
+        public: list[Statement] = []
         if self.resources:
             policies = resource_grants(
                 self.resources, self.template(),
@@ -224,6 +225,7 @@ class _Service:
                 self.roles[key] = replace(self.roles[key], resource_grants=tuple(granted))
             by_name = policies.by_name
             policy_resources = policies.resources
+            public = policies.public
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
         # the names CloudFormation generates for resources (read from the stack when
@@ -234,7 +236,8 @@ class _Service:
                         files=(str(self.path),), imports=imports or frozenset(),
                         exports=exports, role_exports=role_exports, deployed_as=deployed_as,
                         granted_by_name=tuple(by_name),
-                        policy_resources=frozenset(policy_resources))
+                        policy_resources=frozenset(policy_resources),
+                        public_statements=tuple(public))
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:

@@ -217,6 +217,7 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
     service_roles: set[str] = set()
     by_name: list[tuple[str, Statement]] = []
     policy_resources: set[str] = set()
+    public: list[Statement] = []
     for module in readings[:MAX_MODULE_CALLS]:
         found = module.grants(target)
         roles.update(found.roles)
@@ -225,10 +226,11 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
         service_roles.update(found.service_roles)
         by_name.extend(found.granted_by_name)
         policy_resources.update(found.policy_resources)
+        public.extend(found.public_statements)
     return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
                     attached=tuple(attached), service_roles=frozenset(service_roles),
-                    granted_by_name=tuple(by_name),
-                    policy_resources=frozenset(policy_resources)).merged(downloaded)
+                    granted_by_name=tuple(by_name), policy_resources=frozenset(policy_resources),
+                    public_statements=tuple(public)).merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
@@ -823,7 +825,8 @@ class Module:
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
                         attached=attached, service_roles=frozenset(service_roles),
                         granted_by_name=tuple(policies.by_name),
-                        policy_resources=frozenset(policies.resources))
+                        policy_resources=frozenset(policies.resources),
+                        public_statements=tuple(policies.public))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the module's resource-based policies

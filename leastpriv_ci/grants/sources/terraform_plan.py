@@ -184,7 +184,8 @@ class _Plan:
         return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
                         service_roles=frozenset(service_roles),
                         granted_by_name=tuple(policies.by_name),
-                        policy_resources=frozenset(policies.resources))
+                        policy_resources=frozenset(policies.resources),
+                        public_statements=tuple(policies.public))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the planned resource-based policies
