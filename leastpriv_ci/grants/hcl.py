@@ -1,7 +1,8 @@
 """Terraform HCL: blocks with line numbers, and a small offline expression evaluator.
 
 ``python-hcl2``'s dict output re-serialises expressions as text and drops line numbers,
-so this module walks its Lark parse tree instead (positions are kept on every node).
+so this module walks its Lark parse tree instead (``hcl_parser``: a node's position is
+read from its tokens).
 The evaluator knows literals, strings with interpolations, heredocs, tuples, objects, splats,
 ``jsonencode``, ``file`` (inside the module folder), a few string functions, and
 references; what it cannot know is an :class:`Unknown` carrying the source text.
@@ -18,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.checkout import inside
 from leastpriv_ci.grants.hcl_functions import FUNCTIONS, UNDECIDED, binary, number_literal, unary
+from leastpriv_ci.grants.hcl_parser import line as line_of_tree
+from leastpriv_ci.grants.hcl_parser import parse, span
 from leastpriv_ci.grants.hcl_values import (
     MAX_STRING,
     MAX_VALUES,
@@ -86,18 +88,15 @@ class HclFile:
     blocks: tuple[Block, ...] = ()
 
     def snippet(self, tree: Tree[Any]) -> str:
-        start = getattr(tree.meta, "start_pos", None)
-        end = getattr(tree.meta, "end_pos", None)
-        if start is None or end is None:
-            return "<expression>"
-        return self.text[start:end]
+        found = span(tree)
+        return "<expression>" if found is None else self.text[found[0]:found[1]]
 
 
 def parse_hcl(path: Path, text: str | None = None) -> HclFile:
     """Parse a ``.tf`` file; a syntax error is a :class:`UserError` naming file and line."""
     text = read_text(path) if text is None else text
     try:
-        tree = hcl2.parses_to_tree(text)
+        tree = parse(text)
     except UnexpectedInput as exc:
         raise UserError(
             f"Terraform syntax error at column {exc.column}; fix the HCL",
@@ -127,7 +126,7 @@ def _block(tree: Tree[Any], source: HclFile) -> Block:
             for item in child.children:
                 if isinstance(item, Tree) and item.data == "attribute":
                     name = _name(item.children[0])
-                    attributes[name] = Expression(item.children[-1], item.meta.line, source)
+                    attributes[name] = Expression(item.children[-1], line_of_tree(item), source)
                 elif isinstance(item, Tree) and item.data == "block":
                     blocks.append(_block(item, source))
         elif isinstance(child, Tree) and child.data in ("identifier", "keyword", "literal_value",
@@ -137,7 +136,7 @@ def _block(tree: Tree[Any], source: HclFile) -> Block:
                 kind = text
             else:
                 labels.append(text)
-    return Block(kind, tuple(labels), attributes, tuple(blocks), tree.meta.line, source)
+    return Block(kind, tuple(labels), attributes, tuple(blocks), line_of_tree(tree), source)
 
 
 def _name(tree: Tree[Any] | Token) -> str:
@@ -293,7 +292,7 @@ class Evaluator:
             return unknown
         items: list[Any] = []
         mapping = LocatedDict()
-        mapping.line = tree.meta.line
+        mapping.line = line_of_tree(tree)
         for key, item in pairs:
             self.scopes.append({names[0]: item} if len(names) == 1
                                else {names[0]: key, names[1]: item})
@@ -430,7 +429,7 @@ class Evaluator:
         if trim:
             body = textwrap.dedent(body)
         text = self.interpolate(body, source)
-        return HeredocText(text, tree.meta.line + 1)
+        return HeredocText(text, line_of_tree(tree) + 1)
 
     def interpolate(self, text: str, source: HclFile) -> str:
         """Replace ``${expr}`` in heredoc text; unknown ones are kept as written."""
@@ -448,7 +447,7 @@ class Evaluator:
     def evaluate_text(self, expression: str, source: HclFile) -> Any:
         """Evaluate an expression given as text (from a heredoc interpolation)."""
         try:
-            tree = hcl2.parses_to_tree(f"x = {expression}\n")
+            tree = parse(f"x = {expression}\n")
         except (LarkError, RecursionError):
             return Unknown("${" + expression + "}")
         attribute = next(tree.find_data("attribute"), None)
@@ -460,7 +459,7 @@ class Evaluator:
 
     def _object(self, tree: Tree[Any], kids: list[Any], source: HclFile) -> Any:
         out = LocatedDict()
-        out.line = tree.meta.line
+        out.line = line_of_tree(tree)
         for elem in kids:
             if not isinstance(elem, Tree) or elem.data != "object_elem":
                 continue
@@ -495,7 +494,7 @@ class Evaluator:
         if function is not None:
             values = [self.evaluate(a, source) for a in args]
             if not within(values, MAX_VALUES):
-                self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{source.path}:{tree.meta.line}")
+                self.notices_add(EVAL_LIMIT, EVAL_LIMIT_TEXT, f"{source.path}:{line_of_tree(tree)}")
                 return Unknown(source.snippet(tree))
             try:
                 result = function(values)
@@ -510,7 +509,7 @@ class Evaluator:
         if name == "templatefile":
             self.notices_add("terraform-templatefile",
                              "templatefile(...) is not rendered; its policy stays unresolved",
-                             f"{source.path}:{tree.meta.line}")
+                             f"{source.path}:{line_of_tree(tree)}")
         return Unknown(source.snippet(tree))
 
     def _try(self, name: str, args: list[Tree[Any]], tree: Tree[Any], source: HclFile) -> Any:
@@ -531,7 +530,7 @@ class Evaluator:
         if not inside(self.module_dir / value, self.module_dir):
             self.notices_add("terraform-file-outside-module",
                              "file(...) outside the module folder is refused",
-                             f"{source.path}:{tree.meta.line}: {value}")
+                             f"{source.path}:{line_of_tree(tree)}: {value}")
             return Unknown(source.snippet(tree))
         try:
             # Spelled from the module folder as given, so origins stay relative when the
@@ -540,7 +539,7 @@ class Evaluator:
             return FileText(read_text((self.module_dir / value).resolve()), shown)
         except (OSError, ValueError) as exc:
             self.notices_add("terraform-file-unreadable", "file(...) could not be read",
-                             f"{source.path}:{tree.meta.line}: {exc}")
+                             f"{source.path}:{line_of_tree(tree)}: {exc}")
             return Unknown(source.snippet(tree))
 
 

@@ -57,6 +57,7 @@ from leastpriv_ci.grants.hcl import (
     index_text,
     traversal,
 )
+from leastpriv_ci.grants.hcl_parser import line as line_of_tree
 from leastpriv_ci.grants.hcl_values import (
     MAX_VALUES,
     Absent,
@@ -733,7 +734,7 @@ class Module:
                   source: HclFile) -> list[str] | None:
         """A reference's path, its indexes (``[each.key]``) evaluated in ``scope``."""
         def index(node: Tree[Any]) -> str | None:
-            return index_text(self.value(Expression(node, node.meta.line, source), scope))
+            return index_text(self.value(Expression(node, line_of_tree(node), source), scope))
         return traversal(tree, index)
 
     def reachable(self, expression: Expression, scope: dict[str, Any] | None
