@@ -406,6 +406,31 @@ def test_another_account_s_resource_needs_both_policies(
     assert out.rstrip().endswith("no statement of the resource policy allows it")
 
 
+@pytest.mark.parametrize("answer", [
+    lambda text: {"Policy": text},  # s3api get-bucket-policy, kms get-key-policy
+    lambda text: {"Policy": text, "RevisionId": "1a2b"},  # lambda get-policy
+    lambda text: {"Attributes": {"Policy": text}},  # sqs get-queue-attributes
+    lambda text: {"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+                  "Name": "x", "ResourcePolicy": text},  # secretsmanager get-resource-policy
+])
+def test_the_aws_cli_s_answer_holding_the_policy_is_read_as_the_policy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, answer: Any,
+) -> None:
+    """What ``aws ... get-*-policy`` prints can be saved and given as it is."""
+    saved = tmp_path / "answer.json"
+    saved.write_text(json.dumps(answer(Path(BUCKET_POLICY).read_text())))
+    got = as_json(capsys, "--policy", str(POLICY / "shared_role.json"), "--resource-policy",
+                  str(saved), "--principal", APP, "--action", "s3:GetObject", "--resource",
+                  OBJECT, "--context", '{"aws:SecureTransport": true}')
+    assert (got["decision"], [s["sid"] for s in got["statements"]]) == ("allow", ["AppReads"])
+    saved.write_text(json.dumps({"Policy": "{not json"}))
+    code, out, err = explain(capsys, "--policy", str(POLICY / "shared_role.json"),
+                             "--resource-policy", str(saved), "--principal", APP,
+                             "--action", "s3:GetObject", "--resource", OBJECT)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert f"{saved}: Policy" in err and "not JSON" in err
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--resource-policy", BUCKET_POLICY), "--resource-policy needs --principal"),
     (("--resource-policy", BUCKET_POLICY, "--principal", "app"),

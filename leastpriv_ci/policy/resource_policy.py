@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from leastpriv_ci.errors import UserError
+from leastpriv_ci.grants.account_policies import policy_readers
+from leastpriv_ci.grants.managed import decode_document
 from leastpriv_ci.grants.resource_policies import names_anyone, principal_roles
+from leastpriv_ci.loaders import value_at
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.files import load_document
@@ -54,9 +57,10 @@ def principal_context(principal: str) -> dict[str, object]:
 def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[Statement]:
     """The statements of the resource policy in ``path`` that take part for
     ``principal``, without their Principal."""
-    document = load_document(path)
-    if "Statement" not in document:
-        raise UserError("not a resource-based policy: expected a Statement key",
+    document = _unwrapped(load_document(path), path)
+    if not isinstance(document, Mapping) or "Statement" not in document:
+        raise UserError("not a resource-based policy: expected a Statement key (or the AWS "
+                        "CLI's answer that holds one as text, such as get-bucket-policy's)",
                         where=str(path))
     policy = parse_policy(document, name=path.name, origin=Origin(file=str(path)))
     raw = document["Statement"]
@@ -71,6 +75,20 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
         elif names(statement, principal, account):
             taking_part.append(replace(statement, principal=None))
     return taking_part
+
+
+def _unwrapped(document: Mapping[str, Any], path: Path) -> Any:
+    """The policy in ``document``, or in the AWS CLI's answer that ``document`` is: the
+    policy text in the member the account's reader takes it from (``Policy`` of
+    get-bucket-policy, get-key-policy or Lambda's get-policy, ``Attributes.Policy`` of
+    get-queue-attributes, ``ResourcePolicy`` of get-resource-policy, …)."""
+    if "Statement" in document:
+        return document
+    for member in sorted({reader.policy for reader in policy_readers()}):
+        text = value_at(document, member)
+        if isinstance(text, str):
+            return decode_document(text, f"{path}: {'.'.join(member)}")
+    return document
 
 
 def names(statement: Statement, principal: str, account: str) -> bool:
