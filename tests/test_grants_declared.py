@@ -469,3 +469,53 @@ def test_resource_policies_for_anyone_in_the_organization_grant_every_role(
          "queue-policy.json"),
         ("Everyone", ("s3:ListBucket",), "arn:aws:s3:::shared-reports", "shared.yaml"),
     ]
+
+
+def test_names_and_every_role_are_the_roles_of_the_policy_s_own_account(
+    tmp_path: Path,
+) -> None:
+    """A CDK app whose stacks deploy to two accounts, each with a role named "worker": a
+    bucket policy of one account's stack names its worker, and lets anyone in its
+    organization in; the other account's stack names its own worker. Each statement
+    reaches the roles of its own account only; what may name a role read from IAM is the
+    scan's account's."""
+    worker = {"Type": "AWS::IAM::Role", "Properties": {
+        "RoleName": "worker", "AssumeRolePolicyDocument": {}}}
+
+    def bucket_policy(bucket: str, account: str, org: bool) -> dict[str, object]:
+        statements: list[dict[str, object]] = [{
+            "Sid": f"Worker{account}", "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:role/worker"},
+            "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]
+        if org:
+            statements.append({
+                "Sid": "Organization", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}})
+        return {"Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+            "Bucket": bucket, "PolicyDocument": {"Version": "2012-10-17",
+                                                 "Statement": statements}}}}
+
+    stacks = {"Home": ("123456789012", {"Worker": worker}),
+              "HomeData": ("123456789012", bucket_policy("home", "123456789012", True)),
+              "Away": ("222222222222", {"Worker": worker}),
+              "AwayData": ("222222222222", bucket_policy("away", "222222222222", False))}
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "cdk.out").write_text('{"version": "36.0.0"}')
+    (out / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {
+        name: {"type": "aws:cloudformation:stack", "environment": f"aws://{account}/us-east-1",
+               "properties": {"templateFile": f"{name}.template.json"}}
+        for name, (account, _) in stacks.items()}}))
+    for name, (_, resources) in stacks.items():
+        (out / f"{name}.template.json").write_text(json.dumps({"Resources": resources}))
+
+    grants = load_declared(discover(tmp_path), ResolveContext(), Notices(), root=tmp_path)
+
+    home = grants.roles["arn:aws:iam::123456789012:role/worker"]
+    away = grants.roles["arn:aws:iam::222222222222:role/worker"]
+    assert sorted(s.sid or "" for s in home.resource_grants) == [
+        "Organization", "Worker123456789012"]
+    assert [s.sid for s in away.resource_grants] == ["Worker222222222222"]
+    # for a role read from the account (the scan's): the home account's statements only
+    assert [(name, s.sid) for name, s in grants.granted_by_name] == [("*", "Organization")]

@@ -290,7 +290,11 @@ def load_declared(
         if root is not None:
             loaded = _relocate(loaded, str(path), shown, root)
         grants = grants.merged(loaded)
-    grants, unmatched = grants.with_attached()
+    accounts = {(shown if root is not None else str(path)): account
+                for path, shown, *_ in read
+                if (account := _environment_context(context, stacks[path]).account)
+                != context.account}
+    grants, unmatched = grants.with_attached(accounts, context.account)
     partial: dict[str, list[Policy]] = {}
     for name, policy in unmatched:
         notices.add(ROLE_ELSEWHERE, ROLE_ELSEWHERE_TEXT,

@@ -214,33 +214,44 @@ class GrantSet:
             public_statements=tuple(replace(s, origin=fix(s.origin))
                                     for s in self.public_statements))
 
-    def with_attached(self) -> tuple[GrantSet, list[tuple[str, Policy]]]:
+    def with_attached(self, accounts: Mapping[str, str] | None = None,
+                      account: str | None = None) -> tuple[GrantSet, list[tuple[str, Policy]]]:
         """The roles with the policies attached to them by name from other files, and
         the attachments naming a role no file declares (IAM role names are unique in an
         account, whatever their path). The resource grants naming a role by name go to
         that role too, and those granting every role (EVERY_ROLE) to every role; those
         naming a role no file declares stay in ``granted_by_name`` (a role read from the
-        account may be it), as do those granting every role."""
-        by_name = {role.name: key for key, role in self.roles.items() if role.name}
+        account may be it), as do those granting every role. ``accounts`` gives the
+        account of the files deploying to another than ``account``, the scan's (a CDK
+        stack's environment): a name, or every role, is then the roles of that account,
+        and the account's roles read from IAM are the scan's account's."""
+        def account_of(origin: Origin) -> str | None:
+            return (accounts or {}).get(origin.file or "", account)
+
+        by_name = {(account_of(role.origin), role.name): key
+                   for key, role in self.roles.items() if role.name}
         roles = dict(self.roles)
-        every = tuple(statement for name, statement in self.granted_by_name
-                      if name == EVERY_ROLE)
-        if every:
-            roles = {key: replace(role, resource_grants=(*role.resource_grants, *every))
-                     for key, role in roles.items()}
+        for name, statement in self.granted_by_name:
+            if name == EVERY_ROLE:
+                for key, role in roles.items():
+                    if account_of(role.origin) == account_of(statement.origin):
+                        roles[key] = replace(role, resource_grants=(
+                            *role.resource_grants, statement))
         unmatched: list[tuple[str, Policy]] = []
         for name, policy in self.attached:
-            key = by_name.get(name)
-            if key is None:
+            target = by_name.get((account_of(policy.origin), name))
+            if target is None:
                 unmatched.append((name, policy))
             else:
-                roles[key] = replace(roles[key], policies=(*roles[key].policies, policy))
+                roles[target] = replace(roles[target], policies=(*roles[target].policies,
+                                                                 policy))
         elsewhere: list[tuple[str, Statement]] = []
         for name, statement in self.granted_by_name:
-            if name != EVERY_ROLE and (key := by_name.get(name)) is not None:
-                roles[key] = replace(roles[key], resource_grants=(
-                    *roles[key].resource_grants, statement))
-            else:
+            here = account_of(statement.origin)
+            if name != EVERY_ROLE and (target := by_name.get((here, name))) is not None:
+                roles[target] = replace(roles[target], resource_grants=(
+                    *roles[target].resource_grants, statement))
+            elif here == account:
                 elsewhere.append((name, statement))
         return (replace(self, roles=roles, attached=(), granted_by_name=tuple(elsewhere)),
                 unmatched)
