@@ -1610,24 +1610,33 @@ def test_a_use_a_declared_public_policy_allows_stays_missing_with_a_warning(
 ) -> None:
     """The pull request's bucket policy lets anyone list the bucket: that names no role,
     so the role's list stays missing, and the warning says the resource is open to
-    anyone. The organization's read of an object is the role's too (reported only)."""
+    anyone. The organization's read of an object is the role's too (reported only). A
+    key's policy lets anyone describe it, but the key's ARN is not known before it is
+    deployed: no warning for another key's use."""
     monkeypatch.chdir(tmp_path)
     role = "arn:aws:iam::123456789012:role/web-role"
     (tmp_path / "app.yaml").write_text(
         "Resources:\n  WebRole:\n    Type: AWS::IAM::Role\n    Properties:\n"
-        "      RoleName: web-role\n      AssumeRolePolicyDocument: {}\n")
+        "      RoleName: web-role\n      AssumeRolePolicyDocument: {}\n"
+        "  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n"
+        "        Statement:\n          - {Effect: Allow, Principal: '*', "
+        "Action: kms:DescribeKey, Resource: '*'}\n")
     shutil.copy(DATA.parent / "grants/organization/shared.yaml", tmp_path / "shared.yaml")
     _orders_api(tmp_path, role, *(("S3", {"operation": operation, "region": "us-east-1",
                                           "bucket_name": "shared-reports", **key})
                                   for operation, key in (("ListObjectsV2", {}),
-                                                         ("GetObject", {"key": "a.json"}))))
+                                                         ("GetObject", {"key": "a.json"}))),
+                ("KMS", {"operation": "DescribeKey", "region": "us-east-1",
+                         "key_id": "arn:aws:kms:us-east-1:123456789012:key/"
+                                   "1234abcd-12ab-34cd-56ef-1234567890ab"}))
 
     code = main(["scan", "--traces", "traces.json", "--policy-paths", "app.yaml",
                  "--policy-paths", "shared.yaml", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     missing = {f["action"]: f for f in report["findings"] if f["kind"] == "missing"}
-    assert (missing["s3:ListBucket"]["decision"], missing["s3:GetObject"]["decision"]) == (
-        "implicit_deny", "resource_policy")
+    assert (missing["s3:ListBucket"]["decision"], missing["s3:GetObject"]["decision"],
+            missing["kms:DescribeKey"]["decision"]) == (
+        "implicit_deny", "resource_policy", "implicit_deny")
     assert code == 1
     [public] = [w for w in report["warnings"] if w["code"] == "resource-policy-public"]
     assert public["examples"] == [

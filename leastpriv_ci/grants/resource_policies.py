@@ -328,6 +328,13 @@ class ResourceGrants(NamedTuple):
     def empty(cls) -> ResourceGrants:
         return cls({}, [], set(), [])
 
+    def add_public(self, statement: Statement) -> None:
+        """A statement for anyone, kept when its resources are known offline: one whose
+        Resource is not (a key's ``*`` before deployment) would seem to open every
+        resource its actions name."""
+        if not any(is_unresolved(resource) for resource in statement.resources):
+            self.public.append(statement)
+
     def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
             origin: Origin) -> None:
         """What a parsed statement of a policy declared at ``origin`` grants: to the
@@ -340,7 +347,7 @@ class ResourceGrants(NamedTuple):
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
         if is_public(statement):
-            self.public.append(as_grant(statement, star, origin))
+            self.add_public(as_grant(statement, star, origin))
             return
         if names_anyone(statement.principal) and (
                 every := for_every_role(statement, account)) is not None:
@@ -435,7 +442,7 @@ def _add_anyone(granted: ResourceGrants, document: Mapping[str, Any],
     if statement is None:
         return
     if not on_principal:
-        granted.public.append(statement)
+        granted.add_public(statement)
     elif (every := for_every_role(statement, resolver.context.account)) is not None:
         granted.by_name.append((EVERY_ROLE, every))
 
