@@ -365,22 +365,30 @@ def test_a_statement_for_anyone_grants_no_role_and_is_told_of_for_the_uses_it_al
 
     session = _Stubbed("s3")
     bucket = "arn:aws:s3:::orders-bucket"
-    session.stubber.add_response("get_bucket_policy", {"Policy": _policy(
-        OTHER_ROLE, "s3:GetObject", f"{bucket}/*")})
+    policy = json.loads(_policy(OTHER_ROLE, "s3:GetObject", f"{bucket}/*"))
+    policy["Statement"].append({
+        "Sid": "ThroughTheEndpoint", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": f"{bucket}/*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})
+    session.stubber.add_response("get_bucket_policy", {"Policy": json.dumps(policy)})
     public: dict[str, list[Any]] = {}
 
     granted = account_resource_grants(session, {ROLE: [f"{bucket}/a.json"]}, Notices(),
                                       public=public)
 
-    assert granted == {}  # the other role's statement, and one for anyone
+    assert granted == {}  # the other role's statement, and two for anyone
+    # one for a service calling for another account's resource (aws:SourceAccount, absent
+    # from a role's own call) allows no use of the role's: not told of
     [anyone] = public[ROLE]
-    assert (anyone.sid, anyone.principal, anyone.origin.policy_arn) == ("Anyone", None, bucket)
+    assert (anyone.sid, anyone.principal, anyone.origin.policy_arn) == (
+        "ThroughTheEndpoint", None, bucket)
 
     def missing(action: str, kind: str = "missing") -> Finding:
         return Finding(kind=kind, role=ROLE, action=action, resource=f"{bucket}/a.json",
                        severity="high")
 
-    # its condition (aws:SourceAccount) is not decided: it may allow the read
+    # its condition (the VPC endpoint) is not decided: it may allow the read
     assert public_uses([missing("s3:GetObject"), missing("s3:PutObject"),
                         missing("s3:GetObject", "excess")], public) == [
-        f"{ROLE}: s3:GetObject on {bucket}/a.json ({bucket} bucket policy, Anyone)"]
+        f"{ROLE}: s3:GetObject on {bucket}/a.json ({bucket} bucket policy, "
+        "ThroughTheEndpoint)"]

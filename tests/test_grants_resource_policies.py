@@ -421,6 +421,24 @@ def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) ->
         {}, {"StringEquals": {"aws:PrincipalOrgID": ("o-a1b2c3d4e5",)}})
 
 
+def test_a_public_statement_opens_to_anyone_unless_it_needs_a_service_s_call() -> None:
+    """aws:SourceArn, aws:SourceAccount, … are set only when a service calls for a
+    resource: a role's own call lacks them, so a condition requiring them rules it out.
+    SNS's default topic policy (AWS:SourceOwner) ties the caller to its account."""
+    from leastpriv_ci.grants.resource_policies import opens_to_anyone
+
+    ruled_out = [{"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+                 {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::uploads"}},
+                 {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}]
+    for condition in ruled_out:
+        assert not opens_to_anyone(_statement("*", condition)), condition
+    kept = [None, {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}},
+            {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}},
+            {"StringEquals": {"aws:SourceVpce": "vpce-1"}}]
+    for condition in kept:
+        assert opens_to_anyone(_statement("*", condition)), condition
+
+
 def test_a_public_statement_is_one_for_anyone_with_no_condition_on_the_principal() -> None:
     from leastpriv_ci.grants.resource_policies import is_public
 

@@ -30,6 +30,7 @@ from leastpriv_ci.grants.resource_policies import (
     UNREAD_TEXT,
     as_grant,
     is_public,
+    opens_to_anyone,
     role_grants,
 )
 from leastpriv_ci.loaders import value_at
@@ -179,7 +180,7 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
                 named = role_grants(statement, {role})
                 statements.extend(as_grant(granting, arn, statement.origin)
                                   for _, granting in named)
-                if public is not None and is_public(statement):
+                if public is not None and is_public(statement) and opens_to_anyone(statement):
                     public.setdefault(role, []).append(
                         as_grant(statement, arn, statement.origin))
         if statements:

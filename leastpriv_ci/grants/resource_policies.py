@@ -42,6 +42,11 @@ PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT})
 # Condition keys on the principal's organization: not known offline, so taken as held
 # (Statement.assumed, see organization_assumed)
 ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+# Condition keys on the resource an AWS service calls for: absent from a role's own call,
+# so a condition requiring them never holds for it. AWS:SourceOwner (SNS's default topic
+# policy; undocumented) is taken so too: it ties the caller to an account, not to anyone.
+SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid",
+                         "aws:sourceorgpaths", "aws:sourceowner"})
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
@@ -227,6 +232,15 @@ def is_public(statement: Statement) -> bool:
             and not _on(statement.conditions, PRINCIPAL_KEYS | ORGANIZATION_KEYS))
 
 
+def opens_to_anyone(statement: Statement) -> bool:
+    """Whether a public statement (:func:`is_public`) may allow a role's own call: its
+    conditions on the source of a service's call (``SOURCE_KEYS``) do not rule that out
+    (the keys absent, as in a role's own call)."""
+    on_source = _on(statement.conditions, SOURCE_KEYS)
+    return evaluate_conditions(on_source, {}, version=statement.version,
+                               complete=True) is not False
+
+
 def for_every_role(statement: Statement, account: str) -> Statement | None:
     """An Allow statement for anyone (its Principal ``*``) as it grants every role of
     ``account``: when its conditions on the principal test no ARN and hold for any
@@ -329,10 +343,12 @@ class ResourceGrants(NamedTuple):
         return cls({}, [], set(), [])
 
     def add_public(self, statement: Statement) -> None:
-        """A statement for anyone, kept when its resources are known offline: one whose
-        Resource is not (a key's ``*`` before deployment) would seem to open every
-        resource its actions name."""
-        if not any(is_unresolved(resource) for resource in statement.resources):
+        """A statement for anyone, kept when it may allow a role's own call
+        (:func:`opens_to_anyone`) and its resources are known offline: one whose Resource
+        is not (a key's ``*`` before deployment) would seem to open every resource its
+        actions name."""
+        if opens_to_anyone(statement) and not any(
+                is_unresolved(resource) for resource in statement.resources):
             self.public.append(statement)
 
     def add(self, statement: Statement, roles: Collection[str], account: str, star: str,
