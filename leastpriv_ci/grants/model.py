@@ -231,12 +231,6 @@ class GrantSet:
         by_name = {(account_of(role.origin), role.name): key
                    for key, role in self.roles.items() if role.name}
         roles = dict(self.roles)
-        for name, statement in self.granted_by_name:
-            if name == EVERY_ROLE:
-                for key, role in roles.items():
-                    if account_of(role.origin) == account_of(statement.origin):
-                        roles[key] = replace(role, resource_grants=(
-                            *role.resource_grants, statement))
         unmatched: list[tuple[str, Policy]] = []
         for name, policy in self.attached:
             target = by_name.get((account_of(policy.origin), name))
@@ -248,10 +242,14 @@ class GrantSet:
         elsewhere: list[tuple[str, Statement]] = []
         for name, statement in self.granted_by_name:
             here = account_of(statement.origin)
-            if name != EVERY_ROLE and (target := by_name.get((here, name))) is not None:
+            if name == EVERY_ROLE:
+                targets = [key for key, role in roles.items() if account_of(role.origin) == here]
+            else:
+                targets = [key] if (key := by_name.get((here, name))) is not None else []
+            for target in targets:
                 roles[target] = replace(roles[target], resource_grants=(
                     *roles[target].resource_grants, statement))
-            elif here == account:
+            if (name == EVERY_ROLE or not targets) and here == account:
                 elsewhere.append((name, statement))
         return (replace(self, roles=roles, attached=(), granted_by_name=tuple(elsewhere)),
                 unmatched)
