@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from leastpriv_ci.bundled import load
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.intrinsics import TemplateResolver
-from leastpriv_ci.grants.model import EVERY_ROLE
+from leastpriv_ci.grants.model import EVERY_ROLE, GrantSet
 from leastpriv_ci.grants.policy_text import as_structure, resolved_text
 from leastpriv_ci.loaders import LocatedDict, line_of, value_at
 from leastpriv_ci.notices import Notices
@@ -341,6 +341,16 @@ class ResourceGrants(NamedTuple):
     @classmethod
     def empty(cls) -> ResourceGrants:
         return cls({}, [], set(), [])
+
+    def onto(self, grants: GrantSet) -> GrantSet:
+        """``grants``, one file's (module's), with what its resource policies declare:
+        the statements naming its roles as their resource grants, the rest in its
+        fields for every file's (:meth:`GrantSet.with_attached`)."""
+        roles = {key: replace(role, resource_grants=(*role.resource_grants, *self.by_key[key]))
+                 if key in self.by_key else role for key, role in grants.roles.items()}
+        return replace(grants, roles=roles, granted_by_name=tuple(self.by_name),
+                       policy_resources=frozenset(self.resources),
+                       public_statements=tuple(self.public))
 
     def add_public(self, statement: Statement) -> None:
         """A statement for anyone, kept when it may allow a role's own call

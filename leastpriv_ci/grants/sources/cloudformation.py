@@ -175,16 +175,13 @@ def grants_from_template(
     policies = resource_grants(
         resources, resolver, lambda value, line: _principal_role(builder, value, line),
         file, notices)
-    for key, statements in policies.by_key.items():
-        builder.roles[key] = replace(builder.roles[key], resource_grants=tuple(statements))
     imports = frozenset(resolver.imports)  # what the roles and bindings asked for
     exports = _exports(template, builder)
-    return GrantSet(roles=builder.roles, bindings=bindings, files=(file,),
-                    attached=tuple(builder.attached), exports=exports.values, imports=imports,
-                    role_exports=exports.roles, service_roles=service_roles,
-                    unknown_exports=exports.unknown, granted_by_name=tuple(policies.by_name),
-                    policy_resources=frozenset(policies.resources),
-                    public_statements=tuple(policies.public))
+    return policies.onto(GrantSet(
+        roles=builder.roles, bindings=bindings, files=(file,),
+        attached=tuple(builder.attached), exports=exports.values, imports=imports,
+        role_exports=exports.roles, service_roles=service_roles,
+        unknown_exports=exports.unknown))
 
 
 @dataclass(frozen=True)

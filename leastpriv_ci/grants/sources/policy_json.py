@@ -98,9 +98,7 @@ def _resource_policy(data: Mapping[str, Any], path: Path, context: ResolveContex
                     "account or its organization) and for anyone at all, and these name "
                     "none of them", file)
         return GrantSet()
-    return GrantSet(files=(file,), granted_by_name=tuple(granted.by_name),
-                    policy_resources=frozenset(granted.resources),
-                    public_statements=tuple(granted.public))
+    return granted.onto(GrantSet(files=(file,)))
 
 
 def _names_principals(statements: object) -> bool:

@@ -26,7 +26,7 @@ from leastpriv_ci.grants.intrinsics import NO_VALUE, TemplateResolver
 from leastpriv_ci.grants.managed import managed_policy
 from leastpriv_ci.grants.model import Binding, Delivery, DeployedAs, GrantSet, ResolveContext
 from leastpriv_ci.grants.references import reference_of, role_arn
-from leastpriv_ci.grants.resource_policies import in_account, resource_grants
+from leastpriv_ci.grants.resource_policies import ResourceGrants, in_account, resource_grants
 from leastpriv_ci.grants.serverless_vars import VariableResolver, file_of
 from leastpriv_ci.grants.undecided import statement_under
 from leastpriv_ci.loaders import LoadError, LocatedDict, line_of, loads_json, read_text
@@ -213,31 +213,20 @@ class _Service:
             ))
         if provider_role is None and (shared_users or self.provider_statements(provider)):
             self.shared_role(provider, functions, shared_users)
-        by_name: list[tuple[str, Statement]] = []
-        policy_resources: set[str] = set()
-        public: list[Statement] = []
-        if self.resources:
-            policies = resource_grants(
-                self.resources, self.template(),
-                lambda node, line: self.resource_policy_role(node, provider),
-                str(self.path), self.notices)
-            for key, granted in policies.by_key.items():
-                self.roles[key] = replace(self.roles[key], resource_grants=tuple(granted))
-            by_name = policies.by_name
-            policy_resources = policies.resources
-            public = policies.public
+        policies = resource_grants(
+            self.resources, self.template(),
+            lambda node, line: self.resource_policy_role(node, provider),
+            str(self.path), self.notices) if self.resources else ResourceGrants.empty()
         imports = frozenset(self._template.imports) if self._template is not None else None
         exports, role_exports = self.exports(provider, provider_role)
         # the names CloudFormation generates for resources (read from the stack when
         # deployed), for a service whose intrinsics were resolved
         deployed_as = ({str(self.path): DeployedAs(self.stack(), self.region)}
                        if self._template is not None and self.stack_known() else {})
-        return GrantSet(roles=dict(self.roles), bindings=tuple(self.bindings),
-                        files=(str(self.path),), imports=imports or frozenset(),
-                        exports=exports, role_exports=role_exports, deployed_as=deployed_as,
-                        granted_by_name=tuple(by_name),
-                        policy_resources=frozenset(policy_resources),
-                        public_statements=tuple(public))
+        return policies.onto(GrantSet(
+            roles=dict(self.roles), bindings=tuple(self.bindings), files=(str(self.path),),
+            imports=imports or frozenset(), exports=exports, role_exports=role_exports,
+            deployed_as=deployed_as))
 
     def deliveries(self, function: Mapping[str, Any], functions: Mapping[str, Any]
                    ) -> tuple[Delivery, ...]:

@@ -818,16 +818,11 @@ class Module:
                     if named is not None and self.value(named, instance.scope) is not None:
                         bindings.append(self.binding(compute, name, block, instance))
                     service_roles.update(self.service_role(compute, block, instance))
-        policies = self.resource_grants(roles)
-        for key, statements in policies.by_key.items():
-            roles[key] = replace(roles[key], resource_grants=tuple(statements))
         attached = tuple((role, self.attached(attachment))
                          for role, attachment in self._elsewhere)
-        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(target.path),),
-                        attached=attached, service_roles=frozenset(service_roles),
-                        granted_by_name=tuple(policies.by_name),
-                        policy_resources=frozenset(policies.resources),
-                        public_statements=tuple(policies.public))
+        return self.resource_grants(roles).onto(GrantSet(
+            roles=roles, bindings=tuple(bindings), files=(str(target.path),),
+            attached=attached, service_roles=frozenset(service_roles)))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the module's resource-based policies

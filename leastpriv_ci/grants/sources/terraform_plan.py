@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,19 +173,14 @@ class _Plan:
                 if binding is not None:
                     bindings.append(binding)
                 service_roles.update(self.service_role(compute, resource, roles_known))
-        policies = self.resource_grants(roles)
-        for key, granted in policies.by_key.items():
-            roles[key] = replace(roles[key], resource_grants=tuple(granted))
         for key in by_role:
             self.notices.add("terraform-role-not-in-plan",
                              "policies attached to a role the plan does not create are "
                              "ignored here (the attached-roles source reads the account)",
                              f"{self.path}: {key}")
-        return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(self.path),),
-                        service_roles=frozenset(service_roles),
-                        granted_by_name=tuple(policies.by_name),
-                        policy_resources=frozenset(policies.resources),
-                        public_statements=tuple(policies.public))
+        return self.resource_grants(roles).onto(GrantSet(
+            roles=roles, bindings=tuple(bindings), files=(str(self.path),),
+            service_roles=frozenset(service_roles)))
 
     def resource_grants(self, roles: Mapping[str, Role]) -> ResourceGrants:
         """The Allow statements of the planned resource-based policies
