@@ -212,26 +212,10 @@ def _load(path: Path, context: ResolveContext, notices: Notices,
         notices.add("terraform-module-calls-capped",
                     f"a module called more than {MAX_MODULE_CALLS} times is read for its first "
                     f"{MAX_MODULE_CALLS} calls", str(path.parent))
-    roles: dict[str, Role] = {}
-    bindings: list[Binding] = []
-    attached: list[tuple[str, Policy]] = []
-    service_roles: set[str] = set()
-    by_name: list[tuple[str, Statement]] = []
-    policy_resources: set[str] = set()
-    public: list[Statement] = []
-    for module in readings[:MAX_MODULE_CALLS]:
-        found = module.grants(target)
-        roles.update(found.roles)
-        bindings.extend(found.bindings)
-        attached.extend(found.attached)
-        service_roles.update(found.service_roles)
-        by_name.extend(found.granted_by_name)
-        policy_resources.update(found.policy_resources)
-        public.extend(found.public_statements)
-    return GrantSet(roles=roles, bindings=tuple(bindings), files=(str(path),),
-                    attached=tuple(attached), service_roles=frozenset(service_roles),
-                    granted_by_name=tuple(by_name), policy_resources=frozenset(policy_resources),
-                    public_statements=tuple(public)).merged(downloaded)
+    grants = GrantSet(files=(str(path),))
+    for module in readings[:MAX_MODULE_CALLS]:  # each call's instances of the same file
+        grants = grants.merged(replace(module.grants(target), files=()))
+    return grants.merged(downloaded)
 
 
 def _readings(folder: Path, files: list[HclFile], repository: Path, context: ResolveContext,
