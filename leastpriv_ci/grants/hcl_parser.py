@@ -39,25 +39,15 @@ def parse(text: str) -> Tree[Any]:
     return parser().parse(text + "\n")
 
 
-def first_token(tree: Tree[Any] | Token) -> Token | None:
-    """The first token of ``tree``'s text (None: it holds none)."""
+def first_token(tree: Tree[Any] | Token, *, last: bool = False) -> Token | None:
+    """The first token of ``tree``'s text, or with ``last`` its last (None: it holds
+    none)."""
     stack: list[Any] = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, Token):
             return node
-        stack.extend(reversed(node.children))
-    return None
-
-
-def last_token(tree: Tree[Any] | Token) -> Token | None:
-    """The last token of ``tree``'s text (None: it holds none)."""
-    stack: list[Any] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Token):
-            return node
-        stack.extend(node.children)
+        stack.extend(node.children if last else reversed(node.children))
     return None
 
 
@@ -69,7 +59,7 @@ def line(tree: Tree[Any] | Token) -> int:
 
 def span(tree: Tree[Any]) -> tuple[int, int] | None:
     """The start and end offsets of ``tree``'s text (None: it holds none)."""
-    first, last = first_token(tree), last_token(tree)
+    first, last = first_token(tree), first_token(tree, last=True)
     if first is None or last is None or first.start_pos is None or last.end_pos is None:
         return None
     return first.start_pos, last.end_pos
