@@ -54,7 +54,7 @@ def first_token(tree: Tree[Any] | Token, *, last: bool = False) -> Token | None:
 def line(tree: Tree[Any] | Token) -> int:
     """The line ``tree`` starts on (0: it holds no text)."""
     token = first_token(tree)
-    return token.line or 0 if token is not None else 0
+    return (token.line or 0) if token is not None else 0
 
 
 def span(tree: Tree[Any]) -> tuple[int, int] | None:

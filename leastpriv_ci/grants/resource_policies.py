@@ -131,8 +131,8 @@ class ResourcePolicyType(NamedTuple):
         if isinstance(value, str) and value and not is_unresolved(value):
             if value.startswith("arn:"):
                 return value
-            matched = self.named.match(value) if self.named and self.arn else None
-            if matched is not None and self.arn is not None:
+            if self.named is not None and self.arn is not None and (
+                    matched := self.named.match(value)) is not None:
                 fields = {k: v for k, v in matched.groupdict().items() if v is not None}
                 return self.arn.format_map({**location, **fields})
         return unresolved(f"the {self.kind}'s Resource *")
