@@ -360,14 +360,23 @@ def test_a_grant_to_the_principal_s_organization_is_taken_as_held_and_said_so() 
     boundary = Policy("boundary", (Statement("Allow", ("s3:*",), ("*",), sid="Bound",
                                              origin=Origin(file="boundary.json", line=1)),))
     named = Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), sid="AppReads",
-                      origin=BUCKET_POLICY)
-    analysis = run(_granted(assumed, named, boundary=boundary),
+                      origin=BUCKET_POLICY, principal={"AWS": "R"})
+    # for anyone, decided for the role's account (aws:PrincipalAccount)
+    account = Statement("Allow", ("s3:DeleteObject",), (UPLOADS + "/*",), sid="Account",
+                        origin=BUCKET_POLICY, principal="*")
+    analysis = run(_granted(assumed, named, account, boundary=boundary),
                    use("up", "s3:GetObject", UPLOADS + "/a"),
-                   use("up", "s3:PutObject", UPLOADS + "/b"))
+                   use("up", "s3:PutObject", UPLOADS + "/b"),
+                   use("up", "s3:DeleteObject", UPLOADS + "/c"))
     read = one(analysis.findings, "missing", "s3:GetObject", UPLOADS + "/a")
     put = one(analysis.findings, "missing", "s3:PutObject", UPLOADS + "/b")
+    delete = one(analysis.findings, "missing", "s3:DeleteObject", UPLOADS + "/c")
     assert read.detail["statement"] == "AppReads"
     assert "naming the role does" in read.message
+    assert (delete.detail["decision"], delete.detail["statement"]) == (
+        "resource_policy", "Account")
+    assert "for every principal of the role's account" in delete.message
+    assert delete.fix == read.fix.replace("GetObject", "DeleteObject").replace("/a`", "/c`")
     assert (put.detail["decision"], put.detail["statement"], put.origin) == (
         "resource_policy", "Org", BUCKET_POLICY)
     assert "for the principals of an organization" in put.message

@@ -20,7 +20,7 @@ from leastpriv_ci.grants.account_policies import (
     holder_of,
     policy_readers,
 )
-from leastpriv_ci.grants.resource_policies import UNREAD
+from leastpriv_ci.grants.resource_policies import UNREAD, names_anyone
 from leastpriv_ci.notices import Notices
 
 ACCOUNT = "123456789012"
@@ -169,20 +169,21 @@ def test_each_kind_of_policy_is_read_from_the_account_for_the_role_it_names(
     }, notices)
 
     assert list(notices.items()) == []  # no policy, or no resource: nothing to say
-    mine = {(s.actions, s.resources, s.origin.policy_name, s.origin.policy_arn, s.principal)
+    mine = {(s.actions, s.resources, s.origin.policy_name, s.origin.policy_arn,
+             names_anyone(s.principal))
             for s in granted[ROLE]}
     secret_holder = secret[:-7] + "-??????"
     assert mine == {
         (("s3:GetObject",), ("arn:aws:s3:::orders-bucket/*",), "bucket policy",
-         "arn:aws:s3:::orders-bucket", None),
-        (("sqs:SendMessage",), (queue_arn,), "queue policy", queue_arn, None),
-        (("sns:Publish",), (topic,), "topic policy", topic, None),
+         "arn:aws:s3:::orders-bucket", False),
+        (("sqs:SendMessage",), (queue_arn,), "queue policy", queue_arn, False),
+        (("sns:Publish",), (topic,), "topic policy", topic, False),
         # a Resource "*" is the resource keeping the policy
-        (("kms:Decrypt",), (key,), "key policy", key, None),
+        (("kms:Decrypt",), (key,), "key policy", key, False),
         (("secretsmanager:GetSecretValue",), (secret_holder,), "secret policy",
-         secret_holder, None),
-        (("kinesis:PutRecord",), (stream,), "stream policy", stream, None),
-        (("events:PutEvents",), (bus,), "event bus policy", bus, None),
+         secret_holder, False),
+        (("kinesis:PutRecord",), (stream,), "stream policy", stream, False),
+        (("events:PutEvents",), (bus,), "event bus policy", bus, False),
     }
     # the table's policy names the other role only; "*" with a condition names no role
     assert [(s.actions, s.resources) for s in granted[OTHER_ROLE]] == [
@@ -254,13 +255,18 @@ def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches(
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish",
             "Resource": topic, "Condition": {"ArnLike": {
-                "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/orders-*"}}}]}))
+                "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/orders-*"}}}, {
+            "Effect": "Allow", "Principal": "*", "Action": "sns:GetTopicAttributes",
+            "Resource": topic, "Condition": {"StringEquals": {
+                "aws:PrincipalAccount": ACCOUNT}}}]}))
 
     granted = account_resource_grants(session, {ROLE: [topic], OTHER_ROLE: [topic]}, Notices())
 
-    assert list(granted) == [ROLE]
-    [publish] = granted[ROLE]
+    [publish, read] = granted[ROLE]
     assert publish.actions == ("sns:Publish",) and publish.conditions == {}
+    # granted as the role its ARN matched; the other, as any principal of its account
+    assert publish.principal == {"AWS": ROLE} and names_anyone(read.principal)
+    assert [s.actions for s in granted[OTHER_ROLE]] == [("sns:GetTopicAttributes",)]
 
 
 def test_a_function_s_policy_is_read_by_its_qualified_arn_as_lambda_writes_it() -> None:
@@ -381,7 +387,7 @@ def test_a_statement_for_anyone_grants_no_role_and_is_told_of_for_the_uses_it_al
     # from a role's own call) allows no use of the role's: not told of
     [anyone] = public[ROLE]
     assert (anyone.sid, anyone.principal, anyone.origin.policy_arn) == (
-        "ThroughTheEndpoint", None, bucket)
+        "ThroughTheEndpoint", "*", bucket)
 
     def missing(action: str, kind: str = "missing") -> Finding:
         return Finding(kind=kind, role=ROLE, action=action, resource=f"{bucket}/a.json",

@@ -205,6 +205,8 @@ def test_anyone_whose_arn_a_condition_names_is_the_role_it_names() -> None:
     # decided for the role: the condition on its ARN is gone, the others stay to be judged
     assert key == APP and granting.conditions == {"StringEquals": {"aws:SourceVpce": (
         "vpce-1",)}}
+    # and names the role as it grants it, where the written Principal was anyone
+    assert granting.principal == {"AWS": APP}
     # a pattern names every role it matches; IfExists and IgnoreCase forms are equalities
     pattern = _statement({"AWS": "*"}, {"ArnLikeIfExists": {
         "aws:principalarn": f"arn:aws:iam::{ACCOUNT}:role/app-*"}})
@@ -250,6 +252,8 @@ def test_anyone_of_an_account_names_that_account_s_roles() -> None:
     granted = role_grants(statement, {APP, WORKER, other, "aws_iam_role.anon"})
     assert [key for key, _ in granted] == [APP, WORKER]
     assert granted[0][1].conditions == {"Bool": {"aws:SecureTransport": ("true",)}}
+    # granted as one of the account's principals: its Principal stays anyone
+    assert {s.principal for _, s in granted} == {"*"}
     # a role named by Principal and of another account than the condition's is refused
     assert role_grants(_statement({"AWS": other}, {"StringEquals": {
         "aws:PrincipalAccount": ACCOUNT}}), {other}) == []
@@ -371,6 +375,10 @@ def test_conditions_on_the_principal_s_organization_are_taken_as_held() -> None:
     # a role another file declares, named by ARN, likewise
     [(name, elsewhere)] = named_elsewhere(_statement({"AWS": WORKER}, written), (), ACCOUNT)
     assert (name, elsewhere.conditions, elsewhere.assumed) == ("worker", {}, org)
+    # named by the ARN's condition for anyone: the role it names is its Principal
+    [(name, by_arn)] = named_elsewhere(_statement("*", {"ArnEquals": {
+        "aws:PrincipalArn": WORKER}}), (), ACCOUNT)
+    assert (name, by_arn.principal, by_arn.conditions) == ("worker", {"AWS": WORKER}, {})
     # no other condition on the principal makes a public statement name a role
     assert role_grants(_statement("*", {"StringEquals": {"aws:PrincipalTag/team": "a"}}),
                        ROLES) == []

@@ -661,17 +661,23 @@ def test_both_mode_grants_a_role_read_from_iam_what_a_declared_policy_for_its_or
             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-reports/*"}]}))
     shutil.copy(DATA.parent / "grants/organization/shared.yaml", tmp_path / "template.yaml")
     _orders_api(tmp_path, role, ("S3", {"operation": "GetObject", "region": aws.region,
-                                        "bucket_name": "shared-reports", "key": "a.json"}))
+                                        "bucket_name": "shared-reports", "key": "a.json"}),
+                ("S3", {"operation": "PutObject", "region": aws.region,
+                        "bucket_name": "shared-reports", "key": "b.json"}))
 
     code = main(["scan", "--traces", "traces.json", "--compare", "both", "--policy-paths",
                  "template.yaml", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
-    [get] = [f for f in report["findings"] if f["kind"] == "missing"]
+    [get, put] = sorted((f for f in report["findings"] if f["kind"] == "missing"),
+                        key=lambda f: f["action"])
     assert (get["role"], get["action"], get["decision"]) == (
         role, "s3:GetObject", "resource_policy")
     assert (get["origin"]["file"], get["origin"]["logical_id"]) == (
         "template.yaml", "SharedPolicy")
     assert "for the principals of an organization" in get["message"]
+    # the statement for anyone in the account (aws:PrincipalAccount) says so
+    assert (put["action"], put["decision"]) == ("s3:PutObject", "resource_policy")
+    assert "for every principal of the role's account" in put["message"]
     assert code == 0
 
 

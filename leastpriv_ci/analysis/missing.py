@@ -27,6 +27,7 @@ from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.codemarks import mark
+from leastpriv_ci.grants.resource_policies import names_anyone
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
@@ -294,6 +295,9 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
         variant = "conditional_deny"
     if verdict.assumed:
         variant = "resource_policy_organization"
+    elif variant == RESOURCE_POLICY and verdict.statement is not None and names_anyone(
+            verdict.statement.principal):
+        variant = "resource_policy_account"
     message = rules.message(kind, variant, **fields)
     fix = rules.fix(kind, _fix_variant(kind, variant), **fields)
     detail: dict[str, object] = {"decision": verdict.variant, "count": use.count}
@@ -334,6 +338,6 @@ def _fix_variant(kind: str, variant: str) -> str:
         return "boundary"
     if variant == "allow":
         return "elsewhere"
-    if variant in (RESOURCE_POLICY, "resource_policy_organization"):
+    if variant.startswith(RESOURCE_POLICY):
         return RESOURCE_POLICY
     return "grant"

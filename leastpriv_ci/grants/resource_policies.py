@@ -211,18 +211,20 @@ def named_elsewhere(statement: Statement, roles: Collection[str], account: str
     """The names of the roles of ``account``, not among ``roles``, that a parsed Allow
     statement names by ARN (its Principal, or, for anyone, an ``aws:PrincipalArn``
     condition of equality), each with the statement as it grants that role (its
-    conditions on the organization taken as held: :func:`organization_assumed`). A role
-    another file declares is matched by its name once every file is read."""
+    conditions on the organization taken as held: :func:`organization_assumed`; one for
+    anyone has the role's ARN as its Principal). A role another file declares is matched
+    by its name once every file is read."""
     if not statement.is_allow:
         return []
     statement = organization_assumed(statement)
-    arns: list[Any] = principal_roles(statement.principal)
-    if names_anyone(statement.principal):
-        arns = principal_arn_values(statement.conditions) or []
-        statement = without_principal_arn(statement)
-    names = {name for arn in arns
-             if arn not in roles and (name := role_name_in(arn, account)) is not None}
-    return [(name, statement) for name in sorted(names)]
+    if not names_anyone(statement.principal):
+        names = {name for arn in principal_roles(statement.principal)
+                 if arn not in roles and (name := role_name_in(arn, account)) is not None}
+        return [(name, statement) for name in sorted(names)]
+    arns = {name: arn for arn in principal_arn_values(statement.conditions) or []
+            if arn not in roles and (name := role_name_in(arn, account)) is not None}
+    statement = without_principal_arn(statement)
+    return [(name, replace(statement, principal={"AWS": arns[name]})) for name in sorted(arns)]
 
 
 def is_public(statement: Statement) -> bool:
@@ -266,7 +268,9 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
     statement as it grants that role: named by its Principal's ARN, or, with a Principal
     of anyone, by conditions on the principal (``aws:PrincipalArn``,
     ``aws:PrincipalAccount``) that hold for the role's key (an ARN). Those conditions
-    are decided for the role, so its statement no longer holds them. Conditions on the
+    are decided for the role, so its statement no longer holds them; one decided by the
+    role's ARN has it as its Principal, one decided by its account keeps anyone (the
+    account's every principal). Conditions on the
     principal's organization (``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths``), which
     the scan cannot decide offline, are moved to the statement's ``assumed``
     (:func:`organization_assumed`); for anyone in an organization, the statement grants
@@ -287,9 +291,12 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
             return [(key, statement) for key in candidates]
     decided = replace(statement, conditions=_on(statement.conditions, PRINCIPAL_KEYS,
                                                 keep=False))
-    return [(key, decided) for key in candidates if evaluate_conditions(
-        on_principal, {PRINCIPAL_ARN: key, PRINCIPAL_ACCOUNT: "".join(key.split(":")[4:5])},
-        version=statement.version) is True]
+    by_arn = names_anyone(statement.principal) and bool(_on(on_principal, {PRINCIPAL_ARN}))
+    return [(key, replace(decided, principal={"AWS": key}) if by_arn else decided)
+            for key in candidates if evaluate_conditions(
+                on_principal, {PRINCIPAL_ARN: key,
+                               PRINCIPAL_ACCOUNT: "".join(key.split(":")[4:5])},
+                version=statement.version) is True]
 
 
 def organization_assumed(statement: Statement) -> Statement:
@@ -322,9 +329,11 @@ def in_account(arn: str, account: str) -> bool:
 
 
 def as_grant(statement: Statement, star: str, origin: Origin) -> Statement:
-    """A parsed statement as a resource grant: no Principal, a Resource ``*`` read as
-    ``star``, declared at ``origin``."""
-    return replace(statement, principal=None, origin=origin, resources=tuple(
+    """A parsed statement, as it grants a role (:func:`role_grants`), as a resource
+    grant: a Resource ``*`` read as ``star``, declared at ``origin``. Its Principal says
+    how it grants the role: anyone, once decided for the role's account, grants every
+    principal of that account."""
+    return replace(statement, origin=origin, resources=tuple(
         star if resource == "*" else resource for resource in statement.resources))
 
 
@@ -467,6 +476,7 @@ def _add_anyone(granted: ResourceGrants, document: Mapping[str, Any],
                            notices if on_principal else Notices())
     if statement is None:
         return
+    statement = replace(statement, principal="*")  # read without it, as a policy's
     if not on_principal:
         granted.add_public(statement)
     elif (every := for_every_role(statement, resolver.context.account)) is not None:
