@@ -280,6 +280,44 @@ def test_role_policy_and_policy_attached_by_role_name(tmp_path: Path) -> None:
     assert [p.name for p in with_policies(already, alone).policies] == ["extra"]
 
 
+def test_a_partly_declared_role_has_the_resource_grants_the_files_give_it_by_name(
+        tmp_path: Path) -> None:
+    """A role the files only attach a policy to is granted what their resource policies
+    give it by its ARN, and what they give every role of the account, as a declared
+    role would be; with the account's role, those grants are added once."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/external-role"
+    (tmp_path / "template.yaml").write_text(f"""\
+Resources:
+  Extra:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: external-role
+      PolicyName: extra
+      PolicyDocument: {{Statement: {{Effect: Allow, Action: sqs:SendMessage, Resource: "*"}}}}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties: {{BucketName: reports}}
+  BucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Statement:
+          - {{Sid: Named, Effect: Allow, Principal: {{AWS: "{role}"}}, Action: s3:GetObject,
+             Resource: "arn:aws:s3:::reports/*"}}
+          - {{Sid: Account, Effect: Allow, Principal: "*", Action: s3:ListBucket,
+             Resource: "arn:aws:s3:::reports",
+             Condition: {{StringEquals: {{aws:PrincipalAccount: "{ACCOUNT}"}}}}}}
+""")
+    context = ResolveContext(account=ACCOUNT)
+    partial = load_declared([tmp_path / "template.yaml"], context, Notices()).roles[role]
+    assert partial.source == PARTIAL
+    assert [(s.sid, s.actions) for s in partial.resource_grants] == [
+        ("Named", ("s3:GetObject",)), ("Account", ("s3:ListBucket",))]
+    deployed = Role(key=role, name="external-role", policies=(), source="attached")
+    assert with_policies(deployed, partial).resource_grants == partial.resource_grants
+
+
 def test_a_use_the_unseen_policies_of_a_partly_declared_role_may_grant_is_not_gated(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

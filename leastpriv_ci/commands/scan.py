@@ -283,7 +283,7 @@ def build_report(
                                       if role.source != PARTIAL or key not in attached.roles}}
         for key, role in declared.roles.items():
             if role.source == PARTIAL and key in attached.roles:
-                roles[key] = with_policies(deployed_roles[key], role)
+                roles[key] = with_policies(attached.roles[key], role)
 
     def analysed(roles: Mapping[str, Role]) -> Analysis:
         return analyse(

@@ -304,9 +304,10 @@ def load_declared(
     for name, policies in partial.items():
         key = role_arn(context, name)
         origin = policies[0].origin
-        roles.setdefault(key, Role(key=key, name=name,
-                                   policies=(*policies, Policy.unknown(OTHERS, origin)),
-                                   origin=origin, source=PARTIAL))
+        # the files' resource policies naming it by name, or every role, grant it too
+        roles.setdefault(key, grants.granted_to(Role(
+            key=key, name=name, policies=(*policies, Policy.unknown(OTHERS, origin)),
+            origin=origin, source=PARTIAL)))
     grants = replace(grants, roles=roles, included=frozenset(
         key for key, role in roles.items() if role.origin.file in included))
     return resolve_managed(grants, session, notices, partition=context.partition)
@@ -715,7 +716,8 @@ def _renamed(grants: GrantSet, keys: Mapping[str, str]) -> GrantSet:
 def with_policies(deployed: Role, partial: Role) -> Role:
     """The account's role with the policies files attach to it (a :data:`PARTIAL` role's),
     but those it already has by name (staging was deployed with them), and the resource
-    grants the files' resource policies give it."""
+    grants the files' resource policies give it (:meth:`GrantSet.granted_to`, given the
+    partial role)."""
     names = {policy.name for policy in deployed.policies}
     added = tuple(p for p in partial.policies if p.name != OTHERS and p.name not in names)
     return replace(deployed, policies=(*deployed.policies, *added),
