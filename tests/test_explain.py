@@ -363,8 +363,77 @@ def test_a_resource_policy_s_deny_for_anyone_and_the_context_decide(
     assert code == 0 and out.startswith("explicit_deny: s3:GetObject on " + OBJECT)
     assert f"{BUCKET_POLICY}:33  Deny TlsOnly (policy reports_bucket.json) [resource " \
            "policy]" in out
-    # a NotPrincipal statement is not weighed, and that is said
-    assert "not-principal-unread" in err and f"{BUCKET_POLICY}:41" in err
+    # the NotPrincipal statement names the role, not a session of it: it is weighed
+    assert "not-principal-unread" not in err
+
+
+def test_a_not_principal_excepts_a_role_s_session_only_when_it_names_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """IAM excepts a role's session from a Deny's NotPrincipal only when the list names
+    that session: the role's ARN alone does not, so the bucket's "everyone but the app"
+    Deny refuses the app's own sessions. A list naming a session of the role depends on
+    the session's name, which the role's ARN does not give: not weighed, and said."""
+    reader = tmp_path / "reader.json"
+    reader.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Lists", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+    args = ("--policy", str(reader), "--action", "s3:ListBucket", "--resource",
+            "arn:aws:s3:::reports", "--context", '{"aws:SecureTransport": true}')
+    code, out, err = explain(capsys, *args, "--resource-policy", BUCKET_POLICY,
+                             "--principal", APP)
+    assert out.startswith("explicit_deny:") and "OnlyAppLists" in out
+    assert "not-principal-unread" not in err
+    sessions = tmp_path / "sessions.json"
+    sessions.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "OnlyTheAppSession", "Effect": "Deny", "NotPrincipal": {"AWS": [
+            "arn:aws:sts::123456789012:assumed-role/app/app-session", APP,
+            "arn:aws:iam::123456789012:root"]},
+         "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::reports"}]}))
+    code, out, err = explain(capsys, *args, "--resource-policy", str(sessions),
+                             "--principal", APP)
+    assert code == 0 and out.startswith("allow:")
+    assert "not-principal-unread" in err and f"{sessions}:1" in err
+    # another role's session does not except this one: the Deny refuses it
+    other = "arn:aws:iam::123456789012:role/path/reports"
+    assert as_json(capsys, *args, "--resource-policy", str(sessions), "--principal",
+                   other)["decision"] == "explicit_deny"
+
+
+def test_a_not_principal_excepts_a_user_named_with_its_account(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """A user is excepted when the list names it and its account; named without its
+    account, IAM may deny the account first (not weighed); not named, it is refused. An
+    Allow for everyone but another account's principals grants it."""
+    user = "arn:aws:iam::123456789012:user/ops/bob"
+    reader = tmp_path / "reader.json"
+    reader.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+    bucket = tmp_path / "bucket.json"
+
+    def decided(not_principal: object, effect: str = "Deny") -> tuple[str, str]:
+        bucket.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": effect, "NotPrincipal": not_principal, "Action": "s3:ListBucket",
+             "Resource": "arn:aws:s3:::reports"}]}))
+        policy = str(reader) if effect == "Deny" else str(tmp_path / "none.json")
+        code, out, err = explain(capsys, "--policy", policy, "--resource-policy",
+                                 str(bucket), "--principal", user, "--action",
+                                 "s3:ListBucket", "--resource", "arn:aws:s3:::reports",
+                                 "--format", "json")
+        assert code == 0
+        return json.loads(out)["decision"], "not-principal-unread" if (
+            "not-principal-unread" in err) else ""
+
+    (tmp_path / "none.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+    assert decided({"AWS": [user, "arn:aws:iam::123456789012:root"]}) == ("allow", "")
+    assert decided({"AWS": [user, "123456789012"]}) == ("allow", "")
+    assert decided({"AWS": user}) == ("allow", "not-principal-unread")
+    assert decided({"AWS": "arn:aws:iam::123456789012:user/alice"}) == ("explicit_deny", "")
+    assert decided({"AWS": "*"}) == ("allow", "")  # everyone excepted: no one refused
+    assert decided({"AWS": "arn:aws:iam::999999999999:root"}, "Allow") == ("allow", "")
+    assert decided({"AWS": "arn:aws:iam::123456789012:root"}, "Allow") == (
+        "implicit_deny", "not-principal-unread")
 
 
 def test_the_boundary_bounds_what_a_policy_naming_the_role_grants(

@@ -10,9 +10,15 @@ A statement of the resource's policy takes part when its ``Principal`` names the
 principal's ARN or anyone (``*``); a Deny naming the principal's account (its root, or
 the account ID) takes part too. An Allow naming the account grants nothing by itself:
 it hands the decision to the account's identity policies. Conditions on
-``aws:PrincipalArn`` and ``aws:PrincipalAccount`` are decided by the principal's ARN. A
-``NotPrincipal`` statement is not weighed: whether it excludes a role's sessions depends
-on their session ARNs, which a role ARN does not give.
+``aws:PrincipalArn`` and ``aws:PrincipalAccount`` are decided by the principal's ARN.
+
+A ``NotPrincipal`` statement takes part for everyone it does not except. IAM excepts a
+role's session only when the list names that session (its role and account too, or it
+may deny them), and a user only with its account; a role's ARN does not give its
+session names. So a Deny whose list names no session of the role (the user, for a
+user) takes part for certain, as does an Allow whose list names nothing of the
+principal's account; one that names the user and its account does not. The others are
+not weighed, with a warning (:data:`NOT_PRINCIPAL`).
 """
 
 from __future__ import annotations
@@ -69,12 +75,50 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
     taking_part = []
     for item, statement in zip(items, policy.statements, strict=True):
         if "NotPrincipal" in item:
-            notices.add(NOT_PRINCIPAL, "resource policy statements with a NotPrincipal are "
-                        "not weighed: whom they exclude depends on the role's session ARNs",
-                        f"{path}:{statement.origin.line or ''}".rstrip(":"))
-        elif names(statement, principal, account):
+            applies = not_principal_applies(item["NotPrincipal"], statement.is_allow,
+                                            principal)
+            if applies is None:
+                notices.add(NOT_PRINCIPAL, NOT_PRINCIPAL_TEXT,
+                            f"{path}:{statement.origin.line or ''}".rstrip(":"))
+                continue
+        else:
+            applies = names(statement, principal, account)
+        if applies:
             taking_part.append(replace(statement, principal=None))
     return taking_part
+
+
+NOT_PRINCIPAL_TEXT = (
+    "resource policy statements with a NotPrincipal whose list may or may not except the "
+    "principal are not weighed: it names a session of the role (the role's ARN does not "
+    "give its session names), the user but not its account, or, in an Allow, something "
+    "of the principal's account")
+
+
+def not_principal_applies(not_principal: Any, allow: bool, principal: str) -> bool | None:
+    """Whether a statement of ``NotPrincipal`` (an Allow if ``allow``) takes part for
+    ``principal``, a role's or user's ARN: True when its list certainly does not except
+    the principal, False when it certainly does, None when that depends on what the ARN
+    does not give (a role's session name) or on what IAM leaves open (a user named
+    without its account, anything of the account in an Allow, a list IAM would refuse)."""
+    if names_anyone(not_principal):
+        return False
+    if not isinstance(not_principal, Mapping):
+        return None
+    account = principal_account(principal)
+    listed = {str(item) for item in principal_roles(not_principal)}
+    of_account = {item for item in listed if item == account
+                  or item.split(":")[4:5] == [account]}
+    if allow:
+        return True if not of_account else None
+    partition = principal.split(":")[1]
+    kind, *_, name = principal.split(":", 5)[5].split("/")
+    if kind == "role":
+        session = f"arn:{partition}:sts::{account}:assumed-role/{name}/"
+        return None if any(item.startswith(session) for item in listed) else True
+    if principal not in listed:
+        return True
+    return False if listed & {account, f"arn:{partition}:iam::{account}:root"} else None
 
 
 def _unwrapped(document: Mapping[str, Any], path: Path) -> Any:
