@@ -367,6 +367,30 @@ def test_a_resource_policy_s_deny_for_anyone_and_the_context_decide(
     assert "not-principal-unread" not in err
 
 
+def test_a_key_policy_for_the_account_s_callers_is_decided_by_the_principal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """kms:CallerAccount is the principal's account in a KMS request: a key policy for
+    anyone of the account grants the role, and one for another account's does not."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    none = tmp_path / "none.json"
+    none.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+
+    def decision(account: str) -> object:
+        policy = tmp_path / "key.json"
+        policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Callers", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:CallerAccount": account}}}]}))
+        return as_json(capsys, "--policy", str(none), "--resource-policy", str(policy),
+                       "--principal", APP, "--action", "kms:Decrypt", "--resource",
+                       key)["decision"]
+
+    assert decision("123456789012") == "allow"
+    assert decision("999999999999") == "implicit_deny"
+
+
 def test_a_not_principal_excepts_a_role_s_session_only_when_it_names_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

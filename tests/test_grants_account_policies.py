@@ -269,6 +269,34 @@ def test_a_policy_for_anyone_whose_arn_matches_grants_the_roles_it_matches(
     assert [s.actions for s in granted[OTHER_ROLE]] == [("sns:GetTopicAttributes",)]
 
 
+@pytest.mark.slow
+def test_a_key_policy_for_the_account_s_callers_through_a_service_grants_every_role(
+    aws: Emulator, session: boto3.session.Session,
+) -> None:
+    """The policy AWS managed keys carry: anyone whose kms:CallerAccount is the account,
+    through one service. It grants every role of the account under the service's
+    condition (which a role's own KMS call does not meet), and is no public statement."""
+    key = aws.client("kms").create_key(Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "ThroughSecretsManager", "Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+            "Condition": {"StringEquals": {
+                "kms:CallerAccount": ACCOUNT,
+                "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}]}))[
+        "KeyMetadata"]["Arn"]
+    public: dict[str, list[Any]] = {}
+
+    granted = account_resource_grants(session, {ROLE: [key], OTHER_ROLE: [key]}, Notices(),
+                                      public=public)
+
+    assert public == {}
+    for role in (ROLE, OTHER_ROLE):
+        [through] = granted[role]
+        assert (through.sid, through.resources, through.conditions) == (
+            "ThroughSecretsManager", (key,), {"StringEquals": {
+                "kms:ViaService": ("secretsmanager.us-east-1.amazonaws.com",)}})
+
+
 def test_a_function_s_policy_is_read_by_its_qualified_arn_as_lambda_writes_it() -> None:
     """Lambda's GetPolicy answers with the policy AddPermission wrote: a role as
     ``{"AWS": ARN}``, the account as its root; an alias keeps a policy of its own, read

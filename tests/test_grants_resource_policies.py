@@ -10,6 +10,7 @@ from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
     for_every_role,
+    is_public,
     named_elsewhere,
     principal_roles,
     resource_policy_types,
@@ -408,6 +409,24 @@ def test_anyone_in_the_account_or_its_organization_is_every_role_of_the_account(
     assert for_every_role(deny, ACCOUNT) is None
 
 
+def test_a_key_policy_for_the_account_s_callers_through_a_service_is_no_public_one() -> None:
+    """AWS managed keys' policies (and many a customer's) let in anyone whose
+    kms:CallerAccount is the account, through one service (kms:ViaService): every
+    principal of the account, under the service's condition, not anyone at all."""
+    through_s3 = {"StringEquals": {"kms:CallerAccount": ACCOUNT,
+                                   "kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    statement = _statement({"AWS": "*"}, through_s3)
+    assert not is_public(statement)
+    every = for_every_role(statement, ACCOUNT)
+    assert every is not None and every.conditions == {"StringEquals": {
+        "kms:ViaService": ("s3.us-east-1.amazonaws.com",)}}
+    assert [key for key, _ in role_grants(statement, ROLES)] == [APP, WORKER]
+    # another account's callers are not the account's roles
+    theirs = {"StringEquals": {"kms:CallerAccount": "999999999999"}}
+    assert for_every_role(_statement("*", theirs), ACCOUNT) is None
+    assert role_grants(_statement("*", theirs), ROLES) == []
+
+
 def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) -> None:
     grants = _with_app_role(tmp_path, """\
   Jobs:
@@ -448,8 +467,6 @@ def test_a_public_statement_opens_to_anyone_unless_it_needs_a_service_s_call() -
 
 
 def test_a_public_statement_is_one_for_anyone_with_no_condition_on_the_principal() -> None:
-    from leastpriv_ci.grants.resource_policies import is_public
-
     assert is_public(_statement("*"))
     assert is_public(_statement({"AWS": "*"}, {"StringEquals": {"aws:SourceVpce": "v"}}))
     # the principal's ARN, account or organization decide whom it names

@@ -70,7 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "part (needs --principal)")
     parser.add_argument("--principal", metavar="ARN",
                         help="the ARN of the IAM role or user making the request; decides "
-                        "aws:PrincipalArn and aws:PrincipalAccount")
+                        "aws:PrincipalArn and aws:PrincipalAccount (kms:CallerAccount "
+                        "for a KMS action)")
     parser.add_argument("--action", required=True, help="IAM action, e.g. s3:GetObject")
     parser.add_argument("--resource", default="*",
                         help="resource ARN (default '*', for actions without resource types)")
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                for s in load_resource_policy(Path(name), args.principal, notices)]
     context = parse_context(args.context) if args.context is not None else None
     if args.principal is not None:  # what the user's context says wins
-        context = {**principal_context(args.principal), **(context or {})}
+        context = {**principal_context(args.principal, args.action), **(context or {})}
     action, resource = _request(args.action, args.resource, notices)
     has_boundary = bool(args.boundary) or bool(boundary)
 

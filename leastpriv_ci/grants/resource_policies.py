@@ -37,8 +37,11 @@ from leastpriv_ci.records import Origin
 SELF = "self"
 PRINCIPAL_ARN = "aws:principalarn"
 PRINCIPAL_ACCOUNT = "aws:principalaccount"
+# KMS's own key for the caller's account (a key policy's "every principal of the account
+# that may use the service", as AWS managed keys' policies write it)
+CALLER_ACCOUNT = "kms:calleraccount"
 # Condition keys the request's principal alone decides: for a role, its ARN and account
-PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT})
+PRINCIPAL_KEYS = frozenset({PRINCIPAL_ARN, PRINCIPAL_ACCOUNT, CALLER_ACCOUNT})
 # Condition keys on the principal's organization: not known offline, so taken as held
 # (Statement.assumed, see organization_assumed)
 ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
@@ -257,7 +260,7 @@ def for_every_role(statement: Statement, account: str) -> Statement | None:
     on_account = _on(statement.conditions, PRINCIPAL_KEYS)
     if not on_account:
         return statement
-    if evaluate_conditions(on_account, {PRINCIPAL_ACCOUNT: account},
+    if evaluate_conditions(on_account, {PRINCIPAL_ACCOUNT: account, CALLER_ACCOUNT: account},
                            version=statement.version) is not True:
         return None
     return replace(statement, conditions=_on(statement.conditions, PRINCIPAL_KEYS, keep=False))
@@ -294,9 +297,14 @@ def role_grants(statement: Statement, roles: Collection[str]) -> list[tuple[str,
     by_arn = names_anyone(statement.principal) and bool(_on(on_principal, {PRINCIPAL_ARN}))
     return [(key, replace(decided, principal={"AWS": key}) if by_arn else decided)
             for key in candidates if evaluate_conditions(
-                on_principal, {PRINCIPAL_ARN: key,
-                               PRINCIPAL_ACCOUNT: "".join(key.split(":")[4:5])},
-                version=statement.version) is True]
+                on_principal, principal_values(key), version=statement.version) is True]
+
+
+def principal_values(arn: str) -> dict[str, object]:
+    """The values of the condition keys on the principal (``PRINCIPAL_KEYS``) for a
+    request by ``arn``, a role's or user's ARN."""
+    account = "".join(arn.split(":")[4:5])
+    return {PRINCIPAL_ARN: arn, PRINCIPAL_ACCOUNT: account, CALLER_ACCOUNT: account}
 
 
 def organization_assumed(statement: Statement) -> Statement:

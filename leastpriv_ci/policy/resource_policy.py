@@ -10,7 +10,8 @@ A statement of the resource's policy takes part when its ``Principal`` names the
 principal's ARN or anyone (``*``); a Deny naming the principal's account (its root, or
 the account ID) takes part too. An Allow naming the account grants nothing by itself:
 it hands the decision to the account's identity policies. Conditions on
-``aws:PrincipalArn`` and ``aws:PrincipalAccount`` are decided by the principal's ARN.
+``aws:PrincipalArn`` and ``aws:PrincipalAccount`` (and a KMS request's
+``kms:CallerAccount``) are decided by the principal's ARN.
 
 A ``NotPrincipal`` statement takes part for everyone it does not except. IAM excepts a
 role's session only when the list names that session (its role and account too, or it
@@ -55,9 +56,14 @@ def principal_account(principal: str) -> str:
     return matched["account"]
 
 
-def principal_context(principal: str) -> dict[str, object]:
-    """The request context the principal alone decides."""
-    return {"aws:PrincipalArn": principal, "aws:PrincipalAccount": principal_account(principal)}
+def principal_context(principal: str, action: str = "") -> dict[str, object]:
+    """The request context the principal alone decides, for a request of ``action``
+    (a KMS request's has ``kms:CallerAccount`` too)."""
+    account = principal_account(principal)
+    context: dict[str, object] = {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account}
+    if action.lower().startswith("kms:"):
+        context["kms:CallerAccount"] = account
+    return context
 
 
 def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[Statement]:
