@@ -281,6 +281,26 @@ def test_an_unknown_resources_grant_is_decided_by_the_request_context_too() -> N
     }
 
 
+def test_the_traced_calls_are_a_role_session_s_as_the_context_says() -> None:
+    """Conditions on the principal's type decide for the traced calls: they are an
+    assumed role's (a session of the principal's role), never an AWS service's. A
+    perimeter Deny for anyone but AWS services refuses them for certain."""
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    sessions = Statement("Allow", ("sqs:SendMessage", "sqs:ReceiveMessage"), (queue,),
+                         conditions={"StringEquals": {"aws:PrincipalType": ("AssumedRole",)}})
+    services_only = Statement("Deny", ("sqs:ReceiveMessage",), ("*",), sid="ServicesOnly",
+                              conditions={"BoolIfExists": {
+                                  "aws:PrincipalIsAWSService": ("false",)}})
+    role = Role("R", "R", (Policy("p", (sessions, services_only)),))
+    accesses = [use("f", action, queue) for action in ("sqs:SendMessage", "sqs:ReceiveMessage")]
+    analysis = analyse(observation(accesses), {"R": role},
+                       {a.principal: "R" for a in accesses}, context=traced_context())
+    assert summary(analysis.findings, "missing") == {
+        ("missing", "sqs:ReceiveMessage", queue, "high", False)}
+    assert one(analysis.findings, "missing", "sqs:ReceiveMessage", queue).detail[
+        "decision"] == "explicit_deny"
+
+
 def test_a_not_resource_deny_refuses_a_call_whose_key_the_trace_did_not_name() -> None:
     # denying GetObject everywhere but public/ refuses it on any object of pics, so the
     # call on pics whose key the trace did not name is refused as the named one is

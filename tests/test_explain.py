@@ -391,6 +391,39 @@ def test_a_key_policy_for_the_account_s_callers_is_decided_by_the_principal(
     assert decision("999999999999") == "implicit_deny"
 
 
+def test_a_data_perimeter_is_decided_by_the_principal_and_its_organization(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """A bucket's perimeter refuses anyone outside the organization but AWS services:
+    --principal says the request is no AWS service's (a role's session, a user), so the
+    organization given in --context decides it."""
+    reader = tmp_path / "reader.json"
+    reader.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    perimeter = tmp_path / "perimeter.json"
+    perimeter.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Perimeter", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": "arn:aws:s3:::reports/*", "Condition": {
+             "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+             "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}},
+        {"Sid": "UsersOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::reports/users/*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalType": "User"}}}]}))
+
+    def decision(principal: str, org: str, key: str = "a.json") -> object:
+        return as_json(capsys, "--policy", str(reader), "--resource-policy", str(perimeter),
+                       "--principal", principal, "--action", "s3:GetObject", "--resource",
+                       f"arn:aws:s3:::reports/{key}", "--context",
+                       json.dumps({"aws:PrincipalOrgID": org}))["decision"]
+
+    assert decision(APP, "o-elsewhere") == "explicit_deny"
+    assert decision(APP, "o-a1b2c3d4e5") == "allow"
+    # a role's request is an assumed role's, a user's is the user's
+    assert decision(APP, "o-a1b2c3d4e5", "users/a.json") == "explicit_deny"
+    assert decision("arn:aws:iam::123456789012:user/bob", "o-a1b2c3d4e5",
+                    "users/a.json") == "allow"
+
+
 def test_a_not_principal_excepts_a_role_s_session_only_when_it_names_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

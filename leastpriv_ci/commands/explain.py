@@ -70,8 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "part (needs --principal)")
     parser.add_argument("--principal", metavar="ARN",
                         help="the ARN of the IAM role or user making the request; decides "
-                        "aws:PrincipalArn and aws:PrincipalAccount (kms:CallerAccount "
-                        "for a KMS action)")
+                        "aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType and "
+                        "aws:PrincipalIsAWSService (kms:CallerAccount for a KMS action)")
     parser.add_argument("--action", required=True, help="IAM action, e.g. s3:GetObject")
     parser.add_argument("--resource", default="*",
                         help="resource ARN (default '*', for actions without resource types)")

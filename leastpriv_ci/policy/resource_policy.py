@@ -10,8 +10,9 @@ A statement of the resource's policy takes part when its ``Principal`` names the
 principal's ARN or anyone (``*``); a Deny naming the principal's account (its root, or
 the account ID) takes part too. An Allow naming the account grants nothing by itself:
 it hands the decision to the account's identity policies. Conditions on
-``aws:PrincipalArn`` and ``aws:PrincipalAccount`` (and a KMS request's
-``kms:CallerAccount``) are decided by the principal's ARN.
+``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType`` and
+``aws:PrincipalIsAWSService`` (and a KMS request's ``kms:CallerAccount``) are decided by
+the principal's ARN.
 
 A ``NotPrincipal`` statement takes part for everyone it does not except. IAM excepts a
 role's session only when the list names that session (its role and account too, or it
@@ -58,9 +59,14 @@ def principal_account(principal: str) -> str:
 
 def principal_context(principal: str, action: str = "") -> dict[str, object]:
     """The request context the principal alone decides, for a request of ``action``
-    (a KMS request's has ``kms:CallerAccount`` too)."""
+    (a KMS request's has ``kms:CallerAccount`` too): a role's request is made with a
+    session of it (an assumed role), a user's as the user, neither by an AWS service."""
     account = principal_account(principal)
-    context: dict[str, object] = {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account}
+    kind = principal.split(":", 5)[5].split("/")[0]
+    context: dict[str, object] = {
+        "aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
+        "aws:PrincipalType": "AssumedRole" if kind == "role" else "User",
+        "aws:PrincipalIsAWSService": False}
     if action.lower().startswith("kms:"):
         context["kms:CallerAccount"] = account
     return context
