@@ -451,12 +451,18 @@ def test_a_template_s_policy_naming_a_role_in_an_organization(tmp_path: Path) ->
 def test_a_public_statement_opens_to_anyone_unless_it_needs_a_service_s_call() -> None:
     """aws:SourceArn, aws:SourceAccount, … are set only when a service calls for a
     resource: a role's own call lacks them, so a condition requiring them rules it out.
-    SNS's default topic policy (AWS:SourceOwner) ties the caller to its account."""
+    SNS's default topic policy (AWS:SourceOwner) ties the caller to its account. A
+    bucket policy delegating to access points (s3:DataAccessPointAccount) lets in only
+    requests through one, which are on the access point's ARN, not the bucket's."""
     from leastpriv_ci.grants.resource_policies import opens_to_anyone
 
     ruled_out = [{"StringEquals": {"aws:SourceAccount": ACCOUNT}},
                  {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::uploads"}},
-                 {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}]
+                 {"StringEquals": {"AWS:SourceOwner": ACCOUNT}},
+                 {"StringEquals": {"s3:DataAccessPointAccount": ACCOUNT}},
+                 {"ArnLike": {"s3:DataAccessPointArn": f"arn:aws:s3:us-east-1:{ACCOUNT}:"
+                                                      "accesspoint/*"}},
+                 {"StringEquals": {"s3:AccessPointNetworkOrigin": "VPC"}}]
     for condition in ruled_out:
         assert not opens_to_anyone(_statement("*", condition)), condition
     kept = [None, {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}},

@@ -50,6 +50,11 @@ ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
 # policy; undocumented) is taken so too: it ties the caller to an account, not to anyone.
 SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid",
                          "aws:sourceorgpaths", "aws:sourceowner"})
+# Condition keys S3 sets only on a request through an access point: absent from a call on
+# the bucket itself (one through an access point is on the access point's ARN). A bucket
+# policy delegating to access points (s3:DataAccessPointAccount) opens it to no one.
+ACCESS_POINT_KEYS = frozenset({"s3:dataaccesspointaccount", "s3:dataaccesspointarn",
+                               "s3:accesspointnetworkorigin"})
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
@@ -239,9 +244,10 @@ def is_public(statement: Statement) -> bool:
 
 def opens_to_anyone(statement: Statement) -> bool:
     """Whether a public statement (:func:`is_public`) may allow a role's own call: its
-    conditions on the source of a service's call (``SOURCE_KEYS``) do not rule that out
-    (the keys absent, as in a role's own call)."""
-    on_source = _on(statement.conditions, SOURCE_KEYS)
+    conditions on the source of a service's call (``SOURCE_KEYS``) or on an access point
+    (``ACCESS_POINT_KEYS``) do not rule that out (the keys absent, as in a role's own
+    call on the resource)."""
+    on_source = _on(statement.conditions, SOURCE_KEYS | ACCESS_POINT_KEYS)
     return evaluate_conditions(on_source, {}, version=statement.version,
                                complete=True) is not False
 
