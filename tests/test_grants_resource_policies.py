@@ -453,7 +453,8 @@ def test_a_public_statement_opens_to_anyone_unless_it_needs_a_service_s_call() -
     resource: a role's own call lacks them, so a condition requiring them rules it out.
     SNS's default topic policy (AWS:SourceOwner) ties the caller to its account. A
     bucket policy delegating to access points (s3:DataAccessPointAccount) lets in only
-    requests through one, which are on the access point's ARN, not the bucket's."""
+    requests through one, which are on the access point's ARN, not the bucket's; one
+    for AWS services only lets in no role."""
     from leastpriv_ci.grants.resource_policies import opens_to_anyone
 
     ruled_out = [{"StringEquals": {"aws:SourceAccount": ACCOUNT}},
@@ -462,12 +463,16 @@ def test_a_public_statement_opens_to_anyone_unless_it_needs_a_service_s_call() -
                  {"StringEquals": {"s3:DataAccessPointAccount": ACCOUNT}},
                  {"ArnLike": {"s3:DataAccessPointArn": f"arn:aws:s3:us-east-1:{ACCOUNT}:"
                                                       "accesspoint/*"}},
-                 {"StringEquals": {"s3:AccessPointNetworkOrigin": "VPC"}}]
+                 {"StringEquals": {"s3:AccessPointNetworkOrigin": "VPC"}},
+                 # for AWS services only: a role's call is no service principal's
+                 {"Bool": {"aws:PrincipalIsAWSService": "true"}},
+                 {"StringEquals": {"aws:PrincipalServiceName": "cloudfront.amazonaws.com"}}]
     for condition in ruled_out:
         assert not opens_to_anyone(_statement("*", condition)), condition
     kept = [None, {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}},
             {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}},
-            {"StringEquals": {"aws:SourceVpce": "vpce-1"}}]
+            {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+            {"Bool": {"aws:PrincipalIsAWSService": "false"}}]
     for condition in kept:
         assert opens_to_anyone(_statement("*", condition)), condition
 

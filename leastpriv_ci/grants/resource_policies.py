@@ -55,6 +55,9 @@ SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"
 # policy delegating to access points (s3:DataAccessPointAccount) opens it to no one.
 ACCESS_POINT_KEYS = frozenset({"s3:dataaccesspointaccount", "s3:dataaccesspointarn",
                                "s3:accesspointnetworkorigin"})
+# Condition keys on a service principal, and their values (None: absent) for a role's call
+SERVICE_PRINCIPAL: Mapping[str, object] = {"aws:principalisawsservice": False,
+                                           "aws:principalservicename": None}
 _ROLE_ARN = re.compile(
     r"arn:[\w-]+:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
 # The operators by which a condition names the principals it lets through
@@ -244,11 +247,13 @@ def is_public(statement: Statement) -> bool:
 
 def opens_to_anyone(statement: Statement) -> bool:
     """Whether a public statement (:func:`is_public`) may allow a role's own call: its
-    conditions on the source of a service's call (``SOURCE_KEYS``) or on an access point
-    (``ACCESS_POINT_KEYS``) do not rule that out (the keys absent, as in a role's own
-    call on the resource)."""
-    on_source = _on(statement.conditions, SOURCE_KEYS | ACCESS_POINT_KEYS)
-    return evaluate_conditions(on_source, {}, version=statement.version,
+    conditions on the source of a service's call (``SOURCE_KEYS``), on an access point
+    (``ACCESS_POINT_KEYS``) or on a service principal (``SERVICE_PRINCIPAL``) do not rule
+    that out (as the keys are in a role's own call on the resource)."""
+    on_source = _on(statement.conditions, SOURCE_KEYS | ACCESS_POINT_KEYS
+                    | SERVICE_PRINCIPAL.keys())
+    role_call = {key: value for key, value in SERVICE_PRINCIPAL.items() if value is not None}
+    return evaluate_conditions(on_source, role_call, version=statement.version,
                                complete=True) is not False
 
 
