@@ -360,3 +360,34 @@ def test_an_access_point_given_as_the_bucket_names_its_own_arns(
     fn = _function(ACCOUNT_A)
     observed = accesses(observe([_trace("1-a", fn, [_call("c", "s3", operation, **fields)])]))
     assert {(a[0], a[1], a[4]) for a in observed[fn]} == {found}
+
+
+def test_a_denial_by_a_policy_outside_the_role_is_told_of_per_call() -> None:
+    """IAM's newer messages say which policy refused the call: one outside the role's
+    own (an SCP, a VPC endpoint policy) is told of, counted per call, whether the call
+    was counted with others of its shape or on its own (ADOT's extra fields); the
+    role's own identity-based policies are not."""
+    fn = _function(ACCOUNT_A)
+    table = _table(ACCOUNT_A, "t")
+
+    def refused(call_id: str, why: str, **extra: object) -> dict[str, object]:
+        return dict(_call(call_id, "dynamodb", "GetItem", table_name="t"), error=True,
+                    cause={"exceptions": [{"type": "ClientError", "message": (
+                        "An error occurred (AccessDeniedException) when calling the GetItem "
+                        "operation: User: arn:aws:sts::111111111111:assumed-role/r/f is not "
+                        f"authorized to perform: dynamodb:GetItem on resource: {table} {why}")}]},
+                    **extra)
+
+    scp = "with an explicit deny in a service control policy"
+    endpoint = "because no VPC endpoint policy allows the dynamodb:GetItem action"
+    own = "because no identity-based policy allows the dynamodb:GetItem action"
+    observation = observe([
+        _trace("1-a", fn, [refused("c1", scp), refused("c2", own)]),
+        _trace("1-b", fn, [refused("c3", scp), refused("c4", endpoint,
+                                                        annotations={"team": "a"})])])
+    assert accesses(observation) == {fn: {("dynamodb:GetItem", table, 4, True, True)}}
+    [notice] = [n for n in observation.notices.items() if n.code == "denied-outside-role"]
+    assert notice.count == 3
+    assert sorted(notice.examples) == [
+        f"{fn} dynamodb:GetItem on {table}: explicit deny in a service control policy",
+        f"{fn} dynamodb:GetItem on {table}: no VPC endpoint policy allows it"]

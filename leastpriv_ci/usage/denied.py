@@ -18,6 +18,16 @@ _NOT_AUTHORIZED = re.compile(
     r"is not authorized to perform(?:: ?| `)([A-Za-z0-9-]+:[A-Za-z0-9*]+)'?"
     r"(?: on resource(?:: ?\"?| `)(arn:[^\s,;\"'()`]+|\*))?"
 )
+# What refused it, as IAM's newer messages add: "... with an explicit deny in a service
+# control policy", "... because no VPC endpoint policy allows the s3:GetObject action"
+_REFUSED_BY = re.compile(
+    r"\b(?:with an (?P<deny>explicit deny in an? [A-Za-z -]{0,40}?(?:policy|boundary))"
+    r"|because (?P<none>no [A-Za-z -]{1,40}?) allows the [A-Za-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}"
+    r" action)(?=[.,;:\s]|$)"
+)
+# The policy type an identity-based refusal names: the role's own policies, which the
+# scan judges itself
+_IDENTITY = "identity-based"
 # botocore: "An error occurred (CODE) when calling"; Java: "Error Code: CODE";
 # Go v2: "api error CODE: message"; Go v1/Node/.NET: "CODE: message"
 _CODES = (
@@ -33,11 +43,15 @@ class Denial(NamedTuple):
 
     ``behind``: the action refused is another service's, behind the call, on a resource
     the trace does not name (Secrets Manager's "Access to KMS is not allowed").
+    ``outside``: what refused it, when the message names a policy other than the role's
+    identity-based ones ("explicit deny in a service control policy", "no VPC endpoint
+    policy allows it"): one the role's policies cannot override.
     """
 
     action: str | None
     resource: str | None
     behind: bool = False
+    outside: str | None = None
 
 
 @cache
@@ -68,7 +82,8 @@ def denial(cause: Any) -> Denial | None:
         matched = _NOT_AUTHORIZED.search(message)
         if matched:
             resource = matched.group(2)
-            return Denial(matched.group(1), resource.rstrip(".") if resource else None)
+            return Denial(matched.group(1), resource.rstrip(".") if resource else None,
+                          outside=refused_by(message[matched.end():]))
         for text, action in refusals_behind():
             if text in message:
                 return Denial(action, None, behind=True)
@@ -80,3 +95,15 @@ def denial(cause: Any) -> Denial | None:
             if found and found.group(1).lower() in codes:
                 return Denial(None, None)
     return None
+
+
+def refused_by(message: str) -> str | None:
+    """The policy an access-denied ``message`` says refused the call, when it is not the
+    principal's identity-based policies: "explicit deny in a service control policy",
+    "no VPC endpoint policy allows it" (None: no such words, or the identity's)."""
+    found = _REFUSED_BY.search(message)
+    if found is None:
+        return None
+    deny, none = found.group("deny"), found.group("none")
+    said = deny if deny is not None else f"{none} allows it"
+    return None if _IDENTITY in said else said

@@ -68,6 +68,13 @@ NO_PERMISSION_TEXT = (
     "reference: no permission is required, or the role's trust policy decides) were not "
     "counted: no grant allows or refuses them"
 )
+REFUSED_OUTSIDE = "denied-outside-role"
+REFUSED_OUTSIDE_TEXT = (
+    "denied calls whose error says a policy other than the role's own refused them (an "
+    "organization's service or resource control policy, a VPC endpoint's, a session's, the "
+    "resource's, or a permissions boundary): more grants in the role's policies do not let "
+    "them through; change that policy, or the call"
+)
 UNATTRIBUTED = (
     "AWS calls in a segment that names no principal were not counted; map the segment "
     "name to a principal or role ARN with --principal-map"
@@ -114,6 +121,8 @@ class _Shape:
     denied: bool = False
     # Denied calls only: another service refused (KMS behind S3), the call's own allowed
     behind: bool = False
+    # Denied calls only: the policy outside the role's own that refused them (Denial.outside)
+    outside: str | None = None
     count: int = 0
     first: float | None = None
     last: float | None = None
@@ -373,7 +382,7 @@ class _Reader:
                     # another service's refusal: its request's region is not the client's
                     refused = self._refused[(shape, denied)] = _Shape(
                         principal.arn, refused_targets, None if behind else entry.region, True,
-                        behind)
+                        behind, denied.outside)
                 when = _when(node)
                 refused.add(when, trace_id)
                 if refused.behind:
@@ -454,6 +463,16 @@ class _Reader:
         samples = (trace_id,) if trace_id else ()
         for found, refused, where in counted:
             self._count(arn, found, refused, where, 1, when, when, samples)
+        if denied is not None and denied.outside is not None:
+            self._refused_outside(arn, counted[0][0], denied.outside, 1)
+
+    def _refused_outside(self, principal: str, targets: list[Target], outside: str,
+                         count: int) -> None:
+        """Tell of ``count`` denied calls a policy outside the role's own refused."""
+        for target in targets:
+            self.notices.add(REFUSED_OUTSIDE, REFUSED_OUTSIDE_TEXT,
+                             f"{principal} {target.action} on {target.resource}: {outside}",
+                             times=count)
 
     def _count(self, principal: str, targets: list[Target], denied: bool, region: str | None,
                count: int, first: float | None, last: float | None,
@@ -514,6 +533,9 @@ class _Reader:
             if shape.count:
                 self._count(shape.principal, shape.targets, shape.denied, shape.region,
                             shape.count, shape.first, shape.last, tuple(shape.trace_ids))
+                if shape.outside is not None:
+                    self._refused_outside(shape.principal, shape.targets, shape.outside,
+                                          shape.count)
         self._entries.clear()
         self._refused.clear()
 
