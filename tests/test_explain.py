@@ -456,6 +456,52 @@ def test_a_not_principal_excepts_a_role_s_session_only_when_it_names_it(
                    other)["decision"] == "explicit_deny"
 
 
+def test_a_role_s_session_named_by_its_arn_is_the_role_s_and_its_own(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """The ARN an access-denied message names (a role's session) is a --principal: a
+    statement naming the role (under any path) takes it in, a NotPrincipal naming the
+    session with its role and account excepts it, and aws:PrincipalArn, the role's ARN
+    whose path the session's does not give, is left to --context."""
+    session = "arn:aws:sts::123456789012:assumed-role/app/i-0abc"
+    reader = tmp_path / "reader.json"
+    reader.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+    queue = "arn:aws:sqs:us-east-1:123456789012:jobs"
+    policy = tmp_path / "queue.json"
+
+    def decision(*statements: dict[str, object], context: str = "{}") -> tuple[str, str]:
+        policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Action": "sqs:ReceiveMessage", "Resource": queue, **s} for s in statements]}))
+        code, out, err = explain(capsys, "--policy", str(reader), "--resource-policy",
+                                 str(policy), "--principal", session, "--action",
+                                 "sqs:ReceiveMessage", "--resource", queue, "--context",
+                                 context, "--format", "json")
+        assert code == 0, err
+        return json.loads(out)["decision"], "unread" if "not-principal-unread" in err else ""
+
+    role = "arn:aws:iam::123456789012:role/service/app"
+    assert decision({"Effect": "Allow", "Principal": {"AWS": role}}) == ("allow", "")
+    assert decision({"Effect": "Allow", "Principal": {"AWS": session}}) == ("allow", "")
+    assert decision({"Effect": "Allow", "Principal": {
+        "AWS": "arn:aws:iam::123456789012:role/other"}}) == ("implicit_deny", "")
+    everyone = {"Effect": "Allow", "Principal": "*"}
+    but = {"Effect": "Deny", "NotPrincipal": {"AWS": [session, role,
+                                                      "arn:aws:iam::123456789012:root"]}}
+    assert decision(everyone, but) == ("allow", "")
+    # the session without its role: IAM may deny the role first
+    assert decision(everyone, {**but, "NotPrincipal": {"AWS": session}}) == (
+        "allow", "unread")
+    # another session of the role: refused
+    assert decision(everyone, {**but, "NotPrincipal": {"AWS": [
+        "arn:aws:sts::123456789012:assumed-role/app/other", role]}}) == ("explicit_deny", "")
+    # aws:PrincipalArn: undecided from the session's ARN, decided by --context
+    by_arn = {"Effect": "Allow", "Principal": "*", "Condition": {
+        "ArnEquals": {"aws:PrincipalArn": role}}}
+    assert decision(by_arn) == ("conditional", "")
+    assert decision(by_arn, context=json.dumps({"aws:PrincipalArn": role})) == ("allow", "")
+
+
 def test_a_not_principal_excepts_a_user_named_with_its_account(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

@@ -69,7 +69,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "JSON or YAML; its statements naming --principal or anyone take "
                         "part (needs --principal)")
     parser.add_argument("--principal", metavar="ARN",
-                        help="the ARN of the IAM role or user making the request; decides "
+                        help="the ARN of the IAM role or user making the request (or of "
+                        "a role's session, as access-denied messages name it); decides "
                         "aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType and "
                         "aws:PrincipalIsAWSService (kms:CallerAccount for a KMS action)")
     parser.add_argument("--action", required=True, help="IAM action, e.g. s3:GetObject")

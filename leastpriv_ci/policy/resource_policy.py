@@ -9,18 +9,23 @@ resource of another account, both must allow.
 A statement of the resource's policy takes part when its ``Principal`` names the
 principal's ARN or anyone (``*``); a Deny naming the principal's account (its root, or
 the account ID) takes part too. An Allow naming the account grants nothing by itself:
-it hands the decision to the account's identity policies. Conditions on
-``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType`` and
+it hands the decision to the account's identity policies. The principal may be a role
+(the request is a session of it), a user, or a role's session by its ARN
+(``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION``, as access-denied messages name
+it), which a statement naming its role takes in too. Conditions on
+``aws:PrincipalArn`` (for a session, the role's ARN, whose path its ARN does not give:
+left to ``--context``), ``aws:PrincipalAccount``, ``aws:PrincipalType`` and
 ``aws:PrincipalIsAWSService`` (and a KMS request's ``kms:CallerAccount``) are decided by
 the principal's ARN.
 
 A ``NotPrincipal`` statement takes part for everyone it does not except. IAM excepts a
 role's session only when the list names that session (its role and account too, or it
 may deny them), and a user only with its account; a role's ARN does not give its
-session names. So a Deny whose list names no session of the role (the user, for a
-user) takes part for certain, as does an Allow whose list names nothing of the
-principal's account; one that names the user and its account does not. The others are
-not weighed, with a warning (:data:`NOT_PRINCIPAL`).
+session names. So a Deny whose list names no session of the role (not the session, or
+the user, given one) takes part for certain, as does an Allow whose list names nothing
+of the principal's account; one that names the session with its role and account, or
+the user with its account, does not. The others are not weighed, with a warning
+(:data:`NOT_PRINCIPAL`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.account_policies import policy_readers
@@ -43,30 +48,71 @@ from leastpriv_ci.policy.model import Statement
 from leastpriv_ci.policy.parse import parse_policy
 from leastpriv_ci.records import Origin
 
-_PRINCIPAL = re.compile(r"arn:[\w-]+:iam::(?P<account>\d{12}):(?:role|user)/[\w+=,.@/-]+")
+_PRINCIPAL = re.compile(
+    r"arn:(?P<partition>[\w-]+):(?:iam::(?P<account>\d{12}):(?P<kind>role|user)/"
+    r"(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)|sts::(?P<session_account>\d{12}):"
+    r"assumed-role/(?P<role>[\w+=,.@-]+)/(?P<session>[\w+=,.@-]+))")
 NOT_PRINCIPAL = "not-principal-unread"
 
 
-def principal_account(principal: str) -> str:
-    """The account of ``principal``, the ARN of an IAM role or user (else an input
-    error saying what is expected)."""
+class Requester(NamedTuple):
+    """Who makes the request: a role (a session of it), a user, or a role's session named
+    by its ARN (``kind`` "session", of the role ``name``)."""
+
+    arn: str
+    partition: str
+    account: str
+    kind: str
+    name: str
+
+    @property
+    def root(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:root"
+
+    def is_role(self, arn: str) -> bool:
+        """Whether ``arn`` is the ARN of the requester's role (for a session, its role's,
+        whatever path it is under)."""
+        if self.kind == "role":
+            return arn == self.arn
+        matched = _PRINCIPAL.fullmatch(arn) if self.kind == "session" else None
+        return matched is not None and (matched["account"], matched["kind"],
+                                        matched["name"]) == (self.account, "role", self.name)
+
+
+def requester(principal: str) -> Requester:
+    """``principal`` (``--principal``): the ARN of an IAM role or user, or of a role's
+    session (else an input error saying what is expected)."""
     matched = _PRINCIPAL.fullmatch(principal)
     if matched is None:
         raise UserError(f"--principal {principal!r} must be the ARN of the IAM role or user "
-                        "making the request, e.g. arn:aws:iam::123456789012:role/app")
-    return matched["account"]
+                        "making the request, e.g. arn:aws:iam::123456789012:role/app (or of "
+                        "a role's session: arn:aws:sts::123456789012:assumed-role/app/NAME)")
+    if matched["session"] is not None:
+        return Requester(principal, matched["partition"], matched["session_account"],
+                         "session", matched["role"])
+    return Requester(principal, matched["partition"], matched["account"], matched["kind"],
+                     matched["name"])
+
+
+def principal_account(principal: str) -> str:
+    """The account of ``principal`` (:func:`requester`)."""
+    return requester(principal).account
 
 
 def principal_context(principal: str, action: str = "") -> dict[str, object]:
     """The request context the principal alone decides, for a request of ``action``
     (a KMS request's has ``kms:CallerAccount`` too): a role's request is made with a
-    session of it (an assumed role), a user's as the user, neither by an AWS service."""
-    account = principal_account(principal)
-    kind = principal.split(":", 5)[5].split("/")[0]
+    session of it (an assumed role), a user's as the user, neither by an AWS service. A
+    session's ``aws:PrincipalArn`` is its role's, whose path the session's ARN does not
+    give: left undecided."""
+    who = requester(principal)
+    account = who.account
     context: dict[str, object] = {
-        "aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
-        "aws:PrincipalType": "AssumedRole" if kind == "role" else "User",
+        "aws:PrincipalAccount": account,
+        "aws:PrincipalType": "User" if who.kind == "user" else "AssumedRole",
         "aws:PrincipalIsAWSService": False}
+    if who.kind != "session":
+        context["aws:PrincipalArn"] = principal
     if action.lower().startswith("kms:"):
         context["kms:CallerAccount"] = account
     return context
@@ -83,18 +129,17 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
     policy = parse_policy(document, name=path.name, origin=Origin(file=str(path)))
     raw = document["Statement"]
     items: list[Any] = [raw] if isinstance(raw, Mapping) else list(raw)
-    account = principal_account(principal)
+    who = requester(principal)
     taking_part = []
     for item, statement in zip(items, policy.statements, strict=True):
         if "NotPrincipal" in item:
-            applies = not_principal_applies(item["NotPrincipal"], statement.is_allow,
-                                            principal)
+            applies = not_principal_applies(item["NotPrincipal"], statement.is_allow, who)
             if applies is None:
                 notices.add(NOT_PRINCIPAL, NOT_PRINCIPAL_TEXT,
                             f"{path}:{statement.origin.line or ''}".rstrip(":"))
                 continue
         else:
-            applies = names(statement, principal, account)
+            applies = names(statement, who)
         if applies:
             taking_part.append(replace(statement, principal=None))
     return taking_part
@@ -107,30 +152,31 @@ NOT_PRINCIPAL_TEXT = (
     "of the principal's account")
 
 
-def not_principal_applies(not_principal: Any, allow: bool, principal: str) -> bool | None:
+def not_principal_applies(not_principal: Any, allow: bool, who: Requester) -> bool | None:
     """Whether a statement of ``NotPrincipal`` (an Allow if ``allow``) takes part for
-    ``principal``, a role's or user's ARN: True when its list certainly does not except
-    the principal, False when it certainly does, None when that depends on what the ARN
-    does not give (a role's session name) or on what IAM leaves open (a user named
-    without its account, anything of the account in an Allow, a list IAM would refuse)."""
+    ``who``: True when its list certainly does not except the principal, False when it
+    certainly does, None when that depends on what the ARN does not give (a role's
+    session name) or on what IAM leaves open (a principal named without its role or
+    account, anything of the account in an Allow, a list IAM would refuse)."""
     if names_anyone(not_principal):
         return False
     if not isinstance(not_principal, Mapping):
         return None
-    account = principal_account(principal)
+    account = who.account
     listed = {str(item) for item in principal_roles(not_principal)}
     of_account = {item for item in listed if item == account
                   or item.split(":")[4:5] == [account]}
     if allow:
         return True if not of_account else None
-    partition = principal.split(":")[1]
-    kind, *_, name = principal.split(":", 5)[5].split("/")
-    if kind == "role":
-        session = f"arn:{partition}:sts::{account}:assumed-role/{name}/"
+    if who.kind == "role":
+        session = f"arn:{who.partition}:sts::{account}:assumed-role/{who.name}/"
         return None if any(item.startswith(session) for item in listed) else True
-    if principal not in listed:
+    if who.arn not in listed:
         return True
-    return False if listed & {account, f"arn:{partition}:iam::{account}:root"} else None
+    with_account = bool(listed & {account, who.root})
+    if who.kind == "session":
+        with_account = with_account and any(who.is_role(item) for item in listed)
+    return False if with_account else None
 
 
 def _unwrapped(document: Mapping[str, Any], path: Path) -> Any:
@@ -147,16 +193,15 @@ def _unwrapped(document: Mapping[str, Any], path: Path) -> Any:
     return document
 
 
-def names(statement: Statement, principal: str, account: str) -> bool:
-    """Whether a resource policy statement's Principal takes in ``principal``."""
+def names(statement: Statement, who: Requester) -> bool:
+    """Whether a resource policy statement's Principal takes in ``who``: by its ARN, a
+    session by its role's too."""
     if names_anyone(statement.principal):
         return True
     listed = {str(item) for item in principal_roles(statement.principal)}
-    if principal in listed:
+    if who.arn in listed or (who.kind == "session" and any(map(who.is_role, listed))):
         return True
-    partition = principal.split(":")[1]
-    return not statement.is_allow and bool(
-        listed & {account, f"arn:{partition}:iam::{account}:root"})
+    return not statement.is_allow and bool(listed & {who.account, who.root})
 
 
 def other_account(resource: str, principal: str) -> bool:
