@@ -301,6 +301,28 @@ def test_the_traced_calls_are_a_role_session_s_as_the_context_says() -> None:
         "decision"] == "explicit_deny"
 
 
+def test_a_data_perimeter_on_the_resource_s_account_is_decided_per_use() -> None:
+    """aws:ResourceAccount is the account the resource's ARN names: a boundary's
+    perimeter refuses for certain the use of another account's queue, allows the role's
+    own table, and leaves an S3 object (whose ARN names no account) undecided."""
+    perimeter = Policy("perimeter", (
+        Statement("Allow", ("*",), ("*",)),
+        Statement("Deny", ("*",), ("*",), sid="OwnAccountOnly", conditions={
+            "StringNotEqualsIfExists": {"aws:ResourceAccount": (ACCOUNT,)}}),
+    ), origin=Origin(file="boundary.json", line=1))
+    role = Role("R", "R", (Policy("p", (Statement("Allow", ("*",), ("*",)),)),),
+                boundary=perimeter)
+    theirs = "arn:aws:sqs:us-east-1:999999999999:jobs"
+    analysis = run(role, use("f", "dynamodb:GetItem", table_arn("orders")),
+                   use("f", "sqs:SendMessage", theirs),
+                   use("f", "s3:GetObject", UPLOADS + "/a"))
+    assert summary(analysis.findings, "missing") == {
+        ("missing", "sqs:SendMessage", theirs, "high", False),
+        ("missing", "s3:GetObject", UPLOADS + "/a", "medium", True)}
+    assert one(analysis.findings, "missing", "sqs:SendMessage", theirs).detail[
+        "decision"] == "explicit_deny"
+
+
 def test_a_not_resource_deny_refuses_a_call_whose_key_the_trace_did_not_name() -> None:
     # denying GetObject everywhere but public/ refuses it on any object of pics, so the
     # call on pics whose key the trace did not name is refused as the named one is

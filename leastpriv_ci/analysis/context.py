@@ -1,6 +1,7 @@
 """The request context of traced calls: the keys every call is known to have
-(``request_context.yaml``), and ``aws:RequestedRegion``, decided per use from the regions
-its calls were sent to. The condition keys a scan decides instead of leaving open."""
+(``request_context.yaml``); ``aws:RequestedRegion``, decided per use from the regions
+its calls were sent to; and ``aws:ResourceAccount``, from the account its resource's ARN
+names. The condition keys a scan decides instead of leaving open."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from leastpriv_ci.policy.model import Statement
 from leastpriv_ci.usage.resources import known_regions
 
 REQUESTED_REGION = "aws:RequestedRegion"
+RESOURCE_ACCOUNT = "aws:ResourceAccount"
 _MEMO_LIMIT = 65_536
 
 
@@ -42,11 +44,14 @@ class CallIndex:
 
     One index per requested region, built only when a statement names the key (in a
     condition or a policy variable) and the context does not set it, and only for the
-    regions botocore's data lists: what a trace names cannot make more of them.
+    regions botocore's data lists: what a trace names cannot make more of them. Likewise
+    ``aws:ResourceAccount`` is the account the resource's ARN names (a data perimeter's
+    ``StringNotEquals`` on it), one index per account; an ARN naming none (S3's) or no
+    ARN leaves it undecided.
     """
 
-    __slots__ = ("_any_only", "_boundary", "_by_calls", "_context", "_indexes", "_regional",
-                 "_statements", "any")
+    __slots__ = ("_any_only", "_boundary", "_by_account", "_by_calls", "_context",
+                 "_indexes", "_regional", "_statements", "any")
 
     def __init__(self, statements: Iterable[Statement], *,
                  context: Mapping[str, object] | None = None,
@@ -57,12 +62,16 @@ class CallIndex:
         # the index for calls whose region is not known (the key undecided)
         self.any = PolicyIndex(self._statements, context=context, boundary=self._boundary)
         self._any_only = (self.any,)
-        self._regional = (
-            REQUESTED_REGION.lower() not in {k.lower() for k in self._context}
-            and _names_key([*self._statements, *(self._boundary or ())], REQUESTED_REGION))
-        self._indexes: dict[str, PolicyIndex] = {}
-        # (action, the ARN's region, regions, region known) -> the indexes deciding its calls
-        self._by_calls: dict[tuple[str, str | None, tuple[str, ...], bool],
+        given = {k.lower() for k in self._context}
+        every_statement = [*self._statements, *(self._boundary or ())]
+        self._regional = (REQUESTED_REGION.lower() not in given
+                          and _names_key(every_statement, REQUESTED_REGION))
+        self._by_account = (RESOURCE_ACCOUNT.lower() not in given
+                            and _names_key(every_statement, RESOURCE_ACCOUNT))
+        self._indexes: dict[tuple[str | None, str | None], PolicyIndex] = {}
+        # (action, the ARN's region, regions, region known, the ARN's account) -> the
+        # indexes deciding its calls
+        self._by_calls: dict[tuple[str, str | None, tuple[str, ...], bool, str | None],
                              tuple[PolicyIndex, ...]] = {}
 
     def evaluate(self, action: str, resource: str, calls: Sent | None = None) -> Evaluation:
@@ -85,26 +94,41 @@ class CallIndex:
 
     def _indexes_for(self, action: str, resource: str, calls: Sent | None
                      ) -> tuple[PolicyIndex, ...]:
-        if not self._regional or calls is None or not calls.regions:
+        regional = self._regional and calls is not None and bool(calls.regions)
+        account = arn_account(resource) if self._by_account else None
+        if not regional and account is None:
             return self._any_only
-        key = (action, arn_region(resource), calls.regions, calls.region_known)
+        key = (action, arn_region(resource), calls.regions if calls and regional else (),
+               bool(calls and calls.region_known), account)
         indexes = self._by_calls.get(key)
         if indexes is None:
             if len(self._by_calls) >= _MEMO_LIMIT:
                 self._by_calls.clear()
+            regions = requested_regions(*key[:4]) if regional else (None,)
             indexes = self._by_calls[key] = tuple(dict.fromkeys(
-                self._index(region) for region in requested_regions(*key)))
+                self._index(region, account) for region in regions))
         return indexes
 
-    def _index(self, region: str | None) -> PolicyIndex:
-        if region is None or region not in known_regions():
+    def _index(self, region: str | None, account: str | None) -> PolicyIndex:
+        if region is not None and region not in known_regions():
+            region = None
+        if region is None and account is None:
             return self.any
-        found = self._indexes.get(region)
+        found = self._indexes.get((region, account))
         if found is None:
-            found = self._indexes[region] = PolicyIndex(
-                self._statements, context={**self._context, REQUESTED_REGION: region},
+            decided = {key: value for key, value in ((REQUESTED_REGION, region),
+                                                     (RESOURCE_ACCOUNT, account)) if value}
+            found = self._indexes[(region, account)] = PolicyIndex(
+                self._statements, context={**self._context, **decided},
                 boundary=self._boundary)
         return found
+
+
+def arn_account(resource: str) -> str | None:
+    """The account an ARN names (None: not an ARN, or it names none, or a pattern)."""
+    parts = resource.split(":", 5)
+    account = parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+    return account if len(account) == 12 and account.isdigit() else None
 
 
 def _all_calls(found: tuple[Evaluation, ...]) -> Evaluation:
