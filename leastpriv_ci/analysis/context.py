@@ -62,12 +62,11 @@ class CallIndex:
         # the index for calls whose region is not known (the key undecided)
         self.any = PolicyIndex(self._statements, context=context, boundary=self._boundary)
         self._any_only = (self.any,)
-        given = {k.lower() for k in self._context}
-        every_statement = [*self._statements, *(self._boundary or ())]
-        self._regional = (REQUESTED_REGION.lower() not in given
-                          and _names_key(every_statement, REQUESTED_REGION))
-        self._by_account = (RESOURCE_ACCOUNT.lower() not in given
-                            and _names_key(every_statement, RESOURCE_ACCOUNT))
+        named = _named_keys([*self._statements, *(self._boundary or ())],
+                            (REQUESTED_REGION, RESOURCE_ACCOUNT))
+        named -= {k.lower() for k in self._context}
+        self._regional = REQUESTED_REGION.lower() in named
+        self._by_account = RESOURCE_ACCOUNT.lower() in named
         self._indexes: dict[tuple[str | None, str | None], PolicyIndex] = {}
         # (action, the ARN's region, regions, region known, the ARN's account) -> the
         # indexes deciding its calls
@@ -139,7 +138,9 @@ def _all_calls(found: tuple[Evaluation, ...]) -> Evaluation:
     return every(*found)
 
 
-def _names_key(statements: Sequence[Statement], key: str) -> bool:
-    """Whether a statement names the condition key anywhere (conditions, variables)."""
-    wanted = key.lower().encode()
-    return any(wanted in orjson.dumps(s.to_json()).lower() for s in statements)
+def _named_keys(statements: Sequence[Statement], keys: Sequence[str]) -> set[str]:
+    """Those of the condition ``keys`` that a statement names anywhere (conditions,
+    variables), in lower case."""
+    texts = [orjson.dumps(s.to_json()).lower() for s in statements]
+    return {key.lower() for key in keys
+            if any(key.lower().encode() in text for text in texts)}
