@@ -148,8 +148,8 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
 NOT_PRINCIPAL_TEXT = (
     "resource policy statements with a NotPrincipal whose list may or may not except the "
     "principal are not weighed: it names a session of the role (the role's ARN does not "
-    "give its session names), the user but not its account, or, in an Allow, something "
-    "of the principal's account")
+    "give its session names), the user or session without its role or account, or, in an "
+    "Allow, something of the principal's account")
 
 
 def not_principal_applies(not_principal: Any, allow: bool, who: Requester) -> bool | None:
