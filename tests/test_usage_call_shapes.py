@@ -391,3 +391,25 @@ def test_a_denial_by_a_policy_outside_the_role_is_told_of_per_call() -> None:
     assert sorted(notice.examples) == [
         f"{fn} dynamodb:GetItem on {table}: explicit deny in a service control policy",
         f"{fn} dynamodb:GetItem on {table}: no VPC endpoint policy allows it"]
+
+
+_DENIAL_WORDS = ("with", "an", "explicit", "deny", "in", "a", "service", "control",
+                 "policy", "because", "no", "allows", "the", "s3:GetObject", "action",
+                 "identity-based", "permissions", "boundary", "VPC", "endpoint", ".", "")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_DENIAL_WORDS), max_size=40))
+def test_what_refused_a_call_is_said_in_one_of_iam_s_two_forms(words: list[str]) -> None:
+    """Whatever the words, what refused a call is one of IAM's two phrasings, never the
+    identity-based policies the scan judges itself."""
+    from leastpriv_ci.usage.denied import refused_by
+
+    said = refused_by(" ".join(words))
+    assert said is None or (
+        said.startswith("explicit deny in a") and said.endswith(("policy", "boundary"))
+    ) or (said.startswith("no ") and said.endswith(" allows it"))
+    assert said is None or "identity-based" not in said
+    # the full sentence IAM writes is found wherever it stands
+    sentence = "with an explicit deny in a service control policy"
+    assert refused_by(" ".join([*words, ".", sentence])) is not None

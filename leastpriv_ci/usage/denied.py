@@ -101,9 +101,9 @@ def refused_by(message: str) -> str | None:
     """The policy an access-denied ``message`` says refused the call, when it is not the
     principal's identity-based policies: "explicit deny in a service control policy",
     "no VPC endpoint policy allows it" (None: no such words, or the identity's)."""
-    found = _REFUSED_BY.search(message)
-    if found is None:
-        return None
-    deny, none = found.group("deny"), found.group("none")
-    said = deny if deny is not None else f"{none} allows it"
-    return None if _IDENTITY in said else said
+    for found in _REFUSED_BY.finditer(message):
+        deny, none = found.group("deny"), found.group("none")
+        said = deny if deny is not None else f"{none} allows it"
+        if _IDENTITY not in said:
+            return said
+    return None
