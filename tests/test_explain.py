@@ -551,6 +551,46 @@ def test_the_boundary_bounds_what_a_policy_naming_the_role_grants(
     assert out.rstrip().endswith("no permissions boundary statement allows it")
 
 
+def test_a_grant_to_the_user_or_session_itself_is_not_bounded_by_the_boundary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """In the account, a resource policy naming a user, or a role's session, by its own
+    ARN grants past an implicit deny in its permissions boundary; one naming the role's
+    ARN does not, and a Deny in the boundary refuses either. A Deny with a NotPrincipal
+    always refuses a principal with a boundary, whatever its list names."""
+    user = "arn:aws:iam::123456789012:user/bob"
+    session = "arn:aws:sts::123456789012:assumed-role/app/i-0abc"
+    bucket = tmp_path / "bucket.json"
+    none = tmp_path / "none.json"
+    none.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+    boundary = tmp_path / "boundary.json"
+
+    def decision(principal: str, named: str, *extra: dict[str, object],
+                 bound: list[dict[str, object]] | None = None) -> object:
+        bucket.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": named}, "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::reports/*"}, *extra]}))
+        boundary.write_text(json.dumps({"Version": "2012-10-17", "Statement": bound or [
+            {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
+        return as_json(capsys, "--policy", str(none), "--boundary", str(boundary),
+                       "--resource-policy", str(bucket), "--principal", principal,
+                       "--action", "s3:GetObject", "--resource", OBJECT)["decision"]
+
+    assert decision(user, user) == "allow"
+    assert decision(session, session) == "allow"
+    assert decision(session, "arn:aws:iam::123456789012:role/app") == "implicit_deny"
+    assert decision(APP, APP) == "implicit_deny"
+    # a Deny in the boundary refuses what the user is granted itself
+    assert decision(user, user, bound=[
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]) == "explicit_deny"
+    # "everyone but bob and his account" refuses bob too, once he has a boundary
+    everyone_but = {"Effect": "Deny", "NotPrincipal": {"AWS": [
+        user, "arn:aws:iam::123456789012:root"]}, "Action": "s3:*", "Resource": "*"}
+    assert decision(user, user, everyone_but) == "explicit_deny"
+
+
 def test_another_account_s_resource_needs_both_policies(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

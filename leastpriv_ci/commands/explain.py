@@ -102,13 +102,18 @@ def run(args: argparse.Namespace) -> int:
     if args.resource_policy and args.principal is None:
         raise UserError("--resource-policy needs --principal: the ARN of the role or user "
                         "making the request, whom its statements name")
-    granted = [s for name in args.resource_policy
-               for s in load_resource_policy(Path(name), args.principal, notices)]
+    has_boundary = bool(args.boundary) or bool(boundary)
+    taking_part = [load_resource_policy(Path(name), args.principal, notices,
+                                        bounded=has_boundary)
+                   for name in args.resource_policy]
+    granted = [s for part in taking_part for s in part.statements]
+    # naming the user or session itself: not limited by the boundary's implicit deny
+    direct = [s for part in taking_part for s in part.statements
+              if id(s) in part.direct and s.is_allow]
     context = parse_context(args.context) if args.context is not None else None
     if args.principal is not None:  # what the user's context says wins
         context = {**principal_context(args.principal, args.action), **(context or {})}
     action, resource = _request(args.action, args.resource, notices)
-    has_boundary = bool(args.boundary) or bool(boundary)
 
     def judged(statements: list[Statement], *, bounded: bool) -> Evaluation:
         return evaluate(statements, action, resource, context=context,
@@ -129,6 +134,15 @@ def run(args: argparse.Namespace) -> int:
                           else BOUNDARY if by_boundary(identity) else IDENTITY)
     else:
         result = judged(identity + granted, bounded=True)
+        if direct and has_boundary and result.decision in (Decision.IMPLICIT_DENY,
+                                                           Decision.CONDITIONAL):
+            # what the user or session is granted itself, bar an explicit Deny anywhere
+            denies = [s for s in (*identity, *granted, *boundary) if not s.is_allow]
+            unbounded = judged(direct + denies, bounded=False)
+            if unbounded.decision is Decision.ALLOW or (
+                    unbounded.decision is Decision.CONDITIONAL
+                    and result.decision is Decision.IMPLICIT_DENY):
+                result = unbounded
         if result.decision is Decision.IMPLICIT_DENY and by_boundary(identity + granted):
             refused_by = BOUNDARY
     for notice in notices.items():

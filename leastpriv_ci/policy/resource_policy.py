@@ -18,14 +18,19 @@ left to ``--context``), ``aws:PrincipalAccount``, ``aws:PrincipalType`` and
 ``aws:PrincipalIsAWSService`` (and a KMS request's ``kms:CallerAccount``) are decided by
 the principal's ARN.
 
+In the account, what a statement naming a user or a role's session itself grants is
+not limited by an implicit deny in its permissions boundary; what one naming the role's
+ARN grants is (:class:`TakingPart`).
+
 A ``NotPrincipal`` statement takes part for everyone it does not except. IAM excepts a
 role's session only when the list names that session (its role and account too, or it
 may deny them), and a user only with its account; a role's ARN does not give its
 session names. So a Deny whose list names no session of the role (not the session, or
 the user, given one) takes part for certain, as does an Allow whose list names nothing
 of the principal's account; one that names the session with its role and account, or
-the user with its account, does not. The others are not weighed, with a warning
-(:data:`NOT_PRINCIPAL`).
+the user with its account, does not. A Deny with a ``NotPrincipal`` always refuses a
+principal with a permissions boundary, whatever its list names. The others are not
+weighed, with a warning (:data:`NOT_PRINCIPAL`).
 """
 
 from __future__ import annotations
@@ -118,9 +123,21 @@ def principal_context(principal: str, action: str = "") -> dict[str, object]:
     return context
 
 
-def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[Statement]:
+class TakingPart(NamedTuple):
+    """The statements of a resource policy that take part for a principal, without their
+    Principal; ``direct`` (their ids) those naming the principal itself, a user or a
+    role's session by its ARN: within the account, an implicit deny in its permissions
+    boundary does not limit what they grant (one naming a role's ARN it does)."""
+
+    statements: list[Statement]
+    direct: frozenset[int]
+
+
+def load_resource_policy(path: Path, principal: str, notices: Notices,
+                         bounded: bool = False) -> TakingPart:
     """The statements of the resource policy in ``path`` that take part for
-    ``principal``, without their Principal."""
+    ``principal`` (``bounded``: one with a permissions boundary, whom IAM's Deny with a
+    ``NotPrincipal`` always refuses, whatever its list names)."""
     document = _unwrapped(load_document(path), path)
     if not isinstance(document, Mapping) or "Statement" not in document:
         raise UserError("not a resource-based policy: expected a Statement key (or the AWS "
@@ -130,10 +147,12 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
     raw = document["Statement"]
     items: list[Any] = [raw] if isinstance(raw, Mapping) else list(raw)
     who = requester(principal)
-    taking_part = []
+    taking_part: list[Statement] = []
+    direct: set[int] = set()
     for item, statement in zip(items, policy.statements, strict=True):
         if "NotPrincipal" in item:
-            applies = not_principal_applies(item["NotPrincipal"], statement.is_allow, who)
+            applies = True if bounded and not statement.is_allow else not_principal_applies(
+                item["NotPrincipal"], statement.is_allow, who)
             if applies is None:
                 notices.add(NOT_PRINCIPAL, NOT_PRINCIPAL_TEXT,
                             f"{path}:{statement.origin.line or ''}".rstrip(":"))
@@ -142,7 +161,9 @@ def load_resource_policy(path: Path, principal: str, notices: Notices) -> list[S
             applies = names(statement, who)
         if applies:
             taking_part.append(replace(statement, principal=None))
-    return taking_part
+            if who.kind != "role" and who.arn in map(str, principal_roles(statement.principal)):
+                direct.add(id(taking_part[-1]))
+    return TakingPart(taking_part, frozenset(direct))
 
 
 NOT_PRINCIPAL_TEXT = (
