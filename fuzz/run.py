@@ -144,7 +144,8 @@ CONTEXTS = [None, {}, {"aws:username": "bob", "aws:CurrentTime": "2026-01-01T00:
             {"aws:EpochTime": "1e400", "s3:prefix": ["home/", None, 1]}]
 # Who makes the request, when the mutant is weighed as a resource's policy too
 PRINCIPALS = ["arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/report-x",
-              "arn:aws:iam::999999999999:role/app", "arn:aws:iam::123456789012:user/bob"]
+              "arn:aws:iam::999999999999:role/app", "arn:aws:iam::123456789012:user/bob",
+              "arn:aws:sts::123456789012:assumed-role/app/i-0abc"]
 
 
 def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
@@ -163,6 +164,8 @@ def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
         argv.append("--complete-context")
     if rng.random() < 0.3:
         argv += ["--resource-policy", target.name, "--principal", rng.choice(PRINCIPALS)]
+        if rng.random() < 0.3:  # the mutant as the boundary too: grants past it, NotPrincipal
+            argv += ["--boundary", target.name]
     return target, argv
 
 
