@@ -27,6 +27,9 @@ class Access:
     # every call recorded one: what decides ``aws:RequestedRegion`` for them
     regions: tuple[str, ...] = ()
     region_known: bool = False
+    # Denied accesses only: what their errors said refused them, when a policy outside the
+    # role's own (usage.denied.refused_by), sorted
+    refused_by: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, bool]:
@@ -49,10 +52,11 @@ class Access:
             resource_known=self.resource_known and other.resource_known,
             regions=tuple(sorted({*self.regions, *other.regions})),
             region_known=self.region_known and other.region_known,
+            refused_by=tuple(sorted({*self.refused_by, *other.refused_by})),
         )
 
     def to_json(self) -> dict[str, object]:
-        return {
+        doc: dict[str, object] = {
             "action": self.action,
             "resource": self.resource,
             "count": self.count,
@@ -64,6 +68,9 @@ class Access:
             "last_seen": self.last_seen,
             "trace_ids": list(self.trace_ids),
         }
+        if self.refused_by:
+            doc["refused_by"] = list(self.refused_by)
+        return doc
 
 
 @dataclass(frozen=True)

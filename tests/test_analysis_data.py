@@ -79,7 +79,7 @@ def test_every_template_formats_with_the_fields_the_analysis_passes() -> None:
     rules = get_rules()
     fields = {"action": "a", "resource": "r", "granted": 2, "used": 1, "count": 1,
               "unknown": 1, "used_actions": "x", "resources": "y", "group": "g",
-              "description": "d", "principals": "p", "actions": "z"}
+              "description": "d", "principals": "p", "actions": "z", "refused_by": "s"}
     for kind, kind_rules in rules.kinds.items():
         for variant in kind_rules.messages:
             assert rules.message(kind, variant, **fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from leastpriv_ci.analysis import analyse
@@ -83,6 +84,26 @@ def test_denied_at_runtime_although_allowed_points_outside_the_role() -> None:
     assert "although the role's policies allow it" in finding.message
     assert finding.detail["decision"] == "allow"
     assert finding.origin is not None and finding.origin.line == 9
+
+
+def test_a_denial_whose_error_names_a_policy_outside_the_role_says_so() -> None:
+    """The calls' errors said what refused them: the finding says it too, and its fix
+    is that policy's change, not a grant the role already has or would not help."""
+    role = Role("R", "R", (Policy("p", (Statement("Allow", ("sqs:*",), ("*",)),)),))
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    refused = replace(use("f", "sqs:SendMessage", queue, denied=True),
+                      refused_by=("explicit deny in a service control policy",))
+    plain = use("f", "sqs:DeleteMessage", queue, denied=True)
+    analysis = run(role, refused, plain)
+    send = one(analysis.findings, "denied", "sqs:SendMessage", queue)
+    assert send.detail["refused_by"] == ["explicit deny in a service control policy"]
+    assert send.message.endswith(
+        "(its error says: explicit deny in a service control policy)")
+    assert send.fix.startswith("change the policy the error names (explicit deny in a "
+                               "service control policy)")
+    delete = one(analysis.findings, "denied", "sqs:DeleteMessage", queue)
+    assert "refused_by" not in delete.detail and "error says" not in delete.message
+    assert delete.fix.startswith("find the policy outside the role")
 
 
 def test_denied_by_a_deny_statement_points_at_it() -> None:

@@ -386,6 +386,11 @@ def test_a_denial_by_a_policy_outside_the_role_is_told_of_per_call() -> None:
         _trace("1-b", fn, [refused("c3", scp), refused("c4", endpoint,
                                                         annotations={"team": "a"})])])
     assert accesses(observation) == {fn: {("dynamodb:GetItem", table, 4, True, True)}}
+    # the access keeps what refused it, for its finding and the observation's JSON
+    [access] = observation.principals[fn].accesses
+    assert access.refused_by == ("explicit deny in a service control policy",
+                                 "no VPC endpoint policy allows it")
+    assert access.to_json()["refused_by"] == list(access.refused_by)
     [notice] = [n for n in observation.notices.items() if n.code == "denied-outside-role"]
     assert notice.count == 3
     assert sorted(notice.examples) == [

@@ -301,6 +301,12 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
     message = rules.message(kind, variant, **fields)
     fix = rules.fix(kind, _fix_variant(kind, variant), **fields)
     detail: dict[str, object] = {"decision": verdict.variant, "count": use.count}
+    if kind == "denied" and use.refused_by:
+        # the calls' errors named a policy outside the role's own as what refused them
+        said = "; ".join(use.refused_by)
+        message += rules.message(kind, "refused_by", refused_by=said)
+        fix = rules.fix(kind, "outside", refused_by=said, **fields)
+        detail["refused_by"] = list(use.refused_by)
     if verdict.statement is not None and verdict.statement.sid:
         detail["statement"] = verdict.statement.sid
     if not use.resource_known:

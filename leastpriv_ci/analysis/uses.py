@@ -26,6 +26,7 @@ class Use:
     resource_level: bool  # the action can be scoped to a resource type
     regions: tuple[str, ...] = ()  # the calls' recorded regions (Access.regions)
     region_known: bool = False
+    refused_by: tuple[str, ...] = ()  # denied: what refused the calls (Access.refused_by)
 
     @property
     def key(self) -> str:
@@ -64,6 +65,7 @@ def collect_uses(accesses: Iterable[Access], catalog: Catalog) -> list[Use]:
             regions=group[0].regions if len(group) == 1
             else tuple(sorted({r for a in group for r in a.regions})),
             region_known=all(a.region_known for a in group),
+            refused_by=tuple(sorted({r for a in group for r in a.refused_by})),
         ))
     return sorted(uses, key=lambda u: (u.key, u.resource, u.denied))
 

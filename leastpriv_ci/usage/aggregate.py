@@ -30,6 +30,8 @@ class Aggregate:
     # One tuple per region, shared by the tallies of calls to it alone (most of them): one
     # per access would grow with the accesses (an S3 object key per trace)
     _regions: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
+    # Denied accesses: what their errors said refused them (Access.refused_by)
+    _refusals: dict[tuple[str, str, str, bool], set[str]] = field(default_factory=dict)
 
     def seen(self, principal: str, role: str | None) -> None:
         """The principal appears in one more trace."""
@@ -70,6 +72,10 @@ class Aggregate:
         if not known:
             tally.known = False
 
+    def refused(self, principal: str, action: str, resource: str, outside: str) -> None:
+        """The denied access's calls met ``outside``, a policy outside the role's own."""
+        self._refusals.setdefault((principal, action, resource, True), set()).add(outside)
+
     def _alone(self, region: str | None) -> tuple[str, ...]:
         found = self._regions.get(region)
         if found is None:
@@ -78,7 +84,7 @@ class Aggregate:
 
     def principals(self) -> dict[str, PrincipalUsage]:
         """Each principal's accesses, sorted by (action, resource, denied)."""
-        accesses = _by_principal(self._tallies, self._traces)
+        accesses = _by_principal(self._tallies, self._traces, self._refusals)
         possible = _by_principal(self._possible, self._traces)
         return {
             principal: PrincipalUsage(
@@ -93,7 +99,9 @@ class Aggregate:
 
 
 def _by_principal(tallies: dict[tuple[str, str, str, bool], _Tally],
-                  principals: dict[str, int]) -> dict[str, list[Access]]:
+                  principals: dict[str, int],
+                  refusals: dict[tuple[str, str, str, bool], set[str]] | None = None,
+                  ) -> dict[str, list[Access]]:
     found: dict[str, list[Access]] = {p: [] for p in sorted(principals)}
     for key in sorted(tallies):  # tuples of text compare in C: one sort for all
         principal, action, resource, denied = key
@@ -101,7 +109,9 @@ def _by_principal(tallies: dict[tuple[str, str, str, bool], _Tally],
         own = found.get(principal)
         if own is None:
             own = found[principal] = []
+        refused = refusals.get(key) if refusals and denied else None
         own.append(Access(principal, action, resource, tally.count, denied, tally.first,
                           tally.last, tuple(tally.trace_ids), tally.known,
-                          tally.regions, tally.region_known))
+                          tally.regions, tally.region_known,
+                          tuple(sorted(refused)) if refused else ()))
     return found

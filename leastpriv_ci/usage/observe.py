@@ -473,6 +473,7 @@ class _Reader:
             self.notices.add(REFUSED_OUTSIDE, REFUSED_OUTSIDE_TEXT,
                              f"{principal} {target.action} on {target.resource}: {outside}",
                              times=count)
+            self.totals.refused(principal, target.action, target.resource, outside)
 
     def _count(self, principal: str, targets: list[Target], denied: bool, region: str | None,
                count: int, first: float | None, last: float | None,
