@@ -149,3 +149,33 @@ def test_calls_iam_does_not_authorize_against_the_caller_are_not_use(
     [notice] = [w for w in out["warnings"] if w["code"] == "needs-no-permission"]
     assert sorted(notice["examples"]) == ["sts:AssumeRoleWithWebIdentity",
                                           "sts:GetCallerIdentity"]
+
+
+def test_a_denial_by_a_policy_outside_the_role_shows_in_text_and_json(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    function = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    queue = "arn:aws:sqs:us-east-1:123456789012:jobs"
+    message = ("User: arn:aws:sts::123456789012:assumed-role/orders/orders is not authorized "
+               f"to perform: sqs:SendMessage on resource: {queue} because no VPC endpoint "
+               "policy allows the sqs:SendMessage action")
+    document = {"id": "a" * 16, "name": "orders", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+                "origin": "AWS::Lambda::Function", "aws": {"function_arn": function},
+                "subsegments": [{"id": "b" * 16, "name": "SQS", "namespace": "aws",
+                                 "start_time": 1.7e9, "end_time": 1.7e9 + 0.1, "error": True,
+                                 "aws": {"operation": "SendMessage", "region": "us-east-1",
+                                         "queue_url": "https://sqs.us-east-1.amazonaws.com/"
+                                                      "123456789012/jobs"},
+                                 "cause": {"exceptions": [{"type": "AccessDenied",
+                                                           "message": message}]}}]}
+    traces = tmp_path / "traces.json"
+    traces.write_text(json.dumps({"Traces": [{"Id": "1-5f000000-000000000000000000000001",
+                                              "Segments": [{"Id": "a" * 16,
+                                                            "Document": json.dumps(document)}]}]}))
+    assert main(["observe", "--traces", str(traces)]) == 0
+    out = capsys.readouterr().out
+    assert f"{queue}  [DENIED: no VPC endpoint policy allows it]" in out
+    assert "denied-outside-role" in out
+    assert main(["observe", "--traces", str(traces), "--format", "json"]) == 0
+    [access] = json.loads(capsys.readouterr().out)["principals"][function]["accesses"]
+    assert (access["action"], access["denied"], access["refused_by"]) == (
+        "sqs:SendMessage", True, ["no VPC endpoint policy allows it"])

@@ -64,7 +64,8 @@ def render_text(observation: Observation, out: TextIO) -> None:
             if possible:
                 notes.append("possibly: the request or a KMS key decides")
             if access.denied:
-                notes.append("DENIED")
+                refused = "; ".join(console(r) for r in access.refused_by)
+                notes.append(f"DENIED: {refused}" if refused else "DENIED")
             if not access.resource_known:
                 notes.append("resource not in trace")
             suffix = f"  [{', '.join(notes)}]" if notes else ""
