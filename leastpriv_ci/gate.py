@@ -225,7 +225,8 @@ def decide(analysis: Analysis, rules: GateRules, *, today: date) -> tuple[Verdic
     if resource_policy and "missing" in rules.fail_on:
         reasons.append(
             f"{resource_policy} missing finding(s) are allowed by a resource-based policy "
-            "naming the role, not by the role's own policies: reported, not gated."
+            "(naming the role, or its account or organization), not by the role's own "
+            "policies: reported, not gated."
         )
     if partial and ("excess" in rules.fail_on or rules.max_excess is not None):
         reasons.append(

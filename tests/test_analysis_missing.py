@@ -391,8 +391,9 @@ def test_a_use_a_resource_policy_grants_the_role_is_not_proof_of_a_missing_grant
     assert not verdict.passed  # the put, not the read
     assert [f.action for f in marked.findings if f.detail.get("fails_gate")] == [
         "s3:PutObject"]
-    assert ("1 missing finding(s) are allowed by a resource-based policy naming the role, "
-            "not by the role's own policies: reported, not gated.") in verdict.reasons
+    assert ("1 missing finding(s) are allowed by a resource-based policy (naming the role, "
+            "or its account or organization), not by the role's own policies: reported, not "
+            "gated.") in verdict.reasons
     assert not any("may be missing" in reason for reason in verdict.reasons)
 
 
