@@ -106,6 +106,39 @@ def test_a_denial_whose_error_names_a_policy_outside_the_role_says_so() -> None:
     assert delete.fix.startswith("find the policy outside the role")
 
 
+def test_a_denial_a_resource_policy_s_deny_for_anyone_explains_points_at_it() -> None:
+    """The files declare the bucket's policy: its Deny for anyone but the admin roles
+    (decided by the role's ARN) refused the upload the role's policies allow; a TLS-only
+    Deny refuses no SDK call; a read it does not cover was refused elsewhere."""
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/app"
+    admins_only = Statement("Deny", ("s3:PutObject",), (UPLOADS + "/*",), sid="AdminsWrite",
+                            principal="*", origin=BUCKET_POLICY, conditions={
+                                "StringNotLike": {"aws:PrincipalArn": (
+                                    f"arn:aws:iam::{ACCOUNT}:role/admin-*",)}})
+    tls_only = Statement("Deny", ("s3:*",), (UPLOADS + "/*",), sid="TlsOnly", principal="*",
+                         origin=BUCKET_POLICY, conditions={"Bool": {
+                             "aws:SecureTransport": ("false",)}})
+    role = Role(role_arn, "app", (Policy("p", (Statement("Allow", ("s3:*",), ("*",)),)),),
+                resource_grants=(tls_only, admins_only))
+    put = use("up", "s3:PutObject", UPLOADS + "/a", denied=True)
+    get = use("up", "s3:GetObject", UPLOADS + "/b", denied=True)
+    analysis = analyse(observation([put, get]), {role_arn: role},
+                       {a.principal: role_arn for a in (put, get)}, context=traced_context())
+    refused = one(analysis.findings, "denied", "s3:PutObject", UPLOADS + "/a")
+    assert (refused.detail["decision"], refused.detail["statement"], refused.origin) == (
+        "resource_deny", "AdminsWrite", BUCKET_POLICY)
+    assert "a Deny statement of the resource's policy forbids it" in refused.message
+    assert refused.fix.startswith("change the Deny statement")
+    elsewhere = one(analysis.findings, "denied", "s3:GetObject", UPLOADS + "/b")
+    assert elsewhere.detail["decision"] == "allow"
+    # an admin role is not refused by it: its upload's denial came from elsewhere
+    admin = replace(role, key=f"arn:aws:iam::{ACCOUNT}:role/admin-ops")
+    analysis = analyse(observation([put]), {admin.key: admin}, {put.principal: admin.key},
+                       context=traced_context())
+    assert one(analysis.findings, "denied", "s3:PutObject", UPLOADS + "/a").detail[
+        "decision"] == "allow"
+
+
 def test_denied_by_a_deny_statement_points_at_it() -> None:
     role = load_role("deny-mix-role.json")
     analysis = run(role, use("up", "s3:DeleteObject", UPLOADS + "/x", denied=True))

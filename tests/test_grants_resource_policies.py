@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from leastpriv_ci.catalog import get_catalog
-from leastpriv_ci.grants.model import GrantSet, ResolveContext, StackResource
+from leastpriv_ci.grants.model import EVERY_ROLE, GrantSet, ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
     for_every_role,
@@ -166,9 +166,13 @@ def test_a_terraform_plan_s_resource_policies_naming_a_role_by_its_arn(
     assert notices.items() == []
     # a role the plan does not create, named for anyone whose ARN is its: by its name,
     # for the file that declares it (another account's "app" is nobody's)
-    [(name, receive)] = grants.granted_by_name
+    [(name, receive)] = [(n, s) for n, s in grants.granted_by_name if n != EVERY_ROLE]
     assert (name, receive.actions, receive.conditions, receive.origin.logical_id) == (
         "reporting", ("sqs:ReceiveMessage",), {}, "aws_sqs_queue_policy.jobs")
+    # the bucket's TLS-only Deny for anyone may refuse every role
+    [tls] = [s for n, s in grants.granted_by_name if n == EVERY_ROLE]
+    assert (tls.effect, tls.principal, tls.resources, tls.origin.logical_id) == (
+        "Deny", "*", ("arn:aws:s3:::uploads-bucket/*",), "aws_s3_bucket_policy.uploads")
 
 
 def test_entries_of_resources_that_are_no_resource_name_no_policy(
@@ -292,6 +296,38 @@ def _with_app_role(tmp_path: Path, resources: str) -> GrantSet:
         "Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n"
         "    Properties:\n      AssumeRolePolicyDocument: {}\n" + resources)
     return cloudformation.load(tmp_path / "template.yaml", ResolveContext(), Notices())
+
+
+def test_a_template_s_deny_for_anyone_may_refuse_every_role(tmp_path: Path) -> None:
+    """A bucket policy's Deny for anyone is kept for every role the files declare: why a
+    call the role's policies allow was refused. One naming a principal is not."""
+    grants = _with_app_role(tmp_path, """\
+  Uploads:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: uploads}
+  UploadsPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Uploads
+      PolicyDocument:
+        Statement:
+          - Sid: AdminsWrite
+            Effect: Deny
+            Principal: "*"
+            Action: s3:PutObject
+            Resource: !Sub "${Uploads.Arn}/*"
+            Condition: {StringNotLike: {aws:PrincipalArn: "arn:aws:iam::*:role/admin-*"}}
+          - Sid: NotTheApp
+            Effect: Deny
+            Principal: {AWS: !GetAtt AppRole.Arn}
+            Action: s3:DeleteObject
+            Resource: !Sub "${Uploads.Arn}/*"
+""")
+    attached, _ = grants.with_attached()
+    [role] = attached.roles.values()
+    assert [(s.sid, s.effect, s.principal, s.resources, s.origin.logical_id)
+            for s in role.resource_grants] == [
+        ("AdminsWrite", "Deny", "*", ("arn:aws:s3:::uploads/*",), "UploadsPolicy")]
 
 
 def test_a_template_s_event_bus_policy_is_one_statement(tmp_path: Path) -> None:

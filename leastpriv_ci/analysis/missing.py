@@ -27,7 +27,7 @@ from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.codemarks import mark
-from leastpriv_ci.grants.resource_policies import names_anyone
+from leastpriv_ci.grants.resource_policies import names_anyone, role_name_in
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
@@ -36,7 +36,7 @@ from leastpriv_ci.policy.match import (
     statement_covers,
     statement_reaches,
 )
-from leastpriv_ci.policy.model import Role, Statement
+from leastpriv_ci.policy.model import PARTIAL, Role, Statement
 from leastpriv_ci.records import Finding, Origin
 
 # A use no statement of the role allows, that a resource-based policy naming it does
@@ -88,8 +88,9 @@ def missing_findings(
     findings = []
     closest: dict[str, Statement | None] = {}
     holds = _conditions_under(context)
-    # what resource-based policies naming the role grant it, within its boundary
-    granted = CallIndex(role.resource_grants, context=context, boundary=(
+    # what resource-based policies naming the role grant it, within its boundary, and
+    # what their Denies for anyone refuse it (its ARN and account decide their conditions)
+    granted = CallIndex(role.resource_grants, context=_as_principal(role, context), boundary=(
         role.boundary.statements if role.boundary else None)) if role.resource_grants else None
     for use in uses:
         verdict = _verdict(role, use, index, identity, closest, holds, granted)
@@ -197,6 +198,16 @@ def _conditions_under(context: Mapping[str, object] | None
     return holds
 
 
+def _as_principal(role: Role, context: dict[str, object] | None
+                  ) -> dict[str, object] | None:
+    """The request context of a call by ``role``, with its ARN and account where its key
+    is its ARN (a partly declared role's key guesses its path: not that)."""
+    account = "".join(role.key.split(":")[4:5])
+    if context is None or role.source == PARTIAL or role_name_in(role.key, account) is None:
+        return context
+    return {**context, "aws:PrincipalArn": role.key, "aws:PrincipalAccount": account}
+
+
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
              closest_cache: dict[str, Statement | None],
              holds: Callable[[Statement], bool | None],
@@ -205,10 +216,17 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
         return _unknown_resource_verdict(role, use, holds)
     evaluation = index.evaluate(use.action, use.resource, use)
     decision = evaluation.decision
-    if decision is Decision.ALLOW:
-        return _Verdict("allow", _origin(evaluation)) if use.denied else None
+    if decision is Decision.ALLOW and not use.denied:
+        return None
     if decision is Decision.EXPLICIT_DENY:
         return _Verdict("explicit_deny", _origin(evaluation), statement=evaluation.statements[0])
+    if use.denied and granted is not None:
+        # a Deny for anyone in the resource's policy, as the files declare it, refused it
+        refused = granted.evaluate(use.action, use.resource, use)
+        if refused.decision is Decision.EXPLICIT_DENY:
+            return _Verdict("resource_deny", _origin(refused), statement=refused.statements[0])
+    if decision is Decision.ALLOW:
+        return _Verdict("allow", _origin(evaluation))
     if decision is Decision.CONDITIONAL:
         # allowed for certain, unless an undecided Deny applies; or allowed only undecidedly
         by_deny = all(not s.is_allow for s in evaluation.statements)
@@ -334,7 +352,7 @@ def _finding(role: Role, use: Use, verdict: _Verdict, rules: FindingRules) -> Fi
 
 
 def _fix_variant(kind: str, variant: str) -> str:
-    if variant == "explicit_deny":
+    if variant in ("explicit_deny", "resource_deny"):
         return "deny"
     if variant in ("conditional", "conditional_deny") and kind == "missing":
         return variant

@@ -25,6 +25,7 @@ from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.model import (
     ALLOW,
+    DENY,
     UNRESOLVED_PREFIX,
     Conditions,
     Statement,
@@ -394,12 +395,17 @@ class ResourceGrants(NamedTuple):
         """What a parsed statement of a policy declared at ``origin`` grants: to the
         ``roles`` it names (by key), to the other roles of ``account`` it names by ARN
         (by name), or, for anyone in the account or its organization, to every role
-        (EVERY_ROLE); for anyone at all (public), to none, kept in ``public``; its
+        (EVERY_ROLE); for anyone at all (public), to none, kept in ``public``; a Deny for
+        anyone, to every role too (why a call the role allows was refused); its
         Resource ``*`` read as ``star``. The resources it names, known
         offline, join ``resources`` whatever it grants."""
         if not statement.not_resources:
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
+        if not statement.is_allow:
+            if names_anyone(statement.principal):  # it may refuse any role
+                self.by_name.append((EVERY_ROLE, as_grant(statement, star, origin)))
+            return
         if is_public(statement):
             self.add_public(as_grant(statement, star, origin))
             return
@@ -445,7 +451,13 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         statements = raw if isinstance(raw, list) else [raw]
         granted.resources.update(_named_resources(statements, star, resolver, line))
         for item in statements:
-            if not isinstance(item, Mapping) or item.get("Effect") != ALLOW:
+            if not isinstance(item, Mapping):
+                continue
+            if item.get("Effect") != ALLOW:
+                if names_anyone(item.get("Principal")):  # a Deny that may refuse any role
+                    _add_deny(granted, document, item, star, resolver, Origin(
+                        file=file, line=line_of(item) or line, logical_id=logical,
+                        policy_name=found.kind), notices)
                 continue
             named = principal_roles(item.get("Principal"))
             by_condition = names_anyone(item.get("Principal"))
@@ -478,6 +490,15 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                 granted.by_key.setdefault(key, []).append(statement)
             granted.by_name.extend((name, statement) for name in sorted(names))
     return granted
+
+
+def _add_deny(granted: ResourceGrants, document: Mapping[str, Any], item: Mapping[str, Any],
+              star: Any, resolver: TemplateResolver, origin: Origin, notices: Notices) -> None:
+    """A template's Deny statement for anyone, kept for every role: why a call the role's
+    own policies allow was refused (one that does not parse is not worth a warning)."""
+    statement = _statement(document, item, star, resolver, origin, Notices())
+    if statement is not None and statement.effect == DENY:
+        granted.by_name.append((EVERY_ROLE, replace(statement, principal="*")))
 
 
 def _add_anyone(granted: ResourceGrants, document: Mapping[str, Any],

@@ -124,7 +124,8 @@ class Role:
     source: str = "declared"  # "declared", "attached" (the account's), or PARTIAL
     # Allow statements of resource-based policies (a bucket's, a key's…) naming the role
     # (grants/resource_policies.py): never the role's grants, only why a use no statement
-    # of its own allows may still succeed
+    # of its own allows may still succeed; and the files' Deny statements for anyone, why
+    # a call its own policies allow may still be refused
     resource_grants: tuple[Statement, ...] = ()
 
     @property
