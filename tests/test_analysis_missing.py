@@ -132,6 +132,19 @@ def test_a_denial_a_resource_policy_s_deny_for_anyone_explains_points_at_it() ->
     elsewhere = one(analysis.findings, "denied", "s3:GetObject", UPLOADS + "/b")
     assert elsewhere.detail["decision"] == "allow"
     # an admin role is not refused by it: its upload's denial came from elsewhere
+    # a use the bucket's policy grants stays explained by it, whatever Deny of the same
+    # policy may apply under a condition the traces cannot decide (it succeeded)
+    endpoint_only = Statement("Deny", ("s3:*",), (UPLOADS + "/*",), principal="*",
+                              origin=BUCKET_POLICY, conditions={"StringNotEquals": {
+                                  "aws:SourceVpce": ("vpce-1",)}})
+    grants = Statement("Allow", ("s3:GetObject",), (UPLOADS + "/*",), sid="AppReads",
+                       origin=BUCKET_POLICY, principal={"AWS": role_arn})
+    reader = Role(role_arn, "app", (Policy("p", ()),), resource_grants=(grants, endpoint_only))
+    read = use("up", "s3:GetObject", UPLOADS + "/c")
+    analysis = analyse(observation([read]), {role_arn: reader}, {read.principal: role_arn},
+                       context=traced_context())
+    assert one(analysis.findings, "missing", "s3:GetObject", UPLOADS + "/c").detail[
+        "decision"] == "resource_policy"
     admin = replace(role, key=f"arn:aws:iam::{ACCOUNT}:role/admin-ops")
     analysis = analyse(observation([put]), {admin.key: admin}, {put.principal: admin.key},
                        context=traced_context())

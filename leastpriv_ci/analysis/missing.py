@@ -88,12 +88,16 @@ def missing_findings(
     findings = []
     closest: dict[str, Statement | None] = {}
     holds = _conditions_under(context)
-    # what resource-based policies naming the role grant it, within its boundary, and
-    # what their Denies for anyone refuse it (its ARN and account decide their conditions)
-    granted = CallIndex(role.resource_grants, context=_as_principal(role, context), boundary=(
-        role.boundary.statements if role.boundary else None)) if role.resource_grants else None
+    # what resource-based policies naming the role grant it, within its boundary
+    grants = [s for s in role.resource_grants if s.is_allow]
+    granted = CallIndex(grants, context=context, boundary=(
+        role.boundary.statements if role.boundary else None)) if grants else None
+    # what the files' resource policies' Denies for anyone refuse it (its ARN and account
+    # decide their conditions): why a denied call its own policies allow was refused
+    denies = [s for s in role.resource_grants if not s.is_allow]
+    refusing = CallIndex(denies, context=_as_principal(role, context)) if denies else None
     for use in uses:
-        verdict = _verdict(role, use, index, identity, closest, holds, granted)
+        verdict = _verdict(role, use, index, identity, closest, holds, granted, refusing)
         if verdict is None:
             continue
         findings.append(_finding(role, use, verdict, rules))
@@ -211,7 +215,8 @@ def _as_principal(role: Role, context: dict[str, object] | None
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
              closest_cache: dict[str, Statement | None],
              holds: Callable[[Statement], bool | None],
-             granted: CallIndex | None = None) -> _Verdict | None:
+             granted: CallIndex | None = None,
+             refusing: CallIndex | None = None) -> _Verdict | None:
     if not use.resource_known:
         return _unknown_resource_verdict(role, use, holds)
     evaluation = index.evaluate(use.action, use.resource, use)
@@ -220,9 +225,9 @@ def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
         return None
     if decision is Decision.EXPLICIT_DENY:
         return _Verdict("explicit_deny", _origin(evaluation), statement=evaluation.statements[0])
-    if use.denied and granted is not None:
+    if use.denied and refusing is not None:
         # a Deny for anyone in the resource's policy, as the files declare it, refused it
-        refused = granted.evaluate(use.action, use.resource, use)
+        refused = refusing.evaluate(use.action, use.resource, use)
         if refused.decision is Decision.EXPLICIT_DENY:
             return _Verdict("resource_deny", _origin(refused), statement=refused.statements[0])
     if decision is Decision.ALLOW:
