@@ -55,3 +55,20 @@ def test_split_proposals_get_part_keys() -> None:
                                    platform=PlatformOptions(enabled=False)))
     assert function_arn("f") in proposals
     assert f"{function_arn('f')} (part 2)" in proposals
+
+
+def test_a_denied_call_is_granted_and_what_refused_it_is_said() -> None:
+    """A call denied at runtime is a need; when its error named a policy outside the role
+    (an SCP), the proposal's note says that policy must let it through too."""
+    plain = use("notes-get", "dynamodb:GetItem", NOTES, denied=True)
+    refused = replace(use("notes-get", "dynamodb:PutItem", NOTES, denied=True),
+                      refused_by=("explicit deny in a service control policy",))
+    [proposal] = generate(observation([plain, refused])).values()
+    assert {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": NOTES} in proposal.document["Statement"]  # type: ignore[operator]
+    assert [n for n in proposal.notes if "denied at runtime" in n] == [
+        "`dynamodb:GetItem` on `" + NOTES + "` was denied at runtime; included because the "
+        "code calls it",
+        "`dynamodb:PutItem` on `" + NOTES + "` was denied at runtime; included because the "
+        "code calls it, but its error says explicit deny in a service control policy: that "
+        "policy must let it through too"]

@@ -46,9 +46,15 @@ def generate(
         extra = platform_grants(key, principals, platform, catalog)
         proposal = propose_policies(accesses + possible, catalog=catalog, limit=limit,
                                     extra=extra)
-        denied = sorted({(a.action, a.resource) for a in accesses if a.denied})
+        refusals: dict[tuple[str, str], set[str]] = {}
+        for access in accesses:
+            if access.denied:
+                refusals.setdefault((access.action, access.resource), set()).update(
+                    access.refused_by)
         notes = [f"{mark(action)} on {mark(resource)} was denied at runtime; included because the "
-                 "code calls it" for action, resource in denied]
+                 "code calls it" + (f", but its error says {'; '.join(sorted(by))}: that policy "
+                                    "must let it through too" if by else "")
+                 for (action, resource), by in sorted(refusals.items())]
         if possible:
             notes.append(possible_note(possible))
         unnamed = sorted({a.action for a in maybes if not a.resource_known}, key=str.lower)
