@@ -9,6 +9,7 @@ from leastpriv_ci.catalog import get_catalog
 from leastpriv_ci.grants.model import EVERY_ROLE, GrantSet, ResolveContext, StackResource
 from leastpriv_ci.grants.resource_policies import (
     UNREAD,
+    ResourceGrants,
     for_every_role,
     is_public,
     named_elsewhere,
@@ -20,6 +21,7 @@ from leastpriv_ci.grants.sources import cloudformation, serverless, terraform, t
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.model import Role, Statement
 from leastpriv_ci.policy.parse import parse_policy
+from leastpriv_ci.records import Origin
 
 ACCOUNT = "123456789012"
 WORKER = f"arn:aws:iam::{ACCOUNT}:role/worker"
@@ -299,8 +301,9 @@ def _with_app_role(tmp_path: Path, resources: str) -> GrantSet:
 
 
 def test_a_template_s_deny_for_anyone_may_refuse_every_role(tmp_path: Path) -> None:
-    """A bucket policy's Deny for anyone is kept for every role the files declare: why a
-    call the role's policies allow was refused. One naming a principal is not."""
+    """A bucket policy's Deny for anyone, or for the account, is kept for every role the
+    files declare, and one naming a role for that role: why a call the role's policies
+    allow was refused. One for another account's principals is nobody's here."""
     grants = _with_app_role(tmp_path, """\
   Uploads:
     Type: AWS::S3::Bucket
@@ -322,12 +325,41 @@ def test_a_template_s_deny_for_anyone_may_refuse_every_role(tmp_path: Path) -> N
             Principal: {AWS: !GetAtt AppRole.Arn}
             Action: s3:DeleteObject
             Resource: !Sub "${Uploads.Arn}/*"
+          - Sid: NoOneHere
+            Effect: Deny
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: s3:PutObjectAcl
+            Resource: !Sub "${Uploads.Arn}/*"
+          - Sid: NotThem
+            Effect: Deny
+            Principal: {AWS: "arn:aws:iam::999999999999:root"}
+            Action: s3:GetObject
+            Resource: !Sub "${Uploads.Arn}/*"
 """)
     attached, _ = grants.with_attached()
     [role] = attached.roles.values()
-    assert [(s.sid, s.effect, s.principal, s.resources, s.origin.logical_id)
-            for s in role.resource_grants] == [
-        ("AdminsWrite", "Deny", "*", ("arn:aws:s3:::uploads/*",), "UploadsPolicy")]
+    assert sorted((s.sid, s.effect, s.resources, s.origin.logical_id)
+                  for s in role.resource_grants) == [
+        (sid, "Deny", ("arn:aws:s3:::uploads/*",), "UploadsPolicy")
+        for sid in ("AdminsWrite", "NoOneHere", "NotTheApp")]
+
+
+def test_a_policy_file_s_denies_reach_the_roles_they_may_refuse() -> None:
+    """Terraform, plans, Serverless and JSON files read statements one way: a Deny for
+    anyone or the account goes to every role, one naming a role by its ARN to that role
+    (by key, or by name for another file's), another account's to none."""
+    granted = ResourceGrants.empty()
+    origin = Origin(file="bucket.json", line=1)
+    for principal in ("*", {"AWS": ACCOUNT}, {"AWS": APP},
+                      {"AWS": f"arn:aws:iam::{ACCOUNT}:role/reporting"},
+                      {"AWS": "arn:aws:iam::999999999999:root"}):
+        [deny] = parse_policy({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": principal, "Action": "s3:DeleteObject",
+            "Resource": "*"}]}, name="bucket policy").statements
+        granted.add(deny, {APP}, ACCOUNT, "arn:aws:s3:::b/*", origin)
+    assert [name for name, _ in granted.by_name] == [EVERY_ROLE, EVERY_ROLE, "reporting"]
+    assert [s.resources for s in granted.by_key[APP]] == [("arn:aws:s3:::b/*",)]
+    assert granted.public == []
 
 
 def test_a_template_s_event_bus_policy_is_one_statement(tmp_path: Path) -> None:

@@ -342,6 +342,13 @@ def _on(conditions: Conditions, keys: Collection[str], *, keep: bool = True) -> 
             if (kept := {k: v for k, v in tested.items() if (k.lower() in keys) is keep})}
 
 
+def names_account(value: Any, account: str) -> bool:
+    """Whether a Principal's ``AWS`` value is ``account`` (its ID, or its root's ARN):
+    in a Deny, every principal of the account."""
+    return isinstance(value, str) and (value == account or (
+        value.endswith(":root") and in_account(value, account)))
+
+
 def in_account(arn: str, account: str) -> bool:
     """Whether ``arn`` names something of ``account`` (a role of the same name in another
     account is another role)."""
@@ -402,9 +409,18 @@ class ResourceGrants(NamedTuple):
         if not statement.not_resources:
             self.resources.update(resource for r in statement.resources
                                   if known_arn(resource := star if r == "*" else r))
-        if not statement.is_allow:
-            if names_anyone(statement.principal):  # it may refuse any role
-                self.by_name.append((EVERY_ROLE, as_grant(statement, star, origin)))
+        if not statement.is_allow:  # why a call the role's own policies allow was refused
+            named = [v for v in principal_roles(statement.principal) if isinstance(v, str)]
+            denied = as_grant(statement, star, origin)
+            if names_anyone(statement.principal) or any(
+                    names_account(value, account) for value in named):
+                self.by_name.append((EVERY_ROLE, replace(denied, principal="*")))
+                return
+            for key in sorted({value for value in named if value in roles}):
+                self.by_key.setdefault(key, []).append(denied)
+            elsewhere = {name for name in (role_name_in(value, account) for value in named
+                                           if value not in roles) if name is not None}
+            self.by_name.extend((name, denied) for name in sorted(elsewhere))
             return
         if is_public(statement):
             self.add_public(as_grant(statement, star, origin))
@@ -453,14 +469,19 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         for item in statements:
             if not isinstance(item, Mapping):
                 continue
-            if item.get("Effect") != ALLOW:
-                if names_anyone(item.get("Principal")):  # a Deny that may refuse any role
-                    _add_deny(granted, document, item, star, resolver, Origin(
-                        file=file, line=line_of(item) or line, logical_id=logical,
-                        policy_name=found.kind), notices)
+            deny = item.get("Effect") != ALLOW
+            if deny and names_anyone(item.get("Principal")):  # it may refuse any role
+                _add_deny(granted, document, item, star, resolver, Origin(
+                    file=file, line=line_of(item) or line, logical_id=logical,
+                    policy_name=found.kind))
                 continue
             named = principal_roles(item.get("Principal"))
-            by_condition = names_anyone(item.get("Principal"))
+            if deny and _names_account(resolver, named, line_of(item) or line):
+                _add_deny(granted, document, item, star, resolver, Origin(
+                    file=file, line=line_of(item) or line, logical_id=logical,
+                    policy_name=found.kind))  # every principal of the account
+                continue
+            by_condition = not deny and names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
                 named = principal_arn_values(item.get("Condition")) or []
                 if not named:  # anyone in the account or its organization, or public
@@ -480,10 +501,12 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                 continue
             origin = Origin(file=file, line=line_of(item) or line, logical_id=logical,
                             policy_name=found.kind)
-            statement = _statement(document, item, star, resolver, origin, notices)
-            if statement is None:
+            statement = _statement(document, item, star, resolver, origin,
+                                   Notices() if deny else notices)
+            if statement is None or statement.is_allow is deny:
                 continue
-            statement = organization_assumed(statement)
+            if not deny:  # a Deny's conditions on the organization are not taken as held
+                statement = organization_assumed(statement)
             if by_condition:
                 statement = without_principal_arn(statement)
             for key in sorted(keys):
@@ -493,9 +516,10 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
 
 
 def _add_deny(granted: ResourceGrants, document: Mapping[str, Any], item: Mapping[str, Any],
-              star: Any, resolver: TemplateResolver, origin: Origin, notices: Notices) -> None:
-    """A template's Deny statement for anyone, kept for every role: why a call the role's
-    own policies allow was refused (one that does not parse is not worth a warning)."""
+              star: Any, resolver: TemplateResolver, origin: Origin) -> None:
+    """A template's Deny statement for anyone (or every principal of the account), kept
+    for every role: why a call the role's own policies allow was refused (one that does
+    not parse is not worth a warning)."""
     statement = _statement(document, item, star, resolver, origin, Notices())
     if statement is not None and statement.effect == DENY:
         granted.by_name.append((EVERY_ROLE, replace(statement, principal="*")))
@@ -550,6 +574,13 @@ def _text(resolver: TemplateResolver, value: Any, line: int | None) -> str | Non
         return resolver.text(value, line)
     except UserError:
         return None
+
+
+def _names_account(resolver: TemplateResolver, values: list[Any], line: int | None) -> bool:
+    """Whether a Principal's ``AWS`` values name the stack's account (:func:`names_account`)."""
+    with resolver.silenced():
+        return any(names_account(_text(resolver, value, line), resolver.context.account)
+                   for value in values)
 
 
 def _role_name(resolver: TemplateResolver, value: Any, line: int | None) -> str | None:
