@@ -509,6 +509,53 @@ def test_attached_mode_judges_an_ec2_segment_as_its_account_profile_s_role(
 
 
 @pytest.mark.slow
+def test_attached_mode_points_a_denial_at_the_bucket_policy_s_deny(
+    tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The role's own policy allows the upload, which was denied at staging: the bucket's
+    policy (moto's S3) refuses it to everyone but the admin roles. That Deny is the
+    denied finding's origin; a denied read it does not cover was refused elsewhere."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    role = f"arn:aws:iam::{aws.account}:role/web-role"
+    _ec2_role(aws, "web-role")
+    aws.client("iam").put_role_policy(
+        RoleName="web-role", PolicyName="uploads", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                    "Resource": "arn:aws:s3:::uploads/*"}]}))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="uploads")
+    s3.put_bucket_policy(Bucket="uploads", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "AdminsWrite", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::uploads/*",
+            "Condition": {"StringNotLike": {
+                "aws:PrincipalArn": f"arn:aws:iam::{aws.account}:role/admin-*"}}}]}))
+    refused = {"exceptions": [{"type": "ClientError", "message": (
+        "An error occurred (AccessDenied) when calling the operation: Access Denied")}]}
+    document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
+                "end_time": 1.7e9 + 1, "origin": "AWS::EC2::Instance", "subsegments": [
+                    {"id": f"{n:016x}", "name": "S3", "start_time": 1.7e9, "error": True,
+                     "end_time": 1.7e9 + 0.1, "namespace": "aws", "cause": refused,
+                     "aws": {"operation": operation, "region": aws.region,
+                             "bucket_name": "uploads", "key": key}}
+                    for n, (operation, key) in enumerate(
+                        [("PutObject", "a.json"), ("GetObject", "b.json")], 1)]}
+    (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
+    (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
+
+    main(["scan", "--traces", "traces.json", "--compare", "attached", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    denied = {f["action"]: f for f in report["findings"] if f["kind"] == "denied"}
+    put, get = denied["s3:PutObject"], denied["s3:GetObject"]
+    assert (put["decision"], put["statement"], put["origin"]["policy_arn"]) == (
+        "resource_deny", "AdminsWrite", "arn:aws:s3:::uploads")
+    assert "a Deny statement of the resource's policy forbids it" in put["message"]
+    assert get["decision"] == "allow"
+
+
+@pytest.mark.slow
 def test_attached_mode_reads_the_policies_of_resources_used_without_a_grant(
     tmp_path: Path, aws, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],

@@ -338,17 +338,20 @@ def _account_resource_grants(session: Any, analysis: Analysis, roles: Mapping[st
                              notices: Notices, public: dict[str, list[Statement]]
                              ) -> dict[str, Role] | None:
     """``roles`` with the account's resource-based policies naming them, for the roles
-    of the account (``attached``) with missing findings; None when no such policy names
-    one. The policies of resources the files' policies name (``declared``) are the
-    files' alone: the pull request's version replaces the account's. ``public`` gets
-    their statements for anyone, per role."""
+    of the account (``attached``) with missing findings, or denied ones their own
+    policies allow; None when no such policy names one. The policies of resources the
+    files' policies name (``declared``) are the files' alone: the pull request's version
+    replaces the account's. ``public`` gets their statements for anyone, per role."""
     from leastpriv_ci.analysis.missing import by_resource_policy
     from leastpriv_ci.grants.account_policies import account_resource_grants
 
     used: dict[str, list[str]] = {}
     for finding in analysis.findings:
-        if (finding.kind == "missing" and finding.role in attached
-                and not by_resource_policy(finding)):
+        # missing: a policy naming the role may grant it; denied although the role's
+        # policies allow it: a Deny of the resource's policy may be what refused it
+        if finding.role in attached and (
+                (finding.kind == "missing" and not by_resource_policy(finding))
+                or (finding.kind == "denied" and finding.detail.get("decision") == "allow")):
             used.setdefault(finding.role, []).append(finding.resource)
     granted = (account_resource_grants(session, used, notices, declared, public)
                if used else {})

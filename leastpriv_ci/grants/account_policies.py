@@ -31,6 +31,7 @@ from leastpriv_ci.grants.resource_policies import (
     as_grant,
     is_public,
     opens_to_anyone,
+    refuses,
     role_grants,
 )
 from leastpriv_ci.loaders import value_at
@@ -147,12 +148,12 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
                             public: dict[str, list[Statement]] | None = None,
                             ) -> dict[str, tuple[Statement, ...]]:
     """Per role key (an ARN) in ``used``: the Allow statements naming it of the
-    account's resource-based policies on the resources it used (``used``), each policy
-    read once. Roles no such statement names are left out. The policies of the
-    resources ``declared`` names (those the files' policies name) are not read: the
-    files' policies replace them. ``public``, when given, is filled per role with the
-    policies' statements for anyone (no condition on the principal), which grant no
-    role: :func:`public_uses`."""
+    account's resource-based policies on the resources it used (``used``), and their
+    Deny statements that may refuse it (:func:`refuses`), each policy read once. Roles
+    no such statement names are left out. The policies of the resources ``declared``
+    names (those the files' policies name) are not read: the files' policies replace
+    them. ``public``, when given, is filled per role with the policies' statements for
+    anyone (no condition on the principal), which grant no role: :func:`public_uses`."""
     policies: dict[str, Policy | None] = {}
     clients: dict[tuple[str, str | None], Any] = {}
     granted: dict[str, tuple[Statement, ...]] = {}
@@ -180,6 +181,8 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
                 named = role_grants(statement, {role})
                 statements.extend(as_grant(granting, arn, statement.origin)
                                   for _, granting in named)
+                if refuses(statement, role):  # why a call the role allows was refused
+                    statements.append(as_grant(statement, arn, statement.origin))
                 if public is not None and is_public(statement) and opens_to_anyone(statement):
                     public.setdefault(role, []).append(
                         as_grant(statement, arn, statement.origin))

@@ -342,6 +342,18 @@ def _on(conditions: Conditions, keys: Collection[str], *, keep: bool = True) -> 
             if (kept := {k: v for k, v in tested.items() if (k.lower() in keys) is keep})}
 
 
+def refuses(statement: Statement, role: str) -> bool:
+    """Whether a parsed statement is a Deny whose Principal takes in the role ``role``
+    (its ARN): anyone, the role's account, or the role itself."""
+    if statement.is_allow:
+        return False
+    if names_anyone(statement.principal):
+        return True
+    account = "".join(role.split(":")[4:5])
+    return any(value == role or names_account(value, account)
+               for value in principal_roles(statement.principal))
+
+
 def names_account(value: Any, account: str) -> bool:
     """Whether a Principal's ``AWS`` value is ``account`` (its ID, or its root's ARN):
     in a Deny, every principal of the account."""
