@@ -482,16 +482,13 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             if not isinstance(item, Mapping):
                 continue
             deny = item.get("Effect") != ALLOW
-            if deny and names_anyone(item.get("Principal")):  # it may refuse any role
+            named = principal_roles(item.get("Principal"))
+            if deny and (names_anyone(item.get("Principal"))
+                         or _names_account(resolver, named, line_of(item) or line)):
+                # it may refuse any role: anyone's, or every principal of the account's
                 _add_deny(granted, document, item, star, resolver, Origin(
                     file=file, line=line_of(item) or line, logical_id=logical,
                     policy_name=found.kind))
-                continue
-            named = principal_roles(item.get("Principal"))
-            if deny and _names_account(resolver, named, line_of(item) or line):
-                _add_deny(granted, document, item, star, resolver, Origin(
-                    file=file, line=line_of(item) or line, logical_id=logical,
-                    policy_name=found.kind))  # every principal of the account
                 continue
             by_condition = not deny and names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
@@ -515,7 +512,7 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
                             policy_name=found.kind)
             statement = _statement(document, item, star, resolver, origin,
                                    Notices() if deny else notices)
-            if statement is None or statement.is_allow is deny:
+            if statement is None:
                 continue
             if not deny:  # a Deny's conditions on the organization are not taken as held
                 statement = organization_assumed(statement)
