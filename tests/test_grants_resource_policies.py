@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from leastpriv_ci.catalog import get_catalog
@@ -79,6 +80,12 @@ def test_only_aws_principals_other_than_anyone_may_name_a_role() -> None:
     assert principal_roles({"AWS": "*"}) == []
     arn = {"Fn::GetAtt": ["Role", "Arn"]}
     assert principal_roles({"AWS": [arn, "*", WORKER]}) == [arn, WORKER]
+    # a value that is no ARN (an object, as a hostile file writes it) names no role
+    statement = _statement({"AWS": [{}, WORKER]})
+    assert [name for name, _ in named_elsewhere(statement, set(), ACCOUNT)] == ["worker"]
+    granted = ResourceGrants.empty()
+    granted.add(replace(statement, effect="Deny"), set(), ACCOUNT, "*", Origin())
+    assert [name for name, _ in granted.by_name] == ["worker"]
 
 
 def test_the_data_names_services_the_catalog_knows() -> None:

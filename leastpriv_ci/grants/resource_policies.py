@@ -231,10 +231,12 @@ def named_elsewhere(statement: Statement, roles: Collection[str], account: str
     statement = organization_assumed(statement)
     if not names_anyone(statement.principal):
         names = {name for arn in principal_roles(statement.principal)
-                 if arn not in roles and (name := role_name_in(arn, account)) is not None}
+                 if isinstance(arn, str) and arn not in roles
+                 and (name := role_name_in(arn, account)) is not None}
         return [(name, statement) for name in sorted(names)]
     arns = {name: arn for arn in principal_arn_values(statement.conditions) or []
-            if arn not in roles and (name := role_name_in(arn, account)) is not None}
+            if isinstance(arn, str) and arn not in roles
+            and (name := role_name_in(arn, account)) is not None}
     statement = without_principal_arn(statement)
     return [(name, replace(statement, principal={"AWS": arns[name]})) for name in sorted(arns)]
 
