@@ -27,7 +27,11 @@ from leastpriv_ci.analysis.context import CallIndex
 from leastpriv_ci.analysis.severity import FindingRules, strongest_level
 from leastpriv_ci.analysis.uses import Use
 from leastpriv_ci.codemarks import mark
-from leastpriv_ci.grants.resource_policies import names_anyone, role_name_in
+from leastpriv_ci.grants.resource_policies import (
+    names_anyone,
+    principal_values,
+    role_name_in,
+)
 from leastpriv_ci.policy.conditions import evaluate_conditions
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
 from leastpriv_ci.policy.match import (
@@ -206,10 +210,10 @@ def _as_principal(role: Role, context: dict[str, object] | None
                   ) -> dict[str, object] | None:
     """The request context of a call by ``role``, with its ARN and account where its key
     is its ARN (a partly declared role's key guesses its path: not that)."""
-    account = "".join(role.key.split(":")[4:5])
-    if context is None or role.source == PARTIAL or role_name_in(role.key, account) is None:
+    if context is None or role.source == PARTIAL or role_name_in(
+            role.key, "".join(role.key.split(":")[4:5])) is None:
         return context
-    return {**context, "aws:PrincipalArn": role.key, "aws:PrincipalAccount": account}
+    return {**context, **principal_values(role.key)}
 
 
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,
