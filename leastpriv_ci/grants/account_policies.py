@@ -44,9 +44,10 @@ from leastpriv_ci.usage.denied import denied_codes
 
 UNREADABLE = "resource-policy-unreadable"
 UNREADABLE_TEXT = (
-    "the resource-based policy of a resource a role used without a grant of its own "
-    "could not be read, so a use it may grant stays reported missing; grant the scanning "
-    "role the permission named"
+    "the resource-based policy of a resource a role used without a grant of its own (or "
+    "was refused although its policies allow it) could not be read, so a use it may grant "
+    "stays reported missing (and a refusal its Deny may explain is not pointed at it); "
+    "grant the scanning role the permission named"
 )
 CAPPED = "resource-policies-capped"
 # Resources whose policies one scan reads at most (one or two calls each): a run with
