@@ -500,6 +500,15 @@ def test_a_role_s_session_named_by_its_arn_is_the_role_s_and_its_own(
         "ArnEquals": {"aws:PrincipalArn": role}}}
     assert decision(by_arn) == ("conditional", "")
     assert decision(by_arn, context=json.dumps({"aws:PrincipalArn": role})) == ("allow", "")
+    # asked for the role, a statement naming one of its sessions is not weighed, and said
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": session}, "Action": "sqs:ReceiveMessage",
+         "Resource": queue}]}))
+    code, out, err = explain(capsys, "--policy", str(reader), "--resource-policy", str(policy),
+                             "--principal", "arn:aws:iam::123456789012:role/app", "--action",
+                             "sqs:ReceiveMessage", "--resource", queue, "--format", "json")
+    assert code == 0 and json.loads(out)["decision"] == "implicit_deny"
+    assert "session-principal-unread" in err and "assumed-role/ROLE/SESSION" in err
 
 
 def test_a_not_principal_excepts_a_user_named_with_its_account(

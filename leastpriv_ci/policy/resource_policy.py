@@ -159,11 +159,29 @@ def load_resource_policy(path: Path, principal: str, notices: Notices,
                 continue
         else:
             applies = names(statement, who)
+            if not applies and names_a_session(statement.principal, who):
+                notices.add(SESSION_PRINCIPAL, SESSION_PRINCIPAL_TEXT,
+                            f"{path}:{statement.origin.line or ''}".rstrip(":"))
         if applies:
             taking_part.append(replace(statement, principal=None))
             if who.kind != "role" and who.arn in map(str, principal_roles(statement.principal)):
                 direct.add(id(taking_part[-1]))
     return TakingPart(taking_part, frozenset(direct))
+
+
+SESSION_PRINCIPAL = "session-principal-unread"
+SESSION_PRINCIPAL_TEXT = (
+    "resource policy statements naming a session of the role are not weighed: whether it "
+    "is the request's depends on its session name, which the role's ARN does not give; "
+    "give the session's ARN as --principal (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION)")
+
+
+def names_a_session(principal: Any, who: Requester) -> bool:
+    """Whether a ``Principal`` (or ``NotPrincipal``) names a session of ``who``, a role
+    given by its ARN, whose session names that ARN does not give."""
+    session = f"arn:{who.partition}:sts::{who.account}:assumed-role/{who.name}/"
+    return who.kind == "role" and any(str(item).startswith(session)
+                                      for item in principal_roles(principal))
 
 
 NOT_PRINCIPAL_TEXT = (
@@ -190,8 +208,7 @@ def not_principal_applies(not_principal: Any, allow: bool, who: Requester) -> bo
     if allow:
         return True if not of_account else None
     if who.kind == "role":
-        session = f"arn:{who.partition}:sts::{account}:assumed-role/{who.name}/"
-        return None if any(item.startswith(session) for item in listed) else True
+        return None if names_a_session(not_principal, who) else True
     if who.arn not in listed:
         return True
     with_account = bool(listed & {account, who.root})
