@@ -152,6 +152,31 @@ def test_a_denial_a_resource_policy_s_deny_for_anyone_explains_points_at_it() ->
         "decision"] == "allow"
 
 
+def test_a_resource_policy_s_not_principal_deny_refuses_what_iam_says_it_does() -> None:
+    """A Deny for everyone but the role refuses the role's own sessions (its ARN alone
+    excepts none of them), so it is the denied upload's origin; one naming a session of
+    the role may except the traced one (its name decides): not pointed at, unless the
+    role has a permissions boundary, which such a Deny always refuses."""
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/app"
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/up"
+
+    def refused(not_principal: object, boundary: Policy | None = None) -> object:
+        deny = Statement("Deny", ("s3:PutObject",), (UPLOADS + "/*",), sid="OnlyTheApp",
+                         origin=BUCKET_POLICY, not_principal=not_principal)
+        role = Role(role_arn, "app", (Policy("p", (Statement("Allow", ("s3:*",), ("*",)),)),),
+                    boundary=boundary, resource_grants=(deny,))
+        put = use("up", "s3:PutObject", UPLOADS + "/a", denied=True)
+        analysis = analyse(observation([put]), {role_arn: role}, {put.principal: role_arn},
+                           context=traced_context())
+        return one(analysis.findings, "denied", "s3:PutObject", UPLOADS + "/a").detail[
+            "decision"]
+
+    assert refused({"AWS": [role_arn, ACCOUNT]}) == "resource_deny"
+    assert refused({"AWS": [session, role_arn, ACCOUNT]}) == "allow"
+    bound = Policy("boundary", (Statement("Allow", ("*",), ("*",)),))
+    assert refused({"AWS": [session, role_arn, ACCOUNT]}, bound) == "resource_deny"
+
+
 def test_denied_by_a_deny_statement_points_at_it() -> None:
     role = load_role("deny-mix-role.json")
     analysis = run(role, use("up", "s3:DeleteObject", UPLOADS + "/x", denied=True))

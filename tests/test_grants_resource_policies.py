@@ -13,8 +13,10 @@ from leastpriv_ci.grants.resource_policies import (
     ResourceGrants,
     for_every_role,
     is_public,
+    may_refuse,
     named_elsewhere,
     principal_roles,
+    refuses,
     resource_policy_types,
     role_grants,
 )
@@ -342,13 +344,34 @@ def test_a_template_s_deny_for_anyone_may_refuse_every_role(tmp_path: Path) -> N
             Principal: {AWS: "arn:aws:iam::999999999999:root"}
             Action: s3:GetObject
             Resource: !Sub "${Uploads.Arn}/*"
+          - Sid: OnlyTheApp
+            Effect: Deny
+            NotPrincipal: {AWS: [!Sub "arn:aws:iam::${AWS::AccountId}:role/app",
+                                 !Ref AWS::AccountId]}
+            Action: s3:PutObjectTagging
+            Resource: !Sub "${Uploads.Arn}/*"
+          - Sid: OnlyAnUnnamedRole
+            Effect: Deny
+            NotPrincipal: {AWS: !GetAtt AppRole.Arn}
+            Action: s3:PutObjectAcl
+            Resource: !Sub "${Uploads.Arn}/*"
+          - Sid: NoOneBut
+            Effect: Deny
+            NotPrincipal: {AWS: "*"}
+            Action: s3:GetObjectTagging
+            Resource: !Sub "${Uploads.Arn}/*"
 """)
     attached, _ = grants.with_attached()
     [role] = attached.roles.values()
     assert sorted((s.sid, s.effect, s.resources, s.origin.logical_id)
                   for s in role.resource_grants) == [
         (sid, "Deny", ("arn:aws:s3:::uploads/*",), "UploadsPolicy")
-        for sid in ("AdminsWrite", "NoOneHere", "NotTheApp")]
+        for sid in ("AdminsWrite", "NoOneHere", "NotTheApp", "OnlyTheApp")]
+    # everyone but a NotPrincipal's list, resolved: each role is decided when judged;
+    # a list whose role has no name offline excepts no one the scan knows: left out
+    [only] = [s for s in role.resource_grants if s.sid == "OnlyTheApp"]
+    assert (only.principal, only.not_principal) == (
+        None, {"AWS": ["arn:aws:iam::123456789012:role/app", "123456789012"]})
 
 
 def test_a_policy_file_s_denies_reach_the_roles_they_may_refuse() -> None:
@@ -367,6 +390,22 @@ def test_a_policy_file_s_denies_reach_the_roles_they_may_refuse() -> None:
     assert [name for name, _ in granted.by_name] == [EVERY_ROLE, EVERY_ROLE, "reporting"]
     assert [s.resources for s in granted.by_key[APP]] == [("arn:aws:s3:::b/*",)]
     assert granted.public == []
+    # everyone but a list: kept for every role, each decided when judged (refuses);
+    # everyone but anyone refuses no one
+    for not_principal in ({"AWS": [APP, ACCOUNT]}, {"AWS": "*"}):
+        [deny] = parse_policy({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "NotPrincipal": not_principal, "Action": "s3:DeleteObject",
+            "Resource": "*"}]}, name="bucket policy").statements
+        granted.add(deny, {APP}, ACCOUNT, "arn:aws:s3:::b/*", origin)
+    [*_, (name, everyone_but)] = granted.by_name
+    assert (name, everyone_but.not_principal) == (EVERY_ROLE, {"AWS": [APP, ACCOUNT]})
+    assert len(granted.by_name) == 4
+    # the role's ARN excepts none of its sessions; a session of it may be the one
+    assert refuses(everyone_but, APP) and refuses(everyone_but, WORKER)
+    session = replace(everyone_but, not_principal={"AWS": [
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/app-api/s", APP]})
+    assert not refuses(session, APP) and refuses(session, APP, bounded=True)
+    assert may_refuse(session, APP) and refuses(session, WORKER)
 
 
 def test_a_template_s_event_bus_policy_is_one_statement(tmp_path: Path) -> None:

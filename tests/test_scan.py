@@ -531,7 +531,11 @@ def test_attached_mode_points_a_denial_at_the_bucket_policy_s_deny(
             "Sid": "AdminsWrite", "Effect": "Deny", "Principal": "*",
             "Action": "s3:PutObject", "Resource": "arn:aws:s3:::uploads/*",
             "Condition": {"StringNotLike": {
-                "aws:PrincipalArn": f"arn:aws:iam::{aws.account}:role/admin-*"}}}]}))
+                "aws:PrincipalArn": f"arn:aws:iam::{aws.account}:role/admin-*"}}}, {
+            # "everyone but the web role": its ARN alone excepts none of its sessions
+            "Sid": "OnlyWebDeletes", "Effect": "Deny", "NotPrincipal": {"AWS": [
+                role, aws.account]},
+            "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::uploads/*"}]}))
     refused = {"exceptions": [{"type": "ClientError", "message": (
         "An error occurred (AccessDenied) when calling the operation: Access Denied")}]}
     document = {"id": "e" * 16, "name": "orders-api", "start_time": 1.7e9,
@@ -541,7 +545,8 @@ def test_attached_mode_points_a_denial_at_the_bucket_policy_s_deny(
                      "aws": {"operation": operation, "region": aws.region,
                              "bucket_name": "uploads", "key": key}}
                     for n, (operation, key) in enumerate(
-                        [("PutObject", "a.json"), ("GetObject", "b.json")], 1)]}
+                        [("PutObject", "a.json"), ("GetObject", "b.json"),
+                         ("DeleteObject", "c.json")], 1)]}
     (tmp_path / "traces.json").write_text(json.dumps({"Traces": [_segment_trace(document, 1)]}))
     (tmp_path / ".leastpriv.yml").write_text(f"principals:\n  orders-api: {role}\n")
 
@@ -553,6 +558,8 @@ def test_attached_mode_points_a_denial_at_the_bucket_policy_s_deny(
         "resource_deny", "AdminsWrite", "arn:aws:s3:::uploads")
     assert "a Deny statement of the resource's policy forbids it" in put["message"]
     assert get["decision"] == "allow"
+    delete = denied["s3:DeleteObject"]
+    assert (delete["decision"], delete["statement"]) == ("resource_deny", "OnlyWebDeletes")
 
 
 @pytest.mark.slow

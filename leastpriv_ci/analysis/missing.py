@@ -30,6 +30,7 @@ from leastpriv_ci.codemarks import mark
 from leastpriv_ci.grants.resource_policies import (
     names_anyone,
     principal_values,
+    refuses,
     role_name_in,
 )
 from leastpriv_ci.policy.conditions import evaluate_conditions
@@ -98,7 +99,10 @@ def missing_findings(
         role.boundary.statements if role.boundary else None)) if grants else None
     # what the files' resource policies' Denies for anyone refuse it (its ARN and account
     # decide their conditions): why a denied call its own policies allow was refused
-    denies = [s for s in role.resource_grants if not s.is_allow]
+    arn = _known_arn(role)
+    denies = [s for s in role.resource_grants if not s.is_allow and (
+        s.not_principal is None
+        or (arn is not None and refuses(s, arn, bounded=role.boundary is not None)))]
     refusing = CallIndex(denies, context=_as_principal(role, context)) if denies else None
     for use in uses:
         verdict = _verdict(role, use, index, identity, closest, holds, granted, refusing)
@@ -210,10 +214,16 @@ def _as_principal(role: Role, context: dict[str, object] | None
                   ) -> dict[str, object] | None:
     """The request context of a call by ``role``, with its ARN and account where its key
     is its ARN (a partly declared role's key guesses its path: not that)."""
-    if context is None or role.source == PARTIAL or role_name_in(
+    arn = _known_arn(role)
+    return {**context, **principal_values(arn)} if context is not None and arn else context
+
+
+def _known_arn(role: Role) -> str | None:
+    """The role's ARN, when its key is (a partly declared role's guesses its path)."""
+    if role.source == PARTIAL or role_name_in(
             role.key, "".join(role.key.split(":")[4:5])) is None:
-        return context
-    return {**context, **principal_values(role.key)}
+        return None
+    return role.key
 
 
 def _verdict(role: Role, use: Use, index: CallIndex, identity: CallIndex,

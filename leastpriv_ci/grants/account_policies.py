@@ -30,8 +30,8 @@ from leastpriv_ci.grants.resource_policies import (
     UNREAD_TEXT,
     as_grant,
     is_public,
+    may_refuse,
     opens_to_anyone,
-    refuses,
     role_grants,
 )
 from leastpriv_ci.loaders import value_at
@@ -182,7 +182,7 @@ def account_resource_grants(session: Any, used: Mapping[str, Iterable[str]],
                 named = role_grants(statement, {role})
                 statements.extend(as_grant(granting, arn, statement.origin)
                                   for _, granting in named)
-                if refuses(statement, role):  # why a call the role allows was refused
+                if may_refuse(statement, role):  # why a call the role allows was refused
                     statements.append(as_grant(statement, arn, statement.origin))
                 if public is not None and is_public(statement) and opens_to_anyone(statement):
                     public.setdefault(role, []).append(

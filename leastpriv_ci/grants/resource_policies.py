@@ -344,16 +344,53 @@ def _on(conditions: Conditions, keys: Collection[str], *, keep: bool = True) -> 
             if (kept := {k: v for k, v in tested.items() if (k.lower() in keys) is keep})}
 
 
-def refuses(statement: Statement, role: str) -> bool:
+def refuses(statement: Statement, role: str, bounded: bool = False) -> bool:
     """Whether a parsed statement is a Deny whose Principal takes in the role ``role``
-    (its ARN): anyone, the role's account, or the role itself."""
+    (its ARN): anyone, the role's account, or the role itself; or whose ``NotPrincipal``
+    excepts none of its sessions for certain (:func:`excepts`; ``bounded``: the role has
+    a permissions boundary)."""
     if statement.is_allow:
         return False
+    if statement.not_principal is not None:
+        return excepts(statement.not_principal, role, bounded) is False
     if names_anyone(statement.principal):
         return True
     account = "".join(role.split(":")[4:5])
     return any(value == role or names_account(value, account)
                for value in principal_roles(statement.principal))
+
+
+def may_refuse(statement: Statement, role: str) -> bool:
+    """Whether a parsed Deny may refuse the role ``role`` (its ARN): :func:`refuses` it,
+    or its ``NotPrincipal`` excepts not everyone (decided when the role is judged, its
+    boundary known)."""
+    if statement.not_principal is not None:
+        return not statement.is_allow and not names_anyone(statement.not_principal)
+    return refuses(statement, role)
+
+
+def excepts(not_principal: Any, role: str, bounded: bool = False) -> bool | None:
+    """Whether a Deny's ``NotPrincipal`` excepts the sessions of the role ``role`` (its
+    ARN), as IAM reads it: False when it certainly does not (it names no session of the
+    role: the role's ARN alone excepts none; and always for a role with a permissions
+    boundary, bounded), True when it names anyone, None when it names a session of the
+    role, whose name decides."""
+    if names_anyone(not_principal):
+        return True
+    if bounded:
+        return False
+    return None if names_session_of(not_principal, role) else False
+
+
+def names_session_of(principal: Any, role: str) -> bool:
+    """Whether a ``Principal`` (or ``NotPrincipal``) names a session of the role ``role``
+    (its ARN): ``arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION``."""
+    parts = role.split(":", 5)
+    if len(parts) < 6:
+        return False
+    session = (f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/"
+               f"{parts[5].rsplit('/', 1)[-1]}/")
+    return any(str(item).startswith(session) for item in principal_roles(principal))
 
 
 def names_account(value: Any, account: str) -> bool:
@@ -426,6 +463,10 @@ class ResourceGrants(NamedTuple):
         if not statement.is_allow:  # why a call the role's own policies allow was refused
             named = [v for v in principal_roles(statement.principal) if isinstance(v, str)]
             denied = as_grant(statement, star, origin)
+            if statement.not_principal is not None:  # each role is decided when judged
+                if not names_anyone(statement.not_principal):
+                    self.by_name.append((EVERY_ROLE, denied))
+                return
             if names_anyone(statement.principal) or any(
                     names_account(value, account) for value in named):
                 self.by_name.append((EVERY_ROLE, replace(denied, principal="*")))
@@ -484,6 +525,14 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
             if not isinstance(item, Mapping):
                 continue
             deny = item.get("Effect") != ALLOW
+            if deny and "NotPrincipal" in item:  # each role is decided when judged
+                excepted = _resolved_principal(resolver, item["NotPrincipal"],
+                                               line_of(item) or line)
+                if excepted is not None and not names_anyone(item["NotPrincipal"]):
+                    _add_deny(granted, document, item, star, resolver, Origin(
+                        file=file, line=line_of(item) or line, logical_id=logical,
+                        policy_name=found.kind), not_principal=excepted)
+                continue
             named = principal_roles(item.get("Principal"))
             if deny and (names_anyone(item.get("Principal"))
                          or _names_account(resolver, named, line_of(item) or line)):
@@ -527,13 +576,28 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
 
 
 def _add_deny(granted: ResourceGrants, document: Mapping[str, Any], item: Mapping[str, Any],
-              star: Any, resolver: TemplateResolver, origin: Origin) -> None:
-    """A template's Deny statement for anyone (or every principal of the account), kept
-    for every role: why a call the role's own policies allow was refused (one that does
-    not parse is not worth a warning)."""
+              star: Any, resolver: TemplateResolver, origin: Origin,
+              not_principal: Any = None) -> None:
+    """A template's Deny statement for anyone (or every principal of the account), or
+    for everyone but its ``not_principal`` (resolved), kept for every role: why a call
+    the role's own policies allow was refused (one that does not parse is not worth a
+    warning)."""
     statement = _statement(document, item, star, resolver, origin, Notices())
     if statement is not None and statement.effect == DENY:
-        granted.by_name.append((EVERY_ROLE, replace(statement, principal="*")))
+        granted.by_name.append((EVERY_ROLE, replace(
+            statement, principal="*" if not_principal is None else None,
+            not_principal=not_principal)))
+
+
+def _resolved_principal(resolver: TemplateResolver, principal: Any, line: int | None
+                        ) -> dict[str, list[str]] | None:
+    """A template's ``NotPrincipal`` with its ``AWS`` values resolved as text; None when
+    one is not known offline (a role without a name): whom it excepts is not known."""
+    with resolver.silenced():
+        texts = [_text(resolver, value, line) for value in principal_roles(principal)]
+    known = [text for text in texts if text is not None and not is_unresolved(text)
+             and UNRESOLVED_PREFIX not in text]
+    return {"AWS": known} if len(known) == len(texts) else None
 
 
 def _add_anyone(granted: ResourceGrants, document: Mapping[str, Any],

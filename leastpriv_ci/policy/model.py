@@ -55,6 +55,7 @@ class Statement:
     conditions: Conditions = field(default_factory=dict)
     sid: str | None = None
     principal: object | None = None  # Principal as written (a resource policy's), if any
+    not_principal: object | None = None  # NotPrincipal as written, likewise
     version: str = VERSION_2012
     origin: Origin = field(default_factory=Origin)
     # Conditions taken as held, which the scan cannot decide offline: a resource policy's

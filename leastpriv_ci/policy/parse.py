@@ -145,6 +145,7 @@ def parse_statement(
         sid=sid,
         # everyone but a NotPrincipal's principals is no principal named
         principal=raw.get("Principal"),
+        not_principal=raw.get("NotPrincipal"),
         version=version,
         origin=here,
     )

@@ -44,7 +44,11 @@ from typing import Any, NamedTuple
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.grants.account_policies import policy_readers
 from leastpriv_ci.grants.managed import decode_document
-from leastpriv_ci.grants.resource_policies import names_anyone, principal_roles
+from leastpriv_ci.grants.resource_policies import (
+    names_anyone,
+    names_session_of,
+    principal_roles,
+)
 from leastpriv_ci.loaders import value_at
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.policy.evaluate import Decision, Evaluation
@@ -163,7 +167,7 @@ def load_resource_policy(path: Path, principal: str, notices: Notices,
                 notices.add(SESSION_PRINCIPAL, SESSION_PRINCIPAL_TEXT,
                             f"{path}:{statement.origin.line or ''}".rstrip(":"))
         if applies:
-            taking_part.append(replace(statement, principal=None))
+            taking_part.append(replace(statement, principal=None, not_principal=None))
             if who.kind != "role" and who.arn in map(str, principal_roles(statement.principal)):
                 direct.add(id(taking_part[-1]))
     return TakingPart(taking_part, frozenset(direct))
@@ -179,9 +183,7 @@ SESSION_PRINCIPAL_TEXT = (
 def names_a_session(principal: Any, who: Requester) -> bool:
     """Whether a ``Principal`` (or ``NotPrincipal``) names a session of ``who``, a role
     given by its ARN, whose session names that ARN does not give."""
-    session = f"arn:{who.partition}:sts::{who.account}:assumed-role/{who.name}/"
-    return who.kind == "role" and any(str(item).startswith(session)
-                                      for item in principal_roles(principal))
+    return who.kind == "role" and names_session_of(principal, who.arn)
 
 
 NOT_PRINCIPAL_TEXT = (
