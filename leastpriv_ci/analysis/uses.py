@@ -65,7 +65,8 @@ def collect_uses(accesses: Iterable[Access], catalog: Catalog) -> list[Use]:
             regions=group[0].regions if len(group) == 1
             else tuple(sorted({r for a in group for r in a.regions})),
             region_known=all(a.region_known for a in group),
-            refused_by=tuple(sorted({r for a in group for r in a.refused_by})),
+            refused_by=group[0].refused_by if len(group) == 1
+            else tuple(sorted({r for a in group for r in a.refused_by})),
         ))
     return sorted(uses, key=lambda u: (u.key, u.resource, u.denied))
 

@@ -524,43 +524,37 @@ def resource_grants(resources: Mapping[str, Any], resolver: TemplateResolver,
         for item in statements:
             if not isinstance(item, Mapping):
                 continue
+            at = line_of(item) or line
+            origin = Origin(file=file, line=at, logical_id=logical, policy_name=found.kind)
             deny = item.get("Effect") != ALLOW
             if deny and "NotPrincipal" in item:  # each role is decided when judged
-                excepted = _resolved_principal(resolver, item["NotPrincipal"],
-                                               line_of(item) or line)
+                excepted = _resolved_principal(resolver, item["NotPrincipal"], at)
                 if excepted is not None and not names_anyone(item["NotPrincipal"]):
-                    _add_deny(granted, document, item, star, resolver, Origin(
-                        file=file, line=line_of(item) or line, logical_id=logical,
-                        policy_name=found.kind), not_principal=excepted)
+                    _add_deny(granted, document, item, star, resolver, origin,
+                              not_principal=excepted)
                 continue
             named = principal_roles(item.get("Principal"))
             if deny and (names_anyone(item.get("Principal"))
-                         or _names_account(resolver, named, line_of(item) or line)):
+                         or _names_account(resolver, named, at)):
                 # it may refuse any role: anyone's, or every principal of the account's
-                _add_deny(granted, document, item, star, resolver, Origin(
-                    file=file, line=line_of(item) or line, logical_id=logical,
-                    policy_name=found.kind))
+                _add_deny(granted, document, item, star, resolver, origin)
                 continue
             by_condition = not deny and names_anyone(item.get("Principal"))
             if by_condition:  # anyone whose ARN the condition names
                 named = principal_arn_values(item.get("Condition")) or []
                 if not named:  # anyone in the account or its organization, or public
-                    _add_anyone(granted, document, item, star, resolver, Origin(
-                        file=file, line=line_of(item) or line, logical_id=logical,
-                        policy_name=found.kind), notices)
+                    _add_anyone(granted, document, item, star, resolver, origin, notices)
                     continue
             keys: set[str] = set()
             names: set[str] = set()
             for value in named:
-                key = role_key(value, line_of(item) or line)
+                key = role_key(value, at)
                 if key is not None:
                     keys.add(key)
-                elif (name := _role_name(resolver, value, line_of(item) or line)) is not None:
+                elif (name := _role_name(resolver, value, at)) is not None:
                     names.add(name)
             if not keys and not names:
                 continue
-            origin = Origin(file=file, line=line_of(item) or line, logical_id=logical,
-                            policy_name=found.kind)
             statement = _statement(document, item, star, resolver, origin,
                                    Notices() if deny else notices)
             if statement is None:
@@ -595,8 +589,7 @@ def _resolved_principal(resolver: TemplateResolver, principal: Any, line: int | 
     one is not known offline (a role without a name): whom it excepts is not known."""
     with resolver.silenced():
         texts = [_text(resolver, value, line) for value in principal_roles(principal)]
-    known = [text for text in texts if text is not None and not is_unresolved(text)
-             and UNRESOLVED_PREFIX not in text]
+    known = [text for text in texts if text is not None and UNRESOLVED_PREFIX not in text]
     return {"AWS": known} if len(known) == len(texts) else None
 
 
