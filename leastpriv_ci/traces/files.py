@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -32,8 +32,12 @@ import orjson
 from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
+from leastpriv_ci.traces.blocks import OPENING, Trace, TraceBlocks
 
 STDIN = "-"
+# What the bytes after the block-decoded traces are read as: the same response, resumed
+_RESUMED = b'{"Traces":['
+
 TRACE_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 # A line longer than this is not a trace a collector produced; skip it rather than hold it.
@@ -142,14 +146,16 @@ class _Rejoined:
     so the bound stays as tight as with small blocks throughout.
     """
 
-    def __init__(self, head: bytes, rest: IO[bytes], name: str = "") -> None:
+    def __init__(self, head: bytes, rest: IO[bytes] | _Rejoined, name: str = "", *,
+                 offset: int = 0, lines: int = 0) -> None:
         self._head = head
         self._rest = rest
         self._name = name
-        self.consumed = 0
-        self.lines_before_block = 0
-        self.block_start = 0
-        self._newlines = 0
+        # where in the file ``head`` starts, and the newlines before it (when resumed)
+        self.consumed = offset
+        self.lines_before_block = lines
+        self.block_start = offset
+        self.newlines = lines
         self._balance = 0
         self._small_until = 0  # hand out GUARD_BLOCK bytes at a time up to this offset
 
@@ -172,15 +178,27 @@ class _Rejoined:
             opens = marks.count(b"[") + marks.count(b"{")
         if self._balance + opens > MAX_BRACKET_BALANCE:
             raise UserError(
-                f"JSON nested too deeply near line {self._newlines + 1} (byte "
+                f"JSON nested too deeply near line {self.newlines + 1} (byte "
                 f"{self.consumed}); trace exports nest a few levels, not thousands",
                 where=self._name,
             )
         self._balance += opens - marks.count(b"]") - marks.count(b"}")
         self.block_start = self.consumed
-        self.lines_before_block = self._newlines
+        self.lines_before_block = self.newlines
         self.consumed += len(data)
-        self._newlines += marks.count(b"\n")
+        self.newlines += marks.count(b"\n")
+        return data
+
+    def read_unchecked(self, size: int) -> bytes:
+        """:meth:`read` without the nesting check, for a parser that limits depth itself."""
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+        else:
+            data = self._rest.read(size)
+        self.block_start = self.consumed
+        self.lines_before_block = self.newlines
+        self.consumed += len(data)
+        self.newlines += data.count(b"\n")
         return data
 
     def readline(self, limit: int = -1) -> bytes:
@@ -269,19 +287,49 @@ def _iter_document(
     grouper = _Grouper(name, notices)
     try:
         prefix = _root_prefix(head)
+        index = 0
+        if prefix in (None, "Traces.item") and (opening := OPENING.match(head)) is not None:
+            # the usual export: as many traces as can be decoded in blocks
+            index, reader = yield from _read_blocks(reader, opening.end(), grouper, name)
         if prefix is None:
             events = BACKEND.parse(reader, use_float=True, multiple_values=True)
-            yield from _walk_document(events, grouper, name)
+            yield from _walk_document(events, grouper, name, index)
         else:
             # several values in a row: appended `aws xray batch-get-traces` output
             items = BACKEND.items(reader, prefix, use_float=True, multiple_values=True)
-            yield from _walk_items(items, prefix, grouper, name)
+            yield from _walk_items(items, prefix, grouper, name, index + 1)
     except (ijson.JSONError, UnicodeDecodeError) as error:
         # yajl lets UTF-8-encoded surrogates through; Python's decoding then refuses them
         raise UserError(
             f"not valid JSON at {_position(reader, original, error)}; {SHAPES}", where=name
         ) from None
     yield from grouper.flush()
+
+
+def _read_blocks(
+    reader: _Rejoined, start: int, grouper: _Grouper, name: str
+) -> Generator[RawTrace, None, tuple[int, _Rejoined]]:
+    """The traces of the "Traces" array opening at byte ``start``, decoded in blocks;
+    returns how many were read and a reader of the rest, which still parses as a response
+    whose "Traces" array holds the remaining elements."""
+    head = b""
+    while len(head) < start and (data := reader.read()):
+        head += data
+    # msgspec refuses deep nesting itself (RecursionError): no nesting check needed
+    blocks = TraceBlocks(reader.read_unchecked, head[start:])
+    index = 0
+    for values in blocks:
+        trace_of = grouper.record if values and type(values[0]) is Trace else grouper.trace
+        for value in values:
+            index += 1
+            trace = trace_of(value, f"{name}#{index}")
+            if trace is not None:
+                yield trace
+    rest = blocks.rest
+    resumed = _Rejoined(_RESUMED + rest, reader, name,
+                        offset=reader.consumed - len(rest) - len(_RESUMED),
+                        lines=reader.newlines - rest.count(b"\n"))
+    return index, resumed
 
 
 def _root_prefix(head: bytes) -> str | None:
@@ -309,12 +357,12 @@ def _root_prefix(head: bytes) -> str | None:
 
 
 def _walk_items(
-    items: Iterable[Any], prefix: str, grouper: _Grouper, name: str
+    items: Iterable[Any], prefix: str, grouper: _Grouper, name: str, start: int = 1
 ) -> Iterator[RawTrace]:
     """The C parser builds each trace (or array element); only the shape check is Python."""
     if prefix == "Traces.item":  # the usual export: no raw segments to group, none pending
         trace_of = grouper.trace
-        for index, value in enumerate(items, start=1):
+        for index, value in enumerate(items, start=start):
             trace = trace_of(value, f"{name}#{index}")
             if trace is not None:
                 yield trace
@@ -333,15 +381,14 @@ def _walk_items(
 
 
 def _walk_document(
-    events: Iterable[tuple[str, str, Any]], grouper: _Grouper, name: str
+    events: Iterable[tuple[str, str, Any]], grouper: _Grouper, name: str, index: int = 0
 ) -> Iterator[RawTrace]:
     """Turn parse events into traces, building one array element or trace at a time.
 
     Several root values in a row are accepted too (JSON Lines whose first line was too
-    long to tell them from one document).
+    long to tell them from one document). ``index`` counts the values read before.
     """
     iterator = iter(events)
-    index = 0
     seen_root = False
     for _, root_event, _ in iterator:
         seen_root = True
@@ -567,6 +614,22 @@ class _Grouper:
         if not isinstance(trace_id, str) or not trace_id:
             trace_id = _trace_id_inside(documents)
         return RawTrace(trace_id, tuple(documents), where, trace.get("LimitExceeded") is True)
+
+    def record(self, trace: Trace, where: str) -> RawTrace | None:
+        """:meth:`trace` for a trace decoded as a record (its types checked already)."""
+        segments = trace.Segments
+        if segments is None:
+            self._notices.add(NOTICE_BAD_TRACE, 'a trace without a "Segments" list', where)
+            return None
+        documents = [entry.Document for entry in segments if entry.Document is not None]
+        for _ in range(len(segments) - len(documents)):
+            self._notices.add(
+                NOTICE_BAD_SEGMENT, 'a segment entry without a "Document" was skipped', where
+            )
+        trace_id = trace.Id
+        if not isinstance(trace_id, str) or not trace_id:
+            trace_id = _trace_id_inside(documents)
+        return RawTrace(trace_id, tuple(documents), where, trace.LimitExceeded is True)
 
     def flush(self) -> Iterator[RawTrace]:
         if self._segments:

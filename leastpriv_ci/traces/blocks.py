@@ -1,0 +1,143 @@
+"""The ``Traces`` array of a ``BatchGetTraces`` response, decoded a block of traces at a time.
+
+ijson builds every value through a parser callback per token; msgspec decodes a whole
+block of bytes in one call, about twice as fast on X-Ray exports. It cannot stream, so
+the array is cut into blocks of whole traces: a cut goes after a ``}`` that is followed
+by ``,`` and the ``{"`` of the next element. The text after a cut is not trusted to be a
+boundary (a segment entry ends the same way, and a string could hold the bytes): the
+block is decoded as ``[`` + block + ``]``, which is valid JSON only when the cut lies
+between two elements of the array, since any other cut leaves a string or a bracket open.
+
+What a block cannot be cut or decoded for, such as the last trace, bad JSON or a value
+msgspec refuses, stays unread in :attr:`TraceBlocks.rest`: the caller hands it to ijson,
+which reports it as before. So this path changes speed, never what a file means. A stream
+that fails (the nesting guard, a read error) ends the blocks: the traces before the
+failure are decoded, then its error is raised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+
+# Bytes decoded per block: a few hundred traces, a few MB of decoded values at most.
+BLOCK_BYTES = 512 * 1024
+# A trace larger than this is left to ijson (X-Ray's own limit is far lower).
+MAX_BLOCK_BYTES = 64 * 1024 * 1024
+# Where the last cut is looked for first: the block's tail (widened to all of it if none).
+TAIL_BYTES = 64 * 1024
+# Cuts tried per block before the rest goes to ijson: a wrong one costs a whole decode.
+MAX_TRIES = 4
+
+# The opening of a response whose first key is "Traces", up to its array's "[".
+OPENING = re.compile(rb'\s*\{\s*"Traces"\s*:\s*\[')
+# After a trace: X-Ray writes "Id" first, and only trace IDs start "1-" (segment IDs are hex).
+_TRACE_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*"Id"\s*:\s*"1-)')
+# After any object followed by an object with a key: a trace's, or a segment entry's.
+_OBJECT_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*")')
+
+
+class Entry(msgspec.Struct):
+    """A segment entry of a trace: its document, as text (or an object, as some tools
+    write it); ``None`` when the entry has none."""
+
+    Document: str | dict[str, Any] | None = None
+
+
+class Trace(msgspec.Struct):
+    """A trace object as X-Ray writes it (its other fields are not read)."""
+
+    Segments: list[Entry] | None = None
+    Id: Any = None
+    LimitExceeded: Any = None
+
+
+_TYPED = msgspec.json.Decoder(list[Trace])
+_UNTYPED = msgspec.json.Decoder()
+
+
+class TraceBlocks:
+    """Decoded trace values from the bytes ``read`` returns (at most as many as asked,
+    none at the end), which start right after the ``[`` of
+    the ``Traces`` array. Iterating yields one list per block: of :class:`Trace` records,
+    or, in a block holding a value of another type, of plain decoded values. Afterwards,
+    :attr:`rest` holds the bytes read but not decoded, starting at an element (or at the
+    array's end), and ``read`` returns the others."""
+
+    def __init__(self, read: Callable[[int], bytes], first: bytes = b"") -> None:
+        self._read = read
+        self.rest = first
+        self._ended = False
+        self._failure: Exception | None = None
+
+    def __iter__(self) -> Iterator[list[Trace] | list[Any]]:
+        while True:
+            self._fill(BLOCK_BYTES)
+            values = self._decode_block()
+            while values is None and not self._ended and len(self.rest) < MAX_BLOCK_BYTES:
+                self._fill(len(self.rest) * 2)  # no cut yet: a large trace
+                values = self._decode_block()
+            if values is None:
+                break
+            yield values
+        if self._failure is not None:
+            raise self._failure
+
+    def _fill(self, size: int) -> None:
+        parts = [self.rest]
+        held = len(self.rest)
+        while held < size and not self._ended:
+            try:
+                data = self._read(size - held)
+            except Exception as error:  # raised once the traces read before it are out
+                self._failure = error
+                self._ended = True
+                break
+            if not data:
+                self._ended = True
+                break
+            parts.append(data)
+            held += len(data)
+        self.rest = b"".join(parts)
+
+    def _decode_block(self) -> list[Trace] | list[Any] | None:
+        """The whole traces at the head of :attr:`rest`, decoded and dropped from it, or
+        None when no cut is found or none decodes."""
+        block = self.rest
+        for cut in _cuts(block):
+            text = b"[" + block[: cut.start() + 1] + b"]"
+            values: list[Trace] | list[Any]
+            try:
+                try:
+                    values = _TYPED.decode(text)
+                except msgspec.ValidationError:  # a value of another type somewhere
+                    values = _UNTYPED.decode(text)
+            except (msgspec.DecodeError, RecursionError):
+                continue  # not a boundary, or bad JSON inside: ijson will say where
+            self.rest = block[cut.end():]
+            return values
+        return None
+
+
+def _cuts(block: bytes) -> Iterator[re.Match[bytes]]:
+    """Candidate cuts, the likeliest first: the last trace boundaries, then the last
+    object boundaries of any kind. At most MAX_TRIES, each once."""
+    tried: set[int] = set()
+    for pattern in (_TRACE_CUT, _OBJECT_CUT):
+        for cut in reversed(_last_matches(pattern, block)):
+            if len(tried) == MAX_TRIES:
+                return
+            if cut.start() not in tried:
+                tried.add(cut.start())
+                yield cut
+
+
+def _last_matches(pattern: re.Pattern[bytes], block: bytes) -> list[re.Match[bytes]]:
+    start = max(0, len(block) - TAIL_BYTES)
+    found = list(pattern.finditer(block, start))
+    if not found and start:
+        found = list(pattern.finditer(block))
+    return found[-MAX_TRIES:]
