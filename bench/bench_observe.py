@@ -7,10 +7,13 @@ For each size, a deterministic trace file is generated (bench/generate_traces.py
 fresh subprocesses read it: the *decode floor* (stream the outer document with ijson's
 C backend, decode every inner Document with orjson, nothing else), ``observe`` over that
 same stream (the usage stage's own cost), and the CLI path (the trace-file reader of
-``leastpriv_ci.traces.files`` feeding ``observe``). Each prints its wall time, CPU time
-(the best of ``--repeat`` runs), traces per second, its time over the floor's (wall/CPU)
-and peak RSS (ru_maxrss); then, since a shared machine's speed drifts, the median and
-range of each round's CPU time over the same round's floor.
+``leastpriv_ci.traces.files``, which decodes the Traces array in blocks with msgspec,
+feeding ``observe``). Each prints its wall time, CPU time (the best of ``--repeat``
+runs), traces per second, its time over the floor's (wall/CPU) and peak RSS
+(ru_maxrss); then, since a shared machine's speed drifts, the median and range of each
+round's CPU time over the same round's floor. The *reader floor* (that reader, then
+orjson on every Document) is run too: the CLI path over it is what interpreting costs
+on top of the fastest decoding this project has.
 """
 
 from __future__ import annotations
@@ -51,6 +54,22 @@ def _floor(path: Path) -> int:
     return count
 
 
+def _reader_floor(path: Path) -> int:
+    """The floor with the CLI's own file reader (Traces decoded in blocks by msgspec) in
+    place of ijson: what decoding alone costs the CLI path."""
+    import orjson
+
+    from leastpriv_ci.notices import Notices
+    from leastpriv_ci.traces.files import iter_files
+
+    count = 0
+    for trace in iter_files([path], Notices()):
+        for document in trace.segments:
+            orjson.loads(document)  # type: ignore[arg-type]
+        count += 1
+    return count
+
+
 def _observe(path: Path) -> int:
     from leastpriv_ci.traces import RawTrace
     from leastpriv_ci.usage import observe
@@ -79,8 +98,11 @@ def _child(kind: str, path: Path) -> None:
         from leastpriv_ci.usage.observe import _Reader
 
         _Reader({}, Notices())
+    if kind == "reader-floor":  # likewise its imports
+        import leastpriv_ci.traces.files  # noqa: F401
     start, start_cpu = time.perf_counter(), time.process_time()
-    count = {"floor": _floor, "observe": _observe, "cli": _cli_path}[kind](path)
+    count = {"floor": _floor, "reader-floor": _reader_floor, "observe": _observe,
+             "cli": _cli_path}[kind](path)
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"traces": count, "seconds": seconds, "cpu": cpu, "peak_mb": peak_kb / 1024}))
@@ -93,7 +115,7 @@ def _run(kind: str, path: Path) -> dict[str, float]:
     return result
 
 
-KINDS = ("floor", "observe", "cli")
+KINDS = ("floor", "reader-floor", "observe", "cli")
 
 
 def _best(path: Path, repeat: int) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
@@ -112,6 +134,8 @@ def _best(path: Path, repeat: int) -> tuple[dict[str, dict[str, float]], dict[st
     paired = {kind: sorted(r["cpu"] / f["cpu"] for r, f in zip(runs[kind], runs["floor"],
                                                                    strict=True))
               for kind in KINDS if kind != "floor"}
+    paired["cli over reader-floor"] = sorted(
+        r["cpu"] / f["cpu"] for r, f in zip(runs["cli"], runs["reader-floor"], strict=True))
     return best, paired
 
 
