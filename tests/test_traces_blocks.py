@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,10 @@ def test_a_trace_larger_than_a_block_is_decoded_whole(monkeypatch: pytest.Monkey
     assert start is not None
     found = TraceBlocks(io.BytesIO(body[start.end():]).read)
     assert [len(block) for block in found] == [1, 1]
+    monkeypatch.setattr(blocks, "MAX_BLOCK_BYTES", 4 * 1024)  # past it, all is left to ijson
+    found = TraceBlocks(io.BytesIO(body[start.end():]).read)
+    assert list(found) == []
+    assert found.rest.startswith(b'{"Id": "1-5a50dc3f-0')
 
 
 # Text that looks like a boundary between traces, or between any two objects
@@ -197,3 +202,60 @@ def test_appended_responses_read_as_with_ijson_alone(
     by_blocks, by_ijson = read_both(path, monkeypatch)
     assert by_blocks == by_ijson
     assert len(by_blocks[0]) == 45  # type: ignore[index]
+
+
+class Pipe(io.RawIOBase):
+    """Bytes that cannot be read again, as from a pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._data.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize("piped", [False, True], ids=["file", "pipe"])
+def test_positions_after_the_blocks_count_every_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piped: bool
+) -> None:
+    # Lines are counted in the file again when a message needs them, or as read from a
+    # pipe; either way the message names the line of the file.
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 16 * 1024)
+    traces: list[object] = [sample_trace(n) for n in range(100)]
+    traces.insert(60, "DEEP")
+    deep = '{"Id": "1-x", "Segments": [], "junk": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    text = "\ufeff" + response(traces, indent=1).replace('"DEEP"', deep)
+    text = text.replace('"UnprocessedTraceIds"', '"Unprocessed": [1, 2,, 3], "UnprocessedTraceIds"')
+    deep_line = text[: text.index('"1-x"')].count("\n") + 1
+    bad_line = text[: text.index(",, 3")].count("\n") + 1
+    path = tmp_path / "late.json"
+    path.write_text(text)
+    if piped:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(Pipe(
+            text.encode()))))
+        path = Path("-")
+    assert not io.BufferedReader(Pipe(b"")).seekable()
+    with pytest.raises(UserError, match=rf"nested too deeply near line {deep_line} "):
+        list(iter_files([path], Notices()))
+    # the same file without the deep trace: bad JSON after the blocks, past where the
+    # exact position is found by reading the file again
+    text = text.replace(deep, "{}")
+    monkeypatch.setattr(trace_files, "EXACT_POSITION_LIMIT", 0)
+    if piped:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(Pipe(
+            text.encode()))))
+    else:
+        path.write_text(text)
+    with pytest.raises(UserError) as caught:
+        list(iter_files([path], Notices()))
+    found = re.search(r"not valid JSON at bytes (\d+)-(\d+) \(from line (\d+)\)", str(caught.value))
+    assert found is not None
+    start, end, line = (int(n) for n in found.groups())
+    body = text.encode()[3:]  # after the BOM
+    assert start < body.index(b",, 3") + 1 <= end
+    assert line == body[:start].count(b"\n") + 1 <= bad_line

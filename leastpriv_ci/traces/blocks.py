@@ -25,8 +25,9 @@ import msgspec
 
 # Bytes decoded per block: a few hundred traces, a few MB of decoded values at most.
 BLOCK_BYTES = 512 * 1024
-# A trace larger than this is left to ijson (X-Ray's own limit is far lower).
-MAX_BLOCK_BYTES = 64 * 1024 * 1024
+# A trace larger than this is left to ijson (X-Ray's own limit is far lower), so that a
+# hostile file's block and its decoded copy stay within tens of MB.
+MAX_BLOCK_BYTES = 8 * 1024 * 1024
 # Where the last cut is looked for first: the block's tail (widened to all of it if none).
 TAIL_BYTES = 64 * 1024
 # Cuts tried per block before the rest goes to ijson: a wrong one costs a whole decode.
@@ -40,15 +41,17 @@ _TRACE_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*"Id"\s*:\s*"1-)')
 _OBJECT_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*")')
 
 
-class Entry(msgspec.Struct):
+class Entry(msgspec.Struct, gc=False):
     """A segment entry of a trace: its document, as text (or an object, as some tools
     write it); ``None`` when the entry has none."""
 
     Document: str | dict[str, Any] | None = None
 
 
-class Trace(msgspec.Struct):
-    """A trace object as X-Ray writes it (its other fields are not read)."""
+class Trace(msgspec.Struct, gc=False):
+    """A trace object as X-Ray writes it (its other fields are not read). Neither record
+    can be part of a reference cycle (decoded JSON holds none), so the cyclic collector
+    leaves them out (``gc=False``)."""
 
     Segments: list[Entry] | None = None
     Id: Any = None

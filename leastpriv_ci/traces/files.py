@@ -146,18 +146,30 @@ class _Rejoined:
     so the bound stays as tight as with small blocks throughout.
     """
 
-    def __init__(self, head: bytes, rest: IO[bytes] | _Rejoined, name: str = "", *,
-                 offset: int = 0, lines: int = 0) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], name: str = "", *,
+                 offset: int = 0, lines: int | None = 0, start: int = 0) -> None:
         self._head = head
         self._rest = rest
         self._name = name
-        # where in the file ``head`` starts, and the newlines before it (when resumed)
+        # Where in the file ``head`` starts (resumed after the blocks: not at 0; ``start``
+        # when the head begins with bytes put in front of the file's), and the newlines
+        # before it: None to count them in the file when a message needs it
+        self._start = start
         self.consumed = offset
-        self.lines_before_block = lines
         self.block_start = offset
-        self.newlines = lines
+        self._lines_before = lines
+        self.newlines = 0  # handed out since ``head``
+        self.lines_before_block = 0
+        # read_unchecked counts newlines only in what cannot be read again
+        self._count_unchecked = not rest.seekable()
         self._balance = 0
         self._small_until = 0  # hand out GUARD_BLOCK bytes at a time up to this offset
+
+    def line(self, newlines: int) -> int:
+        """The line that follows ``newlines`` of the newlines handed out."""
+        if self._lines_before is None:
+            self._lines_before = _newlines_before(self._rest, self._start)
+        return self._lines_before + newlines + 1
 
     def read(self, size: int = -1) -> bytes:
         small = self.consumed < self._small_until
@@ -178,28 +190,41 @@ class _Rejoined:
             opens = marks.count(b"[") + marks.count(b"{")
         if self._balance + opens > MAX_BRACKET_BALANCE:
             raise UserError(
-                f"JSON nested too deeply near line {self.newlines + 1} (byte "
+                f"JSON nested too deeply near line {self.line(self.newlines)} (byte "
                 f"{self.consumed}); trace exports nest a few levels, not thousands",
                 where=self._name,
             )
         self._balance += opens - marks.count(b"]") - marks.count(b"}")
-        self.block_start = self.consumed
+        self.block_start = max(self.consumed, self._start)
         self.lines_before_block = self.newlines
         self.consumed += len(data)
         self.newlines += marks.count(b"\n")
         return data
 
     def read_unchecked(self, size: int) -> bytes:
-        """:meth:`read` without the nesting check, for a parser that limits depth itself."""
+        """:meth:`read` without the nesting check, for a parser that limits depth itself.
+        Newlines are counted only on a stream that cannot be read again (a count costs a
+        pass over every byte, and only a message needs it), so read on with
+        :meth:`resumed`, which counts them in the file when it must."""
         if self._head:
             data, self._head = self._head[:size], self._head[size:]
         else:
             data = self._rest.read(size)
-        self.block_start = self.consumed
-        self.lines_before_block = self.newlines
         self.consumed += len(data)
-        self.newlines += data.count(b"\n")
+        if self._count_unchecked:
+            self.newlines += data.count(b"\n")
         return data
+
+    def resumed(self, head: bytes, prefix: bytes) -> _Rejoined:
+        """A reader of ``prefix``, then ``head`` (the last bytes handed out, put back), then
+        the bytes not handed out yet, that names positions as this one would."""
+        start = self.consumed - len(head)
+        lines = (self.line(self.newlines) - 1 - head.count(b"\n")
+                 if self._count_unchecked else None)
+        rest = _Rejoined(prefix + head + self._head, self._rest, self._name,
+                         offset=start - len(prefix), lines=lines, start=start)
+        self._head = b""
+        return rest
 
     def readline(self, limit: int = -1) -> bytes:
         if self._head:
@@ -325,11 +350,7 @@ def _read_blocks(
             trace = trace_of(value, f"{name}#{index}")
             if trace is not None:
                 yield trace
-    rest = blocks.rest
-    resumed = _Rejoined(_RESUMED + rest, reader, name,
-                        offset=reader.consumed - len(rest) - len(_RESUMED),
-                        lines=reader.newlines - rest.count(b"\n"))
-    return index, resumed
+    return index, reader.resumed(blocks.rest, _RESUMED)
 
 
 def _root_prefix(head: bytes) -> str | None:
@@ -480,8 +501,20 @@ def _position(reader: _Rejoined, original: IO[bytes], error: Exception) -> str:
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return (
         f"bytes {reader.block_start}-{reader.consumed} (from line "
-        f"{reader.lines_before_block + 1}): {detail}"
+        f"{reader.line(reader.lines_before_block)}): {detail}"
     )
+
+
+def _newlines_before(stream: IO[bytes], upto: int) -> int:
+    """Newlines in the first ``upto`` bytes of a file after its BOM, read again."""
+    stream.seek(0)
+    if stream.read(3) != b"\xef\xbb\xbf":
+        stream.seek(0)
+    count = 0
+    while upto > 0 and (data := stream.read(min(upto, 1024 * 1024))):
+        count += data.count(b"\n")
+        upto -= len(data)
+    return count
 
 
 def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
