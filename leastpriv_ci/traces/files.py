@@ -11,8 +11,10 @@ Accepted shapes (detected from the content, not the file name):
   one trace);
 - a directory (every ``*.json``/``*.jsonl``/``*.ndjson`` inside, sorted) or ``-`` (stdin).
 
-JSON documents go through ijson (its C backend when built), JSON Lines line by line, so
-a file is never loaded whole. ``Document`` strings stay text: :mod:`leastpriv_ci.usage`
+JSON documents go through ijson (its C backend when built), except a response's
+``Traces`` array, which msgspec decodes a block of traces at a time
+(:mod:`leastpriv_ci.traces.blocks`); JSON Lines go line by line. A file is never loaded
+whole. ``Document`` strings stay text: :mod:`leastpriv_ci.usage`
 decodes them.
 """
 
