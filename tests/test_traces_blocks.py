@@ -147,6 +147,43 @@ def test_boundaries_inside_strings_are_not_cuts(
         monkeypatch.undo()
 
 
+@pytest.mark.parametrize("block_bytes", [3000, 9000, 20_000])
+def test_cuts_that_are_not_boundaries_are_tried_and_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    # Each trace ends with a list of objects shaped like traces ({"Id": "1-…"}), and a
+    # document ending in "}, {": the likeliest cuts in a block are inside a trace, and
+    # decoding there fails. The bytes put over the cut for the decode are put back.
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
+    traces: list[object] = []
+    for number in range(80):
+        trace = sample_trace(number)
+        segments = trace["Segments"]
+        assert isinstance(segments, list)
+        segments.append({"Id": "x", "Document": '{"id": "x"}, {'})
+        trace["Links"] = [{"Id": f"1-link-{number}-{n}"} for n in range(3)]
+        traces.append(trace)
+    text = response(traces)
+    path = tmp_path / "links.json"
+    path.write_text(text)
+    assert text.count('}, {"Id": "1-link') == 160
+    decoded: list[int] = []
+
+    class Counted(TraceBlocks):
+        def __iter__(self) -> Iterator[list[Any]]:
+            for block in super().__iter__():
+                decoded.append(len(block))
+                yield block
+
+    monkeypatch.setattr(trace_files, "TraceBlocks", Counted)
+    by_blocks, by_ijson = read_both(path, monkeypatch)
+    assert by_blocks == by_ijson
+    found = by_blocks[0]  # type: ignore[index]
+    assert [t.trace_id for t in found] == [f"1-5a50dc3f-{n:024x}" for n in range(80)]
+    assert all(t.segments[-1] == '{"id": "x"}, {' for t in found)
+    assert sum(decoded) > 40  # most of them in blocks, despite the cuts tried first
+
+
 def test_bad_json_far_into_a_response_is_named_at_its_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,24 +64,34 @@ _UNTYPED = msgspec.json.Decoder()
 
 class TraceBlocks:
     """Decoded trace values from the bytes ``read`` returns (at most as many as asked,
-    none at the end), which start right after the ``[`` of
-    the ``Traces`` array. Iterating yields one list per block: of :class:`Trace` records,
-    or, in a block holding a value of another type, of plain decoded values. Afterwards,
-    :attr:`rest` holds the bytes read but not decoded, starting at an element (or at the
-    array's end), and ``read`` returns the others."""
+    none at the end), which start right after the ``[`` of the ``Traces`` array.
+    Iterating yields one list per block: of :class:`Trace` records, or, in a block
+    holding a value of another type, of plain decoded values. Afterwards, :attr:`rest`
+    holds the bytes read but not decoded, starting at an element (or at the array's
+    end), and ``read`` returns the others.
+
+    The bytes are held in one buffer with a spare byte in front: a block is decoded in
+    place, a ``[`` in that byte and a ``]`` over the byte after its last ``}`` for the
+    time of the decode, so no block is copied.
+    """
 
     def __init__(self, read: Callable[[int], bytes], first: bytes = b"") -> None:
         self._read = read
-        self.rest = first
+        self._buffer = bytearray(b"[")
+        self._buffer += first
         self._ended = False
         self._failure: Exception | None = None
+
+    @property
+    def rest(self) -> bytes:
+        return bytes(self._buffer[1:])
 
     def __iter__(self) -> Iterator[list[Trace] | list[Any]]:
         while True:
             self._fill(BLOCK_BYTES)
             values = self._decode_block()
-            while values is None and not self._ended and len(self.rest) < MAX_BLOCK_BYTES:
-                self._fill(len(self.rest) * 2)  # no cut yet: a large trace
+            while values is None and not self._ended and self._held() < MAX_BLOCK_BYTES:
+                self._fill(self._held() * 2)  # no cut yet: a large trace
                 values = self._decode_block()
             if values is None:
                 break
@@ -89,10 +99,12 @@ class TraceBlocks:
         if self._failure is not None:
             raise self._failure
 
+    def _held(self) -> int:
+        return len(self._buffer) - 1
+
     def _fill(self, size: int) -> None:
-        parts = [self.rest]
-        held = len(self.rest)
-        while held < size and not self._ended:
+        buffer = self._buffer
+        while (held := len(buffer) - 1) < size and not self._ended:
             try:
                 data = self._read(size - held)
             except Exception as error:  # raised once the traces read before it are out
@@ -102,45 +114,48 @@ class TraceBlocks:
             if not data:
                 self._ended = True
                 break
-            parts.append(data)
-            held += len(data)
-        self.rest = b"".join(parts)
+            buffer += data
 
     def _decode_block(self) -> list[Trace] | list[Any] | None:
-        """The whole traces at the head of :attr:`rest`, decoded and dropped from it, or
+        """The whole traces at the head of the buffer, decoded and dropped from it, or
         None when no cut is found or none decodes."""
-        block = self.rest
-        for cut in _cuts(block):
-            text = b"[" + block[: cut.start() + 1] + b"]"
+        buffer = self._buffer
+        for end, after in _cuts(buffer):
+            kept = buffer[end]  # the byte after the block's last "}"
+            buffer[end] = 0x5D  # "]"
             values: list[Trace] | list[Any]
             try:
-                try:
-                    values = _TYPED.decode(text)
-                except msgspec.ValidationError:  # a value of another type somewhere
-                    values = _UNTYPED.decode(text)
+                with memoryview(buffer) as view, view[: end + 1] as text:
+                    try:
+                        values = _TYPED.decode(text)
+                    except msgspec.ValidationError:  # a value of another type somewhere
+                        values = _UNTYPED.decode(text)
             except (msgspec.DecodeError, RecursionError):
                 continue  # not a boundary, or bad JSON inside: ijson will say where
-            self.rest = block[cut.end():]
+            finally:
+                buffer[end] = kept
+            del buffer[1:after]
             return values
         return None
 
 
-def _cuts(block: bytes) -> Iterator[re.Match[bytes]]:
+def _cuts(buffer: bytearray) -> Iterator[tuple[int, int]]:
     """Candidate cuts, the likeliest first: the last trace boundaries, then the last
-    object boundaries of any kind. At most MAX_TRIES, each once."""
+    object boundaries of any kind; at most MAX_TRIES, each once. A cut is where its
+    block ends (just after its "}") and where the next element starts."""
     tried: set[int] = set()
     for pattern in (_TRACE_CUT, _OBJECT_CUT):
-        for cut in reversed(_last_matches(pattern, block)):
+        for cut in reversed(_last_matches(pattern, buffer)):
             if len(tried) == MAX_TRIES:
                 return
-            if cut.start() not in tried:
-                tried.add(cut.start())
+            if cut[0] not in tried:
+                tried.add(cut[0])
                 yield cut
 
 
-def _last_matches(pattern: re.Pattern[bytes], block: bytes) -> list[re.Match[bytes]]:
-    start = max(0, len(block) - TAIL_BYTES)
-    found = list(pattern.finditer(block, start))
-    if not found and start:
-        found = list(pattern.finditer(block))
+def _last_matches(pattern: re.Pattern[bytes], buffer: bytearray) -> list[tuple[int, int]]:
+    start = max(1, len(buffer) - TAIL_BYTES)
+    found = [(m.start() + 1, m.end()) for m in pattern.finditer(buffer, start)]
+    if not found and start > 1:
+        found = [(m.start() + 1, m.end()) for m in pattern.finditer(buffer, 1)]
     return found[-MAX_TRIES:]
