@@ -120,17 +120,20 @@ class TraceBlocks:
         """The whole traces at the head of the buffer, decoded and dropped from it, or
         None when no cut is found or none decodes."""
         buffer = self._buffer
+        ascii = buffer.isascii()  # X-Ray's own exports are: a check of UTF-8 is then moot
         for end, after in _cuts(buffer):
             kept = buffer[end]  # the byte after the block's last "}"
             buffer[end] = 0x5D  # "]"
             values: list[Trace] | list[Any]
             try:
                 with memoryview(buffer) as view, view[: end + 1] as text:
+                    if not ascii:  # msgspec lets bad UTF-8 through in what it skips
+                        str(text, "utf-8")
                     try:
                         values = _TYPED.decode(text)
                     except msgspec.ValidationError:  # a value of another type somewhere
                         values = _UNTYPED.decode(text)
-            except (msgspec.DecodeError, RecursionError):
+            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
                 continue  # not a boundary, or bad JSON inside: ijson will say where
             finally:
                 buffer[end] = kept
