@@ -35,6 +35,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces.blocks import OPENING, Trace, TraceBlocks
+from leastpriv_ci.traces.positions import error_offset
 
 STDIN = "-"
 # What the bytes after the block-decoded traces are read as: the same response, resumed
@@ -44,8 +45,8 @@ TRACE_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 # A line longer than this is not a trace a collector produced; skip it rather than hold it.
 MAX_LINE_BYTES = 64 * 1024 * 1024
-# Where an ijson error lies is found exactly by re-reading up to this many bytes with the
-# pure-Python backend (which reports offsets); past it the position is the failing block.
+# Where an ijson error lies is found exactly in the first this many bytes of a file
+# (traces.positions); past it, or in a pipe, the position is the failing block.
 EXACT_POSITION_LIMIT = 32 * 1024 * 1024
 READ_SIZE = 64 * 1024
 # The nesting check below is exact to blocks this small (larger blocks pass when they
@@ -495,8 +496,9 @@ def _build(iterator: Iterator[tuple[str, str, Any]], event: str, value: Any) -> 
 
 
 def _position(reader: _Rejoined, original: IO[bytes], error: Exception) -> str:
-    """Where the parser failed: an exact byte/line when the file can be re-read."""
-    exact = _exact_offset(original, reader.consumed)
+    """Where the parser failed: an exact byte/line when the file can be re-read, else the
+    bytes it was reading."""
+    exact = error_offset(original, EXACT_POSITION_LIMIT)
     if exact is not None:
         offset, line = exact
         return f"line {line} (byte {offset})"
@@ -517,47 +519,6 @@ def _newlines_before(stream: IO[bytes], upto: int) -> int:
         count += data.count(b"\n")
         upto -= len(data)
     return count
-
-
-def _exact_offset(original: IO[bytes], upto: int) -> tuple[int, int] | None:
-    if upto > EXACT_POSITION_LIMIT or not original.seekable():
-        return None
-    original.seek(0)
-    data = original.read(upto)
-    prefix = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    body = data[prefix:]
-    offset = len(body)
-    try:
-        for _ in ijson.get_backend("python").parse(io.BytesIO(body)):
-            pass
-    except ijson.backends.python.UnexpectedSymbol as error:
-        offset = int(str(error).rsplit(" ", 1)[-1])
-    except (ijson.JSONError, UnicodeDecodeError):
-        offset = _first_bad_utf8(body, offset)
-    except ValueError as error:  # a bad escape or control character: json's string scanner
-        offset = _bad_string(body, error, offset)
-    return offset + prefix, body[:offset].count(b"\n") + 1
-
-
-def _bad_string(body: bytes, error: ValueError, default: int) -> int:
-    """Where a string the scanner refused goes wrong: its token is the first of that text
-    (an earlier copy would have failed first), the error's position is inside it."""
-    token = getattr(error, "doc", None)
-    inside = getattr(error, "pos", None)
-    if not isinstance(token, str) or not isinstance(inside, int):
-        return default
-    start = body.find(token.encode("utf-8", "surrogatepass"))
-    if start < 0:
-        return default
-    return start + len(token[:inside].encode("utf-8", "surrogatepass"))
-
-
-def _first_bad_utf8(body: bytes, default: int) -> int:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return error.start
-    return default
 
 
 class _TraceIdOnly(msgspec.Struct):
