@@ -1,6 +1,6 @@
 """Fuzz leastpriv-ci's input handling with mutants of the repository's own test inputs.
 
-    python fuzz/run.py grants|config|traces|policies [--seconds 60] [--seed 1] [--out DIR]
+    python fuzz/run.py grants|config|traces|policies|blocks [--seconds 60] [--seed 1] [--out DIR]
 
 Each run mutates one input (text edits with hostile tokens, or edits of its decoded
 structure, see fuzz/mutate.py) and runs the CLI on it in-process, offline (AWS sessions
@@ -13,7 +13,11 @@ are refused):
   ``scan``;
 - ``policies``: policy documents (tests/data/policy, explain, grants/iam) through
   ``explain``, with request contexts of every shape, now and then weighed as a
-  resource's policy too (``--resource-policy``).
+  resource's policy too (``--resource-policy``);
+- ``blocks``: ``BatchGetTraces`` responses of many traces, mutated, read by the trace-file
+  reader twice: with the Traces array decoded in small blocks, and by ijson alone. Any
+  difference in traces, warnings or error is a bug (exit code -3), except that a trace
+  read in a block may hold an integer past 64 bits, which yajl refuses.
 
 Exit codes 0, 1 and 2 are answers; anything else (4: an internal error, or a run past
 --timeout) is a bug, and its mutant and error are kept in --out. Prints the count of each
@@ -169,8 +173,69 @@ def _policies(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
     return target, argv
 
 
+def _blocks(work: Path, rng: random.Random) -> tuple[Path, list[str]]:
+    sources = [json.loads(TRACE.read_text()), *json.loads(
+        (DATA / "traces" / "batch-get-traces.json").read_text())["Traces"]]
+    traces = [rng.choice(sources) for _ in range(rng.randint(2, 40))]
+    text = json.dumps({"Traces": traces, "UnprocessedTraceIds": []},
+                      indent=rng.choice([None, 1, 2])).encode()
+    for _ in range(rng.randint(1, 4)):
+        text = mutate.raw(text, rng)
+    target = work / "response.json"
+    target.write_bytes(text)
+    return target, [str(rng.choice([1024, 4096, 16 * 1024]))]
+
+
+def _read_traces(path: Path) -> object:
+    from leastpriv_ci.errors import UserError
+    from leastpriv_ci.notices import Notices
+    from leastpriv_ci.traces.files import iter_files
+
+    notices = Notices()
+    try:
+        return list(iter_files([path], notices)), notices.items()
+    except UserError as error:
+        return str(error)
+
+
+def _past_64_bits(path: Path) -> bool:
+    """Whether yajl refuses the file for an integer past 64 bits, which JSON allows and
+    msgspec reads: a trace read in a block may hold one (docs/traces.md)."""
+    import ijson
+
+    try:
+        with path.open("rb") as stream:
+            for _ in ijson.get_backend("yajl2_c").basic_parse(stream, multiple_values=True):
+                pass
+    except ijson.JSONError as error:
+        return "integer overflow" in str(error)
+    return False
+
+
+def _same_either_way(path: Path, argv: list[str]) -> tuple[int, str]:
+    """A file read with its Traces array decoded in blocks and by ijson alone."""
+    import re
+
+    from leastpriv_ci.traces import blocks, files
+
+    saved = blocks.BLOCK_BYTES, files.OPENING
+    blocks.BLOCK_BYTES = int(argv[0])
+    try:
+        by_blocks = _read_traces(path)
+        files.OPENING = re.compile(rb"(?!)")
+        by_ijson = _read_traces(path)
+    finally:
+        blocks.BLOCK_BYTES, files.OPENING = saved
+    if by_blocks != by_ijson and not (isinstance(by_ijson, str) and _past_64_bits(path)):
+        return -3, f"in blocks: {str(by_blocks)[:1500]}\nby ijson: {str(by_ijson)[:1500]}"
+    return (2 if isinstance(by_blocks, str) else 0), ""
+
+
 TARGETS: dict[str, Callable[[Path, random.Random], tuple[Path, list[str]]]] = {
-    "grants": _grants, "config": _config, "traces": _traces, "policies": _policies}
+    "grants": _grants, "config": _config, "traces": _traces, "policies": _policies,
+    "blocks": _blocks}
+# Targets checked in-process rather than through the CLI
+CHECKS: dict[str, Callable[[Path, list[str]], tuple[int, str]]] = {"blocks": _same_either_way}
 
 
 def _run_once(argv: list[str], timeout: int) -> tuple[int, str]:
@@ -194,6 +259,23 @@ def _run_once(argv: list[str], timeout: int) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+def _run_check(check: Callable[[Path, list[str]], tuple[int, str]], target: Path,
+               argv: list[str], timeout: int) -> tuple[int, str]:
+    def slow(_signum: int, _frame: FrameType | None) -> None:
+        raise _Slow
+
+    signal.signal(signal.SIGALRM, slow)
+    signal.alarm(timeout)
+    try:
+        return check(target, argv)
+    except _Slow:
+        return -1, f"past the {timeout} s timeout"
+    except BaseException as exc:  # anything out of the check is the finding
+        return -2, repr(exc)
+    finally:
+        signal.alarm(0)
+
+
 def main_loop(kind: str, seconds: float, seed: int, out: Path, timeout: int) -> dict[int, int]:
     rng = random.Random(seed)
     make = TARGETS[kind]
@@ -209,7 +291,10 @@ def main_loop(kind: str, seconds: float, seed: int, out: Path, timeout: int) -> 
             here = Path.cwd()
             os.chdir(work)
             try:
-                code, err = _run_once(argv, timeout)
+                if kind in CHECKS:
+                    code, err = _run_check(CHECKS[kind], target, argv, timeout)
+                else:
+                    code, err = _run_once(argv, timeout)
             finally:
                 os.chdir(here)
             codes[code] = codes.get(code, 0) + 1
