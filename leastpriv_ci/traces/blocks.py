@@ -10,9 +10,11 @@ between two elements of the array, since any other cut leaves a string or a brac
 
 What a block cannot be cut or decoded for, such as the last trace, bad JSON or a value
 msgspec refuses, stays unread in :attr:`TraceBlocks.rest`: the caller hands it to ijson,
-which reports it as before. So this path changes speed, never what a file means. A stream
-that fails (the nesting guard, a read error) ends the blocks: the traces before the
-failure are decoded, then its error is raised.
+which reports it as before. A block that is not ASCII is checked as UTF-8 first, as yajl
+checks every string (msgspec does not check the keys it skips). So this path changes
+speed, not what a file means, with one exception: an integer past 64 bits, which JSON
+allows, is read in a block and refused by yajl. A stream that fails (a read error) ends
+the blocks: the traces before the failure are decoded, then its error is raised.
 """
 
 from __future__ import annotations
