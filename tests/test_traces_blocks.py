@@ -59,11 +59,8 @@ def read_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, obje
     return by_blocks, read_by_ijson(path, monkeypatch)
 
 
-@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty"])
-def test_a_large_response_reads_as_with_ijson_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, indent: int | None
-) -> None:
-    monkeypatch.setattr(blocks, "BLOCK_BYTES", 16 * 1024)  # many blocks, each a few traces
+def count_blocks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The traces in each block the reader decodes, as it reads."""
     decoded: list[int] = []
 
     class Counted(TraceBlocks):
@@ -73,6 +70,15 @@ def test_a_large_response_reads_as_with_ijson_alone(
                 yield block
 
     monkeypatch.setattr(trace_files, "TraceBlocks", Counted)
+    return decoded
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty"])
+def test_a_large_response_reads_as_with_ijson_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, indent: int | None
+) -> None:
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 16 * 1024)  # many blocks, each a few traces
+    decoded = count_blocks(monkeypatch)
     path = tmp_path / "response.json"
     path.write_text(response([sample_trace(n) for n in range(300)], indent))
     by_blocks, by_ijson = read_both(path, monkeypatch)
@@ -167,15 +173,7 @@ def test_cuts_that_are_not_boundaries_are_tried_and_left(
     path = tmp_path / "links.json"
     path.write_text(text)
     assert text.count('}, {"Id": "1-link') == 160
-    decoded: list[int] = []
-
-    class Counted(TraceBlocks):
-        def __iter__(self) -> Iterator[list[Any]]:
-            for block in super().__iter__():
-                decoded.append(len(block))
-                yield block
-
-    monkeypatch.setattr(trace_files, "TraceBlocks", Counted)
+    decoded = count_blocks(monkeypatch)
     by_blocks, by_ijson = read_both(path, monkeypatch)
     assert by_blocks == by_ijson
     found = by_blocks[0]  # type: ignore[index]
