@@ -566,8 +566,11 @@ class _Grouper:
             if not isinstance(traces, list):
                 self._notices.add(NOTICE_BAD_TRACE, '"Traces" is not a list', where)
                 return
-            for index, trace in enumerate(traces, start=1):
-                yield from self.take_trace(trace, f"{where}/{index}" if len(traces) > 1 else where)
+            several = len(traces) > 1
+            for index, trace in enumerate(traces, start=1):  # nothing pending: flushed above
+                found = self.trace(trace, f"{where}/{index}" if several else where)
+                if found is not None:
+                    yield found
         elif isinstance(value, dict) and "Segments" in value:
             yield from self.take_trace(value, where)
         elif isinstance(value, dict) and isinstance(value.get("trace_id"), str):
