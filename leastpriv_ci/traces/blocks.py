@@ -12,9 +12,11 @@ What a block cannot be cut or decoded for, such as the last trace, bad JSON or a
 msgspec refuses, stays unread in :attr:`TraceBlocks.rest`: the caller hands it to ijson,
 which reports it as before. A block that is not ASCII is checked as UTF-8 first, as yajl
 checks every string (msgspec does not check the keys it skips). So this path changes
-speed, not what a file means, with one exception: an integer past 64 bits, which JSON
-allows, is read in a block and refused by yajl. A stream that fails (a read error) ends
-the blocks: the traces before the failure are decoded, then its error is raised.
+speed, not what a file means, with one exception: a number yajl cannot convert (an
+integer past 64 bits, a float past a double's range), which JSON allows, is skipped in a
+block where no field read holds it, and refused by yajl elsewhere. A stream that fails
+(a read error) ends the blocks: the traces before the failure are decoded, then its
+error is raised.
 """
 
 from __future__ import annotations
