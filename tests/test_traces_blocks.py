@@ -294,3 +294,26 @@ def test_positions_after_the_blocks_count_every_line(
     body = text.encode()[3:]  # after the BOM
     assert start < body.index(b",, 3") + 1 <= end
     assert line == body[:start].count(b"\n") + 1 <= bad_line
+
+
+@pytest.mark.parametrize("where", ["opening", "between traces", "between segments"])
+@pytest.mark.parametrize("space", ["\x0b", "\x0c"])
+def test_whitespace_only_yajl_takes_reads_as_with_ijson_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, space: str
+) -> None:
+    # Vertical tab and form feed: not JSON whitespace, but yajl takes them for it (and
+    # Python's \s does); msgspec does not. The blocks leave such bytes to ijson.
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 16 * 1024)
+    text = response([sample_trace(n) for n in range(40)], indent=1)
+    if where == "opening":
+        text = text.replace('"Traces"', space + '"Traces"', 1)
+    elif where == "between traces":
+        text = text.replace("},\n  {", "}," + space + "\n  {", 20)
+    else:
+        text = text.replace("},\n    {", "}," + space + "\n    {", 20)
+    assert space in text
+    path = tmp_path / "spaces.json"
+    path.write_text(text)
+    by_blocks, by_ijson = read_both(path, monkeypatch)
+    assert by_blocks == by_ijson
+    assert len(by_blocks[0]) == 40  # type: ignore[index]

@@ -37,12 +37,17 @@ TAIL_BYTES = 64 * 1024
 # Cuts tried per block before the rest goes to ijson: a wrong one costs a whole decode.
 MAX_TRIES = 4
 
+# JSON's whitespace, not Python's \s, which takes in vertical tab and form feed (as yajl
+# does, and msgspec does not): the bytes a cut skips are never decoded, so they are only
+# ever JSON's own. Where the others are, ijson reads.
+_S = rb"[ \t\n\r]*"
 # The opening of a response whose first key is "Traces", up to its array's "[".
-OPENING = re.compile(rb'\s*\{\s*"Traces"\s*:\s*\[')
+OPENING = re.compile(_S + rb'\{' + _S + rb'"Traces"' + _S + rb":" + _S + rb"\[")
 # After a trace: X-Ray writes "Id" first, and only trace IDs start "1-" (segment IDs are hex).
-_TRACE_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*"Id"\s*:\s*"1-)')
+_TRACE_CUT = re.compile(rb"\}" + _S + rb"," + _S + rb'(?=\{' + _S + rb'"Id"' + _S + rb":"
+                        + _S + rb'"1-)')
 # After any object followed by an object with a key: a trace's, or a segment entry's.
-_OBJECT_CUT = re.compile(rb'\}\s*,\s*(?=\{\s*")')
+_OBJECT_CUT = re.compile(rb"\}" + _S + rb"," + _S + rb'(?=\{' + _S + rb'")')
 
 
 class Entry(msgspec.Struct, gc=False):

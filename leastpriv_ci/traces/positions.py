@@ -30,7 +30,7 @@ PIECE = 64 * 1024
 BOM = b"\xef\xbb\xbf"
 # A prefix ending after one of these bytes ends between tokens or inside a string, where
 # yajl finds nothing wrong with the end itself (it reports "premature EOF")
-_DELIMITED = re.compile(rb'[\s,:\[\]{}"]')
+_DELIMITED = re.compile(rb'[ \t\n\r,:\[\]{}"]')
 # The pure-Python parser's errors for a number, which name the number but not its place
 _BAD_NUMBER = re.compile(r"(?:Invalid JSON number|float overflow): (.+)\Z", re.DOTALL)
 
