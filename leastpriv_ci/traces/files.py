@@ -314,10 +314,12 @@ def _iter_document(
 ) -> Iterator[RawTrace]:
     grouper = _Grouper(name, notices)
     try:
-        prefix = _root_prefix(head)
         index = 0
-        if prefix in (None, "Traces.item") and (opening := OPENING.match(head)) is not None:
-            # the usual export: as many traces as can be decoded in blocks
+        opening = OPENING.match(head)
+        if opening is None:
+            prefix = _root_prefix(head)
+        else:  # the usual export: as many traces as can be decoded in blocks
+            prefix = "Traces.item" if b"\n" in head.lstrip() else None  # as _root_prefix
             index, reader = yield from _read_blocks(reader, opening.end(), grouper, name)
         if prefix is None:
             events = BACKEND.parse(reader, use_float=True, multiple_values=True)
@@ -340,11 +342,10 @@ def _read_blocks(
     """The traces of the "Traces" array opening at byte ``start``, decoded in blocks;
     returns how many were read and a reader of the rest, which still parses as a response
     whose "Traces" array holds the remaining elements."""
-    head = b""
-    while len(head) < start and (data := reader.read()):
-        head += data
+    while start > 0 and (opening := reader.read(start)):  # checked, as ijson's bytes are
+        start -= len(opening)
     # msgspec refuses deep nesting itself (RecursionError): no nesting check needed
-    blocks = TraceBlocks(reader.read_unchecked, head[start:])
+    blocks = TraceBlocks(reader.read_unchecked)
     index = 0
     for values in blocks:
         trace_of = grouper.record if values and type(values[0]) is Trace else grouper.trace
