@@ -23,7 +23,7 @@ HOSTILE_BYTES = [
     b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"null", b"1e999", b"-", b"\n", b"\xff\xfe",
     b'"Traces"', b'"Segments"', b'"Document"', b'"Id"', b'"LimitExceeded": true', b"[[[[[[[[",
     b"\x00", b'{"Id": null}', b'"Document": {}', b'"Document": "{\\"id\\": 1}"', b"\\u0000",
-    b"\\ud800", b"2.2e15", b"1e300",
+    b"\\ud800", b"2.2e15", b"1e300", b"\x0b", b"\x0c", b"}, {", b'}, {"Id": "1-',
 ]
 # Values a structural edit puts in a node's place
 VALUES: list[Any] = [
