@@ -35,7 +35,7 @@ from leastpriv_ci.errors import UserError
 from leastpriv_ci.notices import Notices
 from leastpriv_ci.traces import RawTrace
 from leastpriv_ci.traces.blocks import OPENING, Trace, TraceBlocks
-from leastpriv_ci.traces.positions import error_offset
+from leastpriv_ci.traces.positions import BACKEND, error_offset
 
 STDIN = "-"
 # What the bytes after the block-decoded traces are read as: the same response, resumed
@@ -72,14 +72,6 @@ NOTICE_LONG_LINE = "trace-line-too-long"
 NOTICE_REPEATED_FILE = "trace-file-repeated"
 
 
-def _backend() -> Any:
-    try:
-        return ijson.get_backend("yajl2_c")
-    except ImportError:  # a platform without the C extension: same API, slower
-        return ijson.get_backend("python")
-
-
-BACKEND = _backend()
 
 
 def iter_files(paths: Sequence[Path], notices: Notices) -> Iterator[RawTrace]:

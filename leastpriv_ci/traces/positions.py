@@ -4,7 +4,8 @@ The streaming parse fails somewhere in the piece of bytes it was fed last, and w
 piece that is depends on how the file was read (traces decoded in blocks, or ijson
 alone). So the place is found the same way whatever read the file:
 
-1. yajl parses the file from its start, ``PIECE`` bytes at a time: the piece it fails in.
+1. yajl (the parser the file was read with, :data:`BACKEND`) parses the file from its
+   start, ``PIECE`` bytes at a time: the piece it fails in.
 2. The pure-Python parser, which names offsets, reads the file up to that piece's end,
    and a little further so that a string running past it is whole. Its first error, if
    it lies in that piece, is the place, to the byte.
@@ -20,17 +21,28 @@ import contextlib
 import io
 import re
 from collections.abc import Generator
-from typing import IO
+from typing import IO, Any
 
 import ijson
 from ijson.backends import python as slow
 
-FAST = ijson.get_backend("yajl2_c")
+
+def _backend() -> Any:
+    try:
+        return ijson.get_backend("yajl2_c")
+    except ImportError:  # a platform without the C extension: same API, slower
+        return ijson.get_backend("python")
+
+
+# The parser trace files are read with (traces.files), whose errors are placed here
+BACKEND = _backend()
 PIECE = 64 * 1024
 BOM = b"\xef\xbb\xbf"
 # A prefix ending after one of these bytes ends between tokens or inside a string, where
-# yajl finds nothing wrong with the end itself (it reports "premature EOF")
+# the parser finds nothing wrong with the end itself (it reports it cut short)
 _DELIMITED = re.compile(rb'[ \t\n\r,:\[\]{}"]')
+# How yajl, and the pure-Python parser where yajl is not built, say a text was cut short
+_CUT_SHORT = ("premature EOF", "Incomplete JSON content")
 # The pure-Python parser's errors for a number, which name the number but not its place
 _BAD_NUMBER = re.compile(r"(?:Invalid JSON number|float overflow): (.+)\Z", re.DOTALL)
 
@@ -45,7 +57,7 @@ def error_offset(stream: IO[bytes], limit: int) -> tuple[int, int] | None:
     stream.seek(bom)
     pieces = _Pieces(stream, limit)
     try:
-        for _ in FAST.basic_parse(pieces, buf_size=PIECE, use_float=True,
+        for _ in BACKEND.basic_parse(pieces, buf_size=PIECE, use_float=True,
                                   multiple_values=True):
             pass
     except (ijson.JSONError, UnicodeDecodeError):
@@ -86,10 +98,10 @@ def _fails(data: bytes) -> bool:
     """Whether yajl refuses ``data`` as the beginning of a file (so running out of bytes
     is no error)."""
     try:
-        for _ in FAST.basic_parse(io.BytesIO(data), use_float=True, multiple_values=True):
+        for _ in BACKEND.basic_parse(io.BytesIO(data), use_float=True, multiple_values=True):
             pass
     except ijson.JSONError as error:
-        return "premature EOF" not in str(error)
+        return not any(short in str(error) for short in _CUT_SHORT)
     except UnicodeDecodeError:  # yajl lets UTF-8-encoded surrogates through; Python does not
         return True
     return False
@@ -116,7 +128,7 @@ def _python_error(data: bytes) -> int | None:
         for _ in ijson.get_backend("python").parse(io.BytesIO(data), multiple_values=True):
             pass
     except slow.UnexpectedSymbol as error:
-        return _byte_offset(data, int(str(error).rsplit(" ", 1)[-1]))
+        return _byte_offset(_text(data), int(str(error).rsplit(" ", 1)[-1]))
     except ijson.JSONError as error:
         # a number it refuses, named without its place; or bad UTF-8 (IncompleteJSONError)
         number = _BAD_NUMBER.match(str(error))
@@ -147,15 +159,21 @@ def _lexeme_offset(data: bytes, symbol: str) -> int | None:
     target = look()
     next(target)
     lexer = slow.Lexer(target)
+    text = _text(data)
     with contextlib.suppress(_Found, StopIteration, ijson.JSONError, ValueError):
-        lexer.send(data.decode("utf-8", "surrogateescape"))
+        lexer.send(text)
         lexer.send("")
-    return _byte_offset(data, found[0]) if found else None
+    return _byte_offset(text, found[0]) if found else None
 
 
-def _byte_offset(data: bytes, characters: int) -> int:
+def _text(data: bytes) -> str:
+    """The text the pure-Python parser reads (a byte it cannot decode kept as one
+    character, so that offsets convert back exactly)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _byte_offset(text: str, characters: int) -> int:
     """The pure-Python parser counts characters of the decoded text: the offset in bytes."""
-    text = data.decode("utf-8", "surrogateescape")
     return len(text[:characters].encode("utf-8", "surrogateescape"))
 
 
